@@ -1,0 +1,37 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# Installs the Debian packages that `make test` and `make bench` need.
+# Idempotent: packages already present are not fetched again. Needs root
+# (or sudo). `make demo` needs none of this: only a C compiler and make.
+set -eu
+
+PKGS="protobuf-compiler python3-protobuf libyaml-dev libpcre2-dev \
+libprotobuf-dev libprotobuf-c-dev protobuf-c-compiler \
+nanopb libnanopb-dev libprotozero-dev \
+clang libclang-rt-14-dev valgrind"
+
+missing=""
+for p in $PKGS; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+        missing="$missing $p"
+    fi
+done
+
+if [ -z "$missing" ]; then
+    echo "install-deps: all packages present"
+    exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" != 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then SUDO=sudo; else
+        echo "install-deps: need root to install:$missing" >&2
+        exit 1
+    fi
+fi
+
+echo "install-deps: installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing
