@@ -57,7 +57,11 @@
 
 #ifndef P2M_API
 #ifdef P2M_STATIC
+#if defined(__GNUC__) || defined(__clang__)
+#define P2M_API static __attribute__((unused))
+#else
 #define P2M_API static
+#endif
 #else
 #define P2M_API extern
 #endif
@@ -334,3 +338,2105 @@ P2M_API size_t p2m_result_point_attributes(const p2m_result *r, size_t res, size
 #endif
 
 #endif /* PROFILE2METRICS_H */
+
+/* ======================================================================== */
+/*                            IMPLEMENTATION                                */
+/* ======================================================================== */
+#ifdef P2M_IMPLEMENTATION
+#ifndef P2M_IMPLEMENTATION_DONE
+#define P2M_IMPLEMENTATION_DONE
+
+/* ---- implementation options --------------------------------------------- */
+
+#ifndef P2M_ASSERT
+#define P2M_ASSERT(x) ((void)0)
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define P2M__UNUSED __attribute__((unused))
+#define P2M__LIKELY(x) __builtin_expect(!!(x), 1)
+#define P2M__UNLIKELY(x) __builtin_expect(!!(x), 0)
+#else
+#define P2M__UNUSED
+#define P2M__LIKELY(x) (x)
+#define P2M__UNLIKELY(x) (x)
+#endif
+
+/* Private functions are static; P2M__FN marks them unused-tolerant so that
+   P2M_STATIC builds (which may leave some unused) stay warning-free. */
+#define P2M__FN static P2M__UNUSED
+
+P2M__FN void p2m__memcpy_impl(void *dst, const void *src, size_t n) {
+    unsigned char *d = (unsigned char *)dst;
+    const unsigned char *s = (const unsigned char *)src;
+    while (n--) *d++ = *s++;
+}
+P2M__FN void p2m__memset_impl(void *dst, int c, size_t n) {
+    unsigned char *d = (unsigned char *)dst;
+    while (n--) *d++ = (unsigned char)c;
+}
+P2M__FN void p2m__memmove_impl(void *dst, const void *src, size_t n) {
+    unsigned char *d = (unsigned char *)dst;
+    const unsigned char *s = (const unsigned char *)src;
+    if (d == s || n == 0) return;
+    if (d < s) { while (n--) *d++ = *s++; }
+    else { d += n; s += n; while (n--) *--d = *--s; }
+}
+#ifndef P2M_MEMCPY
+#define P2M_MEMCPY p2m__memcpy_impl
+#endif
+#ifndef P2M_MEMSET
+#define P2M_MEMSET p2m__memset_impl
+#endif
+#ifndef P2M_MEMMOVE
+#define P2M_MEMMOVE p2m__memmove_impl
+#endif
+
+/* Limits on untrusted input and on configuration (documented in docs/security.md). */
+#define P2M__MAX_DEPTH 32          /* protobuf nesting */
+#define P2M__MAX_RULES 64          /* attribute rules */
+#define P2M__MAX_SLOTS 64          /* distinct effective-attribute keys read */
+#define P2M__NONE 0xFFFFu
+
+/* Value ids: 0 = attribute absent, 1 = present but empty string. */
+#define P2M__VID_ABSENT 0u
+#define P2M__VID_EMPTY 1u
+
+typedef uint8_t p2m__u8;
+
+P2M__FN int p2m__streq(p2m_str a, const char *b) {
+    size_t i;
+    for (i = 0; i < a.len; i++)
+        if (b[i] == 0 || (unsigned char)a.ptr[i] != (unsigned char)b[i]) return 0;
+    return b[a.len] == 0;
+}
+P2M__FN int p2m__streq2(p2m_str a, p2m_str b) {
+    size_t i;
+    if (a.len != b.len) return 0;
+    for (i = 0; i < a.len; i++)
+        if (a.ptr[i] != b.ptr[i]) return 0;
+    return 1;
+}
+P2M__FN size_t p2m__cstrlen(const char *s) {
+    size_t n = 0;
+    while (s[n]) n++;
+    return n;
+}
+P2M__FN p2m_str p2m__cstr(const char *s) {
+    p2m_str r;
+    r.ptr = s;
+    r.len = s ? p2m__cstrlen(s) : 0;
+    return r;
+}
+
+/* ---- errors --------------------------------------------------------------- */
+
+#ifdef P2M_NO_ERRMSG
+#define P2M__MSG(s) ""
+#else
+#define P2M__MSG(s) s
+#endif
+
+P2M__FN void p2m__strlcpy(char *dst, size_t cap, const char *src) {
+    size_t i = 0;
+    if (cap == 0) return;
+    if (src)
+        for (; src[i] && i + 1 < cap; i++) dst[i] = src[i];
+    dst[i] = 0;
+}
+P2M__FN void p2m__strlcat(char *dst, size_t cap, const char *src) {
+    size_t n = 0;
+    while (n < cap && dst[n]) n++;
+    if (n < cap) p2m__strlcpy(dst + n, cap - n, src);
+}
+P2M__FN void p2m__utoa(char *buf, uint64_t v) { /* buf >= 21 bytes */
+    char tmp[21];
+    int n = 0, i = 0;
+    do { tmp[n++] = (char)('0' + (int)(v % 10u)); v /= 10u; } while (v);
+    while (n) buf[i++] = tmp[--n];
+    buf[i] = 0;
+}
+P2M__FN void p2m__strlcatu(char *dst, size_t cap, uint64_t v) {
+    char b[21];
+    p2m__utoa(b, v);
+    p2m__strlcat(dst, cap, b);
+}
+
+P2M__FN p2m_status p2m__fail(p2m_error *err, p2m_status st, size_t offset, const char *msg) {
+    if (err) {
+        err->status = st;
+        err->offset = offset;
+        err->needed = 0;
+        err->field[0] = 0;
+        p2m__strlcpy(err->message, sizeof err->message, msg);
+    }
+    return st;
+}
+P2M__FN p2m_status p2m__need(p2m_error *err, p2m_status st, size_t needed, const char *msg) {
+    p2m__fail(err, st, 0, msg);
+    if (err) err->needed = needed;
+    return st;
+}
+P2M__FN void p2m__clear(p2m_error *err) {
+    if (err) {
+        err->status = P2M_OK;
+        err->offset = 0;
+        err->needed = 0;
+        err->field[0] = 0;
+        err->message[0] = 0;
+    }
+}
+
+/* ---- wire reader -----------------------------------------------------------
+   Every read is bounds-checked against the end of the enclosing message;
+   fixed-width values are assembled byte by byte, so the reader is
+   endian-neutral and needs no alignment. A reader error records the byte
+   offset (from the start of the input) and a message in the context. */
+
+#define P2M__WT_VARINT 0
+#define P2M__WT_I64 1
+#define P2M__WT_LEN 2
+#define P2M__WT_I32 5
+
+typedef struct p2m__span {
+    const uint8_t *p;
+    uint32_t n;
+} p2m__span;
+
+typedef struct p2m__field {
+    uint32_t num;   /* field number */
+    uint32_t wt;    /* wire type */
+    uint64_t v;     /* VARINT, I64, I32 */
+    p2m__span s;    /* LEN */
+    const uint8_t *at; /* where the tag started */
+} p2m__field;
+
+typedef struct p2m__wire {
+    const uint8_t *base;   /* start of the whole input */
+    p2m_error *err;
+    p2m_status st;
+} p2m__wire;
+
+P2M__FN int p2m__bad(p2m__wire *w, const uint8_t *at, const char *msg) {
+    if (w->st == P2M_OK) {
+        w->st = P2M_ERR_MALFORMED;
+        p2m__fail(w->err, P2M_ERR_MALFORMED, (size_t)(at - w->base), msg);
+    }
+    return -1;
+}
+
+/* Reads a varint at *pp (< end). 0 on success. */
+static int p2m__varint(p2m__wire *w, const uint8_t **pp, const uint8_t *end, uint64_t *out) {
+    const uint8_t *p = *pp;
+    uint64_t v;
+    unsigned shift;
+    if (P2M__LIKELY(p < end && *p < 0x80)) {
+        *out = *p;
+        *pp = p + 1;
+        return 0;
+    }
+    v = 0;
+    for (shift = 0; shift < 70; shift += 7) {
+        uint8_t b;
+        if (p >= end) return p2m__bad(w, *pp, P2M__MSG("truncated varint"));
+        b = *p++;
+        if (shift == 63 && b > 1) return p2m__bad(w, *pp, P2M__MSG("varint overflows 64 bits"));
+        v |= (uint64_t)(b & 0x7f) << shift;
+        if (b < 0x80) {
+            *out = v;
+            *pp = p;
+            return 0;
+        }
+    }
+    return p2m__bad(w, *pp, P2M__MSG("varint longer than 10 bytes"));
+}
+
+P2M__FN uint64_t p2m__le64(const uint8_t *p) {
+    return (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 | (uint64_t)p[3] << 24 |
+           (uint64_t)p[4] << 32 | (uint64_t)p[5] << 40 | (uint64_t)p[6] << 48 | (uint64_t)p[7] << 56;
+}
+P2M__FN uint32_t p2m__le32(const uint8_t *p) {
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* Next field of the message [*pp, end). Returns 1 with *f filled, 0 at the
+   end, -1 on malformed input. */
+static int p2m__next(p2m__wire *w, const uint8_t **pp, const uint8_t *end, p2m__field *f) {
+    const uint8_t *p = *pp;
+    uint64_t tag, len;
+    if (p >= end) return 0;
+    f->at = p;
+    if (P2M__LIKELY(*p < 0x80)) {
+        tag = *p++;
+    } else if (p2m__varint(w, &p, end, &tag)) {
+        return -1;
+    }
+    f->num = (uint32_t)(tag >> 3);
+    f->wt = (uint32_t)(tag & 7);
+    if (P2M__UNLIKELY((tag >> 3) == 0)) return p2m__bad(w, f->at, P2M__MSG("field number 0"));
+    if (P2M__UNLIKELY((tag >> 3) > 0x1FFFFFFFu)) return p2m__bad(w, f->at, P2M__MSG("field number too large"));
+    switch (f->wt) {
+    case P2M__WT_VARINT:
+        if (p2m__varint(w, &p, end, &f->v)) return -1;
+        break;
+    case P2M__WT_I64:
+        if (end - p < 8) return p2m__bad(w, f->at, P2M__MSG("truncated fixed64"));
+        f->v = p2m__le64(p);
+        p += 8;
+        break;
+    case P2M__WT_LEN:
+        if (p2m__varint(w, &p, end, &len)) return -1;
+        if (len > (uint64_t)(end - p)) return p2m__bad(w, f->at, P2M__MSG("length past the end of its message"));
+        f->s.p = p;
+        f->s.n = (uint32_t)len;
+        p += len;
+        break;
+    case P2M__WT_I32:
+        if (end - p < 4) return p2m__bad(w, f->at, P2M__MSG("truncated fixed32"));
+        f->v = p2m__le32(p);
+        p += 4;
+        break;
+    default:
+        return p2m__bad(w, f->at, f->wt == 3 || f->wt == 4 ? P2M__MSG("group wire type (3 or 4) not supported")
+                                                            : P2M__MSG("invalid wire type"));
+    }
+    *pp = p;
+    return 1;
+}
+
+/* Iterates the elements of a repeated integer field given either packed (one
+   LEN field) or unpacked (one VARINT field). it->p == it->end when done. */
+typedef struct p2m__ints {
+    const uint8_t *p, *end;
+    uint64_t single;
+    int has_single;
+} p2m__ints;
+
+P2M__FN void p2m__ints_init(p2m__ints *it, const p2m__field *f) {
+    if (f->wt == P2M__WT_LEN) {
+        it->p = f->s.p;
+        it->end = f->s.p + f->s.n;
+        it->has_single = 0;
+    } else {
+        it->p = it->end = 0;
+        it->single = f->v;
+        it->has_single = 1;
+    }
+}
+/* 1 with *v, 0 at end, -1 malformed */
+static int p2m__ints_next(p2m__wire *w, p2m__ints *it, uint64_t *v) {
+    if (it->has_single) {
+        it->has_single = 0;
+        *v = it->single;
+        return 1;
+    }
+    if (it->p >= it->end) return 0;
+    if (P2M__LIKELY(*it->p < 0x80)) {
+        *v = *it->p++;
+        return 1;
+    }
+    return p2m__varint(w, &it->p, it->end, v) ? -1 : 1;
+}
+
+/* Checks nested AnyValue / ArrayValue / KeyValueList / KeyValue structure
+   without recursion: an explicit stack of message ends, depth-limited.
+   kind: 0 AnyValue, 1 ArrayValue, 2 KeyValueList, 3 KeyValue.
+   Also reports v1.10 evidence (key_strindex / string_value_strindex). */
+static int p2m__check_value(p2m__wire *w, p2m__span s, int kind, int depth, unsigned *ev10) {
+    const uint8_t *stk_p[P2M__MAX_DEPTH + 1];
+    const uint8_t *stk_end[P2M__MAX_DEPTH + 1];
+    int stk_kind[P2M__MAX_DEPTH + 1];
+    int top = 0;
+    stk_p[0] = s.p;
+    stk_end[0] = s.p + s.n;
+    stk_kind[0] = kind;
+    if (depth > P2M__MAX_DEPTH) return p2m__bad(w, s.p, P2M__MSG("nesting deeper than 32"));
+    while (top >= 0) {
+        p2m__field f;
+        int r = p2m__next(w, &stk_p[top], stk_end[top], &f);
+        int child = -1;
+        if (r < 0) return -1;
+        if (r == 0) { top--; continue; }
+        switch (stk_kind[top]) {
+        case 0: /* AnyValue */
+            if (f.wt == P2M__WT_LEN && f.num == 5) child = 1;
+            else if (f.wt == P2M__WT_LEN && f.num == 6) child = 2;
+            else if (f.num == 8 && f.wt == P2M__WT_VARINT) *ev10 = 1;
+            break;
+        case 1: /* ArrayValue: values=1 AnyValue */
+            if (f.wt == P2M__WT_LEN && f.num == 1) child = 0;
+            break;
+        case 2: /* KeyValueList: values=1 KeyValue */
+            if (f.wt == P2M__WT_LEN && f.num == 1) child = 3;
+            break;
+        default: /* KeyValue: value=2 AnyValue, key_strindex=3 */
+            if (f.wt == P2M__WT_LEN && f.num == 2) child = 0;
+            else if (f.num == 3 && f.wt == P2M__WT_VARINT) *ev10 = 1;
+            break;
+        }
+        if (child >= 0) {
+            if (depth + top + 1 > P2M__MAX_DEPTH) return p2m__bad(w, f.at, P2M__MSG("nesting deeper than 32"));
+            top++;
+            stk_p[top] = f.s.p;
+            stk_end[top] = f.s.p + f.s.n;
+            stk_kind[top] = child;
+        }
+    }
+    return 0;
+}
+
+/* ---- configuration and the compiled engine ------------------------------- */
+
+#define P2M__MAGIC 0x70326d31u /* "p2m1" */
+
+typedef struct p2m__metric {
+    int enabled;
+    int is_double;       /* cpu in us/ms/s: as_double */
+    double per_unit_ns;  /* cpu: nanoseconds per output unit */
+    p2m_str name, unit, description;
+} p2m__metric;
+
+typedef struct p2m__rule {
+    p2m_rule_type type;
+    uint32_t out_key;    /* index of its key among the distinct output keys */
+    uint32_t slot;       /* ATTRIBUTE: slot of `from` */
+    uint32_t index;      /* STRING_TABLE */
+    p2m_str value;       /* LITERAL value, REGEX pattern */
+    p2m_str deflt;       /* default value (len 0 = none) */
+} p2m__rule;
+
+typedef struct p2m__type_rule {
+    p2m_str type, unit;
+    p2m_metric_kind metric;
+    double scale;
+} p2m__type_rule;
+
+struct p2m_engine {
+    uint32_t magic;
+    uint32_t n_rules, n_keys, n_slots, n_type_rules;
+    p2m__metric metric[4];          /* by p2m_metric_kind */
+    p2m__rule *rules;
+    p2m_str *keys;                  /* distinct output keys, first-written order */
+    p2m_str *slots;                 /* effective-attribute keys the engine reads */
+    p2m__type_rule *type_rules;
+    p2m_temporality temporality;
+    uint32_t max_series;
+    p2m_layout layout;
+    int strict;
+};
+
+P2M_API const char *p2m_version(void) { return P2M_VERSION_STRING; }
+
+P2M_API const char *p2m_status_string(p2m_status s) {
+    switch (s) {
+    case P2M_OK: return "ok";
+    case P2M_ERR_MALFORMED: return "malformed input";
+    case P2M_ERR_INVALID_REFERENCE: return "invalid reference";
+    case P2M_ERR_CONFIG: return "invalid configuration";
+    case P2M_ERR_MEMORY: return "memory too small";
+    case P2M_ERR_OUTPUT_TOO_SMALL: return "output buffer too small";
+    case P2M_ERR_ARGUMENT: return "invalid argument";
+    case P2M_ERR_UNSUPPORTED: return "not supported by this build";
+    }
+    return "unknown status";
+}
+
+P2M_API const char *p2m_layout_name(p2m_layout l) {
+    switch (l) {
+    case P2M_LAYOUT_AUTO: return "auto";
+    case P2M_LAYOUT_V1_8: return "v1.8";
+    case P2M_LAYOUT_V1_9: return "v1.9";
+    case P2M_LAYOUT_V1_10: return "v1.10";
+    }
+    return "unknown";
+}
+
+P2M_API void p2m_config_init(p2m_config *cfg) {
+    if (!cfg) return;
+    P2M_MEMSET(cfg, 0, sizeof *cfg);
+    cfg->cpu.enabled = 1;
+    cfg->cpu.name = "cpu_time";
+    cfg->cpu.unit = "ns";
+    cfg->memory.enabled = 1;
+    cfg->memory.name = "memory_allocation";
+    cfg->memory.unit = "By";
+    cfg->function.enabled = 0;
+    cfg->function.name = "function_cpu_time";
+    cfg->function.unit = "ns";
+    cfg->function_mode = P2M_FUNCTION_SELF;
+    cfg->function_attribute_key = "function.name";
+    cfg->attributes = 0;
+    cfg->n_attributes = 0;
+    cfg->process_key = "process.executable.name";
+    cfg->thread_key = "thread.name";
+    cfg->temporality = P2M_TEMPORALITY_DELTA;
+    cfg->max_series = 2000;
+    cfg->layout = P2M_LAYOUT_AUTO;
+    cfg->strict = 0;
+}
+
+/* nanoseconds per time unit, 0 when s is not a time unit */
+P2M__FN uint64_t p2m__time_unit_ns(p2m_str s) {
+    if (p2m__streq(s, "nanoseconds") || p2m__streq(s, "ns")) return 1u;
+    if (p2m__streq(s, "microseconds") || p2m__streq(s, "us")) return 1000u;
+    if (p2m__streq(s, "milliseconds") || p2m__streq(s, "ms")) return 1000000u;
+    if (p2m__streq(s, "seconds") || p2m__streq(s, "s")) return 1000000000u;
+    return 0;
+}
+
+static const p2m_rule p2m__default_rules[2] = {
+    {"process.executable.name", P2M_RULE_ATTRIBUTE, 0, "process.executable.name", 0, 0, 0},
+    {"thread.name", P2M_RULE_ATTRIBUTE, 0, "thread.name", 0, 0, 0},
+};
+
+/* Error naming a configuration field: base[idx].sub (idx < 0: no index). */
+static p2m_status p2m__cfg_fail(p2m_error *err, p2m_status st, const char *base, long idx,
+                                const char *sub, const char *msg) {
+    p2m__fail(err, st, 0, msg);
+    if (err) {
+        p2m__strlcpy(err->field, sizeof err->field, base);
+        if (idx >= 0) {
+            p2m__strlcat(err->field, sizeof err->field, "[");
+            p2m__strlcatu(err->field, sizeof err->field, (uint64_t)idx);
+            p2m__strlcat(err->field, sizeof err->field, "]");
+        }
+        if (sub) {
+            p2m__strlcat(err->field, sizeof err->field, ".");
+            p2m__strlcat(err->field, sizeof err->field, sub);
+        }
+    }
+    return st;
+}
+
+P2M__FN int p2m__nonempty(const char *s) { return s && s[0]; }
+
+typedef struct p2m__arena {
+    uint8_t *base;
+    size_t cap, used;
+} p2m__arena;
+
+/* Bump allocation; the sizes are computed before, so it never fails when
+   the caller passed at least the reported size. */
+P2M__FN void *p2m__take(p2m__arena *a, size_t n) {
+    size_t at = (a->used + 7u) & ~(size_t)7u;
+    void *r;
+    P2M_ASSERT(at + n <= a->cap);
+    r = a->base + at;
+    a->used = at + n;
+    return r;
+}
+P2M__FN size_t p2m__al8(size_t n) { return (n + 7u) & ~(size_t)7u; }
+
+P2M__FN p2m_str p2m__copy_str(p2m__arena *a, const char *s) {
+    p2m_str r;
+    size_t n = s ? p2m__cstrlen(s) : 0;
+    char *d = (char *)p2m__take(a, n + 1);
+    if (n) P2M_MEMCPY(d, s, n);
+    d[n] = 0;
+    r.ptr = d;
+    r.len = n;
+    return r;
+}
+P2M__FN size_t p2m__str_cost(const char *s) { return p2m__al8((s ? p2m__cstrlen(s) : 0) + 1) + 8; }
+
+/* Index of key among the first n strings of list, or n. */
+P2M__FN uint32_t p2m__find_key(const p2m_str *list, uint32_t n, const char *key) {
+    uint32_t i;
+    for (i = 0; i < n; i++)
+        if (p2m__streq(list[i], key)) return i;
+    return n;
+}
+
+static p2m_status p2m__check_metric(const p2m_metric_config *m, const char *path, int is_cpu,
+                                    p2m_error *err) {
+    char f[40];
+    if (!m->enabled) return P2M_OK;
+    if (!p2m__nonempty(m->name)) {
+        p2m__strlcpy(f, sizeof f, path);
+        p2m__strlcat(f, sizeof f, ".metric_name");
+        return p2m__cfg_fail(err, P2M_ERR_CONFIG, f, -1, 0, P2M__MSG("must not be empty"));
+    }
+    if (m->unit) {
+        p2m_str u = p2m__cstr(m->unit);
+        int ok = is_cpu ? (p2m__streq(u, "ns") || p2m__streq(u, "us") || p2m__streq(u, "ms") ||
+                           p2m__streq(u, "s"))
+                        : p2m__streq(u, "By");
+        if (!ok) {
+            p2m__strlcpy(f, sizeof f, path);
+            p2m__strlcat(f, sizeof f, ".unit");
+            return p2m__cfg_fail(err, P2M_ERR_CONFIG, f, -1, 0,
+                                 is_cpu ? P2M__MSG("must be one of ns, us, ms, s")
+                                        : P2M__MSG("must be By"));
+        }
+    }
+    return P2M_OK;
+}
+
+static p2m_status p2m__check_filter(const p2m_filter *fl, const char *path, p2m_error *err) {
+    size_t i;
+    if (!fl->enabled) return P2M_OK;
+    if (!p2m__nonempty(fl->pattern) && fl->n_patterns == 0)
+        return p2m__cfg_fail(err, P2M_ERR_CONFIG, path, -1, "pattern",
+                             P2M__MSG("an enabled filter needs pattern or patterns"));
+    for (i = 0; i < fl->n_patterns; i++)
+        if (!fl->patterns || !p2m__nonempty(fl->patterns[i])) {
+            char f[40];
+            p2m__strlcpy(f, sizeof f, path);
+            p2m__strlcat(f, sizeof f, ".patterns");
+            return p2m__cfg_fail(err, P2M_ERR_CONFIG, f, (long)i, 0, P2M__MSG("must not be empty"));
+        }
+    return p2m__cfg_fail(err, P2M_ERR_UNSUPPORTED, path, -1, 0,
+                         P2M__MSG("filters need the regex engine, which this version does not have yet"));
+}
+
+static const char *const p2m__metric_path[4] = {"", "metrics.cpu", "metrics.memory", "metrics.function"};
+
+P2M_API p2m_status p2m_engine_compile(const p2m_config *cfg, void *mem, size_t mem_size,
+                                      const p2m_engine **engine, p2m_error *err) {
+    const p2m_rule *rules;
+    size_t n_rules, i, need;
+    uint32_t n_keys = 0, n_slots = 0;
+    p2m_status st;
+    p2m__arena a;
+    p2m_engine *e;
+    const char *key_names[P2M__MAX_RULES];
+    const char *slot_names[P2M__MAX_SLOTS];
+
+    p2m__clear(err);
+    if (engine) *engine = 0;
+    if (!cfg || !engine) return p2m__fail(err, P2M_ERR_ARGUMENT, 0, P2M__MSG("cfg and engine must not be NULL"));
+
+    /* -- validate, naming the field -- */
+    if (!cfg->cpu.enabled && !cfg->memory.enabled)
+        return p2m__cfg_fail(err, P2M_ERR_CONFIG, "metrics", -1, 0,
+                             P2M__MSG("at least one of metrics.cpu and metrics.memory must be enabled"));
+    if ((st = p2m__check_metric(&cfg->cpu, "metrics.cpu", 1, err)) != P2M_OK) return st;
+    if ((st = p2m__check_metric(&cfg->memory, "metrics.memory", 0, err)) != P2M_OK) return st;
+    if (cfg->function.enabled)
+        return p2m__cfg_fail(err, P2M_ERR_UNSUPPORTED, "metrics.function", -1, "enabled",
+                             P2M__MSG("the function metric is not implemented in this version"));
+    if (cfg->temporality != P2M_TEMPORALITY_DELTA && cfg->temporality != P2M_TEMPORALITY_CUMULATIVE)
+        return p2m__cfg_fail(err, P2M_ERR_CONFIG, "temporality", -1, 0, P2M__MSG("must be delta or cumulative"));
+    if (cfg->temporality == P2M_TEMPORALITY_CUMULATIVE)
+        return p2m__cfg_fail(err, P2M_ERR_UNSUPPORTED, "temporality", -1, 0,
+                             P2M__MSG("cumulative temporality is not implemented in this version"));
+    if (cfg->max_series < 1)
+        return p2m__cfg_fail(err, P2M_ERR_CONFIG, "max_series", -1, 0, P2M__MSG("must be at least 1"));
+    if (cfg->max_series > 0x1000000u)
+        return p2m__cfg_fail(err, P2M_ERR_CONFIG, "max_series", -1, 0, P2M__MSG("must be at most 16777216"));
+    if (cfg->layout != P2M_LAYOUT_AUTO && cfg->layout != P2M_LAYOUT_V1_8 &&
+        cfg->layout != P2M_LAYOUT_V1_9 && cfg->layout != P2M_LAYOUT_V1_10)
+        return p2m__cfg_fail(err, P2M_ERR_CONFIG, "layout", -1, 0, P2M__MSG("must be auto, v1.8, v1.9 or v1.10"));
+    if ((st = p2m__check_filter(&cfg->process_filter, "process_filter", err)) != P2M_OK) return st;
+    if ((st = p2m__check_filter(&cfg->thread_filter, "thread_filter", err)) != P2M_OK) return st;
+    if ((st = p2m__check_filter(&cfg->pattern_filter, "pattern_filter", err)) != P2M_OK) return st;
+
+    rules = cfg->attributes ? cfg->attributes : p2m__default_rules;
+    n_rules = cfg->attributes ? cfg->n_attributes : 2;
+    if (n_rules > P2M__MAX_RULES)
+        return p2m__cfg_fail(err, P2M_ERR_CONFIG, "attributes", -1, 0, P2M__MSG("at most 64 rules"));
+    for (i = 0; i < n_rules; i++) {
+        const p2m_rule *r = &rules[i];
+        uint32_t k;
+        if (!p2m__nonempty(r->key))
+            return p2m__cfg_fail(err, P2M_ERR_CONFIG, "attributes", (long)i, "key", P2M__MSG("must not be empty"));
+        switch (r->type) {
+        case P2M_RULE_LITERAL:
+            if (!r->value)
+                return p2m__cfg_fail(err, P2M_ERR_CONFIG, "attributes", (long)i, "value",
+                                     P2M__MSG("a literal rule needs a value"));
+            break;
+        case P2M_RULE_ATTRIBUTE:
+            if (!p2m__nonempty(r->from))
+                return p2m__cfg_fail(err, P2M_ERR_CONFIG, "attributes", (long)i, "from",
+                                     P2M__MSG("an attribute rule needs from"));
+            for (k = 0; k < n_slots && !p2m__streq(p2m__cstr(slot_names[k]), r->from); k++) {}
+            if (k == n_slots) {
+                if (n_slots == P2M__MAX_SLOTS)
+                    return p2m__cfg_fail(err, P2M_ERR_CONFIG, "attributes", (long)i, "from",
+                                         P2M__MSG("too many distinct attribute keys"));
+                slot_names[n_slots++] = r->from;
+            }
+            break;
+        case P2M_RULE_STRING_TABLE:
+            break;
+        case P2M_RULE_REGEX:
+            return p2m__cfg_fail(err, P2M_ERR_UNSUPPORTED, "attributes", (long)i, "type",
+                                 P2M__MSG("regex rules need the regex engine, which this version does not have yet"));
+        default:
+            return p2m__cfg_fail(err, P2M_ERR_CONFIG, "attributes", (long)i, "type",
+                                 P2M__MSG("must be literal, attribute, regex or string_table"));
+        }
+        for (k = 0; k < n_keys && !p2m__streq(p2m__cstr(key_names[k]), r->key); k++) {}
+        if (k == n_keys) key_names[n_keys++] = r->key;
+    }
+    for (i = 0; i < cfg->n_type_rules; i++) {
+        const p2m_type_rule *t = &cfg->type_rules[i];
+        if (!p2m__nonempty(t->type))
+            return p2m__cfg_fail(err, P2M_ERR_CONFIG, "type_rules", (long)i, "type", P2M__MSG("must not be empty"));
+        if (!p2m__nonempty(t->unit))
+            return p2m__cfg_fail(err, P2M_ERR_CONFIG, "type_rules", (long)i, "unit", P2M__MSG("must not be empty"));
+        if (t->metric != P2M_METRIC_NONE && t->metric != P2M_METRIC_CPU && t->metric != P2M_METRIC_MEMORY)
+            return p2m__cfg_fail(err, P2M_ERR_CONFIG, "type_rules", (long)i, "metric",
+                                 P2M__MSG("must be cpu, memory or none"));
+        if (t->metric != P2M_METRIC_NONE && !(t->scale > 0))
+            return p2m__cfg_fail(err, P2M_ERR_CONFIG, "type_rules", (long)i, "scale", P2M__MSG("must be positive"));
+    }
+
+    /* -- size -- */
+    need = p2m__al8(sizeof(p2m_engine)) + p2m__al8(n_rules * sizeof(p2m__rule)) +
+           p2m__al8(n_keys * sizeof(p2m_str)) + p2m__al8(n_slots * sizeof(p2m_str)) +
+           p2m__al8(cfg->n_type_rules * sizeof(p2m__type_rule)) + 8;
+    for (i = 1; i <= 3; i++) {
+        const p2m_metric_config *m = i == 1 ? &cfg->cpu : i == 2 ? &cfg->memory : &cfg->function;
+        need += p2m__str_cost(m->name) + p2m__str_cost(m->unit) + p2m__str_cost(m->description) + 64;
+    }
+    for (i = 0; i < n_rules; i++)
+        need += p2m__str_cost(rules[i].key) + p2m__str_cost(rules[i].value) + p2m__str_cost(rules[i].from) +
+                p2m__str_cost(rules[i].default_value);
+    for (i = 0; i < cfg->n_type_rules; i++)
+        need += p2m__str_cost(cfg->type_rules[i].type) + p2m__str_cost(cfg->type_rules[i].unit);
+    if (!mem || mem_size < need)
+        return p2m__need(err, P2M_ERR_MEMORY, need, P2M__MSG("engine memory too small"));
+
+    /* -- build -- */
+    a.base = (uint8_t *)mem;
+    a.cap = mem_size;
+    a.used = (size_t)((8u - ((uintptr_t)mem & 7u)) & 7u);
+    e = (p2m_engine *)p2m__take(&a, sizeof *e);
+    P2M_MEMSET(e, 0, sizeof *e);
+    e->magic = P2M__MAGIC;
+    e->temporality = cfg->temporality;
+    e->max_series = cfg->max_series;
+    e->layout = cfg->layout;
+    e->strict = cfg->strict ? 1 : 0;
+    for (i = 1; i <= 3; i++) {
+        const p2m_metric_config *m = i == 1 ? &cfg->cpu : i == 2 ? &cfg->memory : &cfg->function;
+        p2m__metric *o = &e->metric[i];
+        static const char *const defnames[4] = {"", "cpu_time", "memory_allocation", "function_cpu_time"};
+        static const char *const defdesc[4] = {
+            "",
+            "CPU time summed from the samples of CPU profiles",
+            "Bytes allocated, summed from the samples of allocation profiles",
+            "CPU time summed per function from the samples of CPU profiles"};
+        const char *unit = m->unit ? m->unit : (i == 2 ? "By" : "ns");
+        o->enabled = m->enabled ? 1 : 0;
+        o->name = p2m__copy_str(&a, m->name ? m->name : defnames[i]);
+        o->unit = p2m__copy_str(&a, unit);
+        o->description = p2m__copy_str(&a, m->description ? m->description : defdesc[i]);
+        o->per_unit_ns = 1.0;
+        if (i != 2) {
+            uint64_t ns = p2m__time_unit_ns(o->unit);
+            o->per_unit_ns = (double)(ns ? ns : 1u);
+            o->is_double = ns > 1u;
+        }
+    }
+    (void)p2m__metric_path;
+    e->n_keys = n_keys;
+    e->n_slots = n_slots;
+    e->n_rules = (uint32_t)n_rules;
+    e->rules = (p2m__rule *)p2m__take(&a, n_rules * sizeof(p2m__rule));
+    e->keys = (p2m_str *)p2m__take(&a, n_keys * sizeof(p2m_str));
+    e->slots = (p2m_str *)p2m__take(&a, n_slots * sizeof(p2m_str));
+    for (i = 0; i < n_keys; i++) e->keys[i] = p2m__copy_str(&a, key_names[i]);
+    for (i = 0; i < n_slots; i++) e->slots[i] = p2m__copy_str(&a, slot_names[i]);
+    for (i = 0; i < n_rules; i++) {
+        const p2m_rule *r = &rules[i];
+        p2m__rule *o = &e->rules[i];
+        P2M_MEMSET(o, 0, sizeof *o);
+        o->type = r->type;
+        o->out_key = p2m__find_key(e->keys, n_keys, r->key);
+        o->slot = r->type == P2M_RULE_ATTRIBUTE ? p2m__find_key(e->slots, n_slots, r->from) : P2M__NONE;
+        o->index = r->index;
+        o->value = p2m__copy_str(&a, r->value);
+        o->deflt = p2m__copy_str(&a, r->default_value);
+    }
+    e->n_type_rules = (uint32_t)cfg->n_type_rules;
+    e->type_rules = (p2m__type_rule *)p2m__take(&a, cfg->n_type_rules * sizeof(p2m__type_rule));
+    for (i = 0; i < cfg->n_type_rules; i++) {
+        e->type_rules[i].type = p2m__copy_str(&a, cfg->type_rules[i].type);
+        e->type_rules[i].unit = p2m__copy_str(&a, cfg->type_rules[i].unit);
+        e->type_rules[i].metric = cfg->type_rules[i].metric;
+        e->type_rules[i].scale = cfg->type_rules[i].scale;
+    }
+    P2M_ASSERT(a.used <= need);
+    *engine = e;
+    return P2M_OK;
+}
+
+/* ---- one request: survey ------------------------------------------------
+   The survey skims the request without memory: where the dictionary and each
+   ResourceProfiles lie, how many entries each table has, the layout evidence,
+   and the upper bounds that size the working memory. */
+
+#define P2M__EV18 1u   /* only v1.8 */
+#define P2M__EVOLD 2u  /* v1.8 or v1.9 (old sample layout) */
+#define P2M__EV9UP 4u  /* v1.9 or v1.10 */
+#define P2M__EV10 8u   /* only v1.10 */
+
+typedef struct p2m__survey {
+    p2m__span dict;
+    uint32_t n_res, n_strings, n_attrs, n_res_fields;
+    uint64_t n_profiles, n_samples, series_cap;
+    unsigned ev;
+} p2m__survey;
+
+typedef struct p2m__strent { uint32_t off, len; } p2m__strent;
+
+typedef struct p2m__val {     /* an interned attribute value */
+    const uint8_t *ptr;       /* STRING, BYTES, ARRAY, KVLIST */
+    uint64_t num;             /* INT, BOOL; DOUBLE as bits */
+    uint32_t len;
+    uint32_t type;            /* p2m_value_type */
+    uint32_t hash;
+    uint32_t pad;
+} p2m__val;
+
+typedef struct p2m__aent {    /* a resolved attribute-table entry */
+    uint32_t vid;             /* its value id */
+    uint16_t slot;            /* which effective-attribute key it fills, or NONE */
+    uint16_t bad;             /* it holds an invalid reference */
+} p2m__aent;
+
+typedef struct p2m__series {
+    uint64_t sum;             /* wrapping sum of int64 contributions */
+    uint64_t start, end;      /* time window */
+    uint32_t res;             /* output resource index */
+    uint32_t metric;          /* p2m_metric_kind */
+    uint32_t overflow;
+    uint32_t hash;
+} p2m__series;
+
+typedef struct p2m__resfield { p2m__span s; uint32_t num; uint32_t pad; } p2m__resfield;
+
+typedef struct p2m__res {     /* one output ResourceMetrics */
+    p2m__span schema_url;
+    uint64_t dropped;         /* Resource.dropped_attributes_count */
+    uint32_t field_first, field_count;  /* attributes and entity_refs, in input order */
+    uint32_t n_metrics;
+    uint32_t kind[3];
+    uint32_t pl_first[3], pl_count[3];  /* point lists */
+} p2m__res;
+
+struct p2m_result {
+    uint32_t magic;
+    const p2m_engine *e;
+    const uint8_t *in;
+    const p2m__strent *strs;
+    uint32_t n_strings;
+    uint32_t n_res;
+    const p2m__val *vals;
+    const p2m__series *ser;
+    const uint32_t *ser_vids;   /* n_keys per series */
+    const uint8_t *ser_pos;     /* winning rule per key, per series */
+    const p2m__res *res;
+    const p2m__resfield *resfields;
+    const uint32_t *plist;
+};
+
+typedef struct p2m__req {
+    p2m__wire w;
+    const p2m_engine *e;
+    const uint8_t *in;
+    size_t in_len;
+    p2m_stats *st;
+    p2m_layout layout;
+    uint64_t now;
+    p2m__survey sv;
+    /* dictionary */
+    p2m__strent *strs;
+    p2m__aent *aents;
+    /* interned values */
+    p2m__val *vals;
+    uint32_t n_vals, vals_cap;
+    uint32_t *vhash;
+    uint32_t vhash_mask;
+    /* series */
+    p2m__series *ser;
+    uint32_t *ser_vids;
+    uint8_t *ser_pos;
+    uint32_t n_ser, ser_cap;
+    uint32_t *shash;
+    uint32_t shash_mask;
+    /* per-rule constants and per-level slots */
+    uint32_t *rule_const, *rule_def;
+    uint32_t *res_slots, *prof_slots, *smp_slots;
+    uint32_t *kv;
+    uint8_t *kpos;
+    /* output view */
+    p2m__res *res;
+    uint32_t n_res;
+    p2m__resfield *resfields;
+    uint32_t n_resfields;
+    uint32_t *plist;
+    uint32_t n_plist;
+    /* current resource */
+    uint32_t cur_res;
+    uint32_t count[4];
+    uint32_t ovf[4];
+} p2m__req;
+
+P2M__FN int p2m__fail_ref(p2m__req *q, const uint8_t *at, const char *msg) {
+    if (q->w.st == P2M_OK) {
+        q->w.st = P2M_ERR_INVALID_REFERENCE;
+        p2m__fail(q->w.err, P2M_ERR_INVALID_REFERENCE, (size_t)(at - q->in), msg);
+    }
+    return -1;
+}
+
+/* Scans a sample's fields for layout evidence. */
+static int p2m__survey_sample(p2m__req *q, p2m__span s, unsigned *ev) {
+    const uint8_t *p = s.p, *end = s.p + s.n;
+    p2m__field f;
+    int r;
+    while ((r = p2m__next(&q->w, &p, end, &f)) > 0) {
+        if (f.wt != P2M__WT_LEN) continue;
+        if (f.num == 3) *ev |= P2M__EVOLD;
+        else if (f.num == 4) *ev |= P2M__EV10;
+    }
+    return r;
+}
+
+static int p2m__survey_profile(p2m__req *q, p2m__span s, uint64_t *samples) {
+    const uint8_t *p = s.p, *end = s.p + s.n;
+    p2m__field f;
+    int r;
+    int scan = q->e->layout == P2M_LAYOUT_AUTO;
+    while ((r = p2m__next(&q->w, &p, end, &f)) > 0) {
+        switch (f.num) {
+        case 2:
+            if (f.wt == P2M__WT_LEN) {
+                (*samples)++;
+                if (scan && p2m__survey_sample(q, f.s, &q->sv.ev) < 0) return -1;
+            }
+            break;
+        case 7: if (f.wt == P2M__WT_VARINT) q->sv.ev |= P2M__EV18; break;
+        case 8: q->sv.ev |= f.wt == P2M__WT_LEN ? P2M__EV18 : f.wt == P2M__WT_VARINT ? P2M__EV9UP : 0u; break;
+        case 12: q->sv.ev |= P2M__EV18; break;
+        default: break;
+        }
+    }
+    return r;
+}
+
+/* KeyValue list of a Resource or InstrumentationScope: check structure and
+   collect v1.10 evidence. */
+static int p2m__survey_kvs(p2m__req *q, p2m__span s, uint32_t kv_field, int depth, uint32_t *count) {
+    const uint8_t *p = s.p, *end = s.p + s.n;
+    p2m__field f;
+    int r;
+    unsigned ev10 = 0;
+    while ((r = p2m__next(&q->w, &p, end, &f)) > 0) {
+        if (f.wt == P2M__WT_LEN && (f.num == kv_field || (kv_field == 1 && f.num == 3))) {
+            if (f.num == kv_field && p2m__check_value(&q->w, f.s, 3, depth, &ev10) < 0) return -1;
+            if (count) (*count)++;
+        }
+    }
+    if (ev10) q->sv.ev |= P2M__EV10;
+    return r;
+}
+
+static int p2m__survey_request(p2m__req *q) {
+    const uint8_t *p = q->in, *end = q->in + q->in_len;
+    p2m__field f, g, h;
+    int r;
+    uint32_t n_metrics = (q->e->metric[1].enabled ? 1u : 0u) + (q->e->metric[2].enabled ? 1u : 0u);
+    P2M_MEMSET(&q->sv, 0, sizeof q->sv);
+    while ((r = p2m__next(&q->w, &p, end, &f)) > 0) {
+        if (f.wt != P2M__WT_LEN) continue;
+        if (f.num == 2) {
+            q->sv.dict = f.s;
+        } else if (f.num == 1) {
+            const uint8_t *rp = f.s.p, *rend = f.s.p + f.s.n;
+            uint64_t samples = 0, cap;
+            q->sv.n_res++;
+            while ((r = p2m__next(&q->w, &rp, rend, &g)) > 0) {
+                if (g.wt != P2M__WT_LEN) continue;
+                if (g.num == 1) { /* Resource: attributes=1, entity_refs=3 */
+                    if (p2m__survey_kvs(q, g.s, 1, 4, &q->sv.n_res_fields) < 0) return -1;
+                } else if (g.num == 2) { /* ScopeProfiles */
+                    const uint8_t *sp = g.s.p, *send = g.s.p + g.s.n;
+                    while ((r = p2m__next(&q->w, &sp, send, &h)) > 0) {
+                        if (h.wt != P2M__WT_LEN) continue;
+                        if (h.num == 2) {
+                            q->sv.n_profiles++;
+                            if (p2m__survey_profile(q, h.s, &samples) < 0) return -1;
+                        } else if (h.num == 1) { /* scope attributes=3 */
+                            if (p2m__survey_kvs(q, h.s, 3, 5, 0) < 0) return -1;
+                        }
+                    }
+                    if (r < 0) return -1;
+                }
+            }
+            if (r < 0) return -1;
+            q->sv.n_samples += samples;
+            cap = (uint64_t)n_metrics * q->e->max_series;
+            q->sv.series_cap += (samples < cap ? samples : cap) + n_metrics;
+        }
+    }
+    if (r < 0) return -1;
+    if (q->sv.dict.p) { /* count the tables we index */
+        const uint8_t *dp = q->sv.dict.p, *dend = dp + q->sv.dict.n;
+        while ((r = p2m__next(&q->w, &dp, dend, &f)) > 0) {
+            if (f.wt != P2M__WT_LEN) continue;
+            if (f.num == 5) q->sv.n_strings++;
+            else if (f.num == 6) q->sv.n_attrs++;
+        }
+        if (r < 0) return -1;
+    }
+    return 0;
+}
+
+/* ---- one request: working memory plan ------------------------------------ */
+
+typedef struct p2m__plan {
+    size_t strs, aents, vals, vhash, ser, ser_vids, ser_pos, shash, consts, slots, kv,
+        res, resfields, plist, result, total;
+    uint32_t vals_cap, vhash_cap, ser_cap, shash_cap;
+} p2m__plan;
+
+P2M__FN uint32_t p2m__pow2_at_least(uint64_t n) {
+    uint32_t c = 16;
+    while (c < n && c < 0x80000000u) c <<= 1;
+    return c;
+}
+
+static int p2m__make_plan(const p2m__req *q, p2m__plan *pl) {
+    const p2m_engine *e = q->e;
+    uint64_t vals = 2u + (uint64_t)q->sv.n_attrs + q->sv.n_res_fields + 3u * e->n_rules;
+    uint64_t cap = q->sv.series_cap;
+    size_t at = 0;
+    if (vals > 0x40000000u || cap > 0x40000000u) return -1;
+    pl->vals_cap = (uint32_t)vals;
+    pl->vhash_cap = p2m__pow2_at_least(vals * 2u);
+    pl->ser_cap = (uint32_t)cap;
+    pl->shash_cap = p2m__pow2_at_least(cap * 2u);
+#define P2M__PLACE(field, bytes) (pl->field = at, at += p2m__al8(bytes))
+    P2M__PLACE(result, sizeof(struct p2m_result));
+    P2M__PLACE(strs, (size_t)q->sv.n_strings * sizeof(p2m__strent));
+    P2M__PLACE(aents, (size_t)q->sv.n_attrs * sizeof(p2m__aent));
+    P2M__PLACE(vals, (size_t)pl->vals_cap * sizeof(p2m__val));
+    P2M__PLACE(vhash, (size_t)pl->vhash_cap * 4u);
+    P2M__PLACE(ser, (size_t)pl->ser_cap * sizeof(p2m__series));
+    P2M__PLACE(ser_vids, (size_t)pl->ser_cap * e->n_keys * 4u);
+    P2M__PLACE(ser_pos, (size_t)pl->ser_cap * e->n_keys);
+    P2M__PLACE(shash, (size_t)pl->shash_cap * 4u);
+    P2M__PLACE(consts, (size_t)e->n_rules * 8u);
+    P2M__PLACE(slots, (size_t)e->n_slots * 12u);
+    P2M__PLACE(kv, (size_t)e->n_keys * 5u);
+    P2M__PLACE(res, (size_t)q->sv.n_res * sizeof(p2m__res));
+    P2M__PLACE(resfields, (size_t)q->sv.n_res_fields * sizeof(p2m__resfield));
+    P2M__PLACE(plist, (size_t)pl->ser_cap * 4u);
+#undef P2M__PLACE
+    pl->total = at + 8u; /* + alignment slack of the caller's pointer */
+    return 0;
+}
+
+/* ---- one request: dictionary index and interned values ------------------- */
+
+P2M__FN int p2m__string(const p2m__req *q, uint64_t idx, p2m_str *out) {
+    if (idx >= q->sv.n_strings) {
+        out->ptr = "";
+        out->len = 0;
+        return idx == 0 ? 0 : -1; /* index 0 is the empty string even when the table is empty */
+    }
+    out->ptr = (const char *)q->in + q->strs[idx].off;
+    out->len = q->strs[idx].len;
+    return 0;
+}
+
+P2M__FN uint32_t p2m__hash_bytes(const uint8_t *p, size_t n, uint32_t seed) {
+    uint32_t h = seed ^ 2166136261u;
+    size_t i;
+    for (i = 0; i < n; i++) h = (h ^ p[i]) * 16777619u;
+    return h;
+}
+
+/* Value id of (type, bytes, num); equal values get equal ids. */
+static uint32_t p2m__intern(p2m__req *q, uint32_t type, const uint8_t *ptr, uint32_t len, uint64_t num) {
+    uint32_t h, i, id;
+    if (type == P2M_VALUE_NONE) return P2M__VID_ABSENT;
+    if (type == P2M_VALUE_STRING && len == 0) return P2M__VID_EMPTY;
+    h = p2m__hash_bytes(ptr, len, type * 0x9E3779B1u ^ (uint32_t)num ^ (uint32_t)(num >> 32));
+    for (i = h & q->vhash_mask;; i = (i + 1) & q->vhash_mask) {
+        const p2m__val *v;
+        id = q->vhash[i];
+        if (id == 0) break;
+        v = &q->vals[id];
+        if (v->hash == h && v->type == type && v->num == num && v->len == len) {
+            uint32_t k = 0;
+            while (k < len && v->ptr[k] == ptr[k]) k++;
+            if (k == len) return id;
+        }
+    }
+    P2M_ASSERT(q->n_vals < q->vals_cap);
+    id = q->n_vals++;
+    q->vals[id].ptr = ptr;
+    q->vals[id].len = len;
+    q->vals[id].type = type;
+    q->vals[id].num = num;
+    q->vals[id].hash = h;
+    q->vhash[i] = id;
+    return id;
+}
+
+/* Parses an AnyValue into (type, bytes, num); the last oneof member wins.
+   Returns 0, or 1 when it holds an invalid string reference, -1 malformed. */
+static int p2m__anyvalue(p2m__req *q, p2m__span s, uint32_t *type, const uint8_t **ptr, uint32_t *len,
+                         uint64_t *num) {
+    const uint8_t *p = s.p, *end = s.p + s.n;
+    p2m__field f;
+    int r, bad = 0;
+    *type = P2M_VALUE_NONE;
+    *ptr = 0;
+    *len = 0;
+    *num = 0;
+    while ((r = p2m__next(&q->w, &p, end, &f)) > 0) {
+        uint32_t t = P2M_VALUE_NONE;
+        if (f.wt == P2M__WT_LEN) {
+            switch (f.num) {
+            case 1: t = P2M_VALUE_STRING; break;
+            case 5: t = P2M_VALUE_ARRAY; break;
+            case 6: t = P2M_VALUE_KVLIST; break;
+            case 7: t = P2M_VALUE_BYTES; break;
+            default: break;
+            }
+            if (t) { *type = t; *ptr = f.s.p; *len = f.s.n; *num = 0; bad = 0; }
+        } else if (f.wt == P2M__WT_VARINT && (f.num == 2 || f.num == 3)) {
+            *type = f.num == 2 ? P2M_VALUE_BOOL : P2M_VALUE_INT;
+            *num = f.num == 2 ? (f.v != 0) : f.v;
+            *ptr = 0; *len = 0; bad = 0;
+        } else if (f.wt == P2M__WT_I64 && f.num == 4) {
+            *type = P2M_VALUE_DOUBLE; *num = f.v; *ptr = 0; *len = 0; bad = 0;
+        } else if (f.wt == P2M__WT_VARINT && f.num == 8) {
+            p2m_str sv;
+            bad = p2m__string(q, f.v, &sv) < 0;
+            *type = P2M_VALUE_STRING; *ptr = (const uint8_t *)sv.ptr; *len = (uint32_t)sv.len; *num = 0;
+        }
+    }
+    return r < 0 ? -1 : bad;
+}
+
+/* Which slot (effective-attribute key the engine reads) a key fills. */
+P2M__FN uint32_t p2m__slot_of(const p2m_engine *e, p2m_str key) {
+    uint32_t i;
+    for (i = 0; i < e->n_slots; i++)
+        if (p2m__streq2(e->slots[i], key)) return i;
+    return P2M__NONE;
+}
+
+static int p2m__index_dictionary(p2m__req *q) {
+    const uint8_t *p, *end;
+    p2m__field f;
+    int r;
+    uint32_t ns = 0, na = 0;
+    if (!q->sv.dict.p) return 0;
+    /* strings first: attribute entries refer to them */
+    p = q->sv.dict.p;
+    end = p + q->sv.dict.n;
+    while ((r = p2m__next(&q->w, &p, end, &f)) > 0) {
+        if (f.wt == P2M__WT_LEN && f.num == 5) {
+            q->strs[ns].off = (uint32_t)(f.s.p - q->in);
+            q->strs[ns].len = f.s.n;
+            ns++;
+        }
+    }
+    if (r < 0) return -1;
+    p = q->sv.dict.p;
+    while ((r = p2m__next(&q->w, &p, end, &f)) > 0) {
+        const uint8_t *kp, *kend;
+        p2m__field g;
+        uint64_t key_idx = 0;
+        p2m__span val = {0, 0};
+        int has_val = 0, rr;
+        unsigned ev10 = 0;
+        p2m__aent *a;
+        p2m_str key;
+        if (f.wt != P2M__WT_LEN || f.num != 6) continue;
+        a = &q->aents[na++];
+        a->vid = P2M__VID_ABSENT;
+        a->slot = P2M__NONE;
+        a->bad = 0;
+        kp = f.s.p;
+        kend = kp + f.s.n;
+        while ((rr = p2m__next(&q->w, &kp, kend, &g)) > 0) {
+            if (g.num == 1 && g.wt == P2M__WT_VARINT) key_idx = g.v;
+            else if (g.num == 2 && g.wt == P2M__WT_LEN) { val = g.s; has_val = 1; }
+        }
+        if (rr < 0) return -1;
+        if (has_val) {
+            if (p2m__check_value(&q->w, val, 0, 4, &ev10) < 0) return -1;
+            if (ev10) q->sv.ev |= P2M__EV10;
+        }
+        if (p2m__string(q, key_idx, &key) < 0) { a->bad = 1; continue; }
+        a->slot = (uint16_t)p2m__slot_of(q->e, key);
+        if (a->slot != P2M__NONE && has_val) {
+            uint32_t type, len;
+            const uint8_t *ptr;
+            uint64_t num;
+            int b = p2m__anyvalue(q, val, &type, &ptr, &len, &num);
+            if (b < 0) return -1;
+            if (b) a->bad = 1;
+            else a->vid = p2m__intern(q, type, ptr, len, num);
+        }
+    }
+    return r < 0 ? -1 : 0;
+}
+
+P2M__FN p2m_status p2m__decide_layout(p2m__req *q) {
+    unsigned ev = q->sv.ev;
+    if (q->e->layout != P2M_LAYOUT_AUTO) {
+        q->layout = q->e->layout;
+        return P2M_OK;
+    }
+    if ((ev & P2M__EV18) && (ev & (P2M__EV9UP | P2M__EV10))) {
+        p2m__fail(q->w.err, P2M_ERR_MALFORMED, 0, P2M__MSG("contradicting layout evidence: v1.8 and a newer layout"));
+        return q->w.st = P2M_ERR_MALFORMED;
+    }
+    if ((ev & P2M__EVOLD) && (ev & P2M__EV10)) {
+        p2m__fail(q->w.err, P2M_ERR_MALFORMED, 0, P2M__MSG("contradicting layout evidence: v1.8/v1.9 samples and v1.10"));
+        return q->w.st = P2M_ERR_MALFORMED;
+    }
+    if (ev & P2M__EV18) q->layout = P2M_LAYOUT_V1_8;
+    else if (ev & P2M__EVOLD) q->layout = P2M_LAYOUT_V1_9;
+    else q->layout = P2M_LAYOUT_V1_10;
+    return P2M_OK;
+}
+
+/* ---- one request: profiles and their classification ---------------------- */
+
+typedef struct p2m__pinfo {
+    p2m__span sample_type, period_type;
+    uint64_t time, duration, period;
+    p2m_metric_kind metric;
+    int samples_cpu;          /* classified by the (samples, count) x period row */
+    int bad;                  /* profile attributes hold an invalid reference */
+    const uint8_t *bad_at;
+    uint64_t factor;          /* integer multiplier, when scale == 0 */
+    double scale;             /* configured type rule */
+} p2m__pinfo;
+
+static int p2m__value_type(p2m__req *q, p2m__span s, p2m_str *type, p2m_str *unit) {
+    const uint8_t *p = s.p, *end = s.p + s.n;
+    p2m__field f;
+    int r, bad = 0;
+    uint64_t t = 0, u = 0;
+    while ((r = p2m__next(&q->w, &p, end, &f)) > 0) {
+        if (f.wt != P2M__WT_VARINT) continue;
+        if (f.num == 1) t = f.v;
+        else if (f.num == 2) u = f.v;
+    }
+    if (r < 0) return -1;
+    if (p2m__string(q, t, type) < 0) bad = 1;
+    if (p2m__string(q, u, unit) < 0) bad = 1;
+    return bad;
+}
+
+P2M__FN int p2m__starts(p2m_str s, const char *pre) {
+    size_t n = p2m__cstrlen(pre), i;
+    if (s.len < n) return 0;
+    for (i = 0; i < n; i++)
+        if (s.ptr[i] != pre[i]) return 0;
+    return 1;
+}
+P2M__FN int p2m__ends(p2m_str s, const char *suf) {
+    size_t n = p2m__cstrlen(suf), i;
+    if (s.len < n) return 0;
+    for (i = 0; i < n; i++)
+        if (s.ptr[s.len - n + i] != suf[i]) return 0;
+    return 1;
+}
+
+/* Reads a profile's own fields (skipping samples by length); with slots,
+   also applies its attributes over the resource's. */
+static int p2m__profile_info(p2m__req *q, p2m__span s, p2m__pinfo *pi, int with_attrs) {
+    const uint8_t *p = s.p, *end = s.p + s.n;
+    p2m__field f;
+    int r;
+    uint32_t attr_field = q->layout == P2M_LAYOUT_V1_8 ? 12u : 11u;
+    P2M_MEMSET(pi, 0, sizeof *pi);
+    if (with_attrs) P2M_MEMCPY(q->prof_slots, q->res_slots, q->e->n_slots * sizeof(uint32_t));
+    while ((r = p2m__next(&q->w, &p, end, &f)) > 0) {
+        if (f.num == 2) continue;
+        if (f.num == 1 && f.wt == P2M__WT_LEN) pi->sample_type = f.s;
+        else if (f.num == 5 && f.wt == P2M__WT_LEN) pi->period_type = f.s;
+        else if (f.num == 3 && f.wt == P2M__WT_I64) pi->time = f.v;
+        else if (f.num == 4 && f.wt == P2M__WT_VARINT) pi->duration = f.v;
+        else if (f.num == 6 && f.wt == P2M__WT_VARINT) pi->period = f.v;
+        else if (f.num == attr_field && with_attrs && (f.wt == P2M__WT_LEN || f.wt == P2M__WT_VARINT)) {
+            p2m__ints it;
+            uint64_t idx;
+            int rr;
+            p2m__ints_init(&it, &f);
+            while ((rr = p2m__ints_next(&q->w, &it, &idx)) > 0) {
+                const p2m__aent *a;
+                if (idx >= q->sv.n_attrs) {
+                    if (idx != 0 && !pi->bad) { pi->bad = 1; pi->bad_at = f.at; }
+                    continue;
+                }
+                a = &q->aents[idx];
+                if (a->bad) {
+                    if (!pi->bad) { pi->bad = 1; pi->bad_at = f.at; }
+                } else if (a->slot != P2M__NONE) {
+                    q->prof_slots[a->slot] = a->vid;
+                }
+            }
+            if (rr < 0) return -1;
+        }
+    }
+    return r;
+}
+
+/* SPEC section 3: which metric a profile feeds and how a value converts. */
+static int p2m__classify(p2m__req *q, p2m__pinfo *pi) {
+    p2m_str type, unit;
+    uint32_t i;
+    uint64_t ns;
+    int b = p2m__value_type(q, pi->sample_type, &type, &unit);
+    pi->metric = P2M_METRIC_NONE;
+    if (b < 0) return -1;
+    if (b) return 1;
+    for (i = 0; i < q->e->n_type_rules; i++) {
+        const p2m__type_rule *t = &q->e->type_rules[i];
+        if (p2m__streq2(t->type, type) && p2m__streq2(t->unit, unit)) {
+            pi->metric = t->metric;
+            pi->scale = t->scale;
+            return 0;
+        }
+    }
+    if (p2m__streq(type, "cpu") && (ns = p2m__time_unit_ns(unit)) != 0) {
+        pi->metric = P2M_METRIC_CPU;
+        pi->factor = ns;
+    } else if (p2m__streq(type, "samples") && p2m__streq(unit, "count")) {
+        p2m_str pt, pu;
+        int pb = p2m__value_type(q, pi->period_type, &pt, &pu);
+        if (pb < 0) return -1;
+        if (pb) return 1;
+        if (p2m__streq(pt, "cpu") && (ns = p2m__time_unit_ns(pu)) != 0 && (int64_t)pi->period > 0) {
+            pi->metric = P2M_METRIC_CPU;
+            pi->factor = pi->period * ns;
+            pi->samples_cpu = 1;
+        }
+    } else if (p2m__streq(unit, "bytes") && p2m__starts(type, "alloc_") &&
+               (p2m__ends(type, "_space") || p2m__ends(type, "_bytes"))) {
+        pi->metric = P2M_METRIC_MEMORY;
+        pi->factor = 1;
+    }
+    return 0;
+}
+
+/* ---- one request: series ------------------------------------------------- */
+
+static uint32_t p2m__series_for(p2m__req *q, uint32_t metric) {
+    const uint32_t nk = q->e->n_keys;
+    uint32_t h = (q->cur_res * 0x9E3779B1u) ^ (metric * 0x85EBCA77u), i, k, id;
+    for (k = 0; k < nk; k++) h = (h ^ q->kv[k]) * 0x01000193u + (h >> 15);
+    for (i = h & q->shash_mask;; i = (i + 1) & q->shash_mask) {
+        const uint32_t *v;
+        id = q->shash[i];
+        if (id == 0) break;
+        id--;
+        if (q->ser[id].hash != h || q->ser[id].res != q->cur_res || q->ser[id].metric != metric) continue;
+        v = q->ser_vids + (size_t)id * nk;
+        for (k = 0; k < nk && v[k] == q->kv[k]; k++) {}
+        if (k == nk) return id;
+    }
+    if (q->count[metric] >= q->e->max_series) { /* cardinality limit: the overflow point */
+        if (q->ovf[metric]) return q->ovf[metric] - 1;
+        id = q->n_ser++;
+        P2M_MEMSET(&q->ser[id], 0, sizeof q->ser[id]);
+        q->ser[id].overflow = 1;
+        q->ovf[metric] = id + 1;
+    } else {
+        id = q->n_ser++;
+        P2M_MEMSET(&q->ser[id], 0, sizeof q->ser[id]);
+        q->count[metric]++;
+        q->shash[i] = id + 1;
+        for (k = 0; k < nk; k++) {
+            q->ser_vids[(size_t)id * nk + k] = q->kv[k];
+            q->ser_pos[(size_t)id * nk + k] = q->kpos[k];
+        }
+    }
+    P2M_ASSERT(id < q->ser_cap);
+    q->ser[id].hash = h;
+    q->ser[id].res = q->cur_res;
+    q->ser[id].metric = metric;
+    q->ser[id].start = UINT64_MAX;
+    q->ser[id].end = 0;
+    return id;
+}
+
+/* The attribute set of a sample: rules in order, later rules of the same key
+   replace earlier ones, a rule yielding nothing leaves the key as it was. */
+P2M__FN void p2m__attribute_set(p2m__req *q, const uint32_t *slots) {
+    const p2m_engine *e = q->e;
+    uint32_t i;
+    for (i = 0; i < e->n_keys; i++) { q->kv[i] = P2M__VID_ABSENT; q->kpos[i] = 0; }
+    for (i = 0; i < e->n_rules; i++) {
+        const p2m__rule *r = &e->rules[i];
+        uint32_t vid = r->type == P2M_RULE_ATTRIBUTE ? slots[r->slot] : q->rule_const[i];
+        if (vid <= P2M__VID_EMPTY) vid = q->rule_def[i];
+        if (vid > P2M__VID_EMPTY) {
+            q->kv[r->out_key] = vid;
+            q->kpos[r->out_key] = (uint8_t)i;
+        }
+    }
+}
+
+/* ---- one request: the sample walk ----------------------------------------- */
+
+/* min and max of the sample timestamps of a profile (for profiles with time 0) */
+static int p2m__timestamp_window(p2m__req *q, p2m__span s, uint64_t *lo, uint64_t *hi) {
+    const uint8_t *p = s.p, *end = s.p + s.n;
+    p2m__field f, g;
+    int r, rr;
+    *lo = UINT64_MAX;
+    *hi = 0;
+    while ((r = p2m__next(&q->w, &p, end, &f)) > 0) {
+        const uint8_t *sp, *send;
+        if (f.num != 2 || f.wt != P2M__WT_LEN) continue;
+        sp = f.s.p;
+        send = sp + f.s.n;
+        while ((rr = p2m__next(&q->w, &sp, send, &g)) > 0) {
+            if (g.num != 5) continue;
+            if (g.wt == P2M__WT_I64) {
+                if (g.v < *lo) *lo = g.v;
+                if (g.v > *hi) *hi = g.v;
+            } else if (g.wt == P2M__WT_LEN) {
+                uint32_t k;
+                if (g.s.n % 8u) return p2m__bad(&q->w, g.at, P2M__MSG("packed fixed64 length not a multiple of 8"));
+                for (k = 0; k < g.s.n; k += 8) {
+                    uint64_t t = p2m__le64(g.s.p + k);
+                    if (t < *lo) *lo = t;
+                    if (t > *hi) *hi = t;
+                }
+            }
+        }
+        if (rr < 0) return -1;
+    }
+    return r;
+}
+
+static int p2m__walk_profile(p2m__req *q, p2m__span s, const p2m__pinfo *pi) {
+    const p2m_engine *e = q->e;
+    const uint8_t *p = s.p, *end = s.p + s.n;
+    p2m__field f, g;
+    int r;
+    const size_t slot_bytes = e->n_slots * sizeof(uint32_t);
+    uint32_t f_values, f_attrs;
+    uint64_t lo, hi;
+    if (q->layout == P2M_LAYOUT_V1_10) { f_values = 4; f_attrs = 2; }
+    else { f_values = 2; f_attrs = 3; }
+    if (pi->time != 0) {
+        lo = pi->time;
+        hi = pi->time + pi->duration;
+    } else {
+        if (p2m__timestamp_window(q, s, &lo, &hi) < 0) return -1;
+        if (lo > hi) lo = hi = q->now;
+    }
+    while ((r = p2m__next(&q->w, &p, end, &f)) > 0) {
+        const uint8_t *sp, *send;
+        uint64_t sum = 0, count = 0, contrib;
+        int has_values = 0, bad = pi->bad, rr;
+        const uint8_t *bad_at = pi->bad_at;
+        p2m__series *se;
+        if (f.num != 2 || f.wt != P2M__WT_LEN) continue;
+        P2M_MEMCPY(q->smp_slots, q->prof_slots, slot_bytes);
+        sp = f.s.p;
+        send = sp + f.s.n;
+        while ((rr = p2m__next(&q->w, &sp, send, &g)) > 0) {
+            if (g.num == f_values && (g.wt == P2M__WT_LEN || g.wt == P2M__WT_VARINT)) {
+                p2m__ints it;
+                uint64_t v;
+                int ri;
+                p2m__ints_init(&it, &g);
+                while ((ri = p2m__ints_next(&q->w, &it, &v)) > 0) {
+                    sum += v;
+                    has_values = 1;
+                }
+                if (ri < 0) return -1;
+            } else if (g.num == f_attrs && (g.wt == P2M__WT_LEN || g.wt == P2M__WT_VARINT)) {
+                p2m__ints it;
+                uint64_t idx;
+                int ri;
+                p2m__ints_init(&it, &g);
+                while ((ri = p2m__ints_next(&q->w, &it, &idx)) > 0) {
+                    const p2m__aent *a;
+                    if (P2M__UNLIKELY(idx >= q->sv.n_attrs)) {
+                        if (idx != 0 && !bad) { bad = 1; bad_at = g.at; }
+                        continue;
+                    }
+                    a = &q->aents[idx];
+                    if (P2M__UNLIKELY(a->bad)) {
+                        if (!bad) { bad = 1; bad_at = g.at; }
+                    } else if (a->slot != P2M__NONE) {
+                        q->smp_slots[a->slot] = a->vid;
+                    }
+                }
+                if (ri < 0) return -1;
+            } else if (g.num == 5) {
+                if (g.wt == P2M__WT_LEN) {
+                    if (g.s.n % 8u) return p2m__bad(&q->w, g.at, P2M__MSG("packed fixed64 length not a multiple of 8"));
+                    count += g.s.n / 8u;
+                } else if (g.wt == P2M__WT_I64) {
+                    count++;
+                }
+            }
+        }
+        if (rr < 0) return -1;
+        if (bad) {
+            if (e->strict) return p2m__fail_ref(q, bad_at, P2M__MSG("attribute index outside the attribute table or an invalid string index"));
+            q->st->invalid_references++;
+            continue;
+        }
+        if (!has_values) {
+            if (count == 0) { q->st->empty_samples++; continue; }
+            sum = count;
+        }
+        if (pi->scale != 0) {
+            double d = (double)(int64_t)sum * pi->scale;
+            contrib = (uint64_t)(int64_t)(d < 0 ? d - 0.5 : d + 0.5);
+        } else {
+            contrib = sum * pi->factor;
+        }
+        p2m__attribute_set(q, q->smp_slots);
+        se = &q->ser[p2m__series_for(q, (uint32_t)pi->metric)];
+        if (se->overflow) q->st->overflow_samples++;
+        se->sum += contrib;
+        if (lo < se->start) se->start = lo;
+        if (hi > se->end) se->end = hi;
+        q->st->samples_kept++;
+    }
+    return r;
+}
+
+/* Resource attributes fill the lowest level of the effective attributes. */
+static int p2m__resource(p2m__req *q, p2m__span s, p2m__res *out) {
+    const uint8_t *p = s.p, *end = s.p + s.n;
+    p2m__field f;
+    int r;
+    while ((r = p2m__next(&q->w, &p, end, &f)) > 0) {
+        if (f.num == 2 && f.wt == P2M__WT_VARINT) { out->dropped = f.v; continue; }
+        if (f.wt != P2M__WT_LEN || (f.num != 1 && f.num != 3)) continue;
+        q->resfields[q->n_resfields].s = f.s;
+        q->resfields[q->n_resfields].num = f.num;
+        q->n_resfields++;
+        out->field_count++;
+        if (f.num == 1 && q->e->n_slots) {
+            const uint8_t *kp = f.s.p, *kend = kp + f.s.n;
+            p2m__field g;
+            int rr;
+            p2m_str key = {"", 0};
+            uint64_t key_idx = 0;
+            p2m__span val = {0, 0};
+            uint32_t slot;
+            while ((rr = p2m__next(&q->w, &kp, kend, &g)) > 0) {
+                if (g.num == 1 && g.wt == P2M__WT_LEN) { key.ptr = (const char *)g.s.p; key.len = g.s.n; }
+                else if (g.num == 2 && g.wt == P2M__WT_LEN) val = g.s;
+                else if (g.num == 3 && g.wt == P2M__WT_VARINT) key_idx = g.v;
+            }
+            if (rr < 0) return -1;
+            if (key.len == 0 && p2m__string(q, key_idx, &key) < 0) continue;
+            slot = p2m__slot_of(q->e, key);
+            if (slot != P2M__NONE) {
+                uint32_t type, len;
+                const uint8_t *ptr;
+                uint64_t num;
+                int b = p2m__anyvalue(q, val, &type, &ptr, &len, &num);
+                if (b < 0) return -1;
+                q->res_slots[slot] = b ? P2M__VID_ABSENT : p2m__intern(q, type, ptr, len, num);
+            }
+        }
+    }
+    return r;
+}
+
+static int p2m__walk_request(p2m__req *q) {
+    const p2m_engine *e = q->e;
+    const uint8_t *p = q->in, *end = q->in + q->in_len;
+    p2m__field f, g, h, k;
+    int r;
+    while ((r = p2m__next(&q->w, &p, end, &f)) > 0) {
+        const uint8_t *rp, *rend;
+        p2m__res *out;
+        uint32_t first_ser = q->n_ser, m, i;
+        if (f.num != 1 || f.wt != P2M__WT_LEN) continue;
+        q->st->resources++;
+        out = &q->res[q->n_res];
+        P2M_MEMSET(out, 0, sizeof *out);
+        out->field_first = q->n_resfields;
+        q->cur_res = q->n_res;
+        for (i = 0; i < 4; i++) q->count[i] = q->ovf[i] = 0;
+        for (i = 0; i < e->n_slots; i++) q->res_slots[i] = P2M__VID_ABSENT;
+        rp = f.s.p;
+        rend = rp + f.s.n;
+        while ((r = p2m__next(&q->w, &rp, rend, &g)) > 0) { /* Resource and schema_url first */
+            if (g.wt != P2M__WT_LEN) continue;
+            if (g.num == 1) {
+                out->field_count = 0;
+                q->n_resfields = out->field_first;
+                out->dropped = 0;
+                for (i = 0; i < e->n_slots; i++) q->res_slots[i] = P2M__VID_ABSENT;
+                if (p2m__resource(q, g.s, out) < 0) return -1;
+            } else if (g.num == 3) {
+                out->schema_url = g.s;
+            }
+        }
+        if (r < 0) return -1;
+        rp = f.s.p;
+        while ((r = p2m__next(&q->w, &rp, rend, &g)) > 0) { /* ScopeProfiles */
+            const uint8_t *sp, *send;
+            int has_cpu_time = 0;
+            if (g.num != 2 || g.wt != P2M__WT_LEN) continue;
+            sp = g.s.p;
+            send = sp + g.s.n;
+            /* first look: does this scope have a (cpu, time) profile? (dedup rule) */
+            while ((r = p2m__next(&q->w, &sp, send, &h)) > 0) {
+                p2m__pinfo pi;
+                if (h.num != 2 || h.wt != P2M__WT_LEN) continue;
+                if (p2m__profile_info(q, h.s, &pi, 0) < 0) return -1;
+                if (p2m__classify(q, &pi) < 0) return -1;
+                if (pi.metric == P2M_METRIC_CPU && !pi.samples_cpu) has_cpu_time = 1;
+            }
+            if (r < 0) return -1;
+            sp = g.s.p;
+            while ((r = p2m__next(&q->w, &sp, send, &k)) > 0) {
+                p2m__pinfo pi;
+                int b;
+                if (k.num != 2 || k.wt != P2M__WT_LEN) continue;
+                q->st->profiles++;
+                if (p2m__profile_info(q, k.s, &pi, 1) < 0) return -1;
+                b = p2m__classify(q, &pi);
+                if (b < 0) return -1;
+                if (b && e->strict) return p2m__fail_ref(q, k.s.p, P2M__MSG("sample_type refers outside the string table"));
+                if (pi.metric == P2M_METRIC_NONE || !e->metric[pi.metric].enabled) {
+                    if (pi.metric == P2M_METRIC_NONE) q->st->profiles_unclassified++;
+                    continue;
+                }
+                if (pi.samples_cpu && has_cpu_time) continue; /* counted by the cpu profile */
+                if (p2m__walk_profile(q, k.s, &pi) < 0) return -1;
+            }
+            if (r < 0) return -1;
+        }
+        if (r < 0) return -1;
+        /* point lists of this resource: metrics cpu, memory; overflow last */
+        for (m = 1; m <= 3; m++) {
+            uint32_t first = q->n_plist, ov = 0, sidx;
+            for (sidx = first_ser; sidx < q->n_ser; sidx++) {
+                if (q->ser[sidx].metric != m) continue;
+                if (q->ser[sidx].overflow) { ov = sidx + 1; continue; }
+                q->plist[q->n_plist++] = sidx;
+            }
+            if (ov) q->plist[q->n_plist++] = ov - 1;
+            if (q->n_plist > first) {
+                out->kind[out->n_metrics] = m;
+                out->pl_first[out->n_metrics] = first;
+                out->pl_count[out->n_metrics] = q->n_plist - first;
+                out->n_metrics++;
+            }
+        }
+        if (q->n_ser > first_ser) q->n_res++;
+        else q->n_resfields = out->field_first; /* resource yields nothing: not emitted */
+    }
+    return r;
+}
+
+/* ---- OTLP metrics encoder -------------------------------------------------
+   Encodes backwards, from the end of the caller's buffer towards its start
+   (as upb does): a nested message is written first and its length is then
+   known for the prefix, so no size pass and no size cache are needed. When
+   the buffer is too small the writer keeps counting, which gives the exact
+   size needed. A repeated field is written last element first, so the bytes
+   come out in input order. At the end the bytes are moved to the buffer's
+   start. */
+
+typedef struct p2m__bw {
+    uint8_t *buf;
+    size_t cap;
+    size_t n;       /* bytes produced so far (counted even past cap) */
+} p2m__bw;
+
+P2M__FN void p2m__bw_bytes(p2m__bw *w, const void *p, size_t len) {
+    w->n += len;
+    if (w->n <= w->cap && len) P2M_MEMCPY(w->buf + (w->cap - w->n), p, len);
+}
+P2M__FN void p2m__bw_varint(p2m__bw *w, uint64_t v) {
+    uint8_t tmp[10];
+    size_t n = 0;
+    do {
+        tmp[n++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+        v >>= 7;
+    } while (v);
+    p2m__bw_bytes(w, tmp, n);
+}
+P2M__FN void p2m__bw_tag(p2m__bw *w, uint32_t num, uint32_t wt) { p2m__bw_varint(w, (uint64_t)num << 3 | wt); }
+P2M__FN void p2m__bw_fixed64(p2m__bw *w, uint32_t num, uint64_t v) {
+    uint8_t b[8];
+    int i;
+    for (i = 0; i < 8; i++) b[i] = (uint8_t)(v >> (8 * i));
+    p2m__bw_bytes(w, b, 8);
+    p2m__bw_tag(w, num, P2M__WT_I64);
+}
+P2M__FN void p2m__bw_str(p2m__bw *w, uint32_t num, const void *p, size_t len) {
+    p2m__bw_bytes(w, p, len);
+    p2m__bw_varint(w, len);
+    p2m__bw_tag(w, num, P2M__WT_LEN);
+}
+/* closes a submessage opened at mark (= w->n before its contents) */
+P2M__FN void p2m__bw_close(p2m__bw *w, size_t mark, uint32_t num) {
+    p2m__bw_varint(w, (uint64_t)(w->n - mark));
+    p2m__bw_tag(w, num, P2M__WT_LEN);
+}
+
+/* AnyValue of a p2m_value, as field num of the enclosing message */
+P2M__FN void p2m__bw_anyvalue(p2m__bw *w, uint32_t num, const p2m_value *v) {
+    size_t mark = w->n;
+    switch (v->type) {
+    case P2M_VALUE_STRING: p2m__bw_str(w, 1, v->str.ptr, v->str.len); break;
+    case P2M_VALUE_BOOL: p2m__bw_varint(w, (uint64_t)v->i); p2m__bw_tag(w, 2, P2M__WT_VARINT); break;
+    case P2M_VALUE_INT: p2m__bw_varint(w, (uint64_t)v->i); p2m__bw_tag(w, 3, P2M__WT_VARINT); break;
+    case P2M_VALUE_DOUBLE: {
+        uint64_t bits;
+        P2M_MEMCPY(&bits, &v->d, 8);
+        p2m__bw_fixed64(w, 4, bits);
+        break;
+    }
+    case P2M_VALUE_ARRAY: p2m__bw_str(w, 5, v->str.ptr, v->str.len); break;
+    case P2M_VALUE_KVLIST: p2m__bw_str(w, 6, v->str.ptr, v->str.len); break;
+    case P2M_VALUE_BYTES: p2m__bw_str(w, 7, v->str.ptr, v->str.len); break;
+    default: break;
+    }
+    p2m__bw_close(w, mark, num);
+}
+P2M__FN void p2m__bw_keyvalue(p2m__bw *w, uint32_t num, const p2m_attribute *a) {
+    size_t mark = w->n;
+    p2m__bw_anyvalue(w, 2, &a->value);
+    p2m__bw_str(w, 1, a->key.ptr, a->key.len);
+    p2m__bw_close(w, mark, num);
+}
+
+/* ---- result view ---------------------------------------------------------- */
+
+P2M__FN void p2m__val_out(const p2m__val *v, p2m_value *o) {
+    P2M_MEMSET(o, 0, sizeof *o);
+    o->type = (p2m_value_type)v->type;
+    o->str.ptr = (const char *)v->ptr;
+    o->str.len = v->len;
+    if (v->type == P2M_VALUE_INT || v->type == P2M_VALUE_BOOL) o->i = (int64_t)v->num;
+    if (v->type == P2M_VALUE_DOUBLE) P2M_MEMCPY(&o->d, &v->num, 8);
+}
+
+/* A resource KeyValue, resolved to plain key and value; 0 when it is to be
+   left out (invalid string reference). */
+static int p2m__res_attr(const p2m_result *r, p2m__span s, p2m_attribute *out) {
+    p2m__req q;
+    p2m_error e;
+    const uint8_t *p = s.p, *end = s.p + s.n;
+    p2m__field f;
+    p2m__span val = {0, 0};
+    uint64_t key_idx = 0;
+    uint32_t type, len;
+    const uint8_t *ptr;
+    uint64_t num;
+    p2m__val v;
+    P2M_MEMSET(&q, 0, sizeof q);
+    q.w.base = r->in;
+    q.w.err = &e;
+    q.in = r->in;
+    q.strs = (p2m__strent *)(uintptr_t)r->strs;
+    q.sv.n_strings = r->n_strings;
+    out->key.ptr = "";
+    out->key.len = 0;
+    while (p2m__next(&q.w, &p, end, &f) > 0) {
+        if (f.num == 1 && f.wt == P2M__WT_LEN) { out->key.ptr = (const char *)f.s.p; out->key.len = f.s.n; }
+        else if (f.num == 2 && f.wt == P2M__WT_LEN) val = f.s;
+        else if (f.num == 3 && f.wt == P2M__WT_VARINT) key_idx = f.v;
+    }
+    if (out->key.len == 0 && p2m__string(&q, key_idx, &out->key) < 0) return 0;
+    if (p2m__anyvalue(&q, val, &type, &ptr, &len, &num) != 0) return 0;
+    v.type = type; v.ptr = ptr; v.len = len; v.num = num;
+    p2m__val_out(&v, &out->value);
+    return 1;
+}
+
+P2M__FN const p2m__res *p2m__res_at(const p2m_result *r, size_t res) {
+    return (r && res < r->n_res) ? &r->res[res] : 0;
+}
+
+P2M_API size_t p2m_result_resource_count(const p2m_result *r) { return r ? r->n_res : 0; }
+
+P2M_API p2m_str p2m_result_schema_url(const p2m_result *r, size_t res) {
+    const p2m__res *x = p2m__res_at(r, res);
+    p2m_str s = {"", 0};
+    if (x && x->schema_url.p) { s.ptr = (const char *)x->schema_url.p; s.len = x->schema_url.n; }
+    return s;
+}
+
+P2M_API size_t p2m_result_resource_attributes(const p2m_result *r, size_t res, p2m_attribute *out, size_t cap) {
+    const p2m__res *x = p2m__res_at(r, res);
+    size_t n = 0;
+    uint32_t i;
+    if (!x) return 0;
+    for (i = 0; i < x->field_count; i++) {
+        const p2m__resfield *rf = &r->resfields[x->field_first + i];
+        p2m_attribute a;
+        if (rf->num != 1 || !p2m__res_attr(r, rf->s, &a)) continue;
+        if (out && n < cap) out[n] = a;
+        n++;
+    }
+    return n;
+}
+
+P2M_API size_t p2m_result_metric_count(const p2m_result *r, size_t res) {
+    const p2m__res *x = p2m__res_at(r, res);
+    return x ? x->n_metrics : 0;
+}
+
+P2M_API void p2m_result_metric(const p2m_result *r, size_t res, size_t metric, p2m_metric_info *out) {
+    const p2m__res *x = p2m__res_at(r, res);
+    const p2m__metric *m;
+    if (!out) return;
+    P2M_MEMSET(out, 0, sizeof *out);
+    if (!x || metric >= x->n_metrics) return;
+    m = &r->e->metric[x->kind[metric]];
+    out->kind = (p2m_metric_kind)x->kind[metric];
+    out->name = m->name;
+    out->unit = m->unit;
+    out->description = m->description;
+    out->temporality = r->e->temporality;
+    out->is_double = m->is_double;
+    out->n_points = x->pl_count[metric];
+}
+
+P2M__FN const p2m__series *p2m__point_at(const p2m_result *r, size_t res, size_t metric, size_t point,
+                                         uint32_t *sid) {
+    const p2m__res *x = p2m__res_at(r, res);
+    if (!x || metric >= x->n_metrics || point >= x->pl_count[metric]) return 0;
+    *sid = r->plist[x->pl_first[metric] + point];
+    return &r->ser[*sid];
+}
+
+P2M_API void p2m_result_point(const p2m_result *r, size_t res, size_t metric, size_t point, p2m_point *out) {
+    uint32_t sid = 0;
+    const p2m__series *s;
+    const p2m__metric *m;
+    if (!out) return;
+    P2M_MEMSET(out, 0, sizeof *out);
+    s = p2m__point_at(r, res, metric, point, &sid);
+    if (!s) return;
+    m = &r->e->metric[s->metric];
+    out->start_time_unix_nano = s->start;
+    out->time_unix_nano = s->end;
+    out->is_double = m->is_double;
+    out->is_overflow = (int)s->overflow;
+    out->as_int = (int64_t)s->sum;
+    if (m->is_double) out->as_double = (double)(int64_t)s->sum / m->per_unit_ns;
+    out->n_attributes = p2m_result_point_attributes(r, res, metric, point, 0, 0);
+}
+
+P2M_API size_t p2m_result_point_attributes(const p2m_result *r, size_t res, size_t metric, size_t point,
+                                           p2m_attribute *out, size_t cap) {
+    uint32_t sid = 0, k, nk, n = 0, pos;
+    const p2m__series *s = p2m__point_at(r, res, metric, point, &sid);
+    const uint32_t *vids;
+    const uint8_t *kpos;
+    if (!s) return 0;
+    if (s->overflow) {
+        if (out && cap) {
+            P2M_MEMSET(&out[0], 0, sizeof out[0]);
+            out[0].key.ptr = "otel.metric.overflow";
+            out[0].key.len = 20;
+            out[0].value.type = P2M_VALUE_BOOL;
+            out[0].value.i = 1;
+        }
+        return 1;
+    }
+    nk = r->e->n_keys;
+    vids = r->ser_vids + (size_t)sid * nk;
+    kpos = r->ser_pos + (size_t)sid * nk;
+    /* in rule order: the position of the rule that produced each key */
+    for (pos = 0; pos < r->e->n_rules; pos++)
+        for (k = 0; k < nk; k++) {
+            if (vids[k] <= P2M__VID_EMPTY || kpos[k] != pos) continue;
+            if (out && n < cap) {
+                out[n].key = r->e->keys[k];
+                p2m__val_out(&r->vals[vids[k]], &out[n].value);
+            }
+            n++;
+        }
+    return n;
+}
+
+/* ---- encoding the result -------------------------------------------------- */
+
+/* The attributes of a point, last first (the writer goes backwards). */
+static void p2m__bw_point_attributes(const p2m_result *r, size_t res, size_t metric, size_t point, p2m__bw *w) {
+    uint32_t sid = 0, k, nk, pos;
+    const p2m__series *s = p2m__point_at(r, res, metric, point, &sid);
+    p2m_attribute a;
+    if (!s) return;
+    if (s->overflow) {
+        p2m_result_point_attributes(r, res, metric, point, &a, 1);
+        p2m__bw_keyvalue(w, 7, &a);
+        return;
+    }
+    nk = r->e->n_keys;
+    pos = r->e->n_rules;
+    while (pos-- > 0)
+        for (k = nk; k-- > 0;) {
+            uint32_t vid = r->ser_vids[(size_t)sid * nk + k];
+            if (vid <= P2M__VID_EMPTY || r->ser_pos[(size_t)sid * nk + k] != pos) continue;
+            a.key = r->e->keys[k];
+            p2m__val_out(&r->vals[vid], &a.value);
+            p2m__bw_keyvalue(w, 7, &a);
+        }
+}
+
+static void p2m__encode(const p2m_result *r, p2m__bw *w) {
+    size_t ri = r->n_res;
+    while (ri-- > 0) {
+        const p2m__res *x = &r->res[ri];
+        size_t mark_rm = w->n, mark_sm, mark_res, mi = x->n_metrics;
+        uint32_t fi;
+        if (x->schema_url.p) p2m__bw_str(w, 3, x->schema_url.p, x->schema_url.n);
+        mark_sm = w->n;
+        while (mi-- > 0) {
+            p2m_metric_info info;
+            size_t mark_m = w->n, mark_sum, pi;
+            p2m_result_metric(r, ri, mi, &info);
+            mark_sum = w->n;
+            p2m__bw_varint(w, 1);                                /* is_monotonic */
+            p2m__bw_tag(w, 3, P2M__WT_VARINT);
+            p2m__bw_varint(w, (uint64_t)info.temporality);       /* aggregation_temporality */
+            p2m__bw_tag(w, 2, P2M__WT_VARINT);
+            pi = info.n_points;
+            while (pi-- > 0) {
+                p2m_point pt;
+                size_t mark_p = w->n;
+                p2m_result_point(r, ri, mi, pi, &pt);
+                p2m__bw_point_attributes(r, ri, mi, pi, w);
+                if (pt.is_double) {
+                    uint64_t bits;
+                    P2M_MEMCPY(&bits, &pt.as_double, 8);
+                    p2m__bw_fixed64(w, 4, bits);
+                } else {
+                    uint8_t b[8];
+                    int i;
+                    for (i = 0; i < 8; i++) b[i] = (uint8_t)((uint64_t)pt.as_int >> (8 * i));
+                    p2m__bw_bytes(w, b, 8);
+                    p2m__bw_tag(w, 6, P2M__WT_I64);
+                }
+                p2m__bw_fixed64(w, 3, pt.time_unix_nano);
+                p2m__bw_fixed64(w, 2, pt.start_time_unix_nano);
+                p2m__bw_close(w, mark_p, 1);
+            }
+            p2m__bw_close(w, mark_sum, 7);
+            p2m__bw_str(w, 3, info.unit.ptr, info.unit.len);
+            if (info.description.len) p2m__bw_str(w, 2, info.description.ptr, info.description.len);
+            p2m__bw_str(w, 1, info.name.ptr, info.name.len);
+            p2m__bw_close(w, mark_m, 2);
+        }
+        { /* scope */
+            size_t mark_sc = w->n;
+            p2m__bw_str(w, 2, P2M_VERSION_STRING, sizeof(P2M_VERSION_STRING) - 1);
+            p2m__bw_str(w, 1, "profile2metrics", 15);
+            p2m__bw_close(w, mark_sc, 1);
+        }
+        p2m__bw_close(w, mark_sm, 2);
+        /* Resource: attributes (resolved), dropped count, entity_refs as they came */
+        mark_res = w->n;
+        fi = x->field_count;
+        while (fi-- > 0) {
+            const p2m__resfield *rf = &r->resfields[x->field_first + fi];
+            if (rf->num == 3) p2m__bw_str(w, 3, rf->s.p, rf->s.n);
+        }
+        if (x->dropped) {
+            p2m__bw_varint(w, x->dropped);
+            p2m__bw_tag(w, 2, P2M__WT_VARINT);
+        }
+        fi = x->field_count;
+        while (fi-- > 0) {
+            const p2m__resfield *rf = &r->resfields[x->field_first + fi];
+            p2m_attribute a;
+            if (rf->num == 1 && p2m__res_attr(r, rf->s, &a)) p2m__bw_keyvalue(w, 1, &a);
+        }
+        p2m__bw_close(w, mark_res, 1);
+        p2m__bw_close(w, mark_rm, 1);
+    }
+}
+
+P2M_API p2m_status p2m_encode_otlp(const p2m_result *r, void *output, size_t cap, size_t *output_size,
+                                   p2m_error *err) {
+    p2m__bw w;
+    p2m__clear(err);
+    if (output_size) *output_size = 0;
+    if (!r || r->magic != P2M__MAGIC) return p2m__fail(err, P2M_ERR_ARGUMENT, 0, P2M__MSG("not a result"));
+    w.buf = (uint8_t *)output;
+    w.cap = output ? cap : 0;
+    w.n = 0;
+    p2m__encode(r, &w);
+    if (w.n > w.cap) return p2m__need(err, P2M_ERR_OUTPUT_TOO_SMALL, w.n, P2M__MSG("output buffer too small"));
+    if (w.n) P2M_MEMMOVE(output, w.buf + (w.cap - w.n), w.n);
+    if (output_size) *output_size = w.n;
+    return P2M_OK;
+}
+
+/* ---- public functions ----------------------------------------------------- */
+
+static p2m_status p2m__begin(p2m__req *q, const p2m_engine *e, const void *input, size_t input_size,
+                             p2m_stats *st, p2m_error *err) {
+    P2M_MEMSET(q, 0, sizeof *q);
+    P2M_MEMSET(st, 0, sizeof *st);
+    p2m__clear(err);
+    if (!e || e->magic != P2M__MAGIC) return p2m__fail(err, P2M_ERR_ARGUMENT, 0, P2M__MSG("not a compiled engine"));
+    if (!input && input_size) return p2m__fail(err, P2M_ERR_ARGUMENT, 0, P2M__MSG("input is NULL"));
+    if (input_size > 0xFFFFFFFFu) return p2m__fail(err, P2M_ERR_ARGUMENT, 0, P2M__MSG("input larger than 4 GiB"));
+    q->e = e;
+    q->in = input ? (const uint8_t *)input : (const uint8_t *)"";
+    q->in_len = input_size;
+    q->w.base = q->in;
+    q->w.err = err;
+    q->st = st;
+    st->bytes_in = input_size;
+    if (p2m__survey_request(q) < 0) return q->w.st;
+    return P2M_OK;
+}
+
+P2M_API p2m_status p2m_work_size(const p2m_engine *engine, const void *input, size_t input_size,
+                                 size_t *needed, p2m_error *err) {
+    p2m__req q;
+    p2m__plan pl;
+    p2m_stats st;
+    p2m_status s;
+    if (needed) *needed = 0;
+    if ((s = p2m__begin(&q, engine, input, input_size, &st, err)) != P2M_OK) return s;
+    if (p2m__make_plan(&q, &pl) < 0) return p2m__fail(err, P2M_ERR_MALFORMED, 0, P2M__MSG("input too large"));
+    if (needed) *needed = pl.total;
+    return P2M_OK;
+}
+
+P2M_API p2m_status p2m_aggregate(const p2m_engine *engine, const void *input, size_t input_size,
+                                 const p2m_options *options, void *work, size_t work_size,
+                                 const p2m_result **result, p2m_stats *stats, p2m_error *err) {
+    p2m__req q;
+    p2m__plan pl;
+    p2m_stats local;
+    p2m_stats *st = stats ? stats : &local;
+    p2m_status s;
+    uint8_t *base;
+    uint32_t i;
+    struct p2m_result *res;
+    if (result) *result = 0;
+    if ((s = p2m__begin(&q, engine, input, input_size, st, err)) != P2M_OK) return s;
+    if (!result) return p2m__fail(err, P2M_ERR_ARGUMENT, 0, P2M__MSG("result must not be NULL"));
+    if (p2m__make_plan(&q, &pl) < 0) return p2m__fail(err, P2M_ERR_MALFORMED, 0, P2M__MSG("input too large"));
+    if (!work || work_size < pl.total)
+        return p2m__need(err, P2M_ERR_MEMORY, pl.total, P2M__MSG("working memory too small"));
+    base = (uint8_t *)work + ((8u - ((uintptr_t)work & 7u)) & 7u);
+    q.now = options ? options->now_unix_nano : 0;
+    q.strs = (p2m__strent *)(void *)(base + pl.strs);
+    q.aents = (p2m__aent *)(void *)(base + pl.aents);
+    q.vals = (p2m__val *)(void *)(base + pl.vals);
+    q.vals_cap = pl.vals_cap;
+    q.vhash = (uint32_t *)(void *)(base + pl.vhash);
+    q.vhash_mask = pl.vhash_cap - 1u;
+    q.ser = (p2m__series *)(void *)(base + pl.ser);
+    q.ser_cap = pl.ser_cap;
+    q.ser_vids = (uint32_t *)(void *)(base + pl.ser_vids);
+    q.ser_pos = base + pl.ser_pos;
+    q.shash = (uint32_t *)(void *)(base + pl.shash);
+    q.shash_mask = pl.shash_cap - 1u;
+    q.rule_const = (uint32_t *)(void *)(base + pl.consts);
+    q.rule_def = q.rule_const + engine->n_rules;
+    q.res_slots = (uint32_t *)(void *)(base + pl.slots);
+    q.prof_slots = q.res_slots + engine->n_slots;
+    q.smp_slots = q.prof_slots + engine->n_slots;
+    q.kv = (uint32_t *)(void *)(base + pl.kv);
+    q.kpos = (uint8_t *)(q.kv + engine->n_keys);
+    q.res = (p2m__res *)(void *)(base + pl.res);
+    q.resfields = (p2m__resfield *)(void *)(base + pl.resfields);
+    q.plist = (uint32_t *)(void *)(base + pl.plist);
+    P2M_MEMSET(q.vhash, 0, (size_t)pl.vhash_cap * 4u);
+    P2M_MEMSET(q.shash, 0, (size_t)pl.shash_cap * 4u);
+    q.n_vals = 2; /* ids 0 (absent) and 1 (empty) are reserved */
+    P2M_MEMSET(q.vals, 0, 2 * sizeof(p2m__val));
+
+    if (p2m__index_dictionary(&q) < 0) return q.w.st;
+    if (p2m__decide_layout(&q) != P2M_OK) return q.w.st;
+    st->layout = q.layout;
+    st->samples = q.sv.n_samples;
+    for (i = 0; i < engine->n_rules; i++) {
+        const p2m__rule *r = &engine->rules[i];
+        q.rule_const[i] = P2M__VID_ABSENT;
+        if (r->type == P2M_RULE_LITERAL) {
+            q.rule_const[i] = p2m__intern(&q, P2M_VALUE_STRING, (const uint8_t *)r->value.ptr, (uint32_t)r->value.len, 0);
+        } else if (r->type == P2M_RULE_STRING_TABLE) {
+            p2m_str sv;
+            if (p2m__string(&q, r->index, &sv) == 0)
+                q.rule_const[i] = p2m__intern(&q, P2M_VALUE_STRING, (const uint8_t *)sv.ptr, (uint32_t)sv.len, 0);
+        }
+        q.rule_def[i] = r->deflt.len ? p2m__intern(&q, P2M_VALUE_STRING, (const uint8_t *)r->deflt.ptr,
+                                                   (uint32_t)r->deflt.len, 0)
+                                     : P2M__VID_ABSENT;
+    }
+    if (p2m__walk_request(&q) < 0) return q.w.st;
+
+    res = (struct p2m_result *)(void *)(base + pl.result);
+    res->magic = P2M__MAGIC;
+    res->e = engine;
+    res->in = q.in;
+    res->strs = q.strs;
+    res->n_strings = q.sv.n_strings;
+    res->n_res = q.n_res;
+    res->vals = q.vals;
+    res->ser = q.ser;
+    res->ser_vids = q.ser_vids;
+    res->ser_pos = q.ser_pos;
+    res->res = q.res;
+    res->resfields = q.resfields;
+    res->plist = q.plist;
+    st->series = q.n_plist;
+    st->work_used = pl.total;
+    *result = res;
+    return P2M_OK;
+}
+
+P2M_API p2m_status p2m_convert(const p2m_engine *engine, const void *input, size_t input_size,
+                               const p2m_options *options, void *work, size_t work_size, void *output,
+                               size_t cap, size_t *output_size, p2m_stats *stats, p2m_error *err) {
+    const p2m_result *r;
+    p2m_status s = p2m_aggregate(engine, input, input_size, options, work, work_size, &r, stats, err);
+    if (output_size) *output_size = 0;
+    if (s != P2M_OK) return s;
+    s = p2m_encode_otlp(r, output, cap, output_size, err);
+    if (s == P2M_OK && stats) stats->bytes_out = *output_size;
+    return s;
+}
+
+#endif /* P2M_IMPLEMENTATION_DONE */
+#endif /* P2M_IMPLEMENTATION */
+
+/*
+------------------------------------------------------------------------------
+MIT License
+
+Copyright (c) 2026 the profile2metrics authors
+
+Permission is hereby granted, free of charge, to any person obtaining a copy of
+this software and associated documentation files (the "Software"), to deal in
+the Software without restriction, including without limitation the rights to
+use, copy, modify, merge, publish, distribute, sublicense, and/or sell copies
+of the Software, and to permit persons to whom the Software is furnished to do
+so, subject to the following conditions:
+
+The above copyright notice and this permission notice shall be included in all
+copies or substantial portions of the Software.
+
+THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR
+IMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY,
+FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE
+AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER
+LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM,
+OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE
+SOFTWARE.
+*/
