@@ -1,0 +1,378 @@
+/* SPDX-License-Identifier: MIT
+   p2m: the human-readable table (`p2m convert -f table`), drawn from the
+   result view of the library (p2m_result_*), never from the protobuf.
+
+   Layout, for 80 columns:
+     resource 1 of 2: service.name=checkout, host.name=node-1
+       cpu_time (ns), delta sum, 2 series
+         process.executable.name=java, thread.name=main          1.25 s
+         process.executable.name=java, thread.name=gc             350 ms
+         total: 1600000000 ns                                     1.60 s
+   Attribute lists that do not fit their column wrap at ", ". */
+#include "p2m_table.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TABLE_WIDTH 79
+#define ROW_INDENT 4
+
+/* ---- numbers with human units ------------------------------------------- */
+
+/* Three significant digits, trailing zeros dropped: 1.25, 12.5, 350, 3.4. */
+static void three_digits(char *buf, size_t cap, double x)
+{
+    char *dot;
+    size_t n;
+    if (x >= 99.95 || x == 0)
+        snprintf(buf, cap, "%.0f", x);
+    else if (x >= 9.995)
+        snprintf(buf, cap, "%.1f", x);
+    else
+        snprintf(buf, cap, "%.2f", x);
+    dot = strchr(buf, '.');
+    if (dot == NULL)
+        return;
+    n = strlen(buf);
+    while (n > 0 && buf[n - 1] == '0')
+        buf[--n] = '\0';
+    if (n > 0 && buf[n - 1] == '.')
+        buf[--n] = '\0';
+}
+
+static int unit_is(p2m_str unit, const char *s)
+{
+    return unit.len == strlen(s) && memcmp(unit.ptr, s, unit.len) == 0;
+}
+
+void p2m_table_human(char *buf, size_t cap, double value, p2m_str unit)
+{
+    static const char *const time_units[] = {"ns", "us", "ms", "s"};
+    static const char *const byte_units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+    const char *sign = value < 0 ? "-" : "";
+    double x = fabs(value), scale = 0;
+    char digits[64];
+    size_t i;
+
+    if (unit_is(unit, "ns"))
+        scale = 1;
+    else if (unit_is(unit, "us"))
+        scale = 1e3;
+    else if (unit_is(unit, "ms"))
+        scale = 1e6;
+    else if (unit_is(unit, "s"))
+        scale = 1e9;
+    if (scale != 0) {
+        x *= scale; /* in ns from here */
+        for (i = 0; i < 3 && x >= 999.5; i++)
+            x /= 1000;
+        three_digits(digits, sizeof digits, x);
+        snprintf(buf, cap, "%s%s %s", sign, digits, time_units[i]);
+        return;
+    }
+    if (unit_is(unit, "By")) {
+        for (i = 0; i < 5 && x >= 1023.5; i++)
+            x /= 1024;
+        three_digits(digits, sizeof digits, x);
+        snprintf(buf, cap, "%s%s %s", sign, digits, byte_units[i]);
+        return;
+    }
+    if (x == floor(x) && x < 9007199254740992.0)
+        snprintf(digits, sizeof digits, "%.0f", x);
+    else
+        snprintf(digits, sizeof digits, "%g", x);
+    if (unit.len == 0 || unit_is(unit, "1"))
+        snprintf(buf, cap, "%s%s", sign, digits);
+    else
+        snprintf(buf, cap, "%s%s %.*s", sign, digits, (int)unit.len, unit.ptr);
+}
+
+/* ---- attribute text ----------------------------------------------------- */
+
+/* A string with control characters escaped, so a row stays one line. */
+static void put_text(p2m_outbuf *o, p2m_str s)
+{
+    size_t i;
+    for (i = 0; i < s.len; i++) {
+        unsigned char ch = (unsigned char)s.ptr[i];
+        if (ch < 0x20 || ch == 0x7f)
+            p2m_out_printf(o, "\\x%02x", ch);
+        else
+            p2m_out_append(o, &s.ptr[i], 1);
+    }
+}
+
+static void put_value(p2m_outbuf *o, const p2m_value *v)
+{
+    size_t i;
+    switch (v->type) {
+    case P2M_VALUE_STRING:
+        if (v->str.len == 0)
+            p2m_out_str(o, "\"\"");
+        put_text(o, v->str);
+        break;
+    case P2M_VALUE_BOOL:
+        p2m_out_str(o, v->i ? "true" : "false");
+        break;
+    case P2M_VALUE_INT:
+        p2m_out_printf(o, "%lld", (long long)v->i);
+        break;
+    case P2M_VALUE_DOUBLE:
+        p2m_out_printf(o, "%g", v->d);
+        break;
+    case P2M_VALUE_BYTES:
+        p2m_out_str(o, "0x");
+        for (i = 0; i < v->str.len && i < 16; i++)
+            p2m_out_printf(o, "%02x", (unsigned)(unsigned char)v->str.ptr[i]);
+        if (v->str.len > 16)
+            p2m_out_str(o, "...");
+        break;
+    case P2M_VALUE_ARRAY:
+        p2m_out_printf(o, "[array of %lu bytes]", (unsigned long)v->str.len);
+        break;
+    case P2M_VALUE_KVLIST:
+        p2m_out_printf(o, "{kvlist of %lu bytes}", (unsigned long)v->str.len);
+        break;
+    default:
+        p2m_out_str(o, "(none)");
+        break;
+    }
+}
+
+/* Scratch memory reused across rows. */
+typedef struct scratch {
+    p2m_attribute *attrs;
+    size_t cap;
+    p2m_outbuf text;       /* "k=v, k=v" of one row */
+    size_t *cuts;          /* where each "k=v" ends in text */
+    size_t n_cuts, cap_cuts;
+} scratch;
+
+static int grow_attrs(scratch *s, size_t n)
+{
+    p2m_attribute *a;
+    if (n <= s->cap)
+        return 0;
+    a = (p2m_attribute *)realloc(s->attrs, n * sizeof *a);
+    if (a == NULL)
+        return -1;
+    s->attrs = a;
+    s->cap = n;
+    return 0;
+}
+
+/* Writes the attributes as "k=v, k=v" into s->text, remembering where each
+   entry ends so the list can wrap between entries. first_key, when given,
+   is written first (service.name in a resource header). */
+static void attrs_text(scratch *s, const p2m_attribute *a, size_t n, const char *first_key)
+{
+    size_t pass, i;
+    s->text.len = 0;
+    s->n_cuts = 0;
+    for (pass = 0; pass < 2; pass++) {
+        for (i = 0; i < n; i++) {
+            int is_first = first_key != NULL && a[i].key.len == strlen(first_key) &&
+                           memcmp(a[i].key.ptr, first_key, a[i].key.len) == 0;
+            if ((pass == 0) != is_first)
+                continue;
+            if (s->text.len > 0)
+                p2m_out_str(&s->text, ", ");
+            put_text(&s->text, a[i].key);
+            p2m_out_str(&s->text, "=");
+            put_value(&s->text, &a[i].value);
+            if (s->n_cuts == s->cap_cuts) {
+                size_t cap = s->cap_cuts ? s->cap_cuts * 2 : 16;
+                size_t *c = (size_t *)realloc(s->cuts, cap * sizeof *c);
+                if (c == NULL) {
+                    s->text.failed = 1;
+                    return;
+                }
+                s->cuts = c;
+                s->cap_cuts = cap;
+            }
+            s->cuts[s->n_cuts++] = s->text.len;
+        }
+    }
+}
+
+/* Writes s->text wrapped: the first line holds at most first_w columns, the
+   others start with cont_indent spaces and hold at most cont_w. Returns the
+   length of the last line (without its indent); *wrapped says whether there
+   was more than one line. */
+static size_t put_wrapped(p2m_outbuf *o, const scratch *s, size_t first_w, size_t cont_w,
+                          size_t cont_indent, int *wrapped)
+{
+    size_t start = 0, line_start = 0, width = first_w, i;
+    *wrapped = 0;
+    for (i = 0; i < s->n_cuts; i++) {
+        size_t end = s->cuts[i];
+        /* wrap before this entry when it would pass the width */
+        if (end - line_start > width && start > line_start) {
+            p2m_out_append(o, s->text.data + line_start, start - line_start);
+            p2m_out_str(o, ",\n");
+            p2m_out_spaces(o, cont_indent);
+            line_start = start + 2; /* skip ", " */
+            width = cont_w;
+            *wrapped = 1;
+        }
+        start = end;
+    }
+    if (start > line_start)
+        p2m_out_append(o, s->text.data + line_start, start - line_start);
+    return start - line_start;
+}
+
+/* ---- one metric --------------------------------------------------------- */
+
+static double point_value(const p2m_point *p)
+{
+    return p->is_double ? p->as_double : (double)p->as_int;
+}
+
+static void put_metric(p2m_outbuf *o, scratch *s, const p2m_result *r, size_t res, size_t m)
+{
+    p2m_metric_info info;
+    size_t i, value_w = 5, attr_w = 0, attr_max = 0;
+    int64_t total_i = 0;
+    double total_d = 0;
+    char human[64];
+
+    p2m_result_metric(r, res, m, &info);
+    p2m_out_str(o, "  ");
+    put_text(o, info.name);
+    p2m_out_str(o, " (");
+    put_text(o, info.unit);
+    p2m_out_printf(o, "), %s sum, %lu point%s\n",
+                   info.temporality == P2M_TEMPORALITY_CUMULATIVE ? "cumulative" : "delta",
+                   (unsigned long)info.n_points, info.n_points == 1 ? "" : "s");
+
+    /* first pass: column widths and the total */
+    for (i = 0; i < info.n_points; i++) {
+        p2m_point p;
+        size_t n;
+        p2m_result_point(r, res, m, i, &p);
+        if (p.is_double)
+            total_d += p.as_double;
+        else
+            total_i += p.as_int;
+        p2m_table_human(human, sizeof human, point_value(&p), info.unit);
+        if (strlen(human) > value_w)
+            value_w = strlen(human);
+        n = p2m_result_point_attributes(r, res, m, i, NULL, 0);
+        if (grow_attrs(s, n) != 0) {
+            o->failed = 1;
+            return;
+        }
+        n = p2m_result_point_attributes(r, res, m, i, s->attrs, n);
+        attrs_text(s, s->attrs, n, NULL);
+        if (s->text.len > attr_max)
+            attr_max = s->text.len;
+    }
+    p2m_table_human(human, sizeof human, info.is_double ? total_d : (double)total_i, info.unit);
+    if (strlen(human) > value_w)
+        value_w = strlen(human);
+    attr_w = TABLE_WIDTH - ROW_INDENT - 2 - value_w;
+    if (attr_max < attr_w)
+        attr_w = attr_max < 24 ? 24 : attr_max;
+
+    /* second pass: the rows */
+    for (i = 0; i < info.n_points; i++) {
+        p2m_point p;
+        size_t n, last;
+        p2m_result_point(r, res, m, i, &p);
+        n = p2m_result_point_attributes(r, res, m, i, s->attrs, s->cap);
+        attrs_text(s, s->attrs, n, NULL);
+        p2m_out_spaces(o, ROW_INDENT);
+        if (n == 0) {
+            p2m_out_str(o, "(no attributes)");
+            last = strlen("(no attributes)");
+        } else {
+            int wrapped;
+            last = put_wrapped(o, s, attr_w, attr_w - 2, ROW_INDENT + 2, &wrapped);
+            if (wrapped)
+                last += 2;
+        }
+        if (last > attr_w) { /* one entry wider than the column */
+            p2m_out_str(o, "\n");
+            p2m_out_spaces(o, ROW_INDENT);
+            last = 0;
+        }
+        p2m_table_human(human, sizeof human, point_value(&p), info.unit);
+        p2m_out_spaces(o, attr_w - last + 2 + value_w - strlen(human));
+        p2m_out_printf(o, "%s\n", human);
+    }
+
+    /* the totals line, with the exact sum */
+    {
+        char label[96];
+        size_t len;
+        if (info.is_double)
+            snprintf(label, sizeof label, "total: %.17g %.*s", total_d, (int)info.unit.len,
+                     info.unit.ptr);
+        else
+            snprintf(label, sizeof label, "total: %lld %.*s", (long long)total_i,
+                     (int)info.unit.len, info.unit.ptr);
+        len = strlen(label);
+        p2m_table_human(human, sizeof human, info.is_double ? total_d : (double)total_i,
+                        info.unit);
+        p2m_out_spaces(o, ROW_INDENT);
+        p2m_out_str(o, label);
+        if (len > attr_w) {
+            p2m_out_str(o, "\n");
+            p2m_out_spaces(o, ROW_INDENT);
+            len = 0;
+        }
+        p2m_out_spaces(o, attr_w - len + 2 + value_w - strlen(human));
+        p2m_out_printf(o, "%s\n", human);
+    }
+}
+
+/* ---- the whole result --------------------------------------------------- */
+
+void p2m_table_write(p2m_outbuf *o, const p2m_result *r)
+{
+    scratch s;
+    size_t res, n_res = p2m_result_resource_count(r);
+    memset(&s, 0, sizeof s);
+    if (n_res == 0)
+        p2m_out_str(o, "(no metrics)\n");
+    for (res = 0; res < n_res; res++) {
+        size_t n, m, n_metrics;
+        char head[64];
+        p2m_str schema = p2m_result_schema_url(r, res);
+        int hl = snprintf(head, sizeof head, "resource %lu of %lu: ", (unsigned long)res + 1,
+                          (unsigned long)n_res);
+        if (res > 0)
+            p2m_out_str(o, "\n");
+        p2m_out_str(o, head);
+        n = p2m_result_resource_attributes(r, res, NULL, 0);
+        if (grow_attrs(&s, n) != 0) {
+            o->failed = 1;
+            break;
+        }
+        n = p2m_result_resource_attributes(r, res, s.attrs, n);
+        if (n == 0) {
+            p2m_out_str(o, "(no attributes)");
+        } else {
+            attrs_text(&s, s.attrs, n, "service.name");
+            int wrapped;
+            put_wrapped(o, &s, TABLE_WIDTH - (size_t)hl, TABLE_WIDTH - 4, 4, &wrapped);
+        }
+        p2m_out_str(o, "\n");
+        if (schema.len > 0) {
+            p2m_out_str(o, "  schema_url: ");
+            put_text(o, schema);
+            p2m_out_str(o, "\n");
+        }
+        n_metrics = p2m_result_metric_count(r, res);
+        for (m = 0; m < n_metrics; m++)
+            put_metric(o, &s, r, res, m);
+    }
+    if (s.text.failed)
+        o->failed = 1;
+    free(s.attrs);
+    free(s.cuts);
+    p2m_out_free(&s.text);
+}
