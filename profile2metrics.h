@@ -354,10 +354,14 @@ P2M_API size_t p2m_result_point_attributes(const p2m_result *r, size_t res, size
 
 #if defined(__GNUC__) || defined(__clang__)
 #define P2M__UNUSED __attribute__((unused))
+#define P2M__INLINE static inline __attribute__((always_inline, unused))
+#define P2M__NOINLINE __attribute__((noinline))
 #define P2M__LIKELY(x) __builtin_expect(!!(x), 1)
 #define P2M__UNLIKELY(x) __builtin_expect(!!(x), 0)
 #else
 #define P2M__UNUSED
+#define P2M__INLINE static
+#define P2M__NOINLINE
 #define P2M__LIKELY(x) (x)
 #define P2M__UNLIKELY(x) (x)
 #endif
@@ -382,6 +386,20 @@ P2M__FN void p2m__memmove_impl(void *dst, const void *src, size_t n) {
     if (d < s) { while (n--) *d++ = *s++; }
     else { d += n; s += n; while (n--) *--d = *--s; }
 }
+/* Without overrides, GCC and clang get their builtins (which may call the
+   C library's memcpy for large sizes; every toolchain, even freestanding
+   ones, provides it); other compilers get the byte loops above. */
+#if defined(__GNUC__) || defined(__clang__)
+#ifndef P2M_MEMCPY
+#define P2M_MEMCPY __builtin_memcpy
+#endif
+#ifndef P2M_MEMSET
+#define P2M_MEMSET __builtin_memset
+#endif
+#ifndef P2M_MEMMOVE
+#define P2M_MEMMOVE __builtin_memmove
+#endif
+#endif
 #ifndef P2M_MEMCPY
 #define P2M_MEMCPY p2m__memcpy_impl
 #endif
@@ -559,9 +577,8 @@ P2M__FN uint32_t p2m__le32(const uint8_t *p) {
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-/* Next field of the message [*pp, end). Returns 1 with *f filled, 0 at the
-   end, -1 on malformed input. */
-static int p2m__next(p2m__wire *w, const uint8_t **pp, const uint8_t *end, p2m__field *f) {
+/* The general case of p2m__next below. */
+static P2M__NOINLINE int p2m__next_slow(p2m__wire *w, const uint8_t **pp, const uint8_t *end, p2m__field *f) {
     const uint8_t *p = *pp;
     uint64_t tag, len;
     if (p >= end) return 0;
@@ -602,6 +619,47 @@ static int p2m__next(p2m__wire *w, const uint8_t **pp, const uint8_t *end, p2m__
     }
     *pp = p;
     return 1;
+}
+
+/* Next field of the message [*pp, end). Returns 1 with *f filled, 0 at the
+   end, -1 on malformed input. Inline fast path for the shapes that dominate
+   real requests (one-byte tags; one- or two-byte lengths; one-byte varints);
+   everything else, and every error, goes through p2m__next_slow. */
+P2M__INLINE int p2m__next(p2m__wire *w, const uint8_t **pp, const uint8_t *end, p2m__field *f) {
+    const uint8_t *p = *pp;
+    uint32_t b, len;
+    if (p >= end) return 0;
+    b = p[0];
+    if (P2M__LIKELY(b < 0x80 && b >= 8 && end - p >= 3)) {
+        if ((b & 7u) == P2M__WT_LEN) {
+            len = p[1];
+            if (len < 0x80) {
+                p += 2;
+            } else if (p[2] < 0x80) {
+                len = (len & 0x7fu) | (uint32_t)p[2] << 7;
+                p += 3;
+            } else {
+                return p2m__next_slow(w, pp, end, f);
+            }
+            if (P2M__UNLIKELY(len > (size_t)(end - p))) return p2m__next_slow(w, pp, end, f);
+            f->at = *pp;
+            f->num = b >> 3;
+            f->wt = P2M__WT_LEN;
+            f->s.p = p;
+            f->s.n = len;
+            *pp = p + len;
+            return 1;
+        }
+        if ((b & 7u) == P2M__WT_VARINT && p[1] < 0x80) {
+            f->at = p;
+            f->num = b >> 3;
+            f->wt = P2M__WT_VARINT;
+            f->v = p[1];
+            *pp = p + 2;
+            return 1;
+        }
+    }
+    return p2m__next_slow(w, pp, end, f);
 }
 
 /* Iterates the elements of a repeated integer field given either packed (one
@@ -1201,13 +1259,17 @@ static int p2m__survey_profile(p2m__req *q, p2m__span s, uint64_t *samples) {
     const uint8_t *p = s.p, *end = s.p + s.n;
     p2m__field f;
     int r;
+    /* Sample evidence is read here only until the first sample that has
+       some; the walk checks every converted sample against the decision. */
     int scan = q->e->layout == P2M_LAYOUT_AUTO;
     while ((r = p2m__next(&q->w, &p, end, &f)) > 0) {
         switch (f.num) {
         case 2:
             if (f.wt == P2M__WT_LEN) {
                 (*samples)++;
-                if (scan && p2m__survey_sample(q, f.s, &q->sv.ev) < 0) return -1;
+                if (scan && !(q->sv.ev & (P2M__EVOLD | P2M__EV10)) &&
+                    p2m__survey_sample(q, f.s, &q->sv.ev) < 0)
+                    return -1;
             }
             break;
         case 7: if (f.wt == P2M__WT_VARINT) q->sv.ev |= P2M__EV18; break;
@@ -1425,40 +1487,43 @@ P2M__FN uint32_t p2m__slot_of(const p2m_engine *e, p2m_str key) {
     return P2M__NONE;
 }
 
+/* One pass over the dictionary: strings are indexed, attribute entries are
+   remembered by position (in their own slots of q->aents) and resolved
+   afterwards, since an entry may refer to strings that come later. */
 static int p2m__index_dictionary(p2m__req *q) {
     const uint8_t *p, *end;
     p2m__field f;
     int r;
-    uint32_t ns = 0, na = 0;
+    uint32_t ns = 0, na = 0, i;
     if (!q->sv.dict.p) return 0;
-    /* strings first: attribute entries refer to them */
     p = q->sv.dict.p;
     end = p + q->sv.dict.n;
     while ((r = p2m__next(&q->w, &p, end, &f)) > 0) {
-        if (f.wt == P2M__WT_LEN && f.num == 5) {
+        if (f.wt != P2M__WT_LEN) continue;
+        if (f.num == 5) {
             q->strs[ns].off = (uint32_t)(f.s.p - q->in);
             q->strs[ns].len = f.s.n;
             ns++;
+        } else if (f.num == 6) {
+            q->aents[na].vid = (uint32_t)(f.s.p - q->in);
+            q->aents[na].slot = (uint16_t)(f.s.n & 0xFFFFu);
+            q->aents[na].bad = (uint16_t)(f.s.n >> 16);
+            na++;
         }
     }
     if (r < 0) return -1;
-    p = q->sv.dict.p;
-    while ((r = p2m__next(&q->w, &p, end, &f)) > 0) {
-        const uint8_t *kp, *kend;
+    for (i = 0; i < na; i++) {
+        p2m__aent *a = &q->aents[i];
+        const uint8_t *kp = q->in + a->vid, *kend = kp + ((uint32_t)a->bad << 16 | a->slot);
         p2m__field g;
         uint64_t key_idx = 0;
         p2m__span val = {0, 0};
         int has_val = 0, rr;
         unsigned ev10 = 0;
-        p2m__aent *a;
         p2m_str key;
-        if (f.wt != P2M__WT_LEN || f.num != 6) continue;
-        a = &q->aents[na++];
         a->vid = P2M__VID_ABSENT;
         a->slot = P2M__NONE;
         a->bad = 0;
-        kp = f.s.p;
-        kend = kp + f.s.n;
         while ((rr = p2m__next(&q->w, &kp, kend, &g)) > 0) {
             if (g.num == 1 && g.wt == P2M__WT_VARINT) key_idx = g.v;
             else if (g.num == 2 && g.wt == P2M__WT_LEN) { val = g.s; has_val = 1; }
@@ -1480,7 +1545,7 @@ static int p2m__index_dictionary(p2m__req *q) {
             else a->vid = p2m__intern(q, type, ptr, len, num);
         }
     }
-    return r < 0 ? -1 : 0;
+    return 0;
 }
 
 P2M__FN p2m_status p2m__decide_layout(p2m__req *q) {
@@ -1723,10 +1788,10 @@ static int p2m__walk_profile(p2m__req *q, p2m__span s, const p2m__pinfo *pi) {
     p2m__field f, g;
     int r;
     const size_t slot_bytes = e->n_slots * sizeof(uint32_t);
-    uint32_t f_values, f_attrs;
+    uint32_t f_values, f_attrs, f_contra;
     uint64_t lo, hi;
-    if (q->layout == P2M_LAYOUT_V1_10) { f_values = 4; f_attrs = 2; }
-    else { f_values = 2; f_attrs = 3; }
+    if (q->layout == P2M_LAYOUT_V1_10) { f_values = 4; f_attrs = 2; f_contra = 3; }
+    else { f_values = 2; f_attrs = 3; f_contra = 4; }
     if (pi->time != 0) {
         lo = pi->time;
         hi = pi->time + pi->duration;
@@ -1781,6 +1846,8 @@ static int p2m__walk_profile(p2m__req *q, p2m__span s, const p2m__pinfo *pi) {
                 } else if (g.wt == P2M__WT_I64) {
                     count++;
                 }
+            } else if (g.num == f_contra && g.wt == P2M__WT_LEN && e->layout == P2M_LAYOUT_AUTO) {
+                return p2m__bad(&q->w, g.at, P2M__MSG("contradicting layout evidence in a sample"));
             }
         }
         if (rr < 0) return -1;
