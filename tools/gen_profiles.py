@@ -205,6 +205,31 @@ def dict_first(buf):
             + b"".join(r for f, _, _, r in parts if f != 2))
 
 
+def append_raw(data, path, raw):
+    """Appends raw wire bytes at the end of one nested message and fixes the
+    length prefixes above it. path is a list of (field, occurrence) steps from
+    the top, e.g. [(1, 0), (2, 0), (2, 1)] = second profile of the first scope
+    of the first resource. An empty path appends at the top level."""
+    if not path:
+        return bytes(data) + raw
+    (field, occ), rest = path[0], path[1:]
+    out = bytearray()
+    seen = 0
+    found = False
+    for f, wt, val, rawf in parse_fields(data):
+        if f == field and wt == WT_LEN:
+            if seen == occ:
+                out += f_bytes(f, append_raw(val, rest, raw))
+                found = True
+                seen += 1
+                continue
+            seen += 1
+        out += rawf
+    if not found:
+        raise ValueError("append_raw: no occurrence %d of field %d" % (occ, field))
+    return bytes(out)
+
+
 def frame(messages):
     """Collector file-exporter framing: each message behind a 4-byte
     big-endian length."""

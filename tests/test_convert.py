@@ -1,0 +1,1108 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: MIT
+"""Golden tests of `p2m convert`: build OTLP profiles requests with Google
+protobuf (tools/gen_profiles.py), run the CLI, decode its OTLP metrics output
+with Google protobuf (proto/metrics.proto), and compare with values worked
+out by hand from SPEC.md. Nothing expected here was taken from p2m's output.
+
+One line per check: `PASS <name>` or `FAIL <name>: <why>`. Exit status 1 when
+anything failed. Every input (and config) is kept under build/golden/ named
+after its check, so a failure can be replayed:
+    build/p2m convert -c build/golden/NAME.yaml -f otlp -o x.pb --stats build/golden/NAME.otlp
+"""
+
+import json
+import os
+import re
+import struct
+import subprocess
+import sys
+import traceback
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+import gen_profiles as G  # noqa: E402
+
+P2M = os.environ.get("P2M", os.path.join(ROOT, "build", "p2m"))
+GOLDEN = os.path.join(ROOT, "build", "golden")
+REAL = os.path.join(os.path.dirname(ROOT), "shared", "testdata", "real")
+HEADER = os.path.join(ROOT, "profile2metrics.h")
+
+G.ensure_modules()
+M = G.module("metrics")
+
+T0 = G.BASE_TIME                 # a profile's time_unix_nano
+DUR = 10_000_000_000             # its duration_nano
+PERIOD = 50_000_000              # 50 ms
+SEC = 1_000_000_000
+PROC = "process.executable.name"
+THREAD = "thread.name"
+SCHEMA = "https://opentelemetry.io/schemas/1.37.0"
+
+
+def version_string():
+    """P2M_VERSION_STRING, read from the header text."""
+    with open(HEADER) as f:
+        m = re.search(r'#define\s+P2M_VERSION_STRING\s+"([^"]*)"', f.read())
+    return m.group(1) if m else None
+
+
+# ---- running the CLI --------------------------------------------------------
+
+
+class Fail(Exception):
+    pass
+
+
+def need(cond, msg):
+    if not cond:
+        raise Fail(msg)
+
+
+def eq(actual, expected, what):
+    if actual != expected:
+        raise Fail("%s: expected %r, got %r" % (what, expected, actual))
+
+
+class Run:
+    pass
+
+
+def run_cli(name, data, args=(), config=None, out=True, stats=True, fmt="otlp"):
+    """Runs p2m convert on data (kept as build/golden/NAME.otlp). Returns a Run
+    with rc, stdout, stderr, output bytes (None when no file) and stats."""
+    if not os.path.exists(P2M):
+        raise Fail("%s does not exist (make builds it)" % os.path.relpath(P2M, ROOT))
+    os.makedirs(GOLDEN, exist_ok=True)
+    inp = os.path.join(GOLDEN, name + ".otlp")
+    outp = os.path.join(GOLDEN, name + ".out.pb")
+    with open(inp, "wb") as f:
+        f.write(data)
+    cmd = [P2M, "convert"]
+    if config is not None:
+        cfg = os.path.join(GOLDEN, name + ".yaml")
+        with open(cfg, "w") as f:
+            f.write(config)
+        cmd += ["-c", cfg]
+    cmd += ["-f", fmt]
+    if out:
+        if os.path.exists(outp):
+            os.remove(outp)
+        cmd += ["-o", outp]
+    if stats:
+        cmd.append("--stats")
+    cmd += list(args) + [inp]
+    try:
+        p = subprocess.run(cmd, capture_output=True, timeout=60)
+    except subprocess.TimeoutExpired:
+        raise Fail("timed out: %s" % " ".join(cmd))
+    r = Run()
+    r.cmd = " ".join(os.path.relpath(c, ROOT) if c.startswith(ROOT) else c for c in cmd)
+    r.rc, r.stdout, r.stderr = p.returncode, p.stdout, p.stderr.decode("utf-8", "replace")
+    r.output = None
+    if out and os.path.exists(outp):
+        with open(outp, "rb") as f:
+            r.output = f.read()
+    r.stats = None
+    for line in r.stderr.splitlines():
+        line = line.strip()
+        if line.startswith("{"):
+            try:
+                r.stats = json.loads(line)
+            except ValueError:
+                pass
+    return r
+
+
+def convert_ok(name, data, args=(), config=None):
+    """Converts and decodes; fails unless exit 0 with an output and stats."""
+    r = run_cli(name, data, args, config)
+    need(r.rc == 0, "exit %d (expected 0): %s; stderr: %s" % (r.rc, r.cmd, r.stderr.strip()[:300]))
+    need(r.output is not None, "no output file: %s" % r.cmd)
+    req = M.ExportMetricsServiceRequest()
+    try:
+        req.ParseFromString(r.output)
+    except Exception as e:  # noqa: BLE001
+        raise Fail("output is not an ExportMetricsServiceRequest: %s" % e)
+    need(r.stats is not None, "no JSON stats object on stderr: %r" % r.stderr[:300])
+    r.req = req
+    return r
+
+
+# ---- reading the output -----------------------------------------------------
+
+
+def any_value(av):
+    which = av.WhichOneof("value")
+    return (which, getattr(av, which)) if which else (None, None)
+
+
+def attrs_of(kvs):
+    """[(key, python value)] in wire order; strings must be string_value."""
+    return [(kv.key, any_value(kv.value)[1]) for kv in kvs]
+
+
+def metric(rm, name):
+    found = [m for sm in rm.scope_metrics for m in sm.metrics if m.name == name]
+    need(len(found) <= 1, "metric %s appears %d times" % (name, len(found)))
+    return found[0] if found else None
+
+
+def points(req, name, res=0):
+    """[(attrs list, value)] of metric name in ResourceMetrics res."""
+    need(len(req.resource_metrics) > res, "expected ResourceMetrics #%d, have %d" % (
+        res, len(req.resource_metrics)))
+    m = metric(req.resource_metrics[res], name)
+    need(m is not None, "metric %s missing in resource %d" % (name, res))
+    need(m.WhichOneof("data") == "sum", "metric %s is not a Sum" % name)
+    out = []
+    for dp in m.sum.data_points:
+        v = dp.as_int if dp.WhichOneof("value") == "as_int" else (
+            dp.as_double if dp.WhichOneof("value") == "as_double" else None)
+        out.append((attrs_of(dp.attributes), v))
+    return out
+
+
+def pa(proc=None, thread=None):
+    """Expected default-rule attributes."""
+    a = []
+    if proc is not None:
+        a.append((PROC, proc))
+    if thread is not None:
+        a.append((THREAD, thread))
+    return a
+
+
+def stat(r, key, expected):
+    need(key in r.stats, "stats has no key %r: %r" % (key, r.stats))
+    eq(r.stats[key], expected, "stats." + key)
+
+
+# ---- the checks -------------------------------------------------------------
+
+CHECKS = []
+
+
+def check(name):
+    def deco(fn):
+        CHECKS.append((name, fn))
+        return fn
+    return deco
+
+
+def basic(layout, kv_form="inline"):
+    """The reference request. cpu (samples/count, period 50 ms cpu/ns):
+         alpha/t1: 2 timestamps + 1 timestamp = 3 x 50 ms = 150 000 000
+         beta/t2 : values [3]                  = 3 x 50 ms = 150 000 000
+         alpha/t2: values [2], 3 timestamps    = values win: 100 000 000
+       memory (alloc_space/bytes): alpha/t1 4096 + (1000 + 24) = 5120.
+       profile_id is set (v1.8: Profile field 8 with wire type 2 is v1.8
+       evidence) and a profile attribute (v1.8 field 12) that no rule reads."""
+    b = G.Builder(layout, kv_form)
+    rp = b.resource({"service.name": "svc-a", "host.name": "node-1"}, schema_url=SCHEMA)
+    sp = b.scope(rp)
+    st = b.stack([b.location(["main"]), b.location(["start"])])
+    cpu = b.cpu_profile(sp, time=T0, duration=DUR, attrs={"profile.note": "n"})
+    cpu.profile_id = b"\x11" * 16
+    a1, b2, a2 = ({PROC: "alpha", THREAD: "t1", "process.pid": 7},
+                  {PROC: "beta", THREAD: "t2"}, {PROC: "alpha", THREAD: "t2"})
+    b.sample(cpu, st, timestamps=[T0 + 1, T0 + 2], attrs=a1)
+    b.sample(cpu, st, values=[3], attrs=b2)
+    b.sample(cpu, st, timestamps=[T0 + 3], attrs=a1)
+    b.sample(cpu, st, values=[2], timestamps=[T0 + 4, T0 + 5, T0 + 6], attrs=a2)
+    mem = b.profile(sp, ("alloc_space", "bytes"), ("space", "bytes"), 524288,
+                    time=T0, duration=DUR, attrs={"profile.note": "n"})
+    mem.profile_id = b"\x22" * 16
+    b.sample(mem, st, values=[4096], attrs=a1)
+    b.sample(mem, st, values=[1000, 24], attrs=a1)
+    return b
+
+
+BASIC_CPU = [(pa("alpha", "t1"), 150_000_000), (pa("beta", "t2"), 150_000_000),
+             (pa("alpha", "t2"), 100_000_000)]
+BASIC_MEM = [(pa("alpha", "t1"), 5120)]
+
+
+def verify_basic(r, layout):
+    eq(points(r.req, "cpu_time"), BASIC_CPU, "cpu_time points")
+    eq(points(r.req, "memory_allocation"), BASIC_MEM, "memory_allocation points")
+    stat(r, "layout", layout)
+    stat(r, "resources", 1)
+    stat(r, "profiles", 2)
+    stat(r, "profiles_unclassified", 0)
+    stat(r, "samples", 6)
+    stat(r, "samples_kept", 6)
+    stat(r, "empty_samples", 0)
+    stat(r, "invalid_references", 0)
+    stat(r, "series", 4)
+    stat(r, "overflow_samples", 0)
+
+
+def add_layout_matrix():
+    # (layout, unpacked, dict_first, kv_form, forced?, expected auto layout or None)
+    cases = []
+    for lay in G.LAYOUTS:
+        for unpacked in (False, True):
+            cases.append((lay, unpacked, False, "inline", True))
+            # Unpacked v1.9 carries no evidence that tells it from v1.10
+            # (SPEC: no evidence = v1.10), so auto is not asked of it.
+            if not (lay == "v1.9" and unpacked):
+                cases.append((lay, unpacked, False, "inline", False))
+        cases.append((lay, False, True, "inline", False))
+    for unpacked in (False, True):
+        for forced in (True, False):
+            cases.append(("v1.10", unpacked, False, "strindex", forced))
+    cases.append(("v1.10", False, True, "strindex", False))
+    for lay, unpacked, dfirst, kv, forced in cases:
+        name = "layout_%s_%s_%s_%s_%s" % (lay.replace(".", "_"), "unpacked" if unpacked else "packed",
+                                          "dictfirst" if dfirst else "dictlast", kv,
+                                          "forced" if forced else "auto")
+
+        def fn(lay=lay, unpacked=unpacked, dfirst=dfirst, kv=kv, forced=forced, name=name):
+            data = basic(lay, kv).to_bytes(unpacked, dfirst)
+            r = convert_ok(name, data, ["--layout", lay if forced else "auto"])
+            verify_basic(r, lay)
+            stat(r, "bytes_in", len(data))
+            stat(r, "bytes_out", len(r.output))
+        check(name)(fn)
+
+
+add_layout_matrix()
+
+
+@check("generator_unpacked_rewriter_roundtrip")
+def _():
+    for lay in G.LAYOUTS:
+        b = basic(lay)
+        packed = b.to_bytes()
+        unpacked = b.to_bytes(unpacked=True)
+        need(unpacked != packed, "unpacked bytes equal packed for %s" % lay)
+        m = G.module(lay).ExportProfilesServiceRequest()
+        m.ParseFromString(unpacked)
+        need(m == b.req, "unpacked %s parses to a different message" % lay)
+        # No packed (wire type 2) Sample.values/timestamps remain.
+        top = G.parse_fields(unpacked)
+        rp = [v for f, _, v, _ in top if f == 1][0]
+        sp = [v for f, _, v, _ in G.parse_fields(rp) if f == 2][0]
+        prof = [v for f, _, v, _ in G.parse_fields(sp) if f == 2][0]
+        for f, _, smp, _ in G.parse_fields(prof):
+            if f == 2:
+                for sf, wt, _, _ in G.parse_fields(smp):
+                    need(not (sf in (2, 3, 4, 5) and wt == 2),
+                         "%s sample field %d still packed" % (lay, sf))
+        first = G.parse_fields(b.to_bytes(dict_first_=True))[0][0]
+        eq(first, 2, "first top-level field with dict_first")
+        eq(G.parse_fields(packed)[0][0], 1, "first top-level field by default")
+
+
+# -- sample shapes --
+
+@check("sample_shapes")
+def _():
+    b = G.Builder("v1.10")
+    sp = b.scope(b.resource({"service.name": "s"}))
+    p = b.profile(sp, ("cpu", "nanoseconds"), time=T0, duration=DUR)
+    b.sample(p, values=[5, 7], attrs={THREAD: "vals"})                       # 12
+    b.sample(p, timestamps=[T0 + 1, T0 + 2, T0 + 3], attrs={THREAD: "ts"})   # 3
+    b.sample(p, values=[10], timestamps=[T0 + 1, T0 + 2], attrs={THREAD: "both"})  # 10
+    b.sample(p, attrs={THREAD: "none"})                                      # skipped
+    b.sample(p, values=[0], attrs={THREAD: "zero"})                          # 0
+    b.sample(p, values=[3, -3], attrs={THREAD: "zero2"})                     # 0
+    r = convert_ok("sample_shapes", b.to_bytes())
+    eq(points(r.req, "cpu_time"),
+       [(pa(None, "vals"), 12), (pa(None, "ts"), 3), (pa(None, "both"), 10),
+        (pa(None, "zero"), 0), (pa(None, "zero2"), 0)], "cpu_time points")
+    stat(r, "samples", 6)
+    stat(r, "empty_samples", 1)
+    stat(r, "series", 5)
+
+
+# -- classification (SPEC section 3) --
+
+def one_profile(layout, sample_type, period_type=None, period=0, values=(7,)):
+    b = G.Builder(layout)
+    sp = b.scope(b.resource({"service.name": "s"}))
+    p = b.profile(sp, sample_type, period_type, period, time=T0, duration=DUR)
+    b.sample(p, values=list(values), attrs={PROC: "p"})
+    return b.to_bytes()
+
+
+CLASSIFY = [
+    # (name, sample_type, period_type, period, metric or None, expected value for values [7])
+    ("cpu_nanoseconds", ("cpu", "nanoseconds"), None, 0, "cpu_time", 7),
+    ("cpu_ns", ("cpu", "ns"), None, 0, "cpu_time", 7),
+    ("cpu_microseconds", ("cpu", "microseconds"), None, 0, "cpu_time", 7_000),
+    ("cpu_us", ("cpu", "us"), None, 0, "cpu_time", 7_000),
+    ("cpu_milliseconds", ("cpu", "milliseconds"), None, 0, "cpu_time", 7_000_000),
+    ("cpu_ms", ("cpu", "ms"), None, 0, "cpu_time", 7_000_000),
+    ("cpu_seconds", ("cpu", "seconds"), None, 0, "cpu_time", 7_000_000_000),
+    ("cpu_s", ("cpu", "s"), None, 0, "cpu_time", 7_000_000_000),
+    ("samples_count_period_ns", ("samples", "count"), ("cpu", "nanoseconds"), 50_000_000,
+     "cpu_time", 350_000_000),
+    ("samples_count_period_us", ("samples", "count"), ("cpu", "microseconds"), 250,
+     "cpu_time", 7 * 250 * 1_000),
+    ("samples_count_period_ms", ("samples", "count"), ("cpu", "ms"), 10,
+     "cpu_time", 7 * 10 * 1_000_000),
+    ("samples_count_period_s", ("samples", "count"), ("cpu", "s"), 2,
+     "cpu_time", 14_000_000_000),
+    ("samples_count_period_0", ("samples", "count"), ("cpu", "nanoseconds"), 0, None, None),
+    ("samples_count_period_wall", ("samples", "count"), ("wall", "nanoseconds"), 1000, None, None),
+    ("alloc_space_bytes", ("alloc_space", "bytes"), ("space", "bytes"), 524288,
+     "memory_allocation", 7),
+    ("alloc_in_new_tlab_bytes", ("alloc_in_new_tlab_bytes", "bytes"), None, 0,
+     "memory_allocation", 7),
+    ("alloc_space_count", ("alloc_space", "count"), None, 0, None, None),
+    ("inuse_space", ("inuse_space", "bytes"), None, 0, None, None),
+    ("wall", ("wall", "nanoseconds"), None, 0, None, None),
+    ("off_cpu", ("off_cpu", "nanoseconds"), None, 0, None, None),
+    ("alloc_objects", ("alloc_objects", "count"), None, 0, None, None),
+]
+
+
+def add_classify():
+    for cname, stype, ptype, period, mname, val in CLASSIFY:
+        name = "classify_" + cname
+
+        def fn(stype=stype, ptype=ptype, period=period, mname=mname, val=val, name=name):
+            r = convert_ok(name, one_profile("v1.10", stype, ptype, period))
+            stat(r, "profiles", 1)
+            if mname is None:
+                stat(r, "profiles_unclassified", 1)
+                eq(len(r.req.resource_metrics), 0, "ResourceMetrics of an unclassified-only request")
+            else:
+                stat(r, "profiles_unclassified", 0)
+                eq(points(r.req, mname), [(pa("p"), val)], mname + " points")
+                other = "memory_allocation" if mname == "cpu_time" else "cpu_time"
+                eq(metric(r.req.resource_metrics[0], other), None, "metric " + other)
+        check(name)(fn)
+
+
+add_classify()
+
+
+@check("dedup_cpu_and_samples_count_same_scope")
+def _():
+    b = G.Builder("v1.10")
+    sp = b.scope(b.resource({"service.name": "s"}))
+    p1 = b.profile(sp, ("cpu", "nanoseconds"), time=T0, duration=DUR)
+    b.sample(p1, values=[1000], attrs={PROC: "x"})
+    p2 = b.cpu_profile(sp, time=T0, duration=DUR)
+    b.sample(p2, values=[2], attrs={PROC: "x"})
+    r = convert_ok("dedup_same_scope", b.to_bytes())
+    eq(points(r.req, "cpu_time"), [(pa("x"), 1000)], "cpu_time points (only cpu/ns counts)")
+
+
+@check("dedup_only_within_one_scope")
+def _():
+    b = G.Builder("v1.10")
+    rp = b.resource({"service.name": "s"})
+    p1 = b.profile(b.scope(rp), ("cpu", "nanoseconds"), time=T0, duration=DUR)
+    b.sample(p1, values=[1000], attrs={PROC: "x"})
+    p2 = b.cpu_profile(b.scope(rp), time=T0, duration=DUR)
+    b.sample(p2, values=[2], attrs={PROC: "x"})
+    r = convert_ok("dedup_two_scopes", b.to_bytes())
+    eq(points(r.req, "cpu_time"), [(pa("x"), 1000 + 2 * PERIOD)], "cpu_time points")
+
+
+# -- attributes --
+
+def add_precedence():
+    for lay in G.LAYOUTS:
+        name = "attribute_precedence_" + lay.replace(".", "_")
+
+        def fn(lay=lay, name=name):
+            b = G.Builder(lay)
+            rp = b.resource({PROC: "res-proc", THREAD: "res-thread", "service.name": "s"})
+            sp = b.scope(rp)
+            p = b.profile(sp, ("cpu", "nanoseconds"), time=T0, duration=DUR,
+                          attrs={THREAD: "prof-thread"})
+            b.sample(p, values=[1])
+            b.sample(p, values=[2], attrs={THREAD: "samp-thread"})
+            b.sample(p, values=[4], attrs={PROC: "samp-proc"})
+            p2 = b.profile(sp, ("cpu", "nanoseconds"), time=T0, duration=DUR)
+            b.sample(p2, values=[8])
+            r = convert_ok(name, b.to_bytes(), ["--layout", lay])
+            eq(points(r.req, "cpu_time"),
+               [(pa("res-proc", "prof-thread"), 1), (pa("res-proc", "samp-thread"), 2),
+                (pa("samp-proc", "prof-thread"), 4), (pa("res-proc", "res-thread"), 8)],
+               "cpu_time points")
+        check(name)(fn)
+
+
+add_precedence()
+
+
+@check("default_attribute_rules")
+def _():
+    b = G.Builder("v1.10")
+    sp = b.scope(b.resource({"service.name": "s", "host.name": "h"}))
+    p = b.profile(sp, ("cpu", "nanoseconds"), time=T0, duration=DUR)
+    b.sample(p, values=[1], attrs={THREAD: "t", PROC: "p", "process.pid": 9, "k8s.pod.name": "x"})
+    b.sample(p, values=[2], attrs={PROC: "p"})
+    b.sample(p, values=[4])
+    b.sample(p, values=[8], attrs={PROC: "p", THREAD: ""})
+    r = convert_ok("default_attribute_rules", b.to_bytes())
+    # Rule order (process, thread), not sample order; absent or empty
+    # values give no attribute.
+    eq(points(r.req, "cpu_time"), [(pa("p", "t"), 1), (pa("p"), 2 + 8), ([], 4)],
+       "cpu_time points")
+
+
+@check("config_literal_and_attribute_rules")
+def _():
+    b = G.Builder("v1.10")
+    sp = b.scope(b.resource({"service.name": "s"}))
+    p = b.profile(sp, ("cpu", "nanoseconds"), time=T0, duration=DUR)
+    b.sample(p, values=[3], attrs={PROC: "a", THREAD: "t1", "process.pid": 42})
+    b.sample(p, values=[5], attrs={PROC: "a", THREAD: "t2", "process.pid": 42})
+    b.sample(p, values=[7], attrs={PROC: "b", "process.pid": 43})
+    cfg = ("attributes:\n"
+           "  - {key: env, type: literal, value: prod}\n"
+           "  - {key: proc, type: attribute, from: process.executable.name}\n"
+           "  - {key: pid, type: attribute, from: process.pid}\n")
+    r = convert_ok("config_literal_and_attribute_rules", b.to_bytes(), config=cfg)
+    eq(points(r.req, "cpu_time"),
+       [([("env", "prod"), ("proc", "a"), ("pid", 42)], 8),
+        ([("env", "prod"), ("proc", "b"), ("pid", 43)], 7)], "cpu_time points")
+    m = metric(r.req.resource_metrics[0], "cpu_time")
+    for dp in m.sum.data_points:
+        kinds = [(kv.key, kv.value.WhichOneof("value")) for kv in dp.attributes]
+        eq(kinds, [("env", "string_value"), ("proc", "string_value"), ("pid", "int_value")],
+           "attribute value types")
+
+
+@check("config_empty_attribute_list")
+def _():
+    b = G.Builder("v1.10")
+    sp = b.scope(b.resource({"service.name": "s"}))
+    p = b.profile(sp, ("cpu", "nanoseconds"), time=T0, duration=DUR)
+    b.sample(p, values=[3], attrs={PROC: "a"})
+    b.sample(p, values=[4], attrs={PROC: "b"})
+    r = convert_ok("config_empty_attribute_list", b.to_bytes(), config="attributes: []\n")
+    eq(points(r.req, "cpu_time"), [([], 7)], "cpu_time points")
+
+
+@check("series_identity_by_value_with_duplicate_entries")
+def _():
+    b = G.Builder("v1.10")
+    sp = b.scope(b.resource({"service.name": "s"}))
+    p = b.profile(sp, ("cpu", "nanoseconds"), time=T0, duration=DUR)
+    i1 = b.attr(THREAD, "dup")
+    i2 = b.attr(THREAD, "dup", dup=True)   # new table entry and new string entry
+    need(i1 != i2, "builder did not make a duplicate")
+    need(b.d.attribute_table[i1].key_strindex != b.d.attribute_table[i2].key_strindex,
+         "builder did not duplicate the key string")
+    b.sample(p, values=[3], attrs=[i1])
+    b.sample(p, values=[4], attrs=[i2])
+    b.sample(p, values=[5], attrs=[i2, b.attr(PROC, "q")])
+    r = convert_ok("series_identity_duplicates", b.to_bytes())
+    eq(points(r.req, "cpu_time"), [(pa(None, "dup"), 7), (pa("q", "dup"), 5)], "cpu_time points")
+
+
+@check("max_series_overflow")
+def _():
+    b = G.Builder("v1.10")
+    sp = b.scope(b.resource({"service.name": "s"}))
+    p = b.profile(sp, ("cpu", "nanoseconds"), time=T0, duration=DUR)
+    for t, v in (("a", 1), ("b", 2), ("c", 4), ("a", 16), ("d", 8)):
+        b.sample(p, values=[v], attrs={THREAD: t})
+    mem = b.profile(sp, ("alloc_space", "bytes"), time=T0, duration=DUR)
+    for t, v in (("a", 100), ("b", 200)):
+        b.sample(mem, values=[v], attrs={THREAD: t})
+    r = convert_ok("max_series_overflow", b.to_bytes(), config="max_series: 2\n")
+    eq(points(r.req, "cpu_time"),
+       [(pa(None, "a"), 17), (pa(None, "b"), 2), ([("otel.metric.overflow", True)], 12)],
+       "cpu_time points")
+    m = metric(r.req.resource_metrics[0], "cpu_time")
+    eq(m.sum.data_points[2].attributes[0].value.WhichOneof("value"), "bool_value",
+       "overflow attribute type")
+    eq(points(r.req, "memory_allocation"), [(pa(None, "a"), 100), (pa(None, "b"), 200)],
+       "memory points (limit is per metric)")
+    stat(r, "overflow_samples", 2)
+
+
+# -- time windows --
+
+def times(req, name, res=0):
+    m = metric(req.resource_metrics[res], name)
+    need(m is not None, "metric %s missing" % name)
+    return [(dp.start_time_unix_nano, dp.time_unix_nano) for dp in m.sum.data_points]
+
+
+@check("time_window_over_profiles")
+def _():
+    b = G.Builder("v1.10")
+    sp = b.scope(b.resource({"service.name": "s"}))
+    p1 = b.profile(sp, ("cpu", "nanoseconds"), time=1000 * SEC, duration=50 * SEC)
+    b.sample(p1, values=[1], attrs={PROC: "x"})
+    p2 = b.profile(sp, ("cpu", "nanoseconds"), time=1010 * SEC, duration=10 * SEC)
+    b.sample(p2, values=[1], attrs={PROC: "x"})
+    b.sample(p2, values=[1], attrs={PROC: "y"})
+    p3 = b.profile(sp, ("cpu", "nanoseconds"), time=990 * SEC, duration=5 * SEC)
+    b.sample(p3, values=[1], attrs={PROC: "z"})
+    r = convert_ok("time_window_over_profiles", b.to_bytes())
+    eq(times(r.req, "cpu_time"),
+       [(1000 * SEC, 1050 * SEC), (1010 * SEC, 1020 * SEC), (990 * SEC, 995 * SEC)],
+       "(start, time) per point")
+
+
+@check("time_window_from_sample_timestamps")
+def _():
+    b = G.Builder("v1.10")
+    sp = b.scope(b.resource({"service.name": "s"}))
+    p = b.cpu_profile(sp, time=0, duration=0)
+    b.sample(p, timestamps=[T0 + 500, T0 + 100], attrs={PROC: "x"})
+    b.sample(p, timestamps=[T0 + 900], attrs={PROC: "x"})
+    b.sample(p, timestamps=[T0 + 300], attrs={PROC: "y"})
+    r = convert_ok("time_window_from_sample_timestamps", b.to_bytes(), ["--now", str(5 * SEC)])
+    eq(points(r.req, "cpu_time"), [(pa("x"), 3 * PERIOD), (pa("y"), PERIOD)], "cpu_time points")
+    # The profile's window is its timestamps' min and max.
+    eq(times(r.req, "cpu_time"), [(T0 + 100, T0 + 900), (T0 + 100, T0 + 900)],
+       "(start, time) per point")
+
+
+@check("time_window_now")
+def _():
+    b = G.Builder("v1.10")
+    sp = b.scope(b.resource({"service.name": "s"}))
+    p = b.profile(sp, ("cpu", "nanoseconds"))
+    b.sample(p, values=[5], attrs={PROC: "x"})
+    now = 1_800_000_000_123_456_789
+    r = convert_ok("time_window_now", b.to_bytes(), ["--now", str(now)])
+    eq(times(r.req, "cpu_time"), [(now, now)], "(start, time)")
+
+
+# -- output structure --
+
+def three_resources(kv_form):
+    b = G.Builder("v1.10", kv_form)
+    rp1 = b.resource([("service.name", "first"), ("container.id", "c1"), ("pid.int", 5)],
+                     schema_url=SCHEMA)
+    sp = b.scope(rp1)
+    mem = b.profile(sp, ("alloc_space", "bytes"), time=T0, duration=DUR)   # memory first
+    b.sample(mem, values=[64], attrs={PROC: "m"})
+    cpu = b.profile(sp, ("cpu", "nanoseconds"), time=T0, duration=DUR)
+    b.sample(cpu, values=[9], attrs={PROC: "m"})
+    rp2 = b.resource([("service.name", "nodata")])
+    p = b.profile(b.scope(rp2), ("wall", "nanoseconds"), time=T0, duration=DUR)
+    b.sample(p, values=[1], attrs={PROC: "m"})
+    rp3 = b.resource([("service.name", "third")], schema_url="https://example.com/s/1")
+    p = b.profile(b.scope(rp3), ("cpu", "nanoseconds"), time=T0, duration=DUR)
+    b.sample(p, values=[2_500_000], attrs={PROC: "n"})
+    return b
+
+
+def add_structure():
+    for kv in ("inline", "strindex"):
+        name = "output_structure_" + kv
+
+        def fn(kv=kv, name=name):
+            r = convert_ok(name, three_resources(kv).to_bytes())
+            req = r.req
+            eq(len(req.resource_metrics), 2, "ResourceMetrics count (the no-data one is left out)")
+            rm1, rm2 = req.resource_metrics
+            eq(attrs_of(rm1.resource.attributes),
+               [("service.name", "first"), ("container.id", "c1"), ("pid.int", 5)],
+               "first resource attributes")
+            for kvp in rm1.resource.attributes:
+                need(kvp.key != "", "resource attribute key not resolved to plain key")
+            eq(rm1.schema_url, SCHEMA, "first schema_url")
+            eq(attrs_of(rm2.resource.attributes), [("service.name", "third")],
+               "second resource attributes")
+            eq(rm2.schema_url, "https://example.com/s/1", "second schema_url")
+            for rm in (rm1, rm2):
+                eq(len(rm.scope_metrics), 1, "ScopeMetrics per ResourceMetrics")
+                eq(rm.scope_metrics[0].scope.name, "profile2metrics", "scope name")
+                eq(rm.scope_metrics[0].scope.version, version_string(), "scope version")
+            eq([m.name for m in rm1.scope_metrics[0].metrics], ["cpu_time", "memory_allocation"],
+               "metric order")
+            eq([m.name for m in rm2.scope_metrics[0].metrics], ["cpu_time"], "metrics of third")
+            cpu, mem = rm1.scope_metrics[0].metrics
+            eq((cpu.unit, mem.unit), ("ns", "By"), "units")
+            need(cpu.description != "" and mem.description != "", "empty description")
+            for m in (cpu, mem):
+                eq(m.WhichOneof("data"), "sum", m.name + " data")
+                eq(m.sum.is_monotonic, True, m.name + " is_monotonic")
+                eq(m.sum.aggregation_temporality, 1, m.name + " temporality")
+                for dp in m.sum.data_points:
+                    eq(dp.WhichOneof("value"), "as_int", m.name + " value kind")
+            eq(points(req, "cpu_time", 0), [(pa("m"), 9)], "first cpu")
+            eq(points(req, "memory_allocation", 0), [(pa("m"), 64)], "first memory")
+            eq(points(req, "cpu_time", 1), [(pa("n"), 2_500_000)], "third cpu")
+            stat(r, "resources", 3)
+            stat(r, "profiles", 4)
+            stat(r, "profiles_unclassified", 1)
+        check(name)(fn)
+
+
+add_structure()
+
+
+@check("config_cpu_unit_ms_names_descriptions")
+def _():
+    cfg = ("metrics:\n"
+           "  cpu: {enabled: true, metric_name: proc_cpu, unit: ms, description: \"cpu here\"}\n"
+           "  memory: {enabled: true, metric_name: proc_mem, unit: By, description: \"mem here\"}\n")
+    r = convert_ok("config_cpu_unit_ms", three_resources("inline").to_bytes(), config=cfg)
+    rm1 = r.req.resource_metrics[0]
+    eq([(m.name, m.unit, m.description) for m in rm1.scope_metrics[0].metrics],
+       [("proc_cpu", "ms", "cpu here"), ("proc_mem", "By", "mem here")], "metrics")
+    cpu = rm1.scope_metrics[0].metrics[0]
+    eq(cpu.sum.data_points[0].WhichOneof("value"), "as_double", "cpu value kind in ms")
+    (a1, v1), = points(r.req, "proc_cpu", 0)
+    eq(a1, pa("m"), "first cpu attributes")
+    need(abs(v1 - 9e-6) <= 1e-15, "first cpu: expected 9e-06 ms, got %r" % v1)
+    eq(points(r.req, "proc_cpu", 1), [(pa("n"), 2.5)], "third cpu (ms)")
+
+
+@check("config_memory_disabled")
+def _():
+    cfg = "metrics:\n  memory: {enabled: false}\n"
+    r = convert_ok("config_memory_disabled", three_resources("inline").to_bytes(), config=cfg)
+    eq([m.name for m in r.req.resource_metrics[0].scope_metrics[0].metrics], ["cpu_time"],
+       "metrics")
+
+
+@check("config_errors_exit_2")
+def _():
+    data = basic("v1.10").to_bytes()
+    for i, cfg in enumerate(("no_such_key: 1\n",
+                             "process_filter: {enabled: true}\n",
+                             "metrics:\n  cpu: {enabled: false}\n  memory: {enabled: false}\n")):
+        r = run_cli("config_error_%d" % i, data, config=cfg)
+        need(r.rc == 2, "config %r: exit %d, expected 2; stderr %r" % (cfg, r.rc, r.stderr[:200]))
+
+
+# -- invalid references --
+
+def bad_refs():
+    b = G.Builder("v1.10")
+    sp = b.scope(b.resource({"service.name": "s"}))
+    p = b.profile(sp, ("cpu", "nanoseconds"), time=T0, duration=DUR)
+    b.sample(p, values=[1], attrs={PROC: "ok"})
+    n = len(b.d.attribute_table)  # after "ok" was added; the next two are added below
+    b.sample(p, values=[2], attrs=[-1])
+    b.sample(p, values=[4], attrs=[b.attr(PROC, "ok"), n + 50])
+    b.sample(p, values=[8], attrs={PROC: "ok"})
+    return b
+
+
+@check("invalid_references_skipped_and_counted")
+def _():
+    r = convert_ok("invalid_references", bad_refs().to_bytes())
+    eq(points(r.req, "cpu_time"), [(pa("ok"), 9)], "cpu_time points")
+    stat(r, "invalid_references", 2)
+    stat(r, "samples", 4)
+
+
+@check("invalid_references_strict_exit_1")
+def _():
+    r = run_cli("invalid_references_strict", bad_refs().to_bytes(), config="strict: true\n")
+    eq(r.rc, 1, "exit status")
+    eq(r.stdout, b"", "stdout")
+
+
+# -- wire robustness that is not an error --
+
+PROFILE0 = [(1, 0), (2, 0), (2, 0)]
+
+
+@check("unknown_fields_skipped")
+def _():
+    b = basic("v1.10")
+    data = b.to_bytes()
+    unk = (G.f_varint(99, 5) + G.f_fixed64(100, 7) + G.f_bytes(101, b"\x08\x01zz")
+           + G.enc_tag(102, 5) + b"\x01\x02\x03\x04" + G.f_varint(536870911, 1))
+    for path in ([], [(2, 0)], [(1, 0)], [(1, 0), (1, 0)], [(1, 0), (2, 0)], PROFILE0,
+                 PROFILE0 + [(2, 1)], PROFILE0 + [(1, 0)], [(2, 0), (6, 1)], [(2, 0), (7, 1)],
+                 [(2, 0), (6, 1), (2, 0)], [(1, 0), (1, 0), (1, 0)]):
+        data = G.append_raw(data, path, unk)
+    # Google protobuf still reads it as the same request.
+    chk = G.module("v1.10").ExportProfilesServiceRequest()
+    chk.ParseFromString(data)
+    chk.DiscardUnknownFields()
+    need(chk == b.req, "test bug: injected request differs")
+    r = convert_ok("unknown_fields", data, ["--layout", "auto"])
+    verify_basic(r, "v1.10")
+
+
+@check("repeated_scalar_last_wins")
+def _():
+    b = G.Builder("v1.10")
+    sp = b.scope(b.resource({"service.name": "s"}))
+    p = b.cpu_profile(sp, time=5, duration=1)
+    p.period = 1
+    b.sample(p, values=[3], attrs={PROC: "x"})
+    data = b.to_bytes()
+    # Later copies of period (6), time_unix_nano (3), duration_nano (4).
+    data = G.append_raw(data, PROFILE0, G.f_varint(6, PERIOD) + G.f_fixed64(3, T0)
+                        + G.f_varint(4, DUR))
+    chk = G.module("v1.10").ExportProfilesServiceRequest()
+    chk.ParseFromString(data)
+    eq(chk.resource_profiles[0].scope_profiles[0].profiles[0].period, PERIOD, "test bug: period")
+    r = convert_ok("repeated_scalar_last_wins", data)
+    eq(points(r.req, "cpu_time"), [(pa("x"), 3 * PERIOD)], "cpu_time points")
+    eq(times(r.req, "cpu_time"), [(T0, T0 + DUR)], "(start, time)")
+
+
+# -- malformed input --
+
+MALFORMED_RE = re.compile(r"^p2m: malformed input at byte (\d+): .+", re.M)
+
+
+def malformed(name, data, lo=0, hi=None):
+    """Runs the CLI writing to stdout; expects exit 1, empty stdout and the
+    message with an offset in [lo, hi]."""
+    r = run_cli(name, data, out=False, stats=False)
+    if r.rc != 1:
+        return "exit %d (expected 1), stderr %r" % (r.rc, r.stderr[:160])
+    if r.stdout:
+        return "%d bytes on stdout" % len(r.stdout)
+    m = MALFORMED_RE.search(r.stderr)
+    if not m:
+        return "no 'p2m: malformed input at byte N: ...' on stderr: %r" % r.stderr[:160]
+    off = int(m.group(1))
+    hi = len(data) if hi is None else hi
+    if not lo <= off <= hi:
+        return "offset %d outside [%d, %d]" % (off, lo, hi)
+    return None
+
+
+def small_valid():
+    b = G.Builder("v1.10")
+    sp = b.scope(b.resource({"service.name": "m"}))
+    p = b.cpu_profile(sp, time=T0, duration=DUR)
+    st = b.stack([b.location(["f"]), b.location(["g"])])
+    b.sample(p, st, timestamps=[T0 + 1, T0 + 2], attrs={PROC: "a", THREAD: "t"})
+    b.sample(p, st, values=[3], attrs={PROC: "b"})
+    return b.to_bytes()
+
+
+@check("malformed_every_truncation")
+def _():
+    data = small_valid()
+    need(100 < len(data) < 1000, "test bug: size %d" % len(data))
+    # Truncation at a top-level field boundary leaves a valid request.
+    bounds = {0}
+    pos = 0
+    for _, _, _, raw in G.parse_fields(data):
+        pos += len(raw)
+        bounds.add(pos)
+    errors = []
+    for n in range(len(data)):
+        if n in bounds:
+            r = run_cli("trunc_boundary_%d" % n, data[:n], out=False, stats=False)
+            if r.rc != 0:
+                errors.append("prefix %d (a field boundary, valid): exit %d" % (n, r.rc))
+            continue
+        e = malformed("trunc_%d" % n, data[:n])
+        if e:
+            errors.append("prefix %d: %s" % (n, e))
+        elif not errors:
+            os.remove(os.path.join(GOLDEN, "trunc_%d.otlp" % n))
+    need(not errors, "%d of %d prefixes wrong; first: %s" % (len(errors), len(data), "; ".join(errors[:3])))
+
+
+@check("malformed_length_prefixes")
+def _():
+    data = small_valid()
+    top = G.parse_fields(data)
+    f1, _, val, raw = top[0]
+    hdr = len(raw) - len(val)             # tag + length bytes of the first field
+    errors = []
+    for i, ln in enumerate((len(val) + 1, len(val) + 100, 0x7FFFFFFF, (1 << 64) - 1)):
+        bad = G.enc_tag(1, 2) + G.enc_varint(ln) + val + data[len(raw):]
+        e = malformed("len_top_%d" % i, bad)
+        if e:
+            errors.append("top length %d: %s" % (ln, e))
+    # A nested length one byte longer than its parent's remaining content.
+    rp = G.parse_fields(val)
+    sp_field = [x for x in rp if x[0] == 2][0]
+    pre = b"".join(x[3] for x in rp[:rp.index(sp_field)])
+    post = b"".join(x[3] for x in rp[rp.index(sp_field) + 1:])
+    bad_sp = G.enc_tag(2, 2) + G.enc_varint(len(sp_field[2]) + len(post) + 1) + sp_field[2] + post
+    new_rp = pre + bad_sp
+    bad = G.enc_tag(1, 2) + G.enc_varint(len(new_rp)) + new_rp + data[len(raw):]
+    e = malformed("len_nested", bad)
+    if e:
+        errors.append("nested length: %s" % e)
+    need(hdr > 1, "test bug")
+    need(not errors, "; ".join(errors))
+
+
+@check("malformed_wire_types_3_4_6_7")
+def _():
+    data = small_valid()
+    errors = []
+    for wt in (3, 4, 6, 7):
+        tag = G.enc_tag(9, wt)
+        e = malformed("wiretype_%d_top" % wt, data + tag + b"\x00" * 8, len(data), len(data) + len(tag))
+        if e:
+            errors.append("top wt %d: %s" % (wt, e))
+        nested = G.append_raw(data, PROFILE0 + [(2, 0)], tag + b"\x00" * 8)
+        e = malformed("wiretype_%d_sample" % wt, nested)
+        if e:
+            errors.append("sample wt %d: %s" % (wt, e))
+    need(not errors, "; ".join(errors))
+
+
+@check("malformed_field_number_0")
+def _():
+    data = small_valid()
+    errors = []
+    for i, raw in enumerate((b"\x00\x00", b"\x02\x00", b"\x01" + b"\x00" * 8, b"\x05\x00\x00\x00\x00")):
+        e = malformed("field0_top_%d" % i, data + raw, len(data), len(data) + 1)
+        if e:
+            errors.append("top %r: %s" % (raw, e))
+    e = malformed("field0_sample", G.append_raw(data, PROFILE0 + [(2, 1)], b"\x00\x01"))
+    if e:
+        errors.append("sample: %s" % e)
+    need(not errors, "; ".join(errors))
+
+
+def nested_arrays(depth):
+    """An AnyValue holding depth nested ArrayValues (innermost a string)."""
+    av = G.f_bytes(1, "deep")                      # AnyValue{string_value}
+    for _ in range(depth):
+        av = G.f_bytes(5, G.f_bytes(1, av))        # AnyValue{array_value{values: av}}
+    return av
+
+
+@check("malformed_nesting_deeper_than_32")
+def _():
+    data = small_valid()
+    kv = G.f_bytes(1, "deep.attr") + G.f_bytes(2, nested_arrays(40))
+    bad = G.append_raw(data, [(1, 0), (1, 0)], G.f_bytes(1, kv))
+    e = malformed("nesting_40", bad)
+    need(e is None, "80+ levels of nesting: %s" % (e,))
+
+
+@check("nesting_within_limit_accepted")
+def _():
+    data = small_valid()
+    kv = G.f_bytes(1, "deep.attr") + G.f_bytes(2, nested_arrays(10))
+    ok = G.append_raw(data, [(1, 0), (1, 0)], G.f_bytes(1, kv))
+    r = convert_ok("nesting_10", ok)
+    eq(len(r.req.resource_metrics), 1, "ResourceMetrics")
+
+
+@check("malformed_varint_longer_than_10")
+def _():
+    data = small_valid()
+    errors = []
+    long = b"\x80" * 10 + b"\x00"
+    e = malformed("varint11_top", data + G.enc_tag(9, 0) + long)
+    if e:
+        errors.append("value at top: %s" % e)
+    e = malformed("varint11_tag", data + b"\x88" + b"\x80" * 9 + b"\x00")
+    if e:
+        errors.append("tag at top: %s" % e)
+    e = malformed("varint11_sample", G.append_raw(data, PROFILE0 + [(2, 0)], G.enc_tag(1, 0) + long))
+    if e:
+        errors.append("sample stack_index: %s" % e)
+    need(not errors, "; ".join(errors))
+
+
+# -- real captures --
+
+def effective_totals(req):
+    """Independent count over a decoded v1.8 request: cpu ns per
+    (resource index, process name) for samples/count profiles with a
+    cpu period, value = sum(values) or len(timestamps), times period."""
+    d = req.dictionary
+    st = d.string_table
+
+    def kv_list(kvs):
+        out = {}
+        for kv in kvs:
+            w, v = any_value(kv.value)
+            out[kv.key] = v
+        return out
+
+    def table_attrs(indices):
+        out = {}
+        for i in indices:
+            e = d.attribute_table[i]
+            out[st[e.key_strindex]] = any_value(e.value)[1]
+        return out
+
+    totals = {}
+    for ri, rp in enumerate(req.resource_profiles):
+        res = kv_list(rp.resource.attributes)
+        for sp in rp.scope_profiles:
+            for p in sp.profiles:
+                stype = (st[p.sample_type.type_strindex], st[p.sample_type.unit_strindex])
+                ptype = (st[p.period_type.type_strindex], st[p.period_type.unit_strindex])
+                need(stype == ("samples", "count") and ptype == ("cpu", "nanoseconds"),
+                     "capture has an unexpected profile type %r %r" % (stype, ptype))
+                prof = table_attrs(p.attribute_indices)
+                for s in p.samples:
+                    eff = dict(res)
+                    eff.update(prof)
+                    eff.update(table_attrs(s.attribute_indices))
+                    v = sum(s.values) if len(s.values) else len(s.timestamps_unix_nano)
+                    key = (ri, eff.get(PROC))
+                    totals[key] = totals.get(key, 0) + v * p.period
+    return totals
+
+
+def output_totals(req):
+    """cpu_time per (ResourceMetrics index, process name) from our output."""
+    out = {}
+    for ri, rm in enumerate(req.resource_metrics):
+        m = metric(rm, "cpu_time")
+        if m is None:
+            continue
+        for dp in m.sum.data_points:
+            a = dict(attrs_of(dp.attributes))
+            key = (ri, a.get(PROC))
+            out[key] = out.get(key, 0) + dp.as_int
+    return out
+
+
+def renumber(totals, nonempty):
+    """Maps input resource indices to output ResourceMetrics indices (those
+    with no cpu data are left out of the output)."""
+    order = {ri: i for i, ri in enumerate(nonempty)}
+    return {(order[ri], p): v for (ri, p), v in totals.items()}
+
+
+def expected_auto_layout(data):
+    """SPEC section 1 evidence, read with our own wire splitter."""
+    old = new = v18 = False
+    for f, wt, rp, _ in G.parse_fields(data):
+        if f != 1:
+            continue
+        for f2, _, sp, _ in G.parse_fields(rp):
+            if f2 != 2:
+                continue
+            for f3, _, prof, _ in G.parse_fields(sp):
+                if f3 != 2:
+                    continue
+                for pf, pwt, smp, _ in G.parse_fields(prof):
+                    if pf == 12 or (pf == 8 and pwt == 2) or (pf == 7 and pwt == 0):
+                        v18 = True
+                    if pf == 2:
+                        for sf, swt, _, _ in G.parse_fields(smp):
+                            old |= sf == 3 and swt == 2
+                            new |= sf == 4 and swt == 2
+    need(not new, "capture has v1.10 evidence")
+    return "v1.8" if v18 else ("v1.9" if old else "v1.10")
+
+
+def real_path(name):
+    path = os.path.join(REAL, name)
+    need(os.path.exists(path), "capture %s not found" % path)
+    with open(path, "rb") as f:
+        return f.read()
+
+
+@check("real_capture_profile_auto_cpu_per_process")
+def _():
+    data = real_path("sig-profiling-profile.otlp")
+    req = G.module("v1.8").ExportProfilesServiceRequest()
+    req.ParseFromString(data)
+    expected = effective_totals(req)
+    nonempty = sorted({ri for ri, _ in expected})
+    r = convert_ok("real_profile", data, ["--layout", "auto"])
+    stat(r, "layout", expected_auto_layout(data))
+    stat(r, "samples", sum(len(p.samples) for rp in req.resource_profiles
+                           for sp in rp.scope_profiles for p in sp.profiles))
+    eq(len(r.req.resource_metrics), len(nonempty), "ResourceMetrics count")
+    got = output_totals(r.req)
+    eq(got, renumber(expected, nonempty), "cpu ns per (resource, process)")
+    need(sum(got.values()) > 0, "no cpu time at all")
+
+
+@check("real_capture_profile_forced_v1_8")
+def _():
+    data = real_path("sig-profiling-profile.otlp")
+    req = G.module("v1.8").ExportProfilesServiceRequest()
+    req.ParseFromString(data)
+    expected = effective_totals(req)
+    nonempty = sorted({ri for ri, _ in expected})
+    r = convert_ok("real_profile_v1_8", data, ["--layout", "v1.8"])
+    stat(r, "layout", "v1.8")
+    eq(output_totals(r.req), renumber(expected, nonempty), "cpu ns per (resource, process)")
+
+
+def unframe(data):
+    msgs = []
+    pos = 0
+    while pos < len(data):
+        need(pos + 4 <= len(data), "stream: truncated length at %d" % pos)
+        n = struct.unpack(">I", data[pos:pos + 4])[0]
+        need(pos + 4 + n <= len(data), "stream: truncated message at %d" % pos)
+        msgs.append(data[pos + 4:pos + 4 + n])
+        pos += 4 + n
+    return msgs
+
+
+@check("real_capture_k8s_stream")
+def _():
+    data = real_path("sig-profiling-k8s.otlp")
+    inputs = unframe(data)
+    eq(len(inputs), 2, "test bug: messages in the capture")
+    r = run_cli("real_k8s_stream", data, ["--input-format", "otlp-stream"])
+    need(r.rc == 0, "exit %d: %s; stderr %s" % (r.rc, r.cmd, r.stderr[:300]))
+    need(r.output is not None, "no output")
+    outs = unframe(r.output)
+    eq(len(outs), len(inputs), "metrics messages in the output stream")
+    for i, (inp, outp) in enumerate(zip(inputs, outs)):
+        req = G.module("v1.8").ExportProfilesServiceRequest()
+        req.ParseFromString(inp)
+        expected = effective_totals(req)
+        nonempty = sorted({ri for ri, _ in expected})
+        mreq = M.ExportMetricsServiceRequest()
+        mreq.ParseFromString(outp)
+        eq(output_totals(mreq), renumber(expected, nonempty), "message %d: cpu ns per process" % i)
+
+
+@check("demo_otlp_converts")
+def _():
+    with open(os.path.join(ROOT, "examples", "demo.otlp"), "rb") as f:
+        data = f.read()
+    need(len(data) < 20_000, "demo.otlp is %d bytes" % len(data))
+    req = G.module("v1.10").ExportProfilesServiceRequest()
+    req.ParseFromString(data)
+    # Independent totals: cpu = timestamps x period; memory = sum of values.
+    cpu = mem = 0
+    for rp in req.resource_profiles:
+        for sp in rp.scope_profiles:
+            for p in sp.profiles:
+                st = req.dictionary.string_table
+                t = st[p.sample_type.type_strindex]
+                for s in p.samples:
+                    if t == "samples":
+                        cpu += len(s.timestamps_unix_nano) * p.period
+                    elif t == "alloc_space":
+                        mem += sum(s.values)
+    r = convert_ok("demo", data)
+    got_cpu = sum(v for i in range(len(r.req.resource_metrics)) for _, v in points(r.req, "cpu_time", i))
+    got_mem = sum(v for _, v in points(r.req, "memory_allocation", 0))
+    eq((got_cpu, got_mem), (cpu, mem), "(cpu ns, memory bytes) totals")
+    stat(r, "resources", 2)
+
+
+def main():
+    only = sys.argv[1:]
+    failed = 0
+    for name, fn in CHECKS:
+        if only and not any(o in name for o in only):
+            continue
+        try:
+            fn()
+            print("PASS %s" % name, flush=True)
+        except Fail as e:
+            failed += 1
+            print("FAIL %s: %s" % (name, str(e).replace("\n", " ")), flush=True)
+        except Exception as e:  # noqa: BLE001 - a test bug still gives a FAIL line
+            failed += 1
+            tb = traceback.extract_tb(e.__traceback__)[-1]
+            print("FAIL %s: %s: %s (test_convert.py:%d)" % (
+                name, type(e).__name__, str(e).replace("\n", " ")[:300], tb.lineno), flush=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
