@@ -73,6 +73,12 @@ extern "C" {
 
 /* ---- public types ------------------------------------------------------- */
 
+/* A string view: pointer and length, not NUL-terminated. */
+typedef struct p2m_str {
+    const char *ptr;
+    size_t len;
+} p2m_str;
+
 typedef enum p2m_status {
     P2M_OK = 0,
     P2M_ERR_MALFORMED = 1,         /* input is not a valid request; err.offset */
@@ -191,13 +197,14 @@ typedef struct p2m_config {
    read-only afterwards, shareable between threads. */
 typedef struct p2m_engine p2m_engine;
 
-/* Symboliser for unsymbolised frames (function metric): write the name of
-   the function at address into name (at most cap bytes) and return its
-   length, or 0 when unknown. mapping_file / build_id may be empty. */
-typedef size_t (*p2m_symbolize_fn)(void *user_data, uint64_t address,
-                                   const char *mapping_file, size_t mapping_file_len,
-                                   const char *build_id, size_t build_id_len,
-                                   char *name, size_t cap);
+/* Symboliser for unsymbolised frames (function metric): returns the name of
+   the function at address (len 0 when unknown). The returned characters must
+   stay valid while the result of the call is used (a name table in flash, a
+   symbol table the agent keeps). mapping_file / build_id may be empty;
+   build_id is the mapping's first attribute whose key starts with
+   "process.executable.build_id". Called at most once per location. */
+typedef p2m_str (*p2m_symbolize_fn)(void *user_data, uint64_t address,
+                                    p2m_str mapping_file, p2m_str build_id);
 
 /* Per-call options; NULL means all zero. */
 typedef struct p2m_options {
@@ -227,11 +234,6 @@ typedef struct p2m_stats {
 } p2m_stats;
 
 /* ---- result view (read the metrics without decoding the protobuf) ------- */
-
-typedef struct p2m_str {
-    const char *ptr;   /* not NUL-terminated */
-    size_t len;
-} p2m_str;
 
 typedef enum p2m_value_type {
     P2M_VALUE_NONE = 0,
