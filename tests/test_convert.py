@@ -1084,6 +1084,281 @@ def _():
     stat(r, "resources", 2)
 
 
+# -- filters (SPEC section 4) --
+
+def filter_request():
+    """Samples (values on cpu/ns): alpha/t1 1, beta/t1 2, alpha/t2 4,
+    (no process)/t1 8, alpha/t1 env prod-eu 16, gamma/prodthread 32."""
+    b = G.Builder("v1.10")
+    sp = b.scope(b.resource({"service.name": "s"}))
+    p = b.profile(sp, ("cpu", "nanoseconds"), time=T0, duration=DUR)
+    b.sample(p, values=[1], attrs={PROC: "alpha", THREAD: "t1"})
+    b.sample(p, values=[2], attrs={PROC: "beta", THREAD: "t1"})
+    b.sample(p, values=[4], attrs={PROC: "alpha", THREAD: "t2"})
+    b.sample(p, values=[8], attrs={THREAD: "t1"})
+    b.sample(p, values=[16], attrs={PROC: "alpha", THREAD: "t1",
+                                    "deployment.environment.name": "prod-eu"})
+    b.sample(p, values=[32], attrs={PROC: "gamma", THREAD: "prodthread"})
+    return b.to_bytes()
+
+
+FILTERS = [
+    # (name, config, expected cpu points, dropped stat, dropped count)
+    ("process_filter", "process_filter: {enabled: true, pattern: \"^al\"}\n",
+     [(pa("alpha", "t1"), 17), (pa("alpha", "t2"), 4)], "dropped_process", 3),
+    ("process_filter_patterns", "process_filter: {enabled: true, pattern: \"^b\", patterns: [\"mm\"]}\n",
+     [(pa("beta", "t1"), 2), (pa("gamma", "prodthread"), 32)], "dropped_process", 4),
+    ("thread_filter", "thread_filter: {enabled: true, patterns: [\"^t1$\", \"^zz\"]}\n",
+     [(pa("alpha", "t1"), 17), (pa("beta", "t1"), 2), (pa(None, "t1"), 8)], "dropped_thread", 2),
+    ("thread_filter_case", "thread_filter: {enabled: true, pattern: \"(?i)^PROD\"}\n",
+     [(pa("gamma", "prodthread"), 32)], "dropped_thread", 5),
+    ("pattern_filter_keys", "pattern_filter: {enabled: true, pattern: \"prod\", "
+     "keys: [deployment.environment.name]}\n",
+     [(pa("alpha", "t1"), 16)], "dropped_pattern", 5),
+    ("pattern_filter_any_key", "pattern_filter: {enabled: true, pattern: \"prod\"}\n",
+     [(pa("alpha", "t1"), 16), (pa("gamma", "prodthread"), 32)], "dropped_pattern", 4),
+]
+
+
+def add_filters():
+    for fname, cfg, expected, key, dropped in FILTERS:
+        name = "filter_" + fname
+
+        def fn(cfg=cfg, expected=expected, key=key, dropped=dropped, name=name):
+            r = convert_ok(name, filter_request(), config=cfg)
+            eq(points(r.req, "cpu_time"), expected, "cpu_time points")
+            stat(r, key, dropped)
+            stat(r, "samples", 6)
+            stat(r, "samples_kept", 6 - dropped)
+        check(name)(fn)
+
+
+add_filters()
+
+
+@check("filter_drops_everything")
+def _():
+    r = convert_ok("filter_drops_everything", filter_request(),
+                   config="process_filter: {enabled: true, pattern: \"^nomatch$\"}\n")
+    eq(len(r.req.resource_metrics), 0, "ResourceMetrics")
+    stat(r, "dropped_process", 6)
+    stat(r, "samples_kept", 0)
+
+
+@check("config_process_key")
+def _():
+    b = G.Builder("v1.10")
+    sp = b.scope(b.resource({"service.name": "s"}))
+    p = b.profile(sp, ("cpu", "nanoseconds"), time=T0, duration=DUR)
+    b.sample(p, values=[1], attrs={"proc.comm": "alpha", PROC: "zzz"})
+    b.sample(p, values=[2], attrs={"proc.comm": "beta", PROC: "alpha"})
+    r = convert_ok("config_process_key", b.to_bytes(),
+                   config="attributes: []\nprocess_key: proc.comm\n"
+                          "process_filter: {enabled: true, pattern: \"^alpha$\"}\n")
+    eq(points(r.req, "cpu_time"), [([], 1)], "cpu_time points")
+    stat(r, "dropped_process", 1)
+
+
+# -- attribute rules (SPEC section 5) --
+
+@check("rule_regex_sources_and_default")
+def _():
+    b = G.Builder("v1.10")
+    b.s("zzz")
+    b.s("v2.7")     # first string-table match of ^v(\d+\.\d+)$
+    b.s("v3.1")
+    sp = b.scope(b.resource({"service.name": "s", "k8s.pod.name": "checkout-7d9f8b-x2x9q"}))
+    p = b.profile(sp, ("cpu", "nanoseconds"), time=T0, duration=DUR)
+    st1 = b.stack([b.location([("main.handle", 10), ("main.inlined", 3)]), b.location(["main.main"])])
+    st2 = b.stack([b.location(["runtime.mallocgc"]), b.location(["main.main"])])
+    b.sample(p, st1, values=[1], attrs={THREAD: "web-1"})
+    b.sample(p, st2, values=[2], attrs={THREAD: "db-1"})
+    cfg = ("attributes:\n"
+           "  - {key: pod, type: regex, source: k8s.pod.name, value: \"^(.*)-[a-z0-9]+-[a-z0-9]+$\"}\n"
+           "  - {key: ver, type: regex, value: \"^v(\\\\d+\\\\.\\\\d+)$\"}\n"
+           "  - {key: fn, type: regex, source: function, value: \"^main\\\\.\\\\w+\"}\n"
+           "  - {key: tier, type: regex, source: thread.name, value: \"^(web)-\", default: other}\n"
+           "  - {key: first, type: string_table, index: 1}\n")
+    r = convert_ok("rule_regex", b.to_bytes(), config=cfg)
+    eq(points(r.req, "cpu_time"),
+       [([("pod", "checkout"), ("ver", "2.7"), ("fn", "main.handle"), ("tier", "web"),
+          ("first", "zzz")], 1),
+        ([("pod", "checkout"), ("ver", "2.7"), ("tier", "other"), ("first", "zzz")], 2)],
+       "cpu_time points")
+
+
+@check("rule_same_key_fallback_order")
+def _():
+    b = G.Builder("v1.10")
+    sp = b.scope(b.resource({"service.name": "s"}))
+    p = b.profile(sp, ("cpu", "nanoseconds"), time=T0, duration=DUR)
+    b.sample(p, values=[1], attrs={THREAD: "t", "custom.name": "c"})
+    b.sample(p, values=[2], attrs={THREAD: "t"})
+    b.sample(p, values=[4], attrs={THREAD: "t", "custom.name": ""})
+    cfg = ("attributes:\n"
+           "  - {key: name, type: attribute, from: thread.name}\n"
+           "  - {key: other, type: literal, value: x}\n"
+           "  - {key: name, type: attribute, from: custom.name}\n")
+    r = convert_ok("rule_same_key_fallback", b.to_bytes(), config=cfg)
+    eq(points(r.req, "cpu_time"),
+       [([("other", "x"), ("name", "c")], 1), ([("name", "t"), ("other", "x")], 6)],
+       "cpu_time points")
+
+
+# -- type rules, layout and collector configuration --
+
+@check("config_type_rules")
+def _():
+    b = G.Builder("v1.10")
+    sp = b.scope(b.resource({"service.name": "s"}))
+    p = b.profile(sp, ("wall", "nanoseconds"), time=T0, duration=DUR)
+    b.sample(p, values=[5], attrs={PROC: "w"})
+    p = b.profile(sp, ("heap_kb", "kilobytes"), time=T0, duration=DUR)
+    b.sample(p, values=[3], attrs={PROC: "h"})
+    p = b.profile(sp, ("cpu", "nanoseconds"), time=T0, duration=DUR)
+    b.sample(p, values=[7], attrs={PROC: "c"})
+    cfg = ("type_rules:\n"
+           "  - {type: wall, unit: nanoseconds, metric: cpu, scale: 2}\n"
+           "  - {type: heap_kb, unit: kilobytes, metric: memory, scale: 1024}\n"
+           "  - {type: cpu, unit: nanoseconds, metric: none, scale: 1}\n")
+    r = convert_ok("config_type_rules", b.to_bytes(), config=cfg)
+    eq(points(r.req, "cpu_time"), [(pa("w"), 10)], "cpu_time points")
+    eq(points(r.req, "memory_allocation"), [(pa("h"), 3072)], "memory points")
+    stat(r, "profiles_unclassified", 1)
+
+
+@check("config_layout_key_and_cli_override")
+def _():
+    data = basic("v1.8").to_bytes()
+    r = convert_ok("config_layout_v1_8", data, config="layout: v1.8\n")
+    verify_basic(r, "v1.8")
+    r = convert_ok("config_layout_override", data, ["--layout", "v1.8"], config="layout: v1.10\n")
+    verify_basic(r, "v1.8")
+
+
+@check("config_collector_form")
+def _():
+    cfg = ("receivers:\n  otlp: {}\n"
+           "connectors:\n"
+           "  profiletometrics:\n"
+           "    max_series: 1\n"
+           "    temporality: delta\n"
+           "    metrics:\n      cpu: {metric_name: coll_cpu}\n"
+           "service:\n  pipelines: {}\n")
+    r = convert_ok("config_collector_form", basic("v1.10").to_bytes(), config=cfg)
+    eq(points(r.req, "coll_cpu"), [(pa("alpha", "t1"), 150_000_000),
+                                   ([("otel.metric.overflow", True)], 250_000_000)],
+       "coll_cpu points")
+
+
+# -- function metric (SPEC section 6) --
+
+def function_request():
+    b = G.Builder("v1.10")
+    sp = b.scope(b.resource({"service.name": "s"}))
+    p = b.profile(sp, ("cpu", "nanoseconds"), time=T0, duration=DUR)
+    lib = b.mapping("/usr/lib/x86_64-linux-gnu/libfoo.so.1")
+    la, lb, lc = b.location(["a"]), b.location(["b"]), b.location([("c", 1), ("b", 2)])
+    unsym = b.location([], lib, 0x1234)
+    nomap = b.location([], 0, 0x99)
+    b.sample(p, b.stack([la, lb]), values=[1])            # self a; incl a, b
+    b.sample(p, b.stack([lc, la, lb]), values=[2])        # self c; incl c, b, a (b once)
+    b.sample(p, b.stack([unsym, la]), values=[4])         # self libfoo.so.1; incl libfoo.so.1, a
+    b.sample(p, b.stack([nomap]), values=[8])             # self [unknown]
+    mem = b.profile(sp, ("alloc_space", "bytes"), time=T0, duration=DUR)
+    b.sample(mem, b.stack([la]), values=[1000])           # memory: not in function metric
+    return b.to_bytes()
+
+
+def fn_points(r):
+    return sorted((dict(a).get("function.name"), v) for a, v in points(r.req, "function_cpu_time"))
+
+
+@check("function_metric_self")
+def _():
+    cfg = "attributes: []\nmetrics:\n  function: {enabled: true}\n"
+    r = convert_ok("function_self", function_request(), config=cfg)
+    eq(fn_points(r), sorted([("a", 1), ("c", 2), ("libfoo.so.1", 4), ("[unknown]", 8)]),
+       "function_cpu_time points")
+    eq([m.name for m in r.req.resource_metrics[0].scope_metrics[0].metrics],
+       ["cpu_time", "memory_allocation", "function_cpu_time"], "metric order")
+
+
+@check("function_metric_inclusive")
+def _():
+    cfg = ("attributes: []\nmetrics:\n"
+           "  function: {enabled: true, mode: inclusive, attribute_key: function.name}\n")
+    r = convert_ok("function_inclusive", function_request(), config=cfg)
+    eq(fn_points(r), sorted([("a", 1 + 2 + 4), ("b", 1 + 2), ("c", 2), ("libfoo.so.1", 4),
+                             ("[unknown]", 8)]), "function_cpu_time points")
+
+
+# -- streams --
+
+@check("stream_generated_three_messages")
+def _():
+    msgs = []
+    for i in range(3):
+        b = G.Builder("v1.10")
+        sp = b.scope(b.resource({"service.name": "s%d" % i}))
+        p = b.profile(sp, ("cpu", "nanoseconds"), time=T0 + i * SEC, duration=SEC)
+        b.sample(p, values=[10 + i], attrs={PROC: "x"})
+        msgs.append(b.to_bytes())
+    r = run_cli("stream_three", G.frame(msgs), ["--input-format", "otlp-stream"])
+    need(r.rc == 0, "exit %d: %s" % (r.rc, r.stderr[:200]))
+    outs = unframe(r.output or b"")
+    eq(len(outs), 3, "output messages")
+    for i, o in enumerate(outs):
+        m = M.ExportMetricsServiceRequest()
+        m.ParseFromString(o)
+        eq(points(m, "cpu_time"), [(pa("x"), 10 + i)], "message %d points" % i)
+        eq(times(m, "cpu_time"), [(T0 + i * SEC, T0 + (i + 1) * SEC)], "message %d times" % i)
+        eq(attrs_of(m.resource_metrics[0].resource.attributes), [("service.name", "s%d" % i)],
+           "message %d resource" % i)
+
+
+@check("stream_malformed_frames")
+def _():
+    good = small_valid()
+    errors = []
+    cases = [("truncated_length", G.frame([good]) + b"\x00\x00"),
+             ("length_past_end", G.frame([good]) + struct.pack(">I", 1000) + good),
+             ("bad_second_message", G.frame([good, good[:-3]]))]
+    for cname, data in cases:
+        r = run_cli("stream_" + cname, data, ["--input-format", "otlp-stream"], out=False, stats=False)
+        if r.rc != 1 or r.stdout:
+            errors.append("%s: exit %d, %d bytes on stdout" % (cname, r.rc, len(r.stdout)))
+        elif not MALFORMED_RE.search(r.stderr):
+            errors.append("%s: stderr %r" % (cname, r.stderr[:120]))
+    need(not errors, "; ".join(errors))
+
+
+@check("cumulative_stream_keeps_state")
+def _():
+    msgs = []
+    for i in range(2):
+        b = G.Builder("v1.10")
+        sp = b.scope(b.resource({"service.name": "s"}))
+        p = b.profile(sp, ("cpu", "nanoseconds"), time=T0 + i * SEC, duration=SEC)
+        b.sample(p, values=[10], attrs={PROC: "x"})
+        if i == 1:
+            b.sample(p, values=[5], attrs={PROC: "y"})
+        msgs.append(b.to_bytes())
+    r = run_cli("cumulative_stream", G.frame(msgs), ["--input-format", "otlp-stream"],
+                config="temporality: cumulative\n")
+    need(r.rc == 0, "exit %d: %s" % (r.rc, r.stderr[:200]))
+    outs = unframe(r.output or b"")
+    eq(len(outs), 2, "output messages")
+    m1, m2 = M.ExportMetricsServiceRequest(), M.ExportMetricsServiceRequest()
+    m1.ParseFromString(outs[0])
+    m2.ParseFromString(outs[1])
+    eq(metric(m1.resource_metrics[0], "cpu_time").sum.aggregation_temporality, 2, "temporality")
+    eq(points(m1, "cpu_time"), [(pa("x"), 10)], "first call")
+    eq(points(m2, "cpu_time"), [(pa("x"), 20), (pa("y"), 5)], "second call (running totals)")
+    eq(times(m2, "cpu_time"), [(T0, T0 + 2 * SEC), (T0 + SEC, T0 + 2 * SEC)],
+       "second call (first start kept)")
+
+
 def main():
     only = sys.argv[1:]
     failed = 0
