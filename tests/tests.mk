@@ -14,3 +14,28 @@ golden-inputs:
 	    /usr/bin/python3 tools/gen_profiles.py --shape $$s -o $(BUILD)/golden/$$s.otlp || exit 1; \
 	done
 # ---- end of golden conversion tests ------------------------------------------
+
+# ---- regex engine (issue 3): tests/regex, tests/suite-regex.sh ----------
+# Until the regex section is merged into profile2metrics.h the tests take it
+# from the draft (REGEX_DRAFT); afterwards from the header alone.
+REGEX_BUILD := $(BUILD)/regex
+REGEX_DRAFT ?= ../scratch/regex
+ifeq ($(shell grep -c p2m_regex_compile profile2metrics.h),0)
+REGEX_SRC   := -DP2M_TEST_DRAFT_REGEX -I$(REGEX_DRAFT)
+REGEX_DEPS  := $(wildcard $(REGEX_DRAFT)/p2m_regex.h)
+endif
+REGEX_CFLAGS := -std=c99 -O2 -g $(WARN) -Werror -I. -Itests/regex $(REGEX_SRC)
+REGEX_HDRS  := profile2metrics.h tests/regex/regex_impl.h $(REGEX_DEPS)
+N ?= 100000
+
+.PHONY: regex-diff regex-tests
+
+$(REGEX_BUILD):
+	mkdir -p $@
+
+$(REGEX_BUILD)/regex_diff: tests/regex/regex_diff.c $(REGEX_HDRS) | $(REGEX_BUILD)
+	$(CC) $(REGEX_CFLAGS) -o $@ $< -lpcre2-8
+
+regex-diff: $(REGEX_BUILD)/regex_diff
+	$(REGEX_BUILD)/regex_diff $(N)
+# ---- end regex -------------------------------------------------------------
