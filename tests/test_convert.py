@@ -1359,6 +1359,141 @@ def _():
        "second call (first start kept)")
 
 
+# -- more layout evidence, references and nested values --
+
+@check("layout_contradicting_evidence_malformed")
+def _():
+    errors = []
+    # v1.10 samples (field 4 packed) and a v1.8 Profile field 12.
+    data = G.append_raw(basic("v1.10").to_bytes(), PROFILE0, G.f_bytes(12, b"\x01"))
+    e = malformed("contradict_12_vs_4", data)
+    if e:
+        errors.append("Profile 12 + Sample 4 packed, auto: %s" % e)
+    r = run_cli("contradict_forced_v1_10", data, ["--layout", "v1.10"])
+    if r.rc != 0:
+        errors.append("same input forced v1.10 (field 12 unknown there): exit %d" % r.rc)
+    # Old-layout samples (field 3 packed) and a v1.10 KeyValue.key_strindex.
+    b = basic("v1.9")
+    data = G.append_raw(b.to_bytes(), [(1, 0), (1, 0)],
+                        G.f_bytes(1, G.f_varint(3, b.s("service.name")) + G.f_bytes(2, G.f_bytes(1, "x"))))
+    e = malformed("contradict_3_vs_strindex", data)
+    if e:
+        errors.append("Sample 3 packed + key_strindex, auto: %s" % e)
+    need(not errors, "; ".join(errors))
+
+
+@check("invalid_string_references_in_attributes")
+def _():
+    b = G.Builder("v1.10", "strindex")
+    sp = b.scope(b.resource({"service.name": "s"}))
+    p = b.profile(sp, ("cpu", "nanoseconds"), time=T0, duration=DUR)
+    b.sample(p, values=[1], attrs={PROC: "ok"})
+    bad_key = b.d.attribute_table.add()                  # key_strindex past the end
+    bad_key.key_strindex = 100000
+    bad_key.value.string_value = "v"
+    bad_val = b.d.attribute_table.add()                  # string_value_strindex past the end
+    bad_val.key_strindex = b.s(THREAD)
+    bad_val.value.string_value_strindex = 100000
+    neg_val = b.d.attribute_table.add()                  # negative string_value_strindex
+    neg_val.key_strindex = b.s(THREAD)
+    neg_val.value.string_value_strindex = -2
+    n = len(b.d.attribute_table)
+    b.sample(p, values=[2], attrs=[n - 3])
+    b.sample(p, values=[4], attrs=[n - 2])
+    b.sample(p, values=[8], attrs=[n - 1])
+    b.sample(p, values=[16], attrs={PROC: "ok"})
+    r = convert_ok("invalid_string_references", b.to_bytes())
+    eq(points(r.req, "cpu_time"), [(pa("ok"), 17)], "cpu_time points")
+    stat(r, "invalid_references", 3)
+
+
+@check("resource_nested_values_resolved")
+def _():
+    b = G.Builder("v1.10", "strindex")
+    rp = b.resource([("service.name", "s"), ("tags", ["a", "b", 3]),
+                     ("meta", {"team": "core", "n": 2})])
+    p = b.profile(b.scope(rp), ("cpu", "nanoseconds"), time=T0, duration=DUR)
+    b.sample(p, values=[1], attrs={PROC: "x"})
+    r = convert_ok("resource_nested_values", b.to_bytes())
+    res = r.req.resource_metrics[0].resource.attributes
+    eq([kv.key for kv in res], ["service.name", "tags", "meta"], "keys")
+    arr = res[1].value.array_value.values
+    eq([(v.WhichOneof("value"), any_value(v)[1]) for v in arr],
+       [("string_value", "a"), ("string_value", "b"), ("int_value", 3)], "array value")
+    kvl = res[2].value.kvlist_value.values
+    eq([(kv.key, any_value(kv.value)) for kv in kvl],
+       [("team", ("string_value", "core")), ("n", ("int_value", 2))], "kvlist value")
+
+
+def independent_series(req, layout):
+    """{(resource, metric, attrs tuple): value} from a decoded generated
+    request with the default rules and samples/count or alloc_space profiles."""
+    d = req.dictionary
+    st = d.string_table
+    out = {}
+    for ri, rp in enumerate(req.resource_profiles):
+        res = {}
+        for kv in rp.resource.attributes:
+            w, val = any_value(kv.value)
+            res[kv.key or st[kv.key_strindex]] = st[val] if w == "string_value_strindex" else val
+        for sp in rp.scope_profiles:
+            for p in sp.profiles:
+                t = st[p.sample_type.type_strindex]
+                for s in p.samples:
+                    eff = dict(res)
+                    for i in list(p.attribute_indices) + list(s.attribute_indices):
+                        e = d.attribute_table[i]
+                        w, val = any_value(e.value)
+                        eff[st[e.key_strindex]] = st[val] if w == "string_value_strindex" else val
+                    v = sum(s.values) if len(s.values) else len(s.timestamps_unix_nano)
+                    if t == "samples":
+                        name, v = "cpu_time", v * p.period
+                    elif t == "alloc_space":
+                        name = "memory_allocation"
+                    else:
+                        raise Fail("test bug: profile type %s" % t)
+                    key = (ri, name, tuple((k, eff[k]) for k in (PROC, THREAD) if eff.get(k)))
+                    out[key] = out.get(key, 0) + v
+    return out
+
+
+def output_series(req):
+    out = {}
+    for ri, rm in enumerate(req.resource_metrics):
+        for sm in rm.scope_metrics:
+            for m in sm.metrics:
+                for dp in m.sum.data_points:
+                    key = (ri, m.name, tuple(attrs_of(dp.attributes)))
+                    need(key not in out, "series %r appears twice" % (key,))
+                    out[key] = dp.as_int
+    return out
+
+
+def add_generated():
+    for lay, unpacked, kv in (("v1.10", False, "strindex"), ("v1.8", True, "inline"),
+                              ("v1.9", False, "inline")):
+        name = "generated_typical_%s_%s_%s" % (lay.replace(".", "_"),
+                                              "unpacked" if unpacked else "packed", kv)
+
+        def fn(lay=lay, unpacked=unpacked, kv=kv, name=name):
+            b = G.generate("typical", lay, 7, kv)
+            data = b.to_bytes(unpacked)
+            r = convert_ok(name, data, ["--layout", lay])
+            expected = independent_series(b.req, lay)
+            got = output_series(r.req)
+            need(len(expected) > 100, "test bug: only %d series" % len(expected))
+            eq(len(got), len(expected), "number of series")
+            diff = [(k, expected.get(k), got.get(k)) for k in set(expected) | set(got)
+                    if expected.get(k) != got.get(k)]
+            need(not diff, "%d series differ, e.g. %r" % (len(diff), diff[:2]))
+            stat(r, "samples", sum(len(p.samples) for rp in b.req.resource_profiles
+                                   for sp in rp.scope_profiles for p in sp.profiles))
+        check(name)(fn)
+
+
+add_generated()
+
+
 def main():
     only = sys.argv[1:]
     failed = 0
