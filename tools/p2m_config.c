@@ -113,7 +113,7 @@ static void *st_alloc(ctx *c, size_t n)
 static const char *kind_name(const yaml_node_t *n)
 {
     switch (n->type) {
-    case YAML_SCALAR_NODE: return "a scalar";
+    case YAML_SCALAR_NODE: return "a single value";
     case YAML_SEQUENCE_NODE: return "a list";
     case YAML_MAPPING_NODE: return "a map";
     default: return "nothing";
@@ -169,7 +169,7 @@ static yaml_node_t *node_at(ctx *c, int index)
 
 static int expect(ctx *c, const char *path, const yaml_node_t *n, yaml_node_type_t t)
 {
-    static const char *const want[] = {"nothing", "a scalar", "a list", "a map"};
+    static const char *const want[] = {"nothing", "a single value", "a list", "a map"};
     if (n->type == t)
         return 0;
     return fail(c, path, n, "expected %s, found %s", want[t], kind_name(n));
@@ -490,9 +490,9 @@ static int load_rule(ctx *c, const char *path, yaml_node_t *n, p2m_rule *r)
         yaml_node_t *v = lookup(c, n, fields[i]);
         join(sub, path, fields[i]);
         if (v == NULL && uses[type][i] == 1)
-            return fail(c, sub, n, "missing (a %s rule needs it)", types[type]);
+            return fail(c, sub, n, "missing (type %s needs it)", types[type]);
         if (v != NULL && uses[type][i] == 0)
-            return fail(c, sub, v, "not used by a %s rule", types[type]);
+            return fail(c, sub, v, "not used by type %s", types[type]);
     }
     join(sub, path, "value");
     if (get_string(c, sub, lookup(c, n, "value"), &r->value))

@@ -342,7 +342,7 @@ void p2m_table_write(p2m_outbuf *o, const p2m_result *r)
         size_t n, m, n_metrics;
         char head[64];
         p2m_str schema = p2m_result_schema_url(r, res);
-        int hl = snprintf(head, sizeof head, "resource %lu of %lu: ", (unsigned long)res + 1,
+        int hl = snprintf(head, sizeof head, "resource %lu of %lu:", (unsigned long)res + 1,
                           (unsigned long)n_res);
         if (res > 0)
             p2m_out_str(o, "\n");
@@ -354,11 +354,21 @@ void p2m_table_write(p2m_outbuf *o, const p2m_result *r)
         }
         n = p2m_result_resource_attributes(r, res, s.attrs, n);
         if (n == 0) {
-            p2m_out_str(o, "(no attributes)");
+            p2m_out_str(o, " (no attributes)");
         } else {
-            attrs_text(&s, s.attrs, n, "service.name");
+            /* service.name first; continuation lines indented by 2, and the
+               first entry moves down too when it does not fit after the
+               heading (64-digit container ids) */
+            size_t first_w = TABLE_WIDTH - (size_t)hl - 1;
             int wrapped;
-            put_wrapped(o, &s, TABLE_WIDTH - (size_t)hl, TABLE_WIDTH - 4, 4, &wrapped);
+            attrs_text(&s, s.attrs, n, "service.name");
+            if (s.n_cuts > 0 && s.cuts[0] > first_w) {
+                p2m_out_str(o, "\n  ");
+                first_w = TABLE_WIDTH - 2;
+            } else {
+                p2m_out_str(o, " ");
+            }
+            put_wrapped(o, &s, first_w, TABLE_WIDTH - 2, 2, &wrapped);
         }
         p2m_out_str(o, "\n");
         if (schema.len > 0) {
