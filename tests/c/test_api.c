@@ -1,0 +1,1107 @@
+/* SPDX-License-Identifier: MIT
+   Contract tests of the public C API of profile2metrics.h.
+
+   Inputs are built by hand (requests.h) so every expected number is worked
+   out from SPEC.md, not taken from the library. Every output is decoded a
+   second time with protobuf-c code generated from proto/metrics.proto and
+   compared both with the expectations and with the result view API.
+
+   Usage: test_api [REAL_CAPTURE [EXPECTED_SAMPLES EXPECTED_CPU_NS]] */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "profile2metrics.h"
+#include "metrics.pb-c.h"
+#include "requests.h"
+#include "testkit.h"
+
+typedef P2m__Metrics__ExportMetricsServiceRequest DReq;
+typedef P2m__Metrics__ResourceMetrics DRes;
+typedef P2m__Metrics__Metric DMetric;
+typedef P2m__Metrics__NumberDataPoint DPoint;
+typedef P2m__Metrics__KeyValue DKV;
+typedef P2m__Metrics__AnyValue DAny;
+
+static uint64_t engine_mem[1 << 17]; /* 1 MiB, 8-byte aligned */
+static uint64_t work_mem[1 << 19];   /* 4 MiB */
+static unsigned char out_buf[1 << 20];
+
+#define PATTERN 0xA5
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static int str_eq(p2m_str s, const char *z)
+{
+    size_t n = strlen(z);
+    return s.len == n && (n == 0 || (s.ptr && memcmp(s.ptr, z, n) == 0));
+}
+
+static const char *str_show(p2m_str s)
+{
+    static char buf[4][160];
+    static int k;
+    char *b = buf[k++ & 3];
+    size_t n = s.len < 150 ? s.len : 150;
+    if (!s.ptr && s.len) {
+        snprintf(b, 160, "(NULL ptr, len %zu)", s.len);
+        return b;
+    }
+    if (n)
+        memcpy(b, s.ptr, n);
+    b[n] = 0;
+    return b;
+}
+
+static int all_pattern(const unsigned char *p, size_t n)
+{
+    size_t i;
+    for (i = 0; i < n; i++)
+        if (p[i] != PATTERN)
+            return 0;
+    return 1;
+}
+
+static const p2m_engine *compile_cfg(const p2m_config *cfg, p2m_error *err)
+{
+    const p2m_engine *eng = NULL;
+    p2m_status st = p2m_engine_compile(cfg, engine_mem, sizeof engine_mem, &eng, err);
+    if (st != P2M_OK) {
+        printf("# engine compile failed: %s (%d) field=%s message=%s\n",
+               p2m_status_string(st), (int)st, err->field, err->message);
+        return NULL;
+    }
+    return eng;
+}
+
+/* Converts with generous buffers; returns status, *n = output size. */
+static p2m_status convert(const p2m_engine *eng, const pbw *req, size_t *n,
+                          p2m_stats *stats, p2m_error *err)
+{
+    memset(out_buf, PATTERN, sizeof out_buf);
+    return p2m_convert(eng, req->b, req->n, NULL, work_mem, sizeof work_mem,
+                       out_buf, sizeof out_buf, n, stats, err);
+}
+
+static const DKV *find_attr(DKV *const *kv, size_t n, const char *key)
+{
+    size_t i;
+    for (i = 0; i < n; i++)
+        if (kv[i]->key && strcmp(kv[i]->key, key) == 0)
+            return kv[i];
+    return NULL;
+}
+
+/* ---- the result view against the independently decoded output ---------- */
+
+static int cmp_value(const p2m_value *v, const DAny *a, char *why, size_t whylen)
+{
+    if (!a) {
+        snprintf(why, whylen, "decoded value missing");
+        return 0;
+    }
+    switch (a->value_case) {
+    case P2M__METRICS__ANY_VALUE__VALUE_STRING_VALUE:
+        if (v->type != P2M_VALUE_STRING || !str_eq(v->str, a->string_value)) {
+            snprintf(why, whylen, "view type %d \"%s\" vs decoded string \"%s\"",
+                     (int)v->type, str_show(v->str), a->string_value);
+            return 0;
+        }
+        return 1;
+    case P2M__METRICS__ANY_VALUE__VALUE_INT_VALUE:
+        if (v->type != P2M_VALUE_INT || v->i != a->int_value) {
+            snprintf(why, whylen, "view type %d i=%lld vs decoded int %lld", (int)v->type,
+                     (long long)v->i, (long long)a->int_value);
+            return 0;
+        }
+        return 1;
+    case P2M__METRICS__ANY_VALUE__VALUE_BOOL_VALUE:
+        if (v->type != P2M_VALUE_BOOL || v->i != (a->bool_value ? 1 : 0)) {
+            snprintf(why, whylen, "view type %d i=%lld vs decoded bool %d", (int)v->type,
+                     (long long)v->i, (int)a->bool_value);
+            return 0;
+        }
+        return 1;
+    case P2M__METRICS__ANY_VALUE__VALUE_DOUBLE_VALUE:
+        if (v->type != P2M_VALUE_DOUBLE || v->d != a->double_value) {
+            snprintf(why, whylen, "view type %d d=%g vs decoded double %g", (int)v->type,
+                     v->d, a->double_value);
+            return 0;
+        }
+        return 1;
+    case P2M__METRICS__ANY_VALUE__VALUE_BYTES_VALUE:
+        if (v->type != P2M_VALUE_BYTES || v->str.len != a->bytes_value.len ||
+            (v->str.len && memcmp(v->str.ptr, a->bytes_value.data, v->str.len))) {
+            snprintf(why, whylen, "view type %d vs decoded bytes", (int)v->type);
+            return 0;
+        }
+        return 1;
+    case P2M__METRICS__ANY_VALUE__VALUE_ARRAY_VALUE:
+        if (v->type != P2M_VALUE_ARRAY) {
+            snprintf(why, whylen, "view type %d vs decoded array", (int)v->type);
+            return 0;
+        }
+        return 1;
+    case P2M__METRICS__ANY_VALUE__VALUE_KVLIST_VALUE:
+        if (v->type != P2M_VALUE_KVLIST) {
+            snprintf(why, whylen, "view type %d vs decoded kvlist", (int)v->type);
+            return 0;
+        }
+        return 1;
+    default:
+        if (v->type != P2M_VALUE_NONE) {
+            snprintf(why, whylen, "view type %d vs decoded empty AnyValue", (int)v->type);
+            return 0;
+        }
+        return 1;
+    }
+}
+
+static int cmp_attrs(const p2m_attribute *va, size_t vn, DKV *const *da, size_t dn,
+                     const char *where, char *why, size_t whylen)
+{
+    size_t i;
+    char sub[256];
+    if (vn != dn) {
+        snprintf(why, whylen, "%s: view has %zu attributes, decoded %zu", where, vn, dn);
+        return 0;
+    }
+    for (i = 0; i < vn; i++) {
+        if (!str_eq(va[i].key, da[i]->key)) {
+            snprintf(why, whylen, "%s: attribute %zu key view \"%s\" decoded \"%s\"", where, i,
+                     str_show(va[i].key), da[i]->key);
+            return 0;
+        }
+        if (!cmp_value(&va[i].value, da[i]->value, sub, sizeof sub)) {
+            snprintf(why, whylen, "%s: attribute %s: %s", where, da[i]->key, sub);
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Walks the whole result view and the decoded request side by side. */
+static int view_matches_decoded(const p2m_result *r, const DReq *d, char *why, size_t whylen)
+{
+    size_t nres = p2m_result_resource_count(r), ri;
+    p2m_attribute attrs[64];
+    char where[128];
+    if (nres != d->n_resource_metrics) {
+        snprintf(why, whylen, "resource count: view %zu decoded %zu", nres,
+                 d->n_resource_metrics);
+        return 0;
+    }
+    for (ri = 0; ri < nres; ri++) {
+        const DRes *dr = d->resource_metrics[ri];
+        const P2m__Metrics__ScopeMetrics *sm;
+        size_t na, nm, mi;
+        p2m_str url = p2m_result_schema_url(r, ri);
+        snprintf(where, sizeof where, "resource %zu", ri);
+        if (!str_eq(url, dr->schema_url)) {
+            snprintf(why, whylen, "%s schema_url view \"%s\" decoded \"%s\"", where,
+                     str_show(url), dr->schema_url);
+            return 0;
+        }
+        na = p2m_result_resource_attributes(r, ri, attrs, 64);
+        if (na > 64) {
+            snprintf(why, whylen, "%s: more than 64 attributes", where);
+            return 0;
+        }
+        if (!cmp_attrs(attrs, na, dr->resource ? dr->resource->attributes : NULL,
+                       dr->resource ? dr->resource->n_attributes : 0, where, why, whylen))
+            return 0;
+        if (dr->n_scope_metrics != 1) {
+            snprintf(why, whylen, "%s: %zu ScopeMetrics, SPEC says one", where,
+                     dr->n_scope_metrics);
+            return 0;
+        }
+        sm = dr->scope_metrics[0];
+        nm = p2m_result_metric_count(r, ri);
+        if (nm != sm->n_metrics) {
+            snprintf(why, whylen, "%s: metric count view %zu decoded %zu", where, nm,
+                     sm->n_metrics);
+            return 0;
+        }
+        for (mi = 0; mi < nm; mi++) {
+            const DMetric *dm = sm->metrics[mi];
+            p2m_metric_info info;
+            size_t pi;
+            memset(&info, 0, sizeof info);
+            p2m_result_metric(r, ri, mi, &info);
+            snprintf(where, sizeof where, "resource %zu metric %zu", ri, mi);
+            if (!str_eq(info.name, dm->name) || !str_eq(info.unit, dm->unit) ||
+                !str_eq(info.description, dm->description)) {
+                snprintf(why, whylen, "%s: view %s/%s/%s decoded %s/%s/%s", where,
+                         str_show(info.name), str_show(info.unit), str_show(info.description),
+                         dm->name, dm->unit, dm->description);
+                return 0;
+            }
+            if (dm->data_case != P2M__METRICS__METRIC__DATA_SUM || !dm->sum) {
+                snprintf(why, whylen, "%s: decoded metric is not a Sum", where);
+                return 0;
+            }
+            if ((int)info.temporality != (int)dm->sum->aggregation_temporality) {
+                snprintf(why, whylen, "%s: temporality view %d decoded %d", where,
+                         (int)info.temporality, (int)dm->sum->aggregation_temporality);
+                return 0;
+            }
+            if (info.n_points != dm->sum->n_data_points) {
+                snprintf(why, whylen, "%s: points view %zu decoded %zu", where, info.n_points,
+                         dm->sum->n_data_points);
+                return 0;
+            }
+            for (pi = 0; pi < info.n_points; pi++) {
+                const DPoint *dp = dm->sum->data_points[pi];
+                p2m_point pt;
+                size_t pa;
+                memset(&pt, 0, sizeof pt);
+                p2m_result_point(r, ri, mi, pi, &pt);
+                snprintf(where, sizeof where, "resource %zu metric %zu point %zu", ri, mi, pi);
+                if (pt.start_time_unix_nano != dp->start_time_unix_nano ||
+                    pt.time_unix_nano != dp->time_unix_nano) {
+                    snprintf(why, whylen, "%s: times view %llu..%llu decoded %llu..%llu", where,
+                             (unsigned long long)pt.start_time_unix_nano,
+                             (unsigned long long)pt.time_unix_nano,
+                             (unsigned long long)dp->start_time_unix_nano,
+                             (unsigned long long)dp->time_unix_nano);
+                    return 0;
+                }
+                if (pt.is_double != info.is_double) {
+                    snprintf(why, whylen, "%s: point is_double %d, metric is_double %d", where,
+                             pt.is_double, info.is_double);
+                    return 0;
+                }
+                if (pt.is_double) {
+                    if (dp->value_case != P2M__METRICS__NUMBER_DATA_POINT__VALUE_AS_DOUBLE ||
+                        dp->as_double != pt.as_double) {
+                        snprintf(why, whylen, "%s: view as_double %.17g, decoded case %d %.17g",
+                                 where, pt.as_double, (int)dp->value_case, dp->as_double);
+                        return 0;
+                    }
+                } else {
+                    if (dp->value_case != P2M__METRICS__NUMBER_DATA_POINT__VALUE_AS_INT ||
+                        dp->as_int != pt.as_int) {
+                        snprintf(why, whylen, "%s: view as_int %lld, decoded case %d %lld", where,
+                                 (long long)pt.as_int, (int)dp->value_case,
+                                 (long long)dp->as_int);
+                        return 0;
+                    }
+                }
+                pa = p2m_result_point_attributes(r, ri, mi, pi, attrs, 64);
+                if (pa != pt.n_attributes) {
+                    snprintf(why, whylen, "%s: point_attributes returns %zu, n_attributes %zu",
+                             where, pa, pt.n_attributes);
+                    return 0;
+                }
+                if (pa > 64 || !cmp_attrs(attrs, pa, dp->attributes, dp->n_attributes, where,
+                                          why, whylen))
+                    return 0;
+                {
+                    const DKV *ov = find_attr(dp->attributes, dp->n_attributes,
+                                              "otel.metric.overflow");
+                    int dec_over = ov && ov->value &&
+                                   ov->value->value_case ==
+                                       P2M__METRICS__ANY_VALUE__VALUE_BOOL_VALUE &&
+                                   ov->value->bool_value && dp->n_attributes == 1;
+                    if (dec_over != (pt.is_overflow != 0)) {
+                        snprintf(why, whylen, "%s: is_overflow %d but decoded overflow %d", where,
+                                 pt.is_overflow, dec_over);
+                        return 0;
+                    }
+                }
+            }
+        }
+    }
+    return 1;
+}
+
+/* ---- expectations for the main request (requests.h) --------------------- */
+
+typedef struct xattr { const char *key, *val; } xattr;
+typedef struct xpoint {
+    int64_t i;
+    uint64_t start, time;
+    size_t na;
+    xattr a[2];
+} xpoint;
+typedef struct xmetric {
+    const char *name, *unit;
+    size_t np;
+    xpoint p[3];
+} xmetric;
+typedef struct xres {
+    const char *service, *schema;
+    size_t nm;
+    xmetric m[2];
+} xres;
+
+static const xres main_expect[2] = {
+    {"svc", "https://example.com/schema/1", 2,
+     {{"cpu_time", "ns", 2,
+       {{30000157, 1000, 2100, 2, {{"process.executable.name", "app"}, {"thread.name", "worker"}}},
+        {20000003, 1000, 2100, 2, {{"process.executable.name", "app"}, {"thread.name", "main"}}}}},
+      {"memory_allocation", "By", 2,
+       {{5120, 3000, 3010, 2, {{"process.executable.name", "app"}, {"thread.name", "worker"}}},
+        {64, 3000, 3010, 1, {{"process.executable.name", "app"}, {NULL, NULL}}}}}}},
+    {"other", "", 1,
+     {{"cpu_time", "ns", 1,
+       {{5, 5000, 5000, 2, {{"process.executable.name", "app"}, {"thread.name", "worker"}}}}}}}};
+
+/* The decoded output against the hand-computed expectation. cpu_scale:
+   0 = as_int ns; otherwise the cpu metric is a double in ns / cpu_scale. */
+static int decoded_matches(const DReq *d, const xres *x, size_t nx, double cpu_scale,
+                           const char *cpu_unit, char *why, size_t whylen)
+{
+    size_t ri, mi, pi, ai;
+    if (d->n_resource_metrics != nx) {
+        snprintf(why, whylen, "ResourceMetrics: %zu, expected %zu", d->n_resource_metrics, nx);
+        return 0;
+    }
+    for (ri = 0; ri < nx; ri++) {
+        const DRes *dr = d->resource_metrics[ri];
+        const DKV *svc;
+        const P2m__Metrics__ScopeMetrics *sm;
+        svc = dr->resource ? find_attr(dr->resource->attributes, dr->resource->n_attributes,
+                                       "service.name")
+                           : NULL;
+        if (!svc || !svc->value ||
+            svc->value->value_case != P2M__METRICS__ANY_VALUE__VALUE_STRING_VALUE ||
+            strcmp(svc->value->string_value, x[ri].service) != 0) {
+            snprintf(why, whylen, "resource %zu: service.name not the string \"%s\"", ri,
+                     x[ri].service);
+            return 0;
+        }
+        if (strcmp(dr->schema_url, x[ri].schema) != 0) {
+            snprintf(why, whylen, "resource %zu: schema_url \"%s\", expected \"%s\"", ri,
+                     dr->schema_url, x[ri].schema);
+            return 0;
+        }
+        if (dr->n_scope_metrics != 1) {
+            snprintf(why, whylen, "resource %zu: %zu ScopeMetrics, expected 1", ri,
+                     dr->n_scope_metrics);
+            return 0;
+        }
+        sm = dr->scope_metrics[0];
+        if (!sm->scope || strcmp(sm->scope->name, "profile2metrics") != 0 ||
+            strcmp(sm->scope->version, P2M_VERSION_STRING) != 0) {
+            snprintf(why, whylen, "resource %zu: scope %s/%s, expected profile2metrics/%s", ri,
+                     sm->scope ? sm->scope->name : "(none)",
+                     sm->scope ? sm->scope->version : "(none)", P2M_VERSION_STRING);
+            return 0;
+        }
+        if (sm->n_metrics != x[ri].nm) {
+            snprintf(why, whylen, "resource %zu: %zu metrics, expected %zu", ri, sm->n_metrics,
+                     x[ri].nm);
+            return 0;
+        }
+        for (mi = 0; mi < x[ri].nm; mi++) {
+            const DMetric *dm = sm->metrics[mi];
+            const xmetric *xm = &x[ri].m[mi];
+            int is_cpu = strcmp(xm->name, "cpu_time") == 0;
+            const char *unit = is_cpu && cpu_unit ? cpu_unit : xm->unit;
+            if (strcmp(dm->name, xm->name) != 0 || strcmp(dm->unit, unit) != 0) {
+                snprintf(why, whylen, "resource %zu metric %zu: %s/%s, expected %s/%s", ri, mi,
+                         dm->name, dm->unit, xm->name, unit);
+                return 0;
+            }
+            if (dm->description[0] == 0) {
+                snprintf(why, whylen, "metric %s: empty description", dm->name);
+                return 0;
+            }
+            if (dm->data_case != P2M__METRICS__METRIC__DATA_SUM || !dm->sum ||
+                !dm->sum->is_monotonic ||
+                dm->sum->aggregation_temporality !=
+                    P2M__METRICS__AGGREGATION_TEMPORALITY__AGGREGATION_TEMPORALITY_DELTA) {
+                snprintf(why, whylen, "metric %s: not a monotonic delta Sum", dm->name);
+                return 0;
+            }
+            if (dm->sum->n_data_points != xm->np) {
+                snprintf(why, whylen, "resource %zu metric %s: %zu points, expected %zu", ri,
+                         dm->name, dm->sum->n_data_points, xm->np);
+                return 0;
+            }
+            for (pi = 0; pi < xm->np; pi++) {
+                const DPoint *dp = dm->sum->data_points[pi];
+                const xpoint *xp = &xm->p[pi];
+                if (is_cpu && cpu_scale != 0) {
+                    double want = (double)xp->i / cpu_scale;
+                    if (dp->value_case != P2M__METRICS__NUMBER_DATA_POINT__VALUE_AS_DOUBLE ||
+                        fabs(dp->as_double - want) > 1e-12 * fabs(want) + 1e-15) {
+                        snprintf(why, whylen,
+                                 "resource %zu %s point %zu: as_double %.17g (case %d), "
+                                 "expected %.17g",
+                                 ri, dm->name, pi, dp->as_double, (int)dp->value_case, want);
+                        return 0;
+                    }
+                } else if (dp->value_case != P2M__METRICS__NUMBER_DATA_POINT__VALUE_AS_INT ||
+                           dp->as_int != xp->i) {
+                    snprintf(why, whylen,
+                             "resource %zu %s point %zu: as_int %lld (case %d), expected %lld",
+                             ri, dm->name, pi, (long long)dp->as_int, (int)dp->value_case,
+                             (long long)xp->i);
+                    return 0;
+                }
+                if (dp->start_time_unix_nano != xp->start || dp->time_unix_nano != xp->time) {
+                    snprintf(why, whylen,
+                             "resource %zu %s point %zu: times %llu..%llu, expected %llu..%llu",
+                             ri, dm->name, pi, (unsigned long long)dp->start_time_unix_nano,
+                             (unsigned long long)dp->time_unix_nano,
+                             (unsigned long long)xp->start, (unsigned long long)xp->time);
+                    return 0;
+                }
+                if (dp->n_attributes != xp->na) {
+                    snprintf(why, whylen, "resource %zu %s point %zu: %zu attributes, expected %zu",
+                             ri, dm->name, pi, dp->n_attributes, xp->na);
+                    return 0;
+                }
+                for (ai = 0; ai < xp->na; ai++) {
+                    const DKV *kv = dp->attributes[ai];
+                    if (strcmp(kv->key, xp->a[ai].key) != 0 || !kv->value ||
+                        kv->value->value_case != P2M__METRICS__ANY_VALUE__VALUE_STRING_VALUE ||
+                        strcmp(kv->value->string_value, xp->a[ai].val) != 0) {
+                        snprintf(why, whylen,
+                                 "resource %zu %s point %zu attribute %zu: %s, expected %s=\"%s\"",
+                                 ri, dm->name, pi, ai, kv->key, xp->a[ai].key, xp->a[ai].val);
+                        return 0;
+                    }
+                }
+            }
+        }
+    }
+    return 1;
+}
+
+/* ---- checks ------------------------------------------------------------- */
+
+static void check_version(void)
+{
+    char want[32];
+    tk_begin("c.api.version");
+    snprintf(want, sizeof want, "%d.%d.%d", P2M_VERSION_MAJOR, P2M_VERSION_MINOR,
+             P2M_VERSION_PATCH);
+    EXPECT(p2m_version() != NULL, "p2m_version() is NULL");
+    if (p2m_version())
+        EXPECT(strcmp(p2m_version(), P2M_VERSION_STRING) == 0, "p2m_version() \"%s\" != \"%s\"",
+               p2m_version(), P2M_VERSION_STRING);
+    EXPECT(strcmp(want, P2M_VERSION_STRING) == 0, "P2M_VERSION_STRING %s != MAJOR.MINOR.PATCH %s",
+           P2M_VERSION_STRING, want);
+    tk_end();
+}
+
+static void check_status_strings(void)
+{
+    static const p2m_status all[] = {P2M_OK, P2M_ERR_MALFORMED, P2M_ERR_INVALID_REFERENCE,
+                                     P2M_ERR_CONFIG, P2M_ERR_MEMORY, P2M_ERR_OUTPUT_TOO_SMALL,
+                                     P2M_ERR_ARGUMENT, P2M_ERR_UNSUPPORTED};
+    size_t i, j;
+    tk_begin("c.api.status_string");
+    for (i = 0; i < sizeof all / sizeof all[0]; i++) {
+        const char *s = p2m_status_string(all[i]);
+        EXPECT(s != NULL && s[0] != 0, "status %d: NULL or empty string", (int)all[i]);
+        for (j = 0; j < i && s; j++) {
+            const char *t = p2m_status_string(all[j]);
+            EXPECT(!t || strcmp(s, t) != 0, "status %d and %d share the string \"%s\"",
+                   (int)all[i], (int)all[j], s);
+        }
+    }
+    {
+        const char *s = p2m_status_string((p2m_status)99);
+        EXPECT(s != NULL, "p2m_status_string(99) is NULL (callers print it unchecked)");
+    }
+    EXPECT(p2m_layout_name(P2M_LAYOUT_AUTO) && strcmp(p2m_layout_name(P2M_LAYOUT_AUTO), "auto") == 0,
+           "layout name auto");
+    EXPECT(p2m_layout_name(P2M_LAYOUT_V1_8) && strcmp(p2m_layout_name(P2M_LAYOUT_V1_8), "v1.8") == 0,
+           "layout name v1.8");
+    EXPECT(p2m_layout_name(P2M_LAYOUT_V1_9) && strcmp(p2m_layout_name(P2M_LAYOUT_V1_9), "v1.9") == 0,
+           "layout name v1.9");
+    EXPECT(p2m_layout_name(P2M_LAYOUT_V1_10) &&
+               strcmp(p2m_layout_name(P2M_LAYOUT_V1_10), "v1.10") == 0,
+           "layout name v1.10");
+    tk_end();
+}
+
+static int zeq(const char *a, const char *b) { return a && strcmp(a, b) == 0; }
+
+static void check_config_defaults(void)
+{
+    p2m_config c;
+    tk_begin("c.api.config_defaults");
+    memset(&c, 0x5A, sizeof c);
+    p2m_config_init(&c);
+    EXPECT(c.cpu.enabled && zeq(c.cpu.name, "cpu_time") && zeq(c.cpu.unit, "ns"),
+           "cpu defaults: enabled %d name %s unit %s", c.cpu.enabled,
+           c.cpu.name ? c.cpu.name : "NULL", c.cpu.unit ? c.cpu.unit : "NULL");
+    EXPECT(c.memory.enabled && zeq(c.memory.name, "memory_allocation") && zeq(c.memory.unit, "By"),
+           "memory defaults: enabled %d name %s unit %s", c.memory.enabled,
+           c.memory.name ? c.memory.name : "NULL", c.memory.unit ? c.memory.unit : "NULL");
+    EXPECT(!c.function.enabled && zeq(c.function.name, "function_cpu_time"),
+           "function defaults: enabled %d name %s", c.function.enabled,
+           c.function.name ? c.function.name : "NULL");
+    EXPECT(c.function.unit == NULL || zeq(c.function.unit, "ns"), "function unit %s",
+           c.function.unit);
+    EXPECT(c.function_mode == P2M_FUNCTION_SELF, "function_mode %d", (int)c.function_mode);
+    EXPECT(zeq(c.function_attribute_key, "function.name"), "function_attribute_key");
+    EXPECT(c.attributes == NULL && c.n_attributes == 0, "attributes not NULL/0 (default rules)");
+    EXPECT(!c.process_filter.enabled && !c.thread_filter.enabled && !c.pattern_filter.enabled,
+           "a filter is enabled by default");
+    EXPECT(c.process_filter.pattern == NULL && c.process_filter.n_patterns == 0 &&
+               c.pattern_filter.n_keys == 0,
+           "filters not zeroed");
+    EXPECT(zeq(c.process_key, "process.executable.name"), "process_key");
+    EXPECT(zeq(c.thread_key, "thread.name"), "thread_key");
+    EXPECT(c.type_rules == NULL && c.n_type_rules == 0, "type_rules");
+    EXPECT(c.temporality == P2M_TEMPORALITY_DELTA, "temporality %d", (int)c.temporality);
+    EXPECT(c.max_series == 2000, "max_series %u", (unsigned)c.max_series);
+    EXPECT(c.layout == P2M_LAYOUT_AUTO, "layout %d", (int)c.layout);
+    EXPECT(c.strict == 0, "strict %d", c.strict);
+    tk_end();
+}
+
+static void check_engine_size_query(void)
+{
+    p2m_config c;
+    p2m_error err;
+    const p2m_engine *eng = NULL;
+    p2m_status st;
+    size_t need;
+    tk_begin("c.api.engine_size_query");
+    p2m_config_init(&c);
+    memset(&err, 0, sizeof err);
+    st = p2m_engine_compile(&c, NULL, 0, &eng, &err);
+    need = err.needed;
+    EXPECT(st == P2M_ERR_MEMORY, "compile(NULL,0) returned %d, expected P2M_ERR_MEMORY", (int)st);
+    EXPECT(err.status == st, "err.status %d != returned %d", (int)err.status, (int)st);
+    EXPECT(need > 0, "needed is 0");
+    EXPECT(need <= sizeof engine_mem, "needed %zu is over 1 MiB", need);
+    if (st == P2M_ERR_MEMORY && need > 1 && need <= sizeof engine_mem) {
+        eng = NULL;
+        st = p2m_engine_compile(&c, engine_mem, need - 1, &eng, &err);
+        EXPECT(st == P2M_ERR_MEMORY, "compile with needed-1 (%zu) returned %d", need - 1, (int)st);
+        EXPECT(st != P2M_ERR_MEMORY || err.needed == need,
+               "compile with needed-1: err.needed %zu, first query said %zu", err.needed, need);
+        st = p2m_engine_compile(&c, engine_mem, need, &eng, &err);
+        EXPECT(st == P2M_OK, "compile with exactly needed (%zu) returned %d (%s)", need, (int)st,
+               err.message);
+        EXPECT(st != P2M_OK || eng != NULL, "OK but engine is NULL");
+    }
+    tk_end();
+}
+
+/* Compiles c and expects P2M_ERR_CONFIG; returns the field through err. */
+static void expect_config_error(p2m_config *c, p2m_error *err, const char *what)
+{
+    const p2m_engine *eng = NULL;
+    p2m_status st;
+    memset(err, 0, sizeof *err);
+    st = p2m_engine_compile(c, engine_mem, sizeof engine_mem, &eng, err);
+    printf("# config error (%s): status %d field \"%.64s\" message \"%.128s\"\n", what, (int)st,
+           err->field, err->message);
+    EXPECT(st == P2M_ERR_CONFIG, "%s: status %d, expected P2M_ERR_CONFIG", what, (int)st);
+    EXPECT(err->status == st, "%s: err.status %d != %d", what, (int)err->status, (int)st);
+    EXPECT(err->message[0] != 0, "%s: empty message", what);
+    EXPECT(memchr(err->field, 0, sizeof err->field) != NULL, "%s: field not NUL-terminated", what);
+    EXPECT(memchr(err->message, 0, sizeof err->message) != NULL, "%s: message not terminated",
+           what);
+}
+
+static void check_config_errors(void)
+{
+    p2m_config c;
+    p2m_error err;
+    p2m_rule rules[2];
+    tk_begin("c.api.config_errors");
+
+    p2m_config_init(&c);
+    c.cpu.enabled = 0;
+    c.memory.enabled = 0;
+    expect_config_error(&c, &err, "cpu and memory disabled");
+    EXPECT(strstr(err.field, "cpu") || strstr(err.field, "memory"),
+           "cpu+memory disabled: field \"%s\" names neither cpu nor memory", err.field);
+
+    p2m_config_init(&c);
+    c.cpu.name = "";
+    expect_config_error(&c, &err, "empty cpu name");
+    EXPECT(strstr(err.field, "cpu") && strstr(err.field, "name"),
+           "empty cpu name: field \"%s\" does not name cpu ... name", err.field);
+
+    p2m_config_init(&c);
+    c.memory.name = NULL;
+    expect_config_error(&c, &err, "NULL memory name");
+    EXPECT(strstr(err.field, "memory") && strstr(err.field, "name"),
+           "NULL memory name: field \"%s\" does not name memory ... name", err.field);
+
+    p2m_config_init(&c);
+    c.cpu.unit = "hours";
+    expect_config_error(&c, &err, "cpu unit hours");
+    EXPECT(strstr(err.field, "cpu") && strstr(err.field, "unit"),
+           "bad cpu unit: field \"%s\" does not name cpu ... unit", err.field);
+
+    memset(rules, 0, sizeof rules);
+    p2m_config_init(&c);
+    rules[0].key = NULL;
+    rules[0].type = P2M_RULE_LITERAL;
+    rules[0].value = "x";
+    c.attributes = rules;
+    c.n_attributes = 1;
+    expect_config_error(&c, &err, "rule key NULL");
+    EXPECT(strcmp(err.field, "attributes[0].key") == 0,
+           "rule key NULL: field \"%s\", expected \"attributes[0].key\"", err.field);
+
+    memset(rules, 0, sizeof rules);
+    p2m_config_init(&c);
+    rules[0].key = "a";
+    rules[0].type = P2M_RULE_LITERAL;
+    rules[0].value = "x";
+    rules[1].key = "b";
+    rules[1].type = P2M_RULE_ATTRIBUTE;
+    rules[1].from = NULL;
+    c.attributes = rules;
+    c.n_attributes = 2;
+    expect_config_error(&c, &err, "attribute rule without from");
+    EXPECT(strcmp(err.field, "attributes[1].from") == 0,
+           "rule 1 from NULL: field \"%s\", expected \"attributes[1].from\"", err.field);
+
+    p2m_config_init(&c);
+    c.process_filter.enabled = 1;
+    expect_config_error(&c, &err, "process filter without pattern");
+    EXPECT(strncmp(err.field, "process_filter", 14) == 0,
+           "process filter without pattern: field \"%s\" does not start with process_filter",
+           err.field);
+    tk_end();
+}
+
+/* Builds the main request (v1.10, dictionary last) and a default engine. */
+static const p2m_engine *default_engine(p2m_error *err)
+{
+    p2m_config c;
+    p2m_config_init(&c);
+    return compile_cfg(&c, err);
+}
+
+static void check_work_size(void)
+{
+    static pbw req;
+    p2m_error err;
+    const p2m_engine *eng;
+    size_t need = 0, n1 = 0, n2 = 0, n3 = 0, small;
+    p2m_status st;
+    unsigned char *work, *copy1 = NULL;
+    p2m_stats stats;
+    tk_begin("c.api.work_size");
+    build_main_request(&req, P2M_LAYOUT_V1_10, 0);
+    eng = default_engine(&err);
+    if (!eng) {
+        EXPECT(0, "default engine did not compile");
+        tk_end();
+        return;
+    }
+    st = p2m_work_size(eng, req.b, req.n, &need, &err);
+    EXPECT(st == P2M_OK && need > 0, "p2m_work_size: status %d needed %zu", (int)st, need);
+    if (st != P2M_OK || need == 0 || need > sizeof work_mem) {
+        tk_end();
+        return;
+    }
+    /* exactly the size, in a block of exactly that size (valgrind/ASan see overruns) */
+    work = (unsigned char *)malloc(need);
+    memset(out_buf, PATTERN, sizeof out_buf);
+    memset(&stats, 0, sizeof stats);
+    st = p2m_convert(eng, req.b, req.n, NULL, work, need, out_buf, sizeof out_buf, &n1, &stats,
+                     &err);
+    EXPECT(st == P2M_OK, "convert with exactly p2m_work_size (%zu): status %d needed %zu (%s)",
+           need, (int)st, err.needed, err.message);
+    EXPECT(st != P2M_OK || stats.work_used <= need, "stats.work_used %zu > work size %zu",
+           stats.work_used, need);
+    if (st == P2M_OK) {
+        copy1 = (unsigned char *)malloc(n1);
+        memcpy(copy1, out_buf, n1);
+    }
+    free(work);
+
+    small = need / 8 < 64 ? 64 : need / 8;
+    if (small >= need)
+        small = need - 1;
+    memset(out_buf, PATTERN, sizeof out_buf);
+    memset(&err, 0, sizeof err);
+    st = p2m_convert(eng, req.b, req.n, NULL, work_mem, small, out_buf, sizeof out_buf, &n2,
+                     NULL, &err);
+    EXPECT(st == P2M_ERR_MEMORY, "convert with %zu of %zu bytes work: status %d, expected MEMORY",
+           small, need, (int)st);
+    EXPECT(st != P2M_ERR_MEMORY || (err.needed > small && err.needed <= need),
+           "MEMORY: err.needed %zu not in (%zu, %zu]", err.needed, small, need);
+    EXPECT(all_pattern(out_buf, sizeof out_buf), "failed call wrote to the output buffer");
+    if (st == P2M_ERR_MEMORY && err.needed > small && err.needed <= need) {
+        size_t again = err.needed;
+        work = (unsigned char *)malloc(again);
+        st = p2m_convert(eng, req.b, req.n, NULL, work, again, out_buf, sizeof out_buf, &n3,
+                         NULL, &err);
+        EXPECT(st == P2M_OK, "convert with err.needed (%zu) bytes: status %d", again, (int)st);
+        EXPECT(st != P2M_OK || !copy1 || (n3 == n1 && memcmp(out_buf, copy1, n1) == 0),
+               "output with err.needed work differs from output with p2m_work_size work");
+        free(work);
+    }
+    free(copy1);
+    tk_end();
+}
+
+static void check_output_too_small(void)
+{
+    static pbw req;
+    p2m_error err;
+    const p2m_engine *eng;
+    size_t n = 12345, need, got = 0;
+    p2m_status st;
+    unsigned char *out;
+    tk_begin("c.api.output_too_small");
+    build_main_request(&req, P2M_LAYOUT_V1_10, 0);
+    eng = default_engine(&err);
+    if (!eng) {
+        EXPECT(0, "default engine did not compile");
+        tk_end();
+        return;
+    }
+    memset(&err, 0, sizeof err);
+    st = p2m_convert(eng, req.b, req.n, NULL, work_mem, sizeof work_mem, NULL, 0, &n, NULL, &err);
+    need = err.needed;
+    EXPECT(st == P2M_ERR_OUTPUT_TOO_SMALL, "convert(output NULL, 0): status %d", (int)st);
+    EXPECT(err.status == st, "err.status %d", (int)err.status);
+    EXPECT(need > 0 && need < sizeof out_buf, "needed %zu", need);
+    if (st == P2M_ERR_OUTPUT_TOO_SMALL && need > 1 && need < sizeof out_buf) {
+        out = (unsigned char *)malloc(need);
+        memset(out, PATTERN, need);
+        memset(&err, 0, sizeof err);
+        st = p2m_convert(eng, req.b, req.n, NULL, work_mem, sizeof work_mem, out, need - 1, &got,
+                         NULL, &err);
+        EXPECT(st == P2M_ERR_OUTPUT_TOO_SMALL && err.needed == need,
+               "cap needed-1: status %d needed %zu (expected %d, %zu)", (int)st, err.needed,
+               (int)P2M_ERR_OUTPUT_TOO_SMALL, need);
+        EXPECT(all_pattern(out, need), "cap needed-1: failed call wrote into the output");
+        st = p2m_convert(eng, req.b, req.n, NULL, work_mem, sizeof work_mem, out, need, &got,
+                         NULL, &err);
+        EXPECT(st == P2M_OK && got == need, "cap == needed %zu: status %d, wrote %zu", need,
+               (int)st, got);
+        free(out);
+    }
+    /* p2m_encode_otlp has the same size query */
+    {
+        const p2m_result *r = NULL;
+        st = p2m_aggregate(eng, req.b, req.n, NULL, work_mem, sizeof work_mem, &r, NULL, &err);
+        EXPECT(st == P2M_OK && r, "aggregate: status %d", (int)st);
+        if (st == P2M_OK && r) {
+            st = p2m_encode_otlp(r, NULL, 0, &got, &err);
+            EXPECT(st == P2M_ERR_OUTPUT_TOO_SMALL && err.needed == need,
+                   "encode_otlp(NULL,0): status %d needed %zu, convert said %zu", (int)st,
+                   err.needed, need);
+        }
+    }
+    tk_end();
+}
+
+/* One full conversion of the main request: decoded output vs expectation,
+   view vs decoded, and the statistics. */
+static void check_main(const char *name, int layout, int dict_first, p2m_layout cfg_layout)
+{
+    static pbw req;
+    p2m_config c;
+    p2m_error err;
+    const p2m_engine *eng;
+    const p2m_result *r = NULL;
+    p2m_stats stats;
+    size_t n = 0, n2 = 0;
+    p2m_status st;
+    DReq *d;
+    char why[512];
+    char cname[96];
+    unsigned char *conv_copy;
+
+    build_main_request(&req, layout, dict_first);
+    p2m_config_init(&c);
+    c.layout = cfg_layout;
+    eng = compile_cfg(&c, &err);
+
+    snprintf(cname, sizeof cname, "c.api.%s.output", name);
+    tk_begin(cname);
+    if (!eng) {
+        EXPECT(0, "engine did not compile");
+        tk_end();
+        return;
+    }
+    memset(&stats, 0, sizeof stats);
+    st = convert(eng, &req, &n, &stats, &err);
+    EXPECT(st == P2M_OK, "convert: status %d at offset %zu: %s", (int)st, err.offset, err.message);
+    if (st != P2M_OK) {
+        printf("# input: %s\n", pbw_hex(req.b, req.n, 256));
+        tk_end();
+        return;
+    }
+    d = p2m__metrics__export_metrics_service_request__unpack(NULL, n, out_buf);
+    EXPECT(d != NULL, "protobuf-c cannot decode the output (%zu bytes)", n);
+    if (d && !decoded_matches(d, main_expect, 2, 0, NULL, why, sizeof why))
+        EXPECT(0, "%s", why);
+    if (d && d->n_resource_metrics >= 1 && d->resource_metrics[0]->resource) {
+        const DKV *ri = find_attr(d->resource_metrics[0]->resource->attributes,
+                                  d->resource_metrics[0]->resource->n_attributes, "res.int");
+        EXPECT(ri && ri->value &&
+                   ri->value->value_case == P2M__METRICS__ANY_VALUE__VALUE_INT_VALUE &&
+                   ri->value->int_value == 42,
+               "resource attribute res.int is not int 42");
+        EXPECT(d->resource_metrics[0]->resource->n_attributes == 2,
+               "resource 0 has %zu attributes, expected 2",
+               d->resource_metrics[0]->resource->n_attributes);
+    }
+    tk_end();
+
+    snprintf(cname, sizeof cname, "c.api.%s.view", name);
+    tk_begin(cname);
+    conv_copy = (unsigned char *)malloc(n);
+    memcpy(conv_copy, out_buf, n);
+    st = p2m_aggregate(eng, req.b, req.n, NULL, work_mem, sizeof work_mem, &r, NULL, &err);
+    EXPECT(st == P2M_OK && r != NULL, "aggregate: status %d", (int)st);
+    if (st == P2M_OK && r) {
+        if (d && !view_matches_decoded(r, d, why, sizeof why))
+            EXPECT(0, "%s", why);
+        memset(out_buf, PATTERN, sizeof out_buf);
+        st = p2m_encode_otlp(r, out_buf, sizeof out_buf, &n2, &err);
+        EXPECT(st == P2M_OK, "encode_otlp: status %d", (int)st);
+        EXPECT(st != P2M_OK || (n2 == n && memcmp(out_buf, conv_copy, n) == 0),
+               "aggregate+encode_otlp output (%zu bytes) differs from p2m_convert (%zu)", n2, n);
+        /* out-of-range indices give empty values */
+        {
+            p2m_metric_info mi;
+            p2m_point pt;
+            p2m_attribute a[2];
+            memset(&mi, 0x5A, sizeof mi);
+            memset(&pt, 0x5A, sizeof pt);
+            p2m_result_metric(r, 7, 0, &mi);
+            p2m_result_point(r, 0, 0, 99, &pt);
+            EXPECT(p2m_result_metric_count(r, 7) == 0, "metric_count(resource 7) not 0");
+            EXPECT(mi.name.len == 0 && mi.n_points == 0, "metric(resource 7) not empty");
+            EXPECT(pt.n_attributes == 0 && pt.as_int == 0, "point(99) not empty");
+            EXPECT(p2m_result_point_attributes(r, 0, 9, 0, a, 2) == 0, "attributes(metric 9)");
+            EXPECT(p2m_result_resource_attributes(r, 5, a, 2) == 0, "resource_attributes(5)");
+            EXPECT(p2m_result_schema_url(r, 5).len == 0, "schema_url(5) not empty");
+        }
+    }
+    free(conv_copy);
+    tk_end();
+
+    snprintf(cname, sizeof cname, "c.api.%s.stats", name);
+    tk_begin(cname);
+    EXPECT(stats.layout == (p2m_layout)layout, "stats.layout %d, expected %d", (int)stats.layout,
+           layout);
+    EXPECT(stats.bytes_in == req.n, "bytes_in %zu, expected %zu", stats.bytes_in, req.n);
+    EXPECT(stats.bytes_out == n, "bytes_out %zu, expected %zu", stats.bytes_out, n);
+    EXPECT(stats.profiles == 5, "profiles %llu, expected 5", (unsigned long long)stats.profiles);
+    EXPECT(stats.profiles_unclassified == 1, "profiles_unclassified %llu, expected 1",
+           (unsigned long long)stats.profiles_unclassified);
+    EXPECT(stats.samples == 12, "samples %llu, expected 12", (unsigned long long)stats.samples);
+    EXPECT(stats.empty_samples == 1, "empty_samples %llu, expected 1",
+           (unsigned long long)stats.empty_samples);
+    EXPECT(stats.invalid_references == 1, "invalid_references %llu, expected 1",
+           (unsigned long long)stats.invalid_references);
+    EXPECT(stats.series == 5, "series %llu, expected 5", (unsigned long long)stats.series);
+    EXPECT(stats.overflow_samples == 0, "overflow_samples %llu",
+           (unsigned long long)stats.overflow_samples);
+    EXPECT(stats.dropped_process == 0 && stats.dropped_thread == 0 && stats.dropped_pattern == 0,
+           "samples dropped by filters that are off");
+    tk_end();
+    if (d)
+        p2m__metrics__export_metrics_service_request__free_unpacked(d, NULL);
+}
+
+static void check_cpu_unit_ms(void)
+{
+    static pbw req;
+    p2m_config c;
+    p2m_error err;
+    const p2m_engine *eng;
+    size_t n = 0;
+    p2m_status st;
+    DReq *d;
+    char why[512];
+    tk_begin("c.api.cpu_unit_ms");
+    build_main_request(&req, P2M_LAYOUT_V1_10, 0);
+    p2m_config_init(&c);
+    c.cpu.unit = "ms";
+    eng = compile_cfg(&c, &err);
+    EXPECT(eng != NULL, "engine with cpu unit ms did not compile");
+    if (eng) {
+        st = convert(eng, &req, &n, NULL, &err);
+        EXPECT(st == P2M_OK, "convert: status %d", (int)st);
+        d = st == P2M_OK ? p2m__metrics__export_metrics_service_request__unpack(NULL, n, out_buf)
+                         : NULL;
+        EXPECT(st != P2M_OK || d, "protobuf-c cannot decode the output");
+        if (d) {
+            if (!decoded_matches(d, main_expect, 2, 1e6, "ms", why, sizeof why))
+                EXPECT(0, "%s", why);
+            p2m__metrics__export_metrics_service_request__free_unpacked(d, NULL);
+        }
+    }
+    tk_end();
+}
+
+static void check_double_count(void)
+{
+    static pbw req;
+    p2m_error err;
+    const p2m_engine *eng;
+    size_t n = 0;
+    p2m_status st;
+    DReq *d = NULL;
+    tk_begin("c.api.double_count");
+    build_double_count_request(&req);
+    eng = default_engine(&err);
+    EXPECT(eng != NULL, "engine");
+    if (eng) {
+        st = convert(eng, &req, &n, NULL, &err);
+        EXPECT(st == P2M_OK, "convert: status %d", (int)st);
+        if (st == P2M_OK)
+            d = p2m__metrics__export_metrics_service_request__unpack(NULL, n, out_buf);
+        EXPECT(st != P2M_OK || d, "cannot decode");
+        if (d) {
+            const DMetric *m;
+            EXPECT(d->n_resource_metrics == 1 && d->resource_metrics[0]->n_scope_metrics == 1 &&
+                       d->resource_metrics[0]->scope_metrics[0]->n_metrics == 1,
+                   "expected exactly one resource, scope and metric");
+            if (d->n_resource_metrics == 1 && d->resource_metrics[0]->n_scope_metrics == 1 &&
+                d->resource_metrics[0]->scope_metrics[0]->n_metrics >= 1) {
+                m = d->resource_metrics[0]->scope_metrics[0]->metrics[0];
+                EXPECT(strcmp(m->name, "cpu_time") == 0 && m->sum && m->sum->n_data_points == 1 &&
+                           m->sum->data_points[0]->as_int == 10,
+                       "cpu_time should be one point of 10 (samples/count profile ignored), got "
+                       "%s with %zu points, first %lld",
+                       m->name, m->sum ? m->sum->n_data_points : 0,
+                       m->sum && m->sum->n_data_points ? (long long)m->sum->data_points[0]->as_int
+                                                       : -1LL);
+            }
+            p2m__metrics__export_metrics_service_request__free_unpacked(d, NULL);
+        }
+    }
+    tk_end();
+}
+
+static void check_strict(void)
+{
+    static pbw req, s5;
+    p2m_config c;
+    p2m_error err;
+    const p2m_engine *eng;
+    size_t n = 777, lo = 0, hi = 0, i;
+    p2m_status st;
+    tk_begin("c.api.strict_invalid_reference");
+    build_main_request(&req, P2M_LAYOUT_V1_10, 0);
+    build_main_s5(&s5, P2M_LAYOUT_V1_10);
+    for (i = 0; i + s5.n <= req.n; i++)
+        if (memcmp(req.b + i, s5.b, s5.n) == 0) {
+            lo = i;
+            hi = i + s5.n;
+            break;
+        }
+    EXPECT(hi > 0, "test bug: sample S5 not found in the request");
+    p2m_config_init(&c);
+    c.strict = 1;
+    eng = compile_cfg(&c, &err);
+    EXPECT(eng != NULL, "engine");
+    if (eng) {
+        memset(&err, 0, sizeof err);
+        st = convert(eng, &req, &n, NULL, &err);
+        EXPECT(st == P2M_ERR_INVALID_REFERENCE, "status %d, expected INVALID_REFERENCE", (int)st);
+        EXPECT(err.status == st, "err.status %d", (int)err.status);
+        EXPECT(err.offset >= lo && err.offset <= hi,
+               "err.offset %zu not inside sample S5 [%zu, %zu] (the sample with index 99)",
+               err.offset, lo, hi);
+        EXPECT(err.message[0] != 0, "empty message");
+        EXPECT(all_pattern(out_buf, sizeof out_buf), "failed call wrote to the output buffer");
+    }
+    tk_end();
+}
+
+/* A real capture: conversion succeeds, the view agrees with the decoded
+   output, and (when the suite computed them with Google protobuf) the
+   sample count and the cpu total match. */
+static void check_real(const char *path, const char *want_samples, const char *want_cpu)
+{
+    size_t len = 0, n = 0, need = 0;
+    unsigned char *in = tk_read_file(path, &len);
+    p2m_error err;
+    const p2m_engine *eng;
+    const p2m_result *r = NULL;
+    p2m_stats stats;
+    p2m_status st;
+    DReq *d = NULL;
+    char why[512];
+    tk_begin("c.api.real_capture");
+    if (!in) {
+        EXPECT(0, "cannot read %s", path);
+        tk_end();
+        return;
+    }
+    eng = default_engine(&err);
+    EXPECT(eng != NULL, "engine");
+    if (eng) {
+        st = p2m_work_size(eng, in, len, &need, &err);
+        EXPECT(st == P2M_OK && need <= sizeof work_mem, "work_size: status %d need %zu", (int)st,
+               need);
+        memset(&stats, 0, sizeof stats);
+        st = p2m_aggregate(eng, in, len, NULL, work_mem, sizeof work_mem, &r, &stats, &err);
+        EXPECT(st == P2M_OK, "aggregate: status %d offset %zu: %s", (int)st, err.offset,
+               err.message);
+        if (st == P2M_OK) {
+            st = p2m_encode_otlp(r, out_buf, sizeof out_buf, &n, &err);
+            EXPECT(st == P2M_OK, "encode: status %d", (int)st);
+            if (st == P2M_OK)
+                d = p2m__metrics__export_metrics_service_request__unpack(NULL, n, out_buf);
+            EXPECT(st != P2M_OK || d, "protobuf-c cannot decode the output");
+        }
+        if (d) {
+            uint64_t total = 0;
+            size_t ri, mi, pi;
+            if (!view_matches_decoded(r, d, why, sizeof why))
+                EXPECT(0, "view vs decoded: %s", why);
+            EXPECT(stats.layout == P2M_LAYOUT_V1_8, "layout %d, expected v1.8", (int)stats.layout);
+            for (ri = 0; ri < d->n_resource_metrics; ri++)
+                for (mi = 0; mi < d->resource_metrics[ri]->scope_metrics[0]->n_metrics; mi++) {
+                    const DMetric *m = d->resource_metrics[ri]->scope_metrics[0]->metrics[mi];
+                    if (strcmp(m->name, "cpu_time") == 0 && m->sum)
+                        for (pi = 0; pi < m->sum->n_data_points; pi++)
+                            total += (uint64_t)m->sum->data_points[pi]->as_int;
+                }
+            if (want_samples) {
+                EXPECT(stats.samples == strtoull(want_samples, NULL, 10),
+                       "samples %llu, Google protobuf counted %s",
+                       (unsigned long long)stats.samples, want_samples);
+            }
+            if (want_cpu) {
+                EXPECT(total == strtoull(want_cpu, NULL, 10),
+                       "cpu_time total %llu ns, Google protobuf computed %s",
+                       (unsigned long long)total, want_cpu);
+            }
+            p2m__metrics__export_metrics_service_request__free_unpacked(d, NULL);
+        }
+    }
+    free(in);
+    tk_end();
+}
+
+int main(int argc, char **argv)
+{
+    check_version();
+    check_status_strings();
+    check_config_defaults();
+    check_engine_size_query();
+    check_config_errors();
+    check_work_size();
+    check_output_too_small();
+    check_main("main.v1_10", P2M_LAYOUT_V1_10, 0, P2M_LAYOUT_AUTO);
+    check_main("main.v1_10_dict_first", P2M_LAYOUT_V1_10, 1, P2M_LAYOUT_AUTO);
+    check_main("main.v1_10_forced", P2M_LAYOUT_V1_10, 0, P2M_LAYOUT_V1_10);
+    check_main("main.v1_9", P2M_LAYOUT_V1_9, 0, P2M_LAYOUT_AUTO);
+    check_main("main.v1_8", P2M_LAYOUT_V1_8, 0, P2M_LAYOUT_AUTO);
+    check_cpu_unit_ms();
+    check_double_count();
+    check_strict();
+    if (argc > 1)
+        check_real(argv[1], argc > 2 ? argv[2] : NULL, argc > 3 ? argv[3] : NULL);
+    return tk_exit_code();
+}

@@ -1,0 +1,681 @@
+/* SPDX-License-Identifier: MIT
+   Hostile input: built with -fsanitize=address,undefined so any read past
+   the input (each input is copied into a block of exactly its size) or any
+   undefined behaviour aborts the run.
+
+   - every prefix of several valid requests: OK exactly when the prefix ends
+     on a top-level field boundary (found by our own walker), else
+     P2M_ERR_MALFORMED with an offset inside the cut field;
+   - every length prefix of the hand-built requests changed by +1, -1 and to
+     0xFF: OK or MALFORMED, never anything else;
+   - hand-built defects at known places (bad wire types at many depths, field
+     number 0, an 11-byte varint, lengths past the end, nesting deeper than
+     32, contradicting layout evidence): P2M_ERR_MALFORMED at the exact offset;
+   - all-or-nothing: after any failed call the output buffer is untouched.
+
+   Usage: test_malformed [REAL_PROFILE [REAL_K8S]] */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "profile2metrics.h"
+#include "requests.h"
+#include "testkit.h"
+
+#define PATTERN 0xA5
+#define OUT_CAP ((size_t)128 << 10)
+
+static uint64_t engine_mem[1 << 17];
+static uint64_t big_work[1 << 19]; /* 4 MiB */
+static unsigned char out_buf[OUT_CAP];
+static const p2m_engine *eng;
+
+/* Output of one run of an input through the library. */
+typedef struct outcome {
+    p2m_status st;       /* of p2m_convert */
+    p2m_error err;
+    size_t out_n;
+    int out_touched;     /* failed call changed the output buffer */
+    int work_st;         /* status of p2m_work_size */
+    int memory_bug;      /* MEMORY with work_size's amount, but fine with more */
+    size_t work_need;
+} outcome;
+
+static unsigned char pattern_buf[OUT_CAP];
+static int out_dirty = 1; /* out_buf may differ from the pattern */
+
+static void out_reset(void)
+{
+    if (out_dirty) {
+        memset(out_buf, PATTERN, OUT_CAP);
+        if (pattern_buf[0] != PATTERN)
+            memset(pattern_buf, PATTERN, OUT_CAP);
+        out_dirty = 0;
+    }
+}
+
+/* After a call: 1 when the output buffer still holds only the pattern. */
+static int out_untouched(void)
+{
+    if (memcmp(out_buf, pattern_buf, OUT_CAP) == 0)
+        return 1;
+    out_dirty = 1;
+    return 0;
+}
+
+/* Copies the input into a block of exactly its size, asks p2m_work_size,
+   converts with exactly that much working memory (a block of that size). */
+static void run(const unsigned char *p, size_t n, outcome *o)
+{
+    unsigned char *in = (unsigned char *)malloc(n ? n : 1);
+    unsigned char *work;
+    memset(o, 0, sizeof *o);
+    if (n)
+        memcpy(in, p, n);
+    o->work_st = (int)p2m_work_size(eng, in, n, &o->work_need, &o->err);
+    out_reset();
+    if (o->work_st == P2M_OK && o->work_need <= sizeof big_work) {
+        work = (unsigned char *)malloc(o->work_need ? o->work_need : 1);
+        o->st = p2m_convert(eng, in, n, NULL, work, o->work_need, out_buf, OUT_CAP, &o->out_n,
+                            NULL, &o->err);
+        free(work);
+        if (o->st == P2M_ERR_MEMORY) {
+            p2m_error e2;
+            size_t n2;
+            p2m_status s2;
+            out_dirty = 1;
+            s2 = p2m_convert(eng, in, n, NULL, big_work, sizeof big_work, out_buf, OUT_CAP, &n2,
+                             NULL, &e2);
+            o->memory_bug = s2 == P2M_OK;
+            out_dirty = 1;
+            out_reset();
+            o->st = p2m_convert(eng, in, n, NULL, big_work, sizeof big_work, out_buf, OUT_CAP,
+                                &o->out_n, NULL, &o->err);
+        }
+    } else {
+        o->st = p2m_convert(eng, in, n, NULL, big_work, sizeof big_work, out_buf, OUT_CAP,
+                            &o->out_n, NULL, &o->err);
+    }
+    if (o->st != P2M_OK)
+        o->out_touched = !out_untouched();
+    else
+        out_dirty = 1;
+    free(in);
+}
+
+/* Prints the input of the first failure of a check (for the report). */
+static void dump_once(const char *what, const unsigned char *p, size_t n)
+{
+    if (tk_bad == 1)
+        printf("# %s: input (%zu bytes) %s\n", what, n, pbw_hex(p, n, 1024));
+}
+
+/* Common checks of a MALFORMED outcome; returns 0 and reports on failure. */
+static int malformed_ok(const outcome *o, size_t n, const char *what)
+{
+    if (o->st != P2M_ERR_MALFORMED) {
+        tk_fail(__LINE__, "%s: status %d, expected MALFORMED", what, (int)o->st);
+        return 0;
+    }
+    if (o->err.status != P2M_ERR_MALFORMED) {
+        tk_fail(__LINE__, "%s: err.status %d", what, (int)o->err.status);
+        return 0;
+    }
+    if (o->err.offset > n) {
+        tk_fail(__LINE__, "%s: err.offset %zu > input length %zu", what, o->err.offset, n);
+        return 0;
+    }
+    if (!memchr(o->err.message, 0, sizeof o->err.message) || o->err.message[0] == 0) {
+        tk_fail(__LINE__, "%s: empty or unterminated message", what);
+        return 0;
+    }
+    if (o->out_touched) {
+        tk_fail(__LINE__, "%s: failed call wrote into the output buffer", what);
+        return 0;
+    }
+    if (o->memory_bug) {
+        tk_fail(__LINE__, "%s: MEMORY with p2m_work_size's %zu bytes", what, o->work_need);
+        return 0;
+    }
+    return 1;
+}
+
+/* ---- our own top-level walker (valid inputs only) ------------------------ */
+
+static int read_varint(const unsigned char *p, size_t n, size_t *pos, uint64_t *v)
+{
+    uint64_t r = 0;
+    int shift = 0;
+    while (*pos < n && shift < 64) {
+        unsigned char c = p[(*pos)++];
+        r |= (uint64_t)(c & 0x7f) << shift;
+        if (!(c & 0x80)) {
+            *v = r;
+            return 1;
+        }
+        shift += 7;
+    }
+    return 0;
+}
+
+/* Start offsets of the top-level fields, and n itself at the end. */
+static size_t toplevel_bounds(const unsigned char *p, size_t n, size_t *b, size_t cap)
+{
+    size_t pos = 0, k = 0;
+    while (pos < n && k + 1 < cap) {
+        uint64_t tag, v;
+        b[k++] = pos;
+        if (!read_varint(p, n, &pos, &tag))
+            return 0;
+        switch (tag & 7) {
+        case 0: if (!read_varint(p, n, &pos, &v)) return 0; break;
+        case 1: pos += 8; break;
+        case 5: pos += 4; break;
+        case 2:
+            if (!read_varint(p, n, &pos, &v) || v > n - pos)
+                return 0;
+            pos += (size_t)v;
+            break;
+        default: return 0;
+        }
+    }
+    if (pos != n)
+        return 0;
+    b[k++] = n;
+    return k;
+}
+
+static void check_prefixes(const char *name, const unsigned char *p, size_t n)
+{
+    static size_t bounds[4096];
+    size_t nb, L, bi = 0, bad_shown = 0;
+    outcome o;
+    char what[128];
+    tk_begin(name);
+    nb = toplevel_bounds(p, n, bounds, 4096);
+    EXPECT(nb >= 2, "test bug: cannot walk the top level of the valid input");
+    for (L = 0; nb >= 2 && L <= n; L++) {
+        int boundary;
+        while (bi + 1 < nb && bounds[bi + 1] <= L)
+            bi++;
+        boundary = bounds[bi] == L;
+        run(p, L, &o);
+        snprintf(what, sizeof what, "prefix %zu of %zu", L, n);
+        if (boundary) {
+            if (o.st != P2M_OK) {
+                tk_fail(__LINE__, "%s ends on a field boundary (valid protobuf): status %d at "
+                        "offset %zu: %s", what, (int)o.st, o.err.offset, o.err.message);
+                if (bad_shown++ == 0)
+                    printf("# %s: input %s\n", what, pbw_hex(p, L, 64));
+            }
+            if (o.memory_bug)
+                tk_fail(__LINE__, "%s: MEMORY with p2m_work_size's %zu bytes", what,
+                        o.work_need);
+        } else {
+            /* cut inside the field that starts at bounds[bi] */
+            if (!malformed_ok(&o, L, what)) {
+                if (bad_shown++ == 0)
+                    printf("# %s: input ends %s\n", what,
+                           pbw_hex(p + (L > 32 ? L - 32 : 0), L > 32 ? 32 : L, 64));
+            } else if (o.err.offset < bounds[bi]) {
+                tk_fail(__LINE__, "%s: offset %zu is before the cut field (starts at %zu)", what,
+                        o.err.offset, bounds[bi]);
+            }
+        }
+        if (tk_bad > 20)
+            break;
+    }
+    tk_end();
+}
+
+static void check_lengths(const char *name, const pbw *req)
+{
+    static unsigned char buf[PBW_CAP];
+    size_t i;
+    int v;
+    outcome o;
+    char what[160];
+    tk_begin(name);
+    EXPECT(req->nlen > 5, "test bug: no length prefixes recorded");
+    for (i = 0; i < req->nlen; i++) {
+        size_t at = req->lenpos[i];
+        for (v = 0; v < 3; v++) {
+            unsigned char orig = req->b[at], now;
+            memcpy(buf, req->b, req->n);
+            now = v == 0 ? (unsigned char)(orig + 1) : v == 1 ? (unsigned char)(orig - 1) : 0xFF;
+            buf[at] = now;
+            run(buf, req->n, &o);
+            snprintf(what, sizeof what, "length byte at %zu changed %02x -> %02x", at, orig, now);
+            if (o.st == P2M_OK) {
+                if (o.memory_bug)
+                    tk_fail(__LINE__, "%s: MEMORY with p2m_work_size's bytes", what);
+                continue;
+            }
+            if (!malformed_ok(&o, req->n, what))
+                dump_once(what, buf, req->n);
+        }
+        if (tk_bad > 20)
+            break;
+    }
+    tk_end();
+}
+
+/* ---- hand-built defects at known places ---------------------------------- */
+
+enum loc {
+    L_TOP, L_RP, L_SP, L_PROFILE, L_SAMPLE, L_DICT, L_ATTR, L_ATTR_ANY, L_RES, L_RES_KV,
+    L_RES_ANY, L__N
+};
+static const char *const loc_name[L__N] = {
+    "request", "resource_profiles", "scope_profiles", "profile", "sample", "dictionary",
+    "attribute_table_entry", "attribute_table_anyvalue", "resource", "resource_keyvalue",
+    "resource_anyvalue"};
+
+/* A small valid v1.10 request (one cpu sample of 10 ns), with `bad` appended
+   at the end of the body of the message named by loc; req->mark is where. */
+static void build_small(pbw *req, int loc, const unsigned char *bad, size_t nbad)
+{
+    static const int64_t a12[] = {1, 2}, v10[] = {10};
+    pbw dict, e, av, rp, res, kv, sp, prof, s;
+    int i;
+#define INJECT(w, L) do { if (loc == (L)) { pbw_mark(&(w)); pbw_raw(&(w), bad, nbad); } } while (0)
+    pbw_init(req);
+
+    pbw_init(&rp);
+    pbw_init(&res);
+    pbw_init(&kv);
+    pbw_str(&kv, 1, "service.name");
+    pbw_init(&av);
+    pbw_str(&av, 1, "svc");
+    INJECT(av, L_RES_ANY);
+    pbw_msg(&kv, 2, &av);
+    INJECT(kv, L_RES_KV);
+    pbw_msg(&res, 1, &kv);
+    INJECT(res, L_RES);
+    pbw_msg(&rp, 1, &res);
+    pbw_init(&sp);
+    pbw_init(&prof);
+    rq_valuetype(&prof, 1, S_CPU, S_NS);
+    pbw_init(&s);
+    pbw_packed_ints(&s, 2, a12, 2);
+    pbw_packed_ints(&s, 4, v10, 1);
+    INJECT(s, L_SAMPLE);
+    pbw_msg(&prof, 2, &s);
+    pbw_fixed64(&prof, 3, 1000);
+    INJECT(prof, L_PROFILE);
+    pbw_msg(&sp, 2, &prof);
+    INJECT(sp, L_SP);
+    pbw_msg(&rp, 2, &sp);
+    INJECT(rp, L_RP);
+    pbw_msg(req, 1, &rp);
+
+    pbw_init(&dict);
+    for (i = 0; i < S__N; i++)
+        pbw_str(&dict, 5, rq_strings[i]);
+    pbw_str(&dict, 5, "padding so that the dictionary is longer than 127 bytes: "
+                      "0123456789012345678901234567890123456789012345678901234567890123456789");
+    pbw_init(&e);
+    pbw_msg(&dict, 6, &e);
+    rq_attr_entry(&dict, S_PROC, "app");
+    pbw_init(&e);
+    pbw_int(&e, 1, S_THREAD);
+    pbw_init(&av);
+    pbw_str(&av, 1, "worker");
+    INJECT(av, L_ATTR_ANY);
+    pbw_msg(&e, 2, &av);
+    INJECT(e, L_ATTR);
+    pbw_msg(&dict, 6, &e);
+    INJECT(dict, L_DICT);
+    pbw_msg(req, 2, &dict);
+    INJECT(*req, L_TOP);
+#undef INJECT
+}
+
+/* Runs one defect and checks MALFORMED at one of the accepted offsets. */
+static void expect_defect(const pbw *req, size_t off_a, size_t off_b, const char *what)
+{
+    outcome o;
+    run(req->b, req->n, &o);
+    if (!malformed_ok(&o, req->n, what)) {
+        dump_once(what, req->b, req->n);
+        return;
+    }
+    if (o.err.offset != off_a && o.err.offset != off_b) {
+        if (off_a == off_b)
+            tk_fail(__LINE__, "%s: offset %zu, expected %zu (%s)", what, o.err.offset, off_a,
+                    o.err.message);
+        else
+            tk_fail(__LINE__, "%s: offset %zu, expected %zu or %zu (%s)", what, o.err.offset,
+                    off_a, off_b, o.err.message);
+        dump_once(what, req->b, req->n);
+    }
+}
+
+static void check_small_valid(void)
+{
+    static pbw req;
+    outcome o;
+    tk_begin("c.malformed.small_request_valid");
+    build_small(&req, -1, NULL, 0);
+    run(req.b, req.n, &o);
+    EXPECT(o.st == P2M_OK, "the defect-free small request: status %d at %zu: %s", (int)o.st,
+           o.err.offset, o.err.message);
+    tk_end();
+}
+
+static void check_wire_types(void)
+{
+    static pbw req;
+    static const unsigned wts[4] = {3, 4, 6, 7};
+    char name[96], what[96];
+    int loc, k;
+    for (loc = 0; loc < L__N; loc++) {
+        snprintf(name, sizeof name, "c.malformed.wire_type.%s", loc_name[loc]);
+        tk_begin(name);
+        for (k = 0; k < 4; k++) {
+            /* field 15 (unknown everywhere), wire type 3/4/6/7, then a byte */
+            unsigned char bad[2];
+            bad[0] = (unsigned char)((15u << 3) | wts[k]);
+            bad[1] = 0x01;
+            build_small(&req, loc, bad, 2);
+            snprintf(what, sizeof what, "wire type %u in %s", wts[k], loc_name[loc]);
+            expect_defect(&req, req.mark, req.mark, what);
+        }
+        tk_end();
+    }
+}
+
+static void check_field_zero(void)
+{
+    static pbw req;
+    static const int locs[] = {L_TOP, L_RP, L_PROFILE, L_SAMPLE, L_DICT, L_RES_ANY};
+    static const unsigned char f0v[] = {0x00, 0x01}, f0l[] = {0x02, 0x00};
+    char what[96];
+    size_t i;
+    tk_begin("c.malformed.field_number_zero");
+    for (i = 0; i < sizeof locs / sizeof locs[0]; i++) {
+        build_small(&req, locs[i], f0v, 2);
+        snprintf(what, sizeof what, "field 0 varint in %s", loc_name[locs[i]]);
+        expect_defect(&req, req.mark, req.mark, what);
+        build_small(&req, locs[i], f0l, 2);
+        snprintf(what, sizeof what, "field 0 length-delimited in %s", loc_name[locs[i]]);
+        expect_defect(&req, req.mark, req.mark, what);
+    }
+    tk_end();
+}
+
+static void check_long_varint(void)
+{
+    static pbw req;
+    unsigned char bad[16];
+    int i;
+    tk_begin("c.malformed.varint_11_bytes");
+    /* as a tag at the top level */
+    for (i = 0; i < 10; i++)
+        bad[i] = 0x80;
+    bad[10] = 0x00;
+    build_small(&req, L_TOP, bad, 11);
+    expect_defect(&req, req.mark, req.mark, "11-byte tag at top level");
+    /* as the value of Profile.period (field 6): offset of the varint */
+    bad[0] = 0x30;
+    for (i = 1; i < 11; i++)
+        bad[i] = 0x81;
+    bad[11] = 0x00;
+    build_small(&req, L_PROFILE, bad, 12);
+    expect_defect(&req, req.mark + 1, req.mark + 1, "11-byte varint value of Profile.period");
+    /* as the value of an unknown varint field in a sample */
+    bad[0] = (unsigned char)(15u << 3);
+    build_small(&req, L_SAMPLE, bad, 12);
+    expect_defect(&req, req.mark + 1, req.mark + 1, "11-byte varint in an unknown sample field");
+    /* as a tag inside the dictionary */
+    for (i = 0; i < 10; i++)
+        bad[i] = 0xff;
+    bad[10] = 0x01;
+    build_small(&req, L_DICT, bad, 11);
+    expect_defect(&req, req.mark, req.mark, "11-byte tag in the dictionary");
+    tk_end();
+}
+
+static void check_lengths_past_end(void)
+{
+    static pbw req;
+    /* field 15 length-delimited, length 127: past the end of the enclosing
+       message but not past the end of the input (the dictionary follows) */
+    static const unsigned char l127[] = {0x7a, 0x7f, 0x00};
+    static const unsigned char l4g[] = {0x7a, 0xff, 0xff, 0xff, 0xff, 0x0f};
+    static const unsigned char lmax[] = {0x7a, 0xff, 0xff, 0xff, 0xff, 0xff,
+                                         0xff, 0xff, 0xff, 0xff, 0x01};
+    static const int locs[] = {L_RP, L_SP, L_PROFILE, L_SAMPLE, L_RES, L_RES_ANY};
+    char what[96];
+    size_t i;
+    tk_begin("c.malformed.length_past_end");
+    for (i = 0; i < sizeof locs / sizeof locs[0]; i++) {
+        build_small(&req, locs[i], l127, sizeof l127);
+        snprintf(what, sizeof what, "length 127 past the end of %s", loc_name[locs[i]]);
+        expect_defect(&req, req.mark, req.mark + 1, what);
+        build_small(&req, locs[i], l4g, sizeof l4g);
+        snprintf(what, sizeof what, "length 2^32-1 in %s", loc_name[locs[i]]);
+        expect_defect(&req, req.mark, req.mark + 1, what);
+        build_small(&req, locs[i], lmax, sizeof lmax);
+        snprintf(what, sizeof what, "length 2^64-1 in %s", loc_name[locs[i]]);
+        expect_defect(&req, req.mark, req.mark + 1, what);
+    }
+    build_small(&req, L_TOP, l4g, sizeof l4g);
+    expect_defect(&req, req.mark, req.mark + 1, "length 2^32-1 at top level");
+    build_small(&req, L_TOP, lmax, sizeof lmax);
+    expect_defect(&req, req.mark, req.mark + 1, "length 2^64-1 at top level");
+    tk_end();
+}
+
+/* Resource attribute "deep" whose value nests `levels` kvlists (or arrays). */
+static void build_nested(pbw *req, int levels, int use_array)
+{
+    static pbw a, b, rp, res, sp, prof, s, dict;
+    static const int64_t a12[] = {1, 2}, v10[] = {10};
+    pbw *cur = &a, *nxt = &b, *t;
+    int i;
+    pbw_init(cur);
+    pbw_str(cur, 1, "leaf"); /* AnyValue{string_value} */
+    for (i = 0; i < levels; i++) {
+        pbw mid, kv;
+        pbw_init(&mid);
+        if (use_array) {
+            pbw_msg(&mid, 1, cur);       /* ArrayValue{values} */
+            pbw_init(nxt);
+            pbw_msg(nxt, 5, &mid);       /* AnyValue{array_value} */
+        } else {
+            pbw_init(&kv);
+            pbw_str(&kv, 1, "k");
+            pbw_msg(&kv, 2, cur);        /* KeyValue{key, value} */
+            pbw_msg(&mid, 1, &kv);       /* KeyValueList{values} */
+            pbw_init(nxt);
+            pbw_msg(nxt, 6, &mid);       /* AnyValue{kvlist_value} */
+        }
+        t = cur;
+        cur = nxt;
+        nxt = t;
+    }
+    pbw_init(req);
+    pbw_init(&rp);
+    pbw_init(&res);
+    {
+        pbw kv;
+        pbw_init(&kv);
+        pbw_str(&kv, 1, "deep");
+        pbw_msg(&kv, 2, cur);
+        rq_keyvalue_str(&res, 1, "service.name", "svc");
+        pbw_msg(&res, 1, &kv);
+    }
+    pbw_msg(&rp, 1, &res);
+    pbw_init(&sp);
+    pbw_init(&prof);
+    rq_valuetype(&prof, 1, S_CPU, S_NS);
+    pbw_init(&s);
+    pbw_packed_ints(&s, 2, a12, 2);
+    pbw_packed_ints(&s, 4, v10, 1);
+    pbw_msg(&prof, 2, &s);
+    pbw_fixed64(&prof, 3, 1000);
+    pbw_msg(&sp, 2, &prof);
+    pbw_msg(&rp, 2, &sp);
+    pbw_msg(req, 1, &rp);
+    pbw_init(&dict);
+    for (i = 0; i < S__N; i++)
+        pbw_str(&dict, 5, rq_strings[i]);
+    {
+        pbw e;
+        pbw_init(&e);
+        pbw_msg(&dict, 6, &e);
+    }
+    rq_attr_entry(&dict, S_PROC, "app");
+    rq_attr_entry(&dict, S_THREAD, "worker");
+    pbw_msg(req, 2, &dict);
+}
+
+static void check_nesting(void)
+{
+    static pbw req;
+    outcome o;
+    tk_begin("c.malformed.nesting_kvlist_40");
+    build_nested(&req, 40, 0);
+    run(req.b, req.n, &o);
+    if (!malformed_ok(&o, req.n, "resource attribute with 40 nested kvlists (~120 levels)"))
+        dump_once("input", req.b, req.n);
+    tk_end();
+
+    tk_begin("c.malformed.nesting_array_40");
+    build_nested(&req, 40, 1);
+    run(req.b, req.n, &o);
+    if (!malformed_ok(&o, req.n, "resource attribute with 40 nested arrays (~80 levels)"))
+        dump_once("input", req.b, req.n);
+    tk_end();
+
+    /* not too strict: 6 kvlist levels is about 22 messages deep */
+    tk_begin("c.malformed.nesting_kvlist_6_is_fine");
+    build_nested(&req, 6, 0);
+    run(req.b, req.n, &o);
+    EXPECT(o.st == P2M_OK, "6 nested kvlists (about 22 levels): status %d at %zu: %s", (int)o.st,
+           o.err.offset, o.err.message);
+    tk_end();
+}
+
+static void check_contradiction(void)
+{
+    static pbw req, rp, sp, prof, s, dict, e;
+    static const int64_t a12[] = {1, 2}, v10[] = {10};
+    outcome o;
+    int i;
+    tk_begin("c.malformed.contradicting_layouts");
+    /* sample 1: field 4 packed (v1.10 values); sample 2: field 3 packed
+       (v1.8/v1.9 attribute_indices) */
+    pbw_init(&prof);
+    rq_valuetype(&prof, 1, S_CPU, S_NS);
+    pbw_init(&s);
+    pbw_packed_ints(&s, 2, a12, 2);
+    pbw_packed_ints(&s, 4, v10, 1);
+    pbw_msg(&prof, 2, &s);
+    pbw_init(&s);
+    pbw_packed_ints(&s, 2, v10, 1);
+    pbw_packed_ints(&s, 3, a12, 2);
+    pbw_msg(&prof, 2, &s);
+    pbw_fixed64(&prof, 3, 1000);
+    pbw_init(&sp);
+    pbw_msg(&sp, 2, &prof);
+    pbw_init(&rp);
+    pbw_msg(&rp, 2, &sp);
+    pbw_init(&req);
+    pbw_msg(&req, 1, &rp);
+    pbw_init(&dict);
+    for (i = 0; i < S__N; i++)
+        pbw_str(&dict, 5, rq_strings[i]);
+    pbw_init(&e);
+    pbw_msg(&dict, 6, &e);
+    rq_attr_entry(&dict, S_PROC, "app");
+    rq_attr_entry(&dict, S_THREAD, "worker");
+    pbw_msg(&req, 2, &dict);
+    run(req.b, req.n, &o);
+    if (!malformed_ok(&o, req.n, "Sample field 4 packed and Sample field 3 packed"))
+        dump_once("input", req.b, req.n);
+
+    /* v1.8 profile evidence (field 12) with a v1.10 sample (field 4 packed) */
+    pbw_init(&prof);
+    rq_valuetype(&prof, 1, S_CPU, S_NS);
+    pbw_init(&s);
+    pbw_packed_ints(&s, 2, a12, 2);
+    pbw_packed_ints(&s, 4, v10, 1);
+    pbw_msg(&prof, 2, &s);
+    pbw_packed_ints(&prof, 12, a12, 1);
+    pbw_init(&sp);
+    pbw_msg(&sp, 2, &prof);
+    pbw_init(&rp);
+    pbw_msg(&rp, 2, &sp);
+    pbw_init(&req);
+    pbw_msg(&req, 1, &rp);
+    pbw_msg(&req, 2, &dict);
+    run(req.b, req.n, &o);
+    if (!malformed_ok(&o, req.n, "Profile field 12 (v1.8) and Sample field 4 packed (v1.10)"))
+        dump_once("input", req.b, req.n);
+    tk_end();
+}
+
+int main(int argc, char **argv)
+{
+    static pbw r10, r8, r9d, dc;
+    p2m_config c;
+    p2m_error err;
+    p2m_status st;
+
+    p2m_config_init(&c);
+    st = p2m_engine_compile(&c, engine_mem, sizeof engine_mem, &eng, &err);
+    if (st != P2M_OK) {
+        printf("FAIL c.malformed.engine: default engine does not compile (%d)\n", (int)st);
+        return 1;
+    }
+    build_main_request(&r10, P2M_LAYOUT_V1_10, 0);
+    build_main_request(&r8, P2M_LAYOUT_V1_8, 0);
+    build_main_request(&r9d, P2M_LAYOUT_V1_9, 1);
+    build_double_count_request(&dc);
+
+    check_small_valid();
+    check_prefixes("c.malformed.prefixes.main_v1_10", r10.b, r10.n);
+    check_prefixes("c.malformed.prefixes.main_v1_8", r8.b, r8.n);
+    check_prefixes("c.malformed.prefixes.main_v1_9_dict_first", r9d.b, r9d.n);
+    check_prefixes("c.malformed.prefixes.double_count", dc.b, dc.n);
+    check_lengths("c.malformed.lengths.main_v1_10", &r10);
+    check_lengths("c.malformed.lengths.main_v1_8", &r8);
+    check_lengths("c.malformed.lengths.main_v1_9_dict_first", &r9d);
+    check_wire_types();
+    check_field_zero();
+    check_long_varint();
+    check_lengths_past_end();
+    check_nesting();
+    check_contradiction();
+
+    if (argc > 1) {
+        size_t n = 0;
+        unsigned char *real = tk_read_file(argv[1], &n);
+        if (!real) {
+            printf("FAIL c.malformed.prefixes.real_profile: cannot read %s\n", argv[1]);
+            return 1;
+        }
+        check_prefixes("c.malformed.prefixes.real_profile", real, n);
+        free(real);
+    }
+    if (argc > 2) {
+        size_t n = 0, len;
+        unsigned char *real = tk_read_file(argv[2], &n);
+        if (!real || n < 4) {
+            printf("FAIL c.malformed.prefixes.real_k8s_frame1: cannot read %s\n", argv[2]);
+            return 1;
+        }
+        len = ((size_t)real[0] << 24) | ((size_t)real[1] << 16) | ((size_t)real[2] << 8) |
+              (size_t)real[3];
+        if (len > n - 4) {
+            printf("FAIL c.malformed.prefixes.real_k8s_frame1: bad frame length %zu\n", len);
+            return 1;
+        }
+        check_prefixes("c.malformed.prefixes.real_k8s_frame1", real + 4, len);
+        free(real);
+    }
+    return tk_exit_code();
+}

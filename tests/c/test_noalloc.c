@@ -1,0 +1,380 @@
+/* SPDX-License-Identifier: MIT
+   Proves the library never allocates: this program defines malloc, calloc,
+   realloc, free, aligned_alloc, posix_memalign, memalign, valloc and pvalloc
+   itself (a bump allocator over a static arena), so every allocation in the
+   process, including those libc makes for the library (qsort, stdio, ...),
+   comes here. While `armed` is set each call is counted; the checks run the
+   whole API armed and require zero calls. Self-checks first prove that an
+   allocation made while armed is seen, so the test can fail.
+
+   Usage: test_noalloc [REAL_CAPTURE] */
+#define _POSIX_C_SOURCE 200809L
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "profile2metrics.h"
+#include "requests.h"
+#include "testkit.h"
+
+/* ---- the interposed allocator ------------------------------------------- */
+
+#define ARENA_SIZE ((size_t)96 << 20)
+static unsigned char arena[ARENA_SIZE] __attribute__((aligned(64)));
+static size_t arena_used;
+static volatile int armed;
+static volatile unsigned long armed_calls;
+static const char *volatile armed_last; /* name of the last function called armed */
+
+typedef struct hdr { size_t size; size_t pad; } hdr; /* 16 bytes before each block */
+
+static void note(const char *fn)
+{
+    if (armed) {
+        armed_calls++;
+        armed_last = fn;
+    }
+}
+
+static void *bump(size_t n, size_t align)
+{
+    size_t start;
+    hdr *h;
+    if (align < 16)
+        align = 16;
+    start = (arena_used + sizeof(hdr) + align - 1) & ~(align - 1);
+    if (n > ARENA_SIZE || start + n > ARENA_SIZE)
+        return NULL;
+    arena_used = start + n;
+    h = (hdr *)(void *)(arena + start - sizeof(hdr));
+    h->size = n;
+    return arena + start;
+}
+
+void *malloc(size_t n)
+{
+    note("malloc");
+    return bump(n, 16);
+}
+
+void *calloc(size_t a, size_t b)
+{
+    void *p;
+    note("calloc");
+    if (b && a > (size_t)-1 / b)
+        return NULL;
+    p = bump(a * b, 16);
+    if (p)
+        memset(p, 0, a * b);
+    return p;
+}
+
+void *realloc(void *old, size_t n)
+{
+    void *p;
+    note("realloc");
+    p = bump(n, 16);
+    if (p && old) {
+        size_t was = ((hdr *)old - 1)->size;
+        memcpy(p, old, was < n ? was : n);
+    }
+    return p;
+}
+
+void free(void *p)
+{
+    if (p)
+        note("free");
+}
+
+void *aligned_alloc(size_t align, size_t n)
+{
+    note("aligned_alloc");
+    return bump(n, align);
+}
+
+int posix_memalign(void **out, size_t align, size_t n)
+{
+    note("posix_memalign");
+    *out = bump(n, align);
+    return *out ? 0 : 12;
+}
+
+void *memalign(size_t align, size_t n);
+void *memalign(size_t align, size_t n)
+{
+    note("memalign");
+    return bump(n, align);
+}
+
+void *valloc(size_t n);
+void *valloc(size_t n)
+{
+    note("valloc");
+    return bump(n, 4096);
+}
+
+void *pvalloc(size_t n);
+void *pvalloc(size_t n)
+{
+    note("pvalloc");
+    return bump((n + 4095) & ~(size_t)4095, 4096);
+}
+
+static void arm(void)
+{
+    armed_calls = 0;
+    armed_last = "";
+    armed = 1;
+}
+
+static unsigned long disarm(void)
+{
+    armed = 0;
+    return armed_calls;
+}
+
+/* ---- buffers (static: nothing here allocates either) --------------------- */
+
+static uint64_t engine_mem[1 << 17];
+static uint64_t work_mem[1 << 19];
+static unsigned char out_buf[1 << 20];
+
+typedef struct input { const unsigned char *p; size_t n; const char *name; } input;
+
+typedef struct run_result {
+    p2m_status compile, work, conv, aggr, enc;
+    size_t points;
+} run_result;
+
+/* Everything a user does with one input, all while armed. */
+static void run_all(const p2m_engine *eng, const input *in, run_result *rr)
+{
+    size_t need = 0, n = 0, ri, mi, pi;
+    p2m_error err;
+    p2m_stats stats;
+    const p2m_result *r = NULL;
+    p2m_attribute attrs[16];
+    rr->work = p2m_work_size(eng, in->p, in->n, &need, &err);
+    if (need > sizeof work_mem)
+        need = sizeof work_mem;
+    rr->conv = p2m_convert(eng, in->p, in->n, NULL, work_mem, need, out_buf, sizeof out_buf, &n,
+                           &stats, &err);
+    rr->aggr = p2m_aggregate(eng, in->p, in->n, NULL, work_mem, sizeof work_mem, &r, &stats, &err);
+    rr->enc = P2M_ERR_ARGUMENT;
+    rr->points = 0;
+    if (rr->aggr == P2M_OK && r) {
+        for (ri = 0; ri < p2m_result_resource_count(r); ri++) {
+            (void)p2m_result_schema_url(r, ri);
+            (void)p2m_result_resource_attributes(r, ri, attrs, 16);
+            for (mi = 0; mi < p2m_result_metric_count(r, ri); mi++) {
+                p2m_metric_info info;
+                p2m_result_metric(r, ri, mi, &info);
+                for (pi = 0; pi < info.n_points; pi++) {
+                    p2m_point pt;
+                    p2m_result_point(r, ri, mi, pi, &pt);
+                    (void)p2m_result_point_attributes(r, ri, mi, pi, attrs, 16);
+                    rr->points++;
+                }
+            }
+        }
+        (void)p2m_encode_otlp(r, NULL, 0, &n, &err);
+        rr->enc = p2m_encode_otlp(r, out_buf, sizeof out_buf, &n, &err);
+    }
+}
+
+static input inputs[8];
+static size_t n_inputs;
+static pbw reqs[5];
+
+static void check_selftest(void)
+{
+    void *(*volatile m)(size_t) = malloc;
+    void (*volatile f)(void *) = free;
+    char *(*volatile sd)(const char *) = strdup;
+    unsigned long c1, c2;
+    void *p;
+    char *s;
+    tk_begin("c.noalloc.selfcheck_malloc_seen");
+    arm();
+    p = m(32);
+    f(p);
+    c1 = disarm();
+    EXPECT(c1 == 2, "malloc+free while armed counted %lu calls, expected 2", c1);
+    tk_end();
+
+    tk_begin("c.noalloc.selfcheck_libc_internal_seen");
+    arm();
+    s = sd("interposed?");
+    c2 = disarm();
+    EXPECT(c2 >= 1, "strdup while armed: %lu calls seen; libc's own allocations are not "
+                    "interposed, so the test could not see the library's either", c2);
+    EXPECT(s && strcmp(s, "interposed?") == 0, "strdup result");
+    tk_end();
+}
+
+static void check_config(const char *name, const p2m_config *cfg_template, int with_regex)
+{
+    run_result rr[8];
+    p2m_status cst;
+    const p2m_engine *eng = NULL;
+    p2m_error err;
+    p2m_config c;
+    size_t i, total_points = 0;
+    unsigned long calls;
+    (void)with_regex;
+    tk_begin(name);
+    memset(rr, 0, sizeof rr);
+    arm();
+    p2m_config_init(&c);
+    if (cfg_template)
+        c = *cfg_template;
+    cst = p2m_engine_compile(&c, NULL, 0, &eng, &err);
+    cst = p2m_engine_compile(&c, engine_mem, sizeof engine_mem, &eng, &err);
+    if (cst == P2M_OK)
+        for (i = 0; i < n_inputs; i++)
+            run_all(eng, &inputs[i], &rr[i]);
+    calls = disarm();
+    EXPECT(calls == 0, "%lu allocation calls while armed (last: %s)", calls,
+           armed_last);
+    EXPECT(cst == P2M_OK, "engine compile: status %d field %s: %s", (int)cst, err.field,
+           err.message);
+    for (i = 0; cst == P2M_OK && i < n_inputs; i++) {
+        EXPECT(rr[i].work == P2M_OK && rr[i].conv == P2M_OK && rr[i].aggr == P2M_OK &&
+                   rr[i].enc == P2M_OK,
+               "input %s: statuses work %d convert %d aggregate %d encode %d", inputs[i].name,
+               (int)rr[i].work, (int)rr[i].conv, (int)rr[i].aggr, (int)rr[i].enc);
+        total_points += rr[i].points;
+    }
+    EXPECT(cst != P2M_OK || total_points > 0, "no data points at all: the run proves nothing");
+    tk_end();
+}
+
+static void check_error_paths(void)
+{
+    p2m_status st[12];
+    const p2m_engine *eng = NULL;
+    p2m_error err;
+    p2m_config c;
+    p2m_rule bad;
+    size_t n = 0, need = 0, k = 0;
+    unsigned long calls;
+    const pbw *req = &reqs[0];
+    static const unsigned char junk[] = {0x0b, 0x0c, 0xff, 0xff, 0xff};
+    tk_begin("c.noalloc.error_paths");
+    memset(st, 0, sizeof st);
+    arm();
+    p2m_config_init(&c);
+    c.cpu.enabled = 0;
+    c.memory.enabled = 0;
+    st[k++] = p2m_engine_compile(&c, engine_mem, sizeof engine_mem, &eng, &err); /* CONFIG */
+    p2m_config_init(&c);
+    memset(&bad, 0, sizeof bad);
+    c.attributes = &bad;
+    c.n_attributes = 1;
+    st[k++] = p2m_engine_compile(&c, engine_mem, sizeof engine_mem, &eng, &err); /* CONFIG */
+    p2m_config_init(&c);
+    st[k++] = p2m_engine_compile(&c, engine_mem, 8, &eng, &err);                 /* MEMORY */
+    st[k++] = p2m_engine_compile(&c, engine_mem, sizeof engine_mem, &eng, &err); /* OK */
+    if (st[k - 1] == P2M_OK) {
+        st[k++] = p2m_convert(eng, junk, sizeof junk, NULL, work_mem, sizeof work_mem, out_buf,
+                              sizeof out_buf, &n, NULL, &err); /* MALFORMED */
+        st[k++] = p2m_convert(eng, req->b, req->n / 2, NULL, work_mem, sizeof work_mem, out_buf,
+                              sizeof out_buf, &n, NULL, &err); /* MALFORMED (truncated) */
+        st[k++] = p2m_convert(eng, req->b, req->n, NULL, work_mem, 16, out_buf, sizeof out_buf,
+                              &n, NULL, &err); /* MEMORY */
+        st[k++] = p2m_convert(eng, req->b, req->n, NULL, work_mem, sizeof work_mem, out_buf, 3,
+                              &n, NULL, &err); /* OUTPUT_TOO_SMALL */
+        st[k++] = p2m_work_size(eng, junk, sizeof junk, &need, &err); /* MALFORMED */
+        c.strict = 1;
+        st[k++] = p2m_engine_compile(&c, engine_mem, sizeof engine_mem, &eng, &err); /* OK */
+        st[k++] = p2m_convert(eng, req->b, req->n, NULL, work_mem, sizeof work_mem, out_buf,
+                              sizeof out_buf, &n, NULL, &err); /* INVALID_REFERENCE */
+    }
+    calls = disarm();
+    EXPECT(calls == 0, "%lu allocation calls while armed (last: %s)", calls,
+           armed_last);
+    EXPECT(k == 11, "engine did not compile (status %d)", (int)st[3]);
+    if (k == 11) {
+        static const p2m_status want[11] = {
+            P2M_ERR_CONFIG, P2M_ERR_CONFIG, P2M_ERR_MEMORY, P2M_OK, P2M_ERR_MALFORMED,
+            P2M_ERR_MALFORMED, P2M_ERR_MEMORY, P2M_ERR_OUTPUT_TOO_SMALL, P2M_ERR_MALFORMED,
+            P2M_OK, P2M_ERR_INVALID_REFERENCE};
+        size_t i;
+        for (i = 0; i < 11; i++)
+            EXPECT(st[i] == want[i], "step %zu: status %d, expected %d", i, (int)st[i],
+                   (int)want[i]);
+    }
+    tk_end();
+}
+
+int main(int argc, char **argv)
+{
+    static unsigned char *real;
+    size_t real_len = 0;
+    p2m_config rich;
+    static p2m_rule rules[4];
+    static const char *const threads[] = {"^wor", "main$", "never"};
+
+    check_selftest();
+
+    build_main_request(&reqs[0], P2M_LAYOUT_V1_10, 0);
+    build_main_request(&reqs[1], P2M_LAYOUT_V1_9, 1);
+    build_main_request(&reqs[2], P2M_LAYOUT_V1_8, 0);
+    build_double_count_request(&reqs[3]);
+    inputs[0].p = reqs[0].b; inputs[0].n = reqs[0].n; inputs[0].name = "main v1.10";
+    inputs[1].p = reqs[1].b; inputs[1].n = reqs[1].n; inputs[1].name = "main v1.9 dict first";
+    inputs[2].p = reqs[2].b; inputs[2].n = reqs[2].n; inputs[2].name = "main v1.8";
+    inputs[3].p = reqs[3].b; inputs[3].n = reqs[3].n; inputs[3].name = "double count";
+    n_inputs = 4;
+    if (argc > 1) {
+        real = tk_read_file(argv[1], &real_len); /* before arming */
+        if (!real) {
+            tk_begin("c.noalloc.real_capture_read");
+            EXPECT(0, "cannot read %s", argv[1]);
+            tk_end();
+        } else {
+            inputs[n_inputs].p = real;
+            inputs[n_inputs].n = real_len;
+            inputs[n_inputs].name = "sig-profiling-profile.otlp";
+            n_inputs++;
+        }
+    }
+
+    check_config("c.noalloc.default_config", NULL, 0);
+
+    /* Regex rules, every filter, the function metric, doubles. */
+    p2m_config_init(&rich);
+    rules[0].key = "service";
+    rules[0].type = P2M_RULE_LITERAL;
+    rules[0].value = "checkout";
+    rules[1].key = "proc";
+    rules[1].type = P2M_RULE_REGEX;
+    rules[1].value = "^(a.p|[a-z]+)$";
+    rules[1].source = "process.executable.name";
+    rules[2].key = "thread.name";
+    rules[2].type = P2M_RULE_ATTRIBUTE;
+    rules[2].from = "thread.name";
+    rules[2].default_value = "none";
+    rules[3].key = "first";
+    rules[3].type = P2M_RULE_STRING_TABLE;
+    rules[3].index = 1;
+    rich.attributes = rules;
+    rich.n_attributes = 4;
+    rich.process_filter.enabled = 1;
+    rich.process_filter.pattern = "(?i)APP|java";
+    rich.thread_filter.enabled = 1;
+    rich.thread_filter.patterns = threads;
+    rich.thread_filter.n_patterns = 3;
+    rich.pattern_filter.enabled = 1;
+    rich.pattern_filter.pattern = "\\w+";
+    rich.function.enabled = 1;
+    rich.function_mode = P2M_FUNCTION_INCLUSIVE;
+    rich.cpu.unit = "ms";
+    rich.max_series = 1;
+    check_config("c.noalloc.rich_config", &rich, 1);
+
+    check_error_paths();
+    return tk_exit_code();
+}
