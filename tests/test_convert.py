@@ -1494,6 +1494,90 @@ def add_generated():
 add_generated()
 
 
+@check("generator_shapes_deterministic")
+def _():
+    a = G.generate("small", "v1.10", 5).to_bytes()
+    eq(G.generate("small", "v1.10", 5).to_bytes() == a, True, "same seed, same bytes")
+    need(G.generate("small", "v1.10", 6).to_bytes() != a, "another seed gives the same bytes")
+    need(3_000 <= len(a) <= 8_000, "small shape is %d bytes" % len(a))
+    t = G.generate("typical", "v1.10", 1)
+    n = len(t.to_bytes())
+    need(1_500_000 <= n <= 2_600_000, "typical shape is %d bytes" % n)
+    d = t.req.dictionary
+    need(len(d.location_table) > 25_000 and len(d.stack_table) > 5_000
+         and len(d.string_table) > 12_000, "typical tables too small")
+    samples = sum(len(p.samples) for rp in t.req.resource_profiles
+                  for sp in rp.scope_profiles for p in sp.profiles)
+    need(7_000 <= samples <= 9_000, "typical has %d samples" % samples)
+    demo = G.generate("demo", "v1.10", 1).to_bytes()
+    with open(os.path.join(ROOT, "examples", "demo.otlp"), "rb") as f:
+        eq(f.read() == demo, True, "examples/demo.otlp is --shape demo --seed 1")
+
+
+@check("series_identity_keeps_value_type")
+def _():
+    b = G.Builder("v1.10")
+    sp = b.scope(b.resource({"service.name": "s"}))
+    p = b.profile(sp, ("cpu", "nanoseconds"), time=T0, duration=DUR)
+    b.sample(p, values=[1], attrs={"process.pid": 42})
+    b.sample(p, values=[2], attrs={"process.pid": "42"})
+    b.sample(p, values=[4], attrs={"process.pid": 42})
+    r = convert_ok("series_identity_value_type", b.to_bytes(),
+                   config="attributes:\n  - {key: pid, type: attribute, from: process.pid}\n")
+    m = metric(r.req.resource_metrics[0], "cpu_time")
+    got = [(any_value(dp.attributes[0].value), dp.as_int) for dp in m.sum.data_points]
+    eq(got, [(("int_value", 42), 5), (("string_value", "42"), 2)], "points (int 42 vs string 42)")
+
+
+@check("max_series_is_per_resource")
+def _():
+    b = G.Builder("v1.10")
+    for r_i in range(2):
+        sp = b.scope(b.resource({"service.name": "s%d" % r_i}))
+        p = b.profile(sp, ("cpu", "nanoseconds"), time=T0, duration=DUR)
+        for t, v in (("a", 1), ("b", 2), ("c", 4)):
+            b.sample(p, values=[v * (r_i + 1)], attrs={THREAD: t})
+    r = convert_ok("max_series_per_resource", b.to_bytes(), config="max_series: 2\n")
+    for r_i in range(2):
+        k = r_i + 1
+        eq(points(r.req, "cpu_time", r_i),
+           [(pa(None, "a"), k), (pa(None, "b"), 2 * k), ([("otel.metric.overflow", True)], 4 * k)],
+           "resource %d points" % r_i)
+    stat(r, "overflow_samples", 2)
+
+
+@check("strict_without_invalid_references_exit_0")
+def _():
+    r = convert_ok("strict_clean", basic("v1.10").to_bytes(), config="strict: true\n")
+    verify_basic(r, "v1.10")
+
+
+@check("all_samples_empty_no_output_resource")
+def _():
+    b = G.Builder("v1.10")
+    sp = b.scope(b.resource({"service.name": "s"}))
+    p = b.profile(sp, ("cpu", "nanoseconds"), time=T0, duration=DUR)
+    b.sample(p, attrs={PROC: "x"})
+    b.sample(p, attrs={PROC: "y"})
+    r = convert_ok("all_samples_empty", b.to_bytes())
+    eq(len(r.req.resource_metrics), 0, "ResourceMetrics")
+    stat(r, "empty_samples", 2)
+
+
+@check("generated_huge_v1_10_against_independent_count")
+def _():
+    b = G.generate("huge", "v1.10", 3)
+    data = b.to_bytes()
+    need(len(data) > 15_000_000, "test bug: huge is %d bytes" % len(data))
+    r = convert_ok("generated_huge", data)
+    expected = independent_series(b.req, "v1.10")
+    got = output_series(r.req)
+    diff = [(k, expected.get(k), got.get(k)) for k in set(expected) | set(got)
+            if expected.get(k) != got.get(k)]
+    need(not diff, "%d of %d series differ, e.g. %r" % (len(diff), len(expected), diff[:2]))
+    os.remove(os.path.join(GOLDEN, "generated_huge.otlp"))  # 18 MB; regenerate with seed 3
+
+
 def main():
     only = sys.argv[1:]
     failed = 0
