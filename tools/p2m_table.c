@@ -309,7 +309,7 @@ static void put_metric(p2m_outbuf *o, scratch *s, const p2m_result *r, size_t re
         char label[96];
         size_t len;
         if (info.is_double)
-            snprintf(label, sizeof label, "total: %.17g %.*s", total_d, (int)info.unit.len,
+            snprintf(label, sizeof label, "total: %.15g %.*s", total_d, (int)info.unit.len,
                      info.unit.ptr);
         else
             snprintf(label, sizeof label, "total: %lld %.*s", (long long)total_i,
