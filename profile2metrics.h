@@ -783,6 +783,8 @@ struct p2m_engine {
     uint32_t max_series;
     p2m_layout layout;
     int strict;
+    p2m_function_mode function_mode;
+    uint32_t fkey;                  /* output key of the function name (function metric) */
 };
 
 P2M_API const char *p2m_version(void) { return P2M_VERSION_STRING; }
@@ -822,7 +824,7 @@ P2M_API void p2m_config_init(p2m_config *cfg) {
     cfg->memory.unit = "By";
     cfg->function.enabled = 0;
     cfg->function.name = "function_cpu_time";
-    cfg->function.unit = "ns";
+    cfg->function.unit = 0; /* the cpu metric's unit */
     cfg->function_mode = P2M_FUNCTION_SELF;
     cfg->function_attribute_key = "function.name";
     cfg->attributes = 0;
@@ -959,7 +961,7 @@ P2M_API p2m_status p2m_engine_compile(const p2m_config *cfg, void *mem, size_t m
     p2m_status st;
     p2m__arena a;
     p2m_engine *e;
-    const char *key_names[P2M__MAX_RULES];
+    const char *key_names[P2M__MAX_RULES + 1];
     const char *slot_names[P2M__MAX_SLOTS];
 
     p2m__clear(err);
@@ -972,9 +974,15 @@ P2M_API p2m_status p2m_engine_compile(const p2m_config *cfg, void *mem, size_t m
                              P2M__MSG("at least one of metrics.cpu and metrics.memory must be enabled"));
     if ((st = p2m__check_metric(&cfg->cpu, "metrics.cpu", 1, err)) != P2M_OK) return st;
     if ((st = p2m__check_metric(&cfg->memory, "metrics.memory", 0, err)) != P2M_OK) return st;
-    if (cfg->function.enabled)
-        return p2m__cfg_fail(err, P2M_ERR_UNSUPPORTED, "metrics.function", -1, "enabled",
-                             P2M__MSG("the function metric is not implemented in this version"));
+    if ((st = p2m__check_metric(&cfg->function, "metrics.function", 1, err)) != P2M_OK) return st;
+    if (cfg->function.enabled) {
+        if (cfg->function_mode != P2M_FUNCTION_SELF && cfg->function_mode != P2M_FUNCTION_INCLUSIVE)
+            return p2m__cfg_fail(err, P2M_ERR_CONFIG, "metrics.function", -1, "mode",
+                                 P2M__MSG("must be self or inclusive"));
+        if (!p2m__nonempty(cfg->function_attribute_key))
+            return p2m__cfg_fail(err, P2M_ERR_CONFIG, "metrics.function", -1, "attribute_key",
+                                 P2M__MSG("must not be empty"));
+    }
     if (cfg->temporality != P2M_TEMPORALITY_DELTA && cfg->temporality != P2M_TEMPORALITY_CUMULATIVE)
         return p2m__cfg_fail(err, P2M_ERR_CONFIG, "temporality", -1, 0, P2M__MSG("must be delta or cumulative"));
     if (cfg->temporality == P2M_TEMPORALITY_CUMULATIVE)
@@ -1030,6 +1038,11 @@ P2M_API p2m_status p2m_engine_compile(const p2m_config *cfg, void *mem, size_t m
         for (k = 0; k < n_keys && !p2m__streq(p2m__cstr(key_names[k]), r->key); k++) {}
         if (k == n_keys) key_names[n_keys++] = r->key;
     }
+    if (cfg->function.enabled) {
+        uint32_t k;
+        for (k = 0; k < n_keys && !p2m__streq(p2m__cstr(key_names[k]), cfg->function_attribute_key); k++) {}
+        if (k == n_keys) key_names[n_keys++] = cfg->function_attribute_key;
+    }
     for (i = 0; i < cfg->n_type_rules; i++) {
         const p2m_type_rule *t = &cfg->type_rules[i];
         if (!p2m__nonempty(t->type))
@@ -1051,6 +1064,7 @@ P2M_API p2m_status p2m_engine_compile(const p2m_config *cfg, void *mem, size_t m
         const p2m_metric_config *m = i == 1 ? &cfg->cpu : i == 2 ? &cfg->memory : &cfg->function;
         need += p2m__str_cost(m->name) + p2m__str_cost(m->unit) + p2m__str_cost(m->description) + 64;
     }
+    need += p2m__str_cost(cfg->function_attribute_key) + 8;
     for (i = 0; i < n_rules; i++)
         need += p2m__str_cost(rules[i].key) + p2m__str_cost(rules[i].value) + p2m__str_cost(rules[i].from) +
                 p2m__str_cost(rules[i].default_value);
@@ -1079,7 +1093,7 @@ P2M_API p2m_status p2m_engine_compile(const p2m_config *cfg, void *mem, size_t m
             "CPU time summed from the samples of CPU profiles",
             "Bytes allocated, summed from the samples of allocation profiles",
             "CPU time summed per function from the samples of CPU profiles"};
-        const char *unit = m->unit ? m->unit : (i == 2 ? "By" : "ns");
+        const char *unit = m->unit ? m->unit : i == 2 ? "By" : i == 3 && cfg->cpu.unit ? cfg->cpu.unit : "ns";
         o->enabled = m->enabled ? 1 : 0;
         o->name = p2m__copy_str(&a, m->name ? m->name : defnames[i]);
         o->unit = p2m__copy_str(&a, unit);
@@ -1094,11 +1108,13 @@ P2M_API p2m_status p2m_engine_compile(const p2m_config *cfg, void *mem, size_t m
     (void)p2m__metric_path;
     e->n_keys = n_keys;
     e->n_slots = n_slots;
+    e->function_mode = cfg->function_mode;
     e->n_rules = (uint32_t)n_rules;
     e->rules = (p2m__rule *)p2m__take(&a, n_rules * sizeof(p2m__rule));
     e->keys = (p2m_str *)p2m__take(&a, n_keys * sizeof(p2m_str));
     e->slots = (p2m_str *)p2m__take(&a, n_slots * sizeof(p2m_str));
     for (i = 0; i < n_keys; i++) e->keys[i] = p2m__copy_str(&a, key_names[i]);
+    e->fkey = cfg->function.enabled ? p2m__find_key(e->keys, n_keys, cfg->function_attribute_key) : P2M__NONE;
     for (i = 0; i < n_slots; i++) e->slots[i] = p2m__copy_str(&a, slot_names[i]);
     for (i = 0; i < n_rules; i++) {
         const p2m_rule *r = &rules[i];
@@ -1137,6 +1153,7 @@ P2M_API p2m_status p2m_engine_compile(const p2m_config *cfg, void *mem, size_t m
 typedef struct p2m__survey {
     p2m__span dict;
     uint32_t n_res, n_strings, n_attrs, n_res_fields;
+    uint32_t n_stacks, n_locs, n_funcs, n_maps, n_lines;  /* function metric only */
     uint64_t n_profiles, n_samples, series_cap;
     unsigned ev;
 } p2m__survey;
@@ -1230,6 +1247,16 @@ typedef struct p2m__req {
     uint32_t n_resfields;
     uint32_t *plist;
     uint32_t n_plist;
+    /* function metric */
+    p2m__strent *stacks, *locs, *funcs, *maps, *aspans;
+    p2m__strent *loc_memo;      /* per location: first id in lines[] and count; off UINT32_MAX: not
+                                   resolved yet (len 0) or invalid (len UINT32_MAX) */
+    uint32_t *func_memo;        /* per function: name id + 1, 0 = not yet */
+    uint32_t *lines;
+    uint32_t n_lines_used;
+    uint32_t *stamps;
+    uint32_t stamp;
+    const p2m_options *opt;
     /* current resource */
     uint32_t cur_res;
     uint32_t count[4];
@@ -1301,61 +1328,99 @@ static int p2m__survey_kvs(p2m__req *q, p2m__span s, uint32_t kv_field, int dept
 }
 
 static int p2m__survey_request(p2m__req *q) {
+    const p2m_engine *e = q->e;
     const uint8_t *p = q->in, *end = q->in + q->in_len;
     p2m__field f, g, h;
     int r;
-    uint32_t n_metrics = (q->e->metric[1].enabled ? 1u : 0u) + (q->e->metric[2].enabled ? 1u : 0u);
+    const int fn = e->metric[P2M_METRIC_FUNCTION].enabled;
+    uint32_t n_metrics = (e->metric[1].enabled ? 1u : 0u) + (e->metric[2].enabled ? 1u : 0u);
+    uint64_t fnames = 0;
+    uint32_t max_stack = 0, max_lines = 0;
     P2M_MEMSET(&q->sv, 0, sizeof q->sv);
-    while ((r = p2m__next(&q->w, &p, end, &f)) > 0) {
-        if (f.wt != P2M__WT_LEN) continue;
-        if (f.num == 2) {
-            q->sv.dict = f.s;
-        } else if (f.num == 1) {
-            const uint8_t *rp = f.s.p, *rend = f.s.p + f.s.n;
-            uint64_t samples = 0, cap;
-            q->sv.n_res++;
-            while ((r = p2m__next(&q->w, &rp, rend, &g)) > 0) {
-                if (g.wt != P2M__WT_LEN) continue;
-                if (g.num == 1) { /* Resource: attributes=1, entity_refs=3 */
-                    if (p2m__survey_kvs(q, g.s, 1, 4, &q->sv.n_res_fields) < 0) return -1;
-                } else if (g.num == 2) { /* ScopeProfiles */
-                    const uint8_t *sp = g.s.p, *send = g.s.p + g.s.n;
-                    while ((r = p2m__next(&q->w, &sp, send, &h)) > 0) {
-                        if (h.wt != P2M__WT_LEN) continue;
-                        if (h.num == 2) {
-                            q->sv.n_profiles++;
-                            if (p2m__survey_profile(q, h.s, &samples) < 0) return -1;
-                        } else if (h.num == 1) { /* scope attributes=3 */
-                            if (p2m__survey_kvs(q, h.s, 3, 5, 0) < 0) return -1;
-                        }
-                    }
-                    if (r < 0) return -1;
-                }
-            }
-            if (r < 0) return -1;
-            q->sv.n_samples += samples;
-            cap = (uint64_t)n_metrics * q->e->max_series;
-            q->sv.series_cap += (samples < cap ? samples : cap) + n_metrics;
-        }
-    }
+    /* the dictionary first (it usually comes last): the tables' sizes bound the series */
+    while ((r = p2m__next(&q->w, &p, end, &f)) > 0)
+        if (f.wt == P2M__WT_LEN && f.num == 2) q->sv.dict = f.s;
     if (r < 0) return -1;
-    if (q->sv.dict.p) { /* count the tables we index */
+    if (q->sv.dict.p) {
         const uint8_t *dp = q->sv.dict.p, *dend = dp + q->sv.dict.n;
         while ((r = p2m__next(&q->w, &dp, dend, &f)) > 0) {
             if (f.wt != P2M__WT_LEN) continue;
-            if (f.num == 5) q->sv.n_strings++;
-            else if (f.num == 6) q->sv.n_attrs++;
+            switch (f.num) {
+            case 5: q->sv.n_strings++; break;
+            case 6: q->sv.n_attrs++; break;
+            case 1: q->sv.n_maps++; break;
+            case 3: q->sv.n_funcs++; break;
+            case 7:
+                q->sv.n_stacks++;
+                if (f.s.n > max_stack) max_stack = f.s.n; /* bytes >= frames */
+                break;
+            case 2:
+                q->sv.n_locs++;
+                if (fn) { /* count Lines: they size the per-location name lists */
+                    const uint8_t *lp = f.s.p, *lend = lp + f.s.n;
+                    uint32_t nl = 0;
+                    int rr;
+                    while ((rr = p2m__next(&q->w, &lp, lend, &g)) > 0)
+                        if (g.num == 3 && g.wt == P2M__WT_LEN) nl++;
+                    if (rr < 0) return -1;
+                    q->sv.n_lines += nl;
+                    if (nl > max_lines) max_lines = nl;
+                }
+                break;
+            default: break;
+            }
         }
         if (r < 0) return -1;
     }
-    return 0;
+    /* distinct function names one sample can feed: one (self), or at most
+       every line of every frame of the longest stack (inclusive) */
+    fnames = (uint64_t)q->sv.n_funcs + q->sv.n_locs + 2u;
+    if (e->function_mode == P2M_FUNCTION_SELF) fnames = 1;
+    else if ((uint64_t)max_stack * (max_lines + 1u) + 1u < fnames) fnames = (uint64_t)max_stack * (max_lines + 1u) + 1u;
+    p = q->in;
+    while ((r = p2m__next(&q->w, &p, end, &f)) > 0) {
+        const uint8_t *rp, *rend;
+        uint64_t samples = 0, cap;
+        if (f.wt != P2M__WT_LEN || f.num != 1) continue;
+        rp = f.s.p;
+        rend = f.s.p + f.s.n;
+        q->sv.n_res++;
+        while ((r = p2m__next(&q->w, &rp, rend, &g)) > 0) {
+            if (g.wt != P2M__WT_LEN) continue;
+            if (g.num == 1) { /* Resource: attributes=1, entity_refs=3 */
+                if (p2m__survey_kvs(q, g.s, 1, 4, &q->sv.n_res_fields) < 0) return -1;
+            } else if (g.num == 2) { /* ScopeProfiles */
+                const uint8_t *sp = g.s.p, *send = g.s.p + g.s.n;
+                while ((r = p2m__next(&q->w, &sp, send, &h)) > 0) {
+                    if (h.wt != P2M__WT_LEN) continue;
+                    if (h.num == 2) {
+                        q->sv.n_profiles++;
+                        if (p2m__survey_profile(q, h.s, &samples) < 0) return -1;
+                    } else if (h.num == 1) { /* scope attributes=3 */
+                        if (p2m__survey_kvs(q, h.s, 3, 5, 0) < 0) return -1;
+                    }
+                }
+                if (r < 0) return -1;
+            }
+        }
+        if (r < 0) return -1;
+        q->sv.n_samples += samples;
+        cap = (uint64_t)n_metrics * e->max_series;
+        q->sv.series_cap += (samples < cap ? samples : cap) + n_metrics;
+        if (fn) { /* at most one point per (attribute set, function name) */
+            uint64_t fs = samples * fnames;
+            if (samples && fs / samples != fnames) fs = UINT64_MAX;
+            q->sv.series_cap += (fs < e->max_series ? fs : e->max_series) + 1u;
+        }
+    }
+    return r < 0 ? -1 : 0;
 }
 
 /* ---- one request: working memory plan ------------------------------------ */
 
 typedef struct p2m__plan {
     size_t strs, aents, vals, vhash, ser, ser_vids, ser_pos, shash, consts, slots, kv,
-        res, resfields, plist, result, total;
+        res, resfields, plist, result, aspans, fn_tabs, loc_memo, func_memo, lines, stamps, total;
     uint32_t vals_cap, vhash_cap, ser_cap, shash_cap;
 } p2m__plan;
 
@@ -1367,7 +1432,9 @@ P2M__FN uint32_t p2m__pow2_at_least(uint64_t n) {
 
 static int p2m__make_plan(const p2m__req *q, p2m__plan *pl) {
     const p2m_engine *e = q->e;
-    uint64_t vals = 2u + (uint64_t)q->sv.n_attrs + q->sv.n_res_fields + 3u * e->n_rules;
+    const int fn = e->metric[P2M_METRIC_FUNCTION].enabled;
+    uint64_t vals = 2u + (uint64_t)q->sv.n_attrs + q->sv.n_res_fields + 3u * e->n_rules +
+                    (fn ? (uint64_t)q->sv.n_funcs + q->sv.n_locs + 1u : 0u);
     uint64_t cap = q->sv.series_cap;
     size_t at = 0;
     if (vals > 0x40000000u || cap > 0x40000000u) return -1;
@@ -1379,6 +1446,7 @@ static int p2m__make_plan(const p2m__req *q, p2m__plan *pl) {
     P2M__PLACE(result, sizeof(struct p2m_result));
     P2M__PLACE(strs, (size_t)q->sv.n_strings * sizeof(p2m__strent));
     P2M__PLACE(aents, (size_t)q->sv.n_attrs * sizeof(p2m__aent));
+    P2M__PLACE(aspans, fn ? (size_t)q->sv.n_attrs * sizeof(p2m__strent) : 0u);
     P2M__PLACE(vals, (size_t)pl->vals_cap * sizeof(p2m__val));
     P2M__PLACE(vhash, (size_t)pl->vhash_cap * 4u);
     P2M__PLACE(ser, (size_t)pl->ser_cap * sizeof(p2m__series));
@@ -1391,6 +1459,13 @@ static int p2m__make_plan(const p2m__req *q, p2m__plan *pl) {
     P2M__PLACE(res, (size_t)q->sv.n_res * sizeof(p2m__res));
     P2M__PLACE(resfields, (size_t)q->sv.n_res_fields * sizeof(p2m__resfield));
     P2M__PLACE(plist, (size_t)pl->ser_cap * 4u);
+    /* function metric: spans of stacks, locations, functions, mappings; per
+       location its list of function-name ids; per function its name id */
+    P2M__PLACE(fn_tabs, fn ? ((size_t)q->sv.n_stacks + q->sv.n_locs + q->sv.n_funcs + q->sv.n_maps) * sizeof(p2m__strent) : 0u);
+    P2M__PLACE(loc_memo, fn ? (size_t)q->sv.n_locs * sizeof(p2m__strent) : 0u);
+    P2M__PLACE(func_memo, fn ? (size_t)q->sv.n_funcs * 4u : 0u);
+    P2M__PLACE(lines, fn ? ((size_t)q->sv.n_lines + q->sv.n_locs) * 4u : 0u);
+    P2M__PLACE(stamps, fn && e->function_mode == P2M_FUNCTION_INCLUSIVE ? (size_t)pl->vals_cap * 4u : 0u);
 #undef P2M__PLACE
     pl->total = at + 8u; /* + alignment slack of the caller's pointer */
     return 0;
@@ -1496,7 +1571,7 @@ static int p2m__index_dictionary(p2m__req *q) {
     const uint8_t *p, *end;
     p2m__field f;
     int r;
-    uint32_t ns = 0, na = 0, i;
+    uint32_t ns = 0, na = 0, nst = 0, nl = 0, nf = 0, nm = 0, i;
     if (!q->sv.dict.p) return 0;
     p = q->sv.dict.p;
     end = p + q->sv.dict.n;
@@ -1510,7 +1585,12 @@ static int p2m__index_dictionary(p2m__req *q) {
             q->aents[na].vid = (uint32_t)(f.s.p - q->in);
             q->aents[na].slot = (uint16_t)(f.s.n & 0xFFFFu);
             q->aents[na].bad = (uint16_t)(f.s.n >> 16);
+            if (q->aspans) { q->aspans[na].off = q->aents[na].vid; q->aspans[na].len = f.s.n; }
             na++;
+        } else if (q->stacks) {
+            p2m__strent *t = f.num == 7 ? &q->stacks[nst++] : f.num == 2 ? &q->locs[nl++]
+                           : f.num == 3 ? &q->funcs[nf++] : f.num == 1 ? &q->maps[nm++] : 0;
+            if (t) { t->off = (uint32_t)(f.s.p - q->in); t->len = f.s.n; }
         }
     }
     if (r < 0) return -1;
@@ -1750,6 +1830,256 @@ P2M__FN void p2m__attribute_set(p2m__req *q, const uint32_t *slots) {
     }
 }
 
+/* ---- one request: function names (function metric) ------------------------ */
+
+static const char p2m__unknown_name[] = "[unknown]";
+
+P2M__FN uint32_t p2m__unknown_vid(p2m__req *q) {
+    return p2m__intern(q, P2M_VALUE_STRING, (const uint8_t *)p2m__unknown_name, 9, 0);
+}
+
+/* Name id of function idx: 0 ok, 1 invalid reference, -1 malformed. */
+static int p2m__function_name(p2m__req *q, uint64_t idx, uint32_t *vid) {
+    const uint8_t *p, *end;
+    p2m__field f;
+    int r;
+    uint64_t name = 0;
+    p2m_str sv;
+    if (idx >= q->sv.n_funcs) {
+        if (idx != 0) return 1;
+        *vid = p2m__unknown_vid(q);
+        return 0;
+    }
+    if (q->func_memo[idx]) { *vid = q->func_memo[idx] - 1u; return 0; }
+    p = q->in + q->funcs[idx].off;
+    end = p + q->funcs[idx].len;
+    while ((r = p2m__next(&q->w, &p, end, &f)) > 0)
+        if (f.num == 1 && f.wt == P2M__WT_VARINT) name = f.v;
+    if (r < 0) return -1;
+    if (p2m__string(q, name, &sv) < 0) return 1;
+    *vid = sv.len ? p2m__intern(q, P2M_VALUE_STRING, (const uint8_t *)sv.ptr, (uint32_t)sv.len, 0)
+                  : p2m__unknown_vid(q);
+    q->func_memo[idx] = *vid + 1u;
+    return 0;
+}
+
+/* The build id of a mapping: its first attribute whose key starts with
+   "process.executable.build_id" and whose value is a string. */
+static int p2m__mapping_build_id(p2m__req *q, p2m__field *attrs_field, p2m_str *out) {
+    p2m__ints it;
+    uint64_t idx;
+    int r;
+    out->ptr = "";
+    out->len = 0;
+    p2m__ints_init(&it, attrs_field);
+    while ((r = p2m__ints_next(&q->w, &it, &idx)) > 0) {
+        const uint8_t *p, *end;
+        p2m__field f;
+        uint64_t key = 0;
+        p2m__span val = {0, 0};
+        p2m_str ks;
+        int rr;
+        if (idx >= q->sv.n_attrs) continue;
+        p = q->in + q->aspans[idx].off;
+        end = p + q->aspans[idx].len;
+        while ((rr = p2m__next(&q->w, &p, end, &f)) > 0) {
+            if (f.num == 1 && f.wt == P2M__WT_VARINT) key = f.v;
+            else if (f.num == 2 && f.wt == P2M__WT_LEN) val = f.s;
+        }
+        if (rr < 0) return -1;
+        if (p2m__string(q, key, &ks) == 0 && p2m__starts(ks, "process.executable.build_id")) {
+            uint32_t type, len;
+            const uint8_t *ptr;
+            uint64_t num;
+            if (p2m__anyvalue(q, val, &type, &ptr, &len, &num) < 0) return -1;
+            if (type == P2M_VALUE_STRING && len) {
+                out->ptr = (const char *)ptr;
+                out->len = len;
+                return 0;
+            }
+        }
+    }
+    return r < 0 ? -1 : 0;
+}
+
+/* Name of an unsymbolised location: the symboliser's answer, else the base
+   name of its mapping's file, else "[unknown]". 0 ok, 1 invalid, -1 malformed. */
+static int p2m__unsymbolised_name(p2m__req *q, uint64_t map_idx, uint64_t address, uint32_t *vid) {
+    p2m_str file = {"", 0}, build = {"", 0};
+    if (map_idx >= q->sv.n_maps) {
+        if (map_idx != 0) return 1;
+    } else {
+        const uint8_t *p = q->in + q->maps[map_idx].off, *end = p + q->maps[map_idx].len;
+        p2m__field f, attrs;
+        int r, has_attrs = 0;
+        uint64_t fname = 0;
+        while ((r = p2m__next(&q->w, &p, end, &f)) > 0) {
+            if (f.num == 4 && f.wt == P2M__WT_VARINT) fname = f.v;
+            else if (f.num == 5 && (f.wt == P2M__WT_LEN || f.wt == P2M__WT_VARINT) && !has_attrs) { attrs = f; has_attrs = 1; }
+        }
+        if (r < 0) return -1;
+        if (p2m__string(q, fname, &file) < 0) return 1;
+        if (has_attrs && q->opt && q->opt->symbolize && p2m__mapping_build_id(q, &attrs, &build) < 0) return -1;
+    }
+    if (q->opt && q->opt->symbolize) {
+        p2m_str name = q->opt->symbolize(q->opt->user_data, address, file, build);
+        if (name.len && name.ptr) {
+            *vid = p2m__intern(q, P2M_VALUE_STRING, (const uint8_t *)name.ptr, (uint32_t)name.len, 0);
+            return 0;
+        }
+    }
+    if (file.len) {
+        size_t i = file.len;
+        while (i > 0 && file.ptr[i - 1] != '/') i--;
+        if (i < file.len) {
+            *vid = p2m__intern(q, P2M_VALUE_STRING, (const uint8_t *)file.ptr + i, (uint32_t)(file.len - i), 0);
+            return 0;
+        }
+    }
+    *vid = p2m__unknown_vid(q);
+    return 0;
+}
+
+/* The function-name ids of location idx, innermost first (memoised).
+   0 ok, 1 invalid reference, -1 malformed. */
+static int p2m__location_names(p2m__req *q, uint64_t idx, const uint32_t **ids, uint32_t *n) {
+    p2m__strent *m;
+    const uint8_t *p, *end;
+    p2m__field f;
+    int r;
+    uint64_t map_idx = 0, address = 0;
+    uint32_t first;
+    if (idx >= q->sv.n_locs) {
+        static const uint32_t none = 0;
+        if (idx != 0) return 1;
+        *ids = &none; /* location 0: the zero value, no frame */
+        *n = 0;
+        return 0;
+    }
+    m = &q->loc_memo[idx];
+    if (m->off != UINT32_MAX) {
+        *ids = q->lines + m->off;
+        *n = m->len;
+        return 0;
+    }
+    if (m->len == UINT32_MAX) return 1;
+    first = q->n_lines_used;
+    p = q->in + q->locs[idx].off;
+    end = p + q->locs[idx].len;
+    while ((r = p2m__next(&q->w, &p, end, &f)) > 0) {
+        if (f.num == 1 && f.wt == P2M__WT_VARINT) map_idx = f.v;
+        else if (f.num == 2 && f.wt == P2M__WT_VARINT) address = f.v;
+        else if (f.num == 3 && f.wt == P2M__WT_LEN) {
+            const uint8_t *lp = f.s.p, *lend = lp + f.s.n;
+            p2m__field g;
+            uint64_t fidx = 0;
+            int rr, b;
+            uint32_t vid;
+            while ((rr = p2m__next(&q->w, &lp, lend, &g)) > 0)
+                if (g.num == 1 && g.wt == P2M__WT_VARINT) fidx = g.v;
+            if (rr < 0) return -1;
+            b = p2m__function_name(q, fidx, &vid);
+            if (b) { q->n_lines_used = first; if (b > 0) m->len = UINT32_MAX; return b; }
+            q->lines[q->n_lines_used++] = vid;
+        }
+    }
+    if (r < 0) return -1;
+    if (q->n_lines_used == first) {
+        uint32_t vid;
+        int b = p2m__unsymbolised_name(q, map_idx, address, &vid);
+        if (b) { if (b > 0) m->len = UINT32_MAX; return b; }
+        q->lines[q->n_lines_used++] = vid;
+    }
+    m->off = first;
+    m->len = q->n_lines_used - first;
+    *ids = q->lines + first;
+    *n = m->len;
+    return 0;
+}
+
+static void p2m__feed_function(p2m__req *q, uint32_t vid, uint64_t contrib, uint64_t lo, uint64_t hi) {
+    const uint32_t fk = q->e->fkey;
+    const uint32_t saved = q->kv[fk];
+    const uint8_t saved_pos = q->kpos[fk];
+    p2m__series *se;
+    q->kv[fk] = vid;
+    q->kpos[fk] = (uint8_t)q->e->n_rules; /* after every rule's attribute */
+    se = &q->ser[p2m__series_for(q, P2M_METRIC_FUNCTION)];
+    if (se->overflow) q->st->overflow_samples++;
+    se->sum += contrib;
+    if (lo < se->start) se->start = lo;
+    if (hi > se->end) se->end = hi;
+    q->kv[fk] = saved;
+    q->kpos[fk] = saved_pos;
+}
+
+/* Feeds the function metric from one sample's stack. 0 ok, 1 invalid
+   reference, -1 malformed. */
+static int p2m__feed_functions(p2m__req *q, uint64_t stack_idx, uint64_t contrib, uint64_t lo, uint64_t hi) {
+    const int inclusive = q->e->function_mode == P2M_FUNCTION_INCLUSIVE;
+    const uint8_t *p, *end;
+    p2m__field f;
+    int r, fed = 0;
+    if (stack_idx >= q->sv.n_stacks) {
+        if (stack_idx != 0) return 1;
+        p = end = 0;
+    } else {
+        p = q->in + q->stacks[stack_idx].off;
+        end = p + q->stacks[stack_idx].len;
+    }
+    if (inclusive) {
+        /* validate first: a sample with an invalid frame feeds nothing */
+        const uint8_t *vp = p;
+        while ((r = p2m__next(&q->w, &vp, end, &f)) > 0) {
+            p2m__ints it;
+            uint64_t li;
+            int ri;
+            if (f.num != 1 || (f.wt != P2M__WT_LEN && f.wt != P2M__WT_VARINT)) continue;
+            p2m__ints_init(&it, &f);
+            while ((ri = p2m__ints_next(&q->w, &it, &li)) > 0) {
+                const uint32_t *ids;
+                uint32_t n;
+                int b = p2m__location_names(q, li, &ids, &n);
+                if (b) return b;
+            }
+            if (ri < 0) return -1;
+        }
+        if (r < 0) return -1;
+        if (++q->stamp == 0) { /* wrapped: forget every mark */
+            P2M_MEMSET(q->stamps, 0, (size_t)q->vals_cap * 4u);
+            q->stamp = 1;
+        }
+    }
+    while ((r = p2m__next(&q->w, &p, end, &f)) > 0) {
+        p2m__ints it;
+        uint64_t li;
+        int ri;
+        if (f.num != 1 || (f.wt != P2M__WT_LEN && f.wt != P2M__WT_VARINT)) continue;
+        p2m__ints_init(&it, &f);
+        while ((ri = p2m__ints_next(&q->w, &it, &li)) > 0) {
+            const uint32_t *ids;
+            uint32_t n, k;
+            int b = p2m__location_names(q, li, &ids, &n);
+            if (b) return b;
+            if (n == 0) continue;
+            if (!inclusive) { /* self: the first line of the first frame */
+                p2m__feed_function(q, ids[0], contrib, lo, hi);
+                return 0;
+            }
+            for (k = 0; k < n; k++) {
+                if (q->stamps[ids[k]] == q->stamp) continue;
+                q->stamps[ids[k]] = q->stamp;
+                p2m__feed_function(q, ids[k], contrib, lo, hi);
+                fed = 1;
+            }
+        }
+        if (ri < 0) return -1;
+    }
+    if (r < 0) return -1;
+    if (!fed) p2m__feed_function(q, p2m__unknown_vid(q), contrib, lo, hi); /* no frame at all */
+    return 0;
+}
+
 /* ---- one request: the sample walk ----------------------------------------- */
 
 /* min and max of the sample timestamps of a profile (for profiles with time 0) */
@@ -1803,7 +2133,7 @@ static int p2m__walk_profile(p2m__req *q, p2m__span s, const p2m__pinfo *pi) {
     }
     while ((r = p2m__next(&q->w, &p, end, &f)) > 0) {
         const uint8_t *sp, *send;
-        uint64_t sum = 0, count = 0, contrib;
+        uint64_t sum = 0, count = 0, contrib, stack_idx = 0;
         int has_values = 0, bad = pi->bad, rr;
         const uint8_t *bad_at = pi->bad_at;
         p2m__series *se;
@@ -1848,6 +2178,8 @@ static int p2m__walk_profile(p2m__req *q, p2m__span s, const p2m__pinfo *pi) {
                 } else if (g.wt == P2M__WT_I64) {
                     count++;
                 }
+            } else if (g.num == 1 && g.wt == P2M__WT_VARINT) {
+                stack_idx = g.v;
             } else if (g.num == f_contra && g.wt == P2M__WT_LEN && e->layout == P2M_LAYOUT_AUTO) {
                 return p2m__bad(&q->w, g.at, P2M__MSG("contradicting layout evidence in a sample"));
             }
@@ -1869,11 +2201,21 @@ static int p2m__walk_profile(p2m__req *q, p2m__span s, const p2m__pinfo *pi) {
             contrib = sum * pi->factor;
         }
         p2m__attribute_set(q, q->smp_slots);
-        se = &q->ser[p2m__series_for(q, (uint32_t)pi->metric)];
-        if (se->overflow) q->st->overflow_samples++;
-        se->sum += contrib;
-        if (lo < se->start) se->start = lo;
-        if (hi > se->end) se->end = hi;
+        if (e->metric[pi->metric].enabled) {
+            se = &q->ser[p2m__series_for(q, (uint32_t)pi->metric)];
+            if (se->overflow) q->st->overflow_samples++;
+            se->sum += contrib;
+            if (lo < se->start) se->start = lo;
+            if (hi > se->end) se->end = hi;
+        }
+        if (pi->metric == P2M_METRIC_CPU && e->metric[P2M_METRIC_FUNCTION].enabled) {
+            int b = p2m__feed_functions(q, stack_idx, contrib, lo, hi);
+            if (b < 0) return -1;
+            if (b) {
+                if (e->strict) return p2m__fail_ref(q, f.at, P2M__MSG("stack, location, function or mapping index outside its table"));
+                q->st->invalid_references++;
+            }
+        }
         q->st->samples_kept++;
     }
     return r;
@@ -1978,10 +2320,13 @@ static int p2m__walk_request(p2m__req *q) {
                 b = p2m__classify(q, &pi);
                 if (b < 0) return -1;
                 if (b && e->strict) return p2m__fail_ref(q, k.s.p, P2M__MSG("sample_type refers outside the string table"));
-                if (pi.metric == P2M_METRIC_NONE || !e->metric[pi.metric].enabled) {
-                    if (pi.metric == P2M_METRIC_NONE) q->st->profiles_unclassified++;
+                if (pi.metric == P2M_METRIC_NONE) {
+                    q->st->profiles_unclassified++;
                     continue;
                 }
+                if (!e->metric[pi.metric].enabled &&
+                    !(pi.metric == P2M_METRIC_CPU && e->metric[P2M_METRIC_FUNCTION].enabled))
+                    continue;
                 if (pi.samples_cpu && has_cpu_time) continue; /* counted by the cpu profile */
                 if (p2m__walk_profile(q, k.s, &pi) < 0) return -1;
             }
@@ -2224,7 +2569,7 @@ P2M_API size_t p2m_result_point_attributes(const p2m_result *r, size_t res, size
     vids = r->ser_vids + (size_t)sid * nk;
     kpos = r->ser_pos + (size_t)sid * nk;
     /* in rule order: the position of the rule that produced each key */
-    for (pos = 0; pos < r->e->n_rules; pos++)
+    for (pos = 0; pos <= r->e->n_rules; pos++) /* n_rules: the function name */
         for (k = 0; k < nk; k++) {
             if (vids[k] <= P2M__VID_EMPTY || kpos[k] != pos) continue;
             if (out && n < cap) {
@@ -2250,7 +2595,7 @@ static void p2m__bw_point_attributes(const p2m_result *r, size_t res, size_t met
         return;
     }
     nk = r->e->n_keys;
-    pos = r->e->n_rules;
+    pos = r->e->n_rules + 1u; /* n_rules: the function name */
     while (pos-- > 0)
         for (k = nk; k-- > 0;) {
             uint32_t vid = r->ser_vids[(size_t)sid * nk + k];
@@ -2425,6 +2770,24 @@ P2M_API p2m_status p2m_aggregate(const p2m_engine *engine, const void *input, si
     q.res = (p2m__res *)(void *)(base + pl.res);
     q.resfields = (p2m__resfield *)(void *)(base + pl.resfields);
     q.plist = (uint32_t *)(void *)(base + pl.plist);
+    q.opt = options;
+    if (engine->metric[P2M_METRIC_FUNCTION].enabled) {
+        p2m__strent *t = (p2m__strent *)(void *)(base + pl.fn_tabs);
+        q.aspans = (p2m__strent *)(void *)(base + pl.aspans);
+        q.stacks = t;
+        q.locs = t + q.sv.n_stacks;
+        q.funcs = q.locs + q.sv.n_locs;
+        q.maps = q.funcs + q.sv.n_funcs;
+        q.loc_memo = (p2m__strent *)(void *)(base + pl.loc_memo);
+        q.func_memo = (uint32_t *)(void *)(base + pl.func_memo);
+        q.lines = (uint32_t *)(void *)(base + pl.lines);
+        for (i = 0; i < q.sv.n_locs; i++) { q.loc_memo[i].off = UINT32_MAX; q.loc_memo[i].len = 0; }
+        P2M_MEMSET(q.func_memo, 0, (size_t)q.sv.n_funcs * 4u);
+        if (engine->function_mode == P2M_FUNCTION_INCLUSIVE) {
+            q.stamps = (uint32_t *)(void *)(base + pl.stamps);
+            P2M_MEMSET(q.stamps, 0, (size_t)pl.vals_cap * 4u);
+        }
+    }
     P2M_MEMSET(q.vhash, 0, (size_t)pl.vhash_cap * 4u);
     P2M_MEMSET(q.shash, 0, (size_t)pl.shash_cap * 4u);
     q.n_vals = 2; /* ids 0 (absent) and 1 (empty) are reserved */
