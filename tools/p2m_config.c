@@ -55,6 +55,11 @@ int p2m_cfgfile_supported(void) { return 1; }
 /* ---- errors and small helpers ------------------------------------------- */
 
 static int fail(ctx *c, const char *path, const yaml_node_t *node, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+static int fail(ctx *c, const char *path, const yaml_node_t *node, const char *fmt, ...)
 {
     char why[200];
     va_list ap;
