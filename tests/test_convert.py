@@ -1583,6 +1583,21 @@ def _():
     os.remove(os.path.join(GOLDEN, "generated_huge.otlp"))  # 18 MB; regenerate with seed 3
 
 
+@check("max_series_default_2000")
+def _():
+    b = G.Builder("v1.10")
+    sp = b.scope(b.resource({"service.name": "s"}))
+    p = b.profile(sp, ("cpu", "nanoseconds"), time=T0, duration=DUR)
+    for i in range(2100):
+        b.sample(p, values=[i + 1], attrs={THREAD: "t%04d" % i})
+    r = convert_ok("max_series_default", b.to_bytes())
+    pts = points(r.req, "cpu_time")
+    eq(len(pts), 2001, "points (2000 series and the overflow point)")
+    eq(pts[1999], (pa(None, "t1999"), 2000), "last regular point")
+    eq(pts[2000], ([("otel.metric.overflow", True)], sum(range(2001, 2101))), "overflow point")
+    stat(r, "overflow_samples", 100)
+
+
 def main():
     only = sys.argv[1:]
     failed = 0
