@@ -1598,6 +1598,51 @@ def _():
     stat(r, "overflow_samples", 100)
 
 
+def evidence_request(layout, comments=(), dropped=0):
+    b = G.Builder(layout)
+    sp = b.scope(b.resource({"service.name": "s"}))
+    p = b.profile(sp, ("cpu", "nanoseconds"), time=T0, duration=DUR, comments=comments)
+    p.dropped_attributes_count = dropped
+    b.sample(p, values=[1, 2], attrs={PROC: "x"})
+    return b
+
+
+@check("layout_auto_evidence_rules")
+def _():
+    errors = []
+    cases = [
+        # (name, bytes, expected layout) -- SPEC section 1 evidence rules
+        ("v1_8_unpacked_comment_field7_wt0",
+         evidence_request("v1.8", comments=["c"]).to_bytes(unpacked=True), "v1.8"),
+        ("v1_8_packed_comment_field7_wt2_is_no_evidence",
+         evidence_request("v1.8", comments=["c"]).to_bytes(), "v1.9"),
+        ("v1_9_dropped_count_field8_wt0", evidence_request("v1.9", dropped=3).to_bytes(), "v1.9"),
+        ("v1_10_dropped_count_unpacked", evidence_request("v1.10", dropped=3).to_bytes(True), "v1.10"),
+        ("empty_request", b"", "v1.10"),
+    ]
+    for cname, data, lay in cases:
+        r = run_cli("evidence_" + cname, data, ["--layout", "auto"])
+        if r.rc != 0 or r.stats is None:
+            errors.append("%s: exit %d %s" % (cname, r.rc, r.stderr[:100]))
+            continue
+        if r.stats.get("layout") != lay:
+            errors.append("%s: layout %r, expected %r" % (cname, r.stats.get("layout"), lay))
+        if data:
+            req = M.ExportMetricsServiceRequest()
+            req.ParseFromString(r.output or b"")
+            try:
+                eq(points(req, "cpu_time"), [(pa("x"), 3)], cname + " points")
+            except Fail as e:
+                errors.append(str(e))
+    # Profile field 8 as a varint (v1.9 or later) and field 12 (v1.8 only).
+    bad = G.append_raw(evidence_request("v1.9", dropped=3).to_bytes(), PROFILE0,
+                       G.f_bytes(12, b"\x01"))
+    e = malformed("evidence_field8_wt0_and_field12", bad)
+    if e:
+        errors.append("field 8 varint + field 12: %s" % e)
+    need(not errors, "; ".join(errors))
+
+
 def main():
     only = sys.argv[1:]
     failed = 0
