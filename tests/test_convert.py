@@ -573,6 +573,13 @@ def _():
     now = 1_800_000_000_123_456_789
     r = convert_ok("time_window_now", b.to_bytes(), ["--now", str(now)])
     eq(times(r.req, "cpu_time"), [(now, now)], "(start, time)")
+    # Without --now: the current time.
+    before = time.time_ns()
+    r = convert_ok("time_window_now_default", b.to_bytes())
+    after = time.time_ns()
+    (start, end), = times(r.req, "cpu_time")
+    need(before - SEC <= start <= after + SEC and start == end,
+         "default now: (%d, %d) outside [%d, %d]" % (start, end, before, after))
 
 
 # -- output structure --
@@ -1017,6 +1024,17 @@ def _():
     got = output_totals(r.req)
     eq(got, renumber(expected, nonempty), "cpu ns per (resource, process)")
     need(sum(got.values()) > 0, "no cpu time at all")
+    # Resource, schema_url and time window of each output resource.
+    for oi, ri in enumerate(nonempty):
+        rp, rm = req.resource_profiles[ri], r.req.resource_metrics[oi]
+        eq(attrs_of(rm.resource.attributes), attrs_of(rp.resource.attributes),
+           "resource %d attributes" % ri)
+        eq(rm.schema_url, rp.schema_url, "resource %d schema_url" % ri)
+        profs = [p for sp in rp.scope_profiles for p in sp.profiles if len(p.samples)]
+        win = (min(p.time_unix_nano for p in profs),
+               max(p.time_unix_nano + p.duration_nano for p in profs))
+        for t in times(r.req, "cpu_time", oi):
+            eq(t, win, "resource %d (start, time)" % ri)
 
 
 @check("real_capture_profile_forced_v1_8")
