@@ -24,18 +24,40 @@ ifeq ($(shell grep -c p2m_regex_compile profile2metrics.h),0)
 REGEX_SRC   := -DP2M_TEST_DRAFT_REGEX -I$(REGEX_DRAFT)
 REGEX_DEPS  := $(wildcard $(REGEX_DRAFT)/p2m_regex.h)
 endif
-REGEX_CFLAGS := -std=c99 -O2 -g $(WARN) -Werror -I. -Itests/regex $(REGEX_SRC)
+REGEX_CFLAGS := -O2 -g $(WARN) -Werror -I. -Itests/regex $(REGEX_SRC)
 REGEX_HDRS  := profile2metrics.h tests/regex/regex_impl.h $(REGEX_DEPS)
+REGEX_BINS  := regex_diff regex_diff_pcre regex_table regex_table_pcre \
+               regex_table_noregex regex_table_cxx regex_table_clang regex_complexity \
+               regex_diff_asan
 N ?= 100000
 
-.PHONY: regex-diff regex-tests
+.PHONY: regex-diff regex-build
 
 $(REGEX_BUILD):
 	mkdir -p $@
 
 $(REGEX_BUILD)/regex_diff: tests/regex/regex_diff.c $(REGEX_HDRS) | $(REGEX_BUILD)
-	$(CC) $(REGEX_CFLAGS) -o $@ $< -lpcre2-8
+	$(CC) -std=c99 $(REGEX_CFLAGS) -o $@ $< -lpcre2-8
+$(REGEX_BUILD)/regex_diff_pcre: tests/regex/regex_diff.c $(REGEX_HDRS) | $(REGEX_BUILD)
+	$(CC) -std=c99 $(REGEX_CFLAGS) -DP2M_USE_PCRE2 -o $@ $< -lpcre2-8
+$(REGEX_BUILD)/regex_diff_asan: tests/regex/regex_diff.c $(REGEX_HDRS) | $(REGEX_BUILD)
+	clang -std=c99 $(REGEX_CFLAGS) -fsanitize=address,undefined -fno-sanitize-recover=all -o $@ $< -lpcre2-8
+$(REGEX_BUILD)/regex_table: tests/regex/regex_table.c $(REGEX_HDRS) | $(REGEX_BUILD)
+	$(CC) -std=c99 $(REGEX_CFLAGS) -o $@ $<
+$(REGEX_BUILD)/regex_table_pcre: tests/regex/regex_table.c $(REGEX_HDRS) | $(REGEX_BUILD)
+	$(CC) -std=c99 $(REGEX_CFLAGS) -DP2M_USE_PCRE2 -o $@ $< -lpcre2-8
+$(REGEX_BUILD)/regex_table_noregex: tests/regex/regex_table.c $(REGEX_HDRS) | $(REGEX_BUILD)
+	$(CC) -std=c99 $(REGEX_CFLAGS) -DP2M_NO_REGEX -o $@ $<
+$(REGEX_BUILD)/regex_table_cxx: tests/regex/regex_table.c $(REGEX_HDRS) | $(REGEX_BUILD)
+	g++ -x c++ -std=c++11 $(REGEX_CFLAGS) -o $@ $<
+$(REGEX_BUILD)/regex_table_clang: tests/regex/regex_table.c $(REGEX_HDRS) | $(REGEX_BUILD)
+	clang -std=c11 $(REGEX_CFLAGS) -fsanitize=address,undefined -fno-sanitize-recover=all -o $@ $<
+$(REGEX_BUILD)/regex_complexity: tests/regex/regex_complexity.c $(REGEX_HDRS) | $(REGEX_BUILD)
+	$(CC) -std=c99 $(REGEX_CFLAGS) -o $@ $<
 
+regex-build: $(addprefix $(REGEX_BUILD)/,$(REGEX_BINS))
+
+# make regex-diff N=1000000 : "N pairs, M mismatches", exit 1 if M > 0
 regex-diff: $(REGEX_BUILD)/regex_diff
 	$(REGEX_BUILD)/regex_diff $(N)
 # ---- end regex -------------------------------------------------------------
