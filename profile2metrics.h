@@ -523,6 +523,9 @@ typedef struct p2m__span {
     uint32_t n;
 } p2m__span;
 
+/* Where empty spans point, so that span arithmetic never touches NULL. */
+static const uint8_t p2m__nothing[1] = {0};
+
 typedef struct p2m__field {
     uint32_t num;   /* field number */
     uint32_t wt;    /* wire type */
@@ -1599,7 +1602,7 @@ static int p2m__index_dictionary(p2m__req *q) {
         const uint8_t *kp = q->in + a->vid, *kend = kp + ((uint32_t)a->bad << 16 | a->slot);
         p2m__field g;
         uint64_t key_idx = 0;
-        p2m__span val = {0, 0};
+        p2m__span val = {p2m__nothing, 0};
         int has_val = 0, rr;
         unsigned ev10 = 0;
         p2m_str key;
@@ -1702,6 +1705,7 @@ static int p2m__profile_info(p2m__req *q, p2m__span s, p2m__pinfo *pi, int with_
     int r;
     uint32_t attr_field = q->layout == P2M_LAYOUT_V1_8 ? 12u : 11u;
     P2M_MEMSET(pi, 0, sizeof *pi);
+    pi->sample_type.p = pi->period_type.p = p2m__nothing;
     if (with_attrs) P2M_MEMCPY(q->prof_slots, q->res_slots, q->e->n_slots * sizeof(uint32_t));
     while ((r = p2m__next(&q->w, &p, end, &f)) > 0) {
         if (f.num == 2) continue;
@@ -1876,7 +1880,7 @@ static int p2m__mapping_build_id(p2m__req *q, p2m__field *attrs_field, p2m_str *
         const uint8_t *p, *end;
         p2m__field f;
         uint64_t key = 0;
-        p2m__span val = {0, 0};
+        p2m__span val = {p2m__nothing, 0};
         p2m_str ks;
         int rr;
         if (idx >= q->sv.n_attrs) continue;
@@ -2239,7 +2243,7 @@ static int p2m__resource(p2m__req *q, p2m__span s, p2m__res *out) {
             int rr;
             p2m_str key = {"", 0};
             uint64_t key_idx = 0;
-            p2m__span val = {0, 0};
+            p2m__span val = {p2m__nothing, 0};
             uint32_t slot;
             while ((rr = p2m__next(&q->w, &kp, kend, &g)) > 0) {
                 if (g.num == 1 && g.wt == P2M__WT_LEN) { key.ptr = (const char *)g.s.p; key.len = g.s.n; }
@@ -2447,7 +2451,7 @@ static int p2m__res_attr(const p2m_result *r, p2m__span s, p2m_attribute *out) {
     p2m_error e;
     const uint8_t *p = s.p, *end = s.p + s.n;
     p2m__field f;
-    p2m__span val = {0, 0};
+    p2m__span val = {p2m__nothing, 0};
     uint64_t key_idx = 0;
     uint32_t type, len;
     const uint8_t *ptr;
