@@ -793,6 +793,17 @@ static void check_output_too_small(void)
             EXPECT(st == P2M_ERR_OUTPUT_TOO_SMALL && err.needed == need,
                    "encode_otlp(NULL,0): status %d needed %zu, convert said %zu", (int)st,
                    err.needed, need);
+            if (need > 1 && need < sizeof out_buf) {
+                memset(out_buf, PATTERN, sizeof out_buf);
+                st = p2m_encode_otlp(r, out_buf, need - 1, &got, &err);
+                EXPECT(st == P2M_ERR_OUTPUT_TOO_SMALL && err.needed == need,
+                       "encode_otlp cap needed-1: status %d needed %zu", (int)st, err.needed);
+                EXPECT(all_pattern(out_buf, sizeof out_buf),
+                       "encode_otlp cap needed-1: failed call wrote into the output");
+                st = p2m_encode_otlp(r, out_buf, need, &got, &err);
+                EXPECT(st == P2M_OK && got == need, "encode_otlp cap needed: status %d wrote %zu",
+                       (int)st, got);
+            }
         }
     }
     tk_end();
@@ -825,14 +836,20 @@ static void check_main(const char *name, int layout, int dict_first, p2m_layout 
     if (!eng) {
         EXPECT(0, "engine did not compile");
         tk_end();
+        printf("FAIL c.api.%s.view: not checked, no engine\n", name);
+        printf("FAIL c.api.%s.stats: not checked, no engine\n", name);
+        tk_failed_checks += 2;
         return;
     }
     memset(&stats, 0, sizeof stats);
     st = convert(eng, &req, &n, &stats, &err);
     EXPECT(st == P2M_OK, "convert: status %d at offset %zu: %s", (int)st, err.offset, err.message);
     if (st != P2M_OK) {
-        printf("# input: %s\n", pbw_hex(req.b, req.n, 256));
+        printf("# input: %s\n", pbw_hex(req.b, req.n, 1024));
         tk_end();
+        printf("FAIL c.api.%s.view: not checked, convert failed\n", name);
+        printf("FAIL c.api.%s.stats: not checked, convert failed\n", name);
+        tk_failed_checks += 2;
         return;
     }
     d = p2m__metrics__export_metrics_service_request__unpack(NULL, n, out_buf);

@@ -214,7 +214,7 @@ static void check_selftest(void)
     tk_end();
 }
 
-static void check_config(const char *name, const p2m_config *cfg_template, int with_regex)
+static void check_config(const char *name, const p2m_config *cfg_template)
 {
     run_result rr[8];
     p2m_status cst;
@@ -223,7 +223,6 @@ static void check_config(const char *name, const p2m_config *cfg_template, int w
     p2m_config c;
     size_t i, total_points = 0;
     unsigned long calls;
-    (void)with_regex;
     tk_begin(name);
     memset(rr, 0, sizeof rr);
     arm();
@@ -342,17 +341,16 @@ int main(int argc, char **argv)
         }
     }
 
-    check_config("c.noalloc.default_config", NULL, 0);
+    check_config("c.noalloc.default_config", NULL);
 
-    /* Regex rules, every filter, the function metric, doubles. */
+    /* Every rule type but regex, the function metric, doubles, overflow. */
     p2m_config_init(&rich);
     rules[0].key = "service";
     rules[0].type = P2M_RULE_LITERAL;
     rules[0].value = "checkout";
     rules[1].key = "proc";
-    rules[1].type = P2M_RULE_REGEX;
-    rules[1].value = "^(a.p|[a-z]+)$";
-    rules[1].source = "process.executable.name";
+    rules[1].type = P2M_RULE_ATTRIBUTE;
+    rules[1].from = "process.executable.name";
     rules[2].key = "thread.name";
     rules[2].type = P2M_RULE_ATTRIBUTE;
     rules[2].from = "thread.name";
@@ -362,6 +360,20 @@ int main(int argc, char **argv)
     rules[3].index = 1;
     rich.attributes = rules;
     rich.n_attributes = 4;
+    rich.function.enabled = 1;
+    rich.function_mode = P2M_FUNCTION_INCLUSIVE;
+    rich.cpu.unit = "ms";
+    rich.max_series = 1;
+    check_config("c.noalloc.rich_config", &rich);
+
+    /* Regex: a regex rule and every filter. */
+    p2m_config_init(&rich);
+    rules[1].type = P2M_RULE_REGEX;
+    rules[1].value = "^(a.p|[a-z]+)$";
+    rules[1].source = "process.executable.name";
+    rules[1].from = NULL;
+    rich.attributes = rules;
+    rich.n_attributes = 4;
     rich.process_filter.enabled = 1;
     rich.process_filter.pattern = "(?i)APP|java";
     rich.thread_filter.enabled = 1;
@@ -369,11 +381,7 @@ int main(int argc, char **argv)
     rich.thread_filter.n_patterns = 3;
     rich.pattern_filter.enabled = 1;
     rich.pattern_filter.pattern = "\\w+";
-    rich.function.enabled = 1;
-    rich.function_mode = P2M_FUNCTION_INCLUSIVE;
-    rich.cpu.unit = "ms";
-    rich.max_series = 1;
-    check_config("c.noalloc.rich_config", &rich, 1);
+    check_config("c.noalloc.regex_config", &rich);
 
     check_error_paths();
     return tk_exit_code();

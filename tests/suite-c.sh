@@ -1,0 +1,134 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# C tests of the library API (tests/c): builds into build/c and runs
+#   test_api       contract tests; output decoded again with protobuf-c
+#   test_noalloc   zero heap allocation, with an interposed malloc family
+#   test_malformed hostile input under ASan + UBSan (clang)
+#   test_api again under valgrind memcheck
+# Real captures in ../shared/testdata/real are used when that folder exists.
+# A missing tool is a FAIL, never a skip.
+cd "$(dirname "$0")/.." || exit 2
+B=build/c
+mkdir -p "$B/gen" "$B/py"
+fails=0
+fail() { echo "FAIL $1"; fails=$((fails + 1)); }
+
+CC_GCC=${CC_GCC:-gcc}
+CC_CLANG=${CC_CLANG:-clang}
+PY=/usr/bin/python3
+WARN="-Wall -Wextra -Wpedantic -Wconversion -Wsign-conversion -Wshadow -Wcast-qual -Wundef"
+
+need_tool() { # name command...
+    name=$1; shift
+    if ! command -v "$1" >/dev/null 2>&1; then
+        fail "c.tools.$name: '$1' not found (run make deps)"
+        return 1
+    fi
+    return 0
+}
+tools_ok=1
+need_tool gcc "$CC_GCC" || tools_ok=0
+need_tool clang "$CC_CLANG" || tools_ok=0
+need_tool protoc protoc || tools_ok=0
+need_tool valgrind valgrind || tools_ok=0
+if [ ! -f /usr/include/protobuf-c/protobuf-c.h ]; then
+    fail "c.tools.protobuf-c: /usr/include/protobuf-c/protobuf-c.h missing (libprotobuf-c-dev)"
+    tools_ok=0
+fi
+if ! $PY -c 'import google.protobuf' 2>/dev/null; then
+    fail "c.tools.python-protobuf: $PY cannot import google.protobuf (python3-protobuf)"
+    tools_ok=0
+fi
+if ! grep -q '^#ifdef P2M_IMPLEMENTATION' profile2metrics.h; then
+    fail "c.build: profile2metrics.h has no implementation section yet"
+    exit 1
+fi
+[ "$tools_ok" = 1 ] || exit 1
+
+# build NAME command...: runs a build step, shows its errors on failure
+build() {
+    name=$1; shift
+    if ! "$@" > "$B/$name.log" 2>&1; then
+        fail "c.build.$name: $(head -c 300 "$B/$name.log" | tr '\n' ' ')"
+        sed 's/^/# /' "$B/$name.log" | head -40
+        return 1
+    fi
+    return 0
+}
+
+built_api=0; built_noalloc=0; built_malformed=0
+if build protoc-c protoc --c_out="$B/gen" -Iproto proto/metrics.proto &&
+   build impl "$CC_GCC" -std=c99 -O2 -g -I. -c tests/c/p2m_impl.c -o "$B/impl.o" &&
+   build metrics.pb-c "$CC_GCC" -std=c11 -O1 -g -I"$B/gen" -c "$B/gen/metrics.pb-c.c" \
+        -o "$B/metrics.pb-c.o" &&
+   build test_api "$CC_GCC" -std=c11 -O1 -g $WARN -Werror -I. -Itests/c -isystem "$B/gen" \
+        -o "$B/test_api" tests/c/test_api.c "$B/metrics.pb-c.o" "$B/impl.o" -lprotobuf-c -lm
+then built_api=1; fi
+if [ -f "$B/impl.o" ] &&
+   build test_noalloc "$CC_GCC" -std=c99 -O2 -g $WARN -Werror -I. -Itests/c \
+        -o "$B/test_noalloc" tests/c/test_noalloc.c "$B/impl.o"
+then built_noalloc=1; fi
+SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -g -O1 -fno-omit-frame-pointer"
+if build impl_asan "$CC_CLANG" -std=c99 $SAN -I. -c tests/c/p2m_impl.c -o "$B/impl_asan.o" &&
+   build test_malformed "$CC_CLANG" -std=c99 $SAN $WARN -Werror -I. -Itests/c \
+        -o "$B/test_malformed" tests/c/test_malformed.c "$B/impl_asan.o"
+then built_malformed=1; fi
+
+REAL=../shared/testdata/real/sig-profiling-profile.otlp
+K8S=../shared/testdata/real/sig-profiling-k8s.otlp
+REAL_ARGS=""
+if [ -d ../shared/testdata/real ]; then
+    if build protoc-py protoc --python_out="$B/py" -Iproto proto/profiles_v1_8.proto &&
+       $PY tests/c/real_expect.py "$B/py" "$REAL" > "$B/real_expect.txt" 2> "$B/real_expect.log"
+    then
+        REAL_ARGS="$REAL $(cat "$B/real_expect.txt")"
+    else
+        fail "c.real_expect: Google protobuf could not read $REAL: $(head -c 200 "$B/real_expect.log")"
+        REAL_ARGS="$REAL"
+    fi
+else
+    echo "# ../shared/testdata/real not found: real captures not used"
+    REAL=""; K8S=""
+fi
+
+# run NAME command...: shows the test's lines; a crash or sanitizer abort
+# (exit code other than 0/1) or a non-zero exit without FAIL is a FAIL
+run() {
+    name=$1; shift
+    "$@" > "$B/$name.out" 2>&1
+    rc=$?
+    grep -v '^==[0-9]*==\|^    #' "$B/$name.out" | grep '^PASS \|^FAIL \|^# ' 
+    nf=$(grep -c '^FAIL ' "$B/$name.out")
+    fails=$((fails + nf))
+    if [ "$rc" -ne 0 ] && [ "$rc" -ne 1 ]; then
+        fail "c.$name.run: exited $rc (crash or sanitizer report); see $B/$name.out:"
+        grep -v '^PASS \|^FAIL ' "$B/$name.out" | head -40 | sed 's/^/# /'
+    elif [ "$rc" -ne 0 ] && [ "$nf" -eq 0 ]; then
+        fail "c.$name.run: exited $rc without a FAIL line"
+    fi
+}
+
+export ASAN_OPTIONS="exitcode=86:detect_leaks=0:abort_on_error=0"
+export UBSAN_OPTIONS="halt_on_error=1:exitcode=87:print_stacktrace=1"
+
+# shellcheck disable=SC2086
+[ "$built_api" = 1 ] && run test_api "$B/test_api" $REAL_ARGS
+[ "$built_noalloc" = 1 ] && run test_noalloc "$B/test_noalloc" $REAL
+[ "$built_malformed" = 1 ] && run test_malformed "$B/test_malformed" $REAL $K8S
+
+if [ "$built_api" = 1 ]; then
+    # shellcheck disable=SC2086
+    valgrind -q --error-exitcode=99 --track-origins=yes "$B/test_api" $REAL_ARGS \
+        > "$B/valgrind_api.out" 2>&1
+    rc=$?
+    if [ "$rc" -eq 99 ]; then
+        fail "c.valgrind.test_api: memcheck found errors; see $B/valgrind_api.out:"
+        grep '^==' "$B/valgrind_api.out" | head -40 | sed 's/^/# /'
+    elif [ "$rc" -ne 0 ] && ! grep -q '^FAIL ' "$B/valgrind_api.out"; then
+        fail "c.valgrind.test_api: exited $rc"
+    else
+        echo "PASS c.valgrind.test_api"
+    fi
+fi
+
+[ "$fails" -eq 0 ]

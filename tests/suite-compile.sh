@@ -1,0 +1,109 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# Compile matrix of profile2metrics.h (tests/c/compile, build/c/compile):
+# C99 and C11 with gcc and clang, C++11 and C++17 with g++ and clang++, all
+# with the project's warnings and -Werror. For each dialect:
+#   link     impl.c + user1.c + user2.c linked together (no duplicate or
+#            missing symbols) and run
+#   once     header without, then twice with P2M_IMPLEMENTATION in one TU
+#   <option> option.c built with each entry of OPTIONS below
+# plus the implementation compiled as C and used from C++ (extern "C").
+# At most 2 jobs at a time. A missing compiler is a FAIL.
+#
+# To add an option build, add a line to OPTIONS: name|cflags|libs
+cd "$(dirname "$0")/.." || exit 2
+OPTIONS="
+static|-DP2M_STATIC|
+no_errmsg|-DP2M_NO_ERRMSG|
+static_no_errmsg|-DP2M_STATIC -DP2M_NO_ERRMSG|
+"
+# Options that exist only once the header has them (checked by name):
+grep -q 'P2M_NO_REGEX' profile2metrics.h && OPTIONS="$OPTIONS
+no_regex|-DP2M_NO_REGEX|"
+grep -q 'P2M_USE_PCRE2' profile2metrics.h && OPTIONS="$OPTIONS
+pcre2|-DP2M_USE_PCRE2|-lpcre2-8"
+grep -q 'P2M_NO_STDIO' profile2metrics.h && OPTIONS="$OPTIONS
+no_stdio|-DP2M_NO_STDIO|"
+
+WARN="-Wall -Wextra -Wpedantic -Wconversion -Wsign-conversion -Wshadow -Wcast-qual -Wundef -Werror"
+SRC=tests/c/compile
+B=build/c/compile
+rm -rf "$B"
+mkdir -p "$B/jobs"
+fails=0
+
+if ! grep -q '^#ifdef P2M_IMPLEMENTATION' profile2metrics.h; then
+    echo "FAIL compile.header: profile2metrics.h has no implementation section yet"
+    exit 1
+fi
+
+njob=0
+# job NAME COMMAND-LINE: one shell line; PASS when it exits 0
+job() {
+    njob=$((njob + 1))
+    id=$(printf '%03d' "$njob")
+    {
+        echo "cd '$PWD' || exit 2"
+        echo "if { $2 ; } > $B/jobs/$id.log 2>&1; then echo 'PASS $1' > $B/jobs/$id.res;"
+        echo "else echo \"FAIL $1: \$(grep -m1 -i 'error' $B/jobs/$id.log || head -n1 $B/jobs/$id.log)\" > $B/jobs/$id.res;"
+        echo "sed 's/^/# /' $B/jobs/$id.log | head -n 20 >> $B/jobs/$id.res; fi"
+    } > "$B/jobs/$id.sh"
+}
+
+have() { command -v "$1" >/dev/null 2>&1; }
+
+# dialect NAME COMPILER STDFLAG LANGFLAG OPTLEVEL
+# OPTLEVEL -O2 for one C dialect per compiler (some warnings need the
+# optimiser), -O0 for the rest to keep the matrix fast.
+dialect() {
+    name=$1 cc=$2 std=$3 lang=$4 opt=$5
+    if ! have "$cc"; then
+        echo "FAIL compile.$name: compiler '$cc' not found (run make deps)"
+        fails=$((fails + 1))
+        return
+    fi
+    o="$B/$name"
+    flags="$lang $std $opt $WARN -I."
+    job "compile.$name.link" "$cc $flags -c $SRC/impl.c -o $o.impl.o && $cc $flags -c $SRC/user1.c -o $o.user1.o && $cc $flags -c $SRC/user2.c -o $o.user2.o && $cc $o.impl.o $o.user1.o $o.user2.o -o $o.link && $o.link"
+    job "compile.$name.once" "$cc $flags $SRC/once.c -o $o.once && $o.once"
+    echo "$OPTIONS" | while IFS='|' read -r oname ocflags olibs; do
+        [ -n "$oname" ] || continue
+        echo "$oname|$ocflags|$olibs"
+    done > "$B/options.txt"
+    while IFS='|' read -r oname ocflags olibs; do
+        job "compile.$name.$oname" "$cc $flags $ocflags $SRC/option.c -o $o.$oname $olibs && $o.$oname"
+    done < "$B/options.txt"
+}
+
+dialect gcc.c99 gcc -std=c99 "-x c" -O2
+dialect gcc.c11 gcc -std=c11 "-x c" -O0
+dialect clang.c99 clang -std=c99 "-x c" -O2
+dialect clang.c11 clang -std=c11 "-x c" -O0
+dialect g++.c++11 g++ -std=c++11 "-x c++" -O0
+dialect g++.c++17 g++ -std=c++17 "-x c++" -O0
+dialect clang++.c++11 clang++ -std=c++11 "-x c++" -O0
+dialect clang++.c++17 clang++ -std=c++17 "-x c++" -O0
+
+# C implementation, C++ users: the declarations must have C linkage.
+if have gcc && have g++; then
+    job "compile.mixed.c_impl_cxx_users" "gcc -x c -std=c99 -O0 $WARN -I. -c $SRC/impl.c -o $B/mixed.impl.o && g++ -x c++ -std=c++11 -O2 $WARN -I. -c $SRC/user1.c -o $B/mixed.user1.o && g++ -x c++ -std=c++11 -O2 $WARN -I. -c $SRC/user2.c -o $B/mixed.user2.o && g++ $B/mixed.impl.o $B/mixed.user1.o $B/mixed.user2.o -o $B/mixed && $B/mixed"
+fi
+
+if [ "$njob" -gt 0 ]; then
+    ls "$B"/jobs/*.sh | xargs -P 2 -n 1 sh
+    for r in "$B"/jobs/*.res; do
+        if [ ! -f "$r" ]; then
+            echo "FAIL compile.runner: a job left no result ($r)"
+            fails=$((fails + 1))
+            continue
+        fi
+        cat "$r"
+        grep -q '^FAIL ' "$r" && fails=$((fails + 1))
+    done
+    n_res=$(ls "$B"/jobs/*.res 2>/dev/null | wc -l)
+    if [ "$n_res" -ne "$njob" ]; then
+        echo "FAIL compile.runner: $njob jobs, $n_res results"
+        fails=$((fails + 1))
+    fi
+fi
+[ "$fails" -eq 0 ]
