@@ -61,3 +61,13 @@ regex-build: $(addprefix $(REGEX_BUILD)/,$(REGEX_BINS))
 regex-diff: $(REGEX_BUILD)/regex_diff
 	$(REGEX_BUILD)/regex_diff $(N)
 # ---- end regex -------------------------------------------------------------
+
+# ---- C API tests (tests/c, tests/suite-c.sh, tests/suite-compile.sh) --------
+# Built into build/c by the suite scripts themselves (they need per-test
+# compilers and sanitizer flags); these targets only run them.
+.PHONY: test-c test-compile
+test-c:
+	sh tests/suite-c.sh
+test-compile:
+	sh tests/suite-compile.sh
+# ---- end of C API tests -------------------------------------------------------
