@@ -1,0 +1,547 @@
+/* SPDX-License-Identifier: MIT
+   make bench: profile2metrics against general protobuf decoders, in one
+   process, interleaved rounds, medians with min and max.
+
+     bench [--rounds N] [--min-ms MS] [--instr FILE] [--json FILE] [--md FILE]
+           NAME=PATH[:stream][:v1.8] ...
+
+   Scenarios (docs/performance.md has the method):
+     parse     p2m_aggregate (cpu + memory, default rules: survey, dictionary
+               index, sample walk, aggregation; no encoding) against each
+               peer's decode + free, and the protozero full walk;
+     e2e       p2m_convert (cpu + memory, process filter when the header has
+               it, OTLP encoding) against each peer's decode + the same simple
+               C aggregation (agg.c) + free;
+     function  p2m_convert with the inclusive function metric against the
+               protozero full walk (and the decode-only peers of "parse").
+   --instr names a file of "workload scenario instr_per_byte" lines (from
+   callgrind, bench/instr.sh) merged into the table and the JSON. */
+#define _POSIX_C_SOURCE 200809L
+#include "bench.h"
+#include "p2m_side.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+enum { K_P2M, K_PBC, K_NPB, K_CPP, K_PZ, K_PBC_AGG, K_NPB_AGG, K_CPP_AGG, K_COUNT };
+
+/* json key and display name of each peer library */
+static const char *const peer_key[5] = {"p2m", "protobuf_c", "nanopb", "cpp_arena", "protozero"};
+static const char *const peer_name[5] = {"p2m", "protobuf-c", "nanopb", "C++ arena", "protozero walk"};
+
+typedef struct contender {
+    int kind;
+    int scen;        /* for K_P2M */
+    int lib;         /* index into peer_key */
+    int failed;
+    char err[200];
+    unsigned reps;
+    double *ns;      /* ns per run, one per round */
+    double med, lo, hi;
+    unsigned long allocs, runs;
+} contender;
+
+typedef struct ctx {
+    bench_wl wl;
+    p2m_side side[SC_COUNT];
+    int side_ok[SC_COUNT];
+    bench_agg *agg;
+    contender c[SC_COUNT + 7];
+    size_t nc;
+    uint64_t samples;
+    char check[256];
+} ctx;
+
+static double now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+static uint64_t sink;
+
+/* One run of a contender over every request of the workload. */
+static int run_once(ctx *x, contender *c) {
+    const bench_wl *w = &x->wl;
+    size_t i;
+    int rc = 0;
+    if (c->kind == K_P2M) {
+        rc = p2m_side_run(&x->side[c->scen], w);
+        if (rc) {
+            char m[sizeof x->side[0].err.message];
+            memcpy(m, x->side[c->scen].err.message, sizeof m);
+            snprintf(c->err, sizeof c->err, "p2m: %.*s", (int)sizeof m - 1, m);
+        }
+        return rc;
+    }
+    for (i = 0; i < w->n && rc == 0; i++) {
+        const uint8_t *p = w->msg[i];
+        size_t n = w->len[i];
+        switch (c->kind) {
+        case K_PBC: rc = pbc_decode(p, n, w->layout); break;
+        case K_NPB: rc = npb_decode(p, n, w->layout); break;
+        case K_CPP: rc = cpp_decode(p, n, w->layout); break;
+        case K_PZ: rc = pz_walk(p, n, w->layout, &sink); break;
+        case K_PBC_AGG: rc = pbc_agg(p, n, w->layout, x->agg); break;
+        case K_NPB_AGG: rc = npb_agg(p, n, w->layout, x->agg); break;
+        case K_CPP_AGG: rc = cpp_agg(p, n, w->layout, x->agg); break;
+        default: rc = -1;
+        }
+    }
+    if (rc) {
+        const char *m = "";
+        switch (c->kind) {
+        case K_PBC: case K_PBC_AGG: m = pbc_error(); break;
+        case K_NPB: case K_NPB_AGG: m = npb_error(); break;
+        case K_CPP: case K_CPP_AGG: m = cpp_error(); break;
+        case K_PZ: m = pz_error(); break;
+        default: break;
+        }
+        snprintf(c->err, sizeof c->err, "%s", m);
+    }
+    return rc;
+}
+
+static void add(ctx *x, int kind, int scen, int lib) {
+    contender *c = &x->c[x->nc++];
+    memset(c, 0, sizeof *c);
+    c->kind = kind;
+    c->scen = scen;
+    c->lib = lib;
+}
+
+static contender *find(ctx *x, int kind, int scen) {
+    size_t i;
+    for (i = 0; i < x->nc; i++)
+        if (x->c[i].kind == kind && (kind != K_P2M || x->c[i].scen == scen)) return &x->c[i];
+    return NULL;
+}
+
+/* Sums the aggregation totals of a peer over every request. */
+static int agg_run_totals(ctx *x, int kind, agg_totals *sum) {
+    size_t i;
+    memset(sum, 0, sizeof *sum);
+    for (i = 0; i < x->wl.n; i++) {
+        agg_totals t;
+        int rc = kind == K_PBC_AGG ? pbc_agg(x->wl.msg[i], x->wl.len[i], x->wl.layout, x->agg)
+               : kind == K_NPB_AGG ? npb_agg(x->wl.msg[i], x->wl.len[i], x->wl.layout, x->agg)
+                                   : cpp_agg(x->wl.msg[i], x->wl.len[i], x->wl.layout, x->agg);
+        if (rc) return -1;
+        agg_totals_get(x->agg, &t);
+        sum->cpu_ns += t.cpu_ns;
+        sum->mem_bytes += t.mem_bytes;
+        sum->cpu_series += t.cpu_series;
+        sum->mem_series += t.mem_series;
+    }
+    return 0;
+}
+
+/* The peers' aggregation must agree with p2m, or the comparison is void. */
+static void cross_check(ctx *x) {
+    uint64_t cpu, mem, cp, mp;
+    int k;
+    char *o = x->check;
+    size_t left = sizeof x->check;
+    if (!x->side_ok[SC_E2E] || p2m_side_totals(&x->side[SC_E2E], &x->wl, &cpu, &mem, &cp, &mp) != 0) {
+        snprintf(x->check, sizeof x->check, "not checked (p2m e2e failed)");
+        return;
+    }
+    snprintf(o, left, "ok");
+    for (k = K_PBC_AGG; k <= K_CPP_AGG; k++) {
+        contender *c = find(x, k, SC_E2E);
+        agg_totals t;
+        if (!c || c->failed) continue;
+        if (agg_run_totals(x, k, &t) != 0) continue;
+        if (t.cpu_ns != cpu || t.mem_bytes != mem || t.cpu_series != cp || t.mem_series != mp) {
+            int n = snprintf(o, left, "MISMATCH %s: cpu %llu/%llu ns, mem %llu/%llu B, series %llu+%llu/%llu+%llu; ",
+                             peer_name[c->lib], (unsigned long long)t.cpu_ns, (unsigned long long)cpu,
+                             (unsigned long long)t.mem_bytes, (unsigned long long)mem,
+                             (unsigned long long)t.cpu_series, (unsigned long long)t.mem_series,
+                             (unsigned long long)cp, (unsigned long long)mp);
+            if (n > 0 && (size_t)n < left) { o += n; left -= (size_t)n; }
+        }
+    }
+}
+
+static int cmp_d(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void summarise(contender *c, unsigned rounds) {
+    double *t = (double *)malloc(rounds * sizeof *t);
+    if (!t) abort();
+    memcpy(t, c->ns, rounds * sizeof *t);
+    qsort(t, rounds, sizeof *t, cmp_d);
+    c->med = rounds % 2 ? t[rounds / 2] : (t[rounds / 2 - 1] + t[rounds / 2]) / 2;
+    c->lo = t[0];
+    c->hi = t[rounds - 1];
+    free(t);
+}
+
+static int setup(ctx *x, double min_ns) {
+    size_t i;
+    int s;
+    for (s = 0; s < SC_COUNT; s++) {
+        x->side_ok[s] = p2m_side_init(&x->side[s], s, &x->wl) == 0;
+        if (!x->side_ok[s] && x->side[s].supported)
+            fprintf(stderr, "bench: %s %s: p2m setup failed: %s\n", x->wl.name, bench_scenario_name[s],
+                    x->side[s].err.message);
+    }
+    x->agg = agg_new(x->side[SC_E2E].filter_on ? BENCH_FILTER : NULL);
+    add(x, K_P2M, SC_PARSE, 0);
+    add(x, K_P2M, SC_E2E, 0);
+    add(x, K_P2M, SC_FUNC, 0);
+    add(x, K_PBC, SC_PARSE, 1);
+    add(x, K_NPB, SC_PARSE, 2);
+    add(x, K_CPP, SC_PARSE, 3);
+    add(x, K_PZ, SC_PARSE, 4);
+    add(x, K_PBC_AGG, SC_E2E, 1);
+    add(x, K_NPB_AGG, SC_E2E, 2);
+    add(x, K_CPP_AGG, SC_E2E, 3);
+    /* warm up, calibrate the repetitions of one measurement */
+    for (i = 0; i < x->nc; i++) {
+        contender *c = &x->c[i];
+        double t0, t1;
+        if (c->kind == K_P2M && !x->side_ok[c->scen]) {
+            c->failed = 1;
+            snprintf(c->err, sizeof c->err, "%s", x->side[c->scen].supported ? x->side[c->scen].err.message
+                                                                             : x->side[c->scen].note);
+            continue;
+        }
+        t0 = now_ns();
+        if (run_once(x, c) != 0) {
+            c->failed = 1;
+            continue;
+        }
+        t1 = now_ns();
+        c->reps = (unsigned)(min_ns / (t1 - t0 > 1 ? t1 - t0 : 1)) + 1;
+        if (c->reps > 100000) c->reps = 100000;
+    }
+    x->samples = x->side_ok[SC_PARSE] ? (p2m_side_run(&x->side[SC_PARSE], &x->wl), x->side[SC_PARSE].samples) : 0;
+    cross_check(x);
+    return 0;
+}
+
+static void measure(ctx *x, unsigned rounds) {
+    unsigned r;
+    size_t k;
+    for (k = 0; k < x->nc; k++) {
+        x->c[k].ns = (double *)calloc(rounds, sizeof(double));
+        if (!x->c[k].ns) abort();
+    }
+    for (r = 0; r < rounds; r++) {
+        for (k = 0; k < x->nc; k++) {
+            contender *c = &x->c[(k + r) % x->nc]; /* a different order each round */
+            unsigned i;
+            double t0, t1;
+            unsigned long a0 = bench_allocs;
+            if (c->failed) continue;
+            if (c->kind == K_P2M) bench_count_allocs = 1;
+            t0 = now_ns();
+            for (i = 0; i < c->reps; i++) {
+                if (run_once(x, c) != 0) {
+                    c->failed = 1;
+                    break;
+                }
+            }
+            t1 = now_ns();
+            bench_count_allocs = 0;
+            c->allocs += bench_allocs - a0;
+            c->runs += c->reps;
+            c->ns[r] = (t1 - t0) / c->reps;
+        }
+    }
+    for (k = 0; k < x->nc; k++)
+        if (!x->c[k].failed) summarise(&x->c[k], rounds);
+}
+
+/* ---- instructions per byte from callgrind (bench/instr.sh) ---- */
+
+typedef struct instr_row {
+    char wl[64], scen[16];
+    double ipb;
+} instr_row;
+static instr_row instr[64];
+static size_t n_instr;
+
+static void load_instr(const char *path) {
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "bench: no instruction counts (%s): run through make bench\n", path);
+        return;
+    }
+    while (n_instr < 64 && fscanf(f, "%63s %15s %lf", instr[n_instr].wl, instr[n_instr].scen,
+                                  &instr[n_instr].ipb) == 3)
+        n_instr++;
+    fclose(f);
+}
+
+static double instr_of(const char *wl, int scen) {
+    size_t i;
+    for (i = 0; i < n_instr; i++)
+        if (strcmp(instr[i].wl, wl) == 0 && strcmp(instr[i].scen, bench_scenario_name[scen]) == 0)
+            return instr[i].ipb;
+    return -1;
+}
+
+/* ---- output ---- */
+
+static double mbs(const ctx *x, double ns) { return (double)x->wl.bytes / ns * 1e3; }
+
+static void cpu_model(char *out, size_t cap) {
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    char line[256];
+    snprintf(out, cap, "unknown");
+    if (!f) return;
+    while (fgets(line, sizeof line, f)) {
+        char *c = strchr(line, ':');
+        if (strncmp(line, "model name", 10) == 0 && c) {
+            c += 2;
+            c[strcspn(c, "\n")] = 0;
+            snprintf(out, cap, "%s", c);
+            break;
+        }
+    }
+    fclose(f);
+}
+
+static void json_num(FILE *f, const char *key, double v, int valid) {
+    if (valid) fprintf(f, ", \"%s\": %.6g", key, v);
+    else fprintf(f, ", \"%s\": null", key);
+}
+
+static void json_str(FILE *f, const char *key, const char *s) {
+    fprintf(f, ", \"%s\": \"", key);
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\') fputc('\\', f);
+        if ((unsigned char)*s >= 0x20) fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+/* The peers of a scenario: what p2m is compared with. */
+static void peers_of(ctx *x, int scen, contender **out, size_t *n) {
+    *n = 0;
+    if (scen == SC_E2E) {
+        out[(*n)++] = find(x, K_PBC_AGG, 0);
+        out[(*n)++] = find(x, K_NPB_AGG, 0);
+        out[(*n)++] = find(x, K_CPP_AGG, 0);
+    } else {
+        out[(*n)++] = find(x, K_PBC, 0);
+        out[(*n)++] = find(x, K_NPB, 0);
+        out[(*n)++] = find(x, K_CPP, 0);
+        out[(*n)++] = find(x, K_PZ, 0);
+    }
+}
+
+static void report(ctx *x, FILE *js, int *first_js, FILE *md) {
+    int s;
+    size_t i;
+    const p2m_side *e2e = &x->side[SC_E2E];
+    printf("\n%s: %zu request%s, %.3f MB, %llu samples, layout v1.%d%s%s\n", x->wl.name, x->wl.n,
+           x->wl.n == 1 ? "" : "s", (double)x->wl.bytes / 1e6, (unsigned long long)x->samples, x->wl.layout,
+           x->check[0] ? "; peers agree with p2m: " : "", x->check);
+    printf("  %-9s %-15s %9s %19s %12s %10s %8s %8s\n", "scenario", "who", "MB/s", "[min .. max]", "samples/s",
+           "ns/sample", "instr/B", "p2m is");
+    if (md) {
+        fprintf(md, "\n**%s** (%.3f MB, %llu samples, %zu request%s; peers agree with p2m: %s)\n\n", x->wl.name,
+                (double)x->wl.bytes / 1e6, (unsigned long long)x->samples, x->wl.n, x->wl.n == 1 ? "" : "s",
+                x->check);
+        fprintf(md, "| scenario | who | MB/s | min..max | samples/s | ns/sample | instr/B | p2m is |\n");
+        fprintf(md, "|---|---|---:|---:|---:|---:|---:|---:|\n");
+    }
+    for (s = 0; s < SC_COUNT; s++) {
+        contender *me = find(x, K_P2M, s), *peers[4];
+        size_t np;
+        double ipb = instr_of(x->wl.name, s);
+        int ok = me && !me->failed;
+        const char *note = x->side[s].note;
+        peers_of(x, s, peers, &np);
+        if (ok) {
+            char ibuf[32];
+            if (ipb >= 0) snprintf(ibuf, sizeof ibuf, "%.2f", ipb);
+            else snprintf(ibuf, sizeof ibuf, "-");
+            printf("  %-9s %-15s %9.1f [%8.1f ..%8.1f] %12.4g %10.1f %8s %8s %s\n", bench_scenario_name[s], "p2m",
+                   mbs(x, me->med), mbs(x, me->hi), mbs(x, me->lo), (double)x->samples / me->med * 1e9,
+                   me->med / (double)(x->samples ? x->samples : 1), ibuf, "", note);
+            if (md)
+                fprintf(md, "| %s | **p2m**%s%s | %.1f | %.1f..%.1f | %.4g | %.1f | %s | |\n",
+                        bench_scenario_name[s], note[0] ? ", " : "", note, mbs(x, me->med), mbs(x, me->hi),
+                        mbs(x, me->lo), (double)x->samples / me->med * 1e9,
+                        me->med / (double)(x->samples ? x->samples : 1), ibuf);
+        } else {
+            printf("  %-9s %-15s %s\n", bench_scenario_name[s], "p2m", me ? me->err : "?");
+            if (md) fprintf(md, "| %s | **p2m** | %s | | | | | |\n", bench_scenario_name[s], me ? me->err : "?");
+        }
+        for (i = 0; i < np; i++) {
+            contender *c = peers[i];
+            const char *what = s == SC_E2E ? " +agg" : s == SC_FUNC ? " (decode)" : "";
+            if (!c) continue;
+            if (c->failed) {
+                printf("  %-9s %-15s FAILED: %s\n", "", peer_name[c->lib], c->err);
+                if (md) fprintf(md, "| | %s%s | failed: %s | | | | | |\n", peer_name[c->lib], what, c->err);
+                continue;
+            }
+            printf("  %-9s %-15s %9.1f [%8.1f ..%8.1f] %12.4g %10.1f %8s", "", peer_name[c->lib], mbs(x, c->med),
+                   mbs(x, c->hi), mbs(x, c->lo), (double)x->samples / c->med * 1e9,
+                   c->med / (double)(x->samples ? x->samples : 1), "");
+            if (ok) printf(" %7.1fx", c->med / me->med);
+            printf("%s\n", s == SC_E2E ? "  (decode + agg)" : s == SC_FUNC ? "  (decode only)" : "");
+            if (md) {
+                fprintf(md, "| | %s%s | %.1f | %.1f..%.1f | %.4g | %.1f | | ", peer_name[c->lib], what,
+                        mbs(x, c->med), mbs(x, c->hi), mbs(x, c->lo), (double)x->samples / c->med * 1e9,
+                        c->med / (double)(x->samples ? x->samples : 1));
+                if (ok) fprintf(md, "%.1f× |\n", c->med / me->med);
+                else fprintf(md, "|\n");
+            }
+        }
+        if (s == SC_E2E && ok) {
+            /* the issue's targets compare end to end with decode-only */
+            contender *d[4];
+            size_t nd, j;
+            peers_of(x, SC_PARSE, d, &nd);
+            printf("  %-9s %-15s", "", "vs decode-only");
+            for (j = 0; j < nd; j++)
+                if (d[j] && !d[j]->failed) printf(" %s %.1fx", peer_name[d[j]->lib], d[j]->med / me->med);
+            printf("\n");
+        }
+        if (ok && s == SC_PARSE)
+            printf("  %-9s %-15s work memory %zu B (%.2f x input), heap allocations %lu in %lu runs\n", "", "",
+                   x->side[s].work_used, (double)x->side[s].work_used / (double)x->wl.bytes, me->allocs, me->runs);
+
+        /* JSON entry */
+        if (js) {
+            fprintf(js, "%s\n  \"%s/%s\": {", *first_js ? "" : ",", x->wl.name, bench_scenario_name[s]);
+            *first_js = 0;
+            fprintf(js, "\"workload\": \"%s\", \"scenario\": \"%s\", \"bytes\": %zu, \"requests\": %zu, \"samples\": %llu",
+                    x->wl.name, bench_scenario_name[s], x->wl.bytes, x->wl.n, (unsigned long long)x->samples);
+            json_num(js, "p2m_mb_s", ok ? mbs(x, me->med) : 0, ok);
+            json_num(js, "p2m_instr_per_byte", ipb, ipb >= 0);
+            json_num(js, "p2m_mb_s_min", ok ? mbs(x, me->hi) : 0, ok);
+            json_num(js, "p2m_mb_s_max", ok ? mbs(x, me->lo) : 0, ok);
+            json_num(js, "p2m_samples_s", ok ? (double)x->samples / me->med * 1e9 : 0, ok);
+            json_num(js, "p2m_ns_per_sample", ok ? me->med / (double)(x->samples ? x->samples : 1) : 0, ok);
+            json_num(js, "p2m_work_used", (double)x->side[s].work_used, ok);
+            json_num(js, "p2m_heap_allocs", ok ? (double)me->allocs : 0, ok);
+            json_str(js, "note", ok ? note : (me ? me->err : ""));
+            for (i = 0; i < np; i++) {
+                contender *c = peers[i];
+                char k[64];
+                int v = c && !c->failed;
+                if (!c) continue;
+                snprintf(k, sizeof k, "%s_mb_s", peer_key[c->lib]);
+                json_num(js, k, v ? mbs(x, c->med) : 0, v);
+                snprintf(k, sizeof k, "ratio_%s", peer_key[c->lib]);
+                json_num(js, k, v && ok ? c->med / me->med : 0, v && ok);
+                if (!v) {
+                    snprintf(k, sizeof k, "%s_error", peer_key[c->lib]);
+                    json_str(js, k, c->err);
+                }
+            }
+            if (s == SC_E2E) {
+                contender *d[4];
+                size_t nd, j;
+                peers_of(x, SC_PARSE, d, &nd);
+                for (j = 0; j < nd; j++) {
+                    char k[64];
+                    int v = d[j] && !d[j]->failed;
+                    if (!d[j]) continue;
+                    snprintf(k, sizeof k, "%s_decode_mb_s", peer_key[d[j]->lib]);
+                    json_num(js, k, v ? mbs(x, d[j]->med) : 0, v);
+                    snprintf(k, sizeof k, "ratio_%s_decode", peer_key[d[j]->lib]);
+                    json_num(js, k, v && ok ? d[j]->med / me->med : 0, v && ok);
+                }
+                json_str(js, "check", x->check);
+                json_num(js, "p2m_bytes_out", (double)e2e->out_bytes, ok);
+            }
+            fprintf(js, "}");
+        }
+    }
+}
+
+int main(int argc, char **argv) {
+    unsigned rounds = 7;
+    double min_ms = 40;
+    const char *json = NULL, *md_path = NULL, *instr_path = NULL;
+    FILE *js = NULL, *md = NULL;
+    int i, first_js = 1;
+    char model[128];
+    for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+        if (!strcmp(argv[i], "--rounds") && i + 1 < argc) rounds = (unsigned)atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--min-ms") && i + 1 < argc) min_ms = atof(argv[++i]);
+        else if (!strcmp(argv[i], "--json") && i + 1 < argc) json = argv[++i];
+        else if (!strcmp(argv[i], "--md") && i + 1 < argc) md_path = argv[++i];
+        else if (!strcmp(argv[i], "--instr") && i + 1 < argc) instr_path = argv[++i];
+        else {
+            fprintf(stderr, "usage: bench [--rounds N] [--min-ms MS] [--instr F] [--json F] [--md F] "
+                            "NAME=PATH[:stream][:v1.8] ...\n");
+            return 2;
+        }
+    }
+    if (rounds < 1) rounds = 1;
+    if (i == argc) {
+        fprintf(stderr, "bench: no workload\n");
+        return 2;
+    }
+    if (instr_path) load_instr(instr_path);
+    cpu_model(model, sizeof model);
+    printf("profile2metrics %s bench: %s, %ld cores online; %u rounds, >= %.0f ms per measurement\n",
+           p2m_version(), model, sysconf(_SC_NPROCESSORS_ONLN), rounds, min_ms);
+    printf("MB/s = input MB (1e6 bytes) per second, median over rounds; \"p2m is\" = peer time / p2m time\n");
+    if (json && !(js = fopen(json, "w"))) {
+        perror(json);
+        return 1;
+    }
+    if (md_path && !(md = fopen(md_path, "w"))) {
+        perror(md_path);
+        return 1;
+    }
+    if (js) fprintf(js, "{");
+    if (md)
+        fprintf(md, "Machine: %s, %ld cores online. %u rounds, each measurement >= %.0f ms; MB/s is the median "
+                    "(min..max over rounds); \"p2m is\" = peer time / p2m time.\n",
+                model, sysconf(_SC_NPROCESSORS_ONLN), rounds, min_ms);
+    for (; i < argc; i++) {
+        ctx *x = (ctx *)calloc(1, sizeof *x);
+        char spec[512], *path, *opt;
+        int stream = 0, layout = 10, s;
+        size_t k;
+        if (!x) abort();
+        snprintf(spec, sizeof spec, "%s", argv[i]);
+        path = strchr(spec, '=');
+        if (!path) {
+            fprintf(stderr, "bench: %s: expected NAME=PATH\n", argv[i]);
+            return 2;
+        }
+        *path++ = 0;
+        while ((opt = strrchr(path, ':')) != NULL) {
+            if (!strcmp(opt, ":stream")) stream = 1;
+            else if (!strcmp(opt, ":v1.8")) layout = 8;
+            else break;
+            *opt = 0;
+        }
+        if (wl_load(&x->wl, spec, path, stream, layout) != 0) {
+            fprintf(stderr, "bench: cannot load %s\n", path);
+            return 1;
+        }
+        setup(x, min_ms * 1e6);
+        measure(x, rounds);
+        report(x, js, &first_js, md);
+        fflush(stdout);
+        for (k = 0; k < x->nc; k++) free(x->c[k].ns);
+        for (s = 0; s < SC_COUNT; s++) p2m_side_free(&x->side[s]);
+        agg_free(x->agg);
+        wl_free(&x->wl);
+        free(x);
+    }
+    if (js) {
+        fprintf(js, "\n}\n");
+        fclose(js);
+    }
+    if (md) fclose(md);
+    return 0;
+}

@@ -1,0 +1,112 @@
+# SPDX-License-Identifier: MIT
+# make bench: profile2metrics against protobuf-c, nanopb, Google protobuf C++
+# (arena) and a protozero full walk; method in docs/performance.md.
+# Everything lands in build/bench/ (peer code generated from proto/, never
+# committed); the figures in build/bench.json. Not part of `make test`
+# (tests/suite-bench.sh only checks that the bench builds and runs).
+
+BENCH_DIR   := $(BUILD)/bench
+BENCH_GEN   := $(BENCH_DIR)/gen
+CXX         ?= c++
+# x86-64-v3, not -march=native: valgrind (callgrind) must run the same code.
+BENCH_ARCH  ?= -march=x86-64-v3
+BENCH_OPT   := -O2 -g $(BENCH_ARCH)
+# nanopb and protoc --cpp_out both write profiles_v1_10.pb.h: C sees the
+# protobuf-c and nanopb headers, C++ only its own.
+BENCH_INC   := -I. -Ibench -isystem $(BENCH_GEN)/pbc -isystem $(BENCH_GEN)/npb
+BENCH_INCXX := -I. -Ibench -isystem $(BENCH_GEN)/cpp
+BENCH_CF    := -std=c99 $(BENCH_OPT) $(WARN) -Werror $(BENCH_INC) -DPB_ENABLE_MALLOC=1
+BENCH_CXXF  := -std=c++17 $(BENCH_OPT) -DNDEBUG -Wall -Wextra -Werror $(BENCH_INCXX)
+BENCH_LIBS  := -lprotobuf-c -lprotobuf-nanopb -lprotobuf -lpthread
+BENCH_REAL  ?= ../shared/testdata/real
+BENCH_ROUNDS ?= 7
+BENCH_MIN_MS ?= 40
+# Deterministic workloads (generator seeds) and, when present, the real captures.
+BENCH_SEED  := 1
+BENCH_SHAPES := small typical huge
+BENCH_WL    := $(foreach s,$(BENCH_SHAPES),$(s)=$(BENCH_DIR)/$(s).otlp)
+ifneq ($(wildcard $(BENCH_REAL)/sig-profiling-profile.otlp),)
+BENCH_WL    += real-profile=$(BENCH_REAL)/sig-profiling-profile.otlp:v1.8
+endif
+ifneq ($(wildcard $(BENCH_REAL)/sig-profiling-k8s.otlp),)
+BENCH_WL    += real-k8s=$(BENCH_REAL)/sig-profiling-k8s.otlp:stream:v1.8
+endif
+
+PROTOS_PEER := proto/profiles_v1_10.proto proto/profiles_v1_8.proto
+BENCH_PBC_C := $(BENCH_GEN)/pbc/profiles_v1_10.pb-c.c $(BENCH_GEN)/pbc/profiles_v1_8.pb-c.c
+BENCH_NPB_C := $(BENCH_GEN)/npb/profiles_v1_10.pb.c $(BENCH_GEN)/npb/profiles_v1_8.pb.c
+BENCH_CPP_C := $(BENCH_GEN)/cpp/profiles_v1_10.pb.cc $(BENCH_GEN)/cpp/profiles_v1_8.pb.cc
+BENCH_OBJ   := $(BENCH_DIR)/bench.o $(BENCH_DIR)/agg.o $(BENCH_DIR)/p2m_side.o $(BENCH_DIR)/malloc_count.o \
+               $(BENCH_DIR)/peer_pbc.o $(BENCH_DIR)/peer_npb.o $(BENCH_DIR)/peer_cpp.o $(BENCH_DIR)/peer_pz.o \
+               $(BENCH_DIR)/gen/pbc_v1_10.o $(BENCH_DIR)/gen/pbc_v1_8.o \
+               $(BENCH_DIR)/gen/npb_v1_10.o $(BENCH_DIR)/gen/npb_v1_8.o \
+               $(BENCH_DIR)/gen/cpp_v1_10.o $(BENCH_DIR)/gen/cpp_v1_8.o
+
+.PHONY: bench bench-bin bench-workloads bench-smoke
+
+bench: deps bench-bin bench-workloads
+	sh bench/instr.sh $(BENCH_DIR)/p2m_iter $(BENCH_DIR) $(BENCH_WL)
+	$(BENCH_DIR)/bench --rounds $(BENCH_ROUNDS) --min-ms $(BENCH_MIN_MS) --instr $(BENCH_DIR)/instr.txt \
+	    --json $(BUILD)/bench.json --md $(BENCH_DIR)/table.md $(BENCH_WL)
+	@echo "bench: wrote $(BUILD)/bench.json, $(BENCH_DIR)/table.md, $(BENCH_DIR)/annotate-*.txt"
+
+bench-bin: $(BENCH_DIR)/bench $(BENCH_DIR)/p2m_iter
+
+bench-workloads: $(foreach s,$(BENCH_SHAPES),$(BENCH_DIR)/$(s).otlp)
+
+# One very short round on the small workload (tests/suite-bench.sh).
+bench-smoke: bench-bin $(BENCH_DIR)/small.otlp
+	$(BENCH_DIR)/bench --rounds 1 --min-ms 1 --json $(BENCH_DIR)/smoke.json small=$(BENCH_DIR)/small.otlp
+
+$(BENCH_DIR)/%.otlp: tools/gen_profiles.py $(wildcard proto/*.proto)
+	@mkdir -p $(BENCH_DIR)
+	/usr/bin/python3 tools/gen_profiles.py --shape $* --layout v1.10 --seed $(BENCH_SEED) -o $@.tmp
+	mv $@.tmp $@
+
+# ---- peer code, generated from proto/ ----
+$(BENCH_GEN)/pbc/.done: $(PROTOS_PEER)
+	@mkdir -p $(@D)
+	protoc-c -Iproto --c_out=$(@D) $(PROTOS_PEER)
+	touch $@
+$(BENCH_GEN)/npb/.done: $(PROTOS_PEER) bench/nanopb.options
+	@mkdir -p $(@D)
+	nanopb_generator.py -q -f bench/nanopb.options -I proto -D $(@D) $(PROTOS_PEER)
+	touch $@
+$(BENCH_GEN)/cpp/.done: $(PROTOS_PEER)
+	@mkdir -p $(@D)
+	protoc -Iproto --cpp_out=$(@D) $(PROTOS_PEER)
+	touch $@
+$(BENCH_PBC_C): $(BENCH_GEN)/pbc/.done
+$(BENCH_NPB_C): $(BENCH_GEN)/npb/.done
+$(BENCH_CPP_C): $(BENCH_GEN)/cpp/.done
+
+# Generated code is not ours: built without our warning set.
+$(BENCH_DIR)/gen/pbc_%.o: $(BENCH_GEN)/pbc/.done
+	$(CC) -std=c99 $(BENCH_OPT) $(BENCH_INC) -c -o $@ $(BENCH_GEN)/pbc/profiles_$*.pb-c.c
+$(BENCH_DIR)/gen/npb_%.o: $(BENCH_GEN)/npb/.done
+	$(CC) -std=c99 $(BENCH_OPT) $(BENCH_INC) -DPB_ENABLE_MALLOC=1 -c -o $@ $(BENCH_GEN)/npb/profiles_$*.pb.c
+$(BENCH_DIR)/gen/cpp_%.o: $(BENCH_GEN)/cpp/.done
+	$(CXX) -std=c++17 $(BENCH_OPT) -DNDEBUG $(BENCH_INCXX) -c -o $@ $(BENCH_GEN)/cpp/profiles_$*.pb.cc
+
+# ---- our objects ----
+$(BENCH_DIR)/p2m_side.o: bench/p2m_side.c bench/p2m_side.h profile2metrics.h
+	@mkdir -p $(@D)
+	$(CC) $(BENCH_CF) -c -o $@ $<
+$(BENCH_DIR)/bench.o $(BENCH_DIR)/p2m_iter.o $(BENCH_DIR)/agg.o $(BENCH_DIR)/malloc_count.o: \
+    $(BENCH_DIR)/%.o: bench/%.c bench/bench.h bench/p2m_side.h profile2metrics.h
+	@mkdir -p $(@D)
+	$(CC) $(BENCH_CF) -c -o $@ $<
+$(BENCH_DIR)/peer_pbc.o: bench/peer_pbc.c bench/peer_pbc.inc bench/bench.h $(BENCH_GEN)/pbc/.done
+	$(CC) $(BENCH_CF) -c -o $@ $<
+$(BENCH_DIR)/peer_npb.o: bench/peer_npb.c bench/peer_npb.inc bench/bench.h $(BENCH_GEN)/npb/.done
+	$(CC) $(BENCH_CF) -c -o $@ $<
+$(BENCH_DIR)/peer_cpp.o: bench/peer_cpp.cc bench/bench.h $(BENCH_GEN)/cpp/.done
+	$(CXX) $(BENCH_CXXF) -c -o $@ $<
+$(BENCH_DIR)/peer_pz.o: bench/peer_pz.cc bench/bench.h
+	@mkdir -p $(@D)
+	$(CXX) $(BENCH_CXXF) -c -o $@ $<
+
+$(BENCH_DIR)/bench: $(BENCH_OBJ)
+	$(CXX) $(BENCH_OPT) -o $@ $(BENCH_OBJ) $(BENCH_LIBS)
+$(BENCH_DIR)/p2m_iter: $(BENCH_DIR)/p2m_iter.o $(BENCH_DIR)/p2m_side.o $(BENCH_DIR)/malloc_count.o
+	$(CC) $(BENCH_OPT) -o $@ $^

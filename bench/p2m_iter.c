@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: MIT
+   Runs one p2m scenario N times on one workload and nothing else, for
+   callgrind (bench/instr.sh): the instructions of the conversion are the
+   difference between a run with 3 iterations and one with 1, halved.
+
+     p2m_iter SCENARIO ITERATIONS PATH[:stream]
+
+   Prints "bytes B samples S work W allocs A" (A = heap allocations made
+   during the conversions, counted by malloc_count.c). */
+#define _POSIX_C_SOURCE 200809L
+#include "bench.h"
+#include "p2m_side.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int main(int argc, char **argv) {
+    bench_wl w;
+    p2m_side s;
+    int scen, n, i, stream = 0;
+    char path[512], *opt;
+    if (argc != 4) {
+        fprintf(stderr, "usage: p2m_iter parse|e2e|function ITERATIONS PATH[:stream]\n");
+        return 2;
+    }
+    for (scen = 0; scen < SC_COUNT && strcmp(argv[1], bench_scenario_name[scen]) != 0; scen++) {}
+    n = atoi(argv[2]);
+    snprintf(path, sizeof path, "%s", argv[3]);
+    while ((opt = strrchr(path, ':')) != NULL) {
+        if (!strcmp(opt, ":stream")) stream = 1;
+        else if (strcmp(opt, ":v1.8") != 0) break;
+        *opt = 0;
+    }
+    if (scen == SC_COUNT || n < 0 || wl_load(&w, path, path, stream, 10) != 0) {
+        fprintf(stderr, "p2m_iter: bad arguments or unreadable %s\n", path);
+        return 2;
+    }
+    if (p2m_side_init(&s, scen, &w) != 0) {
+        printf("unsupported %s\n", s.supported ? s.err.message : s.note);
+        return s.supported ? 1 : 3;
+    }
+    bench_count_allocs = 1;
+    for (i = 0; i < n; i++) {
+        if (p2m_side_run(&s, &w) != 0) {
+            bench_count_allocs = 0;
+            fprintf(stderr, "p2m_iter: %s\n", s.err.message);
+            return 1;
+        }
+    }
+    bench_count_allocs = 0;
+    printf("bytes %zu samples %llu work %zu allocs %lu note %s\n", w.bytes, (unsigned long long)s.samples,
+           s.work_used, bench_allocs, s.note[0] ? s.note : "-");
+    p2m_side_free(&s);
+    wl_free(&w);
+    return 0;
+}

@@ -1,0 +1,273 @@
+// SPDX-License-Identifier: MIT
+// Benchmark peer: a full walk of the profiles schema with protozero 1.7
+// (Debian libprotozero-dev, header-only). Every field of every message is
+// decoded by its schema type (varints, fixed, doubles, each element of packed
+// fields; strings and bytes as views) and folded into a sum: the practical
+// floor for a parser that reads everything, with nothing kept. Both layouts
+// (v1.8 and v1.10 differ in Profile and Sample field numbers).
+#include "bench.h"
+
+#include <cstdio>
+
+#include <protozero/exception.hpp>
+#include <protozero/pbf_reader.hpp>
+
+namespace {
+
+using protozero::pbf_reader;
+using protozero::pbf_wire_type;
+
+char pz_err[128];
+
+struct walker {
+    int layout;  // 8 or 10
+    uint64_t sum = 0;
+
+    void view(pbf_reader &m) { sum += m.get_view().size(); }
+    void i32(pbf_reader &m) { sum += static_cast<uint32_t>(m.get_int32()); }
+    void i64(pbf_reader &m) { sum += static_cast<uint64_t>(m.get_int64()); }
+    void u32(pbf_reader &m) { sum += m.get_uint32(); }
+    void u64(pbf_reader &m) { sum += m.get_uint64(); }
+    void f64(pbf_reader &m) { sum += m.get_fixed64(); }
+
+    // Repeated scalars: packed (one length-delimited run) or one by one.
+    void rep_i32(pbf_reader &m) {
+        if (m.wire_type() == pbf_wire_type::length_delimited) {
+            for (int32_t v : m.get_packed_int32()) sum += static_cast<uint32_t>(v);
+        } else {
+            i32(m);
+        }
+    }
+    void rep_i64(pbf_reader &m) {
+        if (m.wire_type() == pbf_wire_type::length_delimited) {
+            for (int64_t v : m.get_packed_int64()) sum += static_cast<uint64_t>(v);
+        } else {
+            i64(m);
+        }
+    }
+    void rep_f64(pbf_reader &m) {
+        if (m.wire_type() == pbf_wire_type::length_delimited) {
+            for (uint64_t v : m.get_packed_fixed64()) sum += v;
+        } else {
+            f64(m);
+        }
+    }
+
+    void any_value(pbf_reader m) {
+        while (m.next()) {
+            switch (m.tag()) {
+            case 1: case 7: view(m); break;
+            case 2: sum += m.get_bool(); break;
+            case 3: i64(m); break;
+            case 4: sum += static_cast<uint64_t>(m.get_double()); break;
+            case 5: array_value(m.get_message()); break;
+            case 6: kvlist(m.get_message()); break;
+            case 8: i32(m); break;
+            default: m.skip();
+            }
+        }
+    }
+    void array_value(pbf_reader m) {
+        while (m.next()) {
+            if (m.tag() == 1) any_value(m.get_message());
+            else m.skip();
+        }
+    }
+    void key_value(pbf_reader m) {
+        while (m.next()) {
+            switch (m.tag()) {
+            case 1: view(m); break;
+            case 2: any_value(m.get_message()); break;
+            case 3: i32(m); break;
+            default: m.skip();
+            }
+        }
+    }
+    void kvlist(pbf_reader m) {
+        while (m.next()) {
+            if (m.tag() == 1) key_value(m.get_message());
+            else m.skip();
+        }
+    }
+    void kv_and_unit(pbf_reader m) {
+        while (m.next()) {
+            switch (m.tag()) {
+            case 1: case 3: i32(m); break;
+            case 2: any_value(m.get_message()); break;
+            default: m.skip();
+            }
+        }
+    }
+    void entity_ref(pbf_reader m) {
+        while (m.next()) {
+            if (m.tag() >= 1 && m.tag() <= 4) view(m);
+            else m.skip();
+        }
+    }
+    void resource(pbf_reader m) {
+        while (m.next()) {
+            switch (m.tag()) {
+            case 1: key_value(m.get_message()); break;
+            case 2: u32(m); break;
+            case 3: entity_ref(m.get_message()); break;
+            default: m.skip();
+            }
+        }
+    }
+    void scope(pbf_reader m) {
+        while (m.next()) {
+            switch (m.tag()) {
+            case 1: case 2: view(m); break;
+            case 3: key_value(m.get_message()); break;
+            case 4: u32(m); break;
+            default: m.skip();
+            }
+        }
+    }
+    void value_type(pbf_reader m) {
+        while (m.next()) {
+            if (m.tag() >= 1 && m.tag() <= 3) i32(m);
+            else m.skip();
+        }
+    }
+    void sample(pbf_reader m) {
+        const bool v10 = layout == 10;
+        while (m.next()) {
+            switch (m.tag()) {
+            case 1: i32(m); break;
+            case 2: if (v10) rep_i32(m); else rep_i64(m); break;
+            case 3: if (v10) i32(m); else rep_i32(m); break;
+            case 4: if (v10) rep_i64(m); else i32(m); break;
+            case 5: rep_f64(m); break;
+            default: m.skip();
+            }
+        }
+    }
+    void profile(pbf_reader m) {
+        const uint32_t shift = layout == 8 ? 1 : 0;  // v1.8 has comment_strindices = 7
+        while (m.next()) {
+            const uint32_t t = m.tag();
+            if (t == 1 || t == 5) value_type(m.get_message());
+            else if (t == 2) sample(m.get_message());
+            else if (t == 3) f64(m);
+            else if (t == 4) u64(m);
+            else if (t == 6) i64(m);
+            else if (shift && t == 7) rep_i32(m);
+            else if (t == 7 + shift || t == 9 + shift || t == 10 + shift) view(m);
+            else if (t == 8 + shift) u32(m);
+            else if (t == 11 + shift) rep_i32(m);
+            else m.skip();
+        }
+    }
+    void scope_profiles(pbf_reader m) {
+        while (m.next()) {
+            switch (m.tag()) {
+            case 1: scope(m.get_message()); break;
+            case 2: profile(m.get_message()); break;
+            case 3: view(m); break;
+            default: m.skip();
+            }
+        }
+    }
+    void resource_profiles(pbf_reader m) {
+        while (m.next()) {
+            switch (m.tag()) {
+            case 1: resource(m.get_message()); break;
+            case 2: scope_profiles(m.get_message()); break;
+            case 3: view(m); break;
+            default: m.skip();
+            }
+        }
+    }
+    void mapping(pbf_reader m) {
+        while (m.next()) {
+            switch (m.tag()) {
+            case 1: case 2: case 3: u64(m); break;
+            case 4: i32(m); break;
+            case 5: rep_i32(m); break;
+            default: m.skip();
+            }
+        }
+    }
+    void line(pbf_reader m) {
+        while (m.next()) {
+            switch (m.tag()) {
+            case 1: i32(m); break;
+            case 2: case 3: i64(m); break;
+            default: m.skip();
+            }
+        }
+    }
+    void location(pbf_reader m) {
+        while (m.next()) {
+            switch (m.tag()) {
+            case 1: i32(m); break;
+            case 2: u64(m); break;
+            case 3: line(m.get_message()); break;
+            case 4: rep_i32(m); break;
+            default: m.skip();
+            }
+        }
+    }
+    void function(pbf_reader m) {
+        while (m.next()) {
+            switch (m.tag()) {
+            case 1: case 2: case 3: i32(m); break;
+            case 4: i64(m); break;
+            default: m.skip();
+            }
+        }
+    }
+    void link(pbf_reader m) {
+        while (m.next()) {
+            if (m.tag() == 1 || m.tag() == 2) view(m);
+            else m.skip();
+        }
+    }
+    void stack(pbf_reader m) {
+        while (m.next()) {
+            if (m.tag() == 1) rep_i32(m);
+            else m.skip();
+        }
+    }
+    void dictionary(pbf_reader m) {
+        while (m.next()) {
+            switch (m.tag()) {
+            case 1: mapping(m.get_message()); break;
+            case 2: location(m.get_message()); break;
+            case 3: function(m.get_message()); break;
+            case 4: link(m.get_message()); break;
+            case 5: view(m); break;
+            case 6: kv_and_unit(m.get_message()); break;
+            case 7: stack(m.get_message()); break;
+            default: m.skip();
+            }
+        }
+    }
+    void request(pbf_reader m) {
+        while (m.next()) {
+            switch (m.tag()) {
+            case 1: resource_profiles(m.get_message()); break;
+            case 2: dictionary(m.get_message()); break;
+            default: m.skip();
+            }
+        }
+    }
+};
+
+}  // namespace
+
+extern "C" int pz_walk(const uint8_t *p, size_t n, int layout, uint64_t *sum) {
+    walker w;
+    w.layout = layout;
+    try {
+        w.request(pbf_reader{reinterpret_cast<const char *>(p), n});
+    } catch (const protozero::exception &e) {
+        std::snprintf(pz_err, sizeof pz_err, "protozero: %s", e.what());
+        return -1;
+    }
+    *sum += w.sum;
+    return 0;
+}
+
+extern "C" const char *pz_error(void) { return pz_err; }
