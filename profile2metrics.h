@@ -335,6 +335,48 @@ P2M_API void p2m_result_point(const p2m_result *r, size_t res, size_t metric,
 P2M_API size_t p2m_result_point_attributes(const p2m_result *r, size_t res, size_t metric,
                                            size_t point, p2m_attribute *out, size_t cap);
 
+/* ---- regular expressions ----------------------------------------------- */
+
+/* The pattern language of the filters and regex rules (SPEC section 4,
+   docs/regex.md): RE2 syntax over bytes, unanchored leftmost-first search,
+   time linear in subject length x pattern size (a Pike VM, no backtracking).
+   A compiled pattern is read-only and may be shared between threads. With the
+   built-in engine it holds no pointers, so its memory block may be copied or
+   moved as a whole (not with the PCRE2 backend). */
+typedef struct p2m_regex p2m_regex;
+#define P2M_REGEX_DRAFT_H /* interim: keeps the regex tests' draft mode building until the final merge */
+
+#ifndef P2M_REGEX_MAX_REPEAT
+#define P2M_REGEX_MAX_REPEAT 1000   /* largest count in {m,n}, as RE2 */
+#endif
+#ifndef P2M_REGEX_MAX_INSTS
+#define P2M_REGEX_MAX_INSTS 20000   /* program size limit (instructions) */
+#endif
+#ifndef P2M_REGEX_MAX_DEPTH
+#define P2M_REGEX_MAX_DEPTH 64      /* group nesting limit */
+#endif
+
+/* Compiles pattern (len bytes, need not be NUL-terminated) into mem.
+   mem NULL or too small: P2M_ERR_MEMORY, err->needed = the size that works.
+   Syntax error: P2M_ERR_CONFIG, err->offset = byte position in the pattern,
+   err->message says what was wrong. err may be NULL. */
+P2M_API p2m_status p2m_regex_compile(const char *pattern, size_t len, void *mem,
+                                     size_t mem_size, const p2m_regex **re,
+                                     p2m_error *err);
+
+/* Bytes of scratch memory one p2m_regex_search on re needs. */
+P2M_API size_t p2m_regex_scratch_size(const p2m_regex *re);
+
+/* Searches s[0..n) for the leftmost-first match.
+   Returns 1 on a match: *start,*end = span of capture group 1, or of the whole
+   match when the pattern has no group; (size_t)-1 both when group 1 did not
+   take part. 0 = no match. -1 = scratch too small (or re NULL).
+   -2 = the PCRE2 backend hit its match/depth/heap limit (never with the
+   built-in engine). steps (may be NULL) receives the number of VM steps. */
+P2M_API int p2m_regex_search(const p2m_regex *re, const char *s, size_t n,
+                             void *scratch, size_t scratch_size, size_t *start,
+                             size_t *end, uint64_t *steps);
+
 #ifdef __cplusplus
 }
 #endif
@@ -747,6 +789,1419 @@ static int p2m__check_value(p2m__wire *w, p2m__span s, int kind, int depth, unsi
     }
     return 0;
 }
+
+/* ---- regex: compiler and Pike VM ---------------------------------------- */
+
+#ifndef P2M_NO_REGEX
+
+/* The parser reads the pattern once, left to right, with an explicit stack
+   of open groups (no recursion), and emits code directly. Every jump is
+   relative to its own instruction, so a finished piece of code (an atom, a
+   closed group) is position independent: a quantifier can insert a SPLIT in
+   front of it or copy it for {m,n} with plain instruction moves. The same
+   parser runs twice: a dry run (no code buffer) that only counts instructions
+   and classes, then the real run into the caller's memory. */
+
+
+enum {
+    P2M__RX_CHAR = 1,  /* a or b */
+    P2M__RX_ANY,       /* any byte but \n */
+    P2M__RX_ANYNL,     /* any byte */
+    P2M__RX_CLASS,     /* x = class index */
+    P2M__RX_MATCH,
+    P2M__RX_SPLIT,     /* x preferred, y second; both relative */
+    P2M__RX_JMP,       /* x relative */
+    P2M__RX_SAVE,      /* x = capture slot 0..3 */
+    P2M__RX_BOT,       /* ^ \A: start of text */
+    P2M__RX_EOT,       /* $ \z: end of text */
+    P2M__RX_BOL,       /* (?m)^ */
+    P2M__RX_EOL,       /* (?m)$ */
+    P2M__RX_WORDB,     /* \b */
+    P2M__RX_NWORDB     /* \B */
+};
+
+#define P2M__RXF_I 1u  /* (?i) ASCII case-insensitive */
+#define P2M__RXF_M 2u  /* (?m) ^ $ at line boundaries */
+#define P2M__RXF_S 4u  /* (?s) . matches \n */
+#define P2M__RXF_U 8u  /* (?U) swap greedy and lazy */
+
+#define P2M__RX_MAGIC 0x78723270u /* "p2rx" */
+#define P2M__RX_ALIGN 16u
+#define P2M__RX_NONE ((size_t)-1)
+
+typedef struct p2m__rinst {
+    uint8_t op, a, b, pad;
+    int32_t x, y;
+} p2m__rinst;
+
+struct p2m_regex {
+    uint32_t magic;
+    uint32_t ninst;
+    uint32_t nclass;
+    uint32_t has_group;   /* pattern has a capturing group: report slots 2,3 */
+    uint32_t backend;     /* 0 = built-in */
+    uint32_t anchored;    /* program starts with ^ / \A: only position 0 can start */
+    size_t code_off;      /* from the struct: instructions, then classes */
+    size_t class_off;
+    size_t extra;         /* PCRE2 backend: scratch bytes; else 0 */
+    void *pcre;           /* PCRE2 backend: the pcre2_code; else NULL */
+};
+
+typedef struct p2m__rframe {
+    uint32_t group_start; /* first instruction of the group (its SAVE) */
+    uint32_t alt_start;   /* first instruction of the current alternative */
+    int32_t pending;      /* chain of JMPs to the group's end, -1 = none */
+    uint32_t save;        /* 1: group 1, emit SAVE 3 at the close */
+    uint32_t flags;       /* flags to restore at the close */
+} p2m__rframe;
+
+typedef struct p2m__rcomp {
+    p2m__rinst *code;     /* NULL in the dry run */
+    uint8_t *cls;         /* 32 bytes per class; NULL in the dry run */
+    uint32_t pc, ncls;
+    uint32_t maxpc;       /* high-water mark: x{0} and fixes can shrink pc */
+    p2m_error *err;
+    int failed;
+} p2m__rcomp;
+
+#define p2m__rx_fail(e, st, off, m) p2m__rx_fail_((e), (st), (off), P2M__MSG(m))
+P2M__FN void p2m__rx_fail_(p2m_error *err, p2m_status st, size_t off, const char *msg)
+{
+    size_t i = 0;
+    if (!err) return;
+    err->status = st;
+    err->offset = off;
+    err->needed = 0;
+    err->field[0] = '\0';
+    for (; msg[i] && i + 1 < sizeof err->message; i++) err->message[i] = msg[i];
+    err->message[i] = '\0';
+}
+
+P2M__FN void p2m__rx_ok(p2m_error *err)
+{
+    if (!err) return;
+    err->status = P2M_OK;
+    err->offset = 0;
+    err->needed = 0;
+    err->field[0] = '\0';
+    err->message[0] = '\0';
+}
+
+/* ---- byte sets ---- */
+
+P2M__FN void p2m__rset_add(uint8_t *set, unsigned c) { set[c >> 3] = (uint8_t)(set[c >> 3] | (1u << (c & 7u))); }
+P2M__FN int p2m__rset_has(const uint8_t *set, unsigned c) { return (set[c >> 3] >> (c & 7u)) & 1; }
+P2M__FN int p2m__rx_isword(unsigned c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
+P2M__FN unsigned p2m__rx_other_case(unsigned c)
+{
+    if (c >= 'a' && c <= 'z') return c - 32u;
+    if (c >= 'A' && c <= 'Z') return c + 32u;
+    return c;
+}
+
+/* Named ASCII sets: d s w (Perl) and the POSIX names. Returns 0 if unknown. */
+P2M__FN int p2m__rset_named(uint8_t *set, const char *name, size_t len, int negate)
+{
+    static const char *const names[] = {
+        "d", "s", "w", "alnum", "alpha", "ascii", "blank", "cntrl", "digit",
+        "graph", "lower", "print", "punct", "space", "upper", "word", "xdigit"};
+    size_t k, j;
+    unsigned c;
+    for (k = 0; k < sizeof names / sizeof names[0]; k++) {
+        for (j = 0; j < len && names[k][j] && names[k][j] == name[j]; j++) {}
+        if (j == len && names[k][j] == '\0') break;
+    }
+    if (k == sizeof names / sizeof names[0]) return 0;
+    for (c = 0; c < 256; c++) {
+        int in;
+        switch (k) {
+        case 0: case 8: in = c >= '0' && c <= '9'; break;
+        case 1: in = c == '\t' || c == '\n' || c == '\f' || c == '\r' || c == ' '; break;
+        case 2: case 15: in = p2m__rx_isword(c); break;
+        case 3: in = p2m__rx_isword(c) && c != '_'; break;
+        case 4: in = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); break;
+        case 5: in = c < 128; break;
+        case 6: in = c == ' ' || c == '\t'; break;
+        case 7: in = c < 32 || c == 127; break;
+        case 9: in = c > 32 && c < 127; break;
+        case 10: in = c >= 'a' && c <= 'z'; break;
+        case 11: in = c >= 32 && c < 127; break;
+        case 12: in = c > 32 && c < 127 && !p2m__rx_isword(c); break;
+        case 13: in = (c >= 9 && c <= 13) || c == ' '; break;
+        case 14: in = c >= 'A' && c <= 'Z'; break;
+        default: in = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); break;
+        }
+        if (in != negate) p2m__rset_add(set, c);
+    }
+    return 1;
+}
+
+/* ---- emitting ---- */
+
+P2M__FN void p2m__rx_too_big(p2m__rcomp *c, size_t off)
+{
+    if (!c->failed)
+        p2m__rx_fail(c->err, P2M_ERR_CONFIG, off, "pattern too large (program size limit)");
+    c->failed = 1;
+}
+
+/* Room for k more instructions? */
+P2M__FN int p2m__rx_room(p2m__rcomp *c, size_t k, size_t off)
+{
+    if ((size_t)c->pc + k > (size_t)P2M_REGEX_MAX_INSTS) {
+        p2m__rx_too_big(c, off);
+        return 0;
+    }
+    if (c->pc + (uint32_t)k > c->maxpc) c->maxpc = c->pc + (uint32_t)k;
+    return 1;
+}
+
+P2M__FN void p2m__rx_set(p2m__rcomp *c, uint32_t at, unsigned op, unsigned a, unsigned b, int32_t x, int32_t y)
+{
+    if (c->code) {
+        p2m__rinst *in = &c->code[at];
+        in->op = (uint8_t)op;
+        in->a = (uint8_t)a;
+        in->b = (uint8_t)b;
+        in->pad = 0;
+        in->x = x;
+        in->y = y;
+    }
+}
+
+P2M__FN int p2m__rx_emit(p2m__rcomp *c, size_t off, unsigned op, unsigned a, unsigned b, int32_t x, int32_t y)
+{
+    if (!p2m__rx_room(c, 1, off)) return 0;
+    p2m__rx_set(c, c->pc, op, a, b, x, y);
+    c->pc++;
+    return 1;
+}
+
+/* Opens k free instructions at `at`, moving [at, pc) up. */
+P2M__FN int p2m__rx_insert(p2m__rcomp *c, uint32_t at, uint32_t k, size_t off)
+{
+    uint32_t i;
+    if (!p2m__rx_room(c, k, off)) return 0;
+    if (c->code)
+        for (i = c->pc; i > at; i--) c->code[i - 1 + k] = c->code[i - 1];
+    c->pc += k;
+    return 1;
+}
+
+/* Appends a copy of [from, from+len). */
+P2M__FN void p2m__rx_copy(p2m__rcomp *c, uint32_t from, uint32_t len)
+{
+    uint32_t i;
+    if (c->code)
+        for (i = 0; i < len; i++) c->code[c->pc + i] = c->code[from + i];
+    c->pc += len;
+}
+
+P2M__FN void p2m__rx_split(p2m__rcomp *c, uint32_t at, int32_t into, int32_t skip, int greedy)
+{
+    if (greedy) p2m__rx_set(c, at, P2M__RX_SPLIT, 0, 0, into, skip);
+    else p2m__rx_set(c, at, P2M__RX_SPLIT, 0, 0, skip, into);
+}
+
+/* Applies {min,max} (max -1 = unbounded) to the code [s, pc). */
+P2M__FN int p2m__rx_repeat(p2m__rcomp *c, uint32_t s, long min, long max, int greedy, size_t off)
+{
+    uint32_t len = c->pc - s, last, i, end;
+    size_t total;
+    long k;
+    if (max == 0) { /* x{0}: nothing at all */
+        c->pc = s;
+        return 1;
+    }
+    if (min == 0 && max == 1) { /* x? */
+        if (!p2m__rx_insert(c, s, 1, off)) return 0;
+        p2m__rx_split(c, s, 1, (int32_t)len + 1, greedy);
+        return 1;
+    }
+    /* Size check before any copying so huge nestings fail fast. */
+    if (max < 0) total = (size_t)(min > 0 ? min : 1) * len + 1 + (min == 0 ? 1 : 0);
+    else total = (size_t)min * len + (size_t)(max - min) * (len + 1);
+    if (total > (size_t)P2M_REGEX_MAX_INSTS || !p2m__rx_room(c, total - len, off)) {
+        p2m__rx_too_big(c, off);
+        return 0;
+    }
+    if (max < 0) {
+        /* x{m,}: m-1 copies then x+, or for m == 0 (x+)?: a nullable x* stays
+           leftmost-first correct in this shape (a loop back to x's start can
+           never re-enter x at the same position). */
+        last = s;
+        for (k = 1; k < min; k++) {
+            last = c->pc;
+            p2m__rx_copy(c, s, len);
+        }
+        p2m__rx_set(c, c->pc, P2M__RX_SPLIT, 0, 0, 0, 0);
+        p2m__rx_split(c, c->pc, (int32_t)last - (int32_t)c->pc, 1, greedy);
+        c->pc++;
+        if (min == 0) {
+            if (!p2m__rx_insert(c, s, 1, off)) return 0;
+            p2m__rx_split(c, s, 1, (int32_t)(c->pc - s), greedy);
+        }
+        return 1;
+    }
+    /* x{m,n}: m copies, then n-m times [SPLIT x], every SPLIT skipping to
+       the end. For m == 0 the first SPLIT goes in front of the original. */
+    if (min == 0) {
+        if (!p2m__rx_insert(c, s, 1, off)) return 0;
+        s++;
+    }
+    for (k = 1; k < min; k++) p2m__rx_copy(c, s, len);
+    for (k = (min == 0 ? 1 : min); k < max; k++) {
+        c->pc++; /* the SPLIT, written below */
+        p2m__rx_copy(c, s, len);
+    }
+    end = c->pc;
+    /* Write the SPLITs: they sit every len+1 instructions. */
+    i = (min == 0) ? s - 1 : s + (uint32_t)min * len;
+    for (k = (min == 0 ? 0 : min); k < max; k++, i += len + 1)
+        p2m__rx_split(c, i, 1, (int32_t)(end - i), greedy);
+    return 1;
+}
+
+/* Parses {m}, {m,}, {m,n} at p[i] == '{'. Returns the length consumed, 0 if
+   this is not a repetition (then '{' is a literal, as in RE2). Counts above
+   the limit are returned as P2M_REGEX_MAX_REPEAT + 1. */
+P2M__FN size_t p2m__rx_parse_brace(const char *p, size_t len, size_t i, long *min, long *max)
+{
+    size_t j = i + 1, d;
+    long v = 0;
+    for (d = 0; j < len && p[j] >= '0' && p[j] <= '9'; j++, d++)
+        if (v <= P2M_REGEX_MAX_REPEAT) v = v * 10 + (p[j] - '0');
+    if (d == 0 || j >= len) return 0;
+    *min = v > P2M_REGEX_MAX_REPEAT ? P2M_REGEX_MAX_REPEAT + 1 : v;
+    if (p[j] == '}') {
+        *max = *min;
+        return j + 1 - i;
+    }
+    if (p[j] != ',') return 0;
+    j++;
+    if (j < len && p[j] == '}') {
+        *max = -1;
+        return j + 1 - i;
+    }
+    v = 0;
+    for (d = 0; j < len && p[j] >= '0' && p[j] <= '9'; j++, d++)
+        if (v <= P2M_REGEX_MAX_REPEAT) v = v * 10 + (p[j] - '0');
+    if (d == 0 || j >= len || p[j] != '}') return 0;
+    *max = v > P2M_REGEX_MAX_REPEAT ? P2M_REGEX_MAX_REPEAT + 1 : v;
+    return j + 1 - i;
+}
+
+P2M__FN int p2m__rx_hex(int ch)
+{
+    if (ch >= '0' && ch <= '9') return ch - '0';
+    if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
+    if (ch >= 'A' && ch <= 'F') return ch - 'A' + 10;
+    return -1;
+}
+
+/* An escape at p[i] == '\\'. Sets *len_out to its length. Returns the byte it
+   stands for (0..255), or 256 + one of 'd' 'D' 'w' 'W' 's' 'S' for a set,
+   or 256 + 'b' 'B' 'A' 'z' 'C' for the zero-width / any-byte escapes
+   (outside classes), or -1 with *msg set on an error. */
+P2M__FN int p2m__rx_escape(const char *p, size_t len, size_t i, size_t *len_out, const char **msg)
+{
+    int ch;
+    *len_out = 2;
+    if (i + 1 >= len) {
+        *msg = P2M__MSG("trailing \\ at end of pattern");
+        return -1;
+    }
+    ch = (unsigned char)p[i + 1];
+    switch (ch) {
+    case 't': return '\t';
+    case 'n': return '\n';
+    case 'r': return '\r';
+    case 'f': return '\f';
+    case 'v': return '\v';
+    case 'a': return 7;
+    case 'd': case 'D': case 'w': case 'W': case 's': case 'S':
+    case 'b': case 'B': case 'A': case 'z': case 'C':
+        return 256 + ch;
+    case 'x': {
+        int h1, h2, v = 0;
+        size_t j;
+        if (i + 2 < len && p[i + 2] == '{') {
+            for (j = i + 3; j < len && p2m__rx_hex((unsigned char)p[j]) >= 0 && v < 0x100; j++)
+                v = v * 16 + p2m__rx_hex((unsigned char)p[j]);
+            if (j >= len || p[j] != '}' || j == i + 3) {
+                *msg = P2M__MSG("invalid \\x{...} escape");
+                return -1;
+            }
+            *len_out = j + 1 - i;
+        } else {
+            h1 = i + 2 < len ? p2m__rx_hex((unsigned char)p[i + 2]) : -1;
+            h2 = i + 3 < len ? p2m__rx_hex((unsigned char)p[i + 3]) : -1;
+            if (h1 < 0 || h2 < 0) {
+                *msg = P2M__MSG("invalid \\x escape (want two hex digits)");
+                return -1;
+            }
+            v = h1 * 16 + h2;
+            *len_out = 4;
+        }
+        if (v > 0x7f) {
+            *msg = P2M__MSG("\\x above 7F not supported (patterns match bytes, not UTF-8 characters)");
+            return -1;
+        }
+        return v;
+    }
+    case 'p': case 'P':
+        *msg = P2M__MSG("Unicode classes \\p \\P not supported");
+        return -1;
+    case 'Q':
+        *msg = P2M__MSG("\\Q...\\E not supported");
+        return -1;
+    default: break;
+    }
+    if (ch >= '1' && ch <= '9') {
+        *msg = P2M__MSG("back-references not supported");
+        return -1;
+    }
+    if (ch < 128 && !p2m__rx_isword((unsigned)ch) && ch > 32 && ch < 127) return ch;
+    *msg = P2M__MSG("invalid escape sequence");
+    return -1;
+}
+
+/* Parses a class at p[i] == '['; fills set (folded and negated as needed).
+   Returns the length, 0 on error (err filled). */
+P2M__FN size_t p2m__rx_parse_class(p2m__rcomp *c, const char *p, size_t len, size_t i,
+                                  uint32_t flags, uint8_t *set)
+{
+    size_t j = i + 1, el;
+    int negate = 0, first = 1;
+    unsigned k;
+    const char *msg = P2M__MSG("");
+    for (k = 0; k < 32; k++) set[k] = 0;
+    if (j < len && p[j] == '^') {
+        negate = 1;
+        j++;
+    }
+    for (;;) {
+        int lo, hi;
+        size_t at = j;
+        if (j >= len) {
+            p2m__rx_fail(c->err, P2M_ERR_CONFIG, len, "missing ]");
+            return 0;
+        }
+        if (p[j] == ']' && !first) break;
+        first = 0;
+        if (p[j] == '[' && j + 1 < len && p[j + 1] == ':') {
+            size_t e = j + 2, nb;
+            int neg = 0;
+            while (e + 1 < len && !(p[e] == ':' && p[e + 1] == ']')) e++;
+            if (e + 1 < len) {
+                nb = j + 2;
+                if (nb < e && p[nb] == '^') {
+                    neg = 1;
+                    nb++;
+                }
+                if (e - nb < 2 || !p2m__rset_named(set, p + nb, e - nb, neg)) {
+                    p2m__rx_fail(c->err, P2M_ERR_CONFIG, j, "invalid POSIX class name");
+                    return 0;
+                }
+                j = e + 2;
+                continue;
+            }
+        }
+        if (p[j] == '\\') {
+            lo = p2m__rx_escape(p, len, j, &el, &msg);
+            if (lo < 0) {
+                p2m__rx_fail(c->err, P2M_ERR_CONFIG, j, msg);
+                return 0;
+            }
+            if (lo >= 256) {
+                int e = lo - 256;
+                if (e == 'b' || e == 'B' || e == 'A' || e == 'z' || e == 'C') {
+                    p2m__rx_fail(c->err, P2M_ERR_CONFIG, j, "invalid escape in character class");
+                    return 0;
+                }
+                p2m__rset_named(set, e == 'd' || e == 'D' ? "d" : e == 'w' || e == 'W' ? "w" : "s",
+                                1, e == 'D' || e == 'W' || e == 'S');
+                j += el;
+                continue;
+            }
+            j += el;
+        } else {
+            lo = (unsigned char)p[j];
+            j++;
+        }
+        hi = lo;
+        if (j + 1 < len && p[j] == '-' && p[j + 1] != ']') {
+            j++;
+            if (p[j] == '\\') {
+                hi = p2m__rx_escape(p, len, j, &el, &msg);
+                if (hi < 0 || hi >= 256) {
+                    p2m__rx_fail(c->err, P2M_ERR_CONFIG, j, hi < 0 ? msg : "invalid character class range");
+                    return 0;
+                }
+                j += el;
+            } else {
+                hi = (unsigned char)p[j];
+                j++;
+            }
+            if (hi < lo) {
+                p2m__rx_fail(c->err, P2M_ERR_CONFIG, at, "invalid character class range");
+                return 0;
+            }
+        }
+        for (; lo <= hi; lo++) p2m__rset_add(set, (unsigned)lo);
+    }
+    if (flags & P2M__RXF_I)
+        for (k = 0; k < 256; k++)
+            if (p2m__rset_has(set, k)) p2m__rset_add(set, p2m__rx_other_case(k));
+    if (negate)
+        for (k = 0; k < 32; k++) set[k] = (uint8_t)~set[k];
+    return j + 1 - i;
+}
+
+P2M__FN int p2m__rx_emit_class(p2m__rcomp *c, size_t off, const uint8_t *set)
+{
+    unsigned k;
+    if (!p2m__rx_emit(c, off, P2M__RX_CLASS, 0, 0, (int32_t)c->ncls, 0)) return 0;
+    if (c->cls)
+        for (k = 0; k < 32; k++) c->cls[(size_t)c->ncls * 32u + k] = set[k];
+    c->ncls++;
+    return 1;
+}
+
+/* Parses "(?flags)" / "(?flags:" at p[i] == '(' p[i+1] == '?'. Returns the
+   length, 0 on error; *open = 1 for the group form. */
+P2M__FN size_t p2m__rx_parse_flags(p2m__rcomp *c, const char *p, size_t len, size_t i,
+                                  uint32_t *flags, int *open)
+{
+    size_t j = i + 2;
+    int neg = 0, any = 0;
+    uint32_t f = *flags, bit;
+    for (; j < len; j++) {
+        switch (p[j]) {
+        case 'i': bit = P2M__RXF_I; break;
+        case 'm': bit = P2M__RXF_M; break;
+        case 's': bit = P2M__RXF_S; break;
+        case 'U': bit = P2M__RXF_U; break;
+        case '-':
+            if (neg) goto bad;
+            neg = 1;
+            any = 0;
+            continue;
+        case ')': case ':':
+            if (!any && (neg || (j == i + 2 && p[j] == ')'))) goto bad;
+            *open = p[j] == ':';
+            *flags = f;
+            return j + 1 - i;
+        default: goto bad;
+        }
+        any = 1;
+        if (neg) f &= ~bit;
+        else f |= bit;
+    }
+    p2m__rx_fail(c->err, P2M_ERR_CONFIG, len, "missing )");
+    return 0;
+bad:
+    p2m__rx_fail(c->err, P2M_ERR_CONFIG, j, "invalid or unsupported group flag");
+    return 0;
+}
+
+/* One parse: dry run when c->code is NULL. Returns 1 on success. */
+P2M__FN int p2m__rx_parse(p2m__rcomp *c, const char *p, size_t len, uint32_t *has_group)
+{
+    p2m__rframe st[P2M_REGEX_MAX_DEPTH + 1];
+    size_t names_at[16], names_len[16], nnames = 0;
+    uint32_t depth = 0, flags = 0, ngroups = 0;
+    long last = -1;       /* start of the last atom, -1 = none */
+    int last_quant = 0;   /* the last thing was a quantifier */
+    size_t i = 0, el;
+    uint8_t set[32];
+    const char *msg = P2M__MSG("");
+
+    *has_group = 0;
+    if (!p2m__rx_emit(c, 0, P2M__RX_SAVE, 0, 0, 0, 0)) return 0;
+    st[0].group_start = st[0].alt_start = c->pc;
+    st[0].pending = -1;
+    st[0].save = 0;
+    st[0].flags = 0;
+
+    while (i < len) {
+        unsigned ch = (unsigned char)p[i];
+        uint32_t atom = c->pc;
+        long min, max;
+        size_t qlen = 0;
+        int greedy;
+
+        /* quantifiers */
+        if (ch == '*' || ch == '+' || ch == '?') {
+            qlen = 1;
+            min = ch == '+' ? 1 : 0;
+            max = ch == '?' ? 1 : -1;
+        } else if (ch == '{') {
+            qlen = p2m__rx_parse_brace(p, len, i, &min, &max);
+        }
+        if (qlen) {
+            if (last < 0) {
+                p2m__rx_fail(c->err, P2M_ERR_CONFIG, i, "missing argument to repetition operator");
+                return 0;
+            }
+            if (last_quant) {
+                p2m__rx_fail(c->err, P2M_ERR_CONFIG, i, "bad repetition operator (repeated quantifier)");
+                return 0;
+            }
+            if (min > P2M_REGEX_MAX_REPEAT || max > P2M_REGEX_MAX_REPEAT) {
+                p2m__rx_fail(c->err, P2M_ERR_CONFIG, i, "repetition count too large (max 1000)");
+                return 0;
+            }
+            if (max >= 0 && min > max) {
+                p2m__rx_fail(c->err, P2M_ERR_CONFIG, i, "bad repetition range (min > max)");
+                return 0;
+            }
+            greedy = 1;
+            if (i + qlen < len && p[i + qlen] == '?') {
+                greedy = 0;
+                qlen++;
+            } else if (i + qlen < len && p[i + qlen] == '+') {
+                p2m__rx_fail(c->err, P2M_ERR_CONFIG, i + qlen, "possessive quantifiers not supported");
+                return 0;
+            }
+            if (flags & P2M__RXF_U) greedy = !greedy;
+            if (!p2m__rx_repeat(c, (uint32_t)last, min, max, greedy, i)) return 0;
+            last_quant = 1;
+            i += qlen;
+            continue;
+        }
+        last_quant = 0;
+
+        switch (ch) {
+        case '(':
+            if (i + 1 < len && p[i + 1] == '?') {
+                size_t nb, ne;
+                int open = 0;
+                if (i + 2 < len && (p[i + 2] == '=' || p[i + 2] == '!' ||
+                                    (p[i + 2] == '<' && i + 3 < len && (p[i + 3] == '=' || p[i + 3] == '!')))) {
+                    p2m__rx_fail(c->err, P2M_ERR_CONFIG, i, "look-around (?= (?! (?<= (?<! not supported");
+                    return 0;
+                }
+                if (i + 2 < len && (p[i + 2] == '<' || (p[i + 2] == 'P' && i + 3 < len && p[i + 3] == '<'))) {
+                    /* named group: capturing */
+                    nb = i + (p[i + 2] == '<' ? 3 : 4);
+                    for (ne = nb; ne < len && p2m__rx_isword((unsigned char)p[ne]); ne++) {}
+                    if (ne >= len || p[ne] != '>' || ne == nb || (p[nb] >= '0' && p[nb] <= '9')) {
+                        p2m__rx_fail(c->err, P2M_ERR_CONFIG, i, "invalid named capture group");
+                        return 0;
+                    }
+                    for (el = 0; el < nnames; el++) {
+                        size_t q = 0;
+                        if (names_len[el] != ne - nb) continue;
+                        while (q < ne - nb && p[names_at[el] + q] == p[nb + q]) q++;
+                        if (q == ne - nb) {
+                            p2m__rx_fail(c->err, P2M_ERR_CONFIG, i, "duplicate capture group name");
+                            return 0;
+                        }
+                    }
+                    if (nnames == 16) {
+                        p2m__rx_fail(c->err, P2M_ERR_CONFIG, i, "too many named groups (max 16)");
+                        return 0;
+                    }
+                    names_at[nnames] = nb;
+                    names_len[nnames++] = ne - nb;
+                    el = ne + 1 - i;
+                    goto capture;
+                }
+                if (i + 2 < len && p[i + 2] == 'P') {
+                    p2m__rx_fail(c->err, P2M_ERR_CONFIG, i, "(?P=name) back-references not supported");
+                    return 0;
+                }
+                {
+                    uint32_t nf = flags;
+                    el = p2m__rx_parse_flags(c, p, len, i, &nf, &open);
+                    if (!el) return 0;
+                    if (!open) { /* (?flags): rest of the current group */
+                        flags = nf;
+                        last = -1;
+                        i += el;
+                        continue;
+                    }
+                    if (depth >= P2M_REGEX_MAX_DEPTH) goto too_deep;
+                    depth++;
+                    st[depth].group_start = c->pc;
+                    st[depth].alt_start = c->pc;
+                    st[depth].pending = -1;
+                    st[depth].save = 0;
+                    st[depth].flags = flags;
+                    flags = nf;
+                    last = -1;
+                    i += el;
+                    continue;
+                }
+            }
+            el = 1;
+        capture:
+            if (depth >= P2M_REGEX_MAX_DEPTH) goto too_deep;
+            depth++;
+            ngroups++;
+            st[depth].group_start = c->pc;
+            st[depth].save = ngroups == 1;
+            if (ngroups == 1) {
+                *has_group = 1;
+                if (!p2m__rx_emit(c, i, P2M__RX_SAVE, 0, 0, 2, 0)) return 0;
+            }
+            st[depth].alt_start = c->pc;
+            st[depth].pending = -1;
+            st[depth].flags = flags;
+            last = -1;
+            i += el;
+            continue;
+        case ')':
+            if (depth == 0) {
+                p2m__rx_fail(c->err, P2M_ERR_CONFIG, i, "unexpected )");
+                return 0;
+            }
+            /* fall through to close: patch the pending JMPs to here */
+            {
+                int32_t at = st[depth].pending;
+                while (at >= 0) {
+                    int32_t next = c->code ? c->code[at].x : -1;
+                    p2m__rx_set(c, (uint32_t)at, P2M__RX_JMP, 0, 0, (int32_t)c->pc - at, 0);
+                    at = next;
+                }
+            }
+            if (st[depth].save && !p2m__rx_emit(c, i, P2M__RX_SAVE, 0, 0, 3, 0)) return 0;
+            last = (long)st[depth].group_start;
+            flags = st[depth].flags;
+            depth--;
+            i++;
+            continue;
+        case '|': {
+            uint32_t a = st[depth].alt_start;
+            if (!p2m__rx_insert(c, a, 1, i)) return 0;
+            if (!p2m__rx_emit(c, i, P2M__RX_JMP, 0, 0, st[depth].pending, 0)) return 0;
+            st[depth].pending = (int32_t)c->pc - 1;
+            p2m__rx_set(c, a, P2M__RX_SPLIT, 0, 0, 1, (int32_t)(c->pc - a));
+            st[depth].alt_start = c->pc;
+            last = -1;
+            i++;
+            continue;
+        }
+        case '^':
+            if (!p2m__rx_emit(c, i, (flags & P2M__RXF_M) ? P2M__RX_BOL : P2M__RX_BOT, 0, 0, 0, 0)) return 0;
+            i++;
+            break;
+        case '$':
+            if (!p2m__rx_emit(c, i, (flags & P2M__RXF_M) ? P2M__RX_EOL : P2M__RX_EOT, 0, 0, 0, 0)) return 0;
+            i++;
+            break;
+        case '.':
+            if (!p2m__rx_emit(c, i, (flags & P2M__RXF_S) ? P2M__RX_ANYNL : P2M__RX_ANY, 0, 0, 0, 0)) return 0;
+            i++;
+            break;
+        case '[':
+            el = p2m__rx_parse_class(c, p, len, i, flags, set);
+            if (!el) return 0;
+            if (!p2m__rx_emit_class(c, i, set)) return 0;
+            i += el;
+            break;
+        case '\\': {
+            int e = p2m__rx_escape(p, len, i, &el, &msg);
+            unsigned op = 0;
+            if (e < 0) {
+                p2m__rx_fail(c->err, P2M_ERR_CONFIG, i, msg);
+                return 0;
+            }
+            if (e < 256) {
+                ch = (unsigned)e;
+                i += el;
+                goto literal;
+            }
+            e -= 256;
+            switch (e) {
+            case 'b': op = P2M__RX_WORDB; break;
+            case 'B': op = P2M__RX_NWORDB; break;
+            case 'A': op = P2M__RX_BOT; break;
+            case 'z': op = P2M__RX_EOT; break;
+            case 'C': op = P2M__RX_ANYNL; break;
+            default: break;
+            }
+            if (op) {
+                if (!p2m__rx_emit(c, i, op, 0, 0, 0, 0)) return 0;
+            } else {
+                unsigned k;
+                for (k = 0; k < 32; k++) set[k] = 0;
+                p2m__rset_named(set, e == 'd' || e == 'D' ? "d" : e == 'w' || e == 'W' ? "w" : "s", 1,
+                                e == 'D' || e == 'W' || e == 'S');
+                if (!p2m__rx_emit_class(c, i, set)) return 0;
+            }
+            i += el;
+            break;
+        }
+        default:
+            i++;
+        literal:
+            if (!p2m__rx_emit(c, i, P2M__RX_CHAR, ch,
+                              (flags & P2M__RXF_I) ? p2m__rx_other_case(ch) : ch, 0, 0))
+                return 0;
+            break;
+        }
+        last = (long)atom;
+    }
+    if (depth > 0) {
+        p2m__rx_fail(c->err, P2M_ERR_CONFIG, len, "missing )");
+        return 0;
+    }
+    {
+        int32_t at = st[0].pending;
+        while (at >= 0) {
+            int32_t next = c->code ? c->code[at].x : -1;
+            p2m__rx_set(c, (uint32_t)at, P2M__RX_JMP, 0, 0, (int32_t)c->pc - at, 0);
+            at = next;
+        }
+    }
+    if (!p2m__rx_emit(c, len, P2M__RX_SAVE, 0, 0, 1, 0)) return 0;
+    if (!p2m__rx_emit(c, len, P2M__RX_MATCH, 0, 0, 0, 0)) return 0;
+    return 1;
+too_deep:
+    p2m__rx_fail(c->err, P2M_ERR_CONFIG, i, "groups nested too deeply");
+    return 0;
+}
+
+P2M__FN size_t p2m__rx_align(size_t v) { return (v + (P2M__RX_ALIGN - 1)) & ~(size_t)(P2M__RX_ALIGN - 1); }
+
+/* Dry run: validates and sizes. On success *ninst, *ncls, *bytes (the exact
+   footprint from an aligned start). */
+P2M__FN int p2m__rx_measure(const char *pattern, size_t len, p2m_error *err,
+                           uint32_t *ninst, uint32_t *ncls, size_t *bytes)
+{
+    p2m__rcomp c;
+    uint32_t hg;
+    c.code = NULL;
+    c.cls = NULL;
+    c.pc = 0;
+    c.maxpc = 0;
+    c.ncls = 0;
+    c.err = err;
+    c.failed = 0;
+    if (!p2m__rx_parse(&c, pattern, len, &hg)) return 0;
+    *ninst = c.maxpc;
+    *ncls = c.ncls;
+    *bytes = p2m__rx_align(sizeof(p2m_regex)) + p2m__rx_align((size_t)c.maxpc * sizeof(p2m__rinst)) +
+             (size_t)c.ncls * 32u;
+    return 1;
+}
+
+/* ---- the Pike VM ---- */
+
+typedef struct p2m__rthread {
+    size_t cap[4];
+    uint32_t pc;
+} p2m__rthread;
+
+typedef struct p2m__rstack {
+    size_t val;
+    uint32_t pc;   /* instruction to explore, or the slot to restore */
+    uint32_t restore;
+} p2m__rstack;
+
+typedef struct p2m__rvm {
+    const p2m__rinst *code;
+    const uint8_t *cls;
+    const unsigned char *s;
+    size_t n;
+    size_t *mark;          /* per instruction: position + 1 of its last visit */
+    p2m__rstack *stack;
+    uint64_t steps;
+} p2m__rvm;
+
+P2M__FN size_t p2m__rx_scratch_builtin(uint32_t ninst)
+{
+    return P2M__RX_ALIGN + p2m__rx_align((size_t)ninst * sizeof(size_t)) +
+           2u * p2m__rx_align((size_t)ninst * sizeof(p2m__rthread)) +
+           p2m__rx_align(((size_t)ninst + 1u) * sizeof(p2m__rstack));
+}
+
+/* Follows the empty transitions from pc at text position pos (stamp pos+1),
+   appending the threads that wait for a byte (or MATCH) to list in priority
+   order. cap is the thread's capture array, modified and restored. */
+P2M__FN void p2m__rx_add(p2m__rvm *vm, p2m__rthread *list, uint32_t *count, uint32_t pc0,
+                        size_t *cap, size_t pos)
+{
+    size_t sp = 0, stamp = pos + 1;
+    const unsigned char *s = vm->s;
+    vm->stack[sp].pc = pc0;
+    vm->stack[sp].restore = 0;
+    sp++;
+    while (sp > 0) {
+        uint32_t pc;
+        sp--;
+        if (vm->stack[sp].restore) {
+            cap[vm->stack[sp].pc] = vm->stack[sp].val;
+            continue;
+        }
+        pc = vm->stack[sp].pc;
+        for (;;) {
+            const p2m__rinst *in;
+            int ok;
+            if (vm->mark[pc] == stamp) break;
+            vm->mark[pc] = stamp;
+            vm->steps++;
+            in = &vm->code[pc];
+            switch (in->op) {
+            case P2M__RX_JMP:
+                pc = (uint32_t)((int32_t)pc + in->x);
+                continue;
+            case P2M__RX_SPLIT:
+                vm->stack[sp].pc = (uint32_t)((int32_t)pc + in->y);
+                vm->stack[sp].restore = 0;
+                sp++;
+                pc = (uint32_t)((int32_t)pc + in->x);
+                continue;
+            case P2M__RX_SAVE:
+                vm->stack[sp].pc = (uint32_t)in->x;
+                vm->stack[sp].val = cap[in->x];
+                vm->stack[sp].restore = 1;
+                sp++;
+                cap[in->x] = pos;
+                pc++;
+                continue;
+            case P2M__RX_BOT: ok = pos == 0; break;
+            case P2M__RX_EOT: ok = pos == vm->n; break;
+            case P2M__RX_BOL: ok = pos == 0 || s[pos - 1] == '\n'; break;
+            case P2M__RX_EOL: ok = pos == vm->n || s[pos] == '\n'; break;
+            case P2M__RX_WORDB: case P2M__RX_NWORDB: {
+                int w1 = pos > 0 && p2m__rx_isword(s[pos - 1]);
+                int w2 = pos < vm->n && p2m__rx_isword(s[pos]);
+                ok = (w1 != w2) == (in->op == P2M__RX_WORDB);
+                break;
+            }
+            default: { /* waits for a byte, or MATCH */
+                p2m__rthread *t = &list[(*count)++];
+                t->pc = pc;
+                t->cap[0] = cap[0];
+                t->cap[1] = cap[1];
+                t->cap[2] = cap[2];
+                t->cap[3] = cap[3];
+                ok = 0;
+                break;
+            }
+            }
+            if (!ok) break;
+            pc++;
+        }
+    }
+}
+
+P2M__FN int p2m__rx_search_builtin(const p2m_regex *re, const char *subject, size_t n, void *scratch,
+                                  size_t scratch_size, size_t *start, size_t *end, uint64_t *steps)
+{
+    p2m__rvm vm;
+    p2m__rthread *clist, *nlist, *tmp;
+    uint32_t ccount = 0, ncount, k, ninst = re->ninst;
+    size_t pos, cap[4], best[4];
+    int matched = 0;
+    uintptr_t base;
+    unsigned char *m;
+
+    if (scratch == NULL || scratch_size < p2m__rx_scratch_builtin(ninst)) return -1;
+    base = (uintptr_t)scratch;
+    m = (unsigned char *)scratch + (p2m__rx_align((size_t)base) - (size_t)base);
+    vm.code = (const p2m__rinst *)(const void *)((const unsigned char *)re + re->code_off);
+    vm.cls = (const uint8_t *)re + re->class_off;
+    vm.s = (const unsigned char *)subject;
+    vm.n = n;
+    vm.steps = 0;
+    vm.mark = (size_t *)(void *)m;
+    m += p2m__rx_align((size_t)ninst * sizeof(size_t));
+    clist = (p2m__rthread *)(void *)m;
+    m += p2m__rx_align((size_t)ninst * sizeof(p2m__rthread));
+    nlist = (p2m__rthread *)(void *)m;
+    m += p2m__rx_align((size_t)ninst * sizeof(p2m__rthread));
+    vm.stack = (p2m__rstack *)(void *)m;
+    for (k = 0; k < ninst; k++) vm.mark[k] = 0;
+    best[0] = best[1] = best[2] = best[3] = P2M__RX_NONE;
+
+    for (pos = 0;; pos++) {
+        if (!matched) {
+            cap[0] = cap[1] = cap[2] = cap[3] = P2M__RX_NONE;
+            p2m__rx_add(&vm, clist, &ccount, 0, cap, pos);
+        }
+        if (ccount == 0 && (matched || pos >= n || (re->anchored && pos > 0))) break;
+        ncount = 0;
+        for (k = 0; k < ccount; k++) {
+            p2m__rthread *t = &clist[k];
+            const p2m__rinst *in = &vm.code[t->pc];
+            int ok = 0;
+            vm.steps++;
+            if (in->op == P2M__RX_MATCH) {
+                best[0] = t->cap[0];
+                best[1] = t->cap[1];
+                best[2] = t->cap[2];
+                best[3] = t->cap[3];
+                matched = 1;
+                break; /* lower-priority threads lose */
+            }
+            if (pos < n) {
+                unsigned b = vm.s[pos];
+                switch (in->op) {
+                case P2M__RX_CHAR: ok = b == in->a || b == in->b; break;
+                case P2M__RX_ANY: ok = b != '\n'; break;
+                case P2M__RX_ANYNL: ok = 1; break;
+                case P2M__RX_CLASS: ok = p2m__rset_has(vm.cls + (size_t)in->x * 32u, b); break;
+                default: break;
+                }
+            }
+            if (ok) {
+                cap[0] = t->cap[0];
+                cap[1] = t->cap[1];
+                cap[2] = t->cap[2];
+                cap[3] = t->cap[3];
+                p2m__rx_add(&vm, nlist, &ncount, t->pc + 1, cap, pos + 1);
+            }
+        }
+        tmp = clist;
+        clist = nlist;
+        nlist = tmp;
+        ccount = ncount;
+        if (pos >= n) {
+            if (ccount == 0) break;
+            /* threads at n+1 cannot exist: nothing was consumed past n */
+            break;
+        }
+    }
+    if (steps) *steps = vm.steps;
+    if (!matched) return 0;
+    if (re->has_group) {
+        if (best[2] == P2M__RX_NONE || best[3] == P2M__RX_NONE) {
+            *start = *end = P2M__RX_NONE;
+        } else {
+            *start = best[2];
+            *end = best[3];
+        }
+    } else {
+        *start = best[0];
+        *end = best[1];
+    }
+    return 1;
+}
+
+#if !defined(P2M_NO_REGEX) && !defined(P2M_USE_PCRE2)
+
+P2M_API p2m_status p2m_regex_compile(const char *pattern, size_t len, void *mem, size_t mem_size,
+                                     const p2m_regex **re, p2m_error *err)
+{
+    p2m__rcomp c;
+    uint32_t ninst, ncls, hg;
+    size_t bytes, pad;
+    p2m_regex *r;
+    if (re) *re = NULL;
+    if (!re || (!pattern && len)) {
+        p2m__rx_fail(err, P2M_ERR_ARGUMENT, 0, "p2m_regex_compile: NULL argument");
+        return P2M_ERR_ARGUMENT;
+    }
+    if (!pattern) pattern = "";
+    if (!p2m__rx_measure(pattern, len, err, &ninst, &ncls, &bytes)) return P2M_ERR_CONFIG;
+    pad = mem ? p2m__rx_align((size_t)(uintptr_t)mem) - (size_t)(uintptr_t)mem : 0;
+    if (!mem || mem_size < pad + bytes) {
+        p2m__rx_fail(err, P2M_ERR_MEMORY, 0, "regex memory too small");
+        if (err) err->needed = bytes + P2M__RX_ALIGN - 1;
+        return P2M_ERR_MEMORY;
+    }
+    r = (p2m_regex *)(void *)((unsigned char *)mem + pad);
+    r->magic = P2M__RX_MAGIC;
+    r->ninst = ninst;
+    r->nclass = ncls;
+    r->backend = 0;
+    r->anchored = 0;
+    r->extra = 0;
+    r->pcre = NULL;
+    r->code_off = p2m__rx_align(sizeof(p2m_regex));
+    r->class_off = r->code_off + p2m__rx_align((size_t)ninst * sizeof(p2m__rinst));
+    c.code = (p2m__rinst *)(void *)((unsigned char *)r + r->code_off);
+    c.cls = (uint8_t *)r + r->class_off;
+    c.pc = 0;
+    c.maxpc = 0;
+    c.ncls = 0;
+    c.err = err;
+    c.failed = 0;
+    if (!p2m__rx_parse(&c, pattern, len, &hg) || c.maxpc != ninst || c.ncls != ncls) {
+        /* cannot happen: the dry run accepted the same pattern */
+        p2m__rx_fail(err, P2M_ERR_CONFIG, 0, "internal error: regex dry run disagrees");
+        return P2M_ERR_CONFIG;
+    }
+    r->has_group = hg;
+    r->anchored = ninst > 1 && c.code[1].op == P2M__RX_BOT;
+    *re = r;
+    p2m__rx_ok(err);
+    return P2M_OK;
+}
+
+P2M_API size_t p2m_regex_scratch_size(const p2m_regex *re)
+{
+    return re ? p2m__rx_scratch_builtin(re->ninst) : 0;
+}
+
+P2M_API int p2m_regex_search(const p2m_regex *re, const char *s, size_t n, void *scratch,
+                             size_t scratch_size, size_t *start, size_t *end, uint64_t *steps)
+{
+    size_t st0, en0;
+    int r;
+    if (steps) *steps = 0;
+    if (!re || re->magic != P2M__RX_MAGIC || (!s && n)) return -1;
+    if (!s) s = "";
+    r = p2m__rx_search_builtin(re, s, n, scratch, scratch_size, &st0, &en0, steps);
+    if (r == 1) {
+        if (start) *start = st0;
+        if (end) *end = en0;
+    }
+    return r;
+}
+
+#endif /* built-in backend */
+
+#ifdef P2M_USE_PCRE2
+/* ---- regex: PCRE2 backend (P2M_USE_PCRE2, link -lpcre2-8) ----------------
+   The same three functions backed by libpcre2-8. The pattern is first checked
+   by the built-in parser, so both backends accept the same language with the
+   same error messages; then it is rewritten where PCRE2 reads RE2 syntax
+   differently (\s \S without \v, \v as the VT byte, a literal {, a class
+   escape followed by -) and compiled with RE2's defaults (DOLLAR_ENDONLY,
+   ALT_CIRCUMFLEX, LF newline, no UTF, no UCP). PCRE2 gets a bump allocator
+   over the caller's memory: compile-time data in mem, match-time data (the
+   match data and PCRE2's backtracking frames) in scratch, so still no heap.
+   Match, depth and heap limits bound hostile patterns; a search that hits one
+   returns -2. */
+#ifndef PCRE2_CODE_UNIT_WIDTH
+#define PCRE2_CODE_UNIT_WIDTH 8
+#endif
+#include <pcre2.h>
+
+#ifndef P2M_PCRE2_MATCH_LIMIT
+#define P2M_PCRE2_MATCH_LIMIT 1000000u  /* pcre2_set_match_limit */
+#endif
+#ifndef P2M_PCRE2_DEPTH_LIMIT
+#define P2M_PCRE2_DEPTH_LIMIT 10000u    /* pcre2_set_depth_limit */
+#endif
+#ifndef P2M_PCRE2_HEAP_LIMIT_KB
+#define P2M_PCRE2_HEAP_LIMIT_KB 256u    /* pcre2_set_heap_limit, KiB */
+#endif
+
+#define P2M__RX_PCRE_OPTIONS (PCRE2_DOLLAR_ENDONLY | PCRE2_ALT_CIRCUMFLEX | PCRE2_NEVER_UTF | PCRE2_NEVER_UCP)
+
+typedef struct p2m__rx_arena {
+    unsigned char *base;
+    size_t size, used;
+    int failed;
+} p2m__rx_arena;
+
+P2M__FN void *p2m__rx_arena_alloc(PCRE2_SIZE n, void *ud)
+{
+    p2m__rx_arena *a = (p2m__rx_arena *)ud;
+    size_t at = p2m__rx_align(a->used);
+    if (at > a->size || a->size - at < n) {
+        a->failed = 1;
+        return NULL;
+    }
+    a->used = at + n;
+    return a->base + at;
+}
+
+P2M__FN void p2m__rx_arena_free(void *ptr, void *ud)
+{
+    (void)ptr; /* everything goes when the caller's block goes */
+    (void)ud;
+}
+
+/* Writes the PCRE2 form of a pattern the built-in parser accepted into out
+   (NULL: only count). Returns its length. */
+P2M__FN size_t p2m__rx_to_pcre(const char *p, size_t len, char *out)
+{
+    static const char s_out[] = "[\\t\\n\\f\\r ]", S_out[] = "[^\\t\\n\\f\\r ]";
+    static const char s_in[] = "\\t\\n\\f\\r ", S_in[] = "\\x00-\\x08\\x0b\\x0e-\\x1f\\x21-\\xff";
+    size_t i = 0, o = 0, el, k;
+    int in_class = 0, class_first = 0;
+    long mn, mx;
+    const char *msg = "";
+#define P2M__RX_PUT(str, n)                                        \
+    do {                                                           \
+        for (k = 0; k < (n); k++) if (out) out[o + k] = (str)[k];  \
+        o += (n);                                                  \
+    } while (0)
+    while (i < len) {
+        char ch = p[i];
+        if (in_class) {
+            if (ch == ']' && !class_first) {
+                in_class = 0;
+                P2M__RX_PUT(p + i, 1);
+                i++;
+                continue;
+            }
+            class_first = 0;
+            if (ch == '[' && i + 1 < len && p[i + 1] == ':') {
+                size_t e = i + 2;
+                while (e + 1 < len && !(p[e] == ':' && p[e + 1] == ']')) e++;
+                if (e + 1 < len) {
+                    P2M__RX_PUT(p + i, e + 2 - i);
+                    i = e + 2;
+                    continue;
+                }
+            }
+            if (ch == '\\') {
+                int v = p2m__rx_escape(p, len, i, &el, &msg);
+                if (v == 256 + 's' || v == 256 + 'S' || v == 256 + 'd' || v == 256 + 'D' ||
+                    v == 256 + 'w' || v == 256 + 'W') {
+                    if (v == 256 + 's') P2M__RX_PUT(s_in, sizeof s_in - 1);
+                    else if (v == 256 + 'S') P2M__RX_PUT(S_in, sizeof S_in - 1);
+                    else P2M__RX_PUT(p + i, el);
+                    i += el;
+                    if (i + 1 < len && p[i] == '-' && p[i + 1] != ']') { /* RE2: a literal - */
+                        P2M__RX_PUT("\\-", 2);
+                        i++;
+                    }
+                    continue;
+                }
+                if (v == '\v') P2M__RX_PUT("\\x0b", 4);
+                else P2M__RX_PUT(p + i, el);
+                i += el;
+                continue;
+            }
+            P2M__RX_PUT(p + i, 1);
+            i++;
+            continue;
+        }
+        if (ch == '[') {
+            in_class = 1;
+            class_first = 1;
+            P2M__RX_PUT(p + i, 1);
+            i++;
+            if (i < len && p[i] == '^') {
+                P2M__RX_PUT(p + i, 1);
+                i++;
+            }
+            continue;
+        }
+        if (ch == '\\' || ch == '^' || ch == '$') {
+            int v = ch == '\\' ? p2m__rx_escape(p, len, i, &el, &msg) : 256 + ch;
+            /* RE2 lets a quantifier follow an assertion (^* \b+), PCRE2 only
+               a group: (?:^)* */
+            int wrap = (v == 256 + '^' || v == 256 + '$' || v == 256 + 'b' || v == 256 + 'B' ||
+                        v == 256 + 'A' || v == 256 + 'z');
+            if (ch != '\\') el = 1;
+            wrap = wrap && i + el < len &&
+                   (p[i + el] == '*' || p[i + el] == '+' || p[i + el] == '?' ||
+                    (p[i + el] == '{' && p2m__rx_parse_brace(p, len, i + el, &mn, &mx)));
+            if (wrap) P2M__RX_PUT("(?:", 3);
+            if (v == 256 + 's') P2M__RX_PUT(s_out, sizeof s_out - 1);
+            else if (v == 256 + 'S') P2M__RX_PUT(S_out, sizeof S_out - 1);
+            else if (v == '\v') P2M__RX_PUT("\\x0b", 4);
+            else P2M__RX_PUT(p + i, el);
+            if (wrap) P2M__RX_PUT(")", 1);
+            i += el;
+            continue;
+        }
+        if (ch == '{' && !p2m__rx_parse_brace(p, len, i, &mn, &mx)) {
+            P2M__RX_PUT("\\{", 2);
+            i++;
+            continue;
+        }
+        P2M__RX_PUT(p + i, 1);
+        i++;
+    }
+#undef P2M__RX_PUT
+    (void)msg;
+    return o;
+}
+
+/* Compile-time arena needed: a generous bound from the built-in program size
+   (PCRE2's code is never larger than ours by more than these factors; the
+   backend test checks the bound on every pattern it compiles). */
+P2M__FN size_t p2m__rx_pcre_estimate(uint32_t ninst, uint32_t ncls, size_t plen)
+{
+    return 16384u + 64u * (size_t)ninst + 48u * (size_t)ncls + 32u * plen;
+}
+
+P2M_API p2m_status p2m_regex_compile(const char *pattern, size_t len, void *mem, size_t mem_size,
+                                     const p2m_regex **re, p2m_error *err)
+{
+    uint32_t ninst, ncls;
+    size_t bytes, plen, head, needed, pad;
+    p2m_regex *r;
+    char *ptext;
+    p2m__rx_arena arena;
+    pcre2_general_context *gc;
+    pcre2_compile_context *cc;
+    pcre2_code *code;
+    int ec = 0;
+    PCRE2_SIZE eo = 0;
+    if (re) *re = NULL;
+    if (!re || (!pattern && len)) {
+        p2m__rx_fail(err, P2M_ERR_ARGUMENT, 0, "p2m_regex_compile: NULL argument");
+        return P2M_ERR_ARGUMENT;
+    }
+    if (!pattern) pattern = "";
+    if (!p2m__rx_measure(pattern, len, err, &ninst, &ncls, &bytes)) return P2M_ERR_CONFIG;
+    plen = p2m__rx_to_pcre(pattern, len, NULL);
+    head = p2m__rx_align(sizeof(p2m_regex)) + p2m__rx_align(plen + 1);
+    needed = head + p2m__rx_pcre_estimate(ninst, ncls, plen) + P2M__RX_ALIGN - 1;
+    pad = mem ? p2m__rx_align((size_t)(uintptr_t)mem) - (size_t)(uintptr_t)mem : 0;
+    if (!mem || mem_size < needed) {
+        p2m__rx_fail(err, P2M_ERR_MEMORY, 0, "regex memory too small");
+        if (err) err->needed = needed;
+        return P2M_ERR_MEMORY;
+    }
+    r = (p2m_regex *)(void *)((unsigned char *)mem + pad);
+    ptext = (char *)r + p2m__rx_align(sizeof(p2m_regex));
+    p2m__rx_to_pcre(pattern, len, ptext);
+    ptext[plen] = '\0';
+    arena.base = (unsigned char *)r + head;
+    arena.size = mem_size - pad - head;
+    arena.used = 0;
+    arena.failed = 0;
+    gc = pcre2_general_context_create(p2m__rx_arena_alloc, p2m__rx_arena_free, &arena);
+    cc = gc ? pcre2_compile_context_create(gc) : NULL;
+    if (cc) pcre2_set_newline(cc, PCRE2_NEWLINE_LF);
+    code = cc ? pcre2_compile((PCRE2_SPTR)ptext, plen, P2M__RX_PCRE_OPTIONS, &ec, &eo, cc) : NULL;
+    if (!code) {
+        if (arena.failed) { /* the estimate was too small: a bug to report */
+            p2m__rx_fail(err, P2M_ERR_MEMORY, 0, "regex memory too small (PCRE2 estimate)");
+            if (err) err->needed = mem_size * 2u;
+            return P2M_ERR_MEMORY;
+        }
+        /* the built-in parser accepted it: PCRE2 has a limit we lack */
+        p2m__rx_fail(err, P2M_ERR_CONFIG, 0, "PCRE2 rejected the pattern");
+        if (err) {
+            PCRE2_UCHAR buf[96];
+            size_t k = 0, m = 0;
+            while (err->message[m]) m++;
+            if (pcre2_get_error_message(ec, buf, sizeof buf) > 0) {
+                if (m + 2 < sizeof err->message) {
+                    err->message[m++] = ':';
+                    err->message[m++] = ' ';
+                }
+                for (; buf[k] && m + 1 < sizeof err->message; k++) err->message[m++] = (char)buf[k];
+                err->message[m] = '\0';
+            }
+        }
+        return P2M_ERR_CONFIG;
+    }
+    r->magic = P2M__RX_MAGIC;
+    r->ninst = ninst;
+    r->nclass = ncls;
+    r->backend = 1;
+    r->anchored = 0;
+    r->code_off = 0;
+    r->class_off = 0;
+    {
+        uint32_t cap = 0;
+        pcre2_pattern_info(code, PCRE2_INFO_CAPTURECOUNT, &cap);
+        r->has_group = cap > 0;
+    }
+    /* general + match context, match data (2 pairs), and the frames: PCRE2
+       grows them by doubling up to the heap limit; freed blocks are not
+       reused by the bump allocator, so three times the limit. */
+    r->extra = P2M__RX_ALIGN + 4096u + 3u * (size_t)P2M_PCRE2_HEAP_LIMIT_KB * 1024u;
+    r->pcre = code;
+    *re = r;
+    p2m__rx_ok(err);
+    return P2M_OK;
+}
+
+P2M_API size_t p2m_regex_scratch_size(const p2m_regex *re)
+{
+    return re ? re->extra : 0;
+}
+
+P2M_API int p2m_regex_search(const p2m_regex *re, const char *s, size_t n, void *scratch,
+                             size_t scratch_size, size_t *start, size_t *end, uint64_t *steps)
+{
+    p2m__rx_arena arena;
+    pcre2_general_context *gc;
+    pcre2_match_context *mc;
+    pcre2_match_data *md;
+    PCRE2_SIZE *ov;
+    int rc;
+    if (steps) *steps = 0; /* PCRE2 does not count steps */
+    if (!re || re->magic != P2M__RX_MAGIC || re->backend != 1 || (!s && n)) return -1;
+    if (!scratch || scratch_size < re->extra) return -1;
+    if (!s) s = "";
+    arena.base = (unsigned char *)scratch;
+    arena.size = scratch_size;
+    arena.used = (size_t)(p2m__rx_align((size_t)(uintptr_t)scratch) - (size_t)(uintptr_t)scratch);
+    arena.failed = 0;
+    gc = pcre2_general_context_create(p2m__rx_arena_alloc, p2m__rx_arena_free, &arena);
+    mc = gc ? pcre2_match_context_create(gc) : NULL;
+    md = gc ? pcre2_match_data_create(2, gc) : NULL;
+    if (!mc || !md) return -1;
+    pcre2_set_match_limit(mc, P2M_PCRE2_MATCH_LIMIT);
+    pcre2_set_depth_limit(mc, P2M_PCRE2_DEPTH_LIMIT);
+    pcre2_set_heap_limit(mc, P2M_PCRE2_HEAP_LIMIT_KB);
+    rc = pcre2_match((const pcre2_code *)re->pcre, (PCRE2_SPTR)s, n, 0, 0, md, mc);
+    if (rc == PCRE2_ERROR_NOMATCH) return 0;
+    if (rc == PCRE2_ERROR_NOMEMORY) return -1;
+    if (rc < 0) return -2;
+    ov = pcre2_get_ovector_pointer(md);
+    if (re->has_group) {
+        if (ov[2] == PCRE2_UNSET || ov[3] == PCRE2_UNSET) {
+            if (start) *start = P2M__RX_NONE;
+            if (end) *end = P2M__RX_NONE;
+        } else {
+            if (start) *start = (size_t)ov[2];
+            if (end) *end = (size_t)ov[3];
+        }
+    } else {
+        if (start) *start = (size_t)ov[0];
+        if (end) *end = (size_t)ov[1];
+    }
+    return 1;
+}
+#endif /* P2M_USE_PCRE2 */
+
+#else /* P2M_NO_REGEX */
+
+/* ---- regex: compiled out (P2M_NO_REGEX) ---------------------------------- */
+
+P2M_API p2m_status p2m_regex_compile(const char *pattern, size_t len, void *mem, size_t mem_size,
+                                     const p2m_regex **re, p2m_error *err)
+{
+    (void)pattern;
+    (void)len;
+    (void)mem;
+    (void)mem_size;
+    if (re) *re = NULL;
+    if (err) {
+        const char *m = P2M__MSG("regular expressions are compiled out (P2M_NO_REGEX)");
+        size_t i = 0;
+        err->status = P2M_ERR_UNSUPPORTED;
+        err->offset = 0;
+        err->needed = 0;
+        err->field[0] = '\0';
+        for (; m[i] && i + 1 < sizeof err->message; i++) err->message[i] = m[i];
+        err->message[i] = '\0';
+    }
+    return P2M_ERR_UNSUPPORTED;
+}
+
+P2M_API size_t p2m_regex_scratch_size(const p2m_regex *re)
+{
+    (void)re;
+    return 0;
+}
+
+P2M_API int p2m_regex_search(const p2m_regex *re, const char *s, size_t n, void *scratch,
+                             size_t scratch_size, size_t *start, size_t *end, uint64_t *steps)
+{
+    (void)re;
+    (void)s;
+    (void)n;
+    (void)scratch;
+    (void)scratch_size;
+    (void)start;
+    (void)end;
+    if (steps) *steps = 0;
+    return -1;
+}
+
+#endif /* P2M_NO_REGEX */
 
 /* ---- configuration and the compiled engine ------------------------------- */
 
