@@ -296,4 +296,37 @@ static inline void build_double_count_request(pbw *req)
     rq_dictionary(req, layout);
 }
 
+/* Profiles without time_unix_nano (SPEC section 7, times):
+   resource "ts": Profile (cpu, ns) time 0, S attrs [1,2] timestamps [900, 500]
+                  -> cpu (app,worker) 2, start 500, time 900
+   resource "now": Profile (cpu, ns) time 0, S attrs [1,2] values [4]
+                  -> cpu (app,worker) 4, start = time = options.now_unix_nano */
+static inline void build_times_request(pbw *req)
+{
+    static const int64_t a12[] = {1, 2}, v4[] = {4};
+    static const uint64_t ts[] = {900, 500};
+    const int layout = P2M_LAYOUT_V1_10;
+    pbw rp, sp, prof;
+    pbw_init(req);
+    pbw_init(&rp);
+    rq_resource(&rp, "ts");
+    pbw_init(&sp);
+    pbw_init(&prof);
+    rq_valuetype(&prof, 1, S_CPU, S_NS);
+    rq_sample(&prof, layout, a12, 2, NULL, 0, ts, 2);
+    pbw_msg(&sp, 2, &prof);
+    pbw_msg(&rp, 2, &sp);
+    pbw_msg(req, 1, &rp);
+    pbw_init(&rp);
+    rq_resource(&rp, "now");
+    pbw_init(&sp);
+    pbw_init(&prof);
+    rq_valuetype(&prof, 1, S_CPU, S_NS);
+    rq_sample(&prof, layout, a12, 2, v4, 1, NULL, 0);
+    pbw_msg(&sp, 2, &prof);
+    pbw_msg(&rp, 2, &sp);
+    pbw_msg(req, 1, &rp);
+    rq_dictionary(req, layout);
+}
+
 #endif

@@ -1101,6 +1101,289 @@ static void check_real(const char *path, const char *want_samples, const char *w
     tk_end();
 }
 
+/* Converts req with cfg (and options) and decodes the output; NULL on any
+   failure (reported through EXPECT). */
+static DReq *convert_decode(const p2m_config *cfg, const pbw *req, const p2m_options *opt,
+                            p2m_stats *stats, const p2m_result **view)
+{
+    p2m_error err;
+    const p2m_engine *eng = compile_cfg(cfg, &err);
+    size_t n = 0;
+    p2m_status st;
+    DReq *d;
+    if (!eng) {
+        EXPECT(0, "engine did not compile: field %s: %s", err.field, err.message);
+        return NULL;
+    }
+    memset(out_buf, PATTERN, sizeof out_buf);
+    st = p2m_convert(eng, req->b, req->n, opt, work_mem, sizeof work_mem / 2, out_buf,
+                     sizeof out_buf, &n, stats, &err);
+    if (st != P2M_OK) {
+        EXPECT(0, "convert: status %d at %zu: %s", (int)st, err.offset, err.message);
+        return NULL;
+    }
+    d = p2m__metrics__export_metrics_service_request__unpack(NULL, n, out_buf);
+    EXPECT(d != NULL, "protobuf-c cannot decode the output");
+    if (d && view) {
+        char why[512];
+        /* the view lives in the second half of the working memory */
+        st = p2m_aggregate(eng, req->b, req->n, opt, (unsigned char *)work_mem + sizeof work_mem / 2,
+                           sizeof work_mem / 2, view, NULL, &err);
+        EXPECT(st == P2M_OK, "aggregate: status %d", (int)st);
+        if (st == P2M_OK && !view_matches_decoded(*view, d, why, sizeof why))
+            EXPECT(0, "view vs decoded: %s", why);
+    }
+    return d;
+}
+
+static const DMetric *metric_at(const DReq *d, size_t ri, size_t mi)
+{
+    if (ri >= d->n_resource_metrics || d->resource_metrics[ri]->n_scope_metrics < 1 ||
+        mi >= d->resource_metrics[ri]->scope_metrics[0]->n_metrics)
+        return NULL;
+    return d->resource_metrics[ri]->scope_metrics[0]->metrics[mi];
+}
+
+static void check_times(void)
+{
+    static pbw req;
+    p2m_config c;
+    p2m_options opt;
+    const p2m_result *view = NULL;
+    DReq *d;
+    const DMetric *m;
+    tk_begin("c.api.times_without_profile_time");
+    build_times_request(&req);
+    p2m_config_init(&c);
+    memset(&opt, 0, sizeof opt);
+    opt.now_unix_nano = 777000;
+    d = convert_decode(&c, &req, &opt, NULL, &view);
+    if (d) {
+        EXPECT(d->n_resource_metrics == 2, "%zu resources, expected 2", d->n_resource_metrics);
+        m = metric_at(d, 0, 0);
+        EXPECT(m && m->sum && m->sum->n_data_points == 1, "resource ts: one cpu point");
+        if (m && m->sum && m->sum->n_data_points == 1) {
+            const DPoint *p = m->sum->data_points[0];
+            EXPECT(p->as_int == 2 && p->start_time_unix_nano == 500 && p->time_unix_nano == 900,
+                   "timestamps [900,500], profile time 0: value %lld times %llu..%llu, "
+                   "expected 2, 500..900",
+                   (long long)p->as_int, (unsigned long long)p->start_time_unix_nano,
+                   (unsigned long long)p->time_unix_nano);
+        }
+        m = metric_at(d, 1, 0);
+        EXPECT(m && m->sum && m->sum->n_data_points == 1, "resource now: one cpu point");
+        if (m && m->sum && m->sum->n_data_points == 1) {
+            const DPoint *p = m->sum->data_points[0];
+            EXPECT(p->as_int == 4 && p->start_time_unix_nano == 777000 &&
+                       p->time_unix_nano == 777000,
+                   "no times at all, now 777000: value %lld times %llu..%llu, expected 4, "
+                   "777000..777000",
+                   (long long)p->as_int, (unsigned long long)p->start_time_unix_nano,
+                   (unsigned long long)p->time_unix_nano);
+        }
+        p2m__metrics__export_metrics_service_request__free_unpacked(d, NULL);
+    }
+    tk_end();
+}
+
+/* max_series 1 on the main request: see requests.h for the samples. */
+static void check_overflow(void)
+{
+    static pbw req;
+    p2m_config c;
+    p2m_stats stats;
+    const p2m_result *view = NULL;
+    DReq *d;
+    tk_begin("c.api.max_series_overflow");
+    build_main_request(&req, P2M_LAYOUT_V1_10, 0);
+    p2m_config_init(&c);
+    c.max_series = 1;
+    memset(&stats, 0, sizeof stats);
+    d = convert_decode(&c, &req, NULL, &stats, &view);
+    if (d) {
+        static const struct { size_t r, m; int64_t v[2]; uint64_t t0, t1; } x[3] = {
+            {0, 0, {30000157, 20000003}, 1000, 2100},
+            {0, 1, {5120, 64}, 3000, 3010},
+            {1, 0, {5, -1}, 5000, 5000}};
+        size_t k, pi;
+        for (k = 0; k < 3; k++) {
+            const DMetric *m = metric_at(d, x[k].r, x[k].m);
+            size_t np = x[k].v[1] < 0 ? 1 : 2;
+            if (!m || !m->sum || m->sum->n_data_points != np) {
+                EXPECT(0, "resource %zu metric %zu: expected %zu points, got %zu", x[k].r, x[k].m,
+                       np, m && m->sum ? m->sum->n_data_points : 0);
+                continue;
+            }
+            for (pi = 0; pi < np; pi++) {
+                const DPoint *p = m->sum->data_points[pi];
+                EXPECT(p->as_int == x[k].v[pi] && p->start_time_unix_nano == x[k].t0 &&
+                           p->time_unix_nano == x[k].t1,
+                       "resource %zu %s point %zu: %lld %llu..%llu, expected %lld %llu..%llu",
+                       x[k].r, m->name, pi, (long long)p->as_int,
+                       (unsigned long long)p->start_time_unix_nano,
+                       (unsigned long long)p->time_unix_nano, (long long)x[k].v[pi],
+                       (unsigned long long)x[k].t0, (unsigned long long)x[k].t1);
+                if (pi == 1) {
+                    const DKV *kv = p->n_attributes == 1 ? p->attributes[0] : NULL;
+                    EXPECT(kv && strcmp(kv->key, "otel.metric.overflow") == 0 && kv->value &&
+                               kv->value->value_case ==
+                                   P2M__METRICS__ANY_VALUE__VALUE_BOOL_VALUE &&
+                               kv->value->bool_value,
+                           "resource %zu %s: last point is not the overflow point "
+                           "(only attribute otel.metric.overflow = true)",
+                           x[k].r, m->name);
+                } else {
+                    EXPECT(p->n_attributes == 2, "resource %zu %s point 0: %zu attributes",
+                           x[k].r, m->name, p->n_attributes);
+                }
+            }
+        }
+        EXPECT(stats.overflow_samples == 4, "overflow_samples %llu, expected 4",
+               (unsigned long long)stats.overflow_samples);
+        p2m__metrics__export_metrics_service_request__free_unpacked(d, NULL);
+    }
+    tk_end();
+}
+
+typedef struct xkv { const char *key; int is_int; const char *s; int64_t i; } xkv;
+
+static void expect_attrs(const DPoint *p, const xkv *x, size_t n, const char *where)
+{
+    size_t i;
+    if (p->n_attributes != n) {
+        char got[512];
+        size_t k = 0;
+        got[0] = 0;
+        for (i = 0; i < p->n_attributes && k < sizeof got - 80; i++)
+            k += (size_t)snprintf(got + k, sizeof got - k, "%s%s", i ? "," : "",
+                                  p->attributes[i]->key);
+        EXPECT(0, "%s: %zu attributes [%s], expected %zu", where, p->n_attributes, got, n);
+        return;
+    }
+    for (i = 0; i < n; i++) {
+        const DKV *kv = p->attributes[i];
+        int ok = strcmp(kv->key, x[i].key) == 0 && kv->value;
+        if (ok && x[i].is_int)
+            ok = kv->value->value_case == P2M__METRICS__ANY_VALUE__VALUE_INT_VALUE &&
+                 kv->value->int_value == x[i].i;
+        else if (ok)
+            ok = kv->value->value_case == P2M__METRICS__ANY_VALUE__VALUE_STRING_VALUE &&
+                 strcmp(kv->value->string_value, x[i].s) == 0;
+        EXPECT(ok, "%s: attribute %zu is %s (case %d), expected %s=%s%lld", where, i, kv->key,
+               kv->value ? (int)kv->value->value_case : -1, x[i].key,
+               x[i].is_int ? "" : x[i].s, x[i].is_int ? (long long)x[i].i : 0LL);
+    }
+}
+
+static void check_rules(void)
+{
+    static pbw req;
+    static p2m_rule rules[8];
+    p2m_config c;
+    const p2m_result *view = NULL;
+    DReq *d;
+    tk_begin("c.api.attribute_rules");
+    build_main_request(&req, P2M_LAYOUT_V1_10, 0);
+    memset(rules, 0, sizeof rules);
+    rules[0].key = "service"; rules[0].type = P2M_RULE_LITERAL; rules[0].value = "checkout";
+    rules[1].key = "kind"; rules[1].type = P2M_RULE_ATTRIBUTE; rules[1].from = "profile.kind";
+    rules[2].key = "first"; rules[2].type = P2M_RULE_STRING_TABLE; rules[2].index = S_CPU;
+    rules[3].key = "missing"; rules[3].type = P2M_RULE_ATTRIBUTE; rules[3].from = "nope";
+    rules[3].default_value = "none";
+    rules[4].key = "res"; rules[4].type = P2M_RULE_ATTRIBUTE; rules[4].from = "res.int";
+    rules[5].key = "thread"; rules[5].type = P2M_RULE_ATTRIBUTE; rules[5].from = "thread.name";
+    rules[6].key = "thread"; rules[6].type = P2M_RULE_ATTRIBUTE; rules[6].from = "nope";
+    rules[7].key = "kind"; rules[7].type = P2M_RULE_STRING_TABLE; rules[7].index = S_MAIN;
+    p2m_config_init(&c);
+    c.attributes = rules;
+    c.n_attributes = 8;
+    d = convert_decode(&c, &req, NULL, NULL, &view);
+    if (d) {
+        const xkv w1[6] = {{"service", 0, "checkout", 0}, {"first", 0, "cpu", 0},
+                           {"missing", 0, "none", 0}, {"res", 1, NULL, 42},
+                           {"thread", 0, "worker", 0}, {"kind", 0, "main", 0}};
+        const xkv m1[6] = {{"service", 0, "checkout", 0}, {"first", 0, "cpu", 0},
+                           {"missing", 0, "none", 0}, {"res", 1, NULL, 42},
+                           {"thread", 0, "main", 0}, {"kind", 0, "main", 0}};
+        const xkv n1[5] = {{"service", 0, "checkout", 0}, {"first", 0, "cpu", 0},
+                           {"missing", 0, "none", 0}, {"res", 1, NULL, 42},
+                           {"kind", 0, "main", 0}};
+        const xkv w2[5] = {{"service", 0, "checkout", 0}, {"first", 0, "cpu", 0},
+                           {"missing", 0, "none", 0}, {"thread", 0, "worker", 0},
+                           {"kind", 0, "main", 0}};
+        const DMetric *cpu0 = metric_at(d, 0, 0), *mem0 = metric_at(d, 0, 1),
+                      *cpu1 = metric_at(d, 1, 0);
+        EXPECT(cpu0 && cpu0->sum && cpu0->sum->n_data_points == 2 &&
+                   cpu0->sum->data_points[0]->as_int == 30000157 &&
+                   cpu0->sum->data_points[1]->as_int == 20000003,
+               "resource 0 cpu: expected points 30000157, 20000003");
+        if (cpu0 && cpu0->sum && cpu0->sum->n_data_points == 2) {
+            expect_attrs(cpu0->sum->data_points[0], w1, 6, "resource 0 cpu point 0");
+            expect_attrs(cpu0->sum->data_points[1], m1, 6, "resource 0 cpu point 1");
+        }
+        EXPECT(mem0 && mem0->sum && mem0->sum->n_data_points == 2 &&
+                   mem0->sum->data_points[1]->as_int == 64,
+               "resource 0 memory: expected 2 points, the second 64");
+        if (mem0 && mem0->sum && mem0->sum->n_data_points == 2)
+            expect_attrs(mem0->sum->data_points[1], n1, 5, "resource 0 memory point 1");
+        EXPECT(cpu1 && cpu1->sum && cpu1->sum->n_data_points == 1, "resource 1 cpu: 1 point");
+        if (cpu1 && cpu1->sum && cpu1->sum->n_data_points == 1)
+            expect_attrs(cpu1->sum->data_points[0], w2, 5, "resource 1 cpu point 0");
+        p2m__metrics__export_metrics_service_request__free_unpacked(d, NULL);
+    }
+    tk_end();
+}
+
+static void check_arguments(void)
+{
+    static pbw req;
+    p2m_config c;
+    p2m_error err;
+    const p2m_engine *eng = NULL;
+    const p2m_result *r = NULL;
+    size_t n = 0;
+    p2m_status st;
+    tk_begin("c.api.argument_errors");
+    build_main_request(&req, P2M_LAYOUT_V1_10, 0);
+    p2m_config_init(&c);
+    st = p2m_engine_compile(NULL, engine_mem, sizeof engine_mem, &eng, &err);
+    EXPECT(st == P2M_ERR_ARGUMENT, "compile(cfg NULL): status %d", (int)st);
+    st = p2m_engine_compile(&c, engine_mem, sizeof engine_mem, NULL, &err);
+    EXPECT(st == P2M_ERR_ARGUMENT, "compile(engine out NULL): status %d", (int)st);
+    eng = compile_cfg(&c, &err);
+    if (eng) {
+        memset(out_buf, PATTERN, sizeof out_buf);
+        st = p2m_convert(NULL, req.b, req.n, NULL, work_mem, sizeof work_mem, out_buf,
+                         sizeof out_buf, &n, NULL, &err);
+        EXPECT(st == P2M_ERR_ARGUMENT, "convert(engine NULL): status %d", (int)st);
+        st = p2m_convert(eng, NULL, 10, NULL, work_mem, sizeof work_mem, out_buf,
+                         sizeof out_buf, &n, NULL, &err);
+        EXPECT(st == P2M_ERR_ARGUMENT, "convert(input NULL, size 10): status %d", (int)st);
+        st = p2m_convert(eng, req.b, req.n, NULL, NULL, 1000, out_buf, sizeof out_buf, &n, NULL,
+                         &err);
+        EXPECT(st == P2M_ERR_ARGUMENT || st == P2M_ERR_MEMORY,
+               "convert(work NULL, size 1000): status %d", (int)st);
+        st = p2m_convert(eng, req.b, req.n, NULL, work_mem, sizeof work_mem, NULL, 1000, &n,
+                         NULL, &err);
+        EXPECT(st == P2M_ERR_ARGUMENT || st == P2M_ERR_OUTPUT_TOO_SMALL,
+               "convert(output NULL, cap 1000): status %d", (int)st);
+        EXPECT(all_pattern(out_buf, sizeof out_buf), "a failed call wrote into the output");
+        st = p2m_work_size(eng, req.b, req.n, NULL, &err);
+        EXPECT(st == P2M_ERR_ARGUMENT, "work_size(needed NULL): status %d", (int)st);
+        st = p2m_aggregate(eng, req.b, req.n, NULL, work_mem, sizeof work_mem, NULL, NULL, &err);
+        EXPECT(st == P2M_ERR_ARGUMENT, "aggregate(result NULL): status %d", (int)st);
+        st = p2m_encode_otlp(NULL, out_buf, sizeof out_buf, &n, &err);
+        EXPECT(st == P2M_ERR_ARGUMENT, "encode_otlp(result NULL): status %d", (int)st);
+        /* err may be NULL: the status alone still tells */
+        st = p2m_convert(eng, req.b, req.n, NULL, work_mem, 16, out_buf, sizeof out_buf, &n,
+                         NULL, NULL);
+        EXPECT(st == P2M_ERR_MEMORY, "convert(work 16 bytes, err NULL): status %d", (int)st);
+        st = p2m_aggregate(eng, req.b, req.n, NULL, work_mem, sizeof work_mem, &r, NULL, NULL);
+        EXPECT(st == P2M_OK && r, "aggregate(err NULL): status %d", (int)st);
+    }
+    tk_end();
+}
+
 int main(int argc, char **argv)
 {
     check_version();
@@ -1118,6 +1401,10 @@ int main(int argc, char **argv)
     check_cpu_unit_ms();
     check_double_count();
     check_strict();
+    check_times();
+    check_overflow();
+    check_rules();
+    check_arguments();
     if (argc > 1)
         check_real(argv[1], argc > 2 ? argv[2] : NULL, argc > 3 ? argv[3] : NULL);
     return tk_exit_code();
