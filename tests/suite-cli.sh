@@ -469,11 +469,15 @@ req.ParseFromString(open(sys.argv[1], 'rb').read())
 st = req.dictionary.string_table
 unit_ns = {'nanoseconds': 1, 'ns': 1, 'microseconds': 1000, 'us': 1000,
            'milliseconds': 10**6, 'ms': 10**6, 'seconds': 10**9, 's': 10**9}
-want = []
+want, spans = [], []
 for rp in req.resource_profiles:
     total = 0
+    starts, ends = [], []
     for sp in rp.scope_profiles:
         for p in sp.profiles:
+            assert p.time_unix_nano > 0
+            starts.append(p.time_unix_nano)
+            ends.append(p.time_unix_nano + p.duration_nano)
             assert st[p.sample_type.type_strindex] == 'samples'
             assert st[p.period_type.type_strindex] == 'cpu'
             per = p.period * unit_ns[st[p.period_type.unit_strindex]]
@@ -481,6 +485,13 @@ for rp in req.resource_profiles:
                 n = sum(s.values) if len(s.values) else len(s.timestamps_unix_nano)
                 total += n * per
     want.append(total)
+    spans.append((min(starts), max(ends)))
+
+def when(ns, date):
+    import datetime
+    t = datetime.datetime.fromtimestamp(ns // 10**9, datetime.timezone.utc)
+    ms = '.%03d' % (ns % 10**9 // 10**6)
+    return (t.strftime('%Y-%m-%d %H:%M:%S') if date else t.strftime('%H:%M:%S')) + ms
 
 def human(ns):
     x, u = float(ns), 'ns'
@@ -504,7 +515,10 @@ assert [int(g[0]) for g in got] == want, (got, want)
 for exact, shown in got:
     assert shown == human(int(exact)), (exact, shown, human(int(exact)))
 assert len(re.findall(r'^resource \d+ of 4:', text, re.M)) == 4
-rows = [l for l in text.splitlines() if l.startswith('    ')]
+got_spans = re.findall(r'^    time: (.*)$', text, re.M)
+want_spans = ['%s .. %s UTC' % (when(a, True), when(b, False)) for a, b in spans]
+assert got_spans == want_spans, (got_spans, want_spans)
+rows = [l for l in text.splitlines() if l.startswith('    ') and not l.startswith('    time: ')]
 assert rows, 'no rows'
 for l in rows:
     assert len(l) <= 80, 'row wider than 80 columns: %r' % l

@@ -4,17 +4,21 @@
 
    Layout, for 80 columns:
      resource 1 of 2: service.name=checkout, host.name=node-1
-       cpu_time (ns), delta sum, 2 series
+       cpu_time (ns), delta sum, 2 points
+         time: 2026-11-22 12:00:00.000 .. 12:00:10.000 UTC
          process.executable.name=java, thread.name=main          1.25 s
          process.executable.name=java, thread.name=gc             350 ms
-         total: 1600000000 ns                                     1.60 s
+         total: 1600000000 ns                                      1.6 s
    Attribute lists that do not fit their column wrap at ", ". */
+#define _POSIX_C_SOURCE 200809L /* gmtime_r */
+
 #include "p2m_table.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define TABLE_WIDTH 79
 #define ROW_INDENT 4
@@ -224,6 +228,28 @@ static size_t put_wrapped(p2m_outbuf *o, const scratch *s, size_t first_w, size_
     return start - line_start;
 }
 
+/* "2025-10-31 12:00:00.000 .. 12:00:05.000 UTC" (the date repeated only
+   when the span crosses midnight). Returns 0 when a time is out of range. */
+static int time_span(char *buf, size_t cap, uint64_t start, uint64_t end)
+{
+    struct tm a, b;
+    time_t ta = (time_t)(start / 1000000000u), tb = (time_t)(end / 1000000000u);
+    unsigned ma = (unsigned)(start % 1000000000u / 1000000u);
+    unsigned mb = (unsigned)(end % 1000000000u / 1000000u);
+    if (gmtime_r(&ta, &a) == NULL || gmtime_r(&tb, &b) == NULL)
+        return 0;
+    if (a.tm_year == b.tm_year && a.tm_yday == b.tm_yday)
+        snprintf(buf, cap, "%04d-%02d-%02d %02d:%02d:%02d.%03u .. %02d:%02d:%02d.%03u UTC",
+                 a.tm_year + 1900, a.tm_mon + 1, a.tm_mday, a.tm_hour, a.tm_min, a.tm_sec, ma,
+                 b.tm_hour, b.tm_min, b.tm_sec, mb);
+    else
+        snprintf(buf, cap,
+                 "%04d-%02d-%02d %02d:%02d:%02d.%03u .. %04d-%02d-%02d %02d:%02d:%02d.%03u UTC",
+                 a.tm_year + 1900, a.tm_mon + 1, a.tm_mday, a.tm_hour, a.tm_min, a.tm_sec, ma,
+                 b.tm_year + 1900, b.tm_mon + 1, b.tm_mday, b.tm_hour, b.tm_min, b.tm_sec, mb);
+    return 1;
+}
+
 /* ---- one metric --------------------------------------------------------- */
 
 static double point_value(const p2m_point *p)
@@ -235,24 +261,22 @@ static void put_metric(p2m_outbuf *o, scratch *s, const p2m_result *r, size_t re
 {
     p2m_metric_info info;
     size_t i, value_w = 5, attr_w = 0, attr_max = 0;
+    uint64_t t_start = 0, t_end = 0;
     int64_t total_i = 0;
     double total_d = 0;
     char human[64];
 
     p2m_result_metric(r, res, m, &info);
-    p2m_out_str(o, "  ");
-    put_text(o, info.name);
-    p2m_out_str(o, " (");
-    put_text(o, info.unit);
-    p2m_out_printf(o, "), %s sum, %lu point%s\n",
-                   info.temporality == P2M_TEMPORALITY_CUMULATIVE ? "cumulative" : "delta",
-                   (unsigned long)info.n_points, info.n_points == 1 ? "" : "s");
 
-    /* first pass: column widths and the total */
+    /* first pass: column widths, the total and the time span */
     for (i = 0; i < info.n_points; i++) {
         p2m_point p;
         size_t n;
         p2m_result_point(r, res, m, i, &p);
+        if (i == 0 || p.start_time_unix_nano < t_start)
+            t_start = p.start_time_unix_nano;
+        if (i == 0 || p.time_unix_nano > t_end)
+            t_end = p.time_unix_nano;
         if (p.is_double)
             total_d += p.as_double;
         else
@@ -270,6 +294,21 @@ static void put_metric(p2m_outbuf *o, scratch *s, const p2m_result *r, size_t re
         if (s->text.len > attr_max)
             attr_max = s->text.len;
     }
+    /* the metric's heading, then its time span */
+    {
+        char span[160];
+        p2m_out_str(o, "  ");
+        put_text(o, info.name);
+        p2m_out_str(o, " (");
+        put_text(o, info.unit);
+        p2m_out_printf(o, "), %s sum, %lu point%s",
+                       info.temporality == P2M_TEMPORALITY_CUMULATIVE ? "cumulative" : "delta",
+                       (unsigned long)info.n_points, info.n_points == 1 ? "" : "s");
+        p2m_out_str(o, "\n");
+        if (info.n_points > 0 && time_span(span, sizeof span, t_start, t_end))
+            p2m_out_printf(o, "    time: %s\n", span);
+    }
+
     p2m_table_human(human, sizeof human, info.is_double ? total_d : (double)total_i, info.unit);
     if (strlen(human) > value_w)
         value_w = strlen(human);
