@@ -79,6 +79,7 @@ static const row rows[] = {
     R("(?m)^b", "a\nb", 1, 2, 3), R("(?m)a$", "a\nb", 1, 0, 1), R("(?m)^$", "a\n", 1, 2, 2),
     R("\\Aab\\z", "ab", 1, 0, 2), R("\\Aab\\z", "ab\n", 0, 0, 0),
     R("\\bfoo\\b", "a foo b", 1, 2, 5), R("\\bfoo\\b", "afoo", 0, 0, 0), R("\\Boo\\B", "foot", 1, 1, 3),
+    R("^*a", "ba", 1, 1, 2), R("x\\b+", "x y", 1, 0, 1),
     /* groups */
     R("a(b)c", "abc", 1, 1, 2), R("(?:ab)+(c)", "ababc", 1, 4, 5), R("(a)|(b)", "b", 1, NO, NO),
     R("((a)b)", "ab", 1, 0, 2), R("(?P<x>a+)b", "xaab", 1, 1, 3), R("(?<y>a+)b", "xaab", 1, 1, 3),
@@ -262,6 +263,60 @@ static void run_memory(void)
     }
     if ((size_t)failures == bad0) printf("PASS regex-%s-memory\n", BACKEND);
 }
+
+/* Robustness: random strings of regex metacharacters. Every one must either
+   compile, or fail with P2M_ERR_CONFIG, a message and an offset inside the
+   pattern; compiled ones must search without fault and give spans inside
+   the subject (this runs under ASan/UBSan in the clang build). */
+static void run_fuzz(void)
+{
+    static const char alpha[] = "()[]{}|*+?.^$\\-:,019abcPdswSbBAzxQE=!<>imsU#P_ \n";
+    uint64_t st = 12345;
+    size_t k, j, bad0 = (size_t)failures, ok = 0;
+    char pat[24], subj[16], why[256];
+    for (k = 0; k < 100000; k++) {
+        const p2m_regex *re;
+        p2m_error err;
+        size_t len, n, s = 0, e = 0;
+        int rc;
+        p2m_status status;
+        st = st * 6364136223846793005ull + 1442695040888963407ull;
+        len = (size_t)(st >> 59) % 20u;
+        for (j = 0; j < len; j++) {
+            st = st * 6364136223846793005ull + 1442695040888963407ull;
+            pat[j] = alpha[(st >> 33) % (sizeof alpha - 1)];
+        }
+        status = p2m_regex_compile(pat, len, mem, sizeof mem, &re, &err);
+        if (status == P2M_ERR_CONFIG) {
+            /* the PCRE2 backend checks syntax with the built-in parser and
+               rewrites what PCRE2 reads differently: PCRE2 itself must not
+               reject what the built-in parser accepted */
+            if (err.offset > len || err.message[0] == '\0' || re != NULL ||
+                strncmp(err.message, "PCRE2", 5) == 0) {
+                snprintf(why, sizeof why, "pattern \"%.*s\": error offset %zu, message \"%s\"", (int)len, pat,
+                         err.offset, err.message);
+                fail_line("fuzz", why);
+            }
+            continue;
+        }
+        if (status != P2M_OK) {
+            snprintf(why, sizeof why, "pattern \"%.*s\": status %d (%s)", (int)len, pat, (int)status, err.message);
+            fail_line("fuzz", why);
+            continue;
+        }
+        ok++;
+        n = (size_t)(st >> 40) % sizeof subj;
+        for (j = 0; j < n; j++) subj[j] = "ab_\n.-x("[(st >> (j + 3)) % 9u];
+        rc = p2m_regex_search(re, subj, n, scratch, sizeof scratch, &s, &e, NULL);
+        if (rc < 0 || rc > 1 || (rc == 1 && !(s == NO && e == NO) && !(s <= e && e <= n))) {
+            snprintf(why, sizeof why, "pattern \"%.*s\": search gave %d [%ld,%ld]", (int)len, pat, rc, (long)s,
+                     (long)e);
+            fail_line("fuzz", why);
+        }
+        if ((size_t)failures - bad0 > 10) break;
+    }
+    if ((size_t)failures == bad0) printf("PASS regex-%s-fuzz (100000 patterns, %zu compiled)\n", BACKEND, ok);
+}
 #endif
 
 int main(void)
@@ -270,6 +325,7 @@ int main(void)
     run_rows();
     run_errors();
     run_memory();
+    run_fuzz();
 #else
     {
         const p2m_regex *re = (const p2m_regex *)1;
