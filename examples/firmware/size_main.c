@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: MIT
+   size_main.c - probe programs for the size report (make firmware-size).
+
+   Linked twice with target.c and the same flags: once as is (a firmware
+   that compiles a configuration, sizes the working memory and converts a
+   request with a symboliser: the calls a real firmware makes) and once with
+   -DSIZE_NO_LIB (the same program without the library). The difference of
+   the two images is what the library costs in flash and RAM, including the
+   C library and libgcc routines it pulls in (memcpy, memset, 64-bit
+   division, soft-float double arithmetic). The input comes through a
+   volatile pointer so nothing can be folded away at compile time. */
+#include <stdint.h>
+
+#include "fw.h"
+
+/* A stand-in request: its content does not matter to the size. */
+static const unsigned char probe_request[16] = {0x12, 0x00};
+static const unsigned char *volatile probe_input = probe_request;
+static volatile size_t probe_len = sizeof probe_request;
+
+/* The caller's blocks exist in both programs, so the difference in RAM is
+   the library's own static data (none is expected: no globals). Not
+   static, so that the stores of the program without the library stay. */
+uint64_t engine_mem[4096 / 8];
+uint64_t work_mem[8192 / 8];
+uint64_t output_mem[4096 / 8];
+
+#ifdef SIZE_NO_LIB
+
+int fw_main(void)
+{
+    const unsigned char *in = probe_input;
+    size_t n = probe_len, i;
+    unsigned sum = 0;
+    for (i = 0; i < n; i++) sum += in[i];
+    engine_mem[0] = work_mem[0] = output_mem[0] = sum;
+    fw_write(sum ? "1\n" : "0\n");
+    return 0;
+}
+
+#else
+
+#define P2M_IMPLEMENTATION
+#include "profile2metrics.h"
+
+static p2m_str probe_symbolize(void *user_data, uint64_t address, p2m_str mapping_file,
+                               p2m_str build_id)
+{
+    p2m_str name = {"probe", 5};
+    (void)user_data;
+    (void)mapping_file;
+    (void)build_id;
+    if (address == 0) name.len = 0;
+    return name;
+}
+
+int fw_main(void)
+{
+    const unsigned char *in = probe_input;
+    size_t n = probe_len, need = 0, out_len = 0;
+    p2m_config cfg;
+    const p2m_engine *engine;
+    p2m_error err;
+    p2m_options opt;
+    p2m_status st;
+
+    p2m_config_init(&cfg);
+    cfg.function.enabled = 1;
+    opt.now_unix_nano = 0;
+    opt.symbolize = probe_symbolize;
+    opt.user_data = 0;
+    st = p2m_engine_compile(&cfg, engine_mem, sizeof engine_mem, &engine, &err);
+    if (st == P2M_OK) st = p2m_work_size(engine, in, n, &need, &err);
+    if (st == P2M_OK)
+        st = p2m_convert(engine, in, n, &opt, work_mem, sizeof work_mem, output_mem,
+                         sizeof output_mem, &out_len, 0, &err);
+    fw_write(st == P2M_OK ? "0\n" : "1\n");
+    return (int)st;
+}
+
+#endif

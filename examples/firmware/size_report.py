@@ -1,0 +1,303 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: MIT
+"""make firmware-size: what profile2metrics costs on a Cortex-M4.
+
+Builds the probe program (examples/firmware/size_main.c) with and without
+the library, for each variant (full; P2M_NO_REGEX when the header has that
+switch; P2M_NO_ERRMSG; both), and reports:
+
+  flash   (.text incl. .rodata, .ARM.exidx, .data initialisers) of the image
+          with the library minus the image without it: what a firmware that
+          calls p2m_engine_compile, p2m_work_size and p2m_convert pays,
+          including the libc/libgcc routines the library pulls in;
+  ram     (.data + .bss) difference: the library's own static memory (the
+          caller's buffers are the caller's and are not counted);
+  object  the header compiled alone (all API functions kept) with
+          -ffunction-sections: the sum of its code and constant sections,
+          without libc/libgcc;
+  stack   the call-graph bound of the library's entry points
+          (stack_bound.py over -fcallgraph-info=su and the image);
+
+then the targets, the biggest functions (nm --size-sort) and the biggest
+frames, and writes build/firmware-size.json. Numbers measured by the QEMU
+run (working memory of the small request, measured stack) are taken from
+the run's output when it is given (--run).
+"""
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+HEADER = os.path.join(ROOT, "profile2metrics.h")
+
+FLASH_SECTIONS = (".text", ".ARM.exidx", ".data")
+RAM_SECTIONS = (".data", ".bss")
+TARGETS = {"text_full": 16 * 1024, "text_no_regex": 10 * 1024, "stack_max": 2 * 1024,
+           "work_small": 4 * 1024}
+LIB_ROOTS = ("p2m_engine_compile", "p2m_work_size", "p2m_convert", "p2m_aggregate",
+             "p2m_encode_otlp")
+
+
+def run(cmd, **kw):
+    r = subprocess.run(cmd, capture_output=True, text=True, **kw)
+    if r.returncode != 0:
+        sys.stderr.write("$ %s\n%s%s" % (" ".join(cmd), r.stdout, r.stderr))
+        raise SystemExit("size_report: command failed")
+    return r.stdout
+
+
+def sections(size_tool, path):
+    """Section name -> size, from size -A."""
+    out = {}
+    for line in run([size_tool, "-A", path]).splitlines():
+        parts = line.split()
+        if len(parts) >= 2 and parts[0].startswith(".") and parts[1].isdigit():
+            out[parts[0]] = out.get(parts[0], 0) + int(parts[1])
+    return out
+
+
+def has_switch(name):
+    with open(HEADER) as f:
+        text = f.read()
+    return re.search(r'#\s*if(?:n?def\s+|.*defined\s*\(?\s*)%s\b' % name, text) is not None
+
+
+def main(argv):
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--cc", default="arm-none-eabi-gcc")
+    ap.add_argument("--cflags", default="-std=c99 -Os -ffreestanding -mcpu=cortex-m4 -mthumb "
+                    "-ffunction-sections -fdata-sections")
+    ap.add_argument("--ldflags", default="-mcpu=cortex-m4 -mthumb --specs=nano.specs "
+                    "-nostartfiles -Wl,--gc-sections")
+    ap.add_argument("--out", default=os.path.join(ROOT, "build", "firmware", "size"))
+    ap.add_argument("--json", default=os.path.join(ROOT, "build", "firmware-size.json"))
+    ap.add_argument("--run", help="output of the QEMU run (make test-firmware)")
+    ap.add_argument("--fw-stack", help="stack_bound JSON of the example firmware")
+    a = ap.parse_args(argv)
+    a.out, a.json = os.path.abspath(a.out), os.path.abspath(a.json)
+    if a.run:
+        a.run = os.path.abspath(a.run)
+    if a.fw_stack:
+        a.fw_stack = os.path.abspath(a.fw_stack)
+
+    prefix = a.cc[:-3] if a.cc.endswith("gcc") else ""
+    size_tool, nm_tool, objdump = prefix + "size", prefix + "nm", prefix + "objdump"
+    cflags, ldflags = a.cflags.split(), a.ldflags.split()
+    os.makedirs(a.out, exist_ok=True)
+    fwdir = HERE
+    inc = ["-I" + ROOT, "-I" + fwdir]
+
+    regex = has_switch("P2M_NO_REGEX")
+    variants = [("base", ["-DSIZE_NO_LIB"]), ("full", [])]
+    if regex:
+        variants.append(("no_regex", ["-DP2M_NO_REGEX"]))
+    variants.append(("no_errmsg", ["-DP2M_NO_ERRMSG"]))
+    if regex:
+        variants.append(("no_regex_no_errmsg", ["-DP2M_NO_REGEX", "-DP2M_NO_ERRMSG"]))
+
+    target_o = os.path.join(a.out, "target.o")
+    run([a.cc] + cflags + inc + ["-c", os.path.join(fwdir, "target.c"), "-o", target_o])
+    res = {}
+    for name, defs in variants:
+        d = os.path.join(a.out, name)
+        os.makedirs(d, exist_ok=True)
+        obj, elf = os.path.join(d, "probe.o"), os.path.join(d, "probe.elf")
+        run([a.cc] + cflags + defs + inc + ["-fstack-usage", "-fcallgraph-info=su",
+                                            "-c", os.path.join(fwdir, "size_main.c"), "-o", obj],
+            cwd=d)
+        run([a.cc] + ldflags + ["-T", os.path.join(fwdir, "fw.ld"), "-o", elf, obj, target_o])
+        sec = sections(size_tool, elf)
+        res[name] = {"sections": sec,
+                     "flash": sum(sec.get(s, 0) for s in FLASH_SECTIONS),
+                     "ram": sum(sec.get(s, 0) for s in RAM_SECTIONS), "elf": elf, "dir": d}
+        if name != "base":
+            # The header alone: every API function kept, no libc/libgcc.
+            lib_c = os.path.join(d, "lib.c")
+            with open(lib_c, "w") as f:
+                f.write("/* SPDX-License-Identifier: MIT */\n#define P2M_IMPLEMENTATION\n"
+                        "#include \"profile2metrics.h\"\n")
+            lib_o = os.path.join(d, "lib.o")
+            run([a.cc] + cflags + defs + inc + ["-c", lib_c, "-o", lib_o])
+            osec = sections(size_tool, lib_o)
+            res[name]["object"] = sum(v for k, v in osec.items()
+                                      if k.startswith((".text", ".rodata", ".data")))
+            res[name]["object_bss"] = sum(v for k, v in osec.items() if k.startswith(".bss"))
+            sb_json = os.path.join(d, "stack.json")
+            cmd = ["/usr/bin/python3", os.path.join(fwdir, "stack_bound.py"), "--elf", elf,
+                   "--objdump", objdump, "--nm", nm_tool, "--indirect", "probe_symbolize",
+                   "--json", sb_json]
+            for r in LIB_ROOTS:
+                cmd += ["--root", r]
+            sb = subprocess.run(cmd + [os.path.join(d, "probe.ci")], capture_output=True,
+                                text=True)
+            with open(sb_json) as f:
+                res[name]["stack"] = json.load(f)
+            res[name]["stack_text"] = sb.stdout
+            res[name]["stack_ok"] = sb.returncode == 0
+
+    base = res["base"]
+    for name, v in res.items():
+        if name == "base":
+            continue
+        v["flash_lib"] = v["flash"] - base["flash"]
+        v["ram_lib"] = v["ram"] - base["ram"]
+
+    full = res["full"]
+    stack_max = full["stack"]["max"] if full["stack_ok"] else None
+    report = {
+        "text_full": full["flash_lib"],
+        "text_no_regex": res["no_regex"]["flash_lib"] if regex else full["flash_lib"],
+        "text_no_errmsg": res["no_errmsg"]["flash_lib"],
+        "stack_max": stack_max,
+        "regex_in_header": regex,
+        "measure": "flash (.text+.rodata+.ARM.exidx+.data) of a Cortex-M4 image that calls "
+                   "p2m_engine_compile, p2m_work_size and p2m_convert, minus the same image "
+                   "without the library; -Os -mcpu=cortex-m4 -mthumb, newlib-nano, "
+                   "--gc-sections; includes the libc/libgcc routines the library pulls in",
+        "variants": {},
+    }
+    if regex:
+        report["text_no_regex_no_errmsg"] = res["no_regex_no_errmsg"]["flash_lib"]
+    else:
+        report["note"] = ("profile2metrics.h has no P2M_NO_REGEX switch yet (the regex "
+                          "engine is not merged): text_no_regex is reported equal to "
+                          "text_full, and text_full does not contain a regex engine")
+    for name, v in res.items():
+        if name == "base":
+            report["variants"][name] = {"sections": v["sections"], "flash": v["flash"],
+                                        "ram": v["ram"]}
+            continue
+        report["variants"][name] = {
+            "sections": v["sections"], "flash_image": v["flash"], "flash_lib": v["flash_lib"],
+            "ram_lib": v["ram_lib"], "object_text": v["object"], "object_bss": v["object_bss"],
+            "stack_bound": v["stack"]["max"] if v["stack_ok"] else None,
+            "stack_roots": {k: r["bound"] for k, r in v["stack"]["roots"].items()},
+            "stack_problems": v["stack"]["problems"]}
+
+    if a.run and os.path.exists(a.run):
+        with open(a.run) as f:
+            for line in f:
+                m = re.match(r'^info (\S+) (.*)$', line.strip())
+                if m:
+                    kv = dict(x.split("=", 1) for x in m.group(2).split())
+                    report.setdefault("measured", {})[m.group(1)] = {k: int(v) for k, v in kv.items()}
+        sm = report.get("measured", {}).get("small")
+        if sm:
+            report["work_small"] = sm["work_used"]
+            report["work_size_small"] = sm["work_size"]
+            report["engine_small"] = sm["engine"]
+    if a.fw_stack and os.path.exists(a.fw_stack):
+        with open(a.fw_stack) as f:
+            fs = json.load(f)
+        report["firmware_example_stack"] = {k: r["bound"] for k, r in fs["roots"].items()}
+
+    # The biggest functions of the library image, and the biggest frames.
+    by_addr = {}
+    for line in run([nm_tool, "--size-sort", "-S", full["elf"]]).splitlines():
+        p = line.split()
+        if len(p) == 4 and p[2] in "TtWwRr":
+            by_addr.setdefault(int(p[0], 16), (int(p[1], 16), []))[1].append(p[3])
+    top = []
+    for sz, names in sorted(by_addr.values(), reverse=True):
+        # one entry per address: __adddf3 and __aeabi_dadd are one routine
+        names.sort(key=lambda n: (n.startswith("__aeabi"), n))
+        n = names[0]
+        if n.startswith(("fw_", "probe_", "semihost", "Reset_", "Fault_")):
+            continue
+        top.append({"name": "/".join(names), "bytes": sz})
+    # Group totals over the union of address ranges (__aeabi_dsub runs on
+    # into __adddf3: nm gives overlapping sizes).
+    groups = {"library": 0, "libgcc": 0, "libc": 0}
+    covered = {"library": [], "libgcc": [], "libc": []}
+    for addr, (sz, names) in sorted(by_addr.items()):
+        n = sorted(names)[0]
+        g = ("library" if n.startswith("p2m") else "libgcc" if n.startswith("__")
+             else "libc" if n.startswith("mem") else None)
+        if g is None:
+            continue
+        lo, hi = addr & ~1, (addr & ~1) + sz
+        if covered[g] and lo < covered[g][-1]:
+            lo = min(hi, covered[g][-1])
+        groups[g] += hi - lo
+        covered[g].append(max(hi, covered[g][-1] if covered[g] else hi))
+    report["biggest_functions"] = top[:25]
+    report["function_groups"] = groups
+    frames = []
+    su = os.path.join(full["dir"], "probe.su")
+    with open(su) as f:
+        for line in f:
+            p = line.rstrip("\n").split("\t")
+            if len(p) == 3:
+                fname = p[0].rsplit(":", 1)[-1]
+                if not fname.startswith(("fw_", "probe_")):
+                    frames.append({"name": fname, "bytes": int(p[1]), "kind": p[2]})
+    frames.sort(key=lambda e: -e["bytes"])
+    report["biggest_frames"] = frames[:10]
+    if full["stack_ok"]:
+        report["stack_path"] = full["stack"]["roots"]["p2m_convert"]["path"]
+
+    checks = {"text_full": report["text_full"], "text_no_regex": report["text_no_regex"],
+              "stack_max": report["stack_max"], "work_small": report.get("work_small")}
+    report["targets"] = {k: {"limit": TARGETS[k], "value": v,
+                             "holds": (v is not None and v <= TARGETS[k])}
+                         for k, v in checks.items()}
+
+    os.makedirs(os.path.dirname(a.json), exist_ok=True)
+    with open(a.json, "w") as f:
+        json.dump(report, f, indent=1)
+
+    # ---- the printed report ----
+    print("profile2metrics on Cortex-M4 (-Os -mthumb, newlib-nano): %s" % report["measure"])
+    print()
+    print("%-20s %8s %8s %8s %8s %8s" % ("variant", "flash", "ram", "object", "stack", "image"))
+    for name, v in res.items():
+        if name == "base":
+            continue
+        print("%-20s %8d %8d %8d %8s %8d" % (name, v["flash_lib"], v["ram_lib"], v["object"],
+                                             v["stack"]["max"] if v["stack_ok"] else "-",
+                                             v["flash"]))
+    print("(flash/ram: library's share of the image; object: header alone, no libc/libgcc;")
+    print(" stack: call-graph bound of the entry points; image: whole probe image)")
+    print()
+    for name, v in res.items():
+        print("arm-none-eabi-size -A %s: %s" % (
+            name, ", ".join("%s %d" % kv for kv in sorted(v["sections"].items())
+                            if not kv[0].startswith((".debug", ".comment", ".ARM.attr")))))
+    print()
+    if not regex:
+        print("NOTE: " + report["note"])
+        print()
+    print("stack bound of p2m_convert: %s" % (" > ".join(report.get("stack_path", [])) or "-"))
+    print(full["stack_text"].rstrip())
+    if "firmware_example_stack" in report:
+        print("example firmware (fw.elf): %s" % ", ".join(
+            "%s %d" % kv for kv in sorted(report["firmware_example_stack"].items())))
+    if "measured" in report:
+        for k, m in sorted(report["measured"].items()):
+            print("measured on QEMU, %s: %s" % (k, ", ".join("%s %d" % kv for kv in sorted(m.items()))))
+    print()
+    print("targets:")
+    for k, t in report["targets"].items():
+        print("  %-14s %8s <= %6d  %s" % (k, t["value"], t["limit"],
+                                           "holds" if t["holds"] else "DOES NOT HOLD"))
+    print()
+    print("biggest functions in the full image (nm --size-sort): library %d, libgcc %d, libc %d bytes"
+          % (groups["library"], groups["libgcc"], groups["libc"]))
+    for e in top[:25]:
+        print("  %6d  %s" % (e["bytes"], e["name"]))
+    print("biggest stack frames (-fstack-usage):")
+    for e in frames[:10]:
+        print("  %6d  %s (%s)" % (e["bytes"], e["name"], e["kind"]))
+    print()
+    print(json.dumps({k: report[k] for k in ("text_full", "text_no_regex", "stack_max")}))
+    print("wrote %s" % os.path.relpath(a.json, ROOT))
+    return 0 if full["stack_ok"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,139 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# The firmware example (issue 7): the header on a bare-metal Cortex-M4.
+# Builds examples/firmware/ for QEMU's mps2-an386 and for the host, runs the
+# image under qemu-system-arm (semihosting, with a timeout) and checks that
+#   - the metrics bytes are identical to the host build's (same source,
+#     inputs, configuration and "now");
+#   - they decode (Google protobuf) to the values computed in Python from
+#     the input requests (examples/firmware/check_output.py);
+#   - the call graph has no recursion, so the stack bound is real, and the
+#     stack measured on the target stays within it;
+#   - the stack-bound tool does catch recursion (a negative control);
+#   - the size report runs, and the library adds no static RAM of its own.
+# Outputs under build/firmware/. Needs gcc-arm-none-eabi,
+# libnewlib-arm-none-eabi and qemu-system-arm (tools/install-deps.sh).
+cd "$(dirname "$0")/.." || exit 2
+PY=/usr/bin/python3
+D=build/firmware
+failed=0
+pass() { echo "PASS $1"; }
+fail() { echo "FAIL $1: $2"; failed=1; }
+
+missing=""
+for t in arm-none-eabi-gcc arm-none-eabi-size arm-none-eabi-objdump arm-none-eabi-nm \
+         qemu-system-arm protoc timeout; do
+    command -v "$t" >/dev/null 2>&1 || missing="$missing $t"
+done
+$PY -c 'import google.protobuf' 2>/dev/null || missing="$missing python3-protobuf"
+if [ -n "$missing" ]; then
+    fail firmware-tools "missing:$missing (run tools/install-deps.sh)"
+    exit 1
+fi
+pass firmware-tools
+
+mkdir -p $D
+if make -s firmware > $D/build.log 2>&1; then
+    pass firmware-build
+else
+    fail firmware-build "make firmware failed: $(tail -n 5 $D/build.log | tr '\n' ' ')"
+    exit 1
+fi
+
+# The same program logic built by clang too (warning-free, same bytes below).
+if clang -std=c99 -O2 -Wall -Wextra -Wpedantic -Wconversion -Wsign-conversion -Wshadow \
+        -Wcast-qual -Wundef -Werror -I. -Iexamples/firmware -I$D/gen \
+        -o $D/fw-host-clang examples/firmware/app.c examples/firmware/host.c 2> $D/clang.log; then
+    pass firmware-host-clang-build
+else
+    fail firmware-host-clang-build "$(head -n 5 $D/clang.log | tr '\n' ' ')"
+fi
+
+rm -f $D/run.out.tmp
+timeout 60 qemu-system-arm -M mps2-an386 -display none -monitor none -serial none \
+    -chardev file,id=semi,path=$D/run.out.tmp \
+    -semihosting-config enable=on,target=native,chardev=semi \
+    -kernel $D/fw.elf > $D/qemu.log 2>&1
+rc=$?
+if [ $rc -eq 0 ] && grep -qx 'done OK' $D/run.out.tmp; then
+    mv $D/run.out.tmp $D/run.out
+    pass firmware-qemu-run
+else
+    [ $rc -eq 124 ] && why="timed out after 60 s" || why="exit status $rc"
+    fail firmware-qemu-run "$why; last lines: $(tail -n 3 $D/run.out.tmp $D/qemu.log 2>/dev/null | tr '\n' ' ')"
+    exit 1
+fi
+
+if $D/fw-host > $D/host.out && grep -qx 'done OK' $D/host.out; then
+    pass firmware-host-run
+else
+    fail firmware-host-run "host build did not finish with done OK"
+fi
+if [ -x $D/fw-host-clang ]; then
+    $D/fw-host-clang > $D/host-clang.out
+    if cmp -s $D/host.out $D/host-clang.out; then
+        pass firmware-host-gcc-equals-clang
+    else
+        fail firmware-host-gcc-equals-clang "gcc and clang host builds print different output"
+    fi
+fi
+
+# No recursion anywhere: the bound of the call graph exists.
+if make -s $D/stack.json > $D/stack.log 2>&1; then
+    pass firmware-no-recursion
+else
+    fail firmware-no-recursion "$(grep -E 'PROBLEM|recursion' $D/stack.log | head -n 3 | tr '\n' ' ')"
+fi
+
+$PY examples/firmware/check_output.py $D/gen $D/run.out $D/host.out $D/stack.json || failed=1
+
+# Negative control: the bound tool must refuse a program with recursion.
+N=$D/negative
+mkdir -p $N
+cat > $N/rec.c <<'EOF'
+/* SPDX-License-Identifier: MIT */
+#include "fw.h"
+static int odd(unsigned n);
+__attribute__((noinline)) static int even(unsigned n) { return n == 0 ? 1 : odd(n - 1); }
+__attribute__((noinline)) static int odd(unsigned n) { return n == 0 ? 0 : even(n - 1); }
+int fw_main(void) { fw_write(even(7) ? "even\n" : "odd\n"); return 0; }
+EOF
+if (cd $N && arm-none-eabi-gcc -std=c99 -Os -ffreestanding -mcpu=cortex-m4 -mthumb \
+        -ffunction-sections -I../../../examples/firmware -fstack-usage -fcallgraph-info=su \
+        -c rec.c -o rec.o) && \
+   arm-none-eabi-gcc -mcpu=cortex-m4 -mthumb --specs=nano.specs -nostartfiles \
+        -Wl,--gc-sections -T examples/firmware/fw.ld -o $N/rec.elf $N/rec.o $D/target.o; then
+    $PY examples/firmware/stack_bound.py --elf $N/rec.elf --root fw_main $N/rec.ci \
+        > $N/bound.out 2>&1
+    rc=$?
+    if [ $rc -ne 0 ] && grep -q 'recursion: even -> odd' $N/bound.out; then
+        pass firmware-stack-bound-catches-recursion
+    else
+        fail firmware-stack-bound-catches-recursion "exit $rc: $(tr '\n' ' ' < $N/bound.out)"
+    fi
+else
+    fail firmware-stack-bound-catches-recursion "could not build the negative control"
+fi
+
+# The size report runs and the library keeps no static RAM of its own.
+if make -s firmware-size > $D/size.log 2>&1 && [ -f build/firmware-size.json ]; then
+    if $PY - <<'EOF'
+import json, sys
+r = json.load(open("build/firmware-size.json"))
+for k in ("text_full", "text_no_regex", "stack_max"):
+    if not isinstance(r.get(k), int) or r[k] <= 0:
+        sys.exit("%s is %r" % (k, r.get(k)))
+ram = {n: v["ram_lib"] for n, v in r["variants"].items() if "ram_lib" in v}
+if any(ram.values()):
+    sys.exit("library static RAM: %r" % ram)
+EOF
+    then
+        pass firmware-size-report
+    else
+        fail firmware-size-report "build/firmware-size.json incomplete or library has static data"
+    fi
+else
+    fail firmware-size-report "make firmware-size failed: $(tail -n 5 $D/size.log | tr '\n' ' ')"
+fi
+
+exit $failed
