@@ -10,8 +10,8 @@ BUILD   := build
 
 # p2m reads YAML configuration only when libyaml is there (make demo must
 # build on a machine with nothing but a compiler).
-HAVE_YAML := $(shell printf '\#include <yaml.h>\nint main(void){return 0;}\n' | \
-               $(CC) -x c - -lyaml -o /dev/null 2>/dev/null && echo 1)
+HAVE_YAML := $(shell printf 'int yaml_get_version_string(void);\nint main(void){return !yaml_get_version_string();}\n' | \
+               $(CC) -x c - -lyaml -o /dev/null 2>/dev/null && test -f /usr/include/yaml.h && echo 1)
 ifeq ($(HAVE_YAML),1)
 P2M_YAML_FLAGS := -DP2M_HAVE_YAML
 P2M_YAML_LIBS  := -lyaml

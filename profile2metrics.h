@@ -231,6 +231,7 @@ typedef struct p2m_stats {
     uint64_t series;
     uint64_t overflow_samples;
     size_t work_used;            /* bytes of working memory used */
+    uint64_t regex_searches;     /* pattern searches run (each distinct subject once) */
 } p2m_stats;
 
 /* ---- result view (read the metrics without decoding the protobuf) ------- */
@@ -458,6 +459,7 @@ P2M__FN void p2m__memmove_impl(void *dst, const void *src, size_t n) {
 #define P2M__MAX_DEPTH 32          /* protobuf nesting */
 #define P2M__MAX_RULES 64          /* attribute rules */
 #define P2M__MAX_SLOTS 64          /* distinct effective-attribute keys read */
+#define P2M__MAX_PATTERNS 128      /* patterns in filters and rules together */
 #define P2M__NONE 0xFFFFu
 
 /* Value ids: 0 = attribute absent, 1 = present but empty string. */
@@ -2214,14 +2216,34 @@ typedef struct p2m__metric {
     p2m_str name, unit, description;
 } p2m__metric;
 
+#define P2M__SRC_STRING_TABLE 0u
+#define P2M__SRC_FUNCTION 1u
+#define P2M__SRC_ATTRIBUTE 2u
+
 typedef struct p2m__rule {
     p2m_rule_type type;
     uint32_t out_key;    /* index of its key among the distinct output keys */
-    uint32_t slot;       /* ATTRIBUTE: slot of `from` */
+    uint32_t slot;       /* ATTRIBUTE, and REGEX on an attribute: slot of the key */
+    uint32_t source;     /* REGEX: P2M__SRC_* */
+    uint32_t rx_index;   /* REGEX: index among the regex rules (memo row) */
+    const p2m_regex *rx; /* REGEX */
     uint32_t index;      /* STRING_TABLE */
     p2m_str value;       /* LITERAL value, REGEX pattern */
     p2m_str deflt;       /* default value (len 0 = none) */
 } p2m__rule;
+
+#define P2M__F_PROCESS 0
+#define P2M__F_THREAD 1
+#define P2M__F_PATTERN 2
+
+typedef struct p2m__filter {
+    int enabled;
+    int all_keys;              /* pattern filter without keys: every attribute */
+    uint32_t n_rx;
+    const p2m_regex **rx;      /* alternatives */
+    uint32_t n_slots;
+    uint32_t *slots;           /* subject slots (process/thread: one) */
+} p2m__filter;
 
 typedef struct p2m__type_rule {
     p2m_str type, unit;
@@ -2243,6 +2265,12 @@ struct p2m_engine {
     int strict;
     p2m_function_mode function_mode;
     uint32_t fkey;                  /* output key of the function name (function metric) */
+    p2m__filter filter[3];          /* process, thread, pattern */
+    uint32_t n_rx_rules;            /* regex rules */
+    size_t rx_scratch;              /* scratch bytes of the hungriest pattern */
+    int need_stacks;                /* function metric, or a regex rule on `function` */
+    int rx_function;                /* a regex rule on `function` */
+    int any_filter;
 };
 
 P2M_API const char *p2m_version(void) { return P2M_VERSION_STRING; }
@@ -2405,8 +2433,48 @@ static p2m_status p2m__check_filter(const p2m_filter *fl, const char *path, p2m_
             p2m__strlcat(f, sizeof f, ".patterns");
             return p2m__cfg_fail(err, P2M_ERR_CONFIG, f, (long)i, 0, P2M__MSG("must not be empty"));
         }
-    return p2m__cfg_fail(err, P2M_ERR_UNSUPPORTED, path, -1, 0,
-                         P2M__MSG("filters need the regex engine, which this version does not have yet"));
+    for (i = 0; i < fl->n_keys; i++)
+        if (!fl->keys || !p2m__nonempty(fl->keys[i])) {
+            char f[40];
+            p2m__strlcpy(f, sizeof f, path);
+            p2m__strlcat(f, sizeof f, ".keys");
+            return p2m__cfg_fail(err, P2M_ERR_CONFIG, f, (long)i, 0, P2M__MSG("must not be empty"));
+        }
+    return P2M_OK;
+}
+
+/* A pattern of the configuration, with the field that holds it. */
+typedef struct p2m__pat {
+    const char *text;
+    const char *base;
+    long idx;
+    const char *sub;
+} p2m__pat;
+
+/* Size of a pattern compiled into engine memory; a syntax error names the
+   field and the position in the pattern. */
+static p2m_status p2m__pat_size(const p2m__pat *pt, size_t *need, p2m_error *err) {
+    p2m_error e2;
+    const p2m_regex *re;
+    p2m_status st = p2m_regex_compile(pt->text, p2m__cstrlen(pt->text), 0, 0, &re, &e2);
+    if (st == P2M_ERR_MEMORY) {
+        *need += e2.needed + 16u;
+        return P2M_OK;
+    }
+    if (st == P2M_OK) return P2M_OK;
+    p2m__cfg_fail(err, st, pt->base, pt->idx, pt->sub, "");
+    if (err) {
+        err->offset = e2.offset;
+        if (st == P2M_ERR_CONFIG) {
+            p2m__strlcpy(err->message, sizeof err->message, "position ");
+            p2m__strlcatu(err->message, sizeof err->message, e2.offset);
+            p2m__strlcat(err->message, sizeof err->message, ": ");
+            p2m__strlcat(err->message, sizeof err->message, e2.message);
+        } else {
+            p2m__strlcpy(err->message, sizeof err->message, e2.message);
+        }
+    }
+    return st;
 }
 
 static const char *const p2m__metric_path[4] = {"", "metrics.cpu", "metrics.memory", "metrics.function"};
@@ -2421,6 +2489,9 @@ P2M_API p2m_status p2m_engine_compile(const p2m_config *cfg, void *mem, size_t m
     p2m_engine *e;
     const char *key_names[P2M__MAX_RULES + 1];
     const char *slot_names[P2M__MAX_SLOTS];
+    p2m__pat pats[P2M__MAX_PATTERNS];
+    uint32_t n_pats = 0, f;
+    const p2m_filter *filters[3];
 
     p2m__clear(err);
     if (engine) *engine = 0;
@@ -2487,8 +2558,27 @@ P2M_API p2m_status p2m_engine_compile(const p2m_config *cfg, void *mem, size_t m
         case P2M_RULE_STRING_TABLE:
             break;
         case P2M_RULE_REGEX:
-            return p2m__cfg_fail(err, P2M_ERR_UNSUPPORTED, "attributes", (long)i, "type",
-                                 P2M__MSG("regex rules need the regex engine, which this version does not have yet"));
+            if (!p2m__nonempty(r->value))
+                return p2m__cfg_fail(err, P2M_ERR_CONFIG, "attributes", (long)i, "value",
+                                     P2M__MSG("a regex rule needs a pattern in value"));
+            if (n_pats == P2M__MAX_PATTERNS)
+                return p2m__cfg_fail(err, P2M_ERR_CONFIG, "attributes", (long)i, "value", P2M__MSG("too many patterns"));
+            pats[n_pats].text = r->value;
+            pats[n_pats].base = "attributes";
+            pats[n_pats].idx = (long)i;
+            pats[n_pats].sub = "value";
+            n_pats++;
+            if (r->source && r->source[0] && !p2m__streq(p2m__cstr(r->source), "string_table") &&
+                !p2m__streq(p2m__cstr(r->source), "function")) {
+                for (k = 0; k < n_slots && !p2m__streq(p2m__cstr(slot_names[k]), r->source); k++) {}
+                if (k == n_slots) {
+                    if (n_slots == P2M__MAX_SLOTS)
+                        return p2m__cfg_fail(err, P2M_ERR_CONFIG, "attributes", (long)i, "source",
+                                             P2M__MSG("too many distinct attribute keys"));
+                    slot_names[n_slots++] = r->source;
+                }
+            }
+            break;
         default:
             return p2m__cfg_fail(err, P2M_ERR_CONFIG, "attributes", (long)i, "type",
                                  P2M__MSG("must be literal, attribute, regex or string_table"));
@@ -2500,6 +2590,50 @@ P2M_API p2m_status p2m_engine_compile(const p2m_config *cfg, void *mem, size_t m
         uint32_t k;
         for (k = 0; k < n_keys && !p2m__streq(p2m__cstr(key_names[k]), cfg->function_attribute_key); k++) {}
         if (k == n_keys) key_names[n_keys++] = cfg->function_attribute_key;
+    }
+    filters[0] = &cfg->process_filter;
+    filters[1] = &cfg->thread_filter;
+    filters[2] = &cfg->pattern_filter;
+    for (f = 0; f < 3; f++) {
+        static const char *const fpath[3] = {"process_filter", "thread_filter", "pattern_filter"};
+        const p2m_filter *fl = filters[f];
+        const char *subj[P2M__MAX_SLOTS];
+        size_t n_subj = 0, j;
+        if (!fl->enabled) continue;
+        if (f == 0) {
+            if (!p2m__nonempty(cfg->process_key))
+                return p2m__cfg_fail(err, P2M_ERR_CONFIG, "process_key", -1, 0, P2M__MSG("must not be empty"));
+            subj[n_subj++] = cfg->process_key;
+        } else if (f == 1) {
+            if (!p2m__nonempty(cfg->thread_key))
+                return p2m__cfg_fail(err, P2M_ERR_CONFIG, "thread_key", -1, 0, P2M__MSG("must not be empty"));
+            subj[n_subj++] = cfg->thread_key;
+        } else {
+            if (fl->n_keys > P2M__MAX_SLOTS)
+                return p2m__cfg_fail(err, P2M_ERR_CONFIG, "pattern_filter", -1, "keys", P2M__MSG("too many keys"));
+            for (j = 0; j < fl->n_keys; j++) subj[n_subj++] = fl->keys[j];
+        }
+        for (j = 0; j < n_subj; j++) {
+            uint32_t k;
+            for (k = 0; k < n_slots && !p2m__streq(p2m__cstr(slot_names[k]), subj[j]); k++) {}
+            if (k == n_slots) {
+                if (n_slots == P2M__MAX_SLOTS)
+                    return p2m__cfg_fail(err, P2M_ERR_CONFIG, fpath[f], -1, 0, P2M__MSG("too many distinct attribute keys"));
+                slot_names[n_slots++] = subj[j];
+            }
+        }
+        for (j = 0; j <= fl->n_patterns; j++) {
+            const char *text = j == 0 ? fl->pattern : fl->patterns[j - 1];
+            if (!p2m__nonempty(text)) continue;
+            if (n_pats == P2M__MAX_PATTERNS)
+                return p2m__cfg_fail(err, P2M_ERR_CONFIG, fpath[f], -1, 0, P2M__MSG("too many patterns"));
+            pats[n_pats].text = text;
+            pats[n_pats].base = j == 0 ? fpath[f] : f == 0 ? "process_filter.patterns"
+                                                  : f == 1 ? "thread_filter.patterns" : "pattern_filter.patterns";
+            pats[n_pats].idx = j == 0 ? -1 : (long)(j - 1);
+            pats[n_pats].sub = j == 0 ? "pattern" : 0;
+            n_pats++;
+        }
     }
     for (i = 0; i < cfg->n_type_rules; i++) {
         const p2m_type_rule *t = &cfg->type_rules[i];
@@ -2523,6 +2657,9 @@ P2M_API p2m_status p2m_engine_compile(const p2m_config *cfg, void *mem, size_t m
         need += p2m__str_cost(m->name) + p2m__str_cost(m->unit) + p2m__str_cost(m->description) + 64;
     }
     need += p2m__str_cost(cfg->function_attribute_key) + 8;
+    need += p2m__al8(n_pats * sizeof(const p2m_regex *)) + p2m__al8((size_t)P2M__MAX_SLOTS * 4u) * 3u + 64;
+    for (i = 0; i < n_pats; i++)
+        if ((st = p2m__pat_size(&pats[i], &need, err)) != P2M_OK) return st;
     for (i = 0; i < n_rules; i++)
         need += p2m__str_cost(rules[i].key) + p2m__str_cost(rules[i].value) + p2m__str_cost(rules[i].from) +
                 p2m__str_cost(rules[i].default_value);
@@ -2585,6 +2722,62 @@ P2M_API p2m_status p2m_engine_compile(const p2m_config *cfg, void *mem, size_t m
         o->value = p2m__copy_str(&a, r->value);
         o->deflt = p2m__copy_str(&a, r->default_value);
     }
+    { /* patterns, in the order collected: rules first, then filters */
+        const p2m_regex **rxs = (const p2m_regex **)p2m__take(&a, n_pats * sizeof(const p2m_regex *));
+        uint32_t pi = 0, nrx = 0;
+        for (i = 0; i < n_pats; i++) {
+            size_t sz = 0, at;
+            p2m_error e2;
+            const p2m_regex *re;
+            (void)p2m_regex_compile(pats[i].text, p2m__cstrlen(pats[i].text), 0, 0, &re, &e2);
+            sz = e2.needed;
+            at = (a.used + 15u) & ~(size_t)15u;
+            if (((uintptr_t)(a.base + at) & 15u) != 0) at += 16u - (size_t)((uintptr_t)(a.base + at) & 15u);
+            if (p2m_regex_compile(pats[i].text, p2m__cstrlen(pats[i].text), a.base + at, sz, &re, &e2) != P2M_OK)
+                return p2m__cfg_fail(err, P2M_ERR_CONFIG, pats[i].base, pats[i].idx, pats[i].sub,
+                                     P2M__MSG("pattern did not compile twice the same way"));
+            a.used = at + sz;
+            rxs[i] = re;
+            if (p2m_regex_scratch_size(re) > e->rx_scratch) e->rx_scratch = p2m_regex_scratch_size(re);
+        }
+        for (i = 0; i < n_rules; i++) {
+            const p2m_rule *r = &rules[i];
+            p2m__rule *o = &e->rules[i];
+            if (r->type != P2M_RULE_REGEX) continue;
+            o->rx = rxs[pi++];
+            o->rx_index = nrx++;
+            if (!r->source || !r->source[0] || p2m__streq(p2m__cstr(r->source), "string_table")) {
+                o->source = P2M__SRC_STRING_TABLE;
+            } else if (p2m__streq(p2m__cstr(r->source), "function")) {
+                o->source = P2M__SRC_FUNCTION;
+                e->need_stacks = 1;
+                e->rx_function = 1;
+            } else {
+                o->source = P2M__SRC_ATTRIBUTE;
+                o->slot = p2m__find_key(e->slots, n_slots, r->source);
+            }
+        }
+        e->n_rx_rules = nrx;
+        for (f = 0; f < 3; f++) {
+            const p2m_filter *fl = filters[f];
+            p2m__filter *o = &e->filter[f];
+            size_t j;
+            if (!fl->enabled) continue;
+            o->enabled = 1;
+            e->any_filter = 1;
+            o->rx = rxs + pi;
+            for (j = 0; j <= fl->n_patterns; j++)
+                if (p2m__nonempty(j == 0 ? fl->pattern : fl->patterns[j - 1])) { o->n_rx++; pi++; }
+            o->slots = (uint32_t *)p2m__take(&a, (size_t)P2M__MAX_SLOTS * 4u);
+            if (f == 0) o->slots[o->n_slots++] = p2m__find_key(e->slots, n_slots, cfg->process_key);
+            else if (f == 1) o->slots[o->n_slots++] = p2m__find_key(e->slots, n_slots, cfg->thread_key);
+            else {
+                for (j = 0; j < fl->n_keys; j++) o->slots[o->n_slots++] = p2m__find_key(e->slots, n_slots, fl->keys[j]);
+                o->all_keys = fl->n_keys == 0;
+            }
+        }
+    }
+    if (cfg->function.enabled) e->need_stacks = 1;
     e->n_type_rules = (uint32_t)cfg->n_type_rules;
     e->type_rules = (p2m__type_rule *)p2m__take(&a, cfg->n_type_rules * sizeof(p2m__type_rule));
     for (i = 0; i < cfg->n_type_rules; i++) {
@@ -2715,6 +2908,16 @@ typedef struct p2m__req {
     uint32_t *stamps;
     uint32_t stamp;
     const p2m_options *opt;
+    /* filters and regex rules */
+    uint8_t *verdict;
+    uint32_t *rx_memo;
+    void *rx_scratch;
+    uint32_t *akey;           /* key id per attribute entry (pattern filter on every attribute) */
+    uint32_t *kstamp, *kval;  /* per key id: sample stamp and value */
+    uint32_t *pstamp, *ppos;  /* per key id: profile stamp and position in elist */
+    uint32_t *elist;          /* resource+profile effective (key, value) pairs */
+    uint32_t *rlist;          /* the resource's (key, value) pairs */
+    uint32_t n_elist, n_rlist, sstamp, pstamp_now;
     /* current resource */
     uint32_t cur_res;
     uint32_t count[4];
@@ -2791,6 +2994,7 @@ static int p2m__survey_request(p2m__req *q) {
     p2m__field f, g, h;
     int r;
     const int fn = e->metric[P2M_METRIC_FUNCTION].enabled;
+    const int stacks = e->need_stacks;
     uint32_t n_metrics = (e->metric[1].enabled ? 1u : 0u) + (e->metric[2].enabled ? 1u : 0u);
     uint64_t fnames = 0;
     uint32_t max_stack = 0, max_lines = 0;
@@ -2814,7 +3018,7 @@ static int p2m__survey_request(p2m__req *q) {
                 break;
             case 2:
                 q->sv.n_locs++;
-                if (fn) { /* count Lines: they size the per-location name lists */
+                if (stacks) { /* count Lines: they size the per-location name lists */
                     const uint8_t *lp = f.s.p, *lend = lp + f.s.n;
                     uint32_t nl = 0;
                     int rr;
@@ -2878,7 +3082,8 @@ static int p2m__survey_request(p2m__req *q) {
 
 typedef struct p2m__plan {
     size_t strs, aents, vals, vhash, ser, ser_vids, ser_pos, shash, consts, slots, kv,
-        res, resfields, plist, result, aspans, fn_tabs, loc_memo, func_memo, lines, stamps, total;
+        res, resfields, plist, result, aspans, fn_tabs, loc_memo, func_memo, lines, stamps,
+        verdict, rx_memo, rx_scratch, akey, kstamp, elist, total;
     uint32_t vals_cap, vhash_cap, ser_cap, shash_cap;
 } p2m__plan;
 
@@ -2890,9 +3095,14 @@ P2M__FN uint32_t p2m__pow2_at_least(uint64_t n) {
 
 static int p2m__make_plan(const p2m__req *q, p2m__plan *pl) {
     const p2m_engine *e = q->e;
-    const int fn = e->metric[P2M_METRIC_FUNCTION].enabled;
-    uint64_t vals = 2u + (uint64_t)q->sv.n_attrs + q->sv.n_res_fields + 3u * e->n_rules +
-                    (fn ? (uint64_t)q->sv.n_funcs + q->sv.n_locs + 1u : 0u);
+    const int fn = e->need_stacks;
+    const int pall = e->filter[P2M__F_PATTERN].enabled && e->filter[P2M__F_PATTERN].all_keys;
+    /* values: attribute entries (their keys too, for the pattern filter on
+       every attribute), resource attributes, rule constants, function names;
+       each regex rule can add one extracted value per subject value */
+    uint64_t vals = 3u + (uint64_t)q->sv.n_attrs * (pall ? 2u : 1u) + (uint64_t)q->sv.n_res_fields * (pall ? 2u : 1u) +
+                    3u * e->n_rules + (fn ? (uint64_t)q->sv.n_funcs + q->sv.n_locs + 1u : 0u);
+    vals *= 1u + e->n_rx_rules;
     uint64_t cap = q->sv.series_cap;
     size_t at = 0;
     if (vals > 0x40000000u || cap > 0x40000000u) return -1;
@@ -2923,7 +3133,16 @@ static int p2m__make_plan(const p2m__req *q, p2m__plan *pl) {
     P2M__PLACE(loc_memo, fn ? (size_t)q->sv.n_locs * sizeof(p2m__strent) : 0u);
     P2M__PLACE(func_memo, fn ? (size_t)q->sv.n_funcs * 4u : 0u);
     P2M__PLACE(lines, fn ? ((size_t)q->sv.n_lines + q->sv.n_locs) * 4u : 0u);
-    P2M__PLACE(stamps, fn && e->function_mode == P2M_FUNCTION_INCLUSIVE ? (size_t)pl->vals_cap * 4u : 0u);
+    P2M__PLACE(stamps, e->metric[P2M_METRIC_FUNCTION].enabled && e->function_mode == P2M_FUNCTION_INCLUSIVE
+                           ? (size_t)pl->vals_cap * 4u : 0u);
+    /* filters and regex rules: a verdict byte per value, a memo row per regex rule */
+    P2M__PLACE(verdict, e->any_filter ? (size_t)pl->vals_cap : 0u);
+    P2M__PLACE(rx_memo, (size_t)e->n_rx_rules * pl->vals_cap * 4u);
+    P2M__PLACE(rx_scratch, e->rx_scratch);
+    /* pattern filter on every attribute: key ids, key stamps, effective lists */
+    P2M__PLACE(akey, pall ? (size_t)q->sv.n_attrs * 4u : 0u);
+    P2M__PLACE(kstamp, pall ? (size_t)pl->vals_cap * 16u : 0u);
+    P2M__PLACE(elist, pall ? ((size_t)q->sv.n_attrs + q->sv.n_res_fields) * 16u : 0u);
 #undef P2M__PLACE
     pl->total = at + 8u; /* + alignment slack of the caller's pointer */
     return 0;
@@ -3075,7 +3294,8 @@ static int p2m__index_dictionary(p2m__req *q) {
         }
         if (p2m__string(q, key_idx, &key) < 0) { a->bad = 1; continue; }
         a->slot = (uint16_t)p2m__slot_of(q->e, key);
-        if (a->slot != P2M__NONE && has_val) {
+        if (q->akey) q->akey[i] = p2m__intern(q, P2M_VALUE_STRING, (const uint8_t *)key.ptr, (uint32_t)key.len, 0);
+        if ((a->slot != P2M__NONE || q->akey) && has_val) {
             uint32_t type, len;
             const uint8_t *ptr;
             uint64_t num;
@@ -3106,6 +3326,20 @@ P2M__FN p2m_status p2m__decide_layout(p2m__req *q) {
     else if (ev & P2M__EVOLD) q->layout = P2M_LAYOUT_V1_9;
     else q->layout = P2M_LAYOUT_V1_10;
     return P2M_OK;
+}
+
+/* Adds (key, value) to the effective list of the current profile, replacing
+   an earlier entry of the same key. */
+P2M__FN void p2m__elist_put(p2m__req *q, uint32_t key, uint32_t vid) {
+    if (q->pstamp[key] == q->pstamp_now) {
+        q->elist[2 * q->ppos[key] + 1] = vid;
+        return;
+    }
+    q->pstamp[key] = q->pstamp_now;
+    q->ppos[key] = q->n_elist;
+    q->elist[2 * q->n_elist] = key;
+    q->elist[2 * q->n_elist + 1] = vid;
+    q->n_elist++;
 }
 
 /* ---- one request: profiles and their classification ---------------------- */
@@ -3162,6 +3396,12 @@ static int p2m__profile_info(p2m__req *q, p2m__span s, p2m__pinfo *pi, int with_
     P2M_MEMSET(pi, 0, sizeof *pi);
     pi->sample_type.p = pi->period_type.p = p2m__nothing;
     if (with_attrs) P2M_MEMCPY(q->prof_slots, q->res_slots, q->e->n_slots * sizeof(uint32_t));
+    if (with_attrs && q->akey) {
+        uint32_t i;
+        q->pstamp_now++;
+        q->n_elist = 0;
+        for (i = 0; i < q->n_rlist; i++) p2m__elist_put(q, q->rlist[2 * i], q->rlist[2 * i + 1]);
+    }
     while ((r = p2m__next(&q->w, &p, end, &f)) > 0) {
         if (f.num == 2) continue;
         if (f.num == 1 && f.wt == P2M__WT_LEN) pi->sample_type = f.s;
@@ -3183,9 +3423,10 @@ static int p2m__profile_info(p2m__req *q, p2m__span s, p2m__pinfo *pi, int with_
                 a = &q->aents[idx];
                 if (a->bad) {
                     if (!pi->bad) { pi->bad = 1; pi->bad_at = f.at; }
-                } else if (a->slot != P2M__NONE) {
-                    q->prof_slots[a->slot] = a->vid;
+                    continue;
                 }
+                if (a->slot != P2M__NONE) q->prof_slots[a->slot] = a->vid;
+                if (q->akey) p2m__elist_put(q, q->akey[idx], a->vid);
             }
             if (rr < 0) return -1;
         }
@@ -3227,6 +3468,95 @@ static int p2m__classify(p2m__req *q, p2m__pinfo *pi) {
                (p2m__ends(type, "_space") || p2m__ends(type, "_bytes"))) {
         pi->metric = P2M_METRIC_MEMORY;
         pi->factor = 1;
+    }
+    return 0;
+}
+
+/* ---- one request: filters and regex rules ---------------------------------
+   Subjects come from the dictionary, so every distinct value is judged once
+   per request: a verdict byte per value id (two bits per filter: judged,
+   matched) and, per regex rule, a memo row from subject value id to the
+   extracted value id. */
+
+P2M__FN int p2m__search(p2m__req *q, const p2m_regex *rx, const uint8_t *p, size_t n, size_t *a, size_t *b) {
+    q->st->regex_searches++;
+    return p2m_regex_search(rx, (const char *)p, n, q->rx_scratch, q->e->rx_scratch, a, b, 0);
+}
+
+/* Does filter f match value vid? Only strings are subjects; absent is no match. */
+static int p2m__filter_match(p2m__req *q, uint32_t f, uint32_t vid) {
+    const p2m__filter *fl = &q->e->filter[f];
+    uint8_t *v;
+    const uint8_t *ptr = p2m__nothing;
+    uint32_t len = 0, i;
+    int m = 0;
+    if (vid == P2M__VID_ABSENT) return 0;
+    if (vid != P2M__VID_EMPTY) {
+        if (q->vals[vid].type != P2M_VALUE_STRING) return 0;
+        ptr = q->vals[vid].ptr;
+        len = q->vals[vid].len;
+    }
+    v = &q->verdict[vid];
+    if (*v & (1u << (2 * f))) return (*v >> (2 * f + 1)) & 1;
+    for (i = 0; i < fl->n_rx && !m; i++) {
+        size_t a, b;
+        m = p2m__search(q, fl->rx[i], ptr, len, &a, &b) == 1;
+    }
+    *v = (uint8_t)(*v | (1u << (2 * f)) | ((unsigned)m << (2 * f + 1)));
+    return m;
+}
+
+/* The value a regex rule extracts from subject vid (memoised). */
+static uint32_t p2m__rx_extract(p2m__req *q, const p2m__rule *r, uint32_t vid) {
+    uint32_t *memo, out = P2M__VID_ABSENT;
+    size_t a, b;
+    if (vid <= P2M__VID_EMPTY || q->vals[vid].type != P2M_VALUE_STRING) return P2M__VID_ABSENT;
+    memo = q->rx_memo + (size_t)r->rx_index * q->vals_cap + vid;
+    if (*memo) return *memo - 1u;
+    if (p2m__search(q, r->rx, q->vals[vid].ptr, q->vals[vid].len, &a, &b) == 1 && a != (size_t)-1)
+        out = p2m__intern(q, P2M_VALUE_STRING, q->vals[vid].ptr + a, (uint32_t)(b - a), 0);
+    *memo = out + 1u;
+    return out;
+}
+
+/* A regex rule on the string table: the first string, in table order, that
+   matches; constant for the request. */
+static uint32_t p2m__rx_string_table(p2m__req *q, const p2m__rule *r) {
+    uint32_t i;
+    for (i = 0; i < q->sv.n_strings; i++) {
+        const uint8_t *p = q->in + q->strs[i].off;
+        size_t a, b;
+        if (p2m__search(q, r->rx, p, q->strs[i].len, &a, &b) == 1) {
+            if (a == (size_t)-1) return P2M__VID_ABSENT;
+            return p2m__intern(q, P2M_VALUE_STRING, p + a, (uint32_t)(b - a), 0);
+        }
+    }
+    return P2M__VID_ABSENT;
+}
+
+/* Pattern filter without keys: does any string-valued effective attribute
+   match? The sample's own attributes (marked with the sample stamp) shadow
+   the profile's and resource's (q->elist). */
+static int p2m__pattern_all(p2m__req *q, p2m__span smp, uint32_t f_attrs) {
+    const uint8_t *p = smp.p, *end = smp.p + smp.n;
+    p2m__field g;
+    int r;
+    uint32_t i;
+    while ((r = p2m__next(&q->w, &p, end, &g)) > 0) {
+        p2m__ints it;
+        uint64_t idx;
+        if (g.num != f_attrs || (g.wt != P2M__WT_LEN && g.wt != P2M__WT_VARINT)) continue;
+        p2m__ints_init(&it, &g);
+        while (p2m__ints_next(&q->w, &it, &idx) > 0) {
+            uint32_t k;
+            if (idx >= q->sv.n_attrs) continue;
+            k = q->akey[idx];
+            if (q->kval[k] == q->aents[idx].vid && p2m__filter_match(q, P2M__F_PATTERN, q->aents[idx].vid)) return 1;
+        }
+    }
+    for (i = 0; i < q->n_elist; i++) {
+        uint32_t k = q->elist[2 * i], v = q->elist[2 * i + 1];
+        if (q->kstamp[k] != q->sstamp && p2m__filter_match(q, P2M__F_PATTERN, v)) return 1;
     }
     return 0;
 }
@@ -3274,13 +3604,15 @@ static uint32_t p2m__series_for(p2m__req *q, uint32_t metric) {
 
 /* The attribute set of a sample: rules in order, later rules of the same key
    replace earlier ones, a rule yielding nothing leaves the key as it was. */
-P2M__FN void p2m__attribute_set(p2m__req *q, const uint32_t *slots) {
+static void p2m__attribute_set(p2m__req *q, const uint32_t *slots, uint32_t leaf) {
     const p2m_engine *e = q->e;
     uint32_t i;
     for (i = 0; i < e->n_keys; i++) { q->kv[i] = P2M__VID_ABSENT; q->kpos[i] = 0; }
     for (i = 0; i < e->n_rules; i++) {
         const p2m__rule *r = &e->rules[i];
         uint32_t vid = r->type == P2M_RULE_ATTRIBUTE ? slots[r->slot] : q->rule_const[i];
+        if (r->type == P2M_RULE_REGEX && r->source != P2M__SRC_STRING_TABLE)
+            vid = p2m__rx_extract(q, r, r->source == P2M__SRC_FUNCTION ? leaf : slots[r->slot]);
         if (vid <= P2M__VID_EMPTY) vid = q->rule_def[i];
         if (vid > P2M__VID_EMPTY) {
             q->kv[r->out_key] = vid;
@@ -3456,6 +3788,34 @@ static int p2m__location_names(p2m__req *q, uint64_t idx, const uint32_t **ids, 
     return 0;
 }
 
+/* Name id of the leaf function of a stack: the first line of its first
+   frame (as the function metric's self mode). 0 ok, 1 invalid, -1 malformed. */
+static int p2m__leaf_function(p2m__req *q, uint64_t stack_idx, uint32_t *vid) {
+    const uint8_t *p, *end;
+    p2m__field f;
+    int r;
+    *vid = P2M__VID_ABSENT;
+    if (stack_idx >= q->sv.n_stacks) return stack_idx != 0;
+    p = q->in + q->stacks[stack_idx].off;
+    end = p + q->stacks[stack_idx].len;
+    while ((r = p2m__next(&q->w, &p, end, &f)) > 0) {
+        p2m__ints it;
+        uint64_t li;
+        int ri;
+        if (f.num != 1 || (f.wt != P2M__WT_LEN && f.wt != P2M__WT_VARINT)) continue;
+        p2m__ints_init(&it, &f);
+        while ((ri = p2m__ints_next(&q->w, &it, &li)) > 0) {
+            const uint32_t *ids;
+            uint32_t n;
+            int b = p2m__location_names(q, li, &ids, &n);
+            if (b) return b;
+            if (n) { *vid = ids[0]; return 0; }
+        }
+        if (ri < 0) return -1;
+    }
+    return r < 0 ? -1 : 0;
+}
+
 static void p2m__feed_function(p2m__req *q, uint32_t vid, uint64_t contrib, uint64_t lo, uint64_t hi) {
     const uint32_t fk = q->e->fkey;
     const uint32_t saved = q->kv[fk];
@@ -3593,11 +3953,16 @@ static int p2m__walk_profile(p2m__req *q, p2m__span s, const p2m__pinfo *pi) {
     while ((r = p2m__next(&q->w, &p, end, &f)) > 0) {
         const uint8_t *sp, *send;
         uint64_t sum = 0, count = 0, contrib, stack_idx = 0;
+        uint32_t leaf = P2M__VID_ABSENT;
         int has_values = 0, bad = pi->bad, rr;
         const uint8_t *bad_at = pi->bad_at;
         p2m__series *se;
         if (f.num != 2 || f.wt != P2M__WT_LEN) continue;
         P2M_MEMCPY(q->smp_slots, q->prof_slots, slot_bytes);
+        if (++q->sstamp == 0) { /* wrapped: forget the marks */
+            if (q->kstamp) P2M_MEMSET(q->kstamp, 0, (size_t)q->vals_cap * 4u);
+            q->sstamp = 1;
+        }
         sp = f.s.p;
         send = sp + f.s.n;
         while ((rr = p2m__next(&q->w, &sp, send, &g)) > 0) {
@@ -3625,8 +3990,12 @@ static int p2m__walk_profile(p2m__req *q, p2m__span s, const p2m__pinfo *pi) {
                     a = &q->aents[idx];
                     if (P2M__UNLIKELY(a->bad)) {
                         if (!bad) { bad = 1; bad_at = g.at; }
-                    } else if (a->slot != P2M__NONE) {
-                        q->smp_slots[a->slot] = a->vid;
+                        continue;
+                    }
+                    if (a->slot != P2M__NONE) q->smp_slots[a->slot] = a->vid;
+                    if (q->akey) {
+                        q->kstamp[q->akey[idx]] = q->sstamp;
+                        q->kval[q->akey[idx]] = a->vid;
                     }
                 }
                 if (ri < 0) return -1;
@@ -3653,13 +4022,49 @@ static int p2m__walk_profile(p2m__req *q, p2m__span s, const p2m__pinfo *pi) {
             if (count == 0) { q->st->empty_samples++; continue; }
             sum = count;
         }
+        if (e->any_filter) { /* every enabled filter must match; the first that fails counts it */
+            const p2m__filter *fl = e->filter;
+            if (fl[P2M__F_PROCESS].enabled &&
+                !p2m__filter_match(q, P2M__F_PROCESS, q->smp_slots[fl[P2M__F_PROCESS].slots[0]])) {
+                q->st->dropped_process++;
+                continue;
+            }
+            if (fl[P2M__F_THREAD].enabled &&
+                !p2m__filter_match(q, P2M__F_THREAD, q->smp_slots[fl[P2M__F_THREAD].slots[0]])) {
+                q->st->dropped_thread++;
+                continue;
+            }
+            if (fl[P2M__F_PATTERN].enabled) {
+                int m = 0;
+                uint32_t k;
+                if (fl[P2M__F_PATTERN].all_keys) {
+                    m = p2m__pattern_all(q, f.s, f_attrs);
+                } else {
+                    for (k = 0; k < fl[P2M__F_PATTERN].n_slots && !m; k++)
+                        m = p2m__filter_match(q, P2M__F_PATTERN, q->smp_slots[fl[P2M__F_PATTERN].slots[k]]);
+                }
+                if (!m) {
+                    q->st->dropped_pattern++;
+                    continue;
+                }
+            }
+        }
+        if (e->rx_function) { /* a regex rule reads the leaf function's name */
+            int b = p2m__leaf_function(q, stack_idx, &leaf);
+            if (b < 0) return -1;
+            if (b) {
+                if (e->strict) return p2m__fail_ref(q, f.at, P2M__MSG("stack, location or function index outside its table"));
+                q->st->invalid_references++;
+                continue;
+            }
+        }
         if (pi->scale != 0) {
             double d = (double)(int64_t)sum * pi->scale;
             contrib = (uint64_t)(int64_t)(d < 0 ? d - 0.5 : d + 0.5);
         } else {
             contrib = sum * pi->factor;
         }
-        p2m__attribute_set(q, q->smp_slots);
+        p2m__attribute_set(q, q->smp_slots, leaf);
         if (e->metric[pi->metric].enabled) {
             se = &q->ser[p2m__series_for(q, (uint32_t)pi->metric)];
             if (se->overflow) q->st->overflow_samples++;
@@ -3708,13 +4113,19 @@ static int p2m__resource(p2m__req *q, p2m__span s, p2m__res *out) {
             if (rr < 0) return -1;
             if (key.len == 0 && p2m__string(q, key_idx, &key) < 0) continue;
             slot = p2m__slot_of(q->e, key);
-            if (slot != P2M__NONE) {
-                uint32_t type, len;
+            if (slot != P2M__NONE || q->akey) {
+                uint32_t type, len, vid;
                 const uint8_t *ptr;
                 uint64_t num;
                 int b = p2m__anyvalue(q, val, &type, &ptr, &len, &num);
                 if (b < 0) return -1;
-                q->res_slots[slot] = b ? P2M__VID_ABSENT : p2m__intern(q, type, ptr, len, num);
+                vid = b ? P2M__VID_ABSENT : p2m__intern(q, type, ptr, len, num);
+                if (slot != P2M__NONE) q->res_slots[slot] = vid;
+                if (q->akey) { /* every resource attribute, for the pattern filter */
+                    q->rlist[2 * q->n_rlist] = p2m__intern(q, P2M_VALUE_STRING, (const uint8_t *)key.ptr, (uint32_t)key.len, 0);
+                    q->rlist[2 * q->n_rlist + 1] = vid;
+                    q->n_rlist++;
+                }
             }
         }
     }
@@ -3738,6 +4149,7 @@ static int p2m__walk_request(p2m__req *q) {
         q->cur_res = q->n_res;
         for (i = 0; i < 4; i++) q->count[i] = q->ovf[i] = 0;
         for (i = 0; i < e->n_slots; i++) q->res_slots[i] = P2M__VID_ABSENT;
+        q->n_rlist = 0;
         rp = f.s.p;
         rend = rp + f.s.n;
         while ((r = p2m__next(&q->w, &rp, rend, &g)) > 0) { /* Resource and schema_url first */
@@ -3746,6 +4158,7 @@ static int p2m__walk_request(p2m__req *q) {
                 out->field_count = 0;
                 q->n_resfields = out->field_first;
                 out->dropped = 0;
+                q->n_rlist = 0;
                 for (i = 0; i < e->n_slots; i++) q->res_slots[i] = P2M__VID_ABSENT;
                 if (p2m__resource(q, g.s, out) < 0) return -1;
             } else if (g.num == 3) {
@@ -4230,7 +4643,27 @@ P2M_API p2m_status p2m_aggregate(const p2m_engine *engine, const void *input, si
     q.resfields = (p2m__resfield *)(void *)(base + pl.resfields);
     q.plist = (uint32_t *)(void *)(base + pl.plist);
     q.opt = options;
-    if (engine->metric[P2M_METRIC_FUNCTION].enabled) {
+    if (engine->any_filter) {
+        q.verdict = base + pl.verdict;
+        P2M_MEMSET(q.verdict, 0, pl.vals_cap);
+    }
+    if (engine->n_rx_rules) {
+        q.rx_memo = (uint32_t *)(void *)(base + pl.rx_memo);
+        P2M_MEMSET(q.rx_memo, 0, (size_t)engine->n_rx_rules * pl.vals_cap * 4u);
+    }
+    q.rx_scratch = base + pl.rx_scratch;
+    if (engine->filter[P2M__F_PATTERN].enabled && engine->filter[P2M__F_PATTERN].all_keys) {
+        q.akey = (uint32_t *)(void *)(base + pl.akey);
+        P2M_MEMSET(q.akey, 0, (size_t)q.sv.n_attrs * 4u);
+        q.kstamp = (uint32_t *)(void *)(base + pl.kstamp);
+        q.kval = q.kstamp + pl.vals_cap;
+        q.pstamp = q.kval + pl.vals_cap;
+        q.ppos = q.pstamp + pl.vals_cap;
+        P2M_MEMSET(q.kstamp, 0, (size_t)pl.vals_cap * 16u);
+        q.rlist = (uint32_t *)(void *)(base + pl.elist);
+        q.elist = q.rlist + 2u * q.sv.n_res_fields;
+    }
+    if (engine->need_stacks) {
         p2m__strent *t = (p2m__strent *)(void *)(base + pl.fn_tabs);
         q.aspans = (p2m__strent *)(void *)(base + pl.aspans);
         q.stacks = t;
@@ -4242,7 +4675,7 @@ P2M_API p2m_status p2m_aggregate(const p2m_engine *engine, const void *input, si
         q.lines = (uint32_t *)(void *)(base + pl.lines);
         for (i = 0; i < q.sv.n_locs; i++) { q.loc_memo[i].off = UINT32_MAX; q.loc_memo[i].len = 0; }
         P2M_MEMSET(q.func_memo, 0, (size_t)q.sv.n_funcs * 4u);
-        if (engine->function_mode == P2M_FUNCTION_INCLUSIVE) {
+        if (engine->metric[P2M_METRIC_FUNCTION].enabled && engine->function_mode == P2M_FUNCTION_INCLUSIVE) {
             q.stamps = (uint32_t *)(void *)(base + pl.stamps);
             P2M_MEMSET(q.stamps, 0, (size_t)pl.vals_cap * 4u);
         }
@@ -4265,6 +4698,8 @@ P2M_API p2m_status p2m_aggregate(const p2m_engine *engine, const void *input, si
             p2m_str sv;
             if (p2m__string(&q, r->index, &sv) == 0)
                 q.rule_const[i] = p2m__intern(&q, P2M_VALUE_STRING, (const uint8_t *)sv.ptr, (uint32_t)sv.len, 0);
+        } else if (r->type == P2M_RULE_REGEX && r->source == P2M__SRC_STRING_TABLE) {
+            q.rule_const[i] = p2m__rx_string_table(&q, r);
         }
         q.rule_def[i] = r->deflt.len ? p2m__intern(&q, P2M_VALUE_STRING, (const uint8_t *)r->deflt.ptr,
                                                    (uint32_t)r->deflt.len, 0)
