@@ -16,16 +16,23 @@ golden-inputs:
 # ---- end of golden conversion tests ------------------------------------------
 
 # ---- regex engine (issue 3): tests/regex, tests/suite-regex.sh ----------
-# Until the regex section is merged into profile2metrics.h the tests take it
-# from the draft (REGEX_DRAFT); afterwards from the header alone.
+# The tests take the regex code from the header, except while the header has
+# none or only an interim copy (marked by P2M_REGEX_DRAFT_H) and the regex
+# room's draft exists: then from the draft. `make REGEX_DRAFT= ...` forces
+# the header.
 REGEX_BUILD := $(BUILD)/regex
 REGEX_DRAFT ?= ../scratch/regex
-ifeq ($(shell grep -c p2m_regex_compile profile2metrics.h),0)
+REGEX_DRAFT_FILE := $(if $(REGEX_DRAFT),$(wildcard $(REGEX_DRAFT)/p2m_regex.h))
+REGEX_HDR_FINAL := $(shell grep -q p2m_regex_compile profile2metrics.h && \
+                     ! grep -q 'define P2M_REGEX_DRAFT_H' profile2metrics.h && echo 1)
+ifneq ($(REGEX_DRAFT_FILE),)
+ifneq ($(REGEX_HDR_FINAL),1)
 REGEX_SRC   := -DP2M_TEST_DRAFT_REGEX -I$(REGEX_DRAFT)
-REGEX_DEPS  := $(wildcard $(REGEX_DRAFT)/p2m_regex.h)
+REGEX_DEPS  := $(REGEX_DRAFT_FILE)
+endif
 endif
 REGEX_CFLAGS := -O2 -g $(WARN) -Werror -I. -Itests/regex $(REGEX_SRC)
-REGEX_HDRS  := profile2metrics.h tests/regex/regex_impl.h $(REGEX_DEPS)
+REGEX_HDRS  := profile2metrics.h tests/regex/regex_impl.h tests/tests.mk $(REGEX_DEPS)
 REGEX_BINS  := regex_diff regex_diff_pcre regex_table regex_table_pcre \
                regex_table_noregex regex_table_cxx regex_table_clang regex_complexity \
                regex_diff_asan
