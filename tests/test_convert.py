@@ -1661,6 +1661,21 @@ def _():
     need(not errors, "; ".join(errors))
 
 
+@check("cli_stdin_stdout_and_missing_file")
+def _():
+    data = basic("v1.10").to_bytes()
+    r = convert_ok("cli_io", data, ["--now", "1"])
+    need(os.path.exists(P2M), "no p2m")
+    p = subprocess.run([P2M, "convert", "-f", "otlp", "--now", "1", "-"], input=data,
+                       capture_output=True, timeout=CALL_TIMEOUT)
+    eq(p.returncode, 0, "stdin to stdout: exit status")
+    eq(p.stdout, r.output, "stdout bytes equal the -o file bytes")
+    p = subprocess.run([P2M, "convert", "-f", "otlp", os.path.join(GOLDEN, "no-such-file.otlp")],
+                       capture_output=True, timeout=CALL_TIMEOUT)
+    eq(p.returncode, 2, "missing input file: exit status")
+    eq(p.stdout, b"", "missing input file: stdout")
+
+
 def main():
     only = sys.argv[1:]
     failed = 0
