@@ -70,10 +70,11 @@ expect_err() {
 }
 
 # ---- help and version ------------------------------------------------------
-if run help 0 --help && grep -q 'convert' "$T/help.out" && grep -q 'validate' "$T/help.out"; then
+if run help 0 --help && grep -q 'convert' "$T/help.out" && grep -q 'validate' "$T/help.out" &&
+        grep -q 'match' "$T/help.out"; then
     pass help
 else
-    fail help "p2m --help does not list convert and validate"
+    fail help "p2m --help does not list convert, validate and match"
 fi
 if run convert-help 0 convert --help; then
     missing=""
@@ -94,7 +95,6 @@ fi
 demo=$REAL/sig-profiling-profile.otlp
 expect_err usage-no-args 2 'usage'
 expect_err usage-unknown-command 2 "unknown command 'frobnicate'" frobnicate
-expect_err usage-match-reserved 2 "match" match a b
 expect_err usage-unknown-option 2 "unknown option '--bogus'" convert --bogus "$demo"
 expect_err usage-bad-format 2 "unknown output format 'xml'" convert -f xml "$demo"
 expect_err usage-bad-input-format 2 "unknown input format" convert --input-format csv "$demo"
@@ -533,6 +533,39 @@ if [ -x build/p2m ] && run demo-table 0 convert -f table examples/demo.otlp; the
         fail table-units "no service.name header or no byte units in the demo table"
     fi
 fi
+
+# ---- p2m match: the extraction a regex rule would make, checked against
+# Python's re on patterns where RE2 and Python agree ----------------------------
+if $PY - "$P2M" <<'EOF'
+import re, subprocess, sys
+cases = [
+    (r'^worker-(\d+)$', ['worker-12', 'main', 'worker-', 'worker-7']),
+    (r'(?i)MAIN', ['main', 'Main thread', 'mane']),
+    (r'\.', ['a', 'foo.bar']),
+    (r'(\w+)@(\w+)', ['mail: bob@example', 'nobody']),
+    (r'^(.*)-[a-z0-9]+-[a-z0-9]+$', ['checkout-7d9f8b-x2x4z', 'checkout']),
+    (r'a|ab', ['xab']),
+    (r'zzz', ['a', 'b']),
+]
+for pattern, subjects in cases:
+    r = subprocess.run([sys.argv[1], 'match', pattern] + subjects, capture_output=True,
+                       text=True)
+    want, any_match = [], False
+    for s in subjects:
+        m = re.search(pattern, s)
+        if m is None:
+            want.append('no match: %s' % s)
+        else:
+            any_match = True
+            g = 1 if m.re.groups else 0
+            want.append('match: %s -> "%s" [%d,%d)' % (s, m.group(g), m.start(g), m.end(g)))
+    got = r.stdout.splitlines()
+    assert got == want, (pattern, got, want)
+    assert r.returncode == (0 if any_match else 1), (pattern, r.returncode)
+EOF
+then pass match-extract; else fail match-extract "see above"; fi
+expect_err match-bad-pattern 2 '^p2m: bad pattern at byte 1: ' match 'a(?=b)' ab
+expect_err match-no-pattern 2 'no pattern' match
 
 # ---- a build without libyaml ---------------------------------------------------
 if ${CC:-cc} -std=c99 -O0 -I. -o "$T/p2m-noyaml" tools/p2m*.c -lm 2> "$T/noyaml-build.err"; then

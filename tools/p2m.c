@@ -2,7 +2,7 @@
    p2m: the command-line tool. Commands:
      p2m convert   OTLP profiles -> OTLP metrics (or a table)
      p2m validate  load and compile a configuration file
-     p2m match     (reserved: pattern tester)
+     p2m match     try a pattern on subjects
    This file does I/O and argument handling only; all conversion work is the
    library's. The tool may use malloc; the library never does: every block
    it needs is sized by asking it first (see convert_one). */
@@ -38,6 +38,7 @@ static const char *const main_help[] = {
     "commands:",
     "  convert   convert an ExportProfilesServiceRequest (p2m convert --help)",
     "  validate  check a configuration file: p2m validate -c FILE",
+    "  match     try a filter or rule pattern: p2m match PATTERN SUBJECT...",
     "",
     "options:",
     "  -h, --help     this help",
@@ -77,6 +78,19 @@ static const char *const validate_help[] = {
     "",
     "Loads and compiles the configuration FILE; prints \"ok\" and exits 0, or",
     "prints what is wrong (naming the key) and exits 2.",
+    NULL};
+
+static const char *const match_help[] = {
+    "usage: p2m match PATTERN [SUBJECT...]",
+    "",
+    "Tries PATTERN (the language of filters and regex rules: RE2 syntax,",
+    "unanchored search) on each SUBJECT, or on each line of stdin when none is",
+    "given. Prints per subject 'match: SUBJECT -> \"EXTRACT\" [START,END)' (the",
+    "first capture group, or the whole match: what a regex rule would write)",
+    "or 'no match: SUBJECT'.",
+    "",
+    "Exit status: 0 when at least one subject matched, 1 when none did,",
+    "2 when the pattern is invalid (its position is shown).",
     NULL};
 
 static void print_lines(FILE *f, const char *const *lines)
@@ -326,6 +340,7 @@ static void add_stats(p2m_stats *t, const p2m_stats *s)
     t->invalid_references += s->invalid_references;
     t->series += s->series;
     t->overflow_samples += s->overflow_samples;
+    t->regex_searches += s->regex_searches;
     if (s->work_used > t->work_used) /* peak, not a sum: memory is reused */
         t->work_used = s->work_used;
 }
@@ -501,7 +516,8 @@ static void print_stats(const conv *c)
             "\"profiles\":%llu,\"profiles_unclassified\":%llu,\"samples\":%llu,"
             "\"samples_kept\":%llu,\"dropped_process\":%llu,\"dropped_thread\":%llu,"
             "\"dropped_pattern\":%llu,\"empty_samples\":%llu,\"invalid_references\":%llu,"
-            "\"series\":%llu,\"overflow_samples\":%llu,\"work_used\":%lu",
+            "\"series\":%llu,\"overflow_samples\":%llu,\"work_used\":%lu,"
+            "\"regex_searches\":%llu",
             (unsigned long)s->bytes_in, (unsigned long)s->bytes_out,
             p2m_layout_name(s->layout), (unsigned long long)s->resources,
             (unsigned long long)s->profiles, (unsigned long long)s->profiles_unclassified,
@@ -509,7 +525,8 @@ static void print_stats(const conv *c)
             (unsigned long long)s->dropped_process, (unsigned long long)s->dropped_thread,
             (unsigned long long)s->dropped_pattern, (unsigned long long)s->empty_samples,
             (unsigned long long)s->invalid_references, (unsigned long long)s->series,
-            (unsigned long long)s->overflow_samples, (unsigned long)s->work_used);
+            (unsigned long long)s->overflow_samples, (unsigned long)s->work_used,
+            (unsigned long long)s->regex_searches);
     if (c->stream)
         fprintf(stderr, ",\"messages\":%lu", (unsigned long)c->messages);
     fputs("}\n", stderr);
@@ -676,17 +693,105 @@ static int cmd_validate(int argc, char **argv)
     return 0;
 }
 
+/* ---- match -------------------------------------------------------------- */
+
+/* Prints one subject's outcome; returns 1 when it matched. */
+static int match_one(const p2m_regex *re, void *scratch, size_t scratch_size,
+                     const char *subject, size_t n)
+{
+    size_t start = 0, end = 0;
+    int m = p2m_regex_search(re, subject, n, scratch, scratch_size, &start, &end, NULL);
+    if (m == 1 && start == (size_t)-1)
+        printf("match: %.*s -> no value (group 1 took no part)\n", (int)n, subject);
+    else if (m == 1)
+        printf("match: %.*s -> \"%.*s\" [%lu,%lu)\n", (int)n, subject, (int)(end - start),
+               subject + start, (unsigned long)start, (unsigned long)end);
+    else if (m == 0)
+        printf("no match: %.*s\n", (int)n, subject);
+    else
+        printf("error: %.*s: the search gave up (%d)\n", (int)n, subject, m);
+    return m == 1;
+}
+
+/* p2m match PATTERN [SUBJECT...]: the pattern language of filters and regex
+   rules, tried by hand. Without subjects, each line of stdin is one. */
+static int cmd_match(int argc, char **argv)
+{
+    const char *pattern;
+    const p2m_regex *re = NULL;
+    void *mem = NULL, *scratch = NULL;
+    size_t size = 0, scratch_size, plen;
+    p2m_error err;
+    p2m_status st;
+    int i, any = 0, attempt;
+
+    if (argc >= 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
+        print_lines(stdout, match_help);
+        return 0;
+    }
+    if (argc < 2)
+        return usage_error("match", "%s", "no pattern given");
+    pattern = argv[1];
+    plen = strlen(pattern);
+    for (attempt = 0; attempt < 3; attempt++) {
+        memset(&err, 0, sizeof err);
+        st = p2m_regex_compile(pattern, plen, mem, size, &re, &err);
+        if (st != P2M_ERR_MEMORY || err.needed <= size)
+            break;
+        free(mem);
+        size = err.needed;
+        mem = malloc(size);
+        if (mem == NULL) {
+            fputs("p2m: out of memory\n", stderr);
+            return EXIT_USAGE;
+        }
+    }
+    if (st != P2M_OK) {
+        if (st == P2M_ERR_CONFIG)
+            fprintf(stderr, "p2m: bad pattern at byte %lu: %s\n  %s\n  %*s^\n",
+                    (unsigned long)err.offset, err.message, pattern, (int)err.offset, "");
+        else
+            fprintf(stderr, "p2m: pattern: %s\n", err.message[0] ? err.message
+                                                               : p2m_status_string(st));
+        free(mem);
+        return EXIT_USAGE;
+    }
+    scratch_size = p2m_regex_scratch_size(re);
+    scratch = malloc(scratch_size ? scratch_size : 1);
+    if (scratch == NULL) {
+        free(mem);
+        fputs("p2m: out of memory\n", stderr);
+        return EXIT_USAGE;
+    }
+    if (argc > 2) {
+        for (i = 2; i < argc; i++)
+            any |= match_one(re, scratch, scratch_size, argv[i], strlen(argv[i]));
+    } else {
+        char line[65536];
+        while (fgets(line, sizeof line, stdin) != NULL) {
+            size_t n = strlen(line);
+            if (n > 0 && line[n - 1] == '\n')
+                line[--n] = '\0';
+            any |= match_one(re, scratch, scratch_size, line, n);
+        }
+    }
+    free(scratch);
+    free(mem);
+    return any ? 0 : 1;
+}
+
 /* ---- dispatch ----------------------------------------------------------- */
 
 typedef struct command {
     const char *name;
     int (*run)(int argc, char **argv); /* NULL: reserved, not built yet */
 } command;
+/* A new command: a cmd_NAME(argc, argv) with argv[0] = NAME, and a row here. */
 
 static const command commands[] = {
     {"convert", cmd_convert},
     {"validate", cmd_validate},
-    {"match", NULL}, /* p2m match PATTERN SUBJECT...: pattern tester, to come */
+    {"match", cmd_match},
 };
 
 int main(int argc, char **argv)
