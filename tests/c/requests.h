@@ -329,4 +329,107 @@ static inline void build_times_request(pbw *req)
     rq_dictionary(req, layout);
 }
 
+/* Function metric request (v1.10). Extra strings after S__N:
+     F_LEAF "leaf_fn", F_MAIN "main_fn", F_LIB "/usr/lib/libfoo.so"
+   function_table: 1 leaf_fn, 2 main_fn.  mapping_table: 1 /usr/lib/libfoo.so
+   location_table: 1 {line fn 1}, 2 {line fn 2}, 3 {mapping 1, address 0x1234,
+                   no line}, 4 {address 0x99, no mapping, no line}
+   stack_table:    1 [1,2], 2 [3,2,2], 3 [2], 4 [4]   (leaf first)
+   Profile (cpu, ns) time 1000 duration 0:
+     S1 attrs [1,2] stack 1 values [100]
+     S2 attrs [1,2] stack 2 values [10]
+     S3 attrs [1,3] stack 3 values [1]
+     S4 attrs [1,2] stack 4 values [5]
+   self:      (app,worker,leaf_fn) 100, (app,worker,libfoo.so) 10,
+              (app,main,main_fn) 1, (app,worker,[unknown]) 5
+   inclusive: (app,worker,leaf_fn) 100, (app,worker,main_fn) 110,
+              (app,worker,libfoo.so) 10, (app,main,main_fn) 1,
+              (app,worker,[unknown]) 5 */
+enum { F_LEAF = S__N, F_MAIN, F_LIB };
+
+static inline void build_function_request(pbw *req)
+{
+    static const int64_t a12[] = {1, 2}, a13[] = {1, 3};
+    static const int64_t v100[] = {100}, v10[] = {10}, v1[] = {1}, v5[] = {5};
+    static const int64_t st1[] = {1, 2}, st2[] = {3, 2, 2}, st3[] = {2}, st4[] = {4};
+    static const struct { const int64_t *a; const int64_t *v; int64_t stack; } smp[4] = {
+        {a12, v100, 1}, {a12, v10, 2}, {a13, v1, 3}, {a12, v5, 4}};
+    pbw rp, sp, prof, s, dict, e, line;
+    int i;
+    pbw_init(req);
+    pbw_init(&rp);
+    rq_resource(&rp, "svc");
+    pbw_init(&sp);
+    pbw_init(&prof);
+    rq_valuetype(&prof, 1, S_CPU, S_NS);
+    for (i = 0; i < 4; i++) {
+        pbw_init(&s);
+        pbw_int(&s, 1, smp[i].stack);
+        pbw_packed_ints(&s, 2, smp[i].a, 2);
+        pbw_packed_ints(&s, 4, smp[i].v, 1);
+        pbw_msg(&prof, 2, &s);
+    }
+    pbw_fixed64(&prof, 3, 1000);
+    pbw_msg(&sp, 2, &prof);
+    pbw_msg(&rp, 2, &sp);
+    pbw_msg(req, 1, &rp);
+
+    pbw_init(&dict);
+    pbw_init(&e);
+    pbw_msg(&dict, 1, &e);          /* mapping 0 */
+    pbw_init(&e);
+    pbw_int(&e, 4, F_LIB);
+    pbw_msg(&dict, 1, &e);          /* mapping 1 */
+    pbw_init(&e);
+    pbw_msg(&dict, 2, &e);          /* location 0 */
+    for (i = 1; i <= 2; i++) {      /* locations 1, 2 */
+        pbw_init(&e);
+        pbw_init(&line);
+        pbw_int(&line, 1, i);
+        pbw_int(&line, 2, 10 * i);
+        pbw_msg(&e, 3, &line);
+        pbw_msg(&dict, 2, &e);
+    }
+    pbw_init(&e);                   /* location 3 */
+    pbw_int(&e, 1, 1);
+    pbw_uint(&e, 2, 0x1234);
+    pbw_msg(&dict, 2, &e);
+    pbw_init(&e);                   /* location 4 */
+    pbw_uint(&e, 2, 0x99);
+    pbw_msg(&dict, 2, &e);
+    pbw_init(&e);
+    pbw_msg(&dict, 3, &e);          /* function 0 */
+    pbw_init(&e);
+    pbw_int(&e, 1, F_LEAF);
+    pbw_msg(&dict, 3, &e);
+    pbw_init(&e);
+    pbw_int(&e, 1, F_MAIN);
+    pbw_msg(&dict, 3, &e);
+    for (i = 0; i < S__N; i++)
+        pbw_str(&dict, 5, rq_strings[i]);
+    pbw_str(&dict, 5, "leaf_fn");
+    pbw_str(&dict, 5, "main_fn");
+    pbw_str(&dict, 5, "/usr/lib/libfoo.so");
+    pbw_init(&e);
+    pbw_msg(&dict, 6, &e);
+    rq_attr_entry(&dict, S_PROC, "app");
+    rq_attr_entry(&dict, S_THREAD, "worker");
+    rq_attr_entry(&dict, S_THREAD, "main");
+    pbw_init(&e);
+    pbw_msg(&dict, 7, &e);          /* stack 0 */
+    pbw_init(&e);
+    pbw_packed_ints(&e, 1, st1, 2);
+    pbw_msg(&dict, 7, &e);
+    pbw_init(&e);
+    pbw_packed_ints(&e, 1, st2, 3);
+    pbw_msg(&dict, 7, &e);
+    pbw_init(&e);
+    pbw_packed_ints(&e, 1, st3, 1);
+    pbw_msg(&dict, 7, &e);
+    pbw_init(&e);
+    pbw_packed_ints(&e, 1, st4, 1);
+    pbw_msg(&dict, 7, &e);
+    pbw_msg(req, 2, &dict);
+}
+
 #endif

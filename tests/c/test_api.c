@@ -1384,6 +1384,123 @@ static void check_arguments(void)
     tk_end();
 }
 
+/* ---- function metric (requests.h: build_function_request) ---------------- */
+
+typedef struct xfn { const char *thread, *fn; int64_t v; } xfn;
+
+static int sym_calls, sym_saw_99;
+static p2m_str test_symbolize(void *user_data, uint64_t address, p2m_str mapping_file,
+                              p2m_str build_id)
+{
+    static const char nm[] = "fn_at_0x99";
+    p2m_str r;
+    (void)build_id;
+    r.ptr = NULL;
+    r.len = 0;
+    if (user_data != (void *)&sym_calls)
+        return r;
+    sym_calls++;
+    if (address != 0x99)
+        return r;
+    if (mapping_file.len == 0)
+        sym_saw_99++;
+    r.ptr = nm;
+    r.len = sizeof nm - 1;
+    return r;
+}
+
+/* Finds the function metric's point for (thread, fn); -1 when absent. */
+static long find_fn_point(const DMetric *m, const char *thread, const char *fn)
+{
+    size_t i;
+    for (i = 0; m->sum && i < m->sum->n_data_points; i++) {
+        const DPoint *p = m->sum->data_points[i];
+        if (p->n_attributes == 3 && strcmp(p->attributes[0]->key, "process.executable.name") == 0 &&
+            strcmp(p->attributes[1]->key, "thread.name") == 0 &&
+            strcmp(p->attributes[2]->key, "function.name") == 0 && p->attributes[1]->value &&
+            p->attributes[2]->value &&
+            p->attributes[1]->value->value_case == P2M__METRICS__ANY_VALUE__VALUE_STRING_VALUE &&
+            p->attributes[2]->value->value_case == P2M__METRICS__ANY_VALUE__VALUE_STRING_VALUE &&
+            strcmp(p->attributes[1]->value->string_value, thread) == 0 &&
+            strcmp(p->attributes[2]->value->string_value, fn) == 0)
+            return (long)i;
+    }
+    return -1;
+}
+
+static void check_function(const char *name, p2m_function_mode mode, int use_symbolizer,
+                           const xfn *x, size_t nx, int ordered)
+{
+    static pbw req;
+    p2m_config c;
+    p2m_options opt;
+    const p2m_result *view = NULL;
+    DReq *d;
+    size_t i;
+    tk_begin(name);
+    build_function_request(&req);
+    p2m_config_init(&c);
+    c.function.enabled = 1;
+    c.function_mode = mode;
+    memset(&opt, 0, sizeof opt);
+    if (use_symbolizer) {
+        opt.symbolize = test_symbolize;
+        opt.user_data = &sym_calls;
+    }
+    sym_calls = sym_saw_99 = 0;
+    d = convert_decode(&c, &req, &opt, NULL, &view);
+    if (d) {
+        const DMetric *cpu = metric_at(d, 0, 0), *fm = metric_at(d, 0, 1);
+        EXPECT(d->n_resource_metrics == 1 && d->resource_metrics[0]->scope_metrics[0]->n_metrics == 2,
+               "expected one resource with the metrics cpu_time, function_cpu_time");
+        EXPECT(cpu && strcmp(cpu->name, "cpu_time") == 0 && cpu->sum &&
+                   cpu->sum->n_data_points == 2 && cpu->sum->data_points[0]->as_int == 115 &&
+                   cpu->sum->data_points[1]->as_int == 1,
+               "cpu_time should be (app,worker) 115, (app,main) 1");
+        if (fm) {
+            EXPECT(strcmp(fm->name, "function_cpu_time") == 0 && strcmp(fm->unit, "ns") == 0,
+                   "second metric is %s/%s, expected function_cpu_time/ns", fm->name, fm->unit);
+            EXPECT(fm->sum && fm->sum->n_data_points == nx, "function metric: %zu points, expected %zu",
+                   fm->sum ? fm->sum->n_data_points : 0, nx);
+            for (i = 0; i < nx; i++) {
+                long k = find_fn_point(fm, x[i].thread, x[i].fn);
+                if (k < 0) {
+                    EXPECT(0, "no point (app, %s, function.name=%s) [attributes must be "
+                              "process.executable.name, thread.name, function.name]",
+                           x[i].thread, x[i].fn);
+                    continue;
+                }
+                EXPECT(fm->sum->data_points[k]->as_int == x[i].v, "(%s, %s): %lld, expected %lld",
+                       x[i].thread, x[i].fn, (long long)fm->sum->data_points[k]->as_int,
+                       (long long)x[i].v);
+                EXPECT(!ordered || (size_t)k == i, "(%s, %s) is point %ld, expected %zu (first seen)",
+                       x[i].thread, x[i].fn, k, i);
+            }
+        } else {
+            EXPECT(0, "no function metric");
+        }
+        if (use_symbolizer)
+            EXPECT(sym_saw_99 >= 1, "symboliser never asked about address 0x99 without mapping "
+                                    "(%d calls)", sym_calls);
+        p2m__metrics__export_metrics_service_request__free_unpacked(d, NULL);
+    }
+    tk_end();
+}
+
+static void check_functions(void)
+{
+    static const xfn self[4] = {{"worker", "leaf_fn", 100}, {"worker", "libfoo.so", 10},
+                                {"main", "main_fn", 1}, {"worker", "[unknown]", 5}};
+    static const xfn symb[4] = {{"worker", "leaf_fn", 100}, {"worker", "libfoo.so", 10},
+                                {"main", "main_fn", 1}, {"worker", "fn_at_0x99", 5}};
+    static const xfn incl[5] = {{"worker", "leaf_fn", 100}, {"worker", "main_fn", 110},
+                                {"worker", "libfoo.so", 10}, {"main", "main_fn", 1},
+                                {"worker", "[unknown]", 5}};
+    check_function("c.api.function_self", P2M_FUNCTION_SELF, 0, self, 4, 1);
+    check_function("c.api.function_inclusive", P2M_FUNCTION_INCLUSIVE, 0, incl, 5, 0);
+    check_function("c.api.function_symbolizer", P2M_FUNCTION_SELF, 1, symb, 4, 1);
+}
+
 int main(int argc, char **argv)
 {
     check_version();
@@ -1405,6 +1522,7 @@ int main(int argc, char **argv)
     check_overflow();
     check_rules();
     check_arguments();
+    check_functions();
     if (argc > 1)
         check_real(argv[1], argc > 2 ? argv[2] : NULL, argc > 3 ? argv[3] : NULL);
     return tk_exit_code();

@@ -29,7 +29,10 @@
 static uint64_t engine_mem[1 << 17];
 static uint64_t big_work[1 << 19]; /* 4 MiB */
 static unsigned char out_buf[OUT_CAP];
-static const p2m_engine *eng;
+static const p2m_engine *eng;        /* the engine run() uses */
+static const p2m_engine *eng_default; /* defaults */
+static const p2m_engine *eng_fn;      /* function metric (inclusive), rules */
+static uint64_t engine_mem_fn[1 << 17];
 
 /* Output of one run of an input through the library. */
 typedef struct outcome {
@@ -66,11 +69,14 @@ static int out_untouched(void)
 
 /* Copies the input into a block of exactly its size, asks p2m_work_size,
    converts with exactly that much working memory (a block of that size). */
+static unsigned long n_runs;
+
 static void run(const unsigned char *p, size_t n, outcome *o)
 {
     unsigned char *in = (unsigned char *)malloc(n ? n : 1);
     unsigned char *work;
     memset(o, 0, sizeof *o);
+    n_runs++;
     if (n)
         memcpy(in, p, n);
     o->work_st = (int)p2m_work_size(eng, in, n, &o->work_need, &o->err);
@@ -258,6 +264,145 @@ static void check_lengths(const char *name, const pbw *req)
         if (tk_bad > 20)
             break;
     }
+    tk_end();
+}
+
+/* ---- truncation inside nested messages ----------------------------------
+   Cuts the content of one length-delimited field X at every byte and fixes
+   the lengths of all fields enclosing X, so the outer frames stay consistent
+   and the parser meets the cut deep inside. Spans come from the writer's
+   record of every length prefix. */
+
+typedef struct span { size_t lp, c0, c1; } span;
+
+static size_t spans_of(const pbw *req, span *sp, size_t cap)
+{
+    size_t i, k = 0;
+    for (i = 0; i < req->nlen && k < cap; i++) {
+        size_t pos = req->lenpos[i];
+        uint64_t len;
+        if (!read_varint(req->b, req->n, &pos, &len))
+            continue;
+        sp[k].lp = req->lenpos[i];
+        sp[k].c0 = pos;
+        sp[k].c1 = pos + (size_t)len;
+        k++;
+    }
+    return k;
+}
+
+static size_t put_varint(unsigned char *o, uint64_t v)
+{
+    size_t k = 0;
+    while (v >= 0x80) {
+        o[k++] = (unsigned char)((v & 0x7f) | 0x80);
+        v >>= 7;
+    }
+    o[k++] = (unsigned char)v;
+    return k;
+}
+
+/* Writes bytes [a, b) of src to out, with span x's content cut at `cut`
+   and every enclosing length rewritten. Returns bytes written. */
+static size_t emit_cut(const unsigned char *src, size_t a, size_t b, const span *sp, size_t ns,
+                       size_t x, size_t cut, unsigned char *out)
+{
+    size_t i, best = ns, n = 0;
+    /* the outermost span inside [a, b) that holds x (or is x) */
+    for (i = 0; i < ns; i++) {
+        if (sp[i].lp < a || sp[i].c1 > b)
+            continue;
+        if (i == x || (sp[i].c0 <= sp[x].lp && sp[x].c1 <= sp[i].c1 && i != x)) {
+            if (best == ns || sp[i].lp < sp[best].lp)
+                best = i;
+        }
+    }
+    if (best == ns) { /* not inside: copy as is */
+        memcpy(out, src + a, b - a);
+        return b - a;
+    }
+    memcpy(out, src + a, sp[best].lp - a);
+    n = sp[best].lp - a;
+    {
+        static unsigned char tmp[64][PBW_CAP];
+        static int depth;
+        size_t inner;
+        if (depth >= 64)
+            pbw_die("emit_cut: too deep");
+        if (best == x) {
+            inner = cut - sp[x].c0;
+            memcpy(tmp[depth], src + sp[x].c0, inner);
+        } else {
+            depth++;
+            inner = emit_cut(src, sp[best].c0, sp[best].c1, sp, ns, x, cut, tmp[depth - 1]);
+            depth--;
+        }
+        n += put_varint(out + n, inner);
+        memcpy(out + n, tmp[depth], inner);
+        n += inner;
+    }
+    memcpy(out + n, src + sp[best].c1, b - sp[best].c1);
+    return n + (b - sp[best].c1);
+}
+
+static void check_nested_cuts(const char *name, const pbw *req)
+{
+    static span sp[PBW_MAXLEN];
+    static unsigned char buf[PBW_CAP];
+    static size_t bounds[1024];
+    size_t ns, x, cut, n, nb, count = 0;
+    outcome o;
+    char what[192];
+    tk_begin(name);
+    ns = spans_of(req, sp, PBW_MAXLEN);
+    EXPECT(ns > 10, "test bug: %zu spans", ns);
+    for (x = 0; x < ns; x++) {
+        /* depth 1 = the content of a top-level field (a ResourceProfiles or
+           the dictionary): the parser must walk it, so the result is exact */
+        int depth1 = 1;
+        size_t j, bi = 0;
+        for (j = 0; j < ns; j++)
+            if (j != x && sp[j].c0 <= sp[x].lp && sp[x].c1 <= sp[j].c1)
+                depth1 = 0;
+        nb = depth1 ? toplevel_bounds(req->b + sp[x].c0, sp[x].c1 - sp[x].c0, bounds, 1024) : 0;
+        /* self-check of the cutter: no cut gives the request back */
+        n = emit_cut(req->b, 0, req->n, sp, ns, x, sp[x].c1, buf);
+        EXPECT(n == req->n && memcmp(buf, req->b, n) == 0, "test bug: uncut span %zu differs", x);
+        for (cut = sp[x].c0; cut < sp[x].c1; cut++) {
+            n = emit_cut(req->b, 0, req->n, sp, ns, x, cut, buf);
+            /* self-check: the top level still frames the whole input */
+            EXPECT(toplevel_bounds(buf, n, bounds + 512, 512) >= 2,
+                   "test bug: the cut input has no consistent top level");
+            run(buf, n, &o);
+            count++;
+            snprintf(what, sizeof what, "field with length at %zu cut to %zu of %zu bytes", sp[x].lp,
+                     cut - sp[x].c0, sp[x].c1 - sp[x].c0);
+            if (depth1 && nb >= 2) {
+                int boundary;
+                while (bi + 1 < nb && bounds[bi + 1] <= cut - sp[x].c0)
+                    bi++;
+                boundary = bounds[bi] == cut - sp[x].c0;
+                if (boundary && o.st != P2M_OK) {
+                    tk_fail(__LINE__, "%s (a field boundary: valid): status %d at %zu: %s", what,
+                            (int)o.st, o.err.offset, o.err.message);
+                    dump_once(what, buf, n);
+                } else if (!boundary && !malformed_ok(&o, n, what)) {
+                    dump_once(what, buf, n);
+                }
+                continue;
+            }
+            if (o.st == P2M_OK) {
+                if (o.memory_bug)
+                    tk_fail(__LINE__, "%s: MEMORY with p2m_work_size's bytes", what);
+                continue;
+            }
+            if (!malformed_ok(&o, n, what))
+                dump_once(what, buf, n);
+        }
+        if (tk_bad > 20)
+            break;
+    }
+    EXPECT(count > 100, "only %zu cut inputs", count);
     tk_end();
 }
 
@@ -620,21 +765,44 @@ static void check_contradiction(void)
 
 int main(int argc, char **argv)
 {
-    static pbw r10, r8, r9d, dc;
+    static pbw r10, r8, r9d, dc, fn;
+    static p2m_rule rules[3];
     p2m_config c;
     p2m_error err;
     p2m_status st;
 
     p2m_config_init(&c);
-    st = p2m_engine_compile(&c, engine_mem, sizeof engine_mem, &eng, &err);
+    st = p2m_engine_compile(&c, engine_mem, sizeof engine_mem, &eng_default, &err);
     if (st != P2M_OK) {
         printf("FAIL c.malformed.engine: default engine does not compile (%d)\n", (int)st);
         return 1;
     }
+    /* function metric, every rule type that reads the request */
+    rules[0].key = "thread";
+    rules[0].type = P2M_RULE_ATTRIBUTE;
+    rules[0].from = "thread.name";
+    rules[1].key = "s";
+    rules[1].type = P2M_RULE_STRING_TABLE;
+    rules[1].index = 3;
+    rules[2].key = "p";
+    rules[2].type = P2M_RULE_ATTRIBUTE;
+    rules[2].from = "process.executable.name";
+    c.attributes = rules;
+    c.n_attributes = 3;
+    c.function.enabled = 1;
+    c.function_mode = P2M_FUNCTION_INCLUSIVE;
+    st = p2m_engine_compile(&c, engine_mem_fn, sizeof engine_mem_fn, &eng_fn, &err);
+    if (st != P2M_OK) {
+        printf("FAIL c.malformed.engine_fn: function engine does not compile (%d) %s: %s\n",
+               (int)st, err.field, err.message);
+        return 1;
+    }
+    eng = eng_default;
     build_main_request(&r10, P2M_LAYOUT_V1_10, 0);
     build_main_request(&r8, P2M_LAYOUT_V1_8, 0);
     build_main_request(&r9d, P2M_LAYOUT_V1_9, 1);
     build_double_count_request(&dc);
+    build_function_request(&fn);
 
     check_small_valid();
     check_prefixes("c.malformed.prefixes.main_v1_10", r10.b, r10.n);
@@ -644,12 +812,25 @@ int main(int argc, char **argv)
     check_lengths("c.malformed.lengths.main_v1_10", &r10);
     check_lengths("c.malformed.lengths.main_v1_8", &r8);
     check_lengths("c.malformed.lengths.main_v1_9_dict_first", &r9d);
+    check_nested_cuts("c.malformed.nested_cuts.main_v1_10", &r10);
+    check_nested_cuts("c.malformed.nested_cuts.main_v1_8", &r8);
     check_wire_types();
     check_field_zero();
     check_long_varint();
     check_lengths_past_end();
     check_nesting();
     check_contradiction();
+
+    /* the same hostile inputs through the function metric engine, which
+       also reads the stack, location, function and mapping tables */
+    eng = eng_fn;
+    check_prefixes("c.malformed.fn.prefixes.function_request", fn.b, fn.n);
+    check_lengths("c.malformed.fn.lengths.function_request", &fn);
+    check_prefixes("c.malformed.fn.prefixes.main_v1_8", r8.b, r8.n);
+    check_lengths("c.malformed.fn.lengths.main_v1_10", &r10);
+    check_nested_cuts("c.malformed.fn.nested_cuts.function_request", &fn);
+    check_nested_cuts("c.malformed.fn.nested_cuts.main_v1_9_dict_first", &r9d);
+    eng = eng_default;
 
     if (argc > 1) {
         size_t n = 0;
@@ -659,6 +840,9 @@ int main(int argc, char **argv)
             return 1;
         }
         check_prefixes("c.malformed.prefixes.real_profile", real, n);
+        eng = eng_fn;
+        check_prefixes("c.malformed.fn.prefixes.real_profile", real, n);
+        eng = eng_default;
         free(real);
     }
     if (argc > 2) {
@@ -677,5 +861,6 @@ int main(int argc, char **argv)
         check_prefixes("c.malformed.prefixes.real_k8s_frame1", real + 4, len);
         free(real);
     }
+    printf("# %lu inputs converted\n", n_runs);
     return tk_exit_code();
 }
