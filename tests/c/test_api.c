@@ -1501,6 +1501,97 @@ static void check_functions(void)
     check_function("c.api.function_symbolizer", P2M_FUNCTION_SELF, 1, symb, 4, 1);
 }
 
+static void check_filters(void)
+{
+    static pbw req;
+    static const char *const threads[] = {"^nothing$", "^work"};
+    static const char *const keys[] = {"service.name"};
+    p2m_config c;
+    p2m_stats stats;
+    const p2m_result *view = NULL;
+    DReq *d;
+    tk_begin("c.api.filters");
+    build_main_request(&req, P2M_LAYOUT_V1_10, 0);
+    p2m_config_init(&c);
+    c.process_filter.enabled = 1;
+    c.process_filter.pattern = "^ap";
+    c.thread_filter.enabled = 1;
+    c.thread_filter.patterns = threads;
+    c.thread_filter.n_patterns = 2;
+    c.pattern_filter.enabled = 1;
+    c.pattern_filter.pattern = "^svc$";
+    c.pattern_filter.keys = keys;
+    c.pattern_filter.n_keys = 1;
+    memset(&stats, 0, sizeof stats);
+    d = convert_decode(&c, &req, NULL, &stats, &view);
+    if (d) {
+        const DMetric *cpu = metric_at(d, 0, 0), *mem = metric_at(d, 0, 1);
+        /* thread filter drops S2, S6, S8 (main) and S11 (no thread); the
+           pattern filter drops S12 (service.name "other") */
+        EXPECT(d->n_resource_metrics == 1, "%zu resources, expected 1 (resource \"other\" is "
+                                           "filtered out entirely)", d->n_resource_metrics);
+        EXPECT(cpu && cpu->sum && cpu->sum->n_data_points == 1 &&
+                   cpu->sum->data_points[0]->as_int == 30000157,
+               "cpu: expected only (app,worker) 30000157");
+        EXPECT(mem && mem->sum && mem->sum->n_data_points == 1 &&
+                   mem->sum->data_points[0]->as_int == 5120,
+               "memory: expected only (app,worker) 5120");
+        EXPECT(stats.dropped_process == 0, "dropped_process %llu, expected 0",
+               (unsigned long long)stats.dropped_process);
+        EXPECT(stats.dropped_thread == 4, "dropped_thread %llu, expected 4 (S2, S6, S8, S11)",
+               (unsigned long long)stats.dropped_thread);
+        EXPECT(stats.dropped_pattern == 1, "dropped_pattern %llu, expected 1 (S12)",
+               (unsigned long long)stats.dropped_pattern);
+        p2m__metrics__export_metrics_service_request__free_unpacked(d, NULL);
+    }
+    tk_end();
+}
+
+static void check_type_rules(void)
+{
+    static pbw req;
+    p2m_type_rule tr[2];
+    p2m_config c;
+    const p2m_result *view = NULL;
+    DReq *d;
+    tk_begin("c.api.type_rules");
+    build_main_request(&req, P2M_LAYOUT_V1_10, 0);
+    memset(tr, 0, sizeof tr);
+    tr[0].type = "cpu";
+    tr[0].unit = "nanoseconds";
+    tr[0].metric = P2M_METRIC_CPU;
+    tr[0].scale = 3.0;
+    tr[1].type = "alloc_space";
+    tr[1].unit = "bytes";
+    tr[1].metric = P2M_METRIC_NONE;
+    tr[1].scale = 1.0;
+    p2m_config_init(&c);
+    c.type_rules = tr;
+    c.n_type_rules = 2;
+    d = convert_decode(&c, &req, NULL, NULL, &view);
+    if (d) {
+        const DMetric *cpu = metric_at(d, 0, 0), *cpu2 = metric_at(d, 1, 0);
+        /* (cpu, nanoseconds) x3: A's samples; B (samples/count) unchanged */
+        EXPECT(d->n_resource_metrics == 2 &&
+                   d->resource_metrics[0]->scope_metrics[0]->n_metrics == 1,
+               "expected 2 resources, the first with only cpu_time (alloc_space -> none)");
+        EXPECT(cpu && cpu->sum && cpu->sum->n_data_points == 2 &&
+                   cpu->sum->data_points[0]->as_int == 30000471 &&
+                   cpu->sum->data_points[1]->as_int == 20000009,
+               "cpu: expected 157*3+30000000 = 30000471 and 3*3+20000000 = 20000009, got %lld "
+               "and %lld",
+               cpu && cpu->sum && cpu->sum->n_data_points > 0
+                   ? (long long)cpu->sum->data_points[0]->as_int : -1LL,
+               cpu && cpu->sum && cpu->sum->n_data_points > 1
+                   ? (long long)cpu->sum->data_points[1]->as_int : -1LL);
+        EXPECT(cpu2 && cpu2->sum && cpu2->sum->n_data_points == 1 &&
+                   cpu2->sum->data_points[0]->as_int == 15,
+               "resource other: cpu 5*3 = 15");
+        p2m__metrics__export_metrics_service_request__free_unpacked(d, NULL);
+    }
+    tk_end();
+}
+
 int main(int argc, char **argv)
 {
     check_version();
@@ -1523,6 +1614,8 @@ int main(int argc, char **argv)
     check_rules();
     check_arguments();
     check_functions();
+    check_filters();
+    check_type_rules();
     if (argc > 1)
         check_real(argv[1], argc > 2 ? argv[2] : NULL, argc > 3 ? argv[3] : NULL);
     return tk_exit_code();
