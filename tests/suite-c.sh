@@ -4,10 +4,13 @@
 #   test_api       contract tests; output decoded again with protobuf-c
 #   test_noalloc   zero heap allocation, with an interposed malloc family
 #   test_malformed hostile input under ASan + UBSan (clang)
+#   test_threads   one engine shared by 4 threads under TSan; engine unchanged
 #   test_api again under valgrind memcheck
 # Real captures in ../shared/testdata/real are used when that folder exists.
 # A missing tool is a FAIL, never a skip.
 cd "$(dirname "$0")/.." || exit 2
+# P2M_INC: directory of the profile2metrics.h under test (default: the repo's)
+INC=${P2M_INC:-.}
 B=build/c
 mkdir -p "$B/gen" "$B/py"
 fails=0
@@ -39,7 +42,7 @@ if ! $PY -c 'import google.protobuf' 2>/dev/null; then
     fail "c.tools.python-protobuf: $PY cannot import google.protobuf (python3-protobuf)"
     tools_ok=0
 fi
-if ! grep -q '^#ifdef P2M_IMPLEMENTATION' profile2metrics.h; then
+if ! grep -q '^#ifdef P2M_IMPLEMENTATION' "$INC/profile2metrics.h"; then
     fail "c.build: profile2metrics.h has no implementation section yet"
     exit 1
 fi
@@ -58,21 +61,28 @@ build() {
 
 built_api=0; built_noalloc=0; built_malformed=0
 if build protoc-c protoc --c_out="$B/gen" -Iproto proto/metrics.proto &&
-   build impl "$CC_GCC" -std=c99 -O2 -g -I. -c tests/c/p2m_impl.c -o "$B/impl.o" &&
+   build impl "$CC_GCC" -std=c99 -O2 -g -I"$INC" -c tests/c/p2m_impl.c -o "$B/impl.o" &&
    build metrics.pb-c "$CC_GCC" -std=c11 -O1 -g -I"$B/gen" -c "$B/gen/metrics.pb-c.c" \
         -o "$B/metrics.pb-c.o" &&
-   build test_api "$CC_GCC" -std=c11 -O1 -g $WARN -Werror -I. -Itests/c -isystem "$B/gen" \
+   build test_api "$CC_GCC" -std=c11 -O1 -g $WARN -Werror -I"$INC" -Itests/c -isystem "$B/gen" \
         -o "$B/test_api" tests/c/test_api.c "$B/metrics.pb-c.o" "$B/impl.o" -lprotobuf-c -lm
 then built_api=1; fi
 if [ -f "$B/impl.o" ] &&
-   build test_noalloc "$CC_GCC" -std=c99 -O2 -g $WARN -Werror -I. -Itests/c \
+   build test_noalloc "$CC_GCC" -std=c99 -O2 -g $WARN -Werror -I"$INC" -Itests/c \
         -o "$B/test_noalloc" tests/c/test_noalloc.c "$B/impl.o"
 then built_noalloc=1; fi
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -g -O1 -fno-omit-frame-pointer"
-if build impl_asan "$CC_CLANG" -std=c99 $SAN -I. -c tests/c/p2m_impl.c -o "$B/impl_asan.o" &&
-   build test_malformed "$CC_CLANG" -std=c99 $SAN $WARN -Werror -I. -Itests/c \
+if build impl_asan "$CC_CLANG" -std=c99 $SAN -I"$INC" -c tests/c/p2m_impl.c -o "$B/impl_asan.o" &&
+   build test_malformed "$CC_CLANG" -std=c99 $SAN $WARN -Werror -I"$INC" -Itests/c \
         -o "$B/test_malformed" tests/c/test_malformed.c "$B/impl_asan.o"
 then built_malformed=1; fi
+
+TSAN="-fsanitize=thread -g -O1"
+built_threads=0
+if build impl_tsan "$CC_CLANG" -std=c99 $TSAN -I"$INC" -c tests/c/p2m_impl.c -o "$B/impl_tsan.o" &&
+   build test_threads "$CC_CLANG" -std=c99 $TSAN $WARN -Werror -I"$INC" -Itests/c \
+        -o "$B/test_threads" tests/c/test_threads.c "$B/impl_tsan.o" -lpthread
+then built_threads=1; fi
 
 REAL=../shared/testdata/real/sig-profiling-profile.otlp
 K8S=../shared/testdata/real/sig-profiling-k8s.otlp
@@ -115,6 +125,8 @@ export UBSAN_OPTIONS="halt_on_error=1:exitcode=87:print_stacktrace=1"
 [ "$built_api" = 1 ] && run test_api "$B/test_api" $REAL_ARGS
 [ "$built_noalloc" = 1 ] && run test_noalloc "$B/test_noalloc" $REAL
 [ "$built_malformed" = 1 ] && run test_malformed "$B/test_malformed" $REAL $K8S
+[ "$built_threads" = 1 ] && TSAN_OPTIONS="exitcode=88 halt_on_error=1" \
+    run test_threads "$B/test_threads" $REAL
 
 if [ "$built_api" = 1 ]; then
     # shellcheck disable=SC2086

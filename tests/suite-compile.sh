@@ -12,17 +12,20 @@
 #
 # To add an option build, add a line to OPTIONS: name|cflags|libs
 cd "$(dirname "$0")/.." || exit 2
+# P2M_INC: directory of the profile2metrics.h under test (default: the repo's)
+INC=${P2M_INC:-.}
+H="$INC/profile2metrics.h"
 OPTIONS="
 static|-DP2M_STATIC|
 no_errmsg|-DP2M_NO_ERRMSG|
 static_no_errmsg|-DP2M_STATIC -DP2M_NO_ERRMSG|
 "
 # Options that exist only once the header has them (checked by name):
-grep -q 'P2M_NO_REGEX' profile2metrics.h && OPTIONS="$OPTIONS
+grep -q 'P2M_NO_REGEX' "$H" && OPTIONS="$OPTIONS
 no_regex|-DP2M_NO_REGEX|"
-grep -q 'P2M_USE_PCRE2' profile2metrics.h && OPTIONS="$OPTIONS
+grep -q 'P2M_USE_PCRE2' "$H" && OPTIONS="$OPTIONS
 pcre2|-DP2M_USE_PCRE2|-lpcre2-8"
-grep -q 'P2M_NO_STDIO' profile2metrics.h && OPTIONS="$OPTIONS
+grep -q 'P2M_NO_STDIO' "$H" && OPTIONS="$OPTIONS
 no_stdio|-DP2M_NO_STDIO|"
 
 WARN="-Wall -Wextra -Wpedantic -Wconversion -Wsign-conversion -Wshadow -Wcast-qual -Wundef -Werror"
@@ -32,7 +35,7 @@ rm -rf "$B"
 mkdir -p "$B/jobs"
 fails=0
 
-if ! grep -q '^#ifdef P2M_IMPLEMENTATION' profile2metrics.h; then
+if ! grep -q '^#ifdef P2M_IMPLEMENTATION' "$H"; then
     echo "FAIL compile.header: profile2metrics.h has no implementation section yet"
     exit 1
 fi
@@ -63,7 +66,7 @@ dialect() {
         return
     fi
     o="$B/$name"
-    flags="$lang $std $opt $WARN -I."
+    flags="$lang $std $opt $WARN -I$INC"
     job "compile.$name.link" "$cc $flags -c $SRC/impl.c -o $o.impl.o && $cc $flags -c $SRC/user1.c -o $o.user1.o && $cc $flags -c $SRC/user2.c -o $o.user2.o && $cc $o.impl.o $o.user1.o $o.user2.o -o $o.link && $o.link"
     job "compile.$name.once" "$cc $flags $SRC/once.c -o $o.once && $o.once"
     echo "$OPTIONS" | while IFS='|' read -r oname ocflags olibs; do
@@ -86,7 +89,7 @@ dialect clang++.c++17 clang++ -std=c++17 "-x c++" -O0
 
 # C implementation, C++ users: the declarations must have C linkage.
 if have gcc && have g++; then
-    job "compile.mixed.c_impl_cxx_users" "gcc -x c -std=c99 -O0 $WARN -I. -c $SRC/impl.c -o $B/mixed.impl.o && g++ -x c++ -std=c++11 -O2 $WARN -I. -c $SRC/user1.c -o $B/mixed.user1.o && g++ -x c++ -std=c++11 -O2 $WARN -I. -c $SRC/user2.c -o $B/mixed.user2.o && g++ $B/mixed.impl.o $B/mixed.user1.o $B/mixed.user2.o -o $B/mixed && $B/mixed"
+    job "compile.mixed.c_impl_cxx_users" "gcc -x c -std=c99 -O0 $WARN -I$INC -c $SRC/impl.c -o $B/mixed.impl.o && g++ -x c++ -std=c++11 -O2 $WARN -I$INC -c $SRC/user1.c -o $B/mixed.user1.o && g++ -x c++ -std=c++11 -O2 $WARN -I$INC -c $SRC/user2.c -o $B/mixed.user2.o && g++ $B/mixed.impl.o $B/mixed.user1.o $B/mixed.user2.o -o $B/mixed && $B/mixed"
 fi
 
 if [ "$njob" -gt 0 ]; then
