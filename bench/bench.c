@@ -314,6 +314,11 @@ static void json_num(FILE *f, const char *key, double v, int valid) {
     else fprintf(f, ", \"%s\": null", key);
 }
 
+static void json_int(FILE *f, const char *key, unsigned long long v, int valid) {
+    if (valid) fprintf(f, ", \"%s\": %llu", key, v);
+    else fprintf(f, ", \"%s\": null", key);
+}
+
 static void json_str(FILE *f, const char *key, const char *s) {
     fprintf(f, ", \"%s\": \"", key);
     for (; *s; s++) {
@@ -337,6 +342,8 @@ static void peers_of(ctx *x, int scen, contender **out, size_t *n) {
         out[(*n)++] = find(x, K_PZ, 0);
     }
 }
+
+static char machine[192];
 
 static void report(ctx *x, FILE *js, int *first_js, FILE *md) {
     int s;
@@ -425,9 +432,11 @@ static void report(ctx *x, FILE *js, int *first_js, FILE *md) {
             json_num(js, "p2m_mb_s_max", ok ? mbs(x, me->lo) : 0, ok);
             json_num(js, "p2m_samples_s", ok ? (double)x->samples / me->med * 1e9 : 0, ok);
             json_num(js, "p2m_ns_per_sample", ok ? me->med / (double)(x->samples ? x->samples : 1) : 0, ok);
-            json_num(js, "p2m_work_used", (double)x->side[s].work_used, ok);
-            json_num(js, "p2m_heap_allocs", ok ? (double)me->allocs : 0, ok);
+            json_int(js, "p2m_work_used", (unsigned long long)x->side[s].work_used, ok);
+            json_int(js, "p2m_heap_allocs", ok ? (unsigned long long)me->allocs : 0, ok);
+            json_int(js, "p2m_runs", ok ? (unsigned long long)me->runs : 0, ok);
             json_str(js, "note", ok ? note : (me ? me->err : ""));
+            json_str(js, "machine", machine);
             for (i = 0; i < np; i++) {
                 contender *c = peers[i];
                 char k[64];
@@ -456,7 +465,7 @@ static void report(ctx *x, FILE *js, int *first_js, FILE *md) {
                     json_num(js, k, v && ok ? d[j]->med / me->med : 0, v && ok);
                 }
                 json_str(js, "check", x->check);
-                json_num(js, "p2m_bytes_out", (double)e2e->out_bytes, ok);
+                json_int(js, "p2m_bytes_out", (unsigned long long)e2e->out_bytes, ok);
             }
             fprintf(js, "}");
         }
@@ -489,6 +498,7 @@ int main(int argc, char **argv) {
     }
     if (instr_path) load_instr(instr_path);
     cpu_model(model, sizeof model);
+    snprintf(machine, sizeof machine, "%s, %ld cores online", model, sysconf(_SC_NPROCESSORS_ONLN));
     printf("profile2metrics %s bench: %s, %ld cores online; %u rounds, >= %.0f ms per measurement\n",
            p2m_version(), model, sysconf(_SC_NPROCESSORS_ONLN), rounds, min_ms);
     printf("MB/s = input MB (1e6 bytes) per second, median over rounds; \"p2m is\" = peer time / p2m time\n");

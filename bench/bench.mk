@@ -13,8 +13,11 @@ BENCH_ARCH  ?= -march=x86-64-v3
 BENCH_OPT   := -O2 -g $(BENCH_ARCH)
 # nanopb and protoc --cpp_out both write profiles_v1_10.pb.h: C sees the
 # protobuf-c and nanopb headers, C++ only its own.
-BENCH_INC   := -I. -Ibench -isystem $(BENCH_GEN)/pbc -isystem $(BENCH_GEN)/npb
-BENCH_INCXX := -I. -Ibench -isystem $(BENCH_GEN)/cpp
+# BENCH_HDR: where profile2metrics.h is taken from (default: the tree), e.g.
+# a snapshot of one commit for a documented run.
+BENCH_HDR   ?= .
+BENCH_INC   := -I$(BENCH_HDR) -I. -Ibench -isystem $(BENCH_GEN)/pbc -isystem $(BENCH_GEN)/npb
+BENCH_INCXX := -I$(BENCH_HDR) -I. -Ibench -isystem $(BENCH_GEN)/cpp
 BENCH_CF    := -std=c99 $(BENCH_OPT) $(WARN) -Werror $(BENCH_INC) -DPB_ENABLE_MALLOC=1
 BENCH_CXXF  := -std=c++17 $(BENCH_OPT) -DNDEBUG -Wall -Wextra -Werror $(BENCH_INCXX)
 BENCH_LIBS  := -lprotobuf-c -lprotobuf-nanopb -lprotobuf -lpthread
@@ -89,11 +92,11 @@ $(BENCH_DIR)/gen/cpp_%.o: $(BENCH_GEN)/cpp/.done
 	$(CXX) -std=c++17 $(BENCH_OPT) -DNDEBUG $(BENCH_INCXX) -c -o $@ $(BENCH_GEN)/cpp/profiles_$*.pb.cc
 
 # ---- our objects ----
-$(BENCH_DIR)/p2m_side.o: bench/p2m_side.c bench/p2m_side.h profile2metrics.h
+$(BENCH_DIR)/p2m_side.o: bench/p2m_side.c bench/p2m_side.h $(BENCH_HDR)/profile2metrics.h
 	@mkdir -p $(@D)
 	$(CC) $(BENCH_CF) -c -o $@ $<
 $(BENCH_DIR)/bench.o $(BENCH_DIR)/p2m_iter.o $(BENCH_DIR)/agg.o $(BENCH_DIR)/malloc_count.o: \
-    $(BENCH_DIR)/%.o: bench/%.c bench/bench.h bench/p2m_side.h profile2metrics.h
+    $(BENCH_DIR)/%.o: bench/%.c bench/bench.h bench/p2m_side.h $(BENCH_HDR)/profile2metrics.h
 	@mkdir -p $(@D)
 	$(CC) $(BENCH_CF) -c -o $@ $<
 $(BENCH_DIR)/peer_pbc.o: bench/peer_pbc.c bench/peer_pbc.inc bench/bench.h $(BENCH_GEN)/pbc/.done

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT
    Runs one p2m scenario N times on one workload and nothing else, for
-   callgrind (bench/instr.sh): the instructions of the conversion are the
-   difference between a run with 3 iterations and one with 1, halved.
+   callgrind (bench/instr.sh). Run with --instr-atstart=no --collect-atstart=no:
+   instrumentation and collection are switched on around the conversions
+   only, with client requests (no-ops outside valgrind).
 
      p2m_iter SCENARIO ITERATIONS PATH[:stream]
 
@@ -14,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <valgrind/callgrind.h>
 
 int main(int argc, char **argv) {
     bench_wl w;
@@ -41,6 +44,8 @@ int main(int argc, char **argv) {
         return s.supported ? 1 : 3;
     }
     bench_count_allocs = 1;
+    CALLGRIND_START_INSTRUMENTATION;
+    CALLGRIND_TOGGLE_COLLECT;
     for (i = 0; i < n; i++) {
         if (p2m_side_run(&s, &w) != 0) {
             bench_count_allocs = 0;
@@ -48,6 +53,8 @@ int main(int argc, char **argv) {
             return 1;
         }
     }
+    CALLGRIND_TOGGLE_COLLECT;
+    CALLGRIND_STOP_INSTRUMENTATION;
     bench_count_allocs = 0;
     printf("bytes %zu samples %llu work %zu allocs %lu note %s\n", w.bytes, (unsigned long long)s.samples,
            s.work_used, bench_allocs, s.note[0] ? s.note : "-");

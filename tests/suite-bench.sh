@@ -1,0 +1,67 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# Smoke check of `make bench` (the benchmark itself is not a test): builds
+# the bench binaries and runs one very short round on the small workload, so
+# a broken bench is noticed. Also a real check: the totals that protobuf-c,
+# nanopb and Google protobuf (each decoding the request on its own, feeding
+# bench/agg.c) compute must equal p2m's cpu and memory totals and series
+# counts, and p2m must not allocate. Speed is not asserted.
+set -u
+cd "$(dirname "$0")/.." || exit 2
+fails=0
+pass() { echo "PASS $1"; }
+fail() { echo "FAIL $1: $2"; fails=$((fails + 1)); }
+
+for t in protoc protoc-c nanopb_generator.py c++ /usr/bin/python3; do
+    if ! command -v "$t" >/dev/null 2>&1; then
+        fail "bench-tools" "$t missing (make deps)"
+    fi
+done
+[ "$fails" -eq 0 ] && pass "bench-tools"
+
+log=build/bench-smoke.log
+mkdir -p build
+if make -j2 bench-smoke > "$log" 2>&1; then
+    pass "bench-smoke-runs"
+else
+    fail "bench-smoke-runs" "make bench-smoke failed; last lines: $(tail -n 5 "$log" | tr '\n' ' ')"
+    exit 1
+fi
+
+/usr/bin/python3 - build/bench/smoke.json <<'EOF'
+import json, sys
+ok = True
+def check(name, cond, why):
+    global ok
+    if cond:
+        print("PASS " + name)
+    else:
+        ok = False
+        print("FAIL %s: %s" % (name, why))
+try:
+    d = json.load(open(sys.argv[1]))
+except Exception as e:  # noqa: BLE001
+    print("FAIL bench-json: %s" % e)
+    sys.exit(1)
+check("bench-json-entries", all("small/" + s in d for s in ("parse", "e2e", "function")),
+      "entries: %s" % sorted(d))
+for s in ("parse", "e2e"):
+    e = d.get("small/" + s, {})
+    check("bench-%s-p2m" % s, isinstance(e.get("p2m_mb_s"), (int, float)) and e["p2m_mb_s"] > 0,
+          "p2m_mb_s = %r (%s)" % (e.get("p2m_mb_s"), e.get("note")))
+    check("bench-%s-no-heap" % s, e.get("p2m_heap_allocs") == 0 and e.get("p2m_runs", 0) > 0,
+          "heap allocations %r in %r runs" % (e.get("p2m_heap_allocs"), e.get("p2m_runs")))
+    for peer in ("protobuf_c", "nanopb", "cpp_arena"):
+        check("bench-%s-%s" % (s, peer), isinstance(e.get(peer + "_mb_s"), (int, float)),
+              "%s did not run: %s" % (peer, e.get(peer + "_error")))
+check("bench-parse-protozero", isinstance(d.get("small/parse", {}).get("protozero_mb_s"), (int, float)),
+      "protozero walk did not run: %s" % d.get("small/parse", {}).get("protozero_error"))
+e = d.get("small/e2e", {})
+check("bench-peers-agree", e.get("check") == "ok", "peer totals differ from p2m: %s" % e.get("check"))
+f = d.get("small/function", {})
+check("bench-function", (isinstance(f.get("p2m_mb_s"), (int, float)) and f.get("p2m_heap_allocs") == 0)
+      or "not yet supported" in f.get("note", ""), "function scenario: %r" % f.get("note"))
+sys.exit(0 if ok else 1)
+EOF
+[ $? -eq 0 ] || fails=$((fails + 1))
+[ "$fails" -eq 0 ]
