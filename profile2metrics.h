@@ -191,6 +191,10 @@ typedef struct p2m_config {
     uint32_t max_series;         /* per metric per resource, default 2000 */
     p2m_layout layout;           /* default auto */
     int strict;                  /* invalid references are errors, not skips */
+    uint32_t state_max_series;   /* cumulative: series the state holds, all
+                                    resources and metrics together (default 8192) */
+    size_t state_bytes;          /* cumulative: bytes for the state's copies of
+                                    resources and attributes (default 1 MiB) */
 } p2m_config;
 
 /* The compiled configuration: lives in memory given to p2m_engine_compile,
@@ -206,9 +210,15 @@ typedef struct p2m_engine p2m_engine;
 typedef p2m_str (*p2m_symbolize_fn)(void *user_data, uint64_t address,
                                     p2m_str mapping_file, p2m_str build_id);
 
+/* The state of cumulative temporality: caller-owned memory kept across
+   calls (p2m_state_size / p2m_state_init). Each series keeps its first start
+   time and running total; every call emits every series held. */
+typedef struct p2m_state p2m_state;
+
 /* Per-call options; NULL means all zero. */
 typedef struct p2m_options {
     uint64_t now_unix_nano;       /* time for profiles that carry none */
+    p2m_state *state;             /* required when the engine is cumulative */
     p2m_symbolize_fn symbolize;   /* optional */
     void *user_data;
 } p2m_options;
@@ -297,12 +307,21 @@ P2M_API void p2m_config_init(p2m_config *cfg);
 P2M_API p2m_status p2m_engine_compile(const p2m_config *cfg, void *mem, size_t mem_size,
                                       const p2m_engine **engine, p2m_error *err);
 
+/* Bytes of state memory a cumulative engine needs (0 for a delta engine). */
+P2M_API size_t p2m_state_size(const p2m_engine *engine);
+
+/* Prepares mem (at least p2m_state_size bytes, 8-byte aligned is best) as an
+   empty state for engine. To start over, call it again. */
+P2M_API p2m_status p2m_state_init(const p2m_engine *engine, void *mem, size_t mem_size,
+                                  p2m_state **state, p2m_error *err);
+
 /* Working memory needed to convert this input (an upper bound; the same call
    with at least this much succeeds unless the input is malformed). */
 P2M_API p2m_status p2m_work_size(const p2m_engine *engine, const void *input,
                                  size_t input_size, size_t *needed, p2m_error *err);
 
-/* Parses and aggregates; *result points into work. */
+/* Parses and aggregates; *result points into work. With a cumulative engine
+   the call also updates options->state (the result then shows the state). */
 P2M_API p2m_status p2m_aggregate(const p2m_engine *engine, const void *input,
                                  size_t input_size, const p2m_options *options,
                                  void *work, size_t work_size,
@@ -314,7 +333,8 @@ P2M_API p2m_status p2m_aggregate(const p2m_engine *engine, const void *input,
 P2M_API p2m_status p2m_encode_otlp(const p2m_result *result, void *output, size_t cap,
                                    size_t *output_size, p2m_error *err);
 
-/* p2m_aggregate then p2m_encode_otlp. stats may be NULL. */
+/* p2m_aggregate then p2m_encode_otlp. stats may be NULL. With a cumulative
+   engine the state changes only when the whole call succeeds. */
 P2M_API p2m_status p2m_convert(const p2m_engine *engine, const void *input,
                                size_t input_size, const p2m_options *options,
                                void *work, size_t work_size,
@@ -2270,6 +2290,8 @@ struct p2m_engine {
     size_t rx_scratch;              /* scratch bytes of the hungriest pattern */
     int need_stacks;                /* function metric, or a regex rule on `function` */
     int rx_function;                /* a regex rule on `function` */
+    uint32_t state_series;          /* cumulative: series (and resources) the state holds */
+    size_t state_bytes;
     int any_filter;
 };
 
@@ -2321,6 +2343,8 @@ P2M_API void p2m_config_init(p2m_config *cfg) {
     cfg->max_series = 2000;
     cfg->layout = P2M_LAYOUT_AUTO;
     cfg->strict = 0;
+    cfg->state_max_series = 8192;
+    cfg->state_bytes = (size_t)1 << 20;
 }
 
 /* nanoseconds per time unit, 0 when s is not a time unit */
@@ -2514,9 +2538,12 @@ P2M_API p2m_status p2m_engine_compile(const p2m_config *cfg, void *mem, size_t m
     }
     if (cfg->temporality != P2M_TEMPORALITY_DELTA && cfg->temporality != P2M_TEMPORALITY_CUMULATIVE)
         return p2m__cfg_fail(err, P2M_ERR_CONFIG, "temporality", -1, 0, P2M__MSG("must be delta or cumulative"));
-    if (cfg->temporality == P2M_TEMPORALITY_CUMULATIVE)
-        return p2m__cfg_fail(err, P2M_ERR_UNSUPPORTED, "temporality", -1, 0,
-                             P2M__MSG("cumulative temporality is not implemented in this version"));
+    if (cfg->temporality == P2M_TEMPORALITY_CUMULATIVE) {
+        if (cfg->state_max_series < 1 || cfg->state_max_series > 0x1000000u)
+            return p2m__cfg_fail(err, P2M_ERR_CONFIG, "state_max_series", -1, 0, P2M__MSG("must be 1 to 16777216"));
+        if (cfg->state_bytes < 64 || cfg->state_bytes > 0xFFFFFFF0u)
+            return p2m__cfg_fail(err, P2M_ERR_CONFIG, "state_bytes", -1, 0, P2M__MSG("must be 64 to 4294967280"));
+    }
     if (cfg->max_series < 1)
         return p2m__cfg_fail(err, P2M_ERR_CONFIG, "max_series", -1, 0, P2M__MSG("must be at least 1"));
     if (cfg->max_series > 0x1000000u)
@@ -2679,6 +2706,10 @@ P2M_API p2m_status p2m_engine_compile(const p2m_config *cfg, void *mem, size_t m
     e->max_series = cfg->max_series;
     e->layout = cfg->layout;
     e->strict = cfg->strict ? 1 : 0;
+    if (cfg->temporality == P2M_TEMPORALITY_CUMULATIVE) {
+        e->state_series = cfg->state_max_series;
+        e->state_bytes = cfg->state_bytes;
+    }
     for (i = 1; i <= 3; i++) {
         const p2m_metric_config *m = i == 1 ? &cfg->cpu : i == 2 ? &cfg->memory : &cfg->function;
         p2m__metric *o = &e->metric[i];
@@ -2833,6 +2864,7 @@ typedef struct p2m__series {
     uint32_t metric;          /* p2m_metric_kind */
     uint32_t overflow;
     uint32_t hash;
+    uint64_t samples;         /* samples summed into it */
 } p2m__series;
 
 typedef struct p2m__resfield { p2m__span s; uint32_t num; uint32_t pad; } p2m__resfield;
@@ -2844,6 +2876,7 @@ typedef struct p2m__res {     /* one output ResourceMetrics */
     uint32_t n_metrics;
     uint32_t kind[3];
     uint32_t pl_first[3], pl_count[3];  /* point lists */
+    uint32_t sres;            /* cumulative view: the state's resource */
 } p2m__res;
 
 struct p2m_result {
@@ -2860,6 +2893,7 @@ struct p2m_result {
     const p2m__res *res;
     const p2m__resfield *resfields;
     const uint32_t *plist;
+    const struct p2m__cum *cum;  /* cumulative view, or NULL */
 };
 
 typedef struct p2m__req {
@@ -3078,12 +3112,77 @@ static int p2m__survey_request(p2m__req *q) {
     return r < 0 ? -1 : 0;
 }
 
+/* ---- cumulative state: structures ------------------------------------------
+   The state keeps, per resource, its Resource message as it is emitted, and
+   per series its attributes as emitted (the KeyValue fields of the data
+   point), so identity is byte equality of what is written and emitting a
+   held series is a copy. During a call, new resources, series and bytes are
+   written only past the committed counts, and changes to held series are
+   kept in working memory; the commit at the end of a successful call is the
+   only write to what the state holds. */
+
+#define P2M__STATE_MAGIC 0x70326d73u /* "p2ms" */
+
+typedef struct p2m__sres {
+    uint32_t off, len;        /* Resource message contents, in bytes[] */
+    uint32_t url_off, url_len;
+    uint32_t hash;
+    uint32_t count[4];        /* series per metric (max_series) */
+    uint32_t ovf[4];          /* overflow series + 1 */
+} p2m__sres;
+
+typedef struct p2m__sser {
+    uint64_t sum, start, end;
+    uint32_t res, metric, overflow, hash;
+    uint32_t off, len;        /* its KeyValue fields (number 7) as emitted, in bytes[] */
+} p2m__sser;
+
+struct p2m_state {
+    uint32_t magic;
+    const p2m_engine *e;
+    uint32_t cap, n_series, n_res, hash_mask;
+    size_t cap_bytes, n_bytes;
+    p2m__sres *res;
+    p2m__sser *ser;
+    uint32_t *hash;           /* committed series: id + 1, open addressing */
+    uint8_t *bytes;
+};
+
+typedef struct p2m__pend {    /* a held series' change in this call */
+    uint64_t sum, start, end;
+    uint32_t touched, pad;
+} p2m__pend;
+
+typedef struct p2m__cum {
+    p2m_state *st;
+    uint32_t t_series, t_res;  /* tentative counts (>= committed) */
+    size_t t_bytes;
+    p2m__pend *pend;           /* per held series */
+    uint32_t *t_count, *t_ovf; /* per (resource, metric), tentative */
+    uint32_t *thash, thash_mask; /* new series of this call */
+} p2m__cum;
+
+P2M__FN void p2m__cum_point(const p2m__cum *c, uint32_t sid, p2m_point *out, const p2m__metric *m) {
+    const p2m__sser *x = &c->st->ser[sid];
+    uint64_t sum = x->sum, start = x->start, end = x->end;
+    if (sid < c->st->n_series && c->pend[sid].touched) {
+        sum += c->pend[sid].sum;
+        if (c->pend[sid].end > end) end = c->pend[sid].end;
+    }
+    out->start_time_unix_nano = start;
+    out->time_unix_nano = end;
+    out->is_overflow = (int)x->overflow;
+    out->as_int = (int64_t)sum;
+    out->is_double = m->is_double;
+    if (m->is_double) out->as_double = (double)(int64_t)sum / m->per_unit_ns;
+}
+
 /* ---- one request: working memory plan ------------------------------------ */
 
 typedef struct p2m__plan {
     size_t strs, aents, vals, vhash, ser, ser_vids, ser_pos, shash, consts, slots, kv,
         res, resfields, plist, result, aspans, fn_tabs, loc_memo, func_memo, lines, stamps,
-        verdict, rx_memo, rx_scratch, akey, kstamp, elist, total;
+        verdict, rx_memo, rx_scratch, akey, kstamp, elist, cum, total;
     uint32_t vals_cap, vhash_cap, ser_cap, shash_cap;
 } p2m__plan;
 
@@ -3143,6 +3242,14 @@ static int p2m__make_plan(const p2m__req *q, p2m__plan *pl) {
     P2M__PLACE(akey, pall ? (size_t)q->sv.n_attrs * 4u : 0u);
     P2M__PLACE(kstamp, pall ? (size_t)pl->vals_cap * 16u : 0u);
     P2M__PLACE(elist, pall ? ((size_t)q->sv.n_attrs + q->sv.n_res_fields) * 16u : 0u);
+    /* cumulative: pending changes per held series, counts per (resource,
+       metric), the new series' hash, and the view of the whole state */
+    if (e->state_series) {
+        uint32_t c = e->state_series;
+        P2M__PLACE(cum, sizeof(p2m__cum) + p2m__al8(sizeof(struct p2m_result)) + (size_t)c * sizeof(p2m__pend) +
+                            (size_t)c * 32u + (size_t)p2m__pow2_at_least((uint64_t)pl->ser_cap * 2u) * 4u +
+                            (size_t)c * p2m__al8(sizeof(p2m__res)) + (size_t)c * 4u + 64u);
+    }
 #undef P2M__PLACE
     pl->total = at + 8u; /* + alignment slack of the caller's pointer */
     return 0;
@@ -3826,6 +3933,7 @@ static void p2m__feed_function(p2m__req *q, uint32_t vid, uint64_t contrib, uint
     se = &q->ser[p2m__series_for(q, P2M_METRIC_FUNCTION)];
     if (se->overflow) q->st->overflow_samples++;
     se->sum += contrib;
+    se->samples++;
     if (lo < se->start) se->start = lo;
     if (hi > se->end) se->end = hi;
     q->kv[fk] = saved;
@@ -4069,6 +4177,7 @@ static int p2m__walk_profile(p2m__req *q, p2m__span s, const p2m__pinfo *pi) {
             se = &q->ser[p2m__series_for(q, (uint32_t)pi->metric)];
             if (se->overflow) q->st->overflow_samples++;
             se->sum += contrib;
+            se->samples++;
             if (lo < se->start) se->start = lo;
             if (hi > se->end) se->end = hi;
         }
@@ -4358,11 +4467,35 @@ P2M_API p2m_str p2m_result_schema_url(const p2m_result *r, size_t res) {
     return s;
 }
 
+/* Plain KeyValue fields numbered num in bytes (as the state keeps them). */
+static size_t p2m__kv_list(const p2m_result *r, const uint8_t *p, uint32_t len, uint32_t num,
+                           p2m_attribute *out, size_t cap) {
+    p2m_error e;
+    p2m__wire w;
+    const uint8_t *end = p + len;
+    p2m__field f;
+    size_t n = 0;
+    w.base = p;
+    w.err = &e;
+    w.st = P2M_OK;
+    while (p2m__next(&w, &p, end, &f) > 0) {
+        p2m_attribute a;
+        if (f.num != num || f.wt != P2M__WT_LEN || !p2m__res_attr(r, f.s, &a)) continue;
+        if (out && n < cap) out[n] = a;
+        n++;
+    }
+    return n;
+}
+
 P2M_API size_t p2m_result_resource_attributes(const p2m_result *r, size_t res, p2m_attribute *out, size_t cap) {
     const p2m__res *x = p2m__res_at(r, res);
     size_t n = 0;
     uint32_t i;
     if (!x) return 0;
+    if (r->cum) {
+        const p2m__sres *sr = &r->cum->st->res[x->sres];
+        return p2m__kv_list(r, r->cum->st->bytes + sr->off, sr->len, 1, out, cap);
+    }
     for (i = 0; i < x->field_count; i++) {
         const p2m__resfield *rf = &r->resfields[x->field_first + i];
         p2m_attribute a;
@@ -4399,7 +4532,7 @@ P2M__FN const p2m__series *p2m__point_at(const p2m_result *r, size_t res, size_t
     const p2m__res *x = p2m__res_at(r, res);
     if (!x || metric >= x->n_metrics || point >= x->pl_count[metric]) return 0;
     *sid = r->plist[x->pl_first[metric] + point];
-    return &r->ser[*sid];
+    return r->cum ? r->ser : &r->ser[*sid]; /* cumulative: sid is the state's series */
 }
 
 P2M_API void p2m_result_point(const p2m_result *r, size_t res, size_t metric, size_t point, p2m_point *out) {
@@ -4410,6 +4543,11 @@ P2M_API void p2m_result_point(const p2m_result *r, size_t res, size_t metric, si
     P2M_MEMSET(out, 0, sizeof *out);
     s = p2m__point_at(r, res, metric, point, &sid);
     if (!s) return;
+    if (r->cum) {
+        p2m__cum_point(r->cum, sid, out, &r->e->metric[r->cum->st->ser[sid].metric]);
+        out->n_attributes = p2m_result_point_attributes(r, res, metric, point, 0, 0);
+        return;
+    }
     m = &r->e->metric[s->metric];
     out->start_time_unix_nano = s->start;
     out->time_unix_nano = s->end;
@@ -4427,6 +4565,10 @@ P2M_API size_t p2m_result_point_attributes(const p2m_result *r, size_t res, size
     const uint32_t *vids;
     const uint8_t *kpos;
     if (!s) return 0;
+    if (r->cum) {
+        const p2m__sser *x = &r->cum->st->ser[sid];
+        return p2m__kv_list(r, r->cum->st->bytes + x->off, x->len, 7, out, cap);
+    }
     if (s->overflow) {
         if (out && cap) {
             P2M_MEMSET(&out[0], 0, sizeof out[0]);
@@ -4461,6 +4603,11 @@ static void p2m__bw_point_attributes(const p2m_result *r, size_t res, size_t met
     const p2m__series *s = p2m__point_at(r, res, metric, point, &sid);
     p2m_attribute a;
     if (!s) return;
+    if (r->cum) { /* as emitted before: a copy */
+        const p2m__sser *x = &r->cum->st->ser[sid];
+        p2m__bw_bytes(w, r->cum->st->bytes + x->off, x->len);
+        return;
+    }
     if (s->overflow) {
         p2m_result_point_attributes(r, res, metric, point, &a, 1);
         p2m__bw_keyvalue(w, 7, &a);
@@ -4478,12 +4625,31 @@ static void p2m__bw_point_attributes(const p2m_result *r, size_t res, size_t met
         }
 }
 
+/* The contents of an output Resource: attributes resolved to plain key and
+   value, the dropped count, entity_refs as they came. */
+static void p2m__bw_resource(const p2m_result *r, const p2m__res *x, p2m__bw *w) {
+    uint32_t fi = x->field_count;
+    while (fi-- > 0) {
+        const p2m__resfield *rf = &r->resfields[x->field_first + fi];
+        if (rf->num == 3) p2m__bw_str(w, 3, rf->s.p, rf->s.n);
+    }
+    if (x->dropped) {
+        p2m__bw_varint(w, x->dropped);
+        p2m__bw_tag(w, 2, P2M__WT_VARINT);
+    }
+    fi = x->field_count;
+    while (fi-- > 0) {
+        const p2m__resfield *rf = &r->resfields[x->field_first + fi];
+        p2m_attribute a;
+        if (rf->num == 1 && p2m__res_attr(r, rf->s, &a)) p2m__bw_keyvalue(w, 1, &a);
+    }
+}
+
 static void p2m__encode(const p2m_result *r, p2m__bw *w) {
     size_t ri = r->n_res;
     while (ri-- > 0) {
         const p2m__res *x = &r->res[ri];
         size_t mark_rm = w->n, mark_sm, mark_res, mi = x->n_metrics;
-        uint32_t fi;
         if (x->schema_url.p) p2m__bw_str(w, 3, x->schema_url.p, x->schema_url.n);
         mark_sm = w->n;
         while (mi-- > 0) {
@@ -4531,21 +4697,14 @@ static void p2m__encode(const p2m_result *r, p2m__bw *w) {
         p2m__bw_close(w, mark_sm, 2);
         /* Resource: attributes (resolved), dropped count, entity_refs as they came */
         mark_res = w->n;
-        fi = x->field_count;
-        while (fi-- > 0) {
-            const p2m__resfield *rf = &r->resfields[x->field_first + fi];
-            if (rf->num == 3) p2m__bw_str(w, 3, rf->s.p, rf->s.n);
+        if (r->cum) {
+            const p2m__sres *sr = &r->cum->st->res[x->sres];
+            p2m__bw_bytes(w, r->cum->st->bytes + sr->off, sr->len);
+            p2m__bw_close(w, mark_res, 1);
+            p2m__bw_close(w, mark_rm, 1);
+            continue;
         }
-        if (x->dropped) {
-            p2m__bw_varint(w, x->dropped);
-            p2m__bw_tag(w, 2, P2M__WT_VARINT);
-        }
-        fi = x->field_count;
-        while (fi-- > 0) {
-            const p2m__resfield *rf = &r->resfields[x->field_first + fi];
-            p2m_attribute a;
-            if (rf->num == 1 && p2m__res_attr(r, rf->s, &a)) p2m__bw_keyvalue(w, 1, &a);
-        }
+        p2m__bw_resource(r, x, w);
         p2m__bw_close(w, mark_res, 1);
         p2m__bw_close(w, mark_rm, 1);
     }
@@ -4565,6 +4724,266 @@ P2M_API p2m_status p2m_encode_otlp(const p2m_result *r, void *output, size_t cap
     if (w.n) P2M_MEMMOVE(output, w.buf + (w.cap - w.n), w.n);
     if (output_size) *output_size = w.n;
     return P2M_OK;
+}
+
+/* ---- cumulative state: merge and commit ------------------------------------ */
+
+P2M_API size_t p2m_state_size(const p2m_engine *e) {
+    size_t c;
+    if (!e || e->magic != P2M__MAGIC || !e->state_series) return 0;
+    c = e->state_series;
+    return p2m__al8(sizeof(struct p2m_state)) + c * p2m__al8(sizeof(p2m__sres)) + c * sizeof(p2m__sser) +
+           (size_t)p2m__pow2_at_least((uint64_t)c * 2u) * 4u + p2m__al8(e->state_bytes) + 16u;
+}
+
+P2M_API p2m_status p2m_state_init(const p2m_engine *e, void *mem, size_t mem_size, p2m_state **state,
+                                  p2m_error *err) {
+    p2m__arena a;
+    p2m_state *st;
+    size_t need = p2m_state_size(e);
+    uint32_t hcap;
+    p2m__clear(err);
+    if (state) *state = 0;
+    if (!state || !e || e->magic != P2M__MAGIC) return p2m__fail(err, P2M_ERR_ARGUMENT, 0, P2M__MSG("state and engine must not be NULL"));
+    if (!need) return p2m__fail(err, P2M_ERR_ARGUMENT, 0, P2M__MSG("the engine is not cumulative"));
+    if (!mem || mem_size < need) return p2m__need(err, P2M_ERR_MEMORY, need, P2M__MSG("state memory too small"));
+    a.base = (uint8_t *)mem;
+    a.cap = mem_size;
+    a.used = (size_t)((8u - ((uintptr_t)mem & 7u)) & 7u);
+    st = (p2m_state *)p2m__take(&a, sizeof *st);
+    P2M_MEMSET(st, 0, sizeof *st);
+    st->magic = P2M__STATE_MAGIC;
+    st->e = e;
+    st->cap = e->state_series;
+    hcap = p2m__pow2_at_least((uint64_t)st->cap * 2u);
+    st->hash_mask = hcap - 1u;
+    st->res = (p2m__sres *)p2m__take(&a, st->cap * sizeof(p2m__sres));
+    st->ser = (p2m__sser *)p2m__take(&a, st->cap * sizeof(p2m__sser));
+    st->hash = (uint32_t *)p2m__take(&a, (size_t)hcap * 4u);
+    P2M_MEMSET(st->hash, 0, (size_t)hcap * 4u);
+    st->cap_bytes = e->state_bytes;
+    st->bytes = (uint8_t *)p2m__take(&a, st->cap_bytes);
+    *state = st;
+    return P2M_OK;
+}
+
+/* Writes with the backward writer into the state's free bytes (past the
+   tentative end): 0 when it does not fit. The caller's emit function is run
+   twice, once to count and once to write. */
+typedef void (*p2m__emit_fn)(const p2m_result *r, size_t a, size_t b, p2m__bw *w);
+
+static int p2m__cum_stage(p2m__cum *c, p2m__emit_fn emit, const p2m_result *r, size_t a, size_t b,
+                          uint32_t *off, uint32_t *len) {
+    p2m__bw w;
+    p2m_state *st = c->st;
+    w.buf = 0; w.cap = 0; w.n = 0;
+    emit(r, a, b, &w);
+    if (w.n > st->cap_bytes - c->t_bytes) return 0;
+    *off = (uint32_t)c->t_bytes;
+    *len = (uint32_t)w.n;
+    w.buf = st->bytes + c->t_bytes;
+    w.cap = w.n;
+    w.n = 0;
+    emit(r, a, b, &w);
+    return 1;
+}
+static void p2m__emit_resource(const p2m_result *r, size_t res, size_t unused, p2m__bw *w) {
+    (void)unused;
+    p2m__bw_resource(r, &r->res[res], w);
+}
+static void p2m__emit_attrs(const p2m_result *r, size_t packed, size_t point, p2m__bw *w) {
+    p2m__bw_point_attributes(r, packed >> 8, packed & 0xFFu, point, w);
+}
+static void p2m__emit_overflow(const p2m_result *r, size_t a, size_t b, p2m__bw *w) {
+    p2m_attribute at;
+    (void)r; (void)a; (void)b;
+    P2M_MEMSET(&at, 0, sizeof at);
+    at.key.ptr = "otel.metric.overflow";
+    at.key.len = 20;
+    at.value.type = P2M_VALUE_BOOL;
+    at.value.i = 1;
+    p2m__bw_keyvalue(w, 7, &at);
+}
+
+P2M__FN int p2m__bytes_eq(const uint8_t *a, const uint8_t *b, uint32_t n) {
+    uint32_t i;
+    for (i = 0; i < n; i++)
+        if (a[i] != b[i]) return 0;
+    return 1;
+}
+
+/* The overflow series of (resource, metric), created when needed;
+   UINT32_MAX when the state has no room left even for it. */
+static uint32_t p2m__cum_overflow(p2m__cum *c, uint32_t sres, uint32_t metric) {
+    p2m_state *st = c->st;
+    uint32_t *o = &c->t_ovf[sres * 4u + metric], id;
+    p2m__sser *x;
+    if (*o) return *o - 1u;
+    if (c->t_series >= st->cap) return UINT32_MAX;
+    id = c->t_series;
+    x = &st->ser[id];
+    if (!p2m__cum_stage(c, p2m__emit_overflow, 0, 0, 0, &x->off, &x->len)) return UINT32_MAX;
+    c->t_bytes += x->len;
+    c->t_series++;
+    x->sum = 0; x->start = UINT64_MAX; x->end = 0;
+    x->res = sres; x->metric = metric; x->overflow = 1; x->hash = 0;
+    *o = id + 1u;
+    return id;
+}
+
+/* Adds a delta point to a state series. */
+P2M__FN void p2m__cum_add(p2m__cum *c, uint32_t id, const p2m__series *d) {
+    p2m_state *st = c->st;
+    if (id < st->n_series) {
+        p2m__pend *pd = &c->pend[id];
+        if (!pd->touched) { pd->touched = 1; pd->sum = 0; pd->start = UINT64_MAX; pd->end = 0; }
+        pd->sum += d->sum;
+        if (d->start < pd->start) pd->start = d->start;
+        if (d->end > pd->end) pd->end = d->end;
+    } else {
+        p2m__sser *x = &st->ser[id];
+        x->sum += d->sum;
+        if (d->start < x->start) x->start = d->start;
+        if (d->end > x->end) x->end = d->end;
+    }
+}
+
+/* Maps every point of the delta result onto the state: held series,
+   new series (written past the committed counts), or overflow. */
+static void p2m__cum_merge(p2m__cum *c, const p2m_result *r, p2m_stats *stats) {
+    p2m_state *st = c->st;
+    const p2m_engine *e = r->e;
+    size_t ri;
+    for (ri = 0; ri < r->n_res; ri++) {
+        const p2m__res *x = &r->res[ri];
+        uint32_t off, len, h, i, sres = UINT32_MAX, m;
+        int staged = p2m__cum_stage(c, p2m__emit_resource, r, ri, 0, &off, &len);
+        if (staged) {
+            const uint8_t *url = x->schema_url.p ? x->schema_url.p : p2m__nothing;
+            h = p2m__hash_bytes(st->bytes + off, len, p2m__hash_bytes(url, x->schema_url.n, 7u));
+            for (i = 0; i < c->t_res && sres == UINT32_MAX; i++) {
+                const p2m__sres *y = &st->res[i];
+                if (y->hash == h && y->len == len && y->url_len == x->schema_url.n &&
+                    p2m__bytes_eq(st->bytes + y->off, st->bytes + off, len) &&
+                    p2m__bytes_eq(st->bytes + y->url_off, url, y->url_len))
+                    sres = i;
+            }
+            if (sres == UINT32_MAX && c->t_res < st->cap && x->schema_url.n <= st->cap_bytes - c->t_bytes - len) {
+                p2m__sres *y = &st->res[c->t_res];
+                P2M_MEMSET(y, 0, sizeof *y);
+                y->off = off;
+                y->len = len;
+                y->hash = h;
+                y->url_off = (uint32_t)(c->t_bytes + len);
+                y->url_len = x->schema_url.n;
+                if (x->schema_url.n) P2M_MEMCPY(st->bytes + y->url_off, url, x->schema_url.n);
+                c->t_bytes += len + x->schema_url.n;
+                sres = c->t_res++;
+            }
+        }
+        for (m = 0; m < x->n_metrics; m++) {
+            uint32_t kind = x->kind[m], pi;
+            for (pi = 0; pi < x->pl_count[m]; pi++) {
+                const p2m__series *d = &r->ser[r->plist[x->pl_first[m] + pi]];
+                uint32_t id = UINT32_MAX;
+                if (sres == UINT32_MAX) { /* no room for the resource: lost, and counted */
+                    stats->overflow_samples += d->samples;
+                    continue;
+                }
+                if (!d->overflow) {
+                    uint32_t aoff, alen, k, hh;
+                    if (p2m__cum_stage(c, p2m__emit_attrs, r, ri << 8 | m, pi, &aoff, &alen)) {
+                        hh = p2m__hash_bytes(st->bytes + aoff, alen, sres * 0x9E3779B1u ^ kind);
+                        for (k = hh & st->hash_mask; st->hash[k] && id == UINT32_MAX; k = (k + 1) & st->hash_mask) {
+                            const p2m__sser *y = &st->ser[st->hash[k] - 1u];
+                            if (y->hash == hh && y->res == sres && y->metric == kind && y->len == alen &&
+                                p2m__bytes_eq(st->bytes + y->off, st->bytes + aoff, alen))
+                                id = st->hash[k] - 1u;
+                        }
+                        for (k = hh & c->thash_mask; id == UINT32_MAX && c->thash[k]; k = (k + 1) & c->thash_mask) {
+                            const p2m__sser *y = &st->ser[c->thash[k] - 1u];
+                            if (y->hash == hh && y->res == sres && y->metric == kind && y->len == alen &&
+                                p2m__bytes_eq(st->bytes + y->off, st->bytes + aoff, alen))
+                                id = c->thash[k] - 1u;
+                        }
+                        if (id == UINT32_MAX && c->t_series < st->cap && c->t_count[sres * 4u + kind] < e->max_series) {
+                            p2m__sser *y = &st->ser[c->t_series];
+                            y->sum = 0; y->start = UINT64_MAX; y->end = 0;
+                            y->res = sres; y->metric = kind; y->overflow = 0; y->hash = hh;
+                            y->off = aoff; y->len = alen;
+                            c->t_bytes += alen;
+                            id = c->t_series++;
+                            c->t_count[sres * 4u + kind]++;
+                            c->thash[k] = id + 1u;
+                        }
+                    }
+                }
+                if (id == UINT32_MAX) { /* over a limit: the overflow point */
+                    if (!d->overflow) stats->overflow_samples += d->samples;
+                    id = p2m__cum_overflow(c, sres, kind);
+                    if (id == UINT32_MAX) continue;
+                }
+                p2m__cum_add(c, id, d);
+            }
+        }
+    }
+}
+
+/* The result view of the whole state (held and new series). */
+static void p2m__cum_view(const p2m__cum *c, struct p2m_result *v, p2m__res *res, uint32_t *plist) {
+    const p2m_state *st = c->st;
+    uint32_t r, m, i, n = 0, np = 0;
+    for (r = 0; r < c->t_res; r++) {
+        p2m__res *x = &res[n];
+        P2M_MEMSET(x, 0, sizeof *x);
+        x->sres = r;
+        x->schema_url.p = st->bytes + st->res[r].url_off;
+        x->schema_url.n = st->res[r].url_len;
+        for (m = 1; m <= 3; m++) {
+            uint32_t first = np, pass;
+            for (pass = 0; pass < 2; pass++) /* overflow last */
+                for (i = 0; i < c->t_series; i++)
+                    if (st->ser[i].res == r && st->ser[i].metric == m && st->ser[i].overflow == pass)
+                        plist[np++] = i;
+            if (np > first) {
+                x->kind[x->n_metrics] = m;
+                x->pl_first[x->n_metrics] = first;
+                x->pl_count[x->n_metrics] = np - first;
+                x->n_metrics++;
+            }
+        }
+        if (x->n_metrics) n++;
+    }
+    v->res = res;
+    v->n_res = n;
+    v->plist = plist;
+    v->cum = c;
+}
+
+/* Makes the call's changes part of the state. */
+static void p2m__cum_commit(p2m__cum *c) {
+    p2m_state *st = c->st;
+    uint32_t i, k;
+    for (i = 0; i < st->n_series; i++) {
+        p2m__pend *pd = &c->pend[i];
+        if (!pd->touched) continue;
+        st->ser[i].sum += pd->sum;
+        if (pd->start < st->ser[i].start) st->ser[i].start = pd->start;
+        if (pd->end > st->ser[i].end) st->ser[i].end = pd->end;
+    }
+    for (i = st->n_series; i < c->t_series; i++) {
+        if (st->ser[i].overflow) continue;
+        for (k = st->ser[i].hash & st->hash_mask; st->hash[k]; k = (k + 1) & st->hash_mask) {}
+        st->hash[k] = i + 1u;
+    }
+    for (i = 0; i < c->t_res; i++)
+        for (k = 0; k < 4; k++) {
+            st->res[i].count[k] = c->t_count[i * 4u + k];
+            st->res[i].ovf[k] = c->t_ovf[i * 4u + k];
+        }
+    st->n_series = c->t_series;
+    st->n_res = c->t_res;
+    st->n_bytes = c->t_bytes;
 }
 
 /* ---- public functions ----------------------------------------------------- */
@@ -4601,9 +5020,9 @@ P2M_API p2m_status p2m_work_size(const p2m_engine *engine, const void *input, si
     return P2M_OK;
 }
 
-P2M_API p2m_status p2m_aggregate(const p2m_engine *engine, const void *input, size_t input_size,
+static p2m_status p2m__aggregate(const p2m_engine *engine, const void *input, size_t input_size,
                                  const p2m_options *options, void *work, size_t work_size,
-                                 const p2m_result **result, p2m_stats *stats, p2m_error *err) {
+                                 const p2m_result **result, p2m_stats *stats, p2m_error *err, int commit) {
     p2m__req q;
     p2m__plan pl;
     p2m_stats local;
@@ -4615,6 +5034,12 @@ P2M_API p2m_status p2m_aggregate(const p2m_engine *engine, const void *input, si
     if (result) *result = 0;
     if ((s = p2m__begin(&q, engine, input, input_size, st, err)) != P2M_OK) return s;
     if (!result) return p2m__fail(err, P2M_ERR_ARGUMENT, 0, P2M__MSG("result must not be NULL"));
+    if (engine->state_series) {
+        const p2m_state *cs = options ? options->state : 0;
+        if (!cs || cs->magic != P2M__STATE_MAGIC || cs->e != engine)
+            return p2m__fail(err, P2M_ERR_ARGUMENT, 0,
+                             P2M__MSG("a cumulative engine needs options->state, made by p2m_state_init for this engine"));
+    }
     if (p2m__make_plan(&q, &pl) < 0) return p2m__fail(err, P2M_ERR_MALFORMED, 0, P2M__MSG("input too large"));
     if (!work || work_size < pl.total)
         return p2m__need(err, P2M_ERR_MEMORY, pl.total, P2M__MSG("working memory too small"));
@@ -4708,6 +5133,7 @@ P2M_API p2m_status p2m_aggregate(const p2m_engine *engine, const void *input, si
     if (p2m__walk_request(&q) < 0) return q.w.st;
 
     res = (struct p2m_result *)(void *)(base + pl.result);
+    P2M_MEMSET(res, 0, sizeof *res);
     res->magic = P2M__MAGIC;
     res->e = engine;
     res->in = q.in;
@@ -4724,18 +5150,69 @@ P2M_API p2m_status p2m_aggregate(const p2m_engine *engine, const void *input, si
     st->series = q.n_plist;
     st->work_used = pl.total;
     *result = res;
+    if (engine->state_series) { /* cumulative: merge into the state's view */
+        uint8_t *cp = base + pl.cum;
+        p2m__cum *c = (p2m__cum *)(void *)cp;
+        struct p2m_result *v;
+        p2m_state *sst = options->state;
+        uint32_t cap = sst->cap, tcap = p2m__pow2_at_least((uint64_t)pl.ser_cap * 2u), k;
+        p2m__res *vres;
+        uint32_t *vpl;
+        cp += p2m__al8(sizeof *c);
+        v = (struct p2m_result *)(void *)cp;
+        cp += p2m__al8(sizeof *v);
+        c->pend = (p2m__pend *)(void *)cp;
+        cp += (size_t)cap * sizeof(p2m__pend);
+        c->t_count = (uint32_t *)(void *)cp;
+        c->t_ovf = c->t_count + (size_t)cap * 4u;
+        cp += (size_t)cap * 32u;
+        c->thash = (uint32_t *)(void *)cp;
+        c->thash_mask = tcap - 1u;
+        cp += (size_t)tcap * 4u;
+        vres = (p2m__res *)(void *)cp;
+        cp += (size_t)cap * p2m__al8(sizeof(p2m__res));
+        vpl = (uint32_t *)(void *)cp;
+        c->st = sst;
+        c->t_series = sst->n_series;
+        c->t_res = sst->n_res;
+        c->t_bytes = sst->n_bytes;
+        for (k = 0; k < sst->n_series; k++) c->pend[k].touched = 0;
+        P2M_MEMSET(c->t_count, 0, (size_t)cap * 32u);
+        for (k = 0; k < sst->n_res; k++) {
+            P2M_MEMCPY(c->t_count + (size_t)k * 4u, sst->res[k].count, 16);
+            P2M_MEMCPY(c->t_ovf + (size_t)k * 4u, sst->res[k].ovf, 16);
+        }
+        P2M_MEMSET(c->thash, 0, (size_t)tcap * 4u);
+        *v = *res;
+        p2m__cum_merge(c, res, st);
+        p2m__cum_view(c, v, vres, vpl);
+        st->series = 0;
+        for (k = 0; k < v->n_res; k++) {
+            uint32_t m;
+            for (m = 0; m < vres[k].n_metrics; m++) st->series += vres[k].pl_count[m];
+        }
+        if (commit) p2m__cum_commit(c);
+        *result = v;
+    }
     return P2M_OK;
+}
+
+P2M_API p2m_status p2m_aggregate(const p2m_engine *engine, const void *input, size_t input_size,
+                                 const p2m_options *options, void *work, size_t work_size,
+                                 const p2m_result **result, p2m_stats *stats, p2m_error *err) {
+    return p2m__aggregate(engine, input, input_size, options, work, work_size, result, stats, err, 1);
 }
 
 P2M_API p2m_status p2m_convert(const p2m_engine *engine, const void *input, size_t input_size,
                                const p2m_options *options, void *work, size_t work_size, void *output,
                                size_t cap, size_t *output_size, p2m_stats *stats, p2m_error *err) {
     const p2m_result *r;
-    p2m_status s = p2m_aggregate(engine, input, input_size, options, work, work_size, &r, stats, err);
+    p2m_status s = p2m__aggregate(engine, input, input_size, options, work, work_size, &r, stats, err, 0);
     if (output_size) *output_size = 0;
     if (s != P2M_OK) return s;
     s = p2m_encode_otlp(r, output, cap, output_size, err);
     if (s == P2M_OK && stats) stats->bytes_out = *output_size;
+    if (s == P2M_OK && r->cum) p2m__cum_commit((p2m__cum *)(uintptr_t)r->cum); /* all went well: keep it */
     return s;
 }
 
