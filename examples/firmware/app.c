@@ -15,11 +15,13 @@
    lines hold sizes that depend on the pointer width (and the stack, measured
    on the target only), so the test reads them but does not compare them.
 
-   Three cases:
+   Four cases:
      small               the eBPF-shaped request, default configuration
      firmware            unsymbolised firmware frames, function metric (self)
                          with a symboliser that maps address ranges to names
-     firmware-inclusive  the same with function mode inclusive */
+     firmware-inclusive  the same with function mode inclusive
+     firmware-filtered   function mode self, a thread filter and a regex
+                         attribute rule (the regex engine on the target) */
 #define P2M_IMPLEMENTATION
 #include "profile2metrics.h"
 
@@ -259,6 +261,25 @@ int fw_main(void)
     cfg.function_mode = P2M_FUNCTION_INCLUSIVE;
     failed |= fw_case("firmware-inclusive", fw_firmware_request, sizeof fw_firmware_request,
                       &cfg, 1);
+
+    /* The regex engine on the target: keep the application tasks only and
+       derive a task.kind attribute from the task name. */
+    {
+        static const char *const tasks[] = {"^sensor$", "radio"};
+        static const p2m_rule rules[] = {
+            {"process.executable.name", P2M_RULE_ATTRIBUTE, 0, "process.executable.name", 0, 0, 0},
+            {"thread.name", P2M_RULE_ATTRIBUTE, 0, "thread.name", 0, 0, 0},
+            {"task.kind", P2M_RULE_REGEX, "^([a-z]+)", 0, "thread.name", 0, 0},
+        };
+        cfg.function_mode = P2M_FUNCTION_SELF;
+        cfg.thread_filter.enabled = 1;
+        cfg.thread_filter.patterns = tasks;
+        cfg.thread_filter.n_patterns = sizeof tasks / sizeof tasks[0];
+        cfg.attributes = rules;
+        cfg.n_attributes = sizeof rules / sizeof rules[0];
+        failed |= fw_case("firmware-filtered", fw_firmware_request, sizeof fw_firmware_request,
+                          &cfg, 1);
+    }
 
     fw_write(failed ? "done FAIL\n" : "done OK\n");
     return failed;

@@ -25,6 +25,7 @@ Prints one "PASS name" or "FAIL name: why" line per check:
 import bisect
 import json
 import os
+import re
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -100,9 +101,11 @@ class Symbols:
         return None
 
 
-def expected(req, symbols, mode):
-    """{(resource index): {"cpu": {key: ns}, "function": {key: ns}}} and the
-    number of distinct unsymbolised locations the symboliser must see."""
+def expected(req, symbols, mode, thread_patterns=None, kind_rx=None):
+    """Per resource {"cpu": {key: ns}, "function": {key: ns}, ...} and the
+    number of distinct unsymbolised locations the symboliser must see.
+    thread_patterns: the thread filter (Python re.search, any one matching);
+    kind_rx: the pattern of the task.kind rule (first group, thread.name)."""
     d = req.dictionary
     S = list(d.string_table)
 
@@ -145,8 +148,17 @@ def expected(req, symbols, mode):
                     eff.update(attr_entry(i) for i in s.attribute_indices)
                     n = sum(s.values) if len(s.values) else len(s.timestamps_unix_nano)
                     v = n * p.period
+                    thread = eff.get("thread.name")
+                    if thread_patterns is not None and not (
+                            isinstance(thread, str) and any(re.search(x, thread)
+                                                            for x in thread_patterns)):
+                        continue
                     key = tuple((k, eff[k]) for k in ("process.executable.name", "thread.name")
                                 if isinstance(eff.get(k), str))
+                    if kind_rx is not None and isinstance(thread, str):
+                        m = re.search(kind_rx, thread)
+                        if m and m.group(1):
+                            key += (("task.kind", m.group(1)),)
                     cpu[key] = cpu.get(key, 0) + v
                     locs = list(d.stack_table[s.stack_index].location_indices)
                     if mode == "self":
@@ -240,12 +252,16 @@ def main(argv):
         with open(os.path.join(gen, fname), "rb") as f:
             r.ParseFromString(f.read())
         inputs[fname] = r
-    cases = [("small", "small.otlp", None, False),
-             ("firmware", "firmware.otlp", "self", True),
-             ("firmware-inclusive", "firmware.otlp", "inclusive", True)]
+    # name, input, function mode, function metric on, thread filter, task.kind rule
+    # (the configurations of fw_main in app.c)
+    cases = [("small", "small.otlp", None, False, None, None),
+             ("firmware", "firmware.otlp", "self", True, None, None),
+             ("firmware-inclusive", "firmware.otlp", "inclusive", True, None, None),
+             ("firmware-filtered", "firmware.otlp", "self", True, ["^sensor$", "radio"],
+              "^([a-z]+)")]
     check("cases-present", order == [c[0] for c in cases] and horder == order,
           "target printed %r, host %r" % (order, horder))
-    for case, fname, mode, fn in cases:
+    for case, fname, mode, fn, threads, kind in cases:
         t, h = tgt.get(case), host.get(case)
         if t is None or h is None:
             check("%s-identical" % case, False, "case missing from the output")
@@ -262,7 +278,8 @@ def main(argv):
             continue
         check("%s-decodes" % case, len(bytes.fromhex(t["hex"])) == t["end"].get("out"),
               "hex length differs from out=")
-        exp, n_asked = expected(inputs[fname], symbols if fn else None, mode or "self")
+        exp, n_asked = expected(inputs[fname], symbols if fn else None, mode or "self",
+                                threads, kind)
         why = compare(case, got, exp, fn)
         check("%s-values" % case, why == "", why)
         if fn:

@@ -25,6 +25,7 @@ the run's output when it is given (--run).
 """
 
 import argparse
+import bisect
 import json
 import os
 import re
@@ -67,10 +68,79 @@ def has_switch(name):
     return re.search(r'#\s*if(?:n?def\s+|.*defined\s*\(?\s*)%s\b' % name, text) is not None
 
 
+def header_sections():
+    """(first line, name) of each top-level banner of profile2metrics.h."""
+    out = []
+    with open(HEADER) as f:
+        for no, line in enumerate(f, 1):
+            m = re.match(r'^/\* ---- (.+?) -{6,}', line)
+            if m:
+                out.append((no, m.group(1).strip()))
+    return out
+
+
+def code_by_section(objdump, nm, elf):
+    """Bytes of code per header section, from the DWARF line table: every
+    instruction counts for the source line it came from, so code inlined
+    into p2m_aggregate is counted in the section that wrote it. Only bytes
+    inside function symbols count (nm -S); the rest of .text is constant
+    data (strings, tables), reported as "constants (.rodata)". Code outside
+    the header (C library, libgcc, the probe) is "outside the header"."""
+    secs = header_sections()
+    starts = [n for n, _ in secs]
+    funcs = []
+    for line in run([nm, "-S", elf]).splitlines():
+        p = line.split()
+        if len(p) == 4 and p[2] in "TtWw":
+            lo = int(p[0], 16) & ~1
+            funcs.append((lo, lo + int(p[1], 16)))
+    funcs.sort()
+    fstarts = [lo for lo, _ in funcs]
+
+    def func_end(addr):
+        i = bisect.bisect_right(fstarts, addr) - 1
+        if i >= 0 and funcs[i][0] <= addr < funcs[i][1]:
+            return funcs[i][1]
+        return None
+
+    out = run([objdump, "-d", "-l", "--no-show-raw-insn", elf])
+    where, prev = "outside the header", None
+    sizes = {}
+    line_re = re.compile(r'^(/\S+|\S+\.[chS]):(\d+)')
+    insn_re = re.compile(r'^\s*([0-9a-f]+):\s')
+
+    def account(start, stop, sec):
+        end = func_end(start)
+        if end is None:
+            sizes["constants (.rodata)"] = sizes.get("constants (.rodata)", 0) + stop - start
+            return
+        code = min(stop, end) - start
+        sizes[sec] = sizes.get(sec, 0) + code
+        if stop > end:
+            sizes["constants (.rodata)"] = sizes.get("constants (.rodata)", 0) + stop - end
+
+    for line in out.splitlines():
+        m = line_re.match(line)
+        if m:
+            if os.path.basename(m.group(1)) == "profile2metrics.h":
+                i = bisect.bisect_right(starts, int(m.group(2)))
+                where = secs[i - 1][1] if i else "options"
+            else:
+                where = "outside the header"
+            continue
+        m = insn_re.match(line)
+        if m:
+            addr = int(m.group(1), 16)
+            if prev is not None and addr > prev[0]:
+                account(prev[0], addr, prev[1])
+            prev = (addr, where)
+    return sizes
+
+
 def main(argv):
     ap = argparse.ArgumentParser()
     ap.add_argument("--cc", default="arm-none-eabi-gcc")
-    ap.add_argument("--cflags", default="-std=c99 -Os -ffreestanding -mcpu=cortex-m4 -mthumb "
+    ap.add_argument("--cflags", default="-std=c99 -Os -g -ffreestanding -mcpu=cortex-m4 -mthumb "
                     "-ffunction-sections -fdata-sections")
     ap.add_argument("--ldflags", default="-mcpu=cortex-m4 -mthumb --specs=nano.specs "
                     "-nostartfiles -Wl,--gc-sections")
@@ -240,6 +310,16 @@ def main(argv):
     report["biggest_frames"] = frames[:10]
     if full["stack_ok"]:
         report["stack_path"] = full["stack"]["roots"]["p2m_convert"]["path"]
+        roots = full["stack"]["roots"]
+        report["stack_by_entry"] = {k: roots[k]["bound"] for k in roots}
+        worst = max(roots, key=lambda k: roots[k]["bound"])
+        report["stack_max_entry"] = worst
+        report["stack_max_path"] = roots[worst]["path"]
+
+    for name in ("full", "no_regex"):
+        if name in res:
+            report["variants"][name]["code_by_section"] = dict(
+                sorted(code_by_section(objdump, nm_tool, res[name]["elf"]).items(), key=lambda kv: -kv[1]))
 
     checks = {"text_full": report["text_full"], "text_no_regex": report["text_no_regex"],
               "stack_max": report["stack_max"], "work_small": report.get("work_small")}
@@ -272,7 +352,9 @@ def main(argv):
     if not regex:
         print("NOTE: " + report["note"])
         print()
-    print("stack bound of p2m_convert: %s" % (" > ".join(report.get("stack_path", [])) or "-"))
+    if "stack_max_entry" in report:
+        print("stack_max is the bound of %s: %s" % (report["stack_max_entry"],
+                                                   " > ".join(report["stack_max_path"])))
     print(full["stack_text"].rstrip())
     if "firmware_example_stack" in report:
         print("example firmware (fw.elf): %s" % ", ".join(
@@ -290,6 +372,11 @@ def main(argv):
           % (groups["library"], groups["libgcc"], groups["libc"]))
     for e in top[:25]:
         print("  %6d  %s" % (e["bytes"], e["name"]))
+    for name in ("full", "no_regex"):
+        if name in res:
+            cbs = report["variants"][name]["code_by_section"]
+            print("code by header section, %s (DWARF line table): %s" % (
+                name, ", ".join("%s %d" % kv for kv in cbs.items())))
     print("biggest stack frames (-fstack-usage):")
     for e in frames[:10]:
         print("  %6d  %s (%s)" % (e["bytes"], e["name"], e["kind"]))
