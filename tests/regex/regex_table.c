@@ -5,6 +5,7 @@
    ways: built-in engine, -DP2M_USE_PCRE2 (same table; rows where RE2 and
    PCRE2 really differ carry both answers), -DP2M_NO_REGEX (stubs).
    Prints PASS/FAIL lines; exit 1 on any failure. */
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 #include "regex_impl.h"
@@ -264,6 +265,69 @@ static void run_memory(void)
     if ((size_t)failures == bad0) printf("PASS regex-%s-memory\n", BACKEND);
 }
 
+/* Every byte against every named class, checked with <ctype.h> in the "C"
+   locale (an independent definition); \s is RE2's [\t\n\f\r ]. */
+static int ref_class(const char *name, int c)
+{
+    if (!strcmp(name, "alnum")) return isalnum(c) != 0;
+    if (!strcmp(name, "alpha")) return isalpha(c) != 0;
+    if (!strcmp(name, "ascii")) return c < 128;
+    if (!strcmp(name, "blank")) return c == ' ' || c == '\t';
+    if (!strcmp(name, "cntrl")) return iscntrl(c) != 0;
+    if (!strcmp(name, "digit") || !strcmp(name, "\\d")) return isdigit(c) != 0;
+    if (!strcmp(name, "graph")) return isgraph(c) != 0;
+    if (!strcmp(name, "lower")) return islower(c) != 0;
+    if (!strcmp(name, "print")) return isprint(c) != 0;
+    if (!strcmp(name, "punct")) return ispunct(c) != 0;
+    if (!strcmp(name, "space")) return isspace(c) != 0;
+    if (!strcmp(name, "upper")) return isupper(c) != 0;
+    if (!strcmp(name, "word") || !strcmp(name, "\\w")) return isalnum(c) || c == '_';
+    if (!strcmp(name, "xdigit")) return isxdigit(c) != 0;
+    if (!strcmp(name, "\\s")) return c == '\t' || c == '\n' || c == '\f' || c == '\r' || c == ' ';
+    return -1;
+}
+
+static void run_classes(void)
+{
+    static const char *const names[] = {"alnum", "alpha", "ascii", "blank", "cntrl", "digit", "graph", "lower",
+                                        "print", "punct", "space", "upper", "word", "xdigit", "\\d", "\\w", "\\s"};
+    size_t k, bad0 = (size_t)failures;
+    int neg, c, fold;
+    char pat[64], why[256];
+    for (k = 0; k < sizeof names / sizeof names[0]; k++) {
+        for (neg = 0; neg < 2; neg++) {
+            for (fold = 0; fold < 2; fold++) {
+                const p2m_regex *re;
+                p2m_error err;
+                int perl = names[k][0] == '\\';
+                if (perl) /* \d \D outside a class, [^\d] negated inside */
+                    snprintf(pat, sizeof pat, "%s%s%s%s", fold ? "(?i)" : "", neg ? "[^" : "", names[k], neg ? "]" : "");
+                else
+                    snprintf(pat, sizeof pat, "%s[[:%s%s:]]", fold ? "(?i)" : "", neg ? "^" : "", names[k]);
+                if (p2m_regex_compile(pat, strlen(pat), mem, sizeof mem, &re, &err) != P2M_OK) {
+                    snprintf(why, sizeof why, "%s: %s", pat, err.message);
+                    fail_line("classes", why);
+                    continue;
+                }
+                for (c = 0; c < 256; c++) {
+                    char b = (char)c;
+                    size_t s, e;
+                    int want = ref_class(names[k], c);
+                    /* (?i) folds ASCII letters into the class (RE2 and PCRE2 alike) */
+                    if (fold && isalpha(c) && !want) want = ref_class(names[k], isupper(c) ? tolower(c) : toupper(c));
+                    if (neg) want = !want;
+                    if (p2m_regex_search(re, &b, 1, scratch, sizeof scratch, &s, &e, NULL) != want) {
+                        snprintf(why, sizeof why, "%s on byte 0x%02x: got %d", pat, c, !want);
+                        fail_line("classes", why);
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    if ((size_t)failures == bad0) printf("PASS regex-%s-classes (%zu named classes x 256 bytes)\n", BACKEND, k);
+}
+
 /* Robustness: random strings of regex metacharacters. Every one must either
    compile, or fail with P2M_ERR_CONFIG, a message and an offset inside the
    pattern; compiled ones must search without fault and give spans inside
@@ -325,6 +389,7 @@ int main(void)
     run_rows();
     run_errors();
     run_memory();
+    run_classes();
     run_fuzz();
 #else
     {
