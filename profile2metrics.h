@@ -3630,7 +3630,7 @@ static uint32_t p2m__rx_extract(p2m__req *q, const p2m__rule *r, uint32_t vid) {
    matches; constant for the request. */
 static uint32_t p2m__rx_string_table(p2m__req *q, const p2m__rule *r) {
     uint32_t i;
-    for (i = 0; i < q->sv.n_strings; i++) {
+    for (i = 1; i < q->sv.n_strings; i++) { /* index 0 is the zero value, not a string of the profile */
         const uint8_t *p = q->in + q->strs[i].off;
         size_t a, b;
         if (p2m__search(q, r->rx, p, q->strs[i].len, &a, &b) == 1) {
