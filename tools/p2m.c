@@ -554,9 +554,9 @@ static int cmd_convert(int argc, char **argv)
     p2m_layout layout = P2M_LAYOUT_AUTO;
     uint64_t now = 0;
     p2m_cfgfile file;
-    void *engine_mem = NULL;
+    void *engine_mem = NULL, *state_mem = NULL;
     unsigned char *data = NULL;
-    size_t len = 0;
+    size_t len = 0, state_size;
     conv c;
 
     memset(&c, 0, sizeof c);
@@ -632,6 +632,25 @@ static int cmd_convert(int argc, char **argv)
         return EXIT_USAGE;
     }
     c.options.now_unix_nano = have_now ? now : now_unix_nano();
+    /* cumulative temporality: one state for the whole run, so a stream's
+       messages are running totals (SPEC section 7) */
+    state_size = p2m_state_size(c.engine);
+    if (state_size > 0) {
+        p2m_error err;
+        memset(&err, 0, sizeof err);
+        state_mem = malloc(state_size);
+        if (state_mem == NULL) {
+            fprintf(stderr, "p2m: out of memory (%lu bytes of cumulative state)\n",
+                    (unsigned long)state_size);
+            rc = EXIT_USAGE;
+            goto done;
+        }
+        if (p2m_state_init(c.engine, state_mem, state_size, &c.options.state, &err) != P2M_OK) {
+            fprintf(stderr, "p2m: cumulative state: %s\n", err.message);
+            rc = EXIT_USAGE;
+            goto done;
+        }
+    }
 
     if (read_all(input, &data, &len) != 0) {
         rc = EXIT_USAGE;
@@ -651,6 +670,7 @@ done:
     free(data);
     free(c.work);
     p2m_out_free(&c.out);
+    free(state_mem);
     free(engine_mem);
     p2m_cfgfile_free(&file);
     return rc;

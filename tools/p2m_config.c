@@ -599,7 +599,7 @@ static int load_root(ctx *c, const char *path, yaml_node_t *n, p2m_config *cfg)
     static const char *const keys[] = {
         "metrics", "attributes", "process_filter", "thread_filter", "pattern_filter",
         "temporality", "max_series", "layout", "strict", "process_key", "thread_key",
-        "type_rules", NULL};
+        "type_rules", "state_max_series", "state_bytes", NULL};
     static const char *const temporalities[] = {"delta", "cumulative", NULL};
     static const int temporality_values[] = {P2M_TEMPORALITY_DELTA,
                                              P2M_TEMPORALITY_CUMULATIVE};
@@ -608,7 +608,7 @@ static int load_root(ctx *c, const char *path, yaml_node_t *n, p2m_config *cfg)
                                         P2M_LAYOUT_V1_10};
     char sub[PATH_CAP];
     int e;
-    unsigned long long max_series = cfg->max_series;
+    unsigned long long max_series = cfg->max_series, state_bytes;
     if (n == NULL)
         return 0;
     if (check_keys(c, path, n, keys))
@@ -651,6 +651,16 @@ static int load_root(ctx *c, const char *path, yaml_node_t *n, p2m_config *cfg)
     join(sub, path, "thread_key");
     if (get_string(c, sub, lookup(c, n, "thread_key"), &cfg->thread_key))
         return -1;
+    join(sub, path, "state_max_series");
+    max_series = cfg->state_max_series;
+    if (get_uint(c, sub, lookup(c, n, "state_max_series"), 0xffffffffull, &max_series))
+        return -1;
+    cfg->state_max_series = (uint32_t)max_series;
+    join(sub, path, "state_bytes");
+    state_bytes = cfg->state_bytes;
+    if (get_uint(c, sub, lookup(c, n, "state_bytes"), (size_t)-1, &state_bytes))
+        return -1;
+    cfg->state_bytes = (size_t)state_bytes;
     join(sub, path, "type_rules");
     return load_type_rules(c, sub, lookup(c, n, "type_rules"), cfg);
 }
