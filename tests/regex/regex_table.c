@@ -134,7 +134,12 @@ static const erow errs[] = {
     {"(?<=a)", 0, "look-around (?= (?! (?<= (?<! not supported"},
     {"(?<!a)", 0, "look-around (?= (?! (?<= (?<! not supported"},
     {"(?P=n)", 0, "(?P=name) back-references not supported"},
-    {"(?<1a>x)", 0, "invalid named capture group"}, {"(?P<>x)", 0, "invalid named capture group"},
+    {"(?<1a>x)", 0, "invalid named capture group"}, {"(?P>n)", 0, "invalid named capture group"},
+    {"(?P<n", 0, "invalid named capture group"}, {"(?P<a-b>x)", 0, "invalid named capture group"},
+    {"(?P<n>a", 7, "missing )"},
+    {"(?P<a>x)(?P<b>x)(?P<c>x)(?P<d>x)(?P<e>x)(?P<f>x)(?P<g>x)(?P<h>x)(?P<i>x)(?P<j>x)(?P<k>x)(?P<l>x)"
+     "(?P<m>x)(?P<n>x)(?P<o>x)(?P<p>x)(?P<q>x)",
+     128, "too many named groups (max 16)"}, {"(?i:a", 5, "missing )"}, {"((a)", 4, "missing )"}, {"(?P<>x)", 0, "invalid named capture group"},
     {"(?P<n>a)(?P<n>b)", 8, "duplicate capture group name"},
     {"(?x)a", 2, "invalid or unsupported group flag"}, {"(?>a)", 2, "invalid or unsupported group flag"},
     {"(?)", 2, "invalid or unsupported group flag"}, {"(?i-)", 4, "invalid or unsupported group flag"},
