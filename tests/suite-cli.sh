@@ -9,7 +9,7 @@
 # themselves are the golden suite's job (suite-convert.sh).
 cd "$(dirname "$0")/.." || exit 2
 PY=/usr/bin/python3
-P2M=build/p2m
+P2M=${P2M:-build/p2m}   # P2M=path runs the suite on another build (ASan, say)
 T=build/cli-test
 REAL=../shared/testdata/real
 failed=0
