@@ -15,8 +15,9 @@
    lines hold sizes that depend on the pointer width (and the stack, measured
    on the target only), so the test reads them but does not compare them.
 
-   Four cases:
+   Five cases:
      small               the eBPF-shaped request, default configuration
+     small-max8          the same with max_series 8 (less working memory)
      firmware            unsymbolised firmware frames, function metric (self)
                          with a symboliser that maps address ranges to names
      firmware-inclusive  the same with function mode inclusive
@@ -250,6 +251,13 @@ int fw_main(void)
        process.executable.name and thread.name on the points. */
     p2m_config_init(&cfg);
     failed |= fw_case("small", fw_small_request, sizeof fw_small_request, &cfg, 0);
+
+    /* The same with a cardinality limit sized for a microcontroller: the
+       series table is planned for min(samples, metrics x max_series)
+       series, so the working memory shrinks while the output stays the
+       same (this request has 2 series). */
+    cfg.max_series = 8;
+    failed |= fw_case("small-max8", fw_small_request, sizeof fw_small_request, &cfg, 0);
 
     /* Firmware frames carry addresses only: the function metric names them
        through the symboliser. */

@@ -255,6 +255,7 @@ def main(argv):
     # name, input, function mode, function metric on, thread filter, task.kind rule
     # (the configurations of fw_main in app.c)
     cases = [("small", "small.otlp", None, False, None, None),
+             ("small-max8", "small.otlp", None, False, None, None),
              ("firmware", "firmware.otlp", "self", True, None, None),
              ("firmware-inclusive", "firmware.otlp", "inclusive", True, None, None),
              ("firmware-filtered", "firmware.otlp", "self", True, ["^sensor$", "radio"],
