@@ -751,15 +751,22 @@ P2M__FN void p2m__ints_init(p2m__ints *it, const p2m__field *f) {
     }
 }
 /* 1 with *v, 0 at end, -1 malformed */
-static int p2m__ints_next(p2m__wire *w, p2m__ints *it, uint64_t *v) {
-    if (it->has_single) {
+P2M__INLINE int p2m__ints_next(p2m__wire *w, p2m__ints *it, uint64_t *v) {
+    const uint8_t *p = it->p;
+    if (P2M__UNLIKELY(it->has_single)) {
         it->has_single = 0;
         *v = it->single;
         return 1;
     }
-    if (it->p >= it->end) return 0;
-    if (P2M__LIKELY(*it->p < 0x80)) {
-        *v = *it->p++;
+    if (p >= it->end) return 0;
+    if (P2M__LIKELY(p[0] < 0x80)) {
+        *v = p[0];
+        it->p = p + 1;
+        return 1;
+    }
+    if (it->end - p >= 2 && p[1] < 0x80) { /* two bytes: indices up to 16383 */
+        *v = (uint64_t)(p[0] & 0x7fu) | (uint64_t)p[1] << 7;
+        it->p = p + 2;
         return 1;
     }
     return p2m__varint(w, &it->p, it->end, v) ? -1 : 1;
@@ -3039,7 +3046,27 @@ static int p2m__survey_request(p2m__req *q) {
     if (r < 0) return -1;
     if (q->sv.dict.p) {
         const uint8_t *dp = q->sv.dict.p, *dend = dp + q->sv.dict.n;
-        while ((r = p2m__next(&q->w, &dp, dend, &f)) > 0) {
+        for (;;) {
+            /* Tight path for entries with a one-byte tag and a one- or
+               two-byte length (nearly all of them): count and skip. */
+            if (!stacks) {
+                while (dend - dp >= 3 && dp[0] < 0x80 && (dp[0] & 7u) == P2M__WT_LEN && dp[0] >= 8) {
+                    uint32_t len = dp[1], hdr = 2;
+                    if (len >= 0x80) {
+                        if (dp[2] >= 0x80) break;
+                        len = (len & 0x7fu) | (uint32_t)dp[2] << 7;
+                        hdr = 3;
+                    }
+                    if (len > (size_t)(dend - dp) - hdr) break;
+                    switch (dp[0] >> 3) {
+                    case 5: q->sv.n_strings++; break;
+                    case 6: q->sv.n_attrs++; break;
+                    default: break;
+                    }
+                    dp += hdr + len;
+                }
+            }
+            if ((r = p2m__next(&q->w, &dp, dend, &f)) <= 0) break;
             if (f.wt != P2M__WT_LEN) continue;
             switch (f.num) {
             case 5: q->sv.n_strings++; break;
