@@ -4410,8 +4410,192 @@ P2M__FN void p2m__bw_close(p2m__bw *w, size_t mark, uint32_t num) {
     p2m__bw_tag(w, num, P2M__WT_LEN);
 }
 
-/* AnyValue of a p2m_value, as field num of the enclosing message */
-P2M__FN void p2m__bw_anyvalue(p2m__bw *w, uint32_t num, const p2m_value *v) {
+/* Nested values (ArrayValue, KeyValueList) may hold key_strindex and
+   string_value_strindex at any depth. The encoder resolves them: the
+   resolved size of a nested message is computed, that many bytes are
+   reserved in the backward writer, and the message is written forward into
+   them. Both walks use an explicit stack (no recursion) and are only taken
+   when the value holds a string index; otherwise its bytes are copied. */
+
+#define P2M__NK_ANY 0
+#define P2M__NK_ARRAY 1
+#define P2M__NK_KVLIST 2
+#define P2M__NK_KV 3
+
+P2M__FN size_t p2m__varint_len(uint64_t v) {
+    size_t n = 1;
+    while (v >= 0x80) { v >>= 7; n++; }
+    return n;
+}
+
+/* A string of the request's table; "" when out of range. */
+P2M__FN p2m_str p2m__rstring(const p2m_result *r, uint64_t idx) {
+    p2m_str s = {"", 0};
+    if (r && idx < r->n_strings) {
+        s.ptr = (const char *)r->in + r->strs[idx].off;
+        s.len = r->strs[idx].len;
+    }
+    return s;
+}
+
+/* What a field of a nested message of kind k becomes: 0 copied as it is,
+   1 a nested message of kind *child, 2 dropped, 3 a resolved string (field
+   *out_num, string *str). */
+static int p2m__nested_field(const p2m_result *r, int k, const p2m__field *f, int key_given, int *child,
+                             uint32_t *out_num, p2m_str *str) {
+    if (f->wt == P2M__WT_LEN) {
+        if ((k == P2M__NK_ANY && f->num == 5) || (k == P2M__NK_ARRAY && f->num == 1)) {
+            *child = k == P2M__NK_ANY ? P2M__NK_ARRAY : P2M__NK_ANY;
+            return 1;
+        }
+        if (k == P2M__NK_ANY && f->num == 6) { *child = P2M__NK_KVLIST; return 1; }
+        if (k == P2M__NK_KVLIST && f->num == 1) { *child = P2M__NK_KV; return 1; }
+        if (k == P2M__NK_KV && f->num == 2) { *child = P2M__NK_ANY; return 1; }
+        return 0;
+    }
+    if (f->wt == P2M__WT_VARINT && k == P2M__NK_ANY && f->num == 8) {
+        *out_num = 1;
+        *str = p2m__rstring(r, f->v);
+        return 3;
+    }
+    if (f->wt == P2M__WT_VARINT && k == P2M__NK_KV && f->num == 3) {
+        if (key_given) return 2;
+        *out_num = 1;
+        *str = p2m__rstring(r, f->v);
+        return 3;
+    }
+    return 0;
+}
+
+/* Does a KeyValue carry a non-empty key (field 1)? */
+static int p2m__kv_has_key(const uint8_t *p, const uint8_t *end) {
+    p2m_error e;
+    p2m__wire w;
+    p2m__field f;
+    int has = 0;
+    w.base = p; w.err = &e; w.st = P2M_OK;
+    while (p2m__next(&w, &p, end, &f) > 0)
+        if (f.num == 1 && f.wt == P2M__WT_LEN) has = f.s.n > 0;
+    return has;
+}
+
+typedef struct p2m__nframe {
+    const uint8_t *p, *end;
+    int kind, key_given;
+    size_t acc;         /* size pass: resolved bytes so far */
+    size_t hdr_tag;     /* size pass: tag bytes of this message in its parent */
+} p2m__nframe;
+
+/* Resolved size of the contents of a nested message. */
+static size_t p2m__nested_size(const p2m_result *r, p2m__span s, int kind) {
+    p2m__nframe st[P2M__MAX_DEPTH + 1];
+    int top = 0;
+    p2m_error e;
+    p2m__wire w;
+    w.base = s.p; w.err = &e; w.st = P2M_OK;
+    st[0].p = s.p; st[0].end = s.p + s.n; st[0].kind = kind; st[0].acc = 0; st[0].hdr_tag = 0;
+    st[0].key_given = kind == P2M__NK_KV && p2m__kv_has_key(s.p, s.p + s.n);
+    for (;;) {
+        p2m__field f;
+        const uint8_t *at = st[top].p;
+        int child = 0;
+        uint32_t onum = 0;
+        p2m_str str;
+        int how;
+        if (p2m__next(&w, &st[top].p, st[top].end, &f) <= 0) {
+            size_t total = st[top].acc;
+            if (top == 0) return total;
+            top--;
+            st[top].acc += st[top + 1].hdr_tag + p2m__varint_len(total) + total;
+            continue;
+        }
+        how = p2m__nested_field(r, st[top].kind, &f, st[top].key_given, &child, &onum, &str);
+        if (how == 1 && top < P2M__MAX_DEPTH) {
+            top++;
+            st[top].p = f.s.p; st[top].end = f.s.p + f.s.n; st[top].kind = child; st[top].acc = 0;
+            st[top].hdr_tag = p2m__varint_len((uint64_t)f.num << 3 | P2M__WT_LEN);
+            st[top].key_given = child == P2M__NK_KV && p2m__kv_has_key(f.s.p, f.s.p + f.s.n);
+        } else if (how == 3) {
+            st[top].acc += 1u + p2m__varint_len(str.len) + str.len;
+        } else if (how != 2) {
+            st[top].acc += (size_t)(st[top].p - at);
+        }
+    }
+}
+
+/* Writes the resolved contents of a nested message forward into dst. */
+static void p2m__nested_write(const p2m_result *r, p2m__span s, int kind, uint8_t *dst) {
+    p2m__nframe st[P2M__MAX_DEPTH + 1];
+    int top = 0;
+    p2m_error e;
+    p2m__wire w;
+    w.base = s.p; w.err = &e; w.st = P2M_OK;
+    st[0].p = s.p; st[0].end = s.p + s.n; st[0].kind = kind;
+    st[0].key_given = kind == P2M__NK_KV && p2m__kv_has_key(s.p, s.p + s.n);
+    for (;;) {
+        p2m__field f;
+        const uint8_t *at = st[top].p;
+        int child = 0, how;
+        uint32_t onum = 0;
+        p2m_str str;
+        uint8_t tmp[10];
+        size_t n, i;
+        uint64_t v;
+        if (p2m__next(&w, &st[top].p, st[top].end, &f) <= 0) {
+            if (top == 0) return;
+            top--;
+            continue;
+        }
+        how = p2m__nested_field(r, st[top].kind, &f, st[top].key_given, &child, &onum, &str);
+        if (how == 1 && top < P2M__MAX_DEPTH) {
+            p2m__span cs;
+            cs.p = f.s.p;
+            cs.n = f.s.n;
+            for (v = (uint64_t)f.num << 3 | P2M__WT_LEN, n = 0; ; ) { tmp[n++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0)); v >>= 7; if (!v) break; }
+            for (i = 0; i < n; i++) *dst++ = tmp[i];
+            for (v = p2m__nested_size(r, cs, child), n = 0; ; ) { tmp[n++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0)); v >>= 7; if (!v) break; }
+            for (i = 0; i < n; i++) *dst++ = tmp[i];
+            top++;
+            st[top].p = f.s.p; st[top].end = f.s.p + f.s.n; st[top].kind = child;
+            st[top].key_given = child == P2M__NK_KV && p2m__kv_has_key(f.s.p, f.s.p + f.s.n);
+        } else if (how == 3) {
+            *dst++ = (uint8_t)(onum << 3 | P2M__WT_LEN);
+            for (v = str.len, n = 0; ; ) { tmp[n++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0)); v >>= 7; if (!v) break; }
+            for (i = 0; i < n; i++) *dst++ = tmp[i];
+            if (str.len) P2M_MEMCPY(dst, str.ptr, str.len);
+            dst += str.len;
+        } else if (how != 2) {
+            size_t len = (size_t)(st[top].p - at);
+            P2M_MEMCPY(dst, at, len);
+            dst += len;
+        }
+    }
+}
+
+/* An ArrayValue / KeyValueList as field num: resolved when it holds a
+   string index, else copied. */
+static void p2m__bw_nested(p2m__bw *w, uint32_t num, p2m_str raw, int kind, const p2m_result *r) {
+    p2m__span s;
+    unsigned ev10 = 0;
+    p2m_error e;
+    p2m__wire cw;
+    s.p = raw.len ? (const uint8_t *)raw.ptr : p2m__nothing;
+    s.n = (uint32_t)raw.len;
+    cw.base = s.p; cw.err = &e; cw.st = P2M_OK;
+    if (r && p2m__check_value(&cw, s, kind, 0, &ev10) == 0 && ev10) {
+        size_t n = p2m__nested_size(r, s, kind);
+        w->n += n;
+        if (w->n <= w->cap) p2m__nested_write(r, s, kind, w->buf + (w->cap - w->n));
+        p2m__bw_varint(w, n);
+        p2m__bw_tag(w, num, P2M__WT_LEN);
+        return;
+    }
+    p2m__bw_str(w, num, raw.ptr, raw.len);
+}
+
+/* AnyValue of a p2m_value, as field num of the enclosing message. r gives
+   the string table for nested string indices (NULL: copy as they are). */
+P2M__FN void p2m__bw_anyvalue(p2m__bw *w, uint32_t num, const p2m_value *v, const p2m_result *r) {
     size_t mark = w->n;
     switch (v->type) {
     case P2M_VALUE_STRING: p2m__bw_str(w, 1, v->str.ptr, v->str.len); break;
@@ -4423,16 +4607,16 @@ P2M__FN void p2m__bw_anyvalue(p2m__bw *w, uint32_t num, const p2m_value *v) {
         p2m__bw_fixed64(w, 4, bits);
         break;
     }
-    case P2M_VALUE_ARRAY: p2m__bw_str(w, 5, v->str.ptr, v->str.len); break;
-    case P2M_VALUE_KVLIST: p2m__bw_str(w, 6, v->str.ptr, v->str.len); break;
+    case P2M_VALUE_ARRAY: p2m__bw_nested(w, 5, v->str, P2M__NK_ARRAY, r); break;
+    case P2M_VALUE_KVLIST: p2m__bw_nested(w, 6, v->str, P2M__NK_KVLIST, r); break;
     case P2M_VALUE_BYTES: p2m__bw_str(w, 7, v->str.ptr, v->str.len); break;
     default: break;
     }
     p2m__bw_close(w, mark, num);
 }
-P2M__FN void p2m__bw_keyvalue(p2m__bw *w, uint32_t num, const p2m_attribute *a) {
+P2M__FN void p2m__bw_keyvalue(p2m__bw *w, uint32_t num, const p2m_attribute *a, const p2m_result *r) {
     size_t mark = w->n;
-    p2m__bw_anyvalue(w, 2, &a->value);
+    p2m__bw_anyvalue(w, 2, &a->value, r);
     p2m__bw_str(w, 1, a->key.ptr, a->key.len);
     p2m__bw_close(w, mark, num);
 }
@@ -4637,7 +4821,7 @@ static void p2m__bw_point_attributes(const p2m_result *r, size_t res, size_t met
     }
     if (s->overflow) {
         p2m_result_point_attributes(r, res, metric, point, &a, 1);
-        p2m__bw_keyvalue(w, 7, &a);
+        p2m__bw_keyvalue(w, 7, &a, r);
         return;
     }
     nk = r->e->n_keys;
@@ -4648,7 +4832,7 @@ static void p2m__bw_point_attributes(const p2m_result *r, size_t res, size_t met
             if (vid <= P2M__VID_EMPTY || r->ser_pos[(size_t)sid * nk + k] != pos) continue;
             a.key = r->e->keys[k];
             p2m__val_out(&r->vals[vid], &a.value);
-            p2m__bw_keyvalue(w, 7, &a);
+            p2m__bw_keyvalue(w, 7, &a, r);
         }
 }
 
@@ -4668,7 +4852,7 @@ static void p2m__bw_resource(const p2m_result *r, const p2m__res *x, p2m__bw *w)
     while (fi-- > 0) {
         const p2m__resfield *rf = &r->resfields[x->field_first + fi];
         p2m_attribute a;
-        if (rf->num == 1 && p2m__res_attr(r, rf->s, &a)) p2m__bw_keyvalue(w, 1, &a);
+        if (rf->num == 1 && p2m__res_attr(r, rf->s, &a)) p2m__bw_keyvalue(w, 1, &a, r);
     }
 }
 
@@ -4829,7 +5013,7 @@ static void p2m__emit_overflow(const p2m_result *r, size_t a, size_t b, p2m__bw 
     at.key.len = 20;
     at.value.type = P2M_VALUE_BOOL;
     at.value.i = 1;
-    p2m__bw_keyvalue(w, 7, &at);
+    p2m__bw_keyvalue(w, 7, &at, 0);
 }
 
 P2M__FN int p2m__bytes_eq(const uint8_t *a, const uint8_t *b, uint32_t n) {
