@@ -546,22 +546,23 @@ cases = [
     (r'^(.*)-[a-z0-9]+-[a-z0-9]+$', ['checkout-7d9f8b-x2x4z', 'checkout']),
     (r'a|ab', ['xab']),
     (r'zzz', ['a', 'b']),
+    (r'^[a-z]+$', ['abc', 'xyz']),
 ]
 for pattern, subjects in cases:
     r = subprocess.run([sys.argv[1], 'match', pattern] + subjects, capture_output=True,
                        text=True)
-    want, any_match = [], False
+    want, all_match = [], True
     for s in subjects:
         m = re.search(pattern, s)
         if m is None:
             want.append('no match: %s' % s)
+            all_match = False
         else:
-            any_match = True
             g = 1 if m.re.groups else 0
             want.append('match: %s -> "%s" [%d,%d)' % (s, m.group(g), m.start(g), m.end(g)))
     got = r.stdout.splitlines()
     assert got == want, (pattern, got, want)
-    assert r.returncode == (0 if any_match else 1), (pattern, r.returncode)
+    assert r.returncode == (0 if all_match else 1), (pattern, r.returncode)
 EOF
 then pass match-extract; else fail match-extract "see above"; fi
 expect_err match-bad-pattern 2 '^p2m: bad pattern at byte 1: ' match 'a(?=b)' ab

@@ -89,7 +89,7 @@ static const char *const match_help[] = {
     "first capture group, or the whole match: what a regex rule would write)",
     "or 'no match: SUBJECT'.",
     "",
-    "Exit status: 0 when at least one subject matched, 1 when none did,",
+    "Exit status: 0 when every subject matched, 1 when any did not,",
     "2 when the pattern is invalid (its position is shown).",
     NULL};
 
@@ -743,7 +743,7 @@ static int cmd_match(int argc, char **argv)
     size_t size = 0, scratch_size, plen;
     p2m_error err;
     p2m_status st;
-    int i, any = 0, attempt;
+    int i, all = 1, attempt;
 
     if (argc >= 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
         print_lines(stdout, match_help);
@@ -785,19 +785,19 @@ static int cmd_match(int argc, char **argv)
     }
     if (argc > 2) {
         for (i = 2; i < argc; i++)
-            any |= match_one(re, scratch, scratch_size, argv[i], strlen(argv[i]));
+            all &= match_one(re, scratch, scratch_size, argv[i], strlen(argv[i]));
     } else {
         char line[65536];
         while (fgets(line, sizeof line, stdin) != NULL) {
             size_t n = strlen(line);
             if (n > 0 && line[n - 1] == '\n')
                 line[--n] = '\0';
-            any |= match_one(re, scratch, scratch_size, line, n);
+            all &= match_one(re, scratch, scratch_size, line, n);
         }
     }
     free(scratch);
     free(mem);
-    return any ? 0 : 1;
+    return all ? 0 : 1; /* as issue 3 asks: 0 only when every subject matched */
 }
 
 /* ---- dispatch ----------------------------------------------------------- */
