@@ -1592,6 +1592,183 @@ static void check_type_rules(void)
     tk_end();
 }
 
+/* ---- cumulative temporality ---------------------------------------------- */
+
+static p2m_status cum_convert(const p2m_engine *eng, p2m_state *state, const unsigned char *in,
+                              size_t n, size_t work_size, size_t cap, size_t *out_n,
+                              p2m_error *err)
+{
+    p2m_options opt;
+    memset(&opt, 0, sizeof opt);
+    opt.state = state;
+    memset(out_buf, PATTERN, sizeof out_buf);
+    return p2m_convert(eng, in, n, &opt, work_mem, work_size, out_buf, cap, out_n, NULL, err);
+}
+
+/* Finds resource by service.name; NULL when absent. */
+static const DRes *res_by_service(const DReq *d, const char *svc)
+{
+    size_t i;
+    for (i = 0; i < d->n_resource_metrics; i++) {
+        const DRes *r = d->resource_metrics[i];
+        const DKV *kv = r->resource ? find_attr(r->resource->attributes, r->resource->n_attributes,
+                                                "service.name")
+                                    : NULL;
+        if (kv && kv->value &&
+            kv->value->value_case == P2M__METRICS__ANY_VALUE__VALUE_STRING_VALUE &&
+            strcmp(kv->value->string_value, svc) == 0)
+            return r;
+    }
+    return NULL;
+}
+
+static void check_cumulative(void)
+{
+    static pbw req, treq;
+    p2m_config c;
+    p2m_error err;
+    const p2m_engine *eng;
+    p2m_state *state = NULL;
+    unsigned char *smem = NULL, *snap = NULL;
+    size_t ssize, n = 0;
+    p2m_status st;
+    DReq *d = NULL;
+    char why[512];
+
+    build_main_request(&req, P2M_LAYOUT_V1_10, 0);
+    build_times_request(&treq);
+
+    tk_begin("c.api.cumulative.state_size");
+    p2m_config_init(&c);
+    eng = compile_cfg(&c, &err);
+    EXPECT(eng && p2m_state_size(eng) == 0, "delta engine: p2m_state_size %zu, expected 0",
+           eng ? p2m_state_size(eng) : (size_t)-1);
+    p2m_config_init(&c);
+    c.temporality = P2M_TEMPORALITY_CUMULATIVE;
+    c.state_max_series = 64;
+    c.state_bytes = 64 << 10;
+    eng = compile_cfg(&c, &err);
+    EXPECT(eng != NULL, "cumulative engine did not compile");
+    ssize = eng ? p2m_state_size(eng) : 0;
+    EXPECT(ssize > 0, "cumulative engine: p2m_state_size 0");
+    if (eng) {
+        st = cum_convert(eng, NULL, req.b, req.n, sizeof work_mem, sizeof out_buf, &n, &err);
+        EXPECT(st == P2M_ERR_ARGUMENT, "cumulative engine without a state: status %d, expected "
+                                       "P2M_ERR_ARGUMENT", (int)st);
+    }
+    if (ssize) {
+        smem = (unsigned char *)malloc(ssize);
+        snap = (unsigned char *)malloc(ssize);
+        st = p2m_state_init(eng, smem, ssize - 1, &state, &err);
+        EXPECT(st == P2M_ERR_MEMORY, "state_init with size-1: status %d", (int)st);
+        st = p2m_state_init(eng, smem, ssize, &state, &err);
+        EXPECT(st == P2M_OK && state, "state_init with p2m_state_size bytes: status %d", (int)st);
+        if (st != P2M_OK)
+            state = NULL;
+    }
+    tk_end();
+
+    tk_begin("c.api.cumulative.failed_calls_leave_state");
+    if (!state) {
+        EXPECT(0, "no state");
+    } else {
+        st = cum_convert(eng, state, req.b, req.n, sizeof work_mem, sizeof out_buf, &n, &err);
+        EXPECT(st == P2M_OK, "call 1: status %d: %s", (int)st, err.message);
+        memcpy(snap, smem, ssize);
+        st = cum_convert(eng, state, req.b, req.n - 3, sizeof work_mem, sizeof out_buf, &n, &err);
+        EXPECT(st == P2M_ERR_MALFORMED, "truncated input: status %d", (int)st);
+        EXPECT(memcmp(snap, smem, ssize) == 0, "state memory changed by a MALFORMED call");
+        memcpy(snap, smem, ssize);
+        st = cum_convert(eng, state, req.b, req.n, sizeof work_mem, 10, &n, &err);
+        EXPECT(st == P2M_ERR_OUTPUT_TOO_SMALL, "output cap 10: status %d", (int)st);
+        {
+            size_t i, first = ssize, cnt = 0;
+            for (i = 0; i < ssize; i++)
+                if (snap[i] != smem[i]) {
+                    if (first == ssize)
+                        first = i;
+                    cnt++;
+                }
+            EXPECT(cnt == 0, "state memory changed by an OUTPUT_TOO_SMALL call (%zu bytes from "
+                             "offset %zu of %zu)", cnt, first, ssize);
+        }
+        memcpy(snap, smem, ssize);
+        st = cum_convert(eng, state, req.b, req.n, 64, sizeof out_buf, &n, &err);
+        EXPECT(st == P2M_ERR_MEMORY, "work 64 bytes: status %d", (int)st);
+        EXPECT(memcmp(snap, smem, ssize) == 0, "state memory changed by a MEMORY call");
+    }
+    tk_end();
+
+    tk_begin("c.api.cumulative.second_call_sums");
+    if (state) {
+        static const xres twice[2] = {
+            {"svc", "https://example.com/schema/1", 2,
+             {{"cpu_time", "ns", 2,
+               {{60000314, 1000, 2100, 2, {{"process.executable.name", "app"}, {"thread.name", "worker"}}},
+                {40000006, 1000, 2100, 2, {{"process.executable.name", "app"}, {"thread.name", "main"}}}}},
+              {"memory_allocation", "By", 2,
+               {{10240, 3000, 3010, 2, {{"process.executable.name", "app"}, {"thread.name", "worker"}}},
+                {128, 3000, 3010, 1, {{"process.executable.name", "app"}, {NULL, NULL}}}}}}},
+            {"other", "", 1,
+             {{"cpu_time", "ns", 1,
+               {{10, 5000, 5000, 2, {{"process.executable.name", "app"}, {"thread.name", "worker"}}}}}}}};
+        st = cum_convert(eng, state, req.b, req.n, sizeof work_mem, sizeof out_buf, &n, &err);
+        EXPECT(st == P2M_OK, "call 2: status %d: %s", (int)st, err.message);
+        d = st == P2M_OK ? p2m__metrics__export_metrics_service_request__unpack(NULL, n, out_buf)
+                         : NULL;
+        EXPECT(st != P2M_OK || d, "cannot decode call 2's output");
+        if (d) {
+            size_t ri, mi;
+            /* decoded_matches wants delta; check the temporality here, then
+               compare with the temporality patched to delta */
+            for (ri = 0; ri < d->n_resource_metrics; ri++)
+                for (mi = 0; mi < d->resource_metrics[ri]->scope_metrics[0]->n_metrics; mi++) {
+                    P2m__Metrics__Metric *m = d->resource_metrics[ri]->scope_metrics[0]->metrics[mi];
+                    EXPECT(m->sum && m->sum->aggregation_temporality ==
+                                         P2M__METRICS__AGGREGATION_TEMPORALITY__AGGREGATION_TEMPORALITY_CUMULATIVE,
+                           "metric %s: temporality not cumulative", m->name);
+                    if (m->sum)
+                        m->sum->aggregation_temporality =
+                            P2M__METRICS__AGGREGATION_TEMPORALITY__AGGREGATION_TEMPORALITY_DELTA;
+                }
+            if (!decoded_matches(d, twice, 2, 0, NULL, why, sizeof why))
+                EXPECT(0, "after two calls: %s", why);
+            p2m__metrics__export_metrics_service_request__free_unpacked(d, NULL);
+            d = NULL;
+        }
+    } else {
+        EXPECT(0, "no state");
+    }
+    tk_end();
+
+    tk_begin("c.api.cumulative.emits_every_series_held");
+    if (state) {
+        st = cum_convert(eng, state, treq.b, treq.n, sizeof work_mem, sizeof out_buf, &n, &err);
+        EXPECT(st == P2M_OK, "call 3: status %d: %s", (int)st, err.message);
+        d = st == P2M_OK ? p2m__metrics__export_metrics_service_request__unpack(NULL, n, out_buf)
+                         : NULL;
+        if (d) {
+            const DRes *svc = res_by_service(d, "svc"), *ts = res_by_service(d, "ts");
+            EXPECT(d->n_resource_metrics == 4, "call 3 emits %zu resources, expected 4 (svc, "
+                                               "other held; ts, now new)", d->n_resource_metrics);
+            EXPECT(svc && svc->scope_metrics[0]->n_metrics == 2 &&
+                       svc->scope_metrics[0]->metrics[0]->sum->n_data_points == 2 &&
+                       svc->scope_metrics[0]->metrics[0]->sum->data_points[0]->as_int == 60000314,
+                   "svc cpu (app,worker) should still be 60000314");
+            EXPECT(ts && ts->scope_metrics[0]->n_metrics == 1 &&
+                       ts->scope_metrics[0]->metrics[0]->sum->n_data_points == 1 &&
+                       ts->scope_metrics[0]->metrics[0]->sum->data_points[0]->as_int == 2,
+                   "ts cpu (app,worker) should be 2");
+            p2m__metrics__export_metrics_service_request__free_unpacked(d, NULL);
+        }
+    } else {
+        EXPECT(0, "no state");
+    }
+    tk_end();
+    free(smem);
+    free(snap);
+}
+
 int main(int argc, char **argv)
 {
     check_version();
@@ -1616,6 +1793,7 @@ int main(int argc, char **argv)
     check_functions();
     check_filters();
     check_type_rules();
+    check_cumulative();
     if (argc > 1)
         check_real(argv[1], argc > 2 ? argv[2] : NULL, argc > 3 ? argv[3] : NULL);
     return tk_exit_code();

@@ -308,6 +308,45 @@ static void check_error_paths(void)
     tk_end();
 }
 
+static uint64_t state_mem[1 << 16];
+
+static void check_cumulative(void)
+{
+    p2m_config c;
+    p2m_error err;
+    const p2m_engine *eng = NULL;
+    p2m_state *state = NULL;
+    p2m_options opt;
+    p2m_status st[8];
+    size_t n = 0, i, k = 0, ssize = 0;
+    unsigned long calls;
+    tk_begin("c.noalloc.cumulative");
+    memset(st, 0, sizeof st);
+    arm();
+    p2m_config_init(&c);
+    c.temporality = P2M_TEMPORALITY_CUMULATIVE;
+    c.state_max_series = 256;
+    c.state_bytes = 128 << 10;
+    st[k++] = p2m_engine_compile(&c, engine_mem, sizeof engine_mem, &eng, &err);
+    if (st[0] == P2M_OK) {
+        ssize = p2m_state_size(eng);
+        st[k++] = p2m_state_init(eng, state_mem, sizeof state_mem, &state, &err);
+        memset(&opt, 0, sizeof opt);
+        opt.state = state;
+        for (i = 0; i < n_inputs && k < 8; i++)
+            st[k++] = p2m_convert(eng, inputs[i].p, inputs[i].n, &opt, work_mem, sizeof work_mem,
+                                  out_buf, sizeof out_buf, &n, NULL, &err);
+    }
+    calls = disarm();
+    EXPECT(calls == 0, "%lu allocation calls while armed (last: %s)", calls, armed_last);
+    EXPECT(ssize <= sizeof state_mem, "state size %zu over the test's %zu", ssize,
+           sizeof state_mem);
+    for (i = 0; i < k; i++)
+        EXPECT(st[i] == P2M_OK, "step %zu: status %d", i, (int)st[i]);
+    EXPECT(k >= 3, "engine did not compile (status %d)", (int)st[0]);
+    tk_end();
+}
+
 int main(int argc, char **argv)
 {
     static unsigned char *real;
@@ -384,5 +423,6 @@ int main(int argc, char **argv)
     check_config("c.noalloc.regex_config", &rich);
 
     check_error_paths();
+    check_cumulative();
     return tk_exit_code();
 }
