@@ -36,6 +36,10 @@ static uint64_t engine_mem[4096 / 8];
 static uint64_t work_mem[16384 / 8];
 static uint64_t output_mem[4096 / 8];
 
+/* A zero-initialised object: copied to clear options before setting the
+   fields we use (fields added by later versions stay zero). */
+static const p2m_options fw_no_options;
+
 /* ---- symboliser: address ranges of the image -> function names ------------ */
 
 typedef struct fw_symctx {
@@ -206,6 +210,7 @@ static int fw_case(const char *name, const unsigned char *in, size_t in_len,
         return 1;
     }
 
+    opt = fw_no_options; /* every field zero, whatever this version has */
     opt.now_unix_nano = FW_NOW_UNIX_NANO;
     opt.symbolize = symbolise ? fw_symbolize : 0;
     opt.user_data = &ctx;

@@ -43,6 +43,8 @@ int fw_main(void)
 #define P2M_IMPLEMENTATION
 #include "profile2metrics.h"
 
+static const p2m_options probe_no_options; /* all zero */
+
 static p2m_str probe_symbolize(void *user_data, uint64_t address, p2m_str mapping_file,
                                p2m_str build_id)
 {
@@ -66,7 +68,7 @@ int fw_main(void)
 
     p2m_config_init(&cfg);
     cfg.function.enabled = 1;
-    opt.now_unix_nano = 0;
+    opt = probe_no_options;
     opt.symbolize = probe_symbolize;
     opt.user_data = 0;
     st = p2m_engine_compile(&cfg, engine_mem, sizeof engine_mem, &engine, &err);
