@@ -45,15 +45,22 @@ BENCH_OBJ   := $(BENCH_DIR)/bench.o $(BENCH_DIR)/agg.o $(BENCH_DIR)/p2m_side.o $
                $(BENCH_DIR)/gen/npb_v1_10.o $(BENCH_DIR)/gen/npb_v1_8.o \
                $(BENCH_DIR)/gen/cpp_v1_10.o $(BENCH_DIR)/gen/cpp_v1_8.o
 
-.PHONY: bench bench-bin bench-workloads bench-smoke
+.PHONY: bench bench-bin bench-workloads bench-smoke bench-force
+
+# Changes whenever the header's content (or BENCH_HDR) changes: objects that
+# compile the header depend on it, not on a path make cannot compare.
+$(BENCH_DIR)/header.sha: bench-force
+	@mkdir -p $(@D)
+	@h=$$(sha1sum < $(BENCH_HDR)/profile2metrics.h | cut -c1-40); \
+	    [ "$$(cat $@ 2>/dev/null)" = "$$h" ] || echo "$$h" > $@
 
 bench: deps bench-bin bench-workloads
 	sh bench/instr.sh $(BENCH_DIR)/p2m_iter $(BENCH_DIR) $(BENCH_WL)
 	$(BENCH_DIR)/bench --rounds $(BENCH_ROUNDS) --min-ms $(BENCH_MIN_MS) --instr $(BENCH_DIR)/instr.txt \
-	    --json $(BUILD)/bench.json --md $(BENCH_DIR)/table.md $(BENCH_WL)
+	    --header-id $$(cut -c1-12 $(BENCH_DIR)/header.sha) --json $(BUILD)/bench.json --md $(BENCH_DIR)/table.md $(BENCH_WL)
 	@echo "bench: wrote $(BUILD)/bench.json, $(BENCH_DIR)/table.md, $(BENCH_DIR)/annotate-*.txt"
 
-bench-bin: $(BENCH_DIR)/bench $(BENCH_DIR)/p2m_iter
+bench-bin: $(BENCH_DIR)/bench $(BENCH_DIR)/p2m_iter $(BENCH_DIR)/header.sha
 
 bench-workloads: $(foreach s,$(BENCH_SHAPES),$(BENCH_DIR)/$(s).otlp)
 
@@ -92,11 +99,11 @@ $(BENCH_DIR)/gen/cpp_%.o: $(BENCH_GEN)/cpp/.done
 	$(CXX) -std=c++17 $(BENCH_OPT) -DNDEBUG $(BENCH_INCXX) -c -o $@ $(BENCH_GEN)/cpp/profiles_$*.pb.cc
 
 # ---- our objects ----
-$(BENCH_DIR)/p2m_side.o: bench/p2m_side.c bench/p2m_side.h $(BENCH_HDR)/profile2metrics.h
+$(BENCH_DIR)/p2m_side.o: bench/p2m_side.c bench/p2m_side.h $(BENCH_DIR)/header.sha
 	@mkdir -p $(@D)
 	$(CC) $(BENCH_CF) -c -o $@ $<
 $(BENCH_DIR)/bench.o $(BENCH_DIR)/p2m_iter.o $(BENCH_DIR)/agg.o $(BENCH_DIR)/malloc_count.o: \
-    $(BENCH_DIR)/%.o: bench/%.c bench/bench.h bench/p2m_side.h $(BENCH_HDR)/profile2metrics.h
+    $(BENCH_DIR)/%.o: bench/%.c bench/bench.h bench/p2m_side.h $(BENCH_DIR)/header.sha
 	@mkdir -p $(@D)
 	$(CC) $(BENCH_CF) -c -o $@ $<
 $(BENCH_DIR)/peer_pbc.o: bench/peer_pbc.c bench/peer_pbc.inc bench/bench.h $(BENCH_GEN)/pbc/.done
