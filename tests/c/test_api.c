@@ -1657,7 +1657,7 @@ static void check_cumulative(void)
                                        "P2M_ERR_ARGUMENT", (int)st);
     }
     if (ssize) {
-        smem = (unsigned char *)malloc(ssize);
+        smem = (unsigned char *)calloc(1, ssize); /* defined bytes for memcmp */
         snap = (unsigned char *)malloc(ssize);
         st = p2m_state_init(eng, smem, ssize - 1, &state, &err);
         EXPECT(st == P2M_ERR_MEMORY, "state_init with size-1: status %d", (int)st);
