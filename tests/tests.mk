@@ -35,7 +35,7 @@ REGEX_CFLAGS := -O2 -g $(WARN) -Werror -I. -Itests/regex $(REGEX_SRC)
 REGEX_HDRS  := profile2metrics.h tests/regex/regex_impl.h tests/tests.mk $(REGEX_DEPS)
 REGEX_BINS  := regex_diff regex_diff_pcre regex_table regex_table_pcre \
                regex_table_noregex regex_table_cxx regex_table_clang regex_complexity \
-               regex_diff_asan
+               regex_diff_asan regex_match
 N ?= 100000
 
 .PHONY: regex-diff regex-build
@@ -61,6 +61,11 @@ $(REGEX_BUILD)/regex_table_clang: tests/regex/regex_table.c $(REGEX_HDRS) | $(RE
 	clang -std=c11 $(REGEX_CFLAGS) -fsanitize=address,undefined -fno-sanitize-recover=all -o $@ $<
 $(REGEX_BUILD)/regex_complexity: tests/regex/regex_complexity.c $(REGEX_HDRS) | $(REGEX_BUILD)
 	$(CC) -std=c99 $(REGEX_CFLAGS) -o $@ $<
+
+# p2m_cmd_match: from tools/ once wired into p2m, before that from the draft
+REGEX_MATCH_SRC := $(firstword $(wildcard tools/p2m_match.c) $(if $(REGEX_DRAFT),$(wildcard $(REGEX_DRAFT)/p2m_match.c)))
+$(REGEX_BUILD)/regex_match: tests/regex/match_main.c $(REGEX_MATCH_SRC) $(REGEX_HDRS) | $(REGEX_BUILD)
+	$(CC) -std=c99 $(REGEX_CFLAGS) -o $@ $< $(REGEX_MATCH_SRC)
 
 regex-build: $(addprefix $(REGEX_BUILD)/,$(REGEX_BINS))
 
