@@ -1769,6 +1769,59 @@ static void check_cumulative(void)
     free(snap);
 }
 
+/* A negative attribute index (int32 -1: a 10-byte varint) is an invalid
+   reference: skipped and counted; in strict mode an error. */
+static void check_negative_index(void)
+{
+    static pbw req, rp, sp, prof;
+    static const int64_t bad[] = {1, -1}, good[] = {1, 2}, v[] = {7};
+    p2m_config c;
+    p2m_error err;
+    p2m_stats stats;
+    const p2m_result *view = NULL;
+    const p2m_engine *eng;
+    size_t n = 0;
+    p2m_status st;
+    DReq *d;
+    tk_begin("c.api.negative_index");
+    pbw_init(&prof);
+    rq_valuetype(&prof, 1, S_CPU, S_NS);
+    rq_sample(&prof, P2M_LAYOUT_V1_10, bad, 2, v, 1, NULL, 0);
+    rq_sample(&prof, P2M_LAYOUT_V1_10, good, 2, v, 1, NULL, 0);
+    pbw_fixed64(&prof, 3, 1000);
+    pbw_init(&sp);
+    pbw_msg(&sp, 2, &prof);
+    pbw_init(&rp);
+    rq_resource(&rp, "svc");
+    pbw_msg(&rp, 2, &sp);
+    pbw_init(&req);
+    pbw_msg(&req, 1, &rp);
+    rq_dictionary(&req, P2M_LAYOUT_V1_10);
+    p2m_config_init(&c);
+    memset(&stats, 0, sizeof stats);
+    d = convert_decode(&c, &req, NULL, &stats, &view);
+    if (d) {
+        const DMetric *m = metric_at(d, 0, 0);
+        EXPECT(m && m->sum && m->sum->n_data_points == 1 && m->sum->data_points[0]->as_int == 7,
+               "expected one point of 7 (the sample with index -1 skipped)");
+        EXPECT(stats.invalid_references == 1 && stats.samples == 2,
+               "invalid_references %llu samples %llu, expected 1 and 2",
+               (unsigned long long)stats.invalid_references, (unsigned long long)stats.samples);
+        p2m__metrics__export_metrics_service_request__free_unpacked(d, NULL);
+    }
+    c.strict = 1;
+    eng = compile_cfg(&c, &err);
+    if (eng) {
+        memset(out_buf, PATTERN, sizeof out_buf);
+        st = p2m_convert(eng, req.b, req.n, NULL, work_mem, sizeof work_mem, out_buf,
+                         sizeof out_buf, &n, NULL, &err);
+        EXPECT(st == P2M_ERR_INVALID_REFERENCE, "strict: status %d, expected INVALID_REFERENCE",
+               (int)st);
+        EXPECT(all_pattern(out_buf, sizeof out_buf), "strict failure wrote into the output");
+    }
+    tk_end();
+}
+
 int main(int argc, char **argv)
 {
     check_version();
@@ -1794,6 +1847,7 @@ int main(int argc, char **argv)
     check_filters();
     check_type_rules();
     check_cumulative();
+    check_negative_index();
     if (argc > 1)
         check_real(argv[1], argc > 2 ? argv[2] : NULL, argc > 3 ? argv[3] : NULL);
     return tk_exit_code();

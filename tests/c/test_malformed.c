@@ -763,6 +763,118 @@ static void check_contradiction(void)
     tk_end();
 }
 
+static void check_packed_fixed64(void)
+{
+    static pbw req;
+    /* Sample field 5 (timestamps, packed fixed64) with 7 bytes */
+    static const unsigned char bad[] = {0x2a, 0x07, 1, 2, 3, 4, 5, 6, 7};
+    tk_begin("c.malformed.packed_fixed64_not_multiple_of_8");
+    build_small(&req, L_SAMPLE, bad, sizeof bad);
+    expect_defect(&req, req.mark, req.mark + 1, "timestamps of 7 bytes");
+    tk_end();
+}
+
+/* Indices far outside their tables (and negative ones, as int32 protobuf
+   writes them: 10-byte varints) are invalid references: skipped and
+   counted, never read from, never malformed. Run through both engines. */
+static void check_huge_indices(void)
+{
+    static pbw req, rp, sp, prof, s, vt, dict, e;
+    static const int64_t idx[] = {-1, -2147483647 - 1, 2147483647, (int64_t)1 << 40,
+                                  INT64_MAX, 3};
+    outcome o;
+    size_t i, k;
+    int which;
+    tk_begin("c.malformed.huge_indices");
+    for (which = 0; which < 2; which++) {
+        eng = which ? eng_fn : eng_default;
+        for (i = 0; i < sizeof idx / sizeof idx[0]; i++) {
+            for (k = 0; k < 5; k++) {
+                int64_t a[2] = {1, 2}, v[1] = {10};
+                char what[128];
+                pbw_init(&prof);
+                pbw_init(&vt);
+                pbw_int(&vt, 1, k == 3 ? idx[i] : S_CPU); /* sample_type.type_strindex */
+                pbw_int(&vt, 2, S_NS);
+                pbw_msg(&prof, 1, &vt);
+                pbw_init(&s);
+                if (k == 0)
+                    a[1] = idx[i];                       /* attribute index */
+                pbw_int(&s, 1, k == 1 ? idx[i] : 1);     /* stack_index */
+                pbw_packed_ints(&s, 2, a, 2);
+                pbw_int(&s, 3, k == 2 ? idx[i] : 0);     /* link_index */
+                pbw_packed_ints(&s, 4, v, 1);
+                pbw_msg(&prof, 2, &s);
+                pbw_fixed64(&prof, 3, 1000);
+                if (k == 4)
+                    pbw_packed_ints(&prof, 11, &idx[i], 1); /* profile attribute */
+                pbw_init(&sp);
+                pbw_msg(&sp, 2, &prof);
+                pbw_init(&rp);
+                pbw_msg(&rp, 2, &sp);
+                pbw_init(&req);
+                pbw_msg(&req, 1, &rp);
+                pbw_init(&dict);
+                {
+                    int j;
+                    for (j = 0; j < S__N; j++)
+                        pbw_str(&dict, 5, rq_strings[j]);
+                }
+                pbw_init(&e);
+                pbw_msg(&dict, 6, &e);
+                rq_attr_entry(&dict, S_PROC, "app");
+                rq_attr_entry(&dict, S_THREAD, "worker");
+                pbw_init(&e);
+                pbw_msg(&dict, 7, &e);
+                pbw_init(&e);
+                {
+                    int64_t loc[1];
+                    loc[0] = idx[i]; /* stack 1 -> a location far outside */
+                    pbw_packed_ints(&e, 1, loc, 1);
+                }
+                pbw_msg(&dict, 7, &e);
+                pbw_msg(&req, 2, &dict);
+                run(req.b, req.n, &o);
+                snprintf(what, sizeof what, "%s engine, index %lld as %s", which ? "function" : "default",
+                         (long long)idx[i],
+                         k == 0 ? "attribute" : k == 1 ? "stack" : k == 2 ? "link"
+                         : k == 3 ? "string (sample type)" : "profile attribute");
+                if (idx[i] == 3 && k != 3) {
+                    /* 3 is past the end only for some tables: any outcome but a crash */
+                    if (o.st != P2M_OK && !malformed_ok(&o, req.n, what))
+                        dump_once(what, req.b, req.n);
+                    continue;
+                }
+                if (o.st != P2M_OK || o.memory_bug) {
+                    tk_fail(__LINE__, "%s: status %d at %zu: %s (an invalid reference is not "
+                            "malformed)", what, (int)o.st, o.err.offset, o.err.message);
+                    dump_once(what, req.b, req.n);
+                }
+            }
+        }
+    }
+    eng = eng_default;
+    tk_end();
+}
+
+static void check_huge_size(void)
+{
+    static const unsigned char in[16] = {0};
+    p2m_error err;
+    size_t n = 0;
+    p2m_status st;
+    tk_begin("c.malformed.input_over_4gib");
+    /* 16 real bytes, a claimed size of 5 GiB: must be refused before reading */
+    memset(out_buf, PATTERN, OUT_CAP);
+    st = p2m_work_size(eng, in, (size_t)5 << 30, &n, &err);
+    EXPECT(st == P2M_ERR_ARGUMENT, "work_size(5 GiB): status %d, expected ARGUMENT", (int)st);
+    st = p2m_convert(eng, in, (size_t)5 << 30, NULL, big_work, sizeof big_work, out_buf, OUT_CAP,
+                     &n, NULL, &err);
+    EXPECT(st == P2M_ERR_ARGUMENT, "convert(5 GiB): status %d, expected ARGUMENT", (int)st);
+    out_dirty = 1;
+    tk_end();
+}
+
 int main(int argc, char **argv)
 {
     static pbw r10, r8, r9d, dc, fn;
@@ -820,6 +932,9 @@ int main(int argc, char **argv)
     check_lengths_past_end();
     check_nesting();
     check_contradiction();
+    check_packed_fixed64();
+    check_huge_indices();
+    check_huge_size();
 
     /* the same hostile inputs through the function metric engine, which
        also reads the stack, location, function and mapping tables */
