@@ -16,6 +16,13 @@
 #include <string.h>
 #include "regex_impl.h"
 
+#ifndef DIFF_DEPTH
+#define DIFF_DEPTH 3 /* group nesting of generated patterns */
+#endif
+#ifndef DIFF_SUBJECT_MAX
+#define DIFF_SUBJECT_MAX 10 /* subject lengths 0..DIFF_SUBJECT_MAX */
+#endif
+
 static uint64_t rng_state;
 static uint32_t rnd(uint32_t n)
 {
@@ -186,7 +193,7 @@ static void gen_pattern(void)
             put(")");
             gen_concat(1, &nl);
         } else {
-            gen_alt(3, &nl);
+            gen_alt(DIFF_DEPTH, &nl);
         }
     } while (overflow);
     pat[plen] = '\0';
@@ -260,8 +267,8 @@ int main(int argc, char **argv)
         }
         pcre2_pattern_info(pc, PCRE2_INFO_CAPTURECOUNT, &capcount);
         for (sub = 0; sub < 8 && done < total; sub++, done++) {
-            char s[16];
-            size_t n = rnd(11), k, bs = 0, be = 0, ps = 0, pe = 0;
+            char s[DIFF_SUBJECT_MAX + 1];
+            size_t n = rnd(DIFF_SUBJECT_MAX + 1), k, bs = 0, be = 0, ps = 0, pe = 0;
             int rb, rp;
             for (k = 0; k < n; k++) s[k] = alphabet[rnd(sizeof alphabet - 1)];
             rb = p2m_regex_search(re, s, n, scratch, sizeof scratch, &bs, &be, NULL);
