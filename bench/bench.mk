@@ -45,7 +45,14 @@ BENCH_OBJ   := $(BENCH_DIR)/bench.o $(BENCH_DIR)/agg.o $(BENCH_DIR)/p2m_side.o $
                $(BENCH_DIR)/gen/npb_v1_10.o $(BENCH_DIR)/gen/npb_v1_8.o \
                $(BENCH_DIR)/gen/cpp_v1_10.o $(BENCH_DIR)/gen/cpp_v1_8.o
 
-.PHONY: bench bench-bin bench-workloads bench-smoke bench-force
+.PHONY: bench bench-bin bench-workloads bench-smoke bench-force bench-doc
+
+# Copies the table of the last `make bench` into docs/performance.md
+# (between its bench-table markers); the prose around it is written by hand.
+bench-doc: $(BENCH_DIR)/table.md
+	awk -v t=$(BENCH_DIR)/table.md '/<!-- bench-table:begin -->/ { print; while ((getline l < t) > 0) print l; skip = 1; next } \
+	    /<!-- bench-table:end -->/ { skip = 0 } !skip' docs/performance.md > $(BENCH_DIR)/performance.md.tmp
+	mv $(BENCH_DIR)/performance.md.tmp docs/performance.md
 
 # Changes whenever the header's content (or BENCH_HDR) changes: objects that
 # compile the header depend on it, not on a path make cannot compare.
