@@ -41,6 +41,7 @@ else
 fi
 
 # The same program logic built by clang too (warning-free, same bytes below).
+rm -f $D/fw-host-clang
 if clang -std=c99 -O2 -Wall -Wextra -Wpedantic -Wconversion -Wsign-conversion -Wshadow \
         -Wcast-qual -Wundef -Werror -I. -Iexamples/firmware -I$D/gen \
         -o $D/fw-host-clang examples/firmware/app.c examples/firmware/host.c 2> $D/clang.log; then
@@ -82,7 +83,9 @@ fi
 if make -s $D/stack.json > $D/stack.log 2>&1; then
     pass firmware-no-recursion
 else
-    fail firmware-no-recursion "$(grep -E 'PROBLEM|recursion' $D/stack.log | head -n 3 | tr '\n' ' ')"
+    why=$(grep -E 'PROBLEM|recursion' $D/stack.log | head -n 3 | tr '\n' ' ')
+    [ -n "$why" ] || why="make $D/stack.json failed: $(tail -n 4 $D/stack.log | tr '\n' ' ')"
+    fail firmware-no-recursion "$why"
 fi
 
 $PY examples/firmware/check_output.py $D/gen $D/run.out $D/host.out $D/stack.json || failed=1

@@ -276,13 +276,15 @@ int fw_main(void)
                       &cfg, 1);
 
     /* The regex engine on the target: keep the application tasks only and
-       derive a task.kind attribute from the task name. */
+       derive a task.kind attribute from the task name; copy a nested
+       resource attribute (a key-value list) onto the points. */
     {
         static const char *const tasks[] = {"^sensor$", "radio"};
         static const p2m_rule rules[] = {
             {"process.executable.name", P2M_RULE_ATTRIBUTE, 0, "process.executable.name", 0, 0, 0},
             {"thread.name", P2M_RULE_ATTRIBUTE, 0, "thread.name", 0, 0, 0},
             {"task.kind", P2M_RULE_REGEX, "^([a-z]+)", 0, "thread.name", 0, 0},
+            {"device.config", P2M_RULE_ATTRIBUTE, 0, "device.config", 0, 0, 0},
         };
         cfg.function_mode = P2M_FUNCTION_SELF;
         cfg.thread_filter.enabled = 1;

@@ -68,22 +68,26 @@ def parse_run(path):
 # ---- the expectation, from the input alone ---------------------------------
 
 def anyvalue_py(av, strings):
+    """A hashable Python form of an AnyValue: str, bool, int, float, bytes,
+    ("array", items...) or ("kvlist", (key, value)...). strings resolves
+    string_value_strindex (input only; output never uses it)."""
     kind = av.WhichOneof("value")
     if kind == "string_value":
         return av.string_value
     if kind == "string_value_strindex":
         return strings[av.string_value_strindex]
-    if kind == "int_value":
-        return av.int_value
-    if kind == "bool_value":
-        return av.bool_value
-    if kind == "double_value":
-        return av.double_value
+    if kind in ("int_value", "bool_value", "double_value", "bytes_value"):
+        return getattr(av, kind)
+    if kind == "array_value":
+        return ("array",) + tuple(anyvalue_py(x, strings) for x in av.array_value.values)
+    if kind == "kvlist_value":
+        return ("kvlist",) + tuple((kv_key(kv, strings), anyvalue_py(kv.value, strings))
+                                   for kv in av.kvlist_value.values)
     return None
 
 
 def kv_key(kv, strings):
-    return kv.key if kv.key else strings[kv.key_strindex]
+    return kv.key if kv.key or strings is None else strings[kv.key_strindex]
 
 
 class Symbols:
@@ -101,11 +105,13 @@ class Symbols:
         return None
 
 
-def expected(req, symbols, mode, thread_patterns=None, kind_rx=None):
+def expected(req, symbols, mode, thread_patterns=None, kind_rx=None, copy_keys=()):
     """Per resource {"cpu": {key: ns}, "function": {key: ns}, ...} and the
     number of distinct unsymbolised locations the symboliser must see.
     thread_patterns: the thread filter (Python re.search, any one matching);
-    kind_rx: the pattern of the task.kind rule (first group, thread.name)."""
+    kind_rx: the pattern of the task.kind rule (first group, thread.name);
+    copy_keys: attribute rules after it, copying an effective attribute of
+    any type."""
     d = req.dictionary
     S = list(d.string_table)
 
@@ -159,6 +165,9 @@ def expected(req, symbols, mode, thread_patterns=None, kind_rx=None):
                         m = re.search(kind_rx, thread)
                         if m and m.group(1):
                             key += (("task.kind", m.group(1)),)
+                    for k in copy_keys:
+                        if eff.get(k) is not None:
+                            key += ((k, eff[k]),)
                     cpu[key] = cpu.get(key, 0) + v
                     locs = list(d.stack_table[s.stack_index].location_indices)
                     if mode == "self":
@@ -192,7 +201,7 @@ def metrics_of(data):
 
 
 def point_key(dp):
-    return tuple((a.key, a.value.string_value) for a in dp.attributes)
+    return tuple((a.key, anyvalue_py(a.value, None)) for a in dp.attributes)
 
 
 def compare(name, got, exp, with_function):
@@ -200,7 +209,7 @@ def compare(name, got, exp, with_function):
     if len(got.resource_metrics) != len(exp):
         return "%d resource metrics, expected %d" % (len(got.resource_metrics), len(exp))
     for rm, e in zip(got.resource_metrics, exp):
-        ra = {a.key: a.value.string_value for a in rm.resource.attributes}
+        ra = {a.key: anyvalue_py(a.value, None) for a in rm.resource.attributes}
         if ra != e["resource"]:
             return "resource attributes %r, expected %r" % (ra, e["resource"])
         if len(rm.scope_metrics) != 1 or rm.scope_metrics[0].scope.name != "profile2metrics":
@@ -252,17 +261,18 @@ def main(argv):
         with open(os.path.join(gen, fname), "rb") as f:
             r.ParseFromString(f.read())
         inputs[fname] = r
-    # name, input, function mode, function metric on, thread filter, task.kind rule
+    # name, input, function mode, function metric on, thread filter, task.kind
+    # rule, copied attributes
     # (the configurations of fw_main in app.c)
-    cases = [("small", "small.otlp", None, False, None, None),
-             ("small-max8", "small.otlp", None, False, None, None),
-             ("firmware", "firmware.otlp", "self", True, None, None),
-             ("firmware-inclusive", "firmware.otlp", "inclusive", True, None, None),
+    cases = [("small", "small.otlp", None, False, None, None, ()),
+             ("small-max8", "small.otlp", None, False, None, None, ()),
+             ("firmware", "firmware.otlp", "self", True, None, None, ()),
+             ("firmware-inclusive", "firmware.otlp", "inclusive", True, None, None, ()),
              ("firmware-filtered", "firmware.otlp", "self", True, ["^sensor$", "radio"],
-              "^([a-z]+)")]
+              "^([a-z]+)", ("device.config",))]
     check("cases-present", order == [c[0] for c in cases] and horder == order,
           "target printed %r, host %r" % (order, horder))
-    for case, fname, mode, fn, threads, kind in cases:
+    for case, fname, mode, fn, threads, kind, copy in cases:
         t, h = tgt.get(case), host.get(case)
         if t is None or h is None:
             check("%s-identical" % case, False, "case missing from the output")
@@ -280,7 +290,7 @@ def main(argv):
         check("%s-decodes" % case, len(bytes.fromhex(t["hex"])) == t["end"].get("out"),
               "hex length differs from out=")
         exp, n_asked = expected(inputs[fname], symbols if fn else None, mode or "self",
-                                threads, kind)
+                                threads, kind, copy)
         why = compare(case, got, exp, fn)
         check("%s-values" % case, why == "", why)
         if fn:

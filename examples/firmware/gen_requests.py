@@ -85,8 +85,12 @@ def firmware_request():
         "nomap": b.stack([loc("SysTick_Handler", 0x08, mapping=0)]),
         "switch": b.stack([loc("vTaskSwitchContext", 0x50), loc("SysTick_Handler", 0x30)]),
     }
+    # Nested values (an array, a key-value list inside a key-value list)
+    # exercise the encoder's explicit stacks on the target.
     rp = b.resource([("service.name", "sensor-node"), ("host.name", "node-0042"),
-                     ("process.executable.name", "firmware.elf")])
+                     ("process.executable.name", "firmware.elf"),
+                     ("device.sensors", ["bme280", "sx1276"]),
+                     ("device.config", {"rate_hz": 1000, "radio": {"sf": 7, "bw_khz": 125}})])
     sp = b.scope(rp, name="example.com/mcu-sampler", version="1.0.0")
     t0 = gp.BASE_TIME + 1800 * 1_000_000_000
     prof = b.cpu_profile(sp, time=t0, duration=10_000_000_000, period_ns=PERIOD_NS)
