@@ -1374,6 +1374,19 @@ static void check_arguments(void)
         EXPECT(st == P2M_ERR_ARGUMENT, "aggregate(result NULL): status %d", (int)st);
         st = p2m_encode_otlp(NULL, out_buf, sizeof out_buf, &n, &err);
         EXPECT(st == P2M_ERR_ARGUMENT, "encode_otlp(result NULL): status %d", (int)st);
+        /* an engine or result that is not one (docs/api.md): zeroed memory */
+        {
+            static uint64_t zeros[512];
+            st = p2m_convert((const p2m_engine *)(const void *)zeros, req.b, req.n, NULL,
+                             work_mem, sizeof work_mem, out_buf, sizeof out_buf, &n, NULL, &err);
+            EXPECT(st == P2M_ERR_ARGUMENT, "convert(engine = zeroed memory): status %d",
+                   (int)st);
+            st = p2m_encode_otlp((const p2m_result *)(const void *)zeros, out_buf,
+                                 sizeof out_buf, &n, &err);
+            EXPECT(st == P2M_ERR_ARGUMENT, "encode_otlp(result = zeroed memory): status %d",
+                   (int)st);
+            EXPECT(all_pattern(out_buf, sizeof out_buf), "a failed call wrote into the output");
+        }
         /* err may be NULL: the status alone still tells */
         st = p2m_convert(eng, req.b, req.n, NULL, work_mem, 16, out_buf, sizeof out_buf, &n,
                          NULL, NULL);
