@@ -118,6 +118,32 @@ else
     fail firmware-stack-bound-catches-recursion "could not build the negative control"
 fi
 
+# Negative control: a firmware that faults must end QEMU with a failure
+# (the fault handler reports over semihosting), not hang or pass.
+cat > $N/fault.c <<'EOF'
+/* SPDX-License-Identifier: MIT */
+#include "fw.h"
+int fw_main(void) { volatile unsigned *p = (unsigned *)0x70000000u; return (int)*p; }
+EOF
+if arm-none-eabi-gcc -std=c99 -Os -ffreestanding -mcpu=cortex-m4 -mthumb -Iexamples/firmware \
+        -c $N/fault.c -o $N/fault.o && \
+   arm-none-eabi-gcc -mcpu=cortex-m4 -mthumb --specs=nano.specs -nostartfiles \
+        -T examples/firmware/fw.ld -o $N/fault.elf $N/fault.o $D/target.o; then
+    rm -f $N/fault.out
+    timeout 30 qemu-system-arm -M mps2-an386 -display none -monitor none -serial none \
+        -chardev file,id=semi,path=$N/fault.out \
+        -semihosting-config enable=on,target=native,chardev=semi -kernel $N/fault.elf \
+        > /dev/null 2>&1
+    rc=$?
+    if [ $rc -eq 1 ] && grep -q '^FAULT' $N/fault.out; then
+        pass firmware-fault-fails-the-run
+    else
+        fail firmware-fault-fails-the-run "exit $rc, output: $(head -c 200 $N/fault.out 2>/dev/null)"
+    fi
+else
+    fail firmware-fault-fails-the-run "could not build the negative control"
+fi
+
 # The library keeps no static data of its own (no mutable globals, SPEC 8):
 # the header compiled alone for the target has empty .data and .bss. (The
 # full size report, make firmware-size, is not part of the suite: it builds
