@@ -10,6 +10,7 @@
 #   - the call graph has no recursion, so the stack bound is real, and the
 #     stack measured on the target stays within it;
 #   - the stack-bound tool does catch recursion (a negative control);
+#   - a faulting image fails the run (negative control);
 #   - the library has no static data of its own.
 # Outputs under build/firmware/. Needs gcc-arm-none-eabi,
 # libnewlib-arm-none-eabi and qemu-system-arm (tools/install-deps.sh).
