@@ -875,6 +875,65 @@ static void check_huge_size(void)
     tk_end();
 }
 
+/* Deterministic random mutations (a fixed seed, so a failure reproduces):
+   1 to 4 changes per input (a byte set to a random value, to 0x00, 0x80 or
+   0xFF, a bit flipped, or the input cut short), through both engines. Any
+   outcome but OK or MALFORMED (or OUTPUT_TOO_SMALL beyond our buffer) is a
+   failure, and so is anything the sanitizers see. */
+static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
+static uint64_t rng(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return rng_state;
+}
+
+static void check_mutations(const char *name, const unsigned char *const *ins, const size_t *lens,
+                            size_t nin, unsigned iterations)
+{
+    static unsigned char buf[1 << 17];
+    unsigned it;
+    outcome o;
+    char what[160];
+    tk_begin(name);
+    for (it = 0; it < iterations; it++) {
+        size_t which = (size_t)(rng() % nin), n = lens[which], k, nmut;
+        if (n > sizeof buf)
+            n = sizeof buf;
+        memcpy(buf, ins[which], n);
+        nmut = 1 + (size_t)(rng() % 4);
+        for (k = 0; k < nmut && n > 0; k++) {
+            size_t at = (size_t)(rng() % n);
+            switch (rng() % 6) {
+            case 0: buf[at] = (unsigned char)rng(); break;
+            case 1: buf[at] = 0x00; break;
+            case 2: buf[at] = 0x80; break;
+            case 3: buf[at] = 0xFF; break;
+            case 4: buf[at] ^= (unsigned char)(1u << (rng() % 8)); break;
+            default: n = at; break;
+            }
+        }
+        eng = (it & 1) ? eng_fn : eng_default;
+        run(buf, n, &o);
+        snprintf(what, sizeof what, "mutation %u (input %zu, %zu bytes, %s engine)", it, which, n,
+                 (it & 1) ? "function" : "default");
+        if (o.st == P2M_OK || (o.st == P2M_ERR_OUTPUT_TOO_SMALL && o.err.needed > OUT_CAP)) {
+            if (o.memory_bug) {
+                tk_fail(__LINE__, "%s: MEMORY with p2m_work_size's bytes", what);
+                dump_once(what, buf, n);
+            }
+            continue;
+        }
+        if (!malformed_ok(&o, n, what))
+            dump_once(what, buf, n);
+        if (tk_bad > 20)
+            break;
+    }
+    eng = eng_default;
+    tk_end();
+}
+
 int main(int argc, char **argv)
 {
     static pbw r10, r8, r9d, dc, fn;
@@ -946,6 +1005,16 @@ int main(int argc, char **argv)
     check_nested_cuts("c.malformed.fn.nested_cuts.function_request", &fn);
     check_nested_cuts("c.malformed.fn.nested_cuts.main_v1_9_dict_first", &r9d);
     eng = eng_default;
+    {
+        const unsigned char *ins[5];
+        size_t lens[5];
+        ins[0] = r10.b; lens[0] = r10.n;
+        ins[1] = r8.b; lens[1] = r8.n;
+        ins[2] = r9d.b; lens[2] = r9d.n;
+        ins[3] = fn.b; lens[3] = fn.n;
+        ins[4] = dc.b; lens[4] = dc.n;
+        check_mutations("c.malformed.mutations.hand_built", ins, lens, 5, 50000);
+    }
 
     if (argc > 1) {
         size_t n = 0;
@@ -958,6 +1027,13 @@ int main(int argc, char **argv)
         eng = eng_fn;
         check_prefixes("c.malformed.fn.prefixes.real_profile", real, n);
         eng = eng_default;
+        {
+            const unsigned char *ins[1];
+            size_t lens[1];
+            ins[0] = real;
+            lens[0] = n;
+            check_mutations("c.malformed.mutations.real_profile", ins, lens, 1, 10000);
+        }
         free(real);
     }
     if (argc > 2) {
