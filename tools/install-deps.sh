@@ -8,7 +8,7 @@ set -eu
 PKGS="protobuf-compiler python3-protobuf libyaml-dev libpcre2-dev \
 libprotobuf-dev libprotobuf-c-dev protobuf-c-compiler \
 nanopb libnanopb-dev libprotozero-dev \
-clang libclang-rt-14-dev valgrind \
+clang libclang-rt-14-dev valgrind g++ \
 gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm"
 
 missing=""
