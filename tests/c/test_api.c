@@ -1692,6 +1692,32 @@ static void check_cumulative(void)
         EXPECT(st == P2M_ERR_MALFORMED, "truncated input: status %d", (int)st);
         EXPECT(memcmp(snap, smem, ssize) == 0, "state memory changed by a MALFORMED call");
         memcpy(snap, smem, ssize);
+        /* a defect deep in a fourth ResourceProfiles, after three good ones */
+        {
+            static pbw bad, rp, sp, prof, smp;
+            static const int64_t a12[] = {1, 2}, v5[] = {5};
+            pbw_init(&smp);
+            pbw_packed_ints(&smp, 2, a12, 2);
+            pbw_packed_ints(&smp, 4, v5, 1);
+            pbw_byte(&smp, 0x7f); /* field 15, wire type 7 */
+            pbw_byte(&smp, 0x01);
+            pbw_init(&prof);
+            rq_valuetype(&prof, 1, S_CPU, S_NS);
+            pbw_msg(&prof, 2, &smp);
+            pbw_init(&sp);
+            pbw_msg(&sp, 2, &prof);
+            pbw_init(&rp);
+            rq_resource(&rp, "late");
+            pbw_msg(&rp, 2, &sp);
+            pbw_init(&bad);
+            pbw_cat(&bad, &req);
+            pbw_msg(&bad, 1, &rp);
+            st = cum_convert(eng, state, bad.b, bad.n, sizeof work_mem, sizeof out_buf, &n, &err);
+            EXPECT(st == P2M_ERR_MALFORMED, "defect in the 4th resource: status %d", (int)st);
+            EXPECT(memcmp(snap, smem, ssize) == 0,
+                   "state memory changed by a call that failed in its 4th resource");
+            memcpy(snap, smem, ssize);
+        }
         st = cum_convert(eng, state, req.b, req.n, sizeof work_mem, 10, &n, &err);
         EXPECT(st == P2M_ERR_OUTPUT_TOO_SMALL, "output cap 10: status %d", (int)st);
         {
