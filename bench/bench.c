@@ -346,6 +346,9 @@ static void peers_of(ctx *x, int scen, contender **out, size_t *n) {
 }
 
 static char machine[192];
+/* p2m cost per byte of the "typical" workload, per scenario, to state the
+   flatness of the "huge" one against it (issue 8: <= 1.15x). */
+static double typ_ns_per_byte[SC_COUNT], typ_ipb[SC_COUNT];
 static char header_id[64] = "unknown";
 
 static void report(ctx *x, FILE *js, int *first_js, FILE *md) {
@@ -424,6 +427,16 @@ static void report(ctx *x, FILE *js, int *first_js, FILE *md) {
             printf("\n");
             if (md) fprintf(md, " |\n");
         }
+        if (ok && strcmp(x->wl.name, "huge") == 0 && typ_ns_per_byte[s] > 0) {
+            printf("  %-9s %-15s per byte vs typical: time %.2fx", "", "", me->med / (double)x->wl.bytes / typ_ns_per_byte[s]);
+            if (ipb >= 0 && typ_ipb[s] > 0) printf(", instructions %.2fx", ipb / typ_ipb[s]);
+            printf("\n");
+            if (md) {
+                fprintf(md, "| | *per byte vs typical* | | | | | | time %.2f×", me->med / (double)x->wl.bytes / typ_ns_per_byte[s]);
+                if (ipb >= 0 && typ_ipb[s] > 0) fprintf(md, ", instructions %.2f×", ipb / typ_ipb[s]);
+                fprintf(md, " |\n");
+            }
+        }
         if (ok && s == SC_PARSE && md)
             fprintf(md, "| | *p2m memory* | | | | | | work %zu B (%.2f× input), %lu heap allocations in %lu runs |\n",
                     x->side[s].work_used, (double)x->side[s].work_used / (double)x->wl.bytes, me->allocs, me->runs);
@@ -446,6 +459,17 @@ static void report(ctx *x, FILE *js, int *first_js, FILE *md) {
             json_int(js, "p2m_work_used", (unsigned long long)x->side[s].work_used, ok);
             json_int(js, "p2m_heap_allocs", ok ? (unsigned long long)me->allocs : 0, ok);
             json_int(js, "p2m_runs", ok ? (unsigned long long)me->runs : 0, ok);
+            json_num(js, "p2m_ns_per_byte", ok ? me->med / (double)x->wl.bytes : 0, ok);
+            if (ok && strcmp(x->wl.name, "typical") == 0) {
+                typ_ns_per_byte[s] = me->med / (double)x->wl.bytes;
+                typ_ipb[s] = ipb;
+            }
+            if (strcmp(x->wl.name, "huge") == 0) {
+                json_num(js, "ns_per_byte_vs_typical", ok && typ_ns_per_byte[s] > 0 ?
+                         me->med / (double)x->wl.bytes / typ_ns_per_byte[s] : 0, ok && typ_ns_per_byte[s] > 0);
+                json_num(js, "instr_per_byte_vs_typical", ipb >= 0 && typ_ipb[s] > 0 ? ipb / typ_ipb[s] : 0,
+                         ipb >= 0 && typ_ipb[s] > 0);
+            }
             json_str(js, "note", ok ? note : (me ? me->err : ""));
             json_str(js, "machine", machine);
             json_str(js, "header_sha1", header_id);
