@@ -365,7 +365,6 @@ P2M_API size_t p2m_result_point_attributes(const p2m_result *r, size_t res, size
    built-in engine it holds no pointers, so its memory block may be copied or
    moved as a whole (not with the PCRE2 backend). */
 typedef struct p2m_regex p2m_regex;
-#define P2M_REGEX_DRAFT_H /* interim: keeps the regex tests' draft mode building until the final merge */
 
 #ifndef P2M_REGEX_MAX_REPEAT
 #define P2M_REGEX_MAX_REPEAT 1000   /* largest count in {m,n}, as RE2 */
@@ -840,7 +839,7 @@ enum {
     P2M__RX_MATCH,
     P2M__RX_SPLIT,     /* x preferred, y second; both relative */
     P2M__RX_JMP,       /* x relative */
-    P2M__RX_SAVE,      /* x = capture slot 0..3 */
+    P2M__RX_SAVE,      /* x = capture slot (0..3 while compiling, 0..1 after) */
     P2M__RX_BOT,       /* ^ \A: start of text */
     P2M__RX_EOT,       /* $ \z: end of text */
     P2M__RX_BOL,       /* (?m)^ */
@@ -870,6 +869,8 @@ struct p2m_regex {
     uint32_t has_group;   /* pattern has a capturing group: report slots 2,3 */
     uint32_t backend;     /* 0 = built-in */
     uint32_t anchored;    /* program starts with ^ / \A: only position 0 can start */
+    uint32_t use_first;   /* first[] is valid: a match must start with one of these bytes */
+    uint8_t first[32];
     size_t code_off;      /* from the struct: instructions, then classes */
     size_t class_off;
     size_t extra;         /* PCRE2 backend: scratch bytes; else 0 */
@@ -931,8 +932,33 @@ P2M__FN unsigned p2m__rx_other_case(unsigned c)
     return c;
 }
 
-/* Named ASCII sets: d s w (Perl) and the POSIX names. Returns 0 if unknown. */
-P2M__FN int p2m__rset_named(uint8_t *set, const char *name, size_t len, int negate)
+/* Is byte c in named set k (an index into the names of p2m__rset_named)? */
+P2M__FN int p2m__rset_in(size_t k, unsigned c)
+{
+    switch (k) {
+    case 0: case 8: return c >= '0' && c <= '9';                          /* d digit */
+    case 1: return c == '\t' || c == '\n' || c == '\f' || c == '\r' || c == ' '; /* s (RE2: no \v) */
+    case 2: case 15: return p2m__rx_isword(c);                             /* w word */
+    case 3: return p2m__rx_isword(c) && c != '_';                          /* alnum */
+    case 4: return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');      /* alpha */
+    case 5: return c < 128;                                                /* ascii */
+    case 6: return c == ' ' || c == '\t';                                  /* blank */
+    case 7: return c < 32 || c == 127;                                     /* cntrl */
+    case 9: return c > 32 && c < 127;                                      /* graph */
+    case 10: return c >= 'a' && c <= 'z';                                 /* lower */
+    case 11: return c >= 32 && c < 127;                                    /* print */
+    case 12: return c > 32 && c < 127 && !(p2m__rx_isword(c) && c != '_'); /* punct: graph, not alnum */
+    case 13: return (c >= 9 && c <= 13) || c == ' ';                       /* space (with \v) */
+    case 14: return c >= 'A' && c <= 'Z';                                  /* upper */
+    default: return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); /* xdigit */
+    }
+}
+
+/* Adds a named ASCII set to set: d s w (Perl) and the POSIX names; negate
+   adds its complement. Under (?i) (fold) the set is case-folded before it is
+   complemented, as RE2 and PCRE2 do: (?i)[[:^lower:]] excludes 'A' too.
+   Returns 0 if the name is unknown. */
+P2M__FN int p2m__rset_named(uint8_t *set, const char *name, size_t len, int negate, int fold)
 {
     static const char *const names[] = {
         "d", "s", "w", "alnum", "alpha", "ascii", "blank", "cntrl", "digit",
@@ -945,24 +971,7 @@ P2M__FN int p2m__rset_named(uint8_t *set, const char *name, size_t len, int nega
     }
     if (k == sizeof names / sizeof names[0]) return 0;
     for (c = 0; c < 256; c++) {
-        int in;
-        switch (k) {
-        case 0: case 8: in = c >= '0' && c <= '9'; break;
-        case 1: in = c == '\t' || c == '\n' || c == '\f' || c == '\r' || c == ' '; break;
-        case 2: case 15: in = p2m__rx_isword(c); break;
-        case 3: in = p2m__rx_isword(c) && c != '_'; break;
-        case 4: in = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); break;
-        case 5: in = c < 128; break;
-        case 6: in = c == ' ' || c == '\t'; break;
-        case 7: in = c < 32 || c == 127; break;
-        case 9: in = c > 32 && c < 127; break;
-        case 10: in = c >= 'a' && c <= 'z'; break;
-        case 11: in = c >= 32 && c < 127; break;
-        case 12: in = c > 32 && c < 127 && !p2m__rx_isword(c); break;
-        case 13: in = (c >= 9 && c <= 13) || c == ' '; break;
-        case 14: in = c >= 'A' && c <= 'Z'; break;
-        default: in = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); break;
-        }
+        int in = p2m__rset_in(k, c) || (fold && p2m__rset_in(k, p2m__rx_other_case(c)));
         if (in != negate) p2m__rset_add(set, c);
     }
     return 1;
@@ -1231,7 +1240,7 @@ P2M__FN size_t p2m__rx_parse_class(p2m__rcomp *c, const char *p, size_t len, siz
                     neg = 1;
                     nb++;
                 }
-                if (e - nb < 2 || !p2m__rset_named(set, p + nb, e - nb, neg)) {
+                if (e - nb < 2 || !p2m__rset_named(set, p + nb, e - nb, neg, (flags & P2M__RXF_I) != 0)) {
                     p2m__rx_fail(c->err, P2M_ERR_CONFIG, j, "invalid POSIX class name");
                     return 0;
                 }
@@ -1252,7 +1261,7 @@ P2M__FN size_t p2m__rx_parse_class(p2m__rcomp *c, const char *p, size_t len, siz
                     return 0;
                 }
                 p2m__rset_named(set, e == 'd' || e == 'D' ? "d" : e == 'w' || e == 'W' ? "w" : "s",
-                                1, e == 'D' || e == 'W' || e == 'S');
+                                1, e == 'D' || e == 'W' || e == 'S', (flags & P2M__RXF_I) != 0);
                 j += el;
                 continue;
             }
@@ -1441,7 +1450,10 @@ P2M__FN int p2m__rx_parse(p2m__rcomp *c, const char *p, size_t len, uint32_t *ha
                     goto capture;
                 }
                 if (i + 2 < len && p[i + 2] == 'P') {
-                    p2m__rx_fail(c->err, P2M_ERR_CONFIG, i, "(?P=name) back-references not supported");
+                    if (i + 3 < len && p[i + 3] == '=')
+                        p2m__rx_fail(c->err, P2M_ERR_CONFIG, i, "(?P=name) back-references not supported");
+                    else
+                        p2m__rx_fail(c->err, P2M_ERR_CONFIG, i, "invalid named capture group");
                     return 0;
                 }
                 {
@@ -1560,7 +1572,7 @@ P2M__FN int p2m__rx_parse(p2m__rcomp *c, const char *p, size_t len, uint32_t *ha
                 unsigned k;
                 for (k = 0; k < 32; k++) set[k] = 0;
                 p2m__rset_named(set, e == 'd' || e == 'D' ? "d" : e == 'w' || e == 'W' ? "w" : "s", 1,
-                                e == 'D' || e == 'W' || e == 'S');
+                                e == 'D' || e == 'W' || e == 'S', 0);
                 if (!p2m__rx_emit_class(c, i, set)) return 0;
             }
             i += el;
@@ -1622,8 +1634,10 @@ P2M__FN int p2m__rx_measure(const char *pattern, size_t len, p2m_error *err,
 
 /* ---- the Pike VM ---- */
 
+/* A thread carries two capture slots: the reported span (group 1, or the
+   whole match when there is no group; compile renumbers the SAVEs). */
 typedef struct p2m__rthread {
-    size_t cap[4];
+    size_t cap[2];
     uint32_t pc;
 } p2m__rthread;
 
@@ -1709,8 +1723,6 @@ P2M__FN void p2m__rx_add(p2m__rvm *vm, p2m__rthread *list, uint32_t *count, uint
                 t->pc = pc;
                 t->cap[0] = cap[0];
                 t->cap[1] = cap[1];
-                t->cap[2] = cap[2];
-                t->cap[3] = cap[3];
                 ok = 0;
                 break;
             }
@@ -1727,7 +1739,7 @@ P2M__FN int p2m__rx_search_builtin(const p2m_regex *re, const char *subject, siz
     p2m__rvm vm;
     p2m__rthread *clist, *nlist, *tmp;
     uint32_t ccount = 0, ncount, k, ninst = re->ninst;
-    size_t pos, cap[4], best[4];
+    size_t pos, cap[2], best[2];
     int matched = 0;
     uintptr_t base;
     unsigned char *m;
@@ -1748,11 +1760,15 @@ P2M__FN int p2m__rx_search_builtin(const p2m_regex *re, const char *subject, siz
     m += p2m__rx_align((size_t)ninst * sizeof(p2m__rthread));
     vm.stack = (p2m__rstack *)(void *)m;
     for (k = 0; k < ninst; k++) vm.mark[k] = 0;
-    best[0] = best[1] = best[2] = best[3] = P2M__RX_NONE;
+    best[0] = best[1] = P2M__RX_NONE;
 
     for (pos = 0;; pos++) {
         if (!matched) {
-            cap[0] = cap[1] = cap[2] = cap[3] = P2M__RX_NONE;
+            if (ccount == 0 && re->use_first) { /* nothing alive: skip to a possible start */
+                while (pos < n && !p2m__rset_has(re->first, vm.s[pos])) pos++;
+                if (pos >= n) break;
+            }
+            cap[0] = cap[1] = P2M__RX_NONE;
             p2m__rx_add(&vm, clist, &ccount, 0, cap, pos);
         }
         if (ccount == 0 && (matched || pos >= n || (re->anchored && pos > 0))) break;
@@ -1765,8 +1781,6 @@ P2M__FN int p2m__rx_search_builtin(const p2m_regex *re, const char *subject, siz
             if (in->op == P2M__RX_MATCH) {
                 best[0] = t->cap[0];
                 best[1] = t->cap[1];
-                best[2] = t->cap[2];
-                best[3] = t->cap[3];
                 matched = 1;
                 break; /* lower-priority threads lose */
             }
@@ -1783,8 +1797,6 @@ P2M__FN int p2m__rx_search_builtin(const p2m_regex *re, const char *subject, siz
             if (ok) {
                 cap[0] = t->cap[0];
                 cap[1] = t->cap[1];
-                cap[2] = t->cap[2];
-                cap[3] = t->cap[3];
                 p2m__rx_add(&vm, nlist, &ncount, t->pc + 1, cap, pos + 1);
             }
         }
@@ -1792,26 +1804,56 @@ P2M__FN int p2m__rx_search_builtin(const p2m_regex *re, const char *subject, siz
         clist = nlist;
         nlist = tmp;
         ccount = ncount;
-        if (pos >= n) {
-            if (ccount == 0) break;
-            /* threads at n+1 cannot exist: nothing was consumed past n */
-            break;
-        }
+        if (pos >= n) break; /* nothing can be consumed past the end */
     }
     if (steps) *steps = vm.steps;
     if (!matched) return 0;
-    if (re->has_group) {
-        if (best[2] == P2M__RX_NONE || best[3] == P2M__RX_NONE) {
-            *start = *end = P2M__RX_NONE;
-        } else {
-            *start = best[2];
-            *end = best[3];
-        }
+    if (best[0] == P2M__RX_NONE || best[1] == P2M__RX_NONE) { /* group 1 took no part */
+        *start = *end = P2M__RX_NONE;
     } else {
         *start = best[0];
         *end = best[1];
     }
     return 1;
+}
+
+/* The bytes a match can start with, for skipping ahead while no thread is
+   alive: a bounded walk of the start's empty transitions (assertions are
+   passed through, so the set may be too large, never too small). Gives up
+   (returns 0) when a match can be empty, on any-byte, or when the walk is
+   longer than its small fixed budget (no memory to mark visits). */
+P2M__FN int p2m__rx_first_set(const p2m__rinst *code, uint32_t pc_end, const uint8_t *cls, uint8_t *first)
+{
+    uint32_t stack[16], sp = 0, budget = 256, pc = 0, k;
+    for (k = 0; k < 32; k++) first[k] = 0;
+    for (;;) {
+        const p2m__rinst *in;
+        if (pc >= pc_end || budget-- == 0) return 0;
+        in = &code[pc];
+        switch (in->op) {
+        case P2M__RX_JMP: pc = (uint32_t)((int32_t)pc + in->x); continue;
+        case P2M__RX_SPLIT:
+            if (sp == sizeof stack / sizeof stack[0]) return 0;
+            stack[sp++] = (uint32_t)((int32_t)pc + in->y);
+            pc = (uint32_t)((int32_t)pc + in->x);
+            continue;
+        case P2M__RX_SAVE: case P2M__RX_BOT: case P2M__RX_EOT: case P2M__RX_BOL: case P2M__RX_EOL:
+        case P2M__RX_WORDB: case P2M__RX_NWORDB:
+            pc++;
+            continue;
+        case P2M__RX_CHAR:
+            p2m__rset_add(first, in->a);
+            p2m__rset_add(first, in->b);
+            break;
+        case P2M__RX_CLASS:
+            for (k = 0; k < 32; k++) first[k] = (uint8_t)(first[k] | cls[(size_t)in->x * 32u + k]);
+            break;
+        default: /* MATCH (can be empty), ANY, ANYNL */
+            return 0;
+        }
+        if (sp == 0) return 1;
+        pc = stack[--sp];
+    }
 }
 
 #if !defined(P2M_NO_REGEX) && !defined(P2M_USE_PCRE2)
@@ -1842,6 +1884,7 @@ P2M_API p2m_status p2m_regex_compile(const char *pattern, size_t len, void *mem,
     r->nclass = ncls;
     r->backend = 0;
     r->anchored = 0;
+    r->use_first = 0;
     r->extra = 0;
     r->pcre = NULL;
     r->code_off = p2m__rx_align(sizeof(p2m_regex));
@@ -1860,6 +1903,21 @@ P2M_API p2m_status p2m_regex_compile(const char *pattern, size_t len, void *mem,
     }
     r->has_group = hg;
     r->anchored = ninst > 1 && c.code[1].op == P2M__RX_BOT;
+    r->use_first = (uint32_t)p2m__rx_first_set(c.code, c.pc, c.cls, r->first);
+    /* Threads carry only the reported span: with a group, SAVE 2/3 become
+       slots 0/1 and the whole-match SAVEs do nothing (JMP +1). */
+    if (hg) {
+        uint32_t k;
+        for (k = 0; k < c.pc; k++) {
+            if (c.code[k].op != P2M__RX_SAVE) continue;
+            if (c.code[k].x >= 2) {
+                c.code[k].x -= 2;
+            } else {
+                c.code[k].op = P2M__RX_JMP;
+                c.code[k].x = 1;
+            }
+        }
+    }
     *re = r;
     p2m__rx_ok(err);
     return P2M_OK;
@@ -1894,12 +1952,14 @@ P2M_API int p2m_regex_search(const p2m_regex *re, const char *s, size_t n, void 
    by the built-in parser, so both backends accept the same language with the
    same error messages; then it is rewritten where PCRE2 reads RE2 syntax
    differently (\s \S without \v, \v as the VT byte, a literal {, a class
-   escape followed by -) and compiled with RE2's defaults (DOLLAR_ENDONLY,
-   ALT_CIRCUMFLEX, LF newline, no UTF, no UCP). PCRE2 gets a bump allocator
-   over the caller's memory: compile-time data in mem, match-time data (the
-   match data and PCRE2's backtracking frames) in scratch, so still no heap.
-   Match, depth and heap limits bound hostile patterns; a search that hits one
-   returns -2. */
+   escape followed by -, a quantified assertion) and compiled with RE2's
+   defaults (DOLLAR_ENDONLY, ALT_CIRCUMFLEX, LF newline, no UTF, no UCP).
+   PCRE2 gets a bump allocator over the caller's memory: compile-time data in
+   mem, match-time data (the match data and PCRE2's backtracking frames) in
+   scratch, so still no heap. Match, depth and heap limits bound hostile
+   patterns; a search that hits one returns -2. Semantics are PCRE2's where
+   it differs from RE2 (loops over bodies that can match empty, see
+   docs/regex.md). */
 #ifndef PCRE2_CODE_UNIT_WIDTH
 #define PCRE2_CODE_UNIT_WIDTH 8
 #endif
@@ -1915,7 +1975,11 @@ P2M_API int p2m_regex_search(const p2m_regex *re, const char *s, size_t n, void 
 #define P2M_PCRE2_HEAP_LIMIT_KB 256u    /* pcre2_set_heap_limit, KiB */
 #endif
 
-#define P2M__RX_PCRE_OPTIONS (PCRE2_DOLLAR_ENDONLY | PCRE2_ALT_CIRCUMFLEX | PCRE2_NEVER_UTF | PCRE2_NEVER_UCP)
+/* RE2's $ and (?m)^, bytes; and PCRE2's start-of-match optimisations off:
+   10.42 gets them wrong for groups repeated {0} ((?:a|.*){0}\w). */
+#define P2M__RX_PCRE_OPTIONS                                                                   \
+    (PCRE2_DOLLAR_ENDONLY | PCRE2_ALT_CIRCUMFLEX | PCRE2_NEVER_UTF | PCRE2_NEVER_UCP |         \
+     PCRE2_NO_START_OPTIMIZE | PCRE2_NO_DOTSTAR_ANCHOR)
 
 typedef struct p2m__rx_arena {
     unsigned char *base;
@@ -2118,6 +2182,7 @@ P2M_API p2m_status p2m_regex_compile(const char *pattern, size_t len, void *mem,
     r->nclass = ncls;
     r->backend = 1;
     r->anchored = 0;
+    r->use_first = 0;
     r->code_off = 0;
     r->class_off = 0;
     {
@@ -2530,7 +2595,7 @@ P2M_API p2m_status p2m_engine_compile(const p2m_config *cfg, void *mem, size_t m
 
     /* -- validate, naming the field -- */
     if (!cfg->cpu.enabled && !cfg->memory.enabled)
-        return p2m__cfg_fail(err, P2M_ERR_CONFIG, "metrics", -1, 0,
+        return p2m__cfg_fail(err, P2M_ERR_CONFIG, "metrics.cpu.enabled", -1, 0,
                              P2M__MSG("at least one of metrics.cpu and metrics.memory must be enabled"));
     if ((st = p2m__check_metric(&cfg->cpu, "metrics.cpu", 1, err)) != P2M_OK) return st;
     if ((st = p2m__check_metric(&cfg->memory, "metrics.memory", 0, err)) != P2M_OK) return st;
@@ -3182,6 +3247,9 @@ typedef struct p2m__pend {    /* a held series' change in this call */
 
 typedef struct p2m__cum {
     p2m_state *st;
+    p2m__sser *t_ser;          /* new series of this call (ids from st->n_series) */
+    p2m__sres *t_resv;         /* new resources (ids from st->n_res) */
+    uint8_t *tb;               /* new bytes (offsets from st->n_bytes) */
     uint32_t t_series, t_res;  /* tentative counts (>= committed) */
     size_t t_bytes;
     p2m__pend *pend;           /* per held series */
@@ -3189,8 +3257,20 @@ typedef struct p2m__cum {
     uint32_t *thash, thash_mask; /* new series of this call */
 } p2m__cum;
 
+/* Series, resources and bytes by id or offset: held ones in the state, new
+   ones of this call in working memory (the state is written only at commit). */
+P2M__FN p2m__sser *p2m__cser(const p2m__cum *c, uint32_t id) {
+    return id < c->st->n_series ? &c->st->ser[id] : &c->t_ser[id - c->st->n_series];
+}
+P2M__FN p2m__sres *p2m__cres(const p2m__cum *c, uint32_t id) {
+    return id < c->st->n_res ? &c->st->res[id] : &c->t_resv[id - c->st->n_res];
+}
+P2M__FN uint8_t *p2m__cbytes(const p2m__cum *c, size_t off) {
+    return off < c->st->n_bytes ? c->st->bytes + off : c->tb + (off - c->st->n_bytes);
+}
+
 P2M__FN void p2m__cum_point(const p2m__cum *c, uint32_t sid, p2m_point *out, const p2m__metric *m) {
-    const p2m__sser *x = &c->st->ser[sid];
+    const p2m__sser *x = p2m__cser(c, sid);
     uint64_t sum = x->sum, start = x->start, end = x->end;
     if (sid < c->st->n_series && c->pend[sid].touched) {
         sum += c->pend[sid].sum;
@@ -3274,6 +3354,7 @@ static int p2m__make_plan(const p2m__req *q, p2m__plan *pl) {
     if (e->state_series) {
         uint32_t c = e->state_series;
         P2M__PLACE(cum, sizeof(p2m__cum) + p2m__al8(sizeof(struct p2m_result)) + (size_t)c * sizeof(p2m__pend) +
+                            (size_t)c * (sizeof(p2m__sser) + p2m__al8(sizeof(p2m__sres))) + p2m__al8(e->state_bytes) +
                             (size_t)c * 32u + (size_t)p2m__pow2_at_least((uint64_t)pl->ser_cap * 2u) * 4u +
                             (size_t)c * p2m__al8(sizeof(p2m__res)) + (size_t)c * 4u + 64u);
     }
@@ -3641,7 +3722,7 @@ static int p2m__filter_match(p2m__req *q, uint32_t f, uint32_t vid) {
 }
 
 /* The value a regex rule extracts from subject vid (memoised). */
-static uint32_t p2m__rx_extract(p2m__req *q, const p2m__rule *r, uint32_t vid) {
+static uint32_t p2m__rule_extract(p2m__req *q, const p2m__rule *r, uint32_t vid) {
     uint32_t *memo, out = P2M__VID_ABSENT;
     size_t a, b;
     if (vid <= P2M__VID_EMPTY || q->vals[vid].type != P2M_VALUE_STRING) return P2M__VID_ABSENT;
@@ -3655,7 +3736,7 @@ static uint32_t p2m__rx_extract(p2m__req *q, const p2m__rule *r, uint32_t vid) {
 
 /* A regex rule on the string table: the first string, in table order, that
    matches; constant for the request. */
-static uint32_t p2m__rx_string_table(p2m__req *q, const p2m__rule *r) {
+static uint32_t p2m__rule_string_table(p2m__req *q, const p2m__rule *r) {
     uint32_t i;
     for (i = 1; i < q->sv.n_strings; i++) { /* index 0 is the zero value, not a string of the profile */
         const uint8_t *p = q->in + q->strs[i].off;
@@ -3746,7 +3827,7 @@ static void p2m__attribute_set(p2m__req *q, const uint32_t *slots, uint32_t leaf
         const p2m__rule *r = &e->rules[i];
         uint32_t vid = r->type == P2M_RULE_ATTRIBUTE ? slots[r->slot] : q->rule_const[i];
         if (r->type == P2M_RULE_REGEX && r->source != P2M__SRC_STRING_TABLE)
-            vid = p2m__rx_extract(q, r, r->source == P2M__SRC_FUNCTION ? leaf : slots[r->slot]);
+            vid = p2m__rule_extract(q, r, r->source == P2M__SRC_FUNCTION ? leaf : slots[r->slot]);
         if (vid <= P2M__VID_EMPTY) vid = q->rule_def[i];
         if (vid > P2M__VID_EMPTY) {
             q->kv[r->out_key] = vid;
@@ -4364,13 +4445,13 @@ static int p2m__walk_request(p2m__req *q) {
 }
 
 /* ---- OTLP metrics encoder -------------------------------------------------
-   Encodes backwards, from the end of the caller's buffer towards its start
-   (as upb does): a nested message is written first and its length is then
-   known for the prefix, so no size pass and no size cache are needed. When
-   the buffer is too small the writer keeps counting, which gives the exact
-   size needed. A repeated field is written last element first, so the bytes
-   come out in input order. At the end the bytes are moved to the buffer's
-   start. */
+   Encodes backwards, from the end of the output towards its start (as upb
+   does): a nested message is written first and its length is then known for
+   the prefix, so no per-message size cache is needed. A repeated field is
+   written last element first, so the bytes come out in input order. The
+   writer can also only count: p2m_encode_otlp counts first (the exact size,
+   and a buffer that is too small stays untouched), then writes exactly that
+   many bytes, which therefore end at the start of the caller's buffer. */
 
 typedef struct p2m__bw {
     uint8_t *buf;
@@ -4704,8 +4785,8 @@ P2M_API size_t p2m_result_resource_attributes(const p2m_result *r, size_t res, p
     uint32_t i;
     if (!x) return 0;
     if (r->cum) {
-        const p2m__sres *sr = &r->cum->st->res[x->sres];
-        return p2m__kv_list(r, r->cum->st->bytes + sr->off, sr->len, 1, out, cap);
+        const p2m__sres *sr = p2m__cres(r->cum, x->sres);
+        return p2m__kv_list(r, p2m__cbytes(r->cum, sr->off), sr->len, 1, out, cap);
     }
     for (i = 0; i < x->field_count; i++) {
         const p2m__resfield *rf = &r->resfields[x->field_first + i];
@@ -4755,7 +4836,7 @@ P2M_API void p2m_result_point(const p2m_result *r, size_t res, size_t metric, si
     s = p2m__point_at(r, res, metric, point, &sid);
     if (!s) return;
     if (r->cum) {
-        p2m__cum_point(r->cum, sid, out, &r->e->metric[r->cum->st->ser[sid].metric]);
+        p2m__cum_point(r->cum, sid, out, &r->e->metric[p2m__cser(r->cum, sid)->metric]);
         out->n_attributes = p2m_result_point_attributes(r, res, metric, point, 0, 0);
         return;
     }
@@ -4777,8 +4858,8 @@ P2M_API size_t p2m_result_point_attributes(const p2m_result *r, size_t res, size
     const uint8_t *kpos;
     if (!s) return 0;
     if (r->cum) {
-        const p2m__sser *x = &r->cum->st->ser[sid];
-        return p2m__kv_list(r, r->cum->st->bytes + x->off, x->len, 7, out, cap);
+        const p2m__sser *x = p2m__cser(r->cum, sid);
+        return p2m__kv_list(r, p2m__cbytes(r->cum, x->off), x->len, 7, out, cap);
     }
     if (s->overflow) {
         if (out && cap) {
@@ -4815,8 +4896,8 @@ static void p2m__bw_point_attributes(const p2m_result *r, size_t res, size_t met
     p2m_attribute a;
     if (!s) return;
     if (r->cum) { /* as emitted before: a copy */
-        const p2m__sser *x = &r->cum->st->ser[sid];
-        p2m__bw_bytes(w, r->cum->st->bytes + x->off, x->len);
+        const p2m__sser *x = p2m__cser(r->cum, sid);
+        p2m__bw_bytes(w, p2m__cbytes(r->cum, x->off), x->len);
         return;
     }
     if (s->overflow) {
@@ -4909,8 +4990,8 @@ static void p2m__encode(const p2m_result *r, p2m__bw *w) {
         /* Resource: attributes (resolved), dropped count, entity_refs as they came */
         mark_res = w->n;
         if (r->cum) {
-            const p2m__sres *sr = &r->cum->st->res[x->sres];
-            p2m__bw_bytes(w, r->cum->st->bytes + sr->off, sr->len);
+            const p2m__sres *sr = p2m__cres(r->cum, x->sres);
+            p2m__bw_bytes(w, p2m__cbytes(r->cum, sr->off), sr->len);
             p2m__bw_close(w, mark_res, 1);
             p2m__bw_close(w, mark_rm, 1);
             continue;
@@ -4927,13 +5008,17 @@ P2M_API p2m_status p2m_encode_otlp(const p2m_result *r, void *output, size_t cap
     p2m__clear(err);
     if (output_size) *output_size = 0;
     if (!r || r->magic != P2M__MAGIC) return p2m__fail(err, P2M_ERR_ARGUMENT, 0, P2M__MSG("not a result"));
-    w.buf = (uint8_t *)output;
-    w.cap = output ? cap : 0;
+    /* count first: a buffer that turns out too small must stay untouched */
+    w.buf = 0;
+    w.cap = 0;
     w.n = 0;
     p2m__encode(r, &w);
-    if (w.n > w.cap) return p2m__need(err, P2M_ERR_OUTPUT_TOO_SMALL, w.n, P2M__MSG("output buffer too small"));
-    if (w.n) P2M_MEMMOVE(output, w.buf + (w.cap - w.n), w.n);
-    if (output_size) *output_size = w.n;
+    if (!output || w.n > cap) return p2m__need(err, P2M_ERR_OUTPUT_TOO_SMALL, w.n, P2M__MSG("output buffer too small"));
+    w.buf = (uint8_t *)output;
+    w.cap = w.n;
+    w.n = 0;
+    p2m__encode(r, &w);
+    if (output_size) *output_size = w.n; /* written exactly at the start of output */
     return P2M_OK;
 }
 
@@ -4992,7 +5077,7 @@ static int p2m__cum_stage(p2m__cum *c, p2m__emit_fn emit, const p2m_result *r, s
     if (w.n > st->cap_bytes - c->t_bytes) return 0;
     *off = (uint32_t)c->t_bytes;
     *len = (uint32_t)w.n;
-    w.buf = st->bytes + c->t_bytes;
+    w.buf = p2m__cbytes(c, c->t_bytes);
     w.cap = w.n;
     w.n = 0;
     emit(r, a, b, &w);
@@ -5032,7 +5117,7 @@ static uint32_t p2m__cum_overflow(p2m__cum *c, uint32_t sres, uint32_t metric) {
     if (*o) return *o - 1u;
     if (c->t_series >= st->cap) return UINT32_MAX;
     id = c->t_series;
-    x = &st->ser[id];
+    x = p2m__cser(c, id);
     if (!p2m__cum_stage(c, p2m__emit_overflow, 0, 0, 0, &x->off, &x->len)) return UINT32_MAX;
     c->t_bytes += x->len;
     c->t_series++;
@@ -5052,7 +5137,7 @@ P2M__FN void p2m__cum_add(p2m__cum *c, uint32_t id, const p2m__series *d) {
         if (d->start < pd->start) pd->start = d->start;
         if (d->end > pd->end) pd->end = d->end;
     } else {
-        p2m__sser *x = &st->ser[id];
+        p2m__sser *x = p2m__cser(c, id);
         x->sum += d->sum;
         if (d->start < x->start) x->start = d->start;
         if (d->end > x->end) x->end = d->end;
@@ -5071,23 +5156,23 @@ static void p2m__cum_merge(p2m__cum *c, const p2m_result *r, p2m_stats *stats) {
         int staged = p2m__cum_stage(c, p2m__emit_resource, r, ri, 0, &off, &len);
         if (staged) {
             const uint8_t *url = x->schema_url.p ? x->schema_url.p : p2m__nothing;
-            h = p2m__hash_bytes(st->bytes + off, len, p2m__hash_bytes(url, x->schema_url.n, 7u));
+            h = p2m__hash_bytes(p2m__cbytes(c, off), len, p2m__hash_bytes(url, x->schema_url.n, 7u));
             for (i = 0; i < c->t_res && sres == UINT32_MAX; i++) {
-                const p2m__sres *y = &st->res[i];
+                const p2m__sres *y = p2m__cres(c, i);
                 if (y->hash == h && y->len == len && y->url_len == x->schema_url.n &&
-                    p2m__bytes_eq(st->bytes + y->off, st->bytes + off, len) &&
-                    p2m__bytes_eq(st->bytes + y->url_off, url, y->url_len))
+                    p2m__bytes_eq(p2m__cbytes(c, y->off), p2m__cbytes(c, off), len) &&
+                    p2m__bytes_eq(p2m__cbytes(c, y->url_off), url, y->url_len))
                     sres = i;
             }
             if (sres == UINT32_MAX && c->t_res < st->cap && x->schema_url.n <= st->cap_bytes - c->t_bytes - len) {
-                p2m__sres *y = &st->res[c->t_res];
+                p2m__sres *y = p2m__cres(c, c->t_res);
                 P2M_MEMSET(y, 0, sizeof *y);
                 y->off = off;
                 y->len = len;
                 y->hash = h;
                 y->url_off = (uint32_t)(c->t_bytes + len);
                 y->url_len = x->schema_url.n;
-                if (x->schema_url.n) P2M_MEMCPY(st->bytes + y->url_off, url, x->schema_url.n);
+                if (x->schema_url.n) P2M_MEMCPY(p2m__cbytes(c, y->url_off), url, x->schema_url.n);
                 c->t_bytes += len + x->schema_url.n;
                 sres = c->t_res++;
             }
@@ -5104,21 +5189,22 @@ static void p2m__cum_merge(p2m__cum *c, const p2m_result *r, p2m_stats *stats) {
                 if (!d->overflow) {
                     uint32_t aoff, alen, k, hh;
                     if (p2m__cum_stage(c, p2m__emit_attrs, r, ri << 8 | m, pi, &aoff, &alen)) {
-                        hh = p2m__hash_bytes(st->bytes + aoff, alen, sres * 0x9E3779B1u ^ kind);
+                        const uint8_t *ab = p2m__cbytes(c, aoff);
+                        hh = p2m__hash_bytes(ab, alen, sres * 0x9E3779B1u ^ kind);
                         for (k = hh & st->hash_mask; st->hash[k] && id == UINT32_MAX; k = (k + 1) & st->hash_mask) {
                             const p2m__sser *y = &st->ser[st->hash[k] - 1u];
                             if (y->hash == hh && y->res == sres && y->metric == kind && y->len == alen &&
-                                p2m__bytes_eq(st->bytes + y->off, st->bytes + aoff, alen))
+                                p2m__bytes_eq(st->bytes + y->off, ab, alen))
                                 id = st->hash[k] - 1u;
                         }
                         for (k = hh & c->thash_mask; id == UINT32_MAX && c->thash[k]; k = (k + 1) & c->thash_mask) {
-                            const p2m__sser *y = &st->ser[c->thash[k] - 1u];
+                            const p2m__sser *y = p2m__cser(c, c->thash[k] - 1u);
                             if (y->hash == hh && y->res == sres && y->metric == kind && y->len == alen &&
-                                p2m__bytes_eq(st->bytes + y->off, st->bytes + aoff, alen))
+                                p2m__bytes_eq(p2m__cbytes(c, y->off), ab, alen))
                                 id = c->thash[k] - 1u;
                         }
                         if (id == UINT32_MAX && c->t_series < st->cap && c->t_count[sres * 4u + kind] < e->max_series) {
-                            p2m__sser *y = &st->ser[c->t_series];
+                            p2m__sser *y = p2m__cser(c, c->t_series);
                             y->sum = 0; y->start = UINT64_MAX; y->end = 0;
                             y->res = sres; y->metric = kind; y->overflow = 0; y->hash = hh;
                             y->off = aoff; y->len = alen;
@@ -5142,20 +5228,20 @@ static void p2m__cum_merge(p2m__cum *c, const p2m_result *r, p2m_stats *stats) {
 
 /* The result view of the whole state (held and new series). */
 static void p2m__cum_view(const p2m__cum *c, struct p2m_result *v, p2m__res *res, uint32_t *plist) {
-    const p2m_state *st = c->st;
     uint32_t r, m, i, n = 0, np = 0;
     for (r = 0; r < c->t_res; r++) {
         p2m__res *x = &res[n];
         P2M_MEMSET(x, 0, sizeof *x);
         x->sres = r;
-        x->schema_url.p = st->bytes + st->res[r].url_off;
-        x->schema_url.n = st->res[r].url_len;
+        x->schema_url.p = p2m__cbytes(c, p2m__cres(c, r)->url_off);
+        x->schema_url.n = p2m__cres(c, r)->url_len;
         for (m = 1; m <= 3; m++) {
             uint32_t first = np, pass;
             for (pass = 0; pass < 2; pass++) /* overflow last */
-                for (i = 0; i < c->t_series; i++)
-                    if (st->ser[i].res == r && st->ser[i].metric == m && st->ser[i].overflow == pass)
-                        plist[np++] = i;
+                for (i = 0; i < c->t_series; i++) {
+                    const p2m__sser *y = p2m__cser(c, i);
+                    if (y->res == r && y->metric == m && y->overflow == pass) plist[np++] = i;
+                }
             if (np > first) {
                 x->kind[x->n_metrics] = m;
                 x->pl_first[x->n_metrics] = first;
@@ -5182,6 +5268,9 @@ static void p2m__cum_commit(p2m__cum *c) {
         if (pd->start < st->ser[i].start) st->ser[i].start = pd->start;
         if (pd->end > st->ser[i].end) st->ser[i].end = pd->end;
     }
+    for (i = st->n_series; i < c->t_series; i++) st->ser[i] = c->t_ser[i - st->n_series];
+    for (i = st->n_res; i < c->t_res; i++) st->res[i] = c->t_resv[i - st->n_res];
+    if (c->t_bytes > st->n_bytes) P2M_MEMCPY(st->bytes + st->n_bytes, c->tb, c->t_bytes - st->n_bytes);
     for (i = st->n_series; i < c->t_series; i++) {
         if (st->ser[i].overflow) continue;
         for (k = st->ser[i].hash & st->hash_mask; st->hash[k]; k = (k + 1) & st->hash_mask) {}
@@ -5224,10 +5313,11 @@ P2M_API p2m_status p2m_work_size(const p2m_engine *engine, const void *input, si
     p2m__plan pl;
     p2m_stats st;
     p2m_status s;
-    if (needed) *needed = 0;
+    if (!needed) return p2m__fail(err, P2M_ERR_ARGUMENT, 0, P2M__MSG("needed must not be NULL"));
+    *needed = 0;
     if ((s = p2m__begin(&q, engine, input, input_size, &st, err)) != P2M_OK) return s;
     if (p2m__make_plan(&q, &pl) < 0) return p2m__fail(err, P2M_ERR_MALFORMED, 0, P2M__MSG("input too large"));
-    if (needed) *needed = pl.total;
+    *needed = pl.total;
     return P2M_OK;
 }
 
@@ -5335,7 +5425,7 @@ static p2m_status p2m__aggregate(const p2m_engine *engine, const void *input, si
             if (p2m__string(&q, r->index, &sv) == 0)
                 q.rule_const[i] = p2m__intern(&q, P2M_VALUE_STRING, (const uint8_t *)sv.ptr, (uint32_t)sv.len, 0);
         } else if (r->type == P2M_RULE_REGEX && r->source == P2M__SRC_STRING_TABLE) {
-            q.rule_const[i] = p2m__rx_string_table(&q, r);
+            q.rule_const[i] = p2m__rule_string_table(&q, r);
         }
         q.rule_def[i] = r->deflt.len ? p2m__intern(&q, P2M_VALUE_STRING, (const uint8_t *)r->deflt.ptr,
                                                    (uint32_t)r->deflt.len, 0)
@@ -5383,6 +5473,13 @@ static p2m_status p2m__aggregate(const p2m_engine *engine, const void *input, si
         vres = (p2m__res *)(void *)cp;
         cp += (size_t)cap * p2m__al8(sizeof(p2m__res));
         vpl = (uint32_t *)(void *)cp;
+        cp += (size_t)cap * 4u;
+        cp = base + p2m__al8((size_t)(cp - base));
+        c->t_ser = (p2m__sser *)(void *)cp;
+        cp += (size_t)cap * sizeof(p2m__sser);
+        c->t_resv = (p2m__sres *)(void *)cp;
+        cp += (size_t)cap * p2m__al8(sizeof(p2m__sres));
+        c->tb = cp;
         c->st = sst;
         c->t_series = sst->n_series;
         c->t_res = sst->n_res;

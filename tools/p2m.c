@@ -80,19 +80,6 @@ static const char *const validate_help[] = {
     "prints what is wrong (naming the key) and exits 2.",
     NULL};
 
-static const char *const match_help[] = {
-    "usage: p2m match PATTERN [SUBJECT...]",
-    "",
-    "Tries PATTERN (the language of filters and regex rules: RE2 syntax,",
-    "unanchored search) on each SUBJECT, or on each line of stdin when none is",
-    "given. Prints per subject 'match: SUBJECT -> \"EXTRACT\" [START,END)' (the",
-    "first capture group, or the whole match: what a regex rule would write)",
-    "or 'no match: SUBJECT'.",
-    "",
-    "Exit status: 0 when every subject matched, 1 when any did not,",
-    "2 when the pattern is invalid (its position is shown).",
-    NULL};
-
 static void print_lines(FILE *f, const char *const *lines)
 {
     for (; *lines != NULL; lines++) {
@@ -713,92 +700,9 @@ static int cmd_validate(int argc, char **argv)
     return 0;
 }
 
-/* ---- match -------------------------------------------------------------- */
+/* ---- match: tools/p2m_match.c ------------------------------------------- */
 
-/* Prints one subject's outcome; returns 1 when it matched. */
-static int match_one(const p2m_regex *re, void *scratch, size_t scratch_size,
-                     const char *subject, size_t n)
-{
-    size_t start = 0, end = 0;
-    int m = p2m_regex_search(re, subject, n, scratch, scratch_size, &start, &end, NULL);
-    if (m == 1 && start == (size_t)-1)
-        printf("match: %.*s -> no value (group 1 took no part)\n", (int)n, subject);
-    else if (m == 1)
-        printf("match: %.*s -> \"%.*s\" [%lu,%lu)\n", (int)n, subject, (int)(end - start),
-               subject + start, (unsigned long)start, (unsigned long)end);
-    else if (m == 0)
-        printf("no match: %.*s\n", (int)n, subject);
-    else
-        printf("error: %.*s: the search gave up (%d)\n", (int)n, subject, m);
-    return m == 1;
-}
-
-/* p2m match PATTERN [SUBJECT...]: the pattern language of filters and regex
-   rules, tried by hand. Without subjects, each line of stdin is one. */
-static int cmd_match(int argc, char **argv)
-{
-    const char *pattern;
-    const p2m_regex *re = NULL;
-    void *mem = NULL, *scratch = NULL;
-    size_t size = 0, scratch_size, plen;
-    p2m_error err;
-    p2m_status st;
-    int i, all = 1, attempt;
-
-    if (argc >= 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
-        print_lines(stdout, match_help);
-        return 0;
-    }
-    if (argc < 2)
-        return usage_error("match", "%s", "no pattern given");
-    pattern = argv[1];
-    plen = strlen(pattern);
-    for (attempt = 0; attempt < 3; attempt++) {
-        memset(&err, 0, sizeof err);
-        st = p2m_regex_compile(pattern, plen, mem, size, &re, &err);
-        if (st != P2M_ERR_MEMORY || err.needed <= size)
-            break;
-        free(mem);
-        size = err.needed;
-        mem = malloc(size);
-        if (mem == NULL) {
-            fputs("p2m: out of memory\n", stderr);
-            return EXIT_USAGE;
-        }
-    }
-    if (st != P2M_OK) {
-        if (st == P2M_ERR_CONFIG)
-            fprintf(stderr, "p2m: bad pattern at byte %lu: %s\n  %s\n  %*s^\n",
-                    (unsigned long)err.offset, err.message, pattern, (int)err.offset, "");
-        else
-            fprintf(stderr, "p2m: pattern: %s\n", err.message[0] ? err.message
-                                                               : p2m_status_string(st));
-        free(mem);
-        return EXIT_USAGE;
-    }
-    scratch_size = p2m_regex_scratch_size(re);
-    scratch = malloc(scratch_size ? scratch_size : 1);
-    if (scratch == NULL) {
-        free(mem);
-        fputs("p2m: out of memory\n", stderr);
-        return EXIT_USAGE;
-    }
-    if (argc > 2) {
-        for (i = 2; i < argc; i++)
-            all &= match_one(re, scratch, scratch_size, argv[i], strlen(argv[i]));
-    } else {
-        char line[65536];
-        while (fgets(line, sizeof line, stdin) != NULL) {
-            size_t n = strlen(line);
-            if (n > 0 && line[n - 1] == '\n')
-                line[--n] = '\0';
-            all &= match_one(re, scratch, scratch_size, line, n);
-        }
-    }
-    free(scratch);
-    free(mem);
-    return all ? 0 : 1; /* as issue 3 asks: 0 only when every subject matched */
-}
+int p2m_cmd_match(int argc, char **argv);
 
 /* ---- dispatch ----------------------------------------------------------- */
 
@@ -811,7 +715,7 @@ typedef struct command {
 static const command commands[] = {
     {"convert", cmd_convert},
     {"validate", cmd_validate},
-    {"match", cmd_match},
+    {"match", p2m_cmd_match},
 };
 
 int main(int argc, char **argv)
