@@ -1182,6 +1182,66 @@ def _():
     stat(r, "dropped_process", 1)
 
 
+@check("connector_documented_example")
+def _():
+    # The Go connector's architecture page: string table main, worker-1,
+    # my-service, production; attributes service.name, process.name,
+    # thread.name; process filter "main|worker.*", thread filter
+    # "worker-.*", pattern filter "my-.*". Only samples whose process,
+    # thread and some attribute all match make metrics.
+    b = G.Builder("v1.10")
+    for text in ("main", "worker-1", "my-service", "production"):
+        b.s(text)
+    sp = b.scope(b.resource({}))
+    p = b.profile(sp, ("cpu", "nanoseconds"), time=T0, duration=DUR)
+    b.sample(p, values=[100], attrs={"service.name": "my-service", "process.name": "main",
+                                     "thread.name": "worker-1"})
+    b.sample(p, values=[10], attrs={"service.name": "my-service", "process.name": "main",
+                                    "thread.name": "main"})
+    b.sample(p, values=[20], attrs={"service.name": "my-service", "process.name": "other",
+                                    "thread.name": "worker-1"})
+    b.sample(p, values=[40], attrs={"service.name": "production", "process.name": "main",
+                                    "thread.name": "worker-1"})
+    cfg = ("attributes:\n"
+           "  - {key: service.name, type: attribute, from: service.name}\n"
+           "  - {key: process.name, type: attribute, from: process.name}\n"
+           "  - {key: thread.name, type: attribute, from: thread.name}\n"
+           "process_key: process.name\n"
+           "process_filter: {enabled: true, pattern: \"main|worker.*\"}\n"
+           "thread_filter: {enabled: true, pattern: \"worker-.*\"}\n"
+           "pattern_filter: {enabled: true, pattern: \"my-.*\"}\n")
+    r = convert_ok("connector_documented_example", b.to_bytes(), config=cfg)
+    eq(points(r.req, "cpu_time"),
+       [([("service.name", "my-service"), ("process.name", "main"), ("thread.name", "worker-1")], 100)],
+       "cpu_time points")
+    stat(r, "dropped_process", 1)
+    stat(r, "dropped_thread", 1)
+    stat(r, "dropped_pattern", 1)
+    stat(r, "samples_kept", 1)
+
+
+@check("filter_memoised_per_distinct_value")
+def _():
+    # 1200 samples over 3 process names and 2 thread names. Each distinct
+    # value is searched once per request: alpha needs 1 search (^a matches),
+    # beta 2, gamma 2 (the second pattern matches); of the threads of the
+    # samples that pass (alpha, gamma), t1 and t2 need 1 each: 7 searches.
+    b = G.Builder("v1.10")
+    sp = b.scope(b.resource({"service.name": "s"}))
+    p = b.profile(sp, ("cpu", "nanoseconds"), time=T0, duration=DUR)
+    for i in range(1200):
+        b.sample(p, values=[1], attrs={PROC: ("alpha", "beta", "gamma")[i % 3],
+                                       THREAD: ("t1", "t2")[i % 2]})
+    cfg = ("process_filter: {enabled: true, patterns: [\"^a\", \"^g\"]}\n"
+           "thread_filter: {enabled: true, pattern: \"1$\"}\n")
+    r = convert_ok("filter_memoised", b.to_bytes(), config=cfg)
+    stat(r, "regex_searches", 7)
+    stat(r, "dropped_process", 400)
+    stat(r, "dropped_thread", 400)
+    eq(points(r.req, "cpu_time"), [(pa("alpha", "t1"), 200), (pa("gamma", "t1"), 200)],
+       "cpu_time points")
+
+
 # -- attribute rules (SPEC section 5) --
 
 @check("rule_regex_sources_and_default")
