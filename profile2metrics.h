@@ -718,12 +718,19 @@ P2M__INLINE int p2m__next(p2m__wire *w, const uint8_t **pp, const uint8_t *end, 
             *pp = p + len;
             return 1;
         }
-        if ((b & 7u) == P2M__WT_VARINT && p[1] < 0x80) {
+        if ((b & 7u) == P2M__WT_VARINT) {
+            if (p[1] < 0x80) {
+                f->v = p[1];
+                *pp = p + 2;
+            } else if (p[2] < 0x80) { /* two-byte values: indices up to 16383 */
+                f->v = (uint64_t)(p[1] & 0x7fu) | (uint64_t)p[2] << 7;
+                *pp = p + 3;
+            } else {
+                return p2m__next_slow(w, pp, end, f);
+            }
             f->at = p;
             f->num = b >> 3;
             f->wt = P2M__WT_VARINT;
-            f->v = p[1];
-            *pp = p + 2;
             return 1;
         }
     }
@@ -4386,10 +4393,13 @@ static int p2m__walk_request(p2m__req *q) {
         rp = f.s.p;
         while ((r = p2m__next(&q->w, &rp, rend, &g)) > 0) { /* ScopeProfiles */
             const uint8_t *sp, *send;
-            int has_cpu_time = 0;
+            int has_cpu_time = 0, n_prof = 0;
             if (g.num != 2 || g.wt != P2M__WT_LEN) continue;
             sp = g.s.p;
             send = sp + g.s.n;
+            while ((r = p2m__next(&q->w, &sp, send, &h)) > 0) n_prof += h.num == 2 && h.wt == P2M__WT_LEN;
+            if (r < 0) return -1;
+            sp = n_prof > 1 ? g.s.p : send; /* one profile: no dedup to decide */
             /* first look: does this scope have a (cpu, time) profile? (dedup rule) */
             while ((r = p2m__next(&q->w, &sp, send, &h)) > 0) {
                 p2m__pinfo pi;
