@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "p2m_config.h"
+#include "p2m_json.h"
 #include "p2m_out.h"
 #include "p2m_table.h"
 
@@ -295,7 +296,7 @@ static int load_engine(const char *path, int layout_override, p2m_layout layout,
 
 /* ---- convert ------------------------------------------------------------ */
 
-enum { OUT_OTLP, OUT_TABLE };
+enum { OUT_OTLP, OUT_TABLE, OUT_JSON, OUT_PROM };
 
 typedef struct conv {
     const p2m_engine *engine;
@@ -308,6 +309,7 @@ typedef struct conv {
     p2m_outbuf out;
     p2m_stats total;
     size_t messages;
+    p2m_extra_attrs extra;       /* --resource-attr */
 } conv;
 
 static void add_stats(p2m_stats *t, const p2m_stats *s)
@@ -394,7 +396,7 @@ static int convert_one(conv *c, const unsigned char *data, size_t len, size_t ba
     if (grow_work(c, need))
         return EXIT_USAGE;
 
-    if (c->format == OUT_TABLE) {
+    if (c->format != OUT_OTLP) {
         const p2m_result *result = NULL;
         for (attempt = 0; attempt < 3; attempt++) {
             memset(&err, 0, sizeof err);
@@ -407,12 +409,21 @@ static int convert_one(conv *c, const unsigned char *data, size_t len, size_t ba
         }
         if (st != P2M_OK)
             return report(c, &err, base, index);
-        if (c->stream)
+        if (c->stream && c->format == OUT_TABLE)
             p2m_out_printf(&c->out, "%s=== message %lu (bytes %lu..%lu) ===\n",
                            index > 0 ? "\n" : "", (unsigned long)index + 1,
                            (unsigned long)base, (unsigned long)(base + len));
         frame_at = c->out.len;
-        p2m_table_write(&c->out, result);
+        if (c->format == OUT_TABLE) {
+            p2m_table_write(&c->out, result);
+        } else if (c->format == OUT_JSON) {
+            char why[160];
+            if (p2m_json_write(&c->out, result, &c->extra, why, sizeof why) != 0) {
+                fprintf(stderr, "p2m: cannot write JSON: %s\n", why);
+                return EXIT_USAGE;
+            }
+            p2m_out_str(&c->out, "\n");
+        }
         stats.bytes_out = c->out.len - frame_at;
     } else {
         size_t cap = c->out_guess, n = 0, hdr = c->stream ? 4 : 0;
@@ -573,8 +584,13 @@ static int cmd_convert(int argc, char **argv)
                 c.format = OUT_OTLP;
             else if (strcmp(v, "table") == 0)
                 c.format = OUT_TABLE;
+            else if (strcmp(v, "json") == 0)
+                c.format = OUT_JSON;
+            else if (strcmp(v, "prom") == 0)
+                c.format = OUT_PROM;
             else
-                return usage_error("convert", "unknown output format '%s' (otlp or table)", v);
+                return usage_error("convert",
+                                   "unknown output format '%s' (otlp, json, prom or table)", v);
         } else if (take_opt(argc, argv, &i, NULL, "--input-format", &v, &missing)) {
             if (missing)
                 break;
