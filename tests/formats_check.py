@@ -316,7 +316,7 @@ def cmd_inputs(args):
     b.sample(p2, values=[5], attrs={"thread.name": "main", "process.executable.name": "cart"})
     mem = b.profile(b.scope(rp2), ("alloc_space", "bytes"), time=T0, duration=1)
     b.sample(mem, values=[4096], attrs={"thread.name": "main", "process.executable.name": "cart"})
-    rp3 = b.resource([("k8s.pod.name", "no-service")])
+    rp3 = b.resource([("k8s.pod.name", "no-service"), ("a_b", "2"), ("a.b", "1")])
     p3 = b.cpu_profile(b.scope(rp3), time=T0, duration=1)
     b.sample(p3, values=[9], attrs={"thread.name": "t"})
     open(os.path.join(out, "nested.otlp"), "wb").write(b.to_bytes())

@@ -20,8 +20,8 @@ REAL=../shared/testdata/real
 CHECK="$PY tests/formats_check.py"
 failed=0
 
-pass() { echo "PASS $1"; }
-fail() { echo "FAIL $1: $2"; failed=1; }
+pass() { printf "PASS %s\n" "$1"; }
+fail() { printf "FAIL %s: %s\n" "$1" "$2"; failed=1; }
 
 mkdir -p "$T"
 [ -x "$P2M" ] || make -s build/p2m >/dev/null 2>&1
@@ -124,6 +124,62 @@ echo "$CASES" | while read -r name in cfg st; do
 done > "$T/json.results"
 cat "$T/json.results"
 grep -q '^FAIL' "$T/json.results" && failed=1
+
+# ---- -f prom -----------------------------------------------------------------
+# promtool check metrics exits 1 on a parse error, 3 on lint problems, 0
+# clean. The OpenTelemetry naming keeps the unit of the data (ns, ms), which
+# promtool's linter calls "use base unit seconds": that lint, and only that,
+# is accepted.
+if ! command -v promtool >/dev/null 2>&1; then
+    fail prom-deps "promtool not found (Debian package prometheus, tools/install-deps.sh)"
+else
+    echo "$CASES" | while read -r name in cfg st; do
+        sflag=""
+        [ "$st" = 1 ] && sflag=--stream
+        if ! conv "$name" "$in" "$cfg" "$st" prom; then
+            fail "prom-$name" "-f prom failed: $(head -c 300 "$O/$name.prom.err")"
+            continue
+        fi
+        promtool check metrics < "$O/$name.prom" > "$O/$name.promtool" 2>&1
+        prc=$?
+        other=$(grep -v 'use base unit "seconds" instead of' "$O/$name.promtool")
+        if [ "$prc" -ne 0 ] && { [ "$prc" -ne 3 ] || [ -n "$other" ]; }; then
+            fail "promtool-$name" "exit $prc: $(head -c 300 "$O/$name.promtool")"
+        else
+            pass "promtool-$name"
+        fi
+        if [ ! -s "$O/$name.otlp" ]; then
+            fail "prom-$name" "no -f otlp output to compare with"
+        elif why=$($CHECK prom "$O/$name.prom" "$O/$name.otlp" $sflag); then
+            pass "prom-$name"
+        else
+            fail "prom-$name" "$why"
+        fi
+    done > "$T/prom.results"
+    cat "$T/prom.results"
+    grep -q '^FAIL' "$T/prom.results" && failed=1
+fi
+
+# hand-computed lines of the nested input (formats_check.py inputs): 50 ms
+# CPU period; "main" has 3 samples in one resource and 5 in another with the
+# same job (shop/cart) and instance, one line of 8 x 50 ms; colliding label
+# names a.b / a_b joined in key order; the overflow config renames memory to
+# mem.alloc-bytes (unit By: no second _bytes)
+for line in \
+    'cpu_time_nanoseconds_total{instance="pod-1",job="shop/cart",process_executable_name="cart",thread_name="main"} 400000000' \
+    'cpu_time_nanoseconds_total{instance="pod-1",job="shop/cart",process_executable_name="ca\"rt\\x\ny",thread_name="{\"k\":[true]}"} 200000000' \
+    'target_info{a_b="1;2",k8s_pod_name="no-service"} 1' \
+    '# TYPE cpu_time_nanoseconds_total counter' \
+    '# HELP memory_allocation_bytes_total Bytes allocated, summed from the samples of allocation profiles'; do
+    if grep -qxF -- "$line" "$O/nested.prom"; then pass "prom-line: $line"; else
+        fail "prom-line" "missing: $line"; fi
+done
+if grep -q '^mem_alloc_bytes_total{.*} 4096$' "$O/nested-overflow.prom" &&
+        grep -qxF '# HELP mem_alloc_bytes_total a "quoted"\\ line' "$O/nested-overflow.prom"; then
+    pass prom-renamed-metric
+else
+    fail prom-renamed-metric "no mem_alloc_bytes_total 4096 with its escaped HELP"
+fi
 
 # a string index inside a nested value cannot be resolved from the result
 # view: -f json must refuse (exit 2, nothing on stdout), not guess

@@ -8,8 +8,10 @@ set -eu
 PKGS="protobuf-compiler python3-protobuf libyaml-dev libpcre2-dev \
 libprotobuf-dev libprotobuf-c-dev protobuf-c-compiler \
 nanopb libnanopb-dev libprotozero-dev \
-clang libclang-rt-14-dev valgrind g++ \
-gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm"
+clang libclang-rt-14-dev valgrind g++ prometheus \
+gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm \
+gcc-s390x-linux-gnu libc6-dev-s390x-cross qemu-user \
+gcc-i686-linux-gnu libc6-dev-i386-cross"
 
 missing=""
 for p in $PKGS; do

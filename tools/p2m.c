@@ -23,6 +23,7 @@
 #include "p2m_config.h"
 #include "p2m_json.h"
 #include "p2m_out.h"
+#include "p2m_prom.h"
 #include "p2m_table.h"
 
 /* Exit codes (docs/cli.md). */
@@ -310,6 +311,7 @@ typedef struct conv {
     p2m_stats total;
     size_t messages;
     p2m_extra_attrs extra;       /* --resource-attr */
+    p2m_prom *prom;              /* -f prom: totals of every message */
 } conv;
 
 static void add_stats(p2m_stats *t, const p2m_stats *s)
@@ -423,6 +425,12 @@ static int convert_one(conv *c, const unsigned char *data, size_t len, size_t ba
                 return EXIT_USAGE;
             }
             p2m_out_str(&c->out, "\n");
+        } else {
+            char why[160];
+            if (p2m_prom_add(c->prom, result, &c->extra, why, sizeof why) != 0) {
+                fprintf(stderr, "p2m: cannot write Prometheus text: %s\n", why);
+                return EXIT_USAGE;
+            }
         }
         stats.bytes_out = c->out.len - frame_at;
     } else {
@@ -660,10 +668,22 @@ static int cmd_convert(int argc, char **argv)
         goto done;
     }
     c.out_guess = len / 2 + 4096;
+    if (c.format == OUT_PROM && (c.prom = p2m_prom_new()) == NULL) {
+        fprintf(stderr, "p2m: out of memory\n");
+        rc = EXIT_USAGE;
+        goto done;
+    }
     if (c.stream) {
         rc = convert_stream(&c, data, len);
     } else {
         rc = convert_one(&c, data, len, 0, 0);
+    }
+    if (rc == 0 && c.prom != NULL) {
+        p2m_prom_write(c.prom, &c.out);
+        if (c.out.failed) {
+            fprintf(stderr, "p2m: out of memory for the output\n");
+            rc = EXIT_USAGE;
+        }
     }
     if (rc == 0 && write_all(output, &c.out) != 0)
         rc = EXIT_USAGE;
@@ -673,6 +693,7 @@ done:
     free(data);
     free(c.work);
     p2m_out_free(&c.out);
+    p2m_prom_free(c.prom);
     free(state_mem);
     free(engine_mem);
     p2m_cfgfile_free(&file);

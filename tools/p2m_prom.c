@@ -1,0 +1,638 @@
+/* SPDX-License-Identifier: MIT
+   p2m: Prometheus text exposition (see p2m_prom.h). The mapping:
+   - metric name: invalid characters -> '_', runs of '_' made one, a leading
+     digit gets a '_' in front; the unit's word appended (ns -> nanoseconds,
+     By -> bytes, ...) unless the name already ends with it; `_total`.
+   - labels: attribute keys with invalid characters -> '_' and a leading
+     digit prefixed by '_'; keys that become the same label have their
+     values joined with ';' in the sorted order of the original keys.
+   - `job` = service.namespace/service.name (or service.name), `instance` =
+     service.instance.id; the other resource attributes become the labels
+     of a `target_info` gauge of value 1 (with job and instance).
+   - the same name and labels from several resources: one line, summed.
+   - a stream: delta values added up across messages, cumulative ones the
+     latest total. */
+#include "p2m_prom.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct family {
+    char *name;
+    char *help;
+    int gauge;
+    int is_double;
+} family;
+
+typedef struct series {
+    size_t family;
+    char *labels;      /* canonical: name="value",... sorted by name */
+    int64_t isum, imsg;
+    double dsum, dmsg;
+    unsigned long gen; /* message that last touched msg values */
+} series;
+
+struct p2m_prom {
+    family *fam;
+    size_t n_fam, cap_fam;
+    series *ser;
+    size_t n_ser, cap_ser;
+    size_t *hash;      /* series index + 1, open addressing */
+    size_t hash_cap;
+    unsigned long gen;
+    size_t *touched;
+    size_t n_touched, cap_touched;
+};
+
+static char *dup_buf(const p2m_outbuf *b)
+{
+    char *s = (char *)malloc(b->len + 1);
+    if (s == NULL)
+        return NULL;
+    if (b->len)
+        memcpy(s, b->data, b->len);
+    s[b->len] = '\0';
+    return s;
+}
+
+static int grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+    size_t c = *cap ? *cap : 16;
+    void *q;
+    if (need <= *cap)
+        return 0;
+    while (c < need)
+        c *= 2;
+    q = realloc(*p, c * elem);
+    if (q == NULL)
+        return -1;
+    *p = q;
+    *cap = c;
+    return 0;
+}
+
+p2m_prom *p2m_prom_new(void) { return (p2m_prom *)calloc(1, sizeof(p2m_prom)); }
+
+void p2m_prom_free(p2m_prom *p)
+{
+    size_t i;
+    if (p == NULL)
+        return;
+    for (i = 0; i < p->n_fam; i++) {
+        free(p->fam[i].name);
+        free(p->fam[i].help);
+    }
+    for (i = 0; i < p->n_ser; i++)
+        free(p->ser[i].labels);
+    free(p->fam);
+    free(p->ser);
+    free(p->hash);
+    free(p->touched);
+    free(p);
+}
+
+/* ---- names -------------------------------------------------------------- */
+
+static int name_char(char c, int colon)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '_' || (colon && c == ':');
+}
+
+/* sanitised name: invalid -> '_'; collapse_runs: runs of '_' made one */
+static void sanitise(p2m_outbuf *o, const char *s, size_t n, int colon, int collapse_runs)
+{
+    size_t i;
+    int last_us = 0;
+    if (n > 0 && s[0] >= '0' && s[0] <= '9') {
+        p2m_out_str(o, "_");
+        last_us = 1;
+    }
+    for (i = 0; i < n; i++) {
+        char c = name_char(s[i], colon) ? s[i] : '_';
+        if (c == '_' && last_us && collapse_runs)
+            continue;
+        last_us = c == '_';
+        p2m_out_append(o, &c, 1);
+    }
+}
+
+static const char *unit_word(p2m_str u)
+{
+    static const char *const map[][2] = {
+        {"ns", "nanoseconds"}, {"us", "microseconds"}, {"ms", "milliseconds"},
+        {"s", "seconds"},      {"min", "minutes"},     {"h", "hours"},
+        {"d", "days"},         {"By", "bytes"},        {"KiBy", "kibibytes"},
+        {"MiBy", "mebibytes"}, {"GiBy", "gibibytes"},  {"KBy", "kilobytes"},
+        {"MBy", "megabytes"},  {"GBy", "gigabytes"},   {"bit", "bits"},
+        {"%", "percent"},      {"Hz", "hertz"},        {"1", ""}};
+    size_t i;
+    for (i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (strlen(map[i][0]) == u.len && memcmp(map[i][0], u.ptr, u.len) == 0)
+            return map[i][1];
+    return NULL;
+}
+
+static int ends_with(const p2m_outbuf *o, const char *suffix)
+{
+    size_t n = strlen(suffix);
+    return o->len >= n && memcmp(o->data + o->len - n, suffix, n) == 0;
+}
+
+void p2m_prom_metric_name(p2m_outbuf *o, p2m_str name, p2m_str unit)
+{
+    const char *w = unit_word(unit);
+    p2m_outbuf u = {NULL, 0, 0, 0};
+    size_t start = o->len;
+    p2m_outbuf tail;
+    sanitise(o, name.ptr ? name.ptr : "", name.len, 1, 1);
+    if (w == NULL && unit.len > 0 && unit.ptr[0] != '{') {
+        sanitise(&u, unit.ptr, unit.len, 0, 1);
+        p2m_out_append(&u, "", 1);
+        w = u.data ? (const char *)u.data : "";
+    }
+    tail.data = o->data + start;
+    tail.len = o->len - start;
+    tail.cap = tail.len;
+    tail.failed = 0;
+    if (w != NULL && w[0] != '\0') {
+        p2m_outbuf want = {NULL, 0, 0, 0};
+        p2m_out_str(&want, "_");
+        p2m_out_str(&want, w);
+        p2m_out_append(&want, "", 1);
+        if (!(want.data && ends_with(&tail, (const char *)want.data)))
+            p2m_out_str(o, want.data ? (const char *)want.data : "");
+        p2m_out_free(&want);
+    }
+    tail.data = o->data + start;
+    tail.len = o->len - start;
+    if (!ends_with(&tail, "_total"))
+        p2m_out_str(o, "_total");
+    p2m_out_free(&u);
+}
+
+/* ---- labels ------------------------------------------------------------- */
+
+typedef struct label {
+    char *name;     /* sanitised */
+    p2m_str key;    /* original key */
+    char *value;
+} label;
+
+static int label_cmp(const void *a, const void *b)
+{
+    const label *x = (const label *)a, *y = (const label *)b;
+    int c = strcmp(x->name, y->name);
+    size_t n = x->key.len < y->key.len ? x->key.len : y->key.len;
+    if (c != 0)
+        return c;
+    c = n ? memcmp(x->key.ptr, y->key.ptr, n) : 0;
+    if (c != 0)
+        return c;
+    return x->key.len < y->key.len ? -1 : x->key.len > y->key.len;
+}
+
+static void free_labels(label *l, size_t n)
+{
+    size_t i;
+    for (i = 0; i < n; i++) {
+        free(l[i].name);
+        free(l[i].value);
+    }
+    free(l);
+}
+
+static void escape_value(p2m_outbuf *o, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '\\')
+            p2m_out_str(o, "\\\\");
+        else if (*s == '"')
+            p2m_out_str(o, "\\\"");
+        else if (*s == '\n')
+            p2m_out_str(o, "\\n");
+        else
+            p2m_out_append(o, s, 1);
+    }
+}
+
+/* The canonical label text of attributes a (and job/instance, which replace
+   labels of the same name). NULL on error (why filled). */
+static char *label_text(const p2m_attribute *a, size_t n, const char *job, const char *instance,
+                        char *why, size_t why_cap)
+{
+    label *l = (label *)calloc(n + 2, sizeof *l);
+    size_t i, k = 0;
+    p2m_outbuf o = {NULL, 0, 0, 0};
+    char *out = NULL;
+    if (l == NULL)
+        goto oom;
+    for (i = 0; i < n; i++) {
+        p2m_outbuf b = {NULL, 0, 0, 0};
+        sanitise(&b, a[i].key.ptr ? a[i].key.ptr : "", a[i].key.len, 0, 0);
+        l[k].name = dup_buf(&b);
+        p2m_out_free(&b);
+        if (p2m_value_text(&b, &a[i].value, why, why_cap) != 0) {
+            p2m_out_free(&b);
+            free(l[k].name);
+            free_labels(l, k);
+            return NULL;
+        }
+        l[k].value = dup_buf(&b);
+        p2m_out_free(&b);
+        l[k].key = a[i].key;
+        if (l[k].name == NULL || l[k].value == NULL) {
+            k++;
+            goto oom;
+        }
+        if ((strcmp(l[k].name, "job") == 0 && job != NULL) ||
+            (strcmp(l[k].name, "instance") == 0 && instance != NULL)) {
+            /* the resource's job / instance replace it */
+            free(l[k].name);
+            free(l[k].value);
+            l[k].name = l[k].value = NULL;
+            continue;
+        }
+        k++;
+    }
+    if (k) /* sorted by label name, then original key */
+        qsort(l, k, sizeof *l, label_cmp);
+    {
+        size_t j = 0;
+        const char *extra_name[2] = {"instance", "job"};
+        const char *extra_val[2];
+        size_t e = 0;
+        extra_val[0] = instance;
+        extra_val[1] = job;
+        /* merge the sorted labels with instance and job (also sorted) */
+        i = 0;
+        while (i < k || e < 2) {
+            const char *name, *vals;
+            int from_extra;
+            if (e < 2 && extra_val[e] == NULL) {
+                e++;
+                continue;
+            }
+            from_extra = i >= k || (e < 2 && strcmp(extra_name[e], l[i].name) < 0);
+            if (from_extra) {
+                name = extra_name[e];
+                vals = extra_val[e];
+                e++;
+                if (vals[0] == '\0')
+                    continue;
+                if (j++)
+                    p2m_out_str(&o, ",");
+                p2m_out_printf(&o, "%s=\"", name);
+                escape_value(&o, vals);
+                p2m_out_str(&o, "\"");
+                continue;
+            }
+            {
+                /* l[i..] sharing a name: values joined with ';' */
+                size_t end = i + 1, m;
+                p2m_outbuf v = {NULL, 0, 0, 0};
+                while (end < k && strcmp(l[end].name, l[i].name) == 0)
+                    end++;
+                for (m = i; m < end; m++) {
+                    if (m > i)
+                        p2m_out_str(&v, ";");
+                    p2m_out_str(&v, l[m].value);
+                }
+                if (v.len > 0) {
+                    char *joined;
+                    p2m_out_append(&v, "", 1);
+                    joined = v.failed ? NULL : (char *)v.data;
+                    if (j++)
+                        p2m_out_str(&o, ",");
+                    p2m_out_printf(&o, "%s=\"", l[i].name);
+                    escape_value(&o, joined ? joined : "");
+                    p2m_out_str(&o, "\"");
+                }
+                p2m_out_free(&v);
+                i = end;
+            }
+        }
+    }
+    if (o.failed)
+        goto oom;
+    out = dup_buf(&o);
+    p2m_out_free(&o);
+    free_labels(l, k);
+    if (out == NULL)
+        snprintf(why, why_cap, "out of memory");
+    return out;
+oom:
+    p2m_out_free(&o);
+    if (l)
+        free_labels(l, k);
+    snprintf(why, why_cap, "out of memory");
+    return NULL;
+}
+
+/* ---- series ------------------------------------------------------------- */
+
+static size_t str_hash(size_t fam, const char *s)
+{
+    size_t h = 1469598103u ^ fam;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h;
+}
+
+static long find_family(p2m_prom *p, const char *name, const char *help, int gauge, int is_double)
+{
+    size_t i;
+    for (i = 0; i < p->n_fam; i++)
+        if (strcmp(p->fam[i].name, name) == 0) {
+            if (!is_double)
+                return (long)i;
+            p->fam[i].is_double = 1;
+            return (long)i;
+        }
+    if (grow((void **)&p->fam, &p->cap_fam, p->n_fam + 1, sizeof *p->fam))
+        return -1;
+    p->fam[p->n_fam].name = (char *)malloc(strlen(name) + 1);
+    p->fam[p->n_fam].help = (char *)malloc(strlen(help) + 1);
+    if (p->fam[p->n_fam].name == NULL || p->fam[p->n_fam].help == NULL) {
+        free(p->fam[p->n_fam].name);
+        free(p->fam[p->n_fam].help);
+        return -1;
+    }
+    strcpy(p->fam[p->n_fam].name, name);
+    strcpy(p->fam[p->n_fam].help, help);
+    p->fam[p->n_fam].gauge = gauge;
+    p->fam[p->n_fam].is_double = is_double;
+    return (long)p->n_fam++;
+}
+
+static int rehash(p2m_prom *p)
+{
+    size_t cap = p->hash_cap ? p->hash_cap * 2 : 256, i;
+    size_t *h = (size_t *)calloc(cap, sizeof *h);
+    if (h == NULL)
+        return -1;
+    for (i = 0; i < p->n_ser; i++) {
+        size_t at = str_hash(p->ser[i].family, p->ser[i].labels) & (cap - 1);
+        while (h[at])
+            at = (at + 1) & (cap - 1);
+        h[at] = i + 1;
+    }
+    free(p->hash);
+    p->hash = h;
+    p->hash_cap = cap;
+    return 0;
+}
+
+/* The series of (family, labels); labels is taken over (freed or kept). */
+static series *get_series(p2m_prom *p, size_t fam, char *labels)
+{
+    size_t at;
+    series *s;
+    if ((p->n_ser + 1) * 2 > p->hash_cap && rehash(p) != 0) {
+        free(labels);
+        return NULL;
+    }
+    at = str_hash(fam, labels) & (p->hash_cap - 1);
+    while (p->hash[at]) {
+        s = &p->ser[p->hash[at] - 1];
+        if (s->family == fam && strcmp(s->labels, labels) == 0) {
+            free(labels);
+            return s;
+        }
+        at = (at + 1) & (p->hash_cap - 1);
+    }
+    if (grow((void **)&p->ser, &p->cap_ser, p->n_ser + 1, sizeof *p->ser)) {
+        free(labels);
+        return NULL;
+    }
+    s = &p->ser[p->n_ser];
+    memset(s, 0, sizeof *s);
+    s->family = fam;
+    s->labels = labels;
+    p->hash[at] = ++p->n_ser;
+    return s;
+}
+
+static int touch(p2m_prom *p, series *s)
+{
+    if (s->gen == p->gen)
+        return 0;
+    s->gen = p->gen;
+    s->imsg = 0;
+    s->dmsg = 0;
+    if (grow((void **)&p->touched, &p->cap_touched, p->n_touched + 1, sizeof *p->touched))
+        return -1;
+    p->touched[p->n_touched++] = (size_t)(s - p->ser);
+    return 0;
+}
+
+static char *attr_string(const p2m_attribute *a, size_t n, const char *key)
+{
+    size_t i;
+    for (i = 0; i < n; i++)
+        if (a[i].key.len == strlen(key) && memcmp(a[i].key.ptr, key, a[i].key.len) == 0) {
+            p2m_outbuf b = {NULL, 0, 0, 0};
+            char why[8];
+            char *s;
+            if (p2m_value_text(&b, &a[i].value, why, sizeof why) != 0)
+                p2m_out_free(&b);
+            s = dup_buf(&b);
+            p2m_out_free(&b);
+            return s;
+        }
+    return NULL;
+}
+
+static int fail(char *why, size_t cap, const char *msg)
+{
+    snprintf(why, cap, "%s", msg);
+    return -1;
+}
+
+int p2m_prom_add(p2m_prom *p, const p2m_result *r, const p2m_extra_attrs *extra, char *why,
+                 size_t why_cap)
+{
+    size_t res, i;
+    int cumulative = 0, rc = 0;
+    p->gen++;
+    p->n_touched = 0;
+    for (res = 0; res < p2m_result_resource_count(r) && rc == 0; res++) {
+        p2m_attribute *ra = NULL, *rest = NULL;
+        size_t n_ra = 0, n_rest = 0, m;
+        char *name = NULL, *ns = NULL, *inst = NULL, *job = NULL;
+        if (p2m_resource_attrs(r, res, extra, &ra, &n_ra) != 0)
+            return fail(why, why_cap, "out of memory");
+        name = attr_string(ra, n_ra, "service.name");
+        ns = attr_string(ra, n_ra, "service.namespace");
+        inst = attr_string(ra, n_ra, "service.instance.id");
+        if (name != NULL) {
+            p2m_outbuf j = {NULL, 0, 0, 0};
+            if (ns != NULL && ns[0] != '\0') {
+                p2m_out_str(&j, ns);
+                p2m_out_str(&j, "/");
+            }
+            p2m_out_str(&j, name);
+            job = dup_buf(&j);
+            p2m_out_free(&j);
+        }
+        rest = (p2m_attribute *)malloc((n_ra + 1) * sizeof *rest);
+        if (rest == NULL)
+            rc = fail(why, why_cap, "out of memory");
+        for (i = 0; rc == 0 && i < n_ra; i++) {
+            p2m_str k = ra[i].key;
+            if ((k.len == 12 && memcmp(k.ptr, "service.name", 12) == 0) ||
+                (k.len == 17 && memcmp(k.ptr, "service.namespace", 17) == 0) ||
+                (k.len == 19 && memcmp(k.ptr, "service.instance.id", 19) == 0))
+                continue;
+            rest[n_rest++] = ra[i];
+        }
+        if (rc == 0 && n_rest > 0) { /* target_info */
+            long f = find_family(p, "target_info", "Target metadata", 1, 0);
+            char *lt = f < 0 ? NULL : label_text(rest, n_rest, job, inst, why, why_cap);
+            series *s = lt ? get_series(p, (size_t)f, lt) : NULL;
+            if (s == NULL || touch(p, s) != 0)
+                rc = f < 0 || lt ? fail(why, why_cap, "out of memory") : -1;
+            else
+                s->imsg = 1;
+        }
+        for (m = 0; rc == 0 && m < p2m_result_metric_count(r, res); m++) {
+            p2m_metric_info info;
+            p2m_outbuf nb = {NULL, 0, 0, 0};
+            char *fname, *help;
+            long f;
+            size_t pt;
+            p2m_result_metric(r, res, m, &info);
+            cumulative = info.temporality == P2M_TEMPORALITY_CUMULATIVE;
+            p2m_prom_metric_name(&nb, info.name, info.unit);
+            fname = dup_buf(&nb);
+            p2m_out_free(&nb);
+            p2m_out_append(&nb, info.description.ptr, info.description.len);
+            help = dup_buf(&nb);
+            p2m_out_free(&nb);
+            f = fname && help ? find_family(p, fname, help, 0, info.is_double) : -1;
+            free(fname);
+            free(help);
+            if (f < 0) {
+                rc = fail(why, why_cap, "out of memory");
+                break;
+            }
+            for (pt = 0; rc == 0 && pt < info.n_points; pt++) {
+                p2m_point point;
+                size_t n_pa = p2m_result_point_attributes(r, res, m, pt, NULL, 0);
+                p2m_attribute *pa = (p2m_attribute *)malloc((n_pa + 1) * sizeof *pa);
+                char *lt;
+                series *s;
+                if (pa == NULL) {
+                    rc = fail(why, why_cap, "out of memory");
+                    break;
+                }
+                p2m_result_point(r, res, m, pt, &point);
+                p2m_result_point_attributes(r, res, m, pt, pa, n_pa);
+                lt = label_text(pa, n_pa, job, inst, why, why_cap);
+                free(pa);
+                if (lt == NULL) {
+                    rc = -1;
+                    break;
+                }
+                s = get_series(p, (size_t)f, lt);
+                if (s == NULL || touch(p, s) != 0) {
+                    rc = fail(why, why_cap, "out of memory");
+                    break;
+                }
+                if (point.is_double)
+                    s->dmsg += point.as_double;
+                else
+                    s->imsg += point.as_int;
+            }
+        }
+        free(rest);
+        free(ra);
+        free(name);
+        free(ns);
+        free(inst);
+        free(job);
+    }
+    if (rc != 0)
+        return rc;
+    /* the message's values into the totals: a delta adds, a cumulative
+       total (and target_info) replaces */
+    for (i = 0; i < p->n_touched; i++) {
+        series *s = &p->ser[p->touched[i]];
+        if (cumulative || p->fam[s->family].gauge) {
+            s->isum = s->imsg;
+            s->dsum = s->dmsg;
+        } else {
+            s->isum += s->imsg;
+            s->dsum += s->dmsg;
+        }
+    }
+    return 0;
+}
+
+/* ---- writing ------------------------------------------------------------ */
+
+static void write_help(p2m_outbuf *o, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '\\')
+            p2m_out_str(o, "\\\\");
+        else if (*s == '\n')
+            p2m_out_str(o, "\\n");
+        else
+            p2m_out_append(o, s, 1);
+    }
+}
+
+static void write_number(p2m_outbuf *o, const family *f, const series *s)
+{
+    if (!f->is_double) {
+        p2m_out_printf(o, "%lld", (long long)s->isum);
+        return;
+    }
+    {
+        double d = s->dsum + (double)s->isum;
+        char buf[40];
+        int prec;
+        if (isnan(d)) {
+            p2m_out_str(o, "NaN");
+            return;
+        }
+        if (isinf(d)) {
+            p2m_out_str(o, d > 0 ? "+Inf" : "-Inf");
+            return;
+        }
+        for (prec = 15; prec <= 17; prec++) {
+            snprintf(buf, sizeof buf, "%.*g", prec, d);
+            if (strtod(buf, NULL) == d)
+                break;
+        }
+        p2m_out_str(o, buf);
+    }
+}
+
+void p2m_prom_write(const p2m_prom *p, p2m_outbuf *o)
+{
+    size_t f, i;
+    for (f = 0; f < p->n_fam; f++) {
+        const family *fa = &p->fam[f];
+        if (fa->help[0] != '\0') {
+            p2m_out_printf(o, "# HELP %s ", fa->name);
+            write_help(o, fa->help);
+            p2m_out_str(o, "\n");
+        }
+        p2m_out_printf(o, "# TYPE %s %s\n", fa->name, fa->gauge ? "gauge" : "counter");
+        for (i = 0; i < p->n_ser; i++) {
+            const series *s = &p->ser[i];
+            if (s->family != f)
+                continue;
+            p2m_out_str(o, fa->name);
+            if (s->labels[0] != '\0')
+                p2m_out_printf(o, "{%s}", s->labels);
+            p2m_out_str(o, " ");
+            write_number(o, fa, s);
+            p2m_out_str(o, "\n");
+        }
+    }
+}
