@@ -181,6 +181,35 @@ else
     fail prom-renamed-metric "no mem_alloc_bytes_total 4096 with its escaped HELP"
 fi
 
+# ---- -f table -------------------------------------------------------------------
+# tests/golden/demo.table is written by hand from the table's layout rules
+# (rows sorted by value, largest first; totals line; <= 80 columns). Its
+# totals are checked here against the protobuf decode of -f otlp.
+if "$P2M" convert -f table examples/demo.otlp > "$O/demo.table" 2> "$O/demo.table.err" &&
+        cmp -s "$O/demo.table" tests/golden/demo.table; then
+    pass table-golden-demo
+else
+    fail table-golden-demo "differs from tests/golden/demo.table: $(diff tests/golden/demo.table "$O/demo.table" | head -5 | tr '\n' '|')"
+fi
+why=$($PY - tests/golden/demo.table "$O/demo.otlp" <<'EOF'
+import re, sys
+import metrics_pb2
+text = open(sys.argv[1]).read()
+m = metrics_pb2.ExportMetricsServiceRequest()
+m.ParseFromString(open(sys.argv[2], "rb").read())
+want = []
+for rm in m.resource_metrics:
+    for met in rm.scope_metrics[0].metrics:
+        want.append("total: %d %s" % (sum(dp.as_int for dp in met.sum.data_points), met.unit))
+got = re.findall(r"total: \d+ \S+", text)
+if got != want:
+    print("totals %r, decode gives %r" % (got, want))
+elif max(len(l) for l in text.split("\n")) > 80:
+    print("a line is wider than 80 columns")
+EOF
+)
+if [ $? -eq 0 ] && [ -z "$why" ]; then pass table-golden-totals; else fail table-golden-totals "$why"; fi
+
 # a string index inside a nested value cannot be resolved from the result
 # view: -f json must refuse (exit 2, nothing on stdout), not guess
 if "$P2M" convert -f json --now 1 "$T/nested-strindex.otlp" > "$T/strindex.out" 2> "$T/strindex.err"; then

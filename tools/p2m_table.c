@@ -8,6 +8,7 @@
          time: 2026-11-22 12:00:00.000 .. 12:00:10.000 UTC
          process.executable.name=java, thread.name=main          1.25 s
          process.executable.name=java, thread.name=gc             350 ms
+   Rows are sorted by value, largest first.
          total: 1600000000 ns                                      1.6 s
    Attribute lists that do not fit their column wrap at ", ". */
 #define _POSIX_C_SOURCE 200809L /* gmtime_r */
@@ -257,8 +258,23 @@ static double point_value(const p2m_point *p)
     return p->is_double ? p->as_double : (double)p->as_int;
 }
 
+typedef struct row_order {
+    double value;
+    size_t point;
+} row_order;
+
+/* largest value first; equal values in point order */
+static int row_cmp(const void *a, const void *b)
+{
+    const row_order *x = (const row_order *)a, *y = (const row_order *)b;
+    if (x->value != y->value)
+        return x->value > y->value ? -1 : 1;
+    return x->point < y->point ? -1 : x->point > y->point;
+}
+
 static void put_metric(p2m_outbuf *o, scratch *s, const p2m_result *r, size_t res, size_t m)
 {
+    row_order *order;
     p2m_metric_info info;
     size_t i, value_w = 5, attr_w = 0, attr_max = 0;
     uint64_t t_start = 0, t_end = 0;
@@ -267,6 +283,11 @@ static void put_metric(p2m_outbuf *o, scratch *s, const p2m_result *r, size_t re
     char human[64];
 
     p2m_result_metric(r, res, m, &info);
+    order = (row_order *)malloc((info.n_points + 1) * sizeof *order);
+    if (order == NULL) {
+        o->failed = 1;
+        return;
+    }
 
     /* first pass: column widths, the total and the time span */
     for (i = 0; i < info.n_points; i++) {
@@ -281,12 +302,15 @@ static void put_metric(p2m_outbuf *o, scratch *s, const p2m_result *r, size_t re
             total_d += p.as_double;
         else
             total_i += p.as_int;
+        order[i].value = point_value(&p);
+        order[i].point = i;
         p2m_table_human(human, sizeof human, point_value(&p), info.unit);
         if (strlen(human) > value_w)
             value_w = strlen(human);
         n = p2m_result_point_attributes(r, res, m, i, NULL, 0);
         if (grow_attrs(s, n) != 0) {
             o->failed = 1;
+            free(order);
             return;
         }
         n = p2m_result_point_attributes(r, res, m, i, s->attrs, n);
@@ -316,12 +340,14 @@ static void put_metric(p2m_outbuf *o, scratch *s, const p2m_result *r, size_t re
     if (attr_max < attr_w)
         attr_w = attr_max < 24 ? 24 : attr_max;
 
-    /* second pass: the rows */
+    /* second pass: the rows, largest value first */
+    if (info.n_points > 1)
+        qsort(order, info.n_points, sizeof *order, row_cmp);
     for (i = 0; i < info.n_points; i++) {
         p2m_point p;
-        size_t n, last;
-        p2m_result_point(r, res, m, i, &p);
-        n = p2m_result_point_attributes(r, res, m, i, s->attrs, s->cap);
+        size_t n, last, pt = order[i].point;
+        p2m_result_point(r, res, m, pt, &p);
+        n = p2m_result_point_attributes(r, res, m, pt, s->attrs, s->cap);
         attrs_text(s, s->attrs, n, NULL);
         p2m_out_spaces(o, ROW_INDENT);
         if (n == 0) {
@@ -366,6 +392,7 @@ static void put_metric(p2m_outbuf *o, scratch *s, const p2m_result *r, size_t re
         p2m_out_spaces(o, attr_w - len + 2 + value_w - strlen(human));
         p2m_out_printf(o, "%s\n", human);
     }
+    free(order);
 }
 
 /* ---- the whole result --------------------------------------------------- */
