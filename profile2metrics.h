@@ -19,6 +19,15 @@
      P2M_MEMCPY/P2M_MEMSET/P2M_MEMMOVE   replace libc (implementation only)
      P2M_ASSERT(x)     replace the internal assertion (default: none)
      P2M_NO_ERRMSG     no message strings, smaller code (implementation only)
+     P2M_NO_REGEX      no regex engine: patterns are rejected (implementation only)
+     P2M_USE_PCRE2     patterns run on PCRE2 instead (link -lpcre2-8; impl. only)
+     P2M_SMALL         do not force inlining (implied by -Os; implementation only)
+     P2M_MAX_RULES, P2M_MAX_KEYS, P2M_MAX_PATTERNS   configuration limits
+                       (64, 64, 128); smaller values shrink the stack of
+                       p2m_engine_compile (implementation only)
+     P2M_REGEX_MAX_REPEAT, P2M_REGEX_MAX_INSTS, P2M_REGEX_MAX_DEPTH
+                       pattern limits (1000, 20000, 64; affects the API's
+                       behaviour, not its ABI)
 
    EXAMPLE (static buffers, no malloc)
      static unsigned char engine_mem[8192], work[1 << 20], out[1 << 16];
@@ -215,7 +224,8 @@ typedef p2m_str (*p2m_symbolize_fn)(void *user_data, uint64_t address,
    time and running total; every call emits every series held. */
 typedef struct p2m_state p2m_state;
 
-/* Per-call options; NULL means all zero. */
+/* Per-call options; NULL means all zero. Zero the whole struct before
+   setting fields (p2m_options opt = {0};): fields may be added. */
 typedef struct p2m_options {
     uint64_t now_unix_nano;       /* time for profiles that carry none */
     p2m_state *state;             /* required when the engine is cumulative */
@@ -418,7 +428,11 @@ P2M_API int p2m_regex_search(const p2m_regex *re, const char *s, size_t n,
 
 #if defined(__GNUC__) || defined(__clang__)
 #define P2M__UNUSED __attribute__((unused))
+#if defined(__OPTIMIZE_SIZE__) || defined(P2M_SMALL)
+#define P2M__INLINE static inline __attribute__((unused)) /* -Os: one copy, not one per call site */
+#else
 #define P2M__INLINE static inline __attribute__((always_inline, unused))
+#endif
 #define P2M__NOINLINE __attribute__((noinline))
 #define P2M__LIKELY(x) __builtin_expect(!!(x), 1)
 #define P2M__UNLIKELY(x) __builtin_expect(!!(x), 0)
@@ -476,9 +490,18 @@ P2M__FN void p2m__memmove_impl(void *dst, const void *src, size_t n) {
 
 /* Limits on untrusted input and on configuration (documented in docs/security.md). */
 #define P2M__MAX_DEPTH 32          /* protobuf nesting */
-#define P2M__MAX_RULES 64          /* attribute rules */
-#define P2M__MAX_SLOTS 64          /* distinct effective-attribute keys read */
-#define P2M__MAX_PATTERNS 128      /* patterns in filters and rules together */
+#ifndef P2M_MAX_RULES
+#define P2M_MAX_RULES 64           /* attribute rules (at most 255) */
+#endif
+#ifndef P2M_MAX_KEYS
+#define P2M_MAX_KEYS 64            /* distinct attribute keys the engine reads */
+#endif
+#ifndef P2M_MAX_PATTERNS
+#define P2M_MAX_PATTERNS 128       /* patterns in filters and rules together */
+#endif
+#define P2M__MAX_RULES P2M_MAX_RULES
+#define P2M__MAX_SLOTS P2M_MAX_KEYS
+#define P2M__MAX_PATTERNS P2M_MAX_PATTERNS
 #define P2M__NONE 0xFFFFu
 
 /* Value ids: 0 = attribute absent, 1 = present but empty string. */
@@ -2546,26 +2569,21 @@ static p2m_status p2m__check_filter(const p2m_filter *fl, const char *path, p2m_
     return P2M_OK;
 }
 
-/* A pattern of the configuration, with the field that holds it. */
-typedef struct p2m__pat {
-    const char *text;
-    const char *base;
-    long idx;
-    const char *sub;
-} p2m__pat;
-
-/* Size of a pattern compiled into engine memory; a syntax error names the
-   field and the position in the pattern. */
-static p2m_status p2m__pat_size(const p2m__pat *pt, size_t *need, p2m_error *err) {
+/* Size of a pattern compiled into engine memory (base[idx].sub is the field
+   that holds it); a syntax error names the field and the position in the
+   pattern. Patterns are checked where they are met, so no list of them is
+   kept on the stack. */
+static p2m_status p2m__pat_size(const char *text, const char *base, long idx, const char *sub, size_t *need,
+                                p2m_error *err) {
     p2m_error e2;
     const p2m_regex *re;
-    p2m_status st = p2m_regex_compile(pt->text, p2m__cstrlen(pt->text), 0, 0, &re, &e2);
+    p2m_status st = p2m_regex_compile(text, p2m__cstrlen(text), 0, 0, &re, &e2);
     if (st == P2M_ERR_MEMORY) {
         *need += e2.needed + 16u;
         return P2M_OK;
     }
     if (st == P2M_OK) return P2M_OK;
-    p2m__cfg_fail(err, st, pt->base, pt->idx, pt->sub, "");
+    p2m__cfg_fail(err, st, base, idx, sub, "");
     if (err) {
         err->offset = e2.offset;
         if (st == P2M_ERR_CONFIG) {
@@ -2580,6 +2598,22 @@ static p2m_status p2m__pat_size(const p2m__pat *pt, size_t *need, p2m_error *err
     return st;
 }
 
+/* Compiles a pattern into the engine's arena (its size was counted). */
+static p2m_status p2m__pat_compile(p2m__arena *a, const char *text, const p2m_regex **out, size_t *scratch) {
+    size_t sz, at;
+    p2m_error e2;
+    const p2m_regex *re;
+    (void)p2m_regex_compile(text, p2m__cstrlen(text), 0, 0, &re, &e2);
+    sz = e2.needed;
+    at = a->used;
+    if (((uintptr_t)(a->base + at) & 15u) != 0) at += 16u - (size_t)((uintptr_t)(a->base + at) & 15u);
+    if (p2m_regex_compile(text, p2m__cstrlen(text), a->base + at, sz, &re, &e2) != P2M_OK) return e2.status;
+    a->used = at + sz;
+    *out = re;
+    if (p2m_regex_scratch_size(re) > *scratch) *scratch = p2m_regex_scratch_size(re);
+    return P2M_OK;
+}
+
 static const char *const p2m__metric_path[4] = {"", "metrics.cpu", "metrics.memory", "metrics.function"};
 
 P2M_API p2m_status p2m_engine_compile(const p2m_config *cfg, void *mem, size_t mem_size,
@@ -2592,8 +2626,8 @@ P2M_API p2m_status p2m_engine_compile(const p2m_config *cfg, void *mem, size_t m
     p2m_engine *e;
     const char *key_names[P2M__MAX_RULES + 1];
     const char *slot_names[P2M__MAX_SLOTS];
-    p2m__pat pats[P2M__MAX_PATTERNS];
     uint32_t n_pats = 0, f;
+    size_t pat_need = 0;
     const p2m_filter *filters[3];
 
     p2m__clear(err);
@@ -2669,10 +2703,7 @@ P2M_API p2m_status p2m_engine_compile(const p2m_config *cfg, void *mem, size_t m
                                      P2M__MSG("a regex rule needs a pattern in value"));
             if (n_pats == P2M__MAX_PATTERNS)
                 return p2m__cfg_fail(err, P2M_ERR_CONFIG, "attributes", (long)i, "value", P2M__MSG("too many patterns"));
-            pats[n_pats].text = r->value;
-            pats[n_pats].base = "attributes";
-            pats[n_pats].idx = (long)i;
-            pats[n_pats].sub = "value";
+            if ((st = p2m__pat_size(r->value, "attributes", (long)i, "value", &pat_need, err)) != P2M_OK) return st;
             n_pats++;
             if (r->source && r->source[0] && !p2m__streq(p2m__cstr(r->source), "string_table") &&
                 !p2m__streq(p2m__cstr(r->source), "function")) {
@@ -2703,29 +2734,29 @@ P2M_API p2m_status p2m_engine_compile(const p2m_config *cfg, void *mem, size_t m
     for (f = 0; f < 3; f++) {
         static const char *const fpath[3] = {"process_filter", "thread_filter", "pattern_filter"};
         const p2m_filter *fl = filters[f];
-        const char *subj[P2M__MAX_SLOTS];
         size_t n_subj = 0, j;
         if (!fl->enabled) continue;
         if (f == 0) {
             if (!p2m__nonempty(cfg->process_key))
                 return p2m__cfg_fail(err, P2M_ERR_CONFIG, "process_key", -1, 0, P2M__MSG("must not be empty"));
-            subj[n_subj++] = cfg->process_key;
+            n_subj = 1;
         } else if (f == 1) {
             if (!p2m__nonempty(cfg->thread_key))
                 return p2m__cfg_fail(err, P2M_ERR_CONFIG, "thread_key", -1, 0, P2M__MSG("must not be empty"));
-            subj[n_subj++] = cfg->thread_key;
+            n_subj = 1;
         } else {
             if (fl->n_keys > P2M__MAX_SLOTS)
                 return p2m__cfg_fail(err, P2M_ERR_CONFIG, "pattern_filter", -1, "keys", P2M__MSG("too many keys"));
-            for (j = 0; j < fl->n_keys; j++) subj[n_subj++] = fl->keys[j];
+            n_subj = fl->n_keys;
         }
         for (j = 0; j < n_subj; j++) {
+            const char *subj = f == 0 ? cfg->process_key : f == 1 ? cfg->thread_key : fl->keys[j];
             uint32_t k;
-            for (k = 0; k < n_slots && !p2m__streq(p2m__cstr(slot_names[k]), subj[j]); k++) {}
+            for (k = 0; k < n_slots && !p2m__streq(p2m__cstr(slot_names[k]), subj); k++) {}
             if (k == n_slots) {
                 if (n_slots == P2M__MAX_SLOTS)
                     return p2m__cfg_fail(err, P2M_ERR_CONFIG, fpath[f], -1, 0, P2M__MSG("too many distinct attribute keys"));
-                slot_names[n_slots++] = subj[j];
+                slot_names[n_slots++] = subj;
             }
         }
         for (j = 0; j <= fl->n_patterns; j++) {
@@ -2733,11 +2764,11 @@ P2M_API p2m_status p2m_engine_compile(const p2m_config *cfg, void *mem, size_t m
             if (!p2m__nonempty(text)) continue;
             if (n_pats == P2M__MAX_PATTERNS)
                 return p2m__cfg_fail(err, P2M_ERR_CONFIG, fpath[f], -1, 0, P2M__MSG("too many patterns"));
-            pats[n_pats].text = text;
-            pats[n_pats].base = j == 0 ? fpath[f] : f == 0 ? "process_filter.patterns"
-                                                  : f == 1 ? "thread_filter.patterns" : "pattern_filter.patterns";
-            pats[n_pats].idx = j == 0 ? -1 : (long)(j - 1);
-            pats[n_pats].sub = j == 0 ? "pattern" : 0;
+            st = p2m__pat_size(text,
+                               j == 0 ? fpath[f] : f == 0 ? "process_filter.patterns"
+                                      : f == 1 ? "thread_filter.patterns" : "pattern_filter.patterns",
+                               j == 0 ? -1 : (long)(j - 1), j == 0 ? "pattern" : 0, &pat_need, err);
+            if (st != P2M_OK) return st;
             n_pats++;
         }
     }
@@ -2763,9 +2794,7 @@ P2M_API p2m_status p2m_engine_compile(const p2m_config *cfg, void *mem, size_t m
         need += p2m__str_cost(m->name) + p2m__str_cost(m->unit) + p2m__str_cost(m->description) + 64;
     }
     need += p2m__str_cost(cfg->function_attribute_key) + 8;
-    need += p2m__al8(n_pats * sizeof(const p2m_regex *)) + p2m__al8((size_t)P2M__MAX_SLOTS * 4u) * 3u + 64;
-    for (i = 0; i < n_pats; i++)
-        if ((st = p2m__pat_size(&pats[i], &need, err)) != P2M_OK) return st;
+    need += p2m__al8(n_pats * sizeof(const p2m_regex *)) + p2m__al8((size_t)P2M__MAX_SLOTS * 4u) * 3u + 64 + pat_need;
     for (i = 0; i < n_rules; i++)
         need += p2m__str_cost(rules[i].key) + p2m__str_cost(rules[i].value) + p2m__str_cost(rules[i].from) +
                 p2m__str_cost(rules[i].default_value);
@@ -2835,25 +2864,13 @@ P2M_API p2m_status p2m_engine_compile(const p2m_config *cfg, void *mem, size_t m
     { /* patterns, in the order collected: rules first, then filters */
         const p2m_regex **rxs = (const p2m_regex **)p2m__take(&a, n_pats * sizeof(const p2m_regex *));
         uint32_t pi = 0, nrx = 0;
-        for (i = 0; i < n_pats; i++) {
-            size_t sz = 0, at;
-            p2m_error e2;
-            const p2m_regex *re;
-            (void)p2m_regex_compile(pats[i].text, p2m__cstrlen(pats[i].text), 0, 0, &re, &e2);
-            sz = e2.needed;
-            at = (a.used + 15u) & ~(size_t)15u;
-            if (((uintptr_t)(a.base + at) & 15u) != 0) at += 16u - (size_t)((uintptr_t)(a.base + at) & 15u);
-            if (p2m_regex_compile(pats[i].text, p2m__cstrlen(pats[i].text), a.base + at, sz, &re, &e2) != P2M_OK)
-                return p2m__cfg_fail(err, P2M_ERR_CONFIG, pats[i].base, pats[i].idx, pats[i].sub,
-                                     P2M__MSG("pattern did not compile twice the same way"));
-            a.used = at + sz;
-            rxs[i] = re;
-            if (p2m_regex_scratch_size(re) > e->rx_scratch) e->rx_scratch = p2m_regex_scratch_size(re);
-        }
         for (i = 0; i < n_rules; i++) {
             const p2m_rule *r = &rules[i];
             p2m__rule *o = &e->rules[i];
             if (r->type != P2M_RULE_REGEX) continue;
+            if (p2m__pat_compile(&a, r->value, &rxs[pi], &e->rx_scratch) != P2M_OK)
+                return p2m__cfg_fail(err, P2M_ERR_CONFIG, "attributes", (long)i, "value",
+                                     P2M__MSG("pattern did not compile twice the same way"));
             o->rx = rxs[pi++];
             o->rx_index = nrx++;
             if (!r->source || !r->source[0] || p2m__streq(p2m__cstr(r->source), "string_table")) {
@@ -2876,8 +2893,15 @@ P2M_API p2m_status p2m_engine_compile(const p2m_config *cfg, void *mem, size_t m
             o->enabled = 1;
             e->any_filter = 1;
             o->rx = rxs + pi;
-            for (j = 0; j <= fl->n_patterns; j++)
-                if (p2m__nonempty(j == 0 ? fl->pattern : fl->patterns[j - 1])) { o->n_rx++; pi++; }
+            for (j = 0; j <= fl->n_patterns; j++) {
+                const char *text = j == 0 ? fl->pattern : fl->patterns[j - 1];
+                if (!p2m__nonempty(text)) continue;
+                if (p2m__pat_compile(&a, text, &rxs[pi], &e->rx_scratch) != P2M_OK)
+                    return p2m__cfg_fail(err, P2M_ERR_CONFIG, "filters", -1, 0,
+                                         P2M__MSG("pattern did not compile twice the same way"));
+                o->n_rx++;
+                pi++;
+            }
             o->slots = (uint32_t *)p2m__take(&a, (size_t)P2M__MAX_SLOTS * 4u);
             if (f == 0) o->slots[o->n_slots++] = p2m__find_key(e->slots, n_slots, cfg->process_key);
             else if (f == 1) o->slots[o->n_slots++] = p2m__find_key(e->slots, n_slots, cfg->thread_key);
@@ -4570,12 +4594,41 @@ static int p2m__kv_has_key(const uint8_t *p, const uint8_t *end) {
     return has;
 }
 
+/* A level of the walk over a nested value: offsets from the value's start,
+   kept small because the stack holds 33 of them (firmware stack budgets). */
 typedef struct p2m__nframe {
-    const uint8_t *p, *end;
-    int kind, key_given;
-    size_t acc;         /* size pass: resolved bytes so far */
-    size_t hdr_tag;     /* size pass: tag bytes of this message in its parent */
+    uint32_t p, end;
+    uint32_t acc;       /* size pass: resolved bytes so far */
+    uint8_t kind, key_given;
+    uint8_t hdr_tag;    /* size pass: tag bytes of this message in its parent */
 } p2m__nframe;
+
+P2M__FN void p2m__nframe_push(p2m__nframe *fr, const uint8_t *base, p2m__span s, int kind, uint32_t num) {
+    fr->p = (uint32_t)(s.p - base);
+    fr->end = fr->p + s.n;
+    fr->acc = 0;
+    fr->kind = (uint8_t)kind;
+    fr->key_given = (uint8_t)(kind == P2M__NK_KV && p2m__kv_has_key(s.p, s.p + s.n));
+    fr->hdr_tag = (uint8_t)p2m__varint_len((uint64_t)num << 3 | P2M__WT_LEN);
+}
+
+/* Reads the next field of the top frame; what it becomes, as p2m__nested_field. */
+static int p2m__nframe_next(const p2m_result *r, p2m__wire *w, const uint8_t *base, p2m__nframe *fr,
+                            p2m__field *f, const uint8_t **at, int *child, uint32_t *onum, p2m_str *str) {
+    const uint8_t *p = base + fr->p;
+    int rc;
+    *at = p;
+    rc = p2m__next(w, &p, base + fr->end, f);
+    fr->p = (uint32_t)(p - base);
+    if (rc <= 0) return -1;
+    return p2m__nested_field(r, fr->kind, f, fr->key_given, child, onum, str);
+}
+
+P2M__FN uint8_t *p2m__put_varint(uint8_t *dst, uint64_t v) {
+    while (v > 0x7f) { *dst++ = (uint8_t)(v | 0x80); v >>= 7; }
+    *dst++ = (uint8_t)v;
+    return dst;
+}
 
 /* Resolved size of the contents of a nested message. */
 static size_t p2m__nested_size(const p2m_result *r, p2m__span s, int kind) {
@@ -4584,32 +4637,26 @@ static size_t p2m__nested_size(const p2m_result *r, p2m__span s, int kind) {
     p2m_error e;
     p2m__wire w;
     w.base = s.p; w.err = &e; w.st = P2M_OK;
-    st[0].p = s.p; st[0].end = s.p + s.n; st[0].kind = kind; st[0].acc = 0; st[0].hdr_tag = 0;
-    st[0].key_given = kind == P2M__NK_KV && p2m__kv_has_key(s.p, s.p + s.n);
+    p2m__nframe_push(&st[0], s.p, s, kind, 0);
     for (;;) {
         p2m__field f;
-        const uint8_t *at = st[top].p;
+        const uint8_t *at;
         int child = 0;
         uint32_t onum = 0;
         p2m_str str;
-        int how;
-        if (p2m__next(&w, &st[top].p, st[top].end, &f) <= 0) {
-            size_t total = st[top].acc;
+        int how = p2m__nframe_next(r, &w, s.p, &st[top], &f, &at, &child, &onum, &str);
+        if (how < 0) {
+            uint32_t total = st[top].acc;
             if (top == 0) return total;
             top--;
-            st[top].acc += st[top + 1].hdr_tag + p2m__varint_len(total) + total;
-            continue;
-        }
-        how = p2m__nested_field(r, st[top].kind, &f, st[top].key_given, &child, &onum, &str);
-        if (how == 1 && top < P2M__MAX_DEPTH) {
+            st[top].acc += st[top + 1].hdr_tag + (uint32_t)p2m__varint_len(total) + total;
+        } else if (how == 1 && top < P2M__MAX_DEPTH) {
             top++;
-            st[top].p = f.s.p; st[top].end = f.s.p + f.s.n; st[top].kind = child; st[top].acc = 0;
-            st[top].hdr_tag = p2m__varint_len((uint64_t)f.num << 3 | P2M__WT_LEN);
-            st[top].key_given = child == P2M__NK_KV && p2m__kv_has_key(f.s.p, f.s.p + f.s.n);
+            p2m__nframe_push(&st[top], s.p, f.s, child, f.num);
         } else if (how == 3) {
-            st[top].acc += 1u + p2m__varint_len(str.len) + str.len;
+            st[top].acc += 1u + (uint32_t)p2m__varint_len(str.len) + (uint32_t)str.len;
         } else if (how != 2) {
-            st[top].acc += (size_t)(st[top].p - at);
+            st[top].acc += (uint32_t)(s.p + st[top].p - at);
         }
     }
 }
@@ -4621,42 +4668,29 @@ static void p2m__nested_write(const p2m_result *r, p2m__span s, int kind, uint8_
     p2m_error e;
     p2m__wire w;
     w.base = s.p; w.err = &e; w.st = P2M_OK;
-    st[0].p = s.p; st[0].end = s.p + s.n; st[0].kind = kind;
-    st[0].key_given = kind == P2M__NK_KV && p2m__kv_has_key(s.p, s.p + s.n);
+    p2m__nframe_push(&st[0], s.p, s, kind, 0);
     for (;;) {
         p2m__field f;
-        const uint8_t *at = st[top].p;
-        int child = 0, how;
+        const uint8_t *at;
+        int child = 0;
         uint32_t onum = 0;
         p2m_str str;
-        uint8_t tmp[10];
-        size_t n, i;
-        uint64_t v;
-        if (p2m__next(&w, &st[top].p, st[top].end, &f) <= 0) {
+        int how = p2m__nframe_next(r, &w, s.p, &st[top], &f, &at, &child, &onum, &str);
+        if (how < 0) {
             if (top == 0) return;
             top--;
-            continue;
-        }
-        how = p2m__nested_field(r, st[top].kind, &f, st[top].key_given, &child, &onum, &str);
-        if (how == 1 && top < P2M__MAX_DEPTH) {
-            p2m__span cs;
-            cs.p = f.s.p;
-            cs.n = f.s.n;
-            for (v = (uint64_t)f.num << 3 | P2M__WT_LEN, n = 0; ; ) { tmp[n++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0)); v >>= 7; if (!v) break; }
-            for (i = 0; i < n; i++) *dst++ = tmp[i];
-            for (v = p2m__nested_size(r, cs, child), n = 0; ; ) { tmp[n++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0)); v >>= 7; if (!v) break; }
-            for (i = 0; i < n; i++) *dst++ = tmp[i];
+        } else if (how == 1 && top < P2M__MAX_DEPTH) {
+            dst = p2m__put_varint(dst, (uint64_t)f.num << 3 | P2M__WT_LEN);
+            dst = p2m__put_varint(dst, p2m__nested_size(r, f.s, child));
             top++;
-            st[top].p = f.s.p; st[top].end = f.s.p + f.s.n; st[top].kind = child;
-            st[top].key_given = child == P2M__NK_KV && p2m__kv_has_key(f.s.p, f.s.p + f.s.n);
+            p2m__nframe_push(&st[top], s.p, f.s, child, f.num);
         } else if (how == 3) {
             *dst++ = (uint8_t)(onum << 3 | P2M__WT_LEN);
-            for (v = str.len, n = 0; ; ) { tmp[n++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0)); v >>= 7; if (!v) break; }
-            for (i = 0; i < n; i++) *dst++ = tmp[i];
+            dst = p2m__put_varint(dst, str.len);
             if (str.len) P2M_MEMCPY(dst, str.ptr, str.len);
             dst += str.len;
         } else if (how != 2) {
-            size_t len = (size_t)(st[top].p - at);
+            size_t len = (size_t)(s.p + st[top].p - at);
             P2M_MEMCPY(dst, at, len);
             dst += len;
         }
