@@ -210,6 +210,49 @@ EOF
 )
 if [ $? -eq 0 ] && [ -z "$why" ]; then pass table-golden-totals; else fail table-golden-totals "$why"; fi
 
+# ---- --input-format json ---------------------------------------------------------
+# json_format.MessageToJson of each input (a JSON line per request) must give
+# byte for byte the -f otlp output of the binary input.
+$PY tools/gen_profiles.py --shape typical --kv-form strindex -o "$T/gen-strindex.otlp" > /dev/null 2>&1
+$PY tools/gen_profiles.py --shape small --layout v1.9 -o "$T/gen-v19.otlp" > /dev/null 2>&1
+# NAME INPUT PROTO-LAYOUT STREAM P2M-LAYOUT-FLAG
+JCASES="gen-small $T/gen-small.otlp v1.10 0 -
+gen-typical $T/gen-typical.otlp v1.10 0 -
+gen-strindex $T/gen-strindex.otlp v1.10 0 -
+gen-v19 $T/gen-v19.otlp v1.9 0 v1.9
+nested $T/nested.otlp v1.10 0 -
+real-profile $REAL/sig-profiling-profile.otlp v1.8 0 v1.8
+real-k8s $REAL/sig-profiling-k8s.otlp v1.8 1 v1.8
+real-k8s-auto $REAL/sig-profiling-k8s.otlp v1.8 1 -"
+echo "$JCASES" | while read -r name in pl st lay; do
+    sflag="" iflag="--input-format otlp" lflag=""
+    [ "$st" = 1 ] && sflag=--stream && iflag="--input-format otlp-stream"
+    [ "$lay" != - ] && lflag="--layout $lay"
+    # shellcheck disable=SC2086
+    if ! $CHECK tojson "$in" "$O/in-$name.jsonl" --layout "$pl" $sflag > "$O/in-$name.log" 2>&1; then
+        fail "json-in-$name" "MessageToJson failed: $(head -c 200 "$O/in-$name.log")"
+    elif ! "$P2M" convert --now 1 $iflag $lflag -o "$O/in-$name.bin" "$in" 2> "$O/in-$name.err"; then
+        fail "json-in-$name" "binary conversion failed: $(head -c 200 "$O/in-$name.err")"
+    elif ! "$P2M" convert --now 1 --input-format json $lflag - < "$O/in-$name.jsonl" \
+            > "$O/in-$name.fromjson" 2> "$O/in-$name.err"; then
+        fail "json-in-$name" "JSON conversion failed: $(head -c 200 "$O/in-$name.err")"
+    elif ! cmp -s "$O/in-$name.bin" "$O/in-$name.fromjson"; then
+        fail "json-in-$name" "output differs from the binary input's"
+    else
+        pass "json-in-$name"
+    fi
+done > "$T/jsonin.results"
+cat "$T/jsonin.results"
+grep -q '^FAIL' "$T/jsonin.results" && failed=1
+printf '{"resourceProfiles":[{"bogus":1}]}\n' > "$O/bad.jsonl"
+if "$P2M" convert --input-format json -f table "$O/bad.jsonl" > "$O/bad.out" 2> "$O/bad.err"; then
+    fail json-in-unknown-field "accepted an unknown field"
+elif [ $? -ne 1 ] || [ -s "$O/bad.out" ] || ! grep -q "unknown field 'bogus'" "$O/bad.err"; then
+    fail json-in-unknown-field "want exit 1, empty stdout, the field named: $(cat "$O/bad.err")"
+else
+    pass json-in-unknown-field
+fi
+
 # a string index inside a nested value cannot be resolved from the result
 # view: -f json must refuse (exit 2, nothing on stdout), not guess
 if "$P2M" convert -f json --now 1 "$T/nested-strindex.otlp" > "$T/strindex.out" 2> "$T/strindex.err"; then

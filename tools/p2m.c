@@ -22,6 +22,7 @@
 
 #include "p2m_config.h"
 #include "p2m_json.h"
+#include "p2m_jsonin.h"
 #include "p2m_out.h"
 #include "p2m_prom.h"
 #include "p2m_table.h"
@@ -481,6 +482,56 @@ static int convert_one(conv *c, const unsigned char *data, size_t len, size_t ba
     return 0;
 }
 
+/* JSON Lines of ExportProfilesServiceRequest (--input-format json): each
+   non-empty line is transcoded to protobuf of the layout and converted.
+   More than one request: the output is framed as for otlp-stream. */
+static int convert_json_lines(conv *c, const unsigned char *data, size_t len, p2m_layout layout)
+{
+    size_t at = 0, index = 0, lines = 0, i;
+    p2m_outbuf pb = {NULL, 0, 0, 0};
+    int rc = 0;
+    for (i = 0; i < len; i++) { /* count the requests first: framing */
+        size_t e = i;
+        int blank = 1;
+        while (e < len && data[e] != '\n') {
+            if (data[e] != ' ' && data[e] != '\t' && data[e] != '\r')
+                blank = 0;
+            e++;
+        }
+        lines += !blank;
+        i = e;
+    }
+    c->stream = lines > 1;
+    while (at < len && rc == 0) {
+        size_t end = at, off = 0, line_no;
+        char why[200];
+        int blank = 1;
+        while (end < len && data[end] != '\n') {
+            if (data[end] != ' ' && data[end] != '\t' && data[end] != '\r')
+                blank = 0;
+            end++;
+        }
+        if (!blank) {
+            pb.len = 0;
+            if (p2m_jsonin_transcode((const char *)data + at, end - at, layout, &pb, &off, why,
+                                     sizeof why) != 0) {
+                line_no = 1;
+                for (i = 0; i < at; i++)
+                    line_no += data[i] == '\n';
+                fprintf(stderr, "p2m: malformed JSON at byte %lu (line %lu): %s\n",
+                        (unsigned long)(at + off), (unsigned long)line_no, why);
+                rc = pb.failed ? EXIT_USAGE : EXIT_BAD_INPUT;
+                break;
+            }
+            rc = convert_one(c, pb.data ? pb.data : (const unsigned char *)"", pb.len, 0, index);
+            index++;
+        }
+        at = end + 1;
+    }
+    p2m_out_free(&pb);
+    return rc;
+}
+
 /* Splits a length-prefixed stream into messages. */
 static int convert_stream(conv *c, const unsigned char *data, size_t len)
 {
@@ -557,6 +608,7 @@ static int cmd_convert(int argc, char **argv)
 {
     const char *config = NULL, *output = NULL, *input = NULL, *v;
     int stats = 0, layout_override = 0, have_now = 0, i, rc, missing = 0, opts_done = 0;
+    int json_in = 0;
     p2m_layout layout = P2M_LAYOUT_AUTO;
     uint64_t now = 0;
     p2m_cfgfile file;
@@ -602,13 +654,16 @@ static int cmd_convert(int argc, char **argv)
         } else if (take_opt(argc, argv, &i, NULL, "--input-format", &v, &missing)) {
             if (missing)
                 break;
+            json_in = 0;
             if (strcmp(v, "otlp") == 0)
                 c.stream = 0;
             else if (strcmp(v, "otlp-stream") == 0)
                 c.stream = 1;
+            else if (strcmp(v, "json") == 0)
+                json_in = 1;
             else
                 return usage_error("convert",
-                                   "unknown input format '%s' (otlp or otlp-stream)", v);
+                                   "unknown input format '%s' (otlp, otlp-stream or json)", v);
         } else if (take_opt(argc, argv, &i, NULL, "--layout", &v, &missing)) {
             if (missing)
                 break;
@@ -673,7 +728,9 @@ static int cmd_convert(int argc, char **argv)
         rc = EXIT_USAGE;
         goto done;
     }
-    if (c.stream) {
+    if (json_in) {
+        rc = convert_json_lines(&c, data, len, layout_override ? layout : P2M_LAYOUT_AUTO);
+    } else if (c.stream) {
         rc = convert_stream(&c, data, len);
     } else {
         rc = convert_one(&c, data, len, 0, 0);
