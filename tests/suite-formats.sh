@@ -253,6 +253,73 @@ else
     pass json-in-unknown-field
 fi
 
+# ---- --resource-attr ---------------------------------------------------------------
+# Every output resource: the attributes of the plain conversion without the
+# replaced keys, then the extras (a repeated key: its last value), in every
+# format (json and prom checked against the otlp decode as above).
+RA="--resource-attr service.name=over --resource-attr env=prod --resource-attr env=staging"
+for c in "demo examples/demo.otlp 0" "real-k8s $REAL/sig-profiling-k8s.otlp 1"; do
+    set -- $c
+    name=ra-$1 in=$2 st=$3 sflag=""
+    [ "$st" = 1 ] && sflag=--stream
+    # shellcheck disable=SC2086
+    if ! conv "$name" "$in" default "$st" otlp $RA || ! conv "$name" "$in" default "$st" json $RA ||
+            ! conv "$name" "$in" default "$st" prom $RA || ! conv "$name-plain" "$in" default "$st" otlp; then
+        fail "$name" "conversion failed: $(cat "$O/$name".*.err | head -c 300)"
+        continue
+    fi
+    why=$($PY - "$O/$name.otlp" "$O/$name-plain.otlp" "$st" <<'EOF'
+import struct, sys
+import metrics_pb2
+def msgs(path, stream):
+    d = open(path, "rb").read()
+    parts = []
+    if stream:
+        at = 0
+        while at < len(d):
+            (n,) = struct.unpack(">I", d[at:at + 4]); parts.append(d[at + 4:at + 4 + n]); at += 4 + n
+    else:
+        parts = [d]
+    out = []
+    for p in parts:
+        m = metrics_pb2.ExportMetricsServiceRequest(); m.ParseFromString(p); out.append(m)
+    return out
+got, plain = msgs(sys.argv[1], sys.argv[3] == "1"), msgs(sys.argv[2], sys.argv[3] == "1")
+n = 0
+for g, p in zip(got, plain):
+    for rg, rp in zip(g.resource_metrics, p.resource_metrics):
+        want = [(a.key, a.value.string_value) for a in rp.resource.attributes
+                if a.key not in ("service.name", "env")] + [("service.name", "over"), ("env", "staging")]
+        have = [(a.key, a.value.string_value) for a in rg.resource.attributes]
+        if have != want:
+            print("resource attributes %r, expected %r" % (have, want)); sys.exit(0)
+        rg.resource.Clear(); rp.resource.Clear()
+        if rg != rp:
+            print("something besides the resource changed"); sys.exit(0)
+        n += 1
+if len(got) != len(plain) or n == 0:
+    print("message or resource counts differ")
+EOF
+)
+    if [ -n "$why" ]; then fail "$name-otlp" "$why"; else pass "$name-otlp"; fi
+    if why=$($CHECK json "$O/$name.json" "$O/$name.otlp" $sflag); then pass "$name-json"; else
+        fail "$name-json" "$why"; fi
+    if why=$($CHECK prom "$O/$name.prom" "$O/$name.otlp" $sflag) &&
+            grep -q 'job="over"' "$O/$name.prom"; then pass "$name-prom"; else
+        fail "$name-prom" "$why (or no job=\"over\")"; fi
+done
+expect_usage() {
+    if "$P2M" convert "$@" examples/demo.otlp > "$O/usage.out" 2> "$O/usage.err"; then
+        fail "ra-usage $*" "accepted"
+    elif [ $? -ne 2 ] || [ -s "$O/usage.out" ] || ! grep -q 'KEY=VALUE' "$O/usage.err"; then
+        fail "ra-usage $*" "want exit 2, empty stdout, KEY=VALUE named: $(cat "$O/usage.err")"
+    else
+        pass "ra-usage $*"
+    fi
+}
+expect_usage -f table --resource-attr novalue
+expect_usage -f table --resource-attr =x
+
 # a string index inside a nested value cannot be resolved from the result
 # view: -f json must refuse (exit 2, nothing on stdout), not guess
 if "$P2M" convert -f json --now 1 "$T/nested-strindex.otlp" > "$T/strindex.out" 2> "$T/strindex.err"; then

@@ -418,7 +418,7 @@ static int convert_one(conv *c, const unsigned char *data, size_t len, size_t ba
                            (unsigned long)base, (unsigned long)(base + len));
         frame_at = c->out.len;
         if (c->format == OUT_TABLE) {
-            p2m_table_write(&c->out, result);
+            p2m_table_write(&c->out, result, &c->extra);
         } else if (c->format == OUT_JSON) {
             char why[160];
             if (p2m_json_write(&c->out, result, &c->extra, why, sizeof why) != 0) {
@@ -472,6 +472,27 @@ static int convert_one(conv *c, const unsigned char *data, size_t len, size_t ba
         c->out.len += hdr + n;
         if (n > c->out_guess)
             c->out_guess = n; /* next message: start from what this one took */
+        if (c->extra.n > 0) { /* --resource-attr: rewrite the message's Resources */
+            p2m_outbuf re = {NULL, 0, 0, 0};
+            if (p2m_otlp_add_resource_attrs(c->out.data + frame_at + hdr, n, &c->extra, &re) != 0 ||
+                (c->stream && re.len > 0xffffffffu)) {
+                p2m_out_free(&re);
+                fprintf(stderr, "p2m: cannot add the resource attributes (out of memory)\n");
+                return EXIT_USAGE;
+            }
+            c->out.len = frame_at + hdr;
+            p2m_out_append(&c->out, re.data, re.len);
+            n = re.len;
+            stats.bytes_out = n;
+            if (c->stream) {
+                unsigned char *h = c->out.data + frame_at;
+                h[0] = (unsigned char)(n >> 24);
+                h[1] = (unsigned char)(n >> 16);
+                h[2] = (unsigned char)(n >> 8);
+                h[3] = (unsigned char)n;
+            }
+            p2m_out_free(&re);
+        }
     }
     if (c->out.failed) {
         fprintf(stderr, "p2m: out of memory for the output\n");
@@ -604,7 +625,9 @@ static int parse_layout(const char *s, p2m_layout *out)
     return 0;
 }
 
-static int cmd_convert(int argc, char **argv)
+/* extra_keys / extra_vals: room for argc entries each (--resource-attr
+   KEY=VALUE: keys copied, values pointing into argv), freed by the caller */
+static int convert_main(int argc, char **argv, char **extra_keys, const char **extra_vals)
 {
     const char *config = NULL, *output = NULL, *input = NULL, *v;
     int stats = 0, layout_override = 0, have_now = 0, i, rc, missing = 0, opts_done = 0;
@@ -664,6 +687,24 @@ static int cmd_convert(int argc, char **argv)
             else
                 return usage_error("convert",
                                    "unknown input format '%s' (otlp, otlp-stream or json)", v);
+        } else if (take_opt(argc, argv, &i, NULL, "--resource-attr", &v, &missing)) {
+            const char *eq;
+            if (missing)
+                break;
+            eq = strchr(v, '=');
+            if (eq == NULL || eq == v)
+                return usage_error("convert", "--resource-attr takes KEY=VALUE, not '%s'", v);
+            extra_keys[c.extra.n] = (char *)malloc((size_t)(eq - v) + 1);
+            if (extra_keys[c.extra.n] == NULL) {
+                fputs("p2m: out of memory\n", stderr);
+                return EXIT_USAGE;
+            }
+            memcpy(extra_keys[c.extra.n], v, (size_t)(eq - v));
+            extra_keys[c.extra.n][eq - v] = '\0';
+            extra_vals[c.extra.n] = eq + 1;
+            c.extra.n++;
+            c.extra.keys = (const char *const *)extra_keys;
+            c.extra.values = extra_vals;
         } else if (take_opt(argc, argv, &i, NULL, "--layout", &v, &missing)) {
             if (missing)
                 break;
@@ -754,6 +795,22 @@ done:
     free(state_mem);
     free(engine_mem);
     p2m_cfgfile_free(&file);
+    return rc;
+}
+
+static int cmd_convert(int argc, char **argv)
+{
+    char **keys = (char **)calloc((size_t)argc + 1, sizeof *keys);
+    const char **vals = (const char **)calloc((size_t)argc + 1, sizeof *vals);
+    int rc = EXIT_USAGE, i;
+    if (keys == NULL || vals == NULL)
+        fputs("p2m: out of memory\n", stderr);
+    else
+        rc = convert_main(argc, argv, keys, vals);
+    for (i = 0; keys != NULL && i < argc; i++)
+        free(keys[i]);
+    free(keys);
+    free((void *)vals);
     return rc;
 }
 

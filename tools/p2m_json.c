@@ -548,3 +548,132 @@ int p2m_json_write(p2m_outbuf *o, const p2m_result *r, const p2m_extra_attrs *ex
         return nest_fail(&c, "out of memory");
     return 0;
 }
+
+/* ---- the extras in protobuf output -------------------------------------- */
+
+static void put_varint(p2m_outbuf *o, uint64_t v)
+{
+    unsigned char b[10];
+    size_t n = 0;
+    while (v >= 0x80) {
+        b[n++] = (unsigned char)(v | 0x80);
+        v >>= 7;
+    }
+    b[n++] = (unsigned char)v;
+    p2m_out_append(o, b, n);
+}
+
+static void put_len(p2m_outbuf *o, unsigned num, const void *p, size_t n)
+{
+    put_varint(o, (uint64_t)num << 3 | 2);
+    put_varint(o, n);
+    p2m_out_append(o, p, n);
+}
+
+/* the bytes of field (tag .. end of value) that pb_next just read */
+static void put_raw(p2m_outbuf *o, const unsigned char *from, const unsigned char *to)
+{
+    p2m_out_append(o, from, (size_t)(to - from));
+}
+
+static int extra_has_key(const p2m_extra_attrs *extra, const unsigned char *k, size_t n)
+{
+    size_t j;
+    for (j = 0; j < extra->n; j++)
+        if (strlen(extra->keys[j]) == n && (n == 0 || memcmp(extra->keys[j], k, n) == 0))
+            return 1;
+    return 0;
+}
+
+/* a Resource's contents with the extras applied */
+static int resource_with_extras(const unsigned char *p, size_t n, const p2m_extra_attrs *extra,
+                                p2m_outbuf *o)
+{
+    const unsigned char *end = p + n, *at = p;
+    pb_field f;
+    int r;
+    size_t j;
+    while ((r = pb_next(&p, end, &f)) > 0) {
+        if (f.num == 1 && f.wt == 2) { /* KeyValue: keep unless replaced */
+            const unsigned char *q = f.p, *qe = f.p + f.n;
+            pb_field g;
+            int rr, drop = 0;
+            while ((rr = pb_next(&q, qe, &g)) > 0)
+                if (g.num == 1 && g.wt == 2)
+                    drop = extra_has_key(extra, g.p, g.n);
+            if (rr < 0)
+                return -1;
+            if (!drop)
+                put_raw(o, at, p);
+        } else {
+            put_raw(o, at, p);
+        }
+        at = p;
+    }
+    if (r < 0)
+        return -1;
+    for (j = 0; j < extra->n; j++) {
+        p2m_outbuf kv = {NULL, 0, 0, 0}, av = {NULL, 0, 0, 0};
+        size_t later;
+        int again = 0;
+        for (later = j + 1; later < extra->n && !again; later++)
+            again = strcmp(extra->keys[j], extra->keys[later]) == 0;
+        if (again)
+            continue;
+        put_len(&av, 1, extra->values[j], strlen(extra->values[j]));
+        put_len(&kv, 1, extra->keys[j], strlen(extra->keys[j]));
+        put_len(&kv, 2, av.data ? av.data : (const unsigned char *)"", av.len);
+        put_len(o, 1, kv.data, kv.len);
+        p2m_out_free(&kv);
+        p2m_out_free(&av);
+    }
+    return 0;
+}
+
+int p2m_otlp_add_resource_attrs(const unsigned char *in, size_t n, const p2m_extra_attrs *extra,
+                                p2m_outbuf *out)
+{
+    const unsigned char *p = in, *end = in + n, *at = in;
+    pb_field f;
+    int r;
+    while ((r = pb_next(&p, end, &f)) > 0) {
+        if (f.num == 1 && f.wt == 2) { /* ResourceMetrics */
+            const unsigned char *q = f.p, *qe = f.p + f.n, *qat = f.p;
+            p2m_outbuf rm = {NULL, 0, 0, 0};
+            pb_field g;
+            int rr, have_res = 0;
+            while ((rr = pb_next(&q, qe, &g)) > 0) {
+                if (g.num == 1 && g.wt == 2) {
+                    p2m_outbuf res = {NULL, 0, 0, 0};
+                    if (resource_with_extras(g.p, g.n, extra, &res) != 0) {
+                        p2m_out_free(&res);
+                        p2m_out_free(&rm);
+                        return -1;
+                    }
+                    put_len(&rm, 1, res.data ? res.data : (const unsigned char *)"", res.len);
+                    p2m_out_free(&res);
+                    have_res = 1;
+                } else {
+                    put_raw(&rm, qat, q);
+                }
+                qat = q;
+            }
+            if (rr == 0 && !have_res) {
+                p2m_outbuf res = {NULL, 0, 0, 0};
+                rr = resource_with_extras((const unsigned char *)"", 0, extra, &res);
+                put_len(&rm, 1, res.data ? res.data : (const unsigned char *)"", res.len);
+                p2m_out_free(&res);
+            }
+            if (rr < 0) {
+                p2m_out_free(&rm);
+                return -1;
+            }
+            put_len(out, 1, rm.data ? rm.data : (const unsigned char *)"", rm.len);
+            p2m_out_free(&rm);
+        } else {
+            put_raw(out, at, p);
+        }
+        at = p;
+    }
+    return r < 0 || out->failed ? -1 : 0;
+}

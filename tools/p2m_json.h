@@ -36,6 +36,13 @@ void p2m_json_string(p2m_outbuf *o, const char *s, size_t n);
    base64, arrays and key-value lists as JSON. Returns 0 or -1 (why). */
 int p2m_value_text(p2m_outbuf *o, const p2m_value *v, char *why, size_t why_cap);
 
+/* Copies the ExportMetricsServiceRequest (in, n) to out with the extra
+   attributes applied to every Resource: attributes of the same key removed,
+   the extras appended (a repeated key: the last wins). Returns 0 or -1
+   (malformed input, out of memory). */
+int p2m_otlp_add_resource_attrs(const unsigned char *in, size_t n, const p2m_extra_attrs *extra,
+                                p2m_outbuf *out);
+
 /* A double as JSON: shortest text that reads back to the same value. */
 void p2m_json_double(p2m_outbuf *o, double d);
 

@@ -397,7 +397,7 @@ static void put_metric(p2m_outbuf *o, scratch *s, const p2m_result *r, size_t re
 
 /* ---- the whole result --------------------------------------------------- */
 
-void p2m_table_write(p2m_outbuf *o, const p2m_result *r)
+void p2m_table_write(p2m_outbuf *o, const p2m_result *r, const p2m_extra_attrs *extra)
 {
     scratch s;
     size_t res, n_res = p2m_result_resource_count(r);
@@ -413,12 +413,18 @@ void p2m_table_write(p2m_outbuf *o, const p2m_result *r)
         if (res > 0)
             p2m_out_str(o, "\n");
         p2m_out_str(o, head);
-        n = p2m_result_resource_attributes(r, res, NULL, 0);
-        if (grow_attrs(&s, n) != 0) {
-            o->failed = 1;
-            break;
+        {
+            /* with the --resource-attr extras (p2m_resource_attrs) */
+            p2m_attribute *ra = NULL;
+            if (p2m_resource_attrs(r, res, extra, &ra, &n) != 0 || grow_attrs(&s, n) != 0) {
+                free(ra);
+                o->failed = 1;
+                break;
+            }
+            if (n > 0)
+                memcpy(s.attrs, ra, n * sizeof *ra);
+            free(ra);
         }
-        n = p2m_result_resource_attributes(r, res, s.attrs, n);
         if (n == 0) {
             p2m_out_str(o, " (no attributes)");
         } else {
