@@ -320,6 +320,16 @@ expect_usage() {
 expect_usage -f table --resource-attr novalue
 expect_usage -f table --resource-attr =x
 
+# ---- help and docs name every flag -------------------------------------------------
+"$P2M" convert --help > "$O/help.out" 2>&1
+missing=""
+for flag in -c --config -f --format json prom table -o --output --input-format otlp-stream \
+            --layout --resource-attr --now --stats --help; do
+    grep -q -- "$flag" "$O/help.out" || missing="$missing help:$flag"
+    grep -q -- "$flag" docs/cli.md || missing="$missing docs/cli.md:$flag"
+done
+if [ -z "$missing" ]; then pass help-and-docs-flags; else fail help-and-docs-flags "not described:$missing"; fi
+
 # a string index inside a nested value cannot be resolved from the result
 # view: -f json must refuse (exit 2, nothing on stdout), not guess
 if "$P2M" convert -f json --now 1 "$T/nested-strindex.otlp" > "$T/strindex.out" 2> "$T/strindex.err"; then

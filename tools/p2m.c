@@ -39,13 +39,16 @@ static const char *const main_help[] = {
     "Turns OpenTelemetry profiles (OTLP protobuf) into OpenTelemetry metrics.",
     "",
     "commands:",
-    "  convert   convert an ExportProfilesServiceRequest (p2m convert --help)",
+    "  convert   convert an ExportProfilesServiceRequest to OTLP metrics, OTLP/JSON,",
+    "            Prometheus text or a table (p2m convert --help)",
     "  validate  check a configuration file: p2m validate -c FILE",
     "  match     try a filter or rule pattern: p2m match PATTERN SUBJECT...",
     "",
     "options:",
     "  -h, --help     this help",
     "  --version      print the version",
+    "",
+    "example: p2m convert -f table examples/demo.otlp",
     "",
     "Exit status: 0 ok, 1 malformed input, 2 bad usage or configuration.",
     "Documentation: docs/cli.md",
@@ -60,20 +63,35 @@ static const char *const convert_help[] = {
     "  -c, --config FILE        YAML configuration (p2m settings, or a Collector",
     "                           configuration with connectors.profiletometrics)",
     "  -f, --format FMT         otlp (default): ExportMetricsServiceRequest protobuf",
-    "                           table: a readable table",
+    "                           json: the same in OTLP/JSON, one request per line",
+    "                           prom: Prometheus text exposition (OTel naming:",
+    "                           cpu_time_nanoseconds_total, job/instance labels,",
+    "                           target_info; a stream's deltas added up)",
+    "                           table: a readable table, largest values first",
     "  -o, --output FILE        write to FILE instead of stdout (- = stdout)",
     "  --input-format FMT       otlp (default): one request",
     "                           otlp-stream: requests each behind a 4-byte",
     "                           big-endian length; output framed the same way",
-    "  --layout L               auto, v1.8, v1.9 or v1.10 (overrides the config)",
+    "                           json: OTLP/JSON, one request per line (JSON Lines)",
+    "  --layout L               auto, v1.8, v1.9 or v1.10 (overrides the config;",
+    "                           with json input: the field numbers to use)",
+    "  --resource-attr K=V      add string attribute K=V to every resource,",
+    "                           replacing one of the same key (repeatable)",
     "  --now NANOS              time for profiles that carry none, in Unix",
     "                           nanoseconds (default: the current time)",
     "  --stats                  print a JSON line of statistics on stderr",
     "  -h, --help               this help",
     "",
+    "Examples:",
+    "  p2m convert -f table examples/demo.otlp",
+    "  p2m convert -c p2m.yaml -o metrics.pb profiles.pb",
+    "  p2m convert --input-format otlp-stream -f prom capture.stream",
+    "  p2m convert --input-format json -f json --resource-attr env=prod - < in.jsonl",
+    "",
     "Nothing is written unless every message converts. Exit status: 0 ok,",
     "1 malformed input or an invalid reference in strict mode, 2 bad usage,",
     "configuration, or a file that cannot be read or written.",
+    "Documentation: docs/cli.md",
     NULL};
 
 static const char *const validate_help[] = {
@@ -730,7 +748,7 @@ static int convert_main(int argc, char **argv, char **extra_keys, const char **e
     if (c.format == OUT_OTLP && (output == NULL || strcmp(output, "-") == 0) &&
         isatty(STDOUT_FILENO)) {
         fputs("p2m: not writing binary protobuf to a terminal; use -o FILE, a pipe, "
-              "or -f table\n", stderr);
+              "or -f table / json / prom\n", stderr);
         return EXIT_USAGE;
     }
 
