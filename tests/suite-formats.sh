@@ -320,6 +320,21 @@ expect_usage() {
 expect_usage -f table --resource-attr novalue
 expect_usage -f table --resource-attr =x
 
+# ---- - for stdin and stdout in the text formats -------------------------------------
+ok=1
+for f in json prom table; do
+    "$P2M" convert --now 1795305600000000000 -f "$f" -o - - < examples/demo.otlp > "$O/dash.$f" 2>/dev/null &&
+        "$P2M" convert --now 1795305600000000000 -f "$f" -o "$O/file.$f" examples/demo.otlp 2>/dev/null &&
+        cmp -s "$O/dash.$f" "$O/file.$f" && [ -s "$O/file.$f" ] || ok=0
+done
+if [ $ok = 1 ]; then pass stdin-stdout-dash; else fail stdin-stdout-dash "'-o - -' differs from files"; fi
+"$P2M" convert --stats -f prom -o "$O/stats.prom" examples/demo.otlp 2> "$O/stats.err"
+if grep -q "\"bytes_out\":$(wc -c < "$O/stats.prom" | tr -d ' ')," "$O/stats.err"; then
+    pass prom-stats-bytes-out
+else
+    fail prom-stats-bytes-out "bytes_out is not the size of the text: $(cat "$O/stats.err")"
+fi
+
 # ---- help and docs name every flag -------------------------------------------------
 "$P2M" convert --help > "$O/help.out" 2>&1
 missing=""

@@ -796,6 +796,7 @@ static int convert_main(int argc, char **argv, char **extra_keys, const char **e
     }
     if (rc == 0 && c.prom != NULL) {
         p2m_prom_write(c.prom, &c.out);
+        c.total.bytes_out = c.out.len; /* the text is written once, at the end */
         if (c.out.failed) {
             fprintf(stderr, "p2m: out of memory for the output\n");
             rc = EXIT_USAGE;
