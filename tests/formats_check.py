@@ -321,6 +321,18 @@ def cmd_inputs(args):
     b.sample(p3, values=[9], attrs={"thread.name": "t"})
     open(os.path.join(out, "nested.otlp"), "wb").write(b.to_bytes())
 
+    # a Resource with dropped_attributes_count and entity_refs: the binary
+    # encoder copies both; -f json must write them too
+    b = g.Builder("v1.10", kv_form="inline")
+    rp = b.resource([("service.name", "x")])
+    rp.resource.dropped_attributes_count = 3
+    e = rp.resource.entity_refs.add()
+    e.type = "service"
+    e.id_keys.append("service.name")
+    p = b.cpu_profile(b.scope(rp), time=T0, duration=1)
+    b.sample(p, values=[1], attrs={"thread.name": "t"})
+    open(os.path.join(out, "dropped.otlp"), "wb").write(b.to_bytes())
+
     # the same with string indices inside nested values (v1.10 strindex form)
     b = g.Builder("v1.10", kv_form="strindex")
     rp = b.resource([("service.name", "cart"), ("list", ["x", {"k": "v"}])])

@@ -95,7 +95,8 @@ gen-typical-function $T/gen-typical.otlp function 0
 gen-stream-cumulative $T/gen-stream.otlp cumulative 1
 gen-stream-overflow $T/gen-stream.otlp overflow 1
 nested $T/nested.otlp default 0
-nested-overflow $T/nested.otlp overflow 0"
+nested-overflow $T/nested.otlp overflow 0
+resource-dropped-count $T/dropped.otlp default 0"
 
 # conv NAME INPUT CONFIG STREAM FORMAT [EXTRA...]: output in $T/NAME.FORMAT
 conv() {
