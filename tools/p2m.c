@@ -331,6 +331,7 @@ typedef struct conv {
     size_t messages;
     p2m_extra_attrs extra;       /* --resource-attr */
     p2m_prom *prom;              /* -f prom: totals of every message */
+    size_t json_line;            /* --input-format json: the line converting */
 } conv;
 
 static void add_stats(p2m_stats *t, const p2m_stats *s)
@@ -375,8 +376,11 @@ static int grow_work(conv *c, size_t need)
    whole input) and returns the exit code. */
 static int report(const conv *c, const p2m_error *err, size_t base, size_t index)
 {
-    char where[48] = "";
-    if (c->stream)
+    char where[96] = "";
+    if (c->json_line > 0) /* offsets are in the protobuf made from that line */
+        snprintf(where, sizeof where, " (of the protobuf transcoded from JSON line %lu)",
+                 (unsigned long)c->json_line);
+    else if (c->stream)
         snprintf(where, sizeof where, " (message %lu)", (unsigned long)index + 1);
     switch (err->status) {
     case P2M_ERR_MALFORMED:
@@ -526,7 +530,7 @@ static int convert_one(conv *c, const unsigned char *data, size_t len, size_t ba
    More than one request: the output is framed as for otlp-stream. */
 static int convert_json_lines(conv *c, const unsigned char *data, size_t len, p2m_layout layout)
 {
-    size_t at = 0, index = 0, lines = 0, i;
+    size_t at = 0, index = 0, lines = 0, line = 0, i;
     p2m_outbuf pb = {NULL, 0, 0, 0};
     int rc = 0;
     for (i = 0; i < len; i++) { /* count the requests first: framing */
@@ -542,9 +546,10 @@ static int convert_json_lines(conv *c, const unsigned char *data, size_t len, p2
     }
     c->stream = lines > 1;
     while (at < len && rc == 0) {
-        size_t end = at, off = 0, line_no;
+        size_t end = at, off = 0;
         char why[200];
         int blank = 1;
+        line++;
         while (end < len && data[end] != '\n') {
             if (data[end] != ' ' && data[end] != '\t' && data[end] != '\r')
                 blank = 0;
@@ -554,15 +559,14 @@ static int convert_json_lines(conv *c, const unsigned char *data, size_t len, p2
             pb.len = 0;
             if (p2m_jsonin_transcode((const char *)data + at, end - at, layout, &pb, &off, why,
                                      sizeof why) != 0) {
-                line_no = 1;
-                for (i = 0; i < at; i++)
-                    line_no += data[i] == '\n';
                 fprintf(stderr, "p2m: malformed JSON at byte %lu (line %lu): %s\n",
-                        (unsigned long)(at + off), (unsigned long)line_no, why);
+                        (unsigned long)(at + off), (unsigned long)line, why);
                 rc = pb.failed ? EXIT_USAGE : EXIT_BAD_INPUT;
                 break;
             }
+            c->json_line = line;
             rc = convert_one(c, pb.data ? pb.data : (const unsigned char *)"", pb.len, 0, index);
+            c->json_line = 0;
             index++;
         }
         at = end + 1;
