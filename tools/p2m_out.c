@@ -11,7 +11,7 @@ unsigned char *p2m_out_reserve(p2m_outbuf *b, size_t n)
 {
     if (b->failed)
         return NULL;
-    if (n > b->cap - b->len) {
+    if (n > b->cap - b->len || b->data == NULL) { /* NULL + 0 is undefined */
         size_t cap = b->cap ? b->cap : 4096;
         unsigned char *d;
         while (n > cap - b->len) {
