@@ -357,6 +357,16 @@ P2M_API p2m_str p2m_result_schema_url(const p2m_result *r, size_t res);
 /* Writes up to cap attributes of resource res; returns how many it has. */
 P2M_API size_t p2m_result_resource_attributes(const p2m_result *r, size_t res,
                                               p2m_attribute *out, size_t cap);
+/* Resource res's dropped_attributes_count, and its entity_refs (each the
+   bytes of one EntityRef message, as they came); returns how many there are. */
+P2M_API uint64_t p2m_result_resource_dropped(const p2m_result *r, size_t res);
+P2M_API size_t p2m_result_resource_entity_refs(const p2m_result *r, size_t res,
+                                               p2m_str *out, size_t cap);
+/* For an ARRAY or KVLIST value from this result: the value's message bytes
+   (ArrayValue or KeyValueList) as the encoder emits them, every string index
+   inside resolved. Writes them to out when cap is enough; returns the size. */
+P2M_API size_t p2m_result_nested_value(const p2m_result *r, const p2m_value *v,
+                                       void *out, size_t cap);
 P2M_API size_t p2m_result_metric_count(const p2m_result *r, size_t res);
 P2M_API void p2m_result_metric(const p2m_result *r, size_t res, size_t metric,
                                p2m_metric_info *out);
@@ -4718,6 +4728,27 @@ static void p2m__bw_nested(p2m__bw *w, uint32_t num, p2m_str raw, int kind, cons
     p2m__bw_str(w, num, raw.ptr, raw.len);
 }
 
+P2M_API size_t p2m_result_nested_value(const p2m_result *r, const p2m_value *v, void *out, size_t cap) {
+    p2m__span s;
+    unsigned ev10 = 0;
+    p2m_error e;
+    p2m__wire cw;
+    int kind;
+    size_t n;
+    if (!v || (v->type != P2M_VALUE_ARRAY && v->type != P2M_VALUE_KVLIST)) return 0;
+    kind = v->type == P2M_VALUE_ARRAY ? P2M__NK_ARRAY : P2M__NK_KVLIST;
+    s.p = v->str.len ? (const uint8_t *)v->str.ptr : p2m__nothing;
+    s.n = (uint32_t)v->str.len;
+    cw.base = s.p; cw.err = &e; cw.st = P2M_OK;
+    if (r && p2m__check_value(&cw, s, kind, 0, &ev10) == 0 && ev10) {
+        n = p2m__nested_size(r, s, kind);
+        if (out && cap >= n) p2m__nested_write(r, s, kind, (uint8_t *)out);
+        return n;
+    }
+    if (out && cap >= s.n && s.n) P2M_MEMCPY(out, s.p, s.n);
+    return s.n;
+}
+
 /* AnyValue of a p2m_value, as field num of the enclosing message. r gives
    the string table for nested string indices (NULL: copy as they are). */
 P2M__FN void p2m__bw_anyvalue(p2m__bw *w, uint32_t num, const p2m_value *v, const p2m_result *r) {
@@ -4840,6 +4871,51 @@ P2M_API size_t p2m_result_resource_attributes(const p2m_result *r, size_t res, p
         n++;
     }
     return n;
+}
+
+/* Fields numbered num of a stored Resource (cumulative view) or of the
+   input's Resource (delta view): count, and spans up to cap. */
+static size_t p2m__res_fields(const p2m_result *r, size_t res, uint32_t num, p2m_str *out, size_t cap,
+                              uint64_t *last_varint) {
+    const p2m__res *x = p2m__res_at(r, res);
+    size_t n = 0;
+    uint32_t i;
+    if (!x) return 0;
+    if (r->cum) {
+        const p2m__sres *sr = p2m__cres(r->cum, x->sres);
+        const uint8_t *p = p2m__cbytes(r->cum, sr->off), *end = p + sr->len;
+        p2m_error e;
+        p2m__wire w;
+        p2m__field f;
+        w.base = p; w.err = &e; w.st = P2M_OK;
+        while (p2m__next(&w, &p, end, &f) > 0) {
+            if (f.num != num) continue;
+            if (f.wt == P2M__WT_VARINT) { *last_varint = f.v; continue; }
+            if (f.wt != P2M__WT_LEN) continue;
+            if (out && n < cap) { out[n].ptr = (const char *)f.s.p; out[n].len = f.s.n; }
+            n++;
+        }
+        return n;
+    }
+    if (num == 2) { *last_varint = x->dropped; return 0; }
+    for (i = 0; i < x->field_count; i++) {
+        const p2m__resfield *rf = &r->resfields[x->field_first + i];
+        if (rf->num != num) continue;
+        if (out && n < cap) { out[n].ptr = (const char *)rf->s.p; out[n].len = rf->s.n; }
+        n++;
+    }
+    return n;
+}
+
+P2M_API uint64_t p2m_result_resource_dropped(const p2m_result *r, size_t res) {
+    uint64_t v = 0;
+    (void)p2m__res_fields(r, res, 2, 0, 0, &v);
+    return v;
+}
+
+P2M_API size_t p2m_result_resource_entity_refs(const p2m_result *r, size_t res, p2m_str *out, size_t cap) {
+    uint64_t unused = 0;
+    return p2m__res_fields(r, res, 3, out, cap, &unused);
 }
 
 P2M_API size_t p2m_result_metric_count(const p2m_result *r, size_t res) {
@@ -5328,6 +5404,9 @@ static void p2m__cum_commit(p2m__cum *c) {
     st->n_series = c->t_series;
     st->n_res = c->t_res;
     st->n_bytes = c->t_bytes;
+    /* everything is in the state now: a view read after the commit must not
+       add the pending changes a second time */
+    for (i = 0; i < c->t_series; i++) c->pend[i].touched = 0;
 }
 
 /* ---- public functions ----------------------------------------------------- */

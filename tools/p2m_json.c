@@ -443,6 +443,53 @@ int p2m_resource_attrs(const p2m_result *r, size_t res, const p2m_extra_attrs *e
 
 /* ---- the request -------------------------------------------------------- */
 
+/* Resource.entity_refs (EntityRef messages carried through as they came) as
+   "entityRefs":[{"schemaUrl","type","idKeys","descriptionKeys"}]. */
+static int json_entity_refs(p2m_outbuf *o, const p2m_result *r, size_t res, int comma)
+{
+    size_t n = p2m_result_resource_entity_refs(r, res, NULL, 0), i;
+    p2m_str *refs;
+    if (n == 0)
+        return 0;
+    refs = (p2m_str *)malloc(n * sizeof *refs);
+    if (refs == NULL)
+        return -1;
+    p2m_result_resource_entity_refs(r, res, refs, n);
+    p2m_out_str(o, comma ? ",\"entityRefs\":[" : "\"entityRefs\":[");
+    for (i = 0; i < n; i++) {
+        static const char *const names[5] = {NULL, "schemaUrl", "type", "idKeys", "descriptionKeys"};
+        const unsigned char *p = (const unsigned char *)refs[i].ptr, *end = p + refs[i].len;
+        unsigned k;
+        int first = 1;
+        p2m_out_str(o, i ? ",{" : "{");
+        for (k = 1; k <= 4; k++) { /* one key per field, lists gathered in order */
+            const unsigned char *q = p;
+            pb_field f;
+            int any = 0, rc;
+            while ((rc = pb_next(&q, end, &f)) > 0) {
+                if (f.num != k || f.wt != 2)
+                    continue;
+                if (!any) {
+                    p2m_out_printf(o, "%s\"%s\":%s", first ? "" : ",", names[k], k >= 3 ? "[" : "");
+                    first = 0;
+                } else if (k >= 3) {
+                    p2m_out_str(o, ",");
+                } else {
+                    continue; /* a repeated scalar string: the first is kept */
+                }
+                p2m_json_string(o, (const char *)f.p, f.n);
+                any = 1;
+            }
+            if (any && k >= 3)
+                p2m_out_str(o, "]");
+        }
+        p2m_out_str(o, "}");
+    }
+    p2m_out_str(o, "]");
+    free(refs);
+    return 0;
+}
+
 static int json_attrs(p2m_outbuf *o, const p2m_attribute *a, size_t n, nest_ctx *c)
 {
     size_t i;
@@ -484,6 +531,11 @@ int p2m_json_write(p2m_outbuf *o, const p2m_result *r, const p2m_extra_attrs *ex
             return -1;
         }
         free(ra);
+        if (p2m_result_resource_dropped(r, res) != 0) /* uint32 in OTLP: a JSON number */
+            p2m_out_printf(o, "%s\"droppedAttributesCount\":%llu", n_ra > 0 ? "," : "",
+                           (unsigned long long)p2m_result_resource_dropped(r, res));
+        if (json_entity_refs(o, r, res, n_ra > 0 || p2m_result_resource_dropped(r, res) != 0) != 0)
+            return nest_fail(&c, "out of memory");
         p2m_out_str(o, "},\"scopeMetrics\":[{\"scope\":{\"name\":\"profile2metrics\",\"version\":");
         json_cstr(o, p2m_version());
         p2m_out_str(o, "},\"metrics\":[");
