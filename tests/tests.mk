@@ -83,3 +83,18 @@ test-c:
 test-compile:
 	sh tests/suite-compile.sh
 # ---- end of C API tests -------------------------------------------------------
+
+# ---- fuzzing and hostile input (issue 6): tests/fuzz, tests/corpus ------------
+# make fuzz FUZZ_SECONDS=N : each libFuzzer target N seconds (no execution
+# limit), corpus kept in build/fuzz/corpus-<target>; findings land in
+# build/fuzz/artifacts-<target>/. make test runs tests/suite-fuzz.sh with a
+# short fixed budget instead.
+FUZZ_SECONDS ?= 60
+.PHONY: fuzz test-fuzz test-s390x
+fuzz:
+	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_RUNS=0 FUZZ_KEEP=1 sh tests/suite-fuzz.sh
+test-fuzz:
+	sh tests/suite-fuzz.sh
+test-s390x:
+	sh tests/suite-s390x.sh
+# ---- end of fuzzing ---------------------------------------------------------

@@ -1,0 +1,140 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# libFuzzer targets (tests/fuzz), built with clang
+# -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all into build/fuzz:
+#   fuzz_convert  p2m_convert with fixed configurations, input fuzzed
+#   fuzz_config   the configuration compiler, configuration fuzzed
+#   fuzz_regex    the regex engine: pattern and subject fuzzed, step bound
+#   fuzz_state    the cumulative state kept across calls and inputs
+# For each target: every input in tests/corpus/regressions/<target>/ (the
+# findings so far) must run clean, then a short fuzzing run from the seed
+# corpus tests/corpus/<target>/ must find nothing. Plus align_check: each
+# caller memory block at every offset 0..7 under ASan + UBSan.
+# Environment: FUZZ_SECONDS (per target, default 10), FUZZ_RUNS (most
+# executions per target, default 300000; 0 = no limit), P2M_INC (directory
+# of the profile2metrics.h under test). `make fuzz FUZZ_SECONDS=N` runs each
+# target N seconds without an execution limit, keeping its corpus in
+# build/fuzz/corpus-<target>.
+# A missing tool is a FAIL, never a skip.
+cd "$(dirname "$0")/.." || exit 2
+INC=${P2M_INC:-.}
+B=build/fuzz
+SECS=${FUZZ_SECONDS:-10}
+RUNS=${FUZZ_RUNS:-300000}
+KEEP=${FUZZ_KEEP:-0}
+CC_CLANG=${CC_CLANG:-clang}
+mkdir -p "$B"
+fails=0
+fail() { echo "FAIL $1"; fails=$((fails + 1)); }
+
+if ! command -v "$CC_CLANG" >/dev/null 2>&1; then
+    fail "fuzz.tools.clang: '$CC_CLANG' not found (run make deps)"
+    exit 1
+fi
+WARN="-Wall -Wextra -Wpedantic -Wconversion -Wsign-conversion -Wshadow -Wcast-qual -Wundef -Werror"
+SAN="-fsanitize=address,undefined -fno-sanitize-recover=all"
+CFLAGS="-std=c99 -g -O1 $WARN -I$INC -Itests/fuzz -Itests/c"
+
+# the fuzzer runtime (libclang-rt-14-dev) must be there
+printf 'int LLVMFuzzerTestOneInput(const unsigned char *d, unsigned long n);\nint LLVMFuzzerTestOneInput(const unsigned char *d, unsigned long n) { (void)d; (void)n; return 0; }\n' \
+    > "$B/probe.c"
+if ! "$CC_CLANG" -fsanitize=fuzzer -o "$B/probe" "$B/probe.c" > "$B/probe.log" 2>&1; then
+    fail "fuzz.tools.libfuzzer: clang -fsanitize=fuzzer does not link (libclang-rt-14-dev): $(head -c 200 "$B/probe.log" | tr '\n' ' ')"
+    exit 1
+fi
+
+build() { # name command...
+    name=$1; shift
+    if ! "$@" > "$B/$name.log" 2>&1; then
+        fail "fuzz.build.$name: $(head -c 300 "$B/$name.log" | tr '\n' ' ')"
+        sed 's/^/# /' "$B/$name.log" | head -30
+        return 1
+    fi
+    return 0
+}
+
+export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0"
+export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
+
+# show_crash LOG: the invariant or sanitizer lines and the top of the stack
+show_crash() {
+    grep -m1 -A1 'fuzz invariant broken\|runtime error\|ERROR: AddressSanitizer\|ERROR: LeakSanitizer\|ERROR: libFuzzer' "$1" | sed 's/^/# /'
+    grep -m8 '^    #[0-9]' "$1" | grep -v 'libFuzzer\|fuzzer::\|__sanitizer\|abort\|libc' | sed 's/^/# /'
+}
+
+# the implementation once, with sanitizers and coverage, for every target
+# but fuzz_regex (which reads the compiled pattern's internals)
+FZSAN="-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all"
+built_impl=0
+build impl "$CC_CLANG" -std=c99 -g -O1 -I"$INC" -fsanitize=fuzzer-no-link,address,undefined \
+    -fno-sanitize-recover=all -c tests/c/p2m_impl.c -o "$B/impl.o" && built_impl=1
+if [ "$built_impl" = 1 ] &&
+   build align_check "$CC_CLANG" $CFLAGS -DFZ_LINK_IMPL $SAN -o "$B/align_check" \
+       tests/fuzz/align_check.c "$B/impl.o"; then
+    for blk in engine state work output; do
+        "$B/align_check" "$blk" > "$B/align_$blk.out" 2>&1
+        rc=$?
+        grep '^PASS \|^FAIL ' "$B/align_$blk.out"
+        if [ "$rc" -ne 0 ] && ! grep -q '^FAIL ' "$B/align_$blk.out"; then
+            fail "fuzz.align.$blk: $blk block at an offset not a multiple of 8: sanitizer report (exit $rc):"
+            show_crash "$B/align_$blk.out"
+        elif grep -q '^FAIL ' "$B/align_$blk.out"; then
+            fails=$((fails + 1))
+        fi
+    done
+fi
+
+for t in convert config regex state; do
+    if [ "$t" = regex ]; then
+        build "fuzz_$t" "$CC_CLANG" $CFLAGS $FZSAN -o "$B/fuzz_$t" "tests/fuzz/fuzz_$t.c" || continue
+    else
+        [ "$built_impl" = 1 ] || continue
+        build "fuzz_$t" "$CC_CLANG" $CFLAGS -DFZ_LINK_IMPL $FZSAN -o "$B/fuzz_$t" \
+            "tests/fuzz/fuzz_$t.c" "$B/impl.o" || continue
+    fi
+    # regressions: each input on its own (a fresh process, fresh state)
+    reg=tests/corpus/regressions/$t
+    if [ -d "$reg" ]; then
+        nreg=0; bad=""
+        for f in "$reg"/*; do
+            [ -f "$f" ] || continue
+            nreg=$((nreg + 1))
+            if ! "$B/fuzz_$t" "$f" > "$B/reg_$t.out" 2>&1; then
+                bad="$bad $(basename "$f")"
+                cp "$B/reg_$t.out" "$B/reg_$t.$(basename "$f").out"
+            fi
+        done
+        if [ -n "$bad" ]; then
+            fail "fuzz.$t.regressions: crash or broken invariant on:$bad (logs $B/reg_$t.*.out)"
+            for f in $bad; do show_crash "$B/reg_$t.$f.out"; done
+        else
+            echo "PASS fuzz.$t.regressions ($nreg inputs)"
+        fi
+    fi
+    # short fuzzing run from the seed corpus
+    if [ "$KEEP" = 1 ]; then
+        work=$B/corpus-$t
+    else
+        work=$B/run-$t
+        rm -rf "$work"
+    fi
+    mkdir -p "$work" "$B/artifacts-$t"
+    set -- -max_total_time="$SECS" -print_final_stats=1 -artifact_prefix="$B/artifacts-$t/" \
+        -rss_limit_mb=1024
+    [ "$RUNS" != 0 ] && set -- "$@" -runs="$RUNS"
+    [ "$KEEP" = 1 ] || set -- "$@" -seed=1
+    "$B/fuzz_$t" "$@" "$work" "tests/corpus/$t" > "$B/fuzz_$t.out" 2>&1
+    rc=$?
+    execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$B/fuzz_$t.out")
+    if [ "$rc" -ne 0 ]; then
+        art=$(ls -t "$B/artifacts-$t/" 2>/dev/null | head -1)
+        fail "fuzz.$t: finding after ${execs:-?} executions (exit $rc), input $B/artifacts-$t/$art; log $B/fuzz_$t.out"
+        show_crash "$B/fuzz_$t.out"
+    elif [ -z "$execs" ] || [ "$execs" -eq 0 ]; then
+        fail "fuzz.$t: no executions reported (log $B/fuzz_$t.out)"
+    else
+        echo "PASS fuzz.$t ($execs executions, ${SECS}s budget, no finding)"
+    fi
+done
+
+[ "$fails" -eq 0 ]
