@@ -6,8 +6,9 @@
 
      p2m_iter SCENARIO ITERATIONS PATH[:stream]
 
-   Prints "bytes B samples S work W allocs A" (A = heap allocations made
-   during the conversions, counted by malloc_count.c). */
+   Prints "bytes B samples S work W allocs A out O series N ..." (A = heap
+   allocations made during the conversions, counted by malloc_count.c; O =
+   output bytes of the last conversion, N = its series). */
 #define _POSIX_C_SOURCE 200809L
 #include "bench.h"
 #include "p2m_side.h"
@@ -56,8 +57,9 @@ int main(int argc, char **argv) {
     CALLGRIND_TOGGLE_COLLECT;
     CALLGRIND_STOP_INSTRUMENTATION;
     bench_count_allocs = 0;
-    printf("bytes %zu samples %llu work %zu allocs %lu note %s\n", w.bytes, (unsigned long long)s.samples,
-           s.work_used, bench_allocs, s.note[0] ? s.note : "-");
+    printf("bytes %zu samples %llu work %zu allocs %lu out %zu series %llu note %s\n", w.bytes,
+           (unsigned long long)s.samples, s.work_used, bench_allocs, s.out_bytes, (unsigned long long)s.series,
+           s.note[0] ? s.note : "-");
     p2m_side_free(&s);
     wl_free(&w);
     return 0;
