@@ -10,8 +10,11 @@ libprotobuf-dev libprotobuf-c-dev protobuf-c-compiler \
 nanopb libnanopb-dev libprotozero-dev \
 clang libclang-rt-14-dev valgrind g++ prometheus \
 gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm \
-gcc-s390x-linux-gnu libc6-dev-s390x-cross qemu-user \
+gcc-s390x-linux-gnu libc6-dev-s390x-cross qemu-user libprotobuf-c-dev:s390x \
 gcc-i686-linux-gnu libc6-dev-i386-cross"
+# (gcc-multilib conflicts with the s390x cross compiler in Debian 12, so the
+# 32-bit build uses the i686 cross compiler; libprotobuf-c-dev:s390x needs the
+# s390x foreign architecture, added below)
 
 missing=""
 for p in $PKGS; do
@@ -35,6 +38,9 @@ fi
 
 echo "install-deps: installing:$missing"
 export DEBIAN_FRONTEND=noninteractive
+case "$missing" in *:s390x*)
+    dpkg --print-foreign-architectures | grep -qx s390x || $SUDO dpkg --add-architecture s390x ;;
+esac
 $SUDO apt-get update -qq
 # shellcheck disable=SC2086
 $SUDO apt-get install -y -qq --no-install-recommends $missing
