@@ -9,7 +9,8 @@
 # For each target: every input in tests/corpus/regressions/<target>/ (the
 # findings so far) must run clean, then a short fuzzing run from the seed
 # corpus tests/corpus/<target>/ must find nothing. Plus align_check: each
-# caller memory block at every offset 0..7 under ASan + UBSan.
+# caller memory block at every offset 0..7 under ASan + UBSan. And 300
+# requests of differential decoding (tests/fuzz/diff_decode.py, DIFF_N).
 # Environment: FUZZ_SECONDS (per target, default 10), FUZZ_RUNS (most
 # executions per target, default 300000; 0 = no limit), P2M_INC (directory
 # of the profile2metrics.h under test). `make fuzz FUZZ_SECONDS=N` runs each
@@ -136,5 +137,23 @@ for t in convert config regex state; do
         echo "PASS fuzz.$t ($execs executions, ${SECS}s budget, no finding)"
     fi
 done
+
+# differential decoding: generated valid requests through build/p2m against
+# Google protobuf's decoding (make diff-decode N=... runs more)
+DIFF_N=${DIFF_N:-300}
+if [ ! -x build/p2m ]; then
+    fail "fuzz.diff-decode: build/p2m missing (make)"
+elif ! /usr/bin/python3 -c 'import google.protobuf' 2>/dev/null; then
+    fail "fuzz.diff-decode: /usr/bin/python3 cannot import google.protobuf (python3-protobuf)"
+else
+    /usr/bin/python3 tests/fuzz/diff_decode.py "$DIFF_N" > "$B/diff_decode.out" 2>&1
+    rc=$?
+    grep '^PASS \|^FAIL \|^# ' "$B/diff_decode.out" | head -12
+    if [ "$rc" -ne 0 ] && ! grep -q '^FAIL ' "$B/diff_decode.out"; then
+        fail "fuzz.diff-decode: exited $rc: $(tail -3 "$B/diff_decode.out" | tr '\n' ' ')"
+    elif [ "$rc" -ne 0 ]; then
+        fails=$((fails + 1))
+    fi
+fi
 
 [ "$fails" -eq 0 ]

@@ -97,4 +97,9 @@ test-fuzz:
 	sh tests/suite-fuzz.sh
 test-s390x:
 	sh tests/suite-s390x.sh
+# make diff-decode N=10000 : generated requests through p2m against Google
+# protobuf's decoding; "N requests, M mismatches", exit 1 if M > 0
+.PHONY: diff-decode
+diff-decode: $(BUILD)/p2m
+	/usr/bin/python3 tests/fuzz/diff_decode.py $(N)
 # ---- end of fuzzing ---------------------------------------------------------
