@@ -23,6 +23,13 @@
 #define FZ_MISALIGN_MASK 7u
 #endif
 
+/* 1: a list may be a NULL pointer with a non-zero count (type_rules,
+   patterns, keys), a caller's mistake that must give an error, not a crash.
+   0 keeps lists non-NULL (for long runs past that known finding). */
+#ifndef FZ_NULL_LISTS
+#define FZ_NULL_LISTS 1
+#endif
+
 typedef struct rd {
     const uint8_t *p;
     size_t n, i;
@@ -101,13 +108,13 @@ static void rd_filter(rd *r, p2m_filter *f, int which)
         f->n_patterns = rd_u8(r) % 7;
         for (k = 0; k < f->n_patterns; k++)
             lists[which * 2][k] = rd_str(r);
-        f->patterns = (flags & 8) ? NULL : lists[which * 2];
+        f->patterns = (FZ_NULL_LISTS && (flags & 8)) ? NULL : lists[which * 2];
     }
     if (flags & 16) {
         f->n_keys = rd_u8(r) % 5;
         for (k = 0; k < f->n_keys; k++)
             lists[which * 2 + 1][k] = rd_str(r);
-        f->keys = (flags & 32) ? NULL : lists[which * 2 + 1];
+        f->keys = (FZ_NULL_LISTS && (flags & 32)) ? NULL : lists[which * 2 + 1];
     }
 }
 
@@ -167,7 +174,7 @@ static void decode(rd *r, p2m_config *c)
             trules[k].metric = (p2m_metric_kind)(rd_u8(r) % 5);
             trules[k].scale = scales[rd_u8(r) % 8];
         }
-        c->type_rules = (flags & 8) ? NULL : trules;
+        c->type_rules = (FZ_NULL_LISTS && (flags & 8)) ? NULL : trules;
         c->n_type_rules = n;
     }
     k = rd_u8(r);
