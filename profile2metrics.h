@@ -2782,6 +2782,8 @@ P2M_API p2m_status p2m_engine_compile(const p2m_config *cfg, void *mem, size_t m
             n_pats++;
         }
     }
+    if (cfg->n_type_rules && !cfg->type_rules)
+        return p2m__cfg_fail(err, P2M_ERR_CONFIG, "type_rules", -1, 0, P2M__MSG("NULL with a non-zero count"));
     for (i = 0; i < cfg->n_type_rules; i++) {
         const p2m_type_rule *t = &cfg->type_rules[i];
         if (!p2m__nonempty(t->type))
@@ -2814,9 +2816,10 @@ P2M_API p2m_status p2m_engine_compile(const p2m_config *cfg, void *mem, size_t m
         return p2m__need(err, P2M_ERR_MEMORY, need, P2M__MSG("engine memory too small"));
 
     /* -- build -- */
-    a.base = (uint8_t *)mem;
-    a.cap = mem_size;
-    a.used = (size_t)((8u - ((uintptr_t)mem & 7u)) & 7u);
+    /* the arena starts at the first 8-byte aligned address of mem */
+    a.base = (uint8_t *)mem + ((8u - ((uintptr_t)mem & 7u)) & 7u);
+    a.cap = mem_size - (size_t)(a.base - (uint8_t *)mem);
+    a.used = 0;
     e = (p2m_engine *)p2m__take(&a, sizeof *e);
     P2M_MEMSET(e, 0, sizeof *e);
     e->magic = P2M__MAGIC;
@@ -3315,6 +3318,7 @@ P2M__FN void p2m__cum_point(const p2m__cum *c, uint32_t sid, p2m_point *out, con
     uint64_t sum = x->sum, start = x->start, end = x->end;
     if (sid < c->st->n_series && c->pend[sid].touched) {
         sum += c->pend[sid].sum;
+        if (c->pend[sid].start < start) start = c->pend[sid].start; /* as the commit does */
         if (c->pend[sid].end > end) end = c->pend[sid].end;
     }
     out->start_time_unix_nano = start;
@@ -5163,9 +5167,10 @@ P2M_API p2m_status p2m_state_init(const p2m_engine *e, void *mem, size_t mem_siz
     if (!state || !e || e->magic != P2M__MAGIC) return p2m__fail(err, P2M_ERR_ARGUMENT, 0, P2M__MSG("state and engine must not be NULL"));
     if (!need) return p2m__fail(err, P2M_ERR_ARGUMENT, 0, P2M__MSG("the engine is not cumulative"));
     if (!mem || mem_size < need) return p2m__need(err, P2M_ERR_MEMORY, need, P2M__MSG("state memory too small"));
-    a.base = (uint8_t *)mem;
-    a.cap = mem_size;
-    a.used = (size_t)((8u - ((uintptr_t)mem & 7u)) & 7u);
+    /* the arena starts at the first 8-byte aligned address of mem */
+    a.base = (uint8_t *)mem + ((8u - ((uintptr_t)mem & 7u)) & 7u);
+    a.cap = mem_size - (size_t)(a.base - (uint8_t *)mem);
+    a.used = 0;
     st = (p2m_state *)p2m__take(&a, sizeof *st);
     P2M_MEMSET(st, 0, sizeof *st);
     st->magic = P2M__STATE_MAGIC;
