@@ -4713,23 +4713,12 @@ static void p2m__nested_write(const p2m_result *r, p2m__span s, int kind, uint8_
 
 /* An ArrayValue / KeyValueList as field num: resolved when it holds a
    string index, else copied. */
-static void p2m__bw_nested(p2m__bw *w, uint32_t num, p2m_str raw, int kind, const p2m_result *r) {
-    p2m__span s;
-    unsigned ev10 = 0;
-    p2m_error e;
-    p2m__wire cw;
-    s.p = raw.len ? (const uint8_t *)raw.ptr : p2m__nothing;
-    s.n = (uint32_t)raw.len;
-    cw.base = s.p; cw.err = &e; cw.st = P2M_OK;
-    if (r && p2m__check_value(&cw, s, kind, 0, &ev10) == 0 && ev10) {
-        size_t n = p2m__nested_size(r, s, kind);
-        w->n += n;
-        if (w->n <= w->cap) p2m__nested_write(r, s, kind, w->buf + (w->cap - w->n));
-        p2m__bw_varint(w, n);
-        p2m__bw_tag(w, num, P2M__WT_LEN);
-        return;
-    }
-    p2m__bw_str(w, num, raw.ptr, raw.len);
+static void p2m__bw_nested(p2m__bw *w, uint32_t num, const p2m_value *v, const p2m_result *r) {
+    size_t n = p2m_result_nested_value(r, v, 0, 0);
+    w->n += n;
+    if (w->n <= w->cap) (void)p2m_result_nested_value(r, v, w->buf + (w->cap - w->n), n);
+    p2m__bw_varint(w, n);
+    p2m__bw_tag(w, num, P2M__WT_LEN);
 }
 
 P2M_API size_t p2m_result_nested_value(const p2m_result *r, const p2m_value *v, void *out, size_t cap) {
@@ -4767,8 +4756,8 @@ P2M__FN void p2m__bw_anyvalue(p2m__bw *w, uint32_t num, const p2m_value *v, cons
         p2m__bw_fixed64(w, 4, bits);
         break;
     }
-    case P2M_VALUE_ARRAY: p2m__bw_nested(w, 5, v->str, P2M__NK_ARRAY, r); break;
-    case P2M_VALUE_KVLIST: p2m__bw_nested(w, 6, v->str, P2M__NK_KVLIST, r); break;
+    case P2M_VALUE_ARRAY: p2m__bw_nested(w, 5, v, r); break;
+    case P2M_VALUE_KVLIST: p2m__bw_nested(w, 6, v, r); break;
     case P2M_VALUE_BYTES: p2m__bw_str(w, 7, v->str.ptr, v->str.len); break;
     default: break;
     }
