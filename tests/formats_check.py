@@ -15,6 +15,13 @@
         cumulative total), and target_info against the resources.
     formats_check.py inputs DIR
         Writes the hand-built requests the suite converts into DIR.
+    formats_check.py strindex|deep OUT.json OUT.otlp
+        The conversion of DIR/nested-strindex.otlp (nested values whose
+        strings and keys are all string table indices) or of
+        DIR/nested-deep.otlp (the same, nested as deep as a request may be):
+        the attributes of both outputs, the JSON parsed by json_format, must
+        be the Python values the input was built from (STRINDEX_* / DEEP_*
+        below), every index resolved.
     formats_check.py tojson IN.otlp OUT.jsonl [--layout v1.10] [--stream]
         An ExportProfilesServiceRequest (or framed stream) as OTLP/JSON
         Lines, written by json_format.MessageToJson.
@@ -141,6 +148,20 @@ def label_name(k):
     return n
 
 
+# Non-string values as text, by the OpenTelemetry rules for non-OTLP formats
+# (common/README.md "AnyValue representation for non-OTLP protocols"):
+# top level: bools true/false, numbers as JSON numbers with NaN, Infinity,
+# -Infinity unquoted, bytes base64, empty as ""; arrays and maps as JSON, in
+# which strings and base64 bytes are JSON strings, the special doubles the
+# strings "NaN", "Infinity", "-Infinity", and an empty value null.
+def special_double(d):
+    if math.isnan(d):
+        return "NaN"
+    if math.isinf(d):
+        return "Infinity" if d > 0 else "-Infinity"
+    return None
+
+
 def any_text(v):
     w = v.WhichOneof("value")
     if w is None:
@@ -152,7 +173,7 @@ def any_text(v):
     if w == "int_value":
         return str(v.int_value)
     if w == "double_value":
-        return repr(v.double_value)
+        return special_double(v.double_value) or repr(v.double_value)
     if w == "bytes_value":
         return base64.b64encode(v.bytes_value).decode()
     return json.dumps(any_plain(v), separators=(",", ":"), ensure_ascii=False)
@@ -166,6 +187,8 @@ def any_plain(v):
         return {kv.key: any_plain(kv.value) for kv in v.kvlist_value.values}
     if w == "bytes_value":
         return base64.b64encode(v.bytes_value).decode()
+    if w == "double_value" and special_double(v.double_value):
+        return special_double(v.double_value)
     if w is None:
         return None
     return getattr(v, w)
@@ -206,12 +229,18 @@ def expected_prom(msgs):
                 lab.update(ji)
                 targets[frozenset(lab.items())] = 1
             for sm in rm.scope_metrics:
+                # every sample carries its scope (compatibility spec,
+                # "Instrumentation Scope"): otel_scope_name and
+                # otel_scope_version, replacing attributes of those names
+                scope = {"otel_scope_name": sm.scope.name,
+                         "otel_scope_version": sm.scope.version}
                 for met in sm.metrics:
                     name = prom_name(met.name, met.unit)
                     cumulative = met.sum.aggregation_temporality == 2
                     for dp in met.sum.data_points:
                         lab = labels_of(dp.attributes)
                         lab.update(ji)
+                        lab.update(scope)
                         key = (name, frozenset((k, v) for k, v in lab.items() if v != ""))
                         val = dp.as_double if dp.WhichOneof("value") == "as_double" else dp.as_int
                         this[key] = this.get(key, 0) + val
@@ -333,12 +362,103 @@ def cmd_inputs(args):
     b.sample(p, values=[1], attrs={"thread.name": "t"})
     open(os.path.join(out, "dropped.otlp"), "wb").write(b.to_bytes())
 
-    # the same with string indices inside nested values (v1.10 strindex form)
+    # nested values whose every string and key is a string table index
+    # (v1.10 strindex form), in resource and sample attributes
     b = g.Builder("v1.10", kv_form="strindex")
-    rp = b.resource([("service.name", "cart"), ("list", ["x", {"k": "v"}])])
+    rp = b.resource(STRINDEX_RESOURCE)
     p = b.cpu_profile(b.scope(rp), time=T0, duration=1)
-    b.sample(p, values=[3], attrs={"thread.name": ["a", "b"]})
+    for values, attrs in STRINDEX_SAMPLES:
+        b.sample(p, values=values, attrs=attrs)
     open(os.path.join(out, "nested-strindex.otlp"), "wb").write(b.to_bytes())
+
+    # as deep as SPEC section 8 allows (32 message levels in all), strindex form
+    b = g.Builder("v1.10", kv_form="strindex")
+    rp = b.resource(DEEP_RESOURCE)
+    p = b.cpu_profile(b.scope(rp), time=T0, duration=1)
+    for values, attrs in DEEP_SAMPLES:
+        b.sample(p, values=values, attrs=attrs)
+    open(os.path.join(out, "nested-deep.otlp"), "wb").write(b.to_bytes())
+    return None
+
+
+# The input of nested-strindex.otlp. Strings repeat as keys and values, so
+# they share string table entries; "" is string index 0.
+STRINDEX_RESOURCE = [
+    ("service.name", "cart"),
+    ("list", ["x", {"k": "v"}, 7, True, 2.5, b"\x01\x02", float("-inf"), [], {}, ""]),
+    ("map", {'q"uote': ["back\\slash", {"deep": {"k": "x"}}]}),
+]
+STRINDEX_SAMPLES = [   # (values, attributes); the default rules keep both keys
+    ([3], {"thread.name": ["a", "b"], "process.executable.name": {"exe": "cart", "pid": 42}}),
+    ([2], {"thread.name": float("-inf"), "process.executable.name": "cart"}),
+]
+
+
+def deep_value(levels):
+    """levels wrappers around "leaf", [ ] and {"k": } taking turns."""
+    v = "leaf"
+    for i in range(levels):
+        v = [v] if i % 2 == 0 else {"k": v}
+    return v
+
+
+# Request > ResourceProfiles > Resource > KeyValue > AnyValue is 5 levels,
+# and 6 lists (2 levels each: ArrayValue, AnyValue) with 5 maps (3 each:
+# KeyValueList, KeyValue, AnyValue) make 32. A sample attribute's AnyValue
+# is one level higher (Request > ProfilesDictionary > KeyValueAndUnit).
+DEEP_RESOURCE = [("service.name", "deep"), ("deep", deep_value(11))]
+DEEP_SAMPLES = [([1], {"thread.name": deep_value(11), "process.executable.name": "p"})]
+
+
+def expected_any(v):
+    """The metrics AnyValue of a Python value, strings inline."""
+    a = metrics_pb2.AnyValue()
+    if isinstance(v, bool):
+        a.bool_value = v
+    elif isinstance(v, int):
+        a.int_value = v
+    elif isinstance(v, float):
+        a.double_value = v
+    elif isinstance(v, bytes):
+        a.bytes_value = v
+    elif isinstance(v, str):
+        a.string_value = v
+    elif isinstance(v, list):
+        a.array_value.SetInParent()
+        for x in v:
+            a.array_value.values.add().CopyFrom(expected_any(x))
+    else:
+        a.kvlist_value.SetInParent()
+        for k, x in v.items():
+            kv = a.kvlist_value.values.add()
+            kv.key = k
+            kv.value.CopyFrom(expected_any(x))
+    return a
+
+
+def cmd_resolved(which, args):
+    resource, samples = {"strindex": (STRINDEX_RESOURCE, STRINDEX_SAMPLES),
+                         "deep": (DEEP_RESOURCE, DEEP_SAMPLES)}[which]
+    want_res = [(k, expected_any(v)) for k, v in resource]
+    # data point attributes in rule order: process.executable.name, thread.name
+    want_points = [[(k, expected_any(a[k])) for k in ("process.executable.name", "thread.name")]
+                   for _, a in samples]
+    m = metrics_pb2.ExportMetricsServiceRequest()
+    try:
+        json_format.Parse(open(args[0], encoding="utf-8").read(), m)
+    except json_format.ParseError as e:
+        return "JSON rejected by json_format: %s" % e
+    for what, msg in (("json", m), ("otlp", decode_metrics(args[1], False)[0])):
+        if len(msg.resource_metrics) != 1:
+            return "%s: %d resources, expected 1" % (what, len(msg.resource_metrics))
+        rm = msg.resource_metrics[0]
+        got = [(kv.key, kv.value) for kv in rm.resource.attributes]
+        if got != want_res:
+            return "%s: resource attributes %s, expected %s" % (what, got, want_res)
+        pts = rm.scope_metrics[0].metrics[0].sum.data_points
+        got = [[(kv.key, kv.value) for kv in dp.attributes] for dp in pts]
+        if got != want_points:
+            return "%s: point attributes %s, expected %s" % (what, got, want_points)
     return None
 
 
@@ -359,7 +479,9 @@ def cmd_tojson(args):
 
 
 def main():
-    cmds = {"json": cmd_json, "prom": cmd_prom, "inputs": cmd_inputs, "tojson": cmd_tojson}
+    cmds = {"json": cmd_json, "prom": cmd_prom, "inputs": cmd_inputs, "tojson": cmd_tojson,
+            "strindex": lambda a: cmd_resolved("strindex", a),
+            "deep": lambda a: cmd_resolved("deep", a)}
     if len(sys.argv) < 3 or sys.argv[1] not in cmds:
         print(__doc__, file=sys.stderr)
         return 2

@@ -96,6 +96,8 @@ gen-stream-cumulative $T/gen-stream.otlp cumulative 1
 gen-stream-overflow $T/gen-stream.otlp overflow 1
 nested $T/nested.otlp default 0
 nested-overflow $T/nested.otlp overflow 0
+nested-strindex $T/nested-strindex.otlp default 0
+nested-deep $T/nested-deep.otlp default 0
 resource-dropped-count $T/dropped.otlp default 0"
 
 # conv NAME INPUT CONFIG STREAM FORMAT [EXTRA...]: output in $T/NAME.FORMAT
@@ -165,16 +167,38 @@ fi
 # CPU period; "main" has 3 samples in one resource and 5 in another with the
 # same job (shop/cart) and instance, one line of 8 x 50 ms; colliding label
 # names a.b / a_b joined in key order; the overflow config renames memory to
-# mem.alloc-bytes (unit By: no second _bytes)
-for line in \
-    'cpu_time_nanoseconds_total{instance="pod-1",job="shop/cart",process_executable_name="cart",thread_name="main"} 400000000' \
-    'cpu_time_nanoseconds_total{instance="pod-1",job="shop/cart",process_executable_name="ca\"rt\\x\ny",thread_name="{\"k\":[true]}"} 200000000' \
+# mem.alloc-bytes (unit By: no second _bytes). Every sample carries the scope
+# of the binary output (name profile2metrics, version P2M_VERSION_STRING of
+# the header, written @VER@ here) as otel_scope_name / otel_scope_version;
+# target_info does not.
+VER=$(sed -n 's/^#define P2M_VERSION_STRING "\(.*\)"$/\1/p' profile2metrics.h)
+[ -n "$VER" ] || fail prom-line "no P2M_VERSION_STRING in profile2metrics.h"
+# check_lines FILE LINE...: each LINE (@VER@ replaced) is a whole line of FILE
+check_lines() {
+    _f=$1
+    shift
+    for _l in "$@"; do
+        _l=$(printf '%s' "$_l" | sed "s/@VER@/$VER/g")
+        if grep -qxF -- "$_l" "$_f"; then pass "prom-line: $_l"; else
+            fail "prom-line" "missing in $_f: $_l"; fi
+    done
+}
+check_lines "$O/nested.prom" \
+    'cpu_time_nanoseconds_total{instance="pod-1",job="shop/cart",otel_scope_name="profile2metrics",otel_scope_version="@VER@",process_executable_name="cart",thread_name="main"} 400000000' \
+    'cpu_time_nanoseconds_total{instance="pod-1",job="shop/cart",otel_scope_name="profile2metrics",otel_scope_version="@VER@",process_executable_name="ca\"rt\\x\ny",thread_name="{\"k\":[true]}"} 200000000' \
     'target_info{a_b="1;2",k8s_pod_name="no-service"} 1' \
     '# TYPE cpu_time_nanoseconds_total counter' \
-    '# HELP memory_allocation_bytes_total Bytes allocated, summed from the samples of allocation profiles'; do
-    if grep -qxF -- "$line" "$O/nested.prom"; then pass "prom-line: $line"; else
-        fail "prom-line" "missing: $line"; fi
-done
+    '# HELP memory_allocation_bytes_total Bytes allocated, summed from the samples of allocation profiles'
+# nested-strindex (STRINDEX_* in formats_check.py), every string and key a
+# string table index: 3 and 2 samples x 50 ms; arrays and maps are compact
+# JSON in the label value (then escaped: \ and "), bytes base64, -inf is
+# -Infinity (a JSON string inside an array, bare at the top).
+check_lines "$O/nested-strindex.prom" \
+    'cpu_time_nanoseconds_total{job="cart",otel_scope_name="profile2metrics",otel_scope_version="@VER@",process_executable_name="{\"exe\":\"cart\",\"pid\":42}",thread_name="[\"a\",\"b\"]"} 150000000' \
+    'cpu_time_nanoseconds_total{job="cart",otel_scope_name="profile2metrics",otel_scope_version="@VER@",process_executable_name="cart",thread_name="-Infinity"} 100000000' \
+    'target_info{job="cart",list="[\"x\",{\"k\":\"v\"},7,true,2.5,\"AQI=\",\"-Infinity\",[],{},\"\"]",map="{\"q\\\"uote\":[\"back\\\\slash\",{\"deep\":{\"k\":\"x\"}}]}"} 1'
+if [ "$(grep -c '^cpu_time' "$O/nested-strindex.prom")" = 2 ]; then pass prom-strindex-series; else
+    fail prom-strindex-series "expected exactly 2 cpu_time lines"; fi
 if grep -q '^mem_alloc_bytes_total{.*} 4096$' "$O/nested-overflow.prom" &&
         grep -qxF '# HELP mem_alloc_bytes_total a "quoted"\\ line' "$O/nested-overflow.prom"; then
     pass prom-renamed-metric
@@ -222,6 +246,7 @@ gen-typical $T/gen-typical.otlp v1.10 0 -
 gen-strindex $T/gen-strindex.otlp v1.10 0 -
 gen-v19 $T/gen-v19.otlp v1.9 0 v1.9
 nested $T/nested.otlp v1.10 0 -
+nested-strindex $T/nested-strindex.otlp v1.10 0 -
 real-profile $REAL/sig-profiling-profile.otlp v1.8 0 v1.8
 real-k8s $REAL/sig-profiling-k8s.otlp v1.8 1 v1.8
 real-k8s-auto $REAL/sig-profiling-k8s.otlp v1.8 1 -"
@@ -346,14 +371,17 @@ for flag in -c --config -f --format json prom table -o --output --input-format o
 done
 if [ -z "$missing" ]; then pass help-and-docs-flags; else fail help-and-docs-flags "not described:$missing"; fi
 
-# a string index inside a nested value cannot be resolved from the result
-# view: -f json must refuse (exit 2, nothing on stdout), not guess
-if "$P2M" convert -f json --now 1 "$T/nested-strindex.otlp" > "$T/strindex.out" 2> "$T/strindex.err"; then
-    fail json-nested-strindex "converted a nested string index it cannot resolve"
-elif [ -s "$T/strindex.out" ] || ! grep -q strindex "$T/strindex.err"; then
-    fail json-nested-strindex "stdout not empty or no reason given: $(head -c 200 "$T/strindex.err")"
-else
-    pass json-nested-strindex
-fi
+# string indices inside nested values are resolved in -f json as in -f otlp:
+# both outputs' attributes (the JSON through json_format) must be the values
+# the input was built from (json-nested-strindex above compares the two)
+for c in strindex deep; do
+    if [ ! -s "$O/nested-$c.json" ] || [ ! -s "$O/nested-$c.otlp" ]; then
+        fail "json-nested-$c-values" "no -f json / -f otlp output of nested-$c"
+    elif why=$($CHECK $c "$O/nested-$c.json" "$O/nested-$c.otlp"); then
+        pass "json-nested-$c-values"
+    else
+        fail "json-nested-$c-values" "$why"
+    fi
+done
 
 exit $failed

@@ -4,7 +4,9 @@
    protobuf: lowerCamelCase field names, 64-bit integers as decimal strings,
    enums as numbers, bytes in base64, doubles as numbers ("NaN",
    "Infinity", "-Infinity" as strings). Nested attribute values (ArrayValue,
-   KeyValueList) reach us as protobuf bytes and are decoded here. */
+   KeyValueList) reach us as protobuf bytes: p2m_result_nested_value gives
+   them with every string table index resolved (as -f otlp writes them), and
+   they are decoded here, at most NEST_MAX message levels deep. */
 #include "p2m_json.h"
 
 #include <math.h>
@@ -169,12 +171,18 @@ static int pb_next(const unsigned char **p, const unsigned char *end, pb_field *
     }
 }
 
+/* Message levels below an attribute's AnyValue that are decoded (ArrayValue,
+   AnyValue, KeyValueList and KeyValue each count one). SPEC section 8 makes a
+   request nested deeper than 32 levels in total malformed, and an attribute
+   value sits at least three levels down, so valid input never reaches this;
+   it bounds the recursion whatever the bytes are. */
 enum { NEST_MAX = 32 };
 
 typedef struct nest_ctx {
     char *why;
     size_t why_cap;
-    int json; /* 1: OTLP JSON (AnyValue objects); 0: plain JSON values */
+    int json;              /* 1: OTLP JSON (AnyValue objects); 0: plain JSON values */
+    const p2m_result *r;   /* resolves the string indices of nested values */
 } nest_ctx;
 
 static int nest_fail(nest_ctx *c, const char *msg)
@@ -193,7 +201,7 @@ static int array_value(p2m_outbuf *o, const unsigned char *p, size_t n, int dept
     pb_field f;
     int r, first = 1;
     if (depth > NEST_MAX)
-        return nest_fail(c, "attribute value nested too deep");
+        return nest_fail(c, "attribute value nested more than 32 levels deep");
     p2m_out_str(o, c->json ? "{\"values\":[" : "[");
     while ((r = pb_next(&p, end, &f)) > 0) {
         if (f.num != 1 || f.wt != 2)
@@ -226,10 +234,8 @@ static int key_value(p2m_outbuf *o, const unsigned char *p, size_t n, int depth,
             val = f.p;
             val_n = f.n;
             have_val = 1;
-        } else if (f.num == 3) {
-            return nest_fail(c, "a nested KeyValue holds key_strindex (a string table "
-                                "index the result view does not resolve)");
-        }
+        } /* anything else (key_strindex is resolved before) is skipped, as
+             protobuf skips unknown fields */
     }
     if (r < 0)
         return nest_fail(c, "malformed KeyValue in an attribute value");
@@ -260,7 +266,7 @@ static int kvlist_value(p2m_outbuf *o, const unsigned char *p, size_t n, int dep
     pb_field f;
     int r, first = 1;
     if (depth > NEST_MAX)
-        return nest_fail(c, "attribute value nested too deep");
+        return nest_fail(c, "attribute value nested more than 32 levels deep");
     p2m_out_str(o, c->json ? "{\"values\":[" : "{");
     while ((r = pb_next(&p, end, &f)) > 0) {
         if (f.num != 1 || f.wt != 2)
@@ -286,11 +292,10 @@ static int any_value(p2m_outbuf *o, const unsigned char *p, size_t n, int depth,
     p2m_value v;
     memset(&last, 0, sizeof last);
     if (depth > NEST_MAX)
-        return nest_fail(c, "attribute value nested too deep");
+        return nest_fail(c, "attribute value nested more than 32 levels deep");
     while ((r = pb_next(&p, end, &f)) > 0) {
-        if (f.num == 8)
-            return nest_fail(c, "a nested AnyValue holds string_value_strindex (a string "
-                                "table index the result view does not resolve)");
+        /* fields other than the seven of the oneof are skipped, as protobuf
+           skips unknown fields (string_value_strindex is resolved before) */
         if ((f.num == 1 || f.num == 5 || f.num == 6 || f.num == 7) && f.wt == 2) {
             last = f;
             have = 1;
@@ -376,12 +381,50 @@ static int json_value(p2m_outbuf *o, const p2m_value *v, int depth, nest_ctx *c)
     return 0;
 }
 
+/* A nested value of the result with its string indices resolved, in a
+   malloc'd copy (*buf, to be freed); other values are passed through. */
+static int resolve_nested(const p2m_result *r, const p2m_value *v, p2m_value *out,
+                          unsigned char **buf, nest_ctx *c)
+{
+    size_t n;
+    *out = *v;
+    *buf = NULL;
+    if (v->type != P2M_VALUE_ARRAY && v->type != P2M_VALUE_KVLIST)
+        return 0;
+    n = p2m_result_nested_value(r, v, NULL, 0);
+    *buf = (unsigned char *)malloc(n ? n : 1);
+    if (*buf == NULL)
+        return nest_fail(c, "out of memory");
+    if (n && p2m_result_nested_value(r, v, *buf, n) != n) {
+        free(*buf);
+        *buf = NULL;
+        return nest_fail(c, "p2m_result_nested_value gave two sizes for one value");
+    }
+    out->str.ptr = (const char *)*buf;
+    out->str.len = n;
+    return 0;
+}
+
+/* A top-level (attribute) value as an OTLP JSON AnyValue object. */
+static int json_attr_value(p2m_outbuf *o, const p2m_value *v, nest_ctx *c)
+{
+    p2m_value rv;
+    unsigned char *buf;
+    int rc;
+    if (resolve_nested(c->r, v, &rv, &buf, c) != 0)
+        return -1;
+    rc = json_value(o, &rv, 0, c);
+    free(buf);
+    return rc;
+}
+
 int p2m_value_text(p2m_outbuf *o, const p2m_value *v, char *why, size_t why_cap)
 {
     nest_ctx c;
     c.why = why;
     c.why_cap = why_cap;
     c.json = 0;
+    c.r = NULL;
     switch (v->type) {
     case P2M_VALUE_NONE: return 0;
     case P2M_VALUE_STRING: p2m_out_append(o, v->str.ptr, v->str.len); return 0;
@@ -389,8 +432,14 @@ int p2m_value_text(p2m_outbuf *o, const p2m_value *v, char *why, size_t why_cap)
     case P2M_VALUE_INT: p2m_out_printf(o, "%lld", (long long)v->i); return 0;
     case P2M_VALUE_DOUBLE: {
         char buf[40];
-        shortest_double(buf, sizeof buf, v->d);
-        p2m_out_str(o, buf);
+        if (isnan(v->d)) /* unquoted here; inside arrays and maps they are strings */
+            p2m_out_str(o, "NaN");
+        else if (isinf(v->d))
+            p2m_out_str(o, v->d > 0 ? "Infinity" : "-Infinity");
+        else {
+            shortest_double(buf, sizeof buf, v->d);
+            p2m_out_str(o, buf);
+        }
         return 0;
     }
     case P2M_VALUE_BYTES: base64(o, (const unsigned char *)v->str.ptr, v->str.len); return 0;
@@ -500,7 +549,7 @@ static int json_attrs(p2m_outbuf *o, const p2m_attribute *a, size_t n, nest_ctx 
         p2m_out_str(o, "{\"key\":");
         p2m_json_string(o, a[i].key.ptr ? a[i].key.ptr : "", a[i].key.len);
         p2m_out_str(o, ",\"value\":");
-        if (json_value(o, &a[i].value, 0, c) != 0)
+        if (json_attr_value(o, &a[i].value, c) != 0)
             return -1;
         p2m_out_str(o, "}");
     }
@@ -516,6 +565,7 @@ int p2m_json_write(p2m_outbuf *o, const p2m_result *r, const p2m_extra_attrs *ex
     c.why = why;
     c.why_cap = why_cap;
     c.json = 1;
+    c.r = r;
     p2m_out_str(o, "{\"resourceMetrics\":[");
     for (res = 0; res < n_res; res++) {
         p2m_attribute *ra = NULL;

@@ -6,9 +6,18 @@
    - labels: attribute keys with invalid characters -> '_' and a leading
      digit prefixed by '_'; keys that become the same label have their
      values joined with ';' in the sorted order of the original keys.
+   - label values: strings as they are; other values as the OpenTelemetry
+     rules for non-OTLP formats say (ints in decimal, bools true/false,
+     doubles shortest round-trip or NaN/Infinity/-Infinity, bytes base64,
+     arrays and key-value lists as compact JSON). String table indices inside
+     nested values are resolved first (p2m_result_nested_value).
    - `job` = service.namespace/service.name (or service.name), `instance` =
      service.instance.id; the other resource attributes become the labels
      of a `target_info` gauge of value 1 (with job and instance).
+   - `otel_scope_name` / `otel_scope_version` on every sample of a metric:
+     the instrumentation scope the binary output puts in ScopeMetrics.scope
+     ("profile2metrics", the library version); not on target_info. They,
+     job and instance replace an attribute label of the same name.
    - the same name and labels from several resources: one line, summed.
    - a stream: delta values added up across messages, cumulative ones the
      latest total. */
@@ -218,23 +227,67 @@ static void escape_value(p2m_outbuf *o, const char *s)
     }
 }
 
-/* The canonical label text of attributes a (and job/instance, which replace
-   labels of the same name). NULL on error (why filled). */
-static char *label_text(const p2m_attribute *a, size_t n, const char *job, const char *instance,
-                        char *why, size_t why_cap)
+/* The instrumentation scope of every ScopeMetrics the library writes. */
+static const char scope_name[] = "profile2metrics";
+
+/* v as label text; nested values have their string indices resolved first
+   (p2m_value_text decodes the bytes it is given as they are). */
+static int value_text(p2m_outbuf *o, const p2m_result *r, const p2m_value *v, char *why,
+                      size_t why_cap)
+{
+    p2m_value rv = *v;
+    unsigned char *buf = NULL;
+    int rc;
+    if (v->type == P2M_VALUE_ARRAY || v->type == P2M_VALUE_KVLIST) {
+        size_t n = p2m_result_nested_value(r, v, NULL, 0);
+        buf = (unsigned char *)malloc(n ? n : 1);
+        if (buf == NULL) {
+            snprintf(why, why_cap, "out of memory");
+            return -1;
+        }
+        if (n && p2m_result_nested_value(r, v, buf, n) != n) {
+            free(buf);
+            snprintf(why, why_cap, "p2m_result_nested_value gave two sizes for one value");
+            return -1;
+        }
+        rv.str.ptr = (const char *)buf;
+        rv.str.len = n;
+    }
+    rc = p2m_value_text(o, &rv, why, why_cap);
+    free(buf);
+    return rc;
+}
+
+#define N_EXTRA 4
+
+/* The canonical label text of attributes a, plus job/instance and, when
+   scope is set, otel_scope_name/otel_scope_version; those replace labels of
+   the same name. NULL on error (why filled). */
+static char *label_text(const p2m_result *r, const p2m_attribute *a, size_t n, const char *job,
+                        const char *instance, int scope, char *why, size_t why_cap)
 {
     label *l = (label *)calloc(n + 2, sizeof *l);
     size_t i, k = 0;
     p2m_outbuf o = {NULL, 0, 0, 0};
     char *out = NULL;
+    /* sorted by name, as the merge below needs */
+    static const char *const extra_name[N_EXTRA] = {"instance", "job", "otel_scope_name",
+                                                    "otel_scope_version"};
+    const char *extra_val[N_EXTRA];
+    extra_val[0] = instance;
+    extra_val[1] = job;
+    extra_val[2] = scope ? scope_name : NULL;
+    extra_val[3] = scope ? p2m_version() : NULL;
     if (l == NULL)
         goto oom;
     for (i = 0; i < n; i++) {
         p2m_outbuf b = {NULL, 0, 0, 0};
+        size_t e;
+        int replaced = 0;
         sanitise(&b, a[i].key.ptr ? a[i].key.ptr : "", a[i].key.len, 0, 0);
         l[k].name = dup_buf(&b);
         p2m_out_free(&b);
-        if (p2m_value_text(&b, &a[i].value, why, why_cap) != 0) {
+        if (value_text(&b, r, &a[i].value, why, why_cap) != 0) {
             p2m_out_free(&b);
             free(l[k].name);
             free_labels(l, k);
@@ -247,9 +300,9 @@ static char *label_text(const p2m_attribute *a, size_t n, const char *job, const
             k++;
             goto oom;
         }
-        if ((strcmp(l[k].name, "job") == 0 && job != NULL) ||
-            (strcmp(l[k].name, "instance") == 0 && instance != NULL)) {
-            /* the resource's job / instance replace it */
+        for (e = 0; e < N_EXTRA && !replaced; e++)
+            replaced = extra_val[e] != NULL && strcmp(l[k].name, extra_name[e]) == 0;
+        if (replaced) { /* job, instance or a scope label replaces it */
             free(l[k].name);
             free(l[k].value);
             l[k].name = l[k].value = NULL;
@@ -261,21 +314,17 @@ static char *label_text(const p2m_attribute *a, size_t n, const char *job, const
         qsort(l, k, sizeof *l, label_cmp);
     {
         size_t j = 0;
-        const char *extra_name[2] = {"instance", "job"};
-        const char *extra_val[2];
         size_t e = 0;
-        extra_val[0] = instance;
-        extra_val[1] = job;
-        /* merge the sorted labels with instance and job (also sorted) */
+        /* merge the sorted labels with the extra ones (also sorted) */
         i = 0;
-        while (i < k || e < 2) {
+        while (i < k || e < N_EXTRA) {
             const char *name, *vals;
             int from_extra;
-            if (e < 2 && extra_val[e] == NULL) {
+            if (e < N_EXTRA && extra_val[e] == NULL) {
                 e++;
                 continue;
             }
-            from_extra = i >= k || (e < 2 && strcmp(extra_name[e], l[i].name) < 0);
+            from_extra = i >= k || (e < N_EXTRA && strcmp(extra_name[e], l[i].name) < 0);
             if (from_extra) {
                 name = extra_name[e];
                 vals = extra_val[e];
@@ -428,7 +477,7 @@ static int touch(p2m_prom *p, series *s)
     return 0;
 }
 
-static char *attr_string(const p2m_attribute *a, size_t n, const char *key)
+static char *attr_string(const p2m_result *r, const p2m_attribute *a, size_t n, const char *key)
 {
     size_t i;
     for (i = 0; i < n; i++)
@@ -436,7 +485,7 @@ static char *attr_string(const p2m_attribute *a, size_t n, const char *key)
             p2m_outbuf b = {NULL, 0, 0, 0};
             char why[8];
             char *s;
-            if (p2m_value_text(&b, &a[i].value, why, sizeof why) != 0)
+            if (value_text(&b, r, &a[i].value, why, sizeof why) != 0)
                 p2m_out_free(&b);
             s = dup_buf(&b);
             p2m_out_free(&b);
@@ -464,9 +513,9 @@ int p2m_prom_add(p2m_prom *p, const p2m_result *r, const p2m_extra_attrs *extra,
         char *name = NULL, *ns = NULL, *inst = NULL, *job = NULL;
         if (p2m_resource_attrs(r, res, extra, &ra, &n_ra) != 0)
             return fail(why, why_cap, "out of memory");
-        name = attr_string(ra, n_ra, "service.name");
-        ns = attr_string(ra, n_ra, "service.namespace");
-        inst = attr_string(ra, n_ra, "service.instance.id");
+        name = attr_string(r, ra, n_ra, "service.name");
+        ns = attr_string(r, ra, n_ra, "service.namespace");
+        inst = attr_string(r, ra, n_ra, "service.instance.id");
         if (name != NULL) {
             p2m_outbuf j = {NULL, 0, 0, 0};
             if (ns != NULL && ns[0] != '\0') {
@@ -490,7 +539,7 @@ int p2m_prom_add(p2m_prom *p, const p2m_result *r, const p2m_extra_attrs *extra,
         }
         if (rc == 0 && n_rest > 0) { /* target_info */
             long f = find_family(p, "target_info", "Target metadata", 1, 0);
-            char *lt = f < 0 ? NULL : label_text(rest, n_rest, job, inst, why, why_cap);
+            char *lt = f < 0 ? NULL : label_text(r, rest, n_rest, job, inst, 0, why, why_cap);
             series *s = lt ? get_series(p, (size_t)f, lt) : NULL;
             if (s == NULL || touch(p, s) != 0)
                 rc = f < 0 || lt ? fail(why, why_cap, "out of memory") : -1;
@@ -530,7 +579,7 @@ int p2m_prom_add(p2m_prom *p, const p2m_result *r, const p2m_extra_attrs *extra,
                 }
                 p2m_result_point(r, res, m, pt, &point);
                 p2m_result_point_attributes(r, res, m, pt, pa, n_pa);
-                lt = label_text(pa, n_pa, job, inst, why, why_cap);
+                lt = label_text(r, pa, n_pa, job, inst, 1, why, why_cap);
                 free(pa);
                 if (lt == NULL) {
                     rc = -1;
