@@ -361,6 +361,86 @@ else
     fail prom-stats-bytes-out "bytes_out is not the size of the text: $(cat "$O/stats.err")"
 fi
 
+# ---- the nested-value decoder's own limits ------------------------------------------
+# No request the library accepts nests deeper than 32 levels (nested-deep is
+# the deepest), so the decoder's bound and its malformed-bytes path are driven
+# directly through p2m_value_text: 16 ArrayValues around a string (the leaf
+# AnyValue 32 levels down) are written, 17 are refused with a reason, and a
+# truncated ArrayValue is refused, never read past its end.
+cat > "$T/nestlimit.c" <<'EOF'
+/* SPDX-License-Identifier: MIT */
+#define P2M_IMPLEMENTATION
+#include "profile2metrics.h"
+#include "p2m_json.h"
+#include <stdio.h>
+#include <string.h>
+/* k ArrayValues around AnyValue{string_value "x"}, as ArrayValue bytes */
+static size_t wrap(unsigned char *b, int k)
+{
+    unsigned char tmp[256];
+    size_t n = 3, i;
+    b[0] = 0x0a; b[1] = 1; b[2] = 'x';                  /* AnyValue.string_value */
+    for (i = 0; i < (size_t)k; i++) {
+        tmp[0] = 0x0a; tmp[1] = (unsigned char)n;        /* ArrayValue.values */
+        memcpy(tmp + 2, b, n);
+        n += 2;
+        if (i + 1 < (size_t)k) {                         /* AnyValue.array_value */
+            b[0] = 0x2a; b[1] = (unsigned char)n;
+            memcpy(b + 2, tmp, n);
+            n += 2;
+        } else {
+            memcpy(b, tmp, n);
+        }
+    }
+    return n;
+}
+static int text(int k, size_t cut, char *out, size_t cap, char *why)
+{
+    unsigned char b[256];
+    p2m_value v;
+    p2m_outbuf o = {NULL, 0, 0, 0};
+    int rc;
+    memset(&v, 0, sizeof v);
+    v.type = P2M_VALUE_ARRAY;
+    v.str.ptr = (const char *)b;
+    v.str.len = wrap(b, k) - cut;
+    why[0] = '\0';
+    rc = p2m_value_text(&o, &v, why, 160);
+    snprintf(out, cap, "%.*s", (int)o.len, o.data ? (const char *)o.data : "");
+    p2m_out_free(&o);
+    return rc;
+}
+int main(void)
+{
+    char out[256], why[160];
+    int rc = text(16, 0, out, sizeof out, why);
+    printf("%d %s\n", rc, rc ? why : out);
+    rc = text(17, 0, out, sizeof out, why);
+    printf("%d %s\n", rc, rc ? why : out);
+    rc = text(2, 1, out, sizeof out, why);
+    printf("%d %s\n", rc, rc ? why : out);
+    return 0;
+}
+EOF
+want16='0 [[[[[[[[[[[[[[[["x"]]]]]]]]]]]]]]]]'
+if ! ${CC:-cc} -std=c99 -O1 -I. -Itools -o "$T/nestlimit" "$T/nestlimit.c" tools/p2m_json.c \
+        tools/p2m_out.c -lm > "$T/nestlimit.log" 2>&1; then
+    fail nested-decoder-limits "driver did not build: $(head -c 300 "$T/nestlimit.log")"
+elif ! "$T/nestlimit" > "$T/nestlimit.out" 2>&1; then
+    fail nested-decoder-limits "driver failed: $(head -c 300 "$T/nestlimit.out")"
+else
+    l1=$(sed -n 1p "$T/nestlimit.out") l2=$(sed -n 2p "$T/nestlimit.out") l3=$(sed -n 3p "$T/nestlimit.out")
+    if [ "$l1" != "$want16" ]; then
+        fail nested-decoder-limits "16 levels: got '$l1', want '$want16'"
+    elif [ "$l2" != "-1 attribute value nested more than 32 levels deep" ]; then
+        fail nested-decoder-limits "17 levels: got '$l2'"
+    elif [ "${l3#-1 malformed}" = "$l3" ]; then
+        fail nested-decoder-limits "truncated bytes: got '$l3'"
+    else
+        pass nested-decoder-limits
+    fi
+fi
+
 # ---- help and docs name every flag -------------------------------------------------
 "$P2M" convert --help > "$O/help.out" 2>&1
 missing=""
