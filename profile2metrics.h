@@ -803,7 +803,18 @@ P2M__INLINE int p2m__ints_next(p2m__wire *w, p2m__ints *it, uint64_t *v) {
         it->p = p + 1;
         return 1;
     }
-    if (it->end - p >= 2 && p[1] < 0x80) { /* two bytes: indices up to 16383 */
+    if (it->end - p >= 3) {
+        if (p[1] < 0x80) { /* two bytes: indices up to 16383 */
+            *v = (uint64_t)(p[0] & 0x7fu) | (uint64_t)p[1] << 7;
+            it->p = p + 2;
+            return 1;
+        }
+        if (p[2] < 0x80) { /* three bytes: up to 2097151 */
+            *v = (uint64_t)(p[0] & 0x7fu) | (uint64_t)(p[1] & 0x7fu) << 7 | (uint64_t)p[2] << 14;
+            it->p = p + 3;
+            return 1;
+        }
+    } else if (it->end - p == 2 && p[1] < 0x80) {
         *v = (uint64_t)(p[0] & 0x7fu) | (uint64_t)p[1] << 7;
         it->p = p + 2;
         return 1;
@@ -2953,6 +2964,7 @@ typedef struct p2m__survey {
     uint32_t n_res, n_strings, n_attrs, n_res_fields;
     uint32_t n_stacks, n_locs, n_funcs, n_maps, n_lines;  /* function metric only */
     uint64_t n_profiles, n_samples, series_cap;
+    uint64_t fnames;          /* bound on the distinct function names of one sample */
     unsigned ev;
 } p2m__survey;
 
@@ -3012,6 +3024,14 @@ struct p2m_result {
     const struct p2m__cum *cum;  /* cumulative view, or NULL */
 };
 
+typedef struct p2m__smemo {  /* a sample memo entry: attribute_indices bytes -> outcome */
+    uint64_t key, key2;       /* the bytes when 16 or fewer, else a hash of them (key) */
+    uint32_t off, len, stamp, outcome;
+} p2m__smemo;
+#define P2M__SM_NONE 0xFFFFFFFFu  /* not known (yet) */
+#define P2M__SM_BAD 0xFFFFFFFEu   /* invalid reference */
+#define P2M__SM_DROP 0xFFFFFFF0u  /* + filter: 0 process, 1 thread, 2 pattern */
+
 typedef struct p2m__req {
     p2m__wire w;
     const p2m_engine *e;
@@ -3057,6 +3077,8 @@ typedef struct p2m__req {
     uint32_t n_lines_used;
     uint32_t *stamps;
     uint32_t stamp;
+    uint32_t *fn_list;        /* a sample's distinct function names (inclusive) */
+    uint32_t fn_list_cap;
     const p2m_options *opt;
     /* filters and regex rules */
     uint8_t *verdict;
@@ -3068,6 +3090,9 @@ typedef struct p2m__req {
     uint32_t *elist;          /* resource+profile effective (key, value) pairs */
     uint32_t *rlist;          /* the resource's (key, value) pairs */
     uint32_t n_elist, n_rlist, sstamp, pstamp_now;
+    int dict_done;            /* p2m__dict_scan indexed the dictionary */
+    p2m__smemo *smemo;        /* sample memo (mask + 1 entries), or none (mask 0) */
+    uint32_t smemo_mask, smemo_stamp;
     /* current resource */
     uint32_t cur_res;
     uint32_t count[4];
@@ -3080,6 +3105,25 @@ P2M__FN int p2m__fail_ref(p2m__req *q, const uint8_t *at, const char *msg) {
         p2m__fail(q->w.err, P2M_ERR_INVALID_REFERENCE, (size_t)(at - q->in), msg);
     }
     return -1;
+}
+
+/* Skips a run of samples (Profile field 2, one-byte tag, length of one or
+   two bytes) from p; adds how many to *n. Anything else stops it. */
+P2M__INLINE const uint8_t *p2m__skip_samples(const uint8_t *p, const uint8_t *end, uint64_t *n) {
+    uint64_t c = 0;
+    while (end - p >= 3 && p[0] == 0x12u) {
+        uint32_t len = p[1], hdr = 2;
+        if (len >= 0x80u) {
+            if (p[2] >= 0x80u) break;
+            len = (len & 0x7fu) | (uint32_t)p[2] << 7;
+            hdr = 3;
+        }
+        if (len > (size_t)(end - p) - hdr) break;
+        p += hdr + len;
+        c++;
+    }
+    *n += c;
+    return p;
 }
 
 /* Scans a sample's fields for layout evidence. */
@@ -3107,9 +3151,11 @@ static int p2m__survey_profile(p2m__req *q, p2m__span s, uint64_t *samples) {
         case 2:
             if (f.wt == P2M__WT_LEN) {
                 (*samples)++;
-                if (scan && !(q->sv.ev & (P2M__EVOLD | P2M__EV10)) &&
-                    p2m__survey_sample(q, f.s, &q->sv.ev) < 0)
-                    return -1;
+                if (scan && !(q->sv.ev & (P2M__EVOLD | P2M__EV10))) {
+                    if (p2m__survey_sample(q, f.s, &q->sv.ev) < 0) return -1;
+                } else {
+                    p = p2m__skip_samples(p, end, samples);
+                }
             }
             break;
         case 7: if (f.wt == P2M__WT_VARINT) q->sv.ev |= P2M__EV18; break;
@@ -3138,7 +3184,7 @@ static int p2m__survey_kvs(p2m__req *q, p2m__span s, uint32_t kv_field, int dept
     return r;
 }
 
-static int p2m__survey_request(p2m__req *q) {
+static int p2m__survey_request(p2m__req *q, int count_dict) {
     const p2m_engine *e = q->e;
     const uint8_t *p = q->in, *end = q->in + q->in_len;
     p2m__field f, g, h;
@@ -3153,7 +3199,7 @@ static int p2m__survey_request(p2m__req *q) {
     while ((r = p2m__next(&q->w, &p, end, &f)) > 0)
         if (f.wt == P2M__WT_LEN && f.num == 2) q->sv.dict = f.s;
     if (r < 0) return -1;
-    if (q->sv.dict.p) {
+    if (q->sv.dict.p && count_dict) {
         const uint8_t *dp = q->sv.dict.p, *dend = dp + q->sv.dict.n;
         for (;;) {
             /* Tight path for entries with a one-byte tag and a one- or
@@ -3209,6 +3255,7 @@ static int p2m__survey_request(p2m__req *q) {
     fnames = (uint64_t)q->sv.n_funcs + q->sv.n_locs + 2u;
     if (e->function_mode == P2M_FUNCTION_SELF) fnames = 1;
     else if ((uint64_t)max_stack * (max_lines + 1u) + 1u < fnames) fnames = (uint64_t)max_stack * (max_lines + 1u) + 1u;
+    q->sv.fnames = fnames;
     p = q->in;
     while ((r = p2m__next(&q->w, &p, end, &f)) > 0) {
         const uint8_t *rp, *rend;
@@ -3334,8 +3381,8 @@ P2M__FN void p2m__cum_point(const p2m__cum *c, uint32_t sid, p2m_point *out, con
 typedef struct p2m__plan {
     size_t strs, aents, vals, vhash, ser, ser_vids, ser_pos, shash, consts, slots, kv,
         res, resfields, plist, result, aspans, fn_tabs, loc_memo, func_memo, lines, stamps,
-        verdict, rx_memo, rx_scratch, akey, kstamp, elist, cum, total;
-    uint32_t vals_cap, vhash_cap, ser_cap, shash_cap;
+        verdict, rx_memo, rx_scratch, akey, kstamp, elist, cum, smemo, fn_list, total;
+    uint32_t vals_cap, vhash_cap, ser_cap, shash_cap, smemo_n, fn_list_cap;
 } p2m__plan;
 
 P2M__FN uint32_t p2m__pow2_at_least(uint64_t n) {
@@ -3386,6 +3433,10 @@ static int p2m__make_plan(const p2m__req *q, p2m__plan *pl) {
     P2M__PLACE(lines, fn ? ((size_t)q->sv.n_lines + q->sv.n_locs) * 4u : 0u);
     P2M__PLACE(stamps, e->metric[P2M_METRIC_FUNCTION].enabled && e->function_mode == P2M_FUNCTION_INCLUSIVE
                            ? (size_t)pl->vals_cap * 4u : 0u);
+    pl->fn_list_cap = !e->metric[P2M_METRIC_FUNCTION].enabled ? 0u
+                      : e->function_mode == P2M_FUNCTION_INCLUSIVE
+                          ? (uint32_t)(q->sv.fnames < pl->vals_cap ? q->sv.fnames : pl->vals_cap) : 1u;
+    P2M__PLACE(fn_list, (size_t)pl->fn_list_cap * 4u);
     /* filters and regex rules: a verdict byte per value, a memo row per regex rule */
     P2M__PLACE(verdict, e->any_filter ? (size_t)pl->vals_cap : 0u);
     P2M__PLACE(rx_memo, (size_t)e->n_rx_rules * pl->vals_cap * 4u);
@@ -3394,6 +3445,14 @@ static int p2m__make_plan(const p2m__req *q, p2m__plan *pl) {
     P2M__PLACE(akey, pall ? (size_t)q->sv.n_attrs * 4u : 0u);
     P2M__PLACE(kstamp, pall ? (size_t)pl->vals_cap * 16u : 0u);
     P2M__PLACE(elist, pall ? ((size_t)q->sv.n_attrs + q->sv.n_res_fields) * 16u : 0u);
+    /* sample memo: a power of two near a quarter of the samples, 64..1024
+       entries; none for small requests, where it would not pay */
+    pl->smemo_n = 0;
+    if (q->sv.n_samples >= 256u) {
+        pl->smemo_n = 64;
+        while (pl->smemo_n < 1024u && (uint64_t)pl->smemo_n * 8u <= q->sv.n_samples) pl->smemo_n <<= 1;
+    }
+    P2M__PLACE(smemo, (size_t)pl->smemo_n * sizeof(p2m__smemo));
     /* cumulative: pending changes per held series, counts per (resource,
        metric), the new series' hash, and the view of the whole state */
     if (e->state_series) {
@@ -3426,6 +3485,13 @@ P2M__FN uint32_t p2m__hash_bytes(const uint8_t *p, size_t n, uint32_t seed) {
     size_t i;
     for (i = 0; i < n; i++) h = (h ^ p[i]) * 16777619u;
     return h;
+}
+
+P2M__FN int p2m__bytes_eq(const uint8_t *a, const uint8_t *b, uint32_t n) {
+    uint32_t i;
+    for (i = 0; i < n; i++)
+        if (a[i] != b[i]) return 0;
+    return 1;
 }
 
 /* Value id of (type, bytes, num); equal values get equal ids. */
@@ -3501,6 +3567,84 @@ P2M__FN uint32_t p2m__slot_of(const p2m_engine *e, p2m_str key) {
     return P2M__NONE;
 }
 
+/* The dictionary read once when only strings and attribute entries matter:
+   counts them and records each one's span, strings upward from lo, attribute
+   entries downward from hi (as p2m__strent, last first), while they fit;
+   past that it only counts (the plan then asks for more memory). Every other
+   table is skipped by its length. */
+static int p2m__dict_scan(p2m__req *q, uint8_t *lo, uint8_t *hi) {
+    const uint8_t *dp = q->sv.dict.p, *dend = dp + q->sv.dict.n;
+    p2m__strent *sp = (p2m__strent *)(void *)lo, *ap = (p2m__strent *)(void *)hi;
+    uint32_t ns = 0, na = 0;
+    int room = lo != 0;
+    p2m__field f;
+    int r;
+    for (;;) {
+        /* one-byte tag, one- or two-byte length: nearly every entry */
+        if (dend - dp >= 3) {
+            const uint8_t *lim = dend - 3;
+            while (dp <= lim) {
+                uint32_t t = dp[0];
+                size_t len = dp[1];
+                const uint8_t *v = dp + 2;
+                if ((t & 0x87u) != P2M__WT_LEN || t < 8u) break;
+                if (len >= 0x80u) {
+                    if (dp[2] >= 0x80u) break;
+                    len = (len & 0x7fu) | (size_t)dp[2] << 7;
+                    v++;
+                }
+                if (len > (size_t)(dend - v)) break;
+                if (t == 0x2au) { /* string_table */
+                    if (room && sp < ap) {
+                        sp->off = (uint32_t)(v - q->in);
+                        sp->len = (uint32_t)len;
+                        sp++;
+                    } else {
+                        room = 0;
+                    }
+                    ns++;
+                } else if (t == 0x32u) { /* attribute_table */
+                    if (room && sp < ap) {
+                        ap--;
+                        ap->off = (uint32_t)(v - q->in);
+                        ap->len = (uint32_t)len;
+                    } else {
+                        room = 0;
+                    }
+                    na++;
+                }
+                dp = v + len;
+            }
+        }
+        if ((r = p2m__next(&q->w, &dp, dend, &f)) <= 0) break;
+        if (f.wt != P2M__WT_LEN || (f.num != 5 && f.num != 6)) continue;
+        if (f.num == 5) {
+            if (room && sp < ap) {
+                sp->off = (uint32_t)(f.s.p - q->in);
+                sp->len = f.s.n;
+                sp++;
+            } else {
+                room = 0;
+            }
+            ns++;
+        } else {
+            if (room && sp < ap) {
+                ap--;
+                ap->off = (uint32_t)(f.s.p - q->in);
+                ap->len = f.s.n;
+            } else {
+                room = 0;
+            }
+            na++;
+        }
+    }
+    if (r < 0) return -1;
+    q->sv.n_strings = ns;
+    q->sv.n_attrs = na;
+    q->dict_done = room;
+    return 0;
+}
+
 /* One pass over the dictionary: strings are indexed, attribute entries are
    remembered by position (in their own slots of q->aents) and resolved
    afterwards, since an entry may refer to strings that come later. */
@@ -3512,6 +3656,7 @@ static int p2m__index_dictionary(p2m__req *q) {
     if (!q->sv.dict.p) return 0;
     p = q->sv.dict.p;
     end = p + q->sv.dict.n;
+    if (q->dict_done) { p = end; na = q->sv.n_attrs; }
     while ((r = p2m__next(&q->w, &p, end, &f)) > 0) {
         if (f.wt != P2M__WT_LEN) continue;
         if (f.num == 5) {
@@ -3663,7 +3808,11 @@ static int p2m__profile_info(p2m__req *q, p2m__span s, p2m__pinfo *pi, int with_
         for (i = 0; i < q->n_rlist; i++) p2m__elist_put(q, q->rlist[2 * i], q->rlist[2 * i + 1]);
     }
     while ((r = p2m__next(&q->w, &p, end, &f)) > 0) {
-        if (f.num == 2) continue;
+        if (f.num == 2) {
+            uint64_t n = 0;
+            p = p2m__skip_samples(p, end, &n);
+            continue;
+        }
         if (f.num == 1 && f.wt == P2M__WT_LEN) pi->sample_type = f.s;
         else if (f.num == 5 && f.wt == P2M__WT_LEN) pi->period_type = f.s;
         else if (f.num == 3 && f.wt == P2M__WT_I64) pi->time = f.v;
@@ -3823,10 +3972,21 @@ static int p2m__pattern_all(p2m__req *q, p2m__span smp, uint32_t f_attrs) {
 
 /* ---- one request: series ------------------------------------------------- */
 
-static uint32_t p2m__series_for(p2m__req *q, uint32_t metric) {
+P2M__FN uint32_t p2m__hstep(uint32_t h, uint32_t v) { return (h ^ v) * 0x01000193u + (h >> 15); }
+
+/* Hash of the current attribute set for a metric, leaving out key skip
+   (the function metric adds its function key last, see p2m__series_for). */
+P2M__FN uint32_t p2m__kv_hash(const p2m__req *q, uint32_t metric, uint32_t skip) {
+    uint32_t h = (q->cur_res * 0x9E3779B1u) ^ (metric * 0x85EBCA77u), k;
+    for (k = 0; k < q->e->n_keys; k++)
+        if (k != skip) h = p2m__hstep(h, q->kv[k]);
+    return h;
+}
+
+/* The series of the current attribute set with hash h (p2m__series_for). */
+P2M__INLINE uint32_t p2m__series_at(p2m__req *q, uint32_t metric, uint32_t h) {
     const uint32_t nk = q->e->n_keys;
-    uint32_t h = (q->cur_res * 0x9E3779B1u) ^ (metric * 0x85EBCA77u), i, k, id;
-    for (k = 0; k < nk; k++) h = (h ^ q->kv[k]) * 0x01000193u + (h >> 15);
+    uint32_t i, k, id;
     for (i = h & q->shash_mask;; i = (i + 1) & q->shash_mask) {
         const uint32_t *v;
         id = q->shash[i];
@@ -3860,6 +4020,12 @@ static uint32_t p2m__series_for(p2m__req *q, uint32_t metric) {
     q->ser[id].start = UINT64_MAX;
     q->ser[id].end = 0;
     return id;
+}
+
+static uint32_t p2m__series_for(p2m__req *q, uint32_t metric) {
+    if (metric == P2M_METRIC_FUNCTION)
+        return p2m__series_at(q, metric, p2m__hstep(p2m__kv_hash(q, metric, q->e->fkey), q->kv[q->e->fkey]));
+    return p2m__series_at(q, metric, p2m__kv_hash(q, metric, P2M__NONE));
 }
 
 /* The attribute set of a sample: rules in order, later rules of the same key
@@ -4076,30 +4242,30 @@ static int p2m__leaf_function(p2m__req *q, uint64_t stack_idx, uint32_t *vid) {
     return r < 0 ? -1 : 0;
 }
 
-static void p2m__feed_function(p2m__req *q, uint32_t vid, uint64_t contrib, uint64_t lo, uint64_t hi) {
-    const uint32_t fk = q->e->fkey;
-    const uint32_t saved = q->kv[fk];
-    const uint8_t saved_pos = q->kpos[fk];
+/* Adds a sample's contribution to the function metric's series of name
+   vid. base: p2m__kv_hash(q, P2M_METRIC_FUNCTION, fkey) of the sample; the
+   caller has set kpos[fkey] and restores kv[fkey] afterwards. */
+P2M__INLINE void p2m__feed_function(p2m__req *q, uint32_t vid, uint32_t base, uint64_t contrib, uint64_t lo,
+                                    uint64_t hi) {
     p2m__series *se;
-    q->kv[fk] = vid;
-    q->kpos[fk] = (uint8_t)q->e->n_rules; /* after every rule's attribute */
-    se = &q->ser[p2m__series_for(q, P2M_METRIC_FUNCTION)];
+    q->kv[q->e->fkey] = vid;
+    se = &q->ser[p2m__series_at(q, P2M_METRIC_FUNCTION, p2m__hstep(base, vid))];
     if (se->overflow) q->st->overflow_samples++;
     se->sum += contrib;
     se->samples++;
     if (lo < se->start) se->start = lo;
     if (hi > se->end) se->end = hi;
-    q->kv[fk] = saved;
-    q->kpos[fk] = saved_pos;
 }
 
 /* Feeds the function metric from one sample's stack. 0 ok, 1 invalid
    reference, -1 malformed. */
 static int p2m__feed_functions(p2m__req *q, uint64_t stack_idx, uint64_t contrib, uint64_t lo, uint64_t hi) {
     const int inclusive = q->e->function_mode == P2M_FUNCTION_INCLUSIVE;
+    const uint32_t base = p2m__kv_hash(q, P2M_METRIC_FUNCTION, q->e->fkey);
     const uint8_t *p, *end;
     p2m__field f;
-    int r, fed = 0;
+    int r;
+    uint32_t n_fed = 0, k;
     if (stack_idx >= q->sv.n_stacks) {
         if (stack_idx != 0) return 1;
         p = end = 0;
@@ -4107,29 +4273,13 @@ static int p2m__feed_functions(p2m__req *q, uint64_t stack_idx, uint64_t contrib
         p = q->in + q->stacks[stack_idx].off;
         end = p + q->stacks[stack_idx].len;
     }
-    if (inclusive) {
-        /* validate first: a sample with an invalid frame feeds nothing */
-        const uint8_t *vp = p;
-        while ((r = p2m__next(&q->w, &vp, end, &f)) > 0) {
-            p2m__ints it;
-            uint64_t li;
-            int ri;
-            if (f.num != 1 || (f.wt != P2M__WT_LEN && f.wt != P2M__WT_VARINT)) continue;
-            p2m__ints_init(&it, &f);
-            while ((ri = p2m__ints_next(&q->w, &it, &li)) > 0) {
-                const uint32_t *ids;
-                uint32_t n;
-                int b = p2m__location_names(q, li, &ids, &n);
-                if (b) return b;
-            }
-            if (ri < 0) return -1;
-        }
-        if (r < 0) return -1;
-        if (++q->stamp == 0) { /* wrapped: forget every mark */
-            P2M_MEMSET(q->stamps, 0, (size_t)q->vals_cap * 4u);
-            q->stamp = 1;
-        }
+    if (inclusive && ++q->stamp == 0) { /* wrapped: forget every mark */
+        P2M_MEMSET(q->stamps, 0, (size_t)q->vals_cap * 4u);
+        q->stamp = 1;
     }
+    /* inclusive: the distinct names of every frame, innermost first, are
+       collected before anything is fed: a sample with an invalid frame
+       feeds nothing */
     while ((r = p2m__next(&q->w, &p, end, &f)) > 0) {
         p2m__ints it;
         uint64_t li;
@@ -4138,25 +4288,40 @@ static int p2m__feed_functions(p2m__req *q, uint64_t stack_idx, uint64_t contrib
         p2m__ints_init(&it, &f);
         while ((ri = p2m__ints_next(&q->w, &it, &li)) > 0) {
             const uint32_t *ids;
-            uint32_t n, k;
-            int b = p2m__location_names(q, li, &ids, &n);
-            if (b) return b;
+            uint32_t n;
+            if (li < q->sv.n_locs && q->loc_memo[li].off != UINT32_MAX) { /* known location */
+                ids = q->lines + q->loc_memo[li].off;
+                n = q->loc_memo[li].len;
+            } else {
+                int b = p2m__location_names(q, li, &ids, &n);
+                if (b) return b;
+            }
             if (n == 0) continue;
             if (!inclusive) { /* self: the first line of the first frame */
-                p2m__feed_function(q, ids[0], contrib, lo, hi);
-                return 0;
+                n_fed = 1;
+                q->fn_list[0] = ids[0];
+                break;
             }
             for (k = 0; k < n; k++) {
                 if (q->stamps[ids[k]] == q->stamp) continue;
                 q->stamps[ids[k]] = q->stamp;
-                p2m__feed_function(q, ids[k], contrib, lo, hi);
-                fed = 1;
+                P2M_ASSERT(n_fed < q->fn_list_cap);
+                q->fn_list[n_fed++] = ids[k];
             }
         }
         if (ri < 0) return -1;
+        if (!inclusive && n_fed) break;
     }
     if (r < 0) return -1;
-    if (!fed) p2m__feed_function(q, p2m__unknown_vid(q), contrib, lo, hi); /* no frame at all */
+    {
+        const uint32_t fk = q->e->fkey, saved = q->kv[fk];
+        const uint8_t saved_pos = q->kpos[fk];
+        q->kpos[fk] = (uint8_t)q->e->n_rules; /* after every rule's attribute */
+        for (k = 0; k < n_fed; k++) p2m__feed_function(q, q->fn_list[k], base, contrib, lo, hi);
+        if (!n_fed) p2m__feed_function(q, p2m__unknown_vid(q), base, contrib, lo, hi); /* no frame at all */
+        q->kv[fk] = saved;
+        q->kpos[fk] = saved_pos;
+    }
     return 0;
 }
 
@@ -4194,6 +4359,33 @@ static int p2m__timestamp_window(p2m__req *q, p2m__span s, uint64_t *lo, uint64_
     return r;
 }
 
+/* A sample's attribute_indices field (packed or one unpacked value) applied
+   to q->smp_slots; an invalid index marks the sample bad. */
+P2M__INLINE int p2m__sample_attrs(p2m__req *q, const p2m__field *g, int *bad, const uint8_t **bad_at) {
+    p2m__ints it;
+    uint64_t idx;
+    int ri;
+    p2m__ints_init(&it, g);
+    while ((ri = p2m__ints_next(&q->w, &it, &idx)) > 0) {
+        const p2m__aent *a;
+        if (P2M__UNLIKELY(idx >= q->sv.n_attrs)) {
+            if (idx != 0 && !*bad) { *bad = 1; *bad_at = g->at; }
+            continue;
+        }
+        a = &q->aents[idx];
+        if (P2M__UNLIKELY(a->bad)) {
+            if (!*bad) { *bad = 1; *bad_at = g->at; }
+            continue;
+        }
+        if (a->slot != P2M__NONE) q->smp_slots[a->slot] = a->vid;
+        if (q->akey) {
+            q->kstamp[q->akey[idx]] = q->sstamp;
+            q->kval[q->akey[idx]] = a->vid;
+        }
+    }
+    return ri < 0 ? -1 : 0;
+}
+
 static int p2m__walk_profile(p2m__req *q, p2m__span s, const p2m__pinfo *pi) {
     const p2m_engine *e = q->e;
     const uint8_t *p = s.p, *end = s.p + s.n;
@@ -4202,6 +4394,7 @@ static int p2m__walk_profile(p2m__req *q, p2m__span s, const p2m__pinfo *pi) {
     const size_t slot_bytes = e->n_slots * sizeof(uint32_t);
     uint32_t f_values, f_attrs, f_contra;
     uint64_t lo, hi;
+    int memo_on;
     if (q->layout == P2M_LAYOUT_V1_10) { f_values = 4; f_attrs = 2; f_contra = 3; }
     else { f_values = 2; f_attrs = 3; f_contra = 4; }
     if (pi->time != 0) {
@@ -4211,21 +4404,38 @@ static int p2m__walk_profile(p2m__req *q, p2m__span s, const p2m__pinfo *pi) {
         if (p2m__timestamp_window(q, s, &lo, &hi) < 0) return -1;
         if (lo > hi) lo = hi = q->now;
     }
+    /* Samples of a profile with the same attribute_indices bytes reach the
+       same verdict and series: a small memo keyed by those bytes skips the
+       attributes, filters, rules and series lookup for all but the first. */
+    memo_on = q->smemo_mask != 0 && !e->rx_function && !q->akey &&
+              !(pi->metric == P2M_METRIC_CPU && e->metric[P2M_METRIC_FUNCTION].enabled);
+    if (memo_on && ++q->smemo_stamp == 0) { /* wrapped: forget every entry */
+        P2M_MEMSET(q->smemo, 0, ((size_t)q->smemo_mask + 1u) * sizeof(p2m__smemo));
+        q->smemo_stamp = 1;
+    }
     while ((r = p2m__next(&q->w, &p, end, &f)) > 0) {
         const uint8_t *sp, *send;
         uint64_t sum = 0, count = 0, contrib, stack_idx = 0;
-        uint32_t leaf = P2M__VID_ABSENT;
-        int has_values = 0, bad = pi->bad, rr;
+        uint32_t leaf = P2M__VID_ABSENT, outcome, n_attr_fields = 0;
+        int has_values = 0, bad = pi->bad, rr, memo = memo_on;
         const uint8_t *bad_at = pi->bad_at;
+        p2m__field attrs;
+        p2m__smemo *me = 0;
         p2m__series *se;
         if (f.num != 2 || f.wt != P2M__WT_LEN) continue;
-        P2M_MEMCPY(q->smp_slots, q->prof_slots, slot_bytes);
+        if (!memo) P2M_MEMCPY(q->smp_slots, q->prof_slots, slot_bytes);
         if (++q->sstamp == 0) { /* wrapped: forget the marks */
             if (q->kstamp) P2M_MEMSET(q->kstamp, 0, (size_t)q->vals_cap * 4u);
             q->sstamp = 1;
         }
         sp = f.s.p;
         send = sp + f.s.n;
+        attrs.s.p = p2m__nothing;
+        attrs.s.n = 0;
+        attrs.v = 0;
+        attrs.num = 0;
+        attrs.wt = P2M__WT_LEN;
+        attrs.at = sp;
         while ((rr = p2m__next(&q->w, &sp, send, &g)) > 0) {
             if (g.num == f_values && (g.wt == P2M__WT_LEN || g.wt == P2M__WT_VARINT)) {
                 p2m__ints it;
@@ -4238,28 +4448,19 @@ static int p2m__walk_profile(p2m__req *q, p2m__span s, const p2m__pinfo *pi) {
                 }
                 if (ri < 0) return -1;
             } else if (g.num == f_attrs && (g.wt == P2M__WT_LEN || g.wt == P2M__WT_VARINT)) {
-                p2m__ints it;
-                uint64_t idx;
-                int ri;
-                p2m__ints_init(&it, &g);
-                while ((ri = p2m__ints_next(&q->w, &it, &idx)) > 0) {
-                    const p2m__aent *a;
-                    if (P2M__UNLIKELY(idx >= q->sv.n_attrs)) {
-                        if (idx != 0 && !bad) { bad = 1; bad_at = g.at; }
-                        continue;
-                    }
-                    a = &q->aents[idx];
-                    if (P2M__UNLIKELY(a->bad)) {
-                        if (!bad) { bad = 1; bad_at = g.at; }
-                        continue;
-                    }
-                    if (a->slot != P2M__NONE) q->smp_slots[a->slot] = a->vid;
-                    if (q->akey) {
-                        q->kstamp[q->akey[idx]] = q->sstamp;
-                        q->kval[q->akey[idx]] = a->vid;
-                    }
+                /* one packed list (the usual shape) is applied after the
+                   sample is read, or not at all when the memo knows it */
+                if (!memo) {
+                    if (p2m__sample_attrs(q, &g, &bad, &bad_at) < 0) return -1;
+                } else if (g.wt == P2M__WT_VARINT || n_attr_fields) { /* unpacked or several: in order, now */
+                    memo = 0;
+                    P2M_MEMCPY(q->smp_slots, q->prof_slots, slot_bytes);
+                    if (n_attr_fields && p2m__sample_attrs(q, &attrs, &bad, &bad_at) < 0) return -1;
+                    if (p2m__sample_attrs(q, &g, &bad, &bad_at) < 0) return -1;
+                } else {
+                    attrs = g;
                 }
-                if (ri < 0) return -1;
+                n_attr_fields++;
             } else if (g.num == 5) {
                 if (g.wt == P2M__WT_LEN) {
                     if (g.s.n % 8u) return p2m__bad(&q->w, g.at, P2M__MSG("packed fixed64 length not a multiple of 8"));
@@ -4274,8 +4475,56 @@ static int p2m__walk_profile(p2m__req *q, p2m__span s, const p2m__pinfo *pi) {
             }
         }
         if (rr < 0) return -1;
+        if (memo) { /* one packed list or none: the memo keyed by its bytes */
+            const uint8_t *ap = attrs.s.p;
+            uint32_t n = attrs.s.n, k;
+            uint64_t key = 0, key2 = 0;
+            if (n <= 16u) { /* the key is the bytes themselves */
+                if ((size_t)(q->in + q->in_len - ap) >= 16u) {
+                    key = p2m__le64(ap);
+                    key2 = p2m__le64(ap + 8);
+                    if (n < 8u) { key &= ((uint64_t)1 << (8u * n)) - 1u; key2 = 0; }
+                    else if (n < 16u) key2 &= ((uint64_t)1 << (8u * (n - 8u))) - 1u;
+                } else {
+                    for (k = 0; k < n && k < 8u; k++) key |= (uint64_t)ap[k] << (8u * k);
+                    for (; k < n; k++) key2 |= (uint64_t)ap[k] << (8u * (k - 8u));
+                }
+            } else {
+                for (k = 0; k + 8u <= n; k += 8u) key = (key ^ p2m__le64(ap + k)) * 0x100000001B3u;
+                for (; k < n; k++) key = (key ^ ap[k]) * 0x100000001B3u;
+            }
+            me = &q->smemo[(uint32_t)(((key ^ key2 ^ n) * 0x9E3779B97F4A7C15u) >> 40) & q->smemo_mask];
+            if (me->stamp == q->smemo_stamp && me->outcome != P2M__SM_NONE && me->len == n && me->key == key &&
+                me->key2 == key2 &&
+                (n <= 16u || p2m__bytes_eq(q->in + me->off, ap, n))) {
+                outcome = me->outcome;
+                if (outcome == P2M__SM_BAD) { /* strict mode never gets here: it stopped the first time */
+                    q->st->invalid_references++;
+                    continue;
+                }
+                if (!has_values && count == 0) { q->st->empty_samples++; continue; }
+                if (outcome >= P2M__SM_DROP) {
+                    if (outcome == P2M__SM_DROP) q->st->dropped_process++;
+                    else if (outcome == P2M__SM_DROP + 1u) q->st->dropped_thread++;
+                    else q->st->dropped_pattern++;
+                    continue;
+                }
+                if (!has_values) sum = count;
+                se = &q->ser[outcome];
+                goto add;
+            }
+            me->stamp = q->smemo_stamp;
+            me->key = key;
+            me->key2 = key2;
+            me->off = (uint32_t)(attrs.s.p - q->in);
+            me->len = attrs.s.n;
+            me->outcome = P2M__SM_NONE;
+            P2M_MEMCPY(q->smp_slots, q->prof_slots, slot_bytes);
+            if (n_attr_fields && p2m__sample_attrs(q, &attrs, &bad, &bad_at) < 0) return -1;
+        }
         if (bad) {
             if (e->strict) return p2m__fail_ref(q, bad_at, P2M__MSG("attribute index outside the attribute table or an invalid string index"));
+            if (me) me->outcome = P2M__SM_BAD;
             q->st->invalid_references++;
             continue;
         }
@@ -4287,11 +4536,13 @@ static int p2m__walk_profile(p2m__req *q, p2m__span s, const p2m__pinfo *pi) {
             const p2m__filter *fl = e->filter;
             if (fl[P2M__F_PROCESS].enabled &&
                 !p2m__filter_match(q, P2M__F_PROCESS, q->smp_slots[fl[P2M__F_PROCESS].slots[0]])) {
+                if (me) me->outcome = P2M__SM_DROP;
                 q->st->dropped_process++;
                 continue;
             }
             if (fl[P2M__F_THREAD].enabled &&
                 !p2m__filter_match(q, P2M__F_THREAD, q->smp_slots[fl[P2M__F_THREAD].slots[0]])) {
+                if (me) me->outcome = P2M__SM_DROP + 1u;
                 q->st->dropped_thread++;
                 continue;
             }
@@ -4305,6 +4556,7 @@ static int p2m__walk_profile(p2m__req *q, p2m__span s, const p2m__pinfo *pi) {
                         m = p2m__filter_match(q, P2M__F_PATTERN, q->smp_slots[fl[P2M__F_PATTERN].slots[k]]);
                 }
                 if (!m) {
+                    if (me) me->outcome = P2M__SM_DROP + 2u;
                     q->st->dropped_pattern++;
                     continue;
                 }
@@ -4319,15 +4571,21 @@ static int p2m__walk_profile(p2m__req *q, p2m__span s, const p2m__pinfo *pi) {
                 continue;
             }
         }
+        p2m__attribute_set(q, q->smp_slots, leaf);
+        se = 0;
+        if (e->metric[pi->metric].enabled) {
+            uint32_t id = p2m__series_for(q, (uint32_t)pi->metric);
+            if (me) me->outcome = id;
+            se = &q->ser[id];
+        }
+    add:
         if (pi->scale != 0) {
             double d = (double)(int64_t)sum * pi->scale;
             contrib = (uint64_t)(int64_t)(d < 0 ? d - 0.5 : d + 0.5);
         } else {
             contrib = sum * pi->factor;
         }
-        p2m__attribute_set(q, q->smp_slots, leaf);
-        if (e->metric[pi->metric].enabled) {
-            se = &q->ser[p2m__series_for(q, (uint32_t)pi->metric)];
+        if (se) {
             if (se->overflow) q->st->overflow_samples++;
             se->sum += contrib;
             se->samples++;
@@ -4511,7 +4769,7 @@ P2M__FN void p2m__bw_bytes(p2m__bw *w, const void *p, size_t len) {
     w->n += len;
     if (w->n <= w->cap && len) P2M_MEMCPY(w->buf + (w->cap - w->n), p, len);
 }
-P2M__FN void p2m__bw_varint(p2m__bw *w, uint64_t v) {
+P2M__FN void p2m__bw_varint_long(p2m__bw *w, uint64_t v) {
     uint8_t tmp[10];
     size_t n = 0;
     do {
@@ -4519,6 +4777,13 @@ P2M__FN void p2m__bw_varint(p2m__bw *w, uint64_t v) {
         v >>= 7;
     } while (v);
     p2m__bw_bytes(w, tmp, n);
+}
+P2M__INLINE void p2m__bw_varint(p2m__bw *w, uint64_t v) {
+    if (P2M__LIKELY(v < 0x80u)) { /* tags and most lengths */
+        if (++w->n <= w->cap) w->buf[w->cap - w->n] = (uint8_t)v;
+        return;
+    }
+    p2m__bw_varint_long(w, v);
 }
 P2M__FN void p2m__bw_tag(p2m__bw *w, uint32_t num, uint32_t wt) { p2m__bw_varint(w, (uint64_t)num << 3 | wt); }
 P2M__FN void p2m__bw_fixed64(p2m__bw *w, uint32_t num, uint64_t v) {
@@ -4580,6 +4845,10 @@ static int p2m__nested_field(const p2m_result *r, int k, const p2m__field *f, in
         if (k == P2M__NK_ANY && f->num == 6) { *child = P2M__NK_KVLIST; return 1; }
         if (k == P2M__NK_KVLIST && f->num == 1) { *child = P2M__NK_KV; return 1; }
         if (k == P2M__NK_KV && f->num == 2) { *child = P2M__NK_ANY; return 1; }
+        /* a KeyValue whose last key field is empty takes its key from
+           key_strindex: its key fields are left out, so that the resolved
+           key is the only one whatever the field order */
+        if (k == P2M__NK_KV && f->num == 1 && !key_given) return 2;
         return 0;
     }
     if (f->wt == P2M__WT_VARINT && k == P2M__NK_ANY && f->num == 8) {
@@ -5215,13 +5484,6 @@ static void p2m__emit_overflow(const p2m_result *r, size_t a, size_t b, p2m__bw 
     p2m__bw_keyvalue(w, 7, &at, 0);
 }
 
-P2M__FN int p2m__bytes_eq(const uint8_t *a, const uint8_t *b, uint32_t n) {
-    uint32_t i;
-    for (i = 0; i < n; i++)
-        if (a[i] != b[i]) return 0;
-    return 1;
-}
-
 /* The overflow series of (resource, metric), created when needed;
    UINT32_MAX when the state has no room left even for it. */
 static uint32_t p2m__cum_overflow(p2m__cum *c, uint32_t sres, uint32_t metric) {
@@ -5406,7 +5668,7 @@ static void p2m__cum_commit(p2m__cum *c) {
 /* ---- public functions ----------------------------------------------------- */
 
 static p2m_status p2m__begin(p2m__req *q, const p2m_engine *e, const void *input, size_t input_size,
-                             p2m_stats *st, p2m_error *err) {
+                             p2m_stats *st, p2m_error *err, int count_dict) {
     P2M_MEMSET(q, 0, sizeof *q);
     P2M_MEMSET(st, 0, sizeof *st);
     p2m__clear(err);
@@ -5420,7 +5682,7 @@ static p2m_status p2m__begin(p2m__req *q, const p2m_engine *e, const void *input
     q->w.err = err;
     q->st = st;
     st->bytes_in = input_size;
-    if (p2m__survey_request(q) < 0) return q->w.st;
+    if (p2m__survey_request(q, count_dict) < 0) return q->w.st;
     return P2M_OK;
 }
 
@@ -5432,7 +5694,7 @@ P2M_API p2m_status p2m_work_size(const p2m_engine *engine, const void *input, si
     p2m_status s;
     if (!needed) return p2m__fail(err, P2M_ERR_ARGUMENT, 0, P2M__MSG("needed must not be NULL"));
     *needed = 0;
-    if ((s = p2m__begin(&q, engine, input, input_size, &st, err)) != P2M_OK) return s;
+    if ((s = p2m__begin(&q, engine, input, input_size, &st, err, 1)) != P2M_OK) return s;
     if (p2m__make_plan(&q, &pl) < 0) return p2m__fail(err, P2M_ERR_MALFORMED, 0, P2M__MSG("input too large"));
     *needed = pl.total;
     return P2M_OK;
@@ -5450,8 +5712,25 @@ static p2m_status p2m__aggregate(const p2m_engine *engine, const void *input, si
     uint32_t i;
     struct p2m_result *res;
     if (result) *result = 0;
-    if ((s = p2m__begin(&q, engine, input, input_size, st, err)) != P2M_OK) return s;
+    /* Without the function metric the dictionary is read once: the scan
+       below counts its strings and attribute entries and indexes them in
+       the same pass (the survey leaves them out). */
+    if ((s = p2m__begin(&q, engine, input, input_size, st, err, !engine || engine->need_stacks)) != P2M_OK) return s;
     if (!result) return p2m__fail(err, P2M_ERR_ARGUMENT, 0, P2M__MSG("result must not be NULL"));
+    if (!engine->need_stacks && q.sv.dict.p) {
+        /* strings go where the plan puts them (right after the result, a
+           place that does not depend on any count); attribute entries go
+           to the top of the memory for now and move down to their place
+           once the plan is known */
+        uint8_t *lo = 0, *hi = 0;
+        if (work && work_size >= 16u) {
+            base = (uint8_t *)work + ((8u - ((uintptr_t)work & 7u)) & 7u);
+            lo = base + p2m__al8(sizeof(struct p2m_result));
+            hi = base + ((work_size - (size_t)(base - (uint8_t *)work)) & ~(size_t)7u);
+            if (hi < lo) hi = lo;
+        }
+        if (p2m__dict_scan(&q, lo, hi) < 0) return q.w.st;
+    }
     if (engine->state_series) {
         const p2m_state *cs = options ? options->state : 0;
         if (!cs || cs->magic != P2M__STATE_MAGIC || cs->e != engine)
@@ -5465,6 +5744,18 @@ static p2m_status p2m__aggregate(const p2m_engine *engine, const void *input, si
     q.now = options ? options->now_unix_nano : 0;
     q.strs = (p2m__strent *)(void *)(base + pl.strs);
     q.aents = (p2m__aent *)(void *)(base + pl.aents);
+    if (q.dict_done && q.sv.n_attrs) { /* the scan's attribute entries: top of memory, last first */
+        p2m__strent *t = (p2m__strent *)(void *)(base + ((work_size - (size_t)(base - (uint8_t *)work)) & ~(size_t)7u)) -
+                         q.sv.n_attrs;
+        uint32_t a = 0, b = q.sv.n_attrs - 1u;
+        while (a < b) { p2m__strent x = t[a]; t[a++] = t[b]; t[b--] = x; }
+        for (a = 0; a < q.sv.n_attrs; a++) { /* the destination never passes the source */
+            p2m__strent x = t[a];
+            q.aents[a].vid = x.off;
+            q.aents[a].slot = (uint16_t)(x.len & 0xFFFFu);
+            q.aents[a].bad = (uint16_t)(x.len >> 16);
+        }
+    }
     q.vals = (p2m__val *)(void *)(base + pl.vals);
     q.vals_cap = pl.vals_cap;
     q.vhash = (uint32_t *)(void *)(base + pl.vhash);
@@ -5495,6 +5786,11 @@ static p2m_status p2m__aggregate(const p2m_engine *engine, const void *input, si
         P2M_MEMSET(q.rx_memo, 0, (size_t)engine->n_rx_rules * pl.vals_cap * 4u);
     }
     q.rx_scratch = base + pl.rx_scratch;
+    if (pl.smemo_n) {
+        q.smemo = (p2m__smemo *)(void *)(base + pl.smemo);
+        q.smemo_mask = pl.smemo_n - 1u;
+        P2M_MEMSET(q.smemo, 0, (size_t)pl.smemo_n * sizeof(p2m__smemo));
+    }
     if (engine->filter[P2M__F_PATTERN].enabled && engine->filter[P2M__F_PATTERN].all_keys) {
         q.akey = (uint32_t *)(void *)(base + pl.akey);
         P2M_MEMSET(q.akey, 0, (size_t)q.sv.n_attrs * 4u);
@@ -5518,9 +5814,12 @@ static p2m_status p2m__aggregate(const p2m_engine *engine, const void *input, si
         q.lines = (uint32_t *)(void *)(base + pl.lines);
         for (i = 0; i < q.sv.n_locs; i++) { q.loc_memo[i].off = UINT32_MAX; q.loc_memo[i].len = 0; }
         P2M_MEMSET(q.func_memo, 0, (size_t)q.sv.n_funcs * 4u);
+        q.fn_list = (uint32_t *)(void *)(base + pl.fn_list);
+        q.fn_list_cap = pl.fn_list_cap;
         if (engine->metric[P2M_METRIC_FUNCTION].enabled && engine->function_mode == P2M_FUNCTION_INCLUSIVE) {
             q.stamps = (uint32_t *)(void *)(base + pl.stamps);
             P2M_MEMSET(q.stamps, 0, (size_t)pl.vals_cap * 4u);
+
         }
     }
     P2M_MEMSET(q.vhash, 0, (size_t)pl.vhash_cap * 4u);

@@ -1508,6 +1508,27 @@ def _():
        [("team", ("string_value", "core")), ("n", ("int_value", 2))], "kvlist value")
 
 
+@check("nested_keyvalue_empty_key_then_strindex")
+def _():
+    # SPEC: a KeyValue's key is `key` when non-empty, else
+    # string_table[key_strindex]. Inside a kvlist value the fields come as
+    # key_strindex, an empty key, then the value: the key is "resolved".
+    b = G.Builder("v1.10", "strindex")
+    rp = b.resource([("service.name", "s")])
+    p = b.profile(b.scope(rp), ("cpu", "nanoseconds"), time=T0, duration=DUR)
+    b.sample(p, values=[1], attrs={PROC: "x"})
+    inner = G.f_varint(3, b.s("resolved")) + G.f_bytes(1, b"") + G.f_bytes(2, G.f_varint(3, 5))
+    later = G.f_bytes(1, "a") + G.f_bytes(1, b"") + G.f_varint(3, b.s("last")) + G.f_bytes(2, G.f_varint(3, 6))
+    kvl = G.f_bytes(1, inner) + G.f_bytes(1, later)
+    data = G.append_raw(b.to_bytes(), [(1, 0), (1, 0)],
+                        G.f_bytes(1, G.f_bytes(1, "nest2") + G.f_bytes(2, G.f_bytes(6, kvl))))
+    r = convert_ok("nested_kv_empty_key", data)
+    res = r.req.resource_metrics[0].resource.attributes
+    eq([kv.key for kv in res], ["service.name", "nest2"], "keys")
+    eq([(kv.key, any_value(kv.value)) for kv in res[1].value.kvlist_value.values],
+       [("resolved", ("int_value", 5)), ("last", ("int_value", 6))], "kvlist keys")
+
+
 def independent_series(req, layout):
     """{(resource, metric, attrs tuple): value} from a decoded generated
     request with the default rules and samples/count or alloc_space profiles."""
