@@ -2804,8 +2804,8 @@ P2M_API p2m_status p2m_engine_compile(const p2m_config *cfg, void *mem, size_t m
         if (t->metric != P2M_METRIC_NONE && t->metric != P2M_METRIC_CPU && t->metric != P2M_METRIC_MEMORY)
             return p2m__cfg_fail(err, P2M_ERR_CONFIG, "type_rules", (long)i, "metric",
                                  P2M__MSG("must be cpu, memory or none"));
-        if (t->metric != P2M_METRIC_NONE && !(t->scale > 0))
-            return p2m__cfg_fail(err, P2M_ERR_CONFIG, "type_rules", (long)i, "scale", P2M__MSG("must be positive"));
+        if (t->metric != P2M_METRIC_NONE && !(t->scale > 0 && t->scale - t->scale == 0.0))
+            return p2m__cfg_fail(err, P2M_ERR_CONFIG, "type_rules", (long)i, "scale", P2M__MSG("must be positive and finite"));
     }
 
     /* -- size -- */
@@ -2970,13 +2970,12 @@ typedef struct p2m__survey {
 
 typedef struct p2m__strent { uint32_t off, len; } p2m__strent;
 
-typedef struct p2m__val {     /* an interned attribute value */
-    const uint8_t *ptr;       /* STRING, BYTES, ARRAY, KVLIST */
+typedef struct p2m__val {     /* an interned attribute value (24 B on 32-bit targets) */
     uint64_t num;             /* INT, BOOL; DOUBLE as bits */
+    const uint8_t *ptr;       /* STRING, BYTES, ARRAY, KVLIST */
     uint32_t len;
     uint32_t type;            /* p2m_value_type */
     uint32_t hash;
-    uint32_t pad;
 } p2m__val;
 
 typedef struct p2m__aent {    /* a resolved attribute-table entry */
@@ -2985,14 +2984,12 @@ typedef struct p2m__aent {    /* a resolved attribute-table entry */
     uint16_t bad;             /* it holds an invalid reference */
 } p2m__aent;
 
-typedef struct p2m__series {
+typedef struct p2m__series {  /* 32 B; its resource: the one whose id range holds it */
     uint64_t sum;             /* wrapping sum of int64 contributions */
     uint64_t start, end;      /* time window */
-    uint32_t res;             /* output resource index */
-    uint32_t metric;          /* p2m_metric_kind */
-    uint32_t overflow;
-    uint32_t hash;
-    uint64_t samples;         /* samples summed into it */
+    uint32_t samples;         /* samples summed into it (a request has fewer than 2^31) */
+    uint16_t metric;          /* p2m_metric_kind */
+    uint16_t overflow;
 } p2m__series;
 
 typedef struct p2m__resfield { p2m__span s; uint32_t num; uint32_t pad; } p2m__resfield;
@@ -3095,6 +3092,7 @@ typedef struct p2m__req {
     uint32_t smemo_mask, smemo_stamp;
     /* current resource */
     uint32_t cur_res;
+    uint32_t res_first_ser;   /* id of its first series */
     uint32_t count[4];
     uint32_t ovf[4];
 } p2m__req;
@@ -3285,11 +3283,12 @@ static int p2m__survey_request(p2m__req *q, int count_dict) {
         if (r < 0) return -1;
         q->sv.n_samples += samples;
         cap = (uint64_t)n_metrics * e->max_series;
-        q->sv.series_cap += (samples < cap ? samples : cap) + n_metrics;
+        /* an overflow point needs more samples than max_series */
+        q->sv.series_cap += (samples < cap ? samples : cap) + (samples > e->max_series ? n_metrics : 0u);
         if (fn) { /* at most one point per (attribute set, function name) */
             uint64_t fs = samples * fnames;
             if (samples && fs / samples != fnames) fs = UINT64_MAX;
-            q->sv.series_cap += (fs < e->max_series ? fs : e->max_series) + 1u;
+            q->sv.series_cap += fs > e->max_series ? (uint64_t)e->max_series + 1u : fs;
         }
     }
     return r < 0 ? -1 : 0;
@@ -3407,7 +3406,7 @@ static int p2m__make_plan(const p2m__req *q, p2m__plan *pl) {
     pl->vals_cap = (uint32_t)vals;
     pl->vhash_cap = p2m__pow2_at_least(vals * 2u);
     pl->ser_cap = (uint32_t)cap;
-    pl->shash_cap = p2m__pow2_at_least(cap * 2u);
+    pl->shash_cap = p2m__pow2_at_least(cap + cap / 2u + 1u); /* load at most 2/3 */
 #define P2M__PLACE(field, bytes) (pl->field = at, at += p2m__al8(bytes))
     P2M__PLACE(result, sizeof(struct p2m_result));
     P2M__PLACE(strs, (size_t)q->sv.n_strings * sizeof(p2m__strent));
@@ -3992,7 +3991,8 @@ P2M__INLINE uint32_t p2m__series_at(p2m__req *q, uint32_t metric, uint32_t h) {
         id = q->shash[i];
         if (id == 0) break;
         id--;
-        if (q->ser[id].hash != h || q->ser[id].res != q->cur_res || q->ser[id].metric != metric) continue;
+        /* series of earlier resources have smaller ids than this resource's first */
+        if (q->ser[id].metric != metric || id < q->res_first_ser) continue;
         v = q->ser_vids + (size_t)id * nk;
         for (k = 0; k < nk && v[k] == q->kv[k]; k++) {}
         if (k == nk) return id;
@@ -4014,9 +4014,7 @@ P2M__INLINE uint32_t p2m__series_at(p2m__req *q, uint32_t metric, uint32_t h) {
         }
     }
     P2M_ASSERT(id < q->ser_cap);
-    q->ser[id].hash = h;
-    q->ser[id].res = q->cur_res;
-    q->ser[id].metric = metric;
+    q->ser[id].metric = (uint16_t)metric;
     q->ser[id].start = UINT64_MAX;
     q->ser[id].end = 0;
     return id;
@@ -4579,9 +4577,11 @@ static int p2m__walk_profile(p2m__req *q, p2m__span s, const p2m__pinfo *pi) {
             se = &q->ser[id];
         }
     add:
-        if (pi->scale != 0) {
+        if (pi->scale != 0) { /* rounded, saturating at the int64 range */
             double d = (double)(int64_t)sum * pi->scale;
-            contrib = (uint64_t)(int64_t)(d < 0 ? d - 0.5 : d + 0.5);
+            if (d >= 9223372036854775807.0) contrib = (uint64_t)INT64_MAX;
+            else if (d <= -9223372036854775807.0 - 1.0) contrib = (uint64_t)INT64_MIN;
+            else contrib = (uint64_t)(int64_t)(d < 0 ? d - 0.5 : d + 0.5);
         } else {
             contrib = sum * pi->factor;
         }
@@ -4661,6 +4661,7 @@ static int p2m__walk_request(p2m__req *q) {
         const uint8_t *rp, *rend;
         p2m__res *out;
         uint32_t first_ser = q->n_ser, m, i;
+        q->res_first_ser = first_ser;
         if (f.num != 1 || f.wt != P2M__WT_LEN) continue;
         q->st->resources++;
         out = &q->res[q->n_res];

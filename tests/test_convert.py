@@ -1310,6 +1310,27 @@ def _():
     stat(r, "profiles_unclassified", 1)
 
 
+@check("config_type_rule_scale_saturates")
+def _():
+    # SPEC: values are int64; a scaled value past the int64 range saturates
+    # (docs/behaviour.md); a scale that is not finite is a config error.
+    b = G.Builder("v1.10")
+    sp = b.scope(b.resource({"service.name": "s"}))
+    p = b.profile(sp, ("wall", "nanoseconds"), time=T0, duration=DUR)
+    b.sample(p, values=[5], attrs={PROC: "up"})
+    b.sample(p, values=[-5], attrs={PROC: "down"})
+    b.sample(p, values=[1], attrs={PROC: "one"})
+    cfg = "type_rules:\n  - {type: wall, unit: nanoseconds, metric: cpu, scale: 1e300}\n"
+    r = convert_ok("config_type_rule_scale_big", b.to_bytes(), config=cfg)
+    eq(points(r.req, "cpu_time"), [(pa("up"), 2**63 - 1), (pa("down"), -2**63), (pa("one"), 2**63 - 1)],
+       "cpu_time points")
+    for i, v in enumerate((".inf", "1e999", "-1", "0")):
+        cfg = "type_rules:\n  - {type: wall, unit: nanoseconds, metric: cpu, scale: %s}\n" % v
+        r = run_cli("config_type_rule_scale_bad_%d" % i, b.to_bytes(), config=cfg)
+        need(r.rc == 2 and "type_rules[0].scale" in r.stderr,
+             "scale %s: exit %d, expected 2 naming type_rules[0].scale; stderr %r" % (v, r.rc, r.stderr[:200]))
+
+
 @check("config_layout_key_and_cli_override")
 def _():
     data = basic("v1.8").to_bytes()
