@@ -11,7 +11,12 @@ before the samples) come from a small wire-level rewriter below.
 Command line:
     tools/gen_profiles.py --shape small|typical|huge|demo [--layout v1.10]
         [--seed 1] [--kv-form inline|strindex] [--unpacked]
-        [--dict-first|--dict-last] -o FILE
+        [--dict-first|--dict-last] [--shuffle-fields] [--unknown-fields] -o FILE
+
+--shuffle-fields writes the fields of every message (at every depth) in a
+random order, --unknown-fields inserts fields the schema does not know into
+messages at every depth; both are seeded from --seed and deterministic, and
+without them the output is byte-identical to what it was before they existed.
 
 Python API (used by tests/test_convert.py):
     b = Builder("v1.10", kv_form="inline")
@@ -19,6 +24,7 @@ Python API (used by tests/test_convert.py):
     prof = b.profile(b.scope(rp), ("cpu", "nanoseconds"), time=..., duration=...)
     b.sample(prof, values=[5], attrs={"thread.name": "main"})
     data = b.to_bytes(unpacked=False, dict_first=False)
+    data = b.to_bytes(shuffle=True, unknown=True, rewrite_seed=7)
 """
 
 import argparse
@@ -203,6 +209,77 @@ def dict_first(buf):
     parts = parse_fields(buf)
     return (b"".join(r for f, _, _, r in parts if f == 2)
             + b"".join(r for f, _, _, r in parts if f != 2))
+
+
+# Field numbers of no message of any layout: every message in proto/ stops at
+# 12 (Profile in v1.8), so 13 and up are unknown everywhere, and no unknown
+# field can be taken for layout evidence (SPEC 1).
+UNKNOWN_MIN = 13
+FIELD_MAX = (1 << 29) - 1
+
+
+def _unknown_field(rnd):
+    """One field that no message knows: a random number from 13 up (mostly
+    small, sometimes a 3- to 5-byte tag) and a random wire type among varint,
+    i64, len and i32 with a random value. Start and end group (3, 4) are not
+    written: the header refuses them as malformed (docs/security.md), as
+    proto3 parsers may."""
+    r = rnd.random()
+    if r < 0.6:
+        field = rnd.randrange(UNKNOWN_MIN, 128)
+    elif r < 0.9:
+        field = rnd.randrange(128, 1 << 16)
+    else:
+        field = rnd.randrange(1 << 16, FIELD_MAX + 1)
+    wt = rnd.choice((WT_VARINT, WT_I64, WT_LEN, WT_I32))
+    if wt == WT_VARINT:
+        v = rnd.choice((0, 1, rnd.randrange(1 << 7), rnd.randrange(1 << 35),
+                        rnd.randrange(1 << 64)))
+        return f_varint(field, v)
+    if wt == WT_I64:
+        return f_fixed64(field, rnd.getrandbits(64))
+    if wt == WT_I32:
+        return enc_tag(field, WT_I32) + struct.pack("<I", rnd.getrandbits(32))
+    n = rnd.choice((0, 1, rnd.randrange(2, 40), rnd.randrange(40, 300)))
+    return f_bytes(field, bytes(rnd.getrandbits(8) for _ in range(n)))
+
+
+def rewrite_fields(buf, descriptor, rnd, shuffle=False, unknown=False):
+    """Rewrites a serialised message (and every message inside it, by the
+    schema in descriptor) so that:
+    shuffle: the fields come in a random order. The records of one field
+      number keep their relative order (a repeated field's elements, a packed
+      field's runs); records of different fields interleave freely, which is
+      valid protobuf.
+    unknown: about half of the messages get one to three fields no message
+      knows (_unknown_field), each at a random position among the others.
+    Everything else is copied byte for byte; lengths above are recomputed."""
+    from google.protobuf.descriptor import FieldDescriptor as F
+    fields = descriptor.fields_by_number
+    recs = []
+    for field, wt, val, raw in parse_fields(buf):
+        fd = fields.get(field)
+        if fd is not None and wt == WT_LEN and fd.type == F.TYPE_MESSAGE:
+            raw = f_bytes(field, rewrite_fields(val, fd.message_type, rnd, shuffle, unknown))
+        recs.append((field, raw))
+    if shuffle and len(recs) > 1:
+        queues = {}
+        order = []
+        for field, raw in recs:
+            queues.setdefault(field, []).append(raw)
+            order.append(field)
+        rnd.shuffle(order)
+        taken = {}
+        out = []
+        for field in order:
+            k = taken.get(field, 0)
+            out.append((field, queues[field][k]))
+            taken[field] = k + 1
+        recs = out
+    if unknown and rnd.random() < 0.5:
+        for _ in range(rnd.randrange(1, 4)):
+            recs.insert(rnd.randrange(len(recs) + 1), (0, _unknown_field(rnd)))
+    return b"".join(raw for _, raw in recs)
 
 
 def append_raw(data, path, raw):
@@ -456,12 +533,19 @@ class Builder:
         return smp
 
     # -- output --
-    def to_bytes(self, unpacked=False, dict_first_=False):
+    def to_bytes(self, unpacked=False, dict_first_=False, shuffle=False, unknown=False,
+                 rewrite_seed=1):
+        """The request's bytes; shuffle and unknown apply rewrite_fields last
+        with random.Random(rewrite_seed) (after dict_first_, so shuffle also
+        moves the dictionary among the resources)."""
         data = self.req.SerializeToString(deterministic=True)
         if unpacked:
             data = unpack_repeated(data, self.req.DESCRIPTOR)
         if dict_first_:
             data = dict_first(data)
+        if shuffle or unknown:
+            data = rewrite_fields(data, self.req.DESCRIPTOR, random.Random(rewrite_seed),
+                                  shuffle, unknown)
         return data
 
 
@@ -657,6 +741,12 @@ def main(argv=None):
                    help="dictionary before resource_profiles")
     g.add_argument("--dict-last", action="store_true",
                    help="dictionary after resource_profiles (default)")
+    ap.add_argument("--shuffle-fields", action="store_true",
+                    help="write every message's fields in a random order (seeded by --seed;"
+                    " a repeated field's elements keep their order)")
+    ap.add_argument("--unknown-fields", action="store_true",
+                    help="insert fields of unused numbers (wire types varint, i64, len, i32)"
+                    " into messages at every depth (seeded by --seed)")
     ap.add_argument("--stream", type=int, default=0, metavar="N",
                     help="write N requests (seeds seed..seed+N-1) with 4-byte length framing")
     ap.add_argument("-o", "--output", required=True)
@@ -665,7 +755,8 @@ def main(argv=None):
         ap.error("--kv-form strindex needs --layout v1.10")
 
     def one(seed):
-        return generate(a.shape, a.layout, seed, a.kv_form).to_bytes(a.unpacked, a.dict_first)
+        return generate(a.shape, a.layout, seed, a.kv_form).to_bytes(
+            a.unpacked, a.dict_first, a.shuffle_fields, a.unknown_fields, seed)
 
     if a.stream:
         data = frame([one(a.seed + i) for i in range(a.stream)])

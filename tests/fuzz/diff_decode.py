@@ -1,7 +1,11 @@
 # SPDX-License-Identifier: MIT
 """Differential decoding: random valid requests from tools/gen_profiles.py
 (every layout, packed and unpacked, both KeyValue forms in v1.10, dictionary
-first or last, random shapes by seed), converted by build/p2m as one framed
+first or last, random shapes by seed; and in four variants, a quarter each:
+"plain" as the generator writes them, "shuffled" with every message's fields
+in a random order, "unknown" with fields of unused numbers of every wire type
+but groups inserted at every depth, "both"; gen_profiles --shuffle-fields and
+--unknown-fields), converted by build/p2m as one framed
 stream (--input-format otlp-stream; --layout auto for packed requests, the
 generating layout for unpacked ones, which carry no layout evidence; default
 configuration: the data point attributes process.executable.name and
@@ -12,8 +16,10 @@ For every request and every output resource: the cpu_time (ns) and
 memory_allocation (bytes) value of every (process, thread) pair, the
 resource attributes and schema_url must equal the independent ones.
 
-usage: diff_decode.py N [FIRST_SEED]   prints "N requests, M mismatches";
-exit 1 when M > 0 (the first mismatches are shown)."""
+usage: diff_decode.py N [FIRST_SEED]   prints "N requests, M mismatches"
+with the counts per layout, per variant and per layout and variant; exit 1
+when M > 0 (the first mismatches are shown, and each mismatching request is
+written to build/fuzz/diff-mismatch/seed-<seed>.otlp)."""
 import os
 import random
 import struct
@@ -122,7 +128,8 @@ def main():
     first = int(sys.argv[2]) if len(sys.argv) > 2 else 1
     p2m = os.path.join(ROOT, "build", "p2m")
     metrics_pb2 = G.module("metrics")
-    mism, shown, layouts = 0, 0, {}
+    mism, shown, layouts, variants, cross = 0, 0, {}, {}, {}
+    mdir = os.path.join(ROOT, "build", "fuzz", "diff-mismatch")
     batch = 500
     for b0 in range(0, n, batch):
         reqs, blobs = [], []
@@ -134,17 +141,24 @@ def main():
             unpacked = rnd.random() < 0.5
             dfirst = rnd.random() < 0.5
             shape = "demo" if rnd.random() < 0.1 else "small"
-            data = G.generate(shape, layout, seed, kv).to_bytes(unpacked=unpacked, dict_first_=dfirst)
+            # drawn last, so a seed's other choices are what they always were
+            variant = rnd.choice(["plain", "shuffled", "unknown", "both"])
+            data = G.generate(shape, layout, seed, kv).to_bytes(
+                unpacked=unpacked, dict_first_=dfirst,
+                shuffle=variant in ("shuffled", "both"),
+                unknown=variant in ("unknown", "both"), rewrite_seed=seed)
             req = G.module(layout).ExportProfilesServiceRequest()
             req.ParseFromString(data)
-            reqs.append(((seed, layout, kv, unpacked, dfirst, shape), req))
+            reqs.append(((seed, layout, kv, unpacked, dfirst, shape, variant), req))
             blobs.append(struct.pack(">I", len(data)) + data)
             layouts[layout] = layouts.get(layout, 0) + 1
+            variants[variant] = variants.get(variant, 0) + 1
+            cross[(layout, variant)] = cross.get((layout, variant), 0) + 1
         # packed requests with --layout auto; unpacked ones name their layout
         # (SPEC 1: unpacked v1.8/v1.9 samples carry no layout evidence)
         out = [None] * len(reqs)
         groups = {}
-        for j, ((seed, layout, kv, unpacked, dfirst, shape), _) in enumerate(reqs):
+        for j, ((seed, layout, kv, unpacked, dfirst, shape, variant), _) in enumerate(reqs):
             groups.setdefault(layout if unpacked else "auto", []).append(j)
         for lay, idx in sorted(groups.items()):
             r = subprocess.run([p2m, "convert", "--input-format", "otlp-stream", "--now", "1",
@@ -165,18 +179,28 @@ def main():
             if k != len(idx):
                 print("FAIL diff-decode: %d requests in, %d out (layout %s)" % (len(idx), k, lay))
                 return 1
-        for (what, req), m in zip(reqs, out):
+        for j, ((what, req), m) in enumerate(zip(reqs, out)):
             e, g = expected(req), got(m)
             if e != g:
                 mism += 1
+                os.makedirs(mdir, exist_ok=True)
+                path = os.path.join(mdir, "seed-%d.otlp" % what[0])
+                with open(path, "wb") as f:
+                    f.write(blobs[j][4:])
                 if shown < 5:
                     shown += 1
                     print("# mismatch seed=%d layout=%s kv=%s unpacked=%s dict_first=%s shape=%s"
-                          % what)
+                          " variant=%s" % what)
+                    print("#   input %s" % os.path.relpath(path, ROOT))
                     print("#   expected %r" % (e,)[:600])
                     print("#   got      %r" % (g,)[:600])
-    line = "diff-decode: %d requests (%s), %d mismatches" % (
-        n, ", ".join("%s %d" % kv for kv in sorted(layouts.items())), mism)
+    order = ["plain", "shuffled", "unknown", "both"]
+    line = "diff-decode: %d requests (%s; %s), %d mismatches" % (
+        n, ", ".join("%s %d" % kv for kv in sorted(layouts.items())),
+        ", ".join("%s %d" % (v, variants.get(v, 0)) for v in order), mism)
+    for lay in G.LAYOUTS:
+        print("# %-5s %s" % (lay, "  ".join("%s %d" % (v, cross.get((lay, v), 0))
+                                            for v in order)))
     print(("PASS " if mism == 0 else "FAIL ") + line)
     return 1 if mism else 0
 
