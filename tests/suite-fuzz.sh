@@ -13,13 +13,27 @@
 # requests of differential decoding (tests/fuzz/diff_decode.py, DIFF_N).
 # Environment: FUZZ_SECONDS (per target, default 10), FUZZ_RUNS (most
 # executions per target, default 300000; 0 = no limit), P2M_INC (directory
-# of the profile2metrics.h under test). `make fuzz FUZZ_SECONDS=N` runs each
+# of the profile2metrics.h under test), FUZZ_DIR (build directory, default
+# build/fuzz), FUZZ_OPT (optimisation, default -O1; long campaigns use -O2),
+# FUZZ_TRACE_CMP (1, the default: libFuzzer's comparison tracing as
+# -fsanitize=fuzzer has it; 0 leaves it out of the library code, which
+# doubles the executions per second but gives the mutator no comparison
+# operands: for long campaigns on a grown corpus, see docs/security.md),
+# FUZZ_ONLY (targets to build and run, default "convert config regex state"),
+# FUZZ_BUILD_ONLY=1 (build, run nothing), FUZZ_CFLAGS (more flags for the
+# harnesses, e.g. -DFZ_HUGE_SCALE=0 to run past a known finding).
+# The harness code itself (all but fuzz_regex, whose file holds the
+# implementation) is compiled with ASan + UBSan but without coverage
+# instrumentation: only the library's branches guide the fuzzer, and the
+# harness's checking loops do not pay for comparison tracing. `make fuzz FUZZ_SECONDS=N` runs each
 # target N seconds without an execution limit, keeping its corpus in
 # build/fuzz/corpus-<target>.
 # A missing tool is a FAIL, never a skip.
 cd "$(dirname "$0")/.." || exit 2
 INC=${P2M_INC:-.}
-B=build/fuzz
+B=${FUZZ_DIR:-build/fuzz}
+OPT=${FUZZ_OPT:--O1}
+ONLY=${FUZZ_ONLY:-convert config regex state}
 SECS=${FUZZ_SECONDS:-10}
 RUNS=${FUZZ_RUNS:-300000}
 KEEP=${FUZZ_KEEP:-0}
@@ -34,7 +48,7 @@ if ! command -v "$CC_CLANG" >/dev/null 2>&1; then
 fi
 WARN="-Wall -Wextra -Wpedantic -Wconversion -Wsign-conversion -Wshadow -Wcast-qual -Wundef -Werror"
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=all"
-CFLAGS="-std=c99 -g -O1 $WARN -I$INC -Itests/fuzz -Itests/c"
+CFLAGS="-std=c99 -g $OPT $WARN -I$INC -Itests/fuzz -Itests/c ${FUZZ_CFLAGS:-}"
 
 # the fuzzer runtime (libclang-rt-14-dev) must be there
 printf 'int LLVMFuzzerTestOneInput(const unsigned char *d, unsigned long n);\nint LLVMFuzzerTestOneInput(const unsigned char *d, unsigned long n) { (void)d; (void)n; return 0; }\n' \
@@ -66,9 +80,11 @@ show_crash() {
 # the implementation once, with sanitizers and coverage, for every target
 # but fuzz_regex (which reads the compiled pattern's internals)
 FZSAN="-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all"
+NOCMP=""
+[ "${FUZZ_TRACE_CMP:-1}" = 0 ] && NOCMP="-fno-sanitize-coverage=trace-cmp"
 built_impl=0
-build impl "$CC_CLANG" -std=c99 -g -O1 -I"$INC" -fsanitize=fuzzer-no-link,address,undefined \
-    -fno-sanitize-recover=all -c tests/c/p2m_impl.c -o "$B/impl.o" && built_impl=1
+build impl "$CC_CLANG" -std=c99 -g $OPT -I"$INC" -fsanitize=fuzzer-no-link,address,undefined \
+    $NOCMP -fno-sanitize-recover=all -c tests/c/p2m_impl.c -o "$B/impl.o" && built_impl=1
 if [ "$built_impl" = 1 ] &&
    build align_check "$CC_CLANG" $CFLAGS -DFZ_LINK_IMPL $SAN -o "$B/align_check" \
        tests/fuzz/align_check.c "$B/impl.o"; then
@@ -85,14 +101,18 @@ if [ "$built_impl" = 1 ] &&
     done
 fi
 
-for t in convert config regex state; do
+for t in $ONLY; do
     if [ "$t" = regex ]; then
-        build "fuzz_$t" "$CC_CLANG" $CFLAGS $FZSAN -o "$B/fuzz_$t" "tests/fuzz/fuzz_$t.c" || continue
+        build "fuzz_$t" "$CC_CLANG" $CFLAGS $FZSAN $NOCMP -o "$B/fuzz_$t" "tests/fuzz/fuzz_$t.c" ||
+            continue
     else
         [ "$built_impl" = 1 ] || continue
-        build "fuzz_$t" "$CC_CLANG" $CFLAGS -DFZ_LINK_IMPL $FZSAN -o "$B/fuzz_$t" \
-            "tests/fuzz/fuzz_$t.c" "$B/impl.o" || continue
+        build "fuzz_$t" "$CC_CLANG" $CFLAGS -DFZ_LINK_IMPL $SAN -c -o "$B/fuzz_$t.o" \
+            "tests/fuzz/fuzz_$t.c" || continue
+        build "fuzz_$t.link" "$CC_CLANG" $FZSAN -o "$B/fuzz_$t" "$B/fuzz_$t.o" "$B/impl.o" ||
+            continue
     fi
+    [ "${FUZZ_BUILD_ONLY:-0}" = 1 ] && continue
     # regressions: every input of the target, in name order, in one process
     # (fuzz_state keeps its state across inputs, so a history of inputs
     # a-history-*-1, -2, -3 replays as found); a clean run passes
@@ -132,6 +152,11 @@ for t in convert config regex state; do
         echo "PASS fuzz.$t ($execs executions, ${SECS}s budget, no finding)"
     fi
 done
+
+if [ "${FUZZ_BUILD_ONLY:-0}" = 1 ]; then
+    [ "$fails" -eq 0 ]
+    exit
+fi
 
 # differential decoding: generated valid requests through build/p2m against
 # Google protobuf's decoding (make diff-decode N=... runs more)

@@ -97,6 +97,26 @@ test-fuzz:
 	sh tests/suite-fuzz.sh
 test-s390x:
 	sh tests/suite-s390x.sh
+# make fuzz-campaign FUZZ_TARGET=state FUZZ_SECONDS=3600 [FUZZ_EXECS=10000000]
+# [FUZZ_TRACE_CMP=1] [FUZZ_CFLAGS=-DFZ_HUGE_SCALE=0] : one target on one core
+# (tests/fuzz/campaign.sh), built -O2 with ASan + UBSan into
+# build/fuzz-campaign (comparison tracing off unless FUZZ_TRACE_CMP=1), in
+# slices of 10 minutes, corpus kept in build/fuzz-campaign/corpus-<target>;
+# executions per slice and the header commit in campaign-<target>.log.
+FUZZ_TARGET ?= state
+FUZZ_EXECS ?=
+FUZZ_TRACE_CMP ?= 0
+FUZZ_CAMPAIGN_DIR ?= $(BUILD)/fuzz-campaign
+.PHONY: fuzz-campaign
+fuzz-campaign:
+	mkdir -p $(FUZZ_CAMPAIGN_DIR)
+	( git log -1 --format=%h -- profile2metrics.h; \
+	  git diff --quiet -- profile2metrics.h || echo '+uncommitted' ) | tr -d '\n' \
+	    > $(FUZZ_CAMPAIGN_DIR)/header-commit
+	FUZZ_DIR=$(FUZZ_CAMPAIGN_DIR) FUZZ_OPT=-O2 FUZZ_TRACE_CMP=$(FUZZ_TRACE_CMP) \
+	    FUZZ_ONLY=$(FUZZ_TARGET) FUZZ_BUILD_ONLY=1 sh tests/suite-fuzz.sh
+	EXECS=$(FUZZ_EXECS) sh tests/fuzz/campaign.sh $(FUZZ_CAMPAIGN_DIR) $(FUZZ_TARGET) \
+	    $(FUZZ_SECONDS) 600
 # make diff-decode N=10000 : generated requests through p2m against Google
 # protobuf's decoding; "N requests, M mismatches", exit 1 if M > 0
 .PHONY: diff-decode

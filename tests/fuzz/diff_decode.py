@@ -16,7 +16,7 @@ For every request and every output resource: the cpu_time (ns) and
 memory_allocation (bytes) value of every (process, thread) pair, the
 resource attributes and schema_url must equal the independent ones.
 
-usage: diff_decode.py N [FIRST_SEED]   prints "N requests, M mismatches"
+usage: [P2M=path/to/p2m] diff_decode.py N [FIRST_SEED]   prints "N requests, M mismatches"
 with the counts per layout, per variant and per layout and variant; exit 1
 when M > 0 (the first mismatches are shown, and each mismatching request is
 written to build/fuzz/diff-mismatch/seed-<seed>.otlp)."""
@@ -126,7 +126,7 @@ def got(mreq):
 def main():
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 300
     first = int(sys.argv[2]) if len(sys.argv) > 2 else 1
-    p2m = os.path.join(ROOT, "build", "p2m")
+    p2m = os.environ.get("P2M") or os.path.join(ROOT, "build", "p2m")
     metrics_pb2 = G.module("metrics")
     mism, shown, layouts, variants, cross = 0, 0, {}, {}, {}
     mdir = os.path.join(ROOT, "build", "fuzz", "diff-mismatch")

@@ -130,7 +130,15 @@ static void rd_metric(rd *r, p2m_metric_config *m)
         m->description = rd_str(r);
 }
 
-static const double scales[] = {1.0, 0.0, -1.0, 1e9, 1e-9, 0.5, 1e300, 3.0};
+/* 1: a type rule's scale may be 1e300, which makes every converted value
+   overflow int64 (regressions/config/type-rule-scale-overflows-int64: the
+   double-to-integer conversion is undefined); 0 puts 1e3 there instead (for
+   long runs past that known finding). */
+#ifndef FZ_HUGE_SCALE
+#define FZ_HUGE_SCALE 1
+#endif
+
+static const double scales[] = {1.0, 0.0, -1.0, 1e9, 1e-9, 0.5, FZ_HUGE_SCALE ? 1e300 : 1e3, 3.0};
 
 static void decode(rd *r, p2m_config *c)
 {
@@ -205,6 +213,10 @@ static void build_requests(void)
     n_reqs = 5;
 }
 
+/* working memory and state blocks come from pools (fuzz_util.h): they are
+   megabytes when max_series or the state limits are large */
+static fz_pool work_pool, state_pool;
+
 static void run_engine(const p2m_engine *eng, const unsigned char *emem, size_t esize)
 {
     unsigned char *copy = fz_alloc(esize), *smem = NULL, *work, *out;
@@ -219,7 +231,7 @@ static void run_engine(const p2m_engine *eng, const unsigned char *emem, size_t 
     if (ssize) {
         if (ssize > ((size_t)8 << 20))
             goto done;
-        smem = fz_alloc(ssize);
+        smem = fz_pool_get(&state_pool, ssize, 0);
         s = p2m_state_init(eng, smem, ssize, &state, &err);
         FZ_CHECK(s == P2M_OK, "state_init with p2m_state_size bytes gave %d", (int)s);
         opt.state = state;
@@ -229,7 +241,7 @@ static void run_engine(const p2m_engine *eng, const unsigned char *emem, size_t 
         s = p2m_work_size(eng, reqs[k].b, reqs[k].n, &need, &err);
         FZ_CHECK(s == P2M_OK, "work_size of request %zu gave %d", k, (int)s);
         FZ_CHECK(need < ((size_t)256 << 20), "work size %zu", need);
-        work = fz_alloc(need);
+        work = fz_pool_get(&work_pool, need, 0);
         memset(&err, 0, sizeof err);
         s = p2m_convert(eng, reqs[k].b, reqs[k].n, &opt, work, need, NULL, 0, &n, NULL, &err);
         FZ_CHECK(s == P2M_ERR_OUTPUT_TOO_SMALL || s == P2M_ERR_INVALID_REFERENCE,
@@ -245,11 +257,12 @@ static void run_engine(const p2m_engine *eng, const unsigned char *emem, size_t 
             FZ_CHECK(n <= want && fz_wire_ok(out, n), "request %zu: output", k);
             free(out);
         }
-        free(work);
+        fz_pool_put(&work_pool);
     }
 done:
     FZ_CHECK(memcmp(copy, emem, esize) == 0, "the engine memory changed during conversions");
-    free(smem);
+    if (smem)
+        fz_pool_put(&state_pool);
     free(copy);
 }
 

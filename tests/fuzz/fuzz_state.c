@@ -21,6 +21,7 @@ static unsigned char *state_mem, *state_copy, *state_after;
 static size_t state_size;
 static p2m_state *state;
 static unsigned long inputs;
+static int debug; /* FZ_DEBUG set: where aggregate + encode and convert differ */
 
 static void setup(void)
 {
@@ -36,6 +37,7 @@ static void setup(void)
         fprintf(stderr, "fuzz_state: config rejected: %s: %s\n", err.field, err.message);
         abort();
     }
+    debug = getenv("FZ_DEBUG") != NULL;
     state_size = p2m_state_size(eng);
     FZ_CHECK(state_size > 0 && state_size < (1u << 20), "state size %zu", state_size);
     state_mem = fz_alloc(state_size);
@@ -184,7 +186,7 @@ static void one_request(const uint8_t *in, size_t len, unsigned mode, unsigned c
         fz_walk_result(r);
         out2 = fz_alloc(n);
         s = p2m_encode_otlp(r, out2, n, &n2, &err);
-        if (getenv("FZ_DEBUG") && n2 == n) {
+        if (debug && n2 == n) {
             for (i = 0; i < n && out[i] == out2[i]; i++)
                 ;
             fprintf(stderr, "input %lu mode %u: first difference at byte %zu of %zu\n", inputs, mode, i, n);

@@ -41,6 +41,82 @@ static inline unsigned char *fz_alloc(size_t n)
     return p;
 }
 
+/* Address sanitizer's manual poisoning, when it is on. */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define FZ_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) && !defined(FZ_ASAN)
+#define FZ_ASAN 1
+#endif
+#ifdef FZ_ASAN
+void __asan_poison_memory_region(void const volatile *addr, size_t size);
+void __asan_unpoison_memory_region(void const volatile *addr, size_t size);
+#define FZ_POISON(p, n) __asan_poison_memory_region((p), (n))
+#define FZ_UNPOISON(p, n) __asan_unpoison_memory_region((p), (n))
+#else
+#define FZ_POISON(p, n) ((void)(p), (void)(n))
+#define FZ_UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
+/* A reusable block for the big working memory and state blocks (megabytes).
+   A fresh malloc of that size is a fresh mmap under ASan, so every execution
+   paid a page fault per 4 KiB page (and the kernel's zeroing) before the
+   library even started: most of fuzz_config's time. The pool keeps one
+   buffer per use and hands out its first n bytes (after `misalign` bytes):
+   everything past them is poisoned, so ASan reports an access one byte past
+   the block exactly as for a heap block of n bytes (the buffer's own left
+   redzone guards the start); between uses the whole buffer is poisoned, so a
+   pointer kept into an earlier block is reported too. Like ASan's malloc,
+   the first 4 KiB are filled with 0xbe (the rest keeps old contents, which
+   the library must never read before writing). A buffer over 64 MiB is
+   freed after use rather than kept. */
+typedef struct fz_pool {
+    unsigned char *buf;
+    size_t cap, used;
+} fz_pool;
+
+static inline unsigned char *fz_pool_get(fz_pool *p, size_t n, size_t misalign)
+{
+    size_t want = n + misalign;
+    if (want == 0)
+        want = 1;
+    FZ_CHECK(p->used == 0, "pool block taken twice");
+    if (want > p->cap) {
+        size_t cap = p->cap ? p->cap : 4096;
+        while (cap < want)
+            cap *= 2;
+        if (p->buf) {
+            FZ_UNPOISON(p->buf, p->cap);
+            free(p->buf);
+        }
+        p->buf = (unsigned char *)malloc(cap);
+        if (!p->buf) {
+            fprintf(stderr, "fuzz: out of memory (%zu bytes)\n", cap);
+            abort();
+        }
+        p->cap = cap;
+        FZ_POISON(p->buf, cap);
+    }
+    FZ_UNPOISON(p->buf, want);
+    memset(p->buf, 0xbe, want < 4096 ? want : 4096);
+    p->used = want;
+    return p->buf + misalign;
+}
+
+static inline void fz_pool_put(fz_pool *p)
+{
+    FZ_POISON(p->buf, p->used);
+    p->used = 0;
+    if (p->cap > ((size_t)64 << 20)) { /* a rare giant: not kept */
+        FZ_UNPOISON(p->buf, p->cap);
+        free(p->buf);
+        p->buf = NULL;
+        p->cap = 0;
+    }
+}
+
 /* A status the library may return from a call given valid arguments. */
 static inline int fz_status_known(p2m_status s)
 {
