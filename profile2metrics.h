@@ -20,6 +20,10 @@
      P2M_ASSERT(x)     replace the internal assertion (default: none)
      P2M_NO_ERRMSG     no message strings, smaller code (implementation only)
      P2M_NO_REGEX      no regex engine: patterns are rejected (implementation only)
+     P2M_NO_CUMULATIVE no cumulative temporality: it is rejected and the state
+                       functions answer P2M_ERR_UNSUPPORTED (implementation only)
+     P2M_NO_FUNCTION   no function metric and no regex rules on function names:
+                       they are rejected (implementation only)
      P2M_USE_PCRE2     patterns run on PCRE2 instead (link -lpcre2-8; impl. only)
      P2M_SMALL         do not force inlining (implied by -Os; implementation only)
      P2M_MAX_RULES, P2M_MAX_KEYS, P2M_MAX_PATTERNS   configuration limits
@@ -364,7 +368,10 @@ P2M_API size_t p2m_result_resource_entity_refs(const p2m_result *r, size_t res,
                                                p2m_str *out, size_t cap);
 /* For an ARRAY or KVLIST value from this result: the value's message bytes
    (ArrayValue or KeyValueList) as the encoder emits them, every string index
-   inside resolved. Writes them to out when cap is enough; returns the size. */
+   inside resolved (an index outside the string table gives ""). Writes them
+   to out when cap is enough; returns the size. The values of a successful
+   call are well formed and within the nesting limit of 32 (deeper input is
+   rejected as malformed by the call), so this cannot fail. */
 P2M_API size_t p2m_result_nested_value(const p2m_result *r, const p2m_value *v,
                                        void *out, size_t cap);
 P2M_API size_t p2m_result_metric_count(const p2m_result *r, size_t res);
@@ -928,12 +935,21 @@ struct p2m_regex {
     void *pcre;           /* PCRE2 backend: the pcre2_code; else NULL */
 };
 
+/* An open group while parsing: 8 bytes with the default program size limit
+   (positions fit 16 bits), so that the group stack stays small. */
+#if P2M_REGEX_MAX_INSTS < 32767
+typedef uint16_t p2m__rpos;
+typedef int16_t p2m__rspos;
+#else
+typedef uint32_t p2m__rpos;
+typedef int32_t p2m__rspos;
+#endif
 typedef struct p2m__rframe {
-    uint32_t group_start; /* first instruction of the group (its SAVE) */
-    uint32_t alt_start;   /* first instruction of the current alternative */
-    int32_t pending;      /* chain of JMPs to the group's end, -1 = none */
-    uint32_t save;        /* 1: group 1, emit SAVE 3 at the close */
-    uint32_t flags;       /* flags to restore at the close */
+    p2m__rpos group_start; /* first instruction of the group (its SAVE) */
+    p2m__rpos alt_start;   /* first instruction of the current alternative */
+    p2m__rspos pending;    /* chain of JMPs to the group's end, -1 = none */
+    uint8_t save;          /* 1: group 1, emit SAVE 3 at the close */
+    uint8_t flags;         /* flags to restore at the close */
 } p2m__rframe;
 
 typedef struct p2m__rcomp {
@@ -1411,7 +1427,7 @@ P2M__FN int p2m__rx_parse(p2m__rcomp *c, const char *p, size_t len, uint32_t *ha
 
     *has_group = 0;
     if (!p2m__rx_emit(c, 0, P2M__RX_SAVE, 0, 0, 0, 0)) return 0;
-    st[0].group_start = st[0].alt_start = c->pc;
+    st[0].group_start = st[0].alt_start = (p2m__rpos)c->pc;
     st[0].pending = -1;
     st[0].save = 0;
     st[0].flags = 0;
@@ -1519,11 +1535,11 @@ P2M__FN int p2m__rx_parse(p2m__rcomp *c, const char *p, size_t len, uint32_t *ha
                     }
                     if (depth >= P2M_REGEX_MAX_DEPTH) goto too_deep;
                     depth++;
-                    st[depth].group_start = c->pc;
-                    st[depth].alt_start = c->pc;
+                    st[depth].group_start = (p2m__rpos)c->pc;
+                    st[depth].alt_start = (p2m__rpos)c->pc;
                     st[depth].pending = -1;
                     st[depth].save = 0;
-                    st[depth].flags = flags;
+                    st[depth].flags = (uint8_t)flags;
                     flags = nf;
                     last = -1;
                     i += el;
@@ -1535,15 +1551,15 @@ P2M__FN int p2m__rx_parse(p2m__rcomp *c, const char *p, size_t len, uint32_t *ha
             if (depth >= P2M_REGEX_MAX_DEPTH) goto too_deep;
             depth++;
             ngroups++;
-            st[depth].group_start = c->pc;
-            st[depth].save = ngroups == 1;
+            st[depth].group_start = (p2m__rpos)c->pc;
+            st[depth].save = (uint8_t)(ngroups == 1);
             if (ngroups == 1) {
                 *has_group = 1;
                 if (!p2m__rx_emit(c, i, P2M__RX_SAVE, 0, 0, 2, 0)) return 0;
             }
-            st[depth].alt_start = c->pc;
+            st[depth].alt_start = (p2m__rpos)c->pc;
             st[depth].pending = -1;
-            st[depth].flags = flags;
+            st[depth].flags = (uint8_t)flags;
             last = -1;
             i += el;
             continue;
@@ -1571,9 +1587,9 @@ P2M__FN int p2m__rx_parse(p2m__rcomp *c, const char *p, size_t len, uint32_t *ha
             uint32_t a = st[depth].alt_start;
             if (!p2m__rx_insert(c, a, 1, i)) return 0;
             if (!p2m__rx_emit(c, i, P2M__RX_JMP, 0, 0, st[depth].pending, 0)) return 0;
-            st[depth].pending = (int32_t)c->pc - 1;
+            st[depth].pending = (p2m__rspos)((int32_t)c->pc - 1);
             p2m__rx_set(c, a, P2M__RX_SPLIT, 0, 0, 1, (int32_t)(c->pc - a));
-            st[depth].alt_start = c->pc;
+            st[depth].alt_start = (p2m__rpos)c->pc;
             last = -1;
             i++;
             continue;
@@ -2662,6 +2678,11 @@ P2M_API p2m_status p2m_engine_compile(const p2m_config *cfg, void *mem, size_t m
     if ((st = p2m__check_metric(&cfg->cpu, "metrics.cpu", 1, err)) != P2M_OK) return st;
     if ((st = p2m__check_metric(&cfg->memory, "metrics.memory", 0, err)) != P2M_OK) return st;
     if ((st = p2m__check_metric(&cfg->function, "metrics.function", 1, err)) != P2M_OK) return st;
+#ifdef P2M_NO_FUNCTION
+    if (cfg->function.enabled)
+        return p2m__cfg_fail(err, P2M_ERR_UNSUPPORTED, "metrics.function", -1, "enabled",
+                             P2M__MSG("the function metric is compiled out (P2M_NO_FUNCTION)"));
+#endif
     if (cfg->function.enabled) {
         if (cfg->function_mode != P2M_FUNCTION_SELF && cfg->function_mode != P2M_FUNCTION_INCLUSIVE)
             return p2m__cfg_fail(err, P2M_ERR_CONFIG, "metrics.function", -1, "mode",
@@ -2672,6 +2693,11 @@ P2M_API p2m_status p2m_engine_compile(const p2m_config *cfg, void *mem, size_t m
     }
     if (cfg->temporality != P2M_TEMPORALITY_DELTA && cfg->temporality != P2M_TEMPORALITY_CUMULATIVE)
         return p2m__cfg_fail(err, P2M_ERR_CONFIG, "temporality", -1, 0, P2M__MSG("must be delta or cumulative"));
+#ifdef P2M_NO_CUMULATIVE
+    if (cfg->temporality == P2M_TEMPORALITY_CUMULATIVE)
+        return p2m__cfg_fail(err, P2M_ERR_UNSUPPORTED, "temporality", -1, 0,
+                             P2M__MSG("cumulative temporality is compiled out (P2M_NO_CUMULATIVE)"));
+#endif
     if (cfg->temporality == P2M_TEMPORALITY_CUMULATIVE) {
         if (cfg->state_max_series < 1 || cfg->state_max_series > 0x1000000u)
             return p2m__cfg_fail(err, P2M_ERR_CONFIG, "state_max_series", -1, 0, P2M__MSG("must be 1 to 16777216"));
@@ -2724,6 +2750,11 @@ P2M_API p2m_status p2m_engine_compile(const p2m_config *cfg, void *mem, size_t m
                                      P2M__MSG("a regex rule needs a pattern in value"));
             if (n_pats == P2M__MAX_PATTERNS)
                 return p2m__cfg_fail(err, P2M_ERR_CONFIG, "attributes", (long)i, "value", P2M__MSG("too many patterns"));
+#ifdef P2M_NO_FUNCTION
+            if (r->source && p2m__streq(p2m__cstr(r->source), "function"))
+                return p2m__cfg_fail(err, P2M_ERR_UNSUPPORTED, "attributes", (long)i, "source",
+                                     P2M__MSG("function names are compiled out (P2M_NO_FUNCTION)"));
+#endif
             if ((st = p2m__pat_size(r->value, "attributes", (long)i, "value", &pat_need, err)) != P2M_OK) return st;
             n_pats++;
             if (r->source && r->source[0] && !p2m__streq(p2m__cstr(r->source), "string_table") &&
@@ -2954,6 +2985,14 @@ P2M_API p2m_status p2m_engine_compile(const p2m_config *cfg, void *mem, size_t m
    ResourceProfiles lie, how many entries each table has, the layout evidence,
    and the upper bounds that size the working memory. */
 
+/* Does the engine decode stacks (function metric, regex rules on function
+   names)? Never when that code is compiled out. */
+#ifdef P2M_NO_FUNCTION
+#define P2M__STACKS(e) 0
+#else
+#define P2M__STACKS(e) ((e)->need_stacks)
+#endif
+
 #define P2M__EV18 1u   /* only v1.8 */
 #define P2M__EVOLD 2u  /* v1.8 or v1.9 (old sample layout) */
 #define P2M__EV9UP 4u  /* v1.9 or v1.10 */
@@ -3182,13 +3221,48 @@ static int p2m__survey_kvs(p2m__req *q, p2m__span s, uint32_t kv_field, int dept
     return r;
 }
 
+/* Counts the Lines (field 3) of a Location whose fields are all plain:
+   one-byte tags, varints of at most 9 bytes, lengths of one or two bytes.
+   0 when it is not so (the general reader then counts, and reports what is
+   malformed). */
+P2M__FN int p2m__lines_fast(const uint8_t *p, uint32_t n, uint32_t *lines) {
+    const uint8_t *end = p + n;
+    uint32_t nl = 0;
+    while (p < end) {
+        uint32_t b = p[0];
+        if (b >= 0x80u || b < 8u) return 0;
+        if ((b & 7u) == P2M__WT_VARINT) {
+            const uint8_t *v = p + 1;
+            while (v < end && v - p < 9 && *v >= 0x80u) v++; /* at most 9 bytes: no overflow */
+            if (v >= end || *v >= 0x80u) return 0;
+            p = v + 1;
+        } else if ((b & 7u) == P2M__WT_LEN) {
+            uint32_t len, hdr = 2;
+            if (end - p < 2) return 0;
+            len = p[1];
+            if (len >= 0x80u) {
+                if (end - p < 3 || p[2] >= 0x80u) return 0;
+                len = (len & 0x7fu) | (uint32_t)p[2] << 7;
+                hdr = 3;
+            }
+            if (len > (size_t)(end - p) - hdr) return 0;
+            nl += b == 0x1au;
+            p += hdr + len;
+        } else {
+            return 0;
+        }
+    }
+    *lines = nl;
+    return 1;
+}
+
 static int p2m__survey_request(p2m__req *q, int count_dict) {
     const p2m_engine *e = q->e;
     const uint8_t *p = q->in, *end = q->in + q->in_len;
     p2m__field f, g, h;
     int r;
     const int fn = e->metric[P2M_METRIC_FUNCTION].enabled;
-    const int stacks = e->need_stacks;
+    const int stacks = P2M__STACKS(e);
     uint32_t n_metrics = (e->metric[1].enabled ? 1u : 0u) + (e->metric[2].enabled ? 1u : 0u);
     uint64_t fnames = 0;
     uint32_t max_stack = 0, max_lines = 0;
@@ -3201,24 +3275,40 @@ static int p2m__survey_request(p2m__req *q, int count_dict) {
         const uint8_t *dp = q->sv.dict.p, *dend = dp + q->sv.dict.n;
         for (;;) {
             /* Tight path for entries with a one-byte tag and a one- or
-               two-byte length (nearly all of them): count and skip. */
-            if (!stacks) {
-                while (dend - dp >= 3 && dp[0] < 0x80 && (dp[0] & 7u) == P2M__WT_LEN && dp[0] >= 8) {
-                    uint32_t len = dp[1], hdr = 2;
-                    if (len >= 0x80) {
-                        if (dp[2] >= 0x80) break;
-                        len = (len & 0x7fu) | (uint32_t)dp[2] << 7;
-                        hdr = 3;
-                    }
-                    if (len > (size_t)(dend - dp) - hdr) break;
-                    switch (dp[0] >> 3) {
-                    case 5: q->sv.n_strings++; break;
-                    case 6: q->sv.n_attrs++; break;
-                    default: break;
-                    }
-                    dp += hdr + len;
+               two-byte length (nearly all of them): count and skip; a
+               location's Lines are counted by p2m__lines_fast. Anything
+               else goes through the general reader below. */
+            while (dend - dp >= 3 && dp[0] < 0x80 && (dp[0] & 7u) == P2M__WT_LEN && dp[0] >= 8) {
+                uint32_t len = dp[1], hdr = 2;
+                if (len >= 0x80) {
+                    if (dp[2] >= 0x80) break;
+                    len = (len & 0x7fu) | (uint32_t)dp[2] << 7;
+                    hdr = 3;
                 }
+                if (len > (size_t)(dend - dp) - hdr) break;
+                switch (dp[0] >> 3) {
+                case 5: q->sv.n_strings++; break;
+                case 6: q->sv.n_attrs++; break;
+                case 1: q->sv.n_maps++; break;
+                case 3: q->sv.n_funcs++; break;
+                case 7:
+                    q->sv.n_stacks++;
+                    if (len > max_stack) max_stack = len; /* bytes >= frames */
+                    break;
+                case 2:
+                    if (stacks) {
+                        uint32_t nl;
+                        if (!p2m__lines_fast(dp + hdr, len, &nl)) goto general;
+                        q->sv.n_lines += nl;
+                        if (nl > max_lines) max_lines = nl;
+                    }
+                    q->sv.n_locs++;
+                    break;
+                default: break;
+                }
+                dp += hdr + len;
             }
+        general:
             if ((r = p2m__next(&q->w, &dp, dend, &f)) <= 0) break;
             if (f.wt != P2M__WT_LEN) continue;
             switch (f.num) {
@@ -3392,7 +3482,7 @@ P2M__FN uint32_t p2m__pow2_at_least(uint64_t n) {
 
 static int p2m__make_plan(const p2m__req *q, p2m__plan *pl) {
     const p2m_engine *e = q->e;
-    const int fn = e->need_stacks;
+    const int fn = P2M__STACKS(e);
     const int pall = e->filter[P2M__F_PATTERN].enabled && e->filter[P2M__F_PATTERN].all_keys;
     /* values: attribute entries (their keys too, for the pattern filter on
        every attribute), resource attributes, rule constants, function names;
@@ -3571,7 +3661,7 @@ P2M__FN uint32_t p2m__slot_of(const p2m_engine *e, p2m_str key) {
    entries downward from hi (as p2m__strent, last first), while they fit;
    past that it only counts (the plan then asks for more memory). Every other
    table is skipped by its length. */
-static int p2m__dict_scan(p2m__req *q, uint8_t *lo, uint8_t *hi) {
+static P2M__NOINLINE int p2m__dict_scan(p2m__req *q, uint8_t *lo, uint8_t *hi) {
     const uint8_t *dp = q->sv.dict.p, *dend = dp + q->sv.dict.n;
     p2m__strent *sp = (p2m__strent *)(void *)lo, *ap = (p2m__strent *)(void *)hi;
     uint32_t ns = 0, na = 0;
@@ -3647,7 +3737,7 @@ static int p2m__dict_scan(p2m__req *q, uint8_t *lo, uint8_t *hi) {
 /* One pass over the dictionary: strings are indexed, attribute entries are
    remembered by position (in their own slots of q->aents) and resolved
    afterwards, since an entry may refer to strings that come later. */
-static int p2m__index_dictionary(p2m__req *q) {
+static P2M__NOINLINE int p2m__index_dictionary(p2m__req *q) {
     const uint8_t *p, *end;
     p2m__field f;
     int r;
@@ -3668,7 +3758,7 @@ static int p2m__index_dictionary(p2m__req *q) {
             q->aents[na].bad = (uint16_t)(f.s.n >> 16);
             if (q->aspans) { q->aspans[na].off = q->aents[na].vid; q->aspans[na].len = f.s.n; }
             na++;
-        } else if (q->stacks) {
+        } else if (P2M__STACKS(q->e)) {
             p2m__strent *t = f.num == 7 ? &q->stacks[nst++] : f.num == 2 ? &q->locs[nl++]
                            : f.num == 3 ? &q->funcs[nf++] : f.num == 1 ? &q->maps[nm++] : 0;
             if (t) { t->off = (uint32_t)(f.s.p - q->in); t->len = f.s.n; }
@@ -4045,6 +4135,7 @@ static void p2m__attribute_set(p2m__req *q, const uint32_t *slots, uint32_t leaf
     }
 }
 
+#ifndef P2M_NO_FUNCTION
 /* ---- one request: function names (function metric) ------------------------ */
 
 static const char p2m__unknown_name[] = "[unknown]";
@@ -4323,6 +4414,8 @@ static int p2m__feed_functions(p2m__req *q, uint64_t stack_idx, uint64_t contrib
     return 0;
 }
 
+#endif /* P2M_NO_FUNCTION */
+
 /* ---- one request: the sample walk ----------------------------------------- */
 
 /* min and max of the sample timestamps of a profile (for profiles with time 0) */
@@ -4560,6 +4653,7 @@ static int p2m__walk_profile(p2m__req *q, p2m__span s, const p2m__pinfo *pi) {
                 }
             }
         }
+#ifndef P2M_NO_FUNCTION
         if (e->rx_function) { /* a regex rule reads the leaf function's name */
             int b = p2m__leaf_function(q, stack_idx, &leaf);
             if (b < 0) return -1;
@@ -4569,6 +4663,7 @@ static int p2m__walk_profile(p2m__req *q, p2m__span s, const p2m__pinfo *pi) {
                 continue;
             }
         }
+#endif
         p2m__attribute_set(q, q->smp_slots, leaf);
         se = 0;
         if (e->metric[pi->metric].enabled) {
@@ -4592,6 +4687,7 @@ static int p2m__walk_profile(p2m__req *q, p2m__span s, const p2m__pinfo *pi) {
             if (lo < se->start) se->start = lo;
             if (hi > se->end) se->end = hi;
         }
+#ifndef P2M_NO_FUNCTION
         if (pi->metric == P2M_METRIC_CPU && e->metric[P2M_METRIC_FUNCTION].enabled) {
             int b = p2m__feed_functions(q, stack_idx, contrib, lo, hi);
             if (b < 0) return -1;
@@ -4600,6 +4696,9 @@ static int p2m__walk_profile(p2m__req *q, p2m__span s, const p2m__pinfo *pi) {
                 q->st->invalid_references++;
             }
         }
+#else
+        (void)stack_idx;
+#endif
         q->st->samples_kept++;
     }
     return r;
@@ -4652,7 +4751,7 @@ static int p2m__resource(p2m__req *q, p2m__span s, p2m__res *out) {
     return r;
 }
 
-static int p2m__walk_request(p2m__req *q) {
+static P2M__NOINLINE int p2m__walk_request(p2m__req *q) {
     const p2m_engine *e = q->e;
     const uint8_t *p = q->in, *end = q->in + q->in_len;
     p2m__field f, g, h, k;
@@ -4751,6 +4850,13 @@ static int p2m__walk_request(p2m__req *q) {
     return r;
 }
 
+/* Does this result view a cumulative state? (Never without cumulative code.) */
+#ifdef P2M_NO_CUMULATIVE
+#define P2M__CUMV(r) 0
+#else
+#define P2M__CUMV(r) ((r)->cum != 0)
+#endif
+
 /* ---- OTLP metrics encoder -------------------------------------------------
    Encodes backwards, from the end of the output towards its start (as upb
    does): a nested message is written first and its length is then known for
@@ -4787,11 +4893,16 @@ P2M__INLINE void p2m__bw_varint(p2m__bw *w, uint64_t v) {
     p2m__bw_varint_long(w, v);
 }
 P2M__FN void p2m__bw_tag(p2m__bw *w, uint32_t num, uint32_t wt) { p2m__bw_varint(w, (uint64_t)num << 3 | wt); }
+P2M__FN void p2m__bw_le64(p2m__bw *w, uint64_t v) {
+    w->n += 8;
+    if (w->n <= w->cap) { /* written out so that compilers merge it into one store */
+        uint8_t *d = w->buf + (w->cap - w->n);
+        d[0] = (uint8_t)v; d[1] = (uint8_t)(v >> 8); d[2] = (uint8_t)(v >> 16); d[3] = (uint8_t)(v >> 24);
+        d[4] = (uint8_t)(v >> 32); d[5] = (uint8_t)(v >> 40); d[6] = (uint8_t)(v >> 48); d[7] = (uint8_t)(v >> 56);
+    }
+}
 P2M__FN void p2m__bw_fixed64(p2m__bw *w, uint32_t num, uint64_t v) {
-    uint8_t b[8];
-    int i;
-    for (i = 0; i < 8; i++) b[i] = (uint8_t)(v >> (8 * i));
-    p2m__bw_bytes(w, b, 8);
+    p2m__bw_le64(w, v);
     p2m__bw_tag(w, num, P2M__WT_I64);
 }
 P2M__FN void p2m__bw_str(p2m__bw *w, uint32_t num, const void *p, size_t len) {
@@ -4868,11 +4979,10 @@ static int p2m__nested_field(const p2m_result *r, int k, const p2m__field *f, in
 
 /* Does a KeyValue carry a non-empty key (field 1)? */
 static int p2m__kv_has_key(const uint8_t *p, const uint8_t *end) {
-    p2m_error e;
     p2m__wire w;
     p2m__field f;
     int has = 0;
-    w.base = p; w.err = &e; w.st = P2M_OK;
+    w.base = p; w.err = 0; w.st = P2M_OK;
     while (p2m__next(&w, &p, end, &f) > 0)
         if (f.num == 1 && f.wt == P2M__WT_LEN) has = f.s.n > 0;
     return has;
@@ -4918,9 +5028,8 @@ P2M__FN uint8_t *p2m__put_varint(uint8_t *dst, uint64_t v) {
 static size_t p2m__nested_size(const p2m_result *r, p2m__span s, int kind) {
     p2m__nframe st[P2M__MAX_DEPTH + 1];
     int top = 0;
-    p2m_error e;
     p2m__wire w;
-    w.base = s.p; w.err = &e; w.st = P2M_OK;
+    w.base = s.p; w.err = 0; w.st = P2M_OK;
     p2m__nframe_push(&st[0], s.p, s, kind, 0);
     for (;;) {
         p2m__field f;
@@ -4949,9 +5058,8 @@ static size_t p2m__nested_size(const p2m_result *r, p2m__span s, int kind) {
 static void p2m__nested_write(const p2m_result *r, p2m__span s, int kind, uint8_t *dst) {
     p2m__nframe st[P2M__MAX_DEPTH + 1];
     int top = 0;
-    p2m_error e;
     p2m__wire w;
-    w.base = s.p; w.err = &e; w.st = P2M_OK;
+    w.base = s.p; w.err = 0; w.st = P2M_OK;
     p2m__nframe_push(&st[0], s.p, s, kind, 0);
     for (;;) {
         p2m__field f;
@@ -4994,7 +5102,6 @@ static void p2m__bw_nested(p2m__bw *w, uint32_t num, const p2m_value *v, const p
 P2M_API size_t p2m_result_nested_value(const p2m_result *r, const p2m_value *v, void *out, size_t cap) {
     p2m__span s;
     unsigned ev10 = 0;
-    p2m_error e;
     p2m__wire cw;
     int kind;
     size_t n;
@@ -5002,7 +5109,7 @@ P2M_API size_t p2m_result_nested_value(const p2m_result *r, const p2m_value *v, 
     kind = v->type == P2M_VALUE_ARRAY ? P2M__NK_ARRAY : P2M__NK_KVLIST;
     s.p = v->str.len ? (const uint8_t *)v->str.ptr : p2m__nothing;
     s.n = (uint32_t)v->str.len;
-    cw.base = s.p; cw.err = &e; cw.st = P2M_OK;
+    cw.base = s.p; cw.err = 0; cw.st = P2M_OK;
     if (r && p2m__check_value(&cw, s, kind, 0, &ev10) == 0 && ev10) {
         n = p2m__nested_size(r, s, kind);
         if (out && cap >= n) p2m__nested_write(r, s, kind, (uint8_t *)out);
@@ -5055,7 +5162,6 @@ P2M__FN void p2m__val_out(const p2m__val *v, p2m_value *o) {
    left out (invalid string reference). */
 static int p2m__res_attr(const p2m_result *r, p2m__span s, p2m_attribute *out) {
     p2m__req q;
-    p2m_error e;
     const uint8_t *p = s.p, *end = s.p + s.n;
     p2m__field f;
     p2m__span val = {p2m__nothing, 0};
@@ -5066,7 +5172,7 @@ static int p2m__res_attr(const p2m_result *r, p2m__span s, p2m_attribute *out) {
     p2m__val v;
     P2M_MEMSET(&q, 0, sizeof q);
     q.w.base = r->in;
-    q.w.err = &e;
+    q.w.err = 0;
     q.in = r->in;
     q.strs = (p2m__strent *)(uintptr_t)r->strs;
     q.sv.n_strings = r->n_strings;
@@ -5100,13 +5206,12 @@ P2M_API p2m_str p2m_result_schema_url(const p2m_result *r, size_t res) {
 /* Plain KeyValue fields numbered num in bytes (as the state keeps them). */
 static size_t p2m__kv_list(const p2m_result *r, const uint8_t *p, uint32_t len, uint32_t num,
                            p2m_attribute *out, size_t cap) {
-    p2m_error e;
     p2m__wire w;
     const uint8_t *end = p + len;
     p2m__field f;
     size_t n = 0;
     w.base = p;
-    w.err = &e;
+    w.err = 0;
     w.st = P2M_OK;
     while (p2m__next(&w, &p, end, &f) > 0) {
         p2m_attribute a;
@@ -5122,7 +5227,7 @@ P2M_API size_t p2m_result_resource_attributes(const p2m_result *r, size_t res, p
     size_t n = 0;
     uint32_t i;
     if (!x) return 0;
-    if (r->cum) {
+    if (P2M__CUMV(r)) {
         const p2m__sres *sr = p2m__cres(r->cum, x->sres);
         return p2m__kv_list(r, p2m__cbytes(r->cum, sr->off), sr->len, 1, out, cap);
     }
@@ -5144,13 +5249,12 @@ static size_t p2m__res_fields(const p2m_result *r, size_t res, uint32_t num, p2m
     size_t n = 0;
     uint32_t i;
     if (!x) return 0;
-    if (r->cum) {
+    if (P2M__CUMV(r)) {
         const p2m__sres *sr = p2m__cres(r->cum, x->sres);
         const uint8_t *p = p2m__cbytes(r->cum, sr->off), *end = p + sr->len;
-        p2m_error e;
         p2m__wire w;
         p2m__field f;
-        w.base = p; w.err = &e; w.st = P2M_OK;
+        w.base = p; w.err = 0; w.st = P2M_OK;
         while (p2m__next(&w, &p, end, &f) > 0) {
             if (f.num != num) continue;
             if (f.wt == P2M__WT_VARINT) { *last_varint = f.v; continue; }
@@ -5207,21 +5311,21 @@ P2M__FN const p2m__series *p2m__point_at(const p2m_result *r, size_t res, size_t
     const p2m__res *x = p2m__res_at(r, res);
     if (!x || metric >= x->n_metrics || point >= x->pl_count[metric]) return 0;
     *sid = r->plist[x->pl_first[metric] + point];
-    return r->cum ? r->ser : &r->ser[*sid]; /* cumulative: sid is the state's series */
+    return P2M__CUMV(r) ? r->ser : &r->ser[*sid]; /* cumulative: sid is the state's series */
 }
 
-P2M_API void p2m_result_point(const p2m_result *r, size_t res, size_t metric, size_t point, p2m_point *out) {
+/* A point's values and times (not its attribute count: the encoder does not
+   need it). 0 when there is no such point. */
+static int p2m__point_values(const p2m_result *r, size_t res, size_t metric, size_t point, p2m_point *out) {
     uint32_t sid = 0;
     const p2m__series *s;
     const p2m__metric *m;
-    if (!out) return;
     P2M_MEMSET(out, 0, sizeof *out);
     s = p2m__point_at(r, res, metric, point, &sid);
-    if (!s) return;
-    if (r->cum) {
+    if (!s) return 0;
+    if (P2M__CUMV(r)) {
         p2m__cum_point(r->cum, sid, out, &r->e->metric[p2m__cser(r->cum, sid)->metric]);
-        out->n_attributes = p2m_result_point_attributes(r, res, metric, point, 0, 0);
-        return;
+        return 1;
     }
     m = &r->e->metric[s->metric];
     out->start_time_unix_nano = s->start;
@@ -5230,7 +5334,13 @@ P2M_API void p2m_result_point(const p2m_result *r, size_t res, size_t metric, si
     out->is_overflow = (int)s->overflow;
     out->as_int = (int64_t)s->sum;
     if (m->is_double) out->as_double = (double)(int64_t)s->sum / m->per_unit_ns;
-    out->n_attributes = p2m_result_point_attributes(r, res, metric, point, 0, 0);
+    return 1;
+}
+
+P2M_API void p2m_result_point(const p2m_result *r, size_t res, size_t metric, size_t point, p2m_point *out) {
+    if (!out) return;
+    if (p2m__point_values(r, res, metric, point, out))
+        out->n_attributes = p2m_result_point_attributes(r, res, metric, point, 0, 0);
 }
 
 P2M_API size_t p2m_result_point_attributes(const p2m_result *r, size_t res, size_t metric, size_t point,
@@ -5240,7 +5350,7 @@ P2M_API size_t p2m_result_point_attributes(const p2m_result *r, size_t res, size
     const uint32_t *vids;
     const uint8_t *kpos;
     if (!s) return 0;
-    if (r->cum) {
+    if (P2M__CUMV(r)) {
         const p2m__sser *x = p2m__cser(r->cum, sid);
         return p2m__kv_list(r, p2m__cbytes(r->cum, x->off), x->len, 7, out, cap);
     }
@@ -5278,7 +5388,7 @@ static void p2m__bw_point_attributes(const p2m_result *r, size_t res, size_t met
     const p2m__series *s = p2m__point_at(r, res, metric, point, &sid);
     p2m_attribute a;
     if (!s) return;
-    if (r->cum) { /* as emitted before: a copy */
+    if (P2M__CUMV(r)) { /* as emitted before: a copy */
         const p2m__sser *x = p2m__cser(r->cum, sid);
         p2m__bw_bytes(w, p2m__cbytes(r->cum, x->off), x->len);
         return;
@@ -5340,17 +5450,14 @@ static void p2m__encode(const p2m_result *r, p2m__bw *w) {
             while (pi-- > 0) {
                 p2m_point pt;
                 size_t mark_p = w->n;
-                p2m_result_point(r, ri, mi, pi, &pt);
+                (void)p2m__point_values(r, ri, mi, pi, &pt);
                 p2m__bw_point_attributes(r, ri, mi, pi, w);
                 if (pt.is_double) {
                     uint64_t bits;
                     P2M_MEMCPY(&bits, &pt.as_double, 8);
                     p2m__bw_fixed64(w, 4, bits);
                 } else {
-                    uint8_t b[8];
-                    int i;
-                    for (i = 0; i < 8; i++) b[i] = (uint8_t)((uint64_t)pt.as_int >> (8 * i));
-                    p2m__bw_bytes(w, b, 8);
+                    p2m__bw_le64(w, (uint64_t)pt.as_int);
                     p2m__bw_tag(w, 6, P2M__WT_I64);
                 }
                 p2m__bw_fixed64(w, 3, pt.time_unix_nano);
@@ -5372,7 +5479,7 @@ static void p2m__encode(const p2m_result *r, p2m__bw *w) {
         p2m__bw_close(w, mark_sm, 2);
         /* Resource: attributes (resolved), dropped count, entity_refs as they came */
         mark_res = w->n;
-        if (r->cum) {
+        if (P2M__CUMV(r)) {
             const p2m__sres *sr = p2m__cres(r->cum, x->sres);
             p2m__bw_bytes(w, p2m__cbytes(r->cum, sr->off), sr->len);
             p2m__bw_close(w, mark_res, 1);
@@ -5405,6 +5512,7 @@ P2M_API p2m_status p2m_encode_otlp(const p2m_result *r, void *output, size_t cap
     return P2M_OK;
 }
 
+#ifndef P2M_NO_CUMULATIVE
 /* ---- cumulative state: merge and commit ------------------------------------ */
 
 P2M_API size_t p2m_state_size(const p2m_engine *e) {
@@ -5523,7 +5631,7 @@ P2M__FN void p2m__cum_add(p2m__cum *c, uint32_t id, const p2m__series *d) {
 
 /* Maps every point of the delta result onto the state: held series,
    new series (written past the committed counts), or overflow. */
-static void p2m__cum_merge(p2m__cum *c, const p2m_result *r, p2m_stats *stats) {
+static P2M__NOINLINE void p2m__cum_merge(p2m__cum *c, const p2m_result *r, p2m_stats *stats) {
     p2m_state *st = c->st;
     const p2m_engine *e = r->e;
     size_t ri;
@@ -5604,7 +5712,7 @@ static void p2m__cum_merge(p2m__cum *c, const p2m_result *r, p2m_stats *stats) {
 }
 
 /* The result view of the whole state (held and new series). */
-static void p2m__cum_view(const p2m__cum *c, struct p2m_result *v, p2m__res *res, uint32_t *plist) {
+static P2M__NOINLINE void p2m__cum_view(const p2m__cum *c, struct p2m_result *v, p2m__res *res, uint32_t *plist) {
     uint32_t r, m, i, n = 0, np = 0;
     for (r = 0; r < c->t_res; r++) {
         p2m__res *x = &res[n];
@@ -5635,7 +5743,7 @@ static void p2m__cum_view(const p2m__cum *c, struct p2m_result *v, p2m__res *res
 }
 
 /* Makes the call's changes part of the state. */
-static void p2m__cum_commit(p2m__cum *c) {
+static P2M__NOINLINE void p2m__cum_commit(p2m__cum *c) {
     p2m_state *st = c->st;
     uint32_t i, k;
     for (i = 0; i < st->n_series; i++) {
@@ -5665,6 +5773,23 @@ static void p2m__cum_commit(p2m__cum *c) {
        add the pending changes a second time */
     for (i = 0; i < c->t_series; i++) c->pend[i].touched = 0;
 }
+
+#else /* P2M_NO_CUMULATIVE */
+
+P2M_API size_t p2m_state_size(const p2m_engine *e) {
+    (void)e;
+    return 0;
+}
+
+P2M_API p2m_status p2m_state_init(const p2m_engine *e, void *mem, size_t mem_size, p2m_state **state,
+                                  p2m_error *err) {
+    (void)e; (void)mem; (void)mem_size;
+    p2m__clear(err);
+    if (state) *state = 0;
+    return p2m__fail(err, P2M_ERR_UNSUPPORTED, 0, P2M__MSG("cumulative temporality is compiled out (P2M_NO_CUMULATIVE)"));
+}
+
+#endif /* P2M_NO_CUMULATIVE */
 
 /* ---- public functions ----------------------------------------------------- */
 
@@ -5701,11 +5826,122 @@ P2M_API p2m_status p2m_work_size(const p2m_engine *engine, const void *input, si
     return P2M_OK;
 }
 
+/* Plans the working memory of a surveyed request, checks it is enough and
+   points q's arrays into it. Out of line so that the plan stays off the
+   stack of the deeper calls that follow (firmware stack budgets). */
+typedef struct p2m__placed {
+    uint8_t *base;
+    size_t result, total, cum;
+    uint32_t ser_cap;
+} p2m__placed;
+
+static P2M__NOINLINE p2m_status p2m__place(p2m__req *q, const p2m_engine *engine, const p2m_options *options,
+                                           void *work, size_t work_size, p2m_error *err, p2m__placed *out) {
+    p2m__plan pl;
+    uint8_t *base;
+    uint32_t i;
+    if (p2m__make_plan(q, &pl) < 0) return p2m__fail(err, P2M_ERR_MALFORMED, 0, P2M__MSG("input too large"));
+    if (!work || work_size < pl.total)
+        return p2m__need(err, P2M_ERR_MEMORY, pl.total, P2M__MSG("working memory too small"));
+    base = (uint8_t *)work + ((8u - ((uintptr_t)work & 7u)) & 7u);
+    q->now = options ? options->now_unix_nano : 0;
+    q->strs = (p2m__strent *)(void *)(base + pl.strs);
+    q->aents = (p2m__aent *)(void *)(base + pl.aents);
+    if (q->dict_done && q->sv.n_attrs) { /* the scan's attribute entries: top of memory, last first */
+        p2m__strent *t = (p2m__strent *)(void *)(base + ((work_size - (size_t)(base - (uint8_t *)work)) & ~(size_t)7u)) -
+                         q->sv.n_attrs;
+        uint32_t a = 0, b = q->sv.n_attrs - 1u;
+        while (a < b) { p2m__strent x = t[a]; t[a++] = t[b]; t[b--] = x; }
+        for (a = 0; a < q->sv.n_attrs; a++) { /* the destination never passes the source */
+            p2m__strent x = t[a];
+            q->aents[a].vid = x.off;
+            q->aents[a].slot = (uint16_t)(x.len & 0xFFFFu);
+            q->aents[a].bad = (uint16_t)(x.len >> 16);
+        }
+    }
+    q->vals = (p2m__val *)(void *)(base + pl.vals);
+    q->vals_cap = pl.vals_cap;
+    q->vhash = (uint32_t *)(void *)(base + pl.vhash);
+    q->vhash_mask = pl.vhash_cap - 1u;
+    q->ser = (p2m__series *)(void *)(base + pl.ser);
+    q->ser_cap = pl.ser_cap;
+    q->ser_vids = (uint32_t *)(void *)(base + pl.ser_vids);
+    q->ser_pos = base + pl.ser_pos;
+    q->shash = (uint32_t *)(void *)(base + pl.shash);
+    q->shash_mask = pl.shash_cap - 1u;
+    q->rule_const = (uint32_t *)(void *)(base + pl.consts);
+    q->rule_def = q->rule_const + engine->n_rules;
+    q->res_slots = (uint32_t *)(void *)(base + pl.slots);
+    q->prof_slots = q->res_slots + engine->n_slots;
+    q->smp_slots = q->prof_slots + engine->n_slots;
+    q->kv = (uint32_t *)(void *)(base + pl.kv);
+    q->kpos = (uint8_t *)(q->kv + engine->n_keys);
+    q->res = (p2m__res *)(void *)(base + pl.res);
+    q->resfields = (p2m__resfield *)(void *)(base + pl.resfields);
+    q->plist = (uint32_t *)(void *)(base + pl.plist);
+    q->opt = options;
+    if (engine->any_filter) {
+        q->verdict = base + pl.verdict;
+        P2M_MEMSET(q->verdict, 0, pl.vals_cap);
+    }
+    if (engine->n_rx_rules) {
+        q->rx_memo = (uint32_t *)(void *)(base + pl.rx_memo);
+        P2M_MEMSET(q->rx_memo, 0, (size_t)engine->n_rx_rules * pl.vals_cap * 4u);
+    }
+    q->rx_scratch = base + pl.rx_scratch;
+    if (pl.smemo_n) {
+        q->smemo = (p2m__smemo *)(void *)(base + pl.smemo);
+        q->smemo_mask = pl.smemo_n - 1u;
+        P2M_MEMSET(q->smemo, 0, (size_t)pl.smemo_n * sizeof(p2m__smemo));
+    }
+    if (engine->filter[P2M__F_PATTERN].enabled && engine->filter[P2M__F_PATTERN].all_keys) {
+        q->akey = (uint32_t *)(void *)(base + pl.akey);
+        P2M_MEMSET(q->akey, 0, (size_t)q->sv.n_attrs * 4u);
+        q->kstamp = (uint32_t *)(void *)(base + pl.kstamp);
+        q->kval = q->kstamp + pl.vals_cap;
+        q->pstamp = q->kval + pl.vals_cap;
+        q->ppos = q->pstamp + pl.vals_cap;
+        P2M_MEMSET(q->kstamp, 0, (size_t)pl.vals_cap * 16u);
+        q->rlist = (uint32_t *)(void *)(base + pl.elist);
+        q->elist = q->rlist + 2u * q->sv.n_res_fields;
+    }
+    if (P2M__STACKS(engine)) {
+        p2m__strent *t = (p2m__strent *)(void *)(base + pl.fn_tabs);
+        q->aspans = (p2m__strent *)(void *)(base + pl.aspans);
+        q->stacks = t;
+        q->locs = t + q->sv.n_stacks;
+        q->funcs = q->locs + q->sv.n_locs;
+        q->maps = q->funcs + q->sv.n_funcs;
+        q->loc_memo = (p2m__strent *)(void *)(base + pl.loc_memo);
+        q->func_memo = (uint32_t *)(void *)(base + pl.func_memo);
+        q->lines = (uint32_t *)(void *)(base + pl.lines);
+        for (i = 0; i < q->sv.n_locs; i++) { q->loc_memo[i].off = UINT32_MAX; q->loc_memo[i].len = 0; }
+        P2M_MEMSET(q->func_memo, 0, (size_t)q->sv.n_funcs * 4u);
+        q->fn_list = (uint32_t *)(void *)(base + pl.fn_list);
+        q->fn_list_cap = pl.fn_list_cap;
+        if (engine->metric[P2M_METRIC_FUNCTION].enabled && engine->function_mode == P2M_FUNCTION_INCLUSIVE) {
+            q->stamps = (uint32_t *)(void *)(base + pl.stamps);
+            P2M_MEMSET(q->stamps, 0, (size_t)pl.vals_cap * 4u);
+
+        }
+    }
+    P2M_MEMSET(q->vhash, 0, (size_t)pl.vhash_cap * 4u);
+    P2M_MEMSET(q->shash, 0, (size_t)pl.shash_cap * 4u);
+    q->n_vals = 2; /* ids 0 (absent) and 1 (empty) are reserved */
+    P2M_MEMSET(q->vals, 0, 2 * sizeof(p2m__val));
+    out->base = base;
+    out->result = pl.result;
+    out->total = pl.total;
+    out->cum = pl.cum;
+    out->ser_cap = pl.ser_cap;
+    return P2M_OK;
+}
+
 static p2m_status p2m__aggregate(const p2m_engine *engine, const void *input, size_t input_size,
                                  const p2m_options *options, void *work, size_t work_size,
                                  const p2m_result **result, p2m_stats *stats, p2m_error *err, int commit) {
     p2m__req q;
-    p2m__plan pl;
+    p2m__placed pl;
     p2m_stats local;
     p2m_stats *st = stats ? stats : &local;
     p2m_status s;
@@ -5716,9 +5952,9 @@ static p2m_status p2m__aggregate(const p2m_engine *engine, const void *input, si
     /* Without the function metric the dictionary is read once: the scan
        below counts its strings and attribute entries and indexes them in
        the same pass (the survey leaves them out). */
-    if ((s = p2m__begin(&q, engine, input, input_size, st, err, !engine || engine->need_stacks)) != P2M_OK) return s;
+    if ((s = p2m__begin(&q, engine, input, input_size, st, err, !engine || P2M__STACKS(engine))) != P2M_OK) return s;
     if (!result) return p2m__fail(err, P2M_ERR_ARGUMENT, 0, P2M__MSG("result must not be NULL"));
-    if (!engine->need_stacks && q.sv.dict.p) {
+    if (!P2M__STACKS(engine) && q.sv.dict.p) {
         /* strings go where the plan puts them (right after the result, a
            place that does not depend on any count); attribute entries go
            to the top of the memory for now and move down to their place
@@ -5738,95 +5974,8 @@ static p2m_status p2m__aggregate(const p2m_engine *engine, const void *input, si
             return p2m__fail(err, P2M_ERR_ARGUMENT, 0,
                              P2M__MSG("a cumulative engine needs options->state, made by p2m_state_init for this engine"));
     }
-    if (p2m__make_plan(&q, &pl) < 0) return p2m__fail(err, P2M_ERR_MALFORMED, 0, P2M__MSG("input too large"));
-    if (!work || work_size < pl.total)
-        return p2m__need(err, P2M_ERR_MEMORY, pl.total, P2M__MSG("working memory too small"));
-    base = (uint8_t *)work + ((8u - ((uintptr_t)work & 7u)) & 7u);
-    q.now = options ? options->now_unix_nano : 0;
-    q.strs = (p2m__strent *)(void *)(base + pl.strs);
-    q.aents = (p2m__aent *)(void *)(base + pl.aents);
-    if (q.dict_done && q.sv.n_attrs) { /* the scan's attribute entries: top of memory, last first */
-        p2m__strent *t = (p2m__strent *)(void *)(base + ((work_size - (size_t)(base - (uint8_t *)work)) & ~(size_t)7u)) -
-                         q.sv.n_attrs;
-        uint32_t a = 0, b = q.sv.n_attrs - 1u;
-        while (a < b) { p2m__strent x = t[a]; t[a++] = t[b]; t[b--] = x; }
-        for (a = 0; a < q.sv.n_attrs; a++) { /* the destination never passes the source */
-            p2m__strent x = t[a];
-            q.aents[a].vid = x.off;
-            q.aents[a].slot = (uint16_t)(x.len & 0xFFFFu);
-            q.aents[a].bad = (uint16_t)(x.len >> 16);
-        }
-    }
-    q.vals = (p2m__val *)(void *)(base + pl.vals);
-    q.vals_cap = pl.vals_cap;
-    q.vhash = (uint32_t *)(void *)(base + pl.vhash);
-    q.vhash_mask = pl.vhash_cap - 1u;
-    q.ser = (p2m__series *)(void *)(base + pl.ser);
-    q.ser_cap = pl.ser_cap;
-    q.ser_vids = (uint32_t *)(void *)(base + pl.ser_vids);
-    q.ser_pos = base + pl.ser_pos;
-    q.shash = (uint32_t *)(void *)(base + pl.shash);
-    q.shash_mask = pl.shash_cap - 1u;
-    q.rule_const = (uint32_t *)(void *)(base + pl.consts);
-    q.rule_def = q.rule_const + engine->n_rules;
-    q.res_slots = (uint32_t *)(void *)(base + pl.slots);
-    q.prof_slots = q.res_slots + engine->n_slots;
-    q.smp_slots = q.prof_slots + engine->n_slots;
-    q.kv = (uint32_t *)(void *)(base + pl.kv);
-    q.kpos = (uint8_t *)(q.kv + engine->n_keys);
-    q.res = (p2m__res *)(void *)(base + pl.res);
-    q.resfields = (p2m__resfield *)(void *)(base + pl.resfields);
-    q.plist = (uint32_t *)(void *)(base + pl.plist);
-    q.opt = options;
-    if (engine->any_filter) {
-        q.verdict = base + pl.verdict;
-        P2M_MEMSET(q.verdict, 0, pl.vals_cap);
-    }
-    if (engine->n_rx_rules) {
-        q.rx_memo = (uint32_t *)(void *)(base + pl.rx_memo);
-        P2M_MEMSET(q.rx_memo, 0, (size_t)engine->n_rx_rules * pl.vals_cap * 4u);
-    }
-    q.rx_scratch = base + pl.rx_scratch;
-    if (pl.smemo_n) {
-        q.smemo = (p2m__smemo *)(void *)(base + pl.smemo);
-        q.smemo_mask = pl.smemo_n - 1u;
-        P2M_MEMSET(q.smemo, 0, (size_t)pl.smemo_n * sizeof(p2m__smemo));
-    }
-    if (engine->filter[P2M__F_PATTERN].enabled && engine->filter[P2M__F_PATTERN].all_keys) {
-        q.akey = (uint32_t *)(void *)(base + pl.akey);
-        P2M_MEMSET(q.akey, 0, (size_t)q.sv.n_attrs * 4u);
-        q.kstamp = (uint32_t *)(void *)(base + pl.kstamp);
-        q.kval = q.kstamp + pl.vals_cap;
-        q.pstamp = q.kval + pl.vals_cap;
-        q.ppos = q.pstamp + pl.vals_cap;
-        P2M_MEMSET(q.kstamp, 0, (size_t)pl.vals_cap * 16u);
-        q.rlist = (uint32_t *)(void *)(base + pl.elist);
-        q.elist = q.rlist + 2u * q.sv.n_res_fields;
-    }
-    if (engine->need_stacks) {
-        p2m__strent *t = (p2m__strent *)(void *)(base + pl.fn_tabs);
-        q.aspans = (p2m__strent *)(void *)(base + pl.aspans);
-        q.stacks = t;
-        q.locs = t + q.sv.n_stacks;
-        q.funcs = q.locs + q.sv.n_locs;
-        q.maps = q.funcs + q.sv.n_funcs;
-        q.loc_memo = (p2m__strent *)(void *)(base + pl.loc_memo);
-        q.func_memo = (uint32_t *)(void *)(base + pl.func_memo);
-        q.lines = (uint32_t *)(void *)(base + pl.lines);
-        for (i = 0; i < q.sv.n_locs; i++) { q.loc_memo[i].off = UINT32_MAX; q.loc_memo[i].len = 0; }
-        P2M_MEMSET(q.func_memo, 0, (size_t)q.sv.n_funcs * 4u);
-        q.fn_list = (uint32_t *)(void *)(base + pl.fn_list);
-        q.fn_list_cap = pl.fn_list_cap;
-        if (engine->metric[P2M_METRIC_FUNCTION].enabled && engine->function_mode == P2M_FUNCTION_INCLUSIVE) {
-            q.stamps = (uint32_t *)(void *)(base + pl.stamps);
-            P2M_MEMSET(q.stamps, 0, (size_t)pl.vals_cap * 4u);
-
-        }
-    }
-    P2M_MEMSET(q.vhash, 0, (size_t)pl.vhash_cap * 4u);
-    P2M_MEMSET(q.shash, 0, (size_t)pl.shash_cap * 4u);
-    q.n_vals = 2; /* ids 0 (absent) and 1 (empty) are reserved */
-    P2M_MEMSET(q.vals, 0, 2 * sizeof(p2m__val));
+    if ((s = p2m__place(&q, engine, options, work, work_size, err, &pl)) != P2M_OK) return s;
+    base = pl.base;
 
     if (p2m__index_dictionary(&q) < 0) return q.w.st;
     if (p2m__decide_layout(&q) != P2M_OK) return q.w.st;
@@ -5868,6 +6017,7 @@ static p2m_status p2m__aggregate(const p2m_engine *engine, const void *input, si
     st->series = q.n_plist;
     st->work_used = pl.total;
     *result = res;
+#ifndef P2M_NO_CUMULATIVE
     if (engine->state_series) { /* cumulative: merge into the state's view */
         uint8_t *cp = base + pl.cum;
         p2m__cum *c = (p2m__cum *)(void *)cp;
@@ -5919,6 +6069,9 @@ static p2m_status p2m__aggregate(const p2m_engine *engine, const void *input, si
         if (commit) p2m__cum_commit(c);
         *result = v;
     }
+#else
+    (void)commit;
+#endif
     return P2M_OK;
 }
 
@@ -5937,7 +6090,9 @@ P2M_API p2m_status p2m_convert(const p2m_engine *engine, const void *input, size
     if (s != P2M_OK) return s;
     s = p2m_encode_otlp(r, output, cap, output_size, err);
     if (s == P2M_OK && stats) stats->bytes_out = *output_size;
+#ifndef P2M_NO_CUMULATIVE
     if (s == P2M_OK && r->cum) p2m__cum_commit((p2m__cum *)(uintptr_t)r->cum); /* all went well: keep it */
+#endif
     return s;
 }
 

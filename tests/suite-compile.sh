@@ -27,6 +27,11 @@ grep -q 'P2M_USE_PCRE2' "$H" && OPTIONS="$OPTIONS
 pcre2|-DP2M_USE_PCRE2|-lpcre2-8"
 grep -q 'P2M_NO_STDIO' "$H" && OPTIONS="$OPTIONS
 no_stdio|-DP2M_NO_STDIO|"
+grep -q 'P2M_NO_CUMULATIVE' "$H" && OPTIONS="$OPTIONS
+no_cumulative|-DP2M_NO_CUMULATIVE|"
+grep -q 'P2M_NO_FUNCTION' "$H" && OPTIONS="$OPTIONS
+no_function|-DP2M_NO_FUNCTION|
+minimal|-DP2M_NO_REGEX -DP2M_NO_ERRMSG -DP2M_NO_CUMULATIVE -DP2M_NO_FUNCTION -DP2M_STATIC|"
 
 WARN="-Wall -Wextra -Wpedantic -Wconversion -Wsign-conversion -Wshadow -Wcast-qual -Wundef -Werror"
 SRC=tests/c/compile

@@ -169,6 +169,11 @@ def main(argv):
     variants.append(("no_errmsg", ["-DP2M_NO_ERRMSG"]))
     if regex:
         variants.append(("no_regex_no_errmsg", ["-DP2M_NO_REGEX", "-DP2M_NO_ERRMSG"]))
+    features = has_switch("P2M_NO_CUMULATIVE") and has_switch("P2M_NO_FUNCTION")
+    if features:  # the feature switches: no cumulative state, no function metric
+        variants.append(("no_cum_no_fn", ["-DP2M_NO_CUMULATIVE", "-DP2M_NO_FUNCTION"]))
+        variants.append(("minimal", ["-DP2M_NO_REGEX", "-DP2M_NO_ERRMSG", "-DP2M_NO_CUMULATIVE",
+                                     "-DP2M_NO_FUNCTION"]))
 
     target_o = os.path.join(a.out, "target.o")
     run([a.cc] + cflags + inc + ["-c", os.path.join(fwdir, "target.c"), "-o", target_o])
@@ -231,6 +236,9 @@ def main(argv):
                    "--gc-sections; includes the libc/libgcc routines the library pulls in",
         "variants": {},
     }
+    if features:
+        report["text_no_cum_no_fn"] = res["no_cum_no_fn"]["flash_lib"]
+        report["text_minimal"] = res["minimal"]["flash_lib"]
     if regex:
         report["text_no_regex_no_errmsg"] = res["no_regex_no_errmsg"]["flash_lib"]
     else:

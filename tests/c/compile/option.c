@@ -1,13 +1,52 @@
 /* SPDX-License-Identifier: MIT
    Compile test for one option (its -D flags come from the command line):
-   the implementation with a main that uses only two functions, so a
-   P2M_STATIC build must not warn about the many it leaves unused. */
+   the implementation with a main that uses only a few functions, so a
+   P2M_STATIC build must not warn about the many it leaves unused. Options
+   that compile a feature out are checked to refuse it with
+   P2M_ERR_UNSUPPORTED, naming the configuration field. */
 #define P2M_IMPLEMENTATION
 #include "profile2metrics.h"
+#include <stdio.h>
+#include <string.h>
+
+#if defined(P2M_NO_CUMULATIVE) || defined(P2M_NO_FUNCTION)
+static int refused(const p2m_config *cfg, const char *field)
+{
+    static unsigned char mem[1 << 14];
+    const p2m_engine *e = 0;
+    p2m_error err;
+    p2m_status st = p2m_engine_compile(cfg, mem, sizeof mem, &e, &err);
+    if (st != P2M_ERR_UNSUPPORTED || strncmp(err.field, field, strlen(field)) != 0) {
+        printf("expected P2M_ERR_UNSUPPORTED at %s, got status %d field '%s'\n", field, (int)st, err.field);
+        return 0;
+    }
+    return 1;
+}
+#endif
 
 int main(void)
 {
     p2m_config cfg;
+    int ok = 1;
     p2m_config_init(&cfg);
-    return p2m_version()[0] == P2M_VERSION_STRING[0] && cfg.cpu.enabled ? 0 : 1;
+    ok = p2m_version()[0] == P2M_VERSION_STRING[0] && cfg.cpu.enabled;
+#ifdef P2M_NO_CUMULATIVE
+    {
+        p2m_config c = cfg;
+        p2m_state *st = 0;
+        unsigned char mem[64];
+        p2m_error err;
+        c.temporality = P2M_TEMPORALITY_CUMULATIVE;
+        ok = ok && refused(&c, "temporality");
+        ok = ok && p2m_state_init(0, mem, sizeof mem, &st, &err) == P2M_ERR_UNSUPPORTED && st == 0;
+    }
+#endif
+#ifdef P2M_NO_FUNCTION
+    {
+        p2m_config c = cfg;
+        c.function.enabled = 1;
+        ok = ok && refused(&c, "metrics.function");
+    }
+#endif
+    return ok ? 0 : 1;
 }
