@@ -207,6 +207,19 @@ else
 fi
 
 # ---- -f table -------------------------------------------------------------------
+# Nested values in the table: compact JSON with string indices resolved, the
+# same text as the label values above (hand-derived from STRINDEX_* in
+# formats_check.py): the resource's list and map, a sample's kvlist.
+if "$P2M" convert -f table "$T/nested-strindex.otlp" > "$O/nested-strindex.table" 2> "$O/nested-strindex.table.err"; then
+    for _l in '  list=["x",{"k":"v"},7,true,2.5,"AQI=","-Infinity",[],{},""],' \
+              '  map={"q\"uote":["back\\slash",{"deep":{"k":"x"}}]}' \
+              '    process.executable.name={"exe":"cart","pid":42},'; do
+        if grep -qxF -- "$_l" "$O/nested-strindex.table"; then pass "table-nested: $_l"; else
+            fail table-nested "missing in $O/nested-strindex.table: $_l"; fi
+    done
+else
+    fail table-nested "-f table failed: $(head -c 300 "$O/nested-strindex.table.err")"
+fi
 # tests/golden/demo.table is written by hand from the table's layout rules
 # (rows sorted by value, largest first; totals line; <= 80 columns). Its
 # totals are checked here against the protobuf decode of -f otlp.

@@ -24,7 +24,8 @@ int p2m_resource_attrs(const p2m_result *r, size_t res, const p2m_extra_attrs *e
 
 /* Appends one ExportMetricsServiceRequest in the OTLP JSON mapping (one
    line, no newline). Returns 0, or -1 with a reason in why (a nested value
-   that cannot be written: malformed, or holding a string table index). */
+   that cannot be written: bytes that do not decode, or nested deeper than
+   the 32 levels the library accepts). */
 int p2m_json_write(p2m_outbuf *o, const p2m_result *r, const p2m_extra_attrs *extra,
                    char *why, size_t why_cap);
 

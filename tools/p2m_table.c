@@ -14,6 +14,7 @@
 #define _POSIX_C_SOURCE 200809L /* gmtime_r */
 
 #include "p2m_table.h"
+#include "p2m_json.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -109,7 +110,30 @@ static void put_text(p2m_outbuf *o, p2m_str s)
     }
 }
 
-static void put_value(p2m_outbuf *o, const p2m_value *v)
+/* An array or key-value list as JSON, its string indices resolved
+   (p2m_result_nested_value); its size when that cannot be done. */
+static void put_nested(p2m_outbuf *o, const p2m_result *r, const p2m_value *v)
+{
+    size_t n = r ? p2m_result_nested_value(r, v, NULL, 0) : 0;
+    unsigned char *buf = n ? (unsigned char *)malloc(n) : NULL;
+    size_t at = o->len;
+    char why[128];
+    if (buf != NULL && p2m_result_nested_value(r, v, buf, n) == n) {
+        p2m_value rv = *v;
+        rv.str.ptr = (const char *)buf;
+        rv.str.len = n;
+        if (p2m_value_text(o, &rv, why, sizeof why) == 0) {
+            free(buf);
+            return;
+        }
+        o->len = at; /* a partial text is not shown */
+    }
+    free(buf);
+    p2m_out_printf(o, v->type == P2M_VALUE_ARRAY ? "[array of %lu bytes]" : "{kvlist of %lu bytes}",
+                   (unsigned long)v->str.len);
+}
+
+static void put_value(p2m_outbuf *o, const p2m_result *r, const p2m_value *v)
 {
     size_t i;
     switch (v->type) {
@@ -135,10 +159,8 @@ static void put_value(p2m_outbuf *o, const p2m_value *v)
             p2m_out_str(o, "...");
         break;
     case P2M_VALUE_ARRAY:
-        p2m_out_printf(o, "[array of %lu bytes]", (unsigned long)v->str.len);
-        break;
     case P2M_VALUE_KVLIST:
-        p2m_out_printf(o, "{kvlist of %lu bytes}", (unsigned long)v->str.len);
+        put_nested(o, r, v);
         break;
     default:
         p2m_out_str(o, "(none)");
@@ -148,6 +170,7 @@ static void put_value(p2m_outbuf *o, const p2m_value *v)
 
 /* Scratch memory reused across rows. */
 typedef struct scratch {
+    const p2m_result *r;   /* the result the rows come from */
     p2m_attribute *attrs;
     size_t cap;
     p2m_outbuf text;       /* "k=v, k=v" of one row */
@@ -186,7 +209,7 @@ static void attrs_text(scratch *s, const p2m_attribute *a, size_t n, const char 
                 p2m_out_str(&s->text, ", ");
             put_text(&s->text, a[i].key);
             p2m_out_str(&s->text, "=");
-            put_value(&s->text, &a[i].value);
+            put_value(&s->text, s->r, &a[i].value);
             if (s->n_cuts == s->cap_cuts) {
                 size_t cap = s->cap_cuts ? s->cap_cuts * 2 : 16;
                 size_t *c = (size_t *)realloc(s->cuts, cap * sizeof *c);
@@ -402,6 +425,7 @@ void p2m_table_write(p2m_outbuf *o, const p2m_result *r, const p2m_extra_attrs *
     scratch s;
     size_t res, n_res = p2m_result_resource_count(r);
     memset(&s, 0, sizeof s);
+    s.r = r;
     if (n_res == 0)
         p2m_out_str(o, "(no metrics)\n");
     for (res = 0; res < n_res; res++) {
