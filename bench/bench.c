@@ -15,7 +15,9 @@
      function  p2m_convert with the inclusive function metric against the
                protozero full walk (and the decode-only peers of "parse").
    --instr names a file of "workload scenario instr_per_byte" lines (from
-   callgrind, bench/instr.sh) merged into the table and the JSON. */
+   callgrind, bench/instr.sh) merged into the table and the JSON; scenario
+   "protozero" there is the protozero walk, shown on its rows and written as
+   protozero_instr_per_byte. */
 #define _POSIX_C_SOURCE 200809L
 #include "bench.h"
 #include "p2m_side.h"
@@ -282,12 +284,19 @@ static void load_instr(const char *path) {
     fclose(f);
 }
 
-static double instr_of(const char *wl, int scen) {
+static double instr_of_name(const char *wl, const char *scen) {
     size_t i;
     for (i = 0; i < n_instr; i++)
-        if (strcmp(instr[i].wl, wl) == 0 && strcmp(instr[i].scen, bench_scenario_name[scen]) == 0)
-            return instr[i].ipb;
+        if (strcmp(instr[i].wl, wl) == 0 && strcmp(instr[i].scen, scen) == 0) return instr[i].ipb;
     return -1;
+}
+
+static double instr_of(const char *wl, int scen) { return instr_of_name(wl, bench_scenario_name[scen]); }
+
+/* instructions per byte of a peer, when counted (the protozero walk: row
+   "protozero" of bench/instr.sh); -1 otherwise */
+static double peer_instr(const char *wl, int lib) {
+    return strcmp(peer_key[lib], "protozero") == 0 ? instr_of_name(wl, "protozero") : -1;
 }
 
 /* ---- output ---- */
@@ -393,21 +402,27 @@ static void report(ctx *x, FILE *js, int *first_js, FILE *md) {
         for (i = 0; i < np; i++) {
             contender *c = peers[i];
             const char *what = s == SC_E2E ? " +agg" : s == SC_FUNC ? " (decode)" : "";
+            char pbuf[32];
             if (!c) continue;
             if (c->failed) {
                 printf("  %-9s %-15s FAILED: %s\n", "", peer_name[c->lib], c->err);
                 if (md) fprintf(md, "| | %s%s | failed: %s | | | | | |\n", peer_name[c->lib], what, c->err);
                 continue;
             }
+            {
+                double pi = peer_instr(x->wl.name, c->lib);
+                if (pi >= 0) snprintf(pbuf, sizeof pbuf, "%.2f", pi);
+                else pbuf[0] = 0;
+            }
             printf("  %-9s %-15s %9.1f [%8.1f ..%8.1f] %12.4g %10.1f %8s", "", peer_name[c->lib], mbs(x, c->med),
                    mbs(x, c->hi), mbs(x, c->lo), (double)x->samples / c->med * 1e9,
-                   c->med / (double)(x->samples ? x->samples : 1), "");
+                   c->med / (double)(x->samples ? x->samples : 1), pbuf);
             if (ok) printf(" %7.1fx", c->med / me->med);
             printf("%s\n", s == SC_E2E ? "  (decode + agg)" : s == SC_FUNC ? "  (decode only)" : "");
             if (md) {
-                fprintf(md, "| | %s%s | %.1f | %.1f..%.1f | %.4g | %.1f | | ", peer_name[c->lib], what,
+                fprintf(md, "| | %s%s | %.1f | %.1f..%.1f | %.4g | %.1f | %s | ", peer_name[c->lib], what,
                         mbs(x, c->med), mbs(x, c->hi), mbs(x, c->lo), (double)x->samples / c->med * 1e9,
-                        c->med / (double)(x->samples ? x->samples : 1));
+                        c->med / (double)(x->samples ? x->samples : 1), pbuf);
                 if (ok) fprintf(md, "%.1f× |\n", c->med / me->med);
                 else fprintf(md, "|\n");
             }
@@ -482,6 +497,10 @@ static void report(ctx *x, FILE *js, int *first_js, FILE *md) {
                 json_num(js, k, v ? mbs(x, c->med) : 0, v);
                 snprintf(k, sizeof k, "ratio_%s", peer_key[c->lib]);
                 json_num(js, k, v && ok ? c->med / me->med : 0, v && ok);
+                if (peer_instr(x->wl.name, c->lib) >= 0) {
+                    snprintf(k, sizeof k, "%s_instr_per_byte", peer_key[c->lib]);
+                    json_num(js, k, peer_instr(x->wl.name, c->lib), 1);
+                }
                 if (!v) {
                     snprintf(k, sizeof k, "%s_error", peer_key[c->lib]);
                     json_str(js, k, c->err);

@@ -127,5 +127,6 @@ $(BENCH_DIR)/peer_pz.o: bench/peer_pz.cc bench/bench.h
 
 $(BENCH_DIR)/bench: $(BENCH_OBJ)
 	$(CXX) $(BENCH_OPT) -o $@ $(BENCH_OBJ) $(BENCH_LIBS)
-$(BENCH_DIR)/p2m_iter: $(BENCH_DIR)/p2m_iter.o $(BENCH_DIR)/p2m_side.o $(BENCH_DIR)/malloc_count.o
-	$(CC) $(BENCH_OPT) -o $@ $^
+$(BENCH_DIR)/p2m_iter: $(BENCH_DIR)/p2m_iter.o $(BENCH_DIR)/p2m_side.o $(BENCH_DIR)/malloc_count.o \
+                       $(BENCH_DIR)/peer_pz.o
+	$(CXX) $(BENCH_OPT) -o $@ $^

@@ -1,6 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# Instructions per input byte of each p2m scenario, counted by callgrind.
+# Instructions per input byte of each p2m scenario, counted by callgrind,
+# and of the protozero full walk (scenario "protozero": the function
+# scenario's peer, counted the same way).
 # p2m_iter switches instrumentation and collection on around the conversion
 # only (client requests; run with --instr-atstart=no --collect-atstart=no),
 # so loading the file, compiling the engine and sizing the buffers are not
@@ -43,8 +45,7 @@ running=0
 for spec in "$@"; do
     name=${spec%%=*}
     path=${spec#*=}
-    path=${path%:v1.8}
-    for scen in parse e2e function; do
+    for scen in parse e2e function protozero; do
         one "$name" "$scen" "$path" &
         running=$((running + 1))
         if [ "$running" -ge 2 ]; then
@@ -57,7 +58,7 @@ wait
 : > "$out/instr.txt"
 for spec in "$@"; do
     name=${spec%%=*}
-    for scen in parse e2e function; do
+    for scen in parse e2e function protozero; do
         [ -f "$out/instr.$name.$scen.row" ] && cat "$out/instr.$name.$scen.row" >> "$out/instr.txt"
     done
 done

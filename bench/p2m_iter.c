@@ -4,7 +4,11 @@
    instrumentation and collection are switched on around the conversions
    only, with client requests (no-ops outside valgrind).
 
-     p2m_iter SCENARIO ITERATIONS PATH[:stream]
+     p2m_iter SCENARIO ITERATIONS PATH[:stream][:v1.8]
+
+   SCENARIO is parse, e2e or function, or protozero: the protozero full walk
+   of bench/peer_pz.cc over every request (the function scenario's peer), so
+   that its instructions per byte are counted the same way as ours.
 
    Prints "bytes B samples S work W allocs A out O series N ..." (A = heap
    allocations made during the conversions, counted by malloc_count.c; O =
@@ -24,21 +28,44 @@ int main(int argc, char **argv) {
     p2m_side s;
     int scen, n, i, stream = 0;
     char path[512], *opt;
+    int pz, layout = 10;
     if (argc != 4) {
-        fprintf(stderr, "usage: p2m_iter parse|e2e|function ITERATIONS PATH[:stream]\n");
+        fprintf(stderr, "usage: p2m_iter parse|e2e|function|protozero ITERATIONS PATH[:stream][:v1.8]\n");
         return 2;
     }
     for (scen = 0; scen < SC_COUNT && strcmp(argv[1], bench_scenario_name[scen]) != 0; scen++) {}
+    pz = strcmp(argv[1], "protozero") == 0;
     n = atoi(argv[2]);
     snprintf(path, sizeof path, "%s", argv[3]);
     while ((opt = strrchr(path, ':')) != NULL) {
         if (!strcmp(opt, ":stream")) stream = 1;
-        else if (strcmp(opt, ":v1.8") != 0) break;
+        else if (!strcmp(opt, ":v1.8")) layout = 8; /* for the protozero walk; p2m detects it */
+        else break;
         *opt = 0;
     }
-    if (scen == SC_COUNT || n < 0 || wl_load(&w, path, path, stream, 10) != 0) {
+    if ((scen == SC_COUNT && !pz) || n < 0 || wl_load(&w, path, path, stream, layout) != 0) {
         fprintf(stderr, "p2m_iter: bad arguments or unreadable %s\n", path);
         return 2;
+    }
+    if (pz) { /* the peer's walk, counted like ours */
+        uint64_t sum = 0;
+        size_t k;
+        bench_count_allocs = 1;
+        CALLGRIND_START_INSTRUMENTATION;
+        CALLGRIND_TOGGLE_COLLECT;
+        for (i = 0; i < n; i++)
+            for (k = 0; k < w.n; k++)
+                if (pz_walk(w.msg[k], w.len[k], w.layout, &sum) != 0) {
+                    bench_count_allocs = 0;
+                    fprintf(stderr, "p2m_iter: %s\n", pz_error());
+                    return 1;
+                }
+        CALLGRIND_TOGGLE_COLLECT;
+        CALLGRIND_STOP_INSTRUMENTATION;
+        bench_count_allocs = 0;
+        printf("bytes %zu allocs %lu checksum %llu\n", w.bytes, bench_allocs, (unsigned long long)sum);
+        wl_free(&w);
+        return 0;
     }
     if (p2m_side_init(&s, scen, &w) != 0) {
         printf("unsupported %s\n", s.supported ? s.err.message : s.note);
