@@ -4254,6 +4254,7 @@ static int p2m__location_names(p2m__req *q, uint64_t idx, const uint32_t **ids, 
     p2m__field f;
     int r;
     uint64_t map_idx = 0, address = 0;
+    const uint8_t *addr_at = 0; /* the address varint, decoded only when needed */
     uint32_t first;
     if (idx >= q->sv.n_locs) {
         static const uint32_t none = 0;
@@ -4272,9 +4273,22 @@ static int p2m__location_names(p2m__req *q, uint64_t idx, const uint32_t **ids, 
     first = q->n_lines_used;
     p = q->in + q->locs[idx].off;
     end = p + q->locs[idx].len;
-    while ((r = p2m__next(&q->w, &p, end, &f)) > 0) {
+    for (;;) {
+        if (p < end && *p == (2u << 3 | P2M__WT_VARINT)) {
+            /* the address (field 2) is read only for a location without
+               lines: skipped here when it ends within 9 bytes (always a
+               valid varint), else read by p2m__next below */
+            const uint8_t *v = p + 1;
+            while (v < end && v - p < 9 && *v >= 0x80u) v++;
+            if (v < end && *v < 0x80u) {
+                addr_at = p + 1;
+                p = v + 1;
+                continue;
+            }
+        }
+        if ((r = p2m__next(&q->w, &p, end, &f)) <= 0) break;
         if (f.num == 1 && f.wt == P2M__WT_VARINT) map_idx = f.v;
-        else if (f.num == 2 && f.wt == P2M__WT_VARINT) address = f.v;
+        else if (f.num == 2 && f.wt == P2M__WT_VARINT) { address = f.v; addr_at = 0; }
         else if (f.num == 3 && f.wt == P2M__WT_LEN) {
             const uint8_t *lp = f.s.p, *lend = lp + f.s.n;
             p2m__field g;
@@ -4292,7 +4306,16 @@ static int p2m__location_names(p2m__req *q, uint64_t idx, const uint32_t **ids, 
     if (r < 0) return -1;
     if (q->n_lines_used == first) {
         uint32_t vid;
-        int b = p2m__unsymbolised_name(q, map_idx, address, &vid);
+        int b;
+        if (addr_at) { /* at most 9 bytes, the last below 0x80 */
+            unsigned shift;
+            address = 0;
+            for (shift = 0;; shift += 7) {
+                address |= (uint64_t)(*addr_at & 0x7fu) << shift;
+                if (*addr_at++ < 0x80u) break;
+            }
+        }
+        b = p2m__unsymbolised_name(q, map_idx, address, &vid);
         if (b) { if (b > 0) m->len = UINT32_MAX; return b; }
         q->lines[q->n_lines_used++] = vid;
     }
@@ -5142,6 +5165,27 @@ P2M__FN void p2m__bw_anyvalue(p2m__bw *w, uint32_t num, const p2m_value *v, cons
 }
 P2M__FN void p2m__bw_keyvalue(p2m__bw *w, uint32_t num, const p2m_attribute *a, const p2m_result *r) {
     size_t mark = w->n;
+    if (a->value.type == P2M_VALUE_STRING) { /* the common case: sizes known, one forward write */
+        const size_t kl = a->key.len, vl = a->value.str.len;
+        const size_t al = 1u + p2m__varint_len(vl) + vl;                           /* AnyValue */
+        const size_t cl = 1u + p2m__varint_len(kl) + kl + 1u + p2m__varint_len(al) + al; /* KeyValue */
+        const uint64_t tag = (uint64_t)num << 3 | P2M__WT_LEN;
+        w->n += p2m__varint_len(tag) + p2m__varint_len(cl) + cl;
+        if (w->n <= w->cap) {
+            uint8_t *d = p2m__put_varint(w->buf + (w->cap - w->n), tag);
+            d = p2m__put_varint(d, cl);
+            *d++ = 1u << 3 | P2M__WT_LEN; /* key */
+            d = p2m__put_varint(d, kl);
+            if (kl) P2M_MEMCPY(d, a->key.ptr, kl);
+            d += kl;
+            *d++ = 2u << 3 | P2M__WT_LEN; /* value */
+            d = p2m__put_varint(d, al);
+            *d++ = 1u << 3 | P2M__WT_LEN; /* string_value */
+            d = p2m__put_varint(d, vl);
+            if (vl) P2M_MEMCPY(d, a->value.str.ptr, vl);
+        }
+        return;
+    }
     p2m__bw_anyvalue(w, 2, &a->value, r);
     p2m__bw_str(w, 1, a->key.ptr, a->key.len);
     p2m__bw_close(w, mark, num);
@@ -5306,6 +5350,14 @@ P2M_API void p2m_result_metric(const p2m_result *r, size_t res, size_t metric, p
     out->n_points = x->pl_count[metric];
 }
 
+/* The key a series' attribute at position pos comes from: rule pos's key,
+   or past the rules the function name's (P2M__NONE without one). A rule
+   sets one key, and records its own position with it (p2m__attribute_set),
+   so each position names at most one key. */
+P2M__FN uint32_t p2m__pos_key(const p2m_engine *e, uint32_t pos) {
+    return pos < e->n_rules ? e->rules[pos].out_key : e->fkey;
+}
+
 P2M__FN const p2m__series *p2m__point_at(const p2m_result *r, size_t res, size_t metric, size_t point,
                                          uint32_t *sid) {
     const p2m__res *x = p2m__res_at(r, res);
@@ -5368,15 +5420,15 @@ P2M_API size_t p2m_result_point_attributes(const p2m_result *r, size_t res, size
     vids = r->ser_vids + (size_t)sid * nk;
     kpos = r->ser_pos + (size_t)sid * nk;
     /* in rule order: the position of the rule that produced each key */
-    for (pos = 0; pos <= r->e->n_rules; pos++) /* n_rules: the function name */
-        for (k = 0; k < nk; k++) {
-            if (vids[k] <= P2M__VID_EMPTY || kpos[k] != pos) continue;
-            if (out && n < cap) {
-                out[n].key = r->e->keys[k];
-                p2m__val_out(&r->vals[vids[k]], &out[n].value);
-            }
-            n++;
+    for (pos = 0; pos <= r->e->n_rules; pos++) { /* n_rules: the function name */
+        k = p2m__pos_key(r->e, pos);
+        if (k >= nk || vids[k] <= P2M__VID_EMPTY || kpos[k] != pos) continue;
+        if (out && n < cap) {
+            out[n].key = r->e->keys[k];
+            p2m__val_out(&r->vals[vids[k]], &out[n].value);
         }
+        n++;
+    }
     return n;
 }
 
@@ -5400,14 +5452,16 @@ static void p2m__bw_point_attributes(const p2m_result *r, size_t res, size_t met
     }
     nk = r->e->n_keys;
     pos = r->e->n_rules + 1u; /* n_rules: the function name */
-    while (pos-- > 0)
-        for (k = nk; k-- > 0;) {
-            uint32_t vid = r->ser_vids[(size_t)sid * nk + k];
-            if (vid <= P2M__VID_EMPTY || r->ser_pos[(size_t)sid * nk + k] != pos) continue;
-            a.key = r->e->keys[k];
-            p2m__val_out(&r->vals[vid], &a.value);
-            p2m__bw_keyvalue(w, 7, &a, r);
-        }
+    while (pos-- > 0) {
+        uint32_t vid;
+        k = p2m__pos_key(r->e, pos);
+        if (k >= nk) continue;
+        vid = r->ser_vids[(size_t)sid * nk + k];
+        if (vid <= P2M__VID_EMPTY || r->ser_pos[(size_t)sid * nk + k] != pos) continue;
+        a.key = r->e->keys[k];
+        p2m__val_out(&r->vals[vid], &a.value);
+        p2m__bw_keyvalue(w, 7, &a, r);
+    }
 }
 
 /* The contents of an output Resource: attributes resolved to plain key and

@@ -347,6 +347,9 @@ static inline void build_times_request(pbw *req)
               (app,worker,[unknown]) 5 */
 enum { F_LEAF = S__N, F_MAIN, F_LIB };
 
+/* the address of location 4 (a test may change it: varints of 1 to 10 bytes) */
+static uint64_t rq_fn_address = 0x99;
+
 static inline void build_function_request(pbw *req)
 {
     static const int64_t a12[] = {1, 2}, a13[] = {1, 3};
@@ -395,7 +398,7 @@ static inline void build_function_request(pbw *req)
     pbw_uint(&e, 2, 0x1234);
     pbw_msg(&dict, 2, &e);
     pbw_init(&e);                   /* location 4 */
-    pbw_uint(&e, 2, 0x99);
+    pbw_uint(&e, 2, rq_fn_address);
     pbw_msg(&dict, 2, &e);
     pbw_init(&e);
     pbw_msg(&dict, 3, &e);          /* function 0 */

@@ -1500,6 +1500,57 @@ static void check_function(const char *name, p2m_function_mode mode, int use_sym
     tk_end();
 }
 
+/* The address of a location without lines reaches the symboliser whole,
+   whatever its varint length (the reader skips addresses it does not need
+   and decodes them only for such locations). */
+static uint64_t sym_addr_seen;
+static int sym_addr_calls;
+static p2m_str record_address(void *user_data, uint64_t address, p2m_str mapping_file, p2m_str build_id)
+{
+    p2m_str r;
+    (void)user_data;
+    (void)build_id;
+    r.ptr = NULL;
+    r.len = 0;
+    if (mapping_file.len == 0) { /* location 4 */
+        sym_addr_seen = address;
+        sym_addr_calls++;
+    }
+    return r;
+}
+
+static void check_function_addresses(void)
+{
+    static const uint64_t addrs[] = {0, 0x7f, 0x80, 0x99, 0x7f0012345678u, 0x7fffffffffffffffu,
+                                     0x8000000000000000u, 0xffffffffffffffffu};
+    static pbw req;
+    size_t i;
+    tk_begin("c.api.function_symbolizer_address_lengths");
+    for (i = 0; i < sizeof addrs / sizeof addrs[0]; i++) {
+        p2m_config c;
+        p2m_options opt;
+        const p2m_result *view = NULL;
+        DReq *d;
+        rq_fn_address = addrs[i];
+        build_function_request(&req);
+        p2m_config_init(&c);
+        c.function.enabled = 1;
+        c.function_mode = P2M_FUNCTION_SELF;
+        memset(&opt, 0, sizeof opt);
+        opt.symbolize = record_address;
+        sym_addr_seen = 0;
+        sym_addr_calls = 0;
+        d = convert_decode(&c, &req, &opt, NULL, &view);
+        EXPECT(d != NULL, "address 0x%llx: conversion failed", (unsigned long long)addrs[i]);
+        EXPECT(sym_addr_calls >= 1 && sym_addr_seen == addrs[i],
+               "address 0x%llx: the symboliser saw 0x%llx (%d calls)", (unsigned long long)addrs[i],
+               (unsigned long long)sym_addr_seen, sym_addr_calls);
+        if (d) p2m__metrics__export_metrics_service_request__free_unpacked(d, NULL);
+    }
+    rq_fn_address = 0x99;
+    tk_end();
+}
+
 static void check_functions(void)
 {
     static const xfn self[4] = {{"worker", "leaf_fn", 100}, {"worker", "libfoo.so", 10},
@@ -1512,6 +1563,7 @@ static void check_functions(void)
     check_function("c.api.function_self", P2M_FUNCTION_SELF, 0, self, 4, 1);
     check_function("c.api.function_inclusive", P2M_FUNCTION_INCLUSIVE, 0, incl, 5, 0);
     check_function("c.api.function_symbolizer", P2M_FUNCTION_SELF, 1, symb, 4, 1);
+    check_function_addresses();
 }
 
 static void check_filters(void)
