@@ -677,6 +677,14 @@ static int p2m__varint(p2m__wire *w, const uint8_t **pp, const uint8_t *end, uin
     return p2m__bad(w, *pp, P2M__MSG("varint longer than 10 bytes"));
 }
 
+/* The end of a varint at v (< end) that ends within 9 bytes (so it is
+   valid: at most 63 bits), else 0: a skip that leaves the rest to p2m__varint. */
+P2M__FN const uint8_t *p2m__varint_end9(const uint8_t *v, const uint8_t *end) {
+    const uint8_t *last = end - v > 9 ? v + 9 : end;
+    while (v < last && *v >= 0x80u) v++;
+    return v < last ? v + 1 : 0;
+}
+
 P2M__FN uint64_t p2m__le64(const uint8_t *p) {
     return (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 | (uint64_t)p[3] << 24 |
            (uint64_t)p[4] << 32 | (uint64_t)p[5] << 40 | (uint64_t)p[6] << 48 | (uint64_t)p[7] << 56;
@@ -3232,10 +3240,7 @@ P2M__FN int p2m__lines_fast(const uint8_t *p, uint32_t n, uint32_t *lines) {
         uint32_t b = p[0];
         if (b >= 0x80u || b < 8u) return 0;
         if ((b & 7u) == P2M__WT_VARINT) {
-            const uint8_t *v = p + 1;
-            while (v < end && v - p < 9 && *v >= 0x80u) v++; /* at most 9 bytes: no overflow */
-            if (v >= end || *v >= 0x80u) return 0;
-            p = v + 1;
+            if (p + 1 >= end || !(p = p2m__varint_end9(p + 1, end))) return 0;
         } else if ((b & 7u) == P2M__WT_LEN) {
             uint32_t len, hdr = 2;
             if (end - p < 2) return 0;
@@ -4274,15 +4279,14 @@ static int p2m__location_names(p2m__req *q, uint64_t idx, const uint32_t **ids, 
     p = q->in + q->locs[idx].off;
     end = p + q->locs[idx].len;
     for (;;) {
-        if (p < end && *p == (2u << 3 | P2M__WT_VARINT)) {
+        if (p + 1 < end && *p == (2u << 3 | P2M__WT_VARINT)) {
             /* the address (field 2) is read only for a location without
-               lines: skipped here when it ends within 9 bytes (always a
-               valid varint), else read by p2m__next below */
-            const uint8_t *v = p + 1;
-            while (v < end && v - p < 9 && *v >= 0x80u) v++;
-            if (v < end && *v < 0x80u) {
+               lines: skipped here when it ends within 9 bytes, else read by
+               p2m__next below */
+            const uint8_t *v = p2m__varint_end9(p + 1, end);
+            if (v) {
                 addr_at = p + 1;
-                p = v + 1;
+                p = v;
                 continue;
             }
         }
@@ -4307,14 +4311,7 @@ static int p2m__location_names(p2m__req *q, uint64_t idx, const uint32_t **ids, 
     if (q->n_lines_used == first) {
         uint32_t vid;
         int b;
-        if (addr_at) { /* at most 9 bytes, the last below 0x80 */
-            unsigned shift;
-            address = 0;
-            for (shift = 0;; shift += 7) {
-                address |= (uint64_t)(*addr_at & 0x7fu) << shift;
-                if (*addr_at++ < 0x80u) break;
-            }
-        }
+        if (addr_at) (void)p2m__varint(&q->w, &addr_at, end, &address); /* valid: skipped above */
         b = p2m__unsymbolised_name(q, map_idx, address, &vid);
         if (b) { if (b > 0) m->len = UINT32_MAX; return b; }
         q->lines[q->n_lines_used++] = vid;
