@@ -1397,6 +1397,99 @@ def _():
                              ("[unknown]", 8)]), "function_cpu_time points")
 
 
+INCL = "metrics:\n  function: {enabled: true, mode: inclusive, attribute_key: function.name}\n"
+
+
+@check("function_inclusive_overflow_matches_reference")
+def _():
+    # Two resources, random stacks with inlined frames and repeated
+    # functions, max_series 3: which (sample, function) feeds reach a series
+    # and which the overflow point is worked out here from what the builder
+    # was given (first come, per resource), then compared with the output.
+    import random
+    rnd = random.Random(7)
+    names = ["f%d" % i for i in range(12)]
+    b = G.Builder("v1.10")
+    want, total_ovf = [], 0
+    for ri in range(2):
+        sp = b.scope(b.resource({"service.name": "s%d" % ri}))
+        p = b.profile(sp, ("cpu", "nanoseconds"), time=T0, duration=DUR)
+        admitted, ovf = {}, 0
+        for _ in range(300):
+            frames = [[rnd.choice(names) for _ in range(rnd.randint(1, 2))] for _ in range(rnd.randint(0, 6))]
+            v = rnd.randint(1, 1000)
+            b.sample(p, b.stack([b.location(fr) for fr in frames]), values=[v])
+            distinct = []
+            for n in (n for fr in frames for n in fr):
+                if n not in distinct:
+                    distinct.append(n)
+            for n in distinct or ["[unknown]"]:
+                if n in admitted:
+                    admitted[n] += v
+                elif len(admitted) < 3:
+                    admitted[n] = v
+                else:
+                    ovf += v
+                    total_ovf += 1
+        want.append((sorted(admitted.items()), ovf))
+    r = convert_ok("function_inclusive_overflow", b.to_bytes(),
+                   config="attributes: []\nmax_series: 3\n" + INCL)
+    for ri, (adm, ovf) in enumerate(want):
+        got = points(r.req, "function_cpu_time", ri)
+        need(ovf > 0, "the reference has no overflow in resource %d" % ri)
+        eq(sorted((dict(a).get("function.name"), v) for a, v in got[:-1]), adm,
+           "resource %d: function_cpu_time series" % ri)
+        eq(got[-1], ([("otel.metric.overflow", True)], ovf), "resource %d: overflow point" % ri)
+    stat(r, "overflow_samples", total_ovf)
+
+
+def unreferenced_bad_locations(refer=None):
+    """Locations a, b used by a sample, and locations no sample uses: one whose
+    line names a function outside the table, one whose function's name is
+    outside the string table, one whose Line is malformed (a truncated
+    varint). refer: the name of a bad one to use in a second sample."""
+    b = G.Builder("v1.10")
+    sp = b.scope(b.resource({"service.name": "s"}))
+    p = b.profile(sp, ("cpu", "nanoseconds"), time=T0, duration=DUR)
+    la, lb = b.location(["a"]), b.location(["b"])
+    bad = {}
+    b.d.location_table.add().lines.add().function_index = 999
+    bad["function"] = len(b.d.location_table) - 1
+    b.d.function_table.add().name_strindex = 99999
+    b.d.location_table.add().lines.add().function_index = len(b.d.function_table) - 1
+    bad["name"] = len(b.d.location_table) - 1
+    bad["malformed"] = b.location(["c"])
+    b.sample(p, b.stack([la, lb]), values=[5])
+    if refer:
+        b.sample(p, b.stack([bad[refer], la]), values=[7])
+    return G.append_raw(b.to_bytes(), [(2, 0), (2, bad["malformed"])], G.f_bytes(3, b"\x08\x80"))
+
+
+@check("function_inclusive_unreferenced_bad_locations")
+def _():
+    # Inclusive mode reads every location ahead of the samples; what no
+    # sample reaches is neither an error nor an invalid reference.
+    data = unreferenced_bad_locations()
+    for strict in ("false", "true"):
+        r = convert_ok("function_inclusive_unreferenced_%s" % strict, data,
+                       config="attributes: []\nstrict: %s\n" % strict + INCL)
+        eq(fn_points(r), [("a", 5), ("b", 5)], "function_cpu_time points (strict %s)" % strict)
+        stat(r, "invalid_references", 0)
+    # Reached by a sample, each is reported as before.
+    for refer in ("function", "name"):
+        data = unreferenced_bad_locations(refer)
+        r = convert_ok("function_inclusive_bad_%s" % refer, data, config="attributes: []\n" + INCL)
+        eq(fn_points(r), [("a", 5), ("b", 5)], "%s: function_cpu_time points" % refer)
+        stat(r, "invalid_references", 1)
+        r = run_cli("function_inclusive_bad_%s_strict" % refer, data,
+                    config="attributes: []\nstrict: true\n" + INCL)
+        eq(r.rc, 1, "%s, strict: exit status" % refer)
+    data = unreferenced_bad_locations("malformed")
+    r = run_cli("function_inclusive_bad_malformed", data, config="attributes: []\n" + INCL, out=False, stats=False)
+    eq(r.rc, 1, "malformed line reached: exit status")
+    need(MALFORMED_RE.search(r.stderr), "malformed line reached: stderr %r" % r.stderr[:200])
+
+
 # -- streams --
 
 @check("stream_generated_three_messages")

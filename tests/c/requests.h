@@ -349,6 +349,8 @@ enum { F_LEAF = S__N, F_MAIN, F_LIB };
 
 /* the address of location 4 (a test may change it: varints of 1 to 10 bytes) */
 static uint64_t rq_fn_address = 0x99;
+/* set: a location 5 that no stack uses (no lines, no mapping, address 0x77) */
+static int rq_fn_unused_location = 0;
 
 static inline void build_function_request(pbw *req)
 {
@@ -400,6 +402,11 @@ static inline void build_function_request(pbw *req)
     pbw_init(&e);                   /* location 4 */
     pbw_uint(&e, 2, rq_fn_address);
     pbw_msg(&dict, 2, &e);
+    if (rq_fn_unused_location) {
+        pbw_init(&e);               /* location 5 */
+        pbw_uint(&e, 2, 0x77);
+        pbw_msg(&dict, 2, &e);
+    }
     pbw_init(&e);
     pbw_msg(&dict, 3, &e);          /* function 0 */
     pbw_init(&e);

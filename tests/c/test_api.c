@@ -1551,6 +1551,50 @@ static void check_function_addresses(void)
     tk_end();
 }
 
+/* Inclusive mode resolves locations ahead of the samples; the symboliser is
+   still asked only about the locations that samples reach, once each. */
+static int sym_unused_calls, sym_all_calls;
+static p2m_str count_symbolize(void *user_data, uint64_t address, p2m_str mapping_file, p2m_str build_id)
+{
+    p2m_str r;
+    (void)user_data;
+    (void)mapping_file;
+    (void)build_id;
+    r.ptr = NULL;
+    r.len = 0;
+    sym_all_calls++;
+    if (address == 0x77)
+        sym_unused_calls++;
+    return r;
+}
+
+static void check_function_symbolizer_reached(void)
+{
+    static pbw req;
+    p2m_config c;
+    p2m_options opt;
+    const p2m_result *view = NULL;
+    DReq *d;
+    tk_begin("c.api.function_inclusive_symbolizer_only_for_reached_locations");
+    rq_fn_unused_location = 1;
+    build_function_request(&req);
+    rq_fn_unused_location = 0;
+    p2m_config_init(&c);
+    c.function.enabled = 1;
+    c.function_mode = P2M_FUNCTION_INCLUSIVE;
+    memset(&opt, 0, sizeof opt);
+    opt.symbolize = count_symbolize;
+    sym_unused_calls = sym_all_calls = 0;
+    d = convert_decode(&c, &req, &opt, NULL, &view);
+    EXPECT(d != NULL, "conversion failed");
+    EXPECT(sym_unused_calls == 0, "the symboliser was asked %d times about location 5, which no stack uses",
+           sym_unused_calls);
+    EXPECT(sym_all_calls == 4, "%d symboliser calls, expected 4 (locations 3 and 4, once in each of "
+                               "convert_decode's two conversions)", sym_all_calls);
+    if (d) p2m__metrics__export_metrics_service_request__free_unpacked(d, NULL);
+    tk_end();
+}
+
 static void check_functions(void)
 {
     static const xfn self[4] = {{"worker", "leaf_fn", 100}, {"worker", "libfoo.so", 10},
@@ -1564,6 +1608,7 @@ static void check_functions(void)
     check_function("c.api.function_inclusive", P2M_FUNCTION_INCLUSIVE, 0, incl, 5, 0);
     check_function("c.api.function_symbolizer", P2M_FUNCTION_SELF, 1, symb, 4, 1);
     check_function_addresses();
+    check_function_symbolizer_reached();
 }
 
 static void check_filters(void)
