@@ -3516,11 +3516,13 @@ static int p2m__make_plan(const p2m__req *q, p2m__plan *pl) {
     pl->vhash_cap = p2m__pow2_at_least(vals * 2u);
     pl->ser_cap = (uint32_t)cap;
     /* series table: at most 2/3 full; at most 1/6 with the function metric
-       on a request of 1024 series or more, where most lookups miss (feeds
+       on a request of 1024 samples or more, where most lookups miss (feeds
        bound for an overflow point) and a miss walks the whole run of its
        slot: 1/6 took 11% off the bench's typical function conversion for
-       384 KB more working memory (small tables stay in cache anyway) */
-    pl->shash_cap = p2m__pow2_at_least(e->metric[P2M_METRIC_FUNCTION].enabled && cap >= 1024u
+       384 KB more working memory. Smaller requests keep the small table:
+       it stays in cache, and clearing the bigger one would cost them more
+       than it saves. */
+    pl->shash_cap = p2m__pow2_at_least(e->metric[P2M_METRIC_FUNCTION].enabled && q->sv.n_samples >= 1024u
                                            ? cap * 6u + 1u : cap + cap / 2u + 1u);
 #define P2M__PLACE(field, bytes) (pl->field = at, at += p2m__al8(bytes))
     P2M__PLACE(result, sizeof(struct p2m_result));
