@@ -640,7 +640,7 @@ typedef struct p2m__field {
 /* Sets a field's number and wire type with one 8-byte store (num is the
    first member): a test of both (f.num == n && f.wt == t) compiles to one
    8-byte load, which two 4-byte stores cannot forward to; on x86-64 that
-   stall, a dozen cycles at every field read, took 12% of a conversion
+   stall, a dozen cycles at every field read, took 9% of a conversion
    without the function metric. */
 P2M__INLINE void p2m__set_tag(p2m__field *f, uint32_t num, uint32_t wt) {
 #if defined(__GNUC__) || defined(__clang__)
@@ -4138,6 +4138,17 @@ P2M__INLINE uint32_t p2m__series_at(p2m__req *q, uint32_t metric, uint32_t h) {
     return id;
 }
 
+/* Adds n equal contributions to series se: n samples of one value, or one
+   sample's n feeds of the function metric that land in an overflow point. */
+P2M__INLINE void p2m__series_add(p2m__req *q, p2m__series *se, uint64_t contrib, uint32_t n, uint64_t lo,
+                                 uint64_t hi) {
+    if (se->overflow) q->st->overflow_samples += n;
+    se->sum += contrib * n;
+    se->samples += n;
+    if (lo < se->start) se->start = lo;
+    if (hi > se->end) se->end = hi;
+}
+
 static uint32_t p2m__series_for(p2m__req *q, uint32_t metric) {
     if (metric == P2M_METRIC_FUNCTION)
         return p2m__series_at(q, metric, p2m__hstep(p2m__kv_hash(q, metric, q->e->fkey), q->kv[q->e->fkey]));
@@ -4401,14 +4412,8 @@ static int p2m__leaf_function(p2m__req *q, uint64_t stack_idx, uint32_t *vid) {
    caller has set kpos[fkey] and restores kv[fkey] afterwards. */
 P2M__INLINE void p2m__feed_function(p2m__req *q, uint32_t vid, uint32_t base, uint64_t contrib, uint64_t lo,
                                     uint64_t hi) {
-    p2m__series *se;
     q->kv[q->e->fkey] = vid;
-    se = &q->ser[p2m__series_at(q, P2M_METRIC_FUNCTION, p2m__hstep(base, vid))];
-    if (se->overflow) q->st->overflow_samples++;
-    se->sum += contrib;
-    se->samples++;
-    if (lo < se->start) se->start = lo;
-    if (hi > se->end) se->end = hi;
+    p2m__series_add(q, &q->ser[p2m__series_at(q, P2M_METRIC_FUNCTION, p2m__hstep(base, vid))], contrib, 1, lo, hi);
 }
 
 /* Feeds the function metric from one sample's stack. 0 ok, 1 invalid
@@ -4483,23 +4488,10 @@ static int p2m__feed_functions(p2m__req *q, uint64_t stack_idx, uint64_t contrib
                 p2m__series *se;
                 q->kv[fk] = q->fn_list[k];
                 se = &q->ser[p2m__series_at(q, P2M_METRIC_FUNCTION, p2m__hstep(base, q->fn_list[k]))];
-                if (se->overflow) { /* the resource's overflow point */
-                    novf++;
-                    continue;
-                }
-                se->sum += contrib;
-                se->samples++;
-                if (lo < se->start) se->start = lo;
-                if (hi > se->end) se->end = hi;
+                if (se->overflow) novf++; /* the resource's overflow point */
+                else p2m__series_add(q, se, contrib, 1, lo, hi);
             }
-            if (novf) {
-                p2m__series *se = &q->ser[q->ovf[P2M_METRIC_FUNCTION] - 1u];
-                q->st->overflow_samples += novf;
-                se->sum += contrib * novf;
-                se->samples += novf;
-                if (lo < se->start) se->start = lo;
-                if (hi > se->end) se->end = hi;
-            }
+            if (novf) p2m__series_add(q, &q->ser[q->ovf[P2M_METRIC_FUNCTION] - 1u], contrib, novf, lo, hi);
         } else {
             if (n_fed) p2m__feed_function(q, q->fn_list[0], base, contrib, lo, hi);
             else p2m__feed_function(q, p2m__unknown_vid(q), base, contrib, lo, hi); /* no frame at all */
@@ -4775,13 +4767,7 @@ static int p2m__walk_profile(p2m__req *q, p2m__span s, const p2m__pinfo *pi) {
         } else {
             contrib = sum * pi->factor;
         }
-        if (se) {
-            if (se->overflow) q->st->overflow_samples++;
-            se->sum += contrib;
-            se->samples++;
-            if (lo < se->start) se->start = lo;
-            if (hi > se->end) se->end = hi;
-        }
+        if (se) p2m__series_add(q, se, contrib, 1, lo, hi);
 #ifndef P2M_NO_FUNCTION
         if (pi->metric == P2M_METRIC_CPU && e->metric[P2M_METRIC_FUNCTION].enabled) {
             int b = p2m__feed_functions(q, stack_idx, contrib, lo, hi);
