@@ -447,6 +447,7 @@ P2M_API int p2m_regex_search(const p2m_regex *re, const char *s, size_t n,
 #define P2M__UNUSED __attribute__((unused))
 #if defined(__OPTIMIZE_SIZE__) || defined(P2M_SMALL)
 #define P2M__INLINE static inline __attribute__((unused)) /* -Os: one copy, not one per call site */
+#define P2M__FOR_SIZE 1
 #else
 #define P2M__INLINE static inline __attribute__((always_inline, unused))
 #endif
@@ -459,6 +460,9 @@ P2M_API int p2m_regex_search(const p2m_regex *re, const char *s, size_t n,
 #define P2M__NOINLINE
 #define P2M__LIKELY(x) (x)
 #define P2M__UNLIKELY(x) (x)
+#endif
+#ifndef P2M__FOR_SIZE
+#define P2M__FOR_SIZE 0
 #endif
 
 /* Private functions are static; P2M__FN marks them unused-tolerant so that
@@ -759,7 +763,13 @@ static P2M__NOINLINE int p2m__next_slow(p2m__wire *w, const uint8_t **pp, const 
 
 /* p2m__next_slow through locals of its own: the caller's position and
    field never have their address taken, so the compiler can keep them in
-   registers (5 % of a conversion without the function metric). */
+   registers (5 % of a conversion without the function metric). Not when
+   optimising for size: p2m__next is then one out-of-line function, there
+   is nothing to keep in registers, and the copy's frame would be one more
+   on the deepest stack path (64 B on a Cortex-M4). */
+#if P2M__FOR_SIZE
+#define p2m__next_slow_copy p2m__next_slow
+#else
 P2M__INLINE int p2m__next_slow_copy(p2m__wire *w, const uint8_t **pp, const uint8_t *end, p2m__field *f) {
     const uint8_t *p = *pp;
     p2m__field t;
@@ -768,6 +778,7 @@ P2M__INLINE int p2m__next_slow_copy(p2m__wire *w, const uint8_t **pp, const uint
     if (r > 0) *pp = p;
     return r;
 }
+#endif
 
 /* Next field of the message [*pp, end). Returns 1 with *f filled, 0 at the
    end, -1 on malformed input. Inline fast path for the shapes that dominate
