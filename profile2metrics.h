@@ -718,7 +718,7 @@ P2M__FN uint32_t p2m__le32(const uint8_t *p) {
 static P2M__NOINLINE int p2m__next_slow(p2m__wire *w, const uint8_t **pp, const uint8_t *end, p2m__field *f) {
     const uint8_t *p = *pp;
     uint64_t tag, len;
-    p2m__set_tag(f, 0, 0); /* every member defined on every path (see p2m__next) */
+    p2m__set_tag(f, 0, 0); /* every member set on every path (see p2m__next) */
     f->at = p;
     f->v = 0;
     f->s.p = p;
@@ -744,6 +744,7 @@ static P2M__NOINLINE int p2m__next_slow(p2m__wire *w, const uint8_t **pp, const 
     case P2M__WT_LEN:
         if (p2m__varint(w, &p, end, &len)) return -1;
         if (len > (uint64_t)(end - p)) return p2m__bad(w, f->at, P2M__MSG("length past the end of its message"));
+        f->v = len;
         f->s.p = p;
         f->s.n = (uint32_t)len;
         p += len;
@@ -784,9 +785,9 @@ P2M__INLINE int p2m__next_slow_copy(p2m__wire *w, const uint8_t **pp, const uint
    end, -1 on malformed input. Inline fast path for the shapes that dominate
    real requests (one-byte tags; one- or two-byte lengths; varints of up to
    four bytes); everything else, and every error, goes through
-   p2m__next_slow. Every member of *f is set on every path (v and s of the
-   wire types that have none: 0, or the length): the callers' fields live in
-   registers, and GCC's -Wmaybe-uninitialized looks at each of them. */
+   p2m__next_slow. Every member of *f is set on every path (v of a LEN field
+   is its length, s of the other wire types is empty): the callers' fields
+   live in registers, and GCC's -Wmaybe-uninitialized looks at each of them. */
 P2M__INLINE int p2m__next(p2m__wire *w, const uint8_t **pp, const uint8_t *end, p2m__field *f) {
     const uint8_t *p = *pp;
     uint32_t b, len;
@@ -4336,6 +4337,12 @@ static int p2m__unsymbolised_name(p2m__req *q, uint64_t map_idx, uint64_t addres
     return 0;
 }
 
+/* The name ids of a resolved location's memo entry m: with one name the
+   entry holds it, else it points into lines[]. */
+P2M__INLINE const uint32_t *p2m__memo_ids(const p2m__req *q, const p2m__strent *m) {
+    return m->len == 1 ? &m->off : q->lines + m->off;
+}
+
 /* The function-name ids of location idx, innermost first (memoised).
    0 ok, 1 invalid reference, -1 malformed; with ahead set, 2 for a location
    without lines, left unresolved (its name may need the symboliser, which is
@@ -4357,7 +4364,7 @@ static int p2m__location_names(p2m__req *q, uint64_t idx, const uint32_t **ids, 
     }
     m = &q->loc_memo[idx];
     if (m->off != UINT32_MAX) {
-        *ids = m->len == 1 ? &m->off : q->lines + m->off;
+        *ids = p2m__memo_ids(q, m);
         *n = m->len;
         return 0;
     }
@@ -4410,11 +4417,10 @@ static int p2m__location_names(p2m__req *q, uint64_t idx, const uint32_t **ids, 
                           function metric's time on the typical request) */
         m->off = q->lines[first];
         q->n_lines_used = first;
-        *ids = &m->off;
     } else {
         m->off = first;
-        *ids = q->lines + first;
     }
+    *ids = p2m__memo_ids(q, m);
     *n = m->len;
     return 0;
 }
@@ -4512,7 +4518,7 @@ static int p2m__feed_functions(p2m__req *q, uint64_t stack_idx, uint64_t contrib
             uint32_t n;
             if (li < q->sv.n_locs && q->loc_memo[li].off != UINT32_MAX) { /* known location */
                 n = q->loc_memo[li].len;
-                ids = n == 1 ? &q->loc_memo[li].off : q->lines + q->loc_memo[li].off;
+                ids = p2m__memo_ids(q, &q->loc_memo[li]);
             } else {
                 int b = p2m__location_names(q, li, &ids, &n, 0);
                 if (b) return b;
