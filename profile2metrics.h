@@ -4472,15 +4472,6 @@ static int p2m__leaf_function(p2m__req *q, uint64_t stack_idx, uint32_t *vid) {
     return r < 0 ? -1 : 0;
 }
 
-/* Adds a sample's contribution to the function metric's series of name
-   vid. base: p2m__kv_hash(q, P2M_METRIC_FUNCTION, fkey) of the sample; the
-   caller has set kpos[fkey] and restores kv[fkey] afterwards. */
-P2M__INLINE void p2m__feed_function(p2m__req *q, uint32_t vid, uint32_t base, uint64_t contrib, uint64_t lo,
-                                    uint64_t hi) {
-    q->kv[q->e->fkey] = vid;
-    p2m__series_add(q, &q->ser[p2m__series_at(q, P2M_METRIC_FUNCTION, p2m__hstep(base, vid))], contrib, 1, lo, hi);
-}
-
 /* Feeds the function metric from one sample's stack. 0 ok, 1 invalid
    reference, -1 malformed. */
 static int p2m__feed_functions(p2m__req *q, uint64_t stack_idx, uint64_t contrib, uint64_t lo, uint64_t hi) {
@@ -4526,7 +4517,7 @@ static int p2m__feed_functions(p2m__req *q, uint64_t stack_idx, uint64_t contrib
             if (n == 0) continue;
             if (!inclusive) { /* self: the first line of the first frame */
                 n_fed = 1;
-                q->fn_list[0] = ids[0];
+                fn_list[0] = ids[0];
                 break;
             }
             for (k = 0; k < n; k++) {
@@ -4543,24 +4534,21 @@ static int p2m__feed_functions(p2m__req *q, uint64_t stack_idx, uint64_t contrib
     {
         const uint32_t fk = q->e->fkey, saved = q->kv[fk];
         const uint8_t saved_pos = q->kpos[fk];
+        uint32_t novf = 0;
         q->kpos[fk] = (uint8_t)q->e->n_rules; /* after every rule's attribute */
-        if (inclusive) {
-            /* feeds that land in the overflow point (most, once a resource
-               has max_series of them) are added to it once, together */
-            uint32_t novf = 0;
-            if (!n_fed) q->fn_list[n_fed++] = p2m__unknown_vid(q); /* no frame at all */
-            for (k = 0; k < n_fed; k++) {
-                p2m__series *se;
-                q->kv[fk] = q->fn_list[k];
-                se = &q->ser[p2m__series_at(q, P2M_METRIC_FUNCTION, p2m__hstep(base, q->fn_list[k]))];
-                if (se->overflow) novf++; /* the resource's overflow point */
-                else p2m__series_add(q, se, contrib, 1, lo, hi);
-            }
-            if (novf) p2m__series_add(q, &q->ser[q->ovf[P2M_METRIC_FUNCTION] - 1u], contrib, novf, lo, hi);
-        } else {
-            if (n_fed) p2m__feed_function(q, q->fn_list[0], base, contrib, lo, hi);
-            else p2m__feed_function(q, p2m__unknown_vid(q), base, contrib, lo, hi); /* no frame at all */
+        /* one feed per name (self: the one leaf name); base is the sample's
+           p2m__kv_hash without fkey. Feeds that land in the overflow point
+           (most, once a resource has max_series of them) are added to it
+           once, together. */
+        if (!n_fed) fn_list[n_fed++] = p2m__unknown_vid(q); /* no frame at all */
+        for (k = 0; k < n_fed; k++) {
+            p2m__series *se;
+            q->kv[fk] = fn_list[k];
+            se = &q->ser[p2m__series_at(q, P2M_METRIC_FUNCTION, p2m__hstep(base, fn_list[k]))];
+            if (se->overflow) novf++; /* the resource's overflow point */
+            else p2m__series_add(q, se, contrib, 1, lo, hi);
         }
+        if (novf) p2m__series_add(q, &q->ser[q->ovf[P2M_METRIC_FUNCTION] - 1u], contrib, novf, lo, hi);
         q->kv[fk] = saved;
         q->kpos[fk] = saved_pos;
     }
