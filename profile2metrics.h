@@ -129,8 +129,16 @@ typedef enum p2m_metric_kind {
     P2M_METRIC_NONE = 0,   /* in a type rule: feeds nothing */
     P2M_METRIC_CPU = 1,
     P2M_METRIC_MEMORY = 2,
-    P2M_METRIC_FUNCTION = 3
+    P2M_METRIC_FUNCTION = 3,
+    P2M_METRIC_EXTRA = 4   /* a declared metric (p2m_config.extra) */
 } p2m_metric_kind;
+
+#ifndef P2M_MAX_EXTRA
+#define P2M_MAX_EXTRA 8    /* declared metrics an engine can hold (0 to 64) */
+#endif
+#ifndef P2M_MAX_UNFED
+#define P2M_MAX_UNFED 8    /* distinct unfed sample types listed in the stats */
+#endif
 
 typedef enum p2m_rule_type {
     P2M_RULE_LITERAL = 0,     /* value */
@@ -171,9 +179,28 @@ typedef struct p2m_filter {
 typedef struct p2m_metric_config {
     int enabled;
     const char *name;         /* metric name, non-empty */
-    const char *unit;         /* cpu: ns, us, ms or s; memory: By */
+    const char *unit;         /* cpu: ns, us, ms, s (or nanoseconds ... seconds);
+                                 memory: By, KiBy, MiBy (or bytes, kibibytes,
+                                 mebibytes). Emitted in UCUM form; values are
+                                 converted, and are doubles unless ns or By. */
     const char *description;  /* NULL = the default description */
 } p2m_metric_config;
+
+/* A declared metric of its own (docs/spec.md section 3): fed by the profiles
+   whose sample type is one of sample_types, each written "type/unit" (for
+   example "off_cpu/nanoseconds"). Snapshot types (type starting "inuse_")
+   make a Gauge, all others a monotonic Sum; a metric cannot mix the two.
+   unit: a time unit (as cpu; then time and cpu-period count types convert to
+   it), a size unit (as memory; then "bytes" types convert), or any other
+   UCUM unit ("1", "{contentions}"), summed as the values come. NULL: ns for
+   time types, By for bytes, else "1". */
+typedef struct p2m_extra_metric {
+    const char *name;                 /* non-empty, unique among all metrics */
+    const char *unit;
+    const char *description;          /* NULL = a generated one */
+    const char *const *sample_types;  /* at least one */
+    size_t n_sample_types;
+} p2m_extra_metric;
 
 /* Maps a profile's sample type (type, unit) to a metric, with a scale factor
    applied to each sample's value. Checked before the built-in table. */
@@ -208,6 +235,8 @@ typedef struct p2m_config {
                                     resources and metrics together (default 8192) */
     size_t state_bytes;          /* cumulative: bytes for the state's copies of
                                     resources and attributes (default 1 MiB) */
+    const p2m_extra_metric *extra; /* declared metrics, emitted after function */
+    size_t n_extra;              /* at most P2M_MAX_EXTRA */
 } p2m_config;
 
 /* The compiled configuration: lives in memory given to p2m_engine_compile,
@@ -237,6 +266,13 @@ typedef struct p2m_options {
     void *user_data;
 } p2m_options;
 
+/* A sample type (type, unit) that fed no metric: how many profiles and
+   samples had it. The strings point into the input. */
+typedef struct p2m_type_count {
+    p2m_str type, unit;
+    uint64_t profiles, samples;
+} p2m_type_count;
+
 /* Statistics of one call (SPEC section 8). */
 typedef struct p2m_stats {
     size_t bytes_in;
@@ -256,6 +292,16 @@ typedef struct p2m_stats {
     uint64_t overflow_samples;
     size_t work_used;            /* bytes of working memory used */
     uint64_t regex_searches;     /* pattern searches run (each distinct subject once) */
+    /* profiles that fed no metric (unclassified, or their metric disabled),
+       by sample type in first-seen order: the first P2M_MAX_UNFED types */
+    p2m_type_count unfed[P2M_MAX_UNFED];
+    uint32_t n_unfed;            /* distinct types (may exceed P2M_MAX_UNFED) */
+    uint64_t samples_unfed;      /* samples in those profiles */
+    /* the layout the evidence points to (AUTO: no evidence); with a forced
+       layout, layout_conflict is 1 when the evidence contradicts it (strict
+       mode: a P2M_ERR_MALFORMED error instead) */
+    p2m_layout layout_evidence;
+    int layout_conflict;
 } p2m_stats;
 
 /* ---- result view (read the metrics without decoding the protobuf) ------- */
@@ -291,6 +337,8 @@ typedef struct p2m_metric_info {
     p2m_temporality temporality;
     int is_double;        /* points carry as_double, else as_int */
     size_t n_points;
+    int is_gauge;         /* a Gauge (snapshot types), else a monotonic Sum */
+    uint32_t extra;       /* kind P2M_METRIC_EXTRA: index in p2m_config.extra */
 } p2m_metric_info;
 
 typedef struct p2m_point {
