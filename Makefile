@@ -8,13 +8,28 @@ WARN    := -Wall -Wextra -Wpedantic -Wconversion -Wsign-conversion -Wshadow \
            -Wcast-qual -Wundef
 BUILD   := build
 
-# p2m reads YAML configuration only when libyaml is there (make demo must
-# build on a machine with nothing but a compiler).
+# Optional libraries, each used only when installed (make demo must
+# build on a machine with nothing but a compiler): libyaml for -c.
 HAVE_YAML := $(shell printf 'int yaml_get_version_string(void);\nint main(void){return !yaml_get_version_string();}\n' | \
                $(CC) -x c - -lyaml -o /dev/null 2>/dev/null && test -f /usr/include/yaml.h && echo 1)
 ifeq ($(HAVE_YAML),1)
-P2M_YAML_FLAGS := -DP2M_HAVE_YAML
-P2M_YAML_LIBS  := -lyaml
+P2M_LIB_FLAGS := -DP2M_HAVE_YAML
+P2M_LIB_LIBS  := -lyaml
+endif
+
+# gzip and zstd input need zlib and libzstd; without them p2m names such
+# input and refuses it.
+HAVE_ZLIB := $(shell printf '\043include <zlib.h>\nint main(void){return !zlibVersion();}\n' | \
+               $(CC) -x c - -lz -o /dev/null 2>/dev/null && echo 1)
+ifeq ($(HAVE_ZLIB),1)
+P2M_LIB_FLAGS += -DP2M_HAVE_ZLIB
+P2M_LIB_LIBS  += -lz
+endif
+HAVE_ZSTD := $(shell printf '\043include <zstd.h>\nint main(void){return !ZSTD_versionNumber();}\n' | \
+               $(CC) -x c - -lzstd -o /dev/null 2>/dev/null && echo 1)
+ifeq ($(HAVE_ZSTD),1)
+P2M_LIB_FLAGS += -DP2M_HAVE_ZSTD
+P2M_LIB_LIBS  += -lzstd
 endif
 
 P2M_SRCS := $(wildcard tools/p2m*.c)
@@ -24,7 +39,7 @@ P2M_SRCS := $(wildcard tools/p2m*.c)
 all: $(BUILD)/p2m
 
 $(BUILD)/p2m: $(P2M_SRCS) $(wildcard tools/*.h) profile2metrics.h | $(BUILD)
-	$(CC) -std=c99 $(CFLAGS) $(WARN) -I. $(P2M_YAML_FLAGS) -o $@ $(P2M_SRCS) $(P2M_YAML_LIBS) -lm
+	$(CC) -std=c99 $(CFLAGS) $(WARN) -I. $(P2M_LIB_FLAGS) -o $@ $(P2M_SRCS) $(P2M_LIB_LIBS) -lm
 
 $(BUILD):
 	mkdir -p $(BUILD)

@@ -266,13 +266,14 @@ real-k8s-auto $REAL/sig-profiling-k8s.otlp v1.8 1 -"
 echo "$JCASES" | while read -r name in pl st lay; do
     sflag="" iflag="--input-format otlp" lflag=""
     [ "$st" = 1 ] && sflag=--stream && iflag="--input-format otlp-stream"
+    jflag=json; [ "$st" = 1 ] && jflag=jsonl  # JSON Lines: framed output as otlp-stream
     [ "$lay" != - ] && lflag="--layout $lay"
     # shellcheck disable=SC2086
     if ! $CHECK tojson "$in" "$O/in-$name.jsonl" --layout "$pl" $sflag > "$O/in-$name.log" 2>&1; then
         fail "json-in-$name" "MessageToJson failed: $(head -c 200 "$O/in-$name.log")"
     elif ! "$P2M" convert --now 1 $iflag $lflag -o "$O/in-$name.bin" "$in" 2> "$O/in-$name.err"; then
         fail "json-in-$name" "binary conversion failed: $(head -c 200 "$O/in-$name.err")"
-    elif ! "$P2M" convert --now 1 --input-format json $lflag - < "$O/in-$name.jsonl" \
+    elif ! "$P2M" convert --now 1 --input-format $jflag $lflag - < "$O/in-$name.jsonl" \
             > "$O/in-$name.fromjson" 2> "$O/in-$name.err"; then
         fail "json-in-$name" "JSON conversion failed: $(head -c 200 "$O/in-$name.err")"
     elif ! cmp -s "$O/in-$name.bin" "$O/in-$name.fromjson"; then

@@ -20,7 +20,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "p2m_cli.h"
 #include "p2m_config.h"
+#include "p2m_input.h"
 #include "p2m_json.h"
 #include "p2m_jsonin.h"
 #include "p2m_out.h"
@@ -51,28 +53,40 @@ static const char *const main_help[] = {
     "example: p2m convert -f table examples/demo.otlp",
     "",
     "Exit status: 0 ok, 1 malformed input, 2 bad usage or configuration.",
-    "Documentation: docs/cli.md",
+    "p2m help COMMAND prints that command's help.",
+    P2M_DOC_LINE,
     NULL};
 
 static const char *const convert_help[] = {
     "usage: p2m convert [OPTIONS] [INPUT|-]",
     "",
     "Reads one OTLP ExportProfilesServiceRequest (or a stream of them) from",
-    "INPUT, or stdin when INPUT is - or absent, and writes the metrics.",
+    "INPUT, or stdin when INPUT is - or absent, and writes the metrics. gzip and",
+    "zstd input is recognised by its magic bytes and decompressed first.",
     "",
     "  -c, --config FILE        YAML configuration (p2m settings, or a Collector",
     "                           configuration with connectors.profiletometrics)",
     "  -f, --format FMT         otlp (default): ExportMetricsServiceRequest protobuf",
-    "                           json: the same in OTLP/JSON, one request per line",
+    "                           json: the same in OTLP/JSON, one line per request",
     "                           prom: Prometheus text exposition (OTel naming:",
     "                           cpu_time_nanoseconds_total, job/instance labels,",
     "                           target_info; a stream's deltas added up)",
     "                           table: a readable table, largest values first",
-    "  -o, --output FILE        write to FILE instead of stdout (- = stdout)",
+    "  -o, --output FILE        write to FILE instead of stdout (- = stdout); not",
+    "                           the input file itself",
     "  --input-format FMT       otlp (default): one request",
     "                           otlp-stream: requests each behind a 4-byte",
-    "                           big-endian length; output framed the same way",
-    "                           json: OTLP/JSON, one request per line (JSON Lines)",
+    "                           big-endian length",
+    "                           json: one OTLP/JSON request, on one line or",
+    "                           pretty-printed",
+    "                           jsonl: OTLP/JSON requests, one a line (JSON Lines)",
+    "                           The input format alone sets the output framing:",
+    "                           otlp and json give one request; otlp-stream and",
+    "                           jsonl give -f otlp length-prefixed like otlp-stream",
+    "                           and a table section per message, however many",
+    "                           requests there are",
+    "  --max-decompressed SIZE  refuse gzip/zstd input that decompresses to more",
+    "                           than SIZE bytes (K, M, G suffixes; default 1G)",
     "  --layout L               auto, v1.8, v1.9 or v1.10 (overrides the config;",
     "                           with json input: the field numbers to use)",
     "  --resource-attr K=V      add string attribute K=V to every resource,",
@@ -80,18 +94,22 @@ static const char *const convert_help[] = {
     "  --now NANOS              time for profiles that carry none, in Unix",
     "                           nanoseconds (default: the current time)",
     "  --stats                  print a JSON line of statistics on stderr",
+    "  -q, --quiet              no notes on stderr (sample types that fed no",
+    "                           metric, an input without profiles, filters that",
+    "                           dropped every sample); warnings and errors stay",
     "  -h, --help               this help",
     "",
     "Examples:",
     "  p2m convert -f table examples/demo.otlp",
     "  p2m convert -c p2m.yaml -o metrics.pb profiles.pb",
     "  p2m convert --input-format otlp-stream -f prom capture.stream",
-    "  p2m convert --input-format json -f json --resource-attr env=prod - < in.jsonl",
+    "  p2m convert --input-format jsonl -f json --resource-attr env=prod - < in.jsonl",
+    "  p2m convert -f table profiles.pb.gz",
     "",
     "Nothing is written unless every message converts. Exit status: 0 ok,",
     "1 malformed input or an invalid reference in strict mode, 2 bad usage,",
     "configuration, or a file that cannot be read or written.",
-    "Documentation: docs/cli.md",
+    P2M_DOC_LINE,
     NULL};
 
 static const char *const validate_help[] = {
@@ -99,6 +117,10 @@ static const char *const validate_help[] = {
     "",
     "Loads and compiles the configuration FILE; prints \"ok\" and exits 0, or",
     "prints what is wrong (naming the key) and exits 2.",
+    "",
+    "  -c, --config FILE   the configuration (or FILE as the only argument)",
+    "  -h, --help          this help",
+    P2M_DOC_LINE,
     NULL};
 
 static void print_lines(FILE *f, const char *const *lines)
@@ -109,12 +131,7 @@ static void print_lines(FILE *f, const char *const *lines)
     }
 }
 
-static int usage_error(const char *cmd, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
-static int usage_error(const char *cmd, const char *fmt, ...)
+int p2m_usage_error(const char *cmd, const char *fmt, ...)
 {
     va_list ap;
     fputs("p2m: ", stderr);
@@ -317,6 +334,15 @@ static int load_engine(const char *path, int layout_override, p2m_layout layout,
 /* ---- convert ------------------------------------------------------------ */
 
 enum { OUT_OTLP, OUT_TABLE, OUT_JSON, OUT_PROM };
+enum { IN_OTLP, IN_STREAM, IN_JSON, IN_JSONL };
+
+/* A sample type that fed no metric, summed over every message (the
+   library's strings point into one message, so these are copies). */
+typedef struct unfed_total {
+    char *type, *unit;
+    uint64_t profiles, samples;
+} unfed_total;
+#define UNFED_KEPT 32 /* distinct types listed in the note */
 
 typedef struct conv {
     const p2m_engine *engine;
@@ -331,8 +357,68 @@ typedef struct conv {
     size_t messages;
     p2m_extra_attrs extra;       /* --resource-attr */
     p2m_prom *prom;              /* -f prom: totals of every message */
-    size_t json_line;            /* --input-format json: the line converting */
+    int json;                    /* --input-format json / jsonl */
+    size_t json_line;            /* JSON input: the line the request starts on */
+    size_t in_at, in_end;        /* the message's bytes in the input (table header) */
+    const char *decompressed;    /* "gzip" or "zstd": offsets are after decompression */
+    int single_otlp;             /* --input-format otlp: failures get format hints */
+    p2m_layout forced;           /* --layout or the configuration's layout */
+    unfed_total unfed[UNFED_KEPT];
+    size_t n_unfed;
+    int unfed_more;              /* some unfed types were not listed */
+    int layout_conflict;
+    p2m_layout layout_evidence;
 } conv;
+
+/* Merges one message's unfed sample types into the run's totals. */
+static void add_unfed(conv *c, const p2m_stats *s)
+{
+    uint32_t i, n = s->n_unfed < P2M_MAX_UNFED ? s->n_unfed : P2M_MAX_UNFED;
+    if (s->n_unfed > P2M_MAX_UNFED)
+        c->unfed_more = 1;
+    for (i = 0; i < n; i++) {
+        const p2m_type_count *t = &s->unfed[i];
+        size_t k;
+        for (k = 0; k < c->n_unfed; k++)
+            if (strlen(c->unfed[k].type) == t->type.len &&
+                strlen(c->unfed[k].unit) == t->unit.len &&
+                memcmp(c->unfed[k].type, t->type.ptr, t->type.len) == 0 &&
+                memcmp(c->unfed[k].unit, t->unit.ptr, t->unit.len) == 0)
+                break;
+        if (k == c->n_unfed) {
+            char *ty, *un;
+            if (k == UNFED_KEPT) {
+                c->unfed_more = 1;
+                continue;
+            }
+            ty = (char *)malloc(t->type.len + 1);
+            un = (char *)malloc(t->unit.len + 1);
+            if (ty == NULL || un == NULL) {
+                free(ty);
+                free(un);
+                c->unfed_more = 1;
+                continue;
+            }
+            if (t->type.len)
+                memcpy(ty, t->type.ptr, t->type.len);
+            ty[t->type.len] = '\0';
+            if (t->unit.len)
+                memcpy(un, t->unit.ptr, t->unit.len);
+            un[t->unit.len] = '\0';
+            c->unfed[k].type = ty;
+            c->unfed[k].unit = un;
+            c->unfed[k].profiles = 0;
+            c->unfed[k].samples = 0;
+            c->n_unfed++;
+        }
+        c->unfed[k].profiles += t->profiles;
+        c->unfed[k].samples += t->samples;
+    }
+    if (s->layout_conflict && !c->layout_conflict) {
+        c->layout_conflict = 1;
+        c->layout_evidence = s->layout_evidence;
+    }
+}
 
 static void add_stats(p2m_stats *t, const p2m_stats *s)
 {
@@ -354,6 +440,8 @@ static void add_stats(p2m_stats *t, const p2m_stats *s)
     t->regex_searches += s->regex_searches;
     if (s->work_used > t->work_used) /* peak, not a sum: memory is reused */
         t->work_used = s->work_used;
+    t->n_unfed += s->n_unfed; /* an upper bound; the note lists the distinct ones */
+    t->samples_unfed += s->samples_unfed;
 }
 
 static int grow_work(conv *c, size_t need)
@@ -372,20 +460,62 @@ static int grow_work(conv *c, size_t need)
     return 0;
 }
 
-/* Prints a failed conversion of the message at base (its offset in the
-   whole input) and returns the exit code. */
-static int report(const conv *c, const p2m_error *err, size_t base, size_t index)
+/* Where a byte offset is, beyond the number: which message, and which input
+   the offsets count in. */
+static void where_text(const conv *c, size_t index, char *where, size_t cap)
 {
-    char where[96] = "";
-    if (c->json_line > 0) /* offsets are in the protobuf made from that line */
-        snprintf(where, sizeof where, " (of the protobuf transcoded from JSON line %lu)",
+    where[0] = '\0';
+    if (c->json) /* offsets are in the protobuf made from the JSON request */
+        snprintf(where, cap, " (of the protobuf transcoded from the JSON request on line %lu)",
                  (unsigned long)c->json_line);
+    else if (c->stream && c->decompressed)
+        snprintf(where, cap, " (message %lu; offsets in the %s-decompressed input)",
+                 (unsigned long)index + 1, c->decompressed);
     else if (c->stream)
-        snprintf(where, sizeof where, " (message %lu)", (unsigned long)index + 1);
+        snprintf(where, cap, " (message %lu)", (unsigned long)index + 1);
+    else if (c->decompressed)
+        snprintf(where, cap, " (offsets in the %s-decompressed input)", c->decompressed);
+}
+
+/* What the tool can add to a malformed-input message: the field path at the
+   offset (or, for a cut input, where it ends), and for a single request that
+   looks like another format, the flag to use. */
+static void malformed_detail(const conv *c, const unsigned char *data, size_t len, size_t base,
+                             size_t off, char *out, size_t cap)
+{
+    char path[256];
+    size_t field_at = 0, n;
+    int cut = p2m_pb_locate(data, len, c->forced, off, path, sizeof path, &field_at);
+    out[0] = '\0';
+    if (cut)
+        snprintf(out, cap, "; truncated: the input ends at byte %lu while reading %s (from byte %lu)",
+                 (unsigned long)(base + len), path[0] ? path : "a field",
+                 (unsigned long)(base + field_at));
+    else if (path[0] != '\0')
+        snprintf(out, cap, "; in %s (from byte %lu)", path, (unsigned long)(base + field_at));
+    if (!c->single_otlp)
+        return;
+    n = strlen(out);
+    if (p2m_input_is_json(data, len))
+        snprintf(out + n, cap - n, "; the input looks like JSON: use --input-format json "
+                 "(--input-format jsonl for JSON Lines)");
+    else if (p2m_input_is_stream(data, len))
+        snprintf(out + n, cap - n, "; the input looks like a length-prefixed stream "
+                 "(4-byte big-endian lengths): use --input-format otlp-stream");
+}
+
+/* Prints a failed conversion of the message (data, len) at byte base of the
+   input and returns the exit code. */
+static int report(const conv *c, const p2m_error *err, const unsigned char *data, size_t len,
+                  size_t base, size_t index)
+{
+    char where[160], detail[640];
+    where_text(c, index, where, sizeof where);
     switch (err->status) {
     case P2M_ERR_MALFORMED:
-        fprintf(stderr, "p2m: malformed input at byte %lu: %s%s\n",
-                (unsigned long)(base + err->offset), err->message, where);
+        malformed_detail(c, data, len, base, err->offset, detail, sizeof detail);
+        fprintf(stderr, "p2m: malformed input at byte %lu: %s%s%s\n",
+                (unsigned long)(base + err->offset), err->message, detail, where);
         return EXIT_BAD_INPUT;
     case P2M_ERR_INVALID_REFERENCE:
         fprintf(stderr, "p2m: invalid reference at byte %lu: %s%s\n",
@@ -417,7 +547,7 @@ static int convert_one(conv *c, const unsigned char *data, size_t len, size_t ba
     memset(&stats, 0, sizeof stats);
     st = p2m_work_size(c->engine, data, len, &need, &err);
     if (st != P2M_OK)
-        return report(c, &err, base, index);
+        return report(c, &err, data, len, base, index);
     if (grow_work(c, need))
         return EXIT_USAGE;
 
@@ -433,11 +563,14 @@ static int convert_one(conv *c, const unsigned char *data, size_t len, size_t ba
                 return EXIT_USAGE;
         }
         if (st != P2M_OK)
-            return report(c, &err, base, index);
+            return report(c, &err, data, len, base, index);
         if (c->stream && c->format == OUT_TABLE)
-            p2m_out_printf(&c->out, "%s=== message %lu (bytes %lu..%lu) ===\n",
+            p2m_out_printf(&c->out, "%s=== message %lu (input bytes %lu..%lu%s%s%s) ===\n",
                            index > 0 ? "\n" : "", (unsigned long)index + 1,
-                           (unsigned long)base, (unsigned long)(base + len));
+                           (unsigned long)c->in_at, (unsigned long)c->in_end,
+                           c->decompressed ? ", after " : "",
+                           c->decompressed ? c->decompressed : "",
+                           c->decompressed ? " decompression" : "");
         frame_at = c->out.len;
         if (c->format == OUT_TABLE) {
             p2m_table_write(&c->out, result, &c->extra);
@@ -478,7 +611,7 @@ static int convert_one(conv *c, const unsigned char *data, size_t len, size_t ba
             return EXIT_USAGE;
         }
         if (st != P2M_OK)
-            return report(c, &err, base, index);
+            return report(c, &err, data, len, base, index);
         if (n > 0xffffffffu && c->stream) {
             fprintf(stderr, "p2m: output message %lu is too large for 4-byte framing\n",
                     (unsigned long)index + 1);
@@ -521,55 +654,73 @@ static int convert_one(conv *c, const unsigned char *data, size_t len, size_t ba
         return EXIT_USAGE;
     }
     add_stats(&c->total, &stats);
+    add_unfed(c, &stats);
     c->messages++;
     return 0;
 }
 
-/* JSON Lines of ExportProfilesServiceRequest (--input-format json): each
-   non-empty line is transcoded to protobuf of the layout and converted.
-   More than one request: the output is framed as for otlp-stream. */
-static int convert_json_lines(conv *c, const unsigned char *data, size_t len, p2m_layout layout)
+static size_t skip_ws(const unsigned char *d, size_t len, size_t at)
 {
-    size_t at = 0, index = 0, lines = 0, line = 0, i;
+    while (at < len && (d[at] == ' ' || d[at] == '\t' || d[at] == '\n' || d[at] == '\r'))
+        at++;
+    return at;
+}
+
+static size_t line_of(const unsigned char *d, size_t at)
+{
+    size_t i, line = 1;
+    for (i = 0; i < at; i++)
+        line += d[i] == '\n';
+    return line;
+}
+
+/* OTLP/JSON requests (--input-format json: exactly one, on one line or
+   pretty-printed; jsonl: any number, JSON Lines or one after another). Each
+   is transcoded to protobuf of the layout and converted. */
+static int convert_json(conv *c, const unsigned char *data, size_t len, p2m_layout layout,
+                        int many)
+{
+    size_t at = skip_ws(data, len, 0), index = 0;
     p2m_outbuf pb = {NULL, 0, 0, 0};
     int rc = 0;
-    for (i = 0; i < len; i++) { /* count the requests first: framing */
-        size_t e = i;
-        int blank = 1;
-        while (e < len && data[e] != '\n') {
-            if (data[e] != ' ' && data[e] != '\t' && data[e] != '\r')
-                blank = 0;
-            e++;
-        }
-        lines += !blank;
-        i = e;
+    if (at == len) {
+        fprintf(stderr, "p2m: empty input: %lu bytes of whitespace and no JSON request\n",
+                (unsigned long)len);
+        return EXIT_BAD_INPUT;
     }
-    c->stream = lines > 1;
     while (at < len && rc == 0) {
-        size_t end = at, off = 0;
+        size_t end = 0, off = 0;
         char why[200];
-        int blank = 1;
-        line++;
-        while (end < len && data[end] != '\n') {
-            if (data[end] != ' ' && data[end] != '\t' && data[end] != '\r')
-                blank = 0;
-            end++;
+        pb.len = 0;
+        if (p2m_jsonin_transcode_one((const char *)data + at, len - at, layout, &pb, &end, &off,
+                                     why, sizeof why) != 0) {
+            const char *hint = "";
+            if (index == 0 && off == 0 && data[at] != '{' && data[at] != '[')
+                hint = " (the input does not look like JSON: for protobuf use --input-format "
+                       "otlp or otlp-stream)";
+            fprintf(stderr, "p2m: malformed JSON at byte %lu (line %lu): %s%s\n",
+                    (unsigned long)(at + off), (unsigned long)line_of(data, at + off), why, hint);
+            rc = pb.failed ? EXIT_USAGE : EXIT_BAD_INPUT;
+            break;
         }
-        if (!blank) {
-            pb.len = 0;
-            if (p2m_jsonin_transcode((const char *)data + at, end - at, layout, &pb, &off, why,
-                                     sizeof why) != 0) {
-                fprintf(stderr, "p2m: malformed JSON at byte %lu (line %lu): %s\n",
-                        (unsigned long)(at + off), (unsigned long)line, why);
-                rc = pb.failed ? EXIT_USAGE : EXIT_BAD_INPUT;
-                break;
-            }
-            c->json_line = line;
-            rc = convert_one(c, pb.data ? pb.data : (const unsigned char *)"", pb.len, 0, index);
-            c->json_line = 0;
-            index++;
+        c->json_line = line_of(data, at);
+        c->in_at = at;
+        c->in_end = at + end;
+        rc = convert_one(c, pb.data ? pb.data : (const unsigned char *)"", pb.len, 0, index);
+        index++;
+        at = skip_ws(data, len, at + end);
+        if (rc == 0 && !many && at < len) {
+            if (data[at] == '{')
+                fprintf(stderr,
+                        "p2m: a second JSON request starts at byte %lu (line %lu); "
+                        "--input-format json reads one: use --input-format jsonl for "
+                        "JSON Lines\n",
+                        (unsigned long)at, (unsigned long)line_of(data, at));
+            else
+                fprintf(stderr, "p2m: malformed JSON at byte %lu (line %lu): text after the "
+                        "request\n", (unsigned long)at, (unsigned long)line_of(data, at));
+            rc = EXIT_BAD_INPUT;
         }
-        at = end + 1;
     }
     p2m_out_free(&pb);
     return rc;
@@ -579,26 +730,37 @@ static int convert_json_lines(conv *c, const unsigned char *data, size_t len, p2
 static int convert_stream(conv *c, const unsigned char *data, size_t len)
 {
     size_t at = 0, index = 0;
+    char where[160];
     while (at < len) {
         size_t n;
         int rc;
+        where_text(c, index, where, sizeof where);
         if (len - at < 4) {
             fprintf(stderr,
-                    "p2m: malformed input at byte %lu: truncated frame header "
-                    "(%lu of 4 bytes) (message %lu)\n",
-                    (unsigned long)at, (unsigned long)(len - at), (unsigned long)index + 1);
+                    "p2m: malformed input at byte %lu: truncated: the input ends inside a "
+                    "frame's 4-byte length (%lu bytes of it)%s\n",
+                    (unsigned long)at, (unsigned long)(len - at), where);
             return EXIT_BAD_INPUT;
         }
         n = (size_t)data[at] << 24 | (size_t)data[at + 1] << 16 |
             (size_t)data[at + 2] << 8 | (size_t)data[at + 3];
         if (n > len - at - 4) {
+            char path[256];
+            size_t field_at = 0;
+            int cut = p2m_pb_locate(data + at + 4, len - at - 4, c->forced, 0, path,
+                                    sizeof path, &field_at);
             fprintf(stderr,
-                    "p2m: malformed input at byte %lu: frame of %lu bytes runs past the "
-                    "end of the input (%lu bytes left) (message %lu)\n",
-                    (unsigned long)at, (unsigned long)n, (unsigned long)(len - at - 4),
-                    (unsigned long)index + 1);
+                    "p2m: malformed input at byte %lu: truncated: a frame of %lu bytes runs "
+                    "past the end of the input (%lu bytes left)",
+                    (unsigned long)at, (unsigned long)n, (unsigned long)(len - at - 4));
+            if (cut && path[0] != '\0')
+                fprintf(stderr, "; the input ends at byte %lu while reading %s (from byte %lu)",
+                        (unsigned long)len, path, (unsigned long)(at + 4 + field_at));
+            fprintf(stderr, "%s\n", where);
             return EXIT_BAD_INPUT;
         }
+        c->in_at = at + 4;
+        c->in_end = at + 4 + n;
         rc = convert_one(c, data + at + 4, n, at + 4, index);
         if (rc != 0)
             return rc;
@@ -627,6 +789,7 @@ static void print_stats(const conv *c)
             (unsigned long long)s->invalid_references, (unsigned long long)s->series,
             (unsigned long long)s->overflow_samples, (unsigned long)s->work_used,
             (unsigned long long)s->regex_searches);
+    fprintf(stderr, ",\"samples_unfed\":%llu", (unsigned long long)s->samples_unfed);
     if (c->stream)
         fprintf(stderr, ",\"messages\":%lu", (unsigned long)c->messages);
     fputs("}\n", stderr);
@@ -647,29 +810,146 @@ static int parse_layout(const char *s, p2m_layout *out)
     return 0;
 }
 
+/* The notes of a finished run, one line each: sample types that fed no
+   metric, an input without profiles, filters that dropped every sample. Each
+   goes to stderr (unless quiet) and, with -f table, to the end of the table.
+   A forced layout that the evidence contradicts is a warning, printed even
+   when quiet. */
+static void notes(conv *c, int quiet, int layout_override)
+{
+    const p2m_stats *s = &c->total;
+    p2m_outbuf line = {NULL, 0, 0, 0};
+    int k;
+    for (k = 0; k < 4; k++) {
+        int warning = 0;
+        line.len = 0;
+        if (k == 0 && c->n_unfed > 0) {
+            size_t i;
+            p2m_out_printf(&line, "%s%lu sample type%s fed no metric: ",
+                           c->unfed_more ? "more than " : "", (unsigned long)c->n_unfed,
+                           c->n_unfed == 1 && !c->unfed_more ? "" : "s");
+            for (i = 0; i < c->n_unfed; i++)
+                p2m_out_printf(&line, "%s%s/%s (%llu profile%s, %llu sample%s)", i ? ", " : "",
+                               c->unfed[i].type, c->unfed[i].unit,
+                               (unsigned long long)c->unfed[i].profiles,
+                               c->unfed[i].profiles == 1 ? "" : "s",
+                               (unsigned long long)c->unfed[i].samples,
+                               c->unfed[i].samples == 1 ? "" : "s");
+            if (c->unfed_more)
+                p2m_out_str(&line, ", and more");
+            p2m_out_str(&line, "; map them to a metric with metrics.extra in the "
+                               "configuration (docs/configuration.md)");
+        } else if (k == 1 && s->profiles == 0) {
+            p2m_out_printf(&line, "the input holds no profiles (%llu resource%s): the output "
+                           "has no metrics", (unsigned long long)s->resources,
+                           s->resources == 1 ? "" : "s");
+        } else if (k == 2 && s->samples > 0 && s->samples_kept == 0 &&
+                   s->dropped_process + s->dropped_thread + s->dropped_pattern > 0) {
+            const char *sep = "";
+            p2m_out_printf(&line, "the filters dropped every sample (of %llu):",
+                           (unsigned long long)s->samples);
+            if (s->dropped_process > 0) {
+                p2m_out_printf(&line, " process_filter %llu",
+                               (unsigned long long)s->dropped_process);
+                sep = ",";
+            }
+            if (s->dropped_thread > 0) {
+                p2m_out_printf(&line, "%s thread_filter %llu", sep,
+                               (unsigned long long)s->dropped_thread);
+                sep = ",";
+            }
+            if (s->dropped_pattern > 0)
+                p2m_out_printf(&line, "%s pattern_filter %llu", sep,
+                               (unsigned long long)s->dropped_pattern);
+            p2m_out_str(&line, "; check the filter's patterns (p2m match PATTERN SUBJECT... "
+                               "tries one)");
+        } else if (k == 3 && c->layout_conflict) {
+            warning = 1;
+            p2m_out_printf(&line, "layout %s is forced (%s) but the input's fields point to "
+                           "%s: the values may be wrong; drop the forced layout, or set "
+                           "strict: true to make this an error",
+                           p2m_layout_name(c->forced),
+                           layout_override ? "--layout" : "layout: in the configuration",
+                           p2m_layout_name(c->layout_evidence));
+        }
+        if (line.len == 0 || line.failed)
+            continue;
+        if (!quiet || warning)
+            fprintf(stderr, "p2m: %s: %.*s\n", warning ? "warning" : "note", (int)line.len,
+                    (const char *)line.data);
+        if (c->format == OUT_TABLE)
+            p2m_out_printf(&c->out, "\n%s: %.*s\n", warning ? "warning" : "note",
+                           (int)line.len, (const char *)line.data);
+    }
+    p2m_out_free(&line);
+}
+
+/* Whether the output file is the input file (the same inode, however the
+   paths are spelled). An output that does not exist yet is not the input. */
+static int same_file(const char *input, const char *output)
+{
+    struct stat si, so;
+    int in_ok;
+    if (output == NULL || strcmp(output, "-") == 0)
+        return 0;
+    if (stat(output, &so) != 0)
+        return 0;
+    in_ok = strcmp(input, "-") == 0 ? fstat(STDIN_FILENO, &si) == 0 : stat(input, &si) == 0;
+    return in_ok && si.st_dev == so.st_dev && si.st_ino == so.st_ino;
+}
+
+/* A size: digits with an optional K, M or G (powers of 1024). */
+static int parse_size(const char *s, size_t *out)
+{
+    uint64_t v = 0, mul = 1;
+    size_t n = strlen(s);
+    char digits[32];
+    if (n == 0 || n >= sizeof digits)
+        return -1;
+    memcpy(digits, s, n + 1);
+    switch (digits[n - 1]) {
+    case 'K': case 'k': mul = 1024u; break;
+    case 'M': case 'm': mul = 1024u * 1024u; break;
+    case 'G': case 'g': mul = 1024u * 1024u * 1024u; break;
+    default: break;
+    }
+    if (mul != 1)
+        digits[n - 1] = '\0';
+    if (parse_u64(digits, &v) != 0 || v == 0 || v > (uint64_t)((size_t)-1 / 2) / mul)
+        return -1;
+    *out = (size_t)(v * mul);
+    return 0;
+}
+
+#define DEFAULT_MAX_DECOMPRESSED ((size_t)1 << 30)
+
 /* extra_keys / extra_vals: room for argc entries each (--resource-attr
    KEY=VALUE: keys copied, values pointing into argv), freed by the caller */
 static int convert_main(int argc, char **argv, char **extra_keys, const char **extra_vals)
 {
     const char *config = NULL, *output = NULL, *input = NULL, *v;
     int stats = 0, layout_override = 0, have_now = 0, i, rc, missing = 0, opts_done = 0;
-    int json_in = 0;
+    int in_format = IN_OTLP, quiet = 0;
     p2m_layout layout = P2M_LAYOUT_AUTO;
     uint64_t now = 0;
+    size_t max_decompressed = DEFAULT_MAX_DECOMPRESSED;
     p2m_cfgfile file;
     void *engine_mem = NULL, *state_mem = NULL;
     unsigned char *data = NULL;
-    size_t len = 0, state_size;
+    size_t len = 0, state_size, u;
     conv c;
 
     memset(&c, 0, sizeof c);
+    memset(&file, 0, sizeof file);
     c.format = OUT_OTLP;
     for (i = 1; i < argc; i++) {
         const char *a = argv[i];
         v = NULL;
         if (opts_done || a[0] != '-' || strcmp(a, "-") == 0) {
             if (input != NULL)
-                return usage_error("convert", "more than one input given (%s)", a);
+                return p2m_usage_error("convert",
+                                       "unexpected argument '%s' (more than one input given)",
+                                       a);
             input = a;
         } else if (strcmp(a, "--") == 0) {
             opts_done = 1;
@@ -678,6 +958,8 @@ static int convert_main(int argc, char **argv, char **extra_keys, const char **e
             return 0;
         } else if (strcmp(a, "--stats") == 0) {
             stats = 1;
+        } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
+            quiet = 1;
         } else if (take_opt(argc, argv, &i, "-c", "--config", &v, &missing)) {
             config = v;
         } else if (take_opt(argc, argv, &i, "-o", "--output", &v, &missing)) {
@@ -694,28 +976,36 @@ static int convert_main(int argc, char **argv, char **extra_keys, const char **e
             else if (strcmp(v, "prom") == 0)
                 c.format = OUT_PROM;
             else
-                return usage_error("convert",
+                return p2m_usage_error("convert",
                                    "unknown output format '%s' (otlp, json, prom or table)", v);
         } else if (take_opt(argc, argv, &i, NULL, "--input-format", &v, &missing)) {
             if (missing)
                 break;
-            json_in = 0;
             if (strcmp(v, "otlp") == 0)
-                c.stream = 0;
+                in_format = IN_OTLP;
             else if (strcmp(v, "otlp-stream") == 0)
-                c.stream = 1;
+                in_format = IN_STREAM;
             else if (strcmp(v, "json") == 0)
-                json_in = 1;
+                in_format = IN_JSON;
+            else if (strcmp(v, "jsonl") == 0)
+                in_format = IN_JSONL;
             else
-                return usage_error("convert",
-                                   "unknown input format '%s' (otlp, otlp-stream or json)", v);
+                return p2m_usage_error(
+                    "convert", "unknown input format '%s' (otlp, otlp-stream, json or jsonl)", v);
+        } else if (take_opt(argc, argv, &i, NULL, "--max-decompressed", &v, &missing)) {
+            if (missing)
+                break;
+            if (parse_size(v, &max_decompressed) != 0)
+                return p2m_usage_error("convert",
+                                       "--max-decompressed takes a size in bytes with an "
+                                       "optional K, M or G (1G, 512M), not '%s'", v);
         } else if (take_opt(argc, argv, &i, NULL, "--resource-attr", &v, &missing)) {
             const char *eq;
             if (missing)
                 break;
             eq = strchr(v, '=');
             if (eq == NULL || eq == v)
-                return usage_error("convert", "--resource-attr takes KEY=VALUE, not '%s'", v);
+                return p2m_usage_error("convert", "--resource-attr takes KEY=VALUE, not '%s'", v);
             extra_keys[c.extra.n] = (char *)malloc((size_t)(eq - v) + 1);
             if (extra_keys[c.extra.n] == NULL) {
                 fputs("p2m: out of memory\n", stderr);
@@ -731,28 +1021,37 @@ static int convert_main(int argc, char **argv, char **extra_keys, const char **e
             if (missing)
                 break;
             if (parse_layout(v, &layout) != 0)
-                return usage_error("convert",
+                return p2m_usage_error("convert",
                                    "unknown layout '%s' (auto, v1.8, v1.9 or v1.10)", v);
             layout_override = 1;
         } else if (take_opt(argc, argv, &i, NULL, "--now", &v, &missing)) {
             if (missing)
                 break;
             if (parse_u64(v, &now) != 0)
-                return usage_error("convert",
+                return p2m_usage_error("convert",
                                    "--now takes Unix time in nanoseconds, not '%s'", v);
             have_now = 1;
         } else {
-            return usage_error("convert", "unknown option '%s'", a);
+            return p2m_usage_error("convert", "unknown option '%s'", a);
         }
     }
     if (missing)
-        return usage_error("convert", "option '%s' needs a value", argv[argc - 1]);
+        return p2m_usage_error("convert", "option '%s' needs a value", argv[argc - 1]);
     if (input == NULL)
         input = "-";
+    c.stream = in_format == IN_STREAM || in_format == IN_JSONL;
+    c.json = in_format == IN_JSON || in_format == IN_JSONL;
+    c.single_otlp = in_format == IN_OTLP;
     if (c.format == OUT_OTLP && (output == NULL || strcmp(output, "-") == 0) &&
         isatty(STDOUT_FILENO)) {
         fputs("p2m: not writing binary protobuf to a terminal; use -o FILE, a pipe, "
               "or -f table / json / prom\n", stderr);
+        return EXIT_USAGE;
+    }
+    if (same_file(input, output)) {
+        fprintf(stderr, "p2m: the output %s is the input %s (the same file): it would be "
+                "overwritten; write to another file\n", output,
+                strcmp(input, "-") == 0 ? "(standard input)" : input);
         return EXIT_USAGE;
     }
 
@@ -760,6 +1059,7 @@ static int convert_main(int argc, char **argv, char **extra_keys, const char **e
         p2m_cfgfile_free(&file);
         return EXIT_USAGE;
     }
+    c.forced = file.config.layout;
     c.options.now_unix_nano = have_now ? now : now_unix_nano();
     /* cumulative temporality: one state for the whole run, so a stream's
        messages are running totals (SPEC section 7) */
@@ -781,9 +1081,53 @@ static int convert_main(int argc, char **argv, char **extra_keys, const char **e
         }
     }
 
+    if (strcmp(input, "-") == 0 && isatty(STDIN_FILENO) && !quiet)
+        fputs("p2m: reading standard input (a terminal): end it with Ctrl-D, or give an "
+              "INPUT file (p2m convert --help)\n", stderr);
     if (read_all(input, &data, &len) != 0) {
         rc = EXIT_USAGE;
         goto done;
+    }
+    if (len == 0) {
+        fprintf(stderr, "p2m: empty input: %s has no bytes\n",
+                strcmp(input, "-") == 0 ? "standard input" : input);
+        rc = EXIT_BAD_INPUT;
+        goto done;
+    }
+    c.decompressed = p2m_input_compression(data, len);
+    if (c.decompressed != NULL) {
+        unsigned char *plain = NULL;
+        size_t plain_len = 0;
+        int too_big = 0;
+        char why[200];
+        const char *tool = strcmp(c.decompressed, "gzip") == 0 ? "gunzip" : "zstd -d";
+        if (!p2m_input_can_decompress(c.decompressed)) {
+            fprintf(stderr, "p2m: the input is %s-compressed and this p2m was built without "
+                    "%s: decompress it first (%s)\n", c.decompressed,
+                    strcmp(c.decompressed, "gzip") == 0 ? "zlib" : "libzstd", tool);
+            rc = EXIT_BAD_INPUT;
+            goto done;
+        }
+        if (p2m_input_decompress(c.decompressed, data, len, max_decompressed, &plain,
+                                 &plain_len, &too_big, why, sizeof why) != 0) {
+            if (too_big)
+                fprintf(stderr, "p2m: %s input refused: %s (--max-decompressed %lu); "
+                        "raise the limit if the input is genuine\n", c.decompressed, why,
+                        (unsigned long)max_decompressed);
+            else
+                fprintf(stderr, "p2m: %s input: %s\n", c.decompressed, why);
+            rc = EXIT_BAD_INPUT;
+            goto done;
+        }
+        free(data);
+        data = plain;
+        len = plain_len;
+        if (len == 0) {
+            fprintf(stderr, "p2m: empty input: %s decompresses to no bytes\n",
+                    strcmp(input, "-") == 0 ? "standard input" : input);
+            rc = EXIT_BAD_INPUT;
+            goto done;
+        }
     }
     c.out_guess = len / 2 + 4096;
     if (c.format == OUT_PROM && (c.prom = p2m_prom_new()) == NULL) {
@@ -791,11 +1135,14 @@ static int convert_main(int argc, char **argv, char **extra_keys, const char **e
         rc = EXIT_USAGE;
         goto done;
     }
-    if (json_in) {
-        rc = convert_json_lines(&c, data, len, layout_override ? layout : P2M_LAYOUT_AUTO);
+    if (c.json) {
+        rc = convert_json(&c, data, len, layout_override ? layout : P2M_LAYOUT_AUTO,
+                          in_format == IN_JSONL);
     } else if (c.stream) {
         rc = convert_stream(&c, data, len);
     } else {
+        c.in_at = 0;
+        c.in_end = len;
         rc = convert_one(&c, data, len, 0, 0);
     }
     if (rc == 0 && c.prom != NULL) {
@@ -806,11 +1153,21 @@ static int convert_main(int argc, char **argv, char **extra_keys, const char **e
             rc = EXIT_USAGE;
         }
     }
+    if (rc == 0)
+        notes(&c, quiet, layout_override);
+    if (rc == 0 && c.out.failed) {
+        fprintf(stderr, "p2m: out of memory for the output\n");
+        rc = EXIT_USAGE;
+    }
     if (rc == 0 && write_all(output, &c.out) != 0)
         rc = EXIT_USAGE;
     if (rc == 0 && stats)
         print_stats(&c);
 done:
+    for (u = 0; u < c.n_unfed; u++) {
+        free(c.unfed[u].type);
+        free(c.unfed[u].unit);
+    }
     free(data);
     free(c.work);
     p2m_out_free(&c.out);
@@ -854,16 +1211,18 @@ static int cmd_validate(int argc, char **argv)
             return 0;
         } else if (take_opt(argc, argv, &i, "-c", "--config", &v, &missing)) {
             if (missing)
-                return usage_error("validate", "option '%s' needs a value", a);
+                return p2m_usage_error("validate", "option '%s' needs a value", a);
             config = v;
-        } else if (a[0] != '-' && config == NULL) {
+        } else if (a[0] == '-' && a[1] != '\0') {
+            return p2m_usage_error("validate", "unknown option '%s'", a);
+        } else if (config == NULL) {
             config = a;
         } else {
-            return usage_error("validate", "unexpected argument '%s'", a);
+            return p2m_usage_error("validate", "unexpected argument '%s'", a);
         }
     }
     if (config == NULL)
-        return usage_error("validate", "%s", "no configuration file given (-c FILE)");
+        return p2m_usage_error("validate", "%s", "no configuration file given (-c FILE)");
     if (load_engine(config, 0, P2M_LAYOUT_AUTO, &file, &engine_mem, &engine) != 0) {
         p2m_cfgfile_free(&file);
         return EXIT_USAGE;
@@ -882,7 +1241,7 @@ int p2m_cmd_match(int argc, char **argv);
 
 typedef struct command {
     const char *name;
-    int (*run)(int argc, char **argv); /* NULL: reserved, not built yet */
+    int (*run)(int argc, char **argv);
 } command;
 /* A new command: a cmd_NAME(argc, argv) with argv[0] = NAME, and a row here. */
 
@@ -892,6 +1251,32 @@ static const command commands[] = {
     {"match", p2m_cmd_match},
 };
 
+/* p2m help [COMMAND]: the help of COMMAND, as COMMAND --help prints it. */
+static int cmd_help(int argc, char **argv)
+{
+    size_t i;
+    if (argc < 2) {
+        print_lines(stdout, main_help);
+        return 0;
+    }
+    if (argc > 2)
+        return p2m_usage_error(NULL, "unexpected argument '%s'", argv[2]);
+    for (i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(argv[1], commands[i].name) == 0) {
+            char help_flag[] = "--help";
+            char *sub[3];
+            sub[0] = argv[1];
+            sub[1] = help_flag;
+            sub[2] = NULL;
+            return commands[i].run(2, sub);
+        }
+    if (strcmp(argv[1], "help") == 0) {
+        print_lines(stdout, main_help);
+        return 0;
+    }
+    return p2m_usage_error(NULL, "unknown command '%s' (convert, validate or match)", argv[1]);
+}
+
 int main(int argc, char **argv)
 {
     size_t i;
@@ -899,23 +1284,26 @@ int main(int argc, char **argv)
         print_lines(stderr, main_help);
         return EXIT_USAGE;
     }
-    if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
-        strcmp(argv[1], "help") == 0) {
+    if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+        if (argc > 2)
+            return p2m_usage_error(NULL, "unexpected argument '%s'", argv[2]);
         print_lines(stdout, main_help);
         return 0;
     }
+    if (strcmp(argv[1], "help") == 0)
+        return cmd_help(argc - 1, argv + 1);
     if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+        if (argc > 2)
+            return p2m_usage_error(NULL, "unexpected argument '%s'", argv[2]);
         printf("p2m %s\n", p2m_version());
         return 0;
     }
     for (i = 0; i < sizeof commands / sizeof commands[0]; i++) {
         if (strcmp(argv[1], commands[i].name) != 0)
             continue;
-        if (commands[i].run == NULL) {
-            fprintf(stderr, "p2m: '%s' is not available in this version\n", argv[1]);
-            return EXIT_USAGE;
-        }
         return commands[i].run(argc - 1, argv + 1);
     }
-    return usage_error(NULL, "unknown command '%s'", argv[1]);
+    if (argv[1][0] == '-')
+        return p2m_usage_error(NULL, "unknown option '%s'", argv[1]);
+    return p2m_usage_error(NULL, "unknown command '%s' (convert, validate or match)", argv[1]);
 }

@@ -637,6 +637,24 @@ static int jmessage(jp *p, int msg, p2m_outbuf *o, int depth)
     }
 }
 
+int p2m_jsonin_transcode_one(const char *json, size_t len, p2m_layout layout, p2m_outbuf *out,
+                             size_t *end, size_t *err_offset, char *why, size_t why_cap)
+{
+    jp p;
+    memset(&p, 0, sizeof p);
+    p.s = json;
+    p.n = len;
+    p.why = why;
+    p.why_cap = why_cap;
+    p.schema = layout == P2M_LAYOUT_V1_8 ? schema8 : layout == P2M_LAYOUT_V1_9 ? schema9 : schema10;
+    jmessage(&p, M_REQ, out, 0);
+    if (!p.failed && out->failed)
+        jfail(&p, "out of memory%s", NULL);
+    *err_offset = p.err_at;
+    *end = p.at;
+    return p.failed ? -1 : 0;
+}
+
 int p2m_jsonin_transcode(const char *json, size_t len, p2m_layout layout, p2m_outbuf *out,
                          size_t *err_offset, char *why, size_t why_cap)
 {
@@ -656,4 +674,230 @@ int p2m_jsonin_transcode(const char *json, size_t len, p2m_layout layout, p2m_ou
         jfail(&p, "out of memory%s", NULL);
     *err_offset = p.err_at;
     return p.failed ? -1 : 0;
+}
+
+/* ---- locating a byte offset in a protobuf request --------------------------
+   Walks an ExportProfilesServiceRequest with the schema above and names the
+   field at a byte offset, or the field being read where the input ends when
+   a length runs past the end of the input (a truncated file). */
+
+typedef struct ploc {
+    const jmsg *schema;
+    const unsigned char *pb;
+    size_t len;
+    size_t target;     /* the offset to name; (size_t)-1: follow the end */
+    int score_only;    /* visit every message, only counting mismatches */
+    unsigned long mismatches;
+    int truncated;
+    int found;
+    size_t field_at;   /* the innermost field named: where it starts */
+    uint64_t field_len; /* and its declared length (LEN fields) */
+    char *path;
+    size_t cap, plen;
+} ploc;
+
+static void ploc_name(ploc *L, const jfield *f, unsigned num, unsigned long idx)
+{
+    char part[96];
+    if (f == NULL)
+        snprintf(part, sizeof part, "%sfield %u", L->plen ? "." : "", num);
+    else if (f->repeated && (f->type == T_MSG || f->type == T_STRING || f->type == T_BYTES))
+        snprintf(part, sizeof part, "%s%s[%lu]", L->plen ? "." : "", f->name, idx);
+    else
+        snprintf(part, sizeof part, "%s%s", L->plen ? "." : "", f->name);
+    if (L->plen + strlen(part) < L->cap) {
+        memcpy(L->path + L->plen, part, strlen(part) + 1);
+        L->plen += strlen(part);
+    }
+}
+
+static int ploc_varint(const unsigned char *p, size_t end, size_t *i, uint64_t *v)
+{
+    unsigned shift = 0;
+    *v = 0;
+    while (*i < end && shift < 64) {
+        unsigned char b = p[(*i)++];
+        *v |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80))
+            return 0;
+        shift += 7;
+    }
+    return -1;
+}
+
+static int ploc_wire_ok(const jfield *f, unsigned wt)
+{
+    if (f->type == T_MSG || f->type == T_STRING || f->type == T_BYTES)
+        return wt == 2;
+    if (f->repeated && wt == 2)
+        return 1;
+    if (f->type == T_FIXED64 || f->type == T_DOUBLE)
+        return wt == 1;
+    return wt == 0;
+}
+
+static void ploc_walk(ploc *L, int msg, size_t start, size_t end, int depth)
+{
+    const jmsg *m = &L->schema[msg];
+    unsigned long counts[16];
+    size_t i = start;
+    memset(counts, 0, sizeof counts);
+    if (depth > 64)
+        return;
+    while (i < end) {
+        size_t fstart = i, k, fend;
+        uint64_t tag, v = 0;
+        const jfield *f = NULL;
+        unsigned long idx = 0;
+        unsigned wt, num;
+        int cut = 0;
+        if (ploc_varint(L->pb, end, &i, &tag) != 0) {
+            L->truncated = end == L->len && !L->score_only;
+            L->field_at = fstart;
+            L->found = 1;
+            return;
+        }
+        wt = (unsigned)(tag & 7);
+        num = (unsigned)(tag >> 3);
+        for (k = 0; k < m->n && k < 16; k++)
+            if (m->f[k].num == num) {
+                f = &m->f[k];
+                idx = counts[k]++;
+            }
+        if (f == NULL || !ploc_wire_ok(f, wt))
+            L->mismatches++;
+        switch (wt) {
+        case 0:
+            cut = ploc_varint(L->pb, end, &i, &v) != 0;
+            break;
+        case 1:
+            cut = end - i < 8;
+            i = cut ? end : i + 8;
+            break;
+        case 5:
+            cut = end - i < 4;
+            i = cut ? end : i + 4;
+            break;
+        case 2:
+            if (ploc_varint(L->pb, end, &i, &v) != 0) {
+                cut = 1;
+                break;
+            }
+            if (v > end - i) {
+                if (end == L->len && !L->score_only) { /* runs past the input: truncated */
+                    L->truncated = 1;
+                    L->found = 1;
+                    L->field_at = fstart;
+                    L->field_len = v;
+                    ploc_name(L, f, num, idx);
+                    if (f != NULL && f->type == T_MSG && wt == 2)
+                        ploc_walk(L, f->msg, i, L->len, depth + 1);
+                    return;
+                }
+                /* past its parent but not the input: malformed, not cut */
+                L->mismatches++;
+                if (!L->score_only && L->target >= fstart && L->target < end) {
+                    L->found = 1;
+                    L->field_at = fstart;
+                    L->field_len = v;
+                    ploc_name(L, f, num, idx);
+                }
+                return;
+            }
+            fend = i + (size_t)v;
+            if (L->score_only) {
+                if (f != NULL && f->type == T_MSG)
+                    ploc_walk(L, f->msg, i, fend, depth + 1);
+            } else if (L->target >= fstart && L->target < fend) {
+                L->found = 1;
+                L->field_at = fstart;
+                L->field_len = v;
+                ploc_name(L, f, num, idx);
+                if (f != NULL && f->type == T_MSG)
+                    ploc_walk(L, f->msg, i, fend, depth + 1);
+                return;
+            }
+            i = fend;
+            continue;
+        default: /* groups and invalid wire types: nothing sensible follows */
+            L->mismatches++;
+            if (!L->score_only && L->target >= fstart) {
+                L->found = 1;
+                L->field_at = fstart;
+                ploc_name(L, f, num, idx);
+            }
+            return;
+        }
+        if (cut) {
+            if (end == L->len && !L->score_only) {
+                L->truncated = 1;
+                L->found = 1;
+                L->field_at = fstart;
+                L->field_len = 0;
+                ploc_name(L, f, num, idx);
+            }
+            return;
+        }
+        if (!L->score_only && L->target >= fstart && L->target < i) {
+            L->found = 1;
+            L->field_at = fstart;
+            ploc_name(L, f, num, idx);
+            return;
+        }
+    }
+}
+
+static const jmsg *ploc_schema(p2m_layout layout)
+{
+    return layout == P2M_LAYOUT_V1_8 ? schema8 : layout == P2M_LAYOUT_V1_9 ? schema9 : schema10;
+}
+
+int p2m_pb_locate(const unsigned char *pb, size_t len, p2m_layout layout, size_t at,
+                  char *path, size_t path_cap, size_t *field_at)
+{
+    ploc L;
+    if (path_cap == 0)
+        return 0;
+    path[0] = '\0';
+    if (layout == P2M_LAYOUT_AUTO) { /* the layout whose schema fits best */
+        static const p2m_layout order[3] = {P2M_LAYOUT_V1_10, P2M_LAYOUT_V1_9, P2M_LAYOUT_V1_8};
+        unsigned long best = (unsigned long)-1;
+        int k;
+        for (k = 0; k < 3; k++) {
+            memset(&L, 0, sizeof L);
+            L.schema = ploc_schema(order[k]);
+            L.pb = pb;
+            L.len = len;
+            L.score_only = 1;
+            ploc_walk(&L, M_REQ, 0, len, 0);
+            if (L.mismatches < best) {
+                best = L.mismatches;
+                layout = order[k];
+            }
+        }
+    }
+    /* first the end of the input: a length running past it is a cut file */
+    memset(&L, 0, sizeof L);
+    L.schema = ploc_schema(layout);
+    L.pb = pb;
+    L.len = len;
+    L.target = (size_t)-1;
+    L.path = path;
+    L.cap = path_cap;
+    ploc_walk(&L, M_REQ, 0, len, 0);
+    if (L.truncated) {
+        *field_at = L.field_at;
+        return 1;
+    }
+    memset(&L, 0, sizeof L);
+    path[0] = '\0';
+    L.schema = ploc_schema(layout);
+    L.pb = pb;
+    L.len = len;
+    L.target = at;
+    L.path = path;
+    L.cap = path_cap;
+    ploc_walk(&L, M_REQ, 0, len, 0);
+    *field_at = L.field_at;
+    return 0;
 }

@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: MIT
+   p2m: what every subcommand shares for its usage errors and help. */
+#ifndef P2M_CLI_H
+#define P2M_CLI_H
+
+/* The last line of every help: where the documentation is. There is no
+   install target (and so no man page) yet, so it names the project's README
+   rather than a path relative to a checkout the user may not have. */
+#define P2M_DOC_LINE "Documentation: the profile2metrics project's README (README.md in its sources)."
+
+/* Prints "p2m: MESSAGE" and "Try 'p2m CMD --help'." (cmd NULL: "p2m --help")
+   on stderr and returns 2, the usage exit status. Unknown options are
+   reported as "unknown option 'X'", stray arguments as "unexpected argument
+   'X'", by every subcommand. */
+int p2m_usage_error(const char *cmd, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+#endif /* P2M_CLI_H */
