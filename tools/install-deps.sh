@@ -5,7 +5,7 @@
 # (or sudo). `make demo` needs none of this: only a C compiler and make.
 set -eu
 
-PKGS="protobuf-compiler python3-protobuf libyaml-dev libpcre2-dev \
+PKGS="protobuf-compiler python3-protobuf libyaml-dev libpcre2-dev zlib1g-dev libzstd-dev zstd \
 libprotobuf-dev libprotobuf-c-dev protobuf-c-compiler \
 nanopb libnanopb-dev libprotozero-dev \
 clang libclang-rt-14-dev valgrind g++ prometheus \

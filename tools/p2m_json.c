@@ -603,7 +603,10 @@ int p2m_json_write(p2m_outbuf *o, const p2m_result *r, const p2m_extra_attrs *ex
             }
             p2m_out_str(o, ",\"unit\":");
             p2m_json_string(o, info.unit.ptr ? info.unit.ptr : "", info.unit.len);
-            p2m_out_str(o, ",\"sum\":{\"dataPoints\":[");
+            /* snapshot types (inuse_*) make a Gauge: no temporality, not
+               monotonic; every other metric is a monotonic Sum */
+            p2m_out_str(o, info.is_gauge ? ",\"gauge\":{\"dataPoints\":["
+                                         : ",\"sum\":{\"dataPoints\":[");
             for (pt = 0; pt < info.n_points; pt++) {
                 p2m_point p;
                 p2m_attribute *pa;
@@ -611,9 +614,13 @@ int p2m_json_write(p2m_outbuf *o, const p2m_result *r, const p2m_extra_attrs *ex
                 p2m_result_point(r, res, m, pt, &p);
                 if (pt)
                     p2m_out_str(o, ",");
-                p2m_out_printf(o, "{\"startTimeUnixNano\":\"%llu\",\"timeUnixNano\":\"%llu\",",
-                               (unsigned long long)p.start_time_unix_nano,
-                               (unsigned long long)p.time_unix_nano);
+                if (info.is_gauge && p.start_time_unix_nano == 0)
+                    p2m_out_printf(o, "{\"timeUnixNano\":\"%llu\",",
+                                   (unsigned long long)p.time_unix_nano);
+                else
+                    p2m_out_printf(o, "{\"startTimeUnixNano\":\"%llu\",\"timeUnixNano\":\"%llu\",",
+                                   (unsigned long long)p.start_time_unix_nano,
+                                   (unsigned long long)p.time_unix_nano);
                 if (p.is_double) {
                     p2m_out_str(o, "\"asDouble\":");
                     p2m_json_double(o, p.as_double);
@@ -635,8 +642,11 @@ int p2m_json_write(p2m_outbuf *o, const p2m_result *r, const p2m_extra_attrs *ex
                 }
                 p2m_out_str(o, "}");
             }
-            p2m_out_printf(o, "],\"aggregationTemporality\":%d,\"isMonotonic\":true}}",
-                           (int)info.temporality);
+            if (info.is_gauge)
+                p2m_out_str(o, "]}}");
+            else
+                p2m_out_printf(o, "],\"aggregationTemporality\":%d,\"isMonotonic\":true}}",
+                               (int)info.temporality);
         }
         p2m_out_str(o, "]}]");
         if (url.len) {

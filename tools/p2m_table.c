@@ -78,7 +78,10 @@ void p2m_table_human(char *buf, size_t cap, double value, p2m_str unit)
         snprintf(buf, cap, "%s%s %s", sign, digits, time_units[i]);
         return;
     }
-    if (unit_is(unit, "By")) {
+    scale = unit_is(unit, "By") ? 1 : unit_is(unit, "KiBy") ? 1024.0
+          : unit_is(unit, "MiBy") ? 1048576.0 : unit_is(unit, "GiBy") ? 1073741824.0 : 0;
+    if (scale != 0) {
+        x *= scale; /* in bytes from here */
         for (i = 0; i < 5 && x >= 1023.5; i++)
             x /= 1024;
         three_digits(digits, sizeof digits, x);
@@ -348,9 +351,14 @@ static void put_metric(p2m_outbuf *o, scratch *s, const p2m_result *r, size_t re
         put_text(o, info.name);
         p2m_out_str(o, " (");
         put_text(o, info.unit);
-        p2m_out_printf(o, "), %s sum, %lu point%s",
-                       info.temporality == P2M_TEMPORALITY_CUMULATIVE ? "cumulative" : "delta",
-                       (unsigned long)info.n_points, info.n_points == 1 ? "" : "s");
+        if (info.is_gauge) /* a snapshot (inuse_*): the latest value, not a sum */
+            p2m_out_printf(o, "), gauge, %lu point%s", (unsigned long)info.n_points,
+                           info.n_points == 1 ? "" : "s");
+        else
+            p2m_out_printf(o, "), %s sum, %lu point%s",
+                           info.temporality == P2M_TEMPORALITY_CUMULATIVE ? "cumulative"
+                                                                           : "delta",
+                           (unsigned long)info.n_points, info.n_points == 1 ? "" : "s");
         p2m_out_str(o, "\n");
         if (info.n_points > 0 && time_span(span, sizeof span, t_start, t_end))
             p2m_out_printf(o, "    time: %s\n", span);
