@@ -585,4 +585,407 @@ else
     fail no-yaml-build "does not compile without P2M_HAVE_YAML: $(head -c 300 "$T/noyaml-build.err")"
 fi
 
+# =============================================================================
+# ---- command-line details, input recognition and notes (issues 15 and 23) ----
+# Every case checks the exact message and exit code. Inputs are made here by
+# independent means: Python's gzip module and the zstd command compress,
+# Google protobuf's json_format writes the JSON, a Python wire walker over
+# the protobuf descriptors names the field a cut file ends in.
+# =============================================================================
+DOC_LINE="Documentation: the profile2metrics project's README (README.md in its sources)."
+# expect_exact NAME RC EXPECTED_STDERR ARGS...: exit code, empty stdout, stderr exactly
+expect_exact() {
+    name=$1 want=$2 msg=$3
+    shift 3
+    run "$name" "$want" "$@" || return
+    printf '%s\n' "$msg" > "$T/$name.want"
+    if [ -s "$T/$name.out" ]; then
+        fail "$name" "wrote $(wc -c < "$T/$name.out") bytes to stdout on failure"
+    elif ! cmp -s "$T/$name.want" "$T/$name.err"; then
+        fail "$name" "stderr '$(cat "$T/$name.err")', expected '$msg'"
+    else
+        pass "$name"
+    fi
+}
+
+# -- p2m help COMMAND prints that command's help (as COMMAND --help does)
+for sub in convert validate match; do
+    if run "help-$sub" 0 help "$sub" && run "help-$sub-flag" 0 "$sub" --help &&
+            cmp -s "$T/help-$sub.out" "$T/help-$sub-flag.out" &&
+            head -1 "$T/help-$sub.out" | grep -q "^usage: p2m $sub"; then
+        pass "help-command-$sub"
+    else
+        fail "help-command-$sub" "p2m help $sub differs from p2m $sub --help"
+    fi
+done
+if run help-help 0 help && cmp -s "$T/help-help.out" "$T/help.out"; then pass help-no-command
+else fail help-no-command "p2m help differs from p2m --help"; fi
+expect_exact help-unknown 2 "p2m: unknown command 'bogus' (convert, validate or match)
+Try 'p2m --help'." help bogus
+
+# -- every help ends with the README line, none names docs/cli.md
+bad=""
+for h in help help-convert help-validate help-match; do
+    [ "$(tail -1 "$T/$h.out")" = "$DOC_LINE" ] || bad="$bad $h"
+    ! grep -q 'docs/cli.md' "$T/$h.out" || bad="$bad $h(docs/cli.md)"
+done
+if [ -z "$bad" ]; then pass help-doc-line; else fail help-doc-line "last line wrong in:$bad"; fi
+
+# -- unknown options and unexpected arguments: one wording, exit 2, a Try line
+expect_exact unknown-option-convert 2 "p2m: unknown option '--bogus'
+Try 'p2m convert --help'." convert --bogus "$demo"
+expect_exact unknown-option-validate 2 "p2m: unknown option '-f'
+Try 'p2m validate --help'." validate -f x
+expect_exact unknown-option-match 2 "p2m: unknown option '--bogus' (a pattern that starts with '-' follows --)
+Try 'p2m match --help'." match --bogus x
+expect_exact unknown-option-top 2 "p2m: unknown option '--bogus'
+Try 'p2m --help'." --bogus
+expect_exact unexpected-arg-validate 2 "p2m: unexpected argument 'b.yaml'
+Try 'p2m validate --help'." validate a.yaml b.yaml
+expect_exact unexpected-arg-convert 2 "p2m: unexpected argument 'b.pb' (more than one input given)
+Try 'p2m convert --help'." convert a.pb b.pb
+expect_exact unexpected-arg-help 2 "p2m: unexpected argument 'extra'
+Try 'p2m --help'." help convert extra
+
+# -- a terminal on stdin: convert says it reads stdin; match without subjects
+# is an error (through a pty made by Python's pty module)
+if $PY - "$P2M" "$T" <<'EOF'
+import os, pty, select, subprocess, sys, time
+p2m, t = sys.argv[1], sys.argv[2]
+def on_tty(args, eof_after_first_line):
+    master, slave = pty.openpty()
+    pr = subprocess.Popen([p2m] + args, stdin=slave, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE)
+    os.close(slave)
+    err = b''
+    if eof_after_first_line:
+        deadline = time.time() + 10
+        while b'\n' not in err and time.time() < deadline:
+            r, _, _ = select.select([pr.stderr], [], [], 0.5)
+            if r:
+                err += os.read(pr.stderr.fileno(), 4096)
+        os.write(master, b'\x04')   # Ctrl-D at the start of a line: end of input
+    out, rest = pr.communicate(timeout=10)
+    os.close(master)
+    return pr.returncode, out, (err + rest).decode()
+rc, out, err = on_tty(['convert', '-f', 'table'], True)
+want = ("p2m: reading standard input (a terminal): end it with Ctrl-D, or give an INPUT file "
+        "(p2m convert --help)\np2m: empty input: standard input has no bytes\n")
+assert (rc, out, err) == (1, b'', want), (rc, out, err)
+rc, out, err = on_tty(['match', 'x'], False)
+want = ("p2m: no subject given: name them after the pattern, or pipe them in, one a line\n"
+        "Try 'p2m match --help'.\n")
+assert (rc, out, err) == (2, b'', want), (rc, out, err)
+EOF
+then pass stdin-terminal; else fail stdin-terminal "see above"; fi
+
+# -- match: no subject at all is an error; subjects piped in, one a line
+expect_exact match-no-subject 2 "p2m: no subject given: none after the pattern and none on standard input
+Try 'p2m match --help'." match 'x'
+printf 'worker-12\nmain\r\nworker-7' > "$T/subjects.txt"
+"$P2M" match '^worker-(\d+)$' < "$T/subjects.txt" > "$T/match-stdin.out" 2> "$T/match-stdin.err"
+rc=$?
+if [ $rc -eq 1 ] && $PY - "$T/subjects.txt" "$T/match-stdin.out" <<'EOF'
+import re, sys
+subjects = open(sys.argv[1], newline='').read().split('\n')
+want = []
+for s in subjects:
+    s = s[:-1] if s.endswith('\r') else s
+    m = re.search(r'^worker-(\d+)$', s)
+    want.append('"%s": no match' % s if m is None else
+                '"%s": match, value "%s" (bytes %d..%d)' % (s, m.group(1), m.start(1), m.end(1)))
+got = open(sys.argv[2]).read().splitlines()
+assert got == want, (got, want)
+EOF
+then pass match-stdin-subjects; else fail match-stdin-subjects "rc=$rc $(cat "$T/match-stdin.err")"; fi
+
+# -- -o naming the input (also through ./ and a symlink) is refused, the
+# input untouched; an output that does not exist yet is fine
+cp "$demo" "$T/same.pb"
+ln -sf same.pb "$T/same-link.pb"
+expect_exact same-file 2 "p2m: the output $T/same.pb is the input $T/same.pb (the same file): it would be overwritten; write to another file" \
+    convert -o "$T/same.pb" "$T/same.pb"
+(cd "$T" && "$OLDPWD/$P2M" convert -o ./same.pb same.pb > same-dot.out 2> same-dot.err); rc=$?
+if [ $rc -eq 2 ] && [ "$(cat "$T/same-dot.err")" = "p2m: the output ./same.pb is the input same.pb (the same file): it would be overwritten; write to another file" ]; then
+    pass same-file-dot; else fail same-file-dot "rc=$rc $(cat "$T/same-dot.err")"; fi
+expect_exact same-file-symlink 2 "p2m: the output $T/same-link.pb is the input $T/same.pb (the same file): it would be overwritten; write to another file" \
+    convert -o "$T/same-link.pb" "$T/same.pb"
+"$P2M" convert -o "$T/same.pb" < "$T/same.pb" > /dev/null 2> "$T/same-stdin.err"; rc=$?
+if [ $rc -eq 2 ] && [ "$(cat "$T/same-stdin.err")" = "p2m: the output $T/same.pb is the input (standard input) (the same file): it would be overwritten; write to another file" ]; then
+    pass same-file-stdin; else fail same-file-stdin "rc=$rc $(cat "$T/same-stdin.err")"; fi
+if cmp -s "$demo" "$T/same.pb"; then pass same-file-untouched; else fail same-file-untouched "input changed"; fi
+rm -f "$T/new-out.pb"
+if run same-file-new 0 convert --now 1 -o "$T/new-out.pb" "$T/same.pb" && [ -s "$T/new-out.pb" ]; then
+    pass same-file-new-output; else fail same-file-new-output "a new output file was refused"; fi
+
+# -- inputs made here: gzip (Python), zstd (the zstd command), JSON pretty and
+# on one line (json_format), JSON Lines of one and of two requests, cut files
+$PY - "$demo" "$K8S" "$T" <<'EOF'
+import gzip, struct, sys
+from google.protobuf import json_format
+import profiles_v1_8_pb2 as P
+demo, k8s, t = sys.argv[1], sys.argv[2], sys.argv[3]
+d = open(demo, 'rb').read()
+s = open(k8s, 'rb').read()
+open(t + '/demo.pb.gz', 'wb').write(gzip.compress(d))
+open(t + '/k8s.stream.gz', 'wb').write(gzip.compress(s))
+open(t + '/demo-2members.gz', 'wb').write(gzip.compress(d[:5000]) + gzip.compress(d[5000:]))
+open(t + '/demo-cut.gz', 'wb').write(gzip.compress(d)[:-100])
+open(t + '/empty.gz', 'wb').write(gzip.compress(b''))
+req = P.ExportProfilesServiceRequest(); req.ParseFromString(d)
+open(t + '/demo-pretty.json', 'w').write(json_format.MessageToJson(req))
+one = json_format.MessageToJson(req, indent=None)
+open(t + '/demo-line.json', 'w').write(one + '\n')
+open(t + '/demo-line.json.gz', 'wb').write(gzip.compress((one + '\n').encode()))
+msgs, i = [], 0
+while i < len(s):
+    n = struct.unpack('>I', s[i:i + 4])[0]
+    m = P.ExportProfilesServiceRequest(); m.ParseFromString(s[i + 4:i + 4 + n])
+    msgs.append(json_format.MessageToJson(m, indent=None))
+    i += 4 + n
+open(t + '/k8s.jsonl', 'w').write('\n'.join(msgs) + '\n')
+open(t + '/k8s-first.jsonl', 'w').write(msgs[0] + '\n')
+open(t + '/two-docs.json', 'w').write(json_format.MessageToJson(req) + '\n' + json_format.MessageToJson(req))
+open(t + '/empty.pb', 'wb').write(b'')
+open(t + '/blank.json', 'w').write(' \n\t')
+EOF
+zstd -q -f -c "$demo" > "$T/demo.pb.zst"
+zstd -q -f -c "$K8S" > "$T/k8s.stream.zst"
+zstd -q -f -c "$T/demo-line.json" > "$T/demo-line.json.zst"
+head -c 200 "$T/demo.pb.zst" > "$T/demo-cut.zst"
+run plain-demo 0 convert --now 1 -f json "$demo"
+run plain-k8s 0 convert --now 1 -f json --input-format otlp-stream "$K8S"
+# name ARGS... : the output must equal the plain input's (-f json, --now 1)
+same_as() {
+    name=$1 ref=$2
+    shift 2
+    if run "$name" 0 convert --now 1 -f json "$@" && cmp -s "$T/$name.out" "$T/$ref.out" &&
+            [ -s "$T/$name.out" ]; then
+        pass "$name"
+    else
+        fail "$name" "output differs from the uncompressed input's: $(head -c 200 "$T/$name.err")"
+    fi
+}
+same_as gzip-otlp plain-demo "$T/demo.pb.gz"
+same_as gzip-two-members plain-demo "$T/demo-2members.gz"
+same_as gzip-stream plain-k8s --input-format otlp-stream "$T/k8s.stream.gz"
+same_as gzip-json plain-demo --input-format json --layout v1.8 "$T/demo-line.json.gz"
+same_as zstd-otlp plain-demo "$T/demo.pb.zst"
+same_as zstd-stream plain-k8s --input-format otlp-stream "$T/k8s.stream.zst"
+same_as zstd-json plain-demo --input-format json --layout v1.8 "$T/demo-line.json.zst"
+same_as json-pretty plain-demo --input-format json --layout v1.8 "$T/demo-pretty.json"
+same_as json-one-line plain-demo --input-format json --layout v1.8 "$T/demo-line.json"
+same_as jsonl-two plain-k8s --input-format jsonl --layout v1.8 "$T/k8s.jsonl"
+if "$P2M" convert --now 1 -f json - < "$T/demo.pb.gz" > "$T/gzip-stdin.out" 2>/dev/null &&
+        cmp -s "$T/gzip-stdin.out" "$T/plain-demo.out"; then pass gzip-stdin
+else fail gzip-stdin "gzip on stdin not recognised"; fi
+
+# -- output framing follows the input format, not the number of requests:
+# jsonl of one request and of two both give length-prefixed -f otlp output,
+# one JSON line per request with -f json, a table section per message
+run jsonl-one-otlp 0 convert --now 1 --input-format jsonl --layout v1.8 -o "$T/jsonl-one.bin" "$T/k8s-first.jsonl"
+run jsonl-two-otlp 0 convert --now 1 --input-format jsonl --layout v1.8 -o "$T/jsonl-two.bin" "$T/k8s.jsonl"
+run json-one-otlp 0 convert --now 1 --input-format json --layout v1.8 -o "$T/json-one.bin" "$T/demo-line.json"
+if $PY - "$T" <<'EOF'
+import struct, sys
+import metrics_pb2
+t = sys.argv[1]
+def frames(path):
+    b = open(path, 'rb').read()
+    out, i = [], 0
+    while i < len(b):
+        n = struct.unpack('>I', b[i:i + 4])[0]
+        assert i + 4 + n <= len(b), 'not length-prefixed: ' + path
+        out.append(b[i + 4:i + 4 + n]); i += 4 + n
+    return out
+one, two = frames(t + '/jsonl-one.bin'), frames(t + '/jsonl-two.bin')
+assert len(one) == 1 and len(two) == 2, (len(one), len(two))
+assert one[0] == two[0]
+for f in one + two:
+    r = metrics_pb2.ExportMetricsServiceRequest(); r.ParseFromString(f)
+    assert r.resource_metrics
+r = metrics_pb2.ExportMetricsServiceRequest()
+r.ParseFromString(open(t + '/json-one.bin', 'rb').read())   # json: one plain request
+assert r.resource_metrics
+EOF
+then pass framing-by-input-format; else fail framing-by-input-format "see above"; fi
+if run jsonl-one-json 0 convert --now 1 -f json --input-format jsonl --layout v1.8 "$T/k8s-first.jsonl" &&
+        [ "$(wc -l < "$T/jsonl-one-json.out")" -eq 1 ] && [ "$(wc -l < "$T/jsonl-two.out")" -eq 2 ] &&
+        run jsonl-one-table 0 convert --input-format jsonl --layout v1.8 -f table "$T/k8s-first.jsonl" &&
+        [ "$(grep -c '^=== message' "$T/jsonl-one-table.out")" -eq 1 ]; then
+    pass framing-json-lines
+else
+    fail framing-json-lines "one request in JSON Lines is not framed like two"
+fi
+expect_exact json-two-docs 1 "p2m: a second JSON request starts at byte $($PY -c "import sys; print(open(sys.argv[1]).read().index('\n{')+1)" "$T/two-docs.json") (line $(($(grep -n '^{' "$T/two-docs.json" | sed -n 2p | cut -d: -f1)))); --input-format json reads one: use --input-format jsonl for JSON Lines" \
+    convert -f json --input-format json --layout v1.8 "$T/two-docs.json"
+
+# -- the table's per-message header: input byte offsets, computed here
+if run offsets-stream 0 convert -f table --input-format otlp-stream "$K8S" &&
+        run offsets-jsonl 0 convert -f table --input-format jsonl --layout v1.8 "$T/k8s.jsonl" &&
+        run offsets-gz 0 convert -f table --input-format otlp-stream "$T/k8s.stream.gz" &&
+        $PY - "$K8S" "$T" <<'EOF'
+import struct, sys
+s = open(sys.argv[1], 'rb').read(); t = sys.argv[2]
+want, i, k = [], 0, 1
+while i < len(s):
+    n = struct.unpack('>I', s[i:i + 4])[0]
+    want.append('=== message %d (input bytes %d..%d) ===' % (k, i + 4, i + 4 + n))
+    i += 4 + n; k += 1
+got = [l for l in open(t + '/offsets-stream.out').read().splitlines() if l.startswith('===')]
+assert got == want, (got, want)
+j = open(t + '/k8s.jsonl', 'rb').read()
+lines, at = [], 0
+for k, line in enumerate(j.split(b'\n')[:-1]):
+    lines.append('=== message %d (input bytes %d..%d) ===' % (k + 1, at, at + len(line)))
+    at += len(line) + 1
+got = [l for l in open(t + '/offsets-jsonl.out').read().splitlines() if l.startswith('===')]
+assert got == lines, (got, lines)
+gz = [w.replace(') ===', ', after gzip decompression) ===') for w in want]
+got = [l for l in open(t + '/offsets-gz.out').read().splitlines() if l.startswith('===')]
+assert got == gz, (got, gz)
+EOF
+then pass table-input-offsets; else fail table-input-offsets "see above"; fi
+
+# -- compressed input refused: a bomb, a cap, a cut file, no library
+$PY - "$T/bomb.gz" <<'EOF'
+import gzip, sys
+zeros = b'\0' * (1 << 20)
+with gzip.open(sys.argv[1], 'wb', compresslevel=6) as f:   # 2 GiB of zeros, streamed
+    for _ in range(2048):
+        f.write(zeros)
+EOF
+expect_exact gzip-bomb 1 "p2m: gzip input refused: it inflates to more than 1073741824 bytes (--max-decompressed 1073741824); raise the limit if the input is genuine" \
+    convert -o /dev/null "$T/bomb.gz"
+rm -f "$T/bomb.gz"
+expect_exact zstd-cap 1 "p2m: zstd input refused: it decompresses to more than 1024 bytes (--max-decompressed 1024); raise the limit if the input is genuine" \
+    convert -o /dev/null --max-decompressed 1K "$T/demo.pb.zst"
+expect_exact max-decompressed-bad 2 "p2m: --max-decompressed takes a size in bytes with an optional K, M or G (1G, 512M), not '1T'
+Try 'p2m convert --help'." convert --max-decompressed 1T "$T/demo.pb.zst"
+expect_exact gzip-cut 1 "p2m: gzip input: truncated: the compressed input ends at byte $(wc -c < "$T/demo-cut.gz") inside the gzip data" \
+    convert -o /dev/null "$T/demo-cut.gz"
+expect_exact zstd-cut 1 "p2m: zstd input: truncated: the compressed input ends at byte 200 inside a zstd frame" \
+    convert -o /dev/null "$T/demo-cut.zst"
+if [ -x "$T/p2m-noyaml" ]; then   # built above with no optional library
+    "$T/p2m-noyaml" convert -o /dev/null "$T/demo.pb.gz" 2> "$T/nozlib.err"; rc=$?
+    if [ $rc -eq 1 ] && [ "$(cat "$T/nozlib.err")" = "p2m: the input is gzip-compressed and this p2m was built without zlib: decompress it first (gunzip)" ]; then
+        pass gzip-without-zlib; else fail gzip-without-zlib "rc=$rc $(cat "$T/nozlib.err")"; fi
+    "$T/p2m-noyaml" convert -o /dev/null "$T/demo.pb.zst" 2> "$T/nozstd.err"; rc=$?
+    if [ $rc -eq 1 ] && [ "$(cat "$T/nozstd.err")" = "p2m: the input is zstd-compressed and this p2m was built without libzstd: decompress it first (zstd -d)" ]; then
+        pass zstd-without-libzstd; else fail zstd-without-libzstd "rc=$rc $(cat "$T/nozstd.err")"; fi
+fi
+
+# -- empty input is an error, whatever the format
+expect_exact empty-file 1 "p2m: empty input: $T/empty.pb has no bytes" convert -o /dev/null "$T/empty.pb"
+expect_exact empty-stream 1 "p2m: empty input: $T/empty.pb has no bytes" convert --input-format otlp-stream -o /dev/null "$T/empty.pb"
+expect_exact empty-gzip 1 "p2m: empty input: $T/empty.gz decompresses to no bytes" convert -o /dev/null "$T/empty.gz"
+expect_exact empty-json 1 "p2m: empty input: 3 bytes of whitespace and no JSON request" convert --input-format json -o /dev/null "$T/blank.json"
+"$P2M" convert -o /dev/null < /dev/null 2> "$T/empty-stdin.err"; rc=$?
+if [ $rc -eq 1 ] && [ "$(cat "$T/empty-stdin.err")" = "p2m: empty input: standard input has no bytes" ]; then
+    pass empty-stdin; else fail empty-stdin "rc=$rc $(cat "$T/empty-stdin.err")"; fi
+
+# -- the wrong input format: the error says what the input looks like and
+# names the flag (the library's own reason in the middle is not checked)
+expect_err hint-json 1 '^p2m: malformed input at byte 0: .*; the input looks like JSON: use --input-format json \(--input-format jsonl for JSON Lines\)$' \
+    convert -o /dev/null "$T/demo-pretty.json"
+expect_err hint-stream 1 '^p2m: malformed input at byte 0: .*; the input looks like a length-prefixed stream \(4-byte big-endian lengths\): use --input-format otlp-stream$' \
+    convert -o /dev/null "$K8S"
+head -c $(($(od -An -tu1 -N4 "$K8S" | awk '{print $1*16777216+$2*65536+$3*256+$4}') + 4)) "$K8S" > "$T/one-frame.stream"
+expect_err hint-stream-one-frame 1 'use --input-format otlp-stream$' convert -o /dev/null "$T/one-frame.stream"
+expect_exact hint-protobuf-as-json 1 "p2m: malformed JSON at byte 0 (line 1): expected '{' (the input does not look like JSON: for protobuf use --input-format otlp or otlp-stream)" \
+    convert --input-format json -o /dev/null "$demo"
+
+# -- a truncated file: "truncated", the offset where it ends and the field
+# being read, named by an independent walk over the v1.8 descriptors
+for cut in 1000 3000 15000 24000; do
+    head -c $cut "$demo" > "$T/cut-$cut.pb"
+    want=$($PY - "$T/cut-$cut.pb" <<'EOF'
+import sys
+import profiles_v1_8_pb2 as P
+from google.protobuf.descriptor import FieldDescriptor as F
+b = open(sys.argv[1], 'rb').read()
+def varint(i, end):
+    v = s = 0
+    while i < end:
+        c = b[i]; i += 1; v |= (c & 0x7f) << s; s += 7
+        if not c & 0x80:
+            return v, i
+    return None, end
+def walk(desc, i, end, path):
+    counts = {}
+    while i < end:
+        start = i
+        tag, i = varint(i, end)
+        if tag is None:
+            return path, start
+        num, wt = tag >> 3, tag & 7
+        f = desc.fields_by_number.get(num)
+        k = counts.get(num, 0); counts[num] = k + 1
+        name = f.name if f else 'field %d' % num
+        if f is not None and f.label == F.LABEL_REPEATED and f.type in (F.TYPE_MESSAGE, F.TYPE_STRING, F.TYPE_BYTES):
+            name += '[%d]' % k
+        if wt == 2:
+            n, j = varint(i, end)
+            if n is None or j + n > len(b):
+                p = path + [name]
+                if n is not None and f is not None and f.type == F.TYPE_MESSAGE:
+                    inner, at = walk(f.message_type, j, len(b), p)
+                    if at is not None:
+                        return inner, at
+                return p, start
+            i = j + n
+        elif wt == 0:
+            v, i = varint(i, end)
+            if v is None:
+                return path + [name], start
+        else:
+            raise SystemExit('unexpected wire type')
+    return path, None
+path, at = walk(P.ExportProfilesServiceRequest.DESCRIPTOR, 0, len(b), [])
+import re
+print(re.escape('; truncated: the input ends at byte %d while reading %s (from byte %d)'
+                % (len(b), '.'.join(path), at)))
+EOF
+)
+    expect_err "truncated-$cut" 1 "^p2m: malformed input at byte [0-9]+: .*$want\$" \
+        convert -o /dev/null "$T/cut-$cut.pb"
+done
+expect_err truncated-stream 1 "^p2m: malformed input at byte $second_frame: truncated: a frame of [0-9]+ bytes runs past the end of the input \([0-9]+ bytes left\); the input ends at byte [0-9]+ while reading [a-z_]+.* \(message 2\)$" \
+    convert --input-format otlp-stream -o /dev/null "$T/cut-body.stream"
+
+# -- notes: an input without profiles; filters that drop every sample
+$PY - "$T" <<'EOF'
+import sys
+import profiles_v1_10_pb2 as P
+t = sys.argv[1]
+r = P.ExportProfilesServiceRequest()
+r.dictionary.string_table.extend([''])
+rp = r.resource_profiles.add()
+kv = rp.resource.attributes.add(); kv.key = 'service.name'; kv.value.string_value = 'svc'
+rp.scope_profiles.add()
+open(t + '/noprofiles.pb', 'wb').write(r.SerializeToString())
+EOF
+if run note-no-profiles 0 convert -o /dev/null "$T/noprofiles.pb" &&
+        [ "$(cat "$T/note-no-profiles.err")" = "p2m: note: the input holds no profiles (1 resource): the output has no metrics" ] &&
+        run note-no-profiles-quiet 0 convert --quiet -o /dev/null "$T/noprofiles.pb" &&
+        [ ! -s "$T/note-no-profiles-quiet.err" ] &&
+        run note-no-profiles-table 0 convert -q -f table "$T/noprofiles.pb" &&
+        grep -qx "note: the input holds no profiles (1 resource): the output has no metrics" "$T/note-no-profiles-table.out"; then
+    pass note-no-profiles
+else
+    fail note-no-profiles "$(cat "$T/note-no-profiles.err")"
+fi
+cfg drop-all <<'EOF'
+process_filter: {enabled: true, pattern: "^no-such-process$"}
+EOF
+# README of the capture: 49 samples
+if run note-filters 0 convert -c "$C/drop-all.yaml" -o /dev/null "$demo" &&
+        [ "$(cat "$T/note-filters.err")" = "p2m: note: the filters dropped every sample (of 49): process_filter 49; check the filter's patterns (p2m match PATTERN SUBJECT... tries one)" ]; then
+    pass note-filters-drop-all
+else
+    fail note-filters-drop-all "$(cat "$T/note-filters.err")"
+fi
+if run note-none 0 convert -o /dev/null "$demo" && [ ! -s "$T/note-none.err" ]; then
+    pass note-none-when-all-fed; else fail note-none-when-all-fed "$(cat "$T/note-none.err")"; fi
+
 exit $failed

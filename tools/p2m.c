@@ -484,24 +484,26 @@ static void malformed_detail(const conv *c, const unsigned char *data, size_t le
                              size_t off, char *out, size_t cap)
 {
     char path[256];
-    size_t field_at = 0, n;
-    int cut = p2m_pb_locate(data, len, c->forced, off, path, sizeof path, &field_at);
+    size_t field_at = 0;
+    int cut;
     out[0] = '\0';
+    if (c->single_otlp && p2m_input_is_json(data, len)) {
+        snprintf(out, cap, "; the input looks like JSON: use --input-format json "
+                 "(--input-format jsonl for JSON Lines)");
+        return;
+    }
+    if (c->single_otlp && p2m_input_is_stream(data, len)) {
+        snprintf(out, cap, "; the input looks like a length-prefixed stream "
+                 "(4-byte big-endian lengths): use --input-format otlp-stream");
+        return;
+    }
+    cut = p2m_pb_locate(data, len, c->forced, off, path, sizeof path, &field_at);
     if (cut)
         snprintf(out, cap, "; truncated: the input ends at byte %lu while reading %s (from byte %lu)",
                  (unsigned long)(base + len), path[0] ? path : "a field",
                  (unsigned long)(base + field_at));
     else if (path[0] != '\0')
         snprintf(out, cap, "; in %s (from byte %lu)", path, (unsigned long)(base + field_at));
-    if (!c->single_otlp)
-        return;
-    n = strlen(out);
-    if (p2m_input_is_json(data, len))
-        snprintf(out + n, cap - n, "; the input looks like JSON: use --input-format json "
-                 "(--input-format jsonl for JSON Lines)");
-    else if (p2m_input_is_stream(data, len))
-        snprintf(out + n, cap - n, "; the input looks like a length-prefixed stream "
-                 "(4-byte big-endian lengths): use --input-format otlp-stream");
 }
 
 /* Prints a failed conversion of the message (data, len) at byte base of the
@@ -885,14 +887,15 @@ static void notes(conv *c, int quiet, int layout_override)
 }
 
 /* Whether the output file is the input file (the same inode, however the
-   paths are spelled). An output that does not exist yet is not the input. */
+   paths are spelled). An output that does not exist yet is not the input,
+   nor is one that is not a regular file (/dev/null, a terminal). */
 static int same_file(const char *input, const char *output)
 {
     struct stat si, so;
     int in_ok;
     if (output == NULL || strcmp(output, "-") == 0)
         return 0;
-    if (stat(output, &so) != 0)
+    if (stat(output, &so) != 0 || !S_ISREG(so.st_mode)) /* /dev/null is no one's input */
         return 0;
     in_ok = strcmp(input, "-") == 0 ? fstat(STDIN_FILENO, &si) == 0 : stat(input, &si) == 0;
     return in_ok && si.st_dev == so.st_dev && si.st_ino == so.st_ino;
