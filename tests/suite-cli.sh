@@ -988,4 +988,172 @@ fi
 if run note-none 0 convert -o /dev/null "$demo" && [ ! -s "$T/note-none.err" ]; then
     pass note-none-when-all-fed; else fail note-none-when-all-fed "$(cat "$T/note-none.err")"; fi
 
+# -- sample types that fed no metric: one note on stderr (and in the table),
+# counted here from the request Python builds; --quiet removes it; a stream's
+# messages add up
+$PY - "$T" <<'EOF'
+import struct, sys
+import profiles_v1_10_pb2 as P
+t = sys.argv[1]
+r = P.ExportProfilesServiceRequest()
+d = r.dictionary
+d.string_table.extend(['', 'off_cpu', 'nanoseconds', 'thread.name', 'main', 'wall',
+                       'inuse_space', 'bytes', 'cpu'])
+d.attribute_table.add()
+a = d.attribute_table.add(); a.key_strindex = 3; a.value.string_value = 'main'
+d.stack_table.add()
+rp = r.resource_profiles.add()
+kv = rp.resource.attributes.add(); kv.key = 'service.name'; kv.value.string_value = 'svc'
+sp = rp.scope_profiles.add()
+st = d.string_table
+def prof(ty, un, vals):
+    p = sp.profiles.add()
+    p.sample_type.type_strindex = ty; p.sample_type.unit_strindex = un
+    p.time_unix_nano = 1000
+    for v in vals:
+        s = p.samples.add(); s.values.append(v); s.attribute_indices.append(1)
+prof(1, 2, [5, 7, 9]); prof(1, 2, [11]); prof(5, 2, [100, 200]); prof(6, 7, [4096])
+prof(8, 2, [1000])    # cpu/nanoseconds feeds cpu_time
+b = r.SerializeToString()
+open(t + '/unfed.pb', 'wb').write(b)
+open(t + '/unfed.stream', 'wb').write((struct.pack('>I', len(b)) + b) * 2)
+def note(times):
+    order, count = [], {}
+    for p in sp.profiles:
+        k = (st[p.sample_type.type_strindex], st[p.sample_type.unit_strindex])
+        if k == ('cpu', 'nanoseconds'):
+            continue
+        if k not in count:
+            order.append(k); count[k] = [0, 0]
+        count[k][0] += times; count[k][1] += times * len(p.samples)
+    pl = lambda n, w: '%d %s%s' % (n, w, '' if n == 1 else 's')
+    parts = ['%s/%s (%s, %s)' % (k[0], k[1], pl(count[k][0], 'profile'), pl(count[k][1], 'sample'))
+             for k in order]
+    return ('%d sample types fed no metric: %s; map them to a metric with metrics.extra in '
+            'the configuration (docs/configuration.md)' % (len(order), ', '.join(parts)))
+open(t + '/unfed.note', 'w').write(note(1) + '\n')
+open(t + '/unfed2.note', 'w').write(note(2) + '\n')
+EOF
+unfed_note=$(cat "$T/unfed.note")
+unfed2_note=$(cat "$T/unfed2.note")
+if run note-unfed 0 convert -o /dev/null "$T/unfed.pb" &&
+        [ "$(cat "$T/note-unfed.err")" = "p2m: note: $unfed_note" ]; then
+    pass note-unfed; else fail note-unfed "$(cat "$T/note-unfed.err")"; fi
+if run note-unfed-quiet 0 convert --quiet -o /dev/null "$T/unfed.pb" && [ ! -s "$T/note-unfed-quiet.err" ]; then
+    pass note-unfed-quiet; else fail note-unfed-quiet "$(cat "$T/note-unfed-quiet.err")"; fi
+if run note-unfed-table 0 convert -q -f table "$T/unfed.pb" &&
+        [ "$(tail -1 "$T/note-unfed-table.out")" = "note: $unfed_note" ]; then
+    pass note-unfed-table; else fail note-unfed-table "$(tail -2 "$T/note-unfed-table.out")"; fi
+if run note-unfed-stream 0 convert --input-format otlp-stream -o /dev/null "$T/unfed.stream" &&
+        [ "$(cat "$T/note-unfed-stream.err")" = "p2m: note: $unfed2_note" ]; then
+    pass note-unfed-stream; else fail note-unfed-stream "$(cat "$T/note-unfed-stream.err")"; fi
+
+# -- a forced layout the evidence contradicts (the capture is v1.8): a
+# warning that --quiet keeps; under strict: true an error
+if run layout-conflict 0 convert --quiet --layout v1.10 -o /dev/null "$demo" &&
+        [ "$(cat "$T/layout-conflict.err")" = "p2m: warning: layout v1.10 is forced (--layout) but the input's fields point to v1.8: the values may be wrong; drop the forced layout, or set strict: true to make this an error" ]; then
+    pass layout-conflict-warning; else fail layout-conflict-warning "$(cat "$T/layout-conflict.err")"; fi
+cfg layout-forced <<'EOF'
+layout: v1.9
+EOF
+if run layout-conflict-config 0 convert -c "$C/layout-forced.yaml" -o /dev/null "$demo" &&
+        [ "$(cat "$T/layout-conflict-config.err")" = "p2m: warning: layout v1.9 is forced (layout: in the configuration) but the input's fields point to v1.8: the values may be wrong; drop the forced layout, or set strict: true to make this an error" ]; then
+    pass layout-conflict-config; else fail layout-conflict-config "$(cat "$T/layout-conflict-config.err")"; fi
+expect_err layout-conflict-strict 1 "^p2m: malformed input at byte 0: .*; the input's fields point to v1\.8: drop the forced layout v1\.10$" \
+    convert -c "$C/strict.yaml" --layout v1.10 -o /dev/null "$demo"
+if run layout-agrees 0 convert --layout v1.8 -o /dev/null "$demo" && [ ! -s "$T/layout-agrees.err" ]; then
+    pass layout-agrees-silent; else fail layout-agrees-silent "$(cat "$T/layout-agrees.err")"; fi
+
+# -- declared metrics (p2m_config.extra) in -f json and -f table, through a
+# small C driver until the YAML key is there: off-CPU time as a monotonic
+# Sum, in-use bytes as a Gauge; values summed here from the request, the
+# JSON checked against the driver's protobuf decoded by Google protobuf
+cat > "$T/extra-driver.c" <<'EOF'
+#define P2M_IMPLEMENTATION
+#include "profile2metrics.h"
+#include "p2m_json.h"
+#include "p2m_table.h"
+#include <stdio.h>
+#include <stdlib.h>
+static void put(const char *path, const void *p, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    if (f == NULL || fwrite(p, 1, n, f) != n || fclose(f) != 0)
+        exit(3);
+}
+int main(int argc, char **argv)
+{
+    static const char *const off[] = {"off_cpu/nanoseconds"};
+    static const char *const inuse[] = {"inuse_space/bytes"};
+    p2m_extra_metric ex[2] = {{"off_cpu_time", "ns", NULL, off, 1},
+                              {"inuse_bytes", "By", NULL, inuse, 1}};
+    static unsigned char in[1 << 16], engine_mem[1 << 16], work[1 << 20], pb[1 << 16];
+    p2m_config cfg;
+    const p2m_engine *e;
+    const p2m_result *r;
+    p2m_error err;
+    p2m_options opt = {0};
+    p2m_outbuf o = {NULL, 0, 0, 0};
+    char why[160];
+    size_t n, pb_n = 0;
+    FILE *f;
+    if (argc != 5 || (f = fopen(argv[1], "rb")) == NULL)
+        return 2;
+    n = fread(in, 1, sizeof in, f);
+    fclose(f);
+    p2m_config_init(&cfg);
+    cfg.extra = ex;
+    cfg.n_extra = 2;
+    opt.now_unix_nano = 1;
+    if (p2m_engine_compile(&cfg, engine_mem, sizeof engine_mem, &e, &err) != P2M_OK ||
+        p2m_aggregate(e, in, n, &opt, work, sizeof work, &r, NULL, &err) != P2M_OK ||
+        p2m_encode_otlp(r, pb, sizeof pb, &pb_n, &err) != P2M_OK) {
+        fprintf(stderr, "%s: %s\n", err.field, err.message);
+        return 1;
+    }
+    if (p2m_json_write(&o, r, NULL, why, sizeof why) != 0)
+        return 1;
+    put(argv[2], o.data, o.len);
+    o.len = 0;
+    p2m_table_write(&o, r, NULL);
+    put(argv[3], o.data, o.len);
+    put(argv[4], pb, pb_n);
+    p2m_out_free(&o);
+    return 0;
+}
+EOF
+if ${CC:-cc} -std=c99 -D_POSIX_C_SOURCE=200809L -I. -Itools -o "$T/extra-driver" "$T/extra-driver.c" \
+        tools/p2m_json.c tools/p2m_table.c tools/p2m_out.c -lm 2> "$T/extra-driver.log" &&
+        "$T/extra-driver" "$T/unfed.pb" "$T/extra.json" "$T/extra.table" "$T/extra.pb" 2>> "$T/extra-driver.log" &&
+        $PY - "$T" <<'EOF'
+import json, sys
+import metrics_pb2, profiles_v1_10_pb2 as P
+t = sys.argv[1]
+req = P.ExportProfilesServiceRequest(); req.ParseFromString(open(t + '/unfed.pb', 'rb').read())
+st = req.dictionary.string_table
+want = {'off_cpu_time': 0, 'inuse_bytes': 0}
+for p in req.resource_profiles[0].scope_profiles[0].profiles:
+    k = (st[p.sample_type.type_strindex], st[p.sample_type.unit_strindex])
+    name = {('off_cpu', 'nanoseconds'): 'off_cpu_time', ('inuse_space', 'bytes'): 'inuse_bytes'}.get(k)
+    if name:
+        want[name] += sum(v for s in p.samples for v in s.values)
+pb = metrics_pb2.ExportMetricsServiceRequest(); pb.ParseFromString(open(t + '/extra.pb', 'rb').read())
+kinds = {m.name: m.WhichOneof('data') for m in pb.resource_metrics[0].scope_metrics[0].metrics}
+assert kinds.get('off_cpu_time') == 'sum' and kinds.get('inuse_bytes') == 'gauge', kinds
+j = json.loads(open(t + '/extra.json').read())
+ms = {m['name']: m for m in j['resourceMetrics'][0]['scopeMetrics'][0]['metrics']}
+off, inuse = ms['off_cpu_time'], ms['inuse_bytes']
+assert 'gauge' not in off and off['sum']['isMonotonic'] is True, off
+assert off['sum']['aggregationTemporality'] == 1, off
+assert sum(int(p['asInt']) for p in off['sum']['dataPoints']) == want['off_cpu_time'], (off, want)
+assert off['unit'] == 'ns' and inuse['unit'] == 'By', (off['unit'], inuse['unit'])
+assert 'sum' not in inuse and set(inuse['gauge']) == {'dataPoints'}, inuse
+assert sum(int(p['asInt']) for p in inuse['gauge']['dataPoints']) == want['inuse_bytes'], (inuse, want)
+text = open(t + '/extra.table').read()
+assert '\n  off_cpu_time (ns), delta sum, 1 point\n' in text, text
+assert '\n  inuse_bytes (By), gauge, 1 point\n' in text, text
+assert 'total: %d ns' % want['off_cpu_time'] in text and 'total: %d By' % want['inuse_bytes'] in text, text
+EOF
+then pass declared-metrics-json-table; else fail declared-metrics-json-table "$(head -c 300 "$T/extra-driver.log")"; fi
+
 exit $failed

@@ -508,14 +508,19 @@ static void malformed_detail(const conv *c, const unsigned char *data, size_t le
 
 /* Prints a failed conversion of the message (data, len) at byte base of the
    input and returns the exit code. */
-static int report(const conv *c, const p2m_error *err, const unsigned char *data, size_t len,
-                  size_t base, size_t index)
+static int report(const conv *c, const p2m_error *err, const p2m_stats *stats,
+                  const unsigned char *data, size_t len, size_t base, size_t index)
 {
     char where[160], detail[640];
     where_text(c, index, where, sizeof where);
     switch (err->status) {
     case P2M_ERR_MALFORMED:
-        malformed_detail(c, data, len, base, err->offset, detail, sizeof detail);
+        if (stats->layout_conflict) /* strict: the forced layout itself is the problem */
+            snprintf(detail, sizeof detail, "; the input's fields point to %s: drop the forced "
+                     "layout %s", p2m_layout_name(stats->layout_evidence),
+                     p2m_layout_name(c->forced));
+        else
+            malformed_detail(c, data, len, base, err->offset, detail, sizeof detail);
         fprintf(stderr, "p2m: malformed input at byte %lu: %s%s%s\n",
                 (unsigned long)(base + err->offset), err->message, detail, where);
         return EXIT_BAD_INPUT;
@@ -549,7 +554,7 @@ static int convert_one(conv *c, const unsigned char *data, size_t len, size_t ba
     memset(&stats, 0, sizeof stats);
     st = p2m_work_size(c->engine, data, len, &need, &err);
     if (st != P2M_OK)
-        return report(c, &err, data, len, base, index);
+        return report(c, &err, &stats, data, len, base, index);
     if (grow_work(c, need))
         return EXIT_USAGE;
 
@@ -565,7 +570,7 @@ static int convert_one(conv *c, const unsigned char *data, size_t len, size_t ba
                 return EXIT_USAGE;
         }
         if (st != P2M_OK)
-            return report(c, &err, data, len, base, index);
+            return report(c, &err, &stats, data, len, base, index);
         if (c->stream && c->format == OUT_TABLE)
             p2m_out_printf(&c->out, "%s=== message %lu (input bytes %lu..%lu%s%s%s) ===\n",
                            index > 0 ? "\n" : "", (unsigned long)index + 1,
@@ -613,7 +618,7 @@ static int convert_one(conv *c, const unsigned char *data, size_t len, size_t ba
             return EXIT_USAGE;
         }
         if (st != P2M_OK)
-            return report(c, &err, data, len, base, index);
+            return report(c, &err, &stats, data, len, base, index);
         if (n > 0xffffffffu && c->stream) {
             fprintf(stderr, "p2m: output message %lu is too large for 4-byte framing\n",
                     (unsigned long)index + 1);
