@@ -705,7 +705,8 @@ cp "$demo" "$T/same.pb"
 ln -sf same.pb "$T/same-link.pb"
 expect_exact same-file 2 "p2m: the output $T/same.pb is the input $T/same.pb (the same file): it would be overwritten; write to another file" \
     convert -o "$T/same.pb" "$T/same.pb"
-(cd "$T" && "$OLDPWD/$P2M" convert -o ./same.pb same.pb > same-dot.out 2> same-dot.err); rc=$?
+case $P2M in /*) p2m_abs=$P2M ;; *) p2m_abs=$PWD/$P2M ;; esac
+(cd "$T" && "$p2m_abs" convert -o ./same.pb same.pb > same-dot.out 2> same-dot.err); rc=$?
 if [ $rc -eq 2 ] && [ "$(cat "$T/same-dot.err")" = "p2m: the output ./same.pb is the input same.pb (the same file): it would be overwritten; write to another file" ]; then
     pass same-file-dot; else fail same-file-dot "rc=$rc $(cat "$T/same-dot.err")"; fi
 expect_exact same-file-symlink 2 "p2m: the output $T/same-link.pb is the input $T/same.pb (the same file): it would be overwritten; write to another file" \
@@ -1155,5 +1156,10 @@ assert '\n  inuse_bytes (By), gauge, 1 point\n' in text, text
 assert 'total: %d ns' % want['off_cpu_time'] in text and 'total: %d By' % want['inuse_bytes'] in text, text
 EOF
 then pass declared-metrics-json-table; else fail declared-metrics-json-table "$(head -c 300 "$T/extra-driver.log")"; fi
+
+# -- a pretty-printed JSON request: errors give the line of the text
+printf '{\n  "resourceProfiles": [\n    {"bogus": 1}\n  ]\n}\n' > "$T/pretty-bad.json"
+expect_exact json-pretty-error-line 1 "p2m: malformed JSON at byte $($PY -c 'import sys; print(open(sys.argv[1]).read().index("\"bogus"))' "$T/pretty-bad.json") (line 3): unknown field 'bogus' for this layout (see --layout)" \
+    convert --input-format json -o /dev/null "$T/pretty-bad.json"
 
 exit $failed
