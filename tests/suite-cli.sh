@@ -1162,4 +1162,12 @@ printf '{\n  "resourceProfiles": [\n    {"bogus": 1}\n  ]\n}\n' > "$T/pretty-bad
 expect_exact json-pretty-error-line 1 "p2m: malformed JSON at byte $($PY -c 'import sys; print(open(sys.argv[1]).read().index("\"bogus"))' "$T/pretty-bad.json") (line 3): unknown field 'bogus' for this layout (see --layout)" \
     convert --input-format json -o /dev/null "$T/pretty-bad.json"
 
+# -- the wrong input format for a stream: one request, or JSON, given as
+# otlp-stream (the frame length is the first 4 bytes, read here)
+frame_len() { od -An -tu1 -N4 "$1" | awk '{printf "%d", $1*16777216+$2*65536+$3*256+$4}'; }
+expect_exact hint-request-as-stream 1 "p2m: malformed input at byte 0: a frame of $(frame_len "$demo") bytes runs past the end of the input ($(($(wc -c < "$demo") - 4)) bytes left); the input may be one request without length prefixes: use --input-format otlp (message 1)" \
+    convert --input-format otlp-stream -o /dev/null "$demo"
+expect_exact hint-json-as-stream 1 "p2m: malformed input at byte 0: a frame of $(frame_len "$T/demo-line.json") bytes runs past the end of the input ($(($(wc -c < "$T/demo-line.json") - 4)) bytes left); the input looks like JSON: use --input-format jsonl (message 1)" \
+    convert --input-format otlp-stream -o /dev/null "$T/demo-line.json"
+
 exit $failed

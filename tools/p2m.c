@@ -754,8 +754,23 @@ static int convert_stream(conv *c, const unsigned char *data, size_t len)
         if (n > len - at - 4) {
             char path[256];
             size_t field_at = 0;
-            int cut = p2m_pb_locate(data + at + 4, len - at - 4, c->forced, 0, path,
-                                    sizeof path, &field_at);
+            const char *hint = NULL;
+            int cut;
+            if (at == 0 && p2m_input_is_json(data, len))
+                hint = "the input looks like JSON: use --input-format jsonl";
+            else if (at == 0 && (data[0] == 0x0a || data[0] == 0x12))
+                /* the tag of resource_profiles or dictionary: a request with no
+                   length in front */
+                hint = "the input may be one request without length prefixes: use "
+                       "--input-format otlp";
+            if (hint != NULL) {
+                fprintf(stderr, "p2m: malformed input at byte 0: a frame of %lu bytes runs past "
+                        "the end of the input (%lu bytes left); %s%s\n", (unsigned long)n,
+                        (unsigned long)(len - 4), hint, where);
+                return EXIT_BAD_INPUT;
+            }
+            cut = p2m_pb_locate(data + at + 4, len - at - 4, c->forced, 0, path, sizeof path,
+                                &field_at);
             fprintf(stderr,
                     "p2m: malformed input at byte %lu: truncated: a frame of %lu bytes runs "
                     "past the end of the input (%lu bytes left)",
