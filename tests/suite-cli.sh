@@ -1170,4 +1170,11 @@ expect_exact hint-request-as-stream 1 "p2m: malformed input at byte 0: a frame o
 expect_exact hint-json-as-stream 1 "p2m: malformed input at byte 0: a frame of $(frame_len "$T/demo-line.json") bytes runs past the end of the input ($(($(wc -c < "$T/demo-line.json") - 4)) bytes left); the input looks like JSON: use --input-format jsonl (message 1)" \
     convert --input-format otlp-stream -o /dev/null "$T/demo-line.json"
 
+# -- an error in compressed JSON: its offsets count in the decompressed text
+printf '{"resourceProfiles":[{"bogus":1}]}\n' > "$T/bad-field.json"
+$PY -c 'import gzip, sys; open(sys.argv[2], "wb").write(gzip.compress(open(sys.argv[1], "rb").read()))' \
+    "$T/bad-field.json" "$T/bad-field.json.gz"
+expect_exact json-gzip-error 1 "p2m: malformed JSON at byte $($PY -c 'import sys; print(open(sys.argv[1]).read().index("\"bogus"))' "$T/bad-field.json") (line 1 of the input after gzip decompression): unknown field 'bogus' for this layout (see --layout)" \
+    convert --input-format json -o /dev/null "$T/bad-field.json.gz"
+
 exit $failed

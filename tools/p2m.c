@@ -705,8 +705,11 @@ static int convert_json(conv *c, const unsigned char *data, size_t len, p2m_layo
             if (index == 0 && off == 0 && data[at] != '{' && data[at] != '[')
                 hint = " (the input does not look like JSON: for protobuf use --input-format "
                        "otlp or otlp-stream)";
-            fprintf(stderr, "p2m: malformed JSON at byte %lu (line %lu): %s%s\n",
-                    (unsigned long)(at + off), (unsigned long)line_of(data, at + off), why, hint);
+            fprintf(stderr, "p2m: malformed JSON at byte %lu (line %lu%s%s%s): %s%s\n",
+                    (unsigned long)(at + off), (unsigned long)line_of(data, at + off),
+                    c->decompressed ? " of the input after " : "",
+                    c->decompressed ? c->decompressed : "",
+                    c->decompressed ? " decompression" : "", why, hint);
             rc = pb.failed ? EXIT_USAGE : EXIT_BAD_INPUT;
             break;
         }
