@@ -46,7 +46,7 @@ check_match whole 0 '"libjvm.so": match, value "jvm" (bytes 3..6)' 'jvm|python' 
 check_match nogroup 0 '"b": match, no value (group 1 did not take part)' '(a)|b' b
 check_match badpattern 2 'p2m: pattern "a(b": position 3: missing )' 'a(b' x
 check_match lookahead 2 'p2m: pattern "a(?=b)": position 1: look-around (?= (?! (?<= (?<! not supported' 'a(?=b)' ab
-check_match usage 2 "p2m: match: no pattern given
+check_match usage 2 "p2m: no pattern given (p2m match PATTERN SUBJECT...)
 Try 'p2m match --help'."
 
 # differential: built-in vs PCRE2, and the PCRE2 backend vs plain PCRE2

@@ -800,6 +800,11 @@ def _():
         bounds.add(pos)
     errors = []
     for n in range(len(data)):
+        if n == 0:  # no bytes at all: p2m calls that an empty input (exit 1)
+            r = run_cli("trunc_boundary_0", b"", out=False, stats=False)
+            if r.rc != 1 or "p2m: empty input" not in r.stderr:
+                errors.append("prefix 0 (empty): exit %d %r" % (r.rc, r.stderr[:100]))
+            continue
         if n in bounds:
             r = run_cli("trunc_boundary_%d" % n, data[:n], out=False, stats=False)
             if r.rc != 0:
@@ -1835,6 +1840,10 @@ def _():
     ]
     for cname, data, lay in cases:
         r = run_cli("evidence_" + cname, data, ["--layout", "auto"])
+        if not data:  # p2m refuses no bytes as an empty input (exit 1)
+            if r.rc != 1 or "p2m: empty input" not in r.stderr:
+                errors.append("%s: exit %d %s" % (cname, r.rc, r.stderr[:100]))
+            continue
         if r.rc != 0 or r.stats is None:
             errors.append("%s: exit %d %s" % (cname, r.rc, r.stderr[:100]))
             continue

@@ -15,9 +15,28 @@
 #include "profile2metrics.h"
 #include "p2m_cli.h"
 
+#include <stdarg.h>
 #include <unistd.h>
 
 int p2m_cmd_match(int argc, char **argv);
+
+/* A usage error in the wording of p2m_usage_error (tools/p2m_cli.h), kept
+   here so this file also builds alone (tests/regex/match_main.c). */
+static int match_usage(const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+static int match_usage(const char *fmt, ...)
+{
+    va_list ap;
+    fputs("p2m: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputs("\nTry 'p2m match --help'.\n", stderr);
+    return 2;
+}
 
 static const char *const match_help[] = {
     "usage: p2m match [--] PATTERN [SUBJECT...]",
@@ -144,12 +163,12 @@ int p2m_cmd_match(int argc, char **argv)
     }
     if (argc >= 2 && strcmp(argv[1], "--") == 0) first = 2;
     else if (argc >= 2 && argv[1][0] == '-' && argv[1][1] != '\0')
-        return p2m_usage_error("match", "unknown option '%s' (a pattern that starts with '-' "
+        return match_usage("unknown option '%s' (a pattern that starts with '-' "
                                "follows --)", argv[1]);
     if (argc <= first)
-        return p2m_usage_error("match", "no pattern given (p2m match PATTERN SUBJECT...)");
+        return match_usage("no pattern given (p2m match PATTERN SUBJECT...)");
     if (argc == first + 1 && isatty(STDIN_FILENO))
-        return p2m_usage_error("match", "no subject given: name them after the pattern, or "
+        return match_usage("no subject given: name them after the pattern, or "
                                "pipe them in, one a line");
     pattern = argv[first];
     plen = strlen(pattern);
