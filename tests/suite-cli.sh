@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.." || exit 2
 PY=/usr/bin/python3
 P2M=${P2M:-build/p2m}   # P2M=path runs the suite on another build (ASan, say)
 T=build/cli-test
-REAL=../shared/testdata/real
+REAL=tests/data/real
 failed=0
 
 pass() { echo "PASS $1"; }
@@ -219,7 +219,7 @@ assert not missing, 'missing keys %s' % missing
 assert 'messages' not in s
 # README: 4 ResourceProfiles, 49 samples, proto v1.8
 assert (s['resources'], s['samples'], s['layout']) == (4, 49, 'v1.8'), s
-assert s['bytes_in'] == os.path.getsize('../shared/testdata/real/sig-profiling-profile.otlp')
+assert s['bytes_in'] == os.path.getsize('tests/data/real/sig-profiling-profile.otlp')
 assert s['bytes_out'] == os.path.getsize(sys.argv[2]), s
 EOF
 then pass stats-json; else fail stats-json "$(cat "$T/stats.err")"; fi

@@ -28,7 +28,7 @@ P2M = os.environ.get("P2M", os.path.join(ROOT, "build", "p2m"))
 CALL_TIMEOUT = int(os.environ.get("P2M_TEST_CALL_TIMEOUT", "15"))     # seconds for one p2m run
 SUITE_BUDGET = 110     # seconds; later checks fail fast past it (a hanging p2m)
 GOLDEN = os.path.join(ROOT, "build", "golden")
-REAL = os.path.join(os.path.dirname(ROOT), "shared", "testdata", "real")
+REAL = os.path.join(ROOT, "tests", "data", "real")
 HEADER = os.path.join(ROOT, "profile2metrics.h")
 
 G.ensure_modules()
