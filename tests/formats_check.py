@@ -371,7 +371,7 @@ def cmd_inputs(args):
         b.sample(p, values=values, attrs=attrs)
     open(os.path.join(out, "nested-strindex.otlp"), "wb").write(b.to_bytes())
 
-    # as deep as SPEC section 8 allows (32 message levels in all), strindex form
+    # as deep as docs/spec.md section 8 allows (32 message levels in all), strindex form
     b = g.Builder("v1.10", kv_form="strindex")
     rp = b.resource(DEEP_RESOURCE)
     p = b.cpu_profile(b.scope(rp), time=T0, duration=1)

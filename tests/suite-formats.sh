@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.." || exit 2
 PY=/usr/bin/python3
 P2M=${P2M:-build/p2m}
 T=build/formats
-REAL=../shared/testdata/real
+REAL=tests/data/real
 CHECK="$PY tests/formats_check.py"
 failed=0
 

@@ -3,7 +3,7 @@
 """Golden tests of `p2m convert`: build OTLP profiles requests with Google
 protobuf (tools/gen_profiles.py), run the CLI, decode its OTLP metrics output
 with Google protobuf (proto/metrics.proto), and compare with values worked
-out by hand from SPEC.md. Nothing expected here was taken from p2m's output.
+out by hand from docs/spec.md. Nothing expected here was taken from p2m's output.
 
 One line per check: `PASS <name>` or `FAIL <name>: <why>`. Exit status 1 when
 anything failed. Every input (and config) is kept under build/golden/ named
@@ -28,7 +28,7 @@ P2M = os.environ.get("P2M", os.path.join(ROOT, "build", "p2m"))
 CALL_TIMEOUT = int(os.environ.get("P2M_TEST_CALL_TIMEOUT", "15"))     # seconds for one p2m run
 SUITE_BUDGET = 110     # seconds; later checks fail fast past it (a hanging p2m)
 GOLDEN = os.path.join(ROOT, "build", "golden")
-REAL = os.path.join(os.path.dirname(ROOT), "shared", "testdata", "real")
+REAL = os.path.join(ROOT, "tests", "data", "real")
 HEADER = os.path.join(ROOT, "profile2metrics.h")
 
 G.ensure_modules()
@@ -248,7 +248,7 @@ def add_layout_matrix():
         for unpacked in (False, True):
             cases.append((lay, unpacked, False, "inline", True))
             # Unpacked v1.9 carries no evidence that tells it from v1.10
-            # (SPEC: no evidence = v1.10), so auto is not asked of it.
+            # (docs/spec.md section 1: no evidence = v1.10), so auto is not asked of it.
             if not (lay == "v1.9" and unpacked):
                 cases.append((lay, unpacked, False, "inline", False))
         cases.append((lay, False, True, "inline", False))
@@ -320,7 +320,7 @@ def _():
     stat(r, "series", 5)
 
 
-# -- classification (SPEC section 3) --
+# -- classification (docs/spec.md section 3) --
 
 def one_profile(layout, sample_type, period_type=None, period=0, values=(7,)):
     b = G.Builder(layout)
@@ -980,7 +980,7 @@ def renumber(totals, nonempty):
 
 
 def expected_auto_layout(data):
-    """SPEC section 1 evidence, read with our own wire splitter."""
+    """docs/spec.md section 1 evidence, read with our own wire splitter."""
     old = new = v18 = False
     for f, wt, rp, _ in G.parse_fields(data):
         if f != 1:
@@ -1107,7 +1107,7 @@ def _():
     stat(r, "resources", 2)
 
 
-# -- filters (SPEC section 4) --
+# -- filters (docs/spec.md section 4) --
 
 def filter_request():
     """Samples (values on cpu/ns): alpha/t1 1, beta/t1 2, alpha/t2 4,
@@ -1242,7 +1242,7 @@ def _():
        "cpu_time points")
 
 
-# -- attribute rules (SPEC section 5) --
+# -- attribute rules (docs/spec.md section 5) --
 
 @check("rule_regex_sources_and_default")
 def _():
@@ -1312,7 +1312,7 @@ def _():
 
 @check("config_type_rule_scale_saturates")
 def _():
-    # SPEC: values are int64; a scaled value past the int64 range saturates
+    # docs/spec.md sections 2.2 and 3.4: values are int64; a scaled value past the int64 range saturates
     # (docs/behaviour.md); a scale that is not finite is a config error.
     b = G.Builder("v1.10")
     sp = b.scope(b.resource({"service.name": "s"}))
@@ -1355,7 +1355,7 @@ def _():
        "coll_cpu points")
 
 
-# -- function metric (SPEC section 6) --
+# -- function metric (docs/spec.md section 6) --
 
 def function_request():
     b = G.Builder("v1.10")
@@ -1624,7 +1624,7 @@ def _():
 
 @check("nested_keyvalue_empty_key_then_strindex")
 def _():
-    # SPEC: a KeyValue's key is `key` when non-empty, else
+    # docs/spec.md section 1: a KeyValue's key is `key` when non-empty, else
     # string_table[key_strindex]. Inside a kvlist value the fields come as
     # key_strindex, an empty key, then the value: the key is "resolved".
     b = G.Builder("v1.10", "strindex")
@@ -1824,7 +1824,7 @@ def evidence_request(layout, comments=(), dropped=0):
 def _():
     errors = []
     cases = [
-        # (name, bytes, expected layout) -- SPEC section 1 evidence rules
+        # (name, bytes, expected layout) -- docs/spec.md section 1 evidence rules
         ("v1_8_unpacked_comment_field7_wt0",
          evidence_request("v1.8", comments=["c"]).to_bytes(unpacked=True), "v1.8"),
         ("v1_8_packed_comment_field7_wt2_is_no_evidence",
