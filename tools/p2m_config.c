@@ -538,6 +538,10 @@ static int expand_scalar(ctx *c, const char *path, yaml_node_t *n)
     free(n->data.scalar.value);
     n->data.scalar.value = (yaml_char_t *)out;
     n->data.scalar.length = used;
+    /* the result is read as if written plain: "${env:ON}" with ON=true is a
+       boolean, "${env:N}" with N=5 a number, as the Collector takes them
+       (an empty result then counts as absent) */
+    n->data.scalar.style = YAML_PLAIN_SCALAR_STYLE;
     return 0;
 }
 
