@@ -200,6 +200,26 @@ else
     fail go-complete-only-kept "expected exactly 2 points: $(tr '\n' ';' < "$T/go-complete.dump" 2>/dev/null)"
 fi
 
+# Its basic configuration: a literal rule without type replaces the default
+# attributes, so every sample of the resource adds up in one point per metric
+cfg go-basic <<'EOF'
+connectors:
+  profiletometrics:
+    metrics:
+      cpu:
+        enabled: true
+        metric_name: "cpu_time"
+      memory:
+        enabled: true
+        metric_name: "memory_allocation"
+    attributes:
+      - key: "service.name"
+        value: "my-service"
+EOF
+converts go-basic -c "$T/go-basic.yaml" "$GO" &&
+    has go-basic 'metric cpu_time|ns|sum|1|monotonic' 'point cpu_time|service.name=my-service|5750000000' \
+        'metric memory_allocation|By|sum|1|monotonic' 'point memory_allocation|service.name=my-service|1051648'
+
 # unit spellings: values converted (ms: doubles; nanoseconds: integers;
 # kibibytes: 3072 bytes = 3 KiBy, 1 MiB = 1024 KiBy)
 cfg units <<'EOF'
