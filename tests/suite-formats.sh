@@ -475,4 +475,20 @@ for c in strindex deep; do
     fi
 done
 
+# every Prometheus text this suite wrote (the cases above, --resource-attr,
+# stdin/stdout, --stats): promtool must say nothing at all
+if command -v promtool >/dev/null 2>&1; then
+    n=0 bad=""
+    for f in "$O"/*.prom; do
+        [ -s "$f" ] || continue
+        n=$((n + 1))
+        if ! promtool check metrics < "$f" > "$f.promtool" 2>&1 || [ -s "$f.promtool" ]; then
+            bad="$bad $(basename "$f"): $(head -c 200 "$f.promtool")"
+        fi
+    done
+    if [ -n "$bad" ]; then fail promtool-every-output "$bad"
+    elif [ "$n" -lt 10 ]; then fail promtool-every-output "only $n Prometheus outputs found"
+    else pass "promtool-every-output ($n files)"; fi
+fi
+
 exit $failed
