@@ -114,7 +114,7 @@ typedef struct p2m_error {
 } p2m_error;
 
 typedef enum p2m_layout {
-    P2M_LAYOUT_AUTO = 0,  /* decide per request from evidence (SPEC section 1) */
+    P2M_LAYOUT_AUTO = 0,  /* decide per request from evidence (docs/spec.md section 1) */
     P2M_LAYOUT_V1_8 = 8,  /* opentelemetry-proto 1.8.0 */
     P2M_LAYOUT_V1_9 = 9,  /* opentelemetry-proto 1.9.0 */
     P2M_LAYOUT_V1_10 = 10 /* opentelemetry-proto 1.10.0 and 1.11.0 */
@@ -137,7 +137,7 @@ typedef enum p2m_metric_kind {
 #define P2M_MAX_EXTRA 8    /* declared metrics an engine can hold (0 to 64) */
 #endif
 #ifndef P2M_MAX_UNFED
-#define P2M_MAX_UNFED 8    /* distinct unfed sample types listed in the stats */
+#define P2M_MAX_UNFED 8    /* distinct unfed sample types listed in the stats (1+) */
 #endif
 
 typedef enum p2m_rule_type {
@@ -152,7 +152,7 @@ typedef enum p2m_function_mode {
     P2M_FUNCTION_INCLUSIVE = 1
 } p2m_function_mode;
 
-/* One data point attribute rule (SPEC section 5). Strings are NUL-terminated
+/* One data point attribute rule (docs/spec.md section 5). Strings are NUL-terminated
    and copied into the engine; the config may be freed after compiling. */
 typedef struct p2m_rule {
     const char *key;           /* attribute key on the data points */
@@ -165,7 +165,7 @@ typedef struct p2m_rule {
     const char *default_value; /* used when the rule yields nothing; NULL = none */
 } p2m_rule;
 
-/* A filter (SPEC section 4): pattern and every entry of patterns are
+/* A filter (docs/spec.md section 4): pattern and every entry of patterns are
    alternatives. keys (pattern filter only) restricts the subjects. */
 typedef struct p2m_filter {
     int enabled;
@@ -273,7 +273,7 @@ typedef struct p2m_type_count {
     uint64_t profiles, samples;
 } p2m_type_count;
 
-/* Statistics of one call (SPEC section 8). */
+/* Statistics of one call (docs/spec.md section 8). */
 typedef struct p2m_stats {
     size_t bytes_in;
     size_t bytes_out;
@@ -295,7 +295,8 @@ typedef struct p2m_stats {
     /* profiles that fed no metric (unclassified, or their metric disabled),
        by sample type in first-seen order: the first P2M_MAX_UNFED types */
     p2m_type_count unfed[P2M_MAX_UNFED];
-    uint32_t n_unfed;            /* distinct types (may exceed P2M_MAX_UNFED) */
+    uint32_t n_unfed;            /* entries of unfed[] used */
+    uint64_t profiles_unfed;     /* all such profiles, listed in unfed[] or not */
     uint64_t samples_unfed;      /* samples in those profiles */
     /* the layout the evidence points to (AUTO: no evidence); with a forced
        layout, layout_conflict is 1 when the evidence contradicts it (strict
@@ -361,7 +362,7 @@ P2M_API const char *p2m_version(void);            /* P2M_VERSION_STRING */
 P2M_API const char *p2m_status_string(p2m_status s);
 P2M_API const char *p2m_layout_name(p2m_layout l); /* "auto", "v1.8", ... */
 
-/* Fills cfg with the defaults of SPEC section 9. */
+/* Fills cfg with the defaults of docs/spec.md section 9. */
 P2M_API void p2m_config_init(p2m_config *cfg);
 
 /* Validates and compiles cfg into mem. mem may be NULL with mem_size 0 to ask
@@ -433,7 +434,7 @@ P2M_API size_t p2m_result_point_attributes(const p2m_result *r, size_t res, size
 
 /* ---- regular expressions ----------------------------------------------- */
 
-/* The pattern language of the filters and regex rules (SPEC section 4,
+/* The pattern language of the filters and regex rules (docs/spec.md section 4,
    docs/regex.md): RE2 syntax over bytes, unanchored leftmost-first search,
    time linear in subject length x pattern size (a Pike VM, no backtracking).
    A compiled pattern is read-only and may be shared between threads. With the
@@ -596,6 +597,20 @@ P2M__FN size_t p2m__cstrlen(const char *s) {
     size_t n = 0;
     while (s[n]) n++;
     return n;
+}
+P2M__FN int p2m__starts(p2m_str s, const char *pre) {
+    size_t n = p2m__cstrlen(pre), i;
+    if (s.len < n) return 0;
+    for (i = 0; i < n; i++)
+        if (s.ptr[i] != pre[i]) return 0;
+    return 1;
+}
+P2M__FN int p2m__ends(p2m_str s, const char *suf) {
+    size_t n = p2m__cstrlen(suf), i;
+    if (s.len < n) return 0;
+    for (i = 0; i < n; i++)
+        if (s.ptr[s.len - n + i] != suf[i]) return 0;
+    return 1;
 }
 P2M__FN p2m_str p2m__cstr(const char *s) {
     p2m_str r;
@@ -2489,12 +2504,31 @@ P2M_API int p2m_regex_search(const p2m_regex *re, const char *s, size_t n, void 
 
 #define P2M__MAGIC 0x70326d31u /* "p2m1" */
 
+#if P2M_MAX_EXTRA < 0 || P2M_MAX_EXTRA > 64
+#error "P2M_MAX_EXTRA must be 0 to 64"
+#endif
+/* metric ids: P2M_METRIC_CPU, _MEMORY, _FUNCTION, then declared metric x at
+   P2M_METRIC_EXTRA + x */
+#define P2M__NMET (4 + P2M_MAX_EXTRA)
+
+#define P2M__U_OTHER 0 /* a unit kind: summed as the values come */
+#define P2M__U_TIME 1  /* nanoseconds inside */
+#define P2M__U_SIZE 2  /* bytes inside */
+
 typedef struct p2m__metric {
     int enabled;
-    int is_double;       /* cpu in us/ms/s: as_double */
-    double per_unit_ns;  /* cpu: nanoseconds per output unit */
+    int is_double;       /* units other than ns, By and counts: as_double */
+    int is_gauge;        /* declared metric of snapshot types */
+    int ukind;           /* P2M__U_* */
+    double per_unit;     /* nanoseconds or bytes per output unit (1 for others) */
     p2m_str name, unit, description;
 } p2m__metric;
+
+/* A sample type that feeds a declared metric. */
+typedef struct p2m__xtype {
+    p2m_str type, unit;
+    uint32_t metric;     /* P2M_METRIC_EXTRA + x */
+} p2m__xtype;
 
 #define P2M__SRC_STRING_TABLE 0u
 #define P2M__SRC_FUNCTION 1u
@@ -2534,7 +2568,9 @@ typedef struct p2m__type_rule {
 struct p2m_engine {
     uint32_t magic;
     uint32_t n_rules, n_keys, n_slots, n_type_rules;
-    p2m__metric metric[4];          /* by p2m_metric_kind */
+    p2m__metric metric[P2M__NMET];  /* by metric id */
+    uint32_t n_extra, n_xtypes;     /* declared metrics; their sample types */
+    p2m__xtype *xtypes;
     p2m__rule *rules;
     p2m_str *keys;                  /* distinct output keys, first-written order */
     p2m_str *slots;                 /* effective-attribute keys the engine reads */
@@ -2671,6 +2707,29 @@ P2M__FN p2m_str p2m__copy_str(p2m__arena *a, const char *s) {
 }
 P2M__FN size_t p2m__str_cost(const char *s) { return p2m__al8((s ? p2m__cstrlen(s) : 0) + 1) + 8; }
 
+/* The units a metric may be configured in, as people write them: kind,
+   base units (ns or bytes) per unit, and the UCUM spelling emitted. */
+typedef struct p2m__unitdef {
+    const char *name, *ucum;
+    uint32_t kind, per;
+} p2m__unitdef;
+static const p2m__unitdef p2m__units[14] = {
+    {"ns", "ns", P2M__U_TIME, 1u},          {"nanoseconds", "ns", P2M__U_TIME, 1u},
+    {"us", "us", P2M__U_TIME, 1000u},       {"microseconds", "us", P2M__U_TIME, 1000u},
+    {"ms", "ms", P2M__U_TIME, 1000000u},    {"milliseconds", "ms", P2M__U_TIME, 1000000u},
+    {"s", "s", P2M__U_TIME, 1000000000u},   {"seconds", "s", P2M__U_TIME, 1000000000u},
+    {"By", "By", P2M__U_SIZE, 1u},          {"bytes", "By", P2M__U_SIZE, 1u},
+    {"KiBy", "KiBy", P2M__U_SIZE, 1024u},   {"kibibytes", "KiBy", P2M__U_SIZE, 1024u},
+    {"MiBy", "MiBy", P2M__U_SIZE, 1048576u}, {"mebibytes", "MiBy", P2M__U_SIZE, 1048576u}};
+
+P2M__FN const p2m__unitdef *p2m__unit_find(const char *u) {
+    uint32_t i;
+    if (!u) return 0;
+    for (i = 0; i < 14u; i++)
+        if (p2m__streq(p2m__cstr(u), p2m__units[i].name)) return &p2m__units[i];
+    return 0;
+}
+
 /* Index of key among the first n strings of list, or n. */
 P2M__FN uint32_t p2m__find_key(const p2m_str *list, uint32_t n, const char *key) {
     uint32_t i;
@@ -2679,27 +2738,92 @@ P2M__FN uint32_t p2m__find_key(const p2m_str *list, uint32_t n, const char *key)
     return n;
 }
 
+#define P2M__MSG_TIME_UNITS "must be one of ns, us, ms, s (or nanoseconds, microseconds, milliseconds, seconds)"
+#define P2M__MSG_SIZE_UNITS "must be one of By, KiBy, MiBy (or bytes, kibibytes, mebibytes)"
+
 static p2m_status p2m__check_metric(const p2m_metric_config *m, const char *path, int is_cpu,
                                     p2m_error *err) {
     char f[40];
+    const p2m__unitdef *u;
     if (!m->enabled) return P2M_OK;
     if (!p2m__nonempty(m->name)) {
         p2m__strlcpy(f, sizeof f, path);
         p2m__strlcat(f, sizeof f, ".metric_name");
         return p2m__cfg_fail(err, P2M_ERR_CONFIG, f, -1, 0, P2M__MSG("must not be empty"));
     }
-    if (m->unit) {
-        p2m_str u = p2m__cstr(m->unit);
-        int ok = is_cpu ? (p2m__streq(u, "ns") || p2m__streq(u, "us") || p2m__streq(u, "ms") ||
-                           p2m__streq(u, "s"))
-                        : p2m__streq(u, "By");
-        if (!ok) {
-            p2m__strlcpy(f, sizeof f, path);
-            p2m__strlcat(f, sizeof f, ".unit");
-            return p2m__cfg_fail(err, P2M_ERR_CONFIG, f, -1, 0,
-                                 is_cpu ? P2M__MSG("must be one of ns, us, ms, s")
-                                        : P2M__MSG("must be By"));
-        }
+    u = p2m__unit_find(m->unit);
+    if (m->unit && (!u || u->kind != (is_cpu ? P2M__U_TIME : P2M__U_SIZE))) {
+        p2m__strlcpy(f, sizeof f, path);
+        p2m__strlcat(f, sizeof f, ".unit");
+        return p2m__cfg_fail(err, P2M_ERR_CONFIG, f, -1, 0,
+                             is_cpu ? P2M__MSG(P2M__MSG_TIME_UNITS) : P2M__MSG(P2M__MSG_SIZE_UNITS));
+    }
+    return P2M_OK;
+}
+
+/* Where the "type/unit" text t splits: the index of its last '/', or 0 when
+   it has none or either side is empty. */
+P2M__FN size_t p2m__type_split(const char *t) {
+    size_t n = t ? p2m__cstrlen(t) : 0, k = n;
+    while (k > 0 && t[k - 1] != '/') k--;
+    return k >= 2 && k < n ? k - 1 : 0;
+}
+
+/* The unit a declared metric gets without one: from its first sample type. */
+P2M__FN const char *p2m__extra_unit(const p2m_extra_metric *x) {
+    const char *t = x->sample_types[0];
+    p2m_str u = p2m__cstr(t + p2m__type_split(t) + 1);
+    if (p2m__time_unit_ns(u)) return "ns";
+    if (p2m__streq(u, "bytes")) return "By";
+    return "1";
+}
+
+static p2m_status p2m__check_extra(const p2m_config *cfg, size_t i, p2m_error *err) {
+    const p2m_extra_metric *x = &cfg->extra[i];
+    const p2m__unitdef *u;
+    size_t j, k;
+    int snap = -1;
+    if (!p2m__nonempty(x->name))
+        return p2m__cfg_fail(err, P2M_ERR_CONFIG, "metrics.extra", (long)i, "metric_name", P2M__MSG("must not be empty"));
+    for (k = 0; k <= i + 3u; k++) {
+        const char *other = k < i ? cfg->extra[k].name
+                            : k == i ? 0
+                            : k == i + 1u ? (cfg->cpu.enabled ? cfg->cpu.name : 0)
+                            : k == i + 2u ? (cfg->memory.enabled ? cfg->memory.name : 0)
+                            : (cfg->function.enabled ? cfg->function.name : 0);
+        if (other && p2m__streq(p2m__cstr(x->name), other))
+            return p2m__cfg_fail(err, P2M_ERR_CONFIG, "metrics.extra", (long)i, "metric_name",
+                                 P2M__MSG("must differ from every other metric's name"));
+    }
+    if (x->unit && !x->unit[0])
+        return p2m__cfg_fail(err, P2M_ERR_CONFIG, "metrics.extra", (long)i, "unit", P2M__MSG("must not be empty"));
+    if (!x->n_sample_types || !x->sample_types)
+        return p2m__cfg_fail(err, P2M_ERR_CONFIG, "metrics.extra", (long)i, "sample_types",
+                             P2M__MSG("needs at least one sample type, written type/unit"));
+    for (j = 0; j < x->n_sample_types; j++)
+        if (!p2m__type_split(x->sample_types[j]))
+            return p2m__cfg_fail(err, P2M_ERR_CONFIG, "metrics.extra", (long)i, "sample_types",
+                                 P2M__MSG("each entry must be written type/unit, as off_cpu/nanoseconds"));
+    u = p2m__unit_find(x->unit ? x->unit : p2m__extra_unit(x));
+    for (j = 0; j < x->n_sample_types; j++) {
+        const char *t = x->sample_types[j];
+        size_t cut = p2m__type_split(t);
+        p2m_str ty, un;
+        int is_snap;
+        ty.ptr = t;
+        ty.len = cut;
+        un = p2m__cstr(t + cut + 1);
+        is_snap = p2m__starts(ty, "inuse_");
+        if (snap >= 0 && is_snap != snap)
+            return p2m__cfg_fail(err, P2M_ERR_CONFIG, "metrics.extra", (long)i, "sample_types",
+                                 P2M__MSG("mixes snapshot (inuse_*) and accrued sample types; declare two metrics"));
+        snap = is_snap;
+        if (u && u->kind == P2M__U_TIME && !p2m__time_unit_ns(un) && !p2m__streq(un, "count"))
+            return p2m__cfg_fail(err, P2M_ERR_CONFIG, "metrics.extra", (long)i, "sample_types",
+                                 P2M__MSG("a metric in a time unit takes sample types in a time unit or count"));
+        if (u && u->kind == P2M__U_SIZE && !p2m__streq(un, "bytes"))
+            return p2m__cfg_fail(err, P2M_ERR_CONFIG, "metrics.extra", (long)i, "sample_types",
+                                 P2M__MSG("a metric in a size unit takes sample types in bytes"));
     }
     return P2M_OK;
 }
@@ -2785,7 +2909,7 @@ P2M_API p2m_status p2m_engine_compile(const p2m_config *cfg, void *mem, size_t m
     const char *key_names[P2M__MAX_RULES + 1];
     const char *slot_names[P2M__MAX_SLOTS];
     uint32_t n_pats = 0, f;
-    size_t pat_need = 0;
+    size_t pat_need = 0, n_xtypes = 0;
     const p2m_filter *filters[3];
 
     p2m__clear(err);
@@ -2960,6 +3084,16 @@ P2M_API p2m_status p2m_engine_compile(const p2m_config *cfg, void *mem, size_t m
             return p2m__cfg_fail(err, P2M_ERR_CONFIG, "type_rules", (long)i, "scale", P2M__MSG("must be positive and finite"));
     }
 
+    if (cfg->n_extra && !cfg->extra)
+        return p2m__cfg_fail(err, P2M_ERR_CONFIG, "metrics.extra", -1, 0, P2M__MSG("NULL with a non-zero count"));
+    if (cfg->n_extra > P2M_MAX_EXTRA)
+        return p2m__cfg_fail(err, P2M_ERR_CONFIG, "metrics.extra", -1, 0,
+                             P2M__MSG("more declared metrics than this build holds (P2M_MAX_EXTRA)"));
+    for (i = 0; i < cfg->n_extra; i++) {
+        if ((st = p2m__check_extra(cfg, i, err)) != P2M_OK) return st;
+        n_xtypes += cfg->extra[i].n_sample_types;
+    }
+
     /* -- size -- */
     need = p2m__al8(sizeof(p2m_engine)) + p2m__al8(n_rules * sizeof(p2m__rule)) +
            p2m__al8(n_keys * sizeof(p2m_str)) + p2m__al8(n_slots * sizeof(p2m_str)) +
@@ -2975,6 +3109,14 @@ P2M_API p2m_status p2m_engine_compile(const p2m_config *cfg, void *mem, size_t m
                 p2m__str_cost(rules[i].default_value);
     for (i = 0; i < cfg->n_type_rules; i++)
         need += p2m__str_cost(cfg->type_rules[i].type) + p2m__str_cost(cfg->type_rules[i].unit);
+    need += p2m__al8(n_xtypes * sizeof(p2m__xtype));
+    for (i = 0; i < cfg->n_extra; i++) {
+        const p2m_extra_metric *x = &cfg->extra[i];
+        size_t j;
+        need += p2m__str_cost(x->name) + p2m__str_cost(x->unit) + 64u;
+        need += x->description ? p2m__str_cost(x->description) : 64u;
+        for (j = 0; j < x->n_sample_types; j++) need += p2m__str_cost(x->sample_types[j]) * 2u + 2u;
+    }
     if (!mem || mem_size < need)
         return p2m__need(err, P2M_ERR_MEMORY, need, P2M__MSG("engine memory too small"));
 
@@ -3004,15 +3146,55 @@ P2M_API p2m_status p2m_engine_compile(const p2m_config *cfg, void *mem, size_t m
             "Bytes allocated, summed from the samples of allocation profiles",
             "CPU time summed per function from the samples of CPU profiles"};
         const char *unit = m->unit ? m->unit : i == 2 ? "By" : i == 3 && cfg->cpu.unit ? cfg->cpu.unit : "ns";
+        const p2m__unitdef *u = p2m__unit_find(unit);
         o->enabled = m->enabled ? 1 : 0;
         o->name = p2m__copy_str(&a, m->name ? m->name : defnames[i]);
-        o->unit = p2m__copy_str(&a, unit);
         o->description = p2m__copy_str(&a, m->description ? m->description : defdesc[i]);
-        o->per_unit_ns = 1.0;
-        if (i != 2) {
-            uint64_t ns = p2m__time_unit_ns(o->unit);
-            o->per_unit_ns = (double)(ns ? ns : 1u);
-            o->is_double = ns > 1u;
+        /* a disabled metric's unit is not checked: it may be anything */
+        o->unit = u ? p2m__cstr(u->ucum) : p2m__copy_str(&a, unit);
+        o->ukind = i == 2 ? P2M__U_SIZE : P2M__U_TIME;
+        o->per_unit = u ? (double)u->per : 1.0;
+        o->is_double = u && u->per > 1u;
+    }
+    e->n_extra = (uint32_t)cfg->n_extra;
+    e->xtypes = (p2m__xtype *)p2m__take(&a, n_xtypes * sizeof(p2m__xtype));
+    for (i = 0; i < cfg->n_extra; i++) {
+        const p2m_extra_metric *x = &cfg->extra[i];
+        p2m__metric *o = &e->metric[P2M_METRIC_EXTRA + i];
+        const char *unit = x->unit ? x->unit : p2m__extra_unit(x);
+        const p2m__unitdef *u = p2m__unit_find(unit);
+        size_t j;
+        o->enabled = 1;
+        o->name = p2m__copy_str(&a, x->name);
+        o->unit = u ? p2m__cstr(u->ucum) : p2m__copy_str(&a, unit);
+        o->ukind = u ? (int)u->kind : P2M__U_OTHER;
+        o->per_unit = u ? (double)u->per : 1.0;
+        o->is_double = u && u->per > 1u;
+        for (j = 0; j < x->n_sample_types; j++) {
+            p2m__xtype *t = &e->xtypes[e->n_xtypes++];
+            size_t cut = p2m__type_split(x->sample_types[j]);
+            t->type = p2m__copy_str(&a, x->sample_types[j]);
+            t->unit.ptr = t->type.ptr + cut + 1;
+            t->unit.len = t->type.len - cut - 1u;
+            t->type.len = cut;
+            t->metric = P2M_METRIC_EXTRA + (uint32_t)i;
+            o->is_gauge = p2m__starts(t->type, "inuse_");
+        }
+        if (x->description) {
+            o->description = p2m__copy_str(&a, x->description);
+        } else { /* "Summed from the samples of off_cpu/nanoseconds, ..." */
+            size_t cap = 48u, at;
+            char *d;
+            for (j = 0; j < x->n_sample_types; j++) cap += p2m__cstrlen(x->sample_types[j]) + 2u;
+            d = (char *)p2m__take(&a, cap);
+            p2m__strlcpy(d, cap, o->is_gauge ? "In use at the end of the profile, from " : "Summed from the samples of ");
+            for (j = 0; j < x->n_sample_types; j++) {
+                if (j) p2m__strlcat(d, cap, ", ");
+                p2m__strlcat(d, cap, x->sample_types[j]);
+            }
+            at = p2m__cstrlen(d);
+            o->description.ptr = d;
+            o->description.len = at;
         }
     }
     (void)p2m__metric_path;
@@ -3159,8 +3341,8 @@ typedef struct p2m__res {     /* one output ResourceMetrics */
     uint64_t dropped;         /* Resource.dropped_attributes_count */
     uint32_t field_first, field_count;  /* attributes and entity_refs, in input order */
     uint32_t n_metrics;
-    uint32_t kind[3];
-    uint32_t pl_first[3], pl_count[3];  /* point lists */
+    uint32_t kind[P2M__NMET - 1];
+    uint32_t pl_first[P2M__NMET - 1], pl_count[P2M__NMET - 1];  /* point lists */
     uint32_t sres;            /* cumulative view: the state's resource */
 } p2m__res;
 
@@ -3254,8 +3436,8 @@ typedef struct p2m__req {
     /* current resource */
     uint32_t cur_res;
     uint32_t res_first_ser;   /* id of its first series */
-    uint32_t count[4];
-    uint32_t ovf[4];
+    uint32_t count[P2M__NMET];
+    uint32_t ovf[P2M__NMET];
 } p2m__req;
 
 P2M__FN int p2m__fail_ref(p2m__req *q, const uint8_t *at, const char *msg) {
@@ -3303,14 +3485,14 @@ static int p2m__survey_profile(p2m__req *q, p2m__span s, uint64_t *samples) {
     p2m__field f;
     int r;
     /* Sample evidence is read here only until the first sample that has
-       some; the walk checks every converted sample against the decision. */
-    int scan = q->e->layout == P2M_LAYOUT_AUTO;
+       some; the walk checks every converted sample against the decision.
+       A forced layout is checked against the same evidence. */
     while ((r = p2m__next(&q->w, &p, end, &f)) > 0) {
         switch (f.num) {
         case 2:
             if (f.wt == P2M__WT_LEN) {
                 (*samples)++;
-                if (scan && !(q->sv.ev & (P2M__EVOLD | P2M__EV10))) {
+                if (!(q->sv.ev & (P2M__EVOLD | P2M__EV10))) {
                     if (p2m__survey_sample(q, f.s, &q->sv.ev) < 0) return -1;
                 } else {
                     p = p2m__skip_samples(p, end, samples);
@@ -3382,7 +3564,8 @@ static int p2m__survey_request(p2m__req *q, int count_dict) {
     int r;
     const int fn = e->metric[P2M_METRIC_FUNCTION].enabled;
     const int stacks = P2M__STACKS(e);
-    uint32_t n_metrics = (e->metric[1].enabled ? 1u : 0u) + (e->metric[2].enabled ? 1u : 0u);
+    /* a sample feeds cpu or memory, and each declared metric at most once */
+    uint32_t n_metrics = (e->metric[1].enabled ? 1u : 0u) + (e->metric[2].enabled ? 1u : 0u) + e->n_extra;
     uint64_t fnames = 0;
     uint32_t max_stack = 0, max_lines = 0;
     P2M_MEMSET(&q->sv, 0, sizeof q->sv);
@@ -3493,7 +3676,8 @@ static int p2m__survey_request(p2m__req *q, int count_dict) {
         q->sv.n_samples += samples;
         cap = (uint64_t)n_metrics * e->max_series;
         /* an overflow point needs more samples than max_series */
-        q->sv.series_cap += (samples < cap ? samples : cap) + (samples > e->max_series ? n_metrics : 0u);
+        q->sv.series_cap += (samples * (1u + e->n_extra) < cap ? samples * (1u + e->n_extra) : cap) +
+                            (samples > e->max_series ? n_metrics : 0u);
         if (fn) { /* at most one point per (attribute set, function name) */
             uint64_t fs = samples * fnames;
             if (samples && fs / samples != fnames) fs = UINT64_MAX;
@@ -3518,8 +3702,8 @@ typedef struct p2m__sres {
     uint32_t off, len;        /* Resource message contents, in bytes[] */
     uint32_t url_off, url_len;
     uint32_t hash;
-    uint32_t count[4];        /* series per metric (max_series) */
-    uint32_t ovf[4];          /* overflow series + 1 */
+    uint32_t count[P2M__NMET];  /* series per metric (max_series) */
+    uint32_t ovf[P2M__NMET];    /* overflow series + 1 */
 } p2m__sres;
 
 typedef struct p2m__sser {
@@ -3541,7 +3725,8 @@ struct p2m_state {
 
 typedef struct p2m__pend {    /* a held series' change in this call */
     uint64_t sum, start, end;
-    uint32_t touched, pad;
+    uint32_t touched;
+    uint32_t gauge;           /* a gauge: the call's value replaces the held one */
 } p2m__pend;
 
 typedef struct p2m__cum {
@@ -3572,16 +3757,17 @@ P2M__FN void p2m__cum_point(const p2m__cum *c, uint32_t sid, p2m_point *out, con
     const p2m__sser *x = p2m__cser(c, sid);
     uint64_t sum = x->sum, start = x->start, end = x->end;
     if (sid < c->st->n_series && c->pend[sid].touched) {
+        if (c->pend[sid].gauge) sum = 0;
         sum += c->pend[sid].sum;
         if (c->pend[sid].start < start) start = c->pend[sid].start; /* as the commit does */
         if (c->pend[sid].end > end) end = c->pend[sid].end;
     }
-    out->start_time_unix_nano = start;
+    out->start_time_unix_nano = m->is_gauge ? 0u : start; /* a gauge point has no start */
     out->time_unix_nano = end;
     out->is_overflow = (int)x->overflow;
     out->as_int = (int64_t)sum;
     out->is_double = m->is_double;
-    if (m->is_double) out->as_double = (double)(int64_t)sum / m->per_unit_ns;
+    if (m->is_double) out->as_double = (double)(int64_t)sum / m->per_unit;
 }
 
 /* ---- one request: working memory plan ------------------------------------ */
@@ -3675,7 +3861,7 @@ static int p2m__make_plan(const p2m__req *q, p2m__plan *pl) {
         uint32_t c = e->state_series;
         P2M__PLACE(cum, sizeof(p2m__cum) + p2m__al8(sizeof(struct p2m_result)) + (size_t)c * sizeof(p2m__pend) +
                             (size_t)c * (sizeof(p2m__sser) + p2m__al8(sizeof(p2m__sres))) + p2m__al8(e->state_bytes) +
-                            (size_t)c * 32u + (size_t)p2m__pow2_at_least((uint64_t)pl->ser_cap * 2u) * 4u +
+                            (size_t)c * (8u * P2M__NMET) + (size_t)p2m__pow2_at_least((uint64_t)pl->ser_cap * 2u) * 4u +
                             (size_t)c * p2m__al8(sizeof(p2m__res)) + (size_t)c * 4u + 64u);
     }
 #undef P2M__PLACE
@@ -3931,8 +4117,22 @@ static P2M__NOINLINE int p2m__index_dictionary(p2m__req *q) {
 
 P2M__FN p2m_status p2m__decide_layout(p2m__req *q) {
     unsigned ev = q->sv.ev;
-    if (q->e->layout != P2M_LAYOUT_AUTO) {
-        q->layout = q->e->layout;
+    const p2m_layout forced = q->e->layout;
+    q->st->layout_evidence = !ev ? P2M_LAYOUT_AUTO
+                             : (ev & P2M__EV18) ? P2M_LAYOUT_V1_8
+                             : (ev & P2M__EVOLD) ? P2M_LAYOUT_V1_9 : P2M_LAYOUT_V1_10;
+    if (forced != P2M_LAYOUT_AUTO) {
+        unsigned bad = forced == P2M_LAYOUT_V1_8 ? (P2M__EV9UP | P2M__EV10)
+                       : forced == P2M_LAYOUT_V1_9 ? (P2M__EV18 | P2M__EV10) : (P2M__EV18 | P2M__EVOLD);
+        q->layout = forced;
+        if (ev & bad) {
+            q->st->layout_conflict = 1;
+            if (q->e->strict) {
+                p2m__fail(q->w.err, P2M_ERR_MALFORMED, 0,
+                          P2M__MSG("the forced layout contradicts the input's layout evidence (stats: layout_evidence)"));
+                return q->w.st = P2M_ERR_MALFORMED;
+            }
+        }
         return P2M_OK;
     }
     if ((ev & P2M__EV18) && (ev & (P2M__EV9UP | P2M__EV10))) {
@@ -3969,7 +4169,12 @@ typedef struct p2m__pinfo {
     p2m__span sample_type, period_type;
     uint64_t time, duration, period;
     p2m_metric_kind metric;
-    int samples_cpu;          /* classified by the (samples, count) x period row */
+    int samples_cpu;          /* classified by the (samples|cpu, count) x period row */
+    p2m_str type, unit;       /* the sample type, resolved */
+    uint64_t n_samples;
+    uint64_t x_mask;          /* declared metrics fed: bit x for P2M_METRIC_EXTRA + x */
+    uint64_t t_factor;        /* ns per unit of value for time metrics, 0: not a time */
+    int t_count;              /* t_factor comes from a count times the period */
     int bad;                  /* profile attributes hold an invalid reference */
     const uint8_t *bad_at;
     uint64_t factor;          /* integer multiplier, when scale == 0 */
@@ -3992,21 +4197,6 @@ static int p2m__value_type(p2m__req *q, p2m__span s, p2m_str *type, p2m_str *uni
     return bad;
 }
 
-P2M__FN int p2m__starts(p2m_str s, const char *pre) {
-    size_t n = p2m__cstrlen(pre), i;
-    if (s.len < n) return 0;
-    for (i = 0; i < n; i++)
-        if (s.ptr[i] != pre[i]) return 0;
-    return 1;
-}
-P2M__FN int p2m__ends(p2m_str s, const char *suf) {
-    size_t n = p2m__cstrlen(suf), i;
-    if (s.len < n) return 0;
-    for (i = 0; i < n; i++)
-        if (s.ptr[s.len - n + i] != suf[i]) return 0;
-    return 1;
-}
-
 /* Reads a profile's own fields (skipping samples by length); with slots,
    also applies its attributes over the resource's. */
 static int p2m__profile_info(p2m__req *q, p2m__span s, p2m__pinfo *pi, int with_attrs) {
@@ -4027,6 +4217,7 @@ static int p2m__profile_info(p2m__req *q, p2m__span s, p2m__pinfo *pi, int with_
         if (f.num == 2) {
             uint64_t n = 0;
             p = p2m__skip_samples(p, end, &n);
+            pi->n_samples += 1u + n;
             continue;
         }
         if (f.num == 1 && f.wt == P2M__WT_LEN) pi->sample_type = f.s;
@@ -4059,36 +4250,54 @@ static int p2m__profile_info(p2m__req *q, p2m__span s, p2m__pinfo *pi, int with_
     return r;
 }
 
-/* SPEC section 3: which metric a profile feeds and how a value converts. */
+/* docs/spec.md section 3: which metric a profile feeds and how a value converts. */
 static int p2m__classify(p2m__req *q, p2m__pinfo *pi) {
     p2m_str type, unit;
     uint32_t i;
     uint64_t ns;
     int b = p2m__value_type(q, pi->sample_type, &type, &unit);
     pi->metric = P2M_METRIC_NONE;
+    pi->x_mask = 0;
     if (b < 0) return -1;
     if (b) return 1;
+    pi->type = type;
+    pi->unit = unit;
+    /* what a value is in nanoseconds: a time unit, or a count of periods */
+    if ((ns = p2m__time_unit_ns(unit)) != 0) {
+        pi->t_factor = ns;
+    } else if (p2m__streq(unit, "count")) {
+        p2m_str pt, pu;
+        int pb = p2m__value_type(q, pi->period_type, &pt, &pu);
+        if (pb < 0) return -1;
+        if (pb && (p2m__streq(type, "samples") || p2m__streq(type, "cpu"))) return 1;
+        if (!pb && (ns = p2m__time_unit_ns(pu)) != 0 && (int64_t)pi->period > 0) {
+            pi->t_factor = pi->period * ns;
+            pi->t_count = 1;
+            pi->samples_cpu = p2m__streq(pt, "cpu") && (p2m__streq(type, "samples") || p2m__streq(type, "cpu"));
+        }
+    }
+    for (i = 0; i < q->e->n_xtypes; i++) { /* declared metrics: each fed once */
+        const p2m__xtype *t = &q->e->xtypes[i];
+        uint32_t x = t->metric - P2M_METRIC_EXTRA;
+        if (p2m__streq2(t->type, type) && p2m__streq2(t->unit, unit) &&
+            (q->e->metric[t->metric].ukind != P2M__U_TIME || pi->t_factor))
+            pi->x_mask |= (uint64_t)1 << x;
+    }
     for (i = 0; i < q->e->n_type_rules; i++) {
         const p2m__type_rule *t = &q->e->type_rules[i];
         if (p2m__streq2(t->type, type) && p2m__streq2(t->unit, unit)) {
             pi->metric = t->metric;
             pi->scale = t->scale;
+            pi->samples_cpu = 0;
             return 0;
         }
     }
-    if (p2m__streq(type, "cpu") && (ns = p2m__time_unit_ns(unit)) != 0) {
+    if (p2m__streq(type, "cpu") && !pi->t_count && pi->t_factor) {
         pi->metric = P2M_METRIC_CPU;
-        pi->factor = ns;
-    } else if (p2m__streq(type, "samples") && p2m__streq(unit, "count")) {
-        p2m_str pt, pu;
-        int pb = p2m__value_type(q, pi->period_type, &pt, &pu);
-        if (pb < 0) return -1;
-        if (pb) return 1;
-        if (p2m__streq(pt, "cpu") && (ns = p2m__time_unit_ns(pu)) != 0 && (int64_t)pi->period > 0) {
-            pi->metric = P2M_METRIC_CPU;
-            pi->factor = pi->period * ns;
-            pi->samples_cpu = 1;
-        }
+        pi->factor = pi->t_factor;
+    } else if (pi->samples_cpu) {
+        pi->metric = P2M_METRIC_CPU;
+        pi->factor = pi->t_factor;
     } else if (p2m__streq(unit, "bytes") && p2m__starts(type, "alloc_") &&
                (p2m__ends(type, "_space") || p2m__ends(type, "_bytes"))) {
         pi->metric = P2M_METRIC_MEMORY;
@@ -4687,7 +4896,7 @@ static int p2m__walk_profile(p2m__req *q, p2m__span s, const p2m__pinfo *pi) {
     /* Samples of a profile with the same attribute_indices bytes reach the
        same verdict and series: a small memo keyed by those bytes skips the
        attributes, filters, rules and series lookup for all but the first. */
-    memo_on = q->smemo_mask != 0 && !e->rx_function && !q->akey &&
+    memo_on = q->smemo_mask != 0 && !e->rx_function && !q->akey && !pi->x_mask &&
               !(pi->metric == P2M_METRIC_CPU && e->metric[P2M_METRIC_FUNCTION].enabled);
     if (memo_on && ++q->smemo_stamp == 0) { /* wrapped: forget every entry */
         P2M_MEMSET(q->smemo, 0, ((size_t)q->smemo_mask + 1u) * sizeof(p2m__smemo));
@@ -4873,6 +5082,17 @@ static int p2m__walk_profile(p2m__req *q, p2m__span s, const p2m__pinfo *pi) {
             contrib = sum * pi->factor;
         }
         if (se) p2m__series_add(q, se, contrib, 1, lo, hi);
+#if P2M_MAX_EXTRA > 0
+        if (pi->x_mask) { /* declared metrics: the same attribute set, their own series */
+            uint32_t x;
+            for (x = 0; x < e->n_extra; x++) {
+                uint32_t m = P2M_METRIC_EXTRA + x;
+                if (!(pi->x_mask >> x & 1u)) continue;
+                p2m__series_add(q, &q->ser[p2m__series_for(q, m)],
+                                sum * (e->metric[m].ukind == P2M__U_TIME ? pi->t_factor : 1u), 1, lo, hi);
+            }
+        }
+#endif
 #ifndef P2M_NO_FUNCTION
         if (pi->metric == P2M_METRIC_CPU && e->metric[P2M_METRIC_FUNCTION].enabled) {
             int b = p2m__feed_functions(q, stack_idx, contrib, lo, hi);
@@ -4888,6 +5108,29 @@ static int p2m__walk_profile(p2m__req *q, p2m__span s, const p2m__pinfo *pi) {
         q->st->samples_kept++;
     }
     return r;
+}
+
+/* A profile that feeds no metric, listed by sample type in the stats. */
+static void p2m__note_unfed(p2m__req *q, const p2m__pinfo *pi) {
+    p2m_stats *st = q->st;
+    uint32_t i;
+    st->profiles_unfed++;
+    st->samples_unfed += pi->n_samples;
+    for (i = 0; i < st->n_unfed; i++) {
+        p2m_type_count *t = &st->unfed[i];
+        if (p2m__streq2(t->type, pi->type) && p2m__streq2(t->unit, pi->unit)) {
+            t->profiles++;
+            t->samples += pi->n_samples;
+            return;
+        }
+    }
+    if (st->n_unfed < P2M_MAX_UNFED) {
+        p2m_type_count *t = &st->unfed[st->n_unfed++];
+        t->type = pi->type;
+        t->unit = pi->unit;
+        t->profiles = 1;
+        t->samples = pi->n_samples;
+    }
 }
 
 /* Resource attributes fill the lowest level of the effective attributes. */
@@ -4953,7 +5196,7 @@ static P2M__NOINLINE int p2m__walk_request(p2m__req *q) {
         P2M_MEMSET(out, 0, sizeof *out);
         out->field_first = q->n_resfields;
         q->cur_res = q->n_res;
-        for (i = 0; i < 4; i++) q->count[i] = q->ovf[i] = 0;
+        for (i = 0; i < P2M__NMET; i++) q->count[i] = q->ovf[i] = 0;
         for (i = 0; i < e->n_slots; i++) q->res_slots[i] = P2M__VID_ABSENT;
         q->n_rlist = 0;
         rp = f.s.p;
@@ -4976,6 +5219,7 @@ static P2M__NOINLINE int p2m__walk_request(p2m__req *q) {
         while ((r = p2m__next(&q->w, &rp, rend, &g)) > 0) { /* ScopeProfiles */
             const uint8_t *sp, *send;
             int has_cpu_time = 0, n_prof = 0;
+            uint64_t x_time = 0; /* declared metrics fed by a time profile here */
             if (g.num != 2 || g.wt != P2M__WT_LEN) continue;
             sp = g.s.p;
             send = sp + g.s.n;
@@ -4989,34 +5233,42 @@ static P2M__NOINLINE int p2m__walk_request(p2m__req *q) {
                 if (p2m__profile_info(q, h.s, &pi, 0) < 0) return -1;
                 if (p2m__classify(q, &pi) < 0) return -1;
                 if (pi.metric == P2M_METRIC_CPU && !pi.samples_cpu) has_cpu_time = 1;
+                if (!pi.t_count) x_time |= pi.x_mask;
             }
             if (r < 0) return -1;
             sp = g.s.p;
             while ((r = p2m__next(&q->w, &sp, send, &k)) > 0) {
                 p2m__pinfo pi;
-                int b;
+                int b, dup = 0, classified = 0;
                 if (k.num != 2 || k.wt != P2M__WT_LEN) continue;
                 q->st->profiles++;
                 if (p2m__profile_info(q, k.s, &pi, 1) < 0) return -1;
                 b = p2m__classify(q, &pi);
                 if (b < 0) return -1;
                 if (b && e->strict) return p2m__fail_ref(q, k.s.p, P2M__MSG("sample_type refers outside the string table"));
-                if (pi.metric == P2M_METRIC_NONE) {
-                    q->st->profiles_unclassified++;
+                /* double counting: a cpu time profile of the same scope counts it */
+                if (pi.samples_cpu && has_cpu_time) pi.metric = P2M_METRIC_NONE, dup = 1;
+                if (pi.t_count && (pi.x_mask & x_time)) pi.x_mask &= ~x_time, dup = 1;
+                if (pi.metric != P2M_METRIC_NONE && !e->metric[pi.metric].enabled &&
+                    !(pi.metric == P2M_METRIC_CPU && e->metric[P2M_METRIC_FUNCTION].enabled)) {
+                    pi.metric = P2M_METRIC_NONE;
+                    classified = 1;
+                }
+                if (pi.metric == P2M_METRIC_NONE && !pi.x_mask) {
+                    if (!classified && !dup) q->st->profiles_unclassified++;
+                    if (!dup) p2m__note_unfed(q, &pi);
                     continue;
                 }
-                if (!e->metric[pi.metric].enabled &&
-                    !(pi.metric == P2M_METRIC_CPU && e->metric[P2M_METRIC_FUNCTION].enabled))
-                    continue;
-                if (pi.samples_cpu && has_cpu_time) continue; /* counted by the cpu profile */
                 if (p2m__walk_profile(q, k.s, &pi) < 0) return -1;
             }
             if (r < 0) return -1;
         }
         if (r < 0) return -1;
-        /* point lists of this resource: metrics cpu, memory; overflow last */
-        for (m = 1; m <= 3; m++) {
+        /* point lists of this resource: metrics cpu, memory, function,
+           declared; overflow last */
+        for (m = 1; m < P2M_METRIC_EXTRA + e->n_extra; m++) {
             uint32_t first = q->n_plist, ov = 0, sidx;
+            if (!e->metric[m].enabled) continue;
             for (sidx = first_ser; sidx < q->n_ser; sidx++) {
                 if (q->ser[sidx].metric != m) continue;
                 if (q->ser[sidx].overflow) { ov = sidx + 1; continue; }
@@ -5511,6 +5763,11 @@ P2M_API void p2m_result_metric(const p2m_result *r, size_t res, size_t metric, p
     out->temporality = r->e->temporality;
     out->is_double = m->is_double;
     out->n_points = x->pl_count[metric];
+    out->is_gauge = m->is_gauge;
+    if (x->kind[metric] >= P2M_METRIC_EXTRA) {
+        out->kind = P2M_METRIC_EXTRA;
+        out->extra = x->kind[metric] - P2M_METRIC_EXTRA;
+    }
 }
 
 /* The key a series' attribute at position pos comes from: rule pos's key,
@@ -5543,12 +5800,12 @@ static int p2m__point_values(const p2m_result *r, size_t res, size_t metric, siz
         return 1;
     }
     m = &r->e->metric[s->metric];
-    out->start_time_unix_nano = s->start;
+    out->start_time_unix_nano = m->is_gauge ? 0u : s->start; /* a gauge point has no start */
     out->time_unix_nano = s->end;
     out->is_double = m->is_double;
     out->is_overflow = (int)s->overflow;
     out->as_int = (int64_t)s->sum;
-    if (m->is_double) out->as_double = (double)(int64_t)s->sum / m->per_unit_ns;
+    if (m->is_double) out->as_double = (double)(int64_t)s->sum / m->per_unit;
     return 1;
 }
 
@@ -5659,10 +5916,12 @@ static void p2m__encode(const p2m_result *r, p2m__bw *w) {
             size_t mark_m = w->n, mark_sum, pi;
             p2m_result_metric(r, ri, mi, &info);
             mark_sum = w->n;
-            p2m__bw_varint(w, 1);                                /* is_monotonic */
-            p2m__bw_tag(w, 3, P2M__WT_VARINT);
-            p2m__bw_varint(w, (uint64_t)info.temporality);       /* aggregation_temporality */
-            p2m__bw_tag(w, 2, P2M__WT_VARINT);
+            if (!info.is_gauge) {
+                p2m__bw_varint(w, 1);                            /* is_monotonic */
+                p2m__bw_tag(w, 3, P2M__WT_VARINT);
+                p2m__bw_varint(w, (uint64_t)info.temporality);   /* aggregation_temporality */
+                p2m__bw_tag(w, 2, P2M__WT_VARINT);
+            }
             pi = info.n_points;
             while (pi-- > 0) {
                 p2m_point pt;
@@ -5678,10 +5937,10 @@ static void p2m__encode(const p2m_result *r, p2m__bw *w) {
                     p2m__bw_tag(w, 6, P2M__WT_I64);
                 }
                 p2m__bw_fixed64(w, 3, pt.time_unix_nano);
-                p2m__bw_fixed64(w, 2, pt.start_time_unix_nano);
+                if (!info.is_gauge) p2m__bw_fixed64(w, 2, pt.start_time_unix_nano);
                 p2m__bw_close(w, mark_p, 1);
             }
-            p2m__bw_close(w, mark_sum, 7);
+            p2m__bw_close(w, mark_sum, info.is_gauge ? 5u : 7u); /* gauge or sum */
             p2m__bw_str(w, 3, info.unit.ptr, info.unit.len);
             if (info.description.len) p2m__bw_str(w, 2, info.description.ptr, info.description.len);
             p2m__bw_str(w, 1, info.name.ptr, info.name.len);
@@ -5814,7 +6073,7 @@ static void p2m__emit_overflow(const p2m_result *r, size_t a, size_t b, p2m__bw 
    UINT32_MAX when the state has no room left even for it. */
 static uint32_t p2m__cum_overflow(p2m__cum *c, uint32_t sres, uint32_t metric) {
     p2m_state *st = c->st;
-    uint32_t *o = &c->t_ovf[sres * 4u + metric], id;
+    uint32_t *o = &c->t_ovf[sres * P2M__NMET + metric], id;
     p2m__sser *x;
     if (*o) return *o - 1u;
     if (c->t_series >= st->cap) return UINT32_MAX;
@@ -5836,6 +6095,7 @@ P2M__FN void p2m__cum_add(p2m__cum *c, uint32_t id, const p2m__series *d) {
         p2m__pend *pd = &c->pend[id];
         if (!pd->touched) { pd->touched = 1; pd->sum = 0; pd->start = UINT64_MAX; pd->end = 0; }
         pd->sum += d->sum;
+        pd->gauge = (uint32_t)st->e->metric[st->ser[id].metric].is_gauge;
         if (d->start < pd->start) pd->start = d->start;
         if (d->end > pd->end) pd->end = d->end;
     } else {
@@ -5905,14 +6165,14 @@ static P2M__NOINLINE void p2m__cum_merge(p2m__cum *c, const p2m_result *r, p2m_s
                                 p2m__bytes_eq(p2m__cbytes(c, y->off), ab, alen))
                                 id = c->thash[k] - 1u;
                         }
-                        if (id == UINT32_MAX && c->t_series < st->cap && c->t_count[sres * 4u + kind] < e->max_series) {
+                        if (id == UINT32_MAX && c->t_series < st->cap && c->t_count[sres * P2M__NMET + kind] < e->max_series) {
                             p2m__sser *y = p2m__cser(c, c->t_series);
                             y->sum = 0; y->start = UINT64_MAX; y->end = 0;
                             y->res = sres; y->metric = kind; y->overflow = 0; y->hash = hh;
                             y->off = aoff; y->len = alen;
                             c->t_bytes += alen;
                             id = c->t_series++;
-                            c->t_count[sres * 4u + kind]++;
+                            c->t_count[sres * P2M__NMET + kind]++;
                             c->thash[k] = id + 1u;
                         }
                     }
@@ -5937,7 +6197,7 @@ static P2M__NOINLINE void p2m__cum_view(const p2m__cum *c, struct p2m_result *v,
         x->sres = r;
         x->schema_url.p = p2m__cbytes(c, p2m__cres(c, r)->url_off);
         x->schema_url.n = p2m__cres(c, r)->url_len;
-        for (m = 1; m <= 3; m++) {
+        for (m = 1; m < P2M_METRIC_EXTRA + c->st->e->n_extra; m++) {
             uint32_t first = np, pass;
             for (pass = 0; pass < 2; pass++) /* overflow last */
                 for (i = 0; i < c->t_series; i++) {
@@ -5966,6 +6226,7 @@ static P2M__NOINLINE void p2m__cum_commit(p2m__cum *c) {
     for (i = 0; i < st->n_series; i++) {
         p2m__pend *pd = &c->pend[i];
         if (!pd->touched) continue;
+        if (pd->gauge) st->ser[i].sum = 0;
         st->ser[i].sum += pd->sum;
         if (pd->start < st->ser[i].start) st->ser[i].start = pd->start;
         if (pd->end > st->ser[i].end) st->ser[i].end = pd->end;
@@ -5979,9 +6240,9 @@ static P2M__NOINLINE void p2m__cum_commit(p2m__cum *c) {
         st->hash[k] = i + 1u;
     }
     for (i = 0; i < c->t_res; i++)
-        for (k = 0; k < 4; k++) {
-            st->res[i].count[k] = c->t_count[i * 4u + k];
-            st->res[i].ovf[k] = c->t_ovf[i * 4u + k];
+        for (k = 0; k < P2M__NMET; k++) {
+            st->res[i].count[k] = c->t_count[i * P2M__NMET + k];
+            st->res[i].ovf[k] = c->t_ovf[i * P2M__NMET + k];
         }
     st->n_series = c->t_series;
     st->n_res = c->t_res;
@@ -6251,8 +6512,8 @@ static p2m_status p2m__aggregate(const p2m_engine *engine, const void *input, si
         c->pend = (p2m__pend *)(void *)cp;
         cp += (size_t)cap * sizeof(p2m__pend);
         c->t_count = (uint32_t *)(void *)cp;
-        c->t_ovf = c->t_count + (size_t)cap * 4u;
-        cp += (size_t)cap * 32u;
+        c->t_ovf = c->t_count + (size_t)cap * P2M__NMET;
+        cp += (size_t)cap * (8u * P2M__NMET);
         c->thash = (uint32_t *)(void *)cp;
         c->thash_mask = tcap - 1u;
         cp += (size_t)tcap * 4u;
@@ -6271,10 +6532,10 @@ static p2m_status p2m__aggregate(const p2m_engine *engine, const void *input, si
         c->t_res = sst->n_res;
         c->t_bytes = sst->n_bytes;
         for (k = 0; k < sst->n_series; k++) c->pend[k].touched = 0;
-        P2M_MEMSET(c->t_count, 0, (size_t)cap * 32u);
+        P2M_MEMSET(c->t_count, 0, (size_t)cap * (8u * P2M__NMET));
         for (k = 0; k < sst->n_res; k++) {
-            P2M_MEMCPY(c->t_count + (size_t)k * 4u, sst->res[k].count, 16);
-            P2M_MEMCPY(c->t_ovf + (size_t)k * 4u, sst->res[k].ovf, 16);
+            P2M_MEMCPY(c->t_count + (size_t)k * P2M__NMET, sst->res[k].count, 4u * P2M__NMET);
+            P2M_MEMCPY(c->t_ovf + (size_t)k * P2M__NMET, sst->res[k].ovf, 4u * P2M__NMET);
         }
         P2M_MEMSET(c->thash, 0, (size_t)tcap * 4u);
         *v = *res;

@@ -227,7 +227,8 @@ static int view_matches_decoded(const p2m_result *r, const DReq *d, char *why, s
         for (mi = 0; mi < nm; mi++) {
             const DMetric *dm = sm->metrics[mi];
             p2m_metric_info info;
-            size_t pi;
+            size_t pi, ndp;
+            DPoint **dps;
             memset(&info, 0, sizeof info);
             p2m_result_metric(r, ri, mi, &info);
             snprintf(where, sizeof where, "resource %zu metric %zu", ri, mi);
@@ -238,22 +239,32 @@ static int view_matches_decoded(const p2m_result *r, const DReq *d, char *why, s
                          dm->name, dm->unit, dm->description);
                 return 0;
             }
-            if (dm->data_case != P2M__METRICS__METRIC__DATA_SUM || !dm->sum) {
-                snprintf(why, whylen, "%s: decoded metric is not a Sum", where);
-                return 0;
+            if (info.is_gauge) {
+                if (dm->data_case != P2M__METRICS__METRIC__DATA_GAUGE || !dm->gauge) {
+                    snprintf(why, whylen, "%s: view says Gauge, decoded metric is not one", where);
+                    return 0;
+                }
+                dps = dm->gauge->data_points;
+                ndp = dm->gauge->n_data_points;
+            } else {
+                if (dm->data_case != P2M__METRICS__METRIC__DATA_SUM || !dm->sum) {
+                    snprintf(why, whylen, "%s: decoded metric is not a Sum", where);
+                    return 0;
+                }
+                if ((int)info.temporality != (int)dm->sum->aggregation_temporality) {
+                    snprintf(why, whylen, "%s: temporality view %d decoded %d", where,
+                             (int)info.temporality, (int)dm->sum->aggregation_temporality);
+                    return 0;
+                }
+                dps = dm->sum->data_points;
+                ndp = dm->sum->n_data_points;
             }
-            if ((int)info.temporality != (int)dm->sum->aggregation_temporality) {
-                snprintf(why, whylen, "%s: temporality view %d decoded %d", where,
-                         (int)info.temporality, (int)dm->sum->aggregation_temporality);
-                return 0;
-            }
-            if (info.n_points != dm->sum->n_data_points) {
-                snprintf(why, whylen, "%s: points view %zu decoded %zu", where, info.n_points,
-                         dm->sum->n_data_points);
+            if (info.n_points != ndp) {
+                snprintf(why, whylen, "%s: points view %zu decoded %zu", where, info.n_points, ndp);
                 return 0;
             }
             for (pi = 0; pi < info.n_points; pi++) {
-                const DPoint *dp = dm->sum->data_points[pi];
+                const DPoint *dp = dps[pi];
                 p2m_point pt;
                 size_t pa;
                 memset(&pt, 0, sizeof pt);
@@ -1958,6 +1969,423 @@ static void check_negative_index(void)
     tk_end();
 }
 
+/* ---- declared metrics, unit spellings, unfed types, layout conflicts ---- */
+
+enum {
+    X_EMPTY, X_PROC, X_THREAD, X_APP, X_WORKER, X_NS, X_COUNT, X_BYTES, X_OFFCPU, X_WALL,
+    X_CONT, X_DELAY, X_AOBJ, X_INUSE, X_CPU, X_SAMPLES, X_GOR, X_ASPACE, X__N
+};
+static const char *const x_strings[X__N] = {
+    "", "process.executable.name", "thread.name", "app", "worker", "nanoseconds", "count",
+    "bytes", "off_cpu", "wall", "contentions", "delay", "alloc_objects", "inuse_space", "cpu",
+    "samples", "goroutine", "alloc_space"};
+
+/* One v1.10 profile: sample type, optional period type and period, time,
+   duration, samples of attrs [1,2] with the given single values. */
+static void x_profile(pbw *sp, int64_t type, int64_t unit, int64_t ptype, int64_t punit,
+                      int64_t period, uint64_t time, uint64_t dur, const int64_t *vals, size_t nv)
+{
+    static const int64_t a12[] = {1, 2};
+    pbw prof;
+    size_t i;
+    pbw_init(&prof);
+    rq_valuetype(&prof, 1, type, unit);
+    for (i = 0; i < nv; i++)
+        rq_sample(&prof, P2M_LAYOUT_V1_10, a12, 2, &vals[i], 1, NULL, 0);
+    pbw_fixed64(&prof, 3, time);
+    pbw_uint(&prof, 4, dur);
+    if (ptype) {
+        rq_valuetype(&prof, 5, ptype, punit);
+        pbw_int(&prof, 6, period);
+    }
+    pbw_msg(sp, 2, &prof);
+}
+
+/* Request of the declared-metric checks; every expected value below is
+   worked out from these numbers:
+   scope 1: off_cpu/ns 500+250 (t 1000+100); wall/count 3 x period wall/ns
+            10 ms (t 2000+100); contentions/count 4+6; delay/ns 1234;
+            alloc_objects/count 17; inuse_space/bytes 4096+1024 (t 5000+10);
+            goroutine/count 1+1 (fed by nothing); alloc_space/bytes 64
+            (memory disabled: fed by nothing)
+   scope 2: cpu/count 7 x period cpu/ns 1 ms (a V8 inspector sender)
+   scope 3: cpu/ns 100 and samples/count 5 x period cpu/ns 1 ms (one pprof
+            CPU profile: only the time profile counts) */
+static void build_extra_request(pbw *req)
+{
+    static const int64_t v500_250[] = {500, 250}, v3[] = {3}, v4_6[] = {4, 6}, v1234[] = {1234},
+                         v17[] = {17}, v4096_1024[] = {4096, 1024}, v1_1[] = {1, 1}, v64[] = {64},
+                         v7[] = {7}, v100[] = {100}, v5[] = {5};
+    pbw rp, sp, dict, e;
+    int i;
+    pbw_init(req);
+    pbw_init(&rp);
+    rq_resource(&rp, "svc");
+    pbw_init(&sp);
+    x_profile(&sp, X_OFFCPU, X_NS, 0, 0, 0, 1000, 100, v500_250, 2);
+    x_profile(&sp, X_WALL, X_COUNT, X_WALL, X_NS, 10000000, 2000, 100, v3, 1);
+    x_profile(&sp, X_CONT, X_COUNT, 0, 0, 0, 3000, 0, v4_6, 2);
+    x_profile(&sp, X_DELAY, X_NS, 0, 0, 0, 3000, 0, v1234, 1);
+    x_profile(&sp, X_AOBJ, X_COUNT, 0, 0, 0, 4000, 0, v17, 1);
+    x_profile(&sp, X_INUSE, X_BYTES, 0, 0, 0, 5000, 10, v4096_1024, 2);
+    x_profile(&sp, X_GOR, X_COUNT, 0, 0, 0, 6000, 0, v1_1, 2);
+    x_profile(&sp, X_ASPACE, X_BYTES, 0, 0, 0, 6000, 0, v64, 1);
+    pbw_msg(&rp, 2, &sp);
+    pbw_init(&sp);
+    x_profile(&sp, X_CPU, X_COUNT, X_CPU, X_NS, 1000000, 7000, 100, v7, 1);
+    pbw_msg(&rp, 2, &sp);
+    pbw_init(&sp);
+    x_profile(&sp, X_CPU, X_NS, X_CPU, X_NS, 1000000, 8000, 100, v100, 1);
+    x_profile(&sp, X_SAMPLES, X_COUNT, X_CPU, X_NS, 1000000, 8000, 100, v5, 1);
+    pbw_msg(&rp, 2, &sp);
+    pbw_msg(req, 1, &rp);
+    pbw_init(&dict);
+    for (i = 0; i < X__N; i++)
+        pbw_str(&dict, 5, x_strings[i]);
+    pbw_init(&e);
+    pbw_msg(&dict, 6, &e);
+    rq_attr_entry(&dict, X_PROC, "app");
+    rq_attr_entry(&dict, X_THREAD, "worker");
+    pbw_init(&e);
+    pbw_msg(&dict, 7, &e);
+    pbw_msg(req, 2, &dict);
+}
+
+static const DMetric *metric_named(const DReq *d, const char *name)
+{
+    size_t i;
+    if (d->n_resource_metrics < 1 || d->resource_metrics[0]->n_scope_metrics < 1)
+        return NULL;
+    for (i = 0; i < d->resource_metrics[0]->scope_metrics[0]->n_metrics; i++)
+        if (strcmp(d->resource_metrics[0]->scope_metrics[0]->metrics[i]->name, name) == 0)
+            return d->resource_metrics[0]->scope_metrics[0]->metrics[i];
+    return NULL;
+}
+
+/* The metric's single point (Sum or Gauge); NULL unless it has exactly one. */
+static const DPoint *only_point(const DMetric *m, int gauge)
+{
+    if (!m) return NULL;
+    if (gauge)
+        return m->data_case == P2M__METRICS__METRIC__DATA_GAUGE && m->gauge->n_data_points == 1
+                   ? m->gauge->data_points[0] : NULL;
+    return m->data_case == P2M__METRICS__METRIC__DATA_SUM && m->sum->n_data_points == 1 &&
+                   m->sum->is_monotonic && m->sum->aggregation_temporality == 1
+               ? m->sum->data_points[0] : NULL;
+}
+
+static void expect_int_point(const DReq *d, const char *name, const char *unit, int64_t v,
+                             uint64_t start, uint64_t time)
+{
+    const DMetric *m = metric_named(d, name);
+    const DPoint *p = only_point(m, 0);
+    EXPECT(m && strcmp(m->unit, unit) == 0, "%s: missing or unit %s, expected %s", name,
+           m ? m->unit : "-", unit);
+    EXPECT(p && p->value_case == P2M__METRICS__NUMBER_DATA_POINT__VALUE_AS_INT && p->as_int == v &&
+               p->start_time_unix_nano == start && p->time_unix_nano == time,
+           "%s: expected one monotonic delta Sum point as_int %lld over %llu..%llu, got %lld over "
+           "%llu..%llu",
+           name, (long long)v, (unsigned long long)start, (unsigned long long)time,
+           p ? (long long)p->as_int : -1LL, p ? (unsigned long long)p->start_time_unix_nano : 0ULL,
+           p ? (unsigned long long)p->time_unix_nano : 0ULL);
+}
+
+static void expect_double_point(const DReq *d, const char *name, const char *unit, double v,
+                                int gauge)
+{
+    const DMetric *m = metric_named(d, name);
+    const DPoint *p = only_point(m, gauge);
+    EXPECT(m && strcmp(m->unit, unit) == 0, "%s: missing or unit %s, expected %s", name,
+           m ? m->unit : "-", unit);
+    EXPECT(p && p->value_case == P2M__METRICS__NUMBER_DATA_POINT__VALUE_AS_DOUBLE &&
+               fabs(p->as_double - v) <= 1e-12 * fabs(v),
+           "%s: expected one %s point as_double %.17g, got %.17g", name, gauge ? "Gauge" : "Sum",
+           v, p ? p->as_double : -1.0);
+}
+
+static void check_extra_metrics(void)
+{
+    static pbw req;
+    static const char *const t_off[] = {"off_cpu/nanoseconds"}, *const t_wall[] = {"wall/count"},
+                             *const t_cont[] = {"contentions/count"},
+                             *const t_delay[] = {"delay/nanoseconds"},
+                             *const t_aobj[] = {"alloc_objects/count"},
+                             *const t_inuse[] = {"inuse_space/bytes"},
+                             *const t_all[] = {"samples/count", "cpu/nanoseconds", "cpu/count"};
+    p2m_extra_metric x[7];
+    p2m_config c;
+    p2m_stats stats;
+    const p2m_result *view = NULL;
+    DReq *d;
+    tk_begin("c.api.extra_metrics");
+    build_extra_request(&req);
+    memset(x, 0, sizeof x);
+    x[0].name = "off_cpu_time"; x[0].unit = "ms"; x[0].sample_types = t_off; x[0].n_sample_types = 1;
+    x[1].name = "wall_time"; x[1].unit = "seconds"; x[1].sample_types = t_wall; x[1].n_sample_types = 1;
+    x[2].name = "lock_contentions"; x[2].unit = "{contentions}"; x[2].sample_types = t_cont;
+    x[2].n_sample_types = 1; x[2].description = "Lock contentions";
+    x[3].name = "lock_delay"; x[3].sample_types = t_delay; x[3].n_sample_types = 1;
+    x[4].name = "alloc_objects"; x[4].sample_types = t_aobj; x[4].n_sample_types = 1;
+    x[5].name = "heap_in_use"; x[5].unit = "KiBy"; x[5].sample_types = t_inuse; x[5].n_sample_types = 1;
+    x[6].name = "all_cpu"; x[6].unit = "ns"; x[6].sample_types = t_all; x[6].n_sample_types = 3;
+    p2m_config_init(&c);
+    c.memory.enabled = 0;
+    c.extra = x;
+    c.n_extra = 7;
+    d = convert_decode(&c, &req, NULL, &stats, &view);
+    if (d) {
+        const DMetric *m;
+        size_t i;
+        static const char *const order[] = {"cpu_time", "off_cpu_time", "wall_time",
+                                            "lock_contentions", "lock_delay", "alloc_objects",
+                                            "heap_in_use", "all_cpu"};
+        EXPECT(d->n_resource_metrics == 1 &&
+                   d->resource_metrics[0]->scope_metrics[0]->n_metrics == 8,
+               "expected one resource with 8 metrics (cpu_time, then the 7 declared)");
+        for (i = 0; i < 8 && d->n_resource_metrics == 1 &&
+                    i < d->resource_metrics[0]->scope_metrics[0]->n_metrics; i++)
+            EXPECT(strcmp(d->resource_metrics[0]->scope_metrics[0]->metrics[i]->name, order[i]) == 0,
+                   "metric %zu is %s, expected %s", i,
+                   d->resource_metrics[0]->scope_metrics[0]->metrics[i]->name, order[i]);
+        /* cpu: scope 2's cpu/count 7 x 1 ms, scope 3's cpu/ns 100 (its samples/count is not counted) */
+        expect_int_point(d, "cpu_time", "ns", 7000100, 7000, 8100);
+        expect_double_point(d, "off_cpu_time", "ms", 750.0 / 1e6, 0);
+        expect_double_point(d, "wall_time", "s", 3 * 0.01, 0);
+        expect_int_point(d, "lock_contentions", "{contentions}", 10, 3000, 3000);
+        expect_int_point(d, "lock_delay", "ns", 1234, 3000, 3000);
+        expect_int_point(d, "alloc_objects", "1", 17, 4000, 4000);
+        expect_double_point(d, "heap_in_use", "KiBy", 5120.0 / 1024.0, 1);
+        expect_int_point(d, "all_cpu", "ns", 7000100, 7000, 8100);
+        m = metric_named(d, "heap_in_use");
+        EXPECT(m && only_point(m, 1) && only_point(m, 1)->time_unix_nano == 5010 &&
+                   only_point(m, 1)->start_time_unix_nano == 0,
+               "heap_in_use: the gauge point's time is the profile's end (5010), no start");
+        m = metric_named(d, "wall_time");
+        EXPECT(m && strcmp(m->description, "Summed from the samples of wall/count") == 0,
+               "wall_time: generated description \"%s\"", m ? m->description : "-");
+        m = metric_named(d, "heap_in_use");
+        EXPECT(m && strcmp(m->description, "In use at the end of the profile, from inuse_space/bytes") == 0,
+               "heap_in_use: generated description \"%s\"", m ? m->description : "-");
+        m = metric_named(d, "lock_contentions");
+        EXPECT(m && strcmp(m->description, "Lock contentions") == 0, "lock_contentions: description");
+        if (view) {
+            p2m_metric_info info;
+            memset(&info, 0, sizeof info);
+            p2m_result_metric(view, 0, 6, &info);
+            EXPECT(info.kind == P2M_METRIC_EXTRA && info.extra == 5 && info.is_gauge && info.is_double,
+                   "view of heap_in_use: kind %d extra %u gauge %d double %d", (int)info.kind,
+                   (unsigned)info.extra, info.is_gauge, info.is_double);
+            p2m_result_metric(view, 0, 0, &info);
+            EXPECT(info.kind == P2M_METRIC_CPU && !info.is_gauge, "view of cpu_time");
+        }
+        /* fed by nothing: goroutine/count (unclassified) and alloc_space/bytes (memory off) */
+        EXPECT(stats.profiles == 11 && stats.profiles_unclassified == 1 && stats.profiles_unfed == 2 &&
+                   stats.samples_unfed == 3 && stats.n_unfed == 2,
+               "stats: profiles %llu unclassified %llu unfed %llu samples_unfed %llu n_unfed %u",
+               (unsigned long long)stats.profiles, (unsigned long long)stats.profiles_unclassified,
+               (unsigned long long)stats.profiles_unfed, (unsigned long long)stats.samples_unfed,
+               stats.n_unfed);
+        EXPECT(stats.n_unfed == 2 && str_eq(stats.unfed[0].type, "goroutine") &&
+                   str_eq(stats.unfed[0].unit, "count") && stats.unfed[0].profiles == 1 &&
+                   stats.unfed[0].samples == 2 && str_eq(stats.unfed[1].type, "alloc_space") &&
+                   str_eq(stats.unfed[1].unit, "bytes") && stats.unfed[1].samples == 1,
+               "unfed list: %s/%s, %s/%s", str_show(stats.unfed[0].type), str_show(stats.unfed[0].unit),
+               str_show(stats.unfed[1].type), str_show(stats.unfed[1].unit));
+        p2m__metrics__export_metrics_service_request__free_unpacked(d, NULL);
+    }
+    tk_end();
+
+    tk_begin("c.api.extra_metrics_cumulative_gauge");
+    {
+        /* a gauge held in the state takes the latest value; a sum adds up */
+        p2m_error err;
+        const p2m_engine *eng;
+        static uint64_t state_mem[1 << 16];
+        p2m_state *state = NULL;
+        p2m_options opt;
+        size_t n = 0;
+        int call;
+        x[0].sample_types = t_inuse; x[0].name = "heap"; x[0].unit = NULL;
+        x[1].sample_types = t_cont; x[1].name = "cont"; x[1].unit = NULL; x[1].description = NULL;
+        p2m_config_init(&c);
+        c.memory.enabled = 0;
+        c.extra = x;
+        c.n_extra = 2;
+        c.temporality = P2M_TEMPORALITY_CUMULATIVE;
+        c.state_max_series = 64;
+        c.state_bytes = 4096;
+        eng = compile_cfg(&c, &err);
+        EXPECT(eng != NULL, "compile: %s: %s", err.field, err.message);
+        EXPECT(!eng || p2m_state_size(eng) <= sizeof state_mem, "state size");
+        if (eng && p2m_state_init(eng, state_mem, sizeof state_mem, &state, &err) == P2M_OK) {
+            memset(&opt, 0, sizeof opt);
+            opt.state = state;
+            for (call = 0; call < 2; call++) {
+                p2m_status st = p2m_convert(eng, req.b, req.n, &opt, work_mem, sizeof work_mem,
+                                            out_buf, sizeof out_buf, &n, NULL, &err);
+                DReq *dd = st == P2M_OK ? p2m__metrics__export_metrics_service_request__unpack(NULL, n, out_buf) : NULL;
+                EXPECT(dd != NULL, "call %d: status %d %s", call, (int)st, err.message);
+                if (dd) {
+                    const DMetric *h = metric_named(dd, "heap"), *ct = metric_named(dd, "cont");
+                    EXPECT(h && h->data_case == P2M__METRICS__METRIC__DATA_GAUGE &&
+                               h->gauge->n_data_points == 1 && h->gauge->data_points[0]->as_int == 5120,
+                           "call %d: heap gauge should stay 5120 (By), got %lld", call,
+                           h && h->gauge && h->gauge->n_data_points ? (long long)h->gauge->data_points[0]->as_int : -1LL);
+                    EXPECT(ct && ct->data_case == P2M__METRICS__METRIC__DATA_SUM &&
+                               ct->sum->aggregation_temporality == 2 && ct->sum->n_data_points == 1 &&
+                               ct->sum->data_points[0]->as_int == 10 * (call + 1),
+                           "call %d: cont sum should be %d", call, 10 * (call + 1));
+                    p2m__metrics__export_metrics_service_request__free_unpacked(dd, NULL);
+                }
+            }
+        } else {
+            EXPECT(0, "state init failed");
+        }
+    }
+    tk_end();
+}
+
+static void check_extra_config_errors(void)
+{
+    static const char *const t_mix[] = {"inuse_space/bytes", "alloc_space/bytes"},
+                             *const t_bad[] = {"off_cpu"}, *const t_ns[] = {"off_cpu/nanoseconds"};
+    p2m_extra_metric x;
+    p2m_config c;
+    p2m_error err;
+    tk_begin("c.api.extra_metrics_config_errors");
+    memset(&x, 0, sizeof x);
+    p2m_config_init(&c);
+    c.extra = &x;
+    c.n_extra = 1;
+    x.name = "m"; x.sample_types = t_mix; x.n_sample_types = 2;
+    expect_config_error(&c, &err, "snapshot and accrued types");
+    EXPECT(strcmp(err.field, "metrics.extra[0].sample_types") == 0 && strstr(err.message, "snapshot"),
+           "mixing: field %s message %s", err.field, err.message);
+    x.sample_types = t_bad; x.n_sample_types = 1;
+    expect_config_error(&c, &err, "type without unit");
+    EXPECT(strcmp(err.field, "metrics.extra[0].sample_types") == 0 && strstr(err.message, "type/unit"),
+           "no slash: field %s message %s", err.field, err.message);
+    x.sample_types = t_ns; x.unit = "By";
+    expect_config_error(&c, &err, "size metric of a time type");
+    EXPECT(strcmp(err.field, "metrics.extra[0].sample_types") == 0 && strstr(err.message, "bytes"),
+           "By of nanoseconds: field %s message %s", err.field, err.message);
+    x.unit = NULL; x.name = "cpu_time";
+    expect_config_error(&c, &err, "name taken");
+    EXPECT(strcmp(err.field, "metrics.extra[0].metric_name") == 0, "duplicate name: field %s", err.field);
+    x.name = "";
+    expect_config_error(&c, &err, "empty name");
+    EXPECT(strcmp(err.field, "metrics.extra[0].metric_name") == 0, "empty name: field %s", err.field);
+    x.name = "m"; x.n_sample_types = 0;
+    expect_config_error(&c, &err, "no types");
+    EXPECT(strcmp(err.field, "metrics.extra[0].sample_types") == 0, "no types: field %s", err.field);
+    p2m_config_init(&c);
+    c.memory.unit = "bytes and more";
+    expect_config_error(&c, &err, "memory unit");
+    EXPECT(strcmp(err.field, "metrics.memory.unit") == 0 && strstr(err.message, "kibibytes"),
+           "memory unit: field %s message %s", err.field, err.message);
+    tk_end();
+}
+
+/* Unit spellings: long names are accepted, emitted in UCUM form, and sizes
+   convert (main request: memory (app,worker) 5120 B and (app) 64 B). */
+static void check_unit_spellings(void)
+{
+    static pbw req;
+    p2m_config c;
+    DReq *d;
+    tk_begin("c.api.unit_spellings");
+    build_main_request(&req, P2M_LAYOUT_V1_10, 0);
+    p2m_config_init(&c);
+    c.cpu.unit = "nanoseconds";
+    c.memory.unit = "bytes";
+    d = convert_decode(&c, &req, NULL, NULL, NULL);
+    if (d) {
+        const DMetric *cpu = metric_at(d, 0, 0), *mem = metric_at(d, 0, 1);
+        EXPECT(cpu && strcmp(cpu->unit, "ns") == 0 && cpu->sum->data_points[0]->as_int == 30000157,
+               "cpu in nanoseconds: unit %s", cpu ? cpu->unit : "-");
+        EXPECT(mem && strcmp(mem->unit, "By") == 0 && mem->sum->data_points[0]->as_int == 5120,
+               "memory in bytes: unit %s", mem ? mem->unit : "-");
+        p2m__metrics__export_metrics_service_request__free_unpacked(d, NULL);
+    }
+    c.cpu.unit = "seconds";
+    c.memory.unit = "kibibytes";
+    d = convert_decode(&c, &req, NULL, NULL, NULL);
+    if (d) {
+        const DMetric *cpu = metric_at(d, 0, 0), *mem = metric_at(d, 0, 1);
+        EXPECT(cpu && strcmp(cpu->unit, "s") == 0 &&
+                   cpu->sum->data_points[0]->value_case == P2M__METRICS__NUMBER_DATA_POINT__VALUE_AS_DOUBLE &&
+                   fabs(cpu->sum->data_points[0]->as_double - 0.030000157) < 1e-15,
+               "cpu in seconds: unit %s", cpu ? cpu->unit : "-");
+        EXPECT(mem && strcmp(mem->unit, "KiBy") == 0 &&
+                   mem->sum->data_points[0]->as_double == 5.0 && mem->sum->data_points[1]->as_double == 0.0625,
+               "memory in kibibytes: unit %s, expected 5 and 0.0625", mem ? mem->unit : "-");
+        p2m__metrics__export_metrics_service_request__free_unpacked(d, NULL);
+    }
+    c.memory.unit = "MiBy";
+    d = convert_decode(&c, &req, NULL, NULL, NULL);
+    if (d) {
+        const DMetric *mem = metric_at(d, 0, 1);
+        EXPECT(mem && strcmp(mem->unit, "MiBy") == 0 && mem->sum->data_points[0]->as_double == 5120.0 / 1048576.0,
+               "memory in MiBy");
+        p2m__metrics__export_metrics_service_request__free_unpacked(d, NULL);
+    }
+    tk_end();
+}
+
+/* A forced layout that the input's evidence contradicts: a warning in the
+   stats, an error in strict mode. */
+static void check_layout_conflict(void)
+{
+    static pbw req;
+    p2m_config c;
+    p2m_error err;
+    p2m_stats stats;
+    const p2m_engine *eng;
+    size_t n = 0;
+    p2m_status st;
+    tk_begin("c.api.layout_conflict");
+    build_main_request(&req, P2M_LAYOUT_V1_8, 0);
+    p2m_config_init(&c);
+    c.layout = P2M_LAYOUT_V1_10;
+    eng = compile_cfg(&c, &err);
+    if (eng) {
+        st = p2m_convert(eng, req.b, req.n, NULL, work_mem, sizeof work_mem, out_buf, sizeof out_buf, &n,
+                         &stats, &err);
+        EXPECT(st == P2M_OK && stats.layout_conflict == 1 && stats.layout_evidence == P2M_LAYOUT_V1_8 &&
+                   stats.layout == P2M_LAYOUT_V1_10,
+               "v1.8 data forced to v1.10: status %d conflict %d evidence %d", (int)st,
+               stats.layout_conflict, (int)stats.layout_evidence);
+    }
+    c.strict = 1;
+    eng = compile_cfg(&c, &err);
+    if (eng) {
+        st = p2m_convert(eng, req.b, req.n, NULL, work_mem, sizeof work_mem, out_buf, sizeof out_buf, &n,
+                         &stats, &err);
+        EXPECT(st == P2M_ERR_MALFORMED && strstr(err.message, "forced layout"),
+               "strict: status %d message %s", (int)st, err.message);
+    }
+    c.strict = 0;
+    c.layout = P2M_LAYOUT_V1_8;
+    eng = compile_cfg(&c, &err);
+    if (eng) {
+        st = p2m_convert(eng, req.b, req.n, NULL, work_mem, sizeof work_mem, out_buf, sizeof out_buf, &n,
+                         &stats, &err);
+        EXPECT(st == P2M_OK && stats.layout_conflict == 0 && stats.layout_evidence == P2M_LAYOUT_V1_8,
+               "v1.8 forced on v1.8: conflict %d evidence %d", stats.layout_conflict,
+               (int)stats.layout_evidence);
+    }
+    build_main_request(&req, P2M_LAYOUT_V1_10, 0);
+    c.layout = P2M_LAYOUT_AUTO;
+    eng = compile_cfg(&c, &err);
+    if (eng) {
+        st = p2m_convert(eng, req.b, req.n, NULL, work_mem, sizeof work_mem, out_buf, sizeof out_buf, &n,
+                         &stats, &err);
+        EXPECT(st == P2M_OK && stats.layout_conflict == 0 && stats.layout_evidence == P2M_LAYOUT_V1_10,
+               "auto on v1.10: conflict %d evidence %d", stats.layout_conflict, (int)stats.layout_evidence);
+    }
+    tk_end();
+}
+
 int main(int argc, char **argv)
 {
     check_version();
@@ -1984,6 +2412,10 @@ int main(int argc, char **argv)
     check_type_rules();
     check_cumulative();
     check_negative_index();
+    check_extra_metrics();
+    check_extra_config_errors();
+    check_unit_spellings();
+    check_layout_conflict();
     if (argc > 1)
         check_real(argv[1], argc > 2 ? argv[2] : NULL, argc > 3 ? argv[3] : NULL);
     return tk_exit_code();
