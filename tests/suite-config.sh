@@ -376,11 +376,14 @@ metrics:
   memory:
     unit: megabytes
 EOF
-run compile-bad-unit 2 validate -c "$T/bad-unit.yaml" &&
-    if grep -q '^p2m: config: metrics\.memory\.unit: .*By.*bytes.*KiBy.*MiBy.* (line 3)$' "$T/compile-bad-unit.err"; then
-        pass compile-bad-unit
+expect_err compile-bad-unit 2 'p2m: config: metrics.memory.unit: must be one of By, KiBy, MiBy (or bytes, kibibytes, mebibytes) (line 3)' \
+    validate -c "$T/bad-unit.yaml"
+printf 'connectors:\n  profiletometrics:\n    metrics:\n      cpu: {unit: minutes}\n' > "$T/bad-cpu-unit.yaml"
+run compile-bad-cpu-unit 2 validate -c "$T/bad-cpu-unit.yaml" &&
+    if [ "$(cat "$T/compile-bad-cpu-unit.err")" = 'p2m: config: connectors.profiletometrics.metrics.cpu.unit: must be one of ns, us, ms, s (or nanoseconds, microseconds, milliseconds, seconds) (line 4)' ]; then
+        pass compile-bad-cpu-unit
     else
-        fail compile-bad-unit "expected the accepted spellings and (line 3): $(cat "$T/compile-bad-unit.err")"
+        fail compile-bad-cpu-unit "$(cat "$T/compile-bad-cpu-unit.err")"
     fi
 
 # ---- loader errors of the new keys -------------------------------------------
@@ -457,6 +460,26 @@ expect_err extra-no-name 2 'p2m: config: metrics.extra[0].metric_name: missing (
 } > "$T/extra-many.yaml"
 expect_err extra-too-many 2 'p2m: config: metrics.extra: 9 declared metrics; this build holds at most 8 (P2M_MAX_EXTRA) (line 3)' \
     validate "$T/extra-many.yaml"
+
+# errors the library finds in declared metrics, with their lines
+cfg extra-bad-type <<'EOF'
+metrics:
+  extra:
+    - metric_name: off_cpu_time
+      sample_types:
+        - "off_cpu"
+EOF
+expect_err extra-sample-type-form 2 'p2m: config: metrics.extra[0].sample_types: each entry must be written type/unit, as off_cpu/nanoseconds (line 5)' \
+    validate "$T/extra-bad-type.yaml"
+cfg extra-mixed <<'EOF'
+connectors:
+  profiletometrics/x:
+    metrics:
+      extra:
+        - {metric_name: heap, sample_types: [inuse_space/bytes, alloc_space/bytes]}
+EOF
+expect_err extra-mixed-kinds 2 'p2m: config: connectors.profiletometrics/x.metrics.extra[0].sample_types: mixes snapshot (inuse_*) and accrued sample types; declare two metrics (line 5)' \
+    validate "$T/extra-mixed.yaml"
 
 # ---- declared metrics ----------------------------------------------------------
 # off_cpu 2 ms + 7 ms in ms (doubles), inuse_space a Gauge in By
