@@ -530,6 +530,7 @@ data point attributes, in order:
   1. service.name             literal "checkout"
   2. pod                      regex "^(.*)-[a-z0-9]+\$" on k8s.pod.name
      service.name             attribute from svc (fallback for the same key)
+  (this list replaces the default rules process.executable.name and thread.name)
 filters:
   process_filter  off
   thread_filter   on: "worker-.*", "main" against thread.name

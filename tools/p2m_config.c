@@ -5,7 +5,15 @@
    scalars of that tree (NUL-terminated) are the strings p2m_config points
    to, so nothing is copied; the tree lives until p2m_cfgfile_free. Every
    mapping is checked against the keys it may hold, so a misspelt key is an
-   error naming its path instead of a setting silently ignored. */
+   error naming its path instead of a setting silently ignored.
+
+   Before the settings are read, one walk over them (walk) expands the
+   environment references in every value, as the Collector does, and notes
+   the line of every value under its key path; p2m_cfgfile_error uses those
+   lines for the errors p2m_engine_compile reports by field name. Only the
+   connector's own settings are walked: the rest of a Collector file is not
+   p2m's business. The printer of the effective configuration (p2m
+   validate) is at the end and works without libyaml too. */
 #include "p2m_config.h"
 
 #include <errno.h>
@@ -54,12 +62,13 @@ void p2m_cfgfile_free(p2m_cfgfile *f) { f->storage = NULL; }
 
 #define PATH_CAP 256
 
-/* What a p2m_cfgfile owns: the document and every array we built. */
+/* One value's place in the file. */
 typedef struct where {
     char *path;             /* full key path, as in error messages */
     unsigned long line;     /* 1-based line of its value */
 } where;
 
+/* What a p2m_cfgfile owns: the document, every array we built, the lines. */
 typedef struct store {
     yaml_document_t doc;
     int have_doc;
@@ -1302,7 +1311,7 @@ void p2m_cfgfile_print(const p2m_cfgfile *f, const char *source, FILE *out)
         fprintf(out, "  2. thread.name              (default rule: attribute thread.name)\n");
         fprintf(out, "  (an attributes list replaces both default rules)\n");
     } else if (cfg->n_attributes == 0) {
-        fprintf(out, "  none (attributes is an empty list)\n");
+        fprintf(out, "  none (attributes is an empty list; the default rules are not used)\n");
     } else {
         size_t shown = 0;
         for (i = 0; i < cfg->n_attributes; i++) {
@@ -1332,6 +1341,8 @@ void p2m_cfgfile_print(const p2m_cfgfile *f, const char *source, FILE *out)
                 fprintf(out, " (fallback for the same key)");
             fputc('\n', out);
         }
+        fprintf(out, "  (this list replaces the default rules process.executable.name and "
+                     "thread.name)\n");
     }
 
     fprintf(out, "filters:\n");
