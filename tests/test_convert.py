@@ -1871,6 +1871,155 @@ def _():
     eq(p.stdout, b"", "missing input file: stdout")
 
 
+
+# -- declared metrics of their own (docs/spec.md section 3.5) --------------------
+
+EXTRA_CONFIG = """metrics:
+  cpu: {enabled: true}
+  extra:
+    - {metric_name: off_cpu_time, unit: ns, sample_types: ["off_cpu/nanoseconds"]}
+    - {metric_name: wall_time, unit: s, sample_types: ["wall/nanoseconds", "wall/count"]}
+    - {metric_name: lock_contentions, unit: "{contentions}", sample_types: ["contentions/count"]}
+    - {metric_name: lock_delay, unit: ms, sample_types: ["delay/nanoseconds"]}
+    - {metric_name: allocated_objects, unit: "{objects}", sample_types: ["alloc_objects/count"],
+       description: "Objects allocated"}
+    - {metric_name: heap_in_use, unit: bytes, sample_types: ["inuse_space/bytes"]}
+"""
+
+
+def extra_request(layout):
+    """Per process a and b (values worked out by hand):
+         off_cpu/nanoseconds        a 1500 + 500, b 40          -> off_cpu_time a 2000, b 40 (ns)
+         wall/nanoseconds (scope 1) a 3 000 000 000
+         wall/count x 10 ms (scope 1: left out, the time profile of that scope counts)
+         wall/count x 10 ms (scope 2) a 5 -> 50 000 000       -> wall_time a 3.05 (s)
+         contentions/count          a 4 + 6                   -> lock_contentions a 10
+         delay/nanoseconds          a 2 500 000               -> lock_delay a 2.5 (ms)
+         alloc_objects/count        b 17                      -> allocated_objects b 17
+         inuse_space/bytes          a 4096 + 1024             -> heap_in_use a 5120 (Gauge)
+         goroutine/count            a 3 samples               -> nothing (unclassified)
+         cpu/count x cpu 1 ms (a V8 inspector sender) b 7     -> cpu_time b 7 000 000"""
+    b = G.Builder(layout)
+    rp = b.resource({"service.name": "s"})
+    sp = b.scope(rp)
+    A, B = {PROC: "a"}, {PROC: "b"}
+    p = b.profile(sp, ("off_cpu", "nanoseconds"), time=T0, duration=DUR)
+    b.sample(p, values=[1500], attrs=A)
+    b.sample(p, values=[500], attrs=A)
+    b.sample(p, values=[40], attrs=B)
+    p = b.profile(sp, ("wall", "nanoseconds"), time=T0, duration=DUR)
+    b.sample(p, values=[3_000_000_000], attrs=A)
+    p = b.profile(sp, ("wall", "count"), ("wall", "nanoseconds"), 10_000_000, time=T0, duration=DUR)
+    b.sample(p, values=[300], attrs=A)
+    p = b.profile(sp, ("contentions", "count"), time=T0, duration=DUR)
+    b.sample(p, values=[4], attrs=A)
+    b.sample(p, values=[6], attrs=A)
+    p = b.profile(sp, ("delay", "nanoseconds"), time=T0, duration=DUR)
+    b.sample(p, values=[2_500_000], attrs=A)
+    p = b.profile(sp, ("alloc_objects", "count"), time=T0, duration=DUR)
+    b.sample(p, values=[17], attrs=B)
+    p = b.profile(sp, ("inuse_space", "bytes"), time=T0, duration=DUR)
+    b.sample(p, values=[4096], attrs=A)
+    b.sample(p, values=[1024], attrs=A)
+    p = b.profile(sp, ("goroutine", "count"), time=T0, duration=DUR)
+    for _ in range(3):
+        b.sample(p, values=[1], attrs=A)
+    sp2 = b.scope(rp)
+    p = b.profile(sp2, ("wall", "count"), ("wall", "nanoseconds"), 10_000_000, time=T0, duration=DUR)
+    b.sample(p, values=[5], attrs=A)
+    p = b.profile(sp2, ("cpu", "count"), ("cpu", "nanoseconds"), 1_000_000, time=T0, duration=DUR)
+    b.sample(p, values=[7], attrs=B)
+    return b.to_bytes()
+
+
+def gauge_points(req, name, res=0):
+    m = metric(req.resource_metrics[res], name)
+    need(m is not None, "metric %s missing" % name)
+    need(m.WhichOneof("data") == "gauge", "metric %s is not a Gauge" % name)
+    return [(attrs_of(dp.attributes), dp.as_int if dp.WhichOneof("value") == "as_int" else dp.as_double,
+             dp.start_time_unix_nano, dp.time_unix_nano) for dp in m.gauge.data_points]
+
+
+def verify_extra(req):
+    rm = req.resource_metrics
+    eq(len(rm), 1, "ResourceMetrics")
+    names = [m.name for m in rm[0].scope_metrics[0].metrics]
+    eq(names, ["cpu_time", "off_cpu_time", "wall_time", "lock_contentions", "lock_delay",
+               "allocated_objects", "heap_in_use"], "metric order")
+    eq(points(req, "cpu_time"), [(pa("b"), 7_000_000)], "cpu_time ((cpu, count) x 1 ms)")
+    eq(points(req, "off_cpu_time"), [(pa("a"), 2000), (pa("b"), 40)], "off_cpu_time")
+    eq(points(req, "wall_time"), [(pa("a"), 3.05)], "wall_time in s")
+    eq(points(req, "lock_contentions"), [(pa("a"), 10)], "lock_contentions")
+    eq(points(req, "lock_delay"), [(pa("a"), 2.5)], "lock_delay in ms")
+    eq(points(req, "allocated_objects"), [(pa("b"), 17)], "allocated_objects")
+    eq(gauge_points(req, "heap_in_use"), [(pa("a"), 5120, 0, T0 + DUR)], "heap_in_use gauge")
+    units = {m.name: m.unit for m in rm[0].scope_metrics[0].metrics}
+    eq(units, {"cpu_time": "ns", "off_cpu_time": "ns", "wall_time": "s",
+               "lock_contentions": "{contentions}", "lock_delay": "ms",
+               "allocated_objects": "{objects}", "heap_in_use": "By"}, "units (UCUM)")
+    for m in rm[0].scope_metrics[0].metrics:
+        if m.WhichOneof("data") == "sum":
+            need(m.sum.is_monotonic and m.sum.aggregation_temporality == 1,
+                 "%s: a monotonic delta Sum" % m.name)
+    eq(metric(rm[0], "allocated_objects").description, "Objects allocated", "description")
+
+
+def add_extra_checks():
+    for lay in G.LAYOUTS:
+        name = "extra_metrics_" + lay.replace(".", "_")
+
+        def fn(lay=lay, name=name):
+            r = convert_ok(name, extra_request(lay), config=EXTRA_CONFIG)
+            verify_extra(r.req)
+            stat(r, "profiles", 10)
+            stat(r, "profiles_unclassified", 1)
+        check(name)(fn)
+
+
+add_extra_checks()
+
+
+@check("extra_metrics_json_matches_protobuf")
+def _():
+    """-f json of the same conversion, read by Google protobuf's JSON parser,
+    is the same message as the -f otlp output (so the Gauge and the declared
+    Sums are in OTLP/JSON form)."""
+    from google.protobuf import json_format
+    data = extra_request("v1.10")
+    r = convert_ok("extra_metrics_json_pb", data, config=EXTRA_CONFIG)
+    j = run_cli("extra_metrics_json", data, config=EXTRA_CONFIG, fmt="json")
+    need(j.rc == 0 and j.output is not None, "json: exit %d: %s" % (j.rc, j.stderr[:300]))
+    lines = [ln for ln in j.output.decode().splitlines() if ln.strip()]
+    eq(len(lines), 1, "JSON lines")
+    parsed = json_format.Parse(lines[0], M.ExportMetricsServiceRequest())
+    need(parsed == r.req, "JSON output parses to a different message than the protobuf output")
+    doc = json.loads(lines[0])
+    heap = [m for m in doc["resourceMetrics"][0]["scopeMetrics"][0]["metrics"] if m["name"] == "heap_in_use"]
+    need(len(heap) == 1 and "gauge" in heap[0] and "sum" not in heap[0], "heap_in_use is a JSON gauge")
+
+
+@check("classify_cpu_count_v8_sender")
+def _():
+    """A V8 inspector based Node.js sender: (cpu, count) with a (cpu, nanoseconds)
+    period of 1 ms; 7 samples are 7 ms of cpu time."""
+    r = convert_ok("classify_cpu_count", one_profile("v1.10", ("cpu", "count"), ("cpu", "nanoseconds"),
+                                                     1_000_000))
+    eq(points(r.req, "cpu_time"), [(pa("p"), 7_000_000)], "cpu_time points")
+    stat(r, "profiles_unclassified", 0)
+
+
+@check("classify_cpu_count_and_cpu_time_same_scope")
+def _():
+    b = G.Builder("v1.10")
+    sp = b.scope(b.resource({"service.name": "s"}))
+    p1 = b.profile(sp, ("cpu", "nanoseconds"), time=T0, duration=DUR)
+    b.sample(p1, values=[1000], attrs={PROC: "x"})
+    p2 = b.profile(sp, ("cpu", "count"), ("cpu", "nanoseconds"), 1_000_000, time=T0, duration=DUR)
+    b.sample(p2, values=[2], attrs={PROC: "x"})
+    r = convert_ok("classify_cpu_count_dedup", b.to_bytes())
+    eq(points(r.req, "cpu_time"), [(pa("x"), 1000)], "cpu_time points (only cpu/ns counts)")
+
+
 def main():
     only = sys.argv[1:]
     failed = 0
