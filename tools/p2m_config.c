@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT
-   p2m: YAML configuration file -> p2m_config (SPEC section 9).
+   p2m: YAML configuration file -> p2m_config (docs/spec.md section 9).
 
    We use libyaml's document API: the whole file becomes a node tree, and the
    scalars of that tree (NUL-terminated) are the strings p2m_config points

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT
-   p2m: loading a YAML configuration file into a p2m_config (SPEC section 9).
+   p2m: loading a YAML configuration file into a p2m_config (docs/spec.md section 9).
 
    The file is read with libyaml when the tool is built with P2M_HAVE_YAML;
    without it p2m_cfgfile_load always fails with a message that says so.
