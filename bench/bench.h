@@ -17,7 +17,7 @@ extern "C" {
    What a user of a general decoder writes: cpu and memory totals summed by
    (resource, process name, thread name), the process filter applied through
    POSIX regex with one verdict per attribute-table entry, profiles
-   classified as in SPEC section 3 (cpu time, samples/count with a cpu
+   classified as in docs/spec.md section 3 (cpu time, samples/count with a cpu
    period, alloc_*_space|bytes). Strings arrive as pointer and length. */
 
 typedef struct bench_agg bench_agg;

@@ -23,19 +23,18 @@ BENCH_INCXX := -isystem $(BENCH_HDR) -Ibench -isystem $(BENCH_GEN)/cpp
 BENCH_CF    := -std=c99 $(BENCH_OPT) $(WARN) -Werror $(BENCH_INC) -DPB_ENABLE_MALLOC=1
 BENCH_CXXF  := -std=c++17 $(BENCH_OPT) -DNDEBUG -Wall -Wextra -Werror $(BENCH_INCXX)
 BENCH_LIBS  := -lprotobuf-c -lprotobuf-nanopb -lprotobuf -lpthread
-BENCH_REAL  ?= ../shared/testdata/real
+BENCH_REAL  ?= tests/data/real
 BENCH_ROUNDS ?= 7
 BENCH_MIN_MS ?= 40
-# Deterministic workloads (generator seeds) and, when present, the real captures.
+# Deterministic workloads (generator seeds) and the real captures
+# (tests/data/real; a missing one stops `make bench` with make's "No rule to
+# make target" naming it).
 BENCH_SEED  := 1
 BENCH_SHAPES := small typical huge
+BENCH_REAL_FILES := $(BENCH_REAL)/sig-profiling-profile.otlp $(BENCH_REAL)/sig-profiling-k8s.otlp
 BENCH_WL    := $(foreach s,$(BENCH_SHAPES),$(s)=$(BENCH_DIR)/$(s).otlp)
-ifneq ($(wildcard $(BENCH_REAL)/sig-profiling-profile.otlp),)
 BENCH_WL    += real-profile=$(BENCH_REAL)/sig-profiling-profile.otlp:v1.8
-endif
-ifneq ($(wildcard $(BENCH_REAL)/sig-profiling-k8s.otlp),)
 BENCH_WL    += real-k8s=$(BENCH_REAL)/sig-profiling-k8s.otlp:stream:v1.8
-endif
 
 PROTOS_PEER := proto/profiles_v1_10.proto proto/profiles_v1_8.proto
 BENCH_PBC_C := $(BENCH_GEN)/pbc/profiles_v1_10.pb-c.c $(BENCH_GEN)/pbc/profiles_v1_8.pb-c.c
@@ -71,7 +70,7 @@ bench: deps bench-bin bench-workloads
 
 bench-bin: $(BENCH_DIR)/bench $(BENCH_DIR)/p2m_iter $(BENCH_DIR)/header.sha
 
-bench-workloads: $(foreach s,$(BENCH_SHAPES),$(BENCH_DIR)/$(s).otlp)
+bench-workloads: $(foreach s,$(BENCH_SHAPES),$(BENCH_DIR)/$(s).otlp) $(BENCH_REAL_FILES)
 
 # One very short round on the small workload (tests/suite-bench.sh).
 bench-smoke: bench-bin $(BENCH_DIR)/small.otlp

@@ -121,24 +121,33 @@ def cmd_json(args):
 
 # ---- Prometheus ------------------------------------------------------------
 
-UNITS = {"ns": "nanoseconds", "us": "microseconds", "ms": "milliseconds",
-         "s": "seconds", "By": "bytes", "min": "minutes", "h": "hours",
-         "d": "days", "KiBy": "kibibytes", "MiBy": "mebibytes"}
+# Prometheus base units (docs/cli.md, "-f prom"): the word a unit becomes
+# and the factor from the OTLP unit to it (time in seconds, sizes in bytes).
+UNITS = {"ns": ("seconds", 1e-9), "us": ("seconds", 1e-6), "ms": ("seconds", 1e-3),
+         "s": ("seconds", 1), "min": ("seconds", 60), "h": ("seconds", 3600),
+         "d": ("seconds", 86400), "By": ("bytes", 1), "KiBy": ("bytes", 1024),
+         "MiBy": ("bytes", 1048576), "GiBy": ("bytes", 1 << 30), "KBy": ("bytes", 1e3),
+         "MBy": ("bytes", 1e6), "GBy": ("bytes", 1e9), "bit": ("bits", 1),
+         "%": ("percent", 1), "Hz": ("hertz", 1), "1": ("", 1)}
 
 
-def prom_name(name, unit):
+def prom_name(name, unit, gauge=False):
     n = re.sub(r"[^a-zA-Z0-9_:]", "_", name)
     n = re.sub(r"__+", "_", n)
     if n and n[0].isdigit():
         n = "_" + n
-    u = UNITS.get(unit)
+    u = UNITS.get(unit, (None, 1))[0]
     if u is None and unit and not unit.startswith("{"):
-        u = re.sub(r"[^a-zA-Z0-9_:]", "_", unit)
+        u = re.sub(r"_+", "_", re.sub(r"[^a-zA-Z0-9_]", "_", unit))
     if u and not n.endswith("_" + u):
         n += "_" + u
-    if not n.endswith("_total"):
+    if not gauge and not n.endswith("_total"):
         n += "_total"
     return n
+
+
+def unit_factor(unit):
+    return UNITS.get(unit, (None, 1))[1]
 
 
 def label_name(k):
@@ -214,9 +223,13 @@ def job_instance(resource):
     return out
 
 
+GAUGES = set()  # names of the gauges expected_prom met
+
+
 def expected_prom(msgs):
     totals = {}     # (name, frozenset(labels)) -> value
     targets = {}
+    gauges = GAUGES
     for m in msgs:
         this = {}
         cumulative = False
@@ -227,7 +240,9 @@ def expected_prom(msgs):
             if rest:
                 lab = labels_of(rest)
                 lab.update(ji)
-                targets[frozenset(lab.items())] = 1
+                lab = {k: v for k, v in lab.items() if v != ""}
+                if lab:  # a target_info without labels is left out
+                    targets[frozenset(lab.items())] = 1
             for sm in rm.scope_metrics:
                 # every sample carries its scope (compatibility spec,
                 # "Instrumentation Scope"): otel_scope_name and
@@ -235,19 +250,25 @@ def expected_prom(msgs):
                 scope = {"otel_scope_name": sm.scope.name,
                          "otel_scope_version": sm.scope.version}
                 for met in sm.metrics:
-                    name = prom_name(met.name, met.unit)
-                    cumulative = met.sum.aggregation_temporality == 2
-                    for dp in met.sum.data_points:
+                    gauge = met.WhichOneof("data") == "gauge"
+                    name = prom_name(met.name, met.unit, gauge)
+                    if gauge:
+                        GAUGES.add(name)
+                    factor = unit_factor(met.unit)
+                    points = met.gauge.data_points if gauge else met.sum.data_points
+                    if not gauge:
+                        cumulative = met.sum.aggregation_temporality == 2
+                    for dp in points:
                         lab = labels_of(dp.attributes)
                         lab.update(ji)
                         lab.update(scope)
                         key = (name, frozenset((k, v) for k, v in lab.items() if v != ""))
                         val = dp.as_double if dp.WhichOneof("value") == "as_double" else dp.as_int
-                        this[key] = this.get(key, 0) + val
-        if cumulative:
-            totals.update(this)
-        else:
-            for k, v in this.items():
+                        this[key] = this.get(key, 0) + val * factor
+        for k, v in this.items():
+            if cumulative or k[0] in gauges:
+                totals[k] = v
+            else:
                 totals[k] = totals.get(k, 0) + v
     for lab in targets:
         totals[("target_info", frozenset((k, v) for k, v in lab if v != ""))] = 1
@@ -297,6 +318,7 @@ def cmd_prom(args):
     msgs = decode_metrics(args[1], stream)
     got, types = parse_prom(open(args[0], encoding="utf-8").read())
     want = expected_prom(msgs)
+    gauges = {k[0] for k in want if k[0] == "target_info"} | GAUGES
     if set(got) != set(want):
         only_g = sorted(set(got) - set(want), key=repr)[:3]
         only_w = sorted(set(want) - set(got), key=repr)[:3]
@@ -306,7 +328,7 @@ def cmd_prom(args):
         if not (g == v or abs(g - v) <= 1e-9 * max(abs(v), 1.0)):
             return "%r: output %r, expected %r" % (k, g, v)
         name = k[0]
-        want_type = "gauge" if name == "target_info" else "counter"
+        want_type = "gauge" if name in gauges else "counter"
         if types.get(name) != want_type:
             return "%s has TYPE %r, expected %s" % (name, types.get(name), want_type)
     if not want:
@@ -371,7 +393,7 @@ def cmd_inputs(args):
         b.sample(p, values=values, attrs=attrs)
     open(os.path.join(out, "nested-strindex.otlp"), "wb").write(b.to_bytes())
 
-    # as deep as SPEC section 8 allows (32 message levels in all), strindex form
+    # as deep as docs/spec.md section 8 allows (32 message levels in all), strindex form
     b = g.Builder("v1.10", kv_form="strindex")
     rp = b.resource(DEEP_RESOURCE)
     p = b.cpu_profile(b.scope(rp), time=T0, duration=1)

@@ -6,7 +6,7 @@
 #   test_malformed hostile input under ASan + UBSan (clang)
 #   test_threads   one engine shared by 4 threads under TSan; engine unchanged
 #   test_api again under valgrind memcheck
-# Real captures in ../shared/testdata/real are used when that folder exists.
+# The real captures in tests/data/real are required: a missing one is a FAIL.
 # A missing tool is a FAIL, never a skip.
 cd "$(dirname "$0")/.." || exit 2
 # P2M_INC: directory of the profile2metrics.h under test (default: the repo's)
@@ -84,21 +84,18 @@ if build impl_tsan "$CC_CLANG" -std=c99 $TSAN -I"$INC" -c tests/c/p2m_impl.c -o 
         -o "$B/test_threads" tests/c/test_threads.c "$B/impl_tsan.o" -lpthread
 then built_threads=1; fi
 
-REAL=../shared/testdata/real/sig-profiling-profile.otlp
-K8S=../shared/testdata/real/sig-profiling-k8s.otlp
-REAL_ARGS=""
-if [ -d ../shared/testdata/real ]; then
-    if build protoc-py protoc --python_out="$B/py" -Iproto proto/profiles_v1_8.proto &&
-       $PY tests/c/real_expect.py "$B/py" "$REAL" > "$B/real_expect.txt" 2> "$B/real_expect.log"
-    then
-        REAL_ARGS="$REAL $(cat "$B/real_expect.txt")"
-    else
-        fail "c.real_expect: Google protobuf could not read $REAL: $(head -c 200 "$B/real_expect.log")"
-        REAL_ARGS="$REAL"
-    fi
+REAL=tests/data/real/sig-profiling-profile.otlp
+K8S=tests/data/real/sig-profiling-k8s.otlp
+for f in "$REAL" "$K8S"; do
+    [ -f "$f" ] || fail "c.real_captures: $f not found (the real captures belong to the repository, see tests/data/real/README.md)"
+done
+REAL_ARGS="$REAL"
+if build protoc-py protoc --python_out="$B/py" -Iproto proto/profiles_v1_8.proto &&
+   $PY tests/c/real_expect.py "$B/py" "$REAL" > "$B/real_expect.txt" 2> "$B/real_expect.log"
+then
+    REAL_ARGS="$REAL $(cat "$B/real_expect.txt")"
 else
-    echo "# ../shared/testdata/real not found: real captures not used"
-    REAL=""; K8S=""
+    fail "c.real_expect: Google protobuf could not read $REAL: $(head -c 200 "$B/real_expect.log")"
 fi
 
 # run NAME command...: shows the test's lines; a crash or sanitizer abort

@@ -5,13 +5,13 @@
 # failure", stream framing, --stats, --now, --layout and the table. Values
 # are checked against independent sources: Google protobuf decoding of our
 # output and of the inputs (proto/ compiled by protoc), the capture README,
-# and SPEC rules re-implemented here in Python. The conversion values
+# and docs/spec.md rules re-implemented here in Python. The conversion values
 # themselves are the golden suite's job (suite-convert.sh).
 cd "$(dirname "$0")/.." || exit 2
 PY=/usr/bin/python3
 P2M=${P2M:-build/p2m}   # P2M=path runs the suite on another build (ASan, say)
 T=build/cli-test
-REAL=../shared/testdata/real
+REAL=tests/data/real
 failed=0
 
 pass() { echo "PASS $1"; }
@@ -219,7 +219,7 @@ assert not missing, 'missing keys %s' % missing
 assert 'messages' not in s
 # README: 4 ResourceProfiles, 49 samples, proto v1.8
 assert (s['resources'], s['samples'], s['layout']) == (4, 49, 'v1.8'), s
-assert s['bytes_in'] == os.path.getsize('../shared/testdata/real/sig-profiling-profile.otlp')
+assert s['bytes_in'] == os.path.getsize('tests/data/real/sig-profiling-profile.otlp')
 assert s['bytes_out'] == os.path.getsize(sys.argv[2]), s
 EOF
 then pass stats-json; else fail stats-json "$(cat "$T/stats.err")"; fi
@@ -230,7 +230,7 @@ else
     fail layout-override "--layout v1.9 not reported in stats: $(cat "$T/layout-override.err")"
 fi
 
-# ---- --now: profiles without any time get it (SPEC section 7) ---------------
+# ---- --now: profiles without any time get it (docs/spec.md section 7) -----
 $PY - "$T" <<'EOF'
 import sys
 import profiles_v1_10_pb2 as P
@@ -458,7 +458,7 @@ else
 fi
 
 # ---- the table ---------------------------------------------------------------
-# Totals: each resource's cpu total must be what SPEC section 3 gives for the
+# Totals: each resource's cpu total must be what docs/spec.md section 3 gives for the
 # capture (samples/count with a cpu period: timestamps x period), computed
 # here from the input with Google protobuf; human units re-derived here.
 if run table 0 convert -f table "$demo" && $PY - "$demo" "$T/table.out" <<'EOF'

@@ -145,7 +145,7 @@ else
     fail firmware-fault-fails-the-run "could not build the negative control"
 fi
 
-# The library keeps no static data of its own (no mutable globals, SPEC 8):
+# The library keeps no static data of its own (no mutable globals, docs/spec.md section 8):
 # the header compiled alone for the target has empty .data and .bss. (The
 # full size report, make firmware-size, is not part of the suite: it builds
 # every variant and is a measurement, not a check.)

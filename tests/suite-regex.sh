@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# Regex engine (SPEC section 4): table tests of every syntax element and
+# Regex engine (docs/spec.md section 4): table tests of every syntax element and
 # error message (built-in, PCRE2 backend, P2M_NO_REGEX stubs, C++, clang with
 # ASan/UBSan), the step-count complexity test, and the differential test
 # against libpcre2-8. Needs libpcre2-dev, g++ and clang: a missing one is a FAIL.

@@ -62,20 +62,15 @@ build() { # name command...
 }
 
 # the real capture and its expectation from Google protobuf, as suite-c
-REAL=../shared/testdata/real/sig-profiling-profile.otlp
-REAL_ARGS=""
-if [ -f "$REAL" ]; then
-    if build protoc-py protoc --python_out="$B/py" -Iproto proto/profiles_v1_8.proto &&
-       $PY tests/c/real_expect.py "$B/py" "$REAL" > "$B/real_expect.txt" 2> "$B/real_expect.log"
-    then
-        REAL_ARGS="$REAL $(cat "$B/real_expect.txt")"
-    else
-        fail "s390x.real_expect: Google protobuf could not read $REAL"
-        REAL_ARGS="$REAL"
-    fi
+REAL=tests/data/real/sig-profiling-profile.otlp
+[ -f "$REAL" ] || fail "s390x.real_capture: $REAL not found (see tests/data/real/README.md)"
+REAL_ARGS="$REAL"
+if build protoc-py protoc --python_out="$B/py" -Iproto proto/profiles_v1_8.proto &&
+   $PY tests/c/real_expect.py "$B/py" "$REAL" > "$B/real_expect.txt" 2> "$B/real_expect.log"
+then
+    REAL_ARGS="$REAL $(cat "$B/real_expect.txt")"
 else
-    echo "# $REAL not found: real capture not used"
-    REAL=""
+    fail "s390x.real_expect: Google protobuf could not read $REAL"
 fi
 
 build protoc-c protoc --c_out="$B/gen" -Iproto proto/metrics.proto || exit 1

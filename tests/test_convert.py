@@ -3,7 +3,7 @@
 """Golden tests of `p2m convert`: build OTLP profiles requests with Google
 protobuf (tools/gen_profiles.py), run the CLI, decode its OTLP metrics output
 with Google protobuf (proto/metrics.proto), and compare with values worked
-out by hand from SPEC.md. Nothing expected here was taken from p2m's output.
+out by hand from docs/spec.md. Nothing expected here was taken from p2m's output.
 
 One line per check: `PASS <name>` or `FAIL <name>: <why>`. Exit status 1 when
 anything failed. Every input (and config) is kept under build/golden/ named
@@ -28,7 +28,7 @@ P2M = os.environ.get("P2M", os.path.join(ROOT, "build", "p2m"))
 CALL_TIMEOUT = int(os.environ.get("P2M_TEST_CALL_TIMEOUT", "15"))     # seconds for one p2m run
 SUITE_BUDGET = 110     # seconds; later checks fail fast past it (a hanging p2m)
 GOLDEN = os.path.join(ROOT, "build", "golden")
-REAL = os.path.join(os.path.dirname(ROOT), "shared", "testdata", "real")
+REAL = os.path.join(ROOT, "tests", "data", "real")
 HEADER = os.path.join(ROOT, "profile2metrics.h")
 
 G.ensure_modules()
@@ -248,7 +248,7 @@ def add_layout_matrix():
         for unpacked in (False, True):
             cases.append((lay, unpacked, False, "inline", True))
             # Unpacked v1.9 carries no evidence that tells it from v1.10
-            # (SPEC: no evidence = v1.10), so auto is not asked of it.
+            # (docs/spec.md section 1: no evidence = v1.10), so auto is not asked of it.
             if not (lay == "v1.9" and unpacked):
                 cases.append((lay, unpacked, False, "inline", False))
         cases.append((lay, False, True, "inline", False))
@@ -320,7 +320,7 @@ def _():
     stat(r, "series", 5)
 
 
-# -- classification (SPEC section 3) --
+# -- classification (docs/spec.md section 3) --
 
 def one_profile(layout, sample_type, period_type=None, period=0, values=(7,)):
     b = G.Builder(layout)
@@ -985,7 +985,7 @@ def renumber(totals, nonempty):
 
 
 def expected_auto_layout(data):
-    """SPEC section 1 evidence, read with our own wire splitter."""
+    """docs/spec.md section 1 evidence, read with our own wire splitter."""
     old = new = v18 = False
     for f, wt, rp, _ in G.parse_fields(data):
         if f != 1:
@@ -1112,7 +1112,7 @@ def _():
     stat(r, "resources", 2)
 
 
-# -- filters (SPEC section 4) --
+# -- filters (docs/spec.md section 4) --
 
 def filter_request():
     """Samples (values on cpu/ns): alpha/t1 1, beta/t1 2, alpha/t2 4,
@@ -1247,7 +1247,7 @@ def _():
        "cpu_time points")
 
 
-# -- attribute rules (SPEC section 5) --
+# -- attribute rules (docs/spec.md section 5) --
 
 @check("rule_regex_sources_and_default")
 def _():
@@ -1317,7 +1317,7 @@ def _():
 
 @check("config_type_rule_scale_saturates")
 def _():
-    # SPEC: values are int64; a scaled value past the int64 range saturates
+    # docs/spec.md sections 2.2 and 3.4: values are int64; a scaled value past the int64 range saturates
     # (docs/behaviour.md); a scale that is not finite is a config error.
     b = G.Builder("v1.10")
     sp = b.scope(b.resource({"service.name": "s"}))
@@ -1360,7 +1360,7 @@ def _():
        "coll_cpu points")
 
 
-# -- function metric (SPEC section 6) --
+# -- function metric (docs/spec.md section 6) --
 
 def function_request():
     b = G.Builder("v1.10")
@@ -1629,7 +1629,7 @@ def _():
 
 @check("nested_keyvalue_empty_key_then_strindex")
 def _():
-    # SPEC: a KeyValue's key is `key` when non-empty, else
+    # docs/spec.md section 1: a KeyValue's key is `key` when non-empty, else
     # string_table[key_strindex]. Inside a kvlist value the fields come as
     # key_strindex, an empty key, then the value: the key is "resolved".
     b = G.Builder("v1.10", "strindex")
@@ -1829,7 +1829,7 @@ def evidence_request(layout, comments=(), dropped=0):
 def _():
     errors = []
     cases = [
-        # (name, bytes, expected layout) -- SPEC section 1 evidence rules
+        # (name, bytes, expected layout) -- docs/spec.md section 1 evidence rules
         ("v1_8_unpacked_comment_field7_wt0",
          evidence_request("v1.8", comments=["c"]).to_bytes(unpacked=True), "v1.8"),
         ("v1_8_packed_comment_field7_wt2_is_no_evidence",
@@ -1878,6 +1878,155 @@ def _():
                        capture_output=True, timeout=CALL_TIMEOUT)
     eq(p.returncode, 2, "missing input file: exit status")
     eq(p.stdout, b"", "missing input file: stdout")
+
+
+
+# -- declared metrics of their own (docs/spec.md section 3.5) --------------------
+
+EXTRA_CONFIG = """metrics:
+  cpu: {enabled: true}
+  extra:
+    - {metric_name: off_cpu_time, unit: ns, sample_types: ["off_cpu/nanoseconds"]}
+    - {metric_name: wall_time, unit: s, sample_types: ["wall/nanoseconds", "wall/count"]}
+    - {metric_name: lock_contentions, unit: "{contentions}", sample_types: ["contentions/count"]}
+    - {metric_name: lock_delay, unit: ms, sample_types: ["delay/nanoseconds"]}
+    - {metric_name: allocated_objects, unit: "{objects}", sample_types: ["alloc_objects/count"],
+       description: "Objects allocated"}
+    - {metric_name: heap_in_use, unit: bytes, sample_types: ["inuse_space/bytes"]}
+"""
+
+
+def extra_request(layout):
+    """Per process a and b (values worked out by hand):
+         off_cpu/nanoseconds        a 1500 + 500, b 40          -> off_cpu_time a 2000, b 40 (ns)
+         wall/nanoseconds (scope 1) a 3 000 000 000
+         wall/count x 10 ms (scope 1: left out, the time profile of that scope counts)
+         wall/count x 10 ms (scope 2) a 5 -> 50 000 000       -> wall_time a 3.05 (s)
+         contentions/count          a 4 + 6                   -> lock_contentions a 10
+         delay/nanoseconds          a 2 500 000               -> lock_delay a 2.5 (ms)
+         alloc_objects/count        b 17                      -> allocated_objects b 17
+         inuse_space/bytes          a 4096 + 1024             -> heap_in_use a 5120 (Gauge)
+         goroutine/count            a 3 samples               -> nothing (unclassified)
+         cpu/count x cpu 1 ms (a V8 inspector sender) b 7     -> cpu_time b 7 000 000"""
+    b = G.Builder(layout)
+    rp = b.resource({"service.name": "s"})
+    sp = b.scope(rp)
+    A, B = {PROC: "a"}, {PROC: "b"}
+    p = b.profile(sp, ("off_cpu", "nanoseconds"), time=T0, duration=DUR)
+    b.sample(p, values=[1500], attrs=A)
+    b.sample(p, values=[500], attrs=A)
+    b.sample(p, values=[40], attrs=B)
+    p = b.profile(sp, ("wall", "nanoseconds"), time=T0, duration=DUR)
+    b.sample(p, values=[3_000_000_000], attrs=A)
+    p = b.profile(sp, ("wall", "count"), ("wall", "nanoseconds"), 10_000_000, time=T0, duration=DUR)
+    b.sample(p, values=[300], attrs=A)
+    p = b.profile(sp, ("contentions", "count"), time=T0, duration=DUR)
+    b.sample(p, values=[4], attrs=A)
+    b.sample(p, values=[6], attrs=A)
+    p = b.profile(sp, ("delay", "nanoseconds"), time=T0, duration=DUR)
+    b.sample(p, values=[2_500_000], attrs=A)
+    p = b.profile(sp, ("alloc_objects", "count"), time=T0, duration=DUR)
+    b.sample(p, values=[17], attrs=B)
+    p = b.profile(sp, ("inuse_space", "bytes"), time=T0, duration=DUR)
+    b.sample(p, values=[4096], attrs=A)
+    b.sample(p, values=[1024], attrs=A)
+    p = b.profile(sp, ("goroutine", "count"), time=T0, duration=DUR)
+    for _ in range(3):
+        b.sample(p, values=[1], attrs=A)
+    sp2 = b.scope(rp)
+    p = b.profile(sp2, ("wall", "count"), ("wall", "nanoseconds"), 10_000_000, time=T0, duration=DUR)
+    b.sample(p, values=[5], attrs=A)
+    p = b.profile(sp2, ("cpu", "count"), ("cpu", "nanoseconds"), 1_000_000, time=T0, duration=DUR)
+    b.sample(p, values=[7], attrs=B)
+    return b.to_bytes()
+
+
+def gauge_points(req, name, res=0):
+    m = metric(req.resource_metrics[res], name)
+    need(m is not None, "metric %s missing" % name)
+    need(m.WhichOneof("data") == "gauge", "metric %s is not a Gauge" % name)
+    return [(attrs_of(dp.attributes), dp.as_int if dp.WhichOneof("value") == "as_int" else dp.as_double,
+             dp.start_time_unix_nano, dp.time_unix_nano) for dp in m.gauge.data_points]
+
+
+def verify_extra(req):
+    rm = req.resource_metrics
+    eq(len(rm), 1, "ResourceMetrics")
+    names = [m.name for m in rm[0].scope_metrics[0].metrics]
+    eq(names, ["cpu_time", "off_cpu_time", "wall_time", "lock_contentions", "lock_delay",
+               "allocated_objects", "heap_in_use"], "metric order")
+    eq(points(req, "cpu_time"), [(pa("b"), 7_000_000)], "cpu_time ((cpu, count) x 1 ms)")
+    eq(points(req, "off_cpu_time"), [(pa("a"), 2000), (pa("b"), 40)], "off_cpu_time")
+    eq(points(req, "wall_time"), [(pa("a"), 3.05)], "wall_time in s")
+    eq(points(req, "lock_contentions"), [(pa("a"), 10)], "lock_contentions")
+    eq(points(req, "lock_delay"), [(pa("a"), 2.5)], "lock_delay in ms")
+    eq(points(req, "allocated_objects"), [(pa("b"), 17)], "allocated_objects")
+    eq(gauge_points(req, "heap_in_use"), [(pa("a"), 5120, 0, T0 + DUR)], "heap_in_use gauge")
+    units = {m.name: m.unit for m in rm[0].scope_metrics[0].metrics}
+    eq(units, {"cpu_time": "ns", "off_cpu_time": "ns", "wall_time": "s",
+               "lock_contentions": "{contentions}", "lock_delay": "ms",
+               "allocated_objects": "{objects}", "heap_in_use": "By"}, "units (UCUM)")
+    for m in rm[0].scope_metrics[0].metrics:
+        if m.WhichOneof("data") == "sum":
+            need(m.sum.is_monotonic and m.sum.aggregation_temporality == 1,
+                 "%s: a monotonic delta Sum" % m.name)
+    eq(metric(rm[0], "allocated_objects").description, "Objects allocated", "description")
+
+
+def add_extra_checks():
+    for lay in G.LAYOUTS:
+        name = "extra_metrics_" + lay.replace(".", "_")
+
+        def fn(lay=lay, name=name):
+            r = convert_ok(name, extra_request(lay), config=EXTRA_CONFIG)
+            verify_extra(r.req)
+            stat(r, "profiles", 10)
+            stat(r, "profiles_unclassified", 1)
+        check(name)(fn)
+
+
+add_extra_checks()
+
+
+@check("extra_metrics_json_matches_protobuf")
+def _():
+    """-f json of the same conversion, read by Google protobuf's JSON parser,
+    is the same message as the -f otlp output (so the Gauge and the declared
+    Sums are in OTLP/JSON form)."""
+    from google.protobuf import json_format
+    data = extra_request("v1.10")
+    r = convert_ok("extra_metrics_json_pb", data, config=EXTRA_CONFIG)
+    j = run_cli("extra_metrics_json", data, config=EXTRA_CONFIG, fmt="json")
+    need(j.rc == 0 and j.output is not None, "json: exit %d: %s" % (j.rc, j.stderr[:300]))
+    lines = [ln for ln in j.output.decode().splitlines() if ln.strip()]
+    eq(len(lines), 1, "JSON lines")
+    parsed = json_format.Parse(lines[0], M.ExportMetricsServiceRequest())
+    need(parsed == r.req, "JSON output parses to a different message than the protobuf output")
+    doc = json.loads(lines[0])
+    heap = [m for m in doc["resourceMetrics"][0]["scopeMetrics"][0]["metrics"] if m["name"] == "heap_in_use"]
+    need(len(heap) == 1 and "gauge" in heap[0] and "sum" not in heap[0], "heap_in_use is a JSON gauge")
+
+
+@check("classify_cpu_count_v8_sender")
+def _():
+    """A V8 inspector based Node.js sender: (cpu, count) with a (cpu, nanoseconds)
+    period of 1 ms; 7 samples are 7 ms of cpu time."""
+    r = convert_ok("classify_cpu_count", one_profile("v1.10", ("cpu", "count"), ("cpu", "nanoseconds"),
+                                                     1_000_000))
+    eq(points(r.req, "cpu_time"), [(pa("p"), 7_000_000)], "cpu_time points")
+    stat(r, "profiles_unclassified", 0)
+
+
+@check("classify_cpu_count_and_cpu_time_same_scope")
+def _():
+    b = G.Builder("v1.10")
+    sp = b.scope(b.resource({"service.name": "s"}))
+    p1 = b.profile(sp, ("cpu", "nanoseconds"), time=T0, duration=DUR)
+    b.sample(p1, values=[1000], attrs={PROC: "x"})
+    p2 = b.profile(sp, ("cpu", "count"), ("cpu", "nanoseconds"), 1_000_000, time=T0, duration=DUR)
+    b.sample(p2, values=[2], attrs={PROC: "x"})
+    r = convert_ok("classify_cpu_count_dedup", b.to_bytes())
+    eq(points(r.req, "cpu_time"), [(pa("x"), 1000)], "cpu_time points (only cpu/ns counts)")
 
 
 def main():

@@ -213,7 +213,7 @@ def dict_first(buf):
 
 # Field numbers of no message of any layout: every message in proto/ stops at
 # 12 (Profile in v1.8), so 13 and up are unknown everywhere, and no unknown
-# field can be taken for layout evidence (SPEC 1).
+# field can be taken for layout evidence (docs/spec.md section 1).
 UNKNOWN_MIN = 13
 FIELD_MAX = (1 << 29) - 1
 

@@ -66,11 +66,16 @@ static const char *const convert_help[] = {
     "",
     "  -c, --config FILE        YAML configuration (p2m settings, or a Collector",
     "                           configuration with connectors.profiletometrics)",
+    "  --connector NAME         the connector profiletometrics/NAME of a Collector",
+    "                           configuration that has several",
     "  -f, --format FMT         otlp (default): ExportMetricsServiceRequest protobuf",
     "                           json: the same in OTLP/JSON, one line per request",
-    "                           prom: Prometheus text exposition (OTel naming:",
-    "                           cpu_time_nanoseconds_total, job/instance labels,",
+    "                           prom: Prometheus text exposition (base units:",
+    "                           cpu_time_seconds_total, job/instance labels,",
     "                           target_info; a stream's deltas added up)",
+    "  --promote-resource-attrs all|K1,K2",
+    "                           -f prom: resource attributes (all, or these keys)",
+    "                           as labels on every sample",
     "                           table: a readable table, largest values first",
     "  -o, --output FILE        write to FILE instead of stdout (- = stdout); not",
     "                           the input file itself",
@@ -113,13 +118,17 @@ static const char *const convert_help[] = {
     NULL};
 
 static const char *const validate_help[] = {
-    "usage: p2m validate -c FILE",
+    "usage: p2m validate [--connector NAME] -c FILE",
     "",
-    "Loads and compiles the configuration FILE; prints \"ok\" and exits 0, or",
-    "prints what is wrong (naming the key) and exits 2.",
+    "Loads and compiles the configuration FILE; prints the effective",
+    "configuration (metrics, data point attribute keys in order, filters,",
+    "temporality, limits, layout, strict) and \"ok\", and exits 0, or prints",
+    "what is wrong (naming the key and its line) and exits 2.",
     "",
-    "  -c, --config FILE   the configuration (or FILE as the only argument)",
-    "  -h, --help          this help",
+    "  -c, --config FILE  the configuration (or FILE as the only argument)",
+    "  --connector NAME   the connector profiletometrics/NAME of a Collector",
+    "                     configuration that has several",
+    "  -h, --help         this help",
     P2M_DOC_LINE,
     NULL};
 
@@ -284,8 +293,9 @@ static uint64_t now_unix_nano(void)
 
 /* Loads (when path is given) and compiles the configuration. On failure
    prints the reason and returns -1. *engine_mem is malloc'd. */
-static int load_engine(const char *path, int layout_override, p2m_layout layout,
-                       p2m_cfgfile *file, void **engine_mem, const p2m_engine **engine)
+static int load_engine(const char *path, const char *connector, int layout_override,
+                       p2m_layout layout, p2m_cfgfile *file, void **engine_mem,
+                       const p2m_engine **engine)
 {
     char msg[512];
     p2m_error err;
@@ -295,7 +305,12 @@ static int load_engine(const char *path, int layout_override, p2m_layout layout,
 
     memset(file, 0, sizeof *file);
     p2m_config_init(&file->config);
-    if (path != NULL && p2m_cfgfile_load(path, file, msg, sizeof msg) != 0) {
+    if (path == NULL && connector != NULL) {
+        fprintf(stderr, "p2m: config: --connector %s needs a configuration file (-c FILE)\n",
+                connector);
+        return -1;
+    }
+    if (path != NULL && p2m_cfgfile_load_named(path, connector, file, msg, sizeof msg) != 0) {
         fprintf(stderr, "p2m: config: %s\n", msg);
         return -1;
     }
@@ -321,11 +336,10 @@ static int load_engine(const char *path, int layout_override, p2m_layout layout,
             return -1;
         }
     }
-    if (err.field[0] != '\0')
-        fprintf(stderr, "p2m: config: %s: %s\n", err.field, err.message);
-    else
-        fprintf(stderr, "p2m: config: %s\n",
-                err.message[0] ? err.message : p2m_status_string(st));
+    /* the field path and YAML line, as the loader's own errors give them */
+    p2m_cfgfile_error(file, err.field, err.message[0] ? err.message : p2m_status_string(st),
+                      msg, sizeof msg);
+    fprintf(stderr, "p2m: config: %s\n", msg);
     free(*engine_mem);
     *engine_mem = NULL;
     return -1;
@@ -441,6 +455,7 @@ static void add_stats(p2m_stats *t, const p2m_stats *s)
     if (s->work_used > t->work_used) /* peak, not a sum: memory is reused */
         t->work_used = s->work_used;
     t->n_unfed += s->n_unfed; /* an upper bound; the note lists the distinct ones */
+    t->profiles_unfed += s->profiles_unfed;
     t->samples_unfed += s->samples_unfed;
 }
 
@@ -814,7 +829,8 @@ static void print_stats(const conv *c)
             (unsigned long long)s->invalid_references, (unsigned long long)s->series,
             (unsigned long long)s->overflow_samples, (unsigned long)s->work_used,
             (unsigned long long)s->regex_searches);
-    fprintf(stderr, ",\"samples_unfed\":%llu", (unsigned long long)s->samples_unfed);
+    fprintf(stderr, ",\"profiles_unfed\":%llu,\"samples_unfed\":%llu",
+            (unsigned long long)s->profiles_unfed, (unsigned long long)s->samples_unfed);
     if (c->stream)
         fprintf(stderr, ",\"messages\":%lu", (unsigned long)c->messages);
     fputs("}\n", stderr);
@@ -953,7 +969,8 @@ static int parse_size(const char *s, size_t *out)
    KEY=VALUE: keys copied, values pointing into argv), freed by the caller */
 static int convert_main(int argc, char **argv, char **extra_keys, const char **extra_vals)
 {
-    const char *config = NULL, *output = NULL, *input = NULL, *v;
+    const char *config = NULL, *output = NULL, *input = NULL, *v, *connector = NULL;
+    const char *promote = NULL;
     int stats = 0, layout_override = 0, have_now = 0, i, rc, missing = 0, opts_done = 0;
     int in_format = IN_OTLP, quiet = 0;
     p2m_layout layout = P2M_LAYOUT_AUTO;
@@ -990,6 +1007,10 @@ static int convert_main(int argc, char **argv, char **extra_keys, const char **e
             config = v;
         } else if (take_opt(argc, argv, &i, "-o", "--output", &v, &missing)) {
             output = v;
+        } else if (take_opt(argc, argv, &i, NULL, "--connector", &v, &missing)) {
+            connector = v;
+        } else if (take_opt(argc, argv, &i, NULL, "--promote-resource-attrs", &v, &missing)) {
+            promote = v;
         } else if (take_opt(argc, argv, &i, "-f", "--format", &v, &missing)) {
             if (missing)
                 break;
@@ -1068,6 +1089,8 @@ static int convert_main(int argc, char **argv, char **extra_keys, const char **e
     c.stream = in_format == IN_STREAM || in_format == IN_JSONL;
     c.json = in_format == IN_JSON || in_format == IN_JSONL;
     c.single_otlp = in_format == IN_OTLP;
+    if (promote != NULL && c.format != OUT_PROM)
+        return p2m_usage_error("convert", "%s", "--promote-resource-attrs applies to -f prom only");
     if (c.format == OUT_OTLP && (output == NULL || strcmp(output, "-") == 0) &&
         isatty(STDOUT_FILENO)) {
         fputs("p2m: not writing binary protobuf to a terminal; use -o FILE, a pipe, "
@@ -1081,7 +1104,8 @@ static int convert_main(int argc, char **argv, char **extra_keys, const char **e
         return EXIT_USAGE;
     }
 
-    if (load_engine(config, layout_override, layout, &file, &engine_mem, &c.engine) != 0) {
+    if (load_engine(config, connector, layout_override, layout, &file, &engine_mem,
+                    &c.engine) != 0) {
         p2m_cfgfile_free(&file);
         return EXIT_USAGE;
     }
@@ -1161,6 +1185,12 @@ static int convert_main(int argc, char **argv, char **extra_keys, const char **e
         rc = EXIT_USAGE;
         goto done;
     }
+    if (promote != NULL && p2m_prom_promote(c.prom, promote) != 0) {
+        p2m_usage_error("convert", "--promote-resource-attrs takes 'all' or a comma-separated "
+                        "list of resource attribute keys, not '%s'", promote);
+        rc = EXIT_USAGE;
+        goto done;
+    }
     if (c.json) {
         rc = convert_json(&c, data, len, layout_override ? layout : P2M_LAYOUT_AUTO,
                           in_format == IN_JSONL);
@@ -1187,6 +1217,8 @@ static int convert_main(int argc, char **argv, char **extra_keys, const char **e
     }
     if (rc == 0 && write_all(output, &c.out) != 0)
         rc = EXIT_USAGE;
+    if (rc == 0 && c.prom != NULL && !quiet)
+        p2m_prom_note(c.prom, stderr);
     if (rc == 0 && stats)
         print_stats(&c);
 done:
@@ -1224,7 +1256,7 @@ static int cmd_convert(int argc, char **argv)
 
 static int cmd_validate(int argc, char **argv)
 {
-    const char *config = NULL, *v = NULL;
+    const char *config = NULL, *v = NULL, *connector = NULL;
     int i, missing = 0;
     p2m_cfgfile file;
     void *engine_mem = NULL;
@@ -1239,6 +1271,10 @@ static int cmd_validate(int argc, char **argv)
             if (missing)
                 return p2m_usage_error("validate", "option '%s' needs a value", a);
             config = v;
+        } else if (take_opt(argc, argv, &i, NULL, "--connector", &v, &missing)) {
+            if (missing)
+                return p2m_usage_error("validate", "option '%s' needs a value", a);
+            connector = v;
         } else if (a[0] == '-' && a[1] != '\0') {
             return p2m_usage_error("validate", "unknown option '%s'", a);
         } else if (config == NULL) {
@@ -1249,10 +1285,11 @@ static int cmd_validate(int argc, char **argv)
     }
     if (config == NULL)
         return p2m_usage_error("validate", "%s", "no configuration file given (-c FILE)");
-    if (load_engine(config, 0, P2M_LAYOUT_AUTO, &file, &engine_mem, &engine) != 0) {
+    if (load_engine(config, connector, 0, P2M_LAYOUT_AUTO, &file, &engine_mem, &engine) != 0) {
         p2m_cfgfile_free(&file);
         return EXIT_USAGE;
     }
+    p2m_cfgfile_print(&file, config, stdout);
     puts("ok");
     free(engine_mem);
     p2m_cfgfile_free(&file);

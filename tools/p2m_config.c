@@ -1,11 +1,19 @@
 /* SPDX-License-Identifier: MIT
-   p2m: YAML configuration file -> p2m_config (SPEC section 9).
+   p2m: YAML configuration file -> p2m_config (docs/spec.md section 9).
 
    We use libyaml's document API: the whole file becomes a node tree, and the
    scalars of that tree (NUL-terminated) are the strings p2m_config points
    to, so nothing is copied; the tree lives until p2m_cfgfile_free. Every
    mapping is checked against the keys it may hold, so a misspelt key is an
-   error naming its path instead of a setting silently ignored. */
+   error naming its path instead of a setting silently ignored.
+
+   Before the settings are read, one walk over them (walk) expands the
+   environment references in every value, as the Collector does, and notes
+   the line of every value under its key path; p2m_cfgfile_error uses those
+   lines for the errors p2m_engine_compile reports by field name. Only the
+   connector's own settings are walked: the rest of a Collector file is not
+   p2m's business. The printer of the effective configuration (p2m
+   validate) is at the end and works without libyaml too. */
 #include "p2m_config.h"
 
 #include <errno.h>
@@ -20,12 +28,30 @@ int p2m_cfgfile_supported(void) { return 0; }
 
 int p2m_cfgfile_load(const char *path, p2m_cfgfile *out, char *msg, size_t msg_cap)
 {
+    return p2m_cfgfile_load_named(path, NULL, out, msg, msg_cap);
+}
+
+int p2m_cfgfile_load_named(const char *path, const char *connector, p2m_cfgfile *out,
+                           char *msg, size_t msg_cap)
+{
+    (void)connector;
     memset(out, 0, sizeof *out);
     p2m_config_init(&out->config);
     snprintf(msg, msg_cap,
              "cannot read %s: this p2m was built without YAML support "
              "(install libyaml-dev and rebuild)", path);
     return -1;
+}
+
+int p2m_cfgfile_error(const p2m_cfgfile *f, const char *field, const char *message, char *msg,
+                      size_t msg_cap)
+{
+    (void)f;
+    if (field != NULL && field[0] != '\0')
+        snprintf(msg, msg_cap, "%s: %s", field, message);
+    else
+        snprintf(msg, msg_cap, "%s", message);
+    return 0;
 }
 
 void p2m_cfgfile_free(p2m_cfgfile *f) { f->storage = NULL; }
@@ -36,12 +62,21 @@ void p2m_cfgfile_free(p2m_cfgfile *f) { f->storage = NULL; }
 
 #define PATH_CAP 256
 
-/* What a p2m_cfgfile owns: the document and every array we built. */
+/* One value's place in the file. */
+typedef struct where {
+    char *path;             /* full key path, as in error messages */
+    unsigned long line;     /* 1-based line of its value */
+} where;
+
+/* What a p2m_cfgfile owns: the document, every array we built, the lines. */
 typedef struct store {
     yaml_document_t doc;
     int have_doc;
     void **blocks;
     size_t n_blocks, cap_blocks;
+    where *lines;           /* every value of the connector's settings */
+    size_t n_lines, cap_lines;
+    char prefix[PATH_CAP];  /* "" or the connector's path in a Collector file */
 } store;
 
 typedef struct ctx {
@@ -381,6 +416,179 @@ static int get_string_list(ctx *c, const char *path, yaml_node_t *n,
     return 0;
 }
 
+/* ---- environment references and the line map ---------------------------- */
+
+/* Remembers that the value at path starts on line. */
+static int note_line(ctx *c, const char *path, const yaml_node_t *n)
+{
+    store *st = c->st;
+    size_t len = strlen(path);
+    char *copy;
+    if (st->n_lines == st->cap_lines) {
+        size_t cap = st->cap_lines ? st->cap_lines * 2 : 64;
+        where *w = (where *)realloc(st->lines, cap * sizeof *w);
+        if (w == NULL)
+            return fail(c, path, NULL, "out of memory");
+        st->lines = w;
+        st->cap_lines = cap;
+    }
+    copy = (char *)malloc(len + 1);
+    if (copy == NULL)
+        return fail(c, path, NULL, "out of memory");
+    memcpy(copy, path, len + 1);
+    st->lines[st->n_lines].path = copy;
+    st->lines[st->n_lines].line = (unsigned long)n->start_mark.line + 1;
+    st->n_lines++;
+    return 0;
+}
+
+static int env_name_ok(const char *s, size_t n)
+{
+    size_t i;
+    if (n == 0 || (s[0] >= '0' && s[0] <= '9'))
+        return 0;
+    for (i = 0; i < n; i++) {
+        char ch = s[i];
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+              ch == '_'))
+            return 0;
+    }
+    return 1;
+}
+
+/* Expands the references in scalar n the way the Collector does:
+   ${env:NAME}, ${NAME}, ${env:NAME:-default} (the default when NAME is
+   unset), and $$ for one $. Any other $ is kept. The node's text is
+   replaced (libyaml frees it with free()). */
+static int expand_scalar(ctx *c, const char *path, yaml_node_t *n)
+{
+    const char *s = sval(n);
+    size_t len = n->data.scalar.length, i, cap, used = 0;
+    char *out;
+    if (memchr(s, '$', len) == NULL)
+        return 0;
+    cap = len + 1;
+    out = (char *)malloc(cap);
+    if (out == NULL)
+        return fail(c, path, n, "out of memory");
+    for (i = 0; i < len;) {
+        const char *add = s + i;
+        size_t add_len = 1, step = 1;
+        if (s[i] == '$' && i + 1 < len && s[i + 1] == '$') {
+            step = 2;
+        } else if (s[i] == '$' && i + 1 < len && s[i + 1] == '{') {
+            const char *ref = s + i + 2, *end = (const char *)memchr(ref, '}', len - i - 2);
+            const char *name = ref, *colon, *dflt = NULL, *value;
+            size_t ref_len, name_len;
+            char var[128];
+            if (end == NULL) {
+                free(out);
+                return fail(c, path, n, "'${' without a closing '}' (write $$ for a literal $)");
+            }
+            ref_len = (size_t)(end - ref);
+            colon = (const char *)memchr(ref, ':', ref_len);
+            if (colon != NULL && !(colon + 1 < end && colon[1] == '-')) {
+                /* a scheme: only env is known here */
+                if ((size_t)(colon - ref) != 3 || memcmp(ref, "env", 3) != 0) {
+                    fail(c, path, n,
+                         "'${%.*s}': only environment references (${env:NAME}) are "
+                         "supported", (int)ref_len, ref);
+                    free(out);
+                    return -1;
+                }
+                name = colon + 1;
+            }
+            name_len = (size_t)(end - name);
+            colon = (const char *)memchr(name, ':', name_len);
+            if (colon != NULL && colon + 1 < end && colon[1] == '-') {
+                dflt = colon + 2;
+                name_len = (size_t)(colon - name);
+            }
+            if (!env_name_ok(name, name_len) || name_len >= sizeof var) {
+                fail(c, path, n, "'${%.*s}': '%.*s' is not an environment variable name",
+                     (int)ref_len, ref, (int)name_len, name);
+                free(out);
+                return -1;
+            }
+            memcpy(var, name, name_len);
+            var[name_len] = '\0';
+            value = getenv(var);
+            if (value == NULL && dflt == NULL) {
+                fail(c, path, n,
+                     "environment variable %s is not set (set it, or give a default: "
+                     "${env:%s:-VALUE})", var, var);
+                free(out);
+                return -1;
+            }
+            if (value != NULL) {
+                add = value;
+                add_len = strlen(value);
+            } else {
+                add = dflt;
+                add_len = (size_t)(end - dflt);
+            }
+            step = ref_len + 3;
+        }
+        if (used + add_len + 1 > cap) {
+            char *bigger;
+            cap = (used + add_len + 1) * 2;
+            bigger = (char *)realloc(out, cap);
+            if (bigger == NULL) {
+                free(out);
+                return fail(c, path, n, "out of memory");
+            }
+            out = bigger;
+        }
+        memcpy(out + used, add, add_len);
+        used += add_len;
+        i += step;
+    }
+    out[used] = '\0';
+    free(n->data.scalar.value);
+    n->data.scalar.value = (yaml_char_t *)out;
+    n->data.scalar.length = used;
+    /* the result is read as if written plain: "${env:ON}" with ON=true is a
+       boolean, "${env:N}" with N=5 a number, as the Collector takes them
+       (an empty result then counts as absent) */
+    n->data.scalar.style = YAML_PLAIN_SCALAR_STYLE;
+    return 0;
+}
+
+/* Walks the connector's settings: expands every scalar value and notes the
+   line of every value under its path. Keys are not expanded. */
+static int walk(ctx *c, const char *path, yaml_node_t *n, int depth)
+{
+    if (n == NULL)
+        return 0;
+    if (depth > 64)
+        return fail(c, path, n, "nested too deeply");
+    if (path[0] != '\0' && note_line(c, path, n))
+        return -1;
+    if (n->type == YAML_SCALAR_NODE)
+        return expand_scalar(c, path, n);
+    if (n->type == YAML_SEQUENCE_NODE) {
+        yaml_node_item_t *it;
+        for (it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
+            char sub[PATH_CAP];
+            join_index(sub, path, (size_t)(it - n->data.sequence.items.start));
+            if (walk(c, sub, node_at(c, *it), depth + 1))
+                return -1;
+        }
+    } else if (n->type == YAML_MAPPING_NODE) {
+        yaml_node_pair_t *p;
+        for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+            yaml_node_t *k = node_at(c, p->key);
+            char sub[PATH_CAP];
+            if (k == NULL || k->type != YAML_SCALAR_NODE)
+                continue; /* check_keys reports it */
+            join(sub, path, sval(k));
+            if (walk(c, sub, node_at(c, p->value), depth + 1))
+                return -1;
+        }
+    }
+    return 0;
+}
+
 /* ---- sections ----------------------------------------------------------- */
 
 static int load_metric(ctx *c, const char *path, yaml_node_t *n, p2m_metric_config *m,
@@ -421,13 +629,74 @@ static int load_metric(ctx *c, const char *path, yaml_node_t *n, p2m_metric_conf
     return 0;
 }
 
+/* metrics.extra: the declared metrics of their own. */
+static int load_extra(ctx *c, const char *path, yaml_node_t *n, p2m_config *cfg)
+{
+    static const char *const keys[] = {"metric_name", "unit", "description", "sample_types",
+                                       "stack_pattern", NULL};
+    size_t count, i;
+    p2m_extra_metric *ex;
+    if (n == NULL)
+        return 0;
+    if (expect(c, path, n, YAML_SEQUENCE_NODE))
+        return -1;
+    count = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+    if (count > P2M_MAX_EXTRA)
+        return fail(c, path, n, "%lu declared metrics; this build holds at most %d "
+                    "(P2M_MAX_EXTRA)", (unsigned long)count, (int)P2M_MAX_EXTRA);
+    ex = (p2m_extra_metric *)st_alloc(c, count * sizeof *ex);
+    if (ex == NULL)
+        return fail(c, path, NULL, "out of memory");
+    for (i = 0; i < count; i++) {
+        char item_path[PATH_CAP], sub[PATH_CAP];
+        yaml_node_t *item = node_at(c, n->data.sequence.items.start[i]), *v;
+        join_index(item_path, path, i);
+        if (item == NULL || is_null(item))
+            return fail(c, item_path, item, "empty entry");
+        if (check_keys(c, item_path, item, keys))
+            return -1;
+        join(sub, item_path, "stack_pattern");
+        if (has_key(c, item, "stack_pattern"))
+            return fail(c, sub, item,
+                        "not supported yet (a declared metric is fed by every sample of its "
+                        "sample types; remove the key)");
+        join(sub, item_path, "metric_name");
+        if (get_string(c, sub, lookup(c, item, "metric_name"), &ex[i].name))
+            return -1;
+        if (ex[i].name == NULL)
+            return fail(c, sub, item, "missing (the name of the declared metric)");
+        join(sub, item_path, "unit");
+        if (get_string(c, sub, lookup(c, item, "unit"), &ex[i].unit))
+            return -1;
+        join(sub, item_path, "description");
+        if (get_string(c, sub, lookup(c, item, "description"), &ex[i].description))
+            return -1;
+        join(sub, item_path, "sample_types");
+        v = lookup(c, item, "sample_types");
+        if (v == NULL)
+            return fail(c, sub, item,
+                        "missing (a list of \"type/unit\" sample types, e.g. "
+                        "[\"off_cpu/nanoseconds\"])");
+        if (get_string_list(c, sub, v, &ex[i].sample_types, &ex[i].n_sample_types))
+            return -1;
+        if (ex[i].n_sample_types == 0)
+            return fail(c, sub, v, "empty (give at least one \"type/unit\" sample type)");
+    }
+    cfg->extra = ex;
+    cfg->n_extra = count;
+    return 0;
+}
+
 static int load_metrics(ctx *c, const char *path, yaml_node_t *n, p2m_config *cfg)
 {
-    static const char *const keys[] = {"cpu", "memory", "function", NULL};
+    static const char *const keys[] = {"cpu", "memory", "function", "extra", NULL};
     char sub[PATH_CAP];
     if (n == NULL)
         return 0;
     if (check_keys(c, path, n, keys))
+        return -1;
+    join(sub, path, "extra");
+    if (load_extra(c, sub, lookup(c, n, "extra"), cfg))
         return -1;
     join(sub, path, "cpu");
     if (load_metric(c, sub, lookup(c, n, "cpu"), &cfg->cpu, cfg, 0))
@@ -474,7 +743,7 @@ static int load_rule(ctx *c, const char *path, yaml_node_t *n, p2m_rule *r)
     static const int uses[4][4] = {{1, 0, 0, 0}, {0, 1, 0, 0}, {1, 0, 2, 0}, {0, 0, 0, 1}};
     static const char *const fields[4] = {"value", "from", "source", "index"};
     char sub[PATH_CAP];
-    int type = -1, i;
+    int type = -1, i, value_is_index;
     unsigned long long index = 0;
     yaml_node_t *tn;
     if (check_keys(c, path, n, keys))
@@ -486,21 +755,51 @@ static int load_rule(ctx *c, const char *path, yaml_node_t *n, p2m_rule *r)
         return fail(c, sub, n, "missing (the attribute key to write)");
     join(sub, path, "type");
     tn = lookup(c, n, "type");
-    if (tn == NULL)
-        return fail(c, sub, n, "missing (literal, attribute, regex or string_table)");
+    /* no type: a literal, as in the Go connector */
+    type = P2M_RULE_LITERAL;
     if (get_enum(c, sub, tn, types, type_values, &type))
         return -1;
     r->type = (p2m_rule_type)type;
+    /* string_table: the Go connector takes the index as value */
+    value_is_index = type == P2M_RULE_STRING_TABLE && lookup(c, n, "value") != NULL;
+    if (value_is_index && lookup(c, n, "index") != NULL) {
+        join(sub, path, "value");
+        return fail(c, sub, lookup(c, n, "value"),
+                    "give index or value (the index, as the Go connector reads it), not both");
+    }
     for (i = 0; i < 4; i++) {
         yaml_node_t *v = lookup(c, n, fields[i]);
         join(sub, path, fields[i]);
-        if (v == NULL && uses[type][i] == 1)
+        if (value_is_index && (i == 0 || i == 3))
+            continue;
+        if (v == NULL && uses[type][i] == 1) {
+            if (tn == NULL)
+                return fail(c, sub, n, "missing (a rule without type is a literal, which "
+                            "needs value)");
             return fail(c, sub, n, "missing (type %s needs it)", types[type]);
-        if (v != NULL && uses[type][i] == 0)
+        }
+        if (v != NULL && uses[type][i] == 0) {
+            if (tn == NULL)
+                return fail(c, sub, v, "not used by a literal (a rule without type is a "
+                            "literal; give type)");
             return fail(c, sub, v, "not used by type %s", types[type]);
+        }
+    }
+    if (value_is_index) { /* quoted or not: the Go connector reads a string */
+        yaml_node_t *v = lookup(c, n, "value");
+        const char *d;
+        join(sub, path, "value");
+        if (expect(c, sub, v, YAML_SCALAR_NODE))
+            return -1;
+        for (d = sval(v); *d >= '0' && *d <= '9' && index <= 0xffffffffull; d++)
+            index = index * 10 + (unsigned long long)(*d - '0');
+        if (*d != '\0' || d == sval(v) || index > 0xffffffffull)
+            return fail(c, sub, v, "a string_table rule takes the index into the string "
+                        "table (0 to 4294967295), not '%s'", sval(v));
+        r->index = (uint32_t)index;
     }
     join(sub, path, "value");
-    if (get_string(c, sub, lookup(c, n, "value"), &r->value))
+    if (!value_is_index && get_string(c, sub, lookup(c, n, "value"), &r->value))
         return -1;
     join(sub, path, "from");
     if (get_string(c, sub, lookup(c, n, "from"), &r->from))
@@ -509,9 +808,11 @@ static int load_rule(ctx *c, const char *path, yaml_node_t *n, p2m_rule *r)
     if (get_string(c, sub, lookup(c, n, "source"), &r->source))
         return -1;
     join(sub, path, "index");
-    if (get_uint(c, sub, lookup(c, n, "index"), 0xffffffffull, &index))
-        return -1;
-    r->index = (uint32_t)index;
+    if (!value_is_index) {
+        if (get_uint(c, sub, lookup(c, n, "index"), 0xffffffffull, &index))
+            return -1;
+        r->index = (uint32_t)index;
+    }
     join(sub, path, "default");
     return get_string(c, sub, lookup(c, n, "default"), &r->default_value);
 }
@@ -599,7 +900,7 @@ static int load_root(ctx *c, const char *path, yaml_node_t *n, p2m_config *cfg)
     static const char *const keys[] = {
         "metrics", "attributes", "process_filter", "thread_filter", "pattern_filter",
         "temporality", "max_series", "layout", "strict", "process_key", "thread_key",
-        "type_rules", "state_max_series", "state_bytes", NULL};
+        "type_rules", "state_max_series", "state_bytes", "stack_filter", NULL};
     static const char *const temporalities[] = {"delta", "cumulative", NULL};
     static const int temporality_values[] = {P2M_TEMPORALITY_DELTA,
                                              P2M_TEMPORALITY_CUMULATIVE};
@@ -613,6 +914,10 @@ static int load_root(ctx *c, const char *path, yaml_node_t *n, p2m_config *cfg)
         return 0;
     if (check_keys(c, path, n, keys))
         return -1;
+    join(sub, path, "stack_filter");
+    if (has_key(c, n, "stack_filter"))
+        return fail(c, sub, lookup(c, n, "stack_filter") ? lookup(c, n, "stack_filter") : n,
+                    "not supported yet (remove the key)");
     join(sub, path, "metrics");
     if (load_metrics(c, sub, lookup(c, n, "metrics"), cfg))
         return -1;
@@ -665,46 +970,67 @@ static int load_root(ctx *c, const char *path, yaml_node_t *n, p2m_config *cfg)
     return load_type_rules(c, sub, lookup(c, n, "type_rules"), cfg);
 }
 
-/* A Collector configuration: pick connectors.profiletometrics[/name]. */
-static int load_collector(ctx *c, yaml_node_t *root, p2m_cfgfile *out)
+/* A Collector configuration: pick connectors.profiletometrics[/NAME], the
+   one there is or the one named (NAME or profiletometrics/NAME). */
+static int load_collector(ctx *c, yaml_node_t *root, const char *want, p2m_cfgfile *out)
 {
     yaml_node_t *conns = lookup(c, root, "connectors");
     yaml_node_pair_t *p;
     yaml_node_t *found = NULL;
-    const char *found_name = NULL, *second = NULL;
-    char path[PATH_CAP];
+    const char *found_name = NULL;
+    char names[200] = "";
+    size_t count = 0, used = 0;
     if (conns == NULL)
         return fail(c, "connectors", NULL, "no profiletometrics connector");
     if (expect(c, "connectors", conns, YAML_MAPPING_NODE))
         return -1;
+    if (want != NULL && strncmp(want, "profiletometrics/", 17) == 0)
+        want += 17;
     for (p = conns->data.mapping.pairs.start; p < conns->data.mapping.pairs.top; p++) {
         yaml_node_t *k = node_at(c, p->key);
-        const char *name;
+        const char *name, *short_name;
+        int w;
         if (k == NULL || k->type != YAML_SCALAR_NODE)
             continue;
         name = sval(k);
-        if (strcmp(name, "profiletometrics") != 0 &&
-            strncmp(name, "profiletometrics/", 17) != 0)
+        if (strcmp(name, "profiletometrics") == 0)
+            short_name = "profiletometrics";
+        else if (strncmp(name, "profiletometrics/", 17) == 0)
+            short_name = name + 17;
+        else
             continue;
-        if (found_name != NULL) {
-            second = name;
-            break;
+        count++;
+        w = snprintf(names + used, sizeof names - used, "%s%s", used ? ", " : "", name);
+        if (w > 0 && (size_t)w < sizeof names - used)
+            used += (size_t)w;
+        if (want == NULL ? count == 1 : strcmp(want, short_name) == 0) {
+            found_name = name;
+            found = node_at(c, p->value);
         }
-        found_name = name;
-        found = node_at(c, p->value);
     }
-    if (found_name == NULL)
+    if (count == 0)
         return fail(c, "connectors", conns, "no profiletometrics connector");
-    if (second != NULL)
+    if (want == NULL && count > 1)
         return fail(c, "connectors", conns,
-                    "more than one profiletometrics connector (%s, %s); give p2m a file "
-                    "with one", found_name, second);
+                    "%lu profiletometrics connectors (%s); choose one with --connector NAME",
+                    (unsigned long)count, names);
+    if (found_name == NULL)
+        return fail(c, "connectors", conns, "no connector profiletometrics/%s (there is: %s)",
+                    want, names);
     out->collector = 1;
-    join(path, "connectors", found_name);
-    return load_root(c, path, is_null(found) ? NULL : found, &out->config);
+    join(c->st->prefix, "connectors", found_name);
+    if (walk(c, c->st->prefix, is_null(found) ? NULL : found, 0))
+        return -1;
+    return load_root(c, c->st->prefix, is_null(found) ? NULL : found, &out->config);
 }
 
 int p2m_cfgfile_load(const char *path, p2m_cfgfile *out, char *msg, size_t msg_cap)
+{
+    return p2m_cfgfile_load_named(path, NULL, out, msg, msg_cap);
+}
+
+int p2m_cfgfile_load_named(const char *path, const char *connector, p2m_cfgfile *out,
+                           char *msg, size_t msg_cap)
 {
     FILE *fp;
     yaml_parser_t parser;
@@ -754,22 +1080,71 @@ int p2m_cfgfile_load(const char *path, p2m_cfgfile *out, char *msg, size_t msg_c
         }
     }
     root = yaml_document_get_root_node(&c.st->doc);
+    if (root != NULL && !is_null(root) && root->type != YAML_MAPPING_NODE) {
+        fail(&c, "", root, "expected a map at the top level, found %s", kind_name(root));
+        goto done;
+    }
+    if (root != NULL && !is_null(root) && has_key(&c, root, "connectors")) {
+        rc = load_collector(&c, root, connector, out);
+        goto done;
+    }
+    if (connector != NULL) {
+        snprintf(msg, msg_cap,
+                 "--connector %s: %s is not a Collector configuration (it has no "
+                 "connectors section)", connector, path);
+        goto done;
+    }
     if (root == NULL || is_null(root)) {
         rc = 0; /* empty file: all defaults */
         goto done;
     }
-    if (root->type != YAML_MAPPING_NODE) {
-        fail(&c, "", root, "expected a map at the top level, found %s", kind_name(root));
-        goto done;
-    }
-    if (has_key(&c, root, "connectors"))
-        rc = load_collector(&c, root, out);
-    else
+    rc = walk(&c, "", root, 0);
+    if (rc == 0)
         rc = load_root(&c, "", root, &out->config);
 done:
     yaml_parser_delete(&parser);
     fclose(fp);
     return rc;
+}
+
+int p2m_cfgfile_error(const p2m_cfgfile *f, const char *field, const char *message, char *msg,
+                      size_t msg_cap)
+{
+    const store *st = (const store *)f->storage;
+    char full[PATH_CAP], probe[PATH_CAP];
+    unsigned long line = 0;
+    size_t i;
+    if (field == NULL || field[0] == '\0') {
+        snprintf(msg, msg_cap, "%s", message);
+        return 0;
+    }
+    if (st != NULL && st->prefix[0] != '\0')
+        join(full, st->prefix, field);
+    else
+        snprintf(full, sizeof full, "%s", field);
+    /* the field's own line, else that of the nearest key above it given */
+    snprintf(probe, sizeof probe, "%s", full);
+    while (st != NULL && line == 0 && probe[0] != '\0') {
+        char *cut;
+        for (i = 0; i < st->n_lines; i++)
+            if (strcmp(st->lines[i].path, probe) == 0) {
+                line = st->lines[i].line;
+                break;
+            }
+        if (line != 0)
+            break;
+        cut = strrchr(probe, '.');
+        if (strrchr(probe, '[') != NULL && (cut == NULL || strrchr(probe, '[') > cut))
+            cut = strrchr(probe, '[');
+        if (cut == NULL)
+            break;
+        *cut = '\0';
+    }
+    if (line != 0)
+        snprintf(msg, msg_cap, "%s: %s (line %lu)", full, message, line);
+    else
+        snprintf(msg, msg_cap, "%s: %s", full, message);
+    return 0;
 }
 
 void p2m_cfgfile_free(p2m_cfgfile *f)
@@ -780,6 +1155,9 @@ void p2m_cfgfile_free(p2m_cfgfile *f)
         return;
     if (st->have_doc)
         yaml_document_delete(&st->doc);
+    for (i = 0; i < st->n_lines; i++)
+        free(st->lines[i].path);
+    free(st->lines);
     for (i = 0; i < st->n_blocks; i++)
         free(st->blocks[i]);
     free(st->blocks);
@@ -789,3 +1167,210 @@ void p2m_cfgfile_free(p2m_cfgfile *f)
 }
 
 #endif /* P2M_HAVE_YAML */
+
+/* ---- the effective configuration, for p2m validate ---------------------- */
+
+/* The UCUM form the library emits for a unit spelling; NULL when it is not
+   one of the time or size spellings (then it is emitted as written). */
+static const char *ucum_unit(const char *u)
+{
+    static const char *const map[][2] = {
+        {"ns", "ns"},    {"nanoseconds", "ns"},  {"us", "us"},     {"microseconds", "us"},
+        {"ms", "ms"},    {"milliseconds", "ms"}, {"s", "s"},       {"seconds", "s"},
+        {"By", "By"},    {"bytes", "By"},        {"KiBy", "KiBy"}, {"kibibytes", "KiBy"},
+        {"MiBy", "MiBy"}, {"mebibytes", "MiBy"}};
+    size_t i;
+    for (i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (strcmp(map[i][0], u) == 0)
+            return map[i][1];
+    return NULL;
+}
+
+static void print_unit(FILE *out, const char *given)
+{
+    const char *u = ucum_unit(given);
+    if (u == NULL)
+        fprintf(out, "%s", given);
+    else if (strcmp(u, given) == 0)
+        fprintf(out, "%s", u);
+    else
+        fprintf(out, "%s (written %s)", u, given);
+}
+
+static void print_metric(FILE *out, const char *what, const p2m_metric_config *m,
+                         const char *unit)
+{
+    fprintf(out, "  %-9s ", what);
+    if (!m->enabled) {
+        fprintf(out, "off\n");
+        return;
+    }
+    fprintf(out, "%-24s Sum    ", m->name ? m->name : "(no name)");
+    print_unit(out, unit);
+    fputc('\n', out);
+}
+
+/* A declared metric's unit when none is given: ns for time sample types,
+   By for bytes, else 1 (the library's rule). */
+static const char *extra_default_unit(const p2m_extra_metric *x)
+{
+    const char *slash;
+    if (x->n_sample_types == 0 || x->sample_types == NULL || x->sample_types[0] == NULL)
+        return "1";
+    slash = strrchr(x->sample_types[0], '/');
+    if (slash == NULL)
+        return "1";
+    slash++;
+    if (strcmp(slash, "bytes") == 0)
+        return "By";
+    if (ucum_unit(slash) != NULL && strcmp(ucum_unit(slash), "By") != 0 &&
+        strcmp(ucum_unit(slash), "KiBy") != 0 && strcmp(ucum_unit(slash), "MiBy") != 0)
+        return "ns";
+    return "1";
+}
+
+static void print_quoted_list(FILE *out, const char *first, const char *const *more, size_t n)
+{
+    size_t i;
+    int any = 0;
+    if (first != NULL && first[0] != '\0') {
+        fprintf(out, "\"%s\"", first);
+        any = 1;
+    }
+    for (i = 0; i < n; i++) {
+        fprintf(out, "%s\"%s\"", any ? ", " : "", more[i] ? more[i] : "");
+        any = 1;
+    }
+    if (!any)
+        fprintf(out, "(no pattern)");
+}
+
+static void print_filter(FILE *out, const char *name, const p2m_filter *f, const char *subject)
+{
+    size_t i;
+    fprintf(out, "  %-16s", name);
+    if (!f->enabled) {
+        fprintf(out, "off\n");
+        return;
+    }
+    fprintf(out, "on: ");
+    print_quoted_list(out, f->pattern, f->patterns, f->n_patterns);
+    if (subject != NULL) {
+        fprintf(out, " against %s\n", subject);
+        return;
+    }
+    if (f->n_keys == 0) {
+        fprintf(out, " against every string attribute\n");
+        return;
+    }
+    fprintf(out, " against");
+    for (i = 0; i < f->n_keys; i++)
+        fprintf(out, "%s %s", i ? "," : "", f->keys[i]);
+    fputc('\n', out);
+}
+
+void p2m_cfgfile_print(const p2m_cfgfile *f, const char *source, FILE *out)
+{
+    static const char *const rule_types[] = {"literal", "attribute", "regex", "string_table"};
+    const p2m_config *cfg = &f->config;
+    const char *cpu_unit = cfg->cpu.unit ? cfg->cpu.unit : "ns";
+    size_t i, j;
+
+    if (source != NULL)
+        fprintf(out, "configuration: %s\n", source);
+#ifdef P2M_HAVE_YAML
+    if (f->storage != NULL && ((const store *)f->storage)->prefix[0] != '\0')
+        fprintf(out, "connector: %s\n", ((const store *)f->storage)->prefix + 11);
+#endif
+    fprintf(out, "metrics:\n");
+    print_metric(out, "cpu", &cfg->cpu, cpu_unit);
+    print_metric(out, "memory", &cfg->memory, cfg->memory.unit ? cfg->memory.unit : "By");
+    print_metric(out, "function", &cfg->function,
+                 cfg->function.unit ? cfg->function.unit : cpu_unit);
+    for (i = 0; i < cfg->n_extra; i++) {
+        const p2m_extra_metric *x = &cfg->extra[i];
+        int gauge = x->n_sample_types > 0;
+        for (j = 0; j < x->n_sample_types; j++)
+            gauge &= x->sample_types[j] != NULL && strncmp(x->sample_types[j], "inuse_", 6) == 0;
+        fprintf(out, "  %-9s %-24s %-6s ", "declared", x->name ? x->name : "(no name)",
+                gauge ? "Gauge" : "Sum");
+        print_unit(out, x->unit ? x->unit : extra_default_unit(x));
+        fprintf(out, ", from");
+        for (j = 0; j < x->n_sample_types; j++)
+            fprintf(out, "%s %s", j ? "," : "", x->sample_types[j]);
+        fputc('\n', out);
+    }
+    if (cfg->function.enabled)
+        fprintf(out, "  function mode %s, function name in attribute %s\n",
+                cfg->function_mode == P2M_FUNCTION_INCLUSIVE ? "inclusive" : "self",
+                cfg->function_attribute_key ? cfg->function_attribute_key : "function.name");
+
+    fprintf(out, "data point attributes, in order:\n");
+    if (cfg->attributes == NULL) {
+        fprintf(out, "  1. process.executable.name  (default rule: attribute process.executable.name)\n");
+        fprintf(out, "  2. thread.name              (default rule: attribute thread.name)\n");
+        fprintf(out, "  (an attributes list replaces both default rules)\n");
+    } else if (cfg->n_attributes == 0) {
+        fprintf(out, "  none (attributes is an empty list; the default rules are not used)\n");
+    } else {
+        size_t shown = 0;
+        for (i = 0; i < cfg->n_attributes; i++) {
+            const p2m_rule *r = &cfg->attributes[i];
+            int again = 0;
+            for (j = 0; j < i; j++)
+                again |= cfg->attributes[j].key && r->key && strcmp(cfg->attributes[j].key, r->key) == 0;
+            if (again)
+                fprintf(out, "     ");
+            else
+                fprintf(out, "  %lu. ", (unsigned long)++shown);
+            fprintf(out, "%-24s %s", r->key ? r->key : "",
+                    (unsigned)r->type < 4 ? rule_types[r->type] : "?");
+            switch (r->type) {
+            case P2M_RULE_LITERAL: fprintf(out, " \"%s\"", r->value ? r->value : ""); break;
+            case P2M_RULE_ATTRIBUTE: fprintf(out, " from %s", r->from ? r->from : ""); break;
+            case P2M_RULE_REGEX:
+                fprintf(out, " \"%s\" on %s", r->value ? r->value : "",
+                        r->source && r->source[0] ? r->source : "string_table");
+                break;
+            case P2M_RULE_STRING_TABLE: fprintf(out, " index %lu", (unsigned long)r->index); break;
+            default: break;
+            }
+            if (r->default_value != NULL)
+                fprintf(out, ", default \"%s\"", r->default_value);
+            if (again)
+                fprintf(out, " (fallback for the same key)");
+            fputc('\n', out);
+        }
+        fprintf(out, "  (this list replaces the default rules process.executable.name and "
+                     "thread.name)\n");
+    }
+
+    fprintf(out, "filters:\n");
+    print_filter(out, "process_filter", &cfg->process_filter,
+                 cfg->process_key ? cfg->process_key : "process.executable.name");
+    print_filter(out, "thread_filter", &cfg->thread_filter,
+                 cfg->thread_key ? cfg->thread_key : "thread.name");
+    print_filter(out, "pattern_filter", &cfg->pattern_filter, NULL);
+    if (cfg->n_type_rules > 0) {
+        fprintf(out, "type_rules:\n");
+        for (i = 0; i < cfg->n_type_rules; i++) {
+            const p2m_type_rule *t = &cfg->type_rules[i];
+            fprintf(out, "  %s/%s -> %s, scale %g\n", t->type ? t->type : "",
+                    t->unit ? t->unit : "",
+                    t->metric == P2M_METRIC_CPU      ? "cpu"
+                    : t->metric == P2M_METRIC_MEMORY ? "memory"
+                                                     : "none",
+                    t->scale);
+        }
+    }
+    fprintf(out, "temporality: %s\n",
+            cfg->temporality == P2M_TEMPORALITY_CUMULATIVE ? "cumulative" : "delta");
+    fprintf(out, "limits: max_series %lu per metric per resource",
+            (unsigned long)cfg->max_series);
+    if (cfg->temporality == P2M_TEMPORALITY_CUMULATIVE)
+        fprintf(out, "; state_max_series %lu, state_bytes %lu", (unsigned long)cfg->state_max_series,
+                (unsigned long)cfg->state_bytes);
+    fputc('\n', out);
+    fprintf(out, "layout: %s\n", p2m_layout_name(cfg->layout));
+    fprintf(out, "strict: %s\n", cfg->strict ? "true" : "false");
+}

@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: MIT
    p2m: Prometheus text exposition (see p2m_prom.h). The mapping:
    - metric name: invalid characters -> '_', runs of '_' made one, a leading
-     digit gets a '_' in front; the unit's word appended (ns -> nanoseconds,
-     By -> bytes, ...) unless the name already ends with it; `_total`.
+     digit gets a '_' in front; the base unit's word appended (time units ->
+     seconds, sizes -> bytes; other units their word or themselves) unless
+     the name already ends with it; `_total` on monotonic sums, not on
+     gauges (TYPE gauge).
+   - values in the base unit: ns / 1e9, us / 1e6, ms / 1e3, KiBy x 1024,
+     ... (as doubles), whatever unit the OTLP metric has.
    - labels: attribute keys with invalid characters -> '_' and a leading
      digit prefixed by '_'; keys that become the same label have their
      values joined with ';' in the sorted order of the original keys.
@@ -13,12 +17,18 @@
      nested values are resolved first (p2m_result_nested_value).
    - `job` = service.namespace/service.name (or service.name), `instance` =
      service.instance.id; the other resource attributes become the labels
-     of a `target_info` gauge of value 1 (with job and instance).
+     of a `target_info` gauge of value 1 (with job and instance). A resource
+     that would give target_info no label at all gets no target_info line.
+   - p2m_prom_promote: resource attributes (all or the keys listed) also
+     become labels of every sample of the resource, replacing a data point
+     attribute of the same key (the Collector's
+     resource_to_telemetry_conversion does the same).
    - `otel_scope_name` / `otel_scope_version` on every sample of a metric:
      the instrumentation scope the binary output puts in ScopeMetrics.scope
      ("profile2metrics", the library version); not on target_info. They,
      job and instance replace an attribute label of the same name.
-   - the same name and labels from several resources: one line, summed.
+   - the same name and labels from several resources: one line, summed;
+     p2m_prom_note says how many resources were merged so.
    - a stream: delta values added up across messages, cumulative ones the
      latest total. */
 #include "p2m_prom.h"
@@ -33,6 +43,7 @@ typedef struct family {
     char *help;
     int gauge;
     int is_double;
+    double mul, div;   /* value in the base unit = value * mul / div */
 } family;
 
 typedef struct series {
@@ -41,6 +52,7 @@ typedef struct series {
     int64_t isum, imsg;
     double dsum, dmsg;
     unsigned long gen; /* message that last touched msg values */
+    size_t owner;      /* resource identity (index + 1) that first fed it */
 } series;
 
 struct p2m_prom {
@@ -53,6 +65,12 @@ struct p2m_prom {
     unsigned long gen;
     size_t *touched;
     size_t n_touched, cap_touched;
+    int promote_all;   /* p2m_prom_promote: every resource attribute a label */
+    char **promote;    /* or these keys */
+    size_t n_promote;
+    char **res_ids;    /* every distinct resource seen: its attributes */
+    unsigned char *res_merged;
+    size_t n_res, cap_res;
 };
 
 static char *dup_buf(const p2m_outbuf *b)
@@ -95,6 +113,13 @@ void p2m_prom_free(p2m_prom *p)
     }
     for (i = 0; i < p->n_ser; i++)
         free(p->ser[i].labels);
+    for (i = 0; i < p->n_promote; i++)
+        free(p->promote[i]);
+    for (i = 0; i < p->n_res; i++)
+        free(p->res_ids[i]);
+    free(p->promote);
+    free(p->res_ids);
+    free(p->res_merged);
     free(p->fam);
     free(p->ser);
     free(p->hash);
@@ -128,19 +153,32 @@ static void sanitise(p2m_outbuf *o, const char *s, size_t n, int colon, int coll
     }
 }
 
-static const char *unit_word(p2m_str u)
+/* The Prometheus word for an OTLP unit and the factor to the base unit:
+   value in base unit = value * mul / div. NULL word: not a known unit. */
+static const char *unit_base(p2m_str u, double *mul, double *div)
 {
-    static const char *const map[][2] = {
-        {"ns", "nanoseconds"}, {"us", "microseconds"}, {"ms", "milliseconds"},
-        {"s", "seconds"},      {"min", "minutes"},     {"h", "hours"},
-        {"d", "days"},         {"By", "bytes"},        {"KiBy", "kibibytes"},
-        {"MiBy", "mebibytes"}, {"GiBy", "gibibytes"},  {"KBy", "kilobytes"},
-        {"MBy", "megabytes"},  {"GBy", "gigabytes"},   {"bit", "bits"},
-        {"%", "percent"},      {"Hz", "hertz"},        {"1", ""}};
+    static const struct {
+        const char *unit, *word;
+        double mul, div;
+    } map[] = {
+        {"ns", "seconds", 1, 1e9},       {"us", "seconds", 1, 1e6},
+        {"ms", "seconds", 1, 1e3},       {"s", "seconds", 1, 1},
+        {"min", "seconds", 60, 1},       {"h", "seconds", 3600, 1},
+        {"d", "seconds", 86400, 1},      {"By", "bytes", 1, 1},
+        {"KiBy", "bytes", 1024, 1},      {"MiBy", "bytes", 1048576, 1},
+        {"GiBy", "bytes", 1073741824, 1}, {"KBy", "bytes", 1e3, 1},
+        {"MBy", "bytes", 1e6, 1},        {"GBy", "bytes", 1e9, 1},
+        {"bit", "bits", 1, 1},           {"%", "percent", 1, 1},
+        {"Hz", "hertz", 1, 1},           {"1", "", 1, 1}};
     size_t i;
+    *mul = 1;
+    *div = 1;
     for (i = 0; i < sizeof map / sizeof map[0]; i++)
-        if (strlen(map[i][0]) == u.len && memcmp(map[i][0], u.ptr, u.len) == 0)
-            return map[i][1];
+        if (strlen(map[i].unit) == u.len && memcmp(map[i].unit, u.ptr, u.len) == 0) {
+            *mul = map[i].mul;
+            *div = map[i].div;
+            return map[i].word;
+        }
     return NULL;
 }
 
@@ -150,9 +188,10 @@ static int ends_with(const p2m_outbuf *o, const char *suffix)
     return o->len >= n && memcmp(o->data + o->len - n, suffix, n) == 0;
 }
 
-void p2m_prom_metric_name(p2m_outbuf *o, p2m_str name, p2m_str unit)
+void p2m_prom_metric_name(p2m_outbuf *o, p2m_str name, p2m_str unit, int is_gauge)
 {
-    const char *w = unit_word(unit);
+    double mul, div;
+    const char *w = unit_base(unit, &mul, &div);
     p2m_outbuf u = {NULL, 0, 0, 0};
     size_t start = o->len;
     p2m_outbuf tail;
@@ -177,9 +216,64 @@ void p2m_prom_metric_name(p2m_outbuf *o, p2m_str name, p2m_str unit)
     }
     tail.data = o->data + start;
     tail.len = o->len - start;
-    if (!ends_with(&tail, "_total"))
+    if (!is_gauge && !ends_with(&tail, "_total"))
         p2m_out_str(o, "_total");
     p2m_out_free(&u);
+}
+
+/* ---- options and notes -------------------------------------------------- */
+
+int p2m_prom_promote(p2m_prom *p, const char *spec)
+{
+    const char *at = spec;
+    if (strcmp(spec, "all") == 0) {
+        p->promote_all = 1;
+        return 0;
+    }
+    for (;;) {
+        const char *end = strchr(at, ',');
+        size_t n = end ? (size_t)(end - at) : strlen(at);
+        char **grown;
+        if (n == 0)
+            return -1; /* an empty key: "a,,b", ",a" or "" */
+        grown = (char **)realloc(p->promote, (p->n_promote + 1) * sizeof *grown);
+        if (grown == NULL)
+            return -1;
+        p->promote = grown;
+        p->promote[p->n_promote] = (char *)malloc(n + 1);
+        if (p->promote[p->n_promote] == NULL)
+            return -1;
+        memcpy(p->promote[p->n_promote], at, n);
+        p->promote[p->n_promote++][n] = '\0';
+        if (end == NULL)
+            return 0;
+        at = end + 1;
+    }
+}
+
+static int promoted(const p2m_prom *p, p2m_str key)
+{
+    size_t i;
+    if (p->promote_all)
+        return 1;
+    for (i = 0; i < p->n_promote; i++)
+        if (strlen(p->promote[i]) == key.len && memcmp(p->promote[i], key.ptr, key.len) == 0)
+            return 1;
+    return 0;
+}
+
+void p2m_prom_note(const p2m_prom *p, FILE *err)
+{
+    size_t i, merged = 0;
+    for (i = 0; i < p->n_res; i++)
+        merged += p->res_merged[i] != 0;
+    if (merged == 0)
+        return;
+    fprintf(err,
+            "p2m: note: %lu resources had series with the same name and labels; each such "
+            "series is one line, their sum (--promote-resource-attrs all, or a list of the "
+            "keys that tell the resources apart, keeps them apart)\n",
+            (unsigned long)merged);
 }
 
 /* ---- labels ------------------------------------------------------------- */
@@ -390,7 +484,8 @@ static size_t str_hash(size_t fam, const char *s)
     return h;
 }
 
-static long find_family(p2m_prom *p, const char *name, const char *help, int gauge, int is_double)
+static long find_family(p2m_prom *p, const char *name, const char *help, int gauge, int is_double,
+                        double mul, double div)
 {
     size_t i;
     for (i = 0; i < p->n_fam; i++)
@@ -413,6 +508,8 @@ static long find_family(p2m_prom *p, const char *name, const char *help, int gau
     strcpy(p->fam[p->n_fam].help, help);
     p->fam[p->n_fam].gauge = gauge;
     p->fam[p->n_fam].is_double = is_double;
+    p->fam[p->n_fam].mul = mul;
+    p->fam[p->n_fam].div = div;
     return (long)p->n_fam++;
 }
 
@@ -494,6 +591,67 @@ static char *attr_string(const p2m_result *r, const p2m_attribute *a, size_t n, 
     return NULL;
 }
 
+/* The identity (index + 1) of the resource with attributes a: resources
+   with the same attributes are one; 0 when out of memory. */
+static size_t resource_id(p2m_prom *p, const p2m_result *r, const p2m_attribute *a, size_t n)
+{
+    p2m_outbuf b = {NULL, 0, 0, 0};
+    size_t i, *order = (size_t *)malloc((n + 1) * sizeof *order);
+    char *id;
+    if (order == NULL)
+        return 0;
+    for (i = 0; i < n; i++) { /* sorted by key: the order attributes come in is no identity */
+        size_t j = i;
+        while (j > 0) {
+            p2m_str x = a[order[j - 1]].key, y = a[i].key;
+            size_t m = x.len < y.len ? x.len : y.len;
+            int c = m ? memcmp(x.ptr, y.ptr, m) : 0;
+            if (c < 0 || (c == 0 && x.len <= y.len))
+                break;
+            order[j] = order[j - 1];
+            j--;
+        }
+        order[j] = i;
+    }
+    for (i = 0; i < n; i++) {
+        char why[8];
+        p2m_out_append(&b, a[order[i]].key.ptr, a[order[i]].key.len);
+        p2m_out_append(&b, "\x1f", 1);
+        (void)value_text(&b, r, &a[order[i]].value, why, sizeof why);
+        p2m_out_append(&b, "\x1e", 1);
+    }
+    free(order);
+    id = b.failed ? NULL : dup_buf(&b);
+    p2m_out_free(&b);
+    if (id == NULL)
+        return 0;
+    for (i = 0; i < p->n_res; i++)
+        if (strcmp(p->res_ids[i], id) == 0) {
+            free(id);
+            return i + 1;
+        }
+    if (p->n_res == p->cap_res) {
+        size_t cap = p->cap_res ? p->cap_res * 2 : 16;
+        char **ids = (char **)realloc(p->res_ids, cap * sizeof *ids);
+        unsigned char *mg;
+        if (ids == NULL) {
+            free(id);
+            return 0;
+        }
+        p->res_ids = ids;
+        mg = (unsigned char *)realloc(p->res_merged, cap);
+        if (mg == NULL) {
+            free(id);
+            return 0;
+        }
+        p->res_merged = mg;
+        p->cap_res = cap;
+    }
+    p->res_ids[p->n_res] = id;
+    p->res_merged[p->n_res] = 0;
+    return ++p->n_res;
+}
+
 static int fail(char *why, size_t cap, const char *msg)
 {
     snprintf(why, cap, "%s", msg);
@@ -509,7 +667,7 @@ int p2m_prom_add(p2m_prom *p, const p2m_result *r, const p2m_extra_attrs *extra,
     p->n_touched = 0;
     for (res = 0; res < p2m_result_resource_count(r) && rc == 0; res++) {
         p2m_attribute *ra = NULL, *rest = NULL;
-        size_t n_ra = 0, n_rest = 0, m;
+        size_t n_ra = 0, n_rest = 0, m, rid = 0;
         char *name = NULL, *ns = NULL, *inst = NULL, *job = NULL;
         if (p2m_resource_attrs(r, res, extra, &ra, &n_ra) != 0)
             return fail(why, why_cap, "out of memory");
@@ -538,14 +696,23 @@ int p2m_prom_add(p2m_prom *p, const p2m_result *r, const p2m_extra_attrs *extra,
             rest[n_rest++] = ra[i];
         }
         if (rc == 0 && n_rest > 0) { /* target_info */
-            long f = find_family(p, "target_info", "Target metadata", 1, 0);
+            long f = find_family(p, "target_info", "Target metadata", 1, 0, 1, 1);
             char *lt = f < 0 ? NULL : label_text(r, rest, n_rest, job, inst, 0, why, why_cap);
-            series *s = lt ? get_series(p, (size_t)f, lt) : NULL;
-            if (s == NULL || touch(p, s) != 0)
-                rc = f < 0 || lt ? fail(why, why_cap, "out of memory") : -1;
-            else
-                s->imsg = 1;
+            series *s;
+            if (lt != NULL && lt[0] == '\0') { /* no label: no line (docs/cli.md) */
+                free(lt);
+                lt = NULL;
+                s = NULL;
+            } else {
+                s = lt ? get_series(p, (size_t)f, lt) : NULL;
+                if (s == NULL || touch(p, s) != 0)
+                    rc = f < 0 || lt ? fail(why, why_cap, "out of memory") : -1;
+                else
+                    s->imsg = 1;
+            }
         }
+        if (rc == 0 && (rid = resource_id(p, r, ra, n_ra)) == 0)
+            rc = fail(why, why_cap, "out of memory");
         for (m = 0; rc == 0 && m < p2m_result_metric_count(r, res); m++) {
             p2m_metric_info info;
             p2m_outbuf nb = {NULL, 0, 0, 0};
@@ -554,13 +721,17 @@ int p2m_prom_add(p2m_prom *p, const p2m_result *r, const p2m_extra_attrs *extra,
             size_t pt;
             p2m_result_metric(r, res, m, &info);
             cumulative = info.temporality == P2M_TEMPORALITY_CUMULATIVE;
-            p2m_prom_metric_name(&nb, info.name, info.unit);
+            double mul, div;
+            (void)unit_base(info.unit, &mul, &div);
+            p2m_prom_metric_name(&nb, info.name, info.unit, info.is_gauge);
             fname = dup_buf(&nb);
             p2m_out_free(&nb);
             p2m_out_append(&nb, info.description.ptr, info.description.len);
             help = dup_buf(&nb);
             p2m_out_free(&nb);
-            f = fname && help ? find_family(p, fname, help, 0, info.is_double) : -1;
+            f = fname && help ? find_family(p, fname, help, info.is_gauge, info.is_double,
+                                            mul, div)
+                              : -1;
             free(fname);
             free(help);
             if (f < 0) {
@@ -569,8 +740,8 @@ int p2m_prom_add(p2m_prom *p, const p2m_result *r, const p2m_extra_attrs *extra,
             }
             for (pt = 0; rc == 0 && pt < info.n_points; pt++) {
                 p2m_point point;
-                size_t n_pa = p2m_result_point_attributes(r, res, m, pt, NULL, 0);
-                p2m_attribute *pa = (p2m_attribute *)malloc((n_pa + 1) * sizeof *pa);
+                size_t n_pa = p2m_result_point_attributes(r, res, m, pt, NULL, 0), a, k;
+                p2m_attribute *pa = (p2m_attribute *)malloc((n_pa + n_ra + 1) * sizeof *pa);
                 char *lt;
                 series *s;
                 if (pa == NULL) {
@@ -579,6 +750,23 @@ int p2m_prom_add(p2m_prom *p, const p2m_result *r, const p2m_extra_attrs *extra,
                 }
                 p2m_result_point(r, res, m, pt, &point);
                 p2m_result_point_attributes(r, res, m, pt, pa, n_pa);
+                if (p->promote_all || p->n_promote > 0) {
+                    /* promoted resource attributes replace point attributes
+                       of the same key, as in the Collector */
+                    for (a = 0, k = 0; a < n_pa; a++) {
+                        size_t b;
+                        int dup = 0;
+                        for (b = 0; b < n_ra && !dup; b++)
+                            dup = promoted(p, ra[b].key) && ra[b].key.len == pa[a].key.len &&
+                                  memcmp(ra[b].key.ptr, pa[a].key.ptr, pa[a].key.len) == 0;
+                        if (!dup)
+                            pa[k++] = pa[a];
+                    }
+                    for (a = 0; a < n_ra; a++)
+                        if (promoted(p, ra[a].key))
+                            pa[k++] = ra[a];
+                    n_pa = k;
+                }
                 lt = label_text(r, pa, n_pa, job, inst, 1, why, why_cap);
                 free(pa);
                 if (lt == NULL) {
@@ -589,6 +777,12 @@ int p2m_prom_add(p2m_prom *p, const p2m_result *r, const p2m_extra_attrs *extra,
                 if (s == NULL || touch(p, s) != 0) {
                     rc = fail(why, why_cap, "out of memory");
                     break;
+                }
+                if (s->owner == 0) {
+                    s->owner = rid;
+                } else if (s->owner != rid) { /* two resources, one line */
+                    p->res_merged[s->owner - 1] = 1;
+                    p->res_merged[rid - 1] = 1;
                 }
                 if (point.is_double)
                     s->dmsg += point.as_double;
@@ -636,12 +830,13 @@ static void write_help(p2m_outbuf *o, const char *s)
 
 static void write_number(p2m_outbuf *o, const family *f, const series *s)
 {
-    if (!f->is_double) {
+    if (!f->is_double && f->mul == 1 && f->div == 1) {
         p2m_out_printf(o, "%lld", (long long)s->isum);
         return;
     }
     {
-        double d = s->dsum + (double)s->isum;
+        /* to the base unit: integers are added up first, then scaled once */
+        double d = (s->dsum + (double)s->isum) * f->mul / f->div;
         char buf[40];
         int prec;
         if (isnan(d)) {

@@ -13,7 +13,7 @@ Prints one "PASS name" or "FAIL name: why" line per check:
   - each output decodes as an ExportMetricsServiceRequest (Google
     protobuf, from proto/metrics.proto);
   - its metrics hold the values computed here from the input request,
-    decoded with Google protobuf, with SPEC's rules written out in Python
+    decoded with Google protobuf, with the rules of docs/spec.md written out in Python
     and the symbol table of symbols.json: cpu time per (process, thread),
     function cpu time per (process, thread, function) in self and
     inclusive mode, unsymbolised frames named by the symboliser, by the
@@ -134,7 +134,7 @@ def expected(req, symbols, mode, thread_patterns=None, kind_rx=None, copy_keys=(
                     build = v
                     break
         n = symbols.name(loc.address, build) if symbols else None
-        if n is None:  # SPEC 6: the base name of the mapping's file, else [unknown]
+        if n is None:  # docs/spec.md section 6: the base name of the mapping's file, else [unknown]
             n = fname.rsplit("/", 1)[-1] or "[unknown]"
         return [n], True
 

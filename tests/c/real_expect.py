@@ -2,7 +2,7 @@
 """Independent expectation for a real v1.8 capture, read with Google protobuf
 (module generated from proto/profiles_v1_8.proto into the directory given
 first). Prints "<samples> <cpu_ns>": the number of Sample messages and the
-cpu_time total in nanoseconds under SPEC section 3 (cpu/time profiles, or
+cpu_time total in nanoseconds under docs/spec.md section 3 (cpu/time profiles, or
 samples/count profiles with a cpu period, the latter ignored in a scope that
 holds the former; value = sum of values, else number of timestamps; samples
 with an attribute index outside the table are skipped)."""

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT
-   Hand-built OTLP profiles requests (SPEC section 1 field numbers) whose
-   metrics are worked out by hand below, from SPEC sections 2, 3 and 7.
+   Hand-built OTLP profiles requests (docs/spec.md section 1 field numbers) whose
+   metrics are worked out by hand below, from docs/spec.md sections 2, 3 and 7.
 
    The main request, same content in each layout (v1.8 / v1.9 / v1.10):
 
@@ -269,7 +269,7 @@ static inline void build_main_s5(pbw *out, int layout)
 
 /* One scope holding a (cpu, nanoseconds) profile and a (samples, count)
    profile with period (cpu, milliseconds) 1: only the first feeds cpu
-   (SPEC section 3, double counting). Expected cpu (app,worker) = 10. */
+   (docs/spec.md section 3, double counting). Expected cpu (app,worker) = 10. */
 static inline void build_double_count_request(pbw *req)
 {
     static const int64_t a12[] = {1, 2}, v10[] = {10}, v1[] = {1};
@@ -296,7 +296,7 @@ static inline void build_double_count_request(pbw *req)
     rq_dictionary(req, layout);
 }
 
-/* Profiles without time_unix_nano (SPEC section 7, times):
+/* Profiles without time_unix_nano (docs/spec.md section 7, times):
    resource "ts": Profile (cpu, ns) time 0, S attrs [1,2] timestamps [900, 500]
                   -> cpu (app,worker) 2, start 500, time 900
    resource "now": Profile (cpu, ns) time 0, S attrs [1,2] values [4]

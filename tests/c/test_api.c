@@ -2,7 +2,7 @@
    Contract tests of the public C API of profile2metrics.h.
 
    Inputs are built by hand (requests.h) so every expected number is worked
-   out from SPEC.md, not taken from the library. Every output is decoded a
+   out from docs/spec.md, not taken from the library. Every output is decoded a
    second time with protobuf-c code generated from proto/metrics.proto and
    compared both with the expectations and with the result view API.
 
@@ -213,7 +213,7 @@ static int view_matches_decoded(const p2m_result *r, const DReq *d, char *why, s
                        dr->resource ? dr->resource->n_attributes : 0, where, why, whylen))
             return 0;
         if (dr->n_scope_metrics != 1) {
-            snprintf(why, whylen, "%s: %zu ScopeMetrics, SPEC says one", where,
+            snprintf(why, whylen, "%s: %zu ScopeMetrics, docs/spec.md section 7 says one", where,
                      dr->n_scope_metrics);
             return 0;
         }

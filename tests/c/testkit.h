@@ -99,7 +99,7 @@ static inline unsigned char *tk_read_file(const char *path, size_t *len)
 }
 
 /* The real capture used by several tests; path relative to the repo root. */
-#define TK_REAL_PROFILE "../shared/testdata/real/sig-profiling-profile.otlp"
-#define TK_REAL_K8S "../shared/testdata/real/sig-profiling-k8s.otlp"
+#define TK_REAL_PROFILE "tests/data/real/sig-profiling-profile.otlp"
+#define TK_REAL_K8S "tests/data/real/sig-profiling-k8s.otlp"
 
 #endif

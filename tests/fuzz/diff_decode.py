@@ -10,7 +10,7 @@ stream (--input-format otlp-stream; --layout auto for packed requests, the
 generating layout for unpacked ones, which carry no layout evidence; default
 configuration: the data point attributes process.executable.name and
 thread.name), against totals computed
-from Google protobuf's decoding of the same bytes under SPEC sections 2 and 3.
+from Google protobuf's decoding of the same bytes under docs/spec.md sections 2 and 3.
 
 For every request and every output resource: the cpu_time (ns) and
 memory_allocation (bytes) value of every (process, thread) pair, the
@@ -155,7 +155,7 @@ def main():
             variants[variant] = variants.get(variant, 0) + 1
             cross[(layout, variant)] = cross.get((layout, variant), 0) + 1
         # packed requests with --layout auto; unpacked ones name their layout
-        # (SPEC 1: unpacked v1.8/v1.9 samples carry no layout evidence)
+        # (docs/spec.md section 1: unpacked v1.8/v1.9 samples carry no layout evidence)
         out = [None] * len(reqs)
         groups = {}
         for j, ((seed, layout, kv, unpacked, dfirst, shape, variant), _) in enumerate(reqs):
