@@ -1177,4 +1177,33 @@ $PY -c 'import gzip, sys; open(sys.argv[2], "wb").write(gzip.compress(open(sys.a
 expect_exact json-gzip-error 1 "p2m: malformed JSON at byte $($PY -c 'import sys; print(open(sys.argv[1]).read().index("\"bogus"))' "$T/bad-field.json") (line 1 of the input after gzip decompression): unknown field 'bogus' for this layout (see --layout)" \
     convert --input-format json -o /dev/null "$T/bad-field.json.gz"
 
+# -- declared metrics end to end from YAML (metrics.extra): -f json has the
+# off-CPU Sum and the in-use Gauge, the table names them, the unfed note is
+# gone for the mapped types and stays for wall/nanoseconds
+cfg extra <<'EOF'
+metrics:
+  extra:
+    - {metric_name: off_cpu_time, unit: ns, sample_types: ["off_cpu/nanoseconds"]}
+    - {metric_name: heap_in_use, unit: By, sample_types: ["inuse_space/bytes"]}
+EOF
+if run extra-yaml-json 0 convert --now 1 -c "$C/extra.yaml" -f json "$T/unfed.pb" &&
+        run extra-yaml-table 0 convert --now 1 -q -c "$C/extra.yaml" -f table "$T/unfed.pb" &&
+        [ "$(cat "$T/extra-yaml-json.err")" = "p2m: note: 1 sample type fed no metric: wall/nanoseconds (1 profile, 2 samples); map them to a metric with metrics.extra in the configuration (docs/configuration.md)" ] &&
+        $PY - "$T" <<'EOF'
+import json, sys
+t = sys.argv[1]
+j = json.loads(open(t + '/extra-yaml-json.out').read())
+ms = {m['name']: m for m in j['resourceMetrics'][0]['scopeMetrics'][0]['metrics']}
+off, heap = ms['off_cpu_time'], ms['heap_in_use']
+assert off['sum']['isMonotonic'] is True and 'gauge' not in off, off
+assert sum(int(p['asInt']) for p in off['sum']['dataPoints']) == 5 + 7 + 9 + 11, off
+assert set(heap) >= {'gauge'} and 'sum' not in heap, heap
+assert 'aggregationTemporality' not in heap['gauge'] and 'isMonotonic' not in heap['gauge'], heap
+assert sum(int(p['asInt']) for p in heap['gauge']['dataPoints']) == 4096, heap
+text = open(t + '/extra-yaml-table.out').read()
+assert '\n  off_cpu_time (ns), delta sum, 1 point\n' in text, text
+assert '\n  heap_in_use (By), gauge, 1 point\n' in text, text
+EOF
+then pass declared-metrics-yaml; else fail declared-metrics-yaml "$(cat "$T/extra-yaml-json.err")"; fi
+
 exit $failed
