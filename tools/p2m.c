@@ -1112,7 +1112,7 @@ static int convert_main(int argc, char **argv, char **extra_keys, const char **e
     c.forced = file.config.layout;
     c.options.now_unix_nano = have_now ? now : now_unix_nano();
     /* cumulative temporality: one state for the whole run, so a stream's
-       messages are running totals (SPEC section 7) */
+       messages are running totals (docs/spec.md section 7) */
     state_size = p2m_state_size(c.engine);
     if (state_size > 0) {
         p2m_error err;

@@ -172,7 +172,7 @@ static int pb_next(const unsigned char **p, const unsigned char *end, pb_field *
 }
 
 /* Message levels below an attribute's AnyValue that are decoded (ArrayValue,
-   AnyValue, KeyValueList and KeyValue each count one). SPEC section 8 makes a
+   AnyValue, KeyValueList and KeyValue each count one). docs/spec.md section 8 makes a
    request nested deeper than 32 levels in total malformed, and an attribute
    value sits at least three levels down, so valid input never reaches this;
    it bounds the recursion whatever the bytes are. */
