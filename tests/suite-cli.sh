@@ -1203,6 +1203,8 @@ assert sum(int(p['asInt']) for p in heap['gauge']['dataPoints']) == 4096, heap
 text = open(t + '/extra-yaml-table.out').read()
 assert '\n  off_cpu_time (ns), delta sum, 1 point\n' in text, text
 assert '\n  heap_in_use (By), gauge, 1 point\n' in text, text
+import re
+assert re.search(r'heap_in_use \(By\), gauge, 1 point\n    time: \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} UTC \(snapshot\)\n', text), text
 EOF
 then pass declared-metrics-yaml; else fail declared-metrics-yaml "$(cat "$T/extra-yaml-json.err")"; fi
 

@@ -265,7 +265,10 @@ static int time_span(char *buf, size_t cap, uint64_t start, uint64_t end)
     unsigned mb = (unsigned)(end % 1000000000u / 1000000u);
     if (gmtime_r(&ta, &a) == NULL || gmtime_r(&tb, &b) == NULL)
         return 0;
-    if (a.tm_year == b.tm_year && a.tm_yday == b.tm_yday)
+    if (start == 0) /* a gauge's point: one instant, no start */
+        snprintf(buf, cap, "%04d-%02d-%02d %02d:%02d:%02d.%03u UTC (snapshot)", b.tm_year + 1900,
+                 b.tm_mon + 1, b.tm_mday, b.tm_hour, b.tm_min, b.tm_sec, mb);
+    else if (a.tm_year == b.tm_year && a.tm_yday == b.tm_yday)
         snprintf(buf, cap, "%04d-%02d-%02d %02d:%02d:%02d.%03u .. %02d:%02d:%02d.%03u UTC",
                  a.tm_year + 1900, a.tm_mon + 1, a.tm_mday, a.tm_hour, a.tm_min, a.tm_sec, ma,
                  b.tm_hour, b.tm_min, b.tm_sec, mb);
