@@ -637,16 +637,23 @@ static int jmessage(jp *p, int msg, p2m_outbuf *o, int depth)
     }
 }
 
+/* A parser over json[0..len) with the field numbers of layout. */
+static void jp_start(jp *p, const char *json, size_t len, p2m_layout layout, char *why,
+                     size_t why_cap)
+{
+    memset(p, 0, sizeof *p);
+    p->s = json;
+    p->n = len;
+    p->why = why;
+    p->why_cap = why_cap;
+    p->schema = layout == P2M_LAYOUT_V1_8 ? schema8 : layout == P2M_LAYOUT_V1_9 ? schema9 : schema10;
+}
+
 int p2m_jsonin_transcode_one(const char *json, size_t len, p2m_layout layout, p2m_outbuf *out,
                              size_t *end, size_t *err_offset, char *why, size_t why_cap)
 {
     jp p;
-    memset(&p, 0, sizeof p);
-    p.s = json;
-    p.n = len;
-    p.why = why;
-    p.why_cap = why_cap;
-    p.schema = layout == P2M_LAYOUT_V1_8 ? schema8 : layout == P2M_LAYOUT_V1_9 ? schema9 : schema10;
+    jp_start(&p, json, len, layout, why, why_cap);
     jmessage(&p, M_REQ, out, 0);
     if (!p.failed && out->failed)
         jfail(&p, "out of memory%s", NULL);
@@ -659,12 +666,7 @@ int p2m_jsonin_transcode(const char *json, size_t len, p2m_layout layout, p2m_ou
                          size_t *err_offset, char *why, size_t why_cap)
 {
     jp p;
-    memset(&p, 0, sizeof p);
-    p.s = json;
-    p.n = len;
-    p.why = why;
-    p.why_cap = why_cap;
-    p.schema = layout == P2M_LAYOUT_V1_8 ? schema8 : layout == P2M_LAYOUT_V1_9 ? schema9 : schema10;
+    jp_start(&p, json, len, layout, why, why_cap);
     if (jmessage(&p, M_REQ, out, 0) == 0) {
         ws(&p);
         if (p.at != p.n)
