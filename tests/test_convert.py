@@ -1982,6 +1982,8 @@ def add_extra_checks():
             verify_extra(r.req)
             stat(r, "profiles", 10)
             stat(r, "profiles_unclassified", 1)
+            stat(r, "profiles_unfed", 1)
+            stat(r, "samples_unfed", 3)
         check(name)(fn)
 
 
