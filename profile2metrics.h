@@ -965,6 +965,230 @@ P2M__INLINE int p2m__ints_next(p2m__wire *w, p2m__ints *it, uint64_t *v) {
     return p2m__varint(w, &it->p, it->end, v) ? -1 : 1;
 }
 
+/* ---- schema: OTLP field numbers ---------------------------------------------
+   Every protobuf field number the header reads or writes, one enum per
+   message, named P2M__PB_<MESSAGE>_<FIELD>: the profiles messages (input,
+   docs/spec.md section 1) and the metrics messages the encoder writes
+   (output, docs/spec.md section 7). Profile and Sample fields that move
+   between the wire layouts carry the layout in their name (V18: v1.8 and,
+   for Sample, v1.9; V19: v1.9 and v1.10; V110: v1.10), and p2m__layout_fields
+   below gives the ones the code picks by layout. P2M__TAG builds a tag from a
+   field number and a wire type (one byte for fields up to 15); it is a
+   constant expression, usable in case labels and byte comparisons. */
+
+#define P2M__TAG(num, wt) ((unsigned)(num) << 3 | (unsigned)(wt))
+
+/* ExportProfilesServiceRequest (the same bytes as ProfilesData) */
+enum {
+    P2M__PB_REQ_RESOURCE_PROFILES = 1,
+    P2M__PB_REQ_DICTIONARY = 2
+};
+/* ProfilesDictionary */
+enum {
+    P2M__PB_DICT_MAPPING_TABLE = 1,
+    P2M__PB_DICT_LOCATION_TABLE = 2,
+    P2M__PB_DICT_FUNCTION_TABLE = 3,
+    P2M__PB_DICT_LINK_TABLE = 4,
+    P2M__PB_DICT_STRING_TABLE = 5,
+    P2M__PB_DICT_ATTRIBUTE_TABLE = 6,
+    P2M__PB_DICT_STACK_TABLE = 7
+};
+/* ResourceProfiles */
+enum {
+    P2M__PB_RESOURCE_PROFILES_RESOURCE = 1,
+    P2M__PB_RESOURCE_PROFILES_SCOPE_PROFILES = 2,
+    P2M__PB_RESOURCE_PROFILES_SCHEMA_URL = 3
+};
+/* ScopeProfiles */
+enum {
+    P2M__PB_SCOPE_PROFILES_SCOPE = 1,
+    P2M__PB_SCOPE_PROFILES_PROFILES = 2,
+    P2M__PB_SCOPE_PROFILES_SCHEMA_URL = 3
+};
+/* Profile: fields 1 to 6 in every layout; the rest as named */
+enum {
+    P2M__PB_PROFILE_SAMPLE_TYPE = 1,
+    P2M__PB_PROFILE_SAMPLES = 2,
+    P2M__PB_PROFILE_TIME_UNIX_NANO = 3,
+    P2M__PB_PROFILE_DURATION_NANO = 4,
+    P2M__PB_PROFILE_PERIOD_TYPE = 5,
+    P2M__PB_PROFILE_PERIOD = 6,
+    /* v1.8 */
+    P2M__PB_PROFILE_V18_COMMENT_STRINDICES = 7,
+    P2M__PB_PROFILE_V18_PROFILE_ID = 8,
+    P2M__PB_PROFILE_V18_DROPPED_ATTRIBUTES_COUNT = 9,
+    P2M__PB_PROFILE_V18_ORIGINAL_PAYLOAD_FORMAT = 10,
+    P2M__PB_PROFILE_V18_ORIGINAL_PAYLOAD = 11,
+    P2M__PB_PROFILE_V18_ATTRIBUTE_INDICES = 12,
+    /* v1.9 and v1.10: the comments are gone, the rest one lower */
+    P2M__PB_PROFILE_V19_PROFILE_ID = 7,
+    P2M__PB_PROFILE_V19_DROPPED_ATTRIBUTES_COUNT = 8,
+    P2M__PB_PROFILE_V19_ORIGINAL_PAYLOAD_FORMAT = 9,
+    P2M__PB_PROFILE_V19_ORIGINAL_PAYLOAD = 10,
+    P2M__PB_PROFILE_V19_ATTRIBUTE_INDICES = 11
+};
+/* Sample */
+enum {
+    P2M__PB_SAMPLE_STACK_INDEX = 1,
+    P2M__PB_SAMPLE_TIMESTAMPS_UNIX_NANO = 5,
+    /* v1.8 and v1.9 */
+    P2M__PB_SAMPLE_V18_VALUES = 2,
+    P2M__PB_SAMPLE_V18_ATTRIBUTE_INDICES = 3,
+    P2M__PB_SAMPLE_V18_LINK_INDEX = 4,
+    /* v1.10 */
+    P2M__PB_SAMPLE_V110_ATTRIBUTE_INDICES = 2,
+    P2M__PB_SAMPLE_V110_LINK_INDEX = 3,
+    P2M__PB_SAMPLE_V110_VALUES = 4
+};
+/* Stack */
+enum { P2M__PB_STACK_LOCATION_INDICES = 1 };
+/* Location */
+enum {
+    P2M__PB_LOCATION_MAPPING_INDEX = 1,
+    P2M__PB_LOCATION_ADDRESS = 2,
+    P2M__PB_LOCATION_LINES = 3,
+    P2M__PB_LOCATION_ATTRIBUTE_INDICES = 4
+};
+/* Line */
+enum {
+    P2M__PB_LINE_FUNCTION_INDEX = 1,
+    P2M__PB_LINE_LINE = 2,
+    P2M__PB_LINE_COLUMN = 3
+};
+/* Function */
+enum {
+    P2M__PB_FUNCTION_NAME_STRINDEX = 1,
+    P2M__PB_FUNCTION_SYSTEM_NAME_STRINDEX = 2,
+    P2M__PB_FUNCTION_FILENAME_STRINDEX = 3,
+    P2M__PB_FUNCTION_START_LINE = 4
+};
+/* Mapping */
+enum {
+    P2M__PB_MAPPING_MEMORY_START = 1,
+    P2M__PB_MAPPING_MEMORY_LIMIT = 2,
+    P2M__PB_MAPPING_FILE_OFFSET = 3,
+    P2M__PB_MAPPING_FILENAME_STRINDEX = 4,
+    P2M__PB_MAPPING_ATTRIBUTE_INDICES = 5
+};
+/* Link */
+enum {
+    P2M__PB_LINK_TRACE_ID = 1,
+    P2M__PB_LINK_SPAN_ID = 2
+};
+/* ValueType (v1.8's field 3 is not read) */
+enum {
+    P2M__PB_VALUE_TYPE_TYPE_STRINDEX = 1,
+    P2M__PB_VALUE_TYPE_UNIT_STRINDEX = 2
+};
+/* KeyValueAndUnit (the dictionary's attribute_table) */
+enum {
+    P2M__PB_KVU_KEY_STRINDEX = 1,
+    P2M__PB_KVU_VALUE = 2,
+    P2M__PB_KVU_UNIT_STRINDEX = 3
+};
+/* Resource (input and output) */
+enum {
+    P2M__PB_RESOURCE_ATTRIBUTES = 1,
+    P2M__PB_RESOURCE_DROPPED_ATTRIBUTES_COUNT = 2,
+    P2M__PB_RESOURCE_ENTITY_REFS = 3
+};
+/* InstrumentationScope (input and output) */
+enum {
+    P2M__PB_SCOPE_NAME = 1,
+    P2M__PB_SCOPE_VERSION = 2,
+    P2M__PB_SCOPE_ATTRIBUTES = 3,
+    P2M__PB_SCOPE_DROPPED_ATTRIBUTES_COUNT = 4
+};
+/* KeyValue (key_strindex: v1.10 and later) */
+enum {
+    P2M__PB_KEY_VALUE_KEY = 1,
+    P2M__PB_KEY_VALUE_VALUE = 2,
+    P2M__PB_KEY_VALUE_KEY_STRINDEX = 3
+};
+/* AnyValue, one of (string_value_strindex: v1.10 and later) */
+enum {
+    P2M__PB_ANY_VALUE_STRING_VALUE = 1,
+    P2M__PB_ANY_VALUE_BOOL_VALUE = 2,
+    P2M__PB_ANY_VALUE_INT_VALUE = 3,
+    P2M__PB_ANY_VALUE_DOUBLE_VALUE = 4,
+    P2M__PB_ANY_VALUE_ARRAY_VALUE = 5,
+    P2M__PB_ANY_VALUE_KVLIST_VALUE = 6,
+    P2M__PB_ANY_VALUE_BYTES_VALUE = 7,
+    P2M__PB_ANY_VALUE_STRING_VALUE_STRINDEX = 8
+};
+/* ArrayValue */
+enum { P2M__PB_ARRAY_VALUE_VALUES = 1 };
+/* KeyValueList */
+enum { P2M__PB_KEY_VALUE_LIST_VALUES = 1 };
+
+/* ExportMetricsServiceRequest (output) */
+enum { P2M__PB_METRICS_REQ_RESOURCE_METRICS = 1 };
+/* ResourceMetrics */
+enum {
+    P2M__PB_RESOURCE_METRICS_RESOURCE = 1,
+    P2M__PB_RESOURCE_METRICS_SCOPE_METRICS = 2,
+    P2M__PB_RESOURCE_METRICS_SCHEMA_URL = 3
+};
+/* ScopeMetrics */
+enum {
+    P2M__PB_SCOPE_METRICS_SCOPE = 1,
+    P2M__PB_SCOPE_METRICS_METRICS = 2,
+    P2M__PB_SCOPE_METRICS_SCHEMA_URL = 3
+};
+/* Metric (gauge and sum are members of one oneof) */
+enum {
+    P2M__PB_METRIC_NAME = 1,
+    P2M__PB_METRIC_DESCRIPTION = 2,
+    P2M__PB_METRIC_UNIT = 3,
+    P2M__PB_METRIC_GAUGE = 5,
+    P2M__PB_METRIC_SUM = 7
+};
+/* Gauge */
+enum { P2M__PB_GAUGE_DATA_POINTS = 1 };
+/* Sum */
+enum {
+    P2M__PB_SUM_DATA_POINTS = 1,
+    P2M__PB_SUM_AGGREGATION_TEMPORALITY = 2,
+    P2M__PB_SUM_IS_MONOTONIC = 3
+};
+/* NumberDataPoint */
+enum {
+    P2M__PB_POINT_START_TIME_UNIX_NANO = 2,
+    P2M__PB_POINT_TIME_UNIX_NANO = 3,
+    P2M__PB_POINT_AS_DOUBLE = 4,
+    P2M__PB_POINT_AS_INT = 6,
+    P2M__PB_POINT_ATTRIBUTES = 7
+};
+
+/* The fields that move between the layouts and that the code picks by the
+   request's layout (docs/spec.md section 1.3), one row per layout.
+   sample_contra: where this layout has link_index (a varint), a packed
+   (LEN) field belongs to the other Sample layout (v1.8's attribute_indices
+   under v1.10, v1.10's values under v1.8 and v1.9): evidence against it. */
+typedef struct p2m__layout_fields {
+    uint8_t sample_values, sample_attrs, sample_link, sample_contra; /* Sample */
+    uint8_t profile_id, profile_attrs;                               /* Profile */
+} p2m__layout_fields;
+
+static const p2m__layout_fields p2m__layouts[3] = {
+    /* v1.8 */
+    {P2M__PB_SAMPLE_V18_VALUES, P2M__PB_SAMPLE_V18_ATTRIBUTE_INDICES, P2M__PB_SAMPLE_V18_LINK_INDEX,
+     P2M__PB_SAMPLE_V110_VALUES, P2M__PB_PROFILE_V18_PROFILE_ID, P2M__PB_PROFILE_V18_ATTRIBUTE_INDICES},
+    /* v1.9 */
+    {P2M__PB_SAMPLE_V18_VALUES, P2M__PB_SAMPLE_V18_ATTRIBUTE_INDICES, P2M__PB_SAMPLE_V18_LINK_INDEX,
+     P2M__PB_SAMPLE_V110_VALUES, P2M__PB_PROFILE_V19_PROFILE_ID, P2M__PB_PROFILE_V19_ATTRIBUTE_INDICES},
+    /* v1.10 */
+    {P2M__PB_SAMPLE_V110_VALUES, P2M__PB_SAMPLE_V110_ATTRIBUTE_INDICES, P2M__PB_SAMPLE_V110_LINK_INDEX,
+     P2M__PB_SAMPLE_V18_ATTRIBUTE_INDICES, P2M__PB_PROFILE_V19_PROFILE_ID, P2M__PB_PROFILE_V19_ATTRIBUTE_INDICES}
+};
+
+/* The row of a decided layout (V1_8, V1_9 or V1_10, never AUTO). */
+P2M__INLINE const p2m__layout_fields *p2m__layout_fields_of(p2m_layout layout) {
+    return &p2m__layouts[layout == P2M_LAYOUT_V1_8 ? 0 : layout == P2M_LAYOUT_V1_9 ? 1 : 2];
+}
+
+/* ---- nested values: structure check ------------------------------------ */
+
 /* Checks nested AnyValue / ArrayValue / KeyValueList / KeyValue structure
    without recursion: an explicit stack of message ends, depth-limited.
    kind: 0 AnyValue, 1 ArrayValue, 2 KeyValueList, 3 KeyValue.
