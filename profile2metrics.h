@@ -971,10 +971,11 @@ P2M__INLINE int p2m__ints_next(p2m__wire *w, p2m__ints *it, uint64_t *v) {
    docs/spec.md section 1) and the metrics messages the encoder writes
    (output, docs/spec.md section 7). Profile and Sample fields that move
    between the wire layouts carry the layout in their name (V18: v1.8 and,
-   for Sample, v1.9; V19: v1.9 and v1.10; V110: v1.10), and p2m__layout_fields
-   below gives the ones the code picks by layout. P2M__TAG builds a tag from a
-   field number and a wire type (one byte for fields up to 15); it is a
-   constant expression, usable in case labels and byte comparisons. */
+   for Sample, v1.9; V19: v1.9 and v1.10; V110: v1.10), and the rows of
+   p2m__layout_fields below give the ones the code picks by layout.
+   P2M__TAG builds a tag from a field number and a wire type (one byte for
+   fields up to 15); it is a constant expression, usable in case labels and
+   byte comparisons. */
 
 #define P2M__TAG(num, wt) ((unsigned)(num) << 3 | (unsigned)(wt))
 
@@ -1170,22 +1171,24 @@ typedef struct p2m__layout_fields {
     uint8_t profile_id, profile_attrs;                               /* Profile */
 } p2m__layout_fields;
 
-static const p2m__layout_fields p2m__layouts[3] = {
-    /* v1.8 */
-    {P2M__PB_SAMPLE_V18_VALUES, P2M__PB_SAMPLE_V18_ATTRIBUTE_INDICES, P2M__PB_SAMPLE_V18_LINK_INDEX,
-     P2M__PB_SAMPLE_V110_VALUES, P2M__PB_PROFILE_V18_PROFILE_ID, P2M__PB_PROFILE_V18_ATTRIBUTE_INDICES},
-    /* v1.9 */
-    {P2M__PB_SAMPLE_V18_VALUES, P2M__PB_SAMPLE_V18_ATTRIBUTE_INDICES, P2M__PB_SAMPLE_V18_LINK_INDEX,
-     P2M__PB_SAMPLE_V110_VALUES, P2M__PB_PROFILE_V19_PROFILE_ID, P2M__PB_PROFILE_V19_ATTRIBUTE_INDICES},
-    /* v1.10 */
-    {P2M__PB_SAMPLE_V110_VALUES, P2M__PB_SAMPLE_V110_ATTRIBUTE_INDICES, P2M__PB_SAMPLE_V110_LINK_INDEX,
-     P2M__PB_SAMPLE_V18_ATTRIBUTE_INDICES, P2M__PB_PROFILE_V19_PROFILE_ID, P2M__PB_PROFILE_V19_ATTRIBUTE_INDICES}
-};
+static const p2m__layout_fields p2m__layout_v1_8 = {
+    P2M__PB_SAMPLE_V18_VALUES, P2M__PB_SAMPLE_V18_ATTRIBUTE_INDICES, P2M__PB_SAMPLE_V18_LINK_INDEX,
+    P2M__PB_SAMPLE_V110_VALUES, P2M__PB_PROFILE_V18_PROFILE_ID, P2M__PB_PROFILE_V18_ATTRIBUTE_INDICES};
+static const p2m__layout_fields p2m__layout_v1_9 = {
+    P2M__PB_SAMPLE_V18_VALUES, P2M__PB_SAMPLE_V18_ATTRIBUTE_INDICES, P2M__PB_SAMPLE_V18_LINK_INDEX,
+    P2M__PB_SAMPLE_V110_VALUES, P2M__PB_PROFILE_V19_PROFILE_ID, P2M__PB_PROFILE_V19_ATTRIBUTE_INDICES};
+static const p2m__layout_fields p2m__layout_v1_10 = {
+    P2M__PB_SAMPLE_V110_VALUES, P2M__PB_SAMPLE_V110_ATTRIBUTE_INDICES, P2M__PB_SAMPLE_V110_LINK_INDEX,
+    P2M__PB_SAMPLE_V18_ATTRIBUTE_INDICES, P2M__PB_PROFILE_V19_PROFILE_ID, P2M__PB_PROFILE_V19_ATTRIBUTE_INDICES};
 
-/* The row of a decided layout (V1_8, V1_9 or V1_10, never AUTO). */
-P2M__INLINE const p2m__layout_fields *p2m__layout_fields_of(p2m_layout layout) {
-    return &p2m__layouts[layout == P2M_LAYOUT_V1_8 ? 0 : layout == P2M_LAYOUT_V1_9 ? 1 : 2];
-}
+/* One field of a decided layout's row (V1_8, V1_9 or V1_10, never AUTO).
+   The rows are constants, so the compiler folds each one and the choice
+   becomes a select between immediates (equal neighbours merge into one
+   comparison, as the layouts are numbered in order): no table in flash. */
+#define P2M__LAYOUT_FIELD(layout, field)                                \
+    ((layout) <= P2M_LAYOUT_V1_8   ? (uint32_t)p2m__layout_v1_8.field   \
+     : (layout) <= P2M_LAYOUT_V1_9 ? (uint32_t)p2m__layout_v1_9.field   \
+                                   : (uint32_t)p2m__layout_v1_10.field)
 
 /* ---- nested values: structure check ------------------------------------ */
 
@@ -4437,7 +4440,7 @@ static int p2m__profile_info(p2m__req *q, p2m__span s, p2m__pinfo *pi, int with_
     const uint8_t *p = s.p, *end = s.p + s.n;
     p2m__field f;
     int r;
-    uint32_t attr_field = p2m__layout_fields_of(q->layout)->profile_attrs;
+    uint32_t attr_field = P2M__LAYOUT_FIELD(q->layout, profile_attrs);
     P2M_MEMSET(pi, 0, sizeof *pi);
     pi->sample_type.p = pi->period_type.p = p2m__nothing;
     if (with_attrs) P2M_MEMCPY(q->prof_slots, q->res_slots, q->e->n_slots * sizeof(uint32_t));
@@ -5119,8 +5122,9 @@ static int p2m__walk_profile(p2m__req *q, p2m__span s, const p2m__pinfo *pi) {
     p2m__field f, g;
     int r;
     const size_t slot_bytes = e->n_slots * sizeof(uint32_t);
-    const p2m__layout_fields *lf = p2m__layout_fields_of(q->layout);
-    const uint32_t f_values = lf->sample_values, f_attrs = lf->sample_attrs, f_contra = lf->sample_contra;
+    const uint32_t f_values = P2M__LAYOUT_FIELD(q->layout, sample_values);
+    const uint32_t f_attrs = P2M__LAYOUT_FIELD(q->layout, sample_attrs);
+    const uint32_t f_contra = P2M__LAYOUT_FIELD(q->layout, sample_contra);
     uint64_t lo, hi;
     int memo_on;
     if (pi->time != 0) {
