@@ -965,6 +965,233 @@ P2M__INLINE int p2m__ints_next(p2m__wire *w, p2m__ints *it, uint64_t *v) {
     return p2m__varint(w, &it->p, it->end, v) ? -1 : 1;
 }
 
+/* ---- schema: OTLP field numbers ---------------------------------------------
+   Every protobuf field number the header reads or writes, one enum per
+   message, named P2M__PB_<MESSAGE>_<FIELD>: the profiles messages (input,
+   docs/spec.md section 1) and the metrics messages the encoder writes
+   (output, docs/spec.md section 7). Profile and Sample fields that move
+   between the wire layouts carry the layout in their name (V18: v1.8 and,
+   for Sample, v1.9; V19: v1.9 and v1.10; V110: v1.10), and the rows of
+   p2m__layout_fields below give the ones the code picks by layout.
+   P2M__TAG builds a tag from a field number and a wire type (one byte for
+   fields up to 15); it is a constant expression, usable in case labels and
+   byte comparisons. */
+
+#define P2M__TAG(num, wt) ((unsigned)(num) << 3 | (unsigned)(wt))
+
+/* ExportProfilesServiceRequest (the same bytes as ProfilesData) */
+enum {
+    P2M__PB_REQ_RESOURCE_PROFILES = 1,
+    P2M__PB_REQ_DICTIONARY = 2
+};
+/* ProfilesDictionary */
+enum {
+    P2M__PB_DICT_MAPPING_TABLE = 1,
+    P2M__PB_DICT_LOCATION_TABLE = 2,
+    P2M__PB_DICT_FUNCTION_TABLE = 3,
+    P2M__PB_DICT_LINK_TABLE = 4,
+    P2M__PB_DICT_STRING_TABLE = 5,
+    P2M__PB_DICT_ATTRIBUTE_TABLE = 6,
+    P2M__PB_DICT_STACK_TABLE = 7
+};
+/* ResourceProfiles */
+enum {
+    P2M__PB_RESOURCE_PROFILES_RESOURCE = 1,
+    P2M__PB_RESOURCE_PROFILES_SCOPE_PROFILES = 2,
+    P2M__PB_RESOURCE_PROFILES_SCHEMA_URL = 3
+};
+/* ScopeProfiles */
+enum {
+    P2M__PB_SCOPE_PROFILES_SCOPE = 1,
+    P2M__PB_SCOPE_PROFILES_PROFILES = 2,
+    P2M__PB_SCOPE_PROFILES_SCHEMA_URL = 3
+};
+/* Profile: fields 1 to 6 in every layout; the rest as named */
+enum {
+    P2M__PB_PROFILE_SAMPLE_TYPE = 1,
+    P2M__PB_PROFILE_SAMPLES = 2,
+    P2M__PB_PROFILE_TIME_UNIX_NANO = 3,
+    P2M__PB_PROFILE_DURATION_NANO = 4,
+    P2M__PB_PROFILE_PERIOD_TYPE = 5,
+    P2M__PB_PROFILE_PERIOD = 6,
+    /* v1.8 */
+    P2M__PB_PROFILE_V18_COMMENT_STRINDICES = 7,
+    P2M__PB_PROFILE_V18_PROFILE_ID = 8,
+    P2M__PB_PROFILE_V18_DROPPED_ATTRIBUTES_COUNT = 9,
+    P2M__PB_PROFILE_V18_ORIGINAL_PAYLOAD_FORMAT = 10,
+    P2M__PB_PROFILE_V18_ORIGINAL_PAYLOAD = 11,
+    P2M__PB_PROFILE_V18_ATTRIBUTE_INDICES = 12,
+    /* v1.9 and v1.10: the comments are gone, the rest one lower */
+    P2M__PB_PROFILE_V19_PROFILE_ID = 7,
+    P2M__PB_PROFILE_V19_DROPPED_ATTRIBUTES_COUNT = 8,
+    P2M__PB_PROFILE_V19_ORIGINAL_PAYLOAD_FORMAT = 9,
+    P2M__PB_PROFILE_V19_ORIGINAL_PAYLOAD = 10,
+    P2M__PB_PROFILE_V19_ATTRIBUTE_INDICES = 11
+};
+/* Sample */
+enum {
+    P2M__PB_SAMPLE_STACK_INDEX = 1,
+    P2M__PB_SAMPLE_TIMESTAMPS_UNIX_NANO = 5,
+    /* v1.8 and v1.9 */
+    P2M__PB_SAMPLE_V18_VALUES = 2,
+    P2M__PB_SAMPLE_V18_ATTRIBUTE_INDICES = 3,
+    P2M__PB_SAMPLE_V18_LINK_INDEX = 4,
+    /* v1.10 */
+    P2M__PB_SAMPLE_V110_ATTRIBUTE_INDICES = 2,
+    P2M__PB_SAMPLE_V110_LINK_INDEX = 3,
+    P2M__PB_SAMPLE_V110_VALUES = 4
+};
+/* Stack */
+enum { P2M__PB_STACK_LOCATION_INDICES = 1 };
+/* Location */
+enum {
+    P2M__PB_LOCATION_MAPPING_INDEX = 1,
+    P2M__PB_LOCATION_ADDRESS = 2,
+    P2M__PB_LOCATION_LINES = 3,
+    P2M__PB_LOCATION_ATTRIBUTE_INDICES = 4
+};
+/* Line */
+enum {
+    P2M__PB_LINE_FUNCTION_INDEX = 1,
+    P2M__PB_LINE_LINE = 2,
+    P2M__PB_LINE_COLUMN = 3
+};
+/* Function */
+enum {
+    P2M__PB_FUNCTION_NAME_STRINDEX = 1,
+    P2M__PB_FUNCTION_SYSTEM_NAME_STRINDEX = 2,
+    P2M__PB_FUNCTION_FILENAME_STRINDEX = 3,
+    P2M__PB_FUNCTION_START_LINE = 4
+};
+/* Mapping */
+enum {
+    P2M__PB_MAPPING_MEMORY_START = 1,
+    P2M__PB_MAPPING_MEMORY_LIMIT = 2,
+    P2M__PB_MAPPING_FILE_OFFSET = 3,
+    P2M__PB_MAPPING_FILENAME_STRINDEX = 4,
+    P2M__PB_MAPPING_ATTRIBUTE_INDICES = 5
+};
+/* Link */
+enum {
+    P2M__PB_LINK_TRACE_ID = 1,
+    P2M__PB_LINK_SPAN_ID = 2
+};
+/* ValueType (v1.8's field 3 is not read) */
+enum {
+    P2M__PB_VALUE_TYPE_TYPE_STRINDEX = 1,
+    P2M__PB_VALUE_TYPE_UNIT_STRINDEX = 2
+};
+/* KeyValueAndUnit (the dictionary's attribute_table) */
+enum {
+    P2M__PB_KVU_KEY_STRINDEX = 1,
+    P2M__PB_KVU_VALUE = 2,
+    P2M__PB_KVU_UNIT_STRINDEX = 3
+};
+/* Resource (input and output) */
+enum {
+    P2M__PB_RESOURCE_ATTRIBUTES = 1,
+    P2M__PB_RESOURCE_DROPPED_ATTRIBUTES_COUNT = 2,
+    P2M__PB_RESOURCE_ENTITY_REFS = 3
+};
+/* InstrumentationScope (input and output) */
+enum {
+    P2M__PB_SCOPE_NAME = 1,
+    P2M__PB_SCOPE_VERSION = 2,
+    P2M__PB_SCOPE_ATTRIBUTES = 3,
+    P2M__PB_SCOPE_DROPPED_ATTRIBUTES_COUNT = 4
+};
+/* KeyValue (key_strindex: v1.10 and later) */
+enum {
+    P2M__PB_KEY_VALUE_KEY = 1,
+    P2M__PB_KEY_VALUE_VALUE = 2,
+    P2M__PB_KEY_VALUE_KEY_STRINDEX = 3
+};
+/* AnyValue, one of (string_value_strindex: v1.10 and later) */
+enum {
+    P2M__PB_ANY_VALUE_STRING_VALUE = 1,
+    P2M__PB_ANY_VALUE_BOOL_VALUE = 2,
+    P2M__PB_ANY_VALUE_INT_VALUE = 3,
+    P2M__PB_ANY_VALUE_DOUBLE_VALUE = 4,
+    P2M__PB_ANY_VALUE_ARRAY_VALUE = 5,
+    P2M__PB_ANY_VALUE_KVLIST_VALUE = 6,
+    P2M__PB_ANY_VALUE_BYTES_VALUE = 7,
+    P2M__PB_ANY_VALUE_STRING_VALUE_STRINDEX = 8
+};
+/* ArrayValue */
+enum { P2M__PB_ARRAY_VALUE_VALUES = 1 };
+/* KeyValueList */
+enum { P2M__PB_KEY_VALUE_LIST_VALUES = 1 };
+
+/* ExportMetricsServiceRequest (output) */
+enum { P2M__PB_METRICS_REQ_RESOURCE_METRICS = 1 };
+/* ResourceMetrics */
+enum {
+    P2M__PB_RESOURCE_METRICS_RESOURCE = 1,
+    P2M__PB_RESOURCE_METRICS_SCOPE_METRICS = 2,
+    P2M__PB_RESOURCE_METRICS_SCHEMA_URL = 3
+};
+/* ScopeMetrics */
+enum {
+    P2M__PB_SCOPE_METRICS_SCOPE = 1,
+    P2M__PB_SCOPE_METRICS_METRICS = 2,
+    P2M__PB_SCOPE_METRICS_SCHEMA_URL = 3
+};
+/* Metric (gauge and sum are members of one oneof) */
+enum {
+    P2M__PB_METRIC_NAME = 1,
+    P2M__PB_METRIC_DESCRIPTION = 2,
+    P2M__PB_METRIC_UNIT = 3,
+    P2M__PB_METRIC_GAUGE = 5,
+    P2M__PB_METRIC_SUM = 7
+};
+/* Gauge */
+enum { P2M__PB_GAUGE_DATA_POINTS = 1 };
+/* Sum */
+enum {
+    P2M__PB_SUM_DATA_POINTS = 1,
+    P2M__PB_SUM_AGGREGATION_TEMPORALITY = 2,
+    P2M__PB_SUM_IS_MONOTONIC = 3
+};
+/* NumberDataPoint */
+enum {
+    P2M__PB_POINT_START_TIME_UNIX_NANO = 2,
+    P2M__PB_POINT_TIME_UNIX_NANO = 3,
+    P2M__PB_POINT_AS_DOUBLE = 4,
+    P2M__PB_POINT_AS_INT = 6,
+    P2M__PB_POINT_ATTRIBUTES = 7
+};
+
+/* The fields that move between the layouts and that the code picks by the
+   request's layout (docs/spec.md section 1.3), one row per layout.
+   sample_contra: where this layout has link_index (a varint), a packed
+   (LEN) field belongs to the other Sample layout (v1.8's attribute_indices
+   under v1.10, v1.10's values under v1.8 and v1.9): evidence against it. */
+typedef struct p2m__layout_fields {
+    uint8_t sample_values, sample_attrs, sample_link, sample_contra; /* Sample */
+    uint8_t profile_id, profile_attrs;                               /* Profile */
+} p2m__layout_fields;
+
+static const p2m__layout_fields p2m__layout_v1_8 = {
+    P2M__PB_SAMPLE_V18_VALUES, P2M__PB_SAMPLE_V18_ATTRIBUTE_INDICES, P2M__PB_SAMPLE_V18_LINK_INDEX,
+    P2M__PB_SAMPLE_V110_VALUES, P2M__PB_PROFILE_V18_PROFILE_ID, P2M__PB_PROFILE_V18_ATTRIBUTE_INDICES};
+static const p2m__layout_fields p2m__layout_v1_9 = {
+    P2M__PB_SAMPLE_V18_VALUES, P2M__PB_SAMPLE_V18_ATTRIBUTE_INDICES, P2M__PB_SAMPLE_V18_LINK_INDEX,
+    P2M__PB_SAMPLE_V110_VALUES, P2M__PB_PROFILE_V19_PROFILE_ID, P2M__PB_PROFILE_V19_ATTRIBUTE_INDICES};
+static const p2m__layout_fields p2m__layout_v1_10 = {
+    P2M__PB_SAMPLE_V110_VALUES, P2M__PB_SAMPLE_V110_ATTRIBUTE_INDICES, P2M__PB_SAMPLE_V110_LINK_INDEX,
+    P2M__PB_SAMPLE_V18_ATTRIBUTE_INDICES, P2M__PB_PROFILE_V19_PROFILE_ID, P2M__PB_PROFILE_V19_ATTRIBUTE_INDICES};
+
+/* One field of a decided layout's row (V1_8, V1_9 or V1_10, never AUTO).
+   The rows are constants, so the compiler folds each one and the choice
+   becomes a select between immediates (equal neighbours merge into one
+   comparison, as the layouts are numbered in order): no table in flash. */
+#define P2M__LAYOUT_FIELD(layout, field)                                \
+    ((layout) <= P2M_LAYOUT_V1_8   ? (uint32_t)p2m__layout_v1_8.field   \
+     : (layout) <= P2M_LAYOUT_V1_9 ? (uint32_t)p2m__layout_v1_9.field   \
+                                   : (uint32_t)p2m__layout_v1_10.field)
+
+/* ---- nested values: structure check ------------------------------------ */
+
 /* Checks nested AnyValue / ArrayValue / KeyValueList / KeyValue structure
    without recursion: an explicit stack of message ends, depth-limited.
    kind: 0 AnyValue, 1 ArrayValue, 2 KeyValueList, 3 KeyValue.
@@ -986,19 +1213,19 @@ static int p2m__check_value(p2m__wire *w, p2m__span s, int kind, int depth, unsi
         if (r == 0) { top--; continue; }
         switch (stk_kind[top]) {
         case 0: /* AnyValue */
-            if (f.wt == P2M__WT_LEN && f.num == 5) child = 1;
-            else if (f.wt == P2M__WT_LEN && f.num == 6) child = 2;
-            else if (f.num == 8 && f.wt == P2M__WT_VARINT) *ev10 = 1;
+            if (f.wt == P2M__WT_LEN && f.num == P2M__PB_ANY_VALUE_ARRAY_VALUE) child = 1;
+            else if (f.wt == P2M__WT_LEN && f.num == P2M__PB_ANY_VALUE_KVLIST_VALUE) child = 2;
+            else if (f.num == P2M__PB_ANY_VALUE_STRING_VALUE_STRINDEX && f.wt == P2M__WT_VARINT) *ev10 = 1;
             break;
-        case 1: /* ArrayValue: values=1 AnyValue */
-            if (f.wt == P2M__WT_LEN && f.num == 1) child = 0;
+        case 1: /* ArrayValue: values are AnyValue */
+            if (f.wt == P2M__WT_LEN && f.num == P2M__PB_ARRAY_VALUE_VALUES) child = 0;
             break;
-        case 2: /* KeyValueList: values=1 KeyValue */
-            if (f.wt == P2M__WT_LEN && f.num == 1) child = 3;
+        case 2: /* KeyValueList: values are KeyValue */
+            if (f.wt == P2M__WT_LEN && f.num == P2M__PB_KEY_VALUE_LIST_VALUES) child = 3;
             break;
-        default: /* KeyValue: value=2 AnyValue, key_strindex=3 */
-            if (f.wt == P2M__WT_LEN && f.num == 2) child = 0;
-            else if (f.num == 3 && f.wt == P2M__WT_VARINT) *ev10 = 1;
+        default: /* KeyValue: value is an AnyValue; key_strindex */
+            if (f.wt == P2M__WT_LEN && f.num == P2M__PB_KEY_VALUE_VALUE) child = 0;
+            else if (f.num == P2M__PB_KEY_VALUE_KEY_STRINDEX && f.wt == P2M__WT_VARINT) *ev10 = 1;
             break;
         }
         if (child >= 0) {
@@ -3448,11 +3675,11 @@ P2M__FN int p2m__fail_ref(p2m__req *q, const uint8_t *at, const char *msg) {
     return -1;
 }
 
-/* Skips a run of samples (Profile field 2, one-byte tag, length of one or
+/* Skips a run of samples (Profile samples, one-byte tag, length of one or
    two bytes) from p; adds how many to *n. Anything else stops it. */
 P2M__INLINE const uint8_t *p2m__skip_samples(const uint8_t *p, const uint8_t *end, uint64_t *n) {
     uint64_t c = 0;
-    while (end - p >= 3 && p[0] == 0x12u) {
+    while (end - p >= 3 && p[0] == P2M__TAG(P2M__PB_PROFILE_SAMPLES, P2M__WT_LEN)) {
         uint32_t len = p[1], hdr = 2;
         if (len >= 0x80u) {
             if (p[2] >= 0x80u) break;
@@ -3474,8 +3701,8 @@ static int p2m__survey_sample(p2m__req *q, p2m__span s, unsigned *ev) {
     int r;
     while ((r = p2m__next(&q->w, &p, end, &f)) > 0) {
         if (f.wt != P2M__WT_LEN) continue;
-        if (f.num == 3) *ev |= P2M__EVOLD;
-        else if (f.num == 4) *ev |= P2M__EV10;
+        if (f.num == P2M__PB_SAMPLE_V18_ATTRIBUTE_INDICES) *ev |= P2M__EVOLD; /* packed */
+        else if (f.num == P2M__PB_SAMPLE_V110_VALUES) *ev |= P2M__EV10;       /* packed */
     }
     return r;
 }
@@ -3489,7 +3716,7 @@ static int p2m__survey_profile(p2m__req *q, p2m__span s, uint64_t *samples) {
        A forced layout is checked against the same evidence. */
     while ((r = p2m__next(&q->w, &p, end, &f)) > 0) {
         switch (f.num) {
-        case 2:
+        case P2M__PB_PROFILE_SAMPLES:
             if (f.wt == P2M__WT_LEN) {
                 (*samples)++;
                 if (!(q->sv.ev & (P2M__EVOLD | P2M__EV10))) {
@@ -3499,24 +3726,30 @@ static int p2m__survey_profile(p2m__req *q, p2m__span s, uint64_t *samples) {
                 }
             }
             break;
-        case 7: if (f.wt == P2M__WT_VARINT) q->sv.ev |= P2M__EV18; break;
-        case 8: q->sv.ev |= f.wt == P2M__WT_LEN ? P2M__EV18 : f.wt == P2M__WT_VARINT ? P2M__EV9UP : 0u; break;
-        case 12: q->sv.ev |= P2M__EV18; break;
+        case P2M__PB_PROFILE_V18_COMMENT_STRINDICES: /* unpacked: v1.8 (in v1.9, profile_id: bytes) */
+            if (f.wt == P2M__WT_VARINT) q->sv.ev |= P2M__EV18;
+            break;
+        case P2M__PB_PROFILE_V18_PROFILE_ID: /* = P2M__PB_PROFILE_V19_DROPPED_ATTRIBUTES_COUNT, a varint */
+            q->sv.ev |= f.wt == P2M__WT_LEN ? P2M__EV18 : f.wt == P2M__WT_VARINT ? P2M__EV9UP : 0u;
+            break;
+        case P2M__PB_PROFILE_V18_ATTRIBUTE_INDICES: q->sv.ev |= P2M__EV18; break;
         default: break;
         }
     }
     return r;
 }
 
-/* KeyValue list of a Resource or InstrumentationScope: check structure and
-   collect v1.10 evidence. */
+/* KeyValue list of a Resource or InstrumentationScope (its attributes are
+   field kv_field): check structure and collect v1.10 evidence. A Resource's
+   entity_refs are counted with its attributes. */
 static int p2m__survey_kvs(p2m__req *q, p2m__span s, uint32_t kv_field, int depth, uint32_t *count) {
     const uint8_t *p = s.p, *end = s.p + s.n;
     p2m__field f;
     int r;
     unsigned ev10 = 0;
     while ((r = p2m__next(&q->w, &p, end, &f)) > 0) {
-        if (f.wt == P2M__WT_LEN && (f.num == kv_field || (kv_field == 1 && f.num == 3))) {
+        if (f.wt == P2M__WT_LEN && (f.num == kv_field || (kv_field == P2M__PB_RESOURCE_ATTRIBUTES &&
+                                                          f.num == P2M__PB_RESOURCE_ENTITY_REFS))) {
             if (f.num == kv_field && p2m__check_value(&q->w, f.s, 3, depth, &ev10) < 0) return -1;
             if (count) (*count)++;
         }
@@ -3525,7 +3758,7 @@ static int p2m__survey_kvs(p2m__req *q, p2m__span s, uint32_t kv_field, int dept
     return r;
 }
 
-/* Counts the Lines (field 3) of a Location whose fields are all plain:
+/* Counts the Lines of a Location whose fields are all plain:
    one-byte tags, varints of at most 9 bytes, lengths of one or two bytes.
    0 when it is not so (the general reader then counts, and reports what is
    malformed). */
@@ -3547,7 +3780,7 @@ P2M__FN int p2m__lines_fast(const uint8_t *p, uint32_t n, uint32_t *lines) {
                 hdr = 3;
             }
             if (len > (size_t)(end - p) - hdr) return 0;
-            nl += b == 0x1au;
+            nl += b == P2M__TAG(P2M__PB_LOCATION_LINES, P2M__WT_LEN);
             p += hdr + len;
         } else {
             return 0;
@@ -3571,7 +3804,7 @@ static int p2m__survey_request(p2m__req *q, int count_dict) {
     P2M_MEMSET(&q->sv, 0, sizeof q->sv);
     /* the dictionary first (it usually comes last): the tables' sizes bound the series */
     while ((r = p2m__next(&q->w, &p, end, &f)) > 0)
-        if (f.wt == P2M__WT_LEN && f.num == 2) q->sv.dict = f.s;
+        if (f.wt == P2M__WT_LEN && f.num == P2M__PB_REQ_DICTIONARY) q->sv.dict = f.s;
     if (r < 0) return -1;
     if (q->sv.dict.p && count_dict) {
         const uint8_t *dp = q->sv.dict.p, *dend = dp + q->sv.dict.n;
@@ -3589,15 +3822,15 @@ static int p2m__survey_request(p2m__req *q, int count_dict) {
                 }
                 if (len > (size_t)(dend - dp) - hdr) break;
                 switch (dp[0] >> 3) {
-                case 5: q->sv.n_strings++; break;
-                case 6: q->sv.n_attrs++; break;
-                case 1: q->sv.n_maps++; break;
-                case 3: q->sv.n_funcs++; break;
-                case 7:
+                case P2M__PB_DICT_STRING_TABLE: q->sv.n_strings++; break;
+                case P2M__PB_DICT_ATTRIBUTE_TABLE: q->sv.n_attrs++; break;
+                case P2M__PB_DICT_MAPPING_TABLE: q->sv.n_maps++; break;
+                case P2M__PB_DICT_FUNCTION_TABLE: q->sv.n_funcs++; break;
+                case P2M__PB_DICT_STACK_TABLE:
                     q->sv.n_stacks++;
                     if (len > max_stack) max_stack = len; /* bytes >= frames */
                     break;
-                case 2:
+                case P2M__PB_DICT_LOCATION_TABLE:
                     if (stacks) {
                         uint32_t nl;
                         if (!p2m__lines_fast(dp + hdr, len, &nl)) goto general;
@@ -3614,22 +3847,22 @@ static int p2m__survey_request(p2m__req *q, int count_dict) {
             if ((r = p2m__next(&q->w, &dp, dend, &f)) <= 0) break;
             if (f.wt != P2M__WT_LEN) continue;
             switch (f.num) {
-            case 5: q->sv.n_strings++; break;
-            case 6: q->sv.n_attrs++; break;
-            case 1: q->sv.n_maps++; break;
-            case 3: q->sv.n_funcs++; break;
-            case 7:
+            case P2M__PB_DICT_STRING_TABLE: q->sv.n_strings++; break;
+            case P2M__PB_DICT_ATTRIBUTE_TABLE: q->sv.n_attrs++; break;
+            case P2M__PB_DICT_MAPPING_TABLE: q->sv.n_maps++; break;
+            case P2M__PB_DICT_FUNCTION_TABLE: q->sv.n_funcs++; break;
+            case P2M__PB_DICT_STACK_TABLE:
                 q->sv.n_stacks++;
                 if (f.s.n > max_stack) max_stack = f.s.n; /* bytes >= frames */
                 break;
-            case 2:
+            case P2M__PB_DICT_LOCATION_TABLE:
                 q->sv.n_locs++;
                 if (stacks) { /* count Lines: they size the per-location name lists */
                     const uint8_t *lp = f.s.p, *lend = lp + f.s.n;
                     uint32_t nl = 0;
                     int rr;
                     while ((rr = p2m__next(&q->w, &lp, lend, &g)) > 0)
-                        if (g.num == 3 && g.wt == P2M__WT_LEN) nl++;
+                        if (g.num == P2M__PB_LOCATION_LINES && g.wt == P2M__WT_LEN) nl++;
                     if (rr < 0) return -1;
                     q->sv.n_lines += nl;
                     if (nl > max_lines) max_lines = nl;
@@ -3650,23 +3883,23 @@ static int p2m__survey_request(p2m__req *q, int count_dict) {
     while ((r = p2m__next(&q->w, &p, end, &f)) > 0) {
         const uint8_t *rp, *rend;
         uint64_t samples = 0, cap;
-        if (f.wt != P2M__WT_LEN || f.num != 1) continue;
+        if (f.wt != P2M__WT_LEN || f.num != P2M__PB_REQ_RESOURCE_PROFILES) continue;
         rp = f.s.p;
         rend = f.s.p + f.s.n;
         q->sv.n_res++;
         while ((r = p2m__next(&q->w, &rp, rend, &g)) > 0) {
             if (g.wt != P2M__WT_LEN) continue;
-            if (g.num == 1) { /* Resource: attributes=1, entity_refs=3 */
-                if (p2m__survey_kvs(q, g.s, 1, 4, &q->sv.n_res_fields) < 0) return -1;
-            } else if (g.num == 2) { /* ScopeProfiles */
+            if (g.num == P2M__PB_RESOURCE_PROFILES_RESOURCE) { /* attributes and entity_refs */
+                if (p2m__survey_kvs(q, g.s, P2M__PB_RESOURCE_ATTRIBUTES, 4, &q->sv.n_res_fields) < 0) return -1;
+            } else if (g.num == P2M__PB_RESOURCE_PROFILES_SCOPE_PROFILES) {
                 const uint8_t *sp = g.s.p, *send = g.s.p + g.s.n;
                 while ((r = p2m__next(&q->w, &sp, send, &h)) > 0) {
                     if (h.wt != P2M__WT_LEN) continue;
-                    if (h.num == 2) {
+                    if (h.num == P2M__PB_SCOPE_PROFILES_PROFILES) {
                         q->sv.n_profiles++;
                         if (p2m__survey_profile(q, h.s, &samples) < 0) return -1;
-                    } else if (h.num == 1) { /* scope attributes=3 */
-                        if (p2m__survey_kvs(q, h.s, 3, 5, 0) < 0) return -1;
+                    } else if (h.num == P2M__PB_SCOPE_PROFILES_SCOPE) {
+                        if (p2m__survey_kvs(q, h.s, P2M__PB_SCOPE_ATTRIBUTES, 5, 0) < 0) return -1;
                     }
                 }
                 if (r < 0) return -1;
@@ -3939,20 +4172,21 @@ static int p2m__anyvalue(p2m__req *q, p2m__span s, uint32_t *type, const uint8_t
         uint32_t t = P2M_VALUE_NONE;
         if (f.wt == P2M__WT_LEN) {
             switch (f.num) {
-            case 1: t = P2M_VALUE_STRING; break;
-            case 5: t = P2M_VALUE_ARRAY; break;
-            case 6: t = P2M_VALUE_KVLIST; break;
-            case 7: t = P2M_VALUE_BYTES; break;
+            case P2M__PB_ANY_VALUE_STRING_VALUE: t = P2M_VALUE_STRING; break;
+            case P2M__PB_ANY_VALUE_ARRAY_VALUE: t = P2M_VALUE_ARRAY; break;
+            case P2M__PB_ANY_VALUE_KVLIST_VALUE: t = P2M_VALUE_KVLIST; break;
+            case P2M__PB_ANY_VALUE_BYTES_VALUE: t = P2M_VALUE_BYTES; break;
             default: break;
             }
             if (t) { *type = t; *ptr = f.s.p; *len = f.s.n; *num = 0; bad = 0; }
-        } else if (f.wt == P2M__WT_VARINT && (f.num == 2 || f.num == 3)) {
-            *type = f.num == 2 ? P2M_VALUE_BOOL : P2M_VALUE_INT;
-            *num = f.num == 2 ? (f.v != 0) : f.v;
+        } else if (f.wt == P2M__WT_VARINT &&
+                   (f.num == P2M__PB_ANY_VALUE_BOOL_VALUE || f.num == P2M__PB_ANY_VALUE_INT_VALUE)) {
+            *type = f.num == P2M__PB_ANY_VALUE_BOOL_VALUE ? P2M_VALUE_BOOL : P2M_VALUE_INT;
+            *num = f.num == P2M__PB_ANY_VALUE_BOOL_VALUE ? (f.v != 0) : f.v;
             *ptr = 0; *len = 0; bad = 0;
-        } else if (f.wt == P2M__WT_I64 && f.num == 4) {
+        } else if (f.wt == P2M__WT_I64 && f.num == P2M__PB_ANY_VALUE_DOUBLE_VALUE) {
             *type = P2M_VALUE_DOUBLE; *num = f.v; *ptr = 0; *len = 0; bad = 0;
-        } else if (f.wt == P2M__WT_VARINT && f.num == 8) {
+        } else if (f.wt == P2M__WT_VARINT && f.num == P2M__PB_ANY_VALUE_STRING_VALUE_STRINDEX) {
             p2m_str sv;
             bad = p2m__string(q, f.v, &sv) < 0;
             *type = P2M_VALUE_STRING; *ptr = (const uint8_t *)sv.ptr; *len = (uint32_t)sv.len; *num = 0;
@@ -3996,7 +4230,7 @@ static P2M__NOINLINE int p2m__dict_scan(p2m__req *q, uint8_t *lo, uint8_t *hi) {
                     v++;
                 }
                 if (len > (size_t)(dend - v)) break;
-                if (t == 0x2au) { /* string_table */
+                if (t == P2M__TAG(P2M__PB_DICT_STRING_TABLE, P2M__WT_LEN)) {
                     if (room && sp < ap) {
                         sp->off = (uint32_t)(v - q->in);
                         sp->len = (uint32_t)len;
@@ -4005,7 +4239,7 @@ static P2M__NOINLINE int p2m__dict_scan(p2m__req *q, uint8_t *lo, uint8_t *hi) {
                         room = 0;
                     }
                     ns++;
-                } else if (t == 0x32u) { /* attribute_table */
+                } else if (t == P2M__TAG(P2M__PB_DICT_ATTRIBUTE_TABLE, P2M__WT_LEN)) {
                     if (room && sp < ap) {
                         ap--;
                         ap->off = (uint32_t)(v - q->in);
@@ -4019,8 +4253,9 @@ static P2M__NOINLINE int p2m__dict_scan(p2m__req *q, uint8_t *lo, uint8_t *hi) {
             }
         }
         if ((r = p2m__next(&q->w, &dp, dend, &f)) <= 0) break;
-        if (f.wt != P2M__WT_LEN || (f.num != 5 && f.num != 6)) continue;
-        if (f.num == 5) {
+        if (f.wt != P2M__WT_LEN) continue;
+        if (f.num != P2M__PB_DICT_STRING_TABLE && f.num != P2M__PB_DICT_ATTRIBUTE_TABLE) continue;
+        if (f.num == P2M__PB_DICT_STRING_TABLE) {
             if (room && sp < ap) {
                 sp->off = (uint32_t)(f.s.p - q->in);
                 sp->len = f.s.n;
@@ -4061,19 +4296,21 @@ static P2M__NOINLINE int p2m__index_dictionary(p2m__req *q) {
     if (q->dict_done) { p = end; na = q->sv.n_attrs; }
     while ((r = p2m__next(&q->w, &p, end, &f)) > 0) {
         if (f.wt != P2M__WT_LEN) continue;
-        if (f.num == 5) {
+        if (f.num == P2M__PB_DICT_STRING_TABLE) {
             q->strs[ns].off = (uint32_t)(f.s.p - q->in);
             q->strs[ns].len = f.s.n;
             ns++;
-        } else if (f.num == 6) {
+        } else if (f.num == P2M__PB_DICT_ATTRIBUTE_TABLE) {
             q->aents[na].vid = (uint32_t)(f.s.p - q->in);
             q->aents[na].slot = (uint16_t)(f.s.n & 0xFFFFu);
             q->aents[na].bad = (uint16_t)(f.s.n >> 16);
             if (q->aspans) { q->aspans[na].off = q->aents[na].vid; q->aspans[na].len = f.s.n; }
             na++;
         } else if (P2M__STACKS(q->e)) {
-            p2m__strent *t = f.num == 7 ? &q->stacks[nst++] : f.num == 2 ? &q->locs[nl++]
-                           : f.num == 3 ? &q->funcs[nf++] : f.num == 1 ? &q->maps[nm++] : 0;
+            p2m__strent *t = f.num == P2M__PB_DICT_STACK_TABLE      ? &q->stacks[nst++]
+                           : f.num == P2M__PB_DICT_LOCATION_TABLE ? &q->locs[nl++]
+                           : f.num == P2M__PB_DICT_FUNCTION_TABLE ? &q->funcs[nf++]
+                           : f.num == P2M__PB_DICT_MAPPING_TABLE  ? &q->maps[nm++] : 0;
             if (t) { t->off = (uint32_t)(f.s.p - q->in); t->len = f.s.n; }
         }
     }
@@ -4091,8 +4328,8 @@ static P2M__NOINLINE int p2m__index_dictionary(p2m__req *q) {
         a->slot = P2M__NONE;
         a->bad = 0;
         while ((rr = p2m__next(&q->w, &kp, kend, &g)) > 0) {
-            if (g.num == 1 && g.wt == P2M__WT_VARINT) key_idx = g.v;
-            else if (g.num == 2 && g.wt == P2M__WT_LEN) { val = g.s; has_val = 1; }
+            if (g.num == P2M__PB_KVU_KEY_STRINDEX && g.wt == P2M__WT_VARINT) key_idx = g.v;
+            else if (g.num == P2M__PB_KVU_VALUE && g.wt == P2M__WT_LEN) { val = g.s; has_val = 1; }
         }
         if (rr < 0) return -1;
         if (has_val) {
@@ -4188,8 +4425,8 @@ static int p2m__value_type(p2m__req *q, p2m__span s, p2m_str *type, p2m_str *uni
     uint64_t t = 0, u = 0;
     while ((r = p2m__next(&q->w, &p, end, &f)) > 0) {
         if (f.wt != P2M__WT_VARINT) continue;
-        if (f.num == 1) t = f.v;
-        else if (f.num == 2) u = f.v;
+        if (f.num == P2M__PB_VALUE_TYPE_TYPE_STRINDEX) t = f.v;
+        else if (f.num == P2M__PB_VALUE_TYPE_UNIT_STRINDEX) u = f.v;
     }
     if (r < 0) return -1;
     if (p2m__string(q, t, type) < 0) bad = 1;
@@ -4203,7 +4440,7 @@ static int p2m__profile_info(p2m__req *q, p2m__span s, p2m__pinfo *pi, int with_
     const uint8_t *p = s.p, *end = s.p + s.n;
     p2m__field f;
     int r;
-    uint32_t attr_field = q->layout == P2M_LAYOUT_V1_8 ? 12u : 11u;
+    uint32_t attr_field = P2M__LAYOUT_FIELD(q->layout, profile_attrs);
     P2M_MEMSET(pi, 0, sizeof *pi);
     pi->sample_type.p = pi->period_type.p = p2m__nothing;
     if (with_attrs) P2M_MEMCPY(q->prof_slots, q->res_slots, q->e->n_slots * sizeof(uint32_t));
@@ -4214,17 +4451,17 @@ static int p2m__profile_info(p2m__req *q, p2m__span s, p2m__pinfo *pi, int with_
         for (i = 0; i < q->n_rlist; i++) p2m__elist_put(q, q->rlist[2 * i], q->rlist[2 * i + 1]);
     }
     while ((r = p2m__next(&q->w, &p, end, &f)) > 0) {
-        if (f.num == 2) {
+        if (f.num == P2M__PB_PROFILE_SAMPLES) {
             uint64_t n = 0;
             p = p2m__skip_samples(p, end, &n);
             pi->n_samples += 1u + n;
             continue;
         }
-        if (f.num == 1 && f.wt == P2M__WT_LEN) pi->sample_type = f.s;
-        else if (f.num == 5 && f.wt == P2M__WT_LEN) pi->period_type = f.s;
-        else if (f.num == 3 && f.wt == P2M__WT_I64) pi->time = f.v;
-        else if (f.num == 4 && f.wt == P2M__WT_VARINT) pi->duration = f.v;
-        else if (f.num == 6 && f.wt == P2M__WT_VARINT) pi->period = f.v;
+        if (f.num == P2M__PB_PROFILE_SAMPLE_TYPE && f.wt == P2M__WT_LEN) pi->sample_type = f.s;
+        else if (f.num == P2M__PB_PROFILE_PERIOD_TYPE && f.wt == P2M__WT_LEN) pi->period_type = f.s;
+        else if (f.num == P2M__PB_PROFILE_TIME_UNIX_NANO && f.wt == P2M__WT_I64) pi->time = f.v;
+        else if (f.num == P2M__PB_PROFILE_DURATION_NANO && f.wt == P2M__WT_VARINT) pi->duration = f.v;
+        else if (f.num == P2M__PB_PROFILE_PERIOD && f.wt == P2M__WT_VARINT) pi->period = f.v;
         else if (f.num == attr_field && with_attrs && (f.wt == P2M__WT_LEN || f.wt == P2M__WT_VARINT)) {
             p2m__ints it;
             uint64_t idx;
@@ -4508,7 +4745,7 @@ static int p2m__function_name(p2m__req *q, uint64_t idx, uint32_t *vid) {
     p = q->in + q->funcs[idx].off;
     end = p + q->funcs[idx].len;
     while ((r = p2m__next(&q->w, &p, end, &f)) > 0)
-        if (f.num == 1 && f.wt == P2M__WT_VARINT) name = f.v;
+        if (f.num == P2M__PB_FUNCTION_NAME_STRINDEX && f.wt == P2M__WT_VARINT) name = f.v;
     if (r < 0) return -1;
     if (p2m__string(q, name, &sv) < 0) return 1;
     *vid = sv.len ? p2m__intern(q, P2M_VALUE_STRING, (const uint8_t *)sv.ptr, (uint32_t)sv.len, 0)
@@ -4537,8 +4774,8 @@ static int p2m__mapping_build_id(p2m__req *q, p2m__field *attrs_field, p2m_str *
         p = q->in + q->aspans[idx].off;
         end = p + q->aspans[idx].len;
         while ((rr = p2m__next(&q->w, &p, end, &f)) > 0) {
-            if (f.num == 1 && f.wt == P2M__WT_VARINT) key = f.v;
-            else if (f.num == 2 && f.wt == P2M__WT_LEN) val = f.s;
+            if (f.num == P2M__PB_KVU_KEY_STRINDEX && f.wt == P2M__WT_VARINT) key = f.v;
+            else if (f.num == P2M__PB_KVU_VALUE && f.wt == P2M__WT_LEN) val = f.s;
         }
         if (rr < 0) return -1;
         if (p2m__string(q, key, &ks) == 0 && p2m__starts(ks, "process.executable.build_id")) {
@@ -4568,8 +4805,12 @@ static int p2m__unsymbolised_name(p2m__req *q, uint64_t map_idx, uint64_t addres
         int r, has_attrs = 0;
         uint64_t fname = 0;
         while ((r = p2m__next(&q->w, &p, end, &f)) > 0) {
-            if (f.num == 4 && f.wt == P2M__WT_VARINT) fname = f.v;
-            else if (f.num == 5 && (f.wt == P2M__WT_LEN || f.wt == P2M__WT_VARINT) && !has_attrs) { attrs = f; has_attrs = 1; }
+            if (f.num == P2M__PB_MAPPING_FILENAME_STRINDEX && f.wt == P2M__WT_VARINT) fname = f.v;
+            else if (f.num == P2M__PB_MAPPING_ATTRIBUTE_INDICES && (f.wt == P2M__WT_LEN || f.wt == P2M__WT_VARINT) &&
+                     !has_attrs) {
+                attrs = f;
+                has_attrs = 1;
+            }
         }
         if (r < 0) return -1;
         if (p2m__string(q, fname, &file) < 0) return 1;
@@ -4630,8 +4871,8 @@ static int p2m__location_names(p2m__req *q, uint64_t idx, const uint32_t **ids, 
     p = q->in + q->locs[idx].off;
     end = p + q->locs[idx].len;
     for (;;) {
-        if (p + 1 < end && *p == (2u << 3 | P2M__WT_VARINT)) {
-            /* the address (field 2) is read only for a location without
+        if (p + 1 < end && *p == P2M__TAG(P2M__PB_LOCATION_ADDRESS, P2M__WT_VARINT)) {
+            /* the address is read only for a location without
                lines: skipped here when it ends within 9 bytes, else read by
                p2m__next below */
             const uint8_t *v = p2m__varint_end9(p + 1, end);
@@ -4642,16 +4883,16 @@ static int p2m__location_names(p2m__req *q, uint64_t idx, const uint32_t **ids, 
             }
         }
         if ((r = p2m__next(&q->w, &p, end, &f)) <= 0) break;
-        if (f.num == 1 && f.wt == P2M__WT_VARINT) map_idx = f.v;
-        else if (f.num == 2 && f.wt == P2M__WT_VARINT) { address = f.v; addr_at = 0; }
-        else if (f.num == 3 && f.wt == P2M__WT_LEN) {
+        if (f.num == P2M__PB_LOCATION_MAPPING_INDEX && f.wt == P2M__WT_VARINT) map_idx = f.v;
+        else if (f.num == P2M__PB_LOCATION_ADDRESS && f.wt == P2M__WT_VARINT) { address = f.v; addr_at = 0; }
+        else if (f.num == P2M__PB_LOCATION_LINES && f.wt == P2M__WT_LEN) {
             const uint8_t *lp = f.s.p, *lend = lp + f.s.n;
             p2m__field g;
             uint64_t fidx = 0;
             int rr, b;
             uint32_t vid;
             while ((rr = p2m__next(&q->w, &lp, lend, &g)) > 0)
-                if (g.num == 1 && g.wt == P2M__WT_VARINT) fidx = g.v;
+                if (g.num == P2M__PB_LINE_FUNCTION_INDEX && g.wt == P2M__WT_VARINT) fidx = g.v;
             if (rr < 0) return -1;
             b = p2m__function_name(q, fidx, &vid);
             if (b) { q->n_lines_used = first; if (b > 0) m->len = UINT32_MAX; return b; }
@@ -4715,7 +4956,7 @@ static int p2m__leaf_function(p2m__req *q, uint64_t stack_idx, uint32_t *vid) {
         p2m__ints it;
         uint64_t li;
         int ri;
-        if (f.num != 1 || (f.wt != P2M__WT_LEN && f.wt != P2M__WT_VARINT)) continue;
+        if (f.num != P2M__PB_STACK_LOCATION_INDICES || (f.wt != P2M__WT_LEN && f.wt != P2M__WT_VARINT)) continue;
         p2m__ints_init(&it, &f);
         while ((ri = p2m__ints_next(&q->w, &it, &li)) > 0) {
             const uint32_t *ids;
@@ -4759,7 +5000,7 @@ static int p2m__feed_functions(p2m__req *q, uint64_t stack_idx, uint64_t contrib
         p2m__ints it;
         uint64_t li;
         int ri;
-        if (f.num != 1 || (f.wt != P2M__WT_LEN && f.wt != P2M__WT_VARINT)) continue;
+        if (f.num != P2M__PB_STACK_LOCATION_INDICES || (f.wt != P2M__WT_LEN && f.wt != P2M__WT_VARINT)) continue;
         p2m__ints_init(&it, &f);
         while ((ri = p2m__ints_next(&q->w, &it, &li)) > 0) {
             const uint32_t *ids;
@@ -4825,11 +5066,11 @@ static int p2m__timestamp_window(p2m__req *q, p2m__span s, uint64_t *lo, uint64_
     *hi = 0;
     while ((r = p2m__next(&q->w, &p, end, &f)) > 0) {
         const uint8_t *sp, *send;
-        if (f.num != 2 || f.wt != P2M__WT_LEN) continue;
+        if (f.num != P2M__PB_PROFILE_SAMPLES || f.wt != P2M__WT_LEN) continue;
         sp = f.s.p;
         send = sp + f.s.n;
         while ((rr = p2m__next(&q->w, &sp, send, &g)) > 0) {
-            if (g.num != 5) continue;
+            if (g.num != P2M__PB_SAMPLE_TIMESTAMPS_UNIX_NANO) continue;
             if (g.wt == P2M__WT_I64) {
                 if (g.v < *lo) *lo = g.v;
                 if (g.v > *hi) *hi = g.v;
@@ -4881,11 +5122,11 @@ static int p2m__walk_profile(p2m__req *q, p2m__span s, const p2m__pinfo *pi) {
     p2m__field f, g;
     int r;
     const size_t slot_bytes = e->n_slots * sizeof(uint32_t);
-    uint32_t f_values, f_attrs, f_contra;
+    const uint32_t f_values = P2M__LAYOUT_FIELD(q->layout, sample_values);
+    const uint32_t f_attrs = P2M__LAYOUT_FIELD(q->layout, sample_attrs);
+    const uint32_t f_contra = P2M__LAYOUT_FIELD(q->layout, sample_contra);
     uint64_t lo, hi;
     int memo_on;
-    if (q->layout == P2M_LAYOUT_V1_10) { f_values = 4; f_attrs = 2; f_contra = 3; }
-    else { f_values = 2; f_attrs = 3; f_contra = 4; }
     if (pi->time != 0) {
         lo = pi->time;
         hi = pi->time + pi->duration;
@@ -4911,7 +5152,7 @@ static int p2m__walk_profile(p2m__req *q, p2m__span s, const p2m__pinfo *pi) {
         p2m__field attrs;
         p2m__smemo *me = 0;
         p2m__series *se;
-        if (f.num != 2 || f.wt != P2M__WT_LEN) continue;
+        if (f.num != P2M__PB_PROFILE_SAMPLES || f.wt != P2M__WT_LEN) continue;
         if (!memo) P2M_MEMCPY(q->smp_slots, q->prof_slots, slot_bytes);
         if (++q->sstamp == 0) { /* wrapped: forget the marks */
             if (q->kstamp) P2M_MEMSET(q->kstamp, 0, (size_t)q->vals_cap * 4u);
@@ -4953,14 +5194,14 @@ static int p2m__walk_profile(p2m__req *q, p2m__span s, const p2m__pinfo *pi) {
                     attrs.at = g.at;
                 }
                 n_attr_fields++;
-            } else if (g.num == 5) {
+            } else if (g.num == P2M__PB_SAMPLE_TIMESTAMPS_UNIX_NANO) {
                 if (g.wt == P2M__WT_LEN) {
                     if (g.s.n % 8u) return p2m__bad(&q->w, g.at, P2M__MSG("packed fixed64 length not a multiple of 8"));
                     count += g.s.n / 8u;
                 } else if (g.wt == P2M__WT_I64) {
                     count++;
                 }
-            } else if (g.num == 1 && g.wt == P2M__WT_VARINT) {
+            } else if (g.num == P2M__PB_SAMPLE_STACK_INDEX && g.wt == P2M__WT_VARINT) {
                 stack_idx = g.v;
             } else if (g.num == f_contra && g.wt == P2M__WT_LEN && e->layout == P2M_LAYOUT_AUTO) {
                 return p2m__bad(&q->w, g.at, P2M__MSG("contradicting layout evidence in a sample"));
@@ -5139,13 +5380,17 @@ static int p2m__resource(p2m__req *q, p2m__span s, p2m__res *out) {
     p2m__field f;
     int r;
     while ((r = p2m__next(&q->w, &p, end, &f)) > 0) {
-        if (f.num == 2 && f.wt == P2M__WT_VARINT) { out->dropped = f.v; continue; }
-        if (f.wt != P2M__WT_LEN || (f.num != 1 && f.num != 3)) continue;
+        if (f.num == P2M__PB_RESOURCE_DROPPED_ATTRIBUTES_COUNT && f.wt == P2M__WT_VARINT) {
+            out->dropped = f.v;
+            continue;
+        }
+        if (f.wt != P2M__WT_LEN) continue;
+        if (f.num != P2M__PB_RESOURCE_ATTRIBUTES && f.num != P2M__PB_RESOURCE_ENTITY_REFS) continue;
         q->resfields[q->n_resfields].s = f.s;
         q->resfields[q->n_resfields].num = f.num;
         q->n_resfields++;
         out->field_count++;
-        if (f.num == 1 && q->e->n_slots) {
+        if (f.num == P2M__PB_RESOURCE_ATTRIBUTES && q->e->n_slots) {
             const uint8_t *kp = f.s.p, *kend = kp + f.s.n;
             p2m__field g;
             int rr;
@@ -5154,9 +5399,14 @@ static int p2m__resource(p2m__req *q, p2m__span s, p2m__res *out) {
             p2m__span val = {p2m__nothing, 0};
             uint32_t slot;
             while ((rr = p2m__next(&q->w, &kp, kend, &g)) > 0) {
-                if (g.num == 1 && g.wt == P2M__WT_LEN) { key.ptr = (const char *)g.s.p; key.len = g.s.n; }
-                else if (g.num == 2 && g.wt == P2M__WT_LEN) val = g.s;
-                else if (g.num == 3 && g.wt == P2M__WT_VARINT) key_idx = g.v;
+                if (g.num == P2M__PB_KEY_VALUE_KEY && g.wt == P2M__WT_LEN) {
+                    key.ptr = (const char *)g.s.p;
+                    key.len = g.s.n;
+                } else if (g.num == P2M__PB_KEY_VALUE_VALUE && g.wt == P2M__WT_LEN) {
+                    val = g.s;
+                } else if (g.num == P2M__PB_KEY_VALUE_KEY_STRINDEX && g.wt == P2M__WT_VARINT) {
+                    key_idx = g.v;
+                }
             }
             if (rr < 0) return -1;
             if (key.len == 0 && p2m__string(q, key_idx, &key) < 0) continue;
@@ -5190,7 +5440,7 @@ static P2M__NOINLINE int p2m__walk_request(p2m__req *q) {
         p2m__res *out;
         uint32_t first_ser = q->n_ser, m, i;
         q->res_first_ser = first_ser;
-        if (f.num != 1 || f.wt != P2M__WT_LEN) continue;
+        if (f.num != P2M__PB_REQ_RESOURCE_PROFILES || f.wt != P2M__WT_LEN) continue;
         q->st->resources++;
         out = &q->res[q->n_res];
         P2M_MEMSET(out, 0, sizeof *out);
@@ -5203,14 +5453,14 @@ static P2M__NOINLINE int p2m__walk_request(p2m__req *q) {
         rend = rp + f.s.n;
         while ((r = p2m__next(&q->w, &rp, rend, &g)) > 0) { /* Resource and schema_url first */
             if (g.wt != P2M__WT_LEN) continue;
-            if (g.num == 1) {
+            if (g.num == P2M__PB_RESOURCE_PROFILES_RESOURCE) {
                 out->field_count = 0;
                 q->n_resfields = out->field_first;
                 out->dropped = 0;
                 q->n_rlist = 0;
                 for (i = 0; i < e->n_slots; i++) q->res_slots[i] = P2M__VID_ABSENT;
                 if (p2m__resource(q, g.s, out) < 0) return -1;
-            } else if (g.num == 3) {
+            } else if (g.num == P2M__PB_RESOURCE_PROFILES_SCHEMA_URL) {
                 out->schema_url = g.s;
             }
         }
@@ -5220,16 +5470,17 @@ static P2M__NOINLINE int p2m__walk_request(p2m__req *q) {
             const uint8_t *sp, *send;
             int has_cpu_time = 0, n_prof = 0;
             uint64_t x_time = 0; /* declared metrics fed by a time profile here */
-            if (g.num != 2 || g.wt != P2M__WT_LEN) continue;
+            if (g.num != P2M__PB_RESOURCE_PROFILES_SCOPE_PROFILES || g.wt != P2M__WT_LEN) continue;
             sp = g.s.p;
             send = sp + g.s.n;
-            while ((r = p2m__next(&q->w, &sp, send, &h)) > 0) n_prof += h.num == 2 && h.wt == P2M__WT_LEN;
+            while ((r = p2m__next(&q->w, &sp, send, &h)) > 0)
+                n_prof += h.num == P2M__PB_SCOPE_PROFILES_PROFILES && h.wt == P2M__WT_LEN;
             if (r < 0) return -1;
             sp = n_prof > 1 ? g.s.p : send; /* one profile: no dedup to decide */
             /* first look: does this scope have a (cpu, time) profile? (dedup rule) */
             while ((r = p2m__next(&q->w, &sp, send, &h)) > 0) {
                 p2m__pinfo pi;
-                if (h.num != 2 || h.wt != P2M__WT_LEN) continue;
+                if (h.num != P2M__PB_SCOPE_PROFILES_PROFILES || h.wt != P2M__WT_LEN) continue;
                 if (p2m__profile_info(q, h.s, &pi, 0) < 0) return -1;
                 if (p2m__classify(q, &pi) < 0) return -1;
                 if (pi.metric == P2M_METRIC_CPU && !pi.samples_cpu) has_cpu_time = 1;
@@ -5240,7 +5491,7 @@ static P2M__NOINLINE int p2m__walk_request(p2m__req *q) {
             while ((r = p2m__next(&q->w, &sp, send, &k)) > 0) {
                 p2m__pinfo pi;
                 int b, dup = 0, classified = 0;
-                if (k.num != 2 || k.wt != P2M__WT_LEN) continue;
+                if (k.num != P2M__PB_SCOPE_PROFILES_PROFILES || k.wt != P2M__WT_LEN) continue;
                 q->st->profiles++;
                 if (p2m__profile_info(q, k.s, &pi, 1) < 0) return -1;
                 b = p2m__classify(q, &pi);
@@ -5388,41 +5639,42 @@ P2M__FN p2m_str p2m__rstring(const p2m_result *r, uint64_t idx) {
 static int p2m__nested_field(const p2m_result *r, int k, const p2m__field *f, int key_given, int *child,
                              uint32_t *out_num, p2m_str *str) {
     if (f->wt == P2M__WT_LEN) {
-        if ((k == P2M__NK_ANY && f->num == 5) || (k == P2M__NK_ARRAY && f->num == 1)) {
+        if ((k == P2M__NK_ANY && f->num == P2M__PB_ANY_VALUE_ARRAY_VALUE) ||
+            (k == P2M__NK_ARRAY && f->num == P2M__PB_ARRAY_VALUE_VALUES)) {
             *child = k == P2M__NK_ANY ? P2M__NK_ARRAY : P2M__NK_ANY;
             return 1;
         }
-        if (k == P2M__NK_ANY && f->num == 6) { *child = P2M__NK_KVLIST; return 1; }
-        if (k == P2M__NK_KVLIST && f->num == 1) { *child = P2M__NK_KV; return 1; }
-        if (k == P2M__NK_KV && f->num == 2) { *child = P2M__NK_ANY; return 1; }
+        if (k == P2M__NK_ANY && f->num == P2M__PB_ANY_VALUE_KVLIST_VALUE) { *child = P2M__NK_KVLIST; return 1; }
+        if (k == P2M__NK_KVLIST && f->num == P2M__PB_KEY_VALUE_LIST_VALUES) { *child = P2M__NK_KV; return 1; }
+        if (k == P2M__NK_KV && f->num == P2M__PB_KEY_VALUE_VALUE) { *child = P2M__NK_ANY; return 1; }
         /* a KeyValue whose last key field is empty takes its key from
            key_strindex: its key fields are left out, so that the resolved
            key is the only one whatever the field order */
-        if (k == P2M__NK_KV && f->num == 1 && !key_given) return 2;
+        if (k == P2M__NK_KV && f->num == P2M__PB_KEY_VALUE_KEY && !key_given) return 2;
         return 0;
     }
-    if (f->wt == P2M__WT_VARINT && k == P2M__NK_ANY && f->num == 8) {
-        *out_num = 1;
+    if (f->wt == P2M__WT_VARINT && k == P2M__NK_ANY && f->num == P2M__PB_ANY_VALUE_STRING_VALUE_STRINDEX) {
+        *out_num = P2M__PB_ANY_VALUE_STRING_VALUE;
         *str = p2m__rstring(r, f->v);
         return 3;
     }
-    if (f->wt == P2M__WT_VARINT && k == P2M__NK_KV && f->num == 3) {
+    if (f->wt == P2M__WT_VARINT && k == P2M__NK_KV && f->num == P2M__PB_KEY_VALUE_KEY_STRINDEX) {
         if (key_given) return 2;
-        *out_num = 1;
+        *out_num = P2M__PB_KEY_VALUE_KEY;
         *str = p2m__rstring(r, f->v);
         return 3;
     }
     return 0;
 }
 
-/* Does a KeyValue carry a non-empty key (field 1)? */
+/* Does a KeyValue carry a non-empty key? */
 static int p2m__kv_has_key(const uint8_t *p, const uint8_t *end) {
     p2m__wire w;
     p2m__field f;
     int has = 0;
     w.base = p; w.err = 0; w.st = P2M_OK;
     while (p2m__next(&w, &p, end, &f) > 0)
-        if (f.num == 1 && f.wt == P2M__WT_LEN) has = f.s.n > 0;
+        if (f.num == P2M__PB_KEY_VALUE_KEY && f.wt == P2M__WT_LEN) has = f.s.n > 0;
     return has;
 }
 
@@ -5562,18 +5814,24 @@ P2M_API size_t p2m_result_nested_value(const p2m_result *r, const p2m_value *v, 
 P2M__FN void p2m__bw_anyvalue(p2m__bw *w, uint32_t num, const p2m_value *v, const p2m_result *r) {
     size_t mark = w->n;
     switch (v->type) {
-    case P2M_VALUE_STRING: p2m__bw_str(w, 1, v->str.ptr, v->str.len); break;
-    case P2M_VALUE_BOOL: p2m__bw_varint(w, (uint64_t)v->i); p2m__bw_tag(w, 2, P2M__WT_VARINT); break;
-    case P2M_VALUE_INT: p2m__bw_varint(w, (uint64_t)v->i); p2m__bw_tag(w, 3, P2M__WT_VARINT); break;
+    case P2M_VALUE_STRING: p2m__bw_str(w, P2M__PB_ANY_VALUE_STRING_VALUE, v->str.ptr, v->str.len); break;
+    case P2M_VALUE_BOOL:
+        p2m__bw_varint(w, (uint64_t)v->i);
+        p2m__bw_tag(w, P2M__PB_ANY_VALUE_BOOL_VALUE, P2M__WT_VARINT);
+        break;
+    case P2M_VALUE_INT:
+        p2m__bw_varint(w, (uint64_t)v->i);
+        p2m__bw_tag(w, P2M__PB_ANY_VALUE_INT_VALUE, P2M__WT_VARINT);
+        break;
     case P2M_VALUE_DOUBLE: {
         uint64_t bits;
         P2M_MEMCPY(&bits, &v->d, 8);
-        p2m__bw_fixed64(w, 4, bits);
+        p2m__bw_fixed64(w, P2M__PB_ANY_VALUE_DOUBLE_VALUE, bits);
         break;
     }
-    case P2M_VALUE_ARRAY: p2m__bw_nested(w, 5, v, r); break;
-    case P2M_VALUE_KVLIST: p2m__bw_nested(w, 6, v, r); break;
-    case P2M_VALUE_BYTES: p2m__bw_str(w, 7, v->str.ptr, v->str.len); break;
+    case P2M_VALUE_ARRAY: p2m__bw_nested(w, P2M__PB_ANY_VALUE_ARRAY_VALUE, v, r); break;
+    case P2M_VALUE_KVLIST: p2m__bw_nested(w, P2M__PB_ANY_VALUE_KVLIST_VALUE, v, r); break;
+    case P2M_VALUE_BYTES: p2m__bw_str(w, P2M__PB_ANY_VALUE_BYTES_VALUE, v->str.ptr, v->str.len); break;
     default: break;
     }
     p2m__bw_close(w, mark, num);
@@ -5589,20 +5847,20 @@ P2M__FN void p2m__bw_keyvalue(p2m__bw *w, uint32_t num, const p2m_attribute *a, 
         if (w->n <= w->cap) {
             uint8_t *d = p2m__put_varint(w->buf + (w->cap - w->n), tag);
             d = p2m__put_varint(d, cl);
-            *d++ = 1u << 3 | P2M__WT_LEN; /* key */
+            *d++ = P2M__TAG(P2M__PB_KEY_VALUE_KEY, P2M__WT_LEN);
             d = p2m__put_varint(d, kl);
             if (kl) P2M_MEMCPY(d, a->key.ptr, kl);
             d += kl;
-            *d++ = 2u << 3 | P2M__WT_LEN; /* value */
+            *d++ = P2M__TAG(P2M__PB_KEY_VALUE_VALUE, P2M__WT_LEN);
             d = p2m__put_varint(d, al);
-            *d++ = 1u << 3 | P2M__WT_LEN; /* string_value */
+            *d++ = P2M__TAG(P2M__PB_ANY_VALUE_STRING_VALUE, P2M__WT_LEN);
             d = p2m__put_varint(d, vl);
             if (vl) P2M_MEMCPY(d, a->value.str.ptr, vl);
         }
         return;
     }
-    p2m__bw_anyvalue(w, 2, &a->value, r);
-    p2m__bw_str(w, 1, a->key.ptr, a->key.len);
+    p2m__bw_anyvalue(w, P2M__PB_KEY_VALUE_VALUE, &a->value, r);
+    p2m__bw_str(w, P2M__PB_KEY_VALUE_KEY, a->key.ptr, a->key.len);
     p2m__bw_close(w, mark, num);
 }
 
@@ -5638,9 +5896,14 @@ static int p2m__res_attr(const p2m_result *r, p2m__span s, p2m_attribute *out) {
     out->key.ptr = "";
     out->key.len = 0;
     while (p2m__next(&q.w, &p, end, &f) > 0) {
-        if (f.num == 1 && f.wt == P2M__WT_LEN) { out->key.ptr = (const char *)f.s.p; out->key.len = f.s.n; }
-        else if (f.num == 2 && f.wt == P2M__WT_LEN) val = f.s;
-        else if (f.num == 3 && f.wt == P2M__WT_VARINT) key_idx = f.v;
+        if (f.num == P2M__PB_KEY_VALUE_KEY && f.wt == P2M__WT_LEN) {
+            out->key.ptr = (const char *)f.s.p;
+            out->key.len = f.s.n;
+        } else if (f.num == P2M__PB_KEY_VALUE_VALUE && f.wt == P2M__WT_LEN) {
+            val = f.s;
+        } else if (f.num == P2M__PB_KEY_VALUE_KEY_STRINDEX && f.wt == P2M__WT_VARINT) {
+            key_idx = f.v;
+        }
     }
     if (out->key.len == 0 && p2m__string(&q, key_idx, &out->key) < 0) return 0;
     if (p2m__anyvalue(&q, val, &type, &ptr, &len, &num) != 0) return 0;
@@ -5688,12 +5951,12 @@ P2M_API size_t p2m_result_resource_attributes(const p2m_result *r, size_t res, p
     if (!x) return 0;
     if (P2M__CUMV(r)) {
         const p2m__sres *sr = p2m__cres(r->cum, x->sres);
-        return p2m__kv_list(r, p2m__cbytes(r->cum, sr->off), sr->len, 1, out, cap);
+        return p2m__kv_list(r, p2m__cbytes(r->cum, sr->off), sr->len, P2M__PB_RESOURCE_ATTRIBUTES, out, cap);
     }
     for (i = 0; i < x->field_count; i++) {
         const p2m__resfield *rf = &r->resfields[x->field_first + i];
         p2m_attribute a;
-        if (rf->num != 1 || !p2m__res_attr(r, rf->s, &a)) continue;
+        if (rf->num != P2M__PB_RESOURCE_ATTRIBUTES || !p2m__res_attr(r, rf->s, &a)) continue;
         if (out && n < cap) out[n] = a;
         n++;
     }
@@ -5723,7 +5986,7 @@ static size_t p2m__res_fields(const p2m_result *r, size_t res, uint32_t num, p2m
         }
         return n;
     }
-    if (num == 2) { *last_varint = x->dropped; return 0; }
+    if (num == P2M__PB_RESOURCE_DROPPED_ATTRIBUTES_COUNT) { *last_varint = x->dropped; return 0; }
     for (i = 0; i < x->field_count; i++) {
         const p2m__resfield *rf = &r->resfields[x->field_first + i];
         if (rf->num != num) continue;
@@ -5735,13 +5998,13 @@ static size_t p2m__res_fields(const p2m_result *r, size_t res, uint32_t num, p2m
 
 P2M_API uint64_t p2m_result_resource_dropped(const p2m_result *r, size_t res) {
     uint64_t v = 0;
-    (void)p2m__res_fields(r, res, 2, 0, 0, &v);
+    (void)p2m__res_fields(r, res, P2M__PB_RESOURCE_DROPPED_ATTRIBUTES_COUNT, 0, 0, &v);
     return v;
 }
 
 P2M_API size_t p2m_result_resource_entity_refs(const p2m_result *r, size_t res, p2m_str *out, size_t cap) {
     uint64_t unused = 0;
-    return p2m__res_fields(r, res, 3, out, cap, &unused);
+    return p2m__res_fields(r, res, P2M__PB_RESOURCE_ENTITY_REFS, out, cap, &unused);
 }
 
 P2M_API size_t p2m_result_metric_count(const p2m_result *r, size_t res) {
@@ -5824,7 +6087,7 @@ P2M_API size_t p2m_result_point_attributes(const p2m_result *r, size_t res, size
     if (!s) return 0;
     if (P2M__CUMV(r)) {
         const p2m__sser *x = p2m__cser(r->cum, sid);
-        return p2m__kv_list(r, p2m__cbytes(r->cum, x->off), x->len, 7, out, cap);
+        return p2m__kv_list(r, p2m__cbytes(r->cum, x->off), x->len, P2M__PB_POINT_ATTRIBUTES, out, cap);
     }
     if (s->overflow) {
         if (out && cap) {
@@ -5867,7 +6130,7 @@ static void p2m__bw_point_attributes(const p2m_result *r, size_t res, size_t met
     }
     if (s->overflow) {
         p2m_result_point_attributes(r, res, metric, point, &a, 1);
-        p2m__bw_keyvalue(w, 7, &a, r);
+        p2m__bw_keyvalue(w, P2M__PB_POINT_ATTRIBUTES, &a, r);
         return;
     }
     nk = r->e->n_keys;
@@ -5880,7 +6143,7 @@ static void p2m__bw_point_attributes(const p2m_result *r, size_t res, size_t met
         if (vid <= P2M__VID_EMPTY || r->ser_pos[(size_t)sid * nk + k] != pos) continue;
         a.key = r->e->keys[k];
         p2m__val_out(&r->vals[vid], &a.value);
-        p2m__bw_keyvalue(w, 7, &a, r);
+        p2m__bw_keyvalue(w, P2M__PB_POINT_ATTRIBUTES, &a, r);
     }
 }
 
@@ -5890,17 +6153,18 @@ static void p2m__bw_resource(const p2m_result *r, const p2m__res *x, p2m__bw *w)
     uint32_t fi = x->field_count;
     while (fi-- > 0) {
         const p2m__resfield *rf = &r->resfields[x->field_first + fi];
-        if (rf->num == 3) p2m__bw_str(w, 3, rf->s.p, rf->s.n);
+        if (rf->num == P2M__PB_RESOURCE_ENTITY_REFS) p2m__bw_str(w, P2M__PB_RESOURCE_ENTITY_REFS, rf->s.p, rf->s.n);
     }
     if (x->dropped) {
         p2m__bw_varint(w, x->dropped);
-        p2m__bw_tag(w, 2, P2M__WT_VARINT);
+        p2m__bw_tag(w, P2M__PB_RESOURCE_DROPPED_ATTRIBUTES_COUNT, P2M__WT_VARINT);
     }
     fi = x->field_count;
     while (fi-- > 0) {
         const p2m__resfield *rf = &r->resfields[x->field_first + fi];
         p2m_attribute a;
-        if (rf->num == 1 && p2m__res_attr(r, rf->s, &a)) p2m__bw_keyvalue(w, 1, &a, r);
+        if (rf->num == P2M__PB_RESOURCE_ATTRIBUTES && p2m__res_attr(r, rf->s, &a))
+            p2m__bw_keyvalue(w, P2M__PB_RESOURCE_ATTRIBUTES, &a, r);
     }
 }
 
@@ -5909,7 +6173,7 @@ static void p2m__encode(const p2m_result *r, p2m__bw *w) {
     while (ri-- > 0) {
         const p2m__res *x = &r->res[ri];
         size_t mark_rm = w->n, mark_sm, mark_res, mi = x->n_metrics;
-        if (x->schema_url.p) p2m__bw_str(w, 3, x->schema_url.p, x->schema_url.n);
+        if (x->schema_url.p) p2m__bw_str(w, P2M__PB_RESOURCE_METRICS_SCHEMA_URL, x->schema_url.p, x->schema_url.n);
         mark_sm = w->n;
         while (mi-- > 0) {
             p2m_metric_info info;
@@ -5917,10 +6181,10 @@ static void p2m__encode(const p2m_result *r, p2m__bw *w) {
             p2m_result_metric(r, ri, mi, &info);
             mark_sum = w->n;
             if (!info.is_gauge) {
-                p2m__bw_varint(w, 1);                            /* is_monotonic */
-                p2m__bw_tag(w, 3, P2M__WT_VARINT);
-                p2m__bw_varint(w, (uint64_t)info.temporality);   /* aggregation_temporality */
-                p2m__bw_tag(w, 2, P2M__WT_VARINT);
+                p2m__bw_varint(w, 1);
+                p2m__bw_tag(w, P2M__PB_SUM_IS_MONOTONIC, P2M__WT_VARINT);
+                p2m__bw_varint(w, (uint64_t)info.temporality);
+                p2m__bw_tag(w, P2M__PB_SUM_AGGREGATION_TEMPORALITY, P2M__WT_VARINT);
             }
             pi = info.n_points;
             while (pi-- > 0) {
@@ -5931,40 +6195,44 @@ static void p2m__encode(const p2m_result *r, p2m__bw *w) {
                 if (pt.is_double) {
                     uint64_t bits;
                     P2M_MEMCPY(&bits, &pt.as_double, 8);
-                    p2m__bw_fixed64(w, 4, bits);
+                    p2m__bw_fixed64(w, P2M__PB_POINT_AS_DOUBLE, bits);
                 } else {
                     p2m__bw_le64(w, (uint64_t)pt.as_int);
-                    p2m__bw_tag(w, 6, P2M__WT_I64);
+                    p2m__bw_tag(w, P2M__PB_POINT_AS_INT, P2M__WT_I64);
                 }
-                p2m__bw_fixed64(w, 3, pt.time_unix_nano);
-                if (!info.is_gauge) p2m__bw_fixed64(w, 2, pt.start_time_unix_nano);
-                p2m__bw_close(w, mark_p, 1);
+                p2m__bw_fixed64(w, P2M__PB_POINT_TIME_UNIX_NANO, pt.time_unix_nano);
+                if (!info.is_gauge) p2m__bw_fixed64(w, P2M__PB_POINT_START_TIME_UNIX_NANO, pt.start_time_unix_nano);
+                /* Gauge and Sum: data_points */
+                p2m__bw_close(w, mark_p, info.is_gauge ? (uint32_t)P2M__PB_GAUGE_DATA_POINTS
+                                                       : (uint32_t)P2M__PB_SUM_DATA_POINTS);
             }
-            p2m__bw_close(w, mark_sum, info.is_gauge ? 5u : 7u); /* gauge or sum */
-            p2m__bw_str(w, 3, info.unit.ptr, info.unit.len);
-            if (info.description.len) p2m__bw_str(w, 2, info.description.ptr, info.description.len);
-            p2m__bw_str(w, 1, info.name.ptr, info.name.len);
-            p2m__bw_close(w, mark_m, 2);
+            p2m__bw_close(w, mark_sum,
+                          info.is_gauge ? (uint32_t)P2M__PB_METRIC_GAUGE : (uint32_t)P2M__PB_METRIC_SUM);
+            p2m__bw_str(w, P2M__PB_METRIC_UNIT, info.unit.ptr, info.unit.len);
+            if (info.description.len)
+                p2m__bw_str(w, P2M__PB_METRIC_DESCRIPTION, info.description.ptr, info.description.len);
+            p2m__bw_str(w, P2M__PB_METRIC_NAME, info.name.ptr, info.name.len);
+            p2m__bw_close(w, mark_m, P2M__PB_SCOPE_METRICS_METRICS);
         }
         { /* scope */
             size_t mark_sc = w->n;
-            p2m__bw_str(w, 2, P2M_VERSION_STRING, sizeof(P2M_VERSION_STRING) - 1);
-            p2m__bw_str(w, 1, "profile2metrics", 15);
-            p2m__bw_close(w, mark_sc, 1);
+            p2m__bw_str(w, P2M__PB_SCOPE_VERSION, P2M_VERSION_STRING, sizeof(P2M_VERSION_STRING) - 1);
+            p2m__bw_str(w, P2M__PB_SCOPE_NAME, "profile2metrics", 15);
+            p2m__bw_close(w, mark_sc, P2M__PB_SCOPE_METRICS_SCOPE);
         }
-        p2m__bw_close(w, mark_sm, 2);
+        p2m__bw_close(w, mark_sm, P2M__PB_RESOURCE_METRICS_SCOPE_METRICS);
         /* Resource: attributes (resolved), dropped count, entity_refs as they came */
         mark_res = w->n;
         if (P2M__CUMV(r)) {
             const p2m__sres *sr = p2m__cres(r->cum, x->sres);
             p2m__bw_bytes(w, p2m__cbytes(r->cum, sr->off), sr->len);
-            p2m__bw_close(w, mark_res, 1);
-            p2m__bw_close(w, mark_rm, 1);
+            p2m__bw_close(w, mark_res, P2M__PB_RESOURCE_METRICS_RESOURCE);
+            p2m__bw_close(w, mark_rm, P2M__PB_METRICS_REQ_RESOURCE_METRICS);
             continue;
         }
         p2m__bw_resource(r, x, w);
-        p2m__bw_close(w, mark_res, 1);
-        p2m__bw_close(w, mark_rm, 1);
+        p2m__bw_close(w, mark_res, P2M__PB_RESOURCE_METRICS_RESOURCE);
+        p2m__bw_close(w, mark_rm, P2M__PB_METRICS_REQ_RESOURCE_METRICS);
     }
 }
 
@@ -6066,7 +6334,7 @@ static void p2m__emit_overflow(const p2m_result *r, size_t a, size_t b, p2m__bw 
     at.key.len = 20;
     at.value.type = P2M_VALUE_BOOL;
     at.value.i = 1;
-    p2m__bw_keyvalue(w, 7, &at, 0);
+    p2m__bw_keyvalue(w, P2M__PB_POINT_ATTRIBUTES, &at, 0);
 }
 
 /* The overflow series of (resource, metric), created when needed;
