@@ -136,9 +136,7 @@ typedef enum p2m_metric_kind {
 #ifndef P2M_MAX_EXTRA
 #define P2M_MAX_EXTRA 8    /* declared metrics an engine can hold (0 to 64) */
 #endif
-#ifndef P2M_MAX_UNFED
-#define P2M_MAX_UNFED 8    /* distinct unfed sample types listed in the stats (1+) */
-#endif
+
 
 typedef enum p2m_rule_type {
     P2M_RULE_LITERAL = 0,     /* value */
@@ -257,6 +255,13 @@ typedef p2m_str (*p2m_symbolize_fn)(void *user_data, uint64_t address,
    time and running total; every call emits every series held. */
 typedef struct p2m_state p2m_state;
 
+/* A sample type (type, unit) that fed no metric: how many profiles and
+   samples had it. The strings point into the input. */
+typedef struct p2m_type_count {
+    p2m_str type, unit;
+    uint64_t profiles, samples;
+} p2m_type_count;
+
 /* Per-call options; NULL means all zero. Zero the whole struct before
    setting fields (p2m_options opt = {0};): fields may be added. */
 typedef struct p2m_options {
@@ -264,14 +269,11 @@ typedef struct p2m_options {
     p2m_state *state;             /* required when the engine is cumulative */
     p2m_symbolize_fn symbolize;   /* optional */
     void *user_data;
+    p2m_type_count *unfed;        /* optional: receives, in first-seen order, the
+                                     sample types of profiles that fed no metric
+                                     (stats.n_unfed entries, at most unfed_cap) */
+    size_t unfed_cap;
 } p2m_options;
-
-/* A sample type (type, unit) that fed no metric: how many profiles and
-   samples had it. The strings point into the input. */
-typedef struct p2m_type_count {
-    p2m_str type, unit;
-    uint64_t profiles, samples;
-} p2m_type_count;
 
 /* Statistics of one call (docs/spec.md section 8). */
 typedef struct p2m_stats {
@@ -292,12 +294,12 @@ typedef struct p2m_stats {
     uint64_t overflow_samples;
     size_t work_used;            /* bytes of working memory used */
     uint64_t regex_searches;     /* pattern searches run (each distinct subject once) */
-    /* profiles that fed no metric (unclassified, or their metric disabled),
-       by sample type in first-seen order: the first P2M_MAX_UNFED types */
-    p2m_type_count unfed[P2M_MAX_UNFED];
-    uint32_t n_unfed;            /* entries of unfed[] used */
-    uint64_t profiles_unfed;     /* all such profiles, listed in unfed[] or not */
-    uint64_t samples_unfed;      /* samples in those profiles */
+    /* profiles that fed no metric (unclassified, or their metric disabled):
+       all of them, and their samples; the distinct sample types written to
+       options->unfed (n_unfed of them; none without that array) */
+    uint64_t profiles_unfed;
+    uint64_t samples_unfed;
+    size_t n_unfed;
     /* the layout the evidence points to (AUTO: no evidence); with a forced
        layout, layout_conflict is 1 when the evidence contradicts it (strict
        mode: a P2M_ERR_MALFORMED error instead) */
@@ -3005,7 +3007,7 @@ P2M__FN const char *p2m__extra_unit(const p2m_extra_metric *x) {
     return "1";
 }
 
-static p2m_status p2m__check_extra(const p2m_config *cfg, size_t i, p2m_error *err) {
+static P2M__NOINLINE p2m_status p2m__check_extra(const p2m_config *cfg, size_t i, p2m_error *err) {
     const p2m_extra_metric *x = &cfg->extra[i];
     const p2m__unitdef *u;
     size_t j, k;
@@ -3124,6 +3126,54 @@ static p2m_status p2m__pat_compile(p2m__arena *a, const char *text, const p2m_re
 }
 
 static const char *const p2m__metric_path[4] = {"", "metrics.cpu", "metrics.memory", "metrics.function"};
+
+/* The declared metrics of a validated configuration, built into the engine
+   (out of line: its frame stays off the deepest path of p2m_engine_compile,
+   which a firmware stack budget bounds). */
+static P2M__NOINLINE void p2m__build_extra(p2m_engine *e, const p2m_config *cfg, p2m__arena *arena, size_t n_xtypes) {
+    size_t i;
+    e->n_extra = (uint32_t)cfg->n_extra;
+    e->xtypes = (p2m__xtype *)p2m__take(arena, n_xtypes * sizeof(p2m__xtype));
+    for (i = 0; i < cfg->n_extra; i++) {
+        const p2m_extra_metric *x = &cfg->extra[i];
+        p2m__metric *o = &e->metric[P2M_METRIC_EXTRA + i];
+        const char *unit = x->unit ? x->unit : p2m__extra_unit(x);
+        const p2m__unitdef *u = p2m__unit_find(unit);
+        size_t j;
+        o->enabled = 1;
+        o->name = p2m__copy_str(arena, x->name);
+        o->unit = u ? p2m__cstr(u->ucum) : p2m__copy_str(arena, unit);
+        o->ukind = u ? (int)u->kind : P2M__U_OTHER;
+        o->per_unit = u ? (double)u->per : 1.0;
+        o->is_double = u && u->per > 1u;
+        for (j = 0; j < x->n_sample_types; j++) {
+            p2m__xtype *t = &e->xtypes[e->n_xtypes++];
+            size_t cut = p2m__type_split(x->sample_types[j]);
+            t->type = p2m__copy_str(arena, x->sample_types[j]);
+            t->unit.ptr = t->type.ptr + cut + 1;
+            t->unit.len = t->type.len - cut - 1u;
+            t->type.len = cut;
+            t->metric = P2M_METRIC_EXTRA + (uint32_t)i;
+            o->is_gauge = p2m__starts(t->type, "inuse_");
+        }
+        if (x->description) {
+            o->description = p2m__copy_str(arena, x->description);
+        } else { /* "Summed from the samples of off_cpu/nanoseconds, ..." */
+            size_t cap = 48u, at;
+            char *d;
+            for (j = 0; j < x->n_sample_types; j++) cap += p2m__cstrlen(x->sample_types[j]) + 2u;
+            d = (char *)p2m__take(arena, cap);
+            p2m__strlcpy(d, cap, o->is_gauge ? "In use at the end of the profile, from " : "Summed from the samples of ");
+            for (j = 0; j < x->n_sample_types; j++) {
+                if (j) p2m__strlcat(d, cap, ", ");
+                p2m__strlcat(d, cap, x->sample_types[j]);
+            }
+            at = p2m__cstrlen(d);
+            o->description.ptr = d;
+            o->description.len = at;
+        }
+    }
+}
 
 P2M_API p2m_status p2m_engine_compile(const p2m_config *cfg, void *mem, size_t mem_size,
                                       const p2m_engine **engine, p2m_error *err) {
@@ -3383,47 +3433,7 @@ P2M_API p2m_status p2m_engine_compile(const p2m_config *cfg, void *mem, size_t m
         o->per_unit = u ? (double)u->per : 1.0;
         o->is_double = u && u->per > 1u;
     }
-    e->n_extra = (uint32_t)cfg->n_extra;
-    e->xtypes = (p2m__xtype *)p2m__take(&a, n_xtypes * sizeof(p2m__xtype));
-    for (i = 0; i < cfg->n_extra; i++) {
-        const p2m_extra_metric *x = &cfg->extra[i];
-        p2m__metric *o = &e->metric[P2M_METRIC_EXTRA + i];
-        const char *unit = x->unit ? x->unit : p2m__extra_unit(x);
-        const p2m__unitdef *u = p2m__unit_find(unit);
-        size_t j;
-        o->enabled = 1;
-        o->name = p2m__copy_str(&a, x->name);
-        o->unit = u ? p2m__cstr(u->ucum) : p2m__copy_str(&a, unit);
-        o->ukind = u ? (int)u->kind : P2M__U_OTHER;
-        o->per_unit = u ? (double)u->per : 1.0;
-        o->is_double = u && u->per > 1u;
-        for (j = 0; j < x->n_sample_types; j++) {
-            p2m__xtype *t = &e->xtypes[e->n_xtypes++];
-            size_t cut = p2m__type_split(x->sample_types[j]);
-            t->type = p2m__copy_str(&a, x->sample_types[j]);
-            t->unit.ptr = t->type.ptr + cut + 1;
-            t->unit.len = t->type.len - cut - 1u;
-            t->type.len = cut;
-            t->metric = P2M_METRIC_EXTRA + (uint32_t)i;
-            o->is_gauge = p2m__starts(t->type, "inuse_");
-        }
-        if (x->description) {
-            o->description = p2m__copy_str(&a, x->description);
-        } else { /* "Summed from the samples of off_cpu/nanoseconds, ..." */
-            size_t cap = 48u, at;
-            char *d;
-            for (j = 0; j < x->n_sample_types; j++) cap += p2m__cstrlen(x->sample_types[j]) + 2u;
-            d = (char *)p2m__take(&a, cap);
-            p2m__strlcpy(d, cap, o->is_gauge ? "In use at the end of the profile, from " : "Summed from the samples of ");
-            for (j = 0; j < x->n_sample_types; j++) {
-                if (j) p2m__strlcat(d, cap, ", ");
-                p2m__strlcat(d, cap, x->sample_types[j]);
-            }
-            at = p2m__cstrlen(d);
-            o->description.ptr = d;
-            o->description.len = at;
-        }
-    }
+    p2m__build_extra(e, cfg, &a, n_xtypes);
     (void)p2m__metric_path;
     e->n_keys = n_keys;
     e->n_slots = n_slots;
@@ -5354,19 +5364,21 @@ static int p2m__walk_profile(p2m__req *q, p2m__span s, const p2m__pinfo *pi) {
 /* A profile that feeds no metric, listed by sample type in the stats. */
 static void p2m__note_unfed(p2m__req *q, const p2m__pinfo *pi) {
     p2m_stats *st = q->st;
-    uint32_t i;
+    p2m_type_count *list = q->opt ? q->opt->unfed : 0;
+    size_t i;
     st->profiles_unfed++;
     st->samples_unfed += pi->n_samples;
+    if (!list) return;
     for (i = 0; i < st->n_unfed; i++) {
-        p2m_type_count *t = &st->unfed[i];
+        p2m_type_count *t = &list[i];
         if (p2m__streq2(t->type, pi->type) && p2m__streq2(t->unit, pi->unit)) {
             t->profiles++;
             t->samples += pi->n_samples;
             return;
         }
     }
-    if (st->n_unfed < P2M_MAX_UNFED) {
-        p2m_type_count *t = &st->unfed[st->n_unfed++];
+    if (st->n_unfed < q->opt->unfed_cap) {
+        p2m_type_count *t = &list[st->n_unfed++];
         t->type = pi->type;
         t->unit = pi->unit;
         t->profiles = 1;

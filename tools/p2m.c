@@ -378,6 +378,7 @@ typedef struct conv {
     int single_otlp;             /* --input-format otlp: failures get format hints */
     p2m_layout forced;           /* --layout or the configuration's layout */
     unfed_total unfed[UNFED_KEPT];
+    p2m_type_count unfed_call[UNFED_KEPT]; /* one call's list (options.unfed) */
     size_t n_unfed;
     int unfed_more;              /* some unfed types were not listed */
     int layout_conflict;
@@ -387,11 +388,14 @@ typedef struct conv {
 /* Merges one message's unfed sample types into the run's totals. */
 static void add_unfed(conv *c, const p2m_stats *s)
 {
-    uint32_t i, n = s->n_unfed < P2M_MAX_UNFED ? s->n_unfed : P2M_MAX_UNFED;
-    if (s->n_unfed > P2M_MAX_UNFED)
+    size_t i, n = s->n_unfed;
+    uint64_t listed = 0;
+    for (i = 0; i < n; i++)
+        listed += c->unfed_call[i].profiles;
+    if (listed < s->profiles_unfed) /* types past the call's list */
         c->unfed_more = 1;
     for (i = 0; i < n; i++) {
-        const p2m_type_count *t = &s->unfed[i];
+        const p2m_type_count *t = &c->unfed_call[i];
         size_t k;
         for (k = 0; k < c->n_unfed; k++)
             if (strlen(c->unfed[k].type) == t->type.len &&
@@ -1111,6 +1115,8 @@ static int convert_main(int argc, char **argv, char **extra_keys, const char **e
     }
     c.forced = file.config.layout;
     c.options.now_unix_nano = have_now ? now : now_unix_nano();
+    c.options.unfed = c.unfed_call;
+    c.options.unfed_cap = UNFED_KEPT;
     /* cumulative temporality: one state for the whole run, so a stream's
        messages are running totals (docs/spec.md section 7) */
     state_size = p2m_state_size(c.engine);

@@ -2115,9 +2115,15 @@ static void check_extra_metrics(void)
     p2m_extra_metric x[7];
     p2m_config c;
     p2m_stats stats;
+    p2m_options opt;
+    p2m_type_count unfed[3];
     const p2m_result *view = NULL;
     DReq *d;
     tk_begin("c.api.extra_metrics");
+    memset(&opt, 0, sizeof opt);
+    memset(unfed, 0xA5, sizeof unfed);
+    opt.unfed = unfed;
+    opt.unfed_cap = 3;
     build_extra_request(&req);
     memset(x, 0, sizeof x);
     x[0].name = "off_cpu_time"; x[0].unit = "ms"; x[0].sample_types = t_off; x[0].n_sample_types = 1;
@@ -2132,7 +2138,7 @@ static void check_extra_metrics(void)
     c.memory.enabled = 0;
     c.extra = x;
     c.n_extra = 7;
-    d = convert_decode(&c, &req, NULL, &stats, &view);
+    d = convert_decode(&c, &req, &opt, &stats, &view);
     if (d) {
         const DMetric *m;
         size_t i;
@@ -2181,16 +2187,30 @@ static void check_extra_metrics(void)
         /* fed by nothing: goroutine/count (unclassified) and alloc_space/bytes (memory off) */
         EXPECT(stats.profiles == 11 && stats.profiles_unclassified == 1 && stats.profiles_unfed == 2 &&
                    stats.samples_unfed == 3 && stats.n_unfed == 2,
-               "stats: profiles %llu unclassified %llu unfed %llu samples_unfed %llu n_unfed %u",
+               "stats: profiles %llu unclassified %llu unfed %llu samples_unfed %llu n_unfed %zu",
                (unsigned long long)stats.profiles, (unsigned long long)stats.profiles_unclassified,
                (unsigned long long)stats.profiles_unfed, (unsigned long long)stats.samples_unfed,
                stats.n_unfed);
-        EXPECT(stats.n_unfed == 2 && str_eq(stats.unfed[0].type, "goroutine") &&
-                   str_eq(stats.unfed[0].unit, "count") && stats.unfed[0].profiles == 1 &&
-                   stats.unfed[0].samples == 2 && str_eq(stats.unfed[1].type, "alloc_space") &&
-                   str_eq(stats.unfed[1].unit, "bytes") && stats.unfed[1].samples == 1,
-               "unfed list: %s/%s, %s/%s", str_show(stats.unfed[0].type), str_show(stats.unfed[0].unit),
-               str_show(stats.unfed[1].type), str_show(stats.unfed[1].unit));
+        EXPECT(stats.n_unfed == 2 && str_eq(unfed[0].type, "goroutine") &&
+                   str_eq(unfed[0].unit, "count") && unfed[0].profiles == 1 &&
+                   unfed[0].samples == 2 && str_eq(unfed[1].type, "alloc_space") &&
+                   str_eq(unfed[1].unit, "bytes") && unfed[1].samples == 1 &&
+                   unfed[2].profiles == 0xA5A5A5A5A5A5A5A5ull,
+               "unfed list: %s/%s, %s/%s (the third entry must stay untouched)", str_show(unfed[0].type),
+               str_show(unfed[0].unit), str_show(unfed[1].type), str_show(unfed[1].unit));
+        /* an array of one: the first type only, the totals still count both */
+        opt.unfed_cap = 1;
+        p2m__metrics__export_metrics_service_request__free_unpacked(d, NULL);
+        d = convert_decode(&c, &req, &opt, &stats, NULL);
+        EXPECT(d && stats.n_unfed == 1 && stats.profiles_unfed == 2 && str_eq(unfed[0].type, "goroutine"),
+               "unfed_cap 1: n_unfed %zu profiles_unfed %llu", stats.n_unfed,
+               (unsigned long long)stats.profiles_unfed);
+        /* no array: totals only */
+        if (d) p2m__metrics__export_metrics_service_request__free_unpacked(d, NULL);
+        d = convert_decode(&c, &req, NULL, &stats, NULL);
+        EXPECT(d && stats.n_unfed == 0 && stats.profiles_unfed == 2 && stats.samples_unfed == 3,
+               "no unfed array: n_unfed %zu profiles_unfed %llu", stats.n_unfed,
+               (unsigned long long)stats.profiles_unfed);
         p2m__metrics__export_metrics_service_request__free_unpacked(d, NULL);
     }
     tk_end();
@@ -2202,7 +2222,6 @@ static void check_extra_metrics(void)
         const p2m_engine *eng;
         static uint64_t state_mem[1 << 16];
         p2m_state *state = NULL;
-        p2m_options opt;
         size_t n = 0;
         int call;
         x[0].sample_types = t_inuse; x[0].name = "heap"; x[0].unit = NULL;
@@ -2218,7 +2237,7 @@ static void check_extra_metrics(void)
         EXPECT(eng != NULL, "compile: %s: %s", err.field, err.message);
         EXPECT(!eng || p2m_state_size(eng) <= sizeof state_mem, "state size");
         if (eng && p2m_state_init(eng, state_mem, sizeof state_mem, &state, &err) == P2M_OK) {
-            memset(&opt, 0, sizeof opt);
+            memset(&opt, 0, sizeof opt); /* no unfed list here */
             opt.state = state;
             for (call = 0; call < 2; call++) {
                 p2m_status st = p2m_convert(eng, req.b, req.n, &opt, work_mem, sizeof work_mem,
