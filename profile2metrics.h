@@ -26,6 +26,8 @@
                        they are rejected (implementation only)
      P2M_USE_PCRE2     patterns run on PCRE2 instead (link -lpcre2-8; impl. only)
      P2M_SMALL         do not force inlining (implied by -Os; implementation only)
+     P2M_MAX_EXTRA     declared metrics an engine holds (8; 0 to 64): 0 compiles
+                       them out (smaller firmware); affects the engine's size
      P2M_MAX_RULES, P2M_MAX_KEYS, P2M_MAX_PATTERNS   configuration limits
                        (64, 64, 128); smaller values shrink the stack of
                        p2m_engine_compile (implementation only)
@@ -2990,6 +2992,7 @@ static p2m_status p2m__check_metric(const p2m_metric_config *m, const char *path
     return P2M_OK;
 }
 
+#if P2M_MAX_EXTRA > 0
 /* Where the "type/unit" text t splits: the index of its last '/', or 0 when
    it has none or either side is empty. */
 P2M__FN size_t p2m__type_split(const char *t) {
@@ -3056,6 +3059,7 @@ static P2M__NOINLINE p2m_status p2m__check_extra(const p2m_config *cfg, size_t i
     }
     return P2M_OK;
 }
+#endif
 
 static p2m_status p2m__check_filter(const p2m_filter *fl, const char *path, p2m_error *err) {
     size_t i;
@@ -3127,6 +3131,7 @@ static p2m_status p2m__pat_compile(p2m__arena *a, const char *text, const p2m_re
 
 static const char *const p2m__metric_path[4] = {"", "metrics.cpu", "metrics.memory", "metrics.function"};
 
+#if P2M_MAX_EXTRA > 0
 /* The declared metrics of a validated configuration, built into the engine
    (out of line: its frame stays off the deepest path of p2m_engine_compile,
    which a firmware stack budget bounds). */
@@ -3174,6 +3179,7 @@ static P2M__NOINLINE void p2m__build_extra(p2m_engine *e, const p2m_config *cfg,
         }
     }
 }
+#endif
 
 P2M_API p2m_status p2m_engine_compile(const p2m_config *cfg, void *mem, size_t mem_size,
                                       const p2m_engine **engine, p2m_error *err) {
@@ -3366,10 +3372,12 @@ P2M_API p2m_status p2m_engine_compile(const p2m_config *cfg, void *mem, size_t m
     if (cfg->n_extra > P2M_MAX_EXTRA)
         return p2m__cfg_fail(err, P2M_ERR_CONFIG, "metrics.extra", -1, 0,
                              P2M__MSG("more declared metrics than this build holds (P2M_MAX_EXTRA)"));
+#if P2M_MAX_EXTRA > 0
     for (i = 0; i < cfg->n_extra; i++) {
         if ((st = p2m__check_extra(cfg, i, err)) != P2M_OK) return st;
         n_xtypes += cfg->extra[i].n_sample_types;
     }
+#endif
 
     /* -- size -- */
     need = p2m__al8(sizeof(p2m_engine)) + p2m__al8(n_rules * sizeof(p2m__rule)) +
@@ -3433,7 +3441,9 @@ P2M_API p2m_status p2m_engine_compile(const p2m_config *cfg, void *mem, size_t m
         o->per_unit = u ? (double)u->per : 1.0;
         o->is_double = u && u->per > 1u;
     }
+#if P2M_MAX_EXTRA > 0
     p2m__build_extra(e, cfg, &a, n_xtypes);
+#endif
     (void)p2m__metric_path;
     e->n_keys = n_keys;
     e->n_slots = n_slots;
@@ -4523,6 +4533,7 @@ static int p2m__classify(p2m__req *q, p2m__pinfo *pi) {
             pi->samples_cpu = p2m__streq(pt, "cpu") && (p2m__streq(type, "samples") || p2m__streq(type, "cpu"));
         }
     }
+#if P2M_MAX_EXTRA > 0
     for (i = 0; i < q->e->n_xtypes; i++) { /* declared metrics: each fed once */
         const p2m__xtype *t = &q->e->xtypes[i];
         uint32_t x = t->metric - P2M_METRIC_EXTRA;
@@ -4530,6 +4541,7 @@ static int p2m__classify(p2m__req *q, p2m__pinfo *pi) {
             (q->e->metric[t->metric].ukind != P2M__U_TIME || pi->t_factor))
             pi->x_mask |= (uint64_t)1 << x;
     }
+#endif
     for (i = 0; i < q->e->n_type_rules; i++) {
         const p2m__type_rule *t = &q->e->type_rules[i];
         if (p2m__streq2(t->type, type) && p2m__streq2(t->unit, unit)) {

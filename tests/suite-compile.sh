@@ -31,7 +31,10 @@ grep -q 'P2M_NO_CUMULATIVE' "$H" && OPTIONS="$OPTIONS
 no_cumulative|-DP2M_NO_CUMULATIVE|"
 grep -q 'P2M_NO_FUNCTION' "$H" && OPTIONS="$OPTIONS
 no_function|-DP2M_NO_FUNCTION|
-minimal|-DP2M_NO_REGEX -DP2M_NO_ERRMSG -DP2M_NO_CUMULATIVE -DP2M_NO_FUNCTION -DP2M_STATIC|"
+minimal|-DP2M_NO_REGEX -DP2M_NO_ERRMSG -DP2M_NO_CUMULATIVE -DP2M_NO_FUNCTION -DP2M_MAX_EXTRA=0 -DP2M_STATIC|"
+grep -q 'P2M_MAX_EXTRA' "$H" && OPTIONS="$OPTIONS
+no_extra|-DP2M_MAX_EXTRA=0|
+many_extra|-DP2M_MAX_EXTRA=64|"
 
 WARN="-Wall -Wextra -Wpedantic -Wconversion -Wsign-conversion -Wshadow -Wcast-qual -Wundef -Werror"
 SRC=tests/c/compile

@@ -173,7 +173,7 @@ def main(argv):
     if features:  # the feature switches: no cumulative state, no function metric
         variants.append(("no_cum_no_fn", ["-DP2M_NO_CUMULATIVE", "-DP2M_NO_FUNCTION"]))
         variants.append(("minimal", ["-DP2M_NO_REGEX", "-DP2M_NO_ERRMSG", "-DP2M_NO_CUMULATIVE",
-                                     "-DP2M_NO_FUNCTION"]))
+                                     "-DP2M_NO_FUNCTION", "-DP2M_MAX_EXTRA=0"]))
 
     target_o = os.path.join(a.out, "target.o")
     run([a.cc] + cflags + inc + ["-c", os.path.join(fwdir, "target.c"), "-o", target_o])
