@@ -34,11 +34,16 @@ endif
 
 P2M_SRCS := $(wildcard tools/p2m*.c)
 
-.PHONY: all demo test deps clean
+.PHONY: all demo test deps clean FORCE
 
 all: $(BUILD)/p2m
 
-$(BUILD)/p2m: $(P2M_SRCS) $(wildcard tools/*.h) profile2metrics.h | $(BUILD)
+# The optional libraries found, kept in a file that changes only when they
+# do: a p2m built before `make deps` installed them is rebuilt with them.
+$(BUILD)/p2m.libs: FORCE | $(BUILD)
+	@echo '$(P2M_LIB_FLAGS) $(P2M_LIB_LIBS)' | cmp -s - $@ || echo '$(P2M_LIB_FLAGS) $(P2M_LIB_LIBS)' > $@
+
+$(BUILD)/p2m: $(P2M_SRCS) $(wildcard tools/*.h) profile2metrics.h $(BUILD)/p2m.libs | $(BUILD)
 	$(CC) -std=c99 $(CFLAGS) $(WARN) -I. $(P2M_LIB_FLAGS) -o $@ $(P2M_SRCS) $(P2M_LIB_LIBS) -lm
 
 $(BUILD):
@@ -50,7 +55,10 @@ demo: $(BUILD)/p2m
 deps:
 	sh tools/install-deps.sh
 
-test: deps all
+# The build comes after the install, in a second make that looks for the
+# optional libraries again (this one looked before they were there).
+test: deps
+	$(MAKE) all
 	sh tests/run.sh
 
 clean:
