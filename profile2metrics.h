@@ -16,7 +16,7 @@
    OPTIONS (define before the include that has P2M_IMPLEMENTATION)
      P2M_STATIC        all API functions static (implementation only)
      P2M_API           linkage of API functions, default extern (affects ABI)
-     P2M_MEMCPY/P2M_MEMSET/P2M_MEMMOVE   replace libc (implementation only)
+     P2M_MEMCPY/P2M_MEMSET   replace libc (implementation only)
      P2M_ASSERT(x)     replace the internal assertion (default: none)
      P2M_NO_ERRMSG     no message strings, smaller code (implementation only)
      P2M_NO_REGEX      no regex engine: patterns are rejected (implementation only)
@@ -497,18 +497,16 @@ P2M_API int p2m_regex_search(const p2m_regex *re, const char *s, size_t n,
 #endif
 
 #if defined(__GNUC__) || defined(__clang__)
-#define P2M__UNUSED __attribute__((unused))
 #if defined(__OPTIMIZE_SIZE__) || defined(P2M_SMALL)
-#define P2M__INLINE static inline __attribute__((unused)) /* -Os: one copy, not one per call site */
+#define P2M__INLINE static inline /* -Os: one copy, not one per call site */
 #define P2M__FOR_SIZE 1
 #else
-#define P2M__INLINE static inline __attribute__((always_inline, unused))
+#define P2M__INLINE static inline __attribute__((always_inline))
 #endif
 #define P2M__NOINLINE __attribute__((noinline))
 #define P2M__LIKELY(x) __builtin_expect(!!(x), 1)
 #define P2M__UNLIKELY(x) __builtin_expect(!!(x), 0)
 #else
-#define P2M__UNUSED
 #define P2M__INLINE static
 #define P2M__NOINLINE
 #define P2M__LIKELY(x) (x)
@@ -518,29 +516,12 @@ P2M_API int p2m_regex_search(const p2m_regex *re, const char *s, size_t n,
 #define P2M__FOR_SIZE 0
 #endif
 
-/* Private functions are static; P2M__FN marks them unused-tolerant so that
-   P2M_STATIC builds (which may leave some unused) stay warning-free. */
-#define P2M__FN static P2M__UNUSED
+/* Private functions are plain static, so the compiler reports one that
+   nothing calls; code that only some options use sits under those options. */
 
-P2M__FN void p2m__memcpy_impl(void *dst, const void *src, size_t n) {
-    unsigned char *d = (unsigned char *)dst;
-    const unsigned char *s = (const unsigned char *)src;
-    while (n--) *d++ = *s++;
-}
-P2M__FN void p2m__memset_impl(void *dst, int c, size_t n) {
-    unsigned char *d = (unsigned char *)dst;
-    while (n--) *d++ = (unsigned char)c;
-}
-P2M__FN void p2m__memmove_impl(void *dst, const void *src, size_t n) {
-    unsigned char *d = (unsigned char *)dst;
-    const unsigned char *s = (const unsigned char *)src;
-    if (d == s || n == 0) return;
-    if (d < s) { while (n--) *d++ = *s++; }
-    else { d += n; s += n; while (n--) *--d = *--s; }
-}
 /* Without overrides, GCC and clang get their builtins (which may call the
    C library's memcpy for large sizes; every toolchain, even freestanding
-   ones, provides it); other compilers get the byte loops above. */
+   ones, provides it); other compilers get the byte loops below. */
 #if defined(__GNUC__) || defined(__clang__)
 #ifndef P2M_MEMCPY
 #define P2M_MEMCPY __builtin_memcpy
@@ -548,18 +529,21 @@ P2M__FN void p2m__memmove_impl(void *dst, const void *src, size_t n) {
 #ifndef P2M_MEMSET
 #define P2M_MEMSET __builtin_memset
 #endif
-#ifndef P2M_MEMMOVE
-#define P2M_MEMMOVE __builtin_memmove
-#endif
 #endif
 #ifndef P2M_MEMCPY
+static void p2m__memcpy_impl(void *dst, const void *src, size_t n) {
+    unsigned char *d = (unsigned char *)dst;
+    const unsigned char *s = (const unsigned char *)src;
+    while (n--) *d++ = *s++;
+}
 #define P2M_MEMCPY p2m__memcpy_impl
 #endif
 #ifndef P2M_MEMSET
+static void p2m__memset_impl(void *dst, int c, size_t n) {
+    unsigned char *d = (unsigned char *)dst;
+    while (n--) *d++ = (unsigned char)c;
+}
 #define P2M_MEMSET p2m__memset_impl
-#endif
-#ifndef P2M_MEMMOVE
-#define P2M_MEMMOVE p2m__memmove_impl
 #endif
 
 /* Limits on untrusted input and on configuration (documented in docs/security.md). */
@@ -584,39 +568,39 @@ P2M__FN void p2m__memmove_impl(void *dst, const void *src, size_t n) {
 
 typedef uint8_t p2m__u8;
 
-P2M__FN int p2m__streq(p2m_str a, const char *b) {
+static int p2m__streq(p2m_str a, const char *b) {
     size_t i;
     for (i = 0; i < a.len; i++)
         if (b[i] == 0 || (unsigned char)a.ptr[i] != (unsigned char)b[i]) return 0;
     return b[a.len] == 0;
 }
-P2M__FN int p2m__streq2(p2m_str a, p2m_str b) {
+static int p2m__streq2(p2m_str a, p2m_str b) {
     size_t i;
     if (a.len != b.len) return 0;
     for (i = 0; i < a.len; i++)
         if (a.ptr[i] != b.ptr[i]) return 0;
     return 1;
 }
-P2M__FN size_t p2m__cstrlen(const char *s) {
+static size_t p2m__cstrlen(const char *s) {
     size_t n = 0;
     while (s[n]) n++;
     return n;
 }
-P2M__FN int p2m__starts(p2m_str s, const char *pre) {
+static int p2m__starts(p2m_str s, const char *pre) {
     size_t n = p2m__cstrlen(pre), i;
     if (s.len < n) return 0;
     for (i = 0; i < n; i++)
         if (s.ptr[i] != pre[i]) return 0;
     return 1;
 }
-P2M__FN int p2m__ends(p2m_str s, const char *suf) {
+static int p2m__ends(p2m_str s, const char *suf) {
     size_t n = p2m__cstrlen(suf), i;
     if (s.len < n) return 0;
     for (i = 0; i < n; i++)
         if (s.ptr[s.len - n + i] != suf[i]) return 0;
     return 1;
 }
-P2M__FN p2m_str p2m__cstr(const char *s) {
+static p2m_str p2m__cstr(const char *s) {
     p2m_str r;
     r.ptr = s;
     r.len = s ? p2m__cstrlen(s) : 0;
@@ -631,32 +615,32 @@ P2M__FN p2m_str p2m__cstr(const char *s) {
 #define P2M__MSG(s) s
 #endif
 
-P2M__FN void p2m__strlcpy(char *dst, size_t cap, const char *src) {
+static void p2m__strlcpy(char *dst, size_t cap, const char *src) {
     size_t i = 0;
     if (cap == 0) return;
     if (src)
         for (; src[i] && i + 1 < cap; i++) dst[i] = src[i];
     dst[i] = 0;
 }
-P2M__FN void p2m__strlcat(char *dst, size_t cap, const char *src) {
+static void p2m__strlcat(char *dst, size_t cap, const char *src) {
     size_t n = 0;
     while (n < cap && dst[n]) n++;
     if (n < cap) p2m__strlcpy(dst + n, cap - n, src);
 }
-P2M__FN void p2m__utoa(char *buf, uint64_t v) { /* buf >= 21 bytes */
+static void p2m__utoa(char *buf, uint64_t v) { /* buf >= 21 bytes */
     char tmp[21];
     int n = 0, i = 0;
     do { tmp[n++] = (char)('0' + (int)(v % 10u)); v /= 10u; } while (v);
     while (n) buf[i++] = tmp[--n];
     buf[i] = 0;
 }
-P2M__FN void p2m__strlcatu(char *dst, size_t cap, uint64_t v) {
+static void p2m__strlcatu(char *dst, size_t cap, uint64_t v) {
     char b[21];
     p2m__utoa(b, v);
     p2m__strlcat(dst, cap, b);
 }
 
-P2M__FN p2m_status p2m__fail(p2m_error *err, p2m_status st, size_t offset, const char *msg) {
+static p2m_status p2m__fail(p2m_error *err, p2m_status st, size_t offset, const char *msg) {
     if (err) {
         err->status = st;
         err->offset = offset;
@@ -666,12 +650,12 @@ P2M__FN p2m_status p2m__fail(p2m_error *err, p2m_status st, size_t offset, const
     }
     return st;
 }
-P2M__FN p2m_status p2m__need(p2m_error *err, p2m_status st, size_t needed, const char *msg) {
+static p2m_status p2m__need(p2m_error *err, p2m_status st, size_t needed, const char *msg) {
     p2m__fail(err, st, 0, msg);
     if (err) err->needed = needed;
     return st;
 }
-P2M__FN void p2m__clear(p2m_error *err) {
+static void p2m__clear(p2m_error *err) {
     if (err) {
         err->status = P2M_OK;
         err->offset = 0;
@@ -731,7 +715,7 @@ typedef struct p2m__wire {
     p2m_status st;
 } p2m__wire;
 
-P2M__FN int p2m__bad(p2m__wire *w, const uint8_t *at, const char *msg) {
+static int p2m__bad(p2m__wire *w, const uint8_t *at, const char *msg) {
     if (w->st == P2M_OK) {
         w->st = P2M_ERR_MALFORMED;
         p2m__fail(w->err, P2M_ERR_MALFORMED, (size_t)(at - w->base), msg);
@@ -767,17 +751,17 @@ static int p2m__varint(p2m__wire *w, const uint8_t **pp, const uint8_t *end, uin
 
 /* The end of a varint at v (< end) that ends within 9 bytes (so it is
    valid: at most 63 bits), else 0: a skip that leaves the rest to p2m__varint. */
-P2M__FN const uint8_t *p2m__varint_end9(const uint8_t *v, const uint8_t *end) {
+static const uint8_t *p2m__varint_end9(const uint8_t *v, const uint8_t *end) {
     const uint8_t *last = end - v > 9 ? v + 9 : end;
     while (v < last && *v >= 0x80u) v++;
     return v < last ? v + 1 : 0;
 }
 
-P2M__FN uint64_t p2m__le64(const uint8_t *p) {
+static uint64_t p2m__le64(const uint8_t *p) {
     return (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 | (uint64_t)p[3] << 24 |
            (uint64_t)p[4] << 32 | (uint64_t)p[5] << 40 | (uint64_t)p[6] << 48 | (uint64_t)p[7] << 56;
 }
-P2M__FN uint32_t p2m__le32(const uint8_t *p) {
+static uint32_t p2m__le32(const uint8_t *p) {
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
@@ -925,7 +909,7 @@ typedef struct p2m__ints {
     int has_single;
 } p2m__ints;
 
-P2M__FN void p2m__ints_init(p2m__ints *it, const p2m__field *f) {
+static void p2m__ints_init(p2m__ints *it, const p2m__field *f) {
     if (f->wt == P2M__WT_LEN) {
         it->p = f->s.p;
         it->end = f->s.p + f->s.n;
@@ -1329,7 +1313,7 @@ typedef struct p2m__rcomp {
 } p2m__rcomp;
 
 #define p2m__rx_fail(e, st, off, m) p2m__rx_fail_((e), (st), (off), P2M__MSG(m))
-P2M__FN void p2m__rx_fail_(p2m_error *err, p2m_status st, size_t off, const char *msg)
+static void p2m__rx_fail_(p2m_error *err, p2m_status st, size_t off, const char *msg)
 {
     size_t i = 0;
     if (!err) return;
@@ -1341,7 +1325,7 @@ P2M__FN void p2m__rx_fail_(p2m_error *err, p2m_status st, size_t off, const char
     err->message[i] = '\0';
 }
 
-P2M__FN void p2m__rx_ok(p2m_error *err)
+static void p2m__rx_ok(p2m_error *err)
 {
     if (!err) return;
     err->status = P2M_OK;
@@ -1353,13 +1337,13 @@ P2M__FN void p2m__rx_ok(p2m_error *err)
 
 /* ---- byte sets ---- */
 
-P2M__FN void p2m__rset_add(uint8_t *set, unsigned c) { set[c >> 3] = (uint8_t)(set[c >> 3] | (1u << (c & 7u))); }
-P2M__FN int p2m__rset_has(const uint8_t *set, unsigned c) { return (set[c >> 3] >> (c & 7u)) & 1; }
-P2M__FN int p2m__rx_isword(unsigned c)
+static void p2m__rset_add(uint8_t *set, unsigned c) { set[c >> 3] = (uint8_t)(set[c >> 3] | (1u << (c & 7u))); }
+static int p2m__rset_has(const uint8_t *set, unsigned c) { return (set[c >> 3] >> (c & 7u)) & 1; }
+static int p2m__rx_isword(unsigned c)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
 }
-P2M__FN unsigned p2m__rx_other_case(unsigned c)
+static unsigned p2m__rx_other_case(unsigned c)
 {
     if (c >= 'a' && c <= 'z') return c - 32u;
     if (c >= 'A' && c <= 'Z') return c + 32u;
@@ -1367,7 +1351,7 @@ P2M__FN unsigned p2m__rx_other_case(unsigned c)
 }
 
 /* Is byte c in named set k (an index into the names of p2m__rset_named)? */
-P2M__FN int p2m__rset_in(size_t k, unsigned c)
+static int p2m__rset_in(size_t k, unsigned c)
 {
     switch (k) {
     case 0: case 8: return c >= '0' && c <= '9';                          /* d digit */
@@ -1392,7 +1376,7 @@ P2M__FN int p2m__rset_in(size_t k, unsigned c)
    adds its complement. Under (?i) (fold) the set is case-folded before it is
    complemented, as RE2 and PCRE2 do: (?i)[[:^lower:]] excludes 'A' too.
    Returns 0 if the name is unknown. */
-P2M__FN int p2m__rset_named(uint8_t *set, const char *name, size_t len, int negate, int fold)
+static int p2m__rset_named(uint8_t *set, const char *name, size_t len, int negate, int fold)
 {
     static const char *const names[] = {
         "d", "s", "w", "alnum", "alpha", "ascii", "blank", "cntrl", "digit",
@@ -1413,7 +1397,7 @@ P2M__FN int p2m__rset_named(uint8_t *set, const char *name, size_t len, int nega
 
 /* ---- emitting ---- */
 
-P2M__FN void p2m__rx_too_big(p2m__rcomp *c, size_t off)
+static void p2m__rx_too_big(p2m__rcomp *c, size_t off)
 {
     if (!c->failed)
         p2m__rx_fail(c->err, P2M_ERR_CONFIG, off, "pattern too large (program size limit)");
@@ -1421,7 +1405,7 @@ P2M__FN void p2m__rx_too_big(p2m__rcomp *c, size_t off)
 }
 
 /* Room for k more instructions? */
-P2M__FN int p2m__rx_room(p2m__rcomp *c, size_t k, size_t off)
+static int p2m__rx_room(p2m__rcomp *c, size_t k, size_t off)
 {
     if ((size_t)c->pc + k > (size_t)P2M_REGEX_MAX_INSTS) {
         p2m__rx_too_big(c, off);
@@ -1431,7 +1415,7 @@ P2M__FN int p2m__rx_room(p2m__rcomp *c, size_t k, size_t off)
     return 1;
 }
 
-P2M__FN void p2m__rx_set(p2m__rcomp *c, uint32_t at, unsigned op, unsigned a, unsigned b, int32_t x, int32_t y)
+static void p2m__rx_set(p2m__rcomp *c, uint32_t at, unsigned op, unsigned a, unsigned b, int32_t x, int32_t y)
 {
     if (c->code) {
         p2m__rinst *in = &c->code[at];
@@ -1444,7 +1428,7 @@ P2M__FN void p2m__rx_set(p2m__rcomp *c, uint32_t at, unsigned op, unsigned a, un
     }
 }
 
-P2M__FN int p2m__rx_emit(p2m__rcomp *c, size_t off, unsigned op, unsigned a, unsigned b, int32_t x, int32_t y)
+static int p2m__rx_emit(p2m__rcomp *c, size_t off, unsigned op, unsigned a, unsigned b, int32_t x, int32_t y)
 {
     if (!p2m__rx_room(c, 1, off)) return 0;
     p2m__rx_set(c, c->pc, op, a, b, x, y);
@@ -1453,7 +1437,7 @@ P2M__FN int p2m__rx_emit(p2m__rcomp *c, size_t off, unsigned op, unsigned a, uns
 }
 
 /* Opens k free instructions at `at`, moving [at, pc) up. */
-P2M__FN int p2m__rx_insert(p2m__rcomp *c, uint32_t at, uint32_t k, size_t off)
+static int p2m__rx_insert(p2m__rcomp *c, uint32_t at, uint32_t k, size_t off)
 {
     uint32_t i;
     if (!p2m__rx_room(c, k, off)) return 0;
@@ -1464,7 +1448,7 @@ P2M__FN int p2m__rx_insert(p2m__rcomp *c, uint32_t at, uint32_t k, size_t off)
 }
 
 /* Appends a copy of [from, from+len). */
-P2M__FN void p2m__rx_copy(p2m__rcomp *c, uint32_t from, uint32_t len)
+static void p2m__rx_copy(p2m__rcomp *c, uint32_t from, uint32_t len)
 {
     uint32_t i;
     if (c->code)
@@ -1472,14 +1456,14 @@ P2M__FN void p2m__rx_copy(p2m__rcomp *c, uint32_t from, uint32_t len)
     c->pc += len;
 }
 
-P2M__FN void p2m__rx_split(p2m__rcomp *c, uint32_t at, int32_t into, int32_t skip, int greedy)
+static void p2m__rx_split(p2m__rcomp *c, uint32_t at, int32_t into, int32_t skip, int greedy)
 {
     if (greedy) p2m__rx_set(c, at, P2M__RX_SPLIT, 0, 0, into, skip);
     else p2m__rx_set(c, at, P2M__RX_SPLIT, 0, 0, skip, into);
 }
 
 /* Applies {min,max} (max -1 = unbounded) to the code [s, pc). */
-P2M__FN int p2m__rx_repeat(p2m__rcomp *c, uint32_t s, long min, long max, int greedy, size_t off)
+static int p2m__rx_repeat(p2m__rcomp *c, uint32_t s, long min, long max, int greedy, size_t off)
 {
     uint32_t len = c->pc - s, last, i, end;
     size_t total;
@@ -1540,7 +1524,7 @@ P2M__FN int p2m__rx_repeat(p2m__rcomp *c, uint32_t s, long min, long max, int gr
 /* Parses {m}, {m,}, {m,n} at p[i] == '{'. Returns the length consumed, 0 if
    this is not a repetition (then '{' is a literal, as in RE2). Counts above
    the limit are returned as P2M_REGEX_MAX_REPEAT + 1. */
-P2M__FN size_t p2m__rx_parse_brace(const char *p, size_t len, size_t i, long *min, long *max)
+static size_t p2m__rx_parse_brace(const char *p, size_t len, size_t i, long *min, long *max)
 {
     size_t j = i + 1, d;
     long v = 0;
@@ -1566,7 +1550,7 @@ P2M__FN size_t p2m__rx_parse_brace(const char *p, size_t len, size_t i, long *mi
     return j + 1 - i;
 }
 
-P2M__FN int p2m__rx_hex(int ch)
+static int p2m__rx_hex(int ch)
 {
     if (ch >= '0' && ch <= '9') return ch - '0';
     if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
@@ -1578,7 +1562,7 @@ P2M__FN int p2m__rx_hex(int ch)
    stands for (0..255), or 256 + one of 'd' 'D' 'w' 'W' 's' 'S' for a set,
    or 256 + 'b' 'B' 'A' 'z' 'C' for the zero-width / any-byte escapes
    (outside classes), or -1 with *msg set on an error. */
-P2M__FN int p2m__rx_escape(const char *p, size_t len, size_t i, size_t *len_out, const char **msg)
+static int p2m__rx_escape(const char *p, size_t len, size_t i, size_t *len_out, const char **msg)
 {
     int ch;
     *len_out = 2;
@@ -1643,7 +1627,7 @@ P2M__FN int p2m__rx_escape(const char *p, size_t len, size_t i, size_t *len_out,
 
 /* Parses a class at p[i] == '['; fills set (folded and negated as needed).
    Returns the length, 0 on error (err filled). */
-P2M__FN size_t p2m__rx_parse_class(p2m__rcomp *c, const char *p, size_t len, size_t i,
+static size_t p2m__rx_parse_class(p2m__rcomp *c, const char *p, size_t len, size_t i,
                                   uint32_t flags, uint8_t *set)
 {
     size_t j = i + 1, el;
@@ -1733,7 +1717,7 @@ P2M__FN size_t p2m__rx_parse_class(p2m__rcomp *c, const char *p, size_t len, siz
     return j + 1 - i;
 }
 
-P2M__FN int p2m__rx_emit_class(p2m__rcomp *c, size_t off, const uint8_t *set)
+static int p2m__rx_emit_class(p2m__rcomp *c, size_t off, const uint8_t *set)
 {
     unsigned k;
     if (!p2m__rx_emit(c, off, P2M__RX_CLASS, 0, 0, (int32_t)c->ncls, 0)) return 0;
@@ -1745,7 +1729,7 @@ P2M__FN int p2m__rx_emit_class(p2m__rcomp *c, size_t off, const uint8_t *set)
 
 /* Parses "(?flags)" / "(?flags:" at p[i] == '(' p[i+1] == '?'. Returns the
    length, 0 on error; *open = 1 for the group form. */
-P2M__FN size_t p2m__rx_parse_flags(p2m__rcomp *c, const char *p, size_t len, size_t i,
+static size_t p2m__rx_parse_flags(p2m__rcomp *c, const char *p, size_t len, size_t i,
                                   uint32_t *flags, int *open)
 {
     size_t j = i + 2;
@@ -1781,7 +1765,7 @@ bad:
 }
 
 /* One parse: dry run when c->code is NULL. Returns 1 on success. */
-P2M__FN int p2m__rx_parse(p2m__rcomp *c, const char *p, size_t len, uint32_t *has_group)
+static int p2m__rx_parse(p2m__rcomp *c, const char *p, size_t len, uint32_t *has_group)
 {
     p2m__rframe st[P2M_REGEX_MAX_DEPTH + 1];
     size_t names_at[16], names_len[16], nnames = 0;
@@ -2042,11 +2026,11 @@ too_deep:
     return 0;
 }
 
-P2M__FN size_t p2m__rx_align(size_t v) { return (v + (P2M__RX_ALIGN - 1)) & ~(size_t)(P2M__RX_ALIGN - 1); }
+static size_t p2m__rx_align(size_t v) { return (v + (P2M__RX_ALIGN - 1)) & ~(size_t)(P2M__RX_ALIGN - 1); }
 
 /* Dry run: validates and sizes. On success *ninst, *ncls, *bytes (the exact
    footprint from an aligned start). */
-P2M__FN int p2m__rx_measure(const char *pattern, size_t len, p2m_error *err,
+static int p2m__rx_measure(const char *pattern, size_t len, p2m_error *err,
                            uint32_t *ninst, uint32_t *ncls, size_t *bytes)
 {
     p2m__rcomp c;
@@ -2066,7 +2050,8 @@ P2M__FN int p2m__rx_measure(const char *pattern, size_t len, p2m_error *err,
     return 1;
 }
 
-/* ---- the Pike VM ---- */
+/* ---- the Pike VM (the built-in backend; PCRE2 replaces it) ---- */
+#ifndef P2M_USE_PCRE2
 
 /* A thread carries two capture slots: the reported span (group 1, or the
    whole match when there is no group; compile renumbers the SAVEs). */
@@ -2091,7 +2076,7 @@ typedef struct p2m__rvm {
     uint64_t steps;
 } p2m__rvm;
 
-P2M__FN size_t p2m__rx_scratch_builtin(uint32_t ninst)
+static size_t p2m__rx_scratch_builtin(uint32_t ninst)
 {
     return P2M__RX_ALIGN + p2m__rx_align((size_t)ninst * sizeof(size_t)) +
            2u * p2m__rx_align((size_t)ninst * sizeof(p2m__rthread)) +
@@ -2101,7 +2086,7 @@ P2M__FN size_t p2m__rx_scratch_builtin(uint32_t ninst)
 /* Follows the empty transitions from pc at text position pos (stamp pos+1),
    appending the threads that wait for a byte (or MATCH) to list in priority
    order. cap is the thread's capture array, modified and restored. */
-P2M__FN void p2m__rx_add(p2m__rvm *vm, p2m__rthread *list, uint32_t *count, uint32_t pc0,
+static void p2m__rx_add(p2m__rvm *vm, p2m__rthread *list, uint32_t *count, uint32_t pc0,
                         size_t *cap, size_t pos)
 {
     size_t sp = 0, stamp = pos + 1;
@@ -2167,7 +2152,7 @@ P2M__FN void p2m__rx_add(p2m__rvm *vm, p2m__rthread *list, uint32_t *count, uint
     }
 }
 
-P2M__FN int p2m__rx_search_builtin(const p2m_regex *re, const char *subject, size_t n, void *scratch,
+static int p2m__rx_search_builtin(const p2m_regex *re, const char *subject, size_t n, void *scratch,
                                   size_t scratch_size, size_t *start, size_t *end, uint64_t *steps)
 {
     p2m__rvm vm;
@@ -2256,7 +2241,7 @@ P2M__FN int p2m__rx_search_builtin(const p2m_regex *re, const char *subject, siz
    passed through, so the set may be too large, never too small). Gives up
    (returns 0) when a match can be empty, on any-byte, or when the walk is
    longer than its small fixed budget (no memory to mark visits). */
-P2M__FN int p2m__rx_first_set(const p2m__rinst *code, uint32_t pc_end, const uint8_t *cls, uint8_t *first)
+static int p2m__rx_first_set(const p2m__rinst *code, uint32_t pc_end, const uint8_t *cls, uint8_t *first)
 {
     uint32_t stack[16], sp = 0, budget = 256, pc = 0, k;
     for (k = 0; k < 32; k++) first[k] = 0;
@@ -2289,6 +2274,7 @@ P2M__FN int p2m__rx_first_set(const p2m__rinst *code, uint32_t pc_end, const uin
         pc = stack[--sp];
     }
 }
+#endif /* !P2M_USE_PCRE2 */
 
 #if !defined(P2M_NO_REGEX) && !defined(P2M_USE_PCRE2)
 
@@ -2421,7 +2407,7 @@ typedef struct p2m__rx_arena {
     int failed;
 } p2m__rx_arena;
 
-P2M__FN void *p2m__rx_arena_alloc(PCRE2_SIZE n, void *ud)
+static void *p2m__rx_arena_alloc(PCRE2_SIZE n, void *ud)
 {
     p2m__rx_arena *a = (p2m__rx_arena *)ud;
     size_t at = p2m__rx_align(a->used);
@@ -2433,7 +2419,7 @@ P2M__FN void *p2m__rx_arena_alloc(PCRE2_SIZE n, void *ud)
     return a->base + at;
 }
 
-P2M__FN void p2m__rx_arena_free(void *ptr, void *ud)
+static void p2m__rx_arena_free(void *ptr, void *ud)
 {
     (void)ptr; /* everything goes when the caller's block goes */
     (void)ud;
@@ -2441,7 +2427,7 @@ P2M__FN void p2m__rx_arena_free(void *ptr, void *ud)
 
 /* Writes the PCRE2 form of a pattern the built-in parser accepted into out
    (NULL: only count). Returns its length. */
-P2M__FN size_t p2m__rx_to_pcre(const char *p, size_t len, char *out)
+static size_t p2m__rx_to_pcre(const char *p, size_t len, char *out)
 {
     static const char s_out[] = "[\\t\\n\\f\\r ]", S_out[] = "[^\\t\\n\\f\\r ]";
     static const char s_in[] = "\\t\\n\\f\\r ", S_in[] = "\\x00-\\x08\\x0b\\x0e-\\x1f\\x21-\\xff";
@@ -2542,7 +2528,7 @@ P2M__FN size_t p2m__rx_to_pcre(const char *p, size_t len, char *out)
 /* Compile-time arena needed: a generous bound from the built-in program size
    (PCRE2's code is never larger than ours by more than these factors; the
    backend test checks the bound on every pattern it compiles). */
-P2M__FN size_t p2m__rx_pcre_estimate(uint32_t ninst, uint32_t ncls, size_t plen)
+static size_t p2m__rx_pcre_estimate(uint32_t ninst, uint32_t ncls, size_t plen)
 {
     return 16384u + 64u * (size_t)ninst + 48u * (size_t)ncls + 32u * plen;
 }
@@ -2875,7 +2861,7 @@ P2M_API void p2m_config_init(p2m_config *cfg) {
 }
 
 /* nanoseconds per time unit, 0 when s is not a time unit */
-P2M__FN uint64_t p2m__time_unit_ns(p2m_str s) {
+static uint64_t p2m__time_unit_ns(p2m_str s) {
     if (p2m__streq(s, "nanoseconds") || p2m__streq(s, "ns")) return 1u;
     if (p2m__streq(s, "microseconds") || p2m__streq(s, "us")) return 1000u;
     if (p2m__streq(s, "milliseconds") || p2m__streq(s, "ms")) return 1000000u;
@@ -2907,7 +2893,7 @@ static p2m_status p2m__cfg_fail(p2m_error *err, p2m_status st, const char *base,
     return st;
 }
 
-P2M__FN int p2m__nonempty(const char *s) { return s && s[0]; }
+static int p2m__nonempty(const char *s) { return s && s[0]; }
 
 typedef struct p2m__arena {
     uint8_t *base;
@@ -2916,7 +2902,7 @@ typedef struct p2m__arena {
 
 /* Bump allocation; the sizes are computed before, so it never fails when
    the caller passed at least the reported size. */
-P2M__FN void *p2m__take(p2m__arena *a, size_t n) {
+static void *p2m__take(p2m__arena *a, size_t n) {
     size_t at = (a->used + 7u) & ~(size_t)7u;
     void *r;
     P2M_ASSERT(at + n <= a->cap);
@@ -2924,9 +2910,9 @@ P2M__FN void *p2m__take(p2m__arena *a, size_t n) {
     a->used = at + n;
     return r;
 }
-P2M__FN size_t p2m__al8(size_t n) { return (n + 7u) & ~(size_t)7u; }
+static size_t p2m__al8(size_t n) { return (n + 7u) & ~(size_t)7u; }
 
-P2M__FN p2m_str p2m__copy_str(p2m__arena *a, const char *s) {
+static p2m_str p2m__copy_str(p2m__arena *a, const char *s) {
     p2m_str r;
     size_t n = s ? p2m__cstrlen(s) : 0;
     char *d = (char *)p2m__take(a, n + 1);
@@ -2936,7 +2922,7 @@ P2M__FN p2m_str p2m__copy_str(p2m__arena *a, const char *s) {
     r.len = n;
     return r;
 }
-P2M__FN size_t p2m__str_cost(const char *s) { return p2m__al8((s ? p2m__cstrlen(s) : 0) + 1) + 8; }
+static size_t p2m__str_cost(const char *s) { return p2m__al8((s ? p2m__cstrlen(s) : 0) + 1) + 8; }
 
 /* The units a metric may be configured in, as people write them: kind,
    base units (ns or bytes) per unit, and the UCUM spelling emitted. */
@@ -2953,7 +2939,7 @@ static const p2m__unitdef p2m__units[14] = {
     {"KiBy", "KiBy", P2M__U_SIZE, 1024u},   {"kibibytes", "KiBy", P2M__U_SIZE, 1024u},
     {"MiBy", "MiBy", P2M__U_SIZE, 1048576u}, {"mebibytes", "MiBy", P2M__U_SIZE, 1048576u}};
 
-P2M__FN const p2m__unitdef *p2m__unit_find(const char *u) {
+static const p2m__unitdef *p2m__unit_find(const char *u) {
     uint32_t i;
     if (!u) return 0;
     for (i = 0; i < 14u; i++)
@@ -2962,7 +2948,7 @@ P2M__FN const p2m__unitdef *p2m__unit_find(const char *u) {
 }
 
 /* Index of key among the first n strings of list, or n. */
-P2M__FN uint32_t p2m__find_key(const p2m_str *list, uint32_t n, const char *key) {
+static uint32_t p2m__find_key(const p2m_str *list, uint32_t n, const char *key) {
     uint32_t i;
     for (i = 0; i < n; i++)
         if (p2m__streq(list[i], key)) return i;
@@ -2995,14 +2981,14 @@ static p2m_status p2m__check_metric(const p2m_metric_config *m, const char *path
 #if P2M_MAX_EXTRA > 0
 /* Where the "type/unit" text t splits: the index of its last '/', or 0 when
    it has none or either side is empty. */
-P2M__FN size_t p2m__type_split(const char *t) {
+static size_t p2m__type_split(const char *t) {
     size_t n = t ? p2m__cstrlen(t) : 0, k = n;
     while (k > 0 && t[k - 1] != '/') k--;
     return k >= 2 && k < n ? k - 1 : 0;
 }
 
 /* The unit a declared metric gets without one: from its first sample type. */
-P2M__FN const char *p2m__extra_unit(const p2m_extra_metric *x) {
+static const char *p2m__extra_unit(const p2m_extra_metric *x) {
     const char *t = x->sample_types[0];
     p2m_str u = p2m__cstr(t + p2m__type_split(t) + 1);
     if (p2m__time_unit_ns(u)) return "ns";
@@ -3128,8 +3114,6 @@ static p2m_status p2m__pat_compile(p2m__arena *a, const char *text, const p2m_re
     if (p2m_regex_scratch_size(re) > *scratch) *scratch = p2m_regex_scratch_size(re);
     return P2M_OK;
 }
-
-static const char *const p2m__metric_path[4] = {"", "metrics.cpu", "metrics.memory", "metrics.function"};
 
 #if P2M_MAX_EXTRA > 0
 /* The declared metrics of a validated configuration, built into the engine
@@ -3444,7 +3428,6 @@ P2M_API p2m_status p2m_engine_compile(const p2m_config *cfg, void *mem, size_t m
 #if P2M_MAX_EXTRA > 0
     p2m__build_extra(e, cfg, &a, n_xtypes);
 #endif
-    (void)p2m__metric_path;
     e->n_keys = n_keys;
     e->n_slots = n_slots;
     e->function_mode = cfg->function_mode;
@@ -3687,7 +3670,7 @@ typedef struct p2m__req {
     uint32_t ovf[P2M__NMET];
 } p2m__req;
 
-P2M__FN int p2m__fail_ref(p2m__req *q, const uint8_t *at, const char *msg) {
+static int p2m__fail_ref(p2m__req *q, const uint8_t *at, const char *msg) {
     if (q->w.st == P2M_OK) {
         q->w.st = P2M_ERR_INVALID_REFERENCE;
         p2m__fail(q->w.err, P2M_ERR_INVALID_REFERENCE, (size_t)(at - q->in), msg);
@@ -3782,7 +3765,7 @@ static int p2m__survey_kvs(p2m__req *q, p2m__span s, uint32_t kv_field, int dept
    one-byte tags, varints of at most 9 bytes, lengths of one or two bytes.
    0 when it is not so (the general reader then counts, and reports what is
    malformed). */
-P2M__FN int p2m__lines_fast(const uint8_t *p, uint32_t n, uint32_t *lines) {
+static int p2m__lines_fast(const uint8_t *p, uint32_t n, uint32_t *lines) {
     const uint8_t *end = p + n;
     uint32_t nl = 0;
     while (p < end) {
@@ -3996,17 +3979,17 @@ typedef struct p2m__cum {
 
 /* Series, resources and bytes by id or offset: held ones in the state, new
    ones of this call in working memory (the state is written only at commit). */
-P2M__FN p2m__sser *p2m__cser(const p2m__cum *c, uint32_t id) {
+static p2m__sser *p2m__cser(const p2m__cum *c, uint32_t id) {
     return id < c->st->n_series ? &c->st->ser[id] : &c->t_ser[id - c->st->n_series];
 }
-P2M__FN p2m__sres *p2m__cres(const p2m__cum *c, uint32_t id) {
+static p2m__sres *p2m__cres(const p2m__cum *c, uint32_t id) {
     return id < c->st->n_res ? &c->st->res[id] : &c->t_resv[id - c->st->n_res];
 }
-P2M__FN uint8_t *p2m__cbytes(const p2m__cum *c, size_t off) {
+static uint8_t *p2m__cbytes(const p2m__cum *c, size_t off) {
     return off < c->st->n_bytes ? c->st->bytes + off : c->tb + (off - c->st->n_bytes);
 }
 
-P2M__FN void p2m__cum_point(const p2m__cum *c, uint32_t sid, p2m_point *out, const p2m__metric *m) {
+static void p2m__cum_point(const p2m__cum *c, uint32_t sid, p2m_point *out, const p2m__metric *m) {
     const p2m__sser *x = p2m__cser(c, sid);
     uint64_t sum = x->sum, start = x->start, end = x->end;
     if (sid < c->st->n_series && c->pend[sid].touched) {
@@ -4032,7 +4015,7 @@ typedef struct p2m__plan {
     uint32_t vals_cap, vhash_cap, ser_cap, shash_cap, smemo_n, fn_list_cap;
 } p2m__plan;
 
-P2M__FN uint32_t p2m__pow2_at_least(uint64_t n) {
+static uint32_t p2m__pow2_at_least(uint64_t n) {
     uint32_t c = 16;
     while (c < n && c < 0x80000000u) c <<= 1;
     return c;
@@ -4124,7 +4107,7 @@ static int p2m__make_plan(const p2m__req *q, p2m__plan *pl) {
 
 /* ---- one request: dictionary index and interned values ------------------- */
 
-P2M__FN int p2m__string(const p2m__req *q, uint64_t idx, p2m_str *out) {
+static int p2m__string(const p2m__req *q, uint64_t idx, p2m_str *out) {
     if (idx >= q->sv.n_strings) {
         out->ptr = "";
         out->len = 0;
@@ -4135,14 +4118,14 @@ P2M__FN int p2m__string(const p2m__req *q, uint64_t idx, p2m_str *out) {
     return 0;
 }
 
-P2M__FN uint32_t p2m__hash_bytes(const uint8_t *p, size_t n, uint32_t seed) {
+static uint32_t p2m__hash_bytes(const uint8_t *p, size_t n, uint32_t seed) {
     uint32_t h = seed ^ 2166136261u;
     size_t i;
     for (i = 0; i < n; i++) h = (h ^ p[i]) * 16777619u;
     return h;
 }
 
-P2M__FN int p2m__bytes_eq(const uint8_t *a, const uint8_t *b, uint32_t n) {
+static int p2m__bytes_eq(const uint8_t *a, const uint8_t *b, uint32_t n) {
     uint32_t i;
     for (i = 0; i < n; i++)
         if (a[i] != b[i]) return 0;
@@ -4216,7 +4199,7 @@ static int p2m__anyvalue(p2m__req *q, p2m__span s, uint32_t *type, const uint8_t
 }
 
 /* Which slot (effective-attribute key the engine reads) a key fills. */
-P2M__FN uint32_t p2m__slot_of(const p2m_engine *e, p2m_str key) {
+static uint32_t p2m__slot_of(const p2m_engine *e, p2m_str key) {
     uint32_t i;
     for (i = 0; i < e->n_slots; i++)
         if (p2m__streq2(e->slots[i], key)) return i;
@@ -4372,7 +4355,7 @@ static P2M__NOINLINE int p2m__index_dictionary(p2m__req *q) {
     return 0;
 }
 
-P2M__FN p2m_status p2m__decide_layout(p2m__req *q) {
+static p2m_status p2m__decide_layout(p2m__req *q) {
     unsigned ev = q->sv.ev;
     const p2m_layout forced = q->e->layout;
     q->st->layout_evidence = !ev ? P2M_LAYOUT_AUTO
@@ -4408,7 +4391,7 @@ P2M__FN p2m_status p2m__decide_layout(p2m__req *q) {
 
 /* Adds (key, value) to the effective list of the current profile, replacing
    an earlier entry of the same key. */
-P2M__FN void p2m__elist_put(p2m__req *q, uint32_t key, uint32_t vid) {
+static void p2m__elist_put(p2m__req *q, uint32_t key, uint32_t vid) {
     if (q->pstamp[key] == q->pstamp_now) {
         q->elist[2 * q->ppos[key] + 1] = vid;
         return;
@@ -4571,7 +4554,7 @@ static int p2m__classify(p2m__req *q, p2m__pinfo *pi) {
    matched) and, per regex rule, a memo row from subject value id to the
    extracted value id. */
 
-P2M__FN int p2m__search(p2m__req *q, const p2m_regex *rx, const uint8_t *p, size_t n, size_t *a, size_t *b) {
+static int p2m__search(p2m__req *q, const p2m_regex *rx, const uint8_t *p, size_t n, size_t *a, size_t *b) {
     q->st->regex_searches++;
     return p2m_regex_search(rx, (const char *)p, n, q->rx_scratch, q->e->rx_scratch, a, b, 0);
 }
@@ -4656,11 +4639,11 @@ static int p2m__pattern_all(p2m__req *q, p2m__span smp, uint32_t f_attrs) {
 
 /* ---- one request: series ------------------------------------------------- */
 
-P2M__FN uint32_t p2m__hstep(uint32_t h, uint32_t v) { return (h ^ v) * 0x01000193u + (h >> 15); }
+static uint32_t p2m__hstep(uint32_t h, uint32_t v) { return (h ^ v) * 0x01000193u + (h >> 15); }
 
 /* Hash of the current attribute set for a metric, leaving out key skip
    (the function metric adds its function key last, see p2m__series_for). */
-P2M__FN uint32_t p2m__kv_hash(const p2m__req *q, uint32_t metric, uint32_t skip) {
+static uint32_t p2m__kv_hash(const p2m__req *q, uint32_t metric, uint32_t skip) {
     uint32_t h = (q->cur_res * 0x9E3779B1u) ^ (metric * 0x85EBCA77u), k;
     for (k = 0; k < q->e->n_keys; k++)
         if (k != skip) h = p2m__hstep(h, q->kv[k]);
@@ -4747,7 +4730,7 @@ static void p2m__attribute_set(p2m__req *q, const uint32_t *slots, uint32_t leaf
 
 static const char p2m__unknown_name[] = "[unknown]";
 
-P2M__FN uint32_t p2m__unknown_vid(p2m__req *q) {
+static uint32_t p2m__unknown_vid(p2m__req *q) {
     return p2m__intern(q, P2M_VALUE_STRING, (const uint8_t *)p2m__unknown_name, 9, 0);
 }
 
@@ -5585,11 +5568,11 @@ typedef struct p2m__bw {
     size_t n;       /* bytes produced so far (counted even past cap) */
 } p2m__bw;
 
-P2M__FN void p2m__bw_bytes(p2m__bw *w, const void *p, size_t len) {
+static void p2m__bw_bytes(p2m__bw *w, const void *p, size_t len) {
     w->n += len;
     if (w->n <= w->cap && len) P2M_MEMCPY(w->buf + (w->cap - w->n), p, len);
 }
-P2M__FN void p2m__bw_varint_long(p2m__bw *w, uint64_t v) {
+static void p2m__bw_varint_long(p2m__bw *w, uint64_t v) {
     uint8_t tmp[10];
     size_t n = 0;
     do {
@@ -5605,8 +5588,8 @@ P2M__INLINE void p2m__bw_varint(p2m__bw *w, uint64_t v) {
     }
     p2m__bw_varint_long(w, v);
 }
-P2M__FN void p2m__bw_tag(p2m__bw *w, uint32_t num, uint32_t wt) { p2m__bw_varint(w, (uint64_t)num << 3 | wt); }
-P2M__FN void p2m__bw_le64(p2m__bw *w, uint64_t v) {
+static void p2m__bw_tag(p2m__bw *w, uint32_t num, uint32_t wt) { p2m__bw_varint(w, (uint64_t)num << 3 | wt); }
+static void p2m__bw_le64(p2m__bw *w, uint64_t v) {
     w->n += 8;
     if (w->n <= w->cap) { /* written out so that compilers merge it into one store */
         uint8_t *d = w->buf + (w->cap - w->n);
@@ -5614,17 +5597,17 @@ P2M__FN void p2m__bw_le64(p2m__bw *w, uint64_t v) {
         d[4] = (uint8_t)(v >> 32); d[5] = (uint8_t)(v >> 40); d[6] = (uint8_t)(v >> 48); d[7] = (uint8_t)(v >> 56);
     }
 }
-P2M__FN void p2m__bw_fixed64(p2m__bw *w, uint32_t num, uint64_t v) {
+static void p2m__bw_fixed64(p2m__bw *w, uint32_t num, uint64_t v) {
     p2m__bw_le64(w, v);
     p2m__bw_tag(w, num, P2M__WT_I64);
 }
-P2M__FN void p2m__bw_str(p2m__bw *w, uint32_t num, const void *p, size_t len) {
+static void p2m__bw_str(p2m__bw *w, uint32_t num, const void *p, size_t len) {
     p2m__bw_bytes(w, p, len);
     p2m__bw_varint(w, len);
     p2m__bw_tag(w, num, P2M__WT_LEN);
 }
 /* closes a submessage opened at mark (= w->n before its contents) */
-P2M__FN void p2m__bw_close(p2m__bw *w, size_t mark, uint32_t num) {
+static void p2m__bw_close(p2m__bw *w, size_t mark, uint32_t num) {
     p2m__bw_varint(w, (uint64_t)(w->n - mark));
     p2m__bw_tag(w, num, P2M__WT_LEN);
 }
@@ -5641,14 +5624,14 @@ P2M__FN void p2m__bw_close(p2m__bw *w, size_t mark, uint32_t num) {
 #define P2M__NK_KVLIST 2
 #define P2M__NK_KV 3
 
-P2M__FN size_t p2m__varint_len(uint64_t v) {
+static size_t p2m__varint_len(uint64_t v) {
     size_t n = 1;
     while (v >= 0x80) { v >>= 7; n++; }
     return n;
 }
 
 /* A string of the request's table; "" when out of range. */
-P2M__FN p2m_str p2m__rstring(const p2m_result *r, uint64_t idx) {
+static p2m_str p2m__rstring(const p2m_result *r, uint64_t idx) {
     p2m_str s = {"", 0};
     if (r && idx < r->n_strings) {
         s.ptr = (const char *)r->in + r->strs[idx].off;
@@ -5711,7 +5694,7 @@ typedef struct p2m__nframe {
     uint8_t hdr_tag;    /* size pass: tag bytes of this message in its parent */
 } p2m__nframe;
 
-P2M__FN void p2m__nframe_push(p2m__nframe *fr, const uint8_t *base, p2m__span s, int kind, uint32_t num) {
+static void p2m__nframe_push(p2m__nframe *fr, const uint8_t *base, p2m__span s, int kind, uint32_t num) {
     fr->p = (uint32_t)(s.p - base);
     fr->end = fr->p + s.n;
     fr->acc = 0;
@@ -5732,7 +5715,7 @@ static int p2m__nframe_next(const p2m_result *r, p2m__wire *w, const uint8_t *ba
     return p2m__nested_field(r, fr->kind, f, fr->key_given, child, onum, str);
 }
 
-P2M__FN uint8_t *p2m__put_varint(uint8_t *dst, uint64_t v) {
+static uint8_t *p2m__put_varint(uint8_t *dst, uint64_t v) {
     while (v > 0x7f) { *dst++ = (uint8_t)(v | 0x80); v >>= 7; }
     *dst++ = (uint8_t)v;
     return dst;
@@ -5835,7 +5818,7 @@ P2M_API size_t p2m_result_nested_value(const p2m_result *r, const p2m_value *v, 
 
 /* AnyValue of a p2m_value, as field num of the enclosing message. r gives
    the string table for nested string indices (NULL: copy as they are). */
-P2M__FN void p2m__bw_anyvalue(p2m__bw *w, uint32_t num, const p2m_value *v, const p2m_result *r) {
+static void p2m__bw_anyvalue(p2m__bw *w, uint32_t num, const p2m_value *v, const p2m_result *r) {
     size_t mark = w->n;
     switch (v->type) {
     case P2M_VALUE_STRING: p2m__bw_str(w, P2M__PB_ANY_VALUE_STRING_VALUE, v->str.ptr, v->str.len); break;
@@ -5860,7 +5843,7 @@ P2M__FN void p2m__bw_anyvalue(p2m__bw *w, uint32_t num, const p2m_value *v, cons
     }
     p2m__bw_close(w, mark, num);
 }
-P2M__FN void p2m__bw_keyvalue(p2m__bw *w, uint32_t num, const p2m_attribute *a, const p2m_result *r) {
+static void p2m__bw_keyvalue(p2m__bw *w, uint32_t num, const p2m_attribute *a, const p2m_result *r) {
     size_t mark = w->n;
     if (a->value.type == P2M_VALUE_STRING) { /* the common case: sizes known, one forward write */
         const size_t kl = a->key.len, vl = a->value.str.len;
@@ -5890,7 +5873,7 @@ P2M__FN void p2m__bw_keyvalue(p2m__bw *w, uint32_t num, const p2m_attribute *a, 
 
 /* ---- result view ---------------------------------------------------------- */
 
-P2M__FN void p2m__val_out(const p2m__val *v, p2m_value *o) {
+static void p2m__val_out(const p2m__val *v, p2m_value *o) {
     P2M_MEMSET(o, 0, sizeof *o);
     o->type = (p2m_value_type)v->type;
     o->str.ptr = (const char *)v->ptr;
@@ -5936,7 +5919,7 @@ static int p2m__res_attr(const p2m_result *r, p2m__span s, p2m_attribute *out) {
     return 1;
 }
 
-P2M__FN const p2m__res *p2m__res_at(const p2m_result *r, size_t res) {
+static const p2m__res *p2m__res_at(const p2m_result *r, size_t res) {
     return (r && res < r->n_res) ? &r->res[res] : 0;
 }
 
@@ -6061,11 +6044,11 @@ P2M_API void p2m_result_metric(const p2m_result *r, size_t res, size_t metric, p
    or past the rules the function name's (P2M__NONE without one). A rule
    sets one key, and records its own position with it (p2m__attribute_set),
    so each position names at most one key. */
-P2M__FN uint32_t p2m__pos_key(const p2m_engine *e, uint32_t pos) {
+static uint32_t p2m__pos_key(const p2m_engine *e, uint32_t pos) {
     return pos < e->n_rules ? e->rules[pos].out_key : e->fkey;
 }
 
-P2M__FN const p2m__series *p2m__point_at(const p2m_result *r, size_t res, size_t metric, size_t point,
+static const p2m__series *p2m__point_at(const p2m_result *r, size_t res, size_t metric, size_t point,
                                          uint32_t *sid) {
     const p2m__res *x = p2m__res_at(r, res);
     if (!x || metric >= x->n_metrics || point >= x->pl_count[metric]) return 0;
@@ -6381,7 +6364,7 @@ static uint32_t p2m__cum_overflow(p2m__cum *c, uint32_t sres, uint32_t metric) {
 }
 
 /* Adds a delta point to a state series. */
-P2M__FN void p2m__cum_add(p2m__cum *c, uint32_t id, const p2m__series *d) {
+static void p2m__cum_add(p2m__cum *c, uint32_t id, const p2m__series *d) {
     p2m_state *st = c->st;
     if (id < st->n_series) {
         p2m__pend *pd = &c->pend[id];
