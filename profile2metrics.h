@@ -560,7 +560,16 @@ static void p2m__memset_impl(void *dst, int c, size_t n) {
 #define P2M__MAX_RULES P2M_MAX_RULES
 #define P2M__MAX_SLOTS P2M_MAX_KEYS
 #define P2M__MAX_PATTERNS P2M_MAX_PATTERNS
+/* "No such thing", one constant per meaning:
+   P2M__NONE      no key or slot (indices into the engine's keys and slots; fits 16 bits)
+   P2M__NO_ID     no series or resource id (uint32_t ids of the cumulative merge)
+   P2M__ID1_NONE  in tables that hold an id as id + 1 (P2M__ID1 stores one,
+                  P2M__ID1_ID reads it back), so that zeroed memory is "none yet" */
 #define P2M__NONE 0xFFFFu
+#define P2M__NO_ID UINT32_MAX
+#define P2M__ID1_NONE 0u
+#define P2M__ID1(id) ((id) + 1u)
+#define P2M__ID1_ID(v) ((v) - 1u)
 
 /* Value ids: 0 = attribute absent, 1 = present but empty string. */
 #define P2M__VID_ABSENT 0u
@@ -695,7 +704,7 @@ typedef struct p2m__field {
 /* Sets a field's number and wire type with one 8-byte store (num is the
    first member): a test of both (f.num == n && f.wt == t) compiles to one
    8-byte load, which two 4-byte stores cannot forward to; on x86-64 that
-   stall, a dozen cycles at every field read, took 9% of a conversion
+   stall, a dozen cycles at every field read, costs 9% of a conversion
    without the function metric. */
 P2M__INLINE void p2m__set_tag(p2m__field *f, uint32_t num, uint32_t wt) {
 #if defined(__GNUC__) || defined(__clang__)
@@ -3599,7 +3608,15 @@ typedef struct p2m__smemo {  /* a sample memo entry: attribute_indices bytes -> 
 } p2m__smemo;
 #define P2M__SM_NONE 0xFFFFFFFFu  /* not known (yet) */
 #define P2M__SM_BAD 0xFFFFFFFEu   /* invalid reference */
-#define P2M__SM_DROP 0xFFFFFFF0u  /* + filter: 0 process, 1 thread, 2 pattern */
+#define P2M__SM_DROP 0xFFFFFFF0u  /* dropped by a filter: outcome >= this, one of the three below */
+#define P2M__SM_DROP_PROCESS P2M__SM_DROP
+#define P2M__SM_DROP_THREAD (P2M__SM_DROP + 1u)
+#define P2M__SM_DROP_PATTERN (P2M__SM_DROP + 2u)
+
+/* loc_memo entries (p2m__req): off of a location whose names are not
+   resolved yet; len of one whose names are invalid (off unresolved too). */
+#define P2M__LOC_UNRESOLVED UINT32_MAX
+#define P2M__LOC_INVALID UINT32_MAX
 
 typedef struct p2m__req {
     p2m__wire w;
@@ -3623,7 +3640,7 @@ typedef struct p2m__req {
     uint32_t *ser_vids;
     uint8_t *ser_pos;
     uint32_t n_ser, ser_cap;
-    uint32_t *shash;
+    uint32_t *shash;          /* open addressing: P2M__ID1(series id), P2M__ID1_NONE = empty */
     uint32_t shash_mask;
     /* per-rule constants and per-level slots */
     uint32_t *rule_const, *rule_def;
@@ -3641,8 +3658,9 @@ typedef struct p2m__req {
     p2m__strent *stacks, *locs, *funcs, *maps, *aspans;
     p2m__strent *loc_memo;      /* per location: first id in lines[] and count, or with count 1
                                    the id itself (one dependent load less per frame); off
-                                   UINT32_MAX: not resolved yet (len 0) or invalid (len UINT32_MAX) */
-    uint32_t *func_memo;        /* per function: name id + 1, 0 = not yet */
+                                   P2M__LOC_UNRESOLVED: not resolved yet (len 0) or invalid
+                                   (len P2M__LOC_INVALID) */
+    uint32_t *func_memo;        /* per function: P2M__ID1(name id), P2M__ID1_NONE = not yet */
     uint32_t *lines;
     uint32_t n_lines_used;
     uint32_t *stamps;
@@ -3652,7 +3670,7 @@ typedef struct p2m__req {
     const p2m_options *opt;
     /* filters and regex rules */
     uint8_t *verdict;
-    uint32_t *rx_memo;
+    uint32_t *rx_memo;        /* per (regex rule, vid): P2M__ID1(extracted vid) or P2M__ID1_NONE */
     void *rx_scratch;
     uint32_t *akey;           /* key id per attribute entry (pattern filter on every attribute) */
     uint32_t *kstamp, *kval;  /* per key id: sample stamp and value */
@@ -3667,7 +3685,7 @@ typedef struct p2m__req {
     uint32_t cur_res;
     uint32_t res_first_ser;   /* id of its first series */
     uint32_t count[P2M__NMET];
-    uint32_t ovf[P2M__NMET];
+    uint32_t ovf[P2M__NMET];  /* P2M__ID1(overflow series), P2M__ID1_NONE = none yet */
 } p2m__req;
 
 static int p2m__fail_ref(p2m__req *q, const uint8_t *at, const char *msg) {
@@ -3939,7 +3957,7 @@ typedef struct p2m__sres {
     uint32_t url_off, url_len;
     uint32_t hash;
     uint32_t count[P2M__NMET];  /* series per metric (max_series) */
-    uint32_t ovf[P2M__NMET];    /* overflow series + 1 */
+    uint32_t ovf[P2M__NMET];    /* P2M__ID1(overflow series), or P2M__ID1_NONE */
 } p2m__sres;
 
 typedef struct p2m__sser {
@@ -3955,7 +3973,7 @@ struct p2m_state {
     size_t cap_bytes, n_bytes;
     p2m__sres *res;
     p2m__sser *ser;
-    uint32_t *hash;           /* committed series: id + 1, open addressing */
+    uint32_t *hash;           /* committed series, open addressing: P2M__ID1(id) or P2M__ID1_NONE */
     uint8_t *bytes;
 };
 
@@ -3973,8 +3991,8 @@ typedef struct p2m__cum {
     uint32_t t_series, t_res;  /* tentative counts (>= committed) */
     size_t t_bytes;
     p2m__pend *pend;           /* per held series */
-    uint32_t *t_count, *t_ovf; /* per (resource, metric), tentative */
-    uint32_t *thash, thash_mask; /* new series of this call */
+    uint32_t *t_count, *t_ovf; /* per (resource, metric), tentative; t_ovf as p2m__sres.ovf */
+    uint32_t *thash, thash_mask; /* new series of this call, as hash */
 } p2m__cum;
 
 /* Series, resources and bytes by id or offset: held ones in the state, new
@@ -4040,7 +4058,7 @@ static int p2m__make_plan(const p2m__req *q, p2m__plan *pl) {
     /* series table: at most 2/3 full; at most 1/6 with the function metric
        on a request of 1024 samples or more, where most lookups miss (feeds
        bound for an overflow point) and a miss walks the whole run of its
-       slot: 1/6 took 11% off the bench's typical function conversion for
+       slot: 1/6 takes 11% off the bench's typical function conversion for
        384 KB more working memory. Smaller requests keep the small table:
        it stays in cache, and clearing the bigger one would cost them more
        than it saves. */
@@ -4588,10 +4606,10 @@ static uint32_t p2m__rule_extract(p2m__req *q, const p2m__rule *r, uint32_t vid)
     size_t a, b;
     if (vid <= P2M__VID_EMPTY || q->vals[vid].type != P2M_VALUE_STRING) return P2M__VID_ABSENT;
     memo = q->rx_memo + (size_t)r->rx_index * q->vals_cap + vid;
-    if (*memo) return *memo - 1u;
+    if (*memo != P2M__ID1_NONE) return P2M__ID1_ID(*memo);
     if (p2m__search(q, r->rx, q->vals[vid].ptr, q->vals[vid].len, &a, &b) == 1 && a != (size_t)-1)
         out = p2m__intern(q, P2M_VALUE_STRING, q->vals[vid].ptr + a, (uint32_t)(b - a), 0);
-    *memo = out + 1u;
+    *memo = P2M__ID1(out);
     return out;
 }
 
@@ -4657,8 +4675,8 @@ P2M__INLINE uint32_t p2m__series_at(p2m__req *q, uint32_t metric, uint32_t h) {
     for (i = h & q->shash_mask;; i = (i + 1) & q->shash_mask) {
         const uint32_t *v;
         id = q->shash[i];
-        if (id == 0) break;
-        id--;
+        if (id == P2M__ID1_NONE) break;
+        id = P2M__ID1_ID(id);
         /* series of earlier resources have smaller ids than this resource's
            first (tested first: it needs no read of the series) */
         if (id < q->res_first_ser || q->ser[id].metric != metric) continue;
@@ -4667,16 +4685,16 @@ P2M__INLINE uint32_t p2m__series_at(p2m__req *q, uint32_t metric, uint32_t h) {
         if (k == nk) return id;
     }
     if (q->count[metric] >= q->e->max_series) { /* cardinality limit: the overflow point */
-        if (q->ovf[metric]) return q->ovf[metric] - 1;
+        if (q->ovf[metric] != P2M__ID1_NONE) return P2M__ID1_ID(q->ovf[metric]);
         id = q->n_ser++;
         P2M_MEMSET(&q->ser[id], 0, sizeof q->ser[id]);
         q->ser[id].overflow = 1;
-        q->ovf[metric] = id + 1;
+        q->ovf[metric] = P2M__ID1(id);
     } else {
         id = q->n_ser++;
         P2M_MEMSET(&q->ser[id], 0, sizeof q->ser[id]);
         q->count[metric]++;
-        q->shash[i] = id + 1;
+        q->shash[i] = P2M__ID1(id);
         for (k = 0; k < nk; k++) {
             q->ser_vids[(size_t)id * nk + k] = q->kv[k];
             q->ser_pos[(size_t)id * nk + k] = q->kpos[k];
@@ -4746,7 +4764,7 @@ static int p2m__function_name(p2m__req *q, uint64_t idx, uint32_t *vid) {
         *vid = p2m__unknown_vid(q);
         return 0;
     }
-    if (q->func_memo[idx]) { *vid = q->func_memo[idx] - 1u; return 0; }
+    if (q->func_memo[idx] != P2M__ID1_NONE) { *vid = P2M__ID1_ID(q->func_memo[idx]); return 0; }
     p = q->in + q->funcs[idx].off;
     end = p + q->funcs[idx].len;
     while ((r = p2m__next(&q->w, &p, end, &f)) > 0)
@@ -4755,7 +4773,7 @@ static int p2m__function_name(p2m__req *q, uint64_t idx, uint32_t *vid) {
     if (p2m__string(q, name, &sv) < 0) return 1;
     *vid = sv.len ? p2m__intern(q, P2M_VALUE_STRING, (const uint8_t *)sv.ptr, (uint32_t)sv.len, 0)
                   : p2m__unknown_vid(q);
-    q->func_memo[idx] = *vid + 1u;
+    q->func_memo[idx] = P2M__ID1(*vid);
     return 0;
 }
 
@@ -4866,12 +4884,12 @@ static int p2m__location_names(p2m__req *q, uint64_t idx, const uint32_t **ids, 
         return 0;
     }
     m = &q->loc_memo[idx];
-    if (m->off != UINT32_MAX) {
+    if (m->off != P2M__LOC_UNRESOLVED) {
         *ids = p2m__memo_ids(q, m);
         *n = m->len;
         return 0;
     }
-    if (m->len == UINT32_MAX) return 1;
+    if (m->len == P2M__LOC_INVALID) return 1;
     first = q->n_lines_used;
     p = q->in + q->locs[idx].off;
     end = p + q->locs[idx].len;
@@ -4900,7 +4918,7 @@ static int p2m__location_names(p2m__req *q, uint64_t idx, const uint32_t **ids, 
                 if (g.num == P2M__PB_LINE_FUNCTION_INDEX && g.wt == P2M__WT_VARINT) fidx = g.v;
             if (rr < 0) return -1;
             b = p2m__function_name(q, fidx, &vid);
-            if (b) { q->n_lines_used = first; if (b > 0) m->len = UINT32_MAX; return b; }
+            if (b) { q->n_lines_used = first; if (b > 0) m->len = P2M__LOC_INVALID; return b; }
             q->lines[q->n_lines_used++] = vid;
         }
     }
@@ -4911,7 +4929,7 @@ static int p2m__location_names(p2m__req *q, uint64_t idx, const uint32_t **ids, 
         int b;
         if (addr_at) (void)p2m__varint(&q->w, &addr_at, end, &address); /* valid: skipped above */
         b = p2m__unsymbolised_name(q, map_idx, address, &vid);
-        if (b) { if (b > 0) m->len = UINT32_MAX; return b; }
+        if (b) { if (b > 0) m->len = P2M__LOC_INVALID; return b; }
         q->lines[q->n_lines_used++] = vid;
     }
     m->len = q->n_lines_used - first;
@@ -4934,7 +4952,7 @@ static int p2m__location_names(p2m__req *q, uint64_t idx, const uint32_t **ids, 
    to (12% of the function metric's time on the bench's typical request,
    more on bigger ones). Quiet: a location that is malformed or refers
    outside a table is left to the walk, which reports it only when a sample
-   reaches it, as before. */
+   reaches it, as it would without this pass. */
 static void p2m__resolve_locations(p2m__req *q) {
     p2m_error *err = q->w.err;
     uint32_t i;
@@ -5010,7 +5028,7 @@ static int p2m__feed_functions(p2m__req *q, uint64_t stack_idx, uint64_t contrib
         while ((ri = p2m__ints_next(&q->w, &it, &li)) > 0) {
             const uint32_t *ids;
             uint32_t n;
-            if (li < q->sv.n_locs && q->loc_memo[li].off != UINT32_MAX) { /* known location */
+            if (li < q->sv.n_locs && q->loc_memo[li].off != P2M__LOC_UNRESOLVED) { /* known location */
                 n = q->loc_memo[li].len;
                 ids = p2m__memo_ids(q, &q->loc_memo[li]);
             } else {
@@ -5051,7 +5069,7 @@ static int p2m__feed_functions(p2m__req *q, uint64_t stack_idx, uint64_t contrib
             if (se->overflow) novf++; /* the resource's overflow point */
             else p2m__series_add(q, se, contrib, 1, lo, hi);
         }
-        if (novf) p2m__series_add(q, &q->ser[q->ovf[P2M_METRIC_FUNCTION] - 1u], contrib, novf, lo, hi);
+        if (novf) p2m__series_add(q, &q->ser[P2M__ID1_ID(q->ovf[P2M_METRIC_FUNCTION])], contrib, novf, lo, hi);
         q->kv[fk] = saved;
         q->kpos[fk] = saved_pos;
     }
@@ -5242,8 +5260,8 @@ static int p2m__walk_profile(p2m__req *q, p2m__span s, const p2m__pinfo *pi) {
                 }
                 if (!has_values && count == 0) { q->st->empty_samples++; continue; }
                 if (outcome >= P2M__SM_DROP) {
-                    if (outcome == P2M__SM_DROP) q->st->dropped_process++;
-                    else if (outcome == P2M__SM_DROP + 1u) q->st->dropped_thread++;
+                    if (outcome == P2M__SM_DROP_PROCESS) q->st->dropped_process++;
+                    else if (outcome == P2M__SM_DROP_THREAD) q->st->dropped_thread++;
                     else q->st->dropped_pattern++;
                     continue;
                 }
@@ -5274,13 +5292,13 @@ static int p2m__walk_profile(p2m__req *q, p2m__span s, const p2m__pinfo *pi) {
             const p2m__filter *fl = e->filter;
             if (fl[P2M__F_PROCESS].enabled &&
                 !p2m__filter_match(q, P2M__F_PROCESS, q->smp_slots[fl[P2M__F_PROCESS].slots[0]])) {
-                if (me) me->outcome = P2M__SM_DROP;
+                if (me) me->outcome = P2M__SM_DROP_PROCESS;
                 q->st->dropped_process++;
                 continue;
             }
             if (fl[P2M__F_THREAD].enabled &&
                 !p2m__filter_match(q, P2M__F_THREAD, q->smp_slots[fl[P2M__F_THREAD].slots[0]])) {
-                if (me) me->outcome = P2M__SM_DROP + 1u;
+                if (me) me->outcome = P2M__SM_DROP_THREAD;
                 q->st->dropped_thread++;
                 continue;
             }
@@ -5294,7 +5312,7 @@ static int p2m__walk_profile(p2m__req *q, p2m__span s, const p2m__pinfo *pi) {
                         m = p2m__filter_match(q, P2M__F_PATTERN, q->smp_slots[fl[P2M__F_PATTERN].slots[k]]);
                 }
                 if (!m) {
-                    if (me) me->outcome = P2M__SM_DROP + 2u;
+                    if (me) me->outcome = P2M__SM_DROP_PATTERN;
                     q->st->dropped_pattern++;
                     continue;
                 }
@@ -5453,7 +5471,7 @@ static P2M__NOINLINE int p2m__walk_request(p2m__req *q) {
         P2M_MEMSET(out, 0, sizeof *out);
         out->field_first = q->n_resfields;
         q->cur_res = q->n_res;
-        for (i = 0; i < P2M__NMET; i++) q->count[i] = q->ovf[i] = 0;
+        for (i = 0; i < P2M__NMET; i++) { q->ovf[i] = P2M__ID1_NONE; q->count[i] = 0; }
         for (i = 0; i < e->n_slots; i++) q->res_slots[i] = P2M__VID_ABSENT;
         q->n_rlist = 0;
         rp = f.s.p;
@@ -5525,14 +5543,14 @@ static P2M__NOINLINE int p2m__walk_request(p2m__req *q) {
         /* point lists of this resource: metrics cpu, memory, function,
            declared; overflow last */
         for (m = 1; m < P2M_METRIC_EXTRA + e->n_extra; m++) {
-            uint32_t first = q->n_plist, ov = 0, sidx;
+            uint32_t first = q->n_plist, ov = P2M__ID1_NONE, sidx;
             if (!e->metric[m].enabled) continue;
             for (sidx = first_ser; sidx < q->n_ser; sidx++) {
                 if (q->ser[sidx].metric != m) continue;
-                if (q->ser[sidx].overflow) { ov = sidx + 1; continue; }
+                if (q->ser[sidx].overflow) { ov = P2M__ID1(sidx); continue; }
                 q->plist[q->n_plist++] = sidx;
             }
-            if (ov) q->plist[q->n_plist++] = ov - 1;
+            if (ov != P2M__ID1_NONE) q->plist[q->n_plist++] = P2M__ID1_ID(ov);
             if (q->n_plist > first) {
                 out->kind[out->n_metrics] = m;
                 out->pl_first[out->n_metrics] = first;
@@ -6345,21 +6363,21 @@ static void p2m__emit_overflow(const p2m_result *r, size_t a, size_t b, p2m__bw 
 }
 
 /* The overflow series of (resource, metric), created when needed;
-   UINT32_MAX when the state has no room left even for it. */
+   P2M__NO_ID when the state has no room left even for it. */
 static uint32_t p2m__cum_overflow(p2m__cum *c, uint32_t sres, uint32_t metric) {
     p2m_state *st = c->st;
     uint32_t *o = &c->t_ovf[sres * P2M__NMET + metric], id;
     p2m__sser *x;
-    if (*o) return *o - 1u;
-    if (c->t_series >= st->cap) return UINT32_MAX;
+    if (*o != P2M__ID1_NONE) return P2M__ID1_ID(*o);
+    if (c->t_series >= st->cap) return P2M__NO_ID;
     id = c->t_series;
     x = p2m__cser(c, id);
-    if (!p2m__cum_stage(c, p2m__emit_overflow, 0, 0, 0, &x->off, &x->len)) return UINT32_MAX;
+    if (!p2m__cum_stage(c, p2m__emit_overflow, 0, 0, 0, &x->off, &x->len)) return P2M__NO_ID;
     c->t_bytes += x->len;
     c->t_series++;
     x->sum = 0; x->start = UINT64_MAX; x->end = 0;
     x->res = sres; x->metric = metric; x->overflow = 1; x->hash = 0;
-    *o = id + 1u;
+    *o = P2M__ID1(id);
     return id;
 }
 
@@ -6389,19 +6407,19 @@ static P2M__NOINLINE void p2m__cum_merge(p2m__cum *c, const p2m_result *r, p2m_s
     size_t ri;
     for (ri = 0; ri < r->n_res; ri++) {
         const p2m__res *x = &r->res[ri];
-        uint32_t off, len, h, i, sres = UINT32_MAX, m;
+        uint32_t off, len, h, i, sres = P2M__NO_ID, m;
         int staged = p2m__cum_stage(c, p2m__emit_resource, r, ri, 0, &off, &len);
         if (staged) {
             const uint8_t *url = x->schema_url.p ? x->schema_url.p : p2m__nothing;
             h = p2m__hash_bytes(p2m__cbytes(c, off), len, p2m__hash_bytes(url, x->schema_url.n, 7u));
-            for (i = 0; i < c->t_res && sres == UINT32_MAX; i++) {
+            for (i = 0; i < c->t_res && sres == P2M__NO_ID; i++) {
                 const p2m__sres *y = p2m__cres(c, i);
                 if (y->hash == h && y->len == len && y->url_len == x->schema_url.n &&
                     p2m__bytes_eq(p2m__cbytes(c, y->off), p2m__cbytes(c, off), len) &&
                     p2m__bytes_eq(p2m__cbytes(c, y->url_off), url, y->url_len))
                     sres = i;
             }
-            if (sres == UINT32_MAX && c->t_res < st->cap && x->schema_url.n <= st->cap_bytes - c->t_bytes - len) {
+            if (sres == P2M__NO_ID && c->t_res < st->cap && x->schema_url.n <= st->cap_bytes - c->t_bytes - len) {
                 p2m__sres *y = p2m__cres(c, c->t_res);
                 P2M_MEMSET(y, 0, sizeof *y);
                 y->off = off;
@@ -6418,8 +6436,8 @@ static P2M__NOINLINE void p2m__cum_merge(p2m__cum *c, const p2m_result *r, p2m_s
             uint32_t kind = x->kind[m], pi;
             for (pi = 0; pi < x->pl_count[m]; pi++) {
                 const p2m__series *d = &r->ser[r->plist[x->pl_first[m] + pi]];
-                uint32_t id = UINT32_MAX;
-                if (sres == UINT32_MAX) { /* no room for the resource: lost, and counted */
+                uint32_t id = P2M__NO_ID;
+                if (sres == P2M__NO_ID) { /* no room for the resource: lost, and counted */
                     stats->overflow_samples += d->samples;
                     continue;
                 }
@@ -6428,19 +6446,22 @@ static P2M__NOINLINE void p2m__cum_merge(p2m__cum *c, const p2m_result *r, p2m_s
                     if (p2m__cum_stage(c, p2m__emit_attrs, r, ri << 8 | m, pi, &aoff, &alen)) {
                         const uint8_t *ab = p2m__cbytes(c, aoff);
                         hh = p2m__hash_bytes(ab, alen, sres * 0x9E3779B1u ^ kind);
-                        for (k = hh & st->hash_mask; st->hash[k] && id == UINT32_MAX; k = (k + 1) & st->hash_mask) {
-                            const p2m__sser *y = &st->ser[st->hash[k] - 1u];
+                        for (k = hh & st->hash_mask; st->hash[k] != P2M__ID1_NONE && id == P2M__NO_ID;
+                             k = (k + 1) & st->hash_mask) {
+                            const p2m__sser *y = &st->ser[P2M__ID1_ID(st->hash[k])];
                             if (y->hash == hh && y->res == sres && y->metric == kind && y->len == alen &&
                                 p2m__bytes_eq(st->bytes + y->off, ab, alen))
-                                id = st->hash[k] - 1u;
+                                id = P2M__ID1_ID(st->hash[k]);
                         }
-                        for (k = hh & c->thash_mask; id == UINT32_MAX && c->thash[k]; k = (k + 1) & c->thash_mask) {
-                            const p2m__sser *y = p2m__cser(c, c->thash[k] - 1u);
+                        for (k = hh & c->thash_mask; id == P2M__NO_ID && c->thash[k] != P2M__ID1_NONE;
+                             k = (k + 1) & c->thash_mask) {
+                            const p2m__sser *y = p2m__cser(c, P2M__ID1_ID(c->thash[k]));
                             if (y->hash == hh && y->res == sres && y->metric == kind && y->len == alen &&
                                 p2m__bytes_eq(p2m__cbytes(c, y->off), ab, alen))
-                                id = c->thash[k] - 1u;
+                                id = P2M__ID1_ID(c->thash[k]);
                         }
-                        if (id == UINT32_MAX && c->t_series < st->cap && c->t_count[sres * P2M__NMET + kind] < e->max_series) {
+                        if (id == P2M__NO_ID && c->t_series < st->cap &&
+                            c->t_count[sres * P2M__NMET + kind] < e->max_series) {
                             p2m__sser *y = p2m__cser(c, c->t_series);
                             y->sum = 0; y->start = UINT64_MAX; y->end = 0;
                             y->res = sres; y->metric = kind; y->overflow = 0; y->hash = hh;
@@ -6448,14 +6469,14 @@ static P2M__NOINLINE void p2m__cum_merge(p2m__cum *c, const p2m_result *r, p2m_s
                             c->t_bytes += alen;
                             id = c->t_series++;
                             c->t_count[sres * P2M__NMET + kind]++;
-                            c->thash[k] = id + 1u;
+                            c->thash[k] = P2M__ID1(id);
                         }
                     }
                 }
-                if (id == UINT32_MAX) { /* over a limit: the overflow point */
+                if (id == P2M__NO_ID) { /* over a limit: the overflow point */
                     if (!d->overflow) stats->overflow_samples += d->samples;
                     id = p2m__cum_overflow(c, sres, kind);
-                    if (id == UINT32_MAX) continue;
+                    if (id == P2M__NO_ID) continue;
                 }
                 p2m__cum_add(c, id, d);
             }
@@ -6511,8 +6532,8 @@ static P2M__NOINLINE void p2m__cum_commit(p2m__cum *c) {
     if (c->t_bytes > st->n_bytes) P2M_MEMCPY(st->bytes + st->n_bytes, c->tb, c->t_bytes - st->n_bytes);
     for (i = st->n_series; i < c->t_series; i++) {
         if (st->ser[i].overflow) continue;
-        for (k = st->ser[i].hash & st->hash_mask; st->hash[k]; k = (k + 1) & st->hash_mask) {}
-        st->hash[k] = i + 1u;
+        for (k = st->ser[i].hash & st->hash_mask; st->hash[k] != P2M__ID1_NONE; k = (k + 1) & st->hash_mask) {}
+        st->hash[k] = P2M__ID1(i);
     }
     for (i = 0; i < c->t_res; i++)
         for (k = 0; k < P2M__NMET; k++) {
@@ -6668,7 +6689,7 @@ static P2M__NOINLINE p2m_status p2m__place(p2m__req *q, const p2m_engine *engine
         q->loc_memo = (p2m__strent *)(void *)(base + pl.loc_memo);
         q->func_memo = (uint32_t *)(void *)(base + pl.func_memo);
         q->lines = (uint32_t *)(void *)(base + pl.lines);
-        for (i = 0; i < q->sv.n_locs; i++) { q->loc_memo[i].off = UINT32_MAX; q->loc_memo[i].len = 0; }
+        for (i = 0; i < q->sv.n_locs; i++) { q->loc_memo[i].off = P2M__LOC_UNRESOLVED; q->loc_memo[i].len = 0; }
         P2M_MEMSET(q->func_memo, 0, (size_t)q->sv.n_funcs * 4u);
         q->fn_list = (uint32_t *)(void *)(base + pl.fn_list);
         q->fn_list_cap = pl.fn_list_cap;
