@@ -374,6 +374,12 @@ P2M_API void p2m_config_init(p2m_config *cfg);
 P2M_API p2m_status p2m_engine_compile(const p2m_config *cfg, void *mem, size_t mem_size,
                                       const p2m_engine **engine, p2m_error *err);
 
+/* The metrics a compiled engine can emit, in output order (cpu, memory,
+   function, declared; enabled ones only): name, unit as emitted (UCUM),
+   description, kind, extra index, is_gauge, is_double and temporality
+   (n_points 0). Writes up to cap; returns how many there are. */
+P2M_API size_t p2m_engine_metrics(const p2m_engine *engine, p2m_metric_info *out, size_t cap);
+
 /* Bytes of state memory a cumulative engine needs (0 for a delta engine). */
 P2M_API size_t p2m_state_size(const p2m_engine *engine);
 
@@ -6037,25 +6043,41 @@ P2M_API size_t p2m_result_metric_count(const p2m_result *r, size_t res) {
     return x ? x->n_metrics : 0;
 }
 
-P2M_API void p2m_result_metric(const p2m_result *r, size_t res, size_t metric, p2m_metric_info *out) {
-    const p2m__res *x = p2m__res_at(r, res);
-    const p2m__metric *m;
-    if (!out) return;
-    P2M_MEMSET(out, 0, sizeof *out);
-    if (!x || metric >= x->n_metrics) return;
-    m = &r->e->metric[x->kind[metric]];
-    out->kind = (p2m_metric_kind)x->kind[metric];
+/* What metric id emits: everything of a p2m_metric_info but its points. */
+static void p2m__metric_info(const p2m_engine *e, uint32_t id, p2m_metric_info *out) {
+    const p2m__metric *m = &e->metric[id];
+    out->kind = id >= P2M_METRIC_EXTRA ? P2M_METRIC_EXTRA : (p2m_metric_kind)id;
+    out->extra = id >= P2M_METRIC_EXTRA ? id - P2M_METRIC_EXTRA : 0u;
     out->name = m->name;
     out->unit = m->unit;
     out->description = m->description;
-    out->temporality = r->e->temporality;
+    out->temporality = e->temporality;
     out->is_double = m->is_double;
-    out->n_points = x->pl_count[metric];
     out->is_gauge = m->is_gauge;
-    if (x->kind[metric] >= P2M_METRIC_EXTRA) {
-        out->kind = P2M_METRIC_EXTRA;
-        out->extra = x->kind[metric] - P2M_METRIC_EXTRA;
+}
+
+P2M_API void p2m_result_metric(const p2m_result *r, size_t res, size_t metric, p2m_metric_info *out) {
+    const p2m__res *x = p2m__res_at(r, res);
+    if (!out) return;
+    P2M_MEMSET(out, 0, sizeof *out);
+    if (!x || metric >= x->n_metrics) return;
+    p2m__metric_info(r->e, x->kind[metric], out);
+    out->n_points = x->pl_count[metric];
+}
+
+P2M_API size_t p2m_engine_metrics(const p2m_engine *engine, p2m_metric_info *out, size_t cap) {
+    uint32_t id;
+    size_t n = 0;
+    if (!engine || engine->magic != P2M__MAGIC) return 0;
+    for (id = P2M_METRIC_CPU; id < P2M_METRIC_EXTRA + engine->n_extra; id++) {
+        if (!engine->metric[id].enabled) continue;
+        if (out && n < cap) {
+            P2M_MEMSET(&out[n], 0, sizeof out[n]);
+            p2m__metric_info(engine, id, &out[n]);
+        }
+        n++;
     }
+    return n;
 }
 
 /* The key a series' attribute at position pos comes from: rule pos's key,

@@ -1295,7 +1295,7 @@ static int cmd_validate(int argc, char **argv)
         p2m_cfgfile_free(&file);
         return EXIT_USAGE;
     }
-    p2m_cfgfile_print(&file, config, stdout);
+    p2m_cfgfile_print(&file, engine, config, stdout);
     puts("ok");
     free(engine_mem);
     p2m_cfgfile_free(&file);

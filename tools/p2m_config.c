@@ -1170,63 +1170,25 @@ void p2m_cfgfile_free(p2m_cfgfile *f)
 
 /* ---- the effective configuration, for p2m validate ---------------------- */
 
-/* The UCUM form the library emits for a unit spelling; NULL when it is not
-   one of the time or size spellings (then it is emitted as written). */
-static const char *ucum_unit(const char *u)
+/* A metric's unit as the engine emits it, and the spelling the
+   configuration gave when that differs ("s (written seconds)"). */
+static void print_unit(FILE *out, p2m_str unit, const char *given)
 {
-    static const char *const map[][2] = {
-        {"ns", "ns"},    {"nanoseconds", "ns"},  {"us", "us"},     {"microseconds", "us"},
-        {"ms", "ms"},    {"milliseconds", "ms"}, {"s", "s"},       {"seconds", "s"},
-        {"By", "By"},    {"bytes", "By"},        {"KiBy", "KiBy"}, {"kibibytes", "KiBy"},
-        {"MiBy", "MiBy"}, {"mebibytes", "MiBy"}};
-    size_t i;
-    for (i = 0; i < sizeof map / sizeof map[0]; i++)
-        if (strcmp(map[i][0], u) == 0)
-            return map[i][1];
-    return NULL;
+    fprintf(out, "%.*s", (int)unit.len, unit.ptr);
+    if (given != NULL && (strlen(given) != unit.len || memcmp(given, unit.ptr, unit.len) != 0))
+        fprintf(out, " (written %s)", given);
 }
 
-static void print_unit(FILE *out, const char *given)
-{
-    const char *u = ucum_unit(given);
-    if (u == NULL)
-        fprintf(out, "%s", given);
-    else if (strcmp(u, given) == 0)
-        fprintf(out, "%s", u);
-    else
-        fprintf(out, "%s (written %s)", u, given);
-}
-
-static void print_metric(FILE *out, const char *what, const p2m_metric_config *m,
-                         const char *unit)
+/* One metric line: what the compiled engine emits (m), or "off" (m NULL). */
+static void print_metric(FILE *out, const char *what, const p2m_metric_info *m, const char *given)
 {
     fprintf(out, "  %-9s ", what);
-    if (!m->enabled) {
-        fprintf(out, "off\n");
+    if (m == NULL) {
+        fprintf(out, "off");
         return;
     }
-    fprintf(out, "%-24s Sum    ", m->name ? m->name : "(no name)");
-    print_unit(out, unit);
-    fputc('\n', out);
-}
-
-/* A declared metric's unit when none is given: ns for time sample types,
-   By for bytes, else 1 (the library's rule). */
-static const char *extra_default_unit(const p2m_extra_metric *x)
-{
-    const char *slash;
-    if (x->n_sample_types == 0 || x->sample_types == NULL || x->sample_types[0] == NULL)
-        return "1";
-    slash = strrchr(x->sample_types[0], '/');
-    if (slash == NULL)
-        return "1";
-    slash++;
-    if (strcmp(slash, "bytes") == 0)
-        return "By";
-    if (ucum_unit(slash) != NULL && strcmp(ucum_unit(slash), "By") != 0 &&
-        strcmp(ucum_unit(slash), "KiBy") != 0 && strcmp(ucum_unit(slash), "MiBy") != 0)
-        return "ns";
-    return "1";
+    fprintf(out, "%-24.*s %-6s ", (int)m->name.len, m->name.ptr, m->is_gauge ? "Gauge" : "Sum");
+    print_unit(out, m->unit, given);
 }
 
 static void print_quoted_list(FILE *out, const char *first, const char *const *more, size_t n)
@@ -1269,12 +1231,14 @@ static void print_filter(FILE *out, const char *name, const p2m_filter *f, const
     fputc('\n', out);
 }
 
-void p2m_cfgfile_print(const p2m_cfgfile *f, const char *source, FILE *out)
+void p2m_cfgfile_print(const p2m_cfgfile *f, const p2m_engine *engine, const char *source,
+                       FILE *out)
 {
     static const char *const rule_types[] = {"literal", "attribute", "regex", "string_table"};
     const p2m_config *cfg = &f->config;
-    const char *cpu_unit = cfg->cpu.unit ? cfg->cpu.unit : "ns";
-    size_t i, j;
+    p2m_metric_info ms[3 + P2M_MAX_EXTRA];
+    const p2m_metric_info *by_kind[4] = {NULL, NULL, NULL, NULL};
+    size_t i, j, n = p2m_engine_metrics(engine, ms, sizeof ms / sizeof ms[0]);
 
     if (source != NULL)
         fprintf(out, "configuration: %s\n", source);
@@ -1282,19 +1246,25 @@ void p2m_cfgfile_print(const p2m_cfgfile *f, const char *source, FILE *out)
     if (f->storage != NULL && ((const store *)f->storage)->prefix[0] != '\0')
         fprintf(out, "connector: %s\n", ((const store *)f->storage)->prefix + 11);
 #endif
+    /* the metrics as the compiled engine emits them: names, kinds and units
+       come from the library, not from a second copy of its rules */
+    for (i = 0; i < n; i++)
+        if (ms[i].kind != P2M_METRIC_EXTRA)
+            by_kind[ms[i].kind] = &ms[i];
     fprintf(out, "metrics:\n");
-    print_metric(out, "cpu", &cfg->cpu, cpu_unit);
-    print_metric(out, "memory", &cfg->memory, cfg->memory.unit ? cfg->memory.unit : "By");
-    print_metric(out, "function", &cfg->function,
-                 cfg->function.unit ? cfg->function.unit : cpu_unit);
-    for (i = 0; i < cfg->n_extra; i++) {
-        const p2m_extra_metric *x = &cfg->extra[i];
-        int gauge = x->n_sample_types > 0;
-        for (j = 0; j < x->n_sample_types; j++)
-            gauge &= x->sample_types[j] != NULL && strncmp(x->sample_types[j], "inuse_", 6) == 0;
-        fprintf(out, "  %-9s %-24s %-6s ", "declared", x->name ? x->name : "(no name)",
-                gauge ? "Gauge" : "Sum");
-        print_unit(out, x->unit ? x->unit : extra_default_unit(x));
+    print_metric(out, "cpu", by_kind[P2M_METRIC_CPU], cfg->cpu.unit);
+    fputc('\n', out);
+    print_metric(out, "memory", by_kind[P2M_METRIC_MEMORY], cfg->memory.unit);
+    fputc('\n', out);
+    print_metric(out, "function", by_kind[P2M_METRIC_FUNCTION],
+                 cfg->function.unit ? cfg->function.unit : cfg->cpu.unit);
+    fputc('\n', out);
+    for (i = 0; i < n; i++) {
+        const p2m_extra_metric *x;
+        if (ms[i].kind != P2M_METRIC_EXTRA || ms[i].extra >= cfg->n_extra)
+            continue;
+        x = &cfg->extra[ms[i].extra];
+        print_metric(out, "declared", &ms[i], x->unit);
         fprintf(out, ", from");
         for (j = 0; j < x->n_sample_types; j++)
             fprintf(out, "%s %s", j ? "," : "", x->sample_types[j]);

@@ -48,7 +48,8 @@ int p2m_cfgfile_error(const p2m_cfgfile *f, const char *field, const char *messa
    one screen for a person: the metrics with names, units and kinds, the
    data point attribute keys in order, filters, temporality, limits, layout,
    strict. source names the file in the first line (may be NULL). */
-void p2m_cfgfile_print(const p2m_cfgfile *f, const char *source, FILE *out);
+void p2m_cfgfile_print(const p2m_cfgfile *f, const p2m_engine *engine, const char *source,
+                       FILE *out);
 
 /* Frees what p2m_cfgfile_load allocated; out->config must not be used after. */
 void p2m_cfgfile_free(p2m_cfgfile *f);

@@ -2264,6 +2264,52 @@ static void check_extra_metrics(void)
     tk_end();
 }
 
+/* p2m_engine_metrics: what a compiled engine will emit, in output order,
+   with units in UCUM form and kinds as configured (worked out from the
+   configuration below, not from a conversion). */
+static void check_engine_metrics(void)
+{
+    static const char *const t_inuse[] = {"inuse_space/bytes"}, *const t_off[] = {"off_cpu/nanoseconds"};
+    p2m_extra_metric x[2];
+    p2m_config c;
+    p2m_error err;
+    const p2m_engine *eng;
+    p2m_metric_info m[8];
+    size_t n;
+    tk_begin("c.api.engine_metrics");
+    memset(x, 0, sizeof x);
+    x[0].name = "heap"; x[0].sample_types = t_inuse; x[0].n_sample_types = 1;
+    x[1].name = "off"; x[1].unit = "milliseconds"; x[1].sample_types = t_off; x[1].n_sample_types = 1;
+    p2m_config_init(&c);
+    c.cpu.unit = "seconds";
+    c.memory.enabled = 0;
+    c.function.enabled = 1;
+    c.extra = x;
+    c.n_extra = 2;
+    eng = compile_cfg(&c, &err);
+    EXPECT(eng != NULL, "compile: %s: %s", err.field, err.message);
+    if (eng) {
+        memset(m, 0, sizeof m);
+        n = p2m_engine_metrics(eng, m, 8);
+        EXPECT(n == 4, "4 metrics (cpu, function, heap, off), got %zu", n);
+        EXPECT(n == 4 && m[0].kind == P2M_METRIC_CPU && str_eq(m[0].name, "cpu_time") &&
+                   str_eq(m[0].unit, "s") && m[0].is_double && !m[0].is_gauge,
+               "cpu: %s %s", str_show(m[0].name), str_show(m[0].unit));
+        EXPECT(n == 4 && m[1].kind == P2M_METRIC_FUNCTION && str_eq(m[1].unit, "s"),
+               "function takes the cpu unit: %s", str_show(m[1].unit));
+        EXPECT(n == 4 && m[2].kind == P2M_METRIC_EXTRA && m[2].extra == 0 && str_eq(m[2].name, "heap") &&
+                   str_eq(m[2].unit, "By") && m[2].is_gauge && !m[2].is_double,
+               "heap: %s %s gauge %d", str_show(m[2].name), str_show(m[2].unit), m[2].is_gauge);
+        EXPECT(n == 4 && m[3].kind == P2M_METRIC_EXTRA && m[3].extra == 1 && str_eq(m[3].unit, "ms") &&
+                   !m[3].is_gauge && m[3].is_double,
+               "off: %s %s", str_show(m[3].name), str_show(m[3].unit));
+        EXPECT(p2m_engine_metrics(eng, m, 1) == 4 && p2m_engine_metrics(eng, NULL, 0) == 4,
+               "count without room");
+        EXPECT(p2m_engine_metrics(NULL, m, 8) == 0, "NULL engine");
+    }
+    tk_end();
+}
+
 static void check_extra_config_errors(void)
 {
     static const char *const t_mix[] = {"inuse_space/bytes", "alloc_space/bytes"},
@@ -2433,6 +2479,7 @@ int main(int argc, char **argv)
     check_negative_index();
     check_extra_metrics();
     check_extra_config_errors();
+    check_engine_metrics();
     check_unit_spellings();
     check_layout_conflict();
     if (argc > 1)
