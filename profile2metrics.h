@@ -2875,13 +2875,34 @@ P2M_API void p2m_config_init(p2m_config *cfg) {
     cfg->state_bytes = (size_t)1 << 20;
 }
 
+/* The units people write, in profiles and in a metric's configuration:
+   kind, base units (ns or bytes) per unit, and the UCUM spelling a metric
+   in that unit emits. */
+typedef struct p2m__unitdef {
+    const char *name, *ucum;
+    uint32_t kind, per;
+} p2m__unitdef;
+static const p2m__unitdef p2m__units[14] = {
+    {"ns", "ns", P2M__U_TIME, 1u},          {"nanoseconds", "ns", P2M__U_TIME, 1u},
+    {"us", "us", P2M__U_TIME, 1000u},       {"microseconds", "us", P2M__U_TIME, 1000u},
+    {"ms", "ms", P2M__U_TIME, 1000000u},    {"milliseconds", "ms", P2M__U_TIME, 1000000u},
+    {"s", "s", P2M__U_TIME, 1000000000u},   {"seconds", "s", P2M__U_TIME, 1000000000u},
+    {"By", "By", P2M__U_SIZE, 1u},          {"bytes", "By", P2M__U_SIZE, 1u},
+    {"KiBy", "KiBy", P2M__U_SIZE, 1024u},   {"kibibytes", "KiBy", P2M__U_SIZE, 1024u},
+    {"MiBy", "MiBy", P2M__U_SIZE, 1048576u}, {"mebibytes", "MiBy", P2M__U_SIZE, 1048576u}};
+
+static const p2m__unitdef *p2m__unit_of(p2m_str u) {
+    uint32_t i;
+    for (i = 0; i < 14u; i++)
+        if (p2m__streq(u, p2m__units[i].name)) return &p2m__units[i];
+    return 0;
+}
+static const p2m__unitdef *p2m__unit_find(const char *u) { return u ? p2m__unit_of(p2m__cstr(u)) : 0; }
+
 /* nanoseconds per time unit, 0 when s is not a time unit */
 static uint64_t p2m__time_unit_ns(p2m_str s) {
-    if (p2m__streq(s, "nanoseconds") || p2m__streq(s, "ns")) return 1u;
-    if (p2m__streq(s, "microseconds") || p2m__streq(s, "us")) return 1000u;
-    if (p2m__streq(s, "milliseconds") || p2m__streq(s, "ms")) return 1000000u;
-    if (p2m__streq(s, "seconds") || p2m__streq(s, "s")) return 1000000000u;
-    return 0;
+    const p2m__unitdef *u = p2m__unit_of(s);
+    return u && u->kind == P2M__U_TIME ? u->per : 0u;
 }
 
 static const p2m_rule p2m__default_rules[2] = {
@@ -2939,28 +2960,6 @@ static p2m_str p2m__copy_str(p2m__arena *a, const char *s) {
 }
 static size_t p2m__str_cost(const char *s) { return p2m__al8((s ? p2m__cstrlen(s) : 0) + 1) + 8; }
 
-/* The units a metric may be configured in, as people write them: kind,
-   base units (ns or bytes) per unit, and the UCUM spelling emitted. */
-typedef struct p2m__unitdef {
-    const char *name, *ucum;
-    uint32_t kind, per;
-} p2m__unitdef;
-static const p2m__unitdef p2m__units[14] = {
-    {"ns", "ns", P2M__U_TIME, 1u},          {"nanoseconds", "ns", P2M__U_TIME, 1u},
-    {"us", "us", P2M__U_TIME, 1000u},       {"microseconds", "us", P2M__U_TIME, 1000u},
-    {"ms", "ms", P2M__U_TIME, 1000000u},    {"milliseconds", "ms", P2M__U_TIME, 1000000u},
-    {"s", "s", P2M__U_TIME, 1000000000u},   {"seconds", "s", P2M__U_TIME, 1000000000u},
-    {"By", "By", P2M__U_SIZE, 1u},          {"bytes", "By", P2M__U_SIZE, 1u},
-    {"KiBy", "KiBy", P2M__U_SIZE, 1024u},   {"kibibytes", "KiBy", P2M__U_SIZE, 1024u},
-    {"MiBy", "MiBy", P2M__U_SIZE, 1048576u}, {"mebibytes", "MiBy", P2M__U_SIZE, 1048576u}};
-
-static const p2m__unitdef *p2m__unit_find(const char *u) {
-    uint32_t i;
-    if (!u) return 0;
-    for (i = 0; i < 14u; i++)
-        if (p2m__streq(p2m__cstr(u), p2m__units[i].name)) return &p2m__units[i];
-    return 0;
-}
 
 /* Index of key among the first n strings of list, or n. */
 static uint32_t p2m__find_key(const p2m_str *list, uint32_t n, const char *key) {
