@@ -2397,57 +2397,48 @@ static void check_unit_spellings(void)
     tk_end();
 }
 
+/* Converts req with the default configuration but layout and strict;
+   P2M_ERR_CONFIG (and a failed check) when that does not compile. */
+static p2m_status convert_layout(const pbw *req, p2m_layout layout, int strict, p2m_stats *stats,
+                                 p2m_error *err)
+{
+    p2m_config c;
+    const p2m_engine *eng;
+    size_t n = 0;
+    p2m_config_init(&c);
+    c.layout = layout;
+    c.strict = strict;
+    eng = compile_cfg(&c, err);
+    EXPECT(eng != NULL, "layout %d strict %d did not compile", (int)layout, strict);
+    return eng ? convert(eng, req, &n, stats, err) : P2M_ERR_CONFIG;
+}
+
 /* A forced layout that the input's evidence contradicts: a warning in the
    stats, an error in strict mode. */
 static void check_layout_conflict(void)
 {
     static pbw req;
-    p2m_config c;
     p2m_error err;
     p2m_stats stats;
-    const p2m_engine *eng;
-    size_t n = 0;
     p2m_status st;
     tk_begin("c.api.layout_conflict");
     build_main_request(&req, P2M_LAYOUT_V1_8, 0);
-    p2m_config_init(&c);
-    c.layout = P2M_LAYOUT_V1_10;
-    eng = compile_cfg(&c, &err);
-    if (eng) {
-        st = p2m_convert(eng, req.b, req.n, NULL, work_mem, sizeof work_mem, out_buf, sizeof out_buf, &n,
-                         &stats, &err);
-        EXPECT(st == P2M_OK && stats.layout_conflict == 1 && stats.layout_evidence == P2M_LAYOUT_V1_8 &&
-                   stats.layout == P2M_LAYOUT_V1_10,
-               "v1.8 data forced to v1.10: status %d conflict %d evidence %d", (int)st,
-               stats.layout_conflict, (int)stats.layout_evidence);
-    }
-    c.strict = 1;
-    eng = compile_cfg(&c, &err);
-    if (eng) {
-        st = p2m_convert(eng, req.b, req.n, NULL, work_mem, sizeof work_mem, out_buf, sizeof out_buf, &n,
-                         &stats, &err);
-        EXPECT(st == P2M_ERR_MALFORMED && strstr(err.message, "forced layout"),
-               "strict: status %d message %s", (int)st, err.message);
-    }
-    c.strict = 0;
-    c.layout = P2M_LAYOUT_V1_8;
-    eng = compile_cfg(&c, &err);
-    if (eng) {
-        st = p2m_convert(eng, req.b, req.n, NULL, work_mem, sizeof work_mem, out_buf, sizeof out_buf, &n,
-                         &stats, &err);
-        EXPECT(st == P2M_OK && stats.layout_conflict == 0 && stats.layout_evidence == P2M_LAYOUT_V1_8,
-               "v1.8 forced on v1.8: conflict %d evidence %d", stats.layout_conflict,
-               (int)stats.layout_evidence);
-    }
+    st = convert_layout(&req, P2M_LAYOUT_V1_10, 0, &stats, &err);
+    EXPECT(st == P2M_OK && stats.layout_conflict == 1 && stats.layout_evidence == P2M_LAYOUT_V1_8 &&
+               stats.layout == P2M_LAYOUT_V1_10,
+           "v1.8 data forced to v1.10: status %d conflict %d evidence %d", (int)st,
+           stats.layout_conflict, (int)stats.layout_evidence);
+    st = convert_layout(&req, P2M_LAYOUT_V1_10, 1, &stats, &err);
+    EXPECT(st == P2M_ERR_MALFORMED && strstr(err.message, "forced layout"),
+           "strict: status %d message %s", (int)st, err.message);
+    st = convert_layout(&req, P2M_LAYOUT_V1_8, 0, &stats, &err);
+    EXPECT(st == P2M_OK && stats.layout_conflict == 0 && stats.layout_evidence == P2M_LAYOUT_V1_8,
+           "v1.8 forced on v1.8: conflict %d evidence %d", stats.layout_conflict,
+           (int)stats.layout_evidence);
     build_main_request(&req, P2M_LAYOUT_V1_10, 0);
-    c.layout = P2M_LAYOUT_AUTO;
-    eng = compile_cfg(&c, &err);
-    if (eng) {
-        st = p2m_convert(eng, req.b, req.n, NULL, work_mem, sizeof work_mem, out_buf, sizeof out_buf, &n,
-                         &stats, &err);
-        EXPECT(st == P2M_OK && stats.layout_conflict == 0 && stats.layout_evidence == P2M_LAYOUT_V1_10,
-               "auto on v1.10: conflict %d evidence %d", stats.layout_conflict, (int)stats.layout_evidence);
-    }
+    st = convert_layout(&req, P2M_LAYOUT_AUTO, 0, &stats, &err);
+    EXPECT(st == P2M_OK && stats.layout_conflict == 0 && stats.layout_evidence == P2M_LAYOUT_V1_10,
+           "auto on v1.10: conflict %d evidence %d", stats.layout_conflict, (int)stats.layout_evidence);
     tk_end();
 }
 
