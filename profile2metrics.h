@@ -5520,7 +5520,7 @@ static P2M__NOINLINE int p2m__walk_request(p2m__req *q) {
             sp = g.s.p;
             while ((r = p2m__next(&q->w, &sp, send, &k)) > 0) {
                 p2m__pinfo pi;
-                int b, dup = 0, classified = 0;
+                int b, dup = 0, metric_off = 0; /* classified, but its metric is disabled */
                 if (k.num != P2M__PB_SCOPE_PROFILES_PROFILES || k.wt != P2M__WT_LEN) continue;
                 q->st->profiles++;
                 if (p2m__profile_info(q, k.s, &pi, 1) < 0) return -1;
@@ -5533,10 +5533,10 @@ static P2M__NOINLINE int p2m__walk_request(p2m__req *q) {
                 if (pi.metric != P2M_METRIC_NONE && !e->metric[pi.metric].enabled &&
                     !(pi.metric == P2M_METRIC_CPU && e->metric[P2M_METRIC_FUNCTION].enabled)) {
                     pi.metric = P2M_METRIC_NONE;
-                    classified = 1;
+                    metric_off = 1;
                 }
                 if (pi.metric == P2M_METRIC_NONE && !pi.x_mask) {
-                    if (!classified && !dup) q->st->profiles_unclassified++;
+                    if (!metric_off && !dup) q->st->profiles_unclassified++;
                     if (!dup) p2m__note_unfed(q, &pi);
                     continue;
                 }
