@@ -4089,6 +4089,7 @@ static uint8_t *p2m__cbytes(const p2m__cum *c, size_t off) {
     return off < c->st->n_bytes ? c->st->bytes + off : c->tb + (off - c->st->n_bytes);
 }
 
+
 static void p2m__cum_point(const p2m__cum *c, uint32_t sid, p2m_point *out, const p2m__metric *m) {
     const p2m__sser *x = p2m__cser(c, sid);
     uint64_t sum = x->sum, start = x->start, end = x->end;
@@ -4120,6 +4121,44 @@ static uint32_t p2m__pow2_at_least(uint64_t n) {
     while (c < n && c < 0x80000000u) c <<= 1;
     return c;
 }
+
+#ifndef P2M_NO_CUMULATIVE
+/* The working memory of a cumulative call: the merge's tentative copies
+   (pending changes per held series, counts per (resource, metric), the new
+   series' hash, new series, resources and bytes) and the view of the whole
+   state. Placed from a; a dry run (base NULL) sizes it for the plan. */
+typedef struct p2m__cumwork {
+    p2m__cum *c;
+    struct p2m_result *v;
+    p2m__res *vres;
+    uint32_t *vpl;
+} p2m__cumwork;
+
+static void p2m__cum_place(const p2m_engine *e, uint32_t ser_cap, p2m__arena *a, p2m__cumwork *w) {
+    const uint32_t cap = e->state_series, tcap = p2m__pow2_at_least((uint64_t)ser_cap * 2u);
+    p2m__cum *c = (p2m__cum *)p2m__take(a, sizeof *c);
+    p2m__pend *pend = (p2m__pend *)p2m__take(a, (size_t)cap * sizeof(p2m__pend));
+    uint32_t *t_count = (uint32_t *)p2m__take(a, (size_t)cap * (4u * P2M__NMET));
+    uint32_t *t_ovf = (uint32_t *)p2m__take(a, (size_t)cap * (4u * P2M__NMET));
+    uint32_t *thash = (uint32_t *)p2m__take(a, (size_t)tcap * 4u);
+    p2m__sser *t_ser = (p2m__sser *)p2m__take(a, (size_t)cap * sizeof(p2m__sser));
+    p2m__sres *t_resv = (p2m__sres *)p2m__take(a, (size_t)cap * sizeof(p2m__sres));
+    uint8_t *tb = (uint8_t *)p2m__take(a, e->state_bytes);
+    w->v = (struct p2m_result *)p2m__take(a, sizeof(struct p2m_result));
+    w->vres = (p2m__res *)p2m__take(a, (size_t)cap * sizeof(p2m__res));
+    w->vpl = (uint32_t *)p2m__take(a, (size_t)cap * 4u);
+    w->c = c;
+    if (!c) return;
+    c->pend = pend;
+    c->t_count = t_count;
+    c->t_ovf = t_ovf;
+    c->thash = thash;
+    c->thash_mask = tcap - 1u;
+    c->t_ser = t_ser;
+    c->t_resv = t_resv;
+    c->tb = tb;
+}
+#endif
 
 static int p2m__make_plan(const p2m__req *q, p2m__plan *pl) {
     const p2m_engine *e = q->e;
@@ -4193,13 +4232,19 @@ static int p2m__make_plan(const p2m__req *q, p2m__plan *pl) {
     P2M__PLACE(smemo, (size_t)pl->smemo_n * sizeof(p2m__smemo));
     /* cumulative: pending changes per held series, counts per (resource,
        metric), the new series' hash, and the view of the whole state */
+#ifndef P2M_NO_CUMULATIVE
     if (e->state_series) {
-        uint32_t c = e->state_series;
-        P2M__PLACE(cum, sizeof(p2m__cum) + p2m__al8(sizeof(struct p2m_result)) + (size_t)c * sizeof(p2m__pend) +
-                            (size_t)c * (sizeof(p2m__sser) + p2m__al8(sizeof(p2m__sres))) + p2m__al8(e->state_bytes) +
-                            (size_t)c * (8u * P2M__NMET) + (size_t)p2m__pow2_at_least((uint64_t)pl->ser_cap * 2u) * 4u +
-                            (size_t)c * p2m__al8(sizeof(p2m__res)) + (size_t)c * 4u + 64u);
+        p2m__arena dry;
+        p2m__cumwork cw;
+        dry.base = 0;
+        dry.cap = 0;
+        dry.used = 0;
+        p2m__cum_place(e, pl->ser_cap, &dry, &cw);
+        P2M__PLACE(cum, dry.used);
     }
+#else
+    pl->cum = 0;
+#endif
 #undef P2M__PLACE
     pl->total = at + 8u; /* + alignment slack of the caller's pointer */
     return 0;
@@ -6405,43 +6450,54 @@ P2M_API p2m_status p2m_encode_otlp(const p2m_result *r, void *output, size_t cap
 #ifndef P2M_NO_CUMULATIVE
 /* ---- cumulative state: merge and commit ------------------------------------ */
 
+/* Places an empty state for e in a; a dry run (a->base NULL) counts its
+   bytes, which is what p2m_state_size reports. */
+static p2m_state *p2m__state_place(const p2m_engine *e, p2m__arena *a) {
+    p2m_state *st = (p2m_state *)p2m__take(a, sizeof *st);
+    const uint32_t cap = e->state_series, hcap = p2m__pow2_at_least((uint64_t)cap * 2u);
+    p2m__sres *res = (p2m__sres *)p2m__take(a, cap * sizeof(p2m__sres));
+    p2m__sser *ser = (p2m__sser *)p2m__take(a, cap * sizeof(p2m__sser));
+    uint32_t *hash = (uint32_t *)p2m__take(a, (size_t)hcap * 4u);
+    uint8_t *bytes = (uint8_t *)p2m__take(a, e->state_bytes);
+    if (!st) return 0;
+    P2M_MEMSET(st, 0, sizeof *st);
+    st->magic = P2M__STATE_MAGIC;
+    st->e = e;
+    st->cap = cap;
+    st->hash_mask = hcap - 1u;
+    st->res = res;
+    st->ser = ser;
+    st->hash = hash;
+    P2M_MEMSET(hash, 0, (size_t)hcap * 4u);
+    st->cap_bytes = e->state_bytes;
+    st->bytes = bytes;
+    return st;
+}
+
 P2M_API size_t p2m_state_size(const p2m_engine *e) {
-    size_t c;
+    p2m__arena a;
     if (!e || e->magic != P2M__MAGIC || !e->state_series) return 0;
-    c = e->state_series;
-    return p2m__al8(sizeof(struct p2m_state)) + c * p2m__al8(sizeof(p2m__sres)) + c * sizeof(p2m__sser) +
-           (size_t)p2m__pow2_at_least((uint64_t)c * 2u) * 4u + p2m__al8(e->state_bytes) + 16u;
+    a.base = 0;
+    a.cap = 0;
+    a.used = 0;
+    (void)p2m__state_place(e, &a);
+    return a.used + 7u; /* the state starts at the first 8-byte aligned byte of mem */
 }
 
 P2M_API p2m_status p2m_state_init(const p2m_engine *e, void *mem, size_t mem_size, p2m_state **state,
                                   p2m_error *err) {
     p2m__arena a;
-    p2m_state *st;
-    size_t need = p2m_state_size(e);
-    uint32_t hcap;
+    size_t need = p2m_state_size(e), skew;
     p2m__clear(err);
     if (state) *state = 0;
     if (!state || !e || e->magic != P2M__MAGIC) return p2m__fail(err, P2M_ERR_ARGUMENT, 0, P2M__MSG("state and engine must not be NULL"));
     if (!need) return p2m__fail(err, P2M_ERR_ARGUMENT, 0, P2M__MSG("the engine is not cumulative"));
     if (!mem || mem_size < need) return p2m__need(err, P2M_ERR_MEMORY, need, P2M__MSG("state memory too small"));
-    /* the arena starts at the first 8-byte aligned address of mem */
-    a.base = (uint8_t *)mem + ((8u - ((uintptr_t)mem & 7u)) & 7u);
-    a.cap = mem_size - (size_t)(a.base - (uint8_t *)mem);
+    skew = (8u - ((uintptr_t)mem & 7u)) & 7u;
+    a.base = (uint8_t *)mem + skew;
+    a.cap = mem_size - skew;
     a.used = 0;
-    st = (p2m_state *)p2m__take(&a, sizeof *st);
-    P2M_MEMSET(st, 0, sizeof *st);
-    st->magic = P2M__STATE_MAGIC;
-    st->e = e;
-    st->cap = e->state_series;
-    hcap = p2m__pow2_at_least((uint64_t)st->cap * 2u);
-    st->hash_mask = hcap - 1u;
-    st->res = (p2m__sres *)p2m__take(&a, st->cap * sizeof(p2m__sres));
-    st->ser = (p2m__sser *)p2m__take(&a, st->cap * sizeof(p2m__sser));
-    st->hash = (uint32_t *)p2m__take(&a, (size_t)hcap * 4u);
-    P2M_MEMSET(st->hash, 0, (size_t)hcap * 4u);
-    st->cap_bytes = e->state_bytes;
-    st->bytes = (uint8_t *)p2m__take(&a, st->cap_bytes);
-    *state = st;
+    *state = p2m__state_place(e, &a);
     return P2M_OK;
 }
 
@@ -6941,52 +6997,37 @@ static p2m_status p2m__aggregate(const p2m_engine *engine, const void *input, si
     *result = res;
 #ifndef P2M_NO_CUMULATIVE
     if (engine->state_series) { /* cumulative: merge into the state's view */
-        uint8_t *cp = base + pl.cum;
-        p2m__cum *c = (p2m__cum *)(void *)cp;
+        p2m__arena ca;
+        p2m__cumwork cw;
+        p2m__cum *c;
         struct p2m_result *v;
         p2m_state *sst = options->state;
-        uint32_t cap = sst->cap, tcap = p2m__pow2_at_least((uint64_t)pl.ser_cap * 2u), k;
-        p2m__res *vres;
-        uint32_t *vpl;
-        cp += p2m__al8(sizeof *c);
-        v = (struct p2m_result *)(void *)cp;
-        cp += p2m__al8(sizeof *v);
-        c->pend = (p2m__pend *)(void *)cp;
-        cp += (size_t)cap * sizeof(p2m__pend);
-        c->t_count = (uint32_t *)(void *)cp;
-        c->t_ovf = c->t_count + (size_t)cap * P2M__NMET;
-        cp += (size_t)cap * (8u * P2M__NMET);
-        c->thash = (uint32_t *)(void *)cp;
-        c->thash_mask = tcap - 1u;
-        cp += (size_t)tcap * 4u;
-        vres = (p2m__res *)(void *)cp;
-        cp += (size_t)cap * p2m__al8(sizeof(p2m__res));
-        vpl = (uint32_t *)(void *)cp;
-        cp += (size_t)cap * 4u;
-        cp = base + p2m__al8((size_t)(cp - base));
-        c->t_ser = (p2m__sser *)(void *)cp;
-        cp += (size_t)cap * sizeof(p2m__sser);
-        c->t_resv = (p2m__sres *)(void *)cp;
-        cp += (size_t)cap * p2m__al8(sizeof(p2m__sres));
-        c->tb = cp;
+        uint32_t cap = sst->cap, k;
+        ca.base = base + pl.cum;
+        ca.cap = pl.total - pl.cum;
+        ca.used = 0;
+        p2m__cum_place(engine, pl.ser_cap, &ca, &cw);
+        c = cw.c;
+        v = cw.v;
         c->st = sst;
         c->t_series = sst->n_series;
         c->t_res = sst->n_res;
         c->t_bytes = sst->n_bytes;
         for (k = 0; k < sst->n_series; k++) c->pend[k].touched = 0;
-        P2M_MEMSET(c->t_count, 0, (size_t)cap * (8u * P2M__NMET));
+        P2M_MEMSET(c->t_count, 0, (size_t)cap * (4u * P2M__NMET));
+        P2M_MEMSET(c->t_ovf, 0, (size_t)cap * (4u * P2M__NMET));
         for (k = 0; k < sst->n_res; k++) {
             P2M_MEMCPY(c->t_count + (size_t)k * P2M__NMET, sst->res[k].count, 4u * P2M__NMET);
             P2M_MEMCPY(c->t_ovf + (size_t)k * P2M__NMET, sst->res[k].ovf, 4u * P2M__NMET);
         }
-        P2M_MEMSET(c->thash, 0, (size_t)tcap * 4u);
+        P2M_MEMSET(c->thash, 0, ((size_t)c->thash_mask + 1u) * 4u);
         *v = *res;
         p2m__cum_merge(c, res, st);
-        p2m__cum_view(c, v, vres, vpl);
+        p2m__cum_view(c, v, cw.vres, cw.vpl);
         st->series = 0;
         for (k = 0; k < v->n_res; k++) {
             uint32_t m;
-            for (m = 0; m < vres[k].n_metrics; m++) st->series += vres[k].pl_count[m];
+            for (m = 0; m < cw.vres[k].n_metrics; m++) st->series += cw.vres[k].pl_count[m];
         }
         if (commit) p2m__cum_commit(c);
         *result = v;
