@@ -518,7 +518,8 @@ static void malformed_detail(const conv *c, const unsigned char *data, size_t le
     }
     cut = p2m_pb_locate(data, len, c->forced, off, path, sizeof path, &field_at);
     if (cut)
-        snprintf(out, cap, "; truncated: the input ends at byte %lu while reading %s (from byte %lu)",
+        snprintf(out, cap,
+                 "; truncated: the input ends at byte %lu while reading %s (from byte %lu)",
                  (unsigned long)(base + len), path[0] ? path : "a field",
                  (unsigned long)(base + field_at));
     else if (path[0] != '\0')

@@ -1277,7 +1277,8 @@ void p2m_cfgfile_print(const p2m_cfgfile *f, const p2m_engine *engine, const cha
 
     fprintf(out, "data point attributes, in order:\n");
     if (cfg->attributes == NULL) {
-        fprintf(out, "  1. process.executable.name  (default rule: attribute process.executable.name)\n");
+        fprintf(out, "  1. process.executable.name  (default rule: attribute "
+                     "process.executable.name)\n");
         fprintf(out, "  2. thread.name              (default rule: attribute thread.name)\n");
         fprintf(out, "  (an attributes list replaces both default rules)\n");
     } else if (cfg->n_attributes == 0) {
@@ -1288,7 +1289,8 @@ void p2m_cfgfile_print(const p2m_cfgfile *f, const p2m_engine *engine, const cha
             const p2m_rule *r = &cfg->attributes[i];
             int again = 0;
             for (j = 0; j < i; j++)
-                again |= cfg->attributes[j].key && r->key && strcmp(cfg->attributes[j].key, r->key) == 0;
+                again |= cfg->attributes[j].key && r->key &&
+                         strcmp(cfg->attributes[j].key, r->key) == 0;
             if (again)
                 fprintf(out, "     ");
             else
@@ -1338,8 +1340,8 @@ void p2m_cfgfile_print(const p2m_cfgfile *f, const p2m_engine *engine, const cha
     fprintf(out, "limits: max_series %lu per metric per resource",
             (unsigned long)cfg->max_series);
     if (cfg->temporality == P2M_TEMPORALITY_CUMULATIVE)
-        fprintf(out, "; state_max_series %lu, state_bytes %lu", (unsigned long)cfg->state_max_series,
-                (unsigned long)cfg->state_bytes);
+        fprintf(out, "; state_max_series %lu, state_bytes %lu",
+                (unsigned long)cfg->state_max_series, (unsigned long)cfg->state_bytes);
     fputc('\n', out);
     fprintf(out, "layout: %s\n", p2m_layout_name(cfg->layout));
     fprintf(out, "strict: %s\n", cfg->strict ? "true" : "false");

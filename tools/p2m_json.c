@@ -352,7 +352,9 @@ static int json_value(p2m_outbuf *o, const p2m_value *v, int depth, nest_ctx *c)
         p2m_json_string(o, v->str.ptr ? v->str.ptr : "", v->str.len);
         p2m_out_str(o, "}");
         return 0;
-    case P2M_VALUE_BOOL: p2m_out_str(o, v->i ? "{\"boolValue\":true}" : "{\"boolValue\":false}"); return 0;
+    case P2M_VALUE_BOOL:
+        p2m_out_str(o, v->i ? "{\"boolValue\":true}" : "{\"boolValue\":false}");
+        return 0;
     case P2M_VALUE_INT: p2m_out_printf(o, "{\"intValue\":\"%lld\"}", (long long)v->i); return 0;
     case P2M_VALUE_DOUBLE:
         p2m_out_str(o, "{\"doubleValue\":");
@@ -506,7 +508,8 @@ static int json_entity_refs(p2m_outbuf *o, const p2m_result *r, size_t res, int 
     p2m_result_resource_entity_refs(r, res, refs, n);
     p2m_out_str(o, comma ? ",\"entityRefs\":[" : "\"entityRefs\":[");
     for (i = 0; i < n; i++) {
-        static const char *const names[5] = {NULL, "schemaUrl", "type", "idKeys", "descriptionKeys"};
+        static const char *const names[5] = {NULL, "schemaUrl", "type", "idKeys",
+                                             "descriptionKeys"};
         const unsigned char *p = (const unsigned char *)refs[i].ptr, *end = p + refs[i].len;
         unsigned k;
         int first = 1;

@@ -13,7 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { T_STRING, T_BYTES, T_BOOL, T_INT32, T_INT64, T_UINT32, T_UINT64, T_FIXED64, T_DOUBLE, T_MSG };
+enum {
+    T_STRING, T_BYTES, T_BOOL, T_INT32, T_INT64, T_UINT32, T_UINT64, T_FIXED64, T_DOUBLE, T_MSG
+};
 
 enum {
     M_REQ, M_DICT, M_RP, M_SP, M_PROF, M_SAMPLE, M_STACK, M_LOC, M_LINE, M_FUNC, M_MAP,
@@ -646,7 +648,9 @@ static void jp_start(jp *p, const char *json, size_t len, p2m_layout layout, cha
     p->n = len;
     p->why = why;
     p->why_cap = why_cap;
-    p->schema = layout == P2M_LAYOUT_V1_8 ? schema8 : layout == P2M_LAYOUT_V1_9 ? schema9 : schema10;
+    p->schema = layout == P2M_LAYOUT_V1_8   ? schema8
+                : layout == P2M_LAYOUT_V1_9 ? schema9
+                                            : schema10;
 }
 
 int p2m_jsonin_transcode_one(const char *json, size_t len, p2m_layout layout, p2m_outbuf *out,
