@@ -956,8 +956,8 @@ static int parse_size(const char *s, size_t *out)
     memcpy(digits, s, n + 1);
     switch (digits[n - 1]) {
     case 'K': case 'k': mul = 1024u; break;
-    case 'M': case 'm': mul = 1024u * 1024u; break;
-    case 'G': case 'g': mul = 1024u * 1024u * 1024u; break;
+    case 'M': case 'm': mul = (uint64_t)1 << 20; break;
+    case 'G': case 'g': mul = (uint64_t)1 << 30; break;
     default: break;
     }
     if (mul != 1)

@@ -35,7 +35,7 @@ typedef struct jmsg {
     size_t n;
 } jmsg;
 
-#define MSG(a) {a, sizeof a / sizeof a[0]}
+#define MSG(a) {(a), sizeof(a) / sizeof((a)[0])}
 
 static const jfield f_req[] = {{"resource_profiles", 1, T_MSG, 1, M_RP},
                                {"dictionary", 2, T_MSG, 0, M_DICT}};
@@ -155,14 +155,17 @@ typedef struct jp {
     int failed;
 } jp;
 
-static int jfail(jp *p, const char *fmt, const char *arg)
+/* jfail_ records the first error; jfail(...) does that and is -1 at the call
+   site, so every `return jfail(...)` visibly returns -1 (to readers, and to
+   clang's analyzer, which stops following calls a few levels deep). */
+#define jfail(p, fmt, arg) (jfail_((p), (fmt), (arg)), -1)
+static void jfail_(jp *p, const char *fmt, const char *arg)
 {
     if (!p->failed) {
         snprintf(p->why, p->why_cap, fmt, arg ? arg : "");
         p->err_at = p->at;
         p->failed = 1;
     }
-    return -1;
 }
 
 static void ws(jp *p)
@@ -660,7 +663,7 @@ int p2m_jsonin_transcode_one(const char *json, size_t len, p2m_layout layout, p2
     jp_start(&p, json, len, layout, why, why_cap);
     jmessage(&p, M_REQ, out, 0);
     if (!p.failed && out->failed)
-        jfail(&p, "out of memory%s", NULL);
+        jfail_(&p, "out of memory%s", NULL);
     *err_offset = p.err_at;
     *end = p.at;
     return p.failed ? -1 : 0;
@@ -674,10 +677,10 @@ int p2m_jsonin_transcode(const char *json, size_t len, p2m_layout layout, p2m_ou
     if (jmessage(&p, M_REQ, out, 0) == 0) {
         ws(&p);
         if (p.at != p.n)
-            jfail(&p, "text after the request%s", NULL);
+            jfail_(&p, "text after the request%s", NULL);
     }
     if (!p.failed && out->failed)
-        jfail(&p, "out of memory%s", NULL);
+        jfail_(&p, "out of memory%s", NULL);
     *err_offset = p.err_at;
     return p.failed ? -1 : 0;
 }
