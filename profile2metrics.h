@@ -5412,17 +5412,275 @@ P2M__INLINE int p2m__sample_attrs(p2m__req *q, const p2m__field *g, int *bad,
     return ri < 0 ? -1 : 0;
 }
 
+/* One sample as its fields give it (p2m__read_sample). */
+typedef struct p2m__smp {
+    uint64_t sum;           /* of its values */
+    uint64_t count;         /* of its timestamps */
+    uint64_t stack_idx;
+    uint32_t n_attr_fields; /* attribute_indices fields seen */
+    int has_values;
+    int bad;                /* an invalid reference (counted, or an error in strict mode) */
+    int memo;               /* the sample memo may answer for it */
+    const uint8_t *bad_at;
+    p2m__field attrs;       /* its one packed attribute_indices field, for the memo */
+} p2m__smp;
+
+/* The layout's sample fields that move between versions. */
+typedef struct p2m__sfields {
+    uint32_t values, attrs, contra;
+} p2m__sfields;
+
+/* Reads the fields of sample f into x. The sample's attributes are applied
+   to q->smp_slots as they come, unless the memo may answer (one packed
+   attribute_indices list, kept in x->attrs and applied later if needed). */
+P2M__INLINE int p2m__read_sample(p2m__req *q, const p2m__field *f, const p2m__pinfo *pi,
+                                 const p2m__sfields *sf, int memo, p2m__smp *x) {
+    const p2m_engine *e = q->e;
+    const size_t slot_bytes = e->n_slots * sizeof(uint32_t);
+    const uint8_t *sp = f->s.p, *send = f->s.p + f->s.n;
+    p2m__field g;
+    int rr;
+    x->sum = x->count = x->stack_idx = 0;
+    x->n_attr_fields = 0;
+    x->has_values = 0;
+    x->bad = pi->bad;
+    x->bad_at = pi->bad_at;
+    x->memo = memo;
+    if (!memo) P2M_MEMCPY(q->smp_slots, q->prof_slots, slot_bytes);
+    if (++q->sstamp == 0) { /* wrapped: forget the marks */
+        if (q->kstamp) P2M_MEMSET(q->kstamp, 0, (size_t)q->vals_cap * 4u);
+        q->sstamp = 1;
+    }
+    x->attrs.s.p = p2m__nothing;
+    x->attrs.s.n = 0;
+    x->attrs.v = 0;
+    p2m__set_tag(&x->attrs, 0, P2M__WT_LEN);
+    x->attrs.at = sp;
+    while ((rr = p2m__next(&q->w, &sp, send, &g)) > 0) {
+        if (g.num == sf->values && (g.wt == P2M__WT_LEN || g.wt == P2M__WT_VARINT)) {
+            p2m__ints it;
+            uint64_t v;
+            int ri;
+            p2m__ints_init(&it, &g);
+            while ((ri = p2m__ints_next(&q->w, &it, &v)) > 0) {
+                x->sum += v;
+                x->has_values = 1;
+            }
+            if (ri < 0) return -1;
+        } else if (g.num == sf->attrs && (g.wt == P2M__WT_LEN || g.wt == P2M__WT_VARINT)) {
+            /* one packed list (the usual shape) is applied after the
+               sample is read, or not at all when the memo knows it */
+            if (!x->memo) {
+                if (p2m__sample_attrs(q, &g, &x->bad, &x->bad_at) < 0) return -1;
+            } else if (g.wt == P2M__WT_VARINT ||
+                       x->n_attr_fields) { /* unpacked or several: in order, now */
+                x->memo = 0;
+                P2M_MEMCPY(q->smp_slots, q->prof_slots, slot_bytes);
+                if (x->n_attr_fields && p2m__sample_attrs(q, &x->attrs, &x->bad, &x->bad_at) < 0)
+                    return -1;
+                if (p2m__sample_attrs(q, &g, &x->bad, &x->bad_at) < 0) return -1;
+            } else { /* member by member: the compiler copies the whole
+                        struct with 16-byte loads of what p2m__next wrote
+                        in smaller stores, and each such load waits (9 %) */
+                x->attrs.s.p = g.s.p;
+                x->attrs.s.n = g.s.n;
+                x->attrs.at = g.at;
+            }
+            x->n_attr_fields++;
+        } else if (g.num == P2M__PB_SAMPLE_TIMESTAMPS_UNIX_NANO) {
+            if (g.wt == P2M__WT_LEN) {
+                if (g.s.n % 8u)
+                    return p2m__bad(&q->w, g.at,
+                                    P2M__MSG("packed fixed64 length not a multiple of 8"));
+                x->count += g.s.n / 8u;
+            } else if (g.wt == P2M__WT_I64) {
+                x->count++;
+            }
+        } else if (g.num == P2M__PB_SAMPLE_STACK_INDEX && g.wt == P2M__WT_VARINT) {
+            x->stack_idx = g.v;
+        } else if (g.num == sf->contra && g.wt == P2M__WT_LEN && e->layout == P2M_LAYOUT_AUTO) {
+            return p2m__bad(&q->w, g.at, P2M__MSG("contradicting layout evidence in a sample"));
+        }
+    }
+    return rr;
+}
+
+/* The sample memo entry for x's attribute_indices bytes; *hit when it holds
+   their outcome already. On a miss the entry is taken for them. */
+P2M__INLINE p2m__smemo *p2m__memo_entry(p2m__req *q, const p2m__smp *x, int *hit) {
+    const uint8_t *ap = x->attrs.s.p;
+    uint32_t n = x->attrs.s.n, k;
+    uint64_t key = 0, key2 = 0;
+    p2m__smemo *me;
+    if (n <= 16u) { /* the key is the bytes themselves */
+        if ((size_t)(q->in + q->in_len - ap) >= 16u) {
+            key = p2m__le64(ap);
+            key2 = p2m__le64(ap + 8);
+            if (n < 8u) { key &= ((uint64_t)1 << (8u * n)) - 1u; key2 = 0; }
+            else if (n < 16u) key2 &= ((uint64_t)1 << (8u * (n - 8u))) - 1u;
+        } else {
+            for (k = 0; k < n && k < 8u; k++) key |= (uint64_t)ap[k] << (8u * k);
+            for (; k < n; k++) key2 |= (uint64_t)ap[k] << (8u * (k - 8u));
+        }
+    } else {
+        for (k = 0; k + 8u <= n; k += 8u) key = (key ^ p2m__le64(ap + k)) * 0x100000001B3u;
+        for (; k < n; k++) key = (key ^ ap[k]) * 0x100000001B3u;
+    }
+    me = &q->smemo[(uint32_t)(((key ^ key2 ^ n) * 0x9E3779B97F4A7C15u) >> 40) & q->smemo_mask];
+    *hit = me->stamp == q->smemo_stamp && me->outcome != P2M__SM_NONE && me->len == n &&
+           me->key == key && me->key2 == key2 &&
+           (n <= 16u || p2m__bytes_eq(q->in + me->off, ap, n));
+    if (*hit) return me;
+    me->stamp = q->smemo_stamp;
+    me->key = key;
+    me->key2 = key2;
+    me->off = (uint32_t)(ap - q->in);
+    me->len = n;
+    me->outcome = P2M__SM_NONE;
+    return me;
+}
+
+/* A memo hit: counts what the outcome says and gives the sample's series,
+   or NULL when the sample goes no further. */
+P2M__INLINE p2m__series *p2m__memo_replay(p2m__req *q, uint32_t outcome, p2m__smp *x) {
+    if (outcome == P2M__SM_BAD) { /* strict mode never gets here: it stopped the first time */
+        q->st->invalid_references++;
+        return 0;
+    }
+    if (!x->has_values && x->count == 0) {
+        q->st->empty_samples++;
+        return 0;
+    }
+    if (outcome >= P2M__SM_DROP) {
+        if (outcome == P2M__SM_DROP_PROCESS) q->st->dropped_process++;
+        else if (outcome == P2M__SM_DROP_THREAD) q->st->dropped_thread++;
+        else q->st->dropped_pattern++;
+        return 0;
+    }
+    if (!x->has_values) x->sum = x->count;
+    return &q->ser[outcome];
+}
+
+/* Does a filter drop the sample? Every enabled filter must match; the
+   first that fails counts it (and the memo learns it). */
+P2M__INLINE int p2m__filtered(p2m__req *q, const p2m__field *f, uint32_t f_attrs, p2m__smemo *me) {
+    const p2m__filter *fl = q->e->filter;
+    if (fl[P2M__F_PROCESS].enabled &&
+        !p2m__filter_match(q, P2M__F_PROCESS, q->smp_slots[fl[P2M__F_PROCESS].slots[0]])) {
+        if (me) me->outcome = P2M__SM_DROP_PROCESS;
+        q->st->dropped_process++;
+        return 1;
+    }
+    if (fl[P2M__F_THREAD].enabled &&
+        !p2m__filter_match(q, P2M__F_THREAD, q->smp_slots[fl[P2M__F_THREAD].slots[0]])) {
+        if (me) me->outcome = P2M__SM_DROP_THREAD;
+        q->st->dropped_thread++;
+        return 1;
+    }
+    if (fl[P2M__F_PATTERN].enabled) {
+        int m = 0;
+        uint32_t k;
+        if (fl[P2M__F_PATTERN].all_keys) {
+            m = p2m__pattern_all(q, f->s, f_attrs);
+        } else {
+            for (k = 0; k < fl[P2M__F_PATTERN].n_slots && !m; k++)
+                m = p2m__filter_match(q, P2M__F_PATTERN, q->smp_slots[fl[P2M__F_PATTERN].slots[k]]);
+        }
+        if (!m) {
+            if (me) me->outcome = P2M__SM_DROP_PATTERN;
+            q->st->dropped_pattern++;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Does the sample go no further (an invalid reference, no value, a filter)?
+   1 when it is counted and done, 0 to go on, -1 on an error (strict mode). */
+P2M__INLINE int p2m__sample_stops(p2m__req *q, const p2m__field *f, uint32_t f_attrs, p2m__smp *x,
+                                  p2m__smemo *me) {
+    if (x->bad) {
+        if (q->e->strict)
+            return p2m__fail_ref(
+                q, x->bad_at,
+                P2M__MSG("attribute index outside the attribute table or an invalid string index"));
+        if (me) me->outcome = P2M__SM_BAD;
+        q->st->invalid_references++;
+        return 1;
+    }
+    if (!x->has_values) {
+        if (x->count == 0) {
+            q->st->empty_samples++;
+            return 1;
+        }
+        x->sum = x->count;
+    }
+    return q->e->any_filter && p2m__filtered(q, f, f_attrs, me);
+}
+
+/* The sample's contribution in the metric's base unit: the sum times the
+   profile's factor, or scaled by a type rule (rounded, saturating at the
+   int64 range). */
+P2M__INLINE uint64_t p2m__contribution(const p2m__pinfo *pi, uint64_t sum) {
+    double d;
+    if (pi->scale == 0) return sum * pi->factor;
+    d = (double)(int64_t)sum * pi->scale;
+    if (d >= 9223372036854775807.0) return (uint64_t)INT64_MAX;
+    if (d <= -9223372036854775807.0 - 1.0) return (uint64_t)INT64_MIN;
+    return (uint64_t)(int64_t)(d < 0 ? d - 0.5 : d + 0.5);
+}
+
+/* Adds a kept sample to its series se (NULL: the profile's metric is off),
+   to the declared metrics the profile feeds and to the function metric. */
+P2M__INLINE int p2m__feed_sample(p2m__req *q, const p2m__pinfo *pi, p2m__series *se,
+                                 const p2m__smp *x, const p2m__field *f, uint64_t lo, uint64_t hi) {
+    const p2m_engine *e = q->e;
+    const uint64_t contrib = p2m__contribution(pi, x->sum);
+    if (se) p2m__series_add(q, se, contrib, 1, lo, hi);
+#if P2M_MAX_EXTRA > 0
+    if (pi->x_mask) { /* declared metrics: the same attribute set, their own series */
+        uint32_t k;
+        for (k = 0; k < e->n_extra; k++) {
+            uint32_t m = P2M_METRIC_EXTRA + k;
+            if (!(pi->x_mask >> k & 1u)) continue;
+            p2m__series_add(q, &q->ser[p2m__series_for(q, m)],
+                            x->sum * (e->metric[m].ukind == P2M__U_TIME ? pi->t_factor : 1u), 1, lo,
+                            hi);
+        }
+    }
+#endif
+#ifndef P2M_NO_FUNCTION
+    if (pi->metric == P2M_METRIC_CPU && e->metric[P2M_METRIC_FUNCTION].enabled) {
+        int b = p2m__feed_functions(q, x->stack_idx, contrib, lo, hi);
+        if (b < 0) return -1;
+        if (b) {
+            if (e->strict)
+                return p2m__fail_ref(
+                    q, f->at,
+                    P2M__MSG("stack, location, function or mapping index outside its table"));
+            q->st->invalid_references++;
+        }
+    }
+#else
+    (void)f;
+#endif
+    q->st->samples_kept++;
+    return 0;
+}
+
+/* Walks the samples of one classified profile: each sample is read, its
+   attribute set resolved (or recalled from the sample memo), filtered, and
+   added to its series. A hot loop: its phases are inline functions. */
 static int p2m__walk_profile(p2m__req *q, p2m__span s, const p2m__pinfo *pi) {
     const p2m_engine *e = q->e;
     const uint8_t *p = s.p, *end = s.p + s.n;
-    p2m__field f, g;
-    int r;
-    const size_t slot_bytes = e->n_slots * sizeof(uint32_t);
-    const uint32_t f_values = P2M__LAYOUT_FIELD(q->layout, sample_values);
-    const uint32_t f_attrs = P2M__LAYOUT_FIELD(q->layout, sample_attrs);
-    const uint32_t f_contra = P2M__LAYOUT_FIELD(q->layout, sample_contra);
+    p2m__field f;
+    p2m__sfields sf;
+    int r, memo_on;
     uint64_t lo, hi;
-    int memo_on;
+    sf.values = P2M__LAYOUT_FIELD(q->layout, sample_values);
+    sf.attrs = P2M__LAYOUT_FIELD(q->layout, sample_attrs);
+    sf.contra = P2M__LAYOUT_FIELD(q->layout, sample_contra);
     if (pi->time != 0) {
         lo = pi->time;
         hi = pi->time + pi->duration;
@@ -5440,225 +5698,49 @@ static int p2m__walk_profile(p2m__req *q, p2m__span s, const p2m__pinfo *pi) {
         q->smemo_stamp = 1;
     }
     while ((r = p2m__next(&q->w, &p, end, &f)) > 0) {
-        const uint8_t *sp, *send;
-        uint64_t sum = 0, count = 0, contrib, stack_idx = 0;
-        uint32_t leaf = P2M__VID_ABSENT, outcome, n_attr_fields = 0;
-        int has_values = 0, bad = pi->bad, rr, memo = memo_on;
-        const uint8_t *bad_at = pi->bad_at;
-        p2m__field attrs;
+        p2m__smp x;
         p2m__smemo *me = 0;
-        p2m__series *se;
+        p2m__series *se = 0;
+        uint32_t leaf = P2M__VID_ABSENT;
+        int k, hit = 0;
         if (f.num != P2M__PB_PROFILE_SAMPLES || f.wt != P2M__WT_LEN) continue;
-        if (!memo) P2M_MEMCPY(q->smp_slots, q->prof_slots, slot_bytes);
-        if (++q->sstamp == 0) { /* wrapped: forget the marks */
-            if (q->kstamp) P2M_MEMSET(q->kstamp, 0, (size_t)q->vals_cap * 4u);
-            q->sstamp = 1;
-        }
-        sp = f.s.p;
-        send = sp + f.s.n;
-        attrs.s.p = p2m__nothing;
-        attrs.s.n = 0;
-        attrs.v = 0;
-        p2m__set_tag(&attrs, 0, P2M__WT_LEN);
-        attrs.at = sp;
-        while ((rr = p2m__next(&q->w, &sp, send, &g)) > 0) {
-            if (g.num == f_values && (g.wt == P2M__WT_LEN || g.wt == P2M__WT_VARINT)) {
-                p2m__ints it;
-                uint64_t v;
-                int ri;
-                p2m__ints_init(&it, &g);
-                while ((ri = p2m__ints_next(&q->w, &it, &v)) > 0) {
-                    sum += v;
-                    has_values = 1;
-                }
-                if (ri < 0) return -1;
-            } else if (g.num == f_attrs && (g.wt == P2M__WT_LEN || g.wt == P2M__WT_VARINT)) {
-                /* one packed list (the usual shape) is applied after the
-                   sample is read, or not at all when the memo knows it */
-                if (!memo) {
-                    if (p2m__sample_attrs(q, &g, &bad, &bad_at) < 0) return -1;
-                } else if (g.wt == P2M__WT_VARINT ||
-                           n_attr_fields) { /* unpacked or several: in order, now */
-                    memo = 0;
-                    P2M_MEMCPY(q->smp_slots, q->prof_slots, slot_bytes);
-                    if (n_attr_fields && p2m__sample_attrs(q, &attrs, &bad, &bad_at) < 0) return -1;
-                    if (p2m__sample_attrs(q, &g, &bad, &bad_at) < 0) return -1;
-                } else { /* member by member: the compiler copies the whole
-                            struct with 16-byte loads of what p2m__next wrote
-                            in smaller stores, and each such load waits (9 %) */
-                    attrs.s.p = g.s.p;
-                    attrs.s.n = g.s.n;
-                    attrs.at = g.at;
-                }
-                n_attr_fields++;
-            } else if (g.num == P2M__PB_SAMPLE_TIMESTAMPS_UNIX_NANO) {
-                if (g.wt == P2M__WT_LEN) {
-                    if (g.s.n % 8u)
-                        return p2m__bad(&q->w, g.at,
-                                        P2M__MSG("packed fixed64 length not a multiple of 8"));
-                    count += g.s.n / 8u;
-                } else if (g.wt == P2M__WT_I64) {
-                    count++;
-                }
-            } else if (g.num == P2M__PB_SAMPLE_STACK_INDEX && g.wt == P2M__WT_VARINT) {
-                stack_idx = g.v;
-            } else if (g.num == f_contra && g.wt == P2M__WT_LEN && e->layout == P2M_LAYOUT_AUTO) {
-                return p2m__bad(&q->w, g.at, P2M__MSG("contradicting layout evidence in a sample"));
+        if (p2m__read_sample(q, &f, pi, &sf, memo_on, &x) < 0) return -1;
+        if (x.memo) { /* one packed list or none: the memo keyed by its bytes */
+            me = p2m__memo_entry(q, &x, &hit);
+            if (hit && !(se = p2m__memo_replay(q, me->outcome, &x))) continue;
+            if (!hit) {
+                P2M_MEMCPY(q->smp_slots, q->prof_slots, e->n_slots * sizeof(uint32_t));
+                if (x.n_attr_fields && p2m__sample_attrs(q, &x.attrs, &x.bad, &x.bad_at) < 0)
+                    return -1;
             }
         }
-        if (rr < 0) return -1;
-        if (memo) { /* one packed list or none: the memo keyed by its bytes */
-            const uint8_t *ap = attrs.s.p;
-            uint32_t n = attrs.s.n, k;
-            uint64_t key = 0, key2 = 0;
-            if (n <= 16u) { /* the key is the bytes themselves */
-                if ((size_t)(q->in + q->in_len - ap) >= 16u) {
-                    key = p2m__le64(ap);
-                    key2 = p2m__le64(ap + 8);
-                    if (n < 8u) { key &= ((uint64_t)1 << (8u * n)) - 1u; key2 = 0; }
-                    else if (n < 16u) key2 &= ((uint64_t)1 << (8u * (n - 8u))) - 1u;
-                } else {
-                    for (k = 0; k < n && k < 8u; k++) key |= (uint64_t)ap[k] << (8u * k);
-                    for (; k < n; k++) key2 |= (uint64_t)ap[k] << (8u * (k - 8u));
-                }
-            } else {
-                for (k = 0; k + 8u <= n; k += 8u) key = (key ^ p2m__le64(ap + k)) * 0x100000001B3u;
-                for (; k < n; k++) key = (key ^ ap[k]) * 0x100000001B3u;
+        if (!hit) { /* the sample's own way to its series */
+            if ((k = p2m__sample_stops(q, &f, sf.attrs, &x, me)) != 0) {
+                if (k < 0) return -1;
+                continue;
             }
-            me = &q->smemo[(uint32_t)(((key ^ key2 ^ n) * 0x9E3779B97F4A7C15u) >> 40) &
-                           q->smemo_mask];
-            if (me->stamp == q->smemo_stamp && me->outcome != P2M__SM_NONE && me->len == n &&
-                me->key == key && me->key2 == key2 &&
-                (n <= 16u || p2m__bytes_eq(q->in + me->off, ap, n))) {
-                outcome = me->outcome;
-                if (outcome ==
-                    P2M__SM_BAD) { /* strict mode never gets here: it stopped the first time */
+#ifndef P2M_NO_FUNCTION
+            if (e->rx_function) { /* a regex rule reads the leaf function's name */
+                int b = p2m__leaf_function(q, x.stack_idx, &leaf);
+                if (b < 0) return -1;
+                if (b) {
+                    if (e->strict)
+                        return p2m__fail_ref(
+                            q, f.at,
+                            P2M__MSG("stack, location or function index outside its table"));
                     q->st->invalid_references++;
                     continue;
                 }
-                if (!has_values && count == 0) { q->st->empty_samples++; continue; }
-                if (outcome >= P2M__SM_DROP) {
-                    if (outcome == P2M__SM_DROP_PROCESS) q->st->dropped_process++;
-                    else if (outcome == P2M__SM_DROP_THREAD) q->st->dropped_thread++;
-                    else q->st->dropped_pattern++;
-                    continue;
-                }
-                if (!has_values) sum = count;
-                se = &q->ser[outcome];
-                goto add;
             }
-            me->stamp = q->smemo_stamp;
-            me->key = key;
-            me->key2 = key2;
-            me->off = (uint32_t)(attrs.s.p - q->in);
-            me->len = attrs.s.n;
-            me->outcome = P2M__SM_NONE;
-            P2M_MEMCPY(q->smp_slots, q->prof_slots, slot_bytes);
-            if (n_attr_fields && p2m__sample_attrs(q, &attrs, &bad, &bad_at) < 0) return -1;
-        }
-        if (bad) {
-            if (e->strict)
-                return p2m__fail_ref(
-                    q, bad_at,
-                    P2M__MSG(
-                        "attribute index outside the attribute table or an invalid string index"));
-            if (me) me->outcome = P2M__SM_BAD;
-            q->st->invalid_references++;
-            continue;
-        }
-        if (!has_values) {
-            if (count == 0) { q->st->empty_samples++; continue; }
-            sum = count;
-        }
-        if (e->any_filter) { /* every enabled filter must match; the first that fails counts it */
-            const p2m__filter *fl = e->filter;
-            if (fl[P2M__F_PROCESS].enabled &&
-                !p2m__filter_match(q, P2M__F_PROCESS, q->smp_slots[fl[P2M__F_PROCESS].slots[0]])) {
-                if (me) me->outcome = P2M__SM_DROP_PROCESS;
-                q->st->dropped_process++;
-                continue;
-            }
-            if (fl[P2M__F_THREAD].enabled &&
-                !p2m__filter_match(q, P2M__F_THREAD, q->smp_slots[fl[P2M__F_THREAD].slots[0]])) {
-                if (me) me->outcome = P2M__SM_DROP_THREAD;
-                q->st->dropped_thread++;
-                continue;
-            }
-            if (fl[P2M__F_PATTERN].enabled) {
-                int m = 0;
-                uint32_t k;
-                if (fl[P2M__F_PATTERN].all_keys) {
-                    m = p2m__pattern_all(q, f.s, f_attrs);
-                } else {
-                    for (k = 0; k < fl[P2M__F_PATTERN].n_slots && !m; k++)
-                        m = p2m__filter_match(q, P2M__F_PATTERN,
-                                              q->smp_slots[fl[P2M__F_PATTERN].slots[k]]);
-                }
-                if (!m) {
-                    if (me) me->outcome = P2M__SM_DROP_PATTERN;
-                    q->st->dropped_pattern++;
-                    continue;
-                }
-            }
-        }
-#ifndef P2M_NO_FUNCTION
-        if (e->rx_function) { /* a regex rule reads the leaf function's name */
-            int b = p2m__leaf_function(q, stack_idx, &leaf);
-            if (b < 0) return -1;
-            if (b) {
-                if (e->strict)
-                    return p2m__fail_ref(
-                        q, f.at, P2M__MSG("stack, location or function index outside its table"));
-                q->st->invalid_references++;
-                continue;
-            }
-        }
 #endif
-        p2m__attribute_set(q, q->smp_slots, leaf);
-        se = 0;
-        if (e->metric[pi->metric].enabled) {
-            uint32_t id = p2m__series_for(q, (uint32_t)pi->metric);
-            if (me) me->outcome = id;
-            se = &q->ser[id];
-        }
-    add:
-        if (pi->scale != 0) { /* rounded, saturating at the int64 range */
-            double d = (double)(int64_t)sum * pi->scale;
-            if (d >= 9223372036854775807.0) contrib = (uint64_t)INT64_MAX;
-            else if (d <= -9223372036854775807.0 - 1.0) contrib = (uint64_t)INT64_MIN;
-            else contrib = (uint64_t)(int64_t)(d < 0 ? d - 0.5 : d + 0.5);
-        } else {
-            contrib = sum * pi->factor;
-        }
-        if (se) p2m__series_add(q, se, contrib, 1, lo, hi);
-#if P2M_MAX_EXTRA > 0
-        if (pi->x_mask) { /* declared metrics: the same attribute set, their own series */
-            uint32_t x;
-            for (x = 0; x < e->n_extra; x++) {
-                uint32_t m = P2M_METRIC_EXTRA + x;
-                if (!(pi->x_mask >> x & 1u)) continue;
-                p2m__series_add(q, &q->ser[p2m__series_for(q, m)],
-                                sum * (e->metric[m].ukind == P2M__U_TIME ? pi->t_factor : 1u), 1,
-                                lo, hi);
+            p2m__attribute_set(q, q->smp_slots, leaf);
+            if (e->metric[pi->metric].enabled) {
+                uint32_t id = p2m__series_for(q, (uint32_t)pi->metric);
+                if (me) me->outcome = id;
+                se = &q->ser[id];
             }
         }
-#endif
-#ifndef P2M_NO_FUNCTION
-        if (pi->metric == P2M_METRIC_CPU && e->metric[P2M_METRIC_FUNCTION].enabled) {
-            int b = p2m__feed_functions(q, stack_idx, contrib, lo, hi);
-            if (b < 0) return -1;
-            if (b) {
-                if (e->strict)
-                    return p2m__fail_ref(
-                        q, f.at,
-                        P2M__MSG("stack, location, function or mapping index outside its table"));
-                q->st->invalid_references++;
-            }
-        }
-#else
-        (void)stack_idx;
-#endif
-        q->st->samples_kept++;
+        if (p2m__feed_sample(q, pi, se, &x, &f, lo, hi) < 0) return -1;
     }
     return r;
 }
@@ -6964,8 +7046,11 @@ P2M_API p2m_status p2m_state_init(const p2m_engine *e, void *mem, size_t mem_siz
 
 /* ---- public functions ----------------------------------------------------- */
 
+/* Checks the arguments of a call and surveys its input. The survey counts
+   the dictionary's entries when always_count is set or the engine decodes
+   stacks; otherwise the dictionary scan of p2m__aggregate counts them. */
 static p2m_status p2m__begin(p2m__req *q, const p2m_engine *e, const void *input, size_t input_size,
-                             p2m_stats *st, p2m_error *err, int count_dict) {
+                             p2m_stats *st, p2m_error *err, int always_count) {
     P2M_MEMSET(q, 0, sizeof *q);
     P2M_MEMSET(st, 0, sizeof *st);
     p2m__clear(err);
@@ -6981,7 +7066,7 @@ static p2m_status p2m__begin(p2m__req *q, const p2m_engine *e, const void *input
     q->w.err = err;
     q->st = st;
     st->bytes_in = input_size;
-    if (p2m__survey_request(q, count_dict) < 0) return q->w.st;
+    if (p2m__survey_request(q, always_count || P2M__STACKS(e)) < 0) return q->w.st;
     return P2M_OK;
 }
 
@@ -7158,12 +7243,10 @@ static p2m_status p2m__aggregate(const p2m_engine *engine, const void *input, si
     /* Without the function metric the dictionary is read once: the scan
        below counts its strings and attribute entries and indexes them in
        the same pass (the survey leaves them out). */
-    if ((s = p2m__begin(&q, engine, input, input_size, st, err, !engine || P2M__STACKS(engine))) !=
-        P2M_OK)
-        return s;
+    if ((s = p2m__begin(&q, engine, input, input_size, st, err, 0)) != P2M_OK) return s;
     if (!result) return p2m__fail(err, P2M_ERR_ARGUMENT, 0, P2M__MSG("result must not be NULL"));
     if ((s = p2m__check_xattrs(options, err)) != P2M_OK) return s;
-    if (!P2M__STACKS(engine) && q.sv.dict.p) {
+    if (!P2M__STACKS(q.e) && q.sv.dict.p) {
         /* strings go where the plan puts them (right after the result, a
            place that does not depend on any count); attribute entries go
            to the top of the memory for now and move down to their place
