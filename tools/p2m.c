@@ -352,12 +352,6 @@ static int load_engine(const char *path, const char *connector, int layout_overr
 enum { OUT_OTLP, OUT_TABLE, OUT_JSON, OUT_PROM };
 enum { IN_OTLP, IN_STREAM, IN_JSON, IN_JSONL };
 
-/* A message of the input: at p, or (p NULL) at off in conv.keep. */
-typedef struct msgref {
-    const unsigned char *p;
-    size_t off, len, base;
-} msgref;
-
 /* A sample type that fed no metric, summed over every message (the
    library's strings point into one message, so these are copies). */
 typedef struct unfed_total {
@@ -381,15 +375,7 @@ typedef struct conv {
     size_t merged;               /* -f prom: resources summed into shared lines */
     void *wscratch;              /* scratch of p2m_write_json / p2m_write_prom */
     size_t wscratch_cap;
-    /* -f prom over a stream: every message is converted again at the end by
-       a cumulative engine of the same configuration, whose final state is
-       the stream's totals (prom_stream) */
-    const p2m_config *config;
-    msgref *msgs;
-    size_t n_msgs, cap_msgs;
-    p2m_outbuf keep;             /* JSON input: the protobuf of each request */
-    uint64_t sum_series, sum_resources;
-    size_t sum_encoded;
+    p2m_prom *promsum;           /* -f prom over a stream: totals of every message */
     int json;                    /* --input-format json / jsonl */
     size_t json_line;            /* JSON input: the line the request starts on */
     size_t in_at, in_end;        /* the message's bytes in the input (table header) */
@@ -623,49 +609,6 @@ static int write_text(conv *c, const p2m_result *r, int prom)
     return 0;
 }
 
-/* -f prom over a stream: keeps the message (data, len) at byte base for
-   prom_stream, and what its state needs (series, resources, bytes). */
-static int keep_message(conv *c, const p2m_result *r, const unsigned char *data, size_t len,
-                        size_t base, const p2m_stats *stats)
-{
-    msgref *m;
-    p2m_error err;
-    size_t n = 0;
-    if (c->n_msgs == c->cap_msgs) {
-        size_t cap = c->cap_msgs ? c->cap_msgs * 2 : 16;
-        msgref *grown = (msgref *)realloc(c->msgs, cap * sizeof *grown);
-        if (grown == NULL) {
-            fputs("p2m: out of memory\n", stderr);
-            return -1;
-        }
-        c->msgs = grown;
-        c->cap_msgs = cap;
-    }
-    m = &c->msgs[c->n_msgs++];
-    m->p = data;
-    m->off = 0;
-    m->len = len;
-    m->base = base;
-    if (c->json) { /* the transcoded request does not outlive this call */
-        m->p = NULL;
-        m->off = c->keep.len;
-        p2m_out_append(&c->keep, data, len);
-        if (c->keep.failed) {
-            fputs("p2m: out of memory\n", stderr);
-            return -1;
-        }
-    }
-    /* the state keeps each resource and each series' attributes as the
-       encoder writes them: the encoded size bounds its bytes */
-    memset(&err, 0, sizeof err);
-    if (p2m_encode_otlp(r, NULL, 0, &n, &err) == P2M_ERR_OUTPUT_TOO_SMALL)
-        n = err.needed;
-    c->sum_encoded += n;
-    c->sum_series += stats->series;
-    c->sum_resources += stats->resources;
-    return 0;
-}
-
 /* Converts one request (data, len) found at byte base of the input and
    appends its output (framed when streaming). Returns 0 or an exit code. */
 static int convert_one(conv *c, const unsigned char *data, size_t len, size_t base,
@@ -715,8 +658,12 @@ static int convert_one(conv *c, const unsigned char *data, size_t len, size_t ba
         } else if (!c->stream) {
             if (write_text(c, result, 1) != 0)
                 return EXIT_USAGE;
-        } else if (keep_message(c, result, data, len, base, &stats) != 0) {
-            return EXIT_USAGE;
+        } else {
+            char why[160];
+            if (p2m_prom_add(c->promsum, result, why, sizeof why) != 0) {
+                fprintf(stderr, "p2m: cannot write Prometheus text: %s\n", why);
+                return EXIT_USAGE;
+            }
         }
         stats.bytes_out = c->out.len - frame_at;
     } else {
@@ -895,87 +842,6 @@ static int convert_stream(conv *c, const unsigned char *data, size_t len)
         index++;
     }
     return 0;
-}
-
-/* -f prom over a stream. A delta stream's totals are what a cumulative
-   state holds after every message: the messages kept by keep_message go
-   through a second engine of the same configuration, cumulative, with
-   room for every series and resource the first pass saw (a cumulative
-   configuration is used as it is), and the state's final result is
-   written once. Returns 0 or an exit code. */
-static int prom_stream(conv *c)
-{
-    p2m_config cfg = *c->config;
-    void *engine_mem = NULL, *state_mem = NULL;
-    const p2m_engine *engine = NULL;
-    const p2m_result *result = NULL;
-    p2m_options opt = c->options;
-    p2m_error err;
-    p2m_stats stats;
-    p2m_status st = P2M_OK;
-    size_t size = 0, i;
-    int attempt, rc = EXIT_USAGE;
-    if (c->n_msgs == 0)
-        return 0;
-    if (p2m_state_size(c->engine) == 0) {
-        uint64_t series = c->sum_series + c->sum_resources + 1;
-        uint64_t bytes = (uint64_t)c->sum_encoded + 4096;
-        if (series > 0x1000000u || bytes > 0xFFFFFFF0u) {
-            fprintf(stderr, "p2m: -f prom: the stream's totals need more than a cumulative "
-                    "state can hold (%llu series, %llu bytes): convert fewer messages at once\n",
-                    (unsigned long long)series, (unsigned long long)bytes);
-            return EXIT_USAGE;
-        }
-        cfg.temporality = P2M_TEMPORALITY_CUMULATIVE;
-        cfg.state_max_series = series > cfg.state_max_series ? (uint32_t)series : cfg.state_max_series;
-        cfg.state_bytes = bytes > cfg.state_bytes ? (size_t)bytes : cfg.state_bytes;
-    }
-    for (attempt = 0; attempt < 3; attempt++) {
-        memset(&err, 0, sizeof err);
-        st = p2m_engine_compile(&cfg, engine_mem, size, &engine, &err);
-        if (st != P2M_ERR_MEMORY || err.needed <= size)
-            break;
-        free(engine_mem);
-        size = err.needed;
-        if ((engine_mem = malloc(size)) == NULL)
-            break;
-    }
-    size = engine != NULL && st == P2M_OK ? p2m_state_size(engine) : 0;
-    if (size == 0 || (state_mem = malloc(size)) == NULL ||
-        p2m_state_init(engine, state_mem, size, &opt.state, &err) != P2M_OK) {
-        fprintf(stderr, "p2m: -f prom: cannot set up the cumulative state for the stream's "
-                "totals: %s\n", st != P2M_OK || size == 0 ? err.message : "out of memory");
-        goto out;
-    }
-    opt.unfed = NULL;
-    opt.unfed_cap = 0;
-    for (i = 0; i < c->n_msgs; i++) {
-        const msgref *m = &c->msgs[i];
-        const unsigned char *data = m->p ? m->p : c->keep.data + m->off;
-        size_t need = 0;
-        memset(&err, 0, sizeof err);
-        memset(&stats, 0, sizeof stats);
-        st = p2m_work_size(engine, data, m->len, &need, &err);
-        for (attempt = 0; st == P2M_OK && attempt < 3; attempt++) {
-            if (grow_work(c, need))
-                goto out;
-            memset(&err, 0, sizeof err);
-            st = p2m_aggregate(engine, data, m->len, &opt, c->work, c->work_cap, &result, &stats,
-                               &err);
-            if (st != P2M_ERR_MEMORY || err.needed <= c->work_cap)
-                break;
-            need = err.needed;
-        }
-        if (st != P2M_OK) {
-            rc = report(c, &err, &stats, data, m->len, m->base, i);
-            goto out;
-        }
-    }
-    rc = write_text(c, result, 1) == 0 ? 0 : EXIT_USAGE;
-out:
-    free(state_mem);
-    free(engine_mem);
-    return rc;
 }
 
 static void print_stats(const conv *c)
@@ -1356,10 +1222,15 @@ static int convert_main(int argc, char **argv, char **extra_keys, p2m_attribute 
     }
     c.out_guess = len / 2 + 4096;
     c.prom.merged_resources = &c.merged;
-    c.config = &file.config;
     if (promote != NULL && p2m_prom_options_parse(&c.prom, promote) != 0) {
         p2m_usage_error("convert", "--promote-resource-attrs takes 'all' or a comma-separated "
                         "list of resource attribute keys, not '%s'", promote);
+        rc = EXIT_USAGE;
+        goto done;
+    }
+    /* a stream's Prometheus text: the messages' sums, written at the end */
+    if (c.format == OUT_PROM && c.stream && (c.promsum = p2m_prom_new(&c.prom)) == NULL) {
+        fprintf(stderr, "p2m: out of memory\n");
         rc = EXIT_USAGE;
         goto done;
     }
@@ -1373,8 +1244,10 @@ static int convert_main(int argc, char **argv, char **extra_keys, p2m_attribute 
         c.in_end = len;
         rc = convert_one(&c, data, len, 0, 0);
     }
-    if (rc == 0 && c.format == OUT_PROM && c.stream)
-        rc = prom_stream(&c);
+    if (rc == 0 && c.promsum != NULL) {
+        p2m_prom_write(c.promsum, &c.out);
+        c.merged = p2m_prom_merged(c.promsum);
+    }
     if (rc == 0 && c.format == OUT_PROM) {
         c.total.bytes_out = c.out.len; /* the text is written once, at the end */
         if (c.out.failed) {
@@ -1404,8 +1277,7 @@ done:
     p2m_out_free(&c.out);
     p2m_prom_options_free(&c.prom);
     free(c.wscratch);
-    free(c.msgs);
-    p2m_out_free(&c.keep);
+    p2m_prom_free(c.promsum);
     free(state_mem);
     free(engine_mem);
     p2m_cfgfile_free(&file);
