@@ -333,7 +333,7 @@ static void escape_value(p2m_outbuf *o, const char *s)
 static const char scope_name[] = "profile2metrics";
 
 /* v as label text; nested values have their string indices resolved first
-   (p2m_value_text decodes the bytes it is given as they are). */
+   (p2m_write_value_text decodes the bytes it is given as they are). */
 static int value_text(p2m_outbuf *o, const p2m_result *r, const p2m_value *v, char *why,
                       size_t why_cap)
 {
