@@ -59,6 +59,7 @@ deps:
 # optional libraries again (this one looked before they were there).
 test: deps
 	$(MAKE) all
+	$(MAKE) lint
 	sh tests/run.sh
 
 clean:
@@ -68,3 +69,4 @@ clean:
 -include tests/tests.mk
 -include bench/bench.mk
 -include examples/examples.mk
+-include tools/lint.mk
