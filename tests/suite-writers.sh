@@ -39,7 +39,8 @@ for tool in gcc g++ clang clang++ protoc promtool; do
 done
 
 # ---- compiling ----------------------------------------------------------------
-printf '#define P2M_IMPLEMENTATION\n#include "profile2metrics.h"\n#include "tools/p2m_writers.inc"\nint main(void) { return 0; }\n' > "$T/tu.c"
+printf '%s\n' '#define P2M_IMPLEMENTATION' '#include "profile2metrics.h"' \
+    '#include "tools/p2m_writers.inc"' 'int main(void) { return 0; }' > "$T/tu.c"
 # compiles NAME COMPILER FLAGS...
 compiles() {
     _n=$1
@@ -71,7 +72,8 @@ if gcc -std=c99 "$FD" -E -P -I. "$T/tu.c" > "$T/fd.i" 2> "$T/fd.log" &&
 else
     fail writers-format-double "$(head -c 300 "$T/fd.log")"
 fi
-if gcc -std=c99 -DP2M_NO_JSON -DP2M_NO_PROM -E -P -I. "$T/tu.c" 2>/dev/null | grep -q 'p2m_write_json(const'; then
+if gcc -std=c99 -DP2M_NO_JSON -DP2M_NO_PROM -E -P -I. "$T/tu.c" 2>/dev/null |
+        grep -q 'p2m_write_json(const'; then
     fail writers-cut "P2M_NO_JSON and P2M_NO_PROM still declare the writers"
 else
     pass writers-cut
@@ -86,7 +88,8 @@ fi
 export PYTHONPATH="$T"
 if ! $PY tests/formats_check.py inputs "$T" > "$T/inputs.log" 2>&1 ||
         ! $PY tools/gen_profiles.py --shape typical -o "$T/typical.otlp" > /dev/null 2>&1 ||
-        ! $PY tools/gen_profiles.py --shape small --kv-form strindex -o "$T/strindex.otlp" > /dev/null 2>&1; then
+        ! $PY tools/gen_profiles.py --shape small --kv-form strindex -o "$T/strindex.otlp" \
+            > /dev/null 2>&1; then
     echo "FAIL writers-inputs: $(head -c 300 "$T/inputs.log")"
     exit 1
 fi
@@ -139,7 +142,8 @@ while [ $# -ge 2 ]; do
     fi
     # the merged count against p2m's note (none: no note)
     merged=$(cat "$T/$name.merged" 2>/dev/null)
-    note=$(sed -n 's/^p2m: note: \([0-9]*\) resources had series with the same name.*/\1/p' "$T/$name.p2m.prom.err")
+    note=$(sed -n 's/^p2m: note: \([0-9]*\) resources had series with the same name.*/\1/p' \
+        "$T/$name.p2m.prom.err")
     if [ "${note:-0}" = "$merged" ]; then pass "writers-$name-merged"; else
         fail "writers-$name-merged" "merged_resources $merged, p2m's note says ${note:-nothing}"; fi
 done

@@ -35,15 +35,26 @@ static volatile unsigned long allocs;
 void *malloc(size_t n);
 void *calloc(size_t n, size_t m);
 void *realloc(void *p, size_t n);
-void *malloc(size_t n) { if (armed) allocs++; return __libc_malloc(n); }
-void *calloc(size_t n, size_t m) { if (armed) allocs++; return __libc_calloc(n, m); }
-void *realloc(void *p, size_t n) { if (armed) allocs++; return __libc_realloc(p, n); }
+void *malloc(size_t n) {
+    if (armed)
+        allocs++;
+    return __libc_malloc(n);
+}
+void *calloc(size_t n, size_t m) {
+    if (armed)
+        allocs++;
+    return __libc_calloc(n, m);
+}
+void *realloc(void *p, size_t n) {
+    if (armed)
+        allocs++;
+    return __libc_realloc(p, n);
+}
 
 /* ---- the wide request ------------------------------------------------------------ */
 
 /* A KeyValue whose AnyValue is the message av. */
-static void kv_msg(pbw *res, const char *key, const pbw *av)
-{
+static void kv_msg(pbw *res, const char *key, const pbw *av) {
     pbw kv;
     pbw_init(&kv);
     pbw_str(&kv, 1, key);
@@ -52,8 +63,7 @@ static void kv_msg(pbw *res, const char *key, const pbw *av)
 }
 
 /* A resource with one cpu profile: attrs [1,2] (app, worker) value v. */
-static void add_resource(pbw *req, const pbw *res, int64_t v)
-{
+static void add_resource(pbw *req, const pbw *res, int64_t v) {
     static const int64_t a12[] = {1, 2}, a4[] = {4};
     int64_t vals[1];
     pbw rp, sp, prof;
@@ -71,8 +81,7 @@ static void add_resource(pbw *req, const pbw *res, int64_t v)
     pbw_msg(req, 1, &rp);
 }
 
-static void build_wide(pbw *req)
-{
+static void build_wide(pbw *req) {
     pbw res, av, arr, kvl, inner;
     int i;
     build_main_request(req, P2M_LAYOUT_V1_10, 0);
@@ -138,8 +147,7 @@ static void build_wide(pbw *req)
 
 #define CANARY 0xA5
 
-static int untouched(const unsigned char *p, size_t n)
-{
+static int untouched(const unsigned char *p, size_t n) {
     size_t i;
     for (i = 0; i < n; i++)
         if (p[i] != CANARY)
@@ -152,9 +160,8 @@ typedef struct call {
     const p2m_prom_options *opt;
 } call;
 
-static p2m_status run(const call *c, const p2m_result *r, void *scratch, size_t ss, void *out, size_t cap,
-                      size_t *n, p2m_error *err)
-{
+static p2m_status run(const call *c, const p2m_result *r, void *scratch, size_t ss, void *out,
+                      size_t cap, size_t *n, p2m_error *err) {
     p2m_status st;
     armed = 1;
     st = c->prom ? p2m_write_prom(r, c->opt, scratch, ss, out, cap, n, err)
@@ -164,9 +171,8 @@ static p2m_status run(const call *c, const p2m_result *r, void *scratch, size_t 
 }
 
 /* The contracts of one writer on r; the text in *text (malloc'd), its length in *len. */
-static void contracts(const char *name, const call *c, const p2m_result *r, int wide, unsigned char **text,
-                      size_t *len)
-{
+static void contracts(const char *name, const call *c, const p2m_result *r, int wide,
+                      unsigned char **text, size_t *len) {
     char check[96];
     p2m_error err;
     p2m_status st;
@@ -184,8 +190,8 @@ static void contracts(const char *name, const call *c, const p2m_result *r, int 
         if (st != P2M_ERR_MEMORY)
             break;
         if (err.needed <= need)
-            tk_fail(__LINE__, "round %lu asks %lu after %lu", (unsigned long)rounds, (unsigned long)err.needed,
-                    (unsigned long)need);
+            tk_fail(__LINE__, "round %lu asks %lu after %lu", (unsigned long)rounds,
+                    (unsigned long)err.needed, (unsigned long)need);
         if (++rounds > 2 || err.needed <= need)
             break;
         need = err.needed;
@@ -195,9 +201,11 @@ static void contracts(const char *name, const call *c, const p2m_result *r, int 
             exit(2);
     }
     if (st != P2M_ERR_OUTPUT_TOO_SMALL)
-        tk_fail(__LINE__, "after %lu rounds: %s (%s)", (unsigned long)rounds, p2m_status_string(st), err.message);
+        tk_fail(__LINE__, "after %lu rounds: %s (%s)", (unsigned long)rounds, p2m_status_string(st),
+                err.message);
     if (wide && rounds != 2)
-        tk_fail(__LINE__, "a 22-attribute resource took %lu scratch rounds, not 2", (unsigned long)rounds);
+        tk_fail(__LINE__, "a 22-attribute resource took %lu scratch rounds, not 2",
+                (unsigned long)rounds);
     out_need = err.needed;
     if (need >= 16) { /* 16 bytes less than asked: refused again */
         memset(&err, 0, sizeof err);
@@ -214,7 +222,8 @@ static void contracts(const char *name, const call *c, const p2m_result *r, int 
     if (out_need > 0) {
         memset(&err, 0, sizeof err);
         st = run(c, r, scratch ? scratch + 1 : NULL, need, out, out_need - 1, &n, &err);
-        if (st != P2M_ERR_OUTPUT_TOO_SMALL || err.needed != out_need || !untouched(out, out_need + 64))
+        if (st != P2M_ERR_OUTPUT_TOO_SMALL || err.needed != out_need ||
+            !untouched(out, out_need + 64))
             tk_fail(__LINE__, "cap %lu: %s, needed %lu, output %s", (unsigned long)(out_need - 1),
                     p2m_status_string(st), (unsigned long)err.needed,
                     untouched(out, out_need + 64) ? "untouched" : "written");
@@ -222,8 +231,8 @@ static void contracts(const char *name, const call *c, const p2m_result *r, int 
     memset(&err, 0, sizeof err);
     st = run(c, r, scratch ? scratch + 1 : NULL, need, out, out_need, &n, &err);
     if (st != P2M_OK || n != out_need || !untouched(out + out_need, 64))
-        tk_fail(__LINE__, "cap %lu: %s (%s), size %lu", (unsigned long)out_need, p2m_status_string(st),
-                err.message, (unsigned long)n);
+        tk_fail(__LINE__, "cap %lu: %s (%s), size %lu", (unsigned long)out_need,
+                p2m_status_string(st), err.message, (unsigned long)n);
     if (allocs != 0)
         tk_fail(__LINE__, "%lu heap allocations inside the writer", allocs);
     tk_end();
@@ -232,8 +241,7 @@ static void contracts(const char *name, const call *c, const p2m_result *r, int 
     *len = st == P2M_OK ? n : 0;
 }
 
-static int put(const char *dir, const char *name, const char *ext, const void *p, size_t n)
-{
+static int put(const char *dir, const char *name, const char *ext, const void *p, size_t n) {
     char path[512];
     FILE *f;
     snprintf(path, sizeof path, "%s/%s.%s", dir, name, ext);
@@ -248,8 +256,8 @@ static int put(const char *dir, const char *name, const char *ext, const void *p
 static unsigned char engine_mem[1 << 16];
 
 /* Aggregates input with the default configuration and writes both texts. */
-static void one(const char *dir, const char *name, const unsigned char *in, size_t n, uint64_t now, int wide)
-{
+static void one(const char *dir, const char *name, const unsigned char *in, size_t n, uint64_t now,
+                int wide) {
     static unsigned char work[64 << 20];
     p2m_config cfg;
     const p2m_engine *e;
@@ -287,7 +295,8 @@ static void one(const char *dir, const char *name, const unsigned char *in, size
     snprintf(check, sizeof check, "writers.%s.merged", name);
     tk_begin(check);
     if (wide && merged != 2)
-        tk_fail(__LINE__, "merged_resources %lu, want 2 (hosts h5 and h6 share a line)", (unsigned long)merged);
+        tk_fail(__LINE__, "merged_resources %lu, want 2 (hosts h5 and h6 share a line)",
+                (unsigned long)merged);
     if (!wide && merged == 99)
         tk_fail(__LINE__, "merged_resources not set");
     tk_end();
@@ -303,9 +312,9 @@ static void one(const char *dir, const char *name, const unsigned char *in, size
 }
 
 /* p2m_write_value_text: the text of each value type, by hand. */
-static void value_texts(void)
-{
-    static const unsigned char arr[] = {0x0a, 0x03, 0x0a, 0x01, 'x', 0x0a, 0x02, 0x18, 0x07}; /* ["x",7] */
+static void value_texts(void) {
+    static const unsigned char arr[] = {0x0a, 0x03, 0x0a, 0x01, 'x',
+                                        0x0a, 0x02, 0x18, 0x07}; /* ["x",7] */
     char buf[64];
     p2m_value v;
     size_t n;
@@ -320,6 +329,24 @@ static void value_texts(void)
     n = p2m_write_value_text(&v, buf, sizeof buf);
     if (n != 18 || memcmp(buf, "0.3333333333333333", 18) != 0)
         tk_fail(__LINE__, "1/3 as '%.*s'", (int)n, buf);
+    {
+        static const struct {
+            const char *in, *want;
+        } special[] = {{"inf", "Infinity"},
+                       {"-inf", "-Infinity"},
+                       {"nan", "NaN"},
+                       {"1.7976931348623157e308", "1.7976931348623157e+308"},
+                       {"-4.9e-324", "-4.94065645841247e-324"}, /* %.15g reads back */
+                       {"0", "0"}};
+        size_t k;
+        for (k = 0; k < sizeof special / sizeof special[0]; k++) {
+            v.d = strtod(special[k].in, NULL);
+            n = p2m_write_value_text(&v, buf, sizeof buf);
+            if (n != strlen(special[k].want) || memcmp(buf, special[k].want, n) != 0)
+                tk_fail(__LINE__, "%s as '%.*s', want %s", special[k].in, (int)n, buf,
+                        special[k].want);
+        }
+    }
     v.type = P2M_VALUE_INT;
     v.i = INT64_MIN;
     n = p2m_write_value_text(&v, buf, sizeof buf);
@@ -338,8 +365,7 @@ static void value_texts(void)
     tk_end();
 }
 
-int main(int argc, char **argv)
-{
+int main(int argc, char **argv) {
     static unsigned char in[64 << 20];
     static pbw req;
     uint64_t now;
@@ -355,7 +381,8 @@ int main(int argc, char **argv)
         void *p = malloc(8);
         armed = 0;
         if (allocs != 1)
-            tk_fail(__LINE__, "a malloc while armed was not counted: the heap check could not fail");
+            tk_fail(__LINE__,
+                    "a malloc while armed was not counted: the heap check could not fail");
         free(p);
     }
     allocs = 0;
