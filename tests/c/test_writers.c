@@ -85,7 +85,7 @@ static void build_wide(pbw *req) {
     pbw res, av, arr, kvl, inner;
     int i;
     build_main_request(req, P2M_LAYOUT_V1_10, 0);
-    /* 22 attributes: more than the writers read on their stack (16) */
+    /* 23 attributes: more than the writers read on their stack (16) */
     pbw_init(&res);
     rq_keyvalue_str(&res, 1, "service.name", "wide");
     rq_keyvalue_str(&res, 1, "service.namespace", "shop");
@@ -94,6 +94,8 @@ static void build_wide(pbw *req) {
     rq_keyvalue_str(&res, 1, "a.b", "dot");
     rq_keyvalue_str(&res, 1, "a_b", "underscore");
     rq_keyvalue_str(&res, 1, "quote", "a\"b\\c\nd");
+    rq_keyvalue_str(&res, 1, "a-b", "dash"); /* a.b, a_b and a-b: one label, joined */
+
     rq_keyvalue_int(&res, 1, "neg", -42);
     pbw_init(&av);
     pbw_int(&av, 2, 1);
@@ -204,7 +206,7 @@ static void contracts(const char *name, const call *c, const p2m_result *r, int 
         tk_fail(__LINE__, "after %lu rounds: %s (%s)", (unsigned long)rounds, p2m_status_string(st),
                 err.message);
     if (wide && rounds != 2)
-        tk_fail(__LINE__, "a 22-attribute resource took %lu scratch rounds, not 2",
+        tk_fail(__LINE__, "a 23-attribute resource took %lu scratch rounds, not 2",
                 (unsigned long)rounds);
     out_need = err.needed;
     if (need >= 16) { /* 16 bytes less than asked: refused again */
