@@ -43,7 +43,7 @@ all: $(BUILD)/p2m
 $(BUILD)/p2m.libs: FORCE | $(BUILD)
 	@echo '$(P2M_LIB_FLAGS) $(P2M_LIB_LIBS)' | cmp -s - $@ || echo '$(P2M_LIB_FLAGS) $(P2M_LIB_LIBS)' > $@
 
-$(BUILD)/p2m: $(P2M_SRCS) $(wildcard tools/*.h tools/*.inc) profile2metrics.h $(BUILD)/p2m.libs | $(BUILD)
+$(BUILD)/p2m: $(P2M_SRCS) $(wildcard tools/*.h) profile2metrics.h $(BUILD)/p2m.libs | $(BUILD)
 	$(CC) -std=c99 $(CFLAGS) $(WARN) -I. $(P2M_LIB_FLAGS) -o $@ $(P2M_SRCS) $(P2M_LIB_LIBS) -lm
 
 $(BUILD):

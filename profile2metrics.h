@@ -26,6 +26,10 @@
                        they are rejected (implementation only)
      P2M_USE_PCRE2     patterns run on PCRE2 instead (link -lpcre2-8; impl. only)
      P2M_SMALL         do not force inlining (implied by -Os; implementation only)
+     P2M_NO_JSON, P2M_NO_PROM   no OTLP/JSON or Prometheus text writer (they are
+                       the only parts that use the C library: snprintf/strtod)
+     P2M_FORMAT_DOUBLE(buf, cap, d)   shortest text of a double for the writers,
+                       instead of snprintf/strtod (freestanding builds)
      P2M_MAX_EXTRA     declared metrics an engine holds (8; 0 to 64): 0 compiles
                        them out (smaller firmware); affects the engine's size
      P2M_MAX_RULES, P2M_MAX_KEYS, P2M_MAX_PATTERNS   configuration limits
@@ -490,6 +494,70 @@ P2M_API size_t p2m_regex_scratch_size(const p2m_regex *re);
 P2M_API int p2m_regex_search(const p2m_regex *re, const char *s, size_t n,
                              void *scratch, size_t scratch_size, size_t *start,
                              size_t *end, uint64_t *steps);
+
+/* ---- text writers (OTLP/JSON, Prometheus; P2M_NO_JSON, P2M_NO_PROM cut them) ---- */
+
+/* Both writers follow the header's memory contract, with two blocks from
+   the caller:
+   - scratch: working memory of the call (attribute lists, resolved nested
+     values; for Prometheus also the families, the series and their label
+     text). Too small (NULL with 0 is allowed): P2M_ERR_MEMORY with
+     err->needed. The sizes of nested attribute values (arrays, key-value
+     lists) and of label texts can only be measured once the attribute
+     lists can be read, which needs memory when a list is longer than 16
+     attributes: then the first answer covers the lists and a second call
+     with that much answers the whole size. So at most two P2M_ERR_MEMORY
+     answers, each err->needed making progress; the call with the last
+     answer succeeds.
+   - out: the text. Too small (NULL with 0 asks the size): P2M_ERR_OUTPUT_TOO_SMALL
+     with err->needed = the exact size; the call with that much succeeds.
+   On any failure nothing is written to out. Doubles are written as the
+   shortest text that reads back to the same double (snprintf/strtod, or
+   P2M_FORMAT_DOUBLE(buf, cap, d) where there is no libc: it writes the text
+   of a finite d into buf, at most cap (40) bytes with a NUL, and evaluates
+   to its length). */
+
+#ifndef P2M_NO_JSON
+/* One ExportMetricsServiceRequest in the OTLP JSON mapping (lowerCamelCase
+   keys, 64-bit integers as strings, enums as numbers, bytes in base64,
+   NaN/Infinity/-Infinity as strings), on one line without a newline. */
+P2M_API p2m_status p2m_write_json(const p2m_result *r, void *scratch, size_t scratch_size,
+                                  void *out, size_t cap, size_t *out_size, p2m_error *err);
+#endif
+
+#ifndef P2M_NO_PROM
+/* Options of p2m_write_prom; NULL means all zero. */
+typedef struct p2m_prom_options {
+    int promote_all;                 /* every resource attribute a label of every sample */
+    const char *const *promote_keys; /* or these resource attribute keys (NUL-terminated) */
+    size_t n_promote_keys;
+    size_t *merged_resources; /* optional, out: resources (told apart by their
+                                         attributes) whose series were summed with
+                                         another resource's into one line */
+} p2m_prom_options;
+
+/* Prometheus text exposition (format 0.0.4) of one result, by the
+   OpenTelemetry -> Prometheus rules: names sanitised with the base unit's
+   word and _total on sums; values in base units (seconds, bytes); labels
+   sorted, keys that sanitise alike joined with ';'; job / instance from
+   service.namespace, service.name, service.instance.id; the other resource
+   attributes on a target_info gauge; otel_scope_name / otel_scope_version
+   on every sample; promoted resource attributes replace point attributes of
+   the same key. Identical name and labels from several points or resources
+   are one line, their sum. Families in order of first appearance. */
+P2M_API p2m_status p2m_write_prom(const p2m_result *r, const p2m_prom_options *opt, void *scratch,
+                                  size_t scratch_size, void *out, size_t cap, size_t *out_size,
+                                  p2m_error *err);
+
+/* A value as the text of a label value (and of a table cell): strings as
+   they are, ints in decimal, bools true/false, doubles shortest (NaN,
+   Infinity, -Infinity), bytes in base64, arrays and key-value lists as
+   compact JSON, read from v->str as given (pass the bytes of
+   p2m_result_nested_value, whose string indices are resolved). Writes the
+   text to out (no NUL) when cap is enough; returns its length, or
+   (size_t)-1 when nested bytes do not decode. */
+P2M_API size_t p2m_write_value_text(const p2m_value *v, void *out, size_t cap);
+#endif
 
 #ifdef __cplusplus
 }
@@ -1112,6 +1180,13 @@ enum {
     P2M__PB_RESOURCE_ATTRIBUTES = 1,
     P2M__PB_RESOURCE_DROPPED_ATTRIBUTES_COUNT = 2,
     P2M__PB_RESOURCE_ENTITY_REFS = 3
+};
+/* EntityRef (carried through as bytes; the JSON writer spells it out) */
+enum {
+    P2M__PB_ENTITY_REF_SCHEMA_URL = 1,
+    P2M__PB_ENTITY_REF_TYPE = 2,
+    P2M__PB_ENTITY_REF_ID_KEYS = 3,
+    P2M__PB_ENTITY_REF_DESCRIPTION_KEYS = 4
 };
 /* InstrumentationScope (input and output) */
 enum {
@@ -5634,27 +5709,27 @@ P2M__INLINE uint64_t p2m__contribution(const p2m__pinfo *pi, uint64_t sum) {
    to the declared metrics the profile feeds and to the function metric. */
 P2M__INLINE int p2m__feed_sample(p2m__req *q, const p2m__pinfo *pi, p2m__series *se,
                                  const p2m__smp *x, const p2m__field *f, uint64_t lo, uint64_t hi) {
-    const p2m_engine *e = q->e;
     const uint64_t contrib = p2m__contribution(pi, x->sum);
     if (se) p2m__series_add(q, se, contrib, 1, lo, hi);
 #if P2M_MAX_EXTRA > 0
     if (pi->x_mask) { /* declared metrics: the same attribute set, their own series */
         uint32_t k;
-        for (k = 0; k < e->n_extra; k++) {
+        for (k = 0; k < q->e->n_extra; k++) {
             uint32_t m = P2M_METRIC_EXTRA + k;
-            if (!(pi->x_mask >> k & 1u)) continue;
+            if (!(pi->x_mask >> k & 1u))
+                continue;
             p2m__series_add(q, &q->ser[p2m__series_for(q, m)],
-                            x->sum * (e->metric[m].ukind == P2M__U_TIME ? pi->t_factor : 1u), 1, lo,
-                            hi);
+                            x->sum * (q->e->metric[m].ukind == P2M__U_TIME ? pi->t_factor : 1u), 1,
+                            lo, hi);
         }
     }
 #endif
 #ifndef P2M_NO_FUNCTION
-    if (pi->metric == P2M_METRIC_CPU && e->metric[P2M_METRIC_FUNCTION].enabled) {
+    if (pi->metric == P2M_METRIC_CPU && q->e->metric[P2M_METRIC_FUNCTION].enabled) {
         int b = p2m__feed_functions(q, x->stack_idx, contrib, lo, hi);
         if (b < 0) return -1;
         if (b) {
-            if (e->strict)
+            if (q->e->strict)
                 return p2m__fail_ref(
                     q, f->at,
                     P2M__MSG("stack, location, function or mapping index outside its table"));
@@ -7389,6 +7464,1773 @@ P2M_API p2m_status p2m_convert(const p2m_engine *engine, const void *input, size
 #endif
     return s;
 }
+
+/* ---- text writers -----------------------------------------------------------
+   OTLP/JSON and Prometheus text of a result, read through the public result
+   view only (so they see what p2m_encode_otlp writes), into caller memory.
+   Optional: P2M_NO_JSON and P2M_NO_PROM cut them. */
+#if !defined(P2M_NO_JSON) || !defined(P2M_NO_PROM)
+
+#ifndef P2M_FORMAT_DOUBLE
+#include <stdio.h>
+#include <stdlib.h>
+/* The shortest of %.15g, %.16g, %.17g that reads back as d. */
+static size_t p2m__w_format_double(char *buf, size_t cap, double d) {
+    int prec, n = 0;
+    for (prec = 15; prec <= 17; prec++) {
+        n = snprintf(buf, cap, "%.*g", prec, d);
+        if (strtod(buf, 0) == d)
+            break;
+    }
+    return n < 0 ? 0u : (size_t)n < cap ? (size_t)n : cap - 1u;
+}
+#define P2M_FORMAT_DOUBLE(buf, cap, d) p2m__w_format_double(buf, cap, d)
+#endif
+
+
+
+#define P2M__W_NEST_MAX 32    /* message levels decoded below an attribute value */
+#define P2M__W_STACK_ATTRS 16 /* attribute lists measured without scratch */
+#define P2M__W_ALIGN 16u
+
+
+static size_t p2m__w_round(size_t n) {
+    return (n + (P2M__W_ALIGN - 1u)) & ~(size_t)(P2M__W_ALIGN - 1u);
+}
+static size_t p2m__w_max(size_t a, size_t b) { return a > b ? a : b; }
+
+/* Regions carved from the caller's scratch, 16-byte aligned; *need grows
+   by each region's size whether or not it fits (needed = 15 + sum). */
+typedef struct p2m__w_carve {
+    unsigned char *base;
+    size_t cap, used;
+} p2m__w_carve;
+
+static void p2m__w_carve_init(p2m__w_carve *c, void *mem, size_t size) {
+    size_t skew = mem ? (size_t)((P2M__W_ALIGN - ((uintptr_t)mem & (P2M__W_ALIGN - 1u))) &
+                                 (P2M__W_ALIGN - 1u))
+                      : 0u;
+    c->base = mem && size >= skew ? (unsigned char *)mem + skew : 0;
+    c->cap = c->base ? size - skew : 0u;
+    c->used = 0;
+}
+static void *p2m__w_take(p2m__w_carve *c, size_t n) {
+    void *p;
+    n = p2m__w_round(n);
+    if (!c->base || n > c->cap - c->used || c->used > c->cap) {
+        c->used += n;
+        return 0;
+    }
+    p = c->base + c->used;
+    c->used += n;
+    return p;
+}
+
+/* ---- text sink ------------------------------------------------------------ */
+
+/* Where text goes: counted always, written while it fits (buf NULL: count
+   only). esc escapes Prometheus label values or HELP text on the way;
+   stop_nul drops a value's bytes from a NUL on (label values and help are
+   C strings in the exposition). */
+enum { P2M__W_ESC_NONE = 0, P2M__W_ESC_LABEL = 1, P2M__W_ESC_HELP = 2 };
+typedef struct p2m__w_sink {
+    char *buf;
+    size_t cap, n;
+    int esc, stop_nul, stopped;
+} p2m__w_sink;
+
+static void p2m__w_sink_init(p2m__w_sink *s, void *buf, size_t cap) {
+    s->buf = (char *)buf;
+    s->cap = buf ? cap : 0u;
+    s->n = 0;
+    s->esc = P2M__W_ESC_NONE;
+    s->stop_nul = 0;
+    s->stopped = 0;
+}
+
+static void p2m__w_raw(p2m__w_sink *s, const char *p, size_t n) {
+    if (n && s->buf && n <= s->cap && s->n <= s->cap - n)
+        P2M_MEMCPY(s->buf + s->n, p, n);
+    s->n += n;
+}
+
+static void p2m__w_put(p2m__w_sink *s, const char *p, size_t n) {
+    size_t i, run = 0;
+    if (s->stopped)
+        return;
+    if (s->esc == P2M__W_ESC_NONE && !s->stop_nul) {
+        p2m__w_raw(s, p, n);
+        return;
+    }
+    for (i = 0; i < n; i++) {
+        const char *e = 0;
+        if (p[i] == '\0' && s->stop_nul) {
+            s->stopped = 1;
+            break;
+        }
+        if (p[i] == '\\')
+            e = "\\\\";
+        else if (p[i] == '\n')
+            e = "\\n";
+        else if (p[i] == '"' && s->esc == P2M__W_ESC_LABEL)
+            e = "\\\"";
+        if (!e || s->esc == P2M__W_ESC_NONE)
+            continue;
+        p2m__w_raw(s, p + run, i - run);
+        p2m__w_raw(s, e, 2);
+        run = i + 1;
+    }
+    p2m__w_raw(s, p + run, i - run);
+}
+
+static p2m_str p2m__w_cstr_str(const char *z) {
+    p2m_str s;
+    s.ptr = z;
+    for (s.len = 0; z[s.len]; s.len++) {
+    }
+    return s;
+}
+
+static void p2m__w_str(p2m__w_sink *s, const char *z) {
+    size_t n = 0;
+    while (z[n])
+        n++;
+    p2m__w_put(s, z, n);
+}
+
+static void p2m__w_u64(p2m__w_sink *s, uint64_t v) {
+    char b[20];
+    size_t i = sizeof b;
+    do {
+        b[--i] = (char)('0' + (int)(v % 10u));
+        v /= 10u;
+    } while (v);
+    p2m__w_put(s, b + i, sizeof b - i);
+}
+static void p2m__w_i64(p2m__w_sink *s, int64_t v) {
+    if (v < 0) {
+        p2m__w_put(s, "-", 1);
+        p2m__w_u64(s, (uint64_t)0 - (uint64_t)v);
+    } else
+        p2m__w_u64(s, (uint64_t)v);
+}
+
+static int p2m__w_isnan(double d) { return d != d; }
+/* Infinite: halving leaves it as it is (zero too, which is not infinite). */
+static int p2m__w_isinf(double d) { return d != 0.0 && d * 0.5 == d; }
+
+/* A finite double, shortest round trip. */
+static void p2m__w_finite(p2m__w_sink *s, double d) {
+    char b[40] = {0};
+    size_t n = (size_t)(P2M_FORMAT_DOUBLE(b, sizeof b, d));
+    p2m__w_put(s, b, n < sizeof b ? n : sizeof b - 1u);
+}
+
+/* A double in JSON: non-finite ones as the strings "NaN", "Infinity", "-Infinity". */
+static void p2m__w_json_double(p2m__w_sink *s, double d) {
+    if (p2m__w_isnan(d))
+        p2m__w_str(s, "\"NaN\"");
+    else if (p2m__w_isinf(d))
+        p2m__w_str(s, d > 0 ? "\"Infinity\"" : "\"-Infinity\"");
+    else
+        p2m__w_finite(s, d);
+}
+
+/* A JSON string literal: control characters, '"', '\\' and DEL escaped. */
+static void p2m__w_json_string(p2m__w_sink *s, const char *p, size_t n) {
+    static const char hex[] = "0123456789abcdef";
+    size_t i, run = 0;
+    p2m__w_put(s, "\"", 1);
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)p[i];
+        const char *e = 0;
+        char u[6];
+        if (c >= 0x20 && c != '"' && c != '\\' && c != 0x7f)
+            continue;
+        p2m__w_put(s, p + run, i - run);
+        run = i + 1;
+        switch (c) {
+        case '"':
+            e = "\\\"";
+            break;
+        case '\\':
+            e = "\\\\";
+            break;
+        case '\n':
+            e = "\\n";
+            break;
+        case '\r':
+            e = "\\r";
+            break;
+        case '\t':
+            e = "\\t";
+            break;
+        case '\b':
+            e = "\\b";
+            break;
+        case '\f':
+            e = "\\f";
+            break;
+        default:
+            u[0] = '\\';
+            u[1] = 'u';
+            u[2] = '0';
+            u[3] = '0';
+            u[4] = hex[c >> 4];
+            u[5] = hex[c & 15];
+            p2m__w_put(s, u, 6);
+            continue;
+        }
+        p2m__w_put(s, e, 2);
+    }
+    p2m__w_put(s, p + run, n - run);
+    p2m__w_put(s, "\"", 1);
+}
+
+static void p2m__w_base64(p2m__w_sink *s, const unsigned char *p, size_t n) {
+    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t i;
+    char q[4];
+    for (i = 0; i + 2 < n; i += 3) {
+        unsigned long v = (unsigned long)p[i] << 16 | (unsigned long)p[i + 1] << 8 | p[i + 2];
+        q[0] = tab[v >> 18];
+        q[1] = tab[(v >> 12) & 63];
+        q[2] = tab[(v >> 6) & 63];
+        q[3] = tab[v & 63];
+        p2m__w_put(s, q, 4);
+    }
+    if (i < n) {
+        unsigned long v = (unsigned long)p[i] << 16;
+        if (i + 1 < n)
+            v |= (unsigned long)p[i + 1] << 8;
+        q[0] = tab[v >> 18];
+        q[1] = tab[(v >> 12) & 63];
+        q[2] = '=';
+        q[3] = '=';
+        if (i + 1 < n)
+            q[2] = tab[(v >> 6) & 63];
+        p2m__w_put(s, q, 4);
+    }
+}
+
+/* ---- nested values (ArrayValue, KeyValueList bytes) -------------------------- */
+
+typedef struct p2m__w_field {
+    uint32_t num, wt;
+    uint64_t v;             /* VARINT; I64 and I32 bits */
+    const unsigned char *p; /* LEN */
+    size_t n;
+} p2m__w_field;
+
+/* The next field of [*p, end) through the header's wire reader: 1 a field,
+   0 the end, -1 malformed. */
+static int p2m__w_next(const unsigned char **p, const unsigned char *end, p2m__w_field *f) {
+    p2m__wire w;
+    p2m__field g;
+    int r;
+    w.base = *p;
+    w.err = 0;
+    w.st = P2M_OK;
+    r = p2m__next(&w, p, end, &g);
+    if (r <= 0) return r;
+    f->num = g.num;
+    f->wt = g.wt;
+    f->v = g.v;
+    f->p = g.s.p;
+    f->n = g.s.n;
+    return 1;
+}
+
+/* What the value writers share: the result (string table of nested
+   values), the block that receives a resolved nested value, the first error. */
+typedef struct p2m__w_ctx {
+    const p2m_result *r;
+    unsigned char *nest;
+    size_t nest_cap;
+    const char *why; /* first error, NULL: none */
+} p2m__w_ctx;
+
+static int p2m__w_bad(p2m__w_ctx *c, const char *why) {
+    if (!c->why)
+        c->why = why;
+    return -1;
+}
+
+static int p2m__w_any(p2m__w_sink *s, const unsigned char *p, size_t n, int depth, int json,
+                      p2m__w_ctx *c);
+static int p2m__w_value(p2m__w_sink *s, const p2m_value *v, int depth, int json, p2m__w_ctx *c);
+
+/* ArrayValue (values: AnyValue) as [..] or, in OTLP JSON, {"values":[..]}. */
+static int p2m__w_array(p2m__w_sink *s, const unsigned char *p, size_t n, int depth, int json,
+                        p2m__w_ctx *c) {
+    const unsigned char *end = p + n;
+    p2m__w_field f;
+    int rc, first = 1;
+    if (depth > P2M__W_NEST_MAX)
+        return p2m__w_bad(c, P2M__MSG("attribute value nested more than 32 levels deep"));
+    p2m__w_str(s, json ? "{\"values\":[" : "[");
+    while ((rc = p2m__w_next(&p, end, &f)) > 0) {
+        if (f.num != P2M__PB_ARRAY_VALUE_VALUES || f.wt != P2M__WT_LEN)
+            continue;
+        if (!first)
+            p2m__w_put(s, ",", 1);
+        first = 0;
+        if (p2m__w_any(s, f.p, f.n, depth + 1, json, c) != 0)
+            return -1;
+    }
+    if (rc < 0)
+        return p2m__w_bad(c, P2M__MSG("malformed ArrayValue in an attribute value"));
+    p2m__w_str(s, json ? "]}" : "]");
+    return 0;
+}
+
+/* KeyValue: {"key":..,"value":..} in OTLP JSON, "key":value in plain JSON. */
+static int p2m__w_kv(p2m__w_sink *s, const unsigned char *p, size_t n, int depth, int json,
+                     p2m__w_ctx *c) {
+    const unsigned char *end = p + n, *key = 0, *val = 0;
+    size_t key_n = 0, val_n = 0;
+    int rc, have_val = 0;
+    p2m__w_field f;
+    while ((rc = p2m__w_next(&p, end, &f)) > 0) { /* other fields are skipped, as protobuf does */
+        if (f.num == P2M__PB_KEY_VALUE_KEY && f.wt == P2M__WT_LEN) {
+            key = f.p;
+            key_n = f.n;
+        } else if (f.num == P2M__PB_KEY_VALUE_VALUE && f.wt == P2M__WT_LEN) {
+            val = f.p;
+            val_n = f.n;
+            have_val = 1;
+        }
+    }
+    if (rc < 0)
+        return p2m__w_bad(c, P2M__MSG("malformed KeyValue in an attribute value"));
+    if (json)
+        p2m__w_str(s, "{\"key\":");
+    p2m__w_json_string(s, key ? (const char *)key : "", key_n);
+    if (json) {
+        if (have_val) {
+            p2m__w_str(s, ",\"value\":");
+            if (p2m__w_any(s, val, val_n, depth + 1, json, c) != 0)
+                return -1;
+        }
+        p2m__w_put(s, "}", 1);
+        return 0;
+    }
+    p2m__w_put(s, ":", 1);
+    if (!have_val) {
+        p2m__w_str(s, "null");
+        return 0;
+    }
+    return p2m__w_any(s, val, val_n, depth + 1, json, c);
+}
+
+/* KeyValueList (values: KeyValue). */
+static int p2m__w_kvlist(p2m__w_sink *s, const unsigned char *p, size_t n, int depth, int json,
+                         p2m__w_ctx *c) {
+    const unsigned char *end = p + n;
+    p2m__w_field f;
+    int rc, first = 1;
+    if (depth > P2M__W_NEST_MAX)
+        return p2m__w_bad(c, P2M__MSG("attribute value nested more than 32 levels deep"));
+    p2m__w_str(s, json ? "{\"values\":[" : "{");
+    while ((rc = p2m__w_next(&p, end, &f)) > 0) {
+        if (f.num != P2M__PB_KEY_VALUE_LIST_VALUES || f.wt != P2M__WT_LEN)
+            continue;
+        if (!first)
+            p2m__w_put(s, ",", 1);
+        first = 0;
+        if (p2m__w_kv(s, f.p, f.n, depth + 1, json, c) != 0)
+            return -1;
+    }
+    if (rc < 0)
+        return p2m__w_bad(c, P2M__MSG("malformed KeyValueList in an attribute value"));
+    p2m__w_str(s, json ? "]}" : "}");
+    return 0;
+}
+
+/* One AnyValue message; the last field of the oneof wins, as in protobuf
+   (string_value_strindex is resolved before the bytes get here). */
+static int p2m__w_any(p2m__w_sink *s, const unsigned char *p, size_t n, int depth, int json,
+                      p2m__w_ctx *c) {
+    const unsigned char *end = p + n;
+    p2m__w_field f, last;
+    int rc, have = 0;
+    p2m_value v;
+    P2M_MEMSET(&last, 0, sizeof last);
+    if (depth > P2M__W_NEST_MAX)
+        return p2m__w_bad(c, P2M__MSG("attribute value nested more than 32 levels deep"));
+    while ((rc = p2m__w_next(&p, end, &f)) > 0) {
+        uint32_t k = f.num;
+        if (((k == P2M__PB_ANY_VALUE_STRING_VALUE || k == P2M__PB_ANY_VALUE_ARRAY_VALUE ||
+              k == P2M__PB_ANY_VALUE_KVLIST_VALUE || k == P2M__PB_ANY_VALUE_BYTES_VALUE) &&
+             f.wt == P2M__WT_LEN) ||
+            ((k == P2M__PB_ANY_VALUE_BOOL_VALUE || k == P2M__PB_ANY_VALUE_INT_VALUE) &&
+             f.wt == P2M__WT_VARINT) ||
+            (k == P2M__PB_ANY_VALUE_DOUBLE_VALUE && f.wt == P2M__WT_I64)) {
+            last = f;
+            have = 1;
+        }
+    }
+    if (rc < 0)
+        return p2m__w_bad(c, P2M__MSG("malformed AnyValue in an attribute value"));
+    P2M_MEMSET(&v, 0, sizeof v);
+    if (have) {
+        switch (last.num) {
+        case P2M__PB_ANY_VALUE_STRING_VALUE:
+            v.type = P2M_VALUE_STRING;
+            break;
+        case P2M__PB_ANY_VALUE_BOOL_VALUE:
+            v.type = P2M_VALUE_BOOL;
+            v.i = last.v != 0;
+            break;
+        case P2M__PB_ANY_VALUE_INT_VALUE:
+            v.type = P2M_VALUE_INT;
+            v.i = (int64_t)last.v;
+            break;
+        case P2M__PB_ANY_VALUE_DOUBLE_VALUE:
+            v.type = P2M_VALUE_DOUBLE;
+            P2M_MEMCPY(&v.d, &last.v, 8);
+            break;
+        case P2M__PB_ANY_VALUE_ARRAY_VALUE:
+            v.type = P2M_VALUE_ARRAY;
+            break;
+        case P2M__PB_ANY_VALUE_KVLIST_VALUE:
+            v.type = P2M_VALUE_KVLIST;
+            break;
+        default:
+            v.type = P2M_VALUE_BYTES;
+            break;
+        }
+        v.str.ptr = (const char *)last.p;
+        v.str.len = last.n;
+    }
+    if (json)
+        return p2m__w_value(s, &v, depth, json, c);
+    switch (v.type) {
+    case P2M_VALUE_NONE:
+        p2m__w_str(s, "null");
+        return 0;
+    case P2M_VALUE_STRING:
+        p2m__w_json_string(s, v.str.ptr ? v.str.ptr : "", v.str.len);
+        return 0;
+    case P2M_VALUE_BOOL:
+        p2m__w_str(s, v.i ? "true" : "false");
+        return 0;
+    case P2M_VALUE_INT:
+        p2m__w_i64(s, v.i);
+        return 0;
+    case P2M_VALUE_DOUBLE:
+        p2m__w_json_double(s, v.d);
+        return 0;
+    case P2M_VALUE_BYTES:
+        p2m__w_put(s, "\"", 1);
+        p2m__w_base64(s, (const unsigned char *)v.str.ptr, v.str.len);
+        p2m__w_put(s, "\"", 1);
+        return 0;
+    case P2M_VALUE_ARRAY:
+        return p2m__w_array(s, last.p, last.n, depth + 1, json, c);
+    case P2M_VALUE_KVLIST:
+        return p2m__w_kvlist(s, last.p, last.n, depth + 1, json, c);
+    }
+    return 0;
+}
+
+/* A value as an OTLP JSON AnyValue object (json), whose ARRAY / KVLIST
+   bytes are already resolved. */
+static int p2m__w_value(p2m__w_sink *s, const p2m_value *v, int depth, int json, p2m__w_ctx *c) {
+    const unsigned char *b = (const unsigned char *)v->str.ptr;
+    switch (v->type) {
+    case P2M_VALUE_STRING:
+        p2m__w_str(s, "{\"stringValue\":");
+        p2m__w_json_string(s, v->str.ptr ? v->str.ptr : "", v->str.len);
+        p2m__w_put(s, "}", 1);
+        return 0;
+    case P2M_VALUE_BOOL:
+        p2m__w_str(s, v->i ? "{\"boolValue\":true}" : "{\"boolValue\":false}");
+        return 0;
+    case P2M_VALUE_INT:
+        p2m__w_str(s, "{\"intValue\":\"");
+        p2m__w_i64(s, v->i);
+        p2m__w_str(s, "\"}");
+        return 0;
+    case P2M_VALUE_DOUBLE:
+        p2m__w_str(s, "{\"doubleValue\":");
+        p2m__w_json_double(s, v->d);
+        p2m__w_put(s, "}", 1);
+        return 0;
+    case P2M_VALUE_BYTES:
+        p2m__w_str(s, "{\"bytesValue\":\"");
+        p2m__w_base64(s, b, v->str.len);
+        p2m__w_str(s, "\"}");
+        return 0;
+    case P2M_VALUE_ARRAY:
+        p2m__w_str(s, "{\"arrayValue\":");
+        if (p2m__w_array(s, b, v->str.len, depth + 1, json, c) != 0)
+            return -1;
+        p2m__w_put(s, "}", 1);
+        return 0;
+    case P2M_VALUE_KVLIST:
+        p2m__w_str(s, "{\"kvlistValue\":");
+        if (p2m__w_kvlist(s, b, v->str.len, depth + 1, json, c) != 0)
+            return -1;
+        p2m__w_put(s, "}", 1);
+        return 0;
+    default:
+        p2m__w_str(s, "{}");
+        return 0;
+    }
+}
+
+/* A result's ARRAY / KVLIST value with its string indices resolved into
+   c->nest (sized beforehand); other values as they are. */
+static int p2m__w_resolve(p2m__w_ctx *c, const p2m_value *v, p2m_value *out) {
+    size_t n;
+    *out = *v;
+    if (v->type != P2M_VALUE_ARRAY && v->type != P2M_VALUE_KVLIST)
+        return 0;
+    n = p2m_result_nested_value(c->r, v, 0, 0);
+    if (n > c->nest_cap || (n && p2m_result_nested_value(c->r, v, c->nest, n) != n))
+        return p2m__w_bad(c, P2M__MSG("p2m_result_nested_value gave two sizes for one value"));
+    out->str.ptr = n ? (const char *)c->nest : "";
+    out->str.len = n;
+    return 0;
+}
+
+/* The resolved size a value needs in c->nest. */
+static size_t p2m__w_nest_size(const p2m_result *r, const p2m_value *v) {
+    if (v->type != P2M_VALUE_ARRAY && v->type != P2M_VALUE_KVLIST)
+        return 0;
+    return p2m_result_nested_value(r, v, 0, 0);
+}
+
+/* ---- attribute lists ----------------------------------------------------------- */
+
+/* Which list p2m__w_attrs reads: a resource's or a point's. */
+typedef struct p2m__w_list {
+    size_t res, metric, point;
+    int of_point;
+} p2m__w_list;
+
+static size_t p2m__w_attrs(const p2m_result *r, const p2m__w_list *l, p2m_attribute *out,
+                           size_t cap) {
+    return l->of_point ? p2m_result_point_attributes(r, l->res, l->metric, l->point, out, cap)
+                       : p2m_result_resource_attributes(r, l->res, out, cap);
+}
+
+/* The attributes of list l in a (the scratch's array, or a stack array
+   when the list is short): NULL when neither holds them. */
+static const p2m_attribute *p2m__w_read(const p2m_result *r, const p2m__w_list *l,
+                                        p2m_attribute *arr, size_t arr_cap, p2m_attribute *stack,
+                                        size_t *n) {
+    *n = p2m__w_attrs(r, l, 0, 0);
+    if (arr && *n <= arr_cap) {
+        p2m__w_attrs(r, l, arr, *n);
+        return arr;
+    }
+    if (*n <= P2M__W_STACK_ATTRS) {
+        p2m__w_attrs(r, l, stack, *n);
+        return stack;
+    }
+    return 0;
+}
+
+#ifndef P2M_NO_JSON
+/* ---- OTLP/JSON ------------------------------------------------------------------ */
+
+/* "attributes":[{"key":..,"value":{..}},..] */
+static int p2m__w_json_attrs(p2m__w_sink *s, const p2m_attribute *a, size_t n, p2m__w_ctx *c) {
+    size_t i;
+    p2m__w_str(s, "\"attributes\":[");
+    for (i = 0; i < n; i++) {
+        p2m_value v;
+        if (i)
+            p2m__w_put(s, ",", 1);
+        p2m__w_str(s, "{\"key\":");
+        p2m__w_json_string(s, a[i].key.ptr ? a[i].key.ptr : "", a[i].key.len);
+        p2m__w_str(s, ",\"value\":");
+        if (p2m__w_resolve(c, &a[i].value, &v) != 0 || p2m__w_value(s, &v, 0, 1, c) != 0)
+            return -1;
+        p2m__w_put(s, "}", 1);
+    }
+    p2m__w_put(s, "]", 1);
+    return 0;
+}
+
+/* Resource.entity_refs as "entityRefs":[{"schemaUrl","type","idKeys",
+   "descriptionKeys"}]: one key per field, lists gathered in order, a
+   repeated scalar string's first kept. */
+static void p2m__w_json_entity_refs(p2m__w_sink *s, const p2m_str *refs, size_t n, int comma) {
+    static const char *const names[5] = {0, "schemaUrl", "type", "idKeys", "descriptionKeys"};
+    size_t i;
+    if (n == 0)
+        return;
+    p2m__w_str(s, comma ? ",\"entityRefs\":[" : "\"entityRefs\":[");
+    for (i = 0; i < n; i++) {
+        const unsigned char *p = (const unsigned char *)refs[i].ptr, *end = p + refs[i].len;
+        uint32_t k;
+        int first = 1;
+        p2m__w_str(s, i ? ",{" : "{");
+        for (k = P2M__PB_ENTITY_REF_SCHEMA_URL; k <= P2M__PB_ENTITY_REF_DESCRIPTION_KEYS; k++) {
+            const unsigned char *q = p;
+            int any = 0, list = k >= P2M__PB_ENTITY_REF_ID_KEYS;
+            p2m__w_field f;
+            while (p2m__w_next(&q, end, &f) > 0) {
+                if (f.num != k || f.wt != P2M__WT_LEN)
+                    continue;
+                if (any && !list)
+                    continue;
+                if (!any) {
+                    if (!first)
+                        p2m__w_put(s, ",", 1);
+                    p2m__w_put(s, "\"", 1);
+                    p2m__w_str(s, names[k]);
+                    p2m__w_str(s, list ? "\":[" : "\":");
+                    first = 0;
+                } else {
+                    p2m__w_put(s, ",", 1);
+                }
+                p2m__w_json_string(s, (const char *)f.p, f.n);
+                any = 1;
+            }
+            if (any && list)
+                p2m__w_put(s, "]", 1);
+        }
+        p2m__w_put(s, "}", 1);
+    }
+    p2m__w_put(s, "]", 1);
+}
+
+/* One data point: times, value, attributes (read into arr). */
+static int p2m__w_json_point(p2m__w_sink *s, const p2m_metric_info *info, p2m__w_list *l,
+                             p2m_attribute *arr, size_t arr_cap, p2m__w_ctx *c) {
+    p2m_point p;
+    size_t n = p2m__w_attrs(c->r, l, 0, 0);
+    p2m_result_point(c->r, l->res, l->metric, l->point, &p);
+    if (info->is_gauge && p.start_time_unix_nano == 0) {
+        p2m__w_str(s, "{\"timeUnixNano\":\"");
+    } else {
+        p2m__w_str(s, "{\"startTimeUnixNano\":\"");
+        p2m__w_u64(s, p.start_time_unix_nano);
+        p2m__w_str(s, "\",\"timeUnixNano\":\"");
+    }
+    p2m__w_u64(s, p.time_unix_nano);
+    if (p.is_double) {
+        p2m__w_str(s, "\",\"asDouble\":");
+        p2m__w_json_double(s, p.as_double);
+    } else {
+        p2m__w_str(s, "\",\"asInt\":\"");
+        p2m__w_i64(s, p.as_int);
+        p2m__w_put(s, "\"", 1);
+    }
+    if (n > 0) {
+        if (n > arr_cap)
+            return p2m__w_bad(c, P2M__MSG("scratch too small for the point's attributes"));
+        p2m__w_attrs(c->r, l, arr, n);
+        p2m__w_put(s, ",", 1);
+        if (p2m__w_json_attrs(s, arr, n, c) != 0)
+            return -1;
+    }
+    p2m__w_put(s, "}", 1);
+    return 0;
+}
+
+static int p2m__w_json_metric(p2m__w_sink *s, size_t res, size_t m, p2m_attribute *arr,
+                              size_t arr_cap, p2m__w_ctx *c) {
+    p2m_metric_info info;
+    p2m__w_list l = {0, 0, 0, 0};
+    p2m_result_metric(c->r, res, m, &info);
+    p2m__w_str(s, "{\"name\":");
+    p2m__w_json_string(s, info.name.ptr ? info.name.ptr : "", info.name.len);
+    if (info.description.len) {
+        p2m__w_str(s, ",\"description\":");
+        p2m__w_json_string(s, info.description.ptr, info.description.len);
+    }
+    p2m__w_str(s, ",\"unit\":");
+    p2m__w_json_string(s, info.unit.ptr ? info.unit.ptr : "", info.unit.len);
+    /* snapshot types make a Gauge (no temporality, not monotonic); the
+       other metrics are monotonic Sums */
+    p2m__w_str(s, info.is_gauge ? ",\"gauge\":{\"dataPoints\":[" : ",\"sum\":{\"dataPoints\":[");
+    l.res = res;
+    l.metric = m;
+    l.of_point = 1;
+    for (l.point = 0; l.point < info.n_points; l.point++) {
+        if (l.point)
+            p2m__w_put(s, ",", 1);
+        if (p2m__w_json_point(s, &info, &l, arr, arr_cap, c) != 0)
+            return -1;
+    }
+    if (info.is_gauge) {
+        p2m__w_str(s, "]}}");
+    } else {
+        p2m__w_str(s, "],\"aggregationTemporality\":");
+        p2m__w_u64(s, (uint64_t)info.temporality);
+        p2m__w_str(s, ",\"isMonotonic\":true}}");
+    }
+    return 0;
+}
+
+static int p2m__w_json_resource(p2m__w_sink *s, size_t res, void *arr, size_t arr_bytes,
+                                p2m__w_ctx *c) {
+    p2m_attribute *attrs = (p2m_attribute *)arr;
+    size_t arr_cap = arr_bytes / sizeof(p2m_attribute), m, n_m = p2m_result_metric_count(c->r, res);
+    size_t n_ra = p2m_result_resource_attributes(c->r, res, 0, 0);
+    size_t n_er = p2m_result_resource_entity_refs(c->r, res, 0, 0);
+    uint64_t dropped = p2m_result_resource_dropped(c->r, res);
+    p2m_str url = p2m_result_schema_url(c->r, res);
+    if (n_ra > arr_cap || n_er > arr_bytes / sizeof(p2m_str))
+        return p2m__w_bad(c, P2M__MSG("scratch too small for the resource's attributes"));
+    if (res)
+        p2m__w_put(s, ",", 1);
+    p2m__w_str(s, "{\"resource\":{");
+    if (n_ra > 0) {
+        p2m_result_resource_attributes(c->r, res, attrs, n_ra);
+        if (p2m__w_json_attrs(s, attrs, n_ra, c) != 0)
+            return -1;
+    }
+    if (dropped != 0) { /* uint32 in OTLP: a JSON number */
+        p2m__w_str(s, n_ra > 0 ? ",\"droppedAttributesCount\":" : "\"droppedAttributesCount\":");
+        p2m__w_u64(s, dropped);
+    }
+    if (n_er > 0) {
+        p2m_result_resource_entity_refs(c->r, res, (p2m_str *)arr, n_er);
+        p2m__w_json_entity_refs(s, (const p2m_str *)arr, n_er, n_ra > 0 || dropped != 0);
+    }
+    p2m__w_str(s, "},\"scopeMetrics\":[{\"scope\":{\"name\":\"profile2metrics\",\"version\":");
+    p2m__w_json_string(s, p2m_version(), p2m__w_cstr_str(p2m_version()).len);
+    p2m__w_str(s, "},\"metrics\":[");
+    for (m = 0; m < n_m; m++) {
+        if (m)
+            p2m__w_put(s, ",", 1);
+        if (p2m__w_json_metric(s, res, m, attrs, arr_cap, c) != 0)
+            return -1;
+    }
+    p2m__w_str(s, "]}]");
+    if (url.len) {
+        p2m__w_str(s, ",\"schemaUrl\":");
+        p2m__w_json_string(s, url.ptr, url.len);
+    }
+    p2m__w_put(s, "}", 1);
+    return 0;
+}
+
+static int p2m__w_json_doc(p2m__w_sink *s, void *arr, size_t arr_bytes, p2m__w_ctx *c) {
+    size_t res, n_res = p2m_result_resource_count(c->r);
+    p2m__w_str(s, "{\"resourceMetrics\":[");
+    for (res = 0; res < n_res; res++)
+        if (p2m__w_json_resource(s, res, arr, arr_bytes, c) != 0)
+            return -1;
+    p2m__w_str(s, "]}");
+    return 0;
+}
+
+/* The largest resolved nested value among the attributes of list l; 0
+   with *unknown set when the list cannot be read (no room yet). */
+static size_t p2m__w_list_nest(const p2m_result *r, const p2m__w_list *l, p2m_attribute *arr,
+                               size_t arr_cap, int *unknown) {
+    p2m_attribute stack[P2M__W_STACK_ATTRS];
+    size_t n, i, most = 0;
+    const p2m_attribute *a = p2m__w_read(r, l, arr, arr_cap, stack, &n);
+    if (!a) {
+        *unknown = 1;
+        return 0;
+    }
+    for (i = 0; i < n; i++)
+        most = p2m__w_max(most, p2m__w_nest_size(r, &a[i].value));
+    return most;
+}
+
+P2M_API p2m_status p2m_write_json(const p2m_result *r, void *scratch, size_t scratch_size,
+                                  void *out, size_t cap, size_t *out_size, p2m_error *err) {
+    p2m__w_carve cv;
+    p2m__w_ctx c;
+    p2m__w_sink s;
+    p2m__w_list l = {0, 0, 0, 0};
+    size_t res, arr_bytes = 0, nest = 0, need;
+    p2m_attribute *arr;
+    int unknown = 0;
+    if (out_size)
+        *out_size = 0;
+    if (err)
+        P2M_MEMSET(err, 0, sizeof *err);
+    if (!r) {
+        (void)p2m__fail(err, P2M_ERR_ARGUMENT, 0, P2M__MSG("the result must not be NULL"));
+        return P2M_ERR_ARGUMENT;
+    }
+    /* the lists: resource attributes, entity refs, point attributes */
+    for (res = 0; res < p2m_result_resource_count(r); res++) {
+        size_t m;
+        arr_bytes = p2m__w_max(arr_bytes, p2m_result_resource_attributes(r, res, 0, 0) *
+                                              sizeof(p2m_attribute));
+        arr_bytes =
+            p2m__w_max(arr_bytes, p2m_result_resource_entity_refs(r, res, 0, 0) * sizeof(p2m_str));
+        for (m = 0; m < p2m_result_metric_count(r, res); m++) {
+            p2m_metric_info info;
+            size_t pt;
+            p2m_result_metric(r, res, m, &info);
+            for (pt = 0; pt < info.n_points; pt++)
+                arr_bytes = p2m__w_max(arr_bytes, p2m_result_point_attributes(r, res, m, pt, 0, 0) *
+                                                      sizeof(p2m_attribute));
+        }
+    }
+    p2m__w_carve_init(&cv, scratch, scratch_size);
+    arr = (p2m_attribute *)p2m__w_take(&cv, arr_bytes);
+    /* the largest resolved nested value */
+    for (res = 0; res < p2m_result_resource_count(r); res++) {
+        size_t m;
+        l.res = res;
+        l.of_point = 0;
+        nest = p2m__w_max(nest, p2m__w_list_nest(r, &l, arr, arr_bytes / sizeof *arr, &unknown));
+        l.of_point = 1;
+        for (m = 0; m < p2m_result_metric_count(r, res); m++) {
+            p2m_metric_info info;
+            p2m_result_metric(r, res, m, &info);
+            l.metric = m;
+            for (l.point = 0; l.point < info.n_points; l.point++)
+                nest = p2m__w_max(nest,
+                                  p2m__w_list_nest(r, &l, arr, arr_bytes / sizeof *arr, &unknown));
+        }
+    }
+    c.r = r;
+    c.nest = (unsigned char *)p2m__w_take(&cv, nest);
+    c.nest_cap = nest;
+    c.why = 0;
+    need = cv.used ? (P2M__W_ALIGN - 1u) + cv.used : 0u;
+    if (unknown || need > scratch_size || (arr_bytes && !arr) || (nest && !c.nest)) {
+        (void)p2m__need(err, P2M_ERR_MEMORY, need, P2M__MSG("scratch memory too small"));
+        return P2M_ERR_MEMORY;
+    }
+    /* count, then write */
+    p2m__w_sink_init(&s, 0, 0);
+    if (p2m__w_json_doc(&s, arr, arr_bytes, &c) != 0) {
+        (void)p2m__fail(err, P2M_ERR_MALFORMED, 0, c.why);
+        return P2M_ERR_MALFORMED;
+    }
+    if (!out || cap < s.n) {
+        (void)p2m__need(err, P2M_ERR_OUTPUT_TOO_SMALL, s.n, P2M__MSG("output buffer too small"));
+        return P2M_ERR_OUTPUT_TOO_SMALL;
+    }
+    need = s.n;
+    p2m__w_sink_init(&s, out, cap);
+    (void)p2m__w_json_doc(&s, arr, arr_bytes, &c);
+    if (out_size)
+        *out_size = need;
+    return P2M_OK;
+}
+#endif /* !P2M_NO_JSON */
+
+#ifndef P2M_NO_PROM
+/* ---- Prometheus text ------------------------------------------------------------- */
+
+/* A value as label text (C string semantics: the sink stops at a NUL):
+   strings as they are, ints in decimal, bools true/false, doubles shortest
+   (NaN, Infinity, -Infinity), bytes base64, arrays and key-value lists as
+   compact JSON. */
+static int p2m__w_text(p2m__w_sink *s, const p2m_value *v, p2m__w_ctx *c) {
+    p2m_value rv;
+    int rc = 0;
+    s->stopped = 0;
+    switch (v->type) {
+    case P2M_VALUE_STRING:
+        p2m__w_put(s, v->str.ptr, v->str.len);
+        break;
+    case P2M_VALUE_BOOL:
+        p2m__w_str(s, v->i ? "true" : "false");
+        break;
+    case P2M_VALUE_INT:
+        p2m__w_i64(s, v->i);
+        break;
+    case P2M_VALUE_DOUBLE:
+        if (p2m__w_isnan(v->d))
+            p2m__w_str(s, "NaN");
+        else if (p2m__w_isinf(v->d))
+            p2m__w_str(s, v->d > 0 ? "Infinity" : "-Infinity");
+        else
+            p2m__w_finite(s, v->d);
+        break;
+    case P2M_VALUE_BYTES:
+        p2m__w_base64(s, (const unsigned char *)v->str.ptr, v->str.len);
+        break;
+    case P2M_VALUE_ARRAY:
+    case P2M_VALUE_KVLIST:
+        rc = p2m__w_resolve(c, v, &rv);
+        if (rc == 0 && v->type == P2M_VALUE_ARRAY)
+            rc = p2m__w_array(s, (const unsigned char *)rv.str.ptr, rv.str.len, 1, 0, c);
+        else if (rc == 0)
+            rc = p2m__w_kvlist(s, (const unsigned char *)rv.str.ptr, rv.str.len, 1, 0, c);
+        break;
+    default:
+        break;
+    }
+    s->stopped = 0;
+    return rc;
+}
+
+P2M_API size_t p2m_write_value_text(const p2m_value *v, void *out, size_t cap) {
+    p2m__w_sink s;
+    p2m__w_ctx c;
+    int rc = 0;
+    const unsigned char *b;
+    if (!v)
+        return 0;
+    b = (const unsigned char *)(v->str.ptr ? v->str.ptr : "");
+    P2M_MEMSET(&c, 0, sizeof c);
+    p2m__w_sink_init(&s, 0, 0);
+    if (v->type == P2M_VALUE_ARRAY)
+        rc = p2m__w_array(&s, b, v->str.len, 1, 0, &c);
+    else if (v->type == P2M_VALUE_KVLIST)
+        rc = p2m__w_kvlist(&s, b, v->str.len, 1, 0, &c);
+    else
+        (void)p2m__w_text(&s, v, &c);
+    if (rc != 0)
+        return (size_t)-1;
+    if (!out || cap < s.n)
+        return s.n;
+    cap = s.n;
+    p2m__w_sink_init(&s, out, cap);
+    if (v->type == P2M_VALUE_ARRAY)
+        (void)p2m__w_array(&s, b, v->str.len, 1, 0, &c);
+    else if (v->type == P2M_VALUE_KVLIST)
+        (void)p2m__w_kvlist(&s, b, v->str.len, 1, 0, &c);
+    else
+        (void)p2m__w_text(&s, v, &c);
+    return s.n;
+}
+
+/* An upper bound of the label text of v, escaped (each byte at most two). */
+static size_t p2m__w_text_bound(const p2m_result *r, const p2m_value *v) {
+    switch (v->type) {
+    case P2M_VALUE_STRING:
+        return 2u * v->str.len;
+    case P2M_VALUE_BOOL:
+        return 5;
+    case P2M_VALUE_INT:
+        return 20;
+    case P2M_VALUE_DOUBLE:
+        return 40;
+    case P2M_VALUE_BYTES:
+        return 4u * (v->str.len / 3u + 1u);
+    /* compact JSON of resolved protobuf bytes: at most 6 text bytes (a
+       \u00XX escape) per input byte, doubled by label escaping */
+    case P2M_VALUE_ARRAY:
+    case P2M_VALUE_KVLIST:
+        return 16u * p2m__w_nest_size(r, v) + 16u;
+    default:
+        return 0;
+    }
+}
+
+/* Label and metric names: invalid characters '_', a leading digit gets a '_'
+   in front; collapse: runs of '_' made one. colon: ':' is valid. */
+static int p2m__w_name_char(char ch, int colon) {
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+           ch == '_' || (colon && ch == ':');
+}
+static void p2m__w_sanitise(p2m__w_sink *s, const char *p, size_t n, int colon, int collapse) {
+    size_t i;
+    int last_us = 0;
+    if (n > 0 && p[0] >= '0' && p[0] <= '9') {
+        p2m__w_put(s, "_", 1);
+        last_us = 1;
+    }
+    for (i = 0; i < n; i++) {
+        char ch = '_';
+        if (p2m__w_name_char(p[i], colon))
+            ch = p[i];
+        if (ch == '_' && last_us && collapse)
+            continue;
+        last_us = ch == '_';
+        p2m__w_put(s, &ch, 1);
+    }
+}
+/* Character i of a label name (no collapsing), 0 past its end. */
+static char p2m__w_label_char(p2m_str k, size_t i) {
+    size_t pre = k.len > 0 && k.ptr[0] >= '0' && k.ptr[0] <= '9';
+    if (i < pre)
+        return '_';
+    if (i - pre >= k.len)
+        return 0;
+    if (!p2m__w_name_char(k.ptr[i - pre], 0))
+        return '_';
+    return k.ptr[i - pre];
+}
+static size_t p2m__w_label_len(p2m_str k) {
+    return k.len + (k.len > 0 && k.ptr[0] >= '0' && k.ptr[0] <= '9');
+}
+/* Label names of keys a and b compared as strcmp compares them. */
+static int p2m__w_label_cmp(p2m_str a, p2m_str b) {
+    size_t i, na = p2m__w_label_len(a), nb = p2m__w_label_len(b);
+    for (i = 0; i < na && i < nb; i++) {
+        unsigned char x = (unsigned char)p2m__w_label_char(a, i),
+                      y = (unsigned char)p2m__w_label_char(b, i);
+        if (x != y)
+            return x < y ? -1 : 1;
+    }
+    return na < nb ? -1 : na > nb;
+}
+static int p2m__w_label_is(p2m_str k, const char *name) {
+    size_t i;
+    for (i = 0; name[i]; i++)
+        if (p2m__w_label_char(k, i) != name[i])
+            return 0;
+    return p2m__w_label_len(k) == i;
+}
+/* Sorting order of labels: label name, then the original key's bytes. */
+static int p2m__w_key_order(p2m_str a, p2m_str b) {
+    size_t i, n = a.len < b.len ? a.len : b.len;
+    int c = p2m__w_label_cmp(a, b);
+    if (c)
+        return c;
+    for (i = 0; i < n; i++)
+        if (a.ptr[i] != b.ptr[i])
+            return (unsigned char)a.ptr[i] < (unsigned char)b.ptr[i] ? -1 : 1;
+    return a.len < b.len ? -1 : a.len > b.len;
+}
+
+static int p2m__w_key_is(p2m_str k, const char *z) {
+    size_t i;
+    for (i = 0; i < k.len; i++)
+        if (z[i] == '\0' || k.ptr[i] != z[i])
+            return 0;
+    return z[i] == '\0';
+}
+
+/* The Prometheus word of an OTLP unit and its factor to the base unit
+   (value * mul / div); NULL: not a known unit. */
+static const char *p2m__w_unit_word(p2m_str u, double *mul, double *div) {
+    static const struct {
+        const char *unit, *word;
+        double mul, div;
+    } map[] = {{"ns", "seconds", 1, 1e9},
+               {"us", "seconds", 1, 1e6},
+               {"ms", "seconds", 1, 1e3},
+               {"s", "seconds", 1, 1},
+               {"min", "seconds", 60, 1},
+               {"h", "seconds", 3600, 1},
+               {"d", "seconds", 86400, 1},
+               {"By", "bytes", 1, 1},
+               {"KiBy", "bytes", 1024, 1},
+               {"MiBy", "bytes", 1048576, 1},
+               {"GiBy", "bytes", 1073741824, 1},
+               {"KBy", "bytes", 1e3, 1},
+               {"MBy", "bytes", 1e6, 1},
+               {"GBy", "bytes", 1e9, 1},
+               {"bit", "bits", 1, 1},
+               {"%", "percent", 1, 1},
+               {"Hz", "hertz", 1, 1},
+               {"1", "", 1, 1}};
+    size_t i;
+    *mul = 1;
+    *div = 1;
+    for (i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (p2m__w_key_is(u, map[i].unit)) {
+            *mul = map[i].mul;
+            *div = map[i].div;
+            return map[i].word;
+        }
+    return 0;
+}
+
+static int p2m__w_ends(const char *p, size_t n, const char *q, size_t m) {
+    size_t i;
+    if (m > n)
+        return 0;
+    for (i = 0; i < m; i++)
+        if (p[n - m + i] != q[i])
+            return 0;
+    return 1;
+}
+
+/* The metric name in Prometheus form, written at the sink's end (which must
+   hold it: the suffix checks read it back). */
+static void p2m__w_metric_name(p2m__w_sink *s, p2m_str name, p2m_str unit, int gauge) {
+    double mul, div;
+    const char *w = p2m__w_unit_word(unit, &mul, &div);
+    size_t at = s->n, end;
+    p2m__w_sanitise(s, name.ptr ? name.ptr : "", name.len, 1, 1);
+    end = s->n;
+    if ((w && w[0]) || (!w && unit.len > 0 && unit.ptr[0] != '{')) {
+        p2m__w_put(s, "_", 1);
+        if (w)
+            p2m__w_str(s, w);
+        else
+            p2m__w_sanitise(s, unit.ptr, unit.len, 0, 1);
+        /* the name already ends with _word: drop the copy */
+        if (s->buf && p2m__w_ends(s->buf + at, end - at, s->buf + end, s->n - end))
+            s->n = end;
+    }
+    if (!gauge && !(s->buf && p2m__w_ends(s->buf + at, s->n - at, "_total", 6)))
+        p2m__w_str(s, "_total");
+}
+
+/* What a resource gives its samples: attributes, job / instance sources. */
+typedef struct p2m__w_resv {
+    const p2m_attribute *ra;
+    size_t n_ra;
+    const p2m_attribute *name, *ns, *inst;
+} p2m__w_resv;
+
+static const p2m_attribute *p2m__w_find(const p2m_attribute *a, size_t n, const char *key) {
+    size_t i;
+    for (i = 0; i < n; i++)
+        if (p2m__w_key_is(a[i].key, key))
+            return &a[i];
+    return 0;
+}
+
+static int p2m__w_service_key(p2m_str k) {
+    return p2m__w_key_is(k, "service.name") || p2m__w_key_is(k, "service.namespace") ||
+           p2m__w_key_is(k, "service.instance.id");
+}
+
+/* The length of an attribute's label text (up to a NUL). */
+static size_t p2m__w_text_len(const p2m_attribute *a, p2m__w_ctx *c) {
+    p2m__w_sink t;
+    p2m__w_sink_init(&t, 0, 0);
+    t.stop_nul = 1;
+    (void)p2m__w_text(&t, &a->value, c);
+    return t.n;
+}
+
+/* job: service.namespace/service.name, or service.name. */
+static void p2m__w_job(p2m__w_sink *s, const p2m__w_resv *rv, p2m__w_ctx *c) {
+    if (rv->ns && p2m__w_text_len(rv->ns, c) > 0) {
+        (void)p2m__w_text(s, &rv->ns->value, c);
+        p2m__w_put(s, "/", 1);
+    }
+    (void)p2m__w_text(s, &rv->name->value, c);
+}
+
+/* The extra labels, in name order: which apply to a label set. */
+enum { P2M__W_X_INSTANCE, P2M__W_X_JOB, P2M__W_X_SCOPE_NAME, P2M__W_X_SCOPE_VERSION, P2M__W_X_N };
+static const char *const p2m__w_xname[P2M__W_X_N] = {"instance", "job", "otel_scope_name",
+                                                     "otel_scope_version"};
+
+static int p2m__w_x_on(const p2m__w_resv *rv, int x, int scope) {
+    return x == P2M__W_X_INSTANCE ? rv->inst != 0 : x == P2M__W_X_JOB ? rv->name != 0 : scope;
+}
+
+/* The extra label's value, escaped; 0 when it is empty (no label then). */
+static int p2m__w_x_value(p2m__w_sink *s, const p2m__w_resv *rv, int x, p2m__w_ctx *c) {
+    p2m__w_sink t;
+    int esc = s->esc, stop = s->stop_nul;
+    p2m__w_sink_init(&t, 0, 0);
+    t.stop_nul = 1;
+    if (x == P2M__W_X_INSTANCE)
+        (void)p2m__w_text(&t, &rv->inst->value, c);
+    else if (x == P2M__W_X_JOB)
+        p2m__w_job(&t, rv, c);
+    else
+        t.n = 1;
+    if (t.n == 0)
+        return 0;
+    s->esc = P2M__W_ESC_LABEL;
+    s->stop_nul = 1;
+    if (x == P2M__W_X_INSTANCE)
+        (void)p2m__w_text(s, &rv->inst->value, c);
+    else if (x == P2M__W_X_JOB)
+        p2m__w_job(s, rv, c);
+    else
+        p2m__w_str(s, x == P2M__W_X_SCOPE_NAME ? "profile2metrics" : p2m_version());
+    s->esc = esc;
+    s->stop_nul = stop;
+    return 1;
+}
+
+/* The values of labels order[i..end) (one name) joined with ';', escaped;
+   0 when the joined text is empty (no label then). */
+static int p2m__w_joined(p2m__w_sink *s, const p2m_attribute *a, const uint32_t *order, size_t i,
+                         size_t end, p2m__w_ctx *c) {
+    size_t m;
+    int esc = s->esc, stop = s->stop_nul;
+    if (end - i == 1 && p2m__w_text_len(&a[order[i]], c) == 0)
+        return 0;
+    s->esc = P2M__W_ESC_LABEL;
+    s->stop_nul = 1;
+    for (m = i; m < end; m++) {
+        if (m > i)
+            p2m__w_put(s, ";", 1);
+        (void)p2m__w_text(s, &a[order[m]].value, c);
+    }
+    s->esc = esc;
+    s->stop_nul = stop;
+    return 1;
+}
+
+/* The label text of attributes a[0..n) (order: room for n indices) with
+   job / instance and, when scope, otel_scope_name / otel_scope_version: the
+   four replace attribute labels of the same name. name="value" pairs
+   sorted by name, joined with ','. */
+static void p2m__w_labels(p2m__w_sink *s, const p2m_attribute *a, size_t n, uint32_t *order,
+                          const p2m__w_resv *rv, int scope, p2m__w_ctx *c) {
+    size_t i, k = 0, j = 0;
+    int x = 0;
+    for (i = 0; i < n; i++) { /* kept labels, sorted (stable) by name then key */
+        int drop = 0, e;
+        size_t at;
+        for (e = 0; e < P2M__W_X_N && !drop; e++)
+            drop = p2m__w_x_on(rv, e, scope) && p2m__w_label_is(a[i].key, p2m__w_xname[e]);
+        if (drop)
+            continue;
+        for (at = k; at > 0 && p2m__w_key_order(a[order[at - 1]].key, a[i].key) > 0; at--)
+            order[at] = order[at - 1];
+        order[at] = (uint32_t)i;
+        k++;
+    }
+    for (i = 0; i < k || x < P2M__W_X_N;) { /* merged with the extra labels */
+        size_t end;
+        if (x < P2M__W_X_N && !p2m__w_x_on(rv, x, scope)) {
+            x++;
+            continue;
+        }
+        if (x < P2M__W_X_N &&
+            (i >= k || p2m__w_label_cmp(a[order[i]].key, p2m__w_cstr_str(p2m__w_xname[x])) > 0)) {
+            size_t mark = s->n;
+            if (j)
+                p2m__w_put(s, ",", 1);
+            p2m__w_str(s, p2m__w_xname[x]);
+            p2m__w_str(s, "=\"");
+            if (p2m__w_x_value(s, rv, x, c)) {
+                p2m__w_put(s, "\"", 1);
+                j++;
+            } else
+                s->n = mark;
+            x++;
+            continue;
+        }
+        for (end = i + 1; end < k && p2m__w_label_cmp(a[order[end]].key, a[order[i]].key) == 0;
+             end++) {
+        }
+        {
+            size_t mark = s->n;
+            if (j)
+                p2m__w_put(s, ",", 1);
+            p2m__w_sanitise(s, a[order[i]].key.ptr ? a[order[i]].key.ptr : "", a[order[i]].key.len,
+                            0, 0);
+            p2m__w_str(s, "=\"");
+            if (p2m__w_joined(s, a, order, i, end, c)) {
+                p2m__w_put(s, "\"", 1);
+                j++;
+            } else
+                s->n = mark;
+        }
+        i = end;
+    }
+}
+
+/* A family (# TYPE block): its name in the text store, what opened it. */
+typedef struct p2m__w_fam {
+    size_t name_off, name_len;
+    size_t res, metric; /* the metric whose description is the HELP */
+    int target;         /* target_info: HELP "Target metadata" */
+    int gauge, is_double;
+    double mul, div; /* value in the base unit = value * mul / div */
+} p2m__w_fam;
+
+/* A line: family, label text in the store, the sum of what fed it. */
+typedef struct p2m__w_ser {
+    size_t lab_off, lab_len;
+    size_t owner; /* resource identity (index + 1) that first fed it */
+    uint32_t fam, hash;
+    int64_t isum;
+    double dsum;
+} p2m__w_ser;
+
+/* A resource's identity: its attributes sorted by key, as text. */
+typedef struct p2m__w_pres {
+    size_t id_off, id_len, canon; /* canon: the first resource of the same identity */
+    int merged;
+} p2m__w_pres;
+
+typedef struct p2m__w_prom {
+    p2m__w_ctx c;
+    const p2m_prom_options *opt;
+    p2m_attribute *ra, *pa; /* resource attributes; a sample's labels */
+    size_t ra_cap, pa_cap;
+    uint32_t *order; /* pa_cap indices */
+    p2m__w_pres *pres;
+    p2m__w_fam *fam;
+    size_t n_fam, fam_cap;
+    p2m__w_ser *ser;
+    size_t n_ser, ser_cap;
+    uint32_t *slot; /* series index + 1, open addressing */
+    size_t slot_mask;
+    p2m__w_sink store; /* names, label texts, identities */
+} p2m__w_prom;
+
+static int p2m__w_promoted(const p2m_prom_options *o, p2m_str key) {
+    size_t i;
+    if (!o)
+        return 0;
+    if (o->promote_all)
+        return 1;
+    for (i = 0; i < o->n_promote_keys; i++)
+        if (o->promote_keys[i] && p2m__w_key_is(key, o->promote_keys[i]))
+            return 1;
+    return 0;
+}
+static int p2m__w_promoting(const p2m_prom_options *o) {
+    return o && (o->promote_all || o->n_promote_keys > 0);
+}
+
+/* ---- Prometheus: sizes ------------------------------------------------------------ */
+
+/* What the sizing walk finds: list lengths and counts (no memory needed),
+   then, reading the lists, nested values and a bound of the text. */
+typedef struct p2m__w_psize {
+    size_t ra_max, pa_max, n_points, n_metrics, nest, text;
+    int unknown;
+} p2m__w_psize;
+
+/* Bound of one label (name="value",) and of the extras a resource adds. */
+static size_t p2m__w_label_bound(const p2m_result *r, const p2m_attribute *a) {
+    return a->key.len + 8u + p2m__w_text_bound(r, &a->value);
+}
+
+static void p2m__w_psize_counts(const p2m_result *r, p2m__w_psize *z) {
+    size_t res, m, pt;
+    P2M_MEMSET(z, 0, sizeof *z);
+    for (res = 0; res < p2m_result_resource_count(r); res++) {
+        z->ra_max = p2m__w_max(z->ra_max, p2m_result_resource_attributes(r, res, 0, 0));
+        for (m = 0; m < p2m_result_metric_count(r, res); m++) {
+            p2m_metric_info info;
+            p2m_result_metric(r, res, m, &info);
+            z->n_metrics++;
+            z->n_points += info.n_points;
+            for (pt = 0; pt < info.n_points; pt++)
+                z->pa_max = p2m__w_max(z->pa_max, p2m_result_point_attributes(r, res, m, pt, 0, 0));
+        }
+    }
+}
+
+/* Nested values and text bound of every list, reading them into the
+   arrays of w when it has them, else on the stack when short. */
+static void p2m__w_psize_text(const p2m_result *r, const p2m_prom_options *o, p2m__w_prom *w,
+                              p2m__w_psize *z) {
+    size_t res, m, i, vlen = 0;
+    const char *ver = p2m_version();
+    while (ver[vlen])
+        vlen++;
+    z->text = 16;
+    for (res = 0; res < p2m_result_resource_count(r); res++) {
+        p2m_attribute stack[P2M__W_STACK_ATTRS];
+        const p2m_attribute *a, *x;
+        size_t n, all = 0, extra, promoted = 0;
+        p2m__w_list l = {0, 0, 0, 0};
+        l.res = res;
+        l.of_point = 0;
+        a = p2m__w_read(r, &l, w->ra, w->ra_cap, stack, &n);
+        if (!a) {
+            z->unknown = 1;
+            continue;
+        }
+        for (i = 0; i < n; i++) {
+            z->nest = p2m__w_max(z->nest, p2m__w_nest_size(r, &a[i].value));
+            all += p2m__w_label_bound(r, &a[i]);
+        }
+        extra = 160u + 2u * vlen;
+        if ((x = p2m__w_find(a, n, "service.name")) != 0)
+            extra += p2m__w_text_bound(r, &x->value);
+        if ((x = p2m__w_find(a, n, "service.namespace")) != 0)
+            extra += p2m__w_text_bound(r, &x->value);
+        if ((x = p2m__w_find(a, n, "service.instance.id")) != 0)
+            extra += p2m__w_text_bound(r, &x->value);
+        if (p2m__w_promoting(o))
+            promoted = all;
+        z->text += 2u * all + extra + 32u; /* the identity and target_info */
+        l.of_point = 1;
+        for (m = 0; m < p2m_result_metric_count(r, res); m++) {
+            p2m_metric_info info;
+            p2m_result_metric(r, res, m, &info);
+            z->text += info.name.len + info.unit.len + 24u;
+            l.metric = m;
+            for (l.point = 0; l.point < info.n_points; l.point++) {
+                p2m_attribute pstack[P2M__W_STACK_ATTRS];
+                size_t np;
+                const p2m_attribute *pa = p2m__w_read(r, &l, w->pa, w->pa_cap, pstack, &np);
+                if (!pa) {
+                    z->unknown = 1;
+                    continue;
+                }
+                z->text += promoted + extra;
+                for (i = 0; i < np; i++) {
+                    z->nest = p2m__w_max(z->nest, p2m__w_nest_size(r, &pa[i].value));
+                    z->text += p2m__w_label_bound(r, &pa[i]);
+                }
+            }
+        }
+    }
+}
+
+static size_t p2m__w_pow2(size_t n) {
+    size_t p = 16;
+    while (p < n)
+        p *= 2u;
+    return p;
+}
+
+/* Carves the arrays (sizes from counts) out of the scratch. */
+static void p2m__w_prom_carve(p2m__w_carve *cv, const p2m_result *r, const p2m__w_psize *z,
+                              p2m__w_prom *w) {
+    size_t n_res = p2m_result_resource_count(r), slots;
+    w->ra_cap = z->ra_max;
+    w->pa_cap = z->pa_max + z->ra_max;
+    w->fam_cap = z->n_metrics + 1u;
+    w->ser_cap = z->n_points + n_res;
+    slots = p2m__w_pow2(2u * w->ser_cap);
+    w->slot_mask = slots - 1u;
+    w->ra = (p2m_attribute *)p2m__w_take(cv, w->ra_cap * sizeof(p2m_attribute));
+    w->pa = (p2m_attribute *)p2m__w_take(cv, w->pa_cap * sizeof(p2m_attribute));
+    w->order = (uint32_t *)p2m__w_take(cv, w->pa_cap * sizeof(uint32_t));
+    w->pres = (p2m__w_pres *)p2m__w_take(cv, n_res * sizeof(p2m__w_pres));
+    w->fam = (p2m__w_fam *)p2m__w_take(cv, w->fam_cap * sizeof(p2m__w_fam));
+    w->ser = (p2m__w_ser *)p2m__w_take(cv, w->ser_cap * sizeof(p2m__w_ser));
+    w->slot = (uint32_t *)p2m__w_take(cv, slots * sizeof(uint32_t));
+    if (!w->slot) { /* the arrays do not all fit: none is used */
+        w->ra = w->pa = 0;
+        w->ra_cap = w->pa_cap = 0;
+    }
+}
+
+/* ---- Prometheus: families, series, resources ----------------------------------- */
+
+static uint32_t p2m__w_hash(uint32_t fam, const char *p, size_t n) {
+    uint32_t h = 2166136261u ^ fam;
+    size_t i;
+    for (i = 0; i < n; i++)
+        h = (h ^ (unsigned char)p[i]) * 16777619u;
+    return h;
+}
+
+static int p2m__w_same(const char *a, size_t na, const char *b, size_t nb) {
+    size_t i;
+    if (na != nb)
+        return 0;
+    for (i = 0; i < na; i++)
+        if (a[i] != b[i])
+            return 0;
+    return 1;
+}
+
+/* The family of the name just written at the store's end (from at): an
+   existing one (the name is taken back) or a new one. */
+static p2m__w_fam *p2m__w_family(p2m__w_prom *w, size_t at) {
+    size_t i, n = w->store.n - at;
+    const char *name = w->store.buf + at;
+    p2m__w_fam *f;
+    for (i = 0; i < w->n_fam; i++)
+        if (p2m__w_same(w->store.buf + w->fam[i].name_off, w->fam[i].name_len, name, n)) {
+            w->store.n = at;
+            return &w->fam[i];
+        }
+    f = &w->fam[w->n_fam++];
+    P2M_MEMSET(f, 0, sizeof *f);
+    f->name_off = at;
+    f->name_len = n;
+    return f;
+}
+
+/* The series of family fam with the label text just written at the store's
+   end (from at): an existing one (the text is taken back) or a new one. */
+static p2m__w_ser *p2m__w_series(p2m__w_prom *w, uint32_t fam, size_t at) {
+    size_t n = w->store.n - at, k;
+    const char *lab = w->store.buf + at;
+    uint32_t h = p2m__w_hash(fam, lab, n);
+    p2m__w_ser *s;
+    for (k = h & w->slot_mask; w->slot[k]; k = (k + 1u) & w->slot_mask) {
+        s = &w->ser[w->slot[k] - 1u];
+        if (s->hash == h && s->fam == fam &&
+            p2m__w_same(w->store.buf + s->lab_off, s->lab_len, lab, n)) {
+            w->store.n = at;
+            return s;
+        }
+    }
+    s = &w->ser[w->n_ser];
+    P2M_MEMSET(s, 0, sizeof *s);
+    s->fam = fam;
+    s->hash = h;
+    s->lab_off = at;
+    s->lab_len = n;
+    w->slot[k] = (uint32_t)++w->n_ser;
+    return s;
+}
+
+/* Identity texts compared as C strings (up to a NUL), as the tool always did. */
+static int p2m__w_same_id(const char *a, size_t na, const char *b, size_t nb) {
+    size_t i;
+    for (i = 0; i < na && i < nb && a[i] && b[i]; i++)
+        if (a[i] != b[i])
+            return 0;
+    return (i == na || !a[i]) && (i == nb || !b[i]);
+}
+
+/* Resource res's identity: key \x1f value \x1e per attribute, sorted by
+   key (stable); the first resource with the same identity stands for it. */
+static void p2m__w_identity(p2m__w_prom *w, size_t res, size_t n_ra) {
+    size_t i, at = w->store.n;
+    p2m__w_pres *p = &w->pres[res];
+    for (i = 0; i < n_ra; i++) {
+        size_t j = i;
+        while (j > 0) {
+            p2m_str x = w->ra[w->order[j - 1]].key, y = w->ra[i].key;
+            size_t m = x.len < y.len ? x.len : y.len, q;
+            int c = 0;
+            for (q = 0; q < m && !c; q++)
+                if (x.ptr[q] != y.ptr[q])
+                    c = (unsigned char)x.ptr[q] < (unsigned char)y.ptr[q] ? -1 : 1;
+            if (c < 0 || (c == 0 && x.len <= y.len))
+                break;
+            w->order[j] = w->order[j - 1];
+            j--;
+        }
+        w->order[j] = (uint32_t)i;
+    }
+    for (i = 0; i < n_ra; i++) {
+        const p2m_attribute *a = &w->ra[w->order[i]];
+        p2m__w_put(&w->store, a->key.ptr, a->key.len);
+        p2m__w_put(&w->store, "\x1f", 1);
+        (void)p2m__w_text(&w->store, &a->value, &w->c);
+        p2m__w_put(&w->store, "\x1e", 1);
+    }
+    p->id_off = at;
+    p->id_len = w->store.n - at;
+    p->merged = 0;
+    p->canon = res;
+    for (i = 0; i < res; i++)
+        if (w->pres[i].canon == i &&
+            p2m__w_same_id(w->store.buf + w->pres[i].id_off, w->pres[i].id_len, w->store.buf + at,
+                           p->id_len)) {
+            p->canon = i;
+            break;
+        }
+}
+
+/* target_info: the resource attributes other than service.* as labels
+   (with job and instance), value 1; none when that leaves no label. */
+static void p2m__w_target_info(p2m__w_prom *w, const p2m__w_resv *rv) {
+    size_t i, n = 0, at = w->store.n;
+    p2m__w_fam *f;
+    for (i = 0; i < rv->n_ra; i++)
+        if (!p2m__w_service_key(rv->ra[i].key))
+            w->pa[n++] = rv->ra[i];
+    if (n == 0)
+        return;
+    p2m__w_str(&w->store, "target_info");
+    f = p2m__w_family(w, at);
+    if (f->name_off == at) {
+        f->target = 1;
+        f->gauge = 1;
+        f->mul = f->div = 1;
+    }
+    at = w->store.n;
+    p2m__w_labels(&w->store, w->pa, n, w->order, rv, 0, &w->c);
+    if (w->store.n == at)
+        return; /* no label: no line */
+    p2m__w_series(w, (uint32_t)(f - w->fam), at)->isum = 1;
+}
+
+/* A point's labels: its attributes; promoted resource attributes replace
+   those of the same key and are added after them. */
+static size_t p2m__w_point_labels(p2m__w_prom *w, const p2m__w_resv *rv, p2m__w_list *l) {
+    size_t n = p2m__w_attrs(w->c.r, l, w->pa, w->pa_cap), i, k = 0;
+    if (!p2m__w_promoting(w->opt))
+        return n;
+    for (i = 0; i < n; i++) {
+        size_t b;
+        int dup = 0;
+        for (b = 0; b < rv->n_ra && !dup; b++)
+            dup = p2m__w_promoted(w->opt, rv->ra[b].key) &&
+                  p2m__w_same(rv->ra[b].key.ptr, rv->ra[b].key.len, w->pa[i].key.ptr,
+                              w->pa[i].key.len);
+        if (!dup)
+            w->pa[k++] = w->pa[i];
+    }
+    for (i = 0; i < rv->n_ra; i++)
+        if (p2m__w_promoted(w->opt, rv->ra[i].key))
+            w->pa[k++] = rv->ra[i];
+    return k;
+}
+
+static void p2m__w_prom_metric(p2m__w_prom *w, const p2m__w_resv *rv, size_t res, size_t m) {
+    p2m_metric_info info;
+    p2m__w_list l = {0, 0, 0, 0};
+    p2m__w_fam *f;
+    size_t at = w->store.n, rid = w->pres[res].canon + 1u;
+    uint32_t fi;
+    p2m_result_metric(w->c.r, res, m, &info);
+    p2m__w_metric_name(&w->store, info.name, info.unit, info.is_gauge);
+    f = p2m__w_family(w, at);
+    if (f->name_off == at) { /* a new family: what the metric says */
+        f->res = res;
+        f->metric = m;
+        f->gauge = info.is_gauge;
+        (void)p2m__w_unit_word(info.unit, &f->mul, &f->div);
+    }
+    if (info.is_double)
+        f->is_double = 1;
+    fi = (uint32_t)(f - w->fam);
+    l.res = res;
+    l.metric = m;
+    l.of_point = 1;
+    for (l.point = 0; l.point < info.n_points; l.point++) {
+        p2m_point p;
+        p2m__w_ser *s;
+        size_t n = p2m__w_point_labels(w, rv, &l);
+        p2m_result_point(w->c.r, res, m, l.point, &p);
+        at = w->store.n;
+        p2m__w_labels(&w->store, w->pa, n, w->order, rv, 1, &w->c);
+        s = p2m__w_series(w, fi, at);
+        if (s->owner == 0) {
+            s->owner = rid;
+        } else if (s->owner != rid) { /* two resources, one line */
+            w->pres[s->owner - 1u].merged = 1;
+            w->pres[rid - 1u].merged = 1;
+        }
+        if (p.is_double)
+            s->dsum += p.as_double;
+        else
+            s->isum += p.as_int;
+    }
+}
+
+static void p2m__w_prom_build(p2m__w_prom *w) {
+    size_t res, m;
+    for (res = 0; res < p2m_result_resource_count(w->c.r); res++) {
+        p2m__w_resv rv;
+        rv.n_ra = p2m_result_resource_attributes(w->c.r, res, w->ra, w->ra_cap);
+        rv.ra = w->ra;
+        rv.name = p2m__w_find(rv.ra, rv.n_ra, "service.name");
+        rv.ns = p2m__w_find(rv.ra, rv.n_ra, "service.namespace");
+        rv.inst = p2m__w_find(rv.ra, rv.n_ra, "service.instance.id");
+        p2m__w_target_info(w, &rv);
+        p2m__w_identity(w, res, rv.n_ra);
+        for (m = 0; m < p2m_result_metric_count(w->c.r, res); m++)
+            p2m__w_prom_metric(w, &rv, res, m);
+    }
+}
+
+/* ---- Prometheus: the text ----------------------------------------------------------- */
+
+static void p2m__w_prom_number(p2m__w_sink *s, const p2m__w_fam *f, const p2m__w_ser *x) {
+    double d;
+    if (!f->is_double && f->mul == 1 && f->div == 1) {
+        p2m__w_i64(s, x->isum);
+        return;
+    }
+    d = (x->dsum + (double)x->isum) * f->mul / f->div; /* integers summed first, then scaled once */
+    if (p2m__w_isnan(d))
+        p2m__w_str(s, "NaN");
+    else if (p2m__w_isinf(d))
+        p2m__w_str(s, d > 0 ? "+Inf" : "-Inf");
+    else
+        p2m__w_finite(s, d);
+}
+
+static void p2m__w_prom_text(p2m__w_sink *s, const p2m__w_prom *w) {
+    size_t f, i;
+    for (f = 0; f < w->n_fam; f++) {
+        const p2m__w_fam *fa = &w->fam[f];
+        const char *name = w->store.buf + fa->name_off;
+        p2m_str help;
+        if (fa->target) {
+            help = p2m__w_cstr_str("Target metadata");
+        } else {
+            p2m_metric_info info;
+            p2m_result_metric(w->c.r, fa->res, fa->metric, &info);
+            help = info.description;
+        }
+        if (help.len && help.ptr[0] != '\0') {
+            p2m__w_str(s, "# HELP ");
+            p2m__w_put(s, name, fa->name_len);
+            p2m__w_put(s, " ", 1);
+            s->esc = P2M__W_ESC_HELP;
+            s->stop_nul = 1;
+            p2m__w_put(s, help.ptr, help.len);
+            s->esc = P2M__W_ESC_NONE;
+            s->stop_nul = 0;
+            s->stopped = 0;
+            p2m__w_put(s, "\n", 1);
+        }
+        p2m__w_str(s, "# TYPE ");
+        p2m__w_put(s, name, fa->name_len);
+        p2m__w_str(s, fa->gauge ? " gauge\n" : " counter\n");
+        for (i = 0; i < w->n_ser; i++) {
+            const p2m__w_ser *x = &w->ser[i];
+            if (x->fam != f)
+                continue;
+            p2m__w_put(s, name, fa->name_len);
+            if (x->lab_len) {
+                p2m__w_put(s, "{", 1);
+                p2m__w_put(s, w->store.buf + x->lab_off, x->lab_len);
+                p2m__w_put(s, "}", 1);
+            }
+            p2m__w_put(s, " ", 1);
+            p2m__w_prom_number(s, fa, x);
+            p2m__w_put(s, "\n", 1);
+        }
+    }
+}
+
+P2M_API p2m_status p2m_write_prom(const p2m_result *r, const p2m_prom_options *opt, void *scratch,
+                                  size_t scratch_size, void *out, size_t cap, size_t *out_size,
+                                  p2m_error *err) {
+    p2m__w_carve cv;
+    p2m__w_psize z;
+    p2m__w_prom w;
+    p2m__w_sink s;
+    size_t need, i, merged = 0;
+    char *text;
+    if (out_size)
+        *out_size = 0;
+    if (err)
+        P2M_MEMSET(err, 0, sizeof *err);
+    if (opt && opt->merged_resources)
+        *opt->merged_resources = 0;
+    if (!r) {
+        (void)p2m__fail(err, P2M_ERR_ARGUMENT, 0, P2M__MSG("the result must not be NULL"));
+        return P2M_ERR_ARGUMENT;
+    }
+    P2M_MEMSET(&w, 0, sizeof w);
+    w.c.r = r;
+    w.opt = opt;
+    p2m__w_psize_counts(r, &z);
+    p2m__w_carve_init(&cv, scratch, scratch_size);
+    p2m__w_prom_carve(&cv, r, &z, &w);
+    p2m__w_psize_text(r, opt, &w, &z);
+    w.c.nest = (unsigned char *)p2m__w_take(&cv, z.nest);
+    w.c.nest_cap = z.nest;
+    text = (char *)p2m__w_take(&cv, z.text);
+    need = cv.used ? (P2M__W_ALIGN - 1u) + cv.used : 0u;
+    if (z.unknown || need > scratch_size || !text || !w.slot || (z.nest && !w.c.nest)) {
+        (void)p2m__need(err, P2M_ERR_MEMORY, need, P2M__MSG("scratch memory too small"));
+        return P2M_ERR_MEMORY;
+    }
+    P2M_MEMSET(w.slot, 0, (w.slot_mask + 1u) * sizeof(uint32_t));
+    p2m__w_sink_init(&w.store, text, z.text);
+    p2m__w_prom_build(&w);
+    if (w.c.why || w.store.n > z.text) {
+        (void)p2m__fail(err, P2M_ERR_MALFORMED, 0,
+                    w.c.why ? w.c.why : P2M__MSG("label text over its bound"));
+        return P2M_ERR_MALFORMED;
+    }
+    p2m__w_sink_init(&s, 0, 0);
+    p2m__w_prom_text(&s, &w);
+    if (!out || cap < s.n) {
+        (void)p2m__need(err, P2M_ERR_OUTPUT_TOO_SMALL, s.n, P2M__MSG("output buffer too small"));
+        return P2M_ERR_OUTPUT_TOO_SMALL;
+    }
+    need = s.n;
+    p2m__w_sink_init(&s, out, cap);
+    p2m__w_prom_text(&s, &w);
+    for (i = 0; i < p2m_result_resource_count(r); i++)
+        merged += w.pres[i].merged != 0;
+    if (opt && opt->merged_resources)
+        *opt->merged_resources = merged;
+    if (out_size)
+        *out_size = need;
+    return P2M_OK;
+}
+#endif /* !P2M_NO_PROM */
+
+#endif /* text writers */
 
 #endif /* P2M_IMPLEMENTATION_DONE */
 #endif /* P2M_IMPLEMENTATION */

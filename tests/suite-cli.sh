@@ -1072,7 +1072,6 @@ if run layout-agrees 0 convert --layout v1.8 -o /dev/null "$demo" && [ ! -s "$T/
 cat > "$T/extra-driver.c" <<'EOF'
 #define P2M_IMPLEMENTATION
 #include "profile2metrics.h"
-#include "p2m_writers.inc"
 #include "p2m_table.h"
 #include <stdio.h>
 #include <stdlib.h>

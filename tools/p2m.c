@@ -12,7 +12,6 @@
 #include "profile2metrics.h"
 /* The OTLP/JSON and Prometheus writers: a section of the header, kept in
    tools/ until it moves into profile2metrics.h. */
-#include "p2m_writers.inc"
 
 #include <errno.h>
 #include <stdarg.h>
