@@ -3062,32 +3062,62 @@ static void p2m__resolve_locations(p2m__req *q) {
     q->w.err = err;
 }
 
-/* Name id of the leaf function of a stack: the first line of its first
-   frame (as the function metric's self mode). 0 ok, 1 invalid, -1 malformed. */
-static int p2m__leaf_function(p2m__req *q, uint64_t stack_idx, uint32_t *vid) {
+/* The location indices of a stack, in order: every location_indices field
+   (packed or not) read as one list. */
+typedef struct p2m__locs {
     const uint8_t *p, *end;
-    p2m__field f;
-    int r;
-    *vid = P2M__VID_ABSENT;
-    if (stack_idx >= q->sv.n_stacks) return stack_idx != 0;
-    p = q->in + q->stacks[stack_idx].off;
-    end = p + q->stacks[stack_idx].len;
-    while ((r = p2m__next(&q->w, &p, end, &f)) > 0) {
-        p2m__ints it;
-        uint64_t li;
-        int ri;
+    p2m__ints it;
+    int in_field;
+} p2m__locs;
+
+/* Starts on stack stack_idx: 0, or 1 when the index is outside the stack
+   table (index 0 of an empty table is an empty stack). */
+P2M__INLINE int p2m__locs_init(const p2m__req *q, uint64_t stack_idx, p2m__locs *k) {
+    k->in_field = 0;
+    if (stack_idx >= q->sv.n_stacks) {
+        k->p = k->end = 0;
+        return stack_idx != 0;
+    }
+    k->p = q->in + q->stacks[stack_idx].off;
+    k->end = k->p + q->stacks[stack_idx].len;
+    return 0;
+}
+
+/* The next location index: 1 and *li, 0 at the end, -1 malformed. */
+P2M__INLINE int p2m__locs_next(p2m__req *q, p2m__locs *k, uint64_t *li) {
+    for (;;) {
+        p2m__field f;
+        int r;
+        if (k->in_field) {
+            if ((r = p2m__ints_next(&q->w, &k->it, li)) != 0) return r;
+            k->in_field = 0;
+        }
+        if ((r = p2m__next(&q->w, &k->p, k->end, &f)) <= 0) return r;
         if (f.num != P2M__PB_STACK_LOCATION_INDICES ||
             (f.wt != P2M__WT_LEN && f.wt != P2M__WT_VARINT))
             continue;
-        p2m__ints_init(&it, &f);
-        while ((ri = p2m__ints_next(&q->w, &it, &li)) > 0) {
-            const uint32_t *ids;
-            uint32_t n;
-            int b = p2m__location_names(q, li, &ids, &n, 0);
-            if (b) return b;
-            if (n) { *vid = ids[0]; return 0; }
+        p2m__ints_init(&k->it, &f);
+        k->in_field = 1;
+    }
+}
+
+/* Name id of the leaf function of a stack: the first line of its first
+   frame (as the function metric's self mode). 0 ok, 1 invalid, -1 malformed. */
+static int p2m__leaf_function(p2m__req *q, uint64_t stack_idx, uint32_t *vid) {
+    p2m__locs k;
+    uint64_t li;
+    int r;
+    *vid = P2M__VID_ABSENT;
+    if (p2m__locs_init(q, stack_idx, &k)) return 1;
+    while ((r = p2m__locs_next(q, &k, &li)) > 0) {
+        const uint32_t *ids;
+        uint32_t n;
+        int b = p2m__location_names(q, li, &ids, &n, 0);
+        if (b) return b;
+        if (n) {
+            *vid = ids[0];
+            return 0;
         }
-        if (ri < 0) return -1;
     }
     return r < 0 ? -1 : 0;
 }
@@ -3098,17 +3128,11 @@ static int p2m__feed_functions(p2m__req *q, uint64_t stack_idx, uint64_t contrib
                                uint64_t hi) {
     const int inclusive = q->e->function_mode == P2M_FUNCTION_INCLUSIVE;
     const uint32_t base = p2m__kv_hash(q, P2M_METRIC_FUNCTION, q->e->fkey);
-    const uint8_t *p, *end;
-    p2m__field f;
+    p2m__locs loc;
+    uint64_t li;
     int r;
     uint32_t n_fed = 0, k, stamp, *stamps, *fn_list;
-    if (stack_idx >= q->sv.n_stacks) {
-        if (stack_idx != 0) return 1;
-        p = end = 0;
-    } else {
-        p = q->in + q->stacks[stack_idx].off;
-        end = p + q->stacks[stack_idx].len;
-    }
+    if (p2m__locs_init(q, stack_idx, &loc)) return 1;
     if (inclusive && ++q->stamp == 0) { /* wrapped: forget every mark */
         P2M_MEMSET(q->stamps, 0, (size_t)q->vals_cap * 4u);
         q->stamp = 1;
@@ -3119,40 +3143,28 @@ static int p2m__feed_functions(p2m__req *q, uint64_t stack_idx, uint64_t contrib
     /* inclusive: the distinct names of every frame, innermost first, are
        collected before anything is fed: a sample with an invalid frame
        feeds nothing */
-    while ((r = p2m__next(&q->w, &p, end, &f)) > 0) {
-        p2m__ints it;
-        uint64_t li;
-        int ri;
-        if (f.num != P2M__PB_STACK_LOCATION_INDICES ||
-            (f.wt != P2M__WT_LEN && f.wt != P2M__WT_VARINT))
-            continue;
-        p2m__ints_init(&it, &f);
-        while ((ri = p2m__ints_next(&q->w, &it, &li)) > 0) {
-            const uint32_t *ids;
-            uint32_t n;
-            if (li < q->sv.n_locs &&
-                q->loc_memo[li].off != P2M__LOC_UNRESOLVED) { /* known location */
-                n = q->loc_memo[li].len;
-                ids = p2m__memo_ids(q, &q->loc_memo[li]);
-            } else {
-                int b = p2m__location_names(q, li, &ids, &n, 0);
-                if (b) return b;
-            }
-            if (n == 0) continue;
-            if (!inclusive) { /* self: the first line of the first frame */
-                n_fed = 1;
-                fn_list[0] = ids[0];
-                break;
-            }
-            for (k = 0; k < n; k++) {
-                if (stamps[ids[k]] == stamp) continue;
-                stamps[ids[k]] = stamp;
-                P2M_ASSERT(n_fed < q->fn_list_cap);
-                fn_list[n_fed++] = ids[k];
-            }
+    while ((r = p2m__locs_next(q, &loc, &li)) > 0) {
+        const uint32_t *ids;
+        uint32_t n;
+        if (li < q->sv.n_locs && q->loc_memo[li].off != P2M__LOC_UNRESOLVED) { /* known location */
+            n = q->loc_memo[li].len;
+            ids = p2m__memo_ids(q, &q->loc_memo[li]);
+        } else {
+            int b = p2m__location_names(q, li, &ids, &n, 0);
+            if (b) return b;
         }
-        if (ri < 0) return -1;
-        if (!inclusive && n_fed) break;
+        if (n == 0) continue;
+        if (!inclusive) { /* self: the first line of the first frame */
+            n_fed = 1;
+            fn_list[0] = ids[0];
+            break;
+        }
+        for (k = 0; k < n; k++) {
+            if (stamps[ids[k]] == stamp) continue;
+            stamps[ids[k]] = stamp;
+            P2M_ASSERT(n_fed < q->fn_list_cap);
+            fn_list[n_fed++] = ids[k];
+        }
     }
     if (r < 0) return -1;
     {
