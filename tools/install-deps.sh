@@ -9,6 +9,7 @@ PKGS="protobuf-compiler python3-protobuf libyaml-dev libpcre2-dev zlib1g-dev lib
 libprotobuf-dev libprotobuf-c-dev protobuf-c-compiler \
 nanopb libnanopb-dev libprotozero-dev \
 clang libclang-rt-14-dev valgrind g++ prometheus \
+libmicrohttpd-dev libcurl4-gnutls-dev libnghttp2-dev python3-grpcio openssl curl \
 gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm \
 gcc-s390x-linux-gnu libc6-dev-s390x-cross qemu-user libprotobuf-c-dev:s390x \
 gcc-i686-linux-gnu libc6-dev-i386-cross"

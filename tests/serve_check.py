@@ -1,0 +1,292 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: MIT
+"""Helpers of tests/suite-serve.sh, each an independent path: Google protobuf
+decodes requests and responses (with message definitions written here from
+the OTLP and google.rpc protos), Python's own gzip, json and sockets make
+the inputs and the hostile clients, and a Prometheus text parser written here
+reads /metrics. Nothing here uses p2m's code.
+
+    serve_check.py inputs DIR                 request bodies for the suite
+    serve_check.py prom-equal GOT WANT        same series and values (p2m_serve_* aside)
+    serve_check.py prom-value FILE NAME [L=V...]  one sample's value
+    serve_check.py status FILE json|pb CODE SUBSTRING   a google.rpc.Status body
+    serve_check.py response FILE json|pb REJECTED SUBSTRING|-  ExportProfilesServiceResponse
+    serve_check.py abort HOST PORT            sends half a body, then closes
+    serve_check.py slow HOST PORT SECONDS     sends a byte a second; prints when cut off
+    serve_check.py sink PORTFILE OUTDIR PLAN  an OTLP/HTTP metrics sink (see sink())
+    serve_check.py sink-equal OUTDIR WANT.pb  metrics the sink got == WANT (sum of deltas)
+"""
+
+import gzip
+import json
+import os
+import re
+import socket
+import struct
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+REAL = os.path.join(ROOT, "tests", "data", "real")
+
+RESPONSES_PROTO = """
+syntax = "proto3";
+package p2mtest;
+message Any { string type_url = 1; bytes value = 2; }
+// google.rpc.Status
+message Status { int32 code = 1; string message = 2; repeated Any details = 3; }
+// opentelemetry.proto.collector.profiles.v1development
+message ExportProfilesPartialSuccess { int64 rejected_profiles = 1; string error_message = 2; }
+message ExportProfilesServiceResponse { ExportProfilesPartialSuccess partial_success = 1; }
+"""
+
+
+def responses_module():
+    py = os.environ.get("PYTHONPATH", "").split(":")[0] or "/tmp"
+    path = os.path.join(py, "p2mtest_responses.proto")
+    if not os.path.exists(os.path.join(py, "p2mtest_responses_pb2.py")):
+        with open(path, "w") as f:
+            f.write(RESPONSES_PROTO)
+        subprocess.check_call(["protoc", "-I" + py, "--python_out=" + py, path])
+    sys.path.insert(0, py)
+    import p2mtest_responses_pb2 as R
+    return R
+
+
+def frames(data):
+    out, i = [], 0
+    while i < len(data):
+        n = struct.unpack(">I", data[i:i + 4])[0]
+        out.append(data[i + 4:i + 4 + n])
+        i += 4 + n
+    return out
+
+
+def cmd_inputs(d):
+    """profile.pb, k8s-0.pb, k8s-1.pb (the two frames of the k8s capture),
+    k8s-0.json (json_format of v1.8), k8s-1.pb.gz, profile.pb.gz, a gzip
+    bomb, bad-refs.pb (two samples with invalid attribute references),
+    expected streams for p2m convert, and the sample counts."""
+    import gen_profiles as G
+    G.ensure_modules()
+    from google.protobuf import json_format
+    P = G.module("v1.8")
+    prof = open(os.path.join(REAL, "sig-profiling-profile.otlp"), "rb").read()
+    k8s = frames(open(os.path.join(REAL, "sig-profiling-k8s.otlp"), "rb").read())
+    w = lambda name, b: open(os.path.join(d, name), "wb").write(b)
+    w("profile.pb", prof)
+    w("k8s-0.pb", k8s[0])
+    w("k8s-1.pb", k8s[1])
+    req = P.ExportProfilesServiceRequest()
+    req.ParseFromString(k8s[0])
+    w("k8s-0.json", json_format.MessageToJson(req, indent=None).encode())
+    w("k8s-1.pb.gz", gzip.compress(k8s[1]))
+    w("profile.pb.gz", gzip.compress(prof))
+    w("bomb.gz", gzip.compress(b"\0" * (200 << 20), 9))
+    b = G.Builder("v1.8")
+    sp = b.scope(b.resource({"service.name": "bad-refs"}))
+    p = b.profile(sp, ("cpu", "nanoseconds"), time=G.BASE_TIME, duration=10_000_000_000)
+    b.sample(p, values=[1], attrs={"process.executable.name": "ok"})
+    n = len(b.d.attribute_table)
+    b.sample(p, values=[2], attrs=[-1])
+    b.sample(p, values=[4], attrs=[b.attr("process.executable.name", "ok"), n + 50])
+    b.sample(p, values=[8], attrs={"process.executable.name": "ok"})
+    w("bad-refs.pb", b.to_bytes())
+
+    def count(body):
+        r = P.ExportProfilesServiceRequest()
+        r.ParseFromString(body)
+        return sum(len(pr.samples) for rp in r.resource_profiles for sp in rp.scope_profiles
+                   for pr in sp.profiles)
+    counts = {"profile": count(prof), "k8s-0": count(k8s[0]), "k8s-1": count(k8s[1])}
+    with open(os.path.join(d, "counts.json"), "w") as f:
+        json.dump(counts, f)
+
+    def stream(*bodies):
+        return b"".join(struct.pack(">I", len(x)) + x for x in bodies)
+    # what the main server accepts, in order: profile (protobuf), k8s-0 (JSON),
+    # k8s-1 (gzip), profile (zstd), bad-refs (partly)
+    w("sent.stream", stream(prof, k8s[0], k8s[1], prof, b.to_bytes()))
+
+
+LINE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})?\s+(\S+)(\s+\S+)?$')
+
+
+def parse_labels(s):
+    labels, i = {}, 0
+    while i < len(s):
+        m = re.match(r'\s*([a-zA-Z_][a-zA-Z0-9_]*)="', s[i:])
+        if not m:
+            raise ValueError("bad labels: %r" % s)
+        name = m.group(1)
+        i += m.end()
+        v = []
+        while s[i] != '"':
+            if s[i] == "\\":
+                v.append({"n": "\n", "\\": "\\", '"': '"'}[s[i + 1]])
+                i += 2
+            else:
+                v.append(s[i])
+                i += 1
+        i += 1
+        labels[name] = "".join(v)
+        while i < len(s) and s[i] in ", ":
+            i += 1
+    return labels
+
+
+def parse_prom(text):
+    out = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        m = LINE.match(line)
+        if not m:
+            raise ValueError("unparsable line: %r" % line)
+        key = (m.group(1), tuple(sorted(parse_labels(m.group(3) or "").items())))
+        if key in out:
+            raise ValueError("duplicate series: %r" % (key,))
+        out[key] = float(m.group(4))
+    return out
+
+
+def cmd_prom_equal(got_path, want_path):
+    got = {k: v for k, v in parse_prom(open(got_path).read()).items()
+           if not k[0].startswith("p2m_serve_")}
+    want = parse_prom(open(want_path).read())
+    if not want:
+        print("the expected exposition has no series")
+        return 1
+    bad = []
+    for k in sorted(set(got) | set(want)):
+        if k not in got:
+            bad.append("missing %r" % (k,))
+        elif k not in want:
+            bad.append("unexpected %r" % (k,))
+        elif abs(got[k] - want[k]) > 1e-9 * max(1.0, abs(want[k])):
+            bad.append("%r: got %r, want %r" % (k, got[k], want[k]))
+    if bad:
+        print("; ".join(bad[:5]) + (" (and %d more)" % (len(bad) - 5) if len(bad) > 5 else ""))
+        return 1
+    print("%d series equal" % len(want))
+    return 0
+
+
+def cmd_prom_merge_equal(got_path, *want_paths):
+    """GOT equals the WANTs added up: counters summed, target_info (always
+    1) once."""
+    merged = {}
+    for w in want_paths:
+        for k, v in parse_prom(open(w).read()).items():
+            merged[k] = 1.0 if k[0] == "target_info" else merged.get(k, 0.0) + v
+    tmp = got_path + ".merged-want"
+    with open(tmp, "w") as f:
+        for (name, labels), v in merged.items():
+            f.write("%s{%s} %r\n" % (name, ",".join('%s="%s"' % (k, val.replace("\\", "\\\\")
+                    .replace('"', '\\"').replace("\n", "\\n")) for k, val in labels), v))
+    return cmd_prom_equal(got_path, tmp)
+
+
+def cmd_prom_value(path, name, *pairs):
+    want = dict(p.split("=", 1) for p in pairs)
+    total, found = 0.0, 0
+    for (n, labels), v in parse_prom(open(path).read()).items():
+        if n == name and all(dict(labels).get(k) == val for k, val in want.items()):
+            total += v
+            found += 1
+    print(repr(total) if found else "none")
+    return 0
+
+
+def cmd_status(path, enc, code, substring):
+    body = open(path, "rb").read()
+    if enc == "json":
+        j = json.loads(body)
+        got_code, msg = j.get("code", 0), j.get("message", "")
+    else:
+        R = responses_module()
+        st = R.Status()
+        st.ParseFromString(body)
+        got_code, msg = st.code, st.message
+    if got_code != int(code) or substring not in msg:
+        print("Status code %r message %r; expected code %s containing %r" %
+              (got_code, msg, code, substring))
+        return 1
+    print("code %d: %s" % (got_code, msg))
+    return 0
+
+
+def cmd_response(path, enc, rejected, substring):
+    body = open(path, "rb").read()
+    if enc == "json":
+        j = json.loads(body)
+        ps = j.get("partialSuccess", {})
+        got_rej, msg = int(ps.get("rejectedProfiles", "0")), ps.get("errorMessage", "")
+    else:
+        R = responses_module()
+        r = R.ExportProfilesServiceResponse()
+        r.ParseFromString(body)
+        got_rej = r.partial_success.rejected_profiles
+        msg = r.partial_success.error_message
+    if substring == "-":
+        ok = got_rej == int(rejected) and msg == ""
+    else:
+        ok = got_rej == int(rejected) and substring in msg
+    if not ok:
+        print("partial_success rejected %r message %r; expected %s and %r" %
+              (got_rej, msg, rejected, substring))
+        return 1
+    print("rejected %d, message %r" % (got_rej, msg))
+    return 0
+
+
+def cmd_abort(host, port):
+    s = socket.create_connection((host, int(port)), timeout=5)
+    s.sendall(b"POST /v1development/profiles HTTP/1.1\r\nHost: x\r\n"
+              b"Content-Type: application/x-protobuf\r\nContent-Length: 100000\r\n\r\n")
+    s.sendall(b"\x0a" * 1000)
+    time.sleep(0.2)
+    s.close()
+    return 0
+
+
+def cmd_slow(host, port, seconds):
+    """Sends a request a byte at a time, one a second, for at most SECONDS;
+    prints 'cut after N s' when the server closes the connection first."""
+    s = socket.create_connection((host, int(port)), timeout=5)
+    s.sendall(b"POST /v1development/profiles HTTP/1.1\r\nHost: x\r\n"
+              b"Content-Type: application/x-protobuf\r\nContent-Length: 100000\r\n\r\n")
+    t0 = time.time()
+    try:
+        while time.time() - t0 < float(seconds):
+            s.sendall(b"\x0a")
+            time.sleep(1)
+        s.settimeout(2)
+        if s.recv(1) == b"":
+            raise ConnectionResetError
+    except (BrokenPipeError, ConnectionResetError, socket.timeout, OSError) as e:
+        if isinstance(e, socket.timeout):
+            print("not cut after %.0f s" % (time.time() - t0))
+            return 1
+        print("cut after %.0f s" % (time.time() - t0))
+        return 0
+    print("not cut after %.0f s" % (time.time() - t0))
+    return 1
+
+
+def main(argv):
+    cmd, args = argv[1], argv[2:]
+    fn = {"inputs": cmd_inputs, "prom-equal": cmd_prom_equal, "prom-value": cmd_prom_value,
+          "prom-merge-equal": cmd_prom_merge_equal,
+          "status": cmd_status, "response": cmd_response, "abort": cmd_abort,
+          "slow": cmd_slow}.get(cmd)
+    if fn is None:
+        print("unknown command %r" % cmd)
+        return 2
+    return fn(*args) or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,319 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# p2m serve against real clients on loopback: curl posting the real captures
+# (protobuf, JSON, gzip, zstd), hostile clients written in Python, a Python
+# OTLP metrics sink decoding with Google protobuf, and grpcio. What the
+# server answers and exposes is checked by independent paths
+# (tests/serve_check.py: Google protobuf, a Prometheus text parser of its
+# own, promtool) against `p2m convert` of the same input. Every server is
+# started on port 0 (the kernel picks a free one; the "listening" log line
+# names it) and stopped at the end, even on failure (trap).
+cd "$(dirname "$0")/.." || exit 2
+PY=/usr/bin/python3
+P2M=${P2M:-build/p2m}
+T=build/serve-test
+CHECK="timeout 60 $PY tests/serve_check.py"
+failed=0
+PIDS=""
+
+pass() { echo "PASS $1"; }
+fail() { echo "FAIL $1: $2"; failed=1; }
+
+cleanup() {
+    for p in $PIDS; do kill -TERM "$p" 2>/dev/null; done
+    sleep 0.3
+    for p in $PIDS; do kill -KILL "$p" 2>/dev/null; done
+}
+trap cleanup EXIT
+trap 'cleanup; exit 1' INT TERM
+
+rm -rf "$T"
+mkdir -p "$T/py"
+[ -x "$P2M" ] || make -s build/p2m >/dev/null 2>&1
+if [ ! -x "$P2M" ]; then
+    echo "FAIL serve-build: build/p2m could not be built"
+    exit 1
+fi
+if "$P2M" serve --help 2>&1 | grep -q 'built without libmicrohttpd'; then
+    echo "FAIL serve-build: build/p2m was built without libmicrohttpd (make deps, then make)"
+    exit 1
+fi
+for tool in curl zstd protoc promtool; do
+    if ! command -v $tool >/dev/null 2>&1; then
+        echo "FAIL serve-deps: $tool not found (tools/install-deps.sh)"
+        exit 1
+    fi
+done
+export PYTHONPATH="$T/py"
+if ! $CHECK inputs "$T" > "$T/inputs.out" 2>&1; then
+    echo "FAIL serve-inputs: $(tail -n 3 "$T/inputs.out")"
+    exit 1
+fi
+zstd -q -c "$T/profile.pb" > "$T/profile.pb.zst"
+head -c 200M /dev/zero | zstd -q -c > "$T/bomb.zst"
+head -c 65M /dev/zero > "$T/big.bin"
+
+# start NAME ARGS...: p2m serve in the background, its log in $T/NAME.log;
+# waits for the "ready" line. Sets PID, HTTP and GRPC (host:port).
+start() {
+    name=$1
+    shift
+    "$P2M" serve "$@" 2> "$T/$name.log" &
+    PID=$!
+    PIDS="$PIDS $PID"
+    i=0
+    while [ $i -lt 100 ]; do
+        grep -q '"event":"ready"' "$T/$name.log" && break
+        kill -0 "$PID" 2>/dev/null || break
+        sleep 0.1
+        i=$((i + 1))
+    done
+    HTTP=$(sed -n 's/.*"protocol":"http","address":"\([^"]*\)".*/\1/p' "$T/$name.log" | head -n 1)
+    GRPC=$(sed -n 's/.*"protocol":"grpc","address":"\([^"]*\)".*/\1/p' "$T/$name.log" | head -n 1)
+    grep -q '"event":"ready"' "$T/$name.log"
+}
+
+# stop PID: SIGTERM, then up to 20 s for the exit; STOPPED is its status
+# (or "hung", after which it is killed).
+stop() {
+    kill -TERM "$1" 2>/dev/null
+    i=0
+    while kill -0 "$1" 2>/dev/null && [ $i -lt 200 ]; do
+        sleep 0.1
+        i=$((i + 1))
+    done
+    if kill -0 "$1" 2>/dev/null; then
+        kill -KILL "$1" 2>/dev/null
+        STOPPED=hung
+    else
+        wait "$1"
+        STOPPED=$?
+    fi
+}
+
+SCHEME=http
+# post NAME PATH CONTENT-TYPE FILE [CURL-ARGS...]: the body into $T/NAME.body,
+# headers into $T/NAME.hdr; CODE is the HTTP status.
+post() {
+    name=$1 path=$2 ctype=$3 file=$4
+    shift 4
+    CODE=$(curl -s -m 30 -o "$T/$name.body" -D "$T/$name.hdr" -w '%{http_code}' \
+        -H "Content-Type: $ctype" "$@" --data-binary @"$file" "$SCHEME://$HTTP$path")
+}
+# get NAME PATH [CURL-ARGS...]
+get() {
+    name=$1 path=$2
+    shift 2
+    CODE=$(curl -s -m 30 -o "$T/$name.body" -D "$T/$name.hdr" -w '%{http_code}' "$@" \
+        "$SCHEME://$HTTP$path")
+}
+# expect_code NAME WANT: the last request's status
+expect_code() {
+    if [ "$CODE" = "$2" ]; then return 0; fi
+    fail "$1" "HTTP $CODE, expected $2; body: $(head -c 200 "$T/$1.body" | tr -d '\0')"
+    return 1
+}
+# check NAME CMD...: a serve_check.py verdict
+check() {
+    name=$1
+    shift
+    if out=$($CHECK "$@" 2>&1); then pass "$name"; else fail "$name" "$out"; fi
+}
+# expect_exact NAME WANT_RC WANT_STDERR ARGS...: a p2m run that must fail so
+expect_exact() {
+    name=$1 want=$2 msg=$3
+    shift 3
+    timeout 10 "$P2M" "$@" > "$T/$name.out" 2> "$T/$name.err" < /dev/null
+    rc=$?
+    if [ "$rc" -ne "$want" ]; then
+        fail "$name" "exit $rc, expected $want; stderr: $(head -c 300 "$T/$name.err")"
+    elif [ "$(cat "$T/$name.err")" != "$msg" ]; then
+        fail "$name" "stderr '$(cat "$T/$name.err")', expected '$msg'"
+    elif [ -s "$T/$name.out" ]; then
+        fail "$name" "stdout not empty"
+    else
+        pass "$name"
+    fi
+}
+
+# ---- usage ---------------------------------------------------------------------
+if timeout 10 "$P2M" serve --help > "$T/help.out" 2>&1 && head -n 1 "$T/help.out" | grep -q '^usage: p2m serve'; then
+    pass help
+else
+    fail help "$(head -n 3 "$T/help.out")"
+fi
+expect_exact usage-unknown 2 "p2m: unknown option '--bogus'
+Try 'p2m serve --help'." serve --bogus
+expect_exact usage-not-loopback 2 "p2m: serve: --http: '0.0.0.0:0' is not a loopback address: give --listen to accept connections from other hosts" \
+    serve --http 0.0.0.0:0 --grpc off
+expect_exact usage-tls-half 2 "p2m: --tls-cert and --tls-key go together
+Try 'p2m serve --help'." serve --tls-cert x.pem
+printf 'metrics:\n  cpu: {metric_nam: x}\n' > "$T/bad.yaml"
+expect_exact usage-bad-config 2 "p2m: config: metrics.cpu.metric_nam: unknown key (did you mean metric_name?) (line 2)" \
+    serve -c "$T/bad.yaml" --http 127.0.0.1:0 --grpc off
+expect_exact usage-nothing 2 "p2m: --http off and --grpc off leave nothing to serve
+Try 'p2m serve --help'." serve --http off --grpc off
+
+# a build without libmicrohttpd (as `make demo` makes on a bare machine) names
+# what is missing
+if timeout 120 ${CC:-cc} -std=c99 -O0 -I. -o "$T/p2m-bare" tools/p2m*.c -lm 2> "$T/bare.err"; then
+    keep=$P2M
+    P2M=$T/p2m-bare
+    expect_exact bare-build 2 "p2m: serve: this p2m was built without libmicrohttpd, which p2m serve needs: install libmicrohttpd-dev (tools/install-deps.sh) and rebuild with make" \
+        serve --http 127.0.0.1:0
+    P2M=$keep
+else
+    fail bare-build "the build without optional libraries failed: $(head -c 300 "$T/bare.err")"
+fi
+
+# ---- OTLP/HTTP in, /metrics out --------------------------------------------------
+# The captures are wire layout v1.8; the JSON one is json_format of the v1.8
+# messages, so the configuration names the layout for the JSON transcoding.
+printf 'layout: v1.8\n' > "$T/v18.yaml"
+if ! start main -c "$T/v18.yaml" --http 127.0.0.1:0 --grpc off; then
+    fail serve-start "$(tail -n 5 "$T/main.log")"
+    exit 1
+fi
+MAIN=$PID
+
+post pb /v1development/profiles application/x-protobuf "$T/profile.pb"
+expect_code pb 200 && check pb-response response "$T/pb.body" pb 0 -
+post json /v1/profiles application/json "$T/k8s-0.json"
+expect_code json 200 && check json-response response "$T/json.body" json 0 -
+if grep -qi '^content-type: application/json' "$T/json.hdr"; then pass json-content-type; else
+    fail json-content-type "$(grep -i content-type "$T/json.hdr")"; fi
+post gzip /v1development/profiles application/x-protobuf "$T/k8s-1.pb.gz" -H 'Content-Encoding: gzip'
+expect_code gzip 200 && pass gzip
+post zstd /v1development/profiles 'application/x-protobuf; charset=binary' "$T/profile.pb.zst" -H 'Content-Encoding: zstd'
+expect_code zstd 200 && pass zstd
+post partial /v1development/profiles application/x-protobuf "$T/bad-refs.pb"
+expect_code partial 200 && check partial-success response "$T/partial.body" pb 0 "2 of 4 samples rejected: invalid references"
+
+# errors: none of these may change the state
+post malformed /v1development/profiles application/x-protobuf tests/serve_check.py
+expect_code malformed 400 && check malformed-400 status "$T/malformed.body" pb 3 "malformed input at byte"
+printf '{"resourceProfiles":[' > "$T/cut.json"
+post malformed-json /v1development/profiles application/json "$T/cut.json"
+expect_code malformed-json 400 && check malformed-json-400 status "$T/malformed-json.body" json 3 "malformed JSON at byte"
+printf 'not gzip at all' > "$T/fake.gz"
+post malformed-gzip /v1development/profiles application/x-protobuf "$T/fake.gz" -H 'Content-Encoding: gzip'
+expect_code malformed-gzip 400 && check malformed-gzip-400 status "$T/malformed-gzip.body" pb 3 "gzip body"
+post type-415 /v1development/profiles text/plain "$T/profile.pb"
+expect_code type-415 415 && check type-415 status "$T/type-415.body" pb 3 "unsupported content type 'text/plain'"
+post encoding-415 /v1development/profiles application/x-protobuf "$T/profile.pb" -H 'Content-Encoding: br'
+expect_code encoding-415 415 && check encoding-415 status "$T/encoding-415.body" pb 3 "unsupported content encoding 'br'"
+get method-405 /v1development/profiles
+expect_code method-405 405 && check method-405 status "$T/method-405.body" pb 12 "method GET not allowed" &&
+    { grep -qi '^allow: POST' "$T/method-405.hdr" && pass method-405-allow || fail method-405-allow "no Allow: POST"; }
+get notfound /v1/traces
+expect_code notfound 404 && pass notfound-404
+post too-big-413 /v1development/profiles application/x-protobuf "$T/big.bin"
+expect_code too-big-413 413 && check too-big-413 status "$T/too-big-413.body" pb 8 "larger than the limit of 67108864 bytes (--max-body)"
+post chunked-413 /v1development/profiles application/x-protobuf "$T/big.bin" -H 'Transfer-Encoding: chunked'
+expect_code chunked-413 413 && check chunked-413 status "$T/chunked-413.body" pb 8 "larger than the limit of 67108864 bytes"
+t0=$(date +%s)
+post gzip-bomb /v1development/profiles application/x-protobuf "$T/bomb.gz" -H 'Content-Encoding: gzip'
+expect_code gzip-bomb 413 && check gzip-bomb status "$T/gzip-bomb.body" pb 8 "gzip body refused: it inflates to more than 67108864 bytes"
+post zstd-bomb /v1development/profiles application/x-protobuf "$T/bomb.zst" -H 'Content-Encoding: zstd'
+expect_code zstd-bomb 413 && check zstd-bomb status "$T/zstd-bomb.body" pb 8 "zstd body refused: it decompresses to more than 67108864 bytes"
+if [ $(( $(date +%s) - t0 )) -le 10 ]; then pass bombs-quick; else fail bombs-quick "took $(( $(date +%s) - t0 )) s"; fi
+rss=$(awk '/VmHWM/ {print $2}' /proc/$MAIN/status)
+if [ "${rss:-999999}" -lt 150000 ]; then pass bombs-memory; else fail bombs-memory "peak RSS ${rss} kB after the bombs"; fi
+
+# a client that leaves mid-body: logged, and the server goes on
+if $CHECK abort "${HTTP%:*}" "${HTTP##*:}" >/dev/null 2>&1; then
+    sleep 0.3
+    get health /healthz
+    if [ "$CODE" = 200 ] && grep -q '"event":"request_aborted".*client closed the connection' "$T/main.log"; then
+        pass client-abort
+    else
+        fail client-abort "healthz $CODE; log: $(grep aborted "$T/main.log" | head -n 2)"
+    fi
+else
+    fail client-abort "the aborting client failed"
+fi
+get readyz /readyz
+expect_code readyz 200 && pass readyz
+
+# the state: exactly `p2m convert` of what was accepted, in order
+timeout 20 "$P2M" convert -c "$T/v18.yaml" -f prom --input-format otlp-stream -q \
+    "$T/sent.stream" > "$T/want.prom" 2> "$T/want.err"
+get metrics /metrics
+if expect_code metrics 200; then
+    cp "$T/metrics.body" "$T/got.prom"
+    check metrics-equal-convert prom-equal "$T/got.prom" "$T/want.prom"
+    if out=$(promtool check metrics < "$T/got.prom" 2>&1); then pass metrics-promtool; else
+        fail metrics-promtool "$out"; fi
+    want=$($PY -c "import json; c=json.load(open('$T/counts.json')); print(float(2*c['profile']+c['k8s-0']+c['k8s-1']+4))")
+    got=$($CHECK prom-value "$T/got.prom" p2m_serve_samples_total)
+    if [ "$got" = "$want" ]; then pass metrics-samples-total; else fail metrics-samples-total "$got, expected $want"; fi
+    got=$($CHECK prom-value "$T/got.prom" p2m_serve_samples_rejected_total)
+    if [ "$got" = "2.0" ]; then pass metrics-rejected-total; else fail metrics-rejected-total "$got"; fi
+    got=$($CHECK prom-value "$T/got.prom" p2m_serve_requests_total code=200)
+    if [ "$got" = "5.0" ]; then pass metrics-requests-200; else fail metrics-requests-200 "$got"; fi
+    got=$($CHECK prom-value "$T/got.prom" p2m_serve_requests_total code=413)
+    if [ "$got" = "4.0" ]; then pass metrics-requests-413; else fail metrics-requests-413 "$got"; fi
+    got=$($CHECK prom-value "$T/got.prom" p2m_serve_conversion_seconds_count)
+    if [ "$got" = "5.0" ]; then pass metrics-histogram-count; else fail metrics-histogram-count "$got"; fi
+fi
+if grep -v '^{.*}$' "$T/main.log" | grep -q .; then
+    fail log-structured "lines that are not one JSON object: $(grep -v '^{.*}$' "$T/main.log" | head -n 2)"
+elif $PY -c "import json,sys; [json.loads(l) for l in open(sys.argv[1])]" "$T/main.log" 2>/dev/null; then
+    pass log-structured
+else
+    fail log-structured "a log line is not valid JSON"
+fi
+
+stop "$MAIN"
+if [ "$STOPPED" = 0 ] && grep -q '"event":"stopped"' "$T/main.log"; then pass sigterm-exit-0; else
+    fail sigterm-exit-0 "exit $STOPPED; $(tail -n 2 "$T/main.log")"; fi
+
+# ---- a sender too slow is cut off ---------------------------------------------------
+if start slow --http 127.0.0.1:0 --grpc off --request-timeout 2; then
+    out=$($CHECK slow "${HTTP%:*}" "${HTTP##*:}" 10 2>&1)
+    case "$out" in
+        "cut after "[2345]" s") pass slow-sender ;;
+        *) fail slow-sender "$out" ;;
+    esac
+    stop "$PID"
+else
+    fail slow-sender "server did not start: $(tail -n 3 "$T/slow.log")"
+fi
+
+# ---- SIGHUP: a new configuration, then a bad one --------------------------------------
+printf 'layout: v1.8\n' > "$T/reload.yaml"
+printf 'layout: v1.8\nattributes:\n  - {key: process.executable.name, type: attribute, from: process.executable.name}\n' > "$T/reload2.yaml"
+if start reload -c "$T/reload.yaml" --http 127.0.0.1:0 --grpc off; then
+    R=$PID
+    post r1 /v1development/profiles application/x-protobuf "$T/profile.pb"
+    expect_code r1 200
+    cp "$T/reload2.yaml" "$T/reload.yaml"
+    kill -HUP "$R"
+    i=0
+    while ! grep -q '"event":"reload"' "$T/reload.log" && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+    if grep -q '"event":"reload","changed":true' "$T/reload.log"; then pass reload-logged; else
+        fail reload-logged "$(tail -n 2 "$T/reload.log")"; fi
+    post r2 /v1development/profiles application/x-protobuf "$T/k8s-0.pb"
+    expect_code r2 200
+    printf 'layout: v1.8\nmetrics: [\n' > "$T/reload.yaml"
+    kill -HUP "$R"
+    i=0
+    while ! grep -q '"event":"reload_refused"' "$T/reload.log" && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+    if grep -q '"event":"reload_refused".*"action":"kept the configuration in use"' "$T/reload.log"; then
+        pass reload-bad-refused; else fail reload-bad-refused "$(tail -n 2 "$T/reload.log")"; fi
+    post r3 /v1development/profiles application/x-protobuf "$T/k8s-1.pb"
+    expect_code r3 200
+    # old totals kept, the new attributes used after the reload, the bad file ignored
+    timeout 20 "$P2M" convert -c "$T/v18.yaml" -f prom -q "$T/profile.pb" > "$T/r-a.prom"
+    $PY -c "import struct,sys; sys.stdout.buffer.write(b''.join(struct.pack('>I',len(d))+d for d in (open(f,'rb').read() for f in sys.argv[1:])))" \
+        "$T/k8s-0.pb" "$T/k8s-1.pb" > "$T/r-b.stream"
+    timeout 20 "$P2M" convert -c "$T/reload2.yaml" -f prom -q --input-format otlp-stream "$T/r-b.stream" > "$T/r-b.prom"
+    get reload-metrics /metrics
+    check reload-state-kept prom-merge-equal "$T/reload-metrics.body" "$T/r-a.prom" "$T/r-b.prom"
+    stop "$R"
+    if [ "$STOPPED" = 0 ]; then pass reload-exit-0; else fail reload-exit-0 "exit $STOPPED"; fi
+else
+    fail reload "server did not start: $(tail -n 3 "$T/reload.log")"
+fi
+
+exit $failed
