@@ -276,10 +276,105 @@ def cmd_slow(host, port, seconds):
     return 1
 
 
+def cmd_sink(portfile, outdir, plan):
+    """An OTLP/HTTP metrics sink on 127.0.0.1 (a free port, written to
+    PORTFILE). PLAN: comma-separated answers for the first requests, each
+    CODE or CODE:RETRY_AFTER_SECONDS ('-' for none); after them, 200. Every
+    attempt goes to OUTDIR/attempts.jsonl; the bodies answered 200
+    (gunzipped when sent with Content-Encoding: gzip) to OUTDIR/NNN.pb."""
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+    answers = [] if plan == "-" else plan.split(",")
+    os.makedirs(outdir, exist_ok=True)
+    state = {"n": 0, "ok": 0}
+
+    class H(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *a):
+            pass
+
+        def do_POST(self):
+            n = int(self.headers.get("Content-Length", "0"))
+            body = self.rfile.read(n)
+            enc = self.headers.get("Content-Encoding", "")
+            code, ra = 200, None
+            if state["n"] < len(answers):
+                a = answers[state["n"]].split(":")
+                code = int(a[0])
+                ra = a[1] if len(a) > 1 else None
+            state["n"] += 1
+            rec = {"time": time.time(), "path": self.path, "code": code, "encoding": enc,
+                   "content_type": self.headers.get("Content-Type", ""),
+                   "tenant": self.headers.get("x-tenant", ""), "bytes": len(body)}
+            if code == 200:
+                plain = gzip.decompress(body) if enc == "gzip" else body
+                with open(os.path.join(outdir, "%03d.pb" % state["ok"]), "wb") as f:
+                    f.write(plain)
+                state["ok"] += 1
+            with open(os.path.join(outdir, "attempts.jsonl"), "a") as f:
+                f.write(json.dumps(rec) + "\n")
+            self.send_response(code)
+            if ra is not None:
+                self.send_header("Retry-After", ra)
+            self.send_header("Content-Type", "application/x-protobuf")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+    srv = HTTPServer(("127.0.0.1", 0), H)
+    with open(portfile + ".tmp", "w") as f:
+        f.write(str(srv.server_address[1]))
+    os.rename(portfile + ".tmp", portfile)
+    srv.serve_forever()
+
+
+def metric_points(reqs):
+    """{(metric, resource attrs, point attrs): value summed} of
+    ExportMetricsServiceRequests, decoded with Google protobuf."""
+    import gen_profiles as G
+    M = G.module("metrics")
+    out = {}
+
+    def attrs(kvs):
+        return tuple(sorted((kv.key, str(getattr(kv.value, kv.value.WhichOneof("value"))))
+                            for kv in kvs if kv.value.WhichOneof("value")))
+    for body in reqs:
+        r = M.ExportMetricsServiceRequest()
+        r.ParseFromString(body)
+        for rm in r.resource_metrics:
+            ra = attrs(rm.resource.attributes)
+            for sm in rm.scope_metrics:
+                for m in sm.metrics:
+                    pts = m.sum.data_points if m.HasField("sum") else m.gauge.data_points
+                    for p in pts:
+                        k = (m.name, ra, attrs(p.attributes))
+                        v = p.as_int if p.WhichOneof("value") == "as_int" else p.as_double
+                        out[k] = out.get(k, 0) + v
+    return out
+
+
+def cmd_sink_equal(outdir, want_stream):
+    got_bodies = [open(os.path.join(outdir, f), "rb").read()
+                  for f in sorted(os.listdir(outdir)) if f.endswith(".pb")]
+    want_bodies = frames(open(want_stream, "rb").read())
+    got, want = metric_points(got_bodies), metric_points(want_bodies)
+    if not want:
+        print("the expected metrics have no points")
+        return 1
+    if got != want:
+        diff = [k for k in set(got) | set(want) if got.get(k) != want.get(k)]
+        print("%d of %d points differ (%d bodies received, %d expected), e.g. %r: got %r, want %r"
+              % (len(diff), len(want), len(got_bodies), len(want_bodies), diff[0],
+                 got.get(diff[0]), want.get(diff[0])))
+        return 1
+    print("%d points equal over %d bodies" % (len(want), len(got_bodies)))
+    return 0
+
+
 def main(argv):
     cmd, args = argv[1], argv[2:]
     fn = {"inputs": cmd_inputs, "prom-equal": cmd_prom_equal, "prom-value": cmd_prom_value,
           "prom-merge-equal": cmd_prom_merge_equal,
+          "sink": cmd_sink, "sink-equal": cmd_sink_equal,
           "status": cmd_status, "response": cmd_response, "abort": cmd_abort,
           "slow": cmd_slow}.get(cmd)
     if fn is None:

@@ -316,4 +316,107 @@ else
     fail reload "server did not start: $(tail -n 3 "$T/reload.log")"
 fi
 
+# ---- the OTLP/HTTP metrics exporter, against a Google-protobuf sink -------------------
+# start_sink NAME PLAN: the sink of serve_check.py in the background; SINK is
+# its base URL.
+start_sink() {
+    timeout 300 $PY tests/serve_check.py sink "$T/$1.port" "$T/$1" "$2" 2> "$T/$1.sink.err" &
+    PIDS="$PIDS $!"
+    SINK_PID=$!
+    i=0
+    while [ ! -s "$T/$1.port" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+    SINK=http://127.0.0.1:$(cat "$T/$1.port" 2>/dev/null)
+    [ -s "$T/$1.port" ]
+}
+# metric NAME [LABEL=VALUE...]: a value of the server's /metrics now
+metric() {
+    curl -s -m 10 "$SCHEME://$HTTP/metrics" > "$T/metric-now.prom"
+    $CHECK prom-value "$T/metric-now.prom" "$@"
+}
+# wait_metric NAME WANT: up to 20 s for the value
+wait_metric() {
+    i=0
+    while [ "$(metric "$1")" != "$2" ] && [ $i -lt 100 ]; do sleep 0.2; i=$((i + 1)); done
+    [ "$(metric "$1")" = "$2" ]
+}
+stream_of() {
+    $PY -c "import struct,sys; sys.stdout.buffer.write(b''.join(struct.pack('>I',len(d))+d for d in (open(f,'rb').read() for f in sys.argv[1:])))" "$@"
+}
+
+# 503 once, then 200: retried and delivered; the values equal p2m convert's;
+# gzip, headers and the /v1/metrics path from the OTEL_* variables
+if start_sink sink1 503 && OTEL_EXPORTER_OTLP_ENDPOINT=$SINK/ \
+        OTEL_EXPORTER_OTLP_HEADERS='x-tenant=team%20a' OTEL_EXPORTER_OTLP_COMPRESSION=gzip \
+        OTEL_EXPORTER_OTLP_TIMEOUT=5000 start exp1 -c "$T/v18.yaml" --http 127.0.0.1:0 --grpc off; then
+    E=$PID
+    post e1 /v1development/profiles application/x-protobuf "$T/profile.pb"
+    expect_code e1 200
+    post e2 /v1development/profiles application/json "$T/k8s-0.json"
+    expect_code e2 200
+    post e3 /v1development/profiles application/x-protobuf "$T/k8s-1.pb.gz" -H 'Content-Encoding: gzip'
+    expect_code e3 200
+    if wait_metric p2m_serve_exports_total 3.0; then pass export-delivered; else
+        fail export-delivered "exports_total $(metric p2m_serve_exports_total); $(grep export "$T/exp1.log" | tail -n 2)"; fi
+    if [ "$(metric p2m_serve_export_retries_total)" = 1.0 ] && grep -q '"event":"export_retry","endpoint":"[^"]*","status":503' "$T/exp1.log"; then
+        pass export-retry-503; else fail export-retry-503 "retries $(metric p2m_serve_export_retries_total)"; fi
+    stream_of "$T/profile.pb" "$T/k8s-0.pb" "$T/k8s-1.pb" > "$T/e.stream"
+    timeout 20 "$P2M" convert -c "$T/v18.yaml" -q --input-format otlp-stream -o "$T/e-want.stream" "$T/e.stream"
+    check export-values-equal-convert sink-equal "$T/sink1" "$T/e-want.stream"
+    if $PY -c "
+import json,sys
+a=[json.loads(l) for l in open('$T/sink1/attempts.jsonl')]
+sys.exit(not all(x['path']=='/v1/metrics' and x['encoding']=='gzip' and x['tenant']=='team a' and x['content_type']=='application/x-protobuf' for x in a))"; then
+        pass export-env-honoured; else fail export-env-honoured "$(head -n 2 "$T/sink1/attempts.jsonl")"; fi
+    # SIGTERM right after a request: the queue is drained before the exit
+    post e4 /v1development/profiles application/x-protobuf "$T/profile.pb"
+    stop "$E"
+    stream_of "$T/profile.pb" "$T/k8s-0.pb" "$T/k8s-1.pb" "$T/profile.pb" > "$T/e4.stream"
+    timeout 20 "$P2M" convert -c "$T/v18.yaml" -q --input-format otlp-stream -o "$T/e4-want.stream" "$T/e4.stream"
+    if [ "$STOPPED" = 0 ]; then pass export-drain-exit-0; else fail export-drain-exit-0 "exit $STOPPED"; fi
+    check export-drained-on-sigterm sink-equal "$T/sink1" "$T/e4-want.stream"
+else
+    fail export "sink or server did not start: $(tail -n 3 "$T/exp1.log" "$T/sink1.sink.err" 2>&1)"
+fi
+
+# Retry-After honoured, no retry on 400, a full queue answers 429
+if start_sink sink2 429:2,400 && OTEL_EXPORTER_OTLP_METRICS_ENDPOINT=$SINK/custom/path \
+        start exp2 -c "$T/v18.yaml" --http 127.0.0.1:0 --grpc off --queue 1; then
+    E=$PID
+    post q1 /v1development/profiles application/x-protobuf "$T/profile.pb"
+    expect_code q1 200
+    sleep 0.5   # the batch is now waiting out the Retry-After
+    post q2 /v1development/profiles application/x-protobuf "$T/k8s-0.pb"
+    if expect_code q2 429 && grep -qi '^retry-after: [0-9]' "$T/q2.hdr"; then
+        check queue-full-429 status "$T/q2.body" pb 14 "the export queue is full"
+    else
+        fail queue-full-429 "no Retry-After: $(cat "$T/q2.hdr")"
+    fi
+    get q-ready /readyz
+    expect_code q-ready 503 && pass readyz-queue-full
+    if wait_metric p2m_serve_export_failures_total 1.0; then pass export-400-final; else
+        fail export-400-final "failures $(metric p2m_serve_export_failures_total)"; fi
+    post q3 /v1development/profiles application/x-protobuf "$T/k8s-1.pb"
+    expect_code q3 200
+    wait_metric p2m_serve_exports_total 1.0
+    if $PY -c "
+import json,sys
+a=[json.loads(l) for l in open('$T/sink2/attempts.jsonl')]
+codes=[x['code'] for x in a]
+assert codes==[429,400,200], codes
+assert all(x['path']=='/custom/path' and x['encoding']=='' for x in a), a
+gap=a[1]['time']-a[0]['time']
+assert 1.9 <= gap < 5, gap
+" > "$T/sink2.check" 2>&1; then
+        pass export-retry-after-no-retry-400
+    else
+        fail export-retry-after-no-retry-400 "$(tail -n 1 "$T/sink2.check")"
+    fi
+    if grep -q '"event":"export_failed","endpoint":"[^"]*","status":400,"attempts":2,"retry":false' "$T/exp2.log"; then
+        pass export-400-logged; else fail export-400-logged "$(grep export_failed "$T/exp2.log")"; fi
+    stop "$E"
+    [ "$STOPPED" = 0 ] || fail export2-exit "exit $STOPPED"
+else
+    fail export2 "sink or server did not start: $(tail -n 3 "$T/exp2.log" "$T/sink2.sink.err" 2>&1)"
+fi
+
 exit $failed

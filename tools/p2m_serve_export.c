@@ -52,6 +52,7 @@ struct p2m_exporter {
     double give_up_at;      /* drain deadline (monotonic seconds) */
     pthread_t thread;
     char *endpoint;
+    char endpoint_json[600];  /* the endpoint as a JSON string, for the log */
     struct curl_slist *headers;
     int gzip;
     long timeout_ms;
@@ -174,6 +175,7 @@ p2m_exporter *p2m_exporter_new(size_t queue_cap, char *why, size_t why_cap)
         snprintf(why, why_cap, "the endpoint '%s' is not an http:// or https:// URL", e->endpoint);
         goto fail;
     }
+    p2m_srv_json_str(e->endpoint, strlen(e->endpoint), e->endpoint_json, sizeof e->endpoint_json);
     e->headers = curl_slist_append(NULL, "Content-Type: application/x-protobuf");
     v = env2("OTEL_EXPORTER_OTLP_METRICS_HEADERS", "OTEL_EXPORTER_OTLP_HEADERS");
     if (v != NULL && parse_headers(e, v, why, why_cap) != 0)
@@ -379,8 +381,8 @@ static int send_batch(p2m_exporter *e, CURL *curl, const batch *b)
         }
         if (cr == CURLE_OK && code != 429 && code != 502 && code != 503 && code != 504) {
             p2m_srv_log("error", "export_failed",
-                        ",\"endpoint\":\"%s\",\"status\":%ld,\"attempts\":%d,\"retry\":false,"
-                        "\"answer\":%s", e->endpoint, code, attempt,
+                        ",\"endpoint\":%s,\"status\":%ld,\"attempts\":%d,\"retry\":false,"
+                        "\"answer\":%s", e->endpoint_json, code, attempt,
                         p2m_srv_json_str(a.body, a.body_len, jb, sizeof jb));
             break;
         }
@@ -391,14 +393,14 @@ static int send_batch(p2m_exporter *e, CURL *curl, const batch *b)
             backoff *= 2;
         if (mono_now() + wait - first > e->max_elapsed || past_deadline(e)) {
             p2m_srv_log("error", "export_failed",
-                        ",\"endpoint\":\"%s\",\"status\":%ld,\"error\":\"%s\",\"attempts\":%d,"
-                        "\"reason\":\"retries exhausted\"", e->endpoint, code,
+                        ",\"endpoint\":%s,\"status\":%ld,\"error\":\"%s\",\"attempts\":%d,"
+                        "\"reason\":\"retries exhausted\"", e->endpoint_json, code,
                         cr == CURLE_OK ? "" : curl_easy_strerror(cr), attempt);
             break;
         }
         p2m_srv_log("warn", "export_retry",
-                    ",\"endpoint\":\"%s\",\"status\":%ld,\"error\":\"%s\",\"attempt\":%d,"
-                    "\"wait_seconds\":%.3f", e->endpoint, code,
+                    ",\"endpoint\":%s,\"status\":%ld,\"error\":\"%s\",\"attempt\":%d,"
+                    "\"wait_seconds\":%.3f", e->endpoint_json, code,
                     cr == CURLE_OK ? "" : curl_easy_strerror(cr), attempt, wait);
         pthread_mutex_lock(&e->lock);
         e->retries++;
@@ -406,8 +408,8 @@ static int send_batch(p2m_exporter *e, CURL *curl, const batch *b)
         nap(e, wait);
         if (past_deadline(e)) {
             p2m_srv_log("error", "export_failed",
-                        ",\"endpoint\":\"%s\",\"attempts\":%d,\"reason\":\"shutdown deadline\"",
-                        e->endpoint, attempt);
+                        ",\"endpoint\":%s,\"attempts\":%d,\"reason\":\"shutdown deadline\"",
+                        e->endpoint_json, attempt);
             break;
         }
     }
