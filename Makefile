@@ -52,6 +52,13 @@ HAVE_NGHTTP2 := $(shell printf '\043include <nghttp2/nghttp2.h>\nint main(void){
 ifeq ($(HAVE_NGHTTP2),1)
 P2M_LIB_FLAGS += -DP2M_HAVE_NGHTTP2
 P2M_LIB_LIBS  += -lnghttp2
+# TLS on the gRPC receiver (the HTTP one has it through libmicrohttpd)
+HAVE_GNUTLS := $(shell printf '\043include <gnutls/gnutls.h>\nint main(void){return !gnutls_check_version(0);}\n' | \
+               $(CC) -x c - -lgnutls -o /dev/null 2>/dev/null && echo 1)
+ifeq ($(HAVE_GNUTLS),1)
+P2M_LIB_FLAGS += -DP2M_HAVE_GNUTLS
+P2M_LIB_LIBS  += -lgnutls
+endif
 endif
 endif
 

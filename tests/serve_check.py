@@ -370,11 +370,67 @@ def cmd_sink_equal(outdir, want_stream):
     return 0
 
 
+EXPORT = "/opentelemetry.proto.collector.profiles.v1development.ProfilesService/Export"
+
+
+def cmd_grpc(target, *args):
+    """Unary Export calls with grpcio (Debian's python3-grpcio), raw bytes in
+    and out. ARGS: options, then request files, one call each on one channel:
+      --gzip  --token T  --timeout S  --cacert PEM (TLS)  --expect CODE_NAME  --path P
+      --substr TEXT (in the details)  --rejected-substr TEXT (in partial_success)"""
+    import grpc
+    opts, files, i = {}, [], 0
+    while i < len(args):
+        if args[i] == "--gzip":
+            opts["gzip"] = True
+            i += 1
+        elif args[i].startswith("--"):
+            opts[args[i][2:]] = args[i + 1]
+            i += 2
+        else:
+            files.append(args[i])
+            i += 1
+    if "cacert" in opts:
+        creds = grpc.ssl_channel_credentials(open(opts["cacert"], "rb").read())
+        ch = grpc.secure_channel(target, creds,
+                                 options=[("grpc.ssl_target_name_override", "localhost")])
+    else:
+        ch = grpc.insecure_channel(target)
+    call = ch.unary_unary(opts.get("path", EXPORT), request_serializer=None,
+                          response_deserializer=None)
+    want = opts.get("expect", "OK")
+    for f in files:
+        md = [("authorization", "Bearer " + opts["token"])] if "token" in opts else None
+        try:
+            resp = call(open(f, "rb").read(), timeout=float(opts.get("timeout", "20")),
+                        metadata=md,
+                        compression=grpc.Compression.Gzip if opts.get("gzip") else None)
+            code, details = "OK", ""
+        except grpc.RpcError as e:
+            code, details, resp = e.code().name, e.details() or "", b""
+        if code != want or opts.get("substr", "") not in details:
+            print("%s: %s %r; expected %s containing %r" % (f, code, details, want,
+                                                           opts.get("substr", "")))
+            return 1
+        if code == "OK":
+            R = responses_module()
+            r = R.ExportProfilesServiceResponse()
+            r.ParseFromString(resp)
+            rs = opts.get("rejected-substr")
+            if (rs is None and r.HasField("partial_success")) or \
+                    (rs is not None and rs not in r.partial_success.error_message):
+                print("%s: partial_success %r" % (f, r.partial_success))
+                return 1
+    ch.close()
+    print("%d calls: %s" % (len(files), want))
+    return 0
+
+
 def main(argv):
     cmd, args = argv[1], argv[2:]
     fn = {"inputs": cmd_inputs, "prom-equal": cmd_prom_equal, "prom-value": cmd_prom_value,
           "prom-merge-equal": cmd_prom_merge_equal,
-          "sink": cmd_sink, "sink-equal": cmd_sink_equal,
+          "sink": cmd_sink, "sink-equal": cmd_sink_equal, "grpc": cmd_grpc,
           "status": cmd_status, "response": cmd_response, "abort": cmd_abort,
           "slow": cmd_slow}.get(cmd)
     if fn is None:

@@ -136,6 +136,11 @@ expect_exact() {
     fi
 }
 
+# stream_of FILE...: the files as a length-prefixed stream on stdout
+stream_of() {
+    $PY -c "import struct,sys; sys.stdout.buffer.write(b''.join(struct.pack('>I',len(d))+d for d in (open(f,'rb').read() for f in sys.argv[1:])))" "$@"
+}
+
 # ---- usage ---------------------------------------------------------------------
 if timeout 10 "$P2M" serve --help > "$T/help.out" 2>&1 && head -n 1 "$T/help.out" | grep -q '^usage: p2m serve'; then
     pass help
@@ -316,6 +321,28 @@ else
     fail reload "server did not start: $(tail -n 3 "$T/reload.log")"
 fi
 
+# ---- OTLP/gRPC in: grpcio as the client ------------------------------------------------
+head -c 200K /dev/zero > "$T/200k.bin"
+if start grpc -c "$T/v18.yaml" --http 127.0.0.1:0 --grpc 127.0.0.1:0 --max-body 100K; then
+    G=$PID
+    check grpc-export grpc "$GRPC" "$T/profile.pb"
+    check grpc-export-gzip grpc "$GRPC" --gzip "$T/k8s-0.pb" "$T/k8s-1.pb"
+    check grpc-partial-success grpc "$GRPC" --rejected-substr "2 of 4 samples rejected: invalid references" "$T/bad-refs.pb"
+    check grpc-invalid-argument grpc "$GRPC" --expect INVALID_ARGUMENT --substr "malformed input at byte" tests/serve_check.py
+    check grpc-resource-exhausted grpc "$GRPC" --expect RESOURCE_EXHAUSTED --substr "larger than the limit of 102400 bytes (--max-body)" "$T/200k.bin"
+    check grpc-unimplemented grpc "$GRPC" --expect UNIMPLEMENTED --path /opentelemetry.proto.collector.trace.v1.TraceService/Export "$T/profile.pb"
+    stream_of "$T/profile.pb" "$T/k8s-0.pb" "$T/k8s-1.pb" "$T/bad-refs.pb" > "$T/g.stream"
+    timeout 20 "$P2M" convert -c "$T/v18.yaml" -f prom -q --input-format otlp-stream "$T/g.stream" > "$T/g-want.prom"
+    get g-metrics /metrics
+    check grpc-metrics-equal-convert prom-equal "$T/g-metrics.body" "$T/g-want.prom"
+    got=$($CHECK prom-value "$T/g-metrics.body" p2m_serve_requests_total protocol=grpc code=0)
+    if [ "$got" = "4.0" ]; then pass grpc-requests-counted; else fail grpc-requests-counted "$got"; fi
+    stop "$G"
+    if [ "$STOPPED" = 0 ]; then pass grpc-exit-0; else fail grpc-exit-0 "exit $STOPPED"; fi
+else
+    fail grpc "server did not start: $(tail -n 3 "$T/grpc.log")"
+fi
+
 # ---- the OTLP/HTTP metrics exporter, against a Google-protobuf sink -------------------
 # start_sink NAME PLAN: the sink of serve_check.py in the background; SINK is
 # its base URL.
@@ -338,9 +365,6 @@ wait_metric() {
     i=0
     while [ "$(metric "$1")" != "$2" ] && [ $i -lt 100 ]; do sleep 0.2; i=$((i + 1)); done
     [ "$(metric "$1")" = "$2" ]
-}
-stream_of() {
-    $PY -c "import struct,sys; sys.stdout.buffer.write(b''.join(struct.pack('>I',len(d))+d for d in (open(f,'rb').read() for f in sys.argv[1:])))" "$@"
 }
 
 # 503 once, then 200: retried and delivered; the values equal p2m convert's;
@@ -379,8 +403,8 @@ else
 fi
 
 # Retry-After honoured, no retry on 400, a full queue answers 429
-if start_sink sink2 429:2,400 && OTEL_EXPORTER_OTLP_METRICS_ENDPOINT=$SINK/custom/path \
-        start exp2 -c "$T/v18.yaml" --http 127.0.0.1:0 --grpc off --queue 1; then
+if start_sink sink2 429:3,400 && OTEL_EXPORTER_OTLP_METRICS_ENDPOINT=$SINK/custom/path \
+        start exp2 -c "$T/v18.yaml" --http 127.0.0.1:0 --grpc 127.0.0.1:0 --queue 1; then
     E=$PID
     post q1 /v1development/profiles application/x-protobuf "$T/profile.pb"
     expect_code q1 200
@@ -393,6 +417,7 @@ if start_sink sink2 429:2,400 && OTEL_EXPORTER_OTLP_METRICS_ENDPOINT=$SINK/custo
     fi
     get q-ready /readyz
     expect_code q-ready 503 && pass readyz-queue-full
+    check queue-full-grpc-unavailable grpc "$GRPC" --expect UNAVAILABLE --substr "the export queue is full" "$T/k8s-0.pb"
     if wait_metric p2m_serve_export_failures_total 1.0; then pass export-400-final; else
         fail export-400-final "failures $(metric p2m_serve_export_failures_total)"; fi
     post q3 /v1development/profiles application/x-protobuf "$T/k8s-1.pb"
@@ -405,7 +430,7 @@ codes=[x['code'] for x in a]
 assert codes==[429,400,200], codes
 assert all(x['path']=='/custom/path' and x['encoding']=='' for x in a), a
 gap=a[1]['time']-a[0]['time']
-assert 1.9 <= gap < 5, gap
+assert 2.9 <= gap < 6, gap
 " > "$T/sink2.check" 2>&1; then
         pass export-retry-after-no-retry-400
     else

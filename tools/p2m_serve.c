@@ -297,7 +297,8 @@ struct p2m_srv {
     unsigned char *work;
     size_t work_cap;
     p2m_exporter *exporter;
-    int accepting;
+    int accepting;              /* requests are converted (until the drain ends) */
+    int draining;               /* SIGTERM came: /readyz says no, listeners close */
     /* counters */
     code_count codes[MAX_CODES];
     size_t n_codes;
@@ -310,18 +311,19 @@ struct p2m_srv {
     char *token;
     size_t token_len;
     size_t max_body, max_inflate;
-    unsigned request_timeout;
+    unsigned request_timeout, idle_timeout;
     unsigned retry_after;
 };
 
 size_t p2m_srv_max_body(p2m_srv *s) { return s->max_body; }
 unsigned p2m_srv_request_timeout(p2m_srv *s) { return s->request_timeout; }
+unsigned p2m_srv_idle_timeout(p2m_srv *s) { return s->idle_timeout; }
 
 int p2m_srv_accepting(p2m_srv *s)
 {
     int a;
     pthread_mutex_lock(&s->lock);
-    a = s->accepting;
+    a = s->accepting && !s->draining;
     pthread_mutex_unlock(&s->lock);
     return a;
 }
@@ -1055,6 +1057,7 @@ int p2m_cmd_serve(int argc, char **argv)
     s->max_body = max_body;
     s->max_inflate = max_inflate;
     s->request_timeout = (unsigned)req_timeout;
+    s->idle_timeout = (unsigned)idle;
     s->retry_after = 1;
     s->accepting = 1;
     s->gen = gen_load(config, connector, msg, sizeof msg);
@@ -1196,13 +1199,18 @@ stop:
     {
         double t0 = mono_now(), left;
         size_t unsent = 0;
+        /* first the listeners close and the requests already begun are
+           converted; then nothing more is, and the export queue drains */
         pthread_mutex_lock(&s->lock);
-        s->accepting = 0;
+        s->draining = 1;
         pthread_mutex_unlock(&s->lock);
         if (http != NULL)
             p2m_http_stop(http, (double)shut);
         if (grpc != NULL)
             p2m_grpc_stop(grpc, (double)shut - (mono_now() - t0));
+        pthread_mutex_lock(&s->lock);
+        s->accepting = 0;
+        pthread_mutex_unlock(&s->lock);
         left = (double)shut - (mono_now() - t0);
         if (s->exporter != NULL) {
             unsent = p2m_exporter_drain(s->exporter, left > 0 ? left : 0);

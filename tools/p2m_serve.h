@@ -50,7 +50,7 @@ int p2m_srv_metrics(p2m_srv *s, p2m_outbuf *o);
    status) and the bytes its body had on the wire. */
 void p2m_srv_count(p2m_srv *s, const char *protocol, int code, size_t wire_bytes);
 
-/* 1 while the server takes requests (not draining). */
+/* 1 while the server is ready for new senders (not draining): /readyz. */
 int p2m_srv_accepting(p2m_srv *s);
 /* 1 when the export queue has room (or there is no exporter). */
 int p2m_srv_queue_room(p2m_srv *s);
@@ -62,6 +62,7 @@ int p2m_srv_authorized(p2m_srv *s, const char *header);
 /* Limits the receivers share. */
 size_t p2m_srv_max_body(p2m_srv *s);
 unsigned p2m_srv_request_timeout(p2m_srv *s);   /* seconds a request may take to arrive */
+unsigned p2m_srv_idle_timeout(p2m_srv *s);      /* seconds a connection may stay silent */
 
 /* One structured log line on stderr: a JSON object with time, level, event
    and the fields. fields: NULL, or ',"key":value...' already formatted
