@@ -370,6 +370,48 @@ def cmd_sink_equal(outdir, want_stream):
     return 0
 
 
+def cmd_conns(host, port, n):
+    """Opens N idle connections one after another; prints how many the
+    server kept open and how many it closed at once."""
+    socks = []
+    for _ in range(int(n)):
+        s = socket.create_connection((host, int(port)), timeout=5)
+        socks.append(s)
+        time.sleep(0.2)
+    opened = closed = 0
+    for s in socks:
+        s.settimeout(1.0)
+        try:
+            while True:   # an HTTP/2 server speaks first (SETTINGS): read past it
+                if s.recv(4096) == b"":
+                    closed += 1
+                    break
+        except socket.timeout:
+            opened += 1
+        except OSError:
+            closed += 1
+    for s in socks:
+        s.close()
+    print("open=%d closed=%d" % (opened, closed))
+    return 0
+
+
+def cmd_idle(host, port, limit):
+    """Connects and sends nothing; prints after how many seconds the server
+    closed the connection (or 'open' after LIMIT seconds)."""
+    s = socket.create_connection((host, int(port)), timeout=float(limit))
+    t0 = time.time()
+    try:
+        while s.recv(4096) != b"":
+            pass
+        print("closed after %.0f s" % (time.time() - t0))
+    except socket.timeout:
+        print("open")
+    except OSError:
+        print("closed after %.0f s" % (time.time() - t0))
+    return 0
+
+
 EXPORT = "/opentelemetry.proto.collector.profiles.v1development.ProfilesService/Export"
 
 
@@ -431,6 +473,7 @@ def main(argv):
     fn = {"inputs": cmd_inputs, "prom-equal": cmd_prom_equal, "prom-value": cmd_prom_value,
           "prom-merge-equal": cmd_prom_merge_equal,
           "sink": cmd_sink, "sink-equal": cmd_sink_equal, "grpc": cmd_grpc,
+          "conns": cmd_conns, "idle": cmd_idle,
           "status": cmd_status, "response": cmd_response, "abort": cmd_abort,
           "slow": cmd_slow}.get(cmd)
     if fn is None:

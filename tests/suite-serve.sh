@@ -343,6 +343,72 @@ else
     fail grpc "server did not start: $(tail -n 3 "$T/grpc.log")"
 fi
 
+# ---- security: bearer token, TLS on both receivers, connection cap, idle timeout ----
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/key.pem" -out "$T/cert.pem" -days 2 \
+    -subj /CN=localhost -addext 'subjectAltName=DNS:localhost,IP:127.0.0.1' > "$T/openssl.out" 2>&1
+printf 's3cret-token\n' > "$T/token"
+if start tls -c "$T/v18.yaml" --http 127.0.0.1:0 --grpc 127.0.0.1:0 --tls-cert "$T/cert.pem" \
+        --tls-key "$T/key.pem" --auth-token-file "$T/token"; then
+    S=$PID
+    SCHEME=https
+    post tls-ok /v1development/profiles application/x-protobuf "$T/profile.pb" --cacert "$T/cert.pem" \
+        -H 'Authorization: Bearer s3cret-token'
+    expect_code tls-ok 200 && pass https-token-ok
+    post tls-none /v1development/profiles application/x-protobuf "$T/profile.pb" --cacert "$T/cert.pem"
+    expect_code tls-none 401 && check https-no-token-401 status "$T/tls-none.body" pb 16 "send 'Authorization: Bearer TOKEN'" &&
+        { grep -qi '^www-authenticate: Bearer' "$T/tls-none.hdr" && pass https-401-www-authenticate || fail https-401-www-authenticate "$(cat "$T/tls-none.hdr")"; }
+    post tls-bad /v1development/profiles application/json "$T/k8s-0.json" --cacert "$T/cert.pem" \
+        -H 'Authorization: Bearer wrong'
+    expect_code tls-bad 401 && check https-bad-token-401 status "$T/tls-bad.body" json 16 "the bearer token does not match"
+    get tls-metrics /metrics --cacert "$T/cert.pem"
+    expect_code tls-metrics 401 && pass metrics-needs-token
+    get tls-health /healthz --cacert "$T/cert.pem"
+    expect_code tls-health 200 && pass healthz-no-token
+    if curl -s -m 5 -o /dev/null "http://$HTTP/healthz"; then fail https-only "plain HTTP answered on the TLS port"; else pass https-only; fi
+    if curl -s -m 5 -o /dev/null "https://$HTTP/healthz"; then fail https-verify "an unknown certificate was accepted"; else pass https-verify; fi
+    check grpc-tls-token grpc "$GRPC" --cacert "$T/cert.pem" --token s3cret-token "$T/k8s-0.pb"
+    check grpc-tls-no-token grpc "$GRPC" --cacert "$T/cert.pem" --expect UNAUTHENTICATED --substr "unauthenticated" "$T/k8s-0.pb"
+    check grpc-tls-bad-token grpc "$GRPC" --cacert "$T/cert.pem" --token nope --expect UNAUTHENTICATED "$T/k8s-0.pb"
+    get tls-m2 /metrics --cacert "$T/cert.pem" -H 'Authorization: Bearer s3cret-token'
+    got=$($CHECK prom-value "$T/tls-m2.body" p2m_serve_requests_total code=401)
+    if [ "$got" = "2.0" ]; then pass unauthorized-counted; else fail unauthorized-counted "$got"; fi
+    stream_of "$T/profile.pb" "$T/k8s-0.pb" > "$T/tls.stream"
+    timeout 20 "$P2M" convert -c "$T/v18.yaml" -f prom -q --input-format otlp-stream "$T/tls.stream" > "$T/tls-want.prom"
+    check tls-metrics-equal-convert prom-equal "$T/tls-m2.body" "$T/tls-want.prom"
+    SCHEME=http
+    stop "$S"
+    [ "$STOPPED" = 0 ] || fail tls-exit "exit $STOPPED"
+else
+    fail tls "server did not start: $(tail -n 3 "$T/tls.log")"
+fi
+expect_exact tls-bad-key 2 "p2m: serve: --tls-cert $T/cert.pem, --tls-key $T/token: The requested data were not available." \
+    serve --http 127.0.0.1:0 --grpc off --tls-cert "$T/cert.pem" --tls-key "$T/token"
+printf '\n' > "$T/empty-token"
+expect_exact token-empty 2 "p2m: serve: the token file $T/empty-token is empty: put the bearer token in it" \
+    serve --http 127.0.0.1:0 --auth-token-file "$T/empty-token"
+
+if start cap --http 127.0.0.1:0 --grpc 127.0.0.1:0 --max-connections 2; then
+    out=$($CHECK conns "${HTTP%:*}" "${HTTP##*:}" 4)
+    if [ "$out" = "open=2 closed=2" ] && grep -q '"event":"connection_refused","protocol":"http"' "$T/cap.log"; then
+        pass http-connection-cap; else fail http-connection-cap "$out"; fi
+    out=$($CHECK conns "${GRPC%:*}" "${GRPC##*:}" 4)
+    if [ "$out" = "open=2 closed=2" ]; then pass grpc-connection-cap; else fail grpc-connection-cap "$out"; fi
+    get cap-health /healthz
+    expect_code cap-health 200 && pass connection-cap-recovers
+    stop "$PID"
+else
+    fail cap "server did not start: $(tail -n 3 "$T/cap.log")"
+fi
+if start idle --http 127.0.0.1:0 --grpc 127.0.0.1:0 --idle-timeout 2; then
+    out=$($CHECK idle "${HTTP%:*}" "${HTTP##*:}" 10)
+    case "$out" in "closed after "[234]" s") pass http-idle-timeout ;; *) fail http-idle-timeout "$out" ;; esac
+    out=$($CHECK idle "${GRPC%:*}" "${GRPC##*:}" 10)
+    case "$out" in "closed after "[234]" s") pass grpc-idle-timeout ;; *) fail grpc-idle-timeout "$out" ;; esac
+    stop "$PID"
+else
+    fail idle "server did not start: $(tail -n 3 "$T/idle.log")"
+fi
+
 # ---- the OTLP/HTTP metrics exporter, against a Google-protobuf sink -------------------
 # start_sink NAME PLAN: the sink of serve_check.py in the background; SINK is
 # its base URL.

@@ -50,6 +50,9 @@ int p2m_cmd_serve(int argc, char **argv)
 #ifdef P2M_HAVE_ZLIB
 #include <zlib.h>
 #endif
+#ifdef P2M_HAVE_GNUTLS
+#include <gnutls/gnutls.h>
+#endif
 
 #include "profile2metrics.h"
 #include "p2m_config.h"
@@ -1100,6 +1103,27 @@ int p2m_cmd_serve(int argc, char **argv)
             rc = EXIT_USAGE;
             goto done;
         }
+#ifdef P2M_HAVE_GNUTLS
+        {
+            /* the receivers' libraries would only say they cannot start */
+            gnutls_certificate_credentials_t cred;
+            gnutls_datum_t c, k;
+            int r;
+            c.data = (unsigned char *)cert;
+            c.size = (unsigned)strlen(cert);
+            k.data = (unsigned char *)key;
+            k.size = (unsigned)strlen(key);
+            gnutls_certificate_allocate_credentials(&cred);
+            r = gnutls_certificate_set_x509_key_mem(cred, &c, &k, GNUTLS_X509_FMT_PEM);
+            gnutls_certificate_free_credentials(cred);
+            if (r < 0) {
+                fprintf(stderr, "p2m: serve: --tls-cert %s, --tls-key %s: %s\n", cert_file,
+                        key_file, gnutls_strerror(r));
+                rc = EXIT_USAGE;
+                goto done;
+            }
+        }
+#endif
     }
     {
         int want = exporter_mode ? strcmp(exporter_mode, "otlp") == 0

@@ -36,6 +36,8 @@ struct p2m_http {
     struct MHD_Daemon *d;
     pthread_mutex_t lock;
     unsigned active;        /* requests begun and not completed */
+    unsigned conns;         /* connections open */
+    unsigned max_conns;     /* --max-connections, for the whole pool */
 };
 
 typedef struct req {
@@ -338,6 +340,38 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     pthread_mutex_unlock(&h->lock);
 }
 
+/* The connection cap over every thread of the pool (libmicrohttpd's own
+   limit is split between its threads). */
+static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen_t len)
+{
+    p2m_http *h = (p2m_http *)cls;
+    int ok;
+    (void)addr;
+    (void)len;
+    pthread_mutex_lock(&h->lock);
+    ok = h->conns < h->max_conns;
+    pthread_mutex_unlock(&h->lock);
+    if (!ok)
+        p2m_srv_log("warn", "connection_refused",
+                    ",\"protocol\":\"http\",\"reason\":\"--max-connections %u reached\"",
+                    h->max_conns);
+    return ok ? MHD_YES : MHD_NO;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    p2m_http *h = (p2m_http *)cls;
+    (void)c;
+    (void)socket_context;
+    pthread_mutex_lock(&h->lock);
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED)
+        h->conns++;
+    else if (h->conns > 0)
+        h->conns--;
+    pthread_mutex_unlock(&h->lock);
+}
+
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
     char line[400], jl[900];
@@ -361,6 +395,7 @@ p2m_http *p2m_http_start(p2m_srv *s, int fd, const char *cert, const char *key,
         return NULL;
     }
     h->srv = s;
+    h->max_conns = max_conns;
     pthread_mutex_init(&h->lock, NULL);
     if (MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES)
         flags |= MHD_USE_EPOLL;
@@ -373,22 +408,22 @@ p2m_http *p2m_http_start(p2m_srv *s, int fd, const char *cert, const char *key,
             return NULL;
         }
         flags |= MHD_USE_TLS;
-        h->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h,
+        h->d = MHD_start_daemon(flags, 0, on_accept, h, on_request, h,
                                 MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
                                 MHD_OPTION_LISTEN_SOCKET, fd,
                                 MHD_OPTION_THREAD_POOL_SIZE, (unsigned)4,
-                                MHD_OPTION_CONNECTION_LIMIT, max_conns,
+                                MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
                                 MHD_OPTION_CONNECTION_TIMEOUT, idle_timeout,
                                 MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
                                 MHD_OPTION_HTTPS_MEM_CERT, cert,
                                 MHD_OPTION_HTTPS_MEM_KEY, key,
                                 MHD_OPTION_END);
     } else {
-        h->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h,
+        h->d = MHD_start_daemon(flags, 0, on_accept, h, on_request, h,
                                 MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
                                 MHD_OPTION_LISTEN_SOCKET, fd,
                                 MHD_OPTION_THREAD_POOL_SIZE, (unsigned)4,
-                                MHD_OPTION_CONNECTION_LIMIT, max_conns,
+                                MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
                                 MHD_OPTION_CONNECTION_TIMEOUT, idle_timeout,
                                 MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
                                 MHD_OPTION_END);
