@@ -15,6 +15,7 @@ T=build/serve-test
 CHECK="timeout 60 $PY tests/serve_check.py"
 failed=0
 PIDS=""
+WRAP=""   # a command in front of p2m serve (valgrind)
 
 pass() { echo "PASS $1"; }
 fail() { echo "FAIL $1: $2"; failed=1; }
@@ -58,7 +59,7 @@ head -c 65M /dev/zero > "$T/big.bin"
 start() {
     name=$1
     shift
-    "$P2M" serve "$@" 2> "$T/$name.log" &
+    $WRAP "$P2M" serve "$@" 2> "$T/$name.log" &
     PID=$!
     PIDS="$PIDS $PID"
     i=0
@@ -508,6 +509,31 @@ assert 2.9 <= gap < 6, gap
     [ "$STOPPED" = 0 ] || fail export2-exit "exit $STOPPED"
 else
     fail export2 "sink or server did not start: $(tail -n 3 "$T/exp2.log" "$T/sink2.sink.err" 2>&1)"
+fi
+
+# ---- memory: valgrind over good, hostile and aborted requests on both protocols --------
+if command -v valgrind >/dev/null 2>&1; then
+    WRAP="valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=9 --log-file=$T/valgrind.txt"
+    if start vg -c "$T/v18.yaml" --http 127.0.0.1:0 --grpc 127.0.0.1:0; then
+        V=$PID
+        post vg1 /v1/profiles application/x-protobuf "$T/bad-refs.pb"
+        post vg2 /v1/profiles application/json "$T/k8s-0.json"
+        post vg3 /v1/profiles application/x-protobuf "$T/bomb.gz" -H 'Content-Encoding: gzip'
+        post vg4 /v1/profiles application/x-protobuf tests/serve_check.py
+        get vg5 /metrics
+        $CHECK grpc "$GRPC" --gzip "$T/profile.pb" > /dev/null 2>&1
+        $CHECK grpc "$GRPC" --expect INVALID_ARGUMENT tests/serve_check.py > /dev/null 2>&1
+        $CHECK abort "${HTTP%:*}" "${HTTP##*:}" > /dev/null 2>&1
+        sleep 0.5
+        stop "$V"
+        if [ "$STOPPED" = 0 ] && [ ! -s "$T/valgrind.txt" ]; then pass valgrind-clean; else
+            fail valgrind-clean "exit $STOPPED; $(head -c 600 "$T/valgrind.txt")"; fi
+    else
+        fail valgrind-clean "server did not start under valgrind: $(tail -n 3 "$T/vg.log")"
+    fi
+    WRAP=
+else
+    fail valgrind-clean "valgrind not found (tools/install-deps.sh)"
 fi
 
 exit $failed
