@@ -1140,7 +1140,8 @@ int p2m_cmd_serve(int argc, char **argv)
     }
 
     /* signals: the main thread takes them with sigwait; every thread made
-       from here on inherits the mask */
+       from here on inherits the mask. Blocked signals stay pending even for
+       process 1 of a container, so SIGTERM drains there too. */
     signal(SIGPIPE, SIG_IGN);
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGTERM);
