@@ -412,6 +412,72 @@ def cmd_idle(host, port, limit):
     return 0
 
 
+def cmd_freeports(n):
+    """N loopback ports free right now (for programs that need a number)."""
+    socks = []
+    for _ in range(int(n)):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        socks.append(s)
+    print(" ".join(str(s.getsockname()[1]) for s in socks))
+    for s in socks:
+        s.close()
+    return 0
+
+
+def prom_query(base, q):
+    import urllib.parse
+    import urllib.request
+    url = base + "/api/v1/query?query=" + urllib.parse.quote(q)
+    with urllib.request.urlopen(url, timeout=5) as r:
+        j = json.loads(r.read())
+    if j.get("status") != "success":
+        raise ValueError("query %r: %r" % (q, j))
+    return j["data"]["result"]
+
+
+def cmd_prom_api(base, want_path, samples, targets):
+    """Waits (up to 60 s) until Prometheus at BASE has TARGETS targets up and
+    the scraped p2m_serve_samples_total adds up to SAMPLES, then compares
+    sum by (process_executable_name, thread_name) (cpu_time_seconds_total)
+    from its HTTP API with the same sums over WANT (a `p2m convert -f prom`
+    text)."""
+    want = {}
+    for (name, labels), v in parse_prom(open(want_path).read()).items():
+        if name != "cpu_time_seconds_total":
+            continue
+        d = dict(labels)
+        k = (d.get("process_executable_name", ""), d.get("thread_name", ""))
+        want[k] = want.get(k, 0.0) + v
+    t0, last = time.time(), None
+    while time.time() - t0 < 60:
+        try:
+            up = prom_query(base, "sum(up)")
+            tot = prom_query(base, "sum(p2m_serve_samples_total)")
+            last = (up, tot)
+            if up and float(up[0]["value"][1]) == float(targets) and tot and \
+                    float(tot[0]["value"][1]) == float(samples):
+                break
+        except Exception as e:  # not up yet
+            last = e
+        time.sleep(0.5)
+    else:
+        print("Prometheus never saw %s targets up with %s samples: %r" % (targets, samples, last))
+        return 1
+    res = prom_query(base, "sum by (process_executable_name, thread_name) "
+                           "(cpu_time_seconds_total)")
+    got = {(r["metric"].get("process_executable_name", ""), r["metric"].get("thread_name", "")):
+           float(r["value"][1]) for r in res}
+    bad = [k for k in set(got) | set(want)
+           if k not in got or k not in want or abs(got[k] - want[k]) > 1e-6 * max(1, want[k])]
+    if bad:
+        print("%d of %d series differ, e.g. %r: got %r, want %r" %
+              (len(bad), len(want), bad[0], got.get(bad[0]), want.get(bad[0])))
+        return 1
+    print("%d series equal in Prometheus" % len(want))
+    return 0
+
+
 EXPORT = "/opentelemetry.proto.collector.profiles.v1development.ProfilesService/Export"
 
 
@@ -474,6 +540,7 @@ def main(argv):
           "prom-merge-equal": cmd_prom_merge_equal,
           "sink": cmd_sink, "sink-equal": cmd_sink_equal, "grpc": cmd_grpc,
           "conns": cmd_conns, "idle": cmd_idle,
+          "freeports": cmd_freeports, "prom-api": cmd_prom_api,
           "status": cmd_status, "response": cmd_response, "abort": cmd_abort,
           "slow": cmd_slow}.get(cmd)
     if fn is None:

@@ -511,6 +511,105 @@ else
     fail export2 "sink or server did not start: $(tail -n 3 "$T/exp2.log" "$T/sink2.sink.err" 2>&1)"
 fi
 
+# ---- scale-out: two instances behind nginx (HTTP and gRPC), Prometheus scraping both ----
+if ! command -v nginx >/dev/null 2>&1 || ! command -v prometheus >/dev/null 2>&1; then
+    fail scale-out "nginx or prometheus not found (tools/install-deps.sh)"
+elif start lb1 -c "$T/v18.yaml" --http 127.0.0.1:0 --grpc 127.0.0.1:0 && P1=$PID H1=$HTTP G1=$GRPC &&
+        start lb2 -c "$T/v18.yaml" --http 127.0.0.1:0 --grpc 127.0.0.1:0 && P2=$PID H2=$HTTP G2=$GRPC; then
+    # shellcheck disable=SC2046
+    set -- $($CHECK freeports 3)
+    NH=$1 NG=$2 PP=$3
+    N=$PWD/$T/nginx
+    mkdir -p "$N/tmp"
+    cat > "$N/nginx.conf" <<EOF
+user root;
+worker_processes 1;
+daemon off;
+pid $N/nginx.pid;
+error_log $N/error.log;
+events { worker_connections 256; }
+http {
+    access_log $N/access.log;
+    client_body_temp_path $N/tmp/body;
+    proxy_temp_path $N/tmp/proxy;
+    fastcgi_temp_path $N/tmp/fastcgi;
+    uwsgi_temp_path $N/tmp/uwsgi;
+    scgi_temp_path $N/tmp/scgi;
+    client_max_body_size 64m;
+    client_body_buffer_size 1m;
+    upstream p2m_http { server $H1; server $H2; keepalive 8; }
+    upstream p2m_grpc { server $G1; server $G2; }
+    server {
+        listen 127.0.0.1:$NH;
+        location / {
+            proxy_pass http://p2m_http;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }
+    }
+    server {
+        listen 127.0.0.1:$NG http2;
+        location / { grpc_pass grpc://p2m_grpc; }
+    }
+}
+EOF
+    timeout 300 nginx -p "$N/" -c "$N/nginx.conf" -e "$N/error.log" 2> "$N/stderr" &
+    NGINX=$!
+    PIDS="$PIDS $NGINX"
+    cat > "$T/prometheus.yml" <<EOF
+global: {scrape_interval: 1s, scrape_timeout: 1s}
+scrape_configs:
+  - job_name: p2m
+    static_configs: [{targets: ['$H1', '$H2']}]
+EOF
+    timeout 300 prometheus --config.file="$T/prometheus.yml" --storage.tsdb.path="$T/prom-data" \
+        --web.listen-address="127.0.0.1:$PP" > "$T/prometheus.log" 2>&1 &
+    PROM=$!
+    PIDS="$PIDS $PROM"
+    i=0
+    while ! curl -s -m 2 -o /dev/null "http://127.0.0.1:$NH/healthz" && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+    # 6 senders, each 3 HTTP requests and 2 gRPC calls through the balancer
+    SENDERS=""
+    for k in 1 2 3 4 5 6; do
+        (
+            for f in profile.pb k8s-1.pb; do
+                curl -s -m 30 -o /dev/null -w '%{http_code}\n' -H 'Content-Type: application/x-protobuf' \
+                    --data-binary @"$T/$f" "http://127.0.0.1:$NH/v1development/profiles"
+            done
+            curl -s -m 30 -o /dev/null -w '%{http_code}\n' -H 'Content-Type: application/json' \
+                --data-binary @"$T/k8s-0.json" "http://127.0.0.1:$NH/v1/profiles"
+            $CHECK grpc "127.0.0.1:$NG" "$T/profile.pb" "$T/k8s-0.pb" > /dev/null 2>&1 && echo grpc-ok
+        ) > "$T/sender-$k.out" 2>&1 &
+        SENDERS="$SENDERS $!"
+    done
+    for p in $SENDERS; do wait "$p"; done
+    if [ "$(cat "$T"/sender-*.out | sort | uniq -c | tr -s ' ' | tr '\n' ';')" = " 18 200; 6 grpc-ok;" ]; then
+        pass lb-senders-accepted
+    else
+        fail lb-senders-accepted "$(cat "$T"/sender-*.out | sort | uniq -c | tr '\n' ';')"
+    fi
+    stream_of "$T/profile.pb" "$T/k8s-1.pb" "$T/k8s-0.pb" "$T/profile.pb" "$T/k8s-0.pb" > "$T/one-sender.stream"
+    for k in 1 2 3 4 5 6; do cat "$T/one-sender.stream"; done > "$T/lb.stream"
+    timeout 20 "$P2M" convert -c "$T/v18.yaml" -f prom -q --input-format otlp-stream "$T/lb.stream" > "$T/lb-want.prom"
+    samples=$($PY -c "import json; c=json.load(open('$T/counts.json')); print(6*(2*c['profile']+2*c['k8s-0']+c['k8s-1']))")
+    check prometheus-sum-of-instances prom-api "http://127.0.0.1:$PP" "$T/lb-want.prom" "$samples" 2
+    HTTP=$H1
+    s1=$(metric p2m_serve_samples_total)
+    HTTP=$H2
+    s2=$(metric p2m_serve_samples_total)
+    case "$s1 $s2" in
+        0.0*|*" 0.0"|none*|*none) fail lb-both-instances-used "samples $s1 and $s2" ;;
+        *) pass lb-both-instances-used ;;
+    esac
+    kill -TERM "$PROM" "$NGINX" 2>/dev/null
+    stop "$P1"
+    r1=$STOPPED
+    stop "$P2"
+    if [ "$r1" = 0 ] && [ "$STOPPED" = 0 ]; then pass lb-instances-exit-0; else fail lb-instances-exit-0 "exit $r1 and $STOPPED"; fi
+else
+    fail scale-out "servers did not start: $(tail -n 3 "$T/lb1.log" "$T/lb2.log" 2>&1)"
+fi
+
 # ---- memory: valgrind over good, hostile and aborted requests on both protocols --------
 if command -v valgrind >/dev/null 2>&1; then
     WRAP="valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=9 --log-file=$T/valgrind.txt"
