@@ -152,10 +152,12 @@ def parse_prom(text):
     return out
 
 
-def cmd_prom_equal(got_path, want_path):
+def cmd_prom_equal(got_path, want_path, scale="1"):
+    """GOT (p2m_serve_* aside) equals WANT, its counters times SCALE."""
     got = {k: v for k, v in parse_prom(open(got_path).read()).items()
            if not k[0].startswith("p2m_serve_")}
-    want = parse_prom(open(want_path).read())
+    want = {k: (v if k[0] == "target_info" else v * int(scale))
+            for k, v in parse_prom(open(want_path).read()).items()}
     if not want:
         print("the expected exposition has no series")
         return 1
@@ -352,18 +354,21 @@ def metric_points(reqs):
     return out
 
 
-def cmd_sink_equal(outdir, want_stream):
+def cmd_sink_equal(outdir, want_stream, scale="1"):
+    """The metrics the sink accepted add up to those of WANT (a stream of
+    ExportMetricsServiceRequests) times SCALE."""
     got_bodies = [open(os.path.join(outdir, f), "rb").read()
                   for f in sorted(os.listdir(outdir)) if f.endswith(".pb")]
     want_bodies = frames(open(want_stream, "rb").read())
-    got, want = metric_points(got_bodies), metric_points(want_bodies)
+    got = metric_points(got_bodies)
+    want = {k: v * int(scale) for k, v in metric_points(want_bodies).items()}
     if not want:
         print("the expected metrics have no points")
         return 1
     if got != want:
         diff = [k for k in set(got) | set(want) if got.get(k) != want.get(k)]
-        print("%d of %d points differ (%d bodies received, %d expected), e.g. %r: got %r, want %r"
-              % (len(diff), len(want), len(got_bodies), len(want_bodies), diff[0],
+        print("%d of %d points differ (%d bodies received, %d x %s expected), e.g. %r: got %r, "
+              "want %r" % (len(diff), len(want), len(got_bodies), len(want_bodies), scale, diff[0],
                  got.get(diff[0]), want.get(diff[0])))
         return 1
     print("%d points equal over %d bodies" % (len(want), len(got_bodies)))

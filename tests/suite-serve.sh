@@ -64,22 +64,22 @@ start() {
     PIDS="$PIDS $PID"
     i=0
     while [ $i -lt 100 ]; do
-        grep -q '"event":"ready"' "$T/$name.log" && break
+        grep -q '"event":"ready"' "$T/$name.log" 2>/dev/null && break
         kill -0 "$PID" 2>/dev/null || break
         sleep 0.1
         i=$((i + 1))
     done
     HTTP=$(sed -n 's/.*"protocol":"http","address":"\([^"]*\)".*/\1/p' "$T/$name.log" | head -n 1)
     GRPC=$(sed -n 's/.*"protocol":"grpc","address":"\([^"]*\)".*/\1/p' "$T/$name.log" | head -n 1)
-    grep -q '"event":"ready"' "$T/$name.log"
+    grep -q '"event":"ready"' "$T/$name.log" 2>/dev/null
 }
 
-# stop PID: SIGTERM, then up to 20 s for the exit; STOPPED is its status
+# stop PID: SIGTERM, then up to 35 s for the exit; STOPPED is its status
 # (or "hung", after which it is killed).
 stop() {
     kill -TERM "$1" 2>/dev/null
     i=0
-    while kill -0 "$1" 2>/dev/null && [ $i -lt 200 ]; do
+    while kill -0 "$1" 2>/dev/null && [ $i -lt 350 ]; do
         sleep 0.1
         i=$((i + 1))
     done
@@ -608,6 +608,48 @@ EOF
     if [ "$r1" = 0 ] && [ "$STOPPED" = 0 ]; then pass lb-instances-exit-0; else fail lb-instances-exit-0 "exit $r1 and $STOPPED"; fi
 else
     fail scale-out "servers did not start: $(tail -n 3 "$T/lb1.log" "$T/lb2.log" 2>&1)"
+fi
+
+# ---- load: h2load, 32 connections, HTTP and gRPC, with the exporter on -------------------
+# Every accepted request must be in /metrics and in what the sink received,
+# memory must stay bounded, and SIGTERM must drain the export queue.
+LOAD_N=${LOAD_N:-2000}
+if ! command -v h2load >/dev/null 2>&1; then
+    fail load "h2load not found (nghttp2-client; tools/install-deps.sh)"
+elif start_sink sink3 - && OTEL_EXPORTER_OTLP_ENDPOINT=$SINK \
+        start load -c "$T/v18.yaml" --http 127.0.0.1:0 --grpc 127.0.0.1:0 --queue 100000; then
+    L=$PID
+    $PY -c "import struct,sys; d=open(sys.argv[1],'rb').read(); sys.stdout.buffer.write(b'\0'+struct.pack('>I',len(d))+d)" \
+        "$T/k8s-1.pb" > "$T/k8s-1.grpc"
+    timeout 120 h2load --h1 -n "$LOAD_N" -c 32 -d "$T/k8s-1.pb" -H 'Content-Type: application/x-protobuf' \
+        "http://$HTTP/v1development/profiles" > "$T/h2load-http.out" 2>&1
+    timeout 120 h2load -n "$LOAD_N" -c 32 -d "$T/k8s-1.grpc" -H 'content-type: application/grpc' \
+        -H 'te: trailers' "http://$GRPC/opentelemetry.proto.collector.profiles.v1development.ProfilesService/Export" \
+        > "$T/h2load-grpc.out" 2>&1
+    ok_http=$(sed -n 's/^status codes: \([0-9]*\) 2xx.*/\1/p' "$T/h2load-http.out")
+    ok_grpc=$(sed -n 's/^status codes: \([0-9]*\) 2xx.*/\1/p' "$T/h2load-grpc.out")
+    if [ "$ok_http" = "$LOAD_N" ] && [ "$ok_grpc" = "$LOAD_N" ]; then pass load-all-answered; else
+        fail load-all-answered "2xx: http ${ok_http:-?}, grpc ${ok_grpc:-?} of $LOAD_N"; fi
+    got=$(metric p2m_serve_requests_total protocol=grpc code=0)
+    if [ "$got" = "$LOAD_N.0" ]; then pass load-grpc-status-ok; else fail load-grpc-status-ok "$got grpc-status 0 of $LOAD_N"; fi
+    total=$((2 * LOAD_N))
+    timeout 20 "$P2M" convert -c "$T/v18.yaml" -f prom -q "$T/k8s-1.pb" > "$T/load-one.prom"
+    get load-metrics /metrics
+    check load-metrics-nothing-lost prom-equal "$T/load-metrics.body" "$T/load-one.prom" "$total"
+    rss=$(awk '/VmHWM/ {print $2}' "/proc/$L/status")
+    if [ "${rss:-999999}" -lt 100000 ]; then pass load-memory-bounded; else fail load-memory-bounded "peak RSS ${rss} kB"; fi
+    echo "INFO load: $LOAD_N HTTP and $LOAD_N gRPC requests of $(wc -c < "$T/k8s-1.pb") bytes at 32 connections:" \
+        "http $(sed -n 's/^finished in \([^,]*\), \([0-9.]*\) req.s.*/\2 req\/s in \1/p' "$T/h2load-http.out")," \
+        "grpc $(sed -n 's/^finished in \([^,]*\), \([0-9.]*\) req.s.*/\2 req\/s in \1/p' "$T/h2load-grpc.out");" \
+        "peak RSS $rss kB"
+    stop "$L"
+    if [ "$STOPPED" = 0 ]; then pass load-sigterm-exit-0; else fail load-sigterm-exit-0 "exit $STOPPED"; fi
+    timeout 20 "$P2M" convert -c "$T/v18.yaml" -q -o "$T/load-one.otlp" "$T/k8s-1.pb"
+    stream_of "$T/load-one.otlp" > "$T/load-one.stream"
+    check load-exported-nothing-lost sink-equal "$T/sink3" "$T/load-one.stream" "$total"
+    kill -TERM "$SINK_PID" 2>/dev/null
+else
+    fail load "sink or server did not start: $(tail -n 3 "$T/load.log" "$T/sink3.sink.err" 2>&1)"
 fi
 
 # ---- memory: valgrind over good, hostile and aborted requests on both protocols --------
