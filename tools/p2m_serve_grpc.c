@@ -6,9 +6,9 @@
    gzip), grpc-timeout deadlines, and grpc-status / grpc-message trailers.
    TLS (with ALPN h2) through GnuTLS when a certificate is given.
 
-   One thread polls the listening socket and every connection; a complete
-   call is converted on it (p2m_srv_ingest), so calls are answered in the
-   order their last byte arrived. Statuses: OK, INVALID_ARGUMENT (malformed),
+   Four threads each poll the listening socket and the connections they
+   accepted; a complete call is converted on its connection's thread
+   (p2m_srv_ingest, which serialises the conversions into the state). Statuses: OK, INVALID_ARGUMENT (malformed),
    RESOURCE_EXHAUSTED (too large), UNAVAILABLE (queue full, shutting down),
    UNAUTHENTICATED (token), UNIMPLEMENTED (other method or compression),
    DEADLINE_EXCEEDED (the call's deadline passed before it was whole). */
@@ -76,14 +76,24 @@ typedef struct conn {
     struct conn *next;
 } conn;
 
+/* One polling thread and the connections it accepted. */
+typedef struct worker {
+    struct p2m_grpc *g;
+    pthread_t thread;
+    conn *conns;
+    size_t n;
+} worker;
+
+#define GRPC_WORKERS 4
+
 struct p2m_grpc {
     p2m_srv *srv;
-    int lfd;
-    pthread_t thread;
-    pthread_mutex_t lock;
+    int lfd;                /* polled by every worker; each accepts for itself */
+    worker w[GRPC_WORKERS];
+    int n_workers;
+    pthread_mutex_t lock;   /* stopping, stop_deadline, n_conns */
     int stopping;
     double stop_deadline;
-    conn *conns;
     unsigned n_conns, max_conns;
 #ifdef P2M_HAVE_GNUTLS
     gnutls_certificate_credentials_t cred;
@@ -466,17 +476,26 @@ static void conn_free(p2m_grpc *g, conn *c)
     close(c->fd);
     p2m_out_free(&c->out);
     free(c);
+    pthread_mutex_lock(&g->lock);
     g->n_conns--;
+    pthread_mutex_unlock(&g->lock);
 }
 
-static void conn_new(p2m_grpc *g, int fd)
+static void conn_new(worker *w, int fd)
 {
+    p2m_grpc *g = w->g;
     conn *c;
     cb_ctx *x;
     nghttp2_session_callbacks *cbs;
     nghttp2_settings_entry set[2] = {{NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, 100},
                                      {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, 1 << 20}};
-    if (g->n_conns >= g->max_conns) {
+    int full;
+    pthread_mutex_lock(&g->lock);
+    full = g->n_conns >= g->max_conns;
+    if (!full)
+        g->n_conns++; /* taken now: another worker may be accepting too */
+    pthread_mutex_unlock(&g->lock);
+    if (full) {
         p2m_srv_log("warn", "connection_refused",
                     ",\"protocol\":\"grpc\",\"reason\":\"--max-connections %u reached\"",
                     g->max_conns);
@@ -490,6 +509,9 @@ static void conn_new(p2m_grpc *g, int fd)
         free(c);
         free(x);
         close(fd);
+        pthread_mutex_lock(&g->lock);
+        g->n_conns--;
+        pthread_mutex_unlock(&g->lock);
         return;
     }
     c->fd = fd;
@@ -508,6 +530,9 @@ static void conn_new(p2m_grpc *g, int fd)
         free(c);
         free(x);
         close(fd);
+        pthread_mutex_lock(&g->lock);
+        g->n_conns--;
+        pthread_mutex_unlock(&g->lock);
         return;
     }
     nghttp2_session_callbacks_del(cbs);
@@ -524,9 +549,9 @@ static void conn_new(p2m_grpc *g, int fd)
         gnutls_transport_set_int(c->tls, fd);
     }
 #endif
-    c->next = g->conns;
-    g->conns = c;
-    g->n_conns++;
+    c->next = w->conns;
+    w->conns = c;
+    w->n++;
 }
 
 /* Reads what is there. Returns -1 when the connection is to be closed. */
@@ -607,7 +632,8 @@ static int conn_write(conn *c)
 
 static void *run(void *arg)
 {
-    p2m_grpc *g = (p2m_grpc *)arg;
+    worker *w = (worker *)arg;
+    p2m_grpc *g = w->g;
     struct pollfd *pf = NULL;
     size_t pf_cap = 0;
     int goaway_sent = 0;
@@ -621,9 +647,7 @@ static void *run(void *arg)
         pthread_mutex_unlock(&g->lock);
         if (stopping && !goaway_sent) {
             /* no new connections; calls already begun may finish */
-            close(g->lfd);
-            g->lfd = -1;
-            for (c = g->conns; c != NULL; c = c->next)
+            for (c = w->conns; c != NULL; c = c->next)
                 nghttp2_submit_goaway(c->h2, NGHTTP2_FLAG_NONE,
                                       nghttp2_session_get_last_proc_stream_id(c->h2),
                                       NGHTTP2_NO_ERROR, NULL, 0);
@@ -631,13 +655,13 @@ static void *run(void *arg)
         }
         if (stopping) {
             int busy = 0;
-            for (c = g->conns; c != NULL; c = c->next)
+            for (c = w->conns; c != NULL; c = c->next)
                 busy |= c->calls != NULL || c->out_at < c->out.len;
             if (!busy || now > g->stop_deadline)
                 break;
         }
         /* deadlines, slow senders, idle connections */
-        for (c = g->conns; c != NULL; c = c->next) {
+        for (c = w->conns; c != NULL; c = c->next) {
             call *k;
             for (k = c->calls; k != NULL; k = k->next) {
                 if (k->answered)
@@ -656,7 +680,7 @@ static void *run(void *arg)
             if (c->calls == NULL && now - c->last_io > idle)
                 c->closing = 1;
         }
-        n = g->n_conns + 1;
+        n = w->n + 1;
         if (n > pf_cap) {
             struct pollfd *q = (struct pollfd *)realloc(pf, n * sizeof *pf);
             if (q == NULL)
@@ -665,7 +689,7 @@ static void *run(void *arg)
             pf_cap = n;
         }
         i = 0;
-        for (c = g->conns; c != NULL; c = c->next, i++) {
+        for (c = w->conns; c != NULL; c = c->next, i++) {
             if (conn_write(c) != 0)
                 c->closing = 1;
             pf[i].fd = c->fd;
@@ -677,9 +701,9 @@ static void *run(void *arg)
         pf[i].fd = g->lfd;
         pf[i].events = POLLIN;
         pf[i].revents = 0;
-        poll(pf, (nfds_t)(i + (g->lfd >= 0)), 100);
+        poll(pf, (nfds_t)(i + !stopping), 100);
         i = 0;
-        for (c = g->conns; c != NULL; c = c->next, i++) {
+        for (c = w->conns; c != NULL; c = c->next, i++) {
             if (pf[i].revents & (POLLIN | POLLHUP | POLLERR))
                 if (conn_read(c) != 0)
                     c->closing = 1;
@@ -689,26 +713,28 @@ static void *run(void *arg)
                 c->out_at >= c->out.len)
                 c->closing = 1;
         }
-        if (g->lfd >= 0 && (pf[i].revents & POLLIN)) {
-            int fd = accept(g->lfd, NULL, NULL);
+        if (!stopping && (pf[i].revents & POLLIN)) {
+            int fd = accept(g->lfd, NULL, NULL); /* EAGAIN: another worker took it */
             if (fd >= 0)
-                conn_new(g, fd);
+                conn_new(w, fd);
         }
-        pp = &g->conns;
+        pp = &w->conns;
         while (*pp != NULL) {
             c = *pp;
             if (c->closing) {
                 *pp = c->next;
                 conn_free(g, c);
+                w->n--;
             } else {
                 pp = &c->next;
             }
         }
     }
-    while (g->conns != NULL) {
-        conn *c = g->conns;
-        g->conns = c->next;
+    while (w->conns != NULL) {
+        conn *c = w->conns;
+        w->conns = c->next;
         conn_free(g, c);
+        w->n--;
     }
     free(pf);
     return NULL;
@@ -751,7 +777,13 @@ p2m_grpc *p2m_grpc_start(p2m_srv *s, int fd, const char *cert, const char *key,
 #endif
     }
     pthread_mutex_init(&g->lock, NULL);
-    if (pthread_create(&g->thread, NULL, run, g) != 0) {
+    for (g->n_workers = 0; g->n_workers < GRPC_WORKERS; g->n_workers++) {
+        worker *w = &g->w[g->n_workers];
+        w->g = g;
+        if (pthread_create(&w->thread, NULL, run, w) != 0)
+            break;
+    }
+    if (g->n_workers == 0) {
         snprintf(why, why_cap, "cannot start a thread");
         pthread_mutex_destroy(&g->lock);
         free(g);
@@ -762,13 +794,14 @@ p2m_grpc *p2m_grpc_start(p2m_srv *s, int fd, const char *cert, const char *key,
 
 void p2m_grpc_stop(p2m_grpc *g, double deadline_sec)
 {
+    int i;
     pthread_mutex_lock(&g->lock);
     g->stopping = 1;
     g->stop_deadline = mono_now() + (deadline_sec > 0 ? deadline_sec : 0);
     pthread_mutex_unlock(&g->lock);
-    pthread_join(g->thread, NULL);
-    if (g->lfd >= 0)
-        close(g->lfd);
+    for (i = 0; i < g->n_workers; i++)
+        pthread_join(g->w[i].thread, NULL);
+    close(g->lfd);
 #ifdef P2M_HAVE_GNUTLS
     if (g->tls)
         gnutls_certificate_free_credentials(g->cred);
