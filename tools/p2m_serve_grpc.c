@@ -22,6 +22,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -503,6 +505,12 @@ static void conn_new(worker *w, int fd)
         return;
     }
     fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    {
+        /* answers are small writes after the reads' WINDOW_UPDATEs: without
+           this, Nagle holds them for the peer's delayed ACK (up to 40 ms) */
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    }
     c = (conn *)calloc(1, sizeof *c);
     x = (cb_ctx *)calloc(1, sizeof *x);
     if (c == NULL || x == NULL || nghttp2_session_callbacks_new(&cbs) != 0) {
