@@ -332,6 +332,36 @@ if start grpc -c "$T/v18.yaml" --http 127.0.0.1:0 --grpc 127.0.0.1:0 --max-body 
     check grpc-invalid-argument grpc "$GRPC" --expect INVALID_ARGUMENT --substr "malformed input at byte" tests/serve_check.py
     check grpc-resource-exhausted grpc "$GRPC" --expect RESOURCE_EXHAUSTED --substr "larger than the limit of 102400 bytes (--max-body)" "$T/200k.bin"
     check grpc-unimplemented grpc "$GRPC" --expect UNIMPLEMENTED --path /opentelemetry.proto.collector.trace.v1.TraceService/Export "$T/profile.pb"
+    # what grpcio cannot be made to send: a deadline already past on arrival,
+    # a pre-compressed bomb, an unknown grpc-encoding (nghttp, raw HTTP/2)
+    $PY -c "
+import gzip, struct, sys
+d = open(sys.argv[1], 'rb').read()
+open(sys.argv[2], 'wb').write(b'\0' + struct.pack('>I', len(d)) + d)
+z = gzip.compress(b'\0' * (70 << 20), 9)  # under --max-body 100K, over 64 MiB inflated
+open(sys.argv[3], 'wb').write(b'\1' + struct.pack('>I', len(z)) + z)" "$T/k8s-1.pb" "$T/k8s-1.grpc" "$T/bomb.grpc"
+    nghttp_call() { # NAME FILE HEADER...: the grpc-status and grpc-message lines
+        n=$1 f=$2
+        shift 2
+        timeout 20 nghttp -v -d "$f" -H 'content-type: application/grpc' -H 'te: trailers' "$@" \
+            "http://$GRPC/opentelemetry.proto.collector.profiles.v1development.ProfilesService/Export" \
+            2>&1 | sed -n 's/.*recv (stream_id=[0-9]*) \(grpc-[a-z]*: .*\)/\1/p' > "$T/$n.trailers"
+    }
+    if command -v nghttp >/dev/null 2>&1; then
+        nghttp_call deadline "$T/k8s-1.grpc" -H 'grpc-timeout: 1n'
+        if [ "$(cat "$T/deadline.trailers")" = "grpc-status: 4
+grpc-message: the deadline passed before the request arrived" ]; then pass grpc-deadline-exceeded; else
+            fail grpc-deadline-exceeded "$(cat "$T/deadline.trailers")"; fi
+        nghttp_call gbomb "$T/bomb.grpc" -H 'grpc-encoding: gzip'
+        if grep -q '^grpc-status: 8$' "$T/gbomb.trailers" &&
+                grep -q '^grpc-message: gzip body refused: it inflates to more than 67108864 bytes' "$T/gbomb.trailers"; then
+            pass grpc-gzip-bomb; else fail grpc-gzip-bomb "$(cat "$T/gbomb.trailers")"; fi
+        nghttp_call genc "$T/k8s-1.grpc" -H 'grpc-encoding: br'
+        if grep -q '^grpc-status: 12$' "$T/genc.trailers"; then pass grpc-unknown-encoding; else
+            fail grpc-unknown-encoding "$(cat "$T/genc.trailers")"; fi
+    else
+        fail grpc-raw "nghttp not found (nghttp2-client; tools/install-deps.sh)"
+    fi
     stream_of "$T/profile.pb" "$T/k8s-0.pb" "$T/k8s-1.pb" "$T/bad-refs.pb" > "$T/g.stream"
     timeout 20 "$P2M" convert -c "$T/v18.yaml" -f prom -q --input-format otlp-stream "$T/g.stream" > "$T/g-want.prom"
     get g-metrics /metrics
