@@ -707,4 +707,42 @@ else
     fail valgrind-clean "valgrind not found (tools/install-deps.sh)"
 fi
 
+# ---- threads: ThreadSanitizer over both receivers, scrapes, a reload, the exporter ----------
+# shellcheck disable=SC2046
+if timeout 300 ${CC:-cc} -std=c99 -O1 -g -fsanitize=thread -I. $(cat build/p2m.libs | tr ' ' '\n' | grep '^-D') \
+        -o "$T/p2m-tsan" tools/p2m*.c $(cat build/p2m.libs | tr ' ' '\n' | grep '^-l') -lm 2> "$T/tsan-build.err"; then
+    if start_sink sink4 503; then
+        keep=$P2M
+        P2M=$T/p2m-tsan
+        if OTEL_EXPORTER_OTLP_ENDPOINT=$SINK start tsan -c "$T/v18.yaml" --http 127.0.0.1:0 --grpc 127.0.0.1:0; then
+            TS=$PID
+            timeout 60 h2load --h1 -n 200 -c 8 -d "$T/k8s-1.pb" -H 'Content-Type: application/x-protobuf' \
+                "http://$HTTP/v1development/profiles" > /dev/null 2>&1 &
+            H2A=$!
+            timeout 60 h2load -n 200 -c 8 -d "$T/k8s-1.grpc" -H 'content-type: application/grpc' -H 'te: trailers' \
+                "http://$GRPC/opentelemetry.proto.collector.profiles.v1development.ProfilesService/Export" > /dev/null 2>&1 &
+            H2B=$!
+            for k in 1 2 3 4 5; do get tsan-m /metrics; get tsan-r /readyz; sleep 0.2; done
+            kill -HUP "$TS"
+            wait "$H2A"
+            wait "$H2B"
+            stop "$TS"
+            n=$(grep -c '"event":"request"' "$T/tsan.log")
+            if [ "$STOPPED" = 0 ] && ! grep -q 'WARNING: ThreadSanitizer' "$T/tsan.log" && [ "$n" = 400 ]; then
+                pass threads-tsan-clean
+            else
+                fail threads-tsan-clean "exit $STOPPED, $n requests; $(grep -A6 'WARNING: ThreadSanitizer' "$T/tsan.log" | head -n 8)"
+            fi
+        else
+            fail threads-tsan-clean "server did not start: $(tail -n 3 "$T/tsan.log")"
+        fi
+        P2M=$keep
+        kill -TERM "$SINK_PID" 2>/dev/null
+    else
+        fail threads-tsan-clean "the sink did not start: $(tail -n 3 "$T/sink4.sink.err")"
+    fi
+else
+    fail threads-tsan-clean "the ThreadSanitizer build failed: $(head -c 300 "$T/tsan-build.err")"
+fi
+
 exit $failed
