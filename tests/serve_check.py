@@ -417,6 +417,53 @@ def cmd_idle(host, port, limit):
     return 0
 
 
+def cmd_grpc_slow(host, port, seconds):
+    """A gRPC call over raw HTTP/2 (literal HPACK headers, no library) whose
+    message trickles in a byte a second. Prints after how many seconds the
+    server ended the stream (HEADERS with END_STREAM, or RST_STREAM), or
+    'not ended' after SECONDS."""
+    def frame(ftype, flags, stream, payload):
+        return struct.pack(">I", len(payload))[1:] + bytes([ftype, flags]) + \
+            struct.pack(">I", stream) + payload
+
+    def lit(name, value):
+        n, v = name.encode(), value.encode()
+        return b"\x00" + bytes([len(n)]) + n + bytes([len(v)]) + v
+    hdrs = (lit(":method", "POST") + lit(":scheme", "http") + lit(":path", EXPORT) +
+            lit(":authority", "x") + lit("content-type", "application/grpc") + lit("te", "trailers"))
+    s = socket.create_connection((host, int(port)), timeout=5)
+    s.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + frame(4, 0, 0, b"") + frame(1, 4, 1, hdrs))
+    s.setblocking(False)
+    t0, buf, sent = time.time(), b"", 0
+    while time.time() - t0 < float(seconds):
+        if time.time() - t0 >= sent:
+            try:
+                s.sendall(frame(0, 0, 1, b"\x00"))
+            except OSError:
+                pass
+            sent += 1
+        try:
+            chunk = s.recv(65536)
+            if chunk == b"":
+                print("connection closed after %.0f s" % (time.time() - t0))
+                return 0
+            buf += chunk
+        except BlockingIOError:
+            time.sleep(0.05)
+        while len(buf) >= 9:
+            n = struct.unpack(">I", b"\0" + buf[:3])[0]
+            if len(buf) < 9 + n:
+                break
+            ftype, flags = buf[3], buf[4]
+            stream = struct.unpack(">I", buf[5:9])[0] & 0x7fffffff
+            buf = buf[9 + n:]
+            if stream == 1 and ((ftype == 1 and flags & 1) or ftype == 3):
+                print("stream ended after %.0f s" % (time.time() - t0))
+                return 0
+    print("not ended after %.0f s" % (time.time() - t0))
+    return 1
+
+
 def cmd_freeports(n):
     """N loopback ports free right now (for programs that need a number)."""
     socks = []
@@ -545,7 +592,7 @@ def main(argv):
           "prom-merge-equal": cmd_prom_merge_equal,
           "sink": cmd_sink, "sink-equal": cmd_sink_equal, "grpc": cmd_grpc,
           "conns": cmd_conns, "idle": cmd_idle,
-          "freeports": cmd_freeports, "prom-api": cmd_prom_api,
+          "freeports": cmd_freeports, "grpc-slow": cmd_grpc_slow, "prom-api": cmd_prom_api,
           "status": cmd_status, "response": cmd_response, "abort": cmd_abort,
           "slow": cmd_slow}.get(cmd)
     if fn is None:

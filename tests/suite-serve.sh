@@ -275,11 +275,18 @@ if [ "$STOPPED" = 0 ] && grep -q '"event":"stopped"' "$T/main.log"; then pass si
     fail sigterm-exit-0 "exit $STOPPED; $(tail -n 2 "$T/main.log")"; fi
 
 # ---- a sender too slow is cut off ---------------------------------------------------
-if start slow --http 127.0.0.1:0 --grpc off --request-timeout 2; then
+if start slow --http 127.0.0.1:0 --grpc 127.0.0.1:0 --request-timeout 2; then
     out=$($CHECK slow "${HTTP%:*}" "${HTTP##*:}" 10 2>&1)
     case "$out" in
         "cut after "[2345]" s") pass slow-sender ;;
         *) fail slow-sender "$out" ;;
+    esac
+    out=$($CHECK grpc-slow "${GRPC%:*}" "${GRPC##*:}" 10 2>&1)
+    case "$out" in
+        "stream ended after "[234]" s")
+            if grep -q '"event":"request_refused","protocol":"grpc","grpc_status":4,"reason":"the request did not arrive within --request-timeout"' "$T/slow.log"; then
+                pass grpc-slow-sender; else fail grpc-slow-sender "not logged: $(tail -n 2 "$T/slow.log")"; fi ;;
+        *) fail grpc-slow-sender "$out" ;;
     esac
     stop "$PID"
 else
