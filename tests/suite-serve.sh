@@ -154,6 +154,27 @@ expect_exact usage-not-loopback 2 "p2m: serve: --http: '0.0.0.0:0' is not a loop
     serve --http 0.0.0.0:0 --grpc off
 expect_exact usage-tls-half 2 "p2m: --tls-cert and --tls-key go together
 Try 'p2m serve --help'." serve --tls-cert x.pem
+expect_exact usage-exporter 2 "p2m: --exporter takes otlp or none, not 'http'
+Try 'p2m serve --help'." serve --exporter http
+expect_exact usage-queue 2 "p2m: --queue takes a whole number from 1 to 1000000, not '0'
+Try 'p2m serve --help'." serve --queue 0
+expect_exact usage-max-body 2 "p2m: --max-body takes a size in bytes with an optional K, M or G (64M), not '1X'
+Try 'p2m serve --help'." serve --max-body 1X
+expect_exact usage-address 2 "p2m: serve: --http: 'nonsense' is not HOST:PORT" serve --http nonsense
+expect_exact usage-port 2 "p2m: serve: --grpc: '127.0.0.1:99999': the port must be a number from 0 to 65535" \
+    serve --http 127.0.0.1:0 --grpc 127.0.0.1:99999
+OTEL_EXPORTER_OTLP_COMPRESSION=br expect_exact exporter-compression 2 \
+    "p2m: serve: exporter: OTEL_EXPORTER_OTLP_COMPRESSION: 'br' is not gzip or none" \
+    serve --http 127.0.0.1:0 --grpc off --exporter otlp
+OTEL_EXPORTER_OTLP_ENDPOINT=ftp://x expect_exact exporter-endpoint 2 \
+    "p2m: serve: exporter: the endpoint 'ftp://x/v1/metrics' is not an http:// or https:// URL" \
+    serve --http 127.0.0.1:0 --grpc off
+OTEL_EXPORTER_OTLP_ENDPOINT=http://x OTEL_EXPORTER_OTLP_TIMEOUT=soon expect_exact exporter-timeout 2 \
+    "p2m: serve: exporter: OTEL_EXPORTER_OTLP_TIMEOUT: 'soon' is not a number of milliseconds" \
+    serve --http 127.0.0.1:0 --grpc off
+OTEL_EXPORTER_OTLP_ENDPOINT=http://x OTEL_EXPORTER_OTLP_HEADERS=novalue expect_exact exporter-headers 2 \
+    "p2m: serve: exporter: OTEL_EXPORTER_OTLP_HEADERS: 'novalue' is not key=value" \
+    serve --http 127.0.0.1:0 --grpc off
 printf 'metrics:\n  cpu: {metric_nam: x}\n' > "$T/bad.yaml"
 expect_exact usage-bad-config 2 "p2m: config: metrics.cpu.metric_nam: unknown key (did you mean metric_name?) (line 2)" \
     serve -c "$T/bad.yaml" --http 127.0.0.1:0 --grpc off
@@ -721,7 +742,7 @@ if timeout 300 ${CC:-cc} -std=c99 -O1 -g -fsanitize=thread -I. $(cat build/p2m.l
     if start_sink sink4 503; then
         keep=$P2M
         P2M=$T/p2m-tsan
-        if OTEL_EXPORTER_OTLP_ENDPOINT=$SINK start tsan -c "$T/v18.yaml" --http 127.0.0.1:0 --grpc 127.0.0.1:0; then
+        if OTEL_EXPORTER_OTLP_ENDPOINT=$SINK start tsan -c "$T/v18.yaml" --http 127.0.0.1:0 --grpc 127.0.0.1:0 --queue 100000; then
             TS=$PID
             timeout 60 h2load --h1 -n 200 -c 8 -d "$T/k8s-1.pb" -H 'Content-Type: application/x-protobuf' \
                 "http://$HTTP/v1development/profiles" > /dev/null 2>&1 &

@@ -830,6 +830,17 @@ static int listen_on(const char *spec, int open, char *bound, size_t bound_cap, 
         host[hl] = '\0';
         port = colon + 1;
     }
+    {
+        /* getaddrinfo takes 99999 and wraps it round */
+        char *end;
+        unsigned long pn;
+        errno = 0;
+        pn = strtoul(port, &end, 10);
+        if (*port < '0' || *port > '9' || *end != '\0' || errno || pn > 65535) {
+            snprintf(why, why_cap, "'%s': the port must be a number from 0 to 65535", spec);
+            return -1;
+        }
+    }
     memset(&hints, 0, sizeof hints);
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
@@ -975,7 +986,7 @@ int p2m_cmd_serve(int argc, char **argv)
     int i, missing = 0, open = 0, rc = 0;
     unsigned long queue = 256, max_conns = 256, idle = 30, req_timeout = 60, shut = 30;
     size_t max_body = (size_t)64 << 20, max_inflate = (size_t)64 << 20;
-    char msg[600], bound[300], js[700];
+    char msg[600], bound[300], http_bound[300], js[700];
     char *cert = NULL, *key = NULL;
     p2m_srv *s;
     p2m_http *http = NULL;
@@ -1149,47 +1160,54 @@ int p2m_cmd_serve(int argc, char **argv)
     sigaddset(&sigs, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
+    /* both addresses are bound before either receiver starts, so a bad
+       one stops the command before anything listens */
     msg[0] = '\0';
     if (strcmp(http_spec, "off") != 0) {
-        http_fd = listen_on(http_spec, open, bound, sizeof bound, msg, sizeof msg);
+        http_fd = listen_on(http_spec, open, http_bound, sizeof http_bound, msg, sizeof msg);
         if (http_fd < 0) {
             fprintf(stderr, "p2m: serve: --http: %s\n", msg);
             rc = EXIT_USAGE;
             goto done;
         }
+    }
+    if (strcmp(grpc_spec, "off") != 0 && p2m_grpc_supported()) {
+        grpc_fd = listen_on(grpc_spec, open, bound, sizeof bound, msg, sizeof msg);
+        if (grpc_fd < 0) {
+            fprintf(stderr, "p2m: serve: --grpc: %s\n", msg);
+            if (http_fd >= 0)
+                close(http_fd);
+            rc = EXIT_USAGE;
+            goto done;
+        }
+    }
+    if (http_fd >= 0) {
         http = p2m_http_start(s, http_fd, cert, key, (unsigned)max_conns, (unsigned)idle, msg,
                               sizeof msg);
         if (http == NULL) {
             fprintf(stderr, "p2m: serve: HTTP receiver: %s\n", msg);
             close(http_fd);
+            if (grpc_fd >= 0)
+                close(grpc_fd);
             rc = EXIT_USAGE;
             goto done;
         }
         p2m_srv_log("info", "listening", ",\"protocol\":\"http\",\"address\":\"%s\",\"tls\":%s",
-                    bound, cert ? "true" : "false");
+                    http_bound, cert ? "true" : "false");
     }
-    if (strcmp(grpc_spec, "off") != 0) {
-        if (!p2m_grpc_supported()) {
-            p2m_srv_log("warn", "grpc_disabled",
-                        ",\"reason\":\"built without libnghttp2 (libnghttp2-dev)\"");
-        } else {
-            grpc_fd = listen_on(grpc_spec, open, bound, sizeof bound, msg, sizeof msg);
-            if (grpc_fd < 0) {
-                fprintf(stderr, "p2m: serve: --grpc: %s\n", msg);
-                rc = EXIT_USAGE;
-                goto stop;
-            }
-            grpc = p2m_grpc_start(s, grpc_fd, cert, key, (unsigned)max_conns, msg, sizeof msg);
-            if (grpc == NULL) {
-                fprintf(stderr, "p2m: serve: gRPC receiver: %s\n", msg);
-                close(grpc_fd);
-                rc = EXIT_USAGE;
-                goto stop;
-            }
-            p2m_srv_log("info", "listening",
-                        ",\"protocol\":\"grpc\",\"address\":\"%s\",\"tls\":%s", bound,
-                        cert ? "true" : "false");
+    if (strcmp(grpc_spec, "off") != 0 && !p2m_grpc_supported())
+        p2m_srv_log("warn", "grpc_disabled",
+                    ",\"reason\":\"built without libnghttp2 (libnghttp2-dev)\"");
+    if (grpc_fd >= 0) {
+        grpc = p2m_grpc_start(s, grpc_fd, cert, key, (unsigned)max_conns, msg, sizeof msg);
+        if (grpc == NULL) {
+            fprintf(stderr, "p2m: serve: gRPC receiver: %s\n", msg);
+            close(grpc_fd);
+            rc = EXIT_USAGE;
+            goto stop;
         }
+        p2m_srv_log("info", "listening", ",\"protocol\":\"grpc\",\"address\":\"%s\",\"tls\":%s",
+                    bound, cert ? "true" : "false");
     }
     if (s->exporter != NULL) {
         if (p2m_exporter_start(s->exporter) != 0) {
