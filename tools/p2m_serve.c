@@ -510,12 +510,11 @@ static void convert_locked(p2m_srv *s, const unsigned char *pb, size_t len, srv_
                  (unsigned long long)st.invalid_references, (unsigned long long)st.samples);
 }
 
-void p2m_srv_ingest(p2m_srv *s, const char *protocol, const unsigned char *body, size_t len,
-                    const char *encoding, int json, srv_reply *r)
+void p2m_srv_ingest(p2m_srv *s, const unsigned char *body, size_t len, const char *encoding,
+                    int json, srv_reply *r)
 {
     unsigned char *plain = NULL;
     p2m_outbuf pb = {NULL, 0, 0, 0};
-    (void)protocol;
     memset(r, 0, sizeof *r);
     if (encoding != NULL) {
         size_t plain_len = 0;
@@ -852,8 +851,10 @@ static int listen_on(const char *spec, int open, char *bound, size_t bound_cap, 
     }
     for (p = ai; p != NULL; p = p->ai_next) {
         int loop = 0;
-        if (p->ai_family == AF_INET)
-            loop = (ntohl(((struct sockaddr_in *)(void *)p->ai_addr)->sin_addr.s_addr) >> 24) == 127;
+        if (p->ai_family == AF_INET) {
+            const struct sockaddr_in *a4 = (const struct sockaddr_in *)(void *)p->ai_addr;
+            loop = (ntohl(a4->sin_addr.s_addr) >> 24) == 127;
+        }
         else if (p->ai_family == AF_INET6)
             loop = IN6_IS_ADDR_LOOPBACK(&((struct sockaddr_in6 *)(void *)p->ai_addr)->sin6_addr);
         if (!loop && !open) {

@@ -38,9 +38,9 @@ typedef struct srv_reply {
 
 /* Converts one request body into the cumulative state (and the export
    queue). encoding: NULL, "gzip" or "zstd"; json: the body is OTLP/JSON.
-   protocol ("http", "grpc") and wire_len are for the counters. */
-void p2m_srv_ingest(p2m_srv *s, const char *protocol, const unsigned char *body, size_t len,
-                    const char *encoding, int json, srv_reply *out);
+   The receiver counts the request itself (p2m_srv_count). */
+void p2m_srv_ingest(p2m_srv *s, const unsigned char *body, size_t len, const char *encoding,
+                    int json, srv_reply *out);
 
 /* Appends the Prometheus text of the cumulative state and the server's own
    counters to o. Returns 0, or -1 when out of memory. */

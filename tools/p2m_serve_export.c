@@ -505,7 +505,13 @@ p2m_exporter *p2m_exporter_new(size_t queue_cap, char *why, size_t why_cap)
     return NULL;
 }
 int p2m_exporter_start(p2m_exporter *e) { (void)e; return -1; }
-int p2m_exporter_push(p2m_exporter *e, unsigned char *p, size_t n) { (void)e; (void)p; (void)n; return -1; }
+int p2m_exporter_push(p2m_exporter *e, unsigned char *p, size_t n)
+{
+    (void)e;
+    (void)p;
+    (void)n;
+    return -1;
+}
 size_t p2m_exporter_depth(p2m_exporter *e) { (void)e; return 0; }
 size_t p2m_exporter_cap(p2m_exporter *e) { (void)e; return 0; }
 const char *p2m_exporter_endpoint(p2m_exporter *e) { (void)e; return ""; }

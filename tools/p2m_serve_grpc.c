@@ -8,8 +8,8 @@
 
    Four threads each poll the listening socket and the connections they
    accepted; a complete call is converted on its connection's thread
-   (p2m_srv_ingest, which serialises the conversions into the state). Statuses: OK, INVALID_ARGUMENT (malformed),
-   RESOURCE_EXHAUSTED (too large), UNAVAILABLE (queue full, shutting down),
+   (p2m_srv_ingest, which serialises the conversions into the state).
+   Statuses: OK, INVALID_ARGUMENT (malformed), RESOURCE_EXHAUSTED (too large), UNAVAILABLE (queue full, shutting down),
    UNAUTHENTICATED (token), UNIMPLEMENTED (other method or compression),
    DEADLINE_EXCEEDED (the call's deadline passed before it was whole). */
 #define _POSIX_C_SOURCE 200809L
@@ -284,7 +284,7 @@ static void finish(p2m_grpc *g, conn *c, call *k)
                "server reads (gzip)");
         return;
     }
-    p2m_srv_ingest(g->srv, "grpc", d + 5, mlen, d[0] == 1 ? "gzip" : NULL, 0, &rep);
+    p2m_srv_ingest(g->srv, d + 5, mlen, d[0] == 1 ? "gzip" : NULL, 0, &rep);
     switch (rep.outcome) {
     case SRV_OK: {
         p2m_outbuf resp = {NULL, 0, 0, 0};

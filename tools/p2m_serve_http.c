@@ -276,7 +276,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (r->body.failed)
         return send_status(c, r, MHD_HTTP_INTERNAL_SERVER_ERROR, 13,
                            "out of memory reading the request body", NULL, NULL);
-    p2m_srv_ingest(s, "http", r->body.data ? r->body.data : (const unsigned char *)"",
+    p2m_srv_ingest(s, r->body.data ? r->body.data : (const unsigned char *)"",
                    r->body.len, r->encoding, r->json, &rep);
     p2m_out_free(&r->body);
     switch (rep.outcome) {
