@@ -464,6 +464,47 @@ def cmd_grpc_slow(host, port, seconds):
     return 1
 
 
+def cmd_garbage(host, port, n):
+    """N connections of hostile bytes (seeded, so a failure replays): random
+    bytes, an HTTP/2 preface followed by random frames (frame headers with
+    random types, flags, lengths and stream ids), and HTTP/1.1 requests with
+    mangled headers and lengths. Only the server's survival is judged, by the
+    caller."""
+    import random
+    rnd = random.Random(19)
+    pre = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+    for i in range(int(n)):
+        kind = i % 3
+        if kind == 0:
+            data = bytes(rnd.getrandbits(8) for _ in range(rnd.randint(1, 3000)))
+        elif kind == 1:
+            data = pre + struct.pack(">I", 0)[1:] + b"\x04\x00" + b"\0\0\0\0"
+            for _ in range(rnd.randint(1, 20)):
+                ln = rnd.randint(0, 300)
+                data += struct.pack(">I", ln)[1:] + bytes([rnd.randint(0, 10), rnd.getrandbits(8)]) + \
+                    struct.pack(">I", rnd.choice([0, 1, 3, rnd.getrandbits(31)])) + \
+                    bytes(rnd.getrandbits(8) for _ in range(ln))
+        else:
+            cl = rnd.choice([b"-1", b"99999999999999999999", b"abc", b"5", b"0x10"])
+            data = (b"POST /v1development/profiles HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                    b"application/x-protobuf\r\nContent-Encoding: " + rnd.choice([b"gzip", b"zstd"]) +
+                    b"\r\nContent-Length: " + cl + b"\r\n" + b"X: " + b"y" * rnd.randint(0, 20000) +
+                    b"\r\n\r\n" + bytes(rnd.getrandbits(8) for _ in range(rnd.randint(0, 500))))
+        try:
+            s = socket.create_connection((host, int(port)), timeout=2)
+            s.sendall(data)
+            s.settimeout(0.5)
+            try:
+                s.recv(65536)
+            except (socket.timeout, OSError):
+                pass
+            s.close()
+        except OSError:
+            pass
+    print("%s connections sent" % n)
+    return 0
+
+
 def cmd_freeports(n):
     """N loopback ports free right now (for programs that need a number)."""
     socks = []
@@ -592,7 +633,7 @@ def main(argv):
           "prom-merge-equal": cmd_prom_merge_equal,
           "sink": cmd_sink, "sink-equal": cmd_sink_equal, "grpc": cmd_grpc,
           "conns": cmd_conns, "idle": cmd_idle,
-          "freeports": cmd_freeports, "grpc-slow": cmd_grpc_slow, "prom-api": cmd_prom_api,
+          "freeports": cmd_freeports, "garbage": cmd_garbage, "grpc-slow": cmd_grpc_slow, "prom-api": cmd_prom_api,
           "status": cmd_status, "response": cmd_response, "abort": cmd_abort,
           "slow": cmd_slow}.get(cmd)
     if fn is None:

@@ -723,6 +723,10 @@ if command -v valgrind >/dev/null 2>&1; then
         $CHECK grpc "$GRPC" --gzip "$T/profile.pb" > /dev/null 2>&1
         $CHECK grpc "$GRPC" --expect INVALID_ARGUMENT tests/serve_check.py > /dev/null 2>&1
         $CHECK abort "${HTTP%:*}" "${HTTP##*:}" > /dev/null 2>&1
+        $CHECK garbage "${HTTP%:*}" "${HTTP##*:}" 60 > /dev/null 2>&1
+        $CHECK garbage "${GRPC%:*}" "${GRPC##*:}" 60 > /dev/null 2>&1
+        get vg-alive /healthz
+        expect_code vg-alive 200 && check hostile-bytes-survived grpc "$GRPC" "$T/k8s-0.pb"
         sleep 0.5
         stop "$V"
         if [ "$STOPPED" = 0 ] && [ ! -s "$T/valgrind.txt" ]; then pass valgrind-clean; else

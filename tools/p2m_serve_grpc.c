@@ -599,8 +599,15 @@ static int conn_read(conn *c)
         if (n == 0)
             return -1;
         c->last_io = mono_now();
-        if (nghttp2_session_mem_recv(c->h2, buf, (size_t)n) < 0)
-            return -1;
+        {
+            ssize_t r = nghttp2_session_mem_recv(c->h2, buf, (size_t)n);
+            if (r < 0) {
+                p2m_srv_log("warn", "connection_error",
+                            ",\"protocol\":\"grpc\",\"reason\":\"%s\"",
+                            nghttp2_strerror((int)r));
+                return -1;
+            }
+        }
     }
 }
 
