@@ -213,23 +213,26 @@ static void answer(p2m_grpc *g, conn *c, call *k, int status, const char *messag
     k->status = status;
     snprintf(k->message, sizeof k->message, "%s", message ? message : "");
     if (status == G_OK) {
-        nghttp2_nv hd[2] = {NV(":status", "200"), NV("content-type", "application/grpc")};
+        /* grpc-accept-encoding: what this side reads, for the client's next call */
+        nghttp2_nv hd[3] = {NV(":status", "200"), NV("content-type", "application/grpc"),
+                            NV("grpc-accept-encoding", "gzip,identity")};
         nghttp2_data_provider dp;
         dp.source.ptr = k;
         dp.read_callback = read_msg;
-        nghttp2_submit_response(c->h2, k->id, hd, 2, &dp);
+        nghttp2_submit_response(c->h2, k->id, hd, 3, &dp);
     } else {
-        nghttp2_nv hd[4];
-        size_t n = 3;
+        nghttp2_nv hd[5];
+        size_t n = 4;
         snprintf(st, sizeof st, "%d", status);
         hd[0] = (nghttp2_nv)NV(":status", "200");
         hd[1] = (nghttp2_nv)NV("content-type", "application/grpc");
-        hd[2] = (nghttp2_nv)NV("grpc-status", st);
+        hd[2] = (nghttp2_nv)NV("grpc-accept-encoding", "gzip,identity");
+        hd[3] = (nghttp2_nv)NV("grpc-status", st);
         if (k->message[0]) {
             char jm[600];
             percent_encode(k->message, enc, sizeof enc);
-            hd[3] = (nghttp2_nv)NV("grpc-message", enc);
-            n = 4;
+            hd[4] = (nghttp2_nv)NV("grpc-message", enc);
+            n = 5;
             p2m_srv_log(status == G_INTERNAL ? "error" : "warn", "request_refused",
                         ",\"protocol\":\"grpc\",\"grpc_status\":%d,\"reason\":%s", status,
                         p2m_srv_json_str(k->message, strlen(k->message), jm, sizeof jm));
