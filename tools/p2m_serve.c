@@ -487,7 +487,7 @@ static void convert_locked(p2m_srv *s, const unsigned char *pb, size_t len, srv_
     }
     {
         char why[200];
-        if (p2m_prom_add(s->prom, res, NULL, why, sizeof why) != 0) {
+        if (p2m_prom_add(s->prom, res, why, sizeof why) != 0) {
             /* the export already has the request: /metrics lacks it; say so */
             p2m_srv_log("error", "prometheus_state", ",\"reason\":\"%s\"", why);
         }
@@ -1081,7 +1081,7 @@ int p2m_cmd_serve(int argc, char **argv)
         rc = EXIT_USAGE;
         goto done;
     }
-    if ((s->prom = p2m_prom_new()) == NULL) {
+    if ((s->prom = p2m_prom_new(NULL)) == NULL) {
         fputs("p2m: out of memory\n", stderr);
         rc = EXIT_USAGE;
         goto done;
