@@ -5074,6 +5074,118 @@ static p2m_status p2m__check_xattrs(const p2m_options *o, p2m_error *err) {
     return P2M_OK;
 }
 
+/* Without the function metric the dictionary is read once: this scan
+   counts its strings and attribute entries and indexes them in the same
+   pass (the survey leaves them out). Strings go where the plan will put
+   them (right after the result, a place that does not depend on any
+   count); attribute entries go to the top of the memory for now and move
+   down to their place once the plan is known. */
+static int p2m__early_dict_scan(p2m__req *q, void *work, size_t work_size) {
+    uint8_t *lo = 0, *hi = 0;
+    if (work && work_size >= 16u) {
+        uint8_t *base = (uint8_t *)work + ((8u - ((uintptr_t)work & 7u)) & 7u);
+        lo = base + p2m__al8(sizeof(struct p2m_result));
+        hi = base + ((work_size - (size_t)(base - (uint8_t *)work)) & ~(size_t)7u);
+        if (hi < lo) hi = lo;
+    }
+    return p2m__dict_scan(q, lo, hi);
+}
+
+/* The values the rules give without looking at a sample: literals,
+   string_table entries, regex rules on the string table, defaults. */
+static void p2m__rule_constants(p2m__req *q) {
+    const p2m_engine *e = q->e;
+    uint32_t i;
+    for (i = 0; i < e->n_rules; i++) {
+        const p2m__rule *r = &e->rules[i];
+        q->rule_const[i] = P2M__VID_ABSENT;
+        if (r->type == P2M_RULE_LITERAL) {
+            q->rule_const[i] = p2m__intern(q, P2M_VALUE_STRING, (const uint8_t *)r->value.ptr,
+                                           (uint32_t)r->value.len, 0);
+        } else if (r->type == P2M_RULE_STRING_TABLE) {
+            p2m_str sv;
+            if (p2m__string(q, r->index, &sv) == 0)
+                q->rule_const[i] =
+                    p2m__intern(q, P2M_VALUE_STRING, (const uint8_t *)sv.ptr, (uint32_t)sv.len, 0);
+        } else if (r->type == P2M_RULE_REGEX && r->source == P2M__SRC_STRING_TABLE) {
+            q->rule_const[i] = p2m__rule_string_table(q, r);
+        }
+        q->rule_def[i] = r->deflt.len
+                             ? p2m__intern(q, P2M_VALUE_STRING, (const uint8_t *)r->deflt.ptr,
+                                           (uint32_t)r->deflt.len, 0)
+                             : P2M__VID_ABSENT;
+    }
+}
+
+/* The result of a walked request, in its place in the working memory. */
+static struct p2m_result *p2m__make_result(const p2m__req *q, const p2m__placed *pl,
+                                           const p2m_options *options) {
+    struct p2m_result *res = (struct p2m_result *)(void *)(pl->base + pl->result);
+    P2M_MEMSET(res, 0, sizeof *res);
+    res->magic = P2M__MAGIC;
+    res->e = q->e;
+    res->in = q->in;
+    res->strs = q->strs;
+    res->n_strings = q->sv.n_strings;
+    res->n_res = q->n_res;
+    res->vals = q->vals;
+    res->ser = q->ser;
+    res->ser_vids = q->ser_vids;
+    res->ser_pos = q->ser_pos;
+    res->res = q->res;
+    res->resfields = q->resfields;
+    res->plist = q->plist;
+    if (options) {
+        res->xattrs = options->resource_attributes;
+        res->n_xattrs = options->resource_attributes ? options->n_resource_attributes : 0;
+    }
+    return res;
+}
+
+#ifndef P2M_NO_CUMULATIVE
+/* Cumulative: merges the delta result res into a tentative copy of the
+   state (committed now, or by p2m_convert once the output is written) and
+   returns the view of the whole state. */
+static const p2m_result *p2m__cum_result(const p2m__placed *pl, const p2m_result *res,
+                                         p2m_state *sst, p2m_stats *st, int commit) {
+    p2m__arena ca;
+    p2m__cumwork cw;
+    p2m__cum *c;
+    const uint32_t cap = sst->cap;
+    uint32_t k;
+    ca.base = pl->base + pl->cum;
+    ca.cap = pl->total - pl->cum;
+    ca.used = 0;
+    p2m__cum_place(res->e, pl->ser_cap, &ca, &cw);
+    c = cw.c;
+    c->st = sst;
+    c->t_series = sst->n_series;
+    c->t_res = sst->n_res;
+    c->t_bytes = sst->n_bytes;
+    for (k = 0; k < sst->n_series; k++) c->pend[k].touched = 0;
+    P2M_MEMSET(c->t_count, 0, (size_t)cap * (sizeof(uint32_t) * P2M__NMET));
+    P2M_MEMSET(c->t_ovf, 0, (size_t)cap * (sizeof(uint32_t) * P2M__NMET));
+    for (k = 0; k < sst->n_res; k++) {
+        P2M_MEMCPY(c->t_count + (size_t)k * P2M__NMET, sst->res[k].count,
+                   sizeof(uint32_t) * P2M__NMET);
+        P2M_MEMCPY(c->t_ovf + (size_t)k * P2M__NMET, sst->res[k].ovf, sizeof(uint32_t) * P2M__NMET);
+    }
+    P2M_MEMSET(c->thash, 0, ((size_t)c->thash_mask + 1u) * 4u);
+    *cw.v = *res;
+    p2m__cum_merge(c, res, st);
+    p2m__cum_view(c, cw.v, cw.vres, cw.vpl);
+    st->series = 0;
+    for (k = 0; k < cw.v->n_res; k++) {
+        uint32_t m;
+        for (m = 0; m < cw.vres[k].n_metrics; m++) st->series += cw.vres[k].pl_count[m];
+    }
+    if (commit) p2m__cum_commit(c);
+    return cw.v;
+}
+#endif
+
+/* One call: survey, place, index the dictionary, decide the layout, walk,
+   and the result (for a cumulative engine, the view of the merged state). */
 static p2m_status p2m__aggregate(const p2m_engine *engine, const void *input, size_t input_size,
                                  const p2m_options *options, void *work, size_t work_size,
                                  const p2m_result **result, p2m_stats *stats, p2m_error *err,
@@ -5083,30 +5195,13 @@ static p2m_status p2m__aggregate(const p2m_engine *engine, const void *input, si
     p2m_stats local; /* p2m__begin clears it */
     p2m_stats *st = stats ? stats : &local; /* cppcheck-suppress uninitvar */
     p2m_status s;
-    uint8_t *base;
-    uint32_t i;
-    struct p2m_result *res;
+    const p2m_result *res;
     if (result) *result = 0;
-    /* Without the function metric the dictionary is read once: the scan
-       below counts its strings and attribute entries and indexes them in
-       the same pass (the survey leaves them out). */
     if ((s = p2m__begin(&q, engine, input, input_size, st, err, 0)) != P2M_OK) return s;
     if (!result) return p2m__fail(err, P2M_ERR_ARGUMENT, 0, P2M__MSG("result must not be NULL"));
     if ((s = p2m__check_xattrs(options, err)) != P2M_OK) return s;
-    if (!P2M__STACKS(q.e) && q.sv.dict.p) {
-        /* strings go where the plan puts them (right after the result, a
-           place that does not depend on any count); attribute entries go
-           to the top of the memory for now and move down to their place
-           once the plan is known */
-        uint8_t *lo = 0, *hi = 0;
-        if (work && work_size >= 16u) {
-            base = (uint8_t *)work + ((8u - ((uintptr_t)work & 7u)) & 7u);
-            lo = base + p2m__al8(sizeof(struct p2m_result));
-            hi = base + ((work_size - (size_t)(base - (uint8_t *)work)) & ~(size_t)7u);
-            if (hi < lo) hi = lo;
-        }
-        if (p2m__dict_scan(&q, lo, hi) < 0) return q.w.st;
-    }
+    if (!P2M__STACKS(q.e) && q.sv.dict.p && p2m__early_dict_scan(&q, work, work_size) < 0)
+        return q.w.st;
     if (engine->state_series) {
         const p2m_state *cs = options ? options->state : 0;
         if (!cs || cs->magic != P2M__STATE_MAGIC || cs->e != engine)
@@ -5115,100 +5210,24 @@ static p2m_status p2m__aggregate(const p2m_engine *engine, const void *input, si
                                       "p2m_state_init for this engine"));
     }
     if ((s = p2m__place(&q, engine, options, work, work_size, err, &pl)) != P2M_OK) return s;
-    base = pl.base;
-
     if (p2m__index_dictionary(&q) < 0) return q.w.st;
     if (p2m__decide_layout(&q) != P2M_OK) return q.w.st;
     st->layout = q.layout;
     st->samples = q.sv.n_samples;
-    for (i = 0; i < engine->n_rules; i++) {
-        const p2m__rule *r = &engine->rules[i];
-        q.rule_const[i] = P2M__VID_ABSENT;
-        if (r->type == P2M_RULE_LITERAL) {
-            q.rule_const[i] = p2m__intern(&q, P2M_VALUE_STRING, (const uint8_t *)r->value.ptr,
-                                          (uint32_t)r->value.len, 0);
-        } else if (r->type == P2M_RULE_STRING_TABLE) {
-            p2m_str sv;
-            if (p2m__string(&q, r->index, &sv) == 0)
-                q.rule_const[i] =
-                    p2m__intern(&q, P2M_VALUE_STRING, (const uint8_t *)sv.ptr, (uint32_t)sv.len, 0);
-        } else if (r->type == P2M_RULE_REGEX && r->source == P2M__SRC_STRING_TABLE) {
-            q.rule_const[i] = p2m__rule_string_table(&q, r);
-        }
-        q.rule_def[i] = r->deflt.len
-                            ? p2m__intern(&q, P2M_VALUE_STRING, (const uint8_t *)r->deflt.ptr,
-                                          (uint32_t)r->deflt.len, 0)
-                            : P2M__VID_ABSENT;
-    }
+    p2m__rule_constants(&q);
 #ifndef P2M_NO_FUNCTION
     if (q.stamps) p2m__resolve_locations(&q);
 #endif
     if (p2m__walk_request(&q) < 0) return q.w.st;
-
-    res = (struct p2m_result *)(void *)(base + pl.result);
-    P2M_MEMSET(res, 0, sizeof *res);
-    res->magic = P2M__MAGIC;
-    res->e = engine;
-    res->in = q.in;
-    res->strs = q.strs;
-    res->n_strings = q.sv.n_strings;
-    res->n_res = q.n_res;
-    res->vals = q.vals;
-    res->ser = q.ser;
-    res->ser_vids = q.ser_vids;
-    res->ser_pos = q.ser_pos;
-    res->res = q.res;
-    res->resfields = q.resfields;
-    res->plist = q.plist;
-    if (options) {
-        res->xattrs = options->resource_attributes;
-        res->n_xattrs = options->resource_attributes ? options->n_resource_attributes : 0;
-    }
+    res = p2m__make_result(&q, &pl, options);
     st->series = q.n_plist;
     st->work_used = pl.total;
-    *result = res;
 #ifndef P2M_NO_CUMULATIVE
-    if (engine->state_series) { /* cumulative: merge into the state's view */
-        p2m__arena ca;
-        p2m__cumwork cw;
-        p2m__cum *c;
-        struct p2m_result *v;
-        p2m_state *sst = options->state;
-        uint32_t cap = sst->cap, k;
-        ca.base = base + pl.cum;
-        ca.cap = pl.total - pl.cum;
-        ca.used = 0;
-        p2m__cum_place(engine, pl.ser_cap, &ca, &cw);
-        c = cw.c;
-        v = cw.v;
-        c->st = sst;
-        c->t_series = sst->n_series;
-        c->t_res = sst->n_res;
-        c->t_bytes = sst->n_bytes;
-        for (k = 0; k < sst->n_series; k++) c->pend[k].touched = 0;
-        P2M_MEMSET(c->t_count, 0, (size_t)cap * (sizeof(uint32_t) * P2M__NMET));
-        P2M_MEMSET(c->t_ovf, 0, (size_t)cap * (sizeof(uint32_t) * P2M__NMET));
-        for (k = 0; k < sst->n_res; k++) {
-            P2M_MEMCPY(c->t_count + (size_t)k * P2M__NMET, sst->res[k].count,
-                       sizeof(uint32_t) * P2M__NMET);
-            P2M_MEMCPY(c->t_ovf + (size_t)k * P2M__NMET, sst->res[k].ovf,
-                       sizeof(uint32_t) * P2M__NMET);
-        }
-        P2M_MEMSET(c->thash, 0, ((size_t)c->thash_mask + 1u) * 4u);
-        *v = *res;
-        p2m__cum_merge(c, res, st);
-        p2m__cum_view(c, v, cw.vres, cw.vpl);
-        st->series = 0;
-        for (k = 0; k < v->n_res; k++) {
-            uint32_t m;
-            for (m = 0; m < cw.vres[k].n_metrics; m++) st->series += cw.vres[k].pl_count[m];
-        }
-        if (commit) p2m__cum_commit(c);
-        *result = v;
-    }
+    if (engine->state_series) res = p2m__cum_result(&pl, res, options->state, st, commit);
 #else
     (void)commit;
 #endif
+    *result = res;
     return P2M_OK;
 }
 

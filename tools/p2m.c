@@ -1393,7 +1393,8 @@ static int cmd_help(int argc, char **argv)
         print_lines(stdout, main_help);
         return 0;
     }
-    return p2m_usage_error(NULL, "unknown command '%s' (convert, validate, match or serve)", argv[1]);
+    return p2m_usage_error(NULL, "unknown command '%s' (convert, validate, match or serve)",
+                           argv[1]);
 }
 
 int main(int argc, char **argv)
@@ -1424,5 +1425,6 @@ int main(int argc, char **argv)
     }
     if (argv[1][0] == '-')
         return p2m_usage_error(NULL, "unknown option '%s'", argv[1]);
-    return p2m_usage_error(NULL, "unknown command '%s' (convert, validate, match or serve)", argv[1]);
+    return p2m_usage_error(NULL, "unknown command '%s' (convert, validate, match or serve)",
+                           argv[1]);
 }

@@ -9,7 +9,8 @@
    Four threads each poll the listening socket and the connections they
    accepted; a complete call is converted on its connection's thread
    (p2m_srv_ingest, which serialises the conversions into the state).
-   Statuses: OK, INVALID_ARGUMENT (malformed), RESOURCE_EXHAUSTED (too large), UNAVAILABLE (queue full, shutting down),
+   Statuses: OK, INVALID_ARGUMENT (malformed), RESOURCE_EXHAUSTED (too large), UNAVAILABLE
+   (queue full, shutting down),
    UNAUTHENTICATED (token), UNIMPLEMENTED (other method or compression),
    DEADLINE_EXCEEDED (the call's deadline passed before it was whole). */
 #define _POSIX_C_SOURCE 200809L
