@@ -7036,22 +7036,24 @@ static const p2m_rule p2m__default_rules[2] = {
     {"thread.name", P2M_RULE_ATTRIBUTE, 0, "thread.name", 0, 0, 0},
 };
 
-/* Error naming a configuration field: base[idx].sub (idx < 0: no index). */
+/* Names the configuration field at fault: base[idx].sub (idx < 0: no
+   index). */
+static void p2m__cfg_field(p2m_error *err, const char *base, long idx, const char *sub) {
+    p2m__strlcpy(err->field, sizeof err->field, base);
+    if (idx >= 0) {
+        p2m__strlcat(err->field, sizeof err->field, "[");
+        p2m__strlcatu(err->field, sizeof err->field, (uint64_t)idx);
+        p2m__strlcat(err->field, sizeof err->field, "]");
+    }
+    if (sub) {
+        p2m__strlcat(err->field, sizeof err->field, ".");
+        p2m__strlcat(err->field, sizeof err->field, sub);
+    }
+}
 static p2m_status p2m__cfg_fail(p2m_error *err, p2m_status st, const char *base, long idx,
                                 const char *sub, const char *msg) {
     p2m__fail(err, st, 0, msg);
-    if (err) {
-        p2m__strlcpy(err->field, sizeof err->field, base);
-        if (idx >= 0) {
-            p2m__strlcat(err->field, sizeof err->field, "[");
-            p2m__strlcatu(err->field, sizeof err->field, (uint64_t)idx);
-            p2m__strlcat(err->field, sizeof err->field, "]");
-        }
-        if (sub) {
-            p2m__strlcat(err->field, sizeof err->field, ".");
-            p2m__strlcat(err->field, sizeof err->field, sub);
-        }
-    }
+    if (err) p2m__cfg_field(err, base, idx, sub);
     return st;
 }
 
@@ -7213,35 +7215,43 @@ static p2m_status p2m__check_filter(const p2m_filter *fl, const char *path, p2m_
    syntax error names the field and the position in the pattern. */
 static p2m_status p2m__pat_check(const char *text, const char *base, long idx, const char *sub,
                                  p2m_error *err) {
-    p2m_error e2;
     const p2m_regex *re;
-    p2m_status st = p2m_regex_compile(text, p2m__cstrlen(text), 0, 0, &re, &e2);
-    if (st == P2M_ERR_MEMORY || st == P2M_OK) return P2M_OK;
-    p2m__cfg_fail(err, st, base, idx, sub, "");
-    if (err) {
-        err->offset = e2.offset;
-        if (st == P2M_ERR_CONFIG) {
-            p2m__strlcpy(err->message, sizeof err->message, "position ");
-            p2m__strlcatu(err->message, sizeof err->message, e2.offset);
-            p2m__strlcat(err->message, sizeof err->message, ": ");
-            p2m__strlcat(err->message, sizeof err->message, e2.message);
-        } else {
-            p2m__strlcpy(err->message, sizeof err->message, e2.message);
-        }
+    /* the caller's err receives the regex compiler's answer (no second
+       p2m_error on this, the deepest path of p2m_engine_compile) */
+    p2m_status st = p2m_regex_compile(text, p2m__cstrlen(text), 0, 0, &re, err);
+    char pos[32];
+    size_t n, i;
+    if (st == P2M_ERR_MEMORY || st == P2M_OK) {
+        p2m__clear(err);
+        return P2M_OK;
     }
+    if (!err) return st;
+    err->needed = 0;
+    p2m__cfg_field(err, base, idx, sub);
+    if (st != P2M_ERR_CONFIG) return st;
+    /* "position N: " in front of the message, which moves right */
+    p2m__strlcpy(pos, sizeof pos, "position ");
+    p2m__strlcatu(pos, sizeof pos, err->offset);
+    p2m__strlcat(pos, sizeof pos, ": ");
+    n = p2m__cstrlen(pos);
+    i = p2m__cstrlen(err->message);
+    if (i + n >= sizeof err->message) i = sizeof err->message - 1u - n;
+    err->message[i + n] = 0;
+    while (i-- > 0) err->message[i + n] = err->message[i];
+    for (i = 0; i < n; i++) err->message[i] = pos[i];
     return st;
 }
 
-/* Compiles a checked pattern into the arena (the size p2m_regex_compile
-   asks for includes its own alignment). */
+static size_t p2m__regex_need(const char *pattern, size_t len);
+
+/* Compiles a checked pattern into the arena (the size p2m__regex_need
+   gives includes the pattern's own alignment; no p2m_error on the stack
+   here, on the deepest path of p2m_engine_compile). */
 static const p2m_regex *p2m__pat_compile(p2m__arena *a, const char *text, size_t *scratch) {
-    p2m_error e2;
+    const size_t len = p2m__cstrlen(text), need = p2m__regex_need(text, len);
     const p2m_regex *re = 0;
-    (void)p2m_regex_compile(text, p2m__cstrlen(text), 0, 0, &re, &e2);
-    if (a->base &&
-        p2m_regex_compile(text, p2m__cstrlen(text), a->base + a->used, e2.needed, &re, 0) != P2M_OK)
-        re = 0;
-    a->used += e2.needed;
+    if (a->base && p2m_regex_compile(text, len, a->base + a->used, need, &re, 0) != P2M_OK) re = 0;
+    a->used += need;
     if (re && p2m_regex_scratch_size(re) > *scratch) *scratch = p2m_regex_scratch_size(re);
     return re;
 }
@@ -8314,277 +8324,278 @@ bad:
 }
 
 /* One parse: dry run when c->code is NULL. Returns 1 on success. */
+/* The parser's state: the pattern, the position, the open groups. Its
+   steps below are inlined into p2m__rx_parse even under -Os: one frame
+   on the deepest path of p2m_engine_compile, which a firmware stack budget
+   bounds. */
+typedef struct p2m__rparse {
+    p2m__rcomp *c;
+    const char *p;
+    size_t len, i;
+    p2m__rframe st[P2M_REGEX_MAX_DEPTH + 1];
+    size_t names_at[16], names_len[16], nnames;
+    uint32_t depth, flags, ngroups;
+    long last;      /* start of the last atom, -1 = none */
+    int last_quant; /* the last thing was a quantifier */
+    uint32_t *has_group;
+    uint8_t set[32];
+} p2m__rparse;
+
+#if defined(__GNUC__) || defined(__clang__)
+#define P2M__RX_STEP static inline __attribute__((always_inline))
+#else
+#define P2M__RX_STEP static
+#endif
+
+/* A syntax error at byte at of the pattern; evaluates to 0. */
+#define p2m__rx_err(x, at, m) (p2m__rx_fail((x)->c->err, P2M_ERR_CONFIG, (at), m), 0)
+
+/* Points the group's pending JMPs (its alternatives' ends) here. */
+static void p2m__rx_patch_pending(p2m__rcomp *c, int32_t at) {
+    while (at >= 0) {
+        int32_t next = c->code ? c->code[at].x : -1;
+        p2m__rx_set(c, (uint32_t)at, P2M__RX_JMP, 0, 0, (int32_t)c->pc - at, 0);
+        at = next;
+    }
+}
+
+/* Opens a group frame (save: it is group 1) with the flags to restore. */
+P2M__RX_STEP int p2m__rx_push(p2m__rparse *x, int save) {
+    p2m__rframe *f;
+    if (x->depth >= P2M_REGEX_MAX_DEPTH) return p2m__rx_err(x, x->i, "groups nested too deeply");
+    f = &x->st[++x->depth];
+    f->group_start = (p2m__rpos)x->c->pc;
+    f->save = (uint8_t)save;
+    if (save && !p2m__rx_emit(x->c, x->i, P2M__RX_SAVE, 0, 0, 2, 0)) return 0;
+    f->alt_start = (p2m__rpos)x->c->pc;
+    f->pending = -1;
+    f->flags = (uint8_t)x->flags;
+    x->last = -1;
+    return 1;
+}
+
+/* A quantifier of qlen bytes at x->i applied to the last atom. */
+P2M__RX_STEP int p2m__rx_quantifier(p2m__rparse *x, size_t qlen, long min, long max) {
+    const char *p = x->p;
+    const size_t i = x->i;
+    int greedy = 1;
+    if (x->last < 0) return p2m__rx_err(x, i, "missing argument to repetition operator");
+    if (x->last_quant) return p2m__rx_err(x, i, "bad repetition operator (repeated quantifier)");
+    if (min > P2M_REGEX_MAX_REPEAT || max > P2M_REGEX_MAX_REPEAT)
+        return p2m__rx_err(x, i, "repetition count too large (max 1000)");
+    if (max >= 0 && min > max) return p2m__rx_err(x, i, "bad repetition range (min > max)");
+    if (i + qlen < x->len && p[i + qlen] == '?') {
+        greedy = 0;
+        qlen++;
+    } else if (i + qlen < x->len && p[i + qlen] == '+') {
+        return p2m__rx_err(x, i + qlen, "possessive quantifiers not supported");
+    }
+    if (x->flags & P2M__RXF_U) greedy = !greedy;
+    if (!p2m__rx_repeat(x->c, (uint32_t)x->last, min, max, greedy, i)) return 0;
+    x->last_quant = 1;
+    x->i += qlen;
+    return 1;
+}
+
+/* A named group's name p[nb..ne): new, and room for it. */
+P2M__RX_STEP int p2m__rx_name(p2m__rparse *x, size_t nb, size_t ne) {
+    size_t k;
+    for (k = 0; k < x->nnames; k++) {
+        size_t q = 0;
+        if (x->names_len[k] != ne - nb) continue;
+        while (q < ne - nb && x->p[x->names_at[k] + q] == x->p[nb + q]) q++;
+        if (q == ne - nb) return p2m__rx_err(x, x->i, "duplicate capture group name");
+    }
+    if (x->nnames == 16) return p2m__rx_err(x, x->i, "too many named groups (max 16)");
+    x->names_at[x->nnames] = nb;
+    x->names_len[x->nnames++] = ne - nb;
+    return 1;
+}
+
+/* '(' at x->i: a capturing group, a named one, a flag group, or one of the
+   constructs RE2 rejects. */
+P2M__RX_STEP int p2m__rx_open(p2m__rparse *x) {
+    const char *p = x->p;
+    const size_t i = x->i, len = x->len;
+    size_t el = 1;
+    if (i + 1 < len && p[i + 1] == '?') {
+        if (i + 2 < len &&
+            (p[i + 2] == '=' || p[i + 2] == '!' ||
+             (p[i + 2] == '<' && i + 3 < len && (p[i + 3] == '=' || p[i + 3] == '!'))))
+            return p2m__rx_err(x, i, "look-around (?= (?! (?<= (?<! not supported");
+        if (i + 2 < len &&
+            (p[i + 2] == '<' || (p[i + 2] == 'P' && i + 3 < len && p[i + 3] == '<'))) {
+            const size_t nb = i + (p[i + 2] == '<' ? 3 : 4); /* named group: capturing */
+            size_t ne;
+            for (ne = nb; ne < len && p2m__rx_isword((unsigned char)p[ne]); ne++) {}
+            if (ne >= len || p[ne] != '>' || ne == nb || (p[nb] >= '0' && p[nb] <= '9'))
+                return p2m__rx_err(x, i, "invalid named capture group");
+            if (!p2m__rx_name(x, nb, ne)) return 0;
+            el = ne + 1 - i;
+        } else if (i + 2 < len && p[i + 2] == 'P') {
+            return p2m__rx_err(x, i, i + 3 < len && p[i + 3] == '='
+                                         ? "(?P=name) back-references not supported"
+                                         : "invalid named capture group");
+        } else {
+            uint32_t nf = x->flags;
+            int open = 0;
+            el = p2m__rx_parse_flags(x->c, p, len, i, &nf, &open);
+            if (!el) return 0;
+            if (open && !p2m__rx_push(x, 0)) return 0;
+            x->flags = nf; /* (?flags) alone: for the rest of the current group */
+            x->last = -1;
+            x->i += el;
+            return 1;
+        }
+    }
+    x->ngroups++;
+    if (x->ngroups == 1) *x->has_group = 1;
+    if (!p2m__rx_push(x, x->ngroups == 1)) return 0;
+    x->i += el;
+    return 1;
+}
+
+/* ')' at x->i: closes the group; it becomes the last atom. */
+P2M__RX_STEP int p2m__rx_close(p2m__rparse *x) {
+    p2m__rframe *f = &x->st[x->depth];
+    if (x->depth == 0) return p2m__rx_err(x, x->i, "unexpected )");
+    p2m__rx_patch_pending(x->c, f->pending);
+    if (f->save && !p2m__rx_emit(x->c, x->i, P2M__RX_SAVE, 0, 0, 3, 0)) return 0;
+    x->last = (long)f->group_start;
+    x->flags = f->flags;
+    x->depth--;
+    x->i++;
+    return 1;
+}
+
+/* '|' at x->i: the alternative so far becomes a SPLIT's first branch. */
+P2M__RX_STEP int p2m__rx_alternative(p2m__rparse *x) {
+    p2m__rframe *f = &x->st[x->depth];
+    uint32_t a = f->alt_start;
+    if (!p2m__rx_insert(x->c, a, 1, x->i)) return 0;
+    if (!p2m__rx_emit(x->c, x->i, P2M__RX_JMP, 0, 0, f->pending, 0)) return 0;
+    f->pending = (p2m__rspos)((int32_t)x->c->pc - 1);
+    p2m__rx_set(x->c, a, P2M__RX_SPLIT, 0, 0, 1, (int32_t)(x->c->pc - a));
+    f->alt_start = (p2m__rpos)x->c->pc;
+    x->last = -1;
+    x->i++;
+    return 1;
+}
+
+/* '\' at x->i: an assertion, a class, or a literal (then *ch, return 2). */
+P2M__RX_STEP int p2m__rx_backslash(p2m__rparse *x, unsigned *ch) {
+    const char *msg = P2M__MSG("");
+    size_t el;
+    unsigned op = 0, k;
+    int e = p2m__rx_escape(x->p, x->len, x->i, &el, &msg);
+    if (e < 0) return p2m__rx_err(x, x->i, msg);
+    x->i += el;
+    if (e < 256) {
+        *ch = (unsigned)e;
+        return 2;
+    }
+    e -= 256;
+    switch (e) {
+    case 'b': op = P2M__RX_WORDB; break;
+    case 'B': op = P2M__RX_NWORDB; break;
+    case 'A': op = P2M__RX_BOT; break;
+    case 'z': op = P2M__RX_EOT; break;
+    case 'C': op = P2M__RX_ANYNL; break;
+    default: break;
+    }
+    if (op) return p2m__rx_emit(x->c, x->i - el, op, 0, 0, 0, 0);
+    for (k = 0; k < 32; k++) x->set[k] = 0;
+    p2m__rset_named(x->set, e == 'd' || e == 'D' ? "d" : e == 'w' || e == 'W' ? "w" : "s", 1,
+                    e == 'D' || e == 'W' || e == 'S', 0);
+    return p2m__rx_emit_class(x->c, x->i - el, x->set);
+}
+
+/* One atom at x->i (a literal, '.', '^', '$', a class, an escape); it
+   becomes the last atom. */
+P2M__RX_STEP int p2m__rx_atom(p2m__rparse *x, unsigned ch) {
+    p2m__rcomp *c = x->c;
+    const uint32_t atom = c->pc, fl = x->flags;
+    size_t el;
+    int r = 1;
+    switch (ch) {
+    case '^':
+        r = p2m__rx_emit(c, x->i++, (fl & P2M__RXF_M) ? P2M__RX_BOL : P2M__RX_BOT, 0, 0, 0, 0);
+        break;
+    case '$':
+        r = p2m__rx_emit(c, x->i++, (fl & P2M__RXF_M) ? P2M__RX_EOL : P2M__RX_EOT, 0, 0, 0, 0);
+        break;
+    case '.':
+        r = p2m__rx_emit(c, x->i++, (fl & P2M__RXF_S) ? P2M__RX_ANYNL : P2M__RX_ANY, 0, 0, 0, 0);
+        break;
+    case '[':
+        el = p2m__rx_parse_class(c, x->p, x->len, x->i, fl, x->set);
+        r = el && p2m__rx_emit_class(c, x->i, x->set);
+        x->i += el;
+        break;
+    case '\\':
+        r = p2m__rx_backslash(x, &ch);
+        if (r != 2) break;
+        /* an escaped literal */
+        r = p2m__rx_emit(c, x->i, P2M__RX_CHAR, ch, (fl & P2M__RXF_I) ? p2m__rx_other_case(ch) : ch,
+                         0, 0);
+        break;
+    default:
+        x->i++;
+        r = p2m__rx_emit(c, x->i, P2M__RX_CHAR, ch, (fl & P2M__RXF_I) ? p2m__rx_other_case(ch) : ch,
+                         0, 0);
+        break;
+    }
+    x->last = (long)atom;
+    return r;
+}
+
+/* Parses and compiles the pattern p[0..len) (RE2 syntax) into c: SAVE 0,
+   the pattern, SAVE 1, MATCH. 0 on an error (reported through c->err). */
 static int p2m__rx_parse(p2m__rcomp *c, const char *p, size_t len, uint32_t *has_group)
 {
-    p2m__rframe st[P2M_REGEX_MAX_DEPTH + 1];
-    size_t names_at[16], names_len[16], nnames = 0;
-    uint32_t depth = 0, flags = 0, ngroups = 0;
-    long last = -1;       /* start of the last atom, -1 = none */
-    int last_quant = 0;   /* the last thing was a quantifier */
-    size_t i = 0, el;
-    uint8_t set[32];
-    const char *msg = P2M__MSG("");
-
+    p2m__rparse x;
+    x.c = c;
+    x.p = p;
+    x.len = len;
+    x.i = 0;
+    x.nnames = 0;
+    x.depth = x.flags = x.ngroups = 0;
+    x.last = -1;
+    x.last_quant = 0;
+    x.has_group = has_group;
     *has_group = 0;
     if (!p2m__rx_emit(c, 0, P2M__RX_SAVE, 0, 0, 0, 0)) return 0;
-    st[0].group_start = st[0].alt_start = (p2m__rpos)c->pc;
-    st[0].pending = -1;
-    st[0].save = 0;
-    st[0].flags = 0;
-
-    while (i < len) {
-        unsigned ch = (unsigned char)p[i];
-        uint32_t atom = c->pc;
-        long min, max;
+    x.st[0].group_start = x.st[0].alt_start = (p2m__rpos)c->pc;
+    x.st[0].pending = -1;
+    x.st[0].save = 0;
+    x.st[0].flags = 0;
+    while (x.i < len) {
+        const unsigned ch = (unsigned char)p[x.i];
+        long min = 0, max = 0;
         size_t qlen = 0;
-        int greedy;
-
-        /* quantifiers */
+        int ok;
         if (ch == '*' || ch == '+' || ch == '?') {
             qlen = 1;
             min = ch == '+' ? 1 : 0;
             max = ch == '?' ? 1 : -1;
         } else if (ch == '{') {
-            qlen = p2m__rx_parse_brace(p, len, i, &min, &max);
+            qlen = p2m__rx_parse_brace(p, len, x.i, &min, &max);
         }
         if (qlen) {
-            if (last < 0) {
-                p2m__rx_fail(c->err, P2M_ERR_CONFIG, i, "missing argument to repetition operator");
-                return 0;
-            }
-            if (last_quant) {
-                p2m__rx_fail(c->err, P2M_ERR_CONFIG, i,
-                             "bad repetition operator (repeated quantifier)");
-                return 0;
-            }
-            if (min > P2M_REGEX_MAX_REPEAT || max > P2M_REGEX_MAX_REPEAT) {
-                p2m__rx_fail(c->err, P2M_ERR_CONFIG, i, "repetition count too large (max 1000)");
-                return 0;
-            }
-            if (max >= 0 && min > max) {
-                p2m__rx_fail(c->err, P2M_ERR_CONFIG, i, "bad repetition range (min > max)");
-                return 0;
-            }
-            greedy = 1;
-            if (i + qlen < len && p[i + qlen] == '?') {
-                greedy = 0;
-                qlen++;
-            } else if (i + qlen < len && p[i + qlen] == '+') {
-                p2m__rx_fail(c->err, P2M_ERR_CONFIG, i + qlen,
-                             "possessive quantifiers not supported");
-                return 0;
-            }
-            if (flags & P2M__RXF_U) greedy = !greedy;
-            if (!p2m__rx_repeat(c, (uint32_t)last, min, max, greedy, i)) return 0;
-            last_quant = 1;
-            i += qlen;
+            if (!p2m__rx_quantifier(&x, qlen, min, max)) return 0;
             continue;
         }
-        last_quant = 0;
-
-        switch (ch) {
-        case '(':
-            if (i + 1 < len && p[i + 1] == '?') {
-                size_t nb, ne;
-                int open = 0;
-                if (i + 2 < len &&
-                    (p[i + 2] == '=' || p[i + 2] == '!' ||
-                     (p[i + 2] == '<' && i + 3 < len && (p[i + 3] == '=' || p[i + 3] == '!')))) {
-                    p2m__rx_fail(c->err, P2M_ERR_CONFIG, i,
-                                 "look-around (?= (?! (?<= (?<! not supported");
-                    return 0;
-                }
-                if (i + 2 < len &&
-                    (p[i + 2] == '<' || (p[i + 2] == 'P' && i + 3 < len && p[i + 3] == '<'))) {
-                    /* named group: capturing */
-                    nb = i + (p[i + 2] == '<' ? 3 : 4);
-                    for (ne = nb; ne < len && p2m__rx_isword((unsigned char)p[ne]); ne++) {}
-                    if (ne >= len || p[ne] != '>' || ne == nb || (p[nb] >= '0' && p[nb] <= '9')) {
-                        p2m__rx_fail(c->err, P2M_ERR_CONFIG, i, "invalid named capture group");
-                        return 0;
-                    }
-                    for (el = 0; el < nnames; el++) {
-                        size_t q = 0;
-                        if (names_len[el] != ne - nb) continue;
-                        while (q < ne - nb && p[names_at[el] + q] == p[nb + q]) q++;
-                        if (q == ne - nb) {
-                            p2m__rx_fail(c->err, P2M_ERR_CONFIG, i, "duplicate capture group name");
-                            return 0;
-                        }
-                    }
-                    if (nnames == 16) {
-                        p2m__rx_fail(c->err, P2M_ERR_CONFIG, i, "too many named groups (max 16)");
-                        return 0;
-                    }
-                    names_at[nnames] = nb;
-                    names_len[nnames++] = ne - nb;
-                    el = ne + 1 - i;
-                    goto capture;
-                }
-                if (i + 2 < len && p[i + 2] == 'P') {
-                    if (i + 3 < len && p[i + 3] == '=')
-                        p2m__rx_fail(c->err, P2M_ERR_CONFIG, i,
-                                     "(?P=name) back-references not supported");
-                    else
-                        p2m__rx_fail(c->err, P2M_ERR_CONFIG, i, "invalid named capture group");
-                    return 0;
-                }
-                {
-                    uint32_t nf = flags;
-                    el = p2m__rx_parse_flags(c, p, len, i, &nf, &open);
-                    if (!el) return 0;
-                    if (!open) { /* (?flags): rest of the current group */
-                        flags = nf;
-                        last = -1;
-                        i += el;
-                        continue;
-                    }
-                    if (depth >= P2M_REGEX_MAX_DEPTH) goto too_deep;
-                    depth++;
-                    st[depth].group_start = (p2m__rpos)c->pc;
-                    st[depth].alt_start = (p2m__rpos)c->pc;
-                    st[depth].pending = -1;
-                    st[depth].save = 0;
-                    st[depth].flags = (uint8_t)flags;
-                    flags = nf;
-                    last = -1;
-                    i += el;
-                    continue;
-                }
-            }
-            el = 1;
-        capture:
-            if (depth >= P2M_REGEX_MAX_DEPTH) goto too_deep;
-            depth++;
-            ngroups++;
-            st[depth].group_start = (p2m__rpos)c->pc;
-            st[depth].save = (uint8_t)(ngroups == 1);
-            if (ngroups == 1) {
-                *has_group = 1;
-                if (!p2m__rx_emit(c, i, P2M__RX_SAVE, 0, 0, 2, 0)) return 0;
-            }
-            st[depth].alt_start = (p2m__rpos)c->pc;
-            st[depth].pending = -1;
-            st[depth].flags = (uint8_t)flags;
-            last = -1;
-            i += el;
-            continue;
-        case ')':
-            if (depth == 0) {
-                p2m__rx_fail(c->err, P2M_ERR_CONFIG, i, "unexpected )");
-                return 0;
-            }
-            /* fall through to close: patch the pending JMPs to here */
-            {
-                int32_t at = st[depth].pending;
-                while (at >= 0) {
-                    int32_t next = c->code ? c->code[at].x : -1;
-                    p2m__rx_set(c, (uint32_t)at, P2M__RX_JMP, 0, 0, (int32_t)c->pc - at, 0);
-                    at = next;
-                }
-            }
-            if (st[depth].save && !p2m__rx_emit(c, i, P2M__RX_SAVE, 0, 0, 3, 0)) return 0;
-            last = (long)st[depth].group_start;
-            flags = st[depth].flags;
-            depth--;
-            i++;
-            continue;
-        case '|': {
-            uint32_t a = st[depth].alt_start;
-            if (!p2m__rx_insert(c, a, 1, i)) return 0;
-            if (!p2m__rx_emit(c, i, P2M__RX_JMP, 0, 0, st[depth].pending, 0)) return 0;
-            st[depth].pending = (p2m__rspos)((int32_t)c->pc - 1);
-            p2m__rx_set(c, a, P2M__RX_SPLIT, 0, 0, 1, (int32_t)(c->pc - a));
-            st[depth].alt_start = (p2m__rpos)c->pc;
-            last = -1;
-            i++;
-            continue;
-        }
-        case '^':
-            if (!p2m__rx_emit(c, i, (flags & P2M__RXF_M) ? P2M__RX_BOL : P2M__RX_BOT, 0, 0, 0, 0))
-                return 0;
-            i++;
-            break;
-        case '$':
-            if (!p2m__rx_emit(c, i, (flags & P2M__RXF_M) ? P2M__RX_EOL : P2M__RX_EOT, 0, 0, 0, 0))
-                return 0;
-            i++;
-            break;
-        case '.':
-            if (!p2m__rx_emit(c, i, (flags & P2M__RXF_S) ? P2M__RX_ANYNL : P2M__RX_ANY, 0, 0, 0, 0))
-                return 0;
-            i++;
-            break;
-        case '[':
-            el = p2m__rx_parse_class(c, p, len, i, flags, set);
-            if (!el) return 0;
-            if (!p2m__rx_emit_class(c, i, set)) return 0;
-            i += el;
-            break;
-        case '\\': {
-            int e = p2m__rx_escape(p, len, i, &el, &msg);
-            unsigned op = 0;
-            if (e < 0) {
-                p2m__rx_fail(c->err, P2M_ERR_CONFIG, i, msg);
-                return 0;
-            }
-            if (e < 256) {
-                ch = (unsigned)e;
-                i += el;
-                goto literal;
-            }
-            e -= 256;
-            switch (e) {
-            case 'b': op = P2M__RX_WORDB; break;
-            case 'B': op = P2M__RX_NWORDB; break;
-            case 'A': op = P2M__RX_BOT; break;
-            case 'z': op = P2M__RX_EOT; break;
-            case 'C': op = P2M__RX_ANYNL; break;
-            default: break;
-            }
-            if (op) {
-                if (!p2m__rx_emit(c, i, op, 0, 0, 0, 0)) return 0;
-            } else {
-                unsigned k;
-                for (k = 0; k < 32; k++) set[k] = 0;
-                p2m__rset_named(set,
-                                e == 'd' || e == 'D'   ? "d"
-                                : e == 'w' || e == 'W' ? "w"
-                                                       : "s",
-                                1, e == 'D' || e == 'W' || e == 'S', 0);
-                if (!p2m__rx_emit_class(c, i, set)) return 0;
-            }
-            i += el;
-            break;
-        }
-        default:
-            i++;
-        literal:
-            if (!p2m__rx_emit(c, i, P2M__RX_CHAR, ch,
-                              (flags & P2M__RXF_I) ? p2m__rx_other_case(ch) : ch, 0, 0))
-                return 0;
-            break;
-        }
-        last = (long)atom;
+        x.last_quant = 0;
+        ok = ch == '('   ? p2m__rx_open(&x)
+             : ch == ')' ? p2m__rx_close(&x)
+             : ch == '|' ? p2m__rx_alternative(&x)
+                         : p2m__rx_atom(&x, ch);
+        if (!ok) return 0;
     }
-    if (depth > 0) {
-        p2m__rx_fail(c->err, P2M_ERR_CONFIG, len, "missing )");
-        return 0;
-    }
-    {
-        int32_t at = st[0].pending;
-        while (at >= 0) {
-            int32_t next = c->code ? c->code[at].x : -1;
-            p2m__rx_set(c, (uint32_t)at, P2M__RX_JMP, 0, 0, (int32_t)c->pc - at, 0);
-            at = next;
-        }
-    }
+    if (x.depth > 0) return p2m__rx_err(&x, len, "missing )");
+    p2m__rx_patch_pending(c, x.st[0].pending);
     if (!p2m__rx_emit(c, len, P2M__RX_SAVE, 0, 0, 1, 0)) return 0;
-    if (!p2m__rx_emit(c, len, P2M__RX_MATCH, 0, 0, 0, 0)) return 0;
-    return 1;
-too_deep:
-    p2m__rx_fail(c->err, P2M_ERR_CONFIG, i, "groups nested too deeply");
-    return 0;
+    return p2m__rx_emit(c, len, P2M__RX_MATCH, 0, 0, 0, 0);
 }
 
 static size_t p2m__rx_align(size_t v) {
@@ -8841,6 +8852,13 @@ static int p2m__rx_first_set(const p2m__rinst *code, uint32_t pc_end, const uint
 
 #if !defined(P2M_NO_REGEX) && !defined(P2M_USE_PCRE2)
 
+/* Bytes p2m_regex_compile asks for (0: not a valid pattern). */
+static size_t p2m__regex_need(const char *pattern, size_t len) {
+    uint32_t ninst, ncls;
+    size_t bytes;
+    return p2m__rx_measure(pattern, len, 0, &ninst, &ncls, &bytes) ? bytes + P2M__RX_ALIGN - 1 : 0;
+}
+
 P2M_API p2m_status p2m_regex_compile(const char *pattern, size_t len, void *mem, size_t mem_size,
                                      const p2m_regex **re, p2m_error *err)
 {
@@ -9096,6 +9114,16 @@ static size_t p2m__rx_pcre_estimate(uint32_t ninst, uint32_t ncls, size_t plen)
     return 16384u + 64u * (size_t)ninst + 48u * (size_t)ncls + 32u * plen;
 }
 
+/* Bytes p2m_regex_compile asks for (0: not a valid pattern). */
+static size_t p2m__regex_need(const char *pattern, size_t len) {
+    uint32_t ninst, ncls;
+    size_t bytes, plen;
+    if (!p2m__rx_measure(pattern, len, 0, &ninst, &ncls, &bytes)) return 0;
+    plen = p2m__rx_to_pcre(pattern, len, NULL);
+    return p2m__rx_align(sizeof(p2m_regex)) + p2m__rx_align(plen + 1) +
+           p2m__rx_pcre_estimate(ninst, ncls, plen) + P2M__RX_ALIGN - 1;
+}
+
 P2M_API p2m_status p2m_regex_compile(const char *pattern, size_t len, void *mem, size_t mem_size,
                                      const p2m_regex **re, p2m_error *err)
 {
@@ -9236,6 +9264,12 @@ P2M_API int p2m_regex_search(const p2m_regex *re, const char *s, size_t n, void 
 #else /* P2M_NO_REGEX */
 
 /* ---- regex: compiled out (P2M_NO_REGEX) ---------------------------------- */
+
+static size_t p2m__regex_need(const char *pattern, size_t len) {
+    (void)pattern;
+    (void)len;
+    return 0;
+}
 
 P2M_API p2m_status p2m_regex_compile(const char *pattern, size_t len, void *mem, size_t mem_size,
                                      const p2m_regex **re, p2m_error *err)
