@@ -218,8 +218,16 @@ def _raise(err: _Error) -> None:
 
 
 def _buffer(size: int) -> ctypes.Array:
-    """size bytes of 8-byte aligned memory (the library's structs need it)."""
-    return (ctypes.c_uint64 * ((max(size, 1) + 7) // 8))()
+    """size bytes of 8-byte aligned memory (the library's structs need it).
+    A bytearray is calloc'ed, so a large buffer costs no time until it is
+    written (a ctypes array would be cleared byte by byte first)."""
+    size = max(size, 8)
+    raw = bytearray(size + 8)
+    arr = (ctypes.c_char * size).from_buffer(raw)
+    skew = (-ctypes.addressof(arr)) % 8
+    if skew:
+        arr = (ctypes.c_char * size).from_buffer(raw, skew)
+    return arr
 
 
 def _config_text(config: Any) -> bytes:
@@ -366,7 +374,7 @@ class Converter:
             work = tls.work = self._grow_work(need.value)
         out = getattr(tls, "out", None)
         if out is None:
-            out = tls.out = _buffer(max(4096, len(data)))
+            out = tls.out = _buffer(max(65536, len(data) // 4))
         stats = getattr(tls, "stats_mem", None)
         if stats is None:
             stats = tls.stats_mem = _buffer(_STATS_SIZE)
