@@ -68,3 +68,6 @@ clean:
 -include tests/tests.mk
 -include bench/bench.mk
 -include examples/examples.mk
+
+# Python and JavaScript bindings
+-include bindings/pyjs.mk

@@ -42,3 +42,29 @@ void *memset(void *dst, int c, size_t n)
         *d++ = (unsigned char)c;
     return dst;
 }
+
+/* 128-bit multiplication, which clang calls for the 64-bit overflow checks
+   (__builtin_mul_overflow) on wasm32; compiler-rt's builtins are not linked.
+   The low 128 bits of a * b, from 32-bit partial products. */
+typedef unsigned long long u64;
+typedef __int128 i128;
+typedef unsigned __int128 u128;
+
+i128 __multi3(i128 a, i128 b);
+
+static u64 mul_hi64(u64 x, u64 y)
+{
+    u64 xl = x & 0xffffffffu, xh = x >> 32, yl = y & 0xffffffffu, yh = y >> 32;
+    u64 ll = xl * yl, lh = xl * yh, hl = xh * yl, hh = xh * yh;
+    u64 mid = (ll >> 32) + (lh & 0xffffffffu) + (hl & 0xffffffffu);
+    return hh + (lh >> 32) + (hl >> 32) + (mid >> 32);
+}
+
+i128 __multi3(i128 a, i128 b)
+{
+    u128 ua = (u128)a, ub = (u128)b;
+    u64 al = (u64)ua, ah = (u64)(ua >> 64), bl = (u64)ub, bh = (u64)(ub >> 64);
+    u64 lo = al * bl;
+    u64 hi = mul_hi64(al, bl) + ah * bl + al * bh;
+    return (i128)(((u128)hi << 64) | lo);
+}

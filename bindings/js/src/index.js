@@ -1,0 +1,288 @@
+// SPDX-License-Identifier: MIT
+// profile2metrics for JavaScript: the C library compiled to WebAssembly
+// (dist/profile2metrics.wasm, built by `make js`), wrapped as an ES module.
+// Works in Node (18+) and in browsers.
+//
+//   import { Converter } from "profile2metrics";
+//   const conv = await Converter.create({ metrics: { memory: { enabled: false } } });
+//   const metrics = conv.convert(requestBytes);   // Uint8Array, OTLP metrics protobuf
+//
+// The configuration is the structure of the YAML file `p2m -c` reads
+// (docs/configuration.md), as an object or its JSON text. Every Converter
+// has its own WebAssembly instance (its own memory); the compiled module is
+// shared. Errors are P2MError with status, statusName, offset, field,
+// message and needed.
+
+const WASM_NAME = "profile2metrics.wasm";
+
+/** Status numbers of the library (p2m_status). */
+export const Status = Object.freeze({
+  OK: 0,
+  MALFORMED: 1,
+  INVALID_REFERENCE: 2,
+  CONFIG: 3,
+  MEMORY: 4,
+  OUTPUT_TOO_SMALL: 5,
+  ARGUMENT: 6,
+  UNSUPPORTED: 7,
+});
+
+/** Output formats this build writes ("json" / "prom" need the library's writers). */
+export const FORMATS = Object.freeze(["otlp"]);
+
+const STATS_FIELDS = [
+  "bytesIn", "bytesOut", "layout", "resources", "profiles", "profilesUnclassified",
+  "samples", "samplesKept", "droppedProcess", "droppedThread", "droppedPattern",
+  "emptySamples", "invalidReferences", "series", "overflowSamples", "workUsed",
+  "regexSearches", "profilesUnfed", "samplesUnfed", "layoutEvidence", "layoutConflict",
+];
+const LAYOUTS = { 0: "auto", 8: "v1.8", 9: "v1.9", 10: "v1.10" };
+
+// wasm32 layout of p2m_error (checked against p2mb_sizeof at load)
+const ERR_SIZE = 204, ERR_OFFSET = 4, ERR_NEEDED = 8, ERR_FIELD = 12, ERR_MESSAGE = 76;
+const OPT_SIZE = 64; // p2m_options is 32 bytes on wasm32; cleared with room to spare
+
+/** A failed call of the library. */
+export class P2MError extends Error {
+  constructor(status, statusName, message, offset = 0, field = "", needed = 0) {
+    let text = (field ? field + ": " : "") + message;
+    if (status === Status.MALFORMED || status === Status.INVALID_REFERENCE)
+      text += ` (at byte ${offset})`;
+    super(`${statusName}: ${text}`);
+    this.name = "P2MError";
+    this.status = status;          // Status.*
+    this.statusName = statusName;  // the library's name of the status
+    this.offset = offset;          // byte offset into the input (malformed, invalid reference)
+    this.field = field;            // configuration path, "" when none
+    this.detail = message;         // the library's one-line message
+    this.needed = needed;          // bytes, for MEMORY / OUTPUT_TOO_SMALL
+  }
+}
+
+let modulePromise = null;
+
+async function loadModule(source) {
+  if (source instanceof WebAssembly.Module) return source;
+  if (source instanceof ArrayBuffer || ArrayBuffer.isView(source))
+    return WebAssembly.compile(source);
+  const url = source ?? new URL(`../dist/${WASM_NAME}`, import.meta.url);
+  const href = String(url);
+  if (href.startsWith("file:") && typeof process !== "undefined" && process.versions?.node) {
+    const { readFile } = await import("node:fs/promises");
+    return WebAssembly.compile(await readFile(new URL(href)));
+  }
+  const resp = await fetch(href);
+  if (!resp.ok) throw new Error(`profile2metrics: cannot load ${href}: HTTP ${resp.status}`);
+  if (WebAssembly.compileStreaming &&
+      (resp.headers.get("content-type") || "").startsWith("application/wasm"))
+    return WebAssembly.compileStreaming(resp);
+  return WebAssembly.compile(await resp.arrayBuffer());
+}
+
+const align8 = (n) => (n + 7) & ~7;
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+export class Converter {
+  /**
+   * Compiles a configuration. config: an object (the YAML configuration's
+   * structure), its JSON text, or undefined for the defaults. options.wasm:
+   * where the .wasm is (URL, bytes or a WebAssembly.Module; default
+   * ../dist/profile2metrics.wasm next to this file).
+   * Throws P2MError (status CONFIG, field, message) for a configuration the
+   * library rejects.
+   */
+  static async create(config, options = {}) {
+    let mod;
+    if (options.wasm !== undefined) {
+      mod = await loadModule(options.wasm);
+    } else {
+      modulePromise ??= loadModule();
+      mod = await modulePromise;
+    }
+    const inst = await WebAssembly.instantiate(mod, {});
+    return new Converter(inst.exports, config);
+  }
+
+  constructor(exports, config) {
+    if (!exports || !exports.p2mb_compile)
+      throw new TypeError("use `await Converter.create(config)`");
+    this._x = exports;
+    if (exports.p2mb_sizeof(1) !== ERR_SIZE || exports.p2mb_sizeof(2) > 256)
+      throw new Error("profile2metrics: the .wasm's p2m_error / p2m_stats layout does not match this module");
+    const base = align8(exports.__heap_base.value);
+    // fixed area: error, stats, options, three 8-byte out-slots
+    this._err = base;
+    this._stats = base + 256;
+    this._opts = this._stats + 512;
+    this._slot = this._opts + OPT_SIZE;   // size_t / pointer results
+    const fixedEnd = align8(this._slot + 32);
+    let text;
+    if (config === undefined || config === null) text = "{}";
+    else if (typeof config === "string") text = config;
+    else {
+      try {
+        text = JSON.stringify(config);
+      } catch (e) {
+        throw new P2MError(Status.CONFIG, this._statusName(Status.CONFIG),
+          `the configuration is not JSON data: ${e.message}`);
+      }
+      if (text === undefined)
+        throw new TypeError("config must be an object, a JSON string or undefined");
+    }
+    const json = enc.encode(text);
+    // ask for the engine's size, then compile into memory right after the fixed area
+    let st = this._compile(json, fixedEnd + 8, 0, 0);
+    if (st === Status.MEMORY) {
+      const need = this._u32(this._err + ERR_NEEDED);
+      this._engineMem = fixedEnd;
+      this._engineSize = need;
+      st = this._compile(json, align8(fixedEnd + need), fixedEnd, need);
+    }
+    if (st !== Status.OK) this._throw();
+    this._engine = this._u32(this._slot);
+    let end = align8(this._engineMem + this._engineSize);
+    this._state = 0;
+    const stateSize = exports.p2m_state_size(this._engine);
+    if (stateSize > 0) {
+      this._stateMem = end;
+      this._stateSize = stateSize;
+      end = align8(end + stateSize);
+      this._reserve(end);
+      this._initState();
+    }
+    this._dyn = end;          // input, work and output of each call start here
+    this._outCap = 16384;     // grown to what the library names, then kept
+    this._lastStats = null;
+  }
+
+  /** True when the configuration's temporality is cumulative. */
+  get cumulative() { return this._state !== 0; }
+
+  /** Statistics of the last successful convert() (an object of numbers). */
+  get stats() { return this._lastStats; }
+
+  /** The C library's version. */
+  get version() { return this._cstr(this._x.p2m_version()); }
+
+  /** Cumulative temporality: forget every running total. */
+  reset() { if (this._state !== 0) this._initState(); }
+
+  /**
+   * Converts one OTLP ExportProfilesServiceRequest (protobuf bytes) into an
+   * OTLP ExportMetricsServiceRequest, the bytes `p2m convert -f otlp` writes.
+   * options.now: Unix nanoseconds (BigInt or Number) for profiles without a
+   * time (default: now), as `p2m --now`. Throws P2MError.
+   */
+  convert(input, format = "otlp", options = {}) {
+    if (typeof format === "object" && format !== null) { options = format; format = "otlp"; }
+    if (!FORMATS.includes(format)) {
+      if (format === "json" || format === "prom")
+        throw new P2MError(Status.UNSUPPORTED, this._statusName(Status.UNSUPPORTED),
+          `format '${format}' needs the library's p2m_write_${format} writer, which this ` +
+          `version does not have; use format 'otlp' (or p2m convert -f ${format})`);
+      throw new TypeError(`format must be one of ${FORMATS.join(", ")}, not '${format}'`);
+    }
+    if (input instanceof ArrayBuffer) input = new Uint8Array(input);
+    if (!(input instanceof Uint8Array)) throw new TypeError("input must be a Uint8Array");
+    const x = this._x;
+    const inPtr = this._dyn;
+    this._reserve(inPtr + input.length + 8);
+    new Uint8Array(x.memory.buffer, inPtr, input.length).set(input);
+    this._clear(this._err, ERR_SIZE);
+    if (x.p2m_work_size(this._engine, inPtr, input.length, this._slot, this._err) !== 0)
+      this._throw();
+    let workSize = Math.max(this._u32(this._slot), 64);
+    const now = options.now === undefined ? BigInt(Date.now()) * 1000000n : BigInt(options.now);
+    let st;
+    for (let attempt = 0; attempt < 4; attempt++) {
+      const work = align8(inPtr + input.length);
+      const out = align8(work + workSize);
+      this._reserve(out + this._outCap);
+      this._clear(this._opts, OPT_SIZE);
+      const dv = new DataView(x.memory.buffer);
+      dv.setBigUint64(this._opts, now, true);
+      dv.setUint32(this._opts + 8, this._state, true);
+      this._clear(this._err, ERR_SIZE);
+      this._clear(this._stats, 512);
+      st = x.p2m_convert(this._engine, inPtr, input.length, this._opts, work, workSize,
+                         out, this._outCap, this._slot, this._stats, this._err);
+      if (st === Status.OK) {
+        const n = this._u32(this._slot);
+        const result = new Uint8Array(x.memory.buffer, out, n).slice();
+        this._lastStats = this._readStats();
+        return result;
+      }
+      const need = this._u32(this._err + ERR_NEEDED);
+      if (st === Status.OUTPUT_TOO_SMALL && need > this._outCap) this._outCap = need;
+      else if (st === Status.MEMORY && need > workSize) workSize = need;
+      else break;
+    }
+    this._throw();
+  }
+
+  // ---- internals ----
+
+  _compile(json, at, engineMem, engineSize) {
+    const x = this._x;
+    const scratchSize = x.p2mb_scratch_size(json.length);
+    const scratch = align8(at + json.length);
+    this._reserve(scratch + scratchSize);
+    new Uint8Array(x.memory.buffer, at, json.length).set(json);
+    this._clear(this._err, ERR_SIZE);
+    return x.p2mb_compile(at, json.length, scratch, scratchSize, engineMem, engineSize,
+                          this._slot, this._err);
+  }
+
+  _initState() {
+    const x = this._x;
+    this._clear(this._err, ERR_SIZE);
+    if (x.p2m_state_init(this._engine, this._stateMem, this._stateSize, this._slot + 8,
+                         this._err) !== 0)
+      this._throw();
+    this._state = this._u32(this._slot + 8);
+  }
+
+  // grows the instance's memory to hold `end` bytes
+  _reserve(end) {
+    const mem = this._x.memory;
+    if (end > 0xffff0000) {
+      throw new P2MError(Status.MEMORY, this._statusName(Status.MEMORY),
+        `the call needs ${end} bytes of WebAssembly memory, over the 4 GiB of wasm32`, 0, "", end);
+    }
+    const have = mem.buffer.byteLength;
+    if (end > have) mem.grow(Math.ceil((end - have) / 65536));
+  }
+
+  _clear(ptr, n) { new Uint8Array(this._x.memory.buffer, ptr, n).fill(0); }
+  _u32(ptr) { return new DataView(this._x.memory.buffer).getUint32(ptr, true); }
+
+  _cstr(ptr, max = 1 << 16) {
+    const b = new Uint8Array(this._x.memory.buffer, ptr, Math.min(max, this._x.memory.buffer.byteLength - ptr));
+    const end = b.indexOf(0);
+    return dec.decode(b.subarray(0, end < 0 ? b.length : end));
+  }
+
+  _statusName(status) { return this._cstr(this._x.p2m_status_string(status)); }
+
+  _throw() {
+    const dv = new DataView(this._x.memory.buffer);
+    const status = dv.getInt32(this._err, true);
+    throw new P2MError(status, this._statusName(status), this._cstr(this._err + ERR_MESSAGE, 128),
+      dv.getUint32(this._err + ERR_OFFSET, true), this._cstr(this._err + ERR_FIELD, 64),
+      dv.getUint32(this._err + ERR_NEEDED, true));
+  }
+
+  _readStats() {
+    const x = this._x;
+    const vals = align8(this._stats + 256);
+    x.p2mb_stats_flat(this._stats, vals, STATS_FIELDS.length);
+    const a = new BigUint64Array(x.memory.buffer, vals, STATS_FIELDS.length);
+    const s = {};
+    STATS_FIELDS.forEach((k, i) => { s[k] = Number(a[i]); });
+    s.layout = LAYOUTS[s.layout] ?? String(s.layout);
+    s.layoutEvidence = LAYOUTS[s.layoutEvidence] ?? String(s.layoutEvidence);
+    s.layoutConflict = s.layoutConflict !== 0;
+    return Object.freeze(s);
+  }
+}
