@@ -176,6 +176,14 @@ def _():
         why = diff(c.convert(data, now=NOW), want)
         if why:
             return case["name"] + ": " + why
+    # working memory sized by a small request, then a larger one: grown from
+    # the P2M_ERR_MEMORY status's size
+    c = p2m.Converter()
+    for name in ("generated-default", "real-k8s-2-default"):
+        case = next(x for x in M["cases"] if x["name"] == name)
+        why = diff(c.convert(read(case["input"]), now=NOW), read(case["expect"]))
+        if why:
+            return "%s after a smaller request: %s" % (name, why)
 
 
 # ---- errors ---------------------------------------------------------------------

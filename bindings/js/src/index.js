@@ -152,6 +152,7 @@ export class Converter {
       this._initState();
     }
     this._dyn = end;          // input, work and output of each call start here
+    this._workSize = 0;
     this._outCap = 16384;     // grown to what the library names, then kept
     this._lastStats = null;
   }
@@ -189,10 +190,12 @@ export class Converter {
     const inPtr = this._dyn;
     this._reserve(inPtr + input.length + 8);
     new Uint8Array(x.memory.buffer, inPtr, input.length).set(input);
-    this._clear(this._err, ERR_SIZE);
-    if (x.p2m_work_size(this._engine, inPtr, input.length, this._slot, this._err) !== 0)
-      this._throw();
-    let workSize = Math.max(this._u32(this._slot), 64);
+    // The working memory's size is kept from call to call: p2m_work_size (a
+    // skim of the whole input, half the cost of a conversion) runs only for
+    // the first call; a size that turns out short gives MEMORY with the size
+    // that works, and the call is repeated.
+    if (this._workSize === 0) this._workSize = Math.max(this._workSizeOf(inPtr, input.length), 64);
+    let workSize = this._workSize;
     const now = options.now === undefined ? BigInt(Date.now()) * 1000000n : BigInt(options.now);
     let st;
     for (let attempt = 0; attempt < 4; attempt++) {
@@ -215,9 +218,11 @@ export class Converter {
       }
       const need = this._u32(this._err + ERR_NEEDED);
       if (st === Status.OUTPUT_TOO_SMALL && need > this._outCap) this._outCap = need;
-      else if (st === Status.MEMORY && need > workSize) workSize = need;
+      else if (st === Status.MEMORY && need > workSize) workSize = this._workSize = need;
       else break;
     }
+    // p2m reports what the skim finds first: the same offset here
+    if (st === Status.MALFORMED) this._workSizeOf(inPtr, input.length);
     this._throw();
   }
 
@@ -232,6 +237,13 @@ export class Converter {
     this._clear(this._err, ERR_SIZE);
     return x.p2mb_compile(at, json.length, scratch, scratchSize, engineMem, engineSize,
                           this._slot, this._err);
+  }
+
+  _workSizeOf(inPtr, len) {
+    this._clear(this._err, ERR_SIZE);
+    if (this._x.p2m_work_size(this._engine, inPtr, len, this._slot, this._err) !== 0)
+      this._throw();
+    return this._u32(this._slot);
   }
 
   _initState() {

@@ -79,6 +79,14 @@ test("js-growth-from-needed", async () => {
     const conv = await Converter.create(config(c.config));
     sameBytes(conv.convert(read(c.input), { now: NOW }), read(c.expect), c.name);
   }
+  // working memory sized by a small request, then a larger one: grown from
+  // the MEMORY status's size
+  const small = M.cases.find((c) => c.name === "generated-default");
+  const large = M.cases.find((c) => c.name === "real-k8s-2-default");
+  const conv = await Converter.create();
+  sameBytes(conv.convert(read(small.input), { now: NOW }), read(small.expect), small.name);
+  sameBytes(conv.convert(read(large.input), { now: NOW }), read(large.expect), large.name);
+  assert.ok(conv.stats.workUsed > 0);
 });
 
 for (const e of M.errors) {

@@ -364,14 +364,13 @@ class Converter:
             return self._convert(data, opts, self._tls)
 
     def _convert(self, data: bytes, opts: _Options, tls: threading.local) -> bytes:
-        err = _Error()
-        need = ctypes.c_size_t(0)
-        if _lib.p2m_work_size(self._engine, data, len(data), ctypes.byref(need),
-                              ctypes.byref(err)) != 0:
-            _raise(err)
+        # The thread's working memory is reused as it is: p2m_work_size (a skim
+        # of the whole input, half the cost of a conversion) runs only to size
+        # a thread's first buffer; a buffer that turns out short gives
+        # P2M_ERR_MEMORY with the size that works, and the call is repeated.
         work = getattr(tls, "work", None)
-        if work is None or ctypes.sizeof(work) < need.value:
-            work = tls.work = self._grow_work(need.value)
+        if work is None:
+            work = tls.work = self._grow_work(self._work_size(data))
         out = getattr(tls, "out", None)
         if out is None:
             out = tls.out = _buffer(max(65536, len(data) // 4))
@@ -390,11 +389,22 @@ class Converter:
                 work = tls.work = self._grow_work(err.needed)
             else:
                 break
+        if st == 1:
+            # p2m reports what the skim finds first: the same offset here
+            self._work_size(data)
         if st != 0:
             _raise(err)
         result = ctypes.string_at(out, n.value)
         tls.stats = self._last = self._read_stats(stats)
         return result
+
+    def _work_size(self, data: bytes) -> int:
+        err = _Error()
+        need = ctypes.c_size_t(0)
+        if _lib.p2m_work_size(self._engine, data, len(data), ctypes.byref(need),
+                              ctypes.byref(err)) != 0:
+            _raise(err)
+        return need.value
 
     def _grow_work(self, size: int) -> ctypes.Array:
         if self._max_work is not None and size > self._max_work:
