@@ -40,3 +40,18 @@ test-bindings-python: $(BUILD)/p2m
 	sh tests/suite-bindings-python.sh
 test-bindings-js: $(BUILD)/p2m
 	sh tests/suite-bindings-js.sh
+
+# make bench-pyjs: the typical workload through the C call, Python and
+# WebAssembly in Node (bench/bindings.sh); also run by `make bench`.
+.PHONY: bench-pyjs
+PYJS_BENCH_FILE ?= $(BUILD)/bench/typical.otlp
+$(BUILD)/bench/bindings_c: bench/bindings_c.c profile2metrics.h
+	@mkdir -p $(@D)
+	$(CC) -std=c99 -O2 $(WARN) -I. -o $@ $<
+$(BUILD)/bench/pyjs-site/.done: bindings/common/p2m_binding.c profile2metrics.h $(wildcard bindings/python/*/*.py)
+	rm -rf $(@D) && mkdir -p $(@D)
+	/usr/bin/python3 -m pip install --quiet --no-index --no-deps --target $(@D) bindings/python
+	touch $@
+bench-pyjs: $(BUILD)/bench/bindings_c $(BUILD)/bench/pyjs-site/.done $(WASM_OUT) $(PYJS_BENCH_FILE)
+	sh bench/bindings.sh $(BUILD)/bench/bindings_c $(BUILD)/bench/pyjs-site $(PYJS_BENCH_FILE)
+bench: bench-pyjs
