@@ -40,7 +40,8 @@ const LAYOUTS = { 0: "auto", 8: "v1.8", 9: "v1.9", 10: "v1.10" };
 
 // wasm32 layout of p2m_error (checked against p2mb_sizeof at load)
 const ERR_SIZE = 204, ERR_OFFSET = 4, ERR_NEEDED = 8, ERR_FIELD = 12, ERR_MESSAGE = 76;
-const OPT_SIZE = 64; // p2m_options is 32 bytes on wasm32; cleared with room to spare
+// p2m_options: now_unix_nano at 0, state at 8; fields are only ever added at
+// its end, and the whole struct (p2mb_sizeof(3) bytes) is cleared each call
 
 /** A failed call of the library. */
 export class P2MError extends Error {
@@ -115,7 +116,8 @@ export class Converter {
     this._err = base;
     this._stats = base + 256;
     this._opts = this._stats + 512;
-    this._slot = this._opts + OPT_SIZE;   // size_t / pointer results
+    this._optSize = exports.p2mb_sizeof(3);
+    this._slot = align8(this._opts + this._optSize);   // size_t / pointer results
     const fixedEnd = align8(this._slot + 32);
     let text;
     if (config === undefined || config === null) text = "{}";
@@ -202,7 +204,7 @@ export class Converter {
       const work = align8(inPtr + input.length);
       const out = align8(work + workSize);
       this._reserve(out + this._outCap);
-      this._clear(this._opts, OPT_SIZE);
+      this._clear(this._opts, this._optSize);
       const dv = new DataView(x.memory.buffer);
       dv.setBigUint64(this._opts, now, true);
       dv.setUint32(this._opts + 8, this._state, true);

@@ -114,6 +114,7 @@ class _Error(ctypes.Structure):
 
 
 class _Options(ctypes.Structure):
+    """The leading fields of p2m_options (fields are only ever added at its end)."""
     _fields_ = [("now_unix_nano", ctypes.c_uint64), ("state", ctypes.c_void_p),
                 ("symbolize", ctypes.c_void_p), ("user_data", ctypes.c_void_p),
                 ("unfed", ctypes.c_void_p), ("unfed_cap", ctypes.c_size_t)]
@@ -195,6 +196,7 @@ def _load() -> ctypes.CDLL:
 
 _lib = _load()
 _STATS_SIZE = _lib.p2mb_sizeof(2)
+_OPTIONS_SIZE = _lib.p2mb_sizeof(3)
 
 
 def version() -> str:
@@ -355,7 +357,9 @@ class Converter:
             raise ValueError("format must be one of %s, not %r" % (", ".join(FORMATS), format))
         if not isinstance(data, bytes):
             data = bytes(data)
-        opts = _Options()
+        # the library's p2m_options may have grown beyond the fields named
+        # here: clear all of its bytes, then set ours
+        opts = _Options.from_buffer(_buffer(_OPTIONS_SIZE))
         opts.now_unix_nano = time.time_ns() if now is None else now
         if self._lock is None:
             return self._convert(data, opts, self._tls)
