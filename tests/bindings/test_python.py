@@ -280,7 +280,8 @@ def _():
 FUZZ = r'''
 import random, sys
 import profile2metrics as p2m
-seed, paths = int(sys.argv[1]), sys.argv[2:]
+seed, paths = int(sys.argv[1]), [a for a in sys.argv[2:] if a.endswith(".otlp")]
+cfg_paths = [a for a in sys.argv[2:] if a.endswith(".json")]
 rnd = random.Random(seed)
 convs = [p2m.Converter(), p2m.Converter({"metrics": {"function": {"enabled": True}},
                                          "strict": True})]
@@ -306,21 +307,38 @@ for path in paths:
         one(bytes(b))
 for _ in range(1000):                             # random bytes
     one(bytes(rnd.randrange(256) for _ in range(rnd.randint(0, 300))))
-print(ok, err)
+# damaged configuration texts: compiled, or a ConfigError
+cfg_ok = cfg_err = 0
+for path in cfg_paths:
+    text = open(path, "rb").read()
+    for i in range(400):
+        b = bytearray(text[:rnd.randint(0, len(text))] if i % 4 == 0 else text)
+        for _ in range(rnd.randint(0, 3)):
+            b[rnd.randrange(len(b))] = rnd.choice(b'{}[]:,"\\0123456789 xtfn-.eE')
+        try:
+            p2m.Converter(bytes(b))
+            cfg_ok += 1
+        except p2m.ConfigError:
+            cfg_err += 1
+print(ok, err, cfg_ok, cfg_err)
 '''
 
 
 @check("py-malformed-never-crashes")
 def _():
     paths = [os.path.join(CASES, n) for n in ("real-profile.otlp", "generated.otlp",
-                                                 "real-k8s-1.otlp")]
+                                                 "real-k8s-1.otlp", "rich.json",
+                                                 "collector.json", "filters.json")]
     p = subprocess.run([sys.executable, "-c", FUZZ, "7"] + paths, capture_output=True,
                        timeout=300)
     if p.returncode != 0:
         return "the process died (exit %d): %s" % (p.returncode, p.stderr.decode()[-400:])
-    ok, err = map(int, p.stdout.split())
+    ok, err, cfg_ok, cfg_err = map(int, p.stdout.split())
     if err == 0 or ok == 0:
         return "expected both results and errors, got %d ok, %d errors" % (ok, err)
+    if cfg_err == 0 or cfg_ok == 0:
+        return "damaged configurations: expected both, got %d compiled, %d ConfigError" % (
+            cfg_ok, cfg_err)
 
 
 # ---- threads ----------------------------------------------------------------------
