@@ -313,7 +313,7 @@ for path in cfg_paths:
     text = open(path, "rb").read()
     for i in range(400):
         b = bytearray(text[:rnd.randint(0, len(text))] if i % 4 == 0 else text)
-        for _ in range(rnd.randint(0, 3)):
+        for _ in range(rnd.randint(0, 3) if b else 0):
             b[rnd.randrange(len(b))] = rnd.choice(b'{}[]:,"\\0123456789 xtfn-.eE')
         try:
             p2m.Converter(bytes(b))
