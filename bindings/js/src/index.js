@@ -265,7 +265,13 @@ export class Converter {
         `the call needs ${end} bytes of WebAssembly memory, over the 4 GiB of wasm32`, 0, "", end);
     }
     const have = mem.buffer.byteLength;
-    if (end > have) mem.grow(Math.ceil((end - have) / 65536));
+    if (end <= have) return;
+    try {
+      mem.grow(Math.ceil((end - have) / 65536));
+    } catch (e) {
+      throw new P2MError(Status.MEMORY, this._statusName(Status.MEMORY),
+        `cannot grow the WebAssembly memory to ${end} bytes: ${e.message}`, 0, "", end);
+    }
   }
 
   _clear(ptr, n) { new Uint8Array(this._x.memory.buffer, ptr, n).fill(0); }
