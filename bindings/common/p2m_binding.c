@@ -1220,7 +1220,7 @@ P2MB_API size_t p2mb_stats_flat(const p2m_stats *s, uint64_t *out, size_t cap)
 
 /* Sizes of the public structs as this build lays them out, so a binding can
    check its own declarations against the library it loaded (1 p2m_error,
-   2 p2m_stats, 3 p2m_options, 4 p2m_config). */
+   2 p2m_stats, 3 p2m_options, 4 p2m_config, 5 p2m_attribute). */
 P2MB_API size_t p2mb_sizeof(int which)
 {
     switch (which) {
@@ -1228,6 +1228,26 @@ P2MB_API size_t p2mb_sizeof(int which)
     case 2: return sizeof(p2m_stats);
     case 3: return sizeof(p2m_options);
     case 4: return sizeof(p2m_config);
+    case 5: return sizeof(p2m_attribute);
+    default: return 0;
+    }
+}
+
+/* Offsets inside the public structs as this build lays them out, for
+   bindings that write them byte by byte (the WebAssembly module checks its
+   constants against these): 1 p2m_options.state, 2
+   p2m_options.resource_attributes, 3 p2m_options.n_resource_attributes,
+   4 p2m_attribute.value, 5 p2m_value.str, 6 p2m_value.i, 7 p2m_value.d. */
+P2MB_API size_t p2mb_offsetof(int which)
+{
+    switch (which) {
+    case 1: return offsetof(p2m_options, state);
+    case 2: return offsetof(p2m_options, resource_attributes);
+    case 3: return offsetof(p2m_options, n_resource_attributes);
+    case 4: return offsetof(p2m_attribute, value);
+    case 5: return offsetof(p2m_value, str);
+    case 6: return offsetof(p2m_value, i);
+    case 7: return offsetof(p2m_value, d);
     default: return 0;
     }
 }

@@ -9,6 +9,8 @@ Writes into a directory (default build/bindings/cases):
                        dict a binding takes (not derived from the YAML text)
   NAME.CFG.expect.pb   `build/p2m convert -c CFG.yaml -f otlp --now NOW`
                        on NAME.otlp: the bytes each binding must reproduce
+  NAME.resattr.expect.pb   the same with --resource-attr (case field
+                       "resource_attributes")
   NAME.trunc.otlp      truncated inputs, with what p2m says about them
   manifest.json        all of it: {"now", "cases": [...], "errors": [...],
                        "cumulative": {...}}
@@ -230,6 +232,27 @@ def main(argv):
                 f.write(r.stdout)
             manifest["cases"].append({"name": "%s-%s" % (name, cname), "input": name + ".otlp",
                                       "config": cname + ".json", "expect": exp})
+
+    # resource attributes given with the call, as p2m --resource-attr KEY=VALUE
+    # (service.name replaces the generated request's own)
+    attrs = {"service.name": "checkout", "deployment.environment.name": "prod"}
+    attr_args = []
+    for k, v in attrs.items():
+        attr_args += ["--resource-attr", "%s=%s" % (k, v)]
+    for name in inputs:
+        r = p2m(["-c", os.path.join(out_dir, "rich.yaml"), "-f", "otlp", "-q"] + attr_args,
+                os.path.join(out_dir, name + ".otlp"))
+        if r.returncode != 0:
+            print("FAIL cases-%s-resattr: p2m exit %d: %s" % (name, r.returncode,
+                                                            r.stderr.decode()[:300]))
+            bad = 1
+            continue
+        exp = "%s.resattr.expect.pb" % name
+        with open(os.path.join(out_dir, exp), "wb") as f:
+            f.write(r.stdout)
+        manifest["cases"].append({"name": "%s-resattr" % name, "input": name + ".otlp",
+                                  "config": "rich.json", "expect": exp,
+                                  "resource_attributes": attrs})
 
     # cumulative: p2m keeps one state across the messages of a stream; a
     # binding keeps it across calls. Expected: the framed outputs, split.

@@ -110,7 +110,9 @@ def conv_for(cfg_name):
 expected = {}
 for case in M["cases"]:
     def run(case=case):
-        got = conv_for(case["config"]).convert(read(case["input"]), now=NOW)
+        got = conv_for(case["config"]).convert(read(case["input"]), now=NOW,
+                                               resource_attributes=case.get(
+                                                   "resource_attributes"))
         want = read(case["expect"])
         expected[case["name"]] = (case, want)
         return diff(got, want)
@@ -132,6 +134,26 @@ def _():
     for form, d in (("bytearray", bytearray(data)), ("memoryview", memoryview(data))):
         if c.convert(d, now=NOW) != want:
             return "input as %s differs" % form
+
+
+@check("py-resource-attribute-values")
+def _():
+    # typed values: each kind reaches the output (decoded here by hand: the
+    # key and the value's bytes appear in the Resource), bad kinds are refused
+    c = p2m.Converter()
+    data = read("generated.otlp")
+    out = c.convert(data, now=NOW, resource_attributes={
+        "k.str": "v\u00e9", "k.bool": True, "k.int": -5, "k.float": 0.25, "k.bytes": b"\x00\x01"})
+    for needle in (b"k.str", "v\u00e9".encode(), b"k.bool", b"k.int", b"k.float",
+                   b"k.bytes", b"\x00\x01"):
+        if needle not in out:
+            return "%r not in the output" % needle
+    for bad in ({"k": None}, {"k": [1]}, {1: "v"}, {"k": 1 << 64}):
+        try:
+            c.convert(data, now=NOW, resource_attributes=bad)
+            return "%r accepted" % (bad,)
+        except (TypeError, ValueError):
+            pass
 
 
 @check("py-stats")
@@ -347,16 +369,17 @@ def _():
 def _():
     # one converter per configuration shared by 6 threads, each converting
     # every case 4 times in its own order; results must equal p2m's bytes
-    jobs = [(c["config"], read(c["input"]), read(c["expect"])) for c in M["cases"]]
+    jobs = [(c["config"], read(c["input"]), read(c["expect"]), c.get("resource_attributes"))
+            for c in M["cases"]]
     shared = {c: p2m.Converter(config(c)) for c in set(j[0] for j in jobs)}
     bad = []
 
     def worker(seed):
         order = jobs * 4
         random.Random(seed).shuffle(order)
-        for cfg, data, want in order:
+        for cfg, data, want, attrs in order:
             conv = shared[cfg]
-            got = conv.convert(data, now=NOW)
+            got = conv.convert(data, now=NOW, resource_attributes=attrs)
             if got != want:
                 bad.append("%s: %s" % (cfg, diff(got, want)))
             elif conv.stats.bytes_out != len(got):

@@ -40,8 +40,12 @@ const LAYOUTS = { 0: "auto", 8: "v1.8", 9: "v1.9", 10: "v1.10" };
 
 // wasm32 layout of p2m_error (checked against p2mb_sizeof at load)
 const ERR_SIZE = 204, ERR_OFFSET = 4, ERR_NEEDED = 8, ERR_FIELD = 12, ERR_MESSAGE = 76;
-// p2m_options: now_unix_nano at 0, state at 8; fields are only ever added at
-// its end, and the whole struct (p2mb_sizeof(3) bytes) is cleared each call
+// p2m_options: now_unix_nano at 0, state at 8, resource_attributes and its
+// count at 28; fields are only ever added at its end, and the whole struct
+// (p2mb_sizeof(3) bytes) is cleared each call
+const OPT_RES_ATTRS = 28, ATTR_SIZE = 40;
+// checked at load against the library's offsets (p2mb_offsetof)
+const OFFSETS = [[1, 8], [2, OPT_RES_ATTRS], [3, OPT_RES_ATTRS + 4], [4, 8], [5, 4], [6, 16], [7, 24]];
 
 /** A failed call of the library. */
 export class P2MError extends Error {
@@ -109,8 +113,10 @@ export class Converter {
     if (!exports || !exports.p2mb_compile)
       throw new TypeError("use `await Converter.create(config)`");
     this._x = exports;
-    if (exports.p2mb_sizeof(1) !== ERR_SIZE || exports.p2mb_sizeof(2) > 256)
-      throw new Error("profile2metrics: the .wasm's p2m_error / p2m_stats layout does not match this module");
+    if (exports.p2mb_sizeof(1) !== ERR_SIZE || exports.p2mb_sizeof(2) > 256 ||
+        exports.p2mb_sizeof(3) < OPT_RES_ATTRS + 8 || exports.p2mb_sizeof(5) !== ATTR_SIZE ||
+        OFFSETS.some(([which, at]) => exports.p2mb_offsetof(which) !== at))
+      throw new Error("profile2metrics: the .wasm's p2m_error / p2m_stats / p2m_options / p2m_attribute layout does not match this module");
     const base = align8(exports.__heap_base.value);
     // fixed area: error, stats, options, three 8-byte out-slots
     this._err = base;
@@ -175,7 +181,10 @@ export class Converter {
    * Converts one OTLP ExportProfilesServiceRequest (protobuf bytes) into an
    * OTLP ExportMetricsServiceRequest, the bytes `p2m convert -f otlp` writes.
    * options.now: Unix nanoseconds (BigInt or Number) for profiles without a
-   * time (default: now), as `p2m --now`. Throws P2MError.
+   * time (default: now), as `p2m --now`. options.resourceAttributes: an
+   * object of attributes set on every resource of the output (string,
+   * boolean, bigint, number or Uint8Array values), replacing input attributes
+   * of the same key, as `p2m --resource-attr KEY=VALUE`. Throws P2MError.
    */
   convert(input, format = "otlp", options = {}) {
     if (typeof format === "object" && format !== null) { options = format; format = "otlp"; }
@@ -189,7 +198,8 @@ export class Converter {
     if (input instanceof ArrayBuffer) input = new Uint8Array(input);
     if (!(input instanceof Uint8Array)) throw new TypeError("input must be a Uint8Array");
     const x = this._x;
-    const inPtr = this._dyn;
+    const [attrPtr, nAttrs, attrEnd] = this._writeAttributes(options.resourceAttributes);
+    const inPtr = attrEnd;
     this._reserve(inPtr + input.length + 8);
     new Uint8Array(x.memory.buffer, inPtr, input.length).set(input);
     // The working memory's size is kept from call to call: p2m_work_size (a
@@ -208,6 +218,8 @@ export class Converter {
       const dv = new DataView(x.memory.buffer);
       dv.setBigUint64(this._opts, now, true);
       dv.setUint32(this._opts + 8, this._state, true);
+      dv.setUint32(this._opts + OPT_RES_ATTRS, attrPtr, true);
+      dv.setUint32(this._opts + OPT_RES_ATTRS + 4, nAttrs, true);
       this._clear(this._err, ERR_SIZE);
       this._clear(this._stats, 512);
       st = x.p2m_convert(this._engine, inPtr, input.length, this._opts, work, workSize,
@@ -239,6 +251,48 @@ export class Converter {
     this._clear(this._err, ERR_SIZE);
     return x.p2mb_compile(at, json.length, scratch, scratchSize, engineMem, engineSize,
                           this._slot, this._err);
+  }
+
+  // p2m_attribute records (wasm32: key {ptr,len} at 0, value {type at 8,
+  // str {ptr,len} at 12, i at 24, d at 32}; 40 bytes) for an object of
+  // string, boolean, bigint, number or Uint8Array values, at the start of
+  // the call's memory. Returns [records, count, first free byte].
+  _writeAttributes(attrs) {
+    if (attrs === undefined || attrs === null) return [0, 0, this._dyn];
+    if (typeof attrs !== "object") throw new TypeError("resourceAttributes must be an object");
+    const entries = Object.entries(attrs);
+    const recs = this._dyn;
+    const strs = [];
+    let at = recs + entries.length * ATTR_SIZE;
+    const place = (bytes) => { const p = at; strs.push([p, bytes]); at += bytes.length; return p; };
+    const layout = entries.map(([k, v]) => {
+      const key = enc.encode(k);
+      const kp = place(key);
+      if (typeof v === "string") { const b = enc.encode(v); return [kp, key.length, 1, place(b), b.length, 0n, 0]; }
+      if (typeof v === "boolean") return [kp, key.length, 2, 0, 0, v ? 1n : 0n, 0];
+      if (typeof v === "bigint") return [kp, key.length, 3, 0, 0, BigInt.asIntN(64, v), 0];
+      if (typeof v === "number" && Number.isInteger(v)) return [kp, key.length, 3, 0, 0, BigInt(v), 0];
+      if (typeof v === "number") return [kp, key.length, 4, 0, 0, 0n, v];
+      if (v instanceof Uint8Array) return [kp, key.length, 5, place(v), v.length, 0n, 0];
+      throw new TypeError(`resource attribute ${k}: a string, boolean, bigint, number or ` +
+                          `Uint8Array value, not ${typeof v}`);
+    });
+    this._reserve(at + 8);
+    const mem = new Uint8Array(this._x.memory.buffer);
+    for (const [p, b] of strs) mem.set(b, p);
+    const dv = new DataView(this._x.memory.buffer);
+    layout.forEach(([kp, kl, type, sp, sl, i, d], n) => {
+      const r = recs + n * ATTR_SIZE;
+      new Uint8Array(this._x.memory.buffer, r, ATTR_SIZE).fill(0);
+      dv.setUint32(r, kp, true);
+      dv.setUint32(r + 4, kl, true);
+      dv.setInt32(r + 8, type, true);
+      dv.setUint32(r + 12, sp, true);
+      dv.setUint32(r + 16, sl, true);
+      dv.setBigInt64(r + 24, i, true);
+      dv.setFloat64(r + 32, d, true);
+    });
+    return [entries.length ? recs : 0, entries.length, align8(at)];
   }
 
   _workSizeOf(inPtr, len) {

@@ -34,9 +34,22 @@ async function convFor(cfg) {
 for (const c of M.cases) {
   test(`js-identical-${c.name}`, async () => {
     const conv = await convFor(c.config);
-    sameBytes(conv.convert(read(c.input), { now: NOW }), read(c.expect), c.name);
+    sameBytes(conv.convert(read(c.input), { now: NOW, resourceAttributes: c.resource_attributes }),
+              read(c.expect), c.name);
   });
 }
+
+test("js-resource-attribute-values", async () => {
+  const conv = await Converter.create();
+  const out = Buffer.from(conv.convert(read("generated.otlp"), { now: NOW, resourceAttributes: {
+    "k.str": "v\u00e9", "k.bool": true, "k.int": -5, "k.big": 7n, "k.float": 0.25,
+    "k.bytes": new Uint8Array([0, 1]) } }));
+  for (const needle of ["k.str", "v\u00e9", "k.bool", "k.int", "k.big", "k.float", "k.bytes"])
+    assert.ok(out.includes(Buffer.from(needle)), `${needle} not in the output`);
+  assert.ok(out.includes(Buffer.from([0, 1])));
+  for (const bad of [{ k: null }, { k: [1] }, { k: {} }])
+    assert.throws(() => conv.convert(read("generated.otlp"), { resourceAttributes: bad }), TypeError);
+});
 
 test("js-config-as-json-text", async () => {
   const c = M.cases.find((x) => x.name === "real-profile-rich");
@@ -196,7 +209,8 @@ test("js-workers-same-bytes", async () => {
     for (const c of order) {
       if (!convs.has(c.config))
         convs.set(c.config, await Converter.create(JSON.parse(readFileSync(dir + "/" + c.config, "utf8"))));
-      const out = convs.get(c.config).convert(new Uint8Array(readFileSync(dir + "/" + c.input)), { now: BigInt(now) });
+      const out = convs.get(c.config).convert(new Uint8Array(readFileSync(dir + "/" + c.input)),
+        { now: BigInt(now), resourceAttributes: c.resource_attributes });
       const want = readFileSync(dir + "/" + c.expect);
       if (Buffer.compare(Buffer.from(out), want) !== 0) bad.push(c.name);
     }

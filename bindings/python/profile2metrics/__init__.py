@@ -113,11 +113,58 @@ class _Error(ctypes.Structure):
                 ("message", ctypes.c_char * 128)]
 
 
+class _Str(ctypes.Structure):
+    _fields_ = [("ptr", ctypes.c_char_p), ("len", ctypes.c_size_t)]
+
+
+class _Value(ctypes.Structure):
+    _fields_ = [("type", ctypes.c_int), ("str", _Str), ("i", ctypes.c_int64),
+                ("d", ctypes.c_double)]
+
+
+class _Attribute(ctypes.Structure):
+    _fields_ = [("key", _Str), ("value", _Value)]
+
+
 class _Options(ctypes.Structure):
     """The leading fields of p2m_options (fields are only ever added at its end)."""
     _fields_ = [("now_unix_nano", ctypes.c_uint64), ("state", ctypes.c_void_p),
                 ("symbolize", ctypes.c_void_p), ("user_data", ctypes.c_void_p),
-                ("unfed", ctypes.c_void_p), ("unfed_cap", ctypes.c_size_t)]
+                ("unfed", ctypes.c_void_p), ("unfed_cap", ctypes.c_size_t),
+                ("resource_attributes", ctypes.POINTER(_Attribute)),
+                ("n_resource_attributes", ctypes.c_size_t)]
+
+
+def _attributes(attrs: Mapping[str, Any]) -> ctypes.Array:
+    """p2m_attribute records for a dict of str -> str | bool | int | float | bytes.
+    The records point into Python bytes objects kept on the array."""
+    arr = (_Attribute * max(len(attrs), 1))()
+    keep = []
+    for i, (k, v) in enumerate(attrs.items()):
+        if not isinstance(k, str):
+            raise TypeError("resource attribute keys must be str, not %s" % type(k).__name__)
+        kb = k.encode("utf-8")
+        keep.append(kb)
+        arr[i].key = _Str(kb, len(kb))
+        val = arr[i].value
+        if isinstance(v, bool):
+            val.type, val.i = 2, int(v)
+        elif isinstance(v, int):
+            if not -(1 << 63) <= v < (1 << 63):
+                raise ValueError("resource attribute %r: %d is outside int64" % (k, v))
+            val.type, val.i = 3, v
+        elif isinstance(v, float):
+            val.type, val.d = 4, v
+        elif isinstance(v, (str, bytes, bytearray)):
+            vb = v.encode("utf-8") if isinstance(v, str) else bytes(v)
+            keep.append(vb)
+            val.type = 1 if isinstance(v, str) else 5
+            val.str = _Str(vb, len(vb))
+        else:
+            raise TypeError("resource attribute %r: a str, bool, int, float or bytes value, "
+                            "not %s" % (k, type(v).__name__))
+    arr._keep = keep  # type: ignore[attr-defined]
+    return arr
 
 
 _STATS_FIELDS = ("bytes_in", "bytes_out", "layout", "resources", "profiles",
@@ -188,7 +235,8 @@ def _load() -> ctypes.CDLL:
                                 vp, sz, ctypes.POINTER(sz), vp, perr]
     # The declarations above must match the library's layout.
     if lib.p2mb_sizeof(1) != ctypes.sizeof(_Error) or \
-            lib.p2mb_sizeof(3) < ctypes.sizeof(_Options):
+            lib.p2mb_sizeof(3) < ctypes.sizeof(_Options) or \
+            ctypes.sizeof(_Attribute) != lib.p2mb_sizeof(5):
         raise ImportError("profile2metrics: the library's p2m_error / p2m_options layout does "
                           "not match this package; reinstall it")
     return lib
@@ -338,13 +386,17 @@ class Converter:
             self._state = state.value
 
     def convert(self, data: Union[bytes, bytearray, memoryview], format: str = "otlp", *,
-                now: Optional[int] = None) -> bytes:
+                now: Optional[int] = None,
+                resource_attributes: Optional[Mapping[str, Any]] = None) -> bytes:
         """Converts one OTLP ExportProfilesServiceRequest (protobuf bytes) and
         returns the OTLP ExportMetricsServiceRequest (protobuf bytes), the same
         bytes `p2m convert -f otlp` writes.
 
         now: Unix nanoseconds used for profiles that carry no time (default:
         the current time), as `p2m --now`.
+        resource_attributes: attributes set on every resource of the output
+        (str, bool, int, float or bytes values), replacing input attributes
+        of the same key, as `p2m --resource-attr KEY=VALUE` (strings).
         Errors: MalformedInputError (offset), InvalidReferenceError (strict),
         MemoryLimitError past max_work, UnsupportedError for a format this
         build cannot write."""
@@ -361,6 +413,10 @@ class Converter:
         # here: clear all of its bytes, then set ours
         opts = _Options.from_buffer(_buffer(_OPTIONS_SIZE))
         opts.now_unix_nano = time.time_ns() if now is None else now
+        if resource_attributes:
+            attrs = _attributes(resource_attributes)
+            opts.resource_attributes = attrs
+            opts.n_resource_attributes = len(resource_attributes)
         if self._lock is None:
             return self._convert(data, opts, self._tls)
         with self._lock:
