@@ -59,6 +59,7 @@ deps:
 # optional libraries again (this one looked before they were there).
 test: deps
 	$(MAKE) all
+	$(MAKE) lint
 	sh tests/run.sh
 
 clean:
@@ -68,6 +69,7 @@ clean:
 -include tests/tests.mk
 -include bench/bench.mk
 -include examples/examples.mk
+-include tools/lint.mk
 
 # Python and JavaScript bindings
 -include bindings/pyjs.mk

@@ -2940,42 +2940,53 @@ static p2m_status p2m__cfg_fail(p2m_error *err, p2m_status st, const char *base,
 
 static int p2m__nonempty(const char *s) { return s && s[0]; }
 
+/* Caller memory handed out from the bottom. The engine and the cumulative
+   state are placed twice by the same code: first a dry run (base NULL: take
+   only counts, returns NULL and nothing is written) whose count is the size
+   reported to the caller, then for real; so the size cannot drift from the
+   placement. */
 typedef struct p2m__arena {
-    uint8_t *base;
+    uint8_t *base;       /* NULL: dry run */
     size_t cap, used;
 } p2m__arena;
 
-/* Bump allocation; the sizes are computed before, so it never fails when
-   the caller passed at least the reported size. */
 static void *p2m__take(p2m__arena *a, size_t n) {
     size_t at = (a->used + 7u) & ~(size_t)7u;
-    void *r;
-    P2M_ASSERT(at + n <= a->cap);
-    r = a->base + at;
     a->used = at + n;
-    return r;
+    if (!a->base) return 0;
+    P2M_ASSERT(a->used <= a->cap);
+    return a->base + at;
 }
 static size_t p2m__al8(size_t n) { return (n + 7u) & ~(size_t)7u; }
 
+/* A NUL-terminated copy of s (NULL: ""); in a dry run only its length. */
 static p2m_str p2m__copy_str(p2m__arena *a, const char *s) {
     p2m_str r;
     size_t n = s ? p2m__cstrlen(s) : 0;
     char *d = (char *)p2m__take(a, n + 1);
-    if (n) P2M_MEMCPY(d, s, n);
-    d[n] = 0;
     r.ptr = d;
     r.len = n;
+    if (!d) return r;
+    if (n) P2M_MEMCPY(d, s, n);
+    d[n] = 0;
     return r;
 }
-static size_t p2m__str_cost(const char *s) { return p2m__al8((s ? p2m__cstrlen(s) : 0) + 1) + 8; }
 
-
-/* Index of key among the first n strings of list, or n. */
-static uint32_t p2m__find_key(const p2m_str *list, uint32_t n, const char *key) {
+/* Index of name among the first n of list, or n. */
+static uint32_t p2m__find_name(const char *const *list, uint32_t n, const char *name) {
     uint32_t i;
     for (i = 0; i < n; i++)
-        if (p2m__streq(list[i], key)) return i;
+        if (p2m__streq(p2m__cstr(list[i]), name)) return i;
     return n;
+}
+
+/* Adds name to list unless it is there; -1 when it is new and the list is
+   full. */
+static int p2m__add_name(const char **list, uint32_t *n, uint32_t cap, const char *name) {
+    if (p2m__find_name(list, *n, name) < *n) return 0;
+    if (*n == cap) return -1;
+    list[(*n)++] = name;
+    return 0;
 }
 
 #define P2M__MSG_TIME_UNITS "must be one of ns, us, ms, s (or nanoseconds, microseconds, milliseconds, seconds)"
@@ -3093,20 +3104,13 @@ static p2m_status p2m__check_filter(const p2m_filter *fl, const char *path, p2m_
     return P2M_OK;
 }
 
-/* Size of a pattern compiled into engine memory (base[idx].sub is the field
-   that holds it); a syntax error names the field and the position in the
-   pattern. Patterns are checked where they are met, so no list of them is
-   kept on the stack. */
-static p2m_status p2m__pat_size(const char *text, const char *base, long idx, const char *sub, size_t *need,
-                                p2m_error *err) {
+/* Checks a pattern where the configuration gives it (base[idx].sub): a
+   syntax error names the field and the position in the pattern. */
+static p2m_status p2m__pat_check(const char *text, const char *base, long idx, const char *sub, p2m_error *err) {
     p2m_error e2;
     const p2m_regex *re;
     p2m_status st = p2m_regex_compile(text, p2m__cstrlen(text), 0, 0, &re, &e2);
-    if (st == P2M_ERR_MEMORY) {
-        *need += e2.needed + 16u;
-        return P2M_OK;
-    }
-    if (st == P2M_OK) return P2M_OK;
+    if (st == P2M_ERR_MEMORY || st == P2M_OK) return P2M_OK;
     p2m__cfg_fail(err, st, base, idx, sub, "");
     if (err) {
         err->offset = e2.offset;
@@ -3122,33 +3126,37 @@ static p2m_status p2m__pat_size(const char *text, const char *base, long idx, co
     return st;
 }
 
-/* Compiles a pattern into the engine's arena (its size was counted). */
-static p2m_status p2m__pat_compile(p2m__arena *a, const char *text, const p2m_regex **out, size_t *scratch) {
-    size_t sz, at;
+/* Compiles a checked pattern into the arena (the size p2m_regex_compile
+   asks for includes its own alignment). */
+static const p2m_regex *p2m__pat_compile(p2m__arena *a, const char *text, size_t *scratch) {
     p2m_error e2;
-    const p2m_regex *re;
+    const p2m_regex *re = 0;
     (void)p2m_regex_compile(text, p2m__cstrlen(text), 0, 0, &re, &e2);
-    sz = e2.needed;
-    at = a->used;
-    if (((uintptr_t)(a->base + at) & 15u) != 0) at += 16u - (size_t)((uintptr_t)(a->base + at) & 15u);
-    if (p2m_regex_compile(text, p2m__cstrlen(text), a->base + at, sz, &re, &e2) != P2M_OK) return e2.status;
-    a->used = at + sz;
-    *out = re;
-    if (p2m_regex_scratch_size(re) > *scratch) *scratch = p2m_regex_scratch_size(re);
-    return P2M_OK;
+    if (a->base && p2m_regex_compile(text, p2m__cstrlen(text), a->base + a->used, e2.needed, &re, 0) != P2M_OK)
+        re = 0;
+    a->used += e2.needed;
+    if (re && p2m_regex_scratch_size(re) > *scratch) *scratch = p2m_regex_scratch_size(re);
+    return re;
 }
 
 #if P2M_MAX_EXTRA > 0
 /* The declared metrics of a validated configuration, built into the engine
    (out of line: its frame stays off the deepest path of p2m_engine_compile,
-   which a firmware stack budget bounds). */
-static P2M__NOINLINE void p2m__build_extra(p2m_engine *e, const p2m_config *cfg, p2m__arena *arena, size_t n_xtypes) {
-    size_t i;
-    e->n_extra = (uint32_t)cfg->n_extra;
-    e->xtypes = (p2m__xtype *)p2m__take(arena, n_xtypes * sizeof(p2m__xtype));
+   which a firmware stack budget bounds). e NULL: a dry run. */
+static P2M__NOINLINE void p2m__build_extra(p2m_engine *e, const p2m_config *cfg, p2m__arena *arena) {
+    size_t i, n_xtypes = 0;
+    p2m__xtype *xtypes;
+    uint32_t nx = 0;
+    for (i = 0; i < cfg->n_extra; i++) n_xtypes += cfg->extra[i].n_sample_types;
+    xtypes = (p2m__xtype *)p2m__take(arena, n_xtypes * sizeof(p2m__xtype));
+    if (e) {
+        e->n_extra = (uint32_t)cfg->n_extra;
+        e->n_xtypes = (uint32_t)n_xtypes;
+        e->xtypes = xtypes;
+    }
     for (i = 0; i < cfg->n_extra; i++) {
         const p2m_extra_metric *x = &cfg->extra[i];
-        p2m__metric *o = &e->metric[P2M_METRIC_EXTRA + i];
+        p2m__metric dry, *o = e ? &e->metric[P2M_METRIC_EXTRA + i] : &dry;
         const char *unit = x->unit ? x->unit : p2m__extra_unit(x);
         const p2m__unitdef *u = p2m__unit_find(unit);
         size_t j;
@@ -3159,14 +3167,14 @@ static P2M__NOINLINE void p2m__build_extra(p2m_engine *e, const p2m_config *cfg,
         o->per_unit = u ? (double)u->per : 1.0;
         o->is_double = u && u->per > 1u;
         for (j = 0; j < x->n_sample_types; j++) {
-            p2m__xtype *t = &e->xtypes[e->n_xtypes++];
+            p2m__xtype dry_t, *t = xtypes ? &xtypes[nx++] : &dry_t;
             size_t cut = p2m__type_split(x->sample_types[j]);
             t->type = p2m__copy_str(arena, x->sample_types[j]);
-            t->unit.ptr = t->type.ptr + cut + 1;
+            t->unit.ptr = t->type.ptr ? t->type.ptr + cut + 1 : 0;
             t->unit.len = t->type.len - cut - 1u;
             t->type.len = cut;
             t->metric = P2M_METRIC_EXTRA + (uint32_t)i;
-            o->is_gauge = p2m__starts(t->type, "inuse_");
+            o->is_gauge = p2m__starts(p2m__cstr(x->sample_types[j]), "inuse_");
         }
         if (x->description) {
             o->description = p2m__copy_str(arena, x->description);
@@ -3175,6 +3183,7 @@ static P2M__NOINLINE void p2m__build_extra(p2m_engine *e, const p2m_config *cfg,
             char *d;
             for (j = 0; j < x->n_sample_types; j++) cap += p2m__cstrlen(x->sample_types[j]) + 2u;
             d = (char *)p2m__take(arena, cap);
+            if (!d) continue;
             p2m__strlcpy(d, cap, o->is_gauge ? "In use at the end of the profile, from " : "Summed from the samples of ");
             for (j = 0; j < x->n_sample_types; j++) {
                 if (j) p2m__strlcat(d, cap, ", ");
@@ -3188,25 +3197,33 @@ static P2M__NOINLINE void p2m__build_extra(p2m_engine *e, const p2m_config *cfg,
 }
 #endif
 
-P2M_API p2m_status p2m_engine_compile(const p2m_config *cfg, void *mem, size_t mem_size,
-                                      const p2m_engine **engine, p2m_error *err) {
+/* What validation collects for the build: the rules in force, the distinct
+   output keys (first-written order) and slots (effective-attribute keys the
+   engine reads). */
+typedef struct p2m__names {
     const p2m_rule *rules;
-    size_t n_rules, i, need;
-    uint32_t n_keys = 0, n_slots = 0;
+    size_t n_rules;
+    uint32_t n_keys, n_slots, n_pats;
+    const char *keys[P2M__MAX_RULES + 1];
+    const char *slots[P2M__MAX_SLOTS];
+} p2m__names;
+
+static const p2m_filter *p2m__cfg_filter(const p2m_config *cfg, uint32_t f) {
+    return f == P2M__F_PROCESS ? &cfg->process_filter : f == P2M__F_THREAD ? &cfg->thread_filter : &cfg->pattern_filter;
+}
+static const char *const p2m__filter_path[3] = {"process_filter", "thread_filter", "pattern_filter"};
+static const char *const p2m__filter_patterns_path[3] = {"process_filter.patterns", "thread_filter.patterns",
+                                                         "pattern_filter.patterns"};
+
+/* The j-th pattern of a filter: 0 is `pattern`, 1.. are `patterns`. */
+static const char *p2m__filter_pat(const p2m_filter *fl, size_t j) {
+    return j == 0 ? fl->pattern : fl->patterns[j - 1];
+}
+
+/* Validation, part 1: the settings that stand alone. */
+static p2m_status p2m__check_settings(const p2m_config *cfg, p2m_error *err) {
     p2m_status st;
-    p2m__arena a;
-    p2m_engine *e;
-    const char *key_names[P2M__MAX_RULES + 1];
-    const char *slot_names[P2M__MAX_SLOTS];
-    uint32_t n_pats = 0, f;
-    size_t pat_need = 0, n_xtypes = 0;
-    const p2m_filter *filters[3];
-
-    p2m__clear(err);
-    if (engine) *engine = 0;
-    if (!cfg || !engine) return p2m__fail(err, P2M_ERR_ARGUMENT, 0, P2M__MSG("cfg and engine must not be NULL"));
-
-    /* -- validate, naming the field -- */
+    uint32_t f;
     if (!cfg->cpu.enabled && !cfg->memory.enabled)
         return p2m__cfg_fail(err, P2M_ERR_CONFIG, "metrics.cpu.enabled", -1, 0,
                              P2M__MSG("at least one of metrics.cpu and metrics.memory must be enabled"));
@@ -3246,17 +3263,22 @@ P2M_API p2m_status p2m_engine_compile(const p2m_config *cfg, void *mem, size_t m
     if (cfg->layout != P2M_LAYOUT_AUTO && cfg->layout != P2M_LAYOUT_V1_8 &&
         cfg->layout != P2M_LAYOUT_V1_9 && cfg->layout != P2M_LAYOUT_V1_10)
         return p2m__cfg_fail(err, P2M_ERR_CONFIG, "layout", -1, 0, P2M__MSG("must be auto, v1.8, v1.9 or v1.10"));
-    if ((st = p2m__check_filter(&cfg->process_filter, "process_filter", err)) != P2M_OK) return st;
-    if ((st = p2m__check_filter(&cfg->thread_filter, "thread_filter", err)) != P2M_OK) return st;
-    if ((st = p2m__check_filter(&cfg->pattern_filter, "pattern_filter", err)) != P2M_OK) return st;
+    for (f = 0; f < 3u; f++)
+        if ((st = p2m__check_filter(p2m__cfg_filter(cfg, f), p2m__filter_path[f], err)) != P2M_OK) return st;
+    return P2M_OK;
+}
 
-    rules = cfg->attributes ? cfg->attributes : p2m__default_rules;
-    n_rules = cfg->attributes ? cfg->n_attributes : 2;
-    if (n_rules > P2M__MAX_RULES)
+/* Validation, part 2: the attribute rules; collects their keys and slots. */
+static p2m_status p2m__check_rules(const p2m_config *cfg, p2m__names *nm, p2m_error *err) {
+    size_t i;
+    p2m_status st;
+    nm->rules = cfg->attributes ? cfg->attributes : p2m__default_rules;
+    nm->n_rules = cfg->attributes ? cfg->n_attributes : 2;
+    if (nm->n_rules > P2M__MAX_RULES)
         return p2m__cfg_fail(err, P2M_ERR_CONFIG, "attributes", -1, 0, P2M__MSG("at most 64 rules"));
-    for (i = 0; i < n_rules; i++) {
-        const p2m_rule *r = &rules[i];
-        uint32_t k;
+    for (i = 0; i < nm->n_rules; i++) {
+        const p2m_rule *r = &nm->rules[i];
+        const char *slot = 0, *slot_field = "from";
         if (!p2m__nonempty(r->key))
             return p2m__cfg_fail(err, P2M_ERR_CONFIG, "attributes", (long)i, "key", P2M__MSG("must not be empty"));
         switch (r->type) {
@@ -3269,13 +3291,7 @@ P2M_API p2m_status p2m_engine_compile(const p2m_config *cfg, void *mem, size_t m
             if (!p2m__nonempty(r->from))
                 return p2m__cfg_fail(err, P2M_ERR_CONFIG, "attributes", (long)i, "from",
                                      P2M__MSG("an attribute rule needs from"));
-            for (k = 0; k < n_slots && !p2m__streq(p2m__cstr(slot_names[k]), r->from); k++) {}
-            if (k == n_slots) {
-                if (n_slots == P2M__MAX_SLOTS)
-                    return p2m__cfg_fail(err, P2M_ERR_CONFIG, "attributes", (long)i, "from",
-                                         P2M__MSG("too many distinct attribute keys"));
-                slot_names[n_slots++] = r->from;
-            }
+            slot = r->from;
             break;
         case P2M_RULE_STRING_TABLE:
             break;
@@ -3283,82 +3299,75 @@ P2M_API p2m_status p2m_engine_compile(const p2m_config *cfg, void *mem, size_t m
             if (!p2m__nonempty(r->value))
                 return p2m__cfg_fail(err, P2M_ERR_CONFIG, "attributes", (long)i, "value",
                                      P2M__MSG("a regex rule needs a pattern in value"));
-            if (n_pats == P2M__MAX_PATTERNS)
+            if (nm->n_pats == P2M__MAX_PATTERNS)
                 return p2m__cfg_fail(err, P2M_ERR_CONFIG, "attributes", (long)i, "value", P2M__MSG("too many patterns"));
 #ifdef P2M_NO_FUNCTION
             if (r->source && p2m__streq(p2m__cstr(r->source), "function"))
                 return p2m__cfg_fail(err, P2M_ERR_UNSUPPORTED, "attributes", (long)i, "source",
                                      P2M__MSG("function names are compiled out (P2M_NO_FUNCTION)"));
 #endif
-            if ((st = p2m__pat_size(r->value, "attributes", (long)i, "value", &pat_need, err)) != P2M_OK) return st;
-            n_pats++;
+            if ((st = p2m__pat_check(r->value, "attributes", (long)i, "value", err)) != P2M_OK) return st;
+            nm->n_pats++;
             if (r->source && r->source[0] && !p2m__streq(p2m__cstr(r->source), "string_table") &&
                 !p2m__streq(p2m__cstr(r->source), "function")) {
-                for (k = 0; k < n_slots && !p2m__streq(p2m__cstr(slot_names[k]), r->source); k++) {}
-                if (k == n_slots) {
-                    if (n_slots == P2M__MAX_SLOTS)
-                        return p2m__cfg_fail(err, P2M_ERR_CONFIG, "attributes", (long)i, "source",
-                                             P2M__MSG("too many distinct attribute keys"));
-                    slot_names[n_slots++] = r->source;
-                }
+                slot = r->source;
+                slot_field = "source";
             }
             break;
         default:
             return p2m__cfg_fail(err, P2M_ERR_CONFIG, "attributes", (long)i, "type",
                                  P2M__MSG("must be literal, attribute, regex or string_table"));
         }
-        for (k = 0; k < n_keys && !p2m__streq(p2m__cstr(key_names[k]), r->key); k++) {}
-        if (k == n_keys) key_names[n_keys++] = r->key;
+        if (slot && p2m__add_name(nm->slots, &nm->n_slots, P2M__MAX_SLOTS, slot) < 0)
+            return p2m__cfg_fail(err, P2M_ERR_CONFIG, "attributes", (long)i, slot_field,
+                                 P2M__MSG("too many distinct attribute keys"));
+        (void)p2m__add_name(nm->keys, &nm->n_keys, P2M__MAX_RULES + 1u, r->key);
     }
-    if (cfg->function.enabled) {
-        uint32_t k;
-        for (k = 0; k < n_keys && !p2m__streq(p2m__cstr(key_names[k]), cfg->function_attribute_key); k++) {}
-        if (k == n_keys) key_names[n_keys++] = cfg->function_attribute_key;
-    }
-    filters[0] = &cfg->process_filter;
-    filters[1] = &cfg->thread_filter;
-    filters[2] = &cfg->pattern_filter;
-    for (f = 0; f < 3; f++) {
-        static const char *const fpath[3] = {"process_filter", "thread_filter", "pattern_filter"};
-        const p2m_filter *fl = filters[f];
-        size_t n_subj = 0, j;
+    if (cfg->function.enabled)
+        (void)p2m__add_name(nm->keys, &nm->n_keys, P2M__MAX_RULES + 1u, cfg->function_attribute_key);
+    return P2M_OK;
+}
+
+/* Validation, part 3: the filters' subjects (slots) and patterns. */
+static p2m_status p2m__check_filters(const p2m_config *cfg, p2m__names *nm, p2m_error *err) {
+    uint32_t f;
+    p2m_status st;
+    for (f = 0; f < 3u; f++) {
+        const p2m_filter *fl = p2m__cfg_filter(cfg, f);
+        size_t n_subj = 1, j;
         if (!fl->enabled) continue;
-        if (f == 0) {
-            if (!p2m__nonempty(cfg->process_key))
-                return p2m__cfg_fail(err, P2M_ERR_CONFIG, "process_key", -1, 0, P2M__MSG("must not be empty"));
-            n_subj = 1;
-        } else if (f == 1) {
-            if (!p2m__nonempty(cfg->thread_key))
-                return p2m__cfg_fail(err, P2M_ERR_CONFIG, "thread_key", -1, 0, P2M__MSG("must not be empty"));
-            n_subj = 1;
-        } else {
+        if (f == P2M__F_PROCESS && !p2m__nonempty(cfg->process_key))
+            return p2m__cfg_fail(err, P2M_ERR_CONFIG, "process_key", -1, 0, P2M__MSG("must not be empty"));
+        if (f == P2M__F_THREAD && !p2m__nonempty(cfg->thread_key))
+            return p2m__cfg_fail(err, P2M_ERR_CONFIG, "thread_key", -1, 0, P2M__MSG("must not be empty"));
+        if (f == P2M__F_PATTERN) {
             if (fl->n_keys > P2M__MAX_SLOTS)
                 return p2m__cfg_fail(err, P2M_ERR_CONFIG, "pattern_filter", -1, "keys", P2M__MSG("too many keys"));
             n_subj = fl->n_keys;
         }
         for (j = 0; j < n_subj; j++) {
-            const char *subj = f == 0 ? cfg->process_key : f == 1 ? cfg->thread_key : fl->keys[j];
-            uint32_t k;
-            for (k = 0; k < n_slots && !p2m__streq(p2m__cstr(slot_names[k]), subj); k++) {}
-            if (k == n_slots) {
-                if (n_slots == P2M__MAX_SLOTS)
-                    return p2m__cfg_fail(err, P2M_ERR_CONFIG, fpath[f], -1, 0, P2M__MSG("too many distinct attribute keys"));
-                slot_names[n_slots++] = subj;
-            }
+            const char *subj = f == P2M__F_PROCESS ? cfg->process_key : f == P2M__F_THREAD ? cfg->thread_key : fl->keys[j];
+            if (p2m__add_name(nm->slots, &nm->n_slots, P2M__MAX_SLOTS, subj) < 0)
+                return p2m__cfg_fail(err, P2M_ERR_CONFIG, p2m__filter_path[f], -1, 0,
+                                     P2M__MSG("too many distinct attribute keys"));
         }
         for (j = 0; j <= fl->n_patterns; j++) {
-            const char *text = j == 0 ? fl->pattern : fl->patterns[j - 1];
+            const char *text = p2m__filter_pat(fl, j);
             if (!p2m__nonempty(text)) continue;
-            if (n_pats == P2M__MAX_PATTERNS)
-                return p2m__cfg_fail(err, P2M_ERR_CONFIG, fpath[f], -1, 0, P2M__MSG("too many patterns"));
-            st = p2m__pat_size(text,
-                               j == 0 ? fpath[f] : f == 0 ? "process_filter.patterns"
-                                      : f == 1 ? "thread_filter.patterns" : "pattern_filter.patterns",
-                               j == 0 ? -1 : (long)(j - 1), j == 0 ? "pattern" : 0, &pat_need, err);
+            if (nm->n_pats == P2M__MAX_PATTERNS)
+                return p2m__cfg_fail(err, P2M_ERR_CONFIG, p2m__filter_path[f], -1, 0, P2M__MSG("too many patterns"));
+            st = p2m__pat_check(text, j == 0 ? p2m__filter_path[f] : p2m__filter_patterns_path[f],
+                                j == 0 ? -1 : (long)(j - 1), j == 0 ? "pattern" : 0, err);
             if (st != P2M_OK) return st;
-            n_pats++;
+            nm->n_pats++;
         }
     }
+    return P2M_OK;
+}
+
+/* Validation, part 4: type rules and declared metrics. */
+static p2m_status p2m__check_types(const p2m_config *cfg, p2m_error *err) {
+    size_t i;
     if (cfg->n_type_rules && !cfg->type_rules)
         return p2m__cfg_fail(err, P2M_ERR_CONFIG, "type_rules", -1, 0, P2M__MSG("NULL with a non-zero count"));
     for (i = 0; i < cfg->n_type_rules; i++) {
@@ -3373,7 +3382,6 @@ P2M_API p2m_status p2m_engine_compile(const p2m_config *cfg, void *mem, size_t m
         if (t->metric != P2M_METRIC_NONE && !(t->scale > 0 && t->scale - t->scale == 0.0))
             return p2m__cfg_fail(err, P2M_ERR_CONFIG, "type_rules", (long)i, "scale", P2M__MSG("must be positive and finite"));
     }
-
     if (cfg->n_extra && !cfg->extra)
         return p2m__cfg_fail(err, P2M_ERR_CONFIG, "metrics.extra", -1, 0, P2M__MSG("NULL with a non-zero count"));
     if (cfg->n_extra > P2M_MAX_EXTRA)
@@ -3381,157 +3389,215 @@ P2M_API p2m_status p2m_engine_compile(const p2m_config *cfg, void *mem, size_t m
                              P2M__MSG("more declared metrics than this build holds (P2M_MAX_EXTRA)"));
 #if P2M_MAX_EXTRA > 0
     for (i = 0; i < cfg->n_extra; i++) {
-        if ((st = p2m__check_extra(cfg, i, err)) != P2M_OK) return st;
-        n_xtypes += cfg->extra[i].n_sample_types;
+        p2m_status st = p2m__check_extra(cfg, i, err);
+        if (st != P2M_OK) return st;
     }
 #endif
+    return P2M_OK;
+}
 
-    /* -- size -- */
-    need = p2m__al8(sizeof(p2m_engine)) + p2m__al8(n_rules * sizeof(p2m__rule)) +
-           p2m__al8(n_keys * sizeof(p2m_str)) + p2m__al8(n_slots * sizeof(p2m_str)) +
-           p2m__al8(cfg->n_type_rules * sizeof(p2m__type_rule)) + 8;
-    for (i = 1; i <= 3; i++) {
-        const p2m_metric_config *m = i == 1 ? &cfg->cpu : i == 2 ? &cfg->memory : &cfg->function;
-        need += p2m__str_cost(m->name) + p2m__str_cost(m->unit) + p2m__str_cost(m->description) + 64;
-    }
-    need += p2m__str_cost(cfg->function_attribute_key) + 8;
-    need += p2m__al8(n_pats * sizeof(const p2m_regex *)) + p2m__al8((size_t)P2M__MAX_SLOTS * 4u) * 3u + 64 + pat_need;
-    for (i = 0; i < n_rules; i++)
-        need += p2m__str_cost(rules[i].key) + p2m__str_cost(rules[i].value) + p2m__str_cost(rules[i].from) +
-                p2m__str_cost(rules[i].default_value);
-    for (i = 0; i < cfg->n_type_rules; i++)
-        need += p2m__str_cost(cfg->type_rules[i].type) + p2m__str_cost(cfg->type_rules[i].unit);
-    need += p2m__al8(n_xtypes * sizeof(p2m__xtype));
-    for (i = 0; i < cfg->n_extra; i++) {
-        const p2m_extra_metric *x = &cfg->extra[i];
-        size_t j;
-        need += p2m__str_cost(x->name) + p2m__str_cost(x->unit) + 64u;
-        need += x->description ? p2m__str_cost(x->description) : 64u;
-        for (j = 0; j < x->n_sample_types; j++) need += p2m__str_cost(x->sample_types[j]) * 2u + 2u;
-    }
-    if (!mem || mem_size < need)
-        return p2m__need(err, P2M_ERR_MEMORY, need, P2M__MSG("engine memory too small"));
+/* The build steps below stay out of line so that their frames are not on
+   the path to the regex compiler, the deepest of p2m_engine_compile (a
+   firmware stack budget bounds it). */
 
-    /* -- build -- */
-    /* the arena starts at the first 8-byte aligned address of mem */
-    a.base = (uint8_t *)mem + ((8u - ((uintptr_t)mem & 7u)) & 7u);
-    a.cap = mem_size - (size_t)(a.base - (uint8_t *)mem);
-    a.used = 0;
-    e = (p2m_engine *)p2m__take(&a, sizeof *e);
-    P2M_MEMSET(e, 0, sizeof *e);
-    e->magic = P2M__MAGIC;
-    e->temporality = cfg->temporality;
-    e->max_series = cfg->max_series;
-    e->layout = cfg->layout;
-    e->strict = cfg->strict ? 1 : 0;
-    if (cfg->temporality == P2M_TEMPORALITY_CUMULATIVE) {
-        e->state_series = cfg->state_max_series;
-        e->state_bytes = cfg->state_bytes;
+/* Build: the settings and the three built-in metrics. */
+static P2M__NOINLINE void p2m__build_metrics(p2m_engine *e, const p2m_config *cfg, p2m__arena *a) {
+    static const char *const defnames[4] = {"", "cpu_time", "memory_allocation", "function_cpu_time"};
+    static const char *const defdesc[4] = {
+        "",
+        "CPU time summed from the samples of CPU profiles",
+        "Bytes allocated, summed from the samples of allocation profiles",
+        "CPU time summed per function from the samples of CPU profiles"};
+    uint32_t i;
+    if (e) {
+        e->magic = P2M__MAGIC;
+        e->temporality = cfg->temporality;
+        e->max_series = cfg->max_series;
+        e->layout = cfg->layout;
+        e->strict = cfg->strict ? 1 : 0;
+        e->function_mode = cfg->function_mode;
+        if (cfg->temporality == P2M_TEMPORALITY_CUMULATIVE) {
+            e->state_series = cfg->state_max_series;
+            e->state_bytes = cfg->state_bytes;
+        }
     }
-    for (i = 1; i <= 3; i++) {
-        const p2m_metric_config *m = i == 1 ? &cfg->cpu : i == 2 ? &cfg->memory : &cfg->function;
-        p2m__metric *o = &e->metric[i];
-        static const char *const defnames[4] = {"", "cpu_time", "memory_allocation", "function_cpu_time"};
-        static const char *const defdesc[4] = {
-            "",
-            "CPU time summed from the samples of CPU profiles",
-            "Bytes allocated, summed from the samples of allocation profiles",
-            "CPU time summed per function from the samples of CPU profiles"};
-        const char *unit = m->unit ? m->unit : i == 2 ? "By" : i == 3 && cfg->cpu.unit ? cfg->cpu.unit : "ns";
+    for (i = P2M_METRIC_CPU; i <= P2M_METRIC_FUNCTION; i++) {
+        const p2m_metric_config *m = i == P2M_METRIC_CPU ? &cfg->cpu : i == P2M_METRIC_MEMORY ? &cfg->memory : &cfg->function;
+        p2m__metric dry, *o = e ? &e->metric[i] : &dry;
+        const char *unit = m->unit                                          ? m->unit
+                           : i == P2M_METRIC_MEMORY                         ? "By"
+                           : i == P2M_METRIC_FUNCTION && cfg->cpu.unit      ? cfg->cpu.unit
+                                                                            : "ns";
         const p2m__unitdef *u = p2m__unit_find(unit);
         o->enabled = m->enabled ? 1 : 0;
-        o->name = p2m__copy_str(&a, m->name ? m->name : defnames[i]);
-        o->description = p2m__copy_str(&a, m->description ? m->description : defdesc[i]);
+        o->name = p2m__copy_str(a, m->name ? m->name : defnames[i]);
+        o->description = p2m__copy_str(a, m->description ? m->description : defdesc[i]);
         /* a disabled metric's unit is not checked: it may be anything */
-        o->unit = u ? p2m__cstr(u->ucum) : p2m__copy_str(&a, unit);
-        o->ukind = i == 2 ? P2M__U_SIZE : P2M__U_TIME;
+        o->unit = u ? p2m__cstr(u->ucum) : p2m__copy_str(a, unit);
+        o->ukind = i == P2M_METRIC_MEMORY ? P2M__U_SIZE : P2M__U_TIME;
         o->per_unit = u ? (double)u->per : 1.0;
         o->is_double = u && u->per > 1u;
     }
-#if P2M_MAX_EXTRA > 0
-    p2m__build_extra(e, cfg, &a, n_xtypes);
-#endif
-    e->n_keys = n_keys;
-    e->n_slots = n_slots;
-    e->function_mode = cfg->function_mode;
-    e->n_rules = (uint32_t)n_rules;
-    e->rules = (p2m__rule *)p2m__take(&a, n_rules * sizeof(p2m__rule));
-    e->keys = (p2m_str *)p2m__take(&a, n_keys * sizeof(p2m_str));
-    e->slots = (p2m_str *)p2m__take(&a, n_slots * sizeof(p2m_str));
-    for (i = 0; i < n_keys; i++) e->keys[i] = p2m__copy_str(&a, key_names[i]);
-    e->fkey = cfg->function.enabled ? p2m__find_key(e->keys, n_keys, cfg->function_attribute_key) : P2M__NONE;
-    for (i = 0; i < n_slots; i++) e->slots[i] = p2m__copy_str(&a, slot_names[i]);
-    for (i = 0; i < n_rules; i++) {
-        const p2m_rule *r = &rules[i];
-        p2m__rule *o = &e->rules[i];
+}
+
+/* Build: keys, slots and attribute rules (regex rules get their pattern in
+   p2m__build_patterns). */
+static P2M__NOINLINE void p2m__build_rules(p2m_engine *e, const p2m_config *cfg, const p2m__names *nm, p2m__arena *a) {
+    uint32_t i;
+    p2m__rule *rules = (p2m__rule *)p2m__take(a, nm->n_rules * sizeof(p2m__rule));
+    p2m_str *keys = (p2m_str *)p2m__take(a, nm->n_keys * sizeof(p2m_str));
+    p2m_str *slots = (p2m_str *)p2m__take(a, nm->n_slots * sizeof(p2m_str));
+    for (i = 0; i < nm->n_keys; i++) {
+        p2m_str k = p2m__copy_str(a, nm->keys[i]);
+        if (keys) keys[i] = k;
+    }
+    for (i = 0; i < nm->n_slots; i++) {
+        p2m_str k = p2m__copy_str(a, nm->slots[i]);
+        if (slots) slots[i] = k;
+    }
+    if (e) {
+        e->n_keys = nm->n_keys;
+        e->n_slots = nm->n_slots;
+        e->n_rules = (uint32_t)nm->n_rules;
+        e->rules = rules;
+        e->keys = keys;
+        e->slots = slots;
+        e->fkey = cfg->function.enabled ? p2m__find_name(nm->keys, nm->n_keys, cfg->function_attribute_key) : P2M__NONE;
+        e->need_stacks = cfg->function.enabled;
+    }
+    for (i = 0; i < nm->n_rules; i++) {
+        const p2m_rule *r = &nm->rules[i];
+        p2m__rule dry, *o = rules ? &rules[i] : &dry;
         P2M_MEMSET(o, 0, sizeof *o);
         o->type = r->type;
-        o->out_key = p2m__find_key(e->keys, n_keys, r->key);
-        o->slot = r->type == P2M_RULE_ATTRIBUTE ? p2m__find_key(e->slots, n_slots, r->from) : P2M__NONE;
+        o->out_key = p2m__find_name(nm->keys, nm->n_keys, r->key);
+        o->slot = r->type == P2M_RULE_ATTRIBUTE ? p2m__find_name(nm->slots, nm->n_slots, r->from) : P2M__NONE;
         o->index = r->index;
-        o->value = p2m__copy_str(&a, r->value);
-        o->deflt = p2m__copy_str(&a, r->default_value);
-    }
-    { /* patterns, in the order collected: rules first, then filters */
-        const p2m_regex **rxs = (const p2m_regex **)p2m__take(&a, n_pats * sizeof(const p2m_regex *));
-        uint32_t pi = 0, nrx = 0;
-        for (i = 0; i < n_rules; i++) {
-            const p2m_rule *r = &rules[i];
-            p2m__rule *o = &e->rules[i];
-            if (r->type != P2M_RULE_REGEX) continue;
-            if (p2m__pat_compile(&a, r->value, &rxs[pi], &e->rx_scratch) != P2M_OK)
-                return p2m__cfg_fail(err, P2M_ERR_CONFIG, "attributes", (long)i, "value",
-                                     P2M__MSG("pattern did not compile twice the same way"));
-            o->rx = rxs[pi++];
-            o->rx_index = nrx++;
-            if (!r->source || !r->source[0] || p2m__streq(p2m__cstr(r->source), "string_table")) {
-                o->source = P2M__SRC_STRING_TABLE;
-            } else if (p2m__streq(p2m__cstr(r->source), "function")) {
-                o->source = P2M__SRC_FUNCTION;
-                e->need_stacks = 1;
-                e->rx_function = 1;
-            } else {
-                o->source = P2M__SRC_ATTRIBUTE;
-                o->slot = p2m__find_key(e->slots, n_slots, r->source);
-            }
-        }
-        e->n_rx_rules = nrx;
-        for (f = 0; f < 3; f++) {
-            const p2m_filter *fl = filters[f];
-            p2m__filter *o = &e->filter[f];
-            size_t j;
-            if (!fl->enabled) continue;
-            o->enabled = 1;
-            e->any_filter = 1;
-            o->rx = rxs + pi;
-            for (j = 0; j <= fl->n_patterns; j++) {
-                const char *text = j == 0 ? fl->pattern : fl->patterns[j - 1];
-                if (!p2m__nonempty(text)) continue;
-                if (p2m__pat_compile(&a, text, &rxs[pi], &e->rx_scratch) != P2M_OK)
-                    return p2m__cfg_fail(err, P2M_ERR_CONFIG, "filters", -1, 0,
-                                         P2M__MSG("pattern did not compile twice the same way"));
-                o->n_rx++;
-                pi++;
-            }
-            o->slots = (uint32_t *)p2m__take(&a, (size_t)P2M__MAX_SLOTS * 4u);
-            if (f == 0) o->slots[o->n_slots++] = p2m__find_key(e->slots, n_slots, cfg->process_key);
-            else if (f == 1) o->slots[o->n_slots++] = p2m__find_key(e->slots, n_slots, cfg->thread_key);
-            else {
-                for (j = 0; j < fl->n_keys; j++) o->slots[o->n_slots++] = p2m__find_key(e->slots, n_slots, fl->keys[j]);
-                o->all_keys = fl->n_keys == 0;
-            }
+        o->value = p2m__copy_str(a, r->value);
+        o->deflt = p2m__copy_str(a, r->default_value);
+        if (r->type != P2M_RULE_REGEX) continue;
+        if (!r->source || !r->source[0] || p2m__streq(p2m__cstr(r->source), "string_table")) {
+            o->source = P2M__SRC_STRING_TABLE;
+        } else if (p2m__streq(p2m__cstr(r->source), "function")) {
+            o->source = P2M__SRC_FUNCTION;
+            if (e) e->need_stacks = e->rx_function = 1;
+        } else {
+            o->source = P2M__SRC_ATTRIBUTE;
+            o->slot = p2m__find_name(nm->slots, nm->n_slots, r->source);
         }
     }
-    if (cfg->function.enabled) e->need_stacks = 1;
-    e->n_type_rules = (uint32_t)cfg->n_type_rules;
-    e->type_rules = (p2m__type_rule *)p2m__take(&a, cfg->n_type_rules * sizeof(p2m__type_rule));
+}
+
+/* Build: every pattern, rules first, then filters; the filters' subjects.
+   0 when a pattern that compiled in validation does not compile now. */
+static int p2m__build_patterns(p2m_engine *e, const p2m_config *cfg, const p2m__names *nm, p2m__arena *a) {
+    const p2m_regex **rxs = (const p2m_regex **)p2m__take(a, nm->n_pats * sizeof(const p2m_regex *));
+    const p2m_regex *re;
+    uint32_t i, f, nrx = 0;
+    size_t scratch = 0;
+    for (i = 0; i < nm->n_rules; i++) {
+        if (nm->rules[i].type != P2M_RULE_REGEX) continue;
+        re = p2m__pat_compile(a, nm->rules[i].value, &scratch);
+        if (!e) continue;
+        if (!re) return 0;
+        rxs[nrx] = re;
+        e->rules[i].rx = re;
+        e->rules[i].rx_index = nrx++;
+    }
+    if (e) e->n_rx_rules = nrx;
+    for (f = 0; f < 3u; f++) {
+        const p2m_filter *fl = p2m__cfg_filter(cfg, f);
+        p2m__filter dry, *o = e ? &e->filter[f] : &dry;
+        size_t j;
+        if (!fl->enabled) continue;
+        P2M_MEMSET(o, 0, sizeof *o);
+        o->enabled = 1;
+        if (e) e->any_filter = 1;
+        o->rx = rxs ? rxs + nrx : 0;
+        for (j = 0; j <= fl->n_patterns; j++) {
+            if (!p2m__nonempty(p2m__filter_pat(fl, j))) continue;
+            re = p2m__pat_compile(a, p2m__filter_pat(fl, j), &scratch);
+            if (!e) continue;
+            if (!re) return 0;
+            rxs[nrx++] = re;
+            o->n_rx++;
+        }
+        o->n_slots = f == P2M__F_PATTERN ? (uint32_t)fl->n_keys : 1u;
+        o->slots = (uint32_t *)p2m__take(a, (size_t)o->n_slots * 4u);
+        o->all_keys = f == P2M__F_PATTERN && fl->n_keys == 0;
+        for (j = 0; o->slots && j < o->n_slots; j++)
+            o->slots[j] = p2m__find_name(nm->slots, nm->n_slots,
+                                         f == P2M__F_PROCESS ? cfg->process_key
+                                         : f == P2M__F_THREAD ? cfg->thread_key : fl->keys[j]);
+    }
+    if (e) e->rx_scratch = scratch;
+    return 1;
+}
+
+/* Build: the type rules. */
+static P2M__NOINLINE void p2m__build_type_rules(p2m_engine *e, const p2m_config *cfg, p2m__arena *a) {
+    size_t i;
+    p2m__type_rule *tr = (p2m__type_rule *)p2m__take(a, cfg->n_type_rules * sizeof(p2m__type_rule));
+    if (e) {
+        e->n_type_rules = (uint32_t)cfg->n_type_rules;
+        e->type_rules = tr;
+    }
     for (i = 0; i < cfg->n_type_rules; i++) {
-        e->type_rules[i].type = p2m__copy_str(&a, cfg->type_rules[i].type);
-        e->type_rules[i].unit = p2m__copy_str(&a, cfg->type_rules[i].unit);
-        e->type_rules[i].metric = cfg->type_rules[i].metric;
-        e->type_rules[i].scale = cfg->type_rules[i].scale;
+        p2m__type_rule dry, *o = tr ? &tr[i] : &dry;
+        o->type = p2m__copy_str(a, cfg->type_rules[i].type);
+        o->unit = p2m__copy_str(a, cfg->type_rules[i].unit);
+        o->metric = cfg->type_rules[i].metric;
+        o->scale = cfg->type_rules[i].scale;
     }
-    P2M_ASSERT(a.used <= need);
+}
+
+/* Places the engine of a validated configuration: a dry run (a->base NULL;
+   the build steps get e NULL and write nothing) counts its bytes; a real
+   one builds it. 0 on an internal inconsistency. */
+static int p2m__build_engine(const p2m_config *cfg, const p2m__names *nm, p2m__arena *a, p2m_engine **out) {
+    p2m_engine *e = (p2m_engine *)p2m__take(a, sizeof *e);
+    if (e) P2M_MEMSET(e, 0, sizeof *e);
+    p2m__build_metrics(e, cfg, a);
+#if P2M_MAX_EXTRA > 0
+    p2m__build_extra(e, cfg, a);
+#endif
+    p2m__build_rules(e, cfg, nm, a);
+    if (!p2m__build_patterns(e, cfg, nm, a)) return 0;
+    p2m__build_type_rules(e, cfg, a);
+    *out = e;
+    return 1;
+}
+
+/* Validates (naming the field at fault), sizes by a dry run of the build,
+   then builds into mem. */
+P2M_API p2m_status p2m_engine_compile(const p2m_config *cfg, void *mem, size_t mem_size,
+                                      const p2m_engine **engine, p2m_error *err) {
+    p2m__names nm;
+    p2m__arena a;
+    p2m_engine *e;
+    p2m_status st;
+    size_t need, skew;
+    p2m__clear(err);
+    if (engine) *engine = 0;
+    if (!cfg || !engine) return p2m__fail(err, P2M_ERR_ARGUMENT, 0, P2M__MSG("cfg and engine must not be NULL"));
+    P2M_MEMSET(&nm, 0, sizeof nm);
+    if ((st = p2m__check_settings(cfg, err)) != P2M_OK) return st;
+    if ((st = p2m__check_rules(cfg, &nm, err)) != P2M_OK) return st;
+    if ((st = p2m__check_filters(cfg, &nm, err)) != P2M_OK) return st;
+    if ((st = p2m__check_types(cfg, err)) != P2M_OK) return st;
+
+    a.base = 0;
+    a.cap = 0;
+    a.used = 0;
+    (void)p2m__build_engine(cfg, &nm, &a, &e);
+    need = a.used + 7u; /* the arena starts at the first 8-byte aligned byte of mem */
+    if (!mem || mem_size < need) return p2m__need(err, P2M_ERR_MEMORY, need, P2M__MSG("engine memory too small"));
+    skew = (8u - ((uintptr_t)mem & 7u)) & 7u;
+    a.base = (uint8_t *)mem + skew;
+    a.cap = mem_size - skew;
+    a.used = 0;
+    if (!p2m__build_engine(cfg, &nm, &a, &e))
+        return p2m__cfg_fail(err, P2M_ERR_CONFIG, "attributes", -1, 0, P2M__MSG("a pattern did not compile twice the same way"));
     *engine = e;
     return P2M_OK;
 }
@@ -4023,6 +4089,7 @@ static uint8_t *p2m__cbytes(const p2m__cum *c, size_t off) {
     return off < c->st->n_bytes ? c->st->bytes + off : c->tb + (off - c->st->n_bytes);
 }
 
+
 static void p2m__cum_point(const p2m__cum *c, uint32_t sid, p2m_point *out, const p2m__metric *m) {
     const p2m__sser *x = p2m__cser(c, sid);
     uint64_t sum = x->sum, start = x->start, end = x->end;
@@ -4054,6 +4121,44 @@ static uint32_t p2m__pow2_at_least(uint64_t n) {
     while (c < n && c < 0x80000000u) c <<= 1;
     return c;
 }
+
+#ifndef P2M_NO_CUMULATIVE
+/* The working memory of a cumulative call: the merge's tentative copies
+   (pending changes per held series, counts per (resource, metric), the new
+   series' hash, new series, resources and bytes) and the view of the whole
+   state. Placed from a; a dry run (base NULL) sizes it for the plan. */
+typedef struct p2m__cumwork {
+    p2m__cum *c;
+    struct p2m_result *v;
+    p2m__res *vres;
+    uint32_t *vpl;
+} p2m__cumwork;
+
+static void p2m__cum_place(const p2m_engine *e, uint32_t ser_cap, p2m__arena *a, p2m__cumwork *w) {
+    const uint32_t cap = e->state_series, tcap = p2m__pow2_at_least((uint64_t)ser_cap * 2u);
+    p2m__cum *c = (p2m__cum *)p2m__take(a, sizeof *c);
+    p2m__pend *pend = (p2m__pend *)p2m__take(a, (size_t)cap * sizeof(p2m__pend));
+    uint32_t *t_count = (uint32_t *)p2m__take(a, (size_t)cap * (4u * P2M__NMET));
+    uint32_t *t_ovf = (uint32_t *)p2m__take(a, (size_t)cap * (4u * P2M__NMET));
+    uint32_t *thash = (uint32_t *)p2m__take(a, (size_t)tcap * 4u);
+    p2m__sser *t_ser = (p2m__sser *)p2m__take(a, (size_t)cap * sizeof(p2m__sser));
+    p2m__sres *t_resv = (p2m__sres *)p2m__take(a, (size_t)cap * sizeof(p2m__sres));
+    uint8_t *tb = (uint8_t *)p2m__take(a, e->state_bytes);
+    w->v = (struct p2m_result *)p2m__take(a, sizeof(struct p2m_result));
+    w->vres = (p2m__res *)p2m__take(a, (size_t)cap * sizeof(p2m__res));
+    w->vpl = (uint32_t *)p2m__take(a, (size_t)cap * 4u);
+    w->c = c;
+    if (!c) return;
+    c->pend = pend;
+    c->t_count = t_count;
+    c->t_ovf = t_ovf;
+    c->thash = thash;
+    c->thash_mask = tcap - 1u;
+    c->t_ser = t_ser;
+    c->t_resv = t_resv;
+    c->tb = tb;
+}
+#endif
 
 static int p2m__make_plan(const p2m__req *q, p2m__plan *pl) {
     const p2m_engine *e = q->e;
@@ -4127,13 +4232,19 @@ static int p2m__make_plan(const p2m__req *q, p2m__plan *pl) {
     P2M__PLACE(smemo, (size_t)pl->smemo_n * sizeof(p2m__smemo));
     /* cumulative: pending changes per held series, counts per (resource,
        metric), the new series' hash, and the view of the whole state */
+#ifndef P2M_NO_CUMULATIVE
     if (e->state_series) {
-        uint32_t c = e->state_series;
-        P2M__PLACE(cum, sizeof(p2m__cum) + p2m__al8(sizeof(struct p2m_result)) + (size_t)c * sizeof(p2m__pend) +
-                            (size_t)c * (sizeof(p2m__sser) + p2m__al8(sizeof(p2m__sres))) + p2m__al8(e->state_bytes) +
-                            (size_t)c * (8u * P2M__NMET) + (size_t)p2m__pow2_at_least((uint64_t)pl->ser_cap * 2u) * 4u +
-                            (size_t)c * p2m__al8(sizeof(p2m__res)) + (size_t)c * 4u + 64u);
+        p2m__arena dry;
+        p2m__cumwork cw;
+        dry.base = 0;
+        dry.cap = 0;
+        dry.used = 0;
+        p2m__cum_place(e, pl->ser_cap, &dry, &cw);
+        P2M__PLACE(cum, dry.used);
     }
+#else
+    pl->cum = 0;
+#endif
 #undef P2M__PLACE
     pl->total = at + 8u; /* + alignment slack of the caller's pointer */
     return 0;
@@ -6339,43 +6450,54 @@ P2M_API p2m_status p2m_encode_otlp(const p2m_result *r, void *output, size_t cap
 #ifndef P2M_NO_CUMULATIVE
 /* ---- cumulative state: merge and commit ------------------------------------ */
 
+/* Places an empty state for e in a; a dry run (a->base NULL) counts its
+   bytes, which is what p2m_state_size reports. */
+static p2m_state *p2m__state_place(const p2m_engine *e, p2m__arena *a) {
+    p2m_state *st = (p2m_state *)p2m__take(a, sizeof *st);
+    const uint32_t cap = e->state_series, hcap = p2m__pow2_at_least((uint64_t)cap * 2u);
+    p2m__sres *res = (p2m__sres *)p2m__take(a, cap * sizeof(p2m__sres));
+    p2m__sser *ser = (p2m__sser *)p2m__take(a, cap * sizeof(p2m__sser));
+    uint32_t *hash = (uint32_t *)p2m__take(a, (size_t)hcap * 4u);
+    uint8_t *bytes = (uint8_t *)p2m__take(a, e->state_bytes);
+    if (!st) return 0;
+    P2M_MEMSET(st, 0, sizeof *st);
+    st->magic = P2M__STATE_MAGIC;
+    st->e = e;
+    st->cap = cap;
+    st->hash_mask = hcap - 1u;
+    st->res = res;
+    st->ser = ser;
+    st->hash = hash;
+    P2M_MEMSET(hash, 0, (size_t)hcap * 4u);
+    st->cap_bytes = e->state_bytes;
+    st->bytes = bytes;
+    return st;
+}
+
 P2M_API size_t p2m_state_size(const p2m_engine *e) {
-    size_t c;
+    p2m__arena a;
     if (!e || e->magic != P2M__MAGIC || !e->state_series) return 0;
-    c = e->state_series;
-    return p2m__al8(sizeof(struct p2m_state)) + c * p2m__al8(sizeof(p2m__sres)) + c * sizeof(p2m__sser) +
-           (size_t)p2m__pow2_at_least((uint64_t)c * 2u) * 4u + p2m__al8(e->state_bytes) + 16u;
+    a.base = 0;
+    a.cap = 0;
+    a.used = 0;
+    (void)p2m__state_place(e, &a);
+    return a.used + 7u; /* the state starts at the first 8-byte aligned byte of mem */
 }
 
 P2M_API p2m_status p2m_state_init(const p2m_engine *e, void *mem, size_t mem_size, p2m_state **state,
                                   p2m_error *err) {
     p2m__arena a;
-    p2m_state *st;
-    size_t need = p2m_state_size(e);
-    uint32_t hcap;
+    size_t need = p2m_state_size(e), skew;
     p2m__clear(err);
     if (state) *state = 0;
     if (!state || !e || e->magic != P2M__MAGIC) return p2m__fail(err, P2M_ERR_ARGUMENT, 0, P2M__MSG("state and engine must not be NULL"));
     if (!need) return p2m__fail(err, P2M_ERR_ARGUMENT, 0, P2M__MSG("the engine is not cumulative"));
     if (!mem || mem_size < need) return p2m__need(err, P2M_ERR_MEMORY, need, P2M__MSG("state memory too small"));
-    /* the arena starts at the first 8-byte aligned address of mem */
-    a.base = (uint8_t *)mem + ((8u - ((uintptr_t)mem & 7u)) & 7u);
-    a.cap = mem_size - (size_t)(a.base - (uint8_t *)mem);
+    skew = (8u - ((uintptr_t)mem & 7u)) & 7u;
+    a.base = (uint8_t *)mem + skew;
+    a.cap = mem_size - skew;
     a.used = 0;
-    st = (p2m_state *)p2m__take(&a, sizeof *st);
-    P2M_MEMSET(st, 0, sizeof *st);
-    st->magic = P2M__STATE_MAGIC;
-    st->e = e;
-    st->cap = e->state_series;
-    hcap = p2m__pow2_at_least((uint64_t)st->cap * 2u);
-    st->hash_mask = hcap - 1u;
-    st->res = (p2m__sres *)p2m__take(&a, st->cap * sizeof(p2m__sres));
-    st->ser = (p2m__sser *)p2m__take(&a, st->cap * sizeof(p2m__sser));
-    st->hash = (uint32_t *)p2m__take(&a, (size_t)hcap * 4u);
-    P2M_MEMSET(st->hash, 0, (size_t)hcap * 4u);
-    st->cap_bytes = e->state_bytes;
-    st->bytes = (uint8_t *)p2m__take(&a, st->cap_bytes);
-    *state = st;
+    *state = p2m__state_place(e, &a);
     return P2M_OK;
 }
 
@@ -6875,52 +6997,37 @@ static p2m_status p2m__aggregate(const p2m_engine *engine, const void *input, si
     *result = res;
 #ifndef P2M_NO_CUMULATIVE
     if (engine->state_series) { /* cumulative: merge into the state's view */
-        uint8_t *cp = base + pl.cum;
-        p2m__cum *c = (p2m__cum *)(void *)cp;
+        p2m__arena ca;
+        p2m__cumwork cw;
+        p2m__cum *c;
         struct p2m_result *v;
         p2m_state *sst = options->state;
-        uint32_t cap = sst->cap, tcap = p2m__pow2_at_least((uint64_t)pl.ser_cap * 2u), k;
-        p2m__res *vres;
-        uint32_t *vpl;
-        cp += p2m__al8(sizeof *c);
-        v = (struct p2m_result *)(void *)cp;
-        cp += p2m__al8(sizeof *v);
-        c->pend = (p2m__pend *)(void *)cp;
-        cp += (size_t)cap * sizeof(p2m__pend);
-        c->t_count = (uint32_t *)(void *)cp;
-        c->t_ovf = c->t_count + (size_t)cap * P2M__NMET;
-        cp += (size_t)cap * (8u * P2M__NMET);
-        c->thash = (uint32_t *)(void *)cp;
-        c->thash_mask = tcap - 1u;
-        cp += (size_t)tcap * 4u;
-        vres = (p2m__res *)(void *)cp;
-        cp += (size_t)cap * p2m__al8(sizeof(p2m__res));
-        vpl = (uint32_t *)(void *)cp;
-        cp += (size_t)cap * 4u;
-        cp = base + p2m__al8((size_t)(cp - base));
-        c->t_ser = (p2m__sser *)(void *)cp;
-        cp += (size_t)cap * sizeof(p2m__sser);
-        c->t_resv = (p2m__sres *)(void *)cp;
-        cp += (size_t)cap * p2m__al8(sizeof(p2m__sres));
-        c->tb = cp;
+        uint32_t cap = sst->cap, k;
+        ca.base = base + pl.cum;
+        ca.cap = pl.total - pl.cum;
+        ca.used = 0;
+        p2m__cum_place(engine, pl.ser_cap, &ca, &cw);
+        c = cw.c;
+        v = cw.v;
         c->st = sst;
         c->t_series = sst->n_series;
         c->t_res = sst->n_res;
         c->t_bytes = sst->n_bytes;
         for (k = 0; k < sst->n_series; k++) c->pend[k].touched = 0;
-        P2M_MEMSET(c->t_count, 0, (size_t)cap * (8u * P2M__NMET));
+        P2M_MEMSET(c->t_count, 0, (size_t)cap * (4u * P2M__NMET));
+        P2M_MEMSET(c->t_ovf, 0, (size_t)cap * (4u * P2M__NMET));
         for (k = 0; k < sst->n_res; k++) {
             P2M_MEMCPY(c->t_count + (size_t)k * P2M__NMET, sst->res[k].count, 4u * P2M__NMET);
             P2M_MEMCPY(c->t_ovf + (size_t)k * P2M__NMET, sst->res[k].ovf, 4u * P2M__NMET);
         }
-        P2M_MEMSET(c->thash, 0, (size_t)tcap * 4u);
+        P2M_MEMSET(c->thash, 0, ((size_t)c->thash_mask + 1u) * 4u);
         *v = *res;
         p2m__cum_merge(c, res, st);
-        p2m__cum_view(c, v, vres, vpl);
+        p2m__cum_view(c, v, cw.vres, cw.vpl);
         st->series = 0;
         for (k = 0; k < v->n_res; k++) {
             uint32_t m;
-            for (m = 0; m < vres[k].n_metrics; m++) st->series += vres[k].pl_count[m];
+            for (m = 0; m < cw.vres[k].n_metrics; m++) st->series += cw.vres[k].pl_count[m];
         }
         if (commit) p2m__cum_commit(c);
         *result = v;

@@ -518,7 +518,8 @@ static void malformed_detail(const conv *c, const unsigned char *data, size_t le
     }
     cut = p2m_pb_locate(data, len, c->forced, off, path, sizeof path, &field_at);
     if (cut)
-        snprintf(out, cap, "; truncated: the input ends at byte %lu while reading %s (from byte %lu)",
+        snprintf(out, cap,
+                 "; truncated: the input ends at byte %lu while reading %s (from byte %lu)",
                  (unsigned long)(base + len), path[0] ? path : "a field",
                  (unsigned long)(base + field_at));
     else if (path[0] != '\0')
@@ -955,8 +956,8 @@ static int parse_size(const char *s, size_t *out)
     memcpy(digits, s, n + 1);
     switch (digits[n - 1]) {
     case 'K': case 'k': mul = 1024u; break;
-    case 'M': case 'm': mul = 1024u * 1024u; break;
-    case 'G': case 'g': mul = 1024u * 1024u * 1024u; break;
+    case 'M': case 'm': mul = (uint64_t)1 << 20; break;
+    case 'G': case 'g': mul = (uint64_t)1 << 30; break;
     default: break;
     }
     if (mul != 1)

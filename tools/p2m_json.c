@@ -101,8 +101,10 @@ static void base64(p2m_outbuf *o, const unsigned char *p, size_t n)
             v |= (unsigned long)p[i + 1] << 8;
         q[0] = tab[v >> 18];
         q[1] = tab[(v >> 12) & 63];
-        q[2] = i + 1 < n ? tab[(v >> 6) & 63] : '=';
+        q[2] = '=';
         q[3] = '=';
+        if (i + 1 < n)
+            q[2] = tab[(v >> 6) & 63];
         p2m_out_append(o, q, 4);
     }
 }
@@ -120,7 +122,7 @@ static int pb_varint(const unsigned char **p, const unsigned char *end, uint64_t
 {
     unsigned shift = 0;
     *v = 0;
-    while (*p < end && shift < 70) {
+    while (*p < end && shift < 64) { /* ten bytes at most: shifts 0, 7, ..., 63 */
         unsigned char b = *(*p)++;
         *v |= (uint64_t)(b & 0x7f) << shift;
         if (!(b & 0x80))
@@ -296,13 +298,9 @@ static int any_value(p2m_outbuf *o, const unsigned char *p, size_t n, int depth,
     while ((r = pb_next(&p, end, &f)) > 0) {
         /* fields other than the seven of the oneof are skipped, as protobuf
            skips unknown fields (string_value_strindex is resolved before) */
-        if ((f.num == 1 || f.num == 5 || f.num == 6 || f.num == 7) && f.wt == 2) {
-            last = f;
-            have = 1;
-        } else if ((f.num == 2 || f.num == 3) && f.wt == 0) {
-            last = f;
-            have = 1;
-        } else if (f.num == 4 && f.wt == 1) {
+        if (((f.num == 1 || f.num == 5 || f.num == 6 || f.num == 7) && f.wt == 2) || /* LEN */
+            ((f.num == 2 || f.num == 3) && f.wt == 0) ||                            /* VARINT */
+            (f.num == 4 && f.wt == 1)) {                                            /* I64 */
             last = f;
             have = 1;
         }
@@ -352,7 +350,9 @@ static int json_value(p2m_outbuf *o, const p2m_value *v, int depth, nest_ctx *c)
         p2m_json_string(o, v->str.ptr ? v->str.ptr : "", v->str.len);
         p2m_out_str(o, "}");
         return 0;
-    case P2M_VALUE_BOOL: p2m_out_str(o, v->i ? "{\"boolValue\":true}" : "{\"boolValue\":false}"); return 0;
+    case P2M_VALUE_BOOL:
+        p2m_out_str(o, v->i ? "{\"boolValue\":true}" : "{\"boolValue\":false}");
+        return 0;
     case P2M_VALUE_INT: p2m_out_printf(o, "{\"intValue\":\"%lld\"}", (long long)v->i); return 0;
     case P2M_VALUE_DOUBLE:
         p2m_out_str(o, "{\"doubleValue\":");
@@ -506,7 +506,8 @@ static int json_entity_refs(p2m_outbuf *o, const p2m_result *r, size_t res, int 
     p2m_result_resource_entity_refs(r, res, refs, n);
     p2m_out_str(o, comma ? ",\"entityRefs\":[" : "\"entityRefs\":[");
     for (i = 0; i < n; i++) {
-        static const char *const names[5] = {NULL, "schemaUrl", "type", "idKeys", "descriptionKeys"};
+        static const char *const names[5] = {NULL, "schemaUrl", "type", "idKeys",
+                                             "descriptionKeys"};
         const unsigned char *p = (const unsigned char *)refs[i].ptr, *end = p + refs[i].len;
         unsigned k;
         int first = 1;
@@ -514,8 +515,8 @@ static int json_entity_refs(p2m_outbuf *o, const p2m_result *r, size_t res, int 
         for (k = 1; k <= 4; k++) { /* one key per field, lists gathered in order */
             const unsigned char *q = p;
             pb_field f;
-            int any = 0, rc;
-            while ((rc = pb_next(&q, end, &f)) > 0) {
+            int any = 0;
+            while (pb_next(&q, end, &f) > 0) {
                 if (f.num != k || f.wt != 2)
                     continue;
                 if (!any) {

@@ -145,7 +145,9 @@ static void sanitise(p2m_outbuf *o, const char *s, size_t n, int colon, int coll
         last_us = 1;
     }
     for (i = 0; i < n; i++) {
-        char c = name_char(s[i], colon) ? s[i] : '_';
+        char c = s[i];
+        if (!name_char(c, colon))
+            c = '_';
         if (c == '_' && last_us && collapse_runs)
             continue;
         last_us = c == '_';
@@ -185,7 +187,8 @@ static const char *unit_base(p2m_str u, double *mul, double *div)
 static int ends_with(const p2m_outbuf *o, const char *suffix)
 {
     size_t n = strlen(suffix);
-    return o->len >= n && memcmp(o->data + o->len - n, suffix, n) == 0;
+    /* n == 0 first: an empty buffer's data is NULL, which memcmp must not get */
+    return n == 0 || (o->len >= n && memcmp(o->data + o->len - n, suffix, n) == 0);
 }
 
 void p2m_prom_metric_name(p2m_outbuf *o, p2m_str name, p2m_str unit, int is_gauge)
@@ -487,7 +490,7 @@ static size_t str_hash(size_t fam, const char *s)
 static long find_family(p2m_prom *p, const char *name, const char *help, int gauge, int is_double,
                         double mul, double div)
 {
-    size_t i;
+    size_t i, name_size = strlen(name) + 1, help_size = strlen(help) + 1;
     for (i = 0; i < p->n_fam; i++)
         if (strcmp(p->fam[i].name, name) == 0) {
             if (!is_double)
@@ -497,15 +500,15 @@ static long find_family(p2m_prom *p, const char *name, const char *help, int gau
         }
     if (grow((void **)&p->fam, &p->cap_fam, p->n_fam + 1, sizeof *p->fam))
         return -1;
-    p->fam[p->n_fam].name = (char *)malloc(strlen(name) + 1);
-    p->fam[p->n_fam].help = (char *)malloc(strlen(help) + 1);
+    p->fam[p->n_fam].name = (char *)malloc(name_size);
+    p->fam[p->n_fam].help = (char *)malloc(help_size);
     if (p->fam[p->n_fam].name == NULL || p->fam[p->n_fam].help == NULL) {
         free(p->fam[p->n_fam].name);
         free(p->fam[p->n_fam].help);
         return -1;
     }
-    strcpy(p->fam[p->n_fam].name, name);
-    strcpy(p->fam[p->n_fam].help, help);
+    memcpy(p->fam[p->n_fam].name, name, name_size);
+    memcpy(p->fam[p->n_fam].help, help, help_size);
     p->fam[p->n_fam].gauge = gauge;
     p->fam[p->n_fam].is_double = is_double;
     p->fam[p->n_fam].mul = mul;

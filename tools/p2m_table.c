@@ -194,11 +194,12 @@ static int grow_attrs(scratch *s, size_t n)
     return 0;
 }
 
-/* Writes the attributes as "k=v, k=v" into s->text, remembering where each
+/* Writes the first n of s->attrs as "k=v, k=v" into s->text, remembering where each
    entry ends so the list can wrap between entries. first_key, when given,
    is written first (service.name in a resource header). */
-static void attrs_text(scratch *s, const p2m_attribute *a, size_t n, const char *first_key)
+static void attrs_text(scratch *s, size_t n, const char *first_key)
 {
+    const p2m_attribute *a = s->attrs;
     size_t pass, i;
     s->text.len = 0;
     s->n_cuts = 0;
@@ -321,7 +322,7 @@ static void put_metric(p2m_outbuf *o, scratch *s, const p2m_result *r, size_t re
     /* first pass: column widths, the total and the time span */
     for (i = 0; i < info.n_points; i++) {
         p2m_point p;
-        size_t n;
+        size_t n, got;
         p2m_result_point(r, res, m, i, &p);
         if (i == 0 || p.start_time_unix_nano < t_start)
             t_start = p.start_time_unix_nano;
@@ -342,8 +343,9 @@ static void put_metric(p2m_outbuf *o, scratch *s, const p2m_result *r, size_t re
             free(order);
             return;
         }
-        n = p2m_result_point_attributes(r, res, m, i, s->attrs, n);
-        attrs_text(s, s->attrs, n, NULL);
+        /* the count again, and never more than the room asked for above */
+        got = p2m_result_point_attributes(r, res, m, i, s->attrs, n);
+        attrs_text(s, got < n ? got : n, NULL);
         if (s->text.len > attr_max)
             attr_max = s->text.len;
     }
@@ -382,7 +384,7 @@ static void put_metric(p2m_outbuf *o, scratch *s, const p2m_result *r, size_t re
         size_t n, last, pt = order[i].point;
         p2m_result_point(r, res, m, pt, &p);
         n = p2m_result_point_attributes(r, res, m, pt, s->attrs, s->cap);
-        attrs_text(s, s->attrs, n, NULL);
+        attrs_text(s, n, NULL);
         p2m_out_spaces(o, ROW_INDENT);
         if (n == 0) {
             p2m_out_str(o, "(no attributes)");
@@ -468,7 +470,7 @@ void p2m_table_write(p2m_outbuf *o, const p2m_result *r, const p2m_extra_attrs *
                heading (64-digit container ids) */
             size_t first_w = TABLE_WIDTH - (size_t)hl - 1;
             int wrapped;
-            attrs_text(&s, s.attrs, n, "service.name");
+            attrs_text(&s, n, "service.name");
             if (s.n_cuts > 0 && s.cuts[0] > first_w) {
                 p2m_out_str(o, "\n  ");
                 first_w = TABLE_WIDTH - 2;
