@@ -13,7 +13,8 @@ WASM_CFLAGS := --target=wasm32 -nostdlib -O2 -std=c99 -mbulk-memory $(WARN) -I. 
                -DP2M_MEMCPY=__builtin_memcpy -DP2M_MEMSET=__builtin_memset
 # The exports the ES module calls; everything else is dropped by --gc-sections.
 WASM_EXPORTS := p2m_version p2m_status_string p2m_work_size p2m_convert p2m_state_size \
-                p2m_state_init p2mb_scratch_size p2mb_compile p2mb_stats_flat p2mb_sizeof p2mb_offsetof \
+                p2m_state_init p2mb_scratch_size p2mb_compile p2mb_stats_flat p2mb_sizeof \
+                p2mb_offsetof \
                 __heap_base
 WASM_LDFLAGS := --no-entry --gc-sections --strip-debug -z stack-size=1048576 \
                 $(addprefix --export=,$(WASM_EXPORTS))
@@ -34,7 +35,8 @@ js: $(WASM_OUT)
 
 py-wheel:
 	rm -rf $(BUILD)/bindings/wheel && mkdir -p $(BUILD)/bindings/wheel
-	/usr/bin/python3 -m pip wheel --no-index --no-deps -w $(BUILD)/bindings/wheel bindings/python
+	/usr/bin/python3 -m pip wheel --no-index --no-deps -w $(BUILD)/bindings/wheel \
+	    bindings/python
 
 test-bindings-python: $(BUILD)/p2m
 	sh tests/suite-bindings-python.sh
@@ -48,7 +50,8 @@ PYJS_BENCH_FILE ?= $(BUILD)/bench/typical.otlp
 $(BUILD)/bench/bindings_c: bench/bindings_c.c profile2metrics.h
 	@mkdir -p $(@D)
 	$(CC) -std=c99 -O2 $(WARN) -I. -o $@ $<
-$(BUILD)/bench/pyjs-site/.done: bindings/common/p2m_binding.c profile2metrics.h $(wildcard bindings/python/*/*.py)
+$(BUILD)/bench/pyjs-site/.done: bindings/common/p2m_binding.c profile2metrics.h \
+                                $(wildcard bindings/python/*/*.py)
 	rm -rf $(@D) && mkdir -p $(@D)
 	/usr/bin/python3 -m pip install --quiet --no-index --no-deps --target $(@D) bindings/python
 	touch $@

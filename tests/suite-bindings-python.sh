@@ -32,13 +32,16 @@ if env PIP_NO_INDEX=1 PIP_DISABLE_PIP_VERSION_CHECK=1 "$VENV/bin/pip" install --
         --no-cache-dir bindings/python > "$OUT/pip.log" 2>&1; then
     echo "PASS py-install-offline"
 else
-    echo "FAIL py-install-offline: pip install --no-index bindings/python: $(tail -n 5 "$OUT/pip.log")"
+    echo "FAIL py-install-offline: pip install --no-index bindings/python:" \
+         "$(tail -n 5 "$OUT/pip.log")"
     exit 1
 fi
 root=$PWD
 # an sdist built by the backend installs without the repository around it
 rm -rf "$OUT/sdist" && mkdir -p "$OUT/sdist"
-if (cd bindings/python && $PY -c 'import sys; sys.path.insert(0, "_backend"); import p2m_build; print(p2m_build.build_sdist(sys.argv[1]))' "../../$OUT/sdist") > "$OUT/sdist.log" 2>&1 &&
+sdist='import sys; sys.path.insert(0, "_backend"); import p2m_build
+print(p2m_build.build_sdist(sys.argv[1]))'
+if (cd bindings/python && $PY -c "$sdist" "../../$OUT/sdist") > "$OUT/sdist.log" 2>&1 &&
    (cd "$OUT/sdist" && tar xzf profile2metrics-*.tar.gz) &&
    "$VENV/bin/pip" install --no-index --no-cache-dir --target "$OUT/sdist/target" \
         "$OUT"/sdist/profile2metrics-*/ >> "$OUT/sdist.log" 2>&1 &&
@@ -48,5 +51,6 @@ if (cd bindings/python && $PY -c 'import sys; sys.path.insert(0, "_backend"); im
 else
     echo "FAIL py-sdist-builds-without-repository: $(tail -n 5 "$OUT/sdist.log")"
 fi
-cd / && exec env -i PATH=/usr/bin:/bin "$root/$VENV/bin/python" "$root/tests/bindings/test_python.py" \
+cd / && exec env -i PATH=/usr/bin:/bin "$root/$VENV/bin/python" \
+    "$root/tests/bindings/test_python.py" \
     "$root/$OUT/cases" "$root/profile2metrics.h"

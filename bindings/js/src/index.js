@@ -45,7 +45,8 @@ const ERR_SIZE = 204, ERR_OFFSET = 4, ERR_NEEDED = 8, ERR_FIELD = 12, ERR_MESSAG
 // (p2mb_sizeof(3) bytes) is cleared each call
 const OPT_RES_ATTRS = 28, ATTR_SIZE = 40;
 // checked at load against the library's offsets (p2mb_offsetof)
-const OFFSETS = [[1, 8], [2, OPT_RES_ATTRS], [3, OPT_RES_ATTRS + 4], [4, 8], [5, 4], [6, 16], [7, 24]];
+const OFFSETS = [[1, 8], [2, OPT_RES_ATTRS], [3, OPT_RES_ATTRS + 4], [4, 8], [5, 4], [6, 16],
+                 [7, 24]];
 
 /** A failed call of the library. */
 export class P2MError extends Error {
@@ -116,7 +117,8 @@ export class Converter {
     if (exports.p2mb_sizeof(1) !== ERR_SIZE || exports.p2mb_sizeof(2) > 256 ||
         exports.p2mb_sizeof(3) < OPT_RES_ATTRS + 8 || exports.p2mb_sizeof(5) !== ATTR_SIZE ||
         OFFSETS.some(([which, at]) => exports.p2mb_offsetof(which) !== at))
-      throw new Error("profile2metrics: the .wasm's p2m_error / p2m_stats / p2m_options / p2m_attribute layout does not match this module");
+      throw new Error("profile2metrics: the .wasm's p2m_error / p2m_stats / p2m_options / " +
+                      "p2m_attribute layout does not match this module");
     const base = align8(exports.__heap_base.value);
     // fixed area: error, stats, options, three 8-byte out-slots
     this._err = base;
@@ -268,10 +270,14 @@ export class Converter {
     const layout = entries.map(([k, v]) => {
       const key = enc.encode(k);
       const kp = place(key);
-      if (typeof v === "string") { const b = enc.encode(v); return [kp, key.length, 1, place(b), b.length, 0n, 0]; }
+      if (typeof v === "string") {
+        const b = enc.encode(v);
+        return [kp, key.length, 1, place(b), b.length, 0n, 0];
+      }
       if (typeof v === "boolean") return [kp, key.length, 2, 0, 0, v ? 1n : 0n, 0];
       if (typeof v === "bigint") return [kp, key.length, 3, 0, 0, BigInt.asIntN(64, v), 0];
-      if (typeof v === "number" && Number.isInteger(v)) return [kp, key.length, 3, 0, 0, BigInt(v), 0];
+      if (typeof v === "number" && Number.isInteger(v))
+        return [kp, key.length, 3, 0, 0, BigInt(v), 0];
       if (typeof v === "number") return [kp, key.length, 4, 0, 0, 0n, v];
       if (v instanceof Uint8Array) return [kp, key.length, 5, place(v), v.length, 0n, 0];
       throw new TypeError(`resource attribute ${k}: a string, boolean, bigint, number or ` +
@@ -332,7 +338,8 @@ export class Converter {
   _u32(ptr) { return new DataView(this._x.memory.buffer).getUint32(ptr, true); }
 
   _cstr(ptr, max = 1 << 16) {
-    const b = new Uint8Array(this._x.memory.buffer, ptr, Math.min(max, this._x.memory.buffer.byteLength - ptr));
+    const buf = this._x.memory.buffer;
+    const b = new Uint8Array(buf, ptr, Math.min(max, buf.byteLength - ptr));
     const end = b.indexOf(0);
     return dec.decode(b.subarray(0, end < 0 ? b.length : end));
   }

@@ -48,7 +48,8 @@ test("js-resource-attribute-values", async () => {
     assert.ok(out.includes(Buffer.from(needle)), `${needle} not in the output`);
   assert.ok(out.includes(Buffer.from([0, 1])));
   for (const bad of [{ k: null }, { k: [1] }, { k: {} }])
-    assert.throws(() => conv.convert(read("generated.otlp"), { resourceAttributes: bad }), TypeError);
+    assert.throws(() => conv.convert(read("generated.otlp"), { resourceAttributes: bad }),
+                  TypeError);
 });
 
 test("js-config-as-json-text", async () => {
@@ -156,7 +157,8 @@ test("js-malformed-never-crashes", async () => {
   let seed = 7;
   const rnd = (n) => { seed = (seed * 1103515245 + 12345) >>> 0; return seed % n; };
   const convs = [await Converter.create(),
-                 await Converter.create({ metrics: { function: { enabled: true } }, strict: true })];
+                 await Converter.create({ metrics: { function: { enabled: true } },
+                                          strict: true })];
   let ok = 0, errs = 0;
   const one = (data) => {
     for (const conv of convs) {
@@ -208,7 +210,8 @@ test("js-workers-same-bytes", async () => {
     let bad = [];
     for (const c of order) {
       if (!convs.has(c.config))
-        convs.set(c.config, await Converter.create(JSON.parse(readFileSync(dir + "/" + c.config, "utf8"))));
+        convs.set(c.config, await Converter.create(
+          JSON.parse(readFileSync(dir + "/" + c.config, "utf8"))));
       const out = convs.get(c.config).convert(new Uint8Array(readFileSync(dir + "/" + c.input)),
         { now: BigInt(now), resourceAttributes: c.resource_attributes });
       const want = readFileSync(dir + "/" + c.expect);

@@ -32,7 +32,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 PKG_ROOT = os.path.dirname(HERE)  # bindings/python
 REPO = os.path.dirname(os.path.dirname(PKG_ROOT))  # the repository root
 
-SUMMARY = "OpenTelemetry profiles to OpenTelemetry metrics, in-process (profile2metrics.h through ctypes)"
+SUMMARY = ("OpenTelemetry profiles to OpenTelemetry metrics, in-process "
+           "(profile2metrics.h through ctypes)")
 
 
 def _sources():

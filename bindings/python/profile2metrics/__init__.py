@@ -37,7 +37,8 @@ FORMATS = ("otlp",)
 
 class P2MError(Exception):
     """A failed call of the library: status (the p2m_status number),
-    status_name (the library's name of the status, "malformed input", ...), offset (byte offset into the input
+    status_name (the library's name of the status, "malformed input", ...),
+    offset (byte offset into the input
     for malformed input and invalid references; into the JSON text for a JSON
     syntax error), field (configuration path, "" when none), message (one
     line) and needed (bytes, for the two "too small" statuses)."""
@@ -328,7 +329,8 @@ class Converter:
     max_work: upper bound on the working memory of one call (bytes), default
     no bound; a request that needs more fails with MemoryLimitError."""
 
-    def __init__(self, config: Union[Mapping[str, Any], str, bytes, "os.PathLike[str]", None] = None,
+    def __init__(self,
+                 config: Union[Mapping[str, Any], str, bytes, "os.PathLike[str]", None] = None,
                  *, max_work: Optional[int] = None) -> None:
         text = _config_text(config)
         err = _Error()
