@@ -39,9 +39,12 @@ int main(int argc, char **argv)
     fseek(f, 0, SEEK_END);
     size = ftell(f);
     fseek(f, 0, SEEK_SET);
-    in = malloc((size_t)size + 1);
-    if (in == NULL || fread(in, 1, (size_t)size, f) != (size_t)size)
+    in = size < 0 ? NULL : malloc((size_t)size + 1);
+    if (in == NULL || fread(in, 1, (size_t)size, f) != (size_t)size) {
+        fprintf(stderr, "bindings_c: cannot read %s\n", argv[1]);
+        fclose(f);
         return 2;
+    }
     len = (size_t)size;
     fclose(f);
     p2m_config_init(&cfg);
@@ -56,7 +59,12 @@ int main(int argc, char **argv)
     if (p2m_convert(eng, in, len, &opt, work, need, out, cap, &n, NULL, &err) ==
         P2M_ERR_OUTPUT_TOO_SMALL) {
         cap = err.needed;
-        out = realloc(out, cap);
+        free(out);
+        out = malloc(cap);
+    }
+    if (work == NULL || out == NULL) {
+        fprintf(stderr, "bindings_c: out of memory\n");
+        return 2;
     }
     for (r = 0; r < rounds; r++) {
         long it = 0;

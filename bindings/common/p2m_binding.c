@@ -324,18 +324,19 @@ static p2m_status j_value(bctx *c, jnode **out)
         }
         for (;;) {
             const char *key = NULL;
-            size_t key_len;
-            jnode *item;
+            size_t key_len, key_at;
+            jnode *item = NULL;
             j_ws(c);
             if (n->type == J_OBJECT) {
                 jnode *m;
                 if (c->pos >= c->len || c->text[c->pos] != '"')
                     return j_syntax(c, "expected a key in double quotes");
+                key_at = c->pos;
                 if ((st = j_string(c, &key, &key_len)) != P2M_OK)
                     return st;
                 for (m = n->child; m != NULL; m = m->next)
                     if (b_streq(m->key, key)) {
-                        c->pos -= key_len + 2;
+                        c->pos = key_at;
                         return j_syntax(c, "a key given twice in one object");
                     }
                 j_ws(c);
@@ -343,8 +344,8 @@ static p2m_status j_value(bctx *c, jnode **out)
                     return j_syntax(c, "expected ':' after the key");
                 c->pos++;
             }
-            if ((st = j_value(c, &item)) != P2M_OK)
-                return st;
+            if ((st = j_value(c, &item)) != P2M_OK || item == NULL)
+                return st != P2M_OK ? st : j_syntax(c, "expected a value");
             item->key = key;
             *tail = item;
             tail = &item->next;

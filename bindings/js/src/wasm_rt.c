@@ -50,6 +50,7 @@ typedef unsigned long long u64;
 typedef __int128 i128;
 typedef unsigned __int128 u128;
 
+/* the name is the compiler's: NOLINTNEXTLINE(bugprone-reserved-identifier) */
 i128 __multi3(i128 a, i128 b);
 
 static u64 mul_hi64(u64 x, u64 y)
@@ -60,6 +61,7 @@ static u64 mul_hi64(u64 x, u64 y)
     return hh + (lh >> 32) + (hl >> 32) + (mid >> 32);
 }
 
+/* NOLINTNEXTLINE(bugprone-reserved-identifier) */
 i128 __multi3(i128 a, i128 b)
 {
     u128 ua = (u128)a, ub = (u128)b;
