@@ -261,6 +261,7 @@ def _():
         (lambda: C({"process_filter": {"enabled": True, "pattern": "(a"}}),
          "process_filter.pattern", None, None),
         (lambda: C('{"max_series": 3,}'), "", "JSON configuration", 17),
+        (lambda: C('{"max_series": 1, "max_series": 2}'), "", "given twice", 18),
         (lambda: C({"layout": float("nan")}), None, "not JSON-like", None),
     ]
     for i, (fn, field, msg, off) in enumerate(cases):

@@ -128,6 +128,7 @@ test("js-config-errors", async () => {
      /not used by a literal/],
     [{ process_filter: { enabled: true, pattern: "(a" } }, "process_filter.pattern", /./],
     ['{"max_series": 3,}', "", /JSON configuration.*at byte 17/],
+    ['{"max_series": 1, "max_series": 2}', "", /given twice.*at byte 18/],
   ];
   for (const [cfg, field, msg] of cases) {
     await assert.rejects(Converter.create(cfg), (err) => {
