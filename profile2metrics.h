@@ -26,6 +26,10 @@
                        they are rejected (implementation only)
      P2M_USE_PCRE2     patterns run on PCRE2 instead (link -lpcre2-8; impl. only)
      P2M_SMALL         do not force inlining (implied by -Os; implementation only)
+     P2M_NO_JSON, P2M_NO_PROM   no OTLP/JSON or Prometheus text writer (they are
+                       the only parts that use the C library: snprintf/strtod)
+     P2M_FORMAT_DOUBLE(buf, cap, d)   shortest text of a double for the writers,
+                       instead of snprintf/strtod (freestanding builds)
      P2M_MAX_EXTRA     declared metrics an engine holds (8; 0 to 64): 0 compiles
                        them out (smaller firmware); affects the engine's size
      P2M_MAX_RULES, P2M_MAX_KEYS, P2M_MAX_PATTERNS   configuration limits
@@ -491,6 +495,70 @@ P2M_API int p2m_regex_search(const p2m_regex *re, const char *s, size_t n,
                              void *scratch, size_t scratch_size, size_t *start,
                              size_t *end, uint64_t *steps);
 
+/* ---- text writers (OTLP/JSON, Prometheus; P2M_NO_JSON, P2M_NO_PROM cut them) ---- */
+
+/* Both writers follow the header's memory contract, with two blocks from
+   the caller:
+   - scratch: working memory of the call (attribute lists, resolved nested
+     values; for Prometheus also the families, the series and their label
+     text). Too small (NULL with 0 is allowed): P2M_ERR_MEMORY with
+     err->needed. The sizes of nested attribute values (arrays, key-value
+     lists) and of label texts can only be measured once the attribute
+     lists can be read, which needs memory when a list is longer than 16
+     attributes: then the first answer covers the lists and a second call
+     with that much answers the whole size. So at most two P2M_ERR_MEMORY
+     answers, each err->needed making progress; the call with the last
+     answer succeeds.
+   - out: the text. Too small (NULL with 0 asks the size): P2M_ERR_OUTPUT_TOO_SMALL
+     with err->needed = the exact size; the call with that much succeeds.
+   On any failure nothing is written to out. Doubles are written as the
+   shortest text that reads back to the same double (snprintf/strtod, or
+   P2M_FORMAT_DOUBLE(buf, cap, d) where there is no libc: it writes the text
+   of a finite d into buf, at most cap (40) bytes with a NUL, and evaluates
+   to its length). */
+
+#ifndef P2M_NO_JSON
+/* One ExportMetricsServiceRequest in the OTLP JSON mapping (lowerCamelCase
+   keys, 64-bit integers as strings, enums as numbers, bytes in base64,
+   NaN/Infinity/-Infinity as strings), on one line without a newline. */
+P2M_API p2m_status p2m_write_json(const p2m_result *r, void *scratch, size_t scratch_size,
+                                  void *out, size_t cap, size_t *out_size, p2m_error *err);
+#endif
+
+#ifndef P2M_NO_PROM
+/* Options of p2m_write_prom; NULL means all zero. */
+typedef struct p2m_prom_options {
+    int promote_all;                 /* every resource attribute a label of every sample */
+    const char *const *promote_keys; /* or these resource attribute keys (NUL-terminated) */
+    size_t n_promote_keys;
+    size_t *merged_resources; /* optional, out: resources (told apart by their
+                                         attributes) whose series were summed with
+                                         another resource's into one line */
+} p2m_prom_options;
+
+/* Prometheus text exposition (format 0.0.4) of one result, by the
+   OpenTelemetry -> Prometheus rules: names sanitised with the base unit's
+   word and _total on sums; values in base units (seconds, bytes); labels
+   sorted, keys that sanitise alike joined with ';'; job / instance from
+   service.namespace, service.name, service.instance.id; the other resource
+   attributes on a target_info gauge; otel_scope_name / otel_scope_version
+   on every sample; promoted resource attributes replace point attributes of
+   the same key. Identical name and labels from several points or resources
+   are one line, their sum. Families in order of first appearance. */
+P2M_API p2m_status p2m_write_prom(const p2m_result *r, const p2m_prom_options *opt, void *scratch,
+                                  size_t scratch_size, void *out, size_t cap, size_t *out_size,
+                                  p2m_error *err);
+
+/* A value as the text of a label value (and of a table cell): strings as
+   they are, ints in decimal, bools true/false, doubles shortest (NaN,
+   Infinity, -Infinity), bytes in base64, arrays and key-value lists as
+   compact JSON, read from v->str as given (pass the bytes of
+   p2m_result_nested_value, whose string indices are resolved). Writes the
+   text to out (no NUL) when cap is enough; returns its length, or
+   (size_t)-1 when nested bytes do not decode. */
+P2M_API size_t p2m_write_value_text(const p2m_value *v, void *out, size_t cap);
+#endif
+
 #ifdef __cplusplus
 }
 #endif
@@ -783,14 +851,16 @@ static const uint8_t *p2m__varint_end9(const uint8_t *v, const uint8_t *end) {
 
 static uint64_t p2m__le64(const uint8_t *p) {
     return (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 | (uint64_t)p[3] << 24 |
-           (uint64_t)p[4] << 32 | (uint64_t)p[5] << 40 | (uint64_t)p[6] << 48 | (uint64_t)p[7] << 56;
+           (uint64_t)p[4] << 32 | (uint64_t)p[5] << 40 | (uint64_t)p[6] << 48 |
+           (uint64_t)p[7] << 56;
 }
 static uint32_t p2m__le32(const uint8_t *p) {
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
 /* The general case of p2m__next below. */
-static P2M__NOINLINE int p2m__next_slow(p2m__wire *w, const uint8_t **pp, const uint8_t *end, p2m__field *f) {
+static P2M__NOINLINE int p2m__next_slow(p2m__wire *w, const uint8_t **pp, const uint8_t *end,
+                                        p2m__field *f) {
     const uint8_t *p = *pp;
     uint64_t tag, len;
     p2m__set_tag(f, 0, 0); /* every member set on every path (see p2m__next) */
@@ -806,7 +876,8 @@ static P2M__NOINLINE int p2m__next_slow(p2m__wire *w, const uint8_t **pp, const 
     }
     p2m__set_tag(f, (uint32_t)(tag >> 3), (uint32_t)(tag & 7));
     if (P2M__UNLIKELY((tag >> 3) == 0)) return p2m__bad(w, f->at, P2M__MSG("field number 0"));
-    if (P2M__UNLIKELY((tag >> 3) > 0x1FFFFFFFu)) return p2m__bad(w, f->at, P2M__MSG("field number too large"));
+    if (P2M__UNLIKELY((tag >> 3) > 0x1FFFFFFFu))
+        return p2m__bad(w, f->at, P2M__MSG("field number too large"));
     switch (f->wt) {
     case P2M__WT_VARINT:
         if (p2m__varint(w, &p, end, &f->v)) return -1;
@@ -818,7 +889,8 @@ static P2M__NOINLINE int p2m__next_slow(p2m__wire *w, const uint8_t **pp, const 
         break;
     case P2M__WT_LEN:
         if (p2m__varint(w, &p, end, &len)) return -1;
-        if (len > (uint64_t)(end - p)) return p2m__bad(w, f->at, P2M__MSG("length past the end of its message"));
+        if (len > (uint64_t)(end - p))
+            return p2m__bad(w, f->at, P2M__MSG("length past the end of its message"));
         f->v = len;
         f->s.p = p;
         f->s.n = (uint32_t)len;
@@ -830,8 +902,10 @@ static P2M__NOINLINE int p2m__next_slow(p2m__wire *w, const uint8_t **pp, const 
         p += 4;
         break;
     default:
-        return p2m__bad(w, f->at, f->wt == 3 || f->wt == 4 ? P2M__MSG("group wire type (3 or 4) not supported")
-                                                            : P2M__MSG("invalid wire type"));
+        return p2m__bad(w, f->at,
+                        f->wt == 3 || f->wt == 4
+                            ? P2M__MSG("group wire type (3 or 4) not supported")
+                            : P2M__MSG("invalid wire type"));
     }
     *pp = p;
     return 1;
@@ -846,7 +920,8 @@ static P2M__NOINLINE int p2m__next_slow(p2m__wire *w, const uint8_t **pp, const 
 #if P2M__FOR_SIZE
 #define p2m__next_slow_copy p2m__next_slow
 #else
-P2M__INLINE int p2m__next_slow_copy(p2m__wire *w, const uint8_t **pp, const uint8_t *end, p2m__field *f) {
+P2M__INLINE int p2m__next_slow_copy(p2m__wire *w, const uint8_t **pp, const uint8_t *end,
+                                    p2m__field *f) {
     const uint8_t *p = *pp;
     p2m__field t;
     int r = p2m__next_slow(w, &p, end, &t);
@@ -895,9 +970,10 @@ P2M__INLINE int p2m__next(p2m__wire *w, const uint8_t **pp, const uint8_t *end, 
             if (P2M__LIKELY(end - p >= 5)) {
                 uint32_t x = p2m__le32(p + 1), stop = ~x & 0x80808080u;
                 if (P2M__LIKELY(stop != 0)) {
-                    stop &= 0u - stop;                         /* the first byte without a continuation bit */
+                    stop &= 0u - stop; /* the first byte without a continuation bit */
                     x &= (uint32_t)(((uint64_t)stop << 1) - 1u); /* the value's bytes */
-                    f->v = (x & 0x7fu) | (x >> 1 & 0x3f80u) | (x >> 2 & 0x1fc000u) | (x >> 3 & 0xfe00000u);
+                    f->v = (x & 0x7fu) | (x >> 1 & 0x3f80u) | (x >> 2 & 0x1fc000u) |
+                           (x >> 3 & 0xfe00000u);
                     *pp = p + 1 + (((stop >> 7) * 0x01020304u) >> 24);
                     f->s.p = p;
                     f->s.n = 0;
@@ -1105,6 +1181,13 @@ enum {
     P2M__PB_RESOURCE_DROPPED_ATTRIBUTES_COUNT = 2,
     P2M__PB_RESOURCE_ENTITY_REFS = 3
 };
+/* EntityRef (carried through as bytes; the JSON writer spells it out) */
+enum {
+    P2M__PB_ENTITY_REF_SCHEMA_URL = 1,
+    P2M__PB_ENTITY_REF_TYPE = 2,
+    P2M__PB_ENTITY_REF_ID_KEYS = 3,
+    P2M__PB_ENTITY_REF_DESCRIPTION_KEYS = 4
+};
 /* InstrumentationScope (input and output) */
 enum {
     P2M__PB_SCOPE_NAME = 1,
@@ -1184,14 +1267,17 @@ typedef struct p2m__layout_fields {
 } p2m__layout_fields;
 
 static const p2m__layout_fields p2m__layout_v1_8 = {
-    P2M__PB_SAMPLE_V18_VALUES, P2M__PB_SAMPLE_V18_ATTRIBUTE_INDICES, P2M__PB_SAMPLE_V18_LINK_INDEX,
-    P2M__PB_SAMPLE_V110_VALUES, P2M__PB_PROFILE_V18_PROFILE_ID, P2M__PB_PROFILE_V18_ATTRIBUTE_INDICES};
+    P2M__PB_SAMPLE_V18_VALUES,      P2M__PB_SAMPLE_V18_ATTRIBUTE_INDICES,
+    P2M__PB_SAMPLE_V18_LINK_INDEX,  P2M__PB_SAMPLE_V110_VALUES,
+    P2M__PB_PROFILE_V18_PROFILE_ID, P2M__PB_PROFILE_V18_ATTRIBUTE_INDICES};
 static const p2m__layout_fields p2m__layout_v1_9 = {
-    P2M__PB_SAMPLE_V18_VALUES, P2M__PB_SAMPLE_V18_ATTRIBUTE_INDICES, P2M__PB_SAMPLE_V18_LINK_INDEX,
-    P2M__PB_SAMPLE_V110_VALUES, P2M__PB_PROFILE_V19_PROFILE_ID, P2M__PB_PROFILE_V19_ATTRIBUTE_INDICES};
+    P2M__PB_SAMPLE_V18_VALUES,      P2M__PB_SAMPLE_V18_ATTRIBUTE_INDICES,
+    P2M__PB_SAMPLE_V18_LINK_INDEX,  P2M__PB_SAMPLE_V110_VALUES,
+    P2M__PB_PROFILE_V19_PROFILE_ID, P2M__PB_PROFILE_V19_ATTRIBUTE_INDICES};
 static const p2m__layout_fields p2m__layout_v1_10 = {
-    P2M__PB_SAMPLE_V110_VALUES, P2M__PB_SAMPLE_V110_ATTRIBUTE_INDICES, P2M__PB_SAMPLE_V110_LINK_INDEX,
-    P2M__PB_SAMPLE_V18_ATTRIBUTE_INDICES, P2M__PB_PROFILE_V19_PROFILE_ID, P2M__PB_PROFILE_V19_ATTRIBUTE_INDICES};
+    P2M__PB_SAMPLE_V110_VALUES,     P2M__PB_SAMPLE_V110_ATTRIBUTE_INDICES,
+    P2M__PB_SAMPLE_V110_LINK_INDEX, P2M__PB_SAMPLE_V18_ATTRIBUTE_INDICES,
+    P2M__PB_PROFILE_V19_PROFILE_ID, P2M__PB_PROFILE_V19_ATTRIBUTE_INDICES};
 
 /* One field of a decided layout's row (V1_8, V1_9 or V1_10, never AUTO).
    The rows are constants, so the compiler folds each one and the choice
@@ -1227,7 +1313,8 @@ static int p2m__check_value(p2m__wire *w, p2m__span s, int kind, int depth, unsi
         case 0: /* AnyValue */
             if (f.wt == P2M__WT_LEN && f.num == P2M__PB_ANY_VALUE_ARRAY_VALUE) child = 1;
             else if (f.wt == P2M__WT_LEN && f.num == P2M__PB_ANY_VALUE_KVLIST_VALUE) child = 2;
-            else if (f.num == P2M__PB_ANY_VALUE_STRING_VALUE_STRINDEX && f.wt == P2M__WT_VARINT) *ev10 = 1;
+            else if (f.num == P2M__PB_ANY_VALUE_STRING_VALUE_STRINDEX && f.wt == P2M__WT_VARINT)
+                *ev10 = 1;
             break;
         case 1: /* ArrayValue: values are AnyValue */
             if (f.wt == P2M__WT_LEN && f.num == P2M__PB_ARRAY_VALUE_VALUES) child = 0;
@@ -1241,7 +1328,8 @@ static int p2m__check_value(p2m__wire *w, p2m__span s, int kind, int depth, unsi
             break;
         }
         if (child >= 0) {
-            if (depth + top + 1 > P2M__MAX_DEPTH) return p2m__bad(w, f.at, P2M__MSG("nesting deeper than 32"));
+            if (depth + top + 1 > P2M__MAX_DEPTH)
+                return p2m__bad(w, f.at, P2M__MSG("nesting deeper than 32"));
             top++;
             stk_p[top] = f.s.p;
             stk_end[top] = f.s.p + f.s.n;
@@ -1361,7 +1449,9 @@ static void p2m__rx_ok(p2m_error *err)
 
 /* ---- byte sets ---- */
 
-static void p2m__rset_add(uint8_t *set, unsigned c) { set[c >> 3] = (uint8_t)(set[c >> 3] | (1u << (c & 7u))); }
+static void p2m__rset_add(uint8_t *set, unsigned c) {
+    set[c >> 3] = (uint8_t)(set[c >> 3] | (1u << (c & 7u)));
+}
 static int p2m__rset_has(const uint8_t *set, unsigned c) { return (set[c >> 3] >> (c & 7u)) & 1; }
 static int p2m__rx_isword(unsigned c)
 {
@@ -1379,7 +1469,8 @@ static int p2m__rset_in(size_t k, unsigned c)
 {
     switch (k) {
     case 0: case 8: return c >= '0' && c <= '9';                          /* d digit */
-    case 1: return c == '\t' || c == '\n' || c == '\f' || c == '\r' || c == ' '; /* s (RE2: no \v) */
+    case 1:
+        return c == '\t' || c == '\n' || c == '\f' || c == '\r' || c == ' '; /* s (RE2: no \v) */
     case 2: case 15: return p2m__rx_isword(c);                             /* w word */
     case 3: return p2m__rx_isword(c) && c != '_';                          /* alnum */
     case 4: return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');      /* alpha */
@@ -1389,10 +1480,13 @@ static int p2m__rset_in(size_t k, unsigned c)
     case 9: return c > 32 && c < 127;                                      /* graph */
     case 10: return c >= 'a' && c <= 'z';                                 /* lower */
     case 11: return c >= 32 && c < 127;                                    /* print */
-    case 12: return c > 32 && c < 127 && !(p2m__rx_isword(c) && c != '_'); /* punct: graph, not alnum */
+    case 12:
+        return c > 32 && c < 127 && !(p2m__rx_isword(c) && c != '_'); /* punct: graph, not alnum */
     case 13: return (c >= 9 && c <= 13) || c == ' ';                       /* space (with \v) */
     case 14: return c >= 'A' && c <= 'Z';                                  /* upper */
-    default: return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); /* xdigit */
+    default:
+        return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+               (c >= 'A' && c <= 'F'); /* xdigit */
     }
 }
 
@@ -1439,8 +1533,8 @@ static int p2m__rx_room(p2m__rcomp *c, size_t k, size_t off)
     return 1;
 }
 
-static void p2m__rx_set(p2m__rcomp *c, uint32_t at, unsigned op, unsigned a, unsigned b, int32_t x, int32_t y)
-{
+static void p2m__rx_set(p2m__rcomp *c, uint32_t at, unsigned op, unsigned a, unsigned b, int32_t x,
+                        int32_t y) {
     if (c->code) {
         p2m__rinst *in = &c->code[at];
         in->op = (uint8_t)op;
@@ -1452,8 +1546,8 @@ static void p2m__rx_set(p2m__rcomp *c, uint32_t at, unsigned op, unsigned a, uns
     }
 }
 
-static int p2m__rx_emit(p2m__rcomp *c, size_t off, unsigned op, unsigned a, unsigned b, int32_t x, int32_t y)
-{
+static int p2m__rx_emit(p2m__rcomp *c, size_t off, unsigned op, unsigned a, unsigned b, int32_t x,
+                        int32_t y) {
     if (!p2m__rx_room(c, 1, off)) return 0;
     p2m__rx_set(c, c->pc, op, a, b, x, y);
     c->pc++;
@@ -1627,7 +1721,8 @@ static int p2m__rx_escape(const char *p, size_t len, size_t i, size_t *len_out, 
             *len_out = 4;
         }
         if (v > 0x7f) {
-            *msg = P2M__MSG("\\x above 7F not supported (patterns match bytes, not UTF-8 characters)");
+            *msg =
+                P2M__MSG("\\x above 7F not supported (patterns match bytes, not UTF-8 characters)");
             return -1;
         }
         return v;
@@ -1682,7 +1777,8 @@ static size_t p2m__rx_parse_class(p2m__rcomp *c, const char *p, size_t len, size
                     neg = 1;
                     nb++;
                 }
-                if (e - nb < 2 || !p2m__rset_named(set, p + nb, e - nb, neg, (flags & P2M__RXF_I) != 0)) {
+                if (e - nb < 2 ||
+                    !p2m__rset_named(set, p + nb, e - nb, neg, (flags & P2M__RXF_I) != 0)) {
                     p2m__rx_fail(c->err, P2M_ERR_CONFIG, j, "invalid POSIX class name");
                     return 0;
                 }
@@ -1718,7 +1814,8 @@ static size_t p2m__rx_parse_class(p2m__rcomp *c, const char *p, size_t len, size
             if (p[j] == '\\') {
                 hi = p2m__rx_escape(p, len, j, &el, &msg);
                 if (hi < 0 || hi >= 256) {
-                    p2m__rx_fail(c->err, P2M_ERR_CONFIG, j, hi < 0 ? msg : "invalid character class range");
+                    p2m__rx_fail(c->err, P2M_ERR_CONFIG, j,
+                                 hi < 0 ? msg : "invalid character class range");
                     return 0;
                 }
                 j += el;
@@ -1828,7 +1925,8 @@ static int p2m__rx_parse(p2m__rcomp *c, const char *p, size_t len, uint32_t *has
                 return 0;
             }
             if (last_quant) {
-                p2m__rx_fail(c->err, P2M_ERR_CONFIG, i, "bad repetition operator (repeated quantifier)");
+                p2m__rx_fail(c->err, P2M_ERR_CONFIG, i,
+                             "bad repetition operator (repeated quantifier)");
                 return 0;
             }
             if (min > P2M_REGEX_MAX_REPEAT || max > P2M_REGEX_MAX_REPEAT) {
@@ -1844,7 +1942,8 @@ static int p2m__rx_parse(p2m__rcomp *c, const char *p, size_t len, uint32_t *has
                 greedy = 0;
                 qlen++;
             } else if (i + qlen < len && p[i + qlen] == '+') {
-                p2m__rx_fail(c->err, P2M_ERR_CONFIG, i + qlen, "possessive quantifiers not supported");
+                p2m__rx_fail(c->err, P2M_ERR_CONFIG, i + qlen,
+                             "possessive quantifiers not supported");
                 return 0;
             }
             if (flags & P2M__RXF_U) greedy = !greedy;
@@ -1860,12 +1959,15 @@ static int p2m__rx_parse(p2m__rcomp *c, const char *p, size_t len, uint32_t *has
             if (i + 1 < len && p[i + 1] == '?') {
                 size_t nb, ne;
                 int open = 0;
-                if (i + 2 < len && (p[i + 2] == '=' || p[i + 2] == '!' ||
-                                    (p[i + 2] == '<' && i + 3 < len && (p[i + 3] == '=' || p[i + 3] == '!')))) {
-                    p2m__rx_fail(c->err, P2M_ERR_CONFIG, i, "look-around (?= (?! (?<= (?<! not supported");
+                if (i + 2 < len &&
+                    (p[i + 2] == '=' || p[i + 2] == '!' ||
+                     (p[i + 2] == '<' && i + 3 < len && (p[i + 3] == '=' || p[i + 3] == '!')))) {
+                    p2m__rx_fail(c->err, P2M_ERR_CONFIG, i,
+                                 "look-around (?= (?! (?<= (?<! not supported");
                     return 0;
                 }
-                if (i + 2 < len && (p[i + 2] == '<' || (p[i + 2] == 'P' && i + 3 < len && p[i + 3] == '<'))) {
+                if (i + 2 < len &&
+                    (p[i + 2] == '<' || (p[i + 2] == 'P' && i + 3 < len && p[i + 3] == '<'))) {
                     /* named group: capturing */
                     nb = i + (p[i + 2] == '<' ? 3 : 4);
                     for (ne = nb; ne < len && p2m__rx_isword((unsigned char)p[ne]); ne++) {}
@@ -1893,7 +1995,8 @@ static int p2m__rx_parse(p2m__rcomp *c, const char *p, size_t len, uint32_t *has
                 }
                 if (i + 2 < len && p[i + 2] == 'P') {
                     if (i + 3 < len && p[i + 3] == '=')
-                        p2m__rx_fail(c->err, P2M_ERR_CONFIG, i, "(?P=name) back-references not supported");
+                        p2m__rx_fail(c->err, P2M_ERR_CONFIG, i,
+                                     "(?P=name) back-references not supported");
                     else
                         p2m__rx_fail(c->err, P2M_ERR_CONFIG, i, "invalid named capture group");
                     return 0;
@@ -1970,15 +2073,18 @@ static int p2m__rx_parse(p2m__rcomp *c, const char *p, size_t len, uint32_t *has
             continue;
         }
         case '^':
-            if (!p2m__rx_emit(c, i, (flags & P2M__RXF_M) ? P2M__RX_BOL : P2M__RX_BOT, 0, 0, 0, 0)) return 0;
+            if (!p2m__rx_emit(c, i, (flags & P2M__RXF_M) ? P2M__RX_BOL : P2M__RX_BOT, 0, 0, 0, 0))
+                return 0;
             i++;
             break;
         case '$':
-            if (!p2m__rx_emit(c, i, (flags & P2M__RXF_M) ? P2M__RX_EOL : P2M__RX_EOT, 0, 0, 0, 0)) return 0;
+            if (!p2m__rx_emit(c, i, (flags & P2M__RXF_M) ? P2M__RX_EOL : P2M__RX_EOT, 0, 0, 0, 0))
+                return 0;
             i++;
             break;
         case '.':
-            if (!p2m__rx_emit(c, i, (flags & P2M__RXF_S) ? P2M__RX_ANYNL : P2M__RX_ANY, 0, 0, 0, 0)) return 0;
+            if (!p2m__rx_emit(c, i, (flags & P2M__RXF_S) ? P2M__RX_ANYNL : P2M__RX_ANY, 0, 0, 0, 0))
+                return 0;
             i++;
             break;
         case '[':
@@ -2013,8 +2119,11 @@ static int p2m__rx_parse(p2m__rcomp *c, const char *p, size_t len, uint32_t *has
             } else {
                 unsigned k;
                 for (k = 0; k < 32; k++) set[k] = 0;
-                p2m__rset_named(set, e == 'd' || e == 'D' ? "d" : e == 'w' || e == 'W' ? "w" : "s", 1,
-                                e == 'D' || e == 'W' || e == 'S', 0);
+                p2m__rset_named(set,
+                                e == 'd' || e == 'D'   ? "d"
+                                : e == 'w' || e == 'W' ? "w"
+                                                       : "s",
+                                1, e == 'D' || e == 'W' || e == 'S', 0);
                 if (!p2m__rx_emit_class(c, i, set)) return 0;
             }
             i += el;
@@ -2050,7 +2159,9 @@ too_deep:
     return 0;
 }
 
-static size_t p2m__rx_align(size_t v) { return (v + (P2M__RX_ALIGN - 1)) & ~(size_t)(P2M__RX_ALIGN - 1); }
+static size_t p2m__rx_align(size_t v) {
+    return (v + (P2M__RX_ALIGN - 1)) & ~(size_t)(P2M__RX_ALIGN - 1);
+}
 
 /* Dry run: validates and sizes. On success *ninst, *ncls, *bytes (the exact
    footprint from an aligned start). */
@@ -2069,8 +2180,8 @@ static int p2m__rx_measure(const char *pattern, size_t len, p2m_error *err,
     if (!p2m__rx_parse(&c, pattern, len, &hg)) return 0;
     *ninst = c.maxpc;
     *ncls = c.ncls;
-    *bytes = p2m__rx_align(sizeof(p2m_regex)) + p2m__rx_align((size_t)c.maxpc * sizeof(p2m__rinst)) +
-             (size_t)c.ncls * 32u;
+    *bytes = p2m__rx_align(sizeof(p2m_regex)) +
+             p2m__rx_align((size_t)c.maxpc * sizeof(p2m__rinst)) + (size_t)c.ncls * 32u;
     return 1;
 }
 
@@ -2265,8 +2376,8 @@ static int p2m__rx_search_builtin(const p2m_regex *re, const char *subject, size
    passed through, so the set may be too large, never too small). Gives up
    (returns 0) when a match can be empty, on any-byte, or when the walk is
    longer than its small fixed budget (no memory to mark visits). */
-static int p2m__rx_first_set(const p2m__rinst *code, uint32_t pc_end, const uint8_t *cls, uint8_t *first)
-{
+static int p2m__rx_first_set(const p2m__rinst *code, uint32_t pc_end, const uint8_t *cls,
+                             uint8_t *first) {
     uint32_t stack[16], sp = 0, budget = 256, pc = 0, k;
     for (k = 0; k < 32; k++) first[k] = 0;
     for (;;) {
@@ -2906,7 +3017,9 @@ static const p2m__unitdef *p2m__unit_of(p2m_str u) {
         if (p2m__streq(u, p2m__units[i].name)) return &p2m__units[i];
     return 0;
 }
-static const p2m__unitdef *p2m__unit_find(const char *u) { return u ? p2m__unit_of(p2m__cstr(u)) : 0; }
+static const p2m__unitdef *p2m__unit_find(const char *u) {
+    return u ? p2m__unit_of(p2m__cstr(u)) : 0;
+}
 
 /* nanoseconds per time unit, 0 when s is not a time unit */
 static uint64_t p2m__time_unit_ns(p2m_str s) {
@@ -2989,7 +3102,8 @@ static int p2m__add_name(const char **list, uint32_t *n, uint32_t cap, const cha
     return 0;
 }
 
-#define P2M__MSG_TIME_UNITS "must be one of ns, us, ms, s (or nanoseconds, microseconds, milliseconds, seconds)"
+#define P2M__MSG_TIME_UNITS                                                                        \
+    "must be one of ns, us, ms, s (or nanoseconds, microseconds, milliseconds, seconds)"
 #define P2M__MSG_SIZE_UNITS "must be one of By, KiBy, MiBy (or bytes, kibibytes, mebibytes)"
 
 static p2m_status p2m__check_metric(const p2m_metric_config *m, const char *path, int is_cpu,
@@ -3007,7 +3121,8 @@ static p2m_status p2m__check_metric(const p2m_metric_config *m, const char *path
         p2m__strlcpy(f, sizeof f, path);
         p2m__strlcat(f, sizeof f, ".unit");
         return p2m__cfg_fail(err, P2M_ERR_CONFIG, f, -1, 0,
-                             is_cpu ? P2M__MSG(P2M__MSG_TIME_UNITS) : P2M__MSG(P2M__MSG_SIZE_UNITS));
+                             is_cpu ? P2M__MSG(P2M__MSG_TIME_UNITS)
+                                    : P2M__MSG(P2M__MSG_SIZE_UNITS));
     }
     return P2M_OK;
 }
@@ -3036,7 +3151,8 @@ static P2M__NOINLINE p2m_status p2m__check_extra(const p2m_config *cfg, size_t i
     size_t j, k;
     int snap = -1;
     if (!p2m__nonempty(x->name))
-        return p2m__cfg_fail(err, P2M_ERR_CONFIG, "metrics.extra", (long)i, "metric_name", P2M__MSG("must not be empty"));
+        return p2m__cfg_fail(err, P2M_ERR_CONFIG, "metrics.extra", (long)i, "metric_name",
+                             P2M__MSG("must not be empty"));
     for (k = 0; k <= i + 3u; k++) {
         const char *other = k < i ? cfg->extra[k].name
                             : k == i ? 0
@@ -3048,14 +3164,16 @@ static P2M__NOINLINE p2m_status p2m__check_extra(const p2m_config *cfg, size_t i
                                  P2M__MSG("must differ from every other metric's name"));
     }
     if (x->unit && !x->unit[0])
-        return p2m__cfg_fail(err, P2M_ERR_CONFIG, "metrics.extra", (long)i, "unit", P2M__MSG("must not be empty"));
+        return p2m__cfg_fail(err, P2M_ERR_CONFIG, "metrics.extra", (long)i, "unit",
+                             P2M__MSG("must not be empty"));
     if (!x->n_sample_types || !x->sample_types)
         return p2m__cfg_fail(err, P2M_ERR_CONFIG, "metrics.extra", (long)i, "sample_types",
                              P2M__MSG("needs at least one sample type, written type/unit"));
     for (j = 0; j < x->n_sample_types; j++)
         if (!p2m__type_split(x->sample_types[j]))
-            return p2m__cfg_fail(err, P2M_ERR_CONFIG, "metrics.extra", (long)i, "sample_types",
-                                 P2M__MSG("each entry must be written type/unit, as off_cpu/nanoseconds"));
+            return p2m__cfg_fail(
+                err, P2M_ERR_CONFIG, "metrics.extra", (long)i, "sample_types",
+                P2M__MSG("each entry must be written type/unit, as off_cpu/nanoseconds"));
     u = p2m__unit_find(x->unit ? x->unit : p2m__extra_unit(x));
     for (j = 0; j < x->n_sample_types; j++) {
         const char *t = x->sample_types[j];
@@ -3067,12 +3185,14 @@ static P2M__NOINLINE p2m_status p2m__check_extra(const p2m_config *cfg, size_t i
         un = p2m__cstr(t + cut + 1);
         is_snap = p2m__starts(ty, "inuse_");
         if (snap >= 0 && is_snap != snap)
-            return p2m__cfg_fail(err, P2M_ERR_CONFIG, "metrics.extra", (long)i, "sample_types",
-                                 P2M__MSG("mixes snapshot (inuse_*) and accrued sample types; declare two metrics"));
+            return p2m__cfg_fail(
+                err, P2M_ERR_CONFIG, "metrics.extra", (long)i, "sample_types",
+                P2M__MSG("mixes snapshot (inuse_*) and accrued sample types; declare two metrics"));
         snap = is_snap;
         if (u && u->kind == P2M__U_TIME && !p2m__time_unit_ns(un) && !p2m__streq(un, "count"))
-            return p2m__cfg_fail(err, P2M_ERR_CONFIG, "metrics.extra", (long)i, "sample_types",
-                                 P2M__MSG("a metric in a time unit takes sample types in a time unit or count"));
+            return p2m__cfg_fail(
+                err, P2M_ERR_CONFIG, "metrics.extra", (long)i, "sample_types",
+                P2M__MSG("a metric in a time unit takes sample types in a time unit or count"));
         if (u && u->kind == P2M__U_SIZE && !p2m__streq(un, "bytes"))
             return p2m__cfg_fail(err, P2M_ERR_CONFIG, "metrics.extra", (long)i, "sample_types",
                                  P2M__MSG("a metric in a size unit takes sample types in bytes"));
@@ -3106,7 +3226,8 @@ static p2m_status p2m__check_filter(const p2m_filter *fl, const char *path, p2m_
 
 /* Checks a pattern where the configuration gives it (base[idx].sub): a
    syntax error names the field and the position in the pattern. */
-static p2m_status p2m__pat_check(const char *text, const char *base, long idx, const char *sub, p2m_error *err) {
+static p2m_status p2m__pat_check(const char *text, const char *base, long idx, const char *sub,
+                                 p2m_error *err) {
     p2m_error e2;
     const p2m_regex *re;
     p2m_status st = p2m_regex_compile(text, p2m__cstrlen(text), 0, 0, &re, &e2);
@@ -3132,7 +3253,8 @@ static const p2m_regex *p2m__pat_compile(p2m__arena *a, const char *text, size_t
     p2m_error e2;
     const p2m_regex *re = 0;
     (void)p2m_regex_compile(text, p2m__cstrlen(text), 0, 0, &re, &e2);
-    if (a->base && p2m_regex_compile(text, p2m__cstrlen(text), a->base + a->used, e2.needed, &re, 0) != P2M_OK)
+    if (a->base &&
+        p2m_regex_compile(text, p2m__cstrlen(text), a->base + a->used, e2.needed, &re, 0) != P2M_OK)
         re = 0;
     a->used += e2.needed;
     if (re && p2m_regex_scratch_size(re) > *scratch) *scratch = p2m_regex_scratch_size(re);
@@ -3143,7 +3265,8 @@ static const p2m_regex *p2m__pat_compile(p2m__arena *a, const char *text, size_t
 /* The declared metrics of a validated configuration, built into the engine
    (out of line: its frame stays off the deepest path of p2m_engine_compile,
    which a firmware stack budget bounds). e NULL: a dry run. */
-static P2M__NOINLINE void p2m__build_extra(p2m_engine *e, const p2m_config *cfg, p2m__arena *arena) {
+static P2M__NOINLINE void p2m__build_extra(p2m_engine *e, const p2m_config *cfg,
+                                           p2m__arena *arena) {
     size_t i, n_xtypes = 0;
     p2m__xtype *xtypes;
     uint32_t nx = 0;
@@ -3156,7 +3279,8 @@ static P2M__NOINLINE void p2m__build_extra(p2m_engine *e, const p2m_config *cfg,
     }
     for (i = 0; i < cfg->n_extra; i++) {
         const p2m_extra_metric *x = &cfg->extra[i];
-        p2m__metric dry, *o = e ? &e->metric[P2M_METRIC_EXTRA + i] : &dry;
+        p2m__metric dry = {0, 0, 0, 0, 0.0, {0, 0}, {0, 0}, {0, 0}},
+                    *o = e ? &e->metric[P2M_METRIC_EXTRA + i] : &dry;
         const char *unit = x->unit ? x->unit : p2m__extra_unit(x);
         const p2m__unitdef *u = p2m__unit_find(unit);
         size_t j;
@@ -3167,7 +3291,7 @@ static P2M__NOINLINE void p2m__build_extra(p2m_engine *e, const p2m_config *cfg,
         o->per_unit = u ? (double)u->per : 1.0;
         o->is_double = u && u->per > 1u;
         for (j = 0; j < x->n_sample_types; j++) {
-            p2m__xtype dry_t, *t = xtypes ? &xtypes[nx++] : &dry_t;
+            p2m__xtype dry_t = {{0, 0}, {0, 0}, 0}, *t = xtypes ? &xtypes[nx++] : &dry_t;
             size_t cut = p2m__type_split(x->sample_types[j]);
             t->type = p2m__copy_str(arena, x->sample_types[j]);
             t->unit.ptr = t->type.ptr ? t->type.ptr + cut + 1 : 0;
@@ -3184,7 +3308,9 @@ static P2M__NOINLINE void p2m__build_extra(p2m_engine *e, const p2m_config *cfg,
             for (j = 0; j < x->n_sample_types; j++) cap += p2m__cstrlen(x->sample_types[j]) + 2u;
             d = (char *)p2m__take(arena, cap);
             if (!d) continue;
-            p2m__strlcpy(d, cap, o->is_gauge ? "In use at the end of the profile, from " : "Summed from the samples of ");
+            p2m__strlcpy(d, cap,
+                         o->is_gauge ? "In use at the end of the profile, from "
+                                     : "Summed from the samples of ");
             for (j = 0; j < x->n_sample_types; j++) {
                 if (j) p2m__strlcat(d, cap, ", ");
                 p2m__strlcat(d, cap, x->sample_types[j]);
@@ -3209,11 +3335,14 @@ typedef struct p2m__names {
 } p2m__names;
 
 static const p2m_filter *p2m__cfg_filter(const p2m_config *cfg, uint32_t f) {
-    return f == P2M__F_PROCESS ? &cfg->process_filter : f == P2M__F_THREAD ? &cfg->thread_filter : &cfg->pattern_filter;
+    return f == P2M__F_PROCESS  ? &cfg->process_filter
+           : f == P2M__F_THREAD ? &cfg->thread_filter
+                                : &cfg->pattern_filter;
 }
-static const char *const p2m__filter_path[3] = {"process_filter", "thread_filter", "pattern_filter"};
-static const char *const p2m__filter_patterns_path[3] = {"process_filter.patterns", "thread_filter.patterns",
-                                                         "pattern_filter.patterns"};
+static const char *const p2m__filter_path[3] = {"process_filter", "thread_filter",
+                                                "pattern_filter"};
+static const char *const p2m__filter_patterns_path[3] = {
+    "process_filter.patterns", "thread_filter.patterns", "pattern_filter.patterns"};
 
 /* The j-th pattern of a filter: 0 is `pattern`, 1.. are `patterns`. */
 static const char *p2m__filter_pat(const p2m_filter *fl, size_t j) {
@@ -3225,8 +3354,9 @@ static p2m_status p2m__check_settings(const p2m_config *cfg, p2m_error *err) {
     p2m_status st;
     uint32_t f;
     if (!cfg->cpu.enabled && !cfg->memory.enabled)
-        return p2m__cfg_fail(err, P2M_ERR_CONFIG, "metrics.cpu.enabled", -1, 0,
-                             P2M__MSG("at least one of metrics.cpu and metrics.memory must be enabled"));
+        return p2m__cfg_fail(
+            err, P2M_ERR_CONFIG, "metrics.cpu.enabled", -1, 0,
+            P2M__MSG("at least one of metrics.cpu and metrics.memory must be enabled"));
     if ((st = p2m__check_metric(&cfg->cpu, "metrics.cpu", 1, err)) != P2M_OK) return st;
     if ((st = p2m__check_metric(&cfg->memory, "metrics.memory", 0, err)) != P2M_OK) return st;
     if ((st = p2m__check_metric(&cfg->function, "metrics.function", 1, err)) != P2M_OK) return st;
@@ -3244,27 +3374,35 @@ static p2m_status p2m__check_settings(const p2m_config *cfg, p2m_error *err) {
                                  P2M__MSG("must not be empty"));
     }
     if (cfg->temporality != P2M_TEMPORALITY_DELTA && cfg->temporality != P2M_TEMPORALITY_CUMULATIVE)
-        return p2m__cfg_fail(err, P2M_ERR_CONFIG, "temporality", -1, 0, P2M__MSG("must be delta or cumulative"));
+        return p2m__cfg_fail(err, P2M_ERR_CONFIG, "temporality", -1, 0,
+                             P2M__MSG("must be delta or cumulative"));
 #ifdef P2M_NO_CUMULATIVE
     if (cfg->temporality == P2M_TEMPORALITY_CUMULATIVE)
-        return p2m__cfg_fail(err, P2M_ERR_UNSUPPORTED, "temporality", -1, 0,
-                             P2M__MSG("cumulative temporality is compiled out (P2M_NO_CUMULATIVE)"));
+        return p2m__cfg_fail(
+            err, P2M_ERR_UNSUPPORTED, "temporality", -1, 0,
+            P2M__MSG("cumulative temporality is compiled out (P2M_NO_CUMULATIVE)"));
 #endif
     if (cfg->temporality == P2M_TEMPORALITY_CUMULATIVE) {
         if (cfg->state_max_series < 1 || cfg->state_max_series > 0x1000000u)
-            return p2m__cfg_fail(err, P2M_ERR_CONFIG, "state_max_series", -1, 0, P2M__MSG("must be 1 to 16777216"));
+            return p2m__cfg_fail(err, P2M_ERR_CONFIG, "state_max_series", -1, 0,
+                                 P2M__MSG("must be 1 to 16777216"));
         if (cfg->state_bytes < 64 || cfg->state_bytes > 0xFFFFFFF0u)
-            return p2m__cfg_fail(err, P2M_ERR_CONFIG, "state_bytes", -1, 0, P2M__MSG("must be 64 to 4294967280"));
+            return p2m__cfg_fail(err, P2M_ERR_CONFIG, "state_bytes", -1, 0,
+                                 P2M__MSG("must be 64 to 4294967280"));
     }
     if (cfg->max_series < 1)
-        return p2m__cfg_fail(err, P2M_ERR_CONFIG, "max_series", -1, 0, P2M__MSG("must be at least 1"));
+        return p2m__cfg_fail(err, P2M_ERR_CONFIG, "max_series", -1, 0,
+                             P2M__MSG("must be at least 1"));
     if (cfg->max_series > 0x1000000u)
-        return p2m__cfg_fail(err, P2M_ERR_CONFIG, "max_series", -1, 0, P2M__MSG("must be at most 16777216"));
+        return p2m__cfg_fail(err, P2M_ERR_CONFIG, "max_series", -1, 0,
+                             P2M__MSG("must be at most 16777216"));
     if (cfg->layout != P2M_LAYOUT_AUTO && cfg->layout != P2M_LAYOUT_V1_8 &&
         cfg->layout != P2M_LAYOUT_V1_9 && cfg->layout != P2M_LAYOUT_V1_10)
-        return p2m__cfg_fail(err, P2M_ERR_CONFIG, "layout", -1, 0, P2M__MSG("must be auto, v1.8, v1.9 or v1.10"));
+        return p2m__cfg_fail(err, P2M_ERR_CONFIG, "layout", -1, 0,
+                             P2M__MSG("must be auto, v1.8, v1.9 or v1.10"));
     for (f = 0; f < 3u; f++)
-        if ((st = p2m__check_filter(p2m__cfg_filter(cfg, f), p2m__filter_path[f], err)) != P2M_OK) return st;
+        if ((st = p2m__check_filter(p2m__cfg_filter(cfg, f), p2m__filter_path[f], err)) != P2M_OK)
+            return st;
     return P2M_OK;
 }
 
@@ -3275,12 +3413,14 @@ static p2m_status p2m__check_rules(const p2m_config *cfg, p2m__names *nm, p2m_er
     nm->rules = cfg->attributes ? cfg->attributes : p2m__default_rules;
     nm->n_rules = cfg->attributes ? cfg->n_attributes : 2;
     if (nm->n_rules > P2M__MAX_RULES)
-        return p2m__cfg_fail(err, P2M_ERR_CONFIG, "attributes", -1, 0, P2M__MSG("at most 64 rules"));
+        return p2m__cfg_fail(err, P2M_ERR_CONFIG, "attributes", -1, 0,
+                             P2M__MSG("at most 64 rules"));
     for (i = 0; i < nm->n_rules; i++) {
         const p2m_rule *r = &nm->rules[i];
         const char *slot = 0, *slot_field = "from";
         if (!p2m__nonempty(r->key))
-            return p2m__cfg_fail(err, P2M_ERR_CONFIG, "attributes", (long)i, "key", P2M__MSG("must not be empty"));
+            return p2m__cfg_fail(err, P2M_ERR_CONFIG, "attributes", (long)i, "key",
+                                 P2M__MSG("must not be empty"));
         switch (r->type) {
         case P2M_RULE_LITERAL:
             if (!r->value)
@@ -3300,13 +3440,15 @@ static p2m_status p2m__check_rules(const p2m_config *cfg, p2m__names *nm, p2m_er
                 return p2m__cfg_fail(err, P2M_ERR_CONFIG, "attributes", (long)i, "value",
                                      P2M__MSG("a regex rule needs a pattern in value"));
             if (nm->n_pats == P2M__MAX_PATTERNS)
-                return p2m__cfg_fail(err, P2M_ERR_CONFIG, "attributes", (long)i, "value", P2M__MSG("too many patterns"));
+                return p2m__cfg_fail(err, P2M_ERR_CONFIG, "attributes", (long)i, "value",
+                                     P2M__MSG("too many patterns"));
 #ifdef P2M_NO_FUNCTION
             if (r->source && p2m__streq(p2m__cstr(r->source), "function"))
                 return p2m__cfg_fail(err, P2M_ERR_UNSUPPORTED, "attributes", (long)i, "source",
                                      P2M__MSG("function names are compiled out (P2M_NO_FUNCTION)"));
 #endif
-            if ((st = p2m__pat_check(r->value, "attributes", (long)i, "value", err)) != P2M_OK) return st;
+            if ((st = p2m__pat_check(r->value, "attributes", (long)i, "value", err)) != P2M_OK)
+                return st;
             nm->n_pats++;
             if (r->source && r->source[0] && !p2m__streq(p2m__cstr(r->source), "string_table") &&
                 !p2m__streq(p2m__cstr(r->source), "function")) {
@@ -3324,7 +3466,8 @@ static p2m_status p2m__check_rules(const p2m_config *cfg, p2m__names *nm, p2m_er
         (void)p2m__add_name(nm->keys, &nm->n_keys, P2M__MAX_RULES + 1u, r->key);
     }
     if (cfg->function.enabled)
-        (void)p2m__add_name(nm->keys, &nm->n_keys, P2M__MAX_RULES + 1u, cfg->function_attribute_key);
+        (void)p2m__add_name(nm->keys, &nm->n_keys, P2M__MAX_RULES + 1u,
+                            cfg->function_attribute_key);
     return P2M_OK;
 }
 
@@ -3337,16 +3480,21 @@ static p2m_status p2m__check_filters(const p2m_config *cfg, p2m__names *nm, p2m_
         size_t n_subj = 1, j;
         if (!fl->enabled) continue;
         if (f == P2M__F_PROCESS && !p2m__nonempty(cfg->process_key))
-            return p2m__cfg_fail(err, P2M_ERR_CONFIG, "process_key", -1, 0, P2M__MSG("must not be empty"));
+            return p2m__cfg_fail(err, P2M_ERR_CONFIG, "process_key", -1, 0,
+                                 P2M__MSG("must not be empty"));
         if (f == P2M__F_THREAD && !p2m__nonempty(cfg->thread_key))
-            return p2m__cfg_fail(err, P2M_ERR_CONFIG, "thread_key", -1, 0, P2M__MSG("must not be empty"));
+            return p2m__cfg_fail(err, P2M_ERR_CONFIG, "thread_key", -1, 0,
+                                 P2M__MSG("must not be empty"));
         if (f == P2M__F_PATTERN) {
             if (fl->n_keys > P2M__MAX_SLOTS)
-                return p2m__cfg_fail(err, P2M_ERR_CONFIG, "pattern_filter", -1, "keys", P2M__MSG("too many keys"));
+                return p2m__cfg_fail(err, P2M_ERR_CONFIG, "pattern_filter", -1, "keys",
+                                     P2M__MSG("too many keys"));
             n_subj = fl->n_keys;
         }
         for (j = 0; j < n_subj; j++) {
-            const char *subj = f == P2M__F_PROCESS ? cfg->process_key : f == P2M__F_THREAD ? cfg->thread_key : fl->keys[j];
+            const char *subj = f == P2M__F_PROCESS  ? cfg->process_key
+                               : f == P2M__F_THREAD ? cfg->thread_key
+                                                    : fl->keys[j];
             if (p2m__add_name(nm->slots, &nm->n_slots, P2M__MAX_SLOTS, subj) < 0)
                 return p2m__cfg_fail(err, P2M_ERR_CONFIG, p2m__filter_path[f], -1, 0,
                                      P2M__MSG("too many distinct attribute keys"));
@@ -3355,7 +3503,8 @@ static p2m_status p2m__check_filters(const p2m_config *cfg, p2m__names *nm, p2m_
             const char *text = p2m__filter_pat(fl, j);
             if (!p2m__nonempty(text)) continue;
             if (nm->n_pats == P2M__MAX_PATTERNS)
-                return p2m__cfg_fail(err, P2M_ERR_CONFIG, p2m__filter_path[f], -1, 0, P2M__MSG("too many patterns"));
+                return p2m__cfg_fail(err, P2M_ERR_CONFIG, p2m__filter_path[f], -1, 0,
+                                     P2M__MSG("too many patterns"));
             st = p2m__pat_check(text, j == 0 ? p2m__filter_path[f] : p2m__filter_patterns_path[f],
                                 j == 0 ? -1 : (long)(j - 1), j == 0 ? "pattern" : 0, err);
             if (st != P2M_OK) return st;
@@ -3369,24 +3518,31 @@ static p2m_status p2m__check_filters(const p2m_config *cfg, p2m__names *nm, p2m_
 static p2m_status p2m__check_types(const p2m_config *cfg, p2m_error *err) {
     size_t i;
     if (cfg->n_type_rules && !cfg->type_rules)
-        return p2m__cfg_fail(err, P2M_ERR_CONFIG, "type_rules", -1, 0, P2M__MSG("NULL with a non-zero count"));
+        return p2m__cfg_fail(err, P2M_ERR_CONFIG, "type_rules", -1, 0,
+                             P2M__MSG("NULL with a non-zero count"));
     for (i = 0; i < cfg->n_type_rules; i++) {
         const p2m_type_rule *t = &cfg->type_rules[i];
         if (!p2m__nonempty(t->type))
-            return p2m__cfg_fail(err, P2M_ERR_CONFIG, "type_rules", (long)i, "type", P2M__MSG("must not be empty"));
+            return p2m__cfg_fail(err, P2M_ERR_CONFIG, "type_rules", (long)i, "type",
+                                 P2M__MSG("must not be empty"));
         if (!p2m__nonempty(t->unit))
-            return p2m__cfg_fail(err, P2M_ERR_CONFIG, "type_rules", (long)i, "unit", P2M__MSG("must not be empty"));
-        if (t->metric != P2M_METRIC_NONE && t->metric != P2M_METRIC_CPU && t->metric != P2M_METRIC_MEMORY)
+            return p2m__cfg_fail(err, P2M_ERR_CONFIG, "type_rules", (long)i, "unit",
+                                 P2M__MSG("must not be empty"));
+        if (t->metric != P2M_METRIC_NONE && t->metric != P2M_METRIC_CPU &&
+            t->metric != P2M_METRIC_MEMORY)
             return p2m__cfg_fail(err, P2M_ERR_CONFIG, "type_rules", (long)i, "metric",
                                  P2M__MSG("must be cpu, memory or none"));
         if (t->metric != P2M_METRIC_NONE && !(t->scale > 0 && t->scale - t->scale == 0.0))
-            return p2m__cfg_fail(err, P2M_ERR_CONFIG, "type_rules", (long)i, "scale", P2M__MSG("must be positive and finite"));
+            return p2m__cfg_fail(err, P2M_ERR_CONFIG, "type_rules", (long)i, "scale",
+                                 P2M__MSG("must be positive and finite"));
     }
     if (cfg->n_extra && !cfg->extra)
-        return p2m__cfg_fail(err, P2M_ERR_CONFIG, "metrics.extra", -1, 0, P2M__MSG("NULL with a non-zero count"));
-    if (cfg->n_extra > P2M_MAX_EXTRA)
         return p2m__cfg_fail(err, P2M_ERR_CONFIG, "metrics.extra", -1, 0,
-                             P2M__MSG("more declared metrics than this build holds (P2M_MAX_EXTRA)"));
+                             P2M__MSG("NULL with a non-zero count"));
+    if (cfg->n_extra > P2M_MAX_EXTRA)
+        return p2m__cfg_fail(
+            err, P2M_ERR_CONFIG, "metrics.extra", -1, 0,
+            P2M__MSG("more declared metrics than this build holds (P2M_MAX_EXTRA)"));
 #if P2M_MAX_EXTRA > 0
     for (i = 0; i < cfg->n_extra; i++) {
         p2m_status st = p2m__check_extra(cfg, i, err);
@@ -3402,7 +3558,8 @@ static p2m_status p2m__check_types(const p2m_config *cfg, p2m_error *err) {
 
 /* Build: the settings and the three built-in metrics. */
 static P2M__NOINLINE void p2m__build_metrics(p2m_engine *e, const p2m_config *cfg, p2m__arena *a) {
-    static const char *const defnames[4] = {"", "cpu_time", "memory_allocation", "function_cpu_time"};
+    static const char *const defnames[4] = {"", "cpu_time", "memory_allocation",
+                                            "function_cpu_time"};
     static const char *const defdesc[4] = {
         "",
         "CPU time summed from the samples of CPU profiles",
@@ -3422,8 +3579,10 @@ static P2M__NOINLINE void p2m__build_metrics(p2m_engine *e, const p2m_config *cf
         }
     }
     for (i = P2M_METRIC_CPU; i <= P2M_METRIC_FUNCTION; i++) {
-        const p2m_metric_config *m = i == P2M_METRIC_CPU ? &cfg->cpu : i == P2M_METRIC_MEMORY ? &cfg->memory : &cfg->function;
-        p2m__metric dry, *o = e ? &e->metric[i] : &dry;
+        const p2m_metric_config *m = i == P2M_METRIC_CPU      ? &cfg->cpu
+                                     : i == P2M_METRIC_MEMORY ? &cfg->memory
+                                                              : &cfg->function;
+        p2m__metric dry = {0, 0, 0, 0, 0.0, {0, 0}, {0, 0}, {0, 0}}, *o = e ? &e->metric[i] : &dry;
         const char *unit = m->unit                                          ? m->unit
                            : i == P2M_METRIC_MEMORY                         ? "By"
                            : i == P2M_METRIC_FUNCTION && cfg->cpu.unit      ? cfg->cpu.unit
@@ -3442,7 +3601,8 @@ static P2M__NOINLINE void p2m__build_metrics(p2m_engine *e, const p2m_config *cf
 
 /* Build: keys, slots and attribute rules (regex rules get their pattern in
    p2m__build_patterns). */
-static P2M__NOINLINE void p2m__build_rules(p2m_engine *e, const p2m_config *cfg, const p2m__names *nm, p2m__arena *a) {
+static P2M__NOINLINE void p2m__build_rules(p2m_engine *e, const p2m_config *cfg,
+                                           const p2m__names *nm, p2m__arena *a) {
     uint32_t i;
     p2m__rule *rules = (p2m__rule *)p2m__take(a, nm->n_rules * sizeof(p2m__rule));
     p2m_str *keys = (p2m_str *)p2m__take(a, nm->n_keys * sizeof(p2m_str));
@@ -3462,16 +3622,20 @@ static P2M__NOINLINE void p2m__build_rules(p2m_engine *e, const p2m_config *cfg,
         e->rules = rules;
         e->keys = keys;
         e->slots = slots;
-        e->fkey = cfg->function.enabled ? p2m__find_name(nm->keys, nm->n_keys, cfg->function_attribute_key) : P2M__NONE;
+        e->fkey = cfg->function.enabled
+                      ? p2m__find_name(nm->keys, nm->n_keys, cfg->function_attribute_key)
+                      : P2M__NONE;
         e->need_stacks = cfg->function.enabled;
     }
     for (i = 0; i < nm->n_rules; i++) {
         const p2m_rule *r = &nm->rules[i];
-        p2m__rule dry, *o = rules ? &rules[i] : &dry;
+        p2m__rule dry = {P2M_RULE_LITERAL, 0, 0, 0, 0, 0, 0, {0, 0}, {0, 0}},
+                  *o = rules ? &rules[i] : &dry;
         P2M_MEMSET(o, 0, sizeof *o);
         o->type = r->type;
         o->out_key = p2m__find_name(nm->keys, nm->n_keys, r->key);
-        o->slot = r->type == P2M_RULE_ATTRIBUTE ? p2m__find_name(nm->slots, nm->n_slots, r->from) : P2M__NONE;
+        o->slot = r->type == P2M_RULE_ATTRIBUTE ? p2m__find_name(nm->slots, nm->n_slots, r->from)
+                                                : P2M__NONE;
         o->index = r->index;
         o->value = p2m__copy_str(a, r->value);
         o->deflt = p2m__copy_str(a, r->default_value);
@@ -3490,15 +3654,17 @@ static P2M__NOINLINE void p2m__build_rules(p2m_engine *e, const p2m_config *cfg,
 
 /* Build: every pattern, rules first, then filters; the filters' subjects.
    0 when a pattern that compiled in validation does not compile now. */
-static int p2m__build_patterns(p2m_engine *e, const p2m_config *cfg, const p2m__names *nm, p2m__arena *a) {
-    const p2m_regex **rxs = (const p2m_regex **)p2m__take(a, nm->n_pats * sizeof(const p2m_regex *));
+static int p2m__build_patterns(p2m_engine *e, const p2m_config *cfg, const p2m__names *nm,
+                               p2m__arena *a) {
+    const p2m_regex **rxs =
+        (const p2m_regex **)p2m__take(a, nm->n_pats * sizeof(const p2m_regex *));
     const p2m_regex *re;
     uint32_t i, f, nrx = 0;
     size_t scratch = 0;
     for (i = 0; i < nm->n_rules; i++) {
         if (nm->rules[i].type != P2M_RULE_REGEX) continue;
         re = p2m__pat_compile(a, nm->rules[i].value, &scratch);
-        if (!e) continue;
+        if (!e || !rxs) continue;
         if (!re) return 0;
         rxs[nrx] = re;
         e->rules[i].rx = re;
@@ -3507,7 +3673,7 @@ static int p2m__build_patterns(p2m_engine *e, const p2m_config *cfg, const p2m__
     if (e) e->n_rx_rules = nrx;
     for (f = 0; f < 3u; f++) {
         const p2m_filter *fl = p2m__cfg_filter(cfg, f);
-        p2m__filter dry, *o = e ? &e->filter[f] : &dry;
+        p2m__filter dry = {0, 0, 0, 0, 0, 0}, *o = e ? &e->filter[f] : &dry;
         size_t j;
         if (!fl->enabled) continue;
         P2M_MEMSET(o, 0, sizeof *o);
@@ -3517,7 +3683,7 @@ static int p2m__build_patterns(p2m_engine *e, const p2m_config *cfg, const p2m__
         for (j = 0; j <= fl->n_patterns; j++) {
             if (!p2m__nonempty(p2m__filter_pat(fl, j))) continue;
             re = p2m__pat_compile(a, p2m__filter_pat(fl, j), &scratch);
-            if (!e) continue;
+            if (!e || !rxs) continue;
             if (!re) return 0;
             rxs[nrx++] = re;
             o->n_rx++;
@@ -3535,7 +3701,8 @@ static int p2m__build_patterns(p2m_engine *e, const p2m_config *cfg, const p2m__
 }
 
 /* Build: the type rules. */
-static P2M__NOINLINE void p2m__build_type_rules(p2m_engine *e, const p2m_config *cfg, p2m__arena *a) {
+static P2M__NOINLINE void p2m__build_type_rules(p2m_engine *e, const p2m_config *cfg,
+                                                p2m__arena *a) {
     size_t i;
     p2m__type_rule *tr = (p2m__type_rule *)p2m__take(a, cfg->n_type_rules * sizeof(p2m__type_rule));
     if (e) {
@@ -3543,7 +3710,7 @@ static P2M__NOINLINE void p2m__build_type_rules(p2m_engine *e, const p2m_config 
         e->type_rules = tr;
     }
     for (i = 0; i < cfg->n_type_rules; i++) {
-        p2m__type_rule dry, *o = tr ? &tr[i] : &dry;
+        p2m__type_rule dry = {{0, 0}, {0, 0}, P2M_METRIC_NONE, 0.0}, *o = tr ? &tr[i] : &dry;
         o->type = p2m__copy_str(a, cfg->type_rules[i].type);
         o->unit = p2m__copy_str(a, cfg->type_rules[i].unit);
         o->metric = cfg->type_rules[i].metric;
@@ -3554,7 +3721,8 @@ static P2M__NOINLINE void p2m__build_type_rules(p2m_engine *e, const p2m_config 
 /* Places the engine of a validated configuration: a dry run (a->base NULL;
    the build steps get e NULL and write nothing) counts its bytes; a real
    one builds it. 0 on an internal inconsistency. */
-static int p2m__build_engine(const p2m_config *cfg, const p2m__names *nm, p2m__arena *a, p2m_engine **out) {
+static int p2m__build_engine(const p2m_config *cfg, const p2m__names *nm, p2m__arena *a,
+                             p2m_engine **out) {
     p2m_engine *e = (p2m_engine *)p2m__take(a, sizeof *e);
     if (e) P2M_MEMSET(e, 0, sizeof *e);
     p2m__build_metrics(e, cfg, a);
@@ -3579,7 +3747,8 @@ P2M_API p2m_status p2m_engine_compile(const p2m_config *cfg, void *mem, size_t m
     size_t need, skew;
     p2m__clear(err);
     if (engine) *engine = 0;
-    if (!cfg || !engine) return p2m__fail(err, P2M_ERR_ARGUMENT, 0, P2M__MSG("cfg and engine must not be NULL"));
+    if (!cfg || !engine)
+        return p2m__fail(err, P2M_ERR_ARGUMENT, 0, P2M__MSG("cfg and engine must not be NULL"));
     P2M_MEMSET(&nm, 0, sizeof nm);
     if ((st = p2m__check_settings(cfg, err)) != P2M_OK) return st;
     if ((st = p2m__check_rules(cfg, &nm, err)) != P2M_OK) return st;
@@ -3591,13 +3760,15 @@ P2M_API p2m_status p2m_engine_compile(const p2m_config *cfg, void *mem, size_t m
     a.used = 0;
     (void)p2m__build_engine(cfg, &nm, &a, &e);
     need = a.used + 7u; /* the arena starts at the first 8-byte aligned byte of mem */
-    if (!mem || mem_size < need) return p2m__need(err, P2M_ERR_MEMORY, need, P2M__MSG("engine memory too small"));
+    if (!mem || mem_size < need)
+        return p2m__need(err, P2M_ERR_MEMORY, need, P2M__MSG("engine memory too small"));
     skew = (8u - ((uintptr_t)mem & 7u)) & 7u;
     a.base = (uint8_t *)mem + skew;
     a.cap = mem_size - skew;
     a.used = 0;
     if (!p2m__build_engine(cfg, &nm, &a, &e))
-        return p2m__cfg_fail(err, P2M_ERR_CONFIG, "attributes", -1, 0, P2M__MSG("a pattern did not compile twice the same way"));
+        return p2m__cfg_fail(err, P2M_ERR_CONFIG, "attributes", -1, 0,
+                             P2M__MSG("a pattern did not compile twice the same way"));
     *engine = e;
     return P2M_OK;
 }
@@ -3829,10 +4000,12 @@ static int p2m__survey_profile(p2m__req *q, p2m__span s, uint64_t *samples) {
                 }
             }
             break;
-        case P2M__PB_PROFILE_V18_COMMENT_STRINDICES: /* unpacked: v1.8 (in v1.9, profile_id: bytes) */
+        /* unpacked: v1.8 (in v1.9, profile_id: bytes) */
+        case P2M__PB_PROFILE_V18_COMMENT_STRINDICES:
             if (f.wt == P2M__WT_VARINT) q->sv.ev |= P2M__EV18;
             break;
-        case P2M__PB_PROFILE_V18_PROFILE_ID: /* = P2M__PB_PROFILE_V19_DROPPED_ATTRIBUTES_COUNT, a varint */
+        /* = P2M__PB_PROFILE_V19_DROPPED_ATTRIBUTES_COUNT, a varint */
+        case P2M__PB_PROFILE_V18_PROFILE_ID:
             q->sv.ev |= f.wt == P2M__WT_LEN ? P2M__EV18 : f.wt == P2M__WT_VARINT ? P2M__EV9UP : 0u;
             break;
         case P2M__PB_PROFILE_V18_ATTRIBUTE_INDICES: q->sv.ev |= P2M__EV18; break;
@@ -3845,7 +4018,8 @@ static int p2m__survey_profile(p2m__req *q, p2m__span s, uint64_t *samples) {
 /* KeyValue list of a Resource or InstrumentationScope (its attributes are
    field kv_field): check structure and collect v1.10 evidence. A Resource's
    entity_refs are counted with its attributes. */
-static int p2m__survey_kvs(p2m__req *q, p2m__span s, uint32_t kv_field, int depth, uint32_t *count) {
+static int p2m__survey_kvs(p2m__req *q, p2m__span s, uint32_t kv_field, int depth,
+                           uint32_t *count) {
     const uint8_t *p = s.p, *end = s.p + s.n;
     p2m__field f;
     int r;
@@ -3901,7 +4075,8 @@ static int p2m__survey_request(p2m__req *q, int count_dict) {
     const int fn = e->metric[P2M_METRIC_FUNCTION].enabled;
     const int stacks = P2M__STACKS(e);
     /* a sample feeds cpu or memory, and each declared metric at most once */
-    uint32_t n_metrics = (e->metric[1].enabled ? 1u : 0u) + (e->metric[2].enabled ? 1u : 0u) + e->n_extra;
+    uint32_t n_metrics =
+        (e->metric[1].enabled ? 1u : 0u) + (e->metric[2].enabled ? 1u : 0u) + e->n_extra;
     uint64_t fnames = 0;
     uint32_t max_stack = 0, max_lines = 0;
     P2M_MEMSET(&q->sv, 0, sizeof q->sv);
@@ -3980,7 +4155,8 @@ static int p2m__survey_request(p2m__req *q, int count_dict) {
        every line of every frame of the longest stack (inclusive) */
     fnames = (uint64_t)q->sv.n_funcs + q->sv.n_locs + 2u;
     if (e->function_mode == P2M_FUNCTION_SELF) fnames = 1;
-    else if ((uint64_t)max_stack * (max_lines + 1u) + 1u < fnames) fnames = (uint64_t)max_stack * (max_lines + 1u) + 1u;
+    else if ((uint64_t)max_stack * (max_lines + 1u) + 1u < fnames)
+        fnames = (uint64_t)max_stack * (max_lines + 1u) + 1u;
     q->sv.fnames = fnames;
     p = q->in;
     while ((r = p2m__next(&q->w, &p, end, &f)) > 0) {
@@ -3993,7 +4169,9 @@ static int p2m__survey_request(p2m__req *q, int count_dict) {
         while ((r = p2m__next(&q->w, &rp, rend, &g)) > 0) {
             if (g.wt != P2M__WT_LEN) continue;
             if (g.num == P2M__PB_RESOURCE_PROFILES_RESOURCE) { /* attributes and entity_refs */
-                if (p2m__survey_kvs(q, g.s, P2M__PB_RESOURCE_ATTRIBUTES, 4, &q->sv.n_res_fields) < 0) return -1;
+                if (p2m__survey_kvs(q, g.s, P2M__PB_RESOURCE_ATTRIBUTES, 4, &q->sv.n_res_fields) <
+                    0)
+                    return -1;
             } else if (g.num == P2M__PB_RESOURCE_PROFILES_SCOPE_PROFILES) {
                 const uint8_t *sp = g.s.p, *send = g.s.p + g.s.n;
                 while ((r = p2m__next(&q->w, &sp, send, &h)) > 0) {
@@ -4012,8 +4190,9 @@ static int p2m__survey_request(p2m__req *q, int count_dict) {
         q->sv.n_samples += samples;
         cap = (uint64_t)n_metrics * e->max_series;
         /* an overflow point needs more samples than max_series */
-        q->sv.series_cap += (samples * (1u + e->n_extra) < cap ? samples * (1u + e->n_extra) : cap) +
-                            (samples > e->max_series ? n_metrics : 0u);
+        q->sv.series_cap +=
+            (samples * (1u + e->n_extra) < cap ? samples * (1u + e->n_extra) : cap) +
+            (samples > e->max_series ? n_metrics : 0u);
         if (fn) { /* at most one point per (attribute set, function name) */
             uint64_t fs = samples * fnames;
             if (samples && fs / samples != fnames) fs = UINT64_MAX;
@@ -4138,8 +4317,8 @@ static void p2m__cum_place(const p2m_engine *e, uint32_t ser_cap, p2m__arena *a,
     const uint32_t cap = e->state_series, tcap = p2m__pow2_at_least((uint64_t)ser_cap * 2u);
     p2m__cum *c = (p2m__cum *)p2m__take(a, sizeof *c);
     p2m__pend *pend = (p2m__pend *)p2m__take(a, (size_t)cap * sizeof(p2m__pend));
-    uint32_t *t_count = (uint32_t *)p2m__take(a, (size_t)cap * (4u * P2M__NMET));
-    uint32_t *t_ovf = (uint32_t *)p2m__take(a, (size_t)cap * (4u * P2M__NMET));
+    uint32_t *t_count = (uint32_t *)p2m__take(a, (size_t)cap * (sizeof(uint32_t) * P2M__NMET));
+    uint32_t *t_ovf = (uint32_t *)p2m__take(a, (size_t)cap * (sizeof(uint32_t) * P2M__NMET));
     uint32_t *thash = (uint32_t *)p2m__take(a, (size_t)tcap * 4u);
     p2m__sser *t_ser = (p2m__sser *)p2m__take(a, (size_t)cap * sizeof(p2m__sser));
     p2m__sres *t_resv = (p2m__sres *)p2m__take(a, (size_t)cap * sizeof(p2m__sres));
@@ -4167,8 +4346,9 @@ static int p2m__make_plan(const p2m__req *q, p2m__plan *pl) {
     /* values: attribute entries (their keys too, for the pattern filter on
        every attribute), resource attributes, rule constants, function names;
        each regex rule can add one extracted value per subject value */
-    uint64_t vals = 3u + (uint64_t)q->sv.n_attrs * (pall ? 2u : 1u) + (uint64_t)q->sv.n_res_fields * (pall ? 2u : 1u) +
-                    3u * e->n_rules + (fn ? (uint64_t)q->sv.n_funcs + q->sv.n_locs + 1u : 0u);
+    uint64_t vals = 3u + (uint64_t)q->sv.n_attrs * (pall ? 2u : 1u) +
+                    (uint64_t)q->sv.n_res_fields * (pall ? 2u : 1u) + 3u * (uint64_t)e->n_rules +
+                    (fn ? (uint64_t)q->sv.n_funcs + q->sv.n_locs + 1u : 0u);
     vals *= 1u + e->n_rx_rules;
     uint64_t cap = q->sv.series_cap;
     size_t at = 0;
@@ -4183,8 +4363,9 @@ static int p2m__make_plan(const p2m__req *q, p2m__plan *pl) {
        384 KB more working memory. Smaller requests keep the small table:
        it stays in cache, and clearing the bigger one would cost them more
        than it saves. */
-    pl->shash_cap = p2m__pow2_at_least(e->metric[P2M_METRIC_FUNCTION].enabled && q->sv.n_samples >= 1024u
-                                           ? cap * 6u + 1u : cap + cap / 2u + 1u);
+    pl->shash_cap = p2m__pow2_at_least(
+        e->metric[P2M_METRIC_FUNCTION].enabled && q->sv.n_samples >= 1024u ? cap * 6u + 1u
+                                                                           : cap + cap / 2u + 1u);
 #define P2M__PLACE(field, bytes) (pl->field = at, at += p2m__al8(bytes))
     P2M__PLACE(result, sizeof(struct p2m_result));
     P2M__PLACE(strs, (size_t)q->sv.n_strings * sizeof(p2m__strent));
@@ -4204,15 +4385,21 @@ static int p2m__make_plan(const p2m__req *q, p2m__plan *pl) {
     P2M__PLACE(plist, (size_t)pl->ser_cap * 4u);
     /* function metric: spans of stacks, locations, functions, mappings; per
        location its list of function-name ids; per function its name id */
-    P2M__PLACE(fn_tabs, fn ? ((size_t)q->sv.n_stacks + q->sv.n_locs + q->sv.n_funcs + q->sv.n_maps) * sizeof(p2m__strent) : 0u);
+    P2M__PLACE(fn_tabs,
+               fn ? ((size_t)q->sv.n_stacks + q->sv.n_locs + q->sv.n_funcs + q->sv.n_maps) *
+                        sizeof(p2m__strent)
+                  : 0u);
     P2M__PLACE(loc_memo, fn ? (size_t)q->sv.n_locs * sizeof(p2m__strent) : 0u);
     P2M__PLACE(func_memo, fn ? (size_t)q->sv.n_funcs * 4u : 0u);
     P2M__PLACE(lines, fn ? ((size_t)q->sv.n_lines + q->sv.n_locs) * 4u : 0u);
-    P2M__PLACE(stamps, e->metric[P2M_METRIC_FUNCTION].enabled && e->function_mode == P2M_FUNCTION_INCLUSIVE
-                           ? (size_t)pl->vals_cap * 4u : 0u);
+    P2M__PLACE(stamps,
+               e->metric[P2M_METRIC_FUNCTION].enabled && e->function_mode == P2M_FUNCTION_INCLUSIVE
+                   ? (size_t)pl->vals_cap * 4u
+                   : 0u);
     pl->fn_list_cap = !e->metric[P2M_METRIC_FUNCTION].enabled ? 0u
                       : e->function_mode == P2M_FUNCTION_INCLUSIVE
-                          ? (uint32_t)(q->sv.fnames < pl->vals_cap ? q->sv.fnames : pl->vals_cap) : 1u;
+                          ? (uint32_t)(q->sv.fnames < pl->vals_cap ? q->sv.fnames : pl->vals_cap)
+                          : 1u;
     P2M__PLACE(fn_list, (size_t)pl->fn_list_cap * 4u);
     /* filters and regex rules: a verdict byte per value, a memo row per regex rule */
     P2M__PLACE(verdict, e->any_filter ? (size_t)pl->vals_cap : 0u);
@@ -4227,11 +4414,13 @@ static int p2m__make_plan(const p2m__req *q, p2m__plan *pl) {
     pl->smemo_n = 0;
     if (q->sv.n_samples >= 256u) {
         pl->smemo_n = 64;
-        while (pl->smemo_n < 1024u && (uint64_t)pl->smemo_n * 8u <= q->sv.n_samples) pl->smemo_n <<= 1;
+        while (pl->smemo_n < 1024u && (uint64_t)pl->smemo_n * 8u <= q->sv.n_samples)
+            pl->smemo_n <<= 1;
     }
     P2M__PLACE(smemo, (size_t)pl->smemo_n * sizeof(p2m__smemo));
     /* cumulative: pending changes per held series, counts per (resource,
        metric), the new series' hash, and the view of the whole state */
+    pl->cum = 0;
 #ifndef P2M_NO_CUMULATIVE
     if (e->state_series) {
         p2m__arena dry;
@@ -4242,8 +4431,6 @@ static int p2m__make_plan(const p2m__req *q, p2m__plan *pl) {
         p2m__cum_place(e, pl->ser_cap, &dry, &cw);
         P2M__PLACE(cum, dry.used);
     }
-#else
-    pl->cum = 0;
 #endif
 #undef P2M__PLACE
     pl->total = at + 8u; /* + alignment slack of the caller's pointer */
@@ -4278,7 +4465,8 @@ static int p2m__bytes_eq(const uint8_t *a, const uint8_t *b, uint32_t n) {
 }
 
 /* Value id of (type, bytes, num); equal values get equal ids. */
-static uint32_t p2m__intern(p2m__req *q, uint32_t type, const uint8_t *ptr, uint32_t len, uint64_t num) {
+static uint32_t p2m__intern(p2m__req *q, uint32_t type, const uint8_t *ptr, uint32_t len,
+                            uint64_t num) {
     uint32_t h, i, id;
     if (type == P2M_VALUE_NONE) return P2M__VID_ABSENT;
     if (type == P2M_VALUE_STRING && len == 0) return P2M__VID_EMPTY;
@@ -4307,8 +4495,8 @@ static uint32_t p2m__intern(p2m__req *q, uint32_t type, const uint8_t *ptr, uint
 
 /* Parses an AnyValue into (type, bytes, num); the last oneof member wins.
    Returns 0, or 1 when it holds an invalid string reference, -1 malformed. */
-static int p2m__anyvalue(p2m__req *q, p2m__span s, uint32_t *type, const uint8_t **ptr, uint32_t *len,
-                         uint64_t *num) {
+static int p2m__anyvalue(p2m__req *q, p2m__span s, uint32_t *type, const uint8_t **ptr,
+                         uint32_t *len, uint64_t *num) {
     const uint8_t *p = s.p, *end = s.p + s.n;
     p2m__field f;
     int r, bad = 0;
@@ -4327,8 +4515,8 @@ static int p2m__anyvalue(p2m__req *q, p2m__span s, uint32_t *type, const uint8_t
             default: break;
             }
             if (t) { *type = t; *ptr = f.s.p; *len = f.s.n; *num = 0; bad = 0; }
-        } else if (f.wt == P2M__WT_VARINT &&
-                   (f.num == P2M__PB_ANY_VALUE_BOOL_VALUE || f.num == P2M__PB_ANY_VALUE_INT_VALUE)) {
+        } else if (f.wt == P2M__WT_VARINT && (f.num == P2M__PB_ANY_VALUE_BOOL_VALUE ||
+                                              f.num == P2M__PB_ANY_VALUE_INT_VALUE)) {
             *type = f.num == P2M__PB_ANY_VALUE_BOOL_VALUE ? P2M_VALUE_BOOL : P2M_VALUE_INT;
             *num = f.num == P2M__PB_ANY_VALUE_BOOL_VALUE ? (f.v != 0) : f.v;
             *ptr = 0; *len = 0; bad = 0;
@@ -4337,7 +4525,10 @@ static int p2m__anyvalue(p2m__req *q, p2m__span s, uint32_t *type, const uint8_t
         } else if (f.wt == P2M__WT_VARINT && f.num == P2M__PB_ANY_VALUE_STRING_VALUE_STRINDEX) {
             p2m_str sv;
             bad = p2m__string(q, f.v, &sv) < 0;
-            *type = P2M_VALUE_STRING; *ptr = (const uint8_t *)sv.ptr; *len = (uint32_t)sv.len; *num = 0;
+            *type = P2M_VALUE_STRING;
+            *ptr = (const uint8_t *)sv.ptr;
+            *len = (uint32_t)sv.len;
+            *num = 0;
         }
     }
     return r < 0 ? -1 : bad;
@@ -4486,7 +4677,9 @@ static P2M__NOINLINE int p2m__index_dictionary(p2m__req *q) {
         }
         if (p2m__string(q, key_idx, &key) < 0) { a->bad = 1; continue; }
         a->slot = (uint16_t)p2m__slot_of(q->e, key);
-        if (q->akey) q->akey[i] = p2m__intern(q, P2M_VALUE_STRING, (const uint8_t *)key.ptr, (uint32_t)key.len, 0);
+        if (q->akey)
+            q->akey[i] =
+                p2m__intern(q, P2M_VALUE_STRING, (const uint8_t *)key.ptr, (uint32_t)key.len, 0);
         if ((a->slot != P2M__NONE || q->akey) && has_val) {
             uint32_t type, len;
             const uint8_t *ptr;
@@ -4507,25 +4700,29 @@ static p2m_status p2m__decide_layout(p2m__req *q) {
                              : (ev & P2M__EV18) ? P2M_LAYOUT_V1_8
                              : (ev & P2M__EVOLD) ? P2M_LAYOUT_V1_9 : P2M_LAYOUT_V1_10;
     if (forced != P2M_LAYOUT_AUTO) {
-        unsigned bad = forced == P2M_LAYOUT_V1_8 ? (P2M__EV9UP | P2M__EV10)
-                       : forced == P2M_LAYOUT_V1_9 ? (P2M__EV18 | P2M__EV10) : (P2M__EV18 | P2M__EVOLD);
+        unsigned bad = forced == P2M_LAYOUT_V1_8   ? (P2M__EV9UP | P2M__EV10)
+                       : forced == P2M_LAYOUT_V1_9 ? (P2M__EV18 | P2M__EV10)
+                                                   : (P2M__EV18 | P2M__EVOLD);
         q->layout = forced;
         if (ev & bad) {
             q->st->layout_conflict = 1;
             if (q->e->strict) {
                 p2m__fail(q->w.err, P2M_ERR_MALFORMED, 0,
-                          P2M__MSG("the forced layout contradicts the input's layout evidence (stats: layout_evidence)"));
+                          P2M__MSG("the forced layout contradicts the input's layout evidence "
+                                   "(stats: layout_evidence)"));
                 return q->w.st = P2M_ERR_MALFORMED;
             }
         }
         return P2M_OK;
     }
     if ((ev & P2M__EV18) && (ev & (P2M__EV9UP | P2M__EV10))) {
-        p2m__fail(q->w.err, P2M_ERR_MALFORMED, 0, P2M__MSG("contradicting layout evidence: v1.8 and a newer layout"));
+        p2m__fail(q->w.err, P2M_ERR_MALFORMED, 0,
+                  P2M__MSG("contradicting layout evidence: v1.8 and a newer layout"));
         return q->w.st = P2M_ERR_MALFORMED;
     }
     if ((ev & P2M__EVOLD) && (ev & P2M__EV10)) {
-        p2m__fail(q->w.err, P2M_ERR_MALFORMED, 0, P2M__MSG("contradicting layout evidence: v1.8/v1.9 samples and v1.10"));
+        p2m__fail(q->w.err, P2M_ERR_MALFORMED, 0,
+                  P2M__MSG("contradicting layout evidence: v1.8/v1.9 samples and v1.10"));
         return q->w.st = P2M_ERR_MALFORMED;
     }
     if (ev & P2M__EV18) q->layout = P2M_LAYOUT_V1_8;
@@ -4543,7 +4740,7 @@ static void p2m__elist_put(p2m__req *q, uint32_t key, uint32_t vid) {
     }
     q->pstamp[key] = q->pstamp_now;
     q->ppos[key] = q->n_elist;
-    q->elist[2 * q->n_elist] = key;
+    q->elist[(size_t)2 * q->n_elist] = key;
     q->elist[2 * q->n_elist + 1] = vid;
     q->n_elist++;
 }
@@ -4596,7 +4793,8 @@ static int p2m__profile_info(p2m__req *q, p2m__span s, p2m__pinfo *pi, int with_
         uint32_t i;
         q->pstamp_now++;
         q->n_elist = 0;
-        for (i = 0; i < q->n_rlist; i++) p2m__elist_put(q, q->rlist[2 * i], q->rlist[2 * i + 1]);
+        for (i = 0; i < q->n_rlist; i++)
+            p2m__elist_put(q, q->rlist[(size_t)2 * i], q->rlist[(size_t)2 * i + 1]);
     }
     while ((r = p2m__next(&q->w, &p, end, &f)) > 0) {
         if (f.num == P2M__PB_PROFILE_SAMPLES) {
@@ -4608,9 +4806,11 @@ static int p2m__profile_info(p2m__req *q, p2m__span s, p2m__pinfo *pi, int with_
         if (f.num == P2M__PB_PROFILE_SAMPLE_TYPE && f.wt == P2M__WT_LEN) pi->sample_type = f.s;
         else if (f.num == P2M__PB_PROFILE_PERIOD_TYPE && f.wt == P2M__WT_LEN) pi->period_type = f.s;
         else if (f.num == P2M__PB_PROFILE_TIME_UNIX_NANO && f.wt == P2M__WT_I64) pi->time = f.v;
-        else if (f.num == P2M__PB_PROFILE_DURATION_NANO && f.wt == P2M__WT_VARINT) pi->duration = f.v;
+        else if (f.num == P2M__PB_PROFILE_DURATION_NANO && f.wt == P2M__WT_VARINT)
+            pi->duration = f.v;
         else if (f.num == P2M__PB_PROFILE_PERIOD && f.wt == P2M__WT_VARINT) pi->period = f.v;
-        else if (f.num == attr_field && with_attrs && (f.wt == P2M__WT_LEN || f.wt == P2M__WT_VARINT)) {
+        else if (f.num == attr_field && with_attrs &&
+                 (f.wt == P2M__WT_LEN || f.wt == P2M__WT_VARINT)) {
             p2m__ints it;
             uint64_t idx;
             int rr;
@@ -4658,7 +4858,8 @@ static int p2m__classify(p2m__req *q, p2m__pinfo *pi) {
         if (!pb && (ns = p2m__time_unit_ns(pu)) != 0 && (int64_t)pi->period > 0) {
             pi->t_factor = pi->period * ns;
             pi->t_count = 1;
-            pi->samples_cpu = p2m__streq(pt, "cpu") && (p2m__streq(type, "samples") || p2m__streq(type, "cpu"));
+            pi->samples_cpu =
+                p2m__streq(pt, "cpu") && (p2m__streq(type, "samples") || p2m__streq(type, "cpu"));
         }
     }
 #if P2M_MAX_EXTRA > 0
@@ -4679,10 +4880,7 @@ static int p2m__classify(p2m__req *q, p2m__pinfo *pi) {
             return 0;
         }
     }
-    if (p2m__streq(type, "cpu") && !pi->t_count && pi->t_factor) {
-        pi->metric = P2M_METRIC_CPU;
-        pi->factor = pi->t_factor;
-    } else if (pi->samples_cpu) {
+    if ((p2m__streq(type, "cpu") && !pi->t_count && pi->t_factor) || pi->samples_cpu) {
         pi->metric = P2M_METRIC_CPU;
         pi->factor = pi->t_factor;
     } else if (p2m__streq(unit, "bytes") && p2m__starts(type, "alloc_") &&
@@ -4699,7 +4897,8 @@ static int p2m__classify(p2m__req *q, p2m__pinfo *pi) {
    matched) and, per regex rule, a memo row from subject value id to the
    extracted value id. */
 
-static int p2m__search(p2m__req *q, const p2m_regex *rx, const uint8_t *p, size_t n, size_t *a, size_t *b) {
+static int p2m__search(p2m__req *q, const p2m_regex *rx, const uint8_t *p, size_t n, size_t *a,
+                       size_t *b) {
     q->st->regex_searches++;
     return p2m_regex_search(rx, (const char *)p, n, q->rx_scratch, q->e->rx_scratch, a, b, 0);
 }
@@ -4744,7 +4943,8 @@ static uint32_t p2m__rule_extract(p2m__req *q, const p2m__rule *r, uint32_t vid)
    matches; constant for the request. */
 static uint32_t p2m__rule_string_table(p2m__req *q, const p2m__rule *r) {
     uint32_t i;
-    for (i = 1; i < q->sv.n_strings; i++) { /* index 0 is the zero value, not a string of the profile */
+    for (i = 1; i < q->sv.n_strings;
+         i++) { /* index 0 is the zero value, not a string of the profile */
         const uint8_t *p = q->in + q->strs[i].off;
         size_t a, b;
         if (p2m__search(q, r->rx, p, q->strs[i].len, &a, &b) == 1) {
@@ -4761,9 +4961,9 @@ static uint32_t p2m__rule_string_table(p2m__req *q, const p2m__rule *r) {
 static int p2m__pattern_all(p2m__req *q, p2m__span smp, uint32_t f_attrs) {
     const uint8_t *p = smp.p, *end = smp.p + smp.n;
     p2m__field g;
-    int r;
     uint32_t i;
-    while ((r = p2m__next(&q->w, &p, end, &g)) > 0) {
+    /* the survey has read these bytes already: p2m__next cannot fail here */
+    while (p2m__next(&q->w, &p, end, &g) > 0) {
         p2m__ints it;
         uint64_t idx;
         if (g.num != f_attrs || (g.wt != P2M__WT_LEN && g.wt != P2M__WT_VARINT)) continue;
@@ -4772,11 +4972,13 @@ static int p2m__pattern_all(p2m__req *q, p2m__span smp, uint32_t f_attrs) {
             uint32_t k;
             if (idx >= q->sv.n_attrs) continue;
             k = q->akey[idx];
-            if (q->kval[k] == q->aents[idx].vid && p2m__filter_match(q, P2M__F_PATTERN, q->aents[idx].vid)) return 1;
+            if (q->kval[k] == q->aents[idx].vid &&
+                p2m__filter_match(q, P2M__F_PATTERN, q->aents[idx].vid))
+                return 1;
         }
     }
     for (i = 0; i < q->n_elist; i++) {
-        uint32_t k = q->elist[2 * i], v = q->elist[2 * i + 1];
+        uint32_t k = q->elist[(size_t)2 * i], v = q->elist[(size_t)2 * i + 1];
         if (q->kstamp[k] != q->sstamp && p2m__filter_match(q, P2M__F_PATTERN, v)) return 1;
     }
     return 0;
@@ -4836,8 +5038,8 @@ P2M__INLINE uint32_t p2m__series_at(p2m__req *q, uint32_t metric, uint32_t h) {
 
 /* Adds n equal contributions to series se: n samples of one value, or one
    sample's n feeds of the function metric that land in an overflow point. */
-P2M__INLINE void p2m__series_add(p2m__req *q, p2m__series *se, uint64_t contrib, uint32_t n, uint64_t lo,
-                                 uint64_t hi) {
+P2M__INLINE void p2m__series_add(p2m__req *q, p2m__series *se, uint64_t contrib, uint32_t n,
+                                 uint64_t lo, uint64_t hi) {
     if (se->overflow) q->st->overflow_samples += n;
     se->sum += contrib * n;
     se->samples += n;
@@ -4847,7 +5049,8 @@ P2M__INLINE void p2m__series_add(p2m__req *q, p2m__series *se, uint64_t contrib,
 
 static uint32_t p2m__series_for(p2m__req *q, uint32_t metric) {
     if (metric == P2M_METRIC_FUNCTION)
-        return p2m__series_at(q, metric, p2m__hstep(p2m__kv_hash(q, metric, q->e->fkey), q->kv[q->e->fkey]));
+        return p2m__series_at(q, metric,
+                              p2m__hstep(p2m__kv_hash(q, metric, q->e->fkey), q->kv[q->e->fkey]));
     return p2m__series_at(q, metric, p2m__kv_hash(q, metric, P2M__NONE));
 }
 
@@ -4956,20 +5159,23 @@ static int p2m__unsymbolised_name(p2m__req *q, uint64_t map_idx, uint64_t addres
         uint64_t fname = 0;
         while ((r = p2m__next(&q->w, &p, end, &f)) > 0) {
             if (f.num == P2M__PB_MAPPING_FILENAME_STRINDEX && f.wt == P2M__WT_VARINT) fname = f.v;
-            else if (f.num == P2M__PB_MAPPING_ATTRIBUTE_INDICES && (f.wt == P2M__WT_LEN || f.wt == P2M__WT_VARINT) &&
-                     !has_attrs) {
+            else if (f.num == P2M__PB_MAPPING_ATTRIBUTE_INDICES &&
+                     (f.wt == P2M__WT_LEN || f.wt == P2M__WT_VARINT) && !has_attrs) {
                 attrs = f;
                 has_attrs = 1;
             }
         }
         if (r < 0) return -1;
         if (p2m__string(q, fname, &file) < 0) return 1;
-        if (has_attrs && q->opt && q->opt->symbolize && p2m__mapping_build_id(q, &attrs, &build) < 0) return -1;
+        if (has_attrs && q->opt && q->opt->symbolize &&
+            p2m__mapping_build_id(q, &attrs, &build) < 0)
+            return -1;
     }
     if (q->opt && q->opt->symbolize) {
         p2m_str name = q->opt->symbolize(q->opt->user_data, address, file, build);
         if (name.len && name.ptr) {
-            *vid = p2m__intern(q, P2M_VALUE_STRING, (const uint8_t *)name.ptr, (uint32_t)name.len, 0);
+            *vid =
+                p2m__intern(q, P2M_VALUE_STRING, (const uint8_t *)name.ptr, (uint32_t)name.len, 0);
             return 0;
         }
     }
@@ -4977,7 +5183,8 @@ static int p2m__unsymbolised_name(p2m__req *q, uint64_t map_idx, uint64_t addres
         size_t i = file.len;
         while (i > 0 && file.ptr[i - 1] != '/') i--;
         if (i < file.len) {
-            *vid = p2m__intern(q, P2M_VALUE_STRING, (const uint8_t *)file.ptr + i, (uint32_t)(file.len - i), 0);
+            *vid = p2m__intern(q, P2M_VALUE_STRING, (const uint8_t *)file.ptr + i,
+                               (uint32_t)(file.len - i), 0);
             return 0;
         }
     }
@@ -4995,7 +5202,8 @@ P2M__INLINE const uint32_t *p2m__memo_ids(const p2m__req *q, const p2m__strent *
    0 ok, 1 invalid reference, -1 malformed; with ahead set, 2 for a location
    without lines, left unresolved (its name may need the symboliser, which is
    asked only for locations that samples reach). */
-static int p2m__location_names(p2m__req *q, uint64_t idx, const uint32_t **ids, uint32_t *n, int ahead) {
+static int p2m__location_names(p2m__req *q, uint64_t idx, const uint32_t **ids, uint32_t *n,
+                               int ahead) {
     p2m__strent *m;
     const uint8_t *p, *end;
     p2m__field f;
@@ -5034,8 +5242,10 @@ static int p2m__location_names(p2m__req *q, uint64_t idx, const uint32_t **ids, 
         }
         if ((r = p2m__next(&q->w, &p, end, &f)) <= 0) break;
         if (f.num == P2M__PB_LOCATION_MAPPING_INDEX && f.wt == P2M__WT_VARINT) map_idx = f.v;
-        else if (f.num == P2M__PB_LOCATION_ADDRESS && f.wt == P2M__WT_VARINT) { address = f.v; addr_at = 0; }
-        else if (f.num == P2M__PB_LOCATION_LINES && f.wt == P2M__WT_LEN) {
+        else if (f.num == P2M__PB_LOCATION_ADDRESS && f.wt == P2M__WT_VARINT) {
+            address = f.v;
+            addr_at = 0;
+        } else if (f.num == P2M__PB_LOCATION_LINES && f.wt == P2M__WT_LEN) {
             const uint8_t *lp = f.s.p, *lend = lp + f.s.n;
             p2m__field g;
             uint64_t fidx = 0;
@@ -5106,7 +5316,9 @@ static int p2m__leaf_function(p2m__req *q, uint64_t stack_idx, uint32_t *vid) {
         p2m__ints it;
         uint64_t li;
         int ri;
-        if (f.num != P2M__PB_STACK_LOCATION_INDICES || (f.wt != P2M__WT_LEN && f.wt != P2M__WT_VARINT)) continue;
+        if (f.num != P2M__PB_STACK_LOCATION_INDICES ||
+            (f.wt != P2M__WT_LEN && f.wt != P2M__WT_VARINT))
+            continue;
         p2m__ints_init(&it, &f);
         while ((ri = p2m__ints_next(&q->w, &it, &li)) > 0) {
             const uint32_t *ids;
@@ -5122,7 +5334,8 @@ static int p2m__leaf_function(p2m__req *q, uint64_t stack_idx, uint32_t *vid) {
 
 /* Feeds the function metric from one sample's stack. 0 ok, 1 invalid
    reference, -1 malformed. */
-static int p2m__feed_functions(p2m__req *q, uint64_t stack_idx, uint64_t contrib, uint64_t lo, uint64_t hi) {
+static int p2m__feed_functions(p2m__req *q, uint64_t stack_idx, uint64_t contrib, uint64_t lo,
+                               uint64_t hi) {
     const int inclusive = q->e->function_mode == P2M_FUNCTION_INCLUSIVE;
     const uint32_t base = p2m__kv_hash(q, P2M_METRIC_FUNCTION, q->e->fkey);
     const uint8_t *p, *end;
@@ -5150,12 +5363,15 @@ static int p2m__feed_functions(p2m__req *q, uint64_t stack_idx, uint64_t contrib
         p2m__ints it;
         uint64_t li;
         int ri;
-        if (f.num != P2M__PB_STACK_LOCATION_INDICES || (f.wt != P2M__WT_LEN && f.wt != P2M__WT_VARINT)) continue;
+        if (f.num != P2M__PB_STACK_LOCATION_INDICES ||
+            (f.wt != P2M__WT_LEN && f.wt != P2M__WT_VARINT))
+            continue;
         p2m__ints_init(&it, &f);
         while ((ri = p2m__ints_next(&q->w, &it, &li)) > 0) {
             const uint32_t *ids;
             uint32_t n;
-            if (li < q->sv.n_locs && q->loc_memo[li].off != P2M__LOC_UNRESOLVED) { /* known location */
+            if (li < q->sv.n_locs &&
+                q->loc_memo[li].off != P2M__LOC_UNRESOLVED) { /* known location */
                 n = q->loc_memo[li].len;
                 ids = p2m__memo_ids(q, &q->loc_memo[li]);
             } else {
@@ -5196,7 +5412,9 @@ static int p2m__feed_functions(p2m__req *q, uint64_t stack_idx, uint64_t contrib
             if (se->overflow) novf++; /* the resource's overflow point */
             else p2m__series_add(q, se, contrib, 1, lo, hi);
         }
-        if (novf) p2m__series_add(q, &q->ser[P2M__ID1_ID(q->ovf[P2M_METRIC_FUNCTION])], contrib, novf, lo, hi);
+        if (novf)
+            p2m__series_add(q, &q->ser[P2M__ID1_ID(q->ovf[P2M_METRIC_FUNCTION])], contrib, novf, lo,
+                            hi);
         q->kv[fk] = saved;
         q->kpos[fk] = saved_pos;
     }
@@ -5226,7 +5444,9 @@ static int p2m__timestamp_window(p2m__req *q, p2m__span s, uint64_t *lo, uint64_
                 if (g.v > *hi) *hi = g.v;
             } else if (g.wt == P2M__WT_LEN) {
                 uint32_t k;
-                if (g.s.n % 8u) return p2m__bad(&q->w, g.at, P2M__MSG("packed fixed64 length not a multiple of 8"));
+                if (g.s.n % 8u)
+                    return p2m__bad(&q->w, g.at,
+                                    P2M__MSG("packed fixed64 length not a multiple of 8"));
                 for (k = 0; k < g.s.n; k += 8) {
                     uint64_t t = p2m__le64(g.s.p + k);
                     if (t < *lo) *lo = t;
@@ -5241,7 +5461,8 @@ static int p2m__timestamp_window(p2m__req *q, p2m__span s, uint64_t *lo, uint64_
 
 /* A sample's attribute_indices field (packed or one unpacked value) applied
    to q->smp_slots; an invalid index marks the sample bad. */
-P2M__INLINE int p2m__sample_attrs(p2m__req *q, const p2m__field *g, int *bad, const uint8_t **bad_at) {
+P2M__INLINE int p2m__sample_attrs(p2m__req *q, const p2m__field *g, int *bad,
+                                  const uint8_t **bad_at) {
     p2m__ints it;
     uint64_t idx;
     int ri;
@@ -5266,17 +5487,275 @@ P2M__INLINE int p2m__sample_attrs(p2m__req *q, const p2m__field *g, int *bad, co
     return ri < 0 ? -1 : 0;
 }
 
+/* One sample as its fields give it (p2m__read_sample). */
+typedef struct p2m__smp {
+    uint64_t sum;           /* of its values */
+    uint64_t count;         /* of its timestamps */
+    uint64_t stack_idx;
+    uint32_t n_attr_fields; /* attribute_indices fields seen */
+    int has_values;
+    int bad;                /* an invalid reference (counted, or an error in strict mode) */
+    int memo;               /* the sample memo may answer for it */
+    const uint8_t *bad_at;
+    p2m__field attrs;       /* its one packed attribute_indices field, for the memo */
+} p2m__smp;
+
+/* The layout's sample fields that move between versions. */
+typedef struct p2m__sfields {
+    uint32_t values, attrs, contra;
+} p2m__sfields;
+
+/* Reads the fields of sample f into x. The sample's attributes are applied
+   to q->smp_slots as they come, unless the memo may answer (one packed
+   attribute_indices list, kept in x->attrs and applied later if needed). */
+P2M__INLINE int p2m__read_sample(p2m__req *q, const p2m__field *f, const p2m__pinfo *pi,
+                                 const p2m__sfields *sf, int memo, p2m__smp *x) {
+    const p2m_engine *e = q->e;
+    const size_t slot_bytes = e->n_slots * sizeof(uint32_t);
+    const uint8_t *sp = f->s.p, *send = f->s.p + f->s.n;
+    p2m__field g;
+    int rr;
+    x->sum = x->count = x->stack_idx = 0;
+    x->n_attr_fields = 0;
+    x->has_values = 0;
+    x->bad = pi->bad;
+    x->bad_at = pi->bad_at;
+    x->memo = memo;
+    if (!memo) P2M_MEMCPY(q->smp_slots, q->prof_slots, slot_bytes);
+    if (++q->sstamp == 0) { /* wrapped: forget the marks */
+        if (q->kstamp) P2M_MEMSET(q->kstamp, 0, (size_t)q->vals_cap * 4u);
+        q->sstamp = 1;
+    }
+    x->attrs.s.p = p2m__nothing;
+    x->attrs.s.n = 0;
+    x->attrs.v = 0;
+    p2m__set_tag(&x->attrs, 0, P2M__WT_LEN);
+    x->attrs.at = sp;
+    while ((rr = p2m__next(&q->w, &sp, send, &g)) > 0) {
+        if (g.num == sf->values && (g.wt == P2M__WT_LEN || g.wt == P2M__WT_VARINT)) {
+            p2m__ints it;
+            uint64_t v;
+            int ri;
+            p2m__ints_init(&it, &g);
+            while ((ri = p2m__ints_next(&q->w, &it, &v)) > 0) {
+                x->sum += v;
+                x->has_values = 1;
+            }
+            if (ri < 0) return -1;
+        } else if (g.num == sf->attrs && (g.wt == P2M__WT_LEN || g.wt == P2M__WT_VARINT)) {
+            /* one packed list (the usual shape) is applied after the
+               sample is read, or not at all when the memo knows it */
+            if (!x->memo) {
+                if (p2m__sample_attrs(q, &g, &x->bad, &x->bad_at) < 0) return -1;
+            } else if (g.wt == P2M__WT_VARINT ||
+                       x->n_attr_fields) { /* unpacked or several: in order, now */
+                x->memo = 0;
+                P2M_MEMCPY(q->smp_slots, q->prof_slots, slot_bytes);
+                if (x->n_attr_fields && p2m__sample_attrs(q, &x->attrs, &x->bad, &x->bad_at) < 0)
+                    return -1;
+                if (p2m__sample_attrs(q, &g, &x->bad, &x->bad_at) < 0) return -1;
+            } else { /* member by member: the compiler copies the whole
+                        struct with 16-byte loads of what p2m__next wrote
+                        in smaller stores, and each such load waits (9 %) */
+                x->attrs.s.p = g.s.p;
+                x->attrs.s.n = g.s.n;
+                x->attrs.at = g.at;
+            }
+            x->n_attr_fields++;
+        } else if (g.num == P2M__PB_SAMPLE_TIMESTAMPS_UNIX_NANO) {
+            if (g.wt == P2M__WT_LEN) {
+                if (g.s.n % 8u)
+                    return p2m__bad(&q->w, g.at,
+                                    P2M__MSG("packed fixed64 length not a multiple of 8"));
+                x->count += g.s.n / 8u;
+            } else if (g.wt == P2M__WT_I64) {
+                x->count++;
+            }
+        } else if (g.num == P2M__PB_SAMPLE_STACK_INDEX && g.wt == P2M__WT_VARINT) {
+            x->stack_idx = g.v;
+        } else if (g.num == sf->contra && g.wt == P2M__WT_LEN && e->layout == P2M_LAYOUT_AUTO) {
+            return p2m__bad(&q->w, g.at, P2M__MSG("contradicting layout evidence in a sample"));
+        }
+    }
+    return rr;
+}
+
+/* The sample memo entry for x's attribute_indices bytes; *hit when it holds
+   their outcome already. On a miss the entry is taken for them. */
+P2M__INLINE p2m__smemo *p2m__memo_entry(p2m__req *q, const p2m__smp *x, int *hit) {
+    const uint8_t *ap = x->attrs.s.p;
+    uint32_t n = x->attrs.s.n, k;
+    uint64_t key = 0, key2 = 0;
+    p2m__smemo *me;
+    if (n <= 16u) { /* the key is the bytes themselves */
+        if ((size_t)(q->in + q->in_len - ap) >= 16u) {
+            key = p2m__le64(ap);
+            key2 = p2m__le64(ap + 8);
+            if (n < 8u) { key &= ((uint64_t)1 << (8u * n)) - 1u; key2 = 0; }
+            else if (n < 16u) key2 &= ((uint64_t)1 << (8u * (n - 8u))) - 1u;
+        } else {
+            for (k = 0; k < n && k < 8u; k++) key |= (uint64_t)ap[k] << (8u * k);
+            for (; k < n; k++) key2 |= (uint64_t)ap[k] << (8u * (k - 8u));
+        }
+    } else {
+        for (k = 0; k + 8u <= n; k += 8u) key = (key ^ p2m__le64(ap + k)) * 0x100000001B3u;
+        for (; k < n; k++) key = (key ^ ap[k]) * 0x100000001B3u;
+    }
+    me = &q->smemo[(uint32_t)(((key ^ key2 ^ n) * 0x9E3779B97F4A7C15u) >> 40) & q->smemo_mask];
+    *hit = me->stamp == q->smemo_stamp && me->outcome != P2M__SM_NONE && me->len == n &&
+           me->key == key && me->key2 == key2 &&
+           (n <= 16u || p2m__bytes_eq(q->in + me->off, ap, n));
+    if (*hit) return me;
+    me->stamp = q->smemo_stamp;
+    me->key = key;
+    me->key2 = key2;
+    me->off = (uint32_t)(ap - q->in);
+    me->len = n;
+    me->outcome = P2M__SM_NONE;
+    return me;
+}
+
+/* A memo hit: counts what the outcome says and gives the sample's series,
+   or NULL when the sample goes no further. */
+P2M__INLINE p2m__series *p2m__memo_replay(p2m__req *q, uint32_t outcome, p2m__smp *x) {
+    if (outcome == P2M__SM_BAD) { /* strict mode never gets here: it stopped the first time */
+        q->st->invalid_references++;
+        return 0;
+    }
+    if (!x->has_values && x->count == 0) {
+        q->st->empty_samples++;
+        return 0;
+    }
+    if (outcome >= P2M__SM_DROP) {
+        if (outcome == P2M__SM_DROP_PROCESS) q->st->dropped_process++;
+        else if (outcome == P2M__SM_DROP_THREAD) q->st->dropped_thread++;
+        else q->st->dropped_pattern++;
+        return 0;
+    }
+    if (!x->has_values) x->sum = x->count;
+    return &q->ser[outcome];
+}
+
+/* Does a filter drop the sample? Every enabled filter must match; the
+   first that fails counts it (and the memo learns it). */
+P2M__INLINE int p2m__filtered(p2m__req *q, const p2m__field *f, uint32_t f_attrs, p2m__smemo *me) {
+    const p2m__filter *fl = q->e->filter;
+    if (fl[P2M__F_PROCESS].enabled &&
+        !p2m__filter_match(q, P2M__F_PROCESS, q->smp_slots[fl[P2M__F_PROCESS].slots[0]])) {
+        if (me) me->outcome = P2M__SM_DROP_PROCESS;
+        q->st->dropped_process++;
+        return 1;
+    }
+    if (fl[P2M__F_THREAD].enabled &&
+        !p2m__filter_match(q, P2M__F_THREAD, q->smp_slots[fl[P2M__F_THREAD].slots[0]])) {
+        if (me) me->outcome = P2M__SM_DROP_THREAD;
+        q->st->dropped_thread++;
+        return 1;
+    }
+    if (fl[P2M__F_PATTERN].enabled) {
+        int m = 0;
+        uint32_t k;
+        if (fl[P2M__F_PATTERN].all_keys) {
+            m = p2m__pattern_all(q, f->s, f_attrs);
+        } else {
+            for (k = 0; k < fl[P2M__F_PATTERN].n_slots && !m; k++)
+                m = p2m__filter_match(q, P2M__F_PATTERN, q->smp_slots[fl[P2M__F_PATTERN].slots[k]]);
+        }
+        if (!m) {
+            if (me) me->outcome = P2M__SM_DROP_PATTERN;
+            q->st->dropped_pattern++;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Does the sample go no further (an invalid reference, no value, a filter)?
+   1 when it is counted and done, 0 to go on, -1 on an error (strict mode). */
+P2M__INLINE int p2m__sample_stops(p2m__req *q, const p2m__field *f, uint32_t f_attrs, p2m__smp *x,
+                                  p2m__smemo *me) {
+    if (x->bad) {
+        if (q->e->strict)
+            return p2m__fail_ref(
+                q, x->bad_at,
+                P2M__MSG("attribute index outside the attribute table or an invalid string index"));
+        if (me) me->outcome = P2M__SM_BAD;
+        q->st->invalid_references++;
+        return 1;
+    }
+    if (!x->has_values) {
+        if (x->count == 0) {
+            q->st->empty_samples++;
+            return 1;
+        }
+        x->sum = x->count;
+    }
+    return q->e->any_filter && p2m__filtered(q, f, f_attrs, me);
+}
+
+/* The sample's contribution in the metric's base unit: the sum times the
+   profile's factor, or scaled by a type rule (rounded, saturating at the
+   int64 range). */
+P2M__INLINE uint64_t p2m__contribution(const p2m__pinfo *pi, uint64_t sum) {
+    double d;
+    if (pi->scale == 0) return sum * pi->factor;
+    d = (double)(int64_t)sum * pi->scale;
+    if (d >= 9223372036854775807.0) return (uint64_t)INT64_MAX;
+    if (d <= -9223372036854775807.0 - 1.0) return (uint64_t)INT64_MIN;
+    return (uint64_t)(int64_t)(d < 0 ? d - 0.5 : d + 0.5);
+}
+
+/* Adds a kept sample to its series se (NULL: the profile's metric is off),
+   to the declared metrics the profile feeds and to the function metric. */
+P2M__INLINE int p2m__feed_sample(p2m__req *q, const p2m__pinfo *pi, p2m__series *se,
+                                 const p2m__smp *x, const p2m__field *f, uint64_t lo, uint64_t hi) {
+    const uint64_t contrib = p2m__contribution(pi, x->sum);
+    if (se) p2m__series_add(q, se, contrib, 1, lo, hi);
+#if P2M_MAX_EXTRA > 0
+    if (pi->x_mask) { /* declared metrics: the same attribute set, their own series */
+        uint32_t k;
+        for (k = 0; k < q->e->n_extra; k++) {
+            uint32_t m = P2M_METRIC_EXTRA + k;
+            if (!(pi->x_mask >> k & 1u))
+                continue;
+            p2m__series_add(q, &q->ser[p2m__series_for(q, m)],
+                            x->sum * (q->e->metric[m].ukind == P2M__U_TIME ? pi->t_factor : 1u), 1,
+                            lo, hi);
+        }
+    }
+#endif
+#ifndef P2M_NO_FUNCTION
+    if (pi->metric == P2M_METRIC_CPU && q->e->metric[P2M_METRIC_FUNCTION].enabled) {
+        int b = p2m__feed_functions(q, x->stack_idx, contrib, lo, hi);
+        if (b < 0) return -1;
+        if (b) {
+            if (q->e->strict)
+                return p2m__fail_ref(
+                    q, f->at,
+                    P2M__MSG("stack, location, function or mapping index outside its table"));
+            q->st->invalid_references++;
+        }
+    }
+#else
+    (void)f;
+#endif
+    q->st->samples_kept++;
+    return 0;
+}
+
+/* Walks the samples of one classified profile: each sample is read, its
+   attribute set resolved (or recalled from the sample memo), filtered, and
+   added to its series. A hot loop: its phases are inline functions. */
 static int p2m__walk_profile(p2m__req *q, p2m__span s, const p2m__pinfo *pi) {
     const p2m_engine *e = q->e;
     const uint8_t *p = s.p, *end = s.p + s.n;
-    p2m__field f, g;
-    int r;
-    const size_t slot_bytes = e->n_slots * sizeof(uint32_t);
-    const uint32_t f_values = P2M__LAYOUT_FIELD(q->layout, sample_values);
-    const uint32_t f_attrs = P2M__LAYOUT_FIELD(q->layout, sample_attrs);
-    const uint32_t f_contra = P2M__LAYOUT_FIELD(q->layout, sample_contra);
+    p2m__field f;
+    p2m__sfields sf;
+    int r, memo_on;
     uint64_t lo, hi;
-    int memo_on;
+    sf.values = P2M__LAYOUT_FIELD(q->layout, sample_values);
+    sf.attrs = P2M__LAYOUT_FIELD(q->layout, sample_attrs);
+    sf.contra = P2M__LAYOUT_FIELD(q->layout, sample_contra);
     if (pi->time != 0) {
         lo = pi->time;
         hi = pi->time + pi->duration;
@@ -5294,209 +5773,49 @@ static int p2m__walk_profile(p2m__req *q, p2m__span s, const p2m__pinfo *pi) {
         q->smemo_stamp = 1;
     }
     while ((r = p2m__next(&q->w, &p, end, &f)) > 0) {
-        const uint8_t *sp, *send;
-        uint64_t sum = 0, count = 0, contrib, stack_idx = 0;
-        uint32_t leaf = P2M__VID_ABSENT, outcome, n_attr_fields = 0;
-        int has_values = 0, bad = pi->bad, rr, memo = memo_on;
-        const uint8_t *bad_at = pi->bad_at;
-        p2m__field attrs;
+        p2m__smp x;
         p2m__smemo *me = 0;
-        p2m__series *se;
+        p2m__series *se = 0;
+        uint32_t leaf = P2M__VID_ABSENT;
+        int k, hit = 0;
         if (f.num != P2M__PB_PROFILE_SAMPLES || f.wt != P2M__WT_LEN) continue;
-        if (!memo) P2M_MEMCPY(q->smp_slots, q->prof_slots, slot_bytes);
-        if (++q->sstamp == 0) { /* wrapped: forget the marks */
-            if (q->kstamp) P2M_MEMSET(q->kstamp, 0, (size_t)q->vals_cap * 4u);
-            q->sstamp = 1;
-        }
-        sp = f.s.p;
-        send = sp + f.s.n;
-        attrs.s.p = p2m__nothing;
-        attrs.s.n = 0;
-        attrs.v = 0;
-        p2m__set_tag(&attrs, 0, P2M__WT_LEN);
-        attrs.at = sp;
-        while ((rr = p2m__next(&q->w, &sp, send, &g)) > 0) {
-            if (g.num == f_values && (g.wt == P2M__WT_LEN || g.wt == P2M__WT_VARINT)) {
-                p2m__ints it;
-                uint64_t v;
-                int ri;
-                p2m__ints_init(&it, &g);
-                while ((ri = p2m__ints_next(&q->w, &it, &v)) > 0) {
-                    sum += v;
-                    has_values = 1;
-                }
-                if (ri < 0) return -1;
-            } else if (g.num == f_attrs && (g.wt == P2M__WT_LEN || g.wt == P2M__WT_VARINT)) {
-                /* one packed list (the usual shape) is applied after the
-                   sample is read, or not at all when the memo knows it */
-                if (!memo) {
-                    if (p2m__sample_attrs(q, &g, &bad, &bad_at) < 0) return -1;
-                } else if (g.wt == P2M__WT_VARINT || n_attr_fields) { /* unpacked or several: in order, now */
-                    memo = 0;
-                    P2M_MEMCPY(q->smp_slots, q->prof_slots, slot_bytes);
-                    if (n_attr_fields && p2m__sample_attrs(q, &attrs, &bad, &bad_at) < 0) return -1;
-                    if (p2m__sample_attrs(q, &g, &bad, &bad_at) < 0) return -1;
-                } else { /* member by member: the compiler copies the whole
-                            struct with 16-byte loads of what p2m__next wrote
-                            in smaller stores, and each such load waits (9 %) */
-                    attrs.s.p = g.s.p;
-                    attrs.s.n = g.s.n;
-                    attrs.at = g.at;
-                }
-                n_attr_fields++;
-            } else if (g.num == P2M__PB_SAMPLE_TIMESTAMPS_UNIX_NANO) {
-                if (g.wt == P2M__WT_LEN) {
-                    if (g.s.n % 8u) return p2m__bad(&q->w, g.at, P2M__MSG("packed fixed64 length not a multiple of 8"));
-                    count += g.s.n / 8u;
-                } else if (g.wt == P2M__WT_I64) {
-                    count++;
-                }
-            } else if (g.num == P2M__PB_SAMPLE_STACK_INDEX && g.wt == P2M__WT_VARINT) {
-                stack_idx = g.v;
-            } else if (g.num == f_contra && g.wt == P2M__WT_LEN && e->layout == P2M_LAYOUT_AUTO) {
-                return p2m__bad(&q->w, g.at, P2M__MSG("contradicting layout evidence in a sample"));
+        if (p2m__read_sample(q, &f, pi, &sf, memo_on, &x) < 0) return -1;
+        if (x.memo) { /* one packed list or none: the memo keyed by its bytes */
+            me = p2m__memo_entry(q, &x, &hit);
+            if (hit && !(se = p2m__memo_replay(q, me->outcome, &x))) continue;
+            if (!hit) {
+                P2M_MEMCPY(q->smp_slots, q->prof_slots, e->n_slots * sizeof(uint32_t));
+                if (x.n_attr_fields && p2m__sample_attrs(q, &x.attrs, &x.bad, &x.bad_at) < 0)
+                    return -1;
             }
         }
-        if (rr < 0) return -1;
-        if (memo) { /* one packed list or none: the memo keyed by its bytes */
-            const uint8_t *ap = attrs.s.p;
-            uint32_t n = attrs.s.n, k;
-            uint64_t key = 0, key2 = 0;
-            if (n <= 16u) { /* the key is the bytes themselves */
-                if ((size_t)(q->in + q->in_len - ap) >= 16u) {
-                    key = p2m__le64(ap);
-                    key2 = p2m__le64(ap + 8);
-                    if (n < 8u) { key &= ((uint64_t)1 << (8u * n)) - 1u; key2 = 0; }
-                    else if (n < 16u) key2 &= ((uint64_t)1 << (8u * (n - 8u))) - 1u;
-                } else {
-                    for (k = 0; k < n && k < 8u; k++) key |= (uint64_t)ap[k] << (8u * k);
-                    for (; k < n; k++) key2 |= (uint64_t)ap[k] << (8u * (k - 8u));
-                }
-            } else {
-                for (k = 0; k + 8u <= n; k += 8u) key = (key ^ p2m__le64(ap + k)) * 0x100000001B3u;
-                for (; k < n; k++) key = (key ^ ap[k]) * 0x100000001B3u;
+        if (!hit) { /* the sample's own way to its series */
+            if ((k = p2m__sample_stops(q, &f, sf.attrs, &x, me)) != 0) {
+                if (k < 0) return -1;
+                continue;
             }
-            me = &q->smemo[(uint32_t)(((key ^ key2 ^ n) * 0x9E3779B97F4A7C15u) >> 40) & q->smemo_mask];
-            if (me->stamp == q->smemo_stamp && me->outcome != P2M__SM_NONE && me->len == n && me->key == key &&
-                me->key2 == key2 &&
-                (n <= 16u || p2m__bytes_eq(q->in + me->off, ap, n))) {
-                outcome = me->outcome;
-                if (outcome == P2M__SM_BAD) { /* strict mode never gets here: it stopped the first time */
+#ifndef P2M_NO_FUNCTION
+            if (e->rx_function) { /* a regex rule reads the leaf function's name */
+                int b = p2m__leaf_function(q, x.stack_idx, &leaf);
+                if (b < 0) return -1;
+                if (b) {
+                    if (e->strict)
+                        return p2m__fail_ref(
+                            q, f.at,
+                            P2M__MSG("stack, location or function index outside its table"));
                     q->st->invalid_references++;
                     continue;
                 }
-                if (!has_values && count == 0) { q->st->empty_samples++; continue; }
-                if (outcome >= P2M__SM_DROP) {
-                    if (outcome == P2M__SM_DROP_PROCESS) q->st->dropped_process++;
-                    else if (outcome == P2M__SM_DROP_THREAD) q->st->dropped_thread++;
-                    else q->st->dropped_pattern++;
-                    continue;
-                }
-                if (!has_values) sum = count;
-                se = &q->ser[outcome];
-                goto add;
             }
-            me->stamp = q->smemo_stamp;
-            me->key = key;
-            me->key2 = key2;
-            me->off = (uint32_t)(attrs.s.p - q->in);
-            me->len = attrs.s.n;
-            me->outcome = P2M__SM_NONE;
-            P2M_MEMCPY(q->smp_slots, q->prof_slots, slot_bytes);
-            if (n_attr_fields && p2m__sample_attrs(q, &attrs, &bad, &bad_at) < 0) return -1;
-        }
-        if (bad) {
-            if (e->strict) return p2m__fail_ref(q, bad_at, P2M__MSG("attribute index outside the attribute table or an invalid string index"));
-            if (me) me->outcome = P2M__SM_BAD;
-            q->st->invalid_references++;
-            continue;
-        }
-        if (!has_values) {
-            if (count == 0) { q->st->empty_samples++; continue; }
-            sum = count;
-        }
-        if (e->any_filter) { /* every enabled filter must match; the first that fails counts it */
-            const p2m__filter *fl = e->filter;
-            if (fl[P2M__F_PROCESS].enabled &&
-                !p2m__filter_match(q, P2M__F_PROCESS, q->smp_slots[fl[P2M__F_PROCESS].slots[0]])) {
-                if (me) me->outcome = P2M__SM_DROP_PROCESS;
-                q->st->dropped_process++;
-                continue;
-            }
-            if (fl[P2M__F_THREAD].enabled &&
-                !p2m__filter_match(q, P2M__F_THREAD, q->smp_slots[fl[P2M__F_THREAD].slots[0]])) {
-                if (me) me->outcome = P2M__SM_DROP_THREAD;
-                q->st->dropped_thread++;
-                continue;
-            }
-            if (fl[P2M__F_PATTERN].enabled) {
-                int m = 0;
-                uint32_t k;
-                if (fl[P2M__F_PATTERN].all_keys) {
-                    m = p2m__pattern_all(q, f.s, f_attrs);
-                } else {
-                    for (k = 0; k < fl[P2M__F_PATTERN].n_slots && !m; k++)
-                        m = p2m__filter_match(q, P2M__F_PATTERN, q->smp_slots[fl[P2M__F_PATTERN].slots[k]]);
-                }
-                if (!m) {
-                    if (me) me->outcome = P2M__SM_DROP_PATTERN;
-                    q->st->dropped_pattern++;
-                    continue;
-                }
-            }
-        }
-#ifndef P2M_NO_FUNCTION
-        if (e->rx_function) { /* a regex rule reads the leaf function's name */
-            int b = p2m__leaf_function(q, stack_idx, &leaf);
-            if (b < 0) return -1;
-            if (b) {
-                if (e->strict) return p2m__fail_ref(q, f.at, P2M__MSG("stack, location or function index outside its table"));
-                q->st->invalid_references++;
-                continue;
-            }
-        }
 #endif
-        p2m__attribute_set(q, q->smp_slots, leaf);
-        se = 0;
-        if (e->metric[pi->metric].enabled) {
-            uint32_t id = p2m__series_for(q, (uint32_t)pi->metric);
-            if (me) me->outcome = id;
-            se = &q->ser[id];
-        }
-    add:
-        if (pi->scale != 0) { /* rounded, saturating at the int64 range */
-            double d = (double)(int64_t)sum * pi->scale;
-            if (d >= 9223372036854775807.0) contrib = (uint64_t)INT64_MAX;
-            else if (d <= -9223372036854775807.0 - 1.0) contrib = (uint64_t)INT64_MIN;
-            else contrib = (uint64_t)(int64_t)(d < 0 ? d - 0.5 : d + 0.5);
-        } else {
-            contrib = sum * pi->factor;
-        }
-        if (se) p2m__series_add(q, se, contrib, 1, lo, hi);
-#if P2M_MAX_EXTRA > 0
-        if (pi->x_mask) { /* declared metrics: the same attribute set, their own series */
-            uint32_t x;
-            for (x = 0; x < e->n_extra; x++) {
-                uint32_t m = P2M_METRIC_EXTRA + x;
-                if (!(pi->x_mask >> x & 1u)) continue;
-                p2m__series_add(q, &q->ser[p2m__series_for(q, m)],
-                                sum * (e->metric[m].ukind == P2M__U_TIME ? pi->t_factor : 1u), 1, lo, hi);
+            p2m__attribute_set(q, q->smp_slots, leaf);
+            if (e->metric[pi->metric].enabled) {
+                uint32_t id = p2m__series_for(q, (uint32_t)pi->metric);
+                if (me) me->outcome = id;
+                se = &q->ser[id];
             }
         }
-#endif
-#ifndef P2M_NO_FUNCTION
-        if (pi->metric == P2M_METRIC_CPU && e->metric[P2M_METRIC_FUNCTION].enabled) {
-            int b = p2m__feed_functions(q, stack_idx, contrib, lo, hi);
-            if (b < 0) return -1;
-            if (b) {
-                if (e->strict) return p2m__fail_ref(q, f.at, P2M__MSG("stack, location, function or mapping index outside its table"));
-                q->st->invalid_references++;
-            }
-        }
-#else
-        (void)stack_idx;
-#endif
-        q->st->samples_kept++;
+        if (p2m__feed_sample(q, pi, se, &x, &f, lo, hi) < 0) return -1;
     }
     return r;
 }
@@ -5572,7 +5891,8 @@ static int p2m__resource(p2m__req *q, p2m__span s, p2m__res *out) {
                 vid = b ? P2M__VID_ABSENT : p2m__intern(q, type, ptr, len, num);
                 if (slot != P2M__NONE) q->res_slots[slot] = vid;
                 if (q->akey) { /* every resource attribute, for the pattern filter */
-                    q->rlist[2 * q->n_rlist] = p2m__intern(q, P2M_VALUE_STRING, (const uint8_t *)key.ptr, (uint32_t)key.len, 0);
+                    q->rlist[(size_t)2 * q->n_rlist] = p2m__intern(
+                        q, P2M_VALUE_STRING, (const uint8_t *)key.ptr, (uint32_t)key.len, 0);
                     q->rlist[2 * q->n_rlist + 1] = vid;
                     q->n_rlist++;
                 }
@@ -5648,7 +5968,9 @@ static P2M__NOINLINE int p2m__walk_request(p2m__req *q) {
                 if (p2m__profile_info(q, k.s, &pi, 1) < 0) return -1;
                 b = p2m__classify(q, &pi);
                 if (b < 0) return -1;
-                if (b && e->strict) return p2m__fail_ref(q, k.s.p, P2M__MSG("sample_type refers outside the string table"));
+                if (b && e->strict)
+                    return p2m__fail_ref(q, k.s.p,
+                                         P2M__MSG("sample_type refers outside the string table"));
                 /* double counting: a cpu time profile of the same scope counts it */
                 if (pi.samples_cpu && has_cpu_time) pi.metric = P2M_METRIC_NONE, dup = 1;
                 if (pi.t_count && (pi.x_mask & x_time)) pi.x_mask &= ~x_time, dup = 1;
@@ -5708,7 +6030,7 @@ static P2M__NOINLINE int p2m__walk_request(p2m__req *q) {
    many bytes, which therefore end at the start of the caller's buffer. */
 
 typedef struct p2m__bw {
-    uint8_t *buf;
+    uint8_t *buf;   /* never NULL: a count-only writer has cap 0 and points at p2m__nothing */
     size_t cap;
     size_t n;       /* bytes produced so far (counted even past cap) */
 } p2m__bw;
@@ -5733,13 +6055,21 @@ P2M__INLINE void p2m__bw_varint(p2m__bw *w, uint64_t v) {
     }
     p2m__bw_varint_long(w, v);
 }
-static void p2m__bw_tag(p2m__bw *w, uint32_t num, uint32_t wt) { p2m__bw_varint(w, (uint64_t)num << 3 | wt); }
+static void p2m__bw_tag(p2m__bw *w, uint32_t num, uint32_t wt) {
+    p2m__bw_varint(w, (uint64_t)num << 3 | wt);
+}
 static void p2m__bw_le64(p2m__bw *w, uint64_t v) {
     w->n += 8;
     if (w->n <= w->cap) { /* written out so that compilers merge it into one store */
         uint8_t *d = w->buf + (w->cap - w->n);
-        d[0] = (uint8_t)v; d[1] = (uint8_t)(v >> 8); d[2] = (uint8_t)(v >> 16); d[3] = (uint8_t)(v >> 24);
-        d[4] = (uint8_t)(v >> 32); d[5] = (uint8_t)(v >> 40); d[6] = (uint8_t)(v >> 48); d[7] = (uint8_t)(v >> 56);
+        d[0] = (uint8_t)v;
+        d[1] = (uint8_t)(v >> 8);
+        d[2] = (uint8_t)(v >> 16);
+        d[3] = (uint8_t)(v >> 24);
+        d[4] = (uint8_t)(v >> 32);
+        d[5] = (uint8_t)(v >> 40);
+        d[6] = (uint8_t)(v >> 48);
+        d[7] = (uint8_t)(v >> 56);
     }
 }
 static void p2m__bw_fixed64(p2m__bw *w, uint32_t num, uint64_t v) {
@@ -5788,24 +6118,34 @@ static p2m_str p2m__rstring(const p2m_result *r, uint64_t idx) {
 /* What a field of a nested message of kind k becomes: 0 copied as it is,
    1 a nested message of kind *child, 2 dropped, 3 a resolved string (field
    *out_num, string *str). */
-static int p2m__nested_field(const p2m_result *r, int k, const p2m__field *f, int key_given, int *child,
-                             uint32_t *out_num, p2m_str *str) {
+static int p2m__nested_field(const p2m_result *r, int k, const p2m__field *f, int key_given,
+                             int *child, uint32_t *out_num, p2m_str *str) {
     if (f->wt == P2M__WT_LEN) {
         if ((k == P2M__NK_ANY && f->num == P2M__PB_ANY_VALUE_ARRAY_VALUE) ||
             (k == P2M__NK_ARRAY && f->num == P2M__PB_ARRAY_VALUE_VALUES)) {
             *child = k == P2M__NK_ANY ? P2M__NK_ARRAY : P2M__NK_ANY;
             return 1;
         }
-        if (k == P2M__NK_ANY && f->num == P2M__PB_ANY_VALUE_KVLIST_VALUE) { *child = P2M__NK_KVLIST; return 1; }
-        if (k == P2M__NK_KVLIST && f->num == P2M__PB_KEY_VALUE_LIST_VALUES) { *child = P2M__NK_KV; return 1; }
-        if (k == P2M__NK_KV && f->num == P2M__PB_KEY_VALUE_VALUE) { *child = P2M__NK_ANY; return 1; }
+        if (k == P2M__NK_ANY && f->num == P2M__PB_ANY_VALUE_KVLIST_VALUE) {
+            *child = P2M__NK_KVLIST;
+            return 1;
+        }
+        if (k == P2M__NK_KVLIST && f->num == P2M__PB_KEY_VALUE_LIST_VALUES) {
+            *child = P2M__NK_KV;
+            return 1;
+        }
+        if (k == P2M__NK_KV && f->num == P2M__PB_KEY_VALUE_VALUE) {
+            *child = P2M__NK_ANY;
+            return 1;
+        }
         /* a KeyValue whose last key field is empty takes its key from
            key_strindex: its key fields are left out, so that the resolved
            key is the only one whatever the field order */
         if (k == P2M__NK_KV && f->num == P2M__PB_KEY_VALUE_KEY && !key_given) return 2;
         return 0;
     }
-    if (f->wt == P2M__WT_VARINT && k == P2M__NK_ANY && f->num == P2M__PB_ANY_VALUE_STRING_VALUE_STRINDEX) {
+    if (f->wt == P2M__WT_VARINT && k == P2M__NK_ANY &&
+        f->num == P2M__PB_ANY_VALUE_STRING_VALUE_STRINDEX) {
         *out_num = P2M__PB_ANY_VALUE_STRING_VALUE;
         *str = p2m__rstring(r, f->v);
         return 3;
@@ -5839,7 +6179,8 @@ typedef struct p2m__nframe {
     uint8_t hdr_tag;    /* size pass: tag bytes of this message in its parent */
 } p2m__nframe;
 
-static void p2m__nframe_push(p2m__nframe *fr, const uint8_t *base, p2m__span s, int kind, uint32_t num) {
+static void p2m__nframe_push(p2m__nframe *fr, const uint8_t *base, p2m__span s, int kind,
+                             uint32_t num) {
     fr->p = (uint32_t)(s.p - base);
     fr->end = fr->p + s.n;
     fr->acc = 0;
@@ -5850,7 +6191,8 @@ static void p2m__nframe_push(p2m__nframe *fr, const uint8_t *base, p2m__span s, 
 
 /* Reads the next field of the top frame; what it becomes, as p2m__nested_field. */
 static int p2m__nframe_next(const p2m_result *r, p2m__wire *w, const uint8_t *base, p2m__nframe *fr,
-                            p2m__field *f, const uint8_t **at, int *child, uint32_t *onum, p2m_str *str) {
+                            p2m__field *f, const uint8_t **at, int *child, uint32_t *onum,
+                            p2m_str *str) {
     const uint8_t *p = base + fr->p;
     int rc;
     *at = p;
@@ -5941,7 +6283,8 @@ static void p2m__bw_nested(p2m__bw *w, uint32_t num, const p2m_value *v, const p
     p2m__bw_tag(w, num, P2M__WT_LEN);
 }
 
-P2M_API size_t p2m_result_nested_value(const p2m_result *r, const p2m_value *v, void *out, size_t cap) {
+P2M_API size_t p2m_result_nested_value(const p2m_result *r, const p2m_value *v, void *out,
+                                       size_t cap) {
     p2m__span s;
     unsigned ev10 = 0;
     p2m__wire cw;
@@ -5966,7 +6309,9 @@ P2M_API size_t p2m_result_nested_value(const p2m_result *r, const p2m_value *v, 
 static void p2m__bw_anyvalue(p2m__bw *w, uint32_t num, const p2m_value *v, const p2m_result *r) {
     size_t mark = w->n;
     switch (v->type) {
-    case P2M_VALUE_STRING: p2m__bw_str(w, P2M__PB_ANY_VALUE_STRING_VALUE, v->str.ptr, v->str.len); break;
+    case P2M_VALUE_STRING:
+        p2m__bw_str(w, P2M__PB_ANY_VALUE_STRING_VALUE, v->str.ptr, v->str.len);
+        break;
     case P2M_VALUE_BOOL:
         p2m__bw_varint(w, (uint64_t)v->i);
         p2m__bw_tag(w, P2M__PB_ANY_VALUE_BOOL_VALUE, P2M__WT_VARINT);
@@ -5983,17 +6328,21 @@ static void p2m__bw_anyvalue(p2m__bw *w, uint32_t num, const p2m_value *v, const
     }
     case P2M_VALUE_ARRAY: p2m__bw_nested(w, P2M__PB_ANY_VALUE_ARRAY_VALUE, v, r); break;
     case P2M_VALUE_KVLIST: p2m__bw_nested(w, P2M__PB_ANY_VALUE_KVLIST_VALUE, v, r); break;
-    case P2M_VALUE_BYTES: p2m__bw_str(w, P2M__PB_ANY_VALUE_BYTES_VALUE, v->str.ptr, v->str.len); break;
+    case P2M_VALUE_BYTES:
+        p2m__bw_str(w, P2M__PB_ANY_VALUE_BYTES_VALUE, v->str.ptr, v->str.len);
+        break;
     default: break;
     }
     p2m__bw_close(w, mark, num);
 }
-static void p2m__bw_keyvalue(p2m__bw *w, uint32_t num, const p2m_attribute *a, const p2m_result *r) {
+static void p2m__bw_keyvalue(p2m__bw *w, uint32_t num, const p2m_attribute *a,
+                             const p2m_result *r) {
     size_t mark = w->n;
     if (a->value.type == P2M_VALUE_STRING) { /* the common case: sizes known, one forward write */
         const size_t kl = a->key.len, vl = a->value.str.len;
         const size_t al = 1u + p2m__varint_len(vl) + vl;                           /* AnyValue */
-        const size_t cl = 1u + p2m__varint_len(kl) + kl + 1u + p2m__varint_len(al) + al; /* KeyValue */
+        const size_t cl =
+            1u + p2m__varint_len(kl) + kl + 1u + p2m__varint_len(al) + al; /* KeyValue */
         const uint64_t tag = (uint64_t)num << 3 | P2M__WT_LEN;
         w->n += p2m__varint_len(tag) + p2m__varint_len(cl) + cl;
         if (w->n <= w->cap) {
@@ -6109,13 +6458,15 @@ static int p2m__xattr_kept(const p2m_result *r, size_t i) {
     return !p2m__xattr_has(r, r->xattrs[i].key, i + 1);
 }
 
-P2M_API size_t p2m_result_resource_attributes(const p2m_result *r, size_t res, p2m_attribute *out, size_t cap) {
+P2M_API size_t p2m_result_resource_attributes(const p2m_result *r, size_t res, p2m_attribute *out,
+                                              size_t cap) {
     const p2m__res *x = p2m__res_at(r, res);
     size_t n = 0, i;
     if (!x) return 0;
     if (P2M__CUMV(r)) { /* the state's copy has the caller's attributes in it */
         const p2m__sres *sr = p2m__cres(r->cum, x->sres);
-        return p2m__kv_list(r, p2m__cbytes(r->cum, sr->off), sr->len, P2M__PB_RESOURCE_ATTRIBUTES, out, cap);
+        return p2m__kv_list(r, p2m__cbytes(r->cum, sr->off), sr->len, P2M__PB_RESOURCE_ATTRIBUTES,
+                            out, cap);
     }
     for (i = 0; i < x->field_count; i++) {
         const p2m__resfield *rf = &r->resfields[x->field_first + i];
@@ -6135,8 +6486,8 @@ P2M_API size_t p2m_result_resource_attributes(const p2m_result *r, size_t res, p
 
 /* Fields numbered num of a stored Resource (cumulative view) or of the
    input's Resource (delta view): count, and spans up to cap. */
-static size_t p2m__res_fields(const p2m_result *r, size_t res, uint32_t num, p2m_str *out, size_t cap,
-                              uint64_t *last_varint) {
+static size_t p2m__res_fields(const p2m_result *r, size_t res, uint32_t num, p2m_str *out,
+                              size_t cap, uint64_t *last_varint) {
     const p2m__res *x = p2m__res_at(r, res);
     size_t n = 0;
     uint32_t i;
@@ -6172,7 +6523,8 @@ P2M_API uint64_t p2m_result_resource_dropped(const p2m_result *r, size_t res) {
     return v;
 }
 
-P2M_API size_t p2m_result_resource_entity_refs(const p2m_result *r, size_t res, p2m_str *out, size_t cap) {
+P2M_API size_t p2m_result_resource_entity_refs(const p2m_result *r, size_t res, p2m_str *out,
+                                               size_t cap) {
     uint64_t unused = 0;
     return p2m__res_fields(r, res, P2M__PB_RESOURCE_ENTITY_REFS, out, cap, &unused);
 }
@@ -6195,7 +6547,8 @@ static void p2m__metric_info(const p2m_engine *e, uint32_t id, p2m_metric_info *
     out->is_gauge = m->is_gauge;
 }
 
-P2M_API void p2m_result_metric(const p2m_result *r, size_t res, size_t metric, p2m_metric_info *out) {
+P2M_API void p2m_result_metric(const p2m_result *r, size_t res, size_t metric,
+                               p2m_metric_info *out) {
     const p2m__res *x = p2m__res_at(r, res);
     if (!out) return;
     P2M_MEMSET(out, 0, sizeof *out);
@@ -6227,8 +6580,8 @@ static uint32_t p2m__pos_key(const p2m_engine *e, uint32_t pos) {
     return pos < e->n_rules ? e->rules[pos].out_key : e->fkey;
 }
 
-static const p2m__series *p2m__point_at(const p2m_result *r, size_t res, size_t metric, size_t point,
-                                         uint32_t *sid) {
+static const p2m__series *p2m__point_at(const p2m_result *r, size_t res, size_t metric,
+                                        size_t point, uint32_t *sid) {
     const p2m__res *x = p2m__res_at(r, res);
     if (!x || metric >= x->n_metrics || point >= x->pl_count[metric]) return 0;
     *sid = r->plist[x->pl_first[metric] + point];
@@ -6237,7 +6590,8 @@ static const p2m__series *p2m__point_at(const p2m_result *r, size_t res, size_t 
 
 /* A point's values and times (not its attribute count: the encoder does not
    need it). 0 when there is no such point. */
-static int p2m__point_values(const p2m_result *r, size_t res, size_t metric, size_t point, p2m_point *out) {
+static int p2m__point_values(const p2m_result *r, size_t res, size_t metric, size_t point,
+                             p2m_point *out) {
     uint32_t sid = 0;
     const p2m__series *s;
     const p2m__metric *m;
@@ -6258,14 +6612,15 @@ static int p2m__point_values(const p2m_result *r, size_t res, size_t metric, siz
     return 1;
 }
 
-P2M_API void p2m_result_point(const p2m_result *r, size_t res, size_t metric, size_t point, p2m_point *out) {
+P2M_API void p2m_result_point(const p2m_result *r, size_t res, size_t metric, size_t point,
+                              p2m_point *out) {
     if (!out) return;
     if (p2m__point_values(r, res, metric, point, out))
         out->n_attributes = p2m_result_point_attributes(r, res, metric, point, 0, 0);
 }
 
-P2M_API size_t p2m_result_point_attributes(const p2m_result *r, size_t res, size_t metric, size_t point,
-                                           p2m_attribute *out, size_t cap) {
+P2M_API size_t p2m_result_point_attributes(const p2m_result *r, size_t res, size_t metric,
+                                           size_t point, p2m_attribute *out, size_t cap) {
     uint32_t sid = 0, k, nk, n = 0, pos;
     const p2m__series *s = p2m__point_at(r, res, metric, point, &sid);
     const uint32_t *vids;
@@ -6273,7 +6628,8 @@ P2M_API size_t p2m_result_point_attributes(const p2m_result *r, size_t res, size
     if (!s) return 0;
     if (P2M__CUMV(r)) {
         const p2m__sser *x = p2m__cser(r->cum, sid);
-        return p2m__kv_list(r, p2m__cbytes(r->cum, x->off), x->len, P2M__PB_POINT_ATTRIBUTES, out, cap);
+        return p2m__kv_list(r, p2m__cbytes(r->cum, x->off), x->len, P2M__PB_POINT_ATTRIBUTES, out,
+                            cap);
     }
     if (s->overflow) {
         if (out && cap) {
@@ -6304,7 +6660,8 @@ P2M_API size_t p2m_result_point_attributes(const p2m_result *r, size_t res, size
 /* ---- encoding the result -------------------------------------------------- */
 
 /* The attributes of a point, last first (the writer goes backwards). */
-static void p2m__bw_point_attributes(const p2m_result *r, size_t res, size_t metric, size_t point, p2m__bw *w) {
+static void p2m__bw_point_attributes(const p2m_result *r, size_t res, size_t metric, size_t point,
+                                     p2m__bw *w) {
     uint32_t sid = 0, k, nk, pos;
     const p2m__series *s = p2m__point_at(r, res, metric, point, &sid);
     p2m_attribute a;
@@ -6315,8 +6672,8 @@ static void p2m__bw_point_attributes(const p2m_result *r, size_t res, size_t met
         return;
     }
     if (s->overflow) {
-        p2m_result_point_attributes(r, res, metric, point, &a, 1);
-        p2m__bw_keyvalue(w, P2M__PB_POINT_ATTRIBUTES, &a, r);
+        if (p2m_result_point_attributes(r, res, metric, point, &a, 1) == 1)
+            p2m__bw_keyvalue(w, P2M__PB_POINT_ATTRIBUTES, &a, r);
         return;
     }
     nk = r->e->n_keys;
@@ -6340,7 +6697,8 @@ static void p2m__bw_resource(const p2m_result *r, const p2m__res *x, p2m__bw *w)
     size_t xi;
     while (fi-- > 0) {
         const p2m__resfield *rf = &r->resfields[x->field_first + fi];
-        if (rf->num == P2M__PB_RESOURCE_ENTITY_REFS) p2m__bw_str(w, P2M__PB_RESOURCE_ENTITY_REFS, rf->s.p, rf->s.n);
+        if (rf->num == P2M__PB_RESOURCE_ENTITY_REFS)
+            p2m__bw_str(w, P2M__PB_RESOURCE_ENTITY_REFS, rf->s.p, rf->s.n);
     }
     if (x->dropped) {
         p2m__bw_varint(w, x->dropped);
@@ -6348,7 +6706,8 @@ static void p2m__bw_resource(const p2m_result *r, const p2m__res *x, p2m__bw *w)
     }
     xi = r->n_xattrs; /* after the input's own attributes */
     while (xi-- > 0)
-        if (p2m__xattr_kept(r, xi)) p2m__bw_keyvalue(w, P2M__PB_RESOURCE_ATTRIBUTES, &r->xattrs[xi], r);
+        if (p2m__xattr_kept(r, xi))
+            p2m__bw_keyvalue(w, P2M__PB_RESOURCE_ATTRIBUTES, &r->xattrs[xi], r);
     fi = x->field_count;
     while (fi-- > 0) {
         const p2m__resfield *rf = &r->resfields[x->field_first + fi];
@@ -6364,7 +6723,8 @@ static void p2m__encode(const p2m_result *r, p2m__bw *w) {
     while (ri-- > 0) {
         const p2m__res *x = &r->res[ri];
         size_t mark_rm = w->n, mark_sm, mark_res, mi = x->n_metrics;
-        if (x->schema_url.p) p2m__bw_str(w, P2M__PB_RESOURCE_METRICS_SCHEMA_URL, x->schema_url.p, x->schema_url.n);
+        if (x->schema_url.p)
+            p2m__bw_str(w, P2M__PB_RESOURCE_METRICS_SCHEMA_URL, x->schema_url.p, x->schema_url.n);
         mark_sm = w->n;
         while (mi-- > 0) {
             p2m_metric_info info;
@@ -6392,22 +6752,26 @@ static void p2m__encode(const p2m_result *r, p2m__bw *w) {
                     p2m__bw_tag(w, P2M__PB_POINT_AS_INT, P2M__WT_I64);
                 }
                 p2m__bw_fixed64(w, P2M__PB_POINT_TIME_UNIX_NANO, pt.time_unix_nano);
-                if (!info.is_gauge) p2m__bw_fixed64(w, P2M__PB_POINT_START_TIME_UNIX_NANO, pt.start_time_unix_nano);
+                if (!info.is_gauge)
+                    p2m__bw_fixed64(w, P2M__PB_POINT_START_TIME_UNIX_NANO, pt.start_time_unix_nano);
                 /* Gauge and Sum: data_points */
                 p2m__bw_close(w, mark_p, info.is_gauge ? (uint32_t)P2M__PB_GAUGE_DATA_POINTS
                                                        : (uint32_t)P2M__PB_SUM_DATA_POINTS);
             }
             p2m__bw_close(w, mark_sum,
-                          info.is_gauge ? (uint32_t)P2M__PB_METRIC_GAUGE : (uint32_t)P2M__PB_METRIC_SUM);
+                          info.is_gauge ? (uint32_t)P2M__PB_METRIC_GAUGE
+                                        : (uint32_t)P2M__PB_METRIC_SUM);
             p2m__bw_str(w, P2M__PB_METRIC_UNIT, info.unit.ptr, info.unit.len);
             if (info.description.len)
-                p2m__bw_str(w, P2M__PB_METRIC_DESCRIPTION, info.description.ptr, info.description.len);
+                p2m__bw_str(w, P2M__PB_METRIC_DESCRIPTION, info.description.ptr,
+                            info.description.len);
             p2m__bw_str(w, P2M__PB_METRIC_NAME, info.name.ptr, info.name.len);
             p2m__bw_close(w, mark_m, P2M__PB_SCOPE_METRICS_METRICS);
         }
         { /* scope */
             size_t mark_sc = w->n;
-            p2m__bw_str(w, P2M__PB_SCOPE_VERSION, P2M_VERSION_STRING, sizeof(P2M_VERSION_STRING) - 1);
+            p2m__bw_str(w, P2M__PB_SCOPE_VERSION, P2M_VERSION_STRING,
+                        sizeof(P2M_VERSION_STRING) - 1);
             p2m__bw_str(w, P2M__PB_SCOPE_NAME, "profile2metrics", 15);
             p2m__bw_close(w, mark_sc, P2M__PB_SCOPE_METRICS_SCOPE);
         }
@@ -6427,18 +6791,20 @@ static void p2m__encode(const p2m_result *r, p2m__bw *w) {
     }
 }
 
-P2M_API p2m_status p2m_encode_otlp(const p2m_result *r, void *output, size_t cap, size_t *output_size,
-                                   p2m_error *err) {
+P2M_API p2m_status p2m_encode_otlp(const p2m_result *r, void *output, size_t cap,
+                                   size_t *output_size, p2m_error *err) {
     p2m__bw w;
     p2m__clear(err);
     if (output_size) *output_size = 0;
-    if (!r || r->magic != P2M__MAGIC) return p2m__fail(err, P2M_ERR_ARGUMENT, 0, P2M__MSG("not a result"));
+    if (!r || r->magic != P2M__MAGIC)
+        return p2m__fail(err, P2M_ERR_ARGUMENT, 0, P2M__MSG("not a result"));
     /* count first: a buffer that turns out too small must stay untouched */
-    w.buf = 0;
+    w.buf = (uint8_t *)(uintptr_t)p2m__nothing;
     w.cap = 0;
     w.n = 0;
     p2m__encode(r, &w);
-    if (!output || w.n > cap) return p2m__need(err, P2M_ERR_OUTPUT_TOO_SMALL, w.n, P2M__MSG("output buffer too small"));
+    if (!output || w.n > cap)
+        return p2m__need(err, P2M_ERR_OUTPUT_TOO_SMALL, w.n, P2M__MSG("output buffer too small"));
     w.buf = (uint8_t *)output;
     w.cap = w.n;
     w.n = 0;
@@ -6484,15 +6850,17 @@ P2M_API size_t p2m_state_size(const p2m_engine *e) {
     return a.used + 7u; /* the state starts at the first 8-byte aligned byte of mem */
 }
 
-P2M_API p2m_status p2m_state_init(const p2m_engine *e, void *mem, size_t mem_size, p2m_state **state,
-                                  p2m_error *err) {
+P2M_API p2m_status p2m_state_init(const p2m_engine *e, void *mem, size_t mem_size,
+                                  p2m_state **state, p2m_error *err) {
     p2m__arena a;
     size_t need = p2m_state_size(e), skew;
     p2m__clear(err);
     if (state) *state = 0;
-    if (!state || !e || e->magic != P2M__MAGIC) return p2m__fail(err, P2M_ERR_ARGUMENT, 0, P2M__MSG("state and engine must not be NULL"));
+    if (!state || !e || e->magic != P2M__MAGIC)
+        return p2m__fail(err, P2M_ERR_ARGUMENT, 0, P2M__MSG("state and engine must not be NULL"));
     if (!need) return p2m__fail(err, P2M_ERR_ARGUMENT, 0, P2M__MSG("the engine is not cumulative"));
-    if (!mem || mem_size < need) return p2m__need(err, P2M_ERR_MEMORY, need, P2M__MSG("state memory too small"));
+    if (!mem || mem_size < need)
+        return p2m__need(err, P2M_ERR_MEMORY, need, P2M__MSG("state memory too small"));
     skew = (8u - ((uintptr_t)mem & 7u)) & 7u;
     a.base = (uint8_t *)mem + skew;
     a.cap = mem_size - skew;
@@ -6510,7 +6878,7 @@ static int p2m__cum_stage(p2m__cum *c, p2m__emit_fn emit, const p2m_result *r, s
                           uint32_t *off, uint32_t *len) {
     p2m__bw w;
     p2m_state *st = c->st;
-    w.buf = 0; w.cap = 0; w.n = 0;
+    w.buf = (uint8_t *)(uintptr_t)p2m__nothing; w.cap = 0; w.n = 0;
     emit(r, a, b, &w);
     if (w.n > st->cap_bytes - c->t_bytes) return 0;
     *off = (uint32_t)c->t_bytes;
@@ -6588,7 +6956,8 @@ static P2M__NOINLINE void p2m__cum_merge(p2m__cum *c, const p2m_result *r, p2m_s
         int staged = p2m__cum_stage(c, p2m__emit_resource, r, ri, 0, &off, &len);
         if (staged) {
             const uint8_t *url = x->schema_url.p ? x->schema_url.p : p2m__nothing;
-            h = p2m__hash_bytes(p2m__cbytes(c, off), len, p2m__hash_bytes(url, x->schema_url.n, 7u));
+            h = p2m__hash_bytes(p2m__cbytes(c, off), len,
+                                p2m__hash_bytes(url, x->schema_url.p ? x->schema_url.n : 0u, 7u));
             for (i = 0; i < c->t_res && sres == P2M__NO_ID; i++) {
                 const p2m__sres *y = p2m__cres(c, i);
                 if (y->hash == h && y->len == len && y->url_len == x->schema_url.n &&
@@ -6596,7 +6965,8 @@ static P2M__NOINLINE void p2m__cum_merge(p2m__cum *c, const p2m_result *r, p2m_s
                     p2m__bytes_eq(p2m__cbytes(c, y->url_off), url, y->url_len))
                     sres = i;
             }
-            if (sres == P2M__NO_ID && c->t_res < st->cap && x->schema_url.n <= st->cap_bytes - c->t_bytes - len) {
+            if (sres == P2M__NO_ID && c->t_res < st->cap &&
+                x->schema_url.n <= st->cap_bytes - c->t_bytes - len) {
                 p2m__sres *y = p2m__cres(c, c->t_res);
                 P2M_MEMSET(y, 0, sizeof *y);
                 y->off = off;
@@ -6623,18 +6993,20 @@ static P2M__NOINLINE void p2m__cum_merge(p2m__cum *c, const p2m_result *r, p2m_s
                     if (p2m__cum_stage(c, p2m__emit_attrs, r, ri << 8 | m, pi, &aoff, &alen)) {
                         const uint8_t *ab = p2m__cbytes(c, aoff);
                         hh = p2m__hash_bytes(ab, alen, sres * 0x9E3779B1u ^ kind);
-                        for (k = hh & st->hash_mask; st->hash[k] != P2M__ID1_NONE && id == P2M__NO_ID;
+                        for (k = hh & st->hash_mask;
+                             st->hash[k] != P2M__ID1_NONE && id == P2M__NO_ID;
                              k = (k + 1) & st->hash_mask) {
                             const p2m__sser *y = &st->ser[P2M__ID1_ID(st->hash[k])];
-                            if (y->hash == hh && y->res == sres && y->metric == kind && y->len == alen &&
-                                p2m__bytes_eq(st->bytes + y->off, ab, alen))
+                            if (y->hash == hh && y->res == sres && y->metric == kind &&
+                                y->len == alen && p2m__bytes_eq(st->bytes + y->off, ab, alen))
                                 id = P2M__ID1_ID(st->hash[k]);
                         }
-                        for (k = hh & c->thash_mask; id == P2M__NO_ID && c->thash[k] != P2M__ID1_NONE;
+                        for (k = hh & c->thash_mask;
+                             id == P2M__NO_ID && c->thash[k] != P2M__ID1_NONE;
                              k = (k + 1) & c->thash_mask) {
                             const p2m__sser *y = p2m__cser(c, P2M__ID1_ID(c->thash[k]));
-                            if (y->hash == hh && y->res == sres && y->metric == kind && y->len == alen &&
-                                p2m__bytes_eq(p2m__cbytes(c, y->off), ab, alen))
+                            if (y->hash == hh && y->res == sres && y->metric == kind &&
+                                y->len == alen && p2m__bytes_eq(p2m__cbytes(c, y->off), ab, alen))
                                 id = P2M__ID1_ID(c->thash[k]);
                         }
                         if (id == P2M__NO_ID && c->t_series < st->cap &&
@@ -6662,7 +7034,8 @@ static P2M__NOINLINE void p2m__cum_merge(p2m__cum *c, const p2m_result *r, p2m_s
 }
 
 /* The result view of the whole state (held and new series). */
-static P2M__NOINLINE void p2m__cum_view(const p2m__cum *c, struct p2m_result *v, p2m__res *res, uint32_t *plist) {
+static P2M__NOINLINE void p2m__cum_view(const p2m__cum *c, struct p2m_result *v, p2m__res *res,
+                                        uint32_t *plist) {
     uint32_t r, m, i, n = 0, np = 0;
     for (r = 0; r < c->t_res; r++) {
         p2m__res *x = &res[n];
@@ -6706,10 +7079,13 @@ static P2M__NOINLINE void p2m__cum_commit(p2m__cum *c) {
     }
     for (i = st->n_series; i < c->t_series; i++) st->ser[i] = c->t_ser[i - st->n_series];
     for (i = st->n_res; i < c->t_res; i++) st->res[i] = c->t_resv[i - st->n_res];
-    if (c->t_bytes > st->n_bytes) P2M_MEMCPY(st->bytes + st->n_bytes, c->tb, c->t_bytes - st->n_bytes);
+    if (c->t_bytes > st->n_bytes)
+        P2M_MEMCPY(st->bytes + st->n_bytes, c->tb, c->t_bytes - st->n_bytes);
     for (i = st->n_series; i < c->t_series; i++) {
         if (st->ser[i].overflow) continue;
-        for (k = st->ser[i].hash & st->hash_mask; st->hash[k] != P2M__ID1_NONE; k = (k + 1) & st->hash_mask) {}
+        for (k = st->ser[i].hash & st->hash_mask; st->hash[k] != P2M__ID1_NONE;
+             k = (k + 1) & st->hash_mask) {
+        }
         st->hash[k] = P2M__ID1(i);
     }
     for (i = 0; i < c->t_res; i++)
@@ -6732,26 +7108,32 @@ P2M_API size_t p2m_state_size(const p2m_engine *e) {
     return 0;
 }
 
-P2M_API p2m_status p2m_state_init(const p2m_engine *e, void *mem, size_t mem_size, p2m_state **state,
-                                  p2m_error *err) {
+P2M_API p2m_status p2m_state_init(const p2m_engine *e, void *mem, size_t mem_size,
+                                  p2m_state **state, p2m_error *err) {
     (void)e; (void)mem; (void)mem_size;
     p2m__clear(err);
     if (state) *state = 0;
-    return p2m__fail(err, P2M_ERR_UNSUPPORTED, 0, P2M__MSG("cumulative temporality is compiled out (P2M_NO_CUMULATIVE)"));
+    return p2m__fail(err, P2M_ERR_UNSUPPORTED, 0,
+                     P2M__MSG("cumulative temporality is compiled out (P2M_NO_CUMULATIVE)"));
 }
 
 #endif /* P2M_NO_CUMULATIVE */
 
 /* ---- public functions ----------------------------------------------------- */
 
+/* Checks the arguments of a call and surveys its input. The survey counts
+   the dictionary's entries when always_count is set or the engine decodes
+   stacks; otherwise the dictionary scan of p2m__aggregate counts them. */
 static p2m_status p2m__begin(p2m__req *q, const p2m_engine *e, const void *input, size_t input_size,
-                             p2m_stats *st, p2m_error *err, int count_dict) {
+                             p2m_stats *st, p2m_error *err, int always_count) {
     P2M_MEMSET(q, 0, sizeof *q);
     P2M_MEMSET(st, 0, sizeof *st);
     p2m__clear(err);
-    if (!e || e->magic != P2M__MAGIC) return p2m__fail(err, P2M_ERR_ARGUMENT, 0, P2M__MSG("not a compiled engine"));
+    if (!e || e->magic != P2M__MAGIC)
+        return p2m__fail(err, P2M_ERR_ARGUMENT, 0, P2M__MSG("not a compiled engine"));
     if (!input && input_size) return p2m__fail(err, P2M_ERR_ARGUMENT, 0, P2M__MSG("input is NULL"));
-    if (input_size > 0xFFFFFFFFu) return p2m__fail(err, P2M_ERR_ARGUMENT, 0, P2M__MSG("input larger than 4 GiB"));
+    if (input_size > 0xFFFFFFFFu)
+        return p2m__fail(err, P2M_ERR_ARGUMENT, 0, P2M__MSG("input larger than 4 GiB"));
     q->e = e;
     q->in = input ? (const uint8_t *)input : (const uint8_t *)"";
     q->in_len = input_size;
@@ -6759,7 +7141,7 @@ static p2m_status p2m__begin(p2m__req *q, const p2m_engine *e, const void *input
     q->w.err = err;
     q->st = st;
     st->bytes_in = input_size;
-    if (p2m__survey_request(q, count_dict) < 0) return q->w.st;
+    if (p2m__survey_request(q, always_count || P2M__STACKS(e)) < 0) return q->w.st;
     return P2M_OK;
 }
 
@@ -6772,7 +7154,8 @@ P2M_API p2m_status p2m_work_size(const p2m_engine *engine, const void *input, si
     if (!needed) return p2m__fail(err, P2M_ERR_ARGUMENT, 0, P2M__MSG("needed must not be NULL"));
     *needed = 0;
     if ((s = p2m__begin(&q, engine, input, input_size, &st, err, 1)) != P2M_OK) return s;
-    if (p2m__make_plan(&q, &pl) < 0) return p2m__fail(err, P2M_ERR_MALFORMED, 0, P2M__MSG("input too large"));
+    if (p2m__make_plan(&q, &pl) < 0)
+        return p2m__fail(err, P2M_ERR_MALFORMED, 0, P2M__MSG("input too large"));
     *needed = pl.total;
     return P2M_OK;
 }
@@ -6786,21 +7169,27 @@ typedef struct p2m__placed {
     uint32_t ser_cap;
 } p2m__placed;
 
-static P2M__NOINLINE p2m_status p2m__place(p2m__req *q, const p2m_engine *engine, const p2m_options *options,
-                                           void *work, size_t work_size, p2m_error *err, p2m__placed *out) {
+static P2M__NOINLINE p2m_status p2m__place(p2m__req *q, const p2m_engine *engine,
+                                           const p2m_options *options, void *work, size_t work_size,
+                                           p2m_error *err, p2m__placed *out) {
     p2m__plan pl;
     uint8_t *base;
     uint32_t i;
-    if (p2m__make_plan(q, &pl) < 0) return p2m__fail(err, P2M_ERR_MALFORMED, 0, P2M__MSG("input too large"));
+    out->base = 0;
+    if (p2m__make_plan(q, &pl) < 0)
+        return p2m__fail(err, P2M_ERR_MALFORMED, 0, P2M__MSG("input too large"));
     if (!work || work_size < pl.total)
         return p2m__need(err, P2M_ERR_MEMORY, pl.total, P2M__MSG("working memory too small"));
     base = (uint8_t *)work + ((8u - ((uintptr_t)work & 7u)) & 7u);
     q->now = options ? options->now_unix_nano : 0;
     q->strs = (p2m__strent *)(void *)(base + pl.strs);
     q->aents = (p2m__aent *)(void *)(base + pl.aents);
-    if (q->dict_done && q->sv.n_attrs) { /* the scan's attribute entries: top of memory, last first */
-        p2m__strent *t = (p2m__strent *)(void *)(base + ((work_size - (size_t)(base - (uint8_t *)work)) & ~(size_t)7u)) -
-                         q->sv.n_attrs;
+    if (q->dict_done &&
+        q->sv.n_attrs) { /* the scan's attribute entries: top of memory, last first */
+        p2m__strent *t =
+            (p2m__strent *)(void *)(base + ((work_size - (size_t)(base - (uint8_t *)work)) &
+                                            ~(size_t)7u)) -
+            q->sv.n_attrs;
         uint32_t a = 0, b = q->sv.n_attrs - 1u;
         while (a < b) { p2m__strent x = t[a]; t[a++] = t[b]; t[b--] = x; }
         for (a = 0; a < q->sv.n_attrs; a++) { /* the destination never passes the source */
@@ -6854,7 +7243,7 @@ static P2M__NOINLINE p2m_status p2m__place(p2m__req *q, const p2m_engine *engine
         q->ppos = q->pstamp + pl.vals_cap;
         P2M_MEMSET(q->kstamp, 0, (size_t)pl.vals_cap * 16u);
         q->rlist = (uint32_t *)(void *)(base + pl.elist);
-        q->elist = q->rlist + 2u * q->sv.n_res_fields;
+        q->elist = q->rlist + (size_t)2 * q->sv.n_res_fields;
     }
     if (P2M__STACKS(engine)) {
         p2m__strent *t = (p2m__strent *)(void *)(base + pl.fn_tabs);
@@ -6866,11 +7255,15 @@ static P2M__NOINLINE p2m_status p2m__place(p2m__req *q, const p2m_engine *engine
         q->loc_memo = (p2m__strent *)(void *)(base + pl.loc_memo);
         q->func_memo = (uint32_t *)(void *)(base + pl.func_memo);
         q->lines = (uint32_t *)(void *)(base + pl.lines);
-        for (i = 0; i < q->sv.n_locs; i++) { q->loc_memo[i].off = P2M__LOC_UNRESOLVED; q->loc_memo[i].len = 0; }
+        for (i = 0; i < q->sv.n_locs; i++) {
+            q->loc_memo[i].off = P2M__LOC_UNRESOLVED;
+            q->loc_memo[i].len = 0;
+        }
         P2M_MEMSET(q->func_memo, 0, (size_t)q->sv.n_funcs * 4u);
         q->fn_list = (uint32_t *)(void *)(base + pl.fn_list);
         q->fn_list_cap = pl.fn_list_cap;
-        if (engine->metric[P2M_METRIC_FUNCTION].enabled && engine->function_mode == P2M_FUNCTION_INCLUSIVE) {
+        if (engine->metric[P2M_METRIC_FUNCTION].enabled &&
+            engine->function_mode == P2M_FUNCTION_INCLUSIVE) {
             q->stamps = (uint32_t *)(void *)(base + pl.stamps);
             P2M_MEMSET(q->stamps, 0, (size_t)pl.vals_cap * 4u);
         }
@@ -6894,26 +7287,29 @@ static p2m_status p2m__check_xattrs(const p2m_options *o, p2m_error *err) {
     for (i = 0; i < o->n_resource_attributes; i++) {
         const p2m_attribute *a = &o->resource_attributes[i];
         const p2m_value_type t = a->value.type;
-        if (t != P2M_VALUE_STRING && t != P2M_VALUE_BOOL && t != P2M_VALUE_INT && t != P2M_VALUE_DOUBLE &&
-            t != P2M_VALUE_BYTES)
+        if (t != P2M_VALUE_STRING && t != P2M_VALUE_BOOL && t != P2M_VALUE_INT &&
+            t != P2M_VALUE_DOUBLE && t != P2M_VALUE_BYTES)
             return p2m__fail(err, P2M_ERR_ARGUMENT, 0,
-                             P2M__MSG("options->resource_attributes: a value must be STRING, BOOL, INT, DOUBLE or BYTES"));
+                             P2M__MSG("options->resource_attributes: a value must be STRING, BOOL, "
+                                      "INT, DOUBLE or BYTES"));
         if ((!a->key.ptr && a->key.len) || a->key.len > P2M__MAX_LEN ||
             ((t == P2M_VALUE_STRING || t == P2M_VALUE_BYTES) &&
              ((!a->value.str.ptr && a->value.str.len) || a->value.str.len > P2M__MAX_LEN)))
             return p2m__fail(err, P2M_ERR_ARGUMENT, 0,
-                             P2M__MSG("options->resource_attributes: a key or value without its bytes, or over 1 GiB"));
+                             P2M__MSG("options->resource_attributes: a key or value without its "
+                                      "bytes, or over 1 GiB"));
     }
     return P2M_OK;
 }
 
 static p2m_status p2m__aggregate(const p2m_engine *engine, const void *input, size_t input_size,
                                  const p2m_options *options, void *work, size_t work_size,
-                                 const p2m_result **result, p2m_stats *stats, p2m_error *err, int commit) {
+                                 const p2m_result **result, p2m_stats *stats, p2m_error *err,
+                                 int commit) {
     p2m__req q;
     p2m__placed pl;
-    p2m_stats local;
-    p2m_stats *st = stats ? stats : &local;
+    p2m_stats local; /* p2m__begin clears it */
+    p2m_stats *st = stats ? stats : &local; /* cppcheck-suppress uninitvar */
     p2m_status s;
     uint8_t *base;
     uint32_t i;
@@ -6922,10 +7318,10 @@ static p2m_status p2m__aggregate(const p2m_engine *engine, const void *input, si
     /* Without the function metric the dictionary is read once: the scan
        below counts its strings and attribute entries and indexes them in
        the same pass (the survey leaves them out). */
-    if ((s = p2m__begin(&q, engine, input, input_size, st, err, !engine || P2M__STACKS(engine))) != P2M_OK) return s;
+    if ((s = p2m__begin(&q, engine, input, input_size, st, err, 0)) != P2M_OK) return s;
     if (!result) return p2m__fail(err, P2M_ERR_ARGUMENT, 0, P2M__MSG("result must not be NULL"));
     if ((s = p2m__check_xattrs(options, err)) != P2M_OK) return s;
-    if (!P2M__STACKS(engine) && q.sv.dict.p) {
+    if (!P2M__STACKS(q.e) && q.sv.dict.p) {
         /* strings go where the plan puts them (right after the result, a
            place that does not depend on any count); attribute entries go
            to the top of the memory for now and move down to their place
@@ -6943,7 +7339,8 @@ static p2m_status p2m__aggregate(const p2m_engine *engine, const void *input, si
         const p2m_state *cs = options ? options->state : 0;
         if (!cs || cs->magic != P2M__STATE_MAGIC || cs->e != engine)
             return p2m__fail(err, P2M_ERR_ARGUMENT, 0,
-                             P2M__MSG("a cumulative engine needs options->state, made by p2m_state_init for this engine"));
+                             P2M__MSG("a cumulative engine needs options->state, made by "
+                                      "p2m_state_init for this engine"));
     }
     if ((s = p2m__place(&q, engine, options, work, work_size, err, &pl)) != P2M_OK) return s;
     base = pl.base;
@@ -6956,17 +7353,20 @@ static p2m_status p2m__aggregate(const p2m_engine *engine, const void *input, si
         const p2m__rule *r = &engine->rules[i];
         q.rule_const[i] = P2M__VID_ABSENT;
         if (r->type == P2M_RULE_LITERAL) {
-            q.rule_const[i] = p2m__intern(&q, P2M_VALUE_STRING, (const uint8_t *)r->value.ptr, (uint32_t)r->value.len, 0);
+            q.rule_const[i] = p2m__intern(&q, P2M_VALUE_STRING, (const uint8_t *)r->value.ptr,
+                                          (uint32_t)r->value.len, 0);
         } else if (r->type == P2M_RULE_STRING_TABLE) {
             p2m_str sv;
             if (p2m__string(&q, r->index, &sv) == 0)
-                q.rule_const[i] = p2m__intern(&q, P2M_VALUE_STRING, (const uint8_t *)sv.ptr, (uint32_t)sv.len, 0);
+                q.rule_const[i] =
+                    p2m__intern(&q, P2M_VALUE_STRING, (const uint8_t *)sv.ptr, (uint32_t)sv.len, 0);
         } else if (r->type == P2M_RULE_REGEX && r->source == P2M__SRC_STRING_TABLE) {
             q.rule_const[i] = p2m__rule_string_table(&q, r);
         }
-        q.rule_def[i] = r->deflt.len ? p2m__intern(&q, P2M_VALUE_STRING, (const uint8_t *)r->deflt.ptr,
-                                                   (uint32_t)r->deflt.len, 0)
-                                     : P2M__VID_ABSENT;
+        q.rule_def[i] = r->deflt.len
+                            ? p2m__intern(&q, P2M_VALUE_STRING, (const uint8_t *)r->deflt.ptr,
+                                          (uint32_t)r->deflt.len, 0)
+                            : P2M__VID_ABSENT;
     }
 #ifndef P2M_NO_FUNCTION
     if (q.stamps) p2m__resolve_locations(&q);
@@ -7014,11 +7414,13 @@ static p2m_status p2m__aggregate(const p2m_engine *engine, const void *input, si
         c->t_res = sst->n_res;
         c->t_bytes = sst->n_bytes;
         for (k = 0; k < sst->n_series; k++) c->pend[k].touched = 0;
-        P2M_MEMSET(c->t_count, 0, (size_t)cap * (4u * P2M__NMET));
-        P2M_MEMSET(c->t_ovf, 0, (size_t)cap * (4u * P2M__NMET));
+        P2M_MEMSET(c->t_count, 0, (size_t)cap * (sizeof(uint32_t) * P2M__NMET));
+        P2M_MEMSET(c->t_ovf, 0, (size_t)cap * (sizeof(uint32_t) * P2M__NMET));
         for (k = 0; k < sst->n_res; k++) {
-            P2M_MEMCPY(c->t_count + (size_t)k * P2M__NMET, sst->res[k].count, 4u * P2M__NMET);
-            P2M_MEMCPY(c->t_ovf + (size_t)k * P2M__NMET, sst->res[k].ovf, 4u * P2M__NMET);
+            P2M_MEMCPY(c->t_count + (size_t)k * P2M__NMET, sst->res[k].count,
+                       sizeof(uint32_t) * P2M__NMET);
+            P2M_MEMCPY(c->t_ovf + (size_t)k * P2M__NMET, sst->res[k].ovf,
+                       sizeof(uint32_t) * P2M__NMET);
         }
         P2M_MEMSET(c->thash, 0, ((size_t)c->thash_mask + 1u) * 4u);
         *v = *res;
@@ -7041,23 +7443,1794 @@ static p2m_status p2m__aggregate(const p2m_engine *engine, const void *input, si
 P2M_API p2m_status p2m_aggregate(const p2m_engine *engine, const void *input, size_t input_size,
                                  const p2m_options *options, void *work, size_t work_size,
                                  const p2m_result **result, p2m_stats *stats, p2m_error *err) {
-    return p2m__aggregate(engine, input, input_size, options, work, work_size, result, stats, err, 1);
+    return p2m__aggregate(engine, input, input_size, options, work, work_size, result, stats, err,
+                          1);
 }
 
 P2M_API p2m_status p2m_convert(const p2m_engine *engine, const void *input, size_t input_size,
-                               const p2m_options *options, void *work, size_t work_size, void *output,
-                               size_t cap, size_t *output_size, p2m_stats *stats, p2m_error *err) {
+                               const p2m_options *options, void *work, size_t work_size,
+                               void *output, size_t cap, size_t *output_size, p2m_stats *stats,
+                               p2m_error *err) {
     const p2m_result *r;
-    p2m_status s = p2m__aggregate(engine, input, input_size, options, work, work_size, &r, stats, err, 0);
+    p2m_status s =
+        p2m__aggregate(engine, input, input_size, options, work, work_size, &r, stats, err, 0);
     if (output_size) *output_size = 0;
     if (s != P2M_OK) return s;
     s = p2m_encode_otlp(r, output, cap, output_size, err);
     if (s == P2M_OK && stats) stats->bytes_out = *output_size;
 #ifndef P2M_NO_CUMULATIVE
-    if (s == P2M_OK && r->cum) p2m__cum_commit((p2m__cum *)(uintptr_t)r->cum); /* all went well: keep it */
+    if (s == P2M_OK && r->cum)
+        p2m__cum_commit((p2m__cum *)(uintptr_t)r->cum); /* all went well: keep it */
 #endif
     return s;
 }
+
+/* ---- text writers -----------------------------------------------------------
+   OTLP/JSON and Prometheus text of a result, read through the public result
+   view only (so they see what p2m_encode_otlp writes), into caller memory.
+   Optional: P2M_NO_JSON and P2M_NO_PROM cut them. */
+#if !defined(P2M_NO_JSON) || !defined(P2M_NO_PROM)
+
+#ifndef P2M_FORMAT_DOUBLE
+#include <stdio.h>
+#include <stdlib.h>
+/* The shortest of %.15g, %.16g, %.17g that reads back as d. */
+static size_t p2m__w_format_double(char *buf, size_t cap, double d) {
+    int prec, n = 0;
+    for (prec = 15; prec <= 17; prec++) {
+        n = snprintf(buf, cap, "%.*g", prec, d);
+        if (strtod(buf, 0) == d)
+            break;
+    }
+    return n < 0 ? 0u : (size_t)n < cap ? (size_t)n : cap - 1u;
+}
+#define P2M_FORMAT_DOUBLE(buf, cap, d) p2m__w_format_double(buf, cap, d)
+#endif
+
+
+
+#define P2M__W_NEST_MAX 32    /* message levels decoded below an attribute value */
+#define P2M__W_STACK_ATTRS 16 /* attribute lists measured without scratch */
+#define P2M__W_ALIGN 16u
+
+
+static size_t p2m__w_round(size_t n) {
+    return (n + (P2M__W_ALIGN - 1u)) & ~(size_t)(P2M__W_ALIGN - 1u);
+}
+static size_t p2m__w_max(size_t a, size_t b) { return a > b ? a : b; }
+
+/* Regions carved from the caller's scratch, 16-byte aligned; *need grows
+   by each region's size whether or not it fits (needed = 15 + sum). */
+typedef struct p2m__w_carve {
+    unsigned char *base;
+    size_t cap, used;
+} p2m__w_carve;
+
+static void p2m__w_carve_init(p2m__w_carve *c, void *mem, size_t size) {
+    size_t skew = mem ? (size_t)((P2M__W_ALIGN - ((uintptr_t)mem & (P2M__W_ALIGN - 1u))) &
+                                 (P2M__W_ALIGN - 1u))
+                      : 0u;
+    c->base = mem && size >= skew ? (unsigned char *)mem + skew : 0;
+    c->cap = c->base ? size - skew : 0u;
+    c->used = 0;
+}
+static void *p2m__w_take(p2m__w_carve *c, size_t n) {
+    void *p;
+    n = p2m__w_round(n);
+    if (!c->base || n > c->cap - c->used || c->used > c->cap) {
+        c->used += n;
+        return 0;
+    }
+    p = c->base + c->used;
+    c->used += n;
+    return p;
+}
+
+/* ---- text sink ------------------------------------------------------------ */
+
+/* Where text goes: counted always, written while it fits (buf NULL: count
+   only). esc escapes Prometheus label values or HELP text on the way;
+   stop_nul drops a value's bytes from a NUL on (label values and help are
+   C strings in the exposition). */
+enum { P2M__W_ESC_NONE = 0, P2M__W_ESC_LABEL = 1, P2M__W_ESC_HELP = 2 };
+typedef struct p2m__w_sink {
+    char *buf;
+    size_t cap, n;
+    int esc, stop_nul, stopped;
+} p2m__w_sink;
+
+static void p2m__w_sink_init(p2m__w_sink *s, void *buf, size_t cap) {
+    s->buf = (char *)buf;
+    s->cap = buf ? cap : 0u;
+    s->n = 0;
+    s->esc = P2M__W_ESC_NONE;
+    s->stop_nul = 0;
+    s->stopped = 0;
+}
+
+static void p2m__w_raw(p2m__w_sink *s, const char *p, size_t n) {
+    if (n && s->buf && n <= s->cap && s->n <= s->cap - n)
+        P2M_MEMCPY(s->buf + s->n, p, n);
+    s->n += n;
+}
+
+static void p2m__w_put(p2m__w_sink *s, const char *p, size_t n) {
+    size_t i, run = 0;
+    if (s->stopped)
+        return;
+    if (s->esc == P2M__W_ESC_NONE && !s->stop_nul) {
+        p2m__w_raw(s, p, n);
+        return;
+    }
+    for (i = 0; i < n; i++) {
+        const char *e = 0;
+        if (p[i] == '\0' && s->stop_nul) {
+            s->stopped = 1;
+            break;
+        }
+        if (p[i] == '\\')
+            e = "\\\\";
+        else if (p[i] == '\n')
+            e = "\\n";
+        else if (p[i] == '"' && s->esc == P2M__W_ESC_LABEL)
+            e = "\\\"";
+        if (!e || s->esc == P2M__W_ESC_NONE)
+            continue;
+        p2m__w_raw(s, p + run, i - run);
+        p2m__w_raw(s, e, 2);
+        run = i + 1;
+    }
+    p2m__w_raw(s, p + run, i - run);
+}
+
+static p2m_str p2m__w_cstr_str(const char *z) {
+    p2m_str s;
+    s.ptr = z;
+    for (s.len = 0; z[s.len]; s.len++) {
+    }
+    return s;
+}
+
+static void p2m__w_str(p2m__w_sink *s, const char *z) {
+    size_t n = 0;
+    while (z[n])
+        n++;
+    p2m__w_put(s, z, n);
+}
+
+static void p2m__w_u64(p2m__w_sink *s, uint64_t v) {
+    char b[20];
+    size_t i = sizeof b;
+    do {
+        b[--i] = (char)('0' + (int)(v % 10u));
+        v /= 10u;
+    } while (v);
+    p2m__w_put(s, b + i, sizeof b - i);
+}
+static void p2m__w_i64(p2m__w_sink *s, int64_t v) {
+    if (v < 0) {
+        p2m__w_put(s, "-", 1);
+        p2m__w_u64(s, (uint64_t)0 - (uint64_t)v);
+    } else
+        p2m__w_u64(s, (uint64_t)v);
+}
+
+static int p2m__w_isnan(double d) { return d != d; }
+/* Infinite: halving leaves it as it is (zero too, which is not infinite). */
+static int p2m__w_isinf(double d) { return d != 0.0 && d * 0.5 == d; }
+
+/* A finite double, shortest round trip. */
+static void p2m__w_finite(p2m__w_sink *s, double d) {
+    char b[40] = {0};
+    size_t n = (size_t)(P2M_FORMAT_DOUBLE(b, sizeof b, d));
+    p2m__w_put(s, b, n < sizeof b ? n : sizeof b - 1u);
+}
+
+/* A double in JSON: non-finite ones as the strings "NaN", "Infinity", "-Infinity". */
+static void p2m__w_json_double(p2m__w_sink *s, double d) {
+    if (p2m__w_isnan(d))
+        p2m__w_str(s, "\"NaN\"");
+    else if (p2m__w_isinf(d))
+        p2m__w_str(s, d > 0 ? "\"Infinity\"" : "\"-Infinity\"");
+    else
+        p2m__w_finite(s, d);
+}
+
+/* A JSON string literal: control characters, '"', '\\' and DEL escaped. */
+static void p2m__w_json_string(p2m__w_sink *s, const char *p, size_t n) {
+    static const char hex[] = "0123456789abcdef";
+    size_t i, run = 0;
+    p2m__w_put(s, "\"", 1);
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)p[i];
+        const char *e = 0;
+        char u[6];
+        if (c >= 0x20 && c != '"' && c != '\\' && c != 0x7f)
+            continue;
+        p2m__w_put(s, p + run, i - run);
+        run = i + 1;
+        switch (c) {
+        case '"':
+            e = "\\\"";
+            break;
+        case '\\':
+            e = "\\\\";
+            break;
+        case '\n':
+            e = "\\n";
+            break;
+        case '\r':
+            e = "\\r";
+            break;
+        case '\t':
+            e = "\\t";
+            break;
+        case '\b':
+            e = "\\b";
+            break;
+        case '\f':
+            e = "\\f";
+            break;
+        default:
+            u[0] = '\\';
+            u[1] = 'u';
+            u[2] = '0';
+            u[3] = '0';
+            u[4] = hex[c >> 4];
+            u[5] = hex[c & 15];
+            p2m__w_put(s, u, 6);
+            continue;
+        }
+        p2m__w_put(s, e, 2);
+    }
+    p2m__w_put(s, p + run, n - run);
+    p2m__w_put(s, "\"", 1);
+}
+
+static void p2m__w_base64(p2m__w_sink *s, const unsigned char *p, size_t n) {
+    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t i;
+    char q[4];
+    for (i = 0; i + 2 < n; i += 3) {
+        unsigned long v = (unsigned long)p[i] << 16 | (unsigned long)p[i + 1] << 8 | p[i + 2];
+        q[0] = tab[v >> 18];
+        q[1] = tab[(v >> 12) & 63];
+        q[2] = tab[(v >> 6) & 63];
+        q[3] = tab[v & 63];
+        p2m__w_put(s, q, 4);
+    }
+    if (i < n) {
+        unsigned long v = (unsigned long)p[i] << 16;
+        if (i + 1 < n)
+            v |= (unsigned long)p[i + 1] << 8;
+        q[0] = tab[v >> 18];
+        q[1] = tab[(v >> 12) & 63];
+        q[2] = '=';
+        q[3] = '=';
+        if (i + 1 < n)
+            q[2] = tab[(v >> 6) & 63];
+        p2m__w_put(s, q, 4);
+    }
+}
+
+/* ---- nested values (ArrayValue, KeyValueList bytes) -------------------------- */
+
+typedef struct p2m__w_field {
+    uint32_t num, wt;
+    uint64_t v;             /* VARINT; I64 and I32 bits */
+    const unsigned char *p; /* LEN */
+    size_t n;
+} p2m__w_field;
+
+/* The next field of [*p, end) through the header's wire reader: 1 a field,
+   0 the end, -1 malformed. */
+static int p2m__w_next(const unsigned char **p, const unsigned char *end, p2m__w_field *f) {
+    p2m__wire w;
+    p2m__field g;
+    int r;
+    w.base = *p;
+    w.err = 0;
+    w.st = P2M_OK;
+    r = p2m__next(&w, p, end, &g);
+    if (r <= 0) return r;
+    f->num = g.num;
+    f->wt = g.wt;
+    f->v = g.v;
+    f->p = g.s.p;
+    f->n = g.s.n;
+    return 1;
+}
+
+/* What the value writers share: the result (string table of nested
+   values), the block that receives a resolved nested value, the first error. */
+typedef struct p2m__w_ctx {
+    const p2m_result *r;
+    unsigned char *nest;
+    size_t nest_cap;
+    const char *why; /* first error, NULL: none */
+} p2m__w_ctx;
+
+static int p2m__w_bad(p2m__w_ctx *c, const char *why) {
+    if (!c->why)
+        c->why = why;
+    return -1;
+}
+
+static int p2m__w_any(p2m__w_sink *s, const unsigned char *p, size_t n, int depth, int json,
+                      p2m__w_ctx *c);
+static int p2m__w_value(p2m__w_sink *s, const p2m_value *v, int depth, int json, p2m__w_ctx *c);
+
+/* ArrayValue (values: AnyValue) as [..] or, in OTLP JSON, {"values":[..]}. */
+static int p2m__w_array(p2m__w_sink *s, const unsigned char *p, size_t n, int depth, int json,
+                        p2m__w_ctx *c) {
+    const unsigned char *end = p + n;
+    p2m__w_field f;
+    int rc, first = 1;
+    if (depth > P2M__W_NEST_MAX)
+        return p2m__w_bad(c, P2M__MSG("attribute value nested more than 32 levels deep"));
+    p2m__w_str(s, json ? "{\"values\":[" : "[");
+    while ((rc = p2m__w_next(&p, end, &f)) > 0) {
+        if (f.num != P2M__PB_ARRAY_VALUE_VALUES || f.wt != P2M__WT_LEN)
+            continue;
+        if (!first)
+            p2m__w_put(s, ",", 1);
+        first = 0;
+        if (p2m__w_any(s, f.p, f.n, depth + 1, json, c) != 0)
+            return -1;
+    }
+    if (rc < 0)
+        return p2m__w_bad(c, P2M__MSG("malformed ArrayValue in an attribute value"));
+    p2m__w_str(s, json ? "]}" : "]");
+    return 0;
+}
+
+/* KeyValue: {"key":..,"value":..} in OTLP JSON, "key":value in plain JSON. */
+static int p2m__w_kv(p2m__w_sink *s, const unsigned char *p, size_t n, int depth, int json,
+                     p2m__w_ctx *c) {
+    const unsigned char *end = p + n, *key = 0, *val = 0;
+    size_t key_n = 0, val_n = 0;
+    int rc, have_val = 0;
+    p2m__w_field f;
+    while ((rc = p2m__w_next(&p, end, &f)) > 0) { /* other fields are skipped, as protobuf does */
+        if (f.num == P2M__PB_KEY_VALUE_KEY && f.wt == P2M__WT_LEN) {
+            key = f.p;
+            key_n = f.n;
+        } else if (f.num == P2M__PB_KEY_VALUE_VALUE && f.wt == P2M__WT_LEN) {
+            val = f.p;
+            val_n = f.n;
+            have_val = 1;
+        }
+    }
+    if (rc < 0)
+        return p2m__w_bad(c, P2M__MSG("malformed KeyValue in an attribute value"));
+    if (json)
+        p2m__w_str(s, "{\"key\":");
+    p2m__w_json_string(s, key ? (const char *)key : "", key_n);
+    if (json) {
+        if (have_val) {
+            p2m__w_str(s, ",\"value\":");
+            if (p2m__w_any(s, val, val_n, depth + 1, json, c) != 0)
+                return -1;
+        }
+        p2m__w_put(s, "}", 1);
+        return 0;
+    }
+    p2m__w_put(s, ":", 1);
+    if (!have_val) {
+        p2m__w_str(s, "null");
+        return 0;
+    }
+    return p2m__w_any(s, val, val_n, depth + 1, json, c);
+}
+
+/* KeyValueList (values: KeyValue). */
+static int p2m__w_kvlist(p2m__w_sink *s, const unsigned char *p, size_t n, int depth, int json,
+                         p2m__w_ctx *c) {
+    const unsigned char *end = p + n;
+    p2m__w_field f;
+    int rc, first = 1;
+    if (depth > P2M__W_NEST_MAX)
+        return p2m__w_bad(c, P2M__MSG("attribute value nested more than 32 levels deep"));
+    p2m__w_str(s, json ? "{\"values\":[" : "{");
+    while ((rc = p2m__w_next(&p, end, &f)) > 0) {
+        if (f.num != P2M__PB_KEY_VALUE_LIST_VALUES || f.wt != P2M__WT_LEN)
+            continue;
+        if (!first)
+            p2m__w_put(s, ",", 1);
+        first = 0;
+        if (p2m__w_kv(s, f.p, f.n, depth + 1, json, c) != 0)
+            return -1;
+    }
+    if (rc < 0)
+        return p2m__w_bad(c, P2M__MSG("malformed KeyValueList in an attribute value"));
+    p2m__w_str(s, json ? "]}" : "}");
+    return 0;
+}
+
+/* One AnyValue message; the last field of the oneof wins, as in protobuf
+   (string_value_strindex is resolved before the bytes get here). */
+static int p2m__w_any(p2m__w_sink *s, const unsigned char *p, size_t n, int depth, int json,
+                      p2m__w_ctx *c) {
+    const unsigned char *end = p + n;
+    p2m__w_field f, last;
+    int rc, have = 0;
+    p2m_value v;
+    P2M_MEMSET(&last, 0, sizeof last);
+    if (depth > P2M__W_NEST_MAX)
+        return p2m__w_bad(c, P2M__MSG("attribute value nested more than 32 levels deep"));
+    while ((rc = p2m__w_next(&p, end, &f)) > 0) {
+        uint32_t k = f.num;
+        if (((k == P2M__PB_ANY_VALUE_STRING_VALUE || k == P2M__PB_ANY_VALUE_ARRAY_VALUE ||
+              k == P2M__PB_ANY_VALUE_KVLIST_VALUE || k == P2M__PB_ANY_VALUE_BYTES_VALUE) &&
+             f.wt == P2M__WT_LEN) ||
+            ((k == P2M__PB_ANY_VALUE_BOOL_VALUE || k == P2M__PB_ANY_VALUE_INT_VALUE) &&
+             f.wt == P2M__WT_VARINT) ||
+            (k == P2M__PB_ANY_VALUE_DOUBLE_VALUE && f.wt == P2M__WT_I64)) {
+            last = f;
+            have = 1;
+        }
+    }
+    if (rc < 0)
+        return p2m__w_bad(c, P2M__MSG("malformed AnyValue in an attribute value"));
+    P2M_MEMSET(&v, 0, sizeof v);
+    if (have) {
+        switch (last.num) {
+        case P2M__PB_ANY_VALUE_STRING_VALUE:
+            v.type = P2M_VALUE_STRING;
+            break;
+        case P2M__PB_ANY_VALUE_BOOL_VALUE:
+            v.type = P2M_VALUE_BOOL;
+            v.i = last.v != 0;
+            break;
+        case P2M__PB_ANY_VALUE_INT_VALUE:
+            v.type = P2M_VALUE_INT;
+            v.i = (int64_t)last.v;
+            break;
+        case P2M__PB_ANY_VALUE_DOUBLE_VALUE:
+            v.type = P2M_VALUE_DOUBLE;
+            P2M_MEMCPY(&v.d, &last.v, 8);
+            break;
+        case P2M__PB_ANY_VALUE_ARRAY_VALUE:
+            v.type = P2M_VALUE_ARRAY;
+            break;
+        case P2M__PB_ANY_VALUE_KVLIST_VALUE:
+            v.type = P2M_VALUE_KVLIST;
+            break;
+        default:
+            v.type = P2M_VALUE_BYTES;
+            break;
+        }
+        v.str.ptr = (const char *)last.p;
+        v.str.len = last.n;
+    }
+    if (json)
+        return p2m__w_value(s, &v, depth, json, c);
+    switch (v.type) {
+    case P2M_VALUE_NONE:
+        p2m__w_str(s, "null");
+        return 0;
+    case P2M_VALUE_STRING:
+        p2m__w_json_string(s, v.str.ptr ? v.str.ptr : "", v.str.len);
+        return 0;
+    case P2M_VALUE_BOOL:
+        p2m__w_str(s, v.i ? "true" : "false");
+        return 0;
+    case P2M_VALUE_INT:
+        p2m__w_i64(s, v.i);
+        return 0;
+    case P2M_VALUE_DOUBLE:
+        p2m__w_json_double(s, v.d);
+        return 0;
+    case P2M_VALUE_BYTES:
+        p2m__w_put(s, "\"", 1);
+        p2m__w_base64(s, (const unsigned char *)v.str.ptr, v.str.len);
+        p2m__w_put(s, "\"", 1);
+        return 0;
+    case P2M_VALUE_ARRAY:
+        return p2m__w_array(s, last.p, last.n, depth + 1, json, c);
+    case P2M_VALUE_KVLIST:
+        return p2m__w_kvlist(s, last.p, last.n, depth + 1, json, c);
+    }
+    return 0;
+}
+
+/* A value as an OTLP JSON AnyValue object (json), whose ARRAY / KVLIST
+   bytes are already resolved. */
+static int p2m__w_value(p2m__w_sink *s, const p2m_value *v, int depth, int json, p2m__w_ctx *c) {
+    const unsigned char *b = (const unsigned char *)v->str.ptr;
+    switch (v->type) {
+    case P2M_VALUE_STRING:
+        p2m__w_str(s, "{\"stringValue\":");
+        p2m__w_json_string(s, v->str.ptr ? v->str.ptr : "", v->str.len);
+        p2m__w_put(s, "}", 1);
+        return 0;
+    case P2M_VALUE_BOOL:
+        p2m__w_str(s, v->i ? "{\"boolValue\":true}" : "{\"boolValue\":false}");
+        return 0;
+    case P2M_VALUE_INT:
+        p2m__w_str(s, "{\"intValue\":\"");
+        p2m__w_i64(s, v->i);
+        p2m__w_str(s, "\"}");
+        return 0;
+    case P2M_VALUE_DOUBLE:
+        p2m__w_str(s, "{\"doubleValue\":");
+        p2m__w_json_double(s, v->d);
+        p2m__w_put(s, "}", 1);
+        return 0;
+    case P2M_VALUE_BYTES:
+        p2m__w_str(s, "{\"bytesValue\":\"");
+        p2m__w_base64(s, b, v->str.len);
+        p2m__w_str(s, "\"}");
+        return 0;
+    case P2M_VALUE_ARRAY:
+        p2m__w_str(s, "{\"arrayValue\":");
+        if (p2m__w_array(s, b, v->str.len, depth + 1, json, c) != 0)
+            return -1;
+        p2m__w_put(s, "}", 1);
+        return 0;
+    case P2M_VALUE_KVLIST:
+        p2m__w_str(s, "{\"kvlistValue\":");
+        if (p2m__w_kvlist(s, b, v->str.len, depth + 1, json, c) != 0)
+            return -1;
+        p2m__w_put(s, "}", 1);
+        return 0;
+    default:
+        p2m__w_str(s, "{}");
+        return 0;
+    }
+}
+
+/* A result's ARRAY / KVLIST value with its string indices resolved into
+   c->nest (sized beforehand); other values as they are. */
+static int p2m__w_resolve(p2m__w_ctx *c, const p2m_value *v, p2m_value *out) {
+    size_t n;
+    *out = *v;
+    if (v->type != P2M_VALUE_ARRAY && v->type != P2M_VALUE_KVLIST)
+        return 0;
+    n = p2m_result_nested_value(c->r, v, 0, 0);
+    if (n > c->nest_cap || (n && p2m_result_nested_value(c->r, v, c->nest, n) != n))
+        return p2m__w_bad(c, P2M__MSG("p2m_result_nested_value gave two sizes for one value"));
+    out->str.ptr = n ? (const char *)c->nest : "";
+    out->str.len = n;
+    return 0;
+}
+
+/* The resolved size a value needs in c->nest. */
+static size_t p2m__w_nest_size(const p2m_result *r, const p2m_value *v) {
+    if (v->type != P2M_VALUE_ARRAY && v->type != P2M_VALUE_KVLIST)
+        return 0;
+    return p2m_result_nested_value(r, v, 0, 0);
+}
+
+/* ---- attribute lists ----------------------------------------------------------- */
+
+/* Which list p2m__w_attrs reads: a resource's or a point's. */
+typedef struct p2m__w_list {
+    size_t res, metric, point;
+    int of_point;
+} p2m__w_list;
+
+static size_t p2m__w_attrs(const p2m_result *r, const p2m__w_list *l, p2m_attribute *out,
+                           size_t cap) {
+    return l->of_point ? p2m_result_point_attributes(r, l->res, l->metric, l->point, out, cap)
+                       : p2m_result_resource_attributes(r, l->res, out, cap);
+}
+
+/* The attributes of list l in a (the scratch's array, or a stack array
+   when the list is short): NULL when neither holds them. */
+static const p2m_attribute *p2m__w_read(const p2m_result *r, const p2m__w_list *l,
+                                        p2m_attribute *arr, size_t arr_cap, p2m_attribute *stack,
+                                        size_t *n) {
+    *n = p2m__w_attrs(r, l, 0, 0);
+    if (arr && *n <= arr_cap) {
+        p2m__w_attrs(r, l, arr, *n);
+        return arr;
+    }
+    if (*n <= P2M__W_STACK_ATTRS) {
+        p2m__w_attrs(r, l, stack, *n);
+        return stack;
+    }
+    return 0;
+}
+
+#ifndef P2M_NO_JSON
+/* ---- OTLP/JSON ------------------------------------------------------------------ */
+
+/* "attributes":[{"key":..,"value":{..}},..] */
+static int p2m__w_json_attrs(p2m__w_sink *s, const p2m_attribute *a, size_t n, p2m__w_ctx *c) {
+    size_t i;
+    p2m__w_str(s, "\"attributes\":[");
+    for (i = 0; i < n; i++) {
+        p2m_value v;
+        if (i)
+            p2m__w_put(s, ",", 1);
+        p2m__w_str(s, "{\"key\":");
+        p2m__w_json_string(s, a[i].key.ptr ? a[i].key.ptr : "", a[i].key.len);
+        p2m__w_str(s, ",\"value\":");
+        if (p2m__w_resolve(c, &a[i].value, &v) != 0 || p2m__w_value(s, &v, 0, 1, c) != 0)
+            return -1;
+        p2m__w_put(s, "}", 1);
+    }
+    p2m__w_put(s, "]", 1);
+    return 0;
+}
+
+/* Resource.entity_refs as "entityRefs":[{"schemaUrl","type","idKeys",
+   "descriptionKeys"}]: one key per field, lists gathered in order, a
+   repeated scalar string's first kept. */
+static void p2m__w_json_entity_refs(p2m__w_sink *s, const p2m_str *refs, size_t n, int comma) {
+    static const char *const names[5] = {0, "schemaUrl", "type", "idKeys", "descriptionKeys"};
+    size_t i;
+    if (n == 0)
+        return;
+    p2m__w_str(s, comma ? ",\"entityRefs\":[" : "\"entityRefs\":[");
+    for (i = 0; i < n; i++) {
+        const unsigned char *p = (const unsigned char *)refs[i].ptr, *end = p + refs[i].len;
+        uint32_t k;
+        int first = 1;
+        p2m__w_str(s, i ? ",{" : "{");
+        for (k = P2M__PB_ENTITY_REF_SCHEMA_URL; k <= P2M__PB_ENTITY_REF_DESCRIPTION_KEYS; k++) {
+            const unsigned char *q = p;
+            int any = 0, list = k >= P2M__PB_ENTITY_REF_ID_KEYS;
+            p2m__w_field f;
+            while (p2m__w_next(&q, end, &f) > 0) {
+                if (f.num != k || f.wt != P2M__WT_LEN)
+                    continue;
+                if (any && !list)
+                    continue;
+                if (!any) {
+                    if (!first)
+                        p2m__w_put(s, ",", 1);
+                    p2m__w_put(s, "\"", 1);
+                    p2m__w_str(s, names[k]);
+                    p2m__w_str(s, list ? "\":[" : "\":");
+                    first = 0;
+                } else {
+                    p2m__w_put(s, ",", 1);
+                }
+                p2m__w_json_string(s, (const char *)f.p, f.n);
+                any = 1;
+            }
+            if (any && list)
+                p2m__w_put(s, "]", 1);
+        }
+        p2m__w_put(s, "}", 1);
+    }
+    p2m__w_put(s, "]", 1);
+}
+
+/* One data point: times, value, attributes (read into arr). */
+static int p2m__w_json_point(p2m__w_sink *s, const p2m_metric_info *info, p2m__w_list *l,
+                             p2m_attribute *arr, size_t arr_cap, p2m__w_ctx *c) {
+    p2m_point p;
+    size_t n = p2m__w_attrs(c->r, l, 0, 0);
+    p2m_result_point(c->r, l->res, l->metric, l->point, &p);
+    if (info->is_gauge && p.start_time_unix_nano == 0) {
+        p2m__w_str(s, "{\"timeUnixNano\":\"");
+    } else {
+        p2m__w_str(s, "{\"startTimeUnixNano\":\"");
+        p2m__w_u64(s, p.start_time_unix_nano);
+        p2m__w_str(s, "\",\"timeUnixNano\":\"");
+    }
+    p2m__w_u64(s, p.time_unix_nano);
+    if (p.is_double) {
+        p2m__w_str(s, "\",\"asDouble\":");
+        p2m__w_json_double(s, p.as_double);
+    } else {
+        p2m__w_str(s, "\",\"asInt\":\"");
+        p2m__w_i64(s, p.as_int);
+        p2m__w_put(s, "\"", 1);
+    }
+    if (n > 0) {
+        if (n > arr_cap)
+            return p2m__w_bad(c, P2M__MSG("scratch too small for the point's attributes"));
+        p2m__w_attrs(c->r, l, arr, n);
+        p2m__w_put(s, ",", 1);
+        if (p2m__w_json_attrs(s, arr, n, c) != 0)
+            return -1;
+    }
+    p2m__w_put(s, "}", 1);
+    return 0;
+}
+
+static int p2m__w_json_metric(p2m__w_sink *s, size_t res, size_t m, p2m_attribute *arr,
+                              size_t arr_cap, p2m__w_ctx *c) {
+    p2m_metric_info info;
+    p2m__w_list l = {0, 0, 0, 0};
+    p2m_result_metric(c->r, res, m, &info);
+    p2m__w_str(s, "{\"name\":");
+    p2m__w_json_string(s, info.name.ptr ? info.name.ptr : "", info.name.len);
+    if (info.description.len) {
+        p2m__w_str(s, ",\"description\":");
+        p2m__w_json_string(s, info.description.ptr, info.description.len);
+    }
+    p2m__w_str(s, ",\"unit\":");
+    p2m__w_json_string(s, info.unit.ptr ? info.unit.ptr : "", info.unit.len);
+    /* snapshot types make a Gauge (no temporality, not monotonic); the
+       other metrics are monotonic Sums */
+    p2m__w_str(s, info.is_gauge ? ",\"gauge\":{\"dataPoints\":[" : ",\"sum\":{\"dataPoints\":[");
+    l.res = res;
+    l.metric = m;
+    l.of_point = 1;
+    for (l.point = 0; l.point < info.n_points; l.point++) {
+        if (l.point)
+            p2m__w_put(s, ",", 1);
+        if (p2m__w_json_point(s, &info, &l, arr, arr_cap, c) != 0)
+            return -1;
+    }
+    if (info.is_gauge) {
+        p2m__w_str(s, "]}}");
+    } else {
+        p2m__w_str(s, "],\"aggregationTemporality\":");
+        p2m__w_u64(s, (uint64_t)info.temporality);
+        p2m__w_str(s, ",\"isMonotonic\":true}}");
+    }
+    return 0;
+}
+
+static int p2m__w_json_resource(p2m__w_sink *s, size_t res, void *arr, size_t arr_bytes,
+                                p2m__w_ctx *c) {
+    p2m_attribute *attrs = (p2m_attribute *)arr;
+    size_t arr_cap = arr_bytes / sizeof(p2m_attribute), m, n_m = p2m_result_metric_count(c->r, res);
+    size_t n_ra = p2m_result_resource_attributes(c->r, res, 0, 0);
+    size_t n_er = p2m_result_resource_entity_refs(c->r, res, 0, 0);
+    uint64_t dropped = p2m_result_resource_dropped(c->r, res);
+    p2m_str url = p2m_result_schema_url(c->r, res);
+    if (n_ra > arr_cap || n_er > arr_bytes / sizeof(p2m_str))
+        return p2m__w_bad(c, P2M__MSG("scratch too small for the resource's attributes"));
+    if (res)
+        p2m__w_put(s, ",", 1);
+    p2m__w_str(s, "{\"resource\":{");
+    if (n_ra > 0) {
+        p2m_result_resource_attributes(c->r, res, attrs, n_ra);
+        if (p2m__w_json_attrs(s, attrs, n_ra, c) != 0)
+            return -1;
+    }
+    if (dropped != 0) { /* uint32 in OTLP: a JSON number */
+        p2m__w_str(s, n_ra > 0 ? ",\"droppedAttributesCount\":" : "\"droppedAttributesCount\":");
+        p2m__w_u64(s, dropped);
+    }
+    if (n_er > 0) {
+        p2m_result_resource_entity_refs(c->r, res, (p2m_str *)arr, n_er);
+        p2m__w_json_entity_refs(s, (const p2m_str *)arr, n_er, n_ra > 0 || dropped != 0);
+    }
+    p2m__w_str(s, "},\"scopeMetrics\":[{\"scope\":{\"name\":\"profile2metrics\",\"version\":");
+    p2m__w_json_string(s, p2m_version(), p2m__w_cstr_str(p2m_version()).len);
+    p2m__w_str(s, "},\"metrics\":[");
+    for (m = 0; m < n_m; m++) {
+        if (m)
+            p2m__w_put(s, ",", 1);
+        if (p2m__w_json_metric(s, res, m, attrs, arr_cap, c) != 0)
+            return -1;
+    }
+    p2m__w_str(s, "]}]");
+    if (url.len) {
+        p2m__w_str(s, ",\"schemaUrl\":");
+        p2m__w_json_string(s, url.ptr, url.len);
+    }
+    p2m__w_put(s, "}", 1);
+    return 0;
+}
+
+static int p2m__w_json_doc(p2m__w_sink *s, void *arr, size_t arr_bytes, p2m__w_ctx *c) {
+    size_t res, n_res = p2m_result_resource_count(c->r);
+    p2m__w_str(s, "{\"resourceMetrics\":[");
+    for (res = 0; res < n_res; res++)
+        if (p2m__w_json_resource(s, res, arr, arr_bytes, c) != 0)
+            return -1;
+    p2m__w_str(s, "]}");
+    return 0;
+}
+
+/* The largest resolved nested value among the attributes of list l; 0
+   with *unknown set when the list cannot be read (no room yet). */
+static size_t p2m__w_list_nest(const p2m_result *r, const p2m__w_list *l, p2m_attribute *arr,
+                               size_t arr_cap, int *unknown) {
+    p2m_attribute stack[P2M__W_STACK_ATTRS];
+    size_t n, i, most = 0;
+    const p2m_attribute *a = p2m__w_read(r, l, arr, arr_cap, stack, &n);
+    if (!a) {
+        *unknown = 1;
+        return 0;
+    }
+    for (i = 0; i < n; i++)
+        most = p2m__w_max(most, p2m__w_nest_size(r, &a[i].value));
+    return most;
+}
+
+P2M_API p2m_status p2m_write_json(const p2m_result *r, void *scratch, size_t scratch_size,
+                                  void *out, size_t cap, size_t *out_size, p2m_error *err) {
+    p2m__w_carve cv;
+    p2m__w_ctx c;
+    p2m__w_sink s;
+    p2m__w_list l = {0, 0, 0, 0};
+    size_t res, arr_bytes = 0, nest = 0, need;
+    p2m_attribute *arr;
+    int unknown = 0;
+    if (out_size)
+        *out_size = 0;
+    if (err)
+        P2M_MEMSET(err, 0, sizeof *err);
+    if (!r) {
+        (void)p2m__fail(err, P2M_ERR_ARGUMENT, 0, P2M__MSG("the result must not be NULL"));
+        return P2M_ERR_ARGUMENT;
+    }
+    /* the lists: resource attributes, entity refs, point attributes */
+    for (res = 0; res < p2m_result_resource_count(r); res++) {
+        size_t m;
+        arr_bytes = p2m__w_max(arr_bytes, p2m_result_resource_attributes(r, res, 0, 0) *
+                                              sizeof(p2m_attribute));
+        arr_bytes =
+            p2m__w_max(arr_bytes, p2m_result_resource_entity_refs(r, res, 0, 0) * sizeof(p2m_str));
+        for (m = 0; m < p2m_result_metric_count(r, res); m++) {
+            p2m_metric_info info;
+            size_t pt;
+            p2m_result_metric(r, res, m, &info);
+            for (pt = 0; pt < info.n_points; pt++)
+                arr_bytes = p2m__w_max(arr_bytes, p2m_result_point_attributes(r, res, m, pt, 0, 0) *
+                                                      sizeof(p2m_attribute));
+        }
+    }
+    p2m__w_carve_init(&cv, scratch, scratch_size);
+    arr = (p2m_attribute *)p2m__w_take(&cv, arr_bytes);
+    /* the largest resolved nested value */
+    for (res = 0; res < p2m_result_resource_count(r); res++) {
+        size_t m;
+        l.res = res;
+        l.of_point = 0;
+        nest = p2m__w_max(nest, p2m__w_list_nest(r, &l, arr, arr_bytes / sizeof *arr, &unknown));
+        l.of_point = 1;
+        for (m = 0; m < p2m_result_metric_count(r, res); m++) {
+            p2m_metric_info info;
+            p2m_result_metric(r, res, m, &info);
+            l.metric = m;
+            for (l.point = 0; l.point < info.n_points; l.point++)
+                nest = p2m__w_max(nest,
+                                  p2m__w_list_nest(r, &l, arr, arr_bytes / sizeof *arr, &unknown));
+        }
+    }
+    c.r = r;
+    c.nest = (unsigned char *)p2m__w_take(&cv, nest);
+    c.nest_cap = nest;
+    c.why = 0;
+    need = cv.used ? (P2M__W_ALIGN - 1u) + cv.used : 0u;
+    if (unknown || need > scratch_size || (arr_bytes && !arr) || (nest && !c.nest)) {
+        (void)p2m__need(err, P2M_ERR_MEMORY, need, P2M__MSG("scratch memory too small"));
+        return P2M_ERR_MEMORY;
+    }
+    /* count, then write */
+    p2m__w_sink_init(&s, 0, 0);
+    if (p2m__w_json_doc(&s, arr, arr_bytes, &c) != 0) {
+        (void)p2m__fail(err, P2M_ERR_MALFORMED, 0, c.why);
+        return P2M_ERR_MALFORMED;
+    }
+    if (!out || cap < s.n) {
+        (void)p2m__need(err, P2M_ERR_OUTPUT_TOO_SMALL, s.n, P2M__MSG("output buffer too small"));
+        return P2M_ERR_OUTPUT_TOO_SMALL;
+    }
+    need = s.n;
+    p2m__w_sink_init(&s, out, cap);
+    (void)p2m__w_json_doc(&s, arr, arr_bytes, &c);
+    if (out_size)
+        *out_size = need;
+    return P2M_OK;
+}
+#endif /* !P2M_NO_JSON */
+
+#ifndef P2M_NO_PROM
+/* ---- Prometheus text ------------------------------------------------------------- */
+
+/* A value as label text (C string semantics: the sink stops at a NUL):
+   strings as they are, ints in decimal, bools true/false, doubles shortest
+   (NaN, Infinity, -Infinity), bytes base64, arrays and key-value lists as
+   compact JSON. */
+static int p2m__w_text(p2m__w_sink *s, const p2m_value *v, p2m__w_ctx *c) {
+    p2m_value rv;
+    int rc = 0;
+    s->stopped = 0;
+    switch (v->type) {
+    case P2M_VALUE_STRING:
+        p2m__w_put(s, v->str.ptr, v->str.len);
+        break;
+    case P2M_VALUE_BOOL:
+        p2m__w_str(s, v->i ? "true" : "false");
+        break;
+    case P2M_VALUE_INT:
+        p2m__w_i64(s, v->i);
+        break;
+    case P2M_VALUE_DOUBLE:
+        if (p2m__w_isnan(v->d))
+            p2m__w_str(s, "NaN");
+        else if (p2m__w_isinf(v->d))
+            p2m__w_str(s, v->d > 0 ? "Infinity" : "-Infinity");
+        else
+            p2m__w_finite(s, v->d);
+        break;
+    case P2M_VALUE_BYTES:
+        p2m__w_base64(s, (const unsigned char *)v->str.ptr, v->str.len);
+        break;
+    case P2M_VALUE_ARRAY:
+    case P2M_VALUE_KVLIST:
+        rc = p2m__w_resolve(c, v, &rv);
+        if (rc == 0 && v->type == P2M_VALUE_ARRAY)
+            rc = p2m__w_array(s, (const unsigned char *)rv.str.ptr, rv.str.len, 1, 0, c);
+        else if (rc == 0)
+            rc = p2m__w_kvlist(s, (const unsigned char *)rv.str.ptr, rv.str.len, 1, 0, c);
+        break;
+    default:
+        break;
+    }
+    s->stopped = 0;
+    return rc;
+}
+
+P2M_API size_t p2m_write_value_text(const p2m_value *v, void *out, size_t cap) {
+    p2m__w_sink s;
+    p2m__w_ctx c;
+    int rc = 0;
+    const unsigned char *b;
+    if (!v)
+        return 0;
+    b = (const unsigned char *)(v->str.ptr ? v->str.ptr : "");
+    P2M_MEMSET(&c, 0, sizeof c);
+    p2m__w_sink_init(&s, 0, 0);
+    if (v->type == P2M_VALUE_ARRAY)
+        rc = p2m__w_array(&s, b, v->str.len, 1, 0, &c);
+    else if (v->type == P2M_VALUE_KVLIST)
+        rc = p2m__w_kvlist(&s, b, v->str.len, 1, 0, &c);
+    else
+        (void)p2m__w_text(&s, v, &c);
+    if (rc != 0)
+        return (size_t)-1;
+    if (!out || cap < s.n)
+        return s.n;
+    cap = s.n;
+    p2m__w_sink_init(&s, out, cap);
+    if (v->type == P2M_VALUE_ARRAY)
+        (void)p2m__w_array(&s, b, v->str.len, 1, 0, &c);
+    else if (v->type == P2M_VALUE_KVLIST)
+        (void)p2m__w_kvlist(&s, b, v->str.len, 1, 0, &c);
+    else
+        (void)p2m__w_text(&s, v, &c);
+    return s.n;
+}
+
+/* An upper bound of the label text of v, escaped (each byte at most two). */
+static size_t p2m__w_text_bound(const p2m_result *r, const p2m_value *v) {
+    switch (v->type) {
+    case P2M_VALUE_STRING:
+        return 2u * v->str.len;
+    case P2M_VALUE_BOOL:
+        return 5;
+    case P2M_VALUE_INT:
+        return 20;
+    case P2M_VALUE_DOUBLE:
+        return 40;
+    case P2M_VALUE_BYTES:
+        return 4u * (v->str.len / 3u + 1u);
+    /* compact JSON of resolved protobuf bytes: at most 6 text bytes (a
+       \u00XX escape) per input byte, doubled by label escaping */
+    case P2M_VALUE_ARRAY:
+    case P2M_VALUE_KVLIST:
+        return 16u * p2m__w_nest_size(r, v) + 16u;
+    default:
+        return 0;
+    }
+}
+
+/* Label and metric names: invalid characters '_', a leading digit gets a '_'
+   in front; collapse: runs of '_' made one. colon: ':' is valid. */
+static int p2m__w_name_char(char ch, int colon) {
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+           ch == '_' || (colon && ch == ':');
+}
+static void p2m__w_sanitise(p2m__w_sink *s, const char *p, size_t n, int colon, int collapse) {
+    size_t i;
+    int last_us = 0;
+    if (n > 0 && p[0] >= '0' && p[0] <= '9') {
+        p2m__w_put(s, "_", 1);
+        last_us = 1;
+    }
+    for (i = 0; i < n; i++) {
+        char ch = '_';
+        if (p2m__w_name_char(p[i], colon))
+            ch = p[i];
+        if (ch == '_' && last_us && collapse)
+            continue;
+        last_us = ch == '_';
+        p2m__w_put(s, &ch, 1);
+    }
+}
+/* Character i of a label name (no collapsing), 0 past its end. */
+static char p2m__w_label_char(p2m_str k, size_t i) {
+    size_t pre = k.len > 0 && k.ptr[0] >= '0' && k.ptr[0] <= '9';
+    if (i < pre)
+        return '_';
+    if (i - pre >= k.len)
+        return 0;
+    if (!p2m__w_name_char(k.ptr[i - pre], 0))
+        return '_';
+    return k.ptr[i - pre];
+}
+static size_t p2m__w_label_len(p2m_str k) {
+    return k.len + (k.len > 0 && k.ptr[0] >= '0' && k.ptr[0] <= '9');
+}
+/* Label names of keys a and b compared as strcmp compares them. */
+static int p2m__w_label_cmp(p2m_str a, p2m_str b) {
+    size_t i, na = p2m__w_label_len(a), nb = p2m__w_label_len(b);
+    for (i = 0; i < na && i < nb; i++) {
+        unsigned char x = (unsigned char)p2m__w_label_char(a, i),
+                      y = (unsigned char)p2m__w_label_char(b, i);
+        if (x != y)
+            return x < y ? -1 : 1;
+    }
+    return na < nb ? -1 : na > nb;
+}
+static int p2m__w_label_is(p2m_str k, const char *name) {
+    size_t i;
+    for (i = 0; name[i]; i++)
+        if (p2m__w_label_char(k, i) != name[i])
+            return 0;
+    return p2m__w_label_len(k) == i;
+}
+/* Sorting order of labels: label name, then the original key's bytes. */
+static int p2m__w_key_order(p2m_str a, p2m_str b) {
+    size_t i, n = a.len < b.len ? a.len : b.len;
+    int c = p2m__w_label_cmp(a, b);
+    if (c)
+        return c;
+    for (i = 0; i < n; i++)
+        if (a.ptr[i] != b.ptr[i])
+            return (unsigned char)a.ptr[i] < (unsigned char)b.ptr[i] ? -1 : 1;
+    return a.len < b.len ? -1 : a.len > b.len;
+}
+
+static int p2m__w_key_is(p2m_str k, const char *z) {
+    size_t i;
+    for (i = 0; i < k.len; i++)
+        if (z[i] == '\0' || k.ptr[i] != z[i])
+            return 0;
+    return z[i] == '\0';
+}
+
+/* The Prometheus word of an OTLP unit and its factor to the base unit
+   (value * mul / div); NULL: not a known unit. */
+static const char *p2m__w_unit_word(p2m_str u, double *mul, double *div) {
+    static const struct {
+        const char *unit, *word;
+        double mul, div;
+    } map[] = {{"ns", "seconds", 1, 1e9},
+               {"us", "seconds", 1, 1e6},
+               {"ms", "seconds", 1, 1e3},
+               {"s", "seconds", 1, 1},
+               {"min", "seconds", 60, 1},
+               {"h", "seconds", 3600, 1},
+               {"d", "seconds", 86400, 1},
+               {"By", "bytes", 1, 1},
+               {"KiBy", "bytes", 1024, 1},
+               {"MiBy", "bytes", 1048576, 1},
+               {"GiBy", "bytes", 1073741824, 1},
+               {"KBy", "bytes", 1e3, 1},
+               {"MBy", "bytes", 1e6, 1},
+               {"GBy", "bytes", 1e9, 1},
+               {"bit", "bits", 1, 1},
+               {"%", "percent", 1, 1},
+               {"Hz", "hertz", 1, 1},
+               {"1", "", 1, 1}};
+    size_t i;
+    *mul = 1;
+    *div = 1;
+    for (i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (p2m__w_key_is(u, map[i].unit)) {
+            *mul = map[i].mul;
+            *div = map[i].div;
+            return map[i].word;
+        }
+    return 0;
+}
+
+static int p2m__w_ends(const char *p, size_t n, const char *q, size_t m) {
+    size_t i;
+    if (m > n)
+        return 0;
+    for (i = 0; i < m; i++)
+        if (p[n - m + i] != q[i])
+            return 0;
+    return 1;
+}
+
+/* The metric name in Prometheus form, written at the sink's end (which must
+   hold it: the suffix checks read it back). */
+static void p2m__w_metric_name(p2m__w_sink *s, p2m_str name, p2m_str unit, int gauge) {
+    double mul, div;
+    const char *w = p2m__w_unit_word(unit, &mul, &div);
+    size_t at = s->n, end;
+    p2m__w_sanitise(s, name.ptr ? name.ptr : "", name.len, 1, 1);
+    end = s->n;
+    if ((w && w[0]) || (!w && unit.len > 0 && unit.ptr[0] != '{')) {
+        p2m__w_put(s, "_", 1);
+        if (w)
+            p2m__w_str(s, w);
+        else
+            p2m__w_sanitise(s, unit.ptr, unit.len, 0, 1);
+        /* the name already ends with _word: drop the copy */
+        if (s->buf && p2m__w_ends(s->buf + at, end - at, s->buf + end, s->n - end))
+            s->n = end;
+    }
+    if (!gauge && !(s->buf && p2m__w_ends(s->buf + at, s->n - at, "_total", 6)))
+        p2m__w_str(s, "_total");
+}
+
+/* What a resource gives its samples: attributes, job / instance sources. */
+typedef struct p2m__w_resv {
+    const p2m_attribute *ra;
+    size_t n_ra;
+    const p2m_attribute *name, *ns, *inst;
+} p2m__w_resv;
+
+static const p2m_attribute *p2m__w_find(const p2m_attribute *a, size_t n, const char *key) {
+    size_t i;
+    for (i = 0; i < n; i++)
+        if (p2m__w_key_is(a[i].key, key))
+            return &a[i];
+    return 0;
+}
+
+static int p2m__w_service_key(p2m_str k) {
+    return p2m__w_key_is(k, "service.name") || p2m__w_key_is(k, "service.namespace") ||
+           p2m__w_key_is(k, "service.instance.id");
+}
+
+/* The length of an attribute's label text (up to a NUL). */
+static size_t p2m__w_text_len(const p2m_attribute *a, p2m__w_ctx *c) {
+    p2m__w_sink t;
+    p2m__w_sink_init(&t, 0, 0);
+    t.stop_nul = 1;
+    (void)p2m__w_text(&t, &a->value, c);
+    return t.n;
+}
+
+/* job: service.namespace/service.name, or service.name. */
+static void p2m__w_job(p2m__w_sink *s, const p2m__w_resv *rv, p2m__w_ctx *c) {
+    if (rv->ns && p2m__w_text_len(rv->ns, c) > 0) {
+        (void)p2m__w_text(s, &rv->ns->value, c);
+        p2m__w_put(s, "/", 1);
+    }
+    (void)p2m__w_text(s, &rv->name->value, c);
+}
+
+/* The extra labels, in name order: which apply to a label set. */
+enum { P2M__W_X_INSTANCE, P2M__W_X_JOB, P2M__W_X_SCOPE_NAME, P2M__W_X_SCOPE_VERSION, P2M__W_X_N };
+static const char *const p2m__w_xname[P2M__W_X_N] = {"instance", "job", "otel_scope_name",
+                                                     "otel_scope_version"};
+
+static int p2m__w_x_on(const p2m__w_resv *rv, int x, int scope) {
+    return x == P2M__W_X_INSTANCE ? rv->inst != 0 : x == P2M__W_X_JOB ? rv->name != 0 : scope;
+}
+
+/* The extra label's value, escaped; 0 when it is empty (no label then). */
+static int p2m__w_x_value(p2m__w_sink *s, const p2m__w_resv *rv, int x, p2m__w_ctx *c) {
+    p2m__w_sink t;
+    int esc = s->esc, stop = s->stop_nul;
+    p2m__w_sink_init(&t, 0, 0);
+    t.stop_nul = 1;
+    if (x == P2M__W_X_INSTANCE)
+        (void)p2m__w_text(&t, &rv->inst->value, c);
+    else if (x == P2M__W_X_JOB)
+        p2m__w_job(&t, rv, c);
+    else
+        t.n = 1;
+    if (t.n == 0)
+        return 0;
+    s->esc = P2M__W_ESC_LABEL;
+    s->stop_nul = 1;
+    if (x == P2M__W_X_INSTANCE)
+        (void)p2m__w_text(s, &rv->inst->value, c);
+    else if (x == P2M__W_X_JOB)
+        p2m__w_job(s, rv, c);
+    else
+        p2m__w_str(s, x == P2M__W_X_SCOPE_NAME ? "profile2metrics" : p2m_version());
+    s->esc = esc;
+    s->stop_nul = stop;
+    return 1;
+}
+
+/* The values of labels order[i..end) (one name) joined with ';', escaped;
+   0 when the joined text is empty (no label then). */
+static int p2m__w_joined(p2m__w_sink *s, const p2m_attribute *a, const uint32_t *order, size_t i,
+                         size_t end, p2m__w_ctx *c) {
+    size_t m;
+    int esc = s->esc, stop = s->stop_nul;
+    if (end - i == 1 && p2m__w_text_len(&a[order[i]], c) == 0)
+        return 0;
+    s->esc = P2M__W_ESC_LABEL;
+    s->stop_nul = 1;
+    for (m = i; m < end; m++) {
+        if (m > i)
+            p2m__w_put(s, ";", 1);
+        (void)p2m__w_text(s, &a[order[m]].value, c);
+    }
+    s->esc = esc;
+    s->stop_nul = stop;
+    return 1;
+}
+
+/* The label text of attributes a[0..n) (order: room for n indices) with
+   job / instance and, when scope, otel_scope_name / otel_scope_version: the
+   four replace attribute labels of the same name. name="value" pairs
+   sorted by name, joined with ','. */
+static void p2m__w_labels(p2m__w_sink *s, const p2m_attribute *a, size_t n, uint32_t *order,
+                          const p2m__w_resv *rv, int scope, p2m__w_ctx *c) {
+    size_t i, k = 0, j = 0;
+    int x = 0;
+    for (i = 0; i < n; i++) { /* kept labels, sorted (stable) by name then key */
+        int drop = 0, e;
+        size_t at;
+        for (e = 0; e < P2M__W_X_N && !drop; e++)
+            drop = p2m__w_x_on(rv, e, scope) && p2m__w_label_is(a[i].key, p2m__w_xname[e]);
+        if (drop)
+            continue;
+        for (at = k; at > 0 && p2m__w_key_order(a[order[at - 1]].key, a[i].key) > 0; at--)
+            order[at] = order[at - 1];
+        order[at] = (uint32_t)i;
+        k++;
+    }
+    for (i = 0; i < k || x < P2M__W_X_N;) { /* merged with the extra labels */
+        size_t end;
+        if (x < P2M__W_X_N && !p2m__w_x_on(rv, x, scope)) {
+            x++;
+            continue;
+        }
+        if (x < P2M__W_X_N &&
+            (i >= k || p2m__w_label_cmp(a[order[i]].key, p2m__w_cstr_str(p2m__w_xname[x])) > 0)) {
+            size_t mark = s->n;
+            if (j)
+                p2m__w_put(s, ",", 1);
+            p2m__w_str(s, p2m__w_xname[x]);
+            p2m__w_str(s, "=\"");
+            if (p2m__w_x_value(s, rv, x, c)) {
+                p2m__w_put(s, "\"", 1);
+                j++;
+            } else
+                s->n = mark;
+            x++;
+            continue;
+        }
+        for (end = i + 1; end < k && p2m__w_label_cmp(a[order[end]].key, a[order[i]].key) == 0;
+             end++) {
+        }
+        {
+            size_t mark = s->n;
+            if (j)
+                p2m__w_put(s, ",", 1);
+            p2m__w_sanitise(s, a[order[i]].key.ptr ? a[order[i]].key.ptr : "", a[order[i]].key.len,
+                            0, 0);
+            p2m__w_str(s, "=\"");
+            if (p2m__w_joined(s, a, order, i, end, c)) {
+                p2m__w_put(s, "\"", 1);
+                j++;
+            } else
+                s->n = mark;
+        }
+        i = end;
+    }
+}
+
+/* A family (# TYPE block): its name in the text store, what opened it. */
+typedef struct p2m__w_fam {
+    size_t name_off, name_len;
+    size_t res, metric; /* the metric whose description is the HELP */
+    int target;         /* target_info: HELP "Target metadata" */
+    int gauge, is_double;
+    double mul, div; /* value in the base unit = value * mul / div */
+} p2m__w_fam;
+
+/* A line: family, label text in the store, the sum of what fed it. */
+typedef struct p2m__w_ser {
+    size_t lab_off, lab_len;
+    size_t owner; /* resource identity (index + 1) that first fed it */
+    uint32_t fam, hash;
+    int64_t isum;
+    double dsum;
+} p2m__w_ser;
+
+/* A resource's identity: its attributes sorted by key, as text. */
+typedef struct p2m__w_pres {
+    size_t id_off, id_len, canon; /* canon: the first resource of the same identity */
+    int merged;
+} p2m__w_pres;
+
+typedef struct p2m__w_prom {
+    p2m__w_ctx c;
+    const p2m_prom_options *opt;
+    p2m_attribute *ra, *pa; /* resource attributes; a sample's labels */
+    size_t ra_cap, pa_cap;
+    uint32_t *order; /* pa_cap indices */
+    p2m__w_pres *pres;
+    p2m__w_fam *fam;
+    size_t n_fam, fam_cap;
+    p2m__w_ser *ser;
+    size_t n_ser, ser_cap;
+    uint32_t *slot; /* series index + 1, open addressing */
+    size_t slot_mask;
+    p2m__w_sink store; /* names, label texts, identities */
+} p2m__w_prom;
+
+static int p2m__w_promoted(const p2m_prom_options *o, p2m_str key) {
+    size_t i;
+    if (!o)
+        return 0;
+    if (o->promote_all)
+        return 1;
+    for (i = 0; i < o->n_promote_keys; i++)
+        if (o->promote_keys[i] && p2m__w_key_is(key, o->promote_keys[i]))
+            return 1;
+    return 0;
+}
+static int p2m__w_promoting(const p2m_prom_options *o) {
+    return o && (o->promote_all || o->n_promote_keys > 0);
+}
+
+/* ---- Prometheus: sizes ------------------------------------------------------------ */
+
+/* What the sizing walk finds: list lengths and counts (no memory needed),
+   then, reading the lists, nested values and a bound of the text. */
+typedef struct p2m__w_psize {
+    size_t ra_max, pa_max, n_points, n_metrics, nest, text;
+    int unknown;
+} p2m__w_psize;
+
+/* Bound of one label (name="value",) and of the extras a resource adds. */
+static size_t p2m__w_label_bound(const p2m_result *r, const p2m_attribute *a) {
+    return a->key.len + 8u + p2m__w_text_bound(r, &a->value);
+}
+
+static void p2m__w_psize_counts(const p2m_result *r, p2m__w_psize *z) {
+    size_t res, m, pt;
+    P2M_MEMSET(z, 0, sizeof *z);
+    for (res = 0; res < p2m_result_resource_count(r); res++) {
+        z->ra_max = p2m__w_max(z->ra_max, p2m_result_resource_attributes(r, res, 0, 0));
+        for (m = 0; m < p2m_result_metric_count(r, res); m++) {
+            p2m_metric_info info;
+            p2m_result_metric(r, res, m, &info);
+            z->n_metrics++;
+            z->n_points += info.n_points;
+            for (pt = 0; pt < info.n_points; pt++)
+                z->pa_max = p2m__w_max(z->pa_max, p2m_result_point_attributes(r, res, m, pt, 0, 0));
+        }
+    }
+}
+
+/* Nested values and text bound of every list, reading them into the
+   arrays of w when it has them, else on the stack when short. */
+static void p2m__w_psize_text(const p2m_result *r, const p2m_prom_options *o, p2m__w_prom *w,
+                              p2m__w_psize *z) {
+    size_t res, m, i, vlen = 0;
+    const char *ver = p2m_version();
+    while (ver[vlen])
+        vlen++;
+    z->text = 16;
+    for (res = 0; res < p2m_result_resource_count(r); res++) {
+        p2m_attribute stack[P2M__W_STACK_ATTRS];
+        const p2m_attribute *a, *x;
+        size_t n, all = 0, extra, promoted = 0;
+        p2m__w_list l = {0, 0, 0, 0};
+        l.res = res;
+        l.of_point = 0;
+        a = p2m__w_read(r, &l, w->ra, w->ra_cap, stack, &n);
+        if (!a) {
+            z->unknown = 1;
+            continue;
+        }
+        for (i = 0; i < n; i++) {
+            z->nest = p2m__w_max(z->nest, p2m__w_nest_size(r, &a[i].value));
+            all += p2m__w_label_bound(r, &a[i]);
+        }
+        extra = 160u + 2u * vlen;
+        if ((x = p2m__w_find(a, n, "service.name")) != 0)
+            extra += p2m__w_text_bound(r, &x->value);
+        if ((x = p2m__w_find(a, n, "service.namespace")) != 0)
+            extra += p2m__w_text_bound(r, &x->value);
+        if ((x = p2m__w_find(a, n, "service.instance.id")) != 0)
+            extra += p2m__w_text_bound(r, &x->value);
+        if (p2m__w_promoting(o))
+            promoted = all;
+        z->text += 2u * all + extra + 32u; /* the identity and target_info */
+        l.of_point = 1;
+        for (m = 0; m < p2m_result_metric_count(r, res); m++) {
+            p2m_metric_info info;
+            p2m_result_metric(r, res, m, &info);
+            z->text += info.name.len + info.unit.len + 24u;
+            l.metric = m;
+            for (l.point = 0; l.point < info.n_points; l.point++) {
+                p2m_attribute pstack[P2M__W_STACK_ATTRS];
+                size_t np;
+                const p2m_attribute *pa = p2m__w_read(r, &l, w->pa, w->pa_cap, pstack, &np);
+                if (!pa) {
+                    z->unknown = 1;
+                    continue;
+                }
+                z->text += promoted + extra;
+                for (i = 0; i < np; i++) {
+                    z->nest = p2m__w_max(z->nest, p2m__w_nest_size(r, &pa[i].value));
+                    z->text += p2m__w_label_bound(r, &pa[i]);
+                }
+            }
+        }
+    }
+}
+
+static size_t p2m__w_pow2(size_t n) {
+    size_t p = 16;
+    while (p < n)
+        p *= 2u;
+    return p;
+}
+
+/* Carves the arrays (sizes from counts) out of the scratch. */
+static void p2m__w_prom_carve(p2m__w_carve *cv, const p2m_result *r, const p2m__w_psize *z,
+                              p2m__w_prom *w) {
+    size_t n_res = p2m_result_resource_count(r), slots;
+    w->ra_cap = z->ra_max;
+    w->pa_cap = z->pa_max + z->ra_max;
+    w->fam_cap = z->n_metrics + 1u;
+    w->ser_cap = z->n_points + n_res;
+    slots = p2m__w_pow2(2u * w->ser_cap);
+    w->slot_mask = slots - 1u;
+    w->ra = (p2m_attribute *)p2m__w_take(cv, w->ra_cap * sizeof(p2m_attribute));
+    w->pa = (p2m_attribute *)p2m__w_take(cv, w->pa_cap * sizeof(p2m_attribute));
+    w->order = (uint32_t *)p2m__w_take(cv, w->pa_cap * sizeof(uint32_t));
+    w->pres = (p2m__w_pres *)p2m__w_take(cv, n_res * sizeof(p2m__w_pres));
+    w->fam = (p2m__w_fam *)p2m__w_take(cv, w->fam_cap * sizeof(p2m__w_fam));
+    w->ser = (p2m__w_ser *)p2m__w_take(cv, w->ser_cap * sizeof(p2m__w_ser));
+    w->slot = (uint32_t *)p2m__w_take(cv, slots * sizeof(uint32_t));
+    if (!w->slot) { /* the arrays do not all fit: none is used */
+        w->ra = w->pa = 0;
+        w->ra_cap = w->pa_cap = 0;
+    }
+}
+
+/* ---- Prometheus: families, series, resources ----------------------------------- */
+
+static uint32_t p2m__w_hash(uint32_t fam, const char *p, size_t n) {
+    uint32_t h = 2166136261u ^ fam;
+    size_t i;
+    for (i = 0; i < n; i++)
+        h = (h ^ (unsigned char)p[i]) * 16777619u;
+    return h;
+}
+
+static int p2m__w_same(const char *a, size_t na, const char *b, size_t nb) {
+    size_t i;
+    if (na != nb)
+        return 0;
+    for (i = 0; i < na; i++)
+        if (a[i] != b[i])
+            return 0;
+    return 1;
+}
+
+/* The family of the name just written at the store's end (from at): an
+   existing one (the name is taken back) or a new one. */
+static p2m__w_fam *p2m__w_family(p2m__w_prom *w, size_t at) {
+    size_t i, n = w->store.n - at;
+    const char *name = w->store.buf + at;
+    p2m__w_fam *f;
+    for (i = 0; i < w->n_fam; i++)
+        if (p2m__w_same(w->store.buf + w->fam[i].name_off, w->fam[i].name_len, name, n)) {
+            w->store.n = at;
+            return &w->fam[i];
+        }
+    f = &w->fam[w->n_fam++];
+    P2M_MEMSET(f, 0, sizeof *f);
+    f->name_off = at;
+    f->name_len = n;
+    return f;
+}
+
+/* The series of family fam with the label text just written at the store's
+   end (from at): an existing one (the text is taken back) or a new one. */
+static p2m__w_ser *p2m__w_series(p2m__w_prom *w, uint32_t fam, size_t at) {
+    size_t n = w->store.n - at, k;
+    const char *lab = w->store.buf + at;
+    uint32_t h = p2m__w_hash(fam, lab, n);
+    p2m__w_ser *s;
+    for (k = h & w->slot_mask; w->slot[k]; k = (k + 1u) & w->slot_mask) {
+        s = &w->ser[w->slot[k] - 1u];
+        if (s->hash == h && s->fam == fam &&
+            p2m__w_same(w->store.buf + s->lab_off, s->lab_len, lab, n)) {
+            w->store.n = at;
+            return s;
+        }
+    }
+    s = &w->ser[w->n_ser];
+    P2M_MEMSET(s, 0, sizeof *s);
+    s->fam = fam;
+    s->hash = h;
+    s->lab_off = at;
+    s->lab_len = n;
+    w->slot[k] = (uint32_t)++w->n_ser;
+    return s;
+}
+
+/* Identity texts compared as C strings (up to a NUL), as the tool always did. */
+static int p2m__w_same_id(const char *a, size_t na, const char *b, size_t nb) {
+    size_t i;
+    for (i = 0; i < na && i < nb && a[i] && b[i]; i++)
+        if (a[i] != b[i])
+            return 0;
+    return (i == na || !a[i]) && (i == nb || !b[i]);
+}
+
+/* Resource res's identity: key \x1f value \x1e per attribute, sorted by
+   key (stable); the first resource with the same identity stands for it. */
+static void p2m__w_identity(p2m__w_prom *w, size_t res, size_t n_ra) {
+    size_t i, at = w->store.n;
+    p2m__w_pres *p = &w->pres[res];
+    for (i = 0; i < n_ra; i++) {
+        size_t j = i;
+        while (j > 0) {
+            p2m_str x = w->ra[w->order[j - 1]].key, y = w->ra[i].key;
+            size_t m = x.len < y.len ? x.len : y.len, q;
+            int c = 0;
+            for (q = 0; q < m && !c; q++)
+                if (x.ptr[q] != y.ptr[q])
+                    c = (unsigned char)x.ptr[q] < (unsigned char)y.ptr[q] ? -1 : 1;
+            if (c < 0 || (c == 0 && x.len <= y.len))
+                break;
+            w->order[j] = w->order[j - 1];
+            j--;
+        }
+        w->order[j] = (uint32_t)i;
+    }
+    for (i = 0; i < n_ra; i++) {
+        const p2m_attribute *a = &w->ra[w->order[i]];
+        p2m__w_put(&w->store, a->key.ptr, a->key.len);
+        p2m__w_put(&w->store, "\x1f", 1);
+        (void)p2m__w_text(&w->store, &a->value, &w->c);
+        p2m__w_put(&w->store, "\x1e", 1);
+    }
+    p->id_off = at;
+    p->id_len = w->store.n - at;
+    p->merged = 0;
+    p->canon = res;
+    for (i = 0; i < res; i++)
+        if (w->pres[i].canon == i &&
+            p2m__w_same_id(w->store.buf + w->pres[i].id_off, w->pres[i].id_len, w->store.buf + at,
+                           p->id_len)) {
+            p->canon = i;
+            break;
+        }
+}
+
+/* target_info: the resource attributes other than service.* as labels
+   (with job and instance), value 1; none when that leaves no label. */
+static void p2m__w_target_info(p2m__w_prom *w, const p2m__w_resv *rv) {
+    size_t i, n = 0, at = w->store.n;
+    p2m__w_fam *f;
+    for (i = 0; i < rv->n_ra; i++)
+        if (!p2m__w_service_key(rv->ra[i].key))
+            w->pa[n++] = rv->ra[i];
+    if (n == 0)
+        return;
+    p2m__w_str(&w->store, "target_info");
+    f = p2m__w_family(w, at);
+    if (f->name_off == at) {
+        f->target = 1;
+        f->gauge = 1;
+        f->mul = f->div = 1;
+    }
+    at = w->store.n;
+    p2m__w_labels(&w->store, w->pa, n, w->order, rv, 0, &w->c);
+    if (w->store.n == at)
+        return; /* no label: no line */
+    p2m__w_series(w, (uint32_t)(f - w->fam), at)->isum = 1;
+}
+
+/* A point's labels: its attributes; promoted resource attributes replace
+   those of the same key and are added after them. */
+static size_t p2m__w_point_labels(p2m__w_prom *w, const p2m__w_resv *rv, p2m__w_list *l) {
+    size_t n = p2m__w_attrs(w->c.r, l, w->pa, w->pa_cap), i, k = 0;
+    if (!p2m__w_promoting(w->opt))
+        return n;
+    for (i = 0; i < n; i++) {
+        size_t b;
+        int dup = 0;
+        for (b = 0; b < rv->n_ra && !dup; b++)
+            dup = p2m__w_promoted(w->opt, rv->ra[b].key) &&
+                  p2m__w_same(rv->ra[b].key.ptr, rv->ra[b].key.len, w->pa[i].key.ptr,
+                              w->pa[i].key.len);
+        if (!dup)
+            w->pa[k++] = w->pa[i];
+    }
+    for (i = 0; i < rv->n_ra; i++)
+        if (p2m__w_promoted(w->opt, rv->ra[i].key))
+            w->pa[k++] = rv->ra[i];
+    return k;
+}
+
+static void p2m__w_prom_metric(p2m__w_prom *w, const p2m__w_resv *rv, size_t res, size_t m) {
+    p2m_metric_info info;
+    p2m__w_list l = {0, 0, 0, 0};
+    p2m__w_fam *f;
+    size_t at = w->store.n, rid = w->pres[res].canon + 1u;
+    uint32_t fi;
+    p2m_result_metric(w->c.r, res, m, &info);
+    p2m__w_metric_name(&w->store, info.name, info.unit, info.is_gauge);
+    f = p2m__w_family(w, at);
+    if (f->name_off == at) { /* a new family: what the metric says */
+        f->res = res;
+        f->metric = m;
+        f->gauge = info.is_gauge;
+        (void)p2m__w_unit_word(info.unit, &f->mul, &f->div);
+    }
+    if (info.is_double)
+        f->is_double = 1;
+    fi = (uint32_t)(f - w->fam);
+    l.res = res;
+    l.metric = m;
+    l.of_point = 1;
+    for (l.point = 0; l.point < info.n_points; l.point++) {
+        p2m_point p;
+        p2m__w_ser *s;
+        size_t n = p2m__w_point_labels(w, rv, &l);
+        p2m_result_point(w->c.r, res, m, l.point, &p);
+        at = w->store.n;
+        p2m__w_labels(&w->store, w->pa, n, w->order, rv, 1, &w->c);
+        s = p2m__w_series(w, fi, at);
+        if (s->owner == 0) {
+            s->owner = rid;
+        } else if (s->owner != rid) { /* two resources, one line */
+            w->pres[s->owner - 1u].merged = 1;
+            w->pres[rid - 1u].merged = 1;
+        }
+        if (p.is_double)
+            s->dsum += p.as_double;
+        else
+            s->isum += p.as_int;
+    }
+}
+
+static void p2m__w_prom_build(p2m__w_prom *w) {
+    size_t res, m;
+    for (res = 0; res < p2m_result_resource_count(w->c.r); res++) {
+        p2m__w_resv rv;
+        rv.n_ra = p2m_result_resource_attributes(w->c.r, res, w->ra, w->ra_cap);
+        rv.ra = w->ra;
+        rv.name = p2m__w_find(rv.ra, rv.n_ra, "service.name");
+        rv.ns = p2m__w_find(rv.ra, rv.n_ra, "service.namespace");
+        rv.inst = p2m__w_find(rv.ra, rv.n_ra, "service.instance.id");
+        p2m__w_target_info(w, &rv);
+        p2m__w_identity(w, res, rv.n_ra);
+        for (m = 0; m < p2m_result_metric_count(w->c.r, res); m++)
+            p2m__w_prom_metric(w, &rv, res, m);
+    }
+}
+
+/* ---- Prometheus: the text ----------------------------------------------------------- */
+
+static void p2m__w_prom_number(p2m__w_sink *s, const p2m__w_fam *f, const p2m__w_ser *x) {
+    double d;
+    if (!f->is_double && f->mul == 1 && f->div == 1) {
+        p2m__w_i64(s, x->isum);
+        return;
+    }
+    d = (x->dsum + (double)x->isum) * f->mul / f->div; /* integers summed first, then scaled once */
+    if (p2m__w_isnan(d))
+        p2m__w_str(s, "NaN");
+    else if (p2m__w_isinf(d))
+        p2m__w_str(s, d > 0 ? "+Inf" : "-Inf");
+    else
+        p2m__w_finite(s, d);
+}
+
+static void p2m__w_prom_text(p2m__w_sink *s, const p2m__w_prom *w) {
+    size_t f, i;
+    for (f = 0; f < w->n_fam; f++) {
+        const p2m__w_fam *fa = &w->fam[f];
+        const char *name = w->store.buf + fa->name_off;
+        p2m_str help;
+        if (fa->target) {
+            help = p2m__w_cstr_str("Target metadata");
+        } else {
+            p2m_metric_info info;
+            p2m_result_metric(w->c.r, fa->res, fa->metric, &info);
+            help = info.description;
+        }
+        if (help.len && help.ptr[0] != '\0') {
+            p2m__w_str(s, "# HELP ");
+            p2m__w_put(s, name, fa->name_len);
+            p2m__w_put(s, " ", 1);
+            s->esc = P2M__W_ESC_HELP;
+            s->stop_nul = 1;
+            p2m__w_put(s, help.ptr, help.len);
+            s->esc = P2M__W_ESC_NONE;
+            s->stop_nul = 0;
+            s->stopped = 0;
+            p2m__w_put(s, "\n", 1);
+        }
+        p2m__w_str(s, "# TYPE ");
+        p2m__w_put(s, name, fa->name_len);
+        p2m__w_str(s, fa->gauge ? " gauge\n" : " counter\n");
+        for (i = 0; i < w->n_ser; i++) {
+            const p2m__w_ser *x = &w->ser[i];
+            if (x->fam != f)
+                continue;
+            p2m__w_put(s, name, fa->name_len);
+            if (x->lab_len) {
+                p2m__w_put(s, "{", 1);
+                p2m__w_put(s, w->store.buf + x->lab_off, x->lab_len);
+                p2m__w_put(s, "}", 1);
+            }
+            p2m__w_put(s, " ", 1);
+            p2m__w_prom_number(s, fa, x);
+            p2m__w_put(s, "\n", 1);
+        }
+    }
+}
+
+P2M_API p2m_status p2m_write_prom(const p2m_result *r, const p2m_prom_options *opt, void *scratch,
+                                  size_t scratch_size, void *out, size_t cap, size_t *out_size,
+                                  p2m_error *err) {
+    p2m__w_carve cv;
+    p2m__w_psize z;
+    p2m__w_prom w;
+    p2m__w_sink s;
+    size_t need, i, merged = 0;
+    char *text;
+    if (out_size)
+        *out_size = 0;
+    if (err)
+        P2M_MEMSET(err, 0, sizeof *err);
+    if (opt && opt->merged_resources)
+        *opt->merged_resources = 0;
+    if (!r) {
+        (void)p2m__fail(err, P2M_ERR_ARGUMENT, 0, P2M__MSG("the result must not be NULL"));
+        return P2M_ERR_ARGUMENT;
+    }
+    P2M_MEMSET(&w, 0, sizeof w);
+    w.c.r = r;
+    w.opt = opt;
+    p2m__w_psize_counts(r, &z);
+    p2m__w_carve_init(&cv, scratch, scratch_size);
+    p2m__w_prom_carve(&cv, r, &z, &w);
+    p2m__w_psize_text(r, opt, &w, &z);
+    w.c.nest = (unsigned char *)p2m__w_take(&cv, z.nest);
+    w.c.nest_cap = z.nest;
+    text = (char *)p2m__w_take(&cv, z.text);
+    need = cv.used ? (P2M__W_ALIGN - 1u) + cv.used : 0u;
+    if (z.unknown || need > scratch_size || !text || !w.slot || (z.nest && !w.c.nest)) {
+        (void)p2m__need(err, P2M_ERR_MEMORY, need, P2M__MSG("scratch memory too small"));
+        return P2M_ERR_MEMORY;
+    }
+    P2M_MEMSET(w.slot, 0, (w.slot_mask + 1u) * sizeof(uint32_t));
+    p2m__w_sink_init(&w.store, text, z.text);
+    p2m__w_prom_build(&w);
+    if (w.c.why || w.store.n > z.text) {
+        (void)p2m__fail(err, P2M_ERR_MALFORMED, 0,
+                    w.c.why ? w.c.why : P2M__MSG("label text over its bound"));
+        return P2M_ERR_MALFORMED;
+    }
+    p2m__w_sink_init(&s, 0, 0);
+    p2m__w_prom_text(&s, &w);
+    if (!out || cap < s.n) {
+        (void)p2m__need(err, P2M_ERR_OUTPUT_TOO_SMALL, s.n, P2M__MSG("output buffer too small"));
+        return P2M_ERR_OUTPUT_TOO_SMALL;
+    }
+    need = s.n;
+    p2m__w_sink_init(&s, out, cap);
+    p2m__w_prom_text(&s, &w);
+    for (i = 0; i < p2m_result_resource_count(r); i++)
+        merged += w.pres[i].merged != 0;
+    if (opt && opt->merged_resources)
+        *opt->merged_resources = merged;
+    if (out_size)
+        *out_size = need;
+    return P2M_OK;
+}
+#endif /* !P2M_NO_PROM */
+
+#endif /* text writers */
 
 #endif /* P2M_IMPLEMENTATION_DONE */
 #endif /* P2M_IMPLEMENTATION */

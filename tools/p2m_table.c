@@ -14,7 +14,6 @@
 #define _POSIX_C_SOURCE 200809L /* gmtime_r */
 
 #include "p2m_table.h"
-#include "p2m_json.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -119,17 +118,19 @@ static void put_nested(p2m_outbuf *o, const p2m_result *r, const p2m_value *v)
 {
     size_t n = r ? p2m_result_nested_value(r, v, NULL, 0) : 0;
     unsigned char *buf = n ? (unsigned char *)malloc(n) : NULL;
-    size_t at = o->len;
-    char why[128];
     if (buf != NULL && p2m_result_nested_value(r, v, buf, n) == n) {
         p2m_value rv = *v;
+        size_t len;
         rv.str.ptr = (const char *)buf;
         rv.str.len = n;
-        if (p2m_value_text(o, &rv, why, sizeof why) == 0) {
+        len = p2m_write_value_text(&rv, NULL, 0);
+        if (len != (size_t)-1) {
+            unsigned char *dst = p2m_out_reserve(o, len);
+            if (dst != NULL)
+                o->len += p2m_write_value_text(&rv, dst, len);
             free(buf);
             return;
         }
-        o->len = at; /* a partial text is not shown */
     }
     free(buf);
     p2m_out_printf(o, v->type == P2M_VALUE_ARRAY ? "[array of %lu bytes]" : "{kvlist of %lu bytes}",
@@ -433,7 +434,7 @@ static void put_metric(p2m_outbuf *o, scratch *s, const p2m_result *r, size_t re
 
 /* ---- the whole result --------------------------------------------------- */
 
-void p2m_table_write(p2m_outbuf *o, const p2m_result *r, const p2m_extra_attrs *extra)
+void p2m_table_write(p2m_outbuf *o, const p2m_result *r)
 {
     scratch s;
     size_t res, n_res = p2m_result_resource_count(r);
@@ -450,18 +451,12 @@ void p2m_table_write(p2m_outbuf *o, const p2m_result *r, const p2m_extra_attrs *
         if (res > 0)
             p2m_out_str(o, "\n");
         p2m_out_str(o, head);
-        {
-            /* with the --resource-attr extras (p2m_resource_attrs) */
-            p2m_attribute *ra = NULL;
-            if (p2m_resource_attrs(r, res, extra, &ra, &n) != 0 || grow_attrs(&s, n) != 0) {
-                free(ra);
-                o->failed = 1;
-                break;
-            }
-            if (n > 0)
-                memcpy(s.attrs, ra, n * sizeof *ra);
-            free(ra);
+        n = p2m_result_resource_attributes(r, res, NULL, 0);
+        if (grow_attrs(&s, n) != 0) {
+            o->failed = 1;
+            break;
         }
+        p2m_result_resource_attributes(r, res, s.attrs, n);
         if (n == 0) {
             p2m_out_str(o, " (no attributes)");
         } else {

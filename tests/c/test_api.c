@@ -2507,8 +2507,10 @@ static void expect_xattrs(const DReq *d, const DReq *plain, const char *where)
            "%s: %zu resources, expected 2", where, d->n_resource_metrics);
     for (ri = 0; ri < d->n_resource_metrics && ri < plain->n_resource_metrics; ri++) {
         const DRes *r = d->resource_metrics[ri], *p = plain->resource_metrics[ri];
-        const DKV *svc = find_attr(r->resource->attributes, r->resource->n_attributes, "service.name");
-        const DKV *env = find_attr(r->resource->attributes, r->resource->n_attributes, "deployment.environment");
+        const DKV *svc =
+            find_attr(r->resource->attributes, r->resource->n_attributes, "service.name");
+        const DKV *env =
+            find_attr(r->resource->attributes, r->resource->n_attributes, "deployment.environment");
         const DKV *num = find_attr(r->resource->attributes, r->resource->n_attributes, "k.int");
         size_t had_svc = count_key(p, "service.name");
         EXPECT(count_key(r, "service.name") == 1 && svc && svc->value &&
@@ -2517,7 +2519,8 @@ static void expect_xattrs(const DReq *d, const DReq *plain, const char *where)
         EXPECT(count_key(r, "deployment.environment") == 1 && env && env->value &&
                    strcmp(env->value->string_value, "test") == 0,
                "%s: resource %zu deployment.environment not the last given (\"test\")", where, ri);
-        EXPECT(num && num->value && num->value->value_case == P2M__METRICS__ANY_VALUE__VALUE_INT_VALUE &&
+        EXPECT(num && num->value &&
+                   num->value->value_case == P2M__METRICS__ANY_VALUE__VALUE_INT_VALUE &&
                    num->value->int_value == -7,
                "%s: resource %zu k.int not int -7", where, ri);
         EXPECT(r->resource->n_attributes == p->resource->n_attributes - had_svc + 3,

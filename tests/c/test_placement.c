@@ -141,8 +141,8 @@ int main(void)
                        err.message);
                 break;
             }
-            EXPECT(guard_intact(emem + need, GUARD), "seed %u: the engine wrote past %zu bytes", seed,
-                   need);
+            EXPECT(guard_intact(emem + need, GUARD), "seed %u: the engine wrote past %zu bytes",
+                   seed, need);
             if (mis < 7)
                 free(ealloc);
         }
@@ -181,7 +181,8 @@ int main(void)
                        "seed %u request %zu: work_used %zu over the queried %zu", seed, r,
                        stats.work_used, wneed);
                 EXPECT(guard_intact(wmem + wneed, GUARD),
-                       "seed %u request %zu: the call wrote past %zu bytes of work", seed, r, wneed);
+                       "seed %u request %zu: the call wrote past %zu bytes of work", seed, r,
+                       wneed);
                 converted += st == P2M_OK;
                 free(walloc);
             }
