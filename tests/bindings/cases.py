@@ -11,6 +11,9 @@ Writes into a directory (default build/bindings/cases):
                        on NAME.otlp: the bytes each binding must reproduce
   NAME.resattr.expect.pb   the same with --resource-attr (case field
                        "resource_attributes")
+  NAME.CFG.FMT.expect.txt  `p2m convert -f json` (its newline removed: the
+                       bindings return the JSON text alone) and `-f prom`
+                       (optionally --promote-resource-attrs): "text_cases"
   NAME.trunc.otlp      truncated inputs, with what p2m says about them
   manifest.json        all of it: {"now", "cases": [...], "errors": [...],
                        "cumulative": {...}}
@@ -254,6 +257,40 @@ def main(argv):
                                   "config": "rich.json", "expect": exp,
                                   "resource_attributes": attrs})
 
+    # text formats, when this p2m writes them through the library's writers
+    manifest["text_cases"] = []
+    promotes = [(None, []), (True, ["--promote-resource-attrs", "all"]),
+                (["service.name", "host.name"],
+                 ["--promote-resource-attrs", "service.name,host.name"])]
+    for cname in ("default", "rich", "collector"):
+        yaml_text = CONFIGS[cname][0]
+        cfg_args = [] if yaml_text is None else ["-c", os.path.join(out_dir, cname + ".yaml")]
+        for name in inputs:
+            runs = [("json", None, [])] + [("prom", p, a) for p, a in promotes]
+            for i, (fmt, promote, extra) in enumerate(runs):
+                r = p2m(cfg_args + ["-f", fmt, "-q"] + extra,
+                        os.path.join(out_dir, name + ".otlp"))
+                if r.returncode != 0:
+                    print("FAIL cases-%s-%s-%s: p2m exit %d: %s" % (
+                        name, cname, fmt, r.returncode, r.stderr.decode()[:300]))
+                    bad = 1
+                    continue
+                text = r.stdout
+                if fmt == "json":
+                    if not text.endswith(b"\n"):
+                        print("FAIL cases-%s-%s-json: no newline after the JSON" % (name, cname))
+                        bad = 1
+                        continue
+                    text = text[:-1]
+                tag = fmt if i < 2 else "%s%d" % (fmt, i)
+                exp = "%s.%s.%s.expect.txt" % (name, cname, tag)
+                with open(os.path.join(out_dir, exp), "wb") as f:
+                    f.write(text)
+                manifest["text_cases"].append({
+                    "name": "%s-%s-%s" % (name, cname, tag), "input": name + ".otlp",
+                    "config": cname + ".json", "format": fmt, "promote": promote,
+                    "expect": exp})
+
     # cumulative: p2m keeps one state across the messages of a stream; a
     # binding keeps it across calls. Expected: the framed outputs, split.
     r = p2m(["-c", os.path.join(out_dir, "cumulative.yaml"), "-f", "otlp",
@@ -271,6 +308,22 @@ def main(argv):
         manifest["cumulative"] = {"config": "cumulative.json",
                                   "inputs": ["real-k8s-1.otlp", "real-k8s-2.otlp"],
                                   "expect": names}
+        # the same as OTLP/JSON: one line per message
+        r = p2m(["-c", os.path.join(out_dir, "cumulative.yaml"), "-f", "json", "-q",
+                 "--input-format", "otlp-stream"],
+                os.path.join(REAL, "sig-profiling-k8s.otlp"))
+        lines = r.stdout.split(b"\n")
+        if r.returncode != 0 or len(lines) != 3 or lines[2] != b"":
+            print("FAIL cases-cumulative-json: p2m exit %d, %d lines: %s" % (
+                r.returncode, len(lines), r.stderr.decode()[:300]))
+            bad = 1
+        else:
+            names = []
+            for i, line in enumerate(lines[:2]):
+                names.append("cumulative.%d.expect.json" % (i + 1))
+                with open(os.path.join(out_dir, names[-1]), "wb") as f:
+                    f.write(line)
+            manifest["cumulative"]["expect_json"] = names
 
     # truncated and damaged inputs: what p2m reports (byte offset, message)
     prof = inputs["real-profile"]

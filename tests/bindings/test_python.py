@@ -119,6 +119,21 @@ for case in M["cases"]:
     check("py-identical-" + case["name"])(run)
 
 
+for case in M.get("text_cases", []):
+    def run(case=case):
+        if case["format"] not in p2m.FORMATS:
+            return "format %s missing from FORMATS %r" % (case["format"], p2m.FORMATS)
+        kw = {}
+        if case["promote"] is not None:
+            kw["promote_resource_attributes"] = case["promote"]
+        got = conv_for(case["config"]).convert(read(case["input"]), case["format"], now=NOW,
+                                               **kw)
+        if not isinstance(got, str):
+            return "format %s gave %s, not str" % (case["format"], type(got).__name__)
+        return diff(got.encode("utf-8"), read(case["expect"]))
+    check("py-identical-" + case["name"])(run)
+
+
 @check("py-config-as-json-text-and-path")
 def _():
     case = next(c for c in M["cases"] if c["name"] == "real-profile-rich")
@@ -182,6 +197,12 @@ def _():
     why = diff(c.convert(read(cu["inputs"][0]), now=NOW), read(cu["expect"][0]))
     if why:
         return "after reset(): " + why
+    # the same as OTLP/JSON (the text of the running totals)
+    c = p2m.Converter(config(cu["config"]))
+    for inp, exp in zip(cu["inputs"], cu["expect_json"]):
+        why = diff(c.convert(read(inp), "json", now=NOW).encode(), read(exp))
+        if why:
+            return "json, %s after the earlier calls: %s" % (inp, why)
 
 
 @check("py-growth-from-needed")
@@ -279,13 +300,13 @@ def _():
 def _():
     c = p2m.Converter()
     data = read("real-profile.otlp")
-    for fmt in ("json", "prom"):
-        if fmt in p2m.FORMATS:
-            continue
-        why = expect_error(p2m.UnsupportedError, lambda: c.convert(data, fmt), 7, None,
-                           "p2m_write_" + fmt)
-        if why:
-            return "format %s: %s" % (fmt, why)
+    if p2m.FORMATS != ("otlp", "json", "prom"):
+        return "FORMATS %r: the library has the writers" % (p2m.FORMATS,)
+    try:
+        c.convert(data, "json", promote_resource_attributes=True)
+        return "promote_resource_attributes with json: no error"
+    except ValueError:
+        pass
     try:
         c.convert(data, "yaml")
         return "format yaml: no error"
@@ -370,20 +391,24 @@ def _():
 def _():
     # one converter per configuration shared by 6 threads, each converting
     # every case 4 times in its own order; results must equal p2m's bytes
-    jobs = [(c["config"], read(c["input"]), read(c["expect"]), c.get("resource_attributes"))
+    jobs = [(c["config"], read(c["input"]), read(c["expect"]),
+             {"resource_attributes": c.get("resource_attributes")}, "otlp")
             for c in M["cases"]]
+    jobs += [(c["config"], read(c["input"]), read(c["expect"]).decode(),
+              {} if c["promote"] is None else {"promote_resource_attributes": c["promote"]},
+              c["format"]) for c in M.get("text_cases", [])]
     shared = {c: p2m.Converter(config(c)) for c in set(j[0] for j in jobs)}
     bad = []
 
     def worker(seed):
         order = jobs * 4
         random.Random(seed).shuffle(order)
-        for cfg, data, want, attrs in order:
+        for cfg, data, want, kw, fmt in order:
             conv = shared[cfg]
-            got = conv.convert(data, now=NOW, resource_attributes=attrs)
+            got = conv.convert(data, fmt, now=NOW, **kw)
             if got != want:
-                bad.append("%s: %s" % (cfg, diff(got, want)))
-            elif conv.stats.bytes_out != len(got):
+                bad.append("%s %s: %d vs %d" % (cfg, fmt, len(got), len(want)))
+            elif conv.stats.bytes_out != len(got.encode() if isinstance(got, str) else got):
                 bad.append("stats of another thread's call: bytes_out %d, output %d"
                            % (conv.stats.bytes_out, len(got)))
     ts = [threading.Thread(target=worker, args=(i,)) for i in range(6)]
@@ -430,11 +455,14 @@ def _():
     # keeps counting only if the call released the GIL.
     one = read("real-k8s-2.otlp")
     c = p2m.Converter()
-    t0 = time.perf_counter()
-    c.convert(one, now=NOW)
-    per = max(time.perf_counter() - t0, 1e-5)
-    big = one * max(20, min(4000, int(0.3 / per)))
-    c.convert(big, now=NOW)  # buffers grown once, on the main thread
+    reps = 64
+    while True:  # double the request until one call takes 0.1 s (at most 4096 copies)
+        big = one * reps
+        t0 = time.perf_counter()
+        c.convert(big, now=NOW)  # also grows this thread's buffers
+        if time.perf_counter() - t0 >= 0.1 or reps >= 4096:
+            break
+        reps *= 2
     lib, span = p2m._lib, {}
 
     class Timed:

@@ -20,7 +20,7 @@ import json
 import os
 import threading
 import time
-from typing import Any, Dict, Mapping, Optional, Union
+from typing import Any, Dict, Mapping, Optional, Sequence, Tuple, Union
 
 __all__ = [
     "Converter", "Stats", "P2MError", "MalformedInputError", "InvalidReferenceError",
@@ -28,9 +28,10 @@ __all__ = [
     "UnsupportedError", "version", "FORMATS",
 ]
 
-# Output formats this build can write. "json" (OTLP/JSON) and "prom"
-# (Prometheus text) need the library's writers p2m_write_json / p2m_write_prom.
-FORMATS = ("otlp",)
+# Output formats: "otlp" (protobuf bytes), "json" (OTLP/JSON text) and
+# "prom" (Prometheus text exposition); the two text formats when the library
+# was built with its writers (p2m_write_json / p2m_write_prom), set below.
+FORMATS: Tuple[str, ...] = ("otlp",)
 
 # ---- errors -------------------------------------------------------------------
 
@@ -125,6 +126,13 @@ class _Value(ctypes.Structure):
 
 class _Attribute(ctypes.Structure):
     _fields_ = [("key", _Str), ("value", _Value)]
+
+
+class _PromOptions(ctypes.Structure):
+    _fields_ = [("promote_all", ctypes.c_int),
+                ("promote_keys", ctypes.POINTER(ctypes.c_char_p)),
+                ("n_promote_keys", ctypes.c_size_t),
+                ("merged_resources", ctypes.POINTER(ctypes.c_size_t))]
 
 
 class _Options(ctypes.Structure):
@@ -231,6 +239,15 @@ def _load() -> ctypes.CDLL:
     lib.p2m_state_init.argtypes = [vp, vp, sz, ctypes.POINTER(vp), perr]
     lib.p2m_work_size.restype = i
     lib.p2m_work_size.argtypes = [vp, ctypes.c_char_p, sz, ctypes.POINTER(sz), perr]
+    lib.p2m_aggregate.restype = i
+    lib.p2m_aggregate.argtypes = [vp, ctypes.c_char_p, sz, ctypes.POINTER(_Options), vp, sz,
+                                  ctypes.POINTER(vp), vp, perr]
+    for name, extra in (("p2m_write_json", []),
+                        ("p2m_write_prom", [ctypes.POINTER(_PromOptions)])):
+        if hasattr(lib, name):
+            fn = getattr(lib, name)
+            fn.restype = i
+            fn.argtypes = [vp] + extra + [vp, sz, vp, sz, ctypes.POINTER(sz), perr]
     lib.p2m_convert.restype = i
     lib.p2m_convert.argtypes = [vp, ctypes.c_char_p, sz, ctypes.POINTER(_Options), vp, sz,
                                 vp, sz, ctypes.POINTER(sz), vp, perr]
@@ -244,6 +261,7 @@ def _load() -> ctypes.CDLL:
 
 
 _lib = _load()
+FORMATS = ("otlp",) + tuple(f for f in ("json", "prom") if hasattr(_lib, "p2m_write_" + f))
 _STATS_SIZE = _lib.p2mb_sizeof(2)
 _OPTIONS_SIZE = _lib.p2mb_sizeof(3)
 
@@ -266,6 +284,22 @@ def _raise(err: _Error) -> None:
     raise cls(status, name.decode() if name else "status %d" % status,
               err.message.decode("utf-8", "replace"), int(err.offset),
               err.field.decode("utf-8", "replace"), int(err.needed))
+
+
+def _prom_options(promote: Union[bool, Sequence[str], None]) -> _PromOptions:
+    """p2m_prom_options for promote_resource_attributes (True / "all", or keys)."""
+    o = _PromOptions()
+    if promote is True or promote == "all":
+        o.promote_all = 1
+    elif promote:
+        if isinstance(promote, (str, bytes)):
+            raise TypeError("promote_resource_attributes: True, 'all' or a list of keys")
+        keys = [k.encode("utf-8") for k in promote]
+        arr = (ctypes.c_char_p * len(keys))(*keys)
+        o.promote_keys = ctypes.cast(arr, ctypes.POINTER(ctypes.c_char_p))
+        o.n_promote_keys = len(keys)
+        o._keep = (arr, keys)  # type: ignore[attr-defined]
+    return o
 
 
 def _buffer(size: int) -> ctypes.Array:
@@ -389,10 +423,18 @@ class Converter:
 
     def convert(self, data: Union[bytes, bytearray, memoryview], format: str = "otlp", *,
                 now: Optional[int] = None,
-                resource_attributes: Optional[Mapping[str, Any]] = None) -> bytes:
-        """Converts one OTLP ExportProfilesServiceRequest (protobuf bytes) and
-        returns the OTLP ExportMetricsServiceRequest (protobuf bytes), the same
-        bytes `p2m convert -f otlp` writes.
+                resource_attributes: Optional[Mapping[str, Any]] = None,
+                promote_resource_attributes: Union[bool, Sequence[str], None] = None
+                ) -> Union[bytes, str]:
+        """Converts one OTLP ExportProfilesServiceRequest (protobuf bytes).
+
+        format "otlp": the OTLP ExportMetricsServiceRequest as protobuf bytes,
+        the bytes `p2m convert -f otlp` writes. "json": the same request in
+        the OTLP JSON encoding, a str on one line (`p2m -f json` adds a
+        newline). "prom": the Prometheus text exposition, a str (`p2m -f
+        prom`); promote_resource_attributes (True for all, or a list of keys)
+        puts resource attributes on every sample as labels, as
+        `p2m --promote-resource-attrs`.
 
         now: Unix nanoseconds used for profiles that carry no time (default:
         the current time), as `p2m --now`.
@@ -405,10 +447,12 @@ class Converter:
         if format not in FORMATS:
             if format in ("json", "prom"):
                 raise _make(UnsupportedError,
-                            "format %r needs the library's %s writer, which this version "
+                            "format %r needs the library's %s writer, which this build "
                             "does not have; use format='otlp' (or p2m convert -f %s)"
                             % (format, "p2m_write_" + format, format))
             raise ValueError("format must be one of %s, not %r" % (", ".join(FORMATS), format))
+        if promote_resource_attributes is not None and format != "prom":
+            raise ValueError("promote_resource_attributes applies to format='prom' only")
         if not isinstance(data, bytes):
             data = bytes(data)
         # the library's p2m_options may have grown beyond the fields named
@@ -419,11 +463,72 @@ class Converter:
             attrs = _attributes(resource_attributes)
             opts.resource_attributes = attrs
             opts.n_resource_attributes = len(resource_attributes)
+        if format == "otlp":
+            if self._lock is None:
+                return self._convert(data, opts, self._tls)
+            with self._lock:
+                opts.state = self._state
+                return self._convert(data, opts, self._tls)
+        prom = _prom_options(promote_resource_attributes) if format == "prom" else None
         if self._lock is None:
-            return self._convert(data, opts, self._tls)
+            return self._convert_text(data, opts, self._tls, format, prom)
+        # the result view of a cumulative call shows the state: written under the lock
         with self._lock:
             opts.state = self._state
-            return self._convert(data, opts, self._tls)
+            return self._convert_text(data, opts, self._tls, format, prom)
+
+    def _convert_text(self, data: bytes, opts: _Options, tls: threading.local, format: str,
+                      prom: Optional[_PromOptions]) -> str:
+        work = getattr(tls, "work", None)
+        if work is None:
+            work = tls.work = self._grow_work(self._work_size(data))
+        stats = getattr(tls, "stats_mem", None)
+        if stats is None:
+            stats = tls.stats_mem = _buffer(_STATS_SIZE)
+        result = ctypes.c_void_p()
+        for _ in range(4):
+            err = _Error()
+            st = _lib.p2m_aggregate(self._engine, data, len(data), ctypes.byref(opts), work,
+                                    ctypes.sizeof(work), ctypes.byref(result), stats,
+                                    ctypes.byref(err))
+            if st == 4 and err.needed > ctypes.sizeof(work):
+                work = tls.work = self._grow_work(err.needed)
+            else:
+                break
+        if st == 1:
+            self._work_size(data)  # the offset p2m reports
+        if st != 0:
+            _raise(err)
+        # the writer's scratch and the text: sizes from the writer's answers
+        # (at most two P2M_ERR_MEMORY, then one P2M_ERR_OUTPUT_TOO_SMALL)
+        scratch = getattr(tls, "wscratch", None)
+        if scratch is None:
+            scratch = tls.wscratch = _buffer(65536)
+        out = getattr(tls, "tout", None)
+        if out is None:
+            out = tls.tout = _buffer(65536)
+        n = ctypes.c_size_t(0)
+        for _ in range(6):
+            err = _Error()
+            if prom is not None:
+                st = _lib.p2m_write_prom(result, ctypes.byref(prom), scratch,
+                                         ctypes.sizeof(scratch), out, ctypes.sizeof(out),
+                                         ctypes.byref(n), ctypes.byref(err))
+            else:
+                st = _lib.p2m_write_json(result, scratch, ctypes.sizeof(scratch), out,
+                                         ctypes.sizeof(out), ctypes.byref(n), ctypes.byref(err))
+            if st == 4 and err.needed > ctypes.sizeof(scratch):
+                scratch = tls.wscratch = self._grow_work(err.needed)
+            elif st == 5 and err.needed > ctypes.sizeof(out):
+                out = tls.tout = _buffer(err.needed)
+            else:
+                break
+        if st != 0:
+            _raise(err)
+        text = ctypes.string_at(out, n.value).decode("utf-8")
+        s = self._read_stats(stats)
+        tls.stats = self._last = dataclasses.replace(s, bytes_out=n.value)
+        return text
 
     def _convert(self, data: bytes, opts: _Options, tls: threading.local) -> bytes:
         # The thread's working memory is reused as it is: p2m_work_size (a skim
