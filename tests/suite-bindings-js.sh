@@ -25,6 +25,12 @@ if ! /usr/bin/python3 tests/bindings/cases.py "$OUT/cases" > "$OUT/cases.log" 2>
     echo "FAIL js-cases: tests/bindings/cases.py failed: $(tail -n 5 "$OUT/cases.log")"
     exit 1
 fi
+# glibc's text of doubles, for the test of the module's formatDouble
+if ! ${CC:-cc} -std=c99 -O2 -o "$OUT/doubles" tests/bindings/doubles.c > "$OUT/doubles.log" 2>&1 ||
+   ! "$OUT/doubles" 100000 > "$OUT/cases/doubles.txt"; then
+    echo "FAIL js-doubles: tests/bindings/doubles.c: $(tail -n 3 "$OUT/doubles.log")"
+    exit 1
+fi
 cd bindings/js || exit 2
 P2M_CASES="$(cd ../../"$OUT"/cases && pwd)" exec node --test \
     --test-reporter=./scripts/p2m-reporter.mjs test/convert.test.js test/browser.test.js

@@ -19,6 +19,18 @@
    loader names it. Environment references (${env:NAME}) are a feature of
    the YAML file and are not expanded here. */
 #define P2M_IMPLEMENTATION
+
+/* WebAssembly has no libc to print a double: the text writers' shortest
+   round-trip text of a double comes from the host (the ES module's
+   formatDouble, which gives the text of the C library's "%.*g" loop). The
+   module's only import. */
+#if defined(__wasm__) && !defined(P2M_FORMAT_DOUBLE)
+#include <stddef.h>
+__attribute__((import_module("env"), import_name("format_double"))) extern size_t
+p2mb_host_format_double(char *buf, size_t cap, double d);
+#define P2M_FORMAT_DOUBLE(buf, cap, d) p2mb_host_format_double((buf), (cap), (d))
+#endif
+
 #include "profile2metrics.h"
 
 #ifndef P2MB_API

@@ -180,6 +180,23 @@ def generated_request():
     return b.to_bytes()
 
 
+def bad_utf8_request():
+    """A request whose thread name and service name are not UTF-8: built with
+    Google protobuf around placeholders of the same length, which are then
+    replaced in the bytes (protobuf's API takes only valid strings)."""
+    b = G.Builder("v1.10")
+    rp = b.resource({"service.name": "SVC\u00e9\u00e9"})  # 7 bytes in UTF-8
+    sp = b.scope(rp)
+    cpu = b.cpu_profile(sp, time=G.BASE_TIME, duration=10_000_000_000)
+    st = b.stack([b.location(["main"])])
+    b.sample(cpu, st, values=[3], attrs={"process.executable.name": "app",
+                                         "thread.name": "QQQQ"})
+    data = b.to_bytes()
+    assert data.count(b"QQQQ") == 1 and data.count("SVC\u00e9\u00e9".encode()) == 1
+    data = data.replace(b"QQQQ", b"w\xee\x80\xff")
+    return data.replace("SVC\u00e9\u00e9".encode(), b"svc\xc3\x28\xa0\xa1")
+
+
 def split_stream(data):
     """The requests of a 4-byte big-endian length-prefixed stream."""
     out, pos = [], 0
@@ -188,6 +205,14 @@ def split_stream(data):
         out.append(data[pos + 4:pos + 4 + n])
         pos += 4 + n
     return out
+
+
+def is_utf8(data):
+    try:
+        data.decode("utf-8")
+        return True
+    except UnicodeDecodeError:
+        return False
 
 
 def p2m(args, data_path):
@@ -207,6 +232,7 @@ def main(argv):
     for i, msg in enumerate(split_stream(k8s)):
         inputs["real-k8s-%d" % (i + 1)] = msg
     inputs["generated"] = generated_request()
+    inputs["badutf8"] = bad_utf8_request()
     for name, data in inputs.items():
         with open(os.path.join(out_dir, name + ".otlp"), "wb") as f:
             f.write(data)
@@ -289,7 +315,7 @@ def main(argv):
                 manifest["text_cases"].append({
                     "name": "%s-%s-%s" % (name, cname, tag), "input": name + ".otlp",
                     "config": cname + ".json", "format": fmt, "promote": promote,
-                    "expect": exp})
+                    "expect": exp, "utf8": is_utf8(text)})
 
     # cumulative: p2m keeps one state across the messages of a stream; a
     # binding keeps it across calls. Expected: the framed outputs, split.

@@ -130,7 +130,8 @@ for case in M.get("text_cases", []):
                                                **kw)
         if not isinstance(got, str):
             return "format %s gave %s, not str" % (case["format"], type(got).__name__)
-        return diff(got.encode("utf-8"), read(case["expect"]))
+        # bytes that are not UTF-8 come back as surrogate escapes
+        return diff(got.encode("utf-8", "surrogateescape"), read(case["expect"]))
     check("py-identical-" + case["name"])(run)
 
 
@@ -332,10 +333,11 @@ convs = [p2m.Converter(), p2m.Converter({"metrics": {"function": {"enabled": Tru
 ok = err = 0
 def one(data):
     global ok, err
-    for c in convs:
+    for c, fmt in ((convs[0], "otlp"), (convs[1], "otlp"), (convs[0], "json"),
+                   (convs[1], "prom")):
         try:
-            out = c.convert(data, now=1)
-            assert isinstance(out, bytes)
+            out = c.convert(data, fmt, now=1)
+            assert isinstance(out, bytes if fmt == "otlp" else str)
             ok += 1
         except p2m.P2MError:
             err += 1
@@ -394,13 +396,20 @@ def _():
     jobs = [(c["config"], read(c["input"]), read(c["expect"]),
              {"resource_attributes": c.get("resource_attributes")}, "otlp")
             for c in M["cases"]]
-    jobs += [(c["config"], read(c["input"]), read(c["expect"]).decode(),
+    jobs += [(c["config"], read(c["input"]), read(c["expect"]).decode("utf-8",
+                                                                    "surrogateescape"),
               {} if c["promote"] is None else {"promote_resource_attributes": c["promote"]},
               c["format"]) for c in M.get("text_cases", [])]
     shared = {c: p2m.Converter(config(c)) for c in set(j[0] for j in jobs)}
     bad = []
 
     def worker(seed):
+        try:
+            work(seed)
+        except Exception as e:  # noqa: BLE001  (a thread's exception fails the check)
+            bad.append("thread %d: %s: %s" % (seed, type(e).__name__, e))
+
+    def work(seed):
         order = jobs * 4
         random.Random(seed).shuffle(order)
         for cfg, data, want, kw, fmt in order:
@@ -408,7 +417,8 @@ def _():
             got = conv.convert(data, fmt, now=NOW, **kw)
             if got != want:
                 bad.append("%s %s: %d vs %d" % (cfg, fmt, len(got), len(want)))
-            elif conv.stats.bytes_out != len(got.encode() if isinstance(got, str) else got):
+            elif conv.stats.bytes_out != len(got.encode("utf-8", "surrogateescape")
+                                             if isinstance(got, str) else got):
                 bad.append("stats of another thread's call: bytes_out %d, output %d"
                            % (conv.stats.bytes_out, len(got)))
     ts = [threading.Thread(target=worker, args=(i,)) for i in range(6)]

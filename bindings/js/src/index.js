@@ -27,8 +27,9 @@ export const Status = Object.freeze({
   UNSUPPORTED: 7,
 });
 
-/** Output formats this build writes ("json" / "prom" need the library's writers). */
-export const FORMATS = Object.freeze(["otlp"]);
+/** Output formats: "otlp" (protobuf bytes), "json" (OTLP/JSON) and "prom"
+ *  (Prometheus text); the text formats when the .wasm has the writers. */
+export const FORMATS = Object.freeze(["otlp", "json", "prom"]);
 
 const STATS_FIELDS = [
   "bytesIn", "bytesOut", "layout", "resources", "profiles", "profilesUnclassified",
@@ -86,6 +87,82 @@ async function loadModule(source) {
 }
 
 const align8 = (n) => (n + 7) & ~7;
+
+// The exact decimal digits of a finite, non-zero |d| (trailing zeros cut) and
+// the decimal exponent of the first one.
+function exactDigits(d) {
+  const dv = new DataView(new ArrayBuffer(8));
+  dv.setFloat64(0, Math.abs(d));
+  const bits = dv.getBigUint64(0);
+  const biased = Number((bits >> 52n) & 0x7ffn);
+  let m = bits & 0xfffffffffffffn;
+  let e2 = -1074;
+  if (biased !== 0) { m |= 1n << 52n; e2 = biased - 1075; }
+  // |d| = m * 2^e2 = (m * 5^-e2) * 10^e2 for e2 < 0
+  const digits = e2 >= 0 ? (m << BigInt(e2)).toString() : (m * 5n ** BigInt(-e2)).toString();
+  const exp = digits.length - 1 + (e2 >= 0 ? 0 : e2);
+  return [digits.replace(/0+$/, ""), exp];
+}
+
+// d as C's printf("%.*g", P, d) writes it: the exact value rounded half to
+// even to P significant digits, trailing zeros removed, an exponent (two
+// digits at least) below 1e-4 or from 10^P.
+function formatG(d, P) {
+  let [digits, exp] = exactDigits(d);
+  if (digits.length > P) {
+    const keep = BigInt(digits.slice(0, P));
+    const rest = digits.slice(P);
+    const up = rest[0] > "5" ||
+               (rest[0] === "5" && (/[1-9]/.test(rest.slice(1)) || (keep & 1n) === 1n));
+    let r = (up ? keep + 1n : keep).toString();
+    if (r.length > P) { exp += 1; r = r.slice(0, P); }
+    digits = r;
+  }
+  digits = digits.replace(/0+$/, "") || "0";
+  let out;
+  if (exp < -4 || exp >= P) {
+    const ae = Math.abs(exp);
+    out = (digits.length > 1 ? digits[0] + "." + digits.slice(1) : digits) + "e" +
+          (exp < 0 ? "-" : "+") + (ae < 10 ? "0" : "") + ae;
+  } else if (exp >= 0) {
+    const ip = digits.slice(0, exp + 1).padEnd(exp + 1, "0");
+    const fp = digits.slice(exp + 1);
+    out = fp ? ip + "." + fp : ip;
+  } else {
+    out = "0." + "0".repeat(-exp - 1) + digits;
+  }
+  return (d < 0 ? "-" : "") + out;
+}
+
+/** The text writers' text of a finite double, as the C library writes it
+ *  with a libc: the shortest of %.15g, %.16g and %.17g that reads back as d
+ *  (the .wasm imports it as env.format_double). */
+export function formatDouble(d) {
+  if (d === 0) return Object.is(d, -0) ? "-0" : "0";
+  let t;
+  for (let P = 15; P <= 17; P++) {
+    t = formatG(d, P);
+    if (Number(t) === d) break;
+  }
+  return t;
+}
+
+// The module's imports: env.format_double(buf, cap, d) writes the text of d
+// and a NUL into the instance's memory and returns its length.
+function hostImports(memory) {
+  return {
+    env: {
+      format_double(buf, cap, d) {
+        const b = enc.encode(formatDouble(d));
+        const n = Math.min(b.length, cap - 1);
+        const mem = new Uint8Array(memory.current.buffer, buf, n + 1);
+        mem.set(b.subarray(0, n));
+        mem[n] = 0;
+        return n;
+      },
+    },
+  };
+}
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
@@ -106,7 +183,9 @@ export class Converter {
       modulePromise ??= loadModule();
       mod = await modulePromise;
     }
-    const inst = await WebAssembly.instantiate(mod, {});
+    const memory = { current: null };
+    const inst = await WebAssembly.instantiate(mod, hostImports(memory));
+    memory.current = inst.exports.memory;
     return new Converter(inst.exports, config);
   }
 
@@ -163,7 +242,9 @@ export class Converter {
     }
     this._dyn = end;          // input, work and output of each call start here
     this._workSize = 0;
-    this._outCap = 16384;     // grown to what the library names, then kept
+    this._outCap = 16384;
+    this._wsSize = 65536;     // the text writers' scratch, grown as they ask
+    this._textCap = 65536;     // grown to what the library names, then kept
     this._lastStats = null;
   }
 
@@ -186,22 +267,31 @@ export class Converter {
    * time (default: now), as `p2m --now`. options.resourceAttributes: an
    * object of attributes set on every resource of the output (string,
    * boolean, bigint, number or Uint8Array values), replacing input attributes
-   * of the same key, as `p2m --resource-attr KEY=VALUE`. Throws P2MError.
+   * of the same key, as `p2m --resource-attr KEY=VALUE`.
+   * format "json": the same request in the OTLP JSON encoding, a string on
+   * one line (`p2m -f json` adds a newline; bytes of the input that are not
+   * UTF-8 become U+FFFD); "prom": the Prometheus text
+   * exposition, a string, with options.promoteResourceAttributes (true for
+   * all, or an array of keys) as `p2m --promote-resource-attrs`.
+   * Throws P2MError.
    */
   convert(input, format = "otlp", options = {}) {
     if (typeof format === "object" && format !== null) { options = format; format = "otlp"; }
-    if (!FORMATS.includes(format)) {
-      if (format === "json" || format === "prom")
-        throw new P2MError(Status.UNSUPPORTED, this._statusName(Status.UNSUPPORTED),
-          `format '${format}' needs the library's p2m_write_${format} writer, which this ` +
-          `version does not have; use format 'otlp' (or p2m convert -f ${format})`);
+    if (!FORMATS.includes(format))
       throw new TypeError(`format must be one of ${FORMATS.join(", ")}, not '${format}'`);
-    }
+    if (format !== "otlp" && !this._x["p2m_write_" + format])
+      throw new P2MError(Status.UNSUPPORTED, this._statusName(Status.UNSUPPORTED),
+        `format '${format}' needs the library's p2m_write_${format} writer, which this ` +
+        `.wasm does not have; use format 'otlp'`);
+    if (options.promoteResourceAttributes !== undefined && format !== "prom")
+      throw new TypeError("promoteResourceAttributes applies to format 'prom' only");
     if (input instanceof ArrayBuffer) input = new Uint8Array(input);
     if (!(input instanceof Uint8Array)) throw new TypeError("input must be a Uint8Array");
     const x = this._x;
     const [attrPtr, nAttrs, attrEnd] = this._writeAttributes(options.resourceAttributes);
-    const inPtr = attrEnd;
+    const [promPtr, promEnd] = format === "prom" ?
+      this._writePromOptions(options.promoteResourceAttributes, attrEnd) : [0, attrEnd];
+    const inPtr = promEnd;
     this._reserve(inPtr + input.length + 8);
     new Uint8Array(x.memory.buffer, inPtr, input.length).set(input);
     // The working memory's size is kept from call to call: p2m_work_size (a
@@ -212,16 +302,13 @@ export class Converter {
     let workSize = this._workSize;
     const now = options.now === undefined ? BigInt(Date.now()) * 1000000n : BigInt(options.now);
     let st;
+    if (format !== "otlp")
+      return this._convertText(inPtr, input.length, now, attrPtr, nAttrs, format, promPtr);
     for (let attempt = 0; attempt < 4; attempt++) {
       const work = align8(inPtr + input.length);
       const out = align8(work + workSize);
       this._reserve(out + this._outCap);
-      this._clear(this._opts, this._optSize);
-      const dv = new DataView(x.memory.buffer);
-      dv.setBigUint64(this._opts, now, true);
-      dv.setUint32(this._opts + 8, this._state, true);
-      dv.setUint32(this._opts + OPT_RES_ATTRS, attrPtr, true);
-      dv.setUint32(this._opts + OPT_RES_ATTRS + 4, nAttrs, true);
+      this._setOptions(now, attrPtr, nAttrs);
       this._clear(this._err, ERR_SIZE);
       this._clear(this._stats, 512);
       st = x.p2m_convert(this._engine, inPtr, input.length, this._opts, work, workSize,
@@ -243,6 +330,90 @@ export class Converter {
   }
 
   // ---- internals ----
+
+  _setOptions(now, attrPtr, nAttrs) {
+    this._clear(this._opts, this._optSize);
+    const dv = new DataView(this._x.memory.buffer);
+    dv.setBigUint64(this._opts, now, true);
+    dv.setUint32(this._opts + 8, this._state, true);
+    dv.setUint32(this._opts + OPT_RES_ATTRS, attrPtr, true);
+    dv.setUint32(this._opts + OPT_RES_ATTRS + 4, nAttrs, true);
+  }
+
+  // p2m_aggregate, then p2m_write_json / p2m_write_prom with their scratch
+  // and text grown from their answers (at most two MEMORY, then one
+  // OUTPUT_TOO_SMALL)
+  _convertText(inPtr, len, now, attrPtr, nAttrs, format, promPtr) {
+    const x = this._x;
+    const work = align8(inPtr + len);
+    let st;
+    for (let attempt = 0; attempt < 4; attempt++) {
+      this._reserve(work + this._workSize);
+      this._setOptions(now, attrPtr, nAttrs);
+      this._clear(this._err, ERR_SIZE);
+      this._clear(this._stats, 512);
+      st = x.p2m_aggregate(this._engine, inPtr, len, this._opts, work, this._workSize,
+                           this._slot + 16, this._stats, this._err);
+      const need = this._u32(this._err + ERR_NEEDED);
+      if (st === Status.MEMORY && need > this._workSize) this._workSize = need;
+      else break;
+    }
+    if (st === Status.MALFORMED) this._workSizeOf(inPtr, len);
+    if (st !== Status.OK) this._throw();
+    const result = this._u32(this._slot + 16);
+    for (let attempt = 0; attempt < 6; attempt++) {
+      const scratch = align8(work + this._workSize);
+      const out = align8(scratch + this._wsSize);
+      this._reserve(out + this._textCap);
+      this._clear(this._err, ERR_SIZE);
+      st = format === "prom"
+        ? x.p2m_write_prom(result, promPtr, scratch, this._wsSize, out, this._textCap,
+                           this._slot, this._err)
+        : x.p2m_write_json(result, scratch, this._wsSize, out, this._textCap, this._slot,
+                           this._err);
+      if (st === Status.OK) {
+        const n = this._u32(this._slot);
+        const text = dec.decode(new Uint8Array(x.memory.buffer, out, n));
+        this._lastStats = Object.freeze({ ...this._readStats(), bytesOut: n });
+        return text;
+      }
+      const need = this._u32(this._err + ERR_NEEDED);
+      if (st === Status.MEMORY && need > this._wsSize) this._wsSize = need;
+      else if (st === Status.OUTPUT_TOO_SMALL && need > this._textCap) this._textCap = need;
+      else break;
+    }
+    this._throw();
+  }
+
+  // p2m_prom_options (wasm32: promote_all at 0, promote_keys at 4, their
+  // count at 8, merged_resources at 12) and the keys as NUL-terminated
+  // strings, at `at`. Returns [options, first free byte].
+  _writePromOptions(promote, at) {
+    const opt = align8(at);
+    let keys = [];
+    let all = 0;
+    if (promote === true || promote === "all") all = 1;
+    else if (Array.isArray(promote)) keys = promote.map((k) => enc.encode(String(k)));
+    else if (promote !== undefined && promote !== null && promote !== false)
+      throw new TypeError("promoteResourceAttributes: true, 'all' or an array of keys");
+    const arr = opt + 16;
+    let p = arr + 4 * keys.length;
+    const end = p + keys.reduce((n, k) => n + k.length + 1, 0);
+    this._reserve(end + 8);
+    const dv = new DataView(this._x.memory.buffer);
+    const mem = new Uint8Array(this._x.memory.buffer);
+    mem.fill(0, opt, opt + 16);
+    dv.setInt32(opt, all, true);
+    dv.setUint32(opt + 4, keys.length ? arr : 0, true);
+    dv.setUint32(opt + 8, keys.length, true);
+    keys.forEach((k, i) => {
+      dv.setUint32(arr + 4 * i, p, true);
+      mem.set(k, p);
+      mem[p + k.length] = 0;
+      p += k.length + 1;
+    });
+    return [opt, align8(end)];
+  }
 
   _compile(json, at, engineMem, engineSize) {
     const x = this._x;

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
-import { Converter, P2MError, Status, FORMATS } from "../src/index.js";
+import { Converter, P2MError, Status, FORMATS, formatDouble } from "../src/index.js";
 
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const CASES = process.env.P2M_CASES || ROOT + "build/bindings/cases";
@@ -38,6 +38,39 @@ for (const c of M.cases) {
               read(c.expect), c.name);
   });
 }
+
+for (const c of M.text_cases ?? []) {
+  test(`js-identical-${c.name}`, async () => {
+    const conv = await convFor(c.config);
+    const opts = { now: NOW };
+    if (c.promote !== null) opts.promoteResourceAttributes = c.promote;
+    const got = conv.convert(read(c.input), c.format, opts);
+    assert.equal(typeof got, "string");
+    if (c.utf8) {
+      sameBytes(Buffer.from(got, "utf8"), read(c.expect), c.name);
+      assert.equal(conv.stats.bytesOut, Buffer.byteLength(got));
+    } else {
+      // bytes of the input that are not UTF-8 become U+FFFD, as TextDecoder reads p2m's text
+      assert.equal(got, new TextDecoder().decode(read(c.expect)));
+    }
+  });
+}
+
+test("js-format-double-as-libc", () => {
+  // the text glibc gives (tests/bindings/doubles.c), for edge cases,
+  // halfway cases and random bits: what the writers print with a libc
+  const lines = readFileSync(`${CASES}/doubles.txt`, "utf8").trim().split("\n");
+  assert.ok(lines.length > 1000, `only ${lines.length} doubles`);
+  const dv = new DataView(new ArrayBuffer(8));
+  const bad = [];
+  for (const line of lines) {
+    const [hex, want] = line.split(" ");
+    dv.setBigUint64(0, BigInt("0x" + hex));
+    const got = formatDouble(dv.getFloat64(0));
+    if (got !== want && bad.length < 5) bad.push(`${hex}: ${got}, libc ${want}`);
+  }
+  assert.deepEqual(bad, []);
+});
 
 test("js-resource-attribute-values", async () => {
   const conv = await Converter.create();
@@ -82,6 +115,10 @@ test("js-cumulative-across-calls", async () => {
                                           read(cu.expect[i]), inp));
   conv.reset();
   sameBytes(conv.convert(read(cu.inputs[0]), { now: NOW }), read(cu.expect[0]), "after reset()");
+  // the same as OTLP/JSON: the text of the running totals
+  const text = await Converter.create(config(cu.config));
+  cu.inputs.forEach((inp, i) => sameBytes(
+    Buffer.from(text.convert(read(inp), "json", { now: NOW })), read(cu.expect_json[i]), inp));
 });
 
 test("js-growth-from-needed", async () => {
@@ -141,15 +178,14 @@ test("js-config-errors", async () => {
   }
 });
 
-test("js-format-unsupported", async () => {
+test("js-format-arguments", async () => {
   const conv = await Converter.create();
-  for (const fmt of ["json", "prom"]) {
-    if (FORMATS.includes(fmt)) continue;
-    assert.throws(() => conv.convert(read("real-profile.otlp"), fmt),
-                  (err) => err instanceof P2MError && err.status === Status.UNSUPPORTED &&
-                           err.message.includes(`p2m_write_${fmt}`));
-  }
+  assert.deepEqual(FORMATS, ["otlp", "json", "prom"]);
   assert.throws(() => conv.convert(read("real-profile.otlp"), "yaml"), TypeError);
+  assert.throws(() => conv.convert(read("real-profile.otlp"), "json",
+                                   { promoteResourceAttributes: true }), TypeError);
+  assert.throws(() => conv.convert(read("real-profile.otlp"), "prom",
+                                   { promoteResourceAttributes: 5 }), TypeError);
 });
 
 test("js-malformed-never-crashes", async () => {
@@ -162,9 +198,11 @@ test("js-malformed-never-crashes", async () => {
                                           strict: true })];
   let ok = 0, errs = 0;
   const one = (data) => {
-    for (const conv of convs) {
+    for (const [conv, fmt] of [[convs[0], "otlp"], [convs[1], "otlp"], [convs[0], "json"],
+                               [convs[1], "prom"]]) {
       try {
-        assert.ok(conv.convert(data, { now: 1n }) instanceof Uint8Array);
+        const out = conv.convert(data, fmt, { now: 1n });
+        assert.ok(fmt === "otlp" ? out instanceof Uint8Array : typeof out === "string");
         ok++;
       } catch (err) {
         if (!(err instanceof P2MError)) throw err;
@@ -199,7 +237,7 @@ test("js-workers-same-bytes", async () => {
     import { parentPort, workerData } from "node:worker_threads";
     import { readFileSync } from "node:fs";
     const { Converter } = await import(workerData.module);
-    const { cases, dir, now, seed } = workerData;
+    const { cases, textCases, dir, now, seed } = workerData;
     let s = seed;
     const order = cases.concat(cases, cases);
     for (let i = order.length - 1; i > 0; i--) {
@@ -218,12 +256,23 @@ test("js-workers-same-bytes", async () => {
       const want = readFileSync(dir + "/" + c.expect);
       if (Buffer.compare(Buffer.from(out), want) !== 0) bad.push(c.name);
     }
+    for (const c of textCases) {
+      if (!convs.has(c.config))
+        convs.set(c.config, await Converter.create(
+          JSON.parse(readFileSync(dir + "/" + c.config, "utf8"))));
+      const opts = { now: BigInt(now) };
+      if (c.promote !== null) opts.promoteResourceAttributes = c.promote;
+      const out = convs.get(c.config).convert(
+        new Uint8Array(readFileSync(dir + "/" + c.input)), c.format, opts);
+      if (out !== new TextDecoder().decode(readFileSync(dir + "/" + c.expect))) bad.push(c.name);
+    }
     parentPort.postMessage({ n: order.length, bad });
   `;
   const module = new URL("../src/index.js", import.meta.url).href;
   const runs = await Promise.all([1, 2, 3, 4].map((seed) => new Promise((resolve, reject) => {
     const w = new Worker(src, { eval: true, type: "module",
-      workerData: { module, cases: M.cases, dir: CASES, now: M.now, seed } });
+      workerData: { module, cases: M.cases, textCases: M.text_cases ?? [], dir: CASES,
+                    now: M.now, seed } });
     w.once("message", resolve);
     w.once("error", reject);
   })));
@@ -233,10 +282,12 @@ test("js-workers-same-bytes", async () => {
   }
 });
 
-test("js-wasm-needs-no-imports", async () => {
-  // the core needs no libc: the module imports nothing from its host
+test("js-wasm-imports-only-format-double", async () => {
+  // the core needs no libc: the module imports only the text of a double
+  // for the text writers (env.format_double)
   const wasm = readFileSync(new URL("../dist/profile2metrics.wasm", import.meta.url));
   const mod = await WebAssembly.compile(wasm);
-  assert.deepEqual(WebAssembly.Module.imports(mod), []);
+  assert.deepEqual(WebAssembly.Module.imports(mod),
+                   [{ module: "env", name: "format_double", kind: "function" }]);
   console.log(`# profile2metrics.wasm: ${wasm.length} bytes`);
 });

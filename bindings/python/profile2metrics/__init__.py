@@ -431,7 +431,9 @@ class Converter:
         format "otlp": the OTLP ExportMetricsServiceRequest as protobuf bytes,
         the bytes `p2m convert -f otlp` writes. "json": the same request in
         the OTLP JSON encoding, a str on one line (`p2m -f json` adds a
-        newline). "prom": the Prometheus text exposition, a str (`p2m -f
+        newline; bytes of the input that are not UTF-8 are in the str as
+        surrogate escapes, so text.encode("utf-8", "surrogateescape") is
+        exactly what p2m writes). "prom": the Prometheus text exposition, a str (`p2m -f
         prom`); promote_resource_attributes (True for all, or a list of keys)
         puts resource attributes on every sample as labels, as
         `p2m --promote-resource-attrs`.
@@ -525,7 +527,9 @@ class Converter:
                 break
         if st != 0:
             _raise(err)
-        text = ctypes.string_at(out, n.value).decode("utf-8")
+        # strings of the input that are not UTF-8 reach the text as they
+        # came; surrogateescape keeps them byte for byte
+        text = ctypes.string_at(out, n.value).decode("utf-8", "surrogateescape")
         s = self._read_stats(stats)
         tls.stats = self._last = dataclasses.replace(s, bytes_out=n.value)
         return text
