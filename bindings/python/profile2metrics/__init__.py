@@ -9,6 +9,7 @@ run in parallel.
     import profile2metrics as p2m
     conv = p2m.Converter({"metrics": {"memory": {"enabled": False}}})
     out = conv.convert(request_bytes)      # OTLP ExportMetricsServiceRequest
+    text = conv.convert(request_bytes, "prom")   # Prometheus text
     conv.stats.samples_kept
 
 The configuration is the structure of the YAML file that `p2m -c` reads
@@ -39,10 +40,10 @@ FORMATS: Tuple[str, ...] = ("otlp",)
 class P2MError(Exception):
     """A failed call of the library: status (the p2m_status number),
     status_name (the library's name of the status, "malformed input", ...),
-    offset (byte offset into the input
-    for malformed input and invalid references; into the JSON text for a JSON
-    syntax error), field (configuration path, "" when none), message (one
-    line) and needed (bytes, for the two "too small" statuses)."""
+    offset (byte offset into the input for malformed input and invalid
+    references; into the JSON text for a JSON syntax error), field
+    (configuration path, "" when none), message (one line) and needed
+    (bytes, for the two "too small" statuses)."""
 
     status = -1
 
