@@ -129,3 +129,10 @@ $(BENCH_DIR)/bench: $(BENCH_OBJ)
 $(BENCH_DIR)/p2m_iter: $(BENCH_DIR)/p2m_iter.o $(BENCH_DIR)/p2m_side.o $(BENCH_DIR)/malloc_count.o \
                        $(BENCH_DIR)/peer_pz.o
 	$(CXX) $(BENCH_OPT) -o $@ $^
+
+# ---- p2m serve (issue 19): bench/serve.sh, h2load over loopback ----------------
+.PHONY: bench-serve
+bench-serve: $(BUILD)/p2m
+	sh bench/serve.sh
+bench: bench-serve
+# ---- end of p2m serve -----------------------------------------------------------
