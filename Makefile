@@ -100,3 +100,6 @@ clean:
 -include bench/bench.mk
 -include examples/examples.mk
 -include tools/lint.mk
+
+# Python and JavaScript bindings
+-include bindings/pyjs.mk

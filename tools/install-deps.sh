@@ -14,6 +14,10 @@ nginx-light nghttp2-client \
 gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm \
 gcc-s390x-linux-gnu libc6-dev-s390x-cross qemu-user libprotobuf-c-dev:s390x \
 gcc-i686-linux-gnu libc6-dev-i386-cross"
+# Python and JavaScript bindings (tests/suite-bindings-python.sh,
+# tests/suite-bindings-js.sh): venv for the offline pip install, Node for the
+# ES module and its tests, lld for wasm-ld, Chromium for the browser test.
+PKGS="$PKGS python3-venv nodejs lld chromium"
 # (gcc-multilib conflicts with the s390x cross compiler in Debian 12, so the
 # 32-bit build uses the i686 cross compiler; libprotobuf-c-dev:s390x needs the
 # s390x foreign architecture, added below)
