@@ -1827,133 +1827,145 @@ static int p2m__lines_fast(const uint8_t *p, uint32_t n, uint32_t *lines) {
     return 1;
 }
 
+/* Lines of a location (they size the per-location name lists): the quick
+   count, or the general reader for unusual encodings. 0 ok, -1 malformed. */
+static int p2m__location_lines(p2m__req *q, const uint8_t *p, uint32_t len, uint32_t *nl) {
+    const uint8_t *end = p + len;
+    p2m__field g;
+    int r;
+    if (p2m__lines_fast(p, len, nl)) return 0;
+    *nl = 0;
+    while ((r = p2m__next(&q->w, &p, end, &g)) > 0)
+        if (g.num == P2M__PB_LOCATION_LINES && g.wt == P2M__WT_LEN) (*nl)++;
+    return r < 0 ? -1 : 0;
+}
+
+/* The longest stack (in bytes, at least its frames) and location (in
+   lines) of the dictionary: they bound the names one sample can feed. */
+typedef struct p2m__dmax {
+    uint32_t stack, lines;
+} p2m__dmax;
+
+/* Counts one dictionary entry: field num, body [p, p + len). */
+P2M__INLINE int p2m__dict_entry(p2m__req *q, uint32_t num, const uint8_t *p, uint32_t len,
+                                int stacks, p2m__dmax *mx) {
+    switch (num) {
+    case P2M__PB_DICT_STRING_TABLE: q->sv.n_strings++; break;
+    case P2M__PB_DICT_ATTRIBUTE_TABLE: q->sv.n_attrs++; break;
+    case P2M__PB_DICT_MAPPING_TABLE: q->sv.n_maps++; break;
+    case P2M__PB_DICT_FUNCTION_TABLE: q->sv.n_funcs++; break;
+    case P2M__PB_DICT_STACK_TABLE:
+        q->sv.n_stacks++;
+        if (len > mx->stack) mx->stack = len; /* bytes >= frames */
+        break;
+    case P2M__PB_DICT_LOCATION_TABLE:
+        q->sv.n_locs++;
+        if (stacks) {
+            uint32_t nl;
+            if (p2m__location_lines(q, p, len, &nl) < 0) return -1;
+            q->sv.n_lines += nl;
+            if (nl > mx->lines) mx->lines = nl;
+        }
+        break;
+    default: break;
+    }
+    return 0;
+}
+
+/* Counts the dictionary's entries. A hot loop: entries with a one-byte tag
+   and a one- or two-byte length (nearly all of them) are read in place;
+   anything else goes through the general reader. */
+static int p2m__survey_dict(p2m__req *q, int stacks, p2m__dmax *mx) {
+    const uint8_t *dp = q->sv.dict.p, *dend = dp + q->sv.dict.n;
+    p2m__field f;
+    int r;
+    for (;;) {
+        while (dend - dp >= 3 && dp[0] < 0x80 && (dp[0] & 7u) == P2M__WT_LEN && dp[0] >= 8) {
+            uint32_t len = dp[1], hdr = 2;
+            if (len >= 0x80) {
+                if (dp[2] >= 0x80) break;
+                len = (len & 0x7fu) | (uint32_t)dp[2] << 7;
+                hdr = 3;
+            }
+            if (len > (size_t)(dend - dp) - hdr) break;
+            if (p2m__dict_entry(q, (uint32_t)dp[0] >> 3, dp + hdr, len, stacks, mx) < 0) return -1;
+            dp += hdr + len;
+        }
+        if ((r = p2m__next(&q->w, &dp, dend, &f)) <= 0) return r;
+        if (f.wt == P2M__WT_LEN && p2m__dict_entry(q, f.num, f.s.p, f.s.n, stacks, mx) < 0)
+            return -1;
+    }
+}
+
+/* One ResourceProfiles: its resource's fields, its profiles and their
+   samples (added to *samples). */
+static int p2m__survey_resource(p2m__req *q, p2m__span s, uint64_t *samples) {
+    const uint8_t *rp = s.p, *rend = s.p + s.n;
+    p2m__field g, h;
+    int r;
+    while ((r = p2m__next(&q->w, &rp, rend, &g)) > 0) {
+        if (g.wt != P2M__WT_LEN) continue;
+        if (g.num == P2M__PB_RESOURCE_PROFILES_RESOURCE) { /* attributes and entity_refs */
+            if (p2m__survey_kvs(q, g.s, P2M__PB_RESOURCE_ATTRIBUTES, 4, &q->sv.n_res_fields) < 0)
+                return -1;
+        } else if (g.num == P2M__PB_RESOURCE_PROFILES_SCOPE_PROFILES) {
+            const uint8_t *sp = g.s.p, *send = g.s.p + g.s.n;
+            while ((r = p2m__next(&q->w, &sp, send, &h)) > 0) {
+                if (h.wt != P2M__WT_LEN) continue;
+                if (h.num == P2M__PB_SCOPE_PROFILES_PROFILES) {
+                    q->sv.n_profiles++;
+                    if (p2m__survey_profile(q, h.s, samples) < 0) return -1;
+                } else if (h.num == P2M__PB_SCOPE_PROFILES_SCOPE) {
+                    if (p2m__survey_kvs(q, h.s, P2M__PB_SCOPE_ATTRIBUTES, 5, 0) < 0) return -1;
+                }
+            }
+            if (r < 0) return -1;
+        }
+    }
+    return r;
+}
+
+/* The survey: skims the request without memory for the counts that size
+   the working memory (dictionary tables, resources, profiles, samples) and
+   an upper bound of the series. count_dict: count the dictionary here (else
+   p2m__dict_scan does, while indexing it). */
 static int p2m__survey_request(p2m__req *q, int count_dict) {
     const p2m_engine *e = q->e;
     const uint8_t *p = q->in, *end = q->in + q->in_len;
-    p2m__field f, g, h;
+    p2m__field f;
     int r;
-    const int fn = e->metric[P2M_METRIC_FUNCTION].enabled;
-    const int stacks = P2M__STACKS(e);
     /* a sample feeds cpu or memory, and each declared metric at most once */
-    uint32_t n_metrics =
-        (e->metric[1].enabled ? 1u : 0u) + (e->metric[2].enabled ? 1u : 0u) + e->n_extra;
-    uint64_t fnames = 0;
-    uint32_t max_stack = 0, max_lines = 0;
+    const uint32_t n_metrics = (e->metric[P2M_METRIC_CPU].enabled ? 1u : 0u) +
+                               (e->metric[P2M_METRIC_MEMORY].enabled ? 1u : 0u) + e->n_extra;
+    uint64_t fnames;
+    p2m__dmax mx;
+    mx.stack = mx.lines = 0;
     P2M_MEMSET(&q->sv, 0, sizeof q->sv);
     /* the dictionary first (it usually comes last): the tables' sizes bound the series */
     while ((r = p2m__next(&q->w, &p, end, &f)) > 0)
         if (f.wt == P2M__WT_LEN && f.num == P2M__PB_REQ_DICTIONARY) q->sv.dict = f.s;
     if (r < 0) return -1;
-    if (q->sv.dict.p && count_dict) {
-        const uint8_t *dp = q->sv.dict.p, *dend = dp + q->sv.dict.n;
-        for (;;) {
-            /* Tight path for entries with a one-byte tag and a one- or
-               two-byte length (nearly all of them): count and skip; a
-               location's Lines are counted by p2m__lines_fast. Anything
-               else goes through the general reader below. */
-            while (dend - dp >= 3 && dp[0] < 0x80 && (dp[0] & 7u) == P2M__WT_LEN && dp[0] >= 8) {
-                uint32_t len = dp[1], hdr = 2;
-                if (len >= 0x80) {
-                    if (dp[2] >= 0x80) break;
-                    len = (len & 0x7fu) | (uint32_t)dp[2] << 7;
-                    hdr = 3;
-                }
-                if (len > (size_t)(dend - dp) - hdr) break;
-                switch (dp[0] >> 3) {
-                case P2M__PB_DICT_STRING_TABLE: q->sv.n_strings++; break;
-                case P2M__PB_DICT_ATTRIBUTE_TABLE: q->sv.n_attrs++; break;
-                case P2M__PB_DICT_MAPPING_TABLE: q->sv.n_maps++; break;
-                case P2M__PB_DICT_FUNCTION_TABLE: q->sv.n_funcs++; break;
-                case P2M__PB_DICT_STACK_TABLE:
-                    q->sv.n_stacks++;
-                    if (len > max_stack) max_stack = len; /* bytes >= frames */
-                    break;
-                case P2M__PB_DICT_LOCATION_TABLE:
-                    if (stacks) {
-                        uint32_t nl;
-                        if (!p2m__lines_fast(dp + hdr, len, &nl)) goto general;
-                        q->sv.n_lines += nl;
-                        if (nl > max_lines) max_lines = nl;
-                    }
-                    q->sv.n_locs++;
-                    break;
-                default: break;
-                }
-                dp += hdr + len;
-            }
-        general:
-            if ((r = p2m__next(&q->w, &dp, dend, &f)) <= 0) break;
-            if (f.wt != P2M__WT_LEN) continue;
-            switch (f.num) {
-            case P2M__PB_DICT_STRING_TABLE: q->sv.n_strings++; break;
-            case P2M__PB_DICT_ATTRIBUTE_TABLE: q->sv.n_attrs++; break;
-            case P2M__PB_DICT_MAPPING_TABLE: q->sv.n_maps++; break;
-            case P2M__PB_DICT_FUNCTION_TABLE: q->sv.n_funcs++; break;
-            case P2M__PB_DICT_STACK_TABLE:
-                q->sv.n_stacks++;
-                if (f.s.n > max_stack) max_stack = f.s.n; /* bytes >= frames */
-                break;
-            case P2M__PB_DICT_LOCATION_TABLE:
-                q->sv.n_locs++;
-                if (stacks) { /* count Lines: they size the per-location name lists */
-                    const uint8_t *lp = f.s.p, *lend = lp + f.s.n;
-                    uint32_t nl = 0;
-                    int rr;
-                    while ((rr = p2m__next(&q->w, &lp, lend, &g)) > 0)
-                        if (g.num == P2M__PB_LOCATION_LINES && g.wt == P2M__WT_LEN) nl++;
-                    if (rr < 0) return -1;
-                    q->sv.n_lines += nl;
-                    if (nl > max_lines) max_lines = nl;
-                }
-                break;
-            default: break;
-            }
-        }
-        if (r < 0) return -1;
-    }
+    if (q->sv.dict.p && count_dict && p2m__survey_dict(q, P2M__STACKS(e), &mx) < 0) return -1;
     /* distinct function names one sample can feed: one (self), or at most
        every line of every frame of the longest stack (inclusive) */
     fnames = (uint64_t)q->sv.n_funcs + q->sv.n_locs + 2u;
     if (e->function_mode == P2M_FUNCTION_SELF) fnames = 1;
-    else if ((uint64_t)max_stack * (max_lines + 1u) + 1u < fnames)
-        fnames = (uint64_t)max_stack * (max_lines + 1u) + 1u;
+    else if ((uint64_t)mx.stack * (mx.lines + 1u) + 1u < fnames)
+        fnames = (uint64_t)mx.stack * (mx.lines + 1u) + 1u;
     q->sv.fnames = fnames;
     p = q->in;
     while ((r = p2m__next(&q->w, &p, end, &f)) > 0) {
-        const uint8_t *rp, *rend;
-        uint64_t samples = 0, cap;
+        uint64_t samples = 0, cap, fed;
         if (f.wt != P2M__WT_LEN || f.num != P2M__PB_REQ_RESOURCE_PROFILES) continue;
-        rp = f.s.p;
-        rend = f.s.p + f.s.n;
         q->sv.n_res++;
-        while ((r = p2m__next(&q->w, &rp, rend, &g)) > 0) {
-            if (g.wt != P2M__WT_LEN) continue;
-            if (g.num == P2M__PB_RESOURCE_PROFILES_RESOURCE) { /* attributes and entity_refs */
-                if (p2m__survey_kvs(q, g.s, P2M__PB_RESOURCE_ATTRIBUTES, 4, &q->sv.n_res_fields) <
-                    0)
-                    return -1;
-            } else if (g.num == P2M__PB_RESOURCE_PROFILES_SCOPE_PROFILES) {
-                const uint8_t *sp = g.s.p, *send = g.s.p + g.s.n;
-                while ((r = p2m__next(&q->w, &sp, send, &h)) > 0) {
-                    if (h.wt != P2M__WT_LEN) continue;
-                    if (h.num == P2M__PB_SCOPE_PROFILES_PROFILES) {
-                        q->sv.n_profiles++;
-                        if (p2m__survey_profile(q, h.s, &samples) < 0) return -1;
-                    } else if (h.num == P2M__PB_SCOPE_PROFILES_SCOPE) {
-                        if (p2m__survey_kvs(q, h.s, P2M__PB_SCOPE_ATTRIBUTES, 5, 0) < 0) return -1;
-                    }
-                }
-                if (r < 0) return -1;
-            }
-        }
-        if (r < 0) return -1;
+        if (p2m__survey_resource(q, f.s, &samples) < 0) return -1;
         q->sv.n_samples += samples;
         cap = (uint64_t)n_metrics * e->max_series;
         /* an overflow point needs more samples than max_series */
-        q->sv.series_cap +=
-            (samples * (1u + e->n_extra) < cap ? samples * (1u + e->n_extra) : cap) +
-            (samples > e->max_series ? n_metrics : 0u);
-        if (fn) { /* at most one point per (attribute set, function name) */
+        fed = samples * (1u + e->n_extra);
+        q->sv.series_cap += (fed < cap ? fed : cap) + (samples > e->max_series ? n_metrics : 0u);
+        if (e->metric[P2M_METRIC_FUNCTION]
+                .enabled) { /* at most one point per (attribute set, name) */
             uint64_t fs = samples * fnames;
             if (samples && fs / samples != fnames) fs = UINT64_MAX;
             q->sv.series_cap += fs > e->max_series ? (uint64_t)e->max_series + 1u : fs;
