@@ -3248,7 +3248,7 @@ static int p2m__timestamp_window(p2m__req *q, p2m__span s, uint64_t *lo, uint64_
 P2M__INLINE int p2m__sample_attrs(p2m__req *q, const p2m__field *g, int *bad,
                                   const uint8_t **bad_at) {
     p2m__ints it;
-    uint64_t idx;
+    uint64_t idx = 0;
     int ri;
     p2m__ints_init(&it, g);
     while ((ri = p2m__ints_next(&q->w, &it, &idx)) > 0) {
@@ -5824,16 +5824,11 @@ static size_t p2m__w_attrs(const p2m_result *r, const p2m__w_list *l, p2m_attrib
 static const p2m_attribute *p2m__w_read(const p2m_result *r, const p2m__w_list *l,
                                         p2m_attribute *arr, size_t arr_cap, p2m_attribute *stack,
                                         size_t *n) {
+    p2m_attribute *to;
     *n = p2m__w_attrs(r, l, 0, 0);
-    if (arr && *n <= arr_cap) {
-        p2m__w_attrs(r, l, arr, *n);
-        return arr;
-    }
-    if (*n <= P2M__W_STACK_ATTRS) {
-        p2m__w_attrs(r, l, stack, *n);
-        return stack;
-    }
-    return 0;
+    to = arr && *n <= arr_cap ? arr : *n <= P2M__W_STACK_ATTRS ? stack : 0;
+    if (to && p2m__w_attrs(r, l, to, *n) < *n) *n = 0; /* never: the list does not change */
+    return to;
 }
 
 #ifndef P2M_NO_JSON
