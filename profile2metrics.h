@@ -3973,17 +3973,35 @@ static void p2m__nframe_push(p2m__nframe *fr, const uint8_t *base, p2m__span s, 
     fr->hdr_tag = (uint8_t)p2m__varint_len((uint64_t)num << 3 | P2M__WT_LEN);
 }
 
+/* One field of a nested message as the walk meets it. */
+typedef struct p2m__nstep {
+    p2m__field f;
+    const uint8_t *at; /* where the field starts */
+    int child;         /* the kind of the message it holds (p2m__nested_field) */
+    uint32_t onum;     /* the field number a resolved string is written under */
+    p2m_str str;       /* the resolved string */
+} p2m__nstep;
+
+/* Starts a walk over the contents s of a nested message of kind kind. */
+static void p2m__nwalk_init(p2m__nframe *st, p2m__wire *w, p2m__span s, int kind) {
+    w->base = s.p;
+    w->err = 0;
+    w->st = P2M_OK;
+    p2m__nframe_push(&st[0], s.p, s, kind, 0);
+}
+
 /* Reads the next field of the top frame; what it becomes, as p2m__nested_field. */
 static int p2m__nframe_next(const p2m_result *r, p2m__wire *w, const uint8_t *base, p2m__nframe *fr,
-                            p2m__field *f, const uint8_t **at, int *child, uint32_t *onum,
-                            p2m_str *str) {
+                            p2m__nstep *x) {
     const uint8_t *p = base + fr->p;
     int rc;
-    *at = p;
-    rc = p2m__next(w, &p, base + fr->end, f);
+    x->at = p;
+    x->child = 0;
+    x->onum = 0;
+    rc = p2m__next(w, &p, base + fr->end, &x->f);
     fr->p = (uint32_t)(p - base);
     if (rc <= 0) return -1;
-    return p2m__nested_field(r, fr->kind, f, fr->key_given, child, onum, str);
+    return p2m__nested_field(r, fr->kind, &x->f, fr->key_given, &x->child, &x->onum, &x->str);
 }
 
 static uint8_t *p2m__put_varint(uint8_t *dst, uint64_t v) {
@@ -3997,61 +4015,51 @@ static size_t p2m__nested_size(const p2m_result *r, p2m__span s, int kind) {
     p2m__nframe st[P2M__MAX_DEPTH + 1];
     int top = 0;
     p2m__wire w;
-    w.base = s.p; w.err = 0; w.st = P2M_OK;
-    p2m__nframe_push(&st[0], s.p, s, kind, 0);
+    p2m__nwalk_init(st, &w, s, kind);
     for (;;) {
-        p2m__field f;
-        const uint8_t *at;
-        int child = 0;
-        uint32_t onum = 0;
-        p2m_str str;
-        int how = p2m__nframe_next(r, &w, s.p, &st[top], &f, &at, &child, &onum, &str);
-        if (how < 0) {
+        p2m__nstep x;
+        const int how = p2m__nframe_next(r, &w, s.p, &st[top], &x);
+        if (how < 0) { /* the top frame is done: its size goes to its parent */
             uint32_t total = st[top].acc;
             if (top == 0) return total;
             top--;
             st[top].acc += st[top + 1].hdr_tag + (uint32_t)p2m__varint_len(total) + total;
         } else if (how == 1 && top < P2M__MAX_DEPTH) {
             top++;
-            p2m__nframe_push(&st[top], s.p, f.s, child, f.num);
+            p2m__nframe_push(&st[top], s.p, x.f.s, x.child, x.f.num);
         } else if (how == 3) {
-            st[top].acc += 1u + (uint32_t)p2m__varint_len(str.len) + (uint32_t)str.len;
+            st[top].acc += 1u + (uint32_t)p2m__varint_len(x.str.len) + (uint32_t)x.str.len;
         } else if (how != 2) {
-            st[top].acc += (uint32_t)(s.p + st[top].p - at);
+            st[top].acc += (uint32_t)(s.p + st[top].p - x.at);
         }
     }
 }
 
-/* Writes the resolved contents of a nested message forward into dst. */
+/* Writes the resolved contents of a nested message forward into dst; a
+   child's length prefix comes from p2m__nested_size. */
 static void p2m__nested_write(const p2m_result *r, p2m__span s, int kind, uint8_t *dst) {
     p2m__nframe st[P2M__MAX_DEPTH + 1];
     int top = 0;
     p2m__wire w;
-    w.base = s.p; w.err = 0; w.st = P2M_OK;
-    p2m__nframe_push(&st[0], s.p, s, kind, 0);
+    p2m__nwalk_init(st, &w, s, kind);
     for (;;) {
-        p2m__field f;
-        const uint8_t *at;
-        int child = 0;
-        uint32_t onum = 0;
-        p2m_str str;
-        int how = p2m__nframe_next(r, &w, s.p, &st[top], &f, &at, &child, &onum, &str);
+        p2m__nstep x;
+        const int how = p2m__nframe_next(r, &w, s.p, &st[top], &x);
         if (how < 0) {
-            if (top == 0) return;
-            top--;
+            if (top-- == 0) return;
         } else if (how == 1 && top < P2M__MAX_DEPTH) {
-            dst = p2m__put_varint(dst, (uint64_t)f.num << 3 | P2M__WT_LEN);
-            dst = p2m__put_varint(dst, p2m__nested_size(r, f.s, child));
+            dst = p2m__put_varint(dst, (uint64_t)x.f.num << 3 | P2M__WT_LEN);
+            dst = p2m__put_varint(dst, p2m__nested_size(r, x.f.s, x.child));
             top++;
-            p2m__nframe_push(&st[top], s.p, f.s, child, f.num);
+            p2m__nframe_push(&st[top], s.p, x.f.s, x.child, x.f.num);
         } else if (how == 3) {
-            *dst++ = (uint8_t)(onum << 3 | P2M__WT_LEN);
-            dst = p2m__put_varint(dst, str.len);
-            if (str.len) P2M_MEMCPY(dst, str.ptr, str.len);
-            dst += str.len;
+            *dst++ = (uint8_t)(x.onum << 3 | P2M__WT_LEN);
+            dst = p2m__put_varint(dst, x.str.len);
+            if (x.str.len) P2M_MEMCPY(dst, x.str.ptr, x.str.len);
+            dst += x.str.len;
         } else if (how != 2) {
-            size_t len = (size_t)(s.p + st[top].p - at);
-            P2M_MEMCPY(dst, at, len);
+            const size_t len = (size_t)(s.p + st[top].p - x.at);
+            P2M_MEMCPY(dst, x.at, len);
             dst += len;
         }
     }
