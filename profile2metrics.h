@@ -5571,30 +5571,6 @@ static int p2m__w_any(p2m__w_sink *s, const unsigned char *p, size_t n, int dept
                       p2m__w_ctx *c);
 static int p2m__w_value(p2m__w_sink *s, const p2m_value *v, int depth, int json, p2m__w_ctx *c);
 
-/* ArrayValue (values: AnyValue) as [..] or, in OTLP JSON, {"values":[..]}. */
-static int p2m__w_array(p2m__w_sink *s, const unsigned char *p, size_t n, int depth, int json,
-                        p2m__w_ctx *c) {
-    const unsigned char *end = p + n;
-    p2m__w_field f;
-    int rc, first = 1;
-    if (depth > P2M__W_NEST_MAX)
-        return p2m__w_bad(c, P2M__MSG("attribute value nested more than 32 levels deep"));
-    p2m__w_str(s, json ? "{\"values\":[" : "[");
-    while ((rc = p2m__w_next(&p, end, &f)) > 0) {
-        if (f.num != P2M__PB_ARRAY_VALUE_VALUES || f.wt != P2M__WT_LEN)
-            continue;
-        if (!first)
-            p2m__w_put(s, ",", 1);
-        first = 0;
-        if (p2m__w_any(s, f.p, f.n, depth + 1, json, c) != 0)
-            return -1;
-    }
-    if (rc < 0)
-        return p2m__w_bad(c, P2M__MSG("malformed ArrayValue in an attribute value"));
-    p2m__w_str(s, json ? "]}" : "]");
-    return 0;
-}
-
 /* KeyValue: {"key":..,"value":..} in OTLP JSON, "key":value in plain JSON. */
 static int p2m__w_kv(p2m__w_sink *s, const unsigned char *p, size_t n, int depth, int json,
                      p2m__w_ctx *c) {
@@ -5634,27 +5610,32 @@ static int p2m__w_kv(p2m__w_sink *s, const unsigned char *p, size_t n, int depth
     return p2m__w_any(s, val, val_n, depth + 1, json, c);
 }
 
-/* KeyValueList (values: KeyValue). */
-static int p2m__w_kvlist(p2m__w_sink *s, const unsigned char *p, size_t n, int depth, int json,
-                         p2m__w_ctx *c) {
+/* ArrayValue (values: AnyValue) as [..] and KeyValueList (values:
+   KeyValue) as {..}; in OTLP JSON both as {"values":[..]}. */
+static int p2m__w_seq(p2m__w_sink *s, const unsigned char *p, size_t n, int depth, int json,
+                      p2m__w_ctx *c, int kvlist) {
     const unsigned char *end = p + n;
+    const uint32_t num =
+        kvlist ? (uint32_t)P2M__PB_KEY_VALUE_LIST_VALUES : (uint32_t)P2M__PB_ARRAY_VALUE_VALUES;
     p2m__w_field f;
     int rc, first = 1;
     if (depth > P2M__W_NEST_MAX)
         return p2m__w_bad(c, P2M__MSG("attribute value nested more than 32 levels deep"));
-    p2m__w_str(s, json ? "{\"values\":[" : "{");
+    p2m__w_str(s, json ? "{\"values\":[" : kvlist ? "{" : "[");
     while ((rc = p2m__w_next(&p, end, &f)) > 0) {
-        if (f.num != P2M__PB_KEY_VALUE_LIST_VALUES || f.wt != P2M__WT_LEN)
+        if (f.num != num || f.wt != P2M__WT_LEN)
             continue;
         if (!first)
             p2m__w_put(s, ",", 1);
         first = 0;
-        if (p2m__w_kv(s, f.p, f.n, depth + 1, json, c) != 0)
+        if ((kvlist ? p2m__w_kv(s, f.p, f.n, depth + 1, json, c)
+                    : p2m__w_any(s, f.p, f.n, depth + 1, json, c)) != 0)
             return -1;
     }
     if (rc < 0)
-        return p2m__w_bad(c, P2M__MSG("malformed KeyValueList in an attribute value"));
-    p2m__w_str(s, json ? "]}" : "}");
+        return p2m__w_bad(c, kvlist ? P2M__MSG("malformed KeyValueList in an attribute value")
+                                    : P2M__MSG("malformed ArrayValue in an attribute value"));
+    p2m__w_str(s, json ? "]}" : kvlist ? "}" : "]");
     return 0;
 }
 
@@ -5738,9 +5719,8 @@ static int p2m__w_any(p2m__w_sink *s, const unsigned char *p, size_t n, int dept
         p2m__w_put(s, "\"", 1);
         return 0;
     case P2M_VALUE_ARRAY:
-        return p2m__w_array(s, last.p, last.n, depth + 1, json, c);
     case P2M_VALUE_KVLIST:
-        return p2m__w_kvlist(s, last.p, last.n, depth + 1, json, c);
+        return p2m__w_seq(s, last.p, last.n, depth + 1, json, c, v.type == P2M_VALUE_KVLIST);
     }
     return 0;
 }
@@ -5774,14 +5754,9 @@ static int p2m__w_value(p2m__w_sink *s, const p2m_value *v, int depth, int json,
         p2m__w_str(s, "\"}");
         return 0;
     case P2M_VALUE_ARRAY:
-        p2m__w_str(s, "{\"arrayValue\":");
-        if (p2m__w_array(s, b, v->str.len, depth + 1, json, c) != 0)
-            return -1;
-        p2m__w_put(s, "}", 1);
-        return 0;
     case P2M_VALUE_KVLIST:
-        p2m__w_str(s, "{\"kvlistValue\":");
-        if (p2m__w_kvlist(s, b, v->str.len, depth + 1, json, c) != 0)
+        p2m__w_str(s, v->type == P2M_VALUE_KVLIST ? "{\"kvlistValue\":" : "{\"arrayValue\":");
+        if (p2m__w_seq(s, b, v->str.len, depth + 1, json, c, v->type == P2M_VALUE_KVLIST) != 0)
             return -1;
         p2m__w_put(s, "}", 1);
         return 0;
@@ -6158,10 +6133,9 @@ static int p2m__w_text(p2m__w_sink *s, const p2m_value *v, p2m__w_ctx *c) {
     case P2M_VALUE_ARRAY:
     case P2M_VALUE_KVLIST:
         rc = p2m__w_resolve(c, v, &rv);
-        if (rc == 0 && v->type == P2M_VALUE_ARRAY)
-            rc = p2m__w_array(s, (const unsigned char *)rv.str.ptr, rv.str.len, 1, 0, c);
-        else if (rc == 0)
-            rc = p2m__w_kvlist(s, (const unsigned char *)rv.str.ptr, rv.str.len, 1, 0, c);
+        if (rc == 0)
+            rc = p2m__w_seq(s, (const unsigned char *)rv.str.ptr, rv.str.len, 1, 0, c,
+                            v->type == P2M_VALUE_KVLIST);
         break;
     default:
         break;
@@ -6180,10 +6154,8 @@ P2M_API size_t p2m_write_value_text(const p2m_value *v, void *out, size_t cap) {
     b = (const unsigned char *)(v->str.ptr ? v->str.ptr : "");
     P2M_MEMSET(&c, 0, sizeof c);
     p2m__w_sink_init(&s, 0, 0);
-    if (v->type == P2M_VALUE_ARRAY)
-        rc = p2m__w_array(&s, b, v->str.len, 1, 0, &c);
-    else if (v->type == P2M_VALUE_KVLIST)
-        rc = p2m__w_kvlist(&s, b, v->str.len, 1, 0, &c);
+    if (v->type == P2M_VALUE_ARRAY || v->type == P2M_VALUE_KVLIST)
+        rc = p2m__w_seq(&s, b, v->str.len, 1, 0, &c, v->type == P2M_VALUE_KVLIST);
     else
         (void)p2m__w_text(&s, v, &c);
     if (rc != 0)
@@ -6192,10 +6164,8 @@ P2M_API size_t p2m_write_value_text(const p2m_value *v, void *out, size_t cap) {
         return s.n;
     cap = s.n;
     p2m__w_sink_init(&s, out, cap);
-    if (v->type == P2M_VALUE_ARRAY)
-        (void)p2m__w_array(&s, b, v->str.len, 1, 0, &c);
-    else if (v->type == P2M_VALUE_KVLIST)
-        (void)p2m__w_kvlist(&s, b, v->str.len, 1, 0, &c);
+    if (v->type == P2M_VALUE_ARRAY || v->type == P2M_VALUE_KVLIST)
+        (void)p2m__w_seq(&s, b, v->str.len, 1, 0, &c, v->type == P2M_VALUE_KVLIST);
     else
         (void)p2m__w_text(&s, v, &c);
     return s.n;

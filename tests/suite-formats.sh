@@ -376,7 +376,7 @@ fi
 # ---- the nested-value decoder's own limits ------------------------------------------
 # No request the library accepts nests deeper than 32 levels (nested-deep is
 # the deepest), so the decoder's bound and its malformed-bytes path are driven
-# directly through the writers' plain-JSON decoder (p2m__w_array, the
+# directly through the writers' plain-JSON decoder (p2m__w_seq, the
 # decoder behind p2m_write_value_text and label values): 16 ArrayValues around a string (the leaf
 # AnyValue 32 levels down) are written, 17 are refused with a reason, and a
 # truncated ArrayValue is refused, never read past its end.
@@ -416,7 +416,7 @@ static int text(int k, size_t cut, char *out, size_t cap, char *why)
     memset(&c, 0, sizeof c);
     p2m__w_sink_init(&s, buf, sizeof buf);
     why[0] = '\0';
-    rc = p2m__w_array(&s, b, wrap(b, k) - cut, 1, 0, &c);
+    rc = p2m__w_seq(&s, b, wrap(b, k) - cut, 1, 0, &c, 0);
     if (rc != 0)
         snprintf(why, 160, "%s", c.why);
     snprintf(out, cap, "%.*s", (int)s.n, buf);
