@@ -8609,6 +8609,19 @@ static int p2m__rx_measure(const char *pattern, size_t len, p2m_error *err,
     return 1;
 }
 
+/* What both backends' p2m_regex_compile do first: check the arguments and
+   measure the pattern (P2M_OK, or the status to return). */
+static p2m_status p2m__rx_begin(const char **pattern, size_t len, const p2m_regex **re,
+                                p2m_error *err, uint32_t *ninst, uint32_t *ncls, size_t *bytes) {
+    if (re) *re = NULL;
+    if (!re || (!*pattern && len)) {
+        p2m__rx_fail(err, P2M_ERR_ARGUMENT, 0, "p2m_regex_compile: NULL argument");
+        return P2M_ERR_ARGUMENT;
+    }
+    if (!*pattern) *pattern = "";
+    return p2m__rx_measure(*pattern, len, err, ninst, ncls, bytes) ? P2M_OK : P2M_ERR_CONFIG;
+}
+
 /* ---- the Pike VM (the built-in backend; PCRE2 replaces it) ---- */
 #ifndef P2M_USE_PCRE2
 
@@ -8850,14 +8863,9 @@ P2M_API p2m_status p2m_regex_compile(const char *pattern, size_t len, void *mem,
     p2m__rcomp c;
     uint32_t ninst, ncls, hg;
     size_t bytes, pad;
+    p2m_status st;
     p2m_regex *r;
-    if (re) *re = NULL;
-    if (!re || (!pattern && len)) {
-        p2m__rx_fail(err, P2M_ERR_ARGUMENT, 0, "p2m_regex_compile: NULL argument");
-        return P2M_ERR_ARGUMENT;
-    }
-    if (!pattern) pattern = "";
-    if (!p2m__rx_measure(pattern, len, err, &ninst, &ncls, &bytes)) return P2M_ERR_CONFIG;
+    if ((st = p2m__rx_begin(&pattern, len, re, err, &ninst, &ncls, &bytes)) != P2M_OK) return st;
     pad = mem ? p2m__rx_align((size_t)(uintptr_t)mem) - (size_t)(uintptr_t)mem : 0;
     if (!mem || mem_size < pad + bytes) {
         p2m__rx_fail(err, P2M_ERR_MEMORY, 0, "regex memory too small");
@@ -9122,13 +9130,8 @@ P2M_API p2m_status p2m_regex_compile(const char *pattern, size_t len, void *mem,
     pcre2_code *code;
     int ec = 0;
     PCRE2_SIZE eo = 0;
-    if (re) *re = NULL;
-    if (!re || (!pattern && len)) {
-        p2m__rx_fail(err, P2M_ERR_ARGUMENT, 0, "p2m_regex_compile: NULL argument");
-        return P2M_ERR_ARGUMENT;
-    }
-    if (!pattern) pattern = "";
-    if (!p2m__rx_measure(pattern, len, err, &ninst, &ncls, &bytes)) return P2M_ERR_CONFIG;
+    p2m_status st;
+    if ((st = p2m__rx_begin(&pattern, len, re, err, &ninst, &ncls, &bytes)) != P2M_OK) return st;
     plen = p2m__rx_to_pcre(pattern, len, NULL);
     head = p2m__rx_align(sizeof(p2m_regex)) + p2m__rx_align(plen + 1);
     needed = head + p2m__rx_pcre_estimate(ninst, ncls, plen) + P2M__RX_ALIGN - 1;
