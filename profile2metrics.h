@@ -1533,6 +1533,15 @@ static void *p2m__take(p2m__arena *a, size_t n) {
 }
 static size_t p2m__al8(size_t n) { return (n + 7u) & ~(size_t)7u; }
 
+/* An arena over caller memory, from its first 8-byte aligned byte (so a
+   size from a dry run is its count plus 7). */
+static void p2m__arena_over(p2m__arena *a, void *mem, size_t size) {
+    const size_t skew = (8u - ((uintptr_t)mem & 7u)) & 7u;
+    a->base = (uint8_t *)mem + skew;
+    a->cap = size - skew;
+    a->used = 0;
+}
+
 /* ---- one request: survey ------------------------------------------------
    The survey skims the request without memory: where the dictionary and each
    ResourceProfiles lie, how many entries each table has, the layout evidence,
@@ -3982,12 +3991,31 @@ typedef struct p2m__nstep {
     p2m_str str;       /* the resolved string */
 } p2m__nstep;
 
+/* A walk over the contents of a nested message: its open frames. */
+typedef struct p2m__nwalk {
+    p2m__nframe st[P2M__MAX_DEPTH + 1];
+    int top;
+    p2m__wire w;
+    const uint8_t *base;
+} p2m__nwalk;
+
+static int p2m__nframe_next(const p2m_result *r, p2m__wire *w, const uint8_t *base, p2m__nframe *fr,
+                            p2m__nstep *x);
+
 /* Starts a walk over the contents s of a nested message of kind kind. */
-static void p2m__nwalk_init(p2m__nframe *st, p2m__wire *w, p2m__span s, int kind) {
-    w->base = s.p;
-    w->err = 0;
-    w->st = P2M_OK;
-    p2m__nframe_push(&st[0], s.p, s, kind, 0);
+static void p2m__nwalk_init(p2m__nwalk *k, p2m__span s, int kind) {
+    k->top = 0;
+    k->base = s.p;
+    k->w.base = s.p;
+    k->w.err = 0;
+    k->w.st = P2M_OK;
+    p2m__nframe_push(&k->st[0], s.p, s, kind, 0);
+}
+
+/* The next field of the walk's top frame (as p2m__nested_field; < 0: the
+   frame is done). */
+static int p2m__nwalk_next(const p2m_result *r, p2m__nwalk *k, p2m__nstep *x) {
+    return p2m__nframe_next(r, &k->w, k->base, &k->st[k->top], x);
 }
 
 /* Reads the next field of the top frame; what it becomes, as p2m__nested_field. */
@@ -4012,25 +4040,22 @@ static uint8_t *p2m__put_varint(uint8_t *dst, uint64_t v) {
 
 /* Resolved size of the contents of a nested message. */
 static size_t p2m__nested_size(const p2m_result *r, p2m__span s, int kind) {
-    p2m__nframe st[P2M__MAX_DEPTH + 1];
-    int top = 0;
-    p2m__wire w;
-    p2m__nwalk_init(st, &w, s, kind);
+    p2m__nwalk k;
+    p2m__nwalk_init(&k, s, kind);
     for (;;) {
         p2m__nstep x;
-        const int how = p2m__nframe_next(r, &w, s.p, &st[top], &x);
+        const int how = p2m__nwalk_next(r, &k, &x);
+        p2m__nframe *top = &k.st[k.top];
         if (how < 0) { /* the top frame is done: its size goes to its parent */
-            uint32_t total = st[top].acc;
-            if (top == 0) return total;
-            top--;
-            st[top].acc += st[top + 1].hdr_tag + (uint32_t)p2m__varint_len(total) + total;
-        } else if (how == 1 && top < P2M__MAX_DEPTH) {
-            top++;
-            p2m__nframe_push(&st[top], s.p, x.f.s, x.child, x.f.num);
+            const uint32_t total = top->acc;
+            if (k.top-- == 0) return total;
+            top[-1].acc += top->hdr_tag + (uint32_t)p2m__varint_len(total) + total;
+        } else if (how == 1 && k.top < P2M__MAX_DEPTH) {
+            p2m__nframe_push(&k.st[++k.top], s.p, x.f.s, x.child, x.f.num);
         } else if (how == 3) {
-            st[top].acc += 1u + (uint32_t)p2m__varint_len(x.str.len) + (uint32_t)x.str.len;
+            top->acc += 1u + (uint32_t)p2m__varint_len(x.str.len) + (uint32_t)x.str.len;
         } else if (how != 2) {
-            st[top].acc += (uint32_t)(s.p + st[top].p - x.at);
+            top->acc += (uint32_t)(s.p + top->p - x.at);
         }
     }
 }
@@ -4038,27 +4063,24 @@ static size_t p2m__nested_size(const p2m_result *r, p2m__span s, int kind) {
 /* Writes the resolved contents of a nested message forward into dst; a
    child's length prefix comes from p2m__nested_size. */
 static void p2m__nested_write(const p2m_result *r, p2m__span s, int kind, uint8_t *dst) {
-    p2m__nframe st[P2M__MAX_DEPTH + 1];
-    int top = 0;
-    p2m__wire w;
-    p2m__nwalk_init(st, &w, s, kind);
+    p2m__nwalk k;
+    p2m__nwalk_init(&k, s, kind);
     for (;;) {
         p2m__nstep x;
-        const int how = p2m__nframe_next(r, &w, s.p, &st[top], &x);
+        const int how = p2m__nwalk_next(r, &k, &x);
         if (how < 0) {
-            if (top-- == 0) return;
-        } else if (how == 1 && top < P2M__MAX_DEPTH) {
+            if (k.top-- == 0) return;
+        } else if (how == 1 && k.top < P2M__MAX_DEPTH) {
             dst = p2m__put_varint(dst, (uint64_t)x.f.num << 3 | P2M__WT_LEN);
             dst = p2m__put_varint(dst, p2m__nested_size(r, x.f.s, x.child));
-            top++;
-            p2m__nframe_push(&st[top], s.p, x.f.s, x.child, x.f.num);
+            p2m__nframe_push(&k.st[++k.top], s.p, x.f.s, x.child, x.f.num);
         } else if (how == 3) {
             *dst++ = (uint8_t)(x.onum << 3 | P2M__WT_LEN);
             dst = p2m__put_varint(dst, x.str.len);
             if (x.str.len) P2M_MEMCPY(dst, x.str.ptr, x.str.len);
             dst += x.str.len;
         } else if (how != 2) {
-            const size_t len = (size_t)(s.p + st[top].p - x.at);
+            const size_t len = (size_t)(s.p + k.st[k.top].p - x.at);
             P2M_MEMCPY(dst, x.at, len);
             dst += len;
         }
@@ -4645,7 +4667,7 @@ P2M_API size_t p2m_state_size(const p2m_engine *e) {
 P2M_API p2m_status p2m_state_init(const p2m_engine *e, void *mem, size_t mem_size,
                                   p2m_state **state, p2m_error *err) {
     p2m__arena a;
-    size_t need = p2m_state_size(e), skew;
+    size_t need = p2m_state_size(e);
     p2m__clear(err);
     if (state) *state = 0;
     if (!state || !e || e->magic != P2M__MAGIC)
@@ -4653,10 +4675,7 @@ P2M_API p2m_status p2m_state_init(const p2m_engine *e, void *mem, size_t mem_siz
     if (!need) return p2m__fail(err, P2M_ERR_ARGUMENT, 0, P2M__MSG("the engine is not cumulative"));
     if (!mem || mem_size < need)
         return p2m__need(err, P2M_ERR_MEMORY, need, P2M__MSG("state memory too small"));
-    skew = (8u - ((uintptr_t)mem & 7u)) & 7u;
-    a.base = (uint8_t *)mem + skew;
-    a.cap = mem_size - skew;
-    a.used = 0;
+    p2m__arena_over(&a, mem, mem_size);
     *state = p2m__state_place(e, &a);
     return P2M_OK;
 }
@@ -7724,7 +7743,7 @@ P2M_API p2m_status p2m_engine_compile(const p2m_config *cfg, void *mem, size_t m
     p2m__arena a;
     p2m_engine *e;
     p2m_status st;
-    size_t need, skew;
+    size_t need;
     p2m__clear(err);
     if (engine) *engine = 0;
     if (!cfg || !engine)
@@ -7742,10 +7761,7 @@ P2M_API p2m_status p2m_engine_compile(const p2m_config *cfg, void *mem, size_t m
     need = a.used + 7u; /* the arena starts at the first 8-byte aligned byte of mem */
     if (!mem || mem_size < need)
         return p2m__need(err, P2M_ERR_MEMORY, need, P2M__MSG("engine memory too small"));
-    skew = (8u - ((uintptr_t)mem & 7u)) & 7u;
-    a.base = (uint8_t *)mem + skew;
-    a.cap = mem_size - skew;
-    a.used = 0;
+    p2m__arena_over(&a, mem, mem_size);
     if (!p2m__build_engine(cfg, &nm, &a, &e))
         return p2m__cfg_fail(err, P2M_ERR_CONFIG, "attributes", -1, 0,
                              P2M__MSG("a pattern did not compile twice the same way"));
