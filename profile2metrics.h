@@ -586,11 +586,13 @@ P2M_API size_t p2m_write_value_text(const p2m_value *v, void *out, size_t cap);
 #define P2M__INLINE static inline __attribute__((always_inline))
 #endif
 #define P2M__NOINLINE __attribute__((noinline))
+#define P2M__MUST __attribute__((warn_unused_result)) /* fallible: the result must be read */
 #define P2M__LIKELY(x) __builtin_expect(!!(x), 1)
 #define P2M__UNLIKELY(x) __builtin_expect(!!(x), 0)
 #else
 #define P2M__INLINE static
 #define P2M__NOINLINE
+#define P2M__MUST
 #define P2M__LIKELY(x) (x)
 #define P2M__UNLIKELY(x) (x)
 #endif
@@ -816,7 +818,8 @@ static int p2m__bad(p2m__wire *w, const uint8_t *at, const char *msg) {
 }
 
 /* Reads a varint at *pp (< end). 0 on success. */
-static int p2m__varint(p2m__wire *w, const uint8_t **pp, const uint8_t *end, uint64_t *out) {
+static P2M__MUST int p2m__varint(p2m__wire *w, const uint8_t **pp, const uint8_t *end,
+                                 uint64_t *out) {
     const uint8_t *p = *pp;
     uint64_t v;
     unsigned shift;
@@ -859,8 +862,8 @@ static uint32_t p2m__le32(const uint8_t *p) {
 }
 
 /* The general case of p2m__next below. */
-static P2M__NOINLINE int p2m__next_slow(p2m__wire *w, const uint8_t **pp, const uint8_t *end,
-                                        p2m__field *f) {
+static P2M__NOINLINE P2M__MUST int p2m__next_slow(p2m__wire *w, const uint8_t **pp,
+                                                  const uint8_t *end, p2m__field *f) {
     const uint8_t *p = *pp;
     uint64_t tag, len;
     p2m__set_tag(f, 0, 0); /* every member set on every path (see p2m__next) */
@@ -938,7 +941,8 @@ P2M__INLINE int p2m__next_slow_copy(p2m__wire *w, const uint8_t **pp, const uint
    p2m__next_slow. Every member of *f is set on every path (v of a LEN field
    is its length, s of the other wire types is empty): the callers' fields
    live in registers, and GCC's -Wmaybe-uninitialized looks at each of them. */
-P2M__INLINE int p2m__next(p2m__wire *w, const uint8_t **pp, const uint8_t *end, p2m__field *f) {
+P2M__INLINE P2M__MUST int p2m__next(p2m__wire *w, const uint8_t **pp, const uint8_t *end,
+                                    p2m__field *f) {
     const uint8_t *p = *pp;
     uint32_t b, len;
     if (p >= end) return 0;
@@ -1021,7 +1025,7 @@ static void p2m__ints_init(p2m__ints *it, const p2m__field *f) {
     }
 }
 /* 1 with *v, 0 at end, -1 malformed */
-P2M__INLINE int p2m__ints_next(p2m__wire *w, p2m__ints *it, uint64_t *v) {
+P2M__INLINE P2M__MUST int p2m__ints_next(p2m__wire *w, p2m__ints *it, uint64_t *v) {
     const uint8_t *p = it->p;
     if (P2M__UNLIKELY(it->has_single)) {
         it->has_single = 0;
@@ -1294,7 +1298,8 @@ static const p2m__layout_fields p2m__layout_v1_10 = {
    without recursion: an explicit stack of message ends, depth-limited.
    kind: 0 AnyValue, 1 ArrayValue, 2 KeyValueList, 3 KeyValue.
    Also reports v1.10 evidence (key_strindex / string_value_strindex). */
-static int p2m__check_value(p2m__wire *w, p2m__span s, int kind, int depth, unsigned *ev10) {
+static P2M__MUST int p2m__check_value(p2m__wire *w, p2m__span s, int kind, int depth,
+                                      unsigned *ev10) {
     const uint8_t *stk_p[P2M__MAX_DEPTH + 1];
     const uint8_t *stk_end[P2M__MAX_DEPTH + 1];
     int stk_kind[P2M__MAX_DEPTH + 1];
@@ -1738,7 +1743,7 @@ P2M__INLINE const uint8_t *p2m__skip_samples(const uint8_t *p, const uint8_t *en
 }
 
 /* Scans a sample's fields for layout evidence. */
-static int p2m__survey_sample(p2m__req *q, p2m__span s, unsigned *ev) {
+static P2M__MUST int p2m__survey_sample(p2m__req *q, p2m__span s, unsigned *ev) {
     const uint8_t *p = s.p, *end = s.p + s.n;
     p2m__field f;
     int r;
@@ -1750,7 +1755,7 @@ static int p2m__survey_sample(p2m__req *q, p2m__span s, unsigned *ev) {
     return r;
 }
 
-static int p2m__survey_profile(p2m__req *q, p2m__span s, uint64_t *samples) {
+static P2M__MUST int p2m__survey_profile(p2m__req *q, p2m__span s, uint64_t *samples) {
     const uint8_t *p = s.p, *end = s.p + s.n;
     p2m__field f;
     int r;
@@ -1787,7 +1792,7 @@ static int p2m__survey_profile(p2m__req *q, p2m__span s, uint64_t *samples) {
 /* KeyValue list of a Resource or InstrumentationScope (its attributes are
    field kv_field): check structure and collect v1.10 evidence. A Resource's
    entity_refs are counted with its attributes. */
-static int p2m__survey_kvs(p2m__req *q, p2m__span s, uint32_t kv_field, int depth,
+static P2M__MUST int p2m__survey_kvs(p2m__req *q, p2m__span s, uint32_t kv_field, int depth,
                            uint32_t *count) {
     const uint8_t *p = s.p, *end = s.p + s.n;
     p2m__field f;
@@ -1838,7 +1843,8 @@ static int p2m__lines_fast(const uint8_t *p, uint32_t n, uint32_t *lines) {
 
 /* Lines of a location (they size the per-location name lists): the quick
    count, or the general reader for unusual encodings. 0 ok, -1 malformed. */
-static int p2m__location_lines(p2m__req *q, const uint8_t *p, uint32_t len, uint32_t *nl) {
+static P2M__MUST int p2m__location_lines(p2m__req *q, const uint8_t *p, uint32_t len,
+                                         uint32_t *nl) {
     const uint8_t *end = p + len;
     p2m__field g;
     int r;
@@ -1856,7 +1862,7 @@ typedef struct p2m__dmax {
 } p2m__dmax;
 
 /* Counts one dictionary entry: field num, body [p, p + len). */
-P2M__INLINE int p2m__dict_entry(p2m__req *q, uint32_t num, const uint8_t *p, uint32_t len,
+P2M__INLINE P2M__MUST int p2m__dict_entry(p2m__req *q, uint32_t num, const uint8_t *p, uint32_t len,
                                 int stacks, p2m__dmax *mx) {
     switch (num) {
     case P2M__PB_DICT_STRING_TABLE: q->sv.n_strings++; break;
@@ -1884,7 +1890,7 @@ P2M__INLINE int p2m__dict_entry(p2m__req *q, uint32_t num, const uint8_t *p, uin
 /* Counts the dictionary's entries. A hot loop: entries with a one-byte tag
    and a one- or two-byte length (nearly all of them) are read in place;
    anything else goes through the general reader. */
-static int p2m__survey_dict(p2m__req *q, int stacks, p2m__dmax *mx) {
+static P2M__MUST int p2m__survey_dict(p2m__req *q, int stacks, p2m__dmax *mx) {
     const uint8_t *dp = q->sv.dict.p, *dend = dp + q->sv.dict.n;
     p2m__field f;
     int r;
@@ -1908,7 +1914,7 @@ static int p2m__survey_dict(p2m__req *q, int stacks, p2m__dmax *mx) {
 
 /* One ResourceProfiles: its resource's fields, its profiles and their
    samples (added to *samples). */
-static int p2m__survey_resource(p2m__req *q, p2m__span s, uint64_t *samples) {
+static P2M__MUST int p2m__survey_resource(p2m__req *q, p2m__span s, uint64_t *samples) {
     const uint8_t *rp = s.p, *rend = s.p + s.n;
     p2m__field g, h;
     int r;
@@ -1938,7 +1944,7 @@ static int p2m__survey_resource(p2m__req *q, p2m__span s, uint64_t *samples) {
    the working memory (dictionary tables, resources, profiles, samples) and
    an upper bound of the series. count_dict: count the dictionary here (else
    p2m__dict_scan does, while indexing it). */
-static int p2m__survey_request(p2m__req *q, int count_dict) {
+static P2M__MUST int p2m__survey_request(p2m__req *q, int count_dict) {
     const p2m_engine *e = q->e;
     const uint8_t *p = q->in, *end = q->in + q->in_len;
     p2m__field f;
@@ -2120,7 +2126,7 @@ static void p2m__cum_place(const p2m_engine *e, uint32_t ser_cap, p2m__arena *a,
 }
 #endif
 
-static int p2m__make_plan(const p2m__req *q, p2m__plan *pl) {
+static P2M__MUST int p2m__make_plan(const p2m__req *q, p2m__plan *pl) {
     const p2m_engine *e = q->e;
     const int fn = P2M__STACKS(e);
     const int pall = e->filter[P2M__F_PATTERN].enabled && e->filter[P2M__F_PATTERN].all_keys;
@@ -2276,7 +2282,7 @@ static uint32_t p2m__intern(p2m__req *q, uint32_t type, const uint8_t *ptr, uint
 
 /* Parses an AnyValue into (type, bytes, num); the last oneof member wins.
    Returns 0, or 1 when it holds an invalid string reference, -1 malformed. */
-static int p2m__anyvalue(p2m__req *q, p2m__span s, uint32_t *type, const uint8_t **ptr,
+static P2M__MUST int p2m__anyvalue(p2m__req *q, p2m__span s, uint32_t *type, const uint8_t **ptr,
                          uint32_t *len, uint64_t *num) {
     const uint8_t *p = s.p, *end = s.p + s.n;
     p2m__field f;
@@ -2328,7 +2334,7 @@ static uint32_t p2m__slot_of(const p2m_engine *e, p2m_str key) {
    entries downward from hi (as p2m__strent, last first), while they fit;
    past that it only counts (the plan then asks for more memory). Every other
    table is skipped by its length. */
-static P2M__NOINLINE int p2m__dict_scan(p2m__req *q, uint8_t *lo, uint8_t *hi) {
+static P2M__NOINLINE P2M__MUST int p2m__dict_scan(p2m__req *q, uint8_t *lo, uint8_t *hi) {
     const uint8_t *dp = q->sv.dict.p, *dend = dp + q->sv.dict.n;
     p2m__strent *sp = (p2m__strent *)(void *)lo, *ap = (p2m__strent *)(void *)hi;
     uint32_t ns = 0, na = 0;
@@ -2405,7 +2411,7 @@ static P2M__NOINLINE int p2m__dict_scan(p2m__req *q, uint8_t *lo, uint8_t *hi) {
 /* One pass over the dictionary: strings are indexed, attribute entries are
    remembered by position (in their own slots of q->aents) and resolved
    afterwards, since an entry may refer to strings that come later. */
-static P2M__NOINLINE int p2m__index_dictionary(p2m__req *q) {
+static P2M__NOINLINE P2M__MUST int p2m__index_dictionary(p2m__req *q) {
     const uint8_t *p, *end;
     p2m__field f;
     int r;
@@ -2474,7 +2480,7 @@ static P2M__NOINLINE int p2m__index_dictionary(p2m__req *q) {
     return 0;
 }
 
-static p2m_status p2m__decide_layout(p2m__req *q) {
+static P2M__MUST p2m_status p2m__decide_layout(p2m__req *q) {
     unsigned ev = q->sv.ev;
     const p2m_layout forced = q->e->layout;
     q->st->layout_evidence = !ev ? P2M_LAYOUT_AUTO
@@ -2562,7 +2568,7 @@ static int p2m__value_type(p2m__req *q, p2m__span s, p2m_str *type, p2m_str *uni
 
 /* Reads a profile's own fields (skipping samples by length); with slots,
    also applies its attributes over the resource's. */
-static int p2m__profile_info(p2m__req *q, p2m__span s, p2m__pinfo *pi, int with_attrs) {
+static P2M__MUST int p2m__profile_info(p2m__req *q, p2m__span s, p2m__pinfo *pi, int with_attrs) {
     const uint8_t *p = s.p, *end = s.p + s.n;
     p2m__field f;
     int r;
@@ -2890,7 +2896,7 @@ static int p2m__function_name(p2m__req *q, uint64_t idx, uint32_t *vid) {
 
 /* The build id of a mapping: its first attribute whose key starts with
    "process.executable.build_id" and whose value is a string. */
-static int p2m__mapping_build_id(p2m__req *q, p2m__field *attrs_field, p2m_str *out) {
+static P2M__MUST int p2m__mapping_build_id(p2m__req *q, p2m__field *attrs_field, p2m_str *out) {
     p2m__ints it;
     uint64_t idx;
     int r;
@@ -2929,7 +2935,8 @@ static int p2m__mapping_build_id(p2m__req *q, p2m__field *attrs_field, p2m_str *
 
 /* Name of an unsymbolised location: the symboliser's answer, else the base
    name of its mapping's file, else "[unknown]". 0 ok, 1 invalid, -1 malformed. */
-static int p2m__unsymbolised_name(p2m__req *q, uint64_t map_idx, uint64_t address, uint32_t *vid) {
+static P2M__MUST int p2m__unsymbolised_name(p2m__req *q, uint64_t map_idx, uint64_t address,
+                                            uint32_t *vid) {
     p2m_str file = {"", 0}, build = {"", 0};
     if (map_idx >= q->sv.n_maps) {
         if (map_idx != 0) return 1;
@@ -2983,8 +2990,8 @@ P2M__INLINE const uint32_t *p2m__memo_ids(const p2m__req *q, const p2m__strent *
    0 ok, 1 invalid reference, -1 malformed; with ahead set, 2 for a location
    without lines, left unresolved (its name may need the symboliser, which is
    asked only for locations that samples reach). */
-static int p2m__location_names(p2m__req *q, uint64_t idx, const uint32_t **ids, uint32_t *n,
-                               int ahead) {
+static P2M__MUST int p2m__location_names(p2m__req *q, uint64_t idx, const uint32_t **ids,
+                                         uint32_t *n, int ahead) {
     p2m__strent *m;
     const uint8_t *p, *end;
     p2m__field f;
@@ -3045,7 +3052,7 @@ static int p2m__location_names(p2m__req *q, uint64_t idx, const uint32_t **ids, 
     if (q->n_lines_used == first) {
         uint32_t vid;
         int b;
-        if (addr_at) (void)p2m__varint(&q->w, &addr_at, end, &address); /* valid: skipped above */
+        if (addr_at && p2m__varint(&q->w, &addr_at, end, &address) < 0) return -1; /* read above */
         b = p2m__unsymbolised_name(q, map_idx, address, &vid);
         if (b) { if (b > 0) m->len = P2M__LOC_INVALID; return b; }
         q->lines[q->n_lines_used++] = vid;
@@ -3105,7 +3112,7 @@ P2M__INLINE int p2m__locs_init(const p2m__req *q, uint64_t stack_idx, p2m__locs 
 }
 
 /* The next location index: 1 and *li, 0 at the end, -1 malformed. */
-P2M__INLINE int p2m__locs_next(p2m__req *q, p2m__locs *k, uint64_t *li) {
+P2M__INLINE P2M__MUST int p2m__locs_next(p2m__req *q, p2m__locs *k, uint64_t *li) {
     for (;;) {
         p2m__field f;
         int r;
@@ -3124,7 +3131,7 @@ P2M__INLINE int p2m__locs_next(p2m__req *q, p2m__locs *k, uint64_t *li) {
 
 /* Name id of the leaf function of a stack: the first line of its first
    frame (as the function metric's self mode). 0 ok, 1 invalid, -1 malformed. */
-static int p2m__leaf_function(p2m__req *q, uint64_t stack_idx, uint32_t *vid) {
+static P2M__MUST int p2m__leaf_function(p2m__req *q, uint64_t stack_idx, uint32_t *vid) {
     p2m__locs k;
     uint64_t li;
     int r;
@@ -3145,8 +3152,8 @@ static int p2m__leaf_function(p2m__req *q, uint64_t stack_idx, uint32_t *vid) {
 
 /* Feeds the function metric from one sample's stack. 0 ok, 1 invalid
    reference, -1 malformed. */
-static int p2m__feed_functions(p2m__req *q, uint64_t stack_idx, uint64_t contrib, uint64_t lo,
-                               uint64_t hi) {
+static P2M__MUST int p2m__feed_functions(p2m__req *q, uint64_t stack_idx, uint64_t contrib,
+                                         uint64_t lo, uint64_t hi) {
     const int inclusive = q->e->function_mode == P2M_FUNCTION_INCLUSIVE;
     const uint32_t base = p2m__kv_hash(q, P2M_METRIC_FUNCTION, q->e->fkey);
     p2m__locs loc;
@@ -3219,7 +3226,7 @@ static int p2m__feed_functions(p2m__req *q, uint64_t stack_idx, uint64_t contrib
 /* ---- one request: the sample walk ----------------------------------------- */
 
 /* min and max of the sample timestamps of a profile (for profiles with time 0) */
-static int p2m__timestamp_window(p2m__req *q, p2m__span s, uint64_t *lo, uint64_t *hi) {
+static P2M__MUST int p2m__timestamp_window(p2m__req *q, p2m__span s, uint64_t *lo, uint64_t *hi) {
     const uint8_t *p = s.p, *end = s.p + s.n;
     p2m__field f, g;
     int r, rr;
@@ -3254,7 +3261,7 @@ static int p2m__timestamp_window(p2m__req *q, p2m__span s, uint64_t *lo, uint64_
 
 /* A sample's attribute_indices field (packed or one unpacked value) applied
    to q->smp_slots; an invalid index marks the sample bad. */
-P2M__INLINE int p2m__sample_attrs(p2m__req *q, const p2m__field *g, int *bad,
+P2M__INLINE P2M__MUST int p2m__sample_attrs(p2m__req *q, const p2m__field *g, int *bad,
                                   const uint8_t **bad_at) {
     p2m__ints it;
     uint64_t idx = 0;
@@ -3301,7 +3308,7 @@ typedef struct p2m__sfields {
 /* Reads the fields of sample f into x. The sample's attributes are applied
    to q->smp_slots as they come, unless the memo may answer (one packed
    attribute_indices list, kept in x->attrs and applied later if needed). */
-P2M__INLINE int p2m__read_sample(p2m__req *q, const p2m__field *f, const p2m__pinfo *pi,
+P2M__INLINE P2M__MUST int p2m__read_sample(p2m__req *q, const p2m__field *f, const p2m__pinfo *pi,
                                  const p2m__sfields *sf, int memo, p2m__smp *x) {
     const p2m_engine *e = q->e;
     const size_t slot_bytes = e->n_slots * sizeof(uint32_t);
@@ -3465,8 +3472,8 @@ P2M__INLINE int p2m__filtered(p2m__req *q, const p2m__field *f, uint32_t f_attrs
 
 /* Does the sample go no further (an invalid reference, no value, a filter)?
    1 when it is counted and done, 0 to go on, -1 on an error (strict mode). */
-P2M__INLINE int p2m__sample_stops(p2m__req *q, const p2m__field *f, uint32_t f_attrs, p2m__smp *x,
-                                  p2m__smemo *me) {
+P2M__INLINE P2M__MUST int p2m__sample_stops(p2m__req *q, const p2m__field *f, uint32_t f_attrs,
+                                            p2m__smp *x, p2m__smemo *me) {
     if (x->bad) {
         if (q->e->strict)
             return p2m__fail_ref(
@@ -3500,7 +3507,7 @@ P2M__INLINE uint64_t p2m__contribution(const p2m__pinfo *pi, uint64_t sum) {
 
 /* Adds a kept sample to its series se (NULL: the profile's metric is off),
    to the declared metrics the profile feeds and to the function metric. */
-P2M__INLINE int p2m__feed_sample(p2m__req *q, const p2m__pinfo *pi, p2m__series *se,
+P2M__INLINE P2M__MUST int p2m__feed_sample(p2m__req *q, const p2m__pinfo *pi, p2m__series *se,
                                  const p2m__smp *x, const p2m__field *f, uint64_t lo, uint64_t hi) {
     const uint64_t contrib = p2m__contribution(pi, x->sum);
     if (se) p2m__series_add(q, se, contrib, 1, lo, hi);
@@ -3539,7 +3546,7 @@ P2M__INLINE int p2m__feed_sample(p2m__req *q, const p2m__pinfo *pi, p2m__series 
 /* Walks the samples of one classified profile: each sample is read, its
    attribute set resolved (or recalled from the sample memo), filtered, and
    added to its series. A hot loop: its phases are inline functions. */
-static int p2m__walk_profile(p2m__req *q, p2m__span s, const p2m__pinfo *pi) {
+static P2M__MUST int p2m__walk_profile(p2m__req *q, p2m__span s, const p2m__pinfo *pi) {
     const p2m_engine *e = q->e;
     const uint8_t *p = s.p, *end = s.p + s.n;
     p2m__field f;
@@ -3639,7 +3646,7 @@ static void p2m__note_unfed(p2m__req *q, const p2m__pinfo *pi) {
 }
 
 /* Resource attributes fill the lowest level of the effective attributes. */
-static int p2m__resource(p2m__req *q, p2m__span s, p2m__res *out) {
+static P2M__MUST int p2m__resource(p2m__req *q, p2m__span s, p2m__res *out) {
     const uint8_t *p = s.p, *end = s.p + s.n;
     p2m__field f;
     int r;
@@ -3695,7 +3702,7 @@ static int p2m__resource(p2m__req *q, p2m__span s, p2m__res *out) {
     return r;
 }
 
-static P2M__NOINLINE int p2m__walk_request(p2m__req *q) {
+static P2M__NOINLINE P2M__MUST int p2m__walk_request(p2m__req *q) {
     const p2m_engine *e = q->e;
     const uint8_t *p = q->in, *end = q->in + q->in_len;
     p2m__field f, g, h, k;
@@ -4935,8 +4942,9 @@ P2M_API p2m_status p2m_state_init(const p2m_engine *e, void *mem, size_t mem_siz
 /* Checks the arguments of a call and surveys its input. The survey counts
    the dictionary's entries when always_count is set or the engine decodes
    stacks; otherwise the dictionary scan of p2m__aggregate counts them. */
-static p2m_status p2m__begin(p2m__req *q, const p2m_engine *e, const void *input, size_t input_size,
-                             p2m_stats *st, p2m_error *err, int always_count) {
+static P2M__MUST p2m_status p2m__begin(p2m__req *q, const p2m_engine *e, const void *input,
+                                       size_t input_size, p2m_stats *st, p2m_error *err,
+                                       int always_count) {
     P2M_MEMSET(q, 0, sizeof *q);
     P2M_MEMSET(st, 0, sizeof *st);
     p2m__clear(err);
@@ -4980,7 +4988,7 @@ typedef struct p2m__placed {
     uint32_t ser_cap;
 } p2m__placed;
 
-static P2M__NOINLINE p2m_status p2m__place(p2m__req *q, const p2m_engine *engine,
+static P2M__NOINLINE P2M__MUST p2m_status p2m__place(p2m__req *q, const p2m_engine *engine,
                                            const p2m_options *options, void *work, size_t work_size,
                                            p2m_error *err, p2m__placed *out) {
     p2m__plan pl;
@@ -5092,7 +5100,7 @@ static P2M__NOINLINE p2m_status p2m__place(p2m__req *q, const p2m_engine *engine
 }
 
 /* p2m_options.resource_attributes: plain values with their bytes present. */
-static p2m_status p2m__check_xattrs(const p2m_options *o, p2m_error *err) {
+static P2M__MUST p2m_status p2m__check_xattrs(const p2m_options *o, p2m_error *err) {
     size_t i;
     if (!o || !o->resource_attributes) return P2M_OK;
     for (i = 0; i < o->n_resource_attributes; i++) {
@@ -5119,7 +5127,7 @@ static p2m_status p2m__check_xattrs(const p2m_options *o, p2m_error *err) {
    them (right after the result, a place that does not depend on any
    count); attribute entries go to the top of the memory for now and move
    down to their place once the plan is known. */
-static int p2m__early_dict_scan(p2m__req *q, void *work, size_t work_size) {
+static P2M__MUST int p2m__early_dict_scan(p2m__req *q, void *work, size_t work_size) {
     uint8_t *lo = 0, *hi = 0;
     if (work && work_size >= 16u) {
         uint8_t *base = (uint8_t *)work + ((8u - ((uintptr_t)work & 7u)) & 7u);
@@ -5225,10 +5233,10 @@ static const p2m_result *p2m__cum_result(const p2m__placed *pl, const p2m_result
 
 /* One call: survey, place, index the dictionary, decide the layout, walk,
    and the result (for a cumulative engine, the view of the merged state). */
-static p2m_status p2m__aggregate(const p2m_engine *engine, const void *input, size_t input_size,
-                                 const p2m_options *options, void *work, size_t work_size,
-                                 const p2m_result **result, p2m_stats *stats, p2m_error *err,
-                                 int commit) {
+static P2M__MUST p2m_status p2m__aggregate(const p2m_engine *engine, const void *input,
+                                           size_t input_size, const p2m_options *options,
+                                           void *work, size_t work_size, const p2m_result **result,
+                                           p2m_stats *stats, p2m_error *err, int commit) {
     p2m__req q;
     p2m__placed pl;
     p2m_stats local; /* p2m__begin clears it */
@@ -5554,7 +5562,8 @@ typedef struct p2m__w_field {
 
 /* The next field of [*p, end) through the header's wire reader: 1 a field,
    0 the end, -1 malformed. */
-static int p2m__w_next(const unsigned char **p, const unsigned char *end, p2m__w_field *f) {
+static P2M__MUST int p2m__w_next(const unsigned char **p, const unsigned char *end,
+                                 p2m__w_field *f) {
     p2m__wire w;
     p2m__field g;
     int r;
@@ -5586,13 +5595,14 @@ static int p2m__w_bad(p2m__w_ctx *c, const char *why) {
     return -1;
 }
 
-static int p2m__w_any(p2m__w_sink *s, const unsigned char *p, size_t n, int depth, int json,
-                      p2m__w_ctx *c);
-static int p2m__w_value(p2m__w_sink *s, const p2m_value *v, int depth, int json, p2m__w_ctx *c);
+static P2M__MUST int p2m__w_any(p2m__w_sink *s, const unsigned char *p, size_t n, int depth,
+                                int json, p2m__w_ctx *c);
+static P2M__MUST int p2m__w_value(p2m__w_sink *s, const p2m_value *v, int depth, int json,
+                                  p2m__w_ctx *c);
 
 /* KeyValue: {"key":..,"value":..} in OTLP JSON, "key":value in plain JSON. */
-static int p2m__w_kv(p2m__w_sink *s, const unsigned char *p, size_t n, int depth, int json,
-                     p2m__w_ctx *c) {
+static P2M__MUST int p2m__w_kv(p2m__w_sink *s, const unsigned char *p, size_t n, int depth,
+                               int json, p2m__w_ctx *c) {
     const unsigned char *end = p + n, *key = 0, *val = 0;
     size_t key_n = 0, val_n = 0;
     int rc, have_val = 0;
@@ -5631,8 +5641,8 @@ static int p2m__w_kv(p2m__w_sink *s, const unsigned char *p, size_t n, int depth
 
 /* ArrayValue (values: AnyValue) as [..] and KeyValueList (values:
    KeyValue) as {..}; in OTLP JSON both as {"values":[..]}. */
-static int p2m__w_seq(p2m__w_sink *s, const unsigned char *p, size_t n, int depth, int json,
-                      p2m__w_ctx *c, int kvlist) {
+static P2M__MUST int p2m__w_seq(p2m__w_sink *s, const unsigned char *p, size_t n, int depth,
+                                int json, p2m__w_ctx *c, int kvlist) {
     const unsigned char *end = p + n;
     const uint32_t num =
         kvlist ? (uint32_t)P2M__PB_KEY_VALUE_LIST_VALUES : (uint32_t)P2M__PB_ARRAY_VALUE_VALUES;
@@ -5660,8 +5670,8 @@ static int p2m__w_seq(p2m__w_sink *s, const unsigned char *p, size_t n, int dept
 
 /* One AnyValue message; the last field of the oneof wins, as in protobuf
    (string_value_strindex is resolved before the bytes get here). */
-static int p2m__w_any(p2m__w_sink *s, const unsigned char *p, size_t n, int depth, int json,
-                      p2m__w_ctx *c) {
+static P2M__MUST int p2m__w_any(p2m__w_sink *s, const unsigned char *p, size_t n, int depth,
+                                int json, p2m__w_ctx *c) {
     const unsigned char *end = p + n;
     p2m__w_field f, last;
     int rc, have = 0;
@@ -5746,7 +5756,8 @@ static int p2m__w_any(p2m__w_sink *s, const unsigned char *p, size_t n, int dept
 
 /* A value as an OTLP JSON AnyValue object (json), whose ARRAY / KVLIST
    bytes are already resolved. */
-static int p2m__w_value(p2m__w_sink *s, const p2m_value *v, int depth, int json, p2m__w_ctx *c) {
+static P2M__MUST int p2m__w_value(p2m__w_sink *s, const p2m_value *v, int depth, int json,
+                                  p2m__w_ctx *c) {
     const unsigned char *b = (const unsigned char *)v->str.ptr;
     switch (v->type) {
     case P2M_VALUE_STRING:
@@ -5787,7 +5798,7 @@ static int p2m__w_value(p2m__w_sink *s, const p2m_value *v, int depth, int json,
 
 /* A result's ARRAY / KVLIST value with its string indices resolved into
    c->nest (sized beforehand); other values as they are. */
-static int p2m__w_resolve(p2m__w_ctx *c, const p2m_value *v, p2m_value *out) {
+static P2M__MUST int p2m__w_resolve(p2m__w_ctx *c, const p2m_value *v, p2m_value *out) {
     size_t n;
     *out = *v;
     if (v->type != P2M_VALUE_ARRAY && v->type != P2M_VALUE_KVLIST)
@@ -6184,10 +6195,10 @@ P2M_API size_t p2m_write_value_text(const p2m_value *v, void *out, size_t cap) {
     cap = s.n;
     p2m__w_sink_init(&s, out, cap);
     if (v->type == P2M_VALUE_ARRAY || v->type == P2M_VALUE_KVLIST)
-        (void)p2m__w_seq(&s, b, v->str.len, 1, 0, &c, v->type == P2M_VALUE_KVLIST);
+        rc = p2m__w_seq(&s, b, v->str.len, 1, 0, &c, v->type == P2M_VALUE_KVLIST);
     else
         (void)p2m__w_text(&s, v, &c);
-    return s.n;
+    return rc == 0 ? s.n : (size_t)-1; /* as the counting pass, which succeeded */
 }
 
 /* An upper bound of the label text of v, escaped (each byte at most two). */
@@ -7097,8 +7108,8 @@ static int p2m__add_name(const char **list, uint32_t *n, uint32_t cap, const cha
     "must be one of ns, us, ms, s (or nanoseconds, microseconds, milliseconds, seconds)"
 #define P2M__MSG_SIZE_UNITS "must be one of By, KiBy, MiBy (or bytes, kibibytes, mebibytes)"
 
-static p2m_status p2m__check_metric(const p2m_metric_config *m, const char *path, int is_cpu,
-                                    p2m_error *err) {
+static P2M__MUST p2m_status p2m__check_metric(const p2m_metric_config *m, const char *path,
+                                              int is_cpu, p2m_error *err) {
     char f[40];
     const p2m__unitdef *u;
     if (!m->enabled) return P2M_OK;
@@ -7136,7 +7147,8 @@ static const char *p2m__extra_unit(const p2m_extra_metric *x) {
     return "1";
 }
 
-static P2M__NOINLINE p2m_status p2m__check_extra(const p2m_config *cfg, size_t i, p2m_error *err) {
+static P2M__NOINLINE P2M__MUST p2m_status p2m__check_extra(const p2m_config *cfg, size_t i,
+                                                           p2m_error *err) {
     const p2m_extra_metric *x = &cfg->extra[i];
     const p2m__unitdef *u;
     size_t j, k;
@@ -7192,7 +7204,8 @@ static P2M__NOINLINE p2m_status p2m__check_extra(const p2m_config *cfg, size_t i
 }
 #endif
 
-static p2m_status p2m__check_filter(const p2m_filter *fl, const char *path, p2m_error *err) {
+static P2M__MUST p2m_status p2m__check_filter(const p2m_filter *fl, const char *path,
+                                              p2m_error *err) {
     size_t i;
     if (!fl->enabled) return P2M_OK;
     if (!p2m__nonempty(fl->pattern) && fl->n_patterns == 0)
@@ -7217,8 +7230,8 @@ static p2m_status p2m__check_filter(const p2m_filter *fl, const char *path, p2m_
 
 /* Checks a pattern where the configuration gives it (base[idx].sub): a
    syntax error names the field and the position in the pattern. */
-static p2m_status p2m__pat_check(const char *text, const char *base, long idx, const char *sub,
-                                 p2m_error *err) {
+static P2M__MUST p2m_status p2m__pat_check(const char *text, const char *base, long idx,
+                                           const char *sub, p2m_error *err) {
     const p2m_regex *re;
     /* the caller's err receives the regex compiler's answer (no second
        p2m_error on this, the deepest path of p2m_engine_compile) */
@@ -7349,7 +7362,7 @@ static const char *p2m__filter_pat(const p2m_filter *fl, size_t j) {
 }
 
 /* Validation, part 1: the settings that stand alone. */
-static p2m_status p2m__check_settings(const p2m_config *cfg, p2m_error *err) {
+static P2M__MUST p2m_status p2m__check_settings(const p2m_config *cfg, p2m_error *err) {
     p2m_status st;
     uint32_t f;
     if (!cfg->cpu.enabled && !cfg->memory.enabled)
@@ -7406,7 +7419,8 @@ static p2m_status p2m__check_settings(const p2m_config *cfg, p2m_error *err) {
 }
 
 /* Validation, part 2: the attribute rules; collects their keys and slots. */
-static p2m_status p2m__check_rules(const p2m_config *cfg, p2m__names *nm, p2m_error *err) {
+static P2M__MUST p2m_status p2m__check_rules(const p2m_config *cfg, p2m__names *nm,
+                                             p2m_error *err) {
     size_t i;
     p2m_status st;
     nm->rules = cfg->attributes ? cfg->attributes : p2m__default_rules;
@@ -7471,7 +7485,8 @@ static p2m_status p2m__check_rules(const p2m_config *cfg, p2m__names *nm, p2m_er
 }
 
 /* Validation, part 3: the filters' subjects (slots) and patterns. */
-static p2m_status p2m__check_filters(const p2m_config *cfg, p2m__names *nm, p2m_error *err) {
+static P2M__MUST p2m_status p2m__check_filters(const p2m_config *cfg, p2m__names *nm,
+                                               p2m_error *err) {
     uint32_t f;
     p2m_status st;
     for (f = 0; f < 3u; f++) {
@@ -7514,7 +7529,7 @@ static p2m_status p2m__check_filters(const p2m_config *cfg, p2m__names *nm, p2m_
 }
 
 /* Validation, part 4: type rules and declared metrics. */
-static p2m_status p2m__check_types(const p2m_config *cfg, p2m_error *err) {
+static P2M__MUST p2m_status p2m__check_types(const p2m_config *cfg, p2m_error *err) {
     size_t i;
     if (cfg->n_type_rules && !cfg->type_rules)
         return p2m__cfg_fail(err, P2M_ERR_CONFIG, "type_rules", -1, 0,
@@ -7653,7 +7668,7 @@ static P2M__NOINLINE void p2m__build_rules(p2m_engine *e, const p2m_config *cfg,
 
 /* Build: every pattern, rules first, then filters; the filters' subjects.
    0 when a pattern that compiled in validation does not compile now. */
-static int p2m__build_patterns(p2m_engine *e, const p2m_config *cfg, const p2m__names *nm,
+static P2M__MUST int p2m__build_patterns(p2m_engine *e, const p2m_config *cfg, const p2m__names *nm,
                                p2m__arena *a) {
     const p2m_regex **rxs =
         (const p2m_regex **)p2m__take(a, nm->n_pats * sizeof(const p2m_regex *));
@@ -7720,7 +7735,7 @@ static P2M__NOINLINE void p2m__build_type_rules(p2m_engine *e, const p2m_config 
 /* Places the engine of a validated configuration: a dry run (a->base NULL;
    the build steps get e NULL and write nothing) counts its bytes; a real
    one builds it. 0 on an internal inconsistency. */
-static int p2m__build_engine(const p2m_config *cfg, const p2m__names *nm, p2m__arena *a,
+static P2M__MUST int p2m__build_engine(const p2m_config *cfg, const p2m__names *nm, p2m__arena *a,
                              p2m_engine **out) {
     p2m_engine *e = (p2m_engine *)p2m__take(a, sizeof *e);
     if (e) P2M_MEMSET(e, 0, sizeof *e);
@@ -7757,7 +7772,8 @@ P2M_API p2m_status p2m_engine_compile(const p2m_config *cfg, void *mem, size_t m
     a.base = 0;
     a.cap = 0;
     a.used = 0;
-    (void)p2m__build_engine(cfg, &nm, &a, &e);
+    if (!p2m__build_engine(cfg, &nm, &a, &e)) /* a dry run compiles nothing: it cannot fail */
+        return p2m__fail(err, P2M_ERR_CONFIG, 0, P2M__MSG("engine sizing failed"));
     need = a.used + 7u; /* the arena starts at the first 8-byte aligned byte of mem */
     if (!mem || mem_size < need)
         return p2m__need(err, P2M_ERR_MEMORY, need, P2M__MSG("engine memory too small"));
@@ -7985,8 +8001,8 @@ static void p2m__rx_set(p2m__rcomp *c, uint32_t at, unsigned op, unsigned a, uns
     }
 }
 
-static int p2m__rx_emit(p2m__rcomp *c, size_t off, unsigned op, unsigned a, unsigned b, int32_t x,
-                        int32_t y) {
+static P2M__MUST int p2m__rx_emit(p2m__rcomp *c, size_t off, unsigned op, unsigned a, unsigned b,
+                                  int32_t x, int32_t y) {
     if (!p2m__rx_room(c, 1, off)) return 0;
     p2m__rx_set(c, c->pc, op, a, b, x, y);
     c->pc++;
@@ -7994,7 +8010,7 @@ static int p2m__rx_emit(p2m__rcomp *c, size_t off, unsigned op, unsigned a, unsi
 }
 
 /* Opens k free instructions at `at`, moving [at, pc) up. */
-static int p2m__rx_insert(p2m__rcomp *c, uint32_t at, uint32_t k, size_t off)
+static P2M__MUST int p2m__rx_insert(p2m__rcomp *c, uint32_t at, uint32_t k, size_t off)
 {
     uint32_t i;
     if (!p2m__rx_room(c, k, off)) return 0;
@@ -8020,8 +8036,8 @@ static void p2m__rx_split(p2m__rcomp *c, uint32_t at, int32_t into, int32_t skip
 }
 
 /* Applies {min,max} (max -1 = unbounded) to the code [s, pc). */
-static int p2m__rx_repeat(p2m__rcomp *c, uint32_t s, long min, long max, int greedy, size_t off)
-{
+static P2M__MUST int p2m__rx_repeat(p2m__rcomp *c, uint32_t s, long min, long max, int greedy,
+                                    size_t off) {
     uint32_t len = c->pc - s, last, i, end;
     size_t total;
     long k;
@@ -8277,7 +8293,7 @@ static size_t p2m__rx_parse_class(p2m__rcomp *c, const char *p, size_t len, size
     return j + 1 - i;
 }
 
-static int p2m__rx_emit_class(p2m__rcomp *c, size_t off, const uint8_t *set)
+static P2M__MUST int p2m__rx_emit_class(p2m__rcomp *c, size_t off, const uint8_t *set)
 {
     unsigned k;
     if (!p2m__rx_emit(c, off, P2M__RX_CLASS, 0, 0, (int32_t)c->ncls, 0)) return 0;
@@ -8552,7 +8568,7 @@ P2M__RX_STEP int p2m__rx_atom(p2m__rparse *x, unsigned ch) {
 
 /* Parses and compiles the pattern p[0..len) (RE2 syntax) into c: SAVE 0,
    the pattern, SAVE 1, MATCH. 0 on an error (reported through c->err). */
-static int p2m__rx_parse(p2m__rcomp *c, const char *p, size_t len, uint32_t *has_group)
+static P2M__MUST int p2m__rx_parse(p2m__rcomp *c, const char *p, size_t len, uint32_t *has_group)
 {
     p2m__rparse x;
     x.c = c;
@@ -8605,7 +8621,7 @@ static size_t p2m__rx_align(size_t v) {
 
 /* Dry run: validates and sizes. On success *ninst, *ncls, *bytes (the exact
    footprint from an aligned start). */
-static int p2m__rx_measure(const char *pattern, size_t len, p2m_error *err,
+static P2M__MUST int p2m__rx_measure(const char *pattern, size_t len, p2m_error *err,
                            uint32_t *ninst, uint32_t *ncls, size_t *bytes)
 {
     p2m__rcomp c;
@@ -8627,7 +8643,7 @@ static int p2m__rx_measure(const char *pattern, size_t len, p2m_error *err,
 
 /* What both backends' p2m_regex_compile do first: check the arguments and
    measure the pattern (P2M_OK, or the status to return). */
-static p2m_status p2m__rx_begin(const char **pattern, size_t len, const p2m_regex **re,
+static P2M__MUST p2m_status p2m__rx_begin(const char **pattern, size_t len, const p2m_regex **re,
                                 p2m_error *err, uint32_t *ninst, uint32_t *ncls, size_t *bytes) {
     if (re) *re = NULL;
     if (!re || (!*pattern && len)) {
