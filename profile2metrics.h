@@ -934,6 +934,33 @@ P2M__INLINE int p2m__next_slow_copy(p2m__wire *w, const uint8_t **pp, const uint
 }
 #endif
 
+/* The shape of nearly every field of a profile: a one-byte tag and a
+   length of one or two bytes. p2m__short_len reads such a length (the tag
+   at p, two bytes there at least); with the field inside end it sets *len
+   and *v (the value's first byte) and returns 1, else 0: the general reader
+   takes the field (and reports what is malformed). p2m__short_field also
+   checks that the tag at p is one of a LEN field (three bytes there). The
+   reader's fast path and the hot loops that skim whole tables use them. */
+P2M__INLINE int p2m__short_len(const uint8_t *p, const uint8_t *end, uint32_t *len,
+                               const uint8_t **v) {
+    uint32_t n = p[1];
+    const uint8_t *q = p + 2;
+    if (n >= 0x80u) {
+        if (end - p < 3 || p[2] >= 0x80u) return 0;
+        n = (n & 0x7fu) | (uint32_t)p[2] << 7;
+        q++;
+    }
+    if (n > (size_t)(end - q)) return 0;
+    *len = n;
+    *v = q;
+    return 1;
+}
+P2M__INLINE int p2m__short_field(const uint8_t *p, const uint8_t *end, uint32_t *len,
+                                 const uint8_t **v) {
+    return end - p >= 3 && (p[0] & 0x87u) == P2M__WT_LEN && p[0] >= 8u &&
+           p2m__short_len(p, end, len, v);
+}
+
 /* Next field of the message [*pp, end). Returns 1 with *f filled, 0 at the
    end, -1 on malformed input. Inline fast path for the shapes that dominate
    real requests (one-byte tags; one- or two-byte lengths; varints of up to
@@ -1727,15 +1754,11 @@ static int p2m__fail_ref(p2m__req *q, const uint8_t *at, const char *msg) {
    two bytes) from p; adds how many to *n. Anything else stops it. */
 P2M__INLINE const uint8_t *p2m__skip_samples(const uint8_t *p, const uint8_t *end, uint64_t *n) {
     uint64_t c = 0;
-    while (end - p >= 3 && p[0] == P2M__TAG(P2M__PB_PROFILE_SAMPLES, P2M__WT_LEN)) {
-        uint32_t len = p[1], hdr = 2;
-        if (len >= 0x80u) {
-            if (p[2] >= 0x80u) break;
-            len = (len & 0x7fu) | (uint32_t)p[2] << 7;
-            hdr = 3;
-        }
-        if (len > (size_t)(end - p) - hdr) break;
-        p += hdr + len;
+    uint32_t len;
+    const uint8_t *v;
+    while (end - p >= 3 && p[0] == P2M__TAG(P2M__PB_PROFILE_SAMPLES, P2M__WT_LEN) &&
+           p2m__short_len(p, end, &len, &v)) {
+        p = v + len;
         c++;
     }
     *n += c;
@@ -1822,17 +1845,11 @@ static int p2m__lines_fast(const uint8_t *p, uint32_t n, uint32_t *lines) {
         if ((b & 7u) == P2M__WT_VARINT) {
             if (p + 1 >= end || !(p = p2m__varint_end9(p + 1, end))) return 0;
         } else if ((b & 7u) == P2M__WT_LEN) {
-            uint32_t len, hdr = 2;
-            if (end - p < 2) return 0;
-            len = p[1];
-            if (len >= 0x80u) {
-                if (end - p < 3 || p[2] >= 0x80u) return 0;
-                len = (len & 0x7fu) | (uint32_t)p[2] << 7;
-                hdr = 3;
-            }
-            if (len > (size_t)(end - p) - hdr) return 0;
+            uint32_t len;
+            const uint8_t *v;
+            if (end - p < 2 || !p2m__short_len(p, end, &len, &v)) return 0;
             nl += b == P2M__TAG(P2M__PB_LOCATION_LINES, P2M__WT_LEN);
-            p += hdr + len;
+            p = v + len;
         } else {
             return 0;
         }
@@ -1894,17 +1911,12 @@ static P2M__MUST int p2m__survey_dict(p2m__req *q, int stacks, p2m__dmax *mx) {
     const uint8_t *dp = q->sv.dict.p, *dend = dp + q->sv.dict.n;
     p2m__field f;
     int r;
+    uint32_t len;
+    const uint8_t *v;
     for (;;) {
-        while (dend - dp >= 3 && dp[0] < 0x80 && (dp[0] & 7u) == P2M__WT_LEN && dp[0] >= 8) {
-            uint32_t len = dp[1], hdr = 2;
-            if (len >= 0x80) {
-                if (dp[2] >= 0x80) break;
-                len = (len & 0x7fu) | (uint32_t)dp[2] << 7;
-                hdr = 3;
-            }
-            if (len > (size_t)(dend - dp) - hdr) break;
-            if (p2m__dict_entry(q, (uint32_t)dp[0] >> 3, dp + hdr, len, stacks, mx) < 0) return -1;
-            dp += hdr + len;
+        while (p2m__short_field(dp, dend, &len, &v)) {
+            if (p2m__dict_entry(q, (uint32_t)dp[0] >> 3, v, len, stacks, mx) < 0) return -1;
+            dp = v + len;
         }
         if ((r = p2m__next(&q->w, &dp, dend, &f)) <= 0) return r;
         if (f.wt == P2M__WT_LEN && p2m__dict_entry(q, f.num, f.s.p, f.s.n, stacks, mx) < 0)
