@@ -68,3 +68,4 @@ clean:
 -include tests/tests.mk
 -include bench/bench.mk
 -include examples/examples.mk
+-include packaging/packaging.mk
