@@ -69,3 +69,4 @@ clean:
 -include bench/bench.mk
 -include examples/examples.mk
 -include packaging/packaging.mk
+-include bindings/go-rust.mk
