@@ -70,8 +70,13 @@ $(LIB_DIR)/profile2metricsConfigVersion.cmake: packaging/profile2metricsConfigVe
 	sed -e 's|@VERSION@|$(P2M_VERSION)|g' -e 's|@SOVER@|$(P2M_SOVER)|g' \
 	    -e "s|@SIZEOF_VOID_P@|$$(printf '__SIZEOF_POINTER__\n' | $(CC) -E -P - | tr -d ' \n')|g" $< > $@
 
+# the man page's header names the version of the header it is installed with
+$(LIB_DIR)/p2m.1: packaging/p2m.1 profile2metrics.h
+	@mkdir -p $(LIB_DIR)
+	sed -e 's/"profile2metrics [0-9][^"]*"/"profile2metrics $(P2M_VERSION)"/' $< > $@
+
 P2M_PKG_FILES := $(LIB_DIR)/profile2metrics.pc $(LIB_DIR)/profile2metricsConfig.cmake \
-                 $(LIB_DIR)/profile2metricsConfigVersion.cmake
+                 $(LIB_DIR)/profile2metricsConfigVersion.cmake $(LIB_DIR)/p2m.1
 
 install: lib $(BUILD)/p2m $(P2M_PKG_FILES)
 	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) \
@@ -85,7 +90,7 @@ install: lib $(BUILD)/p2m $(P2M_PKG_FILES)
 	$(INSTALL) -m 644 $(LIB_DIR)/profile2metricsConfig.cmake \
 	    $(LIB_DIR)/profile2metricsConfigVersion.cmake $(DESTDIR)$(CMAKEDIR)/
 	$(INSTALL) -m 755 $(BUILD)/p2m $(DESTDIR)$(BINDIR)/p2m
-	$(INSTALL) -m 644 packaging/p2m.1 $(DESTDIR)$(MANDIR)/man1/p2m.1
+	$(INSTALL) -m 644 $(LIB_DIR)/p2m.1 $(DESTDIR)$(MANDIR)/man1/p2m.1
 
 # Removes the files install wrote and the package's own CMake directory;
 # shared directories (bin, lib, include ...) stay even when empty.
