@@ -257,6 +257,30 @@ typedef p2m_str (*p2m_symbolize_fn)(void *user_data, uint64_t address,
    time and running total; every call emits every series held. */
 typedef struct p2m_state p2m_state;
 
+/* An attribute value as the result view and the options give it. */
+typedef enum p2m_value_type {
+    P2M_VALUE_NONE = 0,
+    P2M_VALUE_STRING = 1,
+    P2M_VALUE_BOOL = 2,
+    P2M_VALUE_INT = 3,
+    P2M_VALUE_DOUBLE = 4,
+    P2M_VALUE_BYTES = 5,
+    P2M_VALUE_ARRAY = 6,    /* str holds the ArrayValue message bytes */
+    P2M_VALUE_KVLIST = 7    /* str holds the KeyValueList message bytes */
+} p2m_value_type;
+
+typedef struct p2m_value {
+    p2m_value_type type;
+    p2m_str str;     /* STRING, BYTES, ARRAY, KVLIST */
+    int64_t i;       /* INT, BOOL (0 or 1) */
+    double d;        /* DOUBLE */
+} p2m_value;
+
+typedef struct p2m_attribute {
+    p2m_str key;
+    p2m_value value;
+} p2m_attribute;
+
 /* A sample type (type, unit) that fed no metric: how many profiles and
    samples had it. The strings point into the input. */
 typedef struct p2m_type_count {
@@ -275,6 +299,13 @@ typedef struct p2m_options {
                                      sample types of profiles that fed no metric
                                      (stats.n_unfed entries, at most unfed_cap) */
     size_t unfed_cap;
+    /* optional: attributes added to every resource of the result (all
+       outputs and the cumulative state see them), replacing an input
+       attribute of the same key; of a key given twice the last wins.
+       Values STRING, BOOL, INT, DOUBLE or BYTES. The array and its strings
+       must stay valid while the result is read. */
+    const p2m_attribute *resource_attributes;
+    size_t n_resource_attributes;
 } p2m_options;
 
 /* Statistics of one call (docs/spec.md section 8). */
@@ -310,29 +341,6 @@ typedef struct p2m_stats {
 } p2m_stats;
 
 /* ---- result view (read the metrics without decoding the protobuf) ------- */
-
-typedef enum p2m_value_type {
-    P2M_VALUE_NONE = 0,
-    P2M_VALUE_STRING = 1,
-    P2M_VALUE_BOOL = 2,
-    P2M_VALUE_INT = 3,
-    P2M_VALUE_DOUBLE = 4,
-    P2M_VALUE_BYTES = 5,
-    P2M_VALUE_ARRAY = 6,    /* str holds the ArrayValue message bytes */
-    P2M_VALUE_KVLIST = 7    /* str holds the KeyValueList message bytes */
-} p2m_value_type;
-
-typedef struct p2m_value {
-    p2m_value_type type;
-    p2m_str str;     /* STRING, BYTES, ARRAY, KVLIST */
-    int64_t i;       /* INT, BOOL (0 or 1) */
-    double d;        /* DOUBLE */
-} p2m_value;
-
-typedef struct p2m_attribute {
-    p2m_str key;
-    p2m_value value;
-} p2m_attribute;
 
 typedef struct p2m_metric_info {
     p2m_metric_kind kind;
@@ -554,6 +562,7 @@ static void p2m__memset_impl(void *dst, int c, size_t n) {
 
 /* Limits on untrusted input and on configuration (documented in docs/security.md). */
 #define P2M__MAX_DEPTH 32          /* protobuf nesting */
+#define P2M__MAX_LEN 0x40000000u   /* a string the caller gives in the options (1 GiB) */
 #ifndef P2M_MAX_RULES
 #define P2M_MAX_RULES 64           /* attribute rules (at most 255) */
 #endif
@@ -3605,6 +3614,8 @@ struct p2m_result {
     const p2m__resfield *resfields;
     const uint32_t *plist;
     const struct p2m__cum *cum;  /* cumulative view, or NULL */
+    const p2m_attribute *xattrs; /* p2m_options.resource_attributes */
+    size_t n_xattrs;
 };
 
 typedef struct p2m__smemo {  /* a sample memo entry: attribute_indices bytes -> outcome */
@@ -5974,12 +5985,24 @@ static size_t p2m__kv_list(const p2m_result *r, const uint8_t *p, uint32_t len, 
     return n;
 }
 
+/* Caller-given resource attributes (p2m_options.resource_attributes): is
+   key one of them, and is the i-th the last of its key (the one kept)? */
+static int p2m__xattr_has(const p2m_result *r, p2m_str key, size_t from) {
+    size_t i;
+    for (i = from; i < r->n_xattrs; i++)
+        if (p2m__streq2(r->xattrs[i].key, key))
+            return 1;
+    return 0;
+}
+static int p2m__xattr_kept(const p2m_result *r, size_t i) {
+    return !p2m__xattr_has(r, r->xattrs[i].key, i + 1);
+}
+
 P2M_API size_t p2m_result_resource_attributes(const p2m_result *r, size_t res, p2m_attribute *out, size_t cap) {
     const p2m__res *x = p2m__res_at(r, res);
-    size_t n = 0;
-    uint32_t i;
+    size_t n = 0, i;
     if (!x) return 0;
-    if (P2M__CUMV(r)) {
+    if (P2M__CUMV(r)) { /* the state's copy has the caller's attributes in it */
         const p2m__sres *sr = p2m__cres(r->cum, x->sres);
         return p2m__kv_list(r, p2m__cbytes(r->cum, sr->off), sr->len, P2M__PB_RESOURCE_ATTRIBUTES, out, cap);
     }
@@ -5987,7 +6010,13 @@ P2M_API size_t p2m_result_resource_attributes(const p2m_result *r, size_t res, p
         const p2m__resfield *rf = &r->resfields[x->field_first + i];
         p2m_attribute a;
         if (rf->num != P2M__PB_RESOURCE_ATTRIBUTES || !p2m__res_attr(r, rf->s, &a)) continue;
+        if (p2m__xattr_has(r, a.key, 0)) continue;
         if (out && n < cap) out[n] = a;
+        n++;
+    }
+    for (i = 0; i < r->n_xattrs; i++) {
+        if (!p2m__xattr_kept(r, i)) continue;
+        if (out && n < cap) out[n] = r->xattrs[i];
         n++;
     }
     return n;
@@ -6197,6 +6226,7 @@ static void p2m__bw_point_attributes(const p2m_result *r, size_t res, size_t met
    value, the dropped count, entity_refs as they came. */
 static void p2m__bw_resource(const p2m_result *r, const p2m__res *x, p2m__bw *w) {
     uint32_t fi = x->field_count;
+    size_t xi;
     while (fi-- > 0) {
         const p2m__resfield *rf = &r->resfields[x->field_first + fi];
         if (rf->num == P2M__PB_RESOURCE_ENTITY_REFS) p2m__bw_str(w, P2M__PB_RESOURCE_ENTITY_REFS, rf->s.p, rf->s.n);
@@ -6205,11 +6235,15 @@ static void p2m__bw_resource(const p2m_result *r, const p2m__res *x, p2m__bw *w)
         p2m__bw_varint(w, x->dropped);
         p2m__bw_tag(w, P2M__PB_RESOURCE_DROPPED_ATTRIBUTES_COUNT, P2M__WT_VARINT);
     }
+    xi = r->n_xattrs; /* after the input's own attributes */
+    while (xi-- > 0)
+        if (p2m__xattr_kept(r, xi)) p2m__bw_keyvalue(w, P2M__PB_RESOURCE_ATTRIBUTES, &r->xattrs[xi], r);
     fi = x->field_count;
     while (fi-- > 0) {
         const p2m__resfield *rf = &r->resfields[x->field_first + fi];
         p2m_attribute a;
-        if (rf->num == P2M__PB_RESOURCE_ATTRIBUTES && p2m__res_attr(r, rf->s, &a))
+        if (rf->num == P2M__PB_RESOURCE_ATTRIBUTES && p2m__res_attr(r, rf->s, &a) &&
+            !p2m__xattr_has(r, a.key, 0))
             p2m__bw_keyvalue(w, P2M__PB_RESOURCE_ATTRIBUTES, &a, r);
     }
 }
@@ -6731,6 +6765,26 @@ static P2M__NOINLINE p2m_status p2m__place(p2m__req *q, const p2m_engine *engine
     return P2M_OK;
 }
 
+/* p2m_options.resource_attributes: plain values with their bytes present. */
+static p2m_status p2m__check_xattrs(const p2m_options *o, p2m_error *err) {
+    size_t i;
+    if (!o || !o->resource_attributes) return P2M_OK;
+    for (i = 0; i < o->n_resource_attributes; i++) {
+        const p2m_attribute *a = &o->resource_attributes[i];
+        const p2m_value_type t = a->value.type;
+        if (t != P2M_VALUE_STRING && t != P2M_VALUE_BOOL && t != P2M_VALUE_INT && t != P2M_VALUE_DOUBLE &&
+            t != P2M_VALUE_BYTES)
+            return p2m__fail(err, P2M_ERR_ARGUMENT, 0,
+                             P2M__MSG("options->resource_attributes: a value must be STRING, BOOL, INT, DOUBLE or BYTES"));
+        if ((!a->key.ptr && a->key.len) || a->key.len > P2M__MAX_LEN ||
+            ((t == P2M_VALUE_STRING || t == P2M_VALUE_BYTES) &&
+             ((!a->value.str.ptr && a->value.str.len) || a->value.str.len > P2M__MAX_LEN)))
+            return p2m__fail(err, P2M_ERR_ARGUMENT, 0,
+                             P2M__MSG("options->resource_attributes: a key or value without its bytes, or over 1 GiB"));
+    }
+    return P2M_OK;
+}
+
 static p2m_status p2m__aggregate(const p2m_engine *engine, const void *input, size_t input_size,
                                  const p2m_options *options, void *work, size_t work_size,
                                  const p2m_result **result, p2m_stats *stats, p2m_error *err, int commit) {
@@ -6748,6 +6802,7 @@ static p2m_status p2m__aggregate(const p2m_engine *engine, const void *input, si
        the same pass (the survey leaves them out). */
     if ((s = p2m__begin(&q, engine, input, input_size, st, err, !engine || P2M__STACKS(engine))) != P2M_OK) return s;
     if (!result) return p2m__fail(err, P2M_ERR_ARGUMENT, 0, P2M__MSG("result must not be NULL"));
+    if ((s = p2m__check_xattrs(options, err)) != P2M_OK) return s;
     if (!P2M__STACKS(engine) && q.sv.dict.p) {
         /* strings go where the plan puts them (right after the result, a
            place that does not depend on any count); attribute entries go
@@ -6811,6 +6866,10 @@ static p2m_status p2m__aggregate(const p2m_engine *engine, const void *input, si
     res->res = q.res;
     res->resfields = q.resfields;
     res->plist = q.plist;
+    if (options) {
+        res->xattrs = options->resource_attributes;
+        res->n_xattrs = options->resource_attributes ? options->n_resource_attributes : 0;
+    }
     st->series = q.n_plist;
     st->work_used = pl.total;
     *result = res;

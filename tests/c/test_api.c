@@ -2442,6 +2442,137 @@ static void check_layout_conflict(void)
     tk_end();
 }
 
+/* p2m_options.resource_attributes: added to every resource, replacing an
+   input attribute of the same key, the last of a repeated key winning; in
+   the protobuf output (decoded by protobuf-c), the result view, and the
+   cumulative state's copies. */
+static size_t count_key(const DRes *r, const char *key)
+{
+    size_t i, n = 0;
+    for (i = 0; r->resource && i < r->resource->n_attributes; i++)
+        n += strcmp(r->resource->attributes[i]->key, key) == 0;
+    return n;
+}
+
+static void expect_xattrs(const DReq *d, const DReq *plain, const char *where)
+{
+    size_t ri;
+    EXPECT(d->n_resource_metrics == plain->n_resource_metrics && d->n_resource_metrics == 2,
+           "%s: %zu resources, expected 2", where, d->n_resource_metrics);
+    for (ri = 0; ri < d->n_resource_metrics && ri < plain->n_resource_metrics; ri++) {
+        const DRes *r = d->resource_metrics[ri], *p = plain->resource_metrics[ri];
+        const DKV *svc = find_attr(r->resource->attributes, r->resource->n_attributes, "service.name");
+        const DKV *env = find_attr(r->resource->attributes, r->resource->n_attributes, "deployment.environment");
+        const DKV *num = find_attr(r->resource->attributes, r->resource->n_attributes, "k.int");
+        size_t had_svc = count_key(p, "service.name");
+        EXPECT(count_key(r, "service.name") == 1 && svc && svc->value &&
+                   strcmp(svc->value->string_value, "renamed") == 0,
+               "%s: resource %zu service.name not replaced by \"renamed\"", where, ri);
+        EXPECT(count_key(r, "deployment.environment") == 1 && env && env->value &&
+                   strcmp(env->value->string_value, "test") == 0,
+               "%s: resource %zu deployment.environment not the last given (\"test\")", where, ri);
+        EXPECT(num && num->value && num->value->value_case == P2M__METRICS__ANY_VALUE__VALUE_INT_VALUE &&
+                   num->value->int_value == -7,
+               "%s: resource %zu k.int not int -7", where, ri);
+        EXPECT(r->resource->n_attributes == p->resource->n_attributes - had_svc + 3,
+               "%s: resource %zu has %zu attributes, expected %zu", where, ri,
+               r->resource->n_attributes, p->resource->n_attributes - had_svc + 3);
+    }
+}
+
+static void check_resource_attributes(void)
+{
+    static pbw req;
+    p2m_attribute xa[4];
+    p2m_options opt;
+    p2m_config c;
+    p2m_error err;
+    const p2m_result *view = NULL;
+    DReq *plain, *d;
+    p2m_status st;
+    size_t n;
+
+    build_main_request(&req, P2M_LAYOUT_V1_10, 0);
+    memset(xa, 0, sizeof xa);
+    xa[0].key.ptr = "deployment.environment"; xa[0].key.len = 22;
+    xa[0].value.type = P2M_VALUE_STRING; xa[0].value.str.ptr = "prod"; xa[0].value.str.len = 4;
+    xa[1].key.ptr = "service.name"; xa[1].key.len = 12;
+    xa[1].value.type = P2M_VALUE_STRING; xa[1].value.str.ptr = "renamed"; xa[1].value.str.len = 7;
+    xa[2].key.ptr = "k.int"; xa[2].key.len = 5;
+    xa[2].value.type = P2M_VALUE_INT; xa[2].value.i = -7;
+    xa[3] = xa[0];
+    xa[3].value.str.ptr = "test";
+    memset(&opt, 0, sizeof opt);
+    opt.resource_attributes = xa;
+    opt.n_resource_attributes = 4;
+
+    tk_begin("c.api.resource_attributes.delta");
+    p2m_config_init(&c);
+    plain = convert_decode(&c, &req, NULL, NULL, NULL);
+    d = convert_decode(&c, &req, &opt, NULL, &view); /* also compares the view */
+    if (plain && d)
+        expect_xattrs(d, plain, "delta");
+    if (d)
+        p2m__metrics__export_metrics_service_request__free_unpacked(d, NULL);
+    tk_end();
+
+    tk_begin("c.api.resource_attributes.cumulative");
+    p2m_config_init(&c);
+    c.temporality = P2M_TEMPORALITY_CUMULATIVE;
+    c.state_max_series = 64;
+    c.state_bytes = 64 << 10;
+    {
+        const p2m_engine *eng = compile_cfg(&c, &err);
+        size_t ssize = eng ? p2m_state_size(eng) : 0;
+        unsigned char *smem = (unsigned char *)calloc(1, ssize ? ssize : 1);
+        p2m_state *state = NULL;
+        EXPECT(eng && p2m_state_init(eng, smem, ssize, &state, &err) == P2M_OK, "state_init");
+        opt.state = state;
+        n = 0;
+        st = state ? p2m_convert(eng, req.b, req.n, &opt, work_mem, sizeof work_mem, out_buf,
+                                 sizeof out_buf, &n, NULL, &err)
+                   : P2M_ERR_ARGUMENT;
+        EXPECT(st == P2M_OK, "call 1: status %d: %s", (int)st, err.message);
+        st = state ? p2m_convert(eng, req.b, req.n, &opt, work_mem, sizeof work_mem, out_buf,
+                                 sizeof out_buf, &n, NULL, &err)
+                   : P2M_ERR_ARGUMENT;
+        EXPECT(st == P2M_OK, "call 2: status %d: %s", (int)st, err.message);
+        d = st == P2M_OK ? p2m__metrics__export_metrics_service_request__unpack(NULL, n, out_buf)
+                         : NULL;
+        EXPECT(d != NULL, "protobuf-c cannot decode the cumulative output");
+        if (d && plain) { /* the same two resources held, both with the attributes */
+            const DMetric *m = metric_at(d, 0, 0);
+            expect_xattrs(d, plain, "cumulative");
+            EXPECT(m && m->sum && m->sum->n_data_points == 2 &&
+                       m->sum->data_points[0]->as_int == 2 * 30000157,
+                   "cumulative: the first series is not the sum of two calls");
+        }
+        if (d)
+            p2m__metrics__export_metrics_service_request__free_unpacked(d, NULL);
+        free(smem);
+        opt.state = NULL;
+    }
+    tk_end();
+
+    tk_begin("c.api.resource_attributes.bad_value");
+    {
+        const p2m_engine *eng;
+        p2m_config_init(&c);
+        eng = compile_cfg(&c, &err);
+        xa[2].value.type = P2M_VALUE_KVLIST;
+        n = 0;
+        st = eng ? p2m_convert(eng, req.b, req.n, &opt, work_mem, sizeof work_mem, out_buf,
+                               sizeof out_buf, &n, NULL, &err)
+                 : P2M_OK;
+        EXPECT(st == P2M_ERR_ARGUMENT && strstr(err.message, "resource_attributes") != NULL,
+               "a KVLIST value: status %d \"%s\", expected P2M_ERR_ARGUMENT naming the option",
+               (int)st, err.message);
+    }
+    tk_end();
+    if (plain)
+        p2m__metrics__export_metrics_service_request__free_unpacked(plain, NULL);
+}
+
 int main(int argc, char **argv)
 {
     check_version();
@@ -2473,6 +2604,7 @@ int main(int argc, char **argv)
     check_engine_metrics();
     check_unit_spellings();
     check_layout_conflict();
+    check_resource_attributes();
     if (argc > 1)
         check_real(argv[1], argc > 2 ? argv[2] : NULL, argc > 3 ? argv[3] : NULL);
     return tk_exit_code();
