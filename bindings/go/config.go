@@ -37,9 +37,19 @@ type Config struct {
 	StateMaxSeries uint32      // state_max_series (cumulative); 0 = 8192
 	StateBytes     uint64      // state_bytes (cumulative); 0 = 1 MiB
 
+	// ResourceAttributes are string attributes added to every resource of
+	// the output, replacing one of the same key (p2m convert
+	// --resource-attr KEY=VALUE); of a key given twice the last wins.
+	ResourceAttributes []Attribute
+
 	// NowUnixNano is the time given to profiles that carry no time of
 	// their own (p2m convert --now); 0 = the current time at each call.
 	NowUnixNano uint64
+}
+
+// Attribute is a string attribute: a key and its value.
+type Attribute struct {
+	Key, Value string
 }
 
 // Metric is one of metrics.cpu / memory / function.

@@ -45,6 +45,9 @@ type Converter struct {
 	stateMem   unsafe.Pointer
 	cumulative bool
 	now        uint64
+	rattrs     *C.p2m_attribute // Config.ResourceAttributes in C memory
+	nRattrs    int
+	rattrsMem  []unsafe.Pointer
 	work       sync.Pool // *scratch: working memory and output of one call
 	outHint    int64     // the largest output so far (a first guess for new scratch)
 }
@@ -259,6 +262,20 @@ func NewConverter(cfg Config) (*Converter, error) {
 			return nil, goError(st, &cerr)
 		}
 	}
+	if n := len(cfg.ResourceAttributes); n > 0 {
+		// C memory for the whole life of the converter: every call reads it
+		arr := C.calloc(C.size_t(n), C.sizeof_p2m_attribute)
+		c.rattrsMem = append(c.rattrsMem, arr)
+		list := (*[1 << 20]C.p2m_attribute)(arr)[:n:n]
+		for i, a := range cfg.ResourceAttributes {
+			k, v := C.CBytes([]byte(a.Key)), C.CBytes([]byte(a.Value))
+			c.rattrsMem = append(c.rattrsMem, k, v)
+			list[i].key = C.p2m_str{ptr: (*C.char)(k), len: C.size_t(len(a.Key))}
+			list[i].value._type = C.P2M_VALUE_STRING
+			list[i].value.str = C.p2m_str{ptr: (*C.char)(v), len: C.size_t(len(a.Value))}
+		}
+		c.rattrs, c.nRattrs = (*C.p2m_attribute)(arr), n
+	}
 	c.work.New = func() any { return new(scratch) }
 	runtime.SetFinalizer(c, (*Converter).Close)
 	return c, nil
@@ -277,6 +294,10 @@ func (c *Converter) Close() error {
 		C.free(c.stateMem)
 		c.stateMem, c.state = nil, nil
 	}
+	for _, p := range c.rattrsMem {
+		C.free(p)
+	}
+	c.rattrsMem, c.rattrs, c.nRattrs = nil, nil, 0
 	runtime.SetFinalizer(c, nil)
 	return nil
 }
@@ -332,6 +353,8 @@ func (c *Converter) convert(in []byte, wantStats bool) ([]byte, Stats, error) {
 		opt.now_unix_nano = C.uint64_t(time.Now().UnixNano())
 	}
 	opt.state = c.state
+	opt.resource_attributes = c.rattrs
+	opt.n_resource_attributes = C.size_t(c.nRattrs)
 
 	inPtr := unsafe.Pointer(&oneByte[0])
 	if len(in) > 0 {

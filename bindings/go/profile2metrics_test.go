@@ -71,6 +71,20 @@ func configCumulative() Config {
 	return Config{Temporality: Cumulative, StateMaxSeries: 4096, StateBytes: 262144, NowUnixNano: now}
 }
 
+// configResourceAttrs is p2m convert --resource-attr (resourceAttrArgs):
+// a new key, one that replaces an input attribute, an empty value, and a
+// key given twice (the last wins).
+func configResourceAttrs() Config {
+	return Config{NowUnixNano: now, ResourceAttributes: []Attribute{
+		{"deployment.environment.name", "prod"}, {"service.name", "first"},
+		{"empty", ""}, {"service.name", "checkout"},
+	}}
+}
+
+var resourceAttrArgs = []string{"--resource-attr", "deployment.environment.name=prod",
+	"--resource-attr", "service.name=first", "--resource-attr", "empty=",
+	"--resource-attr", "service.name=checkout"}
+
 type input struct {
 	name string
 	data []byte
@@ -198,6 +212,7 @@ func TestConvertMatchesCLI(t *testing.T) {
 	}{
 		{"default", Config{NowUnixNano: now}, nil},
 		{"full", configFull(), []string{"-c", fullYAML}},
+		{"resource-attrs", configResourceAttrs(), resourceAttrArgs},
 	}
 	for _, cs := range cases {
 		conv := mustConverter(t, cs.cfg)
@@ -226,9 +241,15 @@ func TestStreamMatchesCLI(t *testing.T) {
 		name string
 		cfg  Config
 		yaml string
-	}{{"full", configFull(), fullYAML}, {"cumulative", configCumulative(), cumulYAML}} {
+		args []string
+	}{{"full", configFull(), fullYAML, nil}, {"cumulative", configCumulative(), cumulYAML, nil},
+		{"cumulative-resource-attrs", func() Config {
+			c := configCumulative()
+			c.ResourceAttributes = configResourceAttrs().ResourceAttributes
+			return c
+		}(), cumulYAML, resourceAttrArgs}} {
 		conv := mustConverter(t, cs.cfg)
-		want := cliConvert(t, k8sStream, "--input-format", "otlp-stream", "-c", cs.yaml)
+		want := cliConvert(t, k8sStream, append([]string{"--input-format", "otlp-stream", "-c", cs.yaml}, cs.args...)...)
 		var got []byte
 		for i, f := range frames(t, k8sStream) {
 			out, err := conv.Convert(f)

@@ -30,6 +30,9 @@ size_t p2mrs_layout(int what)
     case 16: return offsetof(p2m_error, message);
     case 17: return offsetof(p2m_rule, default_value);
     case 18: return offsetof(p2m_type_rule, scale);
+    case 19: return sizeof(p2m_attribute);
+    case 20: return offsetof(p2m_attribute, value);
+    case 21: return offsetof(p2m_options, resource_attributes);
     }
     return 0;
 }

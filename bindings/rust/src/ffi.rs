@@ -107,6 +107,29 @@ struct p2m_error {
 }
 
 #[repr(C)]
+#[derive(Clone, Copy)]
+struct p2m_str {
+    ptr: *const c_char,
+    len: usize,
+}
+
+#[repr(C)]
+struct p2m_value {
+    type_: u32,
+    str_: p2m_str,
+    i: i64,
+    d: f64,
+}
+
+#[repr(C)]
+struct p2m_attribute {
+    key: p2m_str,
+    value: p2m_value,
+}
+
+const P2M_VALUE_STRING: u32 = 1;
+
+#[repr(C)]
 struct p2m_options {
     now_unix_nano: u64,
     state: *mut p2m_state,
@@ -114,6 +137,8 @@ struct p2m_options {
     user_data: *mut c_void,
     unfed: *mut c_void,
     unfed_cap: usize,
+    resource_attributes: *const p2m_attribute,
+    n_resource_attributes: usize,
 }
 
 #[repr(C)]
@@ -424,16 +449,20 @@ fn with_c_config<R>(cfg: &Config, f: impl FnOnce(&p2m_config) -> R) -> Result<R,
 
 // ---- engine, state, scratch ---------------------------------------------------
 
-/// A compiled configuration in memory owned here.
+/// A compiled configuration in memory owned here, and the resource
+/// attributes every call adds (p2m_str views of the strings kept here).
 pub struct Engine {
     _mem: Vec<u64>,
     ptr: *const p2m_engine,
+    _rattr_text: Vec<String>,
+    rattrs: Vec<p2m_attribute>,
 }
 
 // SAFETY: the library's contract (docs/api.md, Thread safety): a compiled
 // engine is immutable; any number of threads may convert with it at once,
 // each with its own working memory and output. The memory is owned by the
-// Engine and freed only when it is dropped.
+// Engine and freed only when it is dropped; the resource attributes are
+// read-only views of strings the Engine owns and never changes.
 unsafe impl Send for Engine {}
 unsafe impl Sync for Engine {}
 
@@ -488,9 +517,33 @@ impl Engine {
             if st != P2M_OK {
                 return Err(to_error(st, &err));
             }
+            // the strings' heap blocks do not move when the Vec of them does
+            let text: Vec<String> = cfg
+                .resource_attributes
+                .iter()
+                .flat_map(|(k, v)| [k.clone(), v.clone()])
+                .collect();
+            let view = |s: &String| p2m_str {
+                ptr: s.as_ptr() as *const c_char,
+                len: s.len(),
+            };
+            let rattrs = text
+                .chunks(2)
+                .map(|kv| p2m_attribute {
+                    key: view(&kv[0]),
+                    value: p2m_value {
+                        type_: P2M_VALUE_STRING,
+                        str_: view(&kv[1]),
+                        i: 0,
+                        d: 0.0,
+                    },
+                })
+                .collect();
             Ok(Engine {
                 _mem: mem,
                 ptr: eng,
+                _rattr_text: text,
+                rattrs,
             })
         })?
     }
@@ -548,6 +601,12 @@ impl Engine {
             user_data: ptr::null_mut(),
             unfed: ptr::null_mut(),
             unfed_cap: 0,
+            resource_attributes: if self.rattrs.is_empty() {
+                ptr::null()
+            } else {
+                self.rattrs.as_ptr()
+            },
+            n_resource_attributes: self.rattrs.len(),
         };
         static ONE: [u8; 1] = [0];
         let in_ptr = if input.is_empty() {
@@ -672,6 +731,9 @@ mod tests {
             offset_of!(p2m_error, message),
             offset_of!(p2m_rule, default_value),
             offset_of!(p2m_type_rule, scale),
+            size_of::<p2m_attribute>(),
+            offset_of!(p2m_attribute, value),
+            offset_of!(p2m_options, resource_attributes),
         ];
         for (i, r) in rust.iter().enumerate() {
             assert_eq!(

@@ -84,6 +84,10 @@ pub struct Config {
     pub state_max_series: Option<u32>,
     /// `state_bytes` (cumulative); `None`: 1 MiB.
     pub state_bytes: Option<usize>,
+    /// String attributes `(key, value)` added to every resource of the
+    /// output, replacing one of the same key (`p2m convert --resource-attr
+    /// KEY=VALUE`); of a key given twice the last wins.
+    pub resource_attributes: Vec<(String, String)>,
     /// The time given to profiles that carry none (`p2m convert --now`);
     /// `None`: the current time at each call.
     pub now_unix_nano: Option<u64>,

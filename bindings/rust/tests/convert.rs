@@ -111,6 +111,31 @@ fn config_cumulative() -> Config {
     }
 }
 
+/// p2m convert --resource-attr (RESOURCE_ATTR_ARGS): a new key, one that
+/// replaces an input attribute, an empty value, and a key given twice (the
+/// last wins).
+fn resource_attrs() -> Vec<(String, String)> {
+    [
+        ("deployment.environment.name", "prod"),
+        ("service.name", "first"),
+        ("empty", ""),
+        ("service.name", "checkout"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
+}
+const RESOURCE_ATTR_ARGS: [&str; 8] = [
+    "--resource-attr",
+    "deployment.environment.name=prod",
+    "--resource-attr",
+    "service.name=first",
+    "--resource-attr",
+    "empty=",
+    "--resource-attr",
+    "service.name=checkout",
+];
+
 fn config_default() -> Config {
     Config {
         now_unix_nano: Some(NOW),
@@ -239,6 +264,14 @@ fn convert_matches_cli() {
     for (name, cfg, args) in [
         ("default", config_default(), vec![]),
         ("full", config_full(), vec!["-c", full.as_str()]),
+        (
+            "resource-attrs",
+            Config {
+                resource_attributes: resource_attrs(),
+                ..config_default()
+            },
+            RESOURCE_ATTR_ARGS.to_vec(),
+        ),
     ] {
         let conv = Converter::new(&cfg).unwrap();
         for (input, data) in inputs().iter() {
