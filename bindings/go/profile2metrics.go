@@ -48,8 +48,12 @@ type Converter struct {
 	rattrs     *C.p2m_attribute // Config.ResourceAttributes in C memory
 	nRattrs    int
 	rattrsMem  []unsafe.Pointer
-	work       sync.Pool // *scratch: working memory and output of one call
-	outHint    int64     // the largest output so far (a first guess for new scratch)
+	// Scratch memory of finished calls, for the next ones. A buffered
+	// channel, not a sync.Pool: the pool is emptied at every garbage
+	// collection, and re-growing half a megabyte of working memory after
+	// each one made the collections more frequent still.
+	work    chan *scratch
+	outHint int64 // the largest output so far (a first guess for new scratch)
 }
 
 // scratch is what one call writes into; reused through the pool.
@@ -276,7 +280,7 @@ func NewConverter(cfg Config) (*Converter, error) {
 		}
 		c.rattrs, c.nRattrs = (*C.p2m_attribute)(arr), n
 	}
-	c.work.New = func() any { return new(scratch) }
+	c.work = make(chan *scratch, 2*runtime.GOMAXPROCS(0)+2)
 	runtime.SetFinalizer(c, (*Converter).Close)
 	return c, nil
 }
@@ -325,18 +329,31 @@ func (c *Converter) Reset() error {
 // otlp). Malformed input gives an *Error of StatusMalformed with the byte
 // offset. The returned slice is the caller's.
 func (c *Converter) Convert(in []byte) ([]byte, error) {
-	out, _, err := c.convert(in, false)
+	out, _, err := c.convert(nil, in, false)
 	return out, err
+}
+
+// ConvertAppend is Convert that appends the output to dst and returns the
+// extended slice (as strconv.AppendInt does), so that a caller converting
+// request after request can reuse one buffer: ConvertAppend(buf[:0], in).
+// On error dst is returned unchanged.
+func (c *Converter) ConvertAppend(dst, in []byte) ([]byte, error) {
+	out, _, err := c.convert(dst, in, false)
+	if err != nil {
+		return dst, err
+	}
+	return out, nil
 }
 
 // ConvertStats is Convert that also returns the statistics of the call.
 func (c *Converter) ConvertStats(in []byte) ([]byte, Stats, error) {
-	return c.convert(in, true)
+	return c.convert(nil, in, true)
 }
 
 var oneByte [1]byte // the address given for an empty input
 
-func (c *Converter) convert(in []byte, wantStats bool) ([]byte, Stats, error) {
+// convert appends the output to dst (nil: a new slice of the exact size).
+func (c *Converter) convert(dst, in []byte, wantStats bool) ([]byte, Stats, error) {
 	if c.cumulative {
 		c.mu.Lock()
 		defer c.mu.Unlock()
@@ -360,8 +377,18 @@ func (c *Converter) convert(in []byte, wantStats bool) ([]byte, Stats, error) {
 	if len(in) > 0 {
 		inPtr = unsafe.Pointer(&in[0])
 	}
-	s := c.work.Get().(*scratch)
-	defer c.work.Put(s)
+	var s *scratch
+	select {
+	case s = <-c.work:
+	default:
+		s = new(scratch)
+	}
+	defer func() {
+		select {
+		case c.work <- s:
+		default: // more calls at once than kept: this one is left to the GC
+		}
+	}()
 	if len(s.out) == 0 {
 		s.out = make([]byte, 4096+int(atomic.LoadInt64(&c.outHint)))
 	}
@@ -396,8 +423,13 @@ func (c *Converter) convert(in []byte, wantStats bool) ([]byte, Stats, error) {
 	if h := atomic.LoadInt64(&c.outHint); int64(n) > h {
 		atomic.CompareAndSwapInt64(&c.outHint, h, int64(n))
 	}
-	out := make([]byte, int(n))
-	copy(out, s.out[:n])
+	var out []byte
+	if dst == nil {
+		out = make([]byte, int(n))
+		copy(out, s.out[:n])
+	} else {
+		out = append(dst, s.out[:n]...)
+	}
 	var stats Stats
 	if wantStats {
 		stats = goStats(&cstats)

@@ -525,6 +525,28 @@ func TestCumulativeConcurrent(t *testing.T) {
 	}
 }
 
+// ConvertAppend: the same bytes after what dst holds; dst untouched on error.
+func TestConvertAppend(t *testing.T) {
+	conv := mustConverter(t, configFull())
+	buf := []byte("prefix")
+	for _, in := range inputs(t) {
+		want, err := conv.Convert(in.data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := conv.ConvertAppend(buf[:6], in.data)
+		if err != nil || string(got[:6]) != "prefix" || !bytes.Equal(got[6:], want) {
+			t.Errorf("%s: ConvertAppend gave %d bytes (%v), Convert %d", in.name, len(got)-6, err, len(want))
+		}
+		buf = got
+	}
+	bad := inputs(t)[0].data[:100]
+	got, err := conv.ConvertAppend(buf[:6], bad)
+	if !errors.Is(err, ErrMalformed) || len(got) != 6 || string(got) != "prefix" {
+		t.Errorf("malformed input: %q, %v; want dst back unchanged and ErrMalformed", got, err)
+	}
+}
+
 func TestCloseAndEmpty(t *testing.T) {
 	conv, err := NewConverter(Config{})
 	if err != nil {
