@@ -525,6 +525,32 @@ func TestCumulativeConcurrent(t *testing.T) {
 	}
 }
 
+// Strict mode: an index outside its table is an *Error of
+// StatusInvalidReference at p2m's offset; without strict the sample's
+// stack is skipped and the output is p2m's.
+func TestInvalidReferenceMatchesCLI(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "bad.otlp")
+	if out, err := exec.Command("/usr/bin/python3", filepath.Join(testdata, "gen_request.py"),
+		"--invalid-reference", path).CombinedOutput(); err != nil {
+		t.Fatalf("gen_request.py: %v: %s", err, out)
+	}
+	bad := readFile(t, path)
+	strict := mustConverter(t, Config{Function: &Metric{Enabled: true}, Strict: true, NowUnixNano: now})
+	_, err := strict.Convert(bad)
+	var pe *Error
+	if !errors.As(err, &pe) || !errors.Is(err, ErrInvalidReference) || errors.Is(err, ErrMalformed) {
+		t.Fatalf("strict: %v, want an *Error of StatusInvalidReference", err)
+	}
+	checkErrorLikeCLI(t, "strict", bad, err, "-c", filepath.Join(testdata, "strict.yaml"))
+	lax := mustConverter(t, Config{Function: &Metric{Enabled: true}, NowUnixNano: now})
+	got, s, err := lax.ConvertStats(bad)
+	yaml := filepath.Join(t.TempDir(), "lax.yaml")
+	os.WriteFile(yaml, []byte("metrics: {function: {enabled: true}}\n"), 0o644)
+	if want := cliConvert(t, bad, "-c", yaml); err != nil || !bytes.Equal(got, want) || s.InvalidReferences != 1 {
+		t.Errorf("not strict: %v, %d invalid references, same as p2m: %v", err, s.InvalidReferences, bytes.Equal(got, want))
+	}
+}
+
 // ConvertAppend: the same bytes after what dst holds; dst untouched on error.
 func TestConvertAppend(t *testing.T) {
 	conv := mustConverter(t, configFull())

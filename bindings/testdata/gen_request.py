@@ -7,7 +7,10 @@ of config.yaml (off_cpu/nanoseconds, inuse_space/bytes) and one profile with
 no time, which takes the call's "now". Built with Google protobuf, as every
 generated test input is.
 
-    gen_request.py OUT.otlp"""
+    gen_request.py OUT.otlp
+    gen_request.py --invalid-reference OUT.otlp
+        a small request whose second sample names a stack that does not
+        exist (strict mode: an invalid reference; otherwise skipped)"""
 import os
 import sys
 
@@ -15,7 +18,21 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import gen_profiles as G  # noqa: E402
 
 
+def invalid_reference(path):
+    b = G.Builder("v1.10")
+    sp = b.scope(b.resource({"service.name": "checkout"}))
+    st = b.stack([b.location(["main"])])
+    p = b.profile(sp, ("cpu", "nanoseconds"), time=G.BASE_TIME, duration=10_000_000_000)
+    b.sample(p, stack=st, values=[5], attrs={"thread.name": "main"})
+    b.sample(p, stack=9999, values=[7], attrs={"thread.name": "main"})
+    with open(path, "wb") as f:
+        f.write(b.to_bytes())
+
+
 def main():
+    if sys.argv[1] == "--invalid-reference":
+        invalid_reference(sys.argv[2])
+        return
     b = G.generate("typical", "v1.10", seed=3)
     sp = b.scope(b.resource({"service.name": "checkout", "service.instance.id": "i-1"}))
     locs = [b.location([name]) for name in ("wait", "handle", "main")]

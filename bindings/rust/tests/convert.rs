@@ -496,6 +496,52 @@ fn config_error_matches_cli() {
     );
 }
 
+/// Strict mode: an index outside its table is an error of status
+/// InvalidReference at p2m's offset; without strict the sample's stack is
+/// skipped and the output is p2m's.
+#[test]
+fn invalid_reference_matches_cli() {
+    let path = std::env::temp_dir().join(format!("p2m-rust-badref-{}.otlp", std::process::id()));
+    let st = Command::new("/usr/bin/python3")
+        .arg(testdata("gen_request.py"))
+        .arg("--invalid-reference")
+        .arg(&path)
+        .status()
+        .expect("cannot run /usr/bin/python3");
+    assert!(st.success());
+    let bad = read(&path);
+    let _ = std::fs::remove_file(&path);
+    let strict = Config {
+        function: Some(Metric::enabled()),
+        strict: true,
+        ..config_default()
+    };
+    let res = Converter::new(&strict).unwrap().convert(&bad);
+    assert_eq!(
+        res.as_ref().map_err(|e| e.status).err(),
+        Some(Status::InvalidReference),
+        "{:?}",
+        res.err()
+    );
+    check_like_cli("strict", &bad, &res, &["-c", &yaml("strict.yaml")]);
+    let lax = Config {
+        function: Some(Metric::enabled()),
+        ..config_default()
+    };
+    let (got, stats) = Converter::new(&lax)
+        .unwrap()
+        .convert_with_stats(&bad)
+        .unwrap();
+    let yml = std::env::temp_dir().join(format!("p2m-rust-lax-{}.yaml", std::process::id()));
+    std::fs::write(&yml, "metrics: {function: {enabled: true}}\n").unwrap();
+    let want = cli_convert(&bad, &["-c", yml.to_str().unwrap()]);
+    let _ = std::fs::remove_file(&yml);
+    assert!(
+        got == want && stats.invalid_references == 1,
+        "not strict: differs from p2m"
+    );
+}
+
 /// xorshift64*: deterministic mutations without a crate.
 struct Rng(u64);
 impl Rng {
