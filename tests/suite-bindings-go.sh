@@ -3,7 +3,8 @@
 # The Go binding (bindings/go): `go test -race` offline (GOPROXY=off), one
 # PASS/FAIL line per Go test. The tests compare every output with build/p2m
 # (bindings/testdata/config.yaml), errors with p2m's offsets and messages,
-# and run one converter from many goroutines under the race detector.
+# and run one converter from many goroutines under the race detector; a
+# second run checks cgo's pointer rules in full (GODEBUG=cgocheck=2).
 # A missing Go toolchain is a FAIL (make deps installs golang-go).
 cd "$(dirname "$0")/.." || exit 2
 B=build/bindings-go
@@ -30,6 +31,11 @@ else fail "go.vet: $(head -c 400 "../../$B/vet.log" | tr '\n' ' ')"; fi
 unformatted=$(gofmt -l .)
 if [ -z "$unformatted" ]; then echo "PASS go.gofmt"
 else fail "go.gofmt: not gofmt-formatted: $unformatted"; fi
+
+# the full cgo pointer checks (GODEBUG=cgocheck=2): no Go pointer passed
+# to C inside Go memory, none kept by C
+if GODEBUG=cgocheck=2 go test -count=1 -p 1 . > "../../$B/cgocheck.log" 2>&1; then echo "PASS go.cgocheck2"
+else fail "go.cgocheck2: $(grep -m3 -e panic -e FAIL -e 'cgo argument' "../../$B/cgocheck.log" | tr '\n' ' ')"; fi
 
 go test -race -count=1 -p 1 -v . > "../../$B/test.log" 2>&1
 rc=$?
