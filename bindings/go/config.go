@@ -176,4 +176,15 @@ type Stats struct {
 	SamplesUnfed         uint64
 	LayoutEvidence       Layout
 	LayoutConflict       bool
+	// Unfed lists the sample types that fed no metric, in first-seen order
+	// (at most 32; ProfilesUnfed and SamplesUnfed count all of them), as
+	// p2m's note does. Filled by ConvertStats only.
+	Unfed []TypeCount
+}
+
+// TypeCount is a sample type that fed no metric, and how many profiles and
+// samples had it.
+type TypeCount struct {
+	Type, Unit        string
+	Profiles, Samples uint64
 }

@@ -20,6 +20,7 @@ package profile2metrics
 #cgo CFLAGS: -I${SRCDIR}/../.. -std=c99 -O2
 #include <stdlib.h>
 #include "profile2metrics.h"
+#include "p2m_go.h"
 */
 import "C"
 
@@ -397,6 +398,11 @@ func (c *Converter) convert(dst, in []byte, wantStats bool) ([]byte, Stats, erro
 	var cstats C.p2m_stats
 	var n C.size_t
 	var st C.p2m_status
+	var unfed [C.P2MGO_MAX_UNFED * 6]uint64
+	var unfedPtr *C.uint64_t
+	if wantStats {
+		unfedPtr = (*C.uint64_t)(unsafe.Pointer(&unfed[0]))
+	}
 	// Grow the working memory and the output to what the library says it
 	// needs, and call again; the library names the exact sizes, so a second
 	// call succeeds, a third only when both were short.
@@ -405,9 +411,9 @@ func (c *Converter) convert(dst, in []byte, wantStats bool) ([]byte, Stats, erro
 		if len(s.work) > 0 {
 			workPtr = unsafe.Pointer(&s.work[0])
 		}
-		st = C.p2m_convert(c.engine, inPtr, C.size_t(len(in)), &opt,
+		st = C.p2mgo_convert(c.engine, inPtr, C.size_t(len(in)), &opt,
 			workPtr, C.size_t(len(s.work)), unsafe.Pointer(&s.out[0]), C.size_t(len(s.out)),
-			&n, &cstats, &cerr)
+			&n, &cstats, &cerr, unfedPtr, C.P2MGO_MAX_UNFED)
 		if st == C.P2M_ERR_MEMORY && int(cerr.needed) > len(s.work) {
 			s.work = make([]byte, int(cerr.needed))
 		} else if st == C.P2M_ERR_OUTPUT_TOO_SMALL && int(cerr.needed) > len(s.out) {
@@ -433,6 +439,13 @@ func (c *Converter) convert(dst, in []byte, wantStats bool) ([]byte, Stats, erro
 	var stats Stats
 	if wantStats {
 		stats = goStats(&cstats)
+		for i := 0; i < int(cstats.n_unfed) && i < C.P2MGO_MAX_UNFED; i++ {
+			e := unfed[i*6 : i*6+6]
+			stats.Unfed = append(stats.Unfed, TypeCount{
+				Type: string(in[e[0] : e[0]+e[1]]), Unit: string(in[e[2] : e[2]+e[3]]),
+				Profiles: e[4], Samples: e[5],
+			})
+		}
 	}
 	return out, stats, nil
 }

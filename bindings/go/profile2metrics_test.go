@@ -551,6 +551,45 @@ func TestInvalidReferenceMatchesCLI(t *testing.T) {
 	}
 }
 
+// Stats.Unfed lists what p2m's note lists (the generated request's
+// off_cpu and inuse_space profiles feed nothing by default).
+func TestUnfedMatchesCLI(t *testing.T) {
+	conv := mustConverter(t, Config{NowUnixNano: now})
+	for _, in := range inputs(t) {
+		_, stderr, code := runP2M(t, in.data, "convert", "--now", strconv.FormatUint(now, 10), "-o", os.DevNull, "-")
+		if code != 0 {
+			t.Fatalf("%s: p2m exit %d: %s", in.name, code, stderr)
+		}
+		_, s, err := conv.ConvertStats(in.data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		plural := func(n uint64, w string) string {
+			if n == 1 {
+				return fmt.Sprintf("%d %s", n, w)
+			}
+			return fmt.Sprintf("%d %ss", n, w)
+		}
+		var parts []string
+		for _, u := range s.Unfed {
+			parts = append(parts, fmt.Sprintf("%s/%s (%s, %s)", u.Type, u.Unit, plural(u.Profiles, "profile"), plural(u.Samples, "sample")))
+		}
+		if len(parts) == 0 {
+			if strings.Contains(stderr, "fed no metric") {
+				t.Errorf("%s: no unfed types, p2m: %s", in.name, stderr)
+			}
+			continue
+		}
+		want := fmt.Sprintf("p2m: note: %s fed no metric: %s;", plural(uint64(len(parts)), "sample type"), strings.Join(parts, ", "))
+		if !strings.Contains(stderr, want) {
+			t.Errorf("%s: ours %q; p2m: %s", in.name, want, stderr)
+		}
+		if in.name == "generated" && len(s.Unfed) != 2 {
+			t.Errorf("generated: %d unfed types, want off_cpu and inuse_space", len(s.Unfed))
+		}
+	}
+}
+
 // ConvertAppend: the same bytes after what dst holds; dst untouched on error.
 func TestConvertAppend(t *testing.T) {
 	conv := mustConverter(t, configFull())

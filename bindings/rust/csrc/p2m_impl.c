@@ -33,6 +33,8 @@ size_t p2mrs_layout(int what)
     case 19: return sizeof(p2m_attribute);
     case 20: return offsetof(p2m_attribute, value);
     case 21: return offsetof(p2m_options, resource_attributes);
+    case 22: return sizeof(p2m_type_count);
+    case 23: return offsetof(p2m_type_count, samples);
     }
     return 0;
 }

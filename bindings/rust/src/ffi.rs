@@ -12,7 +12,7 @@ use std::ffi::CString;
 use std::os::raw::{c_char, c_int, c_void};
 use std::ptr;
 
-use crate::{Config, Error, Layout, Metric, RuleKind, Stats, Status};
+use crate::{Config, Error, Layout, Metric, RuleKind, Stats, Status, TypeCount};
 
 #[repr(C)]
 pub struct p2m_engine {
@@ -130,12 +130,24 @@ struct p2m_attribute {
 const P2M_VALUE_STRING: u32 = 1;
 
 #[repr(C)]
+#[derive(Clone, Copy)]
+struct p2m_type_count {
+    type_: p2m_str,
+    unit: p2m_str,
+    profiles: u64,
+    samples: u64,
+}
+
+/// Sample types listed in Stats::unfed, as p2m lists them.
+const MAX_UNFED: usize = 32;
+
+#[repr(C)]
 struct p2m_options {
     now_unix_nano: u64,
     state: *mut p2m_state,
     symbolize: *const c_void,
     user_data: *mut c_void,
-    unfed: *mut c_void,
+    unfed: *mut p2m_type_count,
     unfed_cap: usize,
     resource_attributes: *const p2m_attribute,
     n_resource_attributes: usize,
@@ -591,6 +603,16 @@ impl Engine {
         state: Option<&mut State>,
         scratch: &mut Scratch,
     ) -> Result<(usize, Stats), Error> {
+        let empty = p2m_str {
+            ptr: ptr::null(),
+            len: 0,
+        };
+        let mut unfed = [p2m_type_count {
+            type_: empty,
+            unit: empty,
+            profiles: 0,
+            samples: 0,
+        }; MAX_UNFED];
         let opt = p2m_options {
             now_unix_nano: now,
             state: match state {
@@ -599,8 +621,8 @@ impl Engine {
             },
             symbolize: ptr::null(),
             user_data: ptr::null_mut(),
-            unfed: ptr::null_mut(),
-            unfed_cap: 0,
+            unfed: unfed.as_mut_ptr(),
+            unfed_cap: MAX_UNFED,
             resource_attributes: if self.rattrs.is_empty() {
                 ptr::null()
             } else {
@@ -657,7 +679,25 @@ impl Engine {
         if st != P2M_OK {
             return Err(to_error(st, &err));
         }
-        Ok((n.min(scratch.out.len()), rust_stats(&stats)))
+        let mut st = rust_stats(&stats);
+        // the type strings point into the input: taken back as offsets
+        let text = |s: &p2m_str| -> String {
+            let at = (s.ptr as usize).wrapping_sub(input.as_ptr() as usize);
+            if !s.ptr.is_null() && at <= input.len() && s.len <= input.len() - at {
+                String::from_utf8_lossy(&input[at..at + s.len]).into_owned()
+            } else {
+                String::new()
+            }
+        };
+        for t in unfed.iter().take(stats.n_unfed.min(MAX_UNFED)) {
+            st.unfed.push(TypeCount {
+                sample_type: text(&t.type_),
+                unit: text(&t.unit),
+                profiles: t.profiles,
+                samples: t.samples,
+            });
+        }
+        Ok((n.min(scratch.out.len()), st))
     }
 }
 
@@ -684,6 +724,7 @@ fn rust_stats(s: &p2m_stats) -> Stats {
         samples_unfed: s.samples_unfed,
         layout_evidence: Layout::from_c(s.layout_evidence),
         layout_conflict: s.layout_conflict != 0,
+        unfed: Vec::new(),
     }
 }
 
@@ -734,6 +775,8 @@ mod tests {
             size_of::<p2m_attribute>(),
             offset_of!(p2m_attribute, value),
             offset_of!(p2m_options, resource_attributes),
+            size_of::<p2m_type_count>(),
+            offset_of!(p2m_type_count, samples),
         ];
         for (i, r) in rust.iter().enumerate() {
             assert_eq!(

@@ -293,6 +293,20 @@ pub struct Stats {
     pub samples_unfed: u64,
     pub layout_evidence: Layout,
     pub layout_conflict: bool,
+    /// The sample types that fed no metric, in first-seen order (at most
+    /// 32; `profiles_unfed` and `samples_unfed` count all of them), as
+    /// p2m's note lists them.
+    pub unfed: Vec<TypeCount>,
+}
+
+/// A sample type that fed no metric, and how many profiles and samples
+/// had it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TypeCount {
+    pub sample_type: String,
+    pub unit: String,
+    pub profiles: u64,
+    pub samples: u64,
 }
 
 // ---- errors -----------------------------------------------------------------

@@ -496,6 +496,68 @@ fn config_error_matches_cli() {
     );
 }
 
+fn plural(n: u64, word: &str) -> String {
+    if n == 1 {
+        format!("{} {}", n, word)
+    } else {
+        format!("{} {}s", n, word)
+    }
+}
+
+/// Stats::unfed lists what p2m's note lists (the generated request's
+/// off_cpu and inuse_space profiles feed nothing by default).
+#[test]
+fn unfed_matches_cli() {
+    let conv = Converter::new(&config_default()).unwrap();
+    let now = NOW.to_string();
+    for (name, data) in inputs().iter() {
+        let (_, stderr, code) = p2m(data, &["convert", "--now", &now, "-o", "/dev/null", "-"]);
+        assert_eq!(code, 0, "{}: {}", name, stderr);
+        let (_, st) = conv.convert_with_stats(data).unwrap();
+        let parts: Vec<String> = st
+            .unfed
+            .iter()
+            .map(|u| {
+                format!(
+                    "{}/{} ({}, {})",
+                    u.sample_type,
+                    u.unit,
+                    plural(u.profiles, "profile"),
+                    plural(u.samples, "sample")
+                )
+            })
+            .collect();
+        if parts.is_empty() {
+            assert!(
+                !stderr.contains("fed no metric"),
+                "{}: none listed, p2m: {}",
+                name,
+                stderr
+            );
+            continue;
+        }
+        let want = format!(
+            "p2m: note: {} fed no metric: {};",
+            plural(parts.len() as u64, "sample type"),
+            parts.join(", ")
+        );
+        assert!(
+            stderr.contains(&want),
+            "{}: ours {:?}; p2m: {}",
+            name,
+            want,
+            stderr
+        );
+        if name == "generated" {
+            assert_eq!(
+                st.unfed.len(),
+                2,
+                "generated: off_cpu and inuse_space expected"
+            );
+        }
+    }
+}
+
 /// Strict mode: an index outside its table is an error of status
 /// InvalidReference at p2m's offset; without strict the sample's stack is
 /// skipped and the output is p2m's.
