@@ -43,7 +43,7 @@ all: $(BUILD)/p2m
 $(BUILD)/p2m.libs: FORCE | $(BUILD)
 	@echo '$(P2M_LIB_FLAGS) $(P2M_LIB_LIBS)' | cmp -s - $@ || echo '$(P2M_LIB_FLAGS) $(P2M_LIB_LIBS)' > $@
 
-$(BUILD)/p2m: $(P2M_SRCS) $(wildcard tools/*.h) profile2metrics.h $(BUILD)/p2m.libs | $(BUILD)
+$(BUILD)/p2m: $(P2M_SRCS) $(wildcard tools/*.h tools/*.inc) profile2metrics.h $(BUILD)/p2m.libs | $(BUILD)
 	$(CC) -std=c99 $(CFLAGS) $(WARN) -I. $(P2M_LIB_FLAGS) -o $@ $(P2M_SRCS) $(P2M_LIB_LIBS) -lm
 
 $(BUILD):
@@ -59,6 +59,7 @@ deps:
 # optional libraries again (this one looked before they were there).
 test: deps
 	$(MAKE) all
+	$(MAKE) lint
 	sh tests/run.sh
 
 clean:
@@ -68,5 +69,6 @@ clean:
 -include tests/tests.mk
 -include bench/bench.mk
 -include examples/examples.mk
+-include tools/lint.mk
 -include packaging/packaging.mk
 -include bindings/go-rust.mk

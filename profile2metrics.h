@@ -783,14 +783,16 @@ static const uint8_t *p2m__varint_end9(const uint8_t *v, const uint8_t *end) {
 
 static uint64_t p2m__le64(const uint8_t *p) {
     return (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 | (uint64_t)p[3] << 24 |
-           (uint64_t)p[4] << 32 | (uint64_t)p[5] << 40 | (uint64_t)p[6] << 48 | (uint64_t)p[7] << 56;
+           (uint64_t)p[4] << 32 | (uint64_t)p[5] << 40 | (uint64_t)p[6] << 48 |
+           (uint64_t)p[7] << 56;
 }
 static uint32_t p2m__le32(const uint8_t *p) {
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
 /* The general case of p2m__next below. */
-static P2M__NOINLINE int p2m__next_slow(p2m__wire *w, const uint8_t **pp, const uint8_t *end, p2m__field *f) {
+static P2M__NOINLINE int p2m__next_slow(p2m__wire *w, const uint8_t **pp, const uint8_t *end,
+                                        p2m__field *f) {
     const uint8_t *p = *pp;
     uint64_t tag, len;
     p2m__set_tag(f, 0, 0); /* every member set on every path (see p2m__next) */
@@ -806,7 +808,8 @@ static P2M__NOINLINE int p2m__next_slow(p2m__wire *w, const uint8_t **pp, const 
     }
     p2m__set_tag(f, (uint32_t)(tag >> 3), (uint32_t)(tag & 7));
     if (P2M__UNLIKELY((tag >> 3) == 0)) return p2m__bad(w, f->at, P2M__MSG("field number 0"));
-    if (P2M__UNLIKELY((tag >> 3) > 0x1FFFFFFFu)) return p2m__bad(w, f->at, P2M__MSG("field number too large"));
+    if (P2M__UNLIKELY((tag >> 3) > 0x1FFFFFFFu))
+        return p2m__bad(w, f->at, P2M__MSG("field number too large"));
     switch (f->wt) {
     case P2M__WT_VARINT:
         if (p2m__varint(w, &p, end, &f->v)) return -1;
@@ -818,7 +821,8 @@ static P2M__NOINLINE int p2m__next_slow(p2m__wire *w, const uint8_t **pp, const 
         break;
     case P2M__WT_LEN:
         if (p2m__varint(w, &p, end, &len)) return -1;
-        if (len > (uint64_t)(end - p)) return p2m__bad(w, f->at, P2M__MSG("length past the end of its message"));
+        if (len > (uint64_t)(end - p))
+            return p2m__bad(w, f->at, P2M__MSG("length past the end of its message"));
         f->v = len;
         f->s.p = p;
         f->s.n = (uint32_t)len;
@@ -830,8 +834,10 @@ static P2M__NOINLINE int p2m__next_slow(p2m__wire *w, const uint8_t **pp, const 
         p += 4;
         break;
     default:
-        return p2m__bad(w, f->at, f->wt == 3 || f->wt == 4 ? P2M__MSG("group wire type (3 or 4) not supported")
-                                                            : P2M__MSG("invalid wire type"));
+        return p2m__bad(w, f->at,
+                        f->wt == 3 || f->wt == 4
+                            ? P2M__MSG("group wire type (3 or 4) not supported")
+                            : P2M__MSG("invalid wire type"));
     }
     *pp = p;
     return 1;
@@ -846,7 +852,8 @@ static P2M__NOINLINE int p2m__next_slow(p2m__wire *w, const uint8_t **pp, const 
 #if P2M__FOR_SIZE
 #define p2m__next_slow_copy p2m__next_slow
 #else
-P2M__INLINE int p2m__next_slow_copy(p2m__wire *w, const uint8_t **pp, const uint8_t *end, p2m__field *f) {
+P2M__INLINE int p2m__next_slow_copy(p2m__wire *w, const uint8_t **pp, const uint8_t *end,
+                                    p2m__field *f) {
     const uint8_t *p = *pp;
     p2m__field t;
     int r = p2m__next_slow(w, &p, end, &t);
@@ -895,9 +902,10 @@ P2M__INLINE int p2m__next(p2m__wire *w, const uint8_t **pp, const uint8_t *end, 
             if (P2M__LIKELY(end - p >= 5)) {
                 uint32_t x = p2m__le32(p + 1), stop = ~x & 0x80808080u;
                 if (P2M__LIKELY(stop != 0)) {
-                    stop &= 0u - stop;                         /* the first byte without a continuation bit */
+                    stop &= 0u - stop; /* the first byte without a continuation bit */
                     x &= (uint32_t)(((uint64_t)stop << 1) - 1u); /* the value's bytes */
-                    f->v = (x & 0x7fu) | (x >> 1 & 0x3f80u) | (x >> 2 & 0x1fc000u) | (x >> 3 & 0xfe00000u);
+                    f->v = (x & 0x7fu) | (x >> 1 & 0x3f80u) | (x >> 2 & 0x1fc000u) |
+                           (x >> 3 & 0xfe00000u);
                     *pp = p + 1 + (((stop >> 7) * 0x01020304u) >> 24);
                     f->s.p = p;
                     f->s.n = 0;
@@ -1184,14 +1192,17 @@ typedef struct p2m__layout_fields {
 } p2m__layout_fields;
 
 static const p2m__layout_fields p2m__layout_v1_8 = {
-    P2M__PB_SAMPLE_V18_VALUES, P2M__PB_SAMPLE_V18_ATTRIBUTE_INDICES, P2M__PB_SAMPLE_V18_LINK_INDEX,
-    P2M__PB_SAMPLE_V110_VALUES, P2M__PB_PROFILE_V18_PROFILE_ID, P2M__PB_PROFILE_V18_ATTRIBUTE_INDICES};
+    P2M__PB_SAMPLE_V18_VALUES,      P2M__PB_SAMPLE_V18_ATTRIBUTE_INDICES,
+    P2M__PB_SAMPLE_V18_LINK_INDEX,  P2M__PB_SAMPLE_V110_VALUES,
+    P2M__PB_PROFILE_V18_PROFILE_ID, P2M__PB_PROFILE_V18_ATTRIBUTE_INDICES};
 static const p2m__layout_fields p2m__layout_v1_9 = {
-    P2M__PB_SAMPLE_V18_VALUES, P2M__PB_SAMPLE_V18_ATTRIBUTE_INDICES, P2M__PB_SAMPLE_V18_LINK_INDEX,
-    P2M__PB_SAMPLE_V110_VALUES, P2M__PB_PROFILE_V19_PROFILE_ID, P2M__PB_PROFILE_V19_ATTRIBUTE_INDICES};
+    P2M__PB_SAMPLE_V18_VALUES,      P2M__PB_SAMPLE_V18_ATTRIBUTE_INDICES,
+    P2M__PB_SAMPLE_V18_LINK_INDEX,  P2M__PB_SAMPLE_V110_VALUES,
+    P2M__PB_PROFILE_V19_PROFILE_ID, P2M__PB_PROFILE_V19_ATTRIBUTE_INDICES};
 static const p2m__layout_fields p2m__layout_v1_10 = {
-    P2M__PB_SAMPLE_V110_VALUES, P2M__PB_SAMPLE_V110_ATTRIBUTE_INDICES, P2M__PB_SAMPLE_V110_LINK_INDEX,
-    P2M__PB_SAMPLE_V18_ATTRIBUTE_INDICES, P2M__PB_PROFILE_V19_PROFILE_ID, P2M__PB_PROFILE_V19_ATTRIBUTE_INDICES};
+    P2M__PB_SAMPLE_V110_VALUES,     P2M__PB_SAMPLE_V110_ATTRIBUTE_INDICES,
+    P2M__PB_SAMPLE_V110_LINK_INDEX, P2M__PB_SAMPLE_V18_ATTRIBUTE_INDICES,
+    P2M__PB_PROFILE_V19_PROFILE_ID, P2M__PB_PROFILE_V19_ATTRIBUTE_INDICES};
 
 /* One field of a decided layout's row (V1_8, V1_9 or V1_10, never AUTO).
    The rows are constants, so the compiler folds each one and the choice
@@ -1227,7 +1238,8 @@ static int p2m__check_value(p2m__wire *w, p2m__span s, int kind, int depth, unsi
         case 0: /* AnyValue */
             if (f.wt == P2M__WT_LEN && f.num == P2M__PB_ANY_VALUE_ARRAY_VALUE) child = 1;
             else if (f.wt == P2M__WT_LEN && f.num == P2M__PB_ANY_VALUE_KVLIST_VALUE) child = 2;
-            else if (f.num == P2M__PB_ANY_VALUE_STRING_VALUE_STRINDEX && f.wt == P2M__WT_VARINT) *ev10 = 1;
+            else if (f.num == P2M__PB_ANY_VALUE_STRING_VALUE_STRINDEX && f.wt == P2M__WT_VARINT)
+                *ev10 = 1;
             break;
         case 1: /* ArrayValue: values are AnyValue */
             if (f.wt == P2M__WT_LEN && f.num == P2M__PB_ARRAY_VALUE_VALUES) child = 0;
@@ -1241,7 +1253,8 @@ static int p2m__check_value(p2m__wire *w, p2m__span s, int kind, int depth, unsi
             break;
         }
         if (child >= 0) {
-            if (depth + top + 1 > P2M__MAX_DEPTH) return p2m__bad(w, f.at, P2M__MSG("nesting deeper than 32"));
+            if (depth + top + 1 > P2M__MAX_DEPTH)
+                return p2m__bad(w, f.at, P2M__MSG("nesting deeper than 32"));
             top++;
             stk_p[top] = f.s.p;
             stk_end[top] = f.s.p + f.s.n;
@@ -1361,7 +1374,9 @@ static void p2m__rx_ok(p2m_error *err)
 
 /* ---- byte sets ---- */
 
-static void p2m__rset_add(uint8_t *set, unsigned c) { set[c >> 3] = (uint8_t)(set[c >> 3] | (1u << (c & 7u))); }
+static void p2m__rset_add(uint8_t *set, unsigned c) {
+    set[c >> 3] = (uint8_t)(set[c >> 3] | (1u << (c & 7u)));
+}
 static int p2m__rset_has(const uint8_t *set, unsigned c) { return (set[c >> 3] >> (c & 7u)) & 1; }
 static int p2m__rx_isword(unsigned c)
 {
@@ -1379,7 +1394,8 @@ static int p2m__rset_in(size_t k, unsigned c)
 {
     switch (k) {
     case 0: case 8: return c >= '0' && c <= '9';                          /* d digit */
-    case 1: return c == '\t' || c == '\n' || c == '\f' || c == '\r' || c == ' '; /* s (RE2: no \v) */
+    case 1:
+        return c == '\t' || c == '\n' || c == '\f' || c == '\r' || c == ' '; /* s (RE2: no \v) */
     case 2: case 15: return p2m__rx_isword(c);                             /* w word */
     case 3: return p2m__rx_isword(c) && c != '_';                          /* alnum */
     case 4: return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');      /* alpha */
@@ -1389,10 +1405,13 @@ static int p2m__rset_in(size_t k, unsigned c)
     case 9: return c > 32 && c < 127;                                      /* graph */
     case 10: return c >= 'a' && c <= 'z';                                 /* lower */
     case 11: return c >= 32 && c < 127;                                    /* print */
-    case 12: return c > 32 && c < 127 && !(p2m__rx_isword(c) && c != '_'); /* punct: graph, not alnum */
+    case 12:
+        return c > 32 && c < 127 && !(p2m__rx_isword(c) && c != '_'); /* punct: graph, not alnum */
     case 13: return (c >= 9 && c <= 13) || c == ' ';                       /* space (with \v) */
     case 14: return c >= 'A' && c <= 'Z';                                  /* upper */
-    default: return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); /* xdigit */
+    default:
+        return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+               (c >= 'A' && c <= 'F'); /* xdigit */
     }
 }
 
@@ -1439,8 +1458,8 @@ static int p2m__rx_room(p2m__rcomp *c, size_t k, size_t off)
     return 1;
 }
 
-static void p2m__rx_set(p2m__rcomp *c, uint32_t at, unsigned op, unsigned a, unsigned b, int32_t x, int32_t y)
-{
+static void p2m__rx_set(p2m__rcomp *c, uint32_t at, unsigned op, unsigned a, unsigned b, int32_t x,
+                        int32_t y) {
     if (c->code) {
         p2m__rinst *in = &c->code[at];
         in->op = (uint8_t)op;
@@ -1452,8 +1471,8 @@ static void p2m__rx_set(p2m__rcomp *c, uint32_t at, unsigned op, unsigned a, uns
     }
 }
 
-static int p2m__rx_emit(p2m__rcomp *c, size_t off, unsigned op, unsigned a, unsigned b, int32_t x, int32_t y)
-{
+static int p2m__rx_emit(p2m__rcomp *c, size_t off, unsigned op, unsigned a, unsigned b, int32_t x,
+                        int32_t y) {
     if (!p2m__rx_room(c, 1, off)) return 0;
     p2m__rx_set(c, c->pc, op, a, b, x, y);
     c->pc++;
@@ -1627,7 +1646,8 @@ static int p2m__rx_escape(const char *p, size_t len, size_t i, size_t *len_out, 
             *len_out = 4;
         }
         if (v > 0x7f) {
-            *msg = P2M__MSG("\\x above 7F not supported (patterns match bytes, not UTF-8 characters)");
+            *msg =
+                P2M__MSG("\\x above 7F not supported (patterns match bytes, not UTF-8 characters)");
             return -1;
         }
         return v;
@@ -1682,7 +1702,8 @@ static size_t p2m__rx_parse_class(p2m__rcomp *c, const char *p, size_t len, size
                     neg = 1;
                     nb++;
                 }
-                if (e - nb < 2 || !p2m__rset_named(set, p + nb, e - nb, neg, (flags & P2M__RXF_I) != 0)) {
+                if (e - nb < 2 ||
+                    !p2m__rset_named(set, p + nb, e - nb, neg, (flags & P2M__RXF_I) != 0)) {
                     p2m__rx_fail(c->err, P2M_ERR_CONFIG, j, "invalid POSIX class name");
                     return 0;
                 }
@@ -1718,7 +1739,8 @@ static size_t p2m__rx_parse_class(p2m__rcomp *c, const char *p, size_t len, size
             if (p[j] == '\\') {
                 hi = p2m__rx_escape(p, len, j, &el, &msg);
                 if (hi < 0 || hi >= 256) {
-                    p2m__rx_fail(c->err, P2M_ERR_CONFIG, j, hi < 0 ? msg : "invalid character class range");
+                    p2m__rx_fail(c->err, P2M_ERR_CONFIG, j,
+                                 hi < 0 ? msg : "invalid character class range");
                     return 0;
                 }
                 j += el;
@@ -1828,7 +1850,8 @@ static int p2m__rx_parse(p2m__rcomp *c, const char *p, size_t len, uint32_t *has
                 return 0;
             }
             if (last_quant) {
-                p2m__rx_fail(c->err, P2M_ERR_CONFIG, i, "bad repetition operator (repeated quantifier)");
+                p2m__rx_fail(c->err, P2M_ERR_CONFIG, i,
+                             "bad repetition operator (repeated quantifier)");
                 return 0;
             }
             if (min > P2M_REGEX_MAX_REPEAT || max > P2M_REGEX_MAX_REPEAT) {
@@ -1844,7 +1867,8 @@ static int p2m__rx_parse(p2m__rcomp *c, const char *p, size_t len, uint32_t *has
                 greedy = 0;
                 qlen++;
             } else if (i + qlen < len && p[i + qlen] == '+') {
-                p2m__rx_fail(c->err, P2M_ERR_CONFIG, i + qlen, "possessive quantifiers not supported");
+                p2m__rx_fail(c->err, P2M_ERR_CONFIG, i + qlen,
+                             "possessive quantifiers not supported");
                 return 0;
             }
             if (flags & P2M__RXF_U) greedy = !greedy;
@@ -1860,12 +1884,15 @@ static int p2m__rx_parse(p2m__rcomp *c, const char *p, size_t len, uint32_t *has
             if (i + 1 < len && p[i + 1] == '?') {
                 size_t nb, ne;
                 int open = 0;
-                if (i + 2 < len && (p[i + 2] == '=' || p[i + 2] == '!' ||
-                                    (p[i + 2] == '<' && i + 3 < len && (p[i + 3] == '=' || p[i + 3] == '!')))) {
-                    p2m__rx_fail(c->err, P2M_ERR_CONFIG, i, "look-around (?= (?! (?<= (?<! not supported");
+                if (i + 2 < len &&
+                    (p[i + 2] == '=' || p[i + 2] == '!' ||
+                     (p[i + 2] == '<' && i + 3 < len && (p[i + 3] == '=' || p[i + 3] == '!')))) {
+                    p2m__rx_fail(c->err, P2M_ERR_CONFIG, i,
+                                 "look-around (?= (?! (?<= (?<! not supported");
                     return 0;
                 }
-                if (i + 2 < len && (p[i + 2] == '<' || (p[i + 2] == 'P' && i + 3 < len && p[i + 3] == '<'))) {
+                if (i + 2 < len &&
+                    (p[i + 2] == '<' || (p[i + 2] == 'P' && i + 3 < len && p[i + 3] == '<'))) {
                     /* named group: capturing */
                     nb = i + (p[i + 2] == '<' ? 3 : 4);
                     for (ne = nb; ne < len && p2m__rx_isword((unsigned char)p[ne]); ne++) {}
@@ -1893,7 +1920,8 @@ static int p2m__rx_parse(p2m__rcomp *c, const char *p, size_t len, uint32_t *has
                 }
                 if (i + 2 < len && p[i + 2] == 'P') {
                     if (i + 3 < len && p[i + 3] == '=')
-                        p2m__rx_fail(c->err, P2M_ERR_CONFIG, i, "(?P=name) back-references not supported");
+                        p2m__rx_fail(c->err, P2M_ERR_CONFIG, i,
+                                     "(?P=name) back-references not supported");
                     else
                         p2m__rx_fail(c->err, P2M_ERR_CONFIG, i, "invalid named capture group");
                     return 0;
@@ -1970,15 +1998,18 @@ static int p2m__rx_parse(p2m__rcomp *c, const char *p, size_t len, uint32_t *has
             continue;
         }
         case '^':
-            if (!p2m__rx_emit(c, i, (flags & P2M__RXF_M) ? P2M__RX_BOL : P2M__RX_BOT, 0, 0, 0, 0)) return 0;
+            if (!p2m__rx_emit(c, i, (flags & P2M__RXF_M) ? P2M__RX_BOL : P2M__RX_BOT, 0, 0, 0, 0))
+                return 0;
             i++;
             break;
         case '$':
-            if (!p2m__rx_emit(c, i, (flags & P2M__RXF_M) ? P2M__RX_EOL : P2M__RX_EOT, 0, 0, 0, 0)) return 0;
+            if (!p2m__rx_emit(c, i, (flags & P2M__RXF_M) ? P2M__RX_EOL : P2M__RX_EOT, 0, 0, 0, 0))
+                return 0;
             i++;
             break;
         case '.':
-            if (!p2m__rx_emit(c, i, (flags & P2M__RXF_S) ? P2M__RX_ANYNL : P2M__RX_ANY, 0, 0, 0, 0)) return 0;
+            if (!p2m__rx_emit(c, i, (flags & P2M__RXF_S) ? P2M__RX_ANYNL : P2M__RX_ANY, 0, 0, 0, 0))
+                return 0;
             i++;
             break;
         case '[':
@@ -2013,8 +2044,11 @@ static int p2m__rx_parse(p2m__rcomp *c, const char *p, size_t len, uint32_t *has
             } else {
                 unsigned k;
                 for (k = 0; k < 32; k++) set[k] = 0;
-                p2m__rset_named(set, e == 'd' || e == 'D' ? "d" : e == 'w' || e == 'W' ? "w" : "s", 1,
-                                e == 'D' || e == 'W' || e == 'S', 0);
+                p2m__rset_named(set,
+                                e == 'd' || e == 'D'   ? "d"
+                                : e == 'w' || e == 'W' ? "w"
+                                                       : "s",
+                                1, e == 'D' || e == 'W' || e == 'S', 0);
                 if (!p2m__rx_emit_class(c, i, set)) return 0;
             }
             i += el;
@@ -2050,7 +2084,9 @@ too_deep:
     return 0;
 }
 
-static size_t p2m__rx_align(size_t v) { return (v + (P2M__RX_ALIGN - 1)) & ~(size_t)(P2M__RX_ALIGN - 1); }
+static size_t p2m__rx_align(size_t v) {
+    return (v + (P2M__RX_ALIGN - 1)) & ~(size_t)(P2M__RX_ALIGN - 1);
+}
 
 /* Dry run: validates and sizes. On success *ninst, *ncls, *bytes (the exact
    footprint from an aligned start). */
@@ -2069,8 +2105,8 @@ static int p2m__rx_measure(const char *pattern, size_t len, p2m_error *err,
     if (!p2m__rx_parse(&c, pattern, len, &hg)) return 0;
     *ninst = c.maxpc;
     *ncls = c.ncls;
-    *bytes = p2m__rx_align(sizeof(p2m_regex)) + p2m__rx_align((size_t)c.maxpc * sizeof(p2m__rinst)) +
-             (size_t)c.ncls * 32u;
+    *bytes = p2m__rx_align(sizeof(p2m_regex)) +
+             p2m__rx_align((size_t)c.maxpc * sizeof(p2m__rinst)) + (size_t)c.ncls * 32u;
     return 1;
 }
 
@@ -2265,8 +2301,8 @@ static int p2m__rx_search_builtin(const p2m_regex *re, const char *subject, size
    passed through, so the set may be too large, never too small). Gives up
    (returns 0) when a match can be empty, on any-byte, or when the walk is
    longer than its small fixed budget (no memory to mark visits). */
-static int p2m__rx_first_set(const p2m__rinst *code, uint32_t pc_end, const uint8_t *cls, uint8_t *first)
-{
+static int p2m__rx_first_set(const p2m__rinst *code, uint32_t pc_end, const uint8_t *cls,
+                             uint8_t *first) {
     uint32_t stack[16], sp = 0, budget = 256, pc = 0, k;
     for (k = 0; k < 32; k++) first[k] = 0;
     for (;;) {
@@ -2906,7 +2942,9 @@ static const p2m__unitdef *p2m__unit_of(p2m_str u) {
         if (p2m__streq(u, p2m__units[i].name)) return &p2m__units[i];
     return 0;
 }
-static const p2m__unitdef *p2m__unit_find(const char *u) { return u ? p2m__unit_of(p2m__cstr(u)) : 0; }
+static const p2m__unitdef *p2m__unit_find(const char *u) {
+    return u ? p2m__unit_of(p2m__cstr(u)) : 0;
+}
 
 /* nanoseconds per time unit, 0 when s is not a time unit */
 static uint64_t p2m__time_unit_ns(p2m_str s) {
@@ -2940,45 +2978,57 @@ static p2m_status p2m__cfg_fail(p2m_error *err, p2m_status st, const char *base,
 
 static int p2m__nonempty(const char *s) { return s && s[0]; }
 
+/* Caller memory handed out from the bottom. The engine and the cumulative
+   state are placed twice by the same code: first a dry run (base NULL: take
+   only counts, returns NULL and nothing is written) whose count is the size
+   reported to the caller, then for real; so the size cannot drift from the
+   placement. */
 typedef struct p2m__arena {
-    uint8_t *base;
+    uint8_t *base;       /* NULL: dry run */
     size_t cap, used;
 } p2m__arena;
 
-/* Bump allocation; the sizes are computed before, so it never fails when
-   the caller passed at least the reported size. */
 static void *p2m__take(p2m__arena *a, size_t n) {
     size_t at = (a->used + 7u) & ~(size_t)7u;
-    void *r;
-    P2M_ASSERT(at + n <= a->cap);
-    r = a->base + at;
     a->used = at + n;
-    return r;
+    if (!a->base) return 0;
+    P2M_ASSERT(a->used <= a->cap);
+    return a->base + at;
 }
 static size_t p2m__al8(size_t n) { return (n + 7u) & ~(size_t)7u; }
 
+/* A NUL-terminated copy of s (NULL: ""); in a dry run only its length. */
 static p2m_str p2m__copy_str(p2m__arena *a, const char *s) {
     p2m_str r;
     size_t n = s ? p2m__cstrlen(s) : 0;
     char *d = (char *)p2m__take(a, n + 1);
-    if (n) P2M_MEMCPY(d, s, n);
-    d[n] = 0;
     r.ptr = d;
     r.len = n;
+    if (!d) return r;
+    if (n) P2M_MEMCPY(d, s, n);
+    d[n] = 0;
     return r;
 }
-static size_t p2m__str_cost(const char *s) { return p2m__al8((s ? p2m__cstrlen(s) : 0) + 1) + 8; }
 
-
-/* Index of key among the first n strings of list, or n. */
-static uint32_t p2m__find_key(const p2m_str *list, uint32_t n, const char *key) {
+/* Index of name among the first n of list, or n. */
+static uint32_t p2m__find_name(const char *const *list, uint32_t n, const char *name) {
     uint32_t i;
     for (i = 0; i < n; i++)
-        if (p2m__streq(list[i], key)) return i;
+        if (p2m__streq(p2m__cstr(list[i]), name)) return i;
     return n;
 }
 
-#define P2M__MSG_TIME_UNITS "must be one of ns, us, ms, s (or nanoseconds, microseconds, milliseconds, seconds)"
+/* Adds name to list unless it is there; -1 when it is new and the list is
+   full. */
+static int p2m__add_name(const char **list, uint32_t *n, uint32_t cap, const char *name) {
+    if (p2m__find_name(list, *n, name) < *n) return 0;
+    if (*n == cap) return -1;
+    list[(*n)++] = name;
+    return 0;
+}
+
+#define P2M__MSG_TIME_UNITS                                                                        \
+    "must be one of ns, us, ms, s (or nanoseconds, microseconds, milliseconds, seconds)"
 #define P2M__MSG_SIZE_UNITS "must be one of By, KiBy, MiBy (or bytes, kibibytes, mebibytes)"
 
 static p2m_status p2m__check_metric(const p2m_metric_config *m, const char *path, int is_cpu,
@@ -2996,7 +3046,8 @@ static p2m_status p2m__check_metric(const p2m_metric_config *m, const char *path
         p2m__strlcpy(f, sizeof f, path);
         p2m__strlcat(f, sizeof f, ".unit");
         return p2m__cfg_fail(err, P2M_ERR_CONFIG, f, -1, 0,
-                             is_cpu ? P2M__MSG(P2M__MSG_TIME_UNITS) : P2M__MSG(P2M__MSG_SIZE_UNITS));
+                             is_cpu ? P2M__MSG(P2M__MSG_TIME_UNITS)
+                                    : P2M__MSG(P2M__MSG_SIZE_UNITS));
     }
     return P2M_OK;
 }
@@ -3025,7 +3076,8 @@ static P2M__NOINLINE p2m_status p2m__check_extra(const p2m_config *cfg, size_t i
     size_t j, k;
     int snap = -1;
     if (!p2m__nonempty(x->name))
-        return p2m__cfg_fail(err, P2M_ERR_CONFIG, "metrics.extra", (long)i, "metric_name", P2M__MSG("must not be empty"));
+        return p2m__cfg_fail(err, P2M_ERR_CONFIG, "metrics.extra", (long)i, "metric_name",
+                             P2M__MSG("must not be empty"));
     for (k = 0; k <= i + 3u; k++) {
         const char *other = k < i ? cfg->extra[k].name
                             : k == i ? 0
@@ -3037,14 +3089,16 @@ static P2M__NOINLINE p2m_status p2m__check_extra(const p2m_config *cfg, size_t i
                                  P2M__MSG("must differ from every other metric's name"));
     }
     if (x->unit && !x->unit[0])
-        return p2m__cfg_fail(err, P2M_ERR_CONFIG, "metrics.extra", (long)i, "unit", P2M__MSG("must not be empty"));
+        return p2m__cfg_fail(err, P2M_ERR_CONFIG, "metrics.extra", (long)i, "unit",
+                             P2M__MSG("must not be empty"));
     if (!x->n_sample_types || !x->sample_types)
         return p2m__cfg_fail(err, P2M_ERR_CONFIG, "metrics.extra", (long)i, "sample_types",
                              P2M__MSG("needs at least one sample type, written type/unit"));
     for (j = 0; j < x->n_sample_types; j++)
         if (!p2m__type_split(x->sample_types[j]))
-            return p2m__cfg_fail(err, P2M_ERR_CONFIG, "metrics.extra", (long)i, "sample_types",
-                                 P2M__MSG("each entry must be written type/unit, as off_cpu/nanoseconds"));
+            return p2m__cfg_fail(
+                err, P2M_ERR_CONFIG, "metrics.extra", (long)i, "sample_types",
+                P2M__MSG("each entry must be written type/unit, as off_cpu/nanoseconds"));
     u = p2m__unit_find(x->unit ? x->unit : p2m__extra_unit(x));
     for (j = 0; j < x->n_sample_types; j++) {
         const char *t = x->sample_types[j];
@@ -3056,12 +3110,14 @@ static P2M__NOINLINE p2m_status p2m__check_extra(const p2m_config *cfg, size_t i
         un = p2m__cstr(t + cut + 1);
         is_snap = p2m__starts(ty, "inuse_");
         if (snap >= 0 && is_snap != snap)
-            return p2m__cfg_fail(err, P2M_ERR_CONFIG, "metrics.extra", (long)i, "sample_types",
-                                 P2M__MSG("mixes snapshot (inuse_*) and accrued sample types; declare two metrics"));
+            return p2m__cfg_fail(
+                err, P2M_ERR_CONFIG, "metrics.extra", (long)i, "sample_types",
+                P2M__MSG("mixes snapshot (inuse_*) and accrued sample types; declare two metrics"));
         snap = is_snap;
         if (u && u->kind == P2M__U_TIME && !p2m__time_unit_ns(un) && !p2m__streq(un, "count"))
-            return p2m__cfg_fail(err, P2M_ERR_CONFIG, "metrics.extra", (long)i, "sample_types",
-                                 P2M__MSG("a metric in a time unit takes sample types in a time unit or count"));
+            return p2m__cfg_fail(
+                err, P2M_ERR_CONFIG, "metrics.extra", (long)i, "sample_types",
+                P2M__MSG("a metric in a time unit takes sample types in a time unit or count"));
         if (u && u->kind == P2M__U_SIZE && !p2m__streq(un, "bytes"))
             return p2m__cfg_fail(err, P2M_ERR_CONFIG, "metrics.extra", (long)i, "sample_types",
                                  P2M__MSG("a metric in a size unit takes sample types in bytes"));
@@ -3093,20 +3149,14 @@ static p2m_status p2m__check_filter(const p2m_filter *fl, const char *path, p2m_
     return P2M_OK;
 }
 
-/* Size of a pattern compiled into engine memory (base[idx].sub is the field
-   that holds it); a syntax error names the field and the position in the
-   pattern. Patterns are checked where they are met, so no list of them is
-   kept on the stack. */
-static p2m_status p2m__pat_size(const char *text, const char *base, long idx, const char *sub, size_t *need,
-                                p2m_error *err) {
+/* Checks a pattern where the configuration gives it (base[idx].sub): a
+   syntax error names the field and the position in the pattern. */
+static p2m_status p2m__pat_check(const char *text, const char *base, long idx, const char *sub,
+                                 p2m_error *err) {
     p2m_error e2;
     const p2m_regex *re;
     p2m_status st = p2m_regex_compile(text, p2m__cstrlen(text), 0, 0, &re, &e2);
-    if (st == P2M_ERR_MEMORY) {
-        *need += e2.needed + 16u;
-        return P2M_OK;
-    }
-    if (st == P2M_OK) return P2M_OK;
+    if (st == P2M_ERR_MEMORY || st == P2M_OK) return P2M_OK;
     p2m__cfg_fail(err, st, base, idx, sub, "");
     if (err) {
         err->offset = e2.offset;
@@ -3122,33 +3172,40 @@ static p2m_status p2m__pat_size(const char *text, const char *base, long idx, co
     return st;
 }
 
-/* Compiles a pattern into the engine's arena (its size was counted). */
-static p2m_status p2m__pat_compile(p2m__arena *a, const char *text, const p2m_regex **out, size_t *scratch) {
-    size_t sz, at;
+/* Compiles a checked pattern into the arena (the size p2m_regex_compile
+   asks for includes its own alignment). */
+static const p2m_regex *p2m__pat_compile(p2m__arena *a, const char *text, size_t *scratch) {
     p2m_error e2;
-    const p2m_regex *re;
+    const p2m_regex *re = 0;
     (void)p2m_regex_compile(text, p2m__cstrlen(text), 0, 0, &re, &e2);
-    sz = e2.needed;
-    at = a->used;
-    if (((uintptr_t)(a->base + at) & 15u) != 0) at += 16u - (size_t)((uintptr_t)(a->base + at) & 15u);
-    if (p2m_regex_compile(text, p2m__cstrlen(text), a->base + at, sz, &re, &e2) != P2M_OK) return e2.status;
-    a->used = at + sz;
-    *out = re;
-    if (p2m_regex_scratch_size(re) > *scratch) *scratch = p2m_regex_scratch_size(re);
-    return P2M_OK;
+    if (a->base &&
+        p2m_regex_compile(text, p2m__cstrlen(text), a->base + a->used, e2.needed, &re, 0) != P2M_OK)
+        re = 0;
+    a->used += e2.needed;
+    if (re && p2m_regex_scratch_size(re) > *scratch) *scratch = p2m_regex_scratch_size(re);
+    return re;
 }
 
 #if P2M_MAX_EXTRA > 0
 /* The declared metrics of a validated configuration, built into the engine
    (out of line: its frame stays off the deepest path of p2m_engine_compile,
-   which a firmware stack budget bounds). */
-static P2M__NOINLINE void p2m__build_extra(p2m_engine *e, const p2m_config *cfg, p2m__arena *arena, size_t n_xtypes) {
-    size_t i;
-    e->n_extra = (uint32_t)cfg->n_extra;
-    e->xtypes = (p2m__xtype *)p2m__take(arena, n_xtypes * sizeof(p2m__xtype));
+   which a firmware stack budget bounds). e NULL: a dry run. */
+static P2M__NOINLINE void p2m__build_extra(p2m_engine *e, const p2m_config *cfg,
+                                           p2m__arena *arena) {
+    size_t i, n_xtypes = 0;
+    p2m__xtype *xtypes;
+    uint32_t nx = 0;
+    for (i = 0; i < cfg->n_extra; i++) n_xtypes += cfg->extra[i].n_sample_types;
+    xtypes = (p2m__xtype *)p2m__take(arena, n_xtypes * sizeof(p2m__xtype));
+    if (e) {
+        e->n_extra = (uint32_t)cfg->n_extra;
+        e->n_xtypes = (uint32_t)n_xtypes;
+        e->xtypes = xtypes;
+    }
     for (i = 0; i < cfg->n_extra; i++) {
         const p2m_extra_metric *x = &cfg->extra[i];
-        p2m__metric *o = &e->metric[P2M_METRIC_EXTRA + i];
+        p2m__metric dry = {0, 0, 0, 0, 0.0, {0, 0}, {0, 0}, {0, 0}},
+                    *o = e ? &e->metric[P2M_METRIC_EXTRA + i] : &dry;
         const char *unit = x->unit ? x->unit : p2m__extra_unit(x);
         const p2m__unitdef *u = p2m__unit_find(unit);
         size_t j;
@@ -3159,14 +3216,14 @@ static P2M__NOINLINE void p2m__build_extra(p2m_engine *e, const p2m_config *cfg,
         o->per_unit = u ? (double)u->per : 1.0;
         o->is_double = u && u->per > 1u;
         for (j = 0; j < x->n_sample_types; j++) {
-            p2m__xtype *t = &e->xtypes[e->n_xtypes++];
+            p2m__xtype dry_t = {{0, 0}, {0, 0}, 0}, *t = xtypes ? &xtypes[nx++] : &dry_t;
             size_t cut = p2m__type_split(x->sample_types[j]);
             t->type = p2m__copy_str(arena, x->sample_types[j]);
-            t->unit.ptr = t->type.ptr + cut + 1;
+            t->unit.ptr = t->type.ptr ? t->type.ptr + cut + 1 : 0;
             t->unit.len = t->type.len - cut - 1u;
             t->type.len = cut;
             t->metric = P2M_METRIC_EXTRA + (uint32_t)i;
-            o->is_gauge = p2m__starts(t->type, "inuse_");
+            o->is_gauge = p2m__starts(p2m__cstr(x->sample_types[j]), "inuse_");
         }
         if (x->description) {
             o->description = p2m__copy_str(arena, x->description);
@@ -3175,7 +3232,10 @@ static P2M__NOINLINE void p2m__build_extra(p2m_engine *e, const p2m_config *cfg,
             char *d;
             for (j = 0; j < x->n_sample_types; j++) cap += p2m__cstrlen(x->sample_types[j]) + 2u;
             d = (char *)p2m__take(arena, cap);
-            p2m__strlcpy(d, cap, o->is_gauge ? "In use at the end of the profile, from " : "Summed from the samples of ");
+            if (!d) continue;
+            p2m__strlcpy(d, cap,
+                         o->is_gauge ? "In use at the end of the profile, from "
+                                     : "Summed from the samples of ");
             for (j = 0; j < x->n_sample_types; j++) {
                 if (j) p2m__strlcat(d, cap, ", ");
                 p2m__strlcat(d, cap, x->sample_types[j]);
@@ -3188,28 +3248,40 @@ static P2M__NOINLINE void p2m__build_extra(p2m_engine *e, const p2m_config *cfg,
 }
 #endif
 
-P2M_API p2m_status p2m_engine_compile(const p2m_config *cfg, void *mem, size_t mem_size,
-                                      const p2m_engine **engine, p2m_error *err) {
+/* What validation collects for the build: the rules in force, the distinct
+   output keys (first-written order) and slots (effective-attribute keys the
+   engine reads). */
+typedef struct p2m__names {
     const p2m_rule *rules;
-    size_t n_rules, i, need;
-    uint32_t n_keys = 0, n_slots = 0;
+    size_t n_rules;
+    uint32_t n_keys, n_slots, n_pats;
+    const char *keys[P2M__MAX_RULES + 1];
+    const char *slots[P2M__MAX_SLOTS];
+} p2m__names;
+
+static const p2m_filter *p2m__cfg_filter(const p2m_config *cfg, uint32_t f) {
+    return f == P2M__F_PROCESS  ? &cfg->process_filter
+           : f == P2M__F_THREAD ? &cfg->thread_filter
+                                : &cfg->pattern_filter;
+}
+static const char *const p2m__filter_path[3] = {"process_filter", "thread_filter",
+                                                "pattern_filter"};
+static const char *const p2m__filter_patterns_path[3] = {
+    "process_filter.patterns", "thread_filter.patterns", "pattern_filter.patterns"};
+
+/* The j-th pattern of a filter: 0 is `pattern`, 1.. are `patterns`. */
+static const char *p2m__filter_pat(const p2m_filter *fl, size_t j) {
+    return j == 0 ? fl->pattern : fl->patterns[j - 1];
+}
+
+/* Validation, part 1: the settings that stand alone. */
+static p2m_status p2m__check_settings(const p2m_config *cfg, p2m_error *err) {
     p2m_status st;
-    p2m__arena a;
-    p2m_engine *e;
-    const char *key_names[P2M__MAX_RULES + 1];
-    const char *slot_names[P2M__MAX_SLOTS];
-    uint32_t n_pats = 0, f;
-    size_t pat_need = 0, n_xtypes = 0;
-    const p2m_filter *filters[3];
-
-    p2m__clear(err);
-    if (engine) *engine = 0;
-    if (!cfg || !engine) return p2m__fail(err, P2M_ERR_ARGUMENT, 0, P2M__MSG("cfg and engine must not be NULL"));
-
-    /* -- validate, naming the field -- */
+    uint32_t f;
     if (!cfg->cpu.enabled && !cfg->memory.enabled)
-        return p2m__cfg_fail(err, P2M_ERR_CONFIG, "metrics.cpu.enabled", -1, 0,
-                             P2M__MSG("at least one of metrics.cpu and metrics.memory must be enabled"));
+        return p2m__cfg_fail(
+            err, P2M_ERR_CONFIG, "metrics.cpu.enabled", -1, 0,
+            P2M__MSG("at least one of metrics.cpu and metrics.memory must be enabled"));
     if ((st = p2m__check_metric(&cfg->cpu, "metrics.cpu", 1, err)) != P2M_OK) return st;
     if ((st = p2m__check_metric(&cfg->memory, "metrics.memory", 0, err)) != P2M_OK) return st;
     if ((st = p2m__check_metric(&cfg->function, "metrics.function", 1, err)) != P2M_OK) return st;
@@ -3227,38 +3299,53 @@ P2M_API p2m_status p2m_engine_compile(const p2m_config *cfg, void *mem, size_t m
                                  P2M__MSG("must not be empty"));
     }
     if (cfg->temporality != P2M_TEMPORALITY_DELTA && cfg->temporality != P2M_TEMPORALITY_CUMULATIVE)
-        return p2m__cfg_fail(err, P2M_ERR_CONFIG, "temporality", -1, 0, P2M__MSG("must be delta or cumulative"));
+        return p2m__cfg_fail(err, P2M_ERR_CONFIG, "temporality", -1, 0,
+                             P2M__MSG("must be delta or cumulative"));
 #ifdef P2M_NO_CUMULATIVE
     if (cfg->temporality == P2M_TEMPORALITY_CUMULATIVE)
-        return p2m__cfg_fail(err, P2M_ERR_UNSUPPORTED, "temporality", -1, 0,
-                             P2M__MSG("cumulative temporality is compiled out (P2M_NO_CUMULATIVE)"));
+        return p2m__cfg_fail(
+            err, P2M_ERR_UNSUPPORTED, "temporality", -1, 0,
+            P2M__MSG("cumulative temporality is compiled out (P2M_NO_CUMULATIVE)"));
 #endif
     if (cfg->temporality == P2M_TEMPORALITY_CUMULATIVE) {
         if (cfg->state_max_series < 1 || cfg->state_max_series > 0x1000000u)
-            return p2m__cfg_fail(err, P2M_ERR_CONFIG, "state_max_series", -1, 0, P2M__MSG("must be 1 to 16777216"));
+            return p2m__cfg_fail(err, P2M_ERR_CONFIG, "state_max_series", -1, 0,
+                                 P2M__MSG("must be 1 to 16777216"));
         if (cfg->state_bytes < 64 || cfg->state_bytes > 0xFFFFFFF0u)
-            return p2m__cfg_fail(err, P2M_ERR_CONFIG, "state_bytes", -1, 0, P2M__MSG("must be 64 to 4294967280"));
+            return p2m__cfg_fail(err, P2M_ERR_CONFIG, "state_bytes", -1, 0,
+                                 P2M__MSG("must be 64 to 4294967280"));
     }
     if (cfg->max_series < 1)
-        return p2m__cfg_fail(err, P2M_ERR_CONFIG, "max_series", -1, 0, P2M__MSG("must be at least 1"));
+        return p2m__cfg_fail(err, P2M_ERR_CONFIG, "max_series", -1, 0,
+                             P2M__MSG("must be at least 1"));
     if (cfg->max_series > 0x1000000u)
-        return p2m__cfg_fail(err, P2M_ERR_CONFIG, "max_series", -1, 0, P2M__MSG("must be at most 16777216"));
+        return p2m__cfg_fail(err, P2M_ERR_CONFIG, "max_series", -1, 0,
+                             P2M__MSG("must be at most 16777216"));
     if (cfg->layout != P2M_LAYOUT_AUTO && cfg->layout != P2M_LAYOUT_V1_8 &&
         cfg->layout != P2M_LAYOUT_V1_9 && cfg->layout != P2M_LAYOUT_V1_10)
-        return p2m__cfg_fail(err, P2M_ERR_CONFIG, "layout", -1, 0, P2M__MSG("must be auto, v1.8, v1.9 or v1.10"));
-    if ((st = p2m__check_filter(&cfg->process_filter, "process_filter", err)) != P2M_OK) return st;
-    if ((st = p2m__check_filter(&cfg->thread_filter, "thread_filter", err)) != P2M_OK) return st;
-    if ((st = p2m__check_filter(&cfg->pattern_filter, "pattern_filter", err)) != P2M_OK) return st;
+        return p2m__cfg_fail(err, P2M_ERR_CONFIG, "layout", -1, 0,
+                             P2M__MSG("must be auto, v1.8, v1.9 or v1.10"));
+    for (f = 0; f < 3u; f++)
+        if ((st = p2m__check_filter(p2m__cfg_filter(cfg, f), p2m__filter_path[f], err)) != P2M_OK)
+            return st;
+    return P2M_OK;
+}
 
-    rules = cfg->attributes ? cfg->attributes : p2m__default_rules;
-    n_rules = cfg->attributes ? cfg->n_attributes : 2;
-    if (n_rules > P2M__MAX_RULES)
-        return p2m__cfg_fail(err, P2M_ERR_CONFIG, "attributes", -1, 0, P2M__MSG("at most 64 rules"));
-    for (i = 0; i < n_rules; i++) {
-        const p2m_rule *r = &rules[i];
-        uint32_t k;
+/* Validation, part 2: the attribute rules; collects their keys and slots. */
+static p2m_status p2m__check_rules(const p2m_config *cfg, p2m__names *nm, p2m_error *err) {
+    size_t i;
+    p2m_status st;
+    nm->rules = cfg->attributes ? cfg->attributes : p2m__default_rules;
+    nm->n_rules = cfg->attributes ? cfg->n_attributes : 2;
+    if (nm->n_rules > P2M__MAX_RULES)
+        return p2m__cfg_fail(err, P2M_ERR_CONFIG, "attributes", -1, 0,
+                             P2M__MSG("at most 64 rules"));
+    for (i = 0; i < nm->n_rules; i++) {
+        const p2m_rule *r = &nm->rules[i];
+        const char *slot = 0, *slot_field = "from";
         if (!p2m__nonempty(r->key))
-            return p2m__cfg_fail(err, P2M_ERR_CONFIG, "attributes", (long)i, "key", P2M__MSG("must not be empty"));
+            return p2m__cfg_fail(err, P2M_ERR_CONFIG, "attributes", (long)i, "key",
+                                 P2M__MSG("must not be empty"));
         switch (r->type) {
         case P2M_RULE_LITERAL:
             if (!r->value)
@@ -3269,13 +3356,7 @@ P2M_API p2m_status p2m_engine_compile(const p2m_config *cfg, void *mem, size_t m
             if (!p2m__nonempty(r->from))
                 return p2m__cfg_fail(err, P2M_ERR_CONFIG, "attributes", (long)i, "from",
                                      P2M__MSG("an attribute rule needs from"));
-            for (k = 0; k < n_slots && !p2m__streq(p2m__cstr(slot_names[k]), r->from); k++) {}
-            if (k == n_slots) {
-                if (n_slots == P2M__MAX_SLOTS)
-                    return p2m__cfg_fail(err, P2M_ERR_CONFIG, "attributes", (long)i, "from",
-                                         P2M__MSG("too many distinct attribute keys"));
-                slot_names[n_slots++] = r->from;
-            }
+            slot = r->from;
             break;
         case P2M_RULE_STRING_TABLE:
             break;
@@ -3283,255 +3364,336 @@ P2M_API p2m_status p2m_engine_compile(const p2m_config *cfg, void *mem, size_t m
             if (!p2m__nonempty(r->value))
                 return p2m__cfg_fail(err, P2M_ERR_CONFIG, "attributes", (long)i, "value",
                                      P2M__MSG("a regex rule needs a pattern in value"));
-            if (n_pats == P2M__MAX_PATTERNS)
-                return p2m__cfg_fail(err, P2M_ERR_CONFIG, "attributes", (long)i, "value", P2M__MSG("too many patterns"));
+            if (nm->n_pats == P2M__MAX_PATTERNS)
+                return p2m__cfg_fail(err, P2M_ERR_CONFIG, "attributes", (long)i, "value",
+                                     P2M__MSG("too many patterns"));
 #ifdef P2M_NO_FUNCTION
             if (r->source && p2m__streq(p2m__cstr(r->source), "function"))
                 return p2m__cfg_fail(err, P2M_ERR_UNSUPPORTED, "attributes", (long)i, "source",
                                      P2M__MSG("function names are compiled out (P2M_NO_FUNCTION)"));
 #endif
-            if ((st = p2m__pat_size(r->value, "attributes", (long)i, "value", &pat_need, err)) != P2M_OK) return st;
-            n_pats++;
+            if ((st = p2m__pat_check(r->value, "attributes", (long)i, "value", err)) != P2M_OK)
+                return st;
+            nm->n_pats++;
             if (r->source && r->source[0] && !p2m__streq(p2m__cstr(r->source), "string_table") &&
                 !p2m__streq(p2m__cstr(r->source), "function")) {
-                for (k = 0; k < n_slots && !p2m__streq(p2m__cstr(slot_names[k]), r->source); k++) {}
-                if (k == n_slots) {
-                    if (n_slots == P2M__MAX_SLOTS)
-                        return p2m__cfg_fail(err, P2M_ERR_CONFIG, "attributes", (long)i, "source",
-                                             P2M__MSG("too many distinct attribute keys"));
-                    slot_names[n_slots++] = r->source;
-                }
+                slot = r->source;
+                slot_field = "source";
             }
             break;
         default:
             return p2m__cfg_fail(err, P2M_ERR_CONFIG, "attributes", (long)i, "type",
                                  P2M__MSG("must be literal, attribute, regex or string_table"));
         }
-        for (k = 0; k < n_keys && !p2m__streq(p2m__cstr(key_names[k]), r->key); k++) {}
-        if (k == n_keys) key_names[n_keys++] = r->key;
+        if (slot && p2m__add_name(nm->slots, &nm->n_slots, P2M__MAX_SLOTS, slot) < 0)
+            return p2m__cfg_fail(err, P2M_ERR_CONFIG, "attributes", (long)i, slot_field,
+                                 P2M__MSG("too many distinct attribute keys"));
+        (void)p2m__add_name(nm->keys, &nm->n_keys, P2M__MAX_RULES + 1u, r->key);
     }
-    if (cfg->function.enabled) {
-        uint32_t k;
-        for (k = 0; k < n_keys && !p2m__streq(p2m__cstr(key_names[k]), cfg->function_attribute_key); k++) {}
-        if (k == n_keys) key_names[n_keys++] = cfg->function_attribute_key;
-    }
-    filters[0] = &cfg->process_filter;
-    filters[1] = &cfg->thread_filter;
-    filters[2] = &cfg->pattern_filter;
-    for (f = 0; f < 3; f++) {
-        static const char *const fpath[3] = {"process_filter", "thread_filter", "pattern_filter"};
-        const p2m_filter *fl = filters[f];
-        size_t n_subj = 0, j;
+    if (cfg->function.enabled)
+        (void)p2m__add_name(nm->keys, &nm->n_keys, P2M__MAX_RULES + 1u,
+                            cfg->function_attribute_key);
+    return P2M_OK;
+}
+
+/* Validation, part 3: the filters' subjects (slots) and patterns. */
+static p2m_status p2m__check_filters(const p2m_config *cfg, p2m__names *nm, p2m_error *err) {
+    uint32_t f;
+    p2m_status st;
+    for (f = 0; f < 3u; f++) {
+        const p2m_filter *fl = p2m__cfg_filter(cfg, f);
+        size_t n_subj = 1, j;
         if (!fl->enabled) continue;
-        if (f == 0) {
-            if (!p2m__nonempty(cfg->process_key))
-                return p2m__cfg_fail(err, P2M_ERR_CONFIG, "process_key", -1, 0, P2M__MSG("must not be empty"));
-            n_subj = 1;
-        } else if (f == 1) {
-            if (!p2m__nonempty(cfg->thread_key))
-                return p2m__cfg_fail(err, P2M_ERR_CONFIG, "thread_key", -1, 0, P2M__MSG("must not be empty"));
-            n_subj = 1;
-        } else {
+        if (f == P2M__F_PROCESS && !p2m__nonempty(cfg->process_key))
+            return p2m__cfg_fail(err, P2M_ERR_CONFIG, "process_key", -1, 0,
+                                 P2M__MSG("must not be empty"));
+        if (f == P2M__F_THREAD && !p2m__nonempty(cfg->thread_key))
+            return p2m__cfg_fail(err, P2M_ERR_CONFIG, "thread_key", -1, 0,
+                                 P2M__MSG("must not be empty"));
+        if (f == P2M__F_PATTERN) {
             if (fl->n_keys > P2M__MAX_SLOTS)
-                return p2m__cfg_fail(err, P2M_ERR_CONFIG, "pattern_filter", -1, "keys", P2M__MSG("too many keys"));
+                return p2m__cfg_fail(err, P2M_ERR_CONFIG, "pattern_filter", -1, "keys",
+                                     P2M__MSG("too many keys"));
             n_subj = fl->n_keys;
         }
         for (j = 0; j < n_subj; j++) {
-            const char *subj = f == 0 ? cfg->process_key : f == 1 ? cfg->thread_key : fl->keys[j];
-            uint32_t k;
-            for (k = 0; k < n_slots && !p2m__streq(p2m__cstr(slot_names[k]), subj); k++) {}
-            if (k == n_slots) {
-                if (n_slots == P2M__MAX_SLOTS)
-                    return p2m__cfg_fail(err, P2M_ERR_CONFIG, fpath[f], -1, 0, P2M__MSG("too many distinct attribute keys"));
-                slot_names[n_slots++] = subj;
-            }
+            const char *subj = f == P2M__F_PROCESS  ? cfg->process_key
+                               : f == P2M__F_THREAD ? cfg->thread_key
+                                                    : fl->keys[j];
+            if (p2m__add_name(nm->slots, &nm->n_slots, P2M__MAX_SLOTS, subj) < 0)
+                return p2m__cfg_fail(err, P2M_ERR_CONFIG, p2m__filter_path[f], -1, 0,
+                                     P2M__MSG("too many distinct attribute keys"));
         }
         for (j = 0; j <= fl->n_patterns; j++) {
-            const char *text = j == 0 ? fl->pattern : fl->patterns[j - 1];
+            const char *text = p2m__filter_pat(fl, j);
             if (!p2m__nonempty(text)) continue;
-            if (n_pats == P2M__MAX_PATTERNS)
-                return p2m__cfg_fail(err, P2M_ERR_CONFIG, fpath[f], -1, 0, P2M__MSG("too many patterns"));
-            st = p2m__pat_size(text,
-                               j == 0 ? fpath[f] : f == 0 ? "process_filter.patterns"
-                                      : f == 1 ? "thread_filter.patterns" : "pattern_filter.patterns",
-                               j == 0 ? -1 : (long)(j - 1), j == 0 ? "pattern" : 0, &pat_need, err);
+            if (nm->n_pats == P2M__MAX_PATTERNS)
+                return p2m__cfg_fail(err, P2M_ERR_CONFIG, p2m__filter_path[f], -1, 0,
+                                     P2M__MSG("too many patterns"));
+            st = p2m__pat_check(text, j == 0 ? p2m__filter_path[f] : p2m__filter_patterns_path[f],
+                                j == 0 ? -1 : (long)(j - 1), j == 0 ? "pattern" : 0, err);
             if (st != P2M_OK) return st;
-            n_pats++;
+            nm->n_pats++;
         }
     }
+    return P2M_OK;
+}
+
+/* Validation, part 4: type rules and declared metrics. */
+static p2m_status p2m__check_types(const p2m_config *cfg, p2m_error *err) {
+    size_t i;
     if (cfg->n_type_rules && !cfg->type_rules)
-        return p2m__cfg_fail(err, P2M_ERR_CONFIG, "type_rules", -1, 0, P2M__MSG("NULL with a non-zero count"));
+        return p2m__cfg_fail(err, P2M_ERR_CONFIG, "type_rules", -1, 0,
+                             P2M__MSG("NULL with a non-zero count"));
     for (i = 0; i < cfg->n_type_rules; i++) {
         const p2m_type_rule *t = &cfg->type_rules[i];
         if (!p2m__nonempty(t->type))
-            return p2m__cfg_fail(err, P2M_ERR_CONFIG, "type_rules", (long)i, "type", P2M__MSG("must not be empty"));
+            return p2m__cfg_fail(err, P2M_ERR_CONFIG, "type_rules", (long)i, "type",
+                                 P2M__MSG("must not be empty"));
         if (!p2m__nonempty(t->unit))
-            return p2m__cfg_fail(err, P2M_ERR_CONFIG, "type_rules", (long)i, "unit", P2M__MSG("must not be empty"));
-        if (t->metric != P2M_METRIC_NONE && t->metric != P2M_METRIC_CPU && t->metric != P2M_METRIC_MEMORY)
+            return p2m__cfg_fail(err, P2M_ERR_CONFIG, "type_rules", (long)i, "unit",
+                                 P2M__MSG("must not be empty"));
+        if (t->metric != P2M_METRIC_NONE && t->metric != P2M_METRIC_CPU &&
+            t->metric != P2M_METRIC_MEMORY)
             return p2m__cfg_fail(err, P2M_ERR_CONFIG, "type_rules", (long)i, "metric",
                                  P2M__MSG("must be cpu, memory or none"));
         if (t->metric != P2M_METRIC_NONE && !(t->scale > 0 && t->scale - t->scale == 0.0))
-            return p2m__cfg_fail(err, P2M_ERR_CONFIG, "type_rules", (long)i, "scale", P2M__MSG("must be positive and finite"));
+            return p2m__cfg_fail(err, P2M_ERR_CONFIG, "type_rules", (long)i, "scale",
+                                 P2M__MSG("must be positive and finite"));
     }
-
     if (cfg->n_extra && !cfg->extra)
-        return p2m__cfg_fail(err, P2M_ERR_CONFIG, "metrics.extra", -1, 0, P2M__MSG("NULL with a non-zero count"));
-    if (cfg->n_extra > P2M_MAX_EXTRA)
         return p2m__cfg_fail(err, P2M_ERR_CONFIG, "metrics.extra", -1, 0,
-                             P2M__MSG("more declared metrics than this build holds (P2M_MAX_EXTRA)"));
+                             P2M__MSG("NULL with a non-zero count"));
+    if (cfg->n_extra > P2M_MAX_EXTRA)
+        return p2m__cfg_fail(
+            err, P2M_ERR_CONFIG, "metrics.extra", -1, 0,
+            P2M__MSG("more declared metrics than this build holds (P2M_MAX_EXTRA)"));
 #if P2M_MAX_EXTRA > 0
     for (i = 0; i < cfg->n_extra; i++) {
-        if ((st = p2m__check_extra(cfg, i, err)) != P2M_OK) return st;
-        n_xtypes += cfg->extra[i].n_sample_types;
+        p2m_status st = p2m__check_extra(cfg, i, err);
+        if (st != P2M_OK) return st;
     }
 #endif
+    return P2M_OK;
+}
 
-    /* -- size -- */
-    need = p2m__al8(sizeof(p2m_engine)) + p2m__al8(n_rules * sizeof(p2m__rule)) +
-           p2m__al8(n_keys * sizeof(p2m_str)) + p2m__al8(n_slots * sizeof(p2m_str)) +
-           p2m__al8(cfg->n_type_rules * sizeof(p2m__type_rule)) + 8;
-    for (i = 1; i <= 3; i++) {
-        const p2m_metric_config *m = i == 1 ? &cfg->cpu : i == 2 ? &cfg->memory : &cfg->function;
-        need += p2m__str_cost(m->name) + p2m__str_cost(m->unit) + p2m__str_cost(m->description) + 64;
-    }
-    need += p2m__str_cost(cfg->function_attribute_key) + 8;
-    need += p2m__al8(n_pats * sizeof(const p2m_regex *)) + p2m__al8((size_t)P2M__MAX_SLOTS * 4u) * 3u + 64 + pat_need;
-    for (i = 0; i < n_rules; i++)
-        need += p2m__str_cost(rules[i].key) + p2m__str_cost(rules[i].value) + p2m__str_cost(rules[i].from) +
-                p2m__str_cost(rules[i].default_value);
-    for (i = 0; i < cfg->n_type_rules; i++)
-        need += p2m__str_cost(cfg->type_rules[i].type) + p2m__str_cost(cfg->type_rules[i].unit);
-    need += p2m__al8(n_xtypes * sizeof(p2m__xtype));
-    for (i = 0; i < cfg->n_extra; i++) {
-        const p2m_extra_metric *x = &cfg->extra[i];
-        size_t j;
-        need += p2m__str_cost(x->name) + p2m__str_cost(x->unit) + 64u;
-        need += x->description ? p2m__str_cost(x->description) : 64u;
-        for (j = 0; j < x->n_sample_types; j++) need += p2m__str_cost(x->sample_types[j]) * 2u + 2u;
-    }
-    if (!mem || mem_size < need)
-        return p2m__need(err, P2M_ERR_MEMORY, need, P2M__MSG("engine memory too small"));
+/* The build steps below stay out of line so that their frames are not on
+   the path to the regex compiler, the deepest of p2m_engine_compile (a
+   firmware stack budget bounds it). */
 
-    /* -- build -- */
-    /* the arena starts at the first 8-byte aligned address of mem */
-    a.base = (uint8_t *)mem + ((8u - ((uintptr_t)mem & 7u)) & 7u);
-    a.cap = mem_size - (size_t)(a.base - (uint8_t *)mem);
-    a.used = 0;
-    e = (p2m_engine *)p2m__take(&a, sizeof *e);
-    P2M_MEMSET(e, 0, sizeof *e);
-    e->magic = P2M__MAGIC;
-    e->temporality = cfg->temporality;
-    e->max_series = cfg->max_series;
-    e->layout = cfg->layout;
-    e->strict = cfg->strict ? 1 : 0;
-    if (cfg->temporality == P2M_TEMPORALITY_CUMULATIVE) {
-        e->state_series = cfg->state_max_series;
-        e->state_bytes = cfg->state_bytes;
+/* Build: the settings and the three built-in metrics. */
+static P2M__NOINLINE void p2m__build_metrics(p2m_engine *e, const p2m_config *cfg, p2m__arena *a) {
+    static const char *const defnames[4] = {"", "cpu_time", "memory_allocation",
+                                            "function_cpu_time"};
+    static const char *const defdesc[4] = {
+        "",
+        "CPU time summed from the samples of CPU profiles",
+        "Bytes allocated, summed from the samples of allocation profiles",
+        "CPU time summed per function from the samples of CPU profiles"};
+    uint32_t i;
+    if (e) {
+        e->magic = P2M__MAGIC;
+        e->temporality = cfg->temporality;
+        e->max_series = cfg->max_series;
+        e->layout = cfg->layout;
+        e->strict = cfg->strict ? 1 : 0;
+        e->function_mode = cfg->function_mode;
+        if (cfg->temporality == P2M_TEMPORALITY_CUMULATIVE) {
+            e->state_series = cfg->state_max_series;
+            e->state_bytes = cfg->state_bytes;
+        }
     }
-    for (i = 1; i <= 3; i++) {
-        const p2m_metric_config *m = i == 1 ? &cfg->cpu : i == 2 ? &cfg->memory : &cfg->function;
-        p2m__metric *o = &e->metric[i];
-        static const char *const defnames[4] = {"", "cpu_time", "memory_allocation", "function_cpu_time"};
-        static const char *const defdesc[4] = {
-            "",
-            "CPU time summed from the samples of CPU profiles",
-            "Bytes allocated, summed from the samples of allocation profiles",
-            "CPU time summed per function from the samples of CPU profiles"};
-        const char *unit = m->unit ? m->unit : i == 2 ? "By" : i == 3 && cfg->cpu.unit ? cfg->cpu.unit : "ns";
+    for (i = P2M_METRIC_CPU; i <= P2M_METRIC_FUNCTION; i++) {
+        const p2m_metric_config *m = i == P2M_METRIC_CPU      ? &cfg->cpu
+                                     : i == P2M_METRIC_MEMORY ? &cfg->memory
+                                                              : &cfg->function;
+        p2m__metric dry = {0, 0, 0, 0, 0.0, {0, 0}, {0, 0}, {0, 0}}, *o = e ? &e->metric[i] : &dry;
+        const char *unit = m->unit                                          ? m->unit
+                           : i == P2M_METRIC_MEMORY                         ? "By"
+                           : i == P2M_METRIC_FUNCTION && cfg->cpu.unit      ? cfg->cpu.unit
+                                                                            : "ns";
         const p2m__unitdef *u = p2m__unit_find(unit);
         o->enabled = m->enabled ? 1 : 0;
-        o->name = p2m__copy_str(&a, m->name ? m->name : defnames[i]);
-        o->description = p2m__copy_str(&a, m->description ? m->description : defdesc[i]);
+        o->name = p2m__copy_str(a, m->name ? m->name : defnames[i]);
+        o->description = p2m__copy_str(a, m->description ? m->description : defdesc[i]);
         /* a disabled metric's unit is not checked: it may be anything */
-        o->unit = u ? p2m__cstr(u->ucum) : p2m__copy_str(&a, unit);
-        o->ukind = i == 2 ? P2M__U_SIZE : P2M__U_TIME;
+        o->unit = u ? p2m__cstr(u->ucum) : p2m__copy_str(a, unit);
+        o->ukind = i == P2M_METRIC_MEMORY ? P2M__U_SIZE : P2M__U_TIME;
         o->per_unit = u ? (double)u->per : 1.0;
         o->is_double = u && u->per > 1u;
     }
-#if P2M_MAX_EXTRA > 0
-    p2m__build_extra(e, cfg, &a, n_xtypes);
-#endif
-    e->n_keys = n_keys;
-    e->n_slots = n_slots;
-    e->function_mode = cfg->function_mode;
-    e->n_rules = (uint32_t)n_rules;
-    e->rules = (p2m__rule *)p2m__take(&a, n_rules * sizeof(p2m__rule));
-    e->keys = (p2m_str *)p2m__take(&a, n_keys * sizeof(p2m_str));
-    e->slots = (p2m_str *)p2m__take(&a, n_slots * sizeof(p2m_str));
-    for (i = 0; i < n_keys; i++) e->keys[i] = p2m__copy_str(&a, key_names[i]);
-    e->fkey = cfg->function.enabled ? p2m__find_key(e->keys, n_keys, cfg->function_attribute_key) : P2M__NONE;
-    for (i = 0; i < n_slots; i++) e->slots[i] = p2m__copy_str(&a, slot_names[i]);
-    for (i = 0; i < n_rules; i++) {
-        const p2m_rule *r = &rules[i];
-        p2m__rule *o = &e->rules[i];
+}
+
+/* Build: keys, slots and attribute rules (regex rules get their pattern in
+   p2m__build_patterns). */
+static P2M__NOINLINE void p2m__build_rules(p2m_engine *e, const p2m_config *cfg,
+                                           const p2m__names *nm, p2m__arena *a) {
+    uint32_t i;
+    p2m__rule *rules = (p2m__rule *)p2m__take(a, nm->n_rules * sizeof(p2m__rule));
+    p2m_str *keys = (p2m_str *)p2m__take(a, nm->n_keys * sizeof(p2m_str));
+    p2m_str *slots = (p2m_str *)p2m__take(a, nm->n_slots * sizeof(p2m_str));
+    for (i = 0; i < nm->n_keys; i++) {
+        p2m_str k = p2m__copy_str(a, nm->keys[i]);
+        if (keys) keys[i] = k;
+    }
+    for (i = 0; i < nm->n_slots; i++) {
+        p2m_str k = p2m__copy_str(a, nm->slots[i]);
+        if (slots) slots[i] = k;
+    }
+    if (e) {
+        e->n_keys = nm->n_keys;
+        e->n_slots = nm->n_slots;
+        e->n_rules = (uint32_t)nm->n_rules;
+        e->rules = rules;
+        e->keys = keys;
+        e->slots = slots;
+        e->fkey = cfg->function.enabled
+                      ? p2m__find_name(nm->keys, nm->n_keys, cfg->function_attribute_key)
+                      : P2M__NONE;
+        e->need_stacks = cfg->function.enabled;
+    }
+    for (i = 0; i < nm->n_rules; i++) {
+        const p2m_rule *r = &nm->rules[i];
+        p2m__rule dry = {P2M_RULE_LITERAL, 0, 0, 0, 0, 0, 0, {0, 0}, {0, 0}},
+                  *o = rules ? &rules[i] : &dry;
         P2M_MEMSET(o, 0, sizeof *o);
         o->type = r->type;
-        o->out_key = p2m__find_key(e->keys, n_keys, r->key);
-        o->slot = r->type == P2M_RULE_ATTRIBUTE ? p2m__find_key(e->slots, n_slots, r->from) : P2M__NONE;
+        o->out_key = p2m__find_name(nm->keys, nm->n_keys, r->key);
+        o->slot = r->type == P2M_RULE_ATTRIBUTE ? p2m__find_name(nm->slots, nm->n_slots, r->from)
+                                                : P2M__NONE;
         o->index = r->index;
-        o->value = p2m__copy_str(&a, r->value);
-        o->deflt = p2m__copy_str(&a, r->default_value);
-    }
-    { /* patterns, in the order collected: rules first, then filters */
-        const p2m_regex **rxs = (const p2m_regex **)p2m__take(&a, n_pats * sizeof(const p2m_regex *));
-        uint32_t pi = 0, nrx = 0;
-        for (i = 0; i < n_rules; i++) {
-            const p2m_rule *r = &rules[i];
-            p2m__rule *o = &e->rules[i];
-            if (r->type != P2M_RULE_REGEX) continue;
-            if (p2m__pat_compile(&a, r->value, &rxs[pi], &e->rx_scratch) != P2M_OK)
-                return p2m__cfg_fail(err, P2M_ERR_CONFIG, "attributes", (long)i, "value",
-                                     P2M__MSG("pattern did not compile twice the same way"));
-            o->rx = rxs[pi++];
-            o->rx_index = nrx++;
-            if (!r->source || !r->source[0] || p2m__streq(p2m__cstr(r->source), "string_table")) {
-                o->source = P2M__SRC_STRING_TABLE;
-            } else if (p2m__streq(p2m__cstr(r->source), "function")) {
-                o->source = P2M__SRC_FUNCTION;
-                e->need_stacks = 1;
-                e->rx_function = 1;
-            } else {
-                o->source = P2M__SRC_ATTRIBUTE;
-                o->slot = p2m__find_key(e->slots, n_slots, r->source);
-            }
-        }
-        e->n_rx_rules = nrx;
-        for (f = 0; f < 3; f++) {
-            const p2m_filter *fl = filters[f];
-            p2m__filter *o = &e->filter[f];
-            size_t j;
-            if (!fl->enabled) continue;
-            o->enabled = 1;
-            e->any_filter = 1;
-            o->rx = rxs + pi;
-            for (j = 0; j <= fl->n_patterns; j++) {
-                const char *text = j == 0 ? fl->pattern : fl->patterns[j - 1];
-                if (!p2m__nonempty(text)) continue;
-                if (p2m__pat_compile(&a, text, &rxs[pi], &e->rx_scratch) != P2M_OK)
-                    return p2m__cfg_fail(err, P2M_ERR_CONFIG, "filters", -1, 0,
-                                         P2M__MSG("pattern did not compile twice the same way"));
-                o->n_rx++;
-                pi++;
-            }
-            o->slots = (uint32_t *)p2m__take(&a, (size_t)P2M__MAX_SLOTS * 4u);
-            if (f == 0) o->slots[o->n_slots++] = p2m__find_key(e->slots, n_slots, cfg->process_key);
-            else if (f == 1) o->slots[o->n_slots++] = p2m__find_key(e->slots, n_slots, cfg->thread_key);
-            else {
-                for (j = 0; j < fl->n_keys; j++) o->slots[o->n_slots++] = p2m__find_key(e->slots, n_slots, fl->keys[j]);
-                o->all_keys = fl->n_keys == 0;
-            }
+        o->value = p2m__copy_str(a, r->value);
+        o->deflt = p2m__copy_str(a, r->default_value);
+        if (r->type != P2M_RULE_REGEX) continue;
+        if (!r->source || !r->source[0] || p2m__streq(p2m__cstr(r->source), "string_table")) {
+            o->source = P2M__SRC_STRING_TABLE;
+        } else if (p2m__streq(p2m__cstr(r->source), "function")) {
+            o->source = P2M__SRC_FUNCTION;
+            if (e) e->need_stacks = e->rx_function = 1;
+        } else {
+            o->source = P2M__SRC_ATTRIBUTE;
+            o->slot = p2m__find_name(nm->slots, nm->n_slots, r->source);
         }
     }
-    if (cfg->function.enabled) e->need_stacks = 1;
-    e->n_type_rules = (uint32_t)cfg->n_type_rules;
-    e->type_rules = (p2m__type_rule *)p2m__take(&a, cfg->n_type_rules * sizeof(p2m__type_rule));
+}
+
+/* Build: every pattern, rules first, then filters; the filters' subjects.
+   0 when a pattern that compiled in validation does not compile now. */
+static int p2m__build_patterns(p2m_engine *e, const p2m_config *cfg, const p2m__names *nm,
+                               p2m__arena *a) {
+    const p2m_regex **rxs =
+        (const p2m_regex **)p2m__take(a, nm->n_pats * sizeof(const p2m_regex *));
+    const p2m_regex *re;
+    uint32_t i, f, nrx = 0;
+    size_t scratch = 0;
+    for (i = 0; i < nm->n_rules; i++) {
+        if (nm->rules[i].type != P2M_RULE_REGEX) continue;
+        re = p2m__pat_compile(a, nm->rules[i].value, &scratch);
+        if (!e || !rxs) continue;
+        if (!re) return 0;
+        rxs[nrx] = re;
+        e->rules[i].rx = re;
+        e->rules[i].rx_index = nrx++;
+    }
+    if (e) e->n_rx_rules = nrx;
+    for (f = 0; f < 3u; f++) {
+        const p2m_filter *fl = p2m__cfg_filter(cfg, f);
+        p2m__filter dry = {0, 0, 0, 0, 0, 0}, *o = e ? &e->filter[f] : &dry;
+        size_t j;
+        if (!fl->enabled) continue;
+        P2M_MEMSET(o, 0, sizeof *o);
+        o->enabled = 1;
+        if (e) e->any_filter = 1;
+        o->rx = rxs ? rxs + nrx : 0;
+        for (j = 0; j <= fl->n_patterns; j++) {
+            if (!p2m__nonempty(p2m__filter_pat(fl, j))) continue;
+            re = p2m__pat_compile(a, p2m__filter_pat(fl, j), &scratch);
+            if (!e || !rxs) continue;
+            if (!re) return 0;
+            rxs[nrx++] = re;
+            o->n_rx++;
+        }
+        o->n_slots = f == P2M__F_PATTERN ? (uint32_t)fl->n_keys : 1u;
+        o->slots = (uint32_t *)p2m__take(a, (size_t)o->n_slots * 4u);
+        o->all_keys = f == P2M__F_PATTERN && fl->n_keys == 0;
+        for (j = 0; o->slots && j < o->n_slots; j++)
+            o->slots[j] = p2m__find_name(nm->slots, nm->n_slots,
+                                         f == P2M__F_PROCESS ? cfg->process_key
+                                         : f == P2M__F_THREAD ? cfg->thread_key : fl->keys[j]);
+    }
+    if (e) e->rx_scratch = scratch;
+    return 1;
+}
+
+/* Build: the type rules. */
+static P2M__NOINLINE void p2m__build_type_rules(p2m_engine *e, const p2m_config *cfg,
+                                                p2m__arena *a) {
+    size_t i;
+    p2m__type_rule *tr = (p2m__type_rule *)p2m__take(a, cfg->n_type_rules * sizeof(p2m__type_rule));
+    if (e) {
+        e->n_type_rules = (uint32_t)cfg->n_type_rules;
+        e->type_rules = tr;
+    }
     for (i = 0; i < cfg->n_type_rules; i++) {
-        e->type_rules[i].type = p2m__copy_str(&a, cfg->type_rules[i].type);
-        e->type_rules[i].unit = p2m__copy_str(&a, cfg->type_rules[i].unit);
-        e->type_rules[i].metric = cfg->type_rules[i].metric;
-        e->type_rules[i].scale = cfg->type_rules[i].scale;
+        p2m__type_rule dry = {{0, 0}, {0, 0}, P2M_METRIC_NONE, 0.0}, *o = tr ? &tr[i] : &dry;
+        o->type = p2m__copy_str(a, cfg->type_rules[i].type);
+        o->unit = p2m__copy_str(a, cfg->type_rules[i].unit);
+        o->metric = cfg->type_rules[i].metric;
+        o->scale = cfg->type_rules[i].scale;
     }
-    P2M_ASSERT(a.used <= need);
+}
+
+/* Places the engine of a validated configuration: a dry run (a->base NULL;
+   the build steps get e NULL and write nothing) counts its bytes; a real
+   one builds it. 0 on an internal inconsistency. */
+static int p2m__build_engine(const p2m_config *cfg, const p2m__names *nm, p2m__arena *a,
+                             p2m_engine **out) {
+    p2m_engine *e = (p2m_engine *)p2m__take(a, sizeof *e);
+    if (e) P2M_MEMSET(e, 0, sizeof *e);
+    p2m__build_metrics(e, cfg, a);
+#if P2M_MAX_EXTRA > 0
+    p2m__build_extra(e, cfg, a);
+#endif
+    p2m__build_rules(e, cfg, nm, a);
+    if (!p2m__build_patterns(e, cfg, nm, a)) return 0;
+    p2m__build_type_rules(e, cfg, a);
+    *out = e;
+    return 1;
+}
+
+/* Validates (naming the field at fault), sizes by a dry run of the build,
+   then builds into mem. */
+P2M_API p2m_status p2m_engine_compile(const p2m_config *cfg, void *mem, size_t mem_size,
+                                      const p2m_engine **engine, p2m_error *err) {
+    p2m__names nm;
+    p2m__arena a;
+    p2m_engine *e;
+    p2m_status st;
+    size_t need, skew;
+    p2m__clear(err);
+    if (engine) *engine = 0;
+    if (!cfg || !engine)
+        return p2m__fail(err, P2M_ERR_ARGUMENT, 0, P2M__MSG("cfg and engine must not be NULL"));
+    P2M_MEMSET(&nm, 0, sizeof nm);
+    if ((st = p2m__check_settings(cfg, err)) != P2M_OK) return st;
+    if ((st = p2m__check_rules(cfg, &nm, err)) != P2M_OK) return st;
+    if ((st = p2m__check_filters(cfg, &nm, err)) != P2M_OK) return st;
+    if ((st = p2m__check_types(cfg, err)) != P2M_OK) return st;
+
+    a.base = 0;
+    a.cap = 0;
+    a.used = 0;
+    (void)p2m__build_engine(cfg, &nm, &a, &e);
+    need = a.used + 7u; /* the arena starts at the first 8-byte aligned byte of mem */
+    if (!mem || mem_size < need)
+        return p2m__need(err, P2M_ERR_MEMORY, need, P2M__MSG("engine memory too small"));
+    skew = (8u - ((uintptr_t)mem & 7u)) & 7u;
+    a.base = (uint8_t *)mem + skew;
+    a.cap = mem_size - skew;
+    a.used = 0;
+    if (!p2m__build_engine(cfg, &nm, &a, &e))
+        return p2m__cfg_fail(err, P2M_ERR_CONFIG, "attributes", -1, 0,
+                             P2M__MSG("a pattern did not compile twice the same way"));
     *engine = e;
     return P2M_OK;
 }
@@ -3763,10 +3925,12 @@ static int p2m__survey_profile(p2m__req *q, p2m__span s, uint64_t *samples) {
                 }
             }
             break;
-        case P2M__PB_PROFILE_V18_COMMENT_STRINDICES: /* unpacked: v1.8 (in v1.9, profile_id: bytes) */
+        /* unpacked: v1.8 (in v1.9, profile_id: bytes) */
+        case P2M__PB_PROFILE_V18_COMMENT_STRINDICES:
             if (f.wt == P2M__WT_VARINT) q->sv.ev |= P2M__EV18;
             break;
-        case P2M__PB_PROFILE_V18_PROFILE_ID: /* = P2M__PB_PROFILE_V19_DROPPED_ATTRIBUTES_COUNT, a varint */
+        /* = P2M__PB_PROFILE_V19_DROPPED_ATTRIBUTES_COUNT, a varint */
+        case P2M__PB_PROFILE_V18_PROFILE_ID:
             q->sv.ev |= f.wt == P2M__WT_LEN ? P2M__EV18 : f.wt == P2M__WT_VARINT ? P2M__EV9UP : 0u;
             break;
         case P2M__PB_PROFILE_V18_ATTRIBUTE_INDICES: q->sv.ev |= P2M__EV18; break;
@@ -3779,7 +3943,8 @@ static int p2m__survey_profile(p2m__req *q, p2m__span s, uint64_t *samples) {
 /* KeyValue list of a Resource or InstrumentationScope (its attributes are
    field kv_field): check structure and collect v1.10 evidence. A Resource's
    entity_refs are counted with its attributes. */
-static int p2m__survey_kvs(p2m__req *q, p2m__span s, uint32_t kv_field, int depth, uint32_t *count) {
+static int p2m__survey_kvs(p2m__req *q, p2m__span s, uint32_t kv_field, int depth,
+                           uint32_t *count) {
     const uint8_t *p = s.p, *end = s.p + s.n;
     p2m__field f;
     int r;
@@ -3835,7 +4000,8 @@ static int p2m__survey_request(p2m__req *q, int count_dict) {
     const int fn = e->metric[P2M_METRIC_FUNCTION].enabled;
     const int stacks = P2M__STACKS(e);
     /* a sample feeds cpu or memory, and each declared metric at most once */
-    uint32_t n_metrics = (e->metric[1].enabled ? 1u : 0u) + (e->metric[2].enabled ? 1u : 0u) + e->n_extra;
+    uint32_t n_metrics =
+        (e->metric[1].enabled ? 1u : 0u) + (e->metric[2].enabled ? 1u : 0u) + e->n_extra;
     uint64_t fnames = 0;
     uint32_t max_stack = 0, max_lines = 0;
     P2M_MEMSET(&q->sv, 0, sizeof q->sv);
@@ -3914,7 +4080,8 @@ static int p2m__survey_request(p2m__req *q, int count_dict) {
        every line of every frame of the longest stack (inclusive) */
     fnames = (uint64_t)q->sv.n_funcs + q->sv.n_locs + 2u;
     if (e->function_mode == P2M_FUNCTION_SELF) fnames = 1;
-    else if ((uint64_t)max_stack * (max_lines + 1u) + 1u < fnames) fnames = (uint64_t)max_stack * (max_lines + 1u) + 1u;
+    else if ((uint64_t)max_stack * (max_lines + 1u) + 1u < fnames)
+        fnames = (uint64_t)max_stack * (max_lines + 1u) + 1u;
     q->sv.fnames = fnames;
     p = q->in;
     while ((r = p2m__next(&q->w, &p, end, &f)) > 0) {
@@ -3927,7 +4094,9 @@ static int p2m__survey_request(p2m__req *q, int count_dict) {
         while ((r = p2m__next(&q->w, &rp, rend, &g)) > 0) {
             if (g.wt != P2M__WT_LEN) continue;
             if (g.num == P2M__PB_RESOURCE_PROFILES_RESOURCE) { /* attributes and entity_refs */
-                if (p2m__survey_kvs(q, g.s, P2M__PB_RESOURCE_ATTRIBUTES, 4, &q->sv.n_res_fields) < 0) return -1;
+                if (p2m__survey_kvs(q, g.s, P2M__PB_RESOURCE_ATTRIBUTES, 4, &q->sv.n_res_fields) <
+                    0)
+                    return -1;
             } else if (g.num == P2M__PB_RESOURCE_PROFILES_SCOPE_PROFILES) {
                 const uint8_t *sp = g.s.p, *send = g.s.p + g.s.n;
                 while ((r = p2m__next(&q->w, &sp, send, &h)) > 0) {
@@ -3946,8 +4115,9 @@ static int p2m__survey_request(p2m__req *q, int count_dict) {
         q->sv.n_samples += samples;
         cap = (uint64_t)n_metrics * e->max_series;
         /* an overflow point needs more samples than max_series */
-        q->sv.series_cap += (samples * (1u + e->n_extra) < cap ? samples * (1u + e->n_extra) : cap) +
-                            (samples > e->max_series ? n_metrics : 0u);
+        q->sv.series_cap +=
+            (samples * (1u + e->n_extra) < cap ? samples * (1u + e->n_extra) : cap) +
+            (samples > e->max_series ? n_metrics : 0u);
         if (fn) { /* at most one point per (attribute set, function name) */
             uint64_t fs = samples * fnames;
             if (samples && fs / samples != fnames) fs = UINT64_MAX;
@@ -4023,6 +4193,7 @@ static uint8_t *p2m__cbytes(const p2m__cum *c, size_t off) {
     return off < c->st->n_bytes ? c->st->bytes + off : c->tb + (off - c->st->n_bytes);
 }
 
+
 static void p2m__cum_point(const p2m__cum *c, uint32_t sid, p2m_point *out, const p2m__metric *m) {
     const p2m__sser *x = p2m__cser(c, sid);
     uint64_t sum = x->sum, start = x->start, end = x->end;
@@ -4055,6 +4226,44 @@ static uint32_t p2m__pow2_at_least(uint64_t n) {
     return c;
 }
 
+#ifndef P2M_NO_CUMULATIVE
+/* The working memory of a cumulative call: the merge's tentative copies
+   (pending changes per held series, counts per (resource, metric), the new
+   series' hash, new series, resources and bytes) and the view of the whole
+   state. Placed from a; a dry run (base NULL) sizes it for the plan. */
+typedef struct p2m__cumwork {
+    p2m__cum *c;
+    struct p2m_result *v;
+    p2m__res *vres;
+    uint32_t *vpl;
+} p2m__cumwork;
+
+static void p2m__cum_place(const p2m_engine *e, uint32_t ser_cap, p2m__arena *a, p2m__cumwork *w) {
+    const uint32_t cap = e->state_series, tcap = p2m__pow2_at_least((uint64_t)ser_cap * 2u);
+    p2m__cum *c = (p2m__cum *)p2m__take(a, sizeof *c);
+    p2m__pend *pend = (p2m__pend *)p2m__take(a, (size_t)cap * sizeof(p2m__pend));
+    uint32_t *t_count = (uint32_t *)p2m__take(a, (size_t)cap * (sizeof(uint32_t) * P2M__NMET));
+    uint32_t *t_ovf = (uint32_t *)p2m__take(a, (size_t)cap * (sizeof(uint32_t) * P2M__NMET));
+    uint32_t *thash = (uint32_t *)p2m__take(a, (size_t)tcap * 4u);
+    p2m__sser *t_ser = (p2m__sser *)p2m__take(a, (size_t)cap * sizeof(p2m__sser));
+    p2m__sres *t_resv = (p2m__sres *)p2m__take(a, (size_t)cap * sizeof(p2m__sres));
+    uint8_t *tb = (uint8_t *)p2m__take(a, e->state_bytes);
+    w->v = (struct p2m_result *)p2m__take(a, sizeof(struct p2m_result));
+    w->vres = (p2m__res *)p2m__take(a, (size_t)cap * sizeof(p2m__res));
+    w->vpl = (uint32_t *)p2m__take(a, (size_t)cap * 4u);
+    w->c = c;
+    if (!c) return;
+    c->pend = pend;
+    c->t_count = t_count;
+    c->t_ovf = t_ovf;
+    c->thash = thash;
+    c->thash_mask = tcap - 1u;
+    c->t_ser = t_ser;
+    c->t_resv = t_resv;
+    c->tb = tb;
+}
+#endif
+
 static int p2m__make_plan(const p2m__req *q, p2m__plan *pl) {
     const p2m_engine *e = q->e;
     const int fn = P2M__STACKS(e);
@@ -4062,8 +4271,9 @@ static int p2m__make_plan(const p2m__req *q, p2m__plan *pl) {
     /* values: attribute entries (their keys too, for the pattern filter on
        every attribute), resource attributes, rule constants, function names;
        each regex rule can add one extracted value per subject value */
-    uint64_t vals = 3u + (uint64_t)q->sv.n_attrs * (pall ? 2u : 1u) + (uint64_t)q->sv.n_res_fields * (pall ? 2u : 1u) +
-                    3u * e->n_rules + (fn ? (uint64_t)q->sv.n_funcs + q->sv.n_locs + 1u : 0u);
+    uint64_t vals = 3u + (uint64_t)q->sv.n_attrs * (pall ? 2u : 1u) +
+                    (uint64_t)q->sv.n_res_fields * (pall ? 2u : 1u) + 3u * (uint64_t)e->n_rules +
+                    (fn ? (uint64_t)q->sv.n_funcs + q->sv.n_locs + 1u : 0u);
     vals *= 1u + e->n_rx_rules;
     uint64_t cap = q->sv.series_cap;
     size_t at = 0;
@@ -4078,8 +4288,9 @@ static int p2m__make_plan(const p2m__req *q, p2m__plan *pl) {
        384 KB more working memory. Smaller requests keep the small table:
        it stays in cache, and clearing the bigger one would cost them more
        than it saves. */
-    pl->shash_cap = p2m__pow2_at_least(e->metric[P2M_METRIC_FUNCTION].enabled && q->sv.n_samples >= 1024u
-                                           ? cap * 6u + 1u : cap + cap / 2u + 1u);
+    pl->shash_cap = p2m__pow2_at_least(
+        e->metric[P2M_METRIC_FUNCTION].enabled && q->sv.n_samples >= 1024u ? cap * 6u + 1u
+                                                                           : cap + cap / 2u + 1u);
 #define P2M__PLACE(field, bytes) (pl->field = at, at += p2m__al8(bytes))
     P2M__PLACE(result, sizeof(struct p2m_result));
     P2M__PLACE(strs, (size_t)q->sv.n_strings * sizeof(p2m__strent));
@@ -4099,15 +4310,21 @@ static int p2m__make_plan(const p2m__req *q, p2m__plan *pl) {
     P2M__PLACE(plist, (size_t)pl->ser_cap * 4u);
     /* function metric: spans of stacks, locations, functions, mappings; per
        location its list of function-name ids; per function its name id */
-    P2M__PLACE(fn_tabs, fn ? ((size_t)q->sv.n_stacks + q->sv.n_locs + q->sv.n_funcs + q->sv.n_maps) * sizeof(p2m__strent) : 0u);
+    P2M__PLACE(fn_tabs,
+               fn ? ((size_t)q->sv.n_stacks + q->sv.n_locs + q->sv.n_funcs + q->sv.n_maps) *
+                        sizeof(p2m__strent)
+                  : 0u);
     P2M__PLACE(loc_memo, fn ? (size_t)q->sv.n_locs * sizeof(p2m__strent) : 0u);
     P2M__PLACE(func_memo, fn ? (size_t)q->sv.n_funcs * 4u : 0u);
     P2M__PLACE(lines, fn ? ((size_t)q->sv.n_lines + q->sv.n_locs) * 4u : 0u);
-    P2M__PLACE(stamps, e->metric[P2M_METRIC_FUNCTION].enabled && e->function_mode == P2M_FUNCTION_INCLUSIVE
-                           ? (size_t)pl->vals_cap * 4u : 0u);
+    P2M__PLACE(stamps,
+               e->metric[P2M_METRIC_FUNCTION].enabled && e->function_mode == P2M_FUNCTION_INCLUSIVE
+                   ? (size_t)pl->vals_cap * 4u
+                   : 0u);
     pl->fn_list_cap = !e->metric[P2M_METRIC_FUNCTION].enabled ? 0u
                       : e->function_mode == P2M_FUNCTION_INCLUSIVE
-                          ? (uint32_t)(q->sv.fnames < pl->vals_cap ? q->sv.fnames : pl->vals_cap) : 1u;
+                          ? (uint32_t)(q->sv.fnames < pl->vals_cap ? q->sv.fnames : pl->vals_cap)
+                          : 1u;
     P2M__PLACE(fn_list, (size_t)pl->fn_list_cap * 4u);
     /* filters and regex rules: a verdict byte per value, a memo row per regex rule */
     P2M__PLACE(verdict, e->any_filter ? (size_t)pl->vals_cap : 0u);
@@ -4122,18 +4339,24 @@ static int p2m__make_plan(const p2m__req *q, p2m__plan *pl) {
     pl->smemo_n = 0;
     if (q->sv.n_samples >= 256u) {
         pl->smemo_n = 64;
-        while (pl->smemo_n < 1024u && (uint64_t)pl->smemo_n * 8u <= q->sv.n_samples) pl->smemo_n <<= 1;
+        while (pl->smemo_n < 1024u && (uint64_t)pl->smemo_n * 8u <= q->sv.n_samples)
+            pl->smemo_n <<= 1;
     }
     P2M__PLACE(smemo, (size_t)pl->smemo_n * sizeof(p2m__smemo));
     /* cumulative: pending changes per held series, counts per (resource,
        metric), the new series' hash, and the view of the whole state */
+    pl->cum = 0;
+#ifndef P2M_NO_CUMULATIVE
     if (e->state_series) {
-        uint32_t c = e->state_series;
-        P2M__PLACE(cum, sizeof(p2m__cum) + p2m__al8(sizeof(struct p2m_result)) + (size_t)c * sizeof(p2m__pend) +
-                            (size_t)c * (sizeof(p2m__sser) + p2m__al8(sizeof(p2m__sres))) + p2m__al8(e->state_bytes) +
-                            (size_t)c * (8u * P2M__NMET) + (size_t)p2m__pow2_at_least((uint64_t)pl->ser_cap * 2u) * 4u +
-                            (size_t)c * p2m__al8(sizeof(p2m__res)) + (size_t)c * 4u + 64u);
+        p2m__arena dry;
+        p2m__cumwork cw;
+        dry.base = 0;
+        dry.cap = 0;
+        dry.used = 0;
+        p2m__cum_place(e, pl->ser_cap, &dry, &cw);
+        P2M__PLACE(cum, dry.used);
     }
+#endif
 #undef P2M__PLACE
     pl->total = at + 8u; /* + alignment slack of the caller's pointer */
     return 0;
@@ -4167,7 +4390,8 @@ static int p2m__bytes_eq(const uint8_t *a, const uint8_t *b, uint32_t n) {
 }
 
 /* Value id of (type, bytes, num); equal values get equal ids. */
-static uint32_t p2m__intern(p2m__req *q, uint32_t type, const uint8_t *ptr, uint32_t len, uint64_t num) {
+static uint32_t p2m__intern(p2m__req *q, uint32_t type, const uint8_t *ptr, uint32_t len,
+                            uint64_t num) {
     uint32_t h, i, id;
     if (type == P2M_VALUE_NONE) return P2M__VID_ABSENT;
     if (type == P2M_VALUE_STRING && len == 0) return P2M__VID_EMPTY;
@@ -4196,8 +4420,8 @@ static uint32_t p2m__intern(p2m__req *q, uint32_t type, const uint8_t *ptr, uint
 
 /* Parses an AnyValue into (type, bytes, num); the last oneof member wins.
    Returns 0, or 1 when it holds an invalid string reference, -1 malformed. */
-static int p2m__anyvalue(p2m__req *q, p2m__span s, uint32_t *type, const uint8_t **ptr, uint32_t *len,
-                         uint64_t *num) {
+static int p2m__anyvalue(p2m__req *q, p2m__span s, uint32_t *type, const uint8_t **ptr,
+                         uint32_t *len, uint64_t *num) {
     const uint8_t *p = s.p, *end = s.p + s.n;
     p2m__field f;
     int r, bad = 0;
@@ -4216,8 +4440,8 @@ static int p2m__anyvalue(p2m__req *q, p2m__span s, uint32_t *type, const uint8_t
             default: break;
             }
             if (t) { *type = t; *ptr = f.s.p; *len = f.s.n; *num = 0; bad = 0; }
-        } else if (f.wt == P2M__WT_VARINT &&
-                   (f.num == P2M__PB_ANY_VALUE_BOOL_VALUE || f.num == P2M__PB_ANY_VALUE_INT_VALUE)) {
+        } else if (f.wt == P2M__WT_VARINT && (f.num == P2M__PB_ANY_VALUE_BOOL_VALUE ||
+                                              f.num == P2M__PB_ANY_VALUE_INT_VALUE)) {
             *type = f.num == P2M__PB_ANY_VALUE_BOOL_VALUE ? P2M_VALUE_BOOL : P2M_VALUE_INT;
             *num = f.num == P2M__PB_ANY_VALUE_BOOL_VALUE ? (f.v != 0) : f.v;
             *ptr = 0; *len = 0; bad = 0;
@@ -4226,7 +4450,10 @@ static int p2m__anyvalue(p2m__req *q, p2m__span s, uint32_t *type, const uint8_t
         } else if (f.wt == P2M__WT_VARINT && f.num == P2M__PB_ANY_VALUE_STRING_VALUE_STRINDEX) {
             p2m_str sv;
             bad = p2m__string(q, f.v, &sv) < 0;
-            *type = P2M_VALUE_STRING; *ptr = (const uint8_t *)sv.ptr; *len = (uint32_t)sv.len; *num = 0;
+            *type = P2M_VALUE_STRING;
+            *ptr = (const uint8_t *)sv.ptr;
+            *len = (uint32_t)sv.len;
+            *num = 0;
         }
     }
     return r < 0 ? -1 : bad;
@@ -4375,7 +4602,9 @@ static P2M__NOINLINE int p2m__index_dictionary(p2m__req *q) {
         }
         if (p2m__string(q, key_idx, &key) < 0) { a->bad = 1; continue; }
         a->slot = (uint16_t)p2m__slot_of(q->e, key);
-        if (q->akey) q->akey[i] = p2m__intern(q, P2M_VALUE_STRING, (const uint8_t *)key.ptr, (uint32_t)key.len, 0);
+        if (q->akey)
+            q->akey[i] =
+                p2m__intern(q, P2M_VALUE_STRING, (const uint8_t *)key.ptr, (uint32_t)key.len, 0);
         if ((a->slot != P2M__NONE || q->akey) && has_val) {
             uint32_t type, len;
             const uint8_t *ptr;
@@ -4396,25 +4625,29 @@ static p2m_status p2m__decide_layout(p2m__req *q) {
                              : (ev & P2M__EV18) ? P2M_LAYOUT_V1_8
                              : (ev & P2M__EVOLD) ? P2M_LAYOUT_V1_9 : P2M_LAYOUT_V1_10;
     if (forced != P2M_LAYOUT_AUTO) {
-        unsigned bad = forced == P2M_LAYOUT_V1_8 ? (P2M__EV9UP | P2M__EV10)
-                       : forced == P2M_LAYOUT_V1_9 ? (P2M__EV18 | P2M__EV10) : (P2M__EV18 | P2M__EVOLD);
+        unsigned bad = forced == P2M_LAYOUT_V1_8   ? (P2M__EV9UP | P2M__EV10)
+                       : forced == P2M_LAYOUT_V1_9 ? (P2M__EV18 | P2M__EV10)
+                                                   : (P2M__EV18 | P2M__EVOLD);
         q->layout = forced;
         if (ev & bad) {
             q->st->layout_conflict = 1;
             if (q->e->strict) {
                 p2m__fail(q->w.err, P2M_ERR_MALFORMED, 0,
-                          P2M__MSG("the forced layout contradicts the input's layout evidence (stats: layout_evidence)"));
+                          P2M__MSG("the forced layout contradicts the input's layout evidence "
+                                   "(stats: layout_evidence)"));
                 return q->w.st = P2M_ERR_MALFORMED;
             }
         }
         return P2M_OK;
     }
     if ((ev & P2M__EV18) && (ev & (P2M__EV9UP | P2M__EV10))) {
-        p2m__fail(q->w.err, P2M_ERR_MALFORMED, 0, P2M__MSG("contradicting layout evidence: v1.8 and a newer layout"));
+        p2m__fail(q->w.err, P2M_ERR_MALFORMED, 0,
+                  P2M__MSG("contradicting layout evidence: v1.8 and a newer layout"));
         return q->w.st = P2M_ERR_MALFORMED;
     }
     if ((ev & P2M__EVOLD) && (ev & P2M__EV10)) {
-        p2m__fail(q->w.err, P2M_ERR_MALFORMED, 0, P2M__MSG("contradicting layout evidence: v1.8/v1.9 samples and v1.10"));
+        p2m__fail(q->w.err, P2M_ERR_MALFORMED, 0,
+                  P2M__MSG("contradicting layout evidence: v1.8/v1.9 samples and v1.10"));
         return q->w.st = P2M_ERR_MALFORMED;
     }
     if (ev & P2M__EV18) q->layout = P2M_LAYOUT_V1_8;
@@ -4432,7 +4665,7 @@ static void p2m__elist_put(p2m__req *q, uint32_t key, uint32_t vid) {
     }
     q->pstamp[key] = q->pstamp_now;
     q->ppos[key] = q->n_elist;
-    q->elist[2 * q->n_elist] = key;
+    q->elist[(size_t)2 * q->n_elist] = key;
     q->elist[2 * q->n_elist + 1] = vid;
     q->n_elist++;
 }
@@ -4485,7 +4718,8 @@ static int p2m__profile_info(p2m__req *q, p2m__span s, p2m__pinfo *pi, int with_
         uint32_t i;
         q->pstamp_now++;
         q->n_elist = 0;
-        for (i = 0; i < q->n_rlist; i++) p2m__elist_put(q, q->rlist[2 * i], q->rlist[2 * i + 1]);
+        for (i = 0; i < q->n_rlist; i++)
+            p2m__elist_put(q, q->rlist[(size_t)2 * i], q->rlist[(size_t)2 * i + 1]);
     }
     while ((r = p2m__next(&q->w, &p, end, &f)) > 0) {
         if (f.num == P2M__PB_PROFILE_SAMPLES) {
@@ -4497,9 +4731,11 @@ static int p2m__profile_info(p2m__req *q, p2m__span s, p2m__pinfo *pi, int with_
         if (f.num == P2M__PB_PROFILE_SAMPLE_TYPE && f.wt == P2M__WT_LEN) pi->sample_type = f.s;
         else if (f.num == P2M__PB_PROFILE_PERIOD_TYPE && f.wt == P2M__WT_LEN) pi->period_type = f.s;
         else if (f.num == P2M__PB_PROFILE_TIME_UNIX_NANO && f.wt == P2M__WT_I64) pi->time = f.v;
-        else if (f.num == P2M__PB_PROFILE_DURATION_NANO && f.wt == P2M__WT_VARINT) pi->duration = f.v;
+        else if (f.num == P2M__PB_PROFILE_DURATION_NANO && f.wt == P2M__WT_VARINT)
+            pi->duration = f.v;
         else if (f.num == P2M__PB_PROFILE_PERIOD && f.wt == P2M__WT_VARINT) pi->period = f.v;
-        else if (f.num == attr_field && with_attrs && (f.wt == P2M__WT_LEN || f.wt == P2M__WT_VARINT)) {
+        else if (f.num == attr_field && with_attrs &&
+                 (f.wt == P2M__WT_LEN || f.wt == P2M__WT_VARINT)) {
             p2m__ints it;
             uint64_t idx;
             int rr;
@@ -4547,7 +4783,8 @@ static int p2m__classify(p2m__req *q, p2m__pinfo *pi) {
         if (!pb && (ns = p2m__time_unit_ns(pu)) != 0 && (int64_t)pi->period > 0) {
             pi->t_factor = pi->period * ns;
             pi->t_count = 1;
-            pi->samples_cpu = p2m__streq(pt, "cpu") && (p2m__streq(type, "samples") || p2m__streq(type, "cpu"));
+            pi->samples_cpu =
+                p2m__streq(pt, "cpu") && (p2m__streq(type, "samples") || p2m__streq(type, "cpu"));
         }
     }
 #if P2M_MAX_EXTRA > 0
@@ -4568,10 +4805,7 @@ static int p2m__classify(p2m__req *q, p2m__pinfo *pi) {
             return 0;
         }
     }
-    if (p2m__streq(type, "cpu") && !pi->t_count && pi->t_factor) {
-        pi->metric = P2M_METRIC_CPU;
-        pi->factor = pi->t_factor;
-    } else if (pi->samples_cpu) {
+    if ((p2m__streq(type, "cpu") && !pi->t_count && pi->t_factor) || pi->samples_cpu) {
         pi->metric = P2M_METRIC_CPU;
         pi->factor = pi->t_factor;
     } else if (p2m__streq(unit, "bytes") && p2m__starts(type, "alloc_") &&
@@ -4588,7 +4822,8 @@ static int p2m__classify(p2m__req *q, p2m__pinfo *pi) {
    matched) and, per regex rule, a memo row from subject value id to the
    extracted value id. */
 
-static int p2m__search(p2m__req *q, const p2m_regex *rx, const uint8_t *p, size_t n, size_t *a, size_t *b) {
+static int p2m__search(p2m__req *q, const p2m_regex *rx, const uint8_t *p, size_t n, size_t *a,
+                       size_t *b) {
     q->st->regex_searches++;
     return p2m_regex_search(rx, (const char *)p, n, q->rx_scratch, q->e->rx_scratch, a, b, 0);
 }
@@ -4633,7 +4868,8 @@ static uint32_t p2m__rule_extract(p2m__req *q, const p2m__rule *r, uint32_t vid)
    matches; constant for the request. */
 static uint32_t p2m__rule_string_table(p2m__req *q, const p2m__rule *r) {
     uint32_t i;
-    for (i = 1; i < q->sv.n_strings; i++) { /* index 0 is the zero value, not a string of the profile */
+    for (i = 1; i < q->sv.n_strings;
+         i++) { /* index 0 is the zero value, not a string of the profile */
         const uint8_t *p = q->in + q->strs[i].off;
         size_t a, b;
         if (p2m__search(q, r->rx, p, q->strs[i].len, &a, &b) == 1) {
@@ -4650,9 +4886,9 @@ static uint32_t p2m__rule_string_table(p2m__req *q, const p2m__rule *r) {
 static int p2m__pattern_all(p2m__req *q, p2m__span smp, uint32_t f_attrs) {
     const uint8_t *p = smp.p, *end = smp.p + smp.n;
     p2m__field g;
-    int r;
     uint32_t i;
-    while ((r = p2m__next(&q->w, &p, end, &g)) > 0) {
+    /* the survey has read these bytes already: p2m__next cannot fail here */
+    while (p2m__next(&q->w, &p, end, &g) > 0) {
         p2m__ints it;
         uint64_t idx;
         if (g.num != f_attrs || (g.wt != P2M__WT_LEN && g.wt != P2M__WT_VARINT)) continue;
@@ -4661,11 +4897,13 @@ static int p2m__pattern_all(p2m__req *q, p2m__span smp, uint32_t f_attrs) {
             uint32_t k;
             if (idx >= q->sv.n_attrs) continue;
             k = q->akey[idx];
-            if (q->kval[k] == q->aents[idx].vid && p2m__filter_match(q, P2M__F_PATTERN, q->aents[idx].vid)) return 1;
+            if (q->kval[k] == q->aents[idx].vid &&
+                p2m__filter_match(q, P2M__F_PATTERN, q->aents[idx].vid))
+                return 1;
         }
     }
     for (i = 0; i < q->n_elist; i++) {
-        uint32_t k = q->elist[2 * i], v = q->elist[2 * i + 1];
+        uint32_t k = q->elist[(size_t)2 * i], v = q->elist[(size_t)2 * i + 1];
         if (q->kstamp[k] != q->sstamp && p2m__filter_match(q, P2M__F_PATTERN, v)) return 1;
     }
     return 0;
@@ -4725,8 +4963,8 @@ P2M__INLINE uint32_t p2m__series_at(p2m__req *q, uint32_t metric, uint32_t h) {
 
 /* Adds n equal contributions to series se: n samples of one value, or one
    sample's n feeds of the function metric that land in an overflow point. */
-P2M__INLINE void p2m__series_add(p2m__req *q, p2m__series *se, uint64_t contrib, uint32_t n, uint64_t lo,
-                                 uint64_t hi) {
+P2M__INLINE void p2m__series_add(p2m__req *q, p2m__series *se, uint64_t contrib, uint32_t n,
+                                 uint64_t lo, uint64_t hi) {
     if (se->overflow) q->st->overflow_samples += n;
     se->sum += contrib * n;
     se->samples += n;
@@ -4736,7 +4974,8 @@ P2M__INLINE void p2m__series_add(p2m__req *q, p2m__series *se, uint64_t contrib,
 
 static uint32_t p2m__series_for(p2m__req *q, uint32_t metric) {
     if (metric == P2M_METRIC_FUNCTION)
-        return p2m__series_at(q, metric, p2m__hstep(p2m__kv_hash(q, metric, q->e->fkey), q->kv[q->e->fkey]));
+        return p2m__series_at(q, metric,
+                              p2m__hstep(p2m__kv_hash(q, metric, q->e->fkey), q->kv[q->e->fkey]));
     return p2m__series_at(q, metric, p2m__kv_hash(q, metric, P2M__NONE));
 }
 
@@ -4845,20 +5084,23 @@ static int p2m__unsymbolised_name(p2m__req *q, uint64_t map_idx, uint64_t addres
         uint64_t fname = 0;
         while ((r = p2m__next(&q->w, &p, end, &f)) > 0) {
             if (f.num == P2M__PB_MAPPING_FILENAME_STRINDEX && f.wt == P2M__WT_VARINT) fname = f.v;
-            else if (f.num == P2M__PB_MAPPING_ATTRIBUTE_INDICES && (f.wt == P2M__WT_LEN || f.wt == P2M__WT_VARINT) &&
-                     !has_attrs) {
+            else if (f.num == P2M__PB_MAPPING_ATTRIBUTE_INDICES &&
+                     (f.wt == P2M__WT_LEN || f.wt == P2M__WT_VARINT) && !has_attrs) {
                 attrs = f;
                 has_attrs = 1;
             }
         }
         if (r < 0) return -1;
         if (p2m__string(q, fname, &file) < 0) return 1;
-        if (has_attrs && q->opt && q->opt->symbolize && p2m__mapping_build_id(q, &attrs, &build) < 0) return -1;
+        if (has_attrs && q->opt && q->opt->symbolize &&
+            p2m__mapping_build_id(q, &attrs, &build) < 0)
+            return -1;
     }
     if (q->opt && q->opt->symbolize) {
         p2m_str name = q->opt->symbolize(q->opt->user_data, address, file, build);
         if (name.len && name.ptr) {
-            *vid = p2m__intern(q, P2M_VALUE_STRING, (const uint8_t *)name.ptr, (uint32_t)name.len, 0);
+            *vid =
+                p2m__intern(q, P2M_VALUE_STRING, (const uint8_t *)name.ptr, (uint32_t)name.len, 0);
             return 0;
         }
     }
@@ -4866,7 +5108,8 @@ static int p2m__unsymbolised_name(p2m__req *q, uint64_t map_idx, uint64_t addres
         size_t i = file.len;
         while (i > 0 && file.ptr[i - 1] != '/') i--;
         if (i < file.len) {
-            *vid = p2m__intern(q, P2M_VALUE_STRING, (const uint8_t *)file.ptr + i, (uint32_t)(file.len - i), 0);
+            *vid = p2m__intern(q, P2M_VALUE_STRING, (const uint8_t *)file.ptr + i,
+                               (uint32_t)(file.len - i), 0);
             return 0;
         }
     }
@@ -4884,7 +5127,8 @@ P2M__INLINE const uint32_t *p2m__memo_ids(const p2m__req *q, const p2m__strent *
    0 ok, 1 invalid reference, -1 malformed; with ahead set, 2 for a location
    without lines, left unresolved (its name may need the symboliser, which is
    asked only for locations that samples reach). */
-static int p2m__location_names(p2m__req *q, uint64_t idx, const uint32_t **ids, uint32_t *n, int ahead) {
+static int p2m__location_names(p2m__req *q, uint64_t idx, const uint32_t **ids, uint32_t *n,
+                               int ahead) {
     p2m__strent *m;
     const uint8_t *p, *end;
     p2m__field f;
@@ -4923,8 +5167,10 @@ static int p2m__location_names(p2m__req *q, uint64_t idx, const uint32_t **ids, 
         }
         if ((r = p2m__next(&q->w, &p, end, &f)) <= 0) break;
         if (f.num == P2M__PB_LOCATION_MAPPING_INDEX && f.wt == P2M__WT_VARINT) map_idx = f.v;
-        else if (f.num == P2M__PB_LOCATION_ADDRESS && f.wt == P2M__WT_VARINT) { address = f.v; addr_at = 0; }
-        else if (f.num == P2M__PB_LOCATION_LINES && f.wt == P2M__WT_LEN) {
+        else if (f.num == P2M__PB_LOCATION_ADDRESS && f.wt == P2M__WT_VARINT) {
+            address = f.v;
+            addr_at = 0;
+        } else if (f.num == P2M__PB_LOCATION_LINES && f.wt == P2M__WT_LEN) {
             const uint8_t *lp = f.s.p, *lend = lp + f.s.n;
             p2m__field g;
             uint64_t fidx = 0;
@@ -4995,7 +5241,9 @@ static int p2m__leaf_function(p2m__req *q, uint64_t stack_idx, uint32_t *vid) {
         p2m__ints it;
         uint64_t li;
         int ri;
-        if (f.num != P2M__PB_STACK_LOCATION_INDICES || (f.wt != P2M__WT_LEN && f.wt != P2M__WT_VARINT)) continue;
+        if (f.num != P2M__PB_STACK_LOCATION_INDICES ||
+            (f.wt != P2M__WT_LEN && f.wt != P2M__WT_VARINT))
+            continue;
         p2m__ints_init(&it, &f);
         while ((ri = p2m__ints_next(&q->w, &it, &li)) > 0) {
             const uint32_t *ids;
@@ -5011,7 +5259,8 @@ static int p2m__leaf_function(p2m__req *q, uint64_t stack_idx, uint32_t *vid) {
 
 /* Feeds the function metric from one sample's stack. 0 ok, 1 invalid
    reference, -1 malformed. */
-static int p2m__feed_functions(p2m__req *q, uint64_t stack_idx, uint64_t contrib, uint64_t lo, uint64_t hi) {
+static int p2m__feed_functions(p2m__req *q, uint64_t stack_idx, uint64_t contrib, uint64_t lo,
+                               uint64_t hi) {
     const int inclusive = q->e->function_mode == P2M_FUNCTION_INCLUSIVE;
     const uint32_t base = p2m__kv_hash(q, P2M_METRIC_FUNCTION, q->e->fkey);
     const uint8_t *p, *end;
@@ -5039,12 +5288,15 @@ static int p2m__feed_functions(p2m__req *q, uint64_t stack_idx, uint64_t contrib
         p2m__ints it;
         uint64_t li;
         int ri;
-        if (f.num != P2M__PB_STACK_LOCATION_INDICES || (f.wt != P2M__WT_LEN && f.wt != P2M__WT_VARINT)) continue;
+        if (f.num != P2M__PB_STACK_LOCATION_INDICES ||
+            (f.wt != P2M__WT_LEN && f.wt != P2M__WT_VARINT))
+            continue;
         p2m__ints_init(&it, &f);
         while ((ri = p2m__ints_next(&q->w, &it, &li)) > 0) {
             const uint32_t *ids;
             uint32_t n;
-            if (li < q->sv.n_locs && q->loc_memo[li].off != P2M__LOC_UNRESOLVED) { /* known location */
+            if (li < q->sv.n_locs &&
+                q->loc_memo[li].off != P2M__LOC_UNRESOLVED) { /* known location */
                 n = q->loc_memo[li].len;
                 ids = p2m__memo_ids(q, &q->loc_memo[li]);
             } else {
@@ -5085,7 +5337,9 @@ static int p2m__feed_functions(p2m__req *q, uint64_t stack_idx, uint64_t contrib
             if (se->overflow) novf++; /* the resource's overflow point */
             else p2m__series_add(q, se, contrib, 1, lo, hi);
         }
-        if (novf) p2m__series_add(q, &q->ser[P2M__ID1_ID(q->ovf[P2M_METRIC_FUNCTION])], contrib, novf, lo, hi);
+        if (novf)
+            p2m__series_add(q, &q->ser[P2M__ID1_ID(q->ovf[P2M_METRIC_FUNCTION])], contrib, novf, lo,
+                            hi);
         q->kv[fk] = saved;
         q->kpos[fk] = saved_pos;
     }
@@ -5115,7 +5369,9 @@ static int p2m__timestamp_window(p2m__req *q, p2m__span s, uint64_t *lo, uint64_
                 if (g.v > *hi) *hi = g.v;
             } else if (g.wt == P2M__WT_LEN) {
                 uint32_t k;
-                if (g.s.n % 8u) return p2m__bad(&q->w, g.at, P2M__MSG("packed fixed64 length not a multiple of 8"));
+                if (g.s.n % 8u)
+                    return p2m__bad(&q->w, g.at,
+                                    P2M__MSG("packed fixed64 length not a multiple of 8"));
                 for (k = 0; k < g.s.n; k += 8) {
                     uint64_t t = p2m__le64(g.s.p + k);
                     if (t < *lo) *lo = t;
@@ -5130,7 +5386,8 @@ static int p2m__timestamp_window(p2m__req *q, p2m__span s, uint64_t *lo, uint64_
 
 /* A sample's attribute_indices field (packed or one unpacked value) applied
    to q->smp_slots; an invalid index marks the sample bad. */
-P2M__INLINE int p2m__sample_attrs(p2m__req *q, const p2m__field *g, int *bad, const uint8_t **bad_at) {
+P2M__INLINE int p2m__sample_attrs(p2m__req *q, const p2m__field *g, int *bad,
+                                  const uint8_t **bad_at) {
     p2m__ints it;
     uint64_t idx;
     int ri;
@@ -5155,17 +5412,275 @@ P2M__INLINE int p2m__sample_attrs(p2m__req *q, const p2m__field *g, int *bad, co
     return ri < 0 ? -1 : 0;
 }
 
+/* One sample as its fields give it (p2m__read_sample). */
+typedef struct p2m__smp {
+    uint64_t sum;           /* of its values */
+    uint64_t count;         /* of its timestamps */
+    uint64_t stack_idx;
+    uint32_t n_attr_fields; /* attribute_indices fields seen */
+    int has_values;
+    int bad;                /* an invalid reference (counted, or an error in strict mode) */
+    int memo;               /* the sample memo may answer for it */
+    const uint8_t *bad_at;
+    p2m__field attrs;       /* its one packed attribute_indices field, for the memo */
+} p2m__smp;
+
+/* The layout's sample fields that move between versions. */
+typedef struct p2m__sfields {
+    uint32_t values, attrs, contra;
+} p2m__sfields;
+
+/* Reads the fields of sample f into x. The sample's attributes are applied
+   to q->smp_slots as they come, unless the memo may answer (one packed
+   attribute_indices list, kept in x->attrs and applied later if needed). */
+P2M__INLINE int p2m__read_sample(p2m__req *q, const p2m__field *f, const p2m__pinfo *pi,
+                                 const p2m__sfields *sf, int memo, p2m__smp *x) {
+    const p2m_engine *e = q->e;
+    const size_t slot_bytes = e->n_slots * sizeof(uint32_t);
+    const uint8_t *sp = f->s.p, *send = f->s.p + f->s.n;
+    p2m__field g;
+    int rr;
+    x->sum = x->count = x->stack_idx = 0;
+    x->n_attr_fields = 0;
+    x->has_values = 0;
+    x->bad = pi->bad;
+    x->bad_at = pi->bad_at;
+    x->memo = memo;
+    if (!memo) P2M_MEMCPY(q->smp_slots, q->prof_slots, slot_bytes);
+    if (++q->sstamp == 0) { /* wrapped: forget the marks */
+        if (q->kstamp) P2M_MEMSET(q->kstamp, 0, (size_t)q->vals_cap * 4u);
+        q->sstamp = 1;
+    }
+    x->attrs.s.p = p2m__nothing;
+    x->attrs.s.n = 0;
+    x->attrs.v = 0;
+    p2m__set_tag(&x->attrs, 0, P2M__WT_LEN);
+    x->attrs.at = sp;
+    while ((rr = p2m__next(&q->w, &sp, send, &g)) > 0) {
+        if (g.num == sf->values && (g.wt == P2M__WT_LEN || g.wt == P2M__WT_VARINT)) {
+            p2m__ints it;
+            uint64_t v;
+            int ri;
+            p2m__ints_init(&it, &g);
+            while ((ri = p2m__ints_next(&q->w, &it, &v)) > 0) {
+                x->sum += v;
+                x->has_values = 1;
+            }
+            if (ri < 0) return -1;
+        } else if (g.num == sf->attrs && (g.wt == P2M__WT_LEN || g.wt == P2M__WT_VARINT)) {
+            /* one packed list (the usual shape) is applied after the
+               sample is read, or not at all when the memo knows it */
+            if (!x->memo) {
+                if (p2m__sample_attrs(q, &g, &x->bad, &x->bad_at) < 0) return -1;
+            } else if (g.wt == P2M__WT_VARINT ||
+                       x->n_attr_fields) { /* unpacked or several: in order, now */
+                x->memo = 0;
+                P2M_MEMCPY(q->smp_slots, q->prof_slots, slot_bytes);
+                if (x->n_attr_fields && p2m__sample_attrs(q, &x->attrs, &x->bad, &x->bad_at) < 0)
+                    return -1;
+                if (p2m__sample_attrs(q, &g, &x->bad, &x->bad_at) < 0) return -1;
+            } else { /* member by member: the compiler copies the whole
+                        struct with 16-byte loads of what p2m__next wrote
+                        in smaller stores, and each such load waits (9 %) */
+                x->attrs.s.p = g.s.p;
+                x->attrs.s.n = g.s.n;
+                x->attrs.at = g.at;
+            }
+            x->n_attr_fields++;
+        } else if (g.num == P2M__PB_SAMPLE_TIMESTAMPS_UNIX_NANO) {
+            if (g.wt == P2M__WT_LEN) {
+                if (g.s.n % 8u)
+                    return p2m__bad(&q->w, g.at,
+                                    P2M__MSG("packed fixed64 length not a multiple of 8"));
+                x->count += g.s.n / 8u;
+            } else if (g.wt == P2M__WT_I64) {
+                x->count++;
+            }
+        } else if (g.num == P2M__PB_SAMPLE_STACK_INDEX && g.wt == P2M__WT_VARINT) {
+            x->stack_idx = g.v;
+        } else if (g.num == sf->contra && g.wt == P2M__WT_LEN && e->layout == P2M_LAYOUT_AUTO) {
+            return p2m__bad(&q->w, g.at, P2M__MSG("contradicting layout evidence in a sample"));
+        }
+    }
+    return rr;
+}
+
+/* The sample memo entry for x's attribute_indices bytes; *hit when it holds
+   their outcome already. On a miss the entry is taken for them. */
+P2M__INLINE p2m__smemo *p2m__memo_entry(p2m__req *q, const p2m__smp *x, int *hit) {
+    const uint8_t *ap = x->attrs.s.p;
+    uint32_t n = x->attrs.s.n, k;
+    uint64_t key = 0, key2 = 0;
+    p2m__smemo *me;
+    if (n <= 16u) { /* the key is the bytes themselves */
+        if ((size_t)(q->in + q->in_len - ap) >= 16u) {
+            key = p2m__le64(ap);
+            key2 = p2m__le64(ap + 8);
+            if (n < 8u) { key &= ((uint64_t)1 << (8u * n)) - 1u; key2 = 0; }
+            else if (n < 16u) key2 &= ((uint64_t)1 << (8u * (n - 8u))) - 1u;
+        } else {
+            for (k = 0; k < n && k < 8u; k++) key |= (uint64_t)ap[k] << (8u * k);
+            for (; k < n; k++) key2 |= (uint64_t)ap[k] << (8u * (k - 8u));
+        }
+    } else {
+        for (k = 0; k + 8u <= n; k += 8u) key = (key ^ p2m__le64(ap + k)) * 0x100000001B3u;
+        for (; k < n; k++) key = (key ^ ap[k]) * 0x100000001B3u;
+    }
+    me = &q->smemo[(uint32_t)(((key ^ key2 ^ n) * 0x9E3779B97F4A7C15u) >> 40) & q->smemo_mask];
+    *hit = me->stamp == q->smemo_stamp && me->outcome != P2M__SM_NONE && me->len == n &&
+           me->key == key && me->key2 == key2 &&
+           (n <= 16u || p2m__bytes_eq(q->in + me->off, ap, n));
+    if (*hit) return me;
+    me->stamp = q->smemo_stamp;
+    me->key = key;
+    me->key2 = key2;
+    me->off = (uint32_t)(ap - q->in);
+    me->len = n;
+    me->outcome = P2M__SM_NONE;
+    return me;
+}
+
+/* A memo hit: counts what the outcome says and gives the sample's series,
+   or NULL when the sample goes no further. */
+P2M__INLINE p2m__series *p2m__memo_replay(p2m__req *q, uint32_t outcome, p2m__smp *x) {
+    if (outcome == P2M__SM_BAD) { /* strict mode never gets here: it stopped the first time */
+        q->st->invalid_references++;
+        return 0;
+    }
+    if (!x->has_values && x->count == 0) {
+        q->st->empty_samples++;
+        return 0;
+    }
+    if (outcome >= P2M__SM_DROP) {
+        if (outcome == P2M__SM_DROP_PROCESS) q->st->dropped_process++;
+        else if (outcome == P2M__SM_DROP_THREAD) q->st->dropped_thread++;
+        else q->st->dropped_pattern++;
+        return 0;
+    }
+    if (!x->has_values) x->sum = x->count;
+    return &q->ser[outcome];
+}
+
+/* Does a filter drop the sample? Every enabled filter must match; the
+   first that fails counts it (and the memo learns it). */
+P2M__INLINE int p2m__filtered(p2m__req *q, const p2m__field *f, uint32_t f_attrs, p2m__smemo *me) {
+    const p2m__filter *fl = q->e->filter;
+    if (fl[P2M__F_PROCESS].enabled &&
+        !p2m__filter_match(q, P2M__F_PROCESS, q->smp_slots[fl[P2M__F_PROCESS].slots[0]])) {
+        if (me) me->outcome = P2M__SM_DROP_PROCESS;
+        q->st->dropped_process++;
+        return 1;
+    }
+    if (fl[P2M__F_THREAD].enabled &&
+        !p2m__filter_match(q, P2M__F_THREAD, q->smp_slots[fl[P2M__F_THREAD].slots[0]])) {
+        if (me) me->outcome = P2M__SM_DROP_THREAD;
+        q->st->dropped_thread++;
+        return 1;
+    }
+    if (fl[P2M__F_PATTERN].enabled) {
+        int m = 0;
+        uint32_t k;
+        if (fl[P2M__F_PATTERN].all_keys) {
+            m = p2m__pattern_all(q, f->s, f_attrs);
+        } else {
+            for (k = 0; k < fl[P2M__F_PATTERN].n_slots && !m; k++)
+                m = p2m__filter_match(q, P2M__F_PATTERN, q->smp_slots[fl[P2M__F_PATTERN].slots[k]]);
+        }
+        if (!m) {
+            if (me) me->outcome = P2M__SM_DROP_PATTERN;
+            q->st->dropped_pattern++;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Does the sample go no further (an invalid reference, no value, a filter)?
+   1 when it is counted and done, 0 to go on, -1 on an error (strict mode). */
+P2M__INLINE int p2m__sample_stops(p2m__req *q, const p2m__field *f, uint32_t f_attrs, p2m__smp *x,
+                                  p2m__smemo *me) {
+    if (x->bad) {
+        if (q->e->strict)
+            return p2m__fail_ref(
+                q, x->bad_at,
+                P2M__MSG("attribute index outside the attribute table or an invalid string index"));
+        if (me) me->outcome = P2M__SM_BAD;
+        q->st->invalid_references++;
+        return 1;
+    }
+    if (!x->has_values) {
+        if (x->count == 0) {
+            q->st->empty_samples++;
+            return 1;
+        }
+        x->sum = x->count;
+    }
+    return q->e->any_filter && p2m__filtered(q, f, f_attrs, me);
+}
+
+/* The sample's contribution in the metric's base unit: the sum times the
+   profile's factor, or scaled by a type rule (rounded, saturating at the
+   int64 range). */
+P2M__INLINE uint64_t p2m__contribution(const p2m__pinfo *pi, uint64_t sum) {
+    double d;
+    if (pi->scale == 0) return sum * pi->factor;
+    d = (double)(int64_t)sum * pi->scale;
+    if (d >= 9223372036854775807.0) return (uint64_t)INT64_MAX;
+    if (d <= -9223372036854775807.0 - 1.0) return (uint64_t)INT64_MIN;
+    return (uint64_t)(int64_t)(d < 0 ? d - 0.5 : d + 0.5);
+}
+
+/* Adds a kept sample to its series se (NULL: the profile's metric is off),
+   to the declared metrics the profile feeds and to the function metric. */
+P2M__INLINE int p2m__feed_sample(p2m__req *q, const p2m__pinfo *pi, p2m__series *se,
+                                 const p2m__smp *x, const p2m__field *f, uint64_t lo, uint64_t hi) {
+    const p2m_engine *e = q->e;
+    const uint64_t contrib = p2m__contribution(pi, x->sum);
+    if (se) p2m__series_add(q, se, contrib, 1, lo, hi);
+#if P2M_MAX_EXTRA > 0
+    if (pi->x_mask) { /* declared metrics: the same attribute set, their own series */
+        uint32_t k;
+        for (k = 0; k < e->n_extra; k++) {
+            uint32_t m = P2M_METRIC_EXTRA + k;
+            if (!(pi->x_mask >> k & 1u)) continue;
+            p2m__series_add(q, &q->ser[p2m__series_for(q, m)],
+                            x->sum * (e->metric[m].ukind == P2M__U_TIME ? pi->t_factor : 1u), 1, lo,
+                            hi);
+        }
+    }
+#endif
+#ifndef P2M_NO_FUNCTION
+    if (pi->metric == P2M_METRIC_CPU && e->metric[P2M_METRIC_FUNCTION].enabled) {
+        int b = p2m__feed_functions(q, x->stack_idx, contrib, lo, hi);
+        if (b < 0) return -1;
+        if (b) {
+            if (e->strict)
+                return p2m__fail_ref(
+                    q, f->at,
+                    P2M__MSG("stack, location, function or mapping index outside its table"));
+            q->st->invalid_references++;
+        }
+    }
+#else
+    (void)f;
+#endif
+    q->st->samples_kept++;
+    return 0;
+}
+
+/* Walks the samples of one classified profile: each sample is read, its
+   attribute set resolved (or recalled from the sample memo), filtered, and
+   added to its series. A hot loop: its phases are inline functions. */
 static int p2m__walk_profile(p2m__req *q, p2m__span s, const p2m__pinfo *pi) {
     const p2m_engine *e = q->e;
     const uint8_t *p = s.p, *end = s.p + s.n;
-    p2m__field f, g;
-    int r;
-    const size_t slot_bytes = e->n_slots * sizeof(uint32_t);
-    const uint32_t f_values = P2M__LAYOUT_FIELD(q->layout, sample_values);
-    const uint32_t f_attrs = P2M__LAYOUT_FIELD(q->layout, sample_attrs);
-    const uint32_t f_contra = P2M__LAYOUT_FIELD(q->layout, sample_contra);
+    p2m__field f;
+    p2m__sfields sf;
+    int r, memo_on;
     uint64_t lo, hi;
-    int memo_on;
+    sf.values = P2M__LAYOUT_FIELD(q->layout, sample_values);
+    sf.attrs = P2M__LAYOUT_FIELD(q->layout, sample_attrs);
+    sf.contra = P2M__LAYOUT_FIELD(q->layout, sample_contra);
     if (pi->time != 0) {
         lo = pi->time;
         hi = pi->time + pi->duration;
@@ -5183,209 +5698,49 @@ static int p2m__walk_profile(p2m__req *q, p2m__span s, const p2m__pinfo *pi) {
         q->smemo_stamp = 1;
     }
     while ((r = p2m__next(&q->w, &p, end, &f)) > 0) {
-        const uint8_t *sp, *send;
-        uint64_t sum = 0, count = 0, contrib, stack_idx = 0;
-        uint32_t leaf = P2M__VID_ABSENT, outcome, n_attr_fields = 0;
-        int has_values = 0, bad = pi->bad, rr, memo = memo_on;
-        const uint8_t *bad_at = pi->bad_at;
-        p2m__field attrs;
+        p2m__smp x;
         p2m__smemo *me = 0;
-        p2m__series *se;
+        p2m__series *se = 0;
+        uint32_t leaf = P2M__VID_ABSENT;
+        int k, hit = 0;
         if (f.num != P2M__PB_PROFILE_SAMPLES || f.wt != P2M__WT_LEN) continue;
-        if (!memo) P2M_MEMCPY(q->smp_slots, q->prof_slots, slot_bytes);
-        if (++q->sstamp == 0) { /* wrapped: forget the marks */
-            if (q->kstamp) P2M_MEMSET(q->kstamp, 0, (size_t)q->vals_cap * 4u);
-            q->sstamp = 1;
-        }
-        sp = f.s.p;
-        send = sp + f.s.n;
-        attrs.s.p = p2m__nothing;
-        attrs.s.n = 0;
-        attrs.v = 0;
-        p2m__set_tag(&attrs, 0, P2M__WT_LEN);
-        attrs.at = sp;
-        while ((rr = p2m__next(&q->w, &sp, send, &g)) > 0) {
-            if (g.num == f_values && (g.wt == P2M__WT_LEN || g.wt == P2M__WT_VARINT)) {
-                p2m__ints it;
-                uint64_t v;
-                int ri;
-                p2m__ints_init(&it, &g);
-                while ((ri = p2m__ints_next(&q->w, &it, &v)) > 0) {
-                    sum += v;
-                    has_values = 1;
-                }
-                if (ri < 0) return -1;
-            } else if (g.num == f_attrs && (g.wt == P2M__WT_LEN || g.wt == P2M__WT_VARINT)) {
-                /* one packed list (the usual shape) is applied after the
-                   sample is read, or not at all when the memo knows it */
-                if (!memo) {
-                    if (p2m__sample_attrs(q, &g, &bad, &bad_at) < 0) return -1;
-                } else if (g.wt == P2M__WT_VARINT || n_attr_fields) { /* unpacked or several: in order, now */
-                    memo = 0;
-                    P2M_MEMCPY(q->smp_slots, q->prof_slots, slot_bytes);
-                    if (n_attr_fields && p2m__sample_attrs(q, &attrs, &bad, &bad_at) < 0) return -1;
-                    if (p2m__sample_attrs(q, &g, &bad, &bad_at) < 0) return -1;
-                } else { /* member by member: the compiler copies the whole
-                            struct with 16-byte loads of what p2m__next wrote
-                            in smaller stores, and each such load waits (9 %) */
-                    attrs.s.p = g.s.p;
-                    attrs.s.n = g.s.n;
-                    attrs.at = g.at;
-                }
-                n_attr_fields++;
-            } else if (g.num == P2M__PB_SAMPLE_TIMESTAMPS_UNIX_NANO) {
-                if (g.wt == P2M__WT_LEN) {
-                    if (g.s.n % 8u) return p2m__bad(&q->w, g.at, P2M__MSG("packed fixed64 length not a multiple of 8"));
-                    count += g.s.n / 8u;
-                } else if (g.wt == P2M__WT_I64) {
-                    count++;
-                }
-            } else if (g.num == P2M__PB_SAMPLE_STACK_INDEX && g.wt == P2M__WT_VARINT) {
-                stack_idx = g.v;
-            } else if (g.num == f_contra && g.wt == P2M__WT_LEN && e->layout == P2M_LAYOUT_AUTO) {
-                return p2m__bad(&q->w, g.at, P2M__MSG("contradicting layout evidence in a sample"));
+        if (p2m__read_sample(q, &f, pi, &sf, memo_on, &x) < 0) return -1;
+        if (x.memo) { /* one packed list or none: the memo keyed by its bytes */
+            me = p2m__memo_entry(q, &x, &hit);
+            if (hit && !(se = p2m__memo_replay(q, me->outcome, &x))) continue;
+            if (!hit) {
+                P2M_MEMCPY(q->smp_slots, q->prof_slots, e->n_slots * sizeof(uint32_t));
+                if (x.n_attr_fields && p2m__sample_attrs(q, &x.attrs, &x.bad, &x.bad_at) < 0)
+                    return -1;
             }
         }
-        if (rr < 0) return -1;
-        if (memo) { /* one packed list or none: the memo keyed by its bytes */
-            const uint8_t *ap = attrs.s.p;
-            uint32_t n = attrs.s.n, k;
-            uint64_t key = 0, key2 = 0;
-            if (n <= 16u) { /* the key is the bytes themselves */
-                if ((size_t)(q->in + q->in_len - ap) >= 16u) {
-                    key = p2m__le64(ap);
-                    key2 = p2m__le64(ap + 8);
-                    if (n < 8u) { key &= ((uint64_t)1 << (8u * n)) - 1u; key2 = 0; }
-                    else if (n < 16u) key2 &= ((uint64_t)1 << (8u * (n - 8u))) - 1u;
-                } else {
-                    for (k = 0; k < n && k < 8u; k++) key |= (uint64_t)ap[k] << (8u * k);
-                    for (; k < n; k++) key2 |= (uint64_t)ap[k] << (8u * (k - 8u));
-                }
-            } else {
-                for (k = 0; k + 8u <= n; k += 8u) key = (key ^ p2m__le64(ap + k)) * 0x100000001B3u;
-                for (; k < n; k++) key = (key ^ ap[k]) * 0x100000001B3u;
+        if (!hit) { /* the sample's own way to its series */
+            if ((k = p2m__sample_stops(q, &f, sf.attrs, &x, me)) != 0) {
+                if (k < 0) return -1;
+                continue;
             }
-            me = &q->smemo[(uint32_t)(((key ^ key2 ^ n) * 0x9E3779B97F4A7C15u) >> 40) & q->smemo_mask];
-            if (me->stamp == q->smemo_stamp && me->outcome != P2M__SM_NONE && me->len == n && me->key == key &&
-                me->key2 == key2 &&
-                (n <= 16u || p2m__bytes_eq(q->in + me->off, ap, n))) {
-                outcome = me->outcome;
-                if (outcome == P2M__SM_BAD) { /* strict mode never gets here: it stopped the first time */
+#ifndef P2M_NO_FUNCTION
+            if (e->rx_function) { /* a regex rule reads the leaf function's name */
+                int b = p2m__leaf_function(q, x.stack_idx, &leaf);
+                if (b < 0) return -1;
+                if (b) {
+                    if (e->strict)
+                        return p2m__fail_ref(
+                            q, f.at,
+                            P2M__MSG("stack, location or function index outside its table"));
                     q->st->invalid_references++;
                     continue;
                 }
-                if (!has_values && count == 0) { q->st->empty_samples++; continue; }
-                if (outcome >= P2M__SM_DROP) {
-                    if (outcome == P2M__SM_DROP_PROCESS) q->st->dropped_process++;
-                    else if (outcome == P2M__SM_DROP_THREAD) q->st->dropped_thread++;
-                    else q->st->dropped_pattern++;
-                    continue;
-                }
-                if (!has_values) sum = count;
-                se = &q->ser[outcome];
-                goto add;
             }
-            me->stamp = q->smemo_stamp;
-            me->key = key;
-            me->key2 = key2;
-            me->off = (uint32_t)(attrs.s.p - q->in);
-            me->len = attrs.s.n;
-            me->outcome = P2M__SM_NONE;
-            P2M_MEMCPY(q->smp_slots, q->prof_slots, slot_bytes);
-            if (n_attr_fields && p2m__sample_attrs(q, &attrs, &bad, &bad_at) < 0) return -1;
-        }
-        if (bad) {
-            if (e->strict) return p2m__fail_ref(q, bad_at, P2M__MSG("attribute index outside the attribute table or an invalid string index"));
-            if (me) me->outcome = P2M__SM_BAD;
-            q->st->invalid_references++;
-            continue;
-        }
-        if (!has_values) {
-            if (count == 0) { q->st->empty_samples++; continue; }
-            sum = count;
-        }
-        if (e->any_filter) { /* every enabled filter must match; the first that fails counts it */
-            const p2m__filter *fl = e->filter;
-            if (fl[P2M__F_PROCESS].enabled &&
-                !p2m__filter_match(q, P2M__F_PROCESS, q->smp_slots[fl[P2M__F_PROCESS].slots[0]])) {
-                if (me) me->outcome = P2M__SM_DROP_PROCESS;
-                q->st->dropped_process++;
-                continue;
-            }
-            if (fl[P2M__F_THREAD].enabled &&
-                !p2m__filter_match(q, P2M__F_THREAD, q->smp_slots[fl[P2M__F_THREAD].slots[0]])) {
-                if (me) me->outcome = P2M__SM_DROP_THREAD;
-                q->st->dropped_thread++;
-                continue;
-            }
-            if (fl[P2M__F_PATTERN].enabled) {
-                int m = 0;
-                uint32_t k;
-                if (fl[P2M__F_PATTERN].all_keys) {
-                    m = p2m__pattern_all(q, f.s, f_attrs);
-                } else {
-                    for (k = 0; k < fl[P2M__F_PATTERN].n_slots && !m; k++)
-                        m = p2m__filter_match(q, P2M__F_PATTERN, q->smp_slots[fl[P2M__F_PATTERN].slots[k]]);
-                }
-                if (!m) {
-                    if (me) me->outcome = P2M__SM_DROP_PATTERN;
-                    q->st->dropped_pattern++;
-                    continue;
-                }
-            }
-        }
-#ifndef P2M_NO_FUNCTION
-        if (e->rx_function) { /* a regex rule reads the leaf function's name */
-            int b = p2m__leaf_function(q, stack_idx, &leaf);
-            if (b < 0) return -1;
-            if (b) {
-                if (e->strict) return p2m__fail_ref(q, f.at, P2M__MSG("stack, location or function index outside its table"));
-                q->st->invalid_references++;
-                continue;
-            }
-        }
 #endif
-        p2m__attribute_set(q, q->smp_slots, leaf);
-        se = 0;
-        if (e->metric[pi->metric].enabled) {
-            uint32_t id = p2m__series_for(q, (uint32_t)pi->metric);
-            if (me) me->outcome = id;
-            se = &q->ser[id];
-        }
-    add:
-        if (pi->scale != 0) { /* rounded, saturating at the int64 range */
-            double d = (double)(int64_t)sum * pi->scale;
-            if (d >= 9223372036854775807.0) contrib = (uint64_t)INT64_MAX;
-            else if (d <= -9223372036854775807.0 - 1.0) contrib = (uint64_t)INT64_MIN;
-            else contrib = (uint64_t)(int64_t)(d < 0 ? d - 0.5 : d + 0.5);
-        } else {
-            contrib = sum * pi->factor;
-        }
-        if (se) p2m__series_add(q, se, contrib, 1, lo, hi);
-#if P2M_MAX_EXTRA > 0
-        if (pi->x_mask) { /* declared metrics: the same attribute set, their own series */
-            uint32_t x;
-            for (x = 0; x < e->n_extra; x++) {
-                uint32_t m = P2M_METRIC_EXTRA + x;
-                if (!(pi->x_mask >> x & 1u)) continue;
-                p2m__series_add(q, &q->ser[p2m__series_for(q, m)],
-                                sum * (e->metric[m].ukind == P2M__U_TIME ? pi->t_factor : 1u), 1, lo, hi);
+            p2m__attribute_set(q, q->smp_slots, leaf);
+            if (e->metric[pi->metric].enabled) {
+                uint32_t id = p2m__series_for(q, (uint32_t)pi->metric);
+                if (me) me->outcome = id;
+                se = &q->ser[id];
             }
         }
-#endif
-#ifndef P2M_NO_FUNCTION
-        if (pi->metric == P2M_METRIC_CPU && e->metric[P2M_METRIC_FUNCTION].enabled) {
-            int b = p2m__feed_functions(q, stack_idx, contrib, lo, hi);
-            if (b < 0) return -1;
-            if (b) {
-                if (e->strict) return p2m__fail_ref(q, f.at, P2M__MSG("stack, location, function or mapping index outside its table"));
-                q->st->invalid_references++;
-            }
-        }
-#else
-        (void)stack_idx;
-#endif
-        q->st->samples_kept++;
+        if (p2m__feed_sample(q, pi, se, &x, &f, lo, hi) < 0) return -1;
     }
     return r;
 }
@@ -5461,7 +5816,8 @@ static int p2m__resource(p2m__req *q, p2m__span s, p2m__res *out) {
                 vid = b ? P2M__VID_ABSENT : p2m__intern(q, type, ptr, len, num);
                 if (slot != P2M__NONE) q->res_slots[slot] = vid;
                 if (q->akey) { /* every resource attribute, for the pattern filter */
-                    q->rlist[2 * q->n_rlist] = p2m__intern(q, P2M_VALUE_STRING, (const uint8_t *)key.ptr, (uint32_t)key.len, 0);
+                    q->rlist[(size_t)2 * q->n_rlist] = p2m__intern(
+                        q, P2M_VALUE_STRING, (const uint8_t *)key.ptr, (uint32_t)key.len, 0);
                     q->rlist[2 * q->n_rlist + 1] = vid;
                     q->n_rlist++;
                 }
@@ -5537,7 +5893,9 @@ static P2M__NOINLINE int p2m__walk_request(p2m__req *q) {
                 if (p2m__profile_info(q, k.s, &pi, 1) < 0) return -1;
                 b = p2m__classify(q, &pi);
                 if (b < 0) return -1;
-                if (b && e->strict) return p2m__fail_ref(q, k.s.p, P2M__MSG("sample_type refers outside the string table"));
+                if (b && e->strict)
+                    return p2m__fail_ref(q, k.s.p,
+                                         P2M__MSG("sample_type refers outside the string table"));
                 /* double counting: a cpu time profile of the same scope counts it */
                 if (pi.samples_cpu && has_cpu_time) pi.metric = P2M_METRIC_NONE, dup = 1;
                 if (pi.t_count && (pi.x_mask & x_time)) pi.x_mask &= ~x_time, dup = 1;
@@ -5597,7 +5955,7 @@ static P2M__NOINLINE int p2m__walk_request(p2m__req *q) {
    many bytes, which therefore end at the start of the caller's buffer. */
 
 typedef struct p2m__bw {
-    uint8_t *buf;
+    uint8_t *buf;   /* never NULL: a count-only writer has cap 0 and points at p2m__nothing */
     size_t cap;
     size_t n;       /* bytes produced so far (counted even past cap) */
 } p2m__bw;
@@ -5622,13 +5980,21 @@ P2M__INLINE void p2m__bw_varint(p2m__bw *w, uint64_t v) {
     }
     p2m__bw_varint_long(w, v);
 }
-static void p2m__bw_tag(p2m__bw *w, uint32_t num, uint32_t wt) { p2m__bw_varint(w, (uint64_t)num << 3 | wt); }
+static void p2m__bw_tag(p2m__bw *w, uint32_t num, uint32_t wt) {
+    p2m__bw_varint(w, (uint64_t)num << 3 | wt);
+}
 static void p2m__bw_le64(p2m__bw *w, uint64_t v) {
     w->n += 8;
     if (w->n <= w->cap) { /* written out so that compilers merge it into one store */
         uint8_t *d = w->buf + (w->cap - w->n);
-        d[0] = (uint8_t)v; d[1] = (uint8_t)(v >> 8); d[2] = (uint8_t)(v >> 16); d[3] = (uint8_t)(v >> 24);
-        d[4] = (uint8_t)(v >> 32); d[5] = (uint8_t)(v >> 40); d[6] = (uint8_t)(v >> 48); d[7] = (uint8_t)(v >> 56);
+        d[0] = (uint8_t)v;
+        d[1] = (uint8_t)(v >> 8);
+        d[2] = (uint8_t)(v >> 16);
+        d[3] = (uint8_t)(v >> 24);
+        d[4] = (uint8_t)(v >> 32);
+        d[5] = (uint8_t)(v >> 40);
+        d[6] = (uint8_t)(v >> 48);
+        d[7] = (uint8_t)(v >> 56);
     }
 }
 static void p2m__bw_fixed64(p2m__bw *w, uint32_t num, uint64_t v) {
@@ -5677,24 +6043,34 @@ static p2m_str p2m__rstring(const p2m_result *r, uint64_t idx) {
 /* What a field of a nested message of kind k becomes: 0 copied as it is,
    1 a nested message of kind *child, 2 dropped, 3 a resolved string (field
    *out_num, string *str). */
-static int p2m__nested_field(const p2m_result *r, int k, const p2m__field *f, int key_given, int *child,
-                             uint32_t *out_num, p2m_str *str) {
+static int p2m__nested_field(const p2m_result *r, int k, const p2m__field *f, int key_given,
+                             int *child, uint32_t *out_num, p2m_str *str) {
     if (f->wt == P2M__WT_LEN) {
         if ((k == P2M__NK_ANY && f->num == P2M__PB_ANY_VALUE_ARRAY_VALUE) ||
             (k == P2M__NK_ARRAY && f->num == P2M__PB_ARRAY_VALUE_VALUES)) {
             *child = k == P2M__NK_ANY ? P2M__NK_ARRAY : P2M__NK_ANY;
             return 1;
         }
-        if (k == P2M__NK_ANY && f->num == P2M__PB_ANY_VALUE_KVLIST_VALUE) { *child = P2M__NK_KVLIST; return 1; }
-        if (k == P2M__NK_KVLIST && f->num == P2M__PB_KEY_VALUE_LIST_VALUES) { *child = P2M__NK_KV; return 1; }
-        if (k == P2M__NK_KV && f->num == P2M__PB_KEY_VALUE_VALUE) { *child = P2M__NK_ANY; return 1; }
+        if (k == P2M__NK_ANY && f->num == P2M__PB_ANY_VALUE_KVLIST_VALUE) {
+            *child = P2M__NK_KVLIST;
+            return 1;
+        }
+        if (k == P2M__NK_KVLIST && f->num == P2M__PB_KEY_VALUE_LIST_VALUES) {
+            *child = P2M__NK_KV;
+            return 1;
+        }
+        if (k == P2M__NK_KV && f->num == P2M__PB_KEY_VALUE_VALUE) {
+            *child = P2M__NK_ANY;
+            return 1;
+        }
         /* a KeyValue whose last key field is empty takes its key from
            key_strindex: its key fields are left out, so that the resolved
            key is the only one whatever the field order */
         if (k == P2M__NK_KV && f->num == P2M__PB_KEY_VALUE_KEY && !key_given) return 2;
         return 0;
     }
-    if (f->wt == P2M__WT_VARINT && k == P2M__NK_ANY && f->num == P2M__PB_ANY_VALUE_STRING_VALUE_STRINDEX) {
+    if (f->wt == P2M__WT_VARINT && k == P2M__NK_ANY &&
+        f->num == P2M__PB_ANY_VALUE_STRING_VALUE_STRINDEX) {
         *out_num = P2M__PB_ANY_VALUE_STRING_VALUE;
         *str = p2m__rstring(r, f->v);
         return 3;
@@ -5728,7 +6104,8 @@ typedef struct p2m__nframe {
     uint8_t hdr_tag;    /* size pass: tag bytes of this message in its parent */
 } p2m__nframe;
 
-static void p2m__nframe_push(p2m__nframe *fr, const uint8_t *base, p2m__span s, int kind, uint32_t num) {
+static void p2m__nframe_push(p2m__nframe *fr, const uint8_t *base, p2m__span s, int kind,
+                             uint32_t num) {
     fr->p = (uint32_t)(s.p - base);
     fr->end = fr->p + s.n;
     fr->acc = 0;
@@ -5739,7 +6116,8 @@ static void p2m__nframe_push(p2m__nframe *fr, const uint8_t *base, p2m__span s, 
 
 /* Reads the next field of the top frame; what it becomes, as p2m__nested_field. */
 static int p2m__nframe_next(const p2m_result *r, p2m__wire *w, const uint8_t *base, p2m__nframe *fr,
-                            p2m__field *f, const uint8_t **at, int *child, uint32_t *onum, p2m_str *str) {
+                            p2m__field *f, const uint8_t **at, int *child, uint32_t *onum,
+                            p2m_str *str) {
     const uint8_t *p = base + fr->p;
     int rc;
     *at = p;
@@ -5830,7 +6208,8 @@ static void p2m__bw_nested(p2m__bw *w, uint32_t num, const p2m_value *v, const p
     p2m__bw_tag(w, num, P2M__WT_LEN);
 }
 
-P2M_API size_t p2m_result_nested_value(const p2m_result *r, const p2m_value *v, void *out, size_t cap) {
+P2M_API size_t p2m_result_nested_value(const p2m_result *r, const p2m_value *v, void *out,
+                                       size_t cap) {
     p2m__span s;
     unsigned ev10 = 0;
     p2m__wire cw;
@@ -5855,7 +6234,9 @@ P2M_API size_t p2m_result_nested_value(const p2m_result *r, const p2m_value *v, 
 static void p2m__bw_anyvalue(p2m__bw *w, uint32_t num, const p2m_value *v, const p2m_result *r) {
     size_t mark = w->n;
     switch (v->type) {
-    case P2M_VALUE_STRING: p2m__bw_str(w, P2M__PB_ANY_VALUE_STRING_VALUE, v->str.ptr, v->str.len); break;
+    case P2M_VALUE_STRING:
+        p2m__bw_str(w, P2M__PB_ANY_VALUE_STRING_VALUE, v->str.ptr, v->str.len);
+        break;
     case P2M_VALUE_BOOL:
         p2m__bw_varint(w, (uint64_t)v->i);
         p2m__bw_tag(w, P2M__PB_ANY_VALUE_BOOL_VALUE, P2M__WT_VARINT);
@@ -5872,17 +6253,21 @@ static void p2m__bw_anyvalue(p2m__bw *w, uint32_t num, const p2m_value *v, const
     }
     case P2M_VALUE_ARRAY: p2m__bw_nested(w, P2M__PB_ANY_VALUE_ARRAY_VALUE, v, r); break;
     case P2M_VALUE_KVLIST: p2m__bw_nested(w, P2M__PB_ANY_VALUE_KVLIST_VALUE, v, r); break;
-    case P2M_VALUE_BYTES: p2m__bw_str(w, P2M__PB_ANY_VALUE_BYTES_VALUE, v->str.ptr, v->str.len); break;
+    case P2M_VALUE_BYTES:
+        p2m__bw_str(w, P2M__PB_ANY_VALUE_BYTES_VALUE, v->str.ptr, v->str.len);
+        break;
     default: break;
     }
     p2m__bw_close(w, mark, num);
 }
-static void p2m__bw_keyvalue(p2m__bw *w, uint32_t num, const p2m_attribute *a, const p2m_result *r) {
+static void p2m__bw_keyvalue(p2m__bw *w, uint32_t num, const p2m_attribute *a,
+                             const p2m_result *r) {
     size_t mark = w->n;
     if (a->value.type == P2M_VALUE_STRING) { /* the common case: sizes known, one forward write */
         const size_t kl = a->key.len, vl = a->value.str.len;
         const size_t al = 1u + p2m__varint_len(vl) + vl;                           /* AnyValue */
-        const size_t cl = 1u + p2m__varint_len(kl) + kl + 1u + p2m__varint_len(al) + al; /* KeyValue */
+        const size_t cl =
+            1u + p2m__varint_len(kl) + kl + 1u + p2m__varint_len(al) + al; /* KeyValue */
         const uint64_t tag = (uint64_t)num << 3 | P2M__WT_LEN;
         w->n += p2m__varint_len(tag) + p2m__varint_len(cl) + cl;
         if (w->n <= w->cap) {
@@ -5998,13 +6383,15 @@ static int p2m__xattr_kept(const p2m_result *r, size_t i) {
     return !p2m__xattr_has(r, r->xattrs[i].key, i + 1);
 }
 
-P2M_API size_t p2m_result_resource_attributes(const p2m_result *r, size_t res, p2m_attribute *out, size_t cap) {
+P2M_API size_t p2m_result_resource_attributes(const p2m_result *r, size_t res, p2m_attribute *out,
+                                              size_t cap) {
     const p2m__res *x = p2m__res_at(r, res);
     size_t n = 0, i;
     if (!x) return 0;
     if (P2M__CUMV(r)) { /* the state's copy has the caller's attributes in it */
         const p2m__sres *sr = p2m__cres(r->cum, x->sres);
-        return p2m__kv_list(r, p2m__cbytes(r->cum, sr->off), sr->len, P2M__PB_RESOURCE_ATTRIBUTES, out, cap);
+        return p2m__kv_list(r, p2m__cbytes(r->cum, sr->off), sr->len, P2M__PB_RESOURCE_ATTRIBUTES,
+                            out, cap);
     }
     for (i = 0; i < x->field_count; i++) {
         const p2m__resfield *rf = &r->resfields[x->field_first + i];
@@ -6024,8 +6411,8 @@ P2M_API size_t p2m_result_resource_attributes(const p2m_result *r, size_t res, p
 
 /* Fields numbered num of a stored Resource (cumulative view) or of the
    input's Resource (delta view): count, and spans up to cap. */
-static size_t p2m__res_fields(const p2m_result *r, size_t res, uint32_t num, p2m_str *out, size_t cap,
-                              uint64_t *last_varint) {
+static size_t p2m__res_fields(const p2m_result *r, size_t res, uint32_t num, p2m_str *out,
+                              size_t cap, uint64_t *last_varint) {
     const p2m__res *x = p2m__res_at(r, res);
     size_t n = 0;
     uint32_t i;
@@ -6061,7 +6448,8 @@ P2M_API uint64_t p2m_result_resource_dropped(const p2m_result *r, size_t res) {
     return v;
 }
 
-P2M_API size_t p2m_result_resource_entity_refs(const p2m_result *r, size_t res, p2m_str *out, size_t cap) {
+P2M_API size_t p2m_result_resource_entity_refs(const p2m_result *r, size_t res, p2m_str *out,
+                                               size_t cap) {
     uint64_t unused = 0;
     return p2m__res_fields(r, res, P2M__PB_RESOURCE_ENTITY_REFS, out, cap, &unused);
 }
@@ -6084,7 +6472,8 @@ static void p2m__metric_info(const p2m_engine *e, uint32_t id, p2m_metric_info *
     out->is_gauge = m->is_gauge;
 }
 
-P2M_API void p2m_result_metric(const p2m_result *r, size_t res, size_t metric, p2m_metric_info *out) {
+P2M_API void p2m_result_metric(const p2m_result *r, size_t res, size_t metric,
+                               p2m_metric_info *out) {
     const p2m__res *x = p2m__res_at(r, res);
     if (!out) return;
     P2M_MEMSET(out, 0, sizeof *out);
@@ -6116,8 +6505,8 @@ static uint32_t p2m__pos_key(const p2m_engine *e, uint32_t pos) {
     return pos < e->n_rules ? e->rules[pos].out_key : e->fkey;
 }
 
-static const p2m__series *p2m__point_at(const p2m_result *r, size_t res, size_t metric, size_t point,
-                                         uint32_t *sid) {
+static const p2m__series *p2m__point_at(const p2m_result *r, size_t res, size_t metric,
+                                        size_t point, uint32_t *sid) {
     const p2m__res *x = p2m__res_at(r, res);
     if (!x || metric >= x->n_metrics || point >= x->pl_count[metric]) return 0;
     *sid = r->plist[x->pl_first[metric] + point];
@@ -6126,7 +6515,8 @@ static const p2m__series *p2m__point_at(const p2m_result *r, size_t res, size_t 
 
 /* A point's values and times (not its attribute count: the encoder does not
    need it). 0 when there is no such point. */
-static int p2m__point_values(const p2m_result *r, size_t res, size_t metric, size_t point, p2m_point *out) {
+static int p2m__point_values(const p2m_result *r, size_t res, size_t metric, size_t point,
+                             p2m_point *out) {
     uint32_t sid = 0;
     const p2m__series *s;
     const p2m__metric *m;
@@ -6147,14 +6537,15 @@ static int p2m__point_values(const p2m_result *r, size_t res, size_t metric, siz
     return 1;
 }
 
-P2M_API void p2m_result_point(const p2m_result *r, size_t res, size_t metric, size_t point, p2m_point *out) {
+P2M_API void p2m_result_point(const p2m_result *r, size_t res, size_t metric, size_t point,
+                              p2m_point *out) {
     if (!out) return;
     if (p2m__point_values(r, res, metric, point, out))
         out->n_attributes = p2m_result_point_attributes(r, res, metric, point, 0, 0);
 }
 
-P2M_API size_t p2m_result_point_attributes(const p2m_result *r, size_t res, size_t metric, size_t point,
-                                           p2m_attribute *out, size_t cap) {
+P2M_API size_t p2m_result_point_attributes(const p2m_result *r, size_t res, size_t metric,
+                                           size_t point, p2m_attribute *out, size_t cap) {
     uint32_t sid = 0, k, nk, n = 0, pos;
     const p2m__series *s = p2m__point_at(r, res, metric, point, &sid);
     const uint32_t *vids;
@@ -6162,7 +6553,8 @@ P2M_API size_t p2m_result_point_attributes(const p2m_result *r, size_t res, size
     if (!s) return 0;
     if (P2M__CUMV(r)) {
         const p2m__sser *x = p2m__cser(r->cum, sid);
-        return p2m__kv_list(r, p2m__cbytes(r->cum, x->off), x->len, P2M__PB_POINT_ATTRIBUTES, out, cap);
+        return p2m__kv_list(r, p2m__cbytes(r->cum, x->off), x->len, P2M__PB_POINT_ATTRIBUTES, out,
+                            cap);
     }
     if (s->overflow) {
         if (out && cap) {
@@ -6193,7 +6585,8 @@ P2M_API size_t p2m_result_point_attributes(const p2m_result *r, size_t res, size
 /* ---- encoding the result -------------------------------------------------- */
 
 /* The attributes of a point, last first (the writer goes backwards). */
-static void p2m__bw_point_attributes(const p2m_result *r, size_t res, size_t metric, size_t point, p2m__bw *w) {
+static void p2m__bw_point_attributes(const p2m_result *r, size_t res, size_t metric, size_t point,
+                                     p2m__bw *w) {
     uint32_t sid = 0, k, nk, pos;
     const p2m__series *s = p2m__point_at(r, res, metric, point, &sid);
     p2m_attribute a;
@@ -6204,8 +6597,8 @@ static void p2m__bw_point_attributes(const p2m_result *r, size_t res, size_t met
         return;
     }
     if (s->overflow) {
-        p2m_result_point_attributes(r, res, metric, point, &a, 1);
-        p2m__bw_keyvalue(w, P2M__PB_POINT_ATTRIBUTES, &a, r);
+        if (p2m_result_point_attributes(r, res, metric, point, &a, 1) == 1)
+            p2m__bw_keyvalue(w, P2M__PB_POINT_ATTRIBUTES, &a, r);
         return;
     }
     nk = r->e->n_keys;
@@ -6229,7 +6622,8 @@ static void p2m__bw_resource(const p2m_result *r, const p2m__res *x, p2m__bw *w)
     size_t xi;
     while (fi-- > 0) {
         const p2m__resfield *rf = &r->resfields[x->field_first + fi];
-        if (rf->num == P2M__PB_RESOURCE_ENTITY_REFS) p2m__bw_str(w, P2M__PB_RESOURCE_ENTITY_REFS, rf->s.p, rf->s.n);
+        if (rf->num == P2M__PB_RESOURCE_ENTITY_REFS)
+            p2m__bw_str(w, P2M__PB_RESOURCE_ENTITY_REFS, rf->s.p, rf->s.n);
     }
     if (x->dropped) {
         p2m__bw_varint(w, x->dropped);
@@ -6237,7 +6631,8 @@ static void p2m__bw_resource(const p2m_result *r, const p2m__res *x, p2m__bw *w)
     }
     xi = r->n_xattrs; /* after the input's own attributes */
     while (xi-- > 0)
-        if (p2m__xattr_kept(r, xi)) p2m__bw_keyvalue(w, P2M__PB_RESOURCE_ATTRIBUTES, &r->xattrs[xi], r);
+        if (p2m__xattr_kept(r, xi))
+            p2m__bw_keyvalue(w, P2M__PB_RESOURCE_ATTRIBUTES, &r->xattrs[xi], r);
     fi = x->field_count;
     while (fi-- > 0) {
         const p2m__resfield *rf = &r->resfields[x->field_first + fi];
@@ -6253,7 +6648,8 @@ static void p2m__encode(const p2m_result *r, p2m__bw *w) {
     while (ri-- > 0) {
         const p2m__res *x = &r->res[ri];
         size_t mark_rm = w->n, mark_sm, mark_res, mi = x->n_metrics;
-        if (x->schema_url.p) p2m__bw_str(w, P2M__PB_RESOURCE_METRICS_SCHEMA_URL, x->schema_url.p, x->schema_url.n);
+        if (x->schema_url.p)
+            p2m__bw_str(w, P2M__PB_RESOURCE_METRICS_SCHEMA_URL, x->schema_url.p, x->schema_url.n);
         mark_sm = w->n;
         while (mi-- > 0) {
             p2m_metric_info info;
@@ -6281,22 +6677,26 @@ static void p2m__encode(const p2m_result *r, p2m__bw *w) {
                     p2m__bw_tag(w, P2M__PB_POINT_AS_INT, P2M__WT_I64);
                 }
                 p2m__bw_fixed64(w, P2M__PB_POINT_TIME_UNIX_NANO, pt.time_unix_nano);
-                if (!info.is_gauge) p2m__bw_fixed64(w, P2M__PB_POINT_START_TIME_UNIX_NANO, pt.start_time_unix_nano);
+                if (!info.is_gauge)
+                    p2m__bw_fixed64(w, P2M__PB_POINT_START_TIME_UNIX_NANO, pt.start_time_unix_nano);
                 /* Gauge and Sum: data_points */
                 p2m__bw_close(w, mark_p, info.is_gauge ? (uint32_t)P2M__PB_GAUGE_DATA_POINTS
                                                        : (uint32_t)P2M__PB_SUM_DATA_POINTS);
             }
             p2m__bw_close(w, mark_sum,
-                          info.is_gauge ? (uint32_t)P2M__PB_METRIC_GAUGE : (uint32_t)P2M__PB_METRIC_SUM);
+                          info.is_gauge ? (uint32_t)P2M__PB_METRIC_GAUGE
+                                        : (uint32_t)P2M__PB_METRIC_SUM);
             p2m__bw_str(w, P2M__PB_METRIC_UNIT, info.unit.ptr, info.unit.len);
             if (info.description.len)
-                p2m__bw_str(w, P2M__PB_METRIC_DESCRIPTION, info.description.ptr, info.description.len);
+                p2m__bw_str(w, P2M__PB_METRIC_DESCRIPTION, info.description.ptr,
+                            info.description.len);
             p2m__bw_str(w, P2M__PB_METRIC_NAME, info.name.ptr, info.name.len);
             p2m__bw_close(w, mark_m, P2M__PB_SCOPE_METRICS_METRICS);
         }
         { /* scope */
             size_t mark_sc = w->n;
-            p2m__bw_str(w, P2M__PB_SCOPE_VERSION, P2M_VERSION_STRING, sizeof(P2M_VERSION_STRING) - 1);
+            p2m__bw_str(w, P2M__PB_SCOPE_VERSION, P2M_VERSION_STRING,
+                        sizeof(P2M_VERSION_STRING) - 1);
             p2m__bw_str(w, P2M__PB_SCOPE_NAME, "profile2metrics", 15);
             p2m__bw_close(w, mark_sc, P2M__PB_SCOPE_METRICS_SCOPE);
         }
@@ -6316,18 +6716,20 @@ static void p2m__encode(const p2m_result *r, p2m__bw *w) {
     }
 }
 
-P2M_API p2m_status p2m_encode_otlp(const p2m_result *r, void *output, size_t cap, size_t *output_size,
-                                   p2m_error *err) {
+P2M_API p2m_status p2m_encode_otlp(const p2m_result *r, void *output, size_t cap,
+                                   size_t *output_size, p2m_error *err) {
     p2m__bw w;
     p2m__clear(err);
     if (output_size) *output_size = 0;
-    if (!r || r->magic != P2M__MAGIC) return p2m__fail(err, P2M_ERR_ARGUMENT, 0, P2M__MSG("not a result"));
+    if (!r || r->magic != P2M__MAGIC)
+        return p2m__fail(err, P2M_ERR_ARGUMENT, 0, P2M__MSG("not a result"));
     /* count first: a buffer that turns out too small must stay untouched */
-    w.buf = 0;
+    w.buf = (uint8_t *)(uintptr_t)p2m__nothing;
     w.cap = 0;
     w.n = 0;
     p2m__encode(r, &w);
-    if (!output || w.n > cap) return p2m__need(err, P2M_ERR_OUTPUT_TOO_SMALL, w.n, P2M__MSG("output buffer too small"));
+    if (!output || w.n > cap)
+        return p2m__need(err, P2M_ERR_OUTPUT_TOO_SMALL, w.n, P2M__MSG("output buffer too small"));
     w.buf = (uint8_t *)output;
     w.cap = w.n;
     w.n = 0;
@@ -6339,43 +6741,56 @@ P2M_API p2m_status p2m_encode_otlp(const p2m_result *r, void *output, size_t cap
 #ifndef P2M_NO_CUMULATIVE
 /* ---- cumulative state: merge and commit ------------------------------------ */
 
-P2M_API size_t p2m_state_size(const p2m_engine *e) {
-    size_t c;
-    if (!e || e->magic != P2M__MAGIC || !e->state_series) return 0;
-    c = e->state_series;
-    return p2m__al8(sizeof(struct p2m_state)) + c * p2m__al8(sizeof(p2m__sres)) + c * sizeof(p2m__sser) +
-           (size_t)p2m__pow2_at_least((uint64_t)c * 2u) * 4u + p2m__al8(e->state_bytes) + 16u;
-}
-
-P2M_API p2m_status p2m_state_init(const p2m_engine *e, void *mem, size_t mem_size, p2m_state **state,
-                                  p2m_error *err) {
-    p2m__arena a;
-    p2m_state *st;
-    size_t need = p2m_state_size(e);
-    uint32_t hcap;
-    p2m__clear(err);
-    if (state) *state = 0;
-    if (!state || !e || e->magic != P2M__MAGIC) return p2m__fail(err, P2M_ERR_ARGUMENT, 0, P2M__MSG("state and engine must not be NULL"));
-    if (!need) return p2m__fail(err, P2M_ERR_ARGUMENT, 0, P2M__MSG("the engine is not cumulative"));
-    if (!mem || mem_size < need) return p2m__need(err, P2M_ERR_MEMORY, need, P2M__MSG("state memory too small"));
-    /* the arena starts at the first 8-byte aligned address of mem */
-    a.base = (uint8_t *)mem + ((8u - ((uintptr_t)mem & 7u)) & 7u);
-    a.cap = mem_size - (size_t)(a.base - (uint8_t *)mem);
-    a.used = 0;
-    st = (p2m_state *)p2m__take(&a, sizeof *st);
+/* Places an empty state for e in a; a dry run (a->base NULL) counts its
+   bytes, which is what p2m_state_size reports. */
+static p2m_state *p2m__state_place(const p2m_engine *e, p2m__arena *a) {
+    p2m_state *st = (p2m_state *)p2m__take(a, sizeof *st);
+    const uint32_t cap = e->state_series, hcap = p2m__pow2_at_least((uint64_t)cap * 2u);
+    p2m__sres *res = (p2m__sres *)p2m__take(a, cap * sizeof(p2m__sres));
+    p2m__sser *ser = (p2m__sser *)p2m__take(a, cap * sizeof(p2m__sser));
+    uint32_t *hash = (uint32_t *)p2m__take(a, (size_t)hcap * 4u);
+    uint8_t *bytes = (uint8_t *)p2m__take(a, e->state_bytes);
+    if (!st) return 0;
     P2M_MEMSET(st, 0, sizeof *st);
     st->magic = P2M__STATE_MAGIC;
     st->e = e;
-    st->cap = e->state_series;
-    hcap = p2m__pow2_at_least((uint64_t)st->cap * 2u);
+    st->cap = cap;
     st->hash_mask = hcap - 1u;
-    st->res = (p2m__sres *)p2m__take(&a, st->cap * sizeof(p2m__sres));
-    st->ser = (p2m__sser *)p2m__take(&a, st->cap * sizeof(p2m__sser));
-    st->hash = (uint32_t *)p2m__take(&a, (size_t)hcap * 4u);
-    P2M_MEMSET(st->hash, 0, (size_t)hcap * 4u);
+    st->res = res;
+    st->ser = ser;
+    st->hash = hash;
+    P2M_MEMSET(hash, 0, (size_t)hcap * 4u);
     st->cap_bytes = e->state_bytes;
-    st->bytes = (uint8_t *)p2m__take(&a, st->cap_bytes);
-    *state = st;
+    st->bytes = bytes;
+    return st;
+}
+
+P2M_API size_t p2m_state_size(const p2m_engine *e) {
+    p2m__arena a;
+    if (!e || e->magic != P2M__MAGIC || !e->state_series) return 0;
+    a.base = 0;
+    a.cap = 0;
+    a.used = 0;
+    (void)p2m__state_place(e, &a);
+    return a.used + 7u; /* the state starts at the first 8-byte aligned byte of mem */
+}
+
+P2M_API p2m_status p2m_state_init(const p2m_engine *e, void *mem, size_t mem_size,
+                                  p2m_state **state, p2m_error *err) {
+    p2m__arena a;
+    size_t need = p2m_state_size(e), skew;
+    p2m__clear(err);
+    if (state) *state = 0;
+    if (!state || !e || e->magic != P2M__MAGIC)
+        return p2m__fail(err, P2M_ERR_ARGUMENT, 0, P2M__MSG("state and engine must not be NULL"));
+    if (!need) return p2m__fail(err, P2M_ERR_ARGUMENT, 0, P2M__MSG("the engine is not cumulative"));
+    if (!mem || mem_size < need)
+        return p2m__need(err, P2M_ERR_MEMORY, need, P2M__MSG("state memory too small"));
+    skew = (8u - ((uintptr_t)mem & 7u)) & 7u;
+    a.base = (uint8_t *)mem + skew;
+    a.cap = mem_size - skew;
+    a.used = 0;
+    *state = p2m__state_place(e, &a);
     return P2M_OK;
 }
 
@@ -6388,7 +6803,7 @@ static int p2m__cum_stage(p2m__cum *c, p2m__emit_fn emit, const p2m_result *r, s
                           uint32_t *off, uint32_t *len) {
     p2m__bw w;
     p2m_state *st = c->st;
-    w.buf = 0; w.cap = 0; w.n = 0;
+    w.buf = (uint8_t *)(uintptr_t)p2m__nothing; w.cap = 0; w.n = 0;
     emit(r, a, b, &w);
     if (w.n > st->cap_bytes - c->t_bytes) return 0;
     *off = (uint32_t)c->t_bytes;
@@ -6466,7 +6881,8 @@ static P2M__NOINLINE void p2m__cum_merge(p2m__cum *c, const p2m_result *r, p2m_s
         int staged = p2m__cum_stage(c, p2m__emit_resource, r, ri, 0, &off, &len);
         if (staged) {
             const uint8_t *url = x->schema_url.p ? x->schema_url.p : p2m__nothing;
-            h = p2m__hash_bytes(p2m__cbytes(c, off), len, p2m__hash_bytes(url, x->schema_url.n, 7u));
+            h = p2m__hash_bytes(p2m__cbytes(c, off), len,
+                                p2m__hash_bytes(url, x->schema_url.p ? x->schema_url.n : 0u, 7u));
             for (i = 0; i < c->t_res && sres == P2M__NO_ID; i++) {
                 const p2m__sres *y = p2m__cres(c, i);
                 if (y->hash == h && y->len == len && y->url_len == x->schema_url.n &&
@@ -6474,7 +6890,8 @@ static P2M__NOINLINE void p2m__cum_merge(p2m__cum *c, const p2m_result *r, p2m_s
                     p2m__bytes_eq(p2m__cbytes(c, y->url_off), url, y->url_len))
                     sres = i;
             }
-            if (sres == P2M__NO_ID && c->t_res < st->cap && x->schema_url.n <= st->cap_bytes - c->t_bytes - len) {
+            if (sres == P2M__NO_ID && c->t_res < st->cap &&
+                x->schema_url.n <= st->cap_bytes - c->t_bytes - len) {
                 p2m__sres *y = p2m__cres(c, c->t_res);
                 P2M_MEMSET(y, 0, sizeof *y);
                 y->off = off;
@@ -6501,18 +6918,20 @@ static P2M__NOINLINE void p2m__cum_merge(p2m__cum *c, const p2m_result *r, p2m_s
                     if (p2m__cum_stage(c, p2m__emit_attrs, r, ri << 8 | m, pi, &aoff, &alen)) {
                         const uint8_t *ab = p2m__cbytes(c, aoff);
                         hh = p2m__hash_bytes(ab, alen, sres * 0x9E3779B1u ^ kind);
-                        for (k = hh & st->hash_mask; st->hash[k] != P2M__ID1_NONE && id == P2M__NO_ID;
+                        for (k = hh & st->hash_mask;
+                             st->hash[k] != P2M__ID1_NONE && id == P2M__NO_ID;
                              k = (k + 1) & st->hash_mask) {
                             const p2m__sser *y = &st->ser[P2M__ID1_ID(st->hash[k])];
-                            if (y->hash == hh && y->res == sres && y->metric == kind && y->len == alen &&
-                                p2m__bytes_eq(st->bytes + y->off, ab, alen))
+                            if (y->hash == hh && y->res == sres && y->metric == kind &&
+                                y->len == alen && p2m__bytes_eq(st->bytes + y->off, ab, alen))
                                 id = P2M__ID1_ID(st->hash[k]);
                         }
-                        for (k = hh & c->thash_mask; id == P2M__NO_ID && c->thash[k] != P2M__ID1_NONE;
+                        for (k = hh & c->thash_mask;
+                             id == P2M__NO_ID && c->thash[k] != P2M__ID1_NONE;
                              k = (k + 1) & c->thash_mask) {
                             const p2m__sser *y = p2m__cser(c, P2M__ID1_ID(c->thash[k]));
-                            if (y->hash == hh && y->res == sres && y->metric == kind && y->len == alen &&
-                                p2m__bytes_eq(p2m__cbytes(c, y->off), ab, alen))
+                            if (y->hash == hh && y->res == sres && y->metric == kind &&
+                                y->len == alen && p2m__bytes_eq(p2m__cbytes(c, y->off), ab, alen))
                                 id = P2M__ID1_ID(c->thash[k]);
                         }
                         if (id == P2M__NO_ID && c->t_series < st->cap &&
@@ -6540,7 +6959,8 @@ static P2M__NOINLINE void p2m__cum_merge(p2m__cum *c, const p2m_result *r, p2m_s
 }
 
 /* The result view of the whole state (held and new series). */
-static P2M__NOINLINE void p2m__cum_view(const p2m__cum *c, struct p2m_result *v, p2m__res *res, uint32_t *plist) {
+static P2M__NOINLINE void p2m__cum_view(const p2m__cum *c, struct p2m_result *v, p2m__res *res,
+                                        uint32_t *plist) {
     uint32_t r, m, i, n = 0, np = 0;
     for (r = 0; r < c->t_res; r++) {
         p2m__res *x = &res[n];
@@ -6584,10 +7004,13 @@ static P2M__NOINLINE void p2m__cum_commit(p2m__cum *c) {
     }
     for (i = st->n_series; i < c->t_series; i++) st->ser[i] = c->t_ser[i - st->n_series];
     for (i = st->n_res; i < c->t_res; i++) st->res[i] = c->t_resv[i - st->n_res];
-    if (c->t_bytes > st->n_bytes) P2M_MEMCPY(st->bytes + st->n_bytes, c->tb, c->t_bytes - st->n_bytes);
+    if (c->t_bytes > st->n_bytes)
+        P2M_MEMCPY(st->bytes + st->n_bytes, c->tb, c->t_bytes - st->n_bytes);
     for (i = st->n_series; i < c->t_series; i++) {
         if (st->ser[i].overflow) continue;
-        for (k = st->ser[i].hash & st->hash_mask; st->hash[k] != P2M__ID1_NONE; k = (k + 1) & st->hash_mask) {}
+        for (k = st->ser[i].hash & st->hash_mask; st->hash[k] != P2M__ID1_NONE;
+             k = (k + 1) & st->hash_mask) {
+        }
         st->hash[k] = P2M__ID1(i);
     }
     for (i = 0; i < c->t_res; i++)
@@ -6610,26 +7033,32 @@ P2M_API size_t p2m_state_size(const p2m_engine *e) {
     return 0;
 }
 
-P2M_API p2m_status p2m_state_init(const p2m_engine *e, void *mem, size_t mem_size, p2m_state **state,
-                                  p2m_error *err) {
+P2M_API p2m_status p2m_state_init(const p2m_engine *e, void *mem, size_t mem_size,
+                                  p2m_state **state, p2m_error *err) {
     (void)e; (void)mem; (void)mem_size;
     p2m__clear(err);
     if (state) *state = 0;
-    return p2m__fail(err, P2M_ERR_UNSUPPORTED, 0, P2M__MSG("cumulative temporality is compiled out (P2M_NO_CUMULATIVE)"));
+    return p2m__fail(err, P2M_ERR_UNSUPPORTED, 0,
+                     P2M__MSG("cumulative temporality is compiled out (P2M_NO_CUMULATIVE)"));
 }
 
 #endif /* P2M_NO_CUMULATIVE */
 
 /* ---- public functions ----------------------------------------------------- */
 
+/* Checks the arguments of a call and surveys its input. The survey counts
+   the dictionary's entries when always_count is set or the engine decodes
+   stacks; otherwise the dictionary scan of p2m__aggregate counts them. */
 static p2m_status p2m__begin(p2m__req *q, const p2m_engine *e, const void *input, size_t input_size,
-                             p2m_stats *st, p2m_error *err, int count_dict) {
+                             p2m_stats *st, p2m_error *err, int always_count) {
     P2M_MEMSET(q, 0, sizeof *q);
     P2M_MEMSET(st, 0, sizeof *st);
     p2m__clear(err);
-    if (!e || e->magic != P2M__MAGIC) return p2m__fail(err, P2M_ERR_ARGUMENT, 0, P2M__MSG("not a compiled engine"));
+    if (!e || e->magic != P2M__MAGIC)
+        return p2m__fail(err, P2M_ERR_ARGUMENT, 0, P2M__MSG("not a compiled engine"));
     if (!input && input_size) return p2m__fail(err, P2M_ERR_ARGUMENT, 0, P2M__MSG("input is NULL"));
-    if (input_size > 0xFFFFFFFFu) return p2m__fail(err, P2M_ERR_ARGUMENT, 0, P2M__MSG("input larger than 4 GiB"));
+    if (input_size > 0xFFFFFFFFu)
+        return p2m__fail(err, P2M_ERR_ARGUMENT, 0, P2M__MSG("input larger than 4 GiB"));
     q->e = e;
     q->in = input ? (const uint8_t *)input : (const uint8_t *)"";
     q->in_len = input_size;
@@ -6637,7 +7066,7 @@ static p2m_status p2m__begin(p2m__req *q, const p2m_engine *e, const void *input
     q->w.err = err;
     q->st = st;
     st->bytes_in = input_size;
-    if (p2m__survey_request(q, count_dict) < 0) return q->w.st;
+    if (p2m__survey_request(q, always_count || P2M__STACKS(e)) < 0) return q->w.st;
     return P2M_OK;
 }
 
@@ -6650,7 +7079,8 @@ P2M_API p2m_status p2m_work_size(const p2m_engine *engine, const void *input, si
     if (!needed) return p2m__fail(err, P2M_ERR_ARGUMENT, 0, P2M__MSG("needed must not be NULL"));
     *needed = 0;
     if ((s = p2m__begin(&q, engine, input, input_size, &st, err, 1)) != P2M_OK) return s;
-    if (p2m__make_plan(&q, &pl) < 0) return p2m__fail(err, P2M_ERR_MALFORMED, 0, P2M__MSG("input too large"));
+    if (p2m__make_plan(&q, &pl) < 0)
+        return p2m__fail(err, P2M_ERR_MALFORMED, 0, P2M__MSG("input too large"));
     *needed = pl.total;
     return P2M_OK;
 }
@@ -6664,21 +7094,27 @@ typedef struct p2m__placed {
     uint32_t ser_cap;
 } p2m__placed;
 
-static P2M__NOINLINE p2m_status p2m__place(p2m__req *q, const p2m_engine *engine, const p2m_options *options,
-                                           void *work, size_t work_size, p2m_error *err, p2m__placed *out) {
+static P2M__NOINLINE p2m_status p2m__place(p2m__req *q, const p2m_engine *engine,
+                                           const p2m_options *options, void *work, size_t work_size,
+                                           p2m_error *err, p2m__placed *out) {
     p2m__plan pl;
     uint8_t *base;
     uint32_t i;
-    if (p2m__make_plan(q, &pl) < 0) return p2m__fail(err, P2M_ERR_MALFORMED, 0, P2M__MSG("input too large"));
+    out->base = 0;
+    if (p2m__make_plan(q, &pl) < 0)
+        return p2m__fail(err, P2M_ERR_MALFORMED, 0, P2M__MSG("input too large"));
     if (!work || work_size < pl.total)
         return p2m__need(err, P2M_ERR_MEMORY, pl.total, P2M__MSG("working memory too small"));
     base = (uint8_t *)work + ((8u - ((uintptr_t)work & 7u)) & 7u);
     q->now = options ? options->now_unix_nano : 0;
     q->strs = (p2m__strent *)(void *)(base + pl.strs);
     q->aents = (p2m__aent *)(void *)(base + pl.aents);
-    if (q->dict_done && q->sv.n_attrs) { /* the scan's attribute entries: top of memory, last first */
-        p2m__strent *t = (p2m__strent *)(void *)(base + ((work_size - (size_t)(base - (uint8_t *)work)) & ~(size_t)7u)) -
-                         q->sv.n_attrs;
+    if (q->dict_done &&
+        q->sv.n_attrs) { /* the scan's attribute entries: top of memory, last first */
+        p2m__strent *t =
+            (p2m__strent *)(void *)(base + ((work_size - (size_t)(base - (uint8_t *)work)) &
+                                            ~(size_t)7u)) -
+            q->sv.n_attrs;
         uint32_t a = 0, b = q->sv.n_attrs - 1u;
         while (a < b) { p2m__strent x = t[a]; t[a++] = t[b]; t[b--] = x; }
         for (a = 0; a < q->sv.n_attrs; a++) { /* the destination never passes the source */
@@ -6732,7 +7168,7 @@ static P2M__NOINLINE p2m_status p2m__place(p2m__req *q, const p2m_engine *engine
         q->ppos = q->pstamp + pl.vals_cap;
         P2M_MEMSET(q->kstamp, 0, (size_t)pl.vals_cap * 16u);
         q->rlist = (uint32_t *)(void *)(base + pl.elist);
-        q->elist = q->rlist + 2u * q->sv.n_res_fields;
+        q->elist = q->rlist + (size_t)2 * q->sv.n_res_fields;
     }
     if (P2M__STACKS(engine)) {
         p2m__strent *t = (p2m__strent *)(void *)(base + pl.fn_tabs);
@@ -6744,11 +7180,15 @@ static P2M__NOINLINE p2m_status p2m__place(p2m__req *q, const p2m_engine *engine
         q->loc_memo = (p2m__strent *)(void *)(base + pl.loc_memo);
         q->func_memo = (uint32_t *)(void *)(base + pl.func_memo);
         q->lines = (uint32_t *)(void *)(base + pl.lines);
-        for (i = 0; i < q->sv.n_locs; i++) { q->loc_memo[i].off = P2M__LOC_UNRESOLVED; q->loc_memo[i].len = 0; }
+        for (i = 0; i < q->sv.n_locs; i++) {
+            q->loc_memo[i].off = P2M__LOC_UNRESOLVED;
+            q->loc_memo[i].len = 0;
+        }
         P2M_MEMSET(q->func_memo, 0, (size_t)q->sv.n_funcs * 4u);
         q->fn_list = (uint32_t *)(void *)(base + pl.fn_list);
         q->fn_list_cap = pl.fn_list_cap;
-        if (engine->metric[P2M_METRIC_FUNCTION].enabled && engine->function_mode == P2M_FUNCTION_INCLUSIVE) {
+        if (engine->metric[P2M_METRIC_FUNCTION].enabled &&
+            engine->function_mode == P2M_FUNCTION_INCLUSIVE) {
             q->stamps = (uint32_t *)(void *)(base + pl.stamps);
             P2M_MEMSET(q->stamps, 0, (size_t)pl.vals_cap * 4u);
         }
@@ -6772,26 +7212,29 @@ static p2m_status p2m__check_xattrs(const p2m_options *o, p2m_error *err) {
     for (i = 0; i < o->n_resource_attributes; i++) {
         const p2m_attribute *a = &o->resource_attributes[i];
         const p2m_value_type t = a->value.type;
-        if (t != P2M_VALUE_STRING && t != P2M_VALUE_BOOL && t != P2M_VALUE_INT && t != P2M_VALUE_DOUBLE &&
-            t != P2M_VALUE_BYTES)
+        if (t != P2M_VALUE_STRING && t != P2M_VALUE_BOOL && t != P2M_VALUE_INT &&
+            t != P2M_VALUE_DOUBLE && t != P2M_VALUE_BYTES)
             return p2m__fail(err, P2M_ERR_ARGUMENT, 0,
-                             P2M__MSG("options->resource_attributes: a value must be STRING, BOOL, INT, DOUBLE or BYTES"));
+                             P2M__MSG("options->resource_attributes: a value must be STRING, BOOL, "
+                                      "INT, DOUBLE or BYTES"));
         if ((!a->key.ptr && a->key.len) || a->key.len > P2M__MAX_LEN ||
             ((t == P2M_VALUE_STRING || t == P2M_VALUE_BYTES) &&
              ((!a->value.str.ptr && a->value.str.len) || a->value.str.len > P2M__MAX_LEN)))
             return p2m__fail(err, P2M_ERR_ARGUMENT, 0,
-                             P2M__MSG("options->resource_attributes: a key or value without its bytes, or over 1 GiB"));
+                             P2M__MSG("options->resource_attributes: a key or value without its "
+                                      "bytes, or over 1 GiB"));
     }
     return P2M_OK;
 }
 
 static p2m_status p2m__aggregate(const p2m_engine *engine, const void *input, size_t input_size,
                                  const p2m_options *options, void *work, size_t work_size,
-                                 const p2m_result **result, p2m_stats *stats, p2m_error *err, int commit) {
+                                 const p2m_result **result, p2m_stats *stats, p2m_error *err,
+                                 int commit) {
     p2m__req q;
     p2m__placed pl;
-    p2m_stats local;
-    p2m_stats *st = stats ? stats : &local;
+    p2m_stats local; /* p2m__begin clears it */
+    p2m_stats *st = stats ? stats : &local; /* cppcheck-suppress uninitvar */
     p2m_status s;
     uint8_t *base;
     uint32_t i;
@@ -6800,10 +7243,10 @@ static p2m_status p2m__aggregate(const p2m_engine *engine, const void *input, si
     /* Without the function metric the dictionary is read once: the scan
        below counts its strings and attribute entries and indexes them in
        the same pass (the survey leaves them out). */
-    if ((s = p2m__begin(&q, engine, input, input_size, st, err, !engine || P2M__STACKS(engine))) != P2M_OK) return s;
+    if ((s = p2m__begin(&q, engine, input, input_size, st, err, 0)) != P2M_OK) return s;
     if (!result) return p2m__fail(err, P2M_ERR_ARGUMENT, 0, P2M__MSG("result must not be NULL"));
     if ((s = p2m__check_xattrs(options, err)) != P2M_OK) return s;
-    if (!P2M__STACKS(engine) && q.sv.dict.p) {
+    if (!P2M__STACKS(q.e) && q.sv.dict.p) {
         /* strings go where the plan puts them (right after the result, a
            place that does not depend on any count); attribute entries go
            to the top of the memory for now and move down to their place
@@ -6821,7 +7264,8 @@ static p2m_status p2m__aggregate(const p2m_engine *engine, const void *input, si
         const p2m_state *cs = options ? options->state : 0;
         if (!cs || cs->magic != P2M__STATE_MAGIC || cs->e != engine)
             return p2m__fail(err, P2M_ERR_ARGUMENT, 0,
-                             P2M__MSG("a cumulative engine needs options->state, made by p2m_state_init for this engine"));
+                             P2M__MSG("a cumulative engine needs options->state, made by "
+                                      "p2m_state_init for this engine"));
     }
     if ((s = p2m__place(&q, engine, options, work, work_size, err, &pl)) != P2M_OK) return s;
     base = pl.base;
@@ -6834,17 +7278,20 @@ static p2m_status p2m__aggregate(const p2m_engine *engine, const void *input, si
         const p2m__rule *r = &engine->rules[i];
         q.rule_const[i] = P2M__VID_ABSENT;
         if (r->type == P2M_RULE_LITERAL) {
-            q.rule_const[i] = p2m__intern(&q, P2M_VALUE_STRING, (const uint8_t *)r->value.ptr, (uint32_t)r->value.len, 0);
+            q.rule_const[i] = p2m__intern(&q, P2M_VALUE_STRING, (const uint8_t *)r->value.ptr,
+                                          (uint32_t)r->value.len, 0);
         } else if (r->type == P2M_RULE_STRING_TABLE) {
             p2m_str sv;
             if (p2m__string(&q, r->index, &sv) == 0)
-                q.rule_const[i] = p2m__intern(&q, P2M_VALUE_STRING, (const uint8_t *)sv.ptr, (uint32_t)sv.len, 0);
+                q.rule_const[i] =
+                    p2m__intern(&q, P2M_VALUE_STRING, (const uint8_t *)sv.ptr, (uint32_t)sv.len, 0);
         } else if (r->type == P2M_RULE_REGEX && r->source == P2M__SRC_STRING_TABLE) {
             q.rule_const[i] = p2m__rule_string_table(&q, r);
         }
-        q.rule_def[i] = r->deflt.len ? p2m__intern(&q, P2M_VALUE_STRING, (const uint8_t *)r->deflt.ptr,
-                                                   (uint32_t)r->deflt.len, 0)
-                                     : P2M__VID_ABSENT;
+        q.rule_def[i] = r->deflt.len
+                            ? p2m__intern(&q, P2M_VALUE_STRING, (const uint8_t *)r->deflt.ptr,
+                                          (uint32_t)r->deflt.len, 0)
+                            : P2M__VID_ABSENT;
     }
 #ifndef P2M_NO_FUNCTION
     if (q.stamps) p2m__resolve_locations(&q);
@@ -6875,52 +7322,39 @@ static p2m_status p2m__aggregate(const p2m_engine *engine, const void *input, si
     *result = res;
 #ifndef P2M_NO_CUMULATIVE
     if (engine->state_series) { /* cumulative: merge into the state's view */
-        uint8_t *cp = base + pl.cum;
-        p2m__cum *c = (p2m__cum *)(void *)cp;
+        p2m__arena ca;
+        p2m__cumwork cw;
+        p2m__cum *c;
         struct p2m_result *v;
         p2m_state *sst = options->state;
-        uint32_t cap = sst->cap, tcap = p2m__pow2_at_least((uint64_t)pl.ser_cap * 2u), k;
-        p2m__res *vres;
-        uint32_t *vpl;
-        cp += p2m__al8(sizeof *c);
-        v = (struct p2m_result *)(void *)cp;
-        cp += p2m__al8(sizeof *v);
-        c->pend = (p2m__pend *)(void *)cp;
-        cp += (size_t)cap * sizeof(p2m__pend);
-        c->t_count = (uint32_t *)(void *)cp;
-        c->t_ovf = c->t_count + (size_t)cap * P2M__NMET;
-        cp += (size_t)cap * (8u * P2M__NMET);
-        c->thash = (uint32_t *)(void *)cp;
-        c->thash_mask = tcap - 1u;
-        cp += (size_t)tcap * 4u;
-        vres = (p2m__res *)(void *)cp;
-        cp += (size_t)cap * p2m__al8(sizeof(p2m__res));
-        vpl = (uint32_t *)(void *)cp;
-        cp += (size_t)cap * 4u;
-        cp = base + p2m__al8((size_t)(cp - base));
-        c->t_ser = (p2m__sser *)(void *)cp;
-        cp += (size_t)cap * sizeof(p2m__sser);
-        c->t_resv = (p2m__sres *)(void *)cp;
-        cp += (size_t)cap * p2m__al8(sizeof(p2m__sres));
-        c->tb = cp;
+        uint32_t cap = sst->cap, k;
+        ca.base = base + pl.cum;
+        ca.cap = pl.total - pl.cum;
+        ca.used = 0;
+        p2m__cum_place(engine, pl.ser_cap, &ca, &cw);
+        c = cw.c;
+        v = cw.v;
         c->st = sst;
         c->t_series = sst->n_series;
         c->t_res = sst->n_res;
         c->t_bytes = sst->n_bytes;
         for (k = 0; k < sst->n_series; k++) c->pend[k].touched = 0;
-        P2M_MEMSET(c->t_count, 0, (size_t)cap * (8u * P2M__NMET));
+        P2M_MEMSET(c->t_count, 0, (size_t)cap * (sizeof(uint32_t) * P2M__NMET));
+        P2M_MEMSET(c->t_ovf, 0, (size_t)cap * (sizeof(uint32_t) * P2M__NMET));
         for (k = 0; k < sst->n_res; k++) {
-            P2M_MEMCPY(c->t_count + (size_t)k * P2M__NMET, sst->res[k].count, 4u * P2M__NMET);
-            P2M_MEMCPY(c->t_ovf + (size_t)k * P2M__NMET, sst->res[k].ovf, 4u * P2M__NMET);
+            P2M_MEMCPY(c->t_count + (size_t)k * P2M__NMET, sst->res[k].count,
+                       sizeof(uint32_t) * P2M__NMET);
+            P2M_MEMCPY(c->t_ovf + (size_t)k * P2M__NMET, sst->res[k].ovf,
+                       sizeof(uint32_t) * P2M__NMET);
         }
-        P2M_MEMSET(c->thash, 0, (size_t)tcap * 4u);
+        P2M_MEMSET(c->thash, 0, ((size_t)c->thash_mask + 1u) * 4u);
         *v = *res;
         p2m__cum_merge(c, res, st);
-        p2m__cum_view(c, v, vres, vpl);
+        p2m__cum_view(c, v, cw.vres, cw.vpl);
         st->series = 0;
         for (k = 0; k < v->n_res; k++) {
             uint32_t m;
-            for (m = 0; m < vres[k].n_metrics; m++) st->series += vres[k].pl_count[m];
+            for (m = 0; m < cw.vres[k].n_metrics; m++) st->series += cw.vres[k].pl_count[m];
         }
         if (commit) p2m__cum_commit(c);
         *result = v;
@@ -6934,20 +7368,24 @@ static p2m_status p2m__aggregate(const p2m_engine *engine, const void *input, si
 P2M_API p2m_status p2m_aggregate(const p2m_engine *engine, const void *input, size_t input_size,
                                  const p2m_options *options, void *work, size_t work_size,
                                  const p2m_result **result, p2m_stats *stats, p2m_error *err) {
-    return p2m__aggregate(engine, input, input_size, options, work, work_size, result, stats, err, 1);
+    return p2m__aggregate(engine, input, input_size, options, work, work_size, result, stats, err,
+                          1);
 }
 
 P2M_API p2m_status p2m_convert(const p2m_engine *engine, const void *input, size_t input_size,
-                               const p2m_options *options, void *work, size_t work_size, void *output,
-                               size_t cap, size_t *output_size, p2m_stats *stats, p2m_error *err) {
+                               const p2m_options *options, void *work, size_t work_size,
+                               void *output, size_t cap, size_t *output_size, p2m_stats *stats,
+                               p2m_error *err) {
     const p2m_result *r;
-    p2m_status s = p2m__aggregate(engine, input, input_size, options, work, work_size, &r, stats, err, 0);
+    p2m_status s =
+        p2m__aggregate(engine, input, input_size, options, work, work_size, &r, stats, err, 0);
     if (output_size) *output_size = 0;
     if (s != P2M_OK) return s;
     s = p2m_encode_otlp(r, output, cap, output_size, err);
     if (s == P2M_OK && stats) stats->bytes_out = *output_size;
 #ifndef P2M_NO_CUMULATIVE
-    if (s == P2M_OK && r->cum) p2m__cum_commit((p2m__cum *)(uintptr_t)r->cum); /* all went well: keep it */
+    if (s == P2M_OK && r->cum)
+        p2m__cum_commit((p2m__cum *)(uintptr_t)r->cum); /* all went well: keep it */
 #endif
     return s;
 }

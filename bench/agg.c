@@ -166,8 +166,10 @@ static const sv *str_at(const bench_agg *a, int32_t i) {
     return (i >= 0 && (size_t)i < a->n_strs) ? &a->strs[i] : &empty;
 }
 
-int agg_profile(bench_agg *a, int32_t type, int32_t unit, int32_t ptype, int32_t punit, int64_t period) {
-    const sv *t = str_at(a, type), *u = str_at(a, unit), *pt = str_at(a, ptype), *pu = str_at(a, punit);
+int agg_profile(bench_agg *a, int32_t type, int32_t unit, int32_t ptype, int32_t punit,
+                int64_t period) {
+    const sv *t = str_at(a, type), *u = str_at(a, unit), *pt = str_at(a, ptype),
+             *pu = str_at(a, punit);
     int64_t m;
     a->prof_proc = a->res_proc;
     a->prof_thread = a->res_thread;
@@ -175,8 +177,8 @@ int agg_profile(bench_agg *a, int32_t type, int32_t unit, int32_t ptype, int32_t
     if (streq(t->p, t->n, "cpu") && (m = time_unit(u)) != 0) {
         a->metric = M_CPU;
         a->mult = m;
-    } else if (streq(t->p, t->n, "samples") && streq(u->p, u->n, "count") && streq(pt->p, pt->n, "cpu") &&
-               period > 0 && (m = time_unit(pu)) != 0) {
+    } else if (streq(t->p, t->n, "samples") && streq(u->p, u->n, "count") &&
+               streq(pt->p, pt->n, "cpu") && period > 0 && (m = time_unit(pu)) != 0) {
         a->metric = M_CPU;
         a->mult = period * m;
     } else if (streq(u->p, u->n, "bytes") && t->n > 6 && memcmp(t->p, "alloc_", 6) == 0 &&

@@ -32,7 +32,8 @@ enum { K_P2M, K_PBC, K_NPB, K_CPP, K_PZ, K_PBC_AGG, K_NPB_AGG, K_CPP_AGG, K_COUN
 
 /* json key and display name of each peer library */
 static const char *const peer_key[5] = {"p2m", "protobuf_c", "nanopb", "cpp_arena", "protozero"};
-static const char *const peer_name[5] = {"p2m", "protobuf-c", "nanopb", "C++ arena", "protozero walk"};
+static const char *const peer_name[5] = {"p2m", "protobuf-c", "nanopb", "C++ arena",
+                                         "protozero walk"};
 
 typedef struct contender {
     int kind;
@@ -149,7 +150,8 @@ static void cross_check(ctx *x) {
     int k;
     char *o = x->check;
     size_t left = sizeof x->check;
-    if (!x->side_ok[SC_E2E] || p2m_side_totals(&x->side[SC_E2E], &x->wl, &cpu, &mem, &cp, &mp) != 0) {
+    if (!x->side_ok[SC_E2E] ||
+        p2m_side_totals(&x->side[SC_E2E], &x->wl, &cpu, &mem, &cp, &mp) != 0) {
         snprintf(x->check, sizeof x->check, "not checked (p2m e2e failed)");
         return;
     }
@@ -160,11 +162,13 @@ static void cross_check(ctx *x) {
         if (!c || c->failed) continue;
         if (agg_run_totals(x, k, &t) != 0) continue;
         if (t.cpu_ns != cpu || t.mem_bytes != mem || t.cpu_series != cp || t.mem_series != mp) {
-            int n = snprintf(o, left, "MISMATCH %s: cpu %llu/%llu ns, mem %llu/%llu B, series %llu+%llu/%llu+%llu; ",
-                             peer_name[c->lib], (unsigned long long)t.cpu_ns, (unsigned long long)cpu,
-                             (unsigned long long)t.mem_bytes, (unsigned long long)mem,
-                             (unsigned long long)t.cpu_series, (unsigned long long)t.mem_series,
-                             (unsigned long long)cp, (unsigned long long)mp);
+            int n = snprintf(
+                o, left,
+                "MISMATCH %s: cpu %llu/%llu ns, mem %llu/%llu B, series %llu+%llu/%llu+%llu; ",
+                peer_name[c->lib], (unsigned long long)t.cpu_ns, (unsigned long long)cpu,
+                (unsigned long long)t.mem_bytes, (unsigned long long)mem,
+                (unsigned long long)t.cpu_series, (unsigned long long)t.mem_series,
+                (unsigned long long)cp, (unsigned long long)mp);
             if (n > 0 && (size_t)n < left) { o += n; left -= (size_t)n; }
         }
     }
@@ -192,8 +196,8 @@ static int setup(ctx *x, double min_ns) {
     for (s = 0; s < SC_COUNT; s++) {
         x->side_ok[s] = p2m_side_init(&x->side[s], s, &x->wl) == 0;
         if (!x->side_ok[s] && x->side[s].supported)
-            fprintf(stderr, "bench: %s %s: p2m setup failed: %s\n", x->wl.name, bench_scenario_name[s],
-                    x->side[s].err.message);
+            fprintf(stderr, "bench: %s %s: p2m setup failed: %s\n", x->wl.name,
+                    bench_scenario_name[s], x->side[s].err.message);
     }
     x->agg = agg_new(x->side[SC_E2E].filter_on ? BENCH_FILTER : NULL);
     add(x, K_P2M, SC_PARSE, 0);
@@ -212,8 +216,9 @@ static int setup(ctx *x, double min_ns) {
         double t0, t1;
         if (c->kind == K_P2M && !x->side_ok[c->scen]) {
             c->failed = 1;
-            snprintf(c->err, sizeof c->err, "%s", x->side[c->scen].supported ? x->side[c->scen].err.message
-                                                                             : x->side[c->scen].note);
+            snprintf(c->err, sizeof c->err, "%s",
+                     x->side[c->scen].supported ? x->side[c->scen].err.message
+                                                : x->side[c->scen].note);
             continue;
         }
         t0 = now_ns();
@@ -225,7 +230,9 @@ static int setup(ctx *x, double min_ns) {
         c->reps = (unsigned)(min_ns / (t1 - t0 > 1 ? t1 - t0 : 1)) + 1;
         if (c->reps > 100000) c->reps = 100000;
     }
-    x->samples = x->side_ok[SC_PARSE] ? (p2m_side_run(&x->side[SC_PARSE], &x->wl), x->side[SC_PARSE].samples) : 0;
+    x->samples = x->side_ok[SC_PARSE]
+                     ? (p2m_side_run(&x->side[SC_PARSE], &x->wl), x->side[SC_PARSE].samples)
+                     : 0;
     cross_check(x);
     return 0;
 }
@@ -291,7 +298,9 @@ static double instr_of_name(const char *wl, const char *scen) {
     return -1;
 }
 
-static double instr_of(const char *wl, int scen) { return instr_of_name(wl, bench_scenario_name[scen]); }
+static double instr_of(const char *wl, int scen) {
+    return instr_of_name(wl, bench_scenario_name[scen]);
+}
 
 /* instructions per byte of a peer, when counted (the protozero walk: row
    "protozero" of bench/instr.sh); -1 otherwise */
@@ -365,15 +374,16 @@ static void report(ctx *x, FILE *js, int *first_js, FILE *md) {
     size_t i;
     const p2m_side *e2e = &x->side[SC_E2E];
     printf("\n%s: %zu request%s, %.3f MB, %llu samples, layout v1.%d%s%s\n", x->wl.name, x->wl.n,
-           x->wl.n == 1 ? "" : "s", (double)x->wl.bytes / 1e6, (unsigned long long)x->samples, x->wl.layout,
-           x->check[0] ? "; peers agree with p2m: " : "", x->check);
-    printf("  %-9s %-15s %9s %19s %12s %10s %8s %8s\n", "scenario", "who", "MB/s", "[min .. max]", "samples/s",
-           "ns/sample", "instr/B", "p2m is");
+           x->wl.n == 1 ? "" : "s", (double)x->wl.bytes / 1e6, (unsigned long long)x->samples,
+           x->wl.layout, x->check[0] ? "; peers agree with p2m: " : "", x->check);
+    printf("  %-9s %-15s %9s %19s %12s %10s %8s %8s\n", "scenario", "who", "MB/s", "[min .. max]",
+           "samples/s", "ns/sample", "instr/B", "p2m is");
     if (md) {
-        fprintf(md, "\n**%s** (%.3f MB, %llu samples, %zu request%s; peers agree with p2m: %s)\n\n", x->wl.name,
-                (double)x->wl.bytes / 1e6, (unsigned long long)x->samples, x->wl.n, x->wl.n == 1 ? "" : "s",
-                x->check);
-        fprintf(md, "| scenario | who | MB/s | min..max | samples/s | ns/sample | instr/B | p2m is |\n");
+        fprintf(md, "\n**%s** (%.3f MB, %llu samples, %zu request%s; peers agree with p2m: %s)\n\n",
+                x->wl.name, (double)x->wl.bytes / 1e6, (unsigned long long)x->samples, x->wl.n,
+                x->wl.n == 1 ? "" : "s", x->check);
+        fprintf(md, "| scenario | who | MB/s | min..max | samples/s | ns/sample | instr/B "
+                    "| p2m is |\n");
         fprintf(md, "|---|---|---:|---:|---:|---:|---:|---:|\n");
     }
     for (s = 0; s < SC_COUNT; s++) {
@@ -387,17 +397,20 @@ static void report(ctx *x, FILE *js, int *first_js, FILE *md) {
             char ibuf[32];
             if (ipb >= 0) snprintf(ibuf, sizeof ibuf, "%.2f", ipb);
             else snprintf(ibuf, sizeof ibuf, "-");
-            printf("  %-9s %-15s %9.1f [%8.1f ..%8.1f] %12.4g %10.1f %8s %8s %s\n", bench_scenario_name[s], "p2m",
-                   mbs(x, me->med), mbs(x, me->hi), mbs(x, me->lo), (double)x->samples / me->med * 1e9,
+            printf("  %-9s %-15s %9.1f [%8.1f ..%8.1f] %12.4g %10.1f %8s %8s %s\n",
+                   bench_scenario_name[s], "p2m", mbs(x, me->med), mbs(x, me->hi), mbs(x, me->lo),
+                   (double)x->samples / me->med * 1e9,
                    me->med / (double)(x->samples ? x->samples : 1), ibuf, "", note);
             if (md)
                 fprintf(md, "| %s | **p2m**%s%s | %.1f | %.1f..%.1f | %.4g | %.1f | %s | |\n",
-                        bench_scenario_name[s], note[0] ? ", " : "", note, mbs(x, me->med), mbs(x, me->hi),
-                        mbs(x, me->lo), (double)x->samples / me->med * 1e9,
+                        bench_scenario_name[s], note[0] ? ", " : "", note, mbs(x, me->med),
+                        mbs(x, me->hi), mbs(x, me->lo), (double)x->samples / me->med * 1e9,
                         me->med / (double)(x->samples ? x->samples : 1), ibuf);
         } else {
             printf("  %-9s %-15s %s\n", bench_scenario_name[s], "p2m", me ? me->err : "?");
-            if (md) fprintf(md, "| %s | **p2m** | %s | | | | | |\n", bench_scenario_name[s], me ? me->err : "?");
+            if (md)
+                fprintf(md, "| %s | **p2m** | %s | | | | | |\n", bench_scenario_name[s],
+                        me ? me->err : "?");
         }
         for (i = 0; i < np; i++) {
             contender *c = peers[i];
@@ -406,7 +419,9 @@ static void report(ctx *x, FILE *js, int *first_js, FILE *md) {
             if (!c) continue;
             if (c->failed) {
                 printf("  %-9s %-15s FAILED: %s\n", "", peer_name[c->lib], c->err);
-                if (md) fprintf(md, "| | %s%s | failed: %s | | | | | |\n", peer_name[c->lib], what, c->err);
+                if (md)
+                    fprintf(md, "| | %s%s | failed: %s | | | | | |\n", peer_name[c->lib], what,
+                            c->err);
                 continue;
             }
             {
@@ -414,14 +429,17 @@ static void report(ctx *x, FILE *js, int *first_js, FILE *md) {
                 if (pi >= 0) snprintf(pbuf, sizeof pbuf, "%.2f", pi);
                 else pbuf[0] = 0;
             }
-            printf("  %-9s %-15s %9.1f [%8.1f ..%8.1f] %12.4g %10.1f %8s", "", peer_name[c->lib], mbs(x, c->med),
-                   mbs(x, c->hi), mbs(x, c->lo), (double)x->samples / c->med * 1e9,
+            printf("  %-9s %-15s %9.1f [%8.1f ..%8.1f] %12.4g %10.1f %8s", "", peer_name[c->lib],
+                   mbs(x, c->med), mbs(x, c->hi), mbs(x, c->lo), (double)x->samples / c->med * 1e9,
                    c->med / (double)(x->samples ? x->samples : 1), pbuf);
             if (ok) printf(" %7.1fx", c->med / me->med);
-            printf("%s\n", s == SC_E2E ? "  (decode + agg)" : s == SC_FUNC ? "  (decode only)" : "");
+            printf("%s\n", s == SC_E2E    ? "  (decode + agg)"
+                           : s == SC_FUNC ? "  (decode only)"
+                                          : "");
             if (md) {
-                fprintf(md, "| | %s%s | %.1f | %.1f..%.1f | %.4g | %.1f | %s | ", peer_name[c->lib], what,
-                        mbs(x, c->med), mbs(x, c->hi), mbs(x, c->lo), (double)x->samples / c->med * 1e9,
+                fprintf(md, "| | %s%s | %.1f | %.1f..%.1f | %.4g | %.1f | %s | ", peer_name[c->lib],
+                        what, mbs(x, c->med), mbs(x, c->hi), mbs(x, c->lo),
+                        (double)x->samples / c->med * 1e9,
                         c->med / (double)(x->samples ? x->samples : 1), pbuf);
                 if (ok) fprintf(md, "%.1f× |\n", c->med / me->med);
                 else fprintf(md, "|\n");
@@ -443,34 +461,47 @@ static void report(ctx *x, FILE *js, int *first_js, FILE *md) {
             if (md) fprintf(md, " |\n");
         }
         if (ok && strcmp(x->wl.name, "huge") == 0 && typ_ns_per_byte[s] > 0) {
-            printf("  %-9s %-15s per byte vs typical: time %.2fx", "", "", me->med / (double)x->wl.bytes / typ_ns_per_byte[s]);
+            printf("  %-9s %-15s per byte vs typical: time %.2fx", "", "",
+                   me->med / (double)x->wl.bytes / typ_ns_per_byte[s]);
             if (ipb >= 0 && typ_ipb[s] > 0) printf(", instructions %.2fx", ipb / typ_ipb[s]);
             printf("\n");
             if (md) {
-                fprintf(md, "| | *per byte vs typical* | | | | | | time %.2f×", me->med / (double)x->wl.bytes / typ_ns_per_byte[s]);
-                if (ipb >= 0 && typ_ipb[s] > 0) fprintf(md, ", instructions %.2f×", ipb / typ_ipb[s]);
+                fprintf(md, "| | *per byte vs typical* | | | | | | time %.2f×",
+                        me->med / (double)x->wl.bytes / typ_ns_per_byte[s]);
+                if (ipb >= 0 && typ_ipb[s] > 0)
+                    fprintf(md, ", instructions %.2f×", ipb / typ_ipb[s]);
                 fprintf(md, " |\n");
             }
         }
         if (ok && s == SC_PARSE && md)
-            fprintf(md, "| | *p2m memory* | | | | | | work %zu B (%.2f× input), %lu heap allocations in %lu runs |\n",
-                    x->side[s].work_used, (double)x->side[s].work_used / (double)x->wl.bytes, me->allocs, me->runs);
+            fprintf(md,
+                    "| | *p2m memory* | | | | | | work %zu B (%.2f× input), %lu heap allocations "
+                    "in %lu runs |\n",
+                    x->side[s].work_used, (double)x->side[s].work_used / (double)x->wl.bytes,
+                    me->allocs, me->runs);
         if (ok && s == SC_PARSE)
-            printf("  %-9s %-15s work memory %zu B (%.2f x input), heap allocations %lu in %lu runs\n", "", "",
-                   x->side[s].work_used, (double)x->side[s].work_used / (double)x->wl.bytes, me->allocs, me->runs);
+            printf(
+                "  %-9s %-15s work memory %zu B (%.2f x input), heap allocations %lu in %lu runs\n",
+                "", "", x->side[s].work_used, (double)x->side[s].work_used / (double)x->wl.bytes,
+                me->allocs, me->runs);
 
         /* JSON entry */
         if (js) {
-            fprintf(js, "%s\n  \"%s/%s\": {", *first_js ? "" : ",", x->wl.name, bench_scenario_name[s]);
+            fprintf(js, "%s\n  \"%s/%s\": {", *first_js ? "" : ",", x->wl.name,
+                    bench_scenario_name[s]);
             *first_js = 0;
-            fprintf(js, "\"workload\": \"%s\", \"scenario\": \"%s\", \"bytes\": %zu, \"requests\": %zu, \"samples\": %llu",
-                    x->wl.name, bench_scenario_name[s], x->wl.bytes, x->wl.n, (unsigned long long)x->samples);
+            fprintf(js,
+                    "\"workload\": \"%s\", \"scenario\": \"%s\", \"bytes\": %zu, \"requests\": "
+                    "%zu, \"samples\": %llu",
+                    x->wl.name, bench_scenario_name[s], x->wl.bytes, x->wl.n,
+                    (unsigned long long)x->samples);
             json_num(js, "p2m_mb_s", ok ? mbs(x, me->med) : 0, ok);
             json_num(js, "p2m_instr_per_byte", ipb, ipb >= 0);
             json_num(js, "p2m_mb_s_min", ok ? mbs(x, me->hi) : 0, ok);
             json_num(js, "p2m_mb_s_max", ok ? mbs(x, me->lo) : 0, ok);
             json_num(js, "p2m_samples_s", ok ? (double)x->samples / me->med * 1e9 : 0, ok);
-            json_num(js, "p2m_ns_per_sample", ok ? me->med / (double)(x->samples ? x->samples : 1) : 0, ok);
+            json_num(js, "p2m_ns_per_sample",
+                     ok ? me->med / (double)(x->samples ? x->samples : 1) : 0, ok);
             json_int(js, "p2m_work_used", (unsigned long long)x->side[s].work_used, ok);
             json_int(js, "p2m_heap_allocs", ok ? (unsigned long long)me->allocs : 0, ok);
             json_int(js, "p2m_runs", ok ? (unsigned long long)me->runs : 0, ok);
@@ -480,9 +511,13 @@ static void report(ctx *x, FILE *js, int *first_js, FILE *md) {
                 typ_ipb[s] = ipb;
             }
             if (strcmp(x->wl.name, "huge") == 0) {
-                json_num(js, "ns_per_byte_vs_typical", ok && typ_ns_per_byte[s] > 0 ?
-                         me->med / (double)x->wl.bytes / typ_ns_per_byte[s] : 0, ok && typ_ns_per_byte[s] > 0);
-                json_num(js, "instr_per_byte_vs_typical", ipb >= 0 && typ_ipb[s] > 0 ? ipb / typ_ipb[s] : 0,
+                json_num(js, "ns_per_byte_vs_typical",
+                         ok && typ_ns_per_byte[s] > 0
+                             ? me->med / (double)x->wl.bytes / typ_ns_per_byte[s]
+                             : 0,
+                         ok && typ_ns_per_byte[s] > 0);
+                json_num(js, "instr_per_byte_vs_typical",
+                         ipb >= 0 && typ_ipb[s] > 0 ? ipb / typ_ipb[s] : 0,
                          ipb >= 0 && typ_ipb[s] > 0);
             }
             json_str(js, "note", ok ? note : (me ? me->err : ""));
@@ -540,10 +575,12 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--json") && i + 1 < argc) json = argv[++i];
         else if (!strcmp(argv[i], "--md") && i + 1 < argc) md_path = argv[++i];
         else if (!strcmp(argv[i], "--instr") && i + 1 < argc) instr_path = argv[++i];
-        else if (!strcmp(argv[i], "--header-id") && i + 1 < argc) snprintf(header_id, sizeof header_id, "%s", argv[++i]);
+        else if (!strcmp(argv[i], "--header-id") && i + 1 < argc)
+            snprintf(header_id, sizeof header_id, "%s", argv[++i]);
         else {
-            fprintf(stderr, "usage: bench [--rounds N] [--min-ms MS] [--instr F] [--json F] [--md F] "
-                            "NAME=PATH[:stream][:v1.8] ...\n");
+            fprintf(stderr,
+                    "usage: bench [--rounds N] [--min-ms MS] [--instr F] [--json F] [--md F] "
+                    "NAME=PATH[:stream][:v1.8] ...\n");
             return 2;
         }
     }
@@ -555,10 +592,11 @@ int main(int argc, char **argv) {
     if (instr_path) load_instr(instr_path);
     cpu_model(model, sizeof model);
     snprintf(machine, sizeof machine, "%s, %ld cores online", model, sysconf(_SC_NPROCESSORS_ONLN));
-    printf("profile2metrics %s (header sha1 %s) bench: %s, %ld cores online; %u rounds, >= %.0f ms per measurement\n",
+    printf("profile2metrics %s (header sha1 %s) bench: %s, %ld cores online; %u rounds, >= %.0f ms "
+           "per measurement\n",
            p2m_version(), header_id, model, sysconf(_SC_NPROCESSORS_ONLN), rounds, min_ms);
-    printf("MB/s = input MB (1e6 bytes) per second of thread CPU time, median over rounds; \"p2m is\" = peer "
-           "time / p2m time\n");
+    printf("MB/s = input MB (1e6 bytes) per second of thread CPU time, median over rounds; "
+           "\"p2m is\" = peer time / p2m time\n");
     if (json && !(js = fopen(json, "w"))) {
         perror(json);
         return 1;
@@ -569,8 +607,10 @@ int main(int argc, char **argv) {
     }
     if (js) fprintf(js, "{");
     if (md)
-        fprintf(md, "profile2metrics.h sha1 %s. Machine: %s, %ld cores online. %u rounds, each measurement >= %.0f ms of thread CPU time; "
-                    "MB/s is the median (min..max over rounds); \"p2m is\" = peer time / p2m time.\n",
+        fprintf(md,
+                "profile2metrics.h sha1 %s. Machine: %s, %ld cores online. %u rounds, each "
+                "measurement >= %.0f ms of thread CPU time; MB/s is the median (min..max over "
+                "rounds); \"p2m is\" = peer time / p2m time.\n",
                 header_id, model, sysconf(_SC_NPROCESSORS_ONLN), rounds, min_ms);
     for (; i < argc; i++) {
         ctx *x = (ctx *)calloc(1, sizeof *x);

@@ -30,7 +30,8 @@ int main(int argc, char **argv) {
     char path[512], *opt;
     int pz, layout = 10;
     if (argc != 4) {
-        fprintf(stderr, "usage: p2m_iter parse|e2e|function|protozero ITERATIONS PATH[:stream][:v1.8]\n");
+        fprintf(stderr,
+                "usage: p2m_iter parse|e2e|function|protozero ITERATIONS PATH[:stream][:v1.8]\n");
         return 2;
     }
     for (scen = 0; scen < SC_COUNT && strcmp(argv[1], bench_scenario_name[scen]) != 0; scen++) {}
@@ -63,7 +64,8 @@ int main(int argc, char **argv) {
         CALLGRIND_TOGGLE_COLLECT;
         CALLGRIND_STOP_INSTRUMENTATION;
         bench_count_allocs = 0;
-        printf("bytes %zu allocs %lu checksum %llu\n", w.bytes, bench_allocs, (unsigned long long)sum);
+        printf("bytes %zu allocs %lu checksum %llu\n", w.bytes, bench_allocs,
+               (unsigned long long)sum);
         wl_free(&w);
         return 0;
     }
@@ -85,8 +87,8 @@ int main(int argc, char **argv) {
     CALLGRIND_STOP_INSTRUMENTATION;
     bench_count_allocs = 0;
     printf("bytes %zu samples %llu work %zu allocs %lu out %zu series %llu note %s\n", w.bytes,
-           (unsigned long long)s.samples, s.work_used, bench_allocs, s.out_bytes, (unsigned long long)s.series,
-           s.note[0] ? s.note : "-");
+           (unsigned long long)s.samples, s.work_used, bench_allocs, s.out_bytes,
+           (unsigned long long)s.series, s.note[0] ? s.note : "-");
     p2m_side_free(&s);
     wl_free(&w);
     return 0;

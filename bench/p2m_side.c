@@ -42,8 +42,8 @@ int wl_load(bench_wl *w, const char *name, const char *path, int stream, int lay
     for (off = 0; off < (size_t)sz;) {
         size_t l;
         if ((size_t)sz - off < 4) return -1;
-        l = ((size_t)w->buf[off] << 24) | ((size_t)w->buf[off + 1] << 16) | ((size_t)w->buf[off + 2] << 8) |
-            (size_t)w->buf[off + 3];
+        l = ((size_t)w->buf[off] << 24) | ((size_t)w->buf[off + 1] << 16) |
+            ((size_t)w->buf[off + 2] << 8) | (size_t)w->buf[off + 3];
         off += 4;
         if (l > (size_t)sz - off) return -1;
         if (w->n == cap) {
@@ -131,7 +131,8 @@ int p2m_side_init(p2m_side *s, int scen, const bench_wl *w) {
         const p2m_result *r;
         size_t need = 0;
         p2m_status rc;
-        if (p2m_aggregate(s->eng, w->msg[i], w->len[i], NULL, s->work, s->work_cap, &r, NULL, &s->err) != P2M_OK)
+        if (p2m_aggregate(s->eng, w->msg[i], w->len[i], NULL, s->work, s->work_cap, &r, NULL,
+                          &s->err) != P2M_OK)
             return -1;
         rc = p2m_encode_otlp(r, NULL, 0, &need, &s->err);
         if (rc == P2M_ERR_OUTPUT_TOO_SMALL) need = s->err.needed;
@@ -151,11 +152,12 @@ int p2m_side_run(p2m_side *s, const bench_wl *w) {
         p2m_status rc;
         if (s->scen == SC_PARSE) {
             const p2m_result *r;
-            rc = p2m_aggregate(s->eng, w->msg[i], w->len[i], NULL, s->work, s->work_cap, &r, &st, &s->err);
+            rc = p2m_aggregate(s->eng, w->msg[i], w->len[i], NULL, s->work, s->work_cap, &r, &st,
+                               &s->err);
         } else {
             size_t n;
-            rc = p2m_convert(s->eng, w->msg[i], w->len[i], NULL, s->work, s->work_cap, s->out, s->out_cap, &n,
-                             &st, &s->err);
+            rc = p2m_convert(s->eng, w->msg[i], w->len[i], NULL, s->work, s->work_cap, s->out,
+                             s->out_cap, &n, &st, &s->err);
             s->out_bytes += n;
         }
         if (rc != P2M_OK) return -1;
@@ -167,13 +169,14 @@ int p2m_side_run(p2m_side *s, const bench_wl *w) {
     return 0;
 }
 
-int p2m_side_totals(p2m_side *s, const bench_wl *w, uint64_t *cpu_ns, uint64_t *mem_bytes, uint64_t *cpu_points,
-                    uint64_t *mem_points) {
+int p2m_side_totals(p2m_side *s, const bench_wl *w, uint64_t *cpu_ns, uint64_t *mem_bytes,
+                    uint64_t *cpu_points, uint64_t *mem_points) {
     size_t i, res, m, p;
     *cpu_ns = *mem_bytes = *cpu_points = *mem_points = 0;
     for (i = 0; i < w->n; i++) {
         const p2m_result *r;
-        if (p2m_aggregate(s->eng, w->msg[i], w->len[i], NULL, s->work, s->work_cap, &r, NULL, &s->err) != P2M_OK)
+        if (p2m_aggregate(s->eng, w->msg[i], w->len[i], NULL, s->work, s->work_cap, &r, NULL,
+                          &s->err) != P2M_OK)
             return -1;
         for (res = 0; res < p2m_result_resource_count(r); res++) {
             for (m = 0; m < p2m_result_metric_count(r, res); m++) {

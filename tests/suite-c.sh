@@ -4,6 +4,7 @@
 #   test_api       contract tests; output decoded again with protobuf-c
 #   test_noalloc   zero heap allocation, with an interposed malloc family
 #   test_no_extra  a build without declared metrics (P2M_MAX_EXTRA 0)
+#   test_placement sizes (engine, state, work) against the placement, many configs
 #   test_malformed hostile input under ASan + UBSan (clang)
 #   test_threads   one engine shared by 4 threads under TSan; engine unchanged
 #   test_api again under valgrind memcheck
@@ -78,6 +79,11 @@ if build impl_asan "$CC_CLANG" -std=c99 $SAN -I"$INC" -c tests/c/p2m_impl.c -o "
         -o "$B/test_malformed" tests/c/test_malformed.c "$B/impl_asan.o"
 then built_malformed=1; fi
 
+built_placement=0
+if build test_placement "$CC_GCC" -std=c99 -O1 -g $WARN -Werror -I"$INC" -Itests/c \
+        -o "$B/test_placement" tests/c/test_placement.c
+then built_placement=1; fi
+
 built_no_extra=0
 if build test_no_extra "$CC_GCC" -std=c99 -O2 -g $WARN -Werror -I"$INC" -Itests/c \
         -o "$B/test_no_extra" tests/c/test_no_extra.c
@@ -128,6 +134,7 @@ export UBSAN_OPTIONS="halt_on_error=1:exitcode=87:print_stacktrace=1"
 [ "$built_api" = 1 ] && run test_api "$B/test_api" $REAL_ARGS
 [ "$built_noalloc" = 1 ] && run test_noalloc "$B/test_noalloc" $REAL
 [ "$built_no_extra" = 1 ] && run test_no_extra "$B/test_no_extra"
+[ "$built_placement" = 1 ] && run test_placement "$B/test_placement"
 [ "$built_malformed" = 1 ] && run test_malformed "$B/test_malformed" $REAL $K8S
 [ "$built_threads" = 1 ] && TSAN_OPTIONS="exitcode=88 halt_on_error=1" \
     run test_threads "$B/test_threads" $REAL

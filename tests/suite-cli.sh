@@ -1072,7 +1072,7 @@ if run layout-agrees 0 convert --layout v1.8 -o /dev/null "$demo" && [ ! -s "$T/
 cat > "$T/extra-driver.c" <<'EOF'
 #define P2M_IMPLEMENTATION
 #include "profile2metrics.h"
-#include "p2m_json.h"
+#include "p2m_writers.inc"
 #include "p2m_table.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -1089,14 +1089,14 @@ int main(int argc, char **argv)
     p2m_extra_metric ex[2] = {{"off_cpu_time", "ns", NULL, off, 1},
                               {"inuse_bytes", "By", NULL, inuse, 1}};
     static unsigned char in[1 << 16], engine_mem[1 << 16], work[1 << 20], pb[1 << 16];
+    static unsigned char scratch[1 << 16], json[1 << 16];
     p2m_config cfg;
     const p2m_engine *e;
     const p2m_result *r;
     p2m_error err;
     p2m_options opt = {0};
     p2m_outbuf o = {NULL, 0, 0, 0};
-    char why[160];
-    size_t n, pb_n = 0;
+    size_t n, pb_n = 0, json_n = 0;
     FILE *f;
     if (argc != 5 || (f = fopen(argv[1], "rb")) == NULL)
         return 2;
@@ -1112,11 +1112,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s: %s\n", err.field, err.message);
         return 1;
     }
-    if (p2m_json_write(&o, r, NULL, why, sizeof why) != 0)
+    if (p2m_write_json(r, scratch, sizeof scratch, json, sizeof json, &json_n, &err) != P2M_OK)
         return 1;
-    put(argv[2], o.data, o.len);
-    o.len = 0;
-    p2m_table_write(&o, r, NULL);
+    put(argv[2], json, json_n);
+    p2m_table_write(&o, r);
     put(argv[3], o.data, o.len);
     put(argv[4], pb, pb_n);
     p2m_out_free(&o);
@@ -1124,7 +1123,7 @@ int main(int argc, char **argv)
 }
 EOF
 if ${CC:-cc} -std=c99 -D_POSIX_C_SOURCE=200809L -I. -Itools -o "$T/extra-driver" "$T/extra-driver.c" \
-        tools/p2m_json.c tools/p2m_table.c tools/p2m_out.c -lm 2> "$T/extra-driver.log" &&
+        tools/p2m_table.c tools/p2m_out.c -lm 2> "$T/extra-driver.log" &&
         "$T/extra-driver" "$T/unfed.pb" "$T/extra.json" "$T/extra.table" "$T/extra.pb" 2>> "$T/extra-driver.log" &&
         $PY - "$T" <<'EOF'
 import json, sys

@@ -376,14 +376,15 @@ fi
 # ---- the nested-value decoder's own limits ------------------------------------------
 # No request the library accepts nests deeper than 32 levels (nested-deep is
 # the deepest), so the decoder's bound and its malformed-bytes path are driven
-# directly through p2m_value_text: 16 ArrayValues around a string (the leaf
+# directly through the writers' plain-JSON decoder (p2m__w_array, the
+# decoder behind p2m_write_value_text and label values): 16 ArrayValues around a string (the leaf
 # AnyValue 32 levels down) are written, 17 are refused with a reason, and a
 # truncated ArrayValue is refused, never read past its end.
 cat > "$T/nestlimit.c" <<'EOF'
 /* SPDX-License-Identifier: MIT */
 #define P2M_IMPLEMENTATION
 #include "profile2metrics.h"
-#include "p2m_json.h"
+#include "p2m_writers.inc"
 #include <stdio.h>
 #include <string.h>
 /* k ArrayValues around AnyValue{string_value "x"}, as ArrayValue bytes */
@@ -409,17 +410,17 @@ static size_t wrap(unsigned char *b, int k)
 static int text(int k, size_t cut, char *out, size_t cap, char *why)
 {
     unsigned char b[256];
-    p2m_value v;
-    p2m_outbuf o = {NULL, 0, 0, 0};
+    char buf[256];
+    p2m__w_sink s;
+    p2m__w_ctx c;
     int rc;
-    memset(&v, 0, sizeof v);
-    v.type = P2M_VALUE_ARRAY;
-    v.str.ptr = (const char *)b;
-    v.str.len = wrap(b, k) - cut;
+    memset(&c, 0, sizeof c);
+    p2m__w_sink_init(&s, buf, sizeof buf);
     why[0] = '\0';
-    rc = p2m_value_text(&o, &v, why, 160);
-    snprintf(out, cap, "%.*s", (int)o.len, o.data ? (const char *)o.data : "");
-    p2m_out_free(&o);
+    rc = p2m__w_array(&s, b, wrap(b, k) - cut, 1, 0, &c);
+    if (rc != 0)
+        snprintf(why, 160, "%s", c.why);
+    snprintf(out, cap, "%.*s", (int)s.n, buf);
     return rc;
 }
 int main(void)
@@ -435,8 +436,8 @@ int main(void)
 }
 EOF
 want16='0 [[[[[[[[[[[[[[[["x"]]]]]]]]]]]]]]]]'
-if ! ${CC:-cc} -std=c99 -O1 -I. -Itools -o "$T/nestlimit" "$T/nestlimit.c" tools/p2m_json.c \
-        tools/p2m_out.c -lm > "$T/nestlimit.log" 2>&1; then
+if ! ${CC:-cc} -std=c99 -O1 -I. -Itools -o "$T/nestlimit" "$T/nestlimit.c" \
+        -lm > "$T/nestlimit.log" 2>&1; then
     fail nested-decoder-limits "driver did not build: $(head -c 300 "$T/nestlimit.log")"
 elif ! "$T/nestlimit" > "$T/nestlimit.out" 2>&1; then
     fail nested-decoder-limits "driver failed: $(head -c 300 "$T/nestlimit.out")"

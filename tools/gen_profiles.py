@@ -688,7 +688,8 @@ def generate_demo(layout="v1.10", seed=1, kv_form="inline"):
                "runtime.goexit"),
         frames("runtime.scanobject", "runtime.gcDrain", "runtime.gcBgMarkWorker",
                "runtime.goexit"),
-        b.stack([b.location([], libc, 0x7f11a000 + 0x40), b.location([], libc, 0x7f11a000 + 0x2210)]),
+        b.stack([b.location([], libc, 0x7f11a000 + 0x40),
+                 b.location([], libc, 0x7f11a000 + 0x2210)]),
         frames("syscall.Syscall", "internal/poll.(*FD).Read", "net.(*conn).Read",
                "bufio.(*Reader).fill", "main.pollCart", "runtime.goexit"),
     ]

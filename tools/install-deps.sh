@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# Installs the Debian packages that `make test` and `make bench` need.
+# Installs the Debian packages that `make test` (lint included) and `make bench` need.
 # Idempotent: packages already present are not fetched again. Needs root
 # (or sudo). `make demo` needs none of this: only a C compiler and make.
 set -eu
@@ -8,7 +8,7 @@ set -eu
 PKGS="protobuf-compiler python3-protobuf libyaml-dev libpcre2-dev zlib1g-dev libzstd-dev zstd \
 libprotobuf-dev libprotobuf-c-dev protobuf-c-compiler \
 nanopb libnanopb-dev libprotozero-dev \
-clang libclang-rt-14-dev valgrind g++ prometheus \
+clang libclang-rt-14-dev valgrind g++ prometheus cppcheck clang-tidy \
 gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm \
 gcc-s390x-linux-gnu libc6-dev-s390x-cross qemu-user libprotobuf-c-dev:s390x \
 gcc-i686-linux-gnu libc6-dev-i386-cross"

@@ -10,6 +10,9 @@
 
 #define P2M_IMPLEMENTATION
 #include "profile2metrics.h"
+/* The OTLP/JSON and Prometheus writers: a section of the header, kept in
+   tools/ until it moves into profile2metrics.h. */
+#include "p2m_writers.inc"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -23,7 +26,6 @@
 #include "p2m_cli.h"
 #include "p2m_config.h"
 #include "p2m_input.h"
-#include "p2m_json.h"
 #include "p2m_jsonin.h"
 #include "p2m_out.h"
 #include "p2m_prom.h"
@@ -369,8 +371,11 @@ typedef struct conv {
     p2m_outbuf out;
     p2m_stats total;
     size_t messages;
-    p2m_extra_attrs extra;       /* --resource-attr */
-    p2m_prom *prom;              /* -f prom: totals of every message */
+    p2m_prom_options prom;       /* -f prom: --promote-resource-attrs */
+    size_t merged;               /* -f prom: resources summed into shared lines */
+    void *wscratch;              /* scratch of p2m_write_json / p2m_write_prom */
+    size_t wscratch_cap;
+    p2m_prom *promsum;           /* -f prom over a stream: totals of every message */
     int json;                    /* --input-format json / jsonl */
     size_t json_line;            /* JSON input: the line the request starts on */
     size_t in_at, in_end;        /* the message's bytes in the input (table header) */
@@ -518,7 +523,8 @@ static void malformed_detail(const conv *c, const unsigned char *data, size_t le
     }
     cut = p2m_pb_locate(data, len, c->forced, off, path, sizeof path, &field_at);
     if (cut)
-        snprintf(out, cap, "; truncated: the input ends at byte %lu while reading %s (from byte %lu)",
+        snprintf(out, cap,
+                 "; truncated: the input ends at byte %lu while reading %s (from byte %lu)",
                  (unsigned long)(base + len), path[0] ? path : "a field",
                  (unsigned long)(base + field_at));
     else if (path[0] != '\0')
@@ -556,6 +562,52 @@ static int report(const conv *c, const p2m_error *err, const p2m_stats *stats,
                 where);
         return EXIT_USAGE;
     }
+}
+
+/* Appends the OTLP/JSON (prom 0) or Prometheus text (prom 1) of r to the
+   output, growing the writers' scratch and the output as they ask. Returns
+   0 or -1 (said on stderr). */
+static int write_text(conv *c, const p2m_result *r, int prom)
+{
+    size_t cap = c->out_guess, n = 0;
+    p2m_error err;
+    p2m_status st = P2M_OK;
+    int attempt;
+    memset(&err, 0, sizeof err);
+    for (attempt = 0; attempt < 6; attempt++) {
+        unsigned char *dst = p2m_out_reserve(&c->out, cap);
+        if (dst == NULL)
+            break;
+        if (prom)
+            st = p2m_write_prom(r, &c->prom, c->wscratch, c->wscratch_cap, dst, cap, &n, &err);
+        else
+            st = p2m_write_json(r, c->wscratch, c->wscratch_cap, dst, cap, &n, &err);
+        if (st == P2M_ERR_MEMORY && err.needed > c->wscratch_cap) {
+            void *w = realloc(c->wscratch, err.needed);
+            if (w == NULL) {
+                fprintf(stderr, "p2m: out of memory (%lu bytes for the %s writer)\n",
+                        (unsigned long)err.needed, prom ? "Prometheus" : "JSON");
+                return -1;
+            }
+            c->wscratch = w;
+            c->wscratch_cap = err.needed;
+        } else if (st == P2M_ERR_OUTPUT_TOO_SMALL && err.needed > cap) {
+            cap = err.needed; /* the API's contract: grow and call again */
+        } else {
+            break;
+        }
+    }
+    if (c->out.failed) {
+        fprintf(stderr, "p2m: out of memory for the output\n");
+        return -1;
+    }
+    if (st != P2M_OK) {
+        fprintf(stderr, "p2m: cannot write %s: %s\n", prom ? "Prometheus text" : "JSON",
+                err.message[0] ? err.message : p2m_status_string(st));
+        return -1;
+    }
+    c->out.len += n;
+    return 0;
 }
 
 /* Converts one request (data, len) found at byte base of the input and
@@ -599,17 +651,17 @@ static int convert_one(conv *c, const unsigned char *data, size_t len, size_t ba
                            c->decompressed ? " decompression" : "");
         frame_at = c->out.len;
         if (c->format == OUT_TABLE) {
-            p2m_table_write(&c->out, result, &c->extra);
+            p2m_table_write(&c->out, result);
         } else if (c->format == OUT_JSON) {
-            char why[160];
-            if (p2m_json_write(&c->out, result, &c->extra, why, sizeof why) != 0) {
-                fprintf(stderr, "p2m: cannot write JSON: %s\n", why);
+            if (write_text(c, result, 0) != 0)
                 return EXIT_USAGE;
-            }
             p2m_out_str(&c->out, "\n");
+        } else if (!c->stream) {
+            if (write_text(c, result, 1) != 0)
+                return EXIT_USAGE;
         } else {
             char why[160];
-            if (p2m_prom_add(c->prom, result, &c->extra, why, sizeof why) != 0) {
+            if (p2m_prom_add(c->promsum, result, why, sizeof why) != 0) {
                 fprintf(stderr, "p2m: cannot write Prometheus text: %s\n", why);
                 return EXIT_USAGE;
             }
@@ -653,27 +705,6 @@ static int convert_one(conv *c, const unsigned char *data, size_t len, size_t ba
         c->out.len += hdr + n;
         if (n > c->out_guess)
             c->out_guess = n; /* next message: start from what this one took */
-        if (c->extra.n > 0) { /* --resource-attr: rewrite the message's Resources */
-            p2m_outbuf re = {NULL, 0, 0, 0};
-            if (p2m_otlp_add_resource_attrs(c->out.data + frame_at + hdr, n, &c->extra, &re) != 0 ||
-                (c->stream && re.len > 0xffffffffu)) {
-                p2m_out_free(&re);
-                fprintf(stderr, "p2m: cannot add the resource attributes (out of memory)\n");
-                return EXIT_USAGE;
-            }
-            c->out.len = frame_at + hdr;
-            p2m_out_append(&c->out, re.data, re.len);
-            n = re.len;
-            stats.bytes_out = n;
-            if (c->stream) {
-                unsigned char *h = c->out.data + frame_at;
-                h[0] = (unsigned char)(n >> 24);
-                h[1] = (unsigned char)(n >> 16);
-                h[2] = (unsigned char)(n >> 8);
-                h[3] = (unsigned char)n;
-            }
-            p2m_out_free(&re);
-        }
     }
     if (c->out.failed) {
         fprintf(stderr, "p2m: out of memory for the output\n");
@@ -955,8 +986,8 @@ static int parse_size(const char *s, size_t *out)
     memcpy(digits, s, n + 1);
     switch (digits[n - 1]) {
     case 'K': case 'k': mul = 1024u; break;
-    case 'M': case 'm': mul = 1024u * 1024u; break;
-    case 'G': case 'g': mul = 1024u * 1024u * 1024u; break;
+    case 'M': case 'm': mul = (uint64_t)1 << 20; break;
+    case 'G': case 'g': mul = (uint64_t)1 << 30; break;
     default: break;
     }
     if (mul != 1)
@@ -969,9 +1000,9 @@ static int parse_size(const char *s, size_t *out)
 
 #define DEFAULT_MAX_DECOMPRESSED ((size_t)1 << 30)
 
-/* extra_keys / extra_vals: room for argc entries each (--resource-attr
+/* extra_keys / xattrs: room for argc entries each (--resource-attr
    KEY=VALUE: keys copied, values pointing into argv), freed by the caller */
-static int convert_main(int argc, char **argv, char **extra_keys, const char **extra_vals)
+static int convert_main(int argc, char **argv, char **extra_keys, p2m_attribute *xattrs)
 {
     const char *config = NULL, *output = NULL, *input = NULL, *v, *connector = NULL;
     const char *promote = NULL;
@@ -983,7 +1014,7 @@ static int convert_main(int argc, char **argv, char **extra_keys, const char **e
     p2m_cfgfile file;
     void *engine_mem = NULL, *state_mem = NULL;
     unsigned char *data = NULL;
-    size_t len = 0, state_size, u;
+    size_t len = 0, state_size, u, n_xattrs = 0;
     conv c;
 
     memset(&c, 0, sizeof c);
@@ -1057,17 +1088,22 @@ static int convert_main(int argc, char **argv, char **extra_keys, const char **e
             eq = strchr(v, '=');
             if (eq == NULL || eq == v)
                 return p2m_usage_error("convert", "--resource-attr takes KEY=VALUE, not '%s'", v);
-            extra_keys[c.extra.n] = (char *)malloc((size_t)(eq - v) + 1);
-            if (extra_keys[c.extra.n] == NULL) {
+            extra_keys[n_xattrs] = (char *)malloc((size_t)(eq - v) + 1);
+            if (extra_keys[n_xattrs] == NULL) {
                 fputs("p2m: out of memory\n", stderr);
                 return EXIT_USAGE;
             }
-            memcpy(extra_keys[c.extra.n], v, (size_t)(eq - v));
-            extra_keys[c.extra.n][eq - v] = '\0';
-            extra_vals[c.extra.n] = eq + 1;
-            c.extra.n++;
-            c.extra.keys = (const char *const *)extra_keys;
-            c.extra.values = extra_vals;
+            memcpy(extra_keys[n_xattrs], v, (size_t)(eq - v));
+            extra_keys[n_xattrs][eq - v] = '\0';
+            memset(&xattrs[n_xattrs], 0, sizeof xattrs[n_xattrs]);
+            xattrs[n_xattrs].key.ptr = extra_keys[n_xattrs];
+            xattrs[n_xattrs].key.len = (size_t)(eq - v);
+            xattrs[n_xattrs].value.type = P2M_VALUE_STRING;
+            xattrs[n_xattrs].value.str.ptr = eq + 1;
+            xattrs[n_xattrs].value.str.len = strlen(eq + 1);
+            n_xattrs++;
+            c.options.resource_attributes = xattrs; /* the library adds them to every resource */
+            c.options.n_resource_attributes = n_xattrs;
         } else if (take_opt(argc, argv, &i, NULL, "--layout", &v, &missing)) {
             if (missing)
                 break;
@@ -1186,14 +1222,16 @@ static int convert_main(int argc, char **argv, char **extra_keys, const char **e
         }
     }
     c.out_guess = len / 2 + 4096;
-    if (c.format == OUT_PROM && (c.prom = p2m_prom_new()) == NULL) {
-        fprintf(stderr, "p2m: out of memory\n");
+    c.prom.merged_resources = &c.merged;
+    if (promote != NULL && p2m_prom_options_parse(&c.prom, promote) != 0) {
+        p2m_usage_error("convert", "--promote-resource-attrs takes 'all' or a comma-separated "
+                        "list of resource attribute keys, not '%s'", promote);
         rc = EXIT_USAGE;
         goto done;
     }
-    if (promote != NULL && p2m_prom_promote(c.prom, promote) != 0) {
-        p2m_usage_error("convert", "--promote-resource-attrs takes 'all' or a comma-separated "
-                        "list of resource attribute keys, not '%s'", promote);
+    /* a stream's Prometheus text: the messages' sums, written at the end */
+    if (c.format == OUT_PROM && c.stream && (c.promsum = p2m_prom_new(&c.prom)) == NULL) {
+        fprintf(stderr, "p2m: out of memory\n");
         rc = EXIT_USAGE;
         goto done;
     }
@@ -1207,8 +1245,11 @@ static int convert_main(int argc, char **argv, char **extra_keys, const char **e
         c.in_end = len;
         rc = convert_one(&c, data, len, 0, 0);
     }
-    if (rc == 0 && c.prom != NULL) {
-        p2m_prom_write(c.prom, &c.out);
+    if (rc == 0 && c.promsum != NULL) {
+        p2m_prom_write(c.promsum, &c.out);
+        c.merged = p2m_prom_merged(c.promsum);
+    }
+    if (rc == 0 && c.format == OUT_PROM) {
         c.total.bytes_out = c.out.len; /* the text is written once, at the end */
         if (c.out.failed) {
             fprintf(stderr, "p2m: out of memory for the output\n");
@@ -1223,8 +1264,8 @@ static int convert_main(int argc, char **argv, char **extra_keys, const char **e
     }
     if (rc == 0 && write_all(output, &c.out) != 0)
         rc = EXIT_USAGE;
-    if (rc == 0 && c.prom != NULL && !quiet)
-        p2m_prom_note(c.prom, stderr);
+    if (rc == 0 && c.format == OUT_PROM && !quiet)
+        p2m_prom_note(c.merged, stderr);
     if (rc == 0 && stats)
         print_stats(&c);
 done:
@@ -1235,7 +1276,9 @@ done:
     free(data);
     free(c.work);
     p2m_out_free(&c.out);
-    p2m_prom_free(c.prom);
+    p2m_prom_options_free(&c.prom);
+    free(c.wscratch);
+    p2m_prom_free(c.promsum);
     free(state_mem);
     free(engine_mem);
     p2m_cfgfile_free(&file);
@@ -1245,16 +1288,16 @@ done:
 static int cmd_convert(int argc, char **argv)
 {
     char **keys = (char **)calloc((size_t)argc + 1, sizeof *keys);
-    const char **vals = (const char **)calloc((size_t)argc + 1, sizeof *vals);
+    p2m_attribute *attrs = (p2m_attribute *)calloc((size_t)argc + 1, sizeof *attrs);
     int rc = EXIT_USAGE, i;
-    if (keys == NULL || vals == NULL)
+    if (keys == NULL || attrs == NULL)
         fputs("p2m: out of memory\n", stderr);
     else
-        rc = convert_main(argc, argv, keys, vals);
+        rc = convert_main(argc, argv, keys, attrs);
     for (i = 0; keys != NULL && i < argc; i++)
         free(keys[i]);
     free(keys);
-    free((void *)vals);
+    free(attrs);
     return rc;
 }
 

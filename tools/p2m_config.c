@@ -89,12 +89,17 @@ int p2m_cfgfile_supported(void) { return 1; }
 
 /* ---- errors and small helpers ------------------------------------------- */
 
-static int fail(ctx *c, const char *path, const yaml_node_t *node, const char *fmt, ...)
+/* fail_ records the error message (path, what, line); fail(...) does that and
+   is -1 at the call site, so every `return fail(...)` visibly returns -1 (to
+   readers, and to clang's analyzer, which does not follow calls into
+   variadic functions or more than a few levels deep). */
+#define fail(c, path, node, ...) (fail_((c), (path), (node), __VA_ARGS__), -1)
+static void fail_(ctx *c, const char *path, const yaml_node_t *node, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 4, 5)))
 #endif
     ;
-static int fail(ctx *c, const char *path, const yaml_node_t *node, const char *fmt, ...)
+static void fail_(ctx *c, const char *path, const yaml_node_t *node, const char *fmt, ...)
 {
     char why[200];
     va_list ap;
@@ -111,7 +116,6 @@ static int fail(ctx *c, const char *path, const yaml_node_t *node, const char *f
         snprintf(c->msg, c->msg_cap, "%s: %s", path, why);
     else
         snprintf(c->msg, c->msg_cap, "%s", why);
-    return -1;
 }
 
 static void join(char *dst, const char *parent, const char *key)
@@ -490,9 +494,9 @@ static int expand_scalar(ctx *c, const char *path, yaml_node_t *n)
             if (colon != NULL && !(colon + 1 < end && colon[1] == '-')) {
                 /* a scheme: only env is known here */
                 if ((size_t)(colon - ref) != 3 || memcmp(ref, "env", 3) != 0) {
-                    fail(c, path, n,
-                         "'${%.*s}': only environment references (${env:NAME}) are "
-                         "supported", (int)ref_len, ref);
+                    fail_(c, path, n,
+                          "'${%.*s}': only environment references (${env:NAME}) are "
+                          "supported", (int)ref_len, ref);
                     free(out);
                     return -1;
                 }
@@ -505,8 +509,8 @@ static int expand_scalar(ctx *c, const char *path, yaml_node_t *n)
                 name_len = (size_t)(colon - name);
             }
             if (!env_name_ok(name, name_len) || name_len >= sizeof var) {
-                fail(c, path, n, "'${%.*s}': '%.*s' is not an environment variable name",
-                     (int)ref_len, ref, (int)name_len, name);
+                fail_(c, path, n, "'${%.*s}': '%.*s' is not an environment variable name",
+                      (int)ref_len, ref, (int)name_len, name);
                 free(out);
                 return -1;
             }
@@ -514,9 +518,9 @@ static int expand_scalar(ctx *c, const char *path, yaml_node_t *n)
             var[name_len] = '\0';
             value = getenv(var);
             if (value == NULL && dflt == NULL) {
-                fail(c, path, n,
-                     "environment variable %s is not set (set it, or give a default: "
-                     "${env:%s:-VALUE})", var, var);
+                fail_(c, path, n,
+                      "environment variable %s is not set (set it, or give a default: "
+                      "${env:%s:-VALUE})", var, var);
                 free(out);
                 return -1;
             }
@@ -1081,7 +1085,7 @@ int p2m_cfgfile_load_named(const char *path, const char *connector, p2m_cfgfile 
     }
     root = yaml_document_get_root_node(&c.st->doc);
     if (root != NULL && !is_null(root) && root->type != YAML_MAPPING_NODE) {
-        fail(&c, "", root, "expected a map at the top level, found %s", kind_name(root));
+        fail_(&c, "", root, "expected a map at the top level, found %s", kind_name(root));
         goto done;
     }
     if (root != NULL && !is_null(root) && has_key(&c, root, "connectors")) {
@@ -1277,7 +1281,8 @@ void p2m_cfgfile_print(const p2m_cfgfile *f, const p2m_engine *engine, const cha
 
     fprintf(out, "data point attributes, in order:\n");
     if (cfg->attributes == NULL) {
-        fprintf(out, "  1. process.executable.name  (default rule: attribute process.executable.name)\n");
+        fprintf(out, "  1. process.executable.name  (default rule: attribute "
+                     "process.executable.name)\n");
         fprintf(out, "  2. thread.name              (default rule: attribute thread.name)\n");
         fprintf(out, "  (an attributes list replaces both default rules)\n");
     } else if (cfg->n_attributes == 0) {
@@ -1288,7 +1293,8 @@ void p2m_cfgfile_print(const p2m_cfgfile *f, const p2m_engine *engine, const cha
             const p2m_rule *r = &cfg->attributes[i];
             int again = 0;
             for (j = 0; j < i; j++)
-                again |= cfg->attributes[j].key && r->key && strcmp(cfg->attributes[j].key, r->key) == 0;
+                again |= cfg->attributes[j].key && r->key &&
+                         strcmp(cfg->attributes[j].key, r->key) == 0;
             if (again)
                 fprintf(out, "     ");
             else
@@ -1338,8 +1344,8 @@ void p2m_cfgfile_print(const p2m_cfgfile *f, const p2m_engine *engine, const cha
     fprintf(out, "limits: max_series %lu per metric per resource",
             (unsigned long)cfg->max_series);
     if (cfg->temporality == P2M_TEMPORALITY_CUMULATIVE)
-        fprintf(out, "; state_max_series %lu, state_bytes %lu", (unsigned long)cfg->state_max_series,
-                (unsigned long)cfg->state_bytes);
+        fprintf(out, "; state_max_series %lu, state_bytes %lu",
+                (unsigned long)cfg->state_max_series, (unsigned long)cfg->state_bytes);
     fputc('\n', out);
     fprintf(out, "layout: %s\n", p2m_layout_name(cfg->layout));
     fprintf(out, "strict: %s\n", cfg->strict ? "true" : "false");

@@ -13,7 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { T_STRING, T_BYTES, T_BOOL, T_INT32, T_INT64, T_UINT32, T_UINT64, T_FIXED64, T_DOUBLE, T_MSG };
+enum {
+    T_STRING, T_BYTES, T_BOOL, T_INT32, T_INT64, T_UINT32, T_UINT64, T_FIXED64, T_DOUBLE, T_MSG
+};
 
 enum {
     M_REQ, M_DICT, M_RP, M_SP, M_PROF, M_SAMPLE, M_STACK, M_LOC, M_LINE, M_FUNC, M_MAP,
@@ -33,7 +35,7 @@ typedef struct jmsg {
     size_t n;
 } jmsg;
 
-#define MSG(a) {a, sizeof a / sizeof a[0]}
+#define MSG(a) {(a), sizeof(a) / sizeof((a)[0])}
 
 static const jfield f_req[] = {{"resource_profiles", 1, T_MSG, 1, M_RP},
                                {"dictionary", 2, T_MSG, 0, M_DICT}};
@@ -153,14 +155,17 @@ typedef struct jp {
     int failed;
 } jp;
 
-static int jfail(jp *p, const char *fmt, const char *arg)
+/* jfail_ records the first error; jfail(...) does that and is -1 at the call
+   site, so every `return jfail(...)` visibly returns -1 (to readers, and to
+   clang's analyzer, which stops following calls a few levels deep). */
+#define jfail(p, fmt, arg) (jfail_((p), (fmt), (arg)), -1)
+static void jfail_(jp *p, const char *fmt, const char *arg)
 {
     if (!p->failed) {
         snprintf(p->why, p->why_cap, fmt, arg ? arg : "");
         p->err_at = p->at;
         p->failed = 1;
     }
-    return -1;
 }
 
 static void ws(jp *p)
@@ -646,7 +651,9 @@ static void jp_start(jp *p, const char *json, size_t len, p2m_layout layout, cha
     p->n = len;
     p->why = why;
     p->why_cap = why_cap;
-    p->schema = layout == P2M_LAYOUT_V1_8 ? schema8 : layout == P2M_LAYOUT_V1_9 ? schema9 : schema10;
+    p->schema = layout == P2M_LAYOUT_V1_8   ? schema8
+                : layout == P2M_LAYOUT_V1_9 ? schema9
+                                            : schema10;
 }
 
 int p2m_jsonin_transcode_one(const char *json, size_t len, p2m_layout layout, p2m_outbuf *out,
@@ -656,7 +663,7 @@ int p2m_jsonin_transcode_one(const char *json, size_t len, p2m_layout layout, p2
     jp_start(&p, json, len, layout, why, why_cap);
     jmessage(&p, M_REQ, out, 0);
     if (!p.failed && out->failed)
-        jfail(&p, "out of memory%s", NULL);
+        jfail_(&p, "out of memory%s", NULL);
     *err_offset = p.err_at;
     *end = p.at;
     return p.failed ? -1 : 0;
@@ -670,10 +677,10 @@ int p2m_jsonin_transcode(const char *json, size_t len, p2m_layout layout, p2m_ou
     if (jmessage(&p, M_REQ, out, 0) == 0) {
         ws(&p);
         if (p.at != p.n)
-            jfail(&p, "text after the request%s", NULL);
+            jfail_(&p, "text after the request%s", NULL);
     }
     if (!p.failed && out->failed)
-        jfail(&p, "out of memory%s", NULL);
+        jfail_(&p, "out of memory%s", NULL);
     *err_offset = p.err_at;
     return p.failed ? -1 : 0;
 }

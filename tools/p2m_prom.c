@@ -1,36 +1,10 @@
 /* SPDX-License-Identifier: MIT
-   p2m: Prometheus text exposition (see p2m_prom.h). The mapping:
-   - metric name: invalid characters -> '_', runs of '_' made one, a leading
-     digit gets a '_' in front; the base unit's word appended (time units ->
-     seconds, sizes -> bytes; other units their word or themselves) unless
-     the name already ends with it; `_total` on monotonic sums, not on
-     gauges (TYPE gauge).
-   - values in the base unit: ns / 1e9, us / 1e6, ms / 1e3, KiBy x 1024,
-     ... (as doubles), whatever unit the OTLP metric has.
-   - labels: attribute keys with invalid characters -> '_' and a leading
-     digit prefixed by '_'; keys that become the same label have their
-     values joined with ';' in the sorted order of the original keys.
-   - label values: strings as they are; other values as the OpenTelemetry
-     rules for non-OTLP formats say (ints in decimal, bools true/false,
-     doubles shortest round-trip or NaN/Infinity/-Infinity, bytes base64,
-     arrays and key-value lists as compact JSON). String table indices inside
-     nested values are resolved first (p2m_result_nested_value).
-   - `job` = service.namespace/service.name (or service.name), `instance` =
-     service.instance.id; the other resource attributes become the labels
-     of a `target_info` gauge of value 1 (with job and instance). A resource
-     that would give target_info no label at all gets no target_info line.
-   - p2m_prom_promote: resource attributes (all or the keys listed) also
-     become labels of every sample of the resource, replacing a data point
-     attribute of the same key (the Collector's
-     resource_to_telemetry_conversion does the same).
-   - `otel_scope_name` / `otel_scope_version` on every sample of a metric:
-     the instrumentation scope the binary output puts in ScopeMetrics.scope
-     ("profile2metrics", the library version); not on target_info. They,
-     job and instance replace an attribute label of the same name.
-   - the same name and labels from several resources: one line, summed;
-     p2m_prom_note says how many resources were merged so.
-   - a stream: delta values added up across messages, cumulative ones the
-     latest total. */
+   p2m: the tool's side of `-f prom` (see p2m_prom.h): --promote-resource-attrs,
+   the note on merged resources, and the sums of a stream. One request's text
+   is p2m_write_prom's; a stream of them is added up here, message by
+   message, with the same mapping (names, base units, labels, job/instance,
+   target_info, otel_scope_*, promotion, one line per name and labels):
+   delta values added up across messages, cumulative ones the latest total. */
 #include "p2m_prom.h"
 
 #include <math.h>
@@ -65,9 +39,7 @@ struct p2m_prom {
     unsigned long gen;
     size_t *touched;
     size_t n_touched, cap_touched;
-    int promote_all;   /* p2m_prom_promote: every resource attribute a label */
-    char **promote;    /* or these keys */
-    size_t n_promote;
+    const p2m_prom_options *opt; /* promotion */
     char **res_ids;    /* every distinct resource seen: its attributes */
     unsigned char *res_merged;
     size_t n_res, cap_res;
@@ -100,7 +72,13 @@ static int grow(void **p, size_t *cap, size_t need, size_t elem)
     return 0;
 }
 
-p2m_prom *p2m_prom_new(void) { return (p2m_prom *)calloc(1, sizeof(p2m_prom)); }
+p2m_prom *p2m_prom_new(const p2m_prom_options *opt)
+{
+    p2m_prom *p = (p2m_prom *)calloc(1, sizeof(p2m_prom));
+    if (p != NULL)
+        p->opt = opt;
+    return p;
+}
 
 void p2m_prom_free(p2m_prom *p)
 {
@@ -113,11 +91,8 @@ void p2m_prom_free(p2m_prom *p)
     }
     for (i = 0; i < p->n_ser; i++)
         free(p->ser[i].labels);
-    for (i = 0; i < p->n_promote; i++)
-        free(p->promote[i]);
     for (i = 0; i < p->n_res; i++)
         free(p->res_ids[i]);
-    free(p->promote);
     free(p->res_ids);
     free(p->res_merged);
     free(p->fam);
@@ -145,7 +120,9 @@ static void sanitise(p2m_outbuf *o, const char *s, size_t n, int colon, int coll
         last_us = 1;
     }
     for (i = 0; i < n; i++) {
-        char c = name_char(s[i], colon) ? s[i] : '_';
+        char c = s[i];
+        if (!name_char(c, colon))
+            c = '_';
         if (c == '_' && last_us && collapse_runs)
             continue;
         last_us = c == '_';
@@ -185,10 +162,11 @@ static const char *unit_base(p2m_str u, double *mul, double *div)
 static int ends_with(const p2m_outbuf *o, const char *suffix)
 {
     size_t n = strlen(suffix);
-    return o->len >= n && memcmp(o->data + o->len - n, suffix, n) == 0;
+    /* n == 0 first: an empty buffer's data is NULL, which memcmp must not get */
+    return n == 0 || (o->len >= n && memcmp(o->data + o->len - n, suffix, n) == 0);
 }
 
-void p2m_prom_metric_name(p2m_outbuf *o, p2m_str name, p2m_str unit, int is_gauge)
+static void p2m_prom_metric_name(p2m_outbuf *o, p2m_str name, p2m_str unit, int is_gauge)
 {
     double mul, div;
     const char *w = unit_base(unit, &mul, &div);
@@ -223,50 +201,83 @@ void p2m_prom_metric_name(p2m_outbuf *o, p2m_str name, p2m_str unit, int is_gaug
 
 /* ---- options and notes -------------------------------------------------- */
 
-int p2m_prom_promote(p2m_prom *p, const char *spec)
+int p2m_prom_options_parse(p2m_prom_options *o, const char *spec)
 {
     const char *at = spec;
+    char **keys = NULL;
+    size_t n = 0;
     if (strcmp(spec, "all") == 0) {
-        p->promote_all = 1;
+        o->promote_all = 1;
         return 0;
     }
     for (;;) {
         const char *end = strchr(at, ',');
-        size_t n = end ? (size_t)(end - at) : strlen(at);
+        size_t len = end ? (size_t)(end - at) : strlen(at);
         char **grown;
-        if (n == 0)
-            return -1; /* an empty key: "a,,b", ",a" or "" */
-        grown = (char **)realloc(p->promote, (p->n_promote + 1) * sizeof *grown);
+        if (len == 0)
+            break; /* an empty key: "a,,b", ",a" or "" */
+        grown = (char **)realloc(keys, (n + 1) * sizeof *grown);
         if (grown == NULL)
-            return -1;
-        p->promote = grown;
-        p->promote[p->n_promote] = (char *)malloc(n + 1);
-        if (p->promote[p->n_promote] == NULL)
-            return -1;
-        memcpy(p->promote[p->n_promote], at, n);
-        p->promote[p->n_promote++][n] = '\0';
-        if (end == NULL)
+            break;
+        keys = grown;
+        keys[n] = (char *)malloc(len + 1);
+        if (keys[n] == NULL)
+            break;
+        memcpy(keys[n], at, len);
+        keys[n++][len] = '\0';
+        if (end == NULL) {
+            o->promote_keys = (const char *const *)keys;
+            o->n_promote_keys = n;
             return 0;
+        }
         at = end + 1;
     }
+    while (n > 0)
+        free(keys[--n]);
+    free(keys);
+    return -1;
+}
+
+void p2m_prom_options_free(p2m_prom_options *o)
+{
+    size_t i;
+    for (i = 0; i < o->n_promote_keys; i++)
+        free((void *)(uintptr_t)o->promote_keys[i]);
+    free((void *)(uintptr_t)o->promote_keys);
+    o->promote_keys = NULL;
+    o->n_promote_keys = 0;
+}
+
+static int promoting(const p2m_prom *p)
+{
+    return p->opt != NULL && (p->opt->promote_all || p->opt->n_promote_keys > 0);
 }
 
 static int promoted(const p2m_prom *p, p2m_str key)
 {
     size_t i;
-    if (p->promote_all)
+    if (p->opt == NULL)
+        return 0;
+    if (p->opt->promote_all)
         return 1;
-    for (i = 0; i < p->n_promote; i++)
-        if (strlen(p->promote[i]) == key.len && memcmp(p->promote[i], key.ptr, key.len) == 0)
+    for (i = 0; i < p->opt->n_promote_keys; i++) {
+        const char *k = p->opt->promote_keys[i];
+        if (strlen(k) == key.len && memcmp(k, key.ptr, key.len) == 0)
             return 1;
+    }
     return 0;
 }
 
-void p2m_prom_note(const p2m_prom *p, FILE *err)
+size_t p2m_prom_merged(const p2m_prom *p)
 {
     size_t i, merged = 0;
     for (i = 0; i < p->n_res; i++)
         merged += p->res_merged[i] != 0;
+    return merged;
+}
+
+void p2m_prom_note(size_t merged, FILE *err)
+{
     if (merged == 0)
         return;
     fprintf(err,
@@ -325,7 +336,7 @@ static void escape_value(p2m_outbuf *o, const char *s)
 static const char scope_name[] = "profile2metrics";
 
 /* v as label text; nested values have their string indices resolved first
-   (p2m_value_text decodes the bytes it is given as they are). */
+   (p2m_write_value_text decodes the bytes it is given as they are). */
 static int value_text(p2m_outbuf *o, const p2m_result *r, const p2m_value *v, char *why,
                       size_t why_cap)
 {
@@ -347,7 +358,17 @@ static int value_text(p2m_outbuf *o, const p2m_result *r, const p2m_value *v, ch
         rv.str.ptr = (const char *)buf;
         rv.str.len = n;
     }
-    rc = p2m_value_text(o, &rv, why, why_cap);
+    {
+        size_t len = p2m_write_value_text(&rv, NULL, 0);
+        unsigned char *dst = len == (size_t)-1 ? NULL : p2m_out_reserve(o, len);
+        rc = 0;
+        if (len == (size_t)-1) {
+            snprintf(why, why_cap, "an attribute value's nested bytes do not decode");
+            rc = -1;
+        } else if (dst != NULL) {
+            o->len += p2m_write_value_text(&rv, dst, len);
+        }
+    }
     free(buf);
     return rc;
 }
@@ -487,7 +508,7 @@ static size_t str_hash(size_t fam, const char *s)
 static long find_family(p2m_prom *p, const char *name, const char *help, int gauge, int is_double,
                         double mul, double div)
 {
-    size_t i;
+    size_t i, name_size = strlen(name) + 1, help_size = strlen(help) + 1;
     for (i = 0; i < p->n_fam; i++)
         if (strcmp(p->fam[i].name, name) == 0) {
             if (!is_double)
@@ -497,15 +518,15 @@ static long find_family(p2m_prom *p, const char *name, const char *help, int gau
         }
     if (grow((void **)&p->fam, &p->cap_fam, p->n_fam + 1, sizeof *p->fam))
         return -1;
-    p->fam[p->n_fam].name = (char *)malloc(strlen(name) + 1);
-    p->fam[p->n_fam].help = (char *)malloc(strlen(help) + 1);
+    p->fam[p->n_fam].name = (char *)malloc(name_size);
+    p->fam[p->n_fam].help = (char *)malloc(help_size);
     if (p->fam[p->n_fam].name == NULL || p->fam[p->n_fam].help == NULL) {
         free(p->fam[p->n_fam].name);
         free(p->fam[p->n_fam].help);
         return -1;
     }
-    strcpy(p->fam[p->n_fam].name, name);
-    strcpy(p->fam[p->n_fam].help, help);
+    memcpy(p->fam[p->n_fam].name, name, name_size);
+    memcpy(p->fam[p->n_fam].help, help, help_size);
     p->fam[p->n_fam].gauge = gauge;
     p->fam[p->n_fam].is_double = is_double;
     p->fam[p->n_fam].mul = mul;
@@ -658,8 +679,7 @@ static int fail(char *why, size_t cap, const char *msg)
     return -1;
 }
 
-int p2m_prom_add(p2m_prom *p, const p2m_result *r, const p2m_extra_attrs *extra, char *why,
-                 size_t why_cap)
+int p2m_prom_add(p2m_prom *p, const p2m_result *r, char *why, size_t why_cap)
 {
     size_t res, i;
     int cumulative = 0, rc = 0;
@@ -669,8 +689,11 @@ int p2m_prom_add(p2m_prom *p, const p2m_result *r, const p2m_extra_attrs *extra,
         p2m_attribute *ra = NULL, *rest = NULL;
         size_t n_ra = 0, n_rest = 0, m, rid = 0;
         char *name = NULL, *ns = NULL, *inst = NULL, *job = NULL;
-        if (p2m_resource_attrs(r, res, extra, &ra, &n_ra) != 0)
+        n_ra = p2m_result_resource_attributes(r, res, NULL, 0);
+        ra = (p2m_attribute *)malloc((n_ra + 1) * sizeof *ra);
+        if (ra == NULL)
             return fail(why, why_cap, "out of memory");
+        p2m_result_resource_attributes(r, res, ra, n_ra);
         name = attr_string(r, ra, n_ra, "service.name");
         ns = attr_string(r, ra, n_ra, "service.namespace");
         inst = attr_string(r, ra, n_ra, "service.instance.id");
@@ -750,7 +773,7 @@ int p2m_prom_add(p2m_prom *p, const p2m_result *r, const p2m_extra_attrs *extra,
                 }
                 p2m_result_point(r, res, m, pt, &point);
                 p2m_result_point_attributes(r, res, m, pt, pa, n_pa);
-                if (p->promote_all || p->n_promote > 0) {
+                if (promoting(p)) {
                     /* promoted resource attributes replace point attributes
                        of the same key, as in the Collector */
                     for (a = 0, k = 0; a < n_pa; a++) {

@@ -14,7 +14,7 @@
 #define _POSIX_C_SOURCE 200809L /* gmtime_r */
 
 #include "p2m_table.h"
-#include "p2m_json.h"
+#include "p2m_writers.inc"
 
 #include <math.h>
 #include <stdio.h>
@@ -119,17 +119,19 @@ static void put_nested(p2m_outbuf *o, const p2m_result *r, const p2m_value *v)
 {
     size_t n = r ? p2m_result_nested_value(r, v, NULL, 0) : 0;
     unsigned char *buf = n ? (unsigned char *)malloc(n) : NULL;
-    size_t at = o->len;
-    char why[128];
     if (buf != NULL && p2m_result_nested_value(r, v, buf, n) == n) {
         p2m_value rv = *v;
+        size_t len;
         rv.str.ptr = (const char *)buf;
         rv.str.len = n;
-        if (p2m_value_text(o, &rv, why, sizeof why) == 0) {
+        len = p2m_write_value_text(&rv, NULL, 0);
+        if (len != (size_t)-1) {
+            unsigned char *dst = p2m_out_reserve(o, len);
+            if (dst != NULL)
+                o->len += p2m_write_value_text(&rv, dst, len);
             free(buf);
             return;
         }
-        o->len = at; /* a partial text is not shown */
     }
     free(buf);
     p2m_out_printf(o, v->type == P2M_VALUE_ARRAY ? "[array of %lu bytes]" : "{kvlist of %lu bytes}",
@@ -194,11 +196,12 @@ static int grow_attrs(scratch *s, size_t n)
     return 0;
 }
 
-/* Writes the attributes as "k=v, k=v" into s->text, remembering where each
+/* Writes the first n of s->attrs as "k=v, k=v" into s->text, remembering where each
    entry ends so the list can wrap between entries. first_key, when given,
    is written first (service.name in a resource header). */
-static void attrs_text(scratch *s, const p2m_attribute *a, size_t n, const char *first_key)
+static void attrs_text(scratch *s, size_t n, const char *first_key)
 {
+    const p2m_attribute *a = s->attrs;
     size_t pass, i;
     s->text.len = 0;
     s->n_cuts = 0;
@@ -321,7 +324,7 @@ static void put_metric(p2m_outbuf *o, scratch *s, const p2m_result *r, size_t re
     /* first pass: column widths, the total and the time span */
     for (i = 0; i < info.n_points; i++) {
         p2m_point p;
-        size_t n;
+        size_t n, got;
         p2m_result_point(r, res, m, i, &p);
         if (i == 0 || p.start_time_unix_nano < t_start)
             t_start = p.start_time_unix_nano;
@@ -342,8 +345,9 @@ static void put_metric(p2m_outbuf *o, scratch *s, const p2m_result *r, size_t re
             free(order);
             return;
         }
-        n = p2m_result_point_attributes(r, res, m, i, s->attrs, n);
-        attrs_text(s, s->attrs, n, NULL);
+        /* the count again, and never more than the room asked for above */
+        got = p2m_result_point_attributes(r, res, m, i, s->attrs, n);
+        attrs_text(s, got < n ? got : n, NULL);
         if (s->text.len > attr_max)
             attr_max = s->text.len;
     }
@@ -382,7 +386,7 @@ static void put_metric(p2m_outbuf *o, scratch *s, const p2m_result *r, size_t re
         size_t n, last, pt = order[i].point;
         p2m_result_point(r, res, m, pt, &p);
         n = p2m_result_point_attributes(r, res, m, pt, s->attrs, s->cap);
-        attrs_text(s, s->attrs, n, NULL);
+        attrs_text(s, n, NULL);
         p2m_out_spaces(o, ROW_INDENT);
         if (n == 0) {
             p2m_out_str(o, "(no attributes)");
@@ -431,7 +435,7 @@ static void put_metric(p2m_outbuf *o, scratch *s, const p2m_result *r, size_t re
 
 /* ---- the whole result --------------------------------------------------- */
 
-void p2m_table_write(p2m_outbuf *o, const p2m_result *r, const p2m_extra_attrs *extra)
+void p2m_table_write(p2m_outbuf *o, const p2m_result *r)
 {
     scratch s;
     size_t res, n_res = p2m_result_resource_count(r);
@@ -448,18 +452,12 @@ void p2m_table_write(p2m_outbuf *o, const p2m_result *r, const p2m_extra_attrs *
         if (res > 0)
             p2m_out_str(o, "\n");
         p2m_out_str(o, head);
-        {
-            /* with the --resource-attr extras (p2m_resource_attrs) */
-            p2m_attribute *ra = NULL;
-            if (p2m_resource_attrs(r, res, extra, &ra, &n) != 0 || grow_attrs(&s, n) != 0) {
-                free(ra);
-                o->failed = 1;
-                break;
-            }
-            if (n > 0)
-                memcpy(s.attrs, ra, n * sizeof *ra);
-            free(ra);
+        n = p2m_result_resource_attributes(r, res, NULL, 0);
+        if (grow_attrs(&s, n) != 0) {
+            o->failed = 1;
+            break;
         }
+        p2m_result_resource_attributes(r, res, s.attrs, n);
         if (n == 0) {
             p2m_out_str(o, " (no attributes)");
         } else {
@@ -468,7 +466,7 @@ void p2m_table_write(p2m_outbuf *o, const p2m_result *r, const p2m_extra_attrs *
                heading (64-digit container ids) */
             size_t first_w = TABLE_WIDTH - (size_t)hl - 1;
             int wrapped;
-            attrs_text(&s, s.attrs, n, "service.name");
+            attrs_text(&s, n, "service.name");
             if (s.n_cuts > 0 && s.cuts[0] > first_w) {
                 p2m_out_str(o, "\n  ");
                 first_w = TABLE_WIDTH - 2;

@@ -6,12 +6,10 @@
 #include <stddef.h>
 
 #include "profile2metrics.h"
-#include "p2m_json.h"
 #include "p2m_out.h"
 
-/* Appends the table of every resource and metric of r to o; extra: the
-   --resource-attr attributes (may be NULL). */
-void p2m_table_write(p2m_outbuf *o, const p2m_result *r, const p2m_extra_attrs *extra);
+/* Appends the table of every resource and metric of r to o. */
+void p2m_table_write(p2m_outbuf *o, const p2m_result *r);
 
 /* A value in its metric's unit with a readable unit: ns/us/ms/s values as
    "350 ms" or "1.25 s", By as "3.4 MiB", anything else as number + unit. */

@@ -61,9 +61,18 @@ static const char *const rq_strings[S__N] = {
 };
 
 /* Field numbers that differ between layouts. */
-static inline uint32_t rq_f_sample_values(int layout) { return layout == P2M_LAYOUT_V1_10 ? 4u : 2u; }
-static inline uint32_t rq_f_sample_attrs(int layout) { return layout == P2M_LAYOUT_V1_10 ? 2u : 3u; }
-static inline uint32_t rq_f_profile_attrs(int layout) { return layout == P2M_LAYOUT_V1_8 ? 12u : 11u; }
+static inline uint32_t rq_f_sample_values(int layout)
+{
+    return layout == P2M_LAYOUT_V1_10 ? 4u : 2u;
+}
+static inline uint32_t rq_f_sample_attrs(int layout)
+{
+    return layout == P2M_LAYOUT_V1_10 ? 2u : 3u;
+}
+static inline uint32_t rq_f_profile_attrs(int layout)
+{
+    return layout == P2M_LAYOUT_V1_8 ? 12u : 11u;
+}
 
 static inline void rq_valuetype(pbw *w, uint32_t field, int64_t type, int64_t unit)
 {

@@ -521,11 +521,14 @@ static void check_status_strings(void)
         const char *s = p2m_status_string((p2m_status)99);
         EXPECT(s != NULL, "p2m_status_string(99) is NULL (callers print it unchecked)");
     }
-    EXPECT(p2m_layout_name(P2M_LAYOUT_AUTO) && strcmp(p2m_layout_name(P2M_LAYOUT_AUTO), "auto") == 0,
+    EXPECT(p2m_layout_name(P2M_LAYOUT_AUTO) &&
+               strcmp(p2m_layout_name(P2M_LAYOUT_AUTO), "auto") == 0,
            "layout name auto");
-    EXPECT(p2m_layout_name(P2M_LAYOUT_V1_8) && strcmp(p2m_layout_name(P2M_LAYOUT_V1_8), "v1.8") == 0,
+    EXPECT(p2m_layout_name(P2M_LAYOUT_V1_8) &&
+               strcmp(p2m_layout_name(P2M_LAYOUT_V1_8), "v1.8") == 0,
            "layout name v1.8");
-    EXPECT(p2m_layout_name(P2M_LAYOUT_V1_9) && strcmp(p2m_layout_name(P2M_LAYOUT_V1_9), "v1.9") == 0,
+    EXPECT(p2m_layout_name(P2M_LAYOUT_V1_9) &&
+               strcmp(p2m_layout_name(P2M_LAYOUT_V1_9), "v1.9") == 0,
            "layout name v1.9");
     EXPECT(p2m_layout_name(P2M_LAYOUT_V1_10) &&
                strcmp(p2m_layout_name(P2M_LAYOUT_V1_10), "v1.10") == 0,
@@ -1138,8 +1141,9 @@ static DReq *convert_decode(const p2m_config *cfg, const pbw *req, const p2m_opt
     if (d && view) {
         char why[512];
         /* the view lives in the second half of the working memory */
-        st = p2m_aggregate(eng, req->b, req->n, opt, (unsigned char *)work_mem + sizeof work_mem / 2,
-                           sizeof work_mem / 2, view, NULL, &err);
+        st =
+            p2m_aggregate(eng, req->b, req->n, opt, (unsigned char *)work_mem + sizeof work_mem / 2,
+                          sizeof work_mem / 2, view, NULL, &err);
         EXPECT(st == P2M_OK, "aggregate: status %d", (int)st);
         if (st == P2M_OK && !view_matches_decoded(*view, d, why, sizeof why))
             EXPECT(0, "view vs decoded: %s", why);
@@ -1475,7 +1479,8 @@ static void check_function(const char *name, p2m_function_mode mode, int use_sym
     d = convert_decode(&c, &req, &opt, NULL, &view);
     if (d) {
         const DMetric *cpu = metric_at(d, 0, 0), *fm = metric_at(d, 0, 1);
-        EXPECT(d->n_resource_metrics == 1 && d->resource_metrics[0]->scope_metrics[0]->n_metrics == 2,
+        EXPECT(d->n_resource_metrics == 1 &&
+                   d->resource_metrics[0]->scope_metrics[0]->n_metrics == 2,
                "expected one resource with the metrics cpu_time, function_cpu_time");
         EXPECT(cpu && strcmp(cpu->name, "cpu_time") == 0 && cpu->sum &&
                    cpu->sum->n_data_points == 2 && cpu->sum->data_points[0]->as_int == 115 &&
@@ -1484,7 +1489,8 @@ static void check_function(const char *name, p2m_function_mode mode, int use_sym
         if (fm) {
             EXPECT(strcmp(fm->name, "function_cpu_time") == 0 && strcmp(fm->unit, "ns") == 0,
                    "second metric is %s/%s, expected function_cpu_time/ns", fm->name, fm->unit);
-            EXPECT(fm->sum && fm->sum->n_data_points == nx, "function metric: %zu points, expected %zu",
+            EXPECT(fm->sum && fm->sum->n_data_points == nx,
+                   "function metric: %zu points, expected %zu",
                    fm->sum ? fm->sum->n_data_points : 0, nx);
             for (i = 0; i < nx; i++) {
                 long k = find_fn_point(fm, x[i].thread, x[i].fn);
@@ -1497,8 +1503,9 @@ static void check_function(const char *name, p2m_function_mode mode, int use_sym
                 EXPECT(fm->sum->data_points[k]->as_int == x[i].v, "(%s, %s): %lld, expected %lld",
                        x[i].thread, x[i].fn, (long long)fm->sum->data_points[k]->as_int,
                        (long long)x[i].v);
-                EXPECT(!ordered || (size_t)k == i, "(%s, %s) is point %ld, expected %zu (first seen)",
-                       x[i].thread, x[i].fn, k, i);
+                EXPECT(!ordered || (size_t)k == i,
+                       "(%s, %s) is point %ld, expected %zu (first seen)", x[i].thread, x[i].fn, k,
+                       i);
             }
         } else {
             EXPECT(0, "no function metric");
@@ -1516,7 +1523,8 @@ static void check_function(const char *name, p2m_function_mode mode, int use_sym
    and decodes them only for such locations). */
 static uint64_t sym_addr_seen;
 static int sym_addr_calls;
-static p2m_str record_address(void *user_data, uint64_t address, p2m_str mapping_file, p2m_str build_id)
+static p2m_str record_address(void *user_data, uint64_t address, p2m_str mapping_file,
+                              p2m_str build_id)
 {
     p2m_str r;
     (void)user_data;
@@ -1565,7 +1573,8 @@ static void check_function_addresses(void)
 /* Inclusive mode resolves locations ahead of the samples; the symboliser is
    still asked only about the locations that samples reach, once each. */
 static int sym_unused_calls, sym_all_calls;
-static p2m_str count_symbolize(void *user_data, uint64_t address, p2m_str mapping_file, p2m_str build_id)
+static p2m_str count_symbolize(void *user_data, uint64_t address, p2m_str mapping_file,
+                               p2m_str build_id)
 {
     p2m_str r;
     (void)user_data;
@@ -1598,10 +1607,13 @@ static void check_function_symbolizer_reached(void)
     sym_unused_calls = sym_all_calls = 0;
     d = convert_decode(&c, &req, &opt, NULL, &view);
     EXPECT(d != NULL, "conversion failed");
-    EXPECT(sym_unused_calls == 0, "the symboliser was asked %d times about location 5, which no stack uses",
+    EXPECT(sym_unused_calls == 0,
+           "the symboliser was asked %d times about location 5, which no stack uses",
            sym_unused_calls);
-    EXPECT(sym_all_calls == 4, "%d symboliser calls, expected 4 (locations 3 and 4, once in each of "
-                               "convert_decode's two conversions)", sym_all_calls);
+    EXPECT(sym_all_calls == 4,
+           "%d symboliser calls, expected 4 (locations 3 and 4, once in each of "
+           "convert_decode's two conversions)",
+           sym_all_calls);
     if (d) p2m__metrics__export_metrics_service_request__free_unpacked(d, NULL);
     tk_end();
 }
@@ -1743,6 +1755,8 @@ static const DRes *res_by_service(const DReq *d, const char *svc)
     return NULL;
 }
 
+#define TEMPORALITY_CUMULATIVE \
+    P2M__METRICS__AGGREGATION_TEMPORALITY__AGGREGATION_TEMPORALITY_CUMULATIVE
 static void check_cumulative(void)
 {
     static pbw req, treq;
@@ -1851,14 +1865,18 @@ static void check_cumulative(void)
         static const xres twice[2] = {
             {"svc", "https://example.com/schema/1", 2,
              {{"cpu_time", "ns", 2,
-               {{60000314, 1000, 2100, 2, {{"process.executable.name", "app"}, {"thread.name", "worker"}}},
-                {40000006, 1000, 2100, 2, {{"process.executable.name", "app"}, {"thread.name", "main"}}}}},
+               {{60000314, 1000, 2100, 2,
+                 {{"process.executable.name", "app"}, {"thread.name", "worker"}}},
+                {40000006, 1000, 2100, 2,
+                 {{"process.executable.name", "app"}, {"thread.name", "main"}}}}},
               {"memory_allocation", "By", 2,
-               {{10240, 3000, 3010, 2, {{"process.executable.name", "app"}, {"thread.name", "worker"}}},
+               {{10240, 3000, 3010, 2,
+                 {{"process.executable.name", "app"}, {"thread.name", "worker"}}},
                 {128, 3000, 3010, 1, {{"process.executable.name", "app"}, {NULL, NULL}}}}}}},
             {"other", "", 1,
              {{"cpu_time", "ns", 1,
-               {{10, 5000, 5000, 2, {{"process.executable.name", "app"}, {"thread.name", "worker"}}}}}}}};
+               {{10, 5000, 5000, 2,
+                 {{"process.executable.name", "app"}, {"thread.name", "worker"}}}}}}}};
         st = cum_convert(eng, state, req.b, req.n, sizeof work_mem, sizeof out_buf, &n, &err);
         EXPECT(st == P2M_OK, "call 2: status %d: %s", (int)st, err.message);
         d = st == P2M_OK ? p2m__metrics__export_metrics_service_request__unpack(NULL, n, out_buf)
@@ -1870,9 +1888,9 @@ static void check_cumulative(void)
                compare with the temporality patched to delta */
             for (ri = 0; ri < d->n_resource_metrics; ri++)
                 for (mi = 0; mi < d->resource_metrics[ri]->scope_metrics[0]->n_metrics; mi++) {
-                    P2m__Metrics__Metric *m = d->resource_metrics[ri]->scope_metrics[0]->metrics[mi];
-                    EXPECT(m->sum && m->sum->aggregation_temporality ==
-                                         P2M__METRICS__AGGREGATION_TEMPORALITY__AGGREGATION_TEMPORALITY_CUMULATIVE,
+                    P2m__Metrics__Metric *m =
+                        d->resource_metrics[ri]->scope_metrics[0]->metrics[mi];
+                    EXPECT(m->sum && m->sum->aggregation_temporality == TEMPORALITY_CUMULATIVE,
                            "metric %s: temporality not cumulative", m->name);
                     if (m->sum)
                         m->sum->aggregation_temporality =
@@ -2126,13 +2144,16 @@ static void check_extra_metrics(void)
     opt.unfed_cap = 3;
     build_extra_request(&req);
     memset(x, 0, sizeof x);
-    x[0].name = "off_cpu_time"; x[0].unit = "ms"; x[0].sample_types = t_off; x[0].n_sample_types = 1;
-    x[1].name = "wall_time"; x[1].unit = "seconds"; x[1].sample_types = t_wall; x[1].n_sample_types = 1;
+    x[0].name = "off_cpu_time"; x[0].unit = "ms"; x[0].sample_types = t_off;
+    x[0].n_sample_types = 1;
+    x[1].name = "wall_time"; x[1].unit = "seconds"; x[1].sample_types = t_wall;
+    x[1].n_sample_types = 1;
     x[2].name = "lock_contentions"; x[2].unit = "{contentions}"; x[2].sample_types = t_cont;
     x[2].n_sample_types = 1; x[2].description = "Lock contentions";
     x[3].name = "lock_delay"; x[3].sample_types = t_delay; x[3].n_sample_types = 1;
     x[4].name = "alloc_objects"; x[4].sample_types = t_aobj; x[4].n_sample_types = 1;
-    x[5].name = "heap_in_use"; x[5].unit = "KiBy"; x[5].sample_types = t_inuse; x[5].n_sample_types = 1;
+    x[5].name = "heap_in_use"; x[5].unit = "KiBy"; x[5].sample_types = t_inuse;
+    x[5].n_sample_types = 1;
     x[6].name = "all_cpu"; x[6].unit = "ns"; x[6].sample_types = t_all; x[6].n_sample_types = 3;
     p2m_config_init(&c);
     c.memory.enabled = 0;
@@ -2150,10 +2171,11 @@ static void check_extra_metrics(void)
                "expected one resource with 8 metrics (cpu_time, then the 7 declared)");
         for (i = 0; i < 8 && d->n_resource_metrics == 1 &&
                     i < d->resource_metrics[0]->scope_metrics[0]->n_metrics; i++)
-            EXPECT(strcmp(d->resource_metrics[0]->scope_metrics[0]->metrics[i]->name, order[i]) == 0,
+            EXPECT(!strcmp(d->resource_metrics[0]->scope_metrics[0]->metrics[i]->name, order[i]),
                    "metric %zu is %s, expected %s", i,
                    d->resource_metrics[0]->scope_metrics[0]->metrics[i]->name, order[i]);
-        /* cpu: scope 2's cpu/count 7 x 1 ms, scope 3's cpu/ns 100 (its samples/count is not counted) */
+        /* cpu: scope 2's cpu/count 7 x 1 ms, scope 3's cpu/ns 100 (its samples/count is not
+           counted) */
         expect_int_point(d, "cpu_time", "ns", 7000100, 7000, 8100);
         expect_double_point(d, "off_cpu_time", "ms", 750.0 / 1e6, 0);
         expect_double_point(d, "wall_time", "s", 3 * 0.01, 0);
@@ -2170,23 +2192,26 @@ static void check_extra_metrics(void)
         EXPECT(m && strcmp(m->description, "Summed from the samples of wall/count") == 0,
                "wall_time: generated description \"%s\"", m ? m->description : "-");
         m = metric_named(d, "heap_in_use");
-        EXPECT(m && strcmp(m->description, "In use at the end of the profile, from inuse_space/bytes") == 0,
+        EXPECT(m && strcmp(m->description,
+                           "In use at the end of the profile, from inuse_space/bytes") == 0,
                "heap_in_use: generated description \"%s\"", m ? m->description : "-");
         m = metric_named(d, "lock_contentions");
-        EXPECT(m && strcmp(m->description, "Lock contentions") == 0, "lock_contentions: description");
+        EXPECT(m && strcmp(m->description, "Lock contentions") == 0,
+               "lock_contentions: description");
         if (view) {
             p2m_metric_info info;
             memset(&info, 0, sizeof info);
             p2m_result_metric(view, 0, 6, &info);
-            EXPECT(info.kind == P2M_METRIC_EXTRA && info.extra == 5 && info.is_gauge && info.is_double,
+            EXPECT(info.kind == P2M_METRIC_EXTRA && info.extra == 5 && info.is_gauge &&
+                       info.is_double,
                    "view of heap_in_use: kind %d extra %u gauge %d double %d", (int)info.kind,
                    (unsigned)info.extra, info.is_gauge, info.is_double);
             p2m_result_metric(view, 0, 0, &info);
             EXPECT(info.kind == P2M_METRIC_CPU && !info.is_gauge, "view of cpu_time");
         }
         /* fed by nothing: goroutine/count (unclassified) and alloc_space/bytes (memory off) */
-        EXPECT(stats.profiles == 11 && stats.profiles_unclassified == 1 && stats.profiles_unfed == 2 &&
-                   stats.samples_unfed == 3 && stats.n_unfed == 2,
+        EXPECT(stats.profiles == 11 && stats.profiles_unclassified == 1 &&
+                   stats.profiles_unfed == 2 && stats.samples_unfed == 3 && stats.n_unfed == 2,
                "stats: profiles %llu unclassified %llu unfed %llu samples_unfed %llu n_unfed %zu",
                (unsigned long long)stats.profiles, (unsigned long long)stats.profiles_unclassified,
                (unsigned long long)stats.profiles_unfed, (unsigned long long)stats.samples_unfed,
@@ -2196,13 +2221,15 @@ static void check_extra_metrics(void)
                    unfed[0].samples == 2 && str_eq(unfed[1].type, "alloc_space") &&
                    str_eq(unfed[1].unit, "bytes") && unfed[1].samples == 1 &&
                    unfed[2].profiles == 0xA5A5A5A5A5A5A5A5ull,
-               "unfed list: %s/%s, %s/%s (the third entry must stay untouched)", str_show(unfed[0].type),
-               str_show(unfed[0].unit), str_show(unfed[1].type), str_show(unfed[1].unit));
+               "unfed list: %s/%s, %s/%s (the third entry must stay untouched)",
+               str_show(unfed[0].type), str_show(unfed[0].unit), str_show(unfed[1].type),
+               str_show(unfed[1].unit));
         /* an array of one: the first type only, the totals still count both */
         opt.unfed_cap = 1;
         p2m__metrics__export_metrics_service_request__free_unpacked(d, NULL);
         d = convert_decode(&c, &req, &opt, &stats, NULL);
-        EXPECT(d && stats.n_unfed == 1 && stats.profiles_unfed == 2 && str_eq(unfed[0].type, "goroutine"),
+        EXPECT(d && stats.n_unfed == 1 && stats.profiles_unfed == 2 &&
+                   str_eq(unfed[0].type, "goroutine"),
                "unfed_cap 1: n_unfed %zu profiles_unfed %llu", stats.n_unfed,
                (unsigned long long)stats.profiles_unfed);
         /* no array: totals only */
@@ -2242,16 +2269,23 @@ static void check_extra_metrics(void)
             for (call = 0; call < 2; call++) {
                 p2m_status st = p2m_convert(eng, req.b, req.n, &opt, work_mem, sizeof work_mem,
                                             out_buf, sizeof out_buf, &n, NULL, &err);
-                DReq *dd = st == P2M_OK ? p2m__metrics__export_metrics_service_request__unpack(NULL, n, out_buf) : NULL;
+                DReq *dd =
+                    st == P2M_OK ? p2m__metrics__export_metrics_service_request__unpack(NULL, n,
+                                                                                        out_buf)
+                                 : NULL;
                 EXPECT(dd != NULL, "call %d: status %d %s", call, (int)st, err.message);
                 if (dd) {
                     const DMetric *h = metric_named(dd, "heap"), *ct = metric_named(dd, "cont");
                     EXPECT(h && h->data_case == P2M__METRICS__METRIC__DATA_GAUGE &&
-                               h->gauge->n_data_points == 1 && h->gauge->data_points[0]->as_int == 5120,
+                               h->gauge->n_data_points == 1 &&
+                               h->gauge->data_points[0]->as_int == 5120,
                            "call %d: heap gauge should stay 5120 (By), got %lld", call,
-                           h && h->gauge && h->gauge->n_data_points ? (long long)h->gauge->data_points[0]->as_int : -1LL);
+                           h && h->gauge && h->gauge->n_data_points
+                               ? (long long)h->gauge->data_points[0]->as_int
+                               : -1LL);
                     EXPECT(ct && ct->data_case == P2M__METRICS__METRIC__DATA_SUM &&
-                               ct->sum->aggregation_temporality == 2 && ct->sum->n_data_points == 1 &&
+                               ct->sum->aggregation_temporality == 2 &&
+                               ct->sum->n_data_points == 1 &&
                                ct->sum->data_points[0]->as_int == 10 * (call + 1),
                            "call %d: cont sum should be %d", call, 10 * (call + 1));
                     p2m__metrics__export_metrics_service_request__free_unpacked(dd, NULL);
@@ -2269,7 +2303,8 @@ static void check_extra_metrics(void)
    configuration below, not from a conversion). */
 static void check_engine_metrics(void)
 {
-    static const char *const t_inuse[] = {"inuse_space/bytes"}, *const t_off[] = {"off_cpu/nanoseconds"};
+    static const char *const t_inuse[] = {"inuse_space/bytes"};
+    static const char *const t_off[] = {"off_cpu/nanoseconds"};
     p2m_extra_metric x[2];
     p2m_config c;
     p2m_error err;
@@ -2279,7 +2314,8 @@ static void check_engine_metrics(void)
     tk_begin("c.api.engine_metrics");
     memset(x, 0, sizeof x);
     x[0].name = "heap"; x[0].sample_types = t_inuse; x[0].n_sample_types = 1;
-    x[1].name = "off"; x[1].unit = "milliseconds"; x[1].sample_types = t_off; x[1].n_sample_types = 1;
+    x[1].name = "off"; x[1].unit = "milliseconds"; x[1].sample_types = t_off;
+    x[1].n_sample_types = 1;
     p2m_config_init(&c);
     c.cpu.unit = "seconds";
     c.memory.enabled = 0;
@@ -2297,11 +2333,12 @@ static void check_engine_metrics(void)
                "cpu: %s %s", str_show(m[0].name), str_show(m[0].unit));
         EXPECT(n == 4 && m[1].kind == P2M_METRIC_FUNCTION && str_eq(m[1].unit, "s"),
                "function takes the cpu unit: %s", str_show(m[1].unit));
-        EXPECT(n == 4 && m[2].kind == P2M_METRIC_EXTRA && m[2].extra == 0 && str_eq(m[2].name, "heap") &&
-                   str_eq(m[2].unit, "By") && m[2].is_gauge && !m[2].is_double,
+        EXPECT(n == 4 && m[2].kind == P2M_METRIC_EXTRA && m[2].extra == 0 &&
+                   str_eq(m[2].name, "heap") && str_eq(m[2].unit, "By") && m[2].is_gauge &&
+                   !m[2].is_double,
                "heap: %s %s gauge %d", str_show(m[2].name), str_show(m[2].unit), m[2].is_gauge);
-        EXPECT(n == 4 && m[3].kind == P2M_METRIC_EXTRA && m[3].extra == 1 && str_eq(m[3].unit, "ms") &&
-                   !m[3].is_gauge && m[3].is_double,
+        EXPECT(n == 4 && m[3].kind == P2M_METRIC_EXTRA && m[3].extra == 1 &&
+                   str_eq(m[3].unit, "ms") && !m[3].is_gauge && m[3].is_double,
                "off: %s %s", str_show(m[3].name), str_show(m[3].unit));
         EXPECT(p2m_engine_metrics(eng, m, 1) == 4 && p2m_engine_metrics(eng, NULL, 0) == 4,
                "count without room");
@@ -2324,11 +2361,13 @@ static void check_extra_config_errors(void)
     c.n_extra = 1;
     x.name = "m"; x.sample_types = t_mix; x.n_sample_types = 2;
     expect_config_error(&c, &err, "snapshot and accrued types");
-    EXPECT(strcmp(err.field, "metrics.extra[0].sample_types") == 0 && strstr(err.message, "snapshot"),
+    EXPECT(strcmp(err.field, "metrics.extra[0].sample_types") == 0 &&
+               strstr(err.message, "snapshot"),
            "mixing: field %s message %s", err.field, err.message);
     x.sample_types = t_bad; x.n_sample_types = 1;
     expect_config_error(&c, &err, "type without unit");
-    EXPECT(strcmp(err.field, "metrics.extra[0].sample_types") == 0 && strstr(err.message, "type/unit"),
+    EXPECT(strcmp(err.field, "metrics.extra[0].sample_types") == 0 &&
+               strstr(err.message, "type/unit"),
            "no slash: field %s message %s", err.field, err.message);
     x.sample_types = t_ns; x.unit = "By";
     expect_config_error(&c, &err, "size metric of a time type");
@@ -2336,13 +2375,16 @@ static void check_extra_config_errors(void)
            "By of nanoseconds: field %s message %s", err.field, err.message);
     x.unit = NULL; x.name = "cpu_time";
     expect_config_error(&c, &err, "name taken");
-    EXPECT(strcmp(err.field, "metrics.extra[0].metric_name") == 0, "duplicate name: field %s", err.field);
+    EXPECT(strcmp(err.field, "metrics.extra[0].metric_name") == 0, "duplicate name: field %s",
+           err.field);
     x.name = "";
     expect_config_error(&c, &err, "empty name");
-    EXPECT(strcmp(err.field, "metrics.extra[0].metric_name") == 0, "empty name: field %s", err.field);
+    EXPECT(strcmp(err.field, "metrics.extra[0].metric_name") == 0, "empty name: field %s",
+           err.field);
     x.name = "m"; x.n_sample_types = 0;
     expect_config_error(&c, &err, "no types");
-    EXPECT(strcmp(err.field, "metrics.extra[0].sample_types") == 0, "no types: field %s", err.field);
+    EXPECT(strcmp(err.field, "metrics.extra[0].sample_types") == 0, "no types: field %s",
+           err.field);
     p2m_config_init(&c);
     c.memory.unit = "bytes and more";
     expect_config_error(&c, &err, "memory unit");
@@ -2378,11 +2420,13 @@ static void check_unit_spellings(void)
     if (d) {
         const DMetric *cpu = metric_at(d, 0, 0), *mem = metric_at(d, 0, 1);
         EXPECT(cpu && strcmp(cpu->unit, "s") == 0 &&
-                   cpu->sum->data_points[0]->value_case == P2M__METRICS__NUMBER_DATA_POINT__VALUE_AS_DOUBLE &&
+                   cpu->sum->data_points[0]->value_case ==
+                       P2M__METRICS__NUMBER_DATA_POINT__VALUE_AS_DOUBLE &&
                    fabs(cpu->sum->data_points[0]->as_double - 0.030000157) < 1e-15,
                "cpu in seconds: unit %s", cpu ? cpu->unit : "-");
         EXPECT(mem && strcmp(mem->unit, "KiBy") == 0 &&
-                   mem->sum->data_points[0]->as_double == 5.0 && mem->sum->data_points[1]->as_double == 0.0625,
+                   mem->sum->data_points[0]->as_double == 5.0 &&
+                   mem->sum->data_points[1]->as_double == 0.0625,
                "memory in kibibytes: unit %s, expected 5 and 0.0625", mem ? mem->unit : "-");
         p2m__metrics__export_metrics_service_request__free_unpacked(d, NULL);
     }
@@ -2390,7 +2434,8 @@ static void check_unit_spellings(void)
     d = convert_decode(&c, &req, NULL, NULL, NULL);
     if (d) {
         const DMetric *mem = metric_at(d, 0, 1);
-        EXPECT(mem && strcmp(mem->unit, "MiBy") == 0 && mem->sum->data_points[0]->as_double == 5120.0 / 1048576.0,
+        EXPECT(mem && strcmp(mem->unit, "MiBy") == 0 &&
+                   mem->sum->data_points[0]->as_double == 5120.0 / 1048576.0,
                "memory in MiBy");
         p2m__metrics__export_metrics_service_request__free_unpacked(d, NULL);
     }
@@ -2438,7 +2483,8 @@ static void check_layout_conflict(void)
     build_main_request(&req, P2M_LAYOUT_V1_10, 0);
     st = convert_layout(&req, P2M_LAYOUT_AUTO, 0, &stats, &err);
     EXPECT(st == P2M_OK && stats.layout_conflict == 0 && stats.layout_evidence == P2M_LAYOUT_V1_10,
-           "auto on v1.10: conflict %d evidence %d", stats.layout_conflict, (int)stats.layout_evidence);
+           "auto on v1.10: conflict %d evidence %d", stats.layout_conflict,
+           (int)stats.layout_evidence);
     tk_end();
 }
 
@@ -2461,8 +2507,10 @@ static void expect_xattrs(const DReq *d, const DReq *plain, const char *where)
            "%s: %zu resources, expected 2", where, d->n_resource_metrics);
     for (ri = 0; ri < d->n_resource_metrics && ri < plain->n_resource_metrics; ri++) {
         const DRes *r = d->resource_metrics[ri], *p = plain->resource_metrics[ri];
-        const DKV *svc = find_attr(r->resource->attributes, r->resource->n_attributes, "service.name");
-        const DKV *env = find_attr(r->resource->attributes, r->resource->n_attributes, "deployment.environment");
+        const DKV *svc =
+            find_attr(r->resource->attributes, r->resource->n_attributes, "service.name");
+        const DKV *env =
+            find_attr(r->resource->attributes, r->resource->n_attributes, "deployment.environment");
         const DKV *num = find_attr(r->resource->attributes, r->resource->n_attributes, "k.int");
         size_t had_svc = count_key(p, "service.name");
         EXPECT(count_key(r, "service.name") == 1 && svc && svc->value &&
@@ -2471,7 +2519,8 @@ static void expect_xattrs(const DReq *d, const DReq *plain, const char *where)
         EXPECT(count_key(r, "deployment.environment") == 1 && env && env->value &&
                    strcmp(env->value->string_value, "test") == 0,
                "%s: resource %zu deployment.environment not the last given (\"test\")", where, ri);
-        EXPECT(num && num->value && num->value->value_case == P2M__METRICS__ANY_VALUE__VALUE_INT_VALUE &&
+        EXPECT(num && num->value &&
+                   num->value->value_case == P2M__METRICS__ANY_VALUE__VALUE_INT_VALUE &&
                    num->value->int_value == -7,
                "%s: resource %zu k.int not int -7", where, ri);
         EXPECT(r->resource->n_attributes == p->resource->n_attributes - had_svc + 3,

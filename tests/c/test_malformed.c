@@ -388,8 +388,8 @@ static void check_nested_cuts(const char *name, const pbw *req)
                    "test bug: the cut input has no consistent top level");
             run(buf, n, &o);
             count++;
-            snprintf(what, sizeof what, "field with length at %zu cut to %zu of %zu bytes", sp[x].lp,
-                     cut - sp[x].c0, sp[x].c1 - sp[x].c0);
+            snprintf(what, sizeof what, "field with length at %zu cut to %zu of %zu bytes",
+                     sp[x].lp, cut - sp[x].c0, sp[x].c1 - sp[x].c0);
             if (depth1 && nb >= 2) {
                 int boundary;
                 while (bi + 1 < nb && bounds[bi + 1] <= cut - sp[x].c0)
@@ -848,10 +848,13 @@ static void check_huge_indices(void)
                 pbw_msg(&dict, 7, &e);
                 pbw_msg(&req, 2, &dict);
                 run(req.b, req.n, &o);
-                snprintf(what, sizeof what, "%s engine, index %lld as %s", which ? "function" : "default",
-                         (long long)idx[i],
-                         k == 0 ? "attribute" : k == 1 ? "stack" : k == 2 ? "link"
-                         : k == 3 ? "string (sample type)" : "profile attribute");
+                snprintf(what, sizeof what, "%s engine, index %lld as %s",
+                         which ? "function" : "default", (long long)idx[i],
+                         k == 0   ? "attribute"
+                         : k == 1 ? "stack"
+                         : k == 2 ? "link"
+                         : k == 3 ? "string (sample type)"
+                                  : "profile attribute");
                 if (idx[i] == 3 && k != 3) {
                     /* 3 is past the end only for some tables: any outcome but a crash */
                     if (o.st != P2M_OK && !malformed_ok(&o, req.n, what))

@@ -48,7 +48,8 @@ int main(void)
         EXPECT(st == P2M_OK, "aggregate: %d %s", (int)st, err.message);
         memset(&pt, 0, sizeof pt);
         if (st == P2M_OK) p2m_result_point(r, 0, 0, 0, &pt);
-        EXPECT(st == P2M_OK && pt.as_int == 30000157, "cpu (app,worker): %lld", (long long)pt.as_int);
+        EXPECT(st == P2M_OK && pt.as_int == 30000157, "cpu (app,worker): %lld",
+               (long long)pt.as_int);
     }
     (void)out_buf;
     tk_end();
