@@ -37,6 +37,17 @@ type Config struct {
 	StateMaxSeries uint32      // state_max_series (cumulative); 0 = 8192
 	StateBytes     uint64      // state_bytes (cumulative); 0 = 1 MiB
 
+	// Format is the output of Convert, ConvertAppend and ConvertStats:
+	// FormatOTLP (default, protobuf), FormatJSON (OTLP/JSON, one line
+	// without a newline) or FormatProm (Prometheus text exposition), as
+	// p2m convert -f otlp|json|prom writes one request.
+	Format Format
+	// PromPromoteAll and PromPromoteKeys: FormatProm only, resource
+	// attributes (all, or those keys) as labels on every sample (p2m
+	// convert --promote-resource-attrs all|KEY,...).
+	PromPromoteAll  bool
+	PromPromoteKeys []string
+
 	// ResourceAttributes are string attributes added to every resource of
 	// the output, replacing one of the same key (p2m convert
 	// --resource-attr KEY=VALUE); of a key given twice the last wins.
@@ -46,6 +57,15 @@ type Config struct {
 	// their own (p2m convert --now); 0 = the current time at each call.
 	NowUnixNano uint64
 }
+
+// Format is an output format.
+type Format int
+
+const (
+	FormatOTLP Format = 0 // ExportMetricsServiceRequest, protobuf
+	FormatJSON Format = 1 // the same in the OTLP JSON encoding, one line
+	FormatProm Format = 2 // Prometheus text exposition format 0.0.4
+)
 
 // Attribute is a string attribute: a key and its value.
 type Attribute struct {

@@ -19,12 +19,12 @@ package profile2metrics
 /*
 #cgo CFLAGS: -I${SRCDIR}/../.. -std=c99 -O2
 #include <stdlib.h>
-#include "profile2metrics.h"
-#include "p2m_go.h"
+#include "bindings/shim/p2m_shim.h"
 */
 import "C"
 
 import (
+	"fmt"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -48,7 +48,9 @@ type Converter struct {
 	now        uint64
 	rattrs     *C.p2m_attribute // Config.ResourceAttributes in C memory
 	nRattrs    int
-	rattrsMem  []unsafe.Pointer
+	format     Format
+	prom       *C.p2m_prom_options // Config.PromPromote* in C memory
+	cMem       []unsafe.Pointer    // C memory to free on Close
 	// Scratch memory of finished calls, for the next ones. A buffered
 	// channel, not a sync.Pool: the pool is emptied at every garbage
 	// collection, and re-growing half a megabyte of working memory after
@@ -59,8 +61,9 @@ type Converter struct {
 
 // scratch is what one call writes into; reused through the pool.
 type scratch struct {
-	work []byte
-	out  []byte
+	work    []byte
+	out     []byte
+	writers []byte // scratch of the JSON and Prometheus writers
 }
 
 // cArena holds the C copies of a configuration's strings and arrays until
@@ -270,17 +273,35 @@ func NewConverter(cfg Config) (*Converter, error) {
 	if n := len(cfg.ResourceAttributes); n > 0 {
 		// C memory for the whole life of the converter: every call reads it
 		arr := C.calloc(C.size_t(n), C.sizeof_p2m_attribute)
-		c.rattrsMem = append(c.rattrsMem, arr)
+		c.cMem = append(c.cMem, arr)
 		list := (*[1 << 20]C.p2m_attribute)(arr)[:n:n]
 		for i, a := range cfg.ResourceAttributes {
 			k, v := C.CBytes([]byte(a.Key)), C.CBytes([]byte(a.Value))
-			c.rattrsMem = append(c.rattrsMem, k, v)
+			c.cMem = append(c.cMem, k, v)
 			list[i].key = C.p2m_str{ptr: (*C.char)(k), len: C.size_t(len(a.Key))}
 			list[i].value._type = C.P2M_VALUE_STRING
 			list[i].value.str = C.p2m_str{ptr: (*C.char)(v), len: C.size_t(len(a.Value))}
 		}
 		c.rattrs, c.nRattrs = (*C.p2m_attribute)(arr), n
 	}
+	c.format = cfg.Format
+	// p2m_prom_options, with the keys as C strings, for the whole life of
+	// the converter
+	po := (*C.p2m_prom_options)(C.calloc(1, C.sizeof_p2m_prom_options))
+	c.cMem = append(c.cMem, unsafe.Pointer(po))
+	po.promote_all = cBool(cfg.PromPromoteAll)
+	if n := len(cfg.PromPromoteKeys); n > 0 {
+		arr := C.calloc(C.size_t(n), C.size_t(unsafe.Sizeof((*C.char)(nil))))
+		c.cMem = append(c.cMem, arr)
+		keys := (*[1 << 20]*C.char)(arr)[:n:n]
+		for i, k := range cfg.PromPromoteKeys {
+			keys[i] = C.CString(k)
+			c.cMem = append(c.cMem, unsafe.Pointer(keys[i]))
+		}
+		po.promote_keys = (**C.char)(arr)
+		po.n_promote_keys = C.size_t(n)
+	}
+	c.prom = po
 	c.work = make(chan *scratch, 2*runtime.GOMAXPROCS(0)+2)
 	runtime.SetFinalizer(c, (*Converter).Close)
 	return c, nil
@@ -299,10 +320,10 @@ func (c *Converter) Close() error {
 		C.free(c.stateMem)
 		c.stateMem, c.state = nil, nil
 	}
-	for _, p := range c.rattrsMem {
+	for _, p := range c.cMem {
 		C.free(p)
 	}
-	c.rattrsMem, c.rattrs, c.nRattrs = nil, nil, 0
+	c.cMem, c.rattrs, c.nRattrs, c.prom = nil, nil, 0, nil
 	runtime.SetFinalizer(c, nil)
 	return nil
 }
@@ -330,7 +351,14 @@ func (c *Converter) Reset() error {
 // otlp). Malformed input gives an *Error of StatusMalformed with the byte
 // offset. The returned slice is the caller's.
 func (c *Converter) Convert(in []byte) ([]byte, error) {
-	out, _, err := c.convert(nil, in, false)
+	out, _, err := c.convert(nil, in, c.format, false)
+	return out, err
+}
+
+// ConvertFormat is Convert with the output format given for this call
+// instead of Config.Format.
+func (c *Converter) ConvertFormat(in []byte, f Format) ([]byte, error) {
+	out, _, err := c.convert(nil, in, f, false)
 	return out, err
 }
 
@@ -339,7 +367,7 @@ func (c *Converter) Convert(in []byte) ([]byte, error) {
 // request after request can reuse one buffer: ConvertAppend(buf[:0], in).
 // On error dst is returned unchanged.
 func (c *Converter) ConvertAppend(dst, in []byte) ([]byte, error) {
-	out, _, err := c.convert(dst, in, false)
+	out, _, err := c.convert(dst, in, c.format, false)
 	if err != nil {
 		return dst, err
 	}
@@ -348,13 +376,16 @@ func (c *Converter) ConvertAppend(dst, in []byte) ([]byte, error) {
 
 // ConvertStats is Convert that also returns the statistics of the call.
 func (c *Converter) ConvertStats(in []byte) ([]byte, Stats, error) {
-	return c.convert(nil, in, true)
+	return c.convert(nil, in, c.format, true)
 }
 
 var oneByte [1]byte // the address given for an empty input
 
 // convert appends the output to dst (nil: a new slice of the exact size).
-func (c *Converter) convert(dst, in []byte, wantStats bool) ([]byte, Stats, error) {
+func (c *Converter) convert(dst, in []byte, format Format, wantStats bool) ([]byte, Stats, error) {
+	if format < FormatOTLP || format > FormatProm {
+		return dst, Stats{}, &Error{Status: StatusArgument, Message: fmt.Sprintf("unknown output format %d", int(format))}
+	}
 	if c.cumulative {
 		c.mu.Lock()
 		defer c.mu.Unlock()
@@ -394,56 +425,72 @@ func (c *Converter) convert(dst, in []byte, wantStats bool) ([]byte, Stats, erro
 		s.out = make([]byte, 4096+int(atomic.LoadInt64(&c.outHint)))
 	}
 
-	var cerr C.p2m_error
-	var cstats C.p2m_stats
-	var n C.size_t
+	var res C.p2mb_result
 	var st C.p2m_status
-	var unfed [C.P2MGO_MAX_UNFED * 6]uint64
-	var unfedPtr *C.uint64_t
+	want := C.int(0)
 	if wantStats {
-		unfedPtr = (*C.uint64_t)(unsafe.Pointer(&unfed[0]))
+		want = 1
 	}
-	// Grow the working memory and the output to what the library says it
-	// needs, and call again; the library names the exact sizes, so a second
-	// call succeeds, a third only when both were short.
+	// Grow the working memory to what the library says it needs and call
+	// again (the aggregation changes nothing when it fails). The writers'
+	// scratch and the output grow inside the shim, into C memory, so that
+	// a successful aggregation is never repeated.
 	for attempt := 0; attempt < 4; attempt++ {
-		var workPtr unsafe.Pointer
+		var workPtr, wsPtr unsafe.Pointer
 		if len(s.work) > 0 {
 			workPtr = unsafe.Pointer(&s.work[0])
 		}
-		st = C.p2mgo_convert(c.engine, inPtr, C.size_t(len(in)), &opt,
-			workPtr, C.size_t(len(s.work)), unsafe.Pointer(&s.out[0]), C.size_t(len(s.out)),
-			&n, &cstats, &cerr, unfedPtr, C.P2MGO_MAX_UNFED)
-		if st == C.P2M_ERR_MEMORY && int(cerr.needed) > len(s.work) {
-			s.work = make([]byte, int(cerr.needed))
-		} else if st == C.P2M_ERR_OUTPUT_TOO_SMALL && int(cerr.needed) > len(s.out) {
-			s.out = make([]byte, int(cerr.needed))
+		if len(s.writers) > 0 {
+			wsPtr = unsafe.Pointer(&s.writers[0])
+		}
+		st = C.p2mb_convert(c.engine, inPtr, C.size_t(len(in)), &opt, C.int(format), c.prom,
+			workPtr, C.size_t(len(s.work)), wsPtr, C.size_t(len(s.writers)),
+			unsafe.Pointer(&s.out[0]), C.size_t(len(s.out)), want, &res)
+		if st == C.P2M_ERR_MEMORY && int(res.err.needed) > len(s.work) {
+			s.work = make([]byte, int(res.err.needed))
 		} else {
 			break
 		}
 	}
 	runtime.KeepAlive(in)
 	if st != C.P2M_OK {
-		return nil, Stats{}, goError(st, &cerr)
+		return dst, Stats{}, goError(st, &res.err)
+	}
+	n := int(res.out_size)
+	if res.scratch_needed > 0 && int(res.scratch_needed) > len(s.writers) {
+		s.writers = make([]byte, int(res.scratch_needed))
+	}
+	var src []byte
+	if res.heap_out == nil {
+		src = s.out[:n]
+	} else {
+		// the output did not fit s.out: it is in C memory; next time it will
+		src = C.GoBytes(res.heap_out, C.int(n))
+		C.p2mb_free(res.heap_out)
+		s.out = make([]byte, n)
 	}
 	if h := atomic.LoadInt64(&c.outHint); int64(n) > h {
 		atomic.CompareAndSwapInt64(&c.outHint, h, int64(n))
 	}
 	var out []byte
 	if dst == nil {
-		out = make([]byte, int(n))
-		copy(out, s.out[:n])
+		if res.heap_out != nil {
+			out = src // already a copy of its own
+		} else {
+			out = make([]byte, n)
+			copy(out, src)
+		}
 	} else {
-		out = append(dst, s.out[:n]...)
+		out = append(dst, src...)
 	}
 	var stats Stats
 	if wantStats {
-		stats = goStats(&cstats)
-		for i := 0; i < int(cstats.n_unfed) && i < C.P2MGO_MAX_UNFED; i++ {
-			e := unfed[i*6 : i*6+6]
+		stats = goStats(&res.stats)
+		for i := 0; i < int(res.stats.n_unfed) && i < C.P2MB_MAX_UNFED; i++ {
+			e := res.unfed[i*6 : i*6+6]
 			stats.Unfed = append(stats.Unfed, TypeCount{
 				Type: string(in[e[0] : e[0]+e[1]]), Unit: string(in[e[2] : e[2]+e[3]]),
-				Profiles: e[4], Samples: e[5],
+				Profiles: uint64(e[4]), Samples: uint64(e[5]),
 			})
 		}
 	}

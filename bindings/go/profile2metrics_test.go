@@ -233,6 +233,78 @@ func TestConvertMatchesCLI(t *testing.T) {
 	}
 }
 
+// OTLP/JSON and Prometheus text: p2m convert -f json (whose line ends with
+// a newline the library does not write) and -f prom, for one request.
+func TestFormatsMatchCLI(t *testing.T) {
+	promoted := Config{NowUnixNano: now, PromPromoteAll: true}
+	keys := Config{NowUnixNano: now, PromPromoteKeys: []string{"container.id", "process.pid", "service.name"}}
+	cases := []struct {
+		name   string
+		cfg    Config
+		args   []string
+		format Format
+	}{
+		{"default", Config{NowUnixNano: now}, nil, FormatJSON},
+		{"default", Config{NowUnixNano: now}, nil, FormatProm},
+		{"full", configFull(), []string{"-c", fullYAML}, FormatJSON},
+		{"full", configFull(), []string{"-c", fullYAML}, FormatProm},
+		{"resource-attrs", configResourceAttrs(), resourceAttrArgs, FormatJSON},
+		{"resource-attrs", configResourceAttrs(), resourceAttrArgs, FormatProm},
+		{"promote-all", promoted, []string{"--promote-resource-attrs", "all"}, FormatProm},
+		{"promote-keys", keys, []string{"--promote-resource-attrs", "container.id,process.pid,service.name"}, FormatProm},
+	}
+	for _, cs := range cases {
+		flag := map[Format]string{FormatJSON: "json", FormatProm: "prom"}[cs.format]
+		cfg := cs.cfg
+		cfg.Format = cs.format // Convert's format; ConvertFormat is checked too
+		conv := mustConverter(t, cfg)
+		other := mustConverter(t, cs.cfg)
+		for _, in := range inputs(t) {
+			want := cliConvert(t, in.data, append([]string{"-f", flag}, cs.args...)...)
+			if cs.format == FormatJSON {
+				if !bytes.HasSuffix(want, []byte("\n")) {
+					t.Fatalf("%s/%s: p2m -f json does not end its line", cs.name, in.name)
+				}
+				want = want[:len(want)-1]
+			}
+			got, err := conv.Convert(in.data)
+			if err != nil {
+				t.Errorf("%s/%s/%s: %v", cs.name, flag, in.name, err)
+				continue
+			}
+			if !bytes.Equal(got, want) {
+				t.Errorf("%s/%s/%s: %d bytes, p2m wrote %d different ones", cs.name, flag, in.name, len(got), len(want))
+			}
+			if got2, err := other.ConvertFormat(in.data, cs.format); err != nil || !bytes.Equal(got2, want) {
+				t.Errorf("%s/%s/%s: ConvertFormat differs (%v)", cs.name, flag, in.name, err)
+			}
+		}
+	}
+	if _, err := mustConverter(t, Config{}).ConvertFormat(nil, Format(9)); !errors.Is(err, ErrArgument) {
+		t.Errorf("format 9: %v, want ErrArgument", err)
+	}
+}
+
+// JSON of a cumulative stream: one line per request, the state carried.
+func TestJSONStreamMatchesCLI(t *testing.T) {
+	inputs(t)
+	cfg := configCumulative()
+	cfg.Format = FormatJSON
+	conv := mustConverter(t, cfg)
+	want := cliConvert(t, k8sStream, "--input-format", "otlp-stream", "-c", cumulYAML, "-f", "json")
+	var got []byte
+	for i, f := range frames(t, k8sStream) {
+		line, err := conv.Convert(f)
+		if err != nil {
+			t.Fatalf("message %d: %v", i+1, err)
+		}
+		got = append(append(got, line...), '\n')
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%d bytes, p2m wrote %d different ones", len(got), len(want))
+	}
+}
+
 // A stream converted request by request, as p2m --input-format otlp-stream
 // does: delta, and cumulative with the state carried between requests.
 func TestStreamMatchesCLI(t *testing.T) {
