@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
-// Compiles profile2metrics.h (through csrc/p2m_impl.c) with the system C
-// compiler and archives it for the crate: no `cc` crate, no registry.
-// The header is the repository's (two directories up), or the one in
-// $P2M_INCLUDE_DIR. The compiler is $CC (default cc), the archiver $AR
+// Compiles profile2metrics.h and the bindings' shim (through
+// csrc/p2m_impl.c) with the system C compiler and archives them for the
+// crate: no `cc` crate, no registry. The header is the repository's (two
+// directories up). The compiler is $CC (default cc), the archiver $AR
 // (default ar).
 use std::env;
 use std::path::PathBuf;
@@ -22,14 +22,11 @@ fn run(cmd: &mut Command) {
 
 fn main() {
     let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap());
-    let include = match env::var("P2M_INCLUDE_DIR") {
-        Ok(dir) => PathBuf::from(dir),
-        Err(_) => manifest.join("..").join(".."),
-    };
+    let include = manifest.join("..").join("..");
     let header = include.join("profile2metrics.h");
     if !header.exists() {
         panic!(
-            "profile2metrics build: {} not found (set P2M_INCLUDE_DIR to the directory of profile2metrics.h)",
+            "profile2metrics build: {} not found: the crate builds inside the profile2metrics sources",
             header.display()
         );
     }
@@ -57,8 +54,21 @@ fn main() {
     println!("cargo:rustc-link-lib=static=profile2metrics_c");
     println!("cargo:rerun-if-changed={}", header.display());
     println!("cargo:rerun-if-changed={}", src.display());
+    let shim = include.join("bindings").join("shim");
+    println!(
+        "cargo:rerun-if-changed={}",
+        shim.join("p2m_shim.c").display()
+    );
+    println!(
+        "cargo:rerun-if-changed={}",
+        shim.join("p2m_shim.h").display()
+    );
+    // the text writers, while they are a file of their own
+    println!(
+        "cargo:rerun-if-changed={}",
+        include.join("tools").join("p2m_writers.inc").display()
+    );
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-env-changed=CC");
     println!("cargo:rerun-if-env-changed=AR");
-    println!("cargo:rerun-if-env-changed=P2M_INCLUDE_DIR");
 }

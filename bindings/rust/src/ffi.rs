@@ -180,9 +180,27 @@ struct p2m_stats {
     layout_conflict: c_int,
 }
 
+#[repr(C)]
+struct p2m_prom_options {
+    promote_all: c_int,
+    promote_keys: *const *const c_char,
+    n_promote_keys: usize,
+    merged_resources: *mut usize,
+}
+
+/// The shim's answer (bindings/shim/p2m_shim.h).
+#[repr(C)]
+struct p2mb_result {
+    out_size: usize,
+    heap_out: *mut c_void,
+    scratch_needed: usize,
+    stats: p2m_stats,
+    err: p2m_error,
+    unfed: [u64; MAX_UNFED * 6],
+}
+
 const P2M_OK: u32 = 0;
 const P2M_ERR_MEMORY: u32 = 4;
-const P2M_ERR_OUTPUT_TOO_SMALL: u32 = 5;
 
 extern "C" {
     fn p2m_version() -> *const c_char;
@@ -202,21 +220,25 @@ extern "C" {
         state: *mut *mut p2m_state,
         err: *mut p2m_error,
     ) -> u32;
-    fn p2m_convert(
+    fn p2mb_convert(
         engine: *const p2m_engine,
         input: *const c_void,
         input_size: usize,
         options: *const p2m_options,
+        format: c_int,
+        prom: *const p2m_prom_options,
         work: *mut c_void,
         work_size: usize,
-        output: *mut c_void,
+        scratch: *mut c_void,
+        scratch_size: usize,
+        out: *mut c_void,
         cap: usize,
-        output_size: *mut usize,
-        stats: *mut p2m_stats,
-        err: *mut p2m_error,
+        want_unfed: c_int,
+        res: *mut p2mb_result,
     ) -> u32;
+    fn p2mb_free(p: *mut c_void);
     #[cfg(test)]
-    fn p2mrs_layout(what: c_int) -> usize;
+    fn p2mb_layout(what: c_int) -> usize;
 }
 
 pub fn version() -> &'static str {
@@ -468,6 +490,9 @@ pub struct Engine {
     ptr: *const p2m_engine,
     _rattr_text: Vec<String>,
     rattrs: Vec<p2m_attribute>,
+    _prom_keys: Vec<CString>,
+    _prom_key_ptrs: Vec<*const c_char>,
+    prom: p2m_prom_options,
 }
 
 // SAFETY: the library's contract (docs/api.md, Thread safety): a compiled
@@ -494,6 +519,7 @@ unsafe impl Send for State {}
 pub struct Scratch {
     work: Vec<u64>,
     out: Vec<u8>,
+    writers: Vec<u64>, // scratch of the JSON and Prometheus writers
 }
 
 impl Scratch {
@@ -501,6 +527,7 @@ impl Scratch {
         Scratch {
             work: Vec::new(),
             out: vec![0; out_hint.max(4096)],
+            writers: Vec::new(),
         }
     }
     pub fn output(&self, n: usize) -> &[u8] {
@@ -551,11 +578,38 @@ impl Engine {
                     },
                 })
                 .collect();
+            // the keys' heap blocks do not move when the Vecs do
+            let mut keys = Vec::new();
+            if let crate::PromPromote::Keys(list) = &cfg.prom_promote {
+                for (i, k) in list.iter().enumerate() {
+                    keys.push(CString::new(k.as_str()).map_err(|_| Error {
+                        status: Status::Argument,
+                        offset: 0,
+                        needed: 0,
+                        field: format!("prom_promote[{}]", i),
+                        message: "contains a NUL byte".to_string(),
+                    })?);
+                }
+            }
+            let key_ptrs: Vec<*const c_char> = keys.iter().map(|k| k.as_ptr()).collect();
+            let prom = p2m_prom_options {
+                promote_all: matches!(cfg.prom_promote, crate::PromPromote::All) as c_int,
+                promote_keys: if key_ptrs.is_empty() {
+                    ptr::null()
+                } else {
+                    key_ptrs.as_ptr()
+                },
+                n_promote_keys: key_ptrs.len(),
+                merged_resources: ptr::null_mut(),
+            };
             Ok(Engine {
                 _mem: mem,
                 ptr: eng,
                 _rattr_text: text,
                 rattrs,
+                _prom_keys: keys,
+                _prom_key_ptrs: key_ptrs,
+                prom,
             })
         })?
     }
@@ -594,25 +648,18 @@ impl Engine {
         Ok(())
     }
 
-    /// Converts `input` into `scratch.out[..n]`, growing the working memory
-    /// and the output to the sizes the library asks for.
+    /// Converts `input` into `format` (0 OTLP, 1 JSON, 2 Prometheus); the
+    /// output is `scratch.output(n)`. The working memory grows to the size
+    /// the library asks for; the writers' scratch and the output grow in
+    /// the shim (C heap, copied here), so an aggregation is never repeated.
     pub fn convert(
         &self,
         input: &[u8],
         now: u64,
+        format: c_int,
         state: Option<&mut State>,
         scratch: &mut Scratch,
     ) -> Result<(usize, Stats), Error> {
-        let empty = p2m_str {
-            ptr: ptr::null(),
-            len: 0,
-        };
-        let mut unfed = [p2m_type_count {
-            type_: empty,
-            unit: empty,
-            profiles: 0,
-            samples: 0,
-        }; MAX_UNFED];
         let opt = p2m_options {
             now_unix_nano: now,
             state: match state {
@@ -621,8 +668,8 @@ impl Engine {
             },
             symbolize: ptr::null(),
             user_data: ptr::null_mut(),
-            unfed: unfed.as_mut_ptr(),
-            unfed_cap: MAX_UNFED,
+            unfed: ptr::null_mut(),
+            unfed_cap: 0,
             resource_attributes: if self.rattrs.is_empty() {
                 ptr::null()
             } else {
@@ -636,9 +683,7 @@ impl Engine {
         } else {
             input.as_ptr()
         };
-        let mut err = new_error();
-        let mut stats = p2m_stats::default();
-        let mut n = 0usize;
+        let mut res = std::mem::MaybeUninit::<p2mb_result>::uninit();
         let mut st = P2M_OK;
         for _ in 0..4 {
             let (work_ptr, work_size) = if scratch.work.is_empty() {
@@ -649,55 +694,84 @@ impl Engine {
                     scratch.work.len() * 8,
                 )
             };
+            let (ws_ptr, ws_size) = if scratch.writers.is_empty() {
+                (ptr::null_mut(), 0)
+            } else {
+                (
+                    scratch.writers.as_mut_ptr() as *mut c_void,
+                    scratch.writers.len() * 8,
+                )
+            };
             // SAFETY: every pointer is valid for the size given with it for
-            // the whole call (input, work, out, the locals), the engine is
-            // compiled, the state (if any) is this engine's and exclusively
-            // borrowed; the library writes at most cap bytes of output.
+            // the whole call (input, work, writers' scratch, out, the locals),
+            // the engine is compiled, the state (if any) is this engine's and
+            // exclusively borrowed; the shim writes at most cap bytes of
+            // output and fills res whole (it starts by zeroing it).
             st = unsafe {
-                p2m_convert(
+                p2mb_convert(
                     self.ptr,
                     in_ptr as *const c_void,
                     input.len(),
                     &opt,
+                    format,
+                    &self.prom,
                     work_ptr,
                     work_size,
+                    ws_ptr,
+                    ws_size,
                     scratch.out.as_mut_ptr() as *mut c_void,
                     scratch.out.len(),
-                    &mut n,
-                    &mut stats,
-                    &mut err,
+                    1,
+                    res.as_mut_ptr(),
                 )
             };
-            if st == P2M_ERR_MEMORY && err.needed > work_size {
-                scratch.work = block(err.needed);
-            } else if st == P2M_ERR_OUTPUT_TOO_SMALL && err.needed > scratch.out.len() {
-                scratch.out = vec![0; err.needed];
+            // SAFETY: p2mb_convert initialised res (memset, then fields).
+            let r = unsafe { res.assume_init_ref() };
+            if st == P2M_ERR_MEMORY && r.err.needed > work_size {
+                scratch.work = block(r.err.needed);
             } else {
                 break;
             }
         }
+        // SAFETY: as above.
+        let r = unsafe { res.assume_init_ref() };
         if st != P2M_OK {
-            return Err(to_error(st, &err));
+            return Err(to_error(st, &r.err));
         }
-        let mut st = rust_stats(&stats);
-        // the type strings point into the input: taken back as offsets
-        let text = |s: &p2m_str| -> String {
-            let at = (s.ptr as usize).wrapping_sub(input.as_ptr() as usize);
-            if !s.ptr.is_null() && at <= input.len() && s.len <= input.len() - at {
-                String::from_utf8_lossy(&input[at..at + s.len]).into_owned()
+        let n = r.out_size;
+        if r.scratch_needed > scratch.writers.len() * 8 {
+            scratch.writers = block(r.scratch_needed);
+        }
+        if !r.heap_out.is_null() {
+            // SAFETY: the shim malloc'd heap_out and wrote out_size bytes to
+            // it; it is copied once here (the copy is the output buffer from
+            // now on: the next output of this size fits) and freed with the
+            // shim's free.
+            unsafe {
+                scratch.out = std::slice::from_raw_parts(r.heap_out as *const u8, n).to_vec();
+                p2mb_free(r.heap_out);
+            }
+        }
+        let mut stats = rust_stats(&r.stats);
+        // the sample types that fed no metric, as offsets into the input
+        let text = |at: u64, len: u64| -> String {
+            let (at, len) = (at as usize, len as usize);
+            if at <= input.len() && len <= input.len() - at {
+                String::from_utf8_lossy(&input[at..at + len]).into_owned()
             } else {
                 String::new()
             }
         };
-        for t in unfed.iter().take(stats.n_unfed.min(MAX_UNFED)) {
-            st.unfed.push(TypeCount {
-                sample_type: text(&t.type_),
-                unit: text(&t.unit),
-                profiles: t.profiles,
-                samples: t.samples,
+        for i in 0..r.stats.n_unfed.min(MAX_UNFED) {
+            let e = &r.unfed[i * 6..i * 6 + 6];
+            stats.unfed.push(TypeCount {
+                sample_type: text(e[0], e[1]),
+                unit: text(e[2], e[3]),
+                profiles: e[4],
+                samples: e[5],
             });
         }
-        Ok((n.min(scratch.out.len()), st))
+        Ok((n, stats))
     }
 }
 
@@ -746,7 +820,7 @@ mod tests {
 
     fn c(what: c_int) -> usize {
         // SAFETY: a plain function of an integer.
-        unsafe { p2mrs_layout(what) }
+        unsafe { p2mb_layout(what) }
     }
 
     // The Rust declarations have the C compiler's sizes and offsets.
@@ -777,12 +851,18 @@ mod tests {
             offset_of!(p2m_options, resource_attributes),
             size_of::<p2m_type_count>(),
             offset_of!(p2m_type_count, samples),
+            size_of::<p2m_prom_options>(),
+            offset_of!(p2m_prom_options, merged_resources),
+            size_of::<p2mb_result>(),
+            offset_of!(p2mb_result, stats),
+            offset_of!(p2mb_result, err),
+            offset_of!(p2mb_result, unfed),
         ];
         for (i, r) in rust.iter().enumerate() {
             assert_eq!(
                 *r,
                 c(i as c_int),
-                "layout item {} (csrc/p2m_impl.c p2mrs_layout)",
+                "layout item {} (bindings/shim/p2m_shim.c p2mb_layout)",
                 i
             );
         }

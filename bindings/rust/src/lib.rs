@@ -84,6 +84,11 @@ pub struct Config {
     pub state_max_series: Option<u32>,
     /// `state_bytes` (cumulative); `None`: 1 MiB.
     pub state_bytes: Option<usize>,
+    /// The output of `convert` and `convert_with_stats` (`p2m convert -f`).
+    pub format: Format,
+    /// `Format::Prom` only: resource attributes as labels on every sample
+    /// (`p2m convert --promote-resource-attrs all|KEY,...`).
+    pub prom_promote: PromPromote,
     /// String attributes `(key, value)` added to every resource of the
     /// output, replacing one of the same key (`p2m convert --resource-attr
     /// KEY=VALUE`); of a key given twice the last wins.
@@ -91,6 +96,28 @@ pub struct Config {
     /// The time given to profiles that carry none (`p2m convert --now`);
     /// `None`: the current time at each call.
     pub now_unix_nano: Option<u64>,
+}
+
+/// An output format.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Format {
+    /// ExportMetricsServiceRequest, protobuf.
+    #[default]
+    Otlp = 0,
+    /// The same request in the OTLP JSON encoding, one line without a
+    /// newline.
+    Json = 1,
+    /// Prometheus text exposition format 0.0.4.
+    Prom = 2,
+}
+
+/// Which resource attributes `Format::Prom` puts on every sample.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum PromPromote {
+    #[default]
+    None,
+    All,
+    Keys(Vec<String>),
 }
 
 /// One of `metrics.cpu`, `metrics.memory`, `metrics.function`.
@@ -410,6 +437,7 @@ impl std::error::Error for Error {}
 /// temporality, its state. `Send + Sync`.
 pub struct Converter {
     engine: ffi::Engine,
+    format: Format,
     state: Option<Mutex<ffi::State>>,
     pool: Mutex<Vec<ffi::Scratch>>,
     now: Option<u64>,
@@ -434,6 +462,7 @@ impl Converter {
         };
         Ok(Converter {
             engine,
+            format: cfg.format,
             state,
             pool: Mutex::new(Vec::new()),
             now: cfg.now_unix_nano,
@@ -454,8 +483,18 @@ impl Converter {
         self.convert_with_stats(input).map(|(out, _)| out)
     }
 
+    /// [`Converter::convert`] with the output format given for this call
+    /// instead of `Config::format`.
+    pub fn convert_format(&self, input: &[u8], format: Format) -> Result<Vec<u8>, Error> {
+        self.convert_inner(input, format).map(|(out, _)| out)
+    }
+
     /// [`Converter::convert`] with the statistics of the call.
     pub fn convert_with_stats(&self, input: &[u8]) -> Result<(Vec<u8>, Stats), Error> {
+        self.convert_inner(input, self.format)
+    }
+
+    fn convert_inner(&self, input: &[u8], format: Format) -> Result<(Vec<u8>, Stats), Error> {
         let now = match self.now {
             Some(t) => t,
             None => std::time::SystemTime::now()
@@ -469,9 +508,12 @@ impl Converter {
         let result = match &self.state {
             Some(m) => {
                 let mut st = lock(m);
-                self.engine.convert(input, now, Some(&mut st), &mut scratch)
+                self.engine
+                    .convert(input, now, format as i32, Some(&mut st), &mut scratch)
             }
-            None => self.engine.convert(input, now, None, &mut scratch),
+            None => self
+                .engine
+                .convert(input, now, format as i32, None, &mut scratch),
         };
         let out = result.map(|(n, stats)| {
             self.out_hint.fetch_max(n, Ordering::Relaxed);

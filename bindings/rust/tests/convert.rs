@@ -299,6 +299,145 @@ fn convert_matches_cli() {
     }
 }
 
+/// OTLP/JSON and Prometheus text: p2m convert -f json (whose line ends with
+/// a newline the library does not write) and -f prom, for one request.
+#[test]
+fn formats_match_cli() {
+    let full = yaml("config.yaml");
+    let keys = "container.id,process.pid,service.name";
+    let cases: Vec<(&str, Config, Vec<&str>, Format)> = vec![
+        ("default", config_default(), vec![], Format::Json),
+        ("default", config_default(), vec![], Format::Prom),
+        (
+            "full",
+            config_full(),
+            vec!["-c", full.as_str()],
+            Format::Json,
+        ),
+        (
+            "full",
+            config_full(),
+            vec!["-c", full.as_str()],
+            Format::Prom,
+        ),
+        (
+            "resource-attrs",
+            Config {
+                resource_attributes: resource_attrs(),
+                ..config_default()
+            },
+            RESOURCE_ATTR_ARGS.to_vec(),
+            Format::Json,
+        ),
+        (
+            "resource-attrs",
+            Config {
+                resource_attributes: resource_attrs(),
+                ..config_default()
+            },
+            RESOURCE_ATTR_ARGS.to_vec(),
+            Format::Prom,
+        ),
+        (
+            "promote-all",
+            Config {
+                prom_promote: PromPromote::All,
+                ..config_default()
+            },
+            vec!["--promote-resource-attrs", "all"],
+            Format::Prom,
+        ),
+        (
+            "promote-keys",
+            Config {
+                prom_promote: PromPromote::Keys(keys.split(',').map(String::from).collect()),
+                ..config_default()
+            },
+            vec!["--promote-resource-attrs", keys],
+            Format::Prom,
+        ),
+    ];
+    for (name, cfg, args, format) in cases {
+        let flag = if format == Format::Json {
+            "json"
+        } else {
+            "prom"
+        };
+        let conv = Converter::new(&Config {
+            format,
+            ..cfg.clone()
+        })
+        .unwrap();
+        let other = Converter::new(&cfg).unwrap();
+        for (input, data) in inputs().iter() {
+            let mut a = vec!["-f", flag];
+            a.extend_from_slice(&args);
+            let mut want = cli_convert(data, &a);
+            if format == Format::Json {
+                assert_eq!(
+                    want.pop(),
+                    Some(b'\n'),
+                    "{}/{}: p2m -f json does not end its line",
+                    name,
+                    input
+                );
+            }
+            let got = conv
+                .convert(data)
+                .unwrap_or_else(|e| panic!("{}/{}/{}: {}", name, flag, input, e));
+            assert!(
+                got == want,
+                "{}/{}/{}: {} bytes, p2m wrote {} different ones",
+                name,
+                flag,
+                input,
+                got.len(),
+                want.len()
+            );
+            assert!(
+                other.convert_format(data, format).unwrap() == want,
+                "{}/{}/{}: convert_format differs",
+                name,
+                flag,
+                input
+            );
+        }
+    }
+}
+
+/// JSON of a cumulative stream: one line per request, the state carried.
+#[test]
+fn json_stream_matches_cli() {
+    let conv = Converter::new(&Config {
+        format: Format::Json,
+        ..config_cumulative()
+    })
+    .unwrap();
+    let stream = k8s_stream();
+    let want = cli_convert(
+        &stream,
+        &[
+            "--input-format",
+            "otlp-stream",
+            "-c",
+            &yaml("cumulative.yaml"),
+            "-f",
+            "json",
+        ],
+    );
+    let mut got = Vec::new();
+    for f in frames(&stream) {
+        got.extend_from_slice(&conv.convert(&f).unwrap());
+        got.push(b'\n');
+    }
+    assert!(
+        got == want,
+        "{} bytes, p2m wrote {} different ones",
+        got.len(),
+        want.len()
+    );
+}
+
 #[test]
 fn stream_matches_cli() {
     for (name, cfg, y) in [
