@@ -2,6 +2,8 @@
 
 package profile2metrics
 
+import "fmt"
+
 // Config is the library's p2m_config, with Go's zero values meaning "the
 // library's default" wherever the YAML configuration's absent keys do
 // (docs/configuration.md names every setting; the YAML key is given for
@@ -66,6 +68,19 @@ const (
 	FormatJSON Format = 1 // the same in the OTLP JSON encoding, one line
 	FormatProm Format = 2 // Prometheus text exposition format 0.0.4
 )
+
+// String is the name p2m convert -f takes: otlp, json, prom.
+func (f Format) String() string {
+	switch f {
+	case FormatOTLP:
+		return "otlp"
+	case FormatJSON:
+		return "json"
+	case FormatProm:
+		return "prom"
+	}
+	return fmt.Sprintf("Format(%d)", int(f))
+}
 
 // Attribute is a string attribute: a key and its value.
 type Attribute struct {

@@ -10,6 +10,9 @@
 //	defer conv.Close()
 //	metrics, err := conv.Convert(profiles)
 //
+// Config.Format (or ConvertFormat) gives OTLP/JSON or Prometheus text
+// instead, the text p2m convert -f json / -f prom writes for one request.
+//
 // A Converter is safe for use by many goroutines at once. With delta
 // temporality (the default) the calls run in parallel, each with working
 // memory of its own; with cumulative temporality the running totals are
