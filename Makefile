@@ -32,6 +32,36 @@ P2M_LIB_FLAGS += -DP2M_HAVE_ZSTD
 P2M_LIB_LIBS  += -lzstd
 endif
 
+# p2m serve needs libmicrohttpd (the HTTP receiver, /metrics) and threads;
+# its OTLP exporter needs libcurl and its gRPC receiver libnghttp2. Without
+# libmicrohttpd `p2m serve` says so and exits 2; without the others it runs
+# without that part and says so.
+HAVE_MHD := $(shell printf '\043include <stdint.h>\n\043include <sys/types.h>\n\043include <sys/socket.h>\n\043include <microhttpd.h>\nint main(void){return !MHD_get_version();}\n' | \
+               $(CC) -x c - -lmicrohttpd -o /dev/null 2>/dev/null && echo 1)
+ifeq ($(HAVE_MHD),1)
+P2M_LIB_FLAGS += -DP2M_HAVE_MHD
+P2M_LIB_LIBS  += -lmicrohttpd -lpthread
+HAVE_CURL := $(shell printf '\043include <curl/curl.h>\nint main(void){return !curl_version();}\n' | \
+               $(CC) -x c - -lcurl -o /dev/null 2>/dev/null && echo 1)
+ifeq ($(HAVE_CURL),1)
+P2M_LIB_FLAGS += -DP2M_HAVE_CURL
+P2M_LIB_LIBS  += -lcurl
+endif
+HAVE_NGHTTP2 := $(shell printf '\043include <nghttp2/nghttp2.h>\nint main(void){return !nghttp2_version(0);}\n' | \
+               $(CC) -x c - -lnghttp2 -o /dev/null 2>/dev/null && echo 1)
+ifeq ($(HAVE_NGHTTP2),1)
+P2M_LIB_FLAGS += -DP2M_HAVE_NGHTTP2
+P2M_LIB_LIBS  += -lnghttp2
+# TLS on the gRPC receiver (the HTTP one has it through libmicrohttpd)
+HAVE_GNUTLS := $(shell printf '\043include <gnutls/gnutls.h>\nint main(void){return !gnutls_check_version(0);}\n' | \
+               $(CC) -x c - -lgnutls -o /dev/null 2>/dev/null && echo 1)
+ifeq ($(HAVE_GNUTLS),1)
+P2M_LIB_FLAGS += -DP2M_HAVE_GNUTLS
+P2M_LIB_LIBS  += -lgnutls
+endif
+endif
+endif
+
 P2M_SRCS := $(wildcard tools/p2m*.c)
 
 .PHONY: all demo test deps clean FORCE
@@ -43,7 +73,7 @@ all: $(BUILD)/p2m
 $(BUILD)/p2m.libs: FORCE | $(BUILD)
 	@echo '$(P2M_LIB_FLAGS) $(P2M_LIB_LIBS)' | cmp -s - $@ || echo '$(P2M_LIB_FLAGS) $(P2M_LIB_LIBS)' > $@
 
-$(BUILD)/p2m: $(P2M_SRCS) $(wildcard tools/*.h tools/*.inc) profile2metrics.h $(BUILD)/p2m.libs | $(BUILD)
+$(BUILD)/p2m: $(P2M_SRCS) $(wildcard tools/*.h) profile2metrics.h $(BUILD)/p2m.libs | $(BUILD)
 	$(CC) -std=c99 $(CFLAGS) $(WARN) -I. $(P2M_LIB_FLAGS) -o $@ $(P2M_SRCS) $(P2M_LIB_LIBS) -lm
 
 $(BUILD):

@@ -26,6 +26,10 @@
                        they are rejected (implementation only)
      P2M_USE_PCRE2     patterns run on PCRE2 instead (link -lpcre2-8; impl. only)
      P2M_SMALL         do not force inlining (implied by -Os; implementation only)
+     P2M_NO_JSON, P2M_NO_PROM   no OTLP/JSON or Prometheus text writer (they are
+                       the only parts that use the C library: snprintf/strtod)
+     P2M_FORMAT_DOUBLE(buf, cap, d)   shortest text of a double for the writers,
+                       instead of snprintf/strtod (freestanding builds)
      P2M_MAX_EXTRA     declared metrics an engine holds (8; 0 to 64): 0 compiles
                        them out (smaller firmware); affects the engine's size
      P2M_MAX_RULES, P2M_MAX_KEYS, P2M_MAX_PATTERNS   configuration limits
@@ -490,6 +494,70 @@ P2M_API size_t p2m_regex_scratch_size(const p2m_regex *re);
 P2M_API int p2m_regex_search(const p2m_regex *re, const char *s, size_t n,
                              void *scratch, size_t scratch_size, size_t *start,
                              size_t *end, uint64_t *steps);
+
+/* ---- text writers (OTLP/JSON, Prometheus; P2M_NO_JSON, P2M_NO_PROM cut them) ---- */
+
+/* Both writers follow the header's memory contract, with two blocks from
+   the caller:
+   - scratch: working memory of the call (attribute lists, resolved nested
+     values; for Prometheus also the families, the series and their label
+     text). Too small (NULL with 0 is allowed): P2M_ERR_MEMORY with
+     err->needed. The sizes of nested attribute values (arrays, key-value
+     lists) and of label texts can only be measured once the attribute
+     lists can be read, which needs memory when a list is longer than 16
+     attributes: then the first answer covers the lists and a second call
+     with that much answers the whole size. So at most two P2M_ERR_MEMORY
+     answers, each err->needed making progress; the call with the last
+     answer succeeds.
+   - out: the text. Too small (NULL with 0 asks the size): P2M_ERR_OUTPUT_TOO_SMALL
+     with err->needed = the exact size; the call with that much succeeds.
+   On any failure nothing is written to out. Doubles are written as the
+   shortest text that reads back to the same double (snprintf/strtod, or
+   P2M_FORMAT_DOUBLE(buf, cap, d) where there is no libc: it writes the text
+   of a finite d into buf, at most cap (40) bytes with a NUL, and evaluates
+   to its length). */
+
+#ifndef P2M_NO_JSON
+/* One ExportMetricsServiceRequest in the OTLP JSON mapping (lowerCamelCase
+   keys, 64-bit integers as strings, enums as numbers, bytes in base64,
+   NaN/Infinity/-Infinity as strings), on one line without a newline. */
+P2M_API p2m_status p2m_write_json(const p2m_result *r, void *scratch, size_t scratch_size,
+                                  void *out, size_t cap, size_t *out_size, p2m_error *err);
+#endif
+
+#ifndef P2M_NO_PROM
+/* Options of p2m_write_prom; NULL means all zero. */
+typedef struct p2m_prom_options {
+    int promote_all;                 /* every resource attribute a label of every sample */
+    const char *const *promote_keys; /* or these resource attribute keys (NUL-terminated) */
+    size_t n_promote_keys;
+    size_t *merged_resources; /* optional, out: resources (told apart by their
+                                         attributes) whose series were summed with
+                                         another resource's into one line */
+} p2m_prom_options;
+
+/* Prometheus text exposition (format 0.0.4) of one result, by the
+   OpenTelemetry -> Prometheus rules: names sanitised with the base unit's
+   word and _total on sums; values in base units (seconds, bytes); labels
+   sorted, keys that sanitise alike joined with ';'; job / instance from
+   service.namespace, service.name, service.instance.id; the other resource
+   attributes on a target_info gauge; otel_scope_name / otel_scope_version
+   on every sample; promoted resource attributes replace point attributes of
+   the same key. Identical name and labels from several points or resources
+   are one line, their sum. Families in order of first appearance. */
+P2M_API p2m_status p2m_write_prom(const p2m_result *r, const p2m_prom_options *opt, void *scratch,
+                                  size_t scratch_size, void *out, size_t cap, size_t *out_size,
+                                  p2m_error *err);
+
+/* A value as the text of a label value (and of a table cell): strings as
+   they are, ints in decimal, bools true/false, doubles shortest (NaN,
+   Infinity, -Infinity), bytes in base64, arrays and key-value lists as
+   compact JSON, read from v->str as given (pass the bytes of
+   p2m_result_nested_value, whose string indices are resolved). Writes the
+   text to out (no NUL) when cap is enough; returns its length, or
+   (size_t)-1 when nested bytes do not decode. */
+P2M_API size_t p2m_write_value_text(const p2m_value *v, void *out, size_t cap);
+#endif
 
 #ifdef __cplusplus
 }
@@ -1113,6 +1181,13 @@ enum {
     P2M__PB_RESOURCE_DROPPED_ATTRIBUTES_COUNT = 2,
     P2M__PB_RESOURCE_ENTITY_REFS = 3
 };
+/* EntityRef (carried through as bytes; the JSON writer spells it out) */
+enum {
+    P2M__PB_ENTITY_REF_SCHEMA_URL = 1,
+    P2M__PB_ENTITY_REF_TYPE = 2,
+    P2M__PB_ENTITY_REF_ID_KEYS = 3,
+    P2M__PB_ENTITY_REF_DESCRIPTION_KEYS = 4
+};
 /* InstrumentationScope (input and output) */
 enum {
     P2M__PB_SCOPE_NAME = 1,
@@ -1263,1519 +1338,6 @@ static int p2m__check_value(p2m__wire *w, p2m__span s, int kind, int depth, unsi
     }
     return 0;
 }
-
-/* ---- regex: compiler and Pike VM ---------------------------------------- */
-
-#ifndef P2M_NO_REGEX
-
-/* The parser reads the pattern once, left to right, with an explicit stack
-   of open groups (no recursion), and emits code directly. Every jump is
-   relative to its own instruction, so a finished piece of code (an atom, a
-   closed group) is position independent: a quantifier can insert a SPLIT in
-   front of it or copy it for {m,n} with plain instruction moves. The same
-   parser runs twice: a dry run (no code buffer) that only counts instructions
-   and classes, then the real run into the caller's memory. */
-
-
-enum {
-    P2M__RX_CHAR = 1,  /* a or b */
-    P2M__RX_ANY,       /* any byte but \n */
-    P2M__RX_ANYNL,     /* any byte */
-    P2M__RX_CLASS,     /* x = class index */
-    P2M__RX_MATCH,
-    P2M__RX_SPLIT,     /* x preferred, y second; both relative */
-    P2M__RX_JMP,       /* x relative */
-    P2M__RX_SAVE,      /* x = capture slot (0..3 while compiling, 0..1 after) */
-    P2M__RX_BOT,       /* ^ \A: start of text */
-    P2M__RX_EOT,       /* $ \z: end of text */
-    P2M__RX_BOL,       /* (?m)^ */
-    P2M__RX_EOL,       /* (?m)$ */
-    P2M__RX_WORDB,     /* \b */
-    P2M__RX_NWORDB     /* \B */
-};
-
-#define P2M__RXF_I 1u  /* (?i) ASCII case-insensitive */
-#define P2M__RXF_M 2u  /* (?m) ^ $ at line boundaries */
-#define P2M__RXF_S 4u  /* (?s) . matches \n */
-#define P2M__RXF_U 8u  /* (?U) swap greedy and lazy */
-
-#define P2M__RX_MAGIC 0x78723270u /* "p2rx" */
-#define P2M__RX_ALIGN 16u
-#define P2M__RX_NONE ((size_t)-1)
-
-typedef struct p2m__rinst {
-    uint8_t op, a, b, pad;
-    int32_t x, y;
-} p2m__rinst;
-
-struct p2m_regex {
-    uint32_t magic;
-    uint32_t ninst;
-    uint32_t nclass;
-    uint32_t has_group;   /* pattern has a capturing group: report slots 2,3 */
-    uint32_t backend;     /* 0 = built-in */
-    uint32_t anchored;    /* program starts with ^ / \A: only position 0 can start */
-    uint32_t use_first;   /* first[] is valid: a match must start with one of these bytes */
-    uint8_t first[32];
-    size_t code_off;      /* from the struct: instructions, then classes */
-    size_t class_off;
-    size_t extra;         /* PCRE2 backend: scratch bytes; else 0 */
-    void *pcre;           /* PCRE2 backend: the pcre2_code; else NULL */
-};
-
-/* An open group while parsing: 8 bytes with the default program size limit
-   (positions fit 16 bits), so that the group stack stays small. */
-#if P2M_REGEX_MAX_INSTS < 32767
-typedef uint16_t p2m__rpos;
-typedef int16_t p2m__rspos;
-#else
-typedef uint32_t p2m__rpos;
-typedef int32_t p2m__rspos;
-#endif
-typedef struct p2m__rframe {
-    p2m__rpos group_start; /* first instruction of the group (its SAVE) */
-    p2m__rpos alt_start;   /* first instruction of the current alternative */
-    p2m__rspos pending;    /* chain of JMPs to the group's end, -1 = none */
-    uint8_t save;          /* 1: group 1, emit SAVE 3 at the close */
-    uint8_t flags;         /* flags to restore at the close */
-} p2m__rframe;
-
-typedef struct p2m__rcomp {
-    p2m__rinst *code;     /* NULL in the dry run */
-    uint8_t *cls;         /* 32 bytes per class; NULL in the dry run */
-    uint32_t pc, ncls;
-    uint32_t maxpc;       /* high-water mark: x{0} and fixes can shrink pc */
-    p2m_error *err;
-    int failed;
-} p2m__rcomp;
-
-#define p2m__rx_fail(e, st, off, m) p2m__rx_fail_((e), (st), (off), P2M__MSG(m))
-static void p2m__rx_fail_(p2m_error *err, p2m_status st, size_t off, const char *msg)
-{
-    size_t i = 0;
-    if (!err) return;
-    err->status = st;
-    err->offset = off;
-    err->needed = 0;
-    err->field[0] = '\0';
-    for (; msg[i] && i + 1 < sizeof err->message; i++) err->message[i] = msg[i];
-    err->message[i] = '\0';
-}
-
-static void p2m__rx_ok(p2m_error *err)
-{
-    if (!err) return;
-    err->status = P2M_OK;
-    err->offset = 0;
-    err->needed = 0;
-    err->field[0] = '\0';
-    err->message[0] = '\0';
-}
-
-/* ---- byte sets ---- */
-
-static void p2m__rset_add(uint8_t *set, unsigned c) {
-    set[c >> 3] = (uint8_t)(set[c >> 3] | (1u << (c & 7u)));
-}
-static int p2m__rset_has(const uint8_t *set, unsigned c) { return (set[c >> 3] >> (c & 7u)) & 1; }
-static int p2m__rx_isword(unsigned c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
-}
-static unsigned p2m__rx_other_case(unsigned c)
-{
-    if (c >= 'a' && c <= 'z') return c - 32u;
-    if (c >= 'A' && c <= 'Z') return c + 32u;
-    return c;
-}
-
-/* Is byte c in named set k (an index into the names of p2m__rset_named)? */
-static int p2m__rset_in(size_t k, unsigned c)
-{
-    switch (k) {
-    case 0: case 8: return c >= '0' && c <= '9';                          /* d digit */
-    case 1:
-        return c == '\t' || c == '\n' || c == '\f' || c == '\r' || c == ' '; /* s (RE2: no \v) */
-    case 2: case 15: return p2m__rx_isword(c);                             /* w word */
-    case 3: return p2m__rx_isword(c) && c != '_';                          /* alnum */
-    case 4: return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');      /* alpha */
-    case 5: return c < 128;                                                /* ascii */
-    case 6: return c == ' ' || c == '\t';                                  /* blank */
-    case 7: return c < 32 || c == 127;                                     /* cntrl */
-    case 9: return c > 32 && c < 127;                                      /* graph */
-    case 10: return c >= 'a' && c <= 'z';                                 /* lower */
-    case 11: return c >= 32 && c < 127;                                    /* print */
-    case 12:
-        return c > 32 && c < 127 && !(p2m__rx_isword(c) && c != '_'); /* punct: graph, not alnum */
-    case 13: return (c >= 9 && c <= 13) || c == ' ';                       /* space (with \v) */
-    case 14: return c >= 'A' && c <= 'Z';                                  /* upper */
-    default:
-        return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
-               (c >= 'A' && c <= 'F'); /* xdigit */
-    }
-}
-
-/* Adds a named ASCII set to set: d s w (Perl) and the POSIX names; negate
-   adds its complement. Under (?i) (fold) the set is case-folded before it is
-   complemented, as RE2 and PCRE2 do: (?i)[[:^lower:]] excludes 'A' too.
-   Returns 0 if the name is unknown. */
-static int p2m__rset_named(uint8_t *set, const char *name, size_t len, int negate, int fold)
-{
-    static const char *const names[] = {
-        "d", "s", "w", "alnum", "alpha", "ascii", "blank", "cntrl", "digit",
-        "graph", "lower", "print", "punct", "space", "upper", "word", "xdigit"};
-    size_t k, j;
-    unsigned c;
-    for (k = 0; k < sizeof names / sizeof names[0]; k++) {
-        for (j = 0; j < len && names[k][j] && names[k][j] == name[j]; j++) {}
-        if (j == len && names[k][j] == '\0') break;
-    }
-    if (k == sizeof names / sizeof names[0]) return 0;
-    for (c = 0; c < 256; c++) {
-        int in = p2m__rset_in(k, c) || (fold && p2m__rset_in(k, p2m__rx_other_case(c)));
-        if (in != negate) p2m__rset_add(set, c);
-    }
-    return 1;
-}
-
-/* ---- emitting ---- */
-
-static void p2m__rx_too_big(p2m__rcomp *c, size_t off)
-{
-    if (!c->failed)
-        p2m__rx_fail(c->err, P2M_ERR_CONFIG, off, "pattern too large (program size limit)");
-    c->failed = 1;
-}
-
-/* Room for k more instructions? */
-static int p2m__rx_room(p2m__rcomp *c, size_t k, size_t off)
-{
-    if ((size_t)c->pc + k > (size_t)P2M_REGEX_MAX_INSTS) {
-        p2m__rx_too_big(c, off);
-        return 0;
-    }
-    if (c->pc + (uint32_t)k > c->maxpc) c->maxpc = c->pc + (uint32_t)k;
-    return 1;
-}
-
-static void p2m__rx_set(p2m__rcomp *c, uint32_t at, unsigned op, unsigned a, unsigned b, int32_t x,
-                        int32_t y) {
-    if (c->code) {
-        p2m__rinst *in = &c->code[at];
-        in->op = (uint8_t)op;
-        in->a = (uint8_t)a;
-        in->b = (uint8_t)b;
-        in->pad = 0;
-        in->x = x;
-        in->y = y;
-    }
-}
-
-static int p2m__rx_emit(p2m__rcomp *c, size_t off, unsigned op, unsigned a, unsigned b, int32_t x,
-                        int32_t y) {
-    if (!p2m__rx_room(c, 1, off)) return 0;
-    p2m__rx_set(c, c->pc, op, a, b, x, y);
-    c->pc++;
-    return 1;
-}
-
-/* Opens k free instructions at `at`, moving [at, pc) up. */
-static int p2m__rx_insert(p2m__rcomp *c, uint32_t at, uint32_t k, size_t off)
-{
-    uint32_t i;
-    if (!p2m__rx_room(c, k, off)) return 0;
-    if (c->code)
-        for (i = c->pc; i > at; i--) c->code[i - 1 + k] = c->code[i - 1];
-    c->pc += k;
-    return 1;
-}
-
-/* Appends a copy of [from, from+len). */
-static void p2m__rx_copy(p2m__rcomp *c, uint32_t from, uint32_t len)
-{
-    uint32_t i;
-    if (c->code)
-        for (i = 0; i < len; i++) c->code[c->pc + i] = c->code[from + i];
-    c->pc += len;
-}
-
-static void p2m__rx_split(p2m__rcomp *c, uint32_t at, int32_t into, int32_t skip, int greedy)
-{
-    if (greedy) p2m__rx_set(c, at, P2M__RX_SPLIT, 0, 0, into, skip);
-    else p2m__rx_set(c, at, P2M__RX_SPLIT, 0, 0, skip, into);
-}
-
-/* Applies {min,max} (max -1 = unbounded) to the code [s, pc). */
-static int p2m__rx_repeat(p2m__rcomp *c, uint32_t s, long min, long max, int greedy, size_t off)
-{
-    uint32_t len = c->pc - s, last, i, end;
-    size_t total;
-    long k;
-    if (max == 0) { /* x{0}: nothing at all */
-        c->pc = s;
-        return 1;
-    }
-    if (min == 0 && max == 1) { /* x? */
-        if (!p2m__rx_insert(c, s, 1, off)) return 0;
-        p2m__rx_split(c, s, 1, (int32_t)len + 1, greedy);
-        return 1;
-    }
-    /* Size check before any copying so huge nestings fail fast. */
-    if (max < 0) total = (size_t)(min > 0 ? min : 1) * len + 1 + (min == 0 ? 1 : 0);
-    else total = (size_t)min * len + (size_t)(max - min) * (len + 1);
-    if (total > (size_t)P2M_REGEX_MAX_INSTS || !p2m__rx_room(c, total - len, off)) {
-        p2m__rx_too_big(c, off);
-        return 0;
-    }
-    if (max < 0) {
-        /* x{m,}: m-1 copies then x+, or for m == 0 (x+)?: a nullable x* stays
-           leftmost-first correct in this shape (a loop back to x's start can
-           never re-enter x at the same position). */
-        last = s;
-        for (k = 1; k < min; k++) {
-            last = c->pc;
-            p2m__rx_copy(c, s, len);
-        }
-        p2m__rx_set(c, c->pc, P2M__RX_SPLIT, 0, 0, 0, 0);
-        p2m__rx_split(c, c->pc, (int32_t)last - (int32_t)c->pc, 1, greedy);
-        c->pc++;
-        if (min == 0) {
-            if (!p2m__rx_insert(c, s, 1, off)) return 0;
-            p2m__rx_split(c, s, 1, (int32_t)(c->pc - s), greedy);
-        }
-        return 1;
-    }
-    /* x{m,n}: m copies, then n-m times [SPLIT x], every SPLIT skipping to
-       the end. For m == 0 the first SPLIT goes in front of the original. */
-    if (min == 0) {
-        if (!p2m__rx_insert(c, s, 1, off)) return 0;
-        s++;
-    }
-    for (k = 1; k < min; k++) p2m__rx_copy(c, s, len);
-    for (k = (min == 0 ? 1 : min); k < max; k++) {
-        c->pc++; /* the SPLIT, written below */
-        p2m__rx_copy(c, s, len);
-    }
-    end = c->pc;
-    /* Write the SPLITs: they sit every len+1 instructions. */
-    i = (min == 0) ? s - 1 : s + (uint32_t)min * len;
-    for (k = (min == 0 ? 0 : min); k < max; k++, i += len + 1)
-        p2m__rx_split(c, i, 1, (int32_t)(end - i), greedy);
-    return 1;
-}
-
-/* Parses {m}, {m,}, {m,n} at p[i] == '{'. Returns the length consumed, 0 if
-   this is not a repetition (then '{' is a literal, as in RE2). Counts above
-   the limit are returned as P2M_REGEX_MAX_REPEAT + 1. */
-static size_t p2m__rx_parse_brace(const char *p, size_t len, size_t i, long *min, long *max)
-{
-    size_t j = i + 1, d;
-    long v = 0;
-    for (d = 0; j < len && p[j] >= '0' && p[j] <= '9'; j++, d++)
-        if (v <= P2M_REGEX_MAX_REPEAT) v = v * 10 + (p[j] - '0');
-    if (d == 0 || j >= len) return 0;
-    *min = v > P2M_REGEX_MAX_REPEAT ? P2M_REGEX_MAX_REPEAT + 1 : v;
-    if (p[j] == '}') {
-        *max = *min;
-        return j + 1 - i;
-    }
-    if (p[j] != ',') return 0;
-    j++;
-    if (j < len && p[j] == '}') {
-        *max = -1;
-        return j + 1 - i;
-    }
-    v = 0;
-    for (d = 0; j < len && p[j] >= '0' && p[j] <= '9'; j++, d++)
-        if (v <= P2M_REGEX_MAX_REPEAT) v = v * 10 + (p[j] - '0');
-    if (d == 0 || j >= len || p[j] != '}') return 0;
-    *max = v > P2M_REGEX_MAX_REPEAT ? P2M_REGEX_MAX_REPEAT + 1 : v;
-    return j + 1 - i;
-}
-
-static int p2m__rx_hex(int ch)
-{
-    if (ch >= '0' && ch <= '9') return ch - '0';
-    if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F') return ch - 'A' + 10;
-    return -1;
-}
-
-/* An escape at p[i] == '\\'. Sets *len_out to its length. Returns the byte it
-   stands for (0..255), or 256 + one of 'd' 'D' 'w' 'W' 's' 'S' for a set,
-   or 256 + 'b' 'B' 'A' 'z' 'C' for the zero-width / any-byte escapes
-   (outside classes), or -1 with *msg set on an error. */
-static int p2m__rx_escape(const char *p, size_t len, size_t i, size_t *len_out, const char **msg)
-{
-    int ch;
-    *len_out = 2;
-    if (i + 1 >= len) {
-        *msg = P2M__MSG("trailing \\ at end of pattern");
-        return -1;
-    }
-    ch = (unsigned char)p[i + 1];
-    switch (ch) {
-    case 't': return '\t';
-    case 'n': return '\n';
-    case 'r': return '\r';
-    case 'f': return '\f';
-    case 'v': return '\v';
-    case 'a': return 7;
-    case 'd': case 'D': case 'w': case 'W': case 's': case 'S':
-    case 'b': case 'B': case 'A': case 'z': case 'C':
-        return 256 + ch;
-    case 'x': {
-        int h1, h2, v = 0;
-        size_t j;
-        if (i + 2 < len && p[i + 2] == '{') {
-            for (j = i + 3; j < len && p2m__rx_hex((unsigned char)p[j]) >= 0 && v < 0x100; j++)
-                v = v * 16 + p2m__rx_hex((unsigned char)p[j]);
-            if (j >= len || p[j] != '}' || j == i + 3) {
-                *msg = P2M__MSG("invalid \\x{...} escape");
-                return -1;
-            }
-            *len_out = j + 1 - i;
-        } else {
-            h1 = i + 2 < len ? p2m__rx_hex((unsigned char)p[i + 2]) : -1;
-            h2 = i + 3 < len ? p2m__rx_hex((unsigned char)p[i + 3]) : -1;
-            if (h1 < 0 || h2 < 0) {
-                *msg = P2M__MSG("invalid \\x escape (want two hex digits)");
-                return -1;
-            }
-            v = h1 * 16 + h2;
-            *len_out = 4;
-        }
-        if (v > 0x7f) {
-            *msg =
-                P2M__MSG("\\x above 7F not supported (patterns match bytes, not UTF-8 characters)");
-            return -1;
-        }
-        return v;
-    }
-    case 'p': case 'P':
-        *msg = P2M__MSG("Unicode classes \\p \\P not supported");
-        return -1;
-    case 'Q':
-        *msg = P2M__MSG("\\Q...\\E not supported");
-        return -1;
-    default: break;
-    }
-    if (ch >= '1' && ch <= '9') {
-        *msg = P2M__MSG("back-references not supported");
-        return -1;
-    }
-    if (ch < 128 && !p2m__rx_isword((unsigned)ch) && ch > 32 && ch < 127) return ch;
-    *msg = P2M__MSG("invalid escape sequence");
-    return -1;
-}
-
-/* Parses a class at p[i] == '['; fills set (folded and negated as needed).
-   Returns the length, 0 on error (err filled). */
-static size_t p2m__rx_parse_class(p2m__rcomp *c, const char *p, size_t len, size_t i,
-                                  uint32_t flags, uint8_t *set)
-{
-    size_t j = i + 1, el;
-    int negate = 0, first = 1;
-    unsigned k;
-    const char *msg = P2M__MSG("");
-    for (k = 0; k < 32; k++) set[k] = 0;
-    if (j < len && p[j] == '^') {
-        negate = 1;
-        j++;
-    }
-    for (;;) {
-        int lo, hi;
-        size_t at = j;
-        if (j >= len) {
-            p2m__rx_fail(c->err, P2M_ERR_CONFIG, len, "missing ]");
-            return 0;
-        }
-        if (p[j] == ']' && !first) break;
-        first = 0;
-        if (p[j] == '[' && j + 1 < len && p[j + 1] == ':') {
-            size_t e = j + 2, nb;
-            int neg = 0;
-            while (e + 1 < len && !(p[e] == ':' && p[e + 1] == ']')) e++;
-            if (e + 1 < len) {
-                nb = j + 2;
-                if (nb < e && p[nb] == '^') {
-                    neg = 1;
-                    nb++;
-                }
-                if (e - nb < 2 ||
-                    !p2m__rset_named(set, p + nb, e - nb, neg, (flags & P2M__RXF_I) != 0)) {
-                    p2m__rx_fail(c->err, P2M_ERR_CONFIG, j, "invalid POSIX class name");
-                    return 0;
-                }
-                j = e + 2;
-                continue;
-            }
-        }
-        if (p[j] == '\\') {
-            lo = p2m__rx_escape(p, len, j, &el, &msg);
-            if (lo < 0) {
-                p2m__rx_fail(c->err, P2M_ERR_CONFIG, j, msg);
-                return 0;
-            }
-            if (lo >= 256) {
-                int e = lo - 256;
-                if (e == 'b' || e == 'B' || e == 'A' || e == 'z' || e == 'C') {
-                    p2m__rx_fail(c->err, P2M_ERR_CONFIG, j, "invalid escape in character class");
-                    return 0;
-                }
-                p2m__rset_named(set, e == 'd' || e == 'D' ? "d" : e == 'w' || e == 'W' ? "w" : "s",
-                                1, e == 'D' || e == 'W' || e == 'S', (flags & P2M__RXF_I) != 0);
-                j += el;
-                continue;
-            }
-            j += el;
-        } else {
-            lo = (unsigned char)p[j];
-            j++;
-        }
-        hi = lo;
-        if (j + 1 < len && p[j] == '-' && p[j + 1] != ']') {
-            j++;
-            if (p[j] == '\\') {
-                hi = p2m__rx_escape(p, len, j, &el, &msg);
-                if (hi < 0 || hi >= 256) {
-                    p2m__rx_fail(c->err, P2M_ERR_CONFIG, j,
-                                 hi < 0 ? msg : "invalid character class range");
-                    return 0;
-                }
-                j += el;
-            } else {
-                hi = (unsigned char)p[j];
-                j++;
-            }
-            if (hi < lo) {
-                p2m__rx_fail(c->err, P2M_ERR_CONFIG, at, "invalid character class range");
-                return 0;
-            }
-        }
-        for (; lo <= hi; lo++) p2m__rset_add(set, (unsigned)lo);
-    }
-    if (flags & P2M__RXF_I)
-        for (k = 0; k < 256; k++)
-            if (p2m__rset_has(set, k)) p2m__rset_add(set, p2m__rx_other_case(k));
-    if (negate)
-        for (k = 0; k < 32; k++) set[k] = (uint8_t)~set[k];
-    return j + 1 - i;
-}
-
-static int p2m__rx_emit_class(p2m__rcomp *c, size_t off, const uint8_t *set)
-{
-    unsigned k;
-    if (!p2m__rx_emit(c, off, P2M__RX_CLASS, 0, 0, (int32_t)c->ncls, 0)) return 0;
-    if (c->cls)
-        for (k = 0; k < 32; k++) c->cls[(size_t)c->ncls * 32u + k] = set[k];
-    c->ncls++;
-    return 1;
-}
-
-/* Parses "(?flags)" / "(?flags:" at p[i] == '(' p[i+1] == '?'. Returns the
-   length, 0 on error; *open = 1 for the group form. */
-static size_t p2m__rx_parse_flags(p2m__rcomp *c, const char *p, size_t len, size_t i,
-                                  uint32_t *flags, int *open)
-{
-    size_t j = i + 2;
-    int neg = 0, any = 0;
-    uint32_t f = *flags, bit;
-    for (; j < len; j++) {
-        switch (p[j]) {
-        case 'i': bit = P2M__RXF_I; break;
-        case 'm': bit = P2M__RXF_M; break;
-        case 's': bit = P2M__RXF_S; break;
-        case 'U': bit = P2M__RXF_U; break;
-        case '-':
-            if (neg) goto bad;
-            neg = 1;
-            any = 0;
-            continue;
-        case ')': case ':':
-            if (!any && (neg || (j == i + 2 && p[j] == ')'))) goto bad;
-            *open = p[j] == ':';
-            *flags = f;
-            return j + 1 - i;
-        default: goto bad;
-        }
-        any = 1;
-        if (neg) f &= ~bit;
-        else f |= bit;
-    }
-    p2m__rx_fail(c->err, P2M_ERR_CONFIG, len, "missing )");
-    return 0;
-bad:
-    p2m__rx_fail(c->err, P2M_ERR_CONFIG, j, "invalid or unsupported group flag");
-    return 0;
-}
-
-/* One parse: dry run when c->code is NULL. Returns 1 on success. */
-static int p2m__rx_parse(p2m__rcomp *c, const char *p, size_t len, uint32_t *has_group)
-{
-    p2m__rframe st[P2M_REGEX_MAX_DEPTH + 1];
-    size_t names_at[16], names_len[16], nnames = 0;
-    uint32_t depth = 0, flags = 0, ngroups = 0;
-    long last = -1;       /* start of the last atom, -1 = none */
-    int last_quant = 0;   /* the last thing was a quantifier */
-    size_t i = 0, el;
-    uint8_t set[32];
-    const char *msg = P2M__MSG("");
-
-    *has_group = 0;
-    if (!p2m__rx_emit(c, 0, P2M__RX_SAVE, 0, 0, 0, 0)) return 0;
-    st[0].group_start = st[0].alt_start = (p2m__rpos)c->pc;
-    st[0].pending = -1;
-    st[0].save = 0;
-    st[0].flags = 0;
-
-    while (i < len) {
-        unsigned ch = (unsigned char)p[i];
-        uint32_t atom = c->pc;
-        long min, max;
-        size_t qlen = 0;
-        int greedy;
-
-        /* quantifiers */
-        if (ch == '*' || ch == '+' || ch == '?') {
-            qlen = 1;
-            min = ch == '+' ? 1 : 0;
-            max = ch == '?' ? 1 : -1;
-        } else if (ch == '{') {
-            qlen = p2m__rx_parse_brace(p, len, i, &min, &max);
-        }
-        if (qlen) {
-            if (last < 0) {
-                p2m__rx_fail(c->err, P2M_ERR_CONFIG, i, "missing argument to repetition operator");
-                return 0;
-            }
-            if (last_quant) {
-                p2m__rx_fail(c->err, P2M_ERR_CONFIG, i,
-                             "bad repetition operator (repeated quantifier)");
-                return 0;
-            }
-            if (min > P2M_REGEX_MAX_REPEAT || max > P2M_REGEX_MAX_REPEAT) {
-                p2m__rx_fail(c->err, P2M_ERR_CONFIG, i, "repetition count too large (max 1000)");
-                return 0;
-            }
-            if (max >= 0 && min > max) {
-                p2m__rx_fail(c->err, P2M_ERR_CONFIG, i, "bad repetition range (min > max)");
-                return 0;
-            }
-            greedy = 1;
-            if (i + qlen < len && p[i + qlen] == '?') {
-                greedy = 0;
-                qlen++;
-            } else if (i + qlen < len && p[i + qlen] == '+') {
-                p2m__rx_fail(c->err, P2M_ERR_CONFIG, i + qlen,
-                             "possessive quantifiers not supported");
-                return 0;
-            }
-            if (flags & P2M__RXF_U) greedy = !greedy;
-            if (!p2m__rx_repeat(c, (uint32_t)last, min, max, greedy, i)) return 0;
-            last_quant = 1;
-            i += qlen;
-            continue;
-        }
-        last_quant = 0;
-
-        switch (ch) {
-        case '(':
-            if (i + 1 < len && p[i + 1] == '?') {
-                size_t nb, ne;
-                int open = 0;
-                if (i + 2 < len &&
-                    (p[i + 2] == '=' || p[i + 2] == '!' ||
-                     (p[i + 2] == '<' && i + 3 < len && (p[i + 3] == '=' || p[i + 3] == '!')))) {
-                    p2m__rx_fail(c->err, P2M_ERR_CONFIG, i,
-                                 "look-around (?= (?! (?<= (?<! not supported");
-                    return 0;
-                }
-                if (i + 2 < len &&
-                    (p[i + 2] == '<' || (p[i + 2] == 'P' && i + 3 < len && p[i + 3] == '<'))) {
-                    /* named group: capturing */
-                    nb = i + (p[i + 2] == '<' ? 3 : 4);
-                    for (ne = nb; ne < len && p2m__rx_isword((unsigned char)p[ne]); ne++) {}
-                    if (ne >= len || p[ne] != '>' || ne == nb || (p[nb] >= '0' && p[nb] <= '9')) {
-                        p2m__rx_fail(c->err, P2M_ERR_CONFIG, i, "invalid named capture group");
-                        return 0;
-                    }
-                    for (el = 0; el < nnames; el++) {
-                        size_t q = 0;
-                        if (names_len[el] != ne - nb) continue;
-                        while (q < ne - nb && p[names_at[el] + q] == p[nb + q]) q++;
-                        if (q == ne - nb) {
-                            p2m__rx_fail(c->err, P2M_ERR_CONFIG, i, "duplicate capture group name");
-                            return 0;
-                        }
-                    }
-                    if (nnames == 16) {
-                        p2m__rx_fail(c->err, P2M_ERR_CONFIG, i, "too many named groups (max 16)");
-                        return 0;
-                    }
-                    names_at[nnames] = nb;
-                    names_len[nnames++] = ne - nb;
-                    el = ne + 1 - i;
-                    goto capture;
-                }
-                if (i + 2 < len && p[i + 2] == 'P') {
-                    if (i + 3 < len && p[i + 3] == '=')
-                        p2m__rx_fail(c->err, P2M_ERR_CONFIG, i,
-                                     "(?P=name) back-references not supported");
-                    else
-                        p2m__rx_fail(c->err, P2M_ERR_CONFIG, i, "invalid named capture group");
-                    return 0;
-                }
-                {
-                    uint32_t nf = flags;
-                    el = p2m__rx_parse_flags(c, p, len, i, &nf, &open);
-                    if (!el) return 0;
-                    if (!open) { /* (?flags): rest of the current group */
-                        flags = nf;
-                        last = -1;
-                        i += el;
-                        continue;
-                    }
-                    if (depth >= P2M_REGEX_MAX_DEPTH) goto too_deep;
-                    depth++;
-                    st[depth].group_start = (p2m__rpos)c->pc;
-                    st[depth].alt_start = (p2m__rpos)c->pc;
-                    st[depth].pending = -1;
-                    st[depth].save = 0;
-                    st[depth].flags = (uint8_t)flags;
-                    flags = nf;
-                    last = -1;
-                    i += el;
-                    continue;
-                }
-            }
-            el = 1;
-        capture:
-            if (depth >= P2M_REGEX_MAX_DEPTH) goto too_deep;
-            depth++;
-            ngroups++;
-            st[depth].group_start = (p2m__rpos)c->pc;
-            st[depth].save = (uint8_t)(ngroups == 1);
-            if (ngroups == 1) {
-                *has_group = 1;
-                if (!p2m__rx_emit(c, i, P2M__RX_SAVE, 0, 0, 2, 0)) return 0;
-            }
-            st[depth].alt_start = (p2m__rpos)c->pc;
-            st[depth].pending = -1;
-            st[depth].flags = (uint8_t)flags;
-            last = -1;
-            i += el;
-            continue;
-        case ')':
-            if (depth == 0) {
-                p2m__rx_fail(c->err, P2M_ERR_CONFIG, i, "unexpected )");
-                return 0;
-            }
-            /* fall through to close: patch the pending JMPs to here */
-            {
-                int32_t at = st[depth].pending;
-                while (at >= 0) {
-                    int32_t next = c->code ? c->code[at].x : -1;
-                    p2m__rx_set(c, (uint32_t)at, P2M__RX_JMP, 0, 0, (int32_t)c->pc - at, 0);
-                    at = next;
-                }
-            }
-            if (st[depth].save && !p2m__rx_emit(c, i, P2M__RX_SAVE, 0, 0, 3, 0)) return 0;
-            last = (long)st[depth].group_start;
-            flags = st[depth].flags;
-            depth--;
-            i++;
-            continue;
-        case '|': {
-            uint32_t a = st[depth].alt_start;
-            if (!p2m__rx_insert(c, a, 1, i)) return 0;
-            if (!p2m__rx_emit(c, i, P2M__RX_JMP, 0, 0, st[depth].pending, 0)) return 0;
-            st[depth].pending = (p2m__rspos)((int32_t)c->pc - 1);
-            p2m__rx_set(c, a, P2M__RX_SPLIT, 0, 0, 1, (int32_t)(c->pc - a));
-            st[depth].alt_start = (p2m__rpos)c->pc;
-            last = -1;
-            i++;
-            continue;
-        }
-        case '^':
-            if (!p2m__rx_emit(c, i, (flags & P2M__RXF_M) ? P2M__RX_BOL : P2M__RX_BOT, 0, 0, 0, 0))
-                return 0;
-            i++;
-            break;
-        case '$':
-            if (!p2m__rx_emit(c, i, (flags & P2M__RXF_M) ? P2M__RX_EOL : P2M__RX_EOT, 0, 0, 0, 0))
-                return 0;
-            i++;
-            break;
-        case '.':
-            if (!p2m__rx_emit(c, i, (flags & P2M__RXF_S) ? P2M__RX_ANYNL : P2M__RX_ANY, 0, 0, 0, 0))
-                return 0;
-            i++;
-            break;
-        case '[':
-            el = p2m__rx_parse_class(c, p, len, i, flags, set);
-            if (!el) return 0;
-            if (!p2m__rx_emit_class(c, i, set)) return 0;
-            i += el;
-            break;
-        case '\\': {
-            int e = p2m__rx_escape(p, len, i, &el, &msg);
-            unsigned op = 0;
-            if (e < 0) {
-                p2m__rx_fail(c->err, P2M_ERR_CONFIG, i, msg);
-                return 0;
-            }
-            if (e < 256) {
-                ch = (unsigned)e;
-                i += el;
-                goto literal;
-            }
-            e -= 256;
-            switch (e) {
-            case 'b': op = P2M__RX_WORDB; break;
-            case 'B': op = P2M__RX_NWORDB; break;
-            case 'A': op = P2M__RX_BOT; break;
-            case 'z': op = P2M__RX_EOT; break;
-            case 'C': op = P2M__RX_ANYNL; break;
-            default: break;
-            }
-            if (op) {
-                if (!p2m__rx_emit(c, i, op, 0, 0, 0, 0)) return 0;
-            } else {
-                unsigned k;
-                for (k = 0; k < 32; k++) set[k] = 0;
-                p2m__rset_named(set,
-                                e == 'd' || e == 'D'   ? "d"
-                                : e == 'w' || e == 'W' ? "w"
-                                                       : "s",
-                                1, e == 'D' || e == 'W' || e == 'S', 0);
-                if (!p2m__rx_emit_class(c, i, set)) return 0;
-            }
-            i += el;
-            break;
-        }
-        default:
-            i++;
-        literal:
-            if (!p2m__rx_emit(c, i, P2M__RX_CHAR, ch,
-                              (flags & P2M__RXF_I) ? p2m__rx_other_case(ch) : ch, 0, 0))
-                return 0;
-            break;
-        }
-        last = (long)atom;
-    }
-    if (depth > 0) {
-        p2m__rx_fail(c->err, P2M_ERR_CONFIG, len, "missing )");
-        return 0;
-    }
-    {
-        int32_t at = st[0].pending;
-        while (at >= 0) {
-            int32_t next = c->code ? c->code[at].x : -1;
-            p2m__rx_set(c, (uint32_t)at, P2M__RX_JMP, 0, 0, (int32_t)c->pc - at, 0);
-            at = next;
-        }
-    }
-    if (!p2m__rx_emit(c, len, P2M__RX_SAVE, 0, 0, 1, 0)) return 0;
-    if (!p2m__rx_emit(c, len, P2M__RX_MATCH, 0, 0, 0, 0)) return 0;
-    return 1;
-too_deep:
-    p2m__rx_fail(c->err, P2M_ERR_CONFIG, i, "groups nested too deeply");
-    return 0;
-}
-
-static size_t p2m__rx_align(size_t v) {
-    return (v + (P2M__RX_ALIGN - 1)) & ~(size_t)(P2M__RX_ALIGN - 1);
-}
-
-/* Dry run: validates and sizes. On success *ninst, *ncls, *bytes (the exact
-   footprint from an aligned start). */
-static int p2m__rx_measure(const char *pattern, size_t len, p2m_error *err,
-                           uint32_t *ninst, uint32_t *ncls, size_t *bytes)
-{
-    p2m__rcomp c;
-    uint32_t hg;
-    c.code = NULL;
-    c.cls = NULL;
-    c.pc = 0;
-    c.maxpc = 0;
-    c.ncls = 0;
-    c.err = err;
-    c.failed = 0;
-    if (!p2m__rx_parse(&c, pattern, len, &hg)) return 0;
-    *ninst = c.maxpc;
-    *ncls = c.ncls;
-    *bytes = p2m__rx_align(sizeof(p2m_regex)) +
-             p2m__rx_align((size_t)c.maxpc * sizeof(p2m__rinst)) + (size_t)c.ncls * 32u;
-    return 1;
-}
-
-/* ---- the Pike VM (the built-in backend; PCRE2 replaces it) ---- */
-#ifndef P2M_USE_PCRE2
-
-/* A thread carries two capture slots: the reported span (group 1, or the
-   whole match when there is no group; compile renumbers the SAVEs). */
-typedef struct p2m__rthread {
-    size_t cap[2];
-    uint32_t pc;
-} p2m__rthread;
-
-typedef struct p2m__rstack {
-    size_t val;
-    uint32_t pc;   /* instruction to explore, or the slot to restore */
-    uint32_t restore;
-} p2m__rstack;
-
-typedef struct p2m__rvm {
-    const p2m__rinst *code;
-    const uint8_t *cls;
-    const unsigned char *s;
-    size_t n;
-    size_t *mark;          /* per instruction: position + 1 of its last visit */
-    p2m__rstack *stack;
-    uint64_t steps;
-} p2m__rvm;
-
-static size_t p2m__rx_scratch_builtin(uint32_t ninst)
-{
-    return P2M__RX_ALIGN + p2m__rx_align((size_t)ninst * sizeof(size_t)) +
-           2u * p2m__rx_align((size_t)ninst * sizeof(p2m__rthread)) +
-           p2m__rx_align(((size_t)ninst + 1u) * sizeof(p2m__rstack));
-}
-
-/* Follows the empty transitions from pc at text position pos (stamp pos+1),
-   appending the threads that wait for a byte (or MATCH) to list in priority
-   order. cap is the thread's capture array, modified and restored. */
-static void p2m__rx_add(p2m__rvm *vm, p2m__rthread *list, uint32_t *count, uint32_t pc0,
-                        size_t *cap, size_t pos)
-{
-    size_t sp = 0, stamp = pos + 1;
-    const unsigned char *s = vm->s;
-    vm->stack[sp].pc = pc0;
-    vm->stack[sp].restore = 0;
-    sp++;
-    while (sp > 0) {
-        uint32_t pc;
-        sp--;
-        if (vm->stack[sp].restore) {
-            cap[vm->stack[sp].pc] = vm->stack[sp].val;
-            continue;
-        }
-        pc = vm->stack[sp].pc;
-        for (;;) {
-            const p2m__rinst *in;
-            int ok;
-            if (vm->mark[pc] == stamp) break;
-            vm->mark[pc] = stamp;
-            vm->steps++;
-            in = &vm->code[pc];
-            switch (in->op) {
-            case P2M__RX_JMP:
-                pc = (uint32_t)((int32_t)pc + in->x);
-                continue;
-            case P2M__RX_SPLIT:
-                vm->stack[sp].pc = (uint32_t)((int32_t)pc + in->y);
-                vm->stack[sp].restore = 0;
-                sp++;
-                pc = (uint32_t)((int32_t)pc + in->x);
-                continue;
-            case P2M__RX_SAVE:
-                vm->stack[sp].pc = (uint32_t)in->x;
-                vm->stack[sp].val = cap[in->x];
-                vm->stack[sp].restore = 1;
-                sp++;
-                cap[in->x] = pos;
-                pc++;
-                continue;
-            case P2M__RX_BOT: ok = pos == 0; break;
-            case P2M__RX_EOT: ok = pos == vm->n; break;
-            case P2M__RX_BOL: ok = pos == 0 || s[pos - 1] == '\n'; break;
-            case P2M__RX_EOL: ok = pos == vm->n || s[pos] == '\n'; break;
-            case P2M__RX_WORDB: case P2M__RX_NWORDB: {
-                int w1 = pos > 0 && p2m__rx_isword(s[pos - 1]);
-                int w2 = pos < vm->n && p2m__rx_isword(s[pos]);
-                ok = (w1 != w2) == (in->op == P2M__RX_WORDB);
-                break;
-            }
-            default: { /* waits for a byte, or MATCH */
-                p2m__rthread *t = &list[(*count)++];
-                t->pc = pc;
-                t->cap[0] = cap[0];
-                t->cap[1] = cap[1];
-                ok = 0;
-                break;
-            }
-            }
-            if (!ok) break;
-            pc++;
-        }
-    }
-}
-
-static int p2m__rx_search_builtin(const p2m_regex *re, const char *subject, size_t n, void *scratch,
-                                  size_t scratch_size, size_t *start, size_t *end, uint64_t *steps)
-{
-    p2m__rvm vm;
-    p2m__rthread *clist, *nlist, *tmp;
-    uint32_t ccount = 0, ncount, k, ninst = re->ninst;
-    size_t pos, cap[2], best[2];
-    int matched = 0;
-    uintptr_t base;
-    unsigned char *m;
-
-    if (scratch == NULL || scratch_size < p2m__rx_scratch_builtin(ninst)) return -1;
-    base = (uintptr_t)scratch;
-    m = (unsigned char *)scratch + (p2m__rx_align((size_t)base) - (size_t)base);
-    vm.code = (const p2m__rinst *)(const void *)((const unsigned char *)re + re->code_off);
-    vm.cls = (const uint8_t *)re + re->class_off;
-    vm.s = (const unsigned char *)subject;
-    vm.n = n;
-    vm.steps = 0;
-    vm.mark = (size_t *)(void *)m;
-    m += p2m__rx_align((size_t)ninst * sizeof(size_t));
-    clist = (p2m__rthread *)(void *)m;
-    m += p2m__rx_align((size_t)ninst * sizeof(p2m__rthread));
-    nlist = (p2m__rthread *)(void *)m;
-    m += p2m__rx_align((size_t)ninst * sizeof(p2m__rthread));
-    vm.stack = (p2m__rstack *)(void *)m;
-    for (k = 0; k < ninst; k++) vm.mark[k] = 0;
-    best[0] = best[1] = P2M__RX_NONE;
-
-    for (pos = 0;; pos++) {
-        if (!matched) {
-            if (ccount == 0 && re->use_first) { /* nothing alive: skip to a possible start */
-                while (pos < n && !p2m__rset_has(re->first, vm.s[pos])) pos++;
-                if (pos >= n) break;
-            }
-            cap[0] = cap[1] = P2M__RX_NONE;
-            p2m__rx_add(&vm, clist, &ccount, 0, cap, pos);
-        }
-        if (ccount == 0 && (matched || pos >= n || (re->anchored && pos > 0))) break;
-        ncount = 0;
-        for (k = 0; k < ccount; k++) {
-            p2m__rthread *t = &clist[k];
-            const p2m__rinst *in = &vm.code[t->pc];
-            int ok = 0;
-            vm.steps++;
-            if (in->op == P2M__RX_MATCH) {
-                best[0] = t->cap[0];
-                best[1] = t->cap[1];
-                matched = 1;
-                break; /* lower-priority threads lose */
-            }
-            if (pos < n) {
-                unsigned b = vm.s[pos];
-                switch (in->op) {
-                case P2M__RX_CHAR: ok = b == in->a || b == in->b; break;
-                case P2M__RX_ANY: ok = b != '\n'; break;
-                case P2M__RX_ANYNL: ok = 1; break;
-                case P2M__RX_CLASS: ok = p2m__rset_has(vm.cls + (size_t)in->x * 32u, b); break;
-                default: break;
-                }
-            }
-            if (ok) {
-                cap[0] = t->cap[0];
-                cap[1] = t->cap[1];
-                p2m__rx_add(&vm, nlist, &ncount, t->pc + 1, cap, pos + 1);
-            }
-        }
-        tmp = clist;
-        clist = nlist;
-        nlist = tmp;
-        ccount = ncount;
-        if (pos >= n) break; /* nothing can be consumed past the end */
-    }
-    if (steps) *steps = vm.steps;
-    if (!matched) return 0;
-    if (best[0] == P2M__RX_NONE || best[1] == P2M__RX_NONE) { /* group 1 took no part */
-        *start = *end = P2M__RX_NONE;
-    } else {
-        *start = best[0];
-        *end = best[1];
-    }
-    return 1;
-}
-
-/* The bytes a match can start with, for skipping ahead while no thread is
-   alive: a bounded walk of the start's empty transitions (assertions are
-   passed through, so the set may be too large, never too small). Gives up
-   (returns 0) when a match can be empty, on any-byte, or when the walk is
-   longer than its small fixed budget (no memory to mark visits). */
-static int p2m__rx_first_set(const p2m__rinst *code, uint32_t pc_end, const uint8_t *cls,
-                             uint8_t *first) {
-    uint32_t stack[16], sp = 0, budget = 256, pc = 0, k;
-    for (k = 0; k < 32; k++) first[k] = 0;
-    for (;;) {
-        const p2m__rinst *in;
-        if (pc >= pc_end || budget-- == 0) return 0;
-        in = &code[pc];
-        switch (in->op) {
-        case P2M__RX_JMP: pc = (uint32_t)((int32_t)pc + in->x); continue;
-        case P2M__RX_SPLIT:
-            if (sp == sizeof stack / sizeof stack[0]) return 0;
-            stack[sp++] = (uint32_t)((int32_t)pc + in->y);
-            pc = (uint32_t)((int32_t)pc + in->x);
-            continue;
-        case P2M__RX_SAVE: case P2M__RX_BOT: case P2M__RX_EOT: case P2M__RX_BOL: case P2M__RX_EOL:
-        case P2M__RX_WORDB: case P2M__RX_NWORDB:
-            pc++;
-            continue;
-        case P2M__RX_CHAR:
-            p2m__rset_add(first, in->a);
-            p2m__rset_add(first, in->b);
-            break;
-        case P2M__RX_CLASS:
-            for (k = 0; k < 32; k++) first[k] = (uint8_t)(first[k] | cls[(size_t)in->x * 32u + k]);
-            break;
-        default: /* MATCH (can be empty), ANY, ANYNL */
-            return 0;
-        }
-        if (sp == 0) return 1;
-        pc = stack[--sp];
-    }
-}
-#endif /* !P2M_USE_PCRE2 */
-
-#if !defined(P2M_NO_REGEX) && !defined(P2M_USE_PCRE2)
-
-P2M_API p2m_status p2m_regex_compile(const char *pattern, size_t len, void *mem, size_t mem_size,
-                                     const p2m_regex **re, p2m_error *err)
-{
-    p2m__rcomp c;
-    uint32_t ninst, ncls, hg;
-    size_t bytes, pad;
-    p2m_regex *r;
-    if (re) *re = NULL;
-    if (!re || (!pattern && len)) {
-        p2m__rx_fail(err, P2M_ERR_ARGUMENT, 0, "p2m_regex_compile: NULL argument");
-        return P2M_ERR_ARGUMENT;
-    }
-    if (!pattern) pattern = "";
-    if (!p2m__rx_measure(pattern, len, err, &ninst, &ncls, &bytes)) return P2M_ERR_CONFIG;
-    pad = mem ? p2m__rx_align((size_t)(uintptr_t)mem) - (size_t)(uintptr_t)mem : 0;
-    if (!mem || mem_size < pad + bytes) {
-        p2m__rx_fail(err, P2M_ERR_MEMORY, 0, "regex memory too small");
-        if (err) err->needed = bytes + P2M__RX_ALIGN - 1;
-        return P2M_ERR_MEMORY;
-    }
-    r = (p2m_regex *)(void *)((unsigned char *)mem + pad);
-    r->magic = P2M__RX_MAGIC;
-    r->ninst = ninst;
-    r->nclass = ncls;
-    r->backend = 0;
-    r->anchored = 0;
-    r->use_first = 0;
-    r->extra = 0;
-    r->pcre = NULL;
-    r->code_off = p2m__rx_align(sizeof(p2m_regex));
-    r->class_off = r->code_off + p2m__rx_align((size_t)ninst * sizeof(p2m__rinst));
-    c.code = (p2m__rinst *)(void *)((unsigned char *)r + r->code_off);
-    c.cls = (uint8_t *)r + r->class_off;
-    c.pc = 0;
-    c.maxpc = 0;
-    c.ncls = 0;
-    c.err = err;
-    c.failed = 0;
-    if (!p2m__rx_parse(&c, pattern, len, &hg) || c.maxpc != ninst || c.ncls != ncls) {
-        /* cannot happen: the dry run accepted the same pattern */
-        p2m__rx_fail(err, P2M_ERR_CONFIG, 0, "internal error: regex dry run disagrees");
-        return P2M_ERR_CONFIG;
-    }
-    r->has_group = hg;
-    r->anchored = ninst > 1 && c.code[1].op == P2M__RX_BOT;
-    r->use_first = (uint32_t)p2m__rx_first_set(c.code, c.pc, c.cls, r->first);
-    /* Threads carry only the reported span: with a group, SAVE 2/3 become
-       slots 0/1 and the whole-match SAVEs do nothing (JMP +1). */
-    if (hg) {
-        uint32_t k;
-        for (k = 0; k < c.pc; k++) {
-            if (c.code[k].op != P2M__RX_SAVE) continue;
-            if (c.code[k].x >= 2) {
-                c.code[k].x -= 2;
-            } else {
-                c.code[k].op = P2M__RX_JMP;
-                c.code[k].x = 1;
-            }
-        }
-    }
-    *re = r;
-    p2m__rx_ok(err);
-    return P2M_OK;
-}
-
-P2M_API size_t p2m_regex_scratch_size(const p2m_regex *re)
-{
-    return re ? p2m__rx_scratch_builtin(re->ninst) : 0;
-}
-
-P2M_API int p2m_regex_search(const p2m_regex *re, const char *s, size_t n, void *scratch,
-                             size_t scratch_size, size_t *start, size_t *end, uint64_t *steps)
-{
-    size_t st0, en0;
-    int r;
-    if (steps) *steps = 0;
-    if (!re || re->magic != P2M__RX_MAGIC || (!s && n)) return -1;
-    if (!s) s = "";
-    r = p2m__rx_search_builtin(re, s, n, scratch, scratch_size, &st0, &en0, steps);
-    if (r == 1) {
-        if (start) *start = st0;
-        if (end) *end = en0;
-    }
-    return r;
-}
-
-#endif /* built-in backend */
-
-#ifdef P2M_USE_PCRE2
-/* ---- regex: PCRE2 backend (P2M_USE_PCRE2, link -lpcre2-8) ----------------
-   The same three functions backed by libpcre2-8. The pattern is first checked
-   by the built-in parser, so both backends accept the same language with the
-   same error messages; then it is rewritten where PCRE2 reads RE2 syntax
-   differently (\s \S without \v, \v as the VT byte, a literal {, a class
-   escape followed by -, a quantified assertion) and compiled with RE2's
-   defaults (DOLLAR_ENDONLY, ALT_CIRCUMFLEX, LF newline, no UTF, no UCP).
-   PCRE2 gets a bump allocator over the caller's memory: compile-time data in
-   mem, match-time data (the match data and PCRE2's backtracking frames) in
-   scratch, so still no heap. Match, depth and heap limits bound hostile
-   patterns; a search that hits one returns -2. Semantics are PCRE2's where
-   it differs from RE2 (loops over bodies that can match empty, see
-   docs/regex.md). */
-#ifndef PCRE2_CODE_UNIT_WIDTH
-#define PCRE2_CODE_UNIT_WIDTH 8
-#endif
-#include <pcre2.h>
-
-#ifndef P2M_PCRE2_MATCH_LIMIT
-#define P2M_PCRE2_MATCH_LIMIT 1000000u  /* pcre2_set_match_limit */
-#endif
-#ifndef P2M_PCRE2_DEPTH_LIMIT
-#define P2M_PCRE2_DEPTH_LIMIT 10000u    /* pcre2_set_depth_limit */
-#endif
-#ifndef P2M_PCRE2_HEAP_LIMIT_KB
-#define P2M_PCRE2_HEAP_LIMIT_KB 256u    /* pcre2_set_heap_limit, KiB */
-#endif
-
-/* RE2's $ and (?m)^, bytes; and PCRE2's start-of-match optimisations off:
-   10.42 gets them wrong for groups repeated {0} ((?:a|.*){0}\w). */
-#define P2M__RX_PCRE_OPTIONS                                                                   \
-    (PCRE2_DOLLAR_ENDONLY | PCRE2_ALT_CIRCUMFLEX | PCRE2_NEVER_UTF | PCRE2_NEVER_UCP |         \
-     PCRE2_NO_START_OPTIMIZE | PCRE2_NO_DOTSTAR_ANCHOR)
-
-typedef struct p2m__rx_arena {
-    unsigned char *base;
-    size_t size, used;
-    int failed;
-} p2m__rx_arena;
-
-static void *p2m__rx_arena_alloc(PCRE2_SIZE n, void *ud)
-{
-    p2m__rx_arena *a = (p2m__rx_arena *)ud;
-    size_t at = p2m__rx_align(a->used);
-    if (at > a->size || a->size - at < n) {
-        a->failed = 1;
-        return NULL;
-    }
-    a->used = at + n;
-    return a->base + at;
-}
-
-static void p2m__rx_arena_free(void *ptr, void *ud)
-{
-    (void)ptr; /* everything goes when the caller's block goes */
-    (void)ud;
-}
-
-/* Writes the PCRE2 form of a pattern the built-in parser accepted into out
-   (NULL: only count). Returns its length. */
-static size_t p2m__rx_to_pcre(const char *p, size_t len, char *out)
-{
-    static const char s_out[] = "[\\t\\n\\f\\r ]", S_out[] = "[^\\t\\n\\f\\r ]";
-    static const char s_in[] = "\\t\\n\\f\\r ", S_in[] = "\\x00-\\x08\\x0b\\x0e-\\x1f\\x21-\\xff";
-    size_t i = 0, o = 0, el, k;
-    int in_class = 0, class_first = 0;
-    long mn, mx;
-    const char *msg = "";
-#define P2M__RX_PUT(str, n)                                        \
-    do {                                                           \
-        for (k = 0; k < (n); k++) if (out) out[o + k] = (str)[k];  \
-        o += (n);                                                  \
-    } while (0)
-    while (i < len) {
-        char ch = p[i];
-        if (in_class) {
-            if (ch == ']' && !class_first) {
-                in_class = 0;
-                P2M__RX_PUT(p + i, 1);
-                i++;
-                continue;
-            }
-            class_first = 0;
-            if (ch == '[' && i + 1 < len && p[i + 1] == ':') {
-                size_t e = i + 2;
-                while (e + 1 < len && !(p[e] == ':' && p[e + 1] == ']')) e++;
-                if (e + 1 < len) {
-                    P2M__RX_PUT(p + i, e + 2 - i);
-                    i = e + 2;
-                    continue;
-                }
-            }
-            if (ch == '\\') {
-                int v = p2m__rx_escape(p, len, i, &el, &msg);
-                if (v == 256 + 's' || v == 256 + 'S' || v == 256 + 'd' || v == 256 + 'D' ||
-                    v == 256 + 'w' || v == 256 + 'W') {
-                    if (v == 256 + 's') P2M__RX_PUT(s_in, sizeof s_in - 1);
-                    else if (v == 256 + 'S') P2M__RX_PUT(S_in, sizeof S_in - 1);
-                    else P2M__RX_PUT(p + i, el);
-                    i += el;
-                    if (i + 1 < len && p[i] == '-' && p[i + 1] != ']') { /* RE2: a literal - */
-                        P2M__RX_PUT("\\-", 2);
-                        i++;
-                    }
-                    continue;
-                }
-                if (v == '\v') P2M__RX_PUT("\\x0b", 4);
-                else P2M__RX_PUT(p + i, el);
-                i += el;
-                continue;
-            }
-            P2M__RX_PUT(p + i, 1);
-            i++;
-            continue;
-        }
-        if (ch == '[') {
-            in_class = 1;
-            class_first = 1;
-            P2M__RX_PUT(p + i, 1);
-            i++;
-            if (i < len && p[i] == '^') {
-                P2M__RX_PUT(p + i, 1);
-                i++;
-            }
-            continue;
-        }
-        if (ch == '\\' || ch == '^' || ch == '$') {
-            int v = ch == '\\' ? p2m__rx_escape(p, len, i, &el, &msg) : 256 + ch;
-            /* RE2 lets a quantifier follow an assertion (^* \b+), PCRE2 only
-               a group: (?:^)* */
-            int wrap = (v == 256 + '^' || v == 256 + '$' || v == 256 + 'b' || v == 256 + 'B' ||
-                        v == 256 + 'A' || v == 256 + 'z');
-            if (ch != '\\') el = 1;
-            wrap = wrap && i + el < len &&
-                   (p[i + el] == '*' || p[i + el] == '+' || p[i + el] == '?' ||
-                    (p[i + el] == '{' && p2m__rx_parse_brace(p, len, i + el, &mn, &mx)));
-            if (wrap) P2M__RX_PUT("(?:", 3);
-            if (v == 256 + 's') P2M__RX_PUT(s_out, sizeof s_out - 1);
-            else if (v == 256 + 'S') P2M__RX_PUT(S_out, sizeof S_out - 1);
-            else if (v == '\v') P2M__RX_PUT("\\x0b", 4);
-            else P2M__RX_PUT(p + i, el);
-            if (wrap) P2M__RX_PUT(")", 1);
-            i += el;
-            continue;
-        }
-        if (ch == '{' && !p2m__rx_parse_brace(p, len, i, &mn, &mx)) {
-            P2M__RX_PUT("\\{", 2);
-            i++;
-            continue;
-        }
-        P2M__RX_PUT(p + i, 1);
-        i++;
-    }
-#undef P2M__RX_PUT
-    (void)msg;
-    return o;
-}
-
-/* Compile-time arena needed: a generous bound from the built-in program size
-   (PCRE2's code is never larger than ours by more than these factors; the
-   backend test checks the bound on every pattern it compiles). */
-static size_t p2m__rx_pcre_estimate(uint32_t ninst, uint32_t ncls, size_t plen)
-{
-    return 16384u + 64u * (size_t)ninst + 48u * (size_t)ncls + 32u * plen;
-}
-
-P2M_API p2m_status p2m_regex_compile(const char *pattern, size_t len, void *mem, size_t mem_size,
-                                     const p2m_regex **re, p2m_error *err)
-{
-    uint32_t ninst, ncls;
-    size_t bytes, plen, head, needed, pad;
-    p2m_regex *r;
-    char *ptext;
-    p2m__rx_arena arena;
-    pcre2_general_context *gc;
-    pcre2_compile_context *cc;
-    pcre2_code *code;
-    int ec = 0;
-    PCRE2_SIZE eo = 0;
-    if (re) *re = NULL;
-    if (!re || (!pattern && len)) {
-        p2m__rx_fail(err, P2M_ERR_ARGUMENT, 0, "p2m_regex_compile: NULL argument");
-        return P2M_ERR_ARGUMENT;
-    }
-    if (!pattern) pattern = "";
-    if (!p2m__rx_measure(pattern, len, err, &ninst, &ncls, &bytes)) return P2M_ERR_CONFIG;
-    plen = p2m__rx_to_pcre(pattern, len, NULL);
-    head = p2m__rx_align(sizeof(p2m_regex)) + p2m__rx_align(plen + 1);
-    needed = head + p2m__rx_pcre_estimate(ninst, ncls, plen) + P2M__RX_ALIGN - 1;
-    pad = mem ? p2m__rx_align((size_t)(uintptr_t)mem) - (size_t)(uintptr_t)mem : 0;
-    if (!mem || mem_size < needed) {
-        p2m__rx_fail(err, P2M_ERR_MEMORY, 0, "regex memory too small");
-        if (err) err->needed = needed;
-        return P2M_ERR_MEMORY;
-    }
-    r = (p2m_regex *)(void *)((unsigned char *)mem + pad);
-    ptext = (char *)r + p2m__rx_align(sizeof(p2m_regex));
-    p2m__rx_to_pcre(pattern, len, ptext);
-    ptext[plen] = '\0';
-    arena.base = (unsigned char *)r + head;
-    arena.size = mem_size - pad - head;
-    arena.used = 0;
-    arena.failed = 0;
-    gc = pcre2_general_context_create(p2m__rx_arena_alloc, p2m__rx_arena_free, &arena);
-    cc = gc ? pcre2_compile_context_create(gc) : NULL;
-    if (cc) pcre2_set_newline(cc, PCRE2_NEWLINE_LF);
-    code = cc ? pcre2_compile((PCRE2_SPTR)ptext, plen, P2M__RX_PCRE_OPTIONS, &ec, &eo, cc) : NULL;
-    if (!code) {
-        if (arena.failed) { /* the estimate was too small: a bug to report */
-            p2m__rx_fail(err, P2M_ERR_MEMORY, 0, "regex memory too small (PCRE2 estimate)");
-            if (err) err->needed = mem_size * 2u;
-            return P2M_ERR_MEMORY;
-        }
-        /* the built-in parser accepted it: PCRE2 has a limit we lack */
-        p2m__rx_fail(err, P2M_ERR_CONFIG, 0, "PCRE2 rejected the pattern");
-        if (err) {
-            PCRE2_UCHAR buf[96];
-            size_t k = 0, m = 0;
-            while (err->message[m]) m++;
-            if (pcre2_get_error_message(ec, buf, sizeof buf) > 0) {
-                if (m + 2 < sizeof err->message) {
-                    err->message[m++] = ':';
-                    err->message[m++] = ' ';
-                }
-                for (; buf[k] && m + 1 < sizeof err->message; k++) err->message[m++] = (char)buf[k];
-                err->message[m] = '\0';
-            }
-        }
-        return P2M_ERR_CONFIG;
-    }
-    r->magic = P2M__RX_MAGIC;
-    r->ninst = ninst;
-    r->nclass = ncls;
-    r->backend = 1;
-    r->anchored = 0;
-    r->use_first = 0;
-    r->code_off = 0;
-    r->class_off = 0;
-    {
-        uint32_t cap = 0;
-        pcre2_pattern_info(code, PCRE2_INFO_CAPTURECOUNT, &cap);
-        r->has_group = cap > 0;
-    }
-    /* general + match context, match data (2 pairs), and the frames: PCRE2
-       grows them by doubling up to the heap limit; freed blocks are not
-       reused by the bump allocator, so three times the limit. */
-    r->extra = P2M__RX_ALIGN + 4096u + 3u * (size_t)P2M_PCRE2_HEAP_LIMIT_KB * 1024u;
-    r->pcre = code;
-    *re = r;
-    p2m__rx_ok(err);
-    return P2M_OK;
-}
-
-P2M_API size_t p2m_regex_scratch_size(const p2m_regex *re)
-{
-    return re ? re->extra : 0;
-}
-
-P2M_API int p2m_regex_search(const p2m_regex *re, const char *s, size_t n, void *scratch,
-                             size_t scratch_size, size_t *start, size_t *end, uint64_t *steps)
-{
-    p2m__rx_arena arena;
-    pcre2_general_context *gc;
-    pcre2_match_context *mc;
-    pcre2_match_data *md;
-    PCRE2_SIZE *ov;
-    int rc;
-    if (steps) *steps = 0; /* PCRE2 does not count steps */
-    if (!re || re->magic != P2M__RX_MAGIC || re->backend != 1 || (!s && n)) return -1;
-    if (!scratch || scratch_size < re->extra) return -1;
-    if (!s) s = "";
-    arena.base = (unsigned char *)scratch;
-    arena.size = scratch_size;
-    arena.used = (size_t)(p2m__rx_align((size_t)(uintptr_t)scratch) - (size_t)(uintptr_t)scratch);
-    arena.failed = 0;
-    gc = pcre2_general_context_create(p2m__rx_arena_alloc, p2m__rx_arena_free, &arena);
-    mc = gc ? pcre2_match_context_create(gc) : NULL;
-    md = gc ? pcre2_match_data_create(2, gc) : NULL;
-    if (!mc || !md) return -1;
-    pcre2_set_match_limit(mc, P2M_PCRE2_MATCH_LIMIT);
-    pcre2_set_depth_limit(mc, P2M_PCRE2_DEPTH_LIMIT);
-    pcre2_set_heap_limit(mc, P2M_PCRE2_HEAP_LIMIT_KB);
-    rc = pcre2_match((const pcre2_code *)re->pcre, (PCRE2_SPTR)s, n, 0, 0, md, mc);
-    if (rc == PCRE2_ERROR_NOMATCH) return 0;
-    if (rc == PCRE2_ERROR_NOMEMORY) return -1;
-    if (rc < 0) return -2;
-    ov = pcre2_get_ovector_pointer(md);
-    if (re->has_group) {
-        if (ov[2] == PCRE2_UNSET || ov[3] == PCRE2_UNSET) {
-            if (start) *start = P2M__RX_NONE;
-            if (end) *end = P2M__RX_NONE;
-        } else {
-            if (start) *start = (size_t)ov[2];
-            if (end) *end = (size_t)ov[3];
-        }
-    } else {
-        if (start) *start = (size_t)ov[0];
-        if (end) *end = (size_t)ov[1];
-    }
-    return 1;
-}
-#endif /* P2M_USE_PCRE2 */
-
-#else /* P2M_NO_REGEX */
-
-/* ---- regex: compiled out (P2M_NO_REGEX) ---------------------------------- */
-
-P2M_API p2m_status p2m_regex_compile(const char *pattern, size_t len, void *mem, size_t mem_size,
-                                     const p2m_regex **re, p2m_error *err)
-{
-    (void)pattern;
-    (void)len;
-    (void)mem;
-    (void)mem_size;
-    if (re) *re = NULL;
-    if (err) {
-        const char *m = P2M__MSG("regular expressions are compiled out (P2M_NO_REGEX)");
-        size_t i = 0;
-        err->status = P2M_ERR_UNSUPPORTED;
-        err->offset = 0;
-        err->needed = 0;
-        err->field[0] = '\0';
-        for (; m[i] && i + 1 < sizeof err->message; i++) err->message[i] = m[i];
-        err->message[i] = '\0';
-    }
-    return P2M_ERR_UNSUPPORTED;
-}
-
-P2M_API size_t p2m_regex_scratch_size(const p2m_regex *re)
-{
-    (void)re;
-    return 0;
-}
-
-P2M_API int p2m_regex_search(const p2m_regex *re, const char *s, size_t n, void *scratch,
-                             size_t scratch_size, size_t *start, size_t *end, uint64_t *steps)
-{
-    (void)re;
-    (void)s;
-    (void)n;
-    (void)scratch;
-    (void)scratch_size;
-    (void)start;
-    (void)end;
-    if (steps) *steps = 0;
-    return -1;
-}
-
-#endif /* P2M_NO_REGEX */
 
 /* ---- configuration and the compiled engine ------------------------------- */
 
@@ -2952,32 +1514,6 @@ static uint64_t p2m__time_unit_ns(p2m_str s) {
     return u && u->kind == P2M__U_TIME ? u->per : 0u;
 }
 
-static const p2m_rule p2m__default_rules[2] = {
-    {"process.executable.name", P2M_RULE_ATTRIBUTE, 0, "process.executable.name", 0, 0, 0},
-    {"thread.name", P2M_RULE_ATTRIBUTE, 0, "thread.name", 0, 0, 0},
-};
-
-/* Error naming a configuration field: base[idx].sub (idx < 0: no index). */
-static p2m_status p2m__cfg_fail(p2m_error *err, p2m_status st, const char *base, long idx,
-                                const char *sub, const char *msg) {
-    p2m__fail(err, st, 0, msg);
-    if (err) {
-        p2m__strlcpy(err->field, sizeof err->field, base);
-        if (idx >= 0) {
-            p2m__strlcat(err->field, sizeof err->field, "[");
-            p2m__strlcatu(err->field, sizeof err->field, (uint64_t)idx);
-            p2m__strlcat(err->field, sizeof err->field, "]");
-        }
-        if (sub) {
-            p2m__strlcat(err->field, sizeof err->field, ".");
-            p2m__strlcat(err->field, sizeof err->field, sub);
-        }
-    }
-    return st;
-}
-
-static int p2m__nonempty(const char *s) { return s && s[0]; }
-
 /* Caller memory handed out from the bottom. The engine and the cumulative
    state are placed twice by the same code: first a dry run (base NULL: take
    only counts, returns NULL and nothing is written) whose count is the size
@@ -2996,707 +1532,6 @@ static void *p2m__take(p2m__arena *a, size_t n) {
     return a->base + at;
 }
 static size_t p2m__al8(size_t n) { return (n + 7u) & ~(size_t)7u; }
-
-/* A NUL-terminated copy of s (NULL: ""); in a dry run only its length. */
-static p2m_str p2m__copy_str(p2m__arena *a, const char *s) {
-    p2m_str r;
-    size_t n = s ? p2m__cstrlen(s) : 0;
-    char *d = (char *)p2m__take(a, n + 1);
-    r.ptr = d;
-    r.len = n;
-    if (!d) return r;
-    if (n) P2M_MEMCPY(d, s, n);
-    d[n] = 0;
-    return r;
-}
-
-/* Index of name among the first n of list, or n. */
-static uint32_t p2m__find_name(const char *const *list, uint32_t n, const char *name) {
-    uint32_t i;
-    for (i = 0; i < n; i++)
-        if (p2m__streq(p2m__cstr(list[i]), name)) return i;
-    return n;
-}
-
-/* Adds name to list unless it is there; -1 when it is new and the list is
-   full. */
-static int p2m__add_name(const char **list, uint32_t *n, uint32_t cap, const char *name) {
-    if (p2m__find_name(list, *n, name) < *n) return 0;
-    if (*n == cap) return -1;
-    list[(*n)++] = name;
-    return 0;
-}
-
-#define P2M__MSG_TIME_UNITS                                                                        \
-    "must be one of ns, us, ms, s (or nanoseconds, microseconds, milliseconds, seconds)"
-#define P2M__MSG_SIZE_UNITS "must be one of By, KiBy, MiBy (or bytes, kibibytes, mebibytes)"
-
-static p2m_status p2m__check_metric(const p2m_metric_config *m, const char *path, int is_cpu,
-                                    p2m_error *err) {
-    char f[40];
-    const p2m__unitdef *u;
-    if (!m->enabled) return P2M_OK;
-    if (!p2m__nonempty(m->name)) {
-        p2m__strlcpy(f, sizeof f, path);
-        p2m__strlcat(f, sizeof f, ".metric_name");
-        return p2m__cfg_fail(err, P2M_ERR_CONFIG, f, -1, 0, P2M__MSG("must not be empty"));
-    }
-    u = p2m__unit_find(m->unit);
-    if (m->unit && (!u || u->kind != (is_cpu ? P2M__U_TIME : P2M__U_SIZE))) {
-        p2m__strlcpy(f, sizeof f, path);
-        p2m__strlcat(f, sizeof f, ".unit");
-        return p2m__cfg_fail(err, P2M_ERR_CONFIG, f, -1, 0,
-                             is_cpu ? P2M__MSG(P2M__MSG_TIME_UNITS)
-                                    : P2M__MSG(P2M__MSG_SIZE_UNITS));
-    }
-    return P2M_OK;
-}
-
-#if P2M_MAX_EXTRA > 0
-/* Where the "type/unit" text t splits: the index of its last '/', or 0 when
-   it has none or either side is empty. */
-static size_t p2m__type_split(const char *t) {
-    size_t n = t ? p2m__cstrlen(t) : 0, k = n;
-    while (k > 0 && t[k - 1] != '/') k--;
-    return k >= 2 && k < n ? k - 1 : 0;
-}
-
-/* The unit a declared metric gets without one: from its first sample type. */
-static const char *p2m__extra_unit(const p2m_extra_metric *x) {
-    const char *t = x->sample_types[0];
-    p2m_str u = p2m__cstr(t + p2m__type_split(t) + 1);
-    if (p2m__time_unit_ns(u)) return "ns";
-    if (p2m__streq(u, "bytes")) return "By";
-    return "1";
-}
-
-static P2M__NOINLINE p2m_status p2m__check_extra(const p2m_config *cfg, size_t i, p2m_error *err) {
-    const p2m_extra_metric *x = &cfg->extra[i];
-    const p2m__unitdef *u;
-    size_t j, k;
-    int snap = -1;
-    if (!p2m__nonempty(x->name))
-        return p2m__cfg_fail(err, P2M_ERR_CONFIG, "metrics.extra", (long)i, "metric_name",
-                             P2M__MSG("must not be empty"));
-    for (k = 0; k <= i + 3u; k++) {
-        const char *other = k < i ? cfg->extra[k].name
-                            : k == i ? 0
-                            : k == i + 1u ? (cfg->cpu.enabled ? cfg->cpu.name : 0)
-                            : k == i + 2u ? (cfg->memory.enabled ? cfg->memory.name : 0)
-                            : (cfg->function.enabled ? cfg->function.name : 0);
-        if (other && p2m__streq(p2m__cstr(x->name), other))
-            return p2m__cfg_fail(err, P2M_ERR_CONFIG, "metrics.extra", (long)i, "metric_name",
-                                 P2M__MSG("must differ from every other metric's name"));
-    }
-    if (x->unit && !x->unit[0])
-        return p2m__cfg_fail(err, P2M_ERR_CONFIG, "metrics.extra", (long)i, "unit",
-                             P2M__MSG("must not be empty"));
-    if (!x->n_sample_types || !x->sample_types)
-        return p2m__cfg_fail(err, P2M_ERR_CONFIG, "metrics.extra", (long)i, "sample_types",
-                             P2M__MSG("needs at least one sample type, written type/unit"));
-    for (j = 0; j < x->n_sample_types; j++)
-        if (!p2m__type_split(x->sample_types[j]))
-            return p2m__cfg_fail(
-                err, P2M_ERR_CONFIG, "metrics.extra", (long)i, "sample_types",
-                P2M__MSG("each entry must be written type/unit, as off_cpu/nanoseconds"));
-    u = p2m__unit_find(x->unit ? x->unit : p2m__extra_unit(x));
-    for (j = 0; j < x->n_sample_types; j++) {
-        const char *t = x->sample_types[j];
-        size_t cut = p2m__type_split(t);
-        p2m_str ty, un;
-        int is_snap;
-        ty.ptr = t;
-        ty.len = cut;
-        un = p2m__cstr(t + cut + 1);
-        is_snap = p2m__starts(ty, "inuse_");
-        if (snap >= 0 && is_snap != snap)
-            return p2m__cfg_fail(
-                err, P2M_ERR_CONFIG, "metrics.extra", (long)i, "sample_types",
-                P2M__MSG("mixes snapshot (inuse_*) and accrued sample types; declare two metrics"));
-        snap = is_snap;
-        if (u && u->kind == P2M__U_TIME && !p2m__time_unit_ns(un) && !p2m__streq(un, "count"))
-            return p2m__cfg_fail(
-                err, P2M_ERR_CONFIG, "metrics.extra", (long)i, "sample_types",
-                P2M__MSG("a metric in a time unit takes sample types in a time unit or count"));
-        if (u && u->kind == P2M__U_SIZE && !p2m__streq(un, "bytes"))
-            return p2m__cfg_fail(err, P2M_ERR_CONFIG, "metrics.extra", (long)i, "sample_types",
-                                 P2M__MSG("a metric in a size unit takes sample types in bytes"));
-    }
-    return P2M_OK;
-}
-#endif
-
-static p2m_status p2m__check_filter(const p2m_filter *fl, const char *path, p2m_error *err) {
-    size_t i;
-    if (!fl->enabled) return P2M_OK;
-    if (!p2m__nonempty(fl->pattern) && fl->n_patterns == 0)
-        return p2m__cfg_fail(err, P2M_ERR_CONFIG, path, -1, "pattern",
-                             P2M__MSG("an enabled filter needs pattern or patterns"));
-    for (i = 0; i < fl->n_patterns; i++)
-        if (!fl->patterns || !p2m__nonempty(fl->patterns[i])) {
-            char f[40];
-            p2m__strlcpy(f, sizeof f, path);
-            p2m__strlcat(f, sizeof f, ".patterns");
-            return p2m__cfg_fail(err, P2M_ERR_CONFIG, f, (long)i, 0, P2M__MSG("must not be empty"));
-        }
-    for (i = 0; i < fl->n_keys; i++)
-        if (!fl->keys || !p2m__nonempty(fl->keys[i])) {
-            char f[40];
-            p2m__strlcpy(f, sizeof f, path);
-            p2m__strlcat(f, sizeof f, ".keys");
-            return p2m__cfg_fail(err, P2M_ERR_CONFIG, f, (long)i, 0, P2M__MSG("must not be empty"));
-        }
-    return P2M_OK;
-}
-
-/* Checks a pattern where the configuration gives it (base[idx].sub): a
-   syntax error names the field and the position in the pattern. */
-static p2m_status p2m__pat_check(const char *text, const char *base, long idx, const char *sub,
-                                 p2m_error *err) {
-    p2m_error e2;
-    const p2m_regex *re;
-    p2m_status st = p2m_regex_compile(text, p2m__cstrlen(text), 0, 0, &re, &e2);
-    if (st == P2M_ERR_MEMORY || st == P2M_OK) return P2M_OK;
-    p2m__cfg_fail(err, st, base, idx, sub, "");
-    if (err) {
-        err->offset = e2.offset;
-        if (st == P2M_ERR_CONFIG) {
-            p2m__strlcpy(err->message, sizeof err->message, "position ");
-            p2m__strlcatu(err->message, sizeof err->message, e2.offset);
-            p2m__strlcat(err->message, sizeof err->message, ": ");
-            p2m__strlcat(err->message, sizeof err->message, e2.message);
-        } else {
-            p2m__strlcpy(err->message, sizeof err->message, e2.message);
-        }
-    }
-    return st;
-}
-
-/* Compiles a checked pattern into the arena (the size p2m_regex_compile
-   asks for includes its own alignment). */
-static const p2m_regex *p2m__pat_compile(p2m__arena *a, const char *text, size_t *scratch) {
-    p2m_error e2;
-    const p2m_regex *re = 0;
-    (void)p2m_regex_compile(text, p2m__cstrlen(text), 0, 0, &re, &e2);
-    if (a->base &&
-        p2m_regex_compile(text, p2m__cstrlen(text), a->base + a->used, e2.needed, &re, 0) != P2M_OK)
-        re = 0;
-    a->used += e2.needed;
-    if (re && p2m_regex_scratch_size(re) > *scratch) *scratch = p2m_regex_scratch_size(re);
-    return re;
-}
-
-#if P2M_MAX_EXTRA > 0
-/* The declared metrics of a validated configuration, built into the engine
-   (out of line: its frame stays off the deepest path of p2m_engine_compile,
-   which a firmware stack budget bounds). e NULL: a dry run. */
-static P2M__NOINLINE void p2m__build_extra(p2m_engine *e, const p2m_config *cfg,
-                                           p2m__arena *arena) {
-    size_t i, n_xtypes = 0;
-    p2m__xtype *xtypes;
-    uint32_t nx = 0;
-    for (i = 0; i < cfg->n_extra; i++) n_xtypes += cfg->extra[i].n_sample_types;
-    xtypes = (p2m__xtype *)p2m__take(arena, n_xtypes * sizeof(p2m__xtype));
-    if (e) {
-        e->n_extra = (uint32_t)cfg->n_extra;
-        e->n_xtypes = (uint32_t)n_xtypes;
-        e->xtypes = xtypes;
-    }
-    for (i = 0; i < cfg->n_extra; i++) {
-        const p2m_extra_metric *x = &cfg->extra[i];
-        p2m__metric dry = {0, 0, 0, 0, 0.0, {0, 0}, {0, 0}, {0, 0}},
-                    *o = e ? &e->metric[P2M_METRIC_EXTRA + i] : &dry;
-        const char *unit = x->unit ? x->unit : p2m__extra_unit(x);
-        const p2m__unitdef *u = p2m__unit_find(unit);
-        size_t j;
-        o->enabled = 1;
-        o->name = p2m__copy_str(arena, x->name);
-        o->unit = u ? p2m__cstr(u->ucum) : p2m__copy_str(arena, unit);
-        o->ukind = u ? (int)u->kind : P2M__U_OTHER;
-        o->per_unit = u ? (double)u->per : 1.0;
-        o->is_double = u && u->per > 1u;
-        for (j = 0; j < x->n_sample_types; j++) {
-            p2m__xtype dry_t = {{0, 0}, {0, 0}, 0}, *t = xtypes ? &xtypes[nx++] : &dry_t;
-            size_t cut = p2m__type_split(x->sample_types[j]);
-            t->type = p2m__copy_str(arena, x->sample_types[j]);
-            t->unit.ptr = t->type.ptr ? t->type.ptr + cut + 1 : 0;
-            t->unit.len = t->type.len - cut - 1u;
-            t->type.len = cut;
-            t->metric = P2M_METRIC_EXTRA + (uint32_t)i;
-            o->is_gauge = p2m__starts(p2m__cstr(x->sample_types[j]), "inuse_");
-        }
-        if (x->description) {
-            o->description = p2m__copy_str(arena, x->description);
-        } else { /* "Summed from the samples of off_cpu/nanoseconds, ..." */
-            size_t cap = 48u, at;
-            char *d;
-            for (j = 0; j < x->n_sample_types; j++) cap += p2m__cstrlen(x->sample_types[j]) + 2u;
-            d = (char *)p2m__take(arena, cap);
-            if (!d) continue;
-            p2m__strlcpy(d, cap,
-                         o->is_gauge ? "In use at the end of the profile, from "
-                                     : "Summed from the samples of ");
-            for (j = 0; j < x->n_sample_types; j++) {
-                if (j) p2m__strlcat(d, cap, ", ");
-                p2m__strlcat(d, cap, x->sample_types[j]);
-            }
-            at = p2m__cstrlen(d);
-            o->description.ptr = d;
-            o->description.len = at;
-        }
-    }
-}
-#endif
-
-/* What validation collects for the build: the rules in force, the distinct
-   output keys (first-written order) and slots (effective-attribute keys the
-   engine reads). */
-typedef struct p2m__names {
-    const p2m_rule *rules;
-    size_t n_rules;
-    uint32_t n_keys, n_slots, n_pats;
-    const char *keys[P2M__MAX_RULES + 1];
-    const char *slots[P2M__MAX_SLOTS];
-} p2m__names;
-
-static const p2m_filter *p2m__cfg_filter(const p2m_config *cfg, uint32_t f) {
-    return f == P2M__F_PROCESS  ? &cfg->process_filter
-           : f == P2M__F_THREAD ? &cfg->thread_filter
-                                : &cfg->pattern_filter;
-}
-static const char *const p2m__filter_path[3] = {"process_filter", "thread_filter",
-                                                "pattern_filter"};
-static const char *const p2m__filter_patterns_path[3] = {
-    "process_filter.patterns", "thread_filter.patterns", "pattern_filter.patterns"};
-
-/* The j-th pattern of a filter: 0 is `pattern`, 1.. are `patterns`. */
-static const char *p2m__filter_pat(const p2m_filter *fl, size_t j) {
-    return j == 0 ? fl->pattern : fl->patterns[j - 1];
-}
-
-/* Validation, part 1: the settings that stand alone. */
-static p2m_status p2m__check_settings(const p2m_config *cfg, p2m_error *err) {
-    p2m_status st;
-    uint32_t f;
-    if (!cfg->cpu.enabled && !cfg->memory.enabled)
-        return p2m__cfg_fail(
-            err, P2M_ERR_CONFIG, "metrics.cpu.enabled", -1, 0,
-            P2M__MSG("at least one of metrics.cpu and metrics.memory must be enabled"));
-    if ((st = p2m__check_metric(&cfg->cpu, "metrics.cpu", 1, err)) != P2M_OK) return st;
-    if ((st = p2m__check_metric(&cfg->memory, "metrics.memory", 0, err)) != P2M_OK) return st;
-    if ((st = p2m__check_metric(&cfg->function, "metrics.function", 1, err)) != P2M_OK) return st;
-#ifdef P2M_NO_FUNCTION
-    if (cfg->function.enabled)
-        return p2m__cfg_fail(err, P2M_ERR_UNSUPPORTED, "metrics.function", -1, "enabled",
-                             P2M__MSG("the function metric is compiled out (P2M_NO_FUNCTION)"));
-#endif
-    if (cfg->function.enabled) {
-        if (cfg->function_mode != P2M_FUNCTION_SELF && cfg->function_mode != P2M_FUNCTION_INCLUSIVE)
-            return p2m__cfg_fail(err, P2M_ERR_CONFIG, "metrics.function", -1, "mode",
-                                 P2M__MSG("must be self or inclusive"));
-        if (!p2m__nonempty(cfg->function_attribute_key))
-            return p2m__cfg_fail(err, P2M_ERR_CONFIG, "metrics.function", -1, "attribute_key",
-                                 P2M__MSG("must not be empty"));
-    }
-    if (cfg->temporality != P2M_TEMPORALITY_DELTA && cfg->temporality != P2M_TEMPORALITY_CUMULATIVE)
-        return p2m__cfg_fail(err, P2M_ERR_CONFIG, "temporality", -1, 0,
-                             P2M__MSG("must be delta or cumulative"));
-#ifdef P2M_NO_CUMULATIVE
-    if (cfg->temporality == P2M_TEMPORALITY_CUMULATIVE)
-        return p2m__cfg_fail(
-            err, P2M_ERR_UNSUPPORTED, "temporality", -1, 0,
-            P2M__MSG("cumulative temporality is compiled out (P2M_NO_CUMULATIVE)"));
-#endif
-    if (cfg->temporality == P2M_TEMPORALITY_CUMULATIVE) {
-        if (cfg->state_max_series < 1 || cfg->state_max_series > 0x1000000u)
-            return p2m__cfg_fail(err, P2M_ERR_CONFIG, "state_max_series", -1, 0,
-                                 P2M__MSG("must be 1 to 16777216"));
-        if (cfg->state_bytes < 64 || cfg->state_bytes > 0xFFFFFFF0u)
-            return p2m__cfg_fail(err, P2M_ERR_CONFIG, "state_bytes", -1, 0,
-                                 P2M__MSG("must be 64 to 4294967280"));
-    }
-    if (cfg->max_series < 1)
-        return p2m__cfg_fail(err, P2M_ERR_CONFIG, "max_series", -1, 0,
-                             P2M__MSG("must be at least 1"));
-    if (cfg->max_series > 0x1000000u)
-        return p2m__cfg_fail(err, P2M_ERR_CONFIG, "max_series", -1, 0,
-                             P2M__MSG("must be at most 16777216"));
-    if (cfg->layout != P2M_LAYOUT_AUTO && cfg->layout != P2M_LAYOUT_V1_8 &&
-        cfg->layout != P2M_LAYOUT_V1_9 && cfg->layout != P2M_LAYOUT_V1_10)
-        return p2m__cfg_fail(err, P2M_ERR_CONFIG, "layout", -1, 0,
-                             P2M__MSG("must be auto, v1.8, v1.9 or v1.10"));
-    for (f = 0; f < 3u; f++)
-        if ((st = p2m__check_filter(p2m__cfg_filter(cfg, f), p2m__filter_path[f], err)) != P2M_OK)
-            return st;
-    return P2M_OK;
-}
-
-/* Validation, part 2: the attribute rules; collects their keys and slots. */
-static p2m_status p2m__check_rules(const p2m_config *cfg, p2m__names *nm, p2m_error *err) {
-    size_t i;
-    p2m_status st;
-    nm->rules = cfg->attributes ? cfg->attributes : p2m__default_rules;
-    nm->n_rules = cfg->attributes ? cfg->n_attributes : 2;
-    if (nm->n_rules > P2M__MAX_RULES)
-        return p2m__cfg_fail(err, P2M_ERR_CONFIG, "attributes", -1, 0,
-                             P2M__MSG("at most 64 rules"));
-    for (i = 0; i < nm->n_rules; i++) {
-        const p2m_rule *r = &nm->rules[i];
-        const char *slot = 0, *slot_field = "from";
-        if (!p2m__nonempty(r->key))
-            return p2m__cfg_fail(err, P2M_ERR_CONFIG, "attributes", (long)i, "key",
-                                 P2M__MSG("must not be empty"));
-        switch (r->type) {
-        case P2M_RULE_LITERAL:
-            if (!r->value)
-                return p2m__cfg_fail(err, P2M_ERR_CONFIG, "attributes", (long)i, "value",
-                                     P2M__MSG("a literal rule needs a value"));
-            break;
-        case P2M_RULE_ATTRIBUTE:
-            if (!p2m__nonempty(r->from))
-                return p2m__cfg_fail(err, P2M_ERR_CONFIG, "attributes", (long)i, "from",
-                                     P2M__MSG("an attribute rule needs from"));
-            slot = r->from;
-            break;
-        case P2M_RULE_STRING_TABLE:
-            break;
-        case P2M_RULE_REGEX:
-            if (!p2m__nonempty(r->value))
-                return p2m__cfg_fail(err, P2M_ERR_CONFIG, "attributes", (long)i, "value",
-                                     P2M__MSG("a regex rule needs a pattern in value"));
-            if (nm->n_pats == P2M__MAX_PATTERNS)
-                return p2m__cfg_fail(err, P2M_ERR_CONFIG, "attributes", (long)i, "value",
-                                     P2M__MSG("too many patterns"));
-#ifdef P2M_NO_FUNCTION
-            if (r->source && p2m__streq(p2m__cstr(r->source), "function"))
-                return p2m__cfg_fail(err, P2M_ERR_UNSUPPORTED, "attributes", (long)i, "source",
-                                     P2M__MSG("function names are compiled out (P2M_NO_FUNCTION)"));
-#endif
-            if ((st = p2m__pat_check(r->value, "attributes", (long)i, "value", err)) != P2M_OK)
-                return st;
-            nm->n_pats++;
-            if (r->source && r->source[0] && !p2m__streq(p2m__cstr(r->source), "string_table") &&
-                !p2m__streq(p2m__cstr(r->source), "function")) {
-                slot = r->source;
-                slot_field = "source";
-            }
-            break;
-        default:
-            return p2m__cfg_fail(err, P2M_ERR_CONFIG, "attributes", (long)i, "type",
-                                 P2M__MSG("must be literal, attribute, regex or string_table"));
-        }
-        if (slot && p2m__add_name(nm->slots, &nm->n_slots, P2M__MAX_SLOTS, slot) < 0)
-            return p2m__cfg_fail(err, P2M_ERR_CONFIG, "attributes", (long)i, slot_field,
-                                 P2M__MSG("too many distinct attribute keys"));
-        (void)p2m__add_name(nm->keys, &nm->n_keys, P2M__MAX_RULES + 1u, r->key);
-    }
-    if (cfg->function.enabled)
-        (void)p2m__add_name(nm->keys, &nm->n_keys, P2M__MAX_RULES + 1u,
-                            cfg->function_attribute_key);
-    return P2M_OK;
-}
-
-/* Validation, part 3: the filters' subjects (slots) and patterns. */
-static p2m_status p2m__check_filters(const p2m_config *cfg, p2m__names *nm, p2m_error *err) {
-    uint32_t f;
-    p2m_status st;
-    for (f = 0; f < 3u; f++) {
-        const p2m_filter *fl = p2m__cfg_filter(cfg, f);
-        size_t n_subj = 1, j;
-        if (!fl->enabled) continue;
-        if (f == P2M__F_PROCESS && !p2m__nonempty(cfg->process_key))
-            return p2m__cfg_fail(err, P2M_ERR_CONFIG, "process_key", -1, 0,
-                                 P2M__MSG("must not be empty"));
-        if (f == P2M__F_THREAD && !p2m__nonempty(cfg->thread_key))
-            return p2m__cfg_fail(err, P2M_ERR_CONFIG, "thread_key", -1, 0,
-                                 P2M__MSG("must not be empty"));
-        if (f == P2M__F_PATTERN) {
-            if (fl->n_keys > P2M__MAX_SLOTS)
-                return p2m__cfg_fail(err, P2M_ERR_CONFIG, "pattern_filter", -1, "keys",
-                                     P2M__MSG("too many keys"));
-            n_subj = fl->n_keys;
-        }
-        for (j = 0; j < n_subj; j++) {
-            const char *subj = f == P2M__F_PROCESS  ? cfg->process_key
-                               : f == P2M__F_THREAD ? cfg->thread_key
-                                                    : fl->keys[j];
-            if (p2m__add_name(nm->slots, &nm->n_slots, P2M__MAX_SLOTS, subj) < 0)
-                return p2m__cfg_fail(err, P2M_ERR_CONFIG, p2m__filter_path[f], -1, 0,
-                                     P2M__MSG("too many distinct attribute keys"));
-        }
-        for (j = 0; j <= fl->n_patterns; j++) {
-            const char *text = p2m__filter_pat(fl, j);
-            if (!p2m__nonempty(text)) continue;
-            if (nm->n_pats == P2M__MAX_PATTERNS)
-                return p2m__cfg_fail(err, P2M_ERR_CONFIG, p2m__filter_path[f], -1, 0,
-                                     P2M__MSG("too many patterns"));
-            st = p2m__pat_check(text, j == 0 ? p2m__filter_path[f] : p2m__filter_patterns_path[f],
-                                j == 0 ? -1 : (long)(j - 1), j == 0 ? "pattern" : 0, err);
-            if (st != P2M_OK) return st;
-            nm->n_pats++;
-        }
-    }
-    return P2M_OK;
-}
-
-/* Validation, part 4: type rules and declared metrics. */
-static p2m_status p2m__check_types(const p2m_config *cfg, p2m_error *err) {
-    size_t i;
-    if (cfg->n_type_rules && !cfg->type_rules)
-        return p2m__cfg_fail(err, P2M_ERR_CONFIG, "type_rules", -1, 0,
-                             P2M__MSG("NULL with a non-zero count"));
-    for (i = 0; i < cfg->n_type_rules; i++) {
-        const p2m_type_rule *t = &cfg->type_rules[i];
-        if (!p2m__nonempty(t->type))
-            return p2m__cfg_fail(err, P2M_ERR_CONFIG, "type_rules", (long)i, "type",
-                                 P2M__MSG("must not be empty"));
-        if (!p2m__nonempty(t->unit))
-            return p2m__cfg_fail(err, P2M_ERR_CONFIG, "type_rules", (long)i, "unit",
-                                 P2M__MSG("must not be empty"));
-        if (t->metric != P2M_METRIC_NONE && t->metric != P2M_METRIC_CPU &&
-            t->metric != P2M_METRIC_MEMORY)
-            return p2m__cfg_fail(err, P2M_ERR_CONFIG, "type_rules", (long)i, "metric",
-                                 P2M__MSG("must be cpu, memory or none"));
-        if (t->metric != P2M_METRIC_NONE && !(t->scale > 0 && t->scale - t->scale == 0.0))
-            return p2m__cfg_fail(err, P2M_ERR_CONFIG, "type_rules", (long)i, "scale",
-                                 P2M__MSG("must be positive and finite"));
-    }
-    if (cfg->n_extra && !cfg->extra)
-        return p2m__cfg_fail(err, P2M_ERR_CONFIG, "metrics.extra", -1, 0,
-                             P2M__MSG("NULL with a non-zero count"));
-    if (cfg->n_extra > P2M_MAX_EXTRA)
-        return p2m__cfg_fail(
-            err, P2M_ERR_CONFIG, "metrics.extra", -1, 0,
-            P2M__MSG("more declared metrics than this build holds (P2M_MAX_EXTRA)"));
-#if P2M_MAX_EXTRA > 0
-    for (i = 0; i < cfg->n_extra; i++) {
-        p2m_status st = p2m__check_extra(cfg, i, err);
-        if (st != P2M_OK) return st;
-    }
-#endif
-    return P2M_OK;
-}
-
-/* The build steps below stay out of line so that their frames are not on
-   the path to the regex compiler, the deepest of p2m_engine_compile (a
-   firmware stack budget bounds it). */
-
-/* Build: the settings and the three built-in metrics. */
-static P2M__NOINLINE void p2m__build_metrics(p2m_engine *e, const p2m_config *cfg, p2m__arena *a) {
-    static const char *const defnames[4] = {"", "cpu_time", "memory_allocation",
-                                            "function_cpu_time"};
-    static const char *const defdesc[4] = {
-        "",
-        "CPU time summed from the samples of CPU profiles",
-        "Bytes allocated, summed from the samples of allocation profiles",
-        "CPU time summed per function from the samples of CPU profiles"};
-    uint32_t i;
-    if (e) {
-        e->magic = P2M__MAGIC;
-        e->temporality = cfg->temporality;
-        e->max_series = cfg->max_series;
-        e->layout = cfg->layout;
-        e->strict = cfg->strict ? 1 : 0;
-        e->function_mode = cfg->function_mode;
-        if (cfg->temporality == P2M_TEMPORALITY_CUMULATIVE) {
-            e->state_series = cfg->state_max_series;
-            e->state_bytes = cfg->state_bytes;
-        }
-    }
-    for (i = P2M_METRIC_CPU; i <= P2M_METRIC_FUNCTION; i++) {
-        const p2m_metric_config *m = i == P2M_METRIC_CPU      ? &cfg->cpu
-                                     : i == P2M_METRIC_MEMORY ? &cfg->memory
-                                                              : &cfg->function;
-        p2m__metric dry = {0, 0, 0, 0, 0.0, {0, 0}, {0, 0}, {0, 0}}, *o = e ? &e->metric[i] : &dry;
-        const char *unit = m->unit                                          ? m->unit
-                           : i == P2M_METRIC_MEMORY                         ? "By"
-                           : i == P2M_METRIC_FUNCTION && cfg->cpu.unit      ? cfg->cpu.unit
-                                                                            : "ns";
-        const p2m__unitdef *u = p2m__unit_find(unit);
-        o->enabled = m->enabled ? 1 : 0;
-        o->name = p2m__copy_str(a, m->name ? m->name : defnames[i]);
-        o->description = p2m__copy_str(a, m->description ? m->description : defdesc[i]);
-        /* a disabled metric's unit is not checked: it may be anything */
-        o->unit = u ? p2m__cstr(u->ucum) : p2m__copy_str(a, unit);
-        o->ukind = i == P2M_METRIC_MEMORY ? P2M__U_SIZE : P2M__U_TIME;
-        o->per_unit = u ? (double)u->per : 1.0;
-        o->is_double = u && u->per > 1u;
-    }
-}
-
-/* Build: keys, slots and attribute rules (regex rules get their pattern in
-   p2m__build_patterns). */
-static P2M__NOINLINE void p2m__build_rules(p2m_engine *e, const p2m_config *cfg,
-                                           const p2m__names *nm, p2m__arena *a) {
-    uint32_t i;
-    p2m__rule *rules = (p2m__rule *)p2m__take(a, nm->n_rules * sizeof(p2m__rule));
-    p2m_str *keys = (p2m_str *)p2m__take(a, nm->n_keys * sizeof(p2m_str));
-    p2m_str *slots = (p2m_str *)p2m__take(a, nm->n_slots * sizeof(p2m_str));
-    for (i = 0; i < nm->n_keys; i++) {
-        p2m_str k = p2m__copy_str(a, nm->keys[i]);
-        if (keys) keys[i] = k;
-    }
-    for (i = 0; i < nm->n_slots; i++) {
-        p2m_str k = p2m__copy_str(a, nm->slots[i]);
-        if (slots) slots[i] = k;
-    }
-    if (e) {
-        e->n_keys = nm->n_keys;
-        e->n_slots = nm->n_slots;
-        e->n_rules = (uint32_t)nm->n_rules;
-        e->rules = rules;
-        e->keys = keys;
-        e->slots = slots;
-        e->fkey = cfg->function.enabled
-                      ? p2m__find_name(nm->keys, nm->n_keys, cfg->function_attribute_key)
-                      : P2M__NONE;
-        e->need_stacks = cfg->function.enabled;
-    }
-    for (i = 0; i < nm->n_rules; i++) {
-        const p2m_rule *r = &nm->rules[i];
-        p2m__rule dry = {P2M_RULE_LITERAL, 0, 0, 0, 0, 0, 0, {0, 0}, {0, 0}},
-                  *o = rules ? &rules[i] : &dry;
-        P2M_MEMSET(o, 0, sizeof *o);
-        o->type = r->type;
-        o->out_key = p2m__find_name(nm->keys, nm->n_keys, r->key);
-        o->slot = r->type == P2M_RULE_ATTRIBUTE ? p2m__find_name(nm->slots, nm->n_slots, r->from)
-                                                : P2M__NONE;
-        o->index = r->index;
-        o->value = p2m__copy_str(a, r->value);
-        o->deflt = p2m__copy_str(a, r->default_value);
-        if (r->type != P2M_RULE_REGEX) continue;
-        if (!r->source || !r->source[0] || p2m__streq(p2m__cstr(r->source), "string_table")) {
-            o->source = P2M__SRC_STRING_TABLE;
-        } else if (p2m__streq(p2m__cstr(r->source), "function")) {
-            o->source = P2M__SRC_FUNCTION;
-            if (e) e->need_stacks = e->rx_function = 1;
-        } else {
-            o->source = P2M__SRC_ATTRIBUTE;
-            o->slot = p2m__find_name(nm->slots, nm->n_slots, r->source);
-        }
-    }
-}
-
-/* Build: every pattern, rules first, then filters; the filters' subjects.
-   0 when a pattern that compiled in validation does not compile now. */
-static int p2m__build_patterns(p2m_engine *e, const p2m_config *cfg, const p2m__names *nm,
-                               p2m__arena *a) {
-    const p2m_regex **rxs =
-        (const p2m_regex **)p2m__take(a, nm->n_pats * sizeof(const p2m_regex *));
-    const p2m_regex *re;
-    uint32_t i, f, nrx = 0;
-    size_t scratch = 0;
-    for (i = 0; i < nm->n_rules; i++) {
-        if (nm->rules[i].type != P2M_RULE_REGEX) continue;
-        re = p2m__pat_compile(a, nm->rules[i].value, &scratch);
-        if (!e || !rxs) continue;
-        if (!re) return 0;
-        rxs[nrx] = re;
-        e->rules[i].rx = re;
-        e->rules[i].rx_index = nrx++;
-    }
-    if (e) e->n_rx_rules = nrx;
-    for (f = 0; f < 3u; f++) {
-        const p2m_filter *fl = p2m__cfg_filter(cfg, f);
-        p2m__filter dry = {0, 0, 0, 0, 0, 0}, *o = e ? &e->filter[f] : &dry;
-        size_t j;
-        if (!fl->enabled) continue;
-        P2M_MEMSET(o, 0, sizeof *o);
-        o->enabled = 1;
-        if (e) e->any_filter = 1;
-        o->rx = rxs ? rxs + nrx : 0;
-        for (j = 0; j <= fl->n_patterns; j++) {
-            if (!p2m__nonempty(p2m__filter_pat(fl, j))) continue;
-            re = p2m__pat_compile(a, p2m__filter_pat(fl, j), &scratch);
-            if (!e || !rxs) continue;
-            if (!re) return 0;
-            rxs[nrx++] = re;
-            o->n_rx++;
-        }
-        o->n_slots = f == P2M__F_PATTERN ? (uint32_t)fl->n_keys : 1u;
-        o->slots = (uint32_t *)p2m__take(a, (size_t)o->n_slots * 4u);
-        o->all_keys = f == P2M__F_PATTERN && fl->n_keys == 0;
-        for (j = 0; o->slots && j < o->n_slots; j++)
-            o->slots[j] = p2m__find_name(nm->slots, nm->n_slots,
-                                         f == P2M__F_PROCESS ? cfg->process_key
-                                         : f == P2M__F_THREAD ? cfg->thread_key : fl->keys[j]);
-    }
-    if (e) e->rx_scratch = scratch;
-    return 1;
-}
-
-/* Build: the type rules. */
-static P2M__NOINLINE void p2m__build_type_rules(p2m_engine *e, const p2m_config *cfg,
-                                                p2m__arena *a) {
-    size_t i;
-    p2m__type_rule *tr = (p2m__type_rule *)p2m__take(a, cfg->n_type_rules * sizeof(p2m__type_rule));
-    if (e) {
-        e->n_type_rules = (uint32_t)cfg->n_type_rules;
-        e->type_rules = tr;
-    }
-    for (i = 0; i < cfg->n_type_rules; i++) {
-        p2m__type_rule dry = {{0, 0}, {0, 0}, P2M_METRIC_NONE, 0.0}, *o = tr ? &tr[i] : &dry;
-        o->type = p2m__copy_str(a, cfg->type_rules[i].type);
-        o->unit = p2m__copy_str(a, cfg->type_rules[i].unit);
-        o->metric = cfg->type_rules[i].metric;
-        o->scale = cfg->type_rules[i].scale;
-    }
-}
-
-/* Places the engine of a validated configuration: a dry run (a->base NULL;
-   the build steps get e NULL and write nothing) counts its bytes; a real
-   one builds it. 0 on an internal inconsistency. */
-static int p2m__build_engine(const p2m_config *cfg, const p2m__names *nm, p2m__arena *a,
-                             p2m_engine **out) {
-    p2m_engine *e = (p2m_engine *)p2m__take(a, sizeof *e);
-    if (e) P2M_MEMSET(e, 0, sizeof *e);
-    p2m__build_metrics(e, cfg, a);
-#if P2M_MAX_EXTRA > 0
-    p2m__build_extra(e, cfg, a);
-#endif
-    p2m__build_rules(e, cfg, nm, a);
-    if (!p2m__build_patterns(e, cfg, nm, a)) return 0;
-    p2m__build_type_rules(e, cfg, a);
-    *out = e;
-    return 1;
-}
-
-/* Validates (naming the field at fault), sizes by a dry run of the build,
-   then builds into mem. */
-P2M_API p2m_status p2m_engine_compile(const p2m_config *cfg, void *mem, size_t mem_size,
-                                      const p2m_engine **engine, p2m_error *err) {
-    p2m__names nm;
-    p2m__arena a;
-    p2m_engine *e;
-    p2m_status st;
-    size_t need, skew;
-    p2m__clear(err);
-    if (engine) *engine = 0;
-    if (!cfg || !engine)
-        return p2m__fail(err, P2M_ERR_ARGUMENT, 0, P2M__MSG("cfg and engine must not be NULL"));
-    P2M_MEMSET(&nm, 0, sizeof nm);
-    if ((st = p2m__check_settings(cfg, err)) != P2M_OK) return st;
-    if ((st = p2m__check_rules(cfg, &nm, err)) != P2M_OK) return st;
-    if ((st = p2m__check_filters(cfg, &nm, err)) != P2M_OK) return st;
-    if ((st = p2m__check_types(cfg, err)) != P2M_OK) return st;
-
-    a.base = 0;
-    a.cap = 0;
-    a.used = 0;
-    (void)p2m__build_engine(cfg, &nm, &a, &e);
-    need = a.used + 7u; /* the arena starts at the first 8-byte aligned byte of mem */
-    if (!mem || mem_size < need)
-        return p2m__need(err, P2M_ERR_MEMORY, need, P2M__MSG("engine memory too small"));
-    skew = (8u - ((uintptr_t)mem & 7u)) & 7u;
-    a.base = (uint8_t *)mem + skew;
-    a.cap = mem_size - skew;
-    a.used = 0;
-    if (!p2m__build_engine(cfg, &nm, &a, &e))
-        return p2m__cfg_fail(err, P2M_ERR_CONFIG, "attributes", -1, 0,
-                             P2M__MSG("a pattern did not compile twice the same way"));
-    *engine = e;
-    return P2M_OK;
-}
 
 /* ---- one request: survey ------------------------------------------------
    The survey skims the request without memory: where the dictionary and each
@@ -5227,32 +3062,62 @@ static void p2m__resolve_locations(p2m__req *q) {
     q->w.err = err;
 }
 
-/* Name id of the leaf function of a stack: the first line of its first
-   frame (as the function metric's self mode). 0 ok, 1 invalid, -1 malformed. */
-static int p2m__leaf_function(p2m__req *q, uint64_t stack_idx, uint32_t *vid) {
+/* The location indices of a stack, in order: every location_indices field
+   (packed or not) read as one list. */
+typedef struct p2m__locs {
     const uint8_t *p, *end;
-    p2m__field f;
-    int r;
-    *vid = P2M__VID_ABSENT;
-    if (stack_idx >= q->sv.n_stacks) return stack_idx != 0;
-    p = q->in + q->stacks[stack_idx].off;
-    end = p + q->stacks[stack_idx].len;
-    while ((r = p2m__next(&q->w, &p, end, &f)) > 0) {
-        p2m__ints it;
-        uint64_t li;
-        int ri;
+    p2m__ints it;
+    int in_field;
+} p2m__locs;
+
+/* Starts on stack stack_idx: 0, or 1 when the index is outside the stack
+   table (index 0 of an empty table is an empty stack). */
+P2M__INLINE int p2m__locs_init(const p2m__req *q, uint64_t stack_idx, p2m__locs *k) {
+    k->in_field = 0;
+    if (stack_idx >= q->sv.n_stacks) {
+        k->p = k->end = 0;
+        return stack_idx != 0;
+    }
+    k->p = q->in + q->stacks[stack_idx].off;
+    k->end = k->p + q->stacks[stack_idx].len;
+    return 0;
+}
+
+/* The next location index: 1 and *li, 0 at the end, -1 malformed. */
+P2M__INLINE int p2m__locs_next(p2m__req *q, p2m__locs *k, uint64_t *li) {
+    for (;;) {
+        p2m__field f;
+        int r;
+        if (k->in_field) {
+            if ((r = p2m__ints_next(&q->w, &k->it, li)) != 0) return r;
+            k->in_field = 0;
+        }
+        if ((r = p2m__next(&q->w, &k->p, k->end, &f)) <= 0) return r;
         if (f.num != P2M__PB_STACK_LOCATION_INDICES ||
             (f.wt != P2M__WT_LEN && f.wt != P2M__WT_VARINT))
             continue;
-        p2m__ints_init(&it, &f);
-        while ((ri = p2m__ints_next(&q->w, &it, &li)) > 0) {
-            const uint32_t *ids;
-            uint32_t n;
-            int b = p2m__location_names(q, li, &ids, &n, 0);
-            if (b) return b;
-            if (n) { *vid = ids[0]; return 0; }
+        p2m__ints_init(&k->it, &f);
+        k->in_field = 1;
+    }
+}
+
+/* Name id of the leaf function of a stack: the first line of its first
+   frame (as the function metric's self mode). 0 ok, 1 invalid, -1 malformed. */
+static int p2m__leaf_function(p2m__req *q, uint64_t stack_idx, uint32_t *vid) {
+    p2m__locs k;
+    uint64_t li;
+    int r;
+    *vid = P2M__VID_ABSENT;
+    if (p2m__locs_init(q, stack_idx, &k)) return 1;
+    while ((r = p2m__locs_next(q, &k, &li)) > 0) {
+        const uint32_t *ids;
+        uint32_t n;
+        int b = p2m__location_names(q, li, &ids, &n, 0);
+        if (b) return b;
+        if (n) {
+            *vid = ids[0];
+            return 0;
         }
-        if (ri < 0) return -1;
     }
     return r < 0 ? -1 : 0;
 }
@@ -5263,17 +3128,11 @@ static int p2m__feed_functions(p2m__req *q, uint64_t stack_idx, uint64_t contrib
                                uint64_t hi) {
     const int inclusive = q->e->function_mode == P2M_FUNCTION_INCLUSIVE;
     const uint32_t base = p2m__kv_hash(q, P2M_METRIC_FUNCTION, q->e->fkey);
-    const uint8_t *p, *end;
-    p2m__field f;
+    p2m__locs loc;
+    uint64_t li;
     int r;
     uint32_t n_fed = 0, k, stamp, *stamps, *fn_list;
-    if (stack_idx >= q->sv.n_stacks) {
-        if (stack_idx != 0) return 1;
-        p = end = 0;
-    } else {
-        p = q->in + q->stacks[stack_idx].off;
-        end = p + q->stacks[stack_idx].len;
-    }
+    if (p2m__locs_init(q, stack_idx, &loc)) return 1;
     if (inclusive && ++q->stamp == 0) { /* wrapped: forget every mark */
         P2M_MEMSET(q->stamps, 0, (size_t)q->vals_cap * 4u);
         q->stamp = 1;
@@ -5284,40 +3143,28 @@ static int p2m__feed_functions(p2m__req *q, uint64_t stack_idx, uint64_t contrib
     /* inclusive: the distinct names of every frame, innermost first, are
        collected before anything is fed: a sample with an invalid frame
        feeds nothing */
-    while ((r = p2m__next(&q->w, &p, end, &f)) > 0) {
-        p2m__ints it;
-        uint64_t li;
-        int ri;
-        if (f.num != P2M__PB_STACK_LOCATION_INDICES ||
-            (f.wt != P2M__WT_LEN && f.wt != P2M__WT_VARINT))
-            continue;
-        p2m__ints_init(&it, &f);
-        while ((ri = p2m__ints_next(&q->w, &it, &li)) > 0) {
-            const uint32_t *ids;
-            uint32_t n;
-            if (li < q->sv.n_locs &&
-                q->loc_memo[li].off != P2M__LOC_UNRESOLVED) { /* known location */
-                n = q->loc_memo[li].len;
-                ids = p2m__memo_ids(q, &q->loc_memo[li]);
-            } else {
-                int b = p2m__location_names(q, li, &ids, &n, 0);
-                if (b) return b;
-            }
-            if (n == 0) continue;
-            if (!inclusive) { /* self: the first line of the first frame */
-                n_fed = 1;
-                fn_list[0] = ids[0];
-                break;
-            }
-            for (k = 0; k < n; k++) {
-                if (stamps[ids[k]] == stamp) continue;
-                stamps[ids[k]] = stamp;
-                P2M_ASSERT(n_fed < q->fn_list_cap);
-                fn_list[n_fed++] = ids[k];
-            }
+    while ((r = p2m__locs_next(q, &loc, &li)) > 0) {
+        const uint32_t *ids;
+        uint32_t n;
+        if (li < q->sv.n_locs && q->loc_memo[li].off != P2M__LOC_UNRESOLVED) { /* known location */
+            n = q->loc_memo[li].len;
+            ids = p2m__memo_ids(q, &q->loc_memo[li]);
+        } else {
+            int b = p2m__location_names(q, li, &ids, &n, 0);
+            if (b) return b;
         }
-        if (ri < 0) return -1;
-        if (!inclusive && n_fed) break;
+        if (n == 0) continue;
+        if (!inclusive) { /* self: the first line of the first frame */
+            n_fed = 1;
+            fn_list[0] = ids[0];
+            break;
+        }
+        for (k = 0; k < n; k++) {
+            if (stamps[ids[k]] == stamp) continue;
+            stamps[ids[k]] = stamp;
+            P2M_ASSERT(n_fed < q->fn_list_cap);
+            fn_list[n_fed++] = ids[k];
+        }
     }
     if (r < 0) return -1;
     {
@@ -5634,27 +3481,27 @@ P2M__INLINE uint64_t p2m__contribution(const p2m__pinfo *pi, uint64_t sum) {
    to the declared metrics the profile feeds and to the function metric. */
 P2M__INLINE int p2m__feed_sample(p2m__req *q, const p2m__pinfo *pi, p2m__series *se,
                                  const p2m__smp *x, const p2m__field *f, uint64_t lo, uint64_t hi) {
-    const p2m_engine *e = q->e;
     const uint64_t contrib = p2m__contribution(pi, x->sum);
     if (se) p2m__series_add(q, se, contrib, 1, lo, hi);
 #if P2M_MAX_EXTRA > 0
     if (pi->x_mask) { /* declared metrics: the same attribute set, their own series */
         uint32_t k;
-        for (k = 0; k < e->n_extra; k++) {
+        for (k = 0; k < q->e->n_extra; k++) {
             uint32_t m = P2M_METRIC_EXTRA + k;
-            if (!(pi->x_mask >> k & 1u)) continue;
+            if (!(pi->x_mask >> k & 1u))
+                continue;
             p2m__series_add(q, &q->ser[p2m__series_for(q, m)],
-                            x->sum * (e->metric[m].ukind == P2M__U_TIME ? pi->t_factor : 1u), 1, lo,
-                            hi);
+                            x->sum * (q->e->metric[m].ukind == P2M__U_TIME ? pi->t_factor : 1u), 1,
+                            lo, hi);
         }
     }
 #endif
 #ifndef P2M_NO_FUNCTION
-    if (pi->metric == P2M_METRIC_CPU && e->metric[P2M_METRIC_FUNCTION].enabled) {
+    if (pi->metric == P2M_METRIC_CPU && q->e->metric[P2M_METRIC_FUNCTION].enabled) {
         int b = p2m__feed_functions(q, x->stack_idx, contrib, lo, hi);
         if (b < 0) return -1;
         if (b) {
-            if (e->strict)
+            if (q->e->strict)
                 return p2m__fail_ref(
                     q, f->at,
                     P2M__MSG("stack, location, function or mapping index outside its table"));
@@ -7227,6 +5074,118 @@ static p2m_status p2m__check_xattrs(const p2m_options *o, p2m_error *err) {
     return P2M_OK;
 }
 
+/* Without the function metric the dictionary is read once: this scan
+   counts its strings and attribute entries and indexes them in the same
+   pass (the survey leaves them out). Strings go where the plan will put
+   them (right after the result, a place that does not depend on any
+   count); attribute entries go to the top of the memory for now and move
+   down to their place once the plan is known. */
+static int p2m__early_dict_scan(p2m__req *q, void *work, size_t work_size) {
+    uint8_t *lo = 0, *hi = 0;
+    if (work && work_size >= 16u) {
+        uint8_t *base = (uint8_t *)work + ((8u - ((uintptr_t)work & 7u)) & 7u);
+        lo = base + p2m__al8(sizeof(struct p2m_result));
+        hi = base + ((work_size - (size_t)(base - (uint8_t *)work)) & ~(size_t)7u);
+        if (hi < lo) hi = lo;
+    }
+    return p2m__dict_scan(q, lo, hi);
+}
+
+/* The values the rules give without looking at a sample: literals,
+   string_table entries, regex rules on the string table, defaults. */
+static void p2m__rule_constants(p2m__req *q) {
+    const p2m_engine *e = q->e;
+    uint32_t i;
+    for (i = 0; i < e->n_rules; i++) {
+        const p2m__rule *r = &e->rules[i];
+        q->rule_const[i] = P2M__VID_ABSENT;
+        if (r->type == P2M_RULE_LITERAL) {
+            q->rule_const[i] = p2m__intern(q, P2M_VALUE_STRING, (const uint8_t *)r->value.ptr,
+                                           (uint32_t)r->value.len, 0);
+        } else if (r->type == P2M_RULE_STRING_TABLE) {
+            p2m_str sv;
+            if (p2m__string(q, r->index, &sv) == 0)
+                q->rule_const[i] =
+                    p2m__intern(q, P2M_VALUE_STRING, (const uint8_t *)sv.ptr, (uint32_t)sv.len, 0);
+        } else if (r->type == P2M_RULE_REGEX && r->source == P2M__SRC_STRING_TABLE) {
+            q->rule_const[i] = p2m__rule_string_table(q, r);
+        }
+        q->rule_def[i] = r->deflt.len
+                             ? p2m__intern(q, P2M_VALUE_STRING, (const uint8_t *)r->deflt.ptr,
+                                           (uint32_t)r->deflt.len, 0)
+                             : P2M__VID_ABSENT;
+    }
+}
+
+/* The result of a walked request, in its place in the working memory. */
+static struct p2m_result *p2m__make_result(const p2m__req *q, const p2m__placed *pl,
+                                           const p2m_options *options) {
+    struct p2m_result *res = (struct p2m_result *)(void *)(pl->base + pl->result);
+    P2M_MEMSET(res, 0, sizeof *res);
+    res->magic = P2M__MAGIC;
+    res->e = q->e;
+    res->in = q->in;
+    res->strs = q->strs;
+    res->n_strings = q->sv.n_strings;
+    res->n_res = q->n_res;
+    res->vals = q->vals;
+    res->ser = q->ser;
+    res->ser_vids = q->ser_vids;
+    res->ser_pos = q->ser_pos;
+    res->res = q->res;
+    res->resfields = q->resfields;
+    res->plist = q->plist;
+    if (options) {
+        res->xattrs = options->resource_attributes;
+        res->n_xattrs = options->resource_attributes ? options->n_resource_attributes : 0;
+    }
+    return res;
+}
+
+#ifndef P2M_NO_CUMULATIVE
+/* Cumulative: merges the delta result res into a tentative copy of the
+   state (committed now, or by p2m_convert once the output is written) and
+   returns the view of the whole state. */
+static const p2m_result *p2m__cum_result(const p2m__placed *pl, const p2m_result *res,
+                                         p2m_state *sst, p2m_stats *st, int commit) {
+    p2m__arena ca;
+    p2m__cumwork cw;
+    p2m__cum *c;
+    const uint32_t cap = sst->cap;
+    uint32_t k;
+    ca.base = pl->base + pl->cum;
+    ca.cap = pl->total - pl->cum;
+    ca.used = 0;
+    p2m__cum_place(res->e, pl->ser_cap, &ca, &cw);
+    c = cw.c;
+    c->st = sst;
+    c->t_series = sst->n_series;
+    c->t_res = sst->n_res;
+    c->t_bytes = sst->n_bytes;
+    for (k = 0; k < sst->n_series; k++) c->pend[k].touched = 0;
+    P2M_MEMSET(c->t_count, 0, (size_t)cap * (sizeof(uint32_t) * P2M__NMET));
+    P2M_MEMSET(c->t_ovf, 0, (size_t)cap * (sizeof(uint32_t) * P2M__NMET));
+    for (k = 0; k < sst->n_res; k++) {
+        P2M_MEMCPY(c->t_count + (size_t)k * P2M__NMET, sst->res[k].count,
+                   sizeof(uint32_t) * P2M__NMET);
+        P2M_MEMCPY(c->t_ovf + (size_t)k * P2M__NMET, sst->res[k].ovf, sizeof(uint32_t) * P2M__NMET);
+    }
+    P2M_MEMSET(c->thash, 0, ((size_t)c->thash_mask + 1u) * 4u);
+    *cw.v = *res;
+    p2m__cum_merge(c, res, st);
+    p2m__cum_view(c, cw.v, cw.vres, cw.vpl);
+    st->series = 0;
+    for (k = 0; k < cw.v->n_res; k++) {
+        uint32_t m;
+        for (m = 0; m < cw.vres[k].n_metrics; m++) st->series += cw.vres[k].pl_count[m];
+    }
+    if (commit) p2m__cum_commit(c);
+    return cw.v;
+}
+#endif
+
+/* One call: survey, place, index the dictionary, decide the layout, walk,
+   and the result (for a cumulative engine, the view of the merged state). */
 static p2m_status p2m__aggregate(const p2m_engine *engine, const void *input, size_t input_size,
                                  const p2m_options *options, void *work, size_t work_size,
                                  const p2m_result **result, p2m_stats *stats, p2m_error *err,
@@ -7236,30 +5195,13 @@ static p2m_status p2m__aggregate(const p2m_engine *engine, const void *input, si
     p2m_stats local; /* p2m__begin clears it */
     p2m_stats *st = stats ? stats : &local; /* cppcheck-suppress uninitvar */
     p2m_status s;
-    uint8_t *base;
-    uint32_t i;
-    struct p2m_result *res;
+    const p2m_result *res;
     if (result) *result = 0;
-    /* Without the function metric the dictionary is read once: the scan
-       below counts its strings and attribute entries and indexes them in
-       the same pass (the survey leaves them out). */
     if ((s = p2m__begin(&q, engine, input, input_size, st, err, 0)) != P2M_OK) return s;
     if (!result) return p2m__fail(err, P2M_ERR_ARGUMENT, 0, P2M__MSG("result must not be NULL"));
     if ((s = p2m__check_xattrs(options, err)) != P2M_OK) return s;
-    if (!P2M__STACKS(q.e) && q.sv.dict.p) {
-        /* strings go where the plan puts them (right after the result, a
-           place that does not depend on any count); attribute entries go
-           to the top of the memory for now and move down to their place
-           once the plan is known */
-        uint8_t *lo = 0, *hi = 0;
-        if (work && work_size >= 16u) {
-            base = (uint8_t *)work + ((8u - ((uintptr_t)work & 7u)) & 7u);
-            lo = base + p2m__al8(sizeof(struct p2m_result));
-            hi = base + ((work_size - (size_t)(base - (uint8_t *)work)) & ~(size_t)7u);
-            if (hi < lo) hi = lo;
-        }
-        if (p2m__dict_scan(&q, lo, hi) < 0) return q.w.st;
-    }
+    if (!P2M__STACKS(q.e) && q.sv.dict.p && p2m__early_dict_scan(&q, work, work_size) < 0)
+        return q.w.st;
     if (engine->state_series) {
         const p2m_state *cs = options ? options->state : 0;
         if (!cs || cs->magic != P2M__STATE_MAGIC || cs->e != engine)
@@ -7268,100 +5210,24 @@ static p2m_status p2m__aggregate(const p2m_engine *engine, const void *input, si
                                       "p2m_state_init for this engine"));
     }
     if ((s = p2m__place(&q, engine, options, work, work_size, err, &pl)) != P2M_OK) return s;
-    base = pl.base;
-
     if (p2m__index_dictionary(&q) < 0) return q.w.st;
     if (p2m__decide_layout(&q) != P2M_OK) return q.w.st;
     st->layout = q.layout;
     st->samples = q.sv.n_samples;
-    for (i = 0; i < engine->n_rules; i++) {
-        const p2m__rule *r = &engine->rules[i];
-        q.rule_const[i] = P2M__VID_ABSENT;
-        if (r->type == P2M_RULE_LITERAL) {
-            q.rule_const[i] = p2m__intern(&q, P2M_VALUE_STRING, (const uint8_t *)r->value.ptr,
-                                          (uint32_t)r->value.len, 0);
-        } else if (r->type == P2M_RULE_STRING_TABLE) {
-            p2m_str sv;
-            if (p2m__string(&q, r->index, &sv) == 0)
-                q.rule_const[i] =
-                    p2m__intern(&q, P2M_VALUE_STRING, (const uint8_t *)sv.ptr, (uint32_t)sv.len, 0);
-        } else if (r->type == P2M_RULE_REGEX && r->source == P2M__SRC_STRING_TABLE) {
-            q.rule_const[i] = p2m__rule_string_table(&q, r);
-        }
-        q.rule_def[i] = r->deflt.len
-                            ? p2m__intern(&q, P2M_VALUE_STRING, (const uint8_t *)r->deflt.ptr,
-                                          (uint32_t)r->deflt.len, 0)
-                            : P2M__VID_ABSENT;
-    }
+    p2m__rule_constants(&q);
 #ifndef P2M_NO_FUNCTION
     if (q.stamps) p2m__resolve_locations(&q);
 #endif
     if (p2m__walk_request(&q) < 0) return q.w.st;
-
-    res = (struct p2m_result *)(void *)(base + pl.result);
-    P2M_MEMSET(res, 0, sizeof *res);
-    res->magic = P2M__MAGIC;
-    res->e = engine;
-    res->in = q.in;
-    res->strs = q.strs;
-    res->n_strings = q.sv.n_strings;
-    res->n_res = q.n_res;
-    res->vals = q.vals;
-    res->ser = q.ser;
-    res->ser_vids = q.ser_vids;
-    res->ser_pos = q.ser_pos;
-    res->res = q.res;
-    res->resfields = q.resfields;
-    res->plist = q.plist;
-    if (options) {
-        res->xattrs = options->resource_attributes;
-        res->n_xattrs = options->resource_attributes ? options->n_resource_attributes : 0;
-    }
+    res = p2m__make_result(&q, &pl, options);
     st->series = q.n_plist;
     st->work_used = pl.total;
-    *result = res;
 #ifndef P2M_NO_CUMULATIVE
-    if (engine->state_series) { /* cumulative: merge into the state's view */
-        p2m__arena ca;
-        p2m__cumwork cw;
-        p2m__cum *c;
-        struct p2m_result *v;
-        p2m_state *sst = options->state;
-        uint32_t cap = sst->cap, k;
-        ca.base = base + pl.cum;
-        ca.cap = pl.total - pl.cum;
-        ca.used = 0;
-        p2m__cum_place(engine, pl.ser_cap, &ca, &cw);
-        c = cw.c;
-        v = cw.v;
-        c->st = sst;
-        c->t_series = sst->n_series;
-        c->t_res = sst->n_res;
-        c->t_bytes = sst->n_bytes;
-        for (k = 0; k < sst->n_series; k++) c->pend[k].touched = 0;
-        P2M_MEMSET(c->t_count, 0, (size_t)cap * (sizeof(uint32_t) * P2M__NMET));
-        P2M_MEMSET(c->t_ovf, 0, (size_t)cap * (sizeof(uint32_t) * P2M__NMET));
-        for (k = 0; k < sst->n_res; k++) {
-            P2M_MEMCPY(c->t_count + (size_t)k * P2M__NMET, sst->res[k].count,
-                       sizeof(uint32_t) * P2M__NMET);
-            P2M_MEMCPY(c->t_ovf + (size_t)k * P2M__NMET, sst->res[k].ovf,
-                       sizeof(uint32_t) * P2M__NMET);
-        }
-        P2M_MEMSET(c->thash, 0, ((size_t)c->thash_mask + 1u) * 4u);
-        *v = *res;
-        p2m__cum_merge(c, res, st);
-        p2m__cum_view(c, v, cw.vres, cw.vpl);
-        st->series = 0;
-        for (k = 0; k < v->n_res; k++) {
-            uint32_t m;
-            for (m = 0; m < cw.vres[k].n_metrics; m++) st->series += cw.vres[k].pl_count[m];
-        }
-        if (commit) p2m__cum_commit(c);
-        *result = v;
-    }
+    if (engine->state_series) res = p2m__cum_result(&pl, res, options->state, st, commit);
 #else
     (void)commit;
 #endif
+    *result = res;
     return P2M_OK;
 }
 
@@ -7389,6 +5255,4031 @@ P2M_API p2m_status p2m_convert(const p2m_engine *engine, const void *input, size
 #endif
     return s;
 }
+
+/* ---- text writers -----------------------------------------------------------
+   OTLP/JSON and Prometheus text of a result, read through the public result
+   view only (so they see what p2m_encode_otlp writes), into caller memory.
+   Optional: P2M_NO_JSON and P2M_NO_PROM cut them. */
+#if !defined(P2M_NO_JSON) || !defined(P2M_NO_PROM)
+
+#ifndef P2M_FORMAT_DOUBLE
+#include <stdio.h>
+#include <stdlib.h>
+/* The shortest of %.15g, %.16g, %.17g that reads back as d. */
+static size_t p2m__w_format_double(char *buf, size_t cap, double d) {
+    int prec, n = 0;
+    for (prec = 15; prec <= 17; prec++) {
+        n = snprintf(buf, cap, "%.*g", prec, d);
+        if (strtod(buf, 0) == d)
+            break;
+    }
+    return n < 0 ? 0u : (size_t)n < cap ? (size_t)n : cap - 1u;
+}
+#define P2M_FORMAT_DOUBLE(buf, cap, d) p2m__w_format_double(buf, cap, d)
+#endif
+
+
+
+#define P2M__W_NEST_MAX 32    /* message levels decoded below an attribute value */
+#define P2M__W_STACK_ATTRS 16 /* attribute lists measured without scratch */
+#define P2M__W_ALIGN 16u
+
+
+static size_t p2m__w_round(size_t n) {
+    return (n + (P2M__W_ALIGN - 1u)) & ~(size_t)(P2M__W_ALIGN - 1u);
+}
+static size_t p2m__w_max(size_t a, size_t b) { return a > b ? a : b; }
+
+/* Regions carved from the caller's scratch, 16-byte aligned; *need grows
+   by each region's size whether or not it fits (needed = 15 + sum). */
+typedef struct p2m__w_carve {
+    unsigned char *base;
+    size_t cap, used;
+} p2m__w_carve;
+
+static void p2m__w_carve_init(p2m__w_carve *c, void *mem, size_t size) {
+    size_t skew = mem ? (size_t)((P2M__W_ALIGN - ((uintptr_t)mem & (P2M__W_ALIGN - 1u))) &
+                                 (P2M__W_ALIGN - 1u))
+                      : 0u;
+    c->base = mem && size >= skew ? (unsigned char *)mem + skew : 0;
+    c->cap = c->base ? size - skew : 0u;
+    c->used = 0;
+}
+static void *p2m__w_take(p2m__w_carve *c, size_t n) {
+    void *p;
+    n = p2m__w_round(n);
+    if (!c->base || n > c->cap - c->used || c->used > c->cap) {
+        c->used += n;
+        return 0;
+    }
+    p = c->base + c->used;
+    c->used += n;
+    return p;
+}
+
+/* ---- text sink ------------------------------------------------------------ */
+
+/* Where text goes: counted always, written while it fits (buf NULL: count
+   only). esc escapes Prometheus label values or HELP text on the way;
+   stop_nul drops a value's bytes from a NUL on (label values and help are
+   C strings in the exposition). */
+enum { P2M__W_ESC_NONE = 0, P2M__W_ESC_LABEL = 1, P2M__W_ESC_HELP = 2 };
+typedef struct p2m__w_sink {
+    char *buf;
+    size_t cap, n;
+    int esc, stop_nul, stopped;
+} p2m__w_sink;
+
+static void p2m__w_sink_init(p2m__w_sink *s, void *buf, size_t cap) {
+    s->buf = (char *)buf;
+    s->cap = buf ? cap : 0u;
+    s->n = 0;
+    s->esc = P2M__W_ESC_NONE;
+    s->stop_nul = 0;
+    s->stopped = 0;
+}
+
+static void p2m__w_raw(p2m__w_sink *s, const char *p, size_t n) {
+    if (n && s->buf && n <= s->cap && s->n <= s->cap - n)
+        P2M_MEMCPY(s->buf + s->n, p, n);
+    s->n += n;
+}
+
+static void p2m__w_put(p2m__w_sink *s, const char *p, size_t n) {
+    size_t i, run = 0;
+    if (s->stopped)
+        return;
+    if (s->esc == P2M__W_ESC_NONE && !s->stop_nul) {
+        p2m__w_raw(s, p, n);
+        return;
+    }
+    for (i = 0; i < n; i++) {
+        const char *e = 0;
+        if (p[i] == '\0' && s->stop_nul) {
+            s->stopped = 1;
+            break;
+        }
+        if (p[i] == '\\')
+            e = "\\\\";
+        else if (p[i] == '\n')
+            e = "\\n";
+        else if (p[i] == '"' && s->esc == P2M__W_ESC_LABEL)
+            e = "\\\"";
+        if (!e || s->esc == P2M__W_ESC_NONE)
+            continue;
+        p2m__w_raw(s, p + run, i - run);
+        p2m__w_raw(s, e, 2);
+        run = i + 1;
+    }
+    p2m__w_raw(s, p + run, i - run);
+}
+
+static p2m_str p2m__w_cstr_str(const char *z) {
+    p2m_str s;
+    s.ptr = z;
+    for (s.len = 0; z[s.len]; s.len++) {
+    }
+    return s;
+}
+
+static void p2m__w_str(p2m__w_sink *s, const char *z) {
+    size_t n = 0;
+    while (z[n])
+        n++;
+    p2m__w_put(s, z, n);
+}
+
+static void p2m__w_u64(p2m__w_sink *s, uint64_t v) {
+    char b[20];
+    size_t i = sizeof b;
+    do {
+        b[--i] = (char)('0' + (int)(v % 10u));
+        v /= 10u;
+    } while (v);
+    p2m__w_put(s, b + i, sizeof b - i);
+}
+static void p2m__w_i64(p2m__w_sink *s, int64_t v) {
+    if (v < 0) {
+        p2m__w_put(s, "-", 1);
+        p2m__w_u64(s, (uint64_t)0 - (uint64_t)v);
+    } else
+        p2m__w_u64(s, (uint64_t)v);
+}
+
+static int p2m__w_isnan(double d) { return d != d; }
+/* Infinite: halving leaves it as it is (zero too, which is not infinite). */
+static int p2m__w_isinf(double d) { return d != 0.0 && d * 0.5 == d; }
+
+/* A finite double, shortest round trip. */
+static void p2m__w_finite(p2m__w_sink *s, double d) {
+    char b[40] = {0};
+    size_t n = (size_t)(P2M_FORMAT_DOUBLE(b, sizeof b, d));
+    p2m__w_put(s, b, n < sizeof b ? n : sizeof b - 1u);
+}
+
+/* A double in JSON: non-finite ones as the strings "NaN", "Infinity", "-Infinity". */
+static void p2m__w_json_double(p2m__w_sink *s, double d) {
+    if (p2m__w_isnan(d))
+        p2m__w_str(s, "\"NaN\"");
+    else if (p2m__w_isinf(d))
+        p2m__w_str(s, d > 0 ? "\"Infinity\"" : "\"-Infinity\"");
+    else
+        p2m__w_finite(s, d);
+}
+
+/* A JSON string literal: control characters, '"', '\\' and DEL escaped. */
+static void p2m__w_json_string(p2m__w_sink *s, const char *p, size_t n) {
+    static const char hex[] = "0123456789abcdef";
+    size_t i, run = 0;
+    p2m__w_put(s, "\"", 1);
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)p[i];
+        const char *e = 0;
+        char u[6];
+        if (c >= 0x20 && c != '"' && c != '\\' && c != 0x7f)
+            continue;
+        p2m__w_put(s, p + run, i - run);
+        run = i + 1;
+        switch (c) {
+        case '"':
+            e = "\\\"";
+            break;
+        case '\\':
+            e = "\\\\";
+            break;
+        case '\n':
+            e = "\\n";
+            break;
+        case '\r':
+            e = "\\r";
+            break;
+        case '\t':
+            e = "\\t";
+            break;
+        case '\b':
+            e = "\\b";
+            break;
+        case '\f':
+            e = "\\f";
+            break;
+        default:
+            u[0] = '\\';
+            u[1] = 'u';
+            u[2] = '0';
+            u[3] = '0';
+            u[4] = hex[c >> 4];
+            u[5] = hex[c & 15];
+            p2m__w_put(s, u, 6);
+            continue;
+        }
+        p2m__w_put(s, e, 2);
+    }
+    p2m__w_put(s, p + run, n - run);
+    p2m__w_put(s, "\"", 1);
+}
+
+static void p2m__w_base64(p2m__w_sink *s, const unsigned char *p, size_t n) {
+    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t i;
+    char q[4];
+    for (i = 0; i + 2 < n; i += 3) {
+        unsigned long v = (unsigned long)p[i] << 16 | (unsigned long)p[i + 1] << 8 | p[i + 2];
+        q[0] = tab[v >> 18];
+        q[1] = tab[(v >> 12) & 63];
+        q[2] = tab[(v >> 6) & 63];
+        q[3] = tab[v & 63];
+        p2m__w_put(s, q, 4);
+    }
+    if (i < n) {
+        unsigned long v = (unsigned long)p[i] << 16;
+        if (i + 1 < n)
+            v |= (unsigned long)p[i + 1] << 8;
+        q[0] = tab[v >> 18];
+        q[1] = tab[(v >> 12) & 63];
+        q[2] = '=';
+        q[3] = '=';
+        if (i + 1 < n)
+            q[2] = tab[(v >> 6) & 63];
+        p2m__w_put(s, q, 4);
+    }
+}
+
+/* ---- nested values (ArrayValue, KeyValueList bytes) -------------------------- */
+
+typedef struct p2m__w_field {
+    uint32_t num, wt;
+    uint64_t v;             /* VARINT; I64 and I32 bits */
+    const unsigned char *p; /* LEN */
+    size_t n;
+} p2m__w_field;
+
+/* The next field of [*p, end) through the header's wire reader: 1 a field,
+   0 the end, -1 malformed. */
+static int p2m__w_next(const unsigned char **p, const unsigned char *end, p2m__w_field *f) {
+    p2m__wire w;
+    p2m__field g;
+    int r;
+    w.base = *p;
+    w.err = 0;
+    w.st = P2M_OK;
+    r = p2m__next(&w, p, end, &g);
+    if (r <= 0) return r;
+    f->num = g.num;
+    f->wt = g.wt;
+    f->v = g.v;
+    f->p = g.s.p;
+    f->n = g.s.n;
+    return 1;
+}
+
+/* What the value writers share: the result (string table of nested
+   values), the block that receives a resolved nested value, the first error. */
+typedef struct p2m__w_ctx {
+    const p2m_result *r;
+    unsigned char *nest;
+    size_t nest_cap;
+    const char *why; /* first error, NULL: none */
+} p2m__w_ctx;
+
+static int p2m__w_bad(p2m__w_ctx *c, const char *why) {
+    if (!c->why)
+        c->why = why;
+    return -1;
+}
+
+static int p2m__w_any(p2m__w_sink *s, const unsigned char *p, size_t n, int depth, int json,
+                      p2m__w_ctx *c);
+static int p2m__w_value(p2m__w_sink *s, const p2m_value *v, int depth, int json, p2m__w_ctx *c);
+
+/* ArrayValue (values: AnyValue) as [..] or, in OTLP JSON, {"values":[..]}. */
+static int p2m__w_array(p2m__w_sink *s, const unsigned char *p, size_t n, int depth, int json,
+                        p2m__w_ctx *c) {
+    const unsigned char *end = p + n;
+    p2m__w_field f;
+    int rc, first = 1;
+    if (depth > P2M__W_NEST_MAX)
+        return p2m__w_bad(c, P2M__MSG("attribute value nested more than 32 levels deep"));
+    p2m__w_str(s, json ? "{\"values\":[" : "[");
+    while ((rc = p2m__w_next(&p, end, &f)) > 0) {
+        if (f.num != P2M__PB_ARRAY_VALUE_VALUES || f.wt != P2M__WT_LEN)
+            continue;
+        if (!first)
+            p2m__w_put(s, ",", 1);
+        first = 0;
+        if (p2m__w_any(s, f.p, f.n, depth + 1, json, c) != 0)
+            return -1;
+    }
+    if (rc < 0)
+        return p2m__w_bad(c, P2M__MSG("malformed ArrayValue in an attribute value"));
+    p2m__w_str(s, json ? "]}" : "]");
+    return 0;
+}
+
+/* KeyValue: {"key":..,"value":..} in OTLP JSON, "key":value in plain JSON. */
+static int p2m__w_kv(p2m__w_sink *s, const unsigned char *p, size_t n, int depth, int json,
+                     p2m__w_ctx *c) {
+    const unsigned char *end = p + n, *key = 0, *val = 0;
+    size_t key_n = 0, val_n = 0;
+    int rc, have_val = 0;
+    p2m__w_field f;
+    while ((rc = p2m__w_next(&p, end, &f)) > 0) { /* other fields are skipped, as protobuf does */
+        if (f.num == P2M__PB_KEY_VALUE_KEY && f.wt == P2M__WT_LEN) {
+            key = f.p;
+            key_n = f.n;
+        } else if (f.num == P2M__PB_KEY_VALUE_VALUE && f.wt == P2M__WT_LEN) {
+            val = f.p;
+            val_n = f.n;
+            have_val = 1;
+        }
+    }
+    if (rc < 0)
+        return p2m__w_bad(c, P2M__MSG("malformed KeyValue in an attribute value"));
+    if (json)
+        p2m__w_str(s, "{\"key\":");
+    p2m__w_json_string(s, key ? (const char *)key : "", key_n);
+    if (json) {
+        if (have_val) {
+            p2m__w_str(s, ",\"value\":");
+            if (p2m__w_any(s, val, val_n, depth + 1, json, c) != 0)
+                return -1;
+        }
+        p2m__w_put(s, "}", 1);
+        return 0;
+    }
+    p2m__w_put(s, ":", 1);
+    if (!have_val) {
+        p2m__w_str(s, "null");
+        return 0;
+    }
+    return p2m__w_any(s, val, val_n, depth + 1, json, c);
+}
+
+/* KeyValueList (values: KeyValue). */
+static int p2m__w_kvlist(p2m__w_sink *s, const unsigned char *p, size_t n, int depth, int json,
+                         p2m__w_ctx *c) {
+    const unsigned char *end = p + n;
+    p2m__w_field f;
+    int rc, first = 1;
+    if (depth > P2M__W_NEST_MAX)
+        return p2m__w_bad(c, P2M__MSG("attribute value nested more than 32 levels deep"));
+    p2m__w_str(s, json ? "{\"values\":[" : "{");
+    while ((rc = p2m__w_next(&p, end, &f)) > 0) {
+        if (f.num != P2M__PB_KEY_VALUE_LIST_VALUES || f.wt != P2M__WT_LEN)
+            continue;
+        if (!first)
+            p2m__w_put(s, ",", 1);
+        first = 0;
+        if (p2m__w_kv(s, f.p, f.n, depth + 1, json, c) != 0)
+            return -1;
+    }
+    if (rc < 0)
+        return p2m__w_bad(c, P2M__MSG("malformed KeyValueList in an attribute value"));
+    p2m__w_str(s, json ? "]}" : "}");
+    return 0;
+}
+
+/* One AnyValue message; the last field of the oneof wins, as in protobuf
+   (string_value_strindex is resolved before the bytes get here). */
+static int p2m__w_any(p2m__w_sink *s, const unsigned char *p, size_t n, int depth, int json,
+                      p2m__w_ctx *c) {
+    const unsigned char *end = p + n;
+    p2m__w_field f, last;
+    int rc, have = 0;
+    p2m_value v;
+    P2M_MEMSET(&last, 0, sizeof last);
+    if (depth > P2M__W_NEST_MAX)
+        return p2m__w_bad(c, P2M__MSG("attribute value nested more than 32 levels deep"));
+    while ((rc = p2m__w_next(&p, end, &f)) > 0) {
+        uint32_t k = f.num;
+        if (((k == P2M__PB_ANY_VALUE_STRING_VALUE || k == P2M__PB_ANY_VALUE_ARRAY_VALUE ||
+              k == P2M__PB_ANY_VALUE_KVLIST_VALUE || k == P2M__PB_ANY_VALUE_BYTES_VALUE) &&
+             f.wt == P2M__WT_LEN) ||
+            ((k == P2M__PB_ANY_VALUE_BOOL_VALUE || k == P2M__PB_ANY_VALUE_INT_VALUE) &&
+             f.wt == P2M__WT_VARINT) ||
+            (k == P2M__PB_ANY_VALUE_DOUBLE_VALUE && f.wt == P2M__WT_I64)) {
+            last = f;
+            have = 1;
+        }
+    }
+    if (rc < 0)
+        return p2m__w_bad(c, P2M__MSG("malformed AnyValue in an attribute value"));
+    P2M_MEMSET(&v, 0, sizeof v);
+    if (have) {
+        switch (last.num) {
+        case P2M__PB_ANY_VALUE_STRING_VALUE:
+            v.type = P2M_VALUE_STRING;
+            break;
+        case P2M__PB_ANY_VALUE_BOOL_VALUE:
+            v.type = P2M_VALUE_BOOL;
+            v.i = last.v != 0;
+            break;
+        case P2M__PB_ANY_VALUE_INT_VALUE:
+            v.type = P2M_VALUE_INT;
+            v.i = (int64_t)last.v;
+            break;
+        case P2M__PB_ANY_VALUE_DOUBLE_VALUE:
+            v.type = P2M_VALUE_DOUBLE;
+            P2M_MEMCPY(&v.d, &last.v, 8);
+            break;
+        case P2M__PB_ANY_VALUE_ARRAY_VALUE:
+            v.type = P2M_VALUE_ARRAY;
+            break;
+        case P2M__PB_ANY_VALUE_KVLIST_VALUE:
+            v.type = P2M_VALUE_KVLIST;
+            break;
+        default:
+            v.type = P2M_VALUE_BYTES;
+            break;
+        }
+        v.str.ptr = (const char *)last.p;
+        v.str.len = last.n;
+    }
+    if (json)
+        return p2m__w_value(s, &v, depth, json, c);
+    switch (v.type) {
+    case P2M_VALUE_NONE:
+        p2m__w_str(s, "null");
+        return 0;
+    case P2M_VALUE_STRING:
+        p2m__w_json_string(s, v.str.ptr ? v.str.ptr : "", v.str.len);
+        return 0;
+    case P2M_VALUE_BOOL:
+        p2m__w_str(s, v.i ? "true" : "false");
+        return 0;
+    case P2M_VALUE_INT:
+        p2m__w_i64(s, v.i);
+        return 0;
+    case P2M_VALUE_DOUBLE:
+        p2m__w_json_double(s, v.d);
+        return 0;
+    case P2M_VALUE_BYTES:
+        p2m__w_put(s, "\"", 1);
+        p2m__w_base64(s, (const unsigned char *)v.str.ptr, v.str.len);
+        p2m__w_put(s, "\"", 1);
+        return 0;
+    case P2M_VALUE_ARRAY:
+        return p2m__w_array(s, last.p, last.n, depth + 1, json, c);
+    case P2M_VALUE_KVLIST:
+        return p2m__w_kvlist(s, last.p, last.n, depth + 1, json, c);
+    }
+    return 0;
+}
+
+/* A value as an OTLP JSON AnyValue object (json), whose ARRAY / KVLIST
+   bytes are already resolved. */
+static int p2m__w_value(p2m__w_sink *s, const p2m_value *v, int depth, int json, p2m__w_ctx *c) {
+    const unsigned char *b = (const unsigned char *)v->str.ptr;
+    switch (v->type) {
+    case P2M_VALUE_STRING:
+        p2m__w_str(s, "{\"stringValue\":");
+        p2m__w_json_string(s, v->str.ptr ? v->str.ptr : "", v->str.len);
+        p2m__w_put(s, "}", 1);
+        return 0;
+    case P2M_VALUE_BOOL:
+        p2m__w_str(s, v->i ? "{\"boolValue\":true}" : "{\"boolValue\":false}");
+        return 0;
+    case P2M_VALUE_INT:
+        p2m__w_str(s, "{\"intValue\":\"");
+        p2m__w_i64(s, v->i);
+        p2m__w_str(s, "\"}");
+        return 0;
+    case P2M_VALUE_DOUBLE:
+        p2m__w_str(s, "{\"doubleValue\":");
+        p2m__w_json_double(s, v->d);
+        p2m__w_put(s, "}", 1);
+        return 0;
+    case P2M_VALUE_BYTES:
+        p2m__w_str(s, "{\"bytesValue\":\"");
+        p2m__w_base64(s, b, v->str.len);
+        p2m__w_str(s, "\"}");
+        return 0;
+    case P2M_VALUE_ARRAY:
+        p2m__w_str(s, "{\"arrayValue\":");
+        if (p2m__w_array(s, b, v->str.len, depth + 1, json, c) != 0)
+            return -1;
+        p2m__w_put(s, "}", 1);
+        return 0;
+    case P2M_VALUE_KVLIST:
+        p2m__w_str(s, "{\"kvlistValue\":");
+        if (p2m__w_kvlist(s, b, v->str.len, depth + 1, json, c) != 0)
+            return -1;
+        p2m__w_put(s, "}", 1);
+        return 0;
+    default:
+        p2m__w_str(s, "{}");
+        return 0;
+    }
+}
+
+/* A result's ARRAY / KVLIST value with its string indices resolved into
+   c->nest (sized beforehand); other values as they are. */
+static int p2m__w_resolve(p2m__w_ctx *c, const p2m_value *v, p2m_value *out) {
+    size_t n;
+    *out = *v;
+    if (v->type != P2M_VALUE_ARRAY && v->type != P2M_VALUE_KVLIST)
+        return 0;
+    n = p2m_result_nested_value(c->r, v, 0, 0);
+    if (n > c->nest_cap || (n && p2m_result_nested_value(c->r, v, c->nest, n) != n))
+        return p2m__w_bad(c, P2M__MSG("p2m_result_nested_value gave two sizes for one value"));
+    out->str.ptr = n ? (const char *)c->nest : "";
+    out->str.len = n;
+    return 0;
+}
+
+/* The resolved size a value needs in c->nest. */
+static size_t p2m__w_nest_size(const p2m_result *r, const p2m_value *v) {
+    if (v->type != P2M_VALUE_ARRAY && v->type != P2M_VALUE_KVLIST)
+        return 0;
+    return p2m_result_nested_value(r, v, 0, 0);
+}
+
+/* ---- attribute lists ----------------------------------------------------------- */
+
+/* Which list p2m__w_attrs reads: a resource's or a point's. */
+typedef struct p2m__w_list {
+    size_t res, metric, point;
+    int of_point;
+} p2m__w_list;
+
+static size_t p2m__w_attrs(const p2m_result *r, const p2m__w_list *l, p2m_attribute *out,
+                           size_t cap) {
+    return l->of_point ? p2m_result_point_attributes(r, l->res, l->metric, l->point, out, cap)
+                       : p2m_result_resource_attributes(r, l->res, out, cap);
+}
+
+/* The attributes of list l in a (the scratch's array, or a stack array
+   when the list is short): NULL when neither holds them. */
+static const p2m_attribute *p2m__w_read(const p2m_result *r, const p2m__w_list *l,
+                                        p2m_attribute *arr, size_t arr_cap, p2m_attribute *stack,
+                                        size_t *n) {
+    *n = p2m__w_attrs(r, l, 0, 0);
+    if (arr && *n <= arr_cap) {
+        p2m__w_attrs(r, l, arr, *n);
+        return arr;
+    }
+    if (*n <= P2M__W_STACK_ATTRS) {
+        p2m__w_attrs(r, l, stack, *n);
+        return stack;
+    }
+    return 0;
+}
+
+#ifndef P2M_NO_JSON
+/* ---- OTLP/JSON ------------------------------------------------------------------ */
+
+/* "attributes":[{"key":..,"value":{..}},..] */
+static int p2m__w_json_attrs(p2m__w_sink *s, const p2m_attribute *a, size_t n, p2m__w_ctx *c) {
+    size_t i;
+    p2m__w_str(s, "\"attributes\":[");
+    for (i = 0; i < n; i++) {
+        p2m_value v;
+        if (i)
+            p2m__w_put(s, ",", 1);
+        p2m__w_str(s, "{\"key\":");
+        p2m__w_json_string(s, a[i].key.ptr ? a[i].key.ptr : "", a[i].key.len);
+        p2m__w_str(s, ",\"value\":");
+        if (p2m__w_resolve(c, &a[i].value, &v) != 0 || p2m__w_value(s, &v, 0, 1, c) != 0)
+            return -1;
+        p2m__w_put(s, "}", 1);
+    }
+    p2m__w_put(s, "]", 1);
+    return 0;
+}
+
+/* Resource.entity_refs as "entityRefs":[{"schemaUrl","type","idKeys",
+   "descriptionKeys"}]: one key per field, lists gathered in order, a
+   repeated scalar string's first kept. */
+static void p2m__w_json_entity_refs(p2m__w_sink *s, const p2m_str *refs, size_t n, int comma) {
+    static const char *const names[5] = {0, "schemaUrl", "type", "idKeys", "descriptionKeys"};
+    size_t i;
+    if (n == 0)
+        return;
+    p2m__w_str(s, comma ? ",\"entityRefs\":[" : "\"entityRefs\":[");
+    for (i = 0; i < n; i++) {
+        const unsigned char *p = (const unsigned char *)refs[i].ptr, *end = p + refs[i].len;
+        uint32_t k;
+        int first = 1;
+        p2m__w_str(s, i ? ",{" : "{");
+        for (k = P2M__PB_ENTITY_REF_SCHEMA_URL; k <= P2M__PB_ENTITY_REF_DESCRIPTION_KEYS; k++) {
+            const unsigned char *q = p;
+            int any = 0, list = k >= P2M__PB_ENTITY_REF_ID_KEYS;
+            p2m__w_field f;
+            while (p2m__w_next(&q, end, &f) > 0) {
+                if (f.num != k || f.wt != P2M__WT_LEN)
+                    continue;
+                if (any && !list)
+                    continue;
+                if (!any) {
+                    if (!first)
+                        p2m__w_put(s, ",", 1);
+                    p2m__w_put(s, "\"", 1);
+                    p2m__w_str(s, names[k]);
+                    p2m__w_str(s, list ? "\":[" : "\":");
+                    first = 0;
+                } else {
+                    p2m__w_put(s, ",", 1);
+                }
+                p2m__w_json_string(s, (const char *)f.p, f.n);
+                any = 1;
+            }
+            if (any && list)
+                p2m__w_put(s, "]", 1);
+        }
+        p2m__w_put(s, "}", 1);
+    }
+    p2m__w_put(s, "]", 1);
+}
+
+/* One data point: times, value, attributes (read into arr). */
+static int p2m__w_json_point(p2m__w_sink *s, const p2m_metric_info *info, p2m__w_list *l,
+                             p2m_attribute *arr, size_t arr_cap, p2m__w_ctx *c) {
+    p2m_point p;
+    size_t n = p2m__w_attrs(c->r, l, 0, 0);
+    p2m_result_point(c->r, l->res, l->metric, l->point, &p);
+    if (info->is_gauge && p.start_time_unix_nano == 0) {
+        p2m__w_str(s, "{\"timeUnixNano\":\"");
+    } else {
+        p2m__w_str(s, "{\"startTimeUnixNano\":\"");
+        p2m__w_u64(s, p.start_time_unix_nano);
+        p2m__w_str(s, "\",\"timeUnixNano\":\"");
+    }
+    p2m__w_u64(s, p.time_unix_nano);
+    if (p.is_double) {
+        p2m__w_str(s, "\",\"asDouble\":");
+        p2m__w_json_double(s, p.as_double);
+    } else {
+        p2m__w_str(s, "\",\"asInt\":\"");
+        p2m__w_i64(s, p.as_int);
+        p2m__w_put(s, "\"", 1);
+    }
+    if (n > 0) {
+        if (n > arr_cap)
+            return p2m__w_bad(c, P2M__MSG("scratch too small for the point's attributes"));
+        p2m__w_attrs(c->r, l, arr, n);
+        p2m__w_put(s, ",", 1);
+        if (p2m__w_json_attrs(s, arr, n, c) != 0)
+            return -1;
+    }
+    p2m__w_put(s, "}", 1);
+    return 0;
+}
+
+static int p2m__w_json_metric(p2m__w_sink *s, size_t res, size_t m, p2m_attribute *arr,
+                              size_t arr_cap, p2m__w_ctx *c) {
+    p2m_metric_info info;
+    p2m__w_list l = {0, 0, 0, 0};
+    p2m_result_metric(c->r, res, m, &info);
+    p2m__w_str(s, "{\"name\":");
+    p2m__w_json_string(s, info.name.ptr ? info.name.ptr : "", info.name.len);
+    if (info.description.len) {
+        p2m__w_str(s, ",\"description\":");
+        p2m__w_json_string(s, info.description.ptr, info.description.len);
+    }
+    p2m__w_str(s, ",\"unit\":");
+    p2m__w_json_string(s, info.unit.ptr ? info.unit.ptr : "", info.unit.len);
+    /* snapshot types make a Gauge (no temporality, not monotonic); the
+       other metrics are monotonic Sums */
+    p2m__w_str(s, info.is_gauge ? ",\"gauge\":{\"dataPoints\":[" : ",\"sum\":{\"dataPoints\":[");
+    l.res = res;
+    l.metric = m;
+    l.of_point = 1;
+    for (l.point = 0; l.point < info.n_points; l.point++) {
+        if (l.point)
+            p2m__w_put(s, ",", 1);
+        if (p2m__w_json_point(s, &info, &l, arr, arr_cap, c) != 0)
+            return -1;
+    }
+    if (info.is_gauge) {
+        p2m__w_str(s, "]}}");
+    } else {
+        p2m__w_str(s, "],\"aggregationTemporality\":");
+        p2m__w_u64(s, (uint64_t)info.temporality);
+        p2m__w_str(s, ",\"isMonotonic\":true}}");
+    }
+    return 0;
+}
+
+static int p2m__w_json_resource(p2m__w_sink *s, size_t res, void *arr, size_t arr_bytes,
+                                p2m__w_ctx *c) {
+    p2m_attribute *attrs = (p2m_attribute *)arr;
+    size_t arr_cap = arr_bytes / sizeof(p2m_attribute), m, n_m = p2m_result_metric_count(c->r, res);
+    size_t n_ra = p2m_result_resource_attributes(c->r, res, 0, 0);
+    size_t n_er = p2m_result_resource_entity_refs(c->r, res, 0, 0);
+    uint64_t dropped = p2m_result_resource_dropped(c->r, res);
+    p2m_str url = p2m_result_schema_url(c->r, res);
+    if (n_ra > arr_cap || n_er > arr_bytes / sizeof(p2m_str))
+        return p2m__w_bad(c, P2M__MSG("scratch too small for the resource's attributes"));
+    if (res)
+        p2m__w_put(s, ",", 1);
+    p2m__w_str(s, "{\"resource\":{");
+    if (n_ra > 0) {
+        p2m_result_resource_attributes(c->r, res, attrs, n_ra);
+        if (p2m__w_json_attrs(s, attrs, n_ra, c) != 0)
+            return -1;
+    }
+    if (dropped != 0) { /* uint32 in OTLP: a JSON number */
+        p2m__w_str(s, n_ra > 0 ? ",\"droppedAttributesCount\":" : "\"droppedAttributesCount\":");
+        p2m__w_u64(s, dropped);
+    }
+    if (n_er > 0) {
+        p2m_result_resource_entity_refs(c->r, res, (p2m_str *)arr, n_er);
+        p2m__w_json_entity_refs(s, (const p2m_str *)arr, n_er, n_ra > 0 || dropped != 0);
+    }
+    p2m__w_str(s, "},\"scopeMetrics\":[{\"scope\":{\"name\":\"profile2metrics\",\"version\":");
+    p2m__w_json_string(s, p2m_version(), p2m__w_cstr_str(p2m_version()).len);
+    p2m__w_str(s, "},\"metrics\":[");
+    for (m = 0; m < n_m; m++) {
+        if (m)
+            p2m__w_put(s, ",", 1);
+        if (p2m__w_json_metric(s, res, m, attrs, arr_cap, c) != 0)
+            return -1;
+    }
+    p2m__w_str(s, "]}]");
+    if (url.len) {
+        p2m__w_str(s, ",\"schemaUrl\":");
+        p2m__w_json_string(s, url.ptr, url.len);
+    }
+    p2m__w_put(s, "}", 1);
+    return 0;
+}
+
+static int p2m__w_json_doc(p2m__w_sink *s, void *arr, size_t arr_bytes, p2m__w_ctx *c) {
+    size_t res, n_res = p2m_result_resource_count(c->r);
+    p2m__w_str(s, "{\"resourceMetrics\":[");
+    for (res = 0; res < n_res; res++)
+        if (p2m__w_json_resource(s, res, arr, arr_bytes, c) != 0)
+            return -1;
+    p2m__w_str(s, "]}");
+    return 0;
+}
+
+/* The largest resolved nested value among the attributes of list l; 0
+   with *unknown set when the list cannot be read (no room yet). */
+static size_t p2m__w_list_nest(const p2m_result *r, const p2m__w_list *l, p2m_attribute *arr,
+                               size_t arr_cap, int *unknown) {
+    p2m_attribute stack[P2M__W_STACK_ATTRS];
+    size_t n, i, most = 0;
+    const p2m_attribute *a = p2m__w_read(r, l, arr, arr_cap, stack, &n);
+    if (!a) {
+        *unknown = 1;
+        return 0;
+    }
+    for (i = 0; i < n; i++)
+        most = p2m__w_max(most, p2m__w_nest_size(r, &a[i].value));
+    return most;
+}
+
+P2M_API p2m_status p2m_write_json(const p2m_result *r, void *scratch, size_t scratch_size,
+                                  void *out, size_t cap, size_t *out_size, p2m_error *err) {
+    p2m__w_carve cv;
+    p2m__w_ctx c;
+    p2m__w_sink s;
+    p2m__w_list l = {0, 0, 0, 0};
+    size_t res, arr_bytes = 0, nest = 0, need;
+    p2m_attribute *arr;
+    int unknown = 0;
+    if (out_size)
+        *out_size = 0;
+    if (err)
+        P2M_MEMSET(err, 0, sizeof *err);
+    if (!r) {
+        (void)p2m__fail(err, P2M_ERR_ARGUMENT, 0, P2M__MSG("the result must not be NULL"));
+        return P2M_ERR_ARGUMENT;
+    }
+    /* the lists: resource attributes, entity refs, point attributes */
+    for (res = 0; res < p2m_result_resource_count(r); res++) {
+        size_t m;
+        arr_bytes = p2m__w_max(arr_bytes, p2m_result_resource_attributes(r, res, 0, 0) *
+                                              sizeof(p2m_attribute));
+        arr_bytes =
+            p2m__w_max(arr_bytes, p2m_result_resource_entity_refs(r, res, 0, 0) * sizeof(p2m_str));
+        for (m = 0; m < p2m_result_metric_count(r, res); m++) {
+            p2m_metric_info info;
+            size_t pt;
+            p2m_result_metric(r, res, m, &info);
+            for (pt = 0; pt < info.n_points; pt++)
+                arr_bytes = p2m__w_max(arr_bytes, p2m_result_point_attributes(r, res, m, pt, 0, 0) *
+                                                      sizeof(p2m_attribute));
+        }
+    }
+    p2m__w_carve_init(&cv, scratch, scratch_size);
+    arr = (p2m_attribute *)p2m__w_take(&cv, arr_bytes);
+    /* the largest resolved nested value */
+    for (res = 0; res < p2m_result_resource_count(r); res++) {
+        size_t m;
+        l.res = res;
+        l.of_point = 0;
+        nest = p2m__w_max(nest, p2m__w_list_nest(r, &l, arr, arr_bytes / sizeof *arr, &unknown));
+        l.of_point = 1;
+        for (m = 0; m < p2m_result_metric_count(r, res); m++) {
+            p2m_metric_info info;
+            p2m_result_metric(r, res, m, &info);
+            l.metric = m;
+            for (l.point = 0; l.point < info.n_points; l.point++)
+                nest = p2m__w_max(nest,
+                                  p2m__w_list_nest(r, &l, arr, arr_bytes / sizeof *arr, &unknown));
+        }
+    }
+    c.r = r;
+    c.nest = (unsigned char *)p2m__w_take(&cv, nest);
+    c.nest_cap = nest;
+    c.why = 0;
+    need = cv.used ? (P2M__W_ALIGN - 1u) + cv.used : 0u;
+    if (unknown || need > scratch_size || (arr_bytes && !arr) || (nest && !c.nest)) {
+        (void)p2m__need(err, P2M_ERR_MEMORY, need, P2M__MSG("scratch memory too small"));
+        return P2M_ERR_MEMORY;
+    }
+    /* count, then write */
+    p2m__w_sink_init(&s, 0, 0);
+    if (p2m__w_json_doc(&s, arr, arr_bytes, &c) != 0) {
+        (void)p2m__fail(err, P2M_ERR_MALFORMED, 0, c.why);
+        return P2M_ERR_MALFORMED;
+    }
+    if (!out || cap < s.n) {
+        (void)p2m__need(err, P2M_ERR_OUTPUT_TOO_SMALL, s.n, P2M__MSG("output buffer too small"));
+        return P2M_ERR_OUTPUT_TOO_SMALL;
+    }
+    need = s.n;
+    p2m__w_sink_init(&s, out, cap);
+    (void)p2m__w_json_doc(&s, arr, arr_bytes, &c);
+    if (out_size)
+        *out_size = need;
+    return P2M_OK;
+}
+#endif /* !P2M_NO_JSON */
+
+#ifndef P2M_NO_PROM
+/* ---- Prometheus text ------------------------------------------------------------- */
+
+/* A value as label text (C string semantics: the sink stops at a NUL):
+   strings as they are, ints in decimal, bools true/false, doubles shortest
+   (NaN, Infinity, -Infinity), bytes base64, arrays and key-value lists as
+   compact JSON. */
+static int p2m__w_text(p2m__w_sink *s, const p2m_value *v, p2m__w_ctx *c) {
+    p2m_value rv;
+    int rc = 0;
+    s->stopped = 0;
+    switch (v->type) {
+    case P2M_VALUE_STRING:
+        p2m__w_put(s, v->str.ptr, v->str.len);
+        break;
+    case P2M_VALUE_BOOL:
+        p2m__w_str(s, v->i ? "true" : "false");
+        break;
+    case P2M_VALUE_INT:
+        p2m__w_i64(s, v->i);
+        break;
+    case P2M_VALUE_DOUBLE:
+        if (p2m__w_isnan(v->d))
+            p2m__w_str(s, "NaN");
+        else if (p2m__w_isinf(v->d))
+            p2m__w_str(s, v->d > 0 ? "Infinity" : "-Infinity");
+        else
+            p2m__w_finite(s, v->d);
+        break;
+    case P2M_VALUE_BYTES:
+        p2m__w_base64(s, (const unsigned char *)v->str.ptr, v->str.len);
+        break;
+    case P2M_VALUE_ARRAY:
+    case P2M_VALUE_KVLIST:
+        rc = p2m__w_resolve(c, v, &rv);
+        if (rc == 0 && v->type == P2M_VALUE_ARRAY)
+            rc = p2m__w_array(s, (const unsigned char *)rv.str.ptr, rv.str.len, 1, 0, c);
+        else if (rc == 0)
+            rc = p2m__w_kvlist(s, (const unsigned char *)rv.str.ptr, rv.str.len, 1, 0, c);
+        break;
+    default:
+        break;
+    }
+    s->stopped = 0;
+    return rc;
+}
+
+P2M_API size_t p2m_write_value_text(const p2m_value *v, void *out, size_t cap) {
+    p2m__w_sink s;
+    p2m__w_ctx c;
+    int rc = 0;
+    const unsigned char *b;
+    if (!v)
+        return 0;
+    b = (const unsigned char *)(v->str.ptr ? v->str.ptr : "");
+    P2M_MEMSET(&c, 0, sizeof c);
+    p2m__w_sink_init(&s, 0, 0);
+    if (v->type == P2M_VALUE_ARRAY)
+        rc = p2m__w_array(&s, b, v->str.len, 1, 0, &c);
+    else if (v->type == P2M_VALUE_KVLIST)
+        rc = p2m__w_kvlist(&s, b, v->str.len, 1, 0, &c);
+    else
+        (void)p2m__w_text(&s, v, &c);
+    if (rc != 0)
+        return (size_t)-1;
+    if (!out || cap < s.n)
+        return s.n;
+    cap = s.n;
+    p2m__w_sink_init(&s, out, cap);
+    if (v->type == P2M_VALUE_ARRAY)
+        (void)p2m__w_array(&s, b, v->str.len, 1, 0, &c);
+    else if (v->type == P2M_VALUE_KVLIST)
+        (void)p2m__w_kvlist(&s, b, v->str.len, 1, 0, &c);
+    else
+        (void)p2m__w_text(&s, v, &c);
+    return s.n;
+}
+
+/* An upper bound of the label text of v, escaped (each byte at most two). */
+static size_t p2m__w_text_bound(const p2m_result *r, const p2m_value *v) {
+    switch (v->type) {
+    case P2M_VALUE_STRING:
+        return 2u * v->str.len;
+    case P2M_VALUE_BOOL:
+        return 5;
+    case P2M_VALUE_INT:
+        return 20;
+    case P2M_VALUE_DOUBLE:
+        return 40;
+    case P2M_VALUE_BYTES:
+        return 4u * (v->str.len / 3u + 1u);
+    /* compact JSON of resolved protobuf bytes: at most 6 text bytes (a
+       \u00XX escape) per input byte, doubled by label escaping */
+    case P2M_VALUE_ARRAY:
+    case P2M_VALUE_KVLIST:
+        return 16u * p2m__w_nest_size(r, v) + 16u;
+    default:
+        return 0;
+    }
+}
+
+/* Label and metric names: invalid characters '_', a leading digit gets a '_'
+   in front; collapse: runs of '_' made one. colon: ':' is valid. */
+static int p2m__w_name_char(char ch, int colon) {
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+           ch == '_' || (colon && ch == ':');
+}
+static void p2m__w_sanitise(p2m__w_sink *s, const char *p, size_t n, int colon, int collapse) {
+    size_t i;
+    int last_us = 0;
+    if (n > 0 && p[0] >= '0' && p[0] <= '9') {
+        p2m__w_put(s, "_", 1);
+        last_us = 1;
+    }
+    for (i = 0; i < n; i++) {
+        char ch = '_';
+        if (p2m__w_name_char(p[i], colon))
+            ch = p[i];
+        if (ch == '_' && last_us && collapse)
+            continue;
+        last_us = ch == '_';
+        p2m__w_put(s, &ch, 1);
+    }
+}
+/* Character i of a label name (no collapsing), 0 past its end. */
+static char p2m__w_label_char(p2m_str k, size_t i) {
+    size_t pre = k.len > 0 && k.ptr[0] >= '0' && k.ptr[0] <= '9';
+    if (i < pre)
+        return '_';
+    if (i - pre >= k.len)
+        return 0;
+    if (!p2m__w_name_char(k.ptr[i - pre], 0))
+        return '_';
+    return k.ptr[i - pre];
+}
+static size_t p2m__w_label_len(p2m_str k) {
+    return k.len + (k.len > 0 && k.ptr[0] >= '0' && k.ptr[0] <= '9');
+}
+/* Label names of keys a and b compared as strcmp compares them. */
+static int p2m__w_label_cmp(p2m_str a, p2m_str b) {
+    size_t i, na = p2m__w_label_len(a), nb = p2m__w_label_len(b);
+    for (i = 0; i < na && i < nb; i++) {
+        unsigned char x = (unsigned char)p2m__w_label_char(a, i),
+                      y = (unsigned char)p2m__w_label_char(b, i);
+        if (x != y)
+            return x < y ? -1 : 1;
+    }
+    return na < nb ? -1 : na > nb;
+}
+static int p2m__w_label_is(p2m_str k, const char *name) {
+    size_t i;
+    for (i = 0; name[i]; i++)
+        if (p2m__w_label_char(k, i) != name[i])
+            return 0;
+    return p2m__w_label_len(k) == i;
+}
+/* Sorting order of labels: label name, then the original key's bytes. */
+static int p2m__w_key_order(p2m_str a, p2m_str b) {
+    size_t i, n = a.len < b.len ? a.len : b.len;
+    int c = p2m__w_label_cmp(a, b);
+    if (c)
+        return c;
+    for (i = 0; i < n; i++)
+        if (a.ptr[i] != b.ptr[i])
+            return (unsigned char)a.ptr[i] < (unsigned char)b.ptr[i] ? -1 : 1;
+    return a.len < b.len ? -1 : a.len > b.len;
+}
+
+static int p2m__w_key_is(p2m_str k, const char *z) {
+    size_t i;
+    for (i = 0; i < k.len; i++)
+        if (z[i] == '\0' || k.ptr[i] != z[i])
+            return 0;
+    return z[i] == '\0';
+}
+
+/* The Prometheus word of an OTLP unit and its factor to the base unit
+   (value * mul / div); NULL: not a known unit. */
+static const char *p2m__w_unit_word(p2m_str u, double *mul, double *div) {
+    static const struct {
+        const char *unit, *word;
+        double mul, div;
+    } map[] = {{"ns", "seconds", 1, 1e9},
+               {"us", "seconds", 1, 1e6},
+               {"ms", "seconds", 1, 1e3},
+               {"s", "seconds", 1, 1},
+               {"min", "seconds", 60, 1},
+               {"h", "seconds", 3600, 1},
+               {"d", "seconds", 86400, 1},
+               {"By", "bytes", 1, 1},
+               {"KiBy", "bytes", 1024, 1},
+               {"MiBy", "bytes", 1048576, 1},
+               {"GiBy", "bytes", 1073741824, 1},
+               {"KBy", "bytes", 1e3, 1},
+               {"MBy", "bytes", 1e6, 1},
+               {"GBy", "bytes", 1e9, 1},
+               {"bit", "bits", 1, 1},
+               {"%", "percent", 1, 1},
+               {"Hz", "hertz", 1, 1},
+               {"1", "", 1, 1}};
+    size_t i;
+    *mul = 1;
+    *div = 1;
+    for (i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (p2m__w_key_is(u, map[i].unit)) {
+            *mul = map[i].mul;
+            *div = map[i].div;
+            return map[i].word;
+        }
+    return 0;
+}
+
+static int p2m__w_ends(const char *p, size_t n, const char *q, size_t m) {
+    size_t i;
+    if (m > n)
+        return 0;
+    for (i = 0; i < m; i++)
+        if (p[n - m + i] != q[i])
+            return 0;
+    return 1;
+}
+
+/* The metric name in Prometheus form, written at the sink's end (which must
+   hold it: the suffix checks read it back). */
+static void p2m__w_metric_name(p2m__w_sink *s, p2m_str name, p2m_str unit, int gauge) {
+    double mul, div;
+    const char *w = p2m__w_unit_word(unit, &mul, &div);
+    size_t at = s->n, end;
+    p2m__w_sanitise(s, name.ptr ? name.ptr : "", name.len, 1, 1);
+    end = s->n;
+    if ((w && w[0]) || (!w && unit.len > 0 && unit.ptr[0] != '{')) {
+        p2m__w_put(s, "_", 1);
+        if (w)
+            p2m__w_str(s, w);
+        else
+            p2m__w_sanitise(s, unit.ptr, unit.len, 0, 1);
+        /* the name already ends with _word: drop the copy */
+        if (s->buf && p2m__w_ends(s->buf + at, end - at, s->buf + end, s->n - end))
+            s->n = end;
+    }
+    if (!gauge && !(s->buf && p2m__w_ends(s->buf + at, s->n - at, "_total", 6)))
+        p2m__w_str(s, "_total");
+}
+
+/* What a resource gives its samples: attributes, job / instance sources. */
+typedef struct p2m__w_resv {
+    const p2m_attribute *ra;
+    size_t n_ra;
+    const p2m_attribute *name, *ns, *inst;
+} p2m__w_resv;
+
+static const p2m_attribute *p2m__w_find(const p2m_attribute *a, size_t n, const char *key) {
+    size_t i;
+    for (i = 0; i < n; i++)
+        if (p2m__w_key_is(a[i].key, key))
+            return &a[i];
+    return 0;
+}
+
+static int p2m__w_service_key(p2m_str k) {
+    return p2m__w_key_is(k, "service.name") || p2m__w_key_is(k, "service.namespace") ||
+           p2m__w_key_is(k, "service.instance.id");
+}
+
+/* The length of an attribute's label text (up to a NUL). */
+static size_t p2m__w_text_len(const p2m_attribute *a, p2m__w_ctx *c) {
+    p2m__w_sink t;
+    p2m__w_sink_init(&t, 0, 0);
+    t.stop_nul = 1;
+    (void)p2m__w_text(&t, &a->value, c);
+    return t.n;
+}
+
+/* job: service.namespace/service.name, or service.name. */
+static void p2m__w_job(p2m__w_sink *s, const p2m__w_resv *rv, p2m__w_ctx *c) {
+    if (rv->ns && p2m__w_text_len(rv->ns, c) > 0) {
+        (void)p2m__w_text(s, &rv->ns->value, c);
+        p2m__w_put(s, "/", 1);
+    }
+    (void)p2m__w_text(s, &rv->name->value, c);
+}
+
+/* The extra labels, in name order: which apply to a label set. */
+enum { P2M__W_X_INSTANCE, P2M__W_X_JOB, P2M__W_X_SCOPE_NAME, P2M__W_X_SCOPE_VERSION, P2M__W_X_N };
+static const char *const p2m__w_xname[P2M__W_X_N] = {"instance", "job", "otel_scope_name",
+                                                     "otel_scope_version"};
+
+static int p2m__w_x_on(const p2m__w_resv *rv, int x, int scope) {
+    return x == P2M__W_X_INSTANCE ? rv->inst != 0 : x == P2M__W_X_JOB ? rv->name != 0 : scope;
+}
+
+/* The extra label's value, escaped; 0 when it is empty (no label then). */
+static int p2m__w_x_value(p2m__w_sink *s, const p2m__w_resv *rv, int x, p2m__w_ctx *c) {
+    p2m__w_sink t;
+    int esc = s->esc, stop = s->stop_nul;
+    p2m__w_sink_init(&t, 0, 0);
+    t.stop_nul = 1;
+    if (x == P2M__W_X_INSTANCE)
+        (void)p2m__w_text(&t, &rv->inst->value, c);
+    else if (x == P2M__W_X_JOB)
+        p2m__w_job(&t, rv, c);
+    else
+        t.n = 1;
+    if (t.n == 0)
+        return 0;
+    s->esc = P2M__W_ESC_LABEL;
+    s->stop_nul = 1;
+    if (x == P2M__W_X_INSTANCE)
+        (void)p2m__w_text(s, &rv->inst->value, c);
+    else if (x == P2M__W_X_JOB)
+        p2m__w_job(s, rv, c);
+    else
+        p2m__w_str(s, x == P2M__W_X_SCOPE_NAME ? "profile2metrics" : p2m_version());
+    s->esc = esc;
+    s->stop_nul = stop;
+    return 1;
+}
+
+/* The values of labels order[i..end) (one name) joined with ';', escaped;
+   0 when the joined text is empty (no label then). */
+static int p2m__w_joined(p2m__w_sink *s, const p2m_attribute *a, const uint32_t *order, size_t i,
+                         size_t end, p2m__w_ctx *c) {
+    size_t m;
+    int esc = s->esc, stop = s->stop_nul;
+    if (end - i == 1 && p2m__w_text_len(&a[order[i]], c) == 0)
+        return 0;
+    s->esc = P2M__W_ESC_LABEL;
+    s->stop_nul = 1;
+    for (m = i; m < end; m++) {
+        if (m > i)
+            p2m__w_put(s, ";", 1);
+        (void)p2m__w_text(s, &a[order[m]].value, c);
+    }
+    s->esc = esc;
+    s->stop_nul = stop;
+    return 1;
+}
+
+/* The label text of attributes a[0..n) (order: room for n indices) with
+   job / instance and, when scope, otel_scope_name / otel_scope_version: the
+   four replace attribute labels of the same name. name="value" pairs
+   sorted by name, joined with ','. */
+static void p2m__w_labels(p2m__w_sink *s, const p2m_attribute *a, size_t n, uint32_t *order,
+                          const p2m__w_resv *rv, int scope, p2m__w_ctx *c) {
+    size_t i, k = 0, j = 0;
+    int x = 0;
+    for (i = 0; i < n; i++) { /* kept labels, sorted (stable) by name then key */
+        int drop = 0, e;
+        size_t at;
+        for (e = 0; e < P2M__W_X_N && !drop; e++)
+            drop = p2m__w_x_on(rv, e, scope) && p2m__w_label_is(a[i].key, p2m__w_xname[e]);
+        if (drop)
+            continue;
+        for (at = k; at > 0 && p2m__w_key_order(a[order[at - 1]].key, a[i].key) > 0; at--)
+            order[at] = order[at - 1];
+        order[at] = (uint32_t)i;
+        k++;
+    }
+    for (i = 0; i < k || x < P2M__W_X_N;) { /* merged with the extra labels */
+        size_t end;
+        if (x < P2M__W_X_N && !p2m__w_x_on(rv, x, scope)) {
+            x++;
+            continue;
+        }
+        if (x < P2M__W_X_N &&
+            (i >= k || p2m__w_label_cmp(a[order[i]].key, p2m__w_cstr_str(p2m__w_xname[x])) > 0)) {
+            size_t mark = s->n;
+            if (j)
+                p2m__w_put(s, ",", 1);
+            p2m__w_str(s, p2m__w_xname[x]);
+            p2m__w_str(s, "=\"");
+            if (p2m__w_x_value(s, rv, x, c)) {
+                p2m__w_put(s, "\"", 1);
+                j++;
+            } else
+                s->n = mark;
+            x++;
+            continue;
+        }
+        for (end = i + 1; end < k && p2m__w_label_cmp(a[order[end]].key, a[order[i]].key) == 0;
+             end++) {
+        }
+        {
+            size_t mark = s->n;
+            if (j)
+                p2m__w_put(s, ",", 1);
+            p2m__w_sanitise(s, a[order[i]].key.ptr ? a[order[i]].key.ptr : "", a[order[i]].key.len,
+                            0, 0);
+            p2m__w_str(s, "=\"");
+            if (p2m__w_joined(s, a, order, i, end, c)) {
+                p2m__w_put(s, "\"", 1);
+                j++;
+            } else
+                s->n = mark;
+        }
+        i = end;
+    }
+}
+
+/* A family (# TYPE block): its name in the text store, what opened it. */
+typedef struct p2m__w_fam {
+    size_t name_off, name_len;
+    size_t res, metric; /* the metric whose description is the HELP */
+    int target;         /* target_info: HELP "Target metadata" */
+    int gauge, is_double;
+    double mul, div; /* value in the base unit = value * mul / div */
+} p2m__w_fam;
+
+/* A line: family, label text in the store, the sum of what fed it. */
+typedef struct p2m__w_ser {
+    size_t lab_off, lab_len;
+    size_t owner; /* resource identity (index + 1) that first fed it */
+    uint32_t fam, hash;
+    int64_t isum;
+    double dsum;
+} p2m__w_ser;
+
+/* A resource's identity: its attributes sorted by key, as text. */
+typedef struct p2m__w_pres {
+    size_t id_off, id_len, canon; /* canon: the first resource of the same identity */
+    int merged;
+} p2m__w_pres;
+
+typedef struct p2m__w_prom {
+    p2m__w_ctx c;
+    const p2m_prom_options *opt;
+    p2m_attribute *ra, *pa; /* resource attributes; a sample's labels */
+    size_t ra_cap, pa_cap;
+    uint32_t *order; /* pa_cap indices */
+    p2m__w_pres *pres;
+    p2m__w_fam *fam;
+    size_t n_fam, fam_cap;
+    p2m__w_ser *ser;
+    size_t n_ser, ser_cap;
+    uint32_t *slot; /* series index + 1, open addressing */
+    size_t slot_mask;
+    p2m__w_sink store; /* names, label texts, identities */
+} p2m__w_prom;
+
+static int p2m__w_promoted(const p2m_prom_options *o, p2m_str key) {
+    size_t i;
+    if (!o)
+        return 0;
+    if (o->promote_all)
+        return 1;
+    for (i = 0; i < o->n_promote_keys; i++)
+        if (o->promote_keys[i] && p2m__w_key_is(key, o->promote_keys[i]))
+            return 1;
+    return 0;
+}
+static int p2m__w_promoting(const p2m_prom_options *o) {
+    return o && (o->promote_all || o->n_promote_keys > 0);
+}
+
+/* ---- Prometheus: sizes ------------------------------------------------------------ */
+
+/* What the sizing walk finds: list lengths and counts (no memory needed),
+   then, reading the lists, nested values and a bound of the text. */
+typedef struct p2m__w_psize {
+    size_t ra_max, pa_max, n_points, n_metrics, nest, text;
+    int unknown;
+} p2m__w_psize;
+
+/* Bound of one label (name="value",) and of the extras a resource adds. */
+static size_t p2m__w_label_bound(const p2m_result *r, const p2m_attribute *a) {
+    return a->key.len + 8u + p2m__w_text_bound(r, &a->value);
+}
+
+static void p2m__w_psize_counts(const p2m_result *r, p2m__w_psize *z) {
+    size_t res, m, pt;
+    P2M_MEMSET(z, 0, sizeof *z);
+    for (res = 0; res < p2m_result_resource_count(r); res++) {
+        z->ra_max = p2m__w_max(z->ra_max, p2m_result_resource_attributes(r, res, 0, 0));
+        for (m = 0; m < p2m_result_metric_count(r, res); m++) {
+            p2m_metric_info info;
+            p2m_result_metric(r, res, m, &info);
+            z->n_metrics++;
+            z->n_points += info.n_points;
+            for (pt = 0; pt < info.n_points; pt++)
+                z->pa_max = p2m__w_max(z->pa_max, p2m_result_point_attributes(r, res, m, pt, 0, 0));
+        }
+    }
+}
+
+/* Nested values and text bound of every list, reading them into the
+   arrays of w when it has them, else on the stack when short. */
+static void p2m__w_psize_text(const p2m_result *r, const p2m_prom_options *o, p2m__w_prom *w,
+                              p2m__w_psize *z) {
+    size_t res, m, i, vlen = 0;
+    const char *ver = p2m_version();
+    while (ver[vlen])
+        vlen++;
+    z->text = 16;
+    for (res = 0; res < p2m_result_resource_count(r); res++) {
+        p2m_attribute stack[P2M__W_STACK_ATTRS];
+        const p2m_attribute *a, *x;
+        size_t n, all = 0, extra, promoted = 0;
+        p2m__w_list l = {0, 0, 0, 0};
+        l.res = res;
+        l.of_point = 0;
+        a = p2m__w_read(r, &l, w->ra, w->ra_cap, stack, &n);
+        if (!a) {
+            z->unknown = 1;
+            continue;
+        }
+        for (i = 0; i < n; i++) {
+            z->nest = p2m__w_max(z->nest, p2m__w_nest_size(r, &a[i].value));
+            all += p2m__w_label_bound(r, &a[i]);
+        }
+        extra = 160u + 2u * vlen;
+        if ((x = p2m__w_find(a, n, "service.name")) != 0)
+            extra += p2m__w_text_bound(r, &x->value);
+        if ((x = p2m__w_find(a, n, "service.namespace")) != 0)
+            extra += p2m__w_text_bound(r, &x->value);
+        if ((x = p2m__w_find(a, n, "service.instance.id")) != 0)
+            extra += p2m__w_text_bound(r, &x->value);
+        if (p2m__w_promoting(o))
+            promoted = all;
+        z->text += 2u * all + extra + 32u; /* the identity and target_info */
+        l.of_point = 1;
+        for (m = 0; m < p2m_result_metric_count(r, res); m++) {
+            p2m_metric_info info;
+            p2m_result_metric(r, res, m, &info);
+            z->text += info.name.len + info.unit.len + 24u;
+            l.metric = m;
+            for (l.point = 0; l.point < info.n_points; l.point++) {
+                p2m_attribute pstack[P2M__W_STACK_ATTRS];
+                size_t np;
+                const p2m_attribute *pa = p2m__w_read(r, &l, w->pa, w->pa_cap, pstack, &np);
+                if (!pa) {
+                    z->unknown = 1;
+                    continue;
+                }
+                z->text += promoted + extra;
+                for (i = 0; i < np; i++) {
+                    z->nest = p2m__w_max(z->nest, p2m__w_nest_size(r, &pa[i].value));
+                    z->text += p2m__w_label_bound(r, &pa[i]);
+                }
+            }
+        }
+    }
+}
+
+static size_t p2m__w_pow2(size_t n) {
+    size_t p = 16;
+    while (p < n)
+        p *= 2u;
+    return p;
+}
+
+/* Carves the arrays (sizes from counts) out of the scratch. */
+static void p2m__w_prom_carve(p2m__w_carve *cv, const p2m_result *r, const p2m__w_psize *z,
+                              p2m__w_prom *w) {
+    size_t n_res = p2m_result_resource_count(r), slots;
+    w->ra_cap = z->ra_max;
+    w->pa_cap = z->pa_max + z->ra_max;
+    w->fam_cap = z->n_metrics + 1u;
+    w->ser_cap = z->n_points + n_res;
+    slots = p2m__w_pow2(2u * w->ser_cap);
+    w->slot_mask = slots - 1u;
+    w->ra = (p2m_attribute *)p2m__w_take(cv, w->ra_cap * sizeof(p2m_attribute));
+    w->pa = (p2m_attribute *)p2m__w_take(cv, w->pa_cap * sizeof(p2m_attribute));
+    w->order = (uint32_t *)p2m__w_take(cv, w->pa_cap * sizeof(uint32_t));
+    w->pres = (p2m__w_pres *)p2m__w_take(cv, n_res * sizeof(p2m__w_pres));
+    w->fam = (p2m__w_fam *)p2m__w_take(cv, w->fam_cap * sizeof(p2m__w_fam));
+    w->ser = (p2m__w_ser *)p2m__w_take(cv, w->ser_cap * sizeof(p2m__w_ser));
+    w->slot = (uint32_t *)p2m__w_take(cv, slots * sizeof(uint32_t));
+    if (!w->slot) { /* the arrays do not all fit: none is used */
+        w->ra = w->pa = 0;
+        w->ra_cap = w->pa_cap = 0;
+    }
+}
+
+/* ---- Prometheus: families, series, resources ----------------------------------- */
+
+static uint32_t p2m__w_hash(uint32_t fam, const char *p, size_t n) {
+    uint32_t h = 2166136261u ^ fam;
+    size_t i;
+    for (i = 0; i < n; i++)
+        h = (h ^ (unsigned char)p[i]) * 16777619u;
+    return h;
+}
+
+static int p2m__w_same(const char *a, size_t na, const char *b, size_t nb) {
+    size_t i;
+    if (na != nb)
+        return 0;
+    for (i = 0; i < na; i++)
+        if (a[i] != b[i])
+            return 0;
+    return 1;
+}
+
+/* The family of the name just written at the store's end (from at): an
+   existing one (the name is taken back) or a new one. */
+static p2m__w_fam *p2m__w_family(p2m__w_prom *w, size_t at) {
+    size_t i, n = w->store.n - at;
+    const char *name = w->store.buf + at;
+    p2m__w_fam *f;
+    for (i = 0; i < w->n_fam; i++)
+        if (p2m__w_same(w->store.buf + w->fam[i].name_off, w->fam[i].name_len, name, n)) {
+            w->store.n = at;
+            return &w->fam[i];
+        }
+    f = &w->fam[w->n_fam++];
+    P2M_MEMSET(f, 0, sizeof *f);
+    f->name_off = at;
+    f->name_len = n;
+    return f;
+}
+
+/* The series of family fam with the label text just written at the store's
+   end (from at): an existing one (the text is taken back) or a new one. */
+static p2m__w_ser *p2m__w_series(p2m__w_prom *w, uint32_t fam, size_t at) {
+    size_t n = w->store.n - at, k;
+    const char *lab = w->store.buf + at;
+    uint32_t h = p2m__w_hash(fam, lab, n);
+    p2m__w_ser *s;
+    for (k = h & w->slot_mask; w->slot[k]; k = (k + 1u) & w->slot_mask) {
+        s = &w->ser[w->slot[k] - 1u];
+        if (s->hash == h && s->fam == fam &&
+            p2m__w_same(w->store.buf + s->lab_off, s->lab_len, lab, n)) {
+            w->store.n = at;
+            return s;
+        }
+    }
+    s = &w->ser[w->n_ser];
+    P2M_MEMSET(s, 0, sizeof *s);
+    s->fam = fam;
+    s->hash = h;
+    s->lab_off = at;
+    s->lab_len = n;
+    w->slot[k] = (uint32_t)++w->n_ser;
+    return s;
+}
+
+/* Identity texts compared as C strings (up to a NUL), as the tool always did. */
+static int p2m__w_same_id(const char *a, size_t na, const char *b, size_t nb) {
+    size_t i;
+    for (i = 0; i < na && i < nb && a[i] && b[i]; i++)
+        if (a[i] != b[i])
+            return 0;
+    return (i == na || !a[i]) && (i == nb || !b[i]);
+}
+
+/* Resource res's identity: key \x1f value \x1e per attribute, sorted by
+   key (stable); the first resource with the same identity stands for it. */
+static void p2m__w_identity(p2m__w_prom *w, size_t res, size_t n_ra) {
+    size_t i, at = w->store.n;
+    p2m__w_pres *p = &w->pres[res];
+    for (i = 0; i < n_ra; i++) {
+        size_t j = i;
+        while (j > 0) {
+            p2m_str x = w->ra[w->order[j - 1]].key, y = w->ra[i].key;
+            size_t m = x.len < y.len ? x.len : y.len, q;
+            int c = 0;
+            for (q = 0; q < m && !c; q++)
+                if (x.ptr[q] != y.ptr[q])
+                    c = (unsigned char)x.ptr[q] < (unsigned char)y.ptr[q] ? -1 : 1;
+            if (c < 0 || (c == 0 && x.len <= y.len))
+                break;
+            w->order[j] = w->order[j - 1];
+            j--;
+        }
+        w->order[j] = (uint32_t)i;
+    }
+    for (i = 0; i < n_ra; i++) {
+        const p2m_attribute *a = &w->ra[w->order[i]];
+        p2m__w_put(&w->store, a->key.ptr, a->key.len);
+        p2m__w_put(&w->store, "\x1f", 1);
+        (void)p2m__w_text(&w->store, &a->value, &w->c);
+        p2m__w_put(&w->store, "\x1e", 1);
+    }
+    p->id_off = at;
+    p->id_len = w->store.n - at;
+    p->merged = 0;
+    p->canon = res;
+    for (i = 0; i < res; i++)
+        if (w->pres[i].canon == i &&
+            p2m__w_same_id(w->store.buf + w->pres[i].id_off, w->pres[i].id_len, w->store.buf + at,
+                           p->id_len)) {
+            p->canon = i;
+            break;
+        }
+}
+
+/* target_info: the resource attributes other than service.* as labels
+   (with job and instance), value 1; none when that leaves no label. */
+static void p2m__w_target_info(p2m__w_prom *w, const p2m__w_resv *rv) {
+    size_t i, n = 0, at = w->store.n;
+    p2m__w_fam *f;
+    for (i = 0; i < rv->n_ra; i++)
+        if (!p2m__w_service_key(rv->ra[i].key))
+            w->pa[n++] = rv->ra[i];
+    if (n == 0)
+        return;
+    p2m__w_str(&w->store, "target_info");
+    f = p2m__w_family(w, at);
+    if (f->name_off == at) {
+        f->target = 1;
+        f->gauge = 1;
+        f->mul = f->div = 1;
+    }
+    at = w->store.n;
+    p2m__w_labels(&w->store, w->pa, n, w->order, rv, 0, &w->c);
+    if (w->store.n == at)
+        return; /* no label: no line */
+    p2m__w_series(w, (uint32_t)(f - w->fam), at)->isum = 1;
+}
+
+/* A point's labels: its attributes; promoted resource attributes replace
+   those of the same key and are added after them. */
+static size_t p2m__w_point_labels(p2m__w_prom *w, const p2m__w_resv *rv, p2m__w_list *l) {
+    size_t n = p2m__w_attrs(w->c.r, l, w->pa, w->pa_cap), i, k = 0;
+    if (!p2m__w_promoting(w->opt))
+        return n;
+    for (i = 0; i < n; i++) {
+        size_t b;
+        int dup = 0;
+        for (b = 0; b < rv->n_ra && !dup; b++)
+            dup = p2m__w_promoted(w->opt, rv->ra[b].key) &&
+                  p2m__w_same(rv->ra[b].key.ptr, rv->ra[b].key.len, w->pa[i].key.ptr,
+                              w->pa[i].key.len);
+        if (!dup)
+            w->pa[k++] = w->pa[i];
+    }
+    for (i = 0; i < rv->n_ra; i++)
+        if (p2m__w_promoted(w->opt, rv->ra[i].key))
+            w->pa[k++] = rv->ra[i];
+    return k;
+}
+
+static void p2m__w_prom_metric(p2m__w_prom *w, const p2m__w_resv *rv, size_t res, size_t m) {
+    p2m_metric_info info;
+    p2m__w_list l = {0, 0, 0, 0};
+    p2m__w_fam *f;
+    size_t at = w->store.n, rid = w->pres[res].canon + 1u;
+    uint32_t fi;
+    p2m_result_metric(w->c.r, res, m, &info);
+    p2m__w_metric_name(&w->store, info.name, info.unit, info.is_gauge);
+    f = p2m__w_family(w, at);
+    if (f->name_off == at) { /* a new family: what the metric says */
+        f->res = res;
+        f->metric = m;
+        f->gauge = info.is_gauge;
+        (void)p2m__w_unit_word(info.unit, &f->mul, &f->div);
+    }
+    if (info.is_double)
+        f->is_double = 1;
+    fi = (uint32_t)(f - w->fam);
+    l.res = res;
+    l.metric = m;
+    l.of_point = 1;
+    for (l.point = 0; l.point < info.n_points; l.point++) {
+        p2m_point p;
+        p2m__w_ser *s;
+        size_t n = p2m__w_point_labels(w, rv, &l);
+        p2m_result_point(w->c.r, res, m, l.point, &p);
+        at = w->store.n;
+        p2m__w_labels(&w->store, w->pa, n, w->order, rv, 1, &w->c);
+        s = p2m__w_series(w, fi, at);
+        if (s->owner == 0) {
+            s->owner = rid;
+        } else if (s->owner != rid) { /* two resources, one line */
+            w->pres[s->owner - 1u].merged = 1;
+            w->pres[rid - 1u].merged = 1;
+        }
+        if (p.is_double)
+            s->dsum += p.as_double;
+        else
+            s->isum += p.as_int;
+    }
+}
+
+static void p2m__w_prom_build(p2m__w_prom *w) {
+    size_t res, m;
+    for (res = 0; res < p2m_result_resource_count(w->c.r); res++) {
+        p2m__w_resv rv;
+        rv.n_ra = p2m_result_resource_attributes(w->c.r, res, w->ra, w->ra_cap);
+        rv.ra = w->ra;
+        rv.name = p2m__w_find(rv.ra, rv.n_ra, "service.name");
+        rv.ns = p2m__w_find(rv.ra, rv.n_ra, "service.namespace");
+        rv.inst = p2m__w_find(rv.ra, rv.n_ra, "service.instance.id");
+        p2m__w_target_info(w, &rv);
+        p2m__w_identity(w, res, rv.n_ra);
+        for (m = 0; m < p2m_result_metric_count(w->c.r, res); m++)
+            p2m__w_prom_metric(w, &rv, res, m);
+    }
+}
+
+/* ---- Prometheus: the text ----------------------------------------------------------- */
+
+static void p2m__w_prom_number(p2m__w_sink *s, const p2m__w_fam *f, const p2m__w_ser *x) {
+    double d;
+    if (!f->is_double && f->mul == 1 && f->div == 1) {
+        p2m__w_i64(s, x->isum);
+        return;
+    }
+    d = (x->dsum + (double)x->isum) * f->mul / f->div; /* integers summed first, then scaled once */
+    if (p2m__w_isnan(d))
+        p2m__w_str(s, "NaN");
+    else if (p2m__w_isinf(d))
+        p2m__w_str(s, d > 0 ? "+Inf" : "-Inf");
+    else
+        p2m__w_finite(s, d);
+}
+
+static void p2m__w_prom_text(p2m__w_sink *s, const p2m__w_prom *w) {
+    size_t f, i;
+    for (f = 0; f < w->n_fam; f++) {
+        const p2m__w_fam *fa = &w->fam[f];
+        const char *name = w->store.buf + fa->name_off;
+        p2m_str help;
+        if (fa->target) {
+            help = p2m__w_cstr_str("Target metadata");
+        } else {
+            p2m_metric_info info;
+            p2m_result_metric(w->c.r, fa->res, fa->metric, &info);
+            help = info.description;
+        }
+        if (help.len && help.ptr[0] != '\0') {
+            p2m__w_str(s, "# HELP ");
+            p2m__w_put(s, name, fa->name_len);
+            p2m__w_put(s, " ", 1);
+            s->esc = P2M__W_ESC_HELP;
+            s->stop_nul = 1;
+            p2m__w_put(s, help.ptr, help.len);
+            s->esc = P2M__W_ESC_NONE;
+            s->stop_nul = 0;
+            s->stopped = 0;
+            p2m__w_put(s, "\n", 1);
+        }
+        p2m__w_str(s, "# TYPE ");
+        p2m__w_put(s, name, fa->name_len);
+        p2m__w_str(s, fa->gauge ? " gauge\n" : " counter\n");
+        for (i = 0; i < w->n_ser; i++) {
+            const p2m__w_ser *x = &w->ser[i];
+            if (x->fam != f)
+                continue;
+            p2m__w_put(s, name, fa->name_len);
+            if (x->lab_len) {
+                p2m__w_put(s, "{", 1);
+                p2m__w_put(s, w->store.buf + x->lab_off, x->lab_len);
+                p2m__w_put(s, "}", 1);
+            }
+            p2m__w_put(s, " ", 1);
+            p2m__w_prom_number(s, fa, x);
+            p2m__w_put(s, "\n", 1);
+        }
+    }
+}
+
+P2M_API p2m_status p2m_write_prom(const p2m_result *r, const p2m_prom_options *opt, void *scratch,
+                                  size_t scratch_size, void *out, size_t cap, size_t *out_size,
+                                  p2m_error *err) {
+    p2m__w_carve cv;
+    p2m__w_psize z;
+    p2m__w_prom w;
+    p2m__w_sink s;
+    size_t need, i, merged = 0;
+    char *text;
+    if (out_size)
+        *out_size = 0;
+    if (err)
+        P2M_MEMSET(err, 0, sizeof *err);
+    if (opt && opt->merged_resources)
+        *opt->merged_resources = 0;
+    if (!r) {
+        (void)p2m__fail(err, P2M_ERR_ARGUMENT, 0, P2M__MSG("the result must not be NULL"));
+        return P2M_ERR_ARGUMENT;
+    }
+    P2M_MEMSET(&w, 0, sizeof w);
+    w.c.r = r;
+    w.opt = opt;
+    p2m__w_psize_counts(r, &z);
+    p2m__w_carve_init(&cv, scratch, scratch_size);
+    p2m__w_prom_carve(&cv, r, &z, &w);
+    p2m__w_psize_text(r, opt, &w, &z);
+    w.c.nest = (unsigned char *)p2m__w_take(&cv, z.nest);
+    w.c.nest_cap = z.nest;
+    text = (char *)p2m__w_take(&cv, z.text);
+    need = cv.used ? (P2M__W_ALIGN - 1u) + cv.used : 0u;
+    if (z.unknown || need > scratch_size || !text || !w.slot || (z.nest && !w.c.nest)) {
+        (void)p2m__need(err, P2M_ERR_MEMORY, need, P2M__MSG("scratch memory too small"));
+        return P2M_ERR_MEMORY;
+    }
+    P2M_MEMSET(w.slot, 0, (w.slot_mask + 1u) * sizeof(uint32_t));
+    p2m__w_sink_init(&w.store, text, z.text);
+    p2m__w_prom_build(&w);
+    if (w.c.why || w.store.n > z.text) {
+        (void)p2m__fail(err, P2M_ERR_MALFORMED, 0,
+                    w.c.why ? w.c.why : P2M__MSG("label text over its bound"));
+        return P2M_ERR_MALFORMED;
+    }
+    p2m__w_sink_init(&s, 0, 0);
+    p2m__w_prom_text(&s, &w);
+    if (!out || cap < s.n) {
+        (void)p2m__need(err, P2M_ERR_OUTPUT_TOO_SMALL, s.n, P2M__MSG("output buffer too small"));
+        return P2M_ERR_OUTPUT_TOO_SMALL;
+    }
+    need = s.n;
+    p2m__w_sink_init(&s, out, cap);
+    p2m__w_prom_text(&s, &w);
+    for (i = 0; i < p2m_result_resource_count(r); i++)
+        merged += w.pres[i].merged != 0;
+    if (opt && opt->merged_resources)
+        *opt->merged_resources = merged;
+    if (out_size)
+        *out_size = need;
+    return P2M_OK;
+}
+#endif /* !P2M_NO_PROM */
+
+#endif /* text writers */
+
+/* ======================================================================== */
+/* ---- configuration compiler ---------------------------------------------
+   p2m_engine_compile: validates a p2m_config (naming the field at fault),
+   then builds the engine (keys, slots, rules, compiled patterns, metrics) in
+   the caller's memory by a dry run that sizes it and a real run that places
+   it. Reads p2m_config; writes only the engine. Tests: tests/c/test_api.c
+   (config errors, sizes), tests/c/test_placement.c, tests/suite-config.sh. */
+
+static const p2m_rule p2m__default_rules[2] = {
+    {"process.executable.name", P2M_RULE_ATTRIBUTE, 0, "process.executable.name", 0, 0, 0},
+    {"thread.name", P2M_RULE_ATTRIBUTE, 0, "thread.name", 0, 0, 0},
+};
+
+/* Error naming a configuration field: base[idx].sub (idx < 0: no index). */
+static p2m_status p2m__cfg_fail(p2m_error *err, p2m_status st, const char *base, long idx,
+                                const char *sub, const char *msg) {
+    p2m__fail(err, st, 0, msg);
+    if (err) {
+        p2m__strlcpy(err->field, sizeof err->field, base);
+        if (idx >= 0) {
+            p2m__strlcat(err->field, sizeof err->field, "[");
+            p2m__strlcatu(err->field, sizeof err->field, (uint64_t)idx);
+            p2m__strlcat(err->field, sizeof err->field, "]");
+        }
+        if (sub) {
+            p2m__strlcat(err->field, sizeof err->field, ".");
+            p2m__strlcat(err->field, sizeof err->field, sub);
+        }
+    }
+    return st;
+}
+
+static int p2m__nonempty(const char *s) { return s && s[0]; }
+
+/* A NUL-terminated copy of s (NULL: ""); in a dry run only its length. */
+static p2m_str p2m__copy_str(p2m__arena *a, const char *s) {
+    p2m_str r;
+    size_t n = s ? p2m__cstrlen(s) : 0;
+    char *d = (char *)p2m__take(a, n + 1);
+    r.ptr = d;
+    r.len = n;
+    if (!d) return r;
+    if (n) P2M_MEMCPY(d, s, n);
+    d[n] = 0;
+    return r;
+}
+
+/* Index of name among the first n of list, or n. */
+static uint32_t p2m__find_name(const char *const *list, uint32_t n, const char *name) {
+    uint32_t i;
+    for (i = 0; i < n; i++)
+        if (p2m__streq(p2m__cstr(list[i]), name)) return i;
+    return n;
+}
+
+/* Adds name to list unless it is there; -1 when it is new and the list is
+   full. */
+static int p2m__add_name(const char **list, uint32_t *n, uint32_t cap, const char *name) {
+    if (p2m__find_name(list, *n, name) < *n) return 0;
+    if (*n == cap) return -1;
+    list[(*n)++] = name;
+    return 0;
+}
+
+#define P2M__MSG_TIME_UNITS                                                                        \
+    "must be one of ns, us, ms, s (or nanoseconds, microseconds, milliseconds, seconds)"
+#define P2M__MSG_SIZE_UNITS "must be one of By, KiBy, MiBy (or bytes, kibibytes, mebibytes)"
+
+static p2m_status p2m__check_metric(const p2m_metric_config *m, const char *path, int is_cpu,
+                                    p2m_error *err) {
+    char f[40];
+    const p2m__unitdef *u;
+    if (!m->enabled) return P2M_OK;
+    if (!p2m__nonempty(m->name)) {
+        p2m__strlcpy(f, sizeof f, path);
+        p2m__strlcat(f, sizeof f, ".metric_name");
+        return p2m__cfg_fail(err, P2M_ERR_CONFIG, f, -1, 0, P2M__MSG("must not be empty"));
+    }
+    u = p2m__unit_find(m->unit);
+    if (m->unit && (!u || u->kind != (is_cpu ? P2M__U_TIME : P2M__U_SIZE))) {
+        p2m__strlcpy(f, sizeof f, path);
+        p2m__strlcat(f, sizeof f, ".unit");
+        return p2m__cfg_fail(err, P2M_ERR_CONFIG, f, -1, 0,
+                             is_cpu ? P2M__MSG(P2M__MSG_TIME_UNITS)
+                                    : P2M__MSG(P2M__MSG_SIZE_UNITS));
+    }
+    return P2M_OK;
+}
+
+#if P2M_MAX_EXTRA > 0
+/* Where the "type/unit" text t splits: the index of its last '/', or 0 when
+   it has none or either side is empty. */
+static size_t p2m__type_split(const char *t) {
+    size_t n = t ? p2m__cstrlen(t) : 0, k = n;
+    while (k > 0 && t[k - 1] != '/') k--;
+    return k >= 2 && k < n ? k - 1 : 0;
+}
+
+/* The unit a declared metric gets without one: from its first sample type. */
+static const char *p2m__extra_unit(const p2m_extra_metric *x) {
+    const char *t = x->sample_types[0];
+    p2m_str u = p2m__cstr(t + p2m__type_split(t) + 1);
+    if (p2m__time_unit_ns(u)) return "ns";
+    if (p2m__streq(u, "bytes")) return "By";
+    return "1";
+}
+
+static P2M__NOINLINE p2m_status p2m__check_extra(const p2m_config *cfg, size_t i, p2m_error *err) {
+    const p2m_extra_metric *x = &cfg->extra[i];
+    const p2m__unitdef *u;
+    size_t j, k;
+    int snap = -1;
+    if (!p2m__nonempty(x->name))
+        return p2m__cfg_fail(err, P2M_ERR_CONFIG, "metrics.extra", (long)i, "metric_name",
+                             P2M__MSG("must not be empty"));
+    for (k = 0; k <= i + 3u; k++) {
+        const char *other = k < i ? cfg->extra[k].name
+                            : k == i ? 0
+                            : k == i + 1u ? (cfg->cpu.enabled ? cfg->cpu.name : 0)
+                            : k == i + 2u ? (cfg->memory.enabled ? cfg->memory.name : 0)
+                            : (cfg->function.enabled ? cfg->function.name : 0);
+        if (other && p2m__streq(p2m__cstr(x->name), other))
+            return p2m__cfg_fail(err, P2M_ERR_CONFIG, "metrics.extra", (long)i, "metric_name",
+                                 P2M__MSG("must differ from every other metric's name"));
+    }
+    if (x->unit && !x->unit[0])
+        return p2m__cfg_fail(err, P2M_ERR_CONFIG, "metrics.extra", (long)i, "unit",
+                             P2M__MSG("must not be empty"));
+    if (!x->n_sample_types || !x->sample_types)
+        return p2m__cfg_fail(err, P2M_ERR_CONFIG, "metrics.extra", (long)i, "sample_types",
+                             P2M__MSG("needs at least one sample type, written type/unit"));
+    for (j = 0; j < x->n_sample_types; j++)
+        if (!p2m__type_split(x->sample_types[j]))
+            return p2m__cfg_fail(
+                err, P2M_ERR_CONFIG, "metrics.extra", (long)i, "sample_types",
+                P2M__MSG("each entry must be written type/unit, as off_cpu/nanoseconds"));
+    u = p2m__unit_find(x->unit ? x->unit : p2m__extra_unit(x));
+    for (j = 0; j < x->n_sample_types; j++) {
+        const char *t = x->sample_types[j];
+        size_t cut = p2m__type_split(t);
+        p2m_str ty, un;
+        int is_snap;
+        ty.ptr = t;
+        ty.len = cut;
+        un = p2m__cstr(t + cut + 1);
+        is_snap = p2m__starts(ty, "inuse_");
+        if (snap >= 0 && is_snap != snap)
+            return p2m__cfg_fail(
+                err, P2M_ERR_CONFIG, "metrics.extra", (long)i, "sample_types",
+                P2M__MSG("mixes snapshot (inuse_*) and accrued sample types; declare two metrics"));
+        snap = is_snap;
+        if (u && u->kind == P2M__U_TIME && !p2m__time_unit_ns(un) && !p2m__streq(un, "count"))
+            return p2m__cfg_fail(
+                err, P2M_ERR_CONFIG, "metrics.extra", (long)i, "sample_types",
+                P2M__MSG("a metric in a time unit takes sample types in a time unit or count"));
+        if (u && u->kind == P2M__U_SIZE && !p2m__streq(un, "bytes"))
+            return p2m__cfg_fail(err, P2M_ERR_CONFIG, "metrics.extra", (long)i, "sample_types",
+                                 P2M__MSG("a metric in a size unit takes sample types in bytes"));
+    }
+    return P2M_OK;
+}
+#endif
+
+static p2m_status p2m__check_filter(const p2m_filter *fl, const char *path, p2m_error *err) {
+    size_t i;
+    if (!fl->enabled) return P2M_OK;
+    if (!p2m__nonempty(fl->pattern) && fl->n_patterns == 0)
+        return p2m__cfg_fail(err, P2M_ERR_CONFIG, path, -1, "pattern",
+                             P2M__MSG("an enabled filter needs pattern or patterns"));
+    for (i = 0; i < fl->n_patterns; i++)
+        if (!fl->patterns || !p2m__nonempty(fl->patterns[i])) {
+            char f[40];
+            p2m__strlcpy(f, sizeof f, path);
+            p2m__strlcat(f, sizeof f, ".patterns");
+            return p2m__cfg_fail(err, P2M_ERR_CONFIG, f, (long)i, 0, P2M__MSG("must not be empty"));
+        }
+    for (i = 0; i < fl->n_keys; i++)
+        if (!fl->keys || !p2m__nonempty(fl->keys[i])) {
+            char f[40];
+            p2m__strlcpy(f, sizeof f, path);
+            p2m__strlcat(f, sizeof f, ".keys");
+            return p2m__cfg_fail(err, P2M_ERR_CONFIG, f, (long)i, 0, P2M__MSG("must not be empty"));
+        }
+    return P2M_OK;
+}
+
+/* Checks a pattern where the configuration gives it (base[idx].sub): a
+   syntax error names the field and the position in the pattern. */
+static p2m_status p2m__pat_check(const char *text, const char *base, long idx, const char *sub,
+                                 p2m_error *err) {
+    p2m_error e2;
+    const p2m_regex *re;
+    p2m_status st = p2m_regex_compile(text, p2m__cstrlen(text), 0, 0, &re, &e2);
+    if (st == P2M_ERR_MEMORY || st == P2M_OK) return P2M_OK;
+    p2m__cfg_fail(err, st, base, idx, sub, "");
+    if (err) {
+        err->offset = e2.offset;
+        if (st == P2M_ERR_CONFIG) {
+            p2m__strlcpy(err->message, sizeof err->message, "position ");
+            p2m__strlcatu(err->message, sizeof err->message, e2.offset);
+            p2m__strlcat(err->message, sizeof err->message, ": ");
+            p2m__strlcat(err->message, sizeof err->message, e2.message);
+        } else {
+            p2m__strlcpy(err->message, sizeof err->message, e2.message);
+        }
+    }
+    return st;
+}
+
+/* Compiles a checked pattern into the arena (the size p2m_regex_compile
+   asks for includes its own alignment). */
+static const p2m_regex *p2m__pat_compile(p2m__arena *a, const char *text, size_t *scratch) {
+    p2m_error e2;
+    const p2m_regex *re = 0;
+    (void)p2m_regex_compile(text, p2m__cstrlen(text), 0, 0, &re, &e2);
+    if (a->base &&
+        p2m_regex_compile(text, p2m__cstrlen(text), a->base + a->used, e2.needed, &re, 0) != P2M_OK)
+        re = 0;
+    a->used += e2.needed;
+    if (re && p2m_regex_scratch_size(re) > *scratch) *scratch = p2m_regex_scratch_size(re);
+    return re;
+}
+
+#if P2M_MAX_EXTRA > 0
+/* The declared metrics of a validated configuration, built into the engine
+   (out of line: its frame stays off the deepest path of p2m_engine_compile,
+   which a firmware stack budget bounds). e NULL: a dry run. */
+static P2M__NOINLINE void p2m__build_extra(p2m_engine *e, const p2m_config *cfg,
+                                           p2m__arena *arena) {
+    size_t i, n_xtypes = 0;
+    p2m__xtype *xtypes;
+    uint32_t nx = 0;
+    for (i = 0; i < cfg->n_extra; i++) n_xtypes += cfg->extra[i].n_sample_types;
+    xtypes = (p2m__xtype *)p2m__take(arena, n_xtypes * sizeof(p2m__xtype));
+    if (e) {
+        e->n_extra = (uint32_t)cfg->n_extra;
+        e->n_xtypes = (uint32_t)n_xtypes;
+        e->xtypes = xtypes;
+    }
+    for (i = 0; i < cfg->n_extra; i++) {
+        const p2m_extra_metric *x = &cfg->extra[i];
+        p2m__metric dry = {0, 0, 0, 0, 0.0, {0, 0}, {0, 0}, {0, 0}},
+                    *o = e ? &e->metric[P2M_METRIC_EXTRA + i] : &dry;
+        const char *unit = x->unit ? x->unit : p2m__extra_unit(x);
+        const p2m__unitdef *u = p2m__unit_find(unit);
+        size_t j;
+        o->enabled = 1;
+        o->name = p2m__copy_str(arena, x->name);
+        o->unit = u ? p2m__cstr(u->ucum) : p2m__copy_str(arena, unit);
+        o->ukind = u ? (int)u->kind : P2M__U_OTHER;
+        o->per_unit = u ? (double)u->per : 1.0;
+        o->is_double = u && u->per > 1u;
+        for (j = 0; j < x->n_sample_types; j++) {
+            p2m__xtype dry_t = {{0, 0}, {0, 0}, 0}, *t = xtypes ? &xtypes[nx++] : &dry_t;
+            size_t cut = p2m__type_split(x->sample_types[j]);
+            t->type = p2m__copy_str(arena, x->sample_types[j]);
+            t->unit.ptr = t->type.ptr ? t->type.ptr + cut + 1 : 0;
+            t->unit.len = t->type.len - cut - 1u;
+            t->type.len = cut;
+            t->metric = P2M_METRIC_EXTRA + (uint32_t)i;
+            o->is_gauge = p2m__starts(p2m__cstr(x->sample_types[j]), "inuse_");
+        }
+        if (x->description) {
+            o->description = p2m__copy_str(arena, x->description);
+        } else { /* "Summed from the samples of off_cpu/nanoseconds, ..." */
+            size_t cap = 48u, at;
+            char *d;
+            for (j = 0; j < x->n_sample_types; j++) cap += p2m__cstrlen(x->sample_types[j]) + 2u;
+            d = (char *)p2m__take(arena, cap);
+            if (!d) continue;
+            p2m__strlcpy(d, cap,
+                         o->is_gauge ? "In use at the end of the profile, from "
+                                     : "Summed from the samples of ");
+            for (j = 0; j < x->n_sample_types; j++) {
+                if (j) p2m__strlcat(d, cap, ", ");
+                p2m__strlcat(d, cap, x->sample_types[j]);
+            }
+            at = p2m__cstrlen(d);
+            o->description.ptr = d;
+            o->description.len = at;
+        }
+    }
+}
+#endif
+
+/* What validation collects for the build: the rules in force, the distinct
+   output keys (first-written order) and slots (effective-attribute keys the
+   engine reads). */
+typedef struct p2m__names {
+    const p2m_rule *rules;
+    size_t n_rules;
+    uint32_t n_keys, n_slots, n_pats;
+    const char *keys[P2M__MAX_RULES + 1];
+    const char *slots[P2M__MAX_SLOTS];
+} p2m__names;
+
+static const p2m_filter *p2m__cfg_filter(const p2m_config *cfg, uint32_t f) {
+    return f == P2M__F_PROCESS  ? &cfg->process_filter
+           : f == P2M__F_THREAD ? &cfg->thread_filter
+                                : &cfg->pattern_filter;
+}
+static const char *const p2m__filter_path[3] = {"process_filter", "thread_filter",
+                                                "pattern_filter"};
+static const char *const p2m__filter_patterns_path[3] = {
+    "process_filter.patterns", "thread_filter.patterns", "pattern_filter.patterns"};
+
+/* The j-th pattern of a filter: 0 is `pattern`, 1.. are `patterns`. */
+static const char *p2m__filter_pat(const p2m_filter *fl, size_t j) {
+    return j == 0 ? fl->pattern : fl->patterns[j - 1];
+}
+
+/* Validation, part 1: the settings that stand alone. */
+static p2m_status p2m__check_settings(const p2m_config *cfg, p2m_error *err) {
+    p2m_status st;
+    uint32_t f;
+    if (!cfg->cpu.enabled && !cfg->memory.enabled)
+        return p2m__cfg_fail(
+            err, P2M_ERR_CONFIG, "metrics.cpu.enabled", -1, 0,
+            P2M__MSG("at least one of metrics.cpu and metrics.memory must be enabled"));
+    if ((st = p2m__check_metric(&cfg->cpu, "metrics.cpu", 1, err)) != P2M_OK) return st;
+    if ((st = p2m__check_metric(&cfg->memory, "metrics.memory", 0, err)) != P2M_OK) return st;
+    if ((st = p2m__check_metric(&cfg->function, "metrics.function", 1, err)) != P2M_OK) return st;
+#ifdef P2M_NO_FUNCTION
+    if (cfg->function.enabled)
+        return p2m__cfg_fail(err, P2M_ERR_UNSUPPORTED, "metrics.function", -1, "enabled",
+                             P2M__MSG("the function metric is compiled out (P2M_NO_FUNCTION)"));
+#endif
+    if (cfg->function.enabled) {
+        if (cfg->function_mode != P2M_FUNCTION_SELF && cfg->function_mode != P2M_FUNCTION_INCLUSIVE)
+            return p2m__cfg_fail(err, P2M_ERR_CONFIG, "metrics.function", -1, "mode",
+                                 P2M__MSG("must be self or inclusive"));
+        if (!p2m__nonempty(cfg->function_attribute_key))
+            return p2m__cfg_fail(err, P2M_ERR_CONFIG, "metrics.function", -1, "attribute_key",
+                                 P2M__MSG("must not be empty"));
+    }
+    if (cfg->temporality != P2M_TEMPORALITY_DELTA && cfg->temporality != P2M_TEMPORALITY_CUMULATIVE)
+        return p2m__cfg_fail(err, P2M_ERR_CONFIG, "temporality", -1, 0,
+                             P2M__MSG("must be delta or cumulative"));
+#ifdef P2M_NO_CUMULATIVE
+    if (cfg->temporality == P2M_TEMPORALITY_CUMULATIVE)
+        return p2m__cfg_fail(
+            err, P2M_ERR_UNSUPPORTED, "temporality", -1, 0,
+            P2M__MSG("cumulative temporality is compiled out (P2M_NO_CUMULATIVE)"));
+#endif
+    if (cfg->temporality == P2M_TEMPORALITY_CUMULATIVE) {
+        if (cfg->state_max_series < 1 || cfg->state_max_series > 0x1000000u)
+            return p2m__cfg_fail(err, P2M_ERR_CONFIG, "state_max_series", -1, 0,
+                                 P2M__MSG("must be 1 to 16777216"));
+        if (cfg->state_bytes < 64 || cfg->state_bytes > 0xFFFFFFF0u)
+            return p2m__cfg_fail(err, P2M_ERR_CONFIG, "state_bytes", -1, 0,
+                                 P2M__MSG("must be 64 to 4294967280"));
+    }
+    if (cfg->max_series < 1)
+        return p2m__cfg_fail(err, P2M_ERR_CONFIG, "max_series", -1, 0,
+                             P2M__MSG("must be at least 1"));
+    if (cfg->max_series > 0x1000000u)
+        return p2m__cfg_fail(err, P2M_ERR_CONFIG, "max_series", -1, 0,
+                             P2M__MSG("must be at most 16777216"));
+    if (cfg->layout != P2M_LAYOUT_AUTO && cfg->layout != P2M_LAYOUT_V1_8 &&
+        cfg->layout != P2M_LAYOUT_V1_9 && cfg->layout != P2M_LAYOUT_V1_10)
+        return p2m__cfg_fail(err, P2M_ERR_CONFIG, "layout", -1, 0,
+                             P2M__MSG("must be auto, v1.8, v1.9 or v1.10"));
+    for (f = 0; f < 3u; f++)
+        if ((st = p2m__check_filter(p2m__cfg_filter(cfg, f), p2m__filter_path[f], err)) != P2M_OK)
+            return st;
+    return P2M_OK;
+}
+
+/* Validation, part 2: the attribute rules; collects their keys and slots. */
+static p2m_status p2m__check_rules(const p2m_config *cfg, p2m__names *nm, p2m_error *err) {
+    size_t i;
+    p2m_status st;
+    nm->rules = cfg->attributes ? cfg->attributes : p2m__default_rules;
+    nm->n_rules = cfg->attributes ? cfg->n_attributes : 2;
+    if (nm->n_rules > P2M__MAX_RULES)
+        return p2m__cfg_fail(err, P2M_ERR_CONFIG, "attributes", -1, 0,
+                             P2M__MSG("at most 64 rules"));
+    for (i = 0; i < nm->n_rules; i++) {
+        const p2m_rule *r = &nm->rules[i];
+        const char *slot = 0, *slot_field = "from";
+        if (!p2m__nonempty(r->key))
+            return p2m__cfg_fail(err, P2M_ERR_CONFIG, "attributes", (long)i, "key",
+                                 P2M__MSG("must not be empty"));
+        switch (r->type) {
+        case P2M_RULE_LITERAL:
+            if (!r->value)
+                return p2m__cfg_fail(err, P2M_ERR_CONFIG, "attributes", (long)i, "value",
+                                     P2M__MSG("a literal rule needs a value"));
+            break;
+        case P2M_RULE_ATTRIBUTE:
+            if (!p2m__nonempty(r->from))
+                return p2m__cfg_fail(err, P2M_ERR_CONFIG, "attributes", (long)i, "from",
+                                     P2M__MSG("an attribute rule needs from"));
+            slot = r->from;
+            break;
+        case P2M_RULE_STRING_TABLE:
+            break;
+        case P2M_RULE_REGEX:
+            if (!p2m__nonempty(r->value))
+                return p2m__cfg_fail(err, P2M_ERR_CONFIG, "attributes", (long)i, "value",
+                                     P2M__MSG("a regex rule needs a pattern in value"));
+            if (nm->n_pats == P2M__MAX_PATTERNS)
+                return p2m__cfg_fail(err, P2M_ERR_CONFIG, "attributes", (long)i, "value",
+                                     P2M__MSG("too many patterns"));
+#ifdef P2M_NO_FUNCTION
+            if (r->source && p2m__streq(p2m__cstr(r->source), "function"))
+                return p2m__cfg_fail(err, P2M_ERR_UNSUPPORTED, "attributes", (long)i, "source",
+                                     P2M__MSG("function names are compiled out (P2M_NO_FUNCTION)"));
+#endif
+            if ((st = p2m__pat_check(r->value, "attributes", (long)i, "value", err)) != P2M_OK)
+                return st;
+            nm->n_pats++;
+            if (r->source && r->source[0] && !p2m__streq(p2m__cstr(r->source), "string_table") &&
+                !p2m__streq(p2m__cstr(r->source), "function")) {
+                slot = r->source;
+                slot_field = "source";
+            }
+            break;
+        default:
+            return p2m__cfg_fail(err, P2M_ERR_CONFIG, "attributes", (long)i, "type",
+                                 P2M__MSG("must be literal, attribute, regex or string_table"));
+        }
+        if (slot && p2m__add_name(nm->slots, &nm->n_slots, P2M__MAX_SLOTS, slot) < 0)
+            return p2m__cfg_fail(err, P2M_ERR_CONFIG, "attributes", (long)i, slot_field,
+                                 P2M__MSG("too many distinct attribute keys"));
+        (void)p2m__add_name(nm->keys, &nm->n_keys, P2M__MAX_RULES + 1u, r->key);
+    }
+    if (cfg->function.enabled)
+        (void)p2m__add_name(nm->keys, &nm->n_keys, P2M__MAX_RULES + 1u,
+                            cfg->function_attribute_key);
+    return P2M_OK;
+}
+
+/* Validation, part 3: the filters' subjects (slots) and patterns. */
+static p2m_status p2m__check_filters(const p2m_config *cfg, p2m__names *nm, p2m_error *err) {
+    uint32_t f;
+    p2m_status st;
+    for (f = 0; f < 3u; f++) {
+        const p2m_filter *fl = p2m__cfg_filter(cfg, f);
+        size_t n_subj = 1, j;
+        if (!fl->enabled) continue;
+        if (f == P2M__F_PROCESS && !p2m__nonempty(cfg->process_key))
+            return p2m__cfg_fail(err, P2M_ERR_CONFIG, "process_key", -1, 0,
+                                 P2M__MSG("must not be empty"));
+        if (f == P2M__F_THREAD && !p2m__nonempty(cfg->thread_key))
+            return p2m__cfg_fail(err, P2M_ERR_CONFIG, "thread_key", -1, 0,
+                                 P2M__MSG("must not be empty"));
+        if (f == P2M__F_PATTERN) {
+            if (fl->n_keys > P2M__MAX_SLOTS)
+                return p2m__cfg_fail(err, P2M_ERR_CONFIG, "pattern_filter", -1, "keys",
+                                     P2M__MSG("too many keys"));
+            n_subj = fl->n_keys;
+        }
+        for (j = 0; j < n_subj; j++) {
+            const char *subj = f == P2M__F_PROCESS  ? cfg->process_key
+                               : f == P2M__F_THREAD ? cfg->thread_key
+                                                    : fl->keys[j];
+            if (p2m__add_name(nm->slots, &nm->n_slots, P2M__MAX_SLOTS, subj) < 0)
+                return p2m__cfg_fail(err, P2M_ERR_CONFIG, p2m__filter_path[f], -1, 0,
+                                     P2M__MSG("too many distinct attribute keys"));
+        }
+        for (j = 0; j <= fl->n_patterns; j++) {
+            const char *text = p2m__filter_pat(fl, j);
+            if (!p2m__nonempty(text)) continue;
+            if (nm->n_pats == P2M__MAX_PATTERNS)
+                return p2m__cfg_fail(err, P2M_ERR_CONFIG, p2m__filter_path[f], -1, 0,
+                                     P2M__MSG("too many patterns"));
+            st = p2m__pat_check(text, j == 0 ? p2m__filter_path[f] : p2m__filter_patterns_path[f],
+                                j == 0 ? -1 : (long)(j - 1), j == 0 ? "pattern" : 0, err);
+            if (st != P2M_OK) return st;
+            nm->n_pats++;
+        }
+    }
+    return P2M_OK;
+}
+
+/* Validation, part 4: type rules and declared metrics. */
+static p2m_status p2m__check_types(const p2m_config *cfg, p2m_error *err) {
+    size_t i;
+    if (cfg->n_type_rules && !cfg->type_rules)
+        return p2m__cfg_fail(err, P2M_ERR_CONFIG, "type_rules", -1, 0,
+                             P2M__MSG("NULL with a non-zero count"));
+    for (i = 0; i < cfg->n_type_rules; i++) {
+        const p2m_type_rule *t = &cfg->type_rules[i];
+        if (!p2m__nonempty(t->type))
+            return p2m__cfg_fail(err, P2M_ERR_CONFIG, "type_rules", (long)i, "type",
+                                 P2M__MSG("must not be empty"));
+        if (!p2m__nonempty(t->unit))
+            return p2m__cfg_fail(err, P2M_ERR_CONFIG, "type_rules", (long)i, "unit",
+                                 P2M__MSG("must not be empty"));
+        if (t->metric != P2M_METRIC_NONE && t->metric != P2M_METRIC_CPU &&
+            t->metric != P2M_METRIC_MEMORY)
+            return p2m__cfg_fail(err, P2M_ERR_CONFIG, "type_rules", (long)i, "metric",
+                                 P2M__MSG("must be cpu, memory or none"));
+        if (t->metric != P2M_METRIC_NONE && !(t->scale > 0 && t->scale - t->scale == 0.0))
+            return p2m__cfg_fail(err, P2M_ERR_CONFIG, "type_rules", (long)i, "scale",
+                                 P2M__MSG("must be positive and finite"));
+    }
+    if (cfg->n_extra && !cfg->extra)
+        return p2m__cfg_fail(err, P2M_ERR_CONFIG, "metrics.extra", -1, 0,
+                             P2M__MSG("NULL with a non-zero count"));
+    if (cfg->n_extra > P2M_MAX_EXTRA)
+        return p2m__cfg_fail(
+            err, P2M_ERR_CONFIG, "metrics.extra", -1, 0,
+            P2M__MSG("more declared metrics than this build holds (P2M_MAX_EXTRA)"));
+#if P2M_MAX_EXTRA > 0
+    for (i = 0; i < cfg->n_extra; i++) {
+        p2m_status st = p2m__check_extra(cfg, i, err);
+        if (st != P2M_OK) return st;
+    }
+#endif
+    return P2M_OK;
+}
+
+/* The build steps below stay out of line so that their frames are not on
+   the path to the regex compiler, the deepest of p2m_engine_compile (a
+   firmware stack budget bounds it). */
+
+/* Build: the settings and the three built-in metrics. */
+static P2M__NOINLINE void p2m__build_metrics(p2m_engine *e, const p2m_config *cfg, p2m__arena *a) {
+    static const char *const defnames[4] = {"", "cpu_time", "memory_allocation",
+                                            "function_cpu_time"};
+    static const char *const defdesc[4] = {
+        "",
+        "CPU time summed from the samples of CPU profiles",
+        "Bytes allocated, summed from the samples of allocation profiles",
+        "CPU time summed per function from the samples of CPU profiles"};
+    uint32_t i;
+    if (e) {
+        e->magic = P2M__MAGIC;
+        e->temporality = cfg->temporality;
+        e->max_series = cfg->max_series;
+        e->layout = cfg->layout;
+        e->strict = cfg->strict ? 1 : 0;
+        e->function_mode = cfg->function_mode;
+        if (cfg->temporality == P2M_TEMPORALITY_CUMULATIVE) {
+            e->state_series = cfg->state_max_series;
+            e->state_bytes = cfg->state_bytes;
+        }
+    }
+    for (i = P2M_METRIC_CPU; i <= P2M_METRIC_FUNCTION; i++) {
+        const p2m_metric_config *m = i == P2M_METRIC_CPU      ? &cfg->cpu
+                                     : i == P2M_METRIC_MEMORY ? &cfg->memory
+                                                              : &cfg->function;
+        p2m__metric dry = {0, 0, 0, 0, 0.0, {0, 0}, {0, 0}, {0, 0}}, *o = e ? &e->metric[i] : &dry;
+        const char *unit = m->unit                                          ? m->unit
+                           : i == P2M_METRIC_MEMORY                         ? "By"
+                           : i == P2M_METRIC_FUNCTION && cfg->cpu.unit      ? cfg->cpu.unit
+                                                                            : "ns";
+        const p2m__unitdef *u = p2m__unit_find(unit);
+        o->enabled = m->enabled ? 1 : 0;
+        o->name = p2m__copy_str(a, m->name ? m->name : defnames[i]);
+        o->description = p2m__copy_str(a, m->description ? m->description : defdesc[i]);
+        /* a disabled metric's unit is not checked: it may be anything */
+        o->unit = u ? p2m__cstr(u->ucum) : p2m__copy_str(a, unit);
+        o->ukind = i == P2M_METRIC_MEMORY ? P2M__U_SIZE : P2M__U_TIME;
+        o->per_unit = u ? (double)u->per : 1.0;
+        o->is_double = u && u->per > 1u;
+    }
+}
+
+/* Build: keys, slots and attribute rules (regex rules get their pattern in
+   p2m__build_patterns). */
+static P2M__NOINLINE void p2m__build_rules(p2m_engine *e, const p2m_config *cfg,
+                                           const p2m__names *nm, p2m__arena *a) {
+    uint32_t i;
+    p2m__rule *rules = (p2m__rule *)p2m__take(a, nm->n_rules * sizeof(p2m__rule));
+    p2m_str *keys = (p2m_str *)p2m__take(a, nm->n_keys * sizeof(p2m_str));
+    p2m_str *slots = (p2m_str *)p2m__take(a, nm->n_slots * sizeof(p2m_str));
+    for (i = 0; i < nm->n_keys; i++) {
+        p2m_str k = p2m__copy_str(a, nm->keys[i]);
+        if (keys) keys[i] = k;
+    }
+    for (i = 0; i < nm->n_slots; i++) {
+        p2m_str k = p2m__copy_str(a, nm->slots[i]);
+        if (slots) slots[i] = k;
+    }
+    if (e) {
+        e->n_keys = nm->n_keys;
+        e->n_slots = nm->n_slots;
+        e->n_rules = (uint32_t)nm->n_rules;
+        e->rules = rules;
+        e->keys = keys;
+        e->slots = slots;
+        e->fkey = cfg->function.enabled
+                      ? p2m__find_name(nm->keys, nm->n_keys, cfg->function_attribute_key)
+                      : P2M__NONE;
+        e->need_stacks = cfg->function.enabled;
+    }
+    for (i = 0; i < nm->n_rules; i++) {
+        const p2m_rule *r = &nm->rules[i];
+        p2m__rule dry = {P2M_RULE_LITERAL, 0, 0, 0, 0, 0, 0, {0, 0}, {0, 0}},
+                  *o = rules ? &rules[i] : &dry;
+        P2M_MEMSET(o, 0, sizeof *o);
+        o->type = r->type;
+        o->out_key = p2m__find_name(nm->keys, nm->n_keys, r->key);
+        o->slot = r->type == P2M_RULE_ATTRIBUTE ? p2m__find_name(nm->slots, nm->n_slots, r->from)
+                                                : P2M__NONE;
+        o->index = r->index;
+        o->value = p2m__copy_str(a, r->value);
+        o->deflt = p2m__copy_str(a, r->default_value);
+        if (r->type != P2M_RULE_REGEX) continue;
+        if (!r->source || !r->source[0] || p2m__streq(p2m__cstr(r->source), "string_table")) {
+            o->source = P2M__SRC_STRING_TABLE;
+        } else if (p2m__streq(p2m__cstr(r->source), "function")) {
+            o->source = P2M__SRC_FUNCTION;
+            if (e) e->need_stacks = e->rx_function = 1;
+        } else {
+            o->source = P2M__SRC_ATTRIBUTE;
+            o->slot = p2m__find_name(nm->slots, nm->n_slots, r->source);
+        }
+    }
+}
+
+/* Build: every pattern, rules first, then filters; the filters' subjects.
+   0 when a pattern that compiled in validation does not compile now. */
+static int p2m__build_patterns(p2m_engine *e, const p2m_config *cfg, const p2m__names *nm,
+                               p2m__arena *a) {
+    const p2m_regex **rxs =
+        (const p2m_regex **)p2m__take(a, nm->n_pats * sizeof(const p2m_regex *));
+    const p2m_regex *re;
+    uint32_t i, f, nrx = 0;
+    size_t scratch = 0;
+    for (i = 0; i < nm->n_rules; i++) {
+        if (nm->rules[i].type != P2M_RULE_REGEX) continue;
+        re = p2m__pat_compile(a, nm->rules[i].value, &scratch);
+        if (!e || !rxs) continue;
+        if (!re) return 0;
+        rxs[nrx] = re;
+        e->rules[i].rx = re;
+        e->rules[i].rx_index = nrx++;
+    }
+    if (e) e->n_rx_rules = nrx;
+    for (f = 0; f < 3u; f++) {
+        const p2m_filter *fl = p2m__cfg_filter(cfg, f);
+        p2m__filter dry = {0, 0, 0, 0, 0, 0}, *o = e ? &e->filter[f] : &dry;
+        size_t j;
+        if (!fl->enabled) continue;
+        P2M_MEMSET(o, 0, sizeof *o);
+        o->enabled = 1;
+        if (e) e->any_filter = 1;
+        o->rx = rxs ? rxs + nrx : 0;
+        for (j = 0; j <= fl->n_patterns; j++) {
+            if (!p2m__nonempty(p2m__filter_pat(fl, j))) continue;
+            re = p2m__pat_compile(a, p2m__filter_pat(fl, j), &scratch);
+            if (!e || !rxs) continue;
+            if (!re) return 0;
+            rxs[nrx++] = re;
+            o->n_rx++;
+        }
+        o->n_slots = f == P2M__F_PATTERN ? (uint32_t)fl->n_keys : 1u;
+        o->slots = (uint32_t *)p2m__take(a, (size_t)o->n_slots * 4u);
+        o->all_keys = f == P2M__F_PATTERN && fl->n_keys == 0;
+        for (j = 0; o->slots && j < o->n_slots; j++)
+            o->slots[j] = p2m__find_name(nm->slots, nm->n_slots,
+                                         f == P2M__F_PROCESS ? cfg->process_key
+                                         : f == P2M__F_THREAD ? cfg->thread_key : fl->keys[j]);
+    }
+    if (e) e->rx_scratch = scratch;
+    return 1;
+}
+
+/* Build: the type rules. */
+static P2M__NOINLINE void p2m__build_type_rules(p2m_engine *e, const p2m_config *cfg,
+                                                p2m__arena *a) {
+    size_t i;
+    p2m__type_rule *tr = (p2m__type_rule *)p2m__take(a, cfg->n_type_rules * sizeof(p2m__type_rule));
+    if (e) {
+        e->n_type_rules = (uint32_t)cfg->n_type_rules;
+        e->type_rules = tr;
+    }
+    for (i = 0; i < cfg->n_type_rules; i++) {
+        p2m__type_rule dry = {{0, 0}, {0, 0}, P2M_METRIC_NONE, 0.0}, *o = tr ? &tr[i] : &dry;
+        o->type = p2m__copy_str(a, cfg->type_rules[i].type);
+        o->unit = p2m__copy_str(a, cfg->type_rules[i].unit);
+        o->metric = cfg->type_rules[i].metric;
+        o->scale = cfg->type_rules[i].scale;
+    }
+}
+
+/* Places the engine of a validated configuration: a dry run (a->base NULL;
+   the build steps get e NULL and write nothing) counts its bytes; a real
+   one builds it. 0 on an internal inconsistency. */
+static int p2m__build_engine(const p2m_config *cfg, const p2m__names *nm, p2m__arena *a,
+                             p2m_engine **out) {
+    p2m_engine *e = (p2m_engine *)p2m__take(a, sizeof *e);
+    if (e) P2M_MEMSET(e, 0, sizeof *e);
+    p2m__build_metrics(e, cfg, a);
+#if P2M_MAX_EXTRA > 0
+    p2m__build_extra(e, cfg, a);
+#endif
+    p2m__build_rules(e, cfg, nm, a);
+    if (!p2m__build_patterns(e, cfg, nm, a)) return 0;
+    p2m__build_type_rules(e, cfg, a);
+    *out = e;
+    return 1;
+}
+
+/* Validates (naming the field at fault), sizes by a dry run of the build,
+   then builds into mem. */
+P2M_API p2m_status p2m_engine_compile(const p2m_config *cfg, void *mem, size_t mem_size,
+                                      const p2m_engine **engine, p2m_error *err) {
+    p2m__names nm;
+    p2m__arena a;
+    p2m_engine *e;
+    p2m_status st;
+    size_t need, skew;
+    p2m__clear(err);
+    if (engine) *engine = 0;
+    if (!cfg || !engine)
+        return p2m__fail(err, P2M_ERR_ARGUMENT, 0, P2M__MSG("cfg and engine must not be NULL"));
+    P2M_MEMSET(&nm, 0, sizeof nm);
+    if ((st = p2m__check_settings(cfg, err)) != P2M_OK) return st;
+    if ((st = p2m__check_rules(cfg, &nm, err)) != P2M_OK) return st;
+    if ((st = p2m__check_filters(cfg, &nm, err)) != P2M_OK) return st;
+    if ((st = p2m__check_types(cfg, err)) != P2M_OK) return st;
+
+    a.base = 0;
+    a.cap = 0;
+    a.used = 0;
+    (void)p2m__build_engine(cfg, &nm, &a, &e);
+    need = a.used + 7u; /* the arena starts at the first 8-byte aligned byte of mem */
+    if (!mem || mem_size < need)
+        return p2m__need(err, P2M_ERR_MEMORY, need, P2M__MSG("engine memory too small"));
+    skew = (8u - ((uintptr_t)mem & 7u)) & 7u;
+    a.base = (uint8_t *)mem + skew;
+    a.cap = mem_size - skew;
+    a.used = 0;
+    if (!p2m__build_engine(cfg, &nm, &a, &e))
+        return p2m__cfg_fail(err, P2M_ERR_CONFIG, "attributes", -1, 0,
+                             P2M__MSG("a pattern did not compile twice the same way"));
+    *engine = e;
+    return P2M_OK;
+}
+
+
+/* ======================================================================== */
+/* ---- regular expressions ------------------------------------------------
+   The pattern language of filters and regex rules (docs/regex.md): a parser
+   and compiler to a Pike VM program, the VM (linear time), the PCRE2
+   backend (P2M_USE_PCRE2) and the stubs when compiled out (P2M_NO_REGEX).
+   Self-contained: it calls nothing of the request flow. Tests:
+   tests/suite-regex.sh (against PCRE2), tests/fuzz. */
+
+/* ---- regex: compiler and Pike VM ---------------------------------------- */
+
+#ifndef P2M_NO_REGEX
+
+/* The parser reads the pattern once, left to right, with an explicit stack
+   of open groups (no recursion), and emits code directly. Every jump is
+   relative to its own instruction, so a finished piece of code (an atom, a
+   closed group) is position independent: a quantifier can insert a SPLIT in
+   front of it or copy it for {m,n} with plain instruction moves. The same
+   parser runs twice: a dry run (no code buffer) that only counts instructions
+   and classes, then the real run into the caller's memory. */
+
+
+enum {
+    P2M__RX_CHAR = 1,  /* a or b */
+    P2M__RX_ANY,       /* any byte but \n */
+    P2M__RX_ANYNL,     /* any byte */
+    P2M__RX_CLASS,     /* x = class index */
+    P2M__RX_MATCH,
+    P2M__RX_SPLIT,     /* x preferred, y second; both relative */
+    P2M__RX_JMP,       /* x relative */
+    P2M__RX_SAVE,      /* x = capture slot (0..3 while compiling, 0..1 after) */
+    P2M__RX_BOT,       /* ^ \A: start of text */
+    P2M__RX_EOT,       /* $ \z: end of text */
+    P2M__RX_BOL,       /* (?m)^ */
+    P2M__RX_EOL,       /* (?m)$ */
+    P2M__RX_WORDB,     /* \b */
+    P2M__RX_NWORDB     /* \B */
+};
+
+#define P2M__RXF_I 1u  /* (?i) ASCII case-insensitive */
+#define P2M__RXF_M 2u  /* (?m) ^ $ at line boundaries */
+#define P2M__RXF_S 4u  /* (?s) . matches \n */
+#define P2M__RXF_U 8u  /* (?U) swap greedy and lazy */
+
+#define P2M__RX_MAGIC 0x78723270u /* "p2rx" */
+#define P2M__RX_ALIGN 16u
+#define P2M__RX_NONE ((size_t)-1)
+
+typedef struct p2m__rinst {
+    uint8_t op, a, b, pad;
+    int32_t x, y;
+} p2m__rinst;
+
+struct p2m_regex {
+    uint32_t magic;
+    uint32_t ninst;
+    uint32_t nclass;
+    uint32_t has_group;   /* pattern has a capturing group: report slots 2,3 */
+    uint32_t backend;     /* 0 = built-in */
+    uint32_t anchored;    /* program starts with ^ / \A: only position 0 can start */
+    uint32_t use_first;   /* first[] is valid: a match must start with one of these bytes */
+    uint8_t first[32];
+    size_t code_off;      /* from the struct: instructions, then classes */
+    size_t class_off;
+    size_t extra;         /* PCRE2 backend: scratch bytes; else 0 */
+    void *pcre;           /* PCRE2 backend: the pcre2_code; else NULL */
+};
+
+/* An open group while parsing: 8 bytes with the default program size limit
+   (positions fit 16 bits), so that the group stack stays small. */
+#if P2M_REGEX_MAX_INSTS < 32767
+typedef uint16_t p2m__rpos;
+typedef int16_t p2m__rspos;
+#else
+typedef uint32_t p2m__rpos;
+typedef int32_t p2m__rspos;
+#endif
+typedef struct p2m__rframe {
+    p2m__rpos group_start; /* first instruction of the group (its SAVE) */
+    p2m__rpos alt_start;   /* first instruction of the current alternative */
+    p2m__rspos pending;    /* chain of JMPs to the group's end, -1 = none */
+    uint8_t save;          /* 1: group 1, emit SAVE 3 at the close */
+    uint8_t flags;         /* flags to restore at the close */
+} p2m__rframe;
+
+typedef struct p2m__rcomp {
+    p2m__rinst *code;     /* NULL in the dry run */
+    uint8_t *cls;         /* 32 bytes per class; NULL in the dry run */
+    uint32_t pc, ncls;
+    uint32_t maxpc;       /* high-water mark: x{0} and fixes can shrink pc */
+    p2m_error *err;
+    int failed;
+} p2m__rcomp;
+
+#define p2m__rx_fail(e, st, off, m) p2m__rx_fail_((e), (st), (off), P2M__MSG(m))
+static void p2m__rx_fail_(p2m_error *err, p2m_status st, size_t off, const char *msg)
+{
+    size_t i = 0;
+    if (!err) return;
+    err->status = st;
+    err->offset = off;
+    err->needed = 0;
+    err->field[0] = '\0';
+    for (; msg[i] && i + 1 < sizeof err->message; i++) err->message[i] = msg[i];
+    err->message[i] = '\0';
+}
+
+static void p2m__rx_ok(p2m_error *err)
+{
+    if (!err) return;
+    err->status = P2M_OK;
+    err->offset = 0;
+    err->needed = 0;
+    err->field[0] = '\0';
+    err->message[0] = '\0';
+}
+
+/* ---- byte sets ---- */
+
+static void p2m__rset_add(uint8_t *set, unsigned c) {
+    set[c >> 3] = (uint8_t)(set[c >> 3] | (1u << (c & 7u)));
+}
+static int p2m__rset_has(const uint8_t *set, unsigned c) { return (set[c >> 3] >> (c & 7u)) & 1; }
+static int p2m__rx_isword(unsigned c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
+static unsigned p2m__rx_other_case(unsigned c)
+{
+    if (c >= 'a' && c <= 'z') return c - 32u;
+    if (c >= 'A' && c <= 'Z') return c + 32u;
+    return c;
+}
+
+/* Is byte c in named set k (an index into the names of p2m__rset_named)? */
+static int p2m__rset_in(size_t k, unsigned c)
+{
+    switch (k) {
+    case 0: case 8: return c >= '0' && c <= '9';                          /* d digit */
+    case 1:
+        return c == '\t' || c == '\n' || c == '\f' || c == '\r' || c == ' '; /* s (RE2: no \v) */
+    case 2: case 15: return p2m__rx_isword(c);                             /* w word */
+    case 3: return p2m__rx_isword(c) && c != '_';                          /* alnum */
+    case 4: return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');      /* alpha */
+    case 5: return c < 128;                                                /* ascii */
+    case 6: return c == ' ' || c == '\t';                                  /* blank */
+    case 7: return c < 32 || c == 127;                                     /* cntrl */
+    case 9: return c > 32 && c < 127;                                      /* graph */
+    case 10: return c >= 'a' && c <= 'z';                                 /* lower */
+    case 11: return c >= 32 && c < 127;                                    /* print */
+    case 12:
+        return c > 32 && c < 127 && !(p2m__rx_isword(c) && c != '_'); /* punct: graph, not alnum */
+    case 13: return (c >= 9 && c <= 13) || c == ' ';                       /* space (with \v) */
+    case 14: return c >= 'A' && c <= 'Z';                                  /* upper */
+    default:
+        return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+               (c >= 'A' && c <= 'F'); /* xdigit */
+    }
+}
+
+/* Adds a named ASCII set to set: d s w (Perl) and the POSIX names; negate
+   adds its complement. Under (?i) (fold) the set is case-folded before it is
+   complemented, as RE2 and PCRE2 do: (?i)[[:^lower:]] excludes 'A' too.
+   Returns 0 if the name is unknown. */
+static int p2m__rset_named(uint8_t *set, const char *name, size_t len, int negate, int fold)
+{
+    static const char *const names[] = {
+        "d", "s", "w", "alnum", "alpha", "ascii", "blank", "cntrl", "digit",
+        "graph", "lower", "print", "punct", "space", "upper", "word", "xdigit"};
+    size_t k, j;
+    unsigned c;
+    for (k = 0; k < sizeof names / sizeof names[0]; k++) {
+        for (j = 0; j < len && names[k][j] && names[k][j] == name[j]; j++) {}
+        if (j == len && names[k][j] == '\0') break;
+    }
+    if (k == sizeof names / sizeof names[0]) return 0;
+    for (c = 0; c < 256; c++) {
+        int in = p2m__rset_in(k, c) || (fold && p2m__rset_in(k, p2m__rx_other_case(c)));
+        if (in != negate) p2m__rset_add(set, c);
+    }
+    return 1;
+}
+
+/* ---- emitting ---- */
+
+static void p2m__rx_too_big(p2m__rcomp *c, size_t off)
+{
+    if (!c->failed)
+        p2m__rx_fail(c->err, P2M_ERR_CONFIG, off, "pattern too large (program size limit)");
+    c->failed = 1;
+}
+
+/* Room for k more instructions? */
+static int p2m__rx_room(p2m__rcomp *c, size_t k, size_t off)
+{
+    if ((size_t)c->pc + k > (size_t)P2M_REGEX_MAX_INSTS) {
+        p2m__rx_too_big(c, off);
+        return 0;
+    }
+    if (c->pc + (uint32_t)k > c->maxpc) c->maxpc = c->pc + (uint32_t)k;
+    return 1;
+}
+
+static void p2m__rx_set(p2m__rcomp *c, uint32_t at, unsigned op, unsigned a, unsigned b, int32_t x,
+                        int32_t y) {
+    if (c->code) {
+        p2m__rinst *in = &c->code[at];
+        in->op = (uint8_t)op;
+        in->a = (uint8_t)a;
+        in->b = (uint8_t)b;
+        in->pad = 0;
+        in->x = x;
+        in->y = y;
+    }
+}
+
+static int p2m__rx_emit(p2m__rcomp *c, size_t off, unsigned op, unsigned a, unsigned b, int32_t x,
+                        int32_t y) {
+    if (!p2m__rx_room(c, 1, off)) return 0;
+    p2m__rx_set(c, c->pc, op, a, b, x, y);
+    c->pc++;
+    return 1;
+}
+
+/* Opens k free instructions at `at`, moving [at, pc) up. */
+static int p2m__rx_insert(p2m__rcomp *c, uint32_t at, uint32_t k, size_t off)
+{
+    uint32_t i;
+    if (!p2m__rx_room(c, k, off)) return 0;
+    if (c->code)
+        for (i = c->pc; i > at; i--) c->code[i - 1 + k] = c->code[i - 1];
+    c->pc += k;
+    return 1;
+}
+
+/* Appends a copy of [from, from+len). */
+static void p2m__rx_copy(p2m__rcomp *c, uint32_t from, uint32_t len)
+{
+    uint32_t i;
+    if (c->code)
+        for (i = 0; i < len; i++) c->code[c->pc + i] = c->code[from + i];
+    c->pc += len;
+}
+
+static void p2m__rx_split(p2m__rcomp *c, uint32_t at, int32_t into, int32_t skip, int greedy)
+{
+    if (greedy) p2m__rx_set(c, at, P2M__RX_SPLIT, 0, 0, into, skip);
+    else p2m__rx_set(c, at, P2M__RX_SPLIT, 0, 0, skip, into);
+}
+
+/* Applies {min,max} (max -1 = unbounded) to the code [s, pc). */
+static int p2m__rx_repeat(p2m__rcomp *c, uint32_t s, long min, long max, int greedy, size_t off)
+{
+    uint32_t len = c->pc - s, last, i, end;
+    size_t total;
+    long k;
+    if (max == 0) { /* x{0}: nothing at all */
+        c->pc = s;
+        return 1;
+    }
+    if (min == 0 && max == 1) { /* x? */
+        if (!p2m__rx_insert(c, s, 1, off)) return 0;
+        p2m__rx_split(c, s, 1, (int32_t)len + 1, greedy);
+        return 1;
+    }
+    /* Size check before any copying so huge nestings fail fast. */
+    if (max < 0) total = (size_t)(min > 0 ? min : 1) * len + 1 + (min == 0 ? 1 : 0);
+    else total = (size_t)min * len + (size_t)(max - min) * (len + 1);
+    if (total > (size_t)P2M_REGEX_MAX_INSTS || !p2m__rx_room(c, total - len, off)) {
+        p2m__rx_too_big(c, off);
+        return 0;
+    }
+    if (max < 0) {
+        /* x{m,}: m-1 copies then x+, or for m == 0 (x+)?: a nullable x* stays
+           leftmost-first correct in this shape (a loop back to x's start can
+           never re-enter x at the same position). */
+        last = s;
+        for (k = 1; k < min; k++) {
+            last = c->pc;
+            p2m__rx_copy(c, s, len);
+        }
+        p2m__rx_set(c, c->pc, P2M__RX_SPLIT, 0, 0, 0, 0);
+        p2m__rx_split(c, c->pc, (int32_t)last - (int32_t)c->pc, 1, greedy);
+        c->pc++;
+        if (min == 0) {
+            if (!p2m__rx_insert(c, s, 1, off)) return 0;
+            p2m__rx_split(c, s, 1, (int32_t)(c->pc - s), greedy);
+        }
+        return 1;
+    }
+    /* x{m,n}: m copies, then n-m times [SPLIT x], every SPLIT skipping to
+       the end. For m == 0 the first SPLIT goes in front of the original. */
+    if (min == 0) {
+        if (!p2m__rx_insert(c, s, 1, off)) return 0;
+        s++;
+    }
+    for (k = 1; k < min; k++) p2m__rx_copy(c, s, len);
+    for (k = (min == 0 ? 1 : min); k < max; k++) {
+        c->pc++; /* the SPLIT, written below */
+        p2m__rx_copy(c, s, len);
+    }
+    end = c->pc;
+    /* Write the SPLITs: they sit every len+1 instructions. */
+    i = (min == 0) ? s - 1 : s + (uint32_t)min * len;
+    for (k = (min == 0 ? 0 : min); k < max; k++, i += len + 1)
+        p2m__rx_split(c, i, 1, (int32_t)(end - i), greedy);
+    return 1;
+}
+
+/* Parses {m}, {m,}, {m,n} at p[i] == '{'. Returns the length consumed, 0 if
+   this is not a repetition (then '{' is a literal, as in RE2). Counts above
+   the limit are returned as P2M_REGEX_MAX_REPEAT + 1. */
+static size_t p2m__rx_parse_brace(const char *p, size_t len, size_t i, long *min, long *max)
+{
+    size_t j = i + 1, d;
+    long v = 0;
+    for (d = 0; j < len && p[j] >= '0' && p[j] <= '9'; j++, d++)
+        if (v <= P2M_REGEX_MAX_REPEAT) v = v * 10 + (p[j] - '0');
+    if (d == 0 || j >= len) return 0;
+    *min = v > P2M_REGEX_MAX_REPEAT ? P2M_REGEX_MAX_REPEAT + 1 : v;
+    if (p[j] == '}') {
+        *max = *min;
+        return j + 1 - i;
+    }
+    if (p[j] != ',') return 0;
+    j++;
+    if (j < len && p[j] == '}') {
+        *max = -1;
+        return j + 1 - i;
+    }
+    v = 0;
+    for (d = 0; j < len && p[j] >= '0' && p[j] <= '9'; j++, d++)
+        if (v <= P2M_REGEX_MAX_REPEAT) v = v * 10 + (p[j] - '0');
+    if (d == 0 || j >= len || p[j] != '}') return 0;
+    *max = v > P2M_REGEX_MAX_REPEAT ? P2M_REGEX_MAX_REPEAT + 1 : v;
+    return j + 1 - i;
+}
+
+static int p2m__rx_hex(int ch)
+{
+    if (ch >= '0' && ch <= '9') return ch - '0';
+    if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
+    if (ch >= 'A' && ch <= 'F') return ch - 'A' + 10;
+    return -1;
+}
+
+/* An escape at p[i] == '\\'. Sets *len_out to its length. Returns the byte it
+   stands for (0..255), or 256 + one of 'd' 'D' 'w' 'W' 's' 'S' for a set,
+   or 256 + 'b' 'B' 'A' 'z' 'C' for the zero-width / any-byte escapes
+   (outside classes), or -1 with *msg set on an error. */
+static int p2m__rx_escape(const char *p, size_t len, size_t i, size_t *len_out, const char **msg)
+{
+    int ch;
+    *len_out = 2;
+    if (i + 1 >= len) {
+        *msg = P2M__MSG("trailing \\ at end of pattern");
+        return -1;
+    }
+    ch = (unsigned char)p[i + 1];
+    switch (ch) {
+    case 't': return '\t';
+    case 'n': return '\n';
+    case 'r': return '\r';
+    case 'f': return '\f';
+    case 'v': return '\v';
+    case 'a': return 7;
+    case 'd': case 'D': case 'w': case 'W': case 's': case 'S':
+    case 'b': case 'B': case 'A': case 'z': case 'C':
+        return 256 + ch;
+    case 'x': {
+        int h1, h2, v = 0;
+        size_t j;
+        if (i + 2 < len && p[i + 2] == '{') {
+            for (j = i + 3; j < len && p2m__rx_hex((unsigned char)p[j]) >= 0 && v < 0x100; j++)
+                v = v * 16 + p2m__rx_hex((unsigned char)p[j]);
+            if (j >= len || p[j] != '}' || j == i + 3) {
+                *msg = P2M__MSG("invalid \\x{...} escape");
+                return -1;
+            }
+            *len_out = j + 1 - i;
+        } else {
+            h1 = i + 2 < len ? p2m__rx_hex((unsigned char)p[i + 2]) : -1;
+            h2 = i + 3 < len ? p2m__rx_hex((unsigned char)p[i + 3]) : -1;
+            if (h1 < 0 || h2 < 0) {
+                *msg = P2M__MSG("invalid \\x escape (want two hex digits)");
+                return -1;
+            }
+            v = h1 * 16 + h2;
+            *len_out = 4;
+        }
+        if (v > 0x7f) {
+            *msg =
+                P2M__MSG("\\x above 7F not supported (patterns match bytes, not UTF-8 characters)");
+            return -1;
+        }
+        return v;
+    }
+    case 'p': case 'P':
+        *msg = P2M__MSG("Unicode classes \\p \\P not supported");
+        return -1;
+    case 'Q':
+        *msg = P2M__MSG("\\Q...\\E not supported");
+        return -1;
+    default: break;
+    }
+    if (ch >= '1' && ch <= '9') {
+        *msg = P2M__MSG("back-references not supported");
+        return -1;
+    }
+    if (ch < 128 && !p2m__rx_isword((unsigned)ch) && ch > 32 && ch < 127) return ch;
+    *msg = P2M__MSG("invalid escape sequence");
+    return -1;
+}
+
+/* Parses a class at p[i] == '['; fills set (folded and negated as needed).
+   Returns the length, 0 on error (err filled). */
+static size_t p2m__rx_parse_class(p2m__rcomp *c, const char *p, size_t len, size_t i,
+                                  uint32_t flags, uint8_t *set)
+{
+    size_t j = i + 1, el;
+    int negate = 0, first = 1;
+    unsigned k;
+    const char *msg = P2M__MSG("");
+    for (k = 0; k < 32; k++) set[k] = 0;
+    if (j < len && p[j] == '^') {
+        negate = 1;
+        j++;
+    }
+    for (;;) {
+        int lo, hi;
+        size_t at = j;
+        if (j >= len) {
+            p2m__rx_fail(c->err, P2M_ERR_CONFIG, len, "missing ]");
+            return 0;
+        }
+        if (p[j] == ']' && !first) break;
+        first = 0;
+        if (p[j] == '[' && j + 1 < len && p[j + 1] == ':') {
+            size_t e = j + 2, nb;
+            int neg = 0;
+            while (e + 1 < len && !(p[e] == ':' && p[e + 1] == ']')) e++;
+            if (e + 1 < len) {
+                nb = j + 2;
+                if (nb < e && p[nb] == '^') {
+                    neg = 1;
+                    nb++;
+                }
+                if (e - nb < 2 ||
+                    !p2m__rset_named(set, p + nb, e - nb, neg, (flags & P2M__RXF_I) != 0)) {
+                    p2m__rx_fail(c->err, P2M_ERR_CONFIG, j, "invalid POSIX class name");
+                    return 0;
+                }
+                j = e + 2;
+                continue;
+            }
+        }
+        if (p[j] == '\\') {
+            lo = p2m__rx_escape(p, len, j, &el, &msg);
+            if (lo < 0) {
+                p2m__rx_fail(c->err, P2M_ERR_CONFIG, j, msg);
+                return 0;
+            }
+            if (lo >= 256) {
+                int e = lo - 256;
+                if (e == 'b' || e == 'B' || e == 'A' || e == 'z' || e == 'C') {
+                    p2m__rx_fail(c->err, P2M_ERR_CONFIG, j, "invalid escape in character class");
+                    return 0;
+                }
+                p2m__rset_named(set, e == 'd' || e == 'D' ? "d" : e == 'w' || e == 'W' ? "w" : "s",
+                                1, e == 'D' || e == 'W' || e == 'S', (flags & P2M__RXF_I) != 0);
+                j += el;
+                continue;
+            }
+            j += el;
+        } else {
+            lo = (unsigned char)p[j];
+            j++;
+        }
+        hi = lo;
+        if (j + 1 < len && p[j] == '-' && p[j + 1] != ']') {
+            j++;
+            if (p[j] == '\\') {
+                hi = p2m__rx_escape(p, len, j, &el, &msg);
+                if (hi < 0 || hi >= 256) {
+                    p2m__rx_fail(c->err, P2M_ERR_CONFIG, j,
+                                 hi < 0 ? msg : "invalid character class range");
+                    return 0;
+                }
+                j += el;
+            } else {
+                hi = (unsigned char)p[j];
+                j++;
+            }
+            if (hi < lo) {
+                p2m__rx_fail(c->err, P2M_ERR_CONFIG, at, "invalid character class range");
+                return 0;
+            }
+        }
+        for (; lo <= hi; lo++) p2m__rset_add(set, (unsigned)lo);
+    }
+    if (flags & P2M__RXF_I)
+        for (k = 0; k < 256; k++)
+            if (p2m__rset_has(set, k)) p2m__rset_add(set, p2m__rx_other_case(k));
+    if (negate)
+        for (k = 0; k < 32; k++) set[k] = (uint8_t)~set[k];
+    return j + 1 - i;
+}
+
+static int p2m__rx_emit_class(p2m__rcomp *c, size_t off, const uint8_t *set)
+{
+    unsigned k;
+    if (!p2m__rx_emit(c, off, P2M__RX_CLASS, 0, 0, (int32_t)c->ncls, 0)) return 0;
+    if (c->cls)
+        for (k = 0; k < 32; k++) c->cls[(size_t)c->ncls * 32u + k] = set[k];
+    c->ncls++;
+    return 1;
+}
+
+/* Parses "(?flags)" / "(?flags:" at p[i] == '(' p[i+1] == '?'. Returns the
+   length, 0 on error; *open = 1 for the group form. */
+static size_t p2m__rx_parse_flags(p2m__rcomp *c, const char *p, size_t len, size_t i,
+                                  uint32_t *flags, int *open)
+{
+    size_t j = i + 2;
+    int neg = 0, any = 0;
+    uint32_t f = *flags, bit;
+    for (; j < len; j++) {
+        switch (p[j]) {
+        case 'i': bit = P2M__RXF_I; break;
+        case 'm': bit = P2M__RXF_M; break;
+        case 's': bit = P2M__RXF_S; break;
+        case 'U': bit = P2M__RXF_U; break;
+        case '-':
+            if (neg) goto bad;
+            neg = 1;
+            any = 0;
+            continue;
+        case ')': case ':':
+            if (!any && (neg || (j == i + 2 && p[j] == ')'))) goto bad;
+            *open = p[j] == ':';
+            *flags = f;
+            return j + 1 - i;
+        default: goto bad;
+        }
+        any = 1;
+        if (neg) f &= ~bit;
+        else f |= bit;
+    }
+    p2m__rx_fail(c->err, P2M_ERR_CONFIG, len, "missing )");
+    return 0;
+bad:
+    p2m__rx_fail(c->err, P2M_ERR_CONFIG, j, "invalid or unsupported group flag");
+    return 0;
+}
+
+/* One parse: dry run when c->code is NULL. Returns 1 on success. */
+static int p2m__rx_parse(p2m__rcomp *c, const char *p, size_t len, uint32_t *has_group)
+{
+    p2m__rframe st[P2M_REGEX_MAX_DEPTH + 1];
+    size_t names_at[16], names_len[16], nnames = 0;
+    uint32_t depth = 0, flags = 0, ngroups = 0;
+    long last = -1;       /* start of the last atom, -1 = none */
+    int last_quant = 0;   /* the last thing was a quantifier */
+    size_t i = 0, el;
+    uint8_t set[32];
+    const char *msg = P2M__MSG("");
+
+    *has_group = 0;
+    if (!p2m__rx_emit(c, 0, P2M__RX_SAVE, 0, 0, 0, 0)) return 0;
+    st[0].group_start = st[0].alt_start = (p2m__rpos)c->pc;
+    st[0].pending = -1;
+    st[0].save = 0;
+    st[0].flags = 0;
+
+    while (i < len) {
+        unsigned ch = (unsigned char)p[i];
+        uint32_t atom = c->pc;
+        long min, max;
+        size_t qlen = 0;
+        int greedy;
+
+        /* quantifiers */
+        if (ch == '*' || ch == '+' || ch == '?') {
+            qlen = 1;
+            min = ch == '+' ? 1 : 0;
+            max = ch == '?' ? 1 : -1;
+        } else if (ch == '{') {
+            qlen = p2m__rx_parse_brace(p, len, i, &min, &max);
+        }
+        if (qlen) {
+            if (last < 0) {
+                p2m__rx_fail(c->err, P2M_ERR_CONFIG, i, "missing argument to repetition operator");
+                return 0;
+            }
+            if (last_quant) {
+                p2m__rx_fail(c->err, P2M_ERR_CONFIG, i,
+                             "bad repetition operator (repeated quantifier)");
+                return 0;
+            }
+            if (min > P2M_REGEX_MAX_REPEAT || max > P2M_REGEX_MAX_REPEAT) {
+                p2m__rx_fail(c->err, P2M_ERR_CONFIG, i, "repetition count too large (max 1000)");
+                return 0;
+            }
+            if (max >= 0 && min > max) {
+                p2m__rx_fail(c->err, P2M_ERR_CONFIG, i, "bad repetition range (min > max)");
+                return 0;
+            }
+            greedy = 1;
+            if (i + qlen < len && p[i + qlen] == '?') {
+                greedy = 0;
+                qlen++;
+            } else if (i + qlen < len && p[i + qlen] == '+') {
+                p2m__rx_fail(c->err, P2M_ERR_CONFIG, i + qlen,
+                             "possessive quantifiers not supported");
+                return 0;
+            }
+            if (flags & P2M__RXF_U) greedy = !greedy;
+            if (!p2m__rx_repeat(c, (uint32_t)last, min, max, greedy, i)) return 0;
+            last_quant = 1;
+            i += qlen;
+            continue;
+        }
+        last_quant = 0;
+
+        switch (ch) {
+        case '(':
+            if (i + 1 < len && p[i + 1] == '?') {
+                size_t nb, ne;
+                int open = 0;
+                if (i + 2 < len &&
+                    (p[i + 2] == '=' || p[i + 2] == '!' ||
+                     (p[i + 2] == '<' && i + 3 < len && (p[i + 3] == '=' || p[i + 3] == '!')))) {
+                    p2m__rx_fail(c->err, P2M_ERR_CONFIG, i,
+                                 "look-around (?= (?! (?<= (?<! not supported");
+                    return 0;
+                }
+                if (i + 2 < len &&
+                    (p[i + 2] == '<' || (p[i + 2] == 'P' && i + 3 < len && p[i + 3] == '<'))) {
+                    /* named group: capturing */
+                    nb = i + (p[i + 2] == '<' ? 3 : 4);
+                    for (ne = nb; ne < len && p2m__rx_isword((unsigned char)p[ne]); ne++) {}
+                    if (ne >= len || p[ne] != '>' || ne == nb || (p[nb] >= '0' && p[nb] <= '9')) {
+                        p2m__rx_fail(c->err, P2M_ERR_CONFIG, i, "invalid named capture group");
+                        return 0;
+                    }
+                    for (el = 0; el < nnames; el++) {
+                        size_t q = 0;
+                        if (names_len[el] != ne - nb) continue;
+                        while (q < ne - nb && p[names_at[el] + q] == p[nb + q]) q++;
+                        if (q == ne - nb) {
+                            p2m__rx_fail(c->err, P2M_ERR_CONFIG, i, "duplicate capture group name");
+                            return 0;
+                        }
+                    }
+                    if (nnames == 16) {
+                        p2m__rx_fail(c->err, P2M_ERR_CONFIG, i, "too many named groups (max 16)");
+                        return 0;
+                    }
+                    names_at[nnames] = nb;
+                    names_len[nnames++] = ne - nb;
+                    el = ne + 1 - i;
+                    goto capture;
+                }
+                if (i + 2 < len && p[i + 2] == 'P') {
+                    if (i + 3 < len && p[i + 3] == '=')
+                        p2m__rx_fail(c->err, P2M_ERR_CONFIG, i,
+                                     "(?P=name) back-references not supported");
+                    else
+                        p2m__rx_fail(c->err, P2M_ERR_CONFIG, i, "invalid named capture group");
+                    return 0;
+                }
+                {
+                    uint32_t nf = flags;
+                    el = p2m__rx_parse_flags(c, p, len, i, &nf, &open);
+                    if (!el) return 0;
+                    if (!open) { /* (?flags): rest of the current group */
+                        flags = nf;
+                        last = -1;
+                        i += el;
+                        continue;
+                    }
+                    if (depth >= P2M_REGEX_MAX_DEPTH) goto too_deep;
+                    depth++;
+                    st[depth].group_start = (p2m__rpos)c->pc;
+                    st[depth].alt_start = (p2m__rpos)c->pc;
+                    st[depth].pending = -1;
+                    st[depth].save = 0;
+                    st[depth].flags = (uint8_t)flags;
+                    flags = nf;
+                    last = -1;
+                    i += el;
+                    continue;
+                }
+            }
+            el = 1;
+        capture:
+            if (depth >= P2M_REGEX_MAX_DEPTH) goto too_deep;
+            depth++;
+            ngroups++;
+            st[depth].group_start = (p2m__rpos)c->pc;
+            st[depth].save = (uint8_t)(ngroups == 1);
+            if (ngroups == 1) {
+                *has_group = 1;
+                if (!p2m__rx_emit(c, i, P2M__RX_SAVE, 0, 0, 2, 0)) return 0;
+            }
+            st[depth].alt_start = (p2m__rpos)c->pc;
+            st[depth].pending = -1;
+            st[depth].flags = (uint8_t)flags;
+            last = -1;
+            i += el;
+            continue;
+        case ')':
+            if (depth == 0) {
+                p2m__rx_fail(c->err, P2M_ERR_CONFIG, i, "unexpected )");
+                return 0;
+            }
+            /* fall through to close: patch the pending JMPs to here */
+            {
+                int32_t at = st[depth].pending;
+                while (at >= 0) {
+                    int32_t next = c->code ? c->code[at].x : -1;
+                    p2m__rx_set(c, (uint32_t)at, P2M__RX_JMP, 0, 0, (int32_t)c->pc - at, 0);
+                    at = next;
+                }
+            }
+            if (st[depth].save && !p2m__rx_emit(c, i, P2M__RX_SAVE, 0, 0, 3, 0)) return 0;
+            last = (long)st[depth].group_start;
+            flags = st[depth].flags;
+            depth--;
+            i++;
+            continue;
+        case '|': {
+            uint32_t a = st[depth].alt_start;
+            if (!p2m__rx_insert(c, a, 1, i)) return 0;
+            if (!p2m__rx_emit(c, i, P2M__RX_JMP, 0, 0, st[depth].pending, 0)) return 0;
+            st[depth].pending = (p2m__rspos)((int32_t)c->pc - 1);
+            p2m__rx_set(c, a, P2M__RX_SPLIT, 0, 0, 1, (int32_t)(c->pc - a));
+            st[depth].alt_start = (p2m__rpos)c->pc;
+            last = -1;
+            i++;
+            continue;
+        }
+        case '^':
+            if (!p2m__rx_emit(c, i, (flags & P2M__RXF_M) ? P2M__RX_BOL : P2M__RX_BOT, 0, 0, 0, 0))
+                return 0;
+            i++;
+            break;
+        case '$':
+            if (!p2m__rx_emit(c, i, (flags & P2M__RXF_M) ? P2M__RX_EOL : P2M__RX_EOT, 0, 0, 0, 0))
+                return 0;
+            i++;
+            break;
+        case '.':
+            if (!p2m__rx_emit(c, i, (flags & P2M__RXF_S) ? P2M__RX_ANYNL : P2M__RX_ANY, 0, 0, 0, 0))
+                return 0;
+            i++;
+            break;
+        case '[':
+            el = p2m__rx_parse_class(c, p, len, i, flags, set);
+            if (!el) return 0;
+            if (!p2m__rx_emit_class(c, i, set)) return 0;
+            i += el;
+            break;
+        case '\\': {
+            int e = p2m__rx_escape(p, len, i, &el, &msg);
+            unsigned op = 0;
+            if (e < 0) {
+                p2m__rx_fail(c->err, P2M_ERR_CONFIG, i, msg);
+                return 0;
+            }
+            if (e < 256) {
+                ch = (unsigned)e;
+                i += el;
+                goto literal;
+            }
+            e -= 256;
+            switch (e) {
+            case 'b': op = P2M__RX_WORDB; break;
+            case 'B': op = P2M__RX_NWORDB; break;
+            case 'A': op = P2M__RX_BOT; break;
+            case 'z': op = P2M__RX_EOT; break;
+            case 'C': op = P2M__RX_ANYNL; break;
+            default: break;
+            }
+            if (op) {
+                if (!p2m__rx_emit(c, i, op, 0, 0, 0, 0)) return 0;
+            } else {
+                unsigned k;
+                for (k = 0; k < 32; k++) set[k] = 0;
+                p2m__rset_named(set,
+                                e == 'd' || e == 'D'   ? "d"
+                                : e == 'w' || e == 'W' ? "w"
+                                                       : "s",
+                                1, e == 'D' || e == 'W' || e == 'S', 0);
+                if (!p2m__rx_emit_class(c, i, set)) return 0;
+            }
+            i += el;
+            break;
+        }
+        default:
+            i++;
+        literal:
+            if (!p2m__rx_emit(c, i, P2M__RX_CHAR, ch,
+                              (flags & P2M__RXF_I) ? p2m__rx_other_case(ch) : ch, 0, 0))
+                return 0;
+            break;
+        }
+        last = (long)atom;
+    }
+    if (depth > 0) {
+        p2m__rx_fail(c->err, P2M_ERR_CONFIG, len, "missing )");
+        return 0;
+    }
+    {
+        int32_t at = st[0].pending;
+        while (at >= 0) {
+            int32_t next = c->code ? c->code[at].x : -1;
+            p2m__rx_set(c, (uint32_t)at, P2M__RX_JMP, 0, 0, (int32_t)c->pc - at, 0);
+            at = next;
+        }
+    }
+    if (!p2m__rx_emit(c, len, P2M__RX_SAVE, 0, 0, 1, 0)) return 0;
+    if (!p2m__rx_emit(c, len, P2M__RX_MATCH, 0, 0, 0, 0)) return 0;
+    return 1;
+too_deep:
+    p2m__rx_fail(c->err, P2M_ERR_CONFIG, i, "groups nested too deeply");
+    return 0;
+}
+
+static size_t p2m__rx_align(size_t v) {
+    return (v + (P2M__RX_ALIGN - 1)) & ~(size_t)(P2M__RX_ALIGN - 1);
+}
+
+/* Dry run: validates and sizes. On success *ninst, *ncls, *bytes (the exact
+   footprint from an aligned start). */
+static int p2m__rx_measure(const char *pattern, size_t len, p2m_error *err,
+                           uint32_t *ninst, uint32_t *ncls, size_t *bytes)
+{
+    p2m__rcomp c;
+    uint32_t hg;
+    c.code = NULL;
+    c.cls = NULL;
+    c.pc = 0;
+    c.maxpc = 0;
+    c.ncls = 0;
+    c.err = err;
+    c.failed = 0;
+    if (!p2m__rx_parse(&c, pattern, len, &hg)) return 0;
+    *ninst = c.maxpc;
+    *ncls = c.ncls;
+    *bytes = p2m__rx_align(sizeof(p2m_regex)) +
+             p2m__rx_align((size_t)c.maxpc * sizeof(p2m__rinst)) + (size_t)c.ncls * 32u;
+    return 1;
+}
+
+/* ---- the Pike VM (the built-in backend; PCRE2 replaces it) ---- */
+#ifndef P2M_USE_PCRE2
+
+/* A thread carries two capture slots: the reported span (group 1, or the
+   whole match when there is no group; compile renumbers the SAVEs). */
+typedef struct p2m__rthread {
+    size_t cap[2];
+    uint32_t pc;
+} p2m__rthread;
+
+typedef struct p2m__rstack {
+    size_t val;
+    uint32_t pc;   /* instruction to explore, or the slot to restore */
+    uint32_t restore;
+} p2m__rstack;
+
+typedef struct p2m__rvm {
+    const p2m__rinst *code;
+    const uint8_t *cls;
+    const unsigned char *s;
+    size_t n;
+    size_t *mark;          /* per instruction: position + 1 of its last visit */
+    p2m__rstack *stack;
+    uint64_t steps;
+} p2m__rvm;
+
+static size_t p2m__rx_scratch_builtin(uint32_t ninst)
+{
+    return P2M__RX_ALIGN + p2m__rx_align((size_t)ninst * sizeof(size_t)) +
+           2u * p2m__rx_align((size_t)ninst * sizeof(p2m__rthread)) +
+           p2m__rx_align(((size_t)ninst + 1u) * sizeof(p2m__rstack));
+}
+
+/* Follows the empty transitions from pc at text position pos (stamp pos+1),
+   appending the threads that wait for a byte (or MATCH) to list in priority
+   order. cap is the thread's capture array, modified and restored. */
+static void p2m__rx_add(p2m__rvm *vm, p2m__rthread *list, uint32_t *count, uint32_t pc0,
+                        size_t *cap, size_t pos)
+{
+    size_t sp = 0, stamp = pos + 1;
+    const unsigned char *s = vm->s;
+    vm->stack[sp].pc = pc0;
+    vm->stack[sp].restore = 0;
+    sp++;
+    while (sp > 0) {
+        uint32_t pc;
+        sp--;
+        if (vm->stack[sp].restore) {
+            cap[vm->stack[sp].pc] = vm->stack[sp].val;
+            continue;
+        }
+        pc = vm->stack[sp].pc;
+        for (;;) {
+            const p2m__rinst *in;
+            int ok;
+            if (vm->mark[pc] == stamp) break;
+            vm->mark[pc] = stamp;
+            vm->steps++;
+            in = &vm->code[pc];
+            switch (in->op) {
+            case P2M__RX_JMP:
+                pc = (uint32_t)((int32_t)pc + in->x);
+                continue;
+            case P2M__RX_SPLIT:
+                vm->stack[sp].pc = (uint32_t)((int32_t)pc + in->y);
+                vm->stack[sp].restore = 0;
+                sp++;
+                pc = (uint32_t)((int32_t)pc + in->x);
+                continue;
+            case P2M__RX_SAVE:
+                vm->stack[sp].pc = (uint32_t)in->x;
+                vm->stack[sp].val = cap[in->x];
+                vm->stack[sp].restore = 1;
+                sp++;
+                cap[in->x] = pos;
+                pc++;
+                continue;
+            case P2M__RX_BOT: ok = pos == 0; break;
+            case P2M__RX_EOT: ok = pos == vm->n; break;
+            case P2M__RX_BOL: ok = pos == 0 || s[pos - 1] == '\n'; break;
+            case P2M__RX_EOL: ok = pos == vm->n || s[pos] == '\n'; break;
+            case P2M__RX_WORDB: case P2M__RX_NWORDB: {
+                int w1 = pos > 0 && p2m__rx_isword(s[pos - 1]);
+                int w2 = pos < vm->n && p2m__rx_isword(s[pos]);
+                ok = (w1 != w2) == (in->op == P2M__RX_WORDB);
+                break;
+            }
+            default: { /* waits for a byte, or MATCH */
+                p2m__rthread *t = &list[(*count)++];
+                t->pc = pc;
+                t->cap[0] = cap[0];
+                t->cap[1] = cap[1];
+                ok = 0;
+                break;
+            }
+            }
+            if (!ok) break;
+            pc++;
+        }
+    }
+}
+
+static int p2m__rx_search_builtin(const p2m_regex *re, const char *subject, size_t n, void *scratch,
+                                  size_t scratch_size, size_t *start, size_t *end, uint64_t *steps)
+{
+    p2m__rvm vm;
+    p2m__rthread *clist, *nlist, *tmp;
+    uint32_t ccount = 0, ncount, k, ninst = re->ninst;
+    size_t pos, cap[2], best[2];
+    int matched = 0;
+    uintptr_t base;
+    unsigned char *m;
+
+    if (scratch == NULL || scratch_size < p2m__rx_scratch_builtin(ninst)) return -1;
+    base = (uintptr_t)scratch;
+    m = (unsigned char *)scratch + (p2m__rx_align((size_t)base) - (size_t)base);
+    vm.code = (const p2m__rinst *)(const void *)((const unsigned char *)re + re->code_off);
+    vm.cls = (const uint8_t *)re + re->class_off;
+    vm.s = (const unsigned char *)subject;
+    vm.n = n;
+    vm.steps = 0;
+    vm.mark = (size_t *)(void *)m;
+    m += p2m__rx_align((size_t)ninst * sizeof(size_t));
+    clist = (p2m__rthread *)(void *)m;
+    m += p2m__rx_align((size_t)ninst * sizeof(p2m__rthread));
+    nlist = (p2m__rthread *)(void *)m;
+    m += p2m__rx_align((size_t)ninst * sizeof(p2m__rthread));
+    vm.stack = (p2m__rstack *)(void *)m;
+    for (k = 0; k < ninst; k++) vm.mark[k] = 0;
+    best[0] = best[1] = P2M__RX_NONE;
+
+    for (pos = 0;; pos++) {
+        if (!matched) {
+            if (ccount == 0 && re->use_first) { /* nothing alive: skip to a possible start */
+                while (pos < n && !p2m__rset_has(re->first, vm.s[pos])) pos++;
+                if (pos >= n) break;
+            }
+            cap[0] = cap[1] = P2M__RX_NONE;
+            p2m__rx_add(&vm, clist, &ccount, 0, cap, pos);
+        }
+        if (ccount == 0 && (matched || pos >= n || (re->anchored && pos > 0))) break;
+        ncount = 0;
+        for (k = 0; k < ccount; k++) {
+            p2m__rthread *t = &clist[k];
+            const p2m__rinst *in = &vm.code[t->pc];
+            int ok = 0;
+            vm.steps++;
+            if (in->op == P2M__RX_MATCH) {
+                best[0] = t->cap[0];
+                best[1] = t->cap[1];
+                matched = 1;
+                break; /* lower-priority threads lose */
+            }
+            if (pos < n) {
+                unsigned b = vm.s[pos];
+                switch (in->op) {
+                case P2M__RX_CHAR: ok = b == in->a || b == in->b; break;
+                case P2M__RX_ANY: ok = b != '\n'; break;
+                case P2M__RX_ANYNL: ok = 1; break;
+                case P2M__RX_CLASS: ok = p2m__rset_has(vm.cls + (size_t)in->x * 32u, b); break;
+                default: break;
+                }
+            }
+            if (ok) {
+                cap[0] = t->cap[0];
+                cap[1] = t->cap[1];
+                p2m__rx_add(&vm, nlist, &ncount, t->pc + 1, cap, pos + 1);
+            }
+        }
+        tmp = clist;
+        clist = nlist;
+        nlist = tmp;
+        ccount = ncount;
+        if (pos >= n) break; /* nothing can be consumed past the end */
+    }
+    if (steps) *steps = vm.steps;
+    if (!matched) return 0;
+    if (best[0] == P2M__RX_NONE || best[1] == P2M__RX_NONE) { /* group 1 took no part */
+        *start = *end = P2M__RX_NONE;
+    } else {
+        *start = best[0];
+        *end = best[1];
+    }
+    return 1;
+}
+
+/* The bytes a match can start with, for skipping ahead while no thread is
+   alive: a bounded walk of the start's empty transitions (assertions are
+   passed through, so the set may be too large, never too small). Gives up
+   (returns 0) when a match can be empty, on any-byte, or when the walk is
+   longer than its small fixed budget (no memory to mark visits). */
+static int p2m__rx_first_set(const p2m__rinst *code, uint32_t pc_end, const uint8_t *cls,
+                             uint8_t *first) {
+    uint32_t stack[16], sp = 0, budget = 256, pc = 0, k;
+    for (k = 0; k < 32; k++) first[k] = 0;
+    for (;;) {
+        const p2m__rinst *in;
+        if (pc >= pc_end || budget-- == 0) return 0;
+        in = &code[pc];
+        switch (in->op) {
+        case P2M__RX_JMP: pc = (uint32_t)((int32_t)pc + in->x); continue;
+        case P2M__RX_SPLIT:
+            if (sp == sizeof stack / sizeof stack[0]) return 0;
+            stack[sp++] = (uint32_t)((int32_t)pc + in->y);
+            pc = (uint32_t)((int32_t)pc + in->x);
+            continue;
+        case P2M__RX_SAVE: case P2M__RX_BOT: case P2M__RX_EOT: case P2M__RX_BOL: case P2M__RX_EOL:
+        case P2M__RX_WORDB: case P2M__RX_NWORDB:
+            pc++;
+            continue;
+        case P2M__RX_CHAR:
+            p2m__rset_add(first, in->a);
+            p2m__rset_add(first, in->b);
+            break;
+        case P2M__RX_CLASS:
+            for (k = 0; k < 32; k++) first[k] = (uint8_t)(first[k] | cls[(size_t)in->x * 32u + k]);
+            break;
+        default: /* MATCH (can be empty), ANY, ANYNL */
+            return 0;
+        }
+        if (sp == 0) return 1;
+        pc = stack[--sp];
+    }
+}
+#endif /* !P2M_USE_PCRE2 */
+
+#if !defined(P2M_NO_REGEX) && !defined(P2M_USE_PCRE2)
+
+P2M_API p2m_status p2m_regex_compile(const char *pattern, size_t len, void *mem, size_t mem_size,
+                                     const p2m_regex **re, p2m_error *err)
+{
+    p2m__rcomp c;
+    uint32_t ninst, ncls, hg;
+    size_t bytes, pad;
+    p2m_regex *r;
+    if (re) *re = NULL;
+    if (!re || (!pattern && len)) {
+        p2m__rx_fail(err, P2M_ERR_ARGUMENT, 0, "p2m_regex_compile: NULL argument");
+        return P2M_ERR_ARGUMENT;
+    }
+    if (!pattern) pattern = "";
+    if (!p2m__rx_measure(pattern, len, err, &ninst, &ncls, &bytes)) return P2M_ERR_CONFIG;
+    pad = mem ? p2m__rx_align((size_t)(uintptr_t)mem) - (size_t)(uintptr_t)mem : 0;
+    if (!mem || mem_size < pad + bytes) {
+        p2m__rx_fail(err, P2M_ERR_MEMORY, 0, "regex memory too small");
+        if (err) err->needed = bytes + P2M__RX_ALIGN - 1;
+        return P2M_ERR_MEMORY;
+    }
+    r = (p2m_regex *)(void *)((unsigned char *)mem + pad);
+    r->magic = P2M__RX_MAGIC;
+    r->ninst = ninst;
+    r->nclass = ncls;
+    r->backend = 0;
+    r->anchored = 0;
+    r->use_first = 0;
+    r->extra = 0;
+    r->pcre = NULL;
+    r->code_off = p2m__rx_align(sizeof(p2m_regex));
+    r->class_off = r->code_off + p2m__rx_align((size_t)ninst * sizeof(p2m__rinst));
+    c.code = (p2m__rinst *)(void *)((unsigned char *)r + r->code_off);
+    c.cls = (uint8_t *)r + r->class_off;
+    c.pc = 0;
+    c.maxpc = 0;
+    c.ncls = 0;
+    c.err = err;
+    c.failed = 0;
+    if (!p2m__rx_parse(&c, pattern, len, &hg) || c.maxpc != ninst || c.ncls != ncls) {
+        /* cannot happen: the dry run accepted the same pattern */
+        p2m__rx_fail(err, P2M_ERR_CONFIG, 0, "internal error: regex dry run disagrees");
+        return P2M_ERR_CONFIG;
+    }
+    r->has_group = hg;
+    r->anchored = ninst > 1 && c.code[1].op == P2M__RX_BOT;
+    r->use_first = (uint32_t)p2m__rx_first_set(c.code, c.pc, c.cls, r->first);
+    /* Threads carry only the reported span: with a group, SAVE 2/3 become
+       slots 0/1 and the whole-match SAVEs do nothing (JMP +1). */
+    if (hg) {
+        uint32_t k;
+        for (k = 0; k < c.pc; k++) {
+            if (c.code[k].op != P2M__RX_SAVE) continue;
+            if (c.code[k].x >= 2) {
+                c.code[k].x -= 2;
+            } else {
+                c.code[k].op = P2M__RX_JMP;
+                c.code[k].x = 1;
+            }
+        }
+    }
+    *re = r;
+    p2m__rx_ok(err);
+    return P2M_OK;
+}
+
+P2M_API size_t p2m_regex_scratch_size(const p2m_regex *re)
+{
+    return re ? p2m__rx_scratch_builtin(re->ninst) : 0;
+}
+
+P2M_API int p2m_regex_search(const p2m_regex *re, const char *s, size_t n, void *scratch,
+                             size_t scratch_size, size_t *start, size_t *end, uint64_t *steps)
+{
+    size_t st0, en0;
+    int r;
+    if (steps) *steps = 0;
+    if (!re || re->magic != P2M__RX_MAGIC || (!s && n)) return -1;
+    if (!s) s = "";
+    r = p2m__rx_search_builtin(re, s, n, scratch, scratch_size, &st0, &en0, steps);
+    if (r == 1) {
+        if (start) *start = st0;
+        if (end) *end = en0;
+    }
+    return r;
+}
+
+#endif /* built-in backend */
+
+#ifdef P2M_USE_PCRE2
+/* ---- regex: PCRE2 backend (P2M_USE_PCRE2, link -lpcre2-8) ----------------
+   The same three functions backed by libpcre2-8. The pattern is first checked
+   by the built-in parser, so both backends accept the same language with the
+   same error messages; then it is rewritten where PCRE2 reads RE2 syntax
+   differently (\s \S without \v, \v as the VT byte, a literal {, a class
+   escape followed by -, a quantified assertion) and compiled with RE2's
+   defaults (DOLLAR_ENDONLY, ALT_CIRCUMFLEX, LF newline, no UTF, no UCP).
+   PCRE2 gets a bump allocator over the caller's memory: compile-time data in
+   mem, match-time data (the match data and PCRE2's backtracking frames) in
+   scratch, so still no heap. Match, depth and heap limits bound hostile
+   patterns; a search that hits one returns -2. Semantics are PCRE2's where
+   it differs from RE2 (loops over bodies that can match empty, see
+   docs/regex.md). */
+#ifndef PCRE2_CODE_UNIT_WIDTH
+#define PCRE2_CODE_UNIT_WIDTH 8
+#endif
+#include <pcre2.h>
+
+#ifndef P2M_PCRE2_MATCH_LIMIT
+#define P2M_PCRE2_MATCH_LIMIT 1000000u  /* pcre2_set_match_limit */
+#endif
+#ifndef P2M_PCRE2_DEPTH_LIMIT
+#define P2M_PCRE2_DEPTH_LIMIT 10000u    /* pcre2_set_depth_limit */
+#endif
+#ifndef P2M_PCRE2_HEAP_LIMIT_KB
+#define P2M_PCRE2_HEAP_LIMIT_KB 256u    /* pcre2_set_heap_limit, KiB */
+#endif
+
+/* RE2's $ and (?m)^, bytes; and PCRE2's start-of-match optimisations off:
+   10.42 gets them wrong for groups repeated {0} ((?:a|.*){0}\w). */
+#define P2M__RX_PCRE_OPTIONS                                                                   \
+    (PCRE2_DOLLAR_ENDONLY | PCRE2_ALT_CIRCUMFLEX | PCRE2_NEVER_UTF | PCRE2_NEVER_UCP |         \
+     PCRE2_NO_START_OPTIMIZE | PCRE2_NO_DOTSTAR_ANCHOR)
+
+typedef struct p2m__rx_arena {
+    unsigned char *base;
+    size_t size, used;
+    int failed;
+} p2m__rx_arena;
+
+static void *p2m__rx_arena_alloc(PCRE2_SIZE n, void *ud)
+{
+    p2m__rx_arena *a = (p2m__rx_arena *)ud;
+    size_t at = p2m__rx_align(a->used);
+    if (at > a->size || a->size - at < n) {
+        a->failed = 1;
+        return NULL;
+    }
+    a->used = at + n;
+    return a->base + at;
+}
+
+static void p2m__rx_arena_free(void *ptr, void *ud)
+{
+    (void)ptr; /* everything goes when the caller's block goes */
+    (void)ud;
+}
+
+/* Writes the PCRE2 form of a pattern the built-in parser accepted into out
+   (NULL: only count). Returns its length. */
+static size_t p2m__rx_to_pcre(const char *p, size_t len, char *out)
+{
+    static const char s_out[] = "[\\t\\n\\f\\r ]", S_out[] = "[^\\t\\n\\f\\r ]";
+    static const char s_in[] = "\\t\\n\\f\\r ", S_in[] = "\\x00-\\x08\\x0b\\x0e-\\x1f\\x21-\\xff";
+    size_t i = 0, o = 0, el, k;
+    int in_class = 0, class_first = 0;
+    long mn, mx;
+    const char *msg = "";
+#define P2M__RX_PUT(str, n)                                        \
+    do {                                                           \
+        for (k = 0; k < (n); k++) if (out) out[o + k] = (str)[k];  \
+        o += (n);                                                  \
+    } while (0)
+    while (i < len) {
+        char ch = p[i];
+        if (in_class) {
+            if (ch == ']' && !class_first) {
+                in_class = 0;
+                P2M__RX_PUT(p + i, 1);
+                i++;
+                continue;
+            }
+            class_first = 0;
+            if (ch == '[' && i + 1 < len && p[i + 1] == ':') {
+                size_t e = i + 2;
+                while (e + 1 < len && !(p[e] == ':' && p[e + 1] == ']')) e++;
+                if (e + 1 < len) {
+                    P2M__RX_PUT(p + i, e + 2 - i);
+                    i = e + 2;
+                    continue;
+                }
+            }
+            if (ch == '\\') {
+                int v = p2m__rx_escape(p, len, i, &el, &msg);
+                if (v == 256 + 's' || v == 256 + 'S' || v == 256 + 'd' || v == 256 + 'D' ||
+                    v == 256 + 'w' || v == 256 + 'W') {
+                    if (v == 256 + 's') P2M__RX_PUT(s_in, sizeof s_in - 1);
+                    else if (v == 256 + 'S') P2M__RX_PUT(S_in, sizeof S_in - 1);
+                    else P2M__RX_PUT(p + i, el);
+                    i += el;
+                    if (i + 1 < len && p[i] == '-' && p[i + 1] != ']') { /* RE2: a literal - */
+                        P2M__RX_PUT("\\-", 2);
+                        i++;
+                    }
+                    continue;
+                }
+                if (v == '\v') P2M__RX_PUT("\\x0b", 4);
+                else P2M__RX_PUT(p + i, el);
+                i += el;
+                continue;
+            }
+            P2M__RX_PUT(p + i, 1);
+            i++;
+            continue;
+        }
+        if (ch == '[') {
+            in_class = 1;
+            class_first = 1;
+            P2M__RX_PUT(p + i, 1);
+            i++;
+            if (i < len && p[i] == '^') {
+                P2M__RX_PUT(p + i, 1);
+                i++;
+            }
+            continue;
+        }
+        if (ch == '\\' || ch == '^' || ch == '$') {
+            int v = ch == '\\' ? p2m__rx_escape(p, len, i, &el, &msg) : 256 + ch;
+            /* RE2 lets a quantifier follow an assertion (^* \b+), PCRE2 only
+               a group: (?:^)* */
+            int wrap = (v == 256 + '^' || v == 256 + '$' || v == 256 + 'b' || v == 256 + 'B' ||
+                        v == 256 + 'A' || v == 256 + 'z');
+            if (ch != '\\') el = 1;
+            wrap = wrap && i + el < len &&
+                   (p[i + el] == '*' || p[i + el] == '+' || p[i + el] == '?' ||
+                    (p[i + el] == '{' && p2m__rx_parse_brace(p, len, i + el, &mn, &mx)));
+            if (wrap) P2M__RX_PUT("(?:", 3);
+            if (v == 256 + 's') P2M__RX_PUT(s_out, sizeof s_out - 1);
+            else if (v == 256 + 'S') P2M__RX_PUT(S_out, sizeof S_out - 1);
+            else if (v == '\v') P2M__RX_PUT("\\x0b", 4);
+            else P2M__RX_PUT(p + i, el);
+            if (wrap) P2M__RX_PUT(")", 1);
+            i += el;
+            continue;
+        }
+        if (ch == '{' && !p2m__rx_parse_brace(p, len, i, &mn, &mx)) {
+            P2M__RX_PUT("\\{", 2);
+            i++;
+            continue;
+        }
+        P2M__RX_PUT(p + i, 1);
+        i++;
+    }
+#undef P2M__RX_PUT
+    (void)msg;
+    return o;
+}
+
+/* Compile-time arena needed: a generous bound from the built-in program size
+   (PCRE2's code is never larger than ours by more than these factors; the
+   backend test checks the bound on every pattern it compiles). */
+static size_t p2m__rx_pcre_estimate(uint32_t ninst, uint32_t ncls, size_t plen)
+{
+    return 16384u + 64u * (size_t)ninst + 48u * (size_t)ncls + 32u * plen;
+}
+
+P2M_API p2m_status p2m_regex_compile(const char *pattern, size_t len, void *mem, size_t mem_size,
+                                     const p2m_regex **re, p2m_error *err)
+{
+    uint32_t ninst, ncls;
+    size_t bytes, plen, head, needed, pad;
+    p2m_regex *r;
+    char *ptext;
+    p2m__rx_arena arena;
+    pcre2_general_context *gc;
+    pcre2_compile_context *cc;
+    pcre2_code *code;
+    int ec = 0;
+    PCRE2_SIZE eo = 0;
+    if (re) *re = NULL;
+    if (!re || (!pattern && len)) {
+        p2m__rx_fail(err, P2M_ERR_ARGUMENT, 0, "p2m_regex_compile: NULL argument");
+        return P2M_ERR_ARGUMENT;
+    }
+    if (!pattern) pattern = "";
+    if (!p2m__rx_measure(pattern, len, err, &ninst, &ncls, &bytes)) return P2M_ERR_CONFIG;
+    plen = p2m__rx_to_pcre(pattern, len, NULL);
+    head = p2m__rx_align(sizeof(p2m_regex)) + p2m__rx_align(plen + 1);
+    needed = head + p2m__rx_pcre_estimate(ninst, ncls, plen) + P2M__RX_ALIGN - 1;
+    pad = mem ? p2m__rx_align((size_t)(uintptr_t)mem) - (size_t)(uintptr_t)mem : 0;
+    if (!mem || mem_size < needed) {
+        p2m__rx_fail(err, P2M_ERR_MEMORY, 0, "regex memory too small");
+        if (err) err->needed = needed;
+        return P2M_ERR_MEMORY;
+    }
+    r = (p2m_regex *)(void *)((unsigned char *)mem + pad);
+    ptext = (char *)r + p2m__rx_align(sizeof(p2m_regex));
+    p2m__rx_to_pcre(pattern, len, ptext);
+    ptext[plen] = '\0';
+    arena.base = (unsigned char *)r + head;
+    arena.size = mem_size - pad - head;
+    arena.used = 0;
+    arena.failed = 0;
+    gc = pcre2_general_context_create(p2m__rx_arena_alloc, p2m__rx_arena_free, &arena);
+    cc = gc ? pcre2_compile_context_create(gc) : NULL;
+    if (cc) pcre2_set_newline(cc, PCRE2_NEWLINE_LF);
+    code = cc ? pcre2_compile((PCRE2_SPTR)ptext, plen, P2M__RX_PCRE_OPTIONS, &ec, &eo, cc) : NULL;
+    if (!code) {
+        if (arena.failed) { /* the estimate was too small: a bug to report */
+            p2m__rx_fail(err, P2M_ERR_MEMORY, 0, "regex memory too small (PCRE2 estimate)");
+            if (err) err->needed = mem_size * 2u;
+            return P2M_ERR_MEMORY;
+        }
+        /* the built-in parser accepted it: PCRE2 has a limit we lack */
+        p2m__rx_fail(err, P2M_ERR_CONFIG, 0, "PCRE2 rejected the pattern");
+        if (err) {
+            PCRE2_UCHAR buf[96];
+            size_t k = 0, m = 0;
+            while (err->message[m]) m++;
+            if (pcre2_get_error_message(ec, buf, sizeof buf) > 0) {
+                if (m + 2 < sizeof err->message) {
+                    err->message[m++] = ':';
+                    err->message[m++] = ' ';
+                }
+                for (; buf[k] && m + 1 < sizeof err->message; k++) err->message[m++] = (char)buf[k];
+                err->message[m] = '\0';
+            }
+        }
+        return P2M_ERR_CONFIG;
+    }
+    r->magic = P2M__RX_MAGIC;
+    r->ninst = ninst;
+    r->nclass = ncls;
+    r->backend = 1;
+    r->anchored = 0;
+    r->use_first = 0;
+    r->code_off = 0;
+    r->class_off = 0;
+    {
+        uint32_t cap = 0;
+        pcre2_pattern_info(code, PCRE2_INFO_CAPTURECOUNT, &cap);
+        r->has_group = cap > 0;
+    }
+    /* general + match context, match data (2 pairs), and the frames: PCRE2
+       grows them by doubling up to the heap limit; freed blocks are not
+       reused by the bump allocator, so three times the limit. */
+    r->extra = P2M__RX_ALIGN + 4096u + 3u * (size_t)P2M_PCRE2_HEAP_LIMIT_KB * 1024u;
+    r->pcre = code;
+    *re = r;
+    p2m__rx_ok(err);
+    return P2M_OK;
+}
+
+P2M_API size_t p2m_regex_scratch_size(const p2m_regex *re)
+{
+    return re ? re->extra : 0;
+}
+
+P2M_API int p2m_regex_search(const p2m_regex *re, const char *s, size_t n, void *scratch,
+                             size_t scratch_size, size_t *start, size_t *end, uint64_t *steps)
+{
+    p2m__rx_arena arena;
+    pcre2_general_context *gc;
+    pcre2_match_context *mc;
+    pcre2_match_data *md;
+    PCRE2_SIZE *ov;
+    int rc;
+    if (steps) *steps = 0; /* PCRE2 does not count steps */
+    if (!re || re->magic != P2M__RX_MAGIC || re->backend != 1 || (!s && n)) return -1;
+    if (!scratch || scratch_size < re->extra) return -1;
+    if (!s) s = "";
+    arena.base = (unsigned char *)scratch;
+    arena.size = scratch_size;
+    arena.used = (size_t)(p2m__rx_align((size_t)(uintptr_t)scratch) - (size_t)(uintptr_t)scratch);
+    arena.failed = 0;
+    gc = pcre2_general_context_create(p2m__rx_arena_alloc, p2m__rx_arena_free, &arena);
+    mc = gc ? pcre2_match_context_create(gc) : NULL;
+    md = gc ? pcre2_match_data_create(2, gc) : NULL;
+    if (!mc || !md) return -1;
+    pcre2_set_match_limit(mc, P2M_PCRE2_MATCH_LIMIT);
+    pcre2_set_depth_limit(mc, P2M_PCRE2_DEPTH_LIMIT);
+    pcre2_set_heap_limit(mc, P2M_PCRE2_HEAP_LIMIT_KB);
+    rc = pcre2_match((const pcre2_code *)re->pcre, (PCRE2_SPTR)s, n, 0, 0, md, mc);
+    if (rc == PCRE2_ERROR_NOMATCH) return 0;
+    if (rc == PCRE2_ERROR_NOMEMORY) return -1;
+    if (rc < 0) return -2;
+    ov = pcre2_get_ovector_pointer(md);
+    if (re->has_group) {
+        if (ov[2] == PCRE2_UNSET || ov[3] == PCRE2_UNSET) {
+            if (start) *start = P2M__RX_NONE;
+            if (end) *end = P2M__RX_NONE;
+        } else {
+            if (start) *start = (size_t)ov[2];
+            if (end) *end = (size_t)ov[3];
+        }
+    } else {
+        if (start) *start = (size_t)ov[0];
+        if (end) *end = (size_t)ov[1];
+    }
+    return 1;
+}
+#endif /* P2M_USE_PCRE2 */
+
+#else /* P2M_NO_REGEX */
+
+/* ---- regex: compiled out (P2M_NO_REGEX) ---------------------------------- */
+
+P2M_API p2m_status p2m_regex_compile(const char *pattern, size_t len, void *mem, size_t mem_size,
+                                     const p2m_regex **re, p2m_error *err)
+{
+    (void)pattern;
+    (void)len;
+    (void)mem;
+    (void)mem_size;
+    if (re) *re = NULL;
+    if (err) {
+        const char *m = P2M__MSG("regular expressions are compiled out (P2M_NO_REGEX)");
+        size_t i = 0;
+        err->status = P2M_ERR_UNSUPPORTED;
+        err->offset = 0;
+        err->needed = 0;
+        err->field[0] = '\0';
+        for (; m[i] && i + 1 < sizeof err->message; i++) err->message[i] = m[i];
+        err->message[i] = '\0';
+    }
+    return P2M_ERR_UNSUPPORTED;
+}
+
+P2M_API size_t p2m_regex_scratch_size(const p2m_regex *re)
+{
+    (void)re;
+    return 0;
+}
+
+P2M_API int p2m_regex_search(const p2m_regex *re, const char *s, size_t n, void *scratch,
+                             size_t scratch_size, size_t *start, size_t *end, uint64_t *steps)
+{
+    (void)re;
+    (void)s;
+    (void)n;
+    (void)scratch;
+    (void)scratch_size;
+    (void)start;
+    (void)end;
+    if (steps) *steps = 0;
+    return -1;
+}
+
+#endif /* P2M_NO_REGEX */
+
 
 #endif /* P2M_IMPLEMENTATION_DONE */
 #endif /* P2M_IMPLEMENTATION */

@@ -141,3 +141,9 @@ bench-bindings: $(BENCH_DIR)/typical.otlp
 	sh bench/bindings.sh $(BENCH_DIR)/typical.otlp $(BENCH_BIND_ROUNDS) $(BENCH_BIND_MIN_MS)
 bench: bench-bindings
 # ---- end of bindings ----------------------------------------------------------
+# ---- p2m serve (issue 19): bench/serve.sh, h2load over loopback ----------------
+.PHONY: bench-serve
+bench-serve: $(BUILD)/p2m
+	sh bench/serve.sh
+bench: bench-serve
+# ---- end of p2m serve -----------------------------------------------------------

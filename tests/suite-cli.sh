@@ -620,7 +620,7 @@ for sub in convert validate match; do
 done
 if run help-help 0 help && cmp -s "$T/help-help.out" "$T/help.out"; then pass help-no-command
 else fail help-no-command "p2m help differs from p2m --help"; fi
-expect_exact help-unknown 2 "p2m: unknown command 'bogus' (convert, validate or match)
+expect_exact help-unknown 2 "p2m: unknown command 'bogus' (convert, validate, match or serve)
 Try 'p2m --help'." help bogus
 
 # -- every help ends with the README line, none names docs/cli.md
@@ -1072,7 +1072,6 @@ if run layout-agrees 0 convert --layout v1.8 -o /dev/null "$demo" && [ ! -s "$T/
 cat > "$T/extra-driver.c" <<'EOF'
 #define P2M_IMPLEMENTATION
 #include "profile2metrics.h"
-#include "p2m_writers.inc"
 #include "p2m_table.h"
 #include <stdio.h>
 #include <stdlib.h>

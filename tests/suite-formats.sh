@@ -384,7 +384,6 @@ cat > "$T/nestlimit.c" <<'EOF'
 /* SPDX-License-Identifier: MIT */
 #define P2M_IMPLEMENTATION
 #include "profile2metrics.h"
-#include "p2m_writers.inc"
 #include <stdio.h>
 #include <string.h>
 /* k ArrayValues around AnyValue{string_value "x"}, as ArrayValue bytes */

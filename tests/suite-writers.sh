@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# The writers of tools/p2m_writers.inc (p2m_write_json, p2m_write_prom,
-# p2m_write_value_text: a section of profile2metrics.h to be):
+# The text writers of profile2metrics.h (p2m_write_json, p2m_write_prom,
+# p2m_write_value_text):
 #   - a TU with the header's implementation and the writers compiles clean
 #     (the Makefile's WARN, -Werror) as C99 and as C++ under gcc and clang,
 #     and with P2M_NO_JSON, P2M_NO_PROM, both, P2M_NO_ERRMSG; with
@@ -40,7 +40,7 @@ done
 
 # ---- compiling ----------------------------------------------------------------
 printf '%s\n' '#define P2M_IMPLEMENTATION' '#include "profile2metrics.h"' \
-    '#include "tools/p2m_writers.inc"' 'int main(void) { return 0; }' > "$T/tu.c"
+    'int main(void) { return 0; }' > "$T/tu.c"
 # compiles NAME COMPILER FLAGS...
 compiles() {
     _n=$1

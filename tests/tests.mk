@@ -123,3 +123,9 @@ fuzz-campaign:
 diff-decode: $(BUILD)/p2m
 	/usr/bin/python3 tests/fuzz/diff_decode.py $(N)
 # ---- end of fuzzing ---------------------------------------------------------
+
+# ---- p2m serve (issue 19): tests/suite-serve.sh -------------------------------
+.PHONY: test-serve
+test-serve: $(BUILD)/p2m
+	sh tests/suite-serve.sh
+# ---- end of p2m serve ------------------------------------------------------------

@@ -9,6 +9,8 @@ PKGS="protobuf-compiler python3-protobuf libyaml-dev libpcre2-dev zlib1g-dev lib
 libprotobuf-dev libprotobuf-c-dev protobuf-c-compiler \
 nanopb libnanopb-dev libprotozero-dev \
 clang libclang-rt-14-dev valgrind g++ prometheus cppcheck clang-tidy \
+libmicrohttpd-dev libcurl4-gnutls-dev libnghttp2-dev libgnutls28-dev python3-grpcio openssl curl \
+nginx-light nghttp2-client \
 gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm \
 gcc-s390x-linux-gnu libc6-dev-s390x-cross qemu-user libprotobuf-c-dev:s390x \
 gcc-i686-linux-gnu libc6-dev-i386-cross"

@@ -16,7 +16,7 @@
 LINT_HDR_TU   := tools/lint/header_impl.c
 LINT_TOOLS    := $(wildcard tools/*.c)
 LINT_LONG     := profile2metrics.h \
-                 $(wildcard tools/*.[ch] tools/*.inc tools/*.py tools/*.sh tools/*.mk) \
+                 $(wildcard tools/*.[ch] tools/*.py tools/*.sh tools/*.mk) \
                  $(wildcard tools/lint/*.*) \
                  $(wildcard tests/c/*.c tests/c/*.h bench/*.c)
 LINT_MAXCOL   := 100

@@ -3,6 +3,7 @@
      p2m convert   OTLP profiles -> OTLP metrics (or a table)
      p2m validate  load and compile a configuration file
      p2m match     try a pattern on subjects
+     p2m serve     receive profiles over OTLP, serve metrics (p2m_serve.c)
    This file does I/O and argument handling only; all conversion work is the
    library's. The tool may use malloc; the library never does: every block
    it needs is sized by asking it first (see convert_one). */
@@ -12,7 +13,6 @@
 #include "profile2metrics.h"
 /* The OTLP/JSON and Prometheus writers: a section of the header, kept in
    tools/ until it moves into profile2metrics.h. */
-#include "p2m_writers.inc"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -47,6 +47,8 @@ static const char *const main_help[] = {
     "            Prometheus text or a table (p2m convert --help)",
     "  validate  check a configuration file: p2m validate -c FILE",
     "  match     try a filter or rule pattern: p2m match PATTERN SUBJECT...",
+    "  serve     receive profiles over OTLP/HTTP and OTLP/gRPC, serve Prometheus",
+    "            metrics and export OTLP metrics (p2m serve --help)",
     "",
     "options:",
     "  -h, --help     this help",
@@ -1349,6 +1351,10 @@ static int cmd_validate(int argc, char **argv)
 
 int p2m_cmd_match(int argc, char **argv);
 
+/* ---- serve: tools/p2m_serve.c ------------------------------------------- */
+
+int p2m_cmd_serve(int argc, char **argv);
+
 /* ---- dispatch ----------------------------------------------------------- */
 
 typedef struct command {
@@ -1361,6 +1367,7 @@ static const command commands[] = {
     {"convert", cmd_convert},
     {"validate", cmd_validate},
     {"match", p2m_cmd_match},
+    {"serve", p2m_cmd_serve},
 };
 
 /* p2m help [COMMAND]: the help of COMMAND, as COMMAND --help prints it. */
@@ -1386,7 +1393,8 @@ static int cmd_help(int argc, char **argv)
         print_lines(stdout, main_help);
         return 0;
     }
-    return p2m_usage_error(NULL, "unknown command '%s' (convert, validate or match)", argv[1]);
+    return p2m_usage_error(NULL, "unknown command '%s' (convert, validate, match or serve)",
+                           argv[1]);
 }
 
 int main(int argc, char **argv)
@@ -1417,5 +1425,6 @@ int main(int argc, char **argv)
     }
     if (argv[1][0] == '-')
         return p2m_usage_error(NULL, "unknown option '%s'", argv[1]);
-    return p2m_usage_error(NULL, "unknown command '%s' (convert, validate or match)", argv[1]);
+    return p2m_usage_error(NULL, "unknown command '%s' (convert, validate, match or serve)",
+                           argv[1]);
 }

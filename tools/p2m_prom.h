@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT
    p2m: the tool's side of `-f prom`. One request's text is p2m_write_prom's
-   (tools/p2m_writers.inc); here are --promote-resource-attrs, the note on
+   (profile2metrics.h); here are --promote-resource-attrs, the note on
    merged resources, and the sums of a stream of requests (p2m_prom_*),
    written with the same mapping once at the end. */
 #ifndef P2M_PROM_H
@@ -11,7 +11,6 @@
 
 #include "profile2metrics.h"
 #include "p2m_out.h"
-#include "p2m_writers.inc"
 
 /* Sets o's promotion from spec: "all", or a comma-separated list of keys
    (copied into o->promote_keys, freed by p2m_prom_options_free). Returns 0,

@@ -14,7 +14,6 @@
 #define _POSIX_C_SOURCE 200809L /* gmtime_r */
 
 #include "p2m_table.h"
-#include "p2m_writers.inc"
 
 #include <math.h>
 #include <stdio.h>

@@ -23,6 +23,9 @@
      firmware-inclusive  the same with function mode inclusive
      firmware-filtered   function mode self, a thread filter and a regex
                          attribute rule (the regex engine on the target) */
+/* the text writers (JSON, Prometheus) have no use on a device */
+#define P2M_NO_JSON
+#define P2M_NO_PROM
 #define P2M_IMPLEMENTATION
 #include "profile2metrics.h"
 

@@ -40,6 +40,9 @@ int fw_main(void)
 
 #else
 
+/* the text writers (JSON, Prometheus) have no use on a device */
+#define P2M_NO_JSON
+#define P2M_NO_PROM
 #define P2M_IMPLEMENTATION
 #include "profile2metrics.h"
 

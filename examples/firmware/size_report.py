@@ -194,7 +194,7 @@ def main(argv):
             # The header alone: every API function kept, no libc/libgcc.
             lib_c = os.path.join(d, "lib.c")
             with open(lib_c, "w") as f:
-                f.write("/* SPDX-License-Identifier: MIT */\n#define P2M_IMPLEMENTATION\n"
+                f.write("/* SPDX-License-Identifier: MIT */\n#define P2M_NO_JSON\n#define P2M_NO_PROM\n#define P2M_IMPLEMENTATION\n"
                         "#include \"profile2metrics.h\"\n")
             lib_o = os.path.join(d, "lib.o")
             run([a.cc] + cflags + defs + inc + ["-c", lib_c, "-o", lib_o])

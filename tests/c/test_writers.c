@@ -15,7 +15,6 @@
    Usage: test_writers OUTDIR NOW [NAME INPUT]... */
 #define P2M_IMPLEMENTATION
 #include "profile2metrics.h"
-#include "../../tools/p2m_writers.inc"
 
 #include <stdint.h>
 #include <stdio.h>
