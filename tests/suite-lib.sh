@@ -5,6 +5,7 @@
 #     declares with P2M_API (read from the header's text, not from the
 #     library), so nothing private leaks and nothing public is missing
 #   - libc use limited to what the core needs (memcpy, memset, strlen ...)
+#     and, for the text writers' doubles, snprintf and strtod
 #   - examples/linked.c linked to the .so and to the .a converts the demo
 #     and the real captures to the same bytes as build/p2m
 cd "$(dirname "$0")/.." || exit 2
@@ -53,11 +54,29 @@ else
     pass lib.exports.prefix
 fi
 
-# The core needs only the memory and string primitives from libc.
+# The conversion core needs only the memory and string primitives from
+# libc; the text writers (p2m_write_json, p2m_write_prom) add snprintf and
+# strtod for shortest round-trip doubles (P2M_FORMAT_DOUBLE replaces them
+# where there is no libc). Checked on the library, and on an object built
+# without the writers.
+CORE="memcpy memset memmove memcmp strlen"
+WRITERS="snprintf strtod"
+only_from() { # LIST FILE: the names in FILE that are not in LIST
+    grep -vxF "$(echo "$1" | tr ' ' '\n')" "$2" | tr '\n' ' '
+}
 nm -D --undefined-only "$SO" | awk '$1 == "U" { sub(/@.*/, "", $2); print $2 }' | sort -u > "$B/undefined.txt"
-extra=$(grep -vx -e memcpy -e memset -e memmove -e memcmp -e strlen "$B/undefined.txt" | tr '\n' ' ')
+extra=$(only_from "$CORE $WRITERS" "$B/undefined.txt")
 if [ -z "$extra" ]; then pass "lib.libc: needs only $(tr '\n' ' ' < "$B/undefined.txt")"
-else fail "lib.libc: needs more of libc than the core should: $extra"; fi
+else fail "lib.libc: needs more of libc than the core and the writers should: $extra"; fi
+if ${CC:-cc} -std=c99 -O2 -fPIC -I. -DP2M_NO_JSON -DP2M_NO_PROM -c lib/profile2metrics.c \
+        -o "$B/core.o" 2> "$B/core.log"; then
+    nm --undefined-only "$B/core.o" | awk '{ print $NF }' | sort -u > "$B/core-undefined.txt"
+    extra=$(only_from "$CORE" "$B/core-undefined.txt")
+    if [ -z "$extra" ]; then pass "lib.libc.core: without the writers: $(tr '\n' ' ' < "$B/core-undefined.txt")"
+    else fail "lib.libc.core: the core needs more of libc than memcpy, memset, strlen: $extra"; fi
+else
+    fail "lib.libc.core: build with P2M_NO_JSON P2M_NO_PROM: $(head -c 300 "$B/core.log")"
+fi
 needed=$(readelf -d "$SO" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | tr '\n' ' ')
 if [ "$needed" = "libc.so.6 " ]; then pass lib.needed
 else fail "lib.needed: NEEDED is '$needed', expected libc.so.6 alone"; fi
