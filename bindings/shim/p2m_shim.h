@@ -5,14 +5,6 @@
 #ifndef P2M_SHIM_H
 #define P2M_SHIM_H
 #include "../../profile2metrics.h"
-/* The text writers (p2m_write_json, p2m_write_prom) sit in
-   tools/p2m_writers.inc until they are spliced into the header; once they
-   are, that file is gone and the header alone has them. */
-#if defined(__has_include)
-#if __has_include("../../tools/p2m_writers.inc")
-#include "../../tools/p2m_writers.inc"
-#endif
-#endif
 
 #define P2MB_MAX_UNFED 32 /* sample types listed, as p2m lists them */
 
