@@ -63,11 +63,6 @@ fn main() {
         "cargo:rerun-if-changed={}",
         shim.join("p2m_shim.h").display()
     );
-    // the text writers, while they are a file of their own
-    println!(
-        "cargo:rerun-if-changed={}",
-        include.join("tools").join("p2m_writers.inc").display()
-    );
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-env-changed=CC");
     println!("cargo:rerun-if-env-changed=AR");
