@@ -103,3 +103,5 @@ clean:
 
 # Python and JavaScript bindings
 -include bindings/pyjs.mk
+-include packaging/packaging.mk
+-include bindings/go-rust.mk

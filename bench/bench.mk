@@ -130,6 +130,17 @@ $(BENCH_DIR)/p2m_iter: $(BENCH_DIR)/p2m_iter.o $(BENCH_DIR)/p2m_side.o $(BENCH_D
                        $(BENCH_DIR)/peer_pz.o
 	$(CXX) $(BENCH_OPT) -o $@ $^
 
+# ---- bindings (issue 18): bench/bindings.sh ---------------------------------
+# make bench-bindings: the typical workload through the C call, the Go
+# binding and the Rust crate; medians and ratios to C, build/bench-bindings.json.
+# Part of make bench; not a timed test.
+BENCH_BIND_ROUNDS ?= 7
+BENCH_BIND_MIN_MS ?= 200
+.PHONY: bench-bindings
+bench-bindings: $(BENCH_DIR)/typical.otlp
+	sh bench/bindings.sh $(BENCH_DIR)/typical.otlp $(BENCH_BIND_ROUNDS) $(BENCH_BIND_MIN_MS)
+bench: bench-bindings
+# ---- end of bindings ----------------------------------------------------------
 # ---- p2m serve (issue 19): bench/serve.sh, h2load over loopback ----------------
 .PHONY: bench-serve
 bench-serve: $(BUILD)/p2m

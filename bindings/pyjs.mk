@@ -45,10 +45,10 @@ test-bindings-js: $(BUILD)/p2m
 	sh tests/suite-bindings-js.sh
 
 # make bench-pyjs: the typical workload through the C call, Python and
-# WebAssembly in Node (bench/bindings.sh); also run by `make bench`.
+# WebAssembly in Node (bench/bindings_pyjs.sh); also run by `make bench`.
 .PHONY: bench-pyjs
 PYJS_BENCH_FILE ?= $(BUILD)/bench/typical.otlp
-$(BUILD)/bench/bindings_c: bench/bindings_c.c profile2metrics.h
+$(BUILD)/bench/bindings_pyjs_c: bench/bindings_pyjs_c.c profile2metrics.h
 	@mkdir -p $(@D)
 	$(CC) -std=c99 -O2 $(WARN) -I. -o $@ $<
 $(BUILD)/bench/pyjs-site/.done: bindings/common/p2m_binding.c profile2metrics.h \
@@ -56,6 +56,6 @@ $(BUILD)/bench/pyjs-site/.done: bindings/common/p2m_binding.c profile2metrics.h 
 	rm -rf $(@D) && mkdir -p $(@D)
 	/usr/bin/python3 -m pip install --quiet --no-index --no-deps --target $(@D) bindings/python
 	touch $@
-bench-pyjs: $(BUILD)/bench/bindings_c $(BUILD)/bench/pyjs-site/.done $(WASM_OUT) $(PYJS_BENCH_FILE)
-	sh bench/bindings.sh $(BUILD)/bench/bindings_c $(BUILD)/bench/pyjs-site $(PYJS_BENCH_FILE)
+bench-pyjs: $(BUILD)/bench/bindings_pyjs_c $(BUILD)/bench/pyjs-site/.done $(WASM_OUT) $(PYJS_BENCH_FILE)
+	sh bench/bindings_pyjs.sh $(BUILD)/bench/bindings_pyjs_c $(BUILD)/bench/pyjs-site $(PYJS_BENCH_FILE)
 bench: bench-pyjs

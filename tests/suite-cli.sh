@@ -592,7 +592,7 @@ fi
 # Google protobuf's json_format writes the JSON, a Python wire walker over
 # the protobuf descriptors names the field a cut file ends in.
 # =============================================================================
-DOC_LINE="Documentation: the profile2metrics project's README (README.md in its sources)."
+DOC_LINE="Documentation: man p2m, or README.md in the profile2metrics sources."
 # expect_exact NAME RC EXPECTED_STDERR ARGS...: exit code, empty stdout, stderr exactly
 expect_exact() {
     name=$1 want=$2 msg=$3

@@ -3,11 +3,10 @@
 #ifndef P2M_CLI_H
 #define P2M_CLI_H
 
-/* The last line of every help: where the documentation is. There is no
-   install target (and so no man page) yet, so it names the project's README
-   rather than a path relative to a checkout the user may not have. */
-#define P2M_DOC_LINE \
-    "Documentation: the profile2metrics project's README (README.md in its sources)."
+/* The last line of every help: where the documentation is: the man page
+   that make install installs, or the README (a path relative to a checkout
+   the user may not have would not help). */
+#define P2M_DOC_LINE "Documentation: man p2m, or README.md in the profile2metrics sources."
 
 /* Prints "p2m: MESSAGE" and "Try 'p2m CMD --help'." (cmd NULL: "p2m --help")
    on stderr and returns 2, the usage exit status. Unknown options are

@@ -1,0 +1,3 @@
+module profile2metrics
+
+go 1.19
