@@ -951,9 +951,9 @@ static int parse_size(const char *s, size_t *out)
     if (*end == 'K' || *end == 'k')
         mul = 1024u;
     else if (*end == 'M' || *end == 'm')
-        mul = 1024u * 1024u;
+        mul = 1024ull * 1024u;
     else if (*end == 'G' || *end == 'g')
-        mul = 1024u * 1024u * 1024u;
+        mul = 1024ull * 1024u * 1024u;
     else if (*end != '\0')
         return -1;
     if (mul != 1 && end[1] != '\0')

@@ -159,10 +159,10 @@ p2m_exporter *p2m_exporter_new(size_t queue_cap, char *why, size_t why_cap)
         size_t n = strlen(base);
         e->endpoint = (char *)malloc(n + 12);
         if (e->endpoint != NULL) {
-            memcpy(e->endpoint, base, n + 1);
             if (n > 0 && base[n - 1] == '/')
-                e->endpoint[n - 1] = '\0';
-            strcat(e->endpoint, "/v1/metrics");
+                n--; /* one slash between the base and the path */
+            memcpy(e->endpoint, base, n);
+            memcpy(e->endpoint + n, "/v1/metrics", 12);
         }
     } else {
         e->endpoint = strdup("http://localhost:4318/v1/metrics");

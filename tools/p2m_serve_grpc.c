@@ -707,6 +707,8 @@ static void *run(void *arg)
             pf = q;
             pf_cap = n;
         }
+        if (pf == NULL)
+            break;
         i = 0;
         for (c = w->conns; c != NULL; c = c->next, i++) {
             if (conn_write(c) != 0)
