@@ -769,6 +769,8 @@ static void p2m__clear(p2m_error *err) {
 #define P2M__WT_I64 1
 #define P2M__WT_LEN 2
 #define P2M__WT_I32 5
+#define P2M__WT_SGROUP 3 /* groups: never in OTLP, rejected */
+#define P2M__WT_EGROUP 4
 
 typedef struct p2m__span {
     const uint8_t *p;
@@ -906,7 +908,7 @@ static P2M__NOINLINE P2M__MUST int p2m__next_slow(p2m__wire *w, const uint8_t **
         break;
     default:
         return p2m__bad(w, f->at,
-                        f->wt == 3 || f->wt == 4
+                        f->wt == P2M__WT_SGROUP || f->wt == P2M__WT_EGROUP
                             ? P2M__MSG("group wire type (3 or 4) not supported")
                             : P2M__MSG("invalid wire type"));
     }
@@ -1321,9 +1323,16 @@ static const p2m__layout_fields p2m__layout_v1_10 = {
 
 /* ---- nested values: structure check ------------------------------------ */
 
+/* The kinds of message inside an attribute value, as the nested-value walks
+   (structure check, resolution) name them. */
+#define P2M__NK_ANY 0
+#define P2M__NK_ARRAY 1
+#define P2M__NK_KVLIST 2
+#define P2M__NK_KV 3
+
 /* Checks nested AnyValue / ArrayValue / KeyValueList / KeyValue structure
    without recursion: an explicit stack of message ends, depth-limited.
-   kind: 0 AnyValue, 1 ArrayValue, 2 KeyValueList, 3 KeyValue.
+   kind: P2M__NK_*.
    Also reports v1.10 evidence (key_strindex / string_value_strindex). */
 static P2M__MUST int p2m__check_value(p2m__wire *w, p2m__span s, int kind, int depth,
                                       unsigned *ev10) {
@@ -1342,20 +1351,22 @@ static P2M__MUST int p2m__check_value(p2m__wire *w, p2m__span s, int kind, int d
         if (r < 0) return -1;
         if (r == 0) { top--; continue; }
         switch (stk_kind[top]) {
-        case 0: /* AnyValue */
-            if (f.wt == P2M__WT_LEN && f.num == P2M__PB_ANY_VALUE_ARRAY_VALUE) child = 1;
-            else if (f.wt == P2M__WT_LEN && f.num == P2M__PB_ANY_VALUE_KVLIST_VALUE) child = 2;
+        case P2M__NK_ANY:
+            if (f.wt == P2M__WT_LEN && f.num == P2M__PB_ANY_VALUE_ARRAY_VALUE)
+                child = P2M__NK_ARRAY;
+            else if (f.wt == P2M__WT_LEN && f.num == P2M__PB_ANY_VALUE_KVLIST_VALUE)
+                child = P2M__NK_KVLIST;
             else if (f.num == P2M__PB_ANY_VALUE_STRING_VALUE_STRINDEX && f.wt == P2M__WT_VARINT)
                 *ev10 = 1;
             break;
-        case 1: /* ArrayValue: values are AnyValue */
-            if (f.wt == P2M__WT_LEN && f.num == P2M__PB_ARRAY_VALUE_VALUES) child = 0;
+        case P2M__NK_ARRAY: /* values are AnyValue */
+            if (f.wt == P2M__WT_LEN && f.num == P2M__PB_ARRAY_VALUE_VALUES) child = P2M__NK_ANY;
             break;
-        case 2: /* KeyValueList: values are KeyValue */
-            if (f.wt == P2M__WT_LEN && f.num == P2M__PB_KEY_VALUE_LIST_VALUES) child = 3;
+        case P2M__NK_KVLIST: /* values are KeyValue */
+            if (f.wt == P2M__WT_LEN && f.num == P2M__PB_KEY_VALUE_LIST_VALUES) child = P2M__NK_KV;
             break;
-        default: /* KeyValue: value is an AnyValue; key_strindex */
-            if (f.wt == P2M__WT_LEN && f.num == P2M__PB_KEY_VALUE_VALUE) child = 0;
+        default: /* P2M__NK_KV: value is an AnyValue; key_strindex */
+            if (f.wt == P2M__WT_LEN && f.num == P2M__PB_KEY_VALUE_VALUE) child = P2M__NK_ANY;
             else if (f.num == P2M__PB_KEY_VALUE_KEY_STRINDEX && f.wt == P2M__WT_VARINT) *ev10 = 1;
             break;
         }
@@ -1824,7 +1835,7 @@ static P2M__MUST int p2m__survey_kvs(p2m__req *q, p2m__span s, uint32_t kv_field
     while ((r = p2m__next(&q->w, &p, end, &f)) > 0) {
         if (f.wt == P2M__WT_LEN && (f.num == kv_field || (kv_field == P2M__PB_RESOURCE_ATTRIBUTES &&
                                                           f.num == P2M__PB_RESOURCE_ENTITY_REFS))) {
-            if (f.num == kv_field && p2m__check_value(&q->w, f.s, 3, depth, &ev10) < 0) return -1;
+            if (f.num == kv_field && p2m__check_value(&q->w, f.s, P2M__NK_KV, depth, &ev10) < 0) return -1;
             if (count) (*count)++;
         }
     }
@@ -2471,7 +2482,7 @@ static P2M__NOINLINE P2M__MUST int p2m__index_dictionary(p2m__req *q) {
         }
         if (rr < 0) return -1;
         if (has_val) {
-            if (p2m__check_value(&q->w, val, 0, 4, &ev10) < 0) return -1;
+            if (p2m__check_value(&q->w, val, P2M__NK_ANY, 4, &ev10) < 0) return -1;
             if (ev10) q->sv.ev |= P2M__EV10;
         }
         if (p2m__string(q, key_idx, &key) < 0) { a->bad = 1; continue; }
@@ -3905,11 +3916,6 @@ static void p2m__bw_close(p2m__bw *w, size_t mark, uint32_t num) {
    reserved in the backward writer, and the message is written forward into
    them. Both walks use an explicit stack (no recursion) and are only taken
    when the value holds a string index; otherwise its bytes are copied. */
-
-#define P2M__NK_ANY 0
-#define P2M__NK_ARRAY 1
-#define P2M__NK_KVLIST 2
-#define P2M__NK_KV 3
 
 static size_t p2m__varint_len(uint64_t v) {
     size_t n = 1;
