@@ -1835,7 +1835,8 @@ static P2M__MUST int p2m__survey_kvs(p2m__req *q, p2m__span s, uint32_t kv_field
     while ((r = p2m__next(&q->w, &p, end, &f)) > 0) {
         if (f.wt == P2M__WT_LEN && (f.num == kv_field || (kv_field == P2M__PB_RESOURCE_ATTRIBUTES &&
                                                           f.num == P2M__PB_RESOURCE_ENTITY_REFS))) {
-            if (f.num == kv_field && p2m__check_value(&q->w, f.s, P2M__NK_KV, depth, &ev10) < 0) return -1;
+            if (f.num == kv_field && p2m__check_value(&q->w, f.s, P2M__NK_KV, depth, &ev10) < 0)
+                return -1;
             if (count) (*count)++;
         }
     }
