@@ -400,6 +400,14 @@ P2M_API size_t p2m_state_size(const p2m_engine *engine);
 P2M_API p2m_status p2m_state_init(const p2m_engine *engine, void *mem, size_t mem_size,
                                   p2m_state **state, p2m_error *err);
 
+/* Moves a state to another engine, compiled from a changed configuration,
+   keeping every series it holds with its start time and total. Both engines
+   must emit the same metrics (names, units, Sum or Gauge) and size the
+   state alike (state_max_series, state_bytes); else P2M_ERR_CONFIG and the
+   state stays with its engine. Series of the old attribute rules stay as
+   they are; attribute sets the new rules make are new series. */
+P2M_API p2m_status p2m_state_rebind(const p2m_engine *engine, p2m_state *state, p2m_error *err);
+
 /* Working memory needed to convert this input (an upper bound; the same call
    with at least this much succeeds unless the input is malformed). */
 P2M_API p2m_status p2m_work_size(const p2m_engine *engine, const void *input,
@@ -4706,6 +4714,31 @@ P2M_API p2m_status p2m_state_init(const p2m_engine *e, void *mem, size_t mem_siz
     return P2M_OK;
 }
 
+/* Do two engines emit the same metric (so a state's totals carry over)? */
+static int p2m__same_metric(const p2m__metric *a, const p2m__metric *b) {
+    return a->enabled == b->enabled && a->is_gauge == b->is_gauge && a->is_double == b->is_double &&
+           a->ukind == b->ukind && a->per_unit == b->per_unit && p2m__streq2(a->name, b->name) &&
+           p2m__streq2(a->unit, b->unit);
+}
+
+P2M_API p2m_status p2m_state_rebind(const p2m_engine *e, p2m_state *st, p2m_error *err) {
+    uint32_t m;
+    p2m__clear(err);
+    if (!e || e->magic != P2M__MAGIC || !st || st->magic != P2M__STATE_MAGIC)
+        return p2m__fail(err, P2M_ERR_ARGUMENT, 0, P2M__MSG("state and engine must not be NULL"));
+    if (!e->state_series || e->state_series != st->cap || e->state_bytes != st->cap_bytes)
+        return p2m__fail(err, P2M_ERR_CONFIG, 0,
+                         P2M__MSG("the engine sizes the state differently "
+                                  "(state_max_series, state_bytes)"));
+    for (m = 0; m < P2M__NMET; m++)
+        if (!p2m__same_metric(&st->e->metric[m], &e->metric[m]))
+            return p2m__fail(err, P2M_ERR_CONFIG, 0,
+                             P2M__MSG("the engines emit different metrics: the state's totals "
+                                      "would not carry over"));
+    st->e = e;
+    return P2M_OK;
+}
+
 /* Writes with the backward writer into the state's free bytes (past the
    tentative end): 0 when it does not fit. The caller's emit function is run
    twice, once to count and once to write. */
@@ -4943,6 +4976,14 @@ static P2M__NOINLINE void p2m__cum_commit(p2m__cum *c) {
 P2M_API size_t p2m_state_size(const p2m_engine *e) {
     (void)e;
     return 0;
+}
+
+P2M_API p2m_status p2m_state_rebind(const p2m_engine *e, p2m_state *st, p2m_error *err) {
+    (void)e;
+    (void)st;
+    p2m__clear(err);
+    return p2m__fail(err, P2M_ERR_UNSUPPORTED, 0,
+                     P2M__MSG("cumulative temporality is compiled out (P2M_NO_CUMULATIVE)"));
 }
 
 P2M_API p2m_status p2m_state_init(const p2m_engine *e, void *mem, size_t mem_size,

@@ -350,6 +350,33 @@ else
     fail reload "server did not start: $(tail -n 3 "$T/reload.log")"
 fi
 
+# ---- SIGHUP with cumulative temporality: the state is kept when the new
+# configuration emits the same metrics (p2m_state_rebind), restarted when not
+printf 'layout: v1.8\ntemporality: cumulative\n' > "$T/creload.yaml"
+if start creload -c "$T/creload.yaml" --http 127.0.0.1:0 --grpc off; then
+    R=$PID
+    post c1 /v1development/profiles application/x-protobuf "$T/profile.pb"
+    expect_code c1 200
+    printf 'layout: v1.8\ntemporality: cumulative\nattributes:\n  - {key: deployment, value: blue}\n' > "$T/creload.yaml"
+    kill -HUP "$R"
+    i=0
+    while ! grep -q '"event":"reload"' "$T/creload.log" && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+    if grep -q '"event":"reload","changed":true,"cumulative_state":"kept"' "$T/creload.log"; then
+        pass reload-cumulative-kept; else fail reload-cumulative-kept "$(tail -n 2 "$T/creload.log")"; fi
+    printf 'layout: v1.8\ntemporality: cumulative\nmetrics:\n  cpu: {unit: ms}\n' > "$T/creload.yaml"
+    kill -HUP "$R"
+    i=0
+    while [ "$(grep -c '"event":"reload"' "$T/creload.log")" -lt 2 ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+    if grep -q '"event":"reload","changed":true,"cumulative_state":"restarted"' "$T/creload.log"; then
+        pass reload-cumulative-restarted; else fail reload-cumulative-restarted "$(tail -n 2 "$T/creload.log")"; fi
+    post c2 /v1development/profiles application/x-protobuf "$T/profile.pb"
+    expect_code c2 200
+    stop "$R"
+    if [ "$STOPPED" = 0 ]; then pass reload-cumulative-exit-0; else fail reload-cumulative-exit-0 "exit $STOPPED"; fi
+else
+    fail reload-cumulative "server did not start: $(tail -n 3 "$T/creload.log")"
+fi
+
 # ---- OTLP/gRPC in: grpcio as the client ------------------------------------------------
 head -c 200K /dev/zero > "$T/200k.bin"
 if start grpc -c "$T/v18.yaml" --http 127.0.0.1:0 --grpc 127.0.0.1:0 --max-body 100K; then

@@ -751,11 +751,14 @@ fail:
 
 /* SIGHUP: a new configuration replaces the old one only when it loads and
    compiles. The Prometheus totals are kept whatever changes. The engine's
-   cumulative state belongs to its engine: an unchanged file keeps it; a
-   changed one starts a new state (new start times). */
+   cumulative state is kept: an unchanged file keeps everything, a changed
+   one that emits the same metrics takes the state over (p2m_state_rebind);
+   one with other metrics or state sizes starts a new state (new start
+   times), and the log says which. */
 static void reload(p2m_srv *s)
 {
     char msg[512], js[600];
+    int kept;
     generation *g = gen_load(s->config_path, s->connector, msg, sizeof msg);
     generation *old;
     if (g == NULL) {
@@ -783,11 +786,26 @@ static void reload(p2m_srv *s)
         p2m_srv_log("info", "reload", ",\"changed\":false");
         return;
     }
+    kept = 0;
+    if (g->state != NULL && old->state != NULL) {
+        /* the running totals move to the new engine when it emits the same
+           metrics and sizes the state alike; else a new state starts */
+        p2m_error err;
+        if (p2m_state_rebind(g->engine, old->state, &err) == P2M_OK) {
+            void *mem = g->state_mem;
+            p2m_state *fresh = g->state;
+            g->state_mem = old->state_mem;
+            g->state = old->state;
+            old->state_mem = mem;
+            old->state = fresh;
+            kept = 1;
+        }
+    }
     s->gen = g;
     s->reload_ok++;
     pthread_mutex_unlock(&s->lock);
     p2m_srv_log("info", "reload", ",\"changed\":true,\"cumulative_state\":\"%s\"",
-                g->state != NULL ? "restarted" : "none (delta temporality)");
+                g->state == NULL ? "none (delta temporality)" : kept ? "kept" : "restarted");
     gen_free(old);
 }
 

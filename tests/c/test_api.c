@@ -2622,6 +2622,97 @@ static void check_resource_attributes(void)
         p2m__metrics__export_metrics_service_request__free_unpacked(plain, NULL);
 }
 
+/* p2m_state_rebind: a state moves to an engine of a changed configuration
+   that emits the same metrics, keeping its series and totals (decoded with
+   protobuf-c); an engine with other metrics or sizes is refused and the
+   state stays usable with its own engine. */
+static void check_state_rebind(void)
+{
+    static pbw req;
+    static p2m_rule more_rules[3];
+    p2m_config a, b, c;
+    p2m_error err;
+    const p2m_engine *ea, *eb, *ec;
+    static uint64_t mem_b[1 << 14], mem_c[1 << 14];
+    unsigned char *smem;
+    p2m_state *state = NULL;
+    p2m_options opt;
+    size_t ssize, n = 0, i;
+    p2m_status st;
+    DReq *d;
+
+    build_main_request(&req, P2M_LAYOUT_V1_10, 0);
+    tk_begin("c.api.state_rebind");
+    p2m_config_init(&a);
+    a.temporality = P2M_TEMPORALITY_CUMULATIVE;
+    a.state_max_series = 64;
+    a.state_bytes = 64 << 10;
+    b = a;
+    more_rules[0].key = "process.executable.name";
+    more_rules[0].type = P2M_RULE_ATTRIBUTE;
+    more_rules[0].from = "process.executable.name";
+    more_rules[1].key = "thread.name";
+    more_rules[1].type = P2M_RULE_ATTRIBUTE;
+    more_rules[1].from = "thread.name";
+    more_rules[2].key = "deployment";
+    more_rules[2].type = P2M_RULE_LITERAL;
+    more_rules[2].value = "blue";
+    b.attributes = more_rules;
+    b.n_attributes = 3;
+    c = a;
+    c.cpu.unit = "ms";
+    ea = compile_cfg(&a, &err);
+    eb = p2m_engine_compile(&b, mem_b, sizeof mem_b, &eb, &err) == P2M_OK ? eb : NULL;
+    ec = p2m_engine_compile(&c, mem_c, sizeof mem_c, &ec, &err) == P2M_OK ? ec : NULL;
+    EXPECT(ea && eb && ec, "engines did not compile: %s", err.message);
+    ssize = ea ? p2m_state_size(ea) : 0;
+    smem = (unsigned char *)calloc(1, ssize ? ssize : 1);
+    if (ea && eb && ec && p2m_state_init(ea, smem, ssize, &state, &err) == P2M_OK) {
+        memset(&opt, 0, sizeof opt);
+        opt.state = state;
+        st = p2m_convert(ea, req.b, req.n, &opt, work_mem, sizeof work_mem, out_buf, sizeof out_buf,
+                         &n, NULL, &err);
+        EXPECT(st == P2M_OK, "call with engine a: %s", err.message);
+        st = p2m_state_rebind(ec, state, &err);
+        EXPECT(st == P2M_ERR_CONFIG && strstr(err.message, "different metrics") != NULL,
+               "rebind to an engine in ms: status %d \"%s\"", (int)st, err.message);
+        st = p2m_convert(ea, req.b, req.n, &opt, work_mem, sizeof work_mem, out_buf, sizeof out_buf,
+                         &n, NULL, &err);
+        EXPECT(st == P2M_OK, "after a refused rebind the state still works with engine a: %s",
+               err.message);
+        st = p2m_state_rebind(eb, state, &err);
+        EXPECT(st == P2M_OK, "rebind to engine b: status %d %s", (int)st, err.message);
+        st = p2m_convert(eb, req.b, req.n, &opt, work_mem, sizeof work_mem, out_buf, sizeof out_buf,
+                         &n, NULL, &err);
+        EXPECT(st == P2M_OK, "call with engine b: %s", err.message);
+        d = st == P2M_OK ? p2m__metrics__export_metrics_service_request__unpack(NULL, n, out_buf)
+                         : NULL;
+        EXPECT(d != NULL, "protobuf-c cannot decode the output after the rebind");
+        if (d) { /* resource svc, cpu: the old series (app, worker) at 2 x 30000157 and a
+                    new one (app, worker, deployment blue) at 30000157 */
+            const DMetric *m = metric_at(d, 0, 0);
+            int old_seen = 0, new_seen = 0;
+            for (i = 0; m && m->sum && i < m->sum->n_data_points; i++) {
+                const DPoint *pt = m->sum->data_points[i];
+                const DKV *th = find_attr(pt->attributes, pt->n_attributes, "thread.name");
+                const DKV *dep = find_attr(pt->attributes, pt->n_attributes, "deployment");
+                if (!th || strcmp(th->value->string_value, "worker") != 0) continue;
+                if (!dep && pt->as_int == 2 * 30000157) old_seen = 1;
+                if (dep && strcmp(dep->value->string_value, "blue") == 0 && pt->as_int == 30000157)
+                    new_seen = 1;
+            }
+            EXPECT(old_seen && new_seen,
+                   "after the rebind: old series at 2x (%d) and new series at 1x (%d) expected",
+                   old_seen, new_seen);
+            p2m__metrics__export_metrics_service_request__free_unpacked(d, NULL);
+        }
+        st = p2m_state_rebind(NULL, state, &err);
+        EXPECT(st == P2M_ERR_ARGUMENT, "rebind to NULL: status %d", (int)st);
+    }
+    free(smem);
+    tk_end();
+}
+
 int main(int argc, char **argv)
 {
     check_version();
@@ -2654,6 +2745,7 @@ int main(int argc, char **argv)
     check_unit_spellings();
     check_layout_conflict();
     check_resource_attributes();
+    check_state_rebind();
     if (argc > 1)
         check_real(argv[1], argc > 2 ? argv[2] : NULL, argc > 3 ? argv[3] : NULL);
     return tk_exit_code();
