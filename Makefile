@@ -103,5 +103,5 @@ clean:
 
 # Python and JavaScript bindings
 -include bindings/pyjs.mk
--include packaging/packaging.mk
+-include tools/packaging/packaging.mk
 -include bindings/go-rust.mk

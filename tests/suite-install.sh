@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# make install / make uninstall (packaging/packaging.mk) into temporary
+# make install / make uninstall (tools/packaging/packaging.mk) into temporary
 # prefixes under build/install-test:
 #   - exactly the expected files, symlinks and modes
 #   - examples/minimal.c (the installed header) and examples/linked.c (the

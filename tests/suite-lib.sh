@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# The shared and static library (make lib, packaging/packaging.mk):
+# The shared and static library (make lib, tools/packaging/packaging.mk):
 #   - the SONAME, and the dynamic exports equal to the functions the header
 #     declares with P2M_API (read from the header's text, not from the
 #     library), so nothing private leaks and nothing public is missing
@@ -68,7 +68,7 @@ nm -D --undefined-only "$SO" | awk '$1 == "U" { sub(/@.*/, "", $2); print $2 }' 
 extra=$(only_from "$CORE $WRITERS" "$B/undefined.txt")
 if [ -z "$extra" ]; then pass "lib.libc: needs only $(tr '\n' ' ' < "$B/undefined.txt")"
 else fail "lib.libc: needs more of libc than the core and the writers should: $extra"; fi
-if ${CC:-cc} -std=c99 -O2 -fPIC -I. -DP2M_NO_JSON -DP2M_NO_PROM -c lib/profile2metrics.c \
+if ${CC:-cc} -std=c99 -O2 -fPIC -I. -DP2M_NO_JSON -DP2M_NO_PROM -c tools/packaging/profile2metrics.c \
         -o "$B/core.o" 2> "$B/core.log"; then
     nm --undefined-only "$B/core.o" | awk '{ print $NF }' | sort -u > "$B/core-undefined.txt"
     extra=$(only_from "$CORE" "$B/core-undefined.txt")

@@ -31,19 +31,19 @@ lib: $(LIB_SO) $(LIB_A)
 
 # One object per kind: position-independent for the shared library, plain
 # for the archive (static users get the code as if they had compiled it).
-$(LIB_DIR)/shared.o: lib/profile2metrics.c profile2metrics.h
+$(LIB_DIR)/shared.o: tools/packaging/profile2metrics.c profile2metrics.h
 	@mkdir -p $(LIB_DIR)
-	$(CC) -std=c99 $(CFLAGS) $(WARN) -I. -fPIC -c -o $@ lib/profile2metrics.c
+	$(CC) -std=c99 $(CFLAGS) $(WARN) -I. -fPIC -c -o $@ tools/packaging/profile2metrics.c
 
-$(LIB_DIR)/static.o: lib/profile2metrics.c profile2metrics.h
+$(LIB_DIR)/static.o: tools/packaging/profile2metrics.c profile2metrics.h
 	@mkdir -p $(LIB_DIR)
-	$(CC) -std=c99 $(CFLAGS) $(WARN) -I. -c -o $@ lib/profile2metrics.c
+	$(CC) -std=c99 $(CFLAGS) $(WARN) -I. -c -o $@ tools/packaging/profile2metrics.c
 
 # The version script exports p2m_* and hides everything else; -z defs makes
 # an unresolved symbol a link error instead of a surprise at load time.
-$(LIB_DIR)/$(LIB_REAL): $(LIB_DIR)/shared.o lib/profile2metrics.map
+$(LIB_DIR)/$(LIB_REAL): $(LIB_DIR)/shared.o tools/packaging/profile2metrics.map
 	$(CC) -shared $(LDFLAGS) -Wl,-soname,$(LIB_SONAME) \
-	    -Wl,--version-script=lib/profile2metrics.map -Wl,-z,defs -o $@ $(LIB_DIR)/shared.o
+	    -Wl,--version-script=tools/packaging/profile2metrics.map -Wl,-z,defs -o $@ $(LIB_DIR)/shared.o
 
 $(LIB_SO): $(LIB_DIR)/$(LIB_REAL)
 	ln -sf lib/$(LIB_REAL) $(BUILD)/$(LIB_SONAME)
@@ -53,25 +53,25 @@ $(LIB_A): $(LIB_DIR)/static.o
 	rm -f $@
 	$(AR) rcs $@ $(LIB_DIR)/static.o
 
-$(LIB_DIR)/profile2metrics.pc: packaging/profile2metrics.pc.in profile2metrics.h FORCE
+$(LIB_DIR)/profile2metrics.pc: tools/packaging/profile2metrics.pc.in profile2metrics.h FORCE
 	@mkdir -p $(LIB_DIR)
 	@sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
 	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(P2M_VERSION)|g' $< > $@.tmp
 	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
 
-$(LIB_DIR)/profile2metricsConfig.cmake: packaging/profile2metricsConfig.cmake.in profile2metrics.h FORCE
+$(LIB_DIR)/profile2metricsConfig.cmake: tools/packaging/profile2metricsConfig.cmake.in profile2metrics.h FORCE
 	@mkdir -p $(LIB_DIR)
 	@sed -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' \
 	    -e 's|@LIB_REAL@|$(LIB_REAL)|g' -e 's|@LIB_SONAME@|$(LIB_SONAME)|g' $< > $@.tmp
 	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
 
-$(LIB_DIR)/profile2metricsConfigVersion.cmake: packaging/profile2metricsConfigVersion.cmake.in profile2metrics.h
+$(LIB_DIR)/profile2metricsConfigVersion.cmake: tools/packaging/profile2metricsConfigVersion.cmake.in profile2metrics.h
 	@mkdir -p $(LIB_DIR)
 	sed -e 's|@VERSION@|$(P2M_VERSION)|g' -e 's|@SOVER@|$(P2M_SOVER)|g' \
 	    -e "s|@SIZEOF_VOID_P@|$$(printf '__SIZEOF_POINTER__\n' | $(CC) -E -P - | tr -d ' \n')|g" $< > $@
 
 # the man page's header names the version of the header it is installed with
-$(LIB_DIR)/p2m.1: packaging/p2m.1 profile2metrics.h
+$(LIB_DIR)/p2m.1: tools/packaging/p2m.1 profile2metrics.h
 	@mkdir -p $(LIB_DIR)
 	sed -e 's/"profile2metrics [0-9][^"]*"/"profile2metrics $(P2M_VERSION)"/' $< > $@
 
