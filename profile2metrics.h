@@ -2258,15 +2258,37 @@ static P2M__MUST int p2m__make_plan(const p2m__req *q, p2m__plan *pl) {
 
 /* ---- one request: dictionary index and interned values ------------------- */
 
-static int p2m__string(const p2m__req *q, uint64_t idx, p2m_str *out) {
-    if (idx >= q->sv.n_strings) {
+/* A string table: the input and each string's span in it (a request's
+   dictionary index, or a result's copy of it). */
+typedef struct p2m__strtab {
+    const uint8_t *in;
+    const p2m__strent *strs;
+    uint32_t n;
+} p2m__strtab;
+
+/* String idx of table t: 0, or -1 when idx is outside it (then ""). */
+static int p2m__strtab_at(const p2m__strtab *t, uint64_t idx, p2m_str *out) {
+    if (idx >= t->n) {
         out->ptr = "";
         out->len = 0;
         return idx == 0 ? 0 : -1; /* index 0 is the empty string even when the table is empty */
     }
-    out->ptr = (const char *)q->in + q->strs[idx].off;
-    out->len = q->strs[idx].len;
+    out->ptr = (const char *)t->in + t->strs[idx].off;
+    out->len = t->strs[idx].len;
     return 0;
+}
+
+static p2m__strtab p2m__req_strtab(const p2m__req *q) {
+    p2m__strtab t;
+    t.in = q->in;
+    t.strs = q->strs;
+    t.n = q->sv.n_strings;
+    return t;
+}
+
+static int p2m__string(const p2m__req *q, uint64_t idx, p2m_str *out) {
+    const p2m__strtab t = p2m__req_strtab(q);
+    return p2m__strtab_at(&t, idx, out);
 }
 
 static uint32_t p2m__hash_bytes(const uint8_t *p, size_t n, uint32_t seed) {
@@ -2314,8 +2336,10 @@ static uint32_t p2m__intern(p2m__req *q, uint32_t type, const uint8_t *ptr, uint
 
 /* Parses an AnyValue into (type, bytes, num); the last oneof member wins.
    Returns 0, or 1 when it holds an invalid string reference, -1 malformed. */
-static P2M__MUST int p2m__anyvalue(p2m__req *q, p2m__span s, uint32_t *type, const uint8_t **ptr,
-                         uint32_t *len, uint64_t *num) {
+/* An AnyValue's type and value (string indices resolved through t); the
+   last field of the oneof wins. 0, 1 an invalid string index, -1 malformed. */
+static P2M__MUST int p2m__anyvalue(p2m__wire *w, const p2m__strtab *t, p2m__span s, uint32_t *type,
+                                   const uint8_t **ptr, uint32_t *len, uint64_t *num) {
     const uint8_t *p = s.p, *end = s.p + s.n;
     p2m__field f;
     int r, bad = 0;
@@ -2323,17 +2347,17 @@ static P2M__MUST int p2m__anyvalue(p2m__req *q, p2m__span s, uint32_t *type, con
     *ptr = 0;
     *len = 0;
     *num = 0;
-    while ((r = p2m__next(&q->w, &p, end, &f)) > 0) {
-        uint32_t t = P2M_VALUE_NONE;
+    while ((r = p2m__next(w, &p, end, &f)) > 0) {
+        uint32_t vt = P2M_VALUE_NONE;
         if (f.wt == P2M__WT_LEN) {
             switch (f.num) {
-            case P2M__PB_ANY_VALUE_STRING_VALUE: t = P2M_VALUE_STRING; break;
-            case P2M__PB_ANY_VALUE_ARRAY_VALUE: t = P2M_VALUE_ARRAY; break;
-            case P2M__PB_ANY_VALUE_KVLIST_VALUE: t = P2M_VALUE_KVLIST; break;
-            case P2M__PB_ANY_VALUE_BYTES_VALUE: t = P2M_VALUE_BYTES; break;
+            case P2M__PB_ANY_VALUE_STRING_VALUE: vt = P2M_VALUE_STRING; break;
+            case P2M__PB_ANY_VALUE_ARRAY_VALUE: vt = P2M_VALUE_ARRAY; break;
+            case P2M__PB_ANY_VALUE_KVLIST_VALUE: vt = P2M_VALUE_KVLIST; break;
+            case P2M__PB_ANY_VALUE_BYTES_VALUE: vt = P2M_VALUE_BYTES; break;
             default: break;
             }
-            if (t) { *type = t; *ptr = f.s.p; *len = f.s.n; *num = 0; bad = 0; }
+            if (vt) { *type = vt; *ptr = f.s.p; *len = f.s.n; *num = 0; bad = 0; }
         } else if (f.wt == P2M__WT_VARINT && (f.num == P2M__PB_ANY_VALUE_BOOL_VALUE ||
                                               f.num == P2M__PB_ANY_VALUE_INT_VALUE)) {
             *type = f.num == P2M__PB_ANY_VALUE_BOOL_VALUE ? P2M_VALUE_BOOL : P2M_VALUE_INT;
@@ -2343,7 +2367,7 @@ static P2M__MUST int p2m__anyvalue(p2m__req *q, p2m__span s, uint32_t *type, con
             *type = P2M_VALUE_DOUBLE; *num = f.v; *ptr = 0; *len = 0; bad = 0;
         } else if (f.wt == P2M__WT_VARINT && f.num == P2M__PB_ANY_VALUE_STRING_VALUE_STRINDEX) {
             p2m_str sv;
-            bad = p2m__string(q, f.v, &sv) < 0;
+            bad = p2m__strtab_at(t, f.v, &sv) < 0;
             *type = P2M_VALUE_STRING;
             *ptr = (const uint8_t *)sv.ptr;
             *len = (uint32_t)sv.len;
@@ -2500,10 +2524,11 @@ static P2M__NOINLINE P2M__MUST int p2m__index_dictionary(p2m__req *q) {
             q->akey[i] =
                 p2m__intern(q, P2M_VALUE_STRING, (const uint8_t *)key.ptr, (uint32_t)key.len, 0);
         if ((a->slot != P2M__NONE || q->akey) && has_val) {
+            const p2m__strtab tab = p2m__req_strtab(q);
             uint32_t type, len;
             const uint8_t *ptr;
             uint64_t num;
-            int b = p2m__anyvalue(q, val, &type, &ptr, &len, &num);
+            int b = p2m__anyvalue(&q->w, &tab, val, &type, &ptr, &len, &num);
             if (b < 0) return -1;
             if (b) a->bad = 1;
             else a->vid = p2m__intern(q, type, ptr, len, num);
@@ -2951,10 +2976,11 @@ static P2M__MUST int p2m__mapping_build_id(p2m__req *q, p2m__field *attrs_field,
         }
         if (rr < 0) return -1;
         if (p2m__string(q, key, &ks) == 0 && p2m__starts(ks, "process.executable.build_id")) {
+            const p2m__strtab tab = p2m__req_strtab(q);
             uint32_t type, len;
             const uint8_t *ptr;
             uint64_t num;
-            if (p2m__anyvalue(q, val, &type, &ptr, &len, &num) < 0) return -1;
+            if (p2m__anyvalue(&q->w, &tab, val, &type, &ptr, &len, &num) < 0) return -1;
             if (type == P2M_VALUE_STRING && len) {
                 out->ptr = (const char *)ptr;
                 out->len = len;
@@ -3715,10 +3741,11 @@ static P2M__MUST int p2m__resource(p2m__req *q, p2m__span s, p2m__res *out) {
             if (key.len == 0 && p2m__string(q, key_idx, &key) < 0) continue;
             slot = p2m__slot_of(q->e, key);
             if (slot != P2M__NONE || q->akey) {
+                const p2m__strtab tab = p2m__req_strtab(q);
                 uint32_t type, len, vid;
                 const uint8_t *ptr;
                 uint64_t num;
-                int b = p2m__anyvalue(q, val, &type, &ptr, &len, &num);
+                int b = p2m__anyvalue(&q->w, &tab, val, &type, &ptr, &len, &num);
                 if (b < 0) return -1;
                 vid = b ? P2M__VID_ABSENT : p2m__intern(q, type, ptr, len, num);
                 if (slot != P2M__NONE) q->res_slots[slot] = vid;
@@ -3935,9 +3962,12 @@ static size_t p2m__varint_len(uint64_t v) {
 /* A string of the request's table; "" when out of range. */
 static p2m_str p2m__rstring(const p2m_result *r, uint64_t idx) {
     p2m_str s = {"", 0};
-    if (r && idx < r->n_strings) {
-        s.ptr = (const char *)r->in + r->strs[idx].off;
-        s.len = r->strs[idx].len;
+    if (r) {
+        p2m__strtab t;
+        t.in = r->in;
+        t.strs = r->strs;
+        t.n = r->n_strings;
+        (void)p2m__strtab_at(&t, idx, &s); /* outside the table: "" */
     }
     return s;
 }
@@ -4227,7 +4257,8 @@ static void p2m__val_out(const p2m__val *v, p2m_value *o) {
 /* A resource KeyValue, resolved to plain key and value; 0 when it is to be
    left out (invalid string reference). */
 static int p2m__res_attr(const p2m_result *r, p2m__span s, p2m_attribute *out) {
-    p2m__req q;
+    p2m__wire w;
+    p2m__strtab tab;
     const uint8_t *p = s.p, *end = s.p + s.n;
     p2m__field f;
     p2m__span val = {p2m__nothing, 0};
@@ -4236,15 +4267,15 @@ static int p2m__res_attr(const p2m_result *r, p2m__span s, p2m_attribute *out) {
     const uint8_t *ptr;
     uint64_t num;
     p2m__val v;
-    P2M_MEMSET(&q, 0, sizeof q);
-    q.w.base = r->in;
-    q.w.err = 0;
-    q.in = r->in;
-    q.strs = (p2m__strent *)(uintptr_t)r->strs;
-    q.sv.n_strings = r->n_strings;
+    w.base = r->in;
+    w.err = 0;
+    w.st = P2M_OK;
+    tab.in = r->in;
+    tab.strs = r->strs;
+    tab.n = r->n_strings;
     out->key.ptr = "";
     out->key.len = 0;
-    while (p2m__next(&q.w, &p, end, &f) > 0) {
+    while (p2m__next(&w, &p, end, &f) > 0) {
         if (f.num == P2M__PB_KEY_VALUE_KEY && f.wt == P2M__WT_LEN) {
             out->key.ptr = (const char *)f.s.p;
             out->key.len = f.s.n;
@@ -4254,8 +4285,8 @@ static int p2m__res_attr(const p2m_result *r, p2m__span s, p2m_attribute *out) {
             key_idx = f.v;
         }
     }
-    if (out->key.len == 0 && p2m__string(&q, key_idx, &out->key) < 0) return 0;
-    if (p2m__anyvalue(&q, val, &type, &ptr, &len, &num) != 0) return 0;
+    if (out->key.len == 0 && p2m__strtab_at(&tab, key_idx, &out->key) < 0) return 0;
+    if (p2m__anyvalue(&w, &tab, val, &type, &ptr, &len, &num) != 0) return 0;
     v.type = type; v.ptr = ptr; v.len = len; v.num = num;
     p2m__val_out(&v, &out->value);
     return 1;
