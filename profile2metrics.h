@@ -2334,10 +2334,9 @@ static uint32_t p2m__intern(p2m__req *q, uint32_t type, const uint8_t *ptr, uint
     return id;
 }
 
-/* Parses an AnyValue into (type, bytes, num); the last oneof member wins.
-   Returns 0, or 1 when it holds an invalid string reference, -1 malformed. */
-/* An AnyValue's type and value (string indices resolved through t); the
-   last field of the oneof wins. 0, 1 an invalid string index, -1 malformed. */
+/* Parses an AnyValue into (type, bytes, num), string indices resolved
+   through t; the last oneof member wins. Returns 0, or 1 when it holds an
+   invalid string reference, -1 malformed. */
 static P2M__MUST int p2m__anyvalue(p2m__wire *w, const p2m__strtab *t, p2m__span s, uint32_t *type,
                                    const uint8_t **ptr, uint32_t *len, uint64_t *num) {
     const uint8_t *p = s.p, *end = s.p + s.n;
