@@ -246,9 +246,8 @@ static int write_all(const char *path, const p2m_outbuf *o)
 
 /* ---- options ------------------------------------------------------------ */
 
-/* Matches argv[*i] against -s / --long / --long=VALUE; takes the value. */
-static int take_opt(int argc, char **argv, int *i, const char *s, const char *l,
-                    const char **value, int *missing)
+int p2m_take_opt(int argc, char **argv, int *i, const char *s, const char *l,
+                 const char **value, int *missing)
 {
     const char *a = argv[*i];
     size_t ll = strlen(l);
@@ -1040,15 +1039,15 @@ static int convert_main(int argc, char **argv, char **extra_keys, p2m_attribute 
             stats = 1;
         } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
             quiet = 1;
-        } else if (take_opt(argc, argv, &i, "-c", "--config", &v, &missing)) {
+        } else if (p2m_take_opt(argc, argv, &i, "-c", "--config", &v, &missing)) {
             config = v;
-        } else if (take_opt(argc, argv, &i, "-o", "--output", &v, &missing)) {
+        } else if (p2m_take_opt(argc, argv, &i, "-o", "--output", &v, &missing)) {
             output = v;
-        } else if (take_opt(argc, argv, &i, NULL, "--connector", &v, &missing)) {
+        } else if (p2m_take_opt(argc, argv, &i, NULL, "--connector", &v, &missing)) {
             connector = v;
-        } else if (take_opt(argc, argv, &i, NULL, "--promote-resource-attrs", &v, &missing)) {
+        } else if (p2m_take_opt(argc, argv, &i, NULL, "--promote-resource-attrs", &v, &missing)) {
             promote = v;
-        } else if (take_opt(argc, argv, &i, "-f", "--format", &v, &missing)) {
+        } else if (p2m_take_opt(argc, argv, &i, "-f", "--format", &v, &missing)) {
             if (missing)
                 break;
             if (strcmp(v, "otlp") == 0)
@@ -1062,7 +1061,7 @@ static int convert_main(int argc, char **argv, char **extra_keys, p2m_attribute 
             else
                 return p2m_usage_error("convert",
                                    "unknown output format '%s' (otlp, json, prom or table)", v);
-        } else if (take_opt(argc, argv, &i, NULL, "--input-format", &v, &missing)) {
+        } else if (p2m_take_opt(argc, argv, &i, NULL, "--input-format", &v, &missing)) {
             if (missing)
                 break;
             if (strcmp(v, "otlp") == 0)
@@ -1076,14 +1075,14 @@ static int convert_main(int argc, char **argv, char **extra_keys, p2m_attribute 
             else
                 return p2m_usage_error(
                     "convert", "unknown input format '%s' (otlp, otlp-stream, json or jsonl)", v);
-        } else if (take_opt(argc, argv, &i, NULL, "--max-decompressed", &v, &missing)) {
+        } else if (p2m_take_opt(argc, argv, &i, NULL, "--max-decompressed", &v, &missing)) {
             if (missing)
                 break;
             if (parse_size(v, &max_decompressed) != 0)
                 return p2m_usage_error("convert",
                                        "--max-decompressed takes a size in bytes with an "
                                        "optional K, M or G (1G, 512M), not '%s'", v);
-        } else if (take_opt(argc, argv, &i, NULL, "--resource-attr", &v, &missing)) {
+        } else if (p2m_take_opt(argc, argv, &i, NULL, "--resource-attr", &v, &missing)) {
             const char *eq;
             if (missing)
                 break;
@@ -1106,14 +1105,14 @@ static int convert_main(int argc, char **argv, char **extra_keys, p2m_attribute 
             n_xattrs++;
             c.options.resource_attributes = xattrs; /* the library adds them to every resource */
             c.options.n_resource_attributes = n_xattrs;
-        } else if (take_opt(argc, argv, &i, NULL, "--layout", &v, &missing)) {
+        } else if (p2m_take_opt(argc, argv, &i, NULL, "--layout", &v, &missing)) {
             if (missing)
                 break;
             if (parse_layout(v, &layout) != 0)
                 return p2m_usage_error("convert",
                                    "unknown layout '%s' (auto, v1.8, v1.9 or v1.10)", v);
             layout_override = 1;
-        } else if (take_opt(argc, argv, &i, NULL, "--now", &v, &missing)) {
+        } else if (p2m_take_opt(argc, argv, &i, NULL, "--now", &v, &missing)) {
             if (missing)
                 break;
             if (parse_u64(v, &now) != 0)
@@ -1318,11 +1317,11 @@ static int cmd_validate(int argc, char **argv)
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             print_lines(stdout, validate_help);
             return 0;
-        } else if (take_opt(argc, argv, &i, "-c", "--config", &v, &missing)) {
+        } else if (p2m_take_opt(argc, argv, &i, "-c", "--config", &v, &missing)) {
             if (missing)
                 return p2m_usage_error("validate", "option '%s' needs a value", a);
             config = v;
-        } else if (take_opt(argc, argv, &i, NULL, "--connector", &v, &missing)) {
+        } else if (p2m_take_opt(argc, argv, &i, NULL, "--connector", &v, &missing)) {
             if (missing)
                 return p2m_usage_error("validate", "option '%s' needs a value", a);
             connector = v;

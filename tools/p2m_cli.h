@@ -18,4 +18,10 @@ int p2m_usage_error(const char *cmd, const char *fmt, ...)
 #endif
     ;
 
+/* Matches argv[*i] against -s (may be NULL) / --long / --long=VALUE: 1 when
+   it is that option, with *value its value (taken from the next argument,
+   or *missing set when there is none), else 0. */
+int p2m_take_opt(int argc, char **argv, int *i, const char *s, const char *l,
+                 const char **value, int *missing);
+
 #endif /* P2M_CLI_H */

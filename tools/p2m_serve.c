@@ -921,26 +921,6 @@ static int listen_on(const char *spec, int open, char *bound, size_t bound_cap, 
 
 /* ---- the command ------------------------------------------------------------ */
 
-static int take_opt(int argc, char **argv, int *i, const char *s, const char *l, const char **value,
-                    int *missing)
-{
-    const char *a = argv[*i];
-    size_t ll = strlen(l);
-    if ((s != NULL && strcmp(a, s) == 0) || strcmp(a, l) == 0) {
-        if (*i + 1 >= argc) {
-            *missing = 1;
-            return 1;
-        }
-        *value = argv[++*i];
-        return 1;
-    }
-    if (strncmp(a, l, ll) == 0 && a[ll] == '=') {
-        *value = a + ll + 1;
-        return 1;
-    }
-    return 0;
-}
-
 static int parse_uint(const char *v, unsigned long max, unsigned long *out)
 {
     char *end;
@@ -1023,41 +1003,41 @@ int p2m_cmd_serve(int argc, char **argv)
             return 0;
         } else if (strcmp(a, "--listen") == 0) {
             open = 1;
-        } else if (take_opt(argc, argv, &i, "-c", "--config", &v, &missing)) {
+        } else if (p2m_take_opt(argc, argv, &i, "-c", "--config", &v, &missing)) {
             config = v;
-        } else if (take_opt(argc, argv, &i, NULL, "--connector", &v, &missing)) {
+        } else if (p2m_take_opt(argc, argv, &i, NULL, "--connector", &v, &missing)) {
             connector = v;
-        } else if (take_opt(argc, argv, &i, NULL, "--http", &v, &missing)) {
+        } else if (p2m_take_opt(argc, argv, &i, NULL, "--http", &v, &missing)) {
             http_spec = v;
-        } else if (take_opt(argc, argv, &i, NULL, "--grpc", &v, &missing)) {
+        } else if (p2m_take_opt(argc, argv, &i, NULL, "--grpc", &v, &missing)) {
             grpc_spec = v;
-        } else if (take_opt(argc, argv, &i, NULL, "--exporter", &v, &missing)) {
+        } else if (p2m_take_opt(argc, argv, &i, NULL, "--exporter", &v, &missing)) {
             if (!missing && strcmp(v, "otlp") != 0 && strcmp(v, "none") != 0)
                 return p2m_usage_error("serve", "--exporter takes otlp or none, not '%s'", v);
             exporter_mode = v;
-        } else if (take_opt(argc, argv, &i, NULL, "--auth-token-file", &v, &missing)) {
+        } else if (p2m_take_opt(argc, argv, &i, NULL, "--auth-token-file", &v, &missing)) {
             token_file = v;
-        } else if (take_opt(argc, argv, &i, NULL, "--tls-cert", &v, &missing)) {
+        } else if (p2m_take_opt(argc, argv, &i, NULL, "--tls-cert", &v, &missing)) {
             cert_file = v;
-        } else if (take_opt(argc, argv, &i, NULL, "--tls-key", &v, &missing)) {
+        } else if (p2m_take_opt(argc, argv, &i, NULL, "--tls-key", &v, &missing)) {
             key_file = v;
-        } else if (take_opt(argc, argv, &i, NULL, "--max-body", &v, &missing)) {
+        } else if (p2m_take_opt(argc, argv, &i, NULL, "--max-body", &v, &missing)) {
             if (!missing && parse_size(v, &max_body) != 0)
                 return p2m_usage_error("serve", "--max-body takes a size in bytes with an "
                                        "optional K, M or G (64M), not '%s'", v);
-        } else if (take_opt(argc, argv, &i, NULL, "--max-decompressed", &v, &missing)) {
+        } else if (p2m_take_opt(argc, argv, &i, NULL, "--max-decompressed", &v, &missing)) {
             if (!missing && parse_size(v, &max_inflate) != 0)
                 return p2m_usage_error("serve", "--max-decompressed takes a size in bytes with "
                                        "an optional K, M or G (64M), not '%s'", v);
-        } else if (take_opt(argc, argv, &i, NULL, "--queue", &v, &missing)) {
+        } else if (p2m_take_opt(argc, argv, &i, NULL, "--queue", &v, &missing)) {
             num = &queue, max = 1000000;
-        } else if (take_opt(argc, argv, &i, NULL, "--max-connections", &v, &missing)) {
+        } else if (p2m_take_opt(argc, argv, &i, NULL, "--max-connections", &v, &missing)) {
             num = &max_conns, max = 100000;
-        } else if (take_opt(argc, argv, &i, NULL, "--idle-timeout", &v, &missing)) {
+        } else if (p2m_take_opt(argc, argv, &i, NULL, "--idle-timeout", &v, &missing)) {
             num = &idle, max = 86400;
-        } else if (take_opt(argc, argv, &i, NULL, "--request-timeout", &v, &missing)) {
+        } else if (p2m_take_opt(argc, argv, &i, NULL, "--request-timeout", &v, &missing)) {
             num = &req_timeout, max = 86400;
-        } else if (take_opt(argc, argv, &i, NULL, "--shutdown-timeout", &v, &missing)) {
+        } else if (p2m_take_opt(argc, argv, &i, NULL, "--shutdown-timeout", &v, &missing)) {
             num = &shut, max = 86400;
         } else if (a[0] == '-') {
             return p2m_usage_error("serve", "unknown option '%s'", a);
