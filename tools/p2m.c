@@ -976,8 +976,7 @@ static int same_file(const char *input, const char *output)
     return in_ok && si.st_dev == so.st_dev && si.st_ino == so.st_ino;
 }
 
-/* A size: digits with an optional K, M or G (powers of 1024). */
-static int parse_size(const char *s, size_t *out)
+int p2m_parse_size(const char *s, size_t max, size_t *out)
 {
     uint64_t v = 0, mul = 1;
     size_t n = strlen(s);
@@ -993,7 +992,7 @@ static int parse_size(const char *s, size_t *out)
     }
     if (mul != 1)
         digits[n - 1] = '\0';
-    if (parse_u64(digits, &v) != 0 || v == 0 || v > (uint64_t)((size_t)-1 / 2) / mul)
+    if (parse_u64(digits, &v) != 0 || v == 0 || v > (uint64_t)max / mul)
         return -1;
     *out = (size_t)(v * mul);
     return 0;
@@ -1078,7 +1077,7 @@ static int convert_main(int argc, char **argv, char **extra_keys, p2m_attribute 
         } else if (p2m_take_opt(argc, argv, &i, NULL, "--max-decompressed", &v, &missing)) {
             if (missing)
                 break;
-            if (parse_size(v, &max_decompressed) != 0)
+            if (p2m_parse_size(v, (size_t)-1 / 2, &max_decompressed) != 0)
                 return p2m_usage_error("convert",
                                        "--max-decompressed takes a size in bytes with an "
                                        "optional K, M or G (1G, 512M), not '%s'", v);

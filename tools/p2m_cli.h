@@ -24,4 +24,8 @@ int p2m_usage_error(const char *cmd, const char *fmt, ...)
 int p2m_take_opt(int argc, char **argv, int *i, const char *s, const char *l,
                  const char **value, int *missing);
 
+/* A size: digits with an optional K, M or G (powers of 1024), not 0 and at
+   most max bytes. 0, or -1 when s is not such a size. */
+int p2m_parse_size(const char *s, size_t max, size_t *out);
+
 #endif /* P2M_CLI_H */

@@ -935,33 +935,6 @@ static int parse_uint(const char *v, unsigned long max, unsigned long *out)
     return 0;
 }
 
-static int parse_size(const char *s, size_t *out)
-{
-    char *end;
-    unsigned long long v;
-    unsigned long long mul = 1;
-    if (*s < '0' || *s > '9')
-        return -1;
-    errno = 0;
-    v = strtoull(s, &end, 10);
-    if (errno)
-        return -1;
-    if (*end == 'K' || *end == 'k')
-        mul = 1024u;
-    else if (*end == 'M' || *end == 'm')
-        mul = 1024ull * 1024u;
-    else if (*end == 'G' || *end == 'g')
-        mul = 1024ull * 1024u * 1024u;
-    else if (*end != '\0')
-        return -1;
-    if (mul != 1 && end[1] != '\0')
-        return -1;
-    if (v == 0 || v > ((unsigned long long)((size_t)-1 / 4)) / mul)
-        return -1;
-    *out = (size_t)(v * mul);
-    return 0;
-}
-
 /* A PEM (or token) file: read whole, NUL-terminated. */
 static char *read_text(const char *path, const char *what, char *why, size_t why_cap)
 {
@@ -1022,11 +995,11 @@ int p2m_cmd_serve(int argc, char **argv)
         } else if (p2m_take_opt(argc, argv, &i, NULL, "--tls-key", &v, &missing)) {
             key_file = v;
         } else if (p2m_take_opt(argc, argv, &i, NULL, "--max-body", &v, &missing)) {
-            if (!missing && parse_size(v, &max_body) != 0)
+            if (!missing && p2m_parse_size(v, (size_t)-1 / 4, &max_body) != 0)
                 return p2m_usage_error("serve", "--max-body takes a size in bytes with an "
                                        "optional K, M or G (64M), not '%s'", v);
         } else if (p2m_take_opt(argc, argv, &i, NULL, "--max-decompressed", &v, &missing)) {
-            if (!missing && parse_size(v, &max_inflate) != 0)
+            if (!missing && p2m_parse_size(v, (size_t)-1 / 4, &max_inflate) != 0)
                 return p2m_usage_error("serve", "--max-decompressed takes a size in bytes with "
                                        "an optional K, M or G (64M), not '%s'", v);
         } else if (p2m_take_opt(argc, argv, &i, NULL, "--queue", &v, &missing)) {
