@@ -148,7 +148,9 @@ typedef enum p2m_rule_type {
     P2M_RULE_LITERAL = 0,     /* value */
     P2M_RULE_ATTRIBUTE = 1,   /* from */
     P2M_RULE_REGEX = 2,       /* value = pattern, source */
-    P2M_RULE_STRING_TABLE = 3 /* index */
+    P2M_RULE_STRING_TABLE = 3, /* index */
+    P2M_RULE_FRAME = 4         /* from: "type", "kind", "library", "function" or
+                                  "syscall", a property of the sample's stack */
 } p2m_rule_type;
 
 typedef enum p2m_function_mode {
@@ -162,7 +164,8 @@ typedef struct p2m_rule {
     const char *key;           /* attribute key on the data points */
     p2m_rule_type type;
     const char *value;         /* LITERAL: the value; REGEX: the pattern */
-    const char *from;          /* ATTRIBUTE: effective attribute key */
+    const char *from;          /* ATTRIBUTE: effective attribute key; FRAME: which
+                                  property of the stack (docs/spec.md section 5) */
     const char *source;        /* REGEX: attribute key, "function" or
                                   "string_table" (NULL = "string_table") */
     uint32_t index;            /* STRING_TABLE: index into the string table */
@@ -170,7 +173,8 @@ typedef struct p2m_rule {
 } p2m_rule;
 
 /* A filter (docs/spec.md section 4): pattern and every entry of patterns are
-   alternatives. keys (pattern filter only) restricts the subjects. */
+   alternatives. keys (pattern filter only) restricts the subjects. The
+   stack filter's subjects are the function names on the sample's stack. */
 typedef struct p2m_filter {
     int enabled;
     const char *pattern;
@@ -204,6 +208,9 @@ typedef struct p2m_extra_metric {
     const char *description;          /* NULL = a generated one */
     const char *const *sample_types;  /* at least one */
     size_t n_sample_types;
+    const char *stack_pattern;        /* NULL = every sample; else only samples
+                                         whose stack has a function name that
+                                         matches it feed this metric */
 } p2m_extra_metric;
 
 /* Maps a profile's sample type (type, unit) to a metric, with a scale factor
@@ -241,6 +248,8 @@ typedef struct p2m_config {
                                     resources and attributes (default 1 MiB) */
     const p2m_extra_metric *extra; /* declared metrics, emitted after function */
     size_t n_extra;              /* at most P2M_MAX_EXTRA */
+    p2m_filter stack_filter;     /* keep samples whose stack has a function
+                                    name that matches (no keys) */
 } p2m_config;
 
 /* The compiled configuration: lives in memory given to p2m_engine_compile,
@@ -342,6 +351,7 @@ typedef struct p2m_stats {
        mode: a P2M_ERR_MALFORMED error instead) */
     p2m_layout layout_evidence;
     int layout_conflict;
+    uint64_t dropped_stack;      /* samples the stack filter dropped */
 } p2m_stats;
 
 /* ---- result view (read the metrics without decoding the protobuf) ------- */
