@@ -22,8 +22,9 @@
      P2M_NO_REGEX      no regex engine: patterns are rejected (implementation only)
      P2M_NO_CUMULATIVE no cumulative temporality: it is rejected and the state
                        functions answer P2M_ERR_UNSUPPORTED (implementation only)
-     P2M_NO_FUNCTION   no function metric and no regex rules on function names:
-                       they are rejected (implementation only)
+     P2M_NO_FUNCTION   no function metric, no regex rules on function names, no
+                       frame rules, stack filter or stack patterns: they are
+                       rejected (implementation only)
      P2M_USE_PCRE2     patterns run on PCRE2 instead (link -lpcre2-8; impl. only)
      P2M_SMALL         do not force inlining (implied by -Os; implementation only)
      P2M_NO_JSON, P2M_NO_PROM   no OTLP/JSON or Prometheus text writer (they are
@@ -1422,6 +1423,7 @@ typedef struct p2m__metric {
     int ukind;           /* P2M__U_* */
     double per_unit;     /* nanoseconds or bytes per output unit (1 for others) */
     p2m_str name, unit, description;
+    const p2m_regex *stack_rx; /* declared metric: its stack_pattern, or NULL */
 } p2m__metric;
 
 /* A sample type that feeds a declared metric. */
@@ -1434,12 +1436,26 @@ typedef struct p2m__xtype {
 #define P2M__SRC_FUNCTION 1u
 #define P2M__SRC_ATTRIBUTE 2u
 
+/* What a frame rule reads of the stack (docs/spec.md section 5), in the
+   order of p2m__frame_froms. */
+#define P2M__FR_TYPE 0u
+#define P2M__FR_KIND 1u
+#define P2M__FR_LIBRARY 2u
+#define P2M__FR_FUNCTION 3u
+#define P2M__FR_SYSCALL 4u
+#define P2M__NFRAME 5u
+static const char *const p2m__frame_froms[P2M__NFRAME] = {"type", "kind", "library", "function",
+                                                          "syscall"};
+/* The location attribute that gives a frame's type. */
+static const char p2m__frame_type_key[] = "profile.frame.type";
+
 typedef struct p2m__rule {
     p2m_rule_type type;
     uint32_t out_key;    /* index of its key among the distinct output keys */
     uint32_t slot;       /* ATTRIBUTE, and REGEX on an attribute: slot of the key */
     uint32_t source;     /* REGEX: P2M__SRC_* */
     uint32_t rx_index;   /* REGEX: index among the regex rules (memo row) */
+    uint32_t frame;      /* FRAME: P2M__FR_* */
     const p2m_regex *rx; /* REGEX */
     uint32_t index;      /* STRING_TABLE */
     p2m_str value;       /* LITERAL value, REGEX pattern */
@@ -1449,6 +1465,8 @@ typedef struct p2m__rule {
 #define P2M__F_PROCESS 0
 #define P2M__F_THREAD 1
 #define P2M__F_PATTERN 2
+#define P2M__F_STACK 3   /* subjects: the function names on the stack */
+#define P2M__NFILTER 4
 
 typedef struct p2m__filter {
     int enabled;
@@ -1481,11 +1499,17 @@ struct p2m_engine {
     int strict;
     p2m_function_mode function_mode;
     uint32_t fkey;                  /* output key of the function name (function metric) */
-    p2m__filter filter[3];          /* process, thread, pattern */
+    p2m__filter filter[P2M__NFILTER]; /* process, thread, pattern, stack */
     uint32_t n_rx_rules;            /* regex rules */
     size_t rx_scratch;              /* scratch bytes of the hungriest pattern */
-    int need_stacks;                /* function metric, or a regex rule on `function` */
+    int need_stacks;                /* function metric, or stack properties */
     int rx_function;                /* a regex rule on `function` */
+    /* stack properties, resolved once per stack: what frame rules read
+       (bit per P2M__FR_*), the names matched (stack filter, stack_pattern) */
+    int stack_props;                /* frame rules, stack filter, stack patterns or rx_function */
+    uint32_t frame_need;            /* bit per P2M__FR_* read by a rule (rx_function: FUNCTION) */
+    uint32_t ftype_slot;            /* slot of profile.frame.type, or P2M__NONE */
+    uint64_t xstack_mask;           /* bit x: declared metric x has a stack pattern */
     uint32_t state_series;          /* cumulative: series (and resources) the state holds */
     size_t state_bytes;
     int any_filter;
@@ -1612,8 +1636,10 @@ static void p2m__arena_over(p2m__arena *a, void *mem, size_t size) {
    names)? Never when that code is compiled out. */
 #ifdef P2M_NO_FUNCTION
 #define P2M__STACKS(e) 0
+#define P2M__PROPS(e) 0
 #else
 #define P2M__STACKS(e) ((e)->need_stacks)
+#define P2M__PROPS(e) ((e)->stack_props) /* frame rules, stack filter or stack patterns */
 #endif
 
 #define P2M__EV18 1u   /* only v1.8 */
@@ -1685,16 +1711,39 @@ struct p2m_result {
     size_t n_xattrs;
 };
 
-typedef struct p2m__smemo {  /* a sample memo entry: attribute_indices bytes -> outcome */
+typedef struct p2m__smemo {  /* a sample memo entry: (attribute_indices bytes, stack class) -> outcome */
     uint64_t key, key2;       /* the bytes when 16 or fewer, else a hash of them (key) */
     uint32_t off, len, stamp, outcome;
+    uint32_t cls;             /* the stack's class (p2m__sprop), 0 without stack properties */
+    uint32_t pad;
 } p2m__smemo;
-#define P2M__SM_NONE 0xFFFFFFFFu  /* not known (yet) */
-#define P2M__SM_BAD 0xFFFFFFFEu   /* invalid reference */
-#define P2M__SM_DROP 0xFFFFFFF0u  /* dropped by a filter: outcome >= this, one of the three below */
+#define P2M__SM_NONE 0xFFFFFFFFu      /* not known (yet) */
+#define P2M__SM_BAD 0xFFFFFFFEu       /* invalid reference in the sample's attributes */
+#define P2M__SM_BAD_STACK 0xFFFFFFFDu /* invalid reference in its stack */
+#define P2M__SM_DROP 0xFFFFFFF0u      /* dropped by a filter: one of the four below */
 #define P2M__SM_DROP_PROCESS P2M__SM_DROP
 #define P2M__SM_DROP_THREAD (P2M__SM_DROP + 1u)
 #define P2M__SM_DROP_PATTERN (P2M__SM_DROP + 2u)
+#define P2M__SM_DROP_STACK (P2M__SM_DROP + 3u)
+
+/* The properties of one stack that frame rules and stack filters read,
+   resolved once per request (p2m__stack_props). */
+typedef struct p2m__sprop {
+    uint32_t state;           /* P2M__SP_* */
+    uint32_t cls;             /* its class: the first stack with the same values and verdict */
+    uint32_t v[P2M__NFRAME];  /* value id per P2M__FR_* the rules read, else P2M__VID_ABSENT */
+    uint32_t keep;            /* the stack filter matches */
+    uint64_t xmatch;          /* bit x: declared metric x's stack pattern matches */
+} p2m__sprop;
+#define P2M__SP_UNRESOLVED 0u
+#define P2M__SP_OK 1u
+#define P2M__SP_INVALID 2u      /* it refers outside a table */
+#define P2M__CLS_INVALID UINT32_MAX /* the sample memo's class of an invalid stack */
+
+typedef struct p2m__lframe {  /* a location's frame type and mapping (p2m__location_frame) */
+    uint32_t type;            /* value id, or P2M__LOC_UNRESOLVED: not read yet */
+    uint32_t map;             /* mapping index (UINT32_MAX when larger) */
+} p2m__lframe;
 
 /* loc_memo entries (p2m__req): off of a location whose names are not
    resolved yet; len of one whose names are invalid (off unresolved too). */
@@ -1764,6 +1813,12 @@ typedef struct p2m__req {
     int dict_done;            /* p2m__dict_scan indexed the dictionary */
     p2m__smemo *smemo;        /* sample memo (mask + 1 entries), or none (mask 0) */
     uint32_t smemo_mask, smemo_stamp;
+    /* stack properties */
+    p2m__sprop *sprops;       /* per stack; entry n_stacks: stack 0 of an empty table */
+    p2m__lframe *lframes;     /* per location */
+    uint32_t *scls;           /* stack classes, open addressing: P2M__ID1(stack) or P2M__ID1_NONE */
+    uint32_t scls_mask;
+    uint8_t *xverdict;        /* per (declared metric, value id): 0 not judged, 1 no match, 2 match */
     /* current resource */
     uint32_t cur_res;
     uint32_t res_first_ser;   /* id of its first series */
@@ -2120,8 +2175,9 @@ static void p2m__cum_point(const p2m__cum *c, uint32_t sid, p2m_point *out, cons
 typedef struct p2m__plan {
     size_t strs, aents, vals, vhash, ser, ser_vids, ser_pos, shash, consts, slots, kv,
         res, resfields, plist, result, aspans, fn_tabs, loc_memo, func_memo, lines, stamps,
-        verdict, rx_memo, rx_scratch, akey, kstamp, elist, cum, smemo, fn_list, total;
-    uint32_t vals_cap, vhash_cap, ser_cap, shash_cap, smemo_n, fn_list_cap;
+        verdict, rx_memo, rx_scratch, akey, kstamp, elist, cum, smemo, fn_list, sprops, lframes,
+        scls, xverdict, total;
+    uint32_t vals_cap, vhash_cap, ser_cap, shash_cap, smemo_n, fn_list_cap, scls_cap;
 } p2m__plan;
 
 static uint32_t p2m__pow2_at_least(uint64_t n) {
@@ -2170,7 +2226,7 @@ static void p2m__cum_place(const p2m_engine *e, uint32_t ser_cap, p2m__arena *a,
 
 static P2M__MUST int p2m__make_plan(const p2m__req *q, p2m__plan *pl) {
     const p2m_engine *e = q->e;
-    const int fn = P2M__STACKS(e);
+    const int fn = P2M__STACKS(e), props = P2M__PROPS(e);
     const int pall = e->filter[P2M__F_PATTERN].enabled && e->filter[P2M__F_PATTERN].all_keys;
     /* values: attribute entries (their keys too, for the pattern filter on
        every attribute), resource attributes, rule constants, function names;
@@ -2178,6 +2234,9 @@ static P2M__MUST int p2m__make_plan(const p2m__req *q, p2m__plan *pl) {
     uint64_t vals = 3u + (uint64_t)q->sv.n_attrs * (pall ? 2u : 1u) +
                     (uint64_t)q->sv.n_res_fields * (pall ? 2u : 1u) + 3u * (uint64_t)e->n_rules +
                     (fn ? (uint64_t)q->sv.n_funcs + q->sv.n_locs + 1u : 0u);
+    /* stack properties: libraries (mapping base names), system call names
+       (one per function name at most), "kernel" and "user" */
+    if (props) vals += (uint64_t)q->sv.n_maps + q->sv.n_funcs + q->sv.n_locs + 2u;
     vals *= 1u + e->n_rx_rules;
     uint64_t cap = q->sv.series_cap;
     size_t at = 0;
@@ -2247,6 +2306,13 @@ static P2M__MUST int p2m__make_plan(const p2m__req *q, p2m__plan *pl) {
             pl->smemo_n <<= 1;
     }
     P2M__PLACE(smemo, (size_t)pl->smemo_n * sizeof(p2m__smemo));
+    /* stack properties: per stack (and the empty stack), per location, the
+       classes' hash, and the declared metrics' verdicts per name */
+    pl->scls_cap = props ? p2m__pow2_at_least(((uint64_t)q->sv.n_stacks + 1u) * 2u) : 0u;
+    P2M__PLACE(sprops, props ? ((size_t)q->sv.n_stacks + 1u) * sizeof(p2m__sprop) : 0u);
+    P2M__PLACE(lframes, props ? (size_t)q->sv.n_locs * sizeof(p2m__lframe) : 0u);
+    P2M__PLACE(scls, (size_t)pl->scls_cap * 4u);
+    P2M__PLACE(xverdict, props && e->xstack_mask ? (size_t)e->n_extra * pl->vals_cap : 0u);
     /* cumulative: pending changes per held series, counts per (resource,
        metric), the new series' hash, and the view of the whole state */
     pl->cum = 0;
@@ -2908,16 +2974,21 @@ static uint32_t p2m__series_for(p2m__req *q, uint32_t metric) {
 }
 
 /* The attribute set of a sample: rules in order, later rules of the same key
-   replace earlier ones, a rule yielding nothing leaves the key as it was. */
-static void p2m__attribute_set(p2m__req *q, const uint32_t *slots, uint32_t leaf) {
+   replace earlier ones, a rule yielding nothing leaves the key as it was.
+   frame: the values of the sample's stack (NULL without stack properties). */
+static void p2m__attribute_set(p2m__req *q, const uint32_t *slots, const uint32_t *frame) {
     const p2m_engine *e = q->e;
     uint32_t i;
     for (i = 0; i < e->n_keys; i++) { q->kv[i] = P2M__VID_ABSENT; q->kpos[i] = 0; }
     for (i = 0; i < e->n_rules; i++) {
         const p2m__rule *r = &e->rules[i];
         uint32_t vid = r->type == P2M_RULE_ATTRIBUTE ? slots[r->slot] : q->rule_const[i];
+        if (r->type == P2M_RULE_FRAME) vid = frame ? frame[r->frame] : P2M__VID_ABSENT;
         if (r->type == P2M_RULE_REGEX && r->source != P2M__SRC_STRING_TABLE)
-            vid = p2m__rule_extract(q, r, r->source == P2M__SRC_FUNCTION ? leaf : slots[r->slot]);
+            vid = p2m__rule_extract(q, r,
+                                    r->source != P2M__SRC_FUNCTION ? slots[r->slot]
+                                    : frame                        ? frame[P2M__FR_FUNCTION]
+                                                                   : P2M__VID_ABSENT);
         if (vid <= P2M__VID_EMPTY) vid = q->rule_def[i];
         if (vid > P2M__VID_EMPTY) {
             q->kv[r->out_key] = vid;
@@ -3000,50 +3071,63 @@ static P2M__MUST int p2m__mapping_build_id(p2m__req *q, p2m__field *attrs_field,
     return r < 0 ? -1 : 0;
 }
 
+/* The file name of mapping map_idx, and its first attribute_indices field
+   (*has_attrs). 0 ok, 1 invalid reference, -1 malformed. */
+static P2M__MUST int p2m__mapping_file(p2m__req *q, uint64_t map_idx, p2m_str *file,
+                                       p2m__field *attrs, int *has_attrs) {
+    const uint8_t *p, *end;
+    p2m__field f;
+    int r;
+    uint64_t fname = 0;
+    file->ptr = "";
+    file->len = 0;
+    *has_attrs = 0;
+    if (map_idx >= q->sv.n_maps) return map_idx != 0; /* 0: the zero value, no mapping */
+    p = q->in + q->maps[map_idx].off;
+    end = p + q->maps[map_idx].len;
+    while ((r = p2m__next(&q->w, &p, end, &f)) > 0) {
+        if (f.num == P2M__PB_MAPPING_FILENAME_STRINDEX && f.wt == P2M__WT_VARINT) fname = f.v;
+        else if (f.num == P2M__PB_MAPPING_ATTRIBUTE_INDICES &&
+                 (f.wt == P2M__WT_LEN || f.wt == P2M__WT_VARINT) && !*has_attrs) {
+            *attrs = f;
+            *has_attrs = 1;
+        }
+    }
+    if (r < 0) return -1;
+    return p2m__string(q, fname, file) < 0;
+}
+
+/* What follows the last '/' of a path. */
+static p2m_str p2m__basename(p2m_str path) {
+    size_t i = path.len;
+    while (i > 0 && path.ptr[i - 1] != '/') i--;
+    path.ptr += i;
+    path.len -= i;
+    return path;
+}
+
 /* Name of an unsymbolised location: the symboliser's answer, else the base
    name of its mapping's file, else "[unknown]". 0 ok, 1 invalid, -1 malformed. */
 static P2M__MUST int p2m__unsymbolised_name(p2m__req *q, uint64_t map_idx, uint64_t address,
                                             uint32_t *vid) {
-    p2m_str file = {"", 0}, build = {"", 0};
-    if (map_idx >= q->sv.n_maps) {
-        if (map_idx != 0) return 1;
-    } else {
-        const uint8_t *p = q->in + q->maps[map_idx].off, *end = p + q->maps[map_idx].len;
-        p2m__field f, attrs;
-        int r, has_attrs = 0;
-        uint64_t fname = 0;
-        while ((r = p2m__next(&q->w, &p, end, &f)) > 0) {
-            if (f.num == P2M__PB_MAPPING_FILENAME_STRINDEX && f.wt == P2M__WT_VARINT) fname = f.v;
-            else if (f.num == P2M__PB_MAPPING_ATTRIBUTE_INDICES &&
-                     (f.wt == P2M__WT_LEN || f.wt == P2M__WT_VARINT) && !has_attrs) {
-                attrs = f;
-                has_attrs = 1;
-            }
-        }
-        if (r < 0) return -1;
-        if (p2m__string(q, fname, &file) < 0) return 1;
-        if (has_attrs && q->opt && q->opt->symbolize &&
-            p2m__mapping_build_id(q, &attrs, &build) < 0)
-            return -1;
-    }
+    p2m_str file, build = {"", 0}, base;
+    p2m__field attrs;
+    int has_attrs, b = p2m__mapping_file(q, map_idx, &file, &attrs, &has_attrs);
+    if (b) return b;
     if (q->opt && q->opt->symbolize) {
-        p2m_str name = q->opt->symbolize(q->opt->user_data, address, file, build);
+        p2m_str name;
+        if (has_attrs && p2m__mapping_build_id(q, &attrs, &build) < 0) return -1;
+        name = q->opt->symbolize(q->opt->user_data, address, file, build);
         if (name.len && name.ptr) {
             *vid =
                 p2m__intern(q, P2M_VALUE_STRING, (const uint8_t *)name.ptr, (uint32_t)name.len, 0);
             return 0;
         }
     }
-    if (file.len) {
-        size_t i = file.len;
-        while (i > 0 && file.ptr[i - 1] != '/') i--;
-        if (i < file.len) {
-            *vid = p2m__intern(q, P2M_VALUE_STRING, (const uint8_t *)file.ptr + i,
-                               (uint32_t)(file.len - i), 0);
-            return 0;
-        }
-    }
-    *vid = p2m__unknown_vid(q);
+    base = p2m__basename(file);
+    *vid = base.len ? p2m__intern(q, P2M_VALUE_STRING, (const uint8_t *)base.ptr,
+                                  (uint32_t)base.len, 0)
+                    : p2m__unknown_vid(q);
     return 0;
 }
 
@@ -3196,27 +3280,6 @@ P2M__INLINE P2M__MUST int p2m__locs_next(p2m__req *q, p2m__locs *k, uint64_t *li
     }
 }
 
-/* Name id of the leaf function of a stack: the first line of its first
-   frame (as the function metric's self mode). 0 ok, 1 invalid, -1 malformed. */
-static P2M__MUST int p2m__leaf_function(p2m__req *q, uint64_t stack_idx, uint32_t *vid) {
-    p2m__locs k;
-    uint64_t li;
-    int r;
-    *vid = P2M__VID_ABSENT;
-    if (p2m__locs_init(q, stack_idx, &k)) return 1;
-    while ((r = p2m__locs_next(q, &k, &li)) > 0) {
-        const uint32_t *ids;
-        uint32_t n;
-        int b = p2m__location_names(q, li, &ids, &n, 0);
-        if (b) return b;
-        if (n) {
-            *vid = ids[0];
-            return 0;
-        }
-    }
-    return r < 0 ? -1 : 0;
-}
-
 /* Feeds the function metric from one sample's stack. 0 ok, 1 invalid
    reference, -1 malformed. */
 static P2M__MUST int p2m__feed_functions(p2m__req *q, uint64_t stack_idx, uint64_t contrib,
@@ -3288,6 +3351,233 @@ static P2M__MUST int p2m__feed_functions(p2m__req *q, uint64_t stack_idx, uint64
     return 0;
 }
 
+#endif /* P2M_NO_FUNCTION */
+
+#ifndef P2M_NO_FUNCTION
+/* ---- one request: stack properties (frame rules, stack filter, stack patterns) ----
+   What frame rules read of a sample's stack (docs/spec.md section 5) and
+   whether its function names match the stack filter and the declared
+   metrics' stack patterns, resolved once per stack (many samples share one)
+   into q->sprops. Stacks with equal values and verdict form a class, which
+   the sample memo adds to its key. Names come from p2m__location_names, so
+   they are the function metric's names. */
+
+/* The frame type and mapping index of location li (memoised): its last
+   profile.frame.type attribute. 0 ok, 1 invalid reference, -1 malformed. */
+static P2M__MUST int p2m__location_frame(p2m__req *q, uint64_t li, const p2m__lframe **out) {
+    static const p2m__lframe none = {P2M__VID_ABSENT, 0};
+    const uint8_t *p, *end;
+    p2m__field f;
+    int r;
+    uint32_t type = P2M__VID_ABSENT;
+    uint64_t map = 0;
+    if (li >= q->sv.n_locs) {
+        *out = &none; /* location 0 of an empty table: no frame */
+        return li != 0;
+    }
+    *out = &q->lframes[li];
+    if (q->lframes[li].type != P2M__LOC_UNRESOLVED) return 0;
+    p = q->in + q->locs[li].off;
+    end = p + q->locs[li].len;
+    while ((r = p2m__next(&q->w, &p, end, &f)) > 0) {
+        p2m__ints it;
+        uint64_t idx;
+        int ri;
+        if (f.num == P2M__PB_LOCATION_MAPPING_INDEX && f.wt == P2M__WT_VARINT) map = f.v;
+        if (f.num != P2M__PB_LOCATION_ATTRIBUTE_INDICES ||
+            (f.wt != P2M__WT_LEN && f.wt != P2M__WT_VARINT))
+            continue;
+        p2m__ints_init(&it, &f);
+        while ((ri = p2m__ints_next(&q->w, &it, &idx)) > 0) {
+            if (idx >= q->sv.n_attrs) {
+                if (idx != 0) return 1;
+                continue;
+            }
+            if (q->aents[idx].bad) return 1;
+            if (q->aents[idx].slot == q->e->ftype_slot) type = q->aents[idx].vid;
+        }
+        if (ri < 0) return -1;
+    }
+    if (r < 0) return -1;
+    q->lframes[li].type = type;
+    q->lframes[li].map = map < UINT32_MAX ? (uint32_t)map : UINT32_MAX;
+    return 0;
+}
+
+/* Is value vid the string s? */
+static int p2m__vid_is(const p2m__req *q, uint32_t vid, const char *s) {
+    p2m_str v;
+    if (vid <= P2M__VID_EMPTY || q->vals[vid].type != P2M_VALUE_STRING) return 0;
+    v.ptr = (const char *)q->vals[vid].ptr;
+    v.len = q->vals[vid].len;
+    return p2m__streq(v, s);
+}
+
+static uint32_t p2m__intern_cstr(p2m__req *q, const char *s) {
+    return p2m__intern(q, P2M_VALUE_STRING, (const uint8_t *)s, (uint32_t)p2m__cstrlen(s), 0);
+}
+
+/* The leaf's type, kind and library (as far as the rules read them). */
+static P2M__MUST int p2m__leaf_props(p2m__req *q, p2m__sprop *sp, const p2m__lframe *lf) {
+    const uint32_t need = q->e->frame_need, t = lf->type;
+    if (t > P2M__VID_EMPTY) {
+        if (need >> P2M__FR_TYPE & 1u) sp->v[P2M__FR_TYPE] = t;
+        if (need >> P2M__FR_KIND & 1u)
+            sp->v[P2M__FR_KIND] = p2m__intern_cstr(q, p2m__vid_is(q, t, "kernel") ? "kernel" : "user");
+    }
+    if ((need >> P2M__FR_LIBRARY & 1u) && (t <= P2M__VID_EMPTY || p2m__vid_is(q, t, "native"))) {
+        p2m_str file, base;
+        p2m__field attrs;
+        int has_attrs, b = p2m__mapping_file(q, lf->map, &file, &attrs, &has_attrs);
+        if (b) return b;
+        base = p2m__basename(file);
+        if (base.len)
+            sp->v[P2M__FR_LIBRARY] =
+                p2m__intern(q, P2M_VALUE_STRING, (const uint8_t *)base.ptr, (uint32_t)base.len, 0);
+    }
+    return 0;
+}
+
+/* The system call of a kernel frame's function name: NAME of PREFIX NAME. */
+static int p2m__syscall_of(const p2m__val *v, p2m_str *name) {
+    static const char *const entry[7] = {"__x64_sys_", "__arm64_sys_", "__ia32_sys_", "__se_sys_",
+                                         "__do_sys_",  "ksys_",        "sys_"};
+    p2m_str s;
+    uint32_t k;
+    s.ptr = (const char *)v->ptr;
+    s.len = v->len;
+    for (k = 0; k < 7u; k++) {
+        const size_t n = p2m__cstrlen(entry[k]);
+        if (s.len > n && p2m__starts(s, entry[k])) {
+            name->ptr = s.ptr + n;
+            name->len = s.len - n;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Does declared metric x's stack pattern match name vid? Judged once per name. */
+static int p2m__xstack_match(p2m__req *q, uint32_t x, uint32_t vid) {
+    uint8_t *v = &q->xverdict[(size_t)x * q->vals_cap + vid];
+    if (!*v) {
+        size_t a, b;
+        *v = p2m__search(q, q->e->metric[P2M_METRIC_EXTRA + x].stack_rx, q->vals[vid].ptr,
+                         q->vals[vid].len, &a, &b) == 1
+                 ? 2u
+                 : 1u;
+    }
+    return *v == 2u;
+}
+
+/* One frame's names against the stack filter and the stack patterns. */
+static void p2m__match_names(p2m__req *q, p2m__sprop *sp, const uint32_t *ids, uint32_t n) {
+    const p2m_engine *e = q->e;
+    uint32_t j, x;
+    for (j = 0; j < n; j++) {
+        if (e->filter[P2M__F_STACK].enabled && !sp->keep)
+            sp->keep = (uint32_t)p2m__filter_match(q, P2M__F_STACK, ids[j]);
+        for (x = 0; x < e->n_extra; x++)
+            if ((e->xstack_mask & ~sp->xmatch) >> x & 1u && p2m__xstack_match(q, x, ids[j]))
+                sp->xmatch |= (uint64_t)1 << x;
+    }
+}
+
+/* The class of resolved stack si: the first stack with its values and verdict. */
+static uint32_t p2m__stack_class(p2m__req *q, uint32_t si) {
+    const p2m__sprop *sp = &q->sprops[si];
+    uint32_t h = sp->keep, i, at;
+    for (i = 0; i < P2M__NFRAME; i++) h = p2m__hstep(h, sp->v[i]);
+    for (at = h & q->scls_mask;; at = (at + 1u) & q->scls_mask) {
+        const p2m__sprop *o;
+        const uint32_t c = q->scls[at];
+        if (c == P2M__ID1_NONE) {
+            q->scls[at] = P2M__ID1(si);
+            return si;
+        }
+        o = &q->sprops[P2M__ID1_ID(c)];
+        for (i = 0; i < P2M__NFRAME && o->v[i] == sp->v[i]; i++) {}
+        if (i == P2M__NFRAME && o->keep == sp->keep) return P2M__ID1_ID(c);
+    }
+}
+
+/* The properties of stack stack_idx (memoised). Frames are read from the
+   leaf only as far as needed: the leaf for type, kind and library, the
+   first named frame for the function, the first system call entry, every
+   frame when names are matched. 0 ok, 1 invalid reference, -1 malformed. */
+static P2M__MUST int p2m__stack_props(p2m__req *q, uint64_t stack_idx, const p2m__sprop **out) {
+    const p2m_engine *e = q->e;
+    const uint32_t si = stack_idx < q->sv.n_stacks ? (uint32_t)stack_idx : q->sv.n_stacks;
+    p2m__sprop *sp = &q->sprops[si];
+    p2m__locs k;
+    uint64_t li;
+    int r, leaf = 1, want_fn = e->frame_need >> P2M__FR_FUNCTION & 1u,
+           want_sys = e->frame_need >> P2M__FR_SYSCALL & 1u,
+           match = e->filter[P2M__F_STACK].enabled || e->xstack_mask;
+    uint32_t i;
+    *out = sp;
+    if (p2m__locs_init(q, stack_idx, &k)) return 1; /* outside the table */
+    if (sp->state != P2M__SP_UNRESOLVED) return sp->state == P2M__SP_INVALID;
+    for (i = 0; i < P2M__NFRAME; i++) sp->v[i] = P2M__VID_ABSENT;
+    sp->keep = 0;
+    sp->xmatch = 0;
+    while ((r = p2m__locs_next(q, &k, &li)) > 0) {
+        const p2m__lframe *lf = 0;
+        const uint32_t *ids = 0;
+        uint32_t n = 0;
+        int b = 0;
+        if ((leaf && (e->frame_need & ~(1u << P2M__FR_FUNCTION))) || want_sys)
+            b = p2m__location_frame(q, li, &lf);
+        if (!b && leaf && lf) b = p2m__leaf_props(q, sp, lf);
+        if (!b && (want_fn || want_sys || match)) b = p2m__location_names(q, li, &ids, &n, 0);
+        if (b) {
+            if (b > 0) sp->state = P2M__SP_INVALID;
+            return b;
+        }
+        if (want_fn && n) {
+            sp->v[P2M__FR_FUNCTION] = ids[0];
+            want_fn = 0;
+        }
+        if (want_sys && (lf->type <= P2M__VID_EMPTY || p2m__vid_is(q, lf->type, "kernel"))) {
+            p2m_str name;
+            for (i = 0; i < n && want_sys; i++) {
+                if (!p2m__syscall_of(&q->vals[ids[i]], &name)) continue;
+                sp->v[P2M__FR_SYSCALL] = p2m__intern(q, P2M_VALUE_STRING, (const uint8_t *)name.ptr,
+                                                     (uint32_t)name.len, 0);
+                want_sys = 0;
+            }
+        }
+        if (match) p2m__match_names(q, sp, ids, n);
+        leaf = 0;
+        if (!want_fn && !want_sys && !match) break;
+    }
+    if (r < 0) return -1;
+    sp->state = P2M__SP_OK;
+    sp->cls = p2m__stack_class(q, si);
+    return 0;
+}
+
+/* Does the stack stop the sample (an invalid reference in it, the stack
+   filter)? 1 when it is counted and done, 0 to go on, -1 on an error. */
+P2M__INLINE P2M__MUST int p2m__stack_stops(p2m__req *q, const p2m__field *f, int bad,
+                                           const p2m__sprop *sp, p2m__smemo *me) {
+    if (bad) {
+        if (q->e->strict)
+            return p2m__fail_ref(
+                q, f->at,
+                P2M__MSG("stack, location, function, mapping or attribute index outside its "
+                         "table"));
+        if (me) me->outcome = P2M__SM_BAD_STACK;
+        q->st->invalid_references++;
+        return 1;
+    }
+    if (q->e->filter[P2M__F_STACK].enabled && !sp->keep) {
+        if (me) me->outcome = P2M__SM_DROP_STACK;
+        q->st->dropped_stack++;
+        return 1;
+    }
+    return 0;
+}
 #endif /* P2M_NO_FUNCTION */
 
 /* ---- one request: the sample walk ----------------------------------------- */
@@ -3447,9 +3737,10 @@ P2M__INLINE P2M__MUST int p2m__read_sample(p2m__req *q, const p2m__field *f, con
     return rr;
 }
 
-/* The sample memo entry for x's attribute_indices bytes; *hit when it holds
-   their outcome already. On a miss the entry is taken for them. */
-P2M__INLINE p2m__smemo *p2m__memo_entry(p2m__req *q, const p2m__smp *x, int *hit) {
+/* The sample memo entry for x's attribute_indices bytes and its stack's
+   class cls; *hit when it holds their outcome already. On a miss the entry
+   is taken for them. */
+P2M__INLINE p2m__smemo *p2m__memo_entry(p2m__req *q, const p2m__smp *x, uint32_t cls, int *hit) {
     const uint8_t *ap = x->attrs.s.p;
     uint32_t n = x->attrs.s.n, k;
     uint64_t key = 0, key2 = 0;
@@ -3468,9 +3759,10 @@ P2M__INLINE p2m__smemo *p2m__memo_entry(p2m__req *q, const p2m__smp *x, int *hit
         for (k = 0; k + 8u <= n; k += 8u) key = (key ^ p2m__le64(ap + k)) * 0x100000001B3u;
         for (; k < n; k++) key = (key ^ ap[k]) * 0x100000001B3u;
     }
-    me = &q->smemo[(uint32_t)(((key ^ key2 ^ n) * 0x9E3779B97F4A7C15u) >> 40) & q->smemo_mask];
+    me = &q->smemo[(uint32_t)(((key ^ key2 ^ n ^ (uint64_t)cls << 32) * 0x9E3779B97F4A7C15u) >> 40) &
+                   q->smemo_mask];
     *hit = me->stamp == q->smemo_stamp && me->outcome != P2M__SM_NONE && me->len == n &&
-           me->key == key && me->key2 == key2 &&
+           me->key == key && me->key2 == key2 && me->cls == cls &&
            (n <= 16u || p2m__bytes_eq(q->in + me->off, ap, n));
     if (*hit) return me;
     me->stamp = q->smemo_stamp;
@@ -3478,6 +3770,7 @@ P2M__INLINE p2m__smemo *p2m__memo_entry(p2m__req *q, const p2m__smp *x, int *hit
     me->key2 = key2;
     me->off = (uint32_t)(ap - q->in);
     me->len = n;
+    me->cls = cls;
     me->outcome = P2M__SM_NONE;
     return me;
 }
@@ -3494,9 +3787,11 @@ P2M__INLINE p2m__series *p2m__memo_replay(p2m__req *q, uint32_t outcome, p2m__sm
         return 0;
     }
     if (outcome >= P2M__SM_DROP) {
-        if (outcome == P2M__SM_DROP_PROCESS) q->st->dropped_process++;
+        if (outcome == P2M__SM_BAD_STACK) q->st->invalid_references++;
+        else if (outcome == P2M__SM_DROP_PROCESS) q->st->dropped_process++;
         else if (outcome == P2M__SM_DROP_THREAD) q->st->dropped_thread++;
-        else q->st->dropped_pattern++;
+        else if (outcome == P2M__SM_DROP_PATTERN) q->st->dropped_pattern++;
+        else q->st->dropped_stack++;
         return 0;
     }
     if (!x->has_values) x->sum = x->count;
@@ -3573,18 +3868,21 @@ P2M__INLINE uint64_t p2m__contribution(const p2m__pinfo *pi, uint64_t sum) {
 }
 
 /* Adds a kept sample to its series se (NULL: the profile's metric is off),
-   to the declared metrics the profile feeds and to the function metric. */
+   to the declared metrics the profile feeds (those with a stack pattern
+   when its stack sp matches) and to the function metric. */
 P2M__INLINE P2M__MUST int p2m__feed_sample(p2m__req *q, const p2m__pinfo *pi, p2m__series *se,
-                                 const p2m__smp *x, const p2m__field *f, uint64_t lo, uint64_t hi) {
+                                           const p2m__smp *x, const p2m__field *f,
+                                           const p2m__sprop *sp, uint64_t lo, uint64_t hi) {
     const uint64_t contrib = p2m__contribution(pi, x->sum);
+    (void)sp; /* read only by declared metrics */
     if (se) p2m__series_add(q, se, contrib, 1, lo, hi);
 #if P2M_MAX_EXTRA > 0
     if (pi->x_mask) { /* declared metrics: the same attribute set, their own series */
         uint32_t k;
         for (k = 0; k < q->e->n_extra; k++) {
             uint32_t m = P2M_METRIC_EXTRA + k;
-            if (!(pi->x_mask >> k & 1u))
-                continue;
+            if (!(pi->x_mask >> k & 1u)) continue;
+            if ((q->e->xstack_mask >> k & 1u) && !(sp->xmatch >> k & 1u)) continue;
             p2m__series_add(q, &q->ser[p2m__series_for(q, m)],
                             x->sum * (q->e->metric[m].ukind == P2M__U_TIME ? pi->t_factor : 1u), 1,
                             lo, hi);
@@ -3630,10 +3928,11 @@ static P2M__MUST int p2m__walk_profile(p2m__req *q, p2m__span s, const p2m__pinf
         if (p2m__timestamp_window(q, s, &lo, &hi) < 0) return -1;
         if (lo > hi) lo = hi = q->now;
     }
-    /* Samples of a profile with the same attribute_indices bytes reach the
-       same verdict and series: a small memo keyed by those bytes skips the
-       attributes, filters, rules and series lookup for all but the first. */
-    memo_on = q->smemo_mask != 0 && !e->rx_function && !q->akey && !pi->x_mask &&
+    /* Samples of a profile with the same attribute_indices bytes (and the
+       same stack class, with stack properties) reach the same verdict and
+       series: a small memo keyed by them skips the attributes, filters,
+       rules and series lookup for all but the first. */
+    memo_on = q->smemo_mask != 0 && !q->akey && !pi->x_mask &&
               !(pi->metric == P2M_METRIC_CPU && e->metric[P2M_METRIC_FUNCTION].enabled);
     if (memo_on && ++q->smemo_stamp == 0) { /* wrapped: forget every entry */
         P2M_MEMSET(q->smemo, 0, ((size_t)q->smemo_mask + 1u) * sizeof(p2m__smemo));
@@ -3643,12 +3942,22 @@ static P2M__MUST int p2m__walk_profile(p2m__req *q, p2m__span s, const p2m__pinf
         p2m__smp x;
         p2m__smemo *me = 0;
         p2m__series *se = 0;
-        uint32_t leaf = P2M__VID_ABSENT;
+        const p2m__sprop *sp = 0;
         int k, hit = 0;
+        uint32_t cls = 0;
+#ifndef P2M_NO_FUNCTION
+        int sbad = 0;
+#endif
         if (f.num != P2M__PB_PROFILE_SAMPLES || f.wt != P2M__WT_LEN) continue;
         if (p2m__read_sample(q, &f, pi, &sf, memo_on, &x) < 0) return -1;
+#ifndef P2M_NO_FUNCTION
+        if (P2M__PROPS(e)) { /* frame rules, stack filter or patterns: the stack's properties */
+            if ((sbad = p2m__stack_props(q, x.stack_idx, &sp)) < 0) return -1;
+            cls = sbad ? P2M__CLS_INVALID : sp->cls;
+        }
+#endif
         if (x.memo) { /* one packed list or none: the memo keyed by its bytes */
-            me = p2m__memo_entry(q, &x, &hit);
+            me = p2m__memo_entry(q, &x, cls, &hit);
             if (hit && !(se = p2m__memo_replay(q, me->outcome, &x))) continue;
             if (!hit) {
                 P2M_MEMCPY(q->smp_slots, q->prof_slots, e->n_slots * sizeof(uint32_t));
@@ -3662,27 +3971,19 @@ static P2M__MUST int p2m__walk_profile(p2m__req *q, p2m__span s, const p2m__pinf
                 continue;
             }
 #ifndef P2M_NO_FUNCTION
-            if (e->rx_function) { /* a regex rule reads the leaf function's name */
-                int b = p2m__leaf_function(q, x.stack_idx, &leaf);
-                if (b < 0) return -1;
-                if (b) {
-                    if (e->strict)
-                        return p2m__fail_ref(
-                            q, f.at,
-                            P2M__MSG("stack, location or function index outside its table"));
-                    q->st->invalid_references++;
-                    continue;
-                }
+            if (P2M__PROPS(e) && (k = p2m__stack_stops(q, &f, sbad, sp, me)) != 0) {
+                if (k < 0) return -1;
+                continue;
             }
 #endif
-            p2m__attribute_set(q, q->smp_slots, leaf);
+            p2m__attribute_set(q, q->smp_slots, sp ? sp->v : 0);
             if (e->metric[pi->metric].enabled) {
                 uint32_t id = p2m__series_for(q, (uint32_t)pi->metric);
                 if (me) me->outcome = id;
                 se = &q->ser[id];
             }
         }
-        if (p2m__feed_sample(q, pi, se, &x, &f, lo, hi) < 0) return -1;
+        if (p2m__feed_sample(q, pi, se, &x, &f, sp, lo, hi) < 0) return -1;
     }
     return r;
 }
@@ -5152,6 +5453,19 @@ static P2M__NOINLINE P2M__MUST p2m_status p2m__place(p2m__req *q, const p2m_engi
         q->smemo = (p2m__smemo *)(void *)(base + pl.smemo);
         q->smemo_mask = pl.smemo_n - 1u;
         P2M_MEMSET(q->smemo, 0, (size_t)pl.smemo_n * sizeof(p2m__smemo));
+    }
+    if (P2M__PROPS(engine)) { /* nothing resolved: states 0, location types all ones */
+        q->sprops = (p2m__sprop *)(void *)(base + pl.sprops);
+        P2M_MEMSET(q->sprops, 0, ((size_t)q->sv.n_stacks + 1u) * sizeof(p2m__sprop));
+        q->lframes = (p2m__lframe *)(void *)(base + pl.lframes);
+        P2M_MEMSET(q->lframes, 0xFF, (size_t)q->sv.n_locs * sizeof(p2m__lframe));
+        q->scls = (uint32_t *)(void *)(base + pl.scls);
+        q->scls_mask = pl.scls_cap - 1u;
+        P2M_MEMSET(q->scls, 0, (size_t)pl.scls_cap * 4u);
+        if (engine->xstack_mask) {
+            q->xverdict = base + pl.xverdict;
+            P2M_MEMSET(q->xverdict, 0, (size_t)engine->n_extra * pl.vals_cap);
+        }
     }
     if (engine->filter[P2M__F_PATTERN].enabled && engine->filter[P2M__F_PATTERN].all_keys) {
         q->akey = (uint32_t *)(void *)(base + pl.akey);
@@ -7229,6 +7543,9 @@ static P2M__MUST p2m_status p2m__check_metric(const p2m_metric_config *m, const 
     return P2M_OK;
 }
 
+static P2M__MUST p2m_status p2m__pat_check(const char *text, const char *base, long idx,
+                                           const char *sub, p2m_error *err);
+
 #if P2M_MAX_EXTRA > 0
 /* Where the "type/unit" text t splits: the index of its last '/', or 0 when
    it has none or either side is empty. */
@@ -7300,7 +7617,16 @@ static P2M__NOINLINE P2M__MUST p2m_status p2m__check_extra(const p2m_config *cfg
             return p2m__cfg_fail(err, P2M_ERR_CONFIG, "metrics.extra", (long)i, "sample_types",
                                  P2M__MSG("a metric in a size unit takes sample types in bytes"));
     }
-    return P2M_OK;
+    if (!x->stack_pattern) return P2M_OK;
+#ifdef P2M_NO_FUNCTION
+    return p2m__cfg_fail(err, P2M_ERR_UNSUPPORTED, "metrics.extra", (long)i, "stack_pattern",
+                         P2M__MSG("stacks are compiled out (P2M_NO_FUNCTION)"));
+#else
+    if (!x->stack_pattern[0])
+        return p2m__cfg_fail(err, P2M_ERR_CONFIG, "metrics.extra", (long)i, "stack_pattern",
+                             P2M__MSG("must not be empty (leave it out to take every sample)"));
+    return p2m__pat_check(x->stack_pattern, "metrics.extra", (long)i, "stack_pattern", err);
+#endif
 }
 #endif
 
@@ -7391,7 +7717,7 @@ static P2M__NOINLINE void p2m__build_extra(p2m_engine *e, const p2m_config *cfg,
     }
     for (i = 0; i < cfg->n_extra; i++) {
         const p2m_extra_metric *x = &cfg->extra[i];
-        p2m__metric dry = {0, 0, 0, 0, 0.0, {0, 0}, {0, 0}, {0, 0}},
+        p2m__metric dry = {0, 0, 0, 0, 0.0, {0, 0}, {0, 0}, {0, 0}, 0},
                     *o = e ? &e->metric[P2M_METRIC_EXTRA + i] : &dry;
         const char *unit = x->unit ? x->unit : p2m__extra_unit(x);
         const p2m__unitdef *u = p2m__unit_find(unit);
@@ -7447,14 +7773,16 @@ typedef struct p2m__names {
 } p2m__names;
 
 static const p2m_filter *p2m__cfg_filter(const p2m_config *cfg, uint32_t f) {
-    return f == P2M__F_PROCESS  ? &cfg->process_filter
-           : f == P2M__F_THREAD ? &cfg->thread_filter
-                                : &cfg->pattern_filter;
+    return f == P2M__F_PROCESS   ? &cfg->process_filter
+           : f == P2M__F_THREAD  ? &cfg->thread_filter
+           : f == P2M__F_PATTERN ? &cfg->pattern_filter
+                                 : &cfg->stack_filter;
 }
-static const char *const p2m__filter_path[3] = {"process_filter", "thread_filter",
-                                                "pattern_filter"};
-static const char *const p2m__filter_patterns_path[3] = {
-    "process_filter.patterns", "thread_filter.patterns", "pattern_filter.patterns"};
+static const char *const p2m__filter_path[P2M__NFILTER] = {"process_filter", "thread_filter",
+                                                           "pattern_filter", "stack_filter"};
+static const char *const p2m__filter_patterns_path[P2M__NFILTER] = {
+    "process_filter.patterns", "thread_filter.patterns", "pattern_filter.patterns",
+    "stack_filter.patterns"};
 
 /* The j-th pattern of a filter: 0 is `pattern`, 1.. are `patterns`. */
 static const char *p2m__filter_pat(const p2m_filter *fl, size_t j) {
@@ -7512,9 +7840,17 @@ static P2M__MUST p2m_status p2m__check_settings(const p2m_config *cfg, p2m_error
         cfg->layout != P2M_LAYOUT_V1_9 && cfg->layout != P2M_LAYOUT_V1_10)
         return p2m__cfg_fail(err, P2M_ERR_CONFIG, "layout", -1, 0,
                              P2M__MSG("must be auto, v1.8, v1.9 or v1.10"));
-    for (f = 0; f < 3u; f++)
+    for (f = 0; f < P2M__NFILTER; f++)
         if ((st = p2m__check_filter(p2m__cfg_filter(cfg, f), p2m__filter_path[f], err)) != P2M_OK)
             return st;
+    if (cfg->stack_filter.enabled && cfg->stack_filter.n_keys)
+        return p2m__cfg_fail(err, P2M_ERR_CONFIG, "stack_filter", -1, "keys",
+                             P2M__MSG("the stack filter matches function names; it takes no keys"));
+#ifdef P2M_NO_FUNCTION
+    if (cfg->stack_filter.enabled)
+        return p2m__cfg_fail(err, P2M_ERR_UNSUPPORTED, "stack_filter", -1, "enabled",
+                             P2M__MSG("stacks are compiled out (P2M_NO_FUNCTION)"));
+#endif
     return P2M_OK;
 }
 
@@ -7548,6 +7884,22 @@ static P2M__MUST p2m_status p2m__check_rules(const p2m_config *cfg, p2m__names *
             break;
         case P2M_RULE_STRING_TABLE:
             break;
+        case P2M_RULE_FRAME:
+            if (!r->from || p2m__find_name(p2m__frame_froms, P2M__NFRAME, r->from) == P2M__NFRAME)
+                return p2m__cfg_fail(
+                    err, P2M_ERR_CONFIG, "attributes", (long)i, "from",
+                    P2M__MSG("a frame rule needs from: type, kind, library, function or syscall"));
+#ifdef P2M_NO_FUNCTION
+            return p2m__cfg_fail(err, P2M_ERR_UNSUPPORTED, "attributes", (long)i, "type",
+                                 P2M__MSG("frame rules are compiled out (P2M_NO_FUNCTION)"));
+#else
+            /* every property but the function name reads frame types */
+            if (!p2m__streq(p2m__cstr(r->from), "function")) {
+                slot = p2m__frame_type_key;
+                slot_field = "from";
+            }
+            break;
+#endif
         case P2M_RULE_REGEX:
             if (!p2m__nonempty(r->value))
                 return p2m__cfg_fail(err, P2M_ERR_CONFIG, "attributes", (long)i, "value",
@@ -7571,7 +7923,7 @@ static P2M__MUST p2m_status p2m__check_rules(const p2m_config *cfg, p2m__names *
             break;
         default:
             return p2m__cfg_fail(err, P2M_ERR_CONFIG, "attributes", (long)i, "type",
-                                 P2M__MSG("must be literal, attribute, regex or string_table"));
+                                 P2M__MSG("must be literal, attribute, regex, string_table or frame"));
         }
         if (slot && p2m__add_name(nm->slots, &nm->n_slots, P2M__MAX_SLOTS, slot) < 0)
             return p2m__cfg_fail(err, P2M_ERR_CONFIG, "attributes", (long)i, slot_field,
@@ -7589,9 +7941,9 @@ static P2M__MUST p2m_status p2m__check_filters(const p2m_config *cfg, p2m__names
                                                p2m_error *err) {
     uint32_t f;
     p2m_status st;
-    for (f = 0; f < 3u; f++) {
+    for (f = 0; f < P2M__NFILTER; f++) {
         const p2m_filter *fl = p2m__cfg_filter(cfg, f);
-        size_t n_subj = 1, j;
+        size_t n_subj = f == P2M__F_STACK ? 0u : 1u, j;
         if (!fl->enabled) continue;
         if (f == P2M__F_PROCESS && !p2m__nonempty(cfg->process_key))
             return p2m__cfg_fail(err, P2M_ERR_CONFIG, "process_key", -1, 0,
@@ -7696,7 +8048,7 @@ static P2M__NOINLINE void p2m__build_metrics(p2m_engine *e, const p2m_config *cf
         const p2m_metric_config *m = i == P2M_METRIC_CPU      ? &cfg->cpu
                                      : i == P2M_METRIC_MEMORY ? &cfg->memory
                                                               : &cfg->function;
-        p2m__metric dry = {0, 0, 0, 0, 0.0, {0, 0}, {0, 0}, {0, 0}}, *o = e ? &e->metric[i] : &dry;
+        p2m__metric dry = {0, 0, 0, 0, 0.0, {0, 0}, {0, 0}, {0, 0}, 0}, *o = e ? &e->metric[i] : &dry;
         const char *unit = m->unit                                          ? m->unit
                            : i == P2M_METRIC_MEMORY                         ? "By"
                            : i == P2M_METRIC_FUNCTION && cfg->cpu.unit      ? cfg->cpu.unit
@@ -7743,7 +8095,7 @@ static P2M__NOINLINE void p2m__build_rules(p2m_engine *e, const p2m_config *cfg,
     }
     for (i = 0; i < nm->n_rules; i++) {
         const p2m_rule *r = &nm->rules[i];
-        p2m__rule dry = {P2M_RULE_LITERAL, 0, 0, 0, 0, 0, 0, {0, 0}, {0, 0}},
+        p2m__rule dry = {P2M_RULE_LITERAL, 0, 0, 0, 0, 0, 0, 0, {0, 0}, {0, 0}},
                   *o = rules ? &rules[i] : &dry;
         P2M_MEMSET(o, 0, sizeof *o);
         o->type = r->type;
@@ -7751,6 +8103,7 @@ static P2M__NOINLINE void p2m__build_rules(p2m_engine *e, const p2m_config *cfg,
         o->slot = r->type == P2M_RULE_ATTRIBUTE ? p2m__find_name(nm->slots, nm->n_slots, r->from)
                                                 : P2M__NONE;
         o->index = r->index;
+        if (r->type == P2M_RULE_FRAME) o->frame = p2m__find_name(p2m__frame_froms, P2M__NFRAME, r->from);
         o->value = p2m__copy_str(a, r->value);
         o->deflt = p2m__copy_str(a, r->default_value);
         if (r->type != P2M_RULE_REGEX) continue;
@@ -7785,7 +8138,7 @@ static P2M__MUST int p2m__build_patterns(p2m_engine *e, const p2m_config *cfg, c
         e->rules[i].rx_index = nrx++;
     }
     if (e) e->n_rx_rules = nrx;
-    for (f = 0; f < 3u; f++) {
+    for (f = 0; f < P2M__NFILTER; f++) {
         const p2m_filter *fl = p2m__cfg_filter(cfg, f);
         p2m__filter dry = {0, 0, 0, 0, 0, 0}, *o = e ? &e->filter[f] : &dry;
         size_t j;
@@ -7802,7 +8155,7 @@ static P2M__MUST int p2m__build_patterns(p2m_engine *e, const p2m_config *cfg, c
             rxs[nrx++] = re;
             o->n_rx++;
         }
-        o->n_slots = f == P2M__F_PATTERN ? (uint32_t)fl->n_keys : 1u;
+        o->n_slots = f == P2M__F_PATTERN ? (uint32_t)fl->n_keys : f == P2M__F_STACK ? 0u : 1u;
         o->slots = (uint32_t *)p2m__take(a, (size_t)o->n_slots * 4u);
         o->all_keys = f == P2M__F_PATTERN && fl->n_keys == 0;
         for (j = 0; o->slots && j < o->n_slots; j++)
@@ -7810,8 +8163,33 @@ static P2M__MUST int p2m__build_patterns(p2m_engine *e, const p2m_config *cfg, c
                                          f == P2M__F_PROCESS ? cfg->process_key
                                          : f == P2M__F_THREAD ? cfg->thread_key : fl->keys[j]);
     }
+#if P2M_MAX_EXTRA > 0
+    for (i = 0; i < cfg->n_extra; i++) { /* declared metrics' stack patterns */
+        const char *text = cfg->extra[i].stack_pattern;
+        if (!text) continue;
+        re = p2m__pat_compile(a, text, &scratch);
+        if (!e) continue;
+        if (!re) return 0;
+        e->metric[P2M_METRIC_EXTRA + i].stack_rx = re;
+        e->xstack_mask |= (uint64_t)1 << i;
+    }
+#endif
     if (e) e->rx_scratch = scratch;
     return 1;
+}
+
+/* Build: what the per-stack resolution must give (after the rules and
+   patterns). */
+static void p2m__build_stack_props(p2m_engine *e, const p2m__names *nm) {
+    uint32_t i;
+    for (i = 0; i < e->n_rules; i++)
+        if (e->rules[i].type == P2M_RULE_FRAME) e->frame_need |= 1u << e->rules[i].frame;
+    if (e->rx_function) e->frame_need |= 1u << P2M__FR_FUNCTION;
+    e->ftype_slot = P2M__NONE;
+    if (e->frame_need & ~(1u << P2M__FR_FUNCTION))
+        e->ftype_slot = p2m__find_name(nm->slots, nm->n_slots, p2m__frame_type_key);
+    e->stack_props = e->frame_need || e->filter[P2M__F_STACK].enabled || e->xstack_mask;
+    if (e->stack_props) e->need_stacks = 1;
 }
 
 /* Build: the type rules. */
@@ -7845,6 +8223,7 @@ static P2M__MUST int p2m__build_engine(const p2m_config *cfg, const p2m__names *
 #endif
     p2m__build_rules(e, cfg, nm, a);
     if (!p2m__build_patterns(e, cfg, nm, a)) return 0;
+    if (e) p2m__build_stack_props(e, nm);
     p2m__build_type_rules(e, cfg, a);
     *out = e;
     return 1;
