@@ -1507,6 +1507,8 @@ struct p2m_engine {
     /* stack properties, resolved once per stack: what frame rules read
        (bit per P2M__FR_*), the names matched (stack filter, stack_pattern) */
     int stack_props;                /* frame rules, stack filter, stack patterns or rx_function */
+    int need_names;                 /* function names of frames: the function metric, a
+                                       function or syscall rule, stack filter or patterns */
     uint32_t frame_need;            /* bit per P2M__FR_* read by a rule (rx_function: FUNCTION) */
     uint32_t ftype_slot;            /* slot of profile.frame.type, or P2M__NONE */
     uint64_t xstack_mask;           /* bit x: declared metric x has a stack pattern */
@@ -1636,10 +1638,12 @@ static void p2m__arena_over(p2m__arena *a, void *mem, size_t size) {
    names)? Never when that code is compiled out. */
 #ifdef P2M_NO_FUNCTION
 #define P2M__STACKS(e) 0
+#define P2M__NAMES(e) 0
 #define P2M__PROPS(e) 0
 #else
-#define P2M__STACKS(e) ((e)->need_stacks)
-#define P2M__PROPS(e) ((e)->stack_props) /* frame rules, stack filter or stack patterns */
+#define P2M__STACKS(e) ((e)->need_stacks) /* the stack, location, function, mapping tables */
+#define P2M__NAMES(e) ((e)->need_names)   /* and the function names of frames */
+#define P2M__PROPS(e) ((e)->stack_props)  /* frame rules, stack filter or stack patterns */
 #endif
 
 #define P2M__EV18 1u   /* only v1.8 */
@@ -1650,7 +1654,12 @@ static void p2m__arena_over(p2m__arena *a, void *mem, size_t size) {
 typedef struct p2m__survey {
     p2m__span dict;
     uint32_t n_res, n_strings, n_attrs, n_res_fields;
-    uint32_t n_stacks, n_locs, n_funcs, n_maps, n_lines;  /* function metric only */
+    uint32_t n_stacks, n_locs, n_funcs, n_maps;  /* stacks read only */
+    uint32_t n_lines;                            /* function names only */
+    /* the spans of the string table and (stacks read) the stack, location,
+       function and mapping tables lie in one block of n_spans entries;
+       at[n]: where the table of ProfilesDictionary field n starts */
+    uint32_t n_spans, at[P2M__PB_DICT_STACK_TABLE + 1];
     uint64_t n_profiles, n_samples, series_cap;
     uint64_t fnames;          /* bound on the distinct function names of one sample */
     unsigned ev;
@@ -1729,7 +1738,6 @@ typedef struct p2m__smemo {  /* a sample memo entry: (attribute_indices bytes, s
 /* The properties of one stack that frame rules and stack filters read,
    resolved once per request (p2m__stack_props). */
 typedef struct p2m__sprop {
-    uint32_t state;           /* P2M__SP_* */
     uint32_t cls;             /* its class: the first stack with the same values and verdict */
     uint32_t v[P2M__NFRAME];  /* value id per P2M__FR_* the rules read, else P2M__VID_ABSENT */
     uint32_t keep;            /* the stack filter matches */
@@ -1739,11 +1747,6 @@ typedef struct p2m__sprop {
 #define P2M__SP_OK 1u
 #define P2M__SP_INVALID 2u      /* it refers outside a table */
 #define P2M__CLS_INVALID UINT32_MAX /* the sample memo's class of an invalid stack */
-
-typedef struct p2m__lframe {  /* a location's frame type and mapping (p2m__location_frame) */
-    uint32_t type;            /* value id, or P2M__LOC_UNRESOLVED: not read yet */
-    uint32_t map;             /* mapping index (UINT32_MAX when larger) */
-} p2m__lframe;
 
 /* loc_memo entries (p2m__req): off of a location whose names are not
    resolved yet; len of one whose names are invalid (off unresolved too). */
@@ -1786,8 +1789,11 @@ typedef struct p2m__req {
     uint32_t n_resfields;
     uint32_t *plist;
     uint32_t n_plist;
-    /* function metric */
-    p2m__strent *stacks, *locs, *funcs, *maps, *aspans;
+    /* tables: spans of every dictionary entry the request reads */
+    p2m__strent *spans;       /* the block of p2m__survey.n_spans */
+    p2m__strent *aspans;      /* per attribute entry */
+    p2m__strent *stacks, *locs, *funcs, *maps;  /* stacks read only */
+    /* function names */
     p2m__strent *loc_memo;      /* per location: first id in lines[] and count, or with count 1
                                    the id itself (one dependent load less per frame); off
                                    P2M__LOC_UNRESOLVED: not resolved yet (len 0) or invalid
@@ -1815,7 +1821,8 @@ typedef struct p2m__req {
     uint32_t smemo_mask, smemo_stamp;
     /* stack properties */
     p2m__sprop *sprops;       /* per stack; entry n_stacks: stack 0 of an empty table */
-    p2m__lframe *lframes;     /* per location */
+    uint8_t *sstate;          /* per entry of sprops: P2M__SP_* (the entries are not cleared) */
+    uint32_t vid_kernel, vid_user, vid_native; /* the frame types and kinds compared with */
     uint32_t *scls;           /* stack classes, open addressing: P2M__ID1(stack) or P2M__ID1_NONE */
     uint32_t scls_mask;
     uint8_t *xverdict;        /* per (declared metric, value id): 0 not judged, 1 no match, 2 match */
@@ -1965,7 +1972,7 @@ typedef struct p2m__dmax {
 
 /* Counts one dictionary entry: field num, body [p, p + len). */
 P2M__INLINE P2M__MUST int p2m__dict_entry(p2m__req *q, uint32_t num, const uint8_t *p, uint32_t len,
-                                int stacks, p2m__dmax *mx) {
+                                int lines, p2m__dmax *mx) {
     switch (num) {
     case P2M__PB_DICT_STRING_TABLE: q->sv.n_strings++; break;
     case P2M__PB_DICT_ATTRIBUTE_TABLE: q->sv.n_attrs++; break;
@@ -1977,7 +1984,7 @@ P2M__INLINE P2M__MUST int p2m__dict_entry(p2m__req *q, uint32_t num, const uint8
         break;
     case P2M__PB_DICT_LOCATION_TABLE:
         q->sv.n_locs++;
-        if (stacks) {
+        if (lines) {
             uint32_t nl;
             if (p2m__location_lines(q, p, len, &nl) < 0) return -1;
             q->sv.n_lines += nl;
@@ -1992,7 +1999,7 @@ P2M__INLINE P2M__MUST int p2m__dict_entry(p2m__req *q, uint32_t num, const uint8
 /* Counts the dictionary's entries. A hot loop: entries with a one-byte tag
    and a one- or two-byte length (nearly all of them) are read in place;
    anything else goes through the general reader. */
-static P2M__MUST int p2m__survey_dict(p2m__req *q, int stacks, p2m__dmax *mx) {
+static P2M__MUST int p2m__survey_dict(p2m__req *q, int lines, p2m__dmax *mx) {
     const uint8_t *dp = q->sv.dict.p, *dend = dp + q->sv.dict.n;
     p2m__field f;
     int r;
@@ -2000,11 +2007,11 @@ static P2M__MUST int p2m__survey_dict(p2m__req *q, int stacks, p2m__dmax *mx) {
     const uint8_t *v;
     for (;;) {
         while (p2m__short_field(dp, dend, &len, &v)) {
-            if (p2m__dict_entry(q, (uint32_t)dp[0] >> 3, v, len, stacks, mx) < 0) return -1;
+            if (p2m__dict_entry(q, (uint32_t)dp[0] >> 3, v, len, lines, mx) < 0) return -1;
             dp = v + len;
         }
         if ((r = p2m__next(&q->w, &dp, dend, &f)) <= 0) return r;
-        if (f.wt == P2M__WT_LEN && p2m__dict_entry(q, f.num, f.s.p, f.s.n, stacks, mx) < 0)
+        if (f.wt == P2M__WT_LEN && p2m__dict_entry(q, f.num, f.s.p, f.s.n, lines, mx) < 0)
             return -1;
     }
 }
@@ -2037,6 +2044,24 @@ static P2M__MUST int p2m__survey_resource(p2m__req *q, p2m__span s, uint64_t *sa
     return r;
 }
 
+/* The block of dictionary spans laid out table by table: the strings, then
+   (stacks read) stacks, locations, functions and mappings. */
+static void p2m__span_layout(p2m__survey *sv, int stacks) {
+    uint32_t at = sv->n_strings;
+    P2M_MEMSET(sv->at, 0, sizeof sv->at);
+    if (stacks) {
+        sv->at[P2M__PB_DICT_STACK_TABLE] = at;
+        at += sv->n_stacks;
+        sv->at[P2M__PB_DICT_LOCATION_TABLE] = at;
+        at += sv->n_locs;
+        sv->at[P2M__PB_DICT_FUNCTION_TABLE] = at;
+        at += sv->n_funcs;
+        sv->at[P2M__PB_DICT_MAPPING_TABLE] = at;
+        at += sv->n_maps;
+    }
+    sv->n_spans = at;
+}
+
 /* The survey: skims the request without memory for the counts that size
    the working memory (dictionary tables, resources, profiles, samples) and
    an upper bound of the series. count_dict: count the dictionary here (else
@@ -2057,7 +2082,8 @@ static P2M__MUST int p2m__survey_request(p2m__req *q, int count_dict) {
     while ((r = p2m__next(&q->w, &p, end, &f)) > 0)
         if (f.wt == P2M__WT_LEN && f.num == P2M__PB_REQ_DICTIONARY) q->sv.dict = f.s;
     if (r < 0) return -1;
-    if (q->sv.dict.p && count_dict && p2m__survey_dict(q, P2M__STACKS(e), &mx) < 0) return -1;
+    if (q->sv.dict.p && count_dict && p2m__survey_dict(q, P2M__NAMES(e), &mx) < 0) return -1;
+    p2m__span_layout(&q->sv, P2M__STACKS(e));
     /* distinct function names one sample can feed: one (self), or at most
        every line of every frame of the longest stack (inclusive) */
     fnames = (uint64_t)q->sv.n_funcs + q->sv.n_locs + 2u;
@@ -2173,9 +2199,9 @@ static void p2m__cum_point(const p2m__cum *c, uint32_t sid, p2m_point *out, cons
 /* ---- one request: working memory plan ------------------------------------ */
 
 typedef struct p2m__plan {
-    size_t strs, aents, vals, vhash, ser, ser_vids, ser_pos, shash, consts, slots, kv,
-        res, resfields, plist, result, aspans, fn_tabs, loc_memo, func_memo, lines, stamps,
-        verdict, rx_memo, rx_scratch, akey, kstamp, elist, cum, smemo, fn_list, sprops, lframes,
+    size_t aents, vals, vhash, ser, ser_vids, ser_pos, shash, consts, slots, kv,
+        res, resfields, plist, result, aspans, spans, loc_memo, func_memo, lines, stamps,
+        verdict, rx_memo, rx_scratch, akey, kstamp, elist, cum, smemo, fn_list, sprops, sstate,
         scls, xverdict, total;
     uint32_t vals_cap, vhash_cap, ser_cap, shash_cap, smemo_n, fn_list_cap, scls_cap;
 } p2m__plan;
@@ -2226,17 +2252,20 @@ static void p2m__cum_place(const p2m_engine *e, uint32_t ser_cap, p2m__arena *a,
 
 static P2M__MUST int p2m__make_plan(const p2m__req *q, p2m__plan *pl) {
     const p2m_engine *e = q->e;
-    const int fn = P2M__STACKS(e), props = P2M__PROPS(e);
+    const int names = P2M__NAMES(e), props = P2M__PROPS(e);
     const int pall = e->filter[P2M__F_PATTERN].enabled && e->filter[P2M__F_PATTERN].all_keys;
     /* values: attribute entries (their keys too, for the pattern filter on
        every attribute), resource attributes, rule constants, function names;
        each regex rule can add one extracted value per subject value */
     uint64_t vals = 3u + (uint64_t)q->sv.n_attrs * (pall ? 2u : 1u) +
                     (uint64_t)q->sv.n_res_fields * (pall ? 2u : 1u) + 3u * (uint64_t)e->n_rules +
-                    (fn ? (uint64_t)q->sv.n_funcs + q->sv.n_locs + 1u : 0u);
+                    (names ? (uint64_t)q->sv.n_funcs + q->sv.n_locs + 1u : 0u);
     /* stack properties: libraries (mapping base names), system call names
-       (one per function name at most), "kernel" and "user" */
-    if (props) vals += (uint64_t)q->sv.n_maps + q->sv.n_funcs + q->sv.n_locs + 2u;
+       (one per function name at most), "kernel", "user" and "native" */
+    if (props) {
+        vals += (uint64_t)q->sv.n_maps + 3u;
+        if (e->frame_need >> P2M__FR_SYSCALL & 1u) vals += (uint64_t)q->sv.n_funcs + q->sv.n_locs;
+    }
     vals *= 1u + e->n_rx_rules;
     uint64_t cap = q->sv.series_cap;
     size_t at = 0;
@@ -2256,9 +2285,11 @@ static P2M__MUST int p2m__make_plan(const p2m__req *q, p2m__plan *pl) {
                                                                            : cap + cap / 2u + 1u);
 #define P2M__PLACE(field, bytes) (pl->field = at, at += p2m__al8(bytes))
     P2M__PLACE(result, sizeof(struct p2m_result));
-    P2M__PLACE(strs, (size_t)q->sv.n_strings * sizeof(p2m__strent));
+    /* the dictionary's spans (p2m__dict_scan writes them here before the
+       plan is made), attribute entries, their spans */
+    P2M__PLACE(spans, (size_t)q->sv.n_spans * sizeof(p2m__strent));
     P2M__PLACE(aents, (size_t)q->sv.n_attrs * sizeof(p2m__aent));
-    P2M__PLACE(aspans, fn ? (size_t)q->sv.n_attrs * sizeof(p2m__strent) : 0u);
+    P2M__PLACE(aspans, (size_t)q->sv.n_attrs * sizeof(p2m__strent));
     P2M__PLACE(vals, (size_t)pl->vals_cap * sizeof(p2m__val));
     P2M__PLACE(vhash, (size_t)pl->vhash_cap * 4u);
     P2M__PLACE(ser, (size_t)pl->ser_cap * sizeof(p2m__series));
@@ -2271,15 +2302,11 @@ static P2M__MUST int p2m__make_plan(const p2m__req *q, p2m__plan *pl) {
     P2M__PLACE(res, (size_t)q->sv.n_res * sizeof(p2m__res));
     P2M__PLACE(resfields, (size_t)q->sv.n_res_fields * sizeof(p2m__resfield));
     P2M__PLACE(plist, (size_t)pl->ser_cap * 4u);
-    /* function metric: spans of stacks, locations, functions, mappings; per
-       location its list of function-name ids; per function its name id */
-    P2M__PLACE(fn_tabs,
-               fn ? ((size_t)q->sv.n_stacks + q->sv.n_locs + q->sv.n_funcs + q->sv.n_maps) *
-                        sizeof(p2m__strent)
-                  : 0u);
-    P2M__PLACE(loc_memo, fn ? (size_t)q->sv.n_locs * sizeof(p2m__strent) : 0u);
-    P2M__PLACE(func_memo, fn ? (size_t)q->sv.n_funcs * 4u : 0u);
-    P2M__PLACE(lines, fn ? ((size_t)q->sv.n_lines + q->sv.n_locs) * 4u : 0u);
+    /* function names: per location its list of name ids; per function its
+       name id */
+    P2M__PLACE(loc_memo, names ? (size_t)q->sv.n_locs * sizeof(p2m__strent) : 0u);
+    P2M__PLACE(func_memo, names ? (size_t)q->sv.n_funcs * 4u : 0u);
+    P2M__PLACE(lines, names ? ((size_t)q->sv.n_lines + q->sv.n_locs) * 4u : 0u);
     P2M__PLACE(stamps,
                e->metric[P2M_METRIC_FUNCTION].enabled && e->function_mode == P2M_FUNCTION_INCLUSIVE
                    ? (size_t)pl->vals_cap * 4u
@@ -2306,11 +2333,11 @@ static P2M__MUST int p2m__make_plan(const p2m__req *q, p2m__plan *pl) {
             pl->smemo_n <<= 1;
     }
     P2M__PLACE(smemo, (size_t)pl->smemo_n * sizeof(p2m__smemo));
-    /* stack properties: per stack (and the empty stack), per location, the
-       classes' hash, and the declared metrics' verdicts per name */
+    /* stack properties: per stack (and the empty stack), the classes' hash,
+       and the declared metrics' verdicts per name */
     pl->scls_cap = props ? p2m__pow2_at_least(((uint64_t)q->sv.n_stacks + 1u) * 2u) : 0u;
     P2M__PLACE(sprops, props ? ((size_t)q->sv.n_stacks + 1u) * sizeof(p2m__sprop) : 0u);
-    P2M__PLACE(lframes, props ? (size_t)q->sv.n_locs * sizeof(p2m__lframe) : 0u);
+    P2M__PLACE(sstate, props ? (size_t)q->sv.n_stacks + 1u : 0u);
     P2M__PLACE(scls, (size_t)pl->scls_cap * 4u);
     P2M__PLACE(xverdict, props && e->xstack_mask ? (size_t)e->n_extra * pl->vals_cap : 0u);
     /* cumulative: pending changes per held series, counts per (resource,
@@ -2460,24 +2487,70 @@ static uint32_t p2m__slot_of(const p2m_engine *e, p2m_str key) {
     return P2M__NONE;
 }
 
-/* The dictionary read once when only strings and attribute entries matter:
-   counts them and records each one's span, strings upward from lo, attribute
-   entries downward from hi (as p2m__strent, last first), while they fit;
-   past that it only counts (the plan then asks for more memory). Every other
-   table is skipped by its length. */
-static P2M__NOINLINE P2M__MUST int p2m__dict_scan(p2m__req *q, uint8_t *lo, uint8_t *hi) {
+/* The dictionary scan's state (p2m__dict_scan). */
+typedef struct p2m__scan {
+    p2m__strent *lo, *sp, *ap; /* the block's start, next span upward, last attribute span */
+    uint32_t last, seen;       /* the field of the last kept span; bit n: field n seen */
+    uint32_t ns, na;           /* strings, attribute entries */
+    int room;                  /* every span so far fitted and each table is one run */
+    uint32_t cnt[P2M__PB_DICT_STACK_TABLE + 1]; /* entries of the other kept tables */
+    uint32_t at[P2M__PB_DICT_STACK_TABLE + 1];  /* where each kept table starts */
+} p2m__scan;
+
+/* One entry of the scan: tag byte t (a LEN field up to 15; 0 for any other),
+   body [v, v + len). stacks: the stack tables are kept too (a constant where
+   this is inlined). */
+P2M__INLINE void p2m__scan_entry(p2m__scan *s, const uint8_t *in, uint32_t t, const uint8_t *v,
+                                 uint32_t len, int stacks) {
+    const uint32_t num = t >> 3;
+    if (t == P2M__TAG(P2M__PB_DICT_STRING_TABLE, P2M__WT_LEN)) {
+        s->ns++;
+    } else if (t == P2M__TAG(P2M__PB_DICT_ATTRIBUTE_TABLE, P2M__WT_LEN)) {
+        if (s->room && s->sp < s->ap) {
+            s->ap--;
+            s->ap->off = (uint32_t)(v - in);
+            s->ap->len = len;
+        } else {
+            s->room = 0;
+        }
+        s->na++;
+        return;
+    } else if (stacks && num <= P2M__PB_DICT_STACK_TABLE && num != P2M__PB_DICT_LINK_TABLE) {
+        s->cnt[num]++;
+    } else {
+        return;
+    }
+    if (stacks && num != s->last) { /* a table starts; seen before: not one run (strings
+                                       alone are one run however they come) */
+        if (s->seen >> num & 1u) s->room = 0;
+        s->seen |= 1u << num;
+        s->at[num] = (uint32_t)(s->sp - s->lo);
+        s->last = num;
+    }
+    if (s->room && s->sp < s->ap) {
+        s->sp->off = (uint32_t)(v - in);
+        s->sp->len = len;
+        s->sp++;
+    } else {
+        s->room = 0;
+    }
+}
+
+P2M__INLINE P2M__MUST int p2m__dict_scan_in(p2m__req *q, uint8_t *lo, uint8_t *hi, int stacks) {
     const uint8_t *dp = q->sv.dict.p, *dend = dp + q->sv.dict.n;
-    p2m__strent *sp = (p2m__strent *)(void *)lo, *ap = (p2m__strent *)(void *)hi;
-    uint32_t ns = 0, na = 0;
-    int room = lo != 0;
+    p2m__scan s;
     p2m__field f;
     int r;
+    uint32_t k;
+    P2M_MEMSET(&s, 0, sizeof s);
+    s.lo = s.sp = (p2m__strent *)(void *)lo;
+    s.ap = (p2m__strent *)(void *)hi;
+    s.room = lo != 0;
     for (;;) {
-        /* one-byte tag, one- or two-byte length: nearly every entry */
-        if (dend - dp >= 3) {
+        if (dend - dp >= 3) { /* one-byte tag, one- or two-byte length: nearly every entry */
             const uint8_t *lim = dend - 3;
             while (dp <= lim) {
-                uint32_t t = dp[0];
+                const uint32_t t = dp[0];
                 size_t len = dp[1];
                 const uint8_t *v = dp + 2;
                 if ((t & 0x87u) != P2M__WT_LEN || t < 8u) break;
@@ -2487,94 +2560,77 @@ static P2M__NOINLINE P2M__MUST int p2m__dict_scan(p2m__req *q, uint8_t *lo, uint
                     v++;
                 }
                 if (len > (size_t)(dend - v)) break;
-                if (t == P2M__TAG(P2M__PB_DICT_STRING_TABLE, P2M__WT_LEN)) {
-                    if (room && sp < ap) {
-                        sp->off = (uint32_t)(v - q->in);
-                        sp->len = (uint32_t)len;
-                        sp++;
-                    } else {
-                        room = 0;
-                    }
-                    ns++;
-                } else if (t == P2M__TAG(P2M__PB_DICT_ATTRIBUTE_TABLE, P2M__WT_LEN)) {
-                    if (room && sp < ap) {
-                        ap--;
-                        ap->off = (uint32_t)(v - q->in);
-                        ap->len = (uint32_t)len;
-                    } else {
-                        room = 0;
-                    }
-                    na++;
-                }
+                p2m__scan_entry(&s, q->in, t, v, (uint32_t)len, stacks);
                 dp = v + len;
             }
         }
         if ((r = p2m__next(&q->w, &dp, dend, &f)) <= 0) break;
-        if (f.wt != P2M__WT_LEN) continue;
-        if (f.num != P2M__PB_DICT_STRING_TABLE && f.num != P2M__PB_DICT_ATTRIBUTE_TABLE) continue;
-        if (f.num == P2M__PB_DICT_STRING_TABLE) {
-            if (room && sp < ap) {
-                sp->off = (uint32_t)(f.s.p - q->in);
-                sp->len = f.s.n;
-                sp++;
-            } else {
-                room = 0;
-            }
-            ns++;
-        } else {
-            if (room && sp < ap) {
-                ap--;
-                ap->off = (uint32_t)(f.s.p - q->in);
-                ap->len = f.s.n;
-            } else {
-                room = 0;
-            }
-            na++;
-        }
+        if (f.wt == P2M__WT_LEN && f.num < 16u)
+            p2m__scan_entry(&s, q->in, P2M__TAG(f.num, P2M__WT_LEN), f.s.p, f.s.n, stacks);
     }
     if (r < 0) return -1;
-    q->sv.n_strings = ns;
-    q->sv.n_attrs = na;
-    q->dict_done = room;
+    q->sv.n_strings = s.ns;
+    q->sv.n_attrs = s.na;
+    q->sv.n_stacks = s.cnt[P2M__PB_DICT_STACK_TABLE];
+    q->sv.n_locs = s.cnt[P2M__PB_DICT_LOCATION_TABLE];
+    q->sv.n_funcs = s.cnt[P2M__PB_DICT_FUNCTION_TABLE];
+    q->sv.n_maps = s.cnt[P2M__PB_DICT_MAPPING_TABLE];
+    p2m__span_layout(&q->sv, stacks);
+    q->dict_done = s.room;
+    if (s.room)
+        for (k = 0; k <= P2M__PB_DICT_STACK_TABLE; k++)
+            if (s.seen >> k & 1u) q->sv.at[k] = s.at[k];
     return 0;
 }
 
-/* One pass over the dictionary: strings are indexed, attribute entries are
-   remembered by position (in their own slots of q->aents) and resolved
-   afterwards, since an entry may refer to strings that come later. */
+/* The dictionary read once when no function name is needed: counts every
+   table and records the spans of the strings and, when stacks are read, of
+   the stacks, locations, functions and mappings upward from lo in the order
+   they come (each table one run, as serialisers write them; else the
+   request falls back to p2m__index_dictionary), attribute entries downward
+   from hi (last first), while they fit; past that it only counts (the plan
+   then asks for more memory). Other tables are skipped by their length. A
+   hot loop: entries with a one-byte tag and a one- or two-byte length
+   (nearly all) are read in place. It is compiled once per kind of request,
+   so that the loop tests only the tables it keeps. */
+static P2M__NOINLINE P2M__MUST int p2m__dict_scan(p2m__req *q, uint8_t *lo, uint8_t *hi,
+                                                  int stacks) {
+    return stacks ? p2m__dict_scan_in(q, lo, hi, 1) : p2m__dict_scan_in(q, lo, hi, 0);
+}
+
+/* One pass over the dictionary (unless p2m__dict_scan made it): the spans
+   of the string table, the attribute table and, when stacks are read, the
+   stack, location, function and mapping tables; then each attribute entry
+   is resolved (afterwards, since it may refer to strings that come later). */
 static P2M__NOINLINE P2M__MUST int p2m__index_dictionary(p2m__req *q) {
+    const int stacks = P2M__STACKS(q->e);
     const uint8_t *p, *end;
     p2m__field f;
     int r;
-    uint32_t ns = 0, na = 0, nst = 0, nl = 0, nf = 0, nm = 0, i;
+    uint32_t cnt[P2M__PB_DICT_STACK_TABLE + 1], na = 0, i;
     if (!q->sv.dict.p) return 0;
+    P2M_MEMSET(cnt, 0, sizeof cnt);
     p = q->sv.dict.p;
     end = p + q->sv.dict.n;
-    if (q->dict_done) { p = end; na = q->sv.n_attrs; }
+    if (q->dict_done) { p = end; na = q->sv.n_attrs; } /* p2m__dict_scan did this pass */
     while ((r = p2m__next(&q->w, &p, end, &f)) > 0) {
-        if (f.wt != P2M__WT_LEN) continue;
-        if (f.num == P2M__PB_DICT_STRING_TABLE) {
-            q->strs[ns].off = (uint32_t)(f.s.p - q->in);
-            q->strs[ns].len = f.s.n;
-            ns++;
-        } else if (f.num == P2M__PB_DICT_ATTRIBUTE_TABLE) {
-            q->aents[na].vid = (uint32_t)(f.s.p - q->in);
-            q->aents[na].slot = (uint16_t)(f.s.n & 0xFFFFu);
-            q->aents[na].bad = (uint16_t)(f.s.n >> 16);
-            if (q->aspans) { q->aspans[na].off = q->aents[na].vid; q->aspans[na].len = f.s.n; }
-            na++;
-        } else if (P2M__STACKS(q->e)) {
-            p2m__strent *t = f.num == P2M__PB_DICT_STACK_TABLE      ? &q->stacks[nst++]
-                           : f.num == P2M__PB_DICT_LOCATION_TABLE ? &q->locs[nl++]
-                           : f.num == P2M__PB_DICT_FUNCTION_TABLE ? &q->funcs[nf++]
-                           : f.num == P2M__PB_DICT_MAPPING_TABLE  ? &q->maps[nm++] : 0;
-            if (t) { t->off = (uint32_t)(f.s.p - q->in); t->len = f.s.n; }
+        p2m__strent *t;
+        if (f.wt != P2M__WT_LEN || f.num > P2M__PB_DICT_STACK_TABLE) continue;
+        if (f.num == P2M__PB_DICT_ATTRIBUTE_TABLE) {
+            t = &q->aspans[na++];
+        } else if (f.num == P2M__PB_DICT_STRING_TABLE ||
+                   (stacks && f.num != P2M__PB_DICT_LINK_TABLE)) {
+            t = &q->spans[q->sv.at[f.num] + cnt[f.num]++];
+        } else {
+            continue;
         }
+        t->off = (uint32_t)(f.s.p - q->in);
+        t->len = f.s.n;
     }
     if (r < 0) return -1;
     for (i = 0; i < na; i++) {
         p2m__aent *a = &q->aents[i];
-        const uint8_t *kp = q->in + a->vid, *kend = kp + ((uint32_t)a->bad << 16 | a->slot);
+        const uint8_t *kp = q->in + q->aspans[i].off, *kend = kp + q->aspans[i].len;
         p2m__field g;
         uint64_t key_idx = 0;
         p2m__span val = {p2m__nothing, 0};
@@ -3002,9 +3058,11 @@ static void p2m__attribute_set(p2m__req *q, const uint32_t *slots, const uint32_
 
 static const char p2m__unknown_name[] = "[unknown]";
 
-static uint32_t p2m__unknown_vid(p2m__req *q) {
-    return p2m__intern(q, P2M_VALUE_STRING, (const uint8_t *)p2m__unknown_name, 9, 0);
+static uint32_t p2m__intern_cstr(p2m__req *q, const char *s) {
+    return p2m__intern(q, P2M_VALUE_STRING, (const uint8_t *)s, (uint32_t)p2m__cstrlen(s), 0);
 }
+
+static uint32_t p2m__unknown_vid(p2m__req *q) { return p2m__intern_cstr(q, p2m__unknown_name); }
 
 /* Name id of function idx: 0 ok, 1 invalid reference, -1 malformed. */
 static int p2m__function_name(p2m__req *q, uint64_t idx, uint32_t *vid) {
@@ -3362,28 +3420,23 @@ static P2M__MUST int p2m__feed_functions(p2m__req *q, uint64_t stack_idx, uint64
    the sample memo adds to its key. Names come from p2m__location_names, so
    they are the function metric's names. */
 
-/* The frame type and mapping index of location li (memoised): its last
-   profile.frame.type attribute. 0 ok, 1 invalid reference, -1 malformed. */
-static P2M__MUST int p2m__location_frame(p2m__req *q, uint64_t li, const p2m__lframe **out) {
-    static const p2m__lframe none = {P2M__VID_ABSENT, 0};
+/* The frame type (its last profile.frame.type attribute, a value id) and
+   mapping index of location li. Read once per stack that needs it (the
+   stack's properties are memoised). 0 ok, 1 invalid reference, -1 malformed. */
+static P2M__MUST int p2m__location_frame(p2m__req *q, uint64_t li, uint32_t *type, uint64_t *map) {
     const uint8_t *p, *end;
     p2m__field f;
     int r;
-    uint32_t type = P2M__VID_ABSENT;
-    uint64_t map = 0;
-    if (li >= q->sv.n_locs) {
-        *out = &none; /* location 0 of an empty table: no frame */
-        return li != 0;
-    }
-    *out = &q->lframes[li];
-    if (q->lframes[li].type != P2M__LOC_UNRESOLVED) return 0;
+    *type = P2M__VID_ABSENT;
+    *map = 0;
+    if (li >= q->sv.n_locs) return li != 0; /* location 0 of an empty table: no frame */
     p = q->in + q->locs[li].off;
     end = p + q->locs[li].len;
     while ((r = p2m__next(&q->w, &p, end, &f)) > 0) {
         p2m__ints it;
         uint64_t idx;
         int ri;
-        if (f.num == P2M__PB_LOCATION_MAPPING_INDEX && f.wt == P2M__WT_VARINT) map = f.v;
+        if (f.num == P2M__PB_LOCATION_MAPPING_INDEX && f.wt == P2M__WT_VARINT) *map = f.v;
         if (f.num != P2M__PB_LOCATION_ATTRIBUTE_INDICES ||
             (f.wt != P2M__WT_LEN && f.wt != P2M__WT_VARINT))
             continue;
@@ -3394,41 +3447,25 @@ static P2M__MUST int p2m__location_frame(p2m__req *q, uint64_t li, const p2m__lf
                 continue;
             }
             if (q->aents[idx].bad) return 1;
-            if (q->aents[idx].slot == q->e->ftype_slot) type = q->aents[idx].vid;
+            if (q->aents[idx].slot == q->e->ftype_slot) *type = q->aents[idx].vid;
         }
         if (ri < 0) return -1;
     }
-    if (r < 0) return -1;
-    q->lframes[li].type = type;
-    q->lframes[li].map = map < UINT32_MAX ? (uint32_t)map : UINT32_MAX;
-    return 0;
+    return r < 0 ? -1 : 0;
 }
 
-/* Is value vid the string s? */
-static int p2m__vid_is(const p2m__req *q, uint32_t vid, const char *s) {
-    p2m_str v;
-    if (vid <= P2M__VID_EMPTY || q->vals[vid].type != P2M_VALUE_STRING) return 0;
-    v.ptr = (const char *)q->vals[vid].ptr;
-    v.len = q->vals[vid].len;
-    return p2m__streq(v, s);
-}
-
-static uint32_t p2m__intern_cstr(p2m__req *q, const char *s) {
-    return p2m__intern(q, P2M_VALUE_STRING, (const uint8_t *)s, (uint32_t)p2m__cstrlen(s), 0);
-}
-
-/* The leaf's type, kind and library (as far as the rules read them). */
-static P2M__MUST int p2m__leaf_props(p2m__req *q, p2m__sprop *sp, const p2m__lframe *lf) {
-    const uint32_t need = q->e->frame_need, t = lf->type;
+/* The leaf's type, kind and library (as far as the rules read them), from
+   its type t and mapping map. */
+static P2M__MUST int p2m__leaf_props(p2m__req *q, p2m__sprop *sp, uint32_t t, uint64_t map) {
+    const uint32_t need = q->e->frame_need;
     if (t > P2M__VID_EMPTY) {
         if (need >> P2M__FR_TYPE & 1u) sp->v[P2M__FR_TYPE] = t;
-        if (need >> P2M__FR_KIND & 1u)
-            sp->v[P2M__FR_KIND] = p2m__intern_cstr(q, p2m__vid_is(q, t, "kernel") ? "kernel" : "user");
+        if (need >> P2M__FR_KIND & 1u) sp->v[P2M__FR_KIND] = t == q->vid_kernel ? t : q->vid_user;
     }
-    if ((need >> P2M__FR_LIBRARY & 1u) && (t <= P2M__VID_EMPTY || p2m__vid_is(q, t, "native"))) {
+    if ((need >> P2M__FR_LIBRARY & 1u) && (t <= P2M__VID_EMPTY || t == q->vid_native)) {
         p2m_str file, base;
         p2m__field attrs;
-        int has_attrs, b = p2m__mapping_file(q, lf->map, &file, &attrs, &has_attrs);
+        int has_attrs, b = p2m__mapping_file(q, map, &file, &attrs, &has_attrs);
         if (b) return b;
         base = p2m__basename(file);
         if (base.len)
@@ -3509,6 +3546,7 @@ static P2M__MUST int p2m__stack_props(p2m__req *q, uint64_t stack_idx, const p2m
     const p2m_engine *e = q->e;
     const uint32_t si = stack_idx < q->sv.n_stacks ? (uint32_t)stack_idx : q->sv.n_stacks;
     p2m__sprop *sp = &q->sprops[si];
+    uint8_t *state = &q->sstate[si];
     p2m__locs k;
     uint64_t li;
     int r, leaf = 1, want_fn = e->frame_need >> P2M__FR_FUNCTION & 1u,
@@ -3517,28 +3555,29 @@ static P2M__MUST int p2m__stack_props(p2m__req *q, uint64_t stack_idx, const p2m
     uint32_t i;
     *out = sp;
     if (p2m__locs_init(q, stack_idx, &k)) return 1; /* outside the table */
-    if (sp->state != P2M__SP_UNRESOLVED) return sp->state == P2M__SP_INVALID;
+    if (*state != P2M__SP_UNRESOLVED) return *state == P2M__SP_INVALID;
     for (i = 0; i < P2M__NFRAME; i++) sp->v[i] = P2M__VID_ABSENT;
     sp->keep = 0;
     sp->xmatch = 0;
     while ((r = p2m__locs_next(q, &k, &li)) > 0) {
-        const p2m__lframe *lf = 0;
         const uint32_t *ids = 0;
-        uint32_t n = 0;
+        uint32_t n = 0, type = P2M__VID_ABSENT;
+        uint64_t map = 0;
         int b = 0;
-        if ((leaf && (e->frame_need & ~(1u << P2M__FR_FUNCTION))) || want_sys)
-            b = p2m__location_frame(q, li, &lf);
-        if (!b && leaf && lf) b = p2m__leaf_props(q, sp, lf);
+        if ((leaf && (e->frame_need & ~(1u << P2M__FR_FUNCTION))) || want_sys) {
+            b = p2m__location_frame(q, li, &type, &map);
+            if (!b && leaf) b = p2m__leaf_props(q, sp, type, map);
+        }
         if (!b && (want_fn || want_sys || match)) b = p2m__location_names(q, li, &ids, &n, 0);
         if (b) {
-            if (b > 0) sp->state = P2M__SP_INVALID;
+            if (b > 0) *state = P2M__SP_INVALID;
             return b;
         }
         if (want_fn && n) {
             sp->v[P2M__FR_FUNCTION] = ids[0];
             want_fn = 0;
         }
-        if (want_sys && (lf->type <= P2M__VID_EMPTY || p2m__vid_is(q, lf->type, "kernel"))) {
+        if (want_sys && (type <= P2M__VID_EMPTY || type == q->vid_kernel)) {
             p2m_str name;
             for (i = 0; i < n && want_sys; i++) {
                 if (!p2m__syscall_of(&q->vals[ids[i]], &name)) continue;
@@ -3552,7 +3591,7 @@ static P2M__MUST int p2m__stack_props(p2m__req *q, uint64_t stack_idx, const p2m
         if (!want_fn && !want_sys && !match) break;
     }
     if (r < 0) return -1;
-    sp->state = P2M__SP_OK;
+    *state = P2M__SP_OK;
     sp->cls = p2m__stack_class(q, si);
     return 0;
 }
@@ -3917,6 +3956,9 @@ static P2M__MUST int p2m__walk_profile(p2m__req *q, p2m__span s, const p2m__pinf
     p2m__field f;
     p2m__sfields sf;
     int r, memo_on;
+#ifndef P2M_NO_FUNCTION
+    const int props = P2M__PROPS(e); /* in a local: stores in the loop could alias e */
+#endif
     uint64_t lo, hi;
     sf.values = P2M__LAYOUT_FIELD(q->layout, sample_values);
     sf.attrs = P2M__LAYOUT_FIELD(q->layout, sample_attrs);
@@ -3951,7 +3993,7 @@ static P2M__MUST int p2m__walk_profile(p2m__req *q, p2m__span s, const p2m__pinf
         if (f.num != P2M__PB_PROFILE_SAMPLES || f.wt != P2M__WT_LEN) continue;
         if (p2m__read_sample(q, &f, pi, &sf, memo_on, &x) < 0) return -1;
 #ifndef P2M_NO_FUNCTION
-        if (P2M__PROPS(e)) { /* frame rules, stack filter or patterns: the stack's properties */
+        if (props) { /* frame rules, stack filter or patterns: the stack's properties */
             if ((sbad = p2m__stack_props(q, x.stack_idx, &sp)) < 0) return -1;
             cls = sbad ? P2M__CLS_INVALID : sp->cls;
         }
@@ -3971,7 +4013,7 @@ static P2M__MUST int p2m__walk_profile(p2m__req *q, p2m__span s, const p2m__pinf
                 continue;
             }
 #ifndef P2M_NO_FUNCTION
-            if (P2M__PROPS(e) && (k = p2m__stack_stops(q, &f, sbad, sp, me)) != 0) {
+            if (props && (k = p2m__stack_stops(q, &f, sbad, sp, me)) != 0) {
                 if (k < 0) return -1;
                 continue;
             }
@@ -5341,8 +5383,9 @@ P2M_API p2m_status p2m_state_init(const p2m_engine *e, void *mem, size_t mem_siz
 /* ---- public functions ----------------------------------------------------- */
 
 /* Checks the arguments of a call and surveys its input. The survey counts
-   the dictionary's entries when always_count is set or the engine decodes
-   stacks; otherwise the dictionary scan of p2m__aggregate counts them. */
+   the dictionary's entries when always_count is set or the engine reads
+   function names (their lines are counted too); otherwise the dictionary
+   scan of p2m__aggregate counts them. */
 static P2M__MUST p2m_status p2m__begin(p2m__req *q, const p2m_engine *e, const void *input,
                                        size_t input_size, p2m_stats *st, p2m_error *err,
                                        int always_count) {
@@ -5361,7 +5404,7 @@ static P2M__MUST p2m_status p2m__begin(p2m__req *q, const p2m_engine *e, const v
     q->w.err = err;
     q->st = st;
     st->bytes_in = input_size;
-    if (p2m__survey_request(q, always_count || P2M__STACKS(e)) < 0) return q->w.st;
+    if (p2m__survey_request(q, always_count || P2M__NAMES(e)) < 0) return q->w.st;
     return P2M_OK;
 }
 
@@ -5402,22 +5445,20 @@ static P2M__NOINLINE P2M__MUST p2m_status p2m__place(p2m__req *q, const p2m_engi
         return p2m__need(err, P2M_ERR_MEMORY, pl.total, P2M__MSG("working memory too small"));
     base = (uint8_t *)work + ((8u - ((uintptr_t)work & 7u)) & 7u);
     q->now = options ? options->now_unix_nano : 0;
-    q->strs = (p2m__strent *)(void *)(base + pl.strs);
+    q->spans = (p2m__strent *)(void *)(base + pl.spans);
+    q->strs = q->spans + q->sv.at[P2M__PB_DICT_STRING_TABLE];
     q->aents = (p2m__aent *)(void *)(base + pl.aents);
+    q->aspans = (p2m__strent *)(void *)(base + pl.aspans);
     if (q->dict_done &&
-        q->sv.n_attrs) { /* the scan's attribute entries: top of memory, last first */
+        q->sv.n_attrs) { /* the scan's attribute spans: top of memory, last first */
         p2m__strent *t =
             (p2m__strent *)(void *)(base + ((work_size - (size_t)(base - (uint8_t *)work)) &
                                             ~(size_t)7u)) -
             q->sv.n_attrs;
         uint32_t a = 0, b = q->sv.n_attrs - 1u;
         while (a < b) { p2m__strent x = t[a]; t[a++] = t[b]; t[b--] = x; }
-        for (a = 0; a < q->sv.n_attrs; a++) { /* the destination never passes the source */
-            p2m__strent x = t[a];
-            q->aents[a].vid = x.off;
-            q->aents[a].slot = (uint16_t)(x.len & 0xFFFFu);
-            q->aents[a].bad = (uint16_t)(x.len >> 16);
-        }
+        /* aspans lies below t: copied upward, no entry is overwritten before it is read */
+        for (a = 0; a < q->sv.n_attrs; a++) q->aspans[a] = t[a];
     }
     q->vals = (p2m__val *)(void *)(base + pl.vals);
     q->vals_cap = pl.vals_cap;
@@ -5454,11 +5495,10 @@ static P2M__NOINLINE P2M__MUST p2m_status p2m__place(p2m__req *q, const p2m_engi
         q->smemo_mask = pl.smemo_n - 1u;
         P2M_MEMSET(q->smemo, 0, (size_t)pl.smemo_n * sizeof(p2m__smemo));
     }
-    if (P2M__PROPS(engine)) { /* nothing resolved: states 0, location types all ones */
+    if (P2M__PROPS(engine)) { /* nothing resolved yet */
         q->sprops = (p2m__sprop *)(void *)(base + pl.sprops);
-        P2M_MEMSET(q->sprops, 0, ((size_t)q->sv.n_stacks + 1u) * sizeof(p2m__sprop));
-        q->lframes = (p2m__lframe *)(void *)(base + pl.lframes);
-        P2M_MEMSET(q->lframes, 0xFF, (size_t)q->sv.n_locs * sizeof(p2m__lframe));
+        q->sstate = base + pl.sstate;
+        P2M_MEMSET(q->sstate, P2M__SP_UNRESOLVED, (size_t)q->sv.n_stacks + 1u);
         q->scls = (uint32_t *)(void *)(base + pl.scls);
         q->scls_mask = pl.scls_cap - 1u;
         P2M_MEMSET(q->scls, 0, (size_t)pl.scls_cap * 4u);
@@ -5479,12 +5519,12 @@ static P2M__NOINLINE P2M__MUST p2m_status p2m__place(p2m__req *q, const p2m_engi
         q->elist = q->rlist + (size_t)2 * q->sv.n_res_fields;
     }
     if (P2M__STACKS(engine)) {
-        p2m__strent *t = (p2m__strent *)(void *)(base + pl.fn_tabs);
-        q->aspans = (p2m__strent *)(void *)(base + pl.aspans);
-        q->stacks = t;
-        q->locs = t + q->sv.n_stacks;
-        q->funcs = q->locs + q->sv.n_locs;
-        q->maps = q->funcs + q->sv.n_funcs;
+        q->stacks = q->spans + q->sv.at[P2M__PB_DICT_STACK_TABLE];
+        q->locs = q->spans + q->sv.at[P2M__PB_DICT_LOCATION_TABLE];
+        q->funcs = q->spans + q->sv.at[P2M__PB_DICT_FUNCTION_TABLE];
+        q->maps = q->spans + q->sv.at[P2M__PB_DICT_MAPPING_TABLE];
+    }
+    if (P2M__NAMES(engine)) {
         q->loc_memo = (p2m__strent *)(void *)(base + pl.loc_memo);
         q->func_memo = (uint32_t *)(void *)(base + pl.func_memo);
         q->lines = (uint32_t *)(void *)(base + pl.lines);
@@ -5535,12 +5575,12 @@ static P2M__MUST p2m_status p2m__check_xattrs(const p2m_options *o, p2m_error *e
     return P2M_OK;
 }
 
-/* Without the function metric the dictionary is read once: this scan
-   counts its strings and attribute entries and indexes them in the same
-   pass (the survey leaves them out). Strings go where the plan will put
-   them (right after the result, a place that does not depend on any
-   count); attribute entries go to the top of the memory for now and move
-   down to their place once the plan is known. */
+/* Without function names the dictionary is read once: this scan counts its
+   tables and indexes what the request reads in the same pass (the survey
+   leaves them out). The spans block goes where the plan will put it (right
+   after the result, a place that does not depend on any count); attribute
+   spans go to the top of the memory for now and move down to their place
+   once the plan is known. */
 static P2M__MUST int p2m__early_dict_scan(p2m__req *q, void *work, size_t work_size) {
     uint8_t *lo = 0, *hi = 0;
     if (work && work_size >= 16u) {
@@ -5549,7 +5589,7 @@ static P2M__MUST int p2m__early_dict_scan(p2m__req *q, void *work, size_t work_s
         hi = base + ((work_size - (size_t)(base - (uint8_t *)work)) & ~(size_t)7u);
         if (hi < lo) hi = lo;
     }
-    return p2m__dict_scan(q, lo, hi);
+    return p2m__dict_scan(q, lo, hi, P2M__STACKS(q->e));
 }
 
 /* The values the rules give without looking at a sample: literals,
@@ -5661,7 +5701,7 @@ static P2M__MUST p2m_status p2m__aggregate(const p2m_engine *engine, const void 
     if ((s = p2m__begin(&q, engine, input, input_size, st, err, 0)) != P2M_OK) return s;
     if (!result) return p2m__fail(err, P2M_ERR_ARGUMENT, 0, P2M__MSG("result must not be NULL"));
     if ((s = p2m__check_xattrs(options, err)) != P2M_OK) return s;
-    if (!P2M__STACKS(q.e) && q.sv.dict.p && p2m__early_dict_scan(&q, work, work_size) < 0)
+    if (!P2M__NAMES(q.e) && q.sv.dict.p && p2m__early_dict_scan(&q, work, work_size) < 0)
         return q.w.st;
     if (engine->state_series) {
         const p2m_state *cs = options ? options->state : 0;
@@ -5677,6 +5717,11 @@ static P2M__MUST p2m_status p2m__aggregate(const p2m_engine *engine, const void 
     st->samples = q.sv.n_samples;
     p2m__rule_constants(&q);
 #ifndef P2M_NO_FUNCTION
+    if (P2M__PROPS(engine)) { /* a frame type is compared by value id: equal strings, equal ids */
+        q.vid_kernel = p2m__intern_cstr(&q, "kernel");
+        q.vid_user = p2m__intern_cstr(&q, "user");
+        q.vid_native = p2m__intern_cstr(&q, "native");
+    }
     if (q.stamps) p2m__resolve_locations(&q);
 #endif
     if (p2m__walk_request(&q) < 0) return q.w.st;
@@ -8190,6 +8235,9 @@ static void p2m__build_stack_props(p2m_engine *e, const p2m__names *nm) {
         e->ftype_slot = p2m__find_name(nm->slots, nm->n_slots, p2m__frame_type_key);
     e->stack_props = e->frame_need || e->filter[P2M__F_STACK].enabled || e->xstack_mask;
     if (e->stack_props) e->need_stacks = 1;
+    e->need_names = e->metric[P2M_METRIC_FUNCTION].enabled ||
+                    (e->frame_need & (1u << P2M__FR_FUNCTION | 1u << P2M__FR_SYSCALL)) ||
+                    e->filter[P2M__F_STACK].enabled || e->xstack_mask;
 }
 
 /* Build: the type rules. */
