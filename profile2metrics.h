@@ -2490,9 +2490,10 @@ static uint32_t p2m__slot_of(const p2m_engine *e, p2m_str key) {
 /* The dictionary scan's state (p2m__dict_scan). */
 typedef struct p2m__scan {
     p2m__strent *lo, *sp, *ap; /* the block's start, next span upward, last attribute span */
+    p2m__strent *up;           /* the upward spans may reach it: ap, or lo once one did not fit
+                                  or a table came in two runs (then only counting goes on) */
     uint32_t last, seen;       /* the field of the last kept span; bit n: field n seen */
     uint32_t ns, na;           /* strings, attribute entries */
-    int room;                  /* every span so far fitted and each table is one run */
     uint32_t cnt[P2M__PB_DICT_STACK_TABLE + 1]; /* entries of the other kept tables */
     uint32_t at[P2M__PB_DICT_STACK_TABLE + 1];  /* where each kept table starts */
 } p2m__scan;
@@ -2506,33 +2507,34 @@ P2M__INLINE void p2m__scan_entry(p2m__scan *s, const uint8_t *in, uint32_t t, co
     if (t == P2M__TAG(P2M__PB_DICT_STRING_TABLE, P2M__WT_LEN)) {
         s->ns++;
     } else if (t == P2M__TAG(P2M__PB_DICT_ATTRIBUTE_TABLE, P2M__WT_LEN)) {
-        if (s->room && s->sp < s->ap) {
-            s->ap--;
+        if (s->sp < s->up) {
+            s->up = --s->ap;
             s->ap->off = (uint32_t)(v - in);
             s->ap->len = len;
         } else {
-            s->room = 0;
+            s->up = s->lo;
         }
         s->na++;
         return;
-    } else if (stacks && num <= P2M__PB_DICT_STACK_TABLE && num != P2M__PB_DICT_LINK_TABLE) {
+    } else if (stacks && (num == P2M__PB_DICT_STACK_TABLE || num == P2M__PB_DICT_LOCATION_TABLE ||
+                          num == P2M__PB_DICT_MAPPING_TABLE)) {
         s->cnt[num]++;
     } else {
         return;
     }
     if (stacks && num != s->last) { /* a table starts; seen before: not one run (strings
                                        alone are one run however they come) */
-        if (s->seen >> num & 1u) s->room = 0;
+        if (s->seen >> num & 1u) s->up = s->lo;
         s->seen |= 1u << num;
         s->at[num] = (uint32_t)(s->sp - s->lo);
         s->last = num;
     }
-    if (s->room && s->sp < s->ap) {
+    if (s->sp < s->up) {
         s->sp->off = (uint32_t)(v - in);
         s->sp->len = len;
         s->sp++;
     } else {
-        s->room = 0;
+        s->up = s->lo;
     }
 }
 
@@ -2544,8 +2546,7 @@ P2M__INLINE P2M__MUST int p2m__dict_scan_in(p2m__req *q, uint8_t *lo, uint8_t *h
     uint32_t k;
     P2M_MEMSET(&s, 0, sizeof s);
     s.lo = s.sp = (p2m__strent *)(void *)lo;
-    s.ap = (p2m__strent *)(void *)hi;
-    s.room = lo != 0;
+    s.ap = s.up = (p2m__strent *)(void *)hi; /* lo NULL: hi NULL, nothing fits */
     for (;;) {
         if (dend - dp >= 3) { /* one-byte tag, one- or two-byte length: nearly every entry */
             const uint8_t *lim = dend - 3;
@@ -2573,11 +2574,11 @@ P2M__INLINE P2M__MUST int p2m__dict_scan_in(p2m__req *q, uint8_t *lo, uint8_t *h
     q->sv.n_attrs = s.na;
     q->sv.n_stacks = s.cnt[P2M__PB_DICT_STACK_TABLE];
     q->sv.n_locs = s.cnt[P2M__PB_DICT_LOCATION_TABLE];
-    q->sv.n_funcs = s.cnt[P2M__PB_DICT_FUNCTION_TABLE];
+    q->sv.n_funcs = 0; /* read only with names, which this scan is not for */
     q->sv.n_maps = s.cnt[P2M__PB_DICT_MAPPING_TABLE];
     p2m__span_layout(&q->sv, stacks);
-    q->dict_done = s.room;
-    if (s.room)
+    q->dict_done = lo && s.up != s.lo;
+    if (q->dict_done)
         for (k = 0; k <= P2M__PB_DICT_STACK_TABLE; k++)
             if (s.seen >> k & 1u) q->sv.at[k] = s.at[k];
     return 0;
@@ -2585,7 +2586,7 @@ P2M__INLINE P2M__MUST int p2m__dict_scan_in(p2m__req *q, uint8_t *lo, uint8_t *h
 
 /* The dictionary read once when no function name is needed: counts every
    table and records the spans of the strings and, when stacks are read, of
-   the stacks, locations, functions and mappings upward from lo in the order
+   the stacks, locations and mappings upward from lo in the order
    they come (each table one run, as serialisers write them; else the
    request falls back to p2m__index_dictionary), attribute entries downward
    from hi (last first), while they fit; past that it only counts (the plan
