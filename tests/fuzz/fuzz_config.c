@@ -61,6 +61,8 @@ static const char *const tokens[] = {
     "a{2,1}", "(?=a)", "\\1", "(?P<n>a)", "\\", "[z-a]", "a**", "$^", "(?:a|)+", ".*(.*)",
     "\\pL", "(?i)", "(?s).", "a{,3}", "\xff\xfe", "(((((((((((((((((((((((((((((((((a)))))))))))))))))))))))))))))))))",
     "(a{1000}){1000}", "[\\d-z]", "\\Q", "\\x41", "\\b", "k", "k2", "sym", "default",
+    "type", "kind", "library", "syscall", "profile.frame.type", "^runtime\\.",
+    "samples/count", "cpu/nanoseconds", "off_cpu/nanoseconds",
 };
 #define N_TOKENS (sizeof tokens / sizeof tokens[0])
 
@@ -94,7 +96,8 @@ static void rd_opt_str(rd *r, const char **field)
 
 #define MAXN 24
 static p2m_rule rules[MAXN];
-static const char *lists[6][MAXN];
+static const char *lists[8][MAXN];
+static p2m_extra_metric extras[4];
 static p2m_type_rule trules[MAXN];
 
 static void rd_filter(rd *r, p2m_filter *f, int which)
@@ -161,7 +164,7 @@ static void decode(rd *r, p2m_config *c)
             unsigned t = rd_u8(r);
             memset(x, 0, sizeof *x);
             x->key = rd_str(r);
-            x->type = (p2m_rule_type)(t % 5);
+            x->type = (p2m_rule_type)(t % 6); /* 5: not a type */
             if (t & 0x08) x->value = rd_str(r);
             if (t & 0x10) x->from = rd_str(r);
             if (t & 0x20) x->source = rd_str(r);
@@ -197,6 +200,23 @@ static void decode(rd *r, p2m_config *c)
         u = rd_u32(r);
         c->state_max_series = (flags & 128) ? u : u % 70;
         c->state_bytes = (size_t)(rd_u32(r) % (1u << 21));
+    }
+    rd_filter(r, &c->stack_filter, 3);
+    flags = rd_u8(r);
+    if (flags & 1) { /* declared metrics, with or without a stack pattern */
+        n = rd_u8(r) % 4u;
+        for (k = 0; k < n; k++) {
+            p2m_extra_metric *x = &extras[k];
+            memset(x, 0, sizeof *x);
+            x->name = rd_str(r);
+            x->unit = (flags & 2) ? rd_str(r) : NULL;
+            lists[7][k] = rd_str(r);
+            x->sample_types = lists[7] + k;
+            x->n_sample_types = 1;
+            x->stack_pattern = (rd_u8(r) & 1u) ? rd_str(r) : NULL;
+        }
+        c->extra = extras;
+        c->n_extra = n;
     }
 }
 

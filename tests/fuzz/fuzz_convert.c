@@ -1,12 +1,16 @@
 /* SPDX-License-Identifier: MIT
    libFuzzer target: p2m_convert with fixed configurations, input fuzzed.
-   Each input goes through one configuration, chosen by its length modulo 4
+   Each input goes through one configuration, chosen by its length modulo 6
    (so a mutation that inserts or deletes bytes moves it to another):
      0 defaults
      1 function metric, inclusive, with a symboliser
      2 the three filters and attribute rules of every type, regex rules on an
        attribute, the function name and the string table
      3 max_series 2, strict, function metric (self)
+     4 frame rules that read no function name (type, kind, library): the
+       dictionary scan keeps the stack tables
+     5 frame rules on function and syscall, the stack filter and a declared
+       metric with a stack pattern, with a symboliser
    and for each: p2m_work_size, then p2m_convert with exactly that much
    working memory (a heap block of that size, so ASan sees any overrun) and
    no output buffer (asks the size), an output buffer one byte short (must
@@ -16,7 +20,7 @@
    the bytes p2m_convert gave). */
 #include "fuzz_util.h"
 
-#define N_CONF 4
+#define N_CONF 6
 static unsigned char engine_mem[N_CONF][1 << 16];
 static const p2m_engine *engines[N_CONF];
 
@@ -36,6 +40,20 @@ static void compile_all(void)
 {
     static const char *const thread_pats[] = {"^w", "main|pool-\\d+", "(?i)GC"};
     static const char *const pat_keys[] = {"service.name", "thread.name", "profile.kind"};
+    static const char *const cpu_types[] = {"samples/count", "cpu/nanoseconds"};
+    static const p2m_rule leaf_rules[] = {
+        {"k.type", P2M_RULE_FRAME, NULL, "type", NULL, 0, NULL},
+        {"k.kind", P2M_RULE_FRAME, NULL, "kind", NULL, 0, "nokind"},
+        {"k.lib", P2M_RULE_FRAME, NULL, "library", NULL, 0, NULL},
+        {"thread.name", P2M_RULE_ATTRIBUTE, NULL, "thread.name", NULL, 0, NULL},
+    };
+    static const p2m_rule name_rules[] = {
+        {"k.fn", P2M_RULE_FRAME, NULL, "function", NULL, 0, NULL},
+        {"k.sys", P2M_RULE_FRAME, NULL, "syscall", NULL, 0, "none"},
+        {"k.type", P2M_RULE_FRAME, NULL, "type", NULL, 0, NULL},
+        {"k.re.fn", P2M_RULE_REGEX, "^([a-z]+)", NULL, "function", 0, NULL},
+    };
+    static p2m_extra_metric under[1];
     static const p2m_rule rules[] = {
         {"k.literal", P2M_RULE_LITERAL, "lit", NULL, NULL, 0, NULL},
         {"process.executable.name", P2M_RULE_ATTRIBUTE, NULL, "process.executable.name", NULL, 0,
@@ -73,6 +91,21 @@ static void compile_all(void)
     c[3].strict = 1;
     c[3].function.enabled = 1;
 
+    c[4].attributes = leaf_rules;
+    c[4].n_attributes = sizeof leaf_rules / sizeof leaf_rules[0];
+    c[4].max_series = 3;
+
+    under[0].name = "under_a";
+    under[0].sample_types = cpu_types;
+    under[0].n_sample_types = 2;
+    under[0].stack_pattern = "a|_b";
+    c[5].attributes = name_rules;
+    c[5].n_attributes = sizeof name_rules / sizeof name_rules[0];
+    c[5].stack_filter.enabled = 1;
+    c[5].stack_filter.pattern = "^[^x]";
+    c[5].extra = under;
+    c[5].n_extra = 1;
+
     for (i = 0; i < N_CONF; i++) {
         if (p2m_engine_compile(&c[i], engine_mem[i], sizeof engine_mem[i], &engines[i], &err) !=
             P2M_OK) {
@@ -95,7 +128,7 @@ static void one(const p2m_engine *eng, int ci, const uint8_t *data, size_t size)
 
     memset(&opt, 0, sizeof opt);
     opt.now_unix_nano = 1700000000000000000ull;
-    if (ci == 1)
+    if (ci == 1 || ci == 5)
         opt.symbolize = symbolize;
 
     memset(&err, 0, sizeof err);
