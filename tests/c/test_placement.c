@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT
    Sizes against placement: for many configurations (rules of every type,
-   filters with several patterns, declared metrics, type rules, both
-   temporalities) the engine size query, the state size and p2m_work_size
+   frame rules of every kind, filters with several patterns, the stack
+   filter, declared metrics with and without stack patterns, type rules,
+   both temporalities) the engine size query, the state size and p2m_work_size
    are the bytes the real placement then uses. P2M_ASSERT aborts when a
    placement runs past the memory it was given, and every buffer is
    followed by guard bytes that must stay untouched; each block is tried at
@@ -91,6 +92,22 @@ static void gen(gen_cfg *g, unsigned seed)
         g->c.state_bytes = 64 + lcg(&s) % 8192u;
     }
     g->c.max_series = 1 + lcg(&s) % 8u;
+    /* frame rules (after the others: the draws above stay as they were),
+       the stack filter, stack patterns */
+    n = lcg(&s) % 3u;
+    for (i = 0; i < n && g->c.n_attributes < 12u; i++) {
+        static const char *const froms[] = {"type", "kind", "library", "function", "syscall"};
+        p2m_rule *r = &g->rules[g->c.n_attributes++];
+        r->key = k_keys[lcg(&s) % 5u];
+        r->type = P2M_RULE_FRAME;
+        r->from = froms[lcg(&s) % 5u];
+        r->default_value = lcg(&s) % 2u ? "none" : NULL;
+        g->c.attributes = g->rules;
+    }
+    g->c.stack_filter.enabled = (int)(lcg(&s) % 4u == 0u);
+    g->c.stack_filter.pattern = g->pats[lcg(&s) % 4u];
+    for (i = 0; i < g->c.n_extra; i++)
+        g->extra[i].stack_pattern = lcg(&s) % 2u ? k_pats[lcg(&s) % 6u] : NULL;
 }
 
 static int guard_intact(const unsigned char *p, size_t n)
