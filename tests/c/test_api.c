@@ -683,6 +683,58 @@ static void check_config_errors(void)
     EXPECT(strncmp(err.field, "process_filter", 14) == 0,
            "process filter without pattern: field \"%s\" does not start with process_filter",
            err.field);
+
+    /* frame rules, the stack filter, stack patterns */
+    {
+        static const char *const types[] = {"samples/count"};
+        static const char *const keys[] = {"thread.name"};
+        static const char *const froms[] = {NULL, "", "leaf", "Type"};
+        p2m_extra_metric x;
+        size_t i;
+        for (i = 0; i < 4; i++) {
+            memset(rules, 0, sizeof rules);
+            p2m_config_init(&c);
+            rules[0].key = "k";
+            rules[0].type = P2M_RULE_FRAME;
+            rules[0].from = froms[i];
+            c.attributes = rules;
+            c.n_attributes = 1;
+            expect_config_error(&c, &err, "frame rule with a bad from");
+            EXPECT(strcmp(err.field, "attributes[0].from") == 0 &&
+                       strstr(err.message, "type, kind, library, function or syscall"),
+                   "frame from %zu: field \"%s\" message \"%s\"", i, err.field, err.message);
+        }
+        p2m_config_init(&c);
+        c.stack_filter.enabled = 1;
+        expect_config_error(&c, &err, "stack filter without pattern");
+        EXPECT(strcmp(err.field, "stack_filter.pattern") == 0, "field \"%s\"", err.field);
+        c.stack_filter.pattern = "^runtime\\.";
+        c.stack_filter.keys = keys;
+        c.stack_filter.n_keys = 1;
+        expect_config_error(&c, &err, "stack filter with keys");
+        EXPECT(strcmp(err.field, "stack_filter.keys") == 0, "field \"%s\"", err.field);
+        c.stack_filter.n_keys = 0;
+        c.stack_filter.pattern = "a(";
+        expect_config_error(&c, &err, "stack filter with a bad pattern");
+        EXPECT(strcmp(err.field, "stack_filter.pattern") == 0 && strstr(err.message, "position"),
+               "field \"%s\" message \"%s\"", err.field, err.message);
+        memset(&x, 0, sizeof x);
+        p2m_config_init(&c);
+        x.name = "gc";
+        x.sample_types = types;
+        x.n_sample_types = 1;
+        x.stack_pattern = "";
+        c.extra = &x;
+        c.n_extra = 1;
+        expect_config_error(&c, &err, "empty stack pattern");
+        EXPECT(strcmp(err.field, "metrics.extra[0].stack_pattern") == 0, "field \"%s\"",
+               err.field);
+        x.stack_pattern = "[a";
+        expect_config_error(&c, &err, "bad stack pattern");
+        EXPECT(strcmp(err.field, "metrics.extra[0].stack_pattern") == 0 &&
+                   strstr(err.message, "position"),
+               "field \"%s\" message \"%s\"", err.field, err.message);
+    }
     tk_end();
 }
 

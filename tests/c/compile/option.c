@@ -44,8 +44,27 @@ int main(void)
 #ifdef P2M_NO_FUNCTION
     {
         p2m_config c = cfg;
+        p2m_rule frame = {"k", P2M_RULE_FRAME, 0, "type", 0, 0, 0};
         c.function.enabled = 1;
         ok = ok && refused(&c, "metrics.function");
+        c = cfg;
+        c.attributes = &frame;
+        c.n_attributes = 1;
+        ok = ok && refused(&c, "attributes[0]");
+        c = cfg;
+        c.stack_filter.enabled = 1;
+        c.stack_filter.pattern = "a";
+        ok = ok && refused(&c, "stack_filter");
+#if P2M_MAX_EXTRA > 0
+        {
+            static const char *const types[] = {"samples/count"};
+            p2m_extra_metric x = {"under", 0, 0, types, 1, "a"};
+            c = cfg;
+            c.extra = &x;
+            c.n_extra = 1;
+            ok = ok && refused(&c, "metrics.extra[0].stack_pattern");
+        }
+#endif
     }
 #endif
     return ok ? 0 : 1;
