@@ -422,6 +422,38 @@ int main(int argc, char **argv)
     rich.pattern_filter.pattern = "\\w+";
     check_config("c.noalloc.regex_config", &rich);
 
+    /* Frame rules without names (the dictionary scan keeps the stack
+       tables), then with names, the stack filter and a stack pattern. */
+    {
+        static p2m_rule frames[3];
+        static const char *const types[] = {"samples/count", "cpu/nanoseconds"};
+        static p2m_extra_metric under;
+        frames[0].key = "frame.type";
+        frames[0].type = P2M_RULE_FRAME;
+        frames[0].from = "type";
+        frames[1].key = "frame.kind";
+        frames[1].type = P2M_RULE_FRAME;
+        frames[1].from = "kind";
+        frames[2].key = "frame.library";
+        frames[2].type = P2M_RULE_FRAME;
+        frames[2].from = "library";
+        p2m_config_init(&rich);
+        rich.attributes = frames;
+        rich.n_attributes = 3;
+        check_config("c.noalloc.frame_config", &rich);
+        frames[1].from = "syscall";
+        frames[2].from = "function";
+        under.name = "under_main";
+        under.sample_types = types;
+        under.n_sample_types = 2;
+        under.stack_pattern = "main";
+        rich.extra = &under;
+        rich.n_extra = 1;
+        rich.stack_filter.enabled = 1;
+        rich.stack_filter.pattern = ".";
+        check_config("c.noalloc.stack_config", &rich);
+    }
+
     check_error_paths();
     check_cumulative();
     return tk_exit_code();
