@@ -1444,10 +1444,12 @@ typedef struct p2m__xtype {
 #define P2M__FR_FUNCTION 3u
 #define P2M__FR_SYSCALL 4u
 #define P2M__NFRAME 5u
+#ifndef P2M_NO_FUNCTION
 static const char *const p2m__frame_froms[P2M__NFRAME] = {"type", "kind", "library", "function",
                                                           "syscall"};
 /* The location attribute that gives a frame's type. */
 static const char p2m__frame_type_key[] = "profile.frame.type";
+#endif
 
 typedef struct p2m__rule {
     p2m_rule_type type;
@@ -1466,7 +1468,11 @@ typedef struct p2m__rule {
 #define P2M__F_THREAD 1
 #define P2M__F_PATTERN 2
 #define P2M__F_STACK 3   /* subjects: the function names on the stack */
+#ifdef P2M_NO_FUNCTION
+#define P2M__NFILTER 3   /* no stacks, no stack filter */
+#else
 #define P2M__NFILTER 4
+#endif
 
 typedef struct p2m__filter {
     int enabled;
@@ -1681,6 +1687,14 @@ typedef struct p2m__aent {    /* a resolved attribute-table entry */
     uint16_t bad;             /* it holds an invalid reference */
 } p2m__aent;
 
+/* An attribute-table entry in its two phases: its span in the input until
+   the dictionary is indexed, then resolved (p2m__index_dictionary reads
+   each span just before it writes the entry in its place). */
+typedef union p2m__aslot {
+    p2m__strent span;
+    p2m__aent ent;
+} p2m__aslot;
+
 typedef struct p2m__series {  /* 32 B; its resource: the one whose id range holds it */
     uint64_t sum;             /* wrapping sum of int64 contributions */
     uint64_t start, end;      /* time window */
@@ -1720,7 +1734,8 @@ struct p2m_result {
     size_t n_xattrs;
 };
 
-typedef struct p2m__smemo {  /* a sample memo entry: (attribute_indices bytes, stack class) -> outcome */
+/* A sample memo entry: (attribute_indices bytes, stack class) -> outcome. */
+typedef struct p2m__smemo {
     uint64_t key, key2;       /* the bytes when 16 or fewer, else a hash of them (key) */
     uint32_t off, len, stamp, outcome;
     uint32_t cls;             /* the stack's class (p2m__sprop), 0 without stack properties */
@@ -1764,7 +1779,7 @@ typedef struct p2m__req {
     p2m__survey sv;
     /* dictionary */
     p2m__strent *strs;
-    p2m__aent *aents;
+    p2m__aslot *aslots;       /* per attribute entry (resolved once indexed) */
     /* interned values */
     p2m__val *vals;
     uint32_t n_vals, vals_cap;
@@ -1791,7 +1806,7 @@ typedef struct p2m__req {
     uint32_t n_plist;
     /* tables: spans of every dictionary entry the request reads */
     p2m__strent *spans;       /* the block of p2m__survey.n_spans */
-    p2m__strent *aspans;      /* per attribute entry */
+    p2m__strent *aspans;      /* per attribute entry, kept when names are read (build ids) */
     p2m__strent *stacks, *locs, *funcs, *maps;  /* stacks read only */
     /* function names */
     p2m__strent *loc_memo;      /* per location: first id in lines[] and count, or with count 1
@@ -1825,12 +1840,13 @@ typedef struct p2m__req {
     uint32_t vid_kernel, vid_user, vid_native; /* the frame types and kinds compared with */
     uint32_t *scls;           /* stack classes, open addressing: P2M__ID1(stack) or P2M__ID1_NONE */
     uint32_t scls_mask;
-    uint8_t *xverdict;        /* per (declared metric, value id): 0 not judged, 1 no match, 2 match */
+    uint8_t *xverdict;        /* per (declared metric, value id): 0 not judged, 1 no, 2 match */
     /* current resource */
     uint32_t cur_res;
     uint32_t res_first_ser;   /* id of its first series */
-    uint32_t count[P2M__NMET];
-    uint32_t ovf[P2M__NMET];  /* P2M__ID1(overflow series), P2M__ID1_NONE = none yet */
+    uint32_t *count;          /* per metric id in use: its series (in working memory, so
+                                 that the request's frame stays small on firmware stacks) */
+    uint32_t *ovf;            /* per metric: P2M__ID1(overflow series), P2M__ID1_NONE = none yet */
 } p2m__req;
 
 static int p2m__fail_ref(p2m__req *q, const uint8_t *at, const char *msg) {
@@ -2199,8 +2215,8 @@ static void p2m__cum_point(const p2m__cum *c, uint32_t sid, p2m_point *out, cons
 /* ---- one request: working memory plan ------------------------------------ */
 
 typedef struct p2m__plan {
-    size_t aents, vals, vhash, ser, ser_vids, ser_pos, shash, consts, slots, kv,
-        res, resfields, plist, result, aspans, spans, loc_memo, func_memo, lines, stamps,
+    size_t aslots, vals, vhash, ser, ser_vids, ser_pos, shash, consts, slots, kv,
+        res, resfields, plist, result, aspans, spans, rescount, loc_memo, func_memo, lines, stamps,
         verdict, rx_memo, rx_scratch, akey, kstamp, elist, cum, smemo, fn_list, sprops, sstate,
         scls, xverdict, total;
     uint32_t vals_cap, vhash_cap, ser_cap, shash_cap, smemo_n, fn_list_cap, scls_cap;
@@ -2288,8 +2304,8 @@ static P2M__MUST int p2m__make_plan(const p2m__req *q, p2m__plan *pl) {
     /* the dictionary's spans (p2m__dict_scan writes them here before the
        plan is made), attribute entries, their spans */
     P2M__PLACE(spans, (size_t)q->sv.n_spans * sizeof(p2m__strent));
-    P2M__PLACE(aents, (size_t)q->sv.n_attrs * sizeof(p2m__aent));
-    P2M__PLACE(aspans, (size_t)q->sv.n_attrs * sizeof(p2m__strent));
+    P2M__PLACE(aslots, (size_t)q->sv.n_attrs * sizeof(p2m__aslot));
+    P2M__PLACE(aspans, names ? (size_t)q->sv.n_attrs * sizeof(p2m__strent) : 0u);
     P2M__PLACE(vals, (size_t)pl->vals_cap * sizeof(p2m__val));
     P2M__PLACE(vhash, (size_t)pl->vhash_cap * 4u);
     P2M__PLACE(ser, (size_t)pl->ser_cap * sizeof(p2m__series));
@@ -2297,6 +2313,8 @@ static P2M__MUST int p2m__make_plan(const p2m__req *q, p2m__plan *pl) {
     P2M__PLACE(ser_pos, (size_t)pl->ser_cap * e->n_keys);
     P2M__PLACE(shash, (size_t)pl->shash_cap * 4u);
     P2M__PLACE(consts, (size_t)e->n_rules * 8u);
+    /* the current resource's count and ovf per metric id in use */
+    P2M__PLACE(rescount, ((size_t)P2M_METRIC_EXTRA + e->n_extra) * 8u);
     P2M__PLACE(slots, (size_t)e->n_slots * 12u);
     P2M__PLACE(kv, (size_t)e->n_keys * 5u);
     P2M__PLACE(res, (size_t)q->sv.n_res * sizeof(p2m__res));
@@ -2572,13 +2590,14 @@ P2M__INLINE P2M__MUST int p2m__dict_scan_in(p2m__req *q, uint8_t *lo, uint8_t *h
     if (r < 0) return -1;
     q->sv.n_strings = s.ns;
     q->sv.n_attrs = s.na;
-    q->sv.n_stacks = s.cnt[P2M__PB_DICT_STACK_TABLE];
-    q->sv.n_locs = s.cnt[P2M__PB_DICT_LOCATION_TABLE];
-    q->sv.n_funcs = 0; /* read only with names, which this scan is not for */
-    q->sv.n_maps = s.cnt[P2M__PB_DICT_MAPPING_TABLE];
+    if (stacks) { /* the function table is read only with names, which this scan is not for */
+        q->sv.n_stacks = s.cnt[P2M__PB_DICT_STACK_TABLE];
+        q->sv.n_locs = s.cnt[P2M__PB_DICT_LOCATION_TABLE];
+        q->sv.n_maps = s.cnt[P2M__PB_DICT_MAPPING_TABLE];
+    }
     p2m__span_layout(&q->sv, stacks);
     q->dict_done = lo && s.up != s.lo;
-    if (q->dict_done)
+    if (stacks && q->dict_done)
         for (k = 0; k <= P2M__PB_DICT_STACK_TABLE; k++)
             if (s.seen >> k & 1u) q->sv.at[k] = s.at[k];
     return 0;
@@ -2618,7 +2637,7 @@ static P2M__NOINLINE P2M__MUST int p2m__index_dictionary(p2m__req *q) {
         p2m__strent *t;
         if (f.wt != P2M__WT_LEN || f.num > P2M__PB_DICT_STACK_TABLE) continue;
         if (f.num == P2M__PB_DICT_ATTRIBUTE_TABLE) {
-            t = &q->aspans[na++];
+            t = &q->aslots[na++].span;
         } else if (f.num == P2M__PB_DICT_STRING_TABLE ||
                    (stacks && f.num != P2M__PB_DICT_LINK_TABLE)) {
             t = &q->spans[q->sv.at[f.num] + cnt[f.num]++];
@@ -2627,11 +2646,13 @@ static P2M__NOINLINE P2M__MUST int p2m__index_dictionary(p2m__req *q) {
         }
         t->off = (uint32_t)(f.s.p - q->in);
         t->len = f.s.n;
+        if (f.num == P2M__PB_DICT_ATTRIBUTE_TABLE && q->aspans) q->aspans[na - 1u] = *t;
     }
     if (r < 0) return -1;
     for (i = 0; i < na; i++) {
-        p2m__aent *a = &q->aents[i];
-        const uint8_t *kp = q->in + q->aspans[i].off, *kend = kp + q->aspans[i].len;
+        const p2m__strent span = q->aslots[i].span; /* read before the entry takes its place */
+        p2m__aent *a = &q->aslots[i].ent;
+        const uint8_t *kp = q->in + span.off, *kend = kp + span.len;
         p2m__field g;
         uint64_t key_idx = 0;
         p2m__span val = {p2m__nothing, 0};
@@ -2797,7 +2818,7 @@ static P2M__MUST int p2m__profile_info(p2m__req *q, p2m__span s, p2m__pinfo *pi,
                     if (idx != 0 && !pi->bad) { pi->bad = 1; pi->bad_at = f.at; }
                     continue;
                 }
-                a = &q->aents[idx];
+                a = &q->aslots[idx].ent;
                 if (a->bad) {
                     if (!pi->bad) { pi->bad = 1; pi->bad_at = f.at; }
                     continue;
@@ -2948,8 +2969,8 @@ static int p2m__pattern_all(p2m__req *q, p2m__span smp, uint32_t f_attrs) {
             uint32_t k;
             if (idx >= q->sv.n_attrs) continue;
             k = q->akey[idx];
-            if (q->kval[k] == q->aents[idx].vid &&
-                p2m__filter_match(q, P2M__F_PATTERN, q->aents[idx].vid))
+            if (q->kval[k] == q->aslots[idx].ent.vid &&
+                p2m__filter_match(q, P2M__F_PATTERN, q->aslots[idx].ent.vid))
                 return 1;
         }
     }
@@ -3447,8 +3468,8 @@ static P2M__MUST int p2m__location_frame(p2m__req *q, uint64_t li, uint32_t *typ
                 if (idx != 0) return 1;
                 continue;
             }
-            if (q->aents[idx].bad) return 1;
-            if (q->aents[idx].slot == q->e->ftype_slot) *type = q->aents[idx].vid;
+            if (q->aslots[idx].ent.bad) return 1;
+            if (q->aslots[idx].ent.slot == q->e->ftype_slot) *type = q->aslots[idx].ent.vid;
         }
         if (ri < 0) return -1;
     }
@@ -3550,8 +3571,8 @@ static P2M__MUST int p2m__stack_props(p2m__req *q, uint64_t stack_idx, const p2m
     uint8_t *state = &q->sstate[si];
     p2m__locs k;
     uint64_t li;
-    int r, leaf = 1, want_fn = e->frame_need >> P2M__FR_FUNCTION & 1u,
-           want_sys = e->frame_need >> P2M__FR_SYSCALL & 1u,
+    int r, leaf = 1, want_fn = (int)(e->frame_need >> P2M__FR_FUNCTION & 1u),
+           want_sys = (int)(e->frame_need >> P2M__FR_SYSCALL & 1u),
            match = e->filter[P2M__F_STACK].enabled || e->xstack_mask;
     uint32_t i;
     *out = sp;
@@ -3670,7 +3691,7 @@ P2M__INLINE P2M__MUST int p2m__sample_attrs(p2m__req *q, const p2m__field *g, in
             if (idx != 0 && !*bad) { *bad = 1; *bad_at = g->at; }
             continue;
         }
-        a = &q->aents[idx];
+        a = &q->aslots[idx].ent;
         if (P2M__UNLIKELY(a->bad)) {
             if (!*bad) { *bad = 1; *bad_at = g->at; }
             continue;
@@ -3731,7 +3752,7 @@ P2M__INLINE P2M__MUST int p2m__read_sample(p2m__req *q, const p2m__field *f, con
     while ((rr = p2m__next(&q->w, &sp, send, &g)) > 0) {
         if (g.num == sf->values && (g.wt == P2M__WT_LEN || g.wt == P2M__WT_VARINT)) {
             p2m__ints it;
-            uint64_t v;
+            uint64_t v = 0;
             int ri;
             p2m__ints_init(&it, &g);
             while ((ri = p2m__ints_next(&q->w, &it, &v)) > 0) {
@@ -3782,7 +3803,7 @@ P2M__INLINE P2M__MUST int p2m__read_sample(p2m__req *q, const p2m__field *f, con
    is taken for them. */
 P2M__INLINE p2m__smemo *p2m__memo_entry(p2m__req *q, const p2m__smp *x, uint32_t cls, int *hit) {
     const uint8_t *ap = x->attrs.s.p;
-    uint32_t n = x->attrs.s.n, k;
+    uint32_t n = x->attrs.s.n, k, slot;
     uint64_t key = 0, key2 = 0;
     p2m__smemo *me;
     if (n <= 16u) { /* the key is the bytes themselves */
@@ -3799,8 +3820,8 @@ P2M__INLINE p2m__smemo *p2m__memo_entry(p2m__req *q, const p2m__smp *x, uint32_t
         for (k = 0; k + 8u <= n; k += 8u) key = (key ^ p2m__le64(ap + k)) * 0x100000001B3u;
         for (; k < n; k++) key = (key ^ ap[k]) * 0x100000001B3u;
     }
-    me = &q->smemo[(uint32_t)(((key ^ key2 ^ n ^ (uint64_t)cls << 32) * 0x9E3779B97F4A7C15u) >> 40) &
-                   q->smemo_mask];
+    slot = (uint32_t)(((key ^ key2 ^ n ^ (uint64_t)cls << 32) * 0x9E3779B97F4A7C15u) >> 40);
+    me = &q->smemo[slot & q->smemo_mask];
     *hit = me->stamp == q->smemo_stamp && me->outcome != P2M__SM_NONE && me->len == n &&
            me->key == key && me->key2 == key2 && me->cls == cls &&
            (n <= 16u || p2m__bytes_eq(q->in + me->off, ap, n));
@@ -3922,7 +3943,7 @@ P2M__INLINE P2M__MUST int p2m__feed_sample(p2m__req *q, const p2m__pinfo *pi, p2
         for (k = 0; k < q->e->n_extra; k++) {
             uint32_t m = P2M_METRIC_EXTRA + k;
             if (!(pi->x_mask >> k & 1u)) continue;
-            if ((q->e->xstack_mask >> k & 1u) && !(sp->xmatch >> k & 1u)) continue;
+            if ((q->e->xstack_mask >> k & 1u) && (!sp || !(sp->xmatch >> k & 1u))) continue;
             p2m__series_add(q, &q->ser[p2m__series_for(q, m)],
                             x->sum * (q->e->metric[m].ukind == P2M__U_TIME ? pi->t_factor : 1u), 1,
                             lo, hi);
@@ -4114,6 +4135,25 @@ static P2M__MUST int p2m__resource(p2m__req *q, p2m__span s, p2m__res *out) {
     return r;
 }
 
+/* The first look at a ScopeProfiles s (the double-counting rule): does it
+   have a (cpu, time) profile, and which declared metrics does a time
+   profile feed? Out of line: its profile info stays off the walk's stack. */
+static P2M__NOINLINE P2M__MUST int p2m__scope_time(p2m__req *q, p2m__span s, int *has_cpu_time,
+                                                   uint64_t *x_time) {
+    const uint8_t *sp = s.p, *send = s.p + s.n;
+    p2m__field h;
+    int r;
+    while ((r = p2m__next(&q->w, &sp, send, &h)) > 0) {
+        p2m__pinfo pi;
+        if (h.num != P2M__PB_SCOPE_PROFILES_PROFILES || h.wt != P2M__WT_LEN) continue;
+        if (p2m__profile_info(q, h.s, &pi, 0) < 0) return -1;
+        if (p2m__classify(q, &pi) < 0) return -1;
+        if (pi.metric == P2M_METRIC_CPU && !pi.samples_cpu) *has_cpu_time = 1;
+        if (!pi.t_count) *x_time |= pi.x_mask;
+    }
+    return r;
+}
+
 static P2M__NOINLINE P2M__MUST int p2m__walk_request(p2m__req *q) {
     const p2m_engine *e = q->e;
     const uint8_t *p = q->in, *end = q->in + q->in_len;
@@ -4130,7 +4170,10 @@ static P2M__NOINLINE P2M__MUST int p2m__walk_request(p2m__req *q) {
         P2M_MEMSET(out, 0, sizeof *out);
         out->field_first = q->n_resfields;
         q->cur_res = q->n_res;
-        for (i = 0; i < P2M__NMET; i++) { q->ovf[i] = P2M__ID1_NONE; q->count[i] = 0; }
+        for (i = 0; i < P2M_METRIC_EXTRA + e->n_extra; i++) {
+            q->ovf[i] = P2M__ID1_NONE;
+            q->count[i] = 0;
+        }
         for (i = 0; i < e->n_slots; i++) q->res_slots[i] = P2M__VID_ABSENT;
         q->n_rlist = 0;
         rp = f.s.p;
@@ -4160,17 +4203,8 @@ static P2M__NOINLINE P2M__MUST int p2m__walk_request(p2m__req *q) {
             while ((r = p2m__next(&q->w, &sp, send, &h)) > 0)
                 n_prof += h.num == P2M__PB_SCOPE_PROFILES_PROFILES && h.wt == P2M__WT_LEN;
             if (r < 0) return -1;
-            sp = n_prof > 1 ? g.s.p : send; /* one profile: no dedup to decide */
-            /* first look: does this scope have a (cpu, time) profile? (dedup rule) */
-            while ((r = p2m__next(&q->w, &sp, send, &h)) > 0) {
-                p2m__pinfo pi;
-                if (h.num != P2M__PB_SCOPE_PROFILES_PROFILES || h.wt != P2M__WT_LEN) continue;
-                if (p2m__profile_info(q, h.s, &pi, 0) < 0) return -1;
-                if (p2m__classify(q, &pi) < 0) return -1;
-                if (pi.metric == P2M_METRIC_CPU && !pi.samples_cpu) has_cpu_time = 1;
-                if (!pi.t_count) x_time |= pi.x_mask;
-            }
-            if (r < 0) return -1;
+            /* one profile: no dedup to decide */
+            if (n_prof > 1 && p2m__scope_time(q, g.s, &has_cpu_time, &x_time) < 0) return -1;
             sp = g.s.p;
             while ((r = p2m__next(&q->w, &sp, send, &k)) > 0) {
                 p2m__pinfo pi;
@@ -5448,8 +5482,8 @@ static P2M__NOINLINE P2M__MUST p2m_status p2m__place(p2m__req *q, const p2m_engi
     q->now = options ? options->now_unix_nano : 0;
     q->spans = (p2m__strent *)(void *)(base + pl.spans);
     q->strs = q->spans + q->sv.at[P2M__PB_DICT_STRING_TABLE];
-    q->aents = (p2m__aent *)(void *)(base + pl.aents);
-    q->aspans = (p2m__strent *)(void *)(base + pl.aspans);
+    q->aslots = (p2m__aslot *)(void *)(base + pl.aslots);
+    q->aspans = P2M__NAMES(engine) ? (p2m__strent *)(void *)(base + pl.aspans) : 0;
     if (q->dict_done &&
         q->sv.n_attrs) { /* the scan's attribute spans: top of memory, last first */
         p2m__strent *t =
@@ -5458,8 +5492,8 @@ static P2M__NOINLINE P2M__MUST p2m_status p2m__place(p2m__req *q, const p2m_engi
             q->sv.n_attrs;
         uint32_t a = 0, b = q->sv.n_attrs - 1u;
         while (a < b) { p2m__strent x = t[a]; t[a++] = t[b]; t[b--] = x; }
-        /* aspans lies below t: copied upward, no entry is overwritten before it is read */
-        for (a = 0; a < q->sv.n_attrs; a++) q->aspans[a] = t[a];
+        /* aslots lies below t: copied upward, no span is overwritten before it is read */
+        for (a = 0; a < q->sv.n_attrs; a++) q->aslots[a].span = t[a];
     }
     q->vals = (p2m__val *)(void *)(base + pl.vals);
     q->vals_cap = pl.vals_cap;
@@ -5472,6 +5506,8 @@ static P2M__NOINLINE P2M__MUST p2m_status p2m__place(p2m__req *q, const p2m_engi
     q->shash = (uint32_t *)(void *)(base + pl.shash);
     q->shash_mask = pl.shash_cap - 1u;
     q->rule_const = (uint32_t *)(void *)(base + pl.consts);
+    q->count = (uint32_t *)(void *)(base + pl.rescount);
+    q->ovf = q->count + P2M_METRIC_EXTRA + engine->n_extra;
     q->rule_def = q->rule_const + engine->n_rules;
     q->res_slots = (uint32_t *)(void *)(base + pl.slots);
     q->prof_slots = q->res_slots + engine->n_slots;
@@ -7824,9 +7860,9 @@ static const p2m_filter *p2m__cfg_filter(const p2m_config *cfg, uint32_t f) {
            : f == P2M__F_PATTERN ? &cfg->pattern_filter
                                  : &cfg->stack_filter;
 }
-static const char *const p2m__filter_path[P2M__NFILTER] = {"process_filter", "thread_filter",
+static const char *const p2m__filter_path[4] = {"process_filter", "thread_filter",
                                                            "pattern_filter", "stack_filter"};
-static const char *const p2m__filter_patterns_path[P2M__NFILTER] = {
+static const char *const p2m__filter_patterns_path[4] = {
     "process_filter.patterns", "thread_filter.patterns", "pattern_filter.patterns",
     "stack_filter.patterns"};
 
@@ -7889,13 +7925,14 @@ static P2M__MUST p2m_status p2m__check_settings(const p2m_config *cfg, p2m_error
     for (f = 0; f < P2M__NFILTER; f++)
         if ((st = p2m__check_filter(p2m__cfg_filter(cfg, f), p2m__filter_path[f], err)) != P2M_OK)
             return st;
-    if (cfg->stack_filter.enabled && cfg->stack_filter.n_keys)
-        return p2m__cfg_fail(err, P2M_ERR_CONFIG, "stack_filter", -1, "keys",
-                             P2M__MSG("the stack filter matches function names; it takes no keys"));
 #ifdef P2M_NO_FUNCTION
     if (cfg->stack_filter.enabled)
         return p2m__cfg_fail(err, P2M_ERR_UNSUPPORTED, "stack_filter", -1, "enabled",
                              P2M__MSG("stacks are compiled out (P2M_NO_FUNCTION)"));
+#else
+    if (cfg->stack_filter.enabled && cfg->stack_filter.n_keys)
+        return p2m__cfg_fail(err, P2M_ERR_CONFIG, "stack_filter", -1, "keys",
+                             P2M__MSG("the stack filter matches function names; it takes no keys"));
 #endif
     return P2M_OK;
 }
@@ -7931,14 +7968,14 @@ static P2M__MUST p2m_status p2m__check_rules(const p2m_config *cfg, p2m__names *
         case P2M_RULE_STRING_TABLE:
             break;
         case P2M_RULE_FRAME:
-            if (!r->from || p2m__find_name(p2m__frame_froms, P2M__NFRAME, r->from) == P2M__NFRAME)
-                return p2m__cfg_fail(
-                    err, P2M_ERR_CONFIG, "attributes", (long)i, "from",
-                    P2M__MSG("a frame rule needs from: type, kind, library, function or syscall"));
 #ifdef P2M_NO_FUNCTION
             return p2m__cfg_fail(err, P2M_ERR_UNSUPPORTED, "attributes", (long)i, "type",
                                  P2M__MSG("frame rules are compiled out (P2M_NO_FUNCTION)"));
 #else
+            if (!r->from || p2m__find_name(p2m__frame_froms, P2M__NFRAME, r->from) == P2M__NFRAME)
+                return p2m__cfg_fail(
+                    err, P2M_ERR_CONFIG, "attributes", (long)i, "from",
+                    P2M__MSG("a frame rule needs from: type, kind, library, function or syscall"));
             /* every property but the function name reads frame types */
             if (!p2m__streq(p2m__cstr(r->from), "function")) {
                 slot = p2m__frame_type_key;
@@ -7969,7 +8006,8 @@ static P2M__MUST p2m_status p2m__check_rules(const p2m_config *cfg, p2m__names *
             break;
         default:
             return p2m__cfg_fail(err, P2M_ERR_CONFIG, "attributes", (long)i, "type",
-                                 P2M__MSG("must be literal, attribute, regex, string_table or frame"));
+                                 P2M__MSG("must be literal, attribute, regex, string_table or "
+                                          "frame"));
         }
         if (slot && p2m__add_name(nm->slots, &nm->n_slots, P2M__MAX_SLOTS, slot) < 0)
             return p2m__cfg_fail(err, P2M_ERR_CONFIG, "attributes", (long)i, slot_field,
@@ -8094,7 +8132,8 @@ static P2M__NOINLINE void p2m__build_metrics(p2m_engine *e, const p2m_config *cf
         const p2m_metric_config *m = i == P2M_METRIC_CPU      ? &cfg->cpu
                                      : i == P2M_METRIC_MEMORY ? &cfg->memory
                                                               : &cfg->function;
-        p2m__metric dry = {0, 0, 0, 0, 0.0, {0, 0}, {0, 0}, {0, 0}, 0}, *o = e ? &e->metric[i] : &dry;
+        p2m__metric dry = {0, 0, 0, 0, 0.0, {0, 0}, {0, 0}, {0, 0}, 0},
+                    *o = e ? &e->metric[i] : &dry;
         const char *unit = m->unit                                          ? m->unit
                            : i == P2M_METRIC_MEMORY                         ? "By"
                            : i == P2M_METRIC_FUNCTION && cfg->cpu.unit      ? cfg->cpu.unit
@@ -8149,7 +8188,10 @@ static P2M__NOINLINE void p2m__build_rules(p2m_engine *e, const p2m_config *cfg,
         o->slot = r->type == P2M_RULE_ATTRIBUTE ? p2m__find_name(nm->slots, nm->n_slots, r->from)
                                                 : P2M__NONE;
         o->index = r->index;
-        if (r->type == P2M_RULE_FRAME) o->frame = p2m__find_name(p2m__frame_froms, P2M__NFRAME, r->from);
+#ifndef P2M_NO_FUNCTION
+        if (r->type == P2M_RULE_FRAME)
+            o->frame = p2m__find_name(p2m__frame_froms, P2M__NFRAME, r->from);
+#endif
         o->value = p2m__copy_str(a, r->value);
         o->deflt = p2m__copy_str(a, r->default_value);
         if (r->type != P2M_RULE_REGEX) continue;
@@ -8224,6 +8266,7 @@ static P2M__MUST int p2m__build_patterns(p2m_engine *e, const p2m_config *cfg, c
     return 1;
 }
 
+#ifndef P2M_NO_FUNCTION
 /* Build: what the per-stack resolution must give (after the rules and
    patterns). */
 static void p2m__build_stack_props(p2m_engine *e, const p2m__names *nm) {
@@ -8240,6 +8283,7 @@ static void p2m__build_stack_props(p2m_engine *e, const p2m__names *nm) {
                     (e->frame_need & (1u << P2M__FR_FUNCTION | 1u << P2M__FR_SYSCALL)) ||
                     e->filter[P2M__F_STACK].enabled || e->xstack_mask;
 }
+#endif
 
 /* Build: the type rules. */
 static P2M__NOINLINE void p2m__build_type_rules(p2m_engine *e, const p2m_config *cfg,
@@ -8272,7 +8316,9 @@ static P2M__MUST int p2m__build_engine(const p2m_config *cfg, const p2m__names *
 #endif
     p2m__build_rules(e, cfg, nm, a);
     if (!p2m__build_patterns(e, cfg, nm, a)) return 0;
+#ifndef P2M_NO_FUNCTION
     if (e) p2m__build_stack_props(e, nm);
+#endif
     p2m__build_type_rules(e, cfg, a);
     *out = e;
     return 1;
