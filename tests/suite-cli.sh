@@ -213,10 +213,11 @@ assert len(lines) == 1, 'stats must be one line: %r' % lines
 s = json.loads(lines[0])
 keys = ['bytes_in', 'bytes_out', 'layout', 'resources', 'profiles', 'profiles_unclassified',
         'samples', 'samples_kept', 'dropped_process', 'dropped_thread', 'dropped_pattern',
-        'empty_samples', 'invalid_references', 'series', 'overflow_samples', 'work_used']
+        'dropped_stack', 'empty_samples', 'invalid_references', 'series', 'overflow_samples', 'work_used']
 missing = [k for k in keys if k not in s]
 assert not missing, 'missing keys %s' % missing
 assert 'messages' not in s
+assert s['dropped_stack'] == 0, s  # no stack filter
 # README: 4 ResourceProfiles, 49 samples, proto v1.8
 assert (s['resources'], s['samples'], s['layout']) == (4, 49, 'v1.8'), s
 assert s['bytes_in'] == os.path.getsize('tests/data/real/sig-profiling-profile.otlp')
@@ -986,6 +987,59 @@ if run note-filters 0 convert -c "$C/drop-all.yaml" -o /dev/null "$demo" &&
 else
     fail note-filters-drop-all "$(cat "$T/note-filters.err")"
 fi
+# -- dropped_stack: the samples the stack filter dropped, in --stats, the
+# drop-all note, and added up over a stream's messages. A filter that
+# matches nothing drops every sample (README: 49, and 58 + 107 in the
+# stream); "^runtime\." keeps the samples with a symbolised function of
+# that name on their stack, counted here from Google protobuf's decode
+cfg stack-none <<'EOF'
+stack_filter: {enabled: true, pattern: "^no-such-function$"}
+EOF
+cfg stack-runtime <<'EOF'
+stack_filter: {enabled: true, pattern: "^runtime\\."}
+EOF
+if run stack-drop-all 0 convert --stats -c "$C/stack-none.yaml" -o /dev/null "$demo" &&
+        [ "$(sed -n 1p "$T/stack-drop-all.err")" = "p2m: note: the filters dropped every sample (of 49): stack_filter 49; check the filter's patterns (p2m match PATTERN SUBJECT... tries one)" ] &&
+        sed -n 2p "$T/stack-drop-all.err" | grep -q '"dropped_pattern":0,"dropped_stack":49,' &&
+        run stack-drop-all-table 0 convert -q -f table -c "$C/stack-none.yaml" "$demo" &&
+        grep -qxF "note: the filters dropped every sample (of 49): stack_filter 49; check the filter's patterns (p2m match PATTERN SUBJECT... tries one)" "$T/stack-drop-all-table.out"; then
+    pass stats-dropped-stack-all
+else
+    fail stats-dropped-stack-all "$(cat "$T/stack-drop-all.err")"
+fi
+if run stack-stream 0 convert --stats --input-format otlp-stream -c "$C/stack-runtime.yaml" -o /dev/null "$K8S" &&
+        run stack-frame1 0 convert --stats -c "$C/stack-runtime.yaml" -o /dev/null "$T/frame1.pb" &&
+        run stack-frame2 0 convert --stats -c "$C/stack-runtime.yaml" -o /dev/null "$T/frame2.pb" &&
+        $PY - "$T" <<'EOF'
+import json, re, sys
+import profiles_v1_8_pb2 as P
+t = sys.argv[1]
+def stats(name):
+    return json.loads(open('%s/%s.err' % (t, name)).read().strip().splitlines()[-1])
+def dropped(path):
+    req = P.ExportProfilesServiceRequest()
+    req.ParseFromString(open(path, 'rb').read())
+    d = req.dictionary
+    names = lambda loc: [d.string_table[d.function_table[l.function_index].name_strindex]
+                         for l in loc.lines]
+    n = 0
+    for rp in req.resource_profiles:
+        for sp in rp.scope_profiles:
+            for p in sp.profiles:
+                for s in p.samples:
+                    locs = d.stack_table[s.stack_index].location_indices
+                    if not any(re.search(r'^runtime\.', f)
+                               for i in locs for f in names(d.location_table[i])):
+                        n += 1
+    return n
+want = [dropped(t + '/frame1.pb'), dropped(t + '/frame2.pb')]
+assert 0 < sum(want) < 165, want
+s1, s2, s = stats('stack-frame1'), stats('stack-frame2'), stats('stack-stream')
+assert [s1['dropped_stack'], s2['dropped_stack']] == want, (s1, s2, want)
+assert s['dropped_stack'] == sum(want) and s['messages'] == 2, (s, want)
+assert s['samples_kept'] == 165 - sum(want), s
+EOF
+then pass stats-dropped-stack-stream; else fail stats-dropped-stack-stream "$(cat "$T/stack-stream.err")"; fi
 if run note-none 0 convert -o /dev/null "$demo" && [ ! -s "$T/note-none.err" ]; then
     pass note-none-when-all-fed; else fail note-none-when-all-fed "$(cat "$T/note-none.err")"; fi
 
