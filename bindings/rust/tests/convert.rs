@@ -234,6 +234,15 @@ fn inputs() -> Inputs {
 }
 
 /// Runs build/p2m with `input` on stdin: (stdout, stderr, exit code).
+/// `p2m validate` of a configuration given as YAML text: stderr, exit code.
+fn p2m_validate(yaml: &str) -> (String, i32) {
+    let path = std::env::temp_dir().join(format!("p2m-rust-bad-{}.yaml", std::process::id()));
+    std::fs::write(&path, yaml).unwrap();
+    let (_, stderr, code) = p2m(b"", &["validate", "-c", path.to_str().unwrap()]);
+    let _ = std::fs::remove_file(&path);
+    (stderr, code)
+}
+
 fn p2m(input: &[u8], args: &[&str]) -> (Vec<u8>, String, i32) {
     let bin = root().join("build").join("p2m");
     assert!(bin.exists(), "{} missing: run make first", bin.display());
@@ -643,14 +652,7 @@ fn config_error_matches_cli() {
     let e = Converter::new(&cfg).unwrap_err();
     assert_eq!(e.status, Status::Config);
     assert_eq!(e.field, "process_filter.pattern");
-    let path = std::env::temp_dir().join(format!("p2m-rust-bad-{}.yaml", std::process::id()));
-    std::fs::write(
-        &path,
-        "process_filter: {enabled: true, pattern: \"ab(c\"}\n",
-    )
-    .unwrap();
-    let (_, stderr, code) = p2m(b"", &["validate", "-c", path.to_str().unwrap()]);
-    let _ = std::fs::remove_file(&path);
+    let (stderr, code) = p2m_validate("process_filter: {enabled: true, pattern: \"ab(c\"}\n");
     assert_eq!(code, 2);
     assert!(
         stderr.starts_with(&format!("p2m: config: {}: {}", e.field, e.message)),
@@ -708,13 +710,9 @@ fn config_error_matches_cli() {
         ..Config::default()
     };
     let e = Converter::new(&bad_stack).unwrap_err();
-    std::fs::write(
-        &path,
+    let (stderr, code) = p2m_validate(
         "metrics:\n  extra:\n    - {metric_name: gc, sample_types: [cpu/nanoseconds], stack_pattern: \"ab(c\"}\n",
-    )
-    .unwrap();
-    let (_, stderr, code) = p2m(b"", &["validate", "-c", path.to_str().unwrap()]);
-    let _ = std::fs::remove_file(&path);
+    );
     assert_eq!(
         (code, e.field.as_str()),
         (2, "metrics.extra[0].stack_pattern")
