@@ -24,8 +24,8 @@
 
 /* The properties of the stack a frame rule reads (`from` of type frame),
    and what each is, for p2m validate. */
-static const char *const p2m_cfgfile_frame_froms[] = {"type", "kind", "library", "function",
-                                                      "syscall", NULL};
+static const char *const frame_froms[] = {"type", "kind", "library", "function", "syscall",
+                                          NULL};
 static const char *const frame_meanings[] = {"of the leaf frame", "kernel or user",
                                              "native leaf's mapping file", "the leaf function",
                                              "of a kernel stack"};
@@ -817,10 +817,9 @@ static int load_rule(ctx *c, const char *path, yaml_node_t *n, p2m_rule *r)
     join(sub, path, "from");
     if (type == P2M_RULE_FRAME) {
         /* the property of the stack; r->from points to the static name */
-        if (get_enum(c, sub, lookup(c, n, "from"), p2m_cfgfile_frame_froms, frame_values,
-                     &frame))
+        if (get_enum(c, sub, lookup(c, n, "from"), frame_froms, frame_values, &frame))
             return -1;
-        r->from = p2m_cfgfile_frame_froms[frame];
+        r->from = frame_froms[frame];
     } else if (get_string(c, sub, lookup(c, n, "from"), &r->from)) {
         return -1;
     }
@@ -1339,11 +1338,11 @@ void p2m_cfgfile_print(const p2m_cfgfile *f, const p2m_engine *engine, const cha
                 break;
             case P2M_RULE_STRING_TABLE: fprintf(out, " index %lu", (unsigned long)r->index); break;
             case P2M_RULE_FRAME:
-                for (j = 0; p2m_cfgfile_frame_froms[j] != NULL; j++)
-                    if (r->from != NULL && strcmp(r->from, p2m_cfgfile_frame_froms[j]) == 0)
+                for (j = 0; frame_froms[j] != NULL; j++)
+                    if (r->from != NULL && strcmp(r->from, frame_froms[j]) == 0)
                         break;
                 fprintf(out, " %s", r->from ? r->from : "");
-                if (p2m_cfgfile_frame_froms[j] != NULL)
+                if (frame_froms[j] != NULL)
                     fprintf(out, " (%s)", frame_meanings[j]);
                 break;
             default: break;
