@@ -213,10 +213,11 @@ assert len(lines) == 1, 'stats must be one line: %r' % lines
 s = json.loads(lines[0])
 keys = ['bytes_in', 'bytes_out', 'layout', 'resources', 'profiles', 'profiles_unclassified',
         'samples', 'samples_kept', 'dropped_process', 'dropped_thread', 'dropped_pattern',
-        'empty_samples', 'invalid_references', 'series', 'overflow_samples', 'work_used']
+        'dropped_stack', 'empty_samples', 'invalid_references', 'series', 'overflow_samples', 'work_used']
 missing = [k for k in keys if k not in s]
 assert not missing, 'missing keys %s' % missing
 assert 'messages' not in s
+assert s['dropped_stack'] == 0, s  # no stack filter
 # README: 4 ResourceProfiles, 49 samples, proto v1.8
 assert (s['resources'], s['samples'], s['layout']) == (4, 49, 'v1.8'), s
 assert s['bytes_in'] == os.path.getsize('tests/data/real/sig-profiling-profile.otlp')
@@ -510,7 +511,7 @@ def human(ns):
     return t + ' ' + u
 
 text = open(sys.argv[2]).read()
-got = re.findall(r'^ +total: (\d+) ns +(\S+ \S+)$', text, re.M)
+got = re.findall(r'^ +total: (\d+) ns +(\S+ \S+)  100\.0 %$', text, re.M)
 assert [int(g[0]) for g in got] == want, (got, want)
 for exact, shown in got:
     assert shown == human(int(exact)), (exact, shown, human(int(exact)))
@@ -522,17 +523,87 @@ rows = [l for l in text.splitlines() if l.startswith('    ') and not l.startswit
 assert rows, 'no rows'
 for l in rows:
     assert len(l) <= 80, 'row wider than 80 columns: %r' % l
-    assert re.search(r'  \S+ (ns|us|ms|s)$', l) or l.strip().endswith(','), l
+    assert re.search(r'  \S+ (ns|us|ms|s)  ( <0\.1|[ \d]{2}\d\.\d) %$', l) or l.strip().endswith(','), l
 EOF
 then pass table-totals; else fail table-totals "see above"; fi
 
 if [ -x build/p2m ] && run demo-table 0 convert -f table examples/demo.otlp; then
-    if grep -q 'service.name=' "$T/demo-table.out" && grep -Eq ' (B|KiB|MiB)$' "$T/demo-table.out"; then
+    if grep -q 'service.name=' "$T/demo-table.out" && grep -Eq ' (B|KiB|MiB)  ( <0\.1|[ 0-9]{2}[0-9]\.[0-9]) %$' "$T/demo-table.out"; then
         pass table-units
     else
         fail table-units "no service.name header or no byte units in the demo table"
     fi
 fi
+
+# Shares: every row's share of its metric's total (per resource), as the
+# table shows it, against the data points of the OTLP output decoded with
+# Google protobuf: rows largest first, "<0.1 %" for a share that one
+# decimal would show as 0.0, and 100.0 % on the totals line. Three inputs:
+# the eBPF capture (cpu), the demo (cpu and bytes), and a breakdown where a
+# thread has less than 0.05 % of the time.
+$PY - "$T" <<'EOF'
+import sys
+import profiles_v1_10_pb2 as P
+t = sys.argv[1]
+r = P.ExportProfilesServiceRequest()
+d = r.dictionary
+d.string_table.extend(['', 'samples', 'count', 'cpu', 'nanoseconds', 'thread.name', 'big', 'tiny'])
+d.attribute_table.add()
+for v in ('big', 'tiny'):
+    a = d.attribute_table.add(); a.key_strindex = 5; a.value.string_value = v
+d.stack_table.add()
+p = r.resource_profiles.add().scope_profiles.add().profiles.add()
+p.sample_type.type_strindex, p.sample_type.unit_strindex = 1, 2
+p.period_type.type_strindex, p.period_type.unit_strindex = 3, 4
+p.period = 1000
+p.time_unix_nano = 1700000000000000000
+p.duration_nano = 10**9
+s = p.samples.add(); s.values.append(9999); s.attribute_indices.append(1)
+s = p.samples.add(); s.values.append(4); s.attribute_indices.append(2)
+open(t + '/shares.pb', 'wb').write(r.SerializeToString())
+EOF
+ok=1
+for in in "$demo" examples/demo.otlp "$T/shares.pb"; do
+    n=$(basename "$in" | tr . -)
+    if ! run "share-$n" 0 convert -f table "$in" || ! run "share-$n-pb" 0 convert -o "$T/share-$n.otlp" "$in" ||
+            ! $PY - "$T/share-$n.otlp" "$T/share-$n.out" <<'EOF'
+import re, sys
+import metrics_pb2
+req = metrics_pb2.ExportMetricsServiceRequest()
+req.ParseFromString(open(sys.argv[1], 'rb').read())
+
+def share(v, total):
+    pct = 100.0 * v / total
+    return '<0.1 %' if 0 < pct < 0.05 else '%.1f %%' % pct
+
+want = []
+for rm in req.resource_metrics:
+    for sm in rm.scope_metrics:
+        for m in sm.metrics:
+            pts = getattr(m, m.WhichOneof('data')).data_points
+            vals = [pt.as_int if pt.WhichOneof('value') == 'as_int' else pt.as_double for pt in pts]
+            total = sum(vals)
+            want.append((m.name, [share(v, total) for v in sorted(vals, reverse=True)]
+                         + [share(total, total)]))
+got, text = [], open(sys.argv[2]).read()
+for line in text.splitlines():
+    h = re.match(r'^  (\S+) \(.*\), (delta sum|cumulative sum|gauge), ', line)
+    if h:
+        got.append((h.group(1), []))
+        continue
+    if len(line) > 80:
+        assert line.startswith('  ') and not line.startswith('    '), 'row wider than 80: %r' % line
+    m = re.search(r'\S  ( *)(<0\.1 %|\d+\.\d %)$', line)
+    if m:
+        assert len(m.group(1)) + len(m.group(2)) == 7, 'share column not 7 wide: %r' % line
+        got[-1][1].append(m.group(2))
+assert got == want, (got, want)
+if 'tiny' in text:
+    assert re.search(r'thread\.name=tiny +4 us   <0\.1 %$', text, re.M), text
+EOF
+    then ok=0; fi
+done
+if [ $ok -eq 1 ]; then pass table-shares; else fail table-shares "see above"; fi
 
 # ---- p2m match: the extraction a regex rule would make, checked against
 # Python's re on patterns where RE2 and Python agree ----------------------------
@@ -986,6 +1057,59 @@ if run note-filters 0 convert -c "$C/drop-all.yaml" -o /dev/null "$demo" &&
 else
     fail note-filters-drop-all "$(cat "$T/note-filters.err")"
 fi
+# -- dropped_stack: the samples the stack filter dropped, in --stats, the
+# drop-all note, and added up over a stream's messages. A filter that
+# matches nothing drops every sample (README: 49, and 58 + 107 in the
+# stream); "^runtime\." keeps the samples with a symbolised function of
+# that name on their stack, counted here from Google protobuf's decode
+cfg stack-none <<'EOF'
+stack_filter: {enabled: true, pattern: "^no-such-function$"}
+EOF
+cfg stack-runtime <<'EOF'
+stack_filter: {enabled: true, pattern: "^runtime\\."}
+EOF
+if run stack-drop-all 0 convert --stats -c "$C/stack-none.yaml" -o /dev/null "$demo" &&
+        [ "$(sed -n 1p "$T/stack-drop-all.err")" = "p2m: note: the filters dropped every sample (of 49): stack_filter 49; check the filter's patterns (p2m match PATTERN SUBJECT... tries one)" ] &&
+        sed -n 2p "$T/stack-drop-all.err" | grep -q '"dropped_pattern":0,"dropped_stack":49,' &&
+        run stack-drop-all-table 0 convert -q -f table -c "$C/stack-none.yaml" "$demo" &&
+        grep -qxF "note: the filters dropped every sample (of 49): stack_filter 49; check the filter's patterns (p2m match PATTERN SUBJECT... tries one)" "$T/stack-drop-all-table.out"; then
+    pass stats-dropped-stack-all
+else
+    fail stats-dropped-stack-all "$(cat "$T/stack-drop-all.err")"
+fi
+if run stack-stream 0 convert --stats --input-format otlp-stream -c "$C/stack-runtime.yaml" -o /dev/null "$K8S" &&
+        run stack-frame1 0 convert --stats -c "$C/stack-runtime.yaml" -o /dev/null "$T/frame1.pb" &&
+        run stack-frame2 0 convert --stats -c "$C/stack-runtime.yaml" -o /dev/null "$T/frame2.pb" &&
+        $PY - "$T" <<'EOF'
+import json, re, sys
+import profiles_v1_8_pb2 as P
+t = sys.argv[1]
+def stats(name):
+    return json.loads(open('%s/%s.err' % (t, name)).read().strip().splitlines()[-1])
+def dropped(path):
+    req = P.ExportProfilesServiceRequest()
+    req.ParseFromString(open(path, 'rb').read())
+    d = req.dictionary
+    names = lambda loc: [d.string_table[d.function_table[l.function_index].name_strindex]
+                         for l in loc.lines]
+    n = 0
+    for rp in req.resource_profiles:
+        for sp in rp.scope_profiles:
+            for p in sp.profiles:
+                for s in p.samples:
+                    locs = d.stack_table[s.stack_index].location_indices
+                    if not any(re.search(r'^runtime\.', f)
+                               for i in locs for f in names(d.location_table[i])):
+                        n += 1
+    return n
+want = [dropped(t + '/frame1.pb'), dropped(t + '/frame2.pb')]
+assert 0 < sum(want) < 165, want
+s1, s2, s = stats('stack-frame1'), stats('stack-frame2'), stats('stack-stream')
+assert [s1['dropped_stack'], s2['dropped_stack']] == want, (s1, s2, want)
+assert s['dropped_stack'] == sum(want) and s['messages'] == 2, (s, want)
+assert s['samples_kept'] == 165 - sum(want), s
+EOF
+then pass stats-dropped-stack-stream; else fail stats-dropped-stack-stream "$(cat "$T/stack-stream.err")"; fi
 if run note-none 0 convert -o /dev/null "$demo" && [ ! -s "$T/note-none.err" ]; then
     pass note-none-when-all-fed; else fail note-none-when-all-fed "$(cat "$T/note-none.err")"; fi
 

@@ -411,20 +411,80 @@ attributes:
 EOF
 expect_err string-table-value-and-index 2 'p2m: config: attributes[0].value: give index or value (the index, as the Go connector reads it), not both (line 2)' \
     validate "$T/st-both.yaml"
-cfg stack-pattern <<'EOF'
+# ---- frame rules, the stack filter, stack_pattern: loader and compile errors ----
+cfg frame-bad-from <<'EOF'
+attributes:
+  - {key: frame.type, type: frame, from: runtime}
+EOF
+expect_err frame-bad-from 2 "p2m: config: attributes[0].from: 'runtime' is not one of type, kind, library, function or syscall (line 2)" \
+    validate "$T/frame-bad-from.yaml"
+cfg frame-no-from <<'EOF'
+attributes:
+  - key: frame.type
+    type: frame
+EOF
+expect_err frame-missing-from 2 'p2m: config: attributes[0].from: missing (type frame needs it) (line 2)' \
+    validate "$T/frame-no-from.yaml"
+cfg frame-value <<'EOF'
+attributes:
+  - {key: frame.type, type: frame, from: type, value: go}
+EOF
+expect_err frame-stray-value 2 'p2m: config: attributes[0].value: not used by type frame (line 2)' \
+    validate "$T/frame-value.yaml"
+cfg frame-bad-from-collector <<'EOF'
+connectors:
+  profiletometrics:
+    attributes:
+      - key: k
+        type: frame
+        from: Kind
+EOF
+expect_err frame-bad-from-collector 2 "p2m: config: connectors.profiletometrics.attributes[0].from: 'Kind' is not one of type, kind, library, function or syscall (line 6)" \
+    validate "$T/frame-bad-from-collector.yaml"
+cfg stack-filter-keys <<'EOF'
+stack_filter:
+  enabled: true
+  pattern: "^runtime\\."
+  keys: [thread.name]
+EOF
+expect_err stack-filter-keys 2 'p2m: config: stack_filter.keys: not used by the stack filter (it matches the function names on the stack; remove the key) (line 4)' \
+    validate "$T/stack-filter-keys.yaml"
+cfg stack-filter-typo <<'EOF'
+stack_filter: {enabled: true, patern: "^main"}
+EOF
+expect_err stack-filter-unknown-key 2 'p2m: config: stack_filter.patern: unknown key (did you mean pattern?) (line 1)' \
+    validate "$T/stack-filter-typo.yaml"
+cfg stack-filter-no-pattern <<'EOF'
+stack_filter:
+  enabled: true
+EOF
+expect_err stack-filter-no-pattern 2 'p2m: config: stack_filter.pattern: an enabled filter needs pattern or patterns (line 2)' \
+    validate "$T/stack-filter-no-pattern.yaml"
+cfg stack-filter-bad-regex <<'EOF'
+connectors:
+  profiletometrics:
+    stack_filter:
+      enabled: true
+      patterns: ["^main", "(x"]
+EOF
+expect_err stack-filter-bad-regex 2 'p2m: config: connectors.profiletometrics.stack_filter.patterns[1]: position 2: missing ) (line 5)' \
+    validate "$T/stack-filter-bad-regex.yaml"
+cfg stack-pattern-empty <<'EOF'
 metrics:
   extra:
     - metric_name: gc_cpu_time
       sample_types: ["cpu/nanoseconds"]
-      stack_pattern: "^runtime\\.gc"
+      stack_pattern: ""
 EOF
-expect_err extra-stack-pattern 2 'p2m: config: metrics.extra[0].stack_pattern: not supported yet (a declared metric is fed by every sample of its sample types; remove the key) (line 3)' \
-    validate "$T/stack-pattern.yaml"
-cfg stack-filter <<'EOF'
-stack_filter: {enabled: true, patterns: ["^runtime"]}
+expect_err stack-pattern-empty 2 'p2m: config: metrics.extra[0].stack_pattern: must not be empty (leave it out to take every sample) (line 5)' \
+    validate "$T/stack-pattern-empty.yaml"
+cfg stack-pattern-list <<'EOF'
+metrics:
+  extra:
+    - {metric_name: gc_cpu_time, sample_types: ["cpu/nanoseconds"], stack_pattern: ["^runtime"]}
 EOF
-expect_err stack-filter 2 'p2m: config: stack_filter: not supported yet (remove the key) (line 1)' \
-    validate "$T/stack-filter.yaml"
+expect_err stack-pattern-list 2 'p2m: config: metrics.extra[0].stack_pattern: expected a single value, found a list (line 3)' \
+    validate "$T/stack-pattern-list.yaml"
 cfg extra-typo <<'EOF'
 metrics:
   extra:
@@ -535,6 +595,7 @@ filters:
   process_filter  off
   thread_filter   on: "worker-.*", "main" against thread.name
   pattern_filter  off
+  stack_filter    off
 temporality: cumulative
 limits: max_series 50 per metric per resource; state_max_series 8192, state_bytes 1048576
 layout: auto
@@ -564,6 +625,83 @@ if run validate-go 0 validate -c "$T/go-complete.yaml" &&
     pass validate-attributes-replace-defaults
 else
     fail validate-attributes-replace-defaults "$(cat "$T/validate-go.out")"
+fi
+
+# frame rules of every `from`, the stack filter and a declared metric's
+# stack_pattern: the effective configuration, in a Collector file
+cfg frames <<'EOF'
+connectors:
+  profiletometrics:
+    metrics:
+      extra:
+        - metric_name: gc_cpu_time
+          sample_types: ["cpu/nanoseconds"]
+          stack_pattern: "^runtime\\.gc"
+    attributes:
+      - {key: frame.type, type: frame, from: type}
+      - {key: frame.kind, type: frame, from: kind, default: user}
+      - {key: frame.library, type: frame, from: library}
+      - {key: frame.function, type: frame, from: function}
+      - {key: frame.syscall, type: frame, from: syscall, default: none}
+      - {key: thread.name, type: attribute, from: thread.name}
+    stack_filter:
+      enabled: true
+      pattern: "^main\\."
+      patterns: ["^runtime\\.", "^__x64_sys_"]
+EOF
+cat > "$T/frames.want" <<EOF
+configuration: $T/frames.yaml
+connector: profiletometrics
+metrics:
+  cpu       cpu_time                 Sum    ns
+  memory    memory_allocation        Sum    By
+  function  off
+  declared  gc_cpu_time              Sum    ns, from cpu/nanoseconds
+            only samples with a function matching "^runtime\\.gc" on their stack
+data point attributes, in order:
+  1. frame.type               frame type (of the leaf frame)
+  2. frame.kind               frame kind (kernel or user), default "user"
+  3. frame.library            frame library (native leaf's mapping file)
+  4. frame.function           frame function (the leaf function)
+  5. frame.syscall            frame syscall (of a kernel stack), default "none"
+  6. thread.name              attribute from thread.name
+  (this list replaces the default rules process.executable.name and thread.name)
+filters:
+  process_filter  off
+  thread_filter   off
+  pattern_filter  off
+  stack_filter    on: "^main\\.", "^runtime\\.", "^__x64_sys_" against the function names on the stack
+temporality: delta
+limits: max_series 2000 per metric per resource
+layout: auto
+strict: false
+ok
+EOF
+if run validate-frames 0 validate -c "$T/frames.yaml" && diff "$T/frames.want" "$T/validate-frames.out" > "$T/frames.diff"; then
+    pass validate-frames
+else
+    fail validate-frames "$(head -c 600 "$T/frames.diff")"
+fi
+# the same keys at the top level of a p2m file; a disabled stack filter
+# keeps its patterns but shows off
+cfg frames-plain <<'EOF'
+attributes:
+  - {key: kind, type: frame, from: kind}
+stack_filter: {enabled: false, patterns: ["^main"]}
+metrics:
+  extra:
+    - {metric_name: gc_cpu_time, sample_types: ["cpu/nanoseconds"], stack_pattern: "gc"}
+    - {metric_name: all_cpu_time, sample_types: ["cpu/nanoseconds"]}
+EOF
+if run validate-frames-plain 0 validate "$T/frames-plain.yaml" &&
+        grep -qxF '  1. kind                     frame kind (kernel or user)' "$T/validate-frames-plain.out" &&
+        grep -qxF '  stack_filter    off' "$T/validate-frames-plain.out" &&
+        [ "$(grep -c '^            only samples with a function matching' "$T/validate-frames-plain.out")" = 1 ] &&
+        grep -qxF '            only samples with a function matching "gc" on their stack' "$T/validate-frames-plain.out" &&
+        grep -A1 -F 'declared  gc_cpu_time' "$T/validate-frames-plain.out" | grep -q 'matching "gc"'; then
+    pass validate-frames-plain
+else
+    fail validate-frames-plain "$(cat "$T/validate-frames-plain.out" "$T/validate-frames-plain.err")"
 fi
 
 # ---- Prometheus ----------------------------------------------------------------

@@ -457,6 +457,7 @@ static void add_stats(p2m_stats *t, const p2m_stats *s)
     t->dropped_process += s->dropped_process;
     t->dropped_thread += s->dropped_thread;
     t->dropped_pattern += s->dropped_pattern;
+    t->dropped_stack += s->dropped_stack;
     t->empty_samples += s->empty_samples;
     t->invalid_references += s->invalid_references;
     t->series += s->series;
@@ -853,7 +854,8 @@ static void print_stats(const conv *c)
             "{\"bytes_in\":%lu,\"bytes_out\":%lu,\"layout\":\"%s\",\"resources\":%llu,"
             "\"profiles\":%llu,\"profiles_unclassified\":%llu,\"samples\":%llu,"
             "\"samples_kept\":%llu,\"dropped_process\":%llu,\"dropped_thread\":%llu,"
-            "\"dropped_pattern\":%llu,\"empty_samples\":%llu,\"invalid_references\":%llu,"
+            "\"dropped_pattern\":%llu,\"dropped_stack\":%llu,\"empty_samples\":%llu,"
+            "\"invalid_references\":%llu,"
             "\"series\":%llu,\"overflow_samples\":%llu,\"work_used\":%lu,"
             "\"regex_searches\":%llu",
             (unsigned long)s->bytes_in, (unsigned long)s->bytes_out,
@@ -861,7 +863,8 @@ static void print_stats(const conv *c)
             (unsigned long long)s->profiles, (unsigned long long)s->profiles_unclassified,
             (unsigned long long)s->samples, (unsigned long long)s->samples_kept,
             (unsigned long long)s->dropped_process, (unsigned long long)s->dropped_thread,
-            (unsigned long long)s->dropped_pattern, (unsigned long long)s->empty_samples,
+            (unsigned long long)s->dropped_pattern, (unsigned long long)s->dropped_stack,
+            (unsigned long long)s->empty_samples,
             (unsigned long long)s->invalid_references, (unsigned long long)s->series,
             (unsigned long long)s->overflow_samples, (unsigned long)s->work_used,
             (unsigned long long)s->regex_searches);
@@ -921,7 +924,8 @@ static void notes(conv *c, int quiet, int layout_override)
                            "has no metrics", (unsigned long long)s->resources,
                            s->resources == 1 ? "" : "s");
         } else if (k == 2 && s->samples > 0 && s->samples_kept == 0 &&
-                   s->dropped_process + s->dropped_thread + s->dropped_pattern > 0) {
+                   s->dropped_process + s->dropped_thread + s->dropped_pattern +
+                           s->dropped_stack > 0) {
             const char *sep = "";
             p2m_out_printf(&line, "the filters dropped every sample (of %llu):",
                            (unsigned long long)s->samples);
@@ -935,9 +939,14 @@ static void notes(conv *c, int quiet, int layout_override)
                                (unsigned long long)s->dropped_thread);
                 sep = ",";
             }
-            if (s->dropped_pattern > 0)
+            if (s->dropped_pattern > 0) {
                 p2m_out_printf(&line, "%s pattern_filter %llu", sep,
                                (unsigned long long)s->dropped_pattern);
+                sep = ",";
+            }
+            if (s->dropped_stack > 0)
+                p2m_out_printf(&line, "%s stack_filter %llu", sep,
+                               (unsigned long long)s->dropped_stack);
             p2m_out_str(&line, "; check the filter's patterns (p2m match PATTERN SUBJECT... "
                                "tries one)");
         } else if (k == 3 && c->layout_conflict) {

@@ -22,6 +22,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The properties of the stack a frame rule reads (`from` of type frame),
+   and what each is, for p2m validate. */
+static const char *const frame_froms[] = {"type", "kind", "library", "function", "syscall",
+                                          NULL};
+static const char *const frame_meanings[] = {"of the leaf frame", "kernel or user",
+                                             "native leaf's mapping file", "the leaf function",
+                                             "of a kernel stack"};
+
 #ifndef P2M_HAVE_YAML
 
 int p2m_cfgfile_supported(void) { return 0; }
@@ -660,10 +668,8 @@ static int load_extra(ctx *c, const char *path, yaml_node_t *n, p2m_config *cfg)
         if (check_keys(c, item_path, item, keys))
             return -1;
         join(sub, item_path, "stack_pattern");
-        if (has_key(c, item, "stack_pattern"))
-            return fail(c, sub, item,
-                        "not supported yet (a declared metric is fed by every sample of its "
-                        "sample types; remove the key)");
+        if (get_string(c, sub, lookup(c, item, "stack_pattern"), &ex[i].stack_pattern))
+            return -1;
         join(sub, item_path, "metric_name");
         if (get_string(c, sub, lookup(c, item, "metric_name"), &ex[i].name))
             return -1;
@@ -740,14 +746,17 @@ static int load_rule(ctx *c, const char *path, yaml_node_t *n, p2m_rule *r)
 {
     static const char *const keys[] = {"key", "type", "value", "from", "source",
                                        "index", "default", NULL};
-    static const char *const types[] = {"literal", "attribute", "regex", "string_table", NULL};
+    static const char *const types[] = {"literal", "attribute", "regex", "string_table",
+                                        "frame", NULL};
     static const int type_values[] = {P2M_RULE_LITERAL, P2M_RULE_ATTRIBUTE, P2M_RULE_REGEX,
-                                      P2M_RULE_STRING_TABLE};
+                                      P2M_RULE_STRING_TABLE, P2M_RULE_FRAME};
     /* for each type: value, from, source, index (1 = needed, 2 = optional) */
-    static const int uses[4][4] = {{1, 0, 0, 0}, {0, 1, 0, 0}, {1, 0, 2, 0}, {0, 0, 0, 1}};
+    static const int uses[5][4] = {
+        {1, 0, 0, 0}, {0, 1, 0, 0}, {1, 0, 2, 0}, {0, 0, 0, 1}, {0, 1, 0, 0}};
     static const char *const fields[4] = {"value", "from", "source", "index"};
+    static const int frame_values[] = {0, 1, 2, 3, 4};
     char sub[PATH_CAP];
-    int type = -1, i, value_is_index;
+    int type = -1, i, value_is_index, frame = 0;
     unsigned long long index = 0;
     yaml_node_t *tn;
     if (check_keys(c, path, n, keys))
@@ -806,8 +815,14 @@ static int load_rule(ctx *c, const char *path, yaml_node_t *n, p2m_rule *r)
     if (!value_is_index && get_string(c, sub, lookup(c, n, "value"), &r->value))
         return -1;
     join(sub, path, "from");
-    if (get_string(c, sub, lookup(c, n, "from"), &r->from))
+    if (type == P2M_RULE_FRAME) {
+        /* the property of the stack; r->from points to the static name */
+        if (get_enum(c, sub, lookup(c, n, "from"), frame_froms, frame_values, &frame))
+            return -1;
+        r->from = frame_froms[frame];
+    } else if (get_string(c, sub, lookup(c, n, "from"), &r->from)) {
         return -1;
+    }
     join(sub, path, "source");
     if (get_string(c, sub, lookup(c, n, "source"), &r->source))
         return -1;
@@ -914,14 +929,11 @@ static int load_root(ctx *c, const char *path, yaml_node_t *n, p2m_config *cfg)
     char sub[PATH_CAP];
     int e;
     unsigned long long max_series = cfg->max_series, state_bytes;
+    yaml_node_t *v;
     if (n == NULL)
         return 0;
     if (check_keys(c, path, n, keys))
         return -1;
-    join(sub, path, "stack_filter");
-    if (has_key(c, n, "stack_filter"))
-        return fail(c, sub, lookup(c, n, "stack_filter") ? lookup(c, n, "stack_filter") : n,
-                    "not supported yet (remove the key)");
     join(sub, path, "metrics");
     if (load_metrics(c, sub, lookup(c, n, "metrics"), cfg))
         return -1;
@@ -936,6 +948,18 @@ static int load_root(ctx *c, const char *path, yaml_node_t *n, p2m_config *cfg)
         return -1;
     join(sub, path, "pattern_filter");
     if (load_filter(c, sub, lookup(c, n, "pattern_filter"), &cfg->pattern_filter, 1))
+        return -1;
+    /* the stack filter's subjects are the function names on the stack: no keys */
+    join(sub, path, "stack_filter");
+    v = lookup(c, n, "stack_filter");
+    if (v != NULL && v->type == YAML_MAPPING_NODE && has_key(c, v, "keys")) {
+        char keys_path[PATH_CAP];
+        join(keys_path, sub, "keys");
+        return fail(c, keys_path, lookup(c, v, "keys") ? lookup(c, v, "keys") : v,
+                    "not used by the stack filter (it matches the function names on the "
+                    "stack; remove the key)");
+    }
+    if (load_filter(c, sub, v, &cfg->stack_filter, 0))
         return -1;
     e = (int)cfg->temporality;
     join(sub, path, "temporality");
@@ -1238,7 +1262,8 @@ static void print_filter(FILE *out, const char *name, const p2m_filter *f, const
 void p2m_cfgfile_print(const p2m_cfgfile *f, const p2m_engine *engine, const char *source,
                        FILE *out)
 {
-    static const char *const rule_types[] = {"literal", "attribute", "regex", "string_table"};
+    static const char *const rule_types[] = {"literal", "attribute", "regex", "string_table",
+                                             "frame"};
     const p2m_config *cfg = &f->config;
     p2m_metric_info ms[3 + P2M_MAX_EXTRA];
     const p2m_metric_info *by_kind[4] = {NULL, NULL, NULL, NULL};
@@ -1273,6 +1298,9 @@ void p2m_cfgfile_print(const p2m_cfgfile *f, const p2m_engine *engine, const cha
         for (j = 0; j < x->n_sample_types; j++)
             fprintf(out, "%s %s", j ? "," : "", x->sample_types[j]);
         fputc('\n', out);
+        if (x->stack_pattern != NULL)
+            fprintf(out, "            only samples with a function matching \"%s\" on their "
+                         "stack\n", x->stack_pattern);
     }
     if (cfg->function.enabled)
         fprintf(out, "  function mode %s, function name in attribute %s\n",
@@ -1300,7 +1328,7 @@ void p2m_cfgfile_print(const p2m_cfgfile *f, const p2m_engine *engine, const cha
             else
                 fprintf(out, "  %lu. ", (unsigned long)++shown);
             fprintf(out, "%-24s %s", r->key ? r->key : "",
-                    (unsigned)r->type < 4 ? rule_types[r->type] : "?");
+                    (unsigned)r->type < 5 ? rule_types[r->type] : "?");
             switch (r->type) {
             case P2M_RULE_LITERAL: fprintf(out, " \"%s\"", r->value ? r->value : ""); break;
             case P2M_RULE_ATTRIBUTE: fprintf(out, " from %s", r->from ? r->from : ""); break;
@@ -1309,6 +1337,14 @@ void p2m_cfgfile_print(const p2m_cfgfile *f, const p2m_engine *engine, const cha
                         r->source && r->source[0] ? r->source : "string_table");
                 break;
             case P2M_RULE_STRING_TABLE: fprintf(out, " index %lu", (unsigned long)r->index); break;
+            case P2M_RULE_FRAME:
+                for (j = 0; frame_froms[j] != NULL; j++)
+                    if (r->from != NULL && strcmp(r->from, frame_froms[j]) == 0)
+                        break;
+                fprintf(out, " %s", r->from ? r->from : "");
+                if (frame_froms[j] != NULL)
+                    fprintf(out, " (%s)", frame_meanings[j]);
+                break;
             default: break;
             }
             if (r->default_value != NULL)
@@ -1327,6 +1363,7 @@ void p2m_cfgfile_print(const p2m_cfgfile *f, const p2m_engine *engine, const cha
     print_filter(out, "thread_filter", &cfg->thread_filter,
                  cfg->thread_key ? cfg->thread_key : "thread.name");
     print_filter(out, "pattern_filter", &cfg->pattern_filter, NULL);
+    print_filter(out, "stack_filter", &cfg->stack_filter, "the function names on the stack");
     if (cfg->n_type_rules > 0) {
         fprintf(out, "type_rules:\n");
         for (i = 0; i < cfg->n_type_rules; i++) {

@@ -6,11 +6,14 @@
      resource 1 of 2: service.name=checkout, host.name=node-1
        cpu_time (ns), delta sum, 2 points
          time: 2026-11-22 12:00:00.000 .. 12:00:10.000 UTC
-         process.executable.name=java, thread.name=main          1.25 s
-         process.executable.name=java, thread.name=gc             350 ms
-   Rows are sorted by value, largest first.
-         total: 1600000000 ns                                      1.6 s
-   Attribute lists that do not fit their column wrap at ", ". */
+         process.executable.name=java, thread.name=main         1.25 s   78.1 %
+         process.executable.name=java, thread.name=gc            350 ms   21.9 %
+         total: 1600000000 ns                                    1.6 s  100.0 %
+   Rows are sorted by value, largest first; each shows its share of the
+   metric's total in this resource (one decimal, "<0.1 %" for a share that
+   would show as 0.0; none when the total is 0), so a breakdown by frame
+   type, library or thread reads at a glance. Attribute lists that do not
+   fit their column wrap at ", ". */
 #define _POSIX_C_SOURCE 200809L /* gmtime_r */
 
 #include "p2m_table.h"
@@ -23,6 +26,7 @@
 
 #define TABLE_WIDTH 79
 #define ROW_INDENT 4
+#define SHARE_WIDTH 7 /* "100.0 %" */
 
 /* ---- numbers with human units ------------------------------------------- */
 
@@ -289,6 +293,22 @@ static double point_value(const p2m_point *p)
     return p->is_double ? p->as_double : (double)p->as_int;
 }
 
+/* value's share of total in percent, right-aligned in SHARE_WIDTH columns
+   after two spaces; nothing when the total is not positive. */
+static void put_share(p2m_outbuf *o, double value, double total)
+{
+    double pct;
+    char buf[32];
+    if (!(total > 0))
+        return;
+    pct = 100.0 * value / total;
+    if (pct > 0 && pct < 0.05)
+        snprintf(buf, sizeof buf, "<0.1 %%");
+    else
+        snprintf(buf, sizeof buf, "%.1f %%", pct);
+    p2m_out_printf(o, "  %*s", SHARE_WIDTH, buf);
+}
+
 typedef struct row_order {
     double value;
     size_t point;
@@ -373,7 +393,7 @@ static void put_metric(p2m_outbuf *o, scratch *s, const p2m_result *r, size_t re
     p2m_table_human(human, sizeof human, info.is_double ? total_d : (double)total_i, info.unit);
     if (strlen(human) > value_w)
         value_w = strlen(human);
-    attr_w = TABLE_WIDTH - ROW_INDENT - 2 - value_w;
+    attr_w = TABLE_WIDTH - ROW_INDENT - 2 - value_w - 2 - SHARE_WIDTH;
     if (attr_max < attr_w)
         attr_w = attr_max < 24 ? 24 : attr_max;
 
@@ -403,7 +423,9 @@ static void put_metric(p2m_outbuf *o, scratch *s, const p2m_result *r, size_t re
         }
         p2m_table_human(human, sizeof human, point_value(&p), info.unit);
         p2m_out_spaces(o, attr_w - last + 2 + value_w - strlen(human));
-        p2m_out_printf(o, "%s\n", human);
+        p2m_out_str(o, human);
+        put_share(o, point_value(&p), info.is_double ? total_d : (double)total_i);
+        p2m_out_str(o, "\n");
     }
 
     /* the totals line, with the exact sum */
@@ -427,7 +449,10 @@ static void put_metric(p2m_outbuf *o, scratch *s, const p2m_result *r, size_t re
             len = 0;
         }
         p2m_out_spaces(o, attr_w - len + 2 + value_w - strlen(human));
-        p2m_out_printf(o, "%s\n", human);
+        p2m_out_str(o, human);
+        put_share(o, info.is_double ? total_d : (double)total_i,
+                  info.is_double ? total_d : (double)total_i);
+        p2m_out_str(o, "\n");
     }
     free(order);
 }

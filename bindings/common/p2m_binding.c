@@ -772,9 +772,9 @@ static p2m_status b_extra(bctx *c, const char *path, jnode *n, p2m_config *cfg)
         if ((st = b_check_keys(c, ip, item, keys)) != P2M_OK)
             return st;
         b_join(sub, ip, "stack_pattern");
-        if (j_has(item, "stack_pattern"))
-            return b_missing(c, sub, item, "not supported yet (a declared metric is fed by "
-                             "every sample of its sample types; remove the key)");
+        if ((st = b_string(c, sub, j_get(item, "stack_pattern"), &ex[i].stack_pattern)) !=
+            P2M_OK)
+            return st;
         b_join(sub, ip, "metric_name");
         if ((st = b_string(c, sub, j_get(item, "metric_name"), &ex[i].name)) != P2M_OK)
             return st;
@@ -854,14 +854,19 @@ static p2m_status b_rule(bctx *c, const char *path, jnode *n, p2m_rule *r)
 {
     static const char *const keys[] = {"key", "type", "value", "from", "source",
                                        "index", "default", NULL};
-    static const char *const types[] = {"literal", "attribute", "regex", "string_table", NULL};
+    static const char *const types[] = {"literal", "attribute", "regex", "string_table",
+                                        "frame", NULL};
     static const int type_values[] = {P2M_RULE_LITERAL, P2M_RULE_ATTRIBUTE, P2M_RULE_REGEX,
-                                      P2M_RULE_STRING_TABLE};
+                                      P2M_RULE_STRING_TABLE, P2M_RULE_FRAME};
     /* for each type: value, from, source, index (1 = needed, 2 = optional) */
-    static const int uses[4][4] = {{1, 0, 0, 0}, {0, 1, 0, 0}, {1, 0, 2, 0}, {0, 0, 0, 1}};
+    static const int uses[5][4] = {
+        {1, 0, 0, 0}, {0, 1, 0, 0}, {1, 0, 2, 0}, {0, 0, 0, 1}, {0, 1, 0, 0}};
     static const char *const fields[4] = {"value", "from", "source", "index"};
+    /* the properties of the stack a frame rule reads */
+    static const char *const froms[] = {"type", "kind", "library", "function", "syscall", NULL};
+    static const int from_values[] = {0, 1, 2, 3, 4};
     char sub[B_PATH];
-    int type = P2M_RULE_LITERAL, i, value_is_index;
+    int type = P2M_RULE_LITERAL, i, value_is_index, frame = 0;
     unsigned long long index = 0;
     jnode *tn;
     p2m_status st;
@@ -921,8 +926,13 @@ static p2m_status b_rule(bctx *c, const char *path, jnode *n, p2m_rule *r)
     if (!value_is_index && (st = b_string(c, sub, j_get(n, "value"), &r->value)) != P2M_OK)
         return st;
     b_join(sub, path, "from");
-    if ((st = b_string(c, sub, j_get(n, "from"), &r->from)) != P2M_OK)
+    if (type == P2M_RULE_FRAME) {
+        if ((st = b_enum(c, sub, j_get(n, "from"), froms, from_values, &frame)) != P2M_OK)
+            return st;
+        r->from = froms[frame];
+    } else if ((st = b_string(c, sub, j_get(n, "from"), &r->from)) != P2M_OK) {
         return st;
+    }
     b_join(sub, path, "source");
     if ((st = b_string(c, sub, j_get(n, "source"), &r->source)) != P2M_OK)
         return st;
@@ -1031,12 +1041,10 @@ static p2m_status b_root(bctx *c, const char *path, jnode *n, p2m_config *cfg)
     char sub[B_PATH];
     int e;
     unsigned long long u;
+    jnode *v;
     p2m_status st;
     if ((st = b_check_keys(c, path, n, keys)) != P2M_OK)
         return st;
-    b_join(sub, path, "stack_filter");
-    if (j_has(n, "stack_filter"))
-        return b_missing(c, sub, n, "not supported yet (remove the key)");
     b_join(sub, path, "metrics");
     if ((st = b_metrics(c, sub, j_get(n, "metrics"), cfg)) != P2M_OK)
         return st;
@@ -1051,6 +1059,17 @@ static p2m_status b_root(bctx *c, const char *path, jnode *n, p2m_config *cfg)
         return st;
     b_join(sub, path, "pattern_filter");
     if ((st = b_filter(c, sub, j_get(n, "pattern_filter"), &cfg->pattern_filter, 1)) != P2M_OK)
+        return st;
+    /* the stack filter's subjects are the function names on the stack: no keys */
+    b_join(sub, path, "stack_filter");
+    v = j_get(n, "stack_filter");
+    if (v != NULL && v->type == J_OBJECT && j_has(v, "keys")) {
+        char keys_path[B_PATH];
+        b_join(keys_path, sub, "keys");
+        return b_missing(c, keys_path, j_get(v, "keys") ? j_get(v, "keys") : v, "not used by the stack filter (it matches "
+                         "the function names on the stack; remove the key)");
+    }
+    if ((st = b_filter(c, sub, v, &cfg->stack_filter, 0)) != P2M_OK)
         return st;
     e = (int)cfg->temporality;
     b_join(sub, path, "temporality");
@@ -1200,10 +1219,11 @@ P2MB_API p2m_status p2mb_compile(const char *json, size_t json_len, void *scratc
    profiles, profiles_unclassified, samples, samples_kept, dropped_process,
    dropped_thread, dropped_pattern, empty_samples, invalid_references, series,
    overflow_samples, work_used, regex_searches, profiles_unfed, samples_unfed,
-   layout_evidence, layout_conflict. Writes up to cap; returns the count (21). */
+   layout_evidence, layout_conflict, dropped_stack. Writes up to cap; returns
+   the count (22). */
 P2MB_API size_t p2mb_stats_flat(const p2m_stats *s, uint64_t *out, size_t cap)
 {
-    uint64_t v[21];
+    uint64_t v[22];
     size_t i;
     v[0] = s->bytes_in;
     v[1] = s->bytes_out;
@@ -1226,9 +1246,10 @@ P2MB_API size_t p2mb_stats_flat(const p2m_stats *s, uint64_t *out, size_t cap)
     v[18] = s->samples_unfed;
     v[19] = (uint64_t)s->layout_evidence;
     v[20] = (uint64_t)s->layout_conflict;
-    for (i = 0; i < 21 && i < cap; i++)
+    v[21] = s->dropped_stack;
+    for (i = 0; i < 22 && i < cap; i++)
         out[i] = v[i];
-    return 21;
+    return 22;
 }
 
 /* Sizes of the public structs as this build lays them out, so a binding can

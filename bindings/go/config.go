@@ -25,6 +25,9 @@ type Config struct {
 	Attributes []Rule
 
 	ProcessFilter, ThreadFilter, PatternFilter Filter
+	// stack_filter: keeps the samples with a function name on their stack
+	// that matches (Keys must stay empty).
+	StackFilter Filter
 
 	ProcessKey string // process_key; "" = "process.executable.name"
 	ThreadKey  string // thread_key; "" = "thread.name"
@@ -101,6 +104,10 @@ type ExtraMetric struct {
 	Unit        string   // "" = from the first sample type
 	Description string   // "" = a generated one
 	SampleTypes []string // each "type/unit", e.g. "off_cpu/nanoseconds"
+	// StackPattern is stack_pattern: "" = every sample of the sample
+	// types; else only samples with a function name on their stack that
+	// matches it feed this metric.
+	StackPattern string
 }
 
 // RuleType is an attribute rule's type.
@@ -111,6 +118,16 @@ const (
 	RuleAttribute   RuleType = 1 // From
 	RuleRegex       RuleType = 2 // Value is the pattern, Source the subject
 	RuleStringTable RuleType = 3 // Index
+	RuleFrame       RuleType = 4 // From: FrameType, FrameKind, FrameLibrary, FrameFunction or FrameSyscall
+)
+
+// The properties of the stack a RuleFrame reads (its From).
+const (
+	FrameType     = "type"     // the leaf frame's type (profile.frame.type)
+	FrameKind     = "kind"     // "kernel" or "user"
+	FrameLibrary  = "library"  // the file name of a native leaf frame's mapping
+	FrameFunction = "function" // the leaf function
+	FrameSyscall  = "syscall"  // the system call of a kernel stack
 )
 
 // Rule is one data point attribute rule (attributes[i]).
@@ -118,13 +135,13 @@ type Rule struct {
 	Key     string
 	Type    RuleType
 	Value   string
-	From    string
+	From    string // attribute: the attribute key; frame: a Frame* property
 	Source  string // regex: an attribute key, "function" or "string_table" ("" = string_table)
 	Index   uint32
 	Default string // "" = none
 }
 
-// Filter is process_filter, thread_filter or pattern_filter.
+// Filter is process_filter, thread_filter, pattern_filter or stack_filter.
 type Filter struct {
 	Enabled  bool
 	Pattern  string
@@ -201,6 +218,7 @@ type Stats struct {
 	DroppedProcess       uint64
 	DroppedThread        uint64
 	DroppedPattern       uint64
+	DroppedStack         uint64 // samples the stack filter dropped
 	EmptySamples         uint64
 	InvalidReferences    uint64
 	Series               uint64

@@ -177,6 +177,7 @@ func (a *cArena) fill(cfg *Config, dst *C.p2m_config) {
 	a.filter(&cfg.ProcessFilter, &dst.process_filter)
 	a.filter(&cfg.ThreadFilter, &dst.thread_filter)
 	a.filter(&cfg.PatternFilter, &dst.pattern_filter)
+	a.filter(&cfg.StackFilter, &dst.stack_filter)
 	if cfg.ProcessKey != "" {
 		dst.process_key = a.str(cfg.ProcessKey)
 	}
@@ -204,6 +205,7 @@ func (a *cArena) fill(cfg *Config, dst *C.p2m_config) {
 			ex[i].unit = a.str(e.Unit)
 			ex[i].description = a.str(e.Description)
 			ex[i].sample_types, ex[i].n_sample_types = a.strs(e.SampleTypes)
+			ex[i].stack_pattern = a.str(e.StackPattern)
 		}
 		dst.extra = &ex[0]
 		dst.n_extra = C.size_t(n)
@@ -513,6 +515,7 @@ func goStats(s *C.p2m_stats) Stats {
 		DroppedProcess:       uint64(s.dropped_process),
 		DroppedThread:        uint64(s.dropped_thread),
 		DroppedPattern:       uint64(s.dropped_pattern),
+		DroppedStack:         uint64(s.dropped_stack),
 		EmptySamples:         uint64(s.empty_samples),
 		InvalidReferences:    uint64(s.invalid_references),
 		Series:               uint64(s.series),

@@ -27,11 +27,12 @@ import (
 const now = 1700000000000000000 // --now of every p2m run here
 
 var (
-	root      = filepath.Join("..", "..")
-	p2mBin    = filepath.Join(root, "build", "p2m")
-	testdata  = filepath.Join(root, "bindings", "testdata")
-	fullYAML  = filepath.Join(testdata, "config.yaml")
-	cumulYAML = filepath.Join(testdata, "cumulative.yaml")
+	root       = filepath.Join("..", "..")
+	p2mBin     = filepath.Join(root, "build", "p2m")
+	testdata   = filepath.Join(root, "bindings", "testdata")
+	fullYAML   = filepath.Join(testdata, "config.yaml")
+	cumulYAML  = filepath.Join(testdata, "cumulative.yaml")
+	framesYAML = filepath.Join(testdata, "frames.yaml")
 )
 
 // configFull is bindings/testdata/config.yaml, field by field.
@@ -62,6 +63,26 @@ func configFull() Config {
 		ProcessKey:  "process.executable.name",
 		ThreadKey:   "thread.name",
 		TypeRules:   []TypeRule{{Type: "wall", Unit: "nanoseconds", Metric: MetricCPU, Scale: 0.5}},
+		NowUnixNano: now,
+	}
+}
+
+// configFrames is bindings/testdata/frames.yaml: a frame rule of each
+// kind, the stack filter and a declared metric's stack pattern.
+func configFrames() Config {
+	return Config{
+		Extra: []ExtraMetric{{Name: "runtime_cpu_time", Unit: "ms",
+			SampleTypes: []string{"samples/count", "cpu/nanoseconds"}, StackPattern: `^runtime\.`}},
+		Attributes: []Rule{
+			{Key: "frame.type", Type: RuleFrame, From: FrameType},
+			{Key: "frame.kind", Type: RuleFrame, From: FrameKind, Default: "unknown"},
+			{Key: "frame.library", Type: RuleFrame, From: FrameLibrary},
+			{Key: "frame.function", Type: RuleFrame, From: FrameFunction},
+			{Key: "frame.syscall", Type: RuleFrame, From: FrameSyscall, Default: "none"},
+			{Key: "thread", Type: RuleAttribute, From: "thread.name"},
+		},
+		StackFilter: Filter{Enabled: true, Pattern: "^main$",
+			Patterns: []string{`^runtime\.`, "^__x64_sys_", "^leaf$"}},
 		NowUnixNano: now,
 	}
 }
@@ -213,6 +234,7 @@ func TestConvertMatchesCLI(t *testing.T) {
 		{"default", Config{NowUnixNano: now}, nil},
 		{"full", configFull(), []string{"-c", fullYAML}},
 		{"resource-attrs", configResourceAttrs(), resourceAttrArgs},
+		{"frames", configFrames(), []string{"-c", framesYAML}},
 	}
 	for _, cs := range cases {
 		conv := mustConverter(t, cs.cfg)
@@ -337,49 +359,67 @@ func TestStreamMatchesCLI(t *testing.T) {
 	}
 }
 
-// The statistics are p2m --stats' numbers.
+// The statistics are p2m --stats' numbers, with the full configuration and
+// with the stack filter (dropped_stack).
 func TestStatsMatchCLI(t *testing.T) {
-	conv := mustConverter(t, configFull())
-	for _, in := range inputs(t) {
-		_, stderr, code := runP2M(t, in.data, "convert", "-q", "--now", strconv.FormatUint(now, 10),
-			"-c", fullYAML, "--stats", "-o", os.DevNull, "-")
-		if code != 0 {
-			t.Fatalf("%s: p2m exit %d: %s", in.name, code, stderr)
-		}
-		var want map[string]any
-		dec := json.NewDecoder(strings.NewReader(stderr))
-		dec.UseNumber() // integers as written, not as float64
-		if err := dec.Decode(&want); err != nil {
-			t.Fatalf("%s: p2m --stats: %v: %q", in.name, err, stderr)
-		}
-		_, s, err := conv.ConvertStats(in.data)
-		if err != nil {
-			t.Fatalf("%s: %v", in.name, err)
-		}
-		got := map[string]any{
-			"bytes_in": s.BytesIn, "bytes_out": s.BytesOut, "layout": s.Layout.String(),
-			"resources": s.Resources, "profiles": s.Profiles, "profiles_unclassified": s.ProfilesUnclassified,
-			"samples": s.Samples, "samples_kept": s.SamplesKept, "dropped_process": s.DroppedProcess,
-			"dropped_thread": s.DroppedThread, "dropped_pattern": s.DroppedPattern,
-			"empty_samples": s.EmptySamples, "invalid_references": s.InvalidReferences,
-			"series": s.Series, "overflow_samples": s.OverflowSamples, "work_used": s.WorkUsed,
-			"regex_searches": s.RegexSearches, "profiles_unfed": s.ProfilesUnfed,
-			"samples_unfed": s.SamplesUnfed,
-		}
-		for k, w := range want {
-			g, ok := got[k]
-			if !ok {
-				t.Errorf("%s: p2m --stats has %q, the binding's Stats has no such field", in.name, k)
-				continue
-			}
-			if fmt.Sprint(g) != fmt.Sprint(w) {
-				t.Errorf("%s: %s = %v, p2m says %v", in.name, k, g, w)
-			}
-		}
-		if len(want) < 19 {
-			t.Errorf("%s: p2m --stats printed only %d keys", in.name, len(want))
+	droppedStack := uint64(0)
+	for _, cs := range []struct {
+		name string
+		cfg  Config
+		yaml string
+	}{{"full", configFull(), fullYAML}, {"frames", configFrames(), framesYAML}} {
+		conv := mustConverter(t, cs.cfg)
+		for _, in := range inputs(t) {
+			droppedStack += statsMatchCLI(t, conv, cs.yaml, cs.name+"/"+in.name, in.data)
 		}
 	}
+	if droppedStack == 0 {
+		t.Errorf("the stack filter dropped no sample of any input: dropped_stack is not checked")
+	}
+}
+
+func statsMatchCLI(t *testing.T, conv *Converter, yaml, name string, data []byte) uint64 {
+	t.Helper()
+	_, stderr, code := runP2M(t, data, "convert", "-q", "--now", strconv.FormatUint(now, 10),
+		"-c", yaml, "--stats", "-o", os.DevNull, "-")
+	if code != 0 {
+		t.Fatalf("%s: p2m exit %d: %s", name, code, stderr)
+	}
+	var want map[string]any
+	dec := json.NewDecoder(strings.NewReader(stderr))
+	dec.UseNumber() // integers as written, not as float64
+	if err := dec.Decode(&want); err != nil {
+		t.Fatalf("%s: p2m --stats: %v: %q", name, err, stderr)
+	}
+	_, s, err := conv.ConvertStats(data)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	got := map[string]any{
+		"bytes_in": s.BytesIn, "bytes_out": s.BytesOut, "layout": s.Layout.String(),
+		"resources": s.Resources, "profiles": s.Profiles, "profiles_unclassified": s.ProfilesUnclassified,
+		"samples": s.Samples, "samples_kept": s.SamplesKept, "dropped_process": s.DroppedProcess,
+		"dropped_thread": s.DroppedThread, "dropped_pattern": s.DroppedPattern,
+		"dropped_stack": s.DroppedStack,
+		"empty_samples": s.EmptySamples, "invalid_references": s.InvalidReferences,
+		"series": s.Series, "overflow_samples": s.OverflowSamples, "work_used": s.WorkUsed,
+		"regex_searches": s.RegexSearches, "profiles_unfed": s.ProfilesUnfed,
+		"samples_unfed": s.SamplesUnfed,
+	}
+	for k, w := range want {
+		g, ok := got[k]
+		if !ok {
+			t.Errorf("%s: p2m --stats has %q, the binding's Stats has no such field", name, k)
+			continue
+		}
+		if fmt.Sprint(g) != fmt.Sprint(w) {
+			t.Errorf("%s: %s = %v, p2m says %v", name, k, g, w)
+		}
+	}
+	if len(want) < 20 {
+		t.Errorf("%s: p2m --stats printed only %d keys", name, len(want))
+	}
+	return s.DroppedStack
 }
 
 var malformedRE = regexp.MustCompile(`^p2m: (malformed input|invalid reference) at byte (\d+): (.*)`)
@@ -458,6 +498,29 @@ func TestConfigErrorMatchesCLI(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "process_filter.pattern") {
 		t.Errorf("Error() %q does not name the field", err.Error())
+	}
+	// the stack settings: a frame rule's property, the stack filter's keys
+	// (none) and a declared metric's stack pattern, checked by the library
+	for _, cs := range []struct {
+		cfg   Config
+		field string
+	}{
+		{Config{Attributes: []Rule{{Key: "k", Type: RuleFrame, From: "runtime"}}}, "attributes[0].from"},
+		{Config{Attributes: []Rule{{Key: "k", Type: RuleFrame}}}, "attributes[0].from"},
+		{Config{StackFilter: Filter{Enabled: true, Pattern: "x", Keys: []string{"thread.name"}}}, "stack_filter.keys"},
+		{Config{StackFilter: Filter{Enabled: true}}, "stack_filter.pattern"},
+	} {
+		_, err := NewConverter(cs.cfg)
+		if !errors.As(err, &pe) || !errors.Is(err, ErrConfig) || pe.Field != cs.field {
+			t.Errorf("%+v: %v, want an *Error of StatusConfig for %s", cs.cfg, err, cs.field)
+		}
+	}
+	_, err = NewConverter(Config{Extra: []ExtraMetric{{Name: "gc", SampleTypes: []string{"cpu/nanoseconds"}, StackPattern: "ab(c"}}})
+	os.WriteFile(yaml, []byte("metrics:\n  extra:\n    - {metric_name: gc, sample_types: [cpu/nanoseconds], stack_pattern: \"ab(c\"}\n"), 0o644)
+	_, stderr, code = runP2M(t, nil, "validate", "-c", yaml)
+	if !errors.As(err, &pe) || pe.Field != "metrics.extra[0].stack_pattern" || code != 2 ||
+		!strings.HasPrefix(stderr, fmt.Sprintf("p2m: config: %s: %s", pe.Field, pe.Message)) {
+		t.Errorf("bad stack pattern: binding %v; p2m validate exit %d: %s", err, code, stderr)
 	}
 	// a metric with no name is the library's error too, not a panic
 	if _, err := NewConverter(Config{Extra: []ExtraMetric{{Name: "x"}}}); !errors.Is(err, ErrConfig) {

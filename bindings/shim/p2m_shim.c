@@ -127,6 +127,9 @@ size_t p2mb_layout(int what)
     case 27: return offsetof(p2mb_result, stats);
     case 28: return offsetof(p2mb_result, err);
     case 29: return offsetof(p2mb_result, unfed);
+    case 30: return offsetof(p2m_config, stack_filter);
+    case 31: return offsetof(p2m_extra_metric, stack_pattern);
+    case 32: return offsetof(p2m_stats, dropped_stack);
     }
     return 0;
 }

@@ -15,8 +15,13 @@ Writes into a directory (default build/bindings/cases):
                        bindings return the JSON text alone) and `-f prom`
                        (optionally --promote-resource-attrs): "text_cases"
   NAME.trunc.otlp      truncated inputs, with what p2m says about them
+  NAME.frames.stats.json  `p2m convert --stats` with frames.yaml (the stack
+                       settings): every number, dropped_stack included
+  bad-NAME.yaml/.json  configurations p2m refuses, with the field and
+                       message `p2m validate` names ("config_errors")
   manifest.json        all of it: {"now", "cases": [...], "errors": [...],
-                       "cumulative": {...}}
+                       "cumulative": {...}, "stats_cases": [...],
+                       "config_errors": [...]}
 
 The expected outputs come from the CLI, the independent path for the
 bindings (a different program around the same header: YAML loader, its own
@@ -130,6 +135,35 @@ exporters: {debug: {}}
         }},
         "exporters": {"debug": {}},
     }),
+    # the stack settings: a frame rule of each kind, the stack filter and a
+    # declared metric's stack_pattern
+    "frames": ("""\
+metrics:
+  extra:
+    - {metric_name: runtime_cpu_time, unit: ms, sample_types: ["samples/count"], stack_pattern: "^runtime\\\\."}
+attributes:
+  - {key: frame.type, type: frame, from: type}
+  - {key: frame.kind, type: frame, from: kind, default: unknown}
+  - {key: frame.library, type: frame, from: library}
+  - {key: frame.function, type: frame, from: function}
+  - {key: frame.syscall, type: frame, from: syscall, default: none}
+  - {key: thread, type: attribute, from: thread.name}
+stack_filter: {enabled: true, pattern: "^main$", patterns: ["^runtime\\\\.", "^leaf$"]}
+""", {
+        "metrics": {"extra": [{"metric_name": "runtime_cpu_time", "unit": "ms",
+                               "sample_types": ["samples/count"],
+                               "stack_pattern": "^runtime\\."}]},
+        "attributes": [
+            {"key": "frame.type", "type": "frame", "from": "type"},
+            {"key": "frame.kind", "type": "frame", "from": "kind", "default": "unknown"},
+            {"key": "frame.library", "type": "frame", "from": "library"},
+            {"key": "frame.function", "type": "frame", "from": "function"},
+            {"key": "frame.syscall", "type": "frame", "from": "syscall", "default": "none"},
+            {"key": "thread", "type": "attribute", "from": "thread.name"},
+        ],
+        "stack_filter": {"enabled": True, "pattern": "^main$",
+                         "patterns": ["^runtime\\.", "^leaf$"]},
+    }),
     # a large literal value on every point: the output outgrows the input, so
     # the bindings must grow their output buffer from the size the library names
     "bigout": ("""\
@@ -143,6 +177,24 @@ attributes:
         ],
     }),
 }
+
+# configurations p2m refuses (issue 22's keys): name, YAML, the same as a
+# dict, and whether the JSON reader gives p2m's message word for word
+CONFIG_ERRORS = [
+    ("frame-bad-from", "attributes:\n  - {key: k, type: frame, from: runtime}\n",
+     {"attributes": [{"key": "k", "type": "frame", "from": "runtime"}]}, False),
+    ("frame-no-from", "attributes:\n  - {key: k, type: frame}\n",
+     {"attributes": [{"key": "k", "type": "frame"}]}, True),
+    ("stack-filter-keys", "stack_filter: {enabled: true, pattern: x, keys: [thread.name]}\n",
+     {"stack_filter": {"enabled": True, "pattern": "x", "keys": ["thread.name"]}}, True),
+    ("stack-filter-no-pattern", "stack_filter: {enabled: true}\n",
+     {"stack_filter": {"enabled": True}}, True),
+    ("stack-pattern-empty",
+     "metrics:\n  extra:\n    - {metric_name: m, sample_types: [cpu/nanoseconds], "
+     "stack_pattern: \"\"}\n",
+     {"metrics": {"extra": [{"metric_name": "m", "sample_types": ["cpu/nanoseconds"],
+                             "stack_pattern": ""}]}}, True),
+]
 
 CUMULATIVE = ("""\
 temporality: cumulative
@@ -316,6 +368,41 @@ def main(argv):
                     "name": "%s-%s-%s" % (name, cname, tag), "input": name + ".otlp",
                     "config": cname + ".json", "format": fmt, "promote": promote,
                     "expect": exp, "utf8": is_utf8(text)})
+
+    # the statistics with the stack settings: p2m --stats' line, every number
+    manifest["stats_cases"] = []
+    for name in inputs:
+        r = p2m(["-c", os.path.join(out_dir, "frames.yaml"), "--stats", "-q", "-o", os.devnull],
+                os.path.join(out_dir, name + ".otlp"))
+        if r.returncode != 0:
+            print("FAIL cases-%s-frames-stats: p2m exit %d: %s" % (
+                name, r.returncode, r.stderr.decode()[:300]))
+            bad = 1
+            continue
+        manifest["stats_cases"].append({"name": "%s-frames" % name, "input": name + ".otlp",
+                                        "config": "frames.json",
+                                        "stats": json.loads(r.stderr.decode())})
+    if not any(c["stats"]["dropped_stack"] for c in manifest["stats_cases"]):
+        print("FAIL cases-frames-stats: the stack filter dropped no sample of any input")
+        bad = 1
+
+    # configurations p2m refuses: the field and message p2m validate names.
+    # "same_message": False where the JSON reader words the message its own
+    # way (the field is the same)
+    manifest["config_errors"] = []
+    for ename, yaml_text, cfg, same in CONFIG_ERRORS:
+        with open(os.path.join(out_dir, "bad-%s.yaml" % ename), "w") as f:
+            f.write(yaml_text)
+        r = subprocess.run([P2M, "validate", os.path.join(out_dir, "bad-%s.yaml" % ename)],
+                           capture_output=True)
+        m = re.match(r"^p2m: config: (\S+): (.*) \(line \d+\)\n$", r.stderr.decode())
+        if r.returncode != 2 or m is None:
+            print("FAIL cases-bad-%s: p2m validate exit %d: %s" % (
+                ename, r.returncode, r.stderr.decode()[:300]))
+            bad = 1
+            continue
+        manifest["config_errors"].append({"name": ename, "config": cfg, "field": m.group(1),
+                                          "message": m.group(2) if same else None})
 
     # cumulative: p2m keeps one state across the messages of a stream; a
     # binding keeps it across calls. Expected: the framed outputs, split.

@@ -297,6 +297,25 @@ def _():
         return "yaml path: " + why
 
 
+# the stack settings (issue 22): every number of p2m --stats with
+# frames.yaml, dropped_stack included, and the errors p2m validate names
+for sc in M.get("stats_cases", []):
+    def run(sc=sc):
+        c = p2m.Converter(config(sc["config"]))
+        c.convert(read(sc["input"]), now=NOW)
+        bad = ["%s %r, p2m says %r" % (k, getattr(c.stats, k, "(no such field)"), v)
+               for k, v in sc["stats"].items() if getattr(c.stats, k, None) != v]
+        return "; ".join(bad) or None
+    check("py-stats-" + sc["name"])(run)
+
+
+for ce in M.get("config_errors", []):
+    def run(ce=ce):
+        return expect_error(p2m.ConfigError, lambda: p2m.Converter(ce["config"]), 3,
+                            ce["field"], ce["message"])
+    check("py-config-error-" + ce["name"])(run)
+
+
 @check("py-format-and-limits")
 def _():
     c = p2m.Converter()

@@ -25,6 +25,8 @@ export interface Stats {
   overflowSamples: number; workUsed: number; regexSearches: number;
   profilesUnfed: number; samplesUnfed: number; layoutEvidence: string;
   layoutConflict: boolean;
+  /** Samples the stack filter dropped. */
+  droppedStack: number;
 }
 
 export interface CreateOptions {

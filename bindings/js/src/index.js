@@ -36,6 +36,7 @@ const STATS_FIELDS = [
   "samples", "samplesKept", "droppedProcess", "droppedThread", "droppedPattern",
   "emptySamples", "invalidReferences", "series", "overflowSamples", "workUsed",
   "regexSearches", "profilesUnfed", "samplesUnfed", "layoutEvidence", "layoutConflict",
+  "droppedStack",
 ];
 const LAYOUTS = { 0: "auto", 8: "v1.8", 9: "v1.9", 10: "v1.10" };
 

@@ -178,6 +178,33 @@ test("js-config-errors", async () => {
   }
 });
 
+// the stack settings (issue 22): every number of p2m --stats with
+// frames.yaml (work_used aside), dropped_stack included, and the errors
+// p2m validate names
+const camel = (k) => k.replace(/_([a-z])/g, (_, c) => c.toUpperCase());
+for (const sc of M.stats_cases ?? []) {
+  test(`js-stats-${sc.name}`, async () => {
+    const conv = await Converter.create(config(sc.config));
+    conv.convert(read(sc.input), { now: NOW });
+    for (const [k, v] of Object.entries(sc.stats)) {
+      if (k === "work_used") continue; // wasm32 lays the working memory out smaller
+      assert.ok(camel(k) in conv.stats, `no stats field ${camel(k)}`);
+      assert.equal(conv.stats[camel(k)], v, k);
+    }
+  });
+}
+
+for (const ce of M.config_errors ?? []) {
+  test(`js-config-error-${ce.name}`, async () => {
+    await assert.rejects(Converter.create(ce.config), (err) => {
+      assert.ok(err instanceof P2MError, `not a P2MError: ${err}`);
+      assert.deepEqual([err.status, err.field], [Status.CONFIG, ce.field]);
+      if (ce.message !== null) assert.equal(err.detail, ce.message);
+      return true;
+    });
+  });
+}
+
 test("js-format-arguments", async () => {
   const conv = await Converter.create();
   assert.deepEqual(FORMATS, ["otlp", "json", "prom"]);

@@ -181,7 +181,7 @@ _STATS_FIELDS = ("bytes_in", "bytes_out", "layout", "resources", "profiles",
                  "profiles_unclassified", "samples", "samples_kept", "dropped_process",
                  "dropped_thread", "dropped_pattern", "empty_samples", "invalid_references",
                  "series", "overflow_samples", "work_used", "regex_searches", "profiles_unfed",
-                 "samples_unfed", "layout_evidence", "layout_conflict")
+                 "samples_unfed", "layout_evidence", "layout_conflict", "dropped_stack")
 
 _LAYOUTS = {0: "auto", 8: "v1.8", 9: "v1.9", 10: "v1.10"}
 
@@ -211,6 +211,7 @@ class Stats:
     samples_unfed: int = 0
     layout_evidence: str = "auto"
     layout_conflict: bool = False
+    dropped_stack: int = 0  # samples the stack filter dropped
 
 
 def _load() -> ctypes.CDLL:

@@ -61,6 +61,7 @@ struct p2m_extra_metric {
     description: *const c_char,
     sample_types: *const *const c_char,
     n_sample_types: usize,
+    stack_pattern: *const c_char,
 }
 
 #[repr(C)]
@@ -95,6 +96,7 @@ struct p2m_config {
     state_bytes: usize,
     extra: *const p2m_extra_metric,
     n_extra: usize,
+    stack_filter: p2m_filter,
 }
 
 #[repr(C)]
@@ -178,6 +180,7 @@ struct p2m_stats {
     n_unfed: usize,
     layout_evidence: u32,
     layout_conflict: c_int,
+    dropped_stack: u64,
 }
 
 #[repr(C)]
@@ -415,6 +418,10 @@ fn with_c_config<R>(cfg: &Config, f: impl FnOnce(&p2m_config) -> R) -> Result<R,
                     cr.type_ = 3;
                     cr.index = *index;
                 }
+                RuleKind::Frame(property) => {
+                    cr.type_ = 4;
+                    cr.from = a.str(property.name(), &format!("{}.from", at))?;
+                }
             }
             rules.push(cr);
         }
@@ -429,6 +436,7 @@ fn with_c_config<R>(cfg: &Config, f: impl FnOnce(&p2m_config) -> R) -> Result<R,
     a.filter(&cfg.process_filter, &mut c.process_filter, "process_filter")?;
     a.filter(&cfg.thread_filter, &mut c.thread_filter, "thread_filter")?;
     a.filter(&cfg.pattern_filter, &mut c.pattern_filter, "pattern_filter")?;
+    a.filter(&cfg.stack_filter, &mut c.stack_filter, "stack_filter")?;
     if cfg.process_key.is_some() {
         c.process_key = a.opt(&cfg.process_key, "process_key")?;
     }
@@ -458,6 +466,7 @@ fn with_c_config<R>(cfg: &Config, f: impl FnOnce(&p2m_config) -> R) -> Result<R,
             description: a.opt(&e.description, &format!("{}.description", at))?,
             sample_types: types,
             n_sample_types: n,
+            stack_pattern: a.opt(&e.stack_pattern, &format!("{}.stack_pattern", at))?,
         });
     }
     if !extra.is_empty() {
@@ -788,6 +797,7 @@ fn rust_stats(s: &p2m_stats) -> Stats {
         dropped_process: s.dropped_process,
         dropped_thread: s.dropped_thread,
         dropped_pattern: s.dropped_pattern,
+        dropped_stack: s.dropped_stack,
         empty_samples: s.empty_samples,
         invalid_references: s.invalid_references,
         series: s.series,
@@ -857,6 +867,9 @@ mod tests {
             offset_of!(p2mb_result, stats),
             offset_of!(p2mb_result, err),
             offset_of!(p2mb_result, unfed),
+            offset_of!(p2m_config, stack_filter),
+            offset_of!(p2m_extra_metric, stack_pattern),
+            offset_of!(p2m_stats, dropped_stack),
         ];
         for (i, r) in rust.iter().enumerate() {
             assert_eq!(

@@ -66,6 +66,9 @@ pub struct Config {
     pub thread_filter: Filter,
     /// `pattern_filter` (with `keys`).
     pub pattern_filter: Filter,
+    /// `stack_filter`: keeps the samples with a function name on their
+    /// stack that matches (no `keys`).
+    pub stack_filter: Filter,
     /// `process_key`; `None`: `process.executable.name`.
     pub process_key: Option<String>,
     /// `thread_key`; `None`: `thread.name`.
@@ -154,6 +157,10 @@ pub struct ExtraMetric {
     pub description: Option<String>,
     /// Each `type/unit`, e.g. `off_cpu/nanoseconds`.
     pub sample_types: Vec<String>,
+    /// `stack_pattern`: `None` = every sample of the sample types; else
+    /// only samples with a function name on their stack that matches it
+    /// feed this metric.
+    pub stack_pattern: Option<String>,
 }
 
 /// One data point attribute rule (`attributes[i]`).
@@ -180,6 +187,36 @@ pub enum RuleKind {
     },
     /// `type: string_table`, `index`.
     StringTable(u32),
+    /// `type: frame`, `from`: a property of the sample's stack.
+    Frame(FrameProperty),
+}
+
+/// What a frame rule reads of the sample's stack (its `from`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FrameProperty {
+    /// `type`: the leaf frame's type (`profile.frame.type`).
+    Type,
+    /// `kind`: `kernel` or `user`.
+    Kind,
+    /// `library`: the file name of a native leaf frame's mapping.
+    Library,
+    /// `function`: the leaf function.
+    Function,
+    /// `syscall`: the system call of a kernel stack.
+    Syscall,
+}
+
+impl FrameProperty {
+    /// The name the configuration gives it (`from: type`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            FrameProperty::Type => "type",
+            FrameProperty::Kind => "kind",
+            FrameProperty::Library => "library",
+            FrameProperty::Function => "function",
+            FrameProperty::Syscall => "syscall",
+        }
+    }
 }
 
 impl Rule {
@@ -214,6 +251,13 @@ impl Rule {
             default: None,
         }
     }
+    pub fn frame(key: &str, property: FrameProperty) -> Rule {
+        Rule {
+            key: key.into(),
+            kind: RuleKind::Frame(property),
+            default: None,
+        }
+    }
     /// The same rule with a `default`.
     pub fn with_default(mut self, value: &str) -> Rule {
         self.default = Some(value.into());
@@ -221,7 +265,7 @@ impl Rule {
     }
 }
 
-/// `process_filter`, `thread_filter` or `pattern_filter`.
+/// `process_filter`, `thread_filter`, `pattern_filter` or `stack_filter`.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Filter {
     pub enabled: bool,
@@ -310,6 +354,8 @@ pub struct Stats {
     pub dropped_process: u64,
     pub dropped_thread: u64,
     pub dropped_pattern: u64,
+    /// Samples the stack filter dropped.
+    pub dropped_stack: u64,
     pub empty_samples: u64,
     pub invalid_references: u64,
     pub series: u64,

@@ -53,12 +53,14 @@ fn config_full() -> Config {
                 unit: s("ms"),
                 description: None,
                 sample_types: vec!["off_cpu/nanoseconds".into()],
+                stack_pattern: None,
             },
             ExtraMetric {
                 name: "heap_in_use".into(),
                 unit: None,
                 description: s("bytes in use"),
                 sample_types: vec!["inuse_space/bytes".into()],
+                stack_pattern: None,
             },
         ],
         attributes: Some(vec![
@@ -95,6 +97,36 @@ fn config_full() -> Config {
         max_series: Some(40),
         layout: Layout::Auto,
         strict: false,
+        now_unix_nano: Some(NOW),
+        ..Config::default()
+    }
+}
+
+/// bindings/testdata/frames.yaml: a frame rule of each kind, the stack
+/// filter and a declared metric's stack pattern.
+fn config_frames() -> Config {
+    Config {
+        extra: vec![ExtraMetric {
+            name: "runtime_cpu_time".into(),
+            unit: s("ms"),
+            description: None,
+            sample_types: vec!["samples/count".into(), "cpu/nanoseconds".into()],
+            stack_pattern: s("^runtime\\."),
+        }],
+        attributes: Some(vec![
+            Rule::frame("frame.type", FrameProperty::Type),
+            Rule::frame("frame.kind", FrameProperty::Kind).with_default("unknown"),
+            Rule::frame("frame.library", FrameProperty::Library),
+            Rule::frame("frame.function", FrameProperty::Function),
+            Rule::frame("frame.syscall", FrameProperty::Syscall).with_default("none"),
+            Rule::attribute("thread", "thread.name"),
+        ]),
+        stack_filter: Filter {
+            enabled: true,
+            pattern: s("^main$"),
+            patterns: vec!["^runtime\\.".into(), "^__x64_sys_".into(), "^leaf$".into()],
+            ..Filter::default()
+        },
         now_unix_nano: Some(NOW),
         ..Config::default()
     }
@@ -202,6 +234,15 @@ fn inputs() -> Inputs {
 }
 
 /// Runs build/p2m with `input` on stdin: (stdout, stderr, exit code).
+/// `p2m validate` of a configuration given as YAML text: stderr, exit code.
+fn p2m_validate(yaml: &str) -> (String, i32) {
+    let path = std::env::temp_dir().join(format!("p2m-rust-bad-{}.yaml", std::process::id()));
+    std::fs::write(&path, yaml).unwrap();
+    let (_, stderr, code) = p2m(b"", &["validate", "-c", path.to_str().unwrap()]);
+    let _ = std::fs::remove_file(&path);
+    (stderr, code)
+}
+
 fn p2m(input: &[u8], args: &[&str]) -> (Vec<u8>, String, i32) {
     let bin = root().join("build").join("p2m");
     assert!(bin.exists(), "{} missing: run make first", bin.display());
@@ -261,9 +302,11 @@ fn converter_is_send_and_sync() {
 #[test]
 fn convert_matches_cli() {
     let full = yaml("config.yaml");
+    let stack = yaml("frames.yaml");
     for (name, cfg, args) in [
         ("default", config_default(), vec![]),
         ("full", config_full(), vec!["-c", full.as_str()]),
+        ("frames", config_frames(), vec!["-c", stack.as_str()]),
         (
             "resource-attrs",
             Config {
@@ -482,55 +525,67 @@ fn stat(line: &str, key: &str) -> String {
 
 #[test]
 fn stats_match_cli() {
-    let conv = Converter::new(&config_full()).unwrap();
     let now = NOW.to_string();
-    let full = yaml("config.yaml");
-    for (name, data) in inputs().iter() {
-        let (_, line, code) = p2m(
-            data,
-            &[
-                "convert",
-                "-q",
-                "--now",
-                &now,
-                "-c",
-                &full,
-                "--stats",
-                "-o",
-                "/dev/null",
-                "-",
-            ],
-        );
-        assert_eq!(code, 0, "{}: {}", name, line);
-        let (_, st) = conv.convert_with_stats(data).unwrap();
-        let ours: Vec<(&str, String)> = vec![
-            ("bytes_in", st.bytes_in.to_string()),
-            ("bytes_out", st.bytes_out.to_string()),
-            ("layout", st.layout.name().to_string()),
-            ("resources", st.resources.to_string()),
-            ("profiles", st.profiles.to_string()),
-            (
-                "profiles_unclassified",
-                st.profiles_unclassified.to_string(),
-            ),
-            ("samples", st.samples.to_string()),
-            ("samples_kept", st.samples_kept.to_string()),
-            ("dropped_process", st.dropped_process.to_string()),
-            ("dropped_thread", st.dropped_thread.to_string()),
-            ("dropped_pattern", st.dropped_pattern.to_string()),
-            ("empty_samples", st.empty_samples.to_string()),
-            ("invalid_references", st.invalid_references.to_string()),
-            ("series", st.series.to_string()),
-            ("overflow_samples", st.overflow_samples.to_string()),
-            ("work_used", st.work_used.to_string()),
-            ("regex_searches", st.regex_searches.to_string()),
-            ("profiles_unfed", st.profiles_unfed.to_string()),
-            ("samples_unfed", st.samples_unfed.to_string()),
-        ];
-        for (k, v) in ours {
-            assert_eq!(v, stat(&line, k), "{}: {}", name, k);
+    let mut dropped_stack = 0;
+    for (cfg, y) in [
+        (config_full(), "config.yaml"),
+        (config_frames(), "frames.yaml"),
+    ] {
+        let conv = Converter::new(&cfg).unwrap();
+        let full = yaml(y);
+        for (name, data) in inputs().iter() {
+            let (_, line, code) = p2m(
+                data,
+                &[
+                    "convert",
+                    "-q",
+                    "--now",
+                    &now,
+                    "-c",
+                    &full,
+                    "--stats",
+                    "-o",
+                    "/dev/null",
+                    "-",
+                ],
+            );
+            assert_eq!(code, 0, "{}: {}", name, line);
+            let (_, st) = conv.convert_with_stats(data).unwrap();
+            let ours: Vec<(&str, String)> = vec![
+                ("bytes_in", st.bytes_in.to_string()),
+                ("bytes_out", st.bytes_out.to_string()),
+                ("layout", st.layout.name().to_string()),
+                ("resources", st.resources.to_string()),
+                ("profiles", st.profiles.to_string()),
+                (
+                    "profiles_unclassified",
+                    st.profiles_unclassified.to_string(),
+                ),
+                ("samples", st.samples.to_string()),
+                ("samples_kept", st.samples_kept.to_string()),
+                ("dropped_process", st.dropped_process.to_string()),
+                ("dropped_thread", st.dropped_thread.to_string()),
+                ("dropped_pattern", st.dropped_pattern.to_string()),
+                ("dropped_stack", st.dropped_stack.to_string()),
+                ("empty_samples", st.empty_samples.to_string()),
+                ("invalid_references", st.invalid_references.to_string()),
+                ("series", st.series.to_string()),
+                ("overflow_samples", st.overflow_samples.to_string()),
+                ("work_used", st.work_used.to_string()),
+                ("regex_searches", st.regex_searches.to_string()),
+                ("profiles_unfed", st.profiles_unfed.to_string()),
+                ("samples_unfed", st.samples_unfed.to_string()),
+            ];
+            for (k, v) in ours {
+                assert_eq!(v, stat(&line, k), "{}/{}: {}", y, name, k);
+            }
+            dropped_stack += st.dropped_stack;
         }
     }
+    assert!(
+        dropped_stack > 0,
+        "the stack filter dropped no sample of any input: dropped_stack is not checked"
+    );
 }
 
 /// `err` must be the error whose status, offset and message p2m prints for
@@ -597,14 +652,7 @@ fn config_error_matches_cli() {
     let e = Converter::new(&cfg).unwrap_err();
     assert_eq!(e.status, Status::Config);
     assert_eq!(e.field, "process_filter.pattern");
-    let path = std::env::temp_dir().join(format!("p2m-rust-bad-{}.yaml", std::process::id()));
-    std::fs::write(
-        &path,
-        "process_filter: {enabled: true, pattern: \"ab(c\"}\n",
-    )
-    .unwrap();
-    let (_, stderr, code) = p2m(b"", &["validate", "-c", path.to_str().unwrap()]);
-    let _ = std::fs::remove_file(&path);
+    let (stderr, code) = p2m_validate("process_filter: {enabled: true, pattern: \"ab(c\"}\n");
     assert_eq!(code, 2);
     assert!(
         stderr.starts_with(&format!("p2m: config: {}: {}", e.field, e.message)),
@@ -621,6 +669,59 @@ fn config_error_matches_cli() {
     assert_eq!(
         (e.status, e.field.as_str()),
         (Status::Argument, "thread_key")
+    );
+    // the stack settings: a frame rule's property is typed here; the stack
+    // filter's keys (none), a filter without pattern and a bad stack
+    // pattern are the library's errors
+    for (cfg, field) in [
+        (
+            Config {
+                stack_filter: Filter {
+                    enabled: true,
+                    pattern: s("x"),
+                    keys: vec!["thread.name".into()],
+                    ..Filter::default()
+                },
+                ..Config::default()
+            },
+            "stack_filter.keys",
+        ),
+        (
+            Config {
+                stack_filter: Filter {
+                    enabled: true,
+                    ..Filter::default()
+                },
+                ..Config::default()
+            },
+            "stack_filter.pattern",
+        ),
+    ] {
+        let e = Converter::new(&cfg).unwrap_err();
+        assert_eq!((e.status, e.field.as_str()), (Status::Config, field));
+    }
+    let bad_stack = Config {
+        extra: vec![ExtraMetric {
+            name: "gc".into(),
+            sample_types: vec!["cpu/nanoseconds".into()],
+            stack_pattern: s("ab(c"),
+            ..ExtraMetric::default()
+        }],
+        ..Config::default()
+    };
+    let e = Converter::new(&bad_stack).unwrap_err();
+    let (stderr, code) = p2m_validate(
+        "metrics:\n  extra:\n    - {metric_name: gc, sample_types: [cpu/nanoseconds], stack_pattern: \"ab(c\"}\n",
+    );
+    assert_eq!(
+        (code, e.field.as_str()),
+        (2, "metrics.extra[0].stack_pattern")
+    );
+    assert!(
+        stderr.starts_with(&format!("p2m: config: {}: {}", e.field, e.message)),
+        "ours {}; p2m {}",
+        e,
+        stderr
     );
     let no_types = Config {
         extra: vec![ExtraMetric {
