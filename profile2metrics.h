@@ -2061,8 +2061,8 @@ static P2M__MUST int p2m__survey_resource(p2m__req *q, p2m__span s, uint64_t *sa
 }
 
 /* The block of dictionary spans laid out table by table: the strings, then
-   (stacks read) stacks, locations, functions and mappings. */
-static void p2m__span_layout(p2m__survey *sv, int stacks) {
+   (stacks read) stacks, locations, mappings and (names read) functions. */
+static void p2m__span_layout(p2m__survey *sv, int stacks, int names) {
     uint32_t at = sv->n_strings;
     P2M_MEMSET(sv->at, 0, sizeof sv->at);
     if (stacks) {
@@ -2070,10 +2070,12 @@ static void p2m__span_layout(p2m__survey *sv, int stacks) {
         at += sv->n_stacks;
         sv->at[P2M__PB_DICT_LOCATION_TABLE] = at;
         at += sv->n_locs;
-        sv->at[P2M__PB_DICT_FUNCTION_TABLE] = at;
-        at += sv->n_funcs;
         sv->at[P2M__PB_DICT_MAPPING_TABLE] = at;
         at += sv->n_maps;
+    }
+    if (names) {
+        sv->at[P2M__PB_DICT_FUNCTION_TABLE] = at;
+        at += sv->n_funcs;
     }
     sv->n_spans = at;
 }
@@ -2099,7 +2101,7 @@ static P2M__MUST int p2m__survey_request(p2m__req *q, int count_dict) {
         if (f.wt == P2M__WT_LEN && f.num == P2M__PB_REQ_DICTIONARY) q->sv.dict = f.s;
     if (r < 0) return -1;
     if (q->sv.dict.p && count_dict && p2m__survey_dict(q, P2M__NAMES(e), &mx) < 0) return -1;
-    p2m__span_layout(&q->sv, P2M__STACKS(e));
+    p2m__span_layout(&q->sv, P2M__STACKS(e), P2M__NAMES(e));
     /* distinct function names one sample can feed: one (self), or at most
        every line of every frame of the longest stack (inclusive) */
     fnames = (uint64_t)q->sv.n_funcs + q->sv.n_locs + 2u;
@@ -2590,12 +2592,12 @@ P2M__INLINE P2M__MUST int p2m__dict_scan_in(p2m__req *q, uint8_t *lo, uint8_t *h
     if (r < 0) return -1;
     q->sv.n_strings = s.ns;
     q->sv.n_attrs = s.na;
-    if (stacks) { /* the function table is read only with names, which this scan is not for */
+    if (stacks) {
         q->sv.n_stacks = s.cnt[P2M__PB_DICT_STACK_TABLE];
         q->sv.n_locs = s.cnt[P2M__PB_DICT_LOCATION_TABLE];
         q->sv.n_maps = s.cnt[P2M__PB_DICT_MAPPING_TABLE];
     }
-    p2m__span_layout(&q->sv, stacks);
+    p2m__span_layout(&q->sv, stacks, 0);
     q->dict_done = lo && s.up != s.lo;
     if (stacks && q->dict_done)
         for (k = 0; k <= P2M__PB_DICT_STACK_TABLE; k++)
@@ -2623,7 +2625,7 @@ static P2M__NOINLINE P2M__MUST int p2m__dict_scan(p2m__req *q, uint8_t *lo, uint
    stack, location, function and mapping tables; then each attribute entry
    is resolved (afterwards, since it may refer to strings that come later). */
 static P2M__NOINLINE P2M__MUST int p2m__index_dictionary(p2m__req *q) {
-    const int stacks = P2M__STACKS(q->e);
+    const int stacks = P2M__STACKS(q->e), names = P2M__NAMES(q->e);
     const uint8_t *p, *end;
     p2m__field f;
     int r;
@@ -2639,7 +2641,9 @@ static P2M__NOINLINE P2M__MUST int p2m__index_dictionary(p2m__req *q) {
         if (f.num == P2M__PB_DICT_ATTRIBUTE_TABLE) {
             t = &q->aslots[na++].span;
         } else if (f.num == P2M__PB_DICT_STRING_TABLE ||
-                   (stacks && f.num != P2M__PB_DICT_LINK_TABLE)) {
+                   (f.num == P2M__PB_DICT_FUNCTION_TABLE
+                        ? names
+                        : stacks && f.num != P2M__PB_DICT_LINK_TABLE)) {
             t = &q->spans[q->sv.at[f.num] + cnt[f.num]++];
         } else {
             continue;
