@@ -1444,6 +1444,8 @@ typedef struct p2m__xtype {
 #define P2M__FR_FUNCTION 3u
 #define P2M__FR_SYSCALL 4u
 #define P2M__NFRAME 5u
+/* p2m__stack_class compares the five values one by one */
+typedef char p2m__nframe_is_five[P2M__NFRAME == 5u ? 1 : -1];
 #ifndef P2M_NO_FUNCTION
 static const char *const p2m__frame_froms[P2M__NFRAME] = {"type", "kind", "library", "function",
                                                           "syscall"};
@@ -3559,29 +3561,27 @@ static uint32_t p2m__stack_class(p2m__req *q, uint32_t si) {
             return si;
         }
         o = &q->sprops[P2M__ID1_ID(c)];
-        for (i = 0; i < P2M__NFRAME && o->v[i] == sp->v[i]; i++) {}
-        if (i == P2M__NFRAME && o->keep == sp->keep) return P2M__ID1_ID(c);
+        if (o->keep == sp->keep && o->v[0] == sp->v[0] && o->v[1] == sp->v[1] &&
+            o->v[2] == sp->v[2] && o->v[3] == sp->v[3] && o->v[4] == sp->v[4])
+            return P2M__ID1_ID(c);
     }
 }
 
-/* The properties of stack stack_idx (memoised). Frames are read from the
-   leaf only as far as needed: the leaf for type, kind and library, the
-   first named frame for the function, the first system call entry, every
-   frame when names are matched. 0 ok, 1 invalid reference, -1 malformed. */
-static P2M__MUST int p2m__stack_props(p2m__req *q, uint64_t stack_idx, const p2m__sprop **out) {
+/* Resolves the properties of stack si (index stack_idx, which is in the
+   table or 0): frames are read from the leaf only as far as needed: the
+   leaf for type, kind and library, the first named frame for the function,
+   the first system call entry, every frame when names are matched. 0 ok, 1
+   invalid reference (remembered), -1 malformed. */
+static P2M__MUST int p2m__stack_resolve(p2m__req *q, uint64_t stack_idx, uint32_t si) {
     const p2m_engine *e = q->e;
-    const uint32_t si = stack_idx < q->sv.n_stacks ? (uint32_t)stack_idx : q->sv.n_stacks;
     p2m__sprop *sp = &q->sprops[si];
-    uint8_t *state = &q->sstate[si];
     p2m__locs k;
     uint64_t li;
     int r, leaf = 1, want_fn = (int)(e->frame_need >> P2M__FR_FUNCTION & 1u),
            want_sys = (int)(e->frame_need >> P2M__FR_SYSCALL & 1u),
            match = e->filter[P2M__F_STACK].enabled || e->xstack_mask;
     uint32_t i;
-    *out = sp;
-    if (p2m__locs_init(q, stack_idx, &k)) return 1; /* outside the table */
-    if (*state != P2M__SP_UNRESOLVED) return *state == P2M__SP_INVALID;
+    if (p2m__locs_init(q, stack_idx, &k)) return 1; /* not reached: the caller checked */
     for (i = 0; i < P2M__NFRAME; i++) sp->v[i] = P2M__VID_ABSENT;
     sp->keep = 0;
     sp->xmatch = 0;
@@ -3596,7 +3596,7 @@ static P2M__MUST int p2m__stack_props(p2m__req *q, uint64_t stack_idx, const p2m
         }
         if (!b && (want_fn || want_sys || match)) b = p2m__location_names(q, li, &ids, &n, 0);
         if (b) {
-            if (b > 0) *state = P2M__SP_INVALID;
+            if (b > 0) q->sstate[si] = P2M__SP_INVALID;
             return b;
         }
         if (want_fn && n) {
@@ -3617,9 +3617,21 @@ static P2M__MUST int p2m__stack_props(p2m__req *q, uint64_t stack_idx, const p2m
         if (!want_fn && !want_sys && !match) break;
     }
     if (r < 0) return -1;
-    *state = P2M__SP_OK;
+    q->sstate[si] = P2M__SP_OK;
     sp->cls = p2m__stack_class(q, si);
     return 0;
+}
+
+/* The properties of stack stack_idx, resolved at its first sample. 0 ok,
+   1 invalid reference, -1 malformed. */
+P2M__INLINE P2M__MUST int p2m__stack_props(p2m__req *q, uint64_t stack_idx,
+                                           const p2m__sprop **out) {
+    uint32_t si = q->sv.n_stacks; /* stack 0 of an empty table: the entry after the stacks */
+    if (stack_idx < q->sv.n_stacks) si = (uint32_t)stack_idx;
+    else if (stack_idx != 0) return 1; /* outside the table */
+    *out = &q->sprops[si];
+    if (q->sstate[si] != P2M__SP_UNRESOLVED) return q->sstate[si] == P2M__SP_INVALID;
+    return p2m__stack_resolve(q, stack_idx, si);
 }
 
 /* Does the stack stop the sample (an invalid reference in it, the stack
