@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: MIT
 """Checks of tests/suite-docs-frames.sh (the recipe "Where the CPU goes").
 
-  docs_frames_check.py docs-block DOC HEADING
-      prints the first ```yaml block after the heading "## HEADING" of DOC.
+  docs_frames_check.py docs-block DOC HEADING [LANG]
+      prints the first ```LANG block (default yaml) after the heading
+      "## HEADING" of DOC.
   docs_frames_check.py recipe INPUT OUTPUT PATTERN [--need-pattern]
       decodes INPUT (an OTLP profiles request) and OUTPUT (p2m's metrics
       for it with examples/where-the-cpu-goes.yaml, its stack_pattern
@@ -42,19 +43,19 @@ def check(name, cond, why):
         print("FAIL %s: %s" % (name, why))
 
 
-def docs_block(doc, heading):
+def docs_block(doc, heading, lang="yaml"):
     lines = open(doc, encoding="utf-8").read().split("\n")
     try:
         i = lines.index("## " + heading)
     except ValueError:
         sys.exit("no heading '## %s' in %s" % (heading, doc))
-    while i < len(lines) and lines[i] != "```yaml":
+    while i < len(lines) and lines[i] != "```" + lang:
         i += 1
     j = i + 1
     while j < len(lines) and lines[j] != "```":
         j += 1
     if j >= len(lines):
-        sys.exit("no ```yaml block after '## %s' in %s" % (heading, doc))
+        sys.exit("no ```%s block after '## %s' in %s" % (lang, heading, doc))
     sys.stdout.write("\n".join(lines[i + 1:j]) + "\n")
 
 
@@ -243,7 +244,7 @@ def recipe(inp, outp, pattern, need_pattern):
 
 def main(argv):
     if len(argv) >= 3 and argv[0] == "docs-block":
-        docs_block(argv[1], argv[2])
+        docs_block(argv[1], argv[2], argv[3] if len(argv) > 3 else "yaml")
         return 0
     if len(argv) >= 4 and argv[0] == "recipe":
         return recipe(argv[1], argv[2], argv[3], "--need-pattern" in argv[4:])

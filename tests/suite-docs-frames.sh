@@ -88,13 +88,16 @@ elif conv pattern "$T/pattern.yaml"; then
         --need-pattern || failed=1
 fi
 
-# The table shows the breakdown (a person reads it): it runs and names the keys.
+# The table excerpt shown in the recipe is what p2m prints for the capture.
 "$P2M" convert -c "$RECIPE" -f table "$REAL" > "$T/table.out" 2> "$T/table.err"
 rc=$?
 if [ "$rc" -ne 0 ]; then
     fail "docs-frames-table" "exit $rc, expected 0; stderr: $(head -c 300 "$T/table.err")"
-elif ! grep -q 'frame.type' "$T/table.out" || ! grep -q 'libjvm.so' "$T/table.out"; then
-    fail "docs-frames-table" "no frame.type column or libjvm.so value: $(head -c 300 "$T/table.out")"
+elif ! $PY tests/docs_frames_check.py docs-block docs/configuration.md \
+        "Recipe: Where the CPU goes" text > "$T/excerpt.txt" 2> "$T/excerpt.err"; then
+    fail "docs-frames-table" "$(head -c 300 "$T/excerpt.err")"
+elif [ ! -s "$T/excerpt.txt" ] || grep -vxF -f "$T/table.out" "$T/excerpt.txt" > "$T/missing.txt"; then
+    fail "docs-frames-table" "the table excerpt in configuration.md is not what p2m prints; lines it lacks: $(head -c 300 "$T/missing.txt")"
 else
     pass "docs-frames-table"
 fi
