@@ -13,7 +13,12 @@
                it, OTLP encoding) against each peer's decode + the same simple
                C aggregation (agg.c) + free;
      function  p2m_convert with the inclusive function metric against the
-               protozero full walk (and the decode-only peers of "parse").
+               protozero full walk (and the decode-only peers of "parse");
+     frame     p2m_aggregate as "parse", with the default rules plus frame
+               rules for the leaf's type and kind; its instructions are
+               reported as a ratio to "parse" (as are the function
+               metric's), and its cpu and memory totals are checked against
+               the peers' unfiltered aggregation.
    --instr names a file of "workload scenario instr_per_byte" lines (from
    callgrind, bench/instr.sh) merged into the table and the JSON; scenario
    "protozero" there is the protozero walk, shown on its rows and written as
@@ -52,10 +57,12 @@ typedef struct ctx {
     p2m_side side[SC_COUNT];
     int side_ok[SC_COUNT];
     bench_agg *agg;
+    bench_agg *agg_all;  /* no filter: the frame scenario's cross-check */
     contender c[SC_COUNT + 7];
     size_t nc;
     uint64_t samples;
     char check[256];
+    char check_frame[256];
 } ctx;
 
 /* CPU time of this thread: on a shared, busy machine the time spent waiting
@@ -125,17 +132,17 @@ static contender *find(ctx *x, int kind, int scen) {
     return NULL;
 }
 
-/* Sums the aggregation totals of a peer over every request. */
-static int agg_run_totals(ctx *x, int kind, agg_totals *sum) {
+/* Sums the aggregation totals of a peer over every request, aggregated by a. */
+static int agg_run_totals(ctx *x, int kind, bench_agg *a, agg_totals *sum) {
     size_t i;
     memset(sum, 0, sizeof *sum);
     for (i = 0; i < x->wl.n; i++) {
         agg_totals t;
-        int rc = kind == K_PBC_AGG ? pbc_agg(x->wl.msg[i], x->wl.len[i], x->wl.layout, x->agg)
-               : kind == K_NPB_AGG ? npb_agg(x->wl.msg[i], x->wl.len[i], x->wl.layout, x->agg)
-                                   : cpp_agg(x->wl.msg[i], x->wl.len[i], x->wl.layout, x->agg);
+        int rc = kind == K_PBC_AGG ? pbc_agg(x->wl.msg[i], x->wl.len[i], x->wl.layout, a)
+               : kind == K_NPB_AGG ? npb_agg(x->wl.msg[i], x->wl.len[i], x->wl.layout, a)
+                                   : cpp_agg(x->wl.msg[i], x->wl.len[i], x->wl.layout, a);
         if (rc) return -1;
-        agg_totals_get(x->agg, &t);
+        agg_totals_get(a, &t);
         sum->cpu_ns += t.cpu_ns;
         sum->mem_bytes += t.mem_bytes;
         sum->cpu_series += t.cpu_series;
@@ -160,7 +167,7 @@ static void cross_check(ctx *x) {
         contender *c = find(x, k, SC_E2E);
         agg_totals t;
         if (!c || c->failed) continue;
-        if (agg_run_totals(x, k, &t) != 0) continue;
+        if (agg_run_totals(x, k, x->agg, &t) != 0) continue;
         if (t.cpu_ns != cpu || t.mem_bytes != mem || t.cpu_series != cp || t.mem_series != mp) {
             int n = snprintf(
                 o, left,
@@ -169,6 +176,34 @@ static void cross_check(ctx *x) {
                 (unsigned long long)t.mem_bytes, (unsigned long long)mem,
                 (unsigned long long)t.cpu_series, (unsigned long long)t.mem_series,
                 (unsigned long long)cp, (unsigned long long)mp);
+            if (n > 0 && (size_t)n < left) { o += n; left -= (size_t)n; }
+        }
+    }
+}
+
+/* Frame rules split series but change no total: the frame scenario's cpu
+   and memory sums must equal each peer's own unfiltered aggregation. */
+static void cross_check_frame(ctx *x) {
+    uint64_t cpu, mem, cp, mp;
+    int k;
+    char *o = x->check_frame;
+    size_t left = sizeof x->check_frame;
+    if (!x->side_ok[SC_FRAME] ||
+        p2m_side_totals(&x->side[SC_FRAME], &x->wl, &cpu, &mem, &cp, &mp) != 0) {
+        snprintf(x->check_frame, sizeof x->check_frame, "not checked (p2m frame failed)");
+        return;
+    }
+    snprintf(o, left, "ok");
+    for (k = K_PBC_AGG; k <= K_CPP_AGG; k++) {
+        contender *c = find(x, k, SC_E2E);
+        agg_totals t;
+        if (!c || c->failed) continue;
+        if (agg_run_totals(x, k, x->agg_all, &t) != 0) continue;
+        if (t.cpu_ns != cpu || t.mem_bytes != mem) {
+            int n = snprintf(o, left, "MISMATCH %s: cpu %llu/%llu ns, mem %llu/%llu B; ",
+                             peer_name[c->lib], (unsigned long long)t.cpu_ns,
+                             (unsigned long long)cpu, (unsigned long long)t.mem_bytes,
+                             (unsigned long long)mem);
             if (n > 0 && (size_t)n < left) { o += n; left -= (size_t)n; }
         }
     }
@@ -200,9 +235,11 @@ static int setup(ctx *x, double min_ns) {
                     bench_scenario_name[s], x->side[s].err.message);
     }
     x->agg = agg_new(x->side[SC_E2E].filter_on ? BENCH_FILTER : NULL);
+    x->agg_all = agg_new(NULL);
     add(x, K_P2M, SC_PARSE, 0);
     add(x, K_P2M, SC_E2E, 0);
     add(x, K_P2M, SC_FUNC, 0);
+    add(x, K_P2M, SC_FRAME, 0);
     add(x, K_PBC, SC_PARSE, 1);
     add(x, K_NPB, SC_PARSE, 2);
     add(x, K_CPP, SC_PARSE, 3);
@@ -234,6 +271,7 @@ static int setup(ctx *x, double min_ns) {
                      ? (p2m_side_run(&x->side[SC_PARSE], &x->wl), x->side[SC_PARSE].samples)
                      : 0;
     cross_check(x);
+    cross_check_frame(x);
     return 0;
 }
 
@@ -414,7 +452,9 @@ static void report(ctx *x, FILE *js, int *first_js, FILE *md) {
         }
         for (i = 0; i < np; i++) {
             contender *c = peers[i];
-            const char *what = s == SC_E2E ? " +agg" : s == SC_FUNC ? " (decode)" : "";
+            const char *what = s == SC_E2E                      ? " +agg"
+                               : s == SC_FUNC || s == SC_FRAME ? " (decode)"
+                                                               : "";
             char pbuf[32];
             if (!c) continue;
             if (c->failed) {
@@ -433,9 +473,9 @@ static void report(ctx *x, FILE *js, int *first_js, FILE *md) {
                    mbs(x, c->med), mbs(x, c->hi), mbs(x, c->lo), (double)x->samples / c->med * 1e9,
                    c->med / (double)(x->samples ? x->samples : 1), pbuf);
             if (ok) printf(" %7.1fx", c->med / me->med);
-            printf("%s\n", s == SC_E2E    ? "  (decode + agg)"
-                           : s == SC_FUNC ? "  (decode only)"
-                                          : "");
+            printf("%s\n", s == SC_E2E                      ? "  (decode + agg)"
+                           : s == SC_FUNC || s == SC_FRAME ? "  (decode only)"
+                                                           : "");
             if (md) {
                 fprintf(md, "| | %s%s | %.1f | %.1f..%.1f | %.4g | %.1f | %s | ", peer_name[c->lib],
                         what, mbs(x, c->med), mbs(x, c->hi), mbs(x, c->lo),
@@ -457,6 +497,27 @@ static void report(ctx *x, FILE *js, int *first_js, FILE *md) {
                     printf(" %s %.1fx", peer_name[d[j]->lib], d[j]->med / me->med);
                     if (md) fprintf(md, " %s %.1f×", peer_name[d[j]->lib], d[j]->med / me->med);
                 }
+            printf("\n");
+            if (md) fprintf(md, " |\n");
+        }
+        if (ok && (s == SC_FRAME || s == SC_FUNC)) {
+            /* the cost of reading stacks, against the default configuration */
+            double ip = instr_of(x->wl.name, SC_PARSE);
+            contender *pa = find(x, K_P2M, SC_PARSE);
+            printf("  %-9s %-15s", "", "vs parse");
+            if (md) fprintf(md, "| | *vs parse* | | | | | |");
+            if (ipb >= 0 && ip > 0) {
+                printf(" instructions %.2fx", ipb / ip);
+                if (md) fprintf(md, " instructions %.2f×", ipb / ip);
+            }
+            if (pa && !pa->failed) {
+                printf(" time %.2fx", me->med / pa->med);
+                if (md) fprintf(md, " time %.2f×", me->med / pa->med);
+            }
+            if (s == SC_FRAME) {
+                printf("; totals vs peers: %s", x->check_frame);
+                if (md) fprintf(md, "; totals vs peers: %s", x->check_frame);
+            }
             printf("\n");
             if (md) fprintf(md, " |\n");
         }
@@ -520,6 +581,15 @@ static void report(ctx *x, FILE *js, int *first_js, FILE *md) {
                          ipb >= 0 && typ_ipb[s] > 0 ? ipb / typ_ipb[s] : 0,
                          ipb >= 0 && typ_ipb[s] > 0);
             }
+            if (s == SC_FRAME || s == SC_FUNC) {
+                double ip = instr_of(x->wl.name, SC_PARSE);
+                contender *pa = find(x, K_P2M, SC_PARSE);
+                int tv = ok && pa && !pa->failed;
+                json_num(js, "instr_vs_parse", ipb >= 0 && ip > 0 ? ipb / ip : 0,
+                         ipb >= 0 && ip > 0);
+                json_num(js, "time_vs_parse", tv ? me->med / pa->med : 0, tv);
+            }
+            if (s == SC_FRAME) json_str(js, "check", x->check_frame);
             json_str(js, "note", ok ? note : (me ? me->err : ""));
             json_str(js, "machine", machine);
             json_str(js, "header_sha1", header_id);
@@ -642,6 +712,7 @@ int main(int argc, char **argv) {
         for (k = 0; k < x->nc; k++) free(x->c[k].ns);
         for (s = 0; s < SC_COUNT; s++) p2m_side_free(&x->side[s]);
         agg_free(x->agg);
+        agg_free(x->agg_all);
         wl_free(&x->wl);
         free(x);
     }

@@ -35,6 +35,10 @@ BENCH_REAL_FILES := $(BENCH_REAL)/sig-profiling-profile.otlp $(BENCH_REAL)/sig-p
 BENCH_WL    := $(foreach s,$(BENCH_SHAPES),$(s)=$(BENCH_DIR)/$(s).otlp)
 BENCH_WL    += real-profile=$(BENCH_REAL)/sig-profiling-profile.otlp:v1.8
 BENCH_WL    += real-k8s=$(BENCH_REAL)/sig-profiling-k8s.otlp:stream:v1.8
+# typical with a profile.frame.type on every location, as the eBPF profiler
+# writes them (typical types every fifth): the frame scenario's other case.
+# The other workloads' bytes do not change.
+BENCH_WL    += typical-frames=$(BENCH_DIR)/typical-frames.otlp
 
 PROTOS_PEER := proto/profiles_v1_10.proto proto/profiles_v1_8.proto
 BENCH_PBC_C := $(BENCH_GEN)/pbc/profiles_v1_10.pb-c.c $(BENCH_GEN)/pbc/profiles_v1_8.pb-c.c
@@ -70,11 +74,18 @@ bench: deps bench-bin bench-workloads
 
 bench-bin: $(BENCH_DIR)/bench $(BENCH_DIR)/p2m_iter $(BENCH_DIR)/header.sha
 
-bench-workloads: $(foreach s,$(BENCH_SHAPES),$(BENCH_DIR)/$(s).otlp) $(BENCH_REAL_FILES)
+bench-workloads: $(foreach s,$(BENCH_SHAPES),$(BENCH_DIR)/$(s).otlp) $(BENCH_REAL_FILES) \
+    $(BENCH_DIR)/typical-frames.otlp
 
 # One very short round on the small workload (tests/suite-bench.sh).
 bench-smoke: bench-bin $(BENCH_DIR)/small.otlp
 	$(BENCH_DIR)/bench --rounds 1 --min-ms 1 --json $(BENCH_DIR)/smoke.json small=$(BENCH_DIR)/small.otlp
+
+$(BENCH_DIR)/typical-frames.otlp: tools/gen_profiles.py $(wildcard proto/*.proto)
+	@mkdir -p $(BENCH_DIR)
+	/usr/bin/python3 tools/gen_profiles.py --shape typical --frame-types all --layout v1.10 \
+	    --seed $(BENCH_SEED) -o $@.tmp
+	mv $@.tmp $@
 
 $(BENCH_DIR)/%.otlp: tools/gen_profiles.py $(wildcard proto/*.proto)
 	@mkdir -p $(BENCH_DIR)

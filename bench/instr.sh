@@ -45,7 +45,7 @@ running=0
 for spec in "$@"; do
     name=${spec%%=*}
     path=${spec#*=}
-    for scen in parse e2e function protozero; do
+    for scen in parse e2e function frame protozero; do
         one "$name" "$scen" "$path" &
         running=$((running + 1))
         if [ "$running" -ge 2 ]; then
@@ -58,7 +58,7 @@ wait
 : > "$out/instr.txt"
 for spec in "$@"; do
     name=${spec%%=*}
-    for scen in parse e2e function protozero; do
+    for scen in parse e2e function frame protozero; do
         [ -f "$out/instr.$name.$scen.row" ] && cat "$out/instr.$name.$scen.row" >> "$out/instr.txt"
     done
 done

@@ -6,7 +6,7 @@
 
      p2m_iter SCENARIO ITERATIONS PATH[:stream][:v1.8]
 
-   SCENARIO is parse, e2e or function, or protozero: the protozero full walk
+   SCENARIO is parse, e2e, function or frame, or protozero: the protozero full walk
    of bench/peer_pz.cc over every request (the function scenario's peer), so
    that its instructions per byte are counted the same way as ours.
 
@@ -31,7 +31,8 @@ int main(int argc, char **argv) {
     int pz, layout = 10;
     if (argc != 4) {
         fprintf(stderr,
-                "usage: p2m_iter parse|e2e|function|protozero ITERATIONS PATH[:stream][:v1.8]\n");
+                "usage: p2m_iter parse|e2e|function|frame|protozero ITERATIONS "
+                "PATH[:stream][:v1.8]\n");
         return 2;
     }
     for (scen = 0; scen < SC_COUNT && strcmp(argv[1], bench_scenario_name[scen]) != 0; scen++) {}

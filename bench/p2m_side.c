@@ -9,7 +9,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *const bench_scenario_name[SC_COUNT] = {"parse", "e2e", "function"};
+const char *const bench_scenario_name[SC_COUNT] = {"parse", "e2e", "function", "frame"};
+
+/* The frame scenario's rules: the two default rules, then the leaf frame's
+   type and kind (docs/spec.md section 5.2). */
+static const p2m_rule frame_rules[] = {
+    {"process.executable.name", P2M_RULE_ATTRIBUTE, NULL, "process.executable.name", NULL, 0,
+     NULL},
+    {"thread.name", P2M_RULE_ATTRIBUTE, NULL, "thread.name", NULL, 0, NULL},
+    {"frame.type", P2M_RULE_FRAME, NULL, "type", NULL, 0, NULL},
+    {"frame.kind", P2M_RULE_FRAME, NULL, "kind", NULL, 0, NULL},
+};
 
 int wl_load(bench_wl *w, const char *name, const char *path, int stream, int layout) {
     FILE *f = fopen(path, "rb");
@@ -92,6 +102,11 @@ int p2m_side_init(p2m_side *s, int scen, const bench_wl *w) {
         cfg.function.enabled = 1;
         cfg.function_mode = P2M_FUNCTION_INCLUSIVE;
     }
+    if (scen == SC_FRAME) {
+        cfg.attributes = frame_rules;
+        cfg.n_attributes = sizeof frame_rules / sizeof frame_rules[0];
+        snprintf(s->note, sizeof s->note, "rules: defaults + frame type, kind");
+    }
     if (scen == SC_E2E) {
         /* The process filter needs the regex engine; until the header
            accepts it, run without and say so (switches by itself). */
@@ -150,7 +165,7 @@ int p2m_side_run(p2m_side *s, const bench_wl *w) {
     for (i = 0; i < w->n; i++) {
         p2m_stats st;
         p2m_status rc;
-        if (s->scen == SC_PARSE) {
+        if (s->scen == SC_PARSE || s->scen == SC_FRAME) {
             const p2m_result *r;
             rc = p2m_aggregate(s->eng, w->msg[i], w->len[i], NULL, s->work, s->work_cap, &r, &st,
                                &s->err);

@@ -29,7 +29,10 @@ typedef struct bench_wl {
 int wl_load(bench_wl *w, const char *name, const char *path, int stream, int layout);
 void wl_free(bench_wl *w);
 
-enum { SC_PARSE = 0, SC_E2E = 1, SC_FUNC = 2, SC_COUNT = 3 };
+/* SC_FRAME: p2m_aggregate as SC_PARSE, with the default rules written out
+   plus frame rules for the leaf's type and kind (issue 22's cost target:
+   <= 1.3x the instructions of SC_PARSE on the typical workload). */
+enum { SC_PARSE = 0, SC_E2E = 1, SC_FUNC = 2, SC_FRAME = 3, SC_COUNT = 4 };
 extern const char *const bench_scenario_name[SC_COUNT];
 
 typedef struct p2m_side {

@@ -5,7 +5,9 @@
 # a broken bench is noticed. Also a real check: the totals that protobuf-c,
 # nanopb and Google protobuf (each decoding the request on its own, feeding
 # bench/agg.c) compute must equal p2m's cpu and memory totals and series
-# counts, and p2m must not allocate. Speed is not asserted.
+# counts, and p2m must not allocate. The frame scenario (frame rules for the
+# leaf's type and kind) must run without allocating, and its cpu and memory
+# totals must equal the peers' unfiltered aggregation. Speed is not asserted.
 set -u
 cd "$(dirname "$0")/.." || exit 2
 fails=0
@@ -43,7 +45,7 @@ try:
 except Exception as e:  # noqa: BLE001
     print("FAIL bench-json: %s" % e)
     sys.exit(1)
-check("bench-json-entries", all("small/" + s in d for s in ("parse", "e2e", "function")),
+check("bench-json-entries", all("small/" + s in d for s in ("parse", "e2e", "function", "frame")),
       "entries: %s" % sorted(d))
 for s in ("parse", "e2e"):
     e = d.get("small/" + s, {})
@@ -61,6 +63,12 @@ check("bench-peers-agree", e.get("check") == "ok", "peer totals differ from p2m:
 f = d.get("small/function", {})
 check("bench-function", (isinstance(f.get("p2m_mb_s"), (int, float)) and f.get("p2m_heap_allocs") == 0)
       or "not yet supported" in f.get("note", ""), "function scenario: %r" % f.get("note"))
+g = d.get("small/frame", {})
+check("bench-frame", isinstance(g.get("p2m_mb_s"), (int, float)) and g.get("p2m_heap_allocs") == 0
+      and g.get("p2m_runs", 0) > 0,
+      "frame scenario (default rules + frame type and kind): %r" % g.get("note"))
+check("bench-frame-peers-agree", g.get("check") == "ok",
+      "frame scenario's cpu/memory totals differ from the peers' unfiltered ones: %s" % g.get("check"))
 sys.exit(0 if ok else 1)
 EOF
 [ $? -eq 0 ] || fails=$((fails + 1))

@@ -11,7 +11,8 @@ before the samples) come from a small wire-level rewriter below.
 Command line:
     tools/gen_profiles.py --shape small|typical|huge|demo [--layout v1.10]
         [--seed 1] [--kv-form inline|strindex] [--unpacked]
-        [--dict-first|--dict-last] [--shuffle-fields] [--unknown-fields] -o FILE
+        [--dict-first|--dict-last] [--shuffle-fields] [--unknown-fields]
+        [--frame-types some|all] -o FILE
 
 --shuffle-fields writes the fields of every message (at every depth) in a
 random order, --unknown-fields inserts fields the schema does not know into
@@ -588,8 +589,12 @@ def _shape_params(shape):
     raise ValueError("unknown shape %r" % shape)
 
 
-def generate(shape="typical", layout="v1.10", seed=1, kv_form="inline"):
-    """A Builder holding a request of the named shape."""
+def generate(shape="typical", layout="v1.10", seed=1, kv_form="inline", frame_types="some"):
+    """A Builder holding a request of the named shape. frame_types "some":
+    every fifth location carries a profile.frame.type attribute; "all":
+    every location does, the type of its function's kind (go, jvm, kernel,
+    native), as the eBPF profiler writes them (the random draws are the same,
+    so the stacks and samples are those of "some")."""
     if shape == "demo":
         return generate_demo(layout, seed, kv_form)
     P = _shape_params(shape)
@@ -603,7 +608,8 @@ def generate(shape="typical", layout="v1.10", seed=1, kv_form="inline"):
         rnd.choice(_WORDS), rnd.choice(_WORDS), i % 997)) for i in range(P["funcs"])]
     locs = []
     for i in range(P["locs"]):
-        fname, ffile = funcs[rnd.randrange(len(funcs))]
+        fidx = rnd.randrange(len(funcs))
+        fname, ffile = funcs[fidx]
         loc = b.d.location_table.add()
         loc.mapping_index = rnd.choice(maps)
         loc.address = 0x1000 + rnd.randrange(1 << 24)
@@ -615,7 +621,9 @@ def generate(shape="typical", layout="v1.10", seed=1, kv_form="inline"):
             ln = loc.lines.add()
             ln.function_index = b.function(f2, file2)
             ln.line = rnd.randrange(1, 3000)
-        if i % 5 == 0:
+        if frame_types == "all":
+            loc.attribute_indices.append(b.attr("profile.frame.type", kinds[fidx % 4]))
+        elif i % 5 == 0:
             loc.attribute_indices.append(b.attr("profile.frame.type", kinds[i % 4]))
         locs.append(len(b.d.location_table) - 1)
     # Stacks share root-side prefixes, as real ones do.
@@ -748,6 +756,9 @@ def main(argv=None):
     ap.add_argument("--unknown-fields", action="store_true",
                     help="insert fields of unused numbers (wire types varint, i64, len, i32)"
                     " into messages at every depth (seeded by --seed)")
+    ap.add_argument("--frame-types", default="some", choices=("some", "all"),
+                    help="which locations carry profile.frame.type: every fifth (default) or"
+                    " all, each with its function's kind (a variant for the frame-rule bench)")
     ap.add_argument("--stream", type=int, default=0, metavar="N",
                     help="write N requests (seeds seed..seed+N-1) with 4-byte length framing")
     ap.add_argument("-o", "--output", required=True)
@@ -756,7 +767,7 @@ def main(argv=None):
         ap.error("--kv-form strindex needs --layout v1.10")
 
     def one(seed):
-        return generate(a.shape, a.layout, seed, a.kv_form).to_bytes(
+        return generate(a.shape, a.layout, seed, a.kv_form, a.frame_types).to_bytes(
             a.unpacked, a.dict_first, a.shuffle_fields, a.unknown_fields, seed)
 
     if a.stream:
