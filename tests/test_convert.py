@@ -186,9 +186,10 @@ def stat(r, key, expected):
 CHECKS = []
 
 
-def check(name):
+def check(name, checks=CHECKS):
+    """Decorator: registers fn as check name (in checks, this file's by default)."""
     def deco(fn):
-        CHECKS.append((name, fn))
+        checks.append((name, fn))
         return fn
     return deco
 
@@ -2031,11 +2032,13 @@ def _():
     eq(points(r.req, "cpu_time"), [(pa("x"), 1000)], "cpu_time points (only cpu/ns counts)")
 
 
-def main():
+def main(checks=None):
+    """Runs checks (default: this file's), those whose name contains one of
+    the command-line arguments when there are any."""
     only = sys.argv[1:]
     failed = 0
     start = time.monotonic()
-    for name, fn in CHECKS:
+    for name, fn in CHECKS if checks is None else checks:
         if only and not any(o in name for o in only):
             continue
         if time.monotonic() - start > SUITE_BUDGET:
@@ -2051,8 +2054,9 @@ def main():
         except Exception as e:  # noqa: BLE001 - a test bug still gives a FAIL line
             failed += 1
             tb = traceback.extract_tb(e.__traceback__)[-1]
-            print("FAIL %s: %s: %s (test_convert.py:%d)" % (
-                name, type(e).__name__, str(e).replace("\n", " ")[:300], tb.lineno), flush=True)
+            print("FAIL %s: %s: %s (%s:%d)" % (
+                name, type(e).__name__, str(e).replace("\n", " ")[:300],
+                os.path.basename(tb.filename), tb.lineno), flush=True)
     return 1 if failed else 0
 
 
