@@ -611,7 +611,7 @@ def _():
     stat(r, "dropped_stack", len(FILTER_STACKS) - len(kept))
 
 
-@check("stack_filter_with_frame_rule_and_default_rules")
+@check("stack_filter_with_frame_and_attribute_rules")
 def _():
     b = filter_request()
     cfg = ("stack_filter: {enabled: true, patterns: [\"^app\\\\.helper$\"]}\n"
