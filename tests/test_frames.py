@@ -574,9 +574,9 @@ FILTER_STACKS = [
 ]
 
 
-def filter_request():
+def filter_request(layout="v1.10"):
     """Sample i of FILTER_STACKS: thread label, value 2**i."""
-    b = G.Builder("v1.10")
+    b = G.Builder(layout)
     sp = b.scope(b.resource({"service.name": "s"}))
     p = b.profile(sp, ("cpu", "nanoseconds"), time=T0, duration=DUR)
     for i, (label, frames, _) in enumerate(FILTER_STACKS):
@@ -588,15 +588,22 @@ def filter_expect(kept_labels):
     return [(pa(None, label), 2 ** i) for i, (label, _, _) in enumerate(FILTER_STACKS) if label in kept_labels]
 
 
-@check("stack_filter_leaf_middle_root_recursion_inlined")
-def _():
-    cfg = "stack_filter: {enabled: true, pattern: \"%s\"}\n" % TARGET
-    r = TC.convert_ok("frames_stack_filter", filter_request().to_bytes(), config=cfg)
-    kept = [label for label, _, k in FILTER_STACKS if k]
-    eq(TC.points(r.req, "cpu_time"), filter_expect(kept), "cpu_time points")
-    stat(r, "dropped_stack", len(FILTER_STACKS) - len(kept))
-    stat(r, "samples_kept", len(kept))
-    stat(r, "dropped_process", 0)
+def add_stack_filter_checks():
+    for lay in ("v1.10", "v1.8"):
+        name = "stack_filter_leaf_middle_root_recursion_inlined_" + lay.replace(".", "_")
+
+        def fn(lay=lay, name=name):
+            cfg = "stack_filter: {enabled: true, pattern: \"%s\"}\n" % TARGET
+            r = TC.convert_ok("frames_" + name, filter_request(lay).to_bytes(), ["--layout", lay], config=cfg)
+            kept = [label for label, _, k in FILTER_STACKS if k]
+            eq(TC.points(r.req, "cpu_time"), filter_expect(kept), "cpu_time points")
+            stat(r, "dropped_stack", len(FILTER_STACKS) - len(kept))
+            stat(r, "samples_kept", len(kept))
+            stat(r, "dropped_process", 0)
+        check(name)(fn)
+
+
+add_stack_filter_checks()
 
 
 @check("stack_filter_unsymbolised_names_and_patterns")
@@ -737,10 +744,10 @@ def add_real_checks():
         name = "real_%s_stack_filter" % short(capture)
 
         def fn(capture=capture, name=name):
-            pats = ["^runtime\\.", "^do_syscall_64$"]
+            pats = ["^runtime\\.gc", "^do_syscall_64$"]
             rules = [("frame.type", "type", None), ("proc", PROC, None)]
             cfg = rules_yaml(rules) + ("stack_filter: {enabled: true, "
-                                       "patterns: [\"^runtime\\\\.\", \"^do_syscall_64$\"]}\n")
+                                       "patterns: [\"^runtime\\\\.gc\", \"^do_syscall_64$\"]}\n")
             r, pairs = convert_capture("frames_" + name, capture, cfg)
             dropped = kept = 0
             for i, (req, m) in enumerate(pairs):
