@@ -446,6 +446,24 @@ def _():
     eq(TC.points(r.req, "off_cpu_time"), [(kern, 1000), (go, 3000)], "off_cpu_time")
 
 
+@check("stack_filter_applies_to_memory_declared_and_function_metrics")
+def _():
+    cfg = ("metrics:\n  function: {enabled: true}\n  extra:\n"
+           "    - {metric_name: off_cpu_time, unit: ns, sample_types: [\"off_cpu/nanoseconds\"]}\n"
+           "attributes:\n  - {key: t, type: frame, from: type}\n"
+           "stack_filter: {enabled: true, pattern: \"^(runtime\\\\.mallocgc|malloc)$\"}\n")
+    r = TC.convert_ok("frames_stack_filter_metric_mix", metric_mix_request().to_bytes(), config=cfg)
+    eq(TC.points(r.req, "cpu_time"), [([("t", "go")], 1)], "cpu_time")
+    eq(TC.points(r.req, "memory_allocation"), [([("t", "go")], 500), ([("t", "native")], 200)],
+       "memory_allocation")
+    eq(TC.points(r.req, "off_cpu_time"), [([("t", "go")], 3000)], "off_cpu_time")
+    eq(TC.points(r.req, "function_cpu_time"), [([("t", "go"), ("function.name", "runtime.mallocgc")], 1)],
+       "function_cpu_time")
+    stat(r, "samples", 7)
+    stat(r, "dropped_stack", 2)
+    stat(r, "samples_kept", 5)
+
+
 @check("cumulative_stream_by_frame_type")
 def _():
     msgs = []
