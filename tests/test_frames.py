@@ -537,8 +537,11 @@ def bad_reference_request(kind):
 BAD_KINDS = ("leaf_attribute_index", "caller_attribute_index", "stack_index", "location_index",
              "function_index", "mapping_index")
 # (label, config, expected points of the valid sample)
+OK_PROPS = dict(type="go", kind="user", function="main.ok")    # of the valid sample's stack
 BAD_CONFIGS = [
-    ("frame_rule", "attributes:\n  - {key: t, type: frame, from: type}\n", [([("t", "go")], 1)]),
+    ("frame_rule_" + frm, "attributes:\n  - {key: t, type: frame, from: %s}\n" % frm,
+     [([("t", OK_PROPS[frm])] if frm in OK_PROPS else [], 1)]) for frm in FROMS
+] + [
     ("stack_filter", "stack_filter: {enabled: true, pattern: \"main\"}\n", [(pa(None, "ok"), 1)]),
     ("stack_pattern", "metrics:\n  extra:\n    - {metric_name: main_cpu_time, unit: ns, "
      "sample_types: [\"cpu/nanoseconds\"], stack_pattern: \"main\"}\n", [(pa(None, "ok"), 1)]),
@@ -548,7 +551,7 @@ BAD_CONFIGS = [
 def add_bad_reference_checks():
     for kind in BAD_KINDS:
         for label, cfg, want in BAD_CONFIGS:
-            if label != "frame_rule" and kind not in ("caller_attribute_index", "function_index"):
+            if not label.startswith("frame_rule") and kind not in ("caller_attribute_index", "function_index"):
                 continue
             name = "invalid_reference_%s_%s" % (kind, label)
 
