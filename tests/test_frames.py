@@ -574,6 +574,25 @@ def add_bad_reference_checks():
 add_bad_reference_checks()
 
 
+@check("invalid_reference_judged_after_thread_filter_before_stack_filter")
+def _():
+    # A sample the thread filter drops counts there, whatever its stack; one
+    # whose stack is invalid is not the stack filter's to count.
+    cfg = ("thread_filter: {enabled: true, pattern: \"^ok$\"}\n"
+           "attributes:\n  - {key: t, type: frame, from: type}\n")
+    r = TC.convert_ok("frames_invalid_after_thread_filter", bad_reference_request("leaf_attribute_index"),
+                      config=cfg)
+    eq(TC.points(r.req, "cpu_time"), [([("t", "go")], 1)], "cpu_time points")
+    stat(r, "dropped_thread", 1)
+    stat(r, "invalid_references", 0)
+    cfg = "stack_filter: {enabled: true, pattern: \"^main\\\\.ok$\"}\n"
+    r = TC.convert_ok("frames_invalid_before_stack_filter", bad_reference_request("function_index"),
+                      config=cfg)
+    eq(TC.points(r.req, "cpu_time"), [(pa(None, "ok"), 1)], "cpu_time points")
+    stat(r, "invalid_references", 1)
+    stat(r, "dropped_stack", 0)
+
+
 # ---- stack filter -------------------------------------------------------------
 
 TARGET = "^app\\\\.target$"    # in a YAML double-quoted string: ^app\.target$
