@@ -2270,25 +2270,57 @@ static void p2m__cum_place(const p2m_engine *e, uint32_t ser_cap, p2m__arena *a,
 }
 #endif
 
-static P2M__MUST int p2m__make_plan(const p2m__req *q, p2m__plan *pl) {
+/* The plan places each array at pl->total, the running offset. */
+#define P2M__PLACE(field, bytes) (pl->field = pl->total, pl->total += p2m__al8(bytes))
+
+/* An upper bound of the values a request interns: attribute entries (their
+   keys too, for the pattern filter on every attribute), resource
+   attributes, rule constants, function names, stack properties (libraries,
+   system call names, "kernel", "user" and "native"); each regex rule can
+   add one extracted value per subject value. */
+static uint64_t p2m__vals_bound(const p2m__req *q) {
     const p2m_engine *e = q->e;
-    const int names = P2M__NAMES(e), props = P2M__PROPS(e);
     const int pall = e->filter[P2M__F_PATTERN].enabled && e->filter[P2M__F_PATTERN].all_keys;
-    /* values: attribute entries (their keys too, for the pattern filter on
-       every attribute), resource attributes, rule constants, function names;
-       each regex rule can add one extracted value per subject value */
     uint64_t vals = 3u + (uint64_t)q->sv.n_attrs * (pall ? 2u : 1u) +
                     (uint64_t)q->sv.n_res_fields * (pall ? 2u : 1u) + 3u * (uint64_t)e->n_rules +
-                    (names ? (uint64_t)q->sv.n_funcs + q->sv.n_locs + 1u : 0u);
-    /* stack properties: libraries (mapping base names), system call names
-       (one per function name at most), "kernel", "user" and "native" */
-    if (props) {
+                    (P2M__NAMES(e) ? (uint64_t)q->sv.n_funcs + q->sv.n_locs + 1u : 0u);
+    if (P2M__PROPS(e)) {
         vals += (uint64_t)q->sv.n_maps + 3u;
         if (e->frame_need >> P2M__FR_SYSCALL & 1u) vals += (uint64_t)q->sv.n_funcs + q->sv.n_locs;
     }
-    vals *= 1u + e->n_rx_rules;
-    uint64_t cap = q->sv.series_cap;
-    size_t at = 0;
+    return vals * (1u + e->n_rx_rules);
+}
+
+/* The plan's arrays for stacks: function names (per location its list of
+   name ids, per function its name id, the inclusive mode's marks and name
+   list) and stack properties (per stack and the empty stack, the classes'
+   hash, the declared metrics' verdicts per name). */
+static void p2m__plan_stacks(const p2m__req *q, p2m__plan *pl) {
+    const p2m_engine *e = q->e;
+    const int names = P2M__NAMES(e), props = P2M__PROPS(e);
+    const int inclusive =
+        e->metric[P2M_METRIC_FUNCTION].enabled && e->function_mode == P2M_FUNCTION_INCLUSIVE;
+    P2M__PLACE(loc_memo, names ? (size_t)q->sv.n_locs * sizeof(p2m__strent) : 0u);
+    P2M__PLACE(func_memo, names ? (size_t)q->sv.n_funcs * 4u : 0u);
+    P2M__PLACE(lines, names ? ((size_t)q->sv.n_lines + q->sv.n_locs) * 4u : 0u);
+    P2M__PLACE(stamps, inclusive ? (size_t)pl->vals_cap * 4u : 0u);
+    pl->fn_list_cap = !e->metric[P2M_METRIC_FUNCTION].enabled ? 0u
+                      : inclusive ? (uint32_t)(q->sv.fnames < pl->vals_cap ? q->sv.fnames
+                                                                           : pl->vals_cap)
+                                  : 1u;
+    P2M__PLACE(fn_list, (size_t)pl->fn_list_cap * 4u);
+    pl->scls_cap = props ? p2m__pow2_at_least(((uint64_t)q->sv.n_stacks + 1u) * 2u) : 0u;
+    P2M__PLACE(sprops, props ? ((size_t)q->sv.n_stacks + 1u) * sizeof(p2m__sprop) : 0u);
+    P2M__PLACE(sstate, props ? (size_t)q->sv.n_stacks + 1u : 0u);
+    P2M__PLACE(scls, (size_t)pl->scls_cap * 4u);
+    P2M__PLACE(xverdict, props && e->xstack_mask ? (size_t)e->n_extra * pl->vals_cap : 0u);
+}
+
+static P2M__MUST int p2m__make_plan(const p2m__req *q, p2m__plan *pl) {
+    const p2m_engine *e = q->e;
+    const int names = P2M__NAMES(e);
+    const int pall = e->filter[P2M__F_PATTERN].enabled && e->filter[P2M__F_PATTERN].all_keys;
+    const uint64_t vals = p2m__vals_bound(q), cap = q->sv.series_cap;
     if (vals > 0x40000000u || cap > 0x40000000u) return -1;
     pl->vals_cap = (uint32_t)vals;
     pl->vhash_cap = p2m__pow2_at_least(vals * 2u);
@@ -2303,7 +2335,7 @@ static P2M__MUST int p2m__make_plan(const p2m__req *q, p2m__plan *pl) {
     pl->shash_cap = p2m__pow2_at_least(
         e->metric[P2M_METRIC_FUNCTION].enabled && q->sv.n_samples >= 1024u ? cap * 6u + 1u
                                                                            : cap + cap / 2u + 1u);
-#define P2M__PLACE(field, bytes) (pl->field = at, at += p2m__al8(bytes))
+    pl->total = 0;
     P2M__PLACE(result, sizeof(struct p2m_result));
     /* the dictionary's spans (p2m__dict_scan writes them here before the
        plan is made), attribute entries, their spans */
@@ -2324,20 +2356,7 @@ static P2M__MUST int p2m__make_plan(const p2m__req *q, p2m__plan *pl) {
     P2M__PLACE(res, (size_t)q->sv.n_res * sizeof(p2m__res));
     P2M__PLACE(resfields, (size_t)q->sv.n_res_fields * sizeof(p2m__resfield));
     P2M__PLACE(plist, (size_t)pl->ser_cap * 4u);
-    /* function names: per location its list of name ids; per function its
-       name id */
-    P2M__PLACE(loc_memo, names ? (size_t)q->sv.n_locs * sizeof(p2m__strent) : 0u);
-    P2M__PLACE(func_memo, names ? (size_t)q->sv.n_funcs * 4u : 0u);
-    P2M__PLACE(lines, names ? ((size_t)q->sv.n_lines + q->sv.n_locs) * 4u : 0u);
-    P2M__PLACE(stamps,
-               e->metric[P2M_METRIC_FUNCTION].enabled && e->function_mode == P2M_FUNCTION_INCLUSIVE
-                   ? (size_t)pl->vals_cap * 4u
-                   : 0u);
-    pl->fn_list_cap = !e->metric[P2M_METRIC_FUNCTION].enabled ? 0u
-                      : e->function_mode == P2M_FUNCTION_INCLUSIVE
-                          ? (uint32_t)(q->sv.fnames < pl->vals_cap ? q->sv.fnames : pl->vals_cap)
-                          : 1u;
-    P2M__PLACE(fn_list, (size_t)pl->fn_list_cap * 4u);
+    p2m__plan_stacks(q, pl);
     /* filters and regex rules: a verdict byte per value, a memo row per regex rule */
     P2M__PLACE(verdict, e->any_filter ? (size_t)pl->vals_cap : 0u);
     P2M__PLACE(rx_memo, (size_t)e->n_rx_rules * pl->vals_cap * 4u);
@@ -2355,13 +2374,6 @@ static P2M__MUST int p2m__make_plan(const p2m__req *q, p2m__plan *pl) {
             pl->smemo_n <<= 1;
     }
     P2M__PLACE(smemo, (size_t)pl->smemo_n * sizeof(p2m__smemo));
-    /* stack properties: per stack (and the empty stack), the classes' hash,
-       and the declared metrics' verdicts per name */
-    pl->scls_cap = props ? p2m__pow2_at_least(((uint64_t)q->sv.n_stacks + 1u) * 2u) : 0u;
-    P2M__PLACE(sprops, props ? ((size_t)q->sv.n_stacks + 1u) * sizeof(p2m__sprop) : 0u);
-    P2M__PLACE(sstate, props ? (size_t)q->sv.n_stacks + 1u : 0u);
-    P2M__PLACE(scls, (size_t)pl->scls_cap * 4u);
-    P2M__PLACE(xverdict, props && e->xstack_mask ? (size_t)e->n_extra * pl->vals_cap : 0u);
     /* cumulative: pending changes per held series, counts per (resource,
        metric), the new series' hash, and the view of the whole state */
     pl->cum = 0;
@@ -2376,10 +2388,11 @@ static P2M__MUST int p2m__make_plan(const p2m__req *q, p2m__plan *pl) {
         P2M__PLACE(cum, dry.used);
     }
 #endif
-#undef P2M__PLACE
-    pl->total = at + 8u; /* + alignment slack of the caller's pointer */
+    pl->total += 8u; /* the alignment slack of the caller's pointer */
     return 0;
 }
+#undef P2M__PLACE
+
 
 /* ---- one request: dictionary index and interned values ------------------- */
 
@@ -3373,7 +3386,7 @@ static P2M__MUST int p2m__feed_functions(p2m__req *q, uint64_t stack_idx, uint64
     const int inclusive = q->e->function_mode == P2M_FUNCTION_INCLUSIVE;
     const uint32_t base = p2m__kv_hash(q, P2M_METRIC_FUNCTION, q->e->fkey);
     p2m__locs loc;
-    uint64_t li;
+    uint64_t li = 0; /* p2m__locs_next sets it (initialised for the static analyzer) */
     int r;
     uint32_t n_fed = 0, k, stamp, *stamps, *fn_list;
     if (p2m__locs_init(q, stack_idx, &loc)) return 1;
@@ -4170,15 +4183,105 @@ static P2M__NOINLINE P2M__MUST int p2m__scope_time(p2m__req *q, p2m__span s, int
     return r;
 }
 
+/* The Resource and schema_url of a ResourceProfiles (read before its
+   scopes): the resource's fields, its slots and attribute list. */
+P2M__INLINE P2M__MUST int p2m__resource_header(p2m__req *q, p2m__span s, p2m__res *out) {
+    const uint8_t *rp = s.p, *rend = s.p + s.n;
+    p2m__field g;
+    int r;
+    uint32_t i;
+    while ((r = p2m__next(&q->w, &rp, rend, &g)) > 0) {
+        if (g.wt != P2M__WT_LEN) continue;
+        if (g.num == P2M__PB_RESOURCE_PROFILES_RESOURCE) { /* the last one counts */
+            out->field_count = 0;
+            q->n_resfields = out->field_first;
+            out->dropped = 0;
+            q->n_rlist = 0;
+            for (i = 0; i < q->e->n_slots; i++) q->res_slots[i] = P2M__VID_ABSENT;
+            if (p2m__resource(q, g.s, out) < 0) return -1;
+        } else if (g.num == P2M__PB_RESOURCE_PROFILES_SCHEMA_URL) {
+            out->schema_url = g.s;
+        }
+    }
+    return r;
+}
+
+/* One ScopeProfiles: each profile classified (with the double-counting
+   rule) and walked, or counted as unfed. */
+P2M__INLINE P2M__MUST int p2m__walk_scope(p2m__req *q, p2m__span s) {
+    const p2m_engine *e = q->e;
+    const uint8_t *sp = s.p, *send = s.p + s.n;
+    p2m__field k;
+    int r, has_cpu_time = 0, n_prof = 0;
+    uint64_t x_time = 0; /* declared metrics fed by a time profile here */
+    while ((r = p2m__next(&q->w, &sp, send, &k)) > 0)
+        n_prof += k.num == P2M__PB_SCOPE_PROFILES_PROFILES && k.wt == P2M__WT_LEN;
+    if (r < 0) return -1;
+    /* one profile: no dedup to decide */
+    if (n_prof > 1 && p2m__scope_time(q, s, &has_cpu_time, &x_time) < 0) return -1;
+    sp = s.p;
+    while ((r = p2m__next(&q->w, &sp, send, &k)) > 0) {
+        p2m__pinfo pi;
+        int b, dup = 0, metric_off = 0; /* classified, but its metric is disabled */
+        if (k.num != P2M__PB_SCOPE_PROFILES_PROFILES || k.wt != P2M__WT_LEN) continue;
+        q->st->profiles++;
+        if (p2m__profile_info(q, k.s, &pi, 1) < 0) return -1;
+        b = p2m__classify(q, &pi);
+        if (b < 0) return -1;
+        if (b && e->strict)
+            return p2m__fail_ref(q, k.s.p, P2M__MSG("sample_type refers outside the string table"));
+        /* double counting: a cpu time profile of the same scope counts it */
+        if (pi.samples_cpu && has_cpu_time) pi.metric = P2M_METRIC_NONE, dup = 1;
+        if (pi.t_count && (pi.x_mask & x_time)) pi.x_mask &= ~x_time, dup = 1;
+        if (pi.metric != P2M_METRIC_NONE && !e->metric[pi.metric].enabled &&
+            !(pi.metric == P2M_METRIC_CPU && e->metric[P2M_METRIC_FUNCTION].enabled)) {
+            pi.metric = P2M_METRIC_NONE;
+            metric_off = 1;
+        }
+        if (pi.metric == P2M_METRIC_NONE && !pi.x_mask) {
+            if (!metric_off && !dup) q->st->profiles_unclassified++;
+            if (!dup) p2m__note_unfed(q, &pi);
+            continue;
+        }
+        if (p2m__walk_profile(q, k.s, &pi) < 0) return -1;
+    }
+    return r;
+}
+
+/* The point lists of resource out, whose series start at first_ser:
+   metrics cpu, memory, function, declared; overflow last. */
+P2M__INLINE void p2m__point_lists(p2m__req *q, p2m__res *out, uint32_t first_ser) {
+    const p2m_engine *e = q->e;
+    uint32_t m;
+    for (m = 1; m < P2M_METRIC_EXTRA + e->n_extra; m++) {
+        uint32_t first = q->n_plist, ov = P2M__ID1_NONE, sidx;
+        if (!e->metric[m].enabled) continue;
+        for (sidx = first_ser; sidx < q->n_ser; sidx++) {
+            if (q->ser[sidx].metric != m) continue;
+            if (q->ser[sidx].overflow) { ov = P2M__ID1(sidx); continue; }
+            q->plist[q->n_plist++] = sidx;
+        }
+        if (ov != P2M__ID1_NONE) q->plist[q->n_plist++] = P2M__ID1_ID(ov);
+        if (q->n_plist > first) {
+            out->kind[out->n_metrics] = m;
+            out->pl_first[out->n_metrics] = first;
+            out->pl_count[out->n_metrics] = q->n_plist - first;
+            out->n_metrics++;
+        }
+    }
+}
+
+/* Walks the request's ResourceProfiles, one output resource each (dropped
+   again when it yields no series). */
 static P2M__NOINLINE P2M__MUST int p2m__walk_request(p2m__req *q) {
     const p2m_engine *e = q->e;
     const uint8_t *p = q->in, *end = q->in + q->in_len;
-    p2m__field f, g, h, k;
+    p2m__field f, g;
     int r;
     while ((r = p2m__next(&q->w, &p, end, &f)) > 0) {
         const uint8_t *rp, *rend;
         p2m__res *out;
-        uint32_t first_ser = q->n_ser, m, i;
+        uint32_t first_ser = q->n_ser, i;
         q->res_first_ser = first_ser;
         if (f.num != P2M__PB_REQ_RESOURCE_PROFILES || f.wt != P2M__WT_LEN) continue;
         q->st->resources++;
@@ -4192,83 +4295,15 @@ static P2M__NOINLINE P2M__MUST int p2m__walk_request(p2m__req *q) {
         }
         for (i = 0; i < e->n_slots; i++) q->res_slots[i] = P2M__VID_ABSENT;
         q->n_rlist = 0;
+        if (p2m__resource_header(q, f.s, out) < 0) return -1;
         rp = f.s.p;
         rend = rp + f.s.n;
-        while ((r = p2m__next(&q->w, &rp, rend, &g)) > 0) { /* Resource and schema_url first */
-            if (g.wt != P2M__WT_LEN) continue;
-            if (g.num == P2M__PB_RESOURCE_PROFILES_RESOURCE) {
-                out->field_count = 0;
-                q->n_resfields = out->field_first;
-                out->dropped = 0;
-                q->n_rlist = 0;
-                for (i = 0; i < e->n_slots; i++) q->res_slots[i] = P2M__VID_ABSENT;
-                if (p2m__resource(q, g.s, out) < 0) return -1;
-            } else if (g.num == P2M__PB_RESOURCE_PROFILES_SCHEMA_URL) {
-                out->schema_url = g.s;
-            }
-        }
+        while ((r = p2m__next(&q->w, &rp, rend, &g)) > 0)
+            if (g.num == P2M__PB_RESOURCE_PROFILES_SCOPE_PROFILES && g.wt == P2M__WT_LEN &&
+                p2m__walk_scope(q, g.s) < 0)
+                return -1;
         if (r < 0) return -1;
-        rp = f.s.p;
-        while ((r = p2m__next(&q->w, &rp, rend, &g)) > 0) { /* ScopeProfiles */
-            const uint8_t *sp, *send;
-            int has_cpu_time = 0, n_prof = 0;
-            uint64_t x_time = 0; /* declared metrics fed by a time profile here */
-            if (g.num != P2M__PB_RESOURCE_PROFILES_SCOPE_PROFILES || g.wt != P2M__WT_LEN) continue;
-            sp = g.s.p;
-            send = sp + g.s.n;
-            while ((r = p2m__next(&q->w, &sp, send, &h)) > 0)
-                n_prof += h.num == P2M__PB_SCOPE_PROFILES_PROFILES && h.wt == P2M__WT_LEN;
-            if (r < 0) return -1;
-            /* one profile: no dedup to decide */
-            if (n_prof > 1 && p2m__scope_time(q, g.s, &has_cpu_time, &x_time) < 0) return -1;
-            sp = g.s.p;
-            while ((r = p2m__next(&q->w, &sp, send, &k)) > 0) {
-                p2m__pinfo pi;
-                int b, dup = 0, metric_off = 0; /* classified, but its metric is disabled */
-                if (k.num != P2M__PB_SCOPE_PROFILES_PROFILES || k.wt != P2M__WT_LEN) continue;
-                q->st->profiles++;
-                if (p2m__profile_info(q, k.s, &pi, 1) < 0) return -1;
-                b = p2m__classify(q, &pi);
-                if (b < 0) return -1;
-                if (b && e->strict)
-                    return p2m__fail_ref(q, k.s.p,
-                                         P2M__MSG("sample_type refers outside the string table"));
-                /* double counting: a cpu time profile of the same scope counts it */
-                if (pi.samples_cpu && has_cpu_time) pi.metric = P2M_METRIC_NONE, dup = 1;
-                if (pi.t_count && (pi.x_mask & x_time)) pi.x_mask &= ~x_time, dup = 1;
-                if (pi.metric != P2M_METRIC_NONE && !e->metric[pi.metric].enabled &&
-                    !(pi.metric == P2M_METRIC_CPU && e->metric[P2M_METRIC_FUNCTION].enabled)) {
-                    pi.metric = P2M_METRIC_NONE;
-                    metric_off = 1;
-                }
-                if (pi.metric == P2M_METRIC_NONE && !pi.x_mask) {
-                    if (!metric_off && !dup) q->st->profiles_unclassified++;
-                    if (!dup) p2m__note_unfed(q, &pi);
-                    continue;
-                }
-                if (p2m__walk_profile(q, k.s, &pi) < 0) return -1;
-            }
-            if (r < 0) return -1;
-        }
-        if (r < 0) return -1;
-        /* point lists of this resource: metrics cpu, memory, function,
-           declared; overflow last */
-        for (m = 1; m < P2M_METRIC_EXTRA + e->n_extra; m++) {
-            uint32_t first = q->n_plist, ov = P2M__ID1_NONE, sidx;
-            if (!e->metric[m].enabled) continue;
-            for (sidx = first_ser; sidx < q->n_ser; sidx++) {
-                if (q->ser[sidx].metric != m) continue;
-                if (q->ser[sidx].overflow) { ov = P2M__ID1(sidx); continue; }
-                q->plist[q->n_plist++] = sidx;
-            }
-            if (ov != P2M__ID1_NONE) q->plist[q->n_plist++] = P2M__ID1_ID(ov);
-            if (q->n_plist > first) {
-                out->kind[out->n_metrics] = m;
-                out->pl_first[out->n_metrics] = first;
-                out->pl_count[out->n_metrics] = q->n_plist - first;
-                out->n_metrics++;
-            }
-        }
+        p2m__point_lists(q, out, first_ser);
         if (q->n_ser > first_ser) q->n_res++;
         else q->n_resfields = out->field_first; /* resource yields nothing: not emitted */
     }
@@ -7953,6 +7988,25 @@ static P2M__MUST p2m_status p2m__check_settings(const p2m_config *cfg, p2m_error
     return P2M_OK;
 }
 
+/* A frame rule: its `from`; *slot becomes the frame type's key when the
+   property reads frame types (all but the function name). */
+static P2M__MUST p2m_status p2m__check_frame_rule(const p2m_rule *r, size_t i, const char **slot,
+                                                  p2m_error *err) {
+#ifdef P2M_NO_FUNCTION
+    (void)r;
+    (void)slot;
+    return p2m__cfg_fail(err, P2M_ERR_UNSUPPORTED, "attributes", (long)i, "type",
+                         P2M__MSG("frame rules are compiled out (P2M_NO_FUNCTION)"));
+#else
+    if (!r->from || p2m__find_name(p2m__frame_froms, P2M__NFRAME, r->from) == P2M__NFRAME)
+        return p2m__cfg_fail(
+            err, P2M_ERR_CONFIG, "attributes", (long)i, "from",
+            P2M__MSG("a frame rule needs from: type, kind, library, function or syscall"));
+    if (!p2m__streq(p2m__cstr(r->from), "function")) *slot = p2m__frame_type_key;
+    return P2M_OK;
+#endif
+}
+
 /* Validation, part 2: the attribute rules; collects their keys and slots. */
 static P2M__MUST p2m_status p2m__check_rules(const p2m_config *cfg, p2m__names *nm,
                                              p2m_error *err) {
@@ -7984,21 +8038,8 @@ static P2M__MUST p2m_status p2m__check_rules(const p2m_config *cfg, p2m__names *
         case P2M_RULE_STRING_TABLE:
             break;
         case P2M_RULE_FRAME:
-#ifdef P2M_NO_FUNCTION
-            return p2m__cfg_fail(err, P2M_ERR_UNSUPPORTED, "attributes", (long)i, "type",
-                                 P2M__MSG("frame rules are compiled out (P2M_NO_FUNCTION)"));
-#else
-            if (!r->from || p2m__find_name(p2m__frame_froms, P2M__NFRAME, r->from) == P2M__NFRAME)
-                return p2m__cfg_fail(
-                    err, P2M_ERR_CONFIG, "attributes", (long)i, "from",
-                    P2M__MSG("a frame rule needs from: type, kind, library, function or syscall"));
-            /* every property but the function name reads frame types */
-            if (!p2m__streq(p2m__cstr(r->from), "function")) {
-                slot = p2m__frame_type_key;
-                slot_field = "from";
-            }
+            if ((st = p2m__check_frame_rule(r, i, &slot, err)) != P2M_OK) return st;
             break;
-#endif
         case P2M_RULE_REGEX:
             if (!p2m__nonempty(r->value))
                 return p2m__cfg_fail(err, P2M_ERR_CONFIG, "attributes", (long)i, "value",
