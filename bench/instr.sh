@@ -15,6 +15,7 @@
 set -u
 iter=$1
 out=$2
+mkdir -p "$out" || exit 1
 shift 2
 command -v valgrind >/dev/null 2>&1 || { echo "instr.sh: valgrind missing (make deps)" >&2; exit 1; }
 rm -f "$out"/instr.*.row
