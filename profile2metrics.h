@@ -5518,12 +5518,52 @@ typedef struct p2m__placed {
     uint32_t ser_cap;
 } p2m__placed;
 
+/* The arrays of stacks (p2m__plan_stacks) pointed into the working memory at
+   base, and cleared where they start empty. */
+static void p2m__place_stacks(p2m__req *q, const p2m__plan *pl, uint8_t *base) {
+    const p2m_engine *e = q->e;
+    uint32_t i;
+    if (P2M__STACKS(e)) {
+        q->stacks = q->spans + q->sv.at[P2M__PB_DICT_STACK_TABLE];
+        q->locs = q->spans + q->sv.at[P2M__PB_DICT_LOCATION_TABLE];
+        q->funcs = q->spans + q->sv.at[P2M__PB_DICT_FUNCTION_TABLE];
+        q->maps = q->spans + q->sv.at[P2M__PB_DICT_MAPPING_TABLE];
+    }
+    if (P2M__NAMES(e)) {
+        q->loc_memo = (p2m__strent *)(void *)(base + pl->loc_memo);
+        q->func_memo = (uint32_t *)(void *)(base + pl->func_memo);
+        q->lines = (uint32_t *)(void *)(base + pl->lines);
+        for (i = 0; i < q->sv.n_locs; i++) {
+            q->loc_memo[i].off = P2M__LOC_UNRESOLVED;
+            q->loc_memo[i].len = 0;
+        }
+        P2M_MEMSET(q->func_memo, 0, (size_t)q->sv.n_funcs * 4u);
+        q->fn_list = (uint32_t *)(void *)(base + pl->fn_list);
+        q->fn_list_cap = pl->fn_list_cap;
+        if (e->metric[P2M_METRIC_FUNCTION].enabled && e->function_mode == P2M_FUNCTION_INCLUSIVE) {
+            q->stamps = (uint32_t *)(void *)(base + pl->stamps);
+            P2M_MEMSET(q->stamps, 0, (size_t)pl->vals_cap * 4u);
+        }
+    }
+    if (P2M__PROPS(e)) { /* nothing resolved yet */
+        q->sprops = (p2m__sprop *)(void *)(base + pl->sprops);
+        q->sstate = base + pl->sstate;
+        P2M_MEMSET(q->sstate, P2M__SP_UNRESOLVED, (size_t)q->sv.n_stacks + 1u);
+        q->scls = (uint32_t *)(void *)(base + pl->scls);
+        q->scls_mask = pl->scls_cap - 1u;
+        P2M_MEMSET(q->scls, 0, (size_t)pl->scls_cap * 4u);
+        if (e->xstack_mask) {
+            q->xverdict = base + pl->xverdict;
+            P2M_MEMSET(q->xverdict, 0, (size_t)e->n_extra * pl->vals_cap);
+        }
+    }
+}
+
 static P2M__NOINLINE P2M__MUST p2m_status p2m__place(p2m__req *q, const p2m_engine *engine,
                                            const p2m_options *options, void *work, size_t work_size,
                                            p2m_error *err, p2m__placed *out) {
     p2m__plan pl;
     uint8_t *base;
-    uint32_t i;
     out->base = 0;
     if (p2m__make_plan(q, &pl) < 0)
         return p2m__fail(err, P2M_ERR_MALFORMED, 0, P2M__MSG("input too large"));
@@ -5583,18 +5623,6 @@ static P2M__NOINLINE P2M__MUST p2m_status p2m__place(p2m__req *q, const p2m_engi
         q->smemo_mask = pl.smemo_n - 1u;
         P2M_MEMSET(q->smemo, 0, (size_t)pl.smemo_n * sizeof(p2m__smemo));
     }
-    if (P2M__PROPS(engine)) { /* nothing resolved yet */
-        q->sprops = (p2m__sprop *)(void *)(base + pl.sprops);
-        q->sstate = base + pl.sstate;
-        P2M_MEMSET(q->sstate, P2M__SP_UNRESOLVED, (size_t)q->sv.n_stacks + 1u);
-        q->scls = (uint32_t *)(void *)(base + pl.scls);
-        q->scls_mask = pl.scls_cap - 1u;
-        P2M_MEMSET(q->scls, 0, (size_t)pl.scls_cap * 4u);
-        if (engine->xstack_mask) {
-            q->xverdict = base + pl.xverdict;
-            P2M_MEMSET(q->xverdict, 0, (size_t)engine->n_extra * pl.vals_cap);
-        }
-    }
     if (engine->filter[P2M__F_PATTERN].enabled && engine->filter[P2M__F_PATTERN].all_keys) {
         q->akey = (uint32_t *)(void *)(base + pl.akey);
         P2M_MEMSET(q->akey, 0, (size_t)q->sv.n_attrs * 4u);
@@ -5606,29 +5634,7 @@ static P2M__NOINLINE P2M__MUST p2m_status p2m__place(p2m__req *q, const p2m_engi
         q->rlist = (uint32_t *)(void *)(base + pl.elist);
         q->elist = q->rlist + (size_t)2 * q->sv.n_res_fields;
     }
-    if (P2M__STACKS(engine)) {
-        q->stacks = q->spans + q->sv.at[P2M__PB_DICT_STACK_TABLE];
-        q->locs = q->spans + q->sv.at[P2M__PB_DICT_LOCATION_TABLE];
-        q->funcs = q->spans + q->sv.at[P2M__PB_DICT_FUNCTION_TABLE];
-        q->maps = q->spans + q->sv.at[P2M__PB_DICT_MAPPING_TABLE];
-    }
-    if (P2M__NAMES(engine)) {
-        q->loc_memo = (p2m__strent *)(void *)(base + pl.loc_memo);
-        q->func_memo = (uint32_t *)(void *)(base + pl.func_memo);
-        q->lines = (uint32_t *)(void *)(base + pl.lines);
-        for (i = 0; i < q->sv.n_locs; i++) {
-            q->loc_memo[i].off = P2M__LOC_UNRESOLVED;
-            q->loc_memo[i].len = 0;
-        }
-        P2M_MEMSET(q->func_memo, 0, (size_t)q->sv.n_funcs * 4u);
-        q->fn_list = (uint32_t *)(void *)(base + pl.fn_list);
-        q->fn_list_cap = pl.fn_list_cap;
-        if (engine->metric[P2M_METRIC_FUNCTION].enabled &&
-            engine->function_mode == P2M_FUNCTION_INCLUSIVE) {
-            q->stamps = (uint32_t *)(void *)(base + pl.stamps);
-            P2M_MEMSET(q->stamps, 0, (size_t)pl.vals_cap * 4u);
-        }
-    }
+    p2m__place_stacks(q, &pl, base);
     P2M_MEMSET(q->vhash, 0, (size_t)pl.vhash_cap * 4u);
     P2M_MEMSET(q->shash, 0, (size_t)pl.shash_cap * 4u);
     q->n_vals = 2; /* ids 0 (absent) and 1 (empty) are reserved */

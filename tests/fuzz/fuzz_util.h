@@ -226,8 +226,10 @@ static inline size_t fz_walk_result(const p2m_result *r)
                          mi.n_points);
                 continue;
             }
-            FZ_CHECK(mi.kind >= P2M_METRIC_CPU && mi.kind <= P2M_METRIC_FUNCTION,
+            FZ_CHECK(mi.kind >= P2M_METRIC_CPU && mi.kind <= P2M_METRIC_EXTRA,
                      "metric kind %d", (int)mi.kind);
+            FZ_CHECK(mi.kind != P2M_METRIC_EXTRA || mi.extra < P2M_MAX_EXTRA,
+                     "declared metric index %u", (unsigned)mi.extra);
             FZ_CHECK(mi.name.len > 0, "metric without a name");
             h += fz_touch(mi.name) + fz_touch(mi.unit) + fz_touch(mi.description);
             for (pt = 0; pt <= mi.n_points; pt++) {
