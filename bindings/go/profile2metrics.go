@@ -441,10 +441,11 @@ func (c *Converter) convert(dst, in []byte, format Format, wantStats bool) ([]by
 	// when it has room for the expected size (dst's spare capacity, or for
 	// Convert a new slice of that size), so the bytes are not copied after
 	// the call; else into the scratch's buffer. The expected size is the
-	// last output's with a margin; a larger output goes to C memory inside
-	// the shim and is copied once.
+	// last output's plus 1/16: a small margin, since every byte of a new
+	// slice brings the next garbage collection closer. A larger output goes
+	// to C memory inside the shim and is copied once.
 	hint := int(atomic.LoadInt64(&c.outHint))
-	guess := hint + hint/8 + 256
+	guess := hint + hint/16 + 64
 	var direct []byte // the caller's memory the output goes to, if any
 	if dst == nil {
 		direct = make([]byte, guess)
