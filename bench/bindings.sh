@@ -21,6 +21,9 @@ MIN_MS=${3:-200}
 B=$(pwd)/build/bench-bindings
 mkdir -p "$B"
 CC=${CC:-cc}
+# a normal Go build and run: no cgocheck=2 or gctrace left in GODEBUG, no
+# collector or processor settings from the calling shell
+unset GODEBUG GOGC GOMEMLIMIT GOMAXPROCS
 
 $CC -std=c99 -O2 -g -Wall -Wextra -Werror -I. -o "$B/c" bench/bindings_c.c || exit 1
 (cd bindings/go && GOPROXY=off GOFLAGS=-mod=readonly go build -o "$B/go" ./bench) || exit 1

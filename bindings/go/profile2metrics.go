@@ -59,14 +59,22 @@ type Converter struct {
 	// collection, and re-growing half a megabyte of working memory after
 	// each one made the collections more frequent still.
 	work    chan *scratch
-	outHint int64 // the largest output so far (a first guess for new scratch)
+	outHint int64 // the size of the last output (the next call's guess)
 }
 
-// scratch is what one call writes into; reused through the pool.
+// scratch is what one call writes into; reused through c.work.
 type scratch struct {
+	call    *callMem
 	work    []byte
 	out     []byte
 	writers []byte // scratch of the JSON and Prometheus writers
+}
+
+// callMem is the options and the result of one call, in Go memory that
+// holds no Go pointer (as cgo requires of memory passed to C).
+type callMem struct {
+	opt C.p2m_options
+	res C.p2mb_result
 }
 
 // cArena holds the C copies of a configuration's strings and arrays until
@@ -386,7 +394,7 @@ func (c *Converter) ConvertStats(in []byte) ([]byte, Stats, error) {
 
 var oneByte [1]byte // the address given for an empty input
 
-// convert appends the output to dst (nil: a new slice of the exact size).
+// convert appends the output to dst (nil: a new slice of its own).
 func (c *Converter) convert(dst, in []byte, format Format, wantStats bool) ([]byte, Stats, error) {
 	if format < FormatOTLP || format > FormatProm {
 		return dst, Stats{}, &Error{Status: StatusArgument, Message: fmt.Sprintf("unknown output format %d", int(format))}
@@ -401,7 +409,22 @@ func (c *Converter) convert(dst, in []byte, format Format, wantStats bool) ([]by
 	if c.engine == nil {
 		return nil, Stats{}, ErrClosed
 	}
-	var opt C.p2m_options
+	var s *scratch
+	select {
+	case s = <-c.work:
+	default:
+		s = &scratch{call: new(callMem)}
+	}
+	defer func() {
+		select {
+		case c.work <- s:
+		default: // more calls at once than kept: this one is left to the GC
+		}
+	}()
+	// the options and the result live in the scratch: as locals they would
+	// be two heap allocations per call (cgo makes its arguments escape)
+	opt, res := &s.call.opt, &s.call.res
+	*opt = C.p2m_options{}
 	opt.now_unix_nano = C.uint64_t(c.now)
 	if c.now == 0 {
 		opt.now_unix_nano = C.uint64_t(time.Now().UnixNano())
@@ -414,28 +437,44 @@ func (c *Converter) convert(dst, in []byte, format Format, wantStats bool) ([]by
 	if len(in) > 0 {
 		inPtr = unsafe.Pointer(&in[0])
 	}
-	var s *scratch
-	select {
-	case s = <-c.work:
-	default:
-		s = new(scratch)
+	// Where the library writes the output: straight into the caller's slice
+	// when it has room for the expected size (dst's spare capacity, or for
+	// Convert a new slice of that size), so the bytes are not copied after
+	// the call; else into the scratch's buffer. The expected size is the
+	// last output's plus 1/16: a small margin, since every byte of a new
+	// slice brings the next garbage collection closer. A larger output goes
+	// to C memory inside the shim and is copied once.
+	hint := int(atomic.LoadInt64(&c.outHint))
+	guess := hint + hint/16 + 64
+	var direct []byte // the caller's memory the output goes to, if any
+	if dst == nil {
+		direct = make([]byte, guess)
+	} else if spare := dst[len(dst):cap(dst)]; len(spare) >= guess && !overlaps(spare, in) {
+		direct = spare
 	}
-	defer func() {
-		select {
-		case c.work <- s:
-		default: // more calls at once than kept: this one is left to the GC
+	target := direct
+	if target == nil {
+		if len(s.out) < guess {
+			s.out = make([]byte, guess)
 		}
-	}()
-	if len(s.out) == 0 {
-		s.out = make([]byte, 4096+int(atomic.LoadInt64(&c.outHint)))
+		target = s.out
 	}
 
-	var res C.p2mb_result
 	var st C.p2m_status
 	want := C.int(0)
 	if wantStats {
 		want = 1
 	}
+	// A goroutine that converts request after request without ever being
+	// rescheduled looks to the runtime's monitor (sysmon) like one running
+	// for over 10 ms, and from then on the monitor takes its P away during
+	// every C call longer than its tick (20 µs or more), even with idle Ps:
+	// each call then ends by fetching an idle P, waking the monitor and
+	// taking the scheduler's lock, one or two context switches per call.
+	// Yielding here (well under a microsecond when nothing else is
+	// runnable) counts as being rescheduled, so the C call keeps its P as
+	// a short system call does.
+	runtime.Gosched()
 	// Grow the working memory to what the library says it needs and call
 	// again (the aggregation changes nothing when it fails). The writers'
 	// scratch and the output grow inside the shim, into C memory, so that
@@ -448,9 +487,9 @@ func (c *Converter) convert(dst, in []byte, format Format, wantStats bool) ([]by
 		if len(s.writers) > 0 {
 			wsPtr = unsafe.Pointer(&s.writers[0])
 		}
-		st = C.p2mb_convert(c.engine, inPtr, C.size_t(len(in)), &opt, C.int(format), c.prom,
+		st = C.p2mb_convert(c.engine, inPtr, C.size_t(len(in)), opt, C.int(format), c.prom,
 			workPtr, C.size_t(len(s.work)), wsPtr, C.size_t(len(s.writers)),
-			unsafe.Pointer(&s.out[0]), C.size_t(len(s.out)), want, &res)
+			unsafe.Pointer(&target[0]), C.size_t(len(target)), want, res)
 		if st == C.P2M_ERR_MEMORY && int(res.err.needed) > len(s.work) {
 			s.work = make([]byte, int(res.err.needed))
 		} else {
@@ -465,28 +504,26 @@ func (c *Converter) convert(dst, in []byte, format Format, wantStats bool) ([]by
 	if res.scratch_needed > 0 && int(res.scratch_needed) > len(s.writers) {
 		s.writers = make([]byte, int(res.scratch_needed))
 	}
-	var src []byte
-	if res.heap_out == nil {
-		src = s.out[:n]
-	} else {
-		// the output did not fit s.out: it is in C memory; next time it will
-		src = C.GoBytes(res.heap_out, C.int(n))
-		C.p2mb_free(res.heap_out)
-		s.out = make([]byte, n)
-	}
-	if h := atomic.LoadInt64(&c.outHint); int64(n) > h {
-		atomic.CompareAndSwapInt64(&c.outHint, h, int64(n))
+	if int64(n) != int64(hint) {
+		atomic.StoreInt64(&c.outHint, int64(n))
 	}
 	var out []byte
-	if dst == nil {
-		if res.heap_out != nil {
-			out = src // already a copy of its own
-		} else {
+	switch {
+	case res.heap_out != nil: // the output did not fit: it is in C memory
+		heap := unsafe.Slice((*byte)(res.heap_out), n)
+		if dst == nil {
 			out = make([]byte, n)
-			copy(out, src)
+			copy(out, heap)
+		} else {
+			out = append(dst, heap...)
 		}
-	} else {
-		out = append(dst, src...)
+		C.p2mb_free(res.heap_out)
+	case direct != nil && dst == nil:
+		out = direct[:n]
+	case direct != nil:
+		out = dst[:len(dst)+n]
+	default:
+		out = append(dst, s.out[:n]...)
 	}
 	var stats Stats
 	if wantStats {
@@ -500,6 +537,16 @@ func (c *Converter) convert(dst, in []byte, format Format, wantStats bool) ([]by
 		}
 	}
 	return out, stats, nil
+}
+
+// overlaps reports whether a and b share memory (writing the output into
+// a must not overwrite the input b while the library reads it).
+func overlaps(a, b []byte) bool {
+	if len(a) == 0 || len(b) == 0 {
+		return false
+	}
+	a0, b0 := uintptr(unsafe.Pointer(&a[0])), uintptr(unsafe.Pointer(&b[0]))
+	return a0 < b0+uintptr(len(b)) && b0 < a0+uintptr(len(a))
 }
 
 func goStats(s *C.p2m_stats) Stats {

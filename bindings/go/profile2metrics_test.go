@@ -747,6 +747,52 @@ func TestConvertAppend(t *testing.T) {
 	}
 }
 
+// The output goes to one of four places: a new slice or the caller's spare
+// capacity when the expected size (the last output's) fits, the converter's
+// own buffer when dst is short or overlaps the input, C memory when the
+// output is larger than expected. Inputs whose outputs grow and shrink, in
+// both orders, through Convert and through ConvertAppend with short,
+// roomy and input-overlapping buffers, all give p2m's bytes.
+func TestOutputPaths(t *testing.T) {
+	ins := inputs(t)
+	want := make([][]byte, len(ins))
+	for i, in := range ins {
+		want[i] = cliConvert(t, in.data, "-f", "otlp", "-c", fullYAML)
+	}
+	order := make([]int, 0, 4*len(ins))
+	for i := range ins {
+		order = append(order, i, i) // the second call meets its own size
+	}
+	for i := len(ins) - 1; i >= 0; i-- {
+		order = append(order, i)
+	}
+	conv := mustConverter(t, configFull())
+	roomy := make([]byte, 0, 1<<22)
+	for step, i := range order {
+		in, name := ins[i].data, ins[i].name
+		got, err := conv.Convert(in)
+		if err != nil || !bytes.Equal(got, want[i]) {
+			t.Errorf("step %d %s: Convert gave %d bytes (%v), p2m %d", step, name, len(got), err, len(want[i]))
+		}
+		got, err = conv.ConvertAppend(roomy[:3], in)
+		if err != nil || !bytes.Equal(got[3:], want[i]) || &got[0] != &roomy[:1][0] {
+			t.Errorf("step %d %s: ConvertAppend into spare capacity gave %d bytes (%v), p2m %d", step, name, len(got)-3, err, len(want[i]))
+		}
+		got, err = conv.ConvertAppend([]byte{1, 2, 3}, in)
+		if err != nil || !bytes.Equal(got[3:], want[i]) || !bytes.Equal(got[:3], []byte{1, 2, 3}) {
+			t.Errorf("step %d %s: ConvertAppend into a short slice gave %d bytes (%v), p2m %d", step, name, len(got)-3, err, len(want[i]))
+		}
+		// the input inside dst's spare capacity: the output must not be
+		// written over it while the library reads it
+		mem := make([]byte, 64+len(in)+len(want[i])+1<<16)
+		copy(mem[64:], in)
+		got, err = conv.ConvertAppend(mem[:8], mem[64:64+len(in)])
+		if err != nil || !bytes.Equal(got[8:], want[i]) {
+			t.Errorf("step %d %s: ConvertAppend with the input in dst's capacity gave %d bytes (%v), p2m %d", step, name, len(got)-8, err, len(want[i]))
+		}
+	}
+}
+
 func TestCloseAndEmpty(t *testing.T) {
 	conv, err := NewConverter(Config{})
 	if err != nil {
