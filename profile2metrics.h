@@ -2581,7 +2581,7 @@ P2M__INLINE P2M__MUST int p2m__dict_scan_in(p2m__req *q, uint8_t *lo, uint8_t *h
     uint32_t k;
     P2M_MEMSET(&s, 0, sizeof s);
     s.lo = s.sp = (p2m__strent *)(void *)lo;
-    s.ap = s.up = (p2m__strent *)(void *)hi; /* lo NULL: hi NULL, nothing fits */
+    s.ap = s.up = (p2m__strent *)(void *)hi; /* hi == lo: nothing fits */
     for (;;) {
         if (dend - dp >= 3) { /* one-byte tag, one- or two-byte length: nearly every entry */
             const uint8_t *lim = dend - 3;
@@ -2613,7 +2613,7 @@ P2M__INLINE P2M__MUST int p2m__dict_scan_in(p2m__req *q, uint8_t *lo, uint8_t *h
         q->sv.n_maps = s.cnt[P2M__PB_DICT_MAPPING_TABLE];
     }
     p2m__span_layout(&q->sv, stacks, 0);
-    q->dict_done = lo && s.up != s.lo;
+    q->dict_done = s.up != s.lo;
     if (stacks && q->dict_done)
         for (k = 0; k <= P2M__PB_DICT_STACK_TABLE; k++)
             if (s.seen >> k & 1u) q->sv.at[k] = s.at[k];
@@ -5676,7 +5676,8 @@ static P2M__MUST p2m_status p2m__check_xattrs(const p2m_options *o, p2m_error *e
    spans go to the top of the memory for now and move down to their place
    once the plan is known. */
 static P2M__MUST int p2m__early_dict_scan(p2m__req *q, void *work, size_t work_size) {
-    uint8_t *lo = 0, *hi = 0;
+    p2m__strent none; /* no memory: lo and hi both point here, nothing fits, the scan counts */
+    uint8_t *lo = (uint8_t *)&none, *hi = lo;
     if (work && work_size >= 16u) {
         uint8_t *base = (uint8_t *)work + ((8u - ((uintptr_t)work & 7u)) & 7u);
         lo = base + p2m__al8(sizeof(struct p2m_result));
