@@ -122,6 +122,7 @@ typedef struct p2m_error {
 
 typedef enum p2m_layout {
     P2M_LAYOUT_AUTO = 0,  /* decide per request from evidence (docs/spec.md section 1) */
+    P2M_LAYOUT_PPROF = 1, /* in stats: the input was pprof (p2m_pprof_*); never in a config */
     P2M_LAYOUT_V1_8 = 8,  /* opentelemetry-proto 1.8.0 */
     P2M_LAYOUT_V1_9 = 9,  /* opentelemetry-proto 1.9.0 */
     P2M_LAYOUT_V1_10 = 10 /* opentelemetry-proto 1.10.0 and 1.11.0 */
@@ -444,6 +445,27 @@ P2M_API p2m_status p2m_convert(const p2m_engine *engine, const void *input,
                                void *work, size_t work_size,
                                void *output, size_t cap, size_t *output_size,
                                p2m_stats *stats, p2m_error *err);
+
+/* pprof input (docs/spec.md section 11): one uncompressed pprof Profile
+   message (gzip is the caller's to inflate), converted to the same metrics
+   as the OTLP request it stands for: one resource (its attributes only from
+   options->resource_attributes) with one profile per sample type. The same
+   arguments, memory contract and guarantees as the three calls above; any
+   engine (its layout is not used); stats.layout is P2M_LAYOUT_PPROF. The
+   working memory holds the rewritten request, which the result (and the
+   strings of options->unfed) point into. */
+P2M_API p2m_status p2m_pprof_work_size(const p2m_engine *engine, const void *input,
+                                       size_t input_size, size_t *needed, p2m_error *err);
+P2M_API p2m_status p2m_pprof_aggregate(const p2m_engine *engine, const void *input,
+                                       size_t input_size, const p2m_options *options,
+                                       void *work, size_t work_size,
+                                       const p2m_result **result, p2m_stats *stats,
+                                       p2m_error *err);
+P2M_API p2m_status p2m_pprof_convert(const p2m_engine *engine, const void *input,
+                                     size_t input_size, const p2m_options *options,
+                                     void *work, size_t work_size,
+                                     void *output, size_t cap, size_t *output_size,
+                                     p2m_stats *stats, p2m_error *err);
 
 /* Reading a result. Indices run from 0; out-of-range indices give empty values. */
 P2M_API size_t p2m_result_resource_count(const p2m_result *r);
@@ -1269,6 +1291,66 @@ enum { P2M__PB_ARRAY_VALUE_VALUES = 1 };
 /* KeyValueList */
 enum { P2M__PB_KEY_VALUE_LIST_VALUES = 1 };
 
+/* pprof Profile (input, docs/spec.md section 11): the messages of
+   profile.proto that the rewrite reads (string fields are string-table
+   indices, varints) */
+enum {
+    P2M__PB_PPROF_SAMPLE_TYPE = 1,
+    P2M__PB_PPROF_SAMPLE = 2,
+    P2M__PB_PPROF_MAPPING = 3,
+    P2M__PB_PPROF_LOCATION = 4,
+    P2M__PB_PPROF_FUNCTION = 5,
+    P2M__PB_PPROF_STRING_TABLE = 6,
+    P2M__PB_PPROF_DROP_FRAMES = 7,
+    P2M__PB_PPROF_KEEP_FRAMES = 8,
+    P2M__PB_PPROF_TIME_NANOS = 9,
+    P2M__PB_PPROF_DURATION_NANOS = 10,
+    P2M__PB_PPROF_PERIOD_TYPE = 11,
+    P2M__PB_PPROF_PERIOD = 12,
+    P2M__PB_PPROF_COMMENT = 13,
+    P2M__PB_PPROF_DEFAULT_SAMPLE_TYPE = 14
+};
+enum { P2M__PB_PPROF_VALUE_TYPE_TYPE = 1, P2M__PB_PPROF_VALUE_TYPE_UNIT = 2 };
+enum {
+    P2M__PB_PPROF_SAMPLE_LOCATION_ID = 1,
+    P2M__PB_PPROF_SAMPLE_VALUE = 2,
+    P2M__PB_PPROF_SAMPLE_LABEL = 3
+};
+enum {
+    P2M__PB_PPROF_LABEL_KEY = 1,
+    P2M__PB_PPROF_LABEL_STR = 2,
+    P2M__PB_PPROF_LABEL_NUM = 3,
+    P2M__PB_PPROF_LABEL_NUM_UNIT = 4
+};
+enum { /* fields 7 to 10 are the has_* flags */
+    P2M__PB_PPROF_MAPPING_ID = 1,
+    P2M__PB_PPROF_MAPPING_MEMORY_START = 2,
+    P2M__PB_PPROF_MAPPING_MEMORY_LIMIT = 3,
+    P2M__PB_PPROF_MAPPING_FILE_OFFSET = 4,
+    P2M__PB_PPROF_MAPPING_FILENAME = 5,
+    P2M__PB_PPROF_MAPPING_BUILD_ID = 6,
+    P2M__PB_PPROF_MAPPING_HAS_INLINE_FRAMES = 10
+};
+enum {
+    P2M__PB_PPROF_LOCATION_ID = 1,
+    P2M__PB_PPROF_LOCATION_MAPPING_ID = 2,
+    P2M__PB_PPROF_LOCATION_ADDRESS = 3,
+    P2M__PB_PPROF_LOCATION_LINE = 4,
+    P2M__PB_PPROF_LOCATION_IS_FOLDED = 5
+};
+enum {
+    P2M__PB_PPROF_LINE_FUNCTION_ID = 1,
+    P2M__PB_PPROF_LINE_LINE = 2,
+    P2M__PB_PPROF_LINE_COLUMN = 3
+};
+enum {
+    P2M__PB_PPROF_FUNCTION_ID = 1,
+    P2M__PB_PPROF_FUNCTION_NAME = 2,
+    P2M__PB_PPROF_FUNCTION_SYSTEM_NAME = 3,
+    P2M__PB_PPROF_FUNCTION_FILENAME = 4,
+    P2M__PB_PPROF_FUNCTION_START_LINE = 5
+};
+
 /* ExportMetricsServiceRequest (output) */
 enum { P2M__PB_METRICS_REQ_RESOURCE_METRICS = 1 };
 /* ResourceMetrics */
@@ -1547,6 +1629,7 @@ P2M_API const char *p2m_layout_name(p2m_layout l) {
     case P2M_LAYOUT_V1_8: return "v1.8";
     case P2M_LAYOUT_V1_9: return "v1.9";
     case P2M_LAYOUT_V1_10: return "v1.10";
+    case P2M_LAYOUT_PPROF: return "pprof";
     }
     return "unknown";
 }
@@ -1777,6 +1860,7 @@ typedef struct p2m__req {
     size_t in_len;
     p2m_stats *st;
     p2m_layout layout;
+    p2m_layout forced;        /* the engine's layout, or V1_10 for a rewritten pprof input */
     uint64_t now;
     p2m__survey sv;
     /* dictionary */
@@ -2082,19 +2166,43 @@ static void p2m__span_layout(p2m__survey *sv, int stacks, int names) {
     sv->n_spans = at;
 }
 
+/* Distinct function names one sample can feed: one (self), or at most
+   every line of every frame of the longest stack (inclusive); stack: the
+   longest stack entry in bytes (at least its frames), lines: the most lines
+   of a location. */
+static uint64_t p2m__fnames_bound(const p2m__req *q, uint32_t stack, uint32_t lines) {
+    uint64_t fnames = (uint64_t)q->sv.n_funcs + q->sv.n_locs + 2u;
+    if (q->e->function_mode == P2M_FUNCTION_SELF) return 1;
+    if ((uint64_t)stack * (lines + 1u) + 1u < fnames) fnames = (uint64_t)stack * (lines + 1u) + 1u;
+    return fnames;
+}
+
+/* Adds the series bound of one resource with this many samples. */
+static void p2m__survey_resource_cap(p2m__req *q, uint64_t samples) {
+    const p2m_engine *e = q->e;
+    /* a sample feeds cpu or memory, and each declared metric at most once */
+    const uint32_t n_metrics = (e->metric[P2M_METRIC_CPU].enabled ? 1u : 0u) +
+                               (e->metric[P2M_METRIC_MEMORY].enabled ? 1u : 0u) + e->n_extra;
+    const uint64_t cap = (uint64_t)n_metrics * e->max_series;
+    /* an overflow point needs more samples than max_series */
+    const uint64_t fed = samples * (1u + e->n_extra);
+    q->sv.series_cap += (fed < cap ? fed : cap) + (samples > e->max_series ? n_metrics : 0u);
+    if (e->metric[P2M_METRIC_FUNCTION].enabled) { /* one point per (attribute set, name) */
+        const uint64_t fnames = q->sv.fnames;
+        uint64_t fs = samples * fnames;
+        if (samples && fs / samples != fnames) fs = UINT64_MAX;
+        q->sv.series_cap += fs > e->max_series ? (uint64_t)e->max_series + 1u : fs;
+    }
+}
+
 /* The survey: skims the request without memory for the counts that size
    the working memory (dictionary tables, resources, profiles, samples) and
    an upper bound of the series. count_dict: count the dictionary here (else
    p2m__dict_scan does, while indexing it). */
 static P2M__MUST int p2m__survey_request(p2m__req *q, int count_dict) {
-    const p2m_engine *e = q->e;
     const uint8_t *p = q->in, *end = q->in + q->in_len;
     p2m__field f;
     int r;
-    /* a sample feeds cpu or memory, and each declared metric at most once */
-    const uint32_t n_metrics = (e->metric[P2M_METRIC_CPU].enabled ? 1u : 0u) +
-                               (e->metric[P2M_METRIC_MEMORY].enabled ? 1u : 0u) + e->n_extra;
-    uint64_t fnames;
     p2m__dmax mx;
     mx.stack = mx.lines = 0;
     P2M_MEMSET(&q->sv, 0, sizeof q->sv);
@@ -2102,32 +2210,17 @@ static P2M__MUST int p2m__survey_request(p2m__req *q, int count_dict) {
     while ((r = p2m__next(&q->w, &p, end, &f)) > 0)
         if (f.wt == P2M__WT_LEN && f.num == P2M__PB_REQ_DICTIONARY) q->sv.dict = f.s;
     if (r < 0) return -1;
-    if (q->sv.dict.p && count_dict && p2m__survey_dict(q, P2M__NAMES(e), &mx) < 0) return -1;
-    p2m__span_layout(&q->sv, P2M__STACKS(e), P2M__NAMES(e));
-    /* distinct function names one sample can feed: one (self), or at most
-       every line of every frame of the longest stack (inclusive) */
-    fnames = (uint64_t)q->sv.n_funcs + q->sv.n_locs + 2u;
-    if (e->function_mode == P2M_FUNCTION_SELF) fnames = 1;
-    else if ((uint64_t)mx.stack * (mx.lines + 1u) + 1u < fnames)
-        fnames = (uint64_t)mx.stack * (mx.lines + 1u) + 1u;
-    q->sv.fnames = fnames;
+    if (q->sv.dict.p && count_dict && p2m__survey_dict(q, P2M__NAMES(q->e), &mx) < 0) return -1;
+    p2m__span_layout(&q->sv, P2M__STACKS(q->e), P2M__NAMES(q->e));
+    q->sv.fnames = p2m__fnames_bound(q, mx.stack, mx.lines);
     p = q->in;
     while ((r = p2m__next(&q->w, &p, end, &f)) > 0) {
-        uint64_t samples = 0, cap, fed;
+        uint64_t samples = 0;
         if (f.wt != P2M__WT_LEN || f.num != P2M__PB_REQ_RESOURCE_PROFILES) continue;
         q->sv.n_res++;
         if (p2m__survey_resource(q, f.s, &samples) < 0) return -1;
         q->sv.n_samples += samples;
-        cap = (uint64_t)n_metrics * e->max_series;
-        /* an overflow point needs more samples than max_series */
-        fed = samples * (1u + e->n_extra);
-        q->sv.series_cap += (fed < cap ? fed : cap) + (samples > e->max_series ? n_metrics : 0u);
-        if (e->metric[P2M_METRIC_FUNCTION]
-                .enabled) { /* at most one point per (attribute set, name) */
-            uint64_t fs = samples * fnames;
-            if (samples && fs / samples != fnames) fs = UINT64_MAX;
-            q->sv.series_cap += fs > e->max_series ? (uint64_t)e->max_series + 1u : fs;
-        }
+        p2m__survey_resource_cap(q, samples);
     }
     return r < 0 ? -1 : 0;
 }
@@ -2711,7 +2804,7 @@ static P2M__NOINLINE P2M__MUST int p2m__index_dictionary(p2m__req *q) {
 
 static P2M__MUST p2m_status p2m__decide_layout(p2m__req *q) {
     unsigned ev = q->sv.ev;
-    const p2m_layout forced = q->e->layout;
+    const p2m_layout forced = q->forced;
     q->st->layout_evidence = !ev ? P2M_LAYOUT_AUTO
                              : (ev & P2M__EV18) ? P2M_LAYOUT_V1_8
                              : (ev & P2M__EVOLD) ? P2M_LAYOUT_V1_9 : P2M_LAYOUT_V1_10;
@@ -5484,6 +5577,7 @@ static P2M__MUST p2m_status p2m__begin(p2m__req *q, const p2m_engine *e, const v
     if (input_size > 0xFFFFFFFFu)
         return p2m__fail(err, P2M_ERR_ARGUMENT, 0, P2M__MSG("input larger than 4 GiB"));
     q->e = e;
+    q->forced = e->layout;
     q->in = input ? (const uint8_t *)input : (const uint8_t *)"";
     q->in_len = input_size;
     q->w.base = q->in;
@@ -5785,7 +5879,8 @@ static const p2m_result *p2m__cum_result(const p2m__placed *pl, const p2m_result
 static P2M__MUST p2m_status p2m__aggregate(const p2m_engine *engine, const void *input,
                                            size_t input_size, const p2m_options *options,
                                            void *work, size_t work_size, const p2m_result **result,
-                                           p2m_stats *stats, p2m_error *err, int commit) {
+                                           p2m_stats *stats, p2m_error *err, int commit,
+                                           p2m_layout forced) {
     p2m__req q;
     p2m__placed pl;
     p2m_stats local; /* p2m__begin clears it */
@@ -5794,6 +5889,7 @@ static P2M__MUST p2m_status p2m__aggregate(const p2m_engine *engine, const void 
     const p2m_result *res;
     if (result) *result = 0;
     if ((s = p2m__begin(&q, engine, input, input_size, st, err, 0)) != P2M_OK) return s;
+    if (forced != P2M_LAYOUT_AUTO) q.forced = forced;
     if (!result) return p2m__fail(err, P2M_ERR_ARGUMENT, 0, P2M__MSG("result must not be NULL"));
     if ((s = p2m__check_xattrs(options, err)) != P2M_OK) return s;
     if (!P2M__NAMES(q.e) && q.sv.dict.p && p2m__early_dict_scan(&q, work, work_size) < 0)
@@ -5836,16 +5932,14 @@ P2M_API p2m_status p2m_aggregate(const p2m_engine *engine, const void *input, si
                                  const p2m_options *options, void *work, size_t work_size,
                                  const p2m_result **result, p2m_stats *stats, p2m_error *err) {
     return p2m__aggregate(engine, input, input_size, options, work, work_size, result, stats, err,
-                          1);
+                          1, P2M_LAYOUT_AUTO);
 }
 
-P2M_API p2m_status p2m_convert(const p2m_engine *engine, const void *input, size_t input_size,
-                               const p2m_options *options, void *work, size_t work_size,
-                               void *output, size_t cap, size_t *output_size, p2m_stats *stats,
-                               p2m_error *err) {
-    const p2m_result *r;
-    p2m_status s =
-        p2m__aggregate(engine, input, input_size, options, work, work_size, &r, stats, err, 0);
+/* The encoding half of a convert call: the aggregate call's status s and
+   result r, then the output; the cumulative state changes only now, when
+   all went well. */
+static p2m_status p2m__finish_convert(const p2m_result *r, p2m_status s, void *output, size_t cap,
+                                      size_t *output_size, p2m_stats *stats, p2m_error *err) {
     if (output_size) *output_size = 0;
     if (s != P2M_OK) return s;
     s = p2m_encode_otlp(r, output, cap, output_size, err);
@@ -5855,6 +5949,980 @@ P2M_API p2m_status p2m_convert(const p2m_engine *engine, const void *input, size
         p2m__cum_commit((p2m__cum *)(uintptr_t)r->cum); /* all went well: keep it */
 #endif
     return s;
+}
+
+P2M_API p2m_status p2m_convert(const p2m_engine *engine, const void *input, size_t input_size,
+                               const p2m_options *options, void *work, size_t work_size,
+                               void *output, size_t cap, size_t *output_size, p2m_stats *stats,
+                               p2m_error *err) {
+    const p2m_result *r;
+    p2m_status s = p2m__aggregate(engine, input, input_size, options, work, work_size, &r, stats,
+                                  err, 0, P2M_LAYOUT_AUTO);
+    return p2m__finish_convert(r, s, output, cap, output_size, stats, err);
+}
+
+/* ---- pprof input ------------------------------------------------------------
+   A pprof Profile (docs/spec.md section 11) is converted by rewriting it,
+   in the working memory, as the OTLP request it stands for (layout v1.10:
+   one resource, one scope, one profile per sample_type column, a dictionary
+   whose tables are the Profile's own), which then takes the path of every
+   OTLP request. So every filter, rule and metric behaves as for OTLP by
+   construction. The rewrite:
+   - ids become positions: entry k of a pprof table (id anything but 0,
+     unique) is entry k + 1 of its OTLP table (entry 0 is the zero value).
+     When every id of a table is its position + 1 (as Go writes them) the
+     id is the index; else a hash table maps ids to positions. An id no
+     entry has becomes one past the table's end: an invalid reference that
+     the engine judges where it reads it (strict mode: an error here, at the
+     id's offset, whether read or not);
+   - a sample's location ids become a stack of its own (stack k + 1 for
+     sample k), its labels attribute-table entries (equal label bytes share
+     one entry, so equal label sets give equal attribute_indices bytes, the
+     key of the sample memo), its value in a column the profile's sample;
+   - the dictionary is written first (an OTLP reader finds it anywhere).
+   Messages whose length is not known in advance (the request's, the
+   dictionary's, a profile's) get a five-byte length, a valid varint with
+   redundant continuation bytes; entries get minimal lengths.
+   Errors carry offsets into the pprof input: the rewrite checks everything
+   the engine would check, so the engine, reading bytes this code wrote,
+   finds nothing to report but skipped references. */
+
+/* The rewrite's writer: forward, bounds-checked (the survey's bound is an
+   upper bound; a write past it would be a bug, reported, never done). */
+typedef struct p2m__fw {
+    uint8_t *p, *end, *start;
+    int over;
+} p2m__fw;
+
+P2M__INLINE void p2m__fw_varint(p2m__fw *w, uint64_t v) {
+    if (P2M__UNLIKELY(w->end - w->p < 10)) {
+        w->over = 1;
+        return;
+    }
+    while (v >= 0x80u) {
+        *w->p++ = (uint8_t)(v | 0x80u);
+        v >>= 7;
+    }
+    *w->p++ = (uint8_t)v;
+}
+/* tag and varint value; nothing for 0 (the default) */
+P2M__INLINE void p2m__fw_uint(p2m__fw *w, uint32_t num, uint64_t v) {
+    if (v) {
+        p2m__fw_varint(w, (uint64_t)num << 3 | P2M__WT_VARINT);
+        p2m__fw_varint(w, v);
+    }
+}
+static void p2m__fw_bytes(p2m__fw *w, uint32_t num, const uint8_t *p, uint32_t n) {
+    p2m__fw_varint(w, (uint64_t)num << 3 | P2M__WT_LEN);
+    p2m__fw_varint(w, n);
+    if ((size_t)(w->end - w->p) < n) {
+        w->over = 1;
+        return;
+    }
+    if (n) P2M_MEMCPY(w->p, p, n);
+    w->p += n;
+}
+/* A message of unknown size: tag, five length bytes patched by fw_close. */
+static uint8_t *p2m__fw_open(p2m__fw *w, uint32_t num) {
+    uint8_t *at;
+    p2m__fw_varint(w, (uint64_t)num << 3 | P2M__WT_LEN);
+    if (w->end - w->p < 5) {
+        w->over = 1;
+        return w->p;
+    }
+    at = w->p;
+    w->p += 5;
+    return at;
+}
+static void p2m__fw_close(p2m__fw *w, uint8_t *at) {
+    size_t n = (size_t)(w->p - at) - 5u;
+    if (w->over) return;
+    at[0] = (uint8_t)(n | 0x80u);
+    at[1] = (uint8_t)(n >> 7 | 0x80u);
+    at[2] = (uint8_t)(n >> 14 | 0x80u);
+    at[3] = (uint8_t)(n >> 21 | 0x80u);
+    at[4] = (uint8_t)(n >> 28 & 0x0fu);
+}
+/* An entry: tag and one length byte, widened by fw_end when the body is
+   longer (the body moves up; the survey's bound counts five length bytes). */
+static uint8_t *p2m__fw_entry(p2m__fw *w, uint32_t num) {
+    uint8_t *at;
+    p2m__fw_varint(w, (uint64_t)num << 3 | P2M__WT_LEN);
+    if (w->end - w->p < 1) {
+        w->over = 1;
+        return w->p;
+    }
+    at = w->p++;
+    return at;
+}
+static void p2m__fw_end(p2m__fw *w, uint8_t *at) {
+    size_t n = (size_t)(w->p - at) - 1u, k, extra;
+    if (w->over) return;
+    if (n < 0x80u) {
+        at[0] = (uint8_t)n;
+        return;
+    }
+    extra = p2m__varint_len(n) - 1u;
+    if ((size_t)(w->end - w->p) < extra) {
+        w->over = 1;
+        return;
+    }
+    for (k = n; k > 0; k--) at[k + extra] = at[k];
+    w->p += extra;
+    for (k = 0; k < extra; k++, n >>= 7) at[k] = (uint8_t)(n | 0x80u);
+    at[extra] = (uint8_t)n;
+}
+
+/* One id table (locations, functions or mappings): ids in order (the id
+   is the index) or a hash table from id to position + 1. */
+typedef struct p2m__ppids {
+    uint32_t n;               /* entries */
+    int dense;                /* every id is its position + 1 */
+    p2m__span range;          /* from the first entry's tag to the end of the last */
+    uint64_t *key;            /* sparse: ids by slot (0: empty) */
+    uint32_t *pos;            /* sparse: position + 1 by slot */
+    uint32_t mask;
+} p2m__ppids;
+
+typedef struct p2m__pp {
+    p2m__wire w;
+    const p2m_engine *e;
+    int strict;
+    uint32_t n_types, n_samples, n_strings, n_labels, n_lines;
+    uint32_t max_ids, max_lines, min_values, max_values;
+    uint64_t n_ids, str_bytes;
+    p2m__ppids loc, fn, map;
+    p2m__span types, samples, strings; /* ranges, as p2m__ppids.range */
+    uint64_t time, duration, period;
+    p2m__span period_type;    /* the last one's body */
+    uint64_t bound;           /* bytes of the rewritten request, at most */
+    size_t transient;         /* bytes of the rewrite's tables */
+    /* labels: equal bytes, one attribute entry; slot: offset and length in
+       the input, attribute index (0: a label that makes no attribute) */
+    uint32_t *lab;            /* 3 words per slot; length 0: empty */
+    uint32_t lab_mask, n_attrs;
+} p2m__pp;
+
+static int p2m__pp_wt(p2m__pp *pp, const p2m__field *f, const char *msg) {
+    return p2m__bad(&pp->w, f->at, msg);
+}
+
+/* The range of a table: widened to hold field f. */
+static void p2m__pp_range(p2m__span *r, const p2m__field *f) {
+    const uint8_t *end = f->s.p + f->s.n;
+    if (!r->p) r->p = f->at;
+    r->n = (uint32_t)(end - r->p);
+}
+
+/* Counts the varints of a repeated scalar field (packed or not); -1 when
+   a packed one is malformed. */
+static P2M__MUST int p2m__pp_count(p2m__pp *pp, const p2m__field *f, uint32_t *n) {
+    p2m__ints it;
+    uint64_t v = 0;
+    int r;
+    p2m__ints_init(&it, f);
+    while ((r = p2m__ints_next(&pp->w, &it, &v)) > 0) (*n)++;
+    return r;
+}
+
+/* Checks that every field of a message whose known fields are all varints
+   (ValueType, Label, Line) is one; 0 ok, -1 malformed. */
+static P2M__MUST int p2m__pp_varints(p2m__pp *pp, p2m__span s, uint32_t known, const char *msg) {
+    const uint8_t *p = s.p, *end = s.p + s.n;
+    p2m__field f;
+    int r;
+    while ((r = p2m__next(&pp->w, &p, end, &f)) > 0)
+        if (f.num <= known && f.wt != P2M__WT_VARINT) return p2m__pp_wt(pp, &f, msg);
+    return r;
+}
+
+static P2M__MUST int p2m__pp_survey_sample(p2m__pp *pp, p2m__span s) {
+    const uint8_t *p = s.p, *end = s.p + s.n;
+    p2m__field f;
+    uint32_t ids = 0, values = 0;
+    int r;
+    while ((r = p2m__next(&pp->w, &p, end, &f)) > 0) {
+        if (f.num == P2M__PB_PPROF_SAMPLE_LOCATION_ID || f.num == P2M__PB_PPROF_SAMPLE_VALUE) {
+            if (f.wt != P2M__WT_VARINT && f.wt != P2M__WT_LEN)
+                return p2m__pp_wt(pp, &f, P2M__MSG("pprof Sample: location_id or value is not "
+                                                   "a varint or packed varints"));
+            if (p2m__pp_count(pp, &f, f.num == P2M__PB_PPROF_SAMPLE_VALUE ? &values : &ids) < 0)
+                return -1;
+        } else if (f.num == P2M__PB_PPROF_SAMPLE_LABEL) {
+            if (f.wt != P2M__WT_LEN)
+                return p2m__pp_wt(pp, &f, P2M__MSG("pprof Sample: label is not a message"));
+            if (p2m__pp_varints(pp, f.s, P2M__PB_PPROF_LABEL_NUM_UNIT,
+                                P2M__MSG("pprof Label: a field is not a varint")) < 0)
+                return -1;
+            pp->n_labels++;
+        }
+    }
+    if (r < 0) return -1;
+    pp->n_ids += ids;
+    if (ids > pp->max_ids) pp->max_ids = ids;
+    if (values < pp->min_values) pp->min_values = values;
+    if (values > pp->max_values) pp->max_values = values;
+    return 0;
+}
+
+/* A Location, Function or Mapping: its id (not 0; dense while each is its
+   position + 1) and, for a Location, its lines. Every known field is a
+   varint but Location.line (a message). */
+static P2M__MUST int p2m__pp_survey_entry(p2m__pp *pp, const p2m__field *e, p2m__ppids *t,
+                                          uint32_t which) {
+    const uint8_t *p = e->s.p, *end = e->s.p + e->s.n;
+    p2m__field f;
+    uint64_t id = 0;
+    uint32_t lines = 0, known = (uint32_t)P2M__PB_PPROF_MAPPING_HAS_INLINE_FRAMES;
+    int r;
+    if (which == P2M__PB_PPROF_LOCATION) known = (uint32_t)P2M__PB_PPROF_LOCATION_IS_FOLDED;
+    else if (which == P2M__PB_PPROF_FUNCTION) known = (uint32_t)P2M__PB_PPROF_FUNCTION_START_LINE;
+    if (e->wt != P2M__WT_LEN)
+        return p2m__pp_wt(pp, e, P2M__MSG("pprof Profile: a mapping, location or function is not "
+                                          "a message"));
+    while ((r = p2m__next(&pp->w, &p, end, &f)) > 0) {
+        const int len = which == P2M__PB_PPROF_LOCATION && f.num == P2M__PB_PPROF_LOCATION_LINE;
+        if (f.num > known) continue;
+        if (f.wt != (len ? P2M__WT_LEN : P2M__WT_VARINT))
+            return p2m__pp_wt(pp, &f, P2M__MSG("pprof Mapping, Location or Function: a field has "
+                                               "the wrong wire type"));
+        if (f.num == 1) id = f.v; /* the id is field 1 of all three */
+        else if (len && which == P2M__PB_PPROF_LOCATION) {
+            if (p2m__pp_varints(pp, f.s, P2M__PB_PPROF_LINE_COLUMN,
+                                P2M__MSG("pprof Line: a field is not a varint")) < 0)
+                return -1;
+            lines++;
+        }
+    }
+    if (r < 0) return -1;
+    if (id == 0)
+        return p2m__bad(&pp->w, e->at, P2M__MSG("pprof: a mapping, location or function has id 0 "
+                                                "(ids start at 1)"));
+    if (id != (uint64_t)t->n + 1u) t->dense = 0;
+    t->n++;
+    p2m__pp_range(&t->range, e);
+    pp->n_lines += lines;
+    if (lines > pp->max_lines) pp->max_lines = lines;
+    return 0;
+}
+
+/* The survey: checks the whole Profile, counts what sizes the rewrite and
+   bounds its bytes. No memory. */
+static P2M__MUST int p2m__pp_survey(p2m__pp *pp, const uint8_t *in, size_t n) {
+    const uint8_t *p = in, *end = in + n;
+    p2m__field f;
+    int r;
+    uint32_t wl, wa, ws;
+    uint64_t b;
+    pp->min_values = UINT32_MAX;
+    pp->loc.dense = pp->fn.dense = pp->map.dense = 1;
+    while ((r = p2m__next(&pp->w, &p, end, &f)) > 0) {
+        switch (f.num) {
+        case P2M__PB_PPROF_SAMPLE_TYPE:
+        case P2M__PB_PPROF_PERIOD_TYPE:
+            if (f.wt != P2M__WT_LEN)
+                return p2m__pp_wt(pp, &f, P2M__MSG("pprof Profile: sample_type or period_type is "
+                                                   "not a message"));
+            if (p2m__pp_varints(pp, f.s, P2M__PB_PPROF_VALUE_TYPE_UNIT,
+                                P2M__MSG("pprof ValueType: a field is not a varint")) < 0)
+                return -1;
+            if (f.num == P2M__PB_PPROF_PERIOD_TYPE) {
+                pp->period_type = f.s;
+            } else {
+                pp->n_types++;
+                p2m__pp_range(&pp->types, &f);
+            }
+            break;
+        case P2M__PB_PPROF_SAMPLE:
+            if (f.wt != P2M__WT_LEN)
+                return p2m__pp_wt(pp, &f, P2M__MSG("pprof Profile: sample is not a message"));
+            if (p2m__pp_survey_sample(pp, f.s) < 0) return -1;
+            pp->n_samples++;
+            p2m__pp_range(&pp->samples, &f);
+            break;
+        case P2M__PB_PPROF_MAPPING:
+            if (p2m__pp_survey_entry(pp, &f, &pp->map, f.num) < 0) return -1;
+            break;
+        case P2M__PB_PPROF_LOCATION:
+            if (p2m__pp_survey_entry(pp, &f, &pp->loc, f.num) < 0) return -1;
+            break;
+        case P2M__PB_PPROF_FUNCTION:
+            if (p2m__pp_survey_entry(pp, &f, &pp->fn, f.num) < 0) return -1;
+            break;
+        case P2M__PB_PPROF_STRING_TABLE:
+            if (f.wt != P2M__WT_LEN)
+                return p2m__pp_wt(pp, &f, P2M__MSG("pprof Profile: a string_table entry is not "
+                                                   "a string"));
+            if (pp->n_strings == 0 && f.s.n != 0)
+                return p2m__bad(&pp->w, f.at, P2M__MSG("pprof: string_table[0] must be the empty "
+                                                       "string"));
+            pp->n_strings++;
+            pp->str_bytes += 1u + p2m__varint_len(f.s.n) + f.s.n;
+            p2m__pp_range(&pp->strings, &f);
+            break;
+        case P2M__PB_PPROF_COMMENT:
+            if (f.wt != P2M__WT_VARINT && f.wt != P2M__WT_LEN)
+                return p2m__pp_wt(pp, &f, P2M__MSG("pprof Profile: comment is not a varint or "
+                                                   "packed varints"));
+            if (f.wt == P2M__WT_LEN) {
+                uint32_t c = 0;
+                if (p2m__pp_count(pp, &f, &c) < 0) return -1;
+            }
+            break;
+        case P2M__PB_PPROF_DROP_FRAMES:
+        case P2M__PB_PPROF_KEEP_FRAMES:
+        case P2M__PB_PPROF_TIME_NANOS:
+        case P2M__PB_PPROF_DURATION_NANOS:
+        case P2M__PB_PPROF_PERIOD:
+        case P2M__PB_PPROF_DEFAULT_SAMPLE_TYPE:
+            if (f.wt != P2M__WT_VARINT)
+                return p2m__pp_wt(pp, &f, P2M__MSG("pprof Profile: a scalar field is not a "
+                                                   "varint"));
+            if (f.num == P2M__PB_PPROF_TIME_NANOS) pp->time = f.v;
+            else if (f.num == P2M__PB_PPROF_DURATION_NANOS) pp->duration = f.v;
+            else if (f.num == P2M__PB_PPROF_PERIOD) pp->period = f.v;
+            break;
+        default: break;
+        }
+    }
+    if (r < 0) return -1;
+    if (pp->n_samples && (pp->min_values != pp->n_types || pp->max_values != pp->n_types)) {
+        /* the first sample whose values do not match the sample types */
+        p = pp->samples.p;
+        end = p + pp->samples.n;
+        while (p2m__next(&pp->w, &p, end, &f) > 0) {
+            if (f.num == P2M__PB_PPROF_SAMPLE) {
+                uint32_t values = 0;
+                const uint8_t *sp = f.s.p, *se = f.s.p + f.s.n;
+                p2m__field g;
+                while (p2m__next(&pp->w, &sp, se, &g) > 0)
+                    if (g.num == P2M__PB_PPROF_SAMPLE_VALUE && p2m__pp_count(pp, &g, &values) < 0)
+                        return -1;
+                if (values != pp->n_types)
+                    return p2m__bad(&pp->w, f.at, P2M__MSG("pprof: a sample's values do not "
+                                                           "match the sample types (one value "
+                                                           "per sample_type)"));
+            }
+        }
+    }
+    /* the bound: entries at their largest (an index of table t takes at
+       most the bytes of t's size + 1, the invalid reference), lengths of
+       five bytes where the survey cannot know them */
+    wl = (uint32_t)p2m__varint_len((uint64_t)pp->loc.n + 1u);
+    wa = (uint32_t)p2m__varint_len((uint64_t)pp->n_labels + 1u);
+    ws = (uint32_t)p2m__varint_len((uint64_t)pp->n_samples + 1u);
+    b = 64u + 8u * 6u;                                            /* containers, zero entries */
+    b += pp->str_bytes + 2u;                                      /* strings ("" if none) */
+    b += (uint64_t)pp->map.n * 46u + (uint64_t)pp->fn.n * 46u;
+    b += (uint64_t)pp->loc.n * 23u + (uint64_t)pp->n_lines * 30u;
+    b += (uint64_t)pp->n_labels * 37u;                            /* attribute entries */
+    b += (uint64_t)pp->n_samples * 12u + pp->n_ids * wl;          /* stacks */
+    b += (uint64_t)pp->n_types *
+         (96u + (uint64_t)pp->n_samples * (6u + 1u + ws + 6u + 12u) + (uint64_t)pp->n_labels * wa);
+    pp->bound = b;
+    /* the rewrite's tables: labels, and ids of the tables that need a map */
+    {
+        uint64_t t = (uint64_t)p2m__pow2_at_least((uint64_t)pp->n_labels * 2u + 1u) * 12u;
+        const p2m__ppids *tabs[3];
+        int i;
+        tabs[0] = &pp->loc;
+        tabs[1] = &pp->fn;
+        tabs[2] = &pp->map;
+        for (i = 0; i < 3; i++)
+            if (!tabs[i]->dense)
+                t += (uint64_t)p2m__pow2_at_least((uint64_t)tabs[i]->n * 2u + 1u) * 12u + 8u;
+        if (b > 0xFFFFFFF0u || t > 0xFFFFFFF0u) return p2m__bad(&pp->w, in, P2M__MSG("input too large"));
+        pp->transient = (size_t)t;
+    }
+    return 0;
+}
+
+/* The survey of the request the rewrite makes, from the pprof counts (each
+   at least what the rewrite's own survey will find), for its plan. */
+static void p2m__pp_otlp_survey(const p2m__pp *pp, p2m__req *q) {
+    /* a stack entry's bytes: tag, length, the indices */
+    const uint64_t stack = 6u + (uint64_t)pp->max_ids * p2m__varint_len((uint64_t)pp->loc.n + 1u);
+    P2M_MEMSET(&q->sv, 0, sizeof q->sv);
+    q->sv.dict.p = p2m__nothing;
+    q->sv.n_strings = pp->n_strings ? pp->n_strings : 1u;
+    q->sv.n_attrs = pp->n_labels + 1u;
+    q->sv.n_stacks = pp->n_samples + 1u;
+    q->sv.n_locs = pp->loc.n + 1u;
+    q->sv.n_funcs = pp->fn.n + 1u;
+    q->sv.n_maps = pp->map.n + 1u;
+    q->sv.n_lines = P2M__NAMES(q->e) ? pp->n_lines : 0u;
+    p2m__span_layout(&q->sv, P2M__STACKS(q->e), P2M__NAMES(q->e));
+    q->sv.fnames = p2m__fnames_bound(q, stack > 0xFFFFFFFFu ? 0xFFFFFFFFu : (uint32_t)stack,
+                                     pp->max_lines);
+    q->sv.n_res = 1;
+    q->sv.n_profiles = pp->n_types;
+    q->sv.n_samples = (uint64_t)pp->n_samples * pp->n_types;
+    p2m__survey_resource_cap(q, q->sv.n_samples);
+}
+
+/* Id to index (position + 1) in the rewritten table; an id no entry has:
+   one past the table (strict: an error at `at`). -1 on error. */
+static P2M__MUST int p2m__pp_index(p2m__pp *pp, const p2m__ppids *t, uint64_t id,
+                                   const uint8_t *at, uint64_t *out) {
+    if (t->dense) {
+        if (id != 0 && id <= t->n) {
+            *out = id;
+            return 0;
+        }
+    } else if (id != 0) {
+        uint32_t h = (uint32_t)((id * 0x9E3779B97F4A7C15u) >> 32) & t->mask;
+        while (t->key[h]) {
+            if (t->key[h] == id) {
+                *out = t->pos[h];
+                return 0;
+            }
+            h = (h + 1u) & t->mask;
+        }
+    }
+    if (pp->strict) {
+        if (pp->w.st == P2M_OK) {
+            pp->w.st = P2M_ERR_INVALID_REFERENCE;
+            p2m__fail(pp->w.err, P2M_ERR_INVALID_REFERENCE, (size_t)(at - pp->w.base),
+                      P2M__MSG("pprof: an id that no mapping, location or function has"));
+        }
+        return -1;
+    }
+    *out = (uint64_t)t->n + 1u;
+    return 0;
+}
+
+/* A string index, checked in strict mode (else the engine judges it). */
+static P2M__MUST int p2m__pp_str(p2m__pp *pp, uint64_t idx, const uint8_t *at) {
+    if (pp->strict && idx >= (pp->n_strings ? pp->n_strings : 1u)) {
+        if (pp->w.st == P2M_OK) {
+            pp->w.st = P2M_ERR_INVALID_REFERENCE;
+            p2m__fail(pp->w.err, P2M_ERR_INVALID_REFERENCE, (size_t)(at - pp->w.base),
+                      P2M__MSG("pprof: a string index outside the string table"));
+        }
+        return -1;
+    }
+    return 0;
+}
+
+/* Builds the id map of a sparse table in mem; a repeated id is malformed. */
+static P2M__MUST int p2m__pp_map_ids(p2m__pp *pp, p2m__ppids *t, uint8_t **mem) {
+    const uint8_t *p = t->range.p, *end = p + t->range.n;
+    p2m__field f;
+    uint32_t cap, k = 0;
+    int r;
+    if (t->dense) return 0;
+    cap = p2m__pow2_at_least((uint64_t)t->n * 2u + 1u);
+    t->key = (uint64_t *)(void *)*mem;
+    t->pos = (uint32_t *)(void *)(*mem + (size_t)cap * 8u);
+    t->mask = cap - 1u;
+    *mem += p2m__al8((size_t)cap * 12u);
+    P2M_MEMSET(t->key, 0, (size_t)cap * 8u);
+    while ((r = p2m__next(&pp->w, &p, end, &f)) > 0) {
+        const uint8_t *q = f.s.p, *qe = f.s.p + f.s.n;
+        p2m__field g;
+        uint64_t id = 0;
+        uint32_t h;
+        if (f.num != (t == &pp->loc   ? (uint32_t)P2M__PB_PPROF_LOCATION
+                      : t == &pp->fn ? (uint32_t)P2M__PB_PPROF_FUNCTION
+                                     : (uint32_t)P2M__PB_PPROF_MAPPING))
+            continue;
+        while (p2m__next(&pp->w, &q, qe, &g) > 0)
+            if (g.num == 1) id = g.v;
+        k++;
+        h = (uint32_t)((id * 0x9E3779B97F4A7C15u) >> 32) & t->mask;
+        while (t->key[h]) {
+            if (t->key[h] == id)
+                return p2m__bad(&pp->w, f.at, P2M__MSG("pprof: two mappings, locations or "
+                                                       "functions have the same id"));
+            h = (h + 1u) & t->mask;
+        }
+        t->key[h] = id;
+        t->pos[h] = k;
+    }
+    return r;
+}
+
+/* A label's attribute index: the entry of equal bytes, or a new one
+   written to the dictionary (dict non-NULL); 0 for a label that makes no
+   attribute (no str, num or num_unit). */
+static P2M__MUST int p2m__pp_label(p2m__pp *pp, p2m__fw *dict, p2m__span s, uint32_t *out) {
+    uint32_t h = p2m__hash_bytes(s.p, s.n, 0x51u) & pp->lab_mask;
+    const uint32_t off = (uint32_t)(s.p - pp->w.base);
+    uint32_t *slot;
+    for (;;) {
+        slot = pp->lab + (size_t)h * 3u;
+        if (slot[1] == 0) break;
+        if (slot[1] - 1u == s.n && p2m__bytes_eq(pp->w.base + slot[0], s.p, s.n)) {
+            *out = slot[2];
+            return 0;
+        }
+        h = (h + 1u) & pp->lab_mask;
+    }
+    if (!dict) { /* not seen in the dictionary pass: cannot happen */
+        *out = 0;
+        return 0;
+    }
+    {
+        const uint8_t *p = s.p, *end = s.p + s.n;
+        p2m__field f;
+        uint64_t key = 0, str = 0, num = 0, unit = 0;
+        uint8_t *at, *av;
+        while (p2m__next(&pp->w, &p, end, &f) > 0) {
+            if (f.num == P2M__PB_PPROF_LABEL_KEY) key = f.v;
+            else if (f.num == P2M__PB_PPROF_LABEL_STR) str = f.v;
+            else if (f.num == P2M__PB_PPROF_LABEL_NUM) num = f.v;
+            else if (f.num == P2M__PB_PPROF_LABEL_NUM_UNIT) unit = f.v;
+        }
+        slot[0] = off;
+        slot[1] = s.n + 1u;
+        slot[2] = 0;
+        if (str == 0 && num == 0 && unit == 0) {
+            *out = 0;
+            return 0;
+        }
+        if (p2m__pp_str(pp, key, s.p) < 0 || p2m__pp_str(pp, str, s.p) < 0 ||
+            p2m__pp_str(pp, unit, s.p) < 0)
+            return -1;
+        at = p2m__fw_entry(dict, P2M__PB_DICT_ATTRIBUTE_TABLE);
+        p2m__fw_uint(dict, P2M__PB_KVU_KEY_STRINDEX, key);
+        av = p2m__fw_entry(dict, P2M__PB_KVU_VALUE);
+        if (str) {
+            p2m__fw_varint(dict, P2M__TAG(P2M__PB_ANY_VALUE_STRING_VALUE_STRINDEX, P2M__WT_VARINT));
+            p2m__fw_varint(dict, str);
+        } else {
+            p2m__fw_varint(dict, P2M__TAG(P2M__PB_ANY_VALUE_INT_VALUE, P2M__WT_VARINT));
+            p2m__fw_varint(dict, num);
+        }
+        p2m__fw_end(dict, av);
+        if (!str) p2m__fw_uint(dict, P2M__PB_KVU_UNIT_STRINDEX, unit);
+        p2m__fw_end(dict, at);
+        slot[2] = ++pp->n_attrs;
+        *out = slot[2];
+    }
+    return 0;
+}
+
+/* The dictionary's mapping, location and function tables, each entry 0
+   the zero value, then the Profile's entries in order. */
+static P2M__MUST int p2m__pp_write_mappings(p2m__pp *pp, p2m__fw *w) {
+    const uint8_t *p = pp->map.range.p, *end = p + pp->map.range.n;
+    p2m__field f;
+    int r;
+    p2m__fw_bytes(w, P2M__PB_DICT_MAPPING_TABLE, p2m__nothing, 0);
+    while ((r = p2m__next(&pp->w, &p, end, &f)) > 0) {
+        const uint8_t *q = f.s.p, *qe = f.s.p + f.s.n;
+        p2m__field g;
+        uint64_t v[P2M__PB_PPROF_MAPPING_FILENAME + 1] = {0, 0, 0, 0, 0, 0};
+        const uint8_t *fat = f.at;
+        uint8_t *at;
+        if (f.num != P2M__PB_PPROF_MAPPING) continue;
+        while (p2m__next(&pp->w, &q, qe, &g) > 0)
+            if (g.num <= P2M__PB_PPROF_MAPPING_FILENAME) {
+                v[g.num] = g.v;
+                if (g.num == P2M__PB_PPROF_MAPPING_FILENAME) fat = g.at;
+            }
+        if (p2m__pp_str(pp, v[P2M__PB_PPROF_MAPPING_FILENAME], fat) < 0) return -1;
+        at = p2m__fw_entry(w, P2M__PB_DICT_MAPPING_TABLE);
+        p2m__fw_uint(w, P2M__PB_MAPPING_MEMORY_START, v[P2M__PB_PPROF_MAPPING_MEMORY_START]);
+        p2m__fw_uint(w, P2M__PB_MAPPING_MEMORY_LIMIT, v[P2M__PB_PPROF_MAPPING_MEMORY_LIMIT]);
+        p2m__fw_uint(w, P2M__PB_MAPPING_FILE_OFFSET, v[P2M__PB_PPROF_MAPPING_FILE_OFFSET]);
+        p2m__fw_uint(w, P2M__PB_MAPPING_FILENAME_STRINDEX, v[P2M__PB_PPROF_MAPPING_FILENAME]);
+        p2m__fw_end(w, at);
+    }
+    return r;
+}
+
+static P2M__MUST int p2m__pp_write_functions(p2m__pp *pp, p2m__fw *w) {
+    const uint8_t *p = pp->fn.range.p, *end = p + pp->fn.range.n;
+    p2m__field f;
+    int r;
+    p2m__fw_bytes(w, P2M__PB_DICT_FUNCTION_TABLE, p2m__nothing, 0);
+    while ((r = p2m__next(&pp->w, &p, end, &f)) > 0) {
+        const uint8_t *q = f.s.p, *qe = f.s.p + f.s.n;
+        p2m__field g;
+        uint64_t v[P2M__PB_PPROF_FUNCTION_START_LINE + 1] = {0, 0, 0, 0, 0, 0};
+        uint8_t *at;
+        if (f.num != P2M__PB_PPROF_FUNCTION) continue;
+        while (p2m__next(&pp->w, &q, qe, &g) > 0)
+            if (g.num <= P2M__PB_PPROF_FUNCTION_START_LINE) {
+                v[g.num] = g.v;
+                if (g.num >= P2M__PB_PPROF_FUNCTION_NAME && g.num <= P2M__PB_PPROF_FUNCTION_FILENAME &&
+                    p2m__pp_str(pp, g.v, g.at) < 0)
+                    return -1;
+            }
+        at = p2m__fw_entry(w, P2M__PB_DICT_FUNCTION_TABLE);
+        p2m__fw_uint(w, P2M__PB_FUNCTION_NAME_STRINDEX, v[P2M__PB_PPROF_FUNCTION_NAME]);
+        p2m__fw_uint(w, P2M__PB_FUNCTION_SYSTEM_NAME_STRINDEX, v[P2M__PB_PPROF_FUNCTION_SYSTEM_NAME]);
+        p2m__fw_uint(w, P2M__PB_FUNCTION_FILENAME_STRINDEX, v[P2M__PB_PPROF_FUNCTION_FILENAME]);
+        p2m__fw_uint(w, P2M__PB_FUNCTION_START_LINE, v[P2M__PB_PPROF_FUNCTION_START_LINE]);
+        p2m__fw_end(w, at);
+    }
+    return r;
+}
+
+static P2M__MUST int p2m__pp_write_locations(p2m__pp *pp, p2m__fw *w) {
+    const uint8_t *p = pp->loc.range.p, *end = p + pp->loc.range.n;
+    p2m__field f;
+    int r;
+    p2m__fw_bytes(w, P2M__PB_DICT_LOCATION_TABLE, p2m__nothing, 0);
+    while ((r = p2m__next(&pp->w, &p, end, &f)) > 0) {
+        const uint8_t *q = f.s.p, *qe = f.s.p + f.s.n;
+        p2m__field g;
+        uint64_t map = 0, addr = 0, idx;
+        const uint8_t *mat = f.at;
+        uint8_t *at;
+        if (f.num != P2M__PB_PPROF_LOCATION) continue;
+        /* mapping and address first: lines are written as they come */
+        while (p2m__next(&pp->w, &q, qe, &g) > 0) {
+            if (g.num == P2M__PB_PPROF_LOCATION_MAPPING_ID) {
+                map = g.v;
+                mat = g.at;
+            } else if (g.num == P2M__PB_PPROF_LOCATION_ADDRESS) {
+                addr = g.v;
+            }
+        }
+        at = p2m__fw_entry(w, P2M__PB_DICT_LOCATION_TABLE);
+        if (map) {
+            if (p2m__pp_index(pp, &pp->map, map, mat, &idx) < 0) return -1;
+            p2m__fw_uint(w, P2M__PB_LOCATION_MAPPING_INDEX, idx);
+        }
+        p2m__fw_uint(w, P2M__PB_LOCATION_ADDRESS, addr);
+        q = f.s.p;
+        while (p2m__next(&pp->w, &q, qe, &g) > 0) {
+            const uint8_t *l = g.s.p, *le = g.s.p + g.s.n;
+            p2m__field h;
+            uint64_t fn = 0, line = 0, col = 0;
+            const uint8_t *fat = g.at;
+            uint8_t *lat;
+            if (g.num != P2M__PB_PPROF_LOCATION_LINE) continue;
+            while (p2m__next(&pp->w, &l, le, &h) > 0) {
+                if (h.num == P2M__PB_PPROF_LINE_FUNCTION_ID) {
+                    fn = h.v;
+                    fat = h.at;
+                } else if (h.num == P2M__PB_PPROF_LINE_LINE) {
+                    line = h.v;
+                } else if (h.num == P2M__PB_PPROF_LINE_COLUMN) {
+                    col = h.v;
+                }
+            }
+            if (fn && p2m__pp_index(pp, &pp->fn, fn, fat, &fn) < 0) return -1;
+            lat = p2m__fw_entry(w, P2M__PB_LOCATION_LINES);
+            p2m__fw_uint(w, P2M__PB_LINE_FUNCTION_INDEX, fn);
+            p2m__fw_uint(w, P2M__PB_LINE_LINE, line);
+            p2m__fw_uint(w, P2M__PB_LINE_COLUMN, col);
+            p2m__fw_end(w, lat);
+        }
+        p2m__fw_end(w, at);
+    }
+    return r;
+}
+
+static P2M__MUST int p2m__pp_write_strings(p2m__pp *pp, p2m__fw *w) {
+    const uint8_t *p = pp->strings.p, *end = p + pp->strings.n;
+    p2m__field f;
+    int r;
+    if (!pp->n_strings) { /* index 0 is "" in every table */
+        p2m__fw_bytes(w, P2M__PB_DICT_STRING_TABLE, p2m__nothing, 0);
+        return 0;
+    }
+    while ((r = p2m__next(&pp->w, &p, end, &f)) > 0)
+        if (f.num == P2M__PB_PPROF_STRING_TABLE)
+            p2m__fw_bytes(w, P2M__PB_DICT_STRING_TABLE, f.s.p, f.s.n);
+    return r;
+}
+
+/* One pass over the samples: each sample's labels (new ones to the
+   attribute table) and its stack (stack k + 1 for sample k). */
+static P2M__MUST int p2m__pp_write_stacks(p2m__pp *pp, p2m__fw *w) {
+    const uint8_t *p = pp->samples.p, *end = p + pp->samples.n;
+    p2m__field f;
+    int r;
+    p2m__fw_bytes(w, P2M__PB_DICT_ATTRIBUTE_TABLE, p2m__nothing, 0);
+    p2m__fw_bytes(w, P2M__PB_DICT_STACK_TABLE, p2m__nothing, 0);
+    while ((r = p2m__next(&pp->w, &p, end, &f)) > 0) {
+        const uint8_t *q = f.s.p, *qe = f.s.p + f.s.n;
+        p2m__field g;
+        uint8_t *at, *ids = 0;
+        if (f.num != P2M__PB_PPROF_SAMPLE) continue;
+        while (p2m__next(&pp->w, &q, qe, &g) > 0) {
+            uint32_t a;
+            if (g.num == P2M__PB_PPROF_SAMPLE_LABEL && p2m__pp_label(pp, w, g.s, &a) < 0) return -1;
+        }
+        at = p2m__fw_entry(w, P2M__PB_DICT_STACK_TABLE);
+        q = f.s.p;
+        while (p2m__next(&pp->w, &q, qe, &g) > 0) {
+            p2m__ints it;
+            uint64_t id = 0, idx;
+            if (g.num != P2M__PB_PPROF_SAMPLE_LOCATION_ID) continue;
+            if (!ids) ids = p2m__fw_entry(w, P2M__PB_STACK_LOCATION_INDICES);
+            p2m__ints_init(&it, &g);
+            while (p2m__ints_next(&pp->w, &it, &id) > 0) {
+                if (p2m__pp_index(pp, &pp->loc, id, g.at, &idx) < 0) return -1;
+                p2m__fw_varint(w, idx);
+            }
+        }
+        if (ids) p2m__fw_end(w, ids);
+        p2m__fw_end(w, at);
+    }
+    return r;
+}
+
+/* The first column's samples: stack, attribute indices, value. */
+static P2M__MUST int p2m__pp_write_samples(p2m__pp *pp, p2m__fw *w) {
+    const uint8_t *p = pp->samples.p, *end = p + pp->samples.n;
+    p2m__field f;
+    uint32_t k = 0;
+    int r;
+    while ((r = p2m__next(&pp->w, &p, end, &f)) > 0) {
+        const uint8_t *q = f.s.p, *qe = f.s.p + f.s.n;
+        p2m__field g;
+        uint8_t *at, *attrs = 0;
+        uint64_t v = 0;
+        int have = 0;
+        if (f.num != P2M__PB_PPROF_SAMPLE) continue;
+        at = p2m__fw_entry(w, P2M__PB_PROFILE_SAMPLES);
+        p2m__fw_uint(w, P2M__PB_SAMPLE_STACK_INDEX, ++k);
+        while (p2m__next(&pp->w, &q, qe, &g) > 0) {
+            if (g.num == P2M__PB_PPROF_SAMPLE_LABEL) {
+                uint32_t a;
+                if (p2m__pp_label(pp, 0, g.s, &a) < 0) return -1;
+                if (!a) continue;
+                if (!attrs) attrs = p2m__fw_entry(w, P2M__PB_SAMPLE_V110_ATTRIBUTE_INDICES);
+                p2m__fw_varint(w, a);
+            } else if (g.num == P2M__PB_PPROF_SAMPLE_VALUE && !have) {
+                p2m__ints it;
+                p2m__ints_init(&it, &g);
+                have = p2m__ints_next(&pp->w, &it, &v) > 0;
+            }
+        }
+        if (attrs) p2m__fw_end(w, attrs);
+        p2m__fw_varint(w, P2M__TAG(P2M__PB_SAMPLE_V110_VALUES, P2M__WT_LEN));
+        p2m__fw_varint(w, p2m__varint_len(v));
+        p2m__fw_varint(w, v);
+        p2m__fw_end(w, at);
+    }
+    return r;
+}
+
+/* Column c's samples: the first column's (first0 .. end0), each with its
+   value replaced by the sample's value c. */
+static P2M__MUST int p2m__pp_copy_samples(p2m__pp *pp, p2m__fw *w, const uint8_t *first0,
+                                          const uint8_t *end0, uint32_t c) {
+    const uint8_t *p = pp->samples.p, *end = p + pp->samples.n, *s0 = first0;
+    p2m__field f, f0;
+    p2m__wire own; /* reads bytes this code wrote */
+    int r;
+    own.base = first0;
+    own.err = 0;
+    own.st = P2M_OK;
+    while ((r = p2m__next(&pp->w, &p, end, &f)) > 0) {
+        const uint8_t *q = f.s.p, *qe = f.s.p + f.s.n, *b, *be;
+        p2m__field g;
+        uint8_t *at;
+        uint64_t v = 0;
+        uint32_t i = 0;
+        if (f.num != P2M__PB_PPROF_SAMPLE) continue;
+        while (p2m__next(&pp->w, &q, qe, &g) > 0) {
+            p2m__ints it;
+            uint64_t x = 0;
+            if (g.num != P2M__PB_PPROF_SAMPLE_VALUE) continue;
+            p2m__ints_init(&it, &g);
+            while (i <= c && p2m__ints_next(&pp->w, &it, &x) > 0)
+                if (i++ == c) v = x;
+        }
+        if (p2m__next(&own, &s0, end0, &f0) <= 0) return p2m__bad(&pp->w, f.at, "internal");
+        /* the first column's sample: stack index, attribute indices, then
+           its value field, which is the last */
+        b = f0.s.p;
+        be = f0.s.p + f0.s.n;
+        {
+            const uint8_t *x = b;
+            p2m__field h;
+            while (p2m__next(&own, &x, be, &h) > 0)
+                if (h.num == P2M__PB_SAMPLE_V110_VALUES) {
+                    be = h.at;
+                    break;
+                }
+        }
+        at = p2m__fw_entry(w, P2M__PB_PROFILE_SAMPLES);
+        if ((size_t)(w->end - w->p) < (size_t)(be - b)) {
+            w->over = 1;
+            return 0;
+        }
+        P2M_MEMCPY(w->p, b, (size_t)(be - b));
+        w->p += be - b;
+        p2m__fw_varint(w, P2M__TAG(P2M__PB_SAMPLE_V110_VALUES, P2M__WT_LEN));
+        p2m__fw_varint(w, p2m__varint_len(v));
+        p2m__fw_varint(w, v);
+        p2m__fw_end(w, at);
+    }
+    return r;
+}
+
+/* The ValueType at position c of the sample types: copied as it is (the
+   field numbers are the same in OTLP), string indices checked in strict
+   mode. */
+static P2M__MUST int p2m__pp_value_type(p2m__pp *pp, p2m__fw *w, uint32_t num, p2m__span s) {
+    const uint8_t *p = s.p, *end = s.p + s.n;
+    p2m__field f;
+    int r;
+    while ((r = p2m__next(&pp->w, &p, end, &f)) > 0)
+        if (f.num <= P2M__PB_PPROF_VALUE_TYPE_UNIT && p2m__pp_str(pp, f.v, f.at) < 0) return -1;
+    if (r < 0) return -1;
+    p2m__fw_bytes(w, num, s.p, s.n);
+    return 0;
+}
+
+/* The rewrite: the dictionary, then one resource whose one scope has a
+   profile per sample type. mem: the tables (pp->transient bytes). */
+static P2M__MUST int p2m__pp_rewrite(p2m__pp *pp, p2m__fw *w, uint8_t *mem) {
+    uint8_t *d, *rp, *sp;
+    const uint8_t *tp = pp->types.p, *tend = tp + pp->types.n;
+    p2m__field t;
+    uint32_t c = 0;
+    const uint8_t *first0 = 0, *end0 = 0;
+    pp->lab = (uint32_t *)(void *)mem;
+    pp->lab_mask = p2m__pow2_at_least((uint64_t)pp->n_labels * 2u + 1u) - 1u;
+    P2M_MEMSET(pp->lab, 0, ((size_t)pp->lab_mask + 1u) * 12u);
+    mem += p2m__al8(((size_t)pp->lab_mask + 1u) * 12u);
+    if (p2m__pp_map_ids(pp, &pp->loc, &mem) < 0 || p2m__pp_map_ids(pp, &pp->fn, &mem) < 0 ||
+        p2m__pp_map_ids(pp, &pp->map, &mem) < 0)
+        return -1;
+    d = p2m__fw_open(w, P2M__PB_REQ_DICTIONARY);
+    if (p2m__pp_write_mappings(pp, w) < 0 || p2m__pp_write_locations(pp, w) < 0 ||
+        p2m__pp_write_functions(pp, w) < 0 || p2m__pp_write_strings(pp, w) < 0 ||
+        p2m__pp_write_stacks(pp, w) < 0)
+        return -1;
+    p2m__fw_close(w, d);
+    rp = p2m__fw_open(w, P2M__PB_REQ_RESOURCE_PROFILES);
+    sp = p2m__fw_open(w, P2M__PB_RESOURCE_PROFILES_SCOPE_PROFILES);
+    while (p2m__next(&pp->w, &tp, tend, &t) > 0) {
+        uint8_t *prof;
+        if (t.num != P2M__PB_PPROF_SAMPLE_TYPE) continue;
+        prof = p2m__fw_open(w, P2M__PB_SCOPE_PROFILES_PROFILES);
+        if (p2m__pp_value_type(pp, w, P2M__PB_PROFILE_SAMPLE_TYPE, t.s) < 0) return -1;
+        if (c == 0) {
+            first0 = w->p;
+            if (p2m__pp_write_samples(pp, w) < 0) return -1;
+            end0 = w->p;
+        } else if (p2m__pp_copy_samples(pp, w, first0, end0, c) < 0) {
+            return -1;
+        }
+        if (pp->time) {
+            p2m__fw_varint(w, P2M__TAG(P2M__PB_PROFILE_TIME_UNIX_NANO, P2M__WT_I64));
+            if (w->end - w->p < 8) {
+                w->over = 1;
+            } else {
+                int i;
+                for (i = 0; i < 8; i++) *w->p++ = (uint8_t)(pp->time >> (8 * i));
+            }
+        }
+        p2m__fw_uint(w, P2M__PB_PROFILE_DURATION_NANO, pp->duration);
+        if (pp->period_type.p &&
+            p2m__pp_value_type(pp, w, P2M__PB_PROFILE_PERIOD_TYPE, pp->period_type) < 0)
+            return -1;
+        p2m__fw_uint(w, P2M__PB_PROFILE_PERIOD, pp->period);
+        p2m__fw_close(w, prof);
+        c++;
+    }
+    p2m__fw_close(w, sp);
+    p2m__fw_close(w, rp);
+    if (w->over) return p2m__bad(&pp->w, pp->w.base, P2M__MSG("internal: the pprof rewrite "
+                                                              "outgrew its bound"));
+    return 0;
+}
+
+/* Surveys a pprof input and sizes the working memory of its conversion:
+   the rewritten request, then the larger of the rewrite's tables and the
+   plan of the request's own conversion. */
+static P2M__MUST p2m_status p2m__pp_begin(p2m__pp *pp, const p2m_engine *e, const void *input,
+                                          size_t input_size, p2m_error *err, size_t *needed) {
+    p2m__req q;
+    p2m__plan pl;
+    P2M_MEMSET(pp, 0, sizeof *pp);
+    p2m__clear(err);
+    if (!e || e->magic != P2M__MAGIC)
+        return p2m__fail(err, P2M_ERR_ARGUMENT, 0, P2M__MSG("not a compiled engine"));
+    if (!input && input_size) return p2m__fail(err, P2M_ERR_ARGUMENT, 0, P2M__MSG("input is NULL"));
+    if (input_size > 0xFFFFFFFFu)
+        return p2m__fail(err, P2M_ERR_ARGUMENT, 0, P2M__MSG("input larger than 4 GiB"));
+    pp->e = e;
+    pp->strict = e->strict;
+    pp->w.base = input ? (const uint8_t *)input : (const uint8_t *)"";
+    pp->w.err = err;
+    if (p2m__pp_survey(pp, pp->w.base, input_size) < 0) return pp->w.st;
+    P2M_MEMSET(&q, 0, sizeof q);
+    q.e = e;
+    p2m__pp_otlp_survey(pp, &q);
+    if (p2m__make_plan(&q, &pl) < 0)
+        return p2m__fail(err, P2M_ERR_MALFORMED, 0, P2M__MSG("input too large"));
+    *needed = 8u + p2m__al8((size_t)pp->bound) + (pl.total > pp->transient ? pl.total : pp->transient);
+    return P2M_OK;
+}
+
+P2M_API p2m_status p2m_pprof_work_size(const p2m_engine *engine, const void *input,
+                                       size_t input_size, size_t *needed, p2m_error *err) {
+    p2m__pp pp;
+    if (!needed) return p2m__fail(err, P2M_ERR_ARGUMENT, 0, P2M__MSG("needed must not be NULL"));
+    *needed = 0;
+    return p2m__pp_begin(&pp, engine, input, input_size, err, needed);
+}
+
+static P2M__MUST p2m_status p2m__pp_aggregate(const p2m_engine *engine, const void *input,
+                                              size_t input_size, const p2m_options *options,
+                                              void *work, size_t work_size,
+                                              const p2m_result **result, p2m_stats *stats,
+                                              p2m_error *err, int commit) {
+    p2m__pp pp;
+    p2m__fw w;
+    size_t needed = 0, used;
+    uint8_t *base;
+    p2m_status s;
+    p2m_stats local;
+    p2m_stats *st = stats ? stats : &local;
+    if (result) *result = 0;
+    if ((s = p2m__pp_begin(&pp, engine, input, input_size, err, &needed)) != P2M_OK) {
+        P2M_MEMSET(st, 0, sizeof *st);
+        return s;
+    }
+    if (!result) return p2m__fail(err, P2M_ERR_ARGUMENT, 0, P2M__MSG("result must not be NULL"));
+    if (!work || work_size < needed)
+        return p2m__need(err, P2M_ERR_MEMORY, needed, P2M__MSG("working memory too small"));
+    base = (uint8_t *)work + ((8u - ((uintptr_t)work & 7u)) & 7u);
+    w.start = w.p = base;
+    w.end = base + pp.bound;
+    w.over = 0;
+    used = (size_t)(base - (uint8_t *)work) + p2m__al8((size_t)pp.bound);
+    if (p2m__pp_rewrite(&pp, &w, base + p2m__al8((size_t)pp.bound)) < 0) return pp.w.st;
+    s = p2m__aggregate(engine, base, (size_t)(w.p - base), options, base + p2m__al8((size_t)pp.bound),
+                       work_size - used, result, st, err, commit, P2M_LAYOUT_V1_10);
+    if (s != P2M_OK) {
+        if (err && (s == P2M_ERR_MALFORMED || s == P2M_ERR_INVALID_REFERENCE)) err->offset = 0;
+        return s;
+    }
+    st->bytes_in = input_size;
+    st->layout = st->layout_evidence = P2M_LAYOUT_PPROF;
+    st->layout_conflict = 0;
+    st->work_used += used;
+    return P2M_OK;
+}
+
+P2M_API p2m_status p2m_pprof_aggregate(const p2m_engine *engine, const void *input,
+                                       size_t input_size, const p2m_options *options, void *work,
+                                       size_t work_size, const p2m_result **result,
+                                       p2m_stats *stats, p2m_error *err) {
+    return p2m__pp_aggregate(engine, input, input_size, options, work, work_size, result, stats,
+                             err, 1);
+}
+
+P2M_API p2m_status p2m_pprof_convert(const p2m_engine *engine, const void *input,
+                                     size_t input_size, const p2m_options *options, void *work,
+                                     size_t work_size, void *output, size_t cap,
+                                     size_t *output_size, p2m_stats *stats, p2m_error *err) {
+    const p2m_result *r;
+    p2m_status s = p2m__pp_aggregate(engine, input, input_size, options, work, work_size, &r,
+                                     stats, err, 0);
+    return p2m__finish_convert(r, s, output, cap, output_size, stats, err);
 }
 
 /* ---- text writers -----------------------------------------------------------
