@@ -5995,7 +5995,7 @@ typedef struct p2m__fw {
 } p2m__fw;
 
 P2M__INLINE void p2m__fw_varint(p2m__fw *w, uint64_t v) {
-    if (P2M__UNLIKELY(w->end - w->p < 10)) {
+    if (P2M__UNLIKELY(w->end - w->p < 10) && (size_t)(w->end - w->p) < p2m__varint_len(v)) {
         w->over = 1;
         return;
     }
@@ -6084,23 +6084,35 @@ typedef struct p2m__ppids {
     uint32_t mask;
 } p2m__ppids;
 
+/* A column's samples: written into a region of their own, moved into
+   their profile at the end. */
+typedef struct p2m__ppcol {
+    p2m__fw w;
+    uint8_t *entry;           /* the open sample */
+} p2m__ppcol;
+
 typedef struct p2m__pp {
     p2m__wire w;
     const p2m_engine *e;
     int strict;
+    int stacks;               /* the rewrite writes stacks and their tables */
     uint32_t n_types, n_samples, n_strings, n_labels, n_lines;
-    uint32_t max_ids, max_lines, min_values, max_values;
-    uint64_t n_ids, str_bytes;
+    uint32_t max_ids, max_id_bytes, max_lines, min_values, max_values;
+    uint64_t n_ids, id_bytes, str_bytes;
     p2m__ppids loc, fn, map;
     p2m__span types, samples, strings; /* ranges, as p2m__ppids.range */
     uint64_t time, duration, period;
     p2m__span period_type;    /* the last one's body */
-    uint64_t bound;           /* bytes of the rewritten request, at most */
+    /* the rewritten request's bytes, at most: in total, per column's
+       samples, for the attribute and stack entries */
+    uint64_t bound, col_bytes, rd_bytes;
     size_t transient;         /* bytes of the rewrite's tables */
-    /* labels: equal bytes, one attribute entry; slot: offset and length in
-       the input, attribute index (0: a label that makes no attribute) */
-    uint32_t *lab;            /* 3 words per slot; length 0: empty */
-    uint32_t lab_mask, n_attrs;
+    /* labels: equal bytes, one attribute entry. A hash table of entry
+       numbers + 1 (0: empty); an entry: offset and length in the input,
+       attribute index (0: a label that makes no attribute) */
+    uint32_t *lab, *labent;
+    uint32_t lab_mask, n_labent, n_attrs;
+    p2m__ppcol *col;          /* n_types */
 } p2m__pp;
 
 static int p2m__pp_wt(p2m__pp *pp, const p2m__field *f, const char *msg) {
@@ -6114,19 +6126,31 @@ static void p2m__pp_range(p2m__span *r, const p2m__field *f) {
     r->n = (uint32_t)(end - r->p);
 }
 
-/* Counts the varints of a repeated scalar field (packed or not); -1 when
-   a packed one is malformed. */
+/* Counts the elements of a repeated varint field: one when unpacked; when
+   packed, the bytes that end a varint, eight at a time (the rewrite
+   decodes what it reads, and reports what is malformed there). A packed
+   field must end with a varint's last byte. */
 static P2M__MUST int p2m__pp_count(p2m__pp *pp, const p2m__field *f, uint32_t *n) {
-    p2m__ints it;
-    uint64_t v = 0;
-    int r;
-    p2m__ints_init(&it, f);
-    while ((r = p2m__ints_next(&pp->w, &it, &v)) > 0) (*n)++;
-    return r;
+    const uint8_t *p = f->s.p, *end = f->s.p + f->s.n;
+    uint32_t c = 0;
+    if (f->wt != P2M__WT_LEN) {
+        (*n)++;
+        return 0;
+    }
+    if (p == end) return 0;
+    if (end[-1] >= 0x80u)
+        return p2m__bad(&pp->w, f->at, P2M__MSG("pprof: a packed field ends inside a varint"));
+    for (; end - p >= 8; p += 8) {
+        const uint64_t last = ~p2m__le64(p) & 0x8080808080808080u; /* a 1 per last byte */
+        c += (uint32_t)(((last >> 7) * 0x0101010101010101u) >> 56);
+    }
+    for (; p < end; p++) c += *p < 0x80u;
+    *n += c;
+    return 0;
 }
 
-/* Checks that every field of a message whose known fields are all varints
-   (ValueType, Label, Line) is one; 0 ok, -1 malformed. */
+/* Checks that every known field of a message whose known fields are all
+   varints (ValueType, Line) is one; 0 ok, -1 malformed. */
 static P2M__MUST int p2m__pp_varints(p2m__pp *pp, p2m__span s, uint32_t known, const char *msg) {
     const uint8_t *p = s.p, *end = s.p + s.n;
     p2m__field f;
@@ -6136,30 +6160,36 @@ static P2M__MUST int p2m__pp_varints(p2m__pp *pp, p2m__span s, uint32_t known, c
     return r;
 }
 
+/* A sample: its fields' wire types, how many location ids (when stacks
+   are written) and values it has (labels are checked where the rewrite
+   reads them). */
 static P2M__MUST int p2m__pp_survey_sample(p2m__pp *pp, p2m__span s) {
     const uint8_t *p = s.p, *end = s.p + s.n;
     p2m__field f;
-    uint32_t ids = 0, values = 0;
+    uint32_t ids = 0, values = 0, id_bytes = 0;
     int r;
     while ((r = p2m__next(&pp->w, &p, end, &f)) > 0) {
         if (f.num == P2M__PB_PPROF_SAMPLE_LOCATION_ID || f.num == P2M__PB_PPROF_SAMPLE_VALUE) {
             if (f.wt != P2M__WT_VARINT && f.wt != P2M__WT_LEN)
                 return p2m__pp_wt(pp, &f, P2M__MSG("pprof Sample: location_id or value is not "
                                                    "a varint or packed varints"));
-            if (p2m__pp_count(pp, &f, f.num == P2M__PB_PPROF_SAMPLE_VALUE ? &values : &ids) < 0)
-                return -1;
+            if (f.num == P2M__PB_PPROF_SAMPLE_VALUE) {
+                if (p2m__pp_count(pp, &f, &values) < 0) return -1;
+            } else if (pp->stacks) { /* else nothing reads them */
+                if (p2m__pp_count(pp, &f, &ids) < 0) return -1;
+                id_bytes += f.s.n;
+            }
         } else if (f.num == P2M__PB_PPROF_SAMPLE_LABEL) {
             if (f.wt != P2M__WT_LEN)
                 return p2m__pp_wt(pp, &f, P2M__MSG("pprof Sample: label is not a message"));
-            if (p2m__pp_varints(pp, f.s, P2M__PB_PPROF_LABEL_NUM_UNIT,
-                                P2M__MSG("pprof Label: a field is not a varint")) < 0)
-                return -1;
             pp->n_labels++;
         }
     }
     if (r < 0) return -1;
     pp->n_ids += ids;
+    pp->id_bytes += id_bytes;
     if (ids > pp->max_ids) pp->max_ids = ids;
+    if (id_bytes > pp->max_id_bytes) pp->max_id_bytes = id_bytes;
     if (values < pp->min_values) pp->min_values = values;
     if (values > pp->max_values) pp->max_values = values;
     return 0;
@@ -6205,6 +6235,15 @@ static P2M__MUST int p2m__pp_survey_entry(p2m__pp *pp, const p2m__field *e, p2m_
     if (lines > pp->max_lines) pp->max_lines = lines;
     return 0;
 }
+
+/* Room the rewrite keeps for the bytes before the regions: the request's
+   and scope's starts; a profile's start and sample type (then, after its
+   samples, its times and period: fewer than 96 bytes in all); the
+   dictionary's start (more than it needs: the regions move down in
+   pieces of at least 64 bytes). */
+#define P2M__PP_HEAD 64u
+#define P2M__PP_COL_HEAD 96u
+#define P2M__PP_DICT_HEAD 80u
 
 /* The survey: checks the whole Profile, counts what sizes the rewrite and
    bounds its bytes. No memory. */
@@ -6306,23 +6345,28 @@ static P2M__MUST int p2m__pp_survey(p2m__pp *pp, const uint8_t *in, size_t n) {
         }
     }
     /* the bound: entries at their largest (an index of table t takes at
-       most the bytes of t's size + 1, the invalid reference), lengths of
-       five bytes where the survey cannot know them */
+       most the bytes of t's size + 1, the invalid reference; copied ids
+       their own bytes), lengths of five bytes where the survey cannot know
+       them; each column's samples, then the attribute and stack entries,
+       each in a region after room for the bytes that go before it */
     wl = (uint32_t)p2m__varint_len((uint64_t)pp->loc.n + 1u);
     wa = (uint32_t)p2m__varint_len((uint64_t)pp->n_labels + 1u);
     ws = (uint32_t)p2m__varint_len((uint64_t)pp->n_samples + 1u);
-    b = 64u + 8u * 6u;                                            /* containers, zero entries */
-    b += pp->str_bytes + 2u;                                      /* strings ("" if none) */
-    b += (uint64_t)pp->map.n * 46u + (uint64_t)pp->fn.n * 46u;
-    b += (uint64_t)pp->loc.n * 23u + (uint64_t)pp->n_lines * 30u;
-    b += (uint64_t)pp->n_labels * 37u;                            /* attribute entries */
-    b += (uint64_t)pp->n_samples * 12u + pp->n_ids * wl;          /* stacks */
-    b += (uint64_t)pp->n_types *
-         (96u + (uint64_t)pp->n_samples * (6u + 1u + ws + 6u + 12u) + (uint64_t)pp->n_labels * wa);
+    pp->col_bytes = (uint64_t)pp->n_samples * (6u + (pp->stacks ? 1u + ws : 0u) + 12u + 6u) +
+                    (uint64_t)pp->n_labels * wa;
+    pp->rd_bytes = 4u + (uint64_t)pp->n_labels * 37u +
+                   (pp->stacks ? (uint64_t)pp->n_samples * 12u + pp->id_bytes + pp->n_ids * wl : 0u);
+    b = P2M__PP_HEAD + (uint64_t)pp->n_types * (P2M__PP_COL_HEAD + pp->col_bytes) +
+        P2M__PP_DICT_HEAD + pp->rd_bytes + pp->str_bytes + 2u;
+    if (pp->stacks)
+        b += 6u + (uint64_t)pp->map.n * 46u + (uint64_t)pp->fn.n * 46u + (uint64_t)pp->loc.n * 23u +
+             (uint64_t)pp->n_lines * 30u;
     pp->bound = b;
-    /* the rewrite's tables: labels, and ids of the tables that need a map */
+    /* the rewrite's tables: labels, columns, ids of the tables that need a map */
     {
-        uint64_t t = (uint64_t)p2m__pow2_at_least((uint64_t)pp->n_labels * 2u + 1u) * 12u;
+        uint64_t t = (uint64_t)p2m__pow2_at_least((uint64_t)pp->n_labels * 2u + 1u) * 4u +
+                     p2m__al8((size_t)pp->n_labels * 12u) +
+                     p2m__al8((size_t)pp->n_types * sizeof(p2m__ppcol));
         const p2m__ppids *tabs[3];
         int i;
         tabs[0] = &pp->loc;
@@ -6331,7 +6375,8 @@ static P2M__MUST int p2m__pp_survey(p2m__pp *pp, const uint8_t *in, size_t n) {
         for (i = 0; i < 3; i++)
             if (!tabs[i]->dense)
                 t += (uint64_t)p2m__pow2_at_least((uint64_t)tabs[i]->n * 2u + 1u) * 12u + 8u;
-        if (b > 0xFFFFFFF0u || t > 0xFFFFFFF0u) return p2m__bad(&pp->w, in, P2M__MSG("input too large"));
+        if (b > 0xFFFFFFF0u || t > 0xFFFFFFF0u)
+            return p2m__bad(&pp->w, in, P2M__MSG("input too large"));
         pp->transient = (size_t)t;
     }
     return 0;
@@ -6443,62 +6488,60 @@ static P2M__MUST int p2m__pp_map_ids(p2m__pp *pp, p2m__ppids *t, uint8_t **mem) 
 }
 
 /* A label's attribute index: the entry of equal bytes, or a new one
-   written to the dictionary (dict non-NULL); 0 for a label that makes no
-   attribute (no str, num or num_unit). */
-static P2M__MUST int p2m__pp_label(p2m__pp *pp, p2m__fw *dict, p2m__span s, uint32_t *out) {
+   written to the attribute and stack entries (rd); 0 for a label that
+   makes no attribute (no str, num or num_unit). */
+static P2M__MUST int p2m__pp_label(p2m__pp *pp, p2m__fw *rd, const p2m__field *lf, uint32_t *out) {
+    const p2m__span s = lf->s;
     uint32_t h = p2m__hash_bytes(s.p, s.n, 0x51u) & pp->lab_mask;
-    const uint32_t off = (uint32_t)(s.p - pp->w.base);
-    uint32_t *slot;
-    for (;;) {
-        slot = pp->lab + (size_t)h * 3u;
-        if (slot[1] == 0) break;
-        if (slot[1] - 1u == s.n && p2m__bytes_eq(pp->w.base + slot[0], s.p, s.n)) {
-            *out = slot[2];
+    uint32_t *ent;
+    const uint8_t *p = s.p, *end = s.p + s.n;
+    p2m__field f;
+    uint64_t key = 0, str = 0, num = 0, unit = 0;
+    uint8_t *at, *av;
+    int r;
+    while (pp->lab[h]) {
+        ent = pp->labent + (size_t)(pp->lab[h] - 1u) * 3u;
+        if (ent[1] == s.n && p2m__bytes_eq(pp->w.base + ent[0], s.p, s.n)) {
+            *out = ent[2];
             return 0;
         }
         h = (h + 1u) & pp->lab_mask;
     }
-    if (!dict) { /* not seen in the dictionary pass: cannot happen */
-        *out = 0;
-        return 0;
+    while ((r = p2m__next(&pp->w, &p, end, &f)) > 0) {
+        if (f.num > P2M__PB_PPROF_LABEL_NUM_UNIT) continue;
+        if (f.wt != P2M__WT_VARINT)
+            return p2m__pp_wt(pp, &f, P2M__MSG("pprof Label: a field is not a varint"));
+        if (f.num == P2M__PB_PPROF_LABEL_KEY) key = f.v;
+        else if (f.num == P2M__PB_PPROF_LABEL_STR) str = f.v;
+        else if (f.num == P2M__PB_PPROF_LABEL_NUM) num = f.v;
+        else unit = f.v;
     }
-    {
-        const uint8_t *p = s.p, *end = s.p + s.n;
-        p2m__field f;
-        uint64_t key = 0, str = 0, num = 0, unit = 0;
-        uint8_t *at, *av;
-        while (p2m__next(&pp->w, &p, end, &f) > 0) {
-            if (f.num == P2M__PB_PPROF_LABEL_KEY) key = f.v;
-            else if (f.num == P2M__PB_PPROF_LABEL_STR) str = f.v;
-            else if (f.num == P2M__PB_PPROF_LABEL_NUM) num = f.v;
-            else if (f.num == P2M__PB_PPROF_LABEL_NUM_UNIT) unit = f.v;
-        }
-        slot[0] = off;
-        slot[1] = s.n + 1u;
-        slot[2] = 0;
-        if (str == 0 && num == 0 && unit == 0) {
-            *out = 0;
-            return 0;
-        }
-        if (p2m__pp_str(pp, key, s.p) < 0 || p2m__pp_str(pp, str, s.p) < 0 ||
-            p2m__pp_str(pp, unit, s.p) < 0)
-            return -1;
-        at = p2m__fw_entry(dict, P2M__PB_DICT_ATTRIBUTE_TABLE);
-        p2m__fw_uint(dict, P2M__PB_KVU_KEY_STRINDEX, key);
-        av = p2m__fw_entry(dict, P2M__PB_KVU_VALUE);
-        if (str) {
-            p2m__fw_varint(dict, P2M__TAG(P2M__PB_ANY_VALUE_STRING_VALUE_STRINDEX, P2M__WT_VARINT));
-            p2m__fw_varint(dict, str);
-        } else {
-            p2m__fw_varint(dict, P2M__TAG(P2M__PB_ANY_VALUE_INT_VALUE, P2M__WT_VARINT));
-            p2m__fw_varint(dict, num);
-        }
-        p2m__fw_end(dict, av);
-        if (!str) p2m__fw_uint(dict, P2M__PB_KVU_UNIT_STRINDEX, unit);
-        p2m__fw_end(dict, at);
-        slot[2] = ++pp->n_attrs;
-        *out = slot[2];
+    if (r < 0) return -1;
+    pp->lab[h] = ++pp->n_labent;
+    ent = pp->labent + (size_t)(pp->n_labent - 1u) * 3u;
+    ent[0] = (uint32_t)(s.p - pp->w.base);
+    ent[1] = s.n;
+    ent[2] = 0;
+    *out = 0;
+    if (str == 0 && num == 0 && unit == 0) return 0;
+    if (p2m__pp_str(pp, key, lf->at) < 0 || p2m__pp_str(pp, str, lf->at) < 0 ||
+        (!str && p2m__pp_str(pp, unit, lf->at) < 0))
+        return -1;
+    at = p2m__fw_entry(rd, P2M__PB_DICT_ATTRIBUTE_TABLE);
+    p2m__fw_uint(rd, P2M__PB_KVU_KEY_STRINDEX, key);
+    av = p2m__fw_entry(rd, P2M__PB_KVU_VALUE);
+    if (str) { /* a string label: its value by string index */
+        p2m__fw_varint(rd, P2M__TAG(P2M__PB_ANY_VALUE_STRING_VALUE_STRINDEX, P2M__WT_VARINT));
+        p2m__fw_varint(rd, str);
+    } else { /* a numeric label: the number and its unit */
+        p2m__fw_varint(rd, P2M__TAG(P2M__PB_ANY_VALUE_INT_VALUE, P2M__WT_VARINT));
+        p2m__fw_varint(rd, num);
     }
+    p2m__fw_end(rd, av);
+    if (!str) p2m__fw_uint(rd, P2M__PB_KVU_UNIT_STRINDEX, unit);
+    p2m__fw_end(rd, at);
+    ent[2] = ++pp->n_attrs;
+    *out = ent[2];
     return 0;
 }
 
@@ -6631,132 +6674,144 @@ static P2M__MUST int p2m__pp_write_strings(p2m__pp *pp, p2m__fw *w) {
     return r;
 }
 
-/* One pass over the samples: each sample's labels (new ones to the
-   attribute table) and its stack (stack k + 1 for sample k). */
-static P2M__MUST int p2m__pp_write_stacks(p2m__pp *pp, p2m__fw *w) {
-    const uint8_t *p = pp->samples.p, *end = p + pp->samples.n;
-    p2m__field f;
+/* The location ids of one Sample field as stack indices, appended to the
+   stack entry being written. Packed ids of a table whose ids are its
+   indices are copied as they are, once their bytes are checked (no id 0,
+   no varint over ten bytes); everything else is decoded and looked up. */
+static P2M__MUST int p2m__pp_ids(p2m__pp *pp, p2m__fw *rd, const p2m__field *g) {
+    p2m__ints it;
+    uint64_t id = 0, idx = 0;
     int r;
-    p2m__fw_bytes(w, P2M__PB_DICT_ATTRIBUTE_TABLE, p2m__nothing, 0);
-    p2m__fw_bytes(w, P2M__PB_DICT_STACK_TABLE, p2m__nothing, 0);
-    while ((r = p2m__next(&pp->w, &p, end, &f)) > 0) {
-        const uint8_t *q = f.s.p, *qe = f.s.p + f.s.n;
-        p2m__field g;
-        uint8_t *at, *ids = 0;
-        if (f.num != P2M__PB_PPROF_SAMPLE) continue;
-        while (p2m__next(&pp->w, &q, qe, &g) > 0) {
-            uint32_t a;
-            if (g.num == P2M__PB_PPROF_SAMPLE_LABEL && p2m__pp_label(pp, w, g.s, &a) < 0) return -1;
+    if (g->wt == P2M__WT_LEN && pp->loc.dense && !pp->strict) {
+        const uint8_t *p = g->s.p, *end = g->s.p + g->s.n;
+        unsigned run = 0, last = 1; /* continuation bytes in a row; the byte before ended a varint */
+        int plain = 1;
+        for (; p < end; p++) {
+            const unsigned b = *p;
+            if (b == 0 && last) plain = 0; /* id 0: decoded below, an invalid reference */
+            last = b < 0x80u;
+            run = last ? 0u : run + 1u;
+            if (run >= 10u) break;
         }
-        at = p2m__fw_entry(w, P2M__PB_DICT_STACK_TABLE);
-        q = f.s.p;
-        while (p2m__next(&pp->w, &q, qe, &g) > 0) {
-            p2m__ints it;
-            uint64_t id = 0, idx;
-            if (g.num != P2M__PB_PPROF_SAMPLE_LOCATION_ID) continue;
-            if (!ids) ids = p2m__fw_entry(w, P2M__PB_STACK_LOCATION_INDICES);
-            p2m__ints_init(&it, &g);
-            while (p2m__ints_next(&pp->w, &it, &id) > 0) {
-                if (p2m__pp_index(pp, &pp->loc, id, g.at, &idx) < 0) return -1;
-                p2m__fw_varint(w, idx);
+        if (plain && p == end) { /* the survey checked that the last byte ends a varint */
+            if ((size_t)(rd->end - rd->p) < g->s.n) {
+                rd->over = 1;
+                return 0;
             }
-        }
-        if (ids) p2m__fw_end(w, ids);
-        p2m__fw_end(w, at);
-    }
-    return r;
-}
-
-/* The first column's samples: stack, attribute indices, value. */
-static P2M__MUST int p2m__pp_write_samples(p2m__pp *pp, p2m__fw *w) {
-    const uint8_t *p = pp->samples.p, *end = p + pp->samples.n;
-    p2m__field f;
-    uint32_t k = 0;
-    int r;
-    while ((r = p2m__next(&pp->w, &p, end, &f)) > 0) {
-        const uint8_t *q = f.s.p, *qe = f.s.p + f.s.n;
-        p2m__field g;
-        uint8_t *at, *attrs = 0;
-        uint64_t v = 0;
-        int have = 0;
-        if (f.num != P2M__PB_PPROF_SAMPLE) continue;
-        at = p2m__fw_entry(w, P2M__PB_PROFILE_SAMPLES);
-        p2m__fw_uint(w, P2M__PB_SAMPLE_STACK_INDEX, ++k);
-        while (p2m__next(&pp->w, &q, qe, &g) > 0) {
-            if (g.num == P2M__PB_PPROF_SAMPLE_LABEL) {
-                uint32_t a;
-                if (p2m__pp_label(pp, 0, g.s, &a) < 0) return -1;
-                if (!a) continue;
-                if (!attrs) attrs = p2m__fw_entry(w, P2M__PB_SAMPLE_V110_ATTRIBUTE_INDICES);
-                p2m__fw_varint(w, a);
-            } else if (g.num == P2M__PB_PPROF_SAMPLE_VALUE && !have) {
-                p2m__ints it;
-                p2m__ints_init(&it, &g);
-                have = p2m__ints_next(&pp->w, &it, &v) > 0;
-            }
-        }
-        if (attrs) p2m__fw_end(w, attrs);
-        p2m__fw_varint(w, P2M__TAG(P2M__PB_SAMPLE_V110_VALUES, P2M__WT_LEN));
-        p2m__fw_varint(w, p2m__varint_len(v));
-        p2m__fw_varint(w, v);
-        p2m__fw_end(w, at);
-    }
-    return r;
-}
-
-/* Column c's samples: the first column's (first0 .. end0), each with its
-   value replaced by the sample's value c. */
-static P2M__MUST int p2m__pp_copy_samples(p2m__pp *pp, p2m__fw *w, const uint8_t *first0,
-                                          const uint8_t *end0, uint32_t c) {
-    const uint8_t *p = pp->samples.p, *end = p + pp->samples.n, *s0 = first0;
-    p2m__field f, f0;
-    p2m__wire own; /* reads bytes this code wrote */
-    int r;
-    own.base = first0;
-    own.err = 0;
-    own.st = P2M_OK;
-    while ((r = p2m__next(&pp->w, &p, end, &f)) > 0) {
-        const uint8_t *q = f.s.p, *qe = f.s.p + f.s.n, *b, *be;
-        p2m__field g;
-        uint8_t *at;
-        uint64_t v = 0;
-        uint32_t i = 0;
-        if (f.num != P2M__PB_PPROF_SAMPLE) continue;
-        while (p2m__next(&pp->w, &q, qe, &g) > 0) {
-            p2m__ints it;
-            uint64_t x = 0;
-            if (g.num != P2M__PB_PPROF_SAMPLE_VALUE) continue;
-            p2m__ints_init(&it, &g);
-            while (i <= c && p2m__ints_next(&pp->w, &it, &x) > 0)
-                if (i++ == c) v = x;
-        }
-        if (p2m__next(&own, &s0, end0, &f0) <= 0) return p2m__bad(&pp->w, f.at, "internal");
-        /* the first column's sample: stack index, attribute indices, then
-           its value field, which is the last */
-        b = f0.s.p;
-        be = f0.s.p + f0.s.n;
-        {
-            const uint8_t *x = b;
-            p2m__field h;
-            while (p2m__next(&own, &x, be, &h) > 0)
-                if (h.num == P2M__PB_SAMPLE_V110_VALUES) {
-                    be = h.at;
-                    break;
-                }
-        }
-        at = p2m__fw_entry(w, P2M__PB_PROFILE_SAMPLES);
-        if ((size_t)(w->end - w->p) < (size_t)(be - b)) {
-            w->over = 1;
+            P2M_MEMCPY(rd->p, g->s.p, g->s.n);
+            rd->p += g->s.n;
             return 0;
         }
-        P2M_MEMCPY(w->p, b, (size_t)(be - b));
-        w->p += be - b;
-        p2m__fw_varint(w, P2M__TAG(P2M__PB_SAMPLE_V110_VALUES, P2M__WT_LEN));
-        p2m__fw_varint(w, p2m__varint_len(v));
-        p2m__fw_varint(w, v);
-        p2m__fw_end(w, at);
+    }
+    p2m__ints_init(&it, g);
+    while ((r = p2m__ints_next(&pp->w, &it, &id)) > 0) {
+        if (p2m__pp_index(pp, &pp->loc, id, g->at, &idx) < 0) return -1;
+        p2m__fw_varint(rd, idx);
     }
     return r;
+}
+
+/* One pass over the samples. Sample k's labels become attribute entries
+   (new ones) and its location ids stack k + 1, both in rd; in each
+   column's region, a sample with that stack, the attribute indices (the
+   first column's bytes, copied to the others) and the column's value. */
+static P2M__MUST int p2m__pp_write_samples(p2m__pp *pp, p2m__fw *rd) {
+    const uint8_t *p = pp->samples.p, *end = p + pp->samples.n;
+    p2m__field f;
+    const uint32_t nc = pp->n_types;
+    uint32_t k = 0, c;
+    int r;
+    p2m__fw_bytes(rd, P2M__PB_DICT_ATTRIBUTE_TABLE, p2m__nothing, 0);
+    if (pp->stacks) p2m__fw_bytes(rd, P2M__PB_DICT_STACK_TABLE, p2m__nothing, 0);
+    while ((r = p2m__next(&pp->w, &p, end, &f)) > 0) {
+        const uint8_t *q = f.s.p, *qe = f.s.p + f.s.n, *pre;
+        p2m__field g, idf, vf;
+        p2m__fw *w0;
+        uint8_t *attrs = 0;
+        uint32_t n_id = 0, n_val = 0;
+        if (f.num != P2M__PB_PPROF_SAMPLE) continue;
+        if (!nc) continue; /* no column: nothing to write (the survey checked it has no values) */
+        for (c = 0; c < nc; c++)
+            pp->col[c].entry = p2m__fw_entry(&pp->col[c].w, P2M__PB_PROFILE_SAMPLES);
+        w0 = &pp->col[0].w;
+        pre = w0->p;
+        k++;
+        if (pp->stacks) p2m__fw_uint(w0, P2M__PB_SAMPLE_STACK_INDEX, k);
+        /* labels now; ids and values remembered (one field each, usually) */
+        P2M_MEMSET(&idf, 0, sizeof idf);
+        P2M_MEMSET(&vf, 0, sizeof vf);
+        while ((r = p2m__next(&pp->w, &q, qe, &g)) > 0) {
+            if (g.num == P2M__PB_PPROF_SAMPLE_LABEL) {
+                uint32_t a;
+                if (p2m__pp_label(pp, rd, &g, &a) < 0) return -1;
+                if (!a) continue;
+                if (!attrs) attrs = p2m__fw_entry(w0, P2M__PB_SAMPLE_V110_ATTRIBUTE_INDICES);
+                p2m__fw_varint(w0, a);
+            } else if (g.num == P2M__PB_PPROF_SAMPLE_LOCATION_ID) {
+                if (!n_id++) idf = g;
+            } else if (g.num == P2M__PB_PPROF_SAMPLE_VALUE) {
+                if (!n_val++) vf = g;
+            }
+        }
+        if (r < 0) return -1;
+        if (attrs) p2m__fw_end(w0, attrs);
+        if (pp->stacks) {
+            uint8_t *st = p2m__fw_entry(rd, P2M__PB_DICT_STACK_TABLE), *li = 0;
+            if (n_id) li = p2m__fw_entry(rd, P2M__PB_STACK_LOCATION_INDICES);
+            if (n_id == 1) {
+                if (p2m__pp_ids(pp, rd, &idf) < 0) return -1;
+            } else if (n_id > 1) { /* several fields (unpacked ids): in order */
+                for (q = f.s.p; p2m__next(&pp->w, &q, qe, &g) > 0;)
+                    if (g.num == P2M__PB_PPROF_SAMPLE_LOCATION_ID && p2m__pp_ids(pp, rd, &g) < 0)
+                        return -1;
+            }
+            if (li) p2m__fw_end(rd, li);
+            p2m__fw_end(rd, st);
+        }
+        for (c = 1; c < nc; c++) { /* the stack index and attributes of every column */
+            p2m__fw *wc = &pp->col[c].w;
+            const size_t n = (size_t)(w0->p - pre);
+            if ((size_t)(wc->end - wc->p) < n) {
+                wc->over = 1;
+                continue;
+            }
+            P2M_MEMCPY(wc->p, pre, n);
+            wc->p += n;
+        }
+        /* value c to column c (the survey counted one per column) */
+        c = 0;
+        for (q = f.s.p; c < nc && (n_val == 1 || p2m__next(&pp->w, &q, qe, &vf) > 0);) {
+            p2m__ints it;
+            uint64_t v = 0;
+            int rv = 0;
+            if (vf.num != P2M__PB_PPROF_SAMPLE_VALUE) continue;
+            p2m__ints_init(&it, &vf);
+            while (c < nc && (rv = p2m__ints_next(&pp->w, &it, &v)) > 0) {
+                p2m__fw *wc = &pp->col[c++].w;
+                p2m__fw_varint(wc, P2M__TAG(P2M__PB_SAMPLE_V110_VALUES, P2M__WT_LEN));
+                p2m__fw_varint(wc, p2m__varint_len(v));
+                p2m__fw_varint(wc, v);
+            }
+            if (rv < 0) return -1;
+            if (n_val == 1) break;
+        }
+        for (c = 0; c < nc; c++) p2m__fw_end(&pp->col[c].w, pp->col[c].entry);
+    }
+    return r;
+}
+
+/* Moves n bytes from src down to dst (dst <= src), in pieces that do not
+   overlap (the rewrite keeps regions at least 64 bytes above their place). */
+static void p2m__pp_move(uint8_t *dst, const uint8_t *src, size_t n) {
+    const size_t gap = (size_t)(src - dst);
+    if (!n || !gap) return;
+    while (n) {
+        const size_t k = n < gap ? n : gap;
+        P2M_MEMCPY(dst, src, k);
+        dst += k;
+        src += k;
+        n -= k;
+    }
 }
 
 /* The ValueType at position c of the sample types: copied as it is (the
@@ -6773,41 +6828,59 @@ static P2M__MUST int p2m__pp_value_type(p2m__pp *pp, p2m__fw *w, uint32_t num, p
     return 0;
 }
 
-/* The rewrite: the dictionary, then one resource whose one scope has a
-   profile per sample type. mem: the tables (pp->transient bytes). */
+/* The rewrite into w (pp->bound bytes): the samples pass writes each
+   column's samples and the attribute and stack entries into regions of
+   their own, placed after room for what goes before them; then the
+   request is put together from the start: the resource with one profile
+   per column (each region moved down into its profile), the dictionary
+   (its region moved down, the other tables written after it). An OTLP
+   reader finds the dictionary after the samples as anywhere else.
+   mem: the tables (pp->transient bytes). */
 static P2M__MUST int p2m__pp_rewrite(p2m__pp *pp, p2m__fw *w, uint8_t *mem) {
-    uint8_t *d, *rp, *sp;
+    uint8_t *rp, *sp, *d, *base = w->p;
     const uint8_t *tp = pp->types.p, *tend = tp + pp->types.n;
     p2m__field t;
+    p2m__fw rd;
     uint32_t c = 0;
-    const uint8_t *first0 = 0, *end0 = 0;
+    size_t at = P2M__PP_HEAD;
     pp->lab = (uint32_t *)(void *)mem;
     pp->lab_mask = p2m__pow2_at_least((uint64_t)pp->n_labels * 2u + 1u) - 1u;
-    P2M_MEMSET(pp->lab, 0, ((size_t)pp->lab_mask + 1u) * 12u);
-    mem += p2m__al8(((size_t)pp->lab_mask + 1u) * 12u);
+    P2M_MEMSET(pp->lab, 0, ((size_t)pp->lab_mask + 1u) * 4u);
+    mem += p2m__al8(((size_t)pp->lab_mask + 1u) * 4u);
+    pp->labent = (uint32_t *)(void *)mem;
+    mem += p2m__al8((size_t)pp->n_labels * 12u);
+    pp->col = (p2m__ppcol *)(void *)mem;
+    mem += p2m__al8((size_t)pp->n_types * sizeof(p2m__ppcol));
     if (p2m__pp_map_ids(pp, &pp->loc, &mem) < 0 || p2m__pp_map_ids(pp, &pp->fn, &mem) < 0 ||
         p2m__pp_map_ids(pp, &pp->map, &mem) < 0)
         return -1;
-    d = p2m__fw_open(w, P2M__PB_REQ_DICTIONARY);
-    if (p2m__pp_write_mappings(pp, w) < 0 || p2m__pp_write_locations(pp, w) < 0 ||
-        p2m__pp_write_functions(pp, w) < 0 || p2m__pp_write_strings(pp, w) < 0 ||
-        p2m__pp_write_stacks(pp, w) < 0)
-        return -1;
-    p2m__fw_close(w, d);
+    for (c = 0; c < pp->n_types; c++) {
+        p2m__fw *cw = &pp->col[c].w;
+        at += P2M__PP_COL_HEAD;
+        cw->start = cw->p = base + at;
+        cw->end = cw->p + pp->col_bytes;
+        cw->over = 0;
+        at += (size_t)pp->col_bytes;
+    }
+    at += P2M__PP_DICT_HEAD;
+    rd.start = rd.p = base + at;
+    rd.end = rd.p + pp->rd_bytes;
+    rd.over = 0;
+    if (p2m__pp_write_samples(pp, &rd) < 0) return -1;
+    for (c = 0; c < pp->n_types; c++) w->over |= pp->col[c].w.over;
+    w->over |= rd.over;
+    /* the request, from the start */
     rp = p2m__fw_open(w, P2M__PB_REQ_RESOURCE_PROFILES);
     sp = p2m__fw_open(w, P2M__PB_RESOURCE_PROFILES_SCOPE_PROFILES);
-    while (p2m__next(&pp->w, &tp, tend, &t) > 0) {
+    for (c = 0; p2m__next(&pp->w, &tp, tend, &t) > 0;) {
         uint8_t *prof;
+        p2m__fw *cw;
         if (t.num != P2M__PB_PPROF_SAMPLE_TYPE) continue;
+        cw = &pp->col[c++].w;
         prof = p2m__fw_open(w, P2M__PB_SCOPE_PROFILES_PROFILES);
         if (p2m__pp_value_type(pp, w, P2M__PB_PROFILE_SAMPLE_TYPE, t.s) < 0) return -1;
-        if (c == 0) {
-            first0 = w->p;
-            if (p2m__pp_write_samples(pp, w) < 0) return -1;
-            end0 = w->p;
-        } else if (p2m__pp_copy_samples(pp, w, first0, end0, c) < 0) {
-            return -1;
-        }
+        p2m__pp_move(w->p, cw->start, (size_t)(cw->p - cw->start));
+        w->p += cw->p - cw->start;
         if (pp->time) {
             p2m__fw_varint(w, P2M__TAG(P2M__PB_PROFILE_TIME_UNIX_NANO, P2M__WT_I64));
             if (w->end - w->p < 8) {
@@ -6823,12 +6896,20 @@ static P2M__MUST int p2m__pp_rewrite(p2m__pp *pp, p2m__fw *w, uint8_t *mem) {
             return -1;
         p2m__fw_uint(w, P2M__PB_PROFILE_PERIOD, pp->period);
         p2m__fw_close(w, prof);
-        c++;
     }
     p2m__fw_close(w, sp);
     p2m__fw_close(w, rp);
-    if (w->over) return p2m__bad(&pp->w, pp->w.base, P2M__MSG("internal: the pprof rewrite "
-                                                              "outgrew its bound"));
+    d = p2m__fw_open(w, P2M__PB_REQ_DICTIONARY);
+    p2m__pp_move(w->p, rd.start, (size_t)(rd.p - rd.start));
+    w->p += rd.p - rd.start;
+    if (pp->stacks && (p2m__pp_write_mappings(pp, w) < 0 || p2m__pp_write_locations(pp, w) < 0 ||
+                       p2m__pp_write_functions(pp, w) < 0))
+        return -1;
+    if (p2m__pp_write_strings(pp, w) < 0) return -1;
+    p2m__fw_close(w, d);
+    if (w->over)
+        return p2m__bad(&pp->w, pp->w.base, P2M__MSG("internal: the pprof rewrite outgrew its "
+                                                     "bound"));
     return 0;
 }
 
@@ -6848,6 +6929,8 @@ static P2M__MUST p2m_status p2m__pp_begin(p2m__pp *pp, const p2m_engine *e, cons
         return p2m__fail(err, P2M_ERR_ARGUMENT, 0, P2M__MSG("input larger than 4 GiB"));
     pp->e = e;
     pp->strict = e->strict;
+    /* stacks when the engine reads them; in strict mode always (every id is checked) */
+    pp->stacks = P2M__STACKS(e) || e->strict;
     pp->w.base = input ? (const uint8_t *)input : (const uint8_t *)"";
     pp->w.err = err;
     if (p2m__pp_survey(pp, pp->w.base, input_size) < 0) return pp->w.st;
