@@ -3929,7 +3929,8 @@ P2M__INLINE p2m__smemo *p2m__memo_entry(p2m__req *q, const p2m__smp *x, uint32_t
     uint64_t key = 0, key2 = 0;
     p2m__smemo *me;
     if (n <= 16u) { /* the key is the bytes themselves */
-        if ((size_t)(q->in + q->in_len - ap) >= 16u) {
+        /* no attributes: ap is not in the input (and the key stays 0) */
+        if (n != 0 && (size_t)(q->in + q->in_len - ap) >= 16u) {
             key = p2m__le64(ap);
             key2 = p2m__le64(ap + 8);
             if (n < 8u) { key &= ((uint64_t)1 << (8u * n)) - 1u; key2 = 0; }
@@ -6119,11 +6120,17 @@ static int p2m__pp_wt(p2m__pp *pp, const p2m__field *f, const char *msg) {
     return p2m__bad(&pp->w, f->at, msg);
 }
 
-/* The range of a table: widened to hold field f. */
+/* The range of a table: widened to hold field f. p2m__pp_walk gives a
+   range's bounds to walk (an empty range, never met, is p2m__nothing). */
 static void p2m__pp_range(p2m__span *r, const p2m__field *f) {
     const uint8_t *end = f->s.p + f->s.n;
     if (!r->p) r->p = f->at;
     r->n = (uint32_t)(end - r->p);
+}
+static const uint8_t *p2m__pp_walk(p2m__span r, const uint8_t **end) {
+    const uint8_t *p = r.p ? r.p : p2m__nothing;
+    *end = p + r.n;
+    return p;
 }
 
 /* Counts the elements of a repeated varint field: one when unpacked; when
@@ -6327,8 +6334,7 @@ static P2M__MUST int p2m__pp_survey(p2m__pp *pp, const uint8_t *in, size_t n) {
     if (r < 0) return -1;
     if (pp->n_samples && (pp->min_values != pp->n_types || pp->max_values != pp->n_types)) {
         /* the first sample whose values do not match the sample types */
-        p = pp->samples.p;
-        end = p + pp->samples.n;
+        p = p2m__pp_walk(pp->samples, &end);
         while (p2m__next(&pp->w, &p, end, &f) > 0) {
             if (f.num == P2M__PB_PPROF_SAMPLE) {
                 uint32_t values = 0;
@@ -6355,7 +6361,8 @@ static P2M__MUST int p2m__pp_survey(p2m__pp *pp, const uint8_t *in, size_t n) {
     pp->col_bytes = (uint64_t)pp->n_samples * (6u + (pp->stacks ? 1u + ws : 0u) + 12u + 6u) +
                     (uint64_t)pp->n_labels * wa;
     pp->rd_bytes = 4u + (uint64_t)pp->n_labels * 37u +
-                   (pp->stacks ? (uint64_t)pp->n_samples * 12u + pp->id_bytes + pp->n_ids * wl : 0u);
+                   (pp->stacks ? (uint64_t)pp->n_samples * 12u + pp->id_bytes + pp->n_ids * wl
+                               : 0u);
     b = P2M__PP_HEAD + (uint64_t)pp->n_types * (P2M__PP_COL_HEAD + pp->col_bytes) +
         P2M__PP_DICT_HEAD + pp->rd_bytes + pp->str_bytes + 2u;
     if (pp->stacks)
@@ -6451,7 +6458,7 @@ static P2M__MUST int p2m__pp_str(p2m__pp *pp, uint64_t idx, const uint8_t *at) {
 
 /* Builds the id map of a sparse table in mem; a repeated id is malformed. */
 static P2M__MUST int p2m__pp_map_ids(p2m__pp *pp, p2m__ppids *t, uint8_t **mem) {
-    const uint8_t *p = t->range.p, *end = p + t->range.n;
+    const uint8_t *end, *p = p2m__pp_walk(t->range, &end);
     p2m__field f;
     uint32_t cap, k = 0;
     int r;
@@ -6548,7 +6555,7 @@ static P2M__MUST int p2m__pp_label(p2m__pp *pp, p2m__fw *rd, const p2m__field *l
 /* The dictionary's mapping, location and function tables, each entry 0
    the zero value, then the Profile's entries in order. */
 static P2M__MUST int p2m__pp_write_mappings(p2m__pp *pp, p2m__fw *w) {
-    const uint8_t *p = pp->map.range.p, *end = p + pp->map.range.n;
+    const uint8_t *end, *p = p2m__pp_walk(pp->map.range, &end);
     p2m__field f;
     int r;
     p2m__fw_bytes(w, P2M__PB_DICT_MAPPING_TABLE, p2m__nothing, 0);
@@ -6576,7 +6583,7 @@ static P2M__MUST int p2m__pp_write_mappings(p2m__pp *pp, p2m__fw *w) {
 }
 
 static P2M__MUST int p2m__pp_write_functions(p2m__pp *pp, p2m__fw *w) {
-    const uint8_t *p = pp->fn.range.p, *end = p + pp->fn.range.n;
+    const uint8_t *end, *p = p2m__pp_walk(pp->fn.range, &end);
     p2m__field f;
     int r;
     p2m__fw_bytes(w, P2M__PB_DICT_FUNCTION_TABLE, p2m__nothing, 0);
@@ -6589,13 +6596,15 @@ static P2M__MUST int p2m__pp_write_functions(p2m__pp *pp, p2m__fw *w) {
         while (p2m__next(&pp->w, &q, qe, &g) > 0)
             if (g.num <= P2M__PB_PPROF_FUNCTION_START_LINE) {
                 v[g.num] = g.v;
-                if (g.num >= P2M__PB_PPROF_FUNCTION_NAME && g.num <= P2M__PB_PPROF_FUNCTION_FILENAME &&
+                if (g.num >= P2M__PB_PPROF_FUNCTION_NAME &&
+                    g.num <= P2M__PB_PPROF_FUNCTION_FILENAME &&
                     p2m__pp_str(pp, g.v, g.at) < 0)
                     return -1;
             }
         at = p2m__fw_entry(w, P2M__PB_DICT_FUNCTION_TABLE);
         p2m__fw_uint(w, P2M__PB_FUNCTION_NAME_STRINDEX, v[P2M__PB_PPROF_FUNCTION_NAME]);
-        p2m__fw_uint(w, P2M__PB_FUNCTION_SYSTEM_NAME_STRINDEX, v[P2M__PB_PPROF_FUNCTION_SYSTEM_NAME]);
+        p2m__fw_uint(w, P2M__PB_FUNCTION_SYSTEM_NAME_STRINDEX,
+                     v[P2M__PB_PPROF_FUNCTION_SYSTEM_NAME]);
         p2m__fw_uint(w, P2M__PB_FUNCTION_FILENAME_STRINDEX, v[P2M__PB_PPROF_FUNCTION_FILENAME]);
         p2m__fw_uint(w, P2M__PB_FUNCTION_START_LINE, v[P2M__PB_PPROF_FUNCTION_START_LINE]);
         p2m__fw_end(w, at);
@@ -6604,7 +6613,7 @@ static P2M__MUST int p2m__pp_write_functions(p2m__pp *pp, p2m__fw *w) {
 }
 
 static P2M__MUST int p2m__pp_write_locations(p2m__pp *pp, p2m__fw *w) {
-    const uint8_t *p = pp->loc.range.p, *end = p + pp->loc.range.n;
+    const uint8_t *end, *p = p2m__pp_walk(pp->loc.range, &end);
     p2m__field f;
     int r;
     p2m__fw_bytes(w, P2M__PB_DICT_LOCATION_TABLE, p2m__nothing, 0);
@@ -6661,7 +6670,7 @@ static P2M__MUST int p2m__pp_write_locations(p2m__pp *pp, p2m__fw *w) {
 }
 
 static P2M__MUST int p2m__pp_write_strings(p2m__pp *pp, p2m__fw *w) {
-    const uint8_t *p = pp->strings.p, *end = p + pp->strings.n;
+    const uint8_t *end, *p = p2m__pp_walk(pp->strings, &end);
     p2m__field f;
     int r;
     if (!pp->n_strings) { /* index 0 is "" in every table */
@@ -6684,7 +6693,8 @@ static P2M__MUST int p2m__pp_ids(p2m__pp *pp, p2m__fw *rd, const p2m__field *g) 
     int r;
     if (g->wt == P2M__WT_LEN && pp->loc.dense && !pp->strict) {
         const uint8_t *p = g->s.p, *end = g->s.p + g->s.n;
-        unsigned run = 0, last = 1; /* continuation bytes in a row; the byte before ended a varint */
+        /* run: continuation bytes in a row; last: the byte before ended a varint */
+        unsigned run = 0, last = 1;
         int plain = 1;
         for (; p < end; p++) {
             const unsigned b = *p;
@@ -6716,7 +6726,7 @@ static P2M__MUST int p2m__pp_ids(p2m__pp *pp, p2m__fw *rd, const p2m__field *g) 
    column's region, a sample with that stack, the attribute indices (the
    first column's bytes, copied to the others) and the column's value. */
 static P2M__MUST int p2m__pp_write_samples(p2m__pp *pp, p2m__fw *rd) {
-    const uint8_t *p = pp->samples.p, *end = p + pp->samples.n;
+    const uint8_t *end, *p = p2m__pp_walk(pp->samples, &end);
     p2m__field f;
     const uint32_t nc = pp->n_types;
     uint32_t k = 0, c;
@@ -6838,7 +6848,7 @@ static P2M__MUST int p2m__pp_value_type(p2m__pp *pp, p2m__fw *w, uint32_t num, p
    mem: the tables (pp->transient bytes). */
 static P2M__MUST int p2m__pp_rewrite(p2m__pp *pp, p2m__fw *w, uint8_t *mem) {
     uint8_t *rp, *sp, *d, *base = w->p;
-    const uint8_t *tp = pp->types.p, *tend = tp + pp->types.n;
+    const uint8_t *tend, *tp = p2m__pp_walk(pp->types, &tend);
     p2m__field t;
     p2m__fw rd;
     uint32_t c = 0;
@@ -6939,7 +6949,8 @@ static P2M__MUST p2m_status p2m__pp_begin(p2m__pp *pp, const p2m_engine *e, cons
     p2m__pp_otlp_survey(pp, &q);
     if (p2m__make_plan(&q, &pl) < 0)
         return p2m__fail(err, P2M_ERR_MALFORMED, 0, P2M__MSG("input too large"));
-    *needed = 8u + p2m__al8((size_t)pp->bound) + (pl.total > pp->transient ? pl.total : pp->transient);
+    *needed = 8u + p2m__al8((size_t)pp->bound) +
+              (pl.total > pp->transient ? pl.total : pp->transient);
     return P2M_OK;
 }
 
@@ -6961,13 +6972,12 @@ static P2M__MUST p2m_status p2m__pp_aggregate(const p2m_engine *engine, const vo
     size_t needed = 0, used;
     uint8_t *base;
     p2m_status s;
-    p2m_stats local;
-    p2m_stats *st = stats ? stats : &local;
+    p2m_stats local; /* p2m__aggregate clears it */
+    p2m_stats *st = stats ? stats : &local; /* cppcheck-suppress uninitvar */
     if (result) *result = 0;
-    if ((s = p2m__pp_begin(&pp, engine, input, input_size, err, &needed)) != P2M_OK) {
-        P2M_MEMSET(st, 0, sizeof *st);
-        return s;
-    }
+    P2M_MEMSET(st, 0, sizeof *st);
+    st->bytes_in = input_size;
+    if ((s = p2m__pp_begin(&pp, engine, input, input_size, err, &needed)) != P2M_OK) return s;
     if (!result) return p2m__fail(err, P2M_ERR_ARGUMENT, 0, P2M__MSG("result must not be NULL"));
     if (!work || work_size < needed)
         return p2m__need(err, P2M_ERR_MEMORY, needed, P2M__MSG("working memory too small"));
@@ -6977,10 +6987,12 @@ static P2M__MUST p2m_status p2m__pp_aggregate(const p2m_engine *engine, const vo
     w.over = 0;
     used = (size_t)(base - (uint8_t *)work) + p2m__al8((size_t)pp.bound);
     if (p2m__pp_rewrite(&pp, &w, base + p2m__al8((size_t)pp.bound)) < 0) return pp.w.st;
-    s = p2m__aggregate(engine, base, (size_t)(w.p - base), options, base + p2m__al8((size_t)pp.bound),
-                       work_size - used, result, st, err, commit, P2M_LAYOUT_V1_10);
-    if (s != P2M_OK) {
+    s = p2m__aggregate(engine, base, (size_t)(w.p - base), options,
+                       base + p2m__al8((size_t)pp.bound), work_size - used, result, st, err,
+                       commit, P2M_LAYOUT_V1_10);
+    if (s != P2M_OK) { /* none expected: the rewrite checked what the engine would */
         if (err && (s == P2M_ERR_MALFORMED || s == P2M_ERR_INVALID_REFERENCE)) err->offset = 0;
+        st->bytes_in = input_size;
         return s;
     }
     st->bytes_in = input_size;
