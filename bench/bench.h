@@ -70,6 +70,8 @@ const char *cpp_error(void);
    varint, fixed, packed element; strings and bytes as views) and folds the
    values into *sum so that nothing can be optimised away. */
 int pz_walk(const uint8_t *p, size_t n, int layout, uint64_t *sum);
+/* The same over a pprof Profile (profile.proto) for the pprof workloads. */
+int pz_walk_pprof(const uint8_t *p, size_t n, uint64_t *sum);
 const char *pz_error(void);
 
 /* ---- heap allocation counter (malloc_count.c) ---------------------------- */

@@ -4,7 +4,8 @@
 // decoded by its schema type (varints, fixed, doubles, each element of packed
 // fields; strings and bytes as views) and folded into a sum: the practical
 // floor for a parser that reads everything, with nothing kept. Both layouts
-// (v1.8 and v1.10 differ in Profile and Sample field numbers).
+// (v1.8 and v1.10 differ in Profile and Sample field numbers), and the pprof
+// schema (profile.proto) for the pprof workloads.
 #include "bench.h"
 
 #include <cstdio>
@@ -255,7 +256,118 @@ struct walker {
     }
 };
 
+// The pprof schema (profile.proto), every field decoded by its type, the
+// same way: a separate walker, as a pprof decoder would be.
+struct pprof_walker {
+    uint64_t sum = 0;
+
+    void view(pbf_reader &m) { sum += m.get_view().size(); }
+    void i64(pbf_reader &m) { sum += static_cast<uint64_t>(m.get_int64()); }
+    void u64(pbf_reader &m) { sum += m.get_uint64(); }
+    void flag(pbf_reader &m) { sum += m.get_bool(); }
+    void rep_i64(pbf_reader &m) {
+        if (m.wire_type() == pbf_wire_type::length_delimited) {
+            for (int64_t v : m.get_packed_int64()) sum += static_cast<uint64_t>(v);
+        } else {
+            i64(m);
+        }
+    }
+    void rep_u64(pbf_reader &m) {
+        if (m.wire_type() == pbf_wire_type::length_delimited) {
+            for (uint64_t v : m.get_packed_uint64()) sum += v;
+        } else {
+            u64(m);
+        }
+    }
+
+    void value_type(pbf_reader m) {  // type, unit
+        while (m.next()) {
+            if (m.tag() == 1 || m.tag() == 2) i64(m);
+            else m.skip();
+        }
+    }
+    void label(pbf_reader m) {  // key, str, num, num_unit
+        while (m.next()) {
+            if (m.tag() >= 1 && m.tag() <= 4) i64(m);
+            else m.skip();
+        }
+    }
+    void sample(pbf_reader m) {
+        while (m.next()) {
+            switch (m.tag()) {
+            case 1: rep_u64(m); break;  // location_id
+            case 2: rep_i64(m); break;  // value
+            case 3: label(m.get_message()); break;
+            default: m.skip();
+            }
+        }
+    }
+    void mapping(pbf_reader m) {
+        while (m.next()) {
+            const uint32_t t = m.tag();
+            if (t >= 1 && t <= 4) u64(m);            // id, memory_start/limit, file_offset
+            else if (t == 5 || t == 6) i64(m);       // filename, build_id
+            else if (t >= 7 && t <= 10) flag(m);     // has_*
+            else m.skip();
+        }
+    }
+    void line(pbf_reader m) {
+        while (m.next()) {
+            switch (m.tag()) {
+            case 1: u64(m); break;          // function_id
+            case 2: case 3: i64(m); break;  // line, column
+            default: m.skip();
+            }
+        }
+    }
+    void location(pbf_reader m) {
+        while (m.next()) {
+            switch (m.tag()) {
+            case 1: case 2: case 3: u64(m); break;  // id, mapping_id, address
+            case 4: line(m.get_message()); break;
+            case 5: flag(m); break;                 // is_folded
+            default: m.skip();
+            }
+        }
+    }
+    void function(pbf_reader m) {
+        while (m.next()) {
+            const uint32_t t = m.tag();
+            if (t == 1) u64(m);                 // id
+            else if (t >= 2 && t <= 5) i64(m);  // name, system_name, filename, start_line
+            else m.skip();
+        }
+    }
+    void profile(pbf_reader m) {
+        while (m.next()) {
+            switch (m.tag()) {
+            case 1: case 11: value_type(m.get_message()); break;  // sample_type, period_type
+            case 2: sample(m.get_message()); break;
+            case 3: mapping(m.get_message()); break;
+            case 4: location(m.get_message()); break;
+            case 5: function(m.get_message()); break;
+            case 6: view(m); break;  // string_table
+            case 7: case 8: case 9: case 10: case 12: case 14: i64(m); break;
+            case 13: rep_i64(m); break;  // comment
+            default: m.skip();
+            }
+        }
+    }
+};
+
 }  // namespace
+
+extern "C" int pz_walk_pprof(const uint8_t *p, size_t n, uint64_t *sum) {
+    pprof_walker w;
+    try {
+        w.profile(pbf_reader{reinterpret_cast<const char *>(p), n});
+    } catch (const protozero::exception &e) {
+        std::snprintf(pz_err, sizeof pz_err, "protozero: %s", e.what());
+        return -1;
+    }
+    *sum += w.sum;
+    return 0;
+}
 
 extern "C" int pz_walk(const uint8_t *p, size_t n, int layout, uint64_t *sum) {
     walker w;
