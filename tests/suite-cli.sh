@@ -78,7 +78,7 @@ else
 fi
 if run convert-help 0 convert --help; then
     missing=""
-    for flag in -c --config -f --format -o --output --input-format otlp-stream --layout \
+    for flag in -c --config -f --format -o --output --input-format otlp-stream pprof --layout \
                 --now --stats; do
         grep -q -- "$flag" "$T/convert-help.out" || missing="$missing $flag"
     done

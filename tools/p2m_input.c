@@ -71,7 +71,7 @@ static int top_varint(const unsigned char *d, size_t len, size_t *at, uint64_t *
 {
     unsigned shift = 0;
     *v = 0;
-    while (*at < len && shift < 70) {
+    while (*at < len && shift < 64) { /* at most 10 bytes */
         unsigned char b = d[(*at)++];
         *v |= (uint64_t)(b & 0x7f) << shift;
         if (!(b & 0x80))
