@@ -258,7 +258,30 @@ static int setup(ctx *x, double min_ns) {
     }
     s = x->wl.pprof ? SC_PPROF : SC_PARSE;
     x->samples = x->side_ok[s] ? (p2m_side_run(&x->side[s], &x->wl), x->side[s].samples) : 0;
-    if (x->wl.pprof) return 0; /* no peer aggregates pprof: nothing to cross-check */
+    if (x->wl.pprof) { /* the column sums, decoded by protozero, against p2m's totals */
+        uint64_t cpu, mem, cp, mp, zc = 0, zm = 0, c1, m1;
+        size_t k;
+        if (!x->side_ok[SC_PPROF] ||
+            p2m_side_totals(&x->side[SC_PPROF], &x->wl, &cpu, &mem, &cp, &mp) != 0) {
+            snprintf(x->check, sizeof x->check, "not checked (p2m pprof failed)");
+            return 0;
+        }
+        for (k = 0; k < x->wl.n; k++) {
+            if (pz_pprof_totals(x->wl.msg[k], x->wl.len[k], &c1, &m1) != 0) {
+                snprintf(x->check, sizeof x->check, "not checked (%s)", pz_error());
+                return 0;
+            }
+            zc += c1;
+            zm += m1;
+        }
+        if (zc == cpu && zm == mem)
+            snprintf(x->check, sizeof x->check, "ok");
+        else
+            snprintf(x->check, sizeof x->check,
+                     "MISMATCH protozero: cpu %llu/%llu ns, mem %llu/%llu B", (unsigned long long)zc,
+                     (unsigned long long)cpu, (unsigned long long)zm, (unsigned long long)mem);
+        return 0;
+    }
     cross_check_one(x, SC_E2E, x->agg, 1, x->check, sizeof x->check);
     cross_check_one(x, SC_FRAME, x->agg_all, 0, x->check_frame, sizeof x->check_frame);
     return 0;
@@ -403,8 +426,9 @@ static void report(ctx *x, FILE *js, int *first_js, FILE *md) {
     size_t i;
     const p2m_side *e2e = &x->side[SC_E2E];
     if (x->wl.pprof)
-        printf("\n%s: pprof profile, %.3f MB, %llu samples (a sample per sample-type column)\n",
-               x->wl.name, (double)x->wl.bytes / 1e6, (unsigned long long)x->samples);
+        printf("\n%s: pprof profile, %.3f MB, %llu samples (a sample per sample-type column); "
+               "protozero's column sums agree with p2m: %s\n",
+               x->wl.name, (double)x->wl.bytes / 1e6, (unsigned long long)x->samples, x->check);
     else
         printf("\n%s: %zu request%s, %.3f MB, %llu samples, layout v1.%d%s%s\n", x->wl.name,
                x->wl.n, x->wl.n == 1 ? "" : "s", (double)x->wl.bytes / 1e6,
@@ -416,7 +440,8 @@ static void report(ctx *x, FILE *js, int *first_js, FILE *md) {
         fprintf(md, "\n**%s** (%.3f MB, %llu samples, %zu %s%s%s)\n\n", x->wl.name,
                 (double)x->wl.bytes / 1e6, (unsigned long long)x->samples, x->wl.n,
                 x->wl.pprof ? "pprof profile" : x->wl.n == 1 ? "request" : "requests",
-                x->check[0] ? "; peers agree with p2m: " : "", x->check);
+                !x->check[0] ? "" : x->wl.pprof ? "; protozero's column sums agree with p2m: "
+                                                : "; peers agree with p2m: ", x->check);
         fprintf(md, "| scenario | who | MB/s | min..max | samples/s | ns/sample | instr/B "
                     "| p2m is |\n");
         fprintf(md, "|---|---|---:|---:|---:|---:|---:|---:|\n");
@@ -602,6 +627,7 @@ static void report(ctx *x, FILE *js, int *first_js, FILE *md) {
             if (s == SC_FRAME) json_str(js, "check", x->check_frame);
             if (s == SC_PPROF) {
                 double pz = instr_of_name(x->wl.name, "protozero");
+                json_str(js, "check", x->check);
                 json_num(js, "instr_vs_protozero", ipb >= 0 && pz > 0 ? ipb / pz : 0,
                          ipb >= 0 && pz > 0);
                 json_int(js, "p2m_bytes_out", (unsigned long long)x->side[s].out_bytes, ok);

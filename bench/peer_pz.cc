@@ -9,6 +9,8 @@
 #include "bench.h"
 
 #include <cstdio>
+#include <utility>
+#include <vector>
 
 #include <protozero/exception.hpp>
 #include <protozero/pbf_reader.hpp>
@@ -366,6 +368,67 @@ extern "C" int pz_walk_pprof(const uint8_t *p, size_t n, uint64_t *sum) {
         return -1;
     }
     *sum += w.sum;
+    return 0;
+}
+
+// The cross-check of the pprof scenario: the profile's cpu/nanoseconds and
+// alloc_space/bytes column sums (the columns docs/spec.md section 3 sends to
+// cpu and memory in Go's profiles), decoded by protozero on their own.
+extern "C" int pz_pprof_totals(const uint8_t *p, size_t n, uint64_t *cpu_ns,
+                               uint64_t *alloc_bytes) {
+    std::vector<std::pair<int64_t, int64_t>> types;
+    std::vector<protozero::data_view> strings;
+    std::vector<uint64_t> sums;
+    try {
+        pbf_reader m{reinterpret_cast<const char *>(p), n};
+        while (m.next()) {
+            if (m.tag() == 1) {
+                pbf_reader vt = m.get_message();
+                int64_t t = 0, u = 0;
+                while (vt.next()) {
+                    if (vt.tag() == 1) t = vt.get_int64();
+                    else if (vt.tag() == 2) u = vt.get_int64();
+                    else vt.skip();
+                }
+                types.emplace_back(t, u);
+            } else if (m.tag() == 2) {
+                pbf_reader s = m.get_message();
+                size_t col = 0;
+                while (s.next()) {
+                    if (s.tag() != 2) {
+                        s.skip();
+                        continue;
+                    }
+                    auto add = [&](int64_t v) {
+                        if (sums.size() <= col) sums.resize(col + 1);
+                        sums[col++] += static_cast<uint64_t>(v);
+                    };
+                    if (s.wire_type() == pbf_wire_type::length_delimited) {
+                        for (int64_t v : s.get_packed_int64()) add(v);
+                    } else {
+                        add(s.get_int64());
+                    }
+                }
+            } else if (m.tag() == 6) {
+                strings.push_back(m.get_view());
+            } else {
+                m.skip();
+            }
+        }
+    } catch (const protozero::exception &e) {
+        std::snprintf(pz_err, sizeof pz_err, "protozero: %s", e.what());
+        return -1;
+    }
+    auto is = [&](int64_t i, const char *want) {
+        return i >= 0 && static_cast<size_t>(i) < strings.size() &&
+               strings[static_cast<size_t>(i)] == protozero::data_view{want};
+    };
+    *cpu_ns = *alloc_bytes = 0;
+    for (size_t c = 0; c < types.size() && c < sums.size(); c++) {
+        if (is(types[c].first, "cpu") && is(types[c].second, "nanoseconds")) *cpu_ns += sums[c];
+        if (is(types[c].first, "alloc_space") && is(types[c].second, "bytes"))
+            *alloc_bytes += sums[c];
+    }
     return 0;
 }
 
