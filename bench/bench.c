@@ -278,8 +278,9 @@ static int setup(ctx *x, double min_ns) {
             snprintf(x->check, sizeof x->check, "ok");
         else
             snprintf(x->check, sizeof x->check,
-                     "MISMATCH protozero: cpu %llu/%llu ns, mem %llu/%llu B", (unsigned long long)zc,
-                     (unsigned long long)cpu, (unsigned long long)zm, (unsigned long long)mem);
+                     "MISMATCH protozero: cpu %llu/%llu ns, mem %llu/%llu B",
+                     (unsigned long long)zc, (unsigned long long)cpu, (unsigned long long)zm,
+                     (unsigned long long)mem);
         return 0;
     }
     cross_check_one(x, SC_E2E, x->agg, 1, x->check, sizeof x->check);
