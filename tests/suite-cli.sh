@@ -1568,7 +1568,7 @@ else fail pprof-detect-otlp-untouched "$(cat "$T/pprof-not-otlp.err")"; fi
 # -- the wrong format asked for, and --layout
 expect_exact pprof-as-otlp 1 "p2m: malformed input at byte 0: the input is a pprof Profile (its top-level fields are profile.proto's), not an OTLP request: use --input-format pprof, or no --input-format" \
     convert --input-format otlp -o /dev/null "$T/cpu.pprof"
-expect_err otlp-as-pprof 1 "^p2m: malformed input at byte [0-9]+: .*; the input looks like an OTLP request: drop --input-format pprof \(pprof Profile\)$" \
+expect_err otlp-as-pprof 1 "^p2m: malformed input at byte [0-9]+: .*; the input looks like an OTLP request: drop --input-format pprof \(pprof input\)$" \
     convert --input-format pprof -o /dev/null "$demo"
 expect_exact pprof-layout 2 "p2m: --layout v1.8 applies to OTLP input, and the input is a pprof Profile (recognised by its fields): pprof has one layout; drop --layout
 Try 'p2m convert --help'." convert --layout v1.8 -o /dev/null "$T/cpu.pprof.gz"
@@ -1583,14 +1583,39 @@ if run pprof-layout-auto 0 convert --layout auto --now 1 -f json "$T/cpu.pprof" 
     pass pprof-layout-ignored; else fail pprof-layout-ignored "$(cat "$T/pprof-layout-auto.err" "$T/pprof-layout-config.err")"; fi
 
 # -- malformed pprof: exit 1, the byte offset, nothing written
-expect_err pprof-bad-wire-type 1 "^p2m: malformed input at byte $(pw bad_at): .* \(pprof Profile\)$" \
+expect_err pprof-bad-wire-type 1 "^p2m: malformed input at byte $(pw bad_at): .* \(pprof input\)$" \
     convert --input-format pprof -f json "$T/bad-wt.pprof"
-expect_err pprof-truncated 1 "^p2m: malformed input at byte $(pw trunc_at): .* \(pprof Profile\)$" \
+expect_err pprof-truncated 1 "^p2m: malformed input at byte $(pw trunc_at): .* \(pprof input\)$" \
     convert --input-format pprof -f json "$T/trunc.pprof"
 $PY -c 'import gzip, sys; open(sys.argv[2], "wb").write(gzip.compress(open(sys.argv[1], "rb").read()))' \
     "$T/trunc.pprof" "$T/trunc.pprof.gz"
-expect_err pprof-truncated-gzip 1 "^p2m: malformed input at byte $(pw trunc_at): .* \(pprof Profile; offsets in the gzip-decompressed input\)$" \
+expect_err pprof-truncated-gzip 1 "^p2m: malformed input at byte $(pw trunc_at): .* \(pprof input; offsets in the gzip-decompressed input\)$" \
     convert --input-format pprof -f prom "$T/trunc.pprof.gz"
+# an invalid reference (a sample's location id no location has) in strict
+# mode: exit 1, the offset in the profile
+$PY - "$T" <<'EOF'
+import sys
+sys.path.insert(0, sys.argv[1])
+from pprof_enc import Profile
+p = Profile()
+p.sample_type('cpu', 'nanoseconds')
+p.sample([1], [10])
+p.sample([99], [20])
+p.function(1, 'main.f', 'main.go')
+p.location(1, 0, 0x401000, [1])
+data = p.to_bytes(1, 0, ('cpu', 'nanoseconds'), 1)
+open(sys.argv[1] + '/badref.pprof', 'wb').write(data)
+# the second sample's location_id field (its tag 0x0a), after the sample's own tag and length
+print(data.index(p.body[2]) + 2, file=open(sys.argv[1] + '/badref.at', 'w'))
+EOF
+expect_err pprof-invalid-reference 1 "^p2m: invalid reference at byte $(cat "$T/badref.at"): .* \(pprof input\)$" \
+    convert -c "$C/strict.yaml" -f json "$T/badref.pprof"
+if run pprof-invalid-reference-lenient 0 convert --stats -q -f json "$T/badref.pprof" &&
+        grep -q '"samples":2,"samples_kept":2,' "$T/pprof-invalid-reference-lenient.err"; then
+    pass pprof-invalid-reference-unread
+else
+    fail pprof-invalid-reference-unread "default config (stacks unread): $(cat "$T/pprof-invalid-reference-lenient.err")"
+fi
 # a cut Go profile has lost its string table (written last): not recognised,
 # read as OTLP, which fails; the message suggests pprof
 expect_err pprof-cut-hint 1 "^p2m: malformed input at byte [0-9]+: .*; the input may be a pprof Profile cut short: try --input-format pprof \(offsets in the gzip-decompressed input\)$" \

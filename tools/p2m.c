@@ -503,10 +503,10 @@ static void where_text(const conv *c, size_t index, char *where, size_t cap)
 {
     where[0] = '\0';
     if (c->pprof && c->decompressed)
-        snprintf(where, cap, " (pprof Profile; offsets in the %s-decompressed input)",
+        snprintf(where, cap, " (pprof input; offsets in the %s-decompressed input)",
                  c->decompressed);
     else if (c->pprof)
-        snprintf(where, cap, " (pprof Profile)");
+        snprintf(where, cap, " (pprof input)");
     else if (c->json) /* offsets are in the protobuf made from the JSON request */
         snprintf(where, cap, " (of the protobuf transcoded from the JSON request on line %lu)",
                  (unsigned long)c->json_line);
