@@ -3,11 +3,12 @@
 """Generate large pprof profiles (profile.proto) shaped like Go's
 runtime/pprof output, for the benchmark (make bench).
 
-Written with a small hand encoder (varints, tags, packed repeated fields),
-in the order and form Go's encoder uses (runtime/pprof/proto.go): sample
-types, samples (location ids and values packed), mappings, locations,
-functions, the string table (last; entry 0 is ""), then time, duration,
-period type and period. Ids are dense, 1..N, as Go writes them.
+Written with a small hand encoder (varints, tags, packed repeated fields)
+in the form Go's encoder (runtime/pprof/proto.go) uses: location ids and
+values packed, zero fields left out, the string table after the tables
+that index it (entry 0 is ""), ids dense, 1..N. Order: sample types,
+samples, mappings, locations, functions, strings, then time, duration,
+period type and period.
 Deterministic for a given --seed; pure Python, no protobuf module.
 
 Command line:
