@@ -3,7 +3,7 @@
    process, interleaved rounds, medians with min and max of thread CPU time.
 
      bench [--rounds N] [--min-ms MS] [--instr FILE] [--json FILE] [--md FILE]
-           [--header-id SHA1] NAME=PATH[:stream][:v1.8] ...
+           [--header-id SHA1] NAME=PATH[:stream][:v1.8|:pprof] ...
 
    Scenarios (docs/performance.md has the method):
      parse     p2m_aggregate (cpu + memory, default rules: survey, dictionary
@@ -18,7 +18,10 @@
                rules for the leaf's type and kind; its instructions are
                reported as a ratio to "parse" (as are the function
                metric's), and its cpu and memory totals are checked against
-               the peers' unfiltered aggregation.
+               the peers' unfiltered aggregation;
+     pprof     (pprof workloads, NAME=PATH:pprof, only) p2m_pprof_convert with
+               the default configuration against the protozero full walk of
+               the pprof schema; the OTLP peers do not read pprof.
    --instr names a file of "workload scenario instr_per_byte" lines (from
    callgrind, bench/instr.sh) merged into the table and the JSON; scenario
    "protozero" there is the protozero walk, shown on its rows and written as
@@ -96,7 +99,9 @@ static int run_once(ctx *x, contender *c) {
         case K_PBC: rc = pbc_decode(p, n, w->layout); break;
         case K_NPB: rc = npb_decode(p, n, w->layout); break;
         case K_CPP: rc = cpp_decode(p, n, w->layout); break;
-        case K_PZ: rc = pz_walk(p, n, w->layout, &sink); break;
+        case K_PZ:
+            rc = w->pprof ? pz_walk_pprof(p, n, &sink) : pz_walk(p, n, w->layout, &sink);
+            break;
         case K_PBC_AGG: rc = pbc_agg(p, n, w->layout, x->agg); break;
         case K_NPB_AGG: rc = npb_agg(p, n, w->layout, x->agg); break;
         case K_CPP_AGG: rc = cpp_agg(p, n, w->layout, x->agg); break;
@@ -207,6 +212,7 @@ static int setup(ctx *x, double min_ns) {
     size_t i;
     int s;
     for (s = 0; s < SC_COUNT; s++) {
+        if (!bench_scenario_applies(s, &x->wl)) continue;
         x->side_ok[s] = p2m_side_init(&x->side[s], s, &x->wl) == 0;
         if (!x->side_ok[s] && x->side[s].supported)
             fprintf(stderr, "bench: %s %s: p2m setup failed: %s\n", x->wl.name,
@@ -214,17 +220,22 @@ static int setup(ctx *x, double min_ns) {
     }
     x->agg = agg_new(x->side[SC_E2E].filter_on ? BENCH_FILTER : NULL);
     x->agg_all = agg_new(NULL);
-    add(x, K_P2M, SC_PARSE, 0);
-    add(x, K_P2M, SC_E2E, 0);
-    add(x, K_P2M, SC_FUNC, 0);
-    add(x, K_P2M, SC_FRAME, 0);
-    add(x, K_PBC, SC_PARSE, 1);
-    add(x, K_NPB, SC_PARSE, 2);
-    add(x, K_CPP, SC_PARSE, 3);
-    add(x, K_PZ, SC_PARSE, 4);
-    add(x, K_PBC_AGG, SC_E2E, 1);
-    add(x, K_NPB_AGG, SC_E2E, 2);
-    add(x, K_CPP_AGG, SC_E2E, 3);
+    if (x->wl.pprof) { /* p2m's pprof conversion and the protozero pprof walk */
+        add(x, K_P2M, SC_PPROF, 0);
+        add(x, K_PZ, SC_PARSE, 4);
+    } else {
+        add(x, K_P2M, SC_PARSE, 0);
+        add(x, K_P2M, SC_E2E, 0);
+        add(x, K_P2M, SC_FUNC, 0);
+        add(x, K_P2M, SC_FRAME, 0);
+        add(x, K_PBC, SC_PARSE, 1);
+        add(x, K_NPB, SC_PARSE, 2);
+        add(x, K_CPP, SC_PARSE, 3);
+        add(x, K_PZ, SC_PARSE, 4);
+        add(x, K_PBC_AGG, SC_E2E, 1);
+        add(x, K_NPB_AGG, SC_E2E, 2);
+        add(x, K_CPP_AGG, SC_E2E, 3);
+    }
     /* warm up, calibrate the repetitions of one measurement */
     for (i = 0; i < x->nc; i++) {
         contender *c = &x->c[i];
@@ -245,9 +256,33 @@ static int setup(ctx *x, double min_ns) {
         c->reps = (unsigned)(min_ns / (t1 - t0 > 1 ? t1 - t0 : 1)) + 1;
         if (c->reps > 100000) c->reps = 100000;
     }
-    x->samples = x->side_ok[SC_PARSE]
-                     ? (p2m_side_run(&x->side[SC_PARSE], &x->wl), x->side[SC_PARSE].samples)
-                     : 0;
+    s = x->wl.pprof ? SC_PPROF : SC_PARSE;
+    x->samples = x->side_ok[s] ? (p2m_side_run(&x->side[s], &x->wl), x->side[s].samples) : 0;
+    if (x->wl.pprof) { /* the column sums, decoded by protozero, against p2m's totals */
+        uint64_t cpu, mem, cp, mp, zc = 0, zm = 0, c1, m1;
+        size_t k;
+        if (!x->side_ok[SC_PPROF] ||
+            p2m_side_totals(&x->side[SC_PPROF], &x->wl, &cpu, &mem, &cp, &mp) != 0) {
+            snprintf(x->check, sizeof x->check, "not checked (p2m pprof failed)");
+            return 0;
+        }
+        for (k = 0; k < x->wl.n; k++) {
+            if (pz_pprof_totals(x->wl.msg[k], x->wl.len[k], &c1, &m1) != 0) {
+                snprintf(x->check, sizeof x->check, "not checked (%s)", pz_error());
+                return 0;
+            }
+            zc += c1;
+            zm += m1;
+        }
+        if (zc == cpu && zm == mem)
+            snprintf(x->check, sizeof x->check, "ok");
+        else
+            snprintf(x->check, sizeof x->check,
+                     "MISMATCH protozero: cpu %llu/%llu ns, mem %llu/%llu B",
+                     (unsigned long long)zc, (unsigned long long)cpu, (unsigned long long)zm,
+                     (unsigned long long)mem);
+        return 0;
+    }
     cross_check_one(x, SC_E2E, x->agg, 1, x->check, sizeof x->check);
     cross_check_one(x, SC_FRAME, x->agg_all, 0, x->check_frame, sizeof x->check_frame);
     return 0;
@@ -367,7 +402,9 @@ static void json_str(FILE *f, const char *key, const char *s) {
 /* The peers of a scenario: what p2m is compared with. */
 static void peers_of(ctx *x, int scen, contender **out, size_t *n) {
     *n = 0;
-    if (scen == SC_E2E) {
+    if (scen == SC_PPROF) {
+        out[(*n)++] = find(x, K_PZ, 0);
+    } else if (scen == SC_E2E) {
         out[(*n)++] = find(x, K_PBC_AGG, 0);
         out[(*n)++] = find(x, K_NPB_AGG, 0);
         out[(*n)++] = find(x, K_CPP_AGG, 0);
@@ -389,21 +426,30 @@ static void report(ctx *x, FILE *js, int *first_js, FILE *md) {
     int s;
     size_t i;
     const p2m_side *e2e = &x->side[SC_E2E];
-    printf("\n%s: %zu request%s, %.3f MB, %llu samples, layout v1.%d%s%s\n", x->wl.name, x->wl.n,
-           x->wl.n == 1 ? "" : "s", (double)x->wl.bytes / 1e6, (unsigned long long)x->samples,
-           x->wl.layout, x->check[0] ? "; peers agree with p2m: " : "", x->check);
+    if (x->wl.pprof)
+        printf("\n%s: pprof profile, %.3f MB, %llu samples (a sample per sample-type column); "
+               "protozero's column sums agree with p2m: %s\n",
+               x->wl.name, (double)x->wl.bytes / 1e6, (unsigned long long)x->samples, x->check);
+    else
+        printf("\n%s: %zu request%s, %.3f MB, %llu samples, layout v1.%d%s%s\n", x->wl.name,
+               x->wl.n, x->wl.n == 1 ? "" : "s", (double)x->wl.bytes / 1e6,
+               (unsigned long long)x->samples, x->wl.layout,
+               x->check[0] ? "; peers agree with p2m: " : "", x->check);
     printf("  %-9s %-15s %9s %19s %12s %10s %8s %8s\n", "scenario", "who", "MB/s", "[min .. max]",
            "samples/s", "ns/sample", "instr/B", "p2m is");
     if (md) {
-        fprintf(md, "\n**%s** (%.3f MB, %llu samples, %zu request%s; peers agree with p2m: %s)\n\n",
-                x->wl.name, (double)x->wl.bytes / 1e6, (unsigned long long)x->samples, x->wl.n,
-                x->wl.n == 1 ? "" : "s", x->check);
+        fprintf(md, "\n**%s** (%.3f MB, %llu samples, %zu %s%s%s)\n\n", x->wl.name,
+                (double)x->wl.bytes / 1e6, (unsigned long long)x->samples, x->wl.n,
+                x->wl.pprof ? "pprof profile" : x->wl.n == 1 ? "request" : "requests",
+                !x->check[0] ? "" : x->wl.pprof ? "; protozero's column sums agree with p2m: "
+                                                : "; peers agree with p2m: ", x->check);
         fprintf(md, "| scenario | who | MB/s | min..max | samples/s | ns/sample | instr/B "
                     "| p2m is |\n");
         fprintf(md, "|---|---|---:|---:|---:|---:|---:|---:|\n");
     }
     for (s = 0; s < SC_COUNT; s++) {
         contender *me = find(x, K_P2M, s), *peers[4];
+        if (!bench_scenario_applies(s, &x->wl)) continue;
         size_t np;
         double ipb = instr_of(x->wl.name, s);
         int ok = me && !me->failed;
@@ -453,6 +499,7 @@ static void report(ctx *x, FILE *js, int *first_js, FILE *md) {
             if (ok) printf(" %7.1fx", c->med / me->med);
             printf("%s\n", s == SC_E2E                      ? "  (decode + agg)"
                            : s == SC_FUNC || s == SC_FRAME ? "  (decode only)"
+                           : s == SC_PPROF                 ? "  (full walk of the pprof schema)"
                                                            : "");
             if (md) {
                 fprintf(md, "| | %s%s | %.1f | %.1f..%.1f | %.4g | %.1f | %s | ", peer_name[c->lib],
@@ -512,13 +559,24 @@ static void report(ctx *x, FILE *js, int *first_js, FILE *md) {
                 fprintf(md, " |\n");
             }
         }
-        if (ok && s == SC_PARSE && md)
+        if (ok && s == SC_PPROF) {
+            /* the target: fewer instructions per byte than the walk */
+            double pz = instr_of_name(x->wl.name, "protozero");
+            if (ipb >= 0 && pz > 0) {
+                printf("  %-9s %-15s instructions per byte %.2f vs %.2f: %.2fx the walk's\n", "",
+                       "vs protozero", ipb, pz, ipb / pz);
+                if (md)
+                    fprintf(md, "| | *vs protozero walk* | | | | | | instructions %.2f× |\n",
+                            ipb / pz);
+            }
+        }
+        if (ok && (s == SC_PARSE || s == SC_PPROF) && md)
             fprintf(md,
                     "| | *p2m memory* | | | | | | work %zu B (%.2f× input), %lu heap allocations "
                     "in %lu runs |\n",
                     x->side[s].work_used, (double)x->side[s].work_used / (double)x->wl.bytes,
                     me->allocs, me->runs);
-        if (ok && s == SC_PARSE)
+        if (ok && (s == SC_PARSE || s == SC_PPROF))
             printf(
                 "  %-9s %-15s work memory %zu B (%.2f x input), heap allocations %lu in %lu runs\n",
                 "", "", x->side[s].work_used, (double)x->side[s].work_used / (double)x->wl.bytes,
@@ -568,6 +626,13 @@ static void report(ctx *x, FILE *js, int *first_js, FILE *md) {
                 json_num(js, "time_vs_parse", tv ? me->med / pa->med : 0, tv);
             }
             if (s == SC_FRAME) json_str(js, "check", x->check_frame);
+            if (s == SC_PPROF) {
+                double pz = instr_of_name(x->wl.name, "protozero");
+                json_str(js, "check", x->check);
+                json_num(js, "instr_vs_protozero", ipb >= 0 && pz > 0 ? ipb / pz : 0,
+                         ipb >= 0 && pz > 0);
+                json_int(js, "p2m_bytes_out", (unsigned long long)x->side[s].out_bytes, ok);
+            }
             json_str(js, "note", ok ? note : (me ? me->err : ""));
             json_str(js, "machine", machine);
             json_str(js, "header_sha1", header_id);
@@ -628,7 +693,7 @@ int main(int argc, char **argv) {
         else {
             fprintf(stderr,
                     "usage: bench [--rounds N] [--min-ms MS] [--instr F] [--json F] [--md F] "
-                    "NAME=PATH[:stream][:v1.8] ...\n");
+                    "NAME=PATH[:stream][:v1.8|:pprof] ...\n");
             return 2;
         }
     }
@@ -663,7 +728,7 @@ int main(int argc, char **argv) {
     for (; i < argc; i++) {
         ctx *x = (ctx *)calloc(1, sizeof *x);
         char spec[512], *path, *opt;
-        int stream = 0, layout = 10, s;
+        int stream = 0, layout = 10, pprof = 0, s;
         size_t k;
         if (!x) abort();
         snprintf(spec, sizeof spec, "%s", argv[i]);
@@ -676,6 +741,7 @@ int main(int argc, char **argv) {
         while ((opt = strrchr(path, ':')) != NULL) {
             if (!strcmp(opt, ":stream")) stream = 1;
             else if (!strcmp(opt, ":v1.8")) layout = 8;
+            else if (!strcmp(opt, ":pprof")) pprof = 1;
             else break;
             *opt = 0;
         }
@@ -683,6 +749,7 @@ int main(int argc, char **argv) {
             fprintf(stderr, "bench: cannot load %s\n", path);
             return 1;
         }
+        x->wl.pprof = pprof;
         setup(x, min_ms * 1e6);
         measure(x, rounds);
         report(x, js, &first_js, md);

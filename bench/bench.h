@@ -70,6 +70,11 @@ const char *cpp_error(void);
    varint, fixed, packed element; strings and bytes as views) and folds the
    values into *sum so that nothing can be optimised away. */
 int pz_walk(const uint8_t *p, size_t n, int layout, uint64_t *sum);
+/* The same over a pprof Profile (profile.proto) for the pprof workloads. */
+int pz_walk_pprof(const uint8_t *p, size_t n, uint64_t *sum);
+/* The cpu/nanoseconds and alloc_space/bytes column sums of a pprof Profile
+   (the pprof scenario's cross-check; not timed). */
+int pz_pprof_totals(const uint8_t *p, size_t n, uint64_t *cpu_ns, uint64_t *alloc_bytes);
 const char *pz_error(void);
 
 /* ---- heap allocation counter (malloc_count.c) ---------------------------- */

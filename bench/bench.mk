@@ -39,6 +39,11 @@ BENCH_WL    += real-k8s=$(BENCH_REAL)/sig-profiling-k8s.otlp:stream:v1.8
 # writes them (typical types every fifth): the frame scenario's other case.
 # The other workloads' bytes do not change.
 BENCH_WL    += typical-frames=$(BENCH_DIR)/typical-frames.otlp
+# pprof (issue 17): a large Go-shaped CPU profile and heap profile
+# (tools/gen_pprof.py), converted by p2m_pprof_convert against the
+# protozero walk of the pprof schema.
+BENCH_PPROF := go-cpu go-heap
+BENCH_WL    += $(foreach p,$(BENCH_PPROF),$(p)=$(BENCH_DIR)/$(p).pprof:pprof)
 
 PROTOS_PEER := proto/profiles_v1_10.proto proto/profiles_v1_8.proto
 BENCH_PBC_C := $(BENCH_GEN)/pbc/profiles_v1_10.pb-c.c $(BENCH_GEN)/pbc/profiles_v1_8.pb-c.c
@@ -75,16 +80,23 @@ bench: deps bench-bin bench-workloads
 bench-bin: $(BENCH_DIR)/bench $(BENCH_DIR)/p2m_iter $(BENCH_DIR)/header.sha
 
 bench-workloads: $(foreach s,$(BENCH_SHAPES),$(BENCH_DIR)/$(s).otlp) $(BENCH_REAL_FILES) \
-    $(BENCH_DIR)/typical-frames.otlp
+    $(BENCH_DIR)/typical-frames.otlp $(foreach p,$(BENCH_PPROF),$(BENCH_DIR)/$(p).pprof)
 
-# One very short round on the small workload (tests/suite-bench.sh).
-bench-smoke: bench-bin $(BENCH_DIR)/small.otlp
-	$(BENCH_DIR)/bench --rounds 1 --min-ms 1 --json $(BENCH_DIR)/smoke.json small=$(BENCH_DIR)/small.otlp
+# One very short round on the small workload and the pprof heap profile
+# (tests/suite-bench.sh).
+bench-smoke: bench-bin $(BENCH_DIR)/small.otlp $(BENCH_DIR)/go-heap.pprof
+	$(BENCH_DIR)/bench --rounds 1 --min-ms 1 --json $(BENCH_DIR)/smoke.json small=$(BENCH_DIR)/small.otlp \
+	    go-heap=$(BENCH_DIR)/go-heap.pprof:pprof
 
 $(BENCH_DIR)/typical-frames.otlp: tools/gen_profiles.py $(wildcard proto/*.proto)
 	@mkdir -p $(BENCH_DIR)
 	/usr/bin/python3 tools/gen_profiles.py --shape typical --frame-types all --layout v1.10 \
 	    --seed $(BENCH_SEED) -o $@.tmp
+	mv $@.tmp $@
+
+$(BENCH_DIR)/%.pprof: tools/gen_pprof.py
+	@mkdir -p $(BENCH_DIR)
+	/usr/bin/python3 tools/gen_pprof.py --shape $* --seed $(BENCH_SEED) -o $@.tmp
 	mv $@.tmp $@
 
 $(BENCH_DIR)/%.otlp: tools/gen_profiles.py $(wildcard proto/*.proto)

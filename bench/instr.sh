@@ -8,7 +8,10 @@
 # so loading the file, compiling the engine and sizing the buffers are not
 # counted. (Checked against the difference of a 3-conversion and a
 # 1-conversion run, halved: typical e2e 13.08 M vs 13.11 M, within 0.2 %.)
-#   bench/instr.sh P2M_ITER OUTDIR NAME=PATH[:stream][:v1.8] ...
+#   bench/instr.sh P2M_ITER OUTDIR NAME=PATH[:stream][:v1.8|:pprof] ...
+# A pprof workload (PATH:pprof) runs the pprof scenario and the protozero
+# walk of the pprof schema; the others parse, e2e, function, frame and the
+# protozero walk of the OTLP schema.
 # Writes OUTDIR/instr.txt ("workload scenario instr_per_byte" lines) and, for
 # the typical workload, callgrind_annotate listings OUTDIR/annotate-*.txt.
 # Two valgrind runs at a time (the machine has two cores).
@@ -42,11 +45,17 @@ one() { # name scenario path
         callgrind_annotate --inclusive=yes "$cg" > "$out/annotate-$1-$2-inclusive.txt" 2>/dev/null
     fi
 }
+scenarios() { # spec
+    case $1 in
+    *:pprof) echo pprof protozero ;;
+    *) echo parse e2e function frame protozero ;;
+    esac
+}
 running=0
 for spec in "$@"; do
     name=${spec%%=*}
     path=${spec#*=}
-    for scen in parse e2e function frame protozero; do
+    for scen in $(scenarios "$spec"); do
         one "$name" "$scen" "$path" &
         running=$((running + 1))
         if [ "$running" -ge 2 ]; then
@@ -59,7 +68,7 @@ wait
 : > "$out/instr.txt"
 for spec in "$@"; do
     name=${spec%%=*}
-    for scen in parse e2e function frame protozero; do
+    for scen in $(scenarios "$spec"); do
         [ -f "$out/instr.$name.$scen.row" ] && cat "$out/instr.$name.$scen.row" >> "$out/instr.txt"
     done
 done

@@ -4,11 +4,13 @@
    instrumentation and collection are switched on around the conversions
    only, with client requests (no-ops outside valgrind).
 
-     p2m_iter SCENARIO ITERATIONS PATH[:stream][:v1.8]
+     p2m_iter SCENARIO ITERATIONS PATH[:stream][:v1.8|:pprof]
 
-   SCENARIO is parse, e2e, function or frame, or protozero: the protozero full walk
-   of bench/peer_pz.cc over every request (the function scenario's peer), so
-   that its instructions per byte are counted the same way as ours.
+   SCENARIO is parse, e2e, function or frame (OTLP workloads), pprof (a pprof
+   workload, PATH:pprof), or protozero: the protozero full walk of
+   bench/peer_pz.cc over every request, or over the pprof Profile with the
+   pprof schema (the function and pprof scenarios' peer), so that its
+   instructions per byte are counted the same way as ours.
 
    Prints "bytes B samples S work W allocs A out O series N ..." (A = heap
    allocations made during the conversions, counted by malloc_count.c; O =
@@ -28,11 +30,11 @@ int main(int argc, char **argv) {
     p2m_side s;
     int scen, n, i, stream = 0;
     char path[512], *opt;
-    int pz, layout = 10;
+    int pz, layout = 10, pprof = 0;
     if (argc != 4) {
         fprintf(stderr,
-                "usage: p2m_iter parse|e2e|function|frame|protozero ITERATIONS "
-                "PATH[:stream][:v1.8]\n");
+                "usage: p2m_iter parse|e2e|function|frame|pprof|protozero ITERATIONS "
+                "PATH[:stream][:v1.8|:pprof]\n");
         return 2;
     }
     for (scen = 0; scen < SC_COUNT && strcmp(argv[1], bench_scenario_name[scen]) != 0; scen++) {}
@@ -42,6 +44,7 @@ int main(int argc, char **argv) {
     while ((opt = strrchr(path, ':')) != NULL) {
         if (!strcmp(opt, ":stream")) stream = 1;
         else if (!strcmp(opt, ":v1.8")) layout = 8; /* for the protozero walk; p2m detects it */
+        else if (!strcmp(opt, ":pprof")) pprof = 1;
         else break;
         *opt = 0;
     }
@@ -49,6 +52,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "p2m_iter: bad arguments or unreadable %s\n", path);
         return 2;
     }
+    w.pprof = pprof;
     if (pz) { /* the peer's walk, counted like ours */
         uint64_t sum = 0;
         size_t k;
@@ -57,7 +61,8 @@ int main(int argc, char **argv) {
         CALLGRIND_TOGGLE_COLLECT;
         for (i = 0; i < n; i++)
             for (k = 0; k < w.n; k++)
-                if (pz_walk(w.msg[k], w.len[k], w.layout, &sum) != 0) {
+                if ((w.pprof ? pz_walk_pprof(w.msg[k], w.len[k], &sum)
+                             : pz_walk(w.msg[k], w.len[k], w.layout, &sum)) != 0) {
                     bench_count_allocs = 0;
                     fprintf(stderr, "p2m_iter: %s\n", pz_error());
                     return 1;

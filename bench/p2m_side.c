@@ -9,7 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *const bench_scenario_name[SC_COUNT] = {"parse", "e2e", "function", "frame"};
+const char *const bench_scenario_name[SC_COUNT] = {"parse", "e2e", "function", "frame",
+                                                    "pprof"};
+
+int bench_scenario_applies(int scen, const bench_wl *w) {
+    return (scen == SC_PPROF) == (w->pprof != 0);
+}
 
 /* The frame scenario's rules: the two default rules, then the leaf frame's
    type and kind (docs/spec.md section 5.2). */
@@ -97,6 +102,11 @@ int p2m_side_init(p2m_side *s, int scen, const bench_wl *w) {
     memset(s, 0, sizeof *s);
     s->scen = scen;
     s->supported = 1;
+    if (!bench_scenario_applies(scen, w)) {
+        s->supported = 0;
+        snprintf(s->note, sizeof s->note, "not for this workload");
+        return -1;
+    }
     p2m_config_init(&cfg);
     if (scen == SC_FUNC) {
         cfg.function.enabled = 1;
@@ -133,7 +143,9 @@ int p2m_side_init(p2m_side *s, int scen, const bench_wl *w) {
     if (st != P2M_OK) return -1;
     for (i = 0; i < w->n; i++) {
         size_t need;
-        if (p2m_work_size(s->eng, w->msg[i], w->len[i], &need, &s->err) != P2M_OK) return -1;
+        p2m_status rc = w->pprof ? p2m_pprof_work_size(s->eng, w->msg[i], w->len[i], &need, &s->err)
+                                 : p2m_work_size(s->eng, w->msg[i], w->len[i], &need, &s->err);
+        if (rc != P2M_OK) return -1;
         if (need > s->work_cap) {
             free(s->work);
             s->work = malloc(need);
@@ -146,9 +158,11 @@ int p2m_side_init(p2m_side *s, int scen, const bench_wl *w) {
         const p2m_result *r;
         size_t need = 0;
         p2m_status rc;
-        if (p2m_aggregate(s->eng, w->msg[i], w->len[i], NULL, s->work, s->work_cap, &r, NULL,
-                          &s->err) != P2M_OK)
-            return -1;
+        rc = w->pprof ? p2m_pprof_aggregate(s->eng, w->msg[i], w->len[i], NULL, s->work,
+                                            s->work_cap, &r, NULL, &s->err)
+                      : p2m_aggregate(s->eng, w->msg[i], w->len[i], NULL, s->work, s->work_cap,
+                                      &r, NULL, &s->err);
+        if (rc != P2M_OK) return -1;
         rc = p2m_encode_otlp(r, NULL, 0, &need, &s->err);
         if (rc == P2M_ERR_OUTPUT_TOO_SMALL) need = s->err.needed;
         else if (rc != P2M_OK) return -1;
@@ -169,6 +183,11 @@ int p2m_side_run(p2m_side *s, const bench_wl *w) {
             const p2m_result *r;
             rc = p2m_aggregate(s->eng, w->msg[i], w->len[i], NULL, s->work, s->work_cap, &r, &st,
                                &s->err);
+        } else if (s->scen == SC_PPROF) {
+            size_t n = 0;
+            rc = p2m_pprof_convert(s->eng, w->msg[i], w->len[i], NULL, s->work, s->work_cap,
+                                   s->out, s->out_cap, &n, &st, &s->err);
+            s->out_bytes += n;
         } else {
             size_t n;
             rc = p2m_convert(s->eng, w->msg[i], w->len[i], NULL, s->work, s->work_cap, s->out,
@@ -190,9 +209,11 @@ int p2m_side_totals(p2m_side *s, const bench_wl *w, uint64_t *cpu_ns, uint64_t *
     *cpu_ns = *mem_bytes = *cpu_points = *mem_points = 0;
     for (i = 0; i < w->n; i++) {
         const p2m_result *r;
-        if (p2m_aggregate(s->eng, w->msg[i], w->len[i], NULL, s->work, s->work_cap, &r, NULL,
-                          &s->err) != P2M_OK)
-            return -1;
+        p2m_status rc = w->pprof ? p2m_pprof_aggregate(s->eng, w->msg[i], w->len[i], NULL,
+                                                       s->work, s->work_cap, &r, NULL, &s->err)
+                                 : p2m_aggregate(s->eng, w->msg[i], w->len[i], NULL, s->work,
+                                                 s->work_cap, &r, NULL, &s->err);
+        if (rc != P2M_OK) return -1;
         for (res = 0; res < p2m_result_resource_count(r); res++) {
             for (m = 0; m < p2m_result_metric_count(r, res); m++) {
                 p2m_metric_info mi;

@@ -15,10 +15,13 @@
 #define BENCH_FILTER "^[a-p]"
 
 /* One workload: one request, or every request of a 4-byte big-endian
-   length-prefixed stream (timed together, as one unit of work). */
+   length-prefixed stream (timed together, as one unit of work), or one
+   pprof Profile (NAME=PATH:pprof). */
 typedef struct bench_wl {
     char name[64];
     int layout;            /* 8 or 10: which generated peer code reads it */
+    int pprof;             /* a pprof Profile: only the pprof scenario and
+                              the protozero pprof walk apply */
     size_t n;              /* requests */
     const uint8_t **msg;
     size_t *len;
@@ -32,8 +35,12 @@ void wl_free(bench_wl *w);
 /* SC_FRAME: p2m_aggregate as SC_PARSE, with the default rules written out
    plus frame rules for the leaf's type and kind (issue 22's cost target:
    <= 1.3x the instructions of SC_PARSE on the typical workload). */
-enum { SC_PARSE = 0, SC_E2E = 1, SC_FUNC = 2, SC_FRAME = 3, SC_COUNT = 4 };
+/* SC_PPROF: p2m_pprof_convert, default configuration, on a pprof workload
+   (the other scenarios run on OTLP workloads only). */
+enum { SC_PARSE = 0, SC_E2E = 1, SC_FUNC = 2, SC_FRAME = 3, SC_PPROF = 4, SC_COUNT = 5 };
 extern const char *const bench_scenario_name[SC_COUNT];
+/* Whether scenario scen runs on workload w (pprof on pprof, the rest on OTLP). */
+int bench_scenario_applies(int scen, const bench_wl *w);
 
 typedef struct p2m_side {
     int scen;
@@ -56,7 +63,8 @@ typedef struct p2m_side {
 /* Compiles the scenario's engine and sizes the buffers for w. Returns 0, or
    -1 with a message in s->err (s->supported == 0: not supported yet). */
 int p2m_side_init(p2m_side *s, int scen, const bench_wl *w);
-/* One run over every request of w: p2m_aggregate (SC_PARSE) or p2m_convert. */
+/* One run over every request of w: p2m_aggregate (SC_PARSE, SC_FRAME),
+   p2m_pprof_convert (SC_PPROF) or p2m_convert. */
 int p2m_side_run(p2m_side *s, const bench_wl *w);
 /* Totals of the aggregated metrics of w (cross-check with the peers):
    cpu ns and memory bytes summed over all points, and point counts. */

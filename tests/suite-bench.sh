@@ -7,7 +7,11 @@
 # bench/agg.c) compute must equal p2m's cpu and memory totals and series
 # counts, and p2m must not allocate. The frame scenario (frame rules for the
 # leaf's type and kind) must run without allocating, and its cpu and memory
-# totals must equal the peers' unfiltered aggregation. Speed is not asserted.
+# totals must equal the peers' unfiltered aggregation. The pprof scenario
+# (p2m_pprof_convert on the generated Go heap profile) must run without
+# allocating, beside the protozero walk of the pprof schema, and its memory
+# total must equal the alloc_space column's sum decoded by protozero. Speed
+# is not asserted.
 set -u
 cd "$(dirname "$0")/.." || exit 2
 fails=0
@@ -69,6 +73,17 @@ check("bench-frame", isinstance(g.get("p2m_mb_s"), (int, float)) and g.get("p2m_
       "frame scenario (default rules + frame type and kind): %r" % g.get("note"))
 check("bench-frame-peers-agree", g.get("check") == "ok",
       "frame scenario's cpu/memory totals differ from the peers' unfiltered ones: %s" % g.get("check"))
+p = d.get("go-heap/pprof", {})
+check("bench-pprof-p2m", isinstance(p.get("p2m_mb_s"), (int, float)) and p["p2m_mb_s"] > 0,
+      "p2m_mb_s = %r (%s)" % (p.get("p2m_mb_s"), p.get("note")))
+check("bench-pprof-no-heap", p.get("p2m_heap_allocs") == 0 and p.get("p2m_runs", 0) > 0,
+      "heap allocations %r in %r runs" % (p.get("p2m_heap_allocs"), p.get("p2m_runs")))
+check("bench-pprof-protozero", isinstance(p.get("protozero_mb_s"), (int, float)),
+      "protozero pprof walk did not run: %s" % p.get("protozero_error"))
+check("bench-pprof-totals", p.get("check") == "ok",
+      "p2m's cpu/memory totals differ from protozero's column sums: %s" % p.get("check"))
+check("bench-pprof-only", not any(k.startswith("go-heap/") and k != "go-heap/pprof" for k in d)
+      and "small/pprof" not in d, "scenarios on the wrong workloads: %s" % sorted(d))
 sys.exit(0 if ok else 1)
 EOF
 [ $? -eq 0 ] || fails=$((fails + 1))

@@ -78,7 +78,7 @@ else
 fi
 if run convert-help 0 convert --help; then
     missing=""
-    for flag in -c --config -f --format -o --output --input-format otlp-stream --layout \
+    for flag in -c --config -f --format -o --output --input-format otlp-stream pprof --layout \
                 --now --stats; do
         grep -q -- "$flag" "$T/convert-help.out" || missing="$missing $flag"
     done
@@ -1329,5 +1329,296 @@ import re
 assert re.search(r'heap_in_use \(By\), gauge, 1 point\n    time: \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} UTC \(snapshot\)\n', text), text
 EOF
 then pass declared-metrics-yaml; else fail declared-metrics-yaml "$(cat "$T/extra-yaml-json.err")"; fi
+
+# =============================================================================
+# ---- pprof input (issue 17): --input-format pprof, recognition, formats ----
+# The profiles are written here by a small wire encoder of this suite's own
+# (varints and tags, profile.proto's field numbers), the expected totals
+# summed here from the same sample lists; gzip by Python's gzip module, zstd
+# by the zstd command; outputs read by Google protobuf, Python's json and a
+# text parser of the Prometheus lines.
+# =============================================================================
+cat > "$T/pprof_enc.py" <<'EOF'
+"""A pprof Profile writer for the CLI suite: fields by number, as in
+profile.proto (Profile 1..14, ValueType, Sample, Label, Mapping, Location,
+Line, Function)."""
+def varint(v):
+    if v < 0:
+        v += 1 << 64
+    out = bytearray()
+    while v > 0x7F:
+        out.append((v & 0x7F) | 0x80)
+        v >>= 7
+    out.append(v)
+    return bytes(out)
+def tag(field, wt):
+    return varint(field << 3 | wt)
+def vint(field, v):
+    return tag(field, 0) + varint(v)
+def ld(field, payload):
+    if isinstance(payload, str):
+        payload = payload.encode()
+    return tag(field, 2) + varint(len(payload)) + payload
+def packed(field, vals):
+    return ld(field, b''.join(varint(v) for v in vals))
+class Profile:
+    """Samples: (location ids, values, labels); labels: (key, str) or
+    (key, num, unit). unpacked=True writes a sample's repeated fields one by one."""
+    def __init__(self):
+        self.strings = ['']
+        self.body = []
+    def s(self, text):
+        if text not in self.strings:
+            self.strings.append(text)
+        return self.strings.index(text)
+    def value_type(self, typ, unit):
+        return vint(1, self.s(typ)) + vint(2, self.s(unit))
+    def sample_type(self, typ, unit):
+        self.body.append(ld(1, self.value_type(typ, unit)))
+    def sample(self, locs, values, labels=(), unpacked=False):
+        if unpacked:
+            b = b''.join(vint(1, l) for l in locs) + b''.join(vint(2, v) for v in values)
+        else:
+            b = packed(1, locs) + packed(2, values)
+        for lab in labels:
+            if len(lab) == 2:
+                b += ld(3, vint(1, self.s(lab[0])) + vint(2, self.s(lab[1])))
+            else:
+                b += ld(3, vint(1, self.s(lab[0])) + vint(3, lab[1]) + vint(4, self.s(lab[2])))
+        self.body.append(ld(2, b))
+    def mapping(self, mid, start, limit, filename):
+        self.body.append(ld(3, vint(1, mid) + vint(2, start) + vint(3, limit) +
+                            vint(5, self.s(filename))))
+    def function(self, fid, name, filename):
+        self.body.append(ld(5, vint(1, fid) + vint(2, self.s(name)) + vint(3, self.s(name)) +
+                            vint(4, self.s(filename))))
+    def location(self, lid, mapping, address, functions):
+        b = vint(1, lid) + vint(2, mapping) + vint(3, address)
+        for f in functions:
+            b += ld(4, vint(1, f) + vint(2, 10))
+        self.body.append(ld(4, b))
+    def to_bytes(self, time_nanos, duration, period_type, period):
+        pt = self.value_type(*period_type)      # interned before the table is written
+        return (b''.join(self.body) + b''.join(ld(6, x) for x in self.strings) +
+                vint(9, time_nanos) + vint(10, duration) + ld(11, pt) + vint(12, period))
+EOF
+$PY - "$T" <<'EOF'
+import gzip, json, sys
+sys.path.insert(0, sys.argv[1])
+from pprof_enc import Profile, ld, tag, varint
+t = sys.argv[1]
+T0, DUR = 1700000000000000000, 10000000000
+# a Go CPU profile: samples/count and cpu/nanoseconds, pprof.Do-style labels
+p = Profile()
+p.sample_type('samples', 'count')
+p.sample_type('cpu', 'nanoseconds')
+cpu = [([1, 2], [3, 30000000], [('thread.name', 'worker-1'), ('process.executable.name', 'api')]),
+       ([3], [2, 20000000], [('thread.name', 'worker-2')]),
+       ([2, 3], [5, 50000000], [('thread.name', 'worker-1'), ('bytes', 512, 'bytes')])]
+for i, (locs, vals, labels) in enumerate(cpu):
+    p.sample(locs, vals, labels, unpacked=i == 1)
+p.mapping(1, 0x400000, 0x800000, '/usr/local/bin/api')
+for f, name in ((1, 'main.work'), (2, 'main.handle'), (3, 'runtime.goexit')):
+    p.function(f, name, 'main.go')
+for l in (1, 2, 3):
+    p.location(l, 1, 0x401000 + l * 16, [l])
+data = p.to_bytes(T0, DUR, ('cpu', 'nanoseconds'), 10000000)
+open(t + '/cpu.pprof', 'wb').write(data)
+open(t + '/cpu.pprof.gz', 'wb').write(gzip.compress(data))
+by_thread = {}
+for locs, vals, labels in cpu:
+    th = dict(l for l in labels if len(l) == 2)['thread.name']
+    by_thread[th] = by_thread.get(th, 0) + vals[1]
+# a Go heap profile: four columns, space/bytes period, no labels
+h = Profile()
+for ty, un in (('alloc_objects', 'count'), ('alloc_space', 'bytes'),
+               ('inuse_objects', 'count'), ('inuse_space', 'bytes')):
+    h.sample_type(ty, un)
+heap = [([1], [4, 4096, 1, 1024]), ([2, 1], [2, 65536, 2, 65536]), ([3], [10, 160, 0, 0])]
+for locs, vals in heap:
+    h.sample(locs, vals)
+h.mapping(1, 0x400000, 0x800000, '/usr/local/bin/api')
+for f in (1, 2, 3):
+    h.function(f, 'main.f%d' % f, 'main.go')
+    h.location(f, 1, 0x402000 + f, [f])
+hdata = h.to_bytes(T0, 0, ('space', 'bytes'), 524288)
+open(t + '/heap.pprof', 'wb').write(hdata)
+open(t + '/heap.pprof.gz', 'wb').write(gzip.compress(hdata))
+# a truncated gzip'd heap profile: cut inside its string table, after the
+# mappings, locations and functions
+open(t + '/heap-cut.pprof.gz', 'wb').write(gzip.compress(hdata[:len(hdata) - 30]))
+# malformed: time_nanos (field 9, a varint) written length-delimited, at a
+# known offset
+bad_at = len(hdata)
+open(t + '/bad-wt.pprof', 'wb').write(hdata + tag(9, 2) + varint(1) + b'\x00')
+# malformed: the last sample's length runs past the end (at a known offset)
+cut = Profile()
+cut.sample_type('cpu', 'nanoseconds')
+cbody = cut.to_bytes(T0, DUR, ('cpu', 'nanoseconds'), 10000000)
+sample = ld(2, b'\x0a\x01\x01\x12\x01\x05')
+trunc_at = len(cbody)
+open(t + '/trunc.pprof', 'wb').write(cbody + sample[:-2])
+json.dump({'cpu_total': sum(v[1] for _, v, _ in cpu), 'cpu_samples': len(cpu),
+           'by_thread': by_thread, 'alloc_space': sum(v[1] for _, v in heap),
+           'heap_samples': len(heap), 'cpu_bytes': len(data), 'heap_bytes': len(hdata),
+           'bad_at': bad_at, 'trunc_at': trunc_at, 't0': T0, 'dur': DUR},
+          open(t + '/pprof-want.json', 'w'))
+EOF
+zstd -q -f -c "$T/cpu.pprof" > "$T/cpu.pprof.zst"
+pw() { $PY -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$T/pprof-want.json" "$1"; }
+
+# -- every output format carries the profile's cpu total, split by the
+# thread.name label; --resource-attr names the resource
+if run pprof-otlp 0 convert --input-format pprof --now 1 --resource-attr service.name=api \
+        -o "$T/pprof.pb" "$T/cpu.pprof" &&
+        run pprof-json 0 convert --input-format pprof --now 1 --resource-attr service.name=api \
+        -f json "$T/cpu.pprof" &&
+        run pprof-prom 0 convert --input-format pprof --resource-attr service.name=api \
+        -f prom "$T/cpu.pprof" &&
+        run pprof-table 0 convert --input-format pprof --resource-attr service.name=api \
+        -f table "$T/cpu.pprof" &&
+        $PY - "$T" <<'EOF'
+import json, re, sys
+import metrics_pb2
+t = sys.argv[1]
+w = json.load(open(t + '/pprof-want.json'))
+def attrs(kvs):
+    return {kv.key: kv.value.string_value for kv in kvs}
+r = metrics_pb2.ExportMetricsServiceRequest(); r.ParseFromString(open(t + '/pprof.pb', 'rb').read())
+assert len(r.resource_metrics) == 1, r
+rm = r.resource_metrics[0]
+assert attrs(rm.resource.attributes) == {'service.name': 'api'}, rm.resource
+ms = {m.name: m for m in rm.scope_metrics[0].metrics}
+assert set(ms) == {'cpu_time'}, sorted(ms)
+pts = ms['cpu_time'].sum.data_points
+got = {}
+for pt in pts:
+    th = attrs(pt.attributes).get('thread.name')
+    got[th] = got.get(th, 0) + pt.as_int
+    assert (pt.start_time_unix_nano, pt.time_unix_nano) == (w['t0'], w['t0'] + w['dur']), pt
+assert got == w['by_thread'], (got, w['by_thread'])
+j = json.loads(open(t + '/pprof-json.out').read())
+jr = j['resourceMetrics'][0]
+assert {a['key']: a['value']['stringValue'] for a in jr['resource']['attributes']} == {'service.name': 'api'}, jr
+jm = {m['name']: m for m in jr['scopeMetrics'][0]['metrics']}
+assert sum(int(p['asInt']) for p in jm['cpu_time']['sum']['dataPoints']) == w['cpu_total'], jm
+prom, by = 0.0, {}
+for line in open(t + '/pprof-prom.out'):
+    m = re.match(r'^cpu_time_seconds_total\{(.*)\} (\S+)$', line)
+    if m:
+        labels = dict(re.findall(r'(\w+)="([^"]*)"', m.group(1)))
+        assert labels.get('job') == 'api', labels
+        by[labels['thread_name']] = by.get(labels['thread_name'], 0) + float(m.group(2))
+assert {k: round(v * 1e9) for k, v in by.items()} == w['by_thread'], (by, w['by_thread'])
+table = open(t + '/pprof-table.out').read()
+assert 'total: %d ns' % w['cpu_total'] in table and 'service.name=api' in table, table
+EOF
+then pass pprof-every-format; else fail pprof-every-format "see above"; fi
+
+# -- --stats: layout pprof, one resource, a profile per sample-type column,
+# each sample counted in each column, the pprof bytes in
+if run pprof-stats 0 convert --input-format pprof --stats -q -o /dev/null "$T/cpu.pprof" &&
+        $PY - "$T" "$T/pprof-stats.err" <<'EOF'
+import json, sys
+w = json.load(open(sys.argv[1] + '/pprof-want.json'))
+s = json.loads(open(sys.argv[2]).read())
+want = {'layout': 'pprof', 'resources': 1, 'profiles': 2, 'samples': 2 * w['cpu_samples'],
+        'bytes_in': w['cpu_bytes']}
+assert {k: s[k] for k in want} == want, ({k: s[k] for k in want}, want)
+EOF
+then pass pprof-stats; else fail pprof-stats "$(cat "$T/pprof-stats.err")"; fi
+
+# -- a heap profile: alloc_space is the memory metric; the other columns
+# feed nothing and the note names them
+if run pprof-heap 0 convert --input-format pprof --now 1 -f json "$T/heap.pprof" &&
+        [ "$(cat "$T/pprof-heap.err")" = "p2m: note: 3 sample types fed no metric: alloc_objects/count (1 profile, 3 samples), inuse_objects/count (1 profile, 3 samples), inuse_space/bytes (1 profile, 3 samples); map them to a metric with metrics.extra in the configuration (docs/configuration.md)" ] &&
+        $PY - "$T" <<'EOF'
+import json, sys
+t = sys.argv[1]
+w = json.load(open(t + '/pprof-want.json'))
+j = json.loads(open(t + '/pprof-heap.out').read())
+ms = {m['name']: m for m in j['resourceMetrics'][0]['scopeMetrics'][0]['metrics']}
+assert set(ms) == {'memory_allocation'}, sorted(ms)
+assert sum(int(p['asInt']) for p in ms['memory_allocation']['sum']['dataPoints']) == w['alloc_space'], ms
+EOF
+then pass pprof-heap; else fail pprof-heap "$(cat "$T/pprof-heap.err")"; fi
+
+# -- recognition: without --input-format, a pprof Profile (plain, gzip'd as
+# Go writes it, zstd, on stdin) converts as with --input-format pprof
+run pprof-given 0 convert --input-format pprof --now 1 -f json "$T/cpu.pprof"
+for c in plain:cpu.pprof gzip:cpu.pprof.gz zstd:cpu.pprof.zst; do
+    if run "pprof-detect-${c%%:*}" 0 convert --now 1 -f json "$T/${c#*:}" &&
+            [ -s "$T/pprof-given.out" ] && cmp -s "$T/pprof-detect-${c%%:*}.out" "$T/pprof-given.out"; then
+        pass "pprof-detect-${c%%:*}"
+    else
+        fail "pprof-detect-${c%%:*}" "not converted as pprof: $(head -c 200 "$T/pprof-detect-${c%%:*}.err")"
+    fi
+done
+if "$P2M" convert --now 1 -f json - < "$T/cpu.pprof.gz" > "$T/pprof-stdin.out" 2> "$T/pprof-stdin.err" &&
+        cmp -s "$T/pprof-stdin.out" "$T/pprof-given.out"; then pass pprof-detect-stdin
+else fail pprof-detect-stdin "$(head -c 200 "$T/pprof-stdin.err")"; fi
+if run pprof-gz-stats 0 convert --stats -q -o /dev/null "$T/cpu.pprof.gz" &&
+        grep -q "\"bytes_in\":$(pw cpu_bytes),\"bytes_out\":[0-9]*,\"layout\":\"pprof\"" "$T/pprof-gz-stats.err"; then
+    pass pprof-detect-gzip-stats; else fail pprof-detect-gzip-stats "$(cat "$T/pprof-gz-stats.err")"; fi
+# an OTLP request is never taken for pprof
+if run pprof-not-otlp 0 convert --stats -q -o /dev/null "$demo" &&
+        grep -q '"layout":"v1.8"' "$T/pprof-not-otlp.err"; then pass pprof-detect-otlp-untouched
+else fail pprof-detect-otlp-untouched "$(cat "$T/pprof-not-otlp.err")"; fi
+
+# -- the wrong format asked for, and --layout
+expect_exact pprof-as-otlp 1 "p2m: malformed input at byte 0: the input is a pprof Profile (its top-level fields are profile.proto's), not an OTLP request: use --input-format pprof, or no --input-format" \
+    convert --input-format otlp -o /dev/null "$T/cpu.pprof"
+expect_err otlp-as-pprof 1 "^p2m: malformed input at byte [0-9]+: .*; the input looks like an OTLP request: drop --input-format pprof \(pprof input\)$" \
+    convert --input-format pprof -o /dev/null "$demo"
+expect_exact pprof-layout 2 "p2m: --layout v1.8 applies to OTLP input, and the input is a pprof Profile (recognised by its fields): pprof has one layout; drop --layout
+Try 'p2m convert --help'." convert --layout v1.8 -o /dev/null "$T/cpu.pprof.gz"
+expect_exact pprof-layout-given 2 "p2m: --layout v1.10 applies to OTLP input, and the input is a pprof Profile: pprof has one layout; drop --layout
+Try 'p2m convert --help'." convert --input-format pprof --layout v1.10 -o /dev/null "$T/cpu.pprof"
+# layout: in a configuration (shared with OTLP inputs) and --layout auto
+# leave pprof alone
+if run pprof-layout-auto 0 convert --layout auto --now 1 -f json "$T/cpu.pprof" &&
+        cmp -s "$T/pprof-layout-auto.out" "$T/pprof-given.out" &&
+        run pprof-layout-config 0 convert -c "$C/layout-forced.yaml" --now 1 -f json "$T/cpu.pprof" &&
+        cmp -s "$T/pprof-layout-config.out" "$T/pprof-given.out" && [ ! -s "$T/pprof-layout-config.err" ]; then
+    pass pprof-layout-ignored; else fail pprof-layout-ignored "$(cat "$T/pprof-layout-auto.err" "$T/pprof-layout-config.err")"; fi
+
+# -- malformed pprof: exit 1, the byte offset, nothing written
+expect_err pprof-bad-wire-type 1 "^p2m: malformed input at byte $(pw bad_at): .* \(pprof input\)$" \
+    convert --input-format pprof -f json "$T/bad-wt.pprof"
+expect_err pprof-truncated 1 "^p2m: malformed input at byte $(pw trunc_at): .* \(pprof input\)$" \
+    convert --input-format pprof -f json "$T/trunc.pprof"
+$PY -c 'import gzip, sys; open(sys.argv[2], "wb").write(gzip.compress(open(sys.argv[1], "rb").read()))' \
+    "$T/trunc.pprof" "$T/trunc.pprof.gz"
+expect_err pprof-truncated-gzip 1 "^p2m: malformed input at byte $(pw trunc_at): .* \(pprof input; offsets in the gzip-decompressed input\)$" \
+    convert --input-format pprof -f prom "$T/trunc.pprof.gz"
+# an invalid reference (a sample's location id no location has) in strict
+# mode: exit 1, the offset in the profile
+$PY - "$T" <<'EOF'
+import sys
+sys.path.insert(0, sys.argv[1])
+from pprof_enc import Profile
+p = Profile()
+p.sample_type('cpu', 'nanoseconds')
+p.sample([1], [10])
+p.sample([99], [20])
+p.function(1, 'main.f', 'main.go')
+p.location(1, 0, 0x401000, [1])
+data = p.to_bytes(1, 0, ('cpu', 'nanoseconds'), 1)
+open(sys.argv[1] + '/badref.pprof', 'wb').write(data)
+# the second sample's location_id field (its tag 0x0a), after the sample's own tag and length
+print(data.index(p.body[2]) + 2, file=open(sys.argv[1] + '/badref.at', 'w'))
+EOF
+expect_err pprof-invalid-reference 1 "^p2m: invalid reference at byte $(cat "$T/badref.at"): .* \(pprof input\)$" \
+    convert -c "$C/strict.yaml" -f json "$T/badref.pprof"
+if run pprof-invalid-reference-lenient 0 convert --stats -q -f json "$T/badref.pprof" &&
+        grep -q '"samples":2,"samples_kept":2,' "$T/pprof-invalid-reference-lenient.err"; then
+    pass pprof-invalid-reference-unread
+else
+    fail pprof-invalid-reference-unread "default config (stacks unread): $(cat "$T/pprof-invalid-reference-lenient.err")"
+fi
+# a cut Go profile has lost its string table (written last): not recognised,
+# read as OTLP, which fails; the message suggests pprof
+expect_err pprof-cut-hint 1 "^p2m: malformed input at byte [0-9]+: .*; the input may be a pprof Profile cut short: try --input-format pprof \(offsets in the gzip-decompressed input\)$" \
+    convert -f json "$T/heap-cut.pprof.gz"
 
 exit $failed

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT
    p2m: the command-line tool. Commands:
-     p2m convert   OTLP profiles -> OTLP metrics (or a table)
+     p2m convert   OTLP or pprof profiles -> OTLP metrics (or a table)
      p2m validate  load and compile a configuration file
      p2m match     try a pattern on subjects
      p2m serve     receive profiles over OTLP, serve metrics (p2m_serve.c)
@@ -40,11 +40,12 @@
 static const char *const main_help[] = {
     "usage: p2m COMMAND [OPTIONS]",
     "",
-    "Turns OpenTelemetry profiles (OTLP protobuf) into OpenTelemetry metrics.",
+    "Turns OpenTelemetry profiles (OTLP protobuf) and pprof profiles into",
+    "OpenTelemetry metrics.",
     "",
     "commands:",
-    "  convert   convert an ExportProfilesServiceRequest to OTLP metrics, OTLP/JSON,",
-    "            Prometheus text or a table (p2m convert --help)",
+    "  convert   convert an ExportProfilesServiceRequest or a pprof profile to OTLP",
+    "            metrics, OTLP/JSON, Prometheus text or a table (p2m convert --help)",
     "  validate  check a configuration file: p2m validate -c FILE",
     "  match     try a filter or rule pattern: p2m match PATTERN SUBJECT...",
     "  serve     receive profiles over OTLP/HTTP and OTLP/gRPC, serve Prometheus",
@@ -64,9 +65,12 @@ static const char *const main_help[] = {
 static const char *const convert_help[] = {
     "usage: p2m convert [OPTIONS] [INPUT|-]",
     "",
-    "Reads one OTLP ExportProfilesServiceRequest (or a stream of them) from",
-    "INPUT, or stdin when INPUT is - or absent, and writes the metrics. gzip and",
-    "zstd input is recognised by its magic bytes and decompressed first.",
+    "Reads one OTLP ExportProfilesServiceRequest (or a stream of them), or one",
+    "pprof Profile, from INPUT, or stdin when INPUT is - or absent, and writes",
+    "the metrics. gzip and zstd input is recognised by its magic bytes and",
+    "decompressed first. Without --input-format, an input whose top-level fields",
+    "are a pprof Profile's (with its empty first string) is read as pprof: Go's",
+    "cpu.pprof and heap.pb.gz convert as they are.",
     "",
     "  -c, --config FILE        YAML configuration (p2m settings, or a Collector",
     "                           configuration with connectors.profiletometrics)",
@@ -89,6 +93,9 @@ static const char *const convert_help[] = {
     "                           json: one OTLP/JSON request, on one line or",
     "                           pretty-printed",
     "                           jsonl: OTLP/JSON requests, one a line (JSON Lines)",
+    "                           pprof: one pprof Profile (profile.proto), as",
+    "                           Go's runtime/pprof writes it: one resource,",
+    "                           one profile per sample type",
     "                           The input format alone sets the output framing:",
     "                           otlp and json give one request; otlp-stream and",
     "                           jsonl give -f otlp length-prefixed like otlp-stream",
@@ -97,7 +104,8 @@ static const char *const convert_help[] = {
     "  --max-decompressed SIZE  refuse gzip/zstd input that decompresses to more",
     "                           than SIZE bytes (K, M, G suffixes; default 1G)",
     "  --layout L               auto, v1.8, v1.9 or v1.10 (overrides the config;",
-    "                           with json input: the field numbers to use)",
+    "                           with json input: the field numbers to use); OTLP",
+    "                           only: refused with pprof input",
     "  --resource-attr K=V      add string attribute K=V to every resource,",
     "                           replacing one of the same key (repeatable)",
     "  --now NANOS              time for profiles that carry none, in Unix",
@@ -114,6 +122,7 @@ static const char *const convert_help[] = {
     "  p2m convert --input-format otlp-stream -f prom capture.stream",
     "  p2m convert --input-format jsonl -f json --resource-attr env=prod - < in.jsonl",
     "  p2m convert -f table profiles.pb.gz",
+    "  p2m convert -f prom --resource-attr service.name=api cpu.pprof",
     "",
     "Nothing is written unless every message converts. Exit status: 0 ok,",
     "1 malformed input or an invalid reference in strict mode, 2 bad usage,",
@@ -351,7 +360,7 @@ static int load_engine(const char *path, const char *connector, int layout_overr
 /* ---- convert ------------------------------------------------------------ */
 
 enum { OUT_OTLP, OUT_TABLE, OUT_JSON, OUT_PROM };
-enum { IN_OTLP, IN_STREAM, IN_JSON, IN_JSONL };
+enum { IN_OTLP, IN_STREAM, IN_JSON, IN_JSONL, IN_PPROF };
 
 /* A sample type that fed no metric, summed over every message (the
    library's strings point into one message, so these are copies). */
@@ -382,6 +391,8 @@ typedef struct conv {
     size_t in_at, in_end;        /* the message's bytes in the input (table header) */
     const char *decompressed;    /* "gzip" or "zstd": offsets are after decompression */
     int single_otlp;             /* --input-format otlp: failures get format hints */
+    int pprof;                   /* the input is a pprof Profile (given or detected) */
+    int pprof_given;             /* --input-format pprof, not detected */
     p2m_layout forced;           /* --layout or the configuration's layout */
     unfed_total unfed[UNFED_KEPT];
     p2m_type_count unfed_call[UNFED_KEPT]; /* one call's list (options.unfed) */
@@ -491,7 +502,12 @@ static int grow_work(conv *c, size_t need)
 static void where_text(const conv *c, size_t index, char *where, size_t cap)
 {
     where[0] = '\0';
-    if (c->json) /* offsets are in the protobuf made from the JSON request */
+    if (c->pprof && c->decompressed)
+        snprintf(where, cap, " (pprof input; offsets in the %s-decompressed input)",
+                 c->decompressed);
+    else if (c->pprof)
+        snprintf(where, cap, " (pprof input)");
+    else if (c->json) /* offsets are in the protobuf made from the JSON request */
         snprintf(where, cap, " (of the protobuf transcoded from the JSON request on line %lu)",
                  (unsigned long)c->json_line);
     else if (c->stream && c->decompressed)
@@ -513,6 +529,17 @@ static void malformed_detail(const conv *c, const unsigned char *data, size_t le
     size_t field_at = 0;
     int cut;
     out[0] = '\0';
+    if (c->pprof) { /* no field paths in pprof; an OTLP request is named */
+        if (c->pprof_given && p2m_input_is_otlp_request(data, len))
+            snprintf(out, cap, "; the input looks like an OTLP request: drop --input-format "
+                     "pprof");
+        return;
+    }
+    if (c->single_otlp && p2m_input_is_cut_pprof(data, len)) {
+        snprintf(out, cap, "; the input may be a pprof Profile cut short: try --input-format "
+                 "pprof");
+        return;
+    }
     if (c->single_otlp && p2m_input_is_json(data, len)) {
         snprintf(out, cap, "; the input looks like JSON: use --input-format json "
                  "(--input-format jsonl for JSON Lines)");
@@ -625,7 +652,8 @@ static int convert_one(conv *c, const unsigned char *data, size_t len, size_t ba
 
     memset(&err, 0, sizeof err);
     memset(&stats, 0, sizeof stats);
-    st = p2m_work_size(c->engine, data, len, &need, &err);
+    st = c->pprof ? p2m_pprof_work_size(c->engine, data, len, &need, &err)
+                  : p2m_work_size(c->engine, data, len, &need, &err);
     if (st != P2M_OK)
         return report(c, &err, &stats, data, len, base, index);
     if (grow_work(c, need))
@@ -635,8 +663,10 @@ static int convert_one(conv *c, const unsigned char *data, size_t len, size_t ba
         const p2m_result *result = NULL;
         for (attempt = 0; attempt < 3; attempt++) {
             memset(&err, 0, sizeof err);
-            st = p2m_aggregate(c->engine, data, len, &c->options, c->work, c->work_cap,
-                               &result, &stats, &err);
+            st = c->pprof ? p2m_pprof_aggregate(c->engine, data, len, &c->options, c->work,
+                                                c->work_cap, &result, &stats, &err)
+                          : p2m_aggregate(c->engine, data, len, &c->options, c->work,
+                                          c->work_cap, &result, &stats, &err);
             if (st != P2M_ERR_MEMORY || err.needed <= c->work_cap)
                 break;
             if (grow_work(c, err.needed))
@@ -676,8 +706,10 @@ static int convert_one(conv *c, const unsigned char *data, size_t len, size_t ba
             if (dst == NULL)
                 break;
             memset(&err, 0, sizeof err);
-            st = p2m_convert(c->engine, data, len, &c->options, c->work, c->work_cap,
-                             dst + hdr, cap, &n, &stats, &err);
+            st = c->pprof ? p2m_pprof_convert(c->engine, data, len, &c->options, c->work,
+                                              c->work_cap, dst + hdr, cap, &n, &stats, &err)
+                          : p2m_convert(c->engine, data, len, &c->options, c->work,
+                                        c->work_cap, dst + hdr, cap, &n, &stats, &err);
             if (st == P2M_ERR_OUTPUT_TOO_SMALL && err.needed > cap)
                 cap = err.needed; /* the API's contract: grow and call again */
             else if (st == P2M_ERR_MEMORY && err.needed > c->work_cap) {
@@ -1016,7 +1048,7 @@ static int convert_main(int argc, char **argv, char **extra_keys, p2m_attribute 
     const char *config = NULL, *output = NULL, *input = NULL, *v, *connector = NULL;
     const char *promote = NULL;
     int stats = 0, layout_override = 0, have_now = 0, i, rc, missing = 0, opts_done = 0;
-    int in_format = IN_OTLP, quiet = 0;
+    int in_format = IN_OTLP, in_given = 0, quiet = 0;
     p2m_layout layout = P2M_LAYOUT_AUTO;
     uint64_t now = 0;
     size_t max_decompressed = DEFAULT_MAX_DECOMPRESSED;
@@ -1080,9 +1112,12 @@ static int convert_main(int argc, char **argv, char **extra_keys, p2m_attribute 
                 in_format = IN_JSON;
             else if (strcmp(v, "jsonl") == 0)
                 in_format = IN_JSONL;
+            else if (strcmp(v, "pprof") == 0)
+                in_format = IN_PPROF;
             else
-                return p2m_usage_error(
-                    "convert", "unknown input format '%s' (otlp, otlp-stream, json or jsonl)", v);
+                return p2m_usage_error("convert", "unknown input format '%s' (otlp, otlp-stream, "
+                                       "json, jsonl or pprof)", v);
+            in_given = 1;
         } else if (p2m_take_opt(argc, argv, &i, NULL, "--max-decompressed", &v, &missing)) {
             if (missing)
                 break;
@@ -1229,6 +1264,29 @@ static int convert_main(int argc, char **argv, char **extra_keys, p2m_attribute 
             rc = EXIT_BAD_INPUT;
             goto done;
         }
+    }
+    /* pprof: asked for, or recognised by its top-level fields when no input
+       format is given (p2m_input_is_pprof; docs/cli.md) */
+    if (in_format == IN_OTLP && !in_given && p2m_input_is_pprof(data, len))
+        in_format = IN_PPROF;
+    c.pprof = in_format == IN_PPROF;
+    c.pprof_given = c.pprof && in_given;
+    c.single_otlp = in_format == IN_OTLP;
+    /* an OTLP reading of a pprof Profile finds no profiles and would succeed
+       with nothing: --input-format otlp on one is an error */
+    if (in_given && in_format == IN_OTLP && p2m_input_is_pprof(data, len)) {
+        fprintf(stderr, "p2m: malformed input at byte 0: the input is a pprof Profile (its "
+                "top-level fields are profile.proto's), not an OTLP request: use "
+                "--input-format pprof, or no --input-format\n");
+        rc = EXIT_BAD_INPUT;
+        goto done;
+    }
+    if (c.pprof && layout_override && layout != P2M_LAYOUT_AUTO) {
+        p2m_usage_error("convert", "--layout %s applies to OTLP input, and the input is a pprof "
+                        "Profile%s: pprof has one layout; drop --layout", p2m_layout_name(layout),
+                        in_given ? "" : " (recognised by its fields)");
+        rc = EXIT_USAGE;
+        goto done;
     }
     c.out_guess = len / 2 + 4096;
     c.prom.merged_resources = &c.merged;

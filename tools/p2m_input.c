@@ -66,6 +66,83 @@ int p2m_input_is_json(const unsigned char *data, size_t len)
     return i < len && (data[i] == '{' || data[i] == '[');
 }
 
+/* Reads the varint at *at (at most 10 bytes, before len); 0 or -1. */
+static int top_varint(const unsigned char *d, size_t len, size_t *at, uint64_t *v)
+{
+    unsigned shift = 0;
+    *v = 0;
+    while (*at < len && shift < 64) { /* at most 10 bytes */
+        unsigned char b = d[(*at)++];
+        *v |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80))
+            return 0;
+        shift += 7;
+    }
+    return -1;
+}
+
+/* Walks the top-level fields of (data, len). pprof 1: fields of
+   profile.proto's Profile, with the string_table check; 0: fields 1 and 2,
+   length-delimited (an OTLP request). Returns 2 when every field passes and
+   the walk ends exactly at len (with a string_table, for pprof), 1 when the
+   fields pass up to a last one cut short by the end of the input (for pprof:
+   with a field numbered 3 or more before it, which no OTLP request has), 0
+   otherwise. */
+static int top_level_walk(const unsigned char *d, size_t len, int pprof)
+{
+    size_t at = 0;
+    int strings = 0, fields = 0, high = 0;
+    while (at < len) {
+        uint64_t tag, field, n;
+        unsigned wt;
+        if (top_varint(d, len, &at, &tag) != 0)
+            return at >= len && (pprof ? high : fields) ? 1 : 0;
+        field = tag >> 3;
+        wt = (unsigned)(tag & 7);
+        if (pprof) {
+            /* ValueType, Sample, Mapping, Location, Function, string_table,
+               period_type: length-delimited; the int64s: varints; comment
+               (repeated int64): either */
+            int len_field = (field >= 1 && field <= 6) || field == 11;
+            int int_field = (field >= 7 && field <= 10) || field == 12 || field == 14;
+            if (!(len_field && wt == 2) && !(int_field && wt == 0) &&
+                !(field == 13 && (wt == 0 || wt == 2)))
+                return 0;
+            high |= field >= 3;
+        } else if ((field != 1 && field != 2) || wt != 2) {
+            return 0;
+        }
+        fields++;
+        if (top_varint(d, len, &at, &n) != 0)
+            return at >= len && (pprof ? high : fields) ? 1 : 0;
+        if (wt == 2) {
+            if (pprof && field == 6 && strings++ == 0 && n != 0)
+                return 0; /* string_table[0] must be "" */
+            if (n > len - at)
+                return (pprof ? high : fields) ? 1 : 0;
+            at += (size_t)n;
+        }
+    }
+    if (pprof)
+        return strings > 0 ? 2 : 0;
+    return fields > 0 ? 2 : 0;
+}
+
+int p2m_input_is_pprof(const unsigned char *data, size_t len)
+{
+    return top_level_walk(data, len, 1) == 2;
+}
+
+int p2m_input_is_cut_pprof(const unsigned char *data, size_t len)
+{
+    return top_level_walk(data, len, 1) == 1;
+}
+
+int p2m_input_is_otlp_request(const unsigned char *data, size_t len)
+{
+    return top_level_walk(data, len, 0) == 2;
+}
+
 #ifdef P2M_HAVE_ZLIB
 /* One pass over the gzip members of (data, len): into out (cap bytes) when
    out is not NULL, else only counted. Stops with *too_big once more than max

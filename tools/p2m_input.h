@@ -29,4 +29,23 @@ int p2m_input_is_stream(const unsigned char *data, size_t len);
 /* Whether (data, len) starts, after whitespace, with '{' or '[': JSON. */
 int p2m_input_is_json(const unsigned char *data, size_t len);
 
+/* Whether (data, len) is a pprof Profile (profile.proto), judged from its
+   top-level fields only, without decoding deeper: they run exactly to len,
+   each is one of Profile's fields 1..14 with that field's wire type
+   (comment, 13, packed or not), and there is a string_table (field 6) whose
+   first entry is empty, as profile.proto requires. An OTLP request has only
+   fields 1 and 2 and is never taken for one. */
+int p2m_input_is_pprof(const unsigned char *data, size_t len);
+
+/* Whether (data, len) walks as p2m_input_is_pprof's fields up to a last
+   field that the end of the input cuts short, with a field numbered 3 or
+   more before it: a pprof Profile cut short (for a hint; Go writes the
+   string table last, so a cut profile has none). */
+int p2m_input_is_cut_pprof(const unsigned char *data, size_t len);
+
+/* Whether (data, len) is, at the top level, a run of length-delimited
+   fields 1 and 2 ending exactly at len: the shape of an OTLP
+   ExportProfilesServiceRequest (resource_profiles, dictionary). */
+int p2m_input_is_otlp_request(const unsigned char *data, size_t len);
+
 #endif /* P2M_INPUT_H */
