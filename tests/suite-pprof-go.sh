@@ -68,6 +68,11 @@ for p in cpu heap; do
     fi
     go tool pprof -top -symbolize=none "$B/$p.pb.gz" > "$B/$p.top" 2>&1
 done
+# each worker's samples as pprof's own label filter selects them
+for w in a b c; do
+    go tool pprof -raw -symbolize=none -tagfocus="worker=^$w\$" "$B/cpu.pb.gz" \
+        > "$B/cpu-worker-$w.raw" 2>&1
+done
 
 # the library directly, without the CLI (built again every run: the header
 # may have changed)

@@ -143,6 +143,16 @@ top = open(os.path.join(B, "cpu.top")).read()
 m = re.search(r"Total samples = ([0-9.]+)(ms|s)\b", top)
 check("raw-cpu-top", m and abs(float(m.group(1)) * (1e9 if m.group(2) == "s" else 1e6) - CPU_TOTAL) < 0.01e9,
       "-raw sums %d ns, -top says %r" % (CPU_TOTAL, m and m.group(0)))
+# pprof's own label filter (-tagfocus worker=^w$) against the labels read
+# from the -raw text: the per-label expectations below rest on that parse
+try:
+    focus = {w: col_sum(*parse_raw(os.path.join(B, "cpu-worker-%s.raw" % w))[1:], col="cpu/nanoseconds")
+             for w in ("a", "b", "c")}
+except (OSError, ValueError) as e:
+    focus = {"error": str(e)}
+parsed = col_sum(cpu_cols, cpu_samples, "cpu/nanoseconds", lambda lab: lab.get("worker"))
+check("raw-tagfocus", focus == parsed and sum(parsed.values()) == CPU_TOTAL,
+      "-tagfocus sums %s, -raw labels %s" % (focus, parsed))
 ok = check("raw-heap", heap_cols == HEAP_COLS and heap_hdr.get("PeriodType") == "space bytes"
            and n_heap > 0 and all("bytes" in lab for _, lab in heap_samples)
            and col_sum(heap_cols, heap_samples, "alloc_space/bytes") > 1 << 20
