@@ -291,7 +291,7 @@ def driver(tag, inp, *args):
                                     "-o", pb, "-j", js] + list(args) + [inp])
     if rc is None:
         return None
-    if not check("lib-" + tag, rc == 0, "pprof_driver exited %s: %s" % (rc, err.strip())):
+    if not check("lib-" + tag, rc == 0, "pprof_driver exited %s: %s" % (rc, err.strip()[:600])):
         return None
     doc = json.load(open(js))
     res, om = otlp_metrics(open(pb, "rb").read())
@@ -436,7 +436,7 @@ def cli(tag, *args):
     rc, out, err = run("cli-" + tag, [P2M, "convert"] + list(args))
     if rc is None:
         return None, {}, ""
-    if not check("cli-" + tag, rc == 0, "p2m convert %s exited %s: %s" % (" ".join(args), rc, err.strip())):
+    if not check("cli-" + tag, rc == 0, "p2m convert %s exited %s: %s" % (" ".join(args), rc, err.strip()[:600])):
         return None, {}, err
     return out, stats_of(err), err
 
