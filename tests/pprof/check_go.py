@@ -464,6 +464,13 @@ if out is not None:
     check("cli-cpu-inflated-total", total(ms, "cpu_time") == CPU_TOTAL,
           "cpu_time %s, go tool pprof %d" % (total(ms, "cpu_time"), CPU_TOTAL))
 
+# uncompressed pprof is recognised by its fields, without --input-format
+out, st, _ = cli("cpu-detected", "-f", "json", "--stats", cpu_in)
+if out is not None:
+    ms = cli_json_metrics(out.decode())
+    check("cli-cpu-detected-total", total(ms, "cpu_time") == CPU_TOTAL and st.get("layout") == "pprof",
+          "cpu_time %s, go tool pprof %d; --stats %s" % (total(ms, "cpu_time"), CPU_TOTAL, st))
+
 out, st, err = cli("heap-gzip", "--input-format", "pprof", "-c", cfg, "-f", "json", "--stats", gz_heap)
 if out is not None:
     ms = cli_json_metrics(out.decode())
