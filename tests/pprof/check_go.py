@@ -131,7 +131,9 @@ n_cpu, n_heap = len(cpu_samples), len(heap_samples)
 # The expectations are only as good as this parse: check it against what the
 # generator is known to do and against pprof's own -top total.
 ok = check("raw-cpu", cpu_cols == CPU_COLS and cpu_hdr.get("PeriodType") == "cpu nanoseconds"
-           and cpu_hdr.get("Period") == "10000000" and n_cpu >= 100
+           and cpu_hdr.get("Period") == "10000000"
+           # about 300 on an idle core; a busy shared machine gives fewer
+           and col_sum(cpu_cols, cpu_samples, "samples/count") >= 50
            and all(lab.get("worker") in ("a", "b", "c") and lab.get("kind") in ("hash", "sort")
                    for _, lab in cpu_samples)
            and all(v[0] * 10000000 == v[1] for v, _ in cpu_samples),
