@@ -25,7 +25,7 @@ mkdir -p "$B/home" "$B/py"
 # go.env outside is read.
 GOCACHE=$(pwd)/$B/gocache GOPATH=$(pwd)/$B/gopath HOME=$(pwd)/$B/home \
     PPROF_TMPDIR=$(pwd)/$B/home GOPROXY=off GO111MODULE=off GOTOOLCHAIN=local GOENV=off \
-    GOFLAGS= CGO_ENABLED=0
+    GOFLAGS='' CGO_ENABLED=0
 export GOCACHE GOPATH HOME PPROF_TMPDIR GOPROXY GO111MODULE GOTOOLCHAIN GOENV GOFLAGS CGO_ENABLED
 
 if ! command -v go >/dev/null 2>&1; then
@@ -79,6 +79,8 @@ done
 # ASan and UBSan, so the pprof reader meets real Go profiles checked
 rm -f "$B/pprof_driver"
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
+# $WARN and $SAN are lists of flags: split on purpose
+# shellcheck disable=SC2086
 if ! grep -q 'p2m_pprof_convert' profile2metrics.h; then
     fail "pprof-go.driver" "profile2metrics.h has no p2m_pprof_convert yet (issue 17)"
 elif ! gcc -std=c99 -O0 $WARN -Werror -I. -c -o /dev/null tests/pprof/pprof_driver.c \
