@@ -129,3 +129,13 @@ diff-decode: $(BUILD)/p2m
 test-serve: $(BUILD)/p2m
 	sh tests/suite-serve.sh
 # ---- end of p2m serve ------------------------------------------------------------
+
+# ---- pprof input against Go's pprof tool (issue 17): tests/suite-pprof-go.sh --
+# Builds tests/pprof/gen with Debian's go (offline, caches under build/),
+# writes a labelled CPU profile and a heap profile and checks p2m's totals
+# against `go tool pprof -raw`, through tests/pprof/pprof_driver.c (the
+# library directly) and `p2m convert`.
+.PHONY: test-pprof-go
+test-pprof-go: $(BUILD)/p2m
+	sh tests/suite-pprof-go.sh
+# ---- end of pprof input against Go's pprof tool ---------------------------------

@@ -18,10 +18,13 @@ gcc-i686-linux-gnu libc6-dev-i386-cross"
 # tests/suite-bindings-js.sh): venv for the offline pip install, Node for the
 # ES module and its tests, lld for wasm-ld, Chromium for the browser test.
 PKGS="$PKGS python3-venv nodejs lld chromium"
-# The Go and Rust bindings' tests need a Go toolchain (Debian's golang-go has
-# the race detector) and cargo; a toolchain already on PATH (rustup's, say)
+# Debian's golang-go, always: tests/suite-pprof-go.sh builds a Go program
+# with it (standard library only, offline) that writes real CPU and heap
+# profiles, and checks p2m's totals against its `go tool pprof`. The Go
+# binding's tests use it too (it has the race detector).
+PKGS="$PKGS golang-go"
+# The Rust binding's tests need cargo; one already on PATH (rustup's, say)
 # is used as it is.
-command -v go >/dev/null 2>&1 || PKGS="$PKGS golang-go"
 command -v cargo >/dev/null 2>&1 || PKGS="$PKGS cargo"
 # (gcc-multilib conflicts with the s390x cross compiler in Debian 12, so the
 # 32-bit build uses the i686 cross compiler; libprotobuf-c-dev:s390x needs the
