@@ -5875,13 +5875,20 @@ static const p2m_result *p2m__cum_result(const p2m__placed *pl, const p2m_result
 }
 #endif
 
+/* How p2m__aggregate runs (flags, in one argument: each argument beyond
+   the fourth is a stack slot on 32-bit targets, and this frame is on the
+   firmware's deepest path): commit the cumulative state now (else the
+   caller does, once its output is written); read the input as v1.10
+   whatever the engine's layout (a rewritten pprof input). */
+#define P2M__AGG_COMMIT 1u
+#define P2M__AGG_V1_10 2u
+
 /* One call: survey, place, index the dictionary, decide the layout, walk,
    and the result (for a cumulative engine, the view of the merged state). */
 static P2M__MUST p2m_status p2m__aggregate(const p2m_engine *engine, const void *input,
                                            size_t input_size, const p2m_options *options,
                                            void *work, size_t work_size, const p2m_result **result,
-                                           p2m_stats *stats, p2m_error *err, int commit,
-                                           p2m_layout forced) {
+                                           p2m_stats *stats, p2m_error *err, unsigned how) {
     p2m__req q;
     p2m__placed pl;
     p2m_stats local; /* p2m__begin clears it */
@@ -5890,7 +5897,7 @@ static P2M__MUST p2m_status p2m__aggregate(const p2m_engine *engine, const void 
     const p2m_result *res;
     if (result) *result = 0;
     if ((s = p2m__begin(&q, engine, input, input_size, st, err, 0)) != P2M_OK) return s;
-    if (forced != P2M_LAYOUT_AUTO) q.forced = forced;
+    if (how & P2M__AGG_V1_10) q.forced = P2M_LAYOUT_V1_10;
     if (!result) return p2m__fail(err, P2M_ERR_ARGUMENT, 0, P2M__MSG("result must not be NULL"));
     if ((s = p2m__check_xattrs(options, err)) != P2M_OK) return s;
     if (!P2M__NAMES(q.e) && q.sv.dict.p && p2m__early_dict_scan(&q, work, work_size) < 0)
@@ -5921,9 +5928,10 @@ static P2M__MUST p2m_status p2m__aggregate(const p2m_engine *engine, const void 
     st->series = q.n_plist;
     st->work_used = pl.total;
 #ifndef P2M_NO_CUMULATIVE
-    if (engine->state_series) res = p2m__cum_result(&pl, res, options->state, st, commit);
+    if (engine->state_series)
+        res = p2m__cum_result(&pl, res, options->state, st, (how & P2M__AGG_COMMIT) != 0);
 #else
-    (void)commit;
+    (void)how;
 #endif
     *result = res;
     return P2M_OK;
@@ -5933,7 +5941,7 @@ P2M_API p2m_status p2m_aggregate(const p2m_engine *engine, const void *input, si
                                  const p2m_options *options, void *work, size_t work_size,
                                  const p2m_result **result, p2m_stats *stats, p2m_error *err) {
     return p2m__aggregate(engine, input, input_size, options, work, work_size, result, stats, err,
-                          1, P2M_LAYOUT_AUTO);
+                          P2M__AGG_COMMIT);
 }
 
 /* The encoding half of a convert call: the aggregate call's status s and
@@ -5957,8 +5965,8 @@ P2M_API p2m_status p2m_convert(const p2m_engine *engine, const void *input, size
                                void *output, size_t cap, size_t *output_size, p2m_stats *stats,
                                p2m_error *err) {
     const p2m_result *r;
-    p2m_status s = p2m__aggregate(engine, input, input_size, options, work, work_size, &r, stats,
-                                  err, 0, P2M_LAYOUT_AUTO);
+    p2m_status s =
+        p2m__aggregate(engine, input, input_size, options, work, work_size, &r, stats, err, 0u);
     return p2m__finish_convert(r, s, output, cap, output_size, stats, err);
 }
 
@@ -6752,7 +6760,7 @@ static P2M__MUST int p2m__pp_write_samples(p2m__pp *pp, p2m__fw *rd) {
         P2M_MEMSET(&vf, 0, sizeof vf);
         while ((r = p2m__next(&pp->w, &q, qe, &g)) > 0) {
             if (g.num == P2M__PB_PPROF_SAMPLE_LABEL) {
-                uint32_t a;
+                uint32_t a = 0;
                 if (p2m__pp_label(pp, rd, &g, &a) < 0) return -1;
                 if (!a) continue;
                 if (!attrs) attrs = p2m__fw_entry(w0, P2M__PB_SAMPLE_V110_ATTRIBUTE_INDICES);
@@ -6966,7 +6974,7 @@ static P2M__MUST p2m_status p2m__pp_aggregate(const p2m_engine *engine, const vo
                                               size_t input_size, const p2m_options *options,
                                               void *work, size_t work_size,
                                               const p2m_result **result, p2m_stats *stats,
-                                              p2m_error *err, int commit) {
+                                              p2m_error *err, unsigned how) {
     p2m__pp pp;
     p2m__fw w;
     size_t needed = 0, used;
@@ -6989,7 +6997,7 @@ static P2M__MUST p2m_status p2m__pp_aggregate(const p2m_engine *engine, const vo
     if (p2m__pp_rewrite(&pp, &w, base + p2m__al8((size_t)pp.bound)) < 0) return pp.w.st;
     s = p2m__aggregate(engine, base, (size_t)(w.p - base), options,
                        base + p2m__al8((size_t)pp.bound), work_size - used, result, st, err,
-                       commit, P2M_LAYOUT_V1_10);
+                       how | P2M__AGG_V1_10);
     if (s != P2M_OK) { /* none expected: the rewrite checked what the engine would */
         if (err && (s == P2M_ERR_MALFORMED || s == P2M_ERR_INVALID_REFERENCE)) err->offset = 0;
         st->bytes_in = input_size;
@@ -7007,7 +7015,7 @@ P2M_API p2m_status p2m_pprof_aggregate(const p2m_engine *engine, const void *inp
                                        size_t work_size, const p2m_result **result,
                                        p2m_stats *stats, p2m_error *err) {
     return p2m__pp_aggregate(engine, input, input_size, options, work, work_size, result, stats,
-                             err, 1);
+                             err, P2M__AGG_COMMIT);
 }
 
 P2M_API p2m_status p2m_pprof_convert(const p2m_engine *engine, const void *input,
@@ -7016,7 +7024,7 @@ P2M_API p2m_status p2m_pprof_convert(const p2m_engine *engine, const void *input
                                      size_t *output_size, p2m_stats *stats, p2m_error *err) {
     const p2m_result *r;
     p2m_status s = p2m__pp_aggregate(engine, input, input_size, options, work, work_size, &r,
-                                     stats, err, 0);
+                                     stats, err, 0u);
     return p2m__finish_convert(r, s, output, cap, output_size, stats, err);
 }
 
