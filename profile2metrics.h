@@ -6260,104 +6260,106 @@ static P2M__MUST int p2m__pp_survey_entry(p2m__pp *pp, const p2m__field *e, p2m_
 #define P2M__PP_COL_HEAD 96u
 #define P2M__PP_DICT_HEAD 80u
 
-/* The survey: checks the whole Profile, counts what sizes the rewrite and
-   bounds its bytes. No memory. */
-static P2M__MUST int p2m__pp_survey(p2m__pp *pp, const uint8_t *in, size_t n) {
-    const uint8_t *p = in, *end = in + n;
+/* One field of the Profile: checked, counted, remembered. */
+static P2M__MUST int p2m__pp_survey_field(p2m__pp *pp, const p2m__field *fp) {
+    const p2m__field f = *fp;
+    switch (f.num) {
+    case P2M__PB_PPROF_SAMPLE_TYPE:
+    case P2M__PB_PPROF_PERIOD_TYPE:
+        if (f.wt != P2M__WT_LEN)
+            return p2m__pp_wt(pp, &f, P2M__MSG("pprof Profile: sample_type or period_type is "
+                                               "not a message"));
+        if (p2m__pp_varints(pp, f.s, P2M__PB_PPROF_VALUE_TYPE_UNIT,
+                            P2M__MSG("pprof ValueType: a field is not a varint")) < 0)
+            return -1;
+        if (f.num == P2M__PB_PPROF_PERIOD_TYPE) {
+            pp->period_type = f.s;
+        } else {
+            pp->n_types++;
+            p2m__pp_range(&pp->types, &f);
+        }
+        break;
+    case P2M__PB_PPROF_SAMPLE:
+        if (f.wt != P2M__WT_LEN)
+            return p2m__pp_wt(pp, &f, P2M__MSG("pprof Profile: sample is not a message"));
+        if (p2m__pp_survey_sample(pp, f.s) < 0) return -1;
+        pp->n_samples++;
+        p2m__pp_range(&pp->samples, &f);
+        break;
+    case P2M__PB_PPROF_MAPPING:
+        if (p2m__pp_survey_entry(pp, &f, &pp->map, f.num) < 0) return -1;
+        break;
+    case P2M__PB_PPROF_LOCATION:
+        if (p2m__pp_survey_entry(pp, &f, &pp->loc, f.num) < 0) return -1;
+        break;
+    case P2M__PB_PPROF_FUNCTION:
+        if (p2m__pp_survey_entry(pp, &f, &pp->fn, f.num) < 0) return -1;
+        break;
+    case P2M__PB_PPROF_STRING_TABLE:
+        if (f.wt != P2M__WT_LEN)
+            return p2m__pp_wt(pp, &f, P2M__MSG("pprof Profile: a string_table entry is not "
+                                               "a string"));
+        if (pp->n_strings == 0 && f.s.n != 0)
+            return p2m__bad(&pp->w, f.at, P2M__MSG("pprof: string_table[0] must be the empty "
+                                                   "string"));
+        pp->n_strings++;
+        pp->str_bytes += 1u + p2m__varint_len(f.s.n) + f.s.n;
+        p2m__pp_range(&pp->strings, &f);
+        break;
+    case P2M__PB_PPROF_COMMENT:
+        if (f.wt != P2M__WT_VARINT && f.wt != P2M__WT_LEN)
+            return p2m__pp_wt(pp, &f, P2M__MSG("pprof Profile: comment is not a varint or "
+                                               "packed varints"));
+        if (f.wt == P2M__WT_LEN) {
+            uint32_t c = 0;
+            if (p2m__pp_count(pp, &f, &c) < 0) return -1;
+        }
+        break;
+    case P2M__PB_PPROF_DROP_FRAMES:
+    case P2M__PB_PPROF_KEEP_FRAMES:
+    case P2M__PB_PPROF_TIME_NANOS:
+    case P2M__PB_PPROF_DURATION_NANOS:
+    case P2M__PB_PPROF_PERIOD:
+    case P2M__PB_PPROF_DEFAULT_SAMPLE_TYPE:
+        if (f.wt != P2M__WT_VARINT)
+            return p2m__pp_wt(pp, &f, P2M__MSG("pprof Profile: a scalar field is not a "
+                                               "varint"));
+        if (f.num == P2M__PB_PPROF_TIME_NANOS) pp->time = f.v;
+        else if (f.num == P2M__PB_PPROF_DURATION_NANOS) pp->duration = f.v;
+        else if (f.num == P2M__PB_PPROF_PERIOD) pp->period = f.v;
+        break;
+    default: break;
+    }
+    return 0;
+}
+
+/* When some sample's values do not match the sample types: the first such
+   sample, as an error at its offset. */
+static P2M__MUST int p2m__pp_values_check(p2m__pp *pp) {
+    const uint8_t *end, *p;
     p2m__field f;
-    int r;
+    if (!pp->n_samples || (pp->min_values == pp->n_types && pp->max_values == pp->n_types))
+        return 0;
+    p = p2m__pp_walk(pp->samples, &end);
+    while (p2m__next(&pp->w, &p, end, &f) > 0) {
+        uint32_t values = 0;
+        const uint8_t *sp = f.s.p, *se = f.s.p + f.s.n;
+        p2m__field g;
+        if (f.num != P2M__PB_PPROF_SAMPLE) continue;
+        while (p2m__next(&pp->w, &sp, se, &g) > 0)
+            if (g.num == P2M__PB_PPROF_SAMPLE_VALUE && p2m__pp_count(pp, &g, &values) < 0)
+                return -1;
+        if (values != pp->n_types)
+            return p2m__bad(&pp->w, f.at, P2M__MSG("pprof: a sample's values do not match the "
+                                                   "sample types (one value per sample_type)"));
+    }
+    return 0;
+}
+
+/* The rewrite's sizes from the survey's counts. */
+static P2M__MUST int p2m__pp_bound(p2m__pp *pp, const uint8_t *in) {
     uint32_t wl, wa, ws;
     uint64_t b;
-    pp->min_values = UINT32_MAX;
-    pp->loc.dense = pp->fn.dense = pp->map.dense = 1;
-    while ((r = p2m__next(&pp->w, &p, end, &f)) > 0) {
-        switch (f.num) {
-        case P2M__PB_PPROF_SAMPLE_TYPE:
-        case P2M__PB_PPROF_PERIOD_TYPE:
-            if (f.wt != P2M__WT_LEN)
-                return p2m__pp_wt(pp, &f, P2M__MSG("pprof Profile: sample_type or period_type is "
-                                                   "not a message"));
-            if (p2m__pp_varints(pp, f.s, P2M__PB_PPROF_VALUE_TYPE_UNIT,
-                                P2M__MSG("pprof ValueType: a field is not a varint")) < 0)
-                return -1;
-            if (f.num == P2M__PB_PPROF_PERIOD_TYPE) {
-                pp->period_type = f.s;
-            } else {
-                pp->n_types++;
-                p2m__pp_range(&pp->types, &f);
-            }
-            break;
-        case P2M__PB_PPROF_SAMPLE:
-            if (f.wt != P2M__WT_LEN)
-                return p2m__pp_wt(pp, &f, P2M__MSG("pprof Profile: sample is not a message"));
-            if (p2m__pp_survey_sample(pp, f.s) < 0) return -1;
-            pp->n_samples++;
-            p2m__pp_range(&pp->samples, &f);
-            break;
-        case P2M__PB_PPROF_MAPPING:
-            if (p2m__pp_survey_entry(pp, &f, &pp->map, f.num) < 0) return -1;
-            break;
-        case P2M__PB_PPROF_LOCATION:
-            if (p2m__pp_survey_entry(pp, &f, &pp->loc, f.num) < 0) return -1;
-            break;
-        case P2M__PB_PPROF_FUNCTION:
-            if (p2m__pp_survey_entry(pp, &f, &pp->fn, f.num) < 0) return -1;
-            break;
-        case P2M__PB_PPROF_STRING_TABLE:
-            if (f.wt != P2M__WT_LEN)
-                return p2m__pp_wt(pp, &f, P2M__MSG("pprof Profile: a string_table entry is not "
-                                                   "a string"));
-            if (pp->n_strings == 0 && f.s.n != 0)
-                return p2m__bad(&pp->w, f.at, P2M__MSG("pprof: string_table[0] must be the empty "
-                                                       "string"));
-            pp->n_strings++;
-            pp->str_bytes += 1u + p2m__varint_len(f.s.n) + f.s.n;
-            p2m__pp_range(&pp->strings, &f);
-            break;
-        case P2M__PB_PPROF_COMMENT:
-            if (f.wt != P2M__WT_VARINT && f.wt != P2M__WT_LEN)
-                return p2m__pp_wt(pp, &f, P2M__MSG("pprof Profile: comment is not a varint or "
-                                                   "packed varints"));
-            if (f.wt == P2M__WT_LEN) {
-                uint32_t c = 0;
-                if (p2m__pp_count(pp, &f, &c) < 0) return -1;
-            }
-            break;
-        case P2M__PB_PPROF_DROP_FRAMES:
-        case P2M__PB_PPROF_KEEP_FRAMES:
-        case P2M__PB_PPROF_TIME_NANOS:
-        case P2M__PB_PPROF_DURATION_NANOS:
-        case P2M__PB_PPROF_PERIOD:
-        case P2M__PB_PPROF_DEFAULT_SAMPLE_TYPE:
-            if (f.wt != P2M__WT_VARINT)
-                return p2m__pp_wt(pp, &f, P2M__MSG("pprof Profile: a scalar field is not a "
-                                                   "varint"));
-            if (f.num == P2M__PB_PPROF_TIME_NANOS) pp->time = f.v;
-            else if (f.num == P2M__PB_PPROF_DURATION_NANOS) pp->duration = f.v;
-            else if (f.num == P2M__PB_PPROF_PERIOD) pp->period = f.v;
-            break;
-        default: break;
-        }
-    }
-    if (r < 0) return -1;
-    if (pp->n_samples && (pp->min_values != pp->n_types || pp->max_values != pp->n_types)) {
-        /* the first sample whose values do not match the sample types */
-        p = p2m__pp_walk(pp->samples, &end);
-        while (p2m__next(&pp->w, &p, end, &f) > 0) {
-            if (f.num == P2M__PB_PPROF_SAMPLE) {
-                uint32_t values = 0;
-                const uint8_t *sp = f.s.p, *se = f.s.p + f.s.n;
-                p2m__field g;
-                while (p2m__next(&pp->w, &sp, se, &g) > 0)
-                    if (g.num == P2M__PB_PPROF_SAMPLE_VALUE && p2m__pp_count(pp, &g, &values) < 0)
-                        return -1;
-                if (values != pp->n_types)
-                    return p2m__bad(&pp->w, f.at, P2M__MSG("pprof: a sample's values do not "
-                                                           "match the sample types (one value "
-                                                           "per sample_type)"));
-            }
-        }
-    }
     /* the bound: entries at their largest (an index of table t takes at
        most the bytes of t's size + 1, the invalid reference; copied ids
        their own bytes), lengths of five bytes where the survey cannot know
@@ -6395,6 +6397,20 @@ static P2M__MUST int p2m__pp_survey(p2m__pp *pp, const uint8_t *in, size_t n) {
         pp->transient = (size_t)t;
     }
     return 0;
+}
+
+/* The survey: checks the whole Profile, counts what sizes the rewrite and
+   bounds its bytes. No memory. */
+static P2M__MUST int p2m__pp_survey(p2m__pp *pp, const uint8_t *in, size_t n) {
+    const uint8_t *p = in, *end = in + n;
+    p2m__field f;
+    int r;
+    pp->min_values = UINT32_MAX;
+    pp->loc.dense = pp->fn.dense = pp->map.dense = 1;
+    while ((r = p2m__next(&pp->w, &p, end, &f)) > 0)
+        if (p2m__pp_survey_field(pp, &f) < 0) return -1;
+    if (r < 0 || p2m__pp_values_check(pp) < 0) return -1;
+    return p2m__pp_bound(pp, in);
 }
 
 /* The survey of the request the rewrite makes, from the pprof counts (each
@@ -6561,60 +6577,52 @@ static P2M__MUST int p2m__pp_label(p2m__pp *pp, p2m__fw *rd, const p2m__field *l
 }
 
 /* The dictionary's mapping, location and function tables, each entry 0
-   the zero value, then the Profile's entries in order. */
-static P2M__MUST int p2m__pp_write_mappings(p2m__pp *pp, p2m__fw *w) {
-    const uint8_t *end, *p = p2m__pp_walk(pp->map.range, &end);
-    p2m__field f;
-    int r;
-    p2m__fw_bytes(w, P2M__PB_DICT_MAPPING_TABLE, p2m__nothing, 0);
-    while ((r = p2m__next(&pp->w, &p, end, &f)) > 0) {
-        const uint8_t *q = f.s.p, *qe = f.s.p + f.s.n;
-        p2m__field g;
-        uint64_t v[P2M__PB_PPROF_MAPPING_FILENAME + 1] = {0, 0, 0, 0, 0, 0};
-        const uint8_t *fat = f.at;
-        uint8_t *at;
-        if (f.num != P2M__PB_PPROF_MAPPING) continue;
-        while (p2m__next(&pp->w, &q, qe, &g) > 0)
-            if (g.num <= P2M__PB_PPROF_MAPPING_FILENAME) {
-                v[g.num] = g.v;
-                if (g.num == P2M__PB_PPROF_MAPPING_FILENAME) fat = g.at;
-            }
-        if (p2m__pp_str(pp, v[P2M__PB_PPROF_MAPPING_FILENAME], fat) < 0) return -1;
-        at = p2m__fw_entry(w, P2M__PB_DICT_MAPPING_TABLE);
-        p2m__fw_uint(w, P2M__PB_MAPPING_MEMORY_START, v[P2M__PB_PPROF_MAPPING_MEMORY_START]);
-        p2m__fw_uint(w, P2M__PB_MAPPING_MEMORY_LIMIT, v[P2M__PB_PPROF_MAPPING_MEMORY_LIMIT]);
-        p2m__fw_uint(w, P2M__PB_MAPPING_FILE_OFFSET, v[P2M__PB_PPROF_MAPPING_FILE_OFFSET]);
-        p2m__fw_uint(w, P2M__PB_MAPPING_FILENAME_STRINDEX, v[P2M__PB_PPROF_MAPPING_FILENAME]);
-        p2m__fw_end(w, at);
-    }
-    return r;
-}
+   the zero value, then the Profile's entries in order. A Mapping or
+   Function entry is four varints after its id; each becomes the OTLP
+   field of its row (strings: the rows whose bit is set, checked in strict
+   mode). */
+typedef struct p2m__pptab {
+    uint8_t pprof_entry, dict_table; /* Profile field, ProfilesDictionary field */
+    uint8_t from[4], to[4];          /* pprof field -> OTLP field */
+    uint8_t strings;                 /* bit i: from[i] is a string index */
+} p2m__pptab;
 
-static P2M__MUST int p2m__pp_write_functions(p2m__pp *pp, p2m__fw *w) {
-    const uint8_t *end, *p = p2m__pp_walk(pp->fn.range, &end);
+static const p2m__pptab p2m__pp_mappings = {
+    P2M__PB_PPROF_MAPPING, P2M__PB_DICT_MAPPING_TABLE,
+    {P2M__PB_PPROF_MAPPING_MEMORY_START, P2M__PB_PPROF_MAPPING_MEMORY_LIMIT,
+     P2M__PB_PPROF_MAPPING_FILE_OFFSET, P2M__PB_PPROF_MAPPING_FILENAME},
+    {P2M__PB_MAPPING_MEMORY_START, P2M__PB_MAPPING_MEMORY_LIMIT, P2M__PB_MAPPING_FILE_OFFSET,
+     P2M__PB_MAPPING_FILENAME_STRINDEX},
+    8u};
+static const p2m__pptab p2m__pp_functions = {
+    P2M__PB_PPROF_FUNCTION, P2M__PB_DICT_FUNCTION_TABLE,
+    {P2M__PB_PPROF_FUNCTION_NAME, P2M__PB_PPROF_FUNCTION_SYSTEM_NAME,
+     P2M__PB_PPROF_FUNCTION_FILENAME, P2M__PB_PPROF_FUNCTION_START_LINE},
+    {P2M__PB_FUNCTION_NAME_STRINDEX, P2M__PB_FUNCTION_SYSTEM_NAME_STRINDEX,
+     P2M__PB_FUNCTION_FILENAME_STRINDEX, P2M__PB_FUNCTION_START_LINE},
+    7u};
+
+static P2M__MUST int p2m__pp_write_table(p2m__pp *pp, p2m__fw *w, p2m__span range,
+                                         const p2m__pptab *tab) {
+    const uint8_t *end, *p = p2m__pp_walk(range, &end);
     p2m__field f;
     int r;
-    p2m__fw_bytes(w, P2M__PB_DICT_FUNCTION_TABLE, p2m__nothing, 0);
+    p2m__fw_bytes(w, tab->dict_table, p2m__nothing, 0);
     while ((r = p2m__next(&pp->w, &p, end, &f)) > 0) {
         const uint8_t *q = f.s.p, *qe = f.s.p + f.s.n;
         p2m__field g;
-        uint64_t v[P2M__PB_PPROF_FUNCTION_START_LINE + 1] = {0, 0, 0, 0, 0, 0};
+        uint64_t v[4] = {0, 0, 0, 0};
         uint8_t *at;
-        if (f.num != P2M__PB_PPROF_FUNCTION) continue;
+        unsigned i;
+        if (f.num != tab->pprof_entry) continue;
         while (p2m__next(&pp->w, &q, qe, &g) > 0)
-            if (g.num <= P2M__PB_PPROF_FUNCTION_START_LINE) {
-                v[g.num] = g.v;
-                if (g.num >= P2M__PB_PPROF_FUNCTION_NAME &&
-                    g.num <= P2M__PB_PPROF_FUNCTION_FILENAME &&
-                    p2m__pp_str(pp, g.v, g.at) < 0)
-                    return -1;
-            }
-        at = p2m__fw_entry(w, P2M__PB_DICT_FUNCTION_TABLE);
-        p2m__fw_uint(w, P2M__PB_FUNCTION_NAME_STRINDEX, v[P2M__PB_PPROF_FUNCTION_NAME]);
-        p2m__fw_uint(w, P2M__PB_FUNCTION_SYSTEM_NAME_STRINDEX,
-                     v[P2M__PB_PPROF_FUNCTION_SYSTEM_NAME]);
-        p2m__fw_uint(w, P2M__PB_FUNCTION_FILENAME_STRINDEX, v[P2M__PB_PPROF_FUNCTION_FILENAME]);
-        p2m__fw_uint(w, P2M__PB_FUNCTION_START_LINE, v[P2M__PB_PPROF_FUNCTION_START_LINE]);
+            for (i = 0; i < 4u; i++)
+                if (g.num == tab->from[i]) {
+                    v[i] = g.v;
+                    if ((tab->strings >> i & 1u) && p2m__pp_str(pp, g.v, g.at) < 0) return -1;
+                }
+        at = p2m__fw_entry(w, tab->dict_table);
+        for (i = 0; i < 4u; i++) p2m__fw_uint(w, tab->to[i], v[i]);
         p2m__fw_end(w, at);
     }
     return r;
@@ -6729,6 +6737,30 @@ static P2M__MUST int p2m__pp_ids(p2m__pp *pp, p2m__fw *rd, const p2m__field *g) 
     return r;
 }
 
+/* A sample's values, value c to column c's open sample (the survey counted
+   one per column): from vf, its only value field, or (n_val > 1) from
+   every value field of the sample s in order. */
+static P2M__MUST int p2m__pp_values(p2m__pp *pp, p2m__span s, p2m__field *vf, uint32_t n_val) {
+    const uint8_t *q = s.p, *qe = s.p + s.n;
+    uint32_t c = 0;
+    while (c < pp->n_types && (n_val == 1 || p2m__next(&pp->w, &q, qe, vf) > 0)) {
+        p2m__ints it;
+        uint64_t v = 0;
+        int rv = 0;
+        if (vf->num != P2M__PB_PPROF_SAMPLE_VALUE) continue;
+        p2m__ints_init(&it, vf);
+        while (c < pp->n_types && (rv = p2m__ints_next(&pp->w, &it, &v)) > 0) {
+            p2m__fw *wc = &pp->col[c++].w;
+            p2m__fw_varint(wc, P2M__TAG(P2M__PB_SAMPLE_V110_VALUES, P2M__WT_LEN));
+            p2m__fw_varint(wc, p2m__varint_len(v));
+            p2m__fw_varint(wc, v);
+        }
+        if (rv < 0) return -1;
+        if (n_val == 1) break;
+    }
+    return 0;
+}
+
 /* One pass over the samples. Sample k's labels become attribute entries
    (new ones) and its location ids stack k + 1, both in rd; in each
    column's region, a sample with that stack, the attribute indices (the
@@ -6796,23 +6828,7 @@ static P2M__MUST int p2m__pp_write_samples(p2m__pp *pp, p2m__fw *rd) {
             P2M_MEMCPY(wc->p, pre, n);
             wc->p += n;
         }
-        /* value c to column c (the survey counted one per column) */
-        c = 0;
-        for (q = f.s.p; c < nc && (n_val == 1 || p2m__next(&pp->w, &q, qe, &vf) > 0);) {
-            p2m__ints it;
-            uint64_t v = 0;
-            int rv = 0;
-            if (vf.num != P2M__PB_PPROF_SAMPLE_VALUE) continue;
-            p2m__ints_init(&it, &vf);
-            while (c < nc && (rv = p2m__ints_next(&pp->w, &it, &v)) > 0) {
-                p2m__fw *wc = &pp->col[c++].w;
-                p2m__fw_varint(wc, P2M__TAG(P2M__PB_SAMPLE_V110_VALUES, P2M__WT_LEN));
-                p2m__fw_varint(wc, p2m__varint_len(v));
-                p2m__fw_varint(wc, v);
-            }
-            if (rv < 0) return -1;
-            if (n_val == 1) break;
-        }
+        if (p2m__pp_values(pp, f.s, &vf, n_val) < 0) return -1;
         for (c = 0; c < nc; c++) p2m__fw_end(&pp->col[c].w, pp->col[c].entry);
     }
     return r;
@@ -6920,8 +6936,9 @@ static P2M__MUST int p2m__pp_rewrite(p2m__pp *pp, p2m__fw *w, uint8_t *mem) {
     d = p2m__fw_open(w, P2M__PB_REQ_DICTIONARY);
     p2m__pp_move(w->p, rd.start, (size_t)(rd.p - rd.start));
     w->p += rd.p - rd.start;
-    if (pp->stacks && (p2m__pp_write_mappings(pp, w) < 0 || p2m__pp_write_locations(pp, w) < 0 ||
-                       p2m__pp_write_functions(pp, w) < 0))
+    if (pp->stacks && (p2m__pp_write_table(pp, w, pp->map.range, &p2m__pp_mappings) < 0 ||
+                       p2m__pp_write_locations(pp, w) < 0 ||
+                       p2m__pp_write_table(pp, w, pp->fn.range, &p2m__pp_functions) < 0))
         return -1;
     if (p2m__pp_write_strings(pp, w) < 0) return -1;
     p2m__fw_close(w, d);
