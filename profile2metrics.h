@@ -860,6 +860,16 @@ static int p2m__bad(p2m__wire *w, const uint8_t *at, const char *msg) {
     return -1;
 }
 
+/* The first invalid reference (strict mode), as p2m__bad records the first
+   malformed byte. */
+static int p2m__bad_ref(p2m__wire *w, const uint8_t *at, const char *msg) {
+    if (w->st == P2M_OK) {
+        w->st = P2M_ERR_INVALID_REFERENCE;
+        p2m__fail(w->err, P2M_ERR_INVALID_REFERENCE, (size_t)(at - w->base), msg);
+    }
+    return -1;
+}
+
 /* Reads a varint at *pp (< end). 0 on success. */
 static P2M__MUST int p2m__varint(p2m__wire *w, const uint8_t **pp, const uint8_t *end,
                                  uint64_t *out) {
@@ -1936,11 +1946,7 @@ typedef struct p2m__req {
 } p2m__req;
 
 static int p2m__fail_ref(p2m__req *q, const uint8_t *at, const char *msg) {
-    if (q->w.st == P2M_OK) {
-        q->w.st = P2M_ERR_INVALID_REFERENCE;
-        p2m__fail(q->w.err, P2M_ERR_INVALID_REFERENCE, (size_t)(at - q->in), msg);
-    }
-    return -1;
+    return p2m__bad_ref(&q->w, at, msg);
 }
 
 /* Skips a run of samples (Profile samples, one-byte tag, length of one or
@@ -5562,6 +5568,18 @@ P2M_API p2m_status p2m_state_init(const p2m_engine *e, void *mem, size_t mem_siz
 
 /* ---- public functions ----------------------------------------------------- */
 
+/* The arguments every conversion call checks first (err cleared). */
+static P2M__MUST p2m_status p2m__check_call(const p2m_engine *e, const void *input,
+                                            size_t input_size, p2m_error *err) {
+    p2m__clear(err);
+    if (!e || e->magic != P2M__MAGIC)
+        return p2m__fail(err, P2M_ERR_ARGUMENT, 0, P2M__MSG("not a compiled engine"));
+    if (!input && input_size) return p2m__fail(err, P2M_ERR_ARGUMENT, 0, P2M__MSG("input is NULL"));
+    if (input_size > 0xFFFFFFFFu)
+        return p2m__fail(err, P2M_ERR_ARGUMENT, 0, P2M__MSG("input larger than 4 GiB"));
+    return P2M_OK;
+}
+
 /* Checks the arguments of a call and surveys its input. The survey counts
    the dictionary's entries when always_count is set or the engine reads
    function names (their lines are counted too); otherwise the dictionary
@@ -5569,14 +5587,10 @@ P2M_API p2m_status p2m_state_init(const p2m_engine *e, void *mem, size_t mem_siz
 static P2M__MUST p2m_status p2m__begin(p2m__req *q, const p2m_engine *e, const void *input,
                                        size_t input_size, p2m_stats *st, p2m_error *err,
                                        int always_count) {
+    p2m_status s;
     P2M_MEMSET(q, 0, sizeof *q);
     P2M_MEMSET(st, 0, sizeof *st);
-    p2m__clear(err);
-    if (!e || e->magic != P2M__MAGIC)
-        return p2m__fail(err, P2M_ERR_ARGUMENT, 0, P2M__MSG("not a compiled engine"));
-    if (!input && input_size) return p2m__fail(err, P2M_ERR_ARGUMENT, 0, P2M__MSG("input is NULL"));
-    if (input_size > 0xFFFFFFFFu)
-        return p2m__fail(err, P2M_ERR_ARGUMENT, 0, P2M__MSG("input larger than 4 GiB"));
+    if ((s = p2m__check_call(e, input, input_size, err)) != P2M_OK) return s;
     q->e = e;
     q->forced = e->layout;
     q->in = input ? (const uint8_t *)input : (const uint8_t *)"";
@@ -6455,28 +6469,18 @@ static P2M__MUST int p2m__pp_index(p2m__pp *pp, const p2m__ppids *t, uint64_t id
             h = (h + 1u) & t->mask;
         }
     }
-    if (pp->strict) {
-        if (pp->w.st == P2M_OK) {
-            pp->w.st = P2M_ERR_INVALID_REFERENCE;
-            p2m__fail(pp->w.err, P2M_ERR_INVALID_REFERENCE, (size_t)(at - pp->w.base),
-                      P2M__MSG("pprof: an id that no mapping, location or function has"));
-        }
-        return -1;
-    }
+    if (pp->strict)
+        return p2m__bad_ref(&pp->w, at, P2M__MSG("pprof: an id that no mapping, location or "
+                                                 "function has"));
     *out = (uint64_t)t->n + 1u;
     return 0;
 }
 
 /* A string index, checked in strict mode (else the engine judges it). */
 static P2M__MUST int p2m__pp_str(p2m__pp *pp, uint64_t idx, const uint8_t *at) {
-    if (pp->strict && idx >= (pp->n_strings ? pp->n_strings : 1u)) {
-        if (pp->w.st == P2M_OK) {
-            pp->w.st = P2M_ERR_INVALID_REFERENCE;
-            p2m__fail(pp->w.err, P2M_ERR_INVALID_REFERENCE, (size_t)(at - pp->w.base),
-                      P2M__MSG("pprof: a string index outside the string table"));
-        }
-        return -1;
-    }
+    if (pp->strict && idx >= (pp->n_strings ? pp->n_strings : 1u))
+        return p2m__bad_ref(&pp->w, at, P2M__MSG("pprof: a string index outside the string "
+                                                 "table"));
     return 0;
 }
 
@@ -6602,6 +6606,26 @@ static const p2m__pptab p2m__pp_functions = {
      P2M__PB_FUNCTION_FILENAME_STRINDEX, P2M__PB_FUNCTION_START_LINE},
     7u};
 
+/* Reads the varint fields from[0..n) of message s into v (0 when absent;
+   a repeated one: the last) and where each was (the message's tag at,
+   when absent). */
+static void p2m__pp_fields(p2m__pp *pp, p2m__span s, const uint8_t *at, const uint8_t *from,
+                           unsigned n, uint64_t *v, const uint8_t **where) {
+    const uint8_t *q = s.p, *qe = s.p + s.n;
+    p2m__field g;
+    unsigned i;
+    for (i = 0; i < n; i++) {
+        v[i] = 0;
+        where[i] = at;
+    }
+    while (p2m__next(&pp->w, &q, qe, &g) > 0)
+        for (i = 0; i < n; i++)
+            if (g.num == from[i]) {
+                v[i] = g.v;
+                where[i] = g.at;
+            }
+}
+
 static P2M__MUST int p2m__pp_write_table(p2m__pp *pp, p2m__fw *w, p2m__span range,
                                          const p2m__pptab *tab) {
     const uint8_t *end, *p = p2m__pp_walk(range, &end);
@@ -6609,18 +6633,14 @@ static P2M__MUST int p2m__pp_write_table(p2m__pp *pp, p2m__fw *w, p2m__span rang
     int r;
     p2m__fw_bytes(w, tab->dict_table, p2m__nothing, 0);
     while ((r = p2m__next(&pp->w, &p, end, &f)) > 0) {
-        const uint8_t *q = f.s.p, *qe = f.s.p + f.s.n;
-        p2m__field g;
-        uint64_t v[4] = {0, 0, 0, 0};
+        uint64_t v[4];
+        const uint8_t *where[4];
         uint8_t *at;
         unsigned i;
         if (f.num != tab->pprof_entry) continue;
-        while (p2m__next(&pp->w, &q, qe, &g) > 0)
-            for (i = 0; i < 4u; i++)
-                if (g.num == tab->from[i]) {
-                    v[i] = g.v;
-                    if ((tab->strings >> i & 1u) && p2m__pp_str(pp, g.v, g.at) < 0) return -1;
-                }
+        p2m__pp_fields(pp, f.s, f.at, tab->from, 4u, v, where);
+        for (i = 0; i < 4u; i++)
+            if ((tab->strings >> i & 1u) && p2m__pp_str(pp, v[i], where[i]) < 0) return -1;
         at = p2m__fw_entry(w, tab->dict_table);
         for (i = 0; i < 4u; i++) p2m__fw_uint(w, tab->to[i], v[i]);
         p2m__fw_end(w, at);
@@ -6628,60 +6648,43 @@ static P2M__MUST int p2m__pp_write_table(p2m__pp *pp, p2m__fw *w, p2m__span rang
     return r;
 }
 
+/* A Location: its mapping (id to index) and address, then its lines, each
+   a function (id to index), line and column, in their order. */
+static P2M__MUST int p2m__pp_write_location(p2m__pp *pp, p2m__fw *w, const p2m__field *f) {
+    static const uint8_t loc_from[2] = {P2M__PB_PPROF_LOCATION_MAPPING_ID,
+                                        P2M__PB_PPROF_LOCATION_ADDRESS};
+    static const uint8_t line_from[3] = {P2M__PB_PPROF_LINE_FUNCTION_ID, P2M__PB_PPROF_LINE_LINE,
+                                         P2M__PB_PPROF_LINE_COLUMN};
+    const uint8_t *q = f->s.p, *qe = f->s.p + f->s.n, *where[3];
+    p2m__field g;
+    uint64_t v[3];
+    uint8_t *at = p2m__fw_entry(w, P2M__PB_DICT_LOCATION_TABLE);
+    p2m__pp_fields(pp, f->s, f->at, loc_from, 2u, v, where);
+    if (v[0] && p2m__pp_index(pp, &pp->map, v[0], where[0], &v[0]) < 0) return -1;
+    p2m__fw_uint(w, P2M__PB_LOCATION_MAPPING_INDEX, v[0]);
+    p2m__fw_uint(w, P2M__PB_LOCATION_ADDRESS, v[1]);
+    while (p2m__next(&pp->w, &q, qe, &g) > 0) {
+        uint8_t *lat;
+        if (g.num != P2M__PB_PPROF_LOCATION_LINE) continue;
+        p2m__pp_fields(pp, g.s, g.at, line_from, 3u, v, where);
+        if (v[0] && p2m__pp_index(pp, &pp->fn, v[0], where[0], &v[0]) < 0) return -1;
+        lat = p2m__fw_entry(w, P2M__PB_LOCATION_LINES);
+        p2m__fw_uint(w, P2M__PB_LINE_FUNCTION_INDEX, v[0]);
+        p2m__fw_uint(w, P2M__PB_LINE_LINE, v[1]);
+        p2m__fw_uint(w, P2M__PB_LINE_COLUMN, v[2]);
+        p2m__fw_end(w, lat);
+    }
+    p2m__fw_end(w, at);
+    return 0;
+}
+
 static P2M__MUST int p2m__pp_write_locations(p2m__pp *pp, p2m__fw *w) {
     const uint8_t *end, *p = p2m__pp_walk(pp->loc.range, &end);
     p2m__field f;
     int r;
     p2m__fw_bytes(w, P2M__PB_DICT_LOCATION_TABLE, p2m__nothing, 0);
-    while ((r = p2m__next(&pp->w, &p, end, &f)) > 0) {
-        const uint8_t *q = f.s.p, *qe = f.s.p + f.s.n;
-        p2m__field g;
-        uint64_t map = 0, addr = 0, idx;
-        const uint8_t *mat = f.at;
-        uint8_t *at;
-        if (f.num != P2M__PB_PPROF_LOCATION) continue;
-        /* mapping and address first: lines are written as they come */
-        while (p2m__next(&pp->w, &q, qe, &g) > 0) {
-            if (g.num == P2M__PB_PPROF_LOCATION_MAPPING_ID) {
-                map = g.v;
-                mat = g.at;
-            } else if (g.num == P2M__PB_PPROF_LOCATION_ADDRESS) {
-                addr = g.v;
-            }
-        }
-        at = p2m__fw_entry(w, P2M__PB_DICT_LOCATION_TABLE);
-        if (map) {
-            if (p2m__pp_index(pp, &pp->map, map, mat, &idx) < 0) return -1;
-            p2m__fw_uint(w, P2M__PB_LOCATION_MAPPING_INDEX, idx);
-        }
-        p2m__fw_uint(w, P2M__PB_LOCATION_ADDRESS, addr);
-        q = f.s.p;
-        while (p2m__next(&pp->w, &q, qe, &g) > 0) {
-            const uint8_t *l = g.s.p, *le = g.s.p + g.s.n;
-            p2m__field h;
-            uint64_t fn = 0, line = 0, col = 0;
-            const uint8_t *fat = g.at;
-            uint8_t *lat;
-            if (g.num != P2M__PB_PPROF_LOCATION_LINE) continue;
-            while (p2m__next(&pp->w, &l, le, &h) > 0) {
-                if (h.num == P2M__PB_PPROF_LINE_FUNCTION_ID) {
-                    fn = h.v;
-                    fat = h.at;
-                } else if (h.num == P2M__PB_PPROF_LINE_LINE) {
-                    line = h.v;
-                } else if (h.num == P2M__PB_PPROF_LINE_COLUMN) {
-                    col = h.v;
-                }
-            }
-            if (fn && p2m__pp_index(pp, &pp->fn, fn, fat, &fn) < 0) return -1;
-            lat = p2m__fw_entry(w, P2M__PB_LOCATION_LINES);
-            p2m__fw_uint(w, P2M__PB_LINE_FUNCTION_INDEX, fn);
-            p2m__fw_uint(w, P2M__PB_LINE_LINE, line);
-            p2m__fw_uint(w, P2M__PB_LINE_COLUMN, col);
-            p2m__fw_end(w, lat);
-        }
-        p2m__fw_end(w, at);
-    }
+    while ((r = p2m__next(&pp->w, &p, end, &f)) > 0)
+        if (f.num == P2M__PB_PPROF_LOCATION && p2m__pp_write_location(pp, w, &f) < 0) return -1;
     return r;
 }
 
@@ -6955,13 +6958,9 @@ static P2M__MUST p2m_status p2m__pp_begin(p2m__pp *pp, const p2m_engine *e, cons
                                           size_t input_size, p2m_error *err, size_t *needed) {
     p2m__req q;
     p2m__plan pl;
+    p2m_status s;
     P2M_MEMSET(pp, 0, sizeof *pp);
-    p2m__clear(err);
-    if (!e || e->magic != P2M__MAGIC)
-        return p2m__fail(err, P2M_ERR_ARGUMENT, 0, P2M__MSG("not a compiled engine"));
-    if (!input && input_size) return p2m__fail(err, P2M_ERR_ARGUMENT, 0, P2M__MSG("input is NULL"));
-    if (input_size > 0xFFFFFFFFu)
-        return p2m__fail(err, P2M_ERR_ARGUMENT, 0, P2M__MSG("input larger than 4 GiB"));
+    if ((s = p2m__check_call(e, input, input_size, err)) != P2M_OK) return s;
     pp->e = e;
     pp->strict = e->strict;
     /* stacks when the engine reads them; in strict mode always (every id is checked) */
