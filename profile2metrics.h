@@ -6204,9 +6204,14 @@ static P2M__MUST int p2m__pp_survey_sample(p2m__pp *pp, p2m__span s) {
                                                    "a varint or packed varints"));
             if (f.num == P2M__PB_PPROF_SAMPLE_VALUE) {
                 if (p2m__pp_count(pp, &f, &values) < 0) return -1;
-            } else if (pp->stacks) { /* else nothing reads them */
+            } else if (pp->stacks) {
                 if (p2m__pp_count(pp, &f, &ids) < 0) return -1;
                 id_bytes += f.s.n;
+            } else if (f.wt == P2M__WT_LEN && f.s.n && f.s.p[f.s.n - 1u] >= 0x80u) {
+                /* nothing reads them, but a field cut inside a varint is malformed whatever
+                   the configuration */
+                return p2m__bad(&pp->w, f.at, P2M__MSG("pprof: a packed field ends inside a "
+                                                       "varint"));
             }
         } else if (f.num == P2M__PB_PPROF_SAMPLE_LABEL) {
             if (f.wt != P2M__WT_LEN)
