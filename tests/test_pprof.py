@@ -1020,30 +1020,42 @@ def small_valid():
 
 @check("truncation_at_every_byte_asan")
 def _():
-    data = small_valid()
-    need(100 < len(data) < 2000, "test bug: size %d" % len(data))
-    bounds = {0} | set(e for _, _, e in entries(data))
-    p = subprocess.run([DRIVE_ASAN, "--prefixes", write_gold("truncations.pprof", data)],
-                       capture_output=True, timeout=120)
-    need(p.returncode == 0, "driver exit %d: %s" % (p.returncode,
-                                                    p.stderr.decode("utf-8", "replace")[-800:]))
-    rows = [list(map(int, ln.split())) for ln in p.stdout.decode().splitlines()]
-    eq(len(rows), len(data) + 1, "prefix lines")
+    # every prefix of a packed and an unpacked hand-built profile and of the
+    # real Go CPU profile, with the defaults and with strict + inclusive
+    with open(os.path.join(ROOT, "tests", "corpus", "pprof", "go-cpu-real.pb"), "rb") as f:
+        real = f.read()
     bad = []
-    for k, ws, wo, cs, co in rows:
-        # work_size may pass malformed input (it need not read all of it);
-        # when it says MALFORMED, convert says so too
-        if ws not in (ST_OK, ST_MALFORMED) or (ws == ST_MALFORMED and cs != ST_MALFORMED) \
-                or wo > k or co > k:
-            bad.append("%d: work_size %d@%d, convert %d@%d" % (k, ws, wo, cs, co))
-        elif k in bounds:
-            # a valid message with fewer fields: any outcome but a crash
-            if cs not in (ST_OK, ST_MALFORMED, ST_INVALID_REF):
-                bad.append("%d: boundary, convert %d" % (k, cs))
-        elif cs != ST_MALFORMED:
-            bad.append("%d: inside a field, convert %d@%d" % (k, cs, co))
+    for dname, data in (("packed", small_valid()), ("unpacked", go_cpu(1).bytes(True)),
+                        ("go_real", real)):
+        need(100 < len(data) < 2000, "test bug: size %d" % len(data))
+        bounds = {0} | set(e for _, _, e in entries(data))
+        for cname, cfg in (("default", None), ("strict_incl", "strict: true\n" + INCL)):
+            cmd = [DRIVE_ASAN]
+            if cfg:
+                cmd += ["-c", write_gold("truncations_%s.yaml" % cname, cfg.encode())]
+            cmd += ["--prefixes", write_gold("truncations_%s.pprof" % dname, data)]
+            p = subprocess.run(cmd, capture_output=True, timeout=120)
+            need(p.returncode == 0, "%s/%s: driver exit %d: %s" % (
+                dname, cname, p.returncode, p.stderr.decode("utf-8", "replace")[-800:]))
+            rows = [list(map(int, ln.split())) for ln in p.stdout.decode().splitlines()]
+            eq(len(rows), len(data) + 1, "prefix lines")
+            for k, ws, wo, cs, co in rows:
+                what = "%s/%s %d of %d: work_size %d@%d, convert %d@%d" % (
+                    dname, cname, k, len(data), ws, wo, cs, co)
+                # work_size may pass malformed input (it need not read all
+                # of it); when it says MALFORMED, convert says so too
+                if ws not in (ST_OK, ST_MALFORMED) or wo > k or co > k or \
+                        (ws == ST_MALFORMED and cs != ST_MALFORMED):
+                    bad.append(what)
+                elif k in bounds:
+                    # a valid message with fewer fields: OK (or, with the
+                    # string table cut off, malformed or strict's error)
+                    if cs not in (ST_OK, ST_MALFORMED) + ((ST_INVALID_REF,) if cfg else ()):
+                        bad.append("boundary " + what)
+                elif cs != ST_MALFORMED:
+                    bad.append("inside a field " + what)
+            eq(rows[-1][3], ST_OK, "%s/%s: the whole message" % (dname, cname))
     need(not bad, "%d prefixes wrong: %s" % (len(bad), "; ".join(bad[:6])))
-    eq(rows[-1][3], ST_OK, "the whole message")
 
 
 def write_gold(name, data):
