@@ -6,7 +6,7 @@
 # decodes the OTLP output with Google protobuf. The driver is built here
 # twice into build/pprof: gcc -O2 (pprof_drive) and clang with ASan + UBSan
 # (pprof_drive_asan, which runs the hand-built, malformed and truncated
-# inputs). Its YAML configurations go through the tool's loader
+# inputs); and tests/c/pprof_noalloc.c (no heap allocation). Its YAML configurations go through the tool's loader
 # (tools/p2m_config.c, libyaml). A missing tool is a FAIL, never a skip.
 # Arguments: names (substrings) of the checks to run.
 cd "$(dirname "$0")/.." || exit 2
@@ -44,6 +44,8 @@ build() {
 SRC="tests/c/pprof_drive.c tests/c/p2m_impl.c tools/p2m_config.c"
 build pprof_drive gcc -std=c99 -O2 -g $WARN -Werror -I"$INC" -I. -DP2M_HAVE_YAML \
     -o "$B/pprof_drive" $SRC -lyaml -lm || exit 1
+build pprof_noalloc gcc -std=c99 -O2 -g $WARN -Werror -I"$INC" -o "$B/pprof_noalloc" \
+    tests/c/pprof_noalloc.c tests/c/p2m_impl.c -lm || exit 1
 build pprof_drive_asan clang -std=c99 $SAN $WARN -Werror -I"$INC" -I. -DP2M_HAVE_YAML \
     -o "$B/pprof_drive_asan" $SRC -lyaml -lm || exit 1
 

@@ -1245,6 +1245,56 @@ def _():
             eq(workers, ["alpha", "beta"], "pprof.Do labels as attributes")
 
 
+def big_profile():
+    """A large Go-CPU-shaped profile: 1500 functions, 3000 locations with
+    inlined lines, 6000 samples with labels, ids sparse and shuffled."""
+    rnd = random.Random(99)
+    b = PB([("samples", "count"), ("cpu", "nanoseconds")], ("cpu", "nanoseconds"), PERIOD)
+    maps = [b.mapping("/usr/lib/lib%d.so" % i) for i in range(20)]
+    fns = [b.function("pkg%d.fn%d" % (i % 40, i), fid=7 * i + 3) for i in range(1500)]
+    lids = [b.location([rnd.choice(fns) for _ in range(rnd.choice([0, 1, 1, 2]))],
+                       rnd.choice(maps), lid=(i * 2654435761) % (1 << 40) + 1) for i in range(3000)]
+    for _ in range(6000):
+        n = rnd.randint(1, 3)
+        b.sample([rnd.choice(lids) for _ in range(rnd.randint(1, 30))], [n, n * PERIOD],
+                 [(THREAD, "t%d" % rnd.randint(0, 30)), ("bytes", (rnd.randint(0, 9), "bytes"))])
+    rnd2 = random.Random(5)
+    for tbl in (b.p.function, b.p.location, b.p.mapping):
+        shuffle_table(tbl, rnd2)
+    return b
+
+
+@check("big_profile_matches_reference")
+def _():
+    # past the default max_series of 2000 (function metric, inclusive), with
+    # both driver builds
+    b = big_profile()
+    data = b.bytes()
+    for tag, drive in (("gcc", DRIVE), ("asan", DRIVE_ASAN)):
+        for cname, cfg, kw in (("default", None, {}), ("incl", INCL, {"function": "inclusive"})):
+            r = ok("big_%s_%s" % (tag, cname), data, cfg, drive=drive)
+            want, st = ref(b.p, **kw)
+            verify(r, want, st)
+    need(st["overflow_samples"] > 0, "test bug: no overflow")
+
+
+@check("zero_heap_allocations")
+def _():
+    # build/pprof/pprof_noalloc (tests/c/pprof_noalloc.c) runs every entry
+    # point with an interposed allocator that counts calls
+    noalloc = os.path.join(B, "pprof_noalloc")
+    need(os.path.exists(noalloc), "%s missing (tests/suite-pprof.sh builds it)" % noalloc)
+    corpus = os.path.join(ROOT, "tests", "corpus", "pprof")
+    files = [os.path.join(corpus, f) for f in sorted(os.listdir(corpus))]
+    files.append(write_gold("big.pprof", big_profile().bytes()))
+    p = subprocess.run([noalloc] + files, capture_output=True, timeout=120)
+    out = p.stdout.decode("utf-8", "replace")
+    failed = [ln for ln in out.splitlines() if ln.startswith("FAIL")]
+    need(p.returncode == 0 and not failed, "exit %d: %s %s" % (
+        p.returncode, "; ".join(failed[:5]), p.stderr.decode("utf-8", "replace")[-300:]))
+    eq(out.count("PASS pprof.noalloc."), 1 + 3 * len(files), "PASS lines")
+
+
 @check("reference_model_agrees_with_hand_values")
 def _():
     # ref itself against totals written by hand (the checks above compare
