@@ -316,12 +316,14 @@ def classify(t, u, pt, period, type_rules):
 
 
 def ref(prof, rules=DEFAULT_RULES, function=None, fkey="function.name", extra=(),
-        type_rules=(), resource=None, max_series=2000, cpu="cpu_time", memory="memory_allocation"):
+        type_rules=(), resource=None, max_series=2000, cpu="cpu_time", memory="memory_allocation",
+        symbolize=False):
     """Expected output of one Profile: (OrderedDict metric -> [(attrs, value)]
     with the overflow point last, stats dict). rules: ("attribute", key,
     from) | ("literal", key, value) | ("fnregex", key, compiled pattern).
     extra: [(name, [(type, unit)], per)] where per is "ns" (time types and
-    cpu-period counts in ns), "By" or "1"."""
+    cpu-period counts in ns), "By" or "1". symbolize: the driver's
+    --symbolize (an unsymbolised frame at an odd address is "sym_D")."""
     S = list(prof.string_table)
     need(S and S[0] == "", "test bug: string_table[0]")
 
@@ -346,6 +348,8 @@ def ref(prof, rules=DEFAULT_RULES, function=None, fkey="function.name", extra=()
                     raise Invalid()
                 out.append(s(funcs[ln.function_id].name))
             return out
+        if symbolize and loc.address & 1:
+            return ["sym_%d" % (loc.address % 10)]
         if loc.mapping_id:
             if loc.mapping_id not in maps:
                 raise Invalid()
@@ -679,6 +683,48 @@ def _():
     verify(r, *ref(b.p, rules=[], function="inclusive"))
 
 
+@check("symboliser_names_unsymbolised_frames")
+def _():
+    # ln (address 0x99, odd) gets the symboliser's "sym_3"; lu (0x7f00, even)
+    # is unknown to it and keeps its mapping's base name
+    b = sparse_profile()
+    r = ok("symbolize", b.bytes(), "attributes: []\n" + SELF, ["--symbolize"])
+    by_hand = [("main.a", 1), ("main.c", 2), ("libc.so.6", 4), ("sym_3", 8), ("main.b", 16)]
+    eq(sorted((dict(a)["function.name"], v) for a, v in pts(r.req, "function_cpu_time")),
+       sorted(by_hand), "function_cpu_time (self) by hand")
+    verify(r, *ref(b.p, rules=[], function="self", symbolize=True))
+
+
+@check("frame_rules_stack_filter_stack_pattern")
+def _():
+    # sparse_profile's samples: [la lb] 1, [lc la lb] 2, [lu la] 4, [ln] 8,
+    # [lb lb lc] 16; la, lb, lc in /srv/app, lu in libc, ln without mapping
+    b = sparse_profile()
+    data = b.bytes()
+    cfg = ("attributes:\n  - {key: lib, type: frame, from: library}\n"
+           "  - {key: fn, type: frame, from: function}\n"
+           "  - {key: ft, type: frame, from: type}\n")
+    r = ok("frame_rules", data, cfg)
+    eq(pts(r.req, "cpu_time"), [([("lib", "app"), ("fn", "main.a")], 1),
+                                ([("lib", "app"), ("fn", "main.c")], 2),
+                                ([("lib", "libc.so.6"), ("fn", "libc.so.6")], 4),
+                                ([("fn", "[unknown]")], 8),
+                                ([("lib", "app"), ("fn", "main.b")], 16)],
+       "frame rules (pprof frames carry no type)")
+    cfg = ("attributes: []\nstack_filter: {enabled: true, pattern: \"^main\\\\.c$\"}\n"
+           "metrics:\n  extra:\n    - {metric_name: under_a, sample_types: [\"cpu/nanoseconds\"], "
+           "stack_pattern: \"^main\\\\.a$\"}\n")
+    r = ok("stack_filter", data, cfg)
+    eq(pts(r.req, "cpu_time"), [([], 2 + 16)], "stack filter: samples with main.c")
+    eq(pts(r.req, "under_a"), [([], 2)], "stack pattern main.a among the kept samples")
+    stat(r, "dropped_stack", 3)
+    cfg = ("attributes: []\nmetrics:\n  extra:\n    - {metric_name: under_a, "
+           "sample_types: [\"cpu/nanoseconds\"], stack_pattern: \"^main\\\\.a$\"}\n")
+    r = ok("stack_pattern", data, cfg)
+    eq(pts(r.req, "under_a"), [([], 1 + 2 + 4)], "stack pattern main.a")
+    eq(pts(r.req, "cpu_time"), [([], 31)], "cpu_time whole")
+
+
 @check("regex_rule_on_function_name")
 def _():
     import re
@@ -964,6 +1010,15 @@ def _():
         fails("value_count_%d" % n_values, data, ST_MALFORMED, lo, hi)
 
 
+@check("values_without_sample_types")
+def _():
+    b = PB([])
+    b.sample([b.location(["f"])], [5])
+    data = b.bytes()
+    lo, hi = entry_range(data, 2, 0)
+    fails("values_no_types", data, ST_MALFORMED, lo, hi)
+
+
 @check("string_table_0_not_empty")
 def _():
     b = go_cpu(1)
@@ -988,6 +1043,28 @@ def _():
     eq(pts(r.req, "cpu_time"), [([(THREAD, "a")], 22), ([(THREAD, "b")], 26),
                                 (OVERFLOW, 13 + 14 + 16)], "cpu_time by hand")
     stat(r, "overflow_samples", 6)
+
+
+@check("layout_setting_ignored")
+def _():
+    b = go_cpu(2)
+    base = ok("layout_auto", b.bytes())
+    for lay in ("v1.8", "v1.9", "v1.10"):
+        r = ok("layout_" + lay.replace(".", "_"), b.bytes(), "layout: %s\n" % lay)
+        eq(r.raw, base.raw, "output with layout %s" % lay)
+
+
+@check("cumulative_failed_call_leaves_state")
+def _():
+    b1 = PB([("cpu", "nanoseconds")])
+    b1.sample([b1.location(["f"])], [10], [(THREAD, "a")])
+    bad = PB([("cpu", "nanoseconds")])
+    bad.sample([bad.location(["f"])], [1000], [(THREAD, "a")])
+    bad.sample([bad.location(["f"])], [1000, 1], [(THREAD, "c")])     # value count: malformed
+    r1, r2, r3 = run("cumulative_failed", [b1.bytes(), bad.bytes(), b1.bytes()],
+                     "temporality: cumulative\n")
+    eq(r2.j["status"], ST_MALFORMED, "the second input")
+    eq(pts(r3.req, "cpu_time"), [([(THREAD, "a")], 20)], "third call: the failed one left no trace")
 
 
 @check("cumulative_two_calls")
