@@ -1291,12 +1291,12 @@ def differential(n, drive, tag):
 
 @check("differential_random_profiles_asan")
 def _():
-    differential(int(os.environ.get("PPROF_DIFF_N", "60")), DRIVE_ASAN, "asan")
+    differential(int(os.environ.get("PPROF_DIFF_N", "80")), DRIVE_ASAN, "asan")
 
 
 @check("differential_random_profiles_gcc_O2")
 def _():
-    differential(int(os.environ.get("PPROF_DIFF_N", "60")), DRIVE, "gcc")
+    differential(5 * int(os.environ.get("PPROF_DIFF_N", "80")), DRIVE, "gcc")
 
 
 @check("go_real_profiles_match_reference")
