@@ -997,6 +997,46 @@ def _():
     eq(times(r.req, "cpu_time"), [(T0, T0 + DUR)], "time window (last wins)")
 
 
+@check("non_repeated_fields_last_wins_inside_entries")
+def _():
+    # ValueType.unit, Location.mapping_id, Function.name and Label.str each
+    # given twice: the second counts (as Google protobuf reads them)
+    b = PB([("cpu", "nanoseconds")])
+    b.mapping("/lib/x.so", mid=5)
+    b.mapping("/lib/wrong.so", mid=99)
+    lu = b.location([], 0, lid=3)
+    lf = b.location(["old.fn"], 0, lid=4)
+    b.sample([lu], [1], [(THREAD, "first")])
+    b.sample([lf], [2], [(THREAD, "first")])
+    us, second, new_fn = b.s("microseconds"), b.s("second"), b.s("new.fn")
+    out = bytearray()
+    n_loc = n_smp = 0
+    for f, _, val, raw in G.parse_fields(b.bytes()):
+        if f == 1:
+            out += G.f_bytes(1, val + G.f_varint(2, us))
+        elif f == 4:
+            out += G.f_bytes(4, (G.f_varint(2, 99) + val + G.f_varint(2, 5)) if n_loc == 0 else val)
+            n_loc += 1
+        elif f == 5:
+            out += G.f_bytes(5, val + G.f_varint(2, new_fn))
+        elif f == 2:
+            lab = [v for lf_, _, v, _ in G.parse_fields(val) if lf_ == 3][0]
+            rest = b"".join(r for lf_, _, _, r in G.parse_fields(val) if lf_ != 3)
+            out += G.f_bytes(2, rest + G.f_bytes(3, lab + G.f_varint(2, second)) if n_smp else val)
+            n_smp += 1
+        else:
+            out += raw
+    data = bytes(out)
+    prof = PP.Profile.FromString(data)
+    eq((prof.location[0].mapping_id, prof.sample_type[0].unit), (5, us), "test bug: Google's reading")
+    r = ok("last_wins_inside", data, SELF)
+    eq(pts(r.req, "cpu_time"), [([(THREAD, "first")], 1000), ([(THREAD, "second")], 2000)],
+       "cpu_time (unit microseconds, the second label value)")
+    eq(sorted((dict(a)["function.name"], v) for a, v in pts(r.req, "function_cpu_time")),
+       [("new.fn", 2000), ("x.so", 1000)], "function names (the last name, the last mapping)")
+    verify(r, *ref(prof, function="self"))
+
+
 @check("value_count_differs_from_sample_types")
 def _():
     for n_values in (1, 3, 0):
