@@ -6,6 +6,7 @@
 #   fuzz_config   the configuration compiler, configuration fuzzed
 #   fuzz_regex    the regex engine: pattern and subject fuzzed, step bound
 #   fuzz_state    the cumulative state kept across calls and inputs
+#   fuzz_pprof    the pprof entry points with fixed configurations
 # For each target: every input in tests/corpus/regressions/<target>/ (the
 # findings so far) must run clean, then a short fuzzing run from the seed
 # corpus tests/corpus/<target>/ must find nothing. Plus align_check: each
@@ -19,7 +20,8 @@
 # -fsanitize=fuzzer has it; 0 leaves it out of the library code, which
 # doubles the executions per second but gives the mutator no comparison
 # operands: for long campaigns on a grown corpus, see docs/security.md),
-# FUZZ_ONLY (targets to build and run, default "convert config regex state"),
+# FUZZ_ONLY (targets to build and run, default "convert config regex state
+# pprof"),
 # FUZZ_BUILD_ONLY=1 (build, run nothing), FUZZ_CFLAGS (more flags for the
 # harnesses, e.g. -DFZ_HUGE_SCALE=0 to run past a known finding).
 # The harness code itself (all but fuzz_regex, whose file holds the
@@ -33,7 +35,7 @@ cd "$(dirname "$0")/.." || exit 2
 INC=${P2M_INC:-.}
 B=${FUZZ_DIR:-build/fuzz}
 OPT=${FUZZ_OPT:--O1}
-ONLY=${FUZZ_ONLY:-convert config regex state}
+ONLY=${FUZZ_ONLY:-convert config regex state pprof}
 SECS=${FUZZ_SECONDS:-10}
 RUNS=${FUZZ_RUNS:-300000}
 KEEP=${FUZZ_KEEP:-0}

@@ -139,3 +139,15 @@ test-serve: $(BUILD)/p2m
 test-pprof-go: $(BUILD)/p2m
 	sh tests/suite-pprof-go.sh
 # ---- end of pprof input against Go's pprof tool ---------------------------------
+
+# ---- pprof input (issue 17): tests/suite-pprof.sh ------------------------------
+# Hand-built, malformed and random pprof profiles through the header's
+# p2m_pprof_* functions (driver tests/c/pprof_drive.c, built into build/pprof
+# with gcc and with clang ASan + UBSan), checked with Google protobuf.
+# make test-pprof PPROF_DIFF_N=1000 : more random profiles in the differential
+# test (default 80 through the sanitizer build, 5 times as many through gcc -O2).
+PPROF_DIFF_N ?= 80
+.PHONY: test-pprof
+test-pprof:
+	PPROF_DIFF_N=$(PPROF_DIFF_N) sh tests/suite-pprof.sh
+# ---- end of pprof input -----------------------------------------------------------

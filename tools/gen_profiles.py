@@ -40,7 +40,7 @@ ROOT = os.path.dirname(HERE)
 PROTO_DIR = os.path.join(ROOT, "proto")
 PY_DIR = os.path.join(ROOT, "build", "py")
 PROTO_FILES = ["profiles_v1_8.proto", "profiles_v1_9.proto",
-               "profiles_v1_10.proto", "metrics.proto"]
+               "profiles_v1_10.proto", "metrics.proto", "pprof.proto"]
 LAYOUTS = ("v1.8", "v1.9", "v1.10")
 
 # ---- compiling and loading the protos --------------------------------------
