@@ -6856,17 +6856,22 @@ static void p2m__pp_move(uint8_t *dst, const uint8_t *src, size_t n) {
     }
 }
 
-/* The ValueType at position c of the sample types: copied as it is (the
-   field numbers are the same in OTLP), string indices checked in strict
-   mode. */
-static P2M__MUST int p2m__pp_value_type(p2m__pp *pp, p2m__fw *w, uint32_t num, p2m__span s) {
-    const uint8_t *p = s.p, *end = s.p + s.n;
-    p2m__field f;
-    int r;
-    while ((r = p2m__next(&pp->w, &p, end, &f)) > 0)
-        if (f.num <= P2M__PB_PPROF_VALUE_TYPE_UNIT && p2m__pp_str(pp, f.v, f.at) < 0) return -1;
-    if (r < 0) return -1;
-    p2m__fw_bytes(w, num, s.p, s.n);
+/* A ValueType (a sample type or the period type): its type and unit,
+   written afresh (the field numbers are the same in OTLP; unknown fields
+   are left out, so that it fits the room the regions leave for it), the
+   string indices checked in strict mode. */
+static P2M__MUST int p2m__pp_value_type(p2m__pp *pp, p2m__fw *w, uint32_t num, p2m__span s,
+                                        const uint8_t *at) {
+    static const uint8_t from[2] = {P2M__PB_PPROF_VALUE_TYPE_TYPE, P2M__PB_PPROF_VALUE_TYPE_UNIT};
+    uint64_t v[2];
+    const uint8_t *where[2];
+    uint8_t *e;
+    p2m__pp_fields(pp, s, at, from, 2u, v, where);
+    if (p2m__pp_str(pp, v[0], where[0]) < 0 || p2m__pp_str(pp, v[1], where[1]) < 0) return -1;
+    e = p2m__fw_entry(w, num);
+    p2m__fw_uint(w, P2M__PB_VALUE_TYPE_TYPE_STRINDEX, v[0]);
+    p2m__fw_uint(w, P2M__PB_VALUE_TYPE_UNIT_STRINDEX, v[1]);
+    p2m__fw_end(w, e);
     return 0;
 }
 
@@ -6920,7 +6925,7 @@ static P2M__MUST int p2m__pp_rewrite(p2m__pp *pp, p2m__fw *w, uint8_t *mem) {
         if (t.num != P2M__PB_PPROF_SAMPLE_TYPE) continue;
         cw = &pp->col[c++].w;
         prof = p2m__fw_open(w, P2M__PB_SCOPE_PROFILES_PROFILES);
-        if (p2m__pp_value_type(pp, w, P2M__PB_PROFILE_SAMPLE_TYPE, t.s) < 0) return -1;
+        if (p2m__pp_value_type(pp, w, P2M__PB_PROFILE_SAMPLE_TYPE, t.s, t.at) < 0) return -1;
         p2m__pp_move(w->p, cw->start, (size_t)(cw->p - cw->start));
         w->p += cw->p - cw->start;
         if (pp->time) {
@@ -6934,7 +6939,8 @@ static P2M__MUST int p2m__pp_rewrite(p2m__pp *pp, p2m__fw *w, uint8_t *mem) {
         }
         p2m__fw_uint(w, P2M__PB_PROFILE_DURATION_NANO, pp->duration);
         if (pp->period_type.p &&
-            p2m__pp_value_type(pp, w, P2M__PB_PROFILE_PERIOD_TYPE, pp->period_type) < 0)
+            p2m__pp_value_type(pp, w, P2M__PB_PROFILE_PERIOD_TYPE, pp->period_type,
+                               pp->period_type.p) < 0)
             return -1;
         p2m__fw_uint(w, P2M__PB_PROFILE_PERIOD, pp->period);
         p2m__fw_close(w, prof);

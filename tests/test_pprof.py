@@ -944,6 +944,25 @@ def _():
     verify(r, *ref(b.p, function="inclusive"))
 
 
+@check("unknown_fields_inside_value_types")
+def _():
+    # a 300-byte unknown field inside each sample type and the period type:
+    # the rewritten profile must leave it out (it once overwrote the samples
+    # written next to it, and the conversion failed)
+    b = go_cpu(2)
+    base = ok("value_types_base", b.bytes())
+    junk = bytes([15 << 3 | 2, 0xAC, 0x02]) + b"x" * 300
+    for vt in list(b.p.sample_type) + [b.p.period_type]:
+        grown = PP.ValueType()
+        grown.ParseFromString(vt.SerializeToString() + junk)
+        vt.CopyFrom(grown)
+    data = b.bytes()
+    eq(data.count(b"x" * 300), 3, "the unknown fields are in the input")
+    r = ok("value_types_unknown", data)
+    eq(pts(r.req, "cpu_time"), pts(base.req, "cpu_time"), "cpu_time")
+    verify(r, *ref(b.p))
+
+
 @check("packed_and_unpacked_repeated_fields")
 def _():
     b = go_cpu(3)
