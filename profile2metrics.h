@@ -7226,7 +7226,38 @@ static void p2m__w_json_double(p2m__w_sink *s, double d) {
         p2m__w_finite(s, d);
 }
 
-/* A JSON string literal: control characters, '"', '\\' and DEL escaped. */
+/* At p (n bytes, p[0] >= 0x80): the length of the UTF-8 sequence there
+   when it is well formed (2 to 4), else minus the length of its maximal
+   ill-formed part (1 to 3), which one U+FFFD replaces (the practice of
+   Unicode's chapter 3, which Python's and the WHATWG decoders follow). */
+static int p2m__utf8_seq(const unsigned char *p, size_t n) {
+    const unsigned c = p[0];
+    unsigned lo = 0x80u, hi = 0xBFu;
+    size_t len, k;
+    if (c >= 0xC2u && c <= 0xDFu) {
+        len = 2;
+    } else if (c >= 0xE0u && c <= 0xEFu) { /* no overlong forms, no surrogates */
+        len = 3;
+        if (c == 0xE0u) lo = 0xA0u;
+        else if (c == 0xEDu) hi = 0x9Fu;
+    } else if (c >= 0xF0u && c <= 0xF4u) { /* no overlong forms, nothing past U+10FFFF */
+        len = 4;
+        if (c == 0xF0u) lo = 0x90u;
+        else if (c == 0xF4u) hi = 0x8Fu;
+    } else {
+        return -1;
+    }
+    for (k = 1; k < len; k++) {
+        if (k >= n || p[k] < lo || p[k] > hi) return -(int)k;
+        lo = 0x80u;
+        hi = 0xBFu;
+    }
+    return (int)len;
+}
+
+/* A JSON string literal: control characters, '"', '\\' and DEL escaped;
+   bytes that are not UTF-8 replaced by U+FFFD (JSON text is UTF-8, and a
+   string value from the input may hold any bytes). */
 static void p2m__w_json_string(p2m__w_sink *s, const char *p, size_t n) {
     static const char hex[] = "0123456789abcdef";
     size_t i, run = 0;
@@ -7235,6 +7266,18 @@ static void p2m__w_json_string(p2m__w_sink *s, const char *p, size_t n) {
         unsigned char c = (unsigned char)p[i];
         const char *e = 0;
         char u[6];
+        if (c >= 0x80u) {
+            const int k = p2m__utf8_seq((const unsigned char *)p + i, n - i);
+            if (k > 0) {
+                i += (size_t)k - 1u;
+                continue;
+            }
+            p2m__w_put(s, p + run, i - run);
+            p2m__w_put(s, "\\ufffd", 6);
+            i += (size_t)-k - 1u;
+            run = i + 1;
+            continue;
+        }
         if (c >= 0x20 && c != '"' && c != '\\' && c != 0x7f)
             continue;
         p2m__w_put(s, p + run, i - run);

@@ -2010,6 +2010,38 @@ def _():
     need(len(heap) == 1 and "gauge" in heap[0] and "sum" not in heap[0], "heap_in_use is a JSON gauge")
 
 
+@check("json_output_replaces_bytes_that_are_not_utf8")
+def _():
+    """String values may hold any bytes in the input (the reader does not
+    check UTF-8); -f json replaces each ill-formed part with U+FFFD, as
+    Python's decoder does, so the output is JSON (UTF-8) with every other
+    character as it came."""
+    names = [b"ok-\xc3\xa9-\xe2\x82\xac-\xf0\x9f\x98\x80",  # well formed: kept
+             b"cut-\xe2\x82",                                  # a cut sequence: one U+FFFD
+             b"bad-\xff\xc0\xaf-\xed\xa0\x80-\xf4\x90\x80\x80-\x80"]
+    b = G.Builder("v1.10")
+    sp = b.scope(b.resource({"service.name": "s"}))
+    prof = b.cpu_profile(sp, time=T0, duration=DUR)
+    holders = ["@%02d%s" % (i, "#" * (len(n) - 3)) for i, n in enumerate(names)]
+    for i, h in enumerate(holders):
+        b.sample(prof, values=[i + 1], attrs={PROC: "p", THREAD: h})
+    data = b.to_bytes()
+    for h, n in zip(holders, names):
+        need(data.count(h.encode()) == 1 and len(h) == len(n), "placeholder %s" % h)
+        data = data.replace(h.encode(), n)
+    j = run_cli("json_utf8", data, fmt="json")
+    need(j.rc == 0 and j.output is not None, "json: exit %d: %s" % (j.rc, j.stderr[:300]))
+    text = j.output.decode("utf-8")  # strict: fails on any byte that is not UTF-8
+    doc = json.loads(text.splitlines()[0])
+    got = {}
+    for m in doc["resourceMetrics"][0]["scopeMetrics"][0]["metrics"]:
+        for dp in m["sum"]["dataPoints"]:
+            attrs = {a["key"]: a["value"]["stringValue"] for a in dp["attributes"]}
+            got[attrs[THREAD]] = int(dp["asInt"])
+    want = {n.decode("utf-8", "replace"): (i + 1) * 50_000_000 for i, n in enumerate(names)}
+    eq(got, want, "thread names (U+FFFD for each ill-formed part) and their cpu time")
+
+
 @check("classify_cpu_count_v8_sender")
 def _():
     """A V8 inspector based Node.js sender: (cpu, count) with a (cpu, nanoseconds)
