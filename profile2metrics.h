@@ -7144,6 +7144,35 @@ static void p2m__w_raw(p2m__w_sink *s, const char *p, size_t n) {
     s->n += n;
 }
 
+/* At p (n bytes, p[0] >= 0x80): the length of the UTF-8 sequence there
+   when it is well formed (2 to 4), else minus the length of its maximal
+   ill-formed part (1 to 3), which one U+FFFD replaces (the practice of
+   Unicode's chapter 3, which Python's and the WHATWG decoders follow). */
+static int p2m__utf8_seq(const unsigned char *p, size_t n) {
+    const unsigned c = p[0];
+    unsigned lo = 0x80u, hi = 0xBFu;
+    size_t len, k;
+    if (c >= 0xC2u && c <= 0xDFu) {
+        len = 2;
+    } else if (c >= 0xE0u && c <= 0xEFu) { /* no overlong forms, no surrogates */
+        len = 3;
+        if (c == 0xE0u) lo = 0xA0u;
+        else if (c == 0xEDu) hi = 0x9Fu;
+    } else if (c >= 0xF0u && c <= 0xF4u) { /* no overlong forms, nothing past U+10FFFF */
+        len = 4;
+        if (c == 0xF0u) lo = 0x90u;
+        else if (c == 0xF4u) hi = 0x8Fu;
+    } else {
+        return -1;
+    }
+    for (k = 1; k < len; k++) {
+        if (k >= n || p[k] < lo || p[k] > hi) return -(int)k;
+        lo = 0x80u;
+        hi = 0xBFu;
+    }
+    return (int)len;
+}
+
 static void p2m__w_put(p2m__w_sink *s, const char *p, size_t n) {
     size_t i, run = 0;
     if (s->stopped)
@@ -7157,6 +7186,19 @@ static void p2m__w_put(p2m__w_sink *s, const char *p, size_t n) {
         if (p[i] == '\0' && s->stop_nul) {
             s->stopped = 1;
             break;
+        }
+        if ((unsigned char)p[i] >= 0x80u && s->esc != P2M__W_ESC_NONE) {
+            /* the exposition is UTF-8: an ill-formed part becomes U+FFFD */
+            const int k = p2m__utf8_seq((const unsigned char *)p + i, n - i);
+            if (k > 0) {
+                i += (size_t)k - 1u;
+                continue;
+            }
+            p2m__w_raw(s, p + run, i - run);
+            p2m__w_raw(s, "\xef\xbf\xbd", 3);
+            i += (size_t)-k - 1u;
+            run = i + 1;
+            continue;
         }
         if (p[i] == '\\')
             e = "\\\\";
@@ -7224,35 +7266,6 @@ static void p2m__w_json_double(p2m__w_sink *s, double d) {
         p2m__w_str(s, d > 0 ? "\"Infinity\"" : "\"-Infinity\"");
     else
         p2m__w_finite(s, d);
-}
-
-/* At p (n bytes, p[0] >= 0x80): the length of the UTF-8 sequence there
-   when it is well formed (2 to 4), else minus the length of its maximal
-   ill-formed part (1 to 3), which one U+FFFD replaces (the practice of
-   Unicode's chapter 3, which Python's and the WHATWG decoders follow). */
-static int p2m__utf8_seq(const unsigned char *p, size_t n) {
-    const unsigned c = p[0];
-    unsigned lo = 0x80u, hi = 0xBFu;
-    size_t len, k;
-    if (c >= 0xC2u && c <= 0xDFu) {
-        len = 2;
-    } else if (c >= 0xE0u && c <= 0xEFu) { /* no overlong forms, no surrogates */
-        len = 3;
-        if (c == 0xE0u) lo = 0xA0u;
-        else if (c == 0xEDu) hi = 0x9Fu;
-    } else if (c >= 0xF0u && c <= 0xF4u) { /* no overlong forms, nothing past U+10FFFF */
-        len = 4;
-        if (c == 0xF0u) lo = 0x90u;
-        else if (c == 0xF4u) hi = 0x8Fu;
-    } else {
-        return -1;
-    }
-    for (k = 1; k < len; k++) {
-        if (k >= n || p[k] < lo || p[k] > hi) return -(int)k;
-        lo = 0x80u;
-        hi = 0xBFu;
-    }
-    return (int)len;
 }
 
 /* A JSON string literal: control characters, '"', '\\' and DEL escaped;
@@ -7996,11 +8009,12 @@ P2M_API size_t p2m_write_value_text(const p2m_value *v, void *out, size_t cap) {
     return rc == 0 ? s.n : (size_t)-1; /* as the counting pass, which succeeded */
 }
 
-/* An upper bound of the label text of v, escaped (each byte at most two). */
+/* An upper bound of the label text of v, escaped (each byte at most
+   three: U+FFFD for a byte that is not UTF-8). */
 static size_t p2m__w_text_bound(const p2m_result *r, const p2m_value *v) {
     switch (v->type) {
     case P2M_VALUE_STRING:
-        return 2u * v->str.len;
+        return 3u * v->str.len;
     case P2M_VALUE_BOOL:
         return 5;
     case P2M_VALUE_INT:

@@ -2010,7 +2010,7 @@ def _():
     need(len(heap) == 1 and "gauge" in heap[0] and "sum" not in heap[0], "heap_in_use is a JSON gauge")
 
 
-@check("json_output_replaces_bytes_that_are_not_utf8")
+@check("text_outputs_replace_bytes_that_are_not_utf8")
 def _():
     """String values may hold any bytes in the input (the reader does not
     check UTF-8); -f json replaces each ill-formed part with U+FFFD, as
@@ -2040,6 +2040,18 @@ def _():
             got[attrs[THREAD]] = int(dp["asInt"])
     want = {n.decode("utf-8", "replace"): (i + 1) * 50_000_000 for i, n in enumerate(names)}
     eq(got, want, "thread names (U+FFFD for each ill-formed part) and their cpu time")
+    # the Prometheus exposition is UTF-8 too: promtool accepts it, the labels
+    # read back as Python decodes the names
+    pr = run_cli("prom_utf8", data, fmt="prom")
+    need(pr.rc == 0 and pr.output is not None, "prom: exit %d: %s" % (pr.rc, pr.stderr[:300]))
+    text = pr.output.decode("utf-8")
+    lint = subprocess.run(["promtool", "check", "metrics"], input=pr.output, capture_output=True,
+                          timeout=CALL_TIMEOUT)
+    need(lint.returncode == 0 and not lint.stdout and not lint.stderr,
+         "promtool: exit %d: %s" % (lint.returncode, (lint.stdout + lint.stderr)[:300]))
+    labels = sorted(line.split('thread_name="', 1)[1].split('"', 1)[0]
+                    for line in text.splitlines() if line.startswith("cpu_time_seconds_total{"))
+    eq(labels, sorted(want), "thread_name labels")
 
 
 @check("classify_cpu_count_v8_sender")
