@@ -6435,8 +6435,10 @@ static P2M__MUST int p2m__pp_survey(p2m__pp *pp, const uint8_t *in, size_t n) {
 /* The survey of the request the rewrite makes, from the pprof counts (each
    at least what the rewrite's own survey will find), for its plan. */
 static void p2m__pp_otlp_survey(const p2m__pp *pp, p2m__req *q) {
-    /* a stack entry's bytes: tag, length, the indices */
-    const uint64_t stack = 6u + (uint64_t)pp->max_ids * p2m__varint_len((uint64_t)pp->loc.n + 1u);
+    /* a stack entry's bytes: tag, length, the indices (copied as they came,
+       or written at most as wide as the table's size + 1) */
+    const uint64_t stack = 6u + (uint64_t)pp->max_id_bytes +
+                           (uint64_t)pp->max_ids * p2m__varint_len((uint64_t)pp->loc.n + 1u);
     P2M_MEMSET(&q->sv, 0, sizeof q->sv);
     q->sv.dict.p = p2m__nothing;
     q->sv.n_strings = pp->n_strings ? pp->n_strings : 1u;

@@ -769,6 +769,22 @@ def missing(kind):
     return b, 4, 1
 
 
+@check("wide_missing_ids_fit_the_work_size")
+def _():
+    # ids of locations that do not exist, each ten bytes wide, in a table of
+    # dense ids (so copied as they came) and with inclusive function names:
+    # the exact p2m_pprof_work_size must be enough (it once planned for
+    # stack entries as narrow as the table's indices and came out short)
+    b = PB([("cpu", "nanoseconds")])
+    for i in range(1, 2001):
+        b.location([b.function("f%d" % i, fid=i)], lid=i)
+    b.sample([1 << 62] * 5, [7], [(THREAD, "t")])
+    b.sample([1, 2, 3], [5], [(THREAD, "t")])
+    r = ok("wide_missing_ids", b.bytes(), INCL)
+    stat(r, "invalid_references", 1)
+    verify(r, *ref(b.p, function="inclusive"))
+
+
 @check("missing_ids_unread_with_default_config")
 def _():
     for kind in ("location", "function", "mapping"):
