@@ -19,6 +19,7 @@ Writes into a directory (default build/bindings/cases):
                        settings): every number, dropped_stack included
   bad-NAME.yaml/.json  configurations p2m refuses, with the field and
                        message `p2m validate` names ("config_errors")
+  pprof/               pprof inputs and reference numbers (pprof_ref.py)
   manifest.json        all of it: {"now", "cases": [...], "errors": [...],
                        "cumulative": {...}, "stats_cases": [...],
                        "config_errors": [...]}
@@ -37,6 +38,7 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 import gen_profiles as G  # noqa: E402
+import pprof_ref  # noqa: E402  (tests/bindings: pprof inputs and their reference numbers)
 
 P2M = os.path.join(ROOT, "build", "p2m")
 REAL = os.path.join(ROOT, "tests", "data", "real")
@@ -462,6 +464,7 @@ def main(argv):
                                    "offset": int(m.group(1)), "message": m.group(2)})
     with open(os.path.join(out_dir, "manifest.json"), "w") as f:
         json.dump(manifest, f, indent=1)
+    pprof_ref.main([argv[0], os.path.join(out_dir, "pprof")])
     return bad
 
 

@@ -524,4 +524,103 @@ def _():
                 "on another thread: the GIL is not released" % (inside, (b - a) * 1000))
 
 
+# ---- pprof input (cases/pprof: tests/bindings/pprof_ref.py, reference numbers
+# from the profiles decoded by Google protobuf) ------------------------------
+
+PPROF = os.path.join(CASES, "pprof")
+
+
+def pprof_ref():
+    with open(os.path.join(PPROF, "pprof.json")) as f:
+        return json.load(f)
+
+
+def pprof_read(name):
+    with open(os.path.join(PPROF, name), "rb") as f:
+        return f.read()
+
+
+def metric_total(text, name):
+    """Sum of the data points of metric name in an OTLP/JSON text, and their count."""
+    pts = [p for rm in json.loads(text)["resourceMetrics"] for sm in rm["scopeMetrics"]
+           for m in sm["metrics"] if m["name"] == name
+           for p in m.get("sum", m.get("gauge", {})).get("dataPoints", [])]
+    return sum(int(p["asInt"]) for p in pts), len(pts)
+
+
+@check("py-pprof-totals")
+def _():
+    ref = pprof_ref()
+    conv = p2m.Converter()
+    for kind, metric in (("cpu", "cpu_time"), ("heap", "memory_allocation")):
+        text = conv.convert(pprof_read(kind + ".pprof"), "json", input="pprof", now=1)
+        total, n = metric_total(text, metric)
+        if n == 0 or total != ref[kind]["total"]:
+            return "%s: %s total %d in %d points, protobuf says %d" % (
+                kind, metric, total, n, ref[kind]["total"])
+        st = conv.stats
+        if st.layout != "pprof" or st.samples_kept != ref[kind]["samples"]:
+            return "%s: stats layout %r samples_kept %d, expected 'pprof' and %d" % (
+                kind, st.layout, st.samples_kept, ref[kind]["samples"])
+        # the protobuf output carries the same conversion (the same call but p2m_pprof_convert)
+        pb = conv.convert(pprof_read(kind + ".pprof"), input="pprof", now=1)
+        if not isinstance(pb, bytes) or conv.stats.bytes_out != len(pb) or len(pb) == 0:
+            return "%s: otlp output %r bytes, stats.bytes_out %d" % (
+                kind, len(pb), conv.stats.bytes_out)
+    if conv.stats.profiles_unfed != len(ref["heap"]["unfed"]):
+        return "heap: profiles_unfed %d, the profile has %d other sample types" % (
+            conv.stats.profiles_unfed, len(ref["heap"]["unfed"]))
+
+
+@check("py-pprof-gzip")
+def _():
+    conv = p2m.Converter()
+    for kind in ("cpu", "heap"):
+        plain = conv.convert(pprof_read(kind + ".pprof"), "json", input="pprof", now=1)
+        gz = conv.convert(pprof_read(kind + ".pprof.gz"), "json", input="pprof", now=1)
+        if gz != plain:
+            return "%s: the gzip'd profile converts differently" % kind
+    why = expect_error(p2m.MalformedInputError,
+                       lambda: conv.convert(pprof_read("cpu.pprof.gz")[:20], input="pprof"),
+                       1, message="does not inflate")
+    if why:
+        return "truncated gzip: " + why
+    # OTLP input is never inflated: gzip bytes are malformed OTLP
+    why = expect_error(p2m.MalformedInputError,
+                       lambda: conv.convert(pprof_read("cpu.pprof.gz")), 1)
+    return why and "gzip bytes as OTLP: " + why
+
+
+@check("py-pprof-errors")
+def _():
+    ref = pprof_ref()
+    conv = p2m.Converter()
+    why = expect_error(p2m.MalformedInputError,
+                       lambda: conv.convert(pprof_read("bad.pprof"), input="pprof"), 1,
+                       offset=ref["bad_offset"])
+    if why:
+        return "bad.pprof: " + why
+    why = expect_error(p2m.MalformedInputError,
+                       lambda: conv.convert(pprof_read("bad.pprof"), "json", input="pprof"), 1,
+                       offset=ref["bad_offset"])
+    if why:
+        return "bad.pprof as json: " + why
+    # an OTLP request given as pprof: refused, the message says it was read as pprof
+    why = expect_error(p2m.MalformedInputError,
+                       lambda: conv.convert(read("real-profile.otlp"), input="pprof"), 1,
+                       message="pprof")
+    if why:
+        return "OTLP bytes with input='pprof': " + why
+    try:
+        conv.convert(pprof_read("cpu.pprof"), input="jfr")
+        return "input='jfr' accepted"
+    except ValueError as e:
+        if "otlp, pprof" not in str(e):
+            return "input='jfr': %s" % e
+    # the converter still converts OTLP as before
+    conv.convert(read("real-profile.otlp"))
+    if conv.stats.layout == "pprof":
+        return "an OTLP call after pprof calls reports layout pprof"
+
+
 sys.exit(1 if failures else 0)

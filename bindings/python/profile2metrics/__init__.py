@@ -17,16 +17,18 @@ The configuration is the structure of the YAML file that `p2m -c` reads
 """
 import ctypes
 import dataclasses
+import gzip
 import json
 import os
 import threading
 import time
-from typing import Any, Dict, Mapping, Optional, Sequence, Tuple, Union
+import zlib
+from typing import Any, Dict, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
 
 __all__ = [
     "Converter", "Stats", "P2MError", "MalformedInputError", "InvalidReferenceError",
     "ConfigError", "MemoryLimitError", "OutputTooSmallError", "ArgumentError",
-    "UnsupportedError", "version", "FORMATS",
+    "UnsupportedError", "version", "FORMATS", "INPUTS",
 ]
 
 # Output formats: "otlp" (protobuf bytes), "json" (OTLP/JSON text) and
@@ -183,7 +185,8 @@ _STATS_FIELDS = ("bytes_in", "bytes_out", "layout", "resources", "profiles",
                  "series", "overflow_samples", "work_used", "regex_searches", "profiles_unfed",
                  "samples_unfed", "layout_evidence", "layout_conflict", "dropped_stack")
 
-_LAYOUTS = {0: "auto", 8: "v1.8", 9: "v1.9", 10: "v1.10"}
+_LAYOUTS = {0: "auto", 1: "pprof", 8: "v1.8", 9: "v1.9", 10: "v1.10"}
+INPUTS = ("otlp", "pprof")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -239,20 +242,25 @@ def _load() -> ctypes.CDLL:
     lib.p2m_state_size.argtypes = [vp]
     lib.p2m_state_init.restype = i
     lib.p2m_state_init.argtypes = [vp, vp, sz, ctypes.POINTER(vp), perr]
-    lib.p2m_work_size.restype = i
-    lib.p2m_work_size.argtypes = [vp, ctypes.c_char_p, sz, ctypes.POINTER(sz), perr]
-    lib.p2m_aggregate.restype = i
-    lib.p2m_aggregate.argtypes = [vp, ctypes.c_char_p, sz, ctypes.POINTER(_Options), vp, sz,
-                                  ctypes.POINTER(vp), vp, perr]
+    # OTLP and pprof input: the same arguments
+    for kind in ("", "pprof_"):
+        fn = getattr(lib, "p2m_%swork_size" % kind)
+        fn.restype = i
+        fn.argtypes = [vp, ctypes.c_char_p, sz, ctypes.POINTER(sz), perr]
+        fn = getattr(lib, "p2m_%saggregate" % kind)
+        fn.restype = i
+        fn.argtypes = [vp, ctypes.c_char_p, sz, ctypes.POINTER(_Options), vp, sz,
+                       ctypes.POINTER(vp), vp, perr]
+        fn = getattr(lib, "p2m_%sconvert" % kind)
+        fn.restype = i
+        fn.argtypes = [vp, ctypes.c_char_p, sz, ctypes.POINTER(_Options), vp, sz,
+                       vp, sz, ctypes.POINTER(sz), vp, perr]
     for name, extra in (("p2m_write_json", []),
                         ("p2m_write_prom", [ctypes.POINTER(_PromOptions)])):
         if hasattr(lib, name):
             fn = getattr(lib, name)
             fn.restype = i
             fn.argtypes = [vp] + extra + [vp, sz, vp, sz, ctypes.POINTER(sz), perr]
-    lib.p2m_convert.restype = i
-    lib.p2m_convert.argtypes = [vp, ctypes.c_char_p, sz, ctypes.POINTER(_Options), vp, sz,
-                                vp, sz, ctypes.POINTER(sz), vp, perr]
     # The declarations above must match the library's layout.
     if lib.p2mb_sizeof(1) != ctypes.sizeof(_Error) or \
             lib.p2mb_sizeof(3) < ctypes.sizeof(_Options) or \
@@ -265,6 +273,18 @@ def _load() -> ctypes.CDLL:
 _lib = _load()
 FORMATS = ("otlp",) + tuple(f for f in ("json", "prom") if hasattr(_lib, "p2m_write_" + f))
 _STATS_SIZE = _lib.p2mb_sizeof(2)
+
+
+class _Calls(NamedTuple):
+    """The names of the library's calls for one input kind (same arguments and
+    contract), looked up in _lib at each call."""
+    work_size: str
+    aggregate: str
+    convert: str
+
+
+_OTLP = _Calls("p2m_work_size", "p2m_aggregate", "p2m_convert")
+_PPROF = _Calls("p2m_pprof_work_size", "p2m_pprof_aggregate", "p2m_pprof_convert")
 _OPTIONS_SIZE = _lib.p2mb_sizeof(3)
 
 
@@ -423,12 +443,14 @@ class Converter:
                 _raise(err)
             self._state = state.value
 
-    def convert(self, data: Union[bytes, bytearray, memoryview], format: str = "otlp", *,
-                now: Optional[int] = None,
+    def convert(self, data: Union[bytes, bytearray, memoryview], format: str = "otlp",
+                input: str = "otlp", *, now: Optional[int] = None,
                 resource_attributes: Optional[Mapping[str, Any]] = None,
                 promote_resource_attributes: Union[bool, Sequence[str], None] = None
                 ) -> Union[bytes, str]:
-        """Converts one OTLP ExportProfilesServiceRequest (protobuf bytes).
+        """Converts one OTLP ExportProfilesServiceRequest (protobuf bytes), or
+        with input="pprof" one pprof Profile (profile.proto, as Go's
+        runtime/pprof writes it; gzip'd input is inflated first).
 
         format "otlp": the OTLP ExportMetricsServiceRequest as protobuf bytes,
         the bytes `p2m convert -f otlp` writes. "json": the same request in
@@ -455,10 +477,21 @@ class Converter:
                             "does not have; use format='otlp' (or p2m convert -f %s)"
                             % (format, "p2m_write_" + format, format))
             raise ValueError("format must be one of %s, not %r" % (", ".join(FORMATS), format))
+        if input not in INPUTS:
+            raise ValueError("input must be one of %s, not %r" % (", ".join(INPUTS), input))
         if promote_resource_attributes is not None and format != "prom":
             raise ValueError("promote_resource_attributes applies to format='prom' only")
         if not isinstance(data, bytes):
             data = bytes(data)
+        if input == "pprof" and data[:2] == b"\x1f\x8b":
+            # Go writes its profiles gzip'd; the library reads profile.proto itself
+            try:
+                data = gzip.decompress(data)
+            except (OSError, EOFError, zlib.error) as e:
+                raise _make(MalformedInputError, "input='pprof': the input starts like gzip "
+                            "(1f 8b) but does not inflate (%s); give the profile as Go wrote "
+                            "it or uncompressed" % e) from None
+        fns = _PPROF if input == "pprof" else _OTLP
         # the library's p2m_options may have grown beyond the fields named
         # here: clear all of its bytes, then set ours
         opts = _Options.from_buffer(_buffer(_OPTIONS_SIZE))
@@ -469,38 +502,38 @@ class Converter:
             opts.n_resource_attributes = len(resource_attributes)
         if format == "otlp":
             if self._lock is None:
-                return self._convert(data, opts, self._tls)
+                return self._convert(data, opts, self._tls, fns)
             with self._lock:
                 opts.state = self._state
-                return self._convert(data, opts, self._tls)
+                return self._convert(data, opts, self._tls, fns)
         prom = _prom_options(promote_resource_attributes) if format == "prom" else None
         if self._lock is None:
-            return self._convert_text(data, opts, self._tls, format, prom)
+            return self._convert_text(data, opts, self._tls, format, prom, fns)
         # the result view of a cumulative call shows the state: written under the lock
         with self._lock:
             opts.state = self._state
-            return self._convert_text(data, opts, self._tls, format, prom)
+            return self._convert_text(data, opts, self._tls, format, prom, fns)
 
     def _convert_text(self, data: bytes, opts: _Options, tls: threading.local, format: str,
-                      prom: Optional[_PromOptions]) -> str:
+                      prom: Optional[_PromOptions], fns: "_Calls") -> str:
         work = getattr(tls, "work", None)
         if work is None:
-            work = tls.work = self._grow_work(self._work_size(data))
+            work = tls.work = self._grow_work(self._work_size(data, fns))
         stats = getattr(tls, "stats_mem", None)
         if stats is None:
             stats = tls.stats_mem = _buffer(_STATS_SIZE)
         result = ctypes.c_void_p()
         for _ in range(4):
             err = _Error()
-            st = _lib.p2m_aggregate(self._engine, data, len(data), ctypes.byref(opts), work,
-                                    ctypes.sizeof(work), ctypes.byref(result), stats,
-                                    ctypes.byref(err))
+            aggregate = getattr(_lib, fns.aggregate)
+            st = aggregate(self._engine, data, len(data), ctypes.byref(opts), work,
+                           ctypes.sizeof(work), ctypes.byref(result), stats, ctypes.byref(err))
             if st == 4 and err.needed > ctypes.sizeof(work):
                 work = tls.work = self._grow_work(err.needed)
             else:
                 break
         if st == 1:
-            self._work_size(data)  # the offset p2m reports
+            self._work_size(data, fns)  # the offset p2m reports
         if st != 0:
             _raise(err)
         # the writer's scratch and the text: sizes from the writer's answers
@@ -536,14 +569,15 @@ class Converter:
         tls.stats = self._last = dataclasses.replace(s, bytes_out=n.value)
         return text
 
-    def _convert(self, data: bytes, opts: _Options, tls: threading.local) -> bytes:
+    def _convert(self, data: bytes, opts: _Options, tls: threading.local,
+                 fns: "_Calls") -> bytes:
         # The thread's working memory is reused as it is: p2m_work_size (a skim
         # of the whole input, half the cost of a conversion) runs only to size
         # a thread's first buffer; a buffer that turns out short gives
         # P2M_ERR_MEMORY with the size that works, and the call is repeated.
         work = getattr(tls, "work", None)
         if work is None:
-            work = tls.work = self._grow_work(self._work_size(data))
+            work = tls.work = self._grow_work(self._work_size(data, fns))
         out = getattr(tls, "out", None)
         if out is None:
             out = tls.out = _buffer(max(65536, len(data) // 4))
@@ -553,9 +587,10 @@ class Converter:
         n = ctypes.c_size_t(0)
         for _ in range(4):
             err = _Error()
-            st = _lib.p2m_convert(self._engine, data, len(data), ctypes.byref(opts), work,
-                                  ctypes.sizeof(work), out, ctypes.sizeof(out), ctypes.byref(n),
-                                  stats, ctypes.byref(err))
+            convert = getattr(_lib, fns.convert)
+            st = convert(self._engine, data, len(data), ctypes.byref(opts), work,
+                         ctypes.sizeof(work), out, ctypes.sizeof(out), ctypes.byref(n),
+                         stats, ctypes.byref(err))
             if st == 5 and err.needed > ctypes.sizeof(out):  # output too small
                 out = tls.out = _buffer(err.needed)
             elif st == 4 and err.needed > ctypes.sizeof(work):  # working memory too small
@@ -564,18 +599,18 @@ class Converter:
                 break
         if st == 1:
             # p2m reports what the skim finds first: the same offset here
-            self._work_size(data)
+            self._work_size(data, fns)
         if st != 0:
             _raise(err)
         result = ctypes.string_at(out, n.value)
         tls.stats = self._last = self._read_stats(stats)
         return result
 
-    def _work_size(self, data: bytes) -> int:
+    def _work_size(self, data: bytes, fns: "_Calls") -> int:
         err = _Error()
         need = ctypes.c_size_t(0)
-        if _lib.p2m_work_size(self._engine, data, len(data), ctypes.byref(need),
-                              ctypes.byref(err)) != 0:
+        work_size = getattr(_lib, fns.work_size)
+        if work_size(self._engine, data, len(data), ctypes.byref(need), ctypes.byref(err)) != 0:
             _raise(err)
         return need.value
 
