@@ -42,6 +42,12 @@ type Config struct {
 	StateMaxSeries uint32      // state_max_series (cumulative); 0 = 8192
 	StateBytes     uint64      // state_bytes (cumulative); 0 = 1 MiB
 
+	// Input is what Convert, ConvertFormat, ConvertAppend and ConvertStats
+	// read: InputOTLP (default, an ExportProfilesServiceRequest) or
+	// InputPprof (one pprof Profile, as Go's runtime/pprof writes it,
+	// gzip'd or not: p2m_pprof_aggregate).
+	Input Input
+
 	// Format is the output of Convert, ConvertAppend and ConvertStats:
 	// FormatOTLP (default, protobuf), FormatJSON (OTLP/JSON, one line
 	// without a newline) or FormatProm (Prometheus text exposition), as
@@ -181,11 +187,31 @@ const (
 	Cumulative Temporality = 2
 )
 
+// Input is the kind of input a Converter reads.
+type Input int
+
+const (
+	InputOTLP  Input = 0 // an OTLP ExportProfilesServiceRequest (protobuf)
+	InputPprof Input = 1 // a pprof Profile (profile.proto), gzip'd or not
+)
+
+// String is "otlp" or "pprof".
+func (i Input) String() string {
+	switch i {
+	case InputOTLP:
+		return "otlp"
+	case InputPprof:
+		return "pprof"
+	}
+	return fmt.Sprintf("Input(%d)", int(i))
+}
+
 // Layout is the OTLP profiles wire layout of the input.
 type Layout int
 
 const (
 	LayoutAuto  Layout = 0
+	LayoutPprof Layout = 1 // in Stats only: the input was a pprof Profile (InputPprof)
 	LayoutV1_8  Layout = 8
 	LayoutV1_9  Layout = 9
 	LayoutV1_10 Layout = 10
@@ -196,6 +222,8 @@ func (l Layout) String() string {
 	switch l {
 	case LayoutAuto:
 		return "auto"
+	case LayoutPprof:
+		return "pprof"
 	case LayoutV1_8:
 		return "v1.8"
 	case LayoutV1_9:

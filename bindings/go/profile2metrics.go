@@ -27,7 +27,10 @@ package profile2metrics
 import "C"
 
 import (
+	"bytes"
+	"compress/gzip"
 	"fmt"
+	"io"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -52,6 +55,7 @@ type Converter struct {
 	rattrs     *C.p2m_attribute // Config.ResourceAttributes in C memory
 	nRattrs    int
 	format     Format
+	input      Input
 	prom       *C.p2m_prom_options // Config.PromPromote* in C memory
 	cMem       []unsafe.Pointer    // C memory to free on Close
 	// Scratch memory of finished calls, for the next ones. A buffered
@@ -249,6 +253,9 @@ func goError(st C.p2m_status, e *C.p2m_error) *Error {
 // rejects gives an *Error of StatusConfig (or StatusUnsupported) naming the
 // field, as p2m validate does.
 func NewConverter(cfg Config) (*Converter, error) {
+	if cfg.Input != InputOTLP && cfg.Input != InputPprof {
+		return nil, &Error{Status: StatusConfig, Field: "Input", Message: fmt.Sprintf("unknown input kind %d: InputOTLP or InputPprof", int(cfg.Input))}
+	}
 	var arena cArena
 	defer arena.free()
 	var ccfg C.p2m_config
@@ -298,6 +305,7 @@ func NewConverter(cfg Config) (*Converter, error) {
 		c.rattrs, c.nRattrs = (*C.p2m_attribute)(arr), n
 	}
 	c.format = cfg.Format
+	c.input = cfg.Input
 	// p2m_prom_options, with the keys as C strings, for the whole life of
 	// the converter
 	po := (*C.p2m_prom_options)(C.calloc(1, C.sizeof_p2m_prom_options))
@@ -409,6 +417,14 @@ func (c *Converter) convert(dst, in []byte, format Format, wantStats bool) ([]by
 	if c.engine == nil {
 		return nil, Stats{}, ErrClosed
 	}
+	if c.input == InputPprof && len(in) >= 2 && in[0] == 0x1f && in[1] == 0x8b {
+		// Go writes its profiles gzip'd; the library reads profile.proto itself
+		raw, err := gunzip(in)
+		if err != nil {
+			return dst, Stats{}, &Error{Status: StatusMalformed, Message: "InputPprof: the input starts like gzip (1f 8b) but does not inflate (" + err.Error() + "); give the profile as Go wrote it or uncompressed"}
+		}
+		in = raw
+	}
 	var s *scratch
 	select {
 	case s = <-c.work:
@@ -487,7 +503,7 @@ func (c *Converter) convert(dst, in []byte, format Format, wantStats bool) ([]by
 		if len(s.writers) > 0 {
 			wsPtr = unsafe.Pointer(&s.writers[0])
 		}
-		st = C.p2mb_convert(c.engine, inPtr, C.size_t(len(in)), opt, C.int(format), c.prom,
+		st = C.p2mb_convert(c.engine, inPtr, C.size_t(len(in)), C.int(c.input), opt, C.int(format), c.prom,
 			workPtr, C.size_t(len(s.work)), wsPtr, C.size_t(len(s.writers)),
 			unsafe.Pointer(&target[0]), C.size_t(len(target)), want, res)
 		if st == C.P2M_ERR_MEMORY && int(res.err.needed) > len(s.work) {
@@ -531,12 +547,33 @@ func (c *Converter) convert(dst, in []byte, format Format, wantStats bool) ([]by
 		for i := 0; i < int(res.stats.n_unfed) && i < C.P2MB_MAX_UNFED; i++ {
 			e := res.unfed[i*6 : i*6+6]
 			stats.Unfed = append(stats.Unfed, TypeCount{
-				Type: string(in[e[0] : e[0]+e[1]]), Unit: string(in[e[2] : e[2]+e[3]]),
+				Type:     spanText(in, s.work, uint64(e[0]), uint64(e[1])),
+				Unit:     spanText(in, s.work, uint64(e[2]), uint64(e[3])),
 				Profiles: uint64(e[4]), Samples: uint64(e[5]),
 			})
 		}
 	}
 	return out, stats, nil
+}
+
+// spanText is the text at an offset the shim gave: into the input, or with
+// P2MB_IN_WORK into the working memory of the call (pprof input).
+func spanText(in, work []byte, off, n uint64) string {
+	const inWork = uint64(1) << 63
+	if off&inWork != 0 {
+		off &^= inWork
+		return string(work[off : off+n])
+	}
+	return string(in[off : off+n])
+}
+
+// gunzip inflates a gzip stream (all of its members).
+func gunzip(in []byte) ([]byte, error) {
+	zr, err := gzip.NewReader(bytes.NewReader(in))
+	if err != nil {
+		return nil, err
+	}
+	return io.ReadAll(zr)
 }
 
 // overlaps reports whether a and b share memory (writing the output into

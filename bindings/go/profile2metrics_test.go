@@ -808,3 +808,162 @@ func TestCloseAndEmpty(t *testing.T) {
 		t.Errorf("after Close: %v, want ErrClosed", err)
 	}
 }
+
+// pprofRef is what tests/bindings/pprof_ref.py writes: Go's CPU and heap
+// profiles (plain, gzip'd, one damaged) and the totals Google protobuf
+// reads from them.
+type pprofRef struct {
+	dir string
+	CPU struct {
+		Total, Samples uint64
+	} `json:"cpu"`
+	Heap struct {
+		Total, Samples uint64
+		Unfed          [][2]string
+	} `json:"heap"`
+	BadOffset int `json:"bad_offset"`
+}
+
+func loadPprofRef(t *testing.T) *pprofRef {
+	t.Helper()
+	dir := t.TempDir()
+	cmd := exec.Command("/usr/bin/python3", filepath.Join(root, "tests", "bindings", "pprof_ref.py"), dir)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("pprof_ref.py: %v: %s", err, out)
+	}
+	ref := &pprofRef{dir: dir}
+	b, err := os.ReadFile(filepath.Join(dir, "pprof.json"))
+	if err == nil {
+		err = json.Unmarshal(b, ref)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ref
+}
+
+func (r *pprofRef) read(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(r.dir, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// metricTotal sums the data points of one metric of an OTLP/JSON text.
+func metricTotal(t *testing.T, text []byte, name string) (total uint64, points int) {
+	t.Helper()
+	var doc struct {
+		ResourceMetrics []struct {
+			ScopeMetrics []struct {
+				Metrics []struct {
+					Name string
+					Sum  struct {
+						DataPoints []struct {
+							AsInt string
+						}
+					}
+				}
+			}
+		}
+	}
+	if err := json.Unmarshal(text, &doc); err != nil {
+		t.Fatalf("output is not JSON: %v", err)
+	}
+	for _, rm := range doc.ResourceMetrics {
+		for _, sm := range rm.ScopeMetrics {
+			for _, m := range sm.Metrics {
+				if m.Name != name {
+					continue
+				}
+				for _, p := range m.Sum.DataPoints {
+					v, err := strconv.ParseUint(p.AsInt, 10, 64)
+					if err != nil {
+						t.Fatalf("%s: asInt %q", name, p.AsInt)
+					}
+					total += v
+					points++
+				}
+			}
+		}
+	}
+	return total, points
+}
+
+// InputPprof: Go's CPU and heap profiles give the totals of their columns
+// (cpu/nanoseconds, alloc_space/bytes) as Google protobuf reads them, gzip'd
+// or not; the heap profile's other sample types are listed with their
+// names (strings the library keeps in the working memory for pprof).
+func TestPprofInput(t *testing.T) {
+	ref := loadPprofRef(t)
+	conv := mustConverter(t, Config{NowUnixNano: now, Input: InputPprof, Format: FormatJSON})
+	for _, c := range []struct {
+		file, metric   string
+		total, samples uint64
+	}{
+		{"cpu.pprof", "cpu_time", ref.CPU.Total, ref.CPU.Samples},
+		{"heap.pprof", "memory_allocation", ref.Heap.Total, ref.Heap.Samples},
+	} {
+		out, s, err := conv.ConvertStats(ref.read(t, c.file))
+		if err != nil {
+			t.Fatalf("%s: %v", c.file, err)
+		}
+		if total, n := metricTotal(t, out, c.metric); n == 0 || total != c.total {
+			t.Errorf("%s: %s total %d in %d points, protobuf says %d", c.file, c.metric, total, n, c.total)
+		}
+		if s.Layout != LayoutPprof || s.Layout.String() != "pprof" || s.SamplesKept != c.samples {
+			t.Errorf("%s: stats layout %v samples kept %d, want pprof and %d", c.file, s.Layout, s.SamplesKept, c.samples)
+		}
+		gz, _, err := conv.ConvertStats(ref.read(t, c.file+".gz"))
+		if err != nil || !bytes.Equal(gz, out) {
+			t.Errorf("%s.gz: err %v, same output %v", c.file, err, bytes.Equal(gz, out))
+		}
+		if c.file == "heap.pprof" {
+			var got [][2]string
+			for _, u := range s.Unfed {
+				got = append(got, [2]string{u.Type, u.Unit})
+				if u.Profiles != 1 || u.Samples != c.samples {
+					t.Errorf("heap: unfed %s/%s: %d profiles, %d samples", u.Type, u.Unit, u.Profiles, u.Samples)
+				}
+			}
+			if fmt.Sprint(got) != fmt.Sprint(ref.Heap.Unfed) {
+				t.Errorf("heap: unfed types %v, the profile's other types %v", got, ref.Heap.Unfed)
+			}
+		}
+	}
+	// the protobuf output is a request of the same size stats.BytesOut says
+	otlp := mustConverter(t, Config{NowUnixNano: now, Input: InputPprof})
+	pb, s, err := otlp.ConvertStats(ref.read(t, "cpu.pprof"))
+	if err != nil || len(pb) == 0 || s.BytesOut != len(pb) {
+		t.Errorf("cpu.pprof as otlp: %d bytes, stats %d, err %v", len(pb), s.BytesOut, err)
+	}
+}
+
+// InputPprof errors: a damaged profile at its offset, a gzip stream that does
+// not inflate, an OTLP request read as pprof; InputOTLP does not inflate.
+func TestPprofErrors(t *testing.T) {
+	ref := loadPprofRef(t)
+	conv := mustConverter(t, Config{NowUnixNano: now, Input: InputPprof})
+	_, err := conv.Convert(ref.read(t, "bad.pprof"))
+	var e *Error
+	if !errors.Is(err, ErrMalformed) || !errors.As(err, &e) || e.Offset != ref.BadOffset {
+		t.Errorf("bad.pprof: %v, want malformed at byte %d", err, ref.BadOffset)
+	}
+	_, err = conv.Convert(ref.read(t, "cpu.pprof.gz")[:20])
+	if !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), "does not inflate") {
+		t.Errorf("truncated gzip: %v", err)
+	}
+	in := inputs(t)[0]
+	_, err = conv.Convert(in.data)
+	if !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), "pprof") {
+		t.Errorf("%s with InputPprof: %v, want a malformed pprof error", in.name, err)
+	}
+	plain := mustConverter(t, Config{NowUnixNano: now})
+	if _, err = plain.Convert(ref.read(t, "cpu.pprof.gz")); !errors.Is(err, ErrMalformed) {
+		t.Errorf("gzip'd pprof with InputOTLP: %v, want malformed", err)
+	}
+	if _, err = NewConverter(Config{Input: 7}); !errors.Is(err, ErrConfig) {
+		t.Errorf("Input 7: %v, want a configuration error", err)
+	}
+}

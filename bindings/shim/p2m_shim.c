@@ -8,14 +8,29 @@
 
 void p2mb_free(void *p) { free(p); }
 
-/* The offset and length of s in the input; 0, 0 when s is not inside it. */
-static void p2mb_span(const p2m_str *s, const char *base, size_t size, uint64_t *at)
+/* Whether s lies inside base[0, size); its offset there in *off. */
+static int p2mb_inside(const p2m_str *s, const void *base, size_t size, size_t *off)
 {
-    size_t off = (size_t)((uintptr_t)s->ptr - (uintptr_t)base);
-    int inside = s->ptr != NULL && (uintptr_t)s->ptr >= (uintptr_t)base && off <= size &&
-                 s->len <= size - off;
-    at[0] = inside ? (uint64_t)off : 0;
-    at[1] = inside ? (uint64_t)s->len : 0;
+    *off = (size_t)((uintptr_t)s->ptr - (uintptr_t)base);
+    return s->ptr != NULL && base != NULL && (uintptr_t)s->ptr >= (uintptr_t)base &&
+           *off <= size && s->len <= size - *off;
+}
+
+/* The offset and length of s in the input, or in the working memory with
+   P2MB_IN_WORK (the strings of a pprof profile's sample types); 0, 0 when
+   s is in neither. */
+static void p2mb_span(const p2m_str *s, const void *input, size_t input_size, const void *work,
+                      size_t work_size, uint64_t *at)
+{
+    size_t off;
+    at[0] = at[1] = 0;
+    if (p2mb_inside(s, input, input_size, &off)) {
+        at[0] = (uint64_t)off;
+        at[1] = (uint64_t)s->len;
+    } else if (p2mb_inside(s, work, work_size, &off)) {
+        at[0] = (uint64_t)off | P2MB_IN_WORK;
+        at[1] = (uint64_t)s->len;
+    }
 }
 
 static p2m_status p2mb_write(int format, const p2m_result *r, const p2m_prom_options *prom,
@@ -33,7 +48,7 @@ static p2m_status p2mb_write(int format, const p2m_result *r, const p2m_prom_opt
 }
 
 p2m_status p2mb_convert(const p2m_engine *engine, const void *input, size_t input_size,
-                        const p2m_options *options, int format, const p2m_prom_options *prom,
+                        int input_kind, const p2m_options *options, int format, const p2m_prom_options *prom,
                         void *work, size_t work_size, void *scratch, size_t scratch_size,
                         void *out, size_t cap, int want_unfed, p2mb_result *res)
 {
@@ -48,8 +63,12 @@ p2m_status p2mb_convert(const p2m_engine *engine, const void *input, size_t inpu
     memset(res, 0, sizeof *res);
     opt.unfed = want_unfed ? types : NULL;
     opt.unfed_cap = want_unfed ? P2MB_MAX_UNFED : 0;
-    st = p2m_aggregate(engine, input, input_size, &opt, work, work_size, &r, &res->stats,
-                       &res->err);
+    if (input_kind == P2MB_INPUT_PPROF)
+        st = p2m_pprof_aggregate(engine, input, input_size, &opt, work, work_size, &r,
+                                 &res->stats, &res->err);
+    else
+        st = p2m_aggregate(engine, input, input_size, &opt, work, work_size, &r, &res->stats,
+                           &res->err);
     if (st != P2M_OK)
         return st;
     /* the aggregation succeeded (a cumulative state has moved): from here on
@@ -86,8 +105,8 @@ p2m_status p2mb_convert(const p2m_engine *engine, const void *input, size_t inpu
     res->stats.bytes_out = n;
     listed = res->stats.n_unfed < P2MB_MAX_UNFED ? res->stats.n_unfed : P2MB_MAX_UNFED;
     for (i = 0; want_unfed && i < listed; i++) {
-        p2mb_span(&types[i].type, (const char *)input, input_size, &res->unfed[i * 6]);
-        p2mb_span(&types[i].unit, (const char *)input, input_size, &res->unfed[i * 6 + 2]);
+        p2mb_span(&types[i].type, input, input_size, work, work_size, &res->unfed[i * 6]);
+        p2mb_span(&types[i].unit, input, input_size, work, work_size, &res->unfed[i * 6 + 2]);
         res->unfed[i * 6 + 4] = types[i].profiles;
         res->unfed[i * 6 + 5] = types[i].samples;
     }
