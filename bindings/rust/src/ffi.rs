@@ -140,6 +140,10 @@ struct p2m_type_count {
     samples: u64,
 }
 
+/// An unfed type's offset with this bit is into the working memory
+/// (P2MB_IN_WORK).
+const IN_WORK: u64 = 1 << 63;
+
 /// Sample types listed in Stats::unfed, as p2m lists them.
 const MAX_UNFED: usize = 32;
 
@@ -227,6 +231,7 @@ extern "C" {
         engine: *const p2m_engine,
         input: *const c_void,
         input_size: usize,
+        input_kind: c_int,
         options: *const p2m_options,
         format: c_int,
         prom: *const p2m_prom_options,
@@ -657,13 +662,14 @@ impl Engine {
         Ok(())
     }
 
-    /// Converts `input` into `format` (0 OTLP, 1 JSON, 2 Prometheus); the
-    /// output is `scratch.output(n)`. The working memory grows to the size
+    /// Converts `input` (`input_kind` 0 OTLP, 1 pprof) into `format` (0
+    /// OTLP, 1 JSON, 2 Prometheus); the output is `scratch.output(n)`. The working memory grows to the size
     /// the library asks for; the writers' scratch and the output grow in
     /// the shim (C heap, copied here), so an aggregation is never repeated.
     pub fn convert(
         &self,
         input: &[u8],
+        input_kind: c_int,
         now: u64,
         format: c_int,
         state: Option<&mut State>,
@@ -721,6 +727,7 @@ impl Engine {
                     self.ptr,
                     in_ptr as *const c_void,
                     input.len(),
+                    input_kind,
                     &opt,
                     format,
                     &self.prom,
@@ -762,11 +769,23 @@ impl Engine {
             }
         }
         let mut stats = rust_stats(&r.stats);
-        // the sample types that fed no metric, as offsets into the input
+        // the sample types that fed no metric, as offsets into the input,
+        // or with P2MB_IN_WORK into the working memory (pprof input)
+        // SAFETY: scratch.work is the working memory of the call that just
+        // succeeded (the loop replaces it only before a repeated call), u64s
+        // seen as their bytes.
+        let work: &[u8] = unsafe {
+            std::slice::from_raw_parts(scratch.work.as_ptr() as *const u8, scratch.work.len() * 8)
+        };
         let text = |at: u64, len: u64| -> String {
-            let (at, len) = (at as usize, len as usize);
-            if at <= input.len() && len <= input.len() - at {
-                String::from_utf8_lossy(&input[at..at + len]).into_owned()
+            let (base, at) = if at & IN_WORK != 0 {
+                (work, (at & !IN_WORK) as usize)
+            } else {
+                (input, at as usize)
+            };
+            let len = len as usize;
+            if at <= base.len() && len <= base.len() - at {
+                String::from_utf8_lossy(&base[at..at + len]).into_owned()
             } else {
                 String::new()
             }

@@ -87,6 +87,9 @@ pub struct Config {
     pub state_max_series: Option<u32>,
     /// `state_bytes` (cumulative); `None`: 1 MiB.
     pub state_bytes: Option<usize>,
+    /// What `convert`, `convert_format` and `convert_with_stats` read:
+    /// [`Input::Otlp`] (the default) or [`Input::Pprof`].
+    pub input: Input,
     /// The output of `convert` and `convert_with_stats` (`p2m convert -f`).
     pub format: Format,
     /// `Format::Prom` only: resource attributes as labels on every sample
@@ -99,6 +102,18 @@ pub struct Config {
     /// The time given to profiles that carry none (`p2m convert --now`);
     /// `None`: the current time at each call.
     pub now_unix_nano: Option<u64>,
+}
+
+/// The kind of input a converter reads.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Input {
+    /// An OTLP `ExportProfilesServiceRequest` (protobuf).
+    #[default]
+    Otlp = 0,
+    /// One pprof `Profile` (`profile.proto`, as Go's runtime/pprof writes
+    /// it), uncompressed: the crate has no inflater, so gzip'd input
+    /// (`1f 8b`) is refused with [`Status::Malformed`] at byte 0.
+    Pprof = 1,
 }
 
 /// An output format.
@@ -314,6 +329,8 @@ pub enum Temporality {
 pub enum Layout {
     #[default]
     Auto = 0,
+    /// In [`Stats`] only: the input was a pprof profile ([`Input::Pprof`]).
+    Pprof = 1,
     V1_8 = 8,
     V1_9 = 9,
     V1_10 = 10,
@@ -324,6 +341,7 @@ impl Layout {
     pub fn name(self) -> &'static str {
         match self {
             Layout::Auto => "auto",
+            Layout::Pprof => "pprof",
             Layout::V1_8 => "v1.8",
             Layout::V1_9 => "v1.9",
             Layout::V1_10 => "v1.10",
@@ -331,6 +349,7 @@ impl Layout {
     }
     fn from_c(v: u32) -> Layout {
         match v {
+            1 => Layout::Pprof,
             8 => Layout::V1_8,
             9 => Layout::V1_9,
             10 => Layout::V1_10,
@@ -484,6 +503,7 @@ impl std::error::Error for Error {}
 pub struct Converter {
     engine: ffi::Engine,
     format: Format,
+    input: Input,
     state: Option<Mutex<ffi::State>>,
     pool: Mutex<Vec<ffi::Scratch>>,
     now: Option<u64>,
@@ -509,6 +529,7 @@ impl Converter {
         Ok(Converter {
             engine,
             format: cfg.format,
+            input: cfg.input,
             state,
             pool: Mutex::new(Vec::new()),
             now: cfg.now_unix_nano,
@@ -541,6 +562,18 @@ impl Converter {
     }
 
     fn convert_inner(&self, input: &[u8], format: Format) -> Result<(Vec<u8>, Stats), Error> {
+        if self.input == Input::Pprof && input.starts_with(&[0x1f, 0x8b]) {
+            return Err(Error {
+                status: Status::Malformed,
+                offset: 0,
+                needed: 0,
+                field: String::new(),
+                message: "Input::Pprof: the input is gzip'd (starts 1f 8b) and this crate does \
+                          not inflate; decompress it first (gunzip, or a gzip decoder crate \
+                          such as flate2)"
+                    .to_string(),
+            });
+        }
         let now = match self.now {
             Some(t) => t,
             None => std::time::SystemTime::now()
@@ -554,12 +587,23 @@ impl Converter {
         let result = match &self.state {
             Some(m) => {
                 let mut st = lock(m);
-                self.engine
-                    .convert(input, now, format as i32, Some(&mut st), &mut scratch)
+                self.engine.convert(
+                    input,
+                    self.input as i32,
+                    now,
+                    format as i32,
+                    Some(&mut st),
+                    &mut scratch,
+                )
             }
-            None => self
-                .engine
-                .convert(input, now, format as i32, None, &mut scratch),
+            None => self.engine.convert(
+                input,
+                self.input as i32,
+                now,
+                format as i32,
+                None,
+                &mut scratch,
+            ),
         };
         let out = result.map(|(n, stats)| {
             self.out_hint.fetch_max(n, Ordering::Relaxed);

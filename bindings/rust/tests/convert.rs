@@ -972,3 +972,159 @@ fn empty_input_is_an_empty_request() {
     let conv = Converter::new(&Config::default()).unwrap();
     assert_eq!(conv.convert(&[]).unwrap(), Vec::<u8>::new());
 }
+
+// ---- pprof input ---------------------------------------------------------------
+
+/// tests/bindings/pprof_ref.py's directory: Go's CPU and heap profiles
+/// (plain, gzip'd, one damaged) and pprof.json, the totals Google protobuf
+/// reads from them.
+fn pprof_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("p2m-rust-pprof-{}", std::process::id()));
+    if !dir.join("pprof.json").exists() {
+        let st = Command::new("/usr/bin/python3")
+            .arg(root().join("tests/bindings/pprof_ref.py"))
+            .arg(&dir)
+            .status()
+            .expect("cannot run /usr/bin/python3");
+        assert!(st.success(), "pprof_ref.py failed");
+    }
+    dir
+}
+
+/// The number after `"key": ` in pprof.json's object `section` (the file is
+/// Python's json.dump with indent=1, one key per line).
+fn pprof_ref(section: &str, key: &str) -> u64 {
+    let text = String::from_utf8(read(&pprof_dir().join("pprof.json"))).unwrap();
+    let from = if section.is_empty() {
+        0
+    } else {
+        text.find(&format!("\"{}\": {{", section))
+            .unwrap_or_else(|| panic!("pprof.json: no {}", section))
+    };
+    let at = from
+        + text[from..]
+            .find(&format!("\"{}\": ", key))
+            .unwrap_or_else(|| panic!("pprof.json: no {}.{}", section, key));
+    let digits: String = text[at + key.len() + 4..]
+        .chars()
+        .take_while(|c| c.is_ascii_digit())
+        .collect();
+    digits.parse().unwrap()
+}
+
+/// The sum of the "asInt" values of metric `name` in an OTLP/JSON text, and
+/// their count.
+fn metric_total(json: &str, name: &str) -> (u64, usize) {
+    let (mut total, mut n) = (0u64, 0usize);
+    for chunk in json.split("{\"name\":\"").skip(1) {
+        if !chunk.starts_with(&format!("{}\"", name)) {
+            continue;
+        }
+        for p in chunk.split("\"asInt\":\"").skip(1) {
+            let digits: String = p.chars().take_while(|c| c.is_ascii_digit()).collect();
+            total += digits.parse::<u64>().unwrap();
+            n += 1;
+        }
+    }
+    (total, n)
+}
+
+#[test]
+fn pprof_input_totals() {
+    let dir = pprof_dir();
+    let conv = Converter::new(&Config {
+        input: Input::Pprof,
+        format: Format::Json,
+        ..config_default()
+    })
+    .unwrap();
+    for (file, section, metric) in [
+        ("cpu.pprof", "cpu", "cpu_time"),
+        ("heap.pprof", "heap", "memory_allocation"),
+    ] {
+        let (out, stats) = conv.convert_with_stats(&read(&dir.join(file))).unwrap();
+        let (total, n) = metric_total(std::str::from_utf8(&out).unwrap(), metric);
+        let want = pprof_ref(section, "total");
+        assert!(
+            n > 0 && total == want,
+            "{}: {} total {} in {} points, protobuf says {}",
+            file,
+            metric,
+            total,
+            n,
+            want
+        );
+        assert_eq!(stats.layout, Layout::Pprof, "{}", file);
+        assert_eq!(stats.layout.name(), "pprof");
+        assert_eq!(
+            stats.samples_kept,
+            pprof_ref(section, "samples"),
+            "{}",
+            file
+        );
+        if section == "heap" {
+            // the profile's other sample types, by name (strings the library
+            // keeps in the working memory for pprof)
+            let got: Vec<String> = stats
+                .unfed
+                .iter()
+                .map(|u| format!("{}/{}", u.sample_type, u.unit))
+                .collect();
+            assert_eq!(
+                got,
+                [
+                    "alloc_objects/count",
+                    "inuse_objects/count",
+                    "inuse_space/bytes"
+                ]
+            );
+            let json = String::from_utf8(read(&dir.join("pprof.json"))).unwrap();
+            for t in &stats.unfed {
+                assert!(
+                    json.contains(&format!("\"{}\",\n    \"{}\"", t.sample_type, t.unit)),
+                    "{}/{} is not among pprof.json's unfed types",
+                    t.sample_type,
+                    t.unit
+                );
+            }
+        }
+    }
+    // protobuf output: stats.bytes_out is its size
+    let otlp = Converter::new(&Config {
+        input: Input::Pprof,
+        ..config_default()
+    })
+    .unwrap();
+    let (pb, stats) = otlp
+        .convert_with_stats(&read(&dir.join("cpu.pprof")))
+        .unwrap();
+    assert!(!pb.is_empty() && stats.bytes_out == pb.len());
+}
+
+#[test]
+fn pprof_input_errors() {
+    let dir = pprof_dir();
+    let conv = Converter::new(&Config {
+        input: Input::Pprof,
+        ..config_default()
+    })
+    .unwrap();
+    let e = conv.convert(&read(&dir.join("bad.pprof"))).unwrap_err();
+    assert_eq!(e.status, Status::Malformed);
+    assert_eq!(e.offset as u64, pprof_ref("", "bad_offset"), "{}", e);
+    // gzip'd input: refused, saying to decompress it
+    let e = conv.convert(&read(&dir.join("cpu.pprof.gz"))).unwrap_err();
+    assert_eq!((e.status, e.offset), (Status::Malformed, 0));
+    assert!(e.message.contains("decompress it first"), "{}", e);
+    // an OTLP request read as pprof
+    let e = conv.convert(&inputs()[1].1).unwrap_err();
+    assert_eq!(e.status, Status::Malformed);
+    assert!(e.message.contains("pprof"), "{}", e);
+    // the default reads OTLP: a pprof profile's fields are not a request's
+    // (the library skips unknown fields), so nothing is converted
+    let plain = Converter::new(&config_default()).unwrap();
+    let (_, stats) = plain
+        .convert_with_stats(&read(&dir.join("cpu.pprof")))
+        .unwrap();
+    assert_eq!((stats.samples, stats.layout == Layout::Pprof), (0, false));
+}
