@@ -14,6 +14,7 @@ WASM_CFLAGS := --target=wasm32 -nostdlib -O2 -std=c99 -mbulk-memory $(WARN) -I. 
 # The exports the ES module calls; everything else is dropped by --gc-sections.
 WASM_EXPORTS := p2m_version p2m_status_string p2m_work_size p2m_convert p2m_state_size \
                 p2m_aggregate p2m_write_json p2m_write_prom \
+                p2m_pprof_work_size p2m_pprof_aggregate p2m_pprof_convert \
                 p2m_state_init p2mb_scratch_size p2mb_compile p2mb_stats_flat p2mb_sizeof \
                 p2mb_offsetof \
                 __heap_base

@@ -7,6 +7,7 @@ export declare const Status: Readonly<{
 }>;
 
 export declare const FORMATS: readonly string[];
+export declare const INPUTS: readonly string[];
 
 export declare class P2MError extends Error {
   readonly status: number;
@@ -37,6 +38,9 @@ export interface CreateOptions {
 export interface ConvertOptions {
   /** Unix nanoseconds for profiles without a time (default: now). */
   now?: bigint | number;
+  /** "otlp" (default): an ExportProfilesServiceRequest; "pprof": one pprof
+   *  Profile (gzip'd: inflated in Node, refused in browsers). */
+  input?: "otlp" | "pprof";
 }
 
 export declare class Converter {

@@ -38,7 +38,17 @@ const STATS_FIELDS = [
   "regexSearches", "profilesUnfed", "samplesUnfed", "layoutEvidence", "layoutConflict",
   "droppedStack",
 ];
-const LAYOUTS = { 0: "auto", 8: "v1.8", 9: "v1.9", 10: "v1.10" };
+const LAYOUTS = { 0: "auto", 1: "pprof", 8: "v1.8", 9: "v1.9", 10: "v1.10" };
+
+/** Input kinds: "otlp" (an ExportProfilesServiceRequest) and "pprof" (one
+ *  pprof Profile, p2m_pprof_aggregate). */
+export const INPUTS = Object.freeze(["otlp", "pprof"]);
+
+// Node's zlib.gunzipSync, loaded by Converter.create in Node: gzip'd pprof
+// input is inflated with it. Browsers have no synchronous inflater
+// (DecompressionStream is a stream), so there gzip'd input is refused.
+let gunzipSync = null;
+const isNode = typeof process !== "undefined" && !!process.versions?.node;
 
 // wasm32 layout of p2m_error (checked against p2mb_sizeof at load)
 const ERR_SIZE = 204, ERR_OFFSET = 4, ERR_NEEDED = 8, ERR_FIELD = 12, ERR_MESSAGE = 76;
@@ -164,6 +174,10 @@ function hostImports(memory) {
     },
   };
 }
+// the library's calls per input kind (the same arguments and contract)
+const OTLP_CALLS = { workSize: "p2m_work_size", aggregate: "p2m_aggregate", convert: "p2m_convert" };
+const PPROF_CALLS = { workSize: "p2m_pprof_work_size", aggregate: "p2m_pprof_aggregate",
+                      convert: "p2m_pprof_convert" };
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
@@ -184,6 +198,7 @@ export class Converter {
       modulePromise ??= loadModule();
       mod = await modulePromise;
     }
+    if (isNode && gunzipSync === null) gunzipSync = (await import("node:zlib")).gunzipSync;
     const memory = { current: null };
     const inst = await WebAssembly.instantiate(mod, hostImports(memory));
     memory.current = inst.exports.memory;
@@ -274,6 +289,9 @@ export class Converter {
    * UTF-8 become U+FFFD); "prom": the Prometheus text
    * exposition, a string, with options.promoteResourceAttributes (true for
    * all, or an array of keys) as `p2m --promote-resource-attrs`.
+   * options.input "pprof": the input is one pprof Profile (profile.proto, as
+   * Go's runtime/pprof writes it) instead of OTLP; gzip'd (1f 8b) it is
+   * inflated in Node and refused in a browser.
    * Throws P2MError.
    */
   convert(input, format = "otlp", options = {}) {
@@ -288,6 +306,13 @@ export class Converter {
       throw new TypeError("promoteResourceAttributes applies to format 'prom' only");
     if (input instanceof ArrayBuffer) input = new Uint8Array(input);
     if (!(input instanceof Uint8Array)) throw new TypeError("input must be a Uint8Array");
+    const kind = options.input ?? "otlp";
+    if (!INPUTS.includes(kind))
+      throw new TypeError(`input must be one of ${INPUTS.join(", ")}, not '${kind}'`);
+    const pprof = kind === "pprof";
+    if (pprof && input.length >= 2 && input[0] === 0x1f && input[1] === 0x8b)
+      input = this._gunzip(input);
+    const fn = pprof ? PPROF_CALLS : OTLP_CALLS;
     const x = this._x;
     const [attrPtr, nAttrs, attrEnd] = this._writeAttributes(options.resourceAttributes);
     const [promPtr, promEnd] = format === "prom" ?
@@ -299,12 +324,13 @@ export class Converter {
     // skim of the whole input, half the cost of a conversion) runs only for
     // the first call; a size that turns out short gives MEMORY with the size
     // that works, and the call is repeated.
-    if (this._workSize === 0) this._workSize = Math.max(this._workSizeOf(inPtr, input.length), 64);
+    if (this._workSize === 0)
+      this._workSize = Math.max(this._workSizeOf(inPtr, input.length, fn), 64);
     let workSize = this._workSize;
     const now = options.now === undefined ? BigInt(Date.now()) * 1000000n : BigInt(options.now);
     let st;
     if (format !== "otlp")
-      return this._convertText(inPtr, input.length, now, attrPtr, nAttrs, format, promPtr);
+      return this._convertText(inPtr, input.length, now, attrPtr, nAttrs, format, promPtr, fn);
     for (let attempt = 0; attempt < 4; attempt++) {
       const work = align8(inPtr + input.length);
       const out = align8(work + workSize);
@@ -312,7 +338,7 @@ export class Converter {
       this._setOptions(now, attrPtr, nAttrs);
       this._clear(this._err, ERR_SIZE);
       this._clear(this._stats, 512);
-      st = x.p2m_convert(this._engine, inPtr, input.length, this._opts, work, workSize,
+      st = x[fn.convert](this._engine, inPtr, input.length, this._opts, work, workSize,
                          out, this._outCap, this._slot, this._stats, this._err);
       if (st === Status.OK) {
         const n = this._u32(this._slot);
@@ -326,8 +352,24 @@ export class Converter {
       else break;
     }
     // p2m reports what the skim finds first: the same offset here
-    if (st === Status.MALFORMED) this._workSizeOf(inPtr, input.length);
+    if (st === Status.MALFORMED) this._workSizeOf(inPtr, input.length, fn);
     this._throw();
+  }
+
+  // gzip'd pprof input, inflated (Node) or refused (browsers)
+  _gunzip(input) {
+    const malformed = (why) => new P2MError(Status.MALFORMED, this._statusName(Status.MALFORMED),
+      `input 'pprof': the input is gzip'd (starts 1f 8b) ${why}`, 0);
+    if (gunzipSync === null)
+      throw malformed("and this JavaScript host has no synchronous inflater; decompress it " +
+                      "first (new Response(blob.stream().pipeThrough(new " +
+                      "DecompressionStream('gzip'))).arrayBuffer())");
+    try {
+      return new Uint8Array(gunzipSync(input));
+    } catch (e) {
+      throw malformed(`but does not inflate (${e.message}); give the profile as Go wrote it ` +
+                      "or uncompressed");
+    }
   }
 
   // ---- internals ----
@@ -344,7 +386,7 @@ export class Converter {
   // p2m_aggregate, then p2m_write_json / p2m_write_prom with their scratch
   // and text grown from their answers (at most two MEMORY, then one
   // OUTPUT_TOO_SMALL)
-  _convertText(inPtr, len, now, attrPtr, nAttrs, format, promPtr) {
+  _convertText(inPtr, len, now, attrPtr, nAttrs, format, promPtr, fn) {
     const x = this._x;
     const work = align8(inPtr + len);
     let st;
@@ -353,13 +395,13 @@ export class Converter {
       this._setOptions(now, attrPtr, nAttrs);
       this._clear(this._err, ERR_SIZE);
       this._clear(this._stats, 512);
-      st = x.p2m_aggregate(this._engine, inPtr, len, this._opts, work, this._workSize,
+      st = x[fn.aggregate](this._engine, inPtr, len, this._opts, work, this._workSize,
                            this._slot + 16, this._stats, this._err);
       const need = this._u32(this._err + ERR_NEEDED);
       if (st === Status.MEMORY && need > this._workSize) this._workSize = need;
       else break;
     }
-    if (st === Status.MALFORMED) this._workSizeOf(inPtr, len);
+    if (st === Status.MALFORMED) this._workSizeOf(inPtr, len, fn);
     if (st !== Status.OK) this._throw();
     const result = this._u32(this._slot + 16);
     for (let attempt = 0; attempt < 6; attempt++) {
@@ -473,9 +515,9 @@ export class Converter {
     return [entries.length ? recs : 0, entries.length, align8(at)];
   }
 
-  _workSizeOf(inPtr, len) {
+  _workSizeOf(inPtr, len, fn) {
     this._clear(this._err, ERR_SIZE);
-    if (this._x.p2m_work_size(this._engine, inPtr, len, this._slot, this._err) !== 0)
+    if (this._x[fn.workSize](this._engine, inPtr, len, this._slot, this._err) !== 0)
       this._throw();
     return this._u32(this._slot);
   }

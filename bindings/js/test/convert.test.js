@@ -318,3 +318,60 @@ test("js-wasm-imports-only-format-double", async () => {
                    [{ module: "env", name: "format_double", kind: "function" }]);
   console.log(`# profile2metrics.wasm: ${wasm.length} bytes`);
 });
+
+// ---- pprof input: cases/pprof from tests/bindings/pprof_ref.py (the totals
+// Google protobuf reads from Go's CPU and heap profiles) ----
+
+const PPROF = JSON.parse(readFileSync(`${CASES}/pprof/pprof.json`, "utf8"));
+const readPprof = (name) => read(`pprof/${name}`);
+
+function metricTotal(text, name) {
+  let total = 0n, points = 0;
+  for (const rm of JSON.parse(text).resourceMetrics)
+    for (const sm of rm.scopeMetrics)
+      for (const m of sm.metrics)
+        if (m.name === name)
+          for (const p of (m.sum ?? m.gauge).dataPoints) { total += BigInt(p.asInt); points++; }
+  return [total, points];
+}
+
+test("js-pprof-totals", async () => {
+  const conv = await Converter.create();
+  for (const [kind, metric] of [["cpu", "cpu_time"], ["heap", "memory_allocation"]]) {
+    const text = conv.convert(readPprof(`${kind}.pprof`), "json", { input: "pprof", now: NOW });
+    const [total, points] = metricTotal(text, metric);
+    assert.ok(points > 0, `${kind}: no ${metric} points`);
+    assert.equal(total, BigInt(PPROF[kind].total), `${kind}: ${metric} total vs protobuf's`);
+    assert.equal(conv.stats.layout, "pprof");
+    assert.equal(conv.stats.samplesKept, PPROF[kind].samples);
+    // gzip'd: inflated with Node's zlib, the same text
+    assert.equal(conv.convert(readPprof(`${kind}.pprof.gz`), "json", { input: "pprof", now: NOW }),
+                 text, `${kind}.pprof.gz`);
+    const pb = conv.convert(readPprof(`${kind}.pprof`), { input: "pprof", now: NOW });
+    assert.ok(pb instanceof Uint8Array && pb.length > 0 && conv.stats.bytesOut === pb.length);
+  }
+  assert.equal(conv.stats.profilesUnfed, PPROF.heap.unfed.length);
+});
+
+test("js-pprof-errors", async () => {
+  const conv = await Converter.create();
+  const expectMalformed = (fn, offset, text, what) => assert.throws(fn, (e) => {
+    assert.ok(e instanceof P2MError, `${what}: ${e}`);
+    assert.equal(e.status, Status.MALFORMED, what);
+    if (offset !== null) assert.equal(e.offset, offset, what);
+    if (text !== null) assert.ok(e.message.includes(text), `${what}: ${e.message}`);
+    return true;
+  });
+  expectMalformed(() => conv.convert(readPprof("bad.pprof"), { input: "pprof" }),
+                  PPROF.bad_offset, null, "bad.pprof");
+  expectMalformed(() => conv.convert(readPprof("bad.pprof"), "json", { input: "pprof" }),
+                  PPROF.bad_offset, null, "bad.pprof as json");
+  expectMalformed(() => conv.convert(readPprof("cpu.pprof.gz").subarray(0, 20), { input: "pprof" }),
+                  0, "does not inflate", "truncated gzip");
+  expectMalformed(() => conv.convert(read("real-profile.otlp"), { input: "pprof" }),
+                  null, "pprof", "an OTLP request as pprof");
+  assert.throws(() => conv.convert(readPprof("cpu.pprof"), { input: "jfr" }), TypeError);
+  // the converter still reads OTLP by default
+  conv.convert(read("real-profile.otlp"), { now: NOW });
+  assert.notEqual(conv.stats.layout, "pprof");
+});
