@@ -48,7 +48,8 @@ static p2m_status p2mb_write(int format, const p2m_result *r, const p2m_prom_opt
 }
 
 p2m_status p2mb_convert(const p2m_engine *engine, const void *input, size_t input_size,
-                        int input_kind, const p2m_options *options, int format, const p2m_prom_options *prom,
+                        int input_kind, const p2m_options *options, int format,
+                        const p2m_prom_options *prom,
                         void *work, size_t work_size, void *scratch, size_t scratch_size,
                         void *out, size_t cap, int want_unfed, p2mb_result *res)
 {
