@@ -36,9 +36,10 @@ typedef struct p2mb_result {
    (P2MB_INPUT_PPROF, an uncompressed pprof Profile), then p2m_encode_otlp,
    p2m_write_json or p2m_write_prom (format). Working memory too small:
    P2M_ERR_MEMORY with res->err.needed, nothing changed (the cumulative
-   state included); call again with that much. The writer's scratch and the output grow into heap memory when the
-   caller's are short (res->heap_out, res->scratch_needed), so the
-   aggregation, which moves a cumulative state, is never repeated. */
+   state included); call again with that much. The writer's scratch and
+   the output grow into heap memory when the caller's are short
+   (res->heap_out, res->scratch_needed), so the aggregation, which moves a
+   cumulative state, is never repeated. */
 p2m_status p2mb_convert(const p2m_engine *engine, const void *input, size_t input_size,
                         int input_kind, const p2m_options *options, int format,
                         const p2m_prom_options *prom,
