@@ -2208,13 +2208,23 @@ static void p2m__survey_resource_cap(p2m__req *q, uint64_t samples) {
 static P2M__MUST int p2m__survey_request(p2m__req *q, int count_dict) {
     const uint8_t *p = q->in, *end = q->in + q->in_len;
     p2m__field f;
-    int r;
+    int r, pprof_checked = 0;
     p2m__dmax mx;
     mx.stack = mx.lines = 0;
     P2M_MEMSET(&q->sv, 0, sizeof q->sv);
-    /* the dictionary first (it usually comes last): the tables' sizes bound the series */
-    while ((r = p2m__next(&q->w, &p, end, &f)) > 0)
-        if (f.wt == P2M__WT_LEN && f.num == P2M__PB_REQ_DICTIONARY) q->sv.dict = f.s;
+    /* the dictionary first (it usually comes last): the tables' sizes bound the series.
+       A pprof Profile is not converted to nothing: its first string (field 6 at the top,
+       which no request has) is the empty string; anything else there is an unknown field. */
+    while ((r = p2m__next(&q->w, &p, end, &f)) > 0) {
+        if (f.wt != P2M__WT_LEN) continue;
+        if (f.num == P2M__PB_REQ_DICTIONARY) {
+            q->sv.dict = f.s;
+        } else if (f.num == P2M__PB_PPROF_STRING_TABLE && !pprof_checked++ && f.s.n == 0) {
+            return p2m__bad(&q->w, f.at, P2M__MSG("a pprof Profile, not an OTLP request (its "
+                                                  "string table starts with \"\"): use the "
+                                                  "p2m_pprof_* calls"));
+        }
+    }
     if (r < 0) return -1;
     if (q->sv.dict.p && count_dict && p2m__survey_dict(q, P2M__NAMES(q->e), &mx) < 0) return -1;
     p2m__span_layout(&q->sv, P2M__STACKS(q->e), P2M__NAMES(q->e));

@@ -1401,6 +1401,46 @@ static void check_rules(void)
     tk_end();
 }
 
+/* A pprof Profile given to the OTLP calls: refused at its string table (a
+   top-level field 6 whose first entry is empty), not converted to nothing;
+   a top-level field 6 that is not empty stays an unknown field. */
+static void check_pprof_given_as_otlp(void)
+{
+    /* sample_type {type 1, unit 2}, sample {value 5}, string_table "", "cpu", "ns" */
+    static const unsigned char pprof[] = {0x0a, 0x04, 0x08, 0x01, 0x10, 0x02, 0x12, 0x02, 0x10,
+                                          0x05, 0x32, 0x00, 0x32, 0x03, 'c',  'p',  'u',  0x32,
+                                          0x02, 'n',  's'};
+    static const unsigned char unknown6[] = {0x32, 0x01, 'x', 0x32, 0x00};
+    p2m_config c;
+    p2m_error err;
+    const p2m_engine *eng;
+    size_t n = 0;
+    p2m_status st;
+    tk_begin("c.api.pprof_given_as_otlp");
+    p2m_config_init(&c);
+    eng = compile_cfg(&c, &err);
+    EXPECT(eng != NULL, "compile: %s", err.message);
+    if (!eng) {
+        tk_end();
+        return;
+    }
+    memset(out_buf, PATTERN, sizeof out_buf);
+    st = p2m_convert(eng, pprof, sizeof pprof, NULL, work_mem, sizeof work_mem, out_buf,
+                     sizeof out_buf, &n, NULL, &err);
+    EXPECT(st == P2M_ERR_MALFORMED && err.offset == 10 && strstr(err.message, "pprof"),
+           "pprof to p2m_convert: status %d at %zu (%s), expected MALFORMED at 10 naming pprof",
+           (int)st, err.offset, err.message);
+    EXPECT(all_pattern(out_buf, sizeof out_buf), "a failed call wrote into the output");
+    st = p2m_work_size(eng, pprof, sizeof pprof, &n, &err);
+    EXPECT(st == P2M_ERR_MALFORMED && err.offset == 10, "pprof to p2m_work_size: status %d at %zu",
+           (int)st, err.offset);
+    st = p2m_convert(eng, unknown6, sizeof unknown6, NULL, work_mem, sizeof work_mem, out_buf,
+                     sizeof out_buf, &n, NULL, &err);
+    EXPECT(st == P2M_OK, "a request whose field 6 is not empty first: status %d (%s)", (int)st,
+           err.message);
+    tk_end();
+}
+
 static void check_arguments(void)
 {
     static pbw req;
@@ -2786,6 +2826,7 @@ int main(int argc, char **argv)
     check_overflow();
     check_rules();
     check_arguments();
+    check_pprof_given_as_otlp();
     check_functions();
     check_filters();
     check_type_rules();

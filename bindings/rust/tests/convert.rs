@@ -1120,11 +1120,10 @@ fn pprof_input_errors() {
     let e = conv.convert(&inputs()[1].1).unwrap_err();
     assert_eq!(e.status, Status::Malformed);
     assert!(e.message.contains("pprof"), "{}", e);
-    // the default reads OTLP: a pprof profile's fields are not a request's
-    // (the library skips unknown fields), so nothing is converted
+    // the default reads OTLP: a pprof profile given to it is refused, naming
+    // the pprof calls (not converted to nothing)
     let plain = Converter::new(&config_default()).unwrap();
-    let (_, stats) = plain
-        .convert_with_stats(&read(&dir.join("cpu.pprof")))
-        .unwrap();
-    assert_eq!((stats.samples, stats.layout == Layout::Pprof), (0, false));
+    let e = plain.convert(&read(&dir.join("cpu.pprof"))).unwrap_err();
+    assert_eq!(e.status, Status::Malformed);
+    assert!(e.message.contains("pprof Profile"), "{}", e);
 }
