@@ -2220,9 +2220,7 @@ static P2M__MUST int p2m__survey_request(p2m__req *q, int count_dict) {
         if (f.num == P2M__PB_REQ_DICTIONARY) {
             q->sv.dict = f.s;
         } else if (f.num == P2M__PB_PPROF_STRING_TABLE && !pprof_checked++ && f.s.n == 0) {
-            return p2m__bad(&q->w, f.at, P2M__MSG("a pprof Profile, not an OTLP request (its "
-                                                  "string table starts with \"\"): use the "
-                                                  "p2m_pprof_* calls"));
+            return p2m__bad(&q->w, f.at, P2M__MSG("a pprof Profile: use the p2m_pprof_* calls"));
         }
     }
     if (r < 0) return -1;
