@@ -7183,6 +7183,29 @@ static int p2m__utf8_seq(const unsigned char *p, size_t n) {
     return (int)len;
 }
 
+static void p2m__w_put(p2m__w_sink *s, const char *p, size_t n);
+
+/* At p[*i] >= 0x80: moves *i to the last byte of the character there. An
+   ill-formed part is written as U+FFFD, after the plain bytes from *run:
+   as JSON's escape (json) or as its UTF-8 bytes. */
+static void p2m__w_utf8(p2m__w_sink *s, const char *p, size_t n, size_t *i, size_t *run,
+                        int json) {
+    const int k = p2m__utf8_seq((const unsigned char *)p + *i, n - *i);
+    if (k > 0) {
+        *i += (size_t)k - 1u;
+        return;
+    }
+    if (json) {
+        p2m__w_put(s, p + *run, *i - *run);
+        p2m__w_put(s, "\\ufffd", 6);
+    } else {
+        p2m__w_raw(s, p + *run, *i - *run);
+        p2m__w_raw(s, "\xef\xbf\xbd", 3);
+    }
+    *i += (size_t)-k - 1u;
+    *run = *i + 1;
+}
+
 static void p2m__w_put(p2m__w_sink *s, const char *p, size_t n) {
     size_t i, run = 0;
     if (s->stopped)
@@ -7198,16 +7221,7 @@ static void p2m__w_put(p2m__w_sink *s, const char *p, size_t n) {
             break;
         }
         if ((unsigned char)p[i] >= 0x80u && s->esc != P2M__W_ESC_NONE) {
-            /* the exposition is UTF-8: an ill-formed part becomes U+FFFD */
-            const int k = p2m__utf8_seq((const unsigned char *)p + i, n - i);
-            if (k > 0) {
-                i += (size_t)k - 1u;
-                continue;
-            }
-            p2m__w_raw(s, p + run, i - run);
-            p2m__w_raw(s, "\xef\xbf\xbd", 3);
-            i += (size_t)-k - 1u;
-            run = i + 1;
+            p2m__w_utf8(s, p, n, &i, &run, 0); /* the exposition is UTF-8 */
             continue;
         }
         if (p[i] == '\\')
@@ -7290,15 +7304,7 @@ static void p2m__w_json_string(p2m__w_sink *s, const char *p, size_t n) {
         const char *e = 0;
         char u[6];
         if (c >= 0x80u) {
-            const int k = p2m__utf8_seq((const unsigned char *)p + i, n - i);
-            if (k > 0) {
-                i += (size_t)k - 1u;
-                continue;
-            }
-            p2m__w_put(s, p + run, i - run);
-            p2m__w_put(s, "\\ufffd", 6);
-            i += (size_t)-k - 1u;
-            run = i + 1;
+            p2m__w_utf8(s, p, n, &i, &run, 1);
             continue;
         }
         if (c >= 0x20 && c != '"' && c != '\\' && c != 0x7f)
