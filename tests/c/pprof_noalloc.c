@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT
-   Zero heap allocations on the pprof path: this program defines malloc,
-   calloc, realloc, free, aligned_alloc and posix_memalign itself (a bump
-   allocator over a static arena, as tests/c/test_noalloc.c does for the OTLP
-   path), so every allocation in the process comes here, including those libc
-   would make for the library (glibc's qsort takes a malloc'ed buffer for
-   arrays over 1 KiB). While armed each call is counted; every pprof entry
+   Zero heap allocations on the pprof path: this program defines the malloc
+   family itself (tests/c/noalloc_arena.h, a bump allocator over a static
+   arena, shared with tests/c/test_noalloc.c for the OTLP path), so every
+   allocation in the process comes here, including those libc would make
+   for the library (glibc's qsort takes a malloc'ed buffer for arrays over
+   1 KiB). While armed each call is counted; every pprof entry
    point and the result view must run armed with zero calls. A self-check
    first proves that an allocation made while armed is seen.
 
@@ -17,99 +17,8 @@
 
 #include "profile2metrics.h"
 
-#define ARENA_SIZE ((size_t)64 << 20)
-static unsigned char arena[ARENA_SIZE] __attribute__((aligned(64)));
-static size_t arena_used;
-static volatile int armed;
-static volatile unsigned long armed_calls;
-static const char *volatile armed_last;
-
-typedef struct hdr { size_t size; size_t pad; } hdr;
-
-static void note(const char *fn)
-{
-    if (armed) {
-        armed_calls++;
-        armed_last = fn;
-    }
-}
-
-static void *bump(size_t n, size_t align)
-{
-    size_t start;
-    hdr *h;
-    if (align < 16)
-        align = 16;
-    start = (arena_used + sizeof(hdr) + align - 1) & ~(align - 1);
-    if (n > ARENA_SIZE || start + n > ARENA_SIZE)
-        return NULL;
-    arena_used = start + n;
-    h = (hdr *)(void *)(arena + start - sizeof(hdr));
-    h->size = n;
-    return arena + start;
-}
-
-void *malloc(size_t n)
-{
-    note("malloc");
-    return bump(n, 16);
-}
-
-void *calloc(size_t a, size_t b)
-{
-    void *p;
-    note("calloc");
-    if (b && a > (size_t)-1 / b)
-        return NULL;
-    p = bump(a * b, 16);
-    if (p)
-        memset(p, 0, a * b);
-    return p;
-}
-
-void *realloc(void *old, size_t n)
-{
-    void *p;
-    note("realloc");
-    p = bump(n, 16);
-    if (p && old) {
-        size_t was = ((hdr *)old - 1)->size;
-        memcpy(p, old, was < n ? was : n);
-    }
-    return p;
-}
-
-void free(void *p)
-{
-    if (p)
-        note("free");
-}
-
-void *aligned_alloc(size_t align, size_t n)
-{
-    note("aligned_alloc");
-    return bump(n, align);
-}
-
-int posix_memalign(void **out, size_t align, size_t n)
-{
-    note("posix_memalign");
-    *out = bump(n, align);
-    return *out ? 0 : 12;
-}
-
-static void arm(void)
-{
-    armed_calls = 0;
-    armed_last = "";
-    armed = 1;
-}
-
-static unsigned long disarm(void)
-{
-    armed = 0;
-    return armed_calls;
-}
+#define NOALLOC_ARENA_SIZE ((size_t)64 << 20)
+#include "noalloc_arena.h"
 
 static uint64_t engine_mem[3][1 << 14];
 static uint64_t state_mem[1 << 17];

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT
-   Proves the library never allocates: this program defines malloc, calloc,
-   realloc, free, aligned_alloc, posix_memalign, memalign, valloc and pvalloc
-   itself (a bump allocator over a static arena), so every allocation in the
-   process, including those libc makes for the library (qsort, stdio, ...),
-   comes here. While `armed` is set each call is counted; the checks run the
-   whole API armed and require zero calls. Self-checks first prove that an
-   allocation made while armed is seen, so the test can fail.
+   Proves the library never allocates: this program defines the malloc
+   family itself (tests/c/noalloc_arena.h, a bump allocator over a static
+   arena), so every allocation in the process, including those libc makes
+   for the library (qsort, stdio, ...), comes here. While `armed` is set
+   each call is counted; the checks run the whole API armed and require zero
+   calls. Self-checks first prove that an allocation made while armed is
+   seen, so the test can fail.
 
    Usage: test_noalloc [REAL_CAPTURE] */
 #define _POSIX_C_SOURCE 200809L
@@ -18,122 +18,7 @@
 #include "requests.h"
 #include "testkit.h"
 
-/* ---- the interposed allocator ------------------------------------------- */
-
-#define ARENA_SIZE ((size_t)96 << 20)
-static unsigned char arena[ARENA_SIZE] __attribute__((aligned(64)));
-static size_t arena_used;
-static volatile int armed;
-static volatile unsigned long armed_calls;
-static const char *volatile armed_last; /* name of the last function called armed */
-
-typedef struct hdr { size_t size; size_t pad; } hdr; /* 16 bytes before each block */
-
-static void note(const char *fn)
-{
-    if (armed) {
-        armed_calls++;
-        armed_last = fn;
-    }
-}
-
-static void *bump(size_t n, size_t align)
-{
-    size_t start;
-    hdr *h;
-    if (align < 16)
-        align = 16;
-    start = (arena_used + sizeof(hdr) + align - 1) & ~(align - 1);
-    if (n > ARENA_SIZE || start + n > ARENA_SIZE)
-        return NULL;
-    arena_used = start + n;
-    h = (hdr *)(void *)(arena + start - sizeof(hdr));
-    h->size = n;
-    return arena + start;
-}
-
-void *malloc(size_t n)
-{
-    note("malloc");
-    return bump(n, 16);
-}
-
-void *calloc(size_t a, size_t b)
-{
-    void *p;
-    note("calloc");
-    if (b && a > (size_t)-1 / b)
-        return NULL;
-    p = bump(a * b, 16);
-    if (p)
-        memset(p, 0, a * b);
-    return p;
-}
-
-void *realloc(void *old, size_t n)
-{
-    void *p;
-    note("realloc");
-    p = bump(n, 16);
-    if (p && old) {
-        size_t was = ((hdr *)old - 1)->size;
-        memcpy(p, old, was < n ? was : n);
-    }
-    return p;
-}
-
-void free(void *p)
-{
-    if (p)
-        note("free");
-}
-
-void *aligned_alloc(size_t align, size_t n)
-{
-    note("aligned_alloc");
-    return bump(n, align);
-}
-
-int posix_memalign(void **out, size_t align, size_t n)
-{
-    note("posix_memalign");
-    *out = bump(n, align);
-    return *out ? 0 : 12;
-}
-
-void *memalign(size_t align, size_t n);
-void *memalign(size_t align, size_t n)
-{
-    note("memalign");
-    return bump(n, align);
-}
-
-void *valloc(size_t n);
-void *valloc(size_t n)
-{
-    note("valloc");
-    return bump(n, 4096);
-}
-
-void *pvalloc(size_t n);
-void *pvalloc(size_t n)
-{
-    note("pvalloc");
-    return bump((n + 4095) & ~(size_t)4095, 4096);
-}
-
-static void arm(void)
-{
-    armed_calls = 0;
-    armed_last = "";
-    armed = 1;
-}
-
-static unsigned long disarm(void)
-{
-    armed = 0;
-    return armed_calls;
-}
+#include "noalloc_arena.h"
 
 /* ---- buffers (static: nothing here allocates either) --------------------- */
 
