@@ -24,18 +24,6 @@
 static unsigned char engine_mem[N_CONF][1 << 16];
 static const p2m_engine *engines[N_CONF];
 
-static p2m_str symbolize(void *user, uint64_t address, p2m_str file, p2m_str build_id)
-{
-    static const char names[] = "sym_a\0sym_bb\0";
-    p2m_str s;
-    (void)user;
-    fz_touch(file);
-    fz_touch(build_id);
-    s.ptr = names + ((address & 1) ? 6 : 0);
-    s.len = (address % 3 == 0) ? 0 : ((address & 1) ? 6 : 5);
-    return s;
-}
-
 static void compile_all(void)
 {
     static const char *const thread_pats[] = {"^w", "main|pool-\\d+", "(?i)GC"};
@@ -129,7 +117,7 @@ static void one(const p2m_engine *eng, int ci, const uint8_t *data, size_t size)
     memset(&opt, 0, sizeof opt);
     opt.now_unix_nano = 1700000000000000000ull;
     if (ci == 1 || ci == 5)
-        opt.symbolize = symbolize;
+        opt.symbolize = fz_symbolize;
 
     memset(&err, 0, sizeof err);
     sw = p2m_work_size(eng, data, size, &need, &err);

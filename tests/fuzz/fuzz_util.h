@@ -142,6 +142,20 @@ static inline unsigned fz_touch_value(const p2m_value *v)
     return fz_touch(v->str) + (unsigned)v->i;
 }
 
+/* The targets' symboliser: a name for some addresses, none for others
+   (address % 3 == 0), reading the mapping file and build id it is given. */
+static inline p2m_str fz_symbolize(void *user, uint64_t address, p2m_str file, p2m_str build_id)
+{
+    static const char names[] = "sym_a\0sym_bb\0";
+    p2m_str s;
+    (void)user;
+    fz_touch(file);
+    fz_touch(build_id);
+    s.ptr = names + ((address & 1) ? 6 : 0);
+    s.len = (address % 3 == 0) ? 0 : ((address & 1) ? 6 : 5);
+    return s;
+}
+
 /* Reads a protobuf varint; returns bytes used or 0 when malformed. */
 static inline size_t fz_varint(const unsigned char *p, size_t n, uint64_t *v)
 {
