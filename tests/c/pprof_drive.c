@@ -32,6 +32,7 @@
 
 #include "profile2metrics.h"
 #include "tools/p2m_config.h"
+#include "readfile.h"
 
 #define MAX_ATTRS 16
 
@@ -51,30 +52,9 @@ static unsigned char *xmalloc(size_t n)
 
 static unsigned char *read_file(const char *path, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
-    unsigned char *buf = NULL;
-    size_t cap = 0, n = 0;
-    if (!f)
-        die("cannot open", path);
-    for (;;) {
-        size_t got;
-        if (n == cap) {
-            unsigned char *nb;
-            cap = cap ? cap * 2 : 4096;
-            nb = (unsigned char *)realloc(buf, cap);
-            if (!nb)
-                die("out of memory", NULL);
-            buf = nb;
-        }
-        got = fread(buf + n, 1, cap - n, f);
-        n += got;
-        if (got == 0)
-            break;
-    }
-    if (ferror(f))
+    unsigned char *buf = tk_read_file(path, len);
+    if (!buf)
         die("cannot read", path);
-    fclose(f);
-    *len = n;
     return buf;
 }
 

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "readfile.h"
+
 static const char *tk_name;
 static int tk_bad;
 static char tk_why[768];
@@ -67,36 +69,6 @@ static inline int tk_exit_code(void)
 #define EXPECT(cond, ...) \
     do { if (!(cond)) tk_fail(__LINE__, __VA_ARGS__); } while (0)
 
-/* Reads a whole file into a malloc'ed buffer (NULL when it cannot). */
-static inline unsigned char *tk_read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    unsigned char *buf = NULL;
-    size_t cap = 0, n = 0;
-    if (!f)
-        return NULL;
-    for (;;) {
-        size_t got;
-        if (n == cap) {
-            unsigned char *nb;
-            cap = cap ? cap * 2 : 65536;
-            nb = (unsigned char *)realloc(buf, cap);
-            if (!nb) {
-                free(buf);
-                fclose(f);
-                return NULL;
-            }
-            buf = nb;
-        }
-        got = fread(buf + n, 1, cap - n, f);
-        n += got;
-        if (got == 0)
-            break;
-    }
-    fclose(f);
-    *len = n;
-    return buf;
-}
 
 /* The real capture used by several tests; path relative to the repo root. */
 #define TK_REAL_PROFILE "tests/data/real/sig-profiling-profile.otlp"

@@ -27,6 +27,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../c/readfile.h"
+
 #define MAX_LIST 16
 
 static void die_usage(const char *why)
@@ -40,36 +42,11 @@ static void die_usage(const char *why)
 
 static unsigned char *read_file(const char *path, size_t *n)
 {
-    FILE *f = fopen(path, "rb");
-    unsigned char *buf = NULL;
-    size_t cap = 0, len = 0;
-    if (!f) {
-        fprintf(stderr, "pprof_driver: cannot open %s\n", path);
-        exit(2);
-    }
-    for (;;) {
-        size_t got;
-        if (len == cap) {
-            unsigned char *nb;
-            cap = cap ? cap * 2 : 65536;
-            nb = (unsigned char *)realloc(buf, cap);
-            if (!nb) {
-                fprintf(stderr, "pprof_driver: out of memory reading %s\n", path);
-                exit(2);
-            }
-            buf = nb;
-        }
-        got = fread(buf + len, 1, cap - len, f);
-        len += got;
-        if (got == 0)
-            break;
-    }
-    if (ferror(f)) {
+    unsigned char *buf = tk_read_file(path, n);
+    if (!buf) {
         fprintf(stderr, "pprof_driver: cannot read %s\n", path);
         exit(2);
     }
-    fclose(f);
-    *n = len;
     return buf;
 }
 
