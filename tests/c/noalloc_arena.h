@@ -7,7 +7,9 @@
    for the library (qsort, stdio, ...), comes here. While `armed` is set
    (arm / disarm) each call is counted, and armed_last names the last one.
    Include it once, in the program's one translation unit, after
-   <stdlib.h> and <string.h>; NOALLOC_ARENA_SIZE sets the arena. */
+   <stdlib.h> and <string.h> and the header's declarations;
+   NOALLOC_ARENA_SIZE sets the arena. noalloc_view reads a whole result
+   view, for the tests to run armed. */
 #ifndef NOALLOC_ARENA_H
 #define NOALLOC_ARENA_H
 
@@ -129,6 +131,29 @@ static unsigned long disarm(void)
 {
     armed = 0;
     return armed_calls;
+}
+
+/* Every call of the result view on r (each resource, metric and point);
+   returns how many points r has. */
+static size_t noalloc_view(const p2m_result *r)
+{
+    p2m_attribute attrs[16];
+    size_t ri, mi, pi, points = 0;
+    for (ri = 0; ri < p2m_result_resource_count(r); ri++) {
+        (void)p2m_result_schema_url(r, ri);
+        (void)p2m_result_resource_attributes(r, ri, attrs, 16);
+        for (mi = 0; mi < p2m_result_metric_count(r, ri); mi++) {
+            p2m_metric_info info;
+            p2m_result_metric(r, ri, mi, &info);
+            for (pi = 0; pi < info.n_points; pi++) {
+                p2m_point pt;
+                p2m_result_point(r, ri, mi, pi, &pt);
+                (void)p2m_result_point_attributes(r, ri, mi, pi, attrs, 16);
+                points++;
+            }
+        }
+    }
+    return points;
 }
 
 #endif

@@ -43,12 +43,11 @@ static p2m_str symbolize(void *user, uint64_t address, p2m_str file, p2m_str bui
 static p2m_status run_all(const p2m_engine *eng, p2m_state *state, const unsigned char *in,
                           size_t n, size_t *points)
 {
-    size_t need = 0, got = 0, ri, mi, pi;
+    size_t need = 0, got = 0;
     p2m_error err;
     p2m_stats st;
     p2m_options opt;
     const p2m_result *r = NULL;
-    p2m_attribute attrs[16];
     p2m_status s;
     memset(&opt, 0, sizeof opt);
     opt.now_unix_nano = 1;
@@ -61,19 +60,7 @@ static p2m_status run_all(const p2m_engine *eng, p2m_state *state, const unsigne
     s = p2m_pprof_convert(eng, in, n, &opt, work_mem, need, out_buf, sizeof out_buf, &got, &st,
                           &err);
     if (p2m_pprof_aggregate(eng, in, n, &opt, work_mem, need, &r, &st, &err) == P2M_OK && r) {
-        for (ri = 0; ri < p2m_result_resource_count(r); ri++) {
-            (void)p2m_result_resource_attributes(r, ri, attrs, 16);
-            for (mi = 0; mi < p2m_result_metric_count(r, ri); mi++) {
-                p2m_metric_info info;
-                p2m_result_metric(r, ri, mi, &info);
-                for (pi = 0; pi < info.n_points; pi++) {
-                    p2m_point pt;
-                    p2m_result_point(r, ri, mi, pi, &pt);
-                    (void)p2m_result_point_attributes(r, ri, mi, pi, attrs, 16);
-                    (*points)++;
-                }
-            }
-        }
+        *points = noalloc_view(r);
         (void)p2m_encode_otlp(r, out_buf, sizeof out_buf, &got, &err);
     }
     return s;

@@ -36,11 +36,10 @@ typedef struct run_result {
 /* Everything a user does with one input, all while armed. */
 static void run_all(const p2m_engine *eng, const input *in, run_result *rr)
 {
-    size_t need = 0, n = 0, ri, mi, pi;
+    size_t need = 0, n = 0;
     p2m_error err;
     p2m_stats stats;
     const p2m_result *r = NULL;
-    p2m_attribute attrs[16];
     rr->work = p2m_work_size(eng, in->p, in->n, &need, &err);
     if (need > sizeof work_mem)
         need = sizeof work_mem;
@@ -50,20 +49,7 @@ static void run_all(const p2m_engine *eng, const input *in, run_result *rr)
     rr->enc = P2M_ERR_ARGUMENT;
     rr->points = 0;
     if (rr->aggr == P2M_OK && r) {
-        for (ri = 0; ri < p2m_result_resource_count(r); ri++) {
-            (void)p2m_result_schema_url(r, ri);
-            (void)p2m_result_resource_attributes(r, ri, attrs, 16);
-            for (mi = 0; mi < p2m_result_metric_count(r, ri); mi++) {
-                p2m_metric_info info;
-                p2m_result_metric(r, ri, mi, &info);
-                for (pi = 0; pi < info.n_points; pi++) {
-                    p2m_point pt;
-                    p2m_result_point(r, ri, mi, pi, &pt);
-                    (void)p2m_result_point_attributes(r, ri, mi, pi, attrs, 16);
-                    rr->points++;
-                }
-            }
-        }
+        rr->points = noalloc_view(r);
         (void)p2m_encode_otlp(r, NULL, 0, &n, &err);
         rr->enc = p2m_encode_otlp(r, out_buf, sizeof out_buf, &n, &err);
     }
