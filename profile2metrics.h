@@ -6053,18 +6053,20 @@ static void p2m__fw_bytes(p2m__fw *w, uint32_t num, const uint8_t *p, uint32_t n
     if (n) P2M_MEMCPY(w->p, p, n);
     w->p += n;
 }
-/* A message of unknown size: tag, five length bytes patched by fw_close. */
-static uint8_t *p2m__fw_open(p2m__fw *w, uint32_t num) {
+/* A LEN field's tag and room for k length bytes; where they start. */
+static uint8_t *p2m__fw_reserve(p2m__fw *w, uint32_t num, unsigned k) {
     uint8_t *at;
     p2m__fw_varint(w, (uint64_t)num << 3 | P2M__WT_LEN);
-    if (w->end - w->p < 5) {
+    if ((size_t)(w->end - w->p) < k) {
         w->over = 1;
         return w->p;
     }
     at = w->p;
-    w->p += 5;
+    w->p += k;
     return at;
 }
+/* A message of unknown size: tag, five length bytes patched by fw_close. */
+static uint8_t *p2m__fw_open(p2m__fw *w, uint32_t num) { return p2m__fw_reserve(w, num, 5u); }
 static void p2m__fw_close(p2m__fw *w, uint8_t *at) {
     size_t n = (size_t)(w->p - at) - 5u;
     if (w->over) return;
@@ -6076,16 +6078,7 @@ static void p2m__fw_close(p2m__fw *w, uint8_t *at) {
 }
 /* An entry: tag and one length byte, widened by fw_end when the body is
    longer (the body moves up; the survey's bound counts five length bytes). */
-static uint8_t *p2m__fw_entry(p2m__fw *w, uint32_t num) {
-    uint8_t *at;
-    p2m__fw_varint(w, (uint64_t)num << 3 | P2M__WT_LEN);
-    if (w->end - w->p < 1) {
-        w->over = 1;
-        return w->p;
-    }
-    at = w->p++;
-    return at;
-}
+static uint8_t *p2m__fw_entry(p2m__fw *w, uint32_t num) { return p2m__fw_reserve(w, num, 1u); }
 static void p2m__fw_end(p2m__fw *w, uint8_t *at) {
     size_t n = (size_t)(w->p - at) - 1u, k, extra;
     if (w->over) return;
