@@ -6100,6 +6100,7 @@ static void p2m__fw_end(p2m__fw *w, uint8_t *at) {
 /* One id table (locations, functions or mappings): ids in order (the id
    is the index) or a hash table from id to position + 1. */
 typedef struct p2m__ppids {
+    uint32_t field;           /* the Profile field of its entries */
     uint32_t n;               /* entries */
     int dense;                /* every id is its position + 1 */
     p2m__span range;          /* from the first entry's tag to the end of the last */
@@ -6233,8 +6234,8 @@ static P2M__MUST int p2m__pp_survey_sample(p2m__pp *pp, p2m__span s) {
 /* A Location, Function or Mapping: its id (not 0; dense while each is its
    position + 1) and, for a Location, its lines. Every known field is a
    varint but Location.line (a message). */
-static P2M__MUST int p2m__pp_survey_entry(p2m__pp *pp, const p2m__field *e, p2m__ppids *t,
-                                          uint32_t which) {
+static P2M__MUST int p2m__pp_survey_entry(p2m__pp *pp, const p2m__field *e, p2m__ppids *t) {
+    const uint32_t which = t->field;
     const uint8_t *p = e->s.p, *end = e->s.p + e->s.n;
     p2m__field f;
     uint64_t id = 0;
@@ -6307,13 +6308,13 @@ static P2M__MUST int p2m__pp_survey_field(p2m__pp *pp, const p2m__field *fp) {
         p2m__pp_range(&pp->samples, &f);
         break;
     case P2M__PB_PPROF_MAPPING:
-        if (p2m__pp_survey_entry(pp, &f, &pp->map, f.num) < 0) return -1;
+        if (p2m__pp_survey_entry(pp, &f, &pp->map) < 0) return -1;
         break;
     case P2M__PB_PPROF_LOCATION:
-        if (p2m__pp_survey_entry(pp, &f, &pp->loc, f.num) < 0) return -1;
+        if (p2m__pp_survey_entry(pp, &f, &pp->loc) < 0) return -1;
         break;
     case P2M__PB_PPROF_FUNCTION:
-        if (p2m__pp_survey_entry(pp, &f, &pp->fn, f.num) < 0) return -1;
+        if (p2m__pp_survey_entry(pp, &f, &pp->fn) < 0) return -1;
         break;
     case P2M__PB_PPROF_STRING_TABLE:
         if (f.wt != P2M__WT_LEN)
@@ -6427,6 +6428,9 @@ static P2M__MUST int p2m__pp_survey(p2m__pp *pp, const uint8_t *in, size_t n) {
     int r;
     pp->min_values = UINT32_MAX;
     pp->loc.dense = pp->fn.dense = pp->map.dense = 1;
+    pp->loc.field = P2M__PB_PPROF_LOCATION;
+    pp->fn.field = P2M__PB_PPROF_FUNCTION;
+    pp->map.field = P2M__PB_PPROF_MAPPING;
     while ((r = p2m__next(&pp->w, &p, end, &f)) > 0)
         if (p2m__pp_survey_field(pp, &f) < 0) return -1;
     if (r < 0 || p2m__pp_values_check(pp) < 0) return -1;
@@ -6510,10 +6514,7 @@ static P2M__MUST int p2m__pp_map_ids(p2m__pp *pp, p2m__ppids *t, uint8_t **mem) 
         p2m__field g;
         uint64_t id = 0;
         uint32_t h;
-        if (f.num != (t == &pp->loc   ? (uint32_t)P2M__PB_PPROF_LOCATION
-                      : t == &pp->fn ? (uint32_t)P2M__PB_PPROF_FUNCTION
-                                     : (uint32_t)P2M__PB_PPROF_MAPPING))
-            continue;
+        if (f.num != t->field) continue;
         while (p2m__next(&pp->w, &q, qe, &g) > 0)
             if (g.num == 1) id = g.v;
         k++;
