@@ -1085,6 +1085,36 @@ P2M__INLINE P2M__MUST int p2m__next(p2m__wire *w, const uint8_t **pp, const uint
     return p2m__next_slow_copy(w, pp, end, f);
 }
 
+/* p2m__next for a reader that wants few of a message's fields: fields whose
+   number is not in want (bit n: field n) are stepped over in a lean loop
+   while their tag is one byte, a varint's value at most nine bytes and a
+   length one byte; anything else (a wanted field, another shape, every
+   error) is read by p2m__next, so the result, and the place of an error,
+   are the same as p2m__next's. */
+P2M__INLINE P2M__MUST int p2m__next_wanted(p2m__wire *w, const uint8_t **pp, const uint8_t *end,
+                                           uint32_t want, p2m__field *f) {
+    const uint8_t *p = *pp;
+    want |= 1u; /* field 0 is malformed: p2m__next says so */
+    while (end - p >= 2) {
+        const uint32_t b = p[0];
+        if (b >= 0x80u || (want >> (b >> 3) & 1u)) break;
+        if ((b & 7u) == P2M__WT_VARINT) {
+            const uint8_t *v = p + 1;
+            const uint8_t *const vend = end - v > 9 ? v + 9 : end;
+            while (v < vend && *v >= 0x80u) v++;
+            if (v == vend) break;
+            p = v + 1;
+        } else if ((b & 7u) == P2M__WT_LEN && p[1] < 0x80u &&
+                   (size_t)p[1] <= (size_t)(end - p) - 2u) {
+            p += 2u + p[1];
+        } else {
+            break;
+        }
+    }
+    *pp = p;
+    return p2m__next(w, pp, end, f);
+}
+
 /* Iterates the elements of a repeated integer field given either packed (one
    LEN field) or unpacked (one VARINT field). it->p == it->end when done. */
 typedef struct p2m__ints {
@@ -1848,14 +1878,17 @@ typedef struct p2m__smemo {
 /* The properties of one stack that frame rules and stack filters read,
    resolved once per request (p2m__stack_props). */
 typedef struct p2m__sprop {
-    uint32_t cls;             /* its class: the first stack with the same values and verdict */
     uint32_t v[P2M__NFRAME];  /* value id per P2M__FR_* the rules read, else P2M__VID_ABSENT */
     uint32_t keep;            /* the stack filter matches */
     uint64_t xmatch;          /* bit x: declared metric x's stack pattern matches */
 } p2m__sprop;
+/* A stack's state (p2m__req.sstate): unresolved, invalid (it refers outside
+   a table), or resolved into class c (the first stack with the same values
+   and verdict), held as c + P2M__SP_CLASS0, so that a sample of a resolved
+   stack reads one word. */
 #define P2M__SP_UNRESOLVED 0u
-#define P2M__SP_OK 1u
-#define P2M__SP_INVALID 2u      /* it refers outside a table */
+#define P2M__SP_INVALID 1u
+#define P2M__SP_CLASS0 2u
 #define P2M__CLS_INVALID UINT32_MAX /* the sample memo's class of an invalid stack */
 
 /* loc_memo entries (p2m__req): off of a location whose names are not
@@ -1932,7 +1965,7 @@ typedef struct p2m__req {
     uint32_t smemo_mask, smemo_stamp;
     /* stack properties */
     p2m__sprop *sprops;       /* per stack; entry n_stacks: stack 0 of an empty table */
-    uint8_t *sstate;          /* per entry of sprops: P2M__SP_* (the entries are not cleared) */
+    uint32_t *sstate;         /* per entry of sprops: P2M__SP_* (the entries are not cleared) */
     uint32_t vid_kernel, vid_user, vid_native; /* the frame types and kinds compared with */
     uint32_t *scls;           /* stack classes, open addressing: P2M__ID1(stack) or P2M__ID1_NONE */
     uint32_t scls_mask;
@@ -2418,7 +2451,7 @@ static void p2m__plan_stacks(const p2m__req *q, p2m__plan *pl) {
     P2M__PLACE(fn_list, (size_t)pl->fn_list_cap * 4u);
     pl->scls_cap = props ? p2m__pow2_at_least(((uint64_t)q->sv.n_stacks + 1u) * 2u) : 0u;
     P2M__PLACE(sprops, props ? ((size_t)q->sv.n_stacks + 1u) * sizeof(p2m__sprop) : 0u);
-    P2M__PLACE(sstate, props ? (size_t)q->sv.n_stacks + 1u : 0u);
+    P2M__PLACE(sstate, props ? ((size_t)q->sv.n_stacks + 1u) * sizeof(uint32_t) : 0u);
     P2M__PLACE(scls, (size_t)pl->scls_cap * 4u);
     P2M__PLACE(xverdict, props && e->xstack_mask ? (size_t)e->n_extra * pl->vals_cap : 0u);
 }
@@ -2680,6 +2713,37 @@ P2M__INLINE void p2m__scan_entry(p2m__scan *s, const uint8_t *in, uint32_t t, co
     }
 }
 
+/* The rest of a run of entries with tag byte t that were kept upward: each
+   entry's span is recorded with no more tests than its tag, its one- or
+   two-byte length and the room left; the run ends at any other entry, which
+   the caller reads. Returns where it stopped. */
+P2M__INLINE const uint8_t *p2m__scan_run(p2m__scan *s, const uint8_t *in, uint32_t t,
+                                         const uint8_t *dp, const uint8_t *lim,
+                                         const uint8_t *dend) {
+    p2m__strent *sp = s->sp;
+    const p2m__strent *const up = s->up;
+    uint32_t n;
+    while (dp <= lim && dp[0] == t && sp < up) {
+        size_t len = dp[1];
+        const uint8_t *v = dp + 2;
+        if (len >= 0x80u) {
+            if (dp[2] >= 0x80u) break;
+            len = (len & 0x7fu) | (size_t)dp[2] << 7;
+            v++;
+        }
+        if (len > (size_t)(dend - v)) break;
+        sp->off = (uint32_t)(v - in);
+        sp->len = (uint32_t)len;
+        sp++;
+        dp = v + len;
+    }
+    n = (uint32_t)(sp - s->sp);
+    s->sp = sp;
+    if (t == P2M__TAG(P2M__PB_DICT_STRING_TABLE, P2M__WT_LEN)) s->ns += n;
+    else if (t >> 3 <= P2M__PB_DICT_STACK_TABLE) s->cnt[t >> 3] += n; /* every kept table */
+    return dp;
+}
+
 P2M__INLINE P2M__MUST int p2m__dict_scan_in(p2m__req *q, uint8_t *lo, uint8_t *hi, int stacks) {
     const uint8_t *dp = q->sv.dict.p, *dend = dp + q->sv.dict.n;
     p2m__scan s;
@@ -2703,8 +2767,13 @@ P2M__INLINE P2M__MUST int p2m__dict_scan_in(p2m__req *q, uint8_t *lo, uint8_t *h
                     v++;
                 }
                 if (len > (size_t)(dend - v)) break;
-                p2m__scan_entry(&s, q->in, t, v, (uint32_t)len, stacks);
-                dp = v + len;
+                {
+                    const p2m__strent *const before = s.sp;
+                    p2m__scan_entry(&s, q->in, t, v, (uint32_t)len, stacks);
+                    dp = v + len;
+                    if (!P2M__FOR_SIZE && s.sp != before) /* -Os: the loop reads the rest too */
+                        dp = p2m__scan_run(&s, q->in, t, dp, lim, dend);
+                }
             }
         }
         if ((r = p2m__next(&q->w, &dp, dend, &f)) <= 0) break;
@@ -3170,7 +3239,7 @@ P2M__INLINE void p2m__series_add(p2m__req *q, p2m__series *se, uint64_t contrib,
     if (hi > se->end) se->end = hi;
 }
 
-static uint32_t p2m__series_for(p2m__req *q, uint32_t metric) {
+static P2M__NOINLINE uint32_t p2m__series_for(p2m__req *q, uint32_t metric) {
     if (metric == P2M_METRIC_FUNCTION)
         return p2m__series_at(q, metric,
                               p2m__hstep(p2m__kv_hash(q, metric, q->e->fkey), q->kv[q->e->fkey]));
@@ -3180,7 +3249,8 @@ static uint32_t p2m__series_for(p2m__req *q, uint32_t metric) {
 /* The attribute set of a sample: rules in order, later rules of the same key
    replace earlier ones, a rule yielding nothing leaves the key as it was.
    frame: the values of the sample's stack (NULL without stack properties). */
-static void p2m__attribute_set(p2m__req *q, const uint32_t *slots, const uint32_t *frame) {
+static P2M__NOINLINE void p2m__attribute_set(p2m__req *q, const uint32_t *slots,
+                                             const uint32_t *frame) {
     const p2m_engine *e = q->e;
     uint32_t i;
     for (i = 0; i < e->n_keys; i++) { q->kv[i] = P2M__VID_ABSENT; q->kpos[i] = 0; }
@@ -3465,6 +3535,19 @@ P2M__INLINE int p2m__locs_init(const p2m__req *q, uint64_t stack_idx, p2m__locs 
     }
     k->p = q->in + q->stacks[stack_idx].off;
     k->end = k->p + q->stacks[stack_idx].len;
+    { /* nearly every stack is one packed list: its elements are read at once */
+        uint32_t len;
+        const uint8_t *v;
+        if (!P2M__FOR_SIZE && k->p < k->end &&
+            k->p[0] == P2M__TAG(P2M__PB_STACK_LOCATION_INDICES, P2M__WT_LEN) &&
+            p2m__short_field(k->p, k->end, &len, &v)) {
+            k->it.p = v;
+            k->it.end = v + len;
+            k->it.has_single = 0;
+            k->in_field = 1;
+            k->p = v + len;
+        }
+    }
     return 0;
 }
 
@@ -3572,6 +3655,10 @@ static P2M__MUST int p2m__feed_functions(p2m__req *q, uint64_t stack_idx, uint64
    mapping index of location li. Read once per stack that needs it (the
    stack's properties are memoised). 0 ok, 1 invalid reference, -1 malformed. */
 static P2M__MUST int p2m__location_frame(p2m__req *q, uint64_t li, uint32_t *type, uint64_t *map) {
+    /* the mapping is read only for the library */
+    const uint32_t lib = q->e->frame_need >> P2M__FR_LIBRARY & 1u,
+                   want = 1u << P2M__PB_LOCATION_ATTRIBUTE_INDICES |
+                          lib << P2M__PB_LOCATION_MAPPING_INDEX;
     const uint8_t *p, *end;
     p2m__field f;
     int r;
@@ -3580,7 +3667,8 @@ static P2M__MUST int p2m__location_frame(p2m__req *q, uint64_t li, uint32_t *typ
     if (li >= q->sv.n_locs) return li != 0; /* location 0 of an empty table: no frame */
     p = q->in + q->locs[li].off;
     end = p + q->locs[li].len;
-    while ((r = p2m__next(&q->w, &p, end, &f)) > 0) {
+    while ((r = P2M__FOR_SIZE ? p2m__next(&q->w, &p, end, &f)
+                              : p2m__next_wanted(&q->w, &p, end, want, &f)) > 0) {
         p2m__ints it;
         uint64_t idx;
         int ri;
@@ -3671,9 +3759,10 @@ static void p2m__match_names(p2m__req *q, p2m__sprop *sp, const uint32_t *ids, u
 /* The class of resolved stack si: the first stack with its values and verdict. */
 static uint32_t p2m__stack_class(p2m__req *q, uint32_t si) {
     const p2m__sprop *sp = &q->sprops[si];
-    uint32_t h = sp->keep, i, at;
-    for (i = 0; i < P2M__NFRAME; i++) h = p2m__hstep(h, sp->v[i]);
-    for (at = h & q->scls_mask;; at = (at + 1u) & q->scls_mask) {
+    uint64_t h = sp->keep; /* one multiply per word; the product's high half mixes best */
+    uint32_t i, at;
+    for (i = 0; i < P2M__NFRAME; i++) h = (h ^ sp->v[i]) * 0x9E3779B97F4A7C15u;
+    for (at = (uint32_t)(h >> 32) & q->scls_mask;; at = (at + 1u) & q->scls_mask) {
         const p2m__sprop *o;
         const uint32_t c = q->scls[at];
         if (c == P2M__ID1_NONE) {
@@ -3687,25 +3776,37 @@ static uint32_t p2m__stack_class(p2m__req *q, uint32_t si) {
     }
 }
 
-/* Resolves the properties of stack si (index stack_idx, which is in the
-   table or 0): frames are read from the leaf only as far as needed: the
-   leaf for type, kind and library, the first named frame for the function,
-   the first system call entry, every frame when names are matched. 0 ok, 1
-   invalid reference (remembered), -1 malformed. */
-static P2M__MUST int p2m__stack_resolve(p2m__req *q, uint64_t stack_idx, uint32_t si) {
+/* Is the leaf's location all that e reads of a stack (no names, no system
+   call)? Then p2m__resolve_leaf does it in a few lines (not in a build for
+   size, where p2m__resolve_frames, which gives the same, is enough). */
+P2M__INLINE int p2m__leaf_only(const p2m_engine *e) {
+    return !(e->frame_need & (1u << P2M__FR_FUNCTION | 1u << P2M__FR_SYSCALL)) &&
+           !e->filter[P2M__F_STACK].enabled && !e->xstack_mask;
+}
+
+/* The leaf's properties when nothing else is read: the frame type and
+   mapping of the first location. 0 ok, 1 invalid reference, -1 malformed. */
+P2M__INLINE P2M__MUST int p2m__resolve_leaf(p2m__req *q, p2m__sprop *sp, p2m__locs *k) {
+    uint64_t li = 0, map = 0;
+    uint32_t type = P2M__VID_ABSENT;
+    int r = p2m__locs_next(q, k, &li);
+    if (r <= 0) return r; /* an empty stack has no properties */
+    if ((r = p2m__location_frame(q, li, &type, &map)) != 0) return r;
+    return p2m__leaf_props(q, sp, type, map);
+}
+
+/* The general case: frames are read from the leaf only as far as needed:
+   the leaf for type, kind and library, the first named frame for the
+   function, the first system call entry, every frame when names are
+   matched. 0 ok, 1 invalid reference, -1 malformed. */
+static P2M__MUST int p2m__resolve_frames(p2m__req *q, p2m__sprop *sp, p2m__locs *k) {
     const p2m_engine *e = q->e;
-    p2m__sprop *sp = &q->sprops[si];
-    p2m__locs k;
     uint64_t li;
     int r, leaf = 1, want_fn = (int)(e->frame_need >> P2M__FR_FUNCTION & 1u),
            want_sys = (int)(e->frame_need >> P2M__FR_SYSCALL & 1u),
            match = e->filter[P2M__F_STACK].enabled || e->xstack_mask;
     uint32_t i;
-    if (p2m__locs_init(q, stack_idx, &k)) return 1; /* not reached: the caller checked */
-    for (i = 0; i < P2M__NFRAME; i++) sp->v[i] = P2M__VID_ABSENT;
-    sp->keep = 0;
-    sp->xmatch = 0;
-    while ((r = p2m__locs_next(q, &k, &li)) > 0) {
+    while ((r = p2m__locs_next(q, k, &li)) > 0) {
         const uint32_t *ids = 0;
         uint32_t n = 0, type = P2M__VID_ABSENT;
         uint64_t map = 0;
@@ -3715,10 +3816,7 @@ static P2M__MUST int p2m__stack_resolve(p2m__req *q, uint64_t stack_idx, uint32_
             if (!b && leaf) b = p2m__leaf_props(q, sp, type, map);
         }
         if (!b && (want_fn || want_sys || match)) b = p2m__location_names(q, li, &ids, &n, 0);
-        if (b) {
-            if (b > 0) q->sstate[si] = P2M__SP_INVALID;
-            return b;
-        }
+        if (b) return b;
         if (want_fn && n) {
             sp->v[P2M__FR_FUNCTION] = ids[0];
             want_fn = 0;
@@ -3736,22 +3834,46 @@ static P2M__MUST int p2m__stack_resolve(p2m__req *q, uint64_t stack_idx, uint32_
         leaf = 0;
         if (!want_fn && !want_sys && !match) break;
     }
-    if (r < 0) return -1;
-    q->sstate[si] = P2M__SP_OK;
-    sp->cls = p2m__stack_class(q, si);
+    return r < 0 ? -1 : 0;
+}
+
+/* Resolves the properties of stack si (index stack_idx, which is in the
+   table or 0), remembering an invalid reference. 0 ok, 1 invalid reference,
+   -1 malformed. */
+static P2M__MUST int p2m__stack_resolve(p2m__req *q, uint64_t stack_idx, uint32_t si) {
+    p2m__sprop *sp = &q->sprops[si];
+    p2m__locs k;
+    uint32_t i;
+    int r;
+    if (p2m__locs_init(q, stack_idx, &k)) return 1; /* not reached: the caller checked */
+    for (i = 0; i < P2M__NFRAME; i++) sp->v[i] = P2M__VID_ABSENT;
+    sp->keep = 0;
+    sp->xmatch = 0;
+    r = !P2M__FOR_SIZE && p2m__leaf_only(q->e) ? p2m__resolve_leaf(q, sp, &k)
+                                               : p2m__resolve_frames(q, sp, &k);
+    if (r > 0) q->sstate[si] = P2M__SP_INVALID;
+    if (r) return r;
+    q->sstate[si] = P2M__SP_CLASS0 + p2m__stack_class(q, si);
     return 0;
 }
 
-/* The properties of stack stack_idx, resolved at its first sample. 0 ok,
-   1 invalid reference, -1 malformed. */
+/* The properties of stack stack_idx (resolved at its first sample) and its
+   class. 0 ok, 1 invalid reference, -1 malformed. */
 P2M__INLINE P2M__MUST int p2m__stack_props(p2m__req *q, uint64_t stack_idx,
-                                           const p2m__sprop **out) {
-    uint32_t si = q->sv.n_stacks; /* stack 0 of an empty table: the entry after the stacks */
-    if (stack_idx < q->sv.n_stacks) si = (uint32_t)stack_idx;
+                                           const p2m__sprop **out, uint32_t *cls) {
+    uint32_t si = q->sv.n_stacks, state; /* stack 0 of an empty table: the entry after them */
+    if (P2M__LIKELY(stack_idx < q->sv.n_stacks)) si = (uint32_t)stack_idx;
     else if (stack_idx != 0) return 1; /* outside the table */
     *out = &q->sprops[si];
-    if (q->sstate[si] != P2M__SP_UNRESOLVED) return q->sstate[si] == P2M__SP_INVALID;
-    return p2m__stack_resolve(q, stack_idx, si);
+    state = q->sstate[si];
+    if (P2M__UNLIKELY(state == P2M__SP_UNRESOLVED)) {
+        const int r = p2m__stack_resolve(q, stack_idx, si);
+        if (r) return r;
+        state = q->sstate[si];
+    }
+    if (state == P2M__SP_INVALID) return 1;
+    *cls = state - P2M__SP_CLASS0;
+    return 0;
 }
 
 /* Does the stack stop the sample (an invalid reference in it, the stack
@@ -4153,8 +4275,8 @@ static P2M__MUST int p2m__walk_profile(p2m__req *q, p2m__span s, const p2m__pinf
         if (p2m__read_sample(q, &f, pi, &sf, memo_on, &x) < 0) return -1;
 #ifndef P2M_NO_FUNCTION
         if (props) { /* frame rules, stack filter or patterns: the stack's properties */
-            if ((sbad = p2m__stack_props(q, x.stack_idx, &sp)) < 0) return -1;
-            cls = sbad ? P2M__CLS_INVALID : sp->cls;
+            if ((sbad = p2m__stack_props(q, x.stack_idx, &sp, &cls)) < 0) return -1;
+            if (sbad) cls = P2M__CLS_INVALID;
         }
 #endif
         if (x.memo) { /* one packed list or none: the memo keyed by its bytes */
@@ -5664,8 +5786,8 @@ static void p2m__place_stacks(p2m__req *q, const p2m__plan *pl, uint8_t *base) {
     }
     if (P2M__PROPS(e)) { /* nothing resolved yet */
         q->sprops = (p2m__sprop *)(void *)(base + pl->sprops);
-        q->sstate = base + pl->sstate;
-        P2M_MEMSET(q->sstate, P2M__SP_UNRESOLVED, (size_t)q->sv.n_stacks + 1u);
+        q->sstate = (uint32_t *)(void *)(base + pl->sstate);
+        P2M_MEMSET(q->sstate, 0, ((size_t)q->sv.n_stacks + 1u) * sizeof(uint32_t)); /* unresolved */
         q->scls = (uint32_t *)(void *)(base + pl->scls);
         q->scls_mask = pl->scls_cap - 1u;
         P2M_MEMSET(q->scls, 0, (size_t)pl->scls_cap * 4u);
