@@ -3239,7 +3239,7 @@ P2M__INLINE void p2m__series_add(p2m__req *q, p2m__series *se, uint64_t contrib,
     if (hi > se->end) se->end = hi;
 }
 
-static P2M__NOINLINE uint32_t p2m__series_for(p2m__req *q, uint32_t metric) {
+static uint32_t p2m__series_for(p2m__req *q, uint32_t metric) {
     if (metric == P2M_METRIC_FUNCTION)
         return p2m__series_at(q, metric,
                               p2m__hstep(p2m__kv_hash(q, metric, q->e->fkey), q->kv[q->e->fkey]));
@@ -5513,41 +5513,87 @@ static void p2m__cum_add(p2m__cum *c, uint32_t id, const p2m__series *d) {
     }
 }
 
+/* The state's resource for resource ri of r: one held or staged with the
+   same bytes and schema URL, else a new staged one; P2M__NO_ID when it did
+   not fit. */
+static uint32_t p2m__cum_resource(p2m__cum *c, const p2m_result *r, size_t ri) {
+    const p2m_state *st = c->st;
+    const p2m__res *x = &r->res[ri];
+    uint32_t off, len, h, i, sres = P2M__NO_ID;
+    const uint8_t *url = x->schema_url.p ? x->schema_url.p : p2m__nothing;
+    if (!p2m__cum_stage(c, p2m__emit_resource, r, ri, 0, &off, &len)) return P2M__NO_ID;
+    h = p2m__hash_bytes(p2m__cbytes(c, off), len,
+                        p2m__hash_bytes(url, x->schema_url.p ? x->schema_url.n : 0u, 7u));
+    for (i = 0; i < c->t_res && sres == P2M__NO_ID; i++) {
+        const p2m__sres *y = p2m__cres(c, i);
+        if (y->hash == h && y->len == len && y->url_len == x->schema_url.n &&
+            p2m__bytes_eq(p2m__cbytes(c, y->off), p2m__cbytes(c, off), len) &&
+            p2m__bytes_eq(p2m__cbytes(c, y->url_off), url, y->url_len))
+            sres = i;
+    }
+    if (sres == P2M__NO_ID && c->t_res < st->cap &&
+        x->schema_url.n <= st->cap_bytes - c->t_bytes - len) {
+        p2m__sres *y = p2m__cres(c, c->t_res);
+        P2M_MEMSET(y, 0, sizeof *y);
+        y->off = off;
+        y->len = len;
+        y->hash = h;
+        y->url_off = (uint32_t)(c->t_bytes + len);
+        y->url_len = x->schema_url.n;
+        if (x->schema_url.n) P2M_MEMCPY(p2m__cbytes(c, y->url_off), url, x->schema_url.n);
+        c->t_bytes += len + x->schema_url.n;
+        sres = c->t_res++;
+    }
+    return sres;
+}
+
+/* The state's series for point pi of metric m (kind kind) of resource ri,
+   in state resource sres: one held or staged with the same attributes, else
+   a new staged one; P2M__NO_ID over a limit. */
+static uint32_t p2m__cum_series(p2m__cum *c, const p2m_result *r, size_t ri, uint32_t m,
+                                uint32_t pi, uint32_t sres, uint32_t kind) {
+    const p2m_state *st = c->st;
+    uint32_t aoff, alen, k, hh, id = P2M__NO_ID;
+    const uint8_t *ab;
+    if (!p2m__cum_stage(c, p2m__emit_attrs, r, ri << 8 | m, pi, &aoff, &alen)) return P2M__NO_ID;
+    ab = p2m__cbytes(c, aoff);
+    hh = p2m__hash_bytes(ab, alen, sres * 0x9E3779B1u ^ kind);
+    for (k = hh & st->hash_mask; st->hash[k] != P2M__ID1_NONE && id == P2M__NO_ID;
+         k = (k + 1) & st->hash_mask) {
+        const p2m__sser *y = &st->ser[P2M__ID1_ID(st->hash[k])];
+        if (y->hash == hh && y->res == sres && y->metric == kind && y->len == alen &&
+            p2m__bytes_eq(st->bytes + y->off, ab, alen))
+            id = P2M__ID1_ID(st->hash[k]);
+    }
+    for (k = hh & c->thash_mask; id == P2M__NO_ID && c->thash[k] != P2M__ID1_NONE;
+         k = (k + 1) & c->thash_mask) {
+        const p2m__sser *y = p2m__cser(c, P2M__ID1_ID(c->thash[k]));
+        if (y->hash == hh && y->res == sres && y->metric == kind && y->len == alen &&
+            p2m__bytes_eq(p2m__cbytes(c, y->off), ab, alen))
+            id = P2M__ID1_ID(c->thash[k]);
+    }
+    if (id == P2M__NO_ID && c->t_series < st->cap &&
+        c->t_count[sres * P2M__NMET + kind] < r->e->max_series) {
+        p2m__sser *y = p2m__cser(c, c->t_series);
+        y->sum = 0; y->start = UINT64_MAX; y->end = 0;
+        y->res = sres; y->metric = kind; y->overflow = 0; y->hash = hh;
+        y->off = aoff; y->len = alen;
+        c->t_bytes += alen;
+        id = c->t_series++;
+        c->t_count[sres * P2M__NMET + kind]++;
+        c->thash[k] = P2M__ID1(id);
+    }
+    return id;
+}
+
 /* Maps every point of the delta result onto the state: held series,
    new series (written past the committed counts), or overflow. */
 static P2M__NOINLINE void p2m__cum_merge(p2m__cum *c, const p2m_result *r, p2m_stats *stats) {
-    p2m_state *st = c->st;
-    const p2m_engine *e = r->e;
     size_t ri;
     for (ri = 0; ri < r->n_res; ri++) {
         const p2m__res *x = &r->res[ri];
-        uint32_t off, len, h, i, sres = P2M__NO_ID, m;
-        int staged = p2m__cum_stage(c, p2m__emit_resource, r, ri, 0, &off, &len);
-        if (staged) {
-            const uint8_t *url = x->schema_url.p ? x->schema_url.p : p2m__nothing;
-            h = p2m__hash_bytes(p2m__cbytes(c, off), len,
-                                p2m__hash_bytes(url, x->schema_url.p ? x->schema_url.n : 0u, 7u));
-            for (i = 0; i < c->t_res && sres == P2M__NO_ID; i++) {
-                const p2m__sres *y = p2m__cres(c, i);
-                if (y->hash == h && y->len == len && y->url_len == x->schema_url.n &&
-                    p2m__bytes_eq(p2m__cbytes(c, y->off), p2m__cbytes(c, off), len) &&
-                    p2m__bytes_eq(p2m__cbytes(c, y->url_off), url, y->url_len))
-                    sres = i;
-            }
-            if (sres == P2M__NO_ID && c->t_res < st->cap &&
-                x->schema_url.n <= st->cap_bytes - c->t_bytes - len) {
-                p2m__sres *y = p2m__cres(c, c->t_res);
-                P2M_MEMSET(y, 0, sizeof *y);
-                y->off = off;
-                y->len = len;
-                y->hash = h;
-                y->url_off = (uint32_t)(c->t_bytes + len);
-                y->url_len = x->schema_url.n;
-                if (x->schema_url.n) P2M_MEMCPY(p2m__cbytes(c, y->url_off), url, x->schema_url.n);
-                c->t_bytes += len + x->schema_url.n;
-                sres = c->t_res++;
-            }
-        }
+        const uint32_t sres = p2m__cum_resource(c, r, ri);
+        uint32_t m;
         for (m = 0; m < x->n_metrics; m++) {
             uint32_t kind = x->kind[m], pi;
             for (pi = 0; pi < x->pl_count[m]; pi++) {
@@ -5557,40 +5603,7 @@ static P2M__NOINLINE void p2m__cum_merge(p2m__cum *c, const p2m_result *r, p2m_s
                     stats->overflow_samples += d->samples;
                     continue;
                 }
-                if (!d->overflow) {
-                    uint32_t aoff, alen, k, hh;
-                    if (p2m__cum_stage(c, p2m__emit_attrs, r, ri << 8 | m, pi, &aoff, &alen)) {
-                        const uint8_t *ab = p2m__cbytes(c, aoff);
-                        hh = p2m__hash_bytes(ab, alen, sres * 0x9E3779B1u ^ kind);
-                        for (k = hh & st->hash_mask;
-                             st->hash[k] != P2M__ID1_NONE && id == P2M__NO_ID;
-                             k = (k + 1) & st->hash_mask) {
-                            const p2m__sser *y = &st->ser[P2M__ID1_ID(st->hash[k])];
-                            if (y->hash == hh && y->res == sres && y->metric == kind &&
-                                y->len == alen && p2m__bytes_eq(st->bytes + y->off, ab, alen))
-                                id = P2M__ID1_ID(st->hash[k]);
-                        }
-                        for (k = hh & c->thash_mask;
-                             id == P2M__NO_ID && c->thash[k] != P2M__ID1_NONE;
-                             k = (k + 1) & c->thash_mask) {
-                            const p2m__sser *y = p2m__cser(c, P2M__ID1_ID(c->thash[k]));
-                            if (y->hash == hh && y->res == sres && y->metric == kind &&
-                                y->len == alen && p2m__bytes_eq(p2m__cbytes(c, y->off), ab, alen))
-                                id = P2M__ID1_ID(c->thash[k]);
-                        }
-                        if (id == P2M__NO_ID && c->t_series < st->cap &&
-                            c->t_count[sres * P2M__NMET + kind] < e->max_series) {
-                            p2m__sser *y = p2m__cser(c, c->t_series);
-                            y->sum = 0; y->start = UINT64_MAX; y->end = 0;
-                            y->res = sres; y->metric = kind; y->overflow = 0; y->hash = hh;
-                            y->off = aoff; y->len = alen;
-                            c->t_bytes += alen;
-                            id = c->t_series++;
-                            c->t_count[sres * P2M__NMET + kind]++;
-                            c->thash[k] = P2M__ID1(id);
-                        }
-                    }
-                }
+                if (!d->overflow) id = p2m__cum_series(c, r, ri, m, pi, sres, kind);
                 if (id == P2M__NO_ID) { /* over a limit: the overflow point */
                     if (!d->overflow) stats->overflow_samples += d->samples;
                     id = p2m__cum_overflow(c, sres, kind);
@@ -5798,6 +5811,49 @@ static void p2m__place_stacks(p2m__req *q, const p2m__plan *pl, uint8_t *base) {
     }
 }
 
+/* The attribute spans p2m__dict_scan left at the top of the working memory
+   (last first; base is skip bytes into a block of work_size) go into
+   q->aslots, first first. */
+static void p2m__place_attr_spans(p2m__req *q, uint8_t *base, size_t skip, size_t work_size) {
+    p2m__strent *t =
+        (p2m__strent *)(void *)(base + ((work_size - skip) & ~(size_t)7u)) - q->sv.n_attrs;
+    uint32_t a = 0, b = q->sv.n_attrs - 1u;
+    while (a < b) { p2m__strent x = t[a]; t[a++] = t[b]; t[b--] = x; }
+    /* aslots lies below t: copied upward, no span is overwritten before it is read */
+    for (a = 0; a < q->sv.n_attrs; a++) q->aslots[a].span = t[a];
+}
+
+/* The filters' and the sample memo's memory, cleared: verdicts and regex
+   results per value, the memo, and the pattern filter's per-key tables. */
+static void p2m__place_filters(p2m__req *q, const p2m__plan *pl, uint8_t *base) {
+    const p2m_engine *e = q->e;
+    if (e->any_filter) {
+        q->verdict = base + pl->verdict;
+        P2M_MEMSET(q->verdict, 0, pl->vals_cap);
+    }
+    if (e->n_rx_rules) {
+        q->rx_memo = (uint32_t *)(void *)(base + pl->rx_memo);
+        P2M_MEMSET(q->rx_memo, 0, (size_t)e->n_rx_rules * pl->vals_cap * 4u);
+    }
+    q->rx_scratch = base + pl->rx_scratch;
+    if (pl->smemo_n) {
+        q->smemo = (p2m__smemo *)(void *)(base + pl->smemo);
+        q->smemo_mask = pl->smemo_n - 1u;
+        P2M_MEMSET(q->smemo, 0, (size_t)pl->smemo_n * sizeof(p2m__smemo));
+    }
+    if (e->filter[P2M__F_PATTERN].enabled && e->filter[P2M__F_PATTERN].all_keys) {
+        q->akey = (uint32_t *)(void *)(base + pl->akey);
+        P2M_MEMSET(q->akey, 0, (size_t)q->sv.n_attrs * 4u);
+        q->kstamp = (uint32_t *)(void *)(base + pl->kstamp);
+        q->kval = q->kstamp + pl->vals_cap;
+        q->pstamp = q->kval + pl->vals_cap;
+        q->ppos = q->pstamp + pl->vals_cap;
+        P2M_MEMSET(q->kstamp, 0, (size_t)pl->vals_cap * 16u);
+        q->rlist = (uint32_t *)(void *)(base + pl->elist);
+        q->elist = q->rlist + (size_t)2 * q->sv.n_res_fields;
+    }
+}
+
 static P2M__NOINLINE P2M__MUST p2m_status p2m__place(p2m__req *q, const p2m_engine *engine,
                                            const p2m_options *options, void *work, size_t work_size,
                                            p2m_error *err, p2m__placed *out) {
@@ -5814,17 +5870,8 @@ static P2M__NOINLINE P2M__MUST p2m_status p2m__place(p2m__req *q, const p2m_engi
     q->strs = q->spans + q->sv.at[P2M__PB_DICT_STRING_TABLE];
     q->aslots = (p2m__aslot *)(void *)(base + pl.aslots);
     q->aspans = P2M__NAMES(engine) ? (p2m__strent *)(void *)(base + pl.aspans) : 0;
-    if (q->dict_done &&
-        q->sv.n_attrs) { /* the scan's attribute spans: top of memory, last first */
-        p2m__strent *t =
-            (p2m__strent *)(void *)(base + ((work_size - (size_t)(base - (uint8_t *)work)) &
-                                            ~(size_t)7u)) -
-            q->sv.n_attrs;
-        uint32_t a = 0, b = q->sv.n_attrs - 1u;
-        while (a < b) { p2m__strent x = t[a]; t[a++] = t[b]; t[b--] = x; }
-        /* aslots lies below t: copied upward, no span is overwritten before it is read */
-        for (a = 0; a < q->sv.n_attrs; a++) q->aslots[a].span = t[a];
-    }
+    if (q->dict_done && q->sv.n_attrs)
+        p2m__place_attr_spans(q, base, (size_t)(base - (uint8_t *)work), work_size);
     q->vals = (p2m__val *)(void *)(base + pl.vals);
     q->vals_cap = pl.vals_cap;
     q->vhash = (uint32_t *)(void *)(base + pl.vhash);
@@ -5848,31 +5895,7 @@ static P2M__NOINLINE P2M__MUST p2m_status p2m__place(p2m__req *q, const p2m_engi
     q->resfields = (p2m__resfield *)(void *)(base + pl.resfields);
     q->plist = (uint32_t *)(void *)(base + pl.plist);
     q->opt = options;
-    if (engine->any_filter) {
-        q->verdict = base + pl.verdict;
-        P2M_MEMSET(q->verdict, 0, pl.vals_cap);
-    }
-    if (engine->n_rx_rules) {
-        q->rx_memo = (uint32_t *)(void *)(base + pl.rx_memo);
-        P2M_MEMSET(q->rx_memo, 0, (size_t)engine->n_rx_rules * pl.vals_cap * 4u);
-    }
-    q->rx_scratch = base + pl.rx_scratch;
-    if (pl.smemo_n) {
-        q->smemo = (p2m__smemo *)(void *)(base + pl.smemo);
-        q->smemo_mask = pl.smemo_n - 1u;
-        P2M_MEMSET(q->smemo, 0, (size_t)pl.smemo_n * sizeof(p2m__smemo));
-    }
-    if (engine->filter[P2M__F_PATTERN].enabled && engine->filter[P2M__F_PATTERN].all_keys) {
-        q->akey = (uint32_t *)(void *)(base + pl.akey);
-        P2M_MEMSET(q->akey, 0, (size_t)q->sv.n_attrs * 4u);
-        q->kstamp = (uint32_t *)(void *)(base + pl.kstamp);
-        q->kval = q->kstamp + pl.vals_cap;
-        q->pstamp = q->kval + pl.vals_cap;
-        q->ppos = q->pstamp + pl.vals_cap;
-        P2M_MEMSET(q->kstamp, 0, (size_t)pl.vals_cap * 16u);
-        q->rlist = (uint32_t *)(void *)(base + pl.elist);
-        q->elist = q->rlist + (size_t)2 * q->sv.n_res_fields;
-    }
+    p2m__place_filters(q, &pl, base);
     p2m__place_stacks(q, &pl, base);
     P2M_MEMSET(q->vhash, 0, (size_t)pl.vhash_cap * 4u);
     P2M_MEMSET(q->shash, 0, (size_t)pl.shash_cap * 4u);
@@ -7608,6 +7631,38 @@ static P2M__MUST int p2m__w_seq(p2m__w_sink *s, const unsigned char *p, size_t n
     return 0;
 }
 
+/* The value of AnyValue field f (one of the oneof's). */
+static void p2m__w_field_value(const p2m__w_field *f, p2m_value *v) {
+    switch (f->num) {
+    case P2M__PB_ANY_VALUE_STRING_VALUE:
+        v->type = P2M_VALUE_STRING;
+        break;
+    case P2M__PB_ANY_VALUE_BOOL_VALUE:
+        v->type = P2M_VALUE_BOOL;
+        v->i = f->v != 0;
+        break;
+    case P2M__PB_ANY_VALUE_INT_VALUE:
+        v->type = P2M_VALUE_INT;
+        v->i = (int64_t)f->v;
+        break;
+    case P2M__PB_ANY_VALUE_DOUBLE_VALUE:
+        v->type = P2M_VALUE_DOUBLE;
+        P2M_MEMCPY(&v->d, &f->v, 8);
+        break;
+    case P2M__PB_ANY_VALUE_ARRAY_VALUE:
+        v->type = P2M_VALUE_ARRAY;
+        break;
+    case P2M__PB_ANY_VALUE_KVLIST_VALUE:
+        v->type = P2M_VALUE_KVLIST;
+        break;
+    default:
+        v->type = P2M_VALUE_BYTES;
+        break;
+    }
+    v->str.ptr = (const char *)f->p;
+    v->str.len = f->n;
+}
+
 /* One AnyValue message; the last field of the oneof wins, as in protobuf
    (string_value_strindex is resolved before the bytes get here). */
 static P2M__MUST int p2m__w_any(p2m__w_sink *s, const unsigned char *p, size_t n, int depth,
@@ -7634,36 +7689,7 @@ static P2M__MUST int p2m__w_any(p2m__w_sink *s, const unsigned char *p, size_t n
     if (rc < 0)
         return p2m__w_bad(c, P2M__MSG("malformed AnyValue in an attribute value"));
     P2M_MEMSET(&v, 0, sizeof v);
-    if (have) {
-        switch (last.num) {
-        case P2M__PB_ANY_VALUE_STRING_VALUE:
-            v.type = P2M_VALUE_STRING;
-            break;
-        case P2M__PB_ANY_VALUE_BOOL_VALUE:
-            v.type = P2M_VALUE_BOOL;
-            v.i = last.v != 0;
-            break;
-        case P2M__PB_ANY_VALUE_INT_VALUE:
-            v.type = P2M_VALUE_INT;
-            v.i = (int64_t)last.v;
-            break;
-        case P2M__PB_ANY_VALUE_DOUBLE_VALUE:
-            v.type = P2M_VALUE_DOUBLE;
-            P2M_MEMCPY(&v.d, &last.v, 8);
-            break;
-        case P2M__PB_ANY_VALUE_ARRAY_VALUE:
-            v.type = P2M_VALUE_ARRAY;
-            break;
-        case P2M__PB_ANY_VALUE_KVLIST_VALUE:
-            v.type = P2M_VALUE_KVLIST;
-            break;
-        default:
-            v.type = P2M_VALUE_BYTES;
-            break;
-        }
-        v.str.ptr = (const char *)last.p;
-        v.str.len = last.n;
-    }
+    if (have) p2m__w_field_value(&last, &v);
     if (json)
         return p2m__w_value(s, &v, depth, json, c);
     switch (v.type) {
@@ -10224,91 +10250,105 @@ static int p2m__rx_escape(const char *p, size_t len, size_t i, size_t *len_out, 
     return -1;
 }
 
+/* A POSIX class [:name:] or [:^name:] at p[j] inside a class: adds it to
+   set. Returns the index after it, j when there is none at j, 0 on error
+   (err filled). */
+static size_t p2m__rx_class_posix(p2m__rcomp *c, const char *p, size_t len, size_t j,
+                                  uint32_t flags, uint8_t *set)
+{
+    size_t e = j + 2, nb = j + 2;
+    int neg = 0;
+    if (!(p[j] == '[' && j + 1 < len && p[j + 1] == ':')) return j;
+    while (e + 1 < len && !(p[e] == ':' && p[e + 1] == ']')) e++;
+    if (e + 1 >= len) return j; /* no closing :], so a plain [ */
+    if (nb < e && p[nb] == '^') {
+        neg = 1;
+        nb++;
+    }
+    if (e - nb < 2 || !p2m__rset_named(set, p + nb, e - nb, neg, (flags & P2M__RXF_I) != 0)) {
+        p2m__rx_fail(c->err, P2M_ERR_CONFIG, j, "invalid POSIX class name");
+        return 0;
+    }
+    return e + 2;
+}
+
+/* One item of a class at p[j] (not its closing ]): a POSIX class, a class
+   escape (\d \w \s and their negations), or a character or range, added to
+   set. Returns the index after it, 0 on error (err filled). */
+static size_t p2m__rx_class_item(p2m__rcomp *c, const char *p, size_t len, size_t j,
+                                 uint32_t flags, uint8_t *set)
+{
+    const size_t at = j;
+    const char *msg = P2M__MSG("");
+    size_t el, next = p2m__rx_class_posix(c, p, len, j, flags, set);
+    int lo, hi;
+    if (next != j) return next;
+    if (p[j] == '\\') {
+        lo = p2m__rx_escape(p, len, j, &el, &msg);
+        if (lo < 0) {
+            p2m__rx_fail(c->err, P2M_ERR_CONFIG, j, msg);
+            return 0;
+        }
+        if (lo >= 256) {
+            int e = lo - 256;
+            if (e == 'b' || e == 'B' || e == 'A' || e == 'z' || e == 'C') {
+                p2m__rx_fail(c->err, P2M_ERR_CONFIG, j, "invalid escape in character class");
+                return 0;
+            }
+            p2m__rset_named(set, e == 'd' || e == 'D' ? "d" : e == 'w' || e == 'W' ? "w" : "s", 1,
+                            e == 'D' || e == 'W' || e == 'S', (flags & P2M__RXF_I) != 0);
+            return j + el;
+        }
+        j += el;
+    } else {
+        lo = (unsigned char)p[j];
+        j++;
+    }
+    hi = lo;
+    if (j + 1 < len && p[j] == '-' && p[j + 1] != ']') {
+        j++;
+        if (p[j] == '\\') {
+            hi = p2m__rx_escape(p, len, j, &el, &msg);
+            if (hi < 0 || hi >= 256) {
+                p2m__rx_fail(c->err, P2M_ERR_CONFIG, j,
+                             hi < 0 ? msg : "invalid character class range");
+                return 0;
+            }
+            j += el;
+        } else {
+            hi = (unsigned char)p[j];
+            j++;
+        }
+        if (hi < lo) {
+            p2m__rx_fail(c->err, P2M_ERR_CONFIG, at, "invalid character class range");
+            return 0;
+        }
+    }
+    for (; lo <= hi; lo++) p2m__rset_add(set, (unsigned)lo);
+    return j;
+}
+
 /* Parses a class at p[i] == '['; fills set (folded and negated as needed).
    Returns the length, 0 on error (err filled). */
 static size_t p2m__rx_parse_class(p2m__rcomp *c, const char *p, size_t len, size_t i,
                                   uint32_t flags, uint8_t *set)
 {
-    size_t j = i + 1, el;
+    size_t j = i + 1;
     int negate = 0, first = 1;
     unsigned k;
-    const char *msg = P2M__MSG("");
     for (k = 0; k < 32; k++) set[k] = 0;
     if (j < len && p[j] == '^') {
         negate = 1;
         j++;
     }
     for (;;) {
-        int lo, hi;
-        size_t at = j;
         if (j >= len) {
             p2m__rx_fail(c->err, P2M_ERR_CONFIG, len, "missing ]");
             return 0;
         }
         if (p[j] == ']' && !first) break;
         first = 0;
-        if (p[j] == '[' && j + 1 < len && p[j + 1] == ':') {
-            size_t e = j + 2, nb;
-            int neg = 0;
-            while (e + 1 < len && !(p[e] == ':' && p[e + 1] == ']')) e++;
-            if (e + 1 < len) {
-                nb = j + 2;
-                if (nb < e && p[nb] == '^') {
-                    neg = 1;
-                    nb++;
-                }
-                if (e - nb < 2 ||
-                    !p2m__rset_named(set, p + nb, e - nb, neg, (flags & P2M__RXF_I) != 0)) {
-                    p2m__rx_fail(c->err, P2M_ERR_CONFIG, j, "invalid POSIX class name");
-                    return 0;
-                }
-                j = e + 2;
-                continue;
-            }
-        }
-        if (p[j] == '\\') {
-            lo = p2m__rx_escape(p, len, j, &el, &msg);
-            if (lo < 0) {
-                p2m__rx_fail(c->err, P2M_ERR_CONFIG, j, msg);
-                return 0;
-            }
-            if (lo >= 256) {
-                int e = lo - 256;
-                if (e == 'b' || e == 'B' || e == 'A' || e == 'z' || e == 'C') {
-                    p2m__rx_fail(c->err, P2M_ERR_CONFIG, j, "invalid escape in character class");
-                    return 0;
-                }
-                p2m__rset_named(set, e == 'd' || e == 'D' ? "d" : e == 'w' || e == 'W' ? "w" : "s",
-                                1, e == 'D' || e == 'W' || e == 'S', (flags & P2M__RXF_I) != 0);
-                j += el;
-                continue;
-            }
-            j += el;
-        } else {
-            lo = (unsigned char)p[j];
-            j++;
-        }
-        hi = lo;
-        if (j + 1 < len && p[j] == '-' && p[j + 1] != ']') {
-            j++;
-            if (p[j] == '\\') {
-                hi = p2m__rx_escape(p, len, j, &el, &msg);
-                if (hi < 0 || hi >= 256) {
-                    p2m__rx_fail(c->err, P2M_ERR_CONFIG, j,
-                                 hi < 0 ? msg : "invalid character class range");
-                    return 0;
-                }
-                j += el;
-            } else {
-                hi = (unsigned char)p[j];
-                j++;
-            }
-            if (hi < lo) {
-                p2m__rx_fail(c->err, P2M_ERR_CONFIG, at, "invalid character class range");
-                return 0;
-            }
-        }
-        for (; lo <= hi; lo++) p2m__rset_add(set, (unsigned)lo);
+        if ((j = p2m__rx_class_item(c, p, len, j, flags, set)) == 0) return 0;
     }
     if (flags & P2M__RXF_I)
         for (k = 0; k < 256; k++)
@@ -10781,6 +10821,11 @@ static void p2m__rx_add(p2m__rvm *vm, p2m__rthread *list, uint32_t *count, uint3
     }
 }
 
+/* The Pike VM's search: one pass over the subject, the current and next
+   thread lists in the caller's scratch, leftmost-first. One function on
+   purpose: it is the hot loop of every regex rule and filter, and its
+   per-byte step shares the lists, the position and the best match, which a
+   split would pass through memory on every byte. */
 static int p2m__rx_search_builtin(const p2m_regex *re, const char *subject, size_t n, void *scratch,
                                   size_t scratch_size, size_t *start, size_t *end, uint64_t *steps)
 {
@@ -10914,6 +10959,39 @@ static size_t p2m__regex_need(const char *pattern, size_t len) {
     return p2m__rx_measure(pattern, len, 0, &ninst, &ncls, &bytes) ? bytes + P2M__RX_ALIGN - 1 : 0;
 }
 
+/* A compiled pattern's header: ninst instructions and ncls classes after
+   it, nothing known of the program yet. */
+static void p2m__rx_header(p2m_regex *r, uint32_t ninst, uint32_t ncls)
+{
+    r->magic = P2M__RX_MAGIC;
+    r->ninst = ninst;
+    r->nclass = ncls;
+    r->backend = 0;
+    r->anchored = 0;
+    r->use_first = 0;
+    r->extra = 0;
+    r->pcre = NULL;
+    r->code_off = p2m__rx_align(sizeof(p2m_regex));
+    r->class_off = r->code_off + p2m__rx_align((size_t)ninst * sizeof(p2m__rinst));
+}
+
+/* Threads carry only the reported span: in a pattern with a group, SAVE 2
+   and 3 become slots 0 and 1, and the whole match's SAVEs do nothing (JMP
+   +1). */
+static void p2m__rx_group_span(p2m__rinst *code, uint32_t n)
+{
+    uint32_t k;
+    for (k = 0; k < n; k++) {
+        if (code[k].op != P2M__RX_SAVE) continue;
+        if (code[k].x >= 2) {
+            code[k].x -= 2;
+        } else {
+            code[k].op = P2M__RX_JMP;
+            code[k].x = 1;
+        }
+    }
+}
+
 P2M_API p2m_status p2m_regex_compile(const char *pattern, size_t len, void *mem, size_t mem_size,
                                      const p2m_regex **re, p2m_error *err)
 {
@@ -10930,16 +11008,7 @@ P2M_API p2m_status p2m_regex_compile(const char *pattern, size_t len, void *mem,
         return P2M_ERR_MEMORY;
     }
     r = (p2m_regex *)(void *)((unsigned char *)mem + pad);
-    r->magic = P2M__RX_MAGIC;
-    r->ninst = ninst;
-    r->nclass = ncls;
-    r->backend = 0;
-    r->anchored = 0;
-    r->use_first = 0;
-    r->extra = 0;
-    r->pcre = NULL;
-    r->code_off = p2m__rx_align(sizeof(p2m_regex));
-    r->class_off = r->code_off + p2m__rx_align((size_t)ninst * sizeof(p2m__rinst));
+    p2m__rx_header(r, ninst, ncls);
     c.code = (p2m__rinst *)(void *)((unsigned char *)r + r->code_off);
     c.cls = (uint8_t *)r + r->class_off;
     c.pc = 0;
@@ -10955,20 +11024,7 @@ P2M_API p2m_status p2m_regex_compile(const char *pattern, size_t len, void *mem,
     r->has_group = hg;
     r->anchored = ninst > 1 && c.code[1].op == P2M__RX_BOT;
     r->use_first = (uint32_t)p2m__rx_first_set(c.code, c.pc, c.cls, r->first);
-    /* Threads carry only the reported span: with a group, SAVE 2/3 become
-       slots 0/1 and the whole-match SAVEs do nothing (JMP +1). */
-    if (hg) {
-        uint32_t k;
-        for (k = 0; k < c.pc; k++) {
-            if (c.code[k].op != P2M__RX_SAVE) continue;
-            if (c.code[k].x >= 2) {
-                c.code[k].x -= 2;
-            } else {
-                c.code[k].op = P2M__RX_JMP;
-                c.code[k].x = 1;
-            }
-        }
-    }
+    if (hg) p2m__rx_group_span(c.code, c.pc);
     *re = r;
     p2m__rx_ok(err);
     return P2M_OK;
@@ -11056,103 +11112,118 @@ static void p2m__rx_arena_free(void *ptr, void *ud)
     (void)ud;
 }
 
+/* Appends n bytes of str at *o of out (NULL: only counts). */
+static void p2m__pcre_put(char *out, size_t *o, const char *str, size_t n)
+{
+    size_t k;
+    if (out)
+        for (k = 0; k < n; k++) out[*o + k] = str[k];
+    *o += n;
+}
+
+/* One item inside a bracket class, at p[i], in PCRE2 form: RE2's \s and \S
+   spelled out, \v as \x0b, and a - after a class escape made literal.
+   Returns the index after the item; *in_class is cleared by the closing ]. */
+static size_t p2m__pcre_class_item(const char *p, size_t len, size_t i, char *out, size_t *o,
+                                   int *in_class, int *class_first)
+{
+    static const char s_in[] = "\\t\\n\\f\\r ", S_in[] = "\\x00-\\x08\\x0b\\x0e-\\x1f\\x21-\\xff";
+    const char ch = p[i];
+    const char *msg = "";
+    size_t el;
+    int v;
+    if (ch == ']' && !*class_first) {
+        *in_class = 0;
+        p2m__pcre_put(out, o, p + i, 1);
+        return i + 1;
+    }
+    *class_first = 0;
+    if (ch == '[' && i + 1 < len && p[i + 1] == ':') { /* [:name:] */
+        size_t e = i + 2;
+        while (e + 1 < len && !(p[e] == ':' && p[e + 1] == ']')) e++;
+        if (e + 1 < len) {
+            p2m__pcre_put(out, o, p + i, e + 2 - i);
+            return e + 2;
+        }
+    }
+    if (ch != '\\') {
+        p2m__pcre_put(out, o, p + i, 1);
+        return i + 1;
+    }
+    v = p2m__rx_escape(p, len, i, &el, &msg);
+    if (v == 256 + 's' || v == 256 + 'S' || v == 256 + 'd' || v == 256 + 'D' || v == 256 + 'w' ||
+        v == 256 + 'W') {
+        if (v == 256 + 's') p2m__pcre_put(out, o, s_in, sizeof s_in - 1);
+        else if (v == 256 + 'S') p2m__pcre_put(out, o, S_in, sizeof S_in - 1);
+        else p2m__pcre_put(out, o, p + i, el);
+        i += el;
+        if (i + 1 < len && p[i] == '-' && p[i + 1] != ']') { /* RE2: a literal - */
+            p2m__pcre_put(out, o, "\\-", 2);
+            i++;
+        }
+        return i;
+    }
+    if (v == '\v') p2m__pcre_put(out, o, "\\x0b", 4);
+    else p2m__pcre_put(out, o, p + i, el);
+    return i + el;
+}
+
+/* An escape or an assertion (^, $) outside a class, at p[i], in PCRE2 form:
+   \s, \S and \v spelled out, and an assertion that a quantifier follows
+   wrapped in a group (RE2 lets a quantifier follow an assertion, ^* \b+;
+   PCRE2 only a group: (?:^)*). Returns the index after it. */
+static size_t p2m__pcre_escape(const char *p, size_t len, size_t i, char *out, size_t *o)
+{
+    static const char s_out[] = "[\\t\\n\\f\\r ]", S_out[] = "[^\\t\\n\\f\\r ]";
+    const char ch = p[i];
+    const char *msg = "";
+    size_t el = 1;
+    long mn, mx;
+    const int v = ch == '\\' ? p2m__rx_escape(p, len, i, &el, &msg) : 256 + ch;
+    int wrap = (v == 256 + '^' || v == 256 + '$' || v == 256 + 'b' || v == 256 + 'B' ||
+                v == 256 + 'A' || v == 256 + 'z');
+    wrap = wrap && i + el < len &&
+           (p[i + el] == '*' || p[i + el] == '+' || p[i + el] == '?' ||
+            (p[i + el] == '{' && p2m__rx_parse_brace(p, len, i + el, &mn, &mx)));
+    if (wrap) p2m__pcre_put(out, o, "(?:", 3);
+    if (v == 256 + 's') p2m__pcre_put(out, o, s_out, sizeof s_out - 1);
+    else if (v == 256 + 'S') p2m__pcre_put(out, o, S_out, sizeof S_out - 1);
+    else if (v == '\v') p2m__pcre_put(out, o, "\\x0b", 4);
+    else p2m__pcre_put(out, o, p + i, el);
+    if (wrap) p2m__pcre_put(out, o, ")", 1);
+    return i + el;
+}
+
 /* Writes the PCRE2 form of a pattern the built-in parser accepted into out
    (NULL: only count). Returns its length. */
 static size_t p2m__rx_to_pcre(const char *p, size_t len, char *out)
 {
-    static const char s_out[] = "[\\t\\n\\f\\r ]", S_out[] = "[^\\t\\n\\f\\r ]";
-    static const char s_in[] = "\\t\\n\\f\\r ", S_in[] = "\\x00-\\x08\\x0b\\x0e-\\x1f\\x21-\\xff";
-    size_t i = 0, o = 0, el, k;
+    size_t i = 0, o = 0;
     int in_class = 0, class_first = 0;
     long mn, mx;
-    const char *msg = "";
-#define P2M__RX_PUT(str, n)                                        \
-    do {                                                           \
-        for (k = 0; k < (n); k++) if (out) out[o + k] = (str)[k];  \
-        o += (n);                                                  \
-    } while (0)
     while (i < len) {
-        char ch = p[i];
+        const char ch = p[i];
         if (in_class) {
-            if (ch == ']' && !class_first) {
-                in_class = 0;
-                P2M__RX_PUT(p + i, 1);
-                i++;
-                continue;
-            }
-            class_first = 0;
-            if (ch == '[' && i + 1 < len && p[i + 1] == ':') {
-                size_t e = i + 2;
-                while (e + 1 < len && !(p[e] == ':' && p[e + 1] == ']')) e++;
-                if (e + 1 < len) {
-                    P2M__RX_PUT(p + i, e + 2 - i);
-                    i = e + 2;
-                    continue;
-                }
-            }
-            if (ch == '\\') {
-                int v = p2m__rx_escape(p, len, i, &el, &msg);
-                if (v == 256 + 's' || v == 256 + 'S' || v == 256 + 'd' || v == 256 + 'D' ||
-                    v == 256 + 'w' || v == 256 + 'W') {
-                    if (v == 256 + 's') P2M__RX_PUT(s_in, sizeof s_in - 1);
-                    else if (v == 256 + 'S') P2M__RX_PUT(S_in, sizeof S_in - 1);
-                    else P2M__RX_PUT(p + i, el);
-                    i += el;
-                    if (i + 1 < len && p[i] == '-' && p[i + 1] != ']') { /* RE2: a literal - */
-                        P2M__RX_PUT("\\-", 2);
-                        i++;
-                    }
-                    continue;
-                }
-                if (v == '\v') P2M__RX_PUT("\\x0b", 4);
-                else P2M__RX_PUT(p + i, el);
-                i += el;
-                continue;
-            }
-            P2M__RX_PUT(p + i, 1);
-            i++;
-            continue;
-        }
-        if (ch == '[') {
+            i = p2m__pcre_class_item(p, len, i, out, &o, &in_class, &class_first);
+        } else if (ch == '[') {
             in_class = 1;
             class_first = 1;
-            P2M__RX_PUT(p + i, 1);
+            p2m__pcre_put(out, &o, p + i, 1);
             i++;
             if (i < len && p[i] == '^') {
-                P2M__RX_PUT(p + i, 1);
+                p2m__pcre_put(out, &o, p + i, 1);
                 i++;
             }
-            continue;
-        }
-        if (ch == '\\' || ch == '^' || ch == '$') {
-            int v = ch == '\\' ? p2m__rx_escape(p, len, i, &el, &msg) : 256 + ch;
-            /* RE2 lets a quantifier follow an assertion (^* \b+), PCRE2 only
-               a group: (?:^)* */
-            int wrap = (v == 256 + '^' || v == 256 + '$' || v == 256 + 'b' || v == 256 + 'B' ||
-                        v == 256 + 'A' || v == 256 + 'z');
-            if (ch != '\\') el = 1;
-            wrap = wrap && i + el < len &&
-                   (p[i + el] == '*' || p[i + el] == '+' || p[i + el] == '?' ||
-                    (p[i + el] == '{' && p2m__rx_parse_brace(p, len, i + el, &mn, &mx)));
-            if (wrap) P2M__RX_PUT("(?:", 3);
-            if (v == 256 + 's') P2M__RX_PUT(s_out, sizeof s_out - 1);
-            else if (v == 256 + 'S') P2M__RX_PUT(S_out, sizeof S_out - 1);
-            else if (v == '\v') P2M__RX_PUT("\\x0b", 4);
-            else P2M__RX_PUT(p + i, el);
-            if (wrap) P2M__RX_PUT(")", 1);
-            i += el;
-            continue;
-        }
-        if (ch == '{' && !p2m__rx_parse_brace(p, len, i, &mn, &mx)) {
-            P2M__RX_PUT("\\{", 2);
+        } else if (ch == '\\' || ch == '^' || ch == '$') {
+            i = p2m__pcre_escape(p, len, i, out, &o);
+        } else if (ch == '{' && !p2m__rx_parse_brace(p, len, i, &mn, &mx)) {
+            p2m__pcre_put(out, &o, "\\{", 2);
             i++;
-            continue;
+        } else {
+            p2m__pcre_put(out, &o, p + i, 1);
+            i++;
         }
-        P2M__RX_PUT(p + i, 1);
-        i++;
     }
-#undef P2M__RX_PUT
-    (void)msg;
     return o;
 }
 
@@ -11172,6 +11243,24 @@ static size_t p2m__regex_need(const char *pattern, size_t len) {
     plen = p2m__rx_to_pcre(pattern, len, NULL);
     return p2m__rx_align(sizeof(p2m_regex)) + p2m__rx_align(plen + 1) +
            p2m__rx_pcre_estimate(ninst, ncls, plen) + P2M__RX_ALIGN - 1;
+}
+
+/* err for a pattern PCRE2 rejected, with PCRE2's message for code ec. */
+static void p2m__rx_pcre_rejected(p2m_error *err, int ec)
+{
+    PCRE2_UCHAR buf[96];
+    size_t k = 0, m = 0;
+    p2m__rx_fail(err, P2M_ERR_CONFIG, 0, "PCRE2 rejected the pattern");
+    if (!err) return;
+    while (err->message[m]) m++;
+    if (pcre2_get_error_message(ec, buf, sizeof buf) > 0) {
+        if (m + 2 < sizeof err->message) {
+            err->message[m++] = ':';
+            err->message[m++] = ' ';
+        }
+        for (; buf[k] && m + 1 < sizeof err->message; k++) err->message[m++] = (char)buf[k];
+        err->message[m] = '\0';
+    }
 }
 
 P2M_API p2m_status p2m_regex_compile(const char *pattern, size_t len, void *mem, size_t mem_size,
@@ -11217,20 +11306,7 @@ P2M_API p2m_status p2m_regex_compile(const char *pattern, size_t len, void *mem,
             return P2M_ERR_MEMORY;
         }
         /* the built-in parser accepted it: PCRE2 has a limit we lack */
-        p2m__rx_fail(err, P2M_ERR_CONFIG, 0, "PCRE2 rejected the pattern");
-        if (err) {
-            PCRE2_UCHAR buf[96];
-            size_t k = 0, m = 0;
-            while (err->message[m]) m++;
-            if (pcre2_get_error_message(ec, buf, sizeof buf) > 0) {
-                if (m + 2 < sizeof err->message) {
-                    err->message[m++] = ':';
-                    err->message[m++] = ' ';
-                }
-                for (; buf[k] && m + 1 < sizeof err->message; k++) err->message[m++] = (char)buf[k];
-                err->message[m] = '\0';
-            }
-        }
+        p2m__rx_pcre_rejected(err, ec);
         return P2M_ERR_CONFIG;
     }
     r->magic = P2M__RX_MAGIC;
