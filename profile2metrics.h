@@ -224,7 +224,19 @@ typedef struct p2m_type_rule {
     double scale;             /* cpu: to nanoseconds; memory: to bytes */
 } p2m_type_rule;
 
+/* Structs that grow (p2m_config, p2m_options, p2m_prom_options) begin with
+   struct_size: the caller's sizeof of the struct, or 0 for the first layout
+   (this version's). Fields are only ever added at the end, so a library
+   newer than the caller's header reads only the fields the caller has; one
+   older than the header refuses a struct that sets a field it does not know
+   (P2M_ERR_UNSUPPORTED) rather than ignore it. The caller's layout of every
+   other struct it shares with the library follows from these: the element
+   structs of p2m_config from cfg->struct_size; p2m_stats, p2m_metric_info
+   and p2m_point from the options' struct_size of the call (NULL options:
+   the first layout). docs/api.md "Structs that grow". */
+
 typedef struct p2m_config {
+    size_t struct_size;          /* p2m_config_init sets it */
     p2m_metric_config cpu;       /* default on, cpu_time, ns */
     p2m_metric_config memory;    /* default on, memory_allocation, By */
     p2m_metric_config function;  /* default off, function_cpu_time, ns */
@@ -306,6 +318,7 @@ typedef struct p2m_type_count {
 /* Per-call options; NULL means all zero. Zero the whole struct before
    setting fields (p2m_options opt = {0};): fields may be added. */
 typedef struct p2m_options {
+    size_t struct_size;           /* sizeof(p2m_options), or 0 for the first layout */
     uint64_t now_unix_nano;       /* time for profiles that carry none */
     p2m_state *state;             /* required when the engine is cumulative */
     p2m_symbolize_fn symbolize;   /* optional */
@@ -390,8 +403,13 @@ P2M_API const char *p2m_version(void);            /* P2M_VERSION_STRING */
 P2M_API const char *p2m_status_string(p2m_status s);
 P2M_API const char *p2m_layout_name(p2m_layout l); /* "auto", "v1.8", ... */
 
-/* Fills cfg with the defaults of docs/spec.md section 9. */
+/* Fills cfg with the defaults of docs/spec.md section 9, struct_size
+   included. p2m_config_init_size does so for a caller whose p2m_config is
+   size bytes (its sizeof): it writes no byte past them, so code built with
+   another version's header can call it (bindings do); p2m_config_init is
+   the same for this header's p2m_config. */
 P2M_API void p2m_config_init(p2m_config *cfg);
+P2M_API void p2m_config_init_size(p2m_config *cfg, size_t size);
 
 /* Validates and compiles cfg into mem. mem may be NULL with mem_size 0 to ask
    for the size: the call then fails with P2M_ERR_MEMORY and err->needed. */
@@ -569,6 +587,7 @@ P2M_API p2m_status p2m_write_json(const p2m_result *r, void *scratch, size_t scr
 #ifndef P2M_NO_PROM
 /* Options of p2m_write_prom; NULL means all zero. */
 typedef struct p2m_prom_options {
+    size_t struct_size;              /* sizeof(p2m_prom_options), or 0: the first layout */
     int promote_all;                 /* every resource attribute a label of every sample */
     const char *const *promote_keys; /* or these resource attribute keys (NUL-terminated) */
     size_t n_promote_keys;
@@ -799,6 +818,33 @@ static void p2m__clear(p2m_error *err) {
         err->message[0] = 0;
     }
 }
+
+/* The struct_size of a caller's struct that may grow, at s: 0 (the first
+   layout) or at least first (the end of the first layout's last field);
+   past known (this library's sizeof) every byte must be 0, else the caller
+   sets a field of a newer version. field names it in err. */
+static P2M__MUST p2m_status p2m__check_size(const void *s, size_t first, size_t known,
+                                            const char *field, p2m_error *err) {
+    const uint8_t *b = (const uint8_t *)s;
+    size_t size, i;
+    P2M_MEMCPY(&size, s, sizeof size);
+    if (size == 0) return P2M_OK;
+    if (size < first) {
+        p2m__fail(err, P2M_ERR_ARGUMENT, 0,
+                  P2M__MSG("below the first layout: make it sizeof the struct, or 0"));
+    } else {
+        for (i = known; i < size && !b[i]; i++) {}
+        if (i == size) return P2M_OK;
+        p2m__fail(err, P2M_ERR_UNSUPPORTED, 0,
+                  P2M__MSG("sets a field of a newer header: update the library"));
+    }
+    if (err) p2m__strlcpy(err->field, sizeof err->field, field);
+    return err ? err->status : (size < first ? P2M_ERR_ARGUMENT : P2M_ERR_UNSUPPORTED);
+}
+/* The ends of the first layouts (their last fields). */
+#define P2M__CONFIG_FIRST (offsetof(p2m_config, stack_filter) + sizeof(p2m_filter))
+#define P2M__OPTIONS_FIRST (offsetof(p2m_options, n_resource_attributes) + sizeof(size_t))
+#define P2M__PROM_FIRST (offsetof(p2m_prom_options, merged_resources) + sizeof(size_t *))
 
 /* ---- wire reader -----------------------------------------------------------
    Every read is bounds-checked against the end of the enclosing message;
@@ -1674,9 +1720,17 @@ P2M_API const char *p2m_layout_name(p2m_layout l) {
     return "unknown";
 }
 
-P2M_API void p2m_config_init(p2m_config *cfg) {
-    if (!cfg) return;
-    P2M_MEMSET(cfg, 0, sizeof *cfg);
+P2M_API void p2m_config_init(p2m_config *cfg) { p2m_config_init_size(cfg, sizeof *cfg); }
+
+/* Every layout a caller may have holds the first layout's fields, which are
+   the ones set here; a newer caller's fields past ours stay zero, as its
+   header says they should. A size short of the first layout gets zeros
+   and its struct_size, which p2m_engine_compile refuses. */
+P2M_API void p2m_config_init_size(p2m_config *cfg, size_t size) {
+    if (!cfg || size < sizeof cfg->struct_size) return;
+    P2M_MEMSET(cfg, 0, size);
+    cfg->struct_size = size;
+    if (size < P2M__CONFIG_FIRST) return;
     cfg->cpu.enabled = 1;
     cfg->cpu.name = "cpu_time";
     cfg->cpu.unit = "ns";
@@ -5909,10 +5963,16 @@ static P2M__NOINLINE P2M__MUST p2m_status p2m__place(p2m__req *q, const p2m_engi
     return P2M_OK;
 }
 
-/* p2m_options.resource_attributes: plain values with their bytes present. */
-static P2M__MUST p2m_status p2m__check_xattrs(const p2m_options *o, p2m_error *err) {
+/* The options: their struct_size, and resource_attributes plain values
+   with their bytes present. */
+static P2M__MUST p2m_status p2m__check_options(const p2m_options *o, p2m_error *err) {
     size_t i;
-    if (!o || !o->resource_attributes) return P2M_OK;
+    p2m_status s;
+    if (!o) return P2M_OK;
+    if ((s = p2m__check_size(o, P2M__OPTIONS_FIRST, sizeof *o, "options.struct_size", err)) !=
+        P2M_OK)
+        return s;
+    if (!o->resource_attributes) return P2M_OK;
     for (i = 0; i < o->n_resource_attributes; i++) {
         const p2m_attribute *a = &o->resource_attributes[i];
         const p2m_value_type t = a->value.type;
@@ -6066,7 +6126,7 @@ static P2M__MUST p2m_status p2m__aggregate(const p2m_engine *engine, const void 
     if ((s = p2m__begin(&q, engine, input, input_size, st, err, 0)) != P2M_OK) return s;
     if (how & P2M__AGG_V1_10) q.forced = P2M_LAYOUT_V1_10;
     if (!result) return p2m__fail(err, P2M_ERR_ARGUMENT, 0, P2M__MSG("result must not be NULL"));
-    if ((s = p2m__check_xattrs(options, err)) != P2M_OK) return s;
+    if ((s = p2m__check_options(options, err)) != P2M_OK) return s;
     if (!P2M__NAMES(q.e) && q.sv.dict.p && p2m__early_dict_scan(&q, work, work_size) < 0)
         return q.w.st;
     if (engine->state_series) {
@@ -8951,10 +9011,14 @@ P2M_API p2m_status p2m_write_prom(const p2m_result *r, const p2m_prom_options *o
     p2m__w_sink s;
     size_t need, i, merged = 0;
     char *text;
+    p2m_status cs;
     if (out_size)
         *out_size = 0;
     if (err)
         P2M_MEMSET(err, 0, sizeof *err);
+    if (opt && (cs = p2m__check_size(opt, P2M__PROM_FIRST, sizeof *opt,
+                                     "prom_options.struct_size", err)) != P2M_OK)
+        return cs;
     if (opt && opt->merged_resources)
         *opt->merged_resources = 0;
     if (!r) {
@@ -9814,6 +9878,8 @@ P2M_API p2m_status p2m_engine_compile(const p2m_config *cfg, void *mem, size_t m
     if (engine) *engine = 0;
     if (!cfg || !engine)
         return p2m__fail(err, P2M_ERR_ARGUMENT, 0, P2M__MSG("cfg and engine must not be NULL"));
+    if ((st = p2m__check_size(cfg, P2M__CONFIG_FIRST, sizeof *cfg, "struct_size", err)) != P2M_OK)
+        return st;
     P2M_MEMSET(&nm, 0, sizeof nm);
     if ((st = p2m__check_settings(cfg, err)) != P2M_OK) return st;
     if ((st = p2m__check_rules(cfg, &nm, err)) != P2M_OK) return st;

@@ -1271,7 +1271,9 @@ P2MB_API size_t p2mb_sizeof(int which)
    bindings that write them byte by byte (the WebAssembly module checks its
    constants against these): 1 p2m_options.state, 2
    p2m_options.resource_attributes, 3 p2m_options.n_resource_attributes,
-   4 p2m_attribute.value, 5 p2m_value.str, 6 p2m_value.i, 7 p2m_value.d. */
+   4 p2m_attribute.value, 5 p2m_value.str, 6 p2m_value.i, 7 p2m_value.d,
+   8 p2m_options.now_unix_nano, 9 p2m_prom_options.promote_all, 10
+   p2m_prom_options.n_promote_keys. */
 P2MB_API size_t p2mb_offsetof(int which)
 {
     switch (which) {
@@ -1282,6 +1284,11 @@ P2MB_API size_t p2mb_offsetof(int which)
     case 5: return offsetof(p2m_value, str);
     case 6: return offsetof(p2m_value, i);
     case 7: return offsetof(p2m_value, d);
+    case 8: return offsetof(p2m_options, now_unix_nano);
+#ifndef P2M_NO_PROM
+    case 9: return offsetof(p2m_prom_options, promote_all);
+    case 10: return offsetof(p2m_prom_options, n_promote_keys);
+#endif
     default: return 0;
     }
 }

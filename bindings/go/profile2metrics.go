@@ -160,7 +160,7 @@ func (a *cArena) filter(f *Filter, dst *C.p2m_filter) {
 
 // fill writes cfg over the library's defaults in dst.
 func (a *cArena) fill(cfg *Config, dst *C.p2m_config) {
-	C.p2m_config_init(dst)
+	C.p2m_config_init_size(dst, C.sizeof_p2m_config)
 	a.metric(cfg.CPU, &dst.cpu)
 	a.metric(cfg.Memory, &dst.memory)
 	a.metric(cfg.Function, &dst.function)

@@ -150,6 +150,9 @@ size_t p2mb_layout(int what)
     case 30: return offsetof(p2m_config, stack_filter);
     case 31: return offsetof(p2m_extra_metric, stack_pattern);
     case 32: return offsetof(p2m_stats, dropped_stack);
+    case 33: return offsetof(p2m_config, cpu);
+    case 34: return offsetof(p2m_options, now_unix_nano);
+    case 35: return offsetof(p2m_prom_options, promote_all);
     }
     return 0;
 }

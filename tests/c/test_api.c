@@ -1441,6 +1441,115 @@ static void check_pprof_given_as_otlp(void)
     tk_end();
 }
 
+/* Structs that grow (docs/api.md "Structs that grow"): struct_size 0 is the
+   first layout; a smaller one is an argument error; past this library's
+   sizeof, zero bytes are accepted and any other byte is refused as a field
+   of a newer header. p2m_config_init_size writes no byte past the size it
+   is given. */
+static void check_struct_sizes(void)
+{
+    static const unsigned char req[] = {0x32, 0x01, 'x', 0x32, 0x00}; /* converts to nothing */
+    static unsigned char big[sizeof(p2m_config) + 64];
+    static unsigned char obig[sizeof(p2m_options) + 32];
+    static unsigned char pbig[sizeof(p2m_prom_options) + 32];
+    static char scratch[1 << 16];
+    const size_t older = offsetof(p2m_config, memory); /* short of every layout */
+    p2m_config *c = (p2m_config *)(void *)big;
+    p2m_options *o = (p2m_options *)(void *)obig;
+    p2m_prom_options *po = (p2m_prom_options *)(void *)pbig;
+    const p2m_engine *eng = NULL;
+    const p2m_result *r = NULL;
+    p2m_error err;
+    p2m_status st;
+    size_t n = 0, i;
+    int untouched = 1, zero = 1;
+    tk_begin("c.api.struct_sizes");
+    memset(big, PATTERN, sizeof big);
+    p2m_config_init_size(c, older);
+    for (i = older; i < sizeof big; i++) untouched &= big[i] == PATTERN;
+    EXPECT(untouched, "p2m_config_init_size(%zu) wrote past its size", older);
+    EXPECT(c->struct_size == older && c->cpu.enabled == 0 && !c->cpu.name,
+           "a struct short of every layout is zeroed with its size: struct_size %zu, cpu %d",
+           c->struct_size, c->cpu.enabled);
+    st = p2m_engine_compile(c, engine_mem, sizeof engine_mem, &eng, &err);
+    EXPECT(st == P2M_ERR_ARGUMENT && strcmp(err.field, "struct_size") == 0,
+           "a struct_size short of the first layout: status %d field '%s'", (int)st, err.field);
+
+    memset(big, PATTERN, sizeof big);
+    p2m_config_init_size(c, sizeof(p2m_config)); /* this header's caller */
+    untouched = c->struct_size == sizeof(p2m_config) && c->cpu.enabled == 1 && c->cpu.name &&
+                strcmp(c->cpu.name, "cpu_time") == 0 && c->max_series == 2000;
+    for (i = sizeof(p2m_config); i < sizeof big; i++) untouched &= big[i] == PATTERN;
+    EXPECT(untouched, "p2m_config_init_size(sizeof): the defaults, and no byte past the struct");
+    memset(big, PATTERN, sizeof big);
+    p2m_config_init_size(c, sizeof big); /* a newer caller's larger struct */
+    for (i = sizeof(p2m_config); i < sizeof big; i++) zero &= big[i] == 0;
+    EXPECT(zero && c->struct_size == sizeof big, "a newer caller's tail: zero %d, size %zu", zero,
+           c->struct_size);
+    st = p2m_engine_compile(c, engine_mem, sizeof engine_mem, &eng, &err);
+    EXPECT(st == P2M_OK, "a newer caller's struct with its new fields unset: status %d (%s)",
+           (int)st, err.message);
+    big[sizeof(p2m_config) + 40] = 1;
+    st = p2m_engine_compile(c, engine_mem, sizeof engine_mem, &eng, &err);
+    EXPECT(st == P2M_ERR_UNSUPPORTED && strcmp(err.field, "struct_size") == 0 &&
+               strstr(err.message, "newer header"),
+           "a field this library does not know: status %d field '%s' (%s)", (int)st, err.field,
+           err.message);
+    big[sizeof(p2m_config) + 40] = 0;
+    c->struct_size = 0; /* the first layout */
+    st = p2m_engine_compile(c, engine_mem, sizeof engine_mem, &eng, &err);
+    EXPECT(st == P2M_OK, "struct_size 0: status %d (%s)", (int)st, err.message);
+    if (st != P2M_OK) {
+        tk_end();
+        return;
+    }
+
+    memset(obig, 0, sizeof obig);
+    for (i = 0; i < 4; i++) {
+        static const size_t sizes[4] = {0, sizeof(p2m_options), sizeof obig, sizeof obig};
+        o->struct_size = sizes[i];
+        obig[sizeof(p2m_options) + 8] = (unsigned char)(i == 3);
+        memset(out_buf, PATTERN, 64);
+        st = p2m_convert(eng, req, sizeof req, o, work_mem, sizeof work_mem, out_buf,
+                         sizeof out_buf, &n, NULL, &err);
+        EXPECT(st == (i == 3 ? P2M_ERR_UNSUPPORTED : P2M_OK) &&
+                   (i < 3 || (strcmp(err.field, "options.struct_size") == 0 &&
+                              all_pattern(out_buf, 64))),
+               "options of %zu bytes (tail byte %d): status %d field '%s'", sizes[i], i == 3,
+               (int)st, err.field);
+    }
+    obig[sizeof(p2m_options) + 8] = 0;
+    o->struct_size = 4;
+    st = p2m_convert(eng, req, sizeof req, o, work_mem, sizeof work_mem, out_buf, sizeof out_buf,
+                     &n, NULL, &err);
+    EXPECT(st == P2M_ERR_ARGUMENT, "options.struct_size 4: status %d", (int)st);
+
+#ifndef P2M_NO_PROM
+    o->struct_size = 0;
+    st = p2m_aggregate(eng, req, sizeof req, o, work_mem, sizeof work_mem, &r, NULL, &err);
+    EXPECT(st == P2M_OK && r, "aggregate: status %d (%s)", (int)st, err.message);
+    if (r) {
+        memset(pbig, 0, sizeof pbig);
+        po->struct_size = sizeof pbig;
+        st = p2m_write_prom(r, po, scratch, sizeof scratch, out_buf, sizeof out_buf, &n, &err);
+        EXPECT(st == P2M_OK, "prom options with an unset newer tail: status %d (%s)", (int)st,
+               err.message);
+        pbig[sizeof(p2m_prom_options) + 3] = 7;
+        st = p2m_write_prom(r, po, scratch, sizeof scratch, out_buf, sizeof out_buf, &n, &err);
+        EXPECT(st == P2M_ERR_UNSUPPORTED && strcmp(err.field, "prom_options.struct_size") == 0,
+               "prom options with a newer field set: status %d field '%s'", (int)st, err.field);
+        st = p2m_write_prom(r, po, scratch, sizeof scratch, out_buf, sizeof out_buf, &n, NULL);
+        EXPECT(st == P2M_ERR_UNSUPPORTED, "the same without an error struct: status %d", (int)st);
+    }
+#else
+    (void)r;
+    (void)scratch;
+    (void)pbig;
+    (void)po;
+#endif
+    tk_end();
+}
+
 static void check_arguments(void)
 {
     static pbw req;
@@ -2827,6 +2936,7 @@ int main(int argc, char **argv)
     check_rules();
     check_arguments();
     check_pprof_given_as_otlp();
+    check_struct_sizes();
     check_functions();
     check_filters();
     check_type_rules();

@@ -52,13 +52,18 @@ const isNode = typeof process !== "undefined" && !!process.versions?.node;
 
 // wasm32 layout of p2m_error (checked against p2mb_sizeof at load)
 const ERR_SIZE = 204, ERR_OFFSET = 4, ERR_NEEDED = 8, ERR_FIELD = 12, ERR_MESSAGE = 76;
-// p2m_options: now_unix_nano at 0, state at 8, resource_attributes and its
-// count at 28; fields are only ever added at its end, and the whole struct
-// (p2mb_sizeof(3) bytes) is cleared each call
-const OPT_RES_ATTRS = 28, ATTR_SIZE = 40;
+// p2m_options: struct_size at 0 (left 0: the first layout, which is what this
+// module writes), now_unix_nano at 8, state at 16, resource_attributes and
+// its count at 36; fields are only ever added at its end, and the whole
+// struct (p2mb_sizeof(3) bytes) is cleared each call
+const OPT_NOW = 8, OPT_STATE = 16, OPT_RES_ATTRS = 36, ATTR_SIZE = 40;
+// p2m_prom_options, rounded up to 8 (its layout at _writePromOptions)
+const PROM_SIZE = 24;
 // checked at load against the library's offsets (p2mb_offsetof)
-const OFFSETS = [[1, 8], [2, OPT_RES_ATTRS], [3, OPT_RES_ATTRS + 4], [4, 8], [5, 4], [6, 16],
-                 [7, 24]];
+const OFFSETS = [[1, OPT_STATE], [2, OPT_RES_ATTRS], [3, OPT_RES_ATTRS + 4], [4, 8], [5, 4],
+                 [6, 16], [7, 24], [8, OPT_NOW]];
+// and, when the .wasm has the Prometheus writer, p2m_prom_options's
+const PROM_OFFSETS = [[9, 4], [10, 12]];
 
 /** A failed call of the library. */
 export class P2MError extends Error {
@@ -211,9 +216,11 @@ export class Converter {
     this._x = exports;
     if (exports.p2mb_sizeof(1) !== ERR_SIZE || exports.p2mb_sizeof(2) > 256 ||
         exports.p2mb_sizeof(3) < OPT_RES_ATTRS + 8 || exports.p2mb_sizeof(5) !== ATTR_SIZE ||
-        OFFSETS.some(([which, at]) => exports.p2mb_offsetof(which) !== at))
+        OFFSETS.some(([which, at]) => exports.p2mb_offsetof(which) !== at) ||
+        (exports.p2m_write_prom &&
+         PROM_OFFSETS.some(([which, at]) => exports.p2mb_offsetof(which) !== at)))
       throw new Error("profile2metrics: the .wasm's p2m_error / p2m_stats / p2m_options / " +
-                      "p2m_attribute layout does not match this module");
+                      "p2m_attribute / p2m_prom_options layout does not match this module");
     const base = align8(exports.__heap_base.value);
     // fixed area: error, stats, options, three 8-byte out-slots
     this._err = base;
@@ -377,8 +384,8 @@ export class Converter {
   _setOptions(now, attrPtr, nAttrs) {
     this._clear(this._opts, this._optSize);
     const dv = new DataView(this._x.memory.buffer);
-    dv.setBigUint64(this._opts, now, true);
-    dv.setUint32(this._opts + 8, this._state, true);
+    dv.setBigUint64(this._opts + OPT_NOW, now, true);
+    dv.setUint32(this._opts + OPT_STATE, this._state, true);
     dv.setUint32(this._opts + OPT_RES_ATTRS, attrPtr, true);
     dv.setUint32(this._opts + OPT_RES_ATTRS + 4, nAttrs, true);
   }
@@ -428,9 +435,10 @@ export class Converter {
     this._throw();
   }
 
-  // p2m_prom_options (wasm32: promote_all at 0, promote_keys at 4, their
-  // count at 8, merged_resources at 12) and the keys as NUL-terminated
-  // strings, at `at`. Returns [options, first free byte].
+  // p2m_prom_options (wasm32: struct_size at 0, left 0 for the first layout;
+  // promote_all at 4, promote_keys at 8, their count at 12, merged_resources
+  // at 16) and the keys as NUL-terminated strings, at `at`. Returns
+  // [options, first free byte].
   _writePromOptions(promote, at) {
     const opt = align8(at);
     let keys = [];
@@ -439,16 +447,16 @@ export class Converter {
     else if (Array.isArray(promote)) keys = promote.map((k) => enc.encode(String(k)));
     else if (promote !== undefined && promote !== null && promote !== false)
       throw new TypeError("promoteResourceAttributes: true, 'all' or an array of keys");
-    const arr = opt + 16;
+    const arr = opt + PROM_SIZE;
     let p = arr + 4 * keys.length;
     const end = p + keys.reduce((n, k) => n + k.length + 1, 0);
     this._reserve(end + 8);
     const dv = new DataView(this._x.memory.buffer);
     const mem = new Uint8Array(this._x.memory.buffer);
-    mem.fill(0, opt, opt + 16);
-    dv.setInt32(opt, all, true);
-    dv.setUint32(opt + 4, keys.length ? arr : 0, true);
-    dv.setUint32(opt + 8, keys.length, true);
+    mem.fill(0, opt, opt + PROM_SIZE);
+    dv.setInt32(opt + 4, all, true);
+    dv.setUint32(opt + 8, keys.length ? arr : 0, true);
+    dv.setUint32(opt + 12, keys.length, true);
     keys.forEach((k, i) => {
       dv.setUint32(arr + 4 * i, p, true);
       mem.set(k, p);

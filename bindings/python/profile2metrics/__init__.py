@@ -132,15 +132,17 @@ class _Attribute(ctypes.Structure):
 
 
 class _PromOptions(ctypes.Structure):
-    _fields_ = [("promote_all", ctypes.c_int),
+    _fields_ = [("struct_size", ctypes.c_size_t), ("promote_all", ctypes.c_int),
                 ("promote_keys", ctypes.POINTER(ctypes.c_char_p)),
                 ("n_promote_keys", ctypes.c_size_t),
                 ("merged_resources", ctypes.POINTER(ctypes.c_size_t))]
 
 
 class _Options(ctypes.Structure):
-    """The leading fields of p2m_options (fields are only ever added at its end)."""
-    _fields_ = [("now_unix_nano", ctypes.c_uint64), ("state", ctypes.c_void_p),
+    """The leading fields of p2m_options (fields are only ever added at its end;
+    struct_size stays 0, the first layout, whose fields these are)."""
+    _fields_ = [("struct_size", ctypes.c_size_t),
+                ("now_unix_nano", ctypes.c_uint64), ("state", ctypes.c_void_p),
                 ("symbolize", ctypes.c_void_p), ("user_data", ctypes.c_void_p),
                 ("unfed", ctypes.c_void_p), ("unfed_cap", ctypes.c_size_t),
                 ("resource_attributes", ctypes.POINTER(_Attribute)),

@@ -74,6 +74,7 @@ struct p2m_type_rule {
 
 #[repr(C)]
 struct p2m_config {
+    struct_size: usize,
     cpu: p2m_metric_config,
     memory: p2m_metric_config,
     function: p2m_metric_config,
@@ -149,6 +150,7 @@ const MAX_UNFED: usize = 32;
 
 #[repr(C)]
 struct p2m_options {
+    struct_size: usize,
     now_unix_nano: u64,
     state: *mut p2m_state,
     symbolize: *const c_void,
@@ -189,6 +191,7 @@ struct p2m_stats {
 
 #[repr(C)]
 struct p2m_prom_options {
+    struct_size: usize,
     promote_all: c_int,
     promote_keys: *const *const c_char,
     n_promote_keys: usize,
@@ -211,7 +214,7 @@ const P2M_ERR_MEMORY: u32 = 4;
 
 extern "C" {
     fn p2m_version() -> *const c_char;
-    fn p2m_config_init(cfg: *mut p2m_config);
+    fn p2m_config_init_size(cfg: *mut p2m_config, size: usize);
     fn p2m_engine_compile(
         cfg: *const p2m_config,
         mem: *mut c_void,
@@ -380,9 +383,10 @@ fn with_c_config<R>(cfg: &Config, f: impl FnOnce(&p2m_config) -> R) -> Result<R,
         lists: Vec::new(),
     };
     let mut c = std::mem::MaybeUninit::<p2m_config>::uninit();
-    // SAFETY: p2m_config_init writes every field of the struct.
+    // SAFETY: p2m_config_init_size writes every field of a struct of that size (and no byte past
+    // it), struct_size included.
     let mut c = unsafe {
-        p2m_config_init(c.as_mut_ptr());
+        p2m_config_init_size(c.as_mut_ptr(), std::mem::size_of::<p2m_config>());
         c.assume_init()
     };
     a.metric(&cfg.cpu, &mut c.cpu, "metrics.cpu")?;
@@ -607,6 +611,7 @@ impl Engine {
             }
             let key_ptrs: Vec<*const c_char> = keys.iter().map(|k| k.as_ptr()).collect();
             let prom = p2m_prom_options {
+                struct_size: std::mem::size_of::<p2m_prom_options>(),
                 promote_all: matches!(cfg.prom_promote, crate::PromPromote::All) as c_int,
                 promote_keys: if key_ptrs.is_empty() {
                     ptr::null()
@@ -676,6 +681,7 @@ impl Engine {
         scratch: &mut Scratch,
     ) -> Result<(usize, Stats), Error> {
         let opt = p2m_options {
+            struct_size: std::mem::size_of::<p2m_options>(),
             now_unix_nano: now,
             state: match state {
                 Some(s) => s.ptr,
@@ -889,6 +895,9 @@ mod tests {
             offset_of!(p2m_config, stack_filter),
             offset_of!(p2m_extra_metric, stack_pattern),
             offset_of!(p2m_stats, dropped_stack),
+            offset_of!(p2m_config, cpu),
+            offset_of!(p2m_options, now_unix_nano),
+            offset_of!(p2m_prom_options, promote_all),
         ];
         for (i, r) in rust.iter().enumerate() {
             assert_eq!(
