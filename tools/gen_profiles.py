@@ -780,7 +780,8 @@ def generate_agent(shape="request", layout="v1.10", seed=1, kv_form="inline", sc
         n_samples = n_stacks = max(4, int(round(55 * scale)))
         n_funcs, n_locs = 210, 330
     locs = _agent_dictionary(b, rnd, max(8, int(round(n_funcs * scale))),
-                             max(8, int(round(n_locs * scale))), max(2, int(round(11 * scale))), 0.2)
+                             max(8, int(round(n_locs * scale))),
+                             max(2, int(round(11 * scale))), 0.2)
     prefixes = [[rnd.choice(locs) for _ in range(12)] for _ in range(max(2, n_res * 2))]
     stacks = []
     for _ in range(n_stacks):
@@ -856,7 +857,8 @@ def generate_hicard(layout="v1.10", seed=1, kv_form="inline", scale=1.0, threads
         loc.attribute_indices.append(b.attr("profile.frame.type", kinds[fidx % 4]))
         locs.append(len(b.d.location_table) - 1)
     n_stacks = max(2, int(round(6000 * scale)))
-    prefixes = [[rnd.choice(locs) for _ in range(35 * 2 // 3)] for _ in range(max(4, n_stacks // 50))]
+    prefixes = [[rnd.choice(locs) for _ in range(35 * 2 // 3)]
+                for _ in range(max(4, n_stacks // 50))]
     stacks = [_agent_stack(b, rnd, locs, rnd.choice(prefixes), max(2, int(rnd.gauss(35, 35 / 4))))
               for _ in range(n_stacks)]
     t0 = BASE_TIME + rnd.randrange(1_000_000) * 1000
