@@ -120,11 +120,17 @@ bench-workloads: $(foreach s,$(BENCH_SHAPES),$(BENCH_DIR)/$(s).otlp) $(BENCH_REA
     $(BENCH_DIR)/typical-frames.otlp $(foreach p,$(BENCH_PPROF),$(BENCH_DIR)/$(p).pprof) \
     $(BENCH_FAM_FILES)
 
-# One very short round on the small workload and the pprof heap profile
-# (tests/suite-bench.sh).
+# One very short round on the small workload and the pprof heap profile,
+# the small workload's instructions counted, and the families' report over
+# it (tests/suite-bench.sh).
 bench-smoke: bench-bin $(BENCH_DIR)/small.otlp $(BENCH_DIR)/go-heap.pprof
-	$(BENCH_DIR)/bench --rounds 1 --min-ms 1 --json $(BENCH_DIR)/smoke.json small=$(BENCH_DIR)/small.otlp \
+	sh bench/instr.sh $(BENCH_DIR)/p2m_iter $(BENCH_DIR)/smoke small=$(BENCH_DIR)/small.otlp \
+	    > $(BENCH_DIR)/smoke-instr.log
+	$(BENCH_DIR)/bench --rounds 1 --min-ms 1 --instr $(BENCH_DIR)/smoke/instr.txt \
+	    --json $(BENCH_DIR)/smoke.json small=$(BENCH_DIR)/small.otlp \
 	    go-heap=$(BENCH_DIR)/go-heap.pprof:pprof
+	/usr/bin/python3 bench/report.py --json $(BENCH_DIR)/smoke.json --dir $(BENCH_DIR)/smoke \
+	    --header $(BENCH_HDR)/profile2metrics.h smoke=small
 
 $(BENCH_DIR)/typical-frames.otlp: tools/gen_profiles.py $(wildcard proto/*.proto)
 	@mkdir -p $(BENCH_DIR)
