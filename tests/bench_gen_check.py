@@ -177,6 +177,25 @@ def main():
     else:
         expect("hicard-t5", stats(data), resources=10, samples=2000, series=50,
                attrs=(1900, 2200), bytes=(450000, 650000))
+
+    # usage errors: exit status 2 and argparse's message naming the option
+    for label, args, msg in (
+            ("scale-range", ["--shape", "hicard", "--scale", "0"],
+             "--scale must be in (0, 64] and is not for --shape demo"),
+            ("scale-demo", ["--shape", "demo", "--scale", "2"],
+             "--scale must be in (0, 64] and is not for --shape demo"),
+            ("threads-shape", ["--shape", "typical", "--threads", "5"],
+             "--threads is for --shape hicard only, and at least 1"),
+            ("threads-zero", ["--shape", "hicard", "--threads", "0"],
+             "--threads is for --shape hicard only, and at least 1"),
+            ("frame-types", ["--shape", "request", "--frame-types", "all"],
+             "--frame-types is not for --shape request: it types every location")):
+        r = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "gen_profiles.py")] + args
+                           + ["-o", os.path.join(work, "bad.otlp")],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        check("bench-gen-usage-" + label, r.returncode == 2 and
+              ("error: " + msg) in r.stderr and not os.path.exists(os.path.join(work, "bad.otlp")),
+              "exit %d, stderr %r" % (r.returncode, r.stderr.strip()[-200:]))
     return 1 if fails else 0
 
 

@@ -952,8 +952,8 @@ def main(argv=None):
     ap.add_argument("--scale", type=float, default=1.0,
                     help="multiply the shape's counts (not for demo); request and shared at 1"
                     " are about 25 KB, hicard about 2.2 MB")
-    ap.add_argument("--threads", type=int, default=200,
-                    help="threads per process of the hicard shape (its cardinality)")
+    ap.add_argument("--threads", type=int, default=None,
+                    help="threads per process of the hicard shape (its cardinality; default 200)")
     ap.add_argument("--layout", default="v1.10", choices=LAYOUTS)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--kv-form", default="inline", choices=("inline", "strindex"))
@@ -981,12 +981,14 @@ def main(argv=None):
         ap.error("--kv-form strindex needs --layout v1.10")
     if not 0 < a.scale <= 64 or (a.scale != 1.0 and a.shape == "demo"):
         ap.error("--scale must be in (0, 64] and is not for --shape demo")
-    if a.threads < 1:
-        ap.error("--threads must be at least 1")
+    if a.threads is not None and (a.shape != "hicard" or a.threads < 1):
+        ap.error("--threads is for --shape hicard only, and at least 1")
+    if a.frame_types != "some" and a.shape in ("request", "shared", "hicard"):
+        ap.error("--frame-types is not for --shape %s: it types every location" % a.shape)
 
     def one(seed):
         return generate(a.shape, a.layout, seed, a.kv_form, a.frame_types, a.scale,
-                        a.threads).to_bytes(
+                        a.threads or 200).to_bytes(
             a.unpacked, a.dict_first, a.shuffle_fields, a.unknown_fields, seed)
 
     if a.stream:
