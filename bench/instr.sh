@@ -4,8 +4,8 @@
 # and of the peers counted the same way: the protozero full walk (scenario
 # "protozero": the function scenario's peer) and, on OTLP workloads, the
 # protobuf-c and Google protobuf C++ (arena) decodes ("protobuf_c",
-# "cpp_arena": the e2e targets' peers; their malloc and free run in
-# valgrind's allocator and are not counted, so theirs are lower bounds).
+# "cpp_arena": the e2e targets' peers; glibc's malloc and free, which
+# callgrind does not replace, are counted with them).
 # bench/report.py reads the callgrind files left in OUTDIR
 # (callgrind.NAME.SCENARIO) for the split of p2m's instructions by phase.
 # p2m_iter switches instrumentation and collection on around the conversion

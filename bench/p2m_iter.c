@@ -11,9 +11,8 @@
    protozero (the full walk of bench/peer_pz.cc over every request, or over
    the pprof Profile with the pprof schema: the function and pprof
    scenarios' peer), protobuf_c or cpp_arena (decode and free of every
-   request, OTLP only: the e2e targets' peers). Under valgrind the peers'
-   malloc and free run in valgrind's allocator, whose instructions are not
-   counted: their counts are a lower bound.
+   request, OTLP only: the e2e targets' peers). callgrind does not replace
+   the allocator: glibc's malloc and free are counted with the peers.
 
    Prints "bytes B samples S work W allocs A out O series N ..." (A = heap
    allocations made during the conversions, counted by malloc_count.c; O =
@@ -61,6 +60,7 @@ int main(int argc, char **argv) {
     w.pprof = pprof;
     if (peer) { /* a general decoder's decode and free, counted like ours */
         size_t k;
+        bench_count_allocs = 1;
         if (w.pprof) {
             printf("unsupported: %s reads OTLP only\n", argv[1]);
             return 3;
@@ -76,7 +76,8 @@ int main(int argc, char **argv) {
                 }
         CALLGRIND_TOGGLE_COLLECT;
         CALLGRIND_STOP_INSTRUMENTATION;
-        printf("bytes %zu\n", w.bytes);
+        bench_count_allocs = 0;
+        printf("bytes %zu allocs %lu\n", w.bytes, bench_allocs);
         wl_free(&w);
         return 0;
     }
