@@ -23,9 +23,11 @@
                the default configuration against the protozero full walk of
                the pprof schema; the OTLP peers do not read pprof.
    --instr names a file of "workload scenario instr_per_byte" lines (from
-   callgrind, bench/instr.sh) merged into the table and the JSON; scenario
-   "protozero" there is the protozero walk, shown on its rows and written as
-   protozero_instr_per_byte. */
+   callgrind, bench/instr.sh) merged into the table and the JSON; scenarios
+   "protozero", "protobuf_c" and "cpp_arena" there are the peers (the walk,
+   the two decodes), shown on their rows and written as
+   <peer>_instr_per_byte. bench/report.py adds the families, the targets and
+   the split by phase to the JSON afterwards. */
 #define _POSIX_C_SOURCE 200809L
 #include "bench.h"
 #include "p2m_side.h"
@@ -327,7 +329,8 @@ typedef struct instr_row {
     char wl[64], scen[16];
     double ipb;
 } instr_row;
-static instr_row instr[64];
+#define MAX_INSTR 1024
+static instr_row instr[MAX_INSTR];
 static size_t n_instr;
 
 static void load_instr(const char *path) {
@@ -336,7 +339,7 @@ static void load_instr(const char *path) {
         fprintf(stderr, "bench: no instruction counts (%s): run through make bench\n", path);
         return;
     }
-    while (n_instr < 64 && fscanf(f, "%63s %15s %lf", instr[n_instr].wl, instr[n_instr].scen,
+    while (n_instr < MAX_INSTR && fscanf(f, "%63s %15s %lf", instr[n_instr].wl, instr[n_instr].scen,
                                   &instr[n_instr].ipb) == 3)
         n_instr++;
     fclose(f);
@@ -353,10 +356,13 @@ static double instr_of(const char *wl, int scen) {
     return instr_of_name(wl, bench_scenario_name[scen]);
 }
 
-/* instructions per byte of a peer, when counted (the protozero walk: row
-   "protozero" of bench/instr.sh); -1 otherwise */
-static double peer_instr(const char *wl, int lib) {
-    return strcmp(peer_key[lib], "protozero") == 0 ? instr_of_name(wl, "protozero") : -1;
+/* instructions per byte of a peer, when counted (bench/instr.sh's rows
+   "protozero", "protobuf_c" and "cpp_arena", named by peer_key); -1
+   otherwise, and for the "+agg" contenders (their decode is counted, not
+   their aggregation) */
+static double peer_instr(const char *wl, const contender *c) {
+    int decode_only = c->kind == K_PBC || c->kind == K_NPB || c->kind == K_CPP || c->kind == K_PZ;
+    return decode_only && c->lib > 0 ? instr_of_name(wl, peer_key[c->lib]) : -1;
 }
 
 /* ---- output ---- */
@@ -489,7 +495,7 @@ static void report(ctx *x, FILE *js, int *first_js, FILE *md) {
                 continue;
             }
             {
-                double pi = peer_instr(x->wl.name, c->lib);
+                double pi = peer_instr(x->wl.name, c);
                 if (pi >= 0) snprintf(pbuf, sizeof pbuf, "%.2f", pi);
                 else pbuf[0] = 0;
             }
@@ -645,9 +651,9 @@ static void report(ctx *x, FILE *js, int *first_js, FILE *md) {
                 json_num(js, k, v ? mbs(x, c->med) : 0, v);
                 snprintf(k, sizeof k, "ratio_%s", peer_key[c->lib]);
                 json_num(js, k, v && ok ? c->med / me->med : 0, v && ok);
-                if (peer_instr(x->wl.name, c->lib) >= 0) {
+                if (peer_instr(x->wl.name, c) >= 0) {
                     snprintf(k, sizeof k, "%s_instr_per_byte", peer_key[c->lib]);
-                    json_num(js, k, peer_instr(x->wl.name, c->lib), 1);
+                    json_num(js, k, peer_instr(x->wl.name, c), 1);
                 }
                 if (!v) {
                     snprintf(k, sizeof k, "%s_error", peer_key[c->lib]);

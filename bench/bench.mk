@@ -45,6 +45,41 @@ BENCH_WL    += typical-frames=$(BENCH_DIR)/typical-frames.otlp
 BENCH_PPROF := go-cpu go-heap
 BENCH_WL    += $(foreach p,$(BENCH_PPROF),$(p)=$(BENCH_DIR)/$(p).pprof:pprof)
 
+# Issue 20's workload families (docs/performance.md, "Workload families"):
+# each NAME below is made by tools/gen_profiles.py with BENCH_GEN_NAME (plus
+# --layout v1.10 --seed $(BENCH_SEED)); a :stream one is converted request by
+# request, as an agent's requests arrive. requests: agent-sized requests
+# shaped like tests/data/real (about 8, 25 and 115 KB each, about 230 KB a
+# workload); shared: the same sizes, samples sharing stacks and differing in
+# thread attributes; hicard: the high-cardinality window at three sizes;
+# cardinality: hicard's size at four thread counts (about 200 to 7 900
+# series); window: the typical shape at three scales.
+BENCH_GEN_req-8k       := --shape request --scale 0.33 --stream 30
+BENCH_GEN_req-25k      := --shape request --scale 1 --stream 10
+BENCH_GEN_req-115k     := --shape request --scale 4.6 --stream 2
+BENCH_GEN_shared-8k    := --shape shared --scale 0.33 --stream 30
+BENCH_GEN_shared-25k   := --shape shared --scale 1 --stream 10
+BENCH_GEN_shared-115k  := --shape shared --scale 4.2 --stream 2
+BENCH_GEN_hicard-s0.25 := --shape hicard --scale 0.25
+BENCH_GEN_hicard-s0.5  := --shape hicard --scale 0.5
+BENCH_GEN_hicard       := --shape hicard --scale 1
+BENCH_GEN_hicard-t5    := --shape hicard --scale 1 --threads 5
+BENCH_GEN_hicard-t25   := --shape hicard --scale 1 --threads 25
+BENCH_GEN_hicard-tmax  := --shape hicard --scale 1 --threads 100000
+BENCH_GEN_typical-s0.25 := --shape typical --scale 0.25
+BENCH_GEN_typical-s4   := --shape typical --scale 4
+BENCH_FAM_STREAM := req-8k req-25k req-115k shared-8k shared-25k shared-115k
+BENCH_FAM_ONE    := hicard-s0.25 hicard-s0.5 hicard hicard-t5 hicard-t25 hicard-tmax \
+                    typical-s0.25 typical-s4
+BENCH_WL    += $(foreach w,$(BENCH_FAM_STREAM),$(w)=$(BENCH_DIR)/$(w).otlp:stream)
+BENCH_WL    += $(foreach w,$(BENCH_FAM_ONE),$(w)=$(BENCH_DIR)/$(w).otlp)
+BENCH_FAM_FILES := $(foreach w,$(BENCH_FAM_STREAM) $(BENCH_FAM_ONE),$(BENCH_DIR)/$(w).otlp)
+# The families, smallest member first (the flatness targets compare the
+# first with the last); bench/report.py evaluates issue 20's targets on each.
+BENCH_FAMILIES := requests=req-8k,req-25k,req-115k shared=shared-8k,shared-25k,shared-115k \
+    hicard=hicard-s0.25,hicard-s0.5,hicard cardinality=hicard-t5,hicard-t25,hicard,hicard-tmax \
+    window=typical-s0.25,typical,typical-s4 real=real-profile,real-k8s
+
 PROTOS_PEER := proto/profiles_v1_10.proto proto/profiles_v1_8.proto
 BENCH_PBC_C := $(BENCH_GEN)/pbc/profiles_v1_10.pb-c.c $(BENCH_GEN)/pbc/profiles_v1_8.pb-c.c
 BENCH_NPB_C := $(BENCH_GEN)/npb/profiles_v1_10.pb.c $(BENCH_GEN)/npb/profiles_v1_8.pb.c
@@ -75,23 +110,38 @@ bench: deps bench-bin bench-workloads
 	sh bench/instr.sh $(BENCH_DIR)/p2m_iter $(BENCH_DIR) $(BENCH_WL)
 	$(BENCH_DIR)/bench --rounds $(BENCH_ROUNDS) --min-ms $(BENCH_MIN_MS) --instr $(BENCH_DIR)/instr.txt \
 	    --header-id $$(cut -c1-12 $(BENCH_DIR)/header.sha) --json $(BUILD)/bench.json --md $(BENCH_DIR)/table.md $(BENCH_WL)
+	/usr/bin/python3 bench/report.py --json $(BUILD)/bench.json --dir $(BENCH_DIR) \
+	    --header $(BENCH_HDR)/profile2metrics.h --md $(BENCH_DIR)/table.md $(BENCH_FAMILIES)
 	@echo "bench: wrote $(BUILD)/bench.json, $(BENCH_DIR)/table.md, $(BENCH_DIR)/annotate-*.txt"
 
 bench-bin: $(BENCH_DIR)/bench $(BENCH_DIR)/p2m_iter $(BENCH_DIR)/header.sha
 
 bench-workloads: $(foreach s,$(BENCH_SHAPES),$(BENCH_DIR)/$(s).otlp) $(BENCH_REAL_FILES) \
-    $(BENCH_DIR)/typical-frames.otlp $(foreach p,$(BENCH_PPROF),$(BENCH_DIR)/$(p).pprof)
+    $(BENCH_DIR)/typical-frames.otlp $(foreach p,$(BENCH_PPROF),$(BENCH_DIR)/$(p).pprof) \
+    $(BENCH_FAM_FILES)
 
-# One very short round on the small workload and the pprof heap profile
-# (tests/suite-bench.sh).
+# One very short round on the small workload and the pprof heap profile,
+# the small workload's instructions counted, and the families' report over
+# it (tests/suite-bench.sh).
 bench-smoke: bench-bin $(BENCH_DIR)/small.otlp $(BENCH_DIR)/go-heap.pprof
-	$(BENCH_DIR)/bench --rounds 1 --min-ms 1 --json $(BENCH_DIR)/smoke.json small=$(BENCH_DIR)/small.otlp \
+	sh bench/instr.sh $(BENCH_DIR)/p2m_iter $(BENCH_DIR)/smoke small=$(BENCH_DIR)/small.otlp \
+	    > $(BENCH_DIR)/smoke-instr.log
+	$(BENCH_DIR)/bench --rounds 1 --min-ms 1 --instr $(BENCH_DIR)/smoke/instr.txt \
+	    --json $(BENCH_DIR)/smoke.json small=$(BENCH_DIR)/small.otlp \
 	    go-heap=$(BENCH_DIR)/go-heap.pprof:pprof
+	/usr/bin/python3 bench/report.py --json $(BENCH_DIR)/smoke.json --dir $(BENCH_DIR)/smoke \
+	    --header $(BENCH_HDR)/profile2metrics.h smoke=small
 
 $(BENCH_DIR)/typical-frames.otlp: tools/gen_profiles.py $(wildcard proto/*.proto)
 	@mkdir -p $(BENCH_DIR)
 	/usr/bin/python3 tools/gen_profiles.py --shape typical --frame-types all --layout v1.10 \
 	    --seed $(BENCH_SEED) -o $@.tmp
+	mv $@.tmp $@
+
+$(BENCH_FAM_FILES): $(BENCH_DIR)/%.otlp: tools/gen_profiles.py $(wildcard proto/*.proto)
+	@mkdir -p $(BENCH_DIR)
+	/usr/bin/python3 tools/gen_profiles.py $(BENCH_GEN_$*) --layout v1.10 --seed $(BENCH_SEED) \
+	    -o $@.tmp
 	mv $@.tmp $@
 
 $(BENCH_DIR)/%.pprof: tools/gen_pprof.py
@@ -150,8 +200,11 @@ $(BENCH_DIR)/peer_pz.o: bench/peer_pz.cc bench/bench.h
 $(BENCH_DIR)/bench: $(BENCH_OBJ)
 	$(CXX) $(BENCH_OPT) -o $@ $(BENCH_OBJ) $(BENCH_LIBS)
 $(BENCH_DIR)/p2m_iter: $(BENCH_DIR)/p2m_iter.o $(BENCH_DIR)/p2m_side.o $(BENCH_DIR)/malloc_count.o \
-                       $(BENCH_DIR)/peer_pz.o
-	$(CXX) $(BENCH_OPT) -o $@ $^
+                       $(BENCH_DIR)/peer_pz.o $(BENCH_DIR)/peer_pbc.o $(BENCH_DIR)/peer_cpp.o \
+                       $(BENCH_DIR)/agg.o \
+                       $(BENCH_DIR)/gen/pbc_v1_10.o $(BENCH_DIR)/gen/pbc_v1_8.o \
+                       $(BENCH_DIR)/gen/cpp_v1_10.o $(BENCH_DIR)/gen/cpp_v1_8.o
+	$(CXX) $(BENCH_OPT) -o $@ $^ -lprotobuf-c -lprotobuf -lpthread
 
 # ---- bindings (issue 18): bench/bindings.sh ---------------------------------
 # make bench-bindings: the typical workload through the C call, the Go

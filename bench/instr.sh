@@ -1,8 +1,13 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # Instructions per input byte of each p2m scenario, counted by callgrind,
-# and of the protozero full walk (scenario "protozero": the function
-# scenario's peer, counted the same way).
+# and of the peers counted the same way: the protozero full walk (scenario
+# "protozero": the function scenario's peer) and, on OTLP workloads, the
+# protobuf-c and Google protobuf C++ (arena) decodes ("protobuf_c",
+# "cpp_arena": the e2e targets' peers; glibc's malloc and free, which
+# callgrind does not replace, are counted with them).
+# bench/report.py reads the callgrind files left in OUTDIR
+# (callgrind.NAME.SCENARIO) for the split of p2m's instructions by phase.
 # p2m_iter switches instrumentation and collection on around the conversion
 # only (client requests; run with --instr-atstart=no --collect-atstart=no),
 # so loading the file, compiling the engine and sizing the buffers are not
@@ -10,8 +15,8 @@
 # 1-conversion run, halved: typical e2e 13.08 M vs 13.11 M, within 0.2 %.)
 #   bench/instr.sh P2M_ITER OUTDIR NAME=PATH[:stream][:v1.8|:pprof] ...
 # A pprof workload (PATH:pprof) runs the pprof scenario and the protozero
-# walk of the pprof schema; the others parse, e2e, function, frame and the
-# protozero walk of the OTLP schema.
+# walk of the pprof schema; the others parse, e2e, function, frame, the
+# protozero walk of the OTLP schema and the two decoders.
 # Writes OUTDIR/instr.txt ("workload scenario instr_per_byte" lines) and, for
 # the typical workload, callgrind_annotate listings OUTDIR/annotate-*.txt.
 # Two valgrind runs at a time (the machine has two cores).
@@ -48,7 +53,7 @@ one() { # name scenario path
 scenarios() { # spec
     case $1 in
     *:pprof) echo pprof protozero ;;
-    *) echo parse e2e function frame protozero ;;
+    *) echo parse e2e function frame protozero protobuf_c cpp_arena ;;
     esac
 }
 running=0

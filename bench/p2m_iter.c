@@ -7,10 +7,12 @@
      p2m_iter SCENARIO ITERATIONS PATH[:stream][:v1.8|:pprof]
 
    SCENARIO is parse, e2e, function or frame (OTLP workloads), pprof (a pprof
-   workload, PATH:pprof), or protozero: the protozero full walk of
-   bench/peer_pz.cc over every request, or over the pprof Profile with the
-   pprof schema (the function and pprof scenarios' peer), so that its
-   instructions per byte are counted the same way as ours.
+   workload, PATH:pprof), or a peer, counted the same way as ours:
+   protozero (the full walk of bench/peer_pz.cc over every request, or over
+   the pprof Profile with the pprof schema: the function and pprof
+   scenarios' peer), protobuf_c or cpp_arena (decode and free of every
+   request, OTLP only: the e2e targets' peers). callgrind does not replace
+   the allocator: glibc's malloc and free are counted with the peers.
 
    Prints "bytes B samples S work W allocs A out O series N ..." (A = heap
    allocations made during the conversions, counted by malloc_count.c; O =
@@ -30,15 +32,17 @@ int main(int argc, char **argv) {
     p2m_side s;
     int scen, n, i, stream = 0;
     char path[512], *opt;
-    int pz, layout = 10, pprof = 0;
+    int pz, peer, layout = 10, pprof = 0;
     if (argc != 4) {
         fprintf(stderr,
-                "usage: p2m_iter parse|e2e|function|frame|pprof|protozero ITERATIONS "
+                "usage: p2m_iter parse|e2e|function|frame|pprof|protozero|protobuf_c|cpp_arena "
+                "ITERATIONS "
                 "PATH[:stream][:v1.8|:pprof]\n");
         return 2;
     }
     for (scen = 0; scen < SC_COUNT && strcmp(argv[1], bench_scenario_name[scen]) != 0; scen++) {}
     pz = strcmp(argv[1], "protozero") == 0;
+    peer = strcmp(argv[1], "protobuf_c") == 0 ? 1 : strcmp(argv[1], "cpp_arena") == 0 ? 2 : 0;
     n = atoi(argv[2]);
     snprintf(path, sizeof path, "%s", argv[3]);
     while ((opt = strrchr(path, ':')) != NULL) {
@@ -48,11 +52,35 @@ int main(int argc, char **argv) {
         else break;
         *opt = 0;
     }
-    if ((scen == SC_COUNT && !pz) || n < 0 || wl_load(&w, path, path, stream, layout) != 0) {
+    if ((scen == SC_COUNT && !pz && !peer) || n < 0 ||
+        wl_load(&w, path, path, stream, layout) != 0) {
         fprintf(stderr, "p2m_iter: bad arguments or unreadable %s\n", path);
         return 2;
     }
     w.pprof = pprof;
+    if (peer) { /* a general decoder's decode and free, counted like ours */
+        size_t k;
+        bench_count_allocs = 1;
+        if (w.pprof) {
+            printf("unsupported: %s reads OTLP only\n", argv[1]);
+            return 3;
+        }
+        CALLGRIND_START_INSTRUMENTATION;
+        CALLGRIND_TOGGLE_COLLECT;
+        for (i = 0; i < n; i++)
+            for (k = 0; k < w.n; k++)
+                if ((peer == 1 ? pbc_decode(w.msg[k], w.len[k], w.layout)
+                               : cpp_decode(w.msg[k], w.len[k], w.layout)) != 0) {
+                    fprintf(stderr, "p2m_iter: %s\n", peer == 1 ? pbc_error() : cpp_error());
+                    return 1;
+                }
+        CALLGRIND_TOGGLE_COLLECT;
+        CALLGRIND_STOP_INSTRUMENTATION;
+        bench_count_allocs = 0;
+        printf("bytes %zu allocs %lu\n", w.bytes, bench_allocs);
+        wl_free(&w);
+        return 0;
+    }
     if (pz) { /* the peer's walk, counted like ours */
         uint64_t sum = 0;
         size_t k;

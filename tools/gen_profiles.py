@@ -9,7 +9,8 @@ protobuf does not write by itself (unpacked repeated scalars, dictionary
 before the samples) come from a small wire-level rewriter below.
 
 Command line:
-    tools/gen_profiles.py --shape small|typical|huge|demo [--layout v1.10]
+    tools/gen_profiles.py --shape small|typical|huge|demo|request|shared|hicard
+        [--scale 1] [--threads 200] [--layout v1.10]
         [--seed 1] [--kv-form inline|strindex] [--unpacked]
         [--dict-first|--dict-last] [--shuffle-fields] [--unknown-fields]
         [--frame-types some|all] -o FILE
@@ -576,7 +577,15 @@ def _func_name(rnd, kind, i):
     return "%s_%s%d" % (a, b, i)  # native
 
 
-def _shape_params(shape):
+def _shape_params(shape, scale=1.0):
+    P = _base_params(shape)
+    if scale != 1.0:  # every count scaled; resources and depth stay (the window's shape)
+        for k in ("funcs", "locs", "stacks", "samples", "mappings"):
+            P[k] = max(4, int(round(P[k] * scale)))
+    return P
+
+
+def _base_params(shape):
     if shape == "small":
         return dict(resources=1, procs=1, threads=2, funcs=40, locs=60, stacks=20,
                     depth=8, samples=40, mappings=3, memory=False)
@@ -589,15 +598,24 @@ def _shape_params(shape):
     raise ValueError("unknown shape %r" % shape)
 
 
-def generate(shape="typical", layout="v1.10", seed=1, kv_form="inline", frame_types="some"):
+def generate(shape="typical", layout="v1.10", seed=1, kv_form="inline", frame_types="some",
+             scale=1.0, threads=200):
     """A Builder holding a request of the named shape. frame_types "some":
     every fifth location carries a profile.frame.type attribute; "all":
     every location does, the type of its function's kind (go, jvm, kernel,
     native), as the eBPF profiler writes them (the random draws are the same,
-    so the stacks and samples are those of "some")."""
+    so the stacks and samples are those of "some"). scale multiplies the
+    counts of the shape (tables and samples; small, typical and huge keep
+    their resources, processes, threads and stack depth); threads is the
+    hicard shape's threads per process. With scale 1 every shape's bytes are
+    what they were before scale existed."""
     if shape == "demo":
         return generate_demo(layout, seed, kv_form)
-    P = _shape_params(shape)
+    if shape in ("request", "shared"):
+        return generate_agent(shape, layout, seed, kv_form, scale)
+    if shape == "hicard":
+        return generate_hicard(layout, seed, kv_form, scale, threads)
+    P = _shape_params(shape, scale)
     rnd = random.Random(seed)
     b = Builder(layout, kv_form)
     kinds = ("native", "go", "jvm", "kernel")
@@ -675,6 +693,196 @@ def generate(shape="typical", layout="v1.10", seed=1, kv_form="inline", frame_ty
     return b
 
 
+# ---- agent-sized requests and the high-cardinality window --------------------
+
+# Frame types of the eBPF profiler and how often each appears on the
+# locations of the real captures (tests/data/real: go, kernel, native, v8js,
+# jvm, in that order of frequency).
+_AGENT_KINDS = (("go", 0.55), ("kernel", 0.22), ("native", 0.13), ("v8js", 0.04), ("jvm", 0.06))
+
+
+def _pick_kind(rnd):
+    r = rnd.random()
+    for kind, w in _AGENT_KINDS:
+        if r < w:
+            return kind
+        r -= w
+    return _AGENT_KINDS[-1][0]
+
+
+def _agent_dictionary(b, rnd, n_funcs, n_locs, n_maps, unsymbolised):
+    """Functions, mappings and locations as the eBPF profiler writes them:
+    every location has a profile.frame.type; a fraction `unsymbolised` of
+    them (native and kernel frames the agent could not name) has an address
+    and a mapping but no Line; the rest one Line, one in nine two (an
+    inlined frame). Returns the location indices."""
+    maps = [b.mapping("/usr/lib/lib%s%d.so" % (rnd.choice(_WORDS), i),
+                      0x7f0000000000 + i * 0x1000000, 0x7f0000000000 + i * 0x1000000 + 0x800000)
+            for i in range(n_maps)]
+    funcs = []
+    for i in range(n_funcs):
+        kind = _pick_kind(rnd)
+        name = _func_name(rnd, kind if kind in ("go", "jvm", "kernel") else "native", i)
+        funcs.append((kind, name, "src/%s/%s_%d.c" % (rnd.choice(_WORDS), rnd.choice(_WORDS),
+                                                      i % 997)))
+    locs = []
+    for i in range(n_locs):
+        kind, fname, ffile = funcs[rnd.randrange(len(funcs))]
+        loc = b.d.location_table.add()
+        loc.mapping_index = rnd.choice(maps)
+        loc.address = 0x1000 + rnd.randrange(1 << 24)
+        if kind in ("native", "kernel") and rnd.random() < unsymbolised:
+            pass  # an address only
+        else:
+            ln = loc.lines.add()
+            ln.function_index = b.function(fname, ffile)
+            ln.line = rnd.randrange(1, 3000)
+            if i % 9 == 0:
+                _, f2, file2 = funcs[rnd.randrange(len(funcs))]
+                ln = loc.lines.add()
+                ln.function_index = b.function(f2, file2)
+                ln.line = rnd.randrange(1, 3000)
+        loc.attribute_indices.append(b.attr("profile.frame.type", kind))
+        locs.append(len(b.d.location_table) - 1)
+    return locs
+
+
+def _agent_stack(b, rnd, locs, root, depth):
+    """A new stack table entry: random leaf-side frames below a shared
+    root-side prefix (leaf first)."""
+    root = root[: depth * 2 // 3]
+    leaf = [rnd.choice(locs) for _ in range(max(1, depth - len(root)))]
+    return b.stack(leaf + root[::-1], dup=True)
+
+
+def generate_agent(shape="request", layout="v1.10", seed=1, kv_form="inline", scale=1.0):
+    """One request of the OpenTelemetry eBPF profiler as an agent sends it,
+    shaped like tests/data/real (scale 1 is about 25 KB, the size of
+    sig-profiling-profile.otlp; 0.33 about 8 KB, 4.6 about 115 KB).
+    A resource per container, one cpu profile (samples/count, period of 50 ms
+    of cpu/nanoseconds) per resource, sample attributes thread.name,
+    process.executable.name, process.executable.path, process.pid,
+    thread.id and cpu.logical_number, stacks of depth ~16, every location
+    typed (profile.frame.type), a fifth of the native and kernel frames
+    without a Line.
+    "request": as in the captures, every sample has a stack of its own and
+      1 to ~8 timestamps (scale 1: 55 samples, 55 stacks).
+    "shared": one process per resource whose samples share stacks, differing
+      only in their thread's attributes (thread.name, thread.id and the cpu
+      it runs on); scale 1: 317 samples on 103 stacks, one timestamp each."""
+    rnd = random.Random(seed)
+    b = Builder(layout, kv_form)
+    n_res = max(1, int(round(4 * scale)))
+    if shape == "shared":
+        n_samples, n_stacks = max(4, int(round(317 * scale))), max(2, int(round(103 * scale)))
+        n_funcs, n_locs = 150, 240
+    else:
+        n_samples = n_stacks = max(4, int(round(55 * scale)))
+        n_funcs, n_locs = 210, 330
+    locs = _agent_dictionary(b, rnd, max(8, int(round(n_funcs * scale))),
+                             max(8, int(round(n_locs * scale))),
+                             max(2, int(round(11 * scale))), 0.2)
+    prefixes = [[rnd.choice(locs) for _ in range(12)] for _ in range(max(2, n_res * 2))]
+    stacks = []
+    for _ in range(n_stacks):
+        depth = max(2, int(rnd.gauss(16, 6)))
+        stacks.append(_agent_stack(b, rnd, locs, rnd.choice(prefixes), depth))
+    t0 = BASE_TIME + rnd.randrange(1_000_000) * 1000
+    dur = 5_000_000_000
+    for r in range(n_res):
+        cid = "%064x" % rnd.getrandbits(256)
+        rp = b.resource([("container.id", cid), ("service.name", "svc-%d" % r),
+                         ("service.instance.id", cid)],
+                        schema_url="https://opentelemetry.io/schemas/1.37.0")
+        sp = b.scope(rp)
+        prof = b.cpu_profile(sp, time=t0, duration=dur)
+        threads = []
+        for pi in range(1 if shape == "shared" else 1 + rnd.randrange(2)):
+            pid = 200000 + rnd.randrange(800000)
+            exe = "%s-%s" % (rnd.choice(_WORDS), rnd.choice(_WORDS))
+            pattrs = [("process.executable.name", exe),
+                      ("process.executable.path", "/usr/bin/" + exe), ("process.pid", pid)]
+            for ti in range(1 + rnd.randrange(4)):
+                tname = exe[:15] if ti == 0 else "%s-%d" % (rnd.choice(_WORDS), ti)
+                threads.append((pattrs, tname, pid + 1 + rnd.randrange(500), rnd.randrange(32)))
+        lo = r * n_samples // n_res
+        hi = (r + 1) * n_samples // n_res
+        for k in range(lo, hi):
+            pattrs, tname, tid, cpu = rnd.choice(threads)
+            if shape != "shared":  # "shared": a thread stays on its cpu
+                cpu = rnd.randrange(32)
+            attrs = [("thread.name", tname)] + pattrs + [("thread.id", tid),
+                                                         ("cpu.logical_number", cpu)]
+            if shape == "shared":
+                st = stacks[min(n_stacks - 1, int(rnd.expovariate(3.0 / n_stacks)))]
+                ts = [t0 + rnd.randrange(dur // PERIOD) * PERIOD]
+            else:
+                st = stacks[k]
+                n = 1 + int(rnd.expovariate(0.4))
+                ts = sorted(t0 + rnd.randrange(dur // PERIOD) * PERIOD for _ in range(n))
+            b.sample(prof, st, timestamps=ts, attrs=attrs)
+    return b
+
+
+def generate_hicard(layout="v1.10", seed=1, kv_form="inline", scale=1.0, threads=200):
+    """The high-cardinality window (issue 20): at scale 1, 40 resources (one
+    process each), `threads` threads per process, 8 000 samples each carrying
+    thread.name and a thread.id drawn from a large range (nearly unique per
+    sample: about one attribute-table entry per sample), 6 000 stacks of depth
+    ~35, 30 000 locations, 12 000 functions, every location typed; about
+    2.2 MB, and with 200 threads about 5 000 cpu series (process, thread).
+    scale multiplies every count, resources included; threads sets the
+    cardinality at a given size."""
+    rnd = random.Random(seed)
+    b = Builder(layout, kv_form)
+    n_res = max(1, int(round(40 * scale)))
+    n_samples = max(n_res, int(round(8000 * scale)))
+    kinds = ("native", "go", "jvm", "kernel")
+    maps = [b.mapping("/usr/lib/lib%s%d.so" % (rnd.choice(_WORDS), i),
+                      0x7f0000000000 + i * 0x1000000, 0x7f0000000000 + i * 0x1000000 + 0x800000)
+            for i in range(max(2, int(round(60 * scale))))]
+    funcs = [(_func_name(rnd, kinds[i % 4], i), "src/%s/%s_%d.c" % (
+        rnd.choice(_WORDS), rnd.choice(_WORDS), i % 997))
+        for i in range(max(8, int(round(12000 * scale))))]
+    locs = []
+    for i in range(max(8, int(round(30000 * scale)))):
+        fidx = i if i < len(funcs) else rnd.randrange(len(funcs))  # every function used
+        fname, ffile = funcs[fidx]
+        loc = b.d.location_table.add()
+        loc.mapping_index = rnd.choice(maps)
+        loc.address = 0x1000 + rnd.randrange(1 << 24)
+        ln = loc.lines.add()
+        ln.function_index = b.function(fname, ffile)
+        ln.line = rnd.randrange(1, 3000)
+        loc.attribute_indices.append(b.attr("profile.frame.type", kinds[fidx % 4]))
+        locs.append(len(b.d.location_table) - 1)
+    n_stacks = max(2, int(round(6000 * scale)))
+    prefixes = [[rnd.choice(locs) for _ in range(35 * 2 // 3)]
+                for _ in range(max(4, n_stacks // 50))]
+    stacks = [_agent_stack(b, rnd, locs, rnd.choice(prefixes), max(2, int(rnd.gauss(35, 35 / 4))))
+              for _ in range(n_stacks)]
+    t0 = BASE_TIME + rnd.randrange(1_000_000) * 1000
+    dur = 5_000_000_000
+    for r in range(n_res):
+        cid = "%064x" % rnd.getrandbits(256)
+        rp = b.resource([("container.id", cid), ("service.name", "svc-%d" % r),
+                         ("service.instance.id", cid)],
+                        schema_url="https://opentelemetry.io/schemas/1.37.0")
+        prof = b.cpu_profile(b.scope(rp), time=t0, duration=dur)
+        pid = 1000 + r * 7919
+        exe = "%s-%s-%d" % (rnd.choice(_WORDS), rnd.choice(_WORDS), r)
+        pattrs = [("process.executable.name", exe), ("process.executable.path", "/usr/bin/" + exe),
+                  ("process.pid", pid)]
+        for _ in range(r * n_samples // n_res, (r + 1) * n_samples // n_res):
+            attrs = pattrs + [("thread.name", "worker-%d" % rnd.randrange(threads)),
+                              ("thread.id", pid * 100000 + rnd.randrange(1 << 30))]
+            st = stacks[rnd.randrange(n_stacks)]
+            n = 1 + int(rnd.expovariate(1.5))
+            ts = sorted(t0 + rnd.randrange(dur) for _ in range(n))
+            b.sample(prof, st, timestamps=ts, attrs=attrs)
+    return b
+
+
 def generate_demo(layout="v1.10", seed=1, kv_form="inline"):
     """A small readable request: two containers, a few named processes and
     threads, cpu samples (timestamps only) and one memory profile."""
@@ -739,7 +947,13 @@ def generate_demo(layout="v1.10", seed=1, kv_form="inline"):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description="Generate OTLP profiles requests.")
-    ap.add_argument("--shape", default="typical", choices=("small", "typical", "huge", "demo"))
+    ap.add_argument("--shape", default="typical",
+                    choices=("small", "typical", "huge", "demo", "request", "shared", "hicard"))
+    ap.add_argument("--scale", type=float, default=1.0,
+                    help="multiply the shape's counts (not for demo); request and shared at 1"
+                    " are about 25 KB, hicard about 2.2 MB")
+    ap.add_argument("--threads", type=int, default=None,
+                    help="threads per process of the hicard shape (its cardinality; default 200)")
     ap.add_argument("--layout", default="v1.10", choices=LAYOUTS)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--kv-form", default="inline", choices=("inline", "strindex"))
@@ -765,9 +979,16 @@ def main(argv=None):
     a = ap.parse_args(argv)
     if a.kv_form == "strindex" and a.layout != "v1.10":
         ap.error("--kv-form strindex needs --layout v1.10")
+    if not 0 < a.scale <= 64 or (a.scale != 1.0 and a.shape == "demo"):
+        ap.error("--scale must be in (0, 64] and is not for --shape demo")
+    if a.threads is not None and (a.shape != "hicard" or a.threads < 1):
+        ap.error("--threads is for --shape hicard only, and at least 1")
+    if a.frame_types != "some" and a.shape in ("request", "shared", "hicard"):
+        ap.error("--frame-types is not for --shape %s: it types every location" % a.shape)
 
     def one(seed):
-        return generate(a.shape, a.layout, seed, a.kv_form, a.frame_types).to_bytes(
+        return generate(a.shape, a.layout, seed, a.kv_form, a.frame_types, a.scale,
+                        a.threads or 200).to_bytes(
             a.unpacked, a.dict_first, a.shuffle_fields, a.unknown_fields, seed)
 
     if a.stream:
