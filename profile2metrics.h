@@ -10785,6 +10785,24 @@ static P2M__MUST p2m_status p2m__rx_begin(const char **pattern, size_t len, cons
     return p2m__rx_measure(*pattern, len, err, ninst, ncls, bytes) ? P2M_OK : P2M_ERR_CONFIG;
 }
 
+/* A compiled pattern's header for both backends: ninst instructions and
+   ncls classes of the built-in program after it (PCRE2 keeps its own code
+   and sets backend, the offsets and pcre), nothing known of the program
+   yet. */
+static void p2m__rx_header(p2m_regex *r, uint32_t ninst, uint32_t ncls)
+{
+    r->magic = P2M__RX_MAGIC;
+    r->ninst = ninst;
+    r->nclass = ncls;
+    r->backend = 0;
+    r->anchored = 0;
+    r->use_first = 0;
+    r->extra = 0;
+    r->pcre = NULL;
+    r->code_off = p2m__rx_align(sizeof(p2m_regex));
+    r->class_off = r->code_off + p2m__rx_align((size_t)ninst * sizeof(p2m__rinst));
+}
+
 /* ---- the Pike VM (the built-in backend; PCRE2 replaces it) ---- */
 #ifndef P2M_USE_PCRE2
 
@@ -11023,22 +11041,6 @@ static size_t p2m__regex_need(const char *pattern, size_t len) {
     uint32_t ninst, ncls;
     size_t bytes;
     return p2m__rx_measure(pattern, len, 0, &ninst, &ncls, &bytes) ? bytes + P2M__RX_ALIGN - 1 : 0;
-}
-
-/* A compiled pattern's header: ninst instructions and ncls classes after
-   it, nothing known of the program yet. */
-static void p2m__rx_header(p2m_regex *r, uint32_t ninst, uint32_t ncls)
-{
-    r->magic = P2M__RX_MAGIC;
-    r->ninst = ninst;
-    r->nclass = ncls;
-    r->backend = 0;
-    r->anchored = 0;
-    r->use_first = 0;
-    r->extra = 0;
-    r->pcre = NULL;
-    r->code_off = p2m__rx_align(sizeof(p2m_regex));
-    r->class_off = r->code_off + p2m__rx_align((size_t)ninst * sizeof(p2m__rinst));
 }
 
 /* Threads carry only the reported span: in a pattern with a group, SAVE 2
@@ -11375,12 +11377,8 @@ P2M_API p2m_status p2m_regex_compile(const char *pattern, size_t len, void *mem,
         p2m__rx_pcre_rejected(err, ec);
         return P2M_ERR_CONFIG;
     }
-    r->magic = P2M__RX_MAGIC;
-    r->ninst = ninst;
-    r->nclass = ncls;
+    p2m__rx_header(r, ninst, ncls);
     r->backend = 1;
-    r->anchored = 0;
-    r->use_first = 0;
     r->code_off = 0;
     r->class_off = 0;
     {

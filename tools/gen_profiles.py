@@ -657,10 +657,7 @@ def generate(shape="typical", layout="v1.10", seed=1, kv_form="inline", frame_ty
     dur = 5_000_000_000
     per_res = P["samples"] // P["resources"]
     for r in range(P["resources"]):
-        cid = "%064x" % rnd.getrandbits(256)
-        rp = b.resource([("container.id", cid), ("service.name", "svc-%d" % r),
-                         ("service.instance.id", cid)],
-                        schema_url="https://opentelemetry.io/schemas/1.37.0")
+        rp = _container_resource(b, rnd, r)
         sp = b.scope(rp)
         prof = b.cpu_profile(sp, time=t0, duration=dur)
         procs = []
@@ -747,6 +744,15 @@ def _agent_dictionary(b, rnd, n_funcs, n_locs, n_maps, unsymbolised):
     return locs
 
 
+def _container_resource(b, rnd, r):
+    """Resource r: a container (a random id, also the service instance) of
+    service svc-r, as the eBPF profiler names them."""
+    cid = "%064x" % rnd.getrandbits(256)
+    return b.resource([("container.id", cid), ("service.name", "svc-%d" % r),
+                       ("service.instance.id", cid)],
+                      schema_url="https://opentelemetry.io/schemas/1.37.0")
+
+
 def _agent_stack(b, rnd, locs, root, depth):
     """A new stack table entry: random leaf-side frames below a shared
     root-side prefix (leaf first)."""
@@ -790,10 +796,7 @@ def generate_agent(shape="request", layout="v1.10", seed=1, kv_form="inline", sc
     t0 = BASE_TIME + rnd.randrange(1_000_000) * 1000
     dur = 5_000_000_000
     for r in range(n_res):
-        cid = "%064x" % rnd.getrandbits(256)
-        rp = b.resource([("container.id", cid), ("service.name", "svc-%d" % r),
-                         ("service.instance.id", cid)],
-                        schema_url="https://opentelemetry.io/schemas/1.37.0")
+        rp = _container_resource(b, rnd, r)
         sp = b.scope(rp)
         prof = b.cpu_profile(sp, time=t0, duration=dur)
         threads = []
@@ -864,10 +867,7 @@ def generate_hicard(layout="v1.10", seed=1, kv_form="inline", scale=1.0, threads
     t0 = BASE_TIME + rnd.randrange(1_000_000) * 1000
     dur = 5_000_000_000
     for r in range(n_res):
-        cid = "%064x" % rnd.getrandbits(256)
-        rp = b.resource([("container.id", cid), ("service.name", "svc-%d" % r),
-                         ("service.instance.id", cid)],
-                        schema_url="https://opentelemetry.io/schemas/1.37.0")
+        rp = _container_resource(b, rnd, r)
         prof = b.cpu_profile(b.scope(rp), time=t0, duration=dur)
         pid = 1000 + r * 7919
         exe = "%s-%s-%d" % (rnd.choice(_WORDS), rnd.choice(_WORDS), r)
