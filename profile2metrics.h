@@ -1825,11 +1825,18 @@ static void p2m__arena_over(p2m__arena *a, void *mem, size_t size) {
 #define P2M__STACKS(e) 0
 #define P2M__NAMES(e) 0
 #define P2M__PROPS(e) 0
+#define P2M__FNCACHE(e) 0
 #else
 #define P2M__STACKS(e) ((e)->need_stacks) /* the stack, location, function, mapping tables */
 #define P2M__NAMES(e) ((e)->need_names)   /* and the function names of frames */
 #define P2M__PROPS(e) ((e)->stack_props)  /* frame rules, stack filter or stack patterns */
+/* each stack's names kept for its other samples (the inclusive function
+   metric; not in a build for size, which walks every sample's stack) */
+#define P2M__FNCACHE(e)                                                                            \
+    (!P2M__FOR_SIZE && (e)->metric[P2M_METRIC_FUNCTION].enabled &&                                 \
+     (e)->function_mode == P2M_FUNCTION_INCLUSIVE)
 #endif
+#define P2M__FSTK_UNRESOLVED UINT32_MAX
 
 #define P2M__EV18 1u   /* only v1.8 */
 #define P2M__EVOLD 2u  /* v1.8 or v1.9 (old sample layout) */
@@ -2003,6 +2010,9 @@ typedef struct p2m__req {
     uint32_t stamp;
     uint32_t *fn_list;        /* a sample's distinct function names (inclusive) */
     uint32_t fn_list_cap;
+    p2m__strent *fstk;        /* inclusive, per stack: its names in fpool (off
+                                 P2M__FSTK_UNRESOLVED until its first sample) */
+    uint32_t *fpool, fpool_cap, fpool_used;
     const p2m_options *opt;
     /* filters and regex rules */
     uint8_t *verdict;
@@ -2416,8 +2426,8 @@ typedef struct p2m__plan {
     size_t aslots, vals, vhash, ser, ser_vids, ser_pos, shash, consts, slots, kv,
         res, resfields, plist, result, aspans, spans, rescount, loc_memo, func_memo, lines, stamps,
         verdict, rx_memo, rx_scratch, akey, kstamp, elist, cum, smemo, fn_list, sprops, sstate,
-        scls, xverdict, total;
-    uint32_t vals_cap, vhash_cap, ser_cap, shash_cap, smemo_n, fn_list_cap, scls_cap;
+        scls, xverdict, fstk, fpool, total;
+    uint32_t vals_cap, vhash_cap, ser_cap, shash_cap, smemo_n, fn_list_cap, scls_cap, fpool_cap;
 } p2m__plan;
 
 static uint32_t p2m__pow2_at_least(uint64_t n) {
@@ -2503,6 +2513,12 @@ static void p2m__plan_stacks(const p2m__req *q, p2m__plan *pl) {
                                                                            : pl->vals_cap)
                                   : 1u;
     P2M__PLACE(fn_list, (size_t)pl->fn_list_cap * 4u);
+    /* inclusive: each stack's names, kept at its first sample for the
+       others, in a pool twice as big as the locations' names (stacks that
+       do not fit are walked at each sample); not in a build for size */
+    pl->fpool_cap = P2M__FNCACHE(e) ? (uint32_t)(2u * (q->sv.n_lines + q->sv.n_locs)) : 0u;
+    P2M__PLACE(fstk, pl->fpool_cap ? ((size_t)q->sv.n_stacks + 1u) * sizeof(p2m__strent) : 0u);
+    P2M__PLACE(fpool, (size_t)pl->fpool_cap * 4u);
     pl->scls_cap = props ? p2m__pow2_at_least(((uint64_t)q->sv.n_stacks + 1u) * 2u) : 0u;
     P2M__PLACE(sprops, props ? ((size_t)q->sv.n_stacks + 1u) * sizeof(p2m__sprop) : 0u);
     P2M__PLACE(sstate, props ? ((size_t)q->sv.n_stacks + 1u) * sizeof(uint32_t) : 0u);
@@ -3623,12 +3639,11 @@ P2M__INLINE P2M__MUST int p2m__locs_next(p2m__req *q, p2m__locs *k, uint64_t *li
     }
 }
 
-/* Feeds the function metric from one sample's stack. 0 ok, 1 invalid
-   reference, -1 malformed. */
-static P2M__MUST int p2m__feed_functions(p2m__req *q, uint64_t stack_idx, uint64_t contrib,
-                                         uint64_t lo, uint64_t hi) {
+/* The distinct function names of stack stack_idx, innermost first (self
+   mode: the leaf's first name), walked into q->fn_list: *n of them. 0 ok,
+   1 invalid reference, -1 malformed. */
+static P2M__MUST int p2m__walk_names(p2m__req *q, uint64_t stack_idx, uint32_t *n_out) {
     const int inclusive = q->e->function_mode == P2M_FUNCTION_INCLUSIVE;
-    const uint32_t base = p2m__kv_hash(q, P2M_METRIC_FUNCTION, q->e->fkey);
     p2m__locs loc;
     uint64_t li = 0; /* p2m__locs_next sets it (initialised for the static analyzer) */
     int r;
@@ -3668,29 +3683,67 @@ static P2M__MUST int p2m__feed_functions(p2m__req *q, uint64_t stack_idx, uint64
         }
     }
     if (r < 0) return -1;
-    {
-        const uint32_t fk = q->e->fkey, saved = q->kv[fk];
-        const uint8_t saved_pos = q->kpos[fk];
-        uint32_t novf = 0;
-        q->kpos[fk] = (uint8_t)q->e->n_rules; /* after every rule's attribute */
-        /* one feed per name (self: the one leaf name); base is the sample's
-           p2m__kv_hash without fkey. Feeds that land in the overflow point
-           (most, once a resource has max_series of them) are added to it
-           once, together. */
-        if (!n_fed) fn_list[n_fed++] = p2m__unknown_vid(q); /* no frame at all */
-        for (k = 0; k < n_fed; k++) {
-            p2m__series *se;
-            q->kv[fk] = fn_list[k];
-            se = &q->ser[p2m__series_at(q, P2M_METRIC_FUNCTION, p2m__hstep(base, fn_list[k]))];
-            if (se->overflow) novf++; /* the resource's overflow point */
-            else p2m__series_add(q, se, contrib, 1, lo, hi);
+    *n_out = n_fed;
+    return 0;
+}
+
+/* The same names from the per-stack cache (P2M__FNCACHE) when the stack was
+   seen before; else walked, and kept while the pool has room. */
+static P2M__MUST int p2m__stack_names(p2m__req *q, uint64_t stack_idx, const uint32_t **names,
+                                      uint32_t *n) {
+    p2m__strent *c = 0;
+    int r;
+    if (!P2M__FOR_SIZE && q->fpool_cap && (stack_idx < q->sv.n_stacks || stack_idx == 0)) {
+        c = &q->fstk[stack_idx < q->sv.n_stacks ? (uint32_t)stack_idx : q->sv.n_stacks];
+        if (c->off != P2M__FSTK_UNRESOLVED) {
+            *names = q->fpool + c->off;
+            *n = c->len;
+            return 0;
         }
-        if (novf)
-            p2m__series_add(q, &q->ser[P2M__ID1_ID(q->ovf[P2M_METRIC_FUNCTION])], contrib, novf, lo,
-                            hi);
-        q->kv[fk] = saved;
-        q->kpos[fk] = saved_pos;
     }
+    if ((r = p2m__walk_names(q, stack_idx, n)) != 0) return r;
+    *names = q->fn_list;
+    if (c && *n <= q->fpool_cap - q->fpool_used) {
+        if (*n) P2M_MEMCPY(q->fpool + q->fpool_used, q->fn_list, (size_t)*n * 4u);
+        c->off = q->fpool_used;
+        c->len = *n;
+        q->fpool_used += *n;
+    }
+    return 0;
+}
+
+/* Feeds the function metric from one sample's stack: one point per name
+   (base is the sample's p2m__kv_hash without fkey). 0 ok, 1 invalid
+   reference, -1 malformed. */
+static P2M__MUST int p2m__feed_functions(p2m__req *q, uint64_t stack_idx, uint64_t contrib,
+                                         uint64_t lo, uint64_t hi) {
+    const uint32_t base = p2m__kv_hash(q, P2M_METRIC_FUNCTION, q->e->fkey);
+    const uint32_t fk = q->e->fkey, saved = q->kv[fk];
+    const uint8_t saved_pos = q->kpos[fk];
+    const uint32_t *names;
+    uint32_t n, k, novf = 0, unknown;
+    int r = p2m__stack_names(q, stack_idx, &names, &n);
+    if (r) return r;
+    if (!n) { /* no frame at all: one point for the unknown function */
+        unknown = p2m__unknown_vid(q);
+        names = &unknown;
+        n = 1;
+    }
+    q->kpos[fk] = (uint8_t)q->e->n_rules; /* after every rule's attribute */
+    /* Feeds that land in the overflow point (most, once a resource has
+       max_series of them) are added to it once, together. */
+    for (k = 0; k < n; k++) {
+        p2m__series *se;
+        q->kv[fk] = names[k];
+        se = &q->ser[p2m__series_at(q, P2M_METRIC_FUNCTION, p2m__hstep(base, names[k]))];
+        if (se->overflow) novf++; /* the resource's overflow point */
+        else p2m__series_add(q, se, contrib, 1, lo, hi);
+    }
+    if (novf)
+        p2m__series_add(q, &q->ser[P2M__ID1_ID(q->ovf[P2M_METRIC_FUNCTION])], contrib, novf, lo,
+                        hi);
+    q->kv[fk] = saved;
+    q->kpos[fk] = saved_pos;
     return 0;
 }
 
@@ -5849,6 +5902,12 @@ static void p2m__place_stacks(p2m__req *q, const p2m__plan *pl, uint8_t *base) {
         if (e->metric[P2M_METRIC_FUNCTION].enabled && e->function_mode == P2M_FUNCTION_INCLUSIVE) {
             q->stamps = (uint32_t *)(void *)(base + pl->stamps);
             P2M_MEMSET(q->stamps, 0, (size_t)pl->vals_cap * 4u);
+        }
+        q->fpool_cap = pl->fpool_cap;
+        if (!P2M__FOR_SIZE && q->fpool_cap) { /* every stack unresolved (all ones), none kept */
+            q->fstk = (p2m__strent *)(void *)(base + pl->fstk);
+            q->fpool = (uint32_t *)(void *)(base + pl->fpool);
+            P2M_MEMSET(q->fstk, 0xff, ((size_t)q->sv.n_stacks + 1u) * sizeof(p2m__strent));
         }
     }
     if (P2M__PROPS(e)) { /* nothing resolved yet */

@@ -1449,6 +1449,46 @@ def _():
     stat(r, "overflow_samples", total_ovf)
 
 
+@check("function_inclusive_shared_stacks_in_order")
+def _():
+    # Samples share stacks, as an agent's do (the library keeps each stack's
+    # names after its first sample), over few locations, so that later
+    # stacks no longer fit the library's pool and are walked at every
+    # sample. Each point's value and the points' order (first fed, first
+    # out) are worked out here from what the builder was given.
+    import random
+    rnd = random.Random(11)
+    b = G.Builder("v1.10")
+    sp = b.scope(b.resource({"service.name": "s"}))
+    p = b.profile(sp, ("cpu", "nanoseconds"), time=T0, duration=DUR)
+    frames = [["a"], ["b"], [("c", 1), ("a", 2)], ["d"], ["e"]]   # a location per entry
+    locs = [b.location(fr) for fr in frames]
+    stacks = []
+    for _ in range(25):
+        depth = rnd.randint(1, 9)
+        idx = [rnd.randrange(len(locs)) for _ in range(depth)]
+        stacks.append((b.stack([locs[i] for i in idx], dup=True), idx))
+    stacks.append((b.stack([], dup=True), []))                  # no frame: [unknown]
+    total, order = {}, []
+    for _ in range(400):
+        st, idx = rnd.choice(stacks)
+        v = rnd.randint(1, 1000)
+        b.sample(p, st, values=[v])
+        distinct = []
+        for n in (f if isinstance(f, str) else f[0] for i in idx for f in frames[i]):
+            if n not in distinct:
+                distinct.append(n)
+        for n in distinct or ["[unknown]"]:
+            if n not in total:
+                order.append(n)
+                total[n] = 0
+            total[n] += v
+    r = convert_ok("function_inclusive_shared_stacks", b.to_bytes(),
+                   config="attributes: []\n" + INCL)
+    got = [(dict(a).get("function.name"), v) for a, v in points(r.req, "function_cpu_time")]
+    eq(got, [(n, total[n]) for n in order], "function_cpu_time points, in order")
+
+
 def unreferenced_bad_locations(refer=None):
     """Locations a, b used by a sample, and locations no sample uses: one whose
     line names a function outside the table, one whose function's name is
