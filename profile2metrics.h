@@ -3721,12 +3721,12 @@ static P2M__MUST int p2m__feed_functions(p2m__req *q, uint64_t stack_idx, uint64
     const uint32_t fk = q->e->fkey, saved = q->kv[fk];
     const uint8_t saved_pos = q->kpos[fk];
     const uint32_t *names;
-    uint32_t n, k, novf = 0, unknown;
+    uint32_t n, k, novf = 0;
     int r = p2m__stack_names(q, stack_idx, &names, &n);
     if (r) return r;
-    if (!n) { /* no frame at all: one point for the unknown function */
-        unknown = p2m__unknown_vid(q);
-        names = &unknown;
+    if (!n) { /* no frame at all: one point for the unknown function (fn_list holds one) */
+        q->fn_list[0] = p2m__unknown_vid(q);
+        names = q->fn_list;
         n = 1;
     }
     q->kpos[fk] = (uint8_t)q->e->n_rules; /* after every rule's attribute */
