@@ -10056,8 +10056,7 @@ typedef struct p2m__rcomp {
 } p2m__rcomp;
 
 #define p2m__rx_fail(e, st, off, m) p2m__rx_fail_((e), (st), (off), P2M__MSG(m))
-static void p2m__rx_fail_(p2m_error *err, p2m_status st, size_t off, const char *msg)
-{
+static void p2m__rx_fail_(p2m_error *err, p2m_status st, size_t off, const char *msg) {
     size_t i = 0;
     if (!err) return;
     err->status = st;
@@ -10068,8 +10067,7 @@ static void p2m__rx_fail_(p2m_error *err, p2m_status st, size_t off, const char 
     err->message[i] = '\0';
 }
 
-static void p2m__rx_ok(p2m_error *err)
-{
+static void p2m__rx_ok(p2m_error *err) {
     if (!err) return;
     err->status = P2M_OK;
     err->offset = 0;
@@ -10084,20 +10082,17 @@ static void p2m__rset_add(uint8_t *set, unsigned c) {
     set[c >> 3] = (uint8_t)(set[c >> 3] | (1u << (c & 7u)));
 }
 static int p2m__rset_has(const uint8_t *set, unsigned c) { return (set[c >> 3] >> (c & 7u)) & 1; }
-static int p2m__rx_isword(unsigned c)
-{
+static int p2m__rx_isword(unsigned c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
 }
-static unsigned p2m__rx_other_case(unsigned c)
-{
+static unsigned p2m__rx_other_case(unsigned c) {
     if (c >= 'a' && c <= 'z') return c - 32u;
     if (c >= 'A' && c <= 'Z') return c + 32u;
     return c;
 }
 
 /* Is byte c in named set k (an index into the names of p2m__rset_named)? */
-static int p2m__rset_in(size_t k, unsigned c)
-{
+static int p2m__rset_in(size_t k, unsigned c) {
     switch (k) {
     case 0: case 8: return c >= '0' && c <= '9';                          /* d digit */
     case 1:
@@ -10125,8 +10120,7 @@ static int p2m__rset_in(size_t k, unsigned c)
    adds its complement. Under (?i) (fold) the set is case-folded before it is
    complemented, as RE2 and PCRE2 do: (?i)[[:^lower:]] excludes 'A' too.
    Returns 0 if the name is unknown. */
-static int p2m__rset_named(uint8_t *set, const char *name, size_t len, int negate, int fold)
-{
+static int p2m__rset_named(uint8_t *set, const char *name, size_t len, int negate, int fold) {
     static const char *const names[] = {
         "d", "s", "w", "alnum", "alpha", "ascii", "blank", "cntrl", "digit",
         "graph", "lower", "print", "punct", "space", "upper", "word", "xdigit"};
@@ -10146,16 +10140,14 @@ static int p2m__rset_named(uint8_t *set, const char *name, size_t len, int negat
 
 /* ---- emitting ---- */
 
-static void p2m__rx_too_big(p2m__rcomp *c, size_t off)
-{
+static void p2m__rx_too_big(p2m__rcomp *c, size_t off) {
     if (!c->failed)
         p2m__rx_fail(c->err, P2M_ERR_CONFIG, off, "pattern too large (program size limit)");
     c->failed = 1;
 }
 
 /* Room for k more instructions? */
-static int p2m__rx_room(p2m__rcomp *c, size_t k, size_t off)
-{
+static int p2m__rx_room(p2m__rcomp *c, size_t k, size_t off) {
     if ((size_t)c->pc + k > (size_t)P2M_REGEX_MAX_INSTS) {
         p2m__rx_too_big(c, off);
         return 0;
@@ -10186,8 +10178,7 @@ static P2M__MUST int p2m__rx_emit(p2m__rcomp *c, size_t off, unsigned op, unsign
 }
 
 /* Opens k free instructions at `at`, moving [at, pc) up. */
-static P2M__MUST int p2m__rx_insert(p2m__rcomp *c, uint32_t at, uint32_t k, size_t off)
-{
+static P2M__MUST int p2m__rx_insert(p2m__rcomp *c, uint32_t at, uint32_t k, size_t off) {
     uint32_t i;
     if (!p2m__rx_room(c, k, off)) return 0;
     if (c->code)
@@ -10197,16 +10188,14 @@ static P2M__MUST int p2m__rx_insert(p2m__rcomp *c, uint32_t at, uint32_t k, size
 }
 
 /* Appends a copy of [from, from+len). */
-static void p2m__rx_copy(p2m__rcomp *c, uint32_t from, uint32_t len)
-{
+static void p2m__rx_copy(p2m__rcomp *c, uint32_t from, uint32_t len) {
     uint32_t i;
     if (c->code)
         for (i = 0; i < len; i++) c->code[c->pc + i] = c->code[from + i];
     c->pc += len;
 }
 
-static void p2m__rx_split(p2m__rcomp *c, uint32_t at, int32_t into, int32_t skip, int greedy)
-{
+static void p2m__rx_split(p2m__rcomp *c, uint32_t at, int32_t into, int32_t skip, int greedy) {
     if (greedy) p2m__rx_set(c, at, P2M__RX_SPLIT, 0, 0, into, skip);
     else p2m__rx_set(c, at, P2M__RX_SPLIT, 0, 0, skip, into);
 }
@@ -10273,8 +10262,7 @@ static P2M__MUST int p2m__rx_repeat(p2m__rcomp *c, uint32_t s, long min, long ma
 /* Parses {m}, {m,}, {m,n} at p[i] == '{'. Returns the length consumed, 0 if
    this is not a repetition (then '{' is a literal, as in RE2). Counts above
    the limit are returned as P2M_REGEX_MAX_REPEAT + 1. */
-static size_t p2m__rx_parse_brace(const char *p, size_t len, size_t i, long *min, long *max)
-{
+static size_t p2m__rx_parse_brace(const char *p, size_t len, size_t i, long *min, long *max) {
     size_t j = i + 1, d;
     long v = 0;
     for (d = 0; j < len && p[j] >= '0' && p[j] <= '9'; j++, d++)
@@ -10299,8 +10287,7 @@ static size_t p2m__rx_parse_brace(const char *p, size_t len, size_t i, long *min
     return j + 1 - i;
 }
 
-static int p2m__rx_hex(int ch)
-{
+static int p2m__rx_hex(int ch) {
     if (ch >= '0' && ch <= '9') return ch - '0';
     if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
     if (ch >= 'A' && ch <= 'F') return ch - 'A' + 10;
@@ -10311,8 +10298,7 @@ static int p2m__rx_hex(int ch)
    stands for (0..255), or 256 + one of 'd' 'D' 'w' 'W' 's' 'S' for a set,
    or 256 + 'b' 'B' 'A' 'z' 'C' for the zero-width / any-byte escapes
    (outside classes), or -1 with *msg set on an error. */
-static int p2m__rx_escape(const char *p, size_t len, size_t i, size_t *len_out, const char **msg)
-{
+static int p2m__rx_escape(const char *p, size_t len, size_t i, size_t *len_out, const char **msg) {
     int ch;
     *len_out = 2;
     if (i + 1 >= len) {
@@ -10379,8 +10365,7 @@ static int p2m__rx_escape(const char *p, size_t len, size_t i, size_t *len_out, 
    set. Returns the index after it, j when there is none at j, 0 on error
    (err filled). */
 static size_t p2m__rx_class_posix(p2m__rcomp *c, const char *p, size_t len, size_t j,
-                                  uint32_t flags, uint8_t *set)
-{
+                                  uint32_t flags, uint8_t *set) {
     size_t e = j + 2, nb = j + 2;
     int neg = 0;
     if (!(p[j] == '[' && j + 1 < len && p[j + 1] == ':')) return j;
@@ -10401,8 +10386,7 @@ static size_t p2m__rx_class_posix(p2m__rcomp *c, const char *p, size_t len, size
    escape (\d \w \s and their negations), or a character or range, added to
    set. Returns the index after it, 0 on error (err filled). */
 static size_t p2m__rx_class_item(p2m__rcomp *c, const char *p, size_t len, size_t j,
-                                 uint32_t flags, uint8_t *set)
-{
+                                 uint32_t flags, uint8_t *set) {
     const size_t at = j;
     const char *msg = P2M__MSG("");
     size_t el, next = p2m__rx_class_posix(c, p, len, j, flags, set);
@@ -10456,8 +10440,7 @@ static size_t p2m__rx_class_item(p2m__rcomp *c, const char *p, size_t len, size_
 /* Parses a class at p[i] == '['; fills set (folded and negated as needed).
    Returns the length, 0 on error (err filled). */
 static size_t p2m__rx_parse_class(p2m__rcomp *c, const char *p, size_t len, size_t i,
-                                  uint32_t flags, uint8_t *set)
-{
+                                  uint32_t flags, uint8_t *set) {
     size_t j = i + 1;
     int negate = 0, first = 1;
     unsigned k;
@@ -10483,8 +10466,7 @@ static size_t p2m__rx_parse_class(p2m__rcomp *c, const char *p, size_t len, size
     return j + 1 - i;
 }
 
-static P2M__MUST int p2m__rx_emit_class(p2m__rcomp *c, size_t off, const uint8_t *set)
-{
+static P2M__MUST int p2m__rx_emit_class(p2m__rcomp *c, size_t off, const uint8_t *set) {
     unsigned k;
     if (!p2m__rx_emit(c, off, P2M__RX_CLASS, 0, 0, (int32_t)c->ncls, 0)) return 0;
     if (c->cls)
@@ -10496,8 +10478,7 @@ static P2M__MUST int p2m__rx_emit_class(p2m__rcomp *c, size_t off, const uint8_t
 /* Parses "(?flags)" / "(?flags:" at p[i] == '(' p[i+1] == '?'. Returns the
    length, 0 on error; *open = 1 for the group form. */
 static size_t p2m__rx_parse_flags(p2m__rcomp *c, const char *p, size_t len, size_t i,
-                                  uint32_t *flags, int *open)
-{
+                                  uint32_t *flags, int *open) {
     size_t j = i + 2;
     int neg = 0, any = 0;
     uint32_t f = *flags, bit;
@@ -10758,8 +10739,7 @@ P2M__RX_STEP int p2m__rx_atom(p2m__rparse *x, unsigned ch) {
 
 /* Parses and compiles the pattern p[0..len) (RE2 syntax) into c: SAVE 0,
    the pattern, SAVE 1, MATCH. 0 on an error (reported through c->err). */
-static P2M__MUST int p2m__rx_parse(p2m__rcomp *c, const char *p, size_t len, uint32_t *has_group)
-{
+static P2M__MUST int p2m__rx_parse(p2m__rcomp *c, const char *p, size_t len, uint32_t *has_group) {
     p2m__rparse x;
     x.c = c;
     x.p = p;
@@ -10812,8 +10792,7 @@ static size_t p2m__rx_align(size_t v) {
 /* Dry run: validates and sizes. On success *ninst, *ncls, *bytes (the exact
    footprint from an aligned start). */
 static P2M__MUST int p2m__rx_measure(const char *pattern, size_t len, p2m_error *err,
-                           uint32_t *ninst, uint32_t *ncls, size_t *bytes)
-{
+                           uint32_t *ninst, uint32_t *ncls, size_t *bytes) {
     p2m__rcomp c;
     uint32_t hg;
     c.code = NULL;
@@ -10848,8 +10827,7 @@ static P2M__MUST p2m_status p2m__rx_begin(const char **pattern, size_t len, cons
    ncls classes of the built-in program after it (PCRE2 keeps its own code
    and sets backend, the offsets and pcre), nothing known of the program
    yet. */
-static void p2m__rx_header(p2m_regex *r, uint32_t ninst, uint32_t ncls)
-{
+static void p2m__rx_header(p2m_regex *r, uint32_t ninst, uint32_t ncls) {
     r->magic = P2M__RX_MAGIC;
     r->ninst = ninst;
     r->nclass = ncls;
@@ -10888,8 +10866,7 @@ typedef struct p2m__rvm {
     uint64_t steps;
 } p2m__rvm;
 
-static size_t p2m__rx_scratch_builtin(uint32_t ninst)
-{
+static size_t p2m__rx_scratch_builtin(uint32_t ninst) {
     return P2M__RX_ALIGN + p2m__rx_align((size_t)ninst * sizeof(size_t)) +
            2u * p2m__rx_align((size_t)ninst * sizeof(p2m__rthread)) +
            p2m__rx_align(((size_t)ninst + 1u) * sizeof(p2m__rstack));
@@ -10899,8 +10876,7 @@ static size_t p2m__rx_scratch_builtin(uint32_t ninst)
    appending the threads that wait for a byte (or MATCH) to list in priority
    order. cap is the thread's capture array, modified and restored. */
 static void p2m__rx_add(p2m__rvm *vm, p2m__rthread *list, uint32_t *count, uint32_t pc0,
-                        size_t *cap, size_t pos)
-{
+                        size_t *cap, size_t pos) {
     size_t sp = 0, stamp = pos + 1;
     const unsigned char *s = vm->s;
     vm->stack[sp].pc = pc0;
@@ -10969,9 +10945,9 @@ static void p2m__rx_add(p2m__rvm *vm, p2m__rthread *list, uint32_t *count, uint3
    purpose: it is the hot loop of every regex rule and filter, and its
    per-byte step shares the lists, the position and the best match, which a
    split would pass through memory on every byte. */
-static int p2m__rx_search_builtin(const p2m_regex *re, const char *subject, size_t n, void *scratch,
-                                  size_t scratch_size, size_t *start, size_t *end, uint64_t *steps)
-{
+static int p2m__rx_search_builtin(const p2m_regex *re, const char *subject, size_t n,
+                                  void *scratch, size_t scratch_size, size_t *start, size_t *end,
+                                  uint64_t *steps) {
     p2m__rvm vm;
     p2m__rthread *clist, *nlist, *tmp;
     uint32_t ccount = 0, ncount, k, ninst = re->ninst;
@@ -11105,8 +11081,7 @@ static size_t p2m__regex_need(const char *pattern, size_t len) {
 /* Threads carry only the reported span: in a pattern with a group, SAVE 2
    and 3 become slots 0 and 1, and the whole match's SAVEs do nothing (JMP
    +1). */
-static void p2m__rx_group_span(p2m__rinst *code, uint32_t n)
-{
+static void p2m__rx_group_span(p2m__rinst *code, uint32_t n) {
     uint32_t k;
     for (k = 0; k < n; k++) {
         if (code[k].op != P2M__RX_SAVE) continue;
@@ -11120,8 +11095,7 @@ static void p2m__rx_group_span(p2m__rinst *code, uint32_t n)
 }
 
 P2M_API p2m_status p2m_regex_compile(const char *pattern, size_t len, void *mem, size_t mem_size,
-                                     const p2m_regex **re, p2m_error *err)
-{
+                                     const p2m_regex **re, p2m_error *err) {
     p2m__rcomp c;
     uint32_t ninst, ncls, hg;
     size_t bytes, pad;
@@ -11157,14 +11131,12 @@ P2M_API p2m_status p2m_regex_compile(const char *pattern, size_t len, void *mem,
     return P2M_OK;
 }
 
-P2M_API size_t p2m_regex_scratch_size(const p2m_regex *re)
-{
+P2M_API size_t p2m_regex_scratch_size(const p2m_regex *re) {
     return re ? p2m__rx_scratch_builtin(re->ninst) : 0;
 }
 
 P2M_API int p2m_regex_search(const p2m_regex *re, const char *s, size_t n, void *scratch,
-                             size_t scratch_size, size_t *start, size_t *end, uint64_t *steps)
-{
+                             size_t scratch_size, size_t *start, size_t *end, uint64_t *steps) {
     size_t st0, en0;
     int r;
     if (steps) *steps = 0;
@@ -11221,8 +11193,7 @@ typedef struct p2m__rx_arena {
     int failed;
 } p2m__rx_arena;
 
-static void *p2m__rx_arena_alloc(PCRE2_SIZE n, void *ud)
-{
+static void *p2m__rx_arena_alloc(PCRE2_SIZE n, void *ud) {
     p2m__rx_arena *a = (p2m__rx_arena *)ud;
     size_t at = p2m__rx_align(a->used);
     if (at > a->size || a->size - at < n) {
@@ -11233,15 +11204,13 @@ static void *p2m__rx_arena_alloc(PCRE2_SIZE n, void *ud)
     return a->base + at;
 }
 
-static void p2m__rx_arena_free(void *ptr, void *ud)
-{
+static void p2m__rx_arena_free(void *ptr, void *ud) {
     (void)ptr; /* everything goes when the caller's block goes */
     (void)ud;
 }
 
 /* Appends n bytes of str at *o of out (NULL: only counts). */
-static void p2m__pcre_put(char *out, size_t *o, const char *str, size_t n)
-{
+static void p2m__pcre_put(char *out, size_t *o, const char *str, size_t n) {
     size_t k;
     if (out)
         for (k = 0; k < n; k++) out[*o + k] = str[k];
@@ -11252,8 +11221,7 @@ static void p2m__pcre_put(char *out, size_t *o, const char *str, size_t n)
    spelled out, \v as \x0b, and a - after a class escape made literal.
    Returns the index after the item; *in_class is cleared by the closing ]. */
 static size_t p2m__pcre_class_item(const char *p, size_t len, size_t i, char *out, size_t *o,
-                                   int *in_class, int *class_first)
-{
+                                   int *in_class, int *class_first) {
     static const char s_in[] = "\\t\\n\\f\\r ", S_in[] = "\\x00-\\x08\\x0b\\x0e-\\x1f\\x21-\\xff";
     const char ch = p[i];
     const char *msg = "";
@@ -11299,8 +11267,7 @@ static size_t p2m__pcre_class_item(const char *p, size_t len, size_t i, char *ou
    \s, \S and \v spelled out, and an assertion that a quantifier follows
    wrapped in a group (RE2 lets a quantifier follow an assertion, ^* \b+;
    PCRE2 only a group: (?:^)*). Returns the index after it. */
-static size_t p2m__pcre_escape(const char *p, size_t len, size_t i, char *out, size_t *o)
-{
+static size_t p2m__pcre_escape(const char *p, size_t len, size_t i, char *out, size_t *o) {
     static const char s_out[] = "[\\t\\n\\f\\r ]", S_out[] = "[^\\t\\n\\f\\r ]";
     const char ch = p[i];
     const char *msg = "";
@@ -11323,8 +11290,7 @@ static size_t p2m__pcre_escape(const char *p, size_t len, size_t i, char *out, s
 
 /* Writes the PCRE2 form of a pattern the built-in parser accepted into out
    (NULL: only count). Returns its length. */
-static size_t p2m__rx_to_pcre(const char *p, size_t len, char *out)
-{
+static size_t p2m__rx_to_pcre(const char *p, size_t len, char *out) {
     size_t i = 0, o = 0;
     int in_class = 0, class_first = 0;
     long mn, mx;
@@ -11357,8 +11323,7 @@ static size_t p2m__rx_to_pcre(const char *p, size_t len, char *out)
 /* Compile-time arena needed: a generous bound from the built-in program size
    (PCRE2's code is never larger than ours by more than these factors; the
    backend test checks the bound on every pattern it compiles). */
-static size_t p2m__rx_pcre_estimate(uint32_t ninst, uint32_t ncls, size_t plen)
-{
+static size_t p2m__rx_pcre_estimate(uint32_t ninst, uint32_t ncls, size_t plen) {
     return 16384u + 64u * (size_t)ninst + 48u * (size_t)ncls + 32u * plen;
 }
 
@@ -11373,8 +11338,7 @@ static size_t p2m__regex_need(const char *pattern, size_t len) {
 }
 
 /* err for a pattern PCRE2 rejected, with PCRE2's message for code ec. */
-static void p2m__rx_pcre_rejected(p2m_error *err, int ec)
-{
+static void p2m__rx_pcre_rejected(p2m_error *err, int ec) {
     PCRE2_UCHAR buf[96];
     size_t k = 0, m = 0;
     p2m__rx_fail(err, P2M_ERR_CONFIG, 0, "PCRE2 rejected the pattern");
@@ -11391,8 +11355,7 @@ static void p2m__rx_pcre_rejected(p2m_error *err, int ec)
 }
 
 P2M_API p2m_status p2m_regex_compile(const char *pattern, size_t len, void *mem, size_t mem_size,
-                                     const p2m_regex **re, p2m_error *err)
-{
+                                     const p2m_regex **re, p2m_error *err) {
     uint32_t ninst, ncls;
     size_t bytes, plen, head, needed, pad;
     p2m_regex *r;
@@ -11455,14 +11418,12 @@ P2M_API p2m_status p2m_regex_compile(const char *pattern, size_t len, void *mem,
     return P2M_OK;
 }
 
-P2M_API size_t p2m_regex_scratch_size(const p2m_regex *re)
-{
+P2M_API size_t p2m_regex_scratch_size(const p2m_regex *re) {
     return re ? re->extra : 0;
 }
 
 P2M_API int p2m_regex_search(const p2m_regex *re, const char *s, size_t n, void *scratch,
-                             size_t scratch_size, size_t *start, size_t *end, uint64_t *steps)
-{
+                             size_t scratch_size, size_t *start, size_t *end, uint64_t *steps) {
     p2m__rx_arena arena;
     pcre2_general_context *gc;
     pcre2_match_context *mc;
@@ -11516,8 +11477,7 @@ static size_t p2m__regex_need(const char *pattern, size_t len) {
 }
 
 P2M_API p2m_status p2m_regex_compile(const char *pattern, size_t len, void *mem, size_t mem_size,
-                                     const p2m_regex **re, p2m_error *err)
-{
+                                     const p2m_regex **re, p2m_error *err) {
     (void)pattern;
     (void)len;
     (void)mem;
@@ -11536,15 +11496,13 @@ P2M_API p2m_status p2m_regex_compile(const char *pattern, size_t len, void *mem,
     return P2M_ERR_UNSUPPORTED;
 }
 
-P2M_API size_t p2m_regex_scratch_size(const p2m_regex *re)
-{
+P2M_API size_t p2m_regex_scratch_size(const p2m_regex *re) {
     (void)re;
     return 0;
 }
 
 P2M_API int p2m_regex_search(const p2m_regex *re, const char *s, size_t n, void *scratch,
-                             size_t scratch_size, size_t *start, size_t *end, uint64_t *steps)
-{
+                             size_t scratch_size, size_t *start, size_t *end, uint64_t *steps) {
     (void)re;
     (void)s;
     (void)n;
