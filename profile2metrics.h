@@ -39,6 +39,10 @@
      P2M_REGEX_MAX_REPEAT, P2M_REGEX_MAX_INSTS, P2M_REGEX_MAX_DEPTH
                        pattern limits (1000, 20000, 64; affects the API's
                        behaviour, not its ABI)
+     P2M_TEST_STACK_HASH_MASK   for tests only: narrows the hash of a stack's
+                       properties (the sample memo's key), so that stacks with
+                       other properties collide and the exact comparison that
+                       tells them apart is exercised
 
    EXAMPLE (static buffers, no malloc)
      static unsigned char engine_mem[8192], work[1 << 20], out[1 << 16];
@@ -1612,7 +1616,7 @@ typedef struct p2m__xtype {
 #define P2M__FR_FUNCTION 3u
 #define P2M__FR_SYSCALL 4u
 #define P2M__NFRAME 5u
-/* p2m__stack_class compares the five values one by one */
+/* p2m__stack_same compares the five values one by one */
 typedef char p2m__nframe_is_five[P2M__NFRAME == 5u ? 1 : -1];
 #ifndef P2M_NO_FUNCTION
 static const char *const p2m__frame_froms[P2M__NFRAME] = {"type", "kind", "library", "function",
@@ -1924,8 +1928,9 @@ struct p2m_result {
 typedef struct p2m__smemo {
     uint64_t key, key2;       /* the bytes when 16 or fewer, else a hash of them (key) */
     uint32_t off, len, stamp, outcome;
-    uint32_t cls;             /* the stack's class (p2m__sprop), 0 without stack properties */
-    uint32_t pad;
+    uint32_t cls;             /* the hash of the stack's properties (its state word),
+                                 0 without stack properties */
+    uint32_t stk;             /* with them: the stack whose properties the entry has */
 } p2m__smemo;
 #define P2M__SM_NONE 0xFFFFFFFFu      /* not known (yet) */
 #define P2M__SM_BAD 0xFFFFFFFEu       /* invalid reference in the sample's attributes */
@@ -1943,14 +1948,23 @@ typedef struct p2m__sprop {
     uint32_t keep;            /* the stack filter matches */
     uint64_t xmatch;          /* bit x: declared metric x's stack pattern matches */
 } p2m__sprop;
+#ifndef P2M_TEST_STACK_HASH_MASK
+#define P2M_TEST_STACK_HASH_MASK 0x7FFFFFFFu
+#endif
 /* A stack's state (p2m__req.sstate): unresolved, invalid (it refers outside
-   a table), or resolved into class c (the first stack with the same values
-   and verdict), held as c + P2M__SP_CLASS0, so that a sample of a resolved
-   stack reads one word. */
+   a table), or resolved: then a hash of its properties (values and
+   verdict), at least P2M__SP_HASHED and below 2^31, so that a sample of a
+   resolved stack reads one word, and the sample memo keys on it. */
 #define P2M__SP_UNRESOLVED 0u
 #define P2M__SP_INVALID 1u
-#define P2M__SP_CLASS0 2u
-#define P2M__CLS_INVALID UINT32_MAX /* the sample memo's class of an invalid stack */
+#define P2M__SP_HASHED 2u
+#define P2M__CLS_INVALID UINT32_MAX /* the sample memo's key of an invalid stack */
+
+/* Do two resolved stacks have the same values and verdict? */
+P2M__INLINE int p2m__stack_same(const p2m__sprop *a, const p2m__sprop *b) {
+    return a->keep == b->keep && a->v[0] == b->v[0] && a->v[1] == b->v[1] &&
+           a->v[2] == b->v[2] && a->v[3] == b->v[3] && a->v[4] == b->v[4];
+}
 
 /* loc_memo entries (p2m__req): off of a location whose names are not
    resolved yet; len of one whose names are invalid (off unresolved too). */
@@ -2031,8 +2045,6 @@ typedef struct p2m__req {
     p2m__sprop *sprops;       /* per stack; entry n_stacks: stack 0 of an empty table */
     uint32_t *sstate;         /* per entry of sprops: P2M__SP_* (the entries are not cleared) */
     uint32_t vid_kernel, vid_user, vid_native; /* the frame types and kinds compared with */
-    uint32_t *scls;           /* stack classes, open addressing: P2M__ID1(stack) or P2M__ID1_NONE */
-    uint32_t scls_mask;
     uint8_t *xverdict;        /* per (declared metric, value id): 0 not judged, 1 no, 2 match */
     /* current resource */
     uint32_t cur_res;
@@ -2426,8 +2438,8 @@ typedef struct p2m__plan {
     size_t aslots, vals, vhash, ser, ser_vids, ser_pos, shash, consts, slots, kv,
         res, resfields, plist, result, aspans, spans, rescount, loc_memo, func_memo, lines, stamps,
         verdict, rx_memo, rx_scratch, akey, kstamp, elist, cum, smemo, fn_list, sprops, sstate,
-        scls, xverdict, fstk, fpool, total;
-    uint32_t vals_cap, vhash_cap, ser_cap, shash_cap, smemo_n, fn_list_cap, scls_cap, fpool_cap;
+        xverdict, fstk, fpool, total;
+    uint32_t vals_cap, vhash_cap, ser_cap, shash_cap, smemo_n, fn_list_cap, fpool_cap;
 } p2m__plan;
 
 static uint32_t p2m__pow2_at_least(uint64_t n) {
@@ -2519,10 +2531,8 @@ static void p2m__plan_stacks(const p2m__req *q, p2m__plan *pl) {
     pl->fpool_cap = P2M__FNCACHE(e) ? (uint32_t)(2u * (q->sv.n_lines + q->sv.n_locs)) : 0u;
     P2M__PLACE(fstk, pl->fpool_cap ? ((size_t)q->sv.n_stacks + 1u) * sizeof(p2m__strent) : 0u);
     P2M__PLACE(fpool, (size_t)pl->fpool_cap * 4u);
-    pl->scls_cap = props ? p2m__pow2_at_least(((uint64_t)q->sv.n_stacks + 1u) * 2u) : 0u;
     P2M__PLACE(sprops, props ? ((size_t)q->sv.n_stacks + 1u) * sizeof(p2m__sprop) : 0u);
     P2M__PLACE(sstate, props ? ((size_t)q->sv.n_stacks + 1u) * sizeof(uint32_t) : 0u);
-    P2M__PLACE(scls, (size_t)pl->scls_cap * 4u);
     P2M__PLACE(xverdict, props && e->xstack_mask ? (size_t)e->n_extra * pl->vals_cap : 0u);
 }
 
@@ -3863,24 +3873,14 @@ static void p2m__match_names(p2m__req *q, p2m__sprop *sp, const uint32_t *ids, u
     }
 }
 
-/* The class of resolved stack si: the first stack with its values and verdict. */
-static uint32_t p2m__stack_class(p2m__req *q, uint32_t si) {
-    const p2m__sprop *sp = &q->sprops[si];
-    uint64_t h = sp->keep; /* one multiply per word; the product's high half mixes best */
-    uint32_t i, at;
-    for (i = 0; i < P2M__NFRAME; i++) h = (h ^ sp->v[i]) * 0x9E3779B97F4A7C15u;
-    for (at = (uint32_t)(h >> 32) & q->scls_mask;; at = (at + 1u) & q->scls_mask) {
-        const p2m__sprop *o;
-        const uint32_t c = q->scls[at];
-        if (c == P2M__ID1_NONE) {
-            q->scls[at] = P2M__ID1(si);
-            return si;
-        }
-        o = &q->sprops[P2M__ID1_ID(c)];
-        if (o->keep == sp->keep && o->v[0] == sp->v[0] && o->v[1] == sp->v[1] &&
-            o->v[2] == sp->v[2] && o->v[3] == sp->v[3] && o->v[4] == sp->v[4])
-            return P2M__ID1_ID(c);
-    }
+/* The state word of a resolved stack: a hash of its values and verdict
+   (P2M__SP_HASHED or more, below 2^31). */
+static uint32_t p2m__stack_hash(const p2m__sprop *sp) {
+    /* the six words in three 64-bit products, whose high halves mix best */
+    const uint64_t h = ((uint64_t)sp->v[0] << 32 | sp->v[1]) * 0x9E3779B97F4A7C15u ^
+                       ((uint64_t)sp->v[2] << 32 | sp->v[3]) * 0xC2B2AE3D27D4EB4Fu ^
+                       ((uint64_t)sp->v[4] << 32 | sp->keep) * 0x165667B19E3779F9u;
+    return ((uint32_t)(h >> 33) & P2M_TEST_STACK_HASH_MASK) | P2M__SP_HASHED;
 }
 
 /* Is the leaf's location all that e reads of a stack (no names, no system
@@ -3960,12 +3960,12 @@ static P2M__MUST int p2m__stack_resolve(p2m__req *q, uint64_t stack_idx, uint32_
                                                : p2m__resolve_frames(q, sp, &k);
     if (r > 0) q->sstate[si] = P2M__SP_INVALID;
     if (r) return r;
-    q->sstate[si] = P2M__SP_CLASS0 + p2m__stack_class(q, si);
+    q->sstate[si] = p2m__stack_hash(sp);
     return 0;
 }
 
 /* The properties of stack stack_idx (resolved at its first sample) and its
-   class. 0 ok, 1 invalid reference, -1 malformed. */
+   state word, their hash. 0 ok, 1 invalid reference, -1 malformed. */
 P2M__INLINE P2M__MUST int p2m__stack_props(p2m__req *q, uint64_t stack_idx,
                                            const p2m__sprop **out, uint32_t *cls) {
     uint32_t si = q->sv.n_stacks, state; /* stack 0 of an empty table: the entry after them */
@@ -3979,7 +3979,7 @@ P2M__INLINE P2M__MUST int p2m__stack_props(p2m__req *q, uint64_t stack_idx,
         state = q->sstate[si];
     }
     if (state == P2M__SP_INVALID) return 1;
-    *cls = state - P2M__SP_CLASS0;
+    *cls = state;
     return 0;
 }
 
@@ -4164,9 +4164,11 @@ P2M__INLINE P2M__MUST int p2m__read_sample(p2m__req *q, const p2m__field *f, con
 }
 
 /* The sample memo entry for x's attribute_indices bytes and its stack's
-   class cls; *hit when it holds their outcome already. On a miss the entry
-   is taken for them. */
-P2M__INLINE p2m__smemo *p2m__memo_entry(p2m__req *q, const p2m__smp *x, uint32_t cls, int *hit) {
+   properties sp (NULL: none read, or an invalid stack) with hash cls; *hit
+   when it holds their outcome already. On a miss the entry is taken for
+   them. */
+P2M__INLINE p2m__smemo *p2m__memo_entry(p2m__req *q, const p2m__smp *x, uint32_t cls,
+                                        const p2m__sprop *sp, int *hit) {
     const uint8_t *ap = x->attrs.s.p;
     uint32_t n = x->attrs.s.n, k, slot;
     uint64_t key = 0, key2 = 0;
@@ -4190,7 +4192,8 @@ P2M__INLINE p2m__smemo *p2m__memo_entry(p2m__req *q, const p2m__smp *x, uint32_t
     me = &q->smemo[slot & q->smemo_mask];
     *hit = me->stamp == q->smemo_stamp && me->outcome != P2M__SM_NONE && me->len == n &&
            me->key == key && me->key2 == key2 && me->cls == cls &&
-           (n <= 16u || p2m__bytes_eq(q->in + me->off, ap, n));
+           (n <= 16u || p2m__bytes_eq(q->in + me->off, ap, n)) &&
+           (!sp || q->sprops + me->stk == sp || p2m__stack_same(q->sprops + me->stk, sp));
     if (*hit) return me;
     me->stamp = q->smemo_stamp;
     me->key = key;
@@ -4198,6 +4201,7 @@ P2M__INLINE p2m__smemo *p2m__memo_entry(p2m__req *q, const p2m__smp *x, uint32_t
     me->off = (uint32_t)(ap - q->in);
     me->len = n;
     me->cls = cls;
+    me->stk = sp ? (uint32_t)(sp - q->sprops) : 0u;
     me->outcome = P2M__SM_NONE;
     return me;
 }
@@ -4372,7 +4376,7 @@ static P2M__MUST int p2m__walk_profile(p2m__req *q, p2m__span s, const p2m__pinf
         p2m__smp x;
         p2m__smemo *me = 0;
         p2m__series *se = 0;
-        const p2m__sprop *sp = 0;
+        const p2m__sprop *sp = 0, *msp = 0; /* the stack's properties; those the memo keys on */
         int k, hit = 0;
         uint32_t cls = 0;
 #ifndef P2M_NO_FUNCTION
@@ -4384,10 +4388,11 @@ static P2M__MUST int p2m__walk_profile(p2m__req *q, p2m__span s, const p2m__pinf
         if (props) { /* frame rules, stack filter or patterns: the stack's properties */
             if ((sbad = p2m__stack_props(q, x.stack_idx, &sp, &cls)) < 0) return -1;
             if (sbad) cls = P2M__CLS_INVALID;
+            else msp = sp;
         }
 #endif
         if (x.memo) { /* one packed list or none: the memo keyed by its bytes */
-            me = p2m__memo_entry(q, &x, cls, &hit);
+            me = p2m__memo_entry(q, &x, cls, msp, &hit);
             if (hit && !(se = p2m__memo_replay(q, me->outcome, &x))) continue;
             if (!hit) {
                 P2M_MEMCPY(q->smp_slots, q->prof_slots, e->n_slots * sizeof(uint32_t));
@@ -5914,9 +5919,6 @@ static void p2m__place_stacks(p2m__req *q, const p2m__plan *pl, uint8_t *base) {
         q->sprops = (p2m__sprop *)(void *)(base + pl->sprops);
         q->sstate = (uint32_t *)(void *)(base + pl->sstate);
         P2M_MEMSET(q->sstate, 0, ((size_t)q->sv.n_stacks + 1u) * sizeof(uint32_t)); /* unresolved */
-        q->scls = (uint32_t *)(void *)(base + pl->scls);
-        q->scls_mask = pl->scls_cap - 1u;
-        P2M_MEMSET(q->scls, 0, (size_t)pl->scls_cap * 4u);
         if (e->xstack_mask) {
             q->xverdict = base + pl->xverdict;
             P2M_MEMSET(q->xverdict, 0, (size_t)e->n_extra * pl->vals_cap);

@@ -413,6 +413,44 @@ def _():
        "resource two")
 
 
+@check("memo_tells_apart_stacks_of_other_properties")
+def _():
+    # Enough samples for the sample memo (256 or more): samples of the same
+    # thread on stacks whose leaves differ in type must reach their own
+    # series, however the library keys its memo on the stack's properties.
+    # The points (thread, type, kind) and their order, first fed first, are
+    # worked out here from what the builder was given.
+    import random
+    rnd = random.Random(5)
+    b = G.Builder("v1.10")
+    p = b.profile(b.scope(b.resource({"service.name": "s"})), ("cpu", "nanoseconds"),
+                  time=T0, duration=DUR)
+    types = ["go", "kernel", "native", "jvm", None]
+    stacks = []
+    for i in range(30):
+        t = types[i % len(types)]
+        leaf = (["leaf%d" % i], VMLINUX if t == "kernel" else APP, t)
+        stacks.append((build_stack(b, [leaf, (["main"], APP, "go")]), t))
+    total, order = {}, []
+    for _ in range(600):
+        st, t = rnd.choice(stacks)
+        thread = rnd.choice(["t1", "t2", "t3"])
+        v = rnd.randint(1, 1000)
+        b.sample(p, st, values=[v], attrs={THREAD: thread})
+        key = ((THREAD, thread),) + ((("t", t), ("k", "kernel" if t == "kernel" else "user"))
+                                      if t else ())
+        if key not in total:
+            order.append(key)
+            total[key] = 0
+        total[key] += v
+    cfg = ("attributes:\n  - {key: %s, type: attribute, from: %s}\n"
+           "  - {key: t, type: frame, from: type}\n  - {key: k, type: frame, from: kind}\n"
+           % (THREAD, THREAD))
+    r = TC.convert_ok("frames_memo_many_samples", b.to_bytes(), config=cfg)
+    eq(TC.points(r.req, "cpu_time", 0), [(list(k), total[k]) for k in order],
+       "cpu_time points, in order")
+
+
 def metric_mix_request():
     b = G.Builder("v1.10")
     sp = b.scope(b.resource({"service.name": "s"}))
