@@ -1137,10 +1137,10 @@ P2M__INLINE P2M__MUST int p2m__next(p2m__wire *w, const uint8_t **pp, const uint
 
 /* p2m__next for a reader that wants few of a message's fields: fields whose
    number is not in want (bit n: field n) are stepped over in a lean loop
-   while their tag is one byte, a varint's value at most nine bytes and a
-   length one byte; anything else (a wanted field, another shape, every
-   error) is read by p2m__next, so the result, and the place of an error,
-   are the same as p2m__next's. */
+   while their tag is one byte, a varint's value at most four bytes (found
+   without a loop, as p2m__next does) and a length one byte; anything else
+   (a wanted field, another shape, every error) is read by p2m__next, so the
+   result, and the place of an error, are the same as p2m__next's. */
 P2M__INLINE P2M__MUST int p2m__next_wanted(p2m__wire *w, const uint8_t **pp, const uint8_t *end,
                                            uint32_t want, p2m__field *f) {
     const uint8_t *p = *pp;
@@ -1149,11 +1149,10 @@ P2M__INLINE P2M__MUST int p2m__next_wanted(p2m__wire *w, const uint8_t **pp, con
         const uint32_t b = p[0];
         if (b >= 0x80u || (want >> (b >> 3) & 1u)) break;
         if ((b & 7u) == P2M__WT_VARINT) {
-            const uint8_t *v = p + 1;
-            const uint8_t *const vend = end - v > 9 ? v + 9 : end;
-            while (v < vend && *v >= 0x80u) v++;
-            if (v == vend) break;
-            p = v + 1;
+            uint32_t stop;
+            if (end - p < 5 || (stop = ~p2m__le32(p + 1) & 0x80808080u) == 0) break;
+            stop &= 0u - stop; /* the first byte without a continuation bit */
+            p += 1u + (((stop >> 7) * 0x01020304u) >> 24);
         } else if ((b & 7u) == P2M__WT_LEN && p[1] < 0x80u &&
                    (size_t)p[1] <= (size_t)(end - p) - 2u) {
             p += 2u + p[1];
@@ -2045,6 +2044,8 @@ typedef struct p2m__req {
     p2m__sprop *sprops;       /* per stack; entry n_stacks: stack 0 of an empty table */
     uint32_t *sstate;         /* per entry of sprops: P2M__SP_* (the entries are not cleared) */
     uint32_t vid_kernel, vid_user, vid_native; /* the frame types and kinds compared with */
+    uint32_t loc_want;        /* the Location fields a frame rule reads (p2m__location_frame) */
+    int leaf_only;            /* p2m__leaf_only(e), read per stack */
     uint8_t *xverdict;        /* per (declared metric, value id): 0 not judged, 1 no, 2 match */
     /* current resource */
     uint32_t cur_res;
@@ -3772,10 +3773,6 @@ static P2M__MUST int p2m__feed_functions(p2m__req *q, uint64_t stack_idx, uint64
    mapping index of location li. Read once per stack that needs it (the
    stack's properties are memoised). 0 ok, 1 invalid reference, -1 malformed. */
 static P2M__MUST int p2m__location_frame(p2m__req *q, uint64_t li, uint32_t *type, uint64_t *map) {
-    /* the mapping is read only for the library */
-    const uint32_t lib = q->e->frame_need >> P2M__FR_LIBRARY & 1u,
-                   want = 1u << P2M__PB_LOCATION_ATTRIBUTE_INDICES |
-                          lib << P2M__PB_LOCATION_MAPPING_INDEX;
     const uint8_t *p, *end;
     p2m__field f;
     int r;
@@ -3785,7 +3782,7 @@ static P2M__MUST int p2m__location_frame(p2m__req *q, uint64_t li, uint32_t *typ
     p = q->in + q->locs[li].off;
     end = p + q->locs[li].len;
     while ((r = P2M__FOR_SIZE ? p2m__next(&q->w, &p, end, &f)
-                              : p2m__next_wanted(&q->w, &p, end, want, &f)) > 0) {
+                              : p2m__next_wanted(&q->w, &p, end, q->loc_want, &f)) > 0) {
         p2m__ints it;
         uint64_t idx;
         int ri;
@@ -3956,8 +3953,8 @@ static P2M__MUST int p2m__stack_resolve(p2m__req *q, uint64_t stack_idx, uint32_
     for (i = 0; i < P2M__NFRAME; i++) sp->v[i] = P2M__VID_ABSENT;
     sp->keep = 0;
     sp->xmatch = 0;
-    r = !P2M__FOR_SIZE && p2m__leaf_only(q->e) ? p2m__resolve_leaf(q, sp, &k)
-                                               : p2m__resolve_frames(q, sp, &k);
+    r = !P2M__FOR_SIZE && q->leaf_only ? p2m__resolve_leaf(q, sp, &k)
+                                       : p2m__resolve_frames(q, sp, &k);
     if (r > 0) q->sstate[si] = P2M__SP_INVALID;
     if (r) return r;
     q->sstate[si] = p2m__stack_hash(sp);
@@ -5916,6 +5913,12 @@ static void p2m__place_stacks(p2m__req *q, const p2m__plan *pl, uint8_t *base) {
         }
     }
     if (P2M__PROPS(e)) { /* nothing resolved yet */
+        if (!P2M__FOR_SIZE) { /* the fast paths' settings (a build for size has none) */
+            /* the mapping is read only for the library */
+            q->loc_want = 1u << P2M__PB_LOCATION_ATTRIBUTE_INDICES |
+                          (e->frame_need >> P2M__FR_LIBRARY & 1u) << P2M__PB_LOCATION_MAPPING_INDEX;
+            q->leaf_only = p2m__leaf_only(e);
+        }
         q->sprops = (p2m__sprop *)(void *)(base + pl->sprops);
         q->sstate = (uint32_t *)(void *)(base + pl->sstate);
         P2M_MEMSET(q->sstate, 0, ((size_t)q->sv.n_stacks + 1u) * sizeof(uint32_t)); /* unresolved */
