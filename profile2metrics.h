@@ -3772,7 +3772,8 @@ static P2M__MUST int p2m__feed_functions(p2m__req *q, uint64_t stack_idx, uint64
 /* The frame type (its last profile.frame.type attribute, a value id) and
    mapping index of location li. Read once per stack that needs it (the
    stack's properties are memoised). 0 ok, 1 invalid reference, -1 malformed. */
-static P2M__MUST int p2m__location_frame(p2m__req *q, uint64_t li, uint32_t *type, uint64_t *map) {
+P2M__INLINE P2M__MUST int p2m__location_frame_in(p2m__req *q, uint64_t li, uint32_t *type,
+                                                 uint64_t *map) {
     const uint8_t *p, *end;
     p2m__field f;
     int r;
@@ -3806,7 +3807,8 @@ static P2M__MUST int p2m__location_frame(p2m__req *q, uint64_t li, uint32_t *typ
 
 /* The leaf's type, kind and library (as far as the rules read them), from
    its type t and mapping map. */
-static P2M__MUST int p2m__leaf_props(p2m__req *q, p2m__sprop *sp, uint32_t t, uint64_t map) {
+P2M__INLINE P2M__MUST int p2m__leaf_props_in(p2m__req *q, p2m__sprop *sp, uint32_t t,
+                                             uint64_t map) {
     const uint32_t need = q->e->frame_need;
     if (t > P2M__VID_EMPTY) {
         if (need >> P2M__FR_TYPE & 1u) sp->v[P2M__FR_TYPE] = t;
@@ -3823,6 +3825,15 @@ static P2M__MUST int p2m__leaf_props(p2m__req *q, p2m__sprop *sp, uint32_t t, ui
                 p2m__intern(q, P2M_VALUE_STRING, (const uint8_t *)base.ptr, (uint32_t)base.len, 0);
     }
     return 0;
+}
+
+/* The two above as functions of their own, for the general path
+   (p2m__resolve_frames); the leaf path has them inlined. */
+static P2M__MUST int p2m__location_frame(p2m__req *q, uint64_t li, uint32_t *type, uint64_t *map) {
+    return p2m__location_frame_in(q, li, type, map);
+}
+static P2M__MUST int p2m__leaf_props(p2m__req *q, p2m__sprop *sp, uint32_t t, uint64_t map) {
+    return p2m__leaf_props_in(q, sp, t, map);
 }
 
 /* The system call of a kernel frame's function name: NAME of PREFIX NAME. */
@@ -3890,13 +3901,14 @@ P2M__INLINE int p2m__leaf_only(const p2m_engine *e) {
 
 /* The leaf's properties when nothing else is read: the frame type and
    mapping of the first location. 0 ok, 1 invalid reference, -1 malformed. */
-P2M__INLINE P2M__MUST int p2m__resolve_leaf(p2m__req *q, p2m__sprop *sp, p2m__locs *k) {
+static P2M__NOINLINE P2M__MUST int p2m__resolve_leaf(p2m__req *q, p2m__sprop *sp,
+                                                     p2m__locs *k) {
     uint64_t li = 0, map = 0;
     uint32_t type = P2M__VID_ABSENT;
     int r = p2m__locs_next(q, k, &li);
     if (r <= 0) return r; /* an empty stack has no properties */
-    if ((r = p2m__location_frame(q, li, &type, &map)) != 0) return r;
-    return p2m__leaf_props(q, sp, type, map);
+    if ((r = p2m__location_frame_in(q, li, &type, &map)) != 0) return r;
+    return p2m__leaf_props_in(q, sp, type, map);
 }
 
 /* The general case: frames are read from the leaf only as far as needed:
@@ -5913,12 +5925,14 @@ static void p2m__place_stacks(p2m__req *q, const p2m__plan *pl, uint8_t *base) {
         }
     }
     if (P2M__PROPS(e)) { /* nothing resolved yet */
+#ifndef P2M_NO_FUNCTION
         if (!P2M__FOR_SIZE) { /* the fast paths' settings (a build for size has none) */
             /* the mapping is read only for the library */
             q->loc_want = 1u << P2M__PB_LOCATION_ATTRIBUTE_INDICES |
                           (e->frame_need >> P2M__FR_LIBRARY & 1u) << P2M__PB_LOCATION_MAPPING_INDEX;
             q->leaf_only = p2m__leaf_only(e);
         }
+#endif
         q->sprops = (p2m__sprop *)(void *)(base + pl->sprops);
         q->sstate = (uint32_t *)(void *)(base + pl->sstate);
         P2M_MEMSET(q->sstate, 0, ((size_t)q->sv.n_stacks + 1u) * sizeof(uint32_t)); /* unresolved */
