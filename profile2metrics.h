@@ -826,24 +826,29 @@ static void p2m__clear(p2m_error *err) {
 /* The struct_size of a caller's struct that may grow, at s: 0 (the first
    layout) or at least first (the end of the first layout's last field);
    past known (this library's sizeof) every byte must be 0, else the caller
-   sets a field of a newer version. field names it in err. */
+   sets a field of a newer version. A size more than 1 KiB past known is no
+   struct of any version (garbage, an uninitialised struct): an argument
+   error, and its bytes are not read. field names it in err. */
 static P2M__MUST p2m_status p2m__check_size(const void *s, size_t first, size_t known,
                                             const char *field, p2m_error *err) {
     const uint8_t *b = (const uint8_t *)s;
     size_t size, i;
+    int bad;
     P2M_MEMCPY(&size, s, sizeof size);
     if (size == 0) return P2M_OK;
-    if (size < first) {
+    bad = size < first || (size > known && size - known > 1024u);
+    if (bad) {
         p2m__fail(err, P2M_ERR_ARGUMENT, 0,
-                  P2M__MSG("below the first layout: make it sizeof the struct, or 0"));
+                  P2M__MSG("not the size of any version of the struct: make it sizeof the "
+                           "struct, or 0"));
     } else {
         for (i = known; i < size && !b[i]; i++) {}
-        if (i == size) return P2M_OK;
+        if (i >= size) return P2M_OK;
         p2m__fail(err, P2M_ERR_UNSUPPORTED, 0,
                   P2M__MSG("sets a field of a newer header: update the library"));
     }
     if (err) p2m__strlcpy(err->field, sizeof err->field, field);
-    return err ? err->status : (size < first ? P2M_ERR_ARGUMENT : P2M_ERR_UNSUPPORTED);
+    return bad ? P2M_ERR_ARGUMENT : P2M_ERR_UNSUPPORTED;
 }
 /* The ends of the first layouts (their last fields). */
 #define P2M__CONFIG_FIRST (offsetof(p2m_config, stack_filter) + sizeof(p2m_filter))

@@ -1523,6 +1523,11 @@ static void check_struct_sizes(void)
     st = p2m_convert(eng, req, sizeof req, o, work_mem, sizeof work_mem, out_buf, sizeof out_buf,
                      &n, NULL, &err);
     EXPECT(st == P2M_ERR_ARGUMENT, "options.struct_size 4: status %d", (int)st);
+    o->struct_size = (size_t)-1; /* garbage: refused without reading past the struct */
+    st = p2m_convert(eng, req, sizeof req, o, work_mem, sizeof work_mem, out_buf, sizeof out_buf,
+                     &n, NULL, &err);
+    EXPECT(st == P2M_ERR_ARGUMENT && strcmp(err.field, "options.struct_size") == 0,
+           "options.struct_size SIZE_MAX: status %d field '%s'", (int)st, err.field);
 
 #ifndef P2M_NO_PROM
     o->struct_size = 0;
