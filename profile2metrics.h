@@ -3334,7 +3334,9 @@ static uint32_t p2m__series_for(p2m__req *q, uint32_t metric) {
 
 /* The attribute set of a sample: rules in order, later rules of the same key
    replace earlier ones, a rule yielding nothing leaves the key as it was.
-   frame: the values of the sample's stack (NULL without stack properties). */
+   frame: the values of the sample's stack (NULL without stack properties).
+   Out of line: only a sample-memo miss calls it, and inlined into the walk
+   it made the Cortex-M4 image bigger. */
 static P2M__NOINLINE void p2m__attribute_set(p2m__req *q, const uint32_t *slots,
                                              const uint32_t *frame) {
     const p2m_engine *e = q->e;
