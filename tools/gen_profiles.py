@@ -628,12 +628,7 @@ def generate(shape="typical", layout="v1.10", seed=1, kv_form="inline", frame_ty
     for i in range(P["locs"]):
         fidx = rnd.randrange(len(funcs))
         fname, ffile = funcs[fidx]
-        loc = b.d.location_table.add()
-        loc.mapping_index = rnd.choice(maps)
-        loc.address = 0x1000 + rnd.randrange(1 << 24)
-        ln = loc.lines.add()
-        ln.function_index = b.function(fname, ffile)
-        ln.line = rnd.randrange(1, 3000)
+        loc = _mapped_location(b, rnd, maps, fname, ffile)
         if i % 9 == 0:  # an inlined frame
             f2, file2 = funcs[rnd.randrange(len(funcs))]
             ln = loc.lines.add()
@@ -744,6 +739,18 @@ def _agent_dictionary(b, rnd, n_funcs, n_locs, n_maps, unsymbolised):
     return locs
 
 
+def _mapped_location(b, rnd, maps, fname, ffile):
+    """A new Location in one of maps at a random address, with one Line of
+    function fname (file ffile) at a random line."""
+    loc = b.d.location_table.add()
+    loc.mapping_index = rnd.choice(maps)
+    loc.address = 0x1000 + rnd.randrange(1 << 24)
+    ln = loc.lines.add()
+    ln.function_index = b.function(fname, ffile)
+    ln.line = rnd.randrange(1, 3000)
+    return loc
+
+
 def _container_resource(b, rnd, r):
     """Resource r: a container (a random id, also the service instance) of
     service svc-r, as the eBPF profiler names them."""
@@ -851,12 +858,7 @@ def generate_hicard(layout="v1.10", seed=1, kv_form="inline", scale=1.0, threads
     for i in range(max(8, int(round(30000 * scale)))):
         fidx = i if i < len(funcs) else rnd.randrange(len(funcs))  # every function used
         fname, ffile = funcs[fidx]
-        loc = b.d.location_table.add()
-        loc.mapping_index = rnd.choice(maps)
-        loc.address = 0x1000 + rnd.randrange(1 << 24)
-        ln = loc.lines.add()
-        ln.function_index = b.function(fname, ffile)
-        ln.line = rnd.randrange(1, 3000)
+        loc = _mapped_location(b, rnd, maps, fname, ffile)
         loc.attribute_indices.append(b.attr("profile.frame.type", kinds[fidx % 4]))
         locs.append(len(b.d.location_table) - 1)
     n_stacks = max(2, int(round(6000 * scale)))
