@@ -2591,11 +2591,13 @@ static P2M__MUST int p2m__make_plan(const p2m__req *q, p2m__plan *pl) {
     P2M__PLACE(akey, pall ? (size_t)q->sv.n_attrs * 4u : 0u);
     P2M__PLACE(kstamp, pall ? (size_t)pl->vals_cap * 16u : 0u);
     P2M__PLACE(elist, pall ? ((size_t)q->sv.n_attrs + q->sv.n_res_fields) * 16u : 0u);
-    /* sample memo: a power of two near a quarter of the samples, 64..1024
-       entries; none for small requests, where it would not pay */
+    /* sample memo: a power of two near an eighth of the samples, 16..1024
+       entries; none for the smallest requests, where it would not pay (from
+       32 samples, an agent's request; a build for size, whose working memory
+       for such a request stays within 4 KB, from 256) */
     pl->smemo_n = 0;
-    if (q->sv.n_samples >= 256u) {
-        pl->smemo_n = 64;
+    if (q->sv.n_samples >= (P2M__FOR_SIZE ? 256u : 32u)) {
+        pl->smemo_n = 16;
         while (pl->smemo_n < 1024u && (uint64_t)pl->smemo_n * 8u <= q->sv.n_samples)
             pl->smemo_n <<= 1;
     }
