@@ -25,6 +25,11 @@
      P2M_NO_FUNCTION   no function metric, no regex rules on function names, no
                        frame rules, stack filter or stack patterns: they are
                        rejected (implementation only)
+     P2M_NO_COMPILE    no configuration compiler and no regex parser: engines
+                       come from images made on a host (p2m_engine_load); the
+                       regex matcher stays (implementation only)
+     P2M_STREAM_BUFFER bytes of the streaming encoder's buffer, on the stack of
+                       p2m_encode_otlp_stream (256; 16 to 4096)
      P2M_USE_PCRE2     patterns run on PCRE2 instead (link -lpcre2-8; impl. only)
      P2M_SMALL         do not force inlining (implied by -Os; implementation only)
      P2M_NO_JSON, P2M_NO_PROM   no OTLP/JSON or Prometheus text writer (they are
@@ -71,6 +76,9 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#ifndef __cplusplus
+#include <stdbool.h>
+#endif
 
 /* ---- options ------------------------------------------------------------ */
 
@@ -111,7 +119,9 @@ typedef enum p2m_status {
     P2M_ERR_MEMORY = 4,            /* engine or working memory too small; err.needed */
     P2M_ERR_OUTPUT_TOO_SMALL = 5,  /* output buffer too small; err.needed */
     P2M_ERR_ARGUMENT = 6,          /* NULL where a pointer is required, etc. */
-    P2M_ERR_UNSUPPORTED = 7        /* feature compiled out (e.g. P2M_NO_REGEX) */
+    P2M_ERR_UNSUPPORTED = 7,       /* feature compiled out (e.g. P2M_NO_REGEX) */
+    P2M_ERR_WRITE = 8,             /* a streaming write callback refused bytes */
+    P2M_ERR_IMAGE = 9              /* an engine image is corrupt or foreign; err.offset */
 } p2m_status;
 
 /* Filled by every call that can fail. All-or-nothing: when a call fails, no
@@ -144,6 +154,10 @@ typedef enum p2m_metric_kind {
     P2M_METRIC_FUNCTION = 3,
     P2M_METRIC_EXTRA = 4   /* a declared metric (p2m_config.extra) */
 } p2m_metric_kind;
+
+#ifndef P2M_STREAM_BUFFER
+#define P2M_STREAM_BUFFER 256 /* the streaming encoder's buffer (16 to 4096) */
+#endif
 
 #ifndef P2M_MAX_EXTRA
 #define P2M_MAX_EXTRA 8    /* declared metrics an engine can hold (0 to 64) */
@@ -467,6 +481,48 @@ P2M_API p2m_status p2m_convert(const p2m_engine *engine, const void *input,
                                void *work, size_t work_size,
                                void *output, size_t cap, size_t *output_size,
                                p2m_stats *stats, p2m_error *err);
+
+/* ---- streaming output and engine images (firmware) ----------------------- */
+
+/* The write callback of the streaming encoder: n bytes (1 to
+   P2M_STREAM_BUFFER) at buf, valid during the call only. Return false to
+   stop: the call then fails with P2M_ERR_WRITE. */
+typedef bool (*p2m_write_fn)(void *ctx, const uint8_t *buf, size_t n);
+
+/* p2m_encode_otlp through a callback: the same bytes, in order, handed to
+   write in pieces of at most P2M_STREAM_BUFFER bytes (default 256, a buffer
+   on the call's stack), so that no output block is needed. *output_size
+   (may be NULL) is the number of bytes written. If the callback refuses,
+   what it took before stays taken: the one exception to "no output on
+   failure". */
+P2M_API p2m_status p2m_encode_otlp_stream(const p2m_result *result, p2m_write_fn write, void *ctx,
+                                          size_t *output_size, p2m_error *err);
+
+/* p2m_convert with p2m_encode_otlp_stream for its output. A cumulative
+   state changes only when the callback took every byte. */
+P2M_API p2m_status p2m_convert_stream(const p2m_engine *engine, const void *input,
+                                      size_t input_size, const p2m_options *options,
+                                      void *work, size_t work_size, p2m_write_fn write,
+                                      void *ctx, size_t *output_size, p2m_stats *stats,
+                                      p2m_error *err);
+
+/* A compiled engine as a portable image (docs/embedded.md): versioned,
+   checksummed, the same bytes on every host, with patterns compiled to the
+   regex matcher's programs. Made on a host (p2m compile, or this call: out
+   NULL with cap 0 asks the size, P2M_ERR_OUTPUT_TOO_SMALL, err->needed) and
+   loaded on the device without the configuration compiler or the regex
+   parser (P2M_NO_COMPILE). An engine with PCRE2 patterns has no image. */
+P2M_API p2m_status p2m_engine_save(const p2m_engine *engine, void *out, size_t cap,
+                                   size_t *out_size, p2m_error *err);
+
+/* Builds the engine of an image into mem (mem NULL or too small:
+   P2M_ERR_MEMORY and err->needed). Every byte is checked: a corrupt,
+   truncated or foreign image fails with P2M_ERR_IMAGE (err->offset: where),
+   an image that needs what this build compiled out with
+   P2M_ERR_UNSUPPORTED. The engine copies what it keeps: the image may go
+   once the call returns. */
+P2M_API p2m_status p2m_engine_load(const void *image, size_t image_size, void *mem,
+                                   size_t mem_size, const p2m_engine **engine, p2m_error *err);
 
 /* pprof input (docs/spec.md section 11): one uncompressed pprof Profile
    message (gzip is the caller's to inflate), converted to the same metrics
@@ -1713,6 +1769,8 @@ P2M_API const char *p2m_status_string(p2m_status s) {
     case P2M_ERR_OUTPUT_TOO_SMALL: return "output buffer too small";
     case P2M_ERR_ARGUMENT: return "invalid argument";
     case P2M_ERR_UNSUPPORTED: return "not supported by this build";
+    case P2M_ERR_WRITE: return "write callback failed";
+    case P2M_ERR_IMAGE: return "invalid engine image";
     }
     return "unknown status";
 }
