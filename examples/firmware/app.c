@@ -3,34 +3,44 @@
    Cortex-M4 target and on the host.
 
    Converts profile requests held in flash (const arrays generated into
-   requests.h at build time) into OTLP metrics in static buffers and prints
-   the metrics as hex, one "hex" line per 32 bytes:
+   requests.h at build time) into OTLP metrics with engines loaded from
+   images compiled on the host (engines.h, written by mkimage.c from the
+   configurations of fw_configs.h): the build has no configuration compiler
+   and no regex parser (P2M_NO_COMPILE). Each request is converted twice:
+   into a static output block (p2m_convert), and streamed through the
+   nanopb adapter (p2m_nanopb.h) into a pb_ostream_t whose callback prints
+   the bytes as hex, one "hex" line per 32 bytes, and compares them with the
+   block's:
 
        case <name> in=<bytes>
        hex <name> <up to 64 hex digits>
-       end <name> out=<bytes> calls=<symboliser calls> status=<p2m status>
-       info <name> engine=<bytes> work_size=<bytes> work_used=<bytes> stack=<bytes>
+       end <name> out=<streamed bytes> buffered=<bytes> same=<1 if equal>
+           pieces=<writes> max_piece=<bytes> calls=<symboliser calls>
+           status=<p2m status> samples=<n> series=<n>
+       info <name> engine=<bytes> image=<bytes> work_size=<bytes>
+            work_used=<bytes> stack=<bytes> stack_buffered=<bytes>
+            stream_buffer=<P2M_STREAM_BUFFER>
+       refuse <how> limit=<bytes> status=<p2m status> taken=<bytes> errmsg=<nanopb's>
 
-   "case", "hex" and "end" lines must be identical on every platform; "info"
-   lines hold sizes that depend on the pointer width (and the stack, measured
-   on the target only), so the test reads them but does not compare them.
-
-   Five cases:
-     small               the eBPF-shaped request, default configuration
-     small-max8          the same with max_series 8 (less working memory)
-     firmware            unsymbolised firmware frames, function metric (self)
-                         with a symboliser that maps address ranges to names
-     firmware-inclusive  the same with function mode inclusive
-     firmware-filtered   function mode self, a thread filter and a regex
-                         attribute rule (the regex engine on the target) */
-/* the text writers (JSON, Prometheus) have no use on a device */
+   "case", "hex", "end" and "refuse" lines must be identical on every
+   platform; "info" lines hold sizes that depend on the pointer width (and
+   the stack, measured on the target only), so the test reads them but
+   does not compare them. The cases and their configurations:
+   fw_configs.h. */
+/* the text writers (JSON, Prometheus) have no use on a device, nor the
+   configuration compiler: the engines come as images */
 #define P2M_NO_JSON
 #define P2M_NO_PROM
+#define P2M_NO_COMPILE
 #define P2M_IMPLEMENTATION
 #include "profile2metrics.h"
 
+#include "p2m_nanopb.h"
+
 #include "fw.h"
 #include "requests.h"
+#include "engines.h"
+#include "fw_symbolize.h"
 
 /* ---- static memory: nothing comes from a heap ---------------------------- */
 
@@ -39,56 +49,16 @@ static uint64_t engine_mem[4096 / 8];
 static uint64_t work_mem[16384 / 8];
 static uint64_t output_mem[4096 / 8];
 
-/* A zero-initialised object: copied to clear options before setting the
+/* Zero-initialised objects: copied to clear a struct before setting the
    fields we use (fields added by later versions stay zero). */
 static const p2m_options fw_no_options;
-
-/* ---- symboliser: address ranges of the image -> function names ------------ */
-
-typedef struct fw_symctx {
-    unsigned long calls;
-} fw_symctx;
-
-static int fw_str_eq(p2m_str s, const char *z)
-{
-    size_t i;
-    for (i = 0; i < s.len; i++)
-        if (z[i] == '\0' || z[i] != s.ptr[i]) return 0;
-    return z[i] == '\0';
-}
-
-/* Binary search of fw_symbols (sorted, non-overlapping [start, end)). The
-   names are string literals in flash, so the returned view outlives the
-   call as the API asks. A frame of another image (its build id differs)
-   is not ours to name. */
-static p2m_str fw_symbolize(void *user_data, uint64_t address, p2m_str mapping_file,
-                            p2m_str build_id)
-{
-    fw_symctx *ctx = (fw_symctx *)user_data;
-    p2m_str none = {"", 0};
-    size_t lo = 0, hi = sizeof fw_symbols / sizeof fw_symbols[0];
-    (void)mapping_file;
-    ctx->calls++;
-    if (build_id.len != 0 && !fw_str_eq(build_id, FW_BUILD_ID)) return none;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (address < fw_symbols[mid].start) {
-            hi = mid;
-        } else if (address >= fw_symbols[mid].end) {
-            lo = mid + 1;
-        } else {
-            p2m_str name;
-            const char *n = fw_symbols[mid].name;
-            name.ptr = n;
-            name.len = 0;
-            while (n[name.len] != '\0') name.len++;
-            return name;
-        }
-    }
-    return none;
-}
+static const pb_ostream_t fw_no_stream;
 
 /* ---- printing without printf --------------------------------------------- */
+
+/* One line at a time, in static memory: the stream callback prints from
+   the bottom of the library's deepest path, where stack is dear. */
+static char fw_line[160];
 
 static char *fw_put_str(char *p, const char *s)
 {
@@ -117,13 +87,19 @@ static char *fw_put_kv(char *p, const char *key, unsigned long long v)
     return fw_put_num(p, v);
 }
 
+static void fw_end_line(char *p)
+{
+    *p++ = '\n';
+    *p = '\0';
+    fw_write(fw_line);
+}
+
 static void fw_print_hex(const char *name, const unsigned char *b, size_t n)
 {
     static const char digits[] = "0123456789abcdef";
-    char line[160];
     size_t i = 0;
     while (i < n) {
-        char *p = fw_put_str(line, "hex ");
+        char *p = fw_put_str(fw_line, "hex ");
         size_t j;
         p = fw_put_str(p, name);
         *p++ = ' ';
@@ -131,16 +107,13 @@ static void fw_print_hex(const char *name, const unsigned char *b, size_t n)
             *p++ = digits[b[i] >> 4];
             *p++ = digits[b[i] & 15u];
         }
-        *p++ = '\n';
-        *p = '\0';
-        fw_write(line);
+        fw_end_line(p);
     }
 }
 
 static void fw_print_error(const char *name, const char *what, const p2m_error *err)
 {
-    char line[320];
-    char *p = fw_put_str(line, "error ");
+    char *p = fw_put_str(fw_line, "error ");
     p = fw_put_str(p, name);
     *p++ = ' ';
     p = fw_put_str(p, what);
@@ -151,24 +124,77 @@ static void fw_print_error(const char *name, const char *what, const p2m_error *
     p = fw_put_str(p, err->field);
     *p++ = ' ';
     p = fw_put_str(p, err->message);
-    *p++ = '\n';
-    *p = '\0';
-    fw_write(line);
+    fw_end_line(p);
+}
+
+/* ---- the stream: what a UART or radio driver's pb_ostream_t would be ------ */
+
+typedef struct fw_sink {
+    const char *name;           /* case name for the hex lines; NULL: print nothing */
+    const unsigned char *expect; /* the buffered conversion's bytes */
+    size_t expect_len;
+    size_t taken;               /* bytes the callback took */
+    size_t refuse_after;        /* the callback fails past this many bytes */
+    size_t pieces, max_piece;   /* writes and the largest one */
+    int differs;                /* a byte differed from expect */
+    size_t fill;                /* bytes in hex[] not printed yet */
+    unsigned char hex[32];
+} fw_sink;
+
+static fw_sink fw_out;
+
+static void fw_sink_flush(fw_sink *s)
+{
+    if (s->name != 0 && s->fill > 0) fw_print_hex(s->name, s->hex, s->fill);
+    s->fill = 0;
+}
+
+/* The pb_ostream_t callback: nanopb's pb_write calls it with the pieces
+   the library hands to p2m_nanopb_write. */
+static bool fw_stream_out(pb_ostream_t *stream, const pb_byte_t *buf, size_t count)
+{
+    fw_sink *s = (fw_sink *)stream->state;
+    size_t i;
+    if (count > s->refuse_after - s->taken) return false;
+    s->pieces++;
+    if (count > s->max_piece) s->max_piece = count;
+    for (i = 0; i < count; i++, s->taken++) {
+        if (s->taken >= s->expect_len || s->expect[s->taken] != buf[i]) s->differs = 1;
+        s->hex[s->fill++] = buf[i];
+        if (s->fill == sizeof s->hex) fw_sink_flush(s);
+    }
+    return true;
+}
+
+static pb_ostream_t fw_stream(const char *name, const unsigned char *expect, size_t expect_len,
+                              size_t max_size, size_t refuse_after)
+{
+    pb_ostream_t os = fw_no_stream;
+    fw_sink none = {0, 0, 0, 0, 0, 0, 0, 0, 0, {0}};
+    fw_out = none;
+    fw_out.name = name;
+    fw_out.expect = expect;
+    fw_out.expect_len = expect_len;
+    fw_out.refuse_after = refuse_after;
+    os.callback = fw_stream_out;
+    os.state = &fw_out;
+    os.max_size = max_size;
+    return os;
 }
 
 /* ---- one case ------------------------------------------------------------ */
 
 /* Kept out of line so the stack mark sits right above the library's frames. */
-static p2m_status fw_convert(const p2m_engine *engine, const unsigned char *in, size_t in_len,
-                             const p2m_options *opt, size_t *out_len, p2m_stats *stats,
-                             p2m_error *err, size_t *stack_used)
 #if defined(__GNUC__)
-    __attribute__((noinline))
+#define FW_NOINLINE __attribute__((noinline))
+#else
+#define FW_NOINLINE
 #endif
-    ;
-static p2m_status fw_convert(const p2m_engine *engine, const unsigned char *in, size_t in_len,
-                             const p2m_options *opt, size_t *out_len, p2m_stats *stats,
-                             p2m_error *err, size_t *stack_used)
+
+static FW_NOINLINE p2m_status fw_convert(const p2m_engine *engine, const unsigned char *in,
+                                         size_t in_len, const p2m_options *opt,
+                                         size_t *out_len, p2m_stats *stats, p2m_error *err,
+                                         size_t *stack_used)
 {
     p2m_status st;
     fw_stack_mark();
@@ -178,36 +204,55 @@ static p2m_status fw_convert(const p2m_engine *engine, const unsigned char *in, 
     return st;
 }
 
+static FW_NOINLINE p2m_status fw_convert_stream(const p2m_engine *engine, const unsigned char *in,
+                                                size_t in_len, const p2m_options *opt,
+                                                pb_ostream_t *os, p2m_stats *stats,
+                                                p2m_error *err, size_t *stack_used)
+{
+    p2m_status st;
+    fw_stack_mark();
+    st = p2m_convert_nanopb(engine, in, in_len, opt, work_mem, sizeof work_mem, os, stats, err);
+    *stack_used = fw_stack_used();
+    return st;
+}
+
+/* Loads an image into engine_mem after asking its size. */
+static int fw_load(const char *name, const unsigned char *image, size_t image_size,
+                   const p2m_engine **engine, size_t *needed)
+{
+    p2m_error err;
+    if (p2m_engine_load(image, image_size, NULL, 0, engine, &err) != P2M_ERR_MEMORY) {
+        fw_print_error(name, "load-size-query", &err);
+        return 1;
+    }
+    *needed = err.needed;
+    if (p2m_engine_load(image, image_size, engine_mem, sizeof engine_mem, engine, &err) !=
+        P2M_OK) {
+        fw_print_error(name, "load", &err);
+        return 1;
+    }
+    return 0;
+}
+
 static int fw_case(const char *name, const unsigned char *in, size_t in_len,
-                   const p2m_config *cfg, int symbolise)
+                   const unsigned char *image, size_t image_size, int symbolise)
 {
     const p2m_engine *engine;
     p2m_error err;
     p2m_stats stats;
     p2m_options opt;
+    pb_ostream_t os;
     fw_symctx ctx;
-    size_t engine_needed, work_needed, out_len = 0, stack = 0;
-    p2m_status st;
-    char line[200];
+    size_t engine_needed = 0, work_needed = 0, out_len = 0, stack = 0, stack_buffered = 0;
+    p2m_status st, st_buffered;
     char *p;
 
-    p = fw_put_str(line, "case ");
+    p = fw_put_str(fw_line, "case ");
     p = fw_put_str(p, name);
     p = fw_put_kv(p, "in", (unsigned long long)in_len);
-    *p++ = '\n';
-    *p = '\0';
-    fw_write(line);
+    fw_end_line(p);
 
-    /* Engine size query (NULL, 0), then the compile into static memory. */
-    if (p2m_engine_compile(cfg, NULL, 0, &engine, &err) != P2M_ERR_MEMORY) {
-        fw_print_error(name, "size-query", &err);
-        return 1;
-    }
-    engine_needed = err.needed;
-    if (p2m_engine_compile(cfg, engine_mem, sizeof engine_mem, &engine, &err) != P2M_OK) {
-        fw_print_error(name, "compile", &err);
-        return 1;
-    }
+    if (fw_load(name, image, image_size, &engine, &engine_needed)) return 1;
     if (p2m_work_size(engine, in, in_len, &work_needed, &err) != P2M_OK) {
         fw_print_error(name, "work-size", &err);
         return 1;
@@ -217,87 +262,97 @@ static int fw_case(const char *name, const unsigned char *in, size_t in_len,
     opt.now_unix_nano = FW_NOW_UNIX_NANO;
     opt.symbolize = symbolise ? fw_symbolize : 0;
     opt.user_data = &ctx;
+
+    /* Into the output block first: the stream's bytes are compared with it. */
     ctx.calls = 0;
-    st = fw_convert(engine, in, in_len, &opt, &out_len, &stats, &err, &stack);
-    if (st != P2M_OK) {
+    st_buffered = fw_convert(engine, in, in_len, &opt, &out_len, &stats, &err, &stack_buffered);
+    if (st_buffered != P2M_OK) {
         fw_print_error(name, "convert", &err);
-    } else {
-        fw_print_hex(name, (const unsigned char *)output_mem, out_len);
+        out_len = 0;
     }
 
-    p = fw_put_str(line, "end ");
+    /* Streamed through nanopb: nothing but the stream's callback sees the
+       bytes. */
+    ctx.calls = 0;
+    os = fw_stream(name, (const unsigned char *)output_mem, out_len, SIZE_MAX, SIZE_MAX);
+    st = fw_convert_stream(engine, in, in_len, &opt, &os, &stats, &err, &stack);
+    fw_sink_flush(&fw_out);
+    if (st != P2M_OK) fw_print_error(name, "convert-stream", &err);
+
+    p = fw_put_str(fw_line, "end ");
     p = fw_put_str(p, name);
-    p = fw_put_kv(p, "out", (unsigned long long)out_len);
+    p = fw_put_kv(p, "out", (unsigned long long)os.bytes_written);
+    p = fw_put_kv(p, "buffered", (unsigned long long)out_len);
+    p = fw_put_kv(p, "same", (unsigned long long)(st == P2M_OK && st_buffered == P2M_OK &&
+                                                  !fw_out.differs &&
+                                                  fw_out.taken == out_len));
+    p = fw_put_kv(p, "pieces", (unsigned long long)fw_out.pieces);
+    p = fw_put_kv(p, "max_piece", (unsigned long long)fw_out.max_piece);
     p = fw_put_kv(p, "calls", (unsigned long long)ctx.calls);
-    p = fw_put_kv(p, "status", (unsigned long long)st);
+    p = fw_put_kv(p, "status", (unsigned long long)(st != P2M_OK ? st : st_buffered));
     p = fw_put_kv(p, "samples", (unsigned long long)stats.samples);
     p = fw_put_kv(p, "series", (unsigned long long)stats.series);
-    *p++ = '\n';
-    *p = '\0';
-    fw_write(line);
+    fw_end_line(p);
 
-    p = fw_put_str(line, "info ");
+    p = fw_put_str(fw_line, "info ");
     p = fw_put_str(p, name);
     p = fw_put_kv(p, "engine", (unsigned long long)engine_needed);
+    p = fw_put_kv(p, "image", (unsigned long long)image_size);
     p = fw_put_kv(p, "work_size", (unsigned long long)work_needed);
     p = fw_put_kv(p, "work_used", (unsigned long long)stats.work_used);
     p = fw_put_kv(p, "stack", (unsigned long long)stack);
-    *p++ = '\n';
-    *p = '\0';
-    fw_write(line);
-    return st == P2M_OK ? 0 : 1;
+    p = fw_put_kv(p, "stack_buffered", (unsigned long long)stack_buffered);
+    p = fw_put_kv(p, "stream_buffer", (unsigned long long)P2M_STREAM_BUFFER);
+    fw_end_line(p);
+    return st == P2M_OK && st_buffered == P2M_OK ? 0 : 1;
+}
+
+/* A stream that will not take the whole output: nanopb's stream full
+   (max_size) or a callback that fails (refuse_after). The conversion must
+   stop with P2M_ERR_WRITE, and the stream keeps what it took before. */
+static int fw_refuse(const char *how, size_t max_size, size_t refuse_after)
+{
+    const p2m_engine *engine;
+    p2m_error err;
+    p2m_options opt = fw_no_options;
+    pb_ostream_t os;
+    size_t needed, limit = max_size < refuse_after ? max_size : refuse_after;
+    p2m_status st;
+    char *p;
+
+    if (fw_load(how, fw_engine_small, fw_engine_small_SIZE, &engine, &needed)) return 1;
+    opt.now_unix_nano = FW_NOW_UNIX_NANO;
+    os = fw_stream(0, 0, 0, max_size, refuse_after);
+    st = p2m_convert_nanopb(engine, fw_small_request, sizeof fw_small_request, &opt, work_mem,
+                            sizeof work_mem, &os, NULL, &err);
+    p = fw_put_str(fw_line, "refuse ");
+    p = fw_put_str(p, how);
+    p = fw_put_kv(p, "limit", (unsigned long long)limit);
+    p = fw_put_kv(p, "status", (unsigned long long)st);
+    p = fw_put_kv(p, "taken", (unsigned long long)fw_out.taken);
+    p = fw_put_str(p, " errmsg=");
+    p = fw_put_str(p, os.errmsg ? os.errmsg : "none");
+    fw_end_line(p);
+    return st == P2M_ERR_WRITE && fw_out.taken <= limit ? 0 : 1;
 }
 
 int fw_main(void)
 {
-    p2m_config cfg;
     int failed = 0;
 
     fw_write("p2m-firmware " P2M_VERSION_STRING "\n");
-
-    /* The eBPF-shaped request with the defaults: cpu and memory metrics,
-       process.executable.name and thread.name on the points. */
-    p2m_config_init(&cfg);
-    failed |= fw_case("small", fw_small_request, sizeof fw_small_request, &cfg, 0);
-
-    /* The same with a cardinality limit sized for a microcontroller: the
-       series table is planned for min(samples, metrics x max_series)
-       series, so the working memory shrinks while the output stays the
-       same (this request has 2 series). */
-    cfg.max_series = 8;
-    failed |= fw_case("small-max8", fw_small_request, sizeof fw_small_request, &cfg, 0);
-
-    /* Firmware frames carry addresses only: the function metric names them
-       through the symboliser. */
-    p2m_config_init(&cfg);
-    cfg.function.enabled = 1;
-    cfg.function_mode = P2M_FUNCTION_SELF;
-    failed |= fw_case("firmware", fw_firmware_request, sizeof fw_firmware_request, &cfg, 1);
-
-    cfg.function_mode = P2M_FUNCTION_INCLUSIVE;
+    failed |= fw_case("small", fw_small_request, sizeof fw_small_request, fw_engine_small,
+                      fw_engine_small_SIZE, 0);
+    failed |= fw_case("small-max8", fw_small_request, sizeof fw_small_request,
+                      fw_engine_small_max8, fw_engine_small_max8_SIZE, 0);
+    failed |= fw_case("firmware", fw_firmware_request, sizeof fw_firmware_request,
+                      fw_engine_firmware, fw_engine_firmware_SIZE, 1);
     failed |= fw_case("firmware-inclusive", fw_firmware_request, sizeof fw_firmware_request,
-                      &cfg, 1);
-
-    /* The regex engine on the target: keep the application tasks only and
-       derive a task.kind attribute from the task name; copy a nested
-       resource attribute (a key-value list) onto the points. */
-    {
-        static const char *const tasks[] = {"^sensor$", "radio"};
-        static const p2m_rule rules[] = {
-            {"process.executable.name", P2M_RULE_ATTRIBUTE, 0, "process.executable.name", 0, 0, 0},
-            {"thread.name", P2M_RULE_ATTRIBUTE, 0, "thread.name", 0, 0, 0},
-            {"task.kind", P2M_RULE_REGEX, "^([a-z]+)", 0, "thread.name", 0, 0},
-            {"device.config", P2M_RULE_ATTRIBUTE, 0, "device.config", 0, 0, 0},
-        };
-        cfg.function_mode = P2M_FUNCTION_SELF;
-        cfg.thread_filter.enabled = 1;
-        cfg.thread_filter.patterns = tasks;
-        cfg.thread_filter.n_patterns = sizeof tasks / sizeof tasks[0];
-        cfg.attributes = rules;
-        cfg.n_attributes = sizeof rules / sizeof rules[0];
-        failed |= fw_case("firmware-filtered", fw_firmware_request, sizeof fw_firmware_request,
-                          &cfg, 1);
-    }
+                      fw_engine_firmware_inclusive, fw_engine_firmware_inclusive_SIZE, 1);
+    failed |= fw_case("firmware-filtered", fw_firmware_request, sizeof fw_firmware_request,
+                      fw_engine_firmware_filtered, fw_engine_firmware_filtered_SIZE, 1);
+    failed |= fw_refuse("stream-full", 100, SIZE_MAX);
+    failed |= fw_refuse("callback-fails", SIZE_MAX, 300);
 
     fw_write(failed ? "done FAIL\n" : "done OK\n");
     return failed;

@@ -194,6 +194,30 @@ def expected(req, symbols, mode, thread_patterns=None, kind_rx=None, copy_keys=(
     return out, len(asked)
 
 
+# name, input, function mode, function metric on, thread filter, task.kind
+# rule, copied attributes (the configurations of fw_configs.h)
+CASES = [("small", "small.otlp", None, False, None, None, ()),
+         ("small-max8", "small.otlp", None, False, None, None, ()),
+         ("firmware", "firmware.otlp", "self", True, None, None, ()),
+         ("firmware-inclusive", "firmware.otlp", "inclusive", True, None, None, ()),
+         ("firmware-filtered", "firmware.otlp", "self", True, ["^sensor$", "radio"],
+          "^([a-z]+)", ("device.config",))]
+
+
+def load_inputs(gen):
+    """The decoded input requests and the symbol table of GEN_DIR."""
+    with open(os.path.join(gen, "symbols.json")) as f:
+        symbols = Symbols(json.load(f))
+    preq = gp.module("v1.10").ExportProfilesServiceRequest
+    inputs = {}
+    for fname in ("small.otlp", "firmware.otlp"):
+        r = preq()
+        with open(os.path.join(gen, fname), "rb") as f:
+            r.ParseFromString(f.read())
+        inputs[fname] = r
+    return inputs, symbols
+
+
 def metrics_of(data):
     m = gp.module("metrics").ExportMetricsServiceRequest()
     m.ParseFromString(data)
@@ -252,24 +276,8 @@ def main(argv):
     gen, tgt_path, host_path = argv[1], argv[2], argv[3]
     tgt, order = parse_run(tgt_path)
     host, horder = parse_run(host_path)
-    with open(os.path.join(gen, "symbols.json")) as f:
-        symbols = Symbols(json.load(f))
-    preq = gp.module("v1.10").ExportProfilesServiceRequest
-    inputs = {}
-    for fname in ("small.otlp", "firmware.otlp"):
-        r = preq()
-        with open(os.path.join(gen, fname), "rb") as f:
-            r.ParseFromString(f.read())
-        inputs[fname] = r
-    # name, input, function mode, function metric on, thread filter, task.kind
-    # rule, copied attributes
-    # (the configurations of fw_main in app.c)
-    cases = [("small", "small.otlp", None, False, None, None, ()),
-             ("small-max8", "small.otlp", None, False, None, None, ()),
-             ("firmware", "firmware.otlp", "self", True, None, None, ()),
-             ("firmware-inclusive", "firmware.otlp", "inclusive", True, None, None, ()),
-             ("firmware-filtered", "firmware.otlp", "self", True, ["^sensor$", "radio"],
-              "^([a-z]+)", ("device.config",))]
+    inputs, symbols = load_inputs(gen)
+    cases = CASES
     check("cases-present", order == [c[0] for c in cases] and horder == order,
           "target printed %r, host %r" % (order, horder))
     for case, fname, mode, fn, threads, kind, copy in cases:

@@ -18,7 +18,10 @@ callees. That is only a bound when the graph has no cycle, so the script
 first looks for cycles (recursion, direct or mutual) and fails if there is
 one, or if a frame is "dynamic" (alloca, VLA), or if an indirect call has
 no declared target (--indirect names the functions a call through a
-pointer may reach: here the firmware's symboliser).
+pointer may reach: here the firmware's symboliser and stream writer;
+--indirect CALLER=TARGET limits one caller's to its own targets, so that
+nanopb's pb_write, which the writer calls, is not taken to call the
+writer back).
 
 Usage:
   stack_bound.py --elf fw.elf --objdump arm-none-eabi-objdump \
@@ -212,7 +215,9 @@ def main(argv):
     ap.add_argument("--objdump", default="arm-none-eabi-objdump")
     ap.add_argument("--nm", default="arm-none-eabi-nm")
     ap.add_argument("--indirect", action="append", default=[],
-                    help="a function that calls through pointers may reach")
+                    help="a function that calls through pointers may reach; "
+                    "CALLER=TARGET: one that CALLER's calls through pointers reach "
+                    "(those calls then reach no other)")
     ap.add_argument("--root", action="append", default=[])
     ap.add_argument("--json")
     ap.add_argument("ci", nargs="+")
@@ -248,13 +253,22 @@ def main(argv):
         if f in elf_falls:  # hand-written code running on into the next label
             edges[f].add(elf_falls[f])
         pending.extend(edges[f])
-    # Calls through pointers reach the declared targets.
+    # Calls through pointers reach the declared targets: CALLER=TARGET
+    # declarations for that caller, plain TARGET ones for every other.
+    anywhere, by_caller = [], {}
+    for x in a.indirect:
+        if "=" in x:
+            caller, target = x.split("=", 1)
+            by_caller.setdefault(caller, []).append(target)
+        else:
+            anywhere.append(x)
     for s in edges:
         if "__indirect_call" in edges[s]:
             edges[s].discard("__indirect_call")
-            if not a.indirect:
+            targets = by_caller.get(s, anywhere)
+            if not targets:
                 problems.append("%s calls through a pointer and no --indirect target is declared" % s)
-            edges[s].update(a.indirect)
+            edges[s].update(targets)
     for k, v in kinds.items():
         if "dynamic" in v:
             problems.append("%s has a dynamic frame (%s)" % (k, v))
