@@ -1,12 +1,22 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# The firmware example (issue 7): the header on a bare-metal Cortex-M4.
+# The firmware example (issues 7, 21): the header on a bare-metal Cortex-M4.
 # Builds examples/firmware/ for QEMU's mps2-an386 and for the host, runs the
 # image under qemu-system-arm (semihosting, with a timeout) and checks that
+#   - the image converts with engines loaded from images compiled on the
+#     host (P2M_NO_COMPILE), into a block and streamed through the nanopb
+#     adapter, and the two outputs are the same bytes;
 #   - the metrics bytes are identical to the host build's (same source,
 #     inputs, configuration and "now");
 #   - they decode (Google protobuf) to the values computed in Python from
 #     the input requests (examples/firmware/check_output.py);
+#   - a stream that stops taking bytes stops the conversion (P2M_ERR_WRITE);
+#   - on the host (stream_test.c, check_stream.py), the streamed output of
+#     the example's requests and of the repository's inputs equals
+#     p2m_convert's over nanopb's buffer stream and a callback stream (with
+#     the default and the smallest stream buffer), writers that fail after
+#     K bytes give P2M_ERR_WRITE, and nanopb-generated code decodes the
+#     stream to what Google protobuf decodes and check_output.py expects;
 #   - the call graph has no recursion, so the stack bound is real, and the
 #     stack measured on the target stays within it;
 #   - the stack-bound tool does catch recursion (a negative control);
@@ -23,10 +33,11 @@ fail() { echo "FAIL $1: $2"; failed=1; }
 
 missing=""
 for t in arm-none-eabi-gcc arm-none-eabi-size arm-none-eabi-objdump arm-none-eabi-nm \
-         qemu-system-arm protoc timeout; do
+         qemu-system-arm protoc timeout nanopb_generator.py; do
     command -v "$t" >/dev/null 2>&1 || missing="$missing $t"
 done
 $PY -c 'import google.protobuf' 2>/dev/null || missing="$missing python3-protobuf"
+[ -f /usr/include/pb_encode.h ] || missing="$missing libnanopb-dev"
 if [ -n "$missing" ]; then
     fail firmware-tools "missing:$missing (run tools/install-deps.sh)"
     exit 1
@@ -45,7 +56,8 @@ fi
 rm -f $D/fw-host-clang
 if clang -std=c99 -O2 -Wall -Wextra -Wpedantic -Wconversion -Wsign-conversion -Wshadow \
         -Wcast-qual -Wundef -Werror -I. -Iexamples/firmware -I$D/gen \
-        -o $D/fw-host-clang examples/firmware/app.c examples/firmware/host.c 2> $D/clang.log; then
+        -o $D/fw-host-clang examples/firmware/app.c examples/firmware/host.c \
+        -lprotobuf-nanopb 2> $D/clang.log; then
     pass firmware-host-clang-build
 else
     fail firmware-host-clang-build "$(head -n 5 $D/clang.log | tr '\n' ' ')"
@@ -90,6 +102,34 @@ else
 fi
 
 $PY examples/firmware/check_output.py $D/gen $D/run.out $D/host.out $D/stack.json || failed=1
+
+# The stream on the host, through Debian's nanopb: the example's cases and
+# the repository's inputs, with the default stream buffer (256) and the
+# smallest (16); nanopb's decode checked by check_stream.py.
+names="small small-max8 firmware firmware-inclusive firmware-filtered demo"
+inputs="demo=examples/demo.otlp"
+for f in tests/data/real/*.otlp; do
+    n=real-$(basename "$f" .otlp)
+    names="$names $n"
+    inputs="$inputs $n=$f"
+done
+for t in stream-test stream-test-16; do
+    mkdir -p $D/$t.d
+    rm -f $D/$t.d/*
+    # shellcheck disable=SC2086 # word splitting of the lists is intended
+    $D/$t $D/$t.d $inputs > $D/$t.out 2> $D/$t.err
+    rc=$?
+    sed "s/^\(PASS\|FAIL\) stream-/\1 $t-/" $D/$t.out
+    if [ $rc -ne 0 ] || grep -q '^FAIL' $D/$t.out; then
+        fail $t "exit $rc: $(head -c 300 $D/$t.err)"
+    fi
+    # shellcheck disable=SC2086
+    $PY examples/firmware/check_stream.py $D/$t.d $D/gen $names | sed "s/^\(PASS\|FAIL\) /\1 $t-/" \
+        > $D/$t.check
+    cat $D/$t.check
+    grep -q '^FAIL' $D/$t.check && failed=1
+    grep -q '^PASS' $D/$t.check || fail $t-decode "check_stream.py checked nothing"
+done
 
 # Negative control: the bound tool must refuse a program with recursion.
 N=$D/negative

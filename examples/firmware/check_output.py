@@ -10,6 +10,11 @@ QEMU, HOST_OUT what the host build of the same program printed.
 
 Prints one "PASS name" or "FAIL name: why" line per check:
   - the target's bytes equal the host's, case by case;
+  - the bytes streamed through the nanopb adapter equal those of the
+    buffered conversion (compared on the device), in pieces of at most the
+    stream buffer, with the engine loaded from a host-compiled image;
+  - a stream that is full (nanopb's max_size) or whose callback fails
+    stops the conversion with P2M_ERR_WRITE and nanopb's message;
   - each output decodes as an ExportMetricsServiceRequest (Google
     protobuf, from proto/metrics.proto);
   - its metrics hold the values computed here from the input request,
@@ -19,7 +24,9 @@ Prints one "PASS name" or "FAIL name: why" line per check:
     inclusive mode, unsymbolised frames named by the symboliser, by the
     mapping's base name when it knows nothing, "[unknown]" without mapping;
   - the symboliser was asked once per distinct unsymbolised location;
-  - the measured stack (target) stays within the call-graph bound.
+  - the measured stack (target) stays within the call-graph bound of its
+    entry point (p2m_convert_stream, with the adapter, pb_write and the
+    stream's callback; p2m_convert), and the stream's bound within 2 KB.
 """
 
 import bisect
@@ -45,12 +52,17 @@ def check(name, ok, why=""):
 
 
 def parse_run(path):
-    """case -> {"lines": [...compared lines...], "hex": bytes, "end": {..}, "info": {..}}"""
+    """case -> {"lines": [...compared lines...], "hex": bytes, "end": {..}, "info": {..}};
+    "refuse" lines go to the case named "refuse" (its lines only)."""
     cases, order = {}, []
     with open(path) as f:
         for line in f:
             line = line.rstrip("\n")
             parts = line.split(" ")
+            if parts[0] == "refuse":
+                cases.setdefault("refuse", {"lines": [], "hex": "", "end": {}, "info": {}})
+                cases["refuse"]["lines"].append(line)
+                continue
             if len(parts) < 2 or parts[0] not in ("case", "hex", "end", "info", "error"):
                 continue
             c = cases.setdefault(parts[1], {"lines": [], "hex": "", "end": {}, "info": {}})
@@ -305,17 +317,51 @@ def main(argv):
             check("%s-symboliser-calls" % case, t["end"].get("calls") == n_asked,
                   "symboliser called %r times, %d distinct unsymbolised locations"
                   % (t["end"].get("calls"), n_asked))
+        e = t["end"]
         info = t["info"]
+        check("%s-stream-equals-buffered" % case,
+              e.get("same") == 1 and e.get("out") == e.get("buffered"),
+              "streamed %r bytes, buffered %r, same=%r" % (e.get("out"), e.get("buffered"),
+                                                          e.get("same")))
+        sb = info.get("stream_buffer", 0)
+        check("%s-stream-pieces" % case,
+              0 < e.get("max_piece", 0) <= sb and e.get("pieces", 0) * sb >= e.get("out", 0),
+              "%r pieces, the largest %r bytes, stream buffer %r" % (
+                  e.get("pieces"), e.get("max_piece"), sb))
+        check("%s-engine-from-image" % case, info.get("image", 0) > 0 and info.get("engine", 0) > 0,
+              "image %r bytes, engine %r" % (info.get("image"), info.get("engine")))
         check("%s-work" % case, 0 < info.get("work_used", 0) <= info.get("work_size", 0),
               "work_used %r, p2m_work_size %r" % (info.get("work_used"), info.get("work_size")))
+    # Streams that stop taking bytes: (how, nanopb's message).
+    refusals = {"stream-full": "stream full", "callback-fails": "io error"}
+    got = {}
+    for line in tgt.get("refuse", {}).get("lines", []):
+        head, _, errmsg = line.partition(" errmsg=")
+        parts = head.split(" ")
+        got[parts[1]] = dict(x.split("=", 1) for x in parts[2:])
+        got[parts[1]]["errmsg"] = errmsg
+    check("refuse-identical", tgt.get("refuse", {}).get("lines") ==
+          host.get("refuse", {}).get("lines"), "target and host differ")
+    for how, msg in refusals.items():
+        r = got.get(how, {})
+        ok = (r.get("status") == "8" and r.get("errmsg") == msg
+              and int(r.get("taken", "-1")) in range(0, int(r.get("limit", "0")) + 1))
+        check("refuse-%s" % how, ok, "%r (expected status 8, errmsg %r, taken <= limit)"
+              % (r, msg))
     if len(argv) == 5:
         with open(argv[4]) as f:
             sb = json.load(f)
-        bound = sb["roots"].get("p2m_convert", {}).get("bound")
-        measured = max((c["info"].get("stack", 0) for c in tgt.values()), default=0)
-        check("stack-measured-within-bound",
-              bound is not None and 0 < measured <= bound and not sb["cycles"],
-              "measured %r bytes, call-graph bound %r, cycles %r" % (measured, bound, sb["cycles"]))
+        for root, key in (("p2m_convert_stream", "stack"), ("p2m_convert", "stack_buffered")):
+            bound = sb["roots"].get(root, {}).get("bound")
+            measured = max((c["info"].get(key, 0) for c in tgt.values()), default=0)
+            check("stack-measured-within-bound-%s" % root,
+                  bound is not None and 0 < measured <= bound and not sb["cycles"],
+                  "measured %r bytes, call-graph bound %r, cycles %r"
+                  % (measured, bound, sb["cycles"]))
+        bound = sb["roots"].get("p2m_convert_stream", {}).get("bound")
+        check("stack-bound-stream-within-2k", bound is not None and bound <= 2048,
+              "call-graph bound of p2m_convert_stream (with the adapter, pb_write and the "
+              "stream's callback) is %r bytes" % bound)
     return 1 if FAILED else 0
 
 

@@ -4,7 +4,11 @@
 
 Builds the probe program (examples/firmware/size_main.c) with and without
 the library, for each variant (full; P2M_NO_REGEX when the header has that
-switch; P2M_NO_ERRMSG; both), and reports:
+switch; P2M_NO_ERRMSG; both; the feature switches; and, when the header has
+P2M_NO_COMPILE, the runtime-only firmware: an engine image loaded with
+p2m_engine_load and the output streamed with p2m_convert_stream, with
+everything else on (runtime_full) or every switch (runtime_min)), and
+reports:
 
   flash   (.text incl. .rodata, .ARM.exidx, .data initialisers) of the image
           with the library minus the image without it: what a firmware that
@@ -39,9 +43,27 @@ HEADER = os.path.join(ROOT, "profile2metrics.h")
 FLASH_SECTIONS = (".text", ".ARM.exidx", ".data")
 RAM_SECTIONS = (".data", ".bss")
 TARGETS = {"text_full": 16 * 1024, "text_no_regex": 10 * 1024, "stack_max": 2 * 1024,
-           "work_small": 4 * 1024}
+           "work_small": 4 * 1024, "text_runtime_full": 16 * 1024,
+           "text_runtime_min": 10 * 1024, "stack_runtime": 2 * 1024}
 LIB_ROOTS = ("p2m_engine_compile", "p2m_work_size", "p2m_convert", "p2m_aggregate",
              "p2m_encode_otlp")
+# The runtime-only probe (-DSIZE_RUNTIME): what it calls, and its callbacks.
+RUNTIME_ROOTS = ("p2m_engine_load", "p2m_work_size", "p2m_convert_stream",
+                 "p2m_encode_otlp_stream", "p2m_aggregate")
+RUNTIME_SWITCHES = ["-DSIZE_RUNTIME", "-DP2M_NO_COMPILE"]
+RUNTIME_MIN_SWITCHES = RUNTIME_SWITCHES + ["-DP2M_NO_REGEX", "-DP2M_NO_FUNCTION",
+                                           "-DP2M_NO_CUMULATIVE", "-DP2M_MAX_EXTRA=0",
+                                           "-DP2M_NO_ERRMSG"]
+
+
+def stream_buffer(defs):
+    """The P2M_STREAM_BUFFER a build uses: its -D, else the header's default."""
+    for d in defs:
+        if d.startswith("-DP2M_STREAM_BUFFER="):
+            return int(d.split("=", 1)[1])
+    with open(HEADER) as f:
+        m = re.search(r'^#define P2M_STREAM_BUFFER (\d+)', f.read(), re.M)
+    return int(m.group(1)) if m else None
 
 
 def run(cmd, **kw):
@@ -174,6 +196,11 @@ def main(argv):
         variants.append(("no_cum_no_fn", ["-DP2M_NO_CUMULATIVE", "-DP2M_NO_FUNCTION"]))
         variants.append(("minimal", ["-DP2M_NO_REGEX", "-DP2M_NO_ERRMSG", "-DP2M_NO_CUMULATIVE",
                                      "-DP2M_NO_FUNCTION", "-DP2M_MAX_EXTRA=0"]))
+    runtime = has_switch("P2M_NO_COMPILE")
+    if runtime:  # the runtime-only firmware, against its own program without the library
+        variants.append(("base_runtime", ["-DSIZE_NO_LIB", "-DSIZE_RUNTIME"]))
+        variants.append(("runtime_full", RUNTIME_SWITCHES))
+        variants.append(("runtime_min", RUNTIME_MIN_SWITCHES))
 
     target_o = os.path.join(a.out, "target.o")
     run([a.cc] + cflags + inc + ["-c", os.path.join(fwdir, "target.c"), "-o", target_o])
@@ -190,7 +217,7 @@ def main(argv):
         res[name] = {"sections": sec,
                      "flash": sum(sec.get(s, 0) for s in FLASH_SECTIONS),
                      "ram": sum(sec.get(s, 0) for s in RAM_SECTIONS), "elf": elf, "dir": d}
-        if name != "base":
+        if not name.startswith("base"):
             # The header alone: every API function kept, no libc/libgcc.
             lib_c = os.path.join(d, "lib.c")
             with open(lib_c, "w") as f:
@@ -206,7 +233,9 @@ def main(argv):
             cmd = ["/usr/bin/python3", os.path.join(fwdir, "stack_bound.py"), "--elf", elf,
                    "--objdump", objdump, "--nm", nm_tool, "--indirect", "probe_symbolize",
                    "--json", sb_json]
-            for r in LIB_ROOTS:
+            if name.startswith("runtime"):
+                cmd += ["--indirect", "probe_stream"]
+            for r in (RUNTIME_ROOTS if name.startswith("runtime") else LIB_ROOTS):
                 cmd += ["--root", r]
             sb = subprocess.run(cmd + [os.path.join(d, "probe.ci")], capture_output=True,
                                 text=True)
@@ -215,10 +244,10 @@ def main(argv):
             res[name]["stack_text"] = sb.stdout
             res[name]["stack_ok"] = sb.returncode == 0
 
-    base = res["base"]
     for name, v in res.items():
-        if name == "base":
+        if name.startswith("base"):
             continue
+        base = res["base_runtime" if name.startswith("runtime") else "base"]
         v["flash_lib"] = v["flash"] - base["flash"]
         v["ram_lib"] = v["ram"] - base["ram"]
 
@@ -239,6 +268,17 @@ def main(argv):
     if features:
         report["text_no_cum_no_fn"] = res["no_cum_no_fn"]["flash_lib"]
         report["text_minimal"] = res["minimal"]["flash_lib"]
+    if runtime:
+        report["text_runtime_full"] = res["runtime_full"]["flash_lib"]
+        report["text_runtime_min"] = res["runtime_min"]["flash_lib"]
+        report["stream_buffer"] = stream_buffer(cflags + RUNTIME_SWITCHES)
+        rs = [res[n]["stack"]["max"] if res[n]["stack_ok"] else None
+              for n in ("runtime_full", "runtime_min")]
+        report["stack_runtime"] = None if None in rs else max(rs)
+        report["measure_runtime"] = (
+            "the same for an image that calls p2m_engine_load, p2m_work_size and "
+            "p2m_convert_stream (P2M_NO_COMPILE; a write callback, no output block), minus "
+            "the same image without the library")
     if regex:
         report["text_no_regex_no_errmsg"] = res["no_regex_no_errmsg"]["flash_lib"]
     else:
@@ -246,7 +286,7 @@ def main(argv):
                           "engine is not merged): text_no_regex is reported equal to "
                           "text_full, and text_full does not contain a regex engine")
     for name, v in res.items():
-        if name == "base":
+        if name.startswith("base"):
             report["variants"][name] = {"sections": v["sections"], "flash": v["flash"],
                                         "ram": v["ram"]}
             continue
@@ -327,13 +367,16 @@ def main(argv):
         report["stack_max_entry"] = worst
         report["stack_max_path"] = roots[worst]["path"]
 
-    for name in ("full", "no_regex"):
+    for name in ("full", "no_regex", "runtime_full", "runtime_min"):
         if name in res:
             report["variants"][name]["code_by_section"] = dict(
                 sorted(code_by_section(objdump, nm_tool, res[name]["elf"]).items(), key=lambda kv: -kv[1]))
 
     checks = {"text_full": report["text_full"], "text_no_regex": report["text_no_regex"],
               "stack_max": report["stack_max"], "work_small": report.get("work_small")}
+    if runtime:
+        for k in ("text_runtime_full", "text_runtime_min", "stack_runtime"):
+            checks[k] = report[k]
     report["targets"] = {k: {"limit": TARGETS[k], "value": v,
                              "holds": (v is not None and v <= TARGETS[k])}
                          for k, v in checks.items()}
@@ -355,7 +398,7 @@ def main(argv):
     print()
     print("%-20s %8s %8s %8s %8s %8s" % ("variant", "flash", "ram", "object", "stack", "image"))
     for name, v in res.items():
-        if name == "base":
+        if name.startswith("base"):
             continue
         print("%-20s %8d %8d %8d %8s %8d" % (name, v["flash_lib"], v["ram_lib"], v["object"],
                                              v["stack"]["max"] if v["stack_ok"] else "-",
@@ -375,6 +418,10 @@ def main(argv):
         print("stack_max is the bound of %s: %s" % (report["stack_max_entry"],
                                                    " > ".join(report["stack_max_path"])))
     print(full["stack_text"].rstrip())
+    for name in ("runtime_full", "runtime_min"):
+        if name in res:
+            print("%s (stream buffer %s B):" % (name, report.get("stream_buffer")))
+            print(res[name]["stack_text"].rstrip())
     if "firmware_example_stack" in report:
         print("example firmware (fw.elf): %s" % ", ".join(
             "%s %d" % kv for kv in sorted(report["firmware_example_stack"].items())))
@@ -391,7 +438,7 @@ def main(argv):
           % (groups["library"], groups["libgcc"], groups["libc"]))
     for e in top[:25]:
         print("  %6d  %s" % (e["bytes"], e["name"]))
-    for name in ("full", "no_regex"):
+    for name in ("full", "no_regex", "runtime_full", "runtime_min"):
         if name in res:
             cbs = report["variants"][name]["code_by_section"]
             print("code by header section, %s (DWARF line table): %s" % (
@@ -400,9 +447,11 @@ def main(argv):
     for e in frames[:10]:
         print("  %6d  %s (%s)" % (e["bytes"], e["name"], e["kind"]))
     print()
-    print(json.dumps({k: report[k] for k in ("text_full", "text_no_regex", "stack_max")}))
+    print(json.dumps({k: report[k] for k in ("text_full", "text_no_regex", "stack_max",
+                                             "text_runtime_full", "text_runtime_min",
+                                             "stream_buffer") if k in report}))
     print("wrote %s" % os.path.relpath(a.json, ROOT))
-    return 0 if full["stack_ok"] else 1
+    return 0 if all(v["stack_ok"] for n, v in res.items() if not n.startswith("base")) else 1
 
 
 if __name__ == "__main__":
