@@ -106,13 +106,11 @@ $PY examples/firmware/check_output.py $D/gen $D/run.out $D/host.out $D/stack.jso
 # The stream on the host, through Debian's nanopb: the example's cases and
 # the repository's inputs, with the default stream buffer (256) and the
 # smallest (16); nanopb's decode checked by check_stream.py.
-names="small small-max8 firmware firmware-inclusive firmware-filtered demo"
-inputs="demo=examples/demo.otlp"
-for f in tests/data/real/*.otlp; do
-    n=real-$(basename "$f" .otlp)
-    names="$names $n"
-    inputs="$inputs $n=$f"
-done
+# (sig-profiling-k8s.otlp holds two length-framed requests: real-k8s-1, -2)
+names="small small-max8 firmware firmware-inclusive firmware-filtered demo real-profile"
+names="$names real-k8s-1 real-k8s-2"
+inputs="demo=examples/demo.otlp real-profile=tests/data/real/sig-profiling-profile.otlp"
+inputs="$inputs real-k8s=framed:tests/data/real/sig-profiling-k8s.otlp"
 for t in stream-test stream-test-16; do
     mkdir -p $D/$t.d
     rm -f $D/$t.d/*

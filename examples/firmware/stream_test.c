@@ -7,7 +7,8 @@
 
    Converts the firmware example's cases (the requests of requests.h with
    the configurations of fw_configs.h and its symboliser) and each FILE
-   (default configuration) with p2m_convert as the reference, then:
+   (default configuration; FILE "framed:PATH": the length-framed requests
+   of PATH, as cases NAME-1, NAME-2, ...) with p2m_convert as the reference, then:
      - streams them with p2m_convert_stream through p2m_nanopb_write over
        pb_ostream_from_buffer, and over a pb_ostream_t whose callback
        refuses a piece that is empty or longer than P2M_STREAM_BUFFER:
@@ -565,21 +566,42 @@ int main(int argc, char **argv)
         run_case(argv[1], fw_config_names[i], in, len, i, i >= 2);
     }
     for (i = 2; i < argc; i++) {
-        const char *eq = strchr(argv[i], '=');
+        const char *eq = strchr(argv[i], '='), *file;
         unsigned char *in;
         size_t len = 0;
         if (eq == NULL || (size_t)(eq - argv[i]) >= sizeof path) {
             fprintf(stderr, "stream_test: %s: expected NAME=FILE\n", argv[i]);
             return 2;
         }
-        in = read_file(eq + 1, &len);
+        file = strncmp(eq + 1, "framed:", 7) == 0 ? eq + 8 : eq + 1;
+        in = read_file(file, &len);
         if (in == NULL) {
-            fprintf(stderr, "stream_test: cannot read %s\n", eq + 1);
+            fprintf(stderr, "stream_test: cannot read %s\n", file);
             return 2;
         }
         memcpy(path, argv[i], (size_t)(eq - argv[i]));
         path[eq - argv[i]] = '\0';
-        run_case(argv[1], path, in, len, -1, 0);
+        if (strncmp(eq + 1, "framed:", 7) != 0) {
+            run_case(argv[1], path, in, len, -1, 0);
+        } else {
+            /* Requests each preceded by its length, 4 bytes big-endian (the
+               Collector file exporter's framing): cases NAME-1, NAME-2, ... */
+            size_t at = 0, k = 0;
+            char frame[1100];
+            while (at + 4 <= len) {
+                size_t n = (size_t)in[at] << 24 | (size_t)in[at + 1] << 16 |
+                           (size_t)in[at + 2] << 8 | in[at + 3];
+                if (n > len - at - 4) break;
+                snprintf(frame, sizeof frame, "%s-%lu", path, (unsigned long)++k);
+                run_case(argv[1], frame, in + at + 4, n, -1, 0);
+                at += 4 + n;
+            }
+            if (at != len || k == 0) {
+                fprintf(stderr, "stream_test: %s: not length-framed requests\n", eq + 8);
+                free(in);
+                return 2;
+            }
+        }
         free(in);
     }
     return failed;
