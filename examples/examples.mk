@@ -53,14 +53,16 @@ $(FW_DIR)/gen/engines.h: $(FW_DIR)/mkimage
 	$(FW_DIR)/mkimage $@
 
 $(FW_NPB_HDRS):
-	@test -f /usr/include/$(@F) || { echo "firmware: /usr/include/$(@F) missing: install libnanopb-dev (sh tools/install-deps.sh)" >&2; exit 2; }
+	@test -f /usr/include/$(@F) || { echo "firmware: /usr/include/$(@F) missing:" \
+	    "install libnanopb-dev (sh tools/install-deps.sh)" >&2; exit 2; }
 	@mkdir -p $(@D)
 	cp /usr/include/$(@F) $@
 
 # -fstack-usage and -fcallgraph-info=su leave app.su/app.ci beside the object
 # for the stack bound (stack_bound.py).
 $(FW_DIR)/app.o: $(FW_SRC)/app.c $(FW_HDRS) $(FW_NPB_HDRS)
-	$(FW_CC) $(FW_CFLAGS) $(FW_INC) -isystem $(FW_NPB_INC) -fstack-usage -fcallgraph-info=su -c $< -o $@
+	$(FW_CC) $(FW_CFLAGS) $(FW_INC) -isystem $(FW_NPB_INC) -fstack-usage -fcallgraph-info=su \
+	    -c $< -o $@
 
 $(FW_DIR)/pb_write.o: $(FW_SRC)/pb_write.c $(FW_NPB_HDRS)
 	$(FW_CC) $(FW_CFLAGS) -isystem $(FW_NPB_INC) -fstack-usage -fcallgraph-info=su -c $< -o $@
