@@ -4958,31 +4958,92 @@ static uint8_t *p2m__put_varint(uint8_t *dst, uint64_t v) {
     return dst;
 }
 
-/* Resolved size of the contents of a nested message. */
-static size_t p2m__nested_size(const p2m_result *r, p2m__span s, int kind) {
-    p2m__nwalk k;
-    p2m__nwalk_init(&k, s, kind);
+/* The streaming encoder's writer, also the forward writer of resolved
+   nested values: bytes go into buf (cap bytes); when it is full they go to
+   the callback and buf starts over. Without a callback buf holds the whole
+   output (its cap was counted first); without buf it only counts. After a
+   refusal the callback is not called again. */
+typedef struct p2m__sw {
+    uint8_t *buf;
+    size_t cap, fill;
+    size_t n;           /* bytes passed through, written or counted */
+    size_t taken;       /* bytes the callback took */
+    p2m_write_fn write; /* NULL: buf holds everything */
+    void *ctx;
+    int failed;
+} p2m__sw;
+
+static void p2m__sw_init(p2m__sw *w, void *buf, size_t cap) {
+    P2M_MEMSET(w, 0, sizeof *w);
+    w->buf = (uint8_t *)buf;
+    w->cap = cap;
+}
+static void p2m__sw_flush(p2m__sw *w) {
+    if (w->write && w->fill && !w->failed) {
+        if (w->write(w->ctx, w->buf, w->fill)) w->taken += w->fill;
+        else w->failed = 1;
+    }
+    w->fill = 0;
+}
+static void p2m__sw_bytes(p2m__sw *w, const void *p, size_t len) {
+    const uint8_t *src = (const uint8_t *)p;
+    w->n += len;
+    if (!w->buf) return;
+    while (len) {
+        size_t k = w->cap - w->fill;
+        if (!k) {
+            p2m__sw_flush(w);
+            k = w->cap;
+        }
+        if (k > len) k = len;
+        P2M_MEMCPY(w->buf + w->fill, src, k);
+        w->fill += k;
+        src += k;
+        len -= k;
+    }
+}
+static void p2m__sw_varint(p2m__sw *w, uint64_t v) {
+    uint8_t t[10];
+    p2m__sw_bytes(w, t, (size_t)(p2m__put_varint(t, v) - t));
+}
+/* The tag and length of a LEN field. */
+static void p2m__sw_len(p2m__sw *w, uint32_t num, size_t len) {
+    p2m__sw_varint(w, (uint64_t)num << 3 | P2M__WT_LEN);
+    p2m__sw_varint(w, len);
+}
+static void p2m__sw_str(p2m__sw *w, uint32_t num, const void *p, size_t len) {
+    p2m__sw_len(w, num, len);
+    p2m__sw_bytes(w, p, len);
+}
+
+/* Resolved size of the contents s (kind kind) of a nested message, walked
+   on k's frames from at up: the frames below at (the walk that asks) stay
+   as they are, and the nesting limit bounds both walks together. */
+static size_t p2m__nested_size_on(const p2m_result *r, p2m__nwalk *k, int at, p2m__span s,
+                                  int kind) {
+    int top = at;
+    p2m__nframe_push(&k->st[at], k->base, s, kind, 0);
     for (;;) {
         p2m__nstep x;
-        const int how = p2m__nwalk_next(r, &k, &x);
-        p2m__nframe *top = &k.st[k.top];
+        p2m__nframe *fr = &k->st[top];
+        const int how = p2m__nframe_next(r, &k->w, k->base, fr, &x);
         if (how < 0) { /* the top frame is done: its size goes to its parent */
-            const uint32_t total = top->acc;
-            if (k.top-- == 0) return total;
-            top[-1].acc += top->hdr_tag + (uint32_t)p2m__varint_len(total) + total;
-        } else if (how == 1 && k.top < P2M__MAX_DEPTH) {
-            p2m__nframe_push(&k.st[++k.top], s.p, x.f.s, x.child, x.f.num);
+            const uint32_t total = fr->acc;
+            if (top-- == at) return total;
+            fr[-1].acc += fr->hdr_tag + (uint32_t)p2m__varint_len(total) + total;
+        } else if (how == 1 && top < P2M__MAX_DEPTH) {
+            p2m__nframe_push(&k->st[++top], k->base, x.f.s, x.child, x.f.num);
         } else if (how == 3) {
-            top->acc += 1u + (uint32_t)p2m__varint_len(x.str.len) + (uint32_t)x.str.len;
+            fr->acc += 1u + (uint32_t)p2m__varint_len(x.str.len) + (uint32_t)x.str.len;
         } else if (how != 2) {
-            top->acc += (uint32_t)(s.p + top->p - x.at);
+            fr->acc += (uint32_t)(k->base + fr->p - x.at);
         }
     }
 }
 
-/* Writes the resolved contents of a nested message forward into dst; a
-   child's length prefix comes from p2m__nested_size. */
-static void p2m__nested_write(const p2m_result *r, p2m__span s, int kind, uint8_t *dst) {
+/* Writes the resolved contents of a nested message in order; a child's
+   length prefix comes from a size walk on the frames above this walk's. */
+static void p2m__nested_write(const p2m_result *r, p2m__span s, int kind, p2m__sw *w) {
     p2m__nwalk k;
     p2m__nwalk_init(&k, s, kind);
     for (;;) {
@@ -4991,24 +5052,44 @@ static void p2m__nested_write(const p2m_result *r, p2m__span s, int kind, uint8_
         if (how < 0) {
             if (k.top-- == 0) return;
         } else if (how == 1 && k.top < P2M__MAX_DEPTH) {
-            dst = p2m__put_varint(dst, (uint64_t)x.f.num << 3 | P2M__WT_LEN);
-            dst = p2m__put_varint(dst, p2m__nested_size(r, x.f.s, x.child));
+            p2m__sw_len(w, x.f.num, p2m__nested_size_on(r, &k, k.top + 1, x.f.s, x.child));
             p2m__nframe_push(&k.st[++k.top], s.p, x.f.s, x.child, x.f.num);
         } else if (how == 3) {
-            *dst++ = (uint8_t)(x.onum << 3 | P2M__WT_LEN);
-            dst = p2m__put_varint(dst, x.str.len);
-            if (x.str.len) P2M_MEMCPY(dst, x.str.ptr, x.str.len);
-            dst += x.str.len;
+            p2m__sw_str(w, x.onum, x.str.ptr, x.str.len);
         } else if (how != 2) {
-            const size_t len = (size_t)(s.p + k.st[k.top].p - x.at);
-            P2M_MEMCPY(dst, x.at, len);
-            dst += len;
+            p2m__sw_bytes(w, x.at, (size_t)(s.p + k.st[k.top].p - x.at));
         }
     }
 }
 
-/* An ArrayValue / KeyValueList as field num: resolved when it holds a
-   string index, else copied. */
+/* The bytes of an ARRAY or KVLIST value as the encoder emits them, into w
+   (NULL: only their size): resolved when the value holds a string index,
+   else as they are. */
+static size_t p2m__nested_emit(const p2m_result *r, const p2m_value *v, p2m__sw *w) {
+    p2m__span s;
+    unsigned ev10 = 0;
+    p2m__wire cw;
+    const int kind = v->type == P2M_VALUE_ARRAY ? P2M__NK_ARRAY : P2M__NK_KVLIST;
+    s.p = v->str.len ? (const uint8_t *)v->str.ptr : p2m__nothing;
+    s.n = (uint32_t)v->str.len;
+    cw.base = s.p; cw.err = 0; cw.st = P2M_OK;
+    if (r && p2m__check_value(&cw, s, kind, 0, &ev10) == 0 && ev10) {
+        p2m__nwalk k;
+        size_t n;
+        if (w) {
+            const size_t before = w->n;
+            p2m__nested_write(r, s, kind, w);
+            return w->n - before;
+        }
+        p2m__nwalk_init(&k, s, kind);
+        n = p2m__nested_size_on(r, &k, 0, s, kind);
+        return n;
+    }
+    if (w) p2m__sw_bytes(w, s.p, s.n);
+    return s.n;
+}
+
+/* An ArrayValue / KeyValueList as field num. */
 static void p2m__bw_nested(p2m__bw *w, uint32_t num, const p2m_value *v, const p2m_result *r) {
     size_t n = p2m_result_nested_value(r, v, 0, 0);
     w->n += n;
@@ -5019,23 +5100,15 @@ static void p2m__bw_nested(p2m__bw *w, uint32_t num, const p2m_value *v, const p
 
 P2M_API size_t p2m_result_nested_value(const p2m_result *r, const p2m_value *v, void *out,
                                        size_t cap) {
-    p2m__span s;
-    unsigned ev10 = 0;
-    p2m__wire cw;
-    int kind;
     size_t n;
+    p2m__sw w;
     if (!v || (v->type != P2M_VALUE_ARRAY && v->type != P2M_VALUE_KVLIST)) return 0;
-    kind = v->type == P2M_VALUE_ARRAY ? P2M__NK_ARRAY : P2M__NK_KVLIST;
-    s.p = v->str.len ? (const uint8_t *)v->str.ptr : p2m__nothing;
-    s.n = (uint32_t)v->str.len;
-    cw.base = s.p; cw.err = 0; cw.st = P2M_OK;
-    if (r && p2m__check_value(&cw, s, kind, 0, &ev10) == 0 && ev10) {
-        n = p2m__nested_size(r, s, kind);
-        if (out && cap >= n) p2m__nested_write(r, s, kind, (uint8_t *)out);
-        return n;
+    n = p2m__nested_emit(r, v, 0);
+    if (out && cap >= n && n) {
+        p2m__sw_init(&w, out, n);
+        (void)p2m__nested_emit(r, v, &w);
     }
-    if (out && cap >= s.n && s.n) P2M_MEMCPY(out, s.p, s.n);
-    return s.n;
+    return n;
 }
 
 /* AnyValue of a p2m_value, as field num of the enclosing message. r gives
@@ -5394,10 +5467,23 @@ P2M_API size_t p2m_result_point_attributes(const p2m_result *r, size_t res, size
 
 /* ---- encoding the result -------------------------------------------------- */
 
+/* The attribute of (delta, not overflow) series sid at rule position pos
+   (n_rules: the function name's); 0 when it has none there. */
+static int p2m__series_attr(const p2m_result *r, uint32_t sid, uint32_t pos, p2m_attribute *a) {
+    const uint32_t nk = r->e->n_keys, k = p2m__pos_key(r->e, pos);
+    uint32_t vid;
+    if (k >= nk) return 0;
+    vid = r->ser_vids[(size_t)sid * nk + k];
+    if (vid <= P2M__VID_EMPTY || r->ser_pos[(size_t)sid * nk + k] != pos) return 0;
+    a->key = r->e->keys[k];
+    p2m__val_out(&r->vals[vid], &a->value);
+    return 1;
+}
+
 /* The attributes of a point, last first (the writer goes backwards). */
 static void p2m__bw_point_attributes(const p2m_result *r, size_t res, size_t metric, size_t point,
                                      p2m__bw *w) {
-    uint32_t sid = 0, k, nk, pos;
+    uint32_t sid = 0, pos;
     const p2m__series *s = p2m__point_at(r, res, metric, point, &sid);
     p2m_attribute a;
     if (!s) return;
@@ -5411,18 +5497,9 @@ static void p2m__bw_point_attributes(const p2m_result *r, size_t res, size_t met
             p2m__bw_keyvalue(w, P2M__PB_POINT_ATTRIBUTES, &a, r);
         return;
     }
-    nk = r->e->n_keys;
     pos = r->e->n_rules + 1u; /* n_rules: the function name */
-    while (pos-- > 0) {
-        uint32_t vid;
-        k = p2m__pos_key(r->e, pos);
-        if (k >= nk) continue;
-        vid = r->ser_vids[(size_t)sid * nk + k];
-        if (vid <= P2M__VID_EMPTY || r->ser_pos[(size_t)sid * nk + k] != pos) continue;
-        a.key = r->e->keys[k];
-        p2m__val_out(&r->vals[vid], &a.value);
-        p2m__bw_keyvalue(w, P2M__PB_POINT_ATTRIBUTES, &a, r);
-    }
+    while (pos-- > 0)
+        if (p2m__series_attr(r, sid, pos, &a)) p2m__bw_keyvalue(w, P2M__PB_POINT_ATTRIBUTES, &a, r);
 }
 
 /* The contents of an output Resource: attributes resolved to plain key and
@@ -5545,6 +5622,228 @@ P2M_API p2m_status p2m_encode_otlp(const p2m_result *r, void *output, size_t cap
     w.n = 0;
     p2m__encode(r, &w);
     if (output_size) *output_size = w.n; /* written exactly at the start of output */
+    return P2M_OK;
+}
+
+/* ---- the streaming encoder ------------------------------------------------
+   The same message as p2m__encode, written in order through a p2m__sw: a
+   submessage's length is known before its contents by first running the
+   same writer over them in count-only mode (p2m__sw_open). Each level
+   counts its children once, so a byte is visited once per enclosing level
+   (about seven) instead of twice: slower than the backward encoder, but it
+   needs no output block, which is the point on a device. */
+
+/* Opens submessage num of len bytes: 1 when its contents are to be
+   written now; a counting writer just adds the whole field. */
+static int p2m__sw_open(p2m__sw *w, uint32_t num, size_t len) {
+    if (!w->buf) {
+        w->n += p2m__varint_len((uint64_t)num << 3 | P2M__WT_LEN) + p2m__varint_len(len) + len;
+        return 0;
+    }
+    p2m__sw_len(w, num, len);
+    return 1;
+}
+static void p2m__sw_fixed64(p2m__sw *w, uint32_t num, uint64_t v) {
+    uint8_t t[9];
+    int i;
+    t[0] = (uint8_t)(num << 3 | P2M__WT_I64); /* every fixed64 field number here is < 16 */
+    for (i = 1; i < 9; i++, v >>= 8) t[i] = (uint8_t)v;
+    p2m__sw_bytes(w, t, 9);
+}
+static void p2m__sw_vfield(p2m__sw *w, uint32_t num, uint64_t v) {
+    p2m__sw_varint(w, (uint64_t)num << 3 | P2M__WT_VARINT);
+    p2m__sw_varint(w, v);
+}
+
+/* The contents of the AnyValue of v. */
+static void p2m__sw_anyvalue(p2m__sw *w, const p2m_value *v, const p2m_result *r) {
+    switch (v->type) {
+    case P2M_VALUE_STRING: p2m__sw_str(w, P2M__PB_ANY_VALUE_STRING_VALUE, v->str.ptr, v->str.len); break;
+    case P2M_VALUE_BOOL: p2m__sw_vfield(w, P2M__PB_ANY_VALUE_BOOL_VALUE, (uint64_t)v->i); break;
+    case P2M_VALUE_INT: p2m__sw_vfield(w, P2M__PB_ANY_VALUE_INT_VALUE, (uint64_t)v->i); break;
+    case P2M_VALUE_DOUBLE: {
+        uint64_t bits;
+        P2M_MEMCPY(&bits, &v->d, 8);
+        p2m__sw_fixed64(w, P2M__PB_ANY_VALUE_DOUBLE_VALUE, bits);
+        break;
+    }
+    case P2M_VALUE_ARRAY:
+    case P2M_VALUE_KVLIST:
+        if (p2m__sw_open(w, v->type == P2M_VALUE_ARRAY ? (uint32_t)P2M__PB_ANY_VALUE_ARRAY_VALUE
+                                                       : (uint32_t)P2M__PB_ANY_VALUE_KVLIST_VALUE,
+                         p2m__nested_emit(r, v, 0)))
+            (void)p2m__nested_emit(r, v, w);
+        break;
+    case P2M_VALUE_BYTES: p2m__sw_str(w, P2M__PB_ANY_VALUE_BYTES_VALUE, v->str.ptr, v->str.len); break;
+    default: break;
+    }
+}
+static void p2m__sw_keyvalue(p2m__sw *w, uint32_t num, const p2m_attribute *a,
+                             const p2m_result *r) {
+    p2m__sw c;
+    size_t kl = a->key.len;
+    p2m__sw_init(&c, 0, 0);
+    p2m__sw_anyvalue(&c, &a->value, r);
+    if (!p2m__sw_open(w, num, 1u + p2m__varint_len(kl) + kl + 1u + p2m__varint_len(c.n) + c.n))
+        return;
+    p2m__sw_str(w, P2M__PB_KEY_VALUE_KEY, a->key.ptr, kl);
+    p2m__sw_len(w, P2M__PB_KEY_VALUE_VALUE, c.n);
+    p2m__sw_anyvalue(w, &a->value, r);
+}
+
+/* The contents of an output Resource, in the order p2m__bw_resource gives. */
+static void p2m__sw_resource(p2m__sw *w, const p2m_result *r, size_t ri) {
+    const p2m__res *x = &r->res[ri];
+    uint32_t fi;
+    size_t xi;
+#ifndef P2M_NO_CUMULATIVE
+    if (P2M__CUMV(r)) { /* as emitted before: a copy */
+        const p2m__sres *sr = p2m__cres(r->cum, x->sres);
+        p2m__sw_bytes(w, p2m__cbytes(r->cum, sr->off), sr->len);
+        return;
+    }
+#endif
+    for (fi = 0; fi < x->field_count; fi++) {
+        const p2m__resfield *rf = &r->resfields[x->field_first + fi];
+        p2m_attribute a;
+        if (rf->num == P2M__PB_RESOURCE_ATTRIBUTES && p2m__res_attr(r, rf->s, &a) &&
+            !p2m__xattr_has(r, a.key, 0))
+            p2m__sw_keyvalue(w, P2M__PB_RESOURCE_ATTRIBUTES, &a, r);
+    }
+    for (xi = 0; xi < r->n_xattrs; xi++)
+        if (p2m__xattr_kept(r, xi)) p2m__sw_keyvalue(w, P2M__PB_RESOURCE_ATTRIBUTES, &r->xattrs[xi], r);
+    if (x->dropped) p2m__sw_vfield(w, P2M__PB_RESOURCE_DROPPED_ATTRIBUTES_COUNT, x->dropped);
+    for (fi = 0; fi < x->field_count; fi++) {
+        const p2m__resfield *rf = &r->resfields[x->field_first + fi];
+        if (rf->num == P2M__PB_RESOURCE_ENTITY_REFS)
+            p2m__sw_str(w, P2M__PB_RESOURCE_ENTITY_REFS, rf->s.p, rf->s.n);
+    }
+}
+
+/* The contents of a data point. */
+static void p2m__sw_point(p2m__sw *w, const p2m_result *r, size_t ri, size_t mi, size_t pi,
+                          int gauge) {
+    p2m_point pt;
+    p2m_attribute a;
+    uint32_t sid = 0, pos;
+    const p2m__series *s = p2m__point_at(r, ri, mi, pi, &sid);
+    (void)p2m__point_values(r, ri, mi, pi, &pt);
+    if (!gauge) p2m__sw_fixed64(w, P2M__PB_POINT_START_TIME_UNIX_NANO, pt.start_time_unix_nano);
+    p2m__sw_fixed64(w, P2M__PB_POINT_TIME_UNIX_NANO, pt.time_unix_nano);
+    if (pt.is_double) {
+        uint64_t bits;
+        P2M_MEMCPY(&bits, &pt.as_double, 8);
+        p2m__sw_fixed64(w, P2M__PB_POINT_AS_DOUBLE, bits);
+    } else {
+        p2m__sw_fixed64(w, P2M__PB_POINT_AS_INT, (uint64_t)pt.as_int);
+    }
+    if (!s) return;
+#ifndef P2M_NO_CUMULATIVE
+    if (P2M__CUMV(r)) { /* as emitted before: a copy */
+        const p2m__sser *x = p2m__cser(r->cum, sid);
+        p2m__sw_bytes(w, p2m__cbytes(r->cum, x->off), x->len);
+        return;
+    }
+#endif
+    if (s->overflow) {
+        if (p2m_result_point_attributes(r, ri, mi, pi, &a, 1) == 1)
+            p2m__sw_keyvalue(w, P2M__PB_POINT_ATTRIBUTES, &a, r);
+        return;
+    }
+    for (pos = 0; pos <= r->e->n_rules; pos++) /* n_rules: the function name */
+        if (p2m__series_attr(r, sid, pos, &a)) p2m__sw_keyvalue(w, P2M__PB_POINT_ATTRIBUTES, &a, r);
+}
+
+/* The contents of a Sum or Gauge. */
+static void p2m__sw_data(p2m__sw *w, const p2m_result *r, size_t ri, size_t mi,
+                         const p2m_metric_info *info) {
+    size_t pi;
+    const uint32_t num =
+        info->is_gauge ? (uint32_t)P2M__PB_GAUGE_DATA_POINTS : (uint32_t)P2M__PB_SUM_DATA_POINTS;
+    for (pi = 0; pi < info->n_points; pi++) {
+        p2m__sw c;
+        p2m__sw_init(&c, 0, 0);
+        p2m__sw_point(&c, r, ri, mi, pi, info->is_gauge);
+        if (p2m__sw_open(w, num, c.n)) p2m__sw_point(w, r, ri, mi, pi, info->is_gauge);
+    }
+    if (!info->is_gauge) {
+        p2m__sw_vfield(w, P2M__PB_SUM_AGGREGATION_TEMPORALITY, (uint64_t)info->temporality);
+        p2m__sw_vfield(w, P2M__PB_SUM_IS_MONOTONIC, 1);
+    }
+}
+
+/* The contents of a Metric. */
+static void p2m__sw_metric(p2m__sw *w, const p2m_result *r, size_t ri, size_t mi) {
+    p2m_metric_info info;
+    p2m__sw c;
+    p2m_result_metric(r, ri, mi, &info);
+    p2m__sw_str(w, P2M__PB_METRIC_NAME, info.name.ptr, info.name.len);
+    if (info.description.len)
+        p2m__sw_str(w, P2M__PB_METRIC_DESCRIPTION, info.description.ptr, info.description.len);
+    p2m__sw_str(w, P2M__PB_METRIC_UNIT, info.unit.ptr, info.unit.len);
+    p2m__sw_init(&c, 0, 0);
+    p2m__sw_data(&c, r, ri, mi, &info);
+    if (p2m__sw_open(w, info.is_gauge ? (uint32_t)P2M__PB_METRIC_GAUGE : (uint32_t)P2M__PB_METRIC_SUM,
+                     c.n))
+        p2m__sw_data(w, r, ri, mi, &info);
+}
+
+/* The contents of a ScopeMetrics. */
+static void p2m__sw_scope_metrics(p2m__sw *w, const p2m_result *r, size_t ri) {
+    static const char name[] = "profile2metrics", version[] = P2M_VERSION_STRING;
+    size_t mi;
+    if (p2m__sw_open(w, P2M__PB_SCOPE_METRICS_SCOPE, 4u + sizeof name - 1u + sizeof version - 1u)) {
+        p2m__sw_str(w, P2M__PB_SCOPE_NAME, name, sizeof name - 1u);
+        p2m__sw_str(w, P2M__PB_SCOPE_VERSION, version, sizeof version - 1u);
+    }
+    for (mi = 0; mi < r->res[ri].n_metrics; mi++) {
+        p2m__sw c;
+        p2m__sw_init(&c, 0, 0);
+        p2m__sw_metric(&c, r, ri, mi);
+        if (p2m__sw_open(w, P2M__PB_SCOPE_METRICS_METRICS, c.n)) p2m__sw_metric(w, r, ri, mi);
+    }
+}
+
+/* The contents of a ResourceMetrics. */
+static void p2m__sw_resource_metrics(p2m__sw *w, const p2m_result *r, size_t ri) {
+    const p2m__res *x = &r->res[ri];
+    p2m__sw c;
+    p2m__sw_init(&c, 0, 0);
+    p2m__sw_resource(&c, r, ri);
+    if (p2m__sw_open(w, P2M__PB_RESOURCE_METRICS_RESOURCE, c.n)) p2m__sw_resource(w, r, ri);
+    p2m__sw_init(&c, 0, 0);
+    p2m__sw_scope_metrics(&c, r, ri);
+    if (p2m__sw_open(w, P2M__PB_RESOURCE_METRICS_SCOPE_METRICS, c.n))
+        p2m__sw_scope_metrics(w, r, ri);
+    if (x->schema_url.p)
+        p2m__sw_str(w, P2M__PB_RESOURCE_METRICS_SCHEMA_URL, x->schema_url.p, x->schema_url.n);
+}
+
+P2M_API p2m_status p2m_encode_otlp_stream(const p2m_result *r, p2m_write_fn write, void *ctx,
+                                          size_t *output_size, p2m_error *err) {
+    uint8_t buf[P2M_STREAM_BUFFER];
+    p2m__sw w;
+    size_t ri;
+    p2m__clear(err);
+    if (output_size) *output_size = 0;
+    if (!r || r->magic != P2M__MAGIC)
+        return p2m__fail(err, P2M_ERR_ARGUMENT, 0, P2M__MSG("not a result"));
+    if (!write) return p2m__fail(err, P2M_ERR_ARGUMENT, 0, P2M__MSG("write must not be NULL"));
+    p2m__sw_init(&w, buf, sizeof buf);
+    w.write = write;
+    w.ctx = ctx;
+    for (ri = 0; ri < r->n_res && !w.failed; ri++) {
+        p2m__sw c;
+        p2m__sw_init(&c, 0, 0);
+        p2m__sw_resource_metrics(&c, r, ri);
+        if (p2m__sw_open(&w, P2M__PB_METRICS_REQ_RESOURCE_METRICS, c.n))
+            p2m__sw_resource_metrics(&w, r, ri);
+    }
+    p2m__sw_flush(&w);
+    if (w.failed) /* err.offset: the bytes it took before */
+        return p2m__fail(err, P2M_ERR_WRITE, w.taken,
+                         P2M__MSG("the write callback refused the output"));
+    if (output_size) *output_size = w.n;
     return P2M_OK;
 }
 
@@ -6321,10 +6620,12 @@ P2M_API p2m_status p2m_aggregate(const p2m_engine *engine, const void *input, si
    all went well. */
 static p2m_status p2m__finish_convert(const p2m_result *r, p2m_status s, void *output, size_t cap,
                                       size_t *output_size, p2m_stats *stats, p2m_error *err) {
+    size_t n = 0;
     if (output_size) *output_size = 0;
     if (s != P2M_OK) return s;
-    s = p2m_encode_otlp(r, output, cap, output_size, err);
-    if (s == P2M_OK && stats) stats->bytes_out = *output_size;
+    s = p2m_encode_otlp(r, output, cap, &n, err);
+    if (output_size) *output_size = n;
+    if (s == P2M_OK && stats) stats->bytes_out = n;
 #ifndef P2M_NO_CUMULATIVE
     if (s == P2M_OK && r->cum)
         p2m__cum_commit((p2m__cum *)(uintptr_t)r->cum); /* all went well: keep it */
@@ -6340,6 +6641,26 @@ P2M_API p2m_status p2m_convert(const p2m_engine *engine, const void *input, size
     p2m_status s =
         p2m__aggregate(engine, input, input_size, options, work, work_size, &r, stats, err, 0u);
     return p2m__finish_convert(r, s, output, cap, output_size, stats, err);
+}
+
+P2M_API p2m_status p2m_convert_stream(const p2m_engine *engine, const void *input,
+                                      size_t input_size, const p2m_options *options, void *work,
+                                      size_t work_size, p2m_write_fn write, void *ctx,
+                                      size_t *output_size, p2m_stats *stats, p2m_error *err) {
+    const p2m_result *r;
+    p2m_status s;
+    size_t n = 0;
+    if (output_size) *output_size = 0;
+    if (!write) return p2m__fail(err, P2M_ERR_ARGUMENT, 0, P2M__MSG("write must not be NULL"));
+    s = p2m__aggregate(engine, input, input_size, options, work, work_size, &r, stats, err, 0u);
+    if (s != P2M_OK) return s;
+    s = p2m_encode_otlp_stream(r, write, ctx, &n, err);
+    if (output_size) *output_size = n;
+    if (s == P2M_OK && stats) stats->bytes_out = n;
+#ifndef P2M_NO_CUMULATIVE
+    if (s == P2M_OK && r->cum) p2m__cum_commit((p2m__cum *)(uintptr_t)r->cum);
+#endif
+    return s;
 }
 
 /* ---- pprof input ------------------------------------------------------------

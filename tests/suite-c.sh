@@ -7,6 +7,8 @@
 #   test_placement sizes (engine, state, work) against the placement, many configs
 #   test_malformed hostile input under ASan + UBSan (clang)
 #   test_threads   one engine shared by 4 threads under TSan; engine unchanged
+#   test_stream    the streaming encoder gives the buffered encoder's bytes
+#                  (default buffer; a 16-byte one under ASan + UBSan)
 #   test_api again under valgrind memcheck
 # The real captures in tests/data/real are required: a missing one is a FAIL.
 # A missing tool is a FAIL, never a skip.
@@ -89,6 +91,13 @@ if build test_no_extra "$CC_GCC" -std=c99 -O2 -g $WARN -Werror -I"$INC" -Itests/
         -o "$B/test_no_extra" tests/c/test_no_extra.c
 then built_no_extra=1; fi
 
+built_stream=0
+if build test_stream "$CC_GCC" -std=c99 -O1 -g $WARN -Werror -I"$INC" -Itests/c \
+        -o "$B/test_stream" tests/c/test_stream.c &&
+   build test_stream16 "$CC_CLANG" -std=c99 $SAN $WARN -Werror -DP2M_STREAM_BUFFER=16 -I"$INC" \
+        -Itests/c -o "$B/test_stream16" tests/c/test_stream.c
+then built_stream=1; fi
+
 TSAN="-fsanitize=thread -g -O1"
 built_threads=0
 if build impl_tsan "$CC_CLANG" -std=c99 $TSAN -I"$INC" -c tests/c/p2m_impl.c -o "$B/impl_tsan.o" &&
@@ -136,6 +145,11 @@ export UBSAN_OPTIONS="halt_on_error=1:exitcode=87:print_stacktrace=1"
 [ "$built_no_extra" = 1 ] && run test_no_extra "$B/test_no_extra"
 [ "$built_placement" = 1 ] && run test_placement "$B/test_placement"
 [ "$built_malformed" = 1 ] && run test_malformed "$B/test_malformed" $REAL $K8S
+STREAM_IN="$(ls tests/corpus/convert/* tests/data/real/*.otlp) examples/demo.otlp"
+# shellcheck disable=SC2086
+[ "$built_stream" = 1 ] && run test_stream "$B/test_stream" $STREAM_IN
+# shellcheck disable=SC2086
+[ "$built_stream" = 1 ] && run test_stream16 "$B/test_stream16" $STREAM_IN
 [ "$built_threads" = 1 ] && TSAN_OPTIONS="exitcode=88 halt_on_error=1" \
     run test_threads "$B/test_threads" $REAL
 
