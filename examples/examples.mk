@@ -29,8 +29,9 @@ FW_INC      := -I. -I$(FW_SRC) -I$(FW_DIR)/gen
 # the cross compiler sees them and none of the host's other headers.
 FW_NPB_INC  := $(FW_DIR)/nanopb
 FW_NPB_HDRS := $(FW_NPB_INC)/pb.h $(FW_NPB_INC)/pb_encode.h
-FW_HDRS     := $(FW_SRC)/fw.h $(FW_SRC)/p2m_nanopb.h $(FW_SRC)/fw_symbolize.h profile2metrics.h \
-               $(FW_DIR)/gen/requests.h $(FW_DIR)/gen/engines.h
+FW_LIB_HDRS := $(FW_SRC)/p2m_nanopb.h $(FW_SRC)/fw_symbolize.h profile2metrics.h \
+               $(FW_DIR)/gen/requests.h
+FW_HDRS     := $(FW_SRC)/fw.h $(FW_LIB_HDRS) $(FW_DIR)/gen/engines.h
 FW_QEMU     := qemu-system-arm -M mps2-an386 -display none -monitor none -serial none
 FW_TIMEOUT  ?= 60
 
@@ -92,7 +93,8 @@ $(FW_NPB_GEN)/metrics.pb.c: proto/metrics.proto $(FW_SRC)/metrics.options
 $(FW_NPB_GEN)/metrics.pb.o: $(FW_NPB_GEN)/metrics.pb.c
 	$(CC) -std=c99 -O1 -DPB_ENABLE_MALLOC=1 -c -o $@ $<
 
-FW_ST_DEPS  := $(FW_SRC)/stream_test.c $(FW_SRC)/fw_configs.h $(FW_HDRS) $(FW_NPB_GEN)/metrics.pb.o
+FW_ST_DEPS  := $(FW_SRC)/stream_test.c $(FW_SRC)/fw_configs.h $(FW_LIB_HDRS) \
+               $(FW_NPB_GEN)/metrics.pb.o
 FW_ST_CC     = $(CC) -std=c99 -O1 -g $(WARN) -Werror -DPB_ENABLE_MALLOC=1 $(FW_INC) \
                -isystem $(FW_NPB_GEN)
 $(FW_DIR)/stream-test: $(FW_ST_DEPS)
