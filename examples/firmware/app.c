@@ -21,12 +21,16 @@
             work_used=<bytes> stack=<bytes> stack_buffered=<bytes>
             stream_buffer=<P2M_STREAM_BUFFER>
        refuse <how> limit=<bytes> status=<p2m status> taken=<bytes> errmsg=<nanopb's>
+       ram <name> in=<bytes> out=<bytes> status=<p2m status> samples=<n> series=<n>
+       raminfo <name> engine=<bytes> work_size=<bytes> work_used=<bytes> stack=<bytes>
 
-   "case", "hex", "end" and "refuse" lines must be identical on every
-   platform; "info" lines hold sizes that depend on the pointer width (and
+   "case", "hex", "end", "refuse" and "ram" lines must be identical on
+   every platform; "info" and "raminfo" lines hold sizes that depend on the pointer width (and
    the stack, measured on the target only), so the test reads them but
    does not compare them. The cases and their configurations:
-   fw_configs.h. */
+   fw_configs.h. The "ram" lines measure what a streamed conversion of
+   other requests takes (the repository's demo and a real capture, default
+   configuration): the output is counted, not printed. */
 /* the text writers (JSON, Prometheus) have no use on a device, nor the
    configuration compiler: the engines come as images */
 #define P2M_NO_JSON
@@ -46,7 +50,7 @@
 
 /* uint64_t arrays keep the blocks aligned for the library's tables. */
 static uint64_t engine_mem[4096 / 8];
-static uint64_t work_mem[16384 / 8];
+static uint64_t work_mem[32768 / 8];
 static uint64_t output_mem[4096 / 8];
 
 /* Zero-initialised objects: copied to clear a struct before setting the
@@ -336,6 +340,47 @@ static int fw_refuse(const char *how, size_t max_size, size_t refuse_after)
     return st == P2M_ERR_WRITE && fw_out.taken <= limit ? 0 : 1;
 }
 
+/* RAM of a streamed conversion with the default configuration: engine,
+   working memory and stack; the bytes are counted only. */
+static int fw_ram(const char *name, const unsigned char *in, size_t in_len)
+{
+    const p2m_engine *engine;
+    p2m_error err;
+    p2m_stats stats;
+    p2m_options opt = fw_no_options;
+    pb_ostream_t os;
+    size_t engine_needed = 0, work_needed = 0, stack = 0;
+    p2m_status st;
+    char *p;
+
+    if (fw_load(name, fw_engine_small, fw_engine_small_SIZE, &engine, &engine_needed)) return 1;
+    if (p2m_work_size(engine, in, in_len, &work_needed, &err) != P2M_OK) {
+        fw_print_error(name, "work-size", &err);
+        return 1;
+    }
+    opt.now_unix_nano = FW_NOW_UNIX_NANO;
+    os = fw_stream(0, 0, 0, SIZE_MAX, SIZE_MAX);
+    st = fw_convert_stream(engine, in, in_len, &opt, &os, &stats, &err, &stack);
+    if (st != P2M_OK) fw_print_error(name, "convert-stream", &err);
+
+    p = fw_put_str(fw_line, "ram ");
+    p = fw_put_str(p, name);
+    p = fw_put_kv(p, "in", (unsigned long long)in_len);
+    p = fw_put_kv(p, "out", (unsigned long long)os.bytes_written);
+    p = fw_put_kv(p, "status", (unsigned long long)st);
+    p = fw_put_kv(p, "samples", (unsigned long long)stats.samples);
+    p = fw_put_kv(p, "series", (unsigned long long)stats.series);
+    fw_end_line(p);
+    p = fw_put_str(fw_line, "raminfo ");
+    p = fw_put_str(p, name);
+    p = fw_put_kv(p, "engine", (unsigned long long)engine_needed);
+    p = fw_put_kv(p, "work_size", (unsigned long long)work_needed);
+    p = fw_put_kv(p, "work_used", (unsigned long long)stats.work_used);
+    p = fw_put_kv(p, "stack", (unsigned long long)stack);
+    fw_end_line(p);
+    return st == P2M_OK ? 0 : 1;
+}
+
 int fw_main(void)
 {
     int failed = 0;
@@ -353,6 +398,8 @@ int fw_main(void)
                       fw_engine_firmware_filtered, fw_engine_firmware_filtered_SIZE, 1);
     failed |= fw_refuse("stream-full", 100, SIZE_MAX);
     failed |= fw_refuse("callback-fails", SIZE_MAX, 300);
+    failed |= fw_ram("demo", fw_demo_request, sizeof fw_demo_request);
+    failed |= fw_ram("real-profile", fw_real_profile_request, sizeof fw_real_profile_request);
 
     fw_write(failed ? "done FAIL\n" : "done OK\n");
     return failed;

@@ -53,15 +53,15 @@ def check(name, ok, why=""):
 
 def parse_run(path):
     """case -> {"lines": [...compared lines...], "hex": bytes, "end": {..}, "info": {..}};
-    "refuse" lines go to the case named "refuse" (its lines only)."""
+    "refuse", "ram" and "raminfo" lines go to the case of that name (lines only)."""
     cases, order = {}, []
     with open(path) as f:
         for line in f:
             line = line.rstrip("\n")
             parts = line.split(" ")
-            if parts[0] == "refuse":
-                cases.setdefault("refuse", {"lines": [], "hex": "", "end": {}, "info": {}})
-                cases["refuse"]["lines"].append(line)
+            if parts[0] in ("refuse", "ram", "raminfo"):
+                c = cases.setdefault(parts[0], {"lines": [], "hex": "", "end": {}, "info": {}})
+                c["lines"].append(line)
                 continue
             if len(parts) < 2 or parts[0] not in ("case", "hex", "end", "info", "error"):
                 continue
@@ -348,12 +348,25 @@ def main(argv):
               and int(r.get("taken", "-1")) in range(0, int(r.get("limit", "0")) + 1))
         check("refuse-%s" % how, ok, "%r (expected status 8, errmsg %r, taken <= limit)"
               % (r, msg))
+    # RAM measurement of streamed conversions: same output size as the host's.
+    ram = tgt.get("ram", {}).get("lines", [])
+    check("ram-identical", ram == host.get("ram", {}).get("lines") and len(ram) == 2,
+          "target %r, host %r" % (ram, host.get("ram", {}).get("lines")))
+    for line in ram:
+        parts = line.split(" ")
+        kv = dict(x.split("=", 1) for x in parts[2:])
+        check("ram-%s-converted" % parts[1], kv.get("status") == "0" and int(kv.get("out", 0)) > 0,
+              line)
     if len(argv) == 5:
         with open(argv[4]) as f:
             sb = json.load(f)
         for root, key in (("p2m_convert_stream", "stack"), ("p2m_convert", "stack_buffered")):
             bound = sb["roots"].get(root, {}).get("bound")
             measured = max((c["info"].get(key, 0) for c in tgt.values()), default=0)
+            if key == "stack":  # the RAM measurement's conversions are streamed too
+                for line in tgt.get("raminfo", {}).get("lines", []):
+                    kv = dict(x.split("=", 1) for x in line.split(" ")[2:])
+                    measured = max(measured, int(kv.get("stack", 0)))
             check("stack-measured-within-bound-%s" % root,
                   bound is not None and 0 < measured <= bound and not sb["cycles"],
                   "measured %r bytes, call-graph bound %r, cycles %r"

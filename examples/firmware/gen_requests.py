@@ -10,7 +10,10 @@ Writes into OUTDIR:
                  by a 1 kHz timer interrupt, tasks as thread names
   symbols.json   the symbol table the firmware's symboliser holds (address
                  ranges -> names) and the build id it expects
-  requests.h     all of the above as const arrays for the firmware's flash
+  requests.h     all of the above as const arrays for the firmware's flash,
+                 and two of the repository's inputs (examples/demo.otlp and
+                 tests/data/real/sig-profiling-profile.otlp) for the
+                 firmware's RAM-per-request measurement
 
 The program (examples/firmware/app.c) includes requests.h; the test
 (tests/fw_check.py) reads the .otlp files and symbols.json to compute what
@@ -114,6 +117,11 @@ def c_array(name, data):
     return "\n".join(lines)
 
 
+def read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
 def c_string(s):
     return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
@@ -139,6 +147,10 @@ def main(argv):
          "#define FW_BUILD_ID %s" % c_string(BUILD_ID), "",
          c_array("fw_small_request", small), "",
          c_array("fw_firmware_request", fw), "",
+         c_array("fw_demo_request", read(os.path.join(ROOT, "examples", "demo.otlp"))), "",
+         c_array("fw_real_profile_request",
+                 read(os.path.join(ROOT, "tests", "data", "real", "sig-profiling-profile.otlp"))),
+         "",
          "typedef struct fw_symbol { uint32_t start, end; const char *name; } fw_symbol;",
          "static const fw_symbol fw_symbols[%d] = {" % len(SYMBOLS)]
     for lo, hi, n in SYMBOLS:
