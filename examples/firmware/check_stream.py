@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 """Checks of the nanopb stream test's decodes (used by tests/suite-firmware.sh).
 
-  check_stream.py OUT_DIR GEN_DIR NAME...
+  check_stream.py [--host-run HOST_OUT] OUT_DIR GEN_DIR NAME...
 
 OUT_DIR holds, per case NAME, what stream_test wrote: NAME.bin (the bytes
 p2m_convert_stream wrote through the nanopb adapter) and NAME.json (what
@@ -17,7 +17,12 @@ Prints one "PASS name" or "FAIL name: why" line per check:
   - NAME-nanopb-counts: the resource, metric and point counts of the
     nanopb decode, and that it has points at all;
   - for the firmware example's cases, NAME-nanopb-values: the nanopb decode
-    holds the values check_output.py computes from the input request.
+    holds the values check_output.py computes from the input request;
+  - with --host-run (what the firmware's host build printed), for those
+    cases, NAME-image-equals-compiled: the metrics of the firmware, whose
+    engine was loaded from an image (p2m_engine_save on the host, then
+    p2m_engine_load), are the bytes stream_test got from the engine that
+    p2m_engine_compile built from the same configuration.
 """
 
 import json
@@ -58,6 +63,10 @@ def first_difference(a, b):
 
 
 def main(argv):
+    host = None
+    if len(argv) > 2 and argv[1] == "--host-run":
+        host, _ = co.parse_run(argv[2])
+        argv = argv[:1] + argv[3:]
     if len(argv) < 4:
         sys.stderr.write(__doc__)
         return 2
@@ -86,6 +95,11 @@ def main(argv):
                                  threads, kind, copy)
             why = co.compare(name, npb, exp, fn)
             check("%s-nanopb-values" % name, why == "", why)
+            if host is not None:
+                h = bytes.fromhex(host.get(name, {}).get("hex", ""))
+                check("%s-image-equals-compiled" % name, h == data,
+                      "the firmware's host build wrote %d bytes, the compiled engine %d%s" % (
+                          len(h), len(data), "" if len(h) != len(data) else " (they differ)"))
     return 1 if FAILED else 0
 
 
