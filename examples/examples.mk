@@ -115,6 +115,7 @@ $(FW_DIR)/run.out: $(FW_DIR)/fw.elf
 $(FW_DIR)/stack.json: $(FW_DIR)/fw.elf $(FW_SRC)/stack_bound.py
 	/usr/bin/python3 $(FW_SRC)/stack_bound.py --elf $< \
 	    --indirect fw_symbolize --indirect p2m_nanopb_write --indirect pb_write=fw_stream_out \
+	    --root p2m_nanopb_write \
 	    --root p2m_engine_load --root p2m_work_size --root p2m_convert \
 	    --root p2m_convert_stream --root p2m_encode_otlp_stream \
 	    --root fw_main --root Reset_Handler --json $@ \

@@ -21,13 +21,14 @@
             work_used=<bytes> stack=<bytes> stack_buffered=<bytes>
             stream_buffer=<P2M_STREAM_BUFFER>
        refuse <how> limit=<bytes> status=<p2m status> taken=<bytes> errmsg=<nanopb's>
+       badimage <how> status=<p2m status> offset=<bytes>
        ram <name> in=<bytes> out=<bytes> status=<p2m status> samples=<n> series=<n>
        raminfo <name> engine=<bytes> work_size=<bytes> work_used=<bytes> stack=<bytes>
 
-   "case", "hex", "end", "refuse" and "ram" lines must be identical on
-   every platform; "info" and "raminfo" lines hold sizes that depend on the pointer width (and
-   the stack, measured on the target only), so the test reads them but
-   does not compare them. The cases and their configurations:
+   "case", "hex", "end", "refuse", "badimage" and "ram" lines must be
+   identical on every platform; "info" and "raminfo" lines hold sizes that
+   depend on the pointer width (and the stack, measured on the target
+   only), so the test reads them but does not compare them. The cases and their configurations:
    fw_configs.h. The "ram" lines measure what a streamed conversion of
    other requests takes (the repository's demo and a real capture, default
    configuration): the output is counted, not printed. */
@@ -340,6 +341,28 @@ static int fw_refuse(const char *how, size_t max_size, size_t refuse_after)
     return st == P2M_ERR_WRITE && fw_out.taken <= limit ? 0 : 1;
 }
 
+/* A damaged image must be refused (P2M_ERR_IMAGE), not loaded: the small
+   engine's image copied to RAM with one byte changed (corrupt), or without
+   its last byte (truncated). */
+static int fw_bad_image(const char *how, size_t flip, size_t size)
+{
+    static unsigned char copy[fw_engine_small_SIZE];
+    const p2m_engine *engine;
+    p2m_error err;
+    p2m_status st;
+    size_t i;
+    char *p;
+    for (i = 0; i < sizeof copy; i++) copy[i] = fw_engine_small[i];
+    if (flip < sizeof copy) copy[flip] ^= 0x40u;
+    st = p2m_engine_load(copy, size, engine_mem, sizeof engine_mem, &engine, &err);
+    p = fw_put_str(fw_line, "badimage ");
+    p = fw_put_str(p, how);
+    p = fw_put_kv(p, "status", (unsigned long long)st);
+    p = fw_put_kv(p, "offset", (unsigned long long)err.offset);
+    fw_end_line(p);
+    return st == P2M_ERR_IMAGE ? 0 : 1;
+}
+
 /* RAM of a streamed conversion with the default configuration: engine,
    working memory and stack; the bytes are counted only. */
 static int fw_ram(const char *name, const unsigned char *in, size_t in_len)
@@ -398,6 +421,8 @@ int fw_main(void)
                       fw_engine_firmware_filtered, fw_engine_firmware_filtered_SIZE, 1);
     failed |= fw_refuse("stream-full", 100, SIZE_MAX);
     failed |= fw_refuse("callback-fails", SIZE_MAX, 300);
+    failed |= fw_bad_image("corrupt", fw_engine_small_SIZE / 2, fw_engine_small_SIZE);
+    failed |= fw_bad_image("truncated", fw_engine_small_SIZE, fw_engine_small_SIZE - 1);
     failed |= fw_ram("demo", fw_demo_request, sizeof fw_demo_request);
     failed |= fw_ram("real-profile", fw_real_profile_request, sizeof fw_real_profile_request);
 

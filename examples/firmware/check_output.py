@@ -53,13 +53,14 @@ def check(name, ok, why=""):
 
 def parse_run(path):
     """case -> {"lines": [...compared lines...], "hex": bytes, "end": {..}, "info": {..}};
-    "refuse", "ram" and "raminfo" lines go to the case of that name (lines only)."""
+    "refuse", "ram", "raminfo" and "badimage" lines go to the case of that name
+    (lines only)."""
     cases, order = {}, []
     with open(path) as f:
         for line in f:
             line = line.rstrip("\n")
             parts = line.split(" ")
-            if parts[0] in ("refuse", "ram", "raminfo"):
+            if parts[0] in ("refuse", "ram", "raminfo", "badimage"):
                 c = cases.setdefault(parts[0], {"lines": [], "hex": "", "end": {}, "info": {}})
                 c["lines"].append(line)
                 continue
@@ -348,6 +349,14 @@ def main(argv):
               and int(r.get("taken", "-1")) in range(0, int(r.get("limit", "0")) + 1))
         check("refuse-%s" % how, ok, "%r (expected status 8, errmsg %r, taken <= limit)"
               % (r, msg))
+    # Damaged engine images: refused with P2M_ERR_IMAGE (9), as on the host.
+    bad = tgt.get("badimage", {}).get("lines", [])
+    check("badimage-identical", bad == host.get("badimage", {}).get("lines"),
+          "target %r, host %r" % (bad, host.get("badimage", {}).get("lines")))
+    for how in ("corrupt", "truncated"):
+        line = [x for x in bad if x.startswith("badimage %s " % how)]
+        check("badimage-%s-refused" % how, len(line) == 1 and " status=9 " in line[0],
+              "%r (expected status 9, P2M_ERR_IMAGE)" % line)
     # RAM measurement of streamed conversions: same output size as the host's.
     ram = tgt.get("ram", {}).get("lines", [])
     check("ram-identical", ram == host.get("ram", {}).get("lines") and len(ram) == 2,

@@ -5,7 +5,7 @@
 Builds the probe program (examples/firmware/size_main.c) with and without
 the library, for each variant (full; P2M_NO_REGEX when the header has that
 switch; P2M_NO_ERRMSG; both; the feature switches; and, when the header has
-P2M_NO_COMPILE, the runtime-only firmware: an engine image loaded with
+p2m_engine_load, the runtime-only firmware: an engine image loaded with
 p2m_engine_load and the output streamed with p2m_convert_stream, with
 everything else on (runtime_full) or every switch (runtime_min)), and
 reports:
@@ -196,7 +196,8 @@ def main(argv):
         variants.append(("no_cum_no_fn", ["-DP2M_NO_CUMULATIVE", "-DP2M_NO_FUNCTION"]))
         variants.append(("minimal", ["-DP2M_NO_REGEX", "-DP2M_NO_ERRMSG", "-DP2M_NO_CUMULATIVE",
                                      "-DP2M_NO_FUNCTION", "-DP2M_MAX_EXTRA=0"]))
-    runtime = has_switch("P2M_NO_COMPILE")
+    with open(HEADER) as f:  # the runtime probe needs p2m_engine_load and p2m_convert_stream
+        runtime = re.search(r'\bp2m_engine_load\(', f.read()) is not None
     if runtime:  # the runtime-only firmware, against its own program without the library
         variants.append(("base_runtime", ["-DSIZE_NO_LIB", "-DSIZE_RUNTIME"]))
         variants.append(("runtime_full", RUNTIME_SWITCHES))
