@@ -103,59 +103,81 @@ def header_sections():
 
 def code_by_section(objdump, nm, elf):
     """Bytes of code per header section, from the DWARF line table: every
-    instruction counts for the source line it came from, so code inlined
-    into p2m_aggregate is counted in the section that wrote it. Only bytes
-    inside function symbols count (nm -S); the rest of .text is constant
-    data (strings, tables), reported as "constants (.rodata)". Code outside
-    the header (C library, libgcc, the probe) is "outside the header"."""
+    byte of a function counts for the source line the line table gives its
+    address, so code inlined into p2m_aggregate is counted in the section
+    that wrote it. Only bytes inside function symbols count (nm -S); the
+    rest of .text is constant data (strings, tables), reported as
+    "constants (.rodata)". Code outside the header (C library, libgcc, the
+    probe) is "outside the header".
+
+    The table is read with readelf's decoded view, not objdump -l or
+    addr2line: --gc-sections leaves the line sequences of the functions it
+    dropped in the table, relocated to address 0 on, where they overlap the
+    real code at the image's low addresses (flash starts at 0 here) and
+    binutils' lookup picks them. Those sequences start at address 0, which
+    holds the vector table, never code, so they are skipped."""
+    readelf = objdump[:-len("objdump")] + "readelf"
     secs = header_sections()
     starts = [n for n, _ in secs]
-    funcs = []
+
+    def section_of(fname, line):
+        if fname != "profile2metrics.h":
+            return "outside the header"
+        i = bisect.bisect_right(starts, line)
+        return secs[i - 1][1] if i else "options"
+
+    # [start, end) -> section, from the sequences of code that was kept
+    spans, seq = [], []
+    for line in run([readelf, "-W", "--debug-dump=decodedline", elf]).splitlines():
+        p = line.split()
+        if len(p) < 3 or not (p[1].isdigit() or p[1] == "-"):
+            continue
+        try:
+            addr = int(p[2], 16)
+        except ValueError:
+            continue
+        if p[1] == "-":  # end of a sequence
+            if seq and seq[0][0] != 0:
+                for (lo, sec), (hi, _) in zip(seq, seq[1:] + [(addr, None)]):
+                    if hi > lo:
+                        spans.append((lo, hi, sec))
+            seq = []
+        else:
+            seq.append((addr, section_of(os.path.basename(p[0]), int(p[1]))))
+    spans.sort()
+    span_lo = [lo for lo, _, _ in spans]
+
+    text_lo = text_size = 0
+    for line in run([objdump[:-len("objdump")] + "size", "-A", elf]).splitlines():
+        p = line.split()
+        if len(p) == 3 and p[0] == ".text":
+            text_size, text_lo = int(p[1]), int(p[2])
+    funcs = set()
     for line in run([nm, "-S", elf]).splitlines():
         p = line.split()
         if len(p) == 4 and p[2] in "TtWw":
             lo = int(p[0], 16) & ~1
-            funcs.append((lo, lo + int(p[1], 16)))
-    funcs.sort()
-    fstarts = [lo for lo, _ in funcs]
-
-    def func_end(addr):
-        i = bisect.bisect_right(fstarts, addr) - 1
-        if i >= 0 and funcs[i][0] <= addr < funcs[i][1]:
-            return funcs[i][1]
-        return None
-
-    out = run([objdump, "-d", "-l", "--no-show-raw-insn", elf])
-    where, prev = "outside the header", None
+            if text_lo <= lo < text_lo + text_size:
+                funcs.add((lo, lo + int(p[1], 16)))
     sizes = {}
-    line_re = re.compile(r'^(/\S+|\S+\.[chS]):(\d+)')
-    insn_re = re.compile(r'^\s*([0-9a-f]+):\s')
-
-    def account(start, stop, sec):
-        end = func_end(start)
-        if end is None:
-            sizes["constants (.rodata)"] = sizes.get("constants (.rodata)", 0) + stop - start
-            return
-        code = min(stop, end) - start
-        sizes[sec] = sizes.get(sec, 0) + code
-        if stop > end:
-            sizes["constants (.rodata)"] = sizes.get("constants (.rodata)", 0) + stop - end
-
-    for line in out.splitlines():
-        m = line_re.match(line)
-        if m:
-            if os.path.basename(m.group(1)) == "profile2metrics.h":
-                i = bisect.bisect_right(starts, int(m.group(2)))
-                where = secs[i - 1][1] if i else "options"
-            else:
-                where = "outside the header"
+    in_funcs, last_end = 0, 0
+    for lo, hi in sorted(funcs):
+        lo = max(lo, last_end)  # aliases and overlapping sizes count once
+        if hi <= lo:
             continue
-        m = insn_re.match(line)
-        if m:
-            addr = int(m.group(1), 16)
-            if prev is not None and addr > prev[0]:
-                account(prev[0], addr, prev[1])
-            prev = (addr, where)
+        last_end = hi
+        in_funcs += hi - lo
+        covered = 0
+        i = max(bisect.bisect_right(span_lo, lo) - 1, 0)
+        while i < len(spans) and spans[i][0] < hi:
+            a, b = max(spans[i][0], lo), min(spans[i][1], hi)
+            if b > a:
+                sizes[spans[i][2]] = sizes.get(spans[i][2], 0) + b - a
+                covered += b - a
+            i += 1
+        if covered < hi - lo:  # no line information: assembly (libgcc, libc)
+            sizes["outside the header"] = sizes.get("outside the header", 0) + hi - lo - covered
+    sizes["constants (.rodata)"] = text_size - in_funcs
     return sizes
 
 
