@@ -39,8 +39,9 @@ FW_TIMEOUT  ?= 60
 
 firmware: $(FW_DIR)/fw.elf $(FW_DIR)/fw-host $(FW_DIR)/stream-test $(FW_DIR)/stream-test-16
 
-$(FW_DIR)/gen/requests.h: $(FW_SRC)/gen_requests.py tools/gen_profiles.py $(wildcard proto/*.proto) \
-                          examples/demo.otlp tests/data/real/sig-profiling-profile.otlp
+FW_REQ_DEPS := $(FW_SRC)/gen_requests.py tools/gen_profiles.py $(wildcard proto/*.proto) \
+               examples/demo.otlp tests/data/real/sig-profiling-profile.otlp
+$(FW_DIR)/gen/requests.h: $(FW_REQ_DEPS)
 	@mkdir -p $(FW_DIR)/gen
 	/usr/bin/python3 $(FW_SRC)/gen_requests.py $(FW_DIR)/gen
 

@@ -122,8 +122,8 @@ for t in stream-test stream-test-16; do
         fail $t "exit $rc: $(head -c 300 $D/$t.err)"
     fi
     # shellcheck disable=SC2086
-    $PY examples/firmware/check_stream.py --host-run $D/host.out $D/$t.d $D/gen $names | sed "s/^\(PASS\|FAIL\) /\1 $t-/" \
-        > $D/$t.check
+    $PY examples/firmware/check_stream.py --host-run $D/host.out $D/$t.d $D/gen $names | \
+        sed "s/^\(PASS\|FAIL\) /\1 $t-/" > $D/$t.check
     cat $D/$t.check
     grep -q '^FAIL' $D/$t.check && failed=1
     grep -q '^PASS' $D/$t.check || fail $t-decode "check_stream.py checked nothing"
