@@ -5475,7 +5475,8 @@ P2M_API size_t p2m_result_point_attributes(const p2m_result *r, size_t res, size
 
 /* The attribute of (delta, not overflow) series sid at rule position pos
    (n_rules: the function name's); 0 when it has none there. */
-static int p2m__series_attr(const p2m_result *r, uint32_t sid, uint32_t pos, p2m_attribute *a) {
+P2M__INLINE int p2m__series_attr(const p2m_result *r, uint32_t sid, uint32_t pos,
+                                 p2m_attribute *a) {
     const uint32_t nk = r->e->n_keys, k = p2m__pos_key(r->e, pos);
     uint32_t vid;
     if (k >= nk) return 0;
@@ -5664,7 +5665,9 @@ static void p2m__sw_vfield(p2m__sw *w, uint32_t num, uint64_t v) {
 /* The contents of the AnyValue of v. */
 static void p2m__sw_anyvalue(p2m__sw *w, const p2m_value *v, const p2m_result *r) {
     switch (v->type) {
-    case P2M_VALUE_STRING: p2m__sw_str(w, P2M__PB_ANY_VALUE_STRING_VALUE, v->str.ptr, v->str.len); break;
+    case P2M_VALUE_STRING:
+        p2m__sw_str(w, P2M__PB_ANY_VALUE_STRING_VALUE, v->str.ptr, v->str.len);
+        break;
     case P2M_VALUE_BOOL: p2m__sw_vfield(w, P2M__PB_ANY_VALUE_BOOL_VALUE, (uint64_t)v->i); break;
     case P2M_VALUE_INT: p2m__sw_vfield(w, P2M__PB_ANY_VALUE_INT_VALUE, (uint64_t)v->i); break;
     case P2M_VALUE_DOUBLE: {
@@ -5680,7 +5683,9 @@ static void p2m__sw_anyvalue(p2m__sw *w, const p2m_value *v, const p2m_result *r
                          p2m__nested_emit(r, v, 0)))
             (void)p2m__nested_emit(r, v, w);
         break;
-    case P2M_VALUE_BYTES: p2m__sw_str(w, P2M__PB_ANY_VALUE_BYTES_VALUE, v->str.ptr, v->str.len); break;
+    case P2M_VALUE_BYTES:
+        p2m__sw_str(w, P2M__PB_ANY_VALUE_BYTES_VALUE, v->str.ptr, v->str.len);
+        break;
     default: break;
     }
 }
@@ -5717,7 +5722,8 @@ static void p2m__sw_resource(p2m__sw *w, const p2m_result *r, size_t ri) {
             p2m__sw_keyvalue(w, P2M__PB_RESOURCE_ATTRIBUTES, &a, r);
     }
     for (xi = 0; xi < r->n_xattrs; xi++)
-        if (p2m__xattr_kept(r, xi)) p2m__sw_keyvalue(w, P2M__PB_RESOURCE_ATTRIBUTES, &r->xattrs[xi], r);
+        if (p2m__xattr_kept(r, xi))
+            p2m__sw_keyvalue(w, P2M__PB_RESOURCE_ATTRIBUTES, &r->xattrs[xi], r);
     if (x->dropped) p2m__sw_vfield(w, P2M__PB_RESOURCE_DROPPED_ATTRIBUTES_COUNT, x->dropped);
     for (fi = 0; fi < x->field_count; fi++) {
         const p2m__resfield *rf = &r->resfields[x->field_first + fi];
@@ -5789,7 +5795,8 @@ static void p2m__sw_metric(p2m__sw *w, const p2m_result *r, size_t ri, size_t mi
     p2m__sw_str(w, P2M__PB_METRIC_UNIT, info.unit.ptr, info.unit.len);
     p2m__sw_init(&c, 0, 0);
     p2m__sw_data(&c, r, ri, mi, &info);
-    if (p2m__sw_open(w, info.is_gauge ? (uint32_t)P2M__PB_METRIC_GAUGE : (uint32_t)P2M__PB_METRIC_SUM,
+    if (p2m__sw_open(w,
+                     info.is_gauge ? (uint32_t)P2M__PB_METRIC_GAUGE : (uint32_t)P2M__PB_METRIC_SUM,
                      c.n))
         p2m__sw_data(w, r, ri, mi, &info);
 }
@@ -10590,8 +10597,10 @@ static void p2m__img_filter(p2m__img *x, const p2m_engine *e, p2m__filter *f, ui
                                         e->n_slots ? e->n_slots - 1u : 0u);
         if (x->load && f->slots) f->slots[i] = s;
     }
+    /* process and thread filters read one key, the stack filter none, the
+       pattern filter its keys, or every attribute when it has none */
     if (x->load && (!f->n_rx || (e->n_slots == 0 && f->n_slots) ||
-                    f->n_slots != (which == P2M__F_PATTERN ? f->n_slots : which == P2M__F_STACK ? 0u : 1u) ||
+                    (which != P2M__F_PATTERN && f->n_slots != (which == P2M__F_STACK ? 0u : 1u)) ||
                     f->all_keys != (which == P2M__F_PATTERN && f->n_slots == 0)))
         p2m__img_bad(x, P2M_ERR_IMAGE, P2M__MSG("a filter has no patterns or the wrong keys"));
 }
@@ -10624,7 +10633,8 @@ static void p2m__img_engine(p2m__img *x, p2m_engine *e) {
     if (x->load &&
         ((e->temporality == P2M_TEMPORALITY_CUMULATIVE) != (e->state_series > 0) ||
          (e->state_series && e->state_bytes < 64) || !e->max_series ||
-         (e->temporality != P2M_TEMPORALITY_DELTA && e->temporality != P2M_TEMPORALITY_CUMULATIVE) ||
+         (e->temporality != P2M_TEMPORALITY_DELTA &&
+          e->temporality != P2M_TEMPORALITY_CUMULATIVE) ||
          (e->layout != P2M_LAYOUT_AUTO && e->layout < P2M_LAYOUT_V1_8)))
         p2m__img_bad(x, P2M_ERR_IMAGE, P2M__MSG("the settings are inconsistent"));
 #ifdef P2M_NO_CUMULATIVE
@@ -10729,7 +10739,10 @@ static uint32_t p2m__crc32(const uint8_t *p, size_t n) {
     return ~c;
 }
 static void p2m__le32_put(uint8_t *d, uint32_t v) {
-    d[0] = (uint8_t)v; d[1] = (uint8_t)(v >> 8); d[2] = (uint8_t)(v >> 16); d[3] = (uint8_t)(v >> 24);
+    d[0] = (uint8_t)v;
+    d[1] = (uint8_t)(v >> 8);
+    d[2] = (uint8_t)(v >> 16);
+    d[3] = (uint8_t)(v >> 24);
 }
 static uint32_t p2m__le32_get(const uint8_t *s) {
     return (uint32_t)s[0] | (uint32_t)s[1] << 8 | (uint32_t)s[2] << 16 | (uint32_t)s[3] << 24;
@@ -12102,14 +12115,16 @@ static void p2m__img_regex(p2m__img *x, const p2m_regex **re) {
         }
         m = (uint8_t *)p2m__take(&x->a, bytes + P2M__RX_ALIGN - 1u);
         if (m) {
-            r = (p2m_regex *)(void *)(m + (p2m__rx_align((size_t)(uintptr_t)m) - (size_t)(uintptr_t)m));
+            const size_t at = (size_t)(uintptr_t)m;
+            r = (p2m_regex *)(void *)(m + (p2m__rx_align(at) - at));
             p2m__rx_header(r, ninst, ncls);
             r->has_group = (uint32_t)hg;
             r->anchored = (uint32_t)anch;
             r->use_first = (uint32_t)usef;
             P2M_MEMCPY(r->first, first, 32);
         }
-        if (p2m__rx_scratch_builtin(ninst) > x->scratch) x->scratch = p2m__rx_scratch_builtin(ninst);
+        if (p2m__rx_scratch_builtin(ninst) > x->scratch)
+            x->scratch = p2m__rx_scratch_builtin(ninst);
     }
     for (k = 0; k < ninst && x->st == P2M_OK; k++) {
         p2m__rinst in;
@@ -12445,7 +12460,8 @@ P2M_API int p2m_regex_search(const p2m_regex *re, const char *s, size_t n, void 
     }
     return 1;
 }
-#define P2M__STUB_IMG_MSG P2M__MSG("an engine image's patterns need the built-in regex engine, not PCRE2")
+#define P2M__STUB_IMG_MSG                                                                          \
+    P2M__MSG("an engine image's patterns need the built-in regex engine, not PCRE2")
 /* Engine images hold built-in programs, which this build cannot run. */
 static void p2m__img_regex(p2m__img *x, const p2m_regex **re) {
     (void)re;
