@@ -28,6 +28,11 @@
      P2M_NO_COMPILE    no configuration compiler and no regex parser: engines
                        come from images made on a host (p2m_engine_load); the
                        regex matcher stays (implementation only)
+     P2M_NO_FLOAT      no floating-point arithmetic, so no soft-float routines on a
+                       device without an FPU: units must be ns or By (no
+                       us/ms/s/KiBy/MiBy, whose points are doubles) and type
+                       rule scales whole numbers, else P2M_ERR_UNSUPPORTED
+                       (implementation only)
      P2M_STREAM_BUFFER bytes of the streaming encoder's buffer, on the stack of
                        p2m_encode_otlp_stream (256; 16 to 4096)
      P2M_USE_PCRE2     patterns run on PCRE2 instead (link -lpcre2-8; impl. only)
@@ -1657,7 +1662,7 @@ typedef struct p2m__metric {
     int is_double;       /* units other than ns, By and counts: as_double */
     int is_gauge;        /* declared metric of snapshot types */
     int ukind;           /* P2M__U_* */
-    double per_unit;     /* nanoseconds or bytes per output unit (1 for others) */
+    uint32_t per_unit;   /* nanoseconds or bytes per output unit (1 for others) */
     p2m_str name, unit, description;
     const p2m_regex *stack_rx; /* declared metric: its stack_pattern, or NULL */
 } p2m__metric;
@@ -1725,7 +1730,46 @@ typedef struct p2m__type_rule {
     p2m_str type, unit;
     p2m_metric_kind metric;
     double scale;
+#ifdef P2M_NO_FLOAT
+    uint64_t iscale, ilimit; /* the scale as an integer; the largest value it leaves in range */
+#endif
 } p2m__type_rule;
+
+#define P2M__MSG_NO_FLOAT                                                                          \
+    "must be ns or By: other units give doubles, and floating point is compiled out "             \
+    "(P2M_NO_FLOAT)"
+
+/* A double's bits, read without a floating-point operation (a device
+   without an FPU then links no soft-float routine for them). */
+static uint64_t p2m__dbits(double d) {
+    uint64_t b;
+    P2M_MEMCPY(&b, &d, 8);
+    return b;
+}
+/* Is d positive and finite? */
+static int p2m__pos_finite(double d) {
+    const uint64_t b = p2m__dbits(d);
+    return !(b >> 63) && ((b >> 52) & 0x7FFu) != 0x7FFu && b != 0;
+}
+#ifdef P2M_NO_FLOAT
+/* d when it is a whole number from 1 to 2^62, else 0. */
+static uint64_t p2m__whole(double d) {
+    const uint64_t b = p2m__dbits(d), m = (b & 0xFFFFFFFFFFFFFu) | (uint64_t)1 << 52;
+    const int e = (int)((b >> 52) & 0x7FFu) - 1023;
+    if ((b >> 63) || e < 0 || e > 62) return 0;
+    if (e >= 52) return m << (e - 52);
+    return (m & (((uint64_t)1 << (52 - e)) - 1u)) ? 0 : m >> (52 - e);
+}
+#endif
+/* A type rule's integral form (P2M_NO_FLOAT), from its scale. */
+static void p2m__type_rule_ints(p2m__type_rule *t) {
+#ifdef P2M_NO_FLOAT
+    t->iscale = t->metric == P2M_METRIC_NONE ? 0u : p2m__whole(t->scale);
+    t->ilimit = t->iscale ? (uint64_t)INT64_MAX / t->iscale : 0u;
+#else
+    (void)t;
+#endif
+}
 
 struct p2m_engine {
     uint32_t magic;
@@ -2499,7 +2543,9 @@ static void p2m__cum_point(const p2m__cum *c, uint32_t sid, p2m_point *out, cons
     out->is_overflow = (int)x->overflow;
     out->as_int = (int64_t)sum;
     out->is_double = m->is_double;
-    if (m->is_double) out->as_double = (double)(int64_t)sum / m->per_unit;
+#ifndef P2M_NO_FLOAT
+    if (m->is_double) out->as_double = (double)(int64_t)sum / (double)m->per_unit;
+#endif
 }
 
 /* ---- one request: working memory plan ------------------------------------ */
@@ -3103,8 +3149,8 @@ typedef struct p2m__pinfo {
     int t_count;              /* t_factor comes from a count times the period */
     int bad;                  /* profile attributes hold an invalid reference */
     const uint8_t *bad_at;
-    uint64_t factor;          /* integer multiplier, when scale == 0 */
-    double scale;             /* configured type rule */
+    uint64_t factor;          /* integer multiplier, without a type rule */
+    const p2m__type_rule *tr; /* the type rule that scales the values, if any */
 } p2m__pinfo;
 
 static int p2m__value_type(p2m__req *q, p2m__span s, p2m_str *type, p2m_str *unit) {
@@ -3219,7 +3265,7 @@ static int p2m__classify(p2m__req *q, p2m__pinfo *pi) {
         const p2m__type_rule *t = &q->e->type_rules[i];
         if (p2m__streq2(t->type, type) && p2m__streq2(t->unit, unit)) {
             pi->metric = t->metric;
-            pi->scale = t->scale;
+            pi->tr = t;
             pi->samples_cpu = 0;
             return 0;
         }
@@ -4372,12 +4418,20 @@ P2M__INLINE P2M__MUST int p2m__sample_stops(p2m__req *q, const p2m__field *f, ui
    profile's factor, or scaled by a type rule (rounded, saturating at the
    int64 range). */
 P2M__INLINE uint64_t p2m__contribution(const p2m__pinfo *pi, uint64_t sum) {
+#ifdef P2M_NO_FLOAT /* a whole-number scale, exact */
+    uint64_t mag;
+    if (!pi->tr) return sum * pi->factor;
+    mag = (int64_t)sum < 0 ? 0u - sum : sum;
+    if (mag > pi->tr->ilimit) return (int64_t)sum < 0 ? (uint64_t)INT64_MIN : (uint64_t)INT64_MAX;
+    return sum * pi->tr->iscale;
+#else
     double d;
-    if (pi->scale == 0) return sum * pi->factor;
-    d = (double)(int64_t)sum * pi->scale;
+    if (!pi->tr) return sum * pi->factor;
+    d = (double)(int64_t)sum * pi->tr->scale;
     if (d >= 9223372036854775807.0) return (uint64_t)INT64_MAX;
     if (d <= -9223372036854775807.0 - 1.0) return (uint64_t)INT64_MIN;
     return (uint64_t)(int64_t)(d < 0 ? d - 0.5 : d + 0.5);
+#endif
 }
 
 /* Adds a kept sample to its series se (NULL: the profile's metric is off),
@@ -5422,7 +5476,9 @@ static int p2m__point_values(const p2m_result *r, size_t res, size_t metric, siz
     out->is_double = m->is_double;
     out->is_overflow = (int)s->overflow;
     out->as_int = (int64_t)s->sum;
-    if (m->is_double) out->as_double = (double)(int64_t)s->sum / m->per_unit;
+#ifndef P2M_NO_FLOAT
+    if (m->is_double) out->as_double = (double)(int64_t)s->sum / (double)m->per_unit;
+#endif
     return 1;
 }
 
@@ -9655,6 +9711,13 @@ static P2M__MUST p2m_status p2m__check_metric(const p2m_metric_config *m, const 
                              is_cpu ? P2M__MSG(P2M__MSG_TIME_UNITS)
                                     : P2M__MSG(P2M__MSG_SIZE_UNITS));
     }
+#ifdef P2M_NO_FLOAT
+    if (u && u->per > 1u) {
+        p2m__strlcpy(f, sizeof f, path);
+        p2m__strlcat(f, sizeof f, ".unit");
+        return p2m__cfg_fail(err, P2M_ERR_UNSUPPORTED, f, -1, 0, P2M__MSG(P2M__MSG_NO_FLOAT));
+    }
+#endif
     return P2M_OK;
 }
 
@@ -9710,6 +9773,11 @@ static P2M__NOINLINE P2M__MUST p2m_status p2m__check_extra(const p2m_config *cfg
                 err, P2M_ERR_CONFIG, "metrics.extra", (long)i, "sample_types",
                 P2M__MSG("each entry must be written type/unit, as off_cpu/nanoseconds"));
     u = p2m__unit_find(x->unit ? x->unit : p2m__extra_unit(x));
+#ifdef P2M_NO_FLOAT
+    if (u && u->per > 1u)
+        return p2m__cfg_fail(err, P2M_ERR_UNSUPPORTED, "metrics.extra", (long)i, "unit",
+                             P2M__MSG(P2M__MSG_NO_FLOAT));
+#endif
     for (j = 0; j < x->n_sample_types; j++) {
         const char *t = x->sample_types[j];
         size_t cut = p2m__type_split(t);
@@ -9841,7 +9909,7 @@ static P2M__NOINLINE void p2m__build_extra(p2m_engine *e, const p2m_config *cfg,
         o->name = p2m__copy_str(arena, x->name);
         o->unit = u ? p2m__cstr(u->ucum) : p2m__copy_str(arena, unit);
         o->ukind = u ? (int)u->kind : P2M__U_OTHER;
-        o->per_unit = u ? (double)u->per : 1.0;
+        o->per_unit = u ? u->per : 1u;
         o->is_double = u && u->per > 1u;
         for (j = 0; j < x->n_sample_types; j++) {
             p2m__xtype dry_t = {{0, 0}, {0, 0}, 0}, *t = xtypes ? &xtypes[nx++] : &dry_t;
@@ -10121,9 +10189,15 @@ static P2M__MUST p2m_status p2m__check_types(const p2m_config *cfg, p2m_error *e
             t->metric != P2M_METRIC_MEMORY)
             return p2m__cfg_fail(err, P2M_ERR_CONFIG, "type_rules", (long)i, "metric",
                                  P2M__MSG("must be cpu, memory or none"));
-        if (t->metric != P2M_METRIC_NONE && !(t->scale > 0 && t->scale - t->scale == 0.0))
+        if (t->metric != P2M_METRIC_NONE && !p2m__pos_finite(t->scale))
             return p2m__cfg_fail(err, P2M_ERR_CONFIG, "type_rules", (long)i, "scale",
                                  P2M__MSG("must be positive and finite"));
+#ifdef P2M_NO_FLOAT
+        if (t->metric != P2M_METRIC_NONE && !p2m__whole(t->scale))
+            return p2m__cfg_fail(err, P2M_ERR_UNSUPPORTED, "type_rules", (long)i, "scale",
+                                 P2M__MSG("must be a whole number: floating point is compiled "
+                                          "out (P2M_NO_FLOAT)"));
+#endif
     }
     if (cfg->n_extra && !cfg->extra)
         return p2m__cfg_fail(err, P2M_ERR_CONFIG, "metrics.extra", -1, 0,
@@ -10184,7 +10258,7 @@ static P2M__NOINLINE void p2m__build_metrics(p2m_engine *e, const p2m_config *cf
         /* a disabled metric's unit is not checked: it may be anything */
         o->unit = u ? p2m__cstr(u->ucum) : p2m__copy_str(a, unit);
         o->ukind = i == P2M_METRIC_MEMORY ? P2M__U_SIZE : P2M__U_TIME;
-        o->per_unit = u ? (double)u->per : 1.0;
+        o->per_unit = u ? u->per : 1u;
         o->is_double = u && u->per > 1u;
     }
 }
@@ -10316,11 +10390,13 @@ static P2M__NOINLINE void p2m__build_type_rules(p2m_engine *e, const p2m_config 
         e->type_rules = tr;
     }
     for (i = 0; i < cfg->n_type_rules; i++) {
-        p2m__type_rule dry = {{0, 0}, {0, 0}, P2M_METRIC_NONE, 0.0}, *o = tr ? &tr[i] : &dry;
+        p2m__type_rule dry, *o = tr ? &tr[i] : &dry;
+        P2M_MEMSET(&dry, 0, sizeof dry);
         o->type = p2m__copy_str(a, cfg->type_rules[i].type);
         o->unit = p2m__copy_str(a, cfg->type_rules[i].unit);
         o->metric = cfg->type_rules[i].metric;
         o->scale = cfg->type_rules[i].scale;
+        p2m__type_rule_ints(o);
     }
 }
 
@@ -10485,22 +10561,16 @@ static uint32_t p2m__img_count(p2m__img *x, uint32_t v, uint32_t max) {
         p2m__img_bad(x, P2M_ERR_IMAGE, P2M__MSG("a count is larger than the image"));
     return x->st == P2M_OK ? n : 0;
 }
-/* A positive, finite double (scale factors, units). */
+/* A double, as its 8 bytes (the caller checks the value). */
 static double p2m__img_f64(p2m__img *x, double v) {
     uint8_t t[8];
-    uint64_t bits;
+    uint64_t bits = p2m__dbits(v);
     int i;
-    P2M_MEMCPY(&bits, &v, 8);
     for (i = 0; i < 8; i++) t[i] = (uint8_t)(bits >> (8 * i));
     p2m__img_raw(x, t, 8);
     if (!x->load) return v;
     for (bits = 0, i = 7; i >= 0; i--) bits = bits << 8 | t[i];
     P2M_MEMCPY(&v, &bits, 8);
-    if (!(v > 0 && v - v == 0.0)) {
-        x->p -= 8;
-        p2m__img_bad(x, P2M_ERR_IMAGE, P2M__MSG("a scale is not positive and finite"));
-        return 1.0;
-    }
     return v;
 }
 /* A string: copied into the engine (NUL-terminated, as the compiler's). */
@@ -10537,7 +10607,12 @@ static void p2m__img_metric(p2m__img *x, p2m__metric *m, int extra) {
     m->is_double = p2m__img_flag(x, m->is_double);
     m->is_gauge = p2m__img_flag(x, m->is_gauge);
     m->ukind = (int)p2m__img_u32(x, (uint32_t)m->ukind, P2M__U_SIZE);
-    m->per_unit = p2m__img_f64(x, m->per_unit);
+    m->per_unit = p2m__img_u32(x, m->per_unit, 1000000000u);
+    if (x->load && (!m->per_unit || m->is_double != (m->per_unit > 1u)))
+        p2m__img_bad(x, P2M_ERR_IMAGE, P2M__MSG("a metric's unit factor is inconsistent"));
+#ifdef P2M_NO_FLOAT
+    if (m->is_double) p2m__img_bad(x, P2M_ERR_UNSUPPORTED, P2M__MSG(P2M__MSG_NO_FLOAT));
+#endif
     m->name = p2m__img_str(x, m->name);
     m->unit = p2m__img_str(x, m->unit);
     m->description = p2m__img_str(x, m->description);
@@ -10693,12 +10768,22 @@ static void p2m__img_engine(p2m__img *x, p2m_engine *e) {
     if (x->load)
         e->type_rules = (p2m__type_rule *)p2m__img_take(x, e->n_type_rules, sizeof *e->type_rules);
     for (i = 0; i < e->n_type_rules; i++) {
-        p2m__type_rule t = {{"", 0}, {"", 0}, P2M_METRIC_NONE, 1.0};
+        p2m__type_rule t;
+        P2M_MEMSET(&t, 0, sizeof t);
         if (!x->load) t = e->type_rules[i];
         t.type = p2m__img_str(x, t.type);
         t.unit = p2m__img_str(x, t.unit);
         t.metric = (p2m_metric_kind)p2m__img_u32(x, (uint32_t)t.metric, P2M_METRIC_MEMORY);
         t.scale = p2m__img_f64(x, t.scale);
+        if (x->load && t.metric != P2M_METRIC_NONE && !p2m__pos_finite(t.scale))
+            p2m__img_bad(x, P2M_ERR_IMAGE, P2M__MSG("a type rule's scale is not positive"));
+        p2m__type_rule_ints(&t);
+#ifdef P2M_NO_FLOAT
+        if (x->load && t.metric != P2M_METRIC_NONE && !t.iscale)
+            p2m__img_bad(x, P2M_ERR_UNSUPPORTED,
+                         P2M__MSG("a type rule's scale is not a whole number: floating point is "
+                                  "compiled out (P2M_NO_FLOAT)"));
+#endif
         if (e->type_rules) e->type_rules[i] = t;
     }
 }
