@@ -9900,7 +9900,7 @@ static P2M__NOINLINE void p2m__build_extra(p2m_engine *e, const p2m_config *cfg,
     }
     for (i = 0; i < cfg->n_extra; i++) {
         const p2m_extra_metric *x = &cfg->extra[i];
-        p2m__metric dry = {0, 0, 0, 0, 0.0, {0, 0}, {0, 0}, {0, 0}, 0},
+        p2m__metric dry = {0, 0, 0, 0, 0u, {0, 0}, {0, 0}, {0, 0}, 0},
                     *o = e ? &e->metric[P2M_METRIC_EXTRA + i] : &dry;
         const char *unit = x->unit ? x->unit : p2m__extra_unit(x);
         const p2m__unitdef *u = p2m__unit_find(unit);
@@ -10245,7 +10245,7 @@ static P2M__NOINLINE void p2m__build_metrics(p2m_engine *e, const p2m_config *cf
         const p2m_metric_config *m = i == P2M_METRIC_CPU      ? &cfg->cpu
                                      : i == P2M_METRIC_MEMORY ? &cfg->memory
                                                               : &cfg->function;
-        p2m__metric dry = {0, 0, 0, 0, 0.0, {0, 0}, {0, 0}, {0, 0}, 0},
+        p2m__metric dry = {0, 0, 0, 0, 0u, {0, 0}, {0, 0}, {0, 0}, 0},
                     *o = e ? &e->metric[i] : &dry;
         const char *unit = m->unit                                          ? m->unit
                            : i == P2M_METRIC_MEMORY                         ? "By"
@@ -10390,8 +10390,9 @@ static P2M__NOINLINE void p2m__build_type_rules(p2m_engine *e, const p2m_config 
         e->type_rules = tr;
     }
     for (i = 0; i < cfg->n_type_rules; i++) {
-        p2m__type_rule dry, *o = tr ? &tr[i] : &dry;
+        p2m__type_rule dry, *o;
         P2M_MEMSET(&dry, 0, sizeof dry);
+        o = tr ? &tr[i] : &dry;
         o->type = p2m__copy_str(a, cfg->type_rules[i].type);
         o->unit = p2m__copy_str(a, cfg->type_rules[i].unit);
         o->metric = cfg->type_rules[i].metric;
@@ -10659,7 +10660,8 @@ static void p2m__img_filter(p2m__img *x, const p2m_engine *e, p2m__filter *f, ui
                      P2M__MSG("the stack filter is compiled out (P2M_NO_FUNCTION)"));
     f->all_keys = p2m__img_flag(x, f->all_keys);
     f->n_rx = p2m__img_count(x, f->n_rx, P2M__MAX_PATTERNS);
-    if (x->load) f->rx = (const p2m_regex **)p2m__img_take(x, f->n_rx, sizeof *f->rx);
+    if (x->load)
+        f->rx = (const p2m_regex **)p2m__img_take(x, f->n_rx, sizeof(const p2m_regex *));
     for (i = 0; i < f->n_rx; i++) {
         const p2m_regex *re = f->rx ? f->rx[i] : 0;
         p2m__img_regex(x, &re);
@@ -10740,7 +10742,7 @@ static void p2m__img_engine(p2m__img *x, p2m_engine *e) {
     if (x->load) e->xtypes = (p2m__xtype *)p2m__img_take(x, e->n_xtypes, sizeof *e->xtypes);
     for (i = 0; i < e->n_xtypes; i++) {
         p2m__xtype t = {{"", 0}, {"", 0}, P2M_METRIC_EXTRA};
-        if (!x->load) t = e->xtypes[i];
+        if (!x->load && e->xtypes) t = e->xtypes[i];
         t.type = p2m__img_str(x, t.type);
         t.unit = p2m__img_str(x, t.unit);
         t.metric = p2m__img_u32(x, t.metric, P2M_METRIC_EXTRA + 63u);
@@ -10752,8 +10754,8 @@ static void p2m__img_engine(p2m__img *x, p2m_engine *e) {
     if (x->load) e->rules = (p2m__rule *)p2m__img_take(x, e->n_rules, sizeof *e->rules);
     for (i = 0; i < e->n_rules; i++) {
         p2m__rule r;
-        if (x->load) P2M_MEMSET(&r, 0, sizeof r);
-        else r = e->rules[i];
+        P2M_MEMSET(&r, 0, sizeof r);
+        if (!x->load && e->rules) r = e->rules[i];
         p2m__img_rule(x, e, &r);
         if (x->load && e->rules) e->rules[i] = r;
     }
@@ -10770,7 +10772,7 @@ static void p2m__img_engine(p2m__img *x, p2m_engine *e) {
     for (i = 0; i < e->n_type_rules; i++) {
         p2m__type_rule t;
         P2M_MEMSET(&t, 0, sizeof t);
-        if (!x->load) t = e->type_rules[i];
+        if (!x->load && e->type_rules) t = e->type_rules[i];
         t.type = p2m__img_str(x, t.type);
         t.unit = p2m__img_str(x, t.unit);
         t.metric = (p2m_metric_kind)p2m__img_u32(x, (uint32_t)t.metric, P2M_METRIC_MEMORY);
