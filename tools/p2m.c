@@ -1669,19 +1669,20 @@ static int write_whole(const char *path, const p2m_outbuf *o)
         free(tmp);
         return -1;
     }
+    /* each step runs only when the one before succeeded; errno is the
+       failing step's */
     ok = (o->len == 0 || fwrite(o->data, 1, o->len, f) == o->len) && fflush(f) == 0;
     if (!ok) {
-        fprintf(stderr, "p2m: cannot write %s: %s\n", path, strerror(errno));
+        int e = errno;
         fclose(f);
-    } else if (fclose(f) != 0) {
-        fprintf(stderr, "p2m: cannot write %s: %s\n", path, strerror(errno));
-        ok = 0;
-    } else if (rename(tmp, path) != 0) {
-        fprintf(stderr, "p2m: cannot write %s: %s\n", path, strerror(errno));
-        ok = 0;
+        errno = e;
+    } else {
+        ok = fclose(f) == 0 && rename(tmp, path) == 0;
     }
-    if (!ok)
+    if (!ok) {
+        fprintf(stderr, "p2m: cannot write %s: %s\n", path, strerror(errno));
         unlink(tmp);
+    }
     free(tmp);
     return ok ? 0 : -1;
 }
