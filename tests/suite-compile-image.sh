@@ -275,7 +275,12 @@ EOF
 then pass header-bytes; else fail header-bytes "the .h does not hold the image (see above)"; fi
 
 # (b) a program built from the header: loads both arrays (two images in one
-# file), converts the demo request with the first, prints the bytes
+# file), converts the demo request with the first, prints the bytes; with
+# --save-defaults it prints the image of the default configuration
+# (p2m_config_init) instead, which must be the one p2m compile made of the
+# empty file. Built natively with gcc (and g++), and for s390x (big-endian)
+# and i686 (32-bit) as tests/suite-s390x.sh does: the image made here loads
+# there, converts to the same bytes, and the image made there is the same.
 cat > "$T/load.c" <<'EOF'
 #define P2M_IMPLEMENTATION
 #include "profile2metrics.h"
@@ -315,6 +320,24 @@ int main(int argc, char **argv)
     unsigned char *out;
     FILE *f;
     (void)load(defaults_image, defaults_image_SIZE);
+    if (argc == 2 && strcmp(argv[1], "--save-defaults") == 0) {
+        p2m_config cfg;
+        void *emem = NULL;
+        unsigned char *image = NULL;
+        const p2m_engine *defaults = NULL;
+        p2m_config_init(&cfg);
+        if (p2m_engine_compile(&cfg, NULL, 0, &defaults, &err) != P2M_ERR_MEMORY ||
+                (emem = malloc(err.needed)) == NULL ||
+                p2m_engine_compile(&cfg, emem, err.needed, &defaults, &err) != P2M_OK ||
+                p2m_engine_save(defaults, NULL, 0, &n, &err) != P2M_ERR_OUTPUT_TOO_SMALL ||
+                (image = (unsigned char *)malloc(err.needed)) == NULL ||
+                p2m_engine_save(defaults, image, err.needed, &n, &err) != P2M_OK) {
+            fprintf(stderr, "defaults: %s\n", err.message);
+            return 3;
+        }
+        fwrite(image, 1, n, stdout);
+        return 0;
+    }
     if (argc != 3 || (f = fopen(argv[1], "rb")) == NULL)
         return 3;
     len = fread(input, 1, sizeof input, f);
@@ -346,6 +369,36 @@ elif [ ! -s "$T/load.want" ] || ! cmp -s "$T/load.out" "$T/load.want"; then
 else
     pass header-gcc
 fi
+if [ -x "$T/load" ] && "$T/load" --save-defaults > "$T/defaults.saved" 2> "$T/saved.err" &&
+        cmp -s "$T/defaults.saved" "$T/defaults.bin"; then
+    pass header-save-defaults
+else
+    fail header-save-defaults "p2m_engine_save of p2m_config_init's engine is not p2m compile's image of an empty file: $(head -c 300 "$T/saved.err")"
+fi
+# other hosts: NAME CC RUNNER (the runner empty: run natively)
+for target in "s390x|${S390_CC:-s390x-linux-gnu-gcc}|${QEMU_S390X:-qemu-s390x}" \
+              "i686|${I686_CC:-i686-linux-gnu-gcc}|${QEMU_I386:-qemu-i386}"; do
+    IFS='|' read -r tname tcc trun <<EOF
+$target
+EOF
+    if ! command -v "$tcc" >/dev/null 2>&1 || ! command -v "$trun" >/dev/null 2>&1; then
+        fail "header-$tname" "$tcc or $trun not found (make deps: tools/install-deps.sh)"
+        continue
+    fi
+    # shellcheck disable=SC2086 # WARN: several flags
+    if ! "$tcc" -static -std=c99 $WARN -Werror -O1 -I. -I"$T" -o "$T/load-$tname" "$T/load.c" \
+            -lm 2> "$T/load-$tname.build.err"; then
+        fail "header-$tname" "does not compile: $(head -c 300 "$T/load-$tname.build.err")"
+    elif ! "$trun" "$T/load-$tname" "$DEMO" "$NOW" > "$T/load-$tname.out" 2> "$T/load-$tname.err" ||
+            ! cmp -s "$T/load-$tname.out" "$T/load.want"; then
+        fail "header-$tname" "the image made here does not convert to the same bytes there: $(head -c 300 "$T/load-$tname.err")"
+    elif ! "$trun" "$T/load-$tname" --save-defaults > "$T/load-$tname.saved" 2>&1 ||
+            ! cmp -s "$T/load-$tname.saved" "$T/defaults.bin"; then
+        fail "header-$tname" "the image of the defaults made there differs from the one made here"
+    else
+        pass "header-$tname"
+    fi
+done
 if command -v g++ >/dev/null 2>&1; then
     # shellcheck disable=SC2086
     if ! g++ -std=c++11 -Wall -Wextra -Werror -O1 -I. -I"$T" -x c++ -o "$T/load-cxx" "$T/load.c" \
