@@ -4958,31 +4958,92 @@ static uint8_t *p2m__put_varint(uint8_t *dst, uint64_t v) {
     return dst;
 }
 
-/* Resolved size of the contents of a nested message. */
-static size_t p2m__nested_size(const p2m_result *r, p2m__span s, int kind) {
-    p2m__nwalk k;
-    p2m__nwalk_init(&k, s, kind);
+/* The streaming encoder's writer, also the forward writer of resolved
+   nested values: bytes go into buf (cap bytes); when it is full they go to
+   the callback and buf starts over. Without a callback buf holds the whole
+   output (its cap was counted first); without buf it only counts. After a
+   refusal the callback is not called again. */
+typedef struct p2m__sw {
+    uint8_t *buf;
+    size_t cap, fill;
+    size_t n;           /* bytes passed through, written or counted */
+    size_t taken;       /* bytes the callback took */
+    p2m_write_fn write; /* NULL: buf holds everything */
+    void *ctx;
+    int failed;
+} p2m__sw;
+
+static void p2m__sw_init(p2m__sw *w, void *buf, size_t cap) {
+    P2M_MEMSET(w, 0, sizeof *w);
+    w->buf = (uint8_t *)buf;
+    w->cap = cap;
+}
+static void p2m__sw_flush(p2m__sw *w) {
+    if (w->write && w->fill && !w->failed) {
+        if (w->write(w->ctx, w->buf, w->fill)) w->taken += w->fill;
+        else w->failed = 1;
+    }
+    w->fill = 0;
+}
+static void p2m__sw_bytes(p2m__sw *w, const void *p, size_t len) {
+    const uint8_t *src = (const uint8_t *)p;
+    w->n += len;
+    if (!w->buf) return;
+    while (len) {
+        size_t k = w->cap - w->fill;
+        if (!k) {
+            p2m__sw_flush(w);
+            k = w->cap;
+        }
+        if (k > len) k = len;
+        P2M_MEMCPY(w->buf + w->fill, src, k);
+        w->fill += k;
+        src += k;
+        len -= k;
+    }
+}
+static void p2m__sw_varint(p2m__sw *w, uint64_t v) {
+    uint8_t t[10];
+    p2m__sw_bytes(w, t, (size_t)(p2m__put_varint(t, v) - t));
+}
+/* The tag and length of a LEN field. */
+static void p2m__sw_len(p2m__sw *w, uint32_t num, size_t len) {
+    p2m__sw_varint(w, (uint64_t)num << 3 | P2M__WT_LEN);
+    p2m__sw_varint(w, len);
+}
+static void p2m__sw_str(p2m__sw *w, uint32_t num, const void *p, size_t len) {
+    p2m__sw_len(w, num, len);
+    p2m__sw_bytes(w, p, len);
+}
+
+/* Resolved size of the contents s (kind kind) of a nested message, walked
+   on k's frames from at up: the frames below at (the walk that asks) stay
+   as they are, and the nesting limit bounds both walks together. */
+static size_t p2m__nested_size_on(const p2m_result *r, p2m__nwalk *k, int at, p2m__span s,
+                                  int kind) {
+    int top = at;
+    p2m__nframe_push(&k->st[at], k->base, s, kind, 0);
     for (;;) {
         p2m__nstep x;
-        const int how = p2m__nwalk_next(r, &k, &x);
-        p2m__nframe *top = &k.st[k.top];
+        p2m__nframe *fr = &k->st[top];
+        const int how = p2m__nframe_next(r, &k->w, k->base, fr, &x);
         if (how < 0) { /* the top frame is done: its size goes to its parent */
-            const uint32_t total = top->acc;
-            if (k.top-- == 0) return total;
-            top[-1].acc += top->hdr_tag + (uint32_t)p2m__varint_len(total) + total;
-        } else if (how == 1 && k.top < P2M__MAX_DEPTH) {
-            p2m__nframe_push(&k.st[++k.top], s.p, x.f.s, x.child, x.f.num);
+            const uint32_t total = fr->acc;
+            if (top-- == at) return total;
+            fr[-1].acc += fr->hdr_tag + (uint32_t)p2m__varint_len(total) + total;
+        } else if (how == 1 && top < P2M__MAX_DEPTH) {
+            p2m__nframe_push(&k->st[++top], k->base, x.f.s, x.child, x.f.num);
         } else if (how == 3) {
-            top->acc += 1u + (uint32_t)p2m__varint_len(x.str.len) + (uint32_t)x.str.len;
+            fr->acc += 1u + (uint32_t)p2m__varint_len(x.str.len) + (uint32_t)x.str.len;
         } else if (how != 2) {
-            top->acc += (uint32_t)(s.p + top->p - x.at);
+            fr->acc += (uint32_t)(k->base + fr->p - x.at);
         }
     }
 }
 
-/* Writes the resolved contents of a nested message forward into dst; a
-   child's length prefix comes from p2m__nested_size. */
-static void p2m__nested_write(const p2m_result *r, p2m__span s, int kind, uint8_t *dst) {
+/* Writes the resolved contents of a nested message in order; a child's
+   length prefix comes from a size walk on the frames above this walk's. */
+static void p2m__nested_write(const p2m_result *r, p2m__span s, int kind, p2m__sw *w) {
     p2m__nwalk k;
     p2m__nwalk_init(&k, s, kind);
     for (;;) {
@@ -4991,24 +5052,44 @@ static void p2m__nested_write(const p2m_result *r, p2m__span s, int kind, uint8_
         if (how < 0) {
             if (k.top-- == 0) return;
         } else if (how == 1 && k.top < P2M__MAX_DEPTH) {
-            dst = p2m__put_varint(dst, (uint64_t)x.f.num << 3 | P2M__WT_LEN);
-            dst = p2m__put_varint(dst, p2m__nested_size(r, x.f.s, x.child));
+            p2m__sw_len(w, x.f.num, p2m__nested_size_on(r, &k, k.top + 1, x.f.s, x.child));
             p2m__nframe_push(&k.st[++k.top], s.p, x.f.s, x.child, x.f.num);
         } else if (how == 3) {
-            *dst++ = (uint8_t)(x.onum << 3 | P2M__WT_LEN);
-            dst = p2m__put_varint(dst, x.str.len);
-            if (x.str.len) P2M_MEMCPY(dst, x.str.ptr, x.str.len);
-            dst += x.str.len;
+            p2m__sw_str(w, x.onum, x.str.ptr, x.str.len);
         } else if (how != 2) {
-            const size_t len = (size_t)(s.p + k.st[k.top].p - x.at);
-            P2M_MEMCPY(dst, x.at, len);
-            dst += len;
+            p2m__sw_bytes(w, x.at, (size_t)(s.p + k.st[k.top].p - x.at));
         }
     }
 }
 
-/* An ArrayValue / KeyValueList as field num: resolved when it holds a
-   string index, else copied. */
+/* The bytes of an ARRAY or KVLIST value as the encoder emits them, into w
+   (NULL: only their size): resolved when the value holds a string index,
+   else as they are. */
+static size_t p2m__nested_emit(const p2m_result *r, const p2m_value *v, p2m__sw *w) {
+    p2m__span s;
+    unsigned ev10 = 0;
+    p2m__wire cw;
+    const int kind = v->type == P2M_VALUE_ARRAY ? P2M__NK_ARRAY : P2M__NK_KVLIST;
+    s.p = v->str.len ? (const uint8_t *)v->str.ptr : p2m__nothing;
+    s.n = (uint32_t)v->str.len;
+    cw.base = s.p; cw.err = 0; cw.st = P2M_OK;
+    if (r && p2m__check_value(&cw, s, kind, 0, &ev10) == 0 && ev10) {
+        p2m__nwalk k;
+        size_t n;
+        if (w) {
+            const size_t before = w->n;
+            p2m__nested_write(r, s, kind, w);
+            return w->n - before;
+        }
+        p2m__nwalk_init(&k, s, kind);
+        n = p2m__nested_size_on(r, &k, 0, s, kind);
+        return n;
+    }
+    if (w) p2m__sw_bytes(w, s.p, s.n);
+    return s.n;
+}
+
+/* An ArrayValue / KeyValueList as field num. */
 static void p2m__bw_nested(p2m__bw *w, uint32_t num, const p2m_value *v, const p2m_result *r) {
     size_t n = p2m_result_nested_value(r, v, 0, 0);
     w->n += n;
@@ -5019,23 +5100,15 @@ static void p2m__bw_nested(p2m__bw *w, uint32_t num, const p2m_value *v, const p
 
 P2M_API size_t p2m_result_nested_value(const p2m_result *r, const p2m_value *v, void *out,
                                        size_t cap) {
-    p2m__span s;
-    unsigned ev10 = 0;
-    p2m__wire cw;
-    int kind;
     size_t n;
+    p2m__sw w;
     if (!v || (v->type != P2M_VALUE_ARRAY && v->type != P2M_VALUE_KVLIST)) return 0;
-    kind = v->type == P2M_VALUE_ARRAY ? P2M__NK_ARRAY : P2M__NK_KVLIST;
-    s.p = v->str.len ? (const uint8_t *)v->str.ptr : p2m__nothing;
-    s.n = (uint32_t)v->str.len;
-    cw.base = s.p; cw.err = 0; cw.st = P2M_OK;
-    if (r && p2m__check_value(&cw, s, kind, 0, &ev10) == 0 && ev10) {
-        n = p2m__nested_size(r, s, kind);
-        if (out && cap >= n) p2m__nested_write(r, s, kind, (uint8_t *)out);
-        return n;
+    n = p2m__nested_emit(r, v, 0);
+    if (out && cap >= n && n) {
+        p2m__sw_init(&w, out, n);
+        (void)p2m__nested_emit(r, v, &w);
     }
-    if (out && cap >= s.n && s.n) P2M_MEMCPY(out, s.p, s.n);
-    return s.n;
+    return n;
 }
 
 /* AnyValue of a p2m_value, as field num of the enclosing message. r gives
@@ -5394,10 +5467,23 @@ P2M_API size_t p2m_result_point_attributes(const p2m_result *r, size_t res, size
 
 /* ---- encoding the result -------------------------------------------------- */
 
+/* The attribute of (delta, not overflow) series sid at rule position pos
+   (n_rules: the function name's); 0 when it has none there. */
+static int p2m__series_attr(const p2m_result *r, uint32_t sid, uint32_t pos, p2m_attribute *a) {
+    const uint32_t nk = r->e->n_keys, k = p2m__pos_key(r->e, pos);
+    uint32_t vid;
+    if (k >= nk) return 0;
+    vid = r->ser_vids[(size_t)sid * nk + k];
+    if (vid <= P2M__VID_EMPTY || r->ser_pos[(size_t)sid * nk + k] != pos) return 0;
+    a->key = r->e->keys[k];
+    p2m__val_out(&r->vals[vid], &a->value);
+    return 1;
+}
+
 /* The attributes of a point, last first (the writer goes backwards). */
 static void p2m__bw_point_attributes(const p2m_result *r, size_t res, size_t metric, size_t point,
                                      p2m__bw *w) {
-    uint32_t sid = 0, k, nk, pos;
+    uint32_t sid = 0, pos;
     const p2m__series *s = p2m__point_at(r, res, metric, point, &sid);
     p2m_attribute a;
     if (!s) return;
@@ -5411,18 +5497,9 @@ static void p2m__bw_point_attributes(const p2m_result *r, size_t res, size_t met
             p2m__bw_keyvalue(w, P2M__PB_POINT_ATTRIBUTES, &a, r);
         return;
     }
-    nk = r->e->n_keys;
     pos = r->e->n_rules + 1u; /* n_rules: the function name */
-    while (pos-- > 0) {
-        uint32_t vid;
-        k = p2m__pos_key(r->e, pos);
-        if (k >= nk) continue;
-        vid = r->ser_vids[(size_t)sid * nk + k];
-        if (vid <= P2M__VID_EMPTY || r->ser_pos[(size_t)sid * nk + k] != pos) continue;
-        a.key = r->e->keys[k];
-        p2m__val_out(&r->vals[vid], &a.value);
-        p2m__bw_keyvalue(w, P2M__PB_POINT_ATTRIBUTES, &a, r);
-    }
+    while (pos-- > 0)
+        if (p2m__series_attr(r, sid, pos, &a)) p2m__bw_keyvalue(w, P2M__PB_POINT_ATTRIBUTES, &a, r);
 }
 
 /* The contents of an output Resource: attributes resolved to plain key and
@@ -5545,6 +5622,228 @@ P2M_API p2m_status p2m_encode_otlp(const p2m_result *r, void *output, size_t cap
     w.n = 0;
     p2m__encode(r, &w);
     if (output_size) *output_size = w.n; /* written exactly at the start of output */
+    return P2M_OK;
+}
+
+/* ---- the streaming encoder ------------------------------------------------
+   The same message as p2m__encode, written in order through a p2m__sw: a
+   submessage's length is known before its contents by first running the
+   same writer over them in count-only mode (p2m__sw_open). Each level
+   counts its children once, so a byte is visited once per enclosing level
+   (about seven) instead of twice: slower than the backward encoder, but it
+   needs no output block, which is the point on a device. */
+
+/* Opens submessage num of len bytes: 1 when its contents are to be
+   written now; a counting writer just adds the whole field. */
+static int p2m__sw_open(p2m__sw *w, uint32_t num, size_t len) {
+    if (!w->buf) {
+        w->n += p2m__varint_len((uint64_t)num << 3 | P2M__WT_LEN) + p2m__varint_len(len) + len;
+        return 0;
+    }
+    p2m__sw_len(w, num, len);
+    return 1;
+}
+static void p2m__sw_fixed64(p2m__sw *w, uint32_t num, uint64_t v) {
+    uint8_t t[9];
+    int i;
+    t[0] = (uint8_t)(num << 3 | P2M__WT_I64); /* every fixed64 field number here is < 16 */
+    for (i = 1; i < 9; i++, v >>= 8) t[i] = (uint8_t)v;
+    p2m__sw_bytes(w, t, 9);
+}
+static void p2m__sw_vfield(p2m__sw *w, uint32_t num, uint64_t v) {
+    p2m__sw_varint(w, (uint64_t)num << 3 | P2M__WT_VARINT);
+    p2m__sw_varint(w, v);
+}
+
+/* The contents of the AnyValue of v. */
+static void p2m__sw_anyvalue(p2m__sw *w, const p2m_value *v, const p2m_result *r) {
+    switch (v->type) {
+    case P2M_VALUE_STRING: p2m__sw_str(w, P2M__PB_ANY_VALUE_STRING_VALUE, v->str.ptr, v->str.len); break;
+    case P2M_VALUE_BOOL: p2m__sw_vfield(w, P2M__PB_ANY_VALUE_BOOL_VALUE, (uint64_t)v->i); break;
+    case P2M_VALUE_INT: p2m__sw_vfield(w, P2M__PB_ANY_VALUE_INT_VALUE, (uint64_t)v->i); break;
+    case P2M_VALUE_DOUBLE: {
+        uint64_t bits;
+        P2M_MEMCPY(&bits, &v->d, 8);
+        p2m__sw_fixed64(w, P2M__PB_ANY_VALUE_DOUBLE_VALUE, bits);
+        break;
+    }
+    case P2M_VALUE_ARRAY:
+    case P2M_VALUE_KVLIST:
+        if (p2m__sw_open(w, v->type == P2M_VALUE_ARRAY ? (uint32_t)P2M__PB_ANY_VALUE_ARRAY_VALUE
+                                                       : (uint32_t)P2M__PB_ANY_VALUE_KVLIST_VALUE,
+                         p2m__nested_emit(r, v, 0)))
+            (void)p2m__nested_emit(r, v, w);
+        break;
+    case P2M_VALUE_BYTES: p2m__sw_str(w, P2M__PB_ANY_VALUE_BYTES_VALUE, v->str.ptr, v->str.len); break;
+    default: break;
+    }
+}
+static void p2m__sw_keyvalue(p2m__sw *w, uint32_t num, const p2m_attribute *a,
+                             const p2m_result *r) {
+    p2m__sw c;
+    size_t kl = a->key.len;
+    p2m__sw_init(&c, 0, 0);
+    p2m__sw_anyvalue(&c, &a->value, r);
+    if (!p2m__sw_open(w, num, 1u + p2m__varint_len(kl) + kl + 1u + p2m__varint_len(c.n) + c.n))
+        return;
+    p2m__sw_str(w, P2M__PB_KEY_VALUE_KEY, a->key.ptr, kl);
+    p2m__sw_len(w, P2M__PB_KEY_VALUE_VALUE, c.n);
+    p2m__sw_anyvalue(w, &a->value, r);
+}
+
+/* The contents of an output Resource, in the order p2m__bw_resource gives. */
+static void p2m__sw_resource(p2m__sw *w, const p2m_result *r, size_t ri) {
+    const p2m__res *x = &r->res[ri];
+    uint32_t fi;
+    size_t xi;
+#ifndef P2M_NO_CUMULATIVE
+    if (P2M__CUMV(r)) { /* as emitted before: a copy */
+        const p2m__sres *sr = p2m__cres(r->cum, x->sres);
+        p2m__sw_bytes(w, p2m__cbytes(r->cum, sr->off), sr->len);
+        return;
+    }
+#endif
+    for (fi = 0; fi < x->field_count; fi++) {
+        const p2m__resfield *rf = &r->resfields[x->field_first + fi];
+        p2m_attribute a;
+        if (rf->num == P2M__PB_RESOURCE_ATTRIBUTES && p2m__res_attr(r, rf->s, &a) &&
+            !p2m__xattr_has(r, a.key, 0))
+            p2m__sw_keyvalue(w, P2M__PB_RESOURCE_ATTRIBUTES, &a, r);
+    }
+    for (xi = 0; xi < r->n_xattrs; xi++)
+        if (p2m__xattr_kept(r, xi)) p2m__sw_keyvalue(w, P2M__PB_RESOURCE_ATTRIBUTES, &r->xattrs[xi], r);
+    if (x->dropped) p2m__sw_vfield(w, P2M__PB_RESOURCE_DROPPED_ATTRIBUTES_COUNT, x->dropped);
+    for (fi = 0; fi < x->field_count; fi++) {
+        const p2m__resfield *rf = &r->resfields[x->field_first + fi];
+        if (rf->num == P2M__PB_RESOURCE_ENTITY_REFS)
+            p2m__sw_str(w, P2M__PB_RESOURCE_ENTITY_REFS, rf->s.p, rf->s.n);
+    }
+}
+
+/* The contents of a data point. */
+static void p2m__sw_point(p2m__sw *w, const p2m_result *r, size_t ri, size_t mi, size_t pi,
+                          int gauge) {
+    p2m_point pt;
+    p2m_attribute a;
+    uint32_t sid = 0, pos;
+    const p2m__series *s = p2m__point_at(r, ri, mi, pi, &sid);
+    (void)p2m__point_values(r, ri, mi, pi, &pt);
+    if (!gauge) p2m__sw_fixed64(w, P2M__PB_POINT_START_TIME_UNIX_NANO, pt.start_time_unix_nano);
+    p2m__sw_fixed64(w, P2M__PB_POINT_TIME_UNIX_NANO, pt.time_unix_nano);
+    if (pt.is_double) {
+        uint64_t bits;
+        P2M_MEMCPY(&bits, &pt.as_double, 8);
+        p2m__sw_fixed64(w, P2M__PB_POINT_AS_DOUBLE, bits);
+    } else {
+        p2m__sw_fixed64(w, P2M__PB_POINT_AS_INT, (uint64_t)pt.as_int);
+    }
+    if (!s) return;
+#ifndef P2M_NO_CUMULATIVE
+    if (P2M__CUMV(r)) { /* as emitted before: a copy */
+        const p2m__sser *x = p2m__cser(r->cum, sid);
+        p2m__sw_bytes(w, p2m__cbytes(r->cum, x->off), x->len);
+        return;
+    }
+#endif
+    if (s->overflow) {
+        if (p2m_result_point_attributes(r, ri, mi, pi, &a, 1) == 1)
+            p2m__sw_keyvalue(w, P2M__PB_POINT_ATTRIBUTES, &a, r);
+        return;
+    }
+    for (pos = 0; pos <= r->e->n_rules; pos++) /* n_rules: the function name */
+        if (p2m__series_attr(r, sid, pos, &a)) p2m__sw_keyvalue(w, P2M__PB_POINT_ATTRIBUTES, &a, r);
+}
+
+/* The contents of a Sum or Gauge. */
+static void p2m__sw_data(p2m__sw *w, const p2m_result *r, size_t ri, size_t mi,
+                         const p2m_metric_info *info) {
+    size_t pi;
+    const uint32_t num =
+        info->is_gauge ? (uint32_t)P2M__PB_GAUGE_DATA_POINTS : (uint32_t)P2M__PB_SUM_DATA_POINTS;
+    for (pi = 0; pi < info->n_points; pi++) {
+        p2m__sw c;
+        p2m__sw_init(&c, 0, 0);
+        p2m__sw_point(&c, r, ri, mi, pi, info->is_gauge);
+        if (p2m__sw_open(w, num, c.n)) p2m__sw_point(w, r, ri, mi, pi, info->is_gauge);
+    }
+    if (!info->is_gauge) {
+        p2m__sw_vfield(w, P2M__PB_SUM_AGGREGATION_TEMPORALITY, (uint64_t)info->temporality);
+        p2m__sw_vfield(w, P2M__PB_SUM_IS_MONOTONIC, 1);
+    }
+}
+
+/* The contents of a Metric. */
+static void p2m__sw_metric(p2m__sw *w, const p2m_result *r, size_t ri, size_t mi) {
+    p2m_metric_info info;
+    p2m__sw c;
+    p2m_result_metric(r, ri, mi, &info);
+    p2m__sw_str(w, P2M__PB_METRIC_NAME, info.name.ptr, info.name.len);
+    if (info.description.len)
+        p2m__sw_str(w, P2M__PB_METRIC_DESCRIPTION, info.description.ptr, info.description.len);
+    p2m__sw_str(w, P2M__PB_METRIC_UNIT, info.unit.ptr, info.unit.len);
+    p2m__sw_init(&c, 0, 0);
+    p2m__sw_data(&c, r, ri, mi, &info);
+    if (p2m__sw_open(w, info.is_gauge ? (uint32_t)P2M__PB_METRIC_GAUGE : (uint32_t)P2M__PB_METRIC_SUM,
+                     c.n))
+        p2m__sw_data(w, r, ri, mi, &info);
+}
+
+/* The contents of a ScopeMetrics. */
+static void p2m__sw_scope_metrics(p2m__sw *w, const p2m_result *r, size_t ri) {
+    static const char name[] = "profile2metrics", version[] = P2M_VERSION_STRING;
+    size_t mi;
+    if (p2m__sw_open(w, P2M__PB_SCOPE_METRICS_SCOPE, 4u + sizeof name - 1u + sizeof version - 1u)) {
+        p2m__sw_str(w, P2M__PB_SCOPE_NAME, name, sizeof name - 1u);
+        p2m__sw_str(w, P2M__PB_SCOPE_VERSION, version, sizeof version - 1u);
+    }
+    for (mi = 0; mi < r->res[ri].n_metrics; mi++) {
+        p2m__sw c;
+        p2m__sw_init(&c, 0, 0);
+        p2m__sw_metric(&c, r, ri, mi);
+        if (p2m__sw_open(w, P2M__PB_SCOPE_METRICS_METRICS, c.n)) p2m__sw_metric(w, r, ri, mi);
+    }
+}
+
+/* The contents of a ResourceMetrics. */
+static void p2m__sw_resource_metrics(p2m__sw *w, const p2m_result *r, size_t ri) {
+    const p2m__res *x = &r->res[ri];
+    p2m__sw c;
+    p2m__sw_init(&c, 0, 0);
+    p2m__sw_resource(&c, r, ri);
+    if (p2m__sw_open(w, P2M__PB_RESOURCE_METRICS_RESOURCE, c.n)) p2m__sw_resource(w, r, ri);
+    p2m__sw_init(&c, 0, 0);
+    p2m__sw_scope_metrics(&c, r, ri);
+    if (p2m__sw_open(w, P2M__PB_RESOURCE_METRICS_SCOPE_METRICS, c.n))
+        p2m__sw_scope_metrics(w, r, ri);
+    if (x->schema_url.p)
+        p2m__sw_str(w, P2M__PB_RESOURCE_METRICS_SCHEMA_URL, x->schema_url.p, x->schema_url.n);
+}
+
+P2M_API p2m_status p2m_encode_otlp_stream(const p2m_result *r, p2m_write_fn write, void *ctx,
+                                          size_t *output_size, p2m_error *err) {
+    uint8_t buf[P2M_STREAM_BUFFER];
+    p2m__sw w;
+    size_t ri;
+    p2m__clear(err);
+    if (output_size) *output_size = 0;
+    if (!r || r->magic != P2M__MAGIC)
+        return p2m__fail(err, P2M_ERR_ARGUMENT, 0, P2M__MSG("not a result"));
+    if (!write) return p2m__fail(err, P2M_ERR_ARGUMENT, 0, P2M__MSG("write must not be NULL"));
+    p2m__sw_init(&w, buf, sizeof buf);
+    w.write = write;
+    w.ctx = ctx;
+    for (ri = 0; ri < r->n_res && !w.failed; ri++) {
+        p2m__sw c;
+        p2m__sw_init(&c, 0, 0);
+        p2m__sw_resource_metrics(&c, r, ri);
+        if (p2m__sw_open(&w, P2M__PB_METRICS_REQ_RESOURCE_METRICS, c.n))
+            p2m__sw_resource_metrics(&w, r, ri);
+    }
+    p2m__sw_flush(&w);
+    if (w.failed) /* err.offset: the bytes it took before */
+        return p2m__fail(err, P2M_ERR_WRITE, w.taken,
+                         P2M__MSG("the write callback refused the output"));
+    if (output_size) *output_size = w.n;
     return P2M_OK;
 }
 
@@ -6321,10 +6620,12 @@ P2M_API p2m_status p2m_aggregate(const p2m_engine *engine, const void *input, si
    all went well. */
 static p2m_status p2m__finish_convert(const p2m_result *r, p2m_status s, void *output, size_t cap,
                                       size_t *output_size, p2m_stats *stats, p2m_error *err) {
+    size_t n = 0;
     if (output_size) *output_size = 0;
     if (s != P2M_OK) return s;
-    s = p2m_encode_otlp(r, output, cap, output_size, err);
-    if (s == P2M_OK && stats) stats->bytes_out = *output_size;
+    s = p2m_encode_otlp(r, output, cap, &n, err);
+    if (output_size) *output_size = n;
+    if (s == P2M_OK && stats) stats->bytes_out = n;
 #ifndef P2M_NO_CUMULATIVE
     if (s == P2M_OK && r->cum)
         p2m__cum_commit((p2m__cum *)(uintptr_t)r->cum); /* all went well: keep it */
@@ -6340,6 +6641,26 @@ P2M_API p2m_status p2m_convert(const p2m_engine *engine, const void *input, size
     p2m_status s =
         p2m__aggregate(engine, input, input_size, options, work, work_size, &r, stats, err, 0u);
     return p2m__finish_convert(r, s, output, cap, output_size, stats, err);
+}
+
+P2M_API p2m_status p2m_convert_stream(const p2m_engine *engine, const void *input,
+                                      size_t input_size, const p2m_options *options, void *work,
+                                      size_t work_size, p2m_write_fn write, void *ctx,
+                                      size_t *output_size, p2m_stats *stats, p2m_error *err) {
+    const p2m_result *r;
+    p2m_status s;
+    size_t n = 0;
+    if (output_size) *output_size = 0;
+    if (!write) return p2m__fail(err, P2M_ERR_ARGUMENT, 0, P2M__MSG("write must not be NULL"));
+    s = p2m__aggregate(engine, input, input_size, options, work, work_size, &r, stats, err, 0u);
+    if (s != P2M_OK) return s;
+    s = p2m_encode_otlp_stream(r, write, ctx, &n, err);
+    if (output_size) *output_size = n;
+    if (s == P2M_OK && stats) stats->bytes_out = n;
+#ifndef P2M_NO_CUMULATIVE
+    if (s == P2M_OK && r->cum) p2m__cum_commit((p2m__cum *)(uintptr_t)r->cum);
+#endif
+    return s;
 }
 
 /* ---- pprof input ------------------------------------------------------------
@@ -9954,15 +10275,14 @@ static P2M__MUST int p2m__build_patterns(p2m_engine *e, const p2m_config *cfg, c
 
 #ifndef P2M_NO_FUNCTION
 /* Build: what the per-stack resolution must give (after the rules and
-   patterns). */
-static void p2m__build_stack_props(p2m_engine *e, const p2m__names *nm) {
+   patterns); ftype_slot is the slot of the frame type's key, if any. */
+static void p2m__build_stack_props(p2m_engine *e, uint32_t ftype_slot) {
     uint32_t i;
     for (i = 0; i < e->n_rules; i++)
         if (e->rules[i].type == P2M_RULE_FRAME) e->frame_need |= 1u << e->rules[i].frame;
     if (e->rx_function) e->frame_need |= 1u << P2M__FR_FUNCTION;
     e->ftype_slot = P2M__NONE;
-    if (e->frame_need & ~(1u << P2M__FR_FUNCTION))
-        e->ftype_slot = p2m__find_name(nm->slots, nm->n_slots, p2m__frame_type_key);
+    if (e->frame_need & ~(1u << P2M__FR_FUNCTION)) e->ftype_slot = ftype_slot;
     e->stack_props = e->frame_need || e->filter[P2M__F_STACK].enabled || e->xstack_mask;
     if (e->stack_props) e->need_stacks = 1;
     e->need_names = e->metric[P2M_METRIC_FUNCTION].enabled ||
@@ -10003,7 +10323,7 @@ static P2M__MUST int p2m__build_engine(const p2m_config *cfg, const p2m__names *
     p2m__build_rules(e, cfg, nm, a);
     if (!p2m__build_patterns(e, cfg, nm, a)) return 0;
 #ifndef P2M_NO_FUNCTION
-    if (e) p2m__build_stack_props(e, nm);
+    if (e) p2m__build_stack_props(e, p2m__find_name(nm->slots, nm->n_slots, p2m__frame_type_key));
 #endif
     p2m__build_type_rules(e, cfg, a);
     *out = e;
@@ -10043,6 +10363,443 @@ P2M_API p2m_status p2m_engine_compile(const p2m_config *cfg, void *mem, size_t m
     if (!p2m__build_engine(cfg, &nm, &a, &e))
         return p2m__cfg_fail(err, P2M_ERR_CONFIG, "attributes", -1, 0,
                              P2M__MSG("a pattern did not compile twice the same way"));
+    *engine = e;
+    return P2M_OK;
+}
+
+/* ---- engine images ----------------------------------------------------------
+   A compiled engine as bytes that mean the same on every host:
+     0   "p2mE"       magic
+     4   u32 version  P2M__IMG_VERSION (little-endian, as the next two)
+     8   u32 size     bytes of the whole image
+     12  u32 crc      CRC-32 of bytes 16..size (the IEEE polynomial, as zlib's)
+     16  the body: unsigned LEB128 varints, strings as a length and bytes,
+         doubles as 8 little-endian bytes, regex programs (p2m__img_regex)
+   p2m__img_engine walks the body in both directions, so the order of the
+   fields is written down once: saving writes the engine's values; loading
+   reads them, checks each against what the code that reads an engine relies
+   on, and builds the engine into an arena (twice: a dry run sizes it).
+   Fields the compiler derives (what stacks need, the regex rules' memo rows,
+   the scratch size) are derived again, not read. */
+#define P2M__IMG_VERSION 1u
+#define P2M__IMG_HEAD 16u
+
+typedef struct p2m__img {
+    int load;
+    uint8_t *out;                  /* save: the image (NULL: count only) */
+    size_t cap, n;                 /* save: its room, bytes so far */
+    const uint8_t *base, *p, *end; /* load: the image, the read position, its end */
+    p2m__arena a;                  /* load: the engine's memory (base NULL: dry run) */
+    p2m_status st;                 /* the first failure */
+    const char *why;
+    size_t at;
+    size_t scratch;                /* load: scratch bytes of the hungriest pattern */
+} p2m__img;
+
+static void p2m__img_bad(p2m__img *x, p2m_status st, const char *why) {
+    if (x->st != P2M_OK) return;
+    x->st = st;
+    x->why = why;
+    x->at = x->load ? (size_t)(x->p - x->base) : x->n;
+    if (x->load) x->p = x->end; /* every later read fails quietly */
+}
+static size_t p2m__img_left(const p2m__img *x) { return (size_t)(x->end - x->p); }
+
+static void p2m__img_raw(p2m__img *x, void *p, size_t n) {
+    if (!x->load) {
+        if (x->out && n && x->n + n <= x->cap) P2M_MEMCPY(x->out + x->n, p, n);
+        x->n += n;
+    } else if (p2m__img_left(x) < n) {
+        p2m__img_bad(x, P2M_ERR_IMAGE, P2M__MSG("the image ends inside a field"));
+    } else {
+        if (p && n) P2M_MEMCPY(p, x->p, n);
+        x->p += n;
+    }
+}
+
+/* A number: v written, or read and checked to be at most max (0 after a
+   failure). */
+static uint64_t p2m__img_u64(p2m__img *x, uint64_t v, uint64_t max) {
+    unsigned shift = 0;
+    if (!x->load) {
+        uint8_t t[10];
+        p2m__img_raw(x, t, (size_t)(p2m__put_varint(t, v) - t));
+        return v;
+    }
+    v = 0;
+    for (;;) {
+        uint8_t b;
+        if (x->p == x->end || shift > 63) {
+            p2m__img_bad(x, P2M_ERR_IMAGE, P2M__MSG("a number is cut off or too long"));
+            return 0;
+        }
+        b = *x->p++;
+        v |= (uint64_t)(b & 0x7fu) << shift;
+        shift += 7;
+        if (!(b & 0x80u)) break;
+    }
+    if (v > max) {
+        x->p--;
+        p2m__img_bad(x, P2M_ERR_IMAGE, P2M__MSG("a value is out of range"));
+        return 0;
+    }
+    return v;
+}
+static uint32_t p2m__img_u32(p2m__img *x, uint32_t v, uint32_t max) {
+    return (uint32_t)p2m__img_u64(x, v, max);
+}
+/* A flag (0 or 1). */
+static int p2m__img_flag(p2m__img *x, int v) { return (int)p2m__img_u64(x, v != 0, 1); }
+/* A count of items of at least one byte each: no more than the bytes left. */
+static uint32_t p2m__img_count(p2m__img *x, uint32_t v, uint32_t max) {
+    const uint32_t n = p2m__img_u32(x, v, max);
+    if (x->load && n > p2m__img_left(x))
+        p2m__img_bad(x, P2M_ERR_IMAGE, P2M__MSG("a count is larger than the image"));
+    return x->st == P2M_OK ? n : 0;
+}
+/* A positive, finite double (scale factors, units). */
+static double p2m__img_f64(p2m__img *x, double v) {
+    uint8_t t[8];
+    uint64_t bits;
+    int i;
+    P2M_MEMCPY(&bits, &v, 8);
+    for (i = 0; i < 8; i++) t[i] = (uint8_t)(bits >> (8 * i));
+    p2m__img_raw(x, t, 8);
+    if (!x->load) return v;
+    for (bits = 0, i = 7; i >= 0; i--) bits = bits << 8 | t[i];
+    P2M_MEMCPY(&v, &bits, 8);
+    if (!(v > 0 && v - v == 0.0)) {
+        x->p -= 8;
+        p2m__img_bad(x, P2M_ERR_IMAGE, P2M__MSG("a scale is not positive and finite"));
+        return 1.0;
+    }
+    return v;
+}
+/* A string: copied into the engine (NUL-terminated, as the compiler's). */
+static p2m_str p2m__img_str(p2m__img *x, p2m_str s) {
+    char *d;
+    s.len = (size_t)p2m__img_u64(x, s.len, x->load ? p2m__img_left(x) : UINT64_MAX);
+    if (!x->load) {
+        p2m__img_raw(x, (void *)(uintptr_t)s.ptr, s.len);
+        return s;
+    }
+    d = (char *)p2m__take(&x->a, s.len + 1u);
+    s.ptr = d ? d : (const char *)x->p; /* dry run: the image's bytes */
+    p2m__img_raw(x, d, s.len);
+    if (d) d[s.len] = 0;
+    return s;
+}
+/* Room for n items of size each in the loaded engine (NULL in a dry run
+   and when saving). */
+static void *p2m__img_take(p2m__img *x, size_t n, size_t size) {
+    return x->load ? p2m__take(&x->a, n * size) : 0;
+}
+
+/* A pattern: its program (regex section), *re the loaded pattern. */
+static void p2m__img_regex(p2m__img *x, const p2m_regex **re);
+/* An optional pattern: a flag, then the program. */
+static const p2m_regex *p2m__img_opt_regex(p2m__img *x, const p2m_regex *re) {
+    if (p2m__img_flag(x, re != 0)) p2m__img_regex(x, &re);
+    else re = 0;
+    return re;
+}
+
+static void p2m__img_metric(p2m__img *x, p2m__metric *m, int extra) {
+    m->enabled = p2m__img_flag(x, m->enabled);
+    m->is_double = p2m__img_flag(x, m->is_double);
+    m->is_gauge = p2m__img_flag(x, m->is_gauge);
+    m->ukind = (int)p2m__img_u32(x, (uint32_t)m->ukind, P2M__U_SIZE);
+    m->per_unit = p2m__img_f64(x, m->per_unit);
+    m->name = p2m__img_str(x, m->name);
+    m->unit = p2m__img_str(x, m->unit);
+    m->description = p2m__img_str(x, m->description);
+    m->stack_rx = p2m__img_opt_regex(x, m->stack_rx);
+    if (m->stack_rx && !extra)
+        p2m__img_bad(x, P2M_ERR_IMAGE, P2M__MSG("a built-in metric with a stack pattern"));
+#ifdef P2M_NO_FUNCTION
+    if (m->stack_rx)
+        p2m__img_bad(x, P2M_ERR_UNSUPPORTED,
+                     P2M__MSG("stack patterns are compiled out (P2M_NO_FUNCTION)"));
+#endif
+}
+
+static void p2m__img_rule(p2m__img *x, const p2m_engine *e, p2m__rule *r) {
+    r->type = (p2m_rule_type)p2m__img_u32(x, (uint32_t)r->type, P2M_RULE_FRAME);
+    r->out_key = p2m__img_u32(x, r->out_key, e->n_keys ? e->n_keys - 1u : 0u);
+    r->slot = p2m__img_u32(x, r->slot, P2M__NONE);
+    r->source = p2m__img_u32(x, r->source, P2M__SRC_ATTRIBUTE);
+    r->frame = p2m__img_u32(x, r->frame, P2M__NFRAME - 1u);
+    r->index = p2m__img_u32(x, r->index, UINT32_MAX);
+    r->value = p2m__img_str(x, r->value);
+    r->deflt = p2m__img_str(x, r->deflt);
+    if (r->type == P2M_RULE_REGEX) p2m__img_regex(x, &r->rx);
+    if (!x->load) return;
+    if (!e->n_keys || (r->slot != P2M__NONE && r->slot >= e->n_slots) ||
+        ((r->type == P2M_RULE_ATTRIBUTE ||
+          (r->type == P2M_RULE_REGEX && r->source == P2M__SRC_ATTRIBUTE)) &&
+         r->slot == P2M__NONE))
+        p2m__img_bad(x, P2M_ERR_IMAGE, P2M__MSG("a rule names a key the engine does not have"));
+#ifdef P2M_NO_FUNCTION
+    if (r->type == P2M_RULE_FRAME || (r->type == P2M_RULE_REGEX && r->source == P2M__SRC_FUNCTION))
+        p2m__img_bad(x, P2M_ERR_UNSUPPORTED,
+                     P2M__MSG("frame rules and function names are compiled out (P2M_NO_FUNCTION)"));
+#endif
+}
+
+/* A filter; images always hold four (process, thread, pattern, stack). */
+static void p2m__img_filter(p2m__img *x, const p2m_engine *e, p2m__filter *f, uint32_t which) {
+    uint32_t i;
+    f->enabled = p2m__img_flag(x, f->enabled);
+    if (!f->enabled) return;
+    if (which >= P2M__NFILTER)
+        p2m__img_bad(x, P2M_ERR_UNSUPPORTED,
+                     P2M__MSG("the stack filter is compiled out (P2M_NO_FUNCTION)"));
+    f->all_keys = p2m__img_flag(x, f->all_keys);
+    f->n_rx = p2m__img_count(x, f->n_rx, P2M__MAX_PATTERNS);
+    if (x->load) f->rx = (const p2m_regex **)p2m__img_take(x, f->n_rx, sizeof *f->rx);
+    for (i = 0; i < f->n_rx; i++) {
+        const p2m_regex *re = f->rx ? f->rx[i] : 0;
+        p2m__img_regex(x, &re);
+        if (x->load && f->rx) f->rx[i] = re;
+    }
+    f->n_slots = p2m__img_count(x, f->n_slots, P2M__MAX_SLOTS);
+    if (x->load) f->slots = (uint32_t *)p2m__img_take(x, f->n_slots, sizeof *f->slots);
+    for (i = 0; i < f->n_slots; i++) {
+        const uint32_t s = p2m__img_u32(x, f->slots ? f->slots[i] : 0u,
+                                        e->n_slots ? e->n_slots - 1u : 0u);
+        if (x->load && f->slots) f->slots[i] = s;
+    }
+    if (x->load && (!f->n_rx || (e->n_slots == 0 && f->n_slots) ||
+                    f->n_slots != (which == P2M__F_PATTERN ? f->n_slots : which == P2M__F_STACK ? 0u : 1u) ||
+                    f->all_keys != (which == P2M__F_PATTERN && f->n_slots == 0)))
+        p2m__img_bad(x, P2M_ERR_IMAGE, P2M__MSG("a filter has no patterns or the wrong keys"));
+}
+
+/* Strings into a table of n (the keys, the slots). */
+static p2m_str *p2m__img_strs(p2m__img *x, p2m_str *t, uint32_t n) {
+    uint32_t i;
+    if (x->load) t = (p2m_str *)p2m__img_take(x, n, sizeof *t);
+    for (i = 0; i < n; i++) {
+        p2m_str s = {"", 0};
+        s = p2m__img_str(x, t ? t[i] : s);
+        if (x->load && t) t[i] = s;
+    }
+    return t;
+}
+
+/* The body, both ways. e: the engine saved, or the one being loaded (the
+   caller's frame in a dry run, whose tables stay NULL). */
+static void p2m__img_engine(p2m__img *x, p2m_engine *e) {
+    uint32_t i;
+    e->temporality = (p2m_temporality)p2m__img_u32(x, (uint32_t)e->temporality,
+                                                   P2M_TEMPORALITY_CUMULATIVE);
+    e->max_series = p2m__img_u32(x, e->max_series, 0x1000000u);
+    e->layout = (p2m_layout)p2m__img_u32(x, (uint32_t)e->layout, P2M_LAYOUT_V1_10);
+    e->strict = p2m__img_flag(x, e->strict);
+    e->function_mode = (p2m_function_mode)p2m__img_u32(x, (uint32_t)e->function_mode,
+                                                       P2M_FUNCTION_INCLUSIVE);
+    e->state_series = p2m__img_u32(x, e->state_series, 0x1000000u);
+    e->state_bytes = (size_t)p2m__img_u64(x, e->state_bytes, 0xFFFFFFF0u);
+    if (x->load &&
+        ((e->temporality == P2M_TEMPORALITY_CUMULATIVE) != (e->state_series > 0) ||
+         (e->state_series && e->state_bytes < 64) || !e->max_series ||
+         (e->temporality != P2M_TEMPORALITY_DELTA && e->temporality != P2M_TEMPORALITY_CUMULATIVE) ||
+         (e->layout != P2M_LAYOUT_AUTO && e->layout < P2M_LAYOUT_V1_8)))
+        p2m__img_bad(x, P2M_ERR_IMAGE, P2M__MSG("the settings are inconsistent"));
+#ifdef P2M_NO_CUMULATIVE
+    if (e->state_series)
+        p2m__img_bad(x, P2M_ERR_UNSUPPORTED,
+                     P2M__MSG("cumulative temporality is compiled out (P2M_NO_CUMULATIVE)"));
+#endif
+    e->n_keys = p2m__img_count(x, e->n_keys, P2M__MAX_RULES + 1u);
+    e->keys = p2m__img_strs(x, e->keys, e->n_keys);
+    e->n_slots = p2m__img_count(x, e->n_slots, P2M__MAX_SLOTS);
+    e->slots = p2m__img_strs(x, e->slots, e->n_slots);
+    e->fkey = p2m__img_u32(x, e->fkey, P2M__NONE);
+    e->n_extra = p2m__img_u32(x, e->n_extra, 64);
+    if (e->n_extra > P2M_MAX_EXTRA)
+        p2m__img_bad(x, P2M_ERR_UNSUPPORTED,
+                     P2M__MSG("more declared metrics than this build holds (P2M_MAX_EXTRA)"));
+    for (i = P2M_METRIC_CPU; x->st == P2M_OK && i < P2M_METRIC_EXTRA + e->n_extra; i++)
+        p2m__img_metric(x, &e->metric[i], i >= P2M_METRIC_EXTRA);
+    if (x->load && ((e->fkey != P2M__NONE && e->fkey >= e->n_keys) ||
+                    (e->metric[P2M_METRIC_FUNCTION].enabled && e->fkey == P2M__NONE)))
+        p2m__img_bad(x, P2M_ERR_IMAGE, P2M__MSG("the function metric has no key"));
+#ifdef P2M_NO_FUNCTION
+    if (e->metric[P2M_METRIC_FUNCTION].enabled)
+        p2m__img_bad(x, P2M_ERR_UNSUPPORTED,
+                     P2M__MSG("the function metric is compiled out (P2M_NO_FUNCTION)"));
+#endif
+    e->n_xtypes = p2m__img_count(x, e->n_xtypes, UINT32_MAX);
+    if (x->load) e->xtypes = (p2m__xtype *)p2m__img_take(x, e->n_xtypes, sizeof *e->xtypes);
+    for (i = 0; i < e->n_xtypes; i++) {
+        p2m__xtype t = {{"", 0}, {"", 0}, P2M_METRIC_EXTRA};
+        if (!x->load) t = e->xtypes[i];
+        t.type = p2m__img_str(x, t.type);
+        t.unit = p2m__img_str(x, t.unit);
+        t.metric = p2m__img_u32(x, t.metric, P2M_METRIC_EXTRA + 63u);
+        if (x->load && (t.metric < P2M_METRIC_EXTRA || t.metric >= P2M_METRIC_EXTRA + e->n_extra))
+            p2m__img_bad(x, P2M_ERR_IMAGE, P2M__MSG("a sample type feeds no declared metric"));
+        if (e->xtypes) e->xtypes[i] = t;
+    }
+    e->n_rules = p2m__img_count(x, e->n_rules, P2M__MAX_RULES);
+    if (x->load) e->rules = (p2m__rule *)p2m__img_take(x, e->n_rules, sizeof *e->rules);
+    for (i = 0; i < e->n_rules; i++) {
+        p2m__rule r;
+        if (x->load) P2M_MEMSET(&r, 0, sizeof r);
+        else r = e->rules[i];
+        p2m__img_rule(x, e, &r);
+        if (x->load && e->rules) e->rules[i] = r;
+    }
+    for (i = 0; i < 4u; i++) {
+        p2m__filter f;
+        P2M_MEMSET(&f, 0, sizeof f);
+        if (!x->load && i < P2M__NFILTER) f = e->filter[i];
+        p2m__img_filter(x, e, &f, i);
+        if (x->load && i < P2M__NFILTER) e->filter[i] = f;
+    }
+    e->n_type_rules = p2m__img_count(x, e->n_type_rules, UINT32_MAX);
+    if (x->load)
+        e->type_rules = (p2m__type_rule *)p2m__img_take(x, e->n_type_rules, sizeof *e->type_rules);
+    for (i = 0; i < e->n_type_rules; i++) {
+        p2m__type_rule t = {{"", 0}, {"", 0}, P2M_METRIC_NONE, 1.0};
+        if (!x->load) t = e->type_rules[i];
+        t.type = p2m__img_str(x, t.type);
+        t.unit = p2m__img_str(x, t.unit);
+        t.metric = (p2m_metric_kind)p2m__img_u32(x, (uint32_t)t.metric, P2M_METRIC_MEMORY);
+        t.scale = p2m__img_f64(x, t.scale);
+        if (e->type_rules) e->type_rules[i] = t;
+    }
+}
+
+/* What the compiler derives, derived again for a loaded engine. */
+static void p2m__img_derive(p2m__img *x, p2m_engine *e) {
+    uint32_t i;
+    e->magic = P2M__MAGIC;
+    e->need_stacks = e->metric[P2M_METRIC_FUNCTION].enabled;
+    for (i = 0; i < e->n_rules; i++) {
+        if (e->rules[i].type != P2M_RULE_REGEX) continue;
+        e->rules[i].rx_index = e->n_rx_rules++;
+        if (e->rules[i].source == P2M__SRC_FUNCTION) e->need_stacks = e->rx_function = 1;
+    }
+    for (i = 0; i < P2M__NFILTER; i++) e->any_filter |= e->filter[i].enabled;
+    for (i = 0; i < e->n_extra; i++)
+        if (e->metric[P2M_METRIC_EXTRA + i].stack_rx) e->xstack_mask |= (uint64_t)1 << i;
+    e->rx_scratch = x->scratch;
+#ifndef P2M_NO_FUNCTION
+    {
+        static const p2m_str ftype = {p2m__frame_type_key, sizeof p2m__frame_type_key - 1u};
+        const uint32_t slot = p2m__slot_of(e, ftype);
+        p2m__build_stack_props(e, slot);
+        if ((e->frame_need & ~(1u << P2M__FR_FUNCTION)) && slot == P2M__NONE)
+            p2m__img_bad(x, P2M_ERR_IMAGE, P2M__MSG("frame rules without the frame type's key"));
+    }
+#endif
+}
+
+/* CRC-32 (reflected, polynomial 0xEDB88320): bit by bit, no table. */
+static uint32_t p2m__crc32(const uint8_t *p, size_t n) {
+    uint32_t c = 0xFFFFFFFFu;
+    while (n--) {
+        int k;
+        c ^= *p++;
+        for (k = 0; k < 8; k++) c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1u)));
+    }
+    return ~c;
+}
+static void p2m__le32_put(uint8_t *d, uint32_t v) {
+    d[0] = (uint8_t)v; d[1] = (uint8_t)(v >> 8); d[2] = (uint8_t)(v >> 16); d[3] = (uint8_t)(v >> 24);
+}
+static uint32_t p2m__le32_get(const uint8_t *s) {
+    return (uint32_t)s[0] | (uint32_t)s[1] << 8 | (uint32_t)s[2] << 16 | (uint32_t)s[3] << 24;
+}
+
+P2M_API p2m_status p2m_engine_save(const p2m_engine *engine, void *out, size_t cap,
+                                   size_t *out_size, p2m_error *err) {
+    p2m__img x;
+    p2m_engine e;
+    uint8_t *o = (uint8_t *)out;
+    p2m__clear(err);
+    if (out_size) *out_size = 0;
+    if (!engine || engine->magic != P2M__MAGIC)
+        return p2m__fail(err, P2M_ERR_ARGUMENT, 0, P2M__MSG("not an engine"));
+    P2M_MEMSET(&x, 0, sizeof x);
+    x.n = P2M__IMG_HEAD;
+    e = *engine; /* the walk assigns every field what it holds: on a copy */
+    p2m__img_engine(&x, &e);
+    if (x.st != P2M_OK) return p2m__fail(err, x.st, 0, x.why);
+    if (x.n > 0xFFFFFFFFu)
+        return p2m__fail(err, P2M_ERR_UNSUPPORTED, 0, P2M__MSG("the image would be over 4 GiB"));
+    if (!o || cap < x.n)
+        return p2m__need(err, P2M_ERR_OUTPUT_TOO_SMALL, x.n, P2M__MSG("image buffer too small"));
+    x.out = o;
+    x.cap = x.n;
+    x.n = P2M__IMG_HEAD;
+    e = *engine;
+    p2m__img_engine(&x, &e);
+    o[0] = 'p'; o[1] = '2'; o[2] = 'm'; o[3] = 'E';
+    p2m__le32_put(o + 4, P2M__IMG_VERSION);
+    p2m__le32_put(o + 8, (uint32_t)x.n);
+    p2m__le32_put(o + 12, p2m__crc32(o + P2M__IMG_HEAD, x.n - P2M__IMG_HEAD));
+    if (out_size) *out_size = x.n;
+    return P2M_OK;
+}
+
+/* One pass of the loader over a checked header: a dry run (mem NULL) sizes
+   the engine, the real one builds it. */
+static p2m_engine *p2m__img_load(p2m__img *x, const uint8_t *img, size_t size, void *mem,
+                                 size_t mem_size, p2m_engine *dry) {
+    p2m_engine *e;
+    x->load = 1;
+    x->base = img;
+    x->p = img + P2M__IMG_HEAD;
+    x->end = img + size;
+    x->st = P2M_OK;
+    x->scratch = 0;
+    if (mem) p2m__arena_over(&x->a, mem, mem_size);
+    else x->a.base = 0, x->a.cap = 0, x->a.used = 0;
+    e = (p2m_engine *)p2m__take(&x->a, sizeof *e);
+    if (!e) e = dry;
+    P2M_MEMSET(e, 0, sizeof *e);
+    p2m__img_engine(x, e);
+    if (x->st == P2M_OK && x->p != x->end)
+        p2m__img_bad(x, P2M_ERR_IMAGE, P2M__MSG("bytes after the engine"));
+    if (x->st == P2M_OK && mem) p2m__img_derive(x, e);
+    return e;
+}
+
+P2M_API p2m_status p2m_engine_load(const void *image, size_t image_size, void *mem,
+                                   size_t mem_size, const p2m_engine **engine, p2m_error *err) {
+    const uint8_t *img = (const uint8_t *)image;
+    p2m__img x;
+    p2m_engine dry, *e;
+    size_t need;
+    p2m__clear(err);
+    if (engine) *engine = 0;
+    if (!engine || (!image && image_size))
+        return p2m__fail(err, P2M_ERR_ARGUMENT, 0, P2M__MSG("image and engine must not be NULL"));
+    if (image_size < P2M__IMG_HEAD || img[0] != 'p' || img[1] != '2' || img[2] != 'm' ||
+        img[3] != 'E')
+        return p2m__fail(err, P2M_ERR_IMAGE, 0,
+                         P2M__MSG("not an engine image (it starts with \"p2mE\")"));
+    if (p2m__le32_get(img + 4) != P2M__IMG_VERSION)
+        return p2m__fail(err, P2M_ERR_IMAGE, 4,
+                         P2M__MSG("an engine image of another version: make it again with "
+                                  "this version's p2m compile"));
+    if (p2m__le32_get(img + 8) != image_size)
+        return p2m__fail(err, P2M_ERR_IMAGE, 8,
+                         P2M__MSG("the image's size is not the size given (truncated?)"));
+    if (p2m__le32_get(img + 12) != p2m__crc32(img + P2M__IMG_HEAD, image_size - P2M__IMG_HEAD))
+        return p2m__fail(err, P2M_ERR_IMAGE, 12,
+                         P2M__MSG("the image's checksum does not match: it is damaged"));
+    P2M_MEMSET(&x, 0, sizeof x);
+    (void)p2m__img_load(&x, img, image_size, 0, 0, &dry);
+    if (x.st != P2M_OK) return p2m__fail(err, x.st, x.at, x.why);
+    need = x.a.used + 7u; /* the arena starts at the first 8-byte aligned byte of mem */
+    if (!mem || mem_size < need)
+        return p2m__need(err, P2M_ERR_MEMORY, need, P2M__MSG("engine memory too small"));
+    e = p2m__img_load(&x, img, image_size, mem, mem_size, &dry);
+    if (x.st != P2M_OK) return p2m__fail(err, x.st, x.at, x.why);
     *engine = e;
     return P2M_OK;
 }
@@ -11236,6 +11993,95 @@ P2M_API int p2m_regex_search(const p2m_regex *re, const char *s, size_t n, void 
     return r;
 }
 
+/* ---- regex: programs in engine images -------------------------------------
+   A program as p2m__img_regex writes it: ninst, nclass, has_group,
+   anchored, use_first, first (32 bytes), each instruction's op, a, b, x and
+   y (x and y zigzag-coded), then the classes (32 bytes each). Loading
+   checks what the VM relies on, so that no image can make it read outside
+   the program: known opcodes, every jump and every next instruction inside
+   the program, class indices in range, capture slots 0 and 1. */
+
+static int32_t p2m__img_i32(p2m__img *x, int32_t v) {
+    const uint32_t z = ((uint32_t)v << 1) ^ (uint32_t)-(int32_t)((uint32_t)v >> 31);
+    const uint32_t r = p2m__img_u32(x, z, UINT32_MAX);
+    return (int32_t)((r >> 1) ^ (0u - (r & 1u)));
+}
+
+/* Does instruction k of n (classes ncls) keep the VM inside the program? */
+static int p2m__rx_inst_ok(const p2m__rinst *in, uint32_t k, uint32_t n, uint32_t ncls) {
+    const int64_t next = (int64_t)k + 1, tx = (int64_t)k + in->x, ty = (int64_t)k + in->y;
+    switch (in->op) {
+    case P2M__RX_MATCH: return 1;
+    case P2M__RX_JMP: return tx >= 0 && tx < n;
+    case P2M__RX_SPLIT: return tx >= 0 && tx < n && ty >= 0 && ty < n;
+    case P2M__RX_SAVE: return (in->x == 0 || in->x == 1) && next < n;
+    case P2M__RX_CLASS: return in->x >= 0 && (uint32_t)in->x < ncls && next < n;
+    case P2M__RX_CHAR: case P2M__RX_ANY: case P2M__RX_ANYNL: case P2M__RX_BOT: case P2M__RX_EOT:
+    case P2M__RX_BOL: case P2M__RX_EOL: case P2M__RX_WORDB: case P2M__RX_NWORDB: return next < n;
+    default: return 0;
+    }
+}
+
+static void p2m__img_regex(p2m__img *x, const p2m_regex **re) {
+    const p2m_regex *src = x->load ? 0 : *re;
+    p2m_regex *r = 0;
+    const p2m__rinst *code = 0;
+    const uint8_t *cls = 0;
+    uint8_t first[32];
+    uint32_t ninst, ncls, k;
+    int hg, anch, usef;
+    if (src && src->backend != 0) {
+        p2m__img_bad(x, P2M_ERR_UNSUPPORTED,
+                     P2M__MSG("a PCRE2 pattern has no image: images hold built-in programs"));
+        return;
+    }
+    if (src) {
+        code = (const p2m__rinst *)(const void *)((const uint8_t *)src + src->code_off);
+        cls = (const uint8_t *)src + src->class_off;
+        P2M_MEMCPY(first, src->first, 32);
+    }
+    ninst = p2m__img_u32(x, src ? src->ninst : 0u, P2M_REGEX_MAX_INSTS);
+    ncls = p2m__img_u32(x, src ? src->nclass : 0u, 0xFFFFu);
+    hg = p2m__img_flag(x, src && src->has_group);
+    anch = p2m__img_flag(x, src && src->anchored);
+    usef = p2m__img_flag(x, src && src->use_first);
+    p2m__img_raw(x, first, 32);
+    if (x->load) {
+        const size_t bytes = p2m__rx_align(sizeof(p2m_regex)) +
+                             p2m__rx_align((size_t)ninst * sizeof(p2m__rinst)) + (size_t)ncls * 32u;
+        uint8_t *m;
+        if (!ninst || (size_t)ncls * 32u > p2m__img_left(x)) {
+            p2m__img_bad(x, P2M_ERR_IMAGE, P2M__MSG("a pattern's program has a wrong size"));
+            return;
+        }
+        m = (uint8_t *)p2m__take(&x->a, bytes + P2M__RX_ALIGN - 1u);
+        if (m) {
+            r = (p2m_regex *)(void *)(m + (p2m__rx_align((size_t)(uintptr_t)m) - (size_t)(uintptr_t)m));
+            p2m__rx_header(r, ninst, ncls);
+            r->has_group = (uint32_t)hg;
+            r->anchored = (uint32_t)anch;
+            r->use_first = (uint32_t)usef;
+            P2M_MEMCPY(r->first, first, 32);
+        }
+        if (p2m__rx_scratch_builtin(ninst) > x->scratch) x->scratch = p2m__rx_scratch_builtin(ninst);
+    }
+    for (k = 0; k < ninst && x->st == P2M_OK; k++) {
+        p2m__rinst in;
+        P2M_MEMSET(&in, 0, sizeof in);
+        if (code) in = code[k];
+        in.op = (uint8_t)p2m__img_u32(x, in.op, 255u);
+        in.a = (uint8_t)p2m__img_u32(x, in.a, 255u);
+        in.b = (uint8_t)p2m__img_u32(x, in.b, 255u);
+        in.x = p2m__img_i32(x, in.x);
+        in.y = p2m__img_i32(x, in.y);
+        if (x->load && x->st == P2M_OK && !p2m__rx_inst_ok(&in, k, ninst, ncls))
+            p2m__img_bad(x, P2M_ERR_IMAGE, P2M__MSG("a pattern's program leaves the program"));
+        if (r) ((p2m__rinst *)(void *)((uint8_t *)r + r->code_off))[k] = in;
+    }
+    p2m__img_raw(x, r ? (uint8_t *)r + r->class_off : (void *)(uintptr_t)cls, (size_t)ncls * 32u);
+    if (r) *re = r;
+}
+
 #endif /* built-in backend */
 
 #ifdef P2M_USE_PCRE2
@@ -11550,6 +12396,12 @@ P2M_API int p2m_regex_search(const p2m_regex *re, const char *s, size_t n, void 
     }
     return 1;
 }
+#define P2M__STUB_IMG_MSG P2M__MSG("an engine image's patterns need the built-in regex engine, not PCRE2")
+/* Engine images hold built-in programs, which this build cannot run. */
+static void p2m__img_regex(p2m__img *x, const p2m_regex **re) {
+    (void)re;
+    p2m__img_bad(x, P2M_ERR_UNSUPPORTED, P2M__STUB_IMG_MSG);
+}
 #endif /* P2M_USE_PCRE2 */
 
 #else /* P2M_NO_REGEX */
@@ -11598,6 +12450,13 @@ P2M_API int p2m_regex_search(const p2m_regex *re, const char *s, size_t n, void 
     (void)end;
     if (steps) *steps = 0;
     return -1;
+}
+
+#define P2M__STUB_IMG_MSG P2M__MSG("regular expressions are compiled out (P2M_NO_REGEX)")
+/* Engine images hold built-in programs, which this build cannot run. */
+static void p2m__img_regex(p2m__img *x, const p2m_regex **re) {
+    (void)re;
+    p2m__img_bad(x, P2M_ERR_UNSUPPORTED, P2M__STUB_IMG_MSG);
 }
 
 #endif /* P2M_NO_REGEX */

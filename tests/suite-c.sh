@@ -7,6 +7,10 @@
 #   test_placement sizes (engine, state, work) against the placement, many configs
 #   test_malformed hostile input under ASan + UBSan (clang)
 #   test_threads   one engine shared by 4 threads under TSan; engine unchanged
+#   test_image     engine images: header, round trip, every byte mutated and
+#                  every truncation under ASan + UBSan
+#   test_stream    the streaming encoder gives the buffered encoder's bytes
+#                  (default buffer; a 16-byte one under ASan + UBSan)
 #   test_api again under valgrind memcheck
 # The real captures in tests/data/real are required: a missing one is a FAIL.
 # A missing tool is a FAIL, never a skip.
@@ -78,6 +82,11 @@ if build impl_asan "$CC_CLANG" -std=c99 $SAN -I"$INC" -c tests/c/p2m_impl.c -o "
    build test_malformed "$CC_CLANG" -std=c99 $SAN $WARN -Werror -I"$INC" -Itests/c \
         -o "$B/test_malformed" tests/c/test_malformed.c "$B/impl_asan.o"
 then built_malformed=1; fi
+built_image=0
+if [ -f "$B/impl_asan.o" ] &&
+   build test_image "$CC_CLANG" -std=c99 $SAN $WARN -Werror -I"$INC" -Itests/c \
+        -o "$B/test_image" tests/c/test_image.c "$B/impl_asan.o"
+then built_image=1; fi
 
 built_placement=0
 if build test_placement "$CC_GCC" -std=c99 -O1 -g $WARN -Werror -I"$INC" -Itests/c \
@@ -88,6 +97,13 @@ built_no_extra=0
 if build test_no_extra "$CC_GCC" -std=c99 -O2 -g $WARN -Werror -I"$INC" -Itests/c \
         -o "$B/test_no_extra" tests/c/test_no_extra.c
 then built_no_extra=1; fi
+
+built_stream=0
+if build test_stream "$CC_GCC" -std=c99 -O1 -g $WARN -Werror -I"$INC" -Itests/c \
+        -o "$B/test_stream" tests/c/test_stream.c &&
+   build test_stream16 "$CC_CLANG" -std=c99 $SAN $WARN -Werror -DP2M_STREAM_BUFFER=16 -I"$INC" \
+        -Itests/c -o "$B/test_stream16" tests/c/test_stream.c
+then built_stream=1; fi
 
 TSAN="-fsanitize=thread -g -O1"
 built_threads=0
@@ -136,6 +152,12 @@ export UBSAN_OPTIONS="halt_on_error=1:exitcode=87:print_stacktrace=1"
 [ "$built_no_extra" = 1 ] && run test_no_extra "$B/test_no_extra"
 [ "$built_placement" = 1 ] && run test_placement "$B/test_placement"
 [ "$built_malformed" = 1 ] && run test_malformed "$B/test_malformed" $REAL $K8S
+[ "$built_image" = 1 ] && run test_image "$B/test_image"
+STREAM_IN="$(ls tests/corpus/convert/* tests/data/real/*.otlp) examples/demo.otlp"
+# shellcheck disable=SC2086
+[ "$built_stream" = 1 ] && run test_stream "$B/test_stream" $STREAM_IN
+# shellcheck disable=SC2086
+[ "$built_stream" = 1 ] && run test_stream16 "$B/test_stream16" $STREAM_IN
 [ "$built_threads" = 1 ] && TSAN_OPTIONS="exitcode=88 halt_on_error=1" \
     run test_threads "$B/test_threads" $REAL
 

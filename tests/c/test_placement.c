@@ -6,7 +6,9 @@
    are the bytes the real placement then uses. P2M_ASSERT aborts when a
    placement runs past the memory it was given, and every buffer is
    followed by guard bytes that must stay untouched; each block is tried at
-   all eight misalignments. */
+   all eight misalignments. Each engine's image (p2m_engine_save), loaded
+   into exactly the memory its size query gives, converts every delta request
+   to the compiled engine's bytes. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,101 +16,12 @@
 #define P2M_ASSERT(x) ((x) ? (void)0 : (fprintf(stderr, "assertion failed: %s\n", #x), abort()))
 #define P2M_IMPLEMENTATION
 #include "profile2metrics.h"
+#include "gencfg.h"
 #include "requests.h"
 #include "testkit.h"
 
 #define GUARD 64
 #define FILL 0xA5
-
-static unsigned lcg(unsigned *s) { return (*s = *s * 1103515245u + 12345u) >> 16; }
-
-/* A configuration from seed: rules, filters, metrics, temporality. */
-typedef struct gen_cfg {
-    p2m_config c;
-    p2m_rule rules[12];
-    const char *pats[4];
-    p2m_extra_metric extra[3];
-    p2m_type_rule tr[2];
-} gen_cfg;
-
-static const char *const k_keys[] = {"process.executable.name", "thread.name", "host.name", "k.a",
-                                     "a.much.longer.attribute.key.than.usual"};
-static const char *const k_pats[] = {"^app", "worker|main", "[a-z]+[0-9]*", "(x|y){2,5}", "^.*$",
-                                     "\\w+\\.so"};
-static const char *const k_types_cpu[] = {"off_cpu/nanoseconds", "wall/nanoseconds"};
-static const char *const k_types_mem[] = {"inuse_space/bytes"};
-
-static void gen(gen_cfg *g, unsigned seed)
-{
-    unsigned s = seed, i, n;
-    memset(g, 0, sizeof *g);
-    p2m_config_init(&g->c);
-    n = lcg(&s) % 12u;
-    for (i = 0; i < n; i++) {
-        p2m_rule *r = &g->rules[i];
-        r->key = k_keys[lcg(&s) % 5u];
-        r->type = (p2m_rule_type)(lcg(&s) % 4u);
-        r->value = r->type == P2M_RULE_REGEX ? k_pats[lcg(&s) % 6u] : "v";
-        r->from = k_keys[lcg(&s) % 5u];
-        r->source = lcg(&s) % 2u ? k_keys[lcg(&s) % 5u] : NULL;
-        r->index = lcg(&s) % 4u;
-        r->default_value = lcg(&s) % 2u ? "unknown" : NULL;
-    }
-    if (n || lcg(&s) % 2u) {
-        g->c.attributes = g->rules;
-        g->c.n_attributes = n;
-    }
-    for (i = 0; i < 4u; i++)
-        g->pats[i] = k_pats[lcg(&s) % 6u];
-    g->c.process_filter.enabled = (int)(lcg(&s) % 2u);
-    g->c.process_filter.pattern = g->pats[0];
-    g->c.thread_filter.enabled = (int)(lcg(&s) % 2u);
-    g->c.thread_filter.patterns = g->pats + 1;
-    g->c.thread_filter.n_patterns = 1 + lcg(&s) % 3u;
-    g->c.pattern_filter.enabled = (int)(lcg(&s) % 2u);
-    g->c.pattern_filter.pattern = g->pats[3];
-    g->c.pattern_filter.keys = k_keys;
-    g->c.pattern_filter.n_keys = lcg(&s) % 4u;
-    g->c.function.enabled = (int)(lcg(&s) % 2u);
-    n = lcg(&s) % 4u;
-    for (i = 0; i < n; i++) {
-        static const char *const names[] = {"x0", "x1", "x2"};
-        g->extra[i].name = names[i];
-        g->extra[i].sample_types = i == 2 ? k_types_mem : k_types_cpu;
-        g->extra[i].n_sample_types = i == 2 ? 1 : 1 + lcg(&s) % 2u;
-        g->extra[i].description = lcg(&s) % 2u ? "described" : NULL;
-    }
-    g->c.extra = g->extra;
-    g->c.n_extra = n;
-    g->tr[0].type = "cycles";
-    g->tr[0].unit = "count";
-    g->tr[0].metric = P2M_METRIC_CPU;
-    g->tr[0].scale = 1.0;
-    g->c.type_rules = g->tr;
-    g->c.n_type_rules = lcg(&s) % 2u;
-    if (lcg(&s) % 2u) {
-        g->c.temporality = P2M_TEMPORALITY_CUMULATIVE;
-        g->c.state_max_series = 1 + lcg(&s) % 64u;
-        g->c.state_bytes = 64 + lcg(&s) % 8192u;
-    }
-    g->c.max_series = 1 + lcg(&s) % 8u;
-    /* frame rules (after the others: the draws above stay as they were),
-       the stack filter, stack patterns */
-    n = lcg(&s) % 3u;
-    for (i = 0; i < n && g->c.n_attributes < 12u; i++) {
-        static const char *const froms[] = {"type", "kind", "library", "function", "syscall"};
-        p2m_rule *r = &g->rules[g->c.n_attributes++];
-        r->key = k_keys[lcg(&s) % 5u];
-        r->type = P2M_RULE_FRAME;
-        r->from = froms[lcg(&s) % 5u];
-        r->default_value = lcg(&s) % 2u ? "none" : NULL;
-        g->c.attributes = g->rules;
-    }
-    g->c.stack_filter.enabled = (int)(lcg(&s) % 4u == 0u);
-    g->c.stack_filter.pattern = g->pats[lcg(&s) % 4u];
-    for (i = 0; i < g->c.n_extra; i++)
-        g->extra[i].stack_pattern = lcg(&s) % 2u ? k_pats[lcg(&s) % 6u] : NULL;
-}
 
 static int guard_intact(const unsigned char *p, size_t n)
 {
@@ -133,8 +46,10 @@ static unsigned char *block(size_t n, unsigned mis, unsigned char **alloc)
 int main(void)
 {
     static pbw reqs[4];
-    static unsigned char out[1 << 16];
-    unsigned seed, mis, compiled = 0, converted = 0;
+    static unsigned char out[1 << 16], out2[1 << 16], img[1 << 16];
+    unsigned seed, mis, compiled = 0, converted = 0, imaged = 0, images_checked = 0;
+    const p2m_engine *img_eng = NULL;
+    unsigned char *iemem = NULL, *iealloc = NULL;
     build_main_request(&reqs[0], P2M_LAYOUT_V1_10, 0);
     build_main_request(&reqs[1], P2M_LAYOUT_V1_8, 1);
     build_times_request(&reqs[2]);
@@ -168,6 +83,23 @@ int main(void)
             continue;
         }
         compiled++;
+        { /* its image, loaded into exactly the memory the size query gives */
+            size_t isz = 0, ineed;
+            p2m_status ist = p2m_engine_save(eng, img, sizeof img, &isz, &err);
+            EXPECT(ist == P2M_OK, "seed %u: save: %s", seed, err.message);
+            img_eng = NULL;
+            if (ist == P2M_OK &&
+                p2m_engine_load(img, isz, NULL, 0, &img_eng, &err) == P2M_ERR_MEMORY) {
+                ineed = err.needed;
+                iemem = block(ineed, seed & 7u, &iealloc);
+                EXPECT(p2m_engine_load(img, isz, iemem, ineed, &img_eng, &err) == P2M_OK,
+                       "seed %u: load with the queried %zu bytes: %s", seed, ineed, err.message);
+                EXPECT(guard_intact(iemem + ineed, GUARD), "seed %u: load wrote past %zu bytes",
+                       seed, ineed);
+            } else {
+                EXPECT(0, "seed %u: load's size query: %s", seed, err.message);
+            }
+        }
         {
             size_t ssize = p2m_state_size(eng), r;
             unsigned char *smem = NULL, *salloc = NULL;
@@ -192,6 +124,13 @@ int main(void)
                 wmem = block(wneed, (seed + (unsigned)r) & 7u, &walloc);
                 st = p2m_convert(eng, reqs[r].b, reqs[r].n, &opt, wmem, wneed, out, sizeof out, &n,
                                  &stats, &err);
+                if (st == P2M_OK && !ssize && img_eng) { /* the loaded image converts alike */
+                    size_t n2 = 0;
+                    imaged += p2m_convert(img_eng, reqs[r].b, reqs[r].n, &opt, wmem, wneed, out2,
+                                          sizeof out2, &n2, NULL, &err) == P2M_OK &&
+                              n2 == n && memcmp(out, out2, n) == 0;
+                    images_checked++;
+                }
                 EXPECT(st == P2M_OK, "seed %u request %zu: convert with the queried %zu bytes: %s",
                        seed, r, wneed, err.message);
                 EXPECT(st != P2M_OK || stats.work_used <= wneed,
@@ -210,9 +149,16 @@ int main(void)
             }
         }
         free(ealloc);
+        free(iealloc);
+        iealloc = NULL;
+        img_eng = NULL;
     }
+    EXPECT(images_checked >= 300 && imaged == images_checked,
+           "%u of %u conversions with a loaded image gave the compiled engine's bytes", imaged,
+           images_checked);
     EXPECT(compiled >= 150, "only %u of 300 generated configurations compiled", compiled);
-    printf("# %u configurations compiled, %u conversions checked\n", compiled, converted);
+    printf("# %u configurations compiled, %u conversions checked, %u with loaded images\n",
+           compiled, converted, images_checked);
     tk_end();
     return tk_exit_code();
 }
