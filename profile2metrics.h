@@ -814,12 +814,14 @@ static int p2m__ends(p2m_str s, const char *suf) {
         if (s.ptr[s.len - n + i] != suf[i]) return 0;
     return 1;
 }
+#ifndef P2M_NO_COMPILE
 static p2m_str p2m__cstr(const char *s) {
     p2m_str r;
     r.ptr = s;
     r.len = s ? p2m__cstrlen(s) : 0;
     return r;
 }
+#endif
 
 /* ---- errors --------------------------------------------------------------- */
 
@@ -836,6 +838,7 @@ static void p2m__strlcpy(char *dst, size_t cap, const char *src) {
         for (; src[i] && i + 1 < cap; i++) dst[i] = src[i];
     dst[i] = 0;
 }
+#ifndef P2M_NO_COMPILE
 static void p2m__strlcat(char *dst, size_t cap, const char *src) {
     size_t n = 0;
     while (n < cap && dst[n]) n++;
@@ -853,6 +856,7 @@ static void p2m__strlcatu(char *dst, size_t cap, uint64_t v) {
     p2m__utoa(b, v);
     p2m__strlcat(dst, cap, b);
 }
+#endif
 
 static p2m_status p2m__fail(p2m_error *err, p2m_status st, size_t offset, const char *msg) {
     if (err) {
@@ -1842,9 +1846,11 @@ static const p2m__unitdef *p2m__unit_of(p2m_str u) {
         if (p2m__streq(u, p2m__units[i].name)) return &p2m__units[i];
     return 0;
 }
+#ifndef P2M_NO_COMPILE
 static const p2m__unitdef *p2m__unit_find(const char *u) {
     return u ? p2m__unit_of(p2m__cstr(u)) : 0;
 }
+#endif
 
 /* nanoseconds per time unit, 0 when s is not a time unit */
 static uint64_t p2m__time_unit_ns(p2m_str s) {
@@ -5469,7 +5475,8 @@ P2M_API size_t p2m_result_point_attributes(const p2m_result *r, size_t res, size
 
 /* The attribute of (delta, not overflow) series sid at rule position pos
    (n_rules: the function name's); 0 when it has none there. */
-static int p2m__series_attr(const p2m_result *r, uint32_t sid, uint32_t pos, p2m_attribute *a) {
+P2M__INLINE int p2m__series_attr(const p2m_result *r, uint32_t sid, uint32_t pos,
+                                 p2m_attribute *a) {
     const uint32_t nk = r->e->n_keys, k = p2m__pos_key(r->e, pos);
     uint32_t vid;
     if (k >= nk) return 0;
@@ -5658,7 +5665,9 @@ static void p2m__sw_vfield(p2m__sw *w, uint32_t num, uint64_t v) {
 /* The contents of the AnyValue of v. */
 static void p2m__sw_anyvalue(p2m__sw *w, const p2m_value *v, const p2m_result *r) {
     switch (v->type) {
-    case P2M_VALUE_STRING: p2m__sw_str(w, P2M__PB_ANY_VALUE_STRING_VALUE, v->str.ptr, v->str.len); break;
+    case P2M_VALUE_STRING:
+        p2m__sw_str(w, P2M__PB_ANY_VALUE_STRING_VALUE, v->str.ptr, v->str.len);
+        break;
     case P2M_VALUE_BOOL: p2m__sw_vfield(w, P2M__PB_ANY_VALUE_BOOL_VALUE, (uint64_t)v->i); break;
     case P2M_VALUE_INT: p2m__sw_vfield(w, P2M__PB_ANY_VALUE_INT_VALUE, (uint64_t)v->i); break;
     case P2M_VALUE_DOUBLE: {
@@ -5674,7 +5683,9 @@ static void p2m__sw_anyvalue(p2m__sw *w, const p2m_value *v, const p2m_result *r
                          p2m__nested_emit(r, v, 0)))
             (void)p2m__nested_emit(r, v, w);
         break;
-    case P2M_VALUE_BYTES: p2m__sw_str(w, P2M__PB_ANY_VALUE_BYTES_VALUE, v->str.ptr, v->str.len); break;
+    case P2M_VALUE_BYTES:
+        p2m__sw_str(w, P2M__PB_ANY_VALUE_BYTES_VALUE, v->str.ptr, v->str.len);
+        break;
     default: break;
     }
 }
@@ -5711,7 +5722,8 @@ static void p2m__sw_resource(p2m__sw *w, const p2m_result *r, size_t ri) {
             p2m__sw_keyvalue(w, P2M__PB_RESOURCE_ATTRIBUTES, &a, r);
     }
     for (xi = 0; xi < r->n_xattrs; xi++)
-        if (p2m__xattr_kept(r, xi)) p2m__sw_keyvalue(w, P2M__PB_RESOURCE_ATTRIBUTES, &r->xattrs[xi], r);
+        if (p2m__xattr_kept(r, xi))
+            p2m__sw_keyvalue(w, P2M__PB_RESOURCE_ATTRIBUTES, &r->xattrs[xi], r);
     if (x->dropped) p2m__sw_vfield(w, P2M__PB_RESOURCE_DROPPED_ATTRIBUTES_COUNT, x->dropped);
     for (fi = 0; fi < x->field_count; fi++) {
         const p2m__resfield *rf = &r->resfields[x->field_first + fi];
@@ -5783,7 +5795,8 @@ static void p2m__sw_metric(p2m__sw *w, const p2m_result *r, size_t ri, size_t mi
     p2m__sw_str(w, P2M__PB_METRIC_UNIT, info.unit.ptr, info.unit.len);
     p2m__sw_init(&c, 0, 0);
     p2m__sw_data(&c, r, ri, mi, &info);
-    if (p2m__sw_open(w, info.is_gauge ? (uint32_t)P2M__PB_METRIC_GAUGE : (uint32_t)P2M__PB_METRIC_SUM,
+    if (p2m__sw_open(w,
+                     info.is_gauge ? (uint32_t)P2M__PB_METRIC_GAUGE : (uint32_t)P2M__PB_METRIC_SUM,
                      c.n))
         p2m__sw_data(w, r, ri, mi, &info);
 }
@@ -9536,6 +9549,24 @@ P2M_API p2m_status p2m_write_prom(const p2m_result *r, const p2m_prom_options *o
 #endif /* text writers */
 
 /* ======================================================================== */
+#ifndef P2M_NO_FUNCTION
+/* What the per-stack resolution must give, for a compiled or loaded engine
+   (after the rules and patterns); ftype_slot is the slot of the frame type's key, if any. */
+static void p2m__build_stack_props(p2m_engine *e, uint32_t ftype_slot) {
+    uint32_t i;
+    for (i = 0; i < e->n_rules; i++)
+        if (e->rules[i].type == P2M_RULE_FRAME) e->frame_need |= 1u << e->rules[i].frame;
+    if (e->rx_function) e->frame_need |= 1u << P2M__FR_FUNCTION;
+    e->ftype_slot = P2M__NONE;
+    if (e->frame_need & ~(1u << P2M__FR_FUNCTION)) e->ftype_slot = ftype_slot;
+    e->stack_props = e->frame_need || e->filter[P2M__F_STACK].enabled || e->xstack_mask;
+    if (e->stack_props) e->need_stacks = 1;
+    e->need_names = e->metric[P2M_METRIC_FUNCTION].enabled ||
+                    (e->frame_need & (1u << P2M__FR_FUNCTION | 1u << P2M__FR_SYSCALL)) ||
+                    e->filter[P2M__F_STACK].enabled || e->xstack_mask;
+}
+#endif
+
 /* ---- configuration compiler ---------------------------------------------
    p2m_engine_compile: validates a p2m_config (naming the field at fault),
    then builds the engine (keys, slots, rules, compiled patterns, metrics) in
@@ -9543,6 +9574,7 @@ P2M_API p2m_status p2m_write_prom(const p2m_result *r, const p2m_prom_options *o
    it. Reads p2m_config; writes only the engine. Tests: tests/c/test_api.c
    (config errors, sizes), tests/c/test_placement.c, tests/suite-config.sh. */
 
+#ifndef P2M_NO_COMPILE
 static const p2m_rule p2m__default_rules[2] = {
     {"process.executable.name", P2M_RULE_ATTRIBUTE, 0, "process.executable.name", 0, 0, 0},
     {"thread.name", P2M_RULE_ATTRIBUTE, 0, "thread.name", 0, 0, 0},
@@ -10273,23 +10305,6 @@ static P2M__MUST int p2m__build_patterns(p2m_engine *e, const p2m_config *cfg, c
     return 1;
 }
 
-#ifndef P2M_NO_FUNCTION
-/* Build: what the per-stack resolution must give (after the rules and
-   patterns); ftype_slot is the slot of the frame type's key, if any. */
-static void p2m__build_stack_props(p2m_engine *e, uint32_t ftype_slot) {
-    uint32_t i;
-    for (i = 0; i < e->n_rules; i++)
-        if (e->rules[i].type == P2M_RULE_FRAME) e->frame_need |= 1u << e->rules[i].frame;
-    if (e->rx_function) e->frame_need |= 1u << P2M__FR_FUNCTION;
-    e->ftype_slot = P2M__NONE;
-    if (e->frame_need & ~(1u << P2M__FR_FUNCTION)) e->ftype_slot = ftype_slot;
-    e->stack_props = e->frame_need || e->filter[P2M__F_STACK].enabled || e->xstack_mask;
-    if (e->stack_props) e->need_stacks = 1;
-    e->need_names = e->metric[P2M_METRIC_FUNCTION].enabled ||
-                    (e->frame_need & (1u << P2M__FR_FUNCTION | 1u << P2M__FR_SYSCALL)) ||
-                    e->filter[P2M__F_STACK].enabled || e->xstack_mask;
-}
-#endif
 
 /* Build: the type rules. */
 static P2M__NOINLINE void p2m__build_type_rules(p2m_engine *e, const p2m_config *cfg,
@@ -10366,6 +10381,19 @@ P2M_API p2m_status p2m_engine_compile(const p2m_config *cfg, void *mem, size_t m
     *engine = e;
     return P2M_OK;
 }
+#else  /* P2M_NO_COMPILE */
+P2M_API p2m_status p2m_engine_compile(const p2m_config *cfg, void *mem, size_t mem_size,
+                                      const p2m_engine **engine, p2m_error *err) {
+    (void)cfg;
+    (void)mem;
+    (void)mem_size;
+    p2m__clear(err);
+    if (engine) *engine = 0;
+    return p2m__fail(err, P2M_ERR_UNSUPPORTED, 0,
+                     P2M__MSG("the configuration compiler is compiled out (P2M_NO_COMPILE): "
+                              "load an image made by p2m compile with p2m_engine_load"));
+}
+#endif /* P2M_NO_COMPILE */
 
 /* ---- engine images ----------------------------------------------------------
    A compiled engine as bytes that mean the same on every host:
@@ -10569,8 +10597,10 @@ static void p2m__img_filter(p2m__img *x, const p2m_engine *e, p2m__filter *f, ui
                                         e->n_slots ? e->n_slots - 1u : 0u);
         if (x->load && f->slots) f->slots[i] = s;
     }
+    /* process and thread filters read one key, the stack filter none, the
+       pattern filter its keys, or every attribute when it has none */
     if (x->load && (!f->n_rx || (e->n_slots == 0 && f->n_slots) ||
-                    f->n_slots != (which == P2M__F_PATTERN ? f->n_slots : which == P2M__F_STACK ? 0u : 1u) ||
+                    (which != P2M__F_PATTERN && f->n_slots != (which == P2M__F_STACK ? 0u : 1u)) ||
                     f->all_keys != (which == P2M__F_PATTERN && f->n_slots == 0)))
         p2m__img_bad(x, P2M_ERR_IMAGE, P2M__MSG("a filter has no patterns or the wrong keys"));
 }
@@ -10603,7 +10633,8 @@ static void p2m__img_engine(p2m__img *x, p2m_engine *e) {
     if (x->load &&
         ((e->temporality == P2M_TEMPORALITY_CUMULATIVE) != (e->state_series > 0) ||
          (e->state_series && e->state_bytes < 64) || !e->max_series ||
-         (e->temporality != P2M_TEMPORALITY_DELTA && e->temporality != P2M_TEMPORALITY_CUMULATIVE) ||
+         (e->temporality != P2M_TEMPORALITY_DELTA &&
+          e->temporality != P2M_TEMPORALITY_CUMULATIVE) ||
          (e->layout != P2M_LAYOUT_AUTO && e->layout < P2M_LAYOUT_V1_8)))
         p2m__img_bad(x, P2M_ERR_IMAGE, P2M__MSG("the settings are inconsistent"));
 #ifdef P2M_NO_CUMULATIVE
@@ -10708,7 +10739,10 @@ static uint32_t p2m__crc32(const uint8_t *p, size_t n) {
     return ~c;
 }
 static void p2m__le32_put(uint8_t *d, uint32_t v) {
-    d[0] = (uint8_t)v; d[1] = (uint8_t)(v >> 8); d[2] = (uint8_t)(v >> 16); d[3] = (uint8_t)(v >> 24);
+    d[0] = (uint8_t)v;
+    d[1] = (uint8_t)(v >> 8);
+    d[2] = (uint8_t)(v >> 16);
+    d[3] = (uint8_t)(v >> 24);
 }
 static uint32_t p2m__le32_get(const uint8_t *s) {
     return (uint32_t)s[0] | (uint32_t)s[1] << 8 | (uint32_t)s[2] << 16 | (uint32_t)s[3] << 24;
@@ -10872,6 +10906,13 @@ struct p2m_regex {
     void *pcre;           /* PCRE2 backend: the pcre2_code; else NULL */
 };
 
+/* what the VM asks of bytes */
+static int p2m__rset_has(const uint8_t *set, unsigned c) { return (set[c >> 3] >> (c & 7u)) & 1; }
+static int p2m__rx_isword(unsigned c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+#ifndef P2M_NO_COMPILE /* the parser and compiler of patterns */
 /* An open group while parsing: 8 bytes with the default program size limit
    (positions fit 16 bits), so that the group stack stays small. */
 #if P2M_REGEX_MAX_INSTS < 32767
@@ -10923,10 +10964,6 @@ static void p2m__rx_ok(p2m_error *err) {
 
 static void p2m__rset_add(uint8_t *set, unsigned c) {
     set[c >> 3] = (uint8_t)(set[c >> 3] | (1u << (c & 7u)));
-}
-static int p2m__rset_has(const uint8_t *set, unsigned c) { return (set[c >> 3] >> (c & 7u)) & 1; }
-static int p2m__rx_isword(unsigned c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
 }
 static unsigned p2m__rx_other_case(unsigned c) {
     if (c >= 'a' && c <= 'z') return c - 32u;
@@ -11628,10 +11665,13 @@ static P2M__MUST int p2m__rx_parse(p2m__rcomp *c, const char *p, size_t len, uin
     return p2m__rx_emit(c, len, P2M__RX_MATCH, 0, 0, 0, 0);
 }
 
+#endif /* !P2M_NO_COMPILE */
+
 static size_t p2m__rx_align(size_t v) {
     return (v + (P2M__RX_ALIGN - 1)) & ~(size_t)(P2M__RX_ALIGN - 1);
 }
 
+#ifndef P2M_NO_COMPILE
 /* Dry run: validates and sizes. On success *ninst, *ncls, *bytes (the exact
    footprint from an aligned start). */
 static P2M__MUST int p2m__rx_measure(const char *pattern, size_t len, p2m_error *err,
@@ -11665,6 +11705,8 @@ static P2M__MUST p2m_status p2m__rx_begin(const char **pattern, size_t len, cons
     if (!*pattern) *pattern = "";
     return p2m__rx_measure(*pattern, len, err, ninst, ncls, bytes) ? P2M_OK : P2M_ERR_CONFIG;
 }
+
+#endif /* !P2M_NO_COMPILE */
 
 /* A compiled pattern's header for both backends: ninst instructions and
    ncls classes of the built-in program after it (PCRE2 keeps its own code
@@ -11872,6 +11914,7 @@ static int p2m__rx_search_builtin(const p2m_regex *re, const char *subject, size
     return 1;
 }
 
+#ifndef P2M_NO_COMPILE
 /* The bytes a match can start with, for skipping ahead while no thread is
    alive: a bounded walk of the start's empty transitions (assertions are
    passed through, so the set may be too large, never too small). Gives up
@@ -11910,9 +11953,11 @@ static int p2m__rx_first_set(const p2m__rinst *code, uint32_t pc_end, const uint
         pc = stack[--sp];
     }
 }
+#endif /* !P2M_NO_COMPILE */
 #endif /* !P2M_USE_PCRE2 */
 
 #if !defined(P2M_NO_REGEX) && !defined(P2M_USE_PCRE2)
+#ifndef P2M_NO_COMPILE
 
 /* Bytes p2m_regex_compile asks for (0: not a valid pattern). */
 static size_t p2m__regex_need(const char *pattern, size_t len) {
@@ -11973,6 +12018,20 @@ P2M_API p2m_status p2m_regex_compile(const char *pattern, size_t len, void *mem,
     p2m__rx_ok(err);
     return P2M_OK;
 }
+#else  /* P2M_NO_COMPILE */
+P2M_API p2m_status p2m_regex_compile(const char *pattern, size_t len, void *mem, size_t mem_size,
+                                     const p2m_regex **re, p2m_error *err) {
+    (void)pattern;
+    (void)len;
+    (void)mem;
+    (void)mem_size;
+    if (re) *re = NULL;
+    p2m__clear(err);
+    return p2m__fail(err, P2M_ERR_UNSUPPORTED, 0,
+                     P2M__MSG("the regex parser is compiled out (P2M_NO_COMPILE): patterns come "
+                              "in images"));
+}
+#endif /* P2M_NO_COMPILE */
 
 P2M_API size_t p2m_regex_scratch_size(const p2m_regex *re) {
     return re ? p2m__rx_scratch_builtin(re->ninst) : 0;
@@ -12056,14 +12115,16 @@ static void p2m__img_regex(p2m__img *x, const p2m_regex **re) {
         }
         m = (uint8_t *)p2m__take(&x->a, bytes + P2M__RX_ALIGN - 1u);
         if (m) {
-            r = (p2m_regex *)(void *)(m + (p2m__rx_align((size_t)(uintptr_t)m) - (size_t)(uintptr_t)m));
+            const size_t at = (size_t)(uintptr_t)m;
+            r = (p2m_regex *)(void *)(m + (p2m__rx_align(at) - at));
             p2m__rx_header(r, ninst, ncls);
             r->has_group = (uint32_t)hg;
             r->anchored = (uint32_t)anch;
             r->use_first = (uint32_t)usef;
             P2M_MEMCPY(r->first, first, 32);
         }
-        if (p2m__rx_scratch_builtin(ninst) > x->scratch) x->scratch = p2m__rx_scratch_builtin(ninst);
+        if (p2m__rx_scratch_builtin(ninst) > x->scratch)
+            x->scratch = p2m__rx_scratch_builtin(ninst);
     }
     for (k = 0; k < ninst && x->st == P2M_OK; k++) {
         p2m__rinst in;
@@ -12085,6 +12146,9 @@ static void p2m__img_regex(p2m__img *x, const p2m_regex **re) {
 #endif /* built-in backend */
 
 #ifdef P2M_USE_PCRE2
+#ifdef P2M_NO_COMPILE
+#error "P2M_NO_COMPILE needs the built-in regex engine: images hold its programs, not PCRE2's"
+#endif
 /* ---- regex: PCRE2 backend (P2M_USE_PCRE2, link -lpcre2-8) ----------------
    The same three functions backed by libpcre2-8. The pattern is first checked
    by the built-in parser, so both backends accept the same language with the
@@ -12396,7 +12460,8 @@ P2M_API int p2m_regex_search(const p2m_regex *re, const char *s, size_t n, void 
     }
     return 1;
 }
-#define P2M__STUB_IMG_MSG P2M__MSG("an engine image's patterns need the built-in regex engine, not PCRE2")
+#define P2M__STUB_IMG_MSG                                                                          \
+    P2M__MSG("an engine image's patterns need the built-in regex engine, not PCRE2")
 /* Engine images hold built-in programs, which this build cannot run. */
 static void p2m__img_regex(p2m__img *x, const p2m_regex **re) {
     (void)re;
@@ -12408,11 +12473,13 @@ static void p2m__img_regex(p2m__img *x, const p2m_regex **re) {
 
 /* ---- regex: compiled out (P2M_NO_REGEX) ---------------------------------- */
 
+#ifndef P2M_NO_COMPILE
 static size_t p2m__regex_need(const char *pattern, size_t len) {
     (void)pattern;
     (void)len;
     return 0;
 }
+#endif
 
 P2M_API p2m_status p2m_regex_compile(const char *pattern, size_t len, void *mem, size_t mem_size,
                                      const p2m_regex **re, p2m_error *err) {

@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#if defined(P2M_NO_CUMULATIVE) || defined(P2M_NO_FUNCTION)
+#if (defined(P2M_NO_CUMULATIVE) || defined(P2M_NO_FUNCTION)) && !defined(P2M_NO_COMPILE)
 static int refused(const p2m_config *cfg, const char *field)
 {
     static unsigned char mem[1 << 14];
@@ -30,6 +30,22 @@ int main(void)
     int ok = 1;
     p2m_config_init(&cfg);
     ok = p2m_version()[0] == P2M_VERSION_STRING[0] && cfg.cpu.enabled;
+#ifdef P2M_NO_COMPILE
+    { /* no compiler, no regex parser: both say so */
+        static unsigned char mem[1 << 14];
+        const p2m_engine *e = 0;
+        const p2m_regex *re = 0;
+        p2m_error err;
+        ok = ok && p2m_engine_compile(&cfg, mem, sizeof mem, &e, &err) == P2M_ERR_UNSUPPORTED &&
+             e == 0;
+#ifndef P2M_NO_ERRMSG
+        ok = ok && strstr(err.message, "P2M_NO_COMPILE") != 0;
+#endif
+        ok = ok && p2m_regex_compile("a", 1, mem, sizeof mem, &re, &err) == P2M_ERR_UNSUPPORTED &&
+             re == 0;
+        if (!ok) printf("P2M_NO_COMPILE: compile or regex_compile did not answer UNSUPPORTED\n");
+    }
+#else
 #ifdef P2M_NO_CUMULATIVE
     {
         p2m_config c = cfg;
@@ -67,5 +83,6 @@ int main(void)
 #endif
     }
 #endif
+#endif /* P2M_NO_COMPILE */
     return ok ? 0 : 1;
 }

@@ -5,6 +5,12 @@
 
 int p2m_compile_user1(void);
 
+static bool p2m_compile_sink(void *ctx, const uint8_t *buf, size_t n)
+{
+    (void)ctx;
+    return buf != 0 && n > 0;
+}
+
 int p2m_compile_user1(void)
 {
     static unsigned char in[1] = {0};
@@ -29,6 +35,14 @@ int p2m_compile_user1(void)
     if (p2m_aggregate(eng, in, 0, 0, work, sizeof work, &res, &stats, &err) != P2M_OK)
         return bad + 1;
     (void)p2m_encode_otlp(res, out, sizeof out, &n, &err);
+    if (p2m_encode_otlp_stream(res, p2m_compile_sink, &n, &n, &err) != P2M_OK)
+        bad++;
+    if (p2m_convert_stream(eng, in, 0, 0, work, sizeof work, p2m_compile_sink, &n, &n, &stats,
+                           &err) != P2M_OK)
+        bad++;
+    if (p2m_engine_save(eng, out, sizeof out, &n, &err) != P2M_OK ||
+        p2m_engine_load(out, n, work, sizeof work, &eng, &err) != P2M_OK)
+        bad++;
     (void)p2m_result_resource_count(res);
     (void)p2m_result_schema_url(res, 0);
     (void)p2m_result_resource_attributes(res, 0, attrs, 2);
