@@ -322,6 +322,7 @@ int main(int argc, char **argv)
     unsigned char *out;
     FILE *f;
     (void)load(defaults_image, defaults_image_SIZE);
+#ifndef P2M_NO_COMPILE
     if (argc == 2 && strcmp(argv[1], "--save-defaults") == 0) {
         p2m_config cfg;
         void *emem = NULL;
@@ -340,6 +341,7 @@ int main(int argc, char **argv)
         fwrite(image, 1, n, stdout);
         return 0;
     }
+#endif
     if (argc != 3 || (f = fopen(argv[1], "rb")) == NULL)
         return 3;
     len = fread(input, 1, sizeof input, f);
@@ -370,6 +372,19 @@ elif [ ! -s "$T/load.want" ] || ! cmp -s "$T/load.out" "$T/load.want"; then
     fail header-gcc "its output is not convert --engine's"
 else
     pass header-gcc
+fi
+# the firmware's build: no configuration compiler, no regex parser; the
+# image (regex programs included) loads and converts the same
+# shellcheck disable=SC2086 # WARN: several flags
+if ! gcc -std=c99 $WARN -Werror -O1 -DP2M_NO_COMPILE -I. -I"$T" -o "$T/load-nocompile" "$T/load.c" \
+        -lm 2> "$T/load-nocompile.build.err"; then
+    fail header-no-compile "does not compile: $(head -c 600 "$T/load-nocompile.build.err")"
+elif ! "$T/load-nocompile" "$DEMO" "$NOW" > "$T/load-nocompile.out" 2> "$T/load-nocompile.err"; then
+    fail header-no-compile "the program failed: $(head -c 300 "$T/load-nocompile.err")"
+elif ! cmp -s "$T/load-nocompile.out" "$T/load.want"; then
+    fail header-no-compile "its output is not convert --engine's"
+else
+    pass header-no-compile
 fi
 if [ -x "$T/load" ] && "$T/load" --save-defaults > "$T/defaults.saved" 2> "$T/saved.err" &&
         cmp -s "$T/defaults.saved" "$T/defaults.bin"; then
