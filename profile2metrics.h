@@ -10902,14 +10902,15 @@ P2M_API p2m_status p2m_engine_load(const void *image, size_t image_size, void *m
     if (image_size < P2M__IMG_HEAD || img[0] != 'p' || img[1] != '2' || img[2] != 'm' ||
         img[3] != 'E')
         return p2m__fail(err, P2M_ERR_IMAGE, 0,
-                         P2M__MSG("not an engine image (it starts with \"p2mE\")"));
+                         P2M__MSG("not an engine image: an image starts with \"p2mE\""));
     if (p2m__le32_get(img + 4) != P2M__IMG_VERSION)
         return p2m__fail(err, P2M_ERR_IMAGE, 4,
                          P2M__MSG("an engine image of another version: make it again with "
                                   "this version's p2m compile"));
     if (p2m__le32_get(img + 8) != image_size)
         return p2m__fail(err, P2M_ERR_IMAGE, 8,
-                         P2M__MSG("the image's size is not the size given (truncated?)"));
+                         P2M__MSG("the image's size field is not the size given: truncated, "
+                                  "or bytes after it"));
     if (p2m__le32_get(img + 12) != p2m__crc32(img + P2M__IMG_HEAD, image_size - P2M__IMG_HEAD))
         return p2m__fail(err, P2M_ERR_IMAGE, 12,
                          P2M__MSG("the image's checksum does not match: it is damaged"));
