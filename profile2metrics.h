@@ -1761,11 +1761,22 @@ static uint64_t p2m__whole(double d) {
     return (m & (((uint64_t)1 << (52 - e)) - 1u)) ? 0 : m >> (52 - e);
 }
 #endif
-/* A type rule's integral form (P2M_NO_FLOAT), from its scale. */
+/* A type rule's integral form (P2M_NO_FLOAT), from its scale. The limit
+   is divided out bit by bit: this runs once per rule, and a 64-bit division
+   would link a libgcc routine of 700 B on a 32-bit device. */
 static void p2m__type_rule_ints(p2m__type_rule *t) {
 #ifdef P2M_NO_FLOAT
+    uint64_t r = 0;
+    int i;
     t->iscale = t->metric == P2M_METRIC_NONE ? 0u : p2m__whole(t->scale);
-    t->ilimit = t->iscale ? (uint64_t)INT64_MAX / t->iscale : 0u;
+    t->ilimit = 0;
+    for (i = 62; t->iscale && i >= 0; i--) { /* INT64_MAX / iscale */
+        r = r << 1 | 1u;
+        if (r >= t->iscale) {
+            r -= t->iscale;
+            t->ilimit |= (uint64_t)1 << i;
+        }
+    }
 #else
     (void)t;
 #endif
@@ -2417,10 +2428,13 @@ static void p2m__survey_resource_cap(p2m__req *q, uint64_t samples) {
     const uint64_t fed = samples * (1u + e->n_extra);
     q->sv.series_cap += (fed < cap ? fed : cap) + (samples > e->max_series ? n_metrics : 0u);
     if (e->metric[P2M_METRIC_FUNCTION].enabled) { /* one point per (attribute set, name) */
-        const uint64_t fnames = q->sv.fnames;
-        uint64_t fs = samples * fnames;
-        if (samples && fs / samples != fnames) fs = UINT64_MAX;
-        q->sv.series_cap += fs > e->max_series ? (uint64_t)e->max_series + 1u : fs;
+        /* min(samples x names, max_series + 1) with no 64-bit division (a
+           libgcc routine on 32-bit targets): a factor past the limit decides
+           it, and two below 2^24 + 1 cannot overflow */
+        const uint64_t fnames = q->sv.fnames, lim = (uint64_t)e->max_series + 1u;
+        uint64_t fs = 0;
+        if (samples && fnames) fs = samples >= lim || fnames >= lim ? lim : samples * fnames;
+        q->sv.series_cap += fs < lim ? fs : lim;
     }
 }
 
