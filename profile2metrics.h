@@ -28,6 +28,11 @@
      P2M_NO_COMPILE    no configuration compiler and no regex parser: engines
                        come from images made on a host (p2m_engine_load); the
                        regex matcher stays (implementation only)
+     P2M_NO_FLOAT      no floating-point arithmetic, so no soft-float routines on a
+                       device without an FPU: units must be ns or By (no
+                       us/ms/s/KiBy/MiBy, whose points are doubles) and type
+                       rule scales whole numbers, else P2M_ERR_UNSUPPORTED
+                       (implementation only)
      P2M_STREAM_BUFFER bytes of the streaming encoder's buffer, on the stack of
                        p2m_encode_otlp_stream (256; 16 to 4096)
      P2M_USE_PCRE2     patterns run on PCRE2 instead (link -lpcre2-8; impl. only)
@@ -1657,7 +1662,7 @@ typedef struct p2m__metric {
     int is_double;       /* units other than ns, By and counts: as_double */
     int is_gauge;        /* declared metric of snapshot types */
     int ukind;           /* P2M__U_* */
-    double per_unit;     /* nanoseconds or bytes per output unit (1 for others) */
+    uint32_t per_unit;   /* nanoseconds or bytes per output unit (1 for others) */
     p2m_str name, unit, description;
     const p2m_regex *stack_rx; /* declared metric: its stack_pattern, or NULL */
 } p2m__metric;
@@ -1725,7 +1730,57 @@ typedef struct p2m__type_rule {
     p2m_str type, unit;
     p2m_metric_kind metric;
     double scale;
+#ifdef P2M_NO_FLOAT
+    uint64_t iscale, ilimit; /* the scale as an integer; the largest value it leaves in range */
+#endif
 } p2m__type_rule;
+
+#define P2M__MSG_NO_FLOAT                                                                          \
+    "must be ns or By: other units give doubles, and floating point is compiled out "             \
+    "(P2M_NO_FLOAT)"
+
+/* A double's bits, read without a floating-point operation (a device
+   without an FPU then links no soft-float routine for them). */
+static uint64_t p2m__dbits(double d) {
+    uint64_t b;
+    P2M_MEMCPY(&b, &d, 8);
+    return b;
+}
+/* Is d positive and finite? */
+static int p2m__pos_finite(double d) {
+    const uint64_t b = p2m__dbits(d);
+    return !(b >> 63) && ((b >> 52) & 0x7FFu) != 0x7FFu && b != 0;
+}
+#ifdef P2M_NO_FLOAT
+/* d when it is a whole number from 1 to 2^62, else 0. */
+static uint64_t p2m__whole(double d) {
+    const uint64_t b = p2m__dbits(d), m = (b & 0xFFFFFFFFFFFFFu) | (uint64_t)1 << 52;
+    const int e = (int)((b >> 52) & 0x7FFu) - 1023;
+    if ((b >> 63) || e < 0 || e > 62) return 0;
+    if (e >= 52) return m << (e - 52);
+    return (m & (((uint64_t)1 << (52 - e)) - 1u)) ? 0 : m >> (52 - e);
+}
+#endif
+/* A type rule's integral form (P2M_NO_FLOAT), from its scale. The limit
+   is divided out bit by bit: this runs once per rule, and a 64-bit division
+   would link a libgcc routine of 700 B on a 32-bit device. */
+static void p2m__type_rule_ints(p2m__type_rule *t) {
+#ifdef P2M_NO_FLOAT
+    uint64_t r = 0;
+    int i;
+    t->iscale = t->metric == P2M_METRIC_NONE ? 0u : p2m__whole(t->scale);
+    t->ilimit = 0;
+    for (i = 62; t->iscale && i >= 0; i--) { /* INT64_MAX / iscale */
+        r = r << 1 | 1u;
+        if (r >= t->iscale) {
+            r -= t->iscale;
+            t->ilimit |= (uint64_t)1 << i;
+        }
+    }
+#else
+    (void)t;
+#endif
+}
 
 struct p2m_engine {
     uint32_t magic;
@@ -2373,10 +2428,13 @@ static void p2m__survey_resource_cap(p2m__req *q, uint64_t samples) {
     const uint64_t fed = samples * (1u + e->n_extra);
     q->sv.series_cap += (fed < cap ? fed : cap) + (samples > e->max_series ? n_metrics : 0u);
     if (e->metric[P2M_METRIC_FUNCTION].enabled) { /* one point per (attribute set, name) */
-        const uint64_t fnames = q->sv.fnames;
-        uint64_t fs = samples * fnames;
-        if (samples && fs / samples != fnames) fs = UINT64_MAX;
-        q->sv.series_cap += fs > e->max_series ? (uint64_t)e->max_series + 1u : fs;
+        /* min(samples x names, max_series + 1) with no 64-bit division (a
+           libgcc routine on 32-bit targets): a factor past the limit decides
+           it, and two below 2^24 + 1 cannot overflow */
+        const uint64_t fnames = q->sv.fnames, lim = (uint64_t)e->max_series + 1u;
+        uint64_t fs = 0;
+        if (samples && fnames) fs = samples >= lim || fnames >= lim ? lim : samples * fnames;
+        q->sv.series_cap += fs < lim ? fs : lim;
     }
 }
 
@@ -2499,7 +2557,9 @@ static void p2m__cum_point(const p2m__cum *c, uint32_t sid, p2m_point *out, cons
     out->is_overflow = (int)x->overflow;
     out->as_int = (int64_t)sum;
     out->is_double = m->is_double;
-    if (m->is_double) out->as_double = (double)(int64_t)sum / m->per_unit;
+#ifndef P2M_NO_FLOAT
+    if (m->is_double) out->as_double = (double)(int64_t)sum / (double)m->per_unit;
+#endif
 }
 
 /* ---- one request: working memory plan ------------------------------------ */
@@ -3103,8 +3163,8 @@ typedef struct p2m__pinfo {
     int t_count;              /* t_factor comes from a count times the period */
     int bad;                  /* profile attributes hold an invalid reference */
     const uint8_t *bad_at;
-    uint64_t factor;          /* integer multiplier, when scale == 0 */
-    double scale;             /* configured type rule */
+    uint64_t factor;          /* integer multiplier, without a type rule */
+    const p2m__type_rule *tr; /* the type rule that scales the values, if any */
 } p2m__pinfo;
 
 static int p2m__value_type(p2m__req *q, p2m__span s, p2m_str *type, p2m_str *unit) {
@@ -3219,7 +3279,7 @@ static int p2m__classify(p2m__req *q, p2m__pinfo *pi) {
         const p2m__type_rule *t = &q->e->type_rules[i];
         if (p2m__streq2(t->type, type) && p2m__streq2(t->unit, unit)) {
             pi->metric = t->metric;
-            pi->scale = t->scale;
+            pi->tr = t;
             pi->samples_cpu = 0;
             return 0;
         }
@@ -4372,12 +4432,20 @@ P2M__INLINE P2M__MUST int p2m__sample_stops(p2m__req *q, const p2m__field *f, ui
    profile's factor, or scaled by a type rule (rounded, saturating at the
    int64 range). */
 P2M__INLINE uint64_t p2m__contribution(const p2m__pinfo *pi, uint64_t sum) {
+#ifdef P2M_NO_FLOAT /* a whole-number scale, exact */
+    uint64_t mag;
+    if (!pi->tr) return sum * pi->factor;
+    mag = (int64_t)sum < 0 ? 0u - sum : sum;
+    if (mag > pi->tr->ilimit) return (int64_t)sum < 0 ? (uint64_t)INT64_MIN : (uint64_t)INT64_MAX;
+    return sum * pi->tr->iscale;
+#else
     double d;
-    if (pi->scale == 0) return sum * pi->factor;
-    d = (double)(int64_t)sum * pi->scale;
+    if (!pi->tr) return sum * pi->factor;
+    d = (double)(int64_t)sum * pi->tr->scale;
     if (d >= 9223372036854775807.0) return (uint64_t)INT64_MAX;
     if (d <= -9223372036854775807.0 - 1.0) return (uint64_t)INT64_MIN;
     return (uint64_t)(int64_t)(d < 0 ? d - 0.5 : d + 0.5);
+#endif
 }
 
 /* Adds a kept sample to its series se (NULL: the profile's metric is off),
@@ -5422,7 +5490,9 @@ static int p2m__point_values(const p2m_result *r, size_t res, size_t metric, siz
     out->is_double = m->is_double;
     out->is_overflow = (int)s->overflow;
     out->as_int = (int64_t)s->sum;
-    if (m->is_double) out->as_double = (double)(int64_t)s->sum / m->per_unit;
+#ifndef P2M_NO_FLOAT
+    if (m->is_double) out->as_double = (double)(int64_t)s->sum / (double)m->per_unit;
+#endif
     return 1;
 }
 
@@ -5475,7 +5545,8 @@ P2M_API size_t p2m_result_point_attributes(const p2m_result *r, size_t res, size
 
 /* The attribute of (delta, not overflow) series sid at rule position pos
    (n_rules: the function name's); 0 when it has none there. */
-static int p2m__series_attr(const p2m_result *r, uint32_t sid, uint32_t pos, p2m_attribute *a) {
+P2M__INLINE int p2m__series_attr(const p2m_result *r, uint32_t sid, uint32_t pos,
+                                 p2m_attribute *a) {
     const uint32_t nk = r->e->n_keys, k = p2m__pos_key(r->e, pos);
     uint32_t vid;
     if (k >= nk) return 0;
@@ -5664,7 +5735,9 @@ static void p2m__sw_vfield(p2m__sw *w, uint32_t num, uint64_t v) {
 /* The contents of the AnyValue of v. */
 static void p2m__sw_anyvalue(p2m__sw *w, const p2m_value *v, const p2m_result *r) {
     switch (v->type) {
-    case P2M_VALUE_STRING: p2m__sw_str(w, P2M__PB_ANY_VALUE_STRING_VALUE, v->str.ptr, v->str.len); break;
+    case P2M_VALUE_STRING:
+        p2m__sw_str(w, P2M__PB_ANY_VALUE_STRING_VALUE, v->str.ptr, v->str.len);
+        break;
     case P2M_VALUE_BOOL: p2m__sw_vfield(w, P2M__PB_ANY_VALUE_BOOL_VALUE, (uint64_t)v->i); break;
     case P2M_VALUE_INT: p2m__sw_vfield(w, P2M__PB_ANY_VALUE_INT_VALUE, (uint64_t)v->i); break;
     case P2M_VALUE_DOUBLE: {
@@ -5680,7 +5753,9 @@ static void p2m__sw_anyvalue(p2m__sw *w, const p2m_value *v, const p2m_result *r
                          p2m__nested_emit(r, v, 0)))
             (void)p2m__nested_emit(r, v, w);
         break;
-    case P2M_VALUE_BYTES: p2m__sw_str(w, P2M__PB_ANY_VALUE_BYTES_VALUE, v->str.ptr, v->str.len); break;
+    case P2M_VALUE_BYTES:
+        p2m__sw_str(w, P2M__PB_ANY_VALUE_BYTES_VALUE, v->str.ptr, v->str.len);
+        break;
     default: break;
     }
 }
@@ -5717,7 +5792,8 @@ static void p2m__sw_resource(p2m__sw *w, const p2m_result *r, size_t ri) {
             p2m__sw_keyvalue(w, P2M__PB_RESOURCE_ATTRIBUTES, &a, r);
     }
     for (xi = 0; xi < r->n_xattrs; xi++)
-        if (p2m__xattr_kept(r, xi)) p2m__sw_keyvalue(w, P2M__PB_RESOURCE_ATTRIBUTES, &r->xattrs[xi], r);
+        if (p2m__xattr_kept(r, xi))
+            p2m__sw_keyvalue(w, P2M__PB_RESOURCE_ATTRIBUTES, &r->xattrs[xi], r);
     if (x->dropped) p2m__sw_vfield(w, P2M__PB_RESOURCE_DROPPED_ATTRIBUTES_COUNT, x->dropped);
     for (fi = 0; fi < x->field_count; fi++) {
         const p2m__resfield *rf = &r->resfields[x->field_first + fi];
@@ -5789,7 +5865,8 @@ static void p2m__sw_metric(p2m__sw *w, const p2m_result *r, size_t ri, size_t mi
     p2m__sw_str(w, P2M__PB_METRIC_UNIT, info.unit.ptr, info.unit.len);
     p2m__sw_init(&c, 0, 0);
     p2m__sw_data(&c, r, ri, mi, &info);
-    if (p2m__sw_open(w, info.is_gauge ? (uint32_t)P2M__PB_METRIC_GAUGE : (uint32_t)P2M__PB_METRIC_SUM,
+    if (p2m__sw_open(w,
+                     info.is_gauge ? (uint32_t)P2M__PB_METRIC_GAUGE : (uint32_t)P2M__PB_METRIC_SUM,
                      c.n))
         p2m__sw_data(w, r, ri, mi, &info);
 }
@@ -9648,6 +9725,13 @@ static P2M__MUST p2m_status p2m__check_metric(const p2m_metric_config *m, const 
                              is_cpu ? P2M__MSG(P2M__MSG_TIME_UNITS)
                                     : P2M__MSG(P2M__MSG_SIZE_UNITS));
     }
+#ifdef P2M_NO_FLOAT
+    if (u && u->per > 1u) {
+        p2m__strlcpy(f, sizeof f, path);
+        p2m__strlcat(f, sizeof f, ".unit");
+        return p2m__cfg_fail(err, P2M_ERR_UNSUPPORTED, f, -1, 0, P2M__MSG(P2M__MSG_NO_FLOAT));
+    }
+#endif
     return P2M_OK;
 }
 
@@ -9703,6 +9787,11 @@ static P2M__NOINLINE P2M__MUST p2m_status p2m__check_extra(const p2m_config *cfg
                 err, P2M_ERR_CONFIG, "metrics.extra", (long)i, "sample_types",
                 P2M__MSG("each entry must be written type/unit, as off_cpu/nanoseconds"));
     u = p2m__unit_find(x->unit ? x->unit : p2m__extra_unit(x));
+#ifdef P2M_NO_FLOAT
+    if (u && u->per > 1u)
+        return p2m__cfg_fail(err, P2M_ERR_UNSUPPORTED, "metrics.extra", (long)i, "unit",
+                             P2M__MSG(P2M__MSG_NO_FLOAT));
+#endif
     for (j = 0; j < x->n_sample_types; j++) {
         const char *t = x->sample_types[j];
         size_t cut = p2m__type_split(t);
@@ -9825,7 +9914,7 @@ static P2M__NOINLINE void p2m__build_extra(p2m_engine *e, const p2m_config *cfg,
     }
     for (i = 0; i < cfg->n_extra; i++) {
         const p2m_extra_metric *x = &cfg->extra[i];
-        p2m__metric dry = {0, 0, 0, 0, 0.0, {0, 0}, {0, 0}, {0, 0}, 0},
+        p2m__metric dry = {0, 0, 0, 0, 0u, {0, 0}, {0, 0}, {0, 0}, 0},
                     *o = e ? &e->metric[P2M_METRIC_EXTRA + i] : &dry;
         const char *unit = x->unit ? x->unit : p2m__extra_unit(x);
         const p2m__unitdef *u = p2m__unit_find(unit);
@@ -9834,7 +9923,7 @@ static P2M__NOINLINE void p2m__build_extra(p2m_engine *e, const p2m_config *cfg,
         o->name = p2m__copy_str(arena, x->name);
         o->unit = u ? p2m__cstr(u->ucum) : p2m__copy_str(arena, unit);
         o->ukind = u ? (int)u->kind : P2M__U_OTHER;
-        o->per_unit = u ? (double)u->per : 1.0;
+        o->per_unit = u ? u->per : 1u;
         o->is_double = u && u->per > 1u;
         for (j = 0; j < x->n_sample_types; j++) {
             p2m__xtype dry_t = {{0, 0}, {0, 0}, 0}, *t = xtypes ? &xtypes[nx++] : &dry_t;
@@ -10114,9 +10203,15 @@ static P2M__MUST p2m_status p2m__check_types(const p2m_config *cfg, p2m_error *e
             t->metric != P2M_METRIC_MEMORY)
             return p2m__cfg_fail(err, P2M_ERR_CONFIG, "type_rules", (long)i, "metric",
                                  P2M__MSG("must be cpu, memory or none"));
-        if (t->metric != P2M_METRIC_NONE && !(t->scale > 0 && t->scale - t->scale == 0.0))
+        if (t->metric != P2M_METRIC_NONE && !p2m__pos_finite(t->scale))
             return p2m__cfg_fail(err, P2M_ERR_CONFIG, "type_rules", (long)i, "scale",
                                  P2M__MSG("must be positive and finite"));
+#ifdef P2M_NO_FLOAT
+        if (t->metric != P2M_METRIC_NONE && !p2m__whole(t->scale))
+            return p2m__cfg_fail(err, P2M_ERR_UNSUPPORTED, "type_rules", (long)i, "scale",
+                                 P2M__MSG("must be a whole number: floating point is compiled "
+                                          "out (P2M_NO_FLOAT)"));
+#endif
     }
     if (cfg->n_extra && !cfg->extra)
         return p2m__cfg_fail(err, P2M_ERR_CONFIG, "metrics.extra", -1, 0,
@@ -10164,7 +10259,7 @@ static P2M__NOINLINE void p2m__build_metrics(p2m_engine *e, const p2m_config *cf
         const p2m_metric_config *m = i == P2M_METRIC_CPU      ? &cfg->cpu
                                      : i == P2M_METRIC_MEMORY ? &cfg->memory
                                                               : &cfg->function;
-        p2m__metric dry = {0, 0, 0, 0, 0.0, {0, 0}, {0, 0}, {0, 0}, 0},
+        p2m__metric dry = {0, 0, 0, 0, 0u, {0, 0}, {0, 0}, {0, 0}, 0},
                     *o = e ? &e->metric[i] : &dry;
         const char *unit = m->unit                                          ? m->unit
                            : i == P2M_METRIC_MEMORY                         ? "By"
@@ -10177,7 +10272,7 @@ static P2M__NOINLINE void p2m__build_metrics(p2m_engine *e, const p2m_config *cf
         /* a disabled metric's unit is not checked: it may be anything */
         o->unit = u ? p2m__cstr(u->ucum) : p2m__copy_str(a, unit);
         o->ukind = i == P2M_METRIC_MEMORY ? P2M__U_SIZE : P2M__U_TIME;
-        o->per_unit = u ? (double)u->per : 1.0;
+        o->per_unit = u ? u->per : 1u;
         o->is_double = u && u->per > 1u;
     }
 }
@@ -10309,11 +10404,14 @@ static P2M__NOINLINE void p2m__build_type_rules(p2m_engine *e, const p2m_config 
         e->type_rules = tr;
     }
     for (i = 0; i < cfg->n_type_rules; i++) {
-        p2m__type_rule dry = {{0, 0}, {0, 0}, P2M_METRIC_NONE, 0.0}, *o = tr ? &tr[i] : &dry;
+        p2m__type_rule dry, *o;
+        P2M_MEMSET(&dry, 0, sizeof dry);
+        o = tr ? &tr[i] : &dry;
         o->type = p2m__copy_str(a, cfg->type_rules[i].type);
         o->unit = p2m__copy_str(a, cfg->type_rules[i].unit);
         o->metric = cfg->type_rules[i].metric;
         o->scale = cfg->type_rules[i].scale;
+        p2m__type_rule_ints(o);
     }
 }
 
@@ -10478,22 +10576,16 @@ static uint32_t p2m__img_count(p2m__img *x, uint32_t v, uint32_t max) {
         p2m__img_bad(x, P2M_ERR_IMAGE, P2M__MSG("a count is larger than the image"));
     return x->st == P2M_OK ? n : 0;
 }
-/* A positive, finite double (scale factors, units). */
+/* A double, as its 8 bytes (the caller checks the value). */
 static double p2m__img_f64(p2m__img *x, double v) {
     uint8_t t[8];
-    uint64_t bits;
+    uint64_t bits = p2m__dbits(v);
     int i;
-    P2M_MEMCPY(&bits, &v, 8);
     for (i = 0; i < 8; i++) t[i] = (uint8_t)(bits >> (8 * i));
     p2m__img_raw(x, t, 8);
     if (!x->load) return v;
     for (bits = 0, i = 7; i >= 0; i--) bits = bits << 8 | t[i];
     P2M_MEMCPY(&v, &bits, 8);
-    if (!(v > 0 && v - v == 0.0)) {
-        x->p -= 8;
-        p2m__img_bad(x, P2M_ERR_IMAGE, P2M__MSG("a scale is not positive and finite"));
-        return 1.0;
-    }
     return v;
 }
 /* A string: copied into the engine (NUL-terminated, as the compiler's). */
@@ -10530,7 +10622,12 @@ static void p2m__img_metric(p2m__img *x, p2m__metric *m, int extra) {
     m->is_double = p2m__img_flag(x, m->is_double);
     m->is_gauge = p2m__img_flag(x, m->is_gauge);
     m->ukind = (int)p2m__img_u32(x, (uint32_t)m->ukind, P2M__U_SIZE);
-    m->per_unit = p2m__img_f64(x, m->per_unit);
+    m->per_unit = p2m__img_u32(x, m->per_unit, 1000000000u);
+    if (x->load && (!m->per_unit || m->is_double != (m->per_unit > 1u)))
+        p2m__img_bad(x, P2M_ERR_IMAGE, P2M__MSG("a metric's unit factor is inconsistent"));
+#ifdef P2M_NO_FLOAT
+    if (m->is_double) p2m__img_bad(x, P2M_ERR_UNSUPPORTED, P2M__MSG(P2M__MSG_NO_FLOAT));
+#endif
     m->name = p2m__img_str(x, m->name);
     m->unit = p2m__img_str(x, m->unit);
     m->description = p2m__img_str(x, m->description);
@@ -10577,7 +10674,8 @@ static void p2m__img_filter(p2m__img *x, const p2m_engine *e, p2m__filter *f, ui
                      P2M__MSG("the stack filter is compiled out (P2M_NO_FUNCTION)"));
     f->all_keys = p2m__img_flag(x, f->all_keys);
     f->n_rx = p2m__img_count(x, f->n_rx, P2M__MAX_PATTERNS);
-    if (x->load) f->rx = (const p2m_regex **)p2m__img_take(x, f->n_rx, sizeof *f->rx);
+    if (x->load)
+        f->rx = (const p2m_regex **)p2m__img_take(x, f->n_rx, sizeof(const p2m_regex *));
     for (i = 0; i < f->n_rx; i++) {
         const p2m_regex *re = f->rx ? f->rx[i] : 0;
         p2m__img_regex(x, &re);
@@ -10590,8 +10688,10 @@ static void p2m__img_filter(p2m__img *x, const p2m_engine *e, p2m__filter *f, ui
                                         e->n_slots ? e->n_slots - 1u : 0u);
         if (x->load && f->slots) f->slots[i] = s;
     }
+    /* process and thread filters read one key, the stack filter none, the
+       pattern filter its keys, or every attribute when it has none */
     if (x->load && (!f->n_rx || (e->n_slots == 0 && f->n_slots) ||
-                    f->n_slots != (which == P2M__F_PATTERN ? f->n_slots : which == P2M__F_STACK ? 0u : 1u) ||
+                    (which != P2M__F_PATTERN && f->n_slots != (which == P2M__F_STACK ? 0u : 1u)) ||
                     f->all_keys != (which == P2M__F_PATTERN && f->n_slots == 0)))
         p2m__img_bad(x, P2M_ERR_IMAGE, P2M__MSG("a filter has no patterns or the wrong keys"));
 }
@@ -10624,7 +10724,8 @@ static void p2m__img_engine(p2m__img *x, p2m_engine *e) {
     if (x->load &&
         ((e->temporality == P2M_TEMPORALITY_CUMULATIVE) != (e->state_series > 0) ||
          (e->state_series && e->state_bytes < 64) || !e->max_series ||
-         (e->temporality != P2M_TEMPORALITY_DELTA && e->temporality != P2M_TEMPORALITY_CUMULATIVE) ||
+         (e->temporality != P2M_TEMPORALITY_DELTA &&
+          e->temporality != P2M_TEMPORALITY_CUMULATIVE) ||
          (e->layout != P2M_LAYOUT_AUTO && e->layout < P2M_LAYOUT_V1_8)))
         p2m__img_bad(x, P2M_ERR_IMAGE, P2M__MSG("the settings are inconsistent"));
 #ifdef P2M_NO_CUMULATIVE
@@ -10655,7 +10756,7 @@ static void p2m__img_engine(p2m__img *x, p2m_engine *e) {
     if (x->load) e->xtypes = (p2m__xtype *)p2m__img_take(x, e->n_xtypes, sizeof *e->xtypes);
     for (i = 0; i < e->n_xtypes; i++) {
         p2m__xtype t = {{"", 0}, {"", 0}, P2M_METRIC_EXTRA};
-        if (!x->load) t = e->xtypes[i];
+        if (!x->load && e->xtypes) t = e->xtypes[i];
         t.type = p2m__img_str(x, t.type);
         t.unit = p2m__img_str(x, t.unit);
         t.metric = p2m__img_u32(x, t.metric, P2M_METRIC_EXTRA + 63u);
@@ -10667,8 +10768,8 @@ static void p2m__img_engine(p2m__img *x, p2m_engine *e) {
     if (x->load) e->rules = (p2m__rule *)p2m__img_take(x, e->n_rules, sizeof *e->rules);
     for (i = 0; i < e->n_rules; i++) {
         p2m__rule r;
-        if (x->load) P2M_MEMSET(&r, 0, sizeof r);
-        else r = e->rules[i];
+        P2M_MEMSET(&r, 0, sizeof r);
+        if (!x->load && e->rules) r = e->rules[i];
         p2m__img_rule(x, e, &r);
         if (x->load && e->rules) e->rules[i] = r;
     }
@@ -10683,12 +10784,22 @@ static void p2m__img_engine(p2m__img *x, p2m_engine *e) {
     if (x->load)
         e->type_rules = (p2m__type_rule *)p2m__img_take(x, e->n_type_rules, sizeof *e->type_rules);
     for (i = 0; i < e->n_type_rules; i++) {
-        p2m__type_rule t = {{"", 0}, {"", 0}, P2M_METRIC_NONE, 1.0};
-        if (!x->load) t = e->type_rules[i];
+        p2m__type_rule t;
+        P2M_MEMSET(&t, 0, sizeof t);
+        if (!x->load && e->type_rules) t = e->type_rules[i];
         t.type = p2m__img_str(x, t.type);
         t.unit = p2m__img_str(x, t.unit);
         t.metric = (p2m_metric_kind)p2m__img_u32(x, (uint32_t)t.metric, P2M_METRIC_MEMORY);
         t.scale = p2m__img_f64(x, t.scale);
+        if (x->load && t.metric != P2M_METRIC_NONE && !p2m__pos_finite(t.scale))
+            p2m__img_bad(x, P2M_ERR_IMAGE, P2M__MSG("a type rule's scale is not positive"));
+        p2m__type_rule_ints(&t);
+#ifdef P2M_NO_FLOAT
+        if (x->load && t.metric != P2M_METRIC_NONE && !t.iscale)
+            p2m__img_bad(x, P2M_ERR_UNSUPPORTED,
+                         P2M__MSG("a type rule's scale is not a whole number: floating point is "
+                                  "compiled out (P2M_NO_FLOAT)"));
+#endif
         if (e->type_rules) e->type_rules[i] = t;
     }
 }
@@ -10729,7 +10840,10 @@ static uint32_t p2m__crc32(const uint8_t *p, size_t n) {
     return ~c;
 }
 static void p2m__le32_put(uint8_t *d, uint32_t v) {
-    d[0] = (uint8_t)v; d[1] = (uint8_t)(v >> 8); d[2] = (uint8_t)(v >> 16); d[3] = (uint8_t)(v >> 24);
+    d[0] = (uint8_t)v;
+    d[1] = (uint8_t)(v >> 8);
+    d[2] = (uint8_t)(v >> 16);
+    d[3] = (uint8_t)(v >> 24);
 }
 static uint32_t p2m__le32_get(const uint8_t *s) {
     return (uint32_t)s[0] | (uint32_t)s[1] << 8 | (uint32_t)s[2] << 16 | (uint32_t)s[3] << 24;
@@ -10802,14 +10916,15 @@ P2M_API p2m_status p2m_engine_load(const void *image, size_t image_size, void *m
     if (image_size < P2M__IMG_HEAD || img[0] != 'p' || img[1] != '2' || img[2] != 'm' ||
         img[3] != 'E')
         return p2m__fail(err, P2M_ERR_IMAGE, 0,
-                         P2M__MSG("not an engine image (it starts with \"p2mE\")"));
+                         P2M__MSG("not an engine image: an image starts with \"p2mE\""));
     if (p2m__le32_get(img + 4) != P2M__IMG_VERSION)
         return p2m__fail(err, P2M_ERR_IMAGE, 4,
                          P2M__MSG("an engine image of another version: make it again with "
                                   "this version's p2m compile"));
     if (p2m__le32_get(img + 8) != image_size)
         return p2m__fail(err, P2M_ERR_IMAGE, 8,
-                         P2M__MSG("the image's size is not the size given (truncated?)"));
+                         P2M__MSG("the image's size field is not the size given: truncated, "
+                                  "or bytes after it"));
     if (p2m__le32_get(img + 12) != p2m__crc32(img + P2M__IMG_HEAD, image_size - P2M__IMG_HEAD))
         return p2m__fail(err, P2M_ERR_IMAGE, 12,
                          P2M__MSG("the image's checksum does not match: it is damaged"));
@@ -12102,14 +12217,16 @@ static void p2m__img_regex(p2m__img *x, const p2m_regex **re) {
         }
         m = (uint8_t *)p2m__take(&x->a, bytes + P2M__RX_ALIGN - 1u);
         if (m) {
-            r = (p2m_regex *)(void *)(m + (p2m__rx_align((size_t)(uintptr_t)m) - (size_t)(uintptr_t)m));
+            const size_t at = (size_t)(uintptr_t)m;
+            r = (p2m_regex *)(void *)(m + (p2m__rx_align(at) - at));
             p2m__rx_header(r, ninst, ncls);
             r->has_group = (uint32_t)hg;
             r->anchored = (uint32_t)anch;
             r->use_first = (uint32_t)usef;
             P2M_MEMCPY(r->first, first, 32);
         }
-        if (p2m__rx_scratch_builtin(ninst) > x->scratch) x->scratch = p2m__rx_scratch_builtin(ninst);
+        if (p2m__rx_scratch_builtin(ninst) > x->scratch)
+            x->scratch = p2m__rx_scratch_builtin(ninst);
     }
     for (k = 0; k < ninst && x->st == P2M_OK; k++) {
         p2m__rinst in;
@@ -12445,7 +12562,8 @@ P2M_API int p2m_regex_search(const p2m_regex *re, const char *s, size_t n, void 
     }
     return 1;
 }
-#define P2M__STUB_IMG_MSG P2M__MSG("an engine image's patterns need the built-in regex engine, not PCRE2")
+#define P2M__STUB_IMG_MSG                                                                          \
+    P2M__MSG("an engine image's patterns need the built-in regex engine, not PCRE2")
 /* Engine images hold built-in programs, which this build cannot run. */
 static void p2m__img_regex(p2m__img *x, const p2m_regex **re) {
     (void)re;

@@ -9,6 +9,7 @@
 #   test_threads   one engine shared by 4 threads under TSan; engine unchanged
 #   test_image     engine images: header, round trip, every byte mutated and
 #                  every truncation under ASan + UBSan
+#   test_no_float  whole-number scales, built with and without P2M_NO_FLOAT
 #   test_stream    the streaming encoder gives the buffered encoder's bytes
 #                  (default buffer; a 16-byte one under ASan + UBSan)
 #   test_api again under valgrind memcheck
@@ -98,6 +99,13 @@ if build test_no_extra "$CC_GCC" -std=c99 -O2 -g $WARN -Werror -I"$INC" -Itests/
         -o "$B/test_no_extra" tests/c/test_no_extra.c
 then built_no_extra=1; fi
 
+built_nf=0
+if build test_no_float "$CC_GCC" -std=c99 -O2 -g $WARN -Werror -I"$INC" -Itests/c \
+        -o "$B/test_no_float" tests/c/test_no_float.c &&
+   build test_no_float_nf "$CC_GCC" -std=c99 -O2 -g $WARN -Werror -DP2M_NO_FLOAT -I"$INC" \
+        -Itests/c -o "$B/test_no_float_nf" tests/c/test_no_float.c
+then built_nf=1; fi
+
 built_stream=0
 if build test_stream "$CC_GCC" -std=c99 -O1 -g $WARN -Werror -I"$INC" -Itests/c \
         -o "$B/test_stream" tests/c/test_stream.c &&
@@ -153,6 +161,8 @@ export UBSAN_OPTIONS="halt_on_error=1:exitcode=87:print_stacktrace=1"
 [ "$built_placement" = 1 ] && run test_placement "$B/test_placement"
 [ "$built_malformed" = 1 ] && run test_malformed "$B/test_malformed" $REAL $K8S
 [ "$built_image" = 1 ] && run test_image "$B/test_image"
+[ "$built_nf" = 1 ] && run test_no_float "$B/test_no_float"
+[ "$built_nf" = 1 ] && run test_no_float_nf "$B/test_no_float_nf"
 STREAM_IN="$(ls tests/corpus/convert/* tests/data/real/*.otlp) examples/demo.otlp"
 # shellcheck disable=SC2086
 [ "$built_stream" = 1 ] && run test_stream "$B/test_stream" $STREAM_IN

@@ -691,7 +691,7 @@ for sub in convert validate match; do
 done
 if run help-help 0 help && cmp -s "$T/help-help.out" "$T/help.out"; then pass help-no-command
 else fail help-no-command "p2m help differs from p2m --help"; fi
-expect_exact help-unknown 2 "p2m: unknown command 'bogus' (convert, validate, match or serve)
+expect_exact help-unknown 2 "p2m: unknown command 'bogus' (convert, validate, compile, match or serve)
 Try 'p2m --help'." help bogus
 
 # -- every help ends with the README line, none names docs/cli.md

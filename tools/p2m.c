@@ -2,6 +2,7 @@
    p2m: the command-line tool. Commands:
      p2m convert   OTLP or pprof profiles -> OTLP metrics (or a table)
      p2m validate  load and compile a configuration file
+     p2m compile   a configuration compiled into an engine image (.bin or .h)
      p2m match     try a pattern on subjects
      p2m serve     receive profiles over OTLP, serve metrics (p2m_serve.c)
    This file does I/O and argument handling only; all conversion work is the
@@ -15,6 +16,7 @@
    tools/ until it moves into profile2metrics.h. */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,6 +49,8 @@ static const char *const main_help[] = {
     "  convert   convert an ExportProfilesServiceRequest or a pprof profile to OTLP",
     "            metrics, OTLP/JSON, Prometheus text or a table (p2m convert --help)",
     "  validate  check a configuration file: p2m validate -c FILE",
+    "  compile   compile a configuration into an engine image for p2m_engine_load",
+    "            (a .bin file or a C header): p2m compile -c FILE -o engine.h",
     "  match     try a filter or rule pattern: p2m match PATTERN SUBJECT...",
     "  serve     receive profiles over OTLP/HTTP and OTLP/gRPC, serve Prometheus",
     "            metrics and export OTLP metrics (p2m serve --help)",
@@ -74,6 +78,8 @@ static const char *const convert_help[] = {
     "",
     "  -c, --config FILE        YAML configuration (p2m settings, or a Collector",
     "                           configuration with connectors.profiletometrics)",
+    "  --engine IMAGE           the engine from an image file made by p2m compile",
+    "                           (raw bytes, not the .h), instead of -c",
     "  --connector NAME         the connector profiletometrics/NAME of a Collector",
     "                           configuration that has several",
     "  -f, --format FMT         otlp (default): ExportMetricsServiceRequest protobuf",
@@ -142,6 +148,36 @@ static const char *const validate_help[] = {
     "  --connector NAME   the connector profiletometrics/NAME of a Collector",
     "                     configuration that has several",
     "  -h, --help         this help",
+    P2M_DOC_LINE,
+    NULL};
+
+static const char *const compile_help[] = {
+    "usage: p2m compile [--connector NAME] -c FILE -o OUT [--name NAME]",
+    "",
+    "Loads and compiles the configuration FILE as p2m validate does and writes",
+    "the compiled engine as an image for p2m_engine_load: versioned,",
+    "checksummed, the same bytes on every host, so that a device built with",
+    "P2M_NO_COMPILE loads it without the configuration compiler. Patterns",
+    "compiled for PCRE2 (a P2M_USE_PCRE2 build of p2m) have no image.",
+    "",
+    "  -c, --config FILE  the configuration",
+    "  --connector NAME   the connector profiletometrics/NAME of a Collector",
+    "                     configuration that has several",
+    "  -o, --output OUT   OUT ending in .h: a C header declaring",
+    "                     static const unsigned char NAME[] and NAME_SIZE;",
+    "                     any other name: the raw image; - : the raw image on",
+    "                     stdout. OUT appears only when it is complete",
+    "  --name NAME        the array's name in a .h output, a C identifier",
+    "                     (default p2m_engine_image)",
+    "  -h, --help         this help",
+    "",
+    "Examples:",
+    "  p2m compile -c p2m.yaml -o firmware/engine.h --name engine_image",
+    "  p2m compile -c p2m.yaml -o engine.bin",
+    "  p2m convert --engine engine.bin -f table profiles.pb",
+    "",
+    "Exit status: 0 ok, 2 bad usage, configuration, or a file that cannot be",
+    "written.",
     P2M_DOC_LINE,
     NULL};
 
@@ -355,6 +391,68 @@ static int load_engine(const char *path, const char *connector, int layout_overr
     free(*engine_mem);
     *engine_mem = NULL;
     return -1;
+}
+
+/* Builds the engine of an image file made by p2m compile (convert
+   --engine) with p2m_engine_load: size query, then the load. On failure
+   prints the reason, naming the file, and returns -1. *engine_mem is
+   malloc'd; the image itself is not kept (the engine copies what it needs). */
+static int load_image(const char *path, void **engine_mem, const p2m_engine **engine)
+{
+    unsigned char *image = NULL;
+    size_t len = 0, size = 0;
+    p2m_error err;
+    p2m_status st = P2M_OK;
+    int attempt;
+
+    *engine_mem = NULL;
+    if (read_all(path, &image, &len) != 0)
+        return -1;
+    memset(&err, 0, sizeof err);
+    for (attempt = 0; attempt < 3; attempt++) {
+        memset(&err, 0, sizeof err);
+        st = p2m_engine_load(image, len, *engine_mem, size, engine, &err);
+        if (st == P2M_OK) {
+            free(image);
+            return 0;
+        }
+        if (st != P2M_ERR_MEMORY || err.needed <= size)
+            break;
+        free(*engine_mem);
+        size = err.needed;
+        *engine_mem = malloc(size);
+        if (*engine_mem == NULL) {
+            fprintf(stderr, "p2m: out of memory (%lu bytes for the engine of %s)\n",
+                    (unsigned long)size, path);
+            free(image);
+            return -1;
+        }
+    }
+    if (st == P2M_ERR_IMAGE) {
+        /* the header p2m compile writes for -o NAME.h is not an image */
+        int header = len >= 2 && image[0] == '/' && image[1] == '*';
+        fprintf(stderr, "p2m: engine image %s: invalid at byte %lu: %s%s\n", path,
+                (unsigned long)err.offset,
+                err.message[0] ? err.message : p2m_status_string(st),
+                header ? "; the file is a C header: --engine reads the raw image "
+                         "(p2m compile -o FILE.bin)" : "");
+    } else {
+        fprintf(stderr, "p2m: engine image %s: %s\n", path,
+                err.message[0] ? err.message : p2m_status_string(st));
+    }
+    free(image);
+    free(*engine_mem);
+    *engine_mem = NULL;
+    return -1;
+}
+
+/* The layout an engine was compiled with (the configuration's layout:),
+   which convert names in its layout messages. Read from the engine itself:
+   this file compiles the implementation (P2M_IMPLEMENTATION), and the
+   public API has no accessor for it. */
+static p2m_layout engine_layout(const p2m_engine *engine)
+{
+    return engine->layout;
 }
 
 /* ---- convert ------------------------------------------------------------ */
@@ -1046,7 +1144,7 @@ int p2m_parse_size(const char *s, size_t max, size_t *out)
 static int convert_main(int argc, char **argv, char **extra_keys, p2m_attribute *xattrs)
 {
     const char *config = NULL, *output = NULL, *input = NULL, *v, *connector = NULL;
-    const char *promote = NULL;
+    const char *promote = NULL, *image = NULL;
     int stats = 0, layout_override = 0, have_now = 0, i, rc, missing = 0, opts_done = 0;
     int in_format = IN_OTLP, in_given = 0, quiet = 0;
     p2m_layout layout = P2M_LAYOUT_AUTO;
@@ -1083,6 +1181,8 @@ static int convert_main(int argc, char **argv, char **extra_keys, p2m_attribute 
             config = v;
         } else if (p2m_take_opt(argc, argv, &i, "-o", "--output", &v, &missing)) {
             output = v;
+        } else if (p2m_take_opt(argc, argv, &i, NULL, "--engine", &v, &missing)) {
+            image = v;
         } else if (p2m_take_opt(argc, argv, &i, NULL, "--connector", &v, &missing)) {
             connector = v;
         } else if (p2m_take_opt(argc, argv, &i, NULL, "--promote-resource-attrs", &v, &missing)) {
@@ -1170,6 +1270,21 @@ static int convert_main(int argc, char **argv, char **extra_keys, p2m_attribute 
         return p2m_usage_error("convert", "option '%s' needs a value", argv[argc - 1]);
     if (input == NULL)
         input = "-";
+    /* an image is a compiled configuration: nothing of the configuration
+       file's can apply to it */
+    if (image != NULL && config != NULL)
+        return p2m_usage_error("convert", "%s", "-c and --engine both give the engine: use one "
+                               "(--engine takes an image made by p2m compile)");
+    if (image != NULL && connector != NULL)
+        return p2m_usage_error("convert", "%s", "--connector selects a connector of a -c "
+                               "configuration; an --engine image has none");
+    if (image != NULL && layout_override)
+        return p2m_usage_error("convert", "%s", "--layout cannot change the layout compiled "
+                               "into an --engine image: set layout: in the configuration "
+                               "given to p2m compile");
+    if (image != NULL && strcmp(image, "-") == 0 && strcmp(input, "-") == 0)
+        return p2m_usage_error("convert", "%s", "--engine - and the input both read standard "
+                               "input: give one of them as a file");
     c.stream = in_format == IN_STREAM || in_format == IN_JSONL;
     c.json = in_format == IN_JSON || in_format == IN_JSONL;
     c.single_otlp = in_format == IN_OTLP;
@@ -1188,12 +1303,18 @@ static int convert_main(int argc, char **argv, char **extra_keys, p2m_attribute 
         return EXIT_USAGE;
     }
 
-    if (load_engine(config, connector, layout_override, layout, &file, &engine_mem,
-                    &c.engine) != 0) {
-        p2m_cfgfile_free(&file);
-        return EXIT_USAGE;
+    if (image != NULL) {
+        if (load_image(image, &engine_mem, &c.engine) != 0)
+            return EXIT_USAGE;
+        c.forced = engine_layout(c.engine);
+    } else {
+        if (load_engine(config, connector, layout_override, layout, &file, &engine_mem,
+                        &c.engine) != 0) {
+            p2m_cfgfile_free(&file);
+            return EXIT_USAGE;
+        }
+        c.forced = file.config.layout;
     }
-    c.forced = file.config.layout;
     c.options.now_unix_nano = have_now ? now : now_unix_nano();
     c.options.unfed = c.unfed_call;
     c.options.unfed_cap = UNFED_KEPT;
@@ -1412,6 +1533,239 @@ static int cmd_validate(int argc, char **argv)
     return 0;
 }
 
+/* ---- compile ------------------------------------------------------------ */
+
+#define DEFAULT_IMAGE_NAME "p2m_engine_image"
+
+/* Whether s can name the array of a .h image: a C identifier that is not
+   a keyword of C99 or C++ (the header may be compiled as either). */
+static int is_c_identifier(const char *s)
+{
+    static const char *const keywords[] = {
+        "auto", "break", "case", "char", "const", "continue", "default", "do", "double",
+        "else", "enum", "extern", "float", "for", "goto", "if", "inline", "int", "long",
+        "register", "restrict", "return", "short", "signed", "sizeof", "static", "struct",
+        "switch", "typedef", "union", "unsigned", "void", "volatile", "while", "_Bool",
+        "_Complex", "_Imaginary", "bool", "class", "delete", "false", "new", "operator",
+        "private", "protected", "public", "template", "this", "throw", "true", "try",
+        "typename", "using", "virtual", "namespace", "catch", "friend", "mutable",
+        "explicit", "export", "nullptr", "constexpr", NULL};
+    const char *p;
+    size_t k;
+    if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || *s == '_'))
+        return 0;
+    for (p = s; *p != '\0'; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || *p == '_' ||
+              (*p >= '0' && *p <= '9')))
+            return 0;
+    for (k = 0; keywords[k] != NULL; k++)
+        if (strcmp(s, keywords[k]) == 0)
+            return 0;
+    return 1;
+}
+
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+/* The engine's image (p2m_engine_save: size query, then the save) into a
+   malloc'd block. On failure prints the library's reason and returns -1. */
+static int save_image(const p2m_engine *engine, const char *config, unsigned char **image,
+                      size_t *len)
+{
+    p2m_error err;
+    p2m_status st;
+    size_t cap = 0;
+    int attempt;
+    *image = NULL;
+    *len = 0;
+    for (attempt = 0; attempt < 3; attempt++) {
+        memset(&err, 0, sizeof err);
+        st = p2m_engine_save(engine, *image, cap, len, &err);
+        if (st == P2M_OK && *image != NULL)
+            return 0;
+        if (st != P2M_ERR_OUTPUT_TOO_SMALL || err.needed <= cap)
+            break;
+        free(*image);
+        cap = err.needed;
+        *image = (unsigned char *)malloc(cap);
+        if (*image == NULL) {
+            fprintf(stderr, "p2m: out of memory (%lu bytes for the engine image)\n",
+                    (unsigned long)cap);
+            return -1;
+        }
+    }
+    if (st == P2M_OK) /* the size query succeeded without a buffer */
+        fprintf(stderr, "p2m: cannot make an engine image of %s: p2m_engine_save gave no "
+                "size\n", config);
+    else
+        fprintf(stderr, "p2m: cannot make an engine image of %s: %s\n", config,
+                err.message[0] ? err.message : p2m_status_string(st));
+    free(*image);
+    *image = NULL;
+    return -1;
+}
+
+/* The C header of an image: a comment naming the configuration file (its
+   last path component, with bytes that could end the comment or are not
+   printable shown as '?'), then NAME_SIZE and the array NAME, guarded so
+   that including it twice in one file is harmless. */
+static void image_header(p2m_outbuf *o, const unsigned char *image, size_t len,
+                         const char *name, const char *config)
+{
+    const char *base = strrchr(config, '/');
+    size_t i;
+    base = base != NULL ? base + 1 : config;
+    p2m_out_str(o, "/* Engine image of the configuration ");
+    for (i = 0; base[i] != '\0'; i++) {
+        unsigned char ch = (unsigned char)base[i];
+        int closes = ch == '/' && i > 0 && base[i - 1] == '*';
+        p2m_out_printf(o, "%c", ch < 0x20 || ch > 0x7e || closes ? '?' : (char)ch);
+    }
+    p2m_out_printf(o, ", made by p2m compile\n"
+                   "   (p2m %s): %lu bytes, versioned and checksummed. Load it with\n"
+                   "     p2m_engine_load(%s, %s_SIZE, mem, mem_size, &engine, &err);\n"
+                   "   in a build with or without P2M_NO_COMPILE. Generated: change the\n"
+                   "   configuration and run p2m compile again rather than edit this file. */\n",
+                   p2m_version(), (unsigned long)len, name, name);
+    p2m_out_printf(o, "#ifndef %s_INCLUDED\n#define %s_INCLUDED\n\n", name, name);
+    p2m_out_printf(o, "#define %s_SIZE %lu\n\n", name, (unsigned long)len);
+    p2m_out_printf(o, "static const unsigned char %s[%s_SIZE] = {", name, name);
+    for (i = 0; i < len; i++)
+        p2m_out_printf(o, "%s0x%02x%s", i % 12 == 0 ? "\n    " : " ", image[i],
+                       i + 1 < len ? "," : "");
+    p2m_out_printf(o, "\n};\n\n#endif /* %s_INCLUDED */\n", name);
+}
+
+/* Writes o to path so that path holds either its old content or all of o:
+   the bytes go to a temporary file beside it (PATH.tmpPID), renamed over
+   path once written and closed, and removed on failure. A path that exists
+   and is not a regular file (a device, a pipe, a symbolic link) is written
+   in place, as replacing it would be wrong. Errors name path. */
+static int write_whole(const char *path, const p2m_outbuf *o)
+{
+    struct stat st;
+    char *tmp;
+    FILE *f;
+    int fd, ok;
+    if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode))
+        return write_all(path, o);
+    tmp = (char *)malloc(strlen(path) + 32);
+    if (tmp == NULL) {
+        fprintf(stderr, "p2m: out of memory\n");
+        return -1;
+    }
+    sprintf(tmp, "%s.tmp%ld", path, (long)getpid());
+    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0666);
+    f = fd >= 0 ? fdopen(fd, "wb") : NULL;
+    if (f == NULL) {
+        fprintf(stderr, "p2m: cannot write %s: %s\n", path, strerror(errno));
+        if (fd >= 0) {
+            close(fd);
+            unlink(tmp);
+        }
+        free(tmp);
+        return -1;
+    }
+    /* each step runs only when the one before succeeded; errno is the
+       failing step's */
+    ok = (o->len == 0 || fwrite(o->data, 1, o->len, f) == o->len) && fflush(f) == 0;
+    if (!ok) {
+        int e = errno;
+        fclose(f);
+        errno = e;
+    } else {
+        ok = fclose(f) == 0 && rename(tmp, path) == 0;
+    }
+    if (!ok) {
+        fprintf(stderr, "p2m: cannot write %s: %s\n", path, strerror(errno));
+        unlink(tmp);
+    }
+    free(tmp);
+    return ok ? 0 : -1;
+}
+
+static int cmd_compile(int argc, char **argv)
+{
+    const char *config = NULL, *output = NULL, *name = NULL, *connector = NULL, *v = NULL;
+    int i, missing = 0, rc = EXIT_USAGE;
+    p2m_cfgfile file;
+    void *engine_mem = NULL;
+    const p2m_engine *engine = NULL;
+    unsigned char *image = NULL;
+    size_t len = 0;
+    p2m_outbuf out = {NULL, 0, 0, 0};
+
+    for (i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            print_lines(stdout, compile_help);
+            return 0;
+        } else if (p2m_take_opt(argc, argv, &i, "-c", "--config", &v, &missing)) {
+            config = v;
+        } else if (p2m_take_opt(argc, argv, &i, "-o", "--output", &v, &missing)) {
+            output = v;
+        } else if (p2m_take_opt(argc, argv, &i, NULL, "--name", &v, &missing)) {
+            name = v;
+        } else if (p2m_take_opt(argc, argv, &i, NULL, "--connector", &v, &missing)) {
+            connector = v;
+        } else if (a[0] == '-' && a[1] != '\0') {
+            return p2m_usage_error("compile", "unknown option '%s'", a);
+        } else {
+            return p2m_usage_error("compile", "unexpected argument '%s'", a);
+        }
+        if (missing)
+            return p2m_usage_error("compile", "option '%s' needs a value", a);
+    }
+    if (config == NULL)
+        return p2m_usage_error("compile", "%s", "no configuration file given (-c FILE)");
+    if (output == NULL)
+        return p2m_usage_error("compile", "%s", "no output given (-o FILE.bin for the image, "
+                               "-o FILE.h for a C header, -o - for the image on stdout)");
+    if (name != NULL && !is_c_identifier(name))
+        return p2m_usage_error("compile", "--name takes a C identifier (letters, digits and _, "
+                               "not beginning with a digit, not a keyword), not '%s'", name);
+    if (name != NULL && !ends_with(output, ".h"))
+        return p2m_usage_error("compile", "--name names the array of a .h output; %s gets the "
+                               "raw image", strcmp(output, "-") == 0 ? "stdout" : output);
+    if (strcmp(output, "-") == 0 && isatty(STDOUT_FILENO)) {
+        fputs("p2m: not writing a binary engine image to a terminal; use -o FILE or a pipe\n",
+              stderr);
+        return EXIT_USAGE;
+    }
+    if (same_file(config, output)) {
+        fprintf(stderr, "p2m: the output %s is the configuration %s (the same file): it would "
+                "be overwritten; write to another file\n", output, config);
+        return EXIT_USAGE;
+    }
+
+    if (load_engine(config, connector, 0, P2M_LAYOUT_AUTO, &file, &engine_mem, &engine) != 0) {
+        p2m_cfgfile_free(&file);
+        return EXIT_USAGE;
+    }
+    if (save_image(engine, config, &image, &len) != 0)
+        goto done;
+    if (ends_with(output, ".h"))
+        image_header(&out, image, len, name != NULL ? name : DEFAULT_IMAGE_NAME, config);
+    else
+        p2m_out_append(&out, image, len);
+    if (out.failed) {
+        fprintf(stderr, "p2m: out of memory for the output\n");
+        goto done;
+    }
+    if (strcmp(output, "-") == 0 ? write_all(output, &out) != 0 : write_whole(output, &out) != 0)
+        goto done;
+    rc = 0;
+done:
+    p2m_out_free(&out);
+    free(image);
+    free(engine_mem);
+    p2m_cfgfile_free(&file);
+    return rc;
+}
+
 /* ---- match: tools/p2m_match.c ------------------------------------------- */
 
 int p2m_cmd_match(int argc, char **argv);
@@ -1431,6 +1785,7 @@ typedef struct command {
 static const command commands[] = {
     {"convert", cmd_convert},
     {"validate", cmd_validate},
+    {"compile", cmd_compile},
     {"match", p2m_cmd_match},
     {"serve", p2m_cmd_serve},
 };
@@ -1458,8 +1813,8 @@ static int cmd_help(int argc, char **argv)
         print_lines(stdout, main_help);
         return 0;
     }
-    return p2m_usage_error(NULL, "unknown command '%s' (convert, validate, match or serve)",
-                           argv[1]);
+    return p2m_usage_error(NULL, "unknown command '%s' (convert, validate, compile, match or "
+                           "serve)", argv[1]);
 }
 
 int main(int argc, char **argv)
@@ -1490,6 +1845,6 @@ int main(int argc, char **argv)
     }
     if (argv[1][0] == '-')
         return p2m_usage_error(NULL, "unknown option '%s'", argv[1]);
-    return p2m_usage_error(NULL, "unknown command '%s' (convert, validate, match or serve)",
-                           argv[1]);
+    return p2m_usage_error(NULL, "unknown command '%s' (convert, validate, compile, match or "
+                           "serve)", argv[1]);
 }

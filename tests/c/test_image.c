@@ -166,8 +166,8 @@ int main(void)
         EXPECT(p2m_engine_load(img, n, lmem, sizeof lmem, &l, &err) == P2M_OK, "seed %u: load: %s",
                seed, err.message);
         n2 = l ? save(l, img2, sizeof img2) : 0;
-        EXPECT(n2 == n && memcmp(img, img2, n) == 0, "seed %u: saved again: %zu bytes, not the %zu loaded",
-               seed, n2, n);
+        EXPECT(n2 == n && memcmp(img, img2, n) == 0,
+               "seed %u: saved again: %zu bytes, not the %zu loaded", seed, n2, n);
         roundtrips++;
     }
     EXPECT(roundtrips >= 150, "only %u configurations", roundtrips);
@@ -207,7 +207,8 @@ int main(void)
                 tested++;
                 if (st == P2M_OK)
                     loaded++;
-                else if (st == P2M_ERR_IMAGE && err.message[0] && err.offset >= 16 && err.offset <= n)
+                else if (st == P2M_ERR_IMAGE && err.message[0] && err.offset >= 16 &&
+                         err.offset <= n)
                     refused++;
                 else if (st == P2M_ERR_UNSUPPORTED && err.message[0])
                     unsupported++;
@@ -224,7 +225,8 @@ int main(void)
     }
     EXPECT(other == 0, "%u mutated images gave another status or no message", other);
     EXPECT(refused > tested / 4, "only %u of %u mutated images refused", refused, tested);
-    EXPECT(bad_truncs == 0 && truncs > 1000, "%u of %u truncations not refused", bad_truncs, truncs);
+    EXPECT(bad_truncs == 0 && truncs > 1000, "%u of %u truncations not refused", bad_truncs,
+           truncs);
     printf("# %u mutated images: %u loaded, %u refused, %u unsupported; %u truncations\n", tested,
            loaded, refused, unsupported, truncs);
     tk_end();

@@ -225,7 +225,8 @@ int main(int argc, char **argv)
             EXPECT(0, "cannot read %s", argv[i]);
             continue;
         }
-        for (c = 0; c < NCFG; c++) converted += (unsigned)check_one(argv[i], cfg_names[c], eng[c], in, len);
+        for (c = 0; c < NCFG; c++)
+            converted += (unsigned)check_one(argv[i], cfg_names[c], eng[c], in, len);
         free(in);
     }
     EXPECT(converted >= 4u * (unsigned)(argc - 1) / 2u, "only %u of %d conversions succeeded",
