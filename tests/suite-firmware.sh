@@ -103,6 +103,37 @@ fi
 
 $PY examples/firmware/check_output.py $D/gen $D/run.out $D/host.out $D/stack.json || failed=1
 
+# The firmware's images (mkimage.c, from p2m_config values) are the bytes
+# `p2m compile` makes of the same configurations written in YAML
+# (examples/firmware/configs/): the two ways in docs/embedded.md agree.
+if make -s build/p2m > $D/p2m-build.log 2>&1; then
+    for c in small small-max8 firmware firmware-inclusive firmware-filtered; do
+        rm -f $D/cli-$c.bin
+        if ! build/p2m compile -c examples/firmware/configs/$c.yaml -o $D/cli-$c.bin \
+                2> $D/cli-$c.err; then
+            fail firmware-image-equals-p2m-compile-$c "p2m compile: $(head -c 200 $D/cli-$c.err)"
+            continue
+        fi
+        why=$($PY - "$D/gen/engines.h" "$c" "$D/cli-$c.bin" <<'EOF'
+import re, sys
+h, name, cli = open(sys.argv[1]).read(), sys.argv[2], open(sys.argv[3], "rb").read()
+c = name.replace("-", "_")
+m = re.search(r"fw_engine_%s\[fw_engine_%s_SIZE\] = \{([^}]*)\}" % (c, c), h)
+img = bytes(int(x, 16) for x in re.findall(r"0x([0-9a-f]{2})", m.group(1))) if m else b""
+if img != cli or not img:
+    print("mkimage wrote %d bytes, p2m compile %d" % (len(img), len(cli)))
+EOF
+)
+        if [ -z "$why" ]; then
+            pass firmware-image-equals-p2m-compile-$c
+        else
+            fail firmware-image-equals-p2m-compile-$c "$why"
+        fi
+    done
+else
+    fail firmware-image-equals-p2m-compile "make build/p2m failed: $(tail -n 3 $D/p2m-build.log | tr '\n' ' ')"
+fi
+
 # The stream on the host, through Debian's nanopb: the example's cases and
 # the repository's inputs, with the default stream buffer (256) and the
 # smallest (16); nanopb's decode checked by check_stream.py.

@@ -3,8 +3,8 @@
    and writes them as engine images into a C header for the firmware's
    flash (build/firmware/gen/engines.h):
 
-       static const unsigned char fw_engine_small[] = {...};
-       #define fw_engine_small_SIZE 1234
+       #define fw_engine_small_SIZE 393
+       static const unsigned char fw_engine_small[fw_engine_small_SIZE] = {...};
 
    one array per case of fw_configs.h ('-' in a case name becomes '_').
    The firmware is built with P2M_NO_COMPILE and loads them with
@@ -90,10 +90,11 @@ int main(int argc, char **argv)
         for (j = 0; s[j] != '\0' && j + 1 < sizeof name; j++)
             name[j] = s[j] == '-' ? '_' : s[j];
         name[j] = '\0';
-        fprintf(f, "\nstatic const unsigned char fw_engine_%s[] = {", name);
+        fprintf(f, "\n#define fw_engine_%s_SIZE %lu\n", name, (unsigned long)size);
+        fprintf(f, "static const unsigned char fw_engine_%s[fw_engine_%s_SIZE] = {", name, name);
         for (j = 0; j < size; j++)
             fprintf(f, "%s0x%02x,", j % 16 ? " " : "\n    ", image[j]);
-        fprintf(f, "\n};\n#define fw_engine_%s_SIZE %lu\n", name, (unsigned long)size);
+        fputs("\n};\n", f);
         free(image);
     }
     fputs("\n#endif\n", f);
