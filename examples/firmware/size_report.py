@@ -223,7 +223,9 @@ def main(argv):
     if runtime:  # the runtime-only firmware, against its own program without the library
         variants.append(("base_runtime", ["-DSIZE_NO_LIB", "-DSIZE_RUNTIME"]))
         variants.append(("runtime_full", RUNTIME_SWITCHES))
-        variants.append(("runtime_min", RUNTIME_MIN_SWITCHES))
+        # every switch the header has: P2M_NO_FLOAT too, where it exists
+        variants.append(("runtime_min", RUNTIME_MIN_SWITCHES + (
+            ["-DP2M_NO_FLOAT"] if has_switch("P2M_NO_FLOAT") else [])))
 
     target_o = os.path.join(a.out, "target.o")
     run([a.cc] + cflags + inc + ["-c", os.path.join(fwdir, "target.c"), "-o", target_o])
