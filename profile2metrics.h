@@ -10605,7 +10605,12 @@ static p2m_str p2m__img_str(p2m__img *x, p2m_str s) {
 /* Room for n items of size each in the loaded engine (NULL in a dry run
    and when saving). */
 static void *p2m__img_take(p2m__img *x, size_t n, size_t size) {
-    return x->load ? p2m__take(&x->a, n * size) : 0;
+    if (!x->load) return 0;
+    if (n > (SIZE_MAX - x->a.used) / 2u / size) { /* a count no memory holds (32-bit hosts) */
+        p2m__img_bad(x, P2M_ERR_IMAGE, P2M__MSG("a count is larger than any memory"));
+        return 0;
+    }
+    return p2m__take(&x->a, n * size);
 }
 
 /* A pattern: its program (regex section), *re the loaded pattern. */
