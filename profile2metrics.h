@@ -1692,6 +1692,7 @@ static const char *const p2m__frame_froms[P2M__NFRAME] = {"type", "kind", "libra
                                                           "syscall"};
 /* The location attribute that gives a frame's type. */
 static const char p2m__frame_type_key[] = "profile.frame.type";
+static const p2m_str p2m__frame_type = {p2m__frame_type_key, sizeof p2m__frame_type_key - 1u};
 #endif
 
 typedef struct p2m__rule {
@@ -10513,6 +10514,7 @@ typedef struct p2m__img {
     const char *why;
     size_t at;
     size_t scratch;                /* load: scratch bytes of the hungriest pattern */
+    int ftype;                     /* load: a slot is the frame type's key */
 } p2m__img;
 
 static void p2m__img_bad(p2m__img *x, p2m_status st, const char *why) {
@@ -10657,6 +10659,8 @@ static void p2m__img_rule(p2m__img *x, const p2m_engine *e, p2m__rule *r) {
     r->deflt = p2m__img_str(x, r->deflt);
     if (r->type == P2M_RULE_REGEX) p2m__img_regex(x, &r->rx);
     if (!x->load) return;
+    if (r->type == P2M_RULE_FRAME && r->frame != P2M__FR_FUNCTION && !x->ftype)
+        p2m__img_bad(x, P2M_ERR_IMAGE, P2M__MSG("a frame rule without the frame type's key"));
     if (!e->n_keys || (r->slot != P2M__NONE && r->slot >= e->n_slots) ||
         ((r->type == P2M_RULE_ATTRIBUTE ||
           (r->type == P2M_RULE_REGEX && r->source == P2M__SRC_ATTRIBUTE)) &&
@@ -10701,7 +10705,8 @@ static void p2m__img_filter(p2m__img *x, const p2m_engine *e, p2m__filter *f, ui
         p2m__img_bad(x, P2M_ERR_IMAGE, P2M__MSG("a filter has no patterns or the wrong keys"));
 }
 
-/* Strings into a table of n (the keys, the slots). */
+/* Strings into a table of n (the keys, the slots); notes whether one is
+   the frame type's key, which frame rules need (in both loading passes). */
 static p2m_str *p2m__img_strs(p2m__img *x, p2m_str *t, uint32_t n) {
     uint32_t i;
     if (x->load) t = (p2m_str *)p2m__img_take(x, n, sizeof *t);
@@ -10709,6 +10714,9 @@ static p2m_str *p2m__img_strs(p2m__img *x, p2m_str *t, uint32_t n) {
         p2m_str s = {"", 0};
         s = p2m__img_str(x, t ? t[i] : s);
         if (x->load && t) t[i] = s;
+#ifndef P2M_NO_FUNCTION
+        if (x->st == P2M_OK && p2m__streq2(s, p2m__frame_type)) x->ftype = 1;
+#endif
     }
     return t;
 }
@@ -10823,14 +10831,8 @@ static void p2m__img_derive(p2m__img *x, p2m_engine *e) {
     for (i = 0; i < e->n_extra; i++)
         if (e->metric[P2M_METRIC_EXTRA + i].stack_rx) e->xstack_mask |= (uint64_t)1 << i;
     e->rx_scratch = x->scratch;
-#ifndef P2M_NO_FUNCTION
-    {
-        static const p2m_str ftype = {p2m__frame_type_key, sizeof p2m__frame_type_key - 1u};
-        const uint32_t slot = p2m__slot_of(e, ftype);
-        p2m__build_stack_props(e, slot);
-        if ((e->frame_need & ~(1u << P2M__FR_FUNCTION)) && slot == P2M__NONE)
-            p2m__img_bad(x, P2M_ERR_IMAGE, P2M__MSG("frame rules without the frame type's key"));
-    }
+#ifndef P2M_NO_FUNCTION /* the key is there: p2m__img_rule checked */
+    p2m__build_stack_props(e, p2m__slot_of(e, p2m__frame_type));
 #endif
 }
 
@@ -10896,6 +10898,7 @@ static p2m_engine *p2m__img_load(p2m__img *x, const uint8_t *img, size_t size, v
     x->end = img + size;
     x->st = P2M_OK;
     x->scratch = 0;
+    x->ftype = 0;
     if (mem) p2m__arena_over(&x->a, mem, mem_size);
     else x->a.base = 0, x->a.cap = 0, x->a.used = 0;
     e = (p2m_engine *)p2m__take(&x->a, sizeof *e);
