@@ -5137,29 +5137,38 @@ static void p2m__nested_write(const p2m_result *r, p2m__span s, int kind, p2m__s
     }
 }
 
+/* Does the nested value s (kind kind) hold a string index to resolve?
+   Out of line, like the walk below, so that the check's frame and the
+   walk's 33 levels are never on the stack together (firmware budgets). */
+static P2M__NOINLINE int p2m__nested_has_index(p2m__span s, int kind) {
+    unsigned ev10 = 0;
+    p2m__wire cw;
+    cw.base = s.p; cw.err = 0; cw.st = P2M_OK;
+    return p2m__check_value(&cw, s, kind, 0, &ev10) == 0 && ev10;
+}
+
+/* The resolved bytes of the nested value s into w (NULL: only their size). */
+static P2M__NOINLINE size_t p2m__nested_resolved(const p2m_result *r, p2m__span s, int kind,
+                                                 p2m__sw *w) {
+    p2m__nwalk k;
+    if (w) {
+        const size_t before = w->n;
+        p2m__nested_write(r, s, kind, w);
+        return w->n - before;
+    }
+    p2m__nwalk_init(&k, s, kind);
+    return p2m__nested_size_on(r, &k, 0, s, kind);
+}
+
 /* The bytes of an ARRAY or KVLIST value as the encoder emits them, into w
    (NULL: only their size): resolved when the value holds a string index,
    else as they are. */
 static size_t p2m__nested_emit(const p2m_result *r, const p2m_value *v, p2m__sw *w) {
     p2m__span s;
-    unsigned ev10 = 0;
-    p2m__wire cw;
     const int kind = v->type == P2M_VALUE_ARRAY ? P2M__NK_ARRAY : P2M__NK_KVLIST;
     s.p = v->str.len ? (const uint8_t *)v->str.ptr : p2m__nothing;
     s.n = (uint32_t)v->str.len;
-    cw.base = s.p; cw.err = 0; cw.st = P2M_OK;
-    if (r && p2m__check_value(&cw, s, kind, 0, &ev10) == 0 && ev10) {
-        p2m__nwalk k;
-        size_t n;
-        if (w) {
-            const size_t before = w->n;
-            p2m__nested_write(r, s, kind, w);
-            return w->n - before;
-        }
-        p2m__nwalk_init(&k, s, kind);
-        n = p2m__nested_size_on(r, &k, 0, s, kind);
-        return n;
-    }
+    if (r && p2m__nested_has_index(s, kind)) return p2m__nested_resolved(r, s, kind, w);
     if (w) p2m__sw_bytes(w, s.p, s.n);
     return s.n;
 }
