@@ -5226,29 +5226,34 @@ static void p2m__bw_anyvalue(p2m__bw *w, uint32_t num, const p2m_value *v, const
     }
     p2m__bw_close(w, mark, num);
 }
+/* A KeyValue with a string value as field num (num < 16): the sizes are
+   known, so it is written forward in one piece. */
+P2M__INLINE void p2m__bw_kv_string(p2m__bw *w, uint32_t num, const char *key, size_t kl,
+                                   const void *val, size_t vl) {
+    const size_t al = 1u + p2m__varint_len(vl) + vl;                                 /* AnyValue */
+    const size_t cl = 1u + p2m__varint_len(kl) + kl + 1u + p2m__varint_len(al) + al; /* KeyValue */
+    w->n += 1u + p2m__varint_len(cl) + cl;
+    if (w->n <= w->cap) {
+        uint8_t *d = w->buf + (w->cap - w->n);
+        *d++ = (uint8_t)(num << 3 | P2M__WT_LEN);
+        d = p2m__put_varint(d, cl);
+        *d++ = P2M__TAG(P2M__PB_KEY_VALUE_KEY, P2M__WT_LEN);
+        d = p2m__put_varint(d, kl);
+        if (kl) P2M_MEMCPY(d, key, kl);
+        d += kl;
+        *d++ = P2M__TAG(P2M__PB_KEY_VALUE_VALUE, P2M__WT_LEN);
+        d = p2m__put_varint(d, al);
+        *d++ = P2M__TAG(P2M__PB_ANY_VALUE_STRING_VALUE, P2M__WT_LEN);
+        d = p2m__put_varint(d, vl);
+        if (vl) P2M_MEMCPY(d, val, vl);
+    }
+}
+
 static void p2m__bw_keyvalue(p2m__bw *w, uint32_t num, const p2m_attribute *a,
                              const p2m_result *r) {
     size_t mark = w->n;
-    if (a->value.type == P2M_VALUE_STRING) { /* the common case: sizes known, one forward write */
-        const size_t kl = a->key.len, vl = a->value.str.len;
-        const size_t al = 1u + p2m__varint_len(vl) + vl;                           /* AnyValue */
-        const size_t cl =
-            1u + p2m__varint_len(kl) + kl + 1u + p2m__varint_len(al) + al; /* KeyValue */
-        const uint64_t tag = (uint64_t)num << 3 | P2M__WT_LEN;
-        w->n += p2m__varint_len(tag) + p2m__varint_len(cl) + cl;
-        if (w->n <= w->cap) {
-            uint8_t *d = p2m__put_varint(w->buf + (w->cap - w->n), tag);
-            d = p2m__put_varint(d, cl);
-            *d++ = P2M__TAG(P2M__PB_KEY_VALUE_KEY, P2M__WT_LEN);
-            d = p2m__put_varint(d, kl);
-            if (kl) P2M_MEMCPY(d, a->key.ptr, kl);
-            d += kl;
-            *d++ = P2M__TAG(P2M__PB_KEY_VALUE_VALUE, P2M__WT_LEN);
-            d = p2m__put_varint(d, al);
-            *d++ = P2M__TAG(P2M__PB_ANY_VALUE_STRING_VALUE, P2M__WT_LEN);
-            d = p2m__put_varint(d, vl);
-            if (vl) P2M_MEMCPY(d, a->value.str.ptr, vl);
-        }
+    if (a->value.type == P2M_VALUE_STRING) { /* the common case */
+        p2m__bw_kv_string(w, num, a->key.ptr, a->key.len, a->value.str.ptr, a->value.str.len);
         return;
     }
     p2m__bw_anyvalue(w, P2M__PB_KEY_VALUE_VALUE, &a->value, r);
@@ -5585,8 +5590,19 @@ static void p2m__bw_point_attributes(const p2m_result *r, size_t res, size_t met
         return;
     }
     pos = r->e->n_rules + 1u; /* n_rules: the function name */
-    while (pos-- > 0)
-        if (p2m__series_attr(r, sid, pos, &a)) p2m__bw_keyvalue(w, P2M__PB_POINT_ATTRIBUTES, &a, r);
+    while (pos-- > 0) {
+        const uint32_t k = p2m__pos_key(r->e, pos), nk = r->e->n_keys;
+        uint32_t vid;
+        if (k >= nk) continue;
+        vid = r->ser_vids[(size_t)sid * nk + k];
+        if (vid <= P2M__VID_EMPTY || r->ser_pos[(size_t)sid * nk + k] != pos) continue;
+        if (r->vals[vid].type == P2M_VALUE_STRING) { /* most values: no p2m_attribute built */
+            p2m__bw_kv_string(w, P2M__PB_POINT_ATTRIBUTES, r->e->keys[k].ptr, r->e->keys[k].len,
+                              r->vals[vid].ptr, r->vals[vid].len);
+        } else if (p2m__series_attr(r, sid, pos, &a)) {
+            p2m__bw_keyvalue(w, P2M__PB_POINT_ATTRIBUTES, &a, r);
+        }
+    }
 }
 
 /* The contents of an output Resource: attributes resolved to plain key and
