@@ -1692,6 +1692,7 @@ static const char *const p2m__frame_froms[P2M__NFRAME] = {"type", "kind", "libra
                                                           "syscall"};
 /* The location attribute that gives a frame's type. */
 static const char p2m__frame_type_key[] = "profile.frame.type";
+static const p2m_str p2m__frame_type = {p2m__frame_type_key, sizeof p2m__frame_type_key - 1u};
 #endif
 
 typedef struct p2m__rule {
@@ -5136,29 +5137,38 @@ static void p2m__nested_write(const p2m_result *r, p2m__span s, int kind, p2m__s
     }
 }
 
+/* Does the nested value s (kind kind) hold a string index to resolve?
+   Out of line, like the walk below, so that the check's frame and the
+   walk's 33 levels are never on the stack together (firmware budgets). */
+static P2M__NOINLINE int p2m__nested_has_index(p2m__span s, int kind) {
+    unsigned ev10 = 0;
+    p2m__wire cw;
+    cw.base = s.p; cw.err = 0; cw.st = P2M_OK;
+    return p2m__check_value(&cw, s, kind, 0, &ev10) == 0 && ev10;
+}
+
+/* The resolved bytes of the nested value s into w (NULL: only their size). */
+static P2M__NOINLINE size_t p2m__nested_resolved(const p2m_result *r, p2m__span s, int kind,
+                                                 p2m__sw *w) {
+    p2m__nwalk k;
+    if (w) {
+        const size_t before = w->n;
+        p2m__nested_write(r, s, kind, w);
+        return w->n - before;
+    }
+    p2m__nwalk_init(&k, s, kind);
+    return p2m__nested_size_on(r, &k, 0, s, kind);
+}
+
 /* The bytes of an ARRAY or KVLIST value as the encoder emits them, into w
    (NULL: only their size): resolved when the value holds a string index,
    else as they are. */
 static size_t p2m__nested_emit(const p2m_result *r, const p2m_value *v, p2m__sw *w) {
     p2m__span s;
-    unsigned ev10 = 0;
-    p2m__wire cw;
     const int kind = v->type == P2M_VALUE_ARRAY ? P2M__NK_ARRAY : P2M__NK_KVLIST;
     s.p = v->str.len ? (const uint8_t *)v->str.ptr : p2m__nothing;
     s.n = (uint32_t)v->str.len;
-    cw.base = s.p; cw.err = 0; cw.st = P2M_OK;
-    if (r && p2m__check_value(&cw, s, kind, 0, &ev10) == 0 && ev10) {
-        p2m__nwalk k;
-        size_t n;
-        if (w) {
-            const size_t before = w->n;
-            p2m__nested_write(r, s, kind, w);
-            return w->n - before;
-        }
-        p2m__nwalk_init(&k, s, kind);
-        n = p2m__nested_size_on(r, &k, 0, s, kind);
-        return n;
-    }
+    if (r && p2m__nested_has_index(s, kind)) return p2m__nested_resolved(r, s, kind, w);
     if (w) p2m__sw_bytes(w, s.p, s.n);
     return s.n;
 }
@@ -5216,29 +5226,34 @@ static void p2m__bw_anyvalue(p2m__bw *w, uint32_t num, const p2m_value *v, const
     }
     p2m__bw_close(w, mark, num);
 }
+/* A KeyValue with a string value as field num (num < 16): the sizes are
+   known, so it is written forward in one piece. */
+P2M__INLINE void p2m__bw_kv_string(p2m__bw *w, uint32_t num, const char *key, size_t kl,
+                                   const void *val, size_t vl) {
+    const size_t al = 1u + p2m__varint_len(vl) + vl;                                 /* AnyValue */
+    const size_t cl = 1u + p2m__varint_len(kl) + kl + 1u + p2m__varint_len(al) + al; /* KeyValue */
+    w->n += 1u + p2m__varint_len(cl) + cl;
+    if (w->n <= w->cap) {
+        uint8_t *d = w->buf + (w->cap - w->n);
+        *d++ = (uint8_t)(num << 3 | P2M__WT_LEN);
+        d = p2m__put_varint(d, cl);
+        *d++ = P2M__TAG(P2M__PB_KEY_VALUE_KEY, P2M__WT_LEN);
+        d = p2m__put_varint(d, kl);
+        if (kl) P2M_MEMCPY(d, key, kl);
+        d += kl;
+        *d++ = P2M__TAG(P2M__PB_KEY_VALUE_VALUE, P2M__WT_LEN);
+        d = p2m__put_varint(d, al);
+        *d++ = P2M__TAG(P2M__PB_ANY_VALUE_STRING_VALUE, P2M__WT_LEN);
+        d = p2m__put_varint(d, vl);
+        if (vl) P2M_MEMCPY(d, val, vl);
+    }
+}
+
 static void p2m__bw_keyvalue(p2m__bw *w, uint32_t num, const p2m_attribute *a,
                              const p2m_result *r) {
     size_t mark = w->n;
-    if (a->value.type == P2M_VALUE_STRING) { /* the common case: sizes known, one forward write */
-        const size_t kl = a->key.len, vl = a->value.str.len;
-        const size_t al = 1u + p2m__varint_len(vl) + vl;                           /* AnyValue */
-        const size_t cl =
-            1u + p2m__varint_len(kl) + kl + 1u + p2m__varint_len(al) + al; /* KeyValue */
-        const uint64_t tag = (uint64_t)num << 3 | P2M__WT_LEN;
-        w->n += p2m__varint_len(tag) + p2m__varint_len(cl) + cl;
-        if (w->n <= w->cap) {
-            uint8_t *d = p2m__put_varint(w->buf + (w->cap - w->n), tag);
-            d = p2m__put_varint(d, cl);
-            *d++ = P2M__TAG(P2M__PB_KEY_VALUE_KEY, P2M__WT_LEN);
-            d = p2m__put_varint(d, kl);
-            if (kl) P2M_MEMCPY(d, a->key.ptr, kl);
-            d += kl;
-            *d++ = P2M__TAG(P2M__PB_KEY_VALUE_VALUE, P2M__WT_LEN);
-            d = p2m__put_varint(d, al);
-            *d++ = P2M__TAG(P2M__PB_ANY_VALUE_STRING_VALUE, P2M__WT_LEN);
-            d = p2m__put_varint(d, vl);
-            if (vl) P2M_MEMCPY(d, a->value.str.ptr, vl);
-        }
+    if (a->value.type == P2M_VALUE_STRING) { /* the common case */
+        p2m__bw_kv_string(w, num, a->key.ptr, a->key.len, a->value.str.ptr, a->value.str.len);
         return;
     }
     p2m__bw_anyvalue(w, P2M__PB_KEY_VALUE_VALUE, &a->value, r);
@@ -5575,8 +5590,19 @@ static void p2m__bw_point_attributes(const p2m_result *r, size_t res, size_t met
         return;
     }
     pos = r->e->n_rules + 1u; /* n_rules: the function name */
-    while (pos-- > 0)
-        if (p2m__series_attr(r, sid, pos, &a)) p2m__bw_keyvalue(w, P2M__PB_POINT_ATTRIBUTES, &a, r);
+    while (pos-- > 0) {
+        const uint32_t k = p2m__pos_key(r->e, pos), nk = r->e->n_keys;
+        uint32_t vid;
+        if (k >= nk) continue;
+        vid = r->ser_vids[(size_t)sid * nk + k];
+        if (vid <= P2M__VID_EMPTY || r->ser_pos[(size_t)sid * nk + k] != pos) continue;
+        if (r->vals[vid].type == P2M_VALUE_STRING) { /* most values: no p2m_attribute built */
+            p2m__bw_kv_string(w, P2M__PB_POINT_ATTRIBUTES, r->e->keys[k].ptr, r->e->keys[k].len,
+                              r->vals[vid].ptr, r->vals[vid].len);
+        } else if (p2m__series_attr(r, sid, pos, &a)) {
+            p2m__bw_keyvalue(w, P2M__PB_POINT_ATTRIBUTES, &a, r);
+        }
+    }
 }
 
 /* The contents of an output Resource: attributes resolved to plain key and
@@ -10513,6 +10539,7 @@ typedef struct p2m__img {
     const char *why;
     size_t at;
     size_t scratch;                /* load: scratch bytes of the hungriest pattern */
+    int ftype;                     /* load: a slot is the frame type's key */
 } p2m__img;
 
 static void p2m__img_bad(p2m__img *x, p2m_status st, const char *why) {
@@ -10657,6 +10684,8 @@ static void p2m__img_rule(p2m__img *x, const p2m_engine *e, p2m__rule *r) {
     r->deflt = p2m__img_str(x, r->deflt);
     if (r->type == P2M_RULE_REGEX) p2m__img_regex(x, &r->rx);
     if (!x->load) return;
+    if (r->type == P2M_RULE_FRAME && r->frame != P2M__FR_FUNCTION && !x->ftype)
+        p2m__img_bad(x, P2M_ERR_IMAGE, P2M__MSG("a frame rule without the frame type's key"));
     if (!e->n_keys || (r->slot != P2M__NONE && r->slot >= e->n_slots) ||
         ((r->type == P2M_RULE_ATTRIBUTE ||
           (r->type == P2M_RULE_REGEX && r->source == P2M__SRC_ATTRIBUTE)) &&
@@ -10701,7 +10730,8 @@ static void p2m__img_filter(p2m__img *x, const p2m_engine *e, p2m__filter *f, ui
         p2m__img_bad(x, P2M_ERR_IMAGE, P2M__MSG("a filter has no patterns or the wrong keys"));
 }
 
-/* Strings into a table of n (the keys, the slots). */
+/* Strings into a table of n (the keys, the slots); notes whether one is
+   the frame type's key, which frame rules need (in both loading passes). */
 static p2m_str *p2m__img_strs(p2m__img *x, p2m_str *t, uint32_t n) {
     uint32_t i;
     if (x->load) t = (p2m_str *)p2m__img_take(x, n, sizeof *t);
@@ -10709,6 +10739,9 @@ static p2m_str *p2m__img_strs(p2m__img *x, p2m_str *t, uint32_t n) {
         p2m_str s = {"", 0};
         s = p2m__img_str(x, t ? t[i] : s);
         if (x->load && t) t[i] = s;
+#ifndef P2M_NO_FUNCTION
+        if (x->st == P2M_OK && p2m__streq2(s, p2m__frame_type)) x->ftype = 1;
+#endif
     }
     return t;
 }
@@ -10823,14 +10856,8 @@ static void p2m__img_derive(p2m__img *x, p2m_engine *e) {
     for (i = 0; i < e->n_extra; i++)
         if (e->metric[P2M_METRIC_EXTRA + i].stack_rx) e->xstack_mask |= (uint64_t)1 << i;
     e->rx_scratch = x->scratch;
-#ifndef P2M_NO_FUNCTION
-    {
-        static const p2m_str ftype = {p2m__frame_type_key, sizeof p2m__frame_type_key - 1u};
-        const uint32_t slot = p2m__slot_of(e, ftype);
-        p2m__build_stack_props(e, slot);
-        if ((e->frame_need & ~(1u << P2M__FR_FUNCTION)) && slot == P2M__NONE)
-            p2m__img_bad(x, P2M_ERR_IMAGE, P2M__MSG("frame rules without the frame type's key"));
-    }
+#ifndef P2M_NO_FUNCTION /* the key is there: p2m__img_rule checked */
+    p2m__build_stack_props(e, p2m__slot_of(e, p2m__frame_type));
 #endif
 }
 
@@ -10896,6 +10923,7 @@ static p2m_engine *p2m__img_load(p2m__img *x, const uint8_t *img, size_t size, v
     x->end = img + size;
     x->st = P2M_OK;
     x->scratch = 0;
+    x->ftype = 0;
     if (mem) p2m__arena_over(&x->a, mem, mem_size);
     else x->a.base = 0, x->a.cap = 0, x->a.used = 0;
     e = (p2m_engine *)p2m__take(&x->a, sizeof *e);

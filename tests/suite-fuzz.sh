@@ -7,6 +7,7 @@
 #   fuzz_regex    the regex engine: pattern and subject fuzzed, step bound
 #   fuzz_state    the cumulative state kept across calls and inputs
 #   fuzz_pprof    the pprof entry points with fixed configurations
+#   fuzz_image    engine images: p2m_engine_load, then save and convert
 # For each target: every input in tests/corpus/regressions/<target>/ (the
 # findings so far) must run clean, then a short fuzzing run from the seed
 # corpus tests/corpus/<target>/ must find nothing. Plus align_check: each
@@ -21,7 +22,7 @@
 # doubles the executions per second but gives the mutator no comparison
 # operands: for long campaigns on a grown corpus, see docs/security.md),
 # FUZZ_ONLY (targets to build and run, default "convert config regex state
-# pprof"),
+# pprof image"),
 # FUZZ_BUILD_ONLY=1 (build, run nothing), FUZZ_CFLAGS (more flags for the
 # harnesses, e.g. -DFZ_HUGE_SCALE=0 to run past a known finding).
 # The harness code itself (all but fuzz_regex, whose file holds the
@@ -35,7 +36,7 @@ cd "$(dirname "$0")/.." || exit 2
 INC=${P2M_INC:-.}
 B=${FUZZ_DIR:-build/fuzz}
 OPT=${FUZZ_OPT:--O1}
-ONLY=${FUZZ_ONLY:-convert config regex state pprof}
+ONLY=${FUZZ_ONLY:-convert config regex state pprof image}
 SECS=${FUZZ_SECONDS:-10}
 RUNS=${FUZZ_RUNS:-300000}
 KEEP=${FUZZ_KEEP:-0}
