@@ -2013,9 +2013,11 @@ typedef struct p2m__series {  /* 32 B; its resource: the one whose id range hold
     uint64_t sum;             /* wrapping sum of int64 contributions */
     uint64_t start, end;      /* time window */
     uint32_t samples;         /* samples summed into it (a request has fewer than 2^31) */
-    uint16_t metric;          /* p2m_metric_kind */
-    uint16_t overflow;
+    uint8_t metric;           /* p2m_metric_kind */
+    uint8_t overflow;
+    uint16_t asize;           /* encoded attributes' bytes + 1 when all are strings, else 0 */
 } p2m__series;
+typedef char p2m__metric_fits_a_byte[P2M__NMET <= 255 ? 1 : -1];
 
 typedef struct p2m__resfield { p2m__span s; uint32_t num; uint32_t pad; } p2m__resfield;
 
@@ -3402,6 +3404,48 @@ static uint32_t p2m__kv_hash(const p2m__req *q, uint32_t metric, uint32_t skip) 
     return h;
 }
 
+/* The key a series' attribute at position pos comes from: rule pos's key,
+   or past the rules the function name's (P2M__NONE without one). A rule
+   sets one key, and records its own position with it (p2m__attribute_set),
+   so each position names at most one key. */
+static uint32_t p2m__pos_key(const p2m_engine *e, uint32_t pos) {
+    return pos < e->n_rules ? e->rules[pos].out_key : e->fkey;
+}
+
+/* Bytes of v as a varint. */
+static size_t p2m__varint_len(uint64_t v) {
+    size_t n = 1;
+    while (v >= 0x80) { v >>= 7; n++; }
+    return n;
+}
+
+#if !P2M__FOR_SIZE
+/* The bytes of series id's point attributes as the encoder writes them,
+   plus 1, when every one is a string (0 otherwise, or from 64 KiB): the
+   encoder's counting pass then adds it instead of walking the attributes.
+   Out of line: it runs once per new series, not per sample. */
+static P2M__NOINLINE uint16_t p2m__attrs_size(const p2m__req *q, uint32_t id) {
+    const p2m_engine *e = q->e;
+    const uint32_t nk = e->n_keys;
+    size_t n = 1;
+    uint32_t k;
+    for (k = 0; k < nk; k++) {
+        const uint32_t vid = q->ser_vids[(size_t)id * nk + k];
+        const uint32_t pos = q->ser_pos[(size_t)id * nk + k];
+        size_t kl, vl, al, cl;
+        if (vid <= P2M__VID_EMPTY || pos > e->n_rules || p2m__pos_key(e, pos) != k)
+            continue; /* not written (p2m__bw_point_attributes) */
+        if (q->vals[vid].type != P2M_VALUE_STRING) return 0;
+        kl = e->keys[k].len;
+        vl = q->vals[vid].len;
+        al = 1u + p2m__varint_len(vl) + vl;
+        cl = 1u + p2m__varint_len(kl) + kl + 1u + p2m__varint_len(al) + al;
+        n += 1u + p2m__varint_len(cl) + cl;
+    }
+    return n < 0xFFFFu ? (uint16_t)n : 0u;
+}
+#endif
+
 /* The series of the current attribute set with hash h (p2m__series_for). */
 P2M__INLINE uint32_t p2m__series_at(p2m__req *q, uint32_t metric, uint32_t h) {
     const uint32_t nk = q->e->n_keys;
@@ -3433,9 +3477,12 @@ P2M__INLINE uint32_t p2m__series_at(p2m__req *q, uint32_t metric, uint32_t h) {
             q->ser_vids[(size_t)id * nk + k] = q->kv[k];
             q->ser_pos[(size_t)id * nk + k] = q->kpos[k];
         }
+#if !P2M__FOR_SIZE
+        q->ser[id].asize = p2m__attrs_size(q, id);
+#endif
     }
     P2M_ASSERT(id < q->ser_cap);
-    q->ser[id].metric = (uint16_t)metric;
+    q->ser[id].metric = (uint8_t)metric;
     q->ser[id].start = UINT64_MAX;
     q->ser[id].end = 0;
     return id;
@@ -4884,12 +4931,6 @@ static void p2m__bw_close(p2m__bw *w, size_t mark, uint32_t num) {
    them. Both walks use an explicit stack (no recursion) and are only taken
    when the value holds a string index; otherwise its bytes are copied. */
 
-static size_t p2m__varint_len(uint64_t v) {
-    size_t n = 1;
-    while (v >= 0x80) { v >>= 7; n++; }
-    return n;
-}
-
 /* A string of the request's table; "" when out of range. */
 static p2m_str p2m__rstring(const p2m_result *r, uint64_t idx) {
     p2m_str s = {"", 0};
@@ -5469,13 +5510,6 @@ P2M_API size_t p2m_engine_metrics(const p2m_engine *engine, p2m_metric_info *out
     return n;
 }
 
-/* The key a series' attribute at position pos comes from: rule pos's key,
-   or past the rules the function name's (P2M__NONE without one). A rule
-   sets one key, and records its own position with it (p2m__attribute_set),
-   so each position names at most one key. */
-static uint32_t p2m__pos_key(const p2m_engine *e, uint32_t pos) {
-    return pos < e->n_rules ? e->rules[pos].out_key : e->fkey;
-}
 
 static const p2m__series *p2m__point_at(const p2m_result *r, size_t res, size_t metric,
                                         size_t point, uint32_t *sid) {
@@ -5587,6 +5621,10 @@ static void p2m__bw_point_attributes(const p2m_result *r, size_t res, size_t met
     if (s->overflow) {
         if (p2m_result_point_attributes(r, res, metric, point, &a, 1) == 1)
             p2m__bw_keyvalue(w, P2M__PB_POINT_ATTRIBUTES, &a, r);
+        return;
+    }
+    if (!w->cap && s->asize) { /* counting, and the size is known */
+        w->n += s->asize - 1u;
         return;
     }
     pos = r->e->n_rules + 1u; /* n_rules: the function name */
