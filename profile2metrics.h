@@ -11022,6 +11022,15 @@ P2M_API p2m_status p2m_engine_load(const void *image, size_t image_size, void *m
 
 /* ---- regex: compiler and Pike VM ---------------------------------------- */
 
+#if defined(P2M_NO_REGEX) || defined(P2M_NO_COMPILE)
+/* p2m_regex_compile of a build without the regex parser. */
+static p2m_status p2m__regex_refused(const p2m_regex **re, p2m_error *err, const char *why) {
+    if (re) *re = NULL;
+    p2m__clear(err);
+    return p2m__fail(err, P2M_ERR_UNSUPPORTED, 0, why);
+}
+#endif
+
 #ifndef P2M_NO_REGEX
 
 /* The parser reads the pattern once, left to right, with an explicit stack
@@ -12198,11 +12207,9 @@ P2M_API p2m_status p2m_regex_compile(const char *pattern, size_t len, void *mem,
     (void)len;
     (void)mem;
     (void)mem_size;
-    if (re) *re = NULL;
-    p2m__clear(err);
-    return p2m__fail(err, P2M_ERR_UNSUPPORTED, 0,
-                     P2M__MSG("the regex parser is compiled out (P2M_NO_COMPILE): patterns come "
-                              "in images"));
+    return p2m__regex_refused(re, err,
+                              P2M__MSG("the regex parser is compiled out (P2M_NO_COMPILE): "
+                                       "patterns come in images"));
 }
 #endif /* P2M_NO_COMPILE */
 
@@ -12660,18 +12667,8 @@ P2M_API p2m_status p2m_regex_compile(const char *pattern, size_t len, void *mem,
     (void)len;
     (void)mem;
     (void)mem_size;
-    if (re) *re = NULL;
-    if (err) {
-        const char *m = P2M__MSG("regular expressions are compiled out (P2M_NO_REGEX)");
-        size_t i = 0;
-        err->status = P2M_ERR_UNSUPPORTED;
-        err->offset = 0;
-        err->needed = 0;
-        err->field[0] = '\0';
-        for (; m[i] && i + 1 < sizeof err->message; i++) err->message[i] = m[i];
-        err->message[i] = '\0';
-    }
-    return P2M_ERR_UNSUPPORTED;
+    return p2m__regex_refused(re, err,
+                              P2M__MSG("regular expressions are compiled out (P2M_NO_REGEX)"));
 }
 
 P2M_API size_t p2m_regex_scratch_size(const p2m_regex *re) {

@@ -339,6 +339,45 @@ static uint64_t now_unix_nano(void)
 
 /* ---- configuration ------------------------------------------------------ */
 
+/* A library call that sizes its own block: it runs with block (NULL and 0
+   first), and when it answers too_small with err->needed, the block is
+   malloc'd at that size and the call runs again (twice more at most: the
+   API promises the first answer is enough). *block is the last block
+   (malloc'd, or NULL) and *st the call's last status; -1 when malloc
+   failed (*size: the bytes asked for), else 0. */
+typedef p2m_status (*sized_call)(void *ctx, void *block, size_t size, p2m_error *err);
+
+static int call_sized(sized_call call, void *ctx, p2m_status too_small, void **block,
+                      size_t *size, p2m_status *st, p2m_error *err)
+{
+    int attempt;
+    *block = NULL;
+    *size = 0;
+    for (attempt = 0; attempt < 3; attempt++) {
+        memset(err, 0, sizeof *err);
+        *st = call(ctx, *block, *size, err);
+        if (*st != too_small || err->needed <= *size)
+            return 0;
+        free(*block);
+        *size = err->needed;
+        *block = malloc(*size);
+        if (*block == NULL)
+            return -1;
+    }
+    return 0;
+}
+
+typedef struct compile_ctx {
+    const p2m_config *config;
+    const p2m_engine **engine;
+} compile_ctx;
+
+static p2m_status compile_call(void *ctx, void *block, size_t size, p2m_error *err)
+{
+    compile_ctx *c = (compile_ctx *)ctx;
+    return p2m_engine_compile(c->config, block, size, c->engine, err);
+}
+
 /* Loads (when path is given) and compiles the configuration. On failure
    prints the reason and returns -1. *engine_mem is malloc'd. */
 static int load_engine(const char *path, const char *connector, int layout_override,
@@ -349,7 +388,7 @@ static int load_engine(const char *path, const char *connector, int layout_overr
     p2m_error err;
     p2m_status st;
     size_t size = 0;
-    int attempt;
+    compile_ctx cc;
 
     memset(file, 0, sizeof *file);
     p2m_config_init(&file->config);
@@ -365,25 +404,15 @@ static int load_engine(const char *path, const char *connector, int layout_overr
     if (layout_override)
         file->config.layout = layout;
 
-    /* size query, then the real compile (twice more at most, in case the
-       size reported was not enough: the API promises it is) */
-    *engine_mem = NULL;
-    for (attempt = 0; attempt < 3; attempt++) {
-        memset(&err, 0, sizeof err);
-        st = p2m_engine_compile(&file->config, *engine_mem, size, engine, &err);
-        if (st == P2M_OK)
-            return 0;
-        if (st != P2M_ERR_MEMORY || err.needed <= size)
-            break;
-        free(*engine_mem);
-        size = err.needed;
-        *engine_mem = malloc(size);
-        if (*engine_mem == NULL) {
-            fprintf(stderr, "p2m: out of memory (%lu bytes for the configuration)\n",
-                    (unsigned long)size);
-            return -1;
-        }
+    cc.config = &file->config;
+    cc.engine = engine;
+    if (call_sized(compile_call, &cc, P2M_ERR_MEMORY, engine_mem, &size, &st, &err) != 0) {
+        fprintf(stderr, "p2m: out of memory (%lu bytes for the configuration)\n",
+                (unsigned long)size);
+        return -1;
     }
+    if (st == P2M_OK)
+        return 0;
     /* the field path and YAML line, as the loader's own errors give them */
     p2m_cfgfile_error(file, err.field, err.message[0] ? err.message : p2m_status_string(st),
                       msg, sizeof msg);
@@ -397,36 +426,41 @@ static int load_engine(const char *path, const char *connector, int layout_overr
    --engine) with p2m_engine_load: size query, then the load. On failure
    prints the reason, naming the file, and returns -1. *engine_mem is
    malloc'd; the image itself is not kept (the engine copies what it needs). */
+typedef struct load_ctx {
+    const unsigned char *image;
+    size_t len;
+    const p2m_engine **engine;
+} load_ctx;
+
+static p2m_status load_call(void *ctx, void *block, size_t size, p2m_error *err)
+{
+    load_ctx *c = (load_ctx *)ctx;
+    return p2m_engine_load(c->image, c->len, block, size, c->engine, err);
+}
+
 static int load_image(const char *path, void **engine_mem, const p2m_engine **engine)
 {
     unsigned char *image = NULL;
     size_t len = 0, size = 0;
     p2m_error err;
     p2m_status st = P2M_OK;
-    int attempt;
+    load_ctx lc;
 
     *engine_mem = NULL;
     if (read_all(path, &image, &len) != 0)
         return -1;
-    memset(&err, 0, sizeof err);
-    for (attempt = 0; attempt < 3; attempt++) {
-        memset(&err, 0, sizeof err);
-        st = p2m_engine_load(image, len, *engine_mem, size, engine, &err);
-        if (st == P2M_OK) {
-            free(image);
-            return 0;
-        }
-        if (st != P2M_ERR_MEMORY || err.needed <= size)
-            break;
-        free(*engine_mem);
-        size = err.needed;
-        *engine_mem = malloc(size);
-        if (*engine_mem == NULL) {
-            fprintf(stderr, "p2m: out of memory (%lu bytes for the engine of %s)\n",
-                    (unsigned long)size, path);
-            free(image);
-            return -1;
-        }
+    lc.image = image;
+    lc.len = len;
+    lc.engine = engine;
+    if (call_sized(load_call, &lc, P2M_ERR_MEMORY, engine_mem, &size, &st, &err) != 0) {
+        fprintf(stderr, "p2m: out of memory (%lu bytes for the engine of %s)\n",
+                (unsigned long)size, path);
+        free(image);
+        return -1;
+    }
+    if (st == P2M_OK) {
+        free(image);
+        return 0;
     }
     if (st == P2M_ERR_IMAGE) {
         /* the header p2m compile writes for -o NAME.h is not an image */
@@ -1572,31 +1606,36 @@ static int ends_with(const char *s, const char *suffix)
 
 /* The engine's image (p2m_engine_save: size query, then the save) into a
    malloc'd block. On failure prints the library's reason and returns -1. */
+typedef struct save_ctx {
+    const p2m_engine *engine;
+    size_t *len;
+} save_ctx;
+
+static p2m_status save_call(void *ctx, void *block, size_t size, p2m_error *err)
+{
+    save_ctx *c = (save_ctx *)ctx;
+    return p2m_engine_save(c->engine, block, size, c->len, err);
+}
+
 static int save_image(const p2m_engine *engine, const char *config, unsigned char **image,
                       size_t *len)
 {
     p2m_error err;
-    p2m_status st;
+    p2m_status st = P2M_OK;
     size_t cap = 0;
-    int attempt;
-    *image = NULL;
+    void *block = NULL;
+    save_ctx sc;
     *len = 0;
-    for (attempt = 0; attempt < 3; attempt++) {
-        memset(&err, 0, sizeof err);
-        st = p2m_engine_save(engine, *image, cap, len, &err);
-        if (st == P2M_OK && *image != NULL)
-            return 0;
-        if (st != P2M_ERR_OUTPUT_TOO_SMALL || err.needed <= cap)
-            break;
-        free(*image);
-        cap = err.needed;
-        *image = (unsigned char *)malloc(cap);
-        if (*image == NULL) {
-            fprintf(stderr, "p2m: out of memory (%lu bytes for the engine image)\n",
-                    (unsigned long)cap);
-            return -1;
-        }
+    sc.engine = engine;
+    sc.len = len;
+    if (call_sized(save_call, &sc, P2M_ERR_OUTPUT_TOO_SMALL, &block, &cap, &st, &err) != 0) {
+        fprintf(stderr, "p2m: out of memory (%lu bytes for the engine image)\n",
+                (unsigned long)cap);
+        return -1;
     }
+    *image = (unsigned char *)block;
+    if (st == P2M_OK && *image != NULL)
+        return 0;
     if (st == P2M_OK) /* the size query succeeded without a buffer */
         fprintf(stderr, "p2m: cannot make an engine image of %s: p2m_engine_save gave no "
                 "size\n", config);
