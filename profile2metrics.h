@@ -11023,11 +11023,11 @@ P2M_API p2m_status p2m_engine_load(const void *image, size_t image_size, void *m
 /* ---- regex: compiler and Pike VM ---------------------------------------- */
 
 #if defined(P2M_NO_REGEX) || defined(P2M_NO_COMPILE)
-/* p2m_regex_compile of a build without the regex parser. */
-static p2m_status p2m__regex_refused(const p2m_regex **re, p2m_error *err, const char *why) {
+/* p2m_regex_compile of a build without the regex parser: its answer. */
+static void p2m__regex_refused(const p2m_regex **re, p2m_error *err, const char *why) {
     if (re) *re = NULL;
     p2m__clear(err);
-    return p2m__fail(err, P2M_ERR_UNSUPPORTED, 0, why);
+    (void)p2m__fail(err, P2M_ERR_UNSUPPORTED, 0, why);
 }
 #endif
 
@@ -12207,9 +12207,10 @@ P2M_API p2m_status p2m_regex_compile(const char *pattern, size_t len, void *mem,
     (void)len;
     (void)mem;
     (void)mem_size;
-    return p2m__regex_refused(re, err,
-                              P2M__MSG("the regex parser is compiled out (P2M_NO_COMPILE): "
-                                       "patterns come in images"));
+    p2m__regex_refused(re, err,
+                       P2M__MSG("the regex parser is compiled out (P2M_NO_COMPILE): patterns "
+                                "come in images"));
+    return P2M_ERR_UNSUPPORTED; /* a constant: callers' error paths fold away */
 }
 #endif /* P2M_NO_COMPILE */
 
@@ -12667,8 +12668,8 @@ P2M_API p2m_status p2m_regex_compile(const char *pattern, size_t len, void *mem,
     (void)len;
     (void)mem;
     (void)mem_size;
-    return p2m__regex_refused(re, err,
-                              P2M__MSG("regular expressions are compiled out (P2M_NO_REGEX)"));
+    p2m__regex_refused(re, err, P2M__MSG("regular expressions are compiled out (P2M_NO_REGEX)"));
+    return P2M_ERR_UNSUPPORTED; /* a constant: callers' error paths fold away */
 }
 
 P2M_API size_t p2m_regex_scratch_size(const p2m_regex *re) {
