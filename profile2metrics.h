@@ -1649,6 +1649,9 @@ static P2M__MUST int p2m__check_value(p2m__wire *w, p2m__span s, int kind, int d
 #if P2M_MAX_EXTRA < 0 || P2M_MAX_EXTRA > 64
 #error "P2M_MAX_EXTRA must be 0 to 64"
 #endif
+#if P2M_STREAM_BUFFER < 16 || P2M_STREAM_BUFFER > 4096
+#error "P2M_STREAM_BUFFER must be 16 to 4096"
+#endif
 /* metric ids: P2M_METRIC_CPU, _MEMORY, _FUNCTION, then declared metric x at
    P2M_METRIC_EXTRA + x */
 #define P2M__NMET (4 + P2M_MAX_EXTRA)
