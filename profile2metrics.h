@@ -1772,7 +1772,7 @@ static void p2m__type_rule_ints(p2m__type_rule *t) {
 #ifdef P2M_NO_FLOAT
     uint64_t r = 0;
     int i;
-    t->iscale = t->metric == P2M_METRIC_NONE ? 0u : p2m__whole(t->scale);
+    t->iscale = p2m__whole(t->scale);
     t->ilimit = 0;
     for (i = 62; t->iscale && i >= 0; i--) { /* INT64_MAX / iscale */
         r = r << 1 | 1u;
@@ -4486,6 +4486,9 @@ P2M__INLINE uint64_t p2m__contribution(const p2m__pinfo *pi, uint64_t sum) {
 #ifdef P2M_NO_FLOAT /* a whole-number scale, exact */
     uint64_t mag;
     if (!pi->tr) return sum * pi->factor;
+    /* 0: a rule that feeds no metric, whose scale only declared metrics of
+       the same sample type read, and which is not a whole number */
+    if (!pi->tr->iscale) return 0;
     mag = (int64_t)sum < 0 ? 0u - sum : sum;
     if (mag > pi->tr->ilimit) return (int64_t)sum < 0 ? (uint64_t)INT64_MIN : (uint64_t)INT64_MAX;
     return sum * pi->tr->iscale;
