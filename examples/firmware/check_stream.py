@@ -34,15 +34,7 @@ sys.path.insert(0, HERE)
 import check_output as co  # noqa: E402
 from google.protobuf import json_format  # noqa: E402
 
-FAILED = []
-
-
-def check(name, ok, why=""):
-    if ok:
-        print("PASS %s" % name)
-    else:
-        print("FAIL %s: %s" % (name, why))
-        FAILED.append(name)
+check = co.check
 
 
 def counts(m):
@@ -100,7 +92,7 @@ def main(argv):
                 check("%s-image-equals-compiled" % name, h == data,
                       "the firmware's host build wrote %d bytes, the compiled engine %d%s" % (
                           len(h), len(data), "" if len(h) != len(data) else " (they differ)"))
-    return 1 if FAILED else 0
+    return 1 if co.FAILED else 0
 
 
 if __name__ == "__main__":
