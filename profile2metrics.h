@@ -3421,6 +3421,8 @@ static size_t p2m__varint_len(uint64_t v) {
     while (v >= 0x80) { v >>= 7; n++; }
     return n;
 }
+/* Bytes of a length-delimited field of n bytes whose tag takes one byte. */
+P2M__INLINE size_t p2m__ld_size(size_t n) { return 1u + p2m__varint_len(n) + n; }
 
 #if !P2M__FOR_SIZE
 /* The bytes of series id's point attributes as the encoder writes them,
@@ -3435,15 +3437,12 @@ static P2M__NOINLINE uint16_t p2m__attrs_size(const p2m__req *q, uint32_t id) {
     for (k = 0; k < nk; k++) {
         const uint32_t vid = q->ser_vids[(size_t)id * nk + k];
         const uint32_t pos = q->ser_pos[(size_t)id * nk + k];
-        size_t kl, vl, al, cl;
         if (vid <= P2M__VID_EMPTY || pos > e->n_rules || p2m__pos_key(e, pos) != k)
             continue; /* not written (p2m__bw_point_attributes) */
         if (q->vals[vid].type != P2M_VALUE_STRING) return 0;
-        kl = e->keys[k].len;
-        vl = q->vals[vid].len;
-        al = 1u + p2m__varint_len(vl) + vl;
-        cl = 1u + p2m__varint_len(kl) + kl + 1u + p2m__varint_len(al) + al;
-        n += 1u + p2m__varint_len(cl) + cl;
+        /* KeyValue { key, AnyValue { string_value } } as p2m__bw_kv_string writes it */
+        n += p2m__ld_size(p2m__ld_size(e->keys[k].len) +
+                          p2m__ld_size(p2m__ld_size(q->vals[vid].len)));
     }
     return n < 0xFFFFu ? (uint16_t)n : 0u;
 }
@@ -5156,7 +5155,7 @@ static size_t p2m__nested_size_on(const p2m_result *r, p2m__nwalk *k, int at, p2
         } else if (how == 1 && top < P2M__MAX_DEPTH) {
             p2m__nframe_push(&k->st[++top], k->base, x.f.s, x.child, x.f.num);
         } else if (how == 3) {
-            fr->acc += 1u + (uint32_t)p2m__varint_len(x.str.len) + (uint32_t)x.str.len;
+            fr->acc += (uint32_t)p2m__ld_size(x.str.len);
         } else if (how != 2) {
             fr->acc += (uint32_t)(k->base + fr->p - x.at);
         }
@@ -5277,9 +5276,9 @@ static void p2m__bw_anyvalue(p2m__bw *w, uint32_t num, const p2m_value *v, const
    known, so it is written forward in one piece. */
 P2M__INLINE void p2m__bw_kv_string(p2m__bw *w, uint32_t num, const char *key, size_t kl,
                                    const void *val, size_t vl) {
-    const size_t al = 1u + p2m__varint_len(vl) + vl;                                 /* AnyValue */
-    const size_t cl = 1u + p2m__varint_len(kl) + kl + 1u + p2m__varint_len(al) + al; /* KeyValue */
-    w->n += 1u + p2m__varint_len(cl) + cl;
+    const size_t al = p2m__ld_size(vl);                    /* AnyValue */
+    const size_t cl = p2m__ld_size(kl) + p2m__ld_size(al); /* KeyValue */
+    w->n += p2m__ld_size(cl);
     if (w->n <= w->cap) {
         uint8_t *d = w->buf + (w->cap - w->n);
         *d++ = (uint8_t)(num << 3 | P2M__WT_LEN);
@@ -5835,7 +5834,7 @@ static void p2m__sw_keyvalue(p2m__sw *w, uint32_t num, const p2m_attribute *a,
     size_t kl = a->key.len;
     p2m__sw_init(&c, 0, 0);
     p2m__sw_anyvalue(&c, &a->value, r);
-    if (!p2m__sw_open(w, num, 1u + p2m__varint_len(kl) + kl + 1u + p2m__varint_len(c.n) + c.n))
+    if (!p2m__sw_open(w, num, p2m__ld_size(kl) + p2m__ld_size(c.n)))
         return;
     p2m__sw_str(w, P2M__PB_KEY_VALUE_KEY, a->key.ptr, kl);
     p2m__sw_len(w, P2M__PB_KEY_VALUE_VALUE, c.n);
@@ -7148,7 +7147,7 @@ static P2M__MUST int p2m__pp_survey_field(p2m__pp *pp, const p2m__field *fp) {
             return p2m__bad(&pp->w, f.at, P2M__MSG("pprof: string_table[0] must be the empty "
                                                    "string"));
         pp->n_strings++;
-        pp->str_bytes += 1u + p2m__varint_len(f.s.n) + f.s.n;
+        pp->str_bytes += p2m__ld_size(f.s.n);
         p2m__pp_range(&pp->strings, &f);
         break;
     case P2M__PB_PPROF_COMMENT:
