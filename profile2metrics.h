@@ -2123,6 +2123,8 @@ typedef struct p2m__req {
     uint32_t *ser_vids;
     uint8_t *ser_pos;
     uint32_t n_ser, ser_cap;
+    uint32_t fn_abase;        /* a function feed's attribute bytes without its name, plus 2
+                                 (1: not all strings); 0 until a new series needs it */
     uint32_t *shash;          /* open addressing: P2M__ID1(series id), P2M__ID1_NONE = empty */
     uint32_t shash_mask;
     /* per-rule constants and per-level slots */
@@ -3426,10 +3428,11 @@ P2M__INLINE size_t p2m__ld_size(size_t n) { return 1u + p2m__varint_len(n) + n; 
 
 #if !P2M__FOR_SIZE
 /* The bytes of series id's point attributes as the encoder writes them,
-   plus 1, when every one is a string (0 otherwise, or from 64 KiB): the
-   encoder's counting pass then adds it instead of walking the attributes.
-   Out of line: it runs once per new series, not per sample. */
-static P2M__NOINLINE uint16_t p2m__attrs_size(const p2m__req *q, uint32_t id) {
+   leaving out key skip, plus 1, when every one is a string (0 otherwise,
+   or from 64 KiB): the encoder's counting pass then adds it instead of
+   walking the attributes. Out of line: it runs once per new series, not
+   per sample. */
+static P2M__NOINLINE uint16_t p2m__attrs_size(const p2m__req *q, uint32_t id, uint32_t skip) {
     const p2m_engine *e = q->e;
     const uint32_t nk = e->n_keys;
     size_t n = 1;
@@ -3437,11 +3440,29 @@ static P2M__NOINLINE uint16_t p2m__attrs_size(const p2m__req *q, uint32_t id) {
     for (k = 0; k < nk; k++) {
         const uint32_t vid = q->ser_vids[(size_t)id * nk + k];
         const uint32_t pos = q->ser_pos[(size_t)id * nk + k];
-        if (vid <= P2M__VID_EMPTY || pos > e->n_rules || p2m__pos_key(e, pos) != k)
+        if (k == skip || vid <= P2M__VID_EMPTY || pos > e->n_rules || p2m__pos_key(e, pos) != k)
             continue; /* not written (p2m__bw_point_attributes) */
         if (q->vals[vid].type != P2M_VALUE_STRING) return 0;
         /* KeyValue { key, AnyValue { string_value } } as p2m__bw_kv_string writes it */
         n += p2m__ld_size(p2m__ld_size(e->keys[k].len) +
+                          p2m__ld_size(p2m__ld_size(q->vals[vid].len)));
+    }
+    return n < 0xFFFFu ? (uint16_t)n : 0u;
+}
+
+/* The same for a new series of the function metric: the attributes other
+   than the name are those of every series the current feed makes, so they
+   are counted once per feed (p2m__feed_functions clears fn_abase). */
+static uint16_t p2m__fn_attrs_size(p2m__req *q, uint32_t id) {
+    const p2m_engine *e = q->e;
+    const uint32_t fk = e->fkey, vid = q->ser_vids[(size_t)id * e->n_keys + fk];
+    size_t n;
+    if (!q->fn_abase) q->fn_abase = 1u + p2m__attrs_size(q, id, fk);
+    if (q->fn_abase == 1u) return 0;
+    n = q->fn_abase - 1u;
+    if (vid > P2M__VID_EMPTY && q->ser_pos[(size_t)id * e->n_keys + fk] == e->n_rules) { /* the name, as written */
+        if (q->vals[vid].type != P2M_VALUE_STRING) return 0;
+        n += p2m__ld_size(p2m__ld_size(e->keys[fk].len) +
                           p2m__ld_size(p2m__ld_size(q->vals[vid].len)));
     }
     return n < 0xFFFFu ? (uint16_t)n : 0u;
@@ -3480,7 +3501,8 @@ P2M__INLINE uint32_t p2m__series_at(p2m__req *q, uint32_t metric, uint32_t h) {
             q->ser_pos[(size_t)id * nk + k] = q->kpos[k];
         }
 #if !P2M__FOR_SIZE
-        q->ser[id].asize = p2m__attrs_size(q, id);
+        q->ser[id].asize = metric == P2M_METRIC_FUNCTION ? p2m__fn_attrs_size(q, id)
+                                                         : p2m__attrs_size(q, id, P2M__NONE);
 #endif
     }
     P2M_ASSERT(id < q->ser_cap);
@@ -3924,6 +3946,7 @@ static P2M__MUST int p2m__feed_functions(p2m__req *q, uint64_t stack_idx, uint64
         n = 1;
     }
     q->kpos[fk] = (uint8_t)q->e->n_rules; /* after every rule's attribute */
+    q->fn_abase = 0;
     /* Feeds that land in the overflow point (most, once a resource has
        max_series of them) are added to it once, together. */
     for (k = 0; k < n; k++) {
@@ -5767,6 +5790,7 @@ P2M_API p2m_status p2m_encode_otlp(const p2m_result *r, void *output, size_t cap
     w.cap = w.n;
     w.n = 0;
     p2m__encode(r, &w);
+    P2M_ASSERT(w.n == w.cap); /* the counting pass's sizes are the written ones */
     if (output_size) *output_size = w.n; /* written exactly at the start of output */
     return P2M_OK;
 }
