@@ -5547,19 +5547,16 @@ static const p2m__series *p2m__point_at(const p2m_result *r, size_t res, size_t 
     return P2M__CUMV(r) ? r->ser : &r->ser[*sid]; /* cumulative: sid is the state's series */
 }
 
-/* A point's values and times (not its attribute count: the encoder does not
-   need it). 0 when there is no such point. */
-static int p2m__point_values(const p2m_result *r, size_t res, size_t metric, size_t point,
-                             p2m_point *out) {
-    uint32_t sid = 0;
-    const p2m__series *s;
+/* The values and times of the point of series s (sid: its id; s NULL: no
+   point, all zero), not its attribute count: the encoder does not need it. */
+static void p2m__point_values_of(const p2m_result *r, const p2m__series *s, uint32_t sid,
+                                 p2m_point *out) {
     const p2m__metric *m;
     P2M_MEMSET(out, 0, sizeof *out);
-    s = p2m__point_at(r, res, metric, point, &sid);
-    if (!s) return 0;
+    if (!s) return;
     if (P2M__CUMV(r)) {
         p2m__cum_point(r->cum, sid, out, &r->e->metric[p2m__cser(r->cum, sid)->metric]);
-        return 1;
+        return;
     }
     m = &r->e->metric[s->metric];
     out->start_time_unix_nano = m->is_gauge ? 0u : s->start; /* a gauge point has no start */
@@ -5570,7 +5567,14 @@ static int p2m__point_values(const p2m_result *r, size_t res, size_t metric, siz
 #ifndef P2M_NO_FLOAT
     if (m->is_double) out->as_double = (double)(int64_t)s->sum / (double)m->per_unit;
 #endif
-    return 1;
+}
+/* The same by position; 0 when there is no such point. */
+static int p2m__point_values(const p2m_result *r, size_t res, size_t metric, size_t point,
+                             p2m_point *out) {
+    uint32_t sid = 0;
+    const p2m__series *s = p2m__point_at(r, res, metric, point, &sid);
+    p2m__point_values_of(r, s, sid, out);
+    return s != 0;
 }
 
 P2M_API void p2m_result_point(const p2m_result *r, size_t res, size_t metric, size_t point,
@@ -5634,11 +5638,11 @@ P2M__INLINE int p2m__series_attr(const p2m_result *r, uint32_t sid, uint32_t pos
     return 1;
 }
 
-/* The attributes of a point, last first (the writer goes backwards). */
-static void p2m__bw_point_attributes(const p2m_result *r, size_t res, size_t metric, size_t point,
-                                     p2m__bw *w) {
-    uint32_t sid = 0, pos;
-    const p2m__series *s = p2m__point_at(r, res, metric, point, &sid);
+/* The attributes of the point of series s (sid: its id; the point res,
+   metric, point), last first (the writer goes backwards). */
+static void p2m__bw_attrs_of(const p2m_result *r, const p2m__series *s, uint32_t sid, size_t res,
+                             size_t metric, size_t point, p2m__bw *w) {
+    uint32_t pos;
     p2m_attribute a;
     if (!s) return;
     if (P2M__CUMV(r)) { /* as emitted before: a copy */
@@ -5669,6 +5673,14 @@ static void p2m__bw_point_attributes(const p2m_result *r, size_t res, size_t met
             p2m__bw_keyvalue(w, P2M__PB_POINT_ATTRIBUTES, &a, r);
         }
     }
+}
+
+/* The same by position. */
+static void p2m__bw_point_attributes(const p2m_result *r, size_t res, size_t metric, size_t point,
+                                     p2m__bw *w) {
+    uint32_t sid = 0;
+    const p2m__series *s = p2m__point_at(r, res, metric, point, &sid);
+    p2m__bw_attrs_of(r, s, sid, res, metric, point, w);
 }
 
 /* The contents of an output Resource: attributes resolved to plain key and
@@ -5722,8 +5734,10 @@ static void p2m__encode(const p2m_result *r, p2m__bw *w) {
             while (pi-- > 0) {
                 p2m_point pt;
                 size_t mark_p = w->n;
-                (void)p2m__point_values(r, ri, mi, pi, &pt);
-                p2m__bw_point_attributes(r, ri, mi, pi, w);
+                uint32_t sid = 0;
+                const p2m__series *s = p2m__point_at(r, ri, mi, pi, &sid);
+                p2m__point_values_of(r, s, sid, &pt);
+                p2m__bw_attrs_of(r, s, sid, ri, mi, pi, w);
                 if (pt.is_double) {
                     uint64_t bits;
                     P2M_MEMCPY(&bits, &pt.as_double, 8);
@@ -5902,7 +5916,7 @@ static void p2m__sw_point(p2m__sw *w, const p2m_result *r, size_t ri, size_t mi,
     p2m_attribute a;
     uint32_t sid = 0, pos;
     const p2m__series *s = p2m__point_at(r, ri, mi, pi, &sid);
-    (void)p2m__point_values(r, ri, mi, pi, &pt);
+    p2m__point_values_of(r, s, sid, &pt);
     if (!gauge) p2m__sw_fixed64(w, P2M__PB_POINT_START_TIME_UNIX_NANO, pt.start_time_unix_nano);
     p2m__sw_fixed64(w, P2M__PB_POINT_TIME_UNIX_NANO, pt.time_unix_nano);
     if (pt.is_double) {
