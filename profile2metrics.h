@@ -1984,6 +1984,7 @@ typedef struct p2m__survey {
        at[n]: where the table of ProfilesDictionary field n starts */
     uint32_t n_spans, at[P2M__PB_DICT_STACK_TABLE + 1];
     uint64_t n_profiles, n_samples, series_cap;
+    uint64_t series_res;      /* the largest bound of one resource's series */
     uint64_t fnames;          /* bound on the distinct function names of one sample */
     unsigned ev;
 } p2m__survey;
@@ -2126,6 +2127,8 @@ typedef struct p2m__req {
     uint32_t fn_abase;        /* a function feed's attribute bytes without its name, plus 2
                                  (1: not all strings); 0 until a new series needs it */
     uint32_t *shash;          /* open addressing: P2M__ID1(series id), P2M__ID1_NONE = empty */
+    uint32_t *ser_slot;       /* per series not an overflow point, its slot in shash (not for
+                                 size) */
     uint32_t shash_mask;
     /* per-rule constants and per-level slots */
     uint32_t *rule_const, *rule_def;
@@ -2434,7 +2437,7 @@ static void p2m__survey_resource_cap(p2m__req *q, uint64_t samples) {
     const uint64_t cap = (uint64_t)n_metrics * e->max_series;
     /* an overflow point needs more samples than max_series */
     const uint64_t fed = samples * (1u + e->n_extra);
-    q->sv.series_cap += (fed < cap ? fed : cap) + (samples > e->max_series ? n_metrics : 0u);
+    uint64_t b = (fed < cap ? fed : cap) + (samples > e->max_series ? n_metrics : 0u);
     if (e->metric[P2M_METRIC_FUNCTION].enabled) { /* one point per (attribute set, name) */
         /* min(samples x names, max_series + 1) with no 64-bit division (a
            libgcc routine on 32-bit targets): a factor past the limit decides
@@ -2442,8 +2445,10 @@ static void p2m__survey_resource_cap(p2m__req *q, uint64_t samples) {
         const uint64_t fnames = q->sv.fnames, lim = (uint64_t)e->max_series + 1u;
         uint64_t fs = 0;
         if (samples && fnames) fs = samples >= lim || fnames >= lim ? lim : samples * fnames;
-        q->sv.series_cap += fs < lim ? fs : lim;
+        b += fs < lim ? fs : lim;
     }
+    q->sv.series_cap += b;
+    if (b > q->sv.series_res) q->sv.series_res = b;
 }
 
 /* The survey: skims the request without memory for the counts that size
@@ -2573,7 +2578,7 @@ static void p2m__cum_point(const p2m__cum *c, uint32_t sid, p2m_point *out, cons
 /* ---- one request: working memory plan ------------------------------------ */
 
 typedef struct p2m__plan {
-    size_t aslots, vals, vhash, ser, ser_vids, ser_pos, shash, consts, slots, kv,
+    size_t aslots, vals, vhash, ser, ser_vids, ser_pos, shash, ser_slot, consts, slots, kv,
         res, resfields, plist, result, aspans, spans, rescount, loc_memo, func_memo, lines, stamps,
         verdict, rx_memo, rx_scratch, akey, kstamp, elist, cum, smemo, fn_list, sprops, sstate,
         xverdict, fstk, fpool, total;
@@ -2679,20 +2684,25 @@ static P2M__MUST int p2m__make_plan(const p2m__req *q, p2m__plan *pl) {
     const int names = P2M__NAMES(e);
     const int pall = e->filter[P2M__F_PATTERN].enabled && e->filter[P2M__F_PATTERN].all_keys;
     const uint64_t vals = p2m__vals_bound(q), cap = q->sv.series_cap;
+    uint64_t hcap;
     if (vals > 0x40000000u || cap > 0x40000000u) return -1;
     pl->vals_cap = (uint32_t)vals;
     pl->vhash_cap = p2m__pow2_at_least(vals * 2u);
     pl->ser_cap = (uint32_t)cap;
-    /* series table: at most 2/3 full; at most 1/6 with the function metric
+    /* series hash: it holds the series of one resource at a time (each
+       resource's are taken out when the next begins), so it is sized for
+       the largest resource; a build for size keeps every resource's and
+       sizes it for them all. At most 2/3 full; at most 1/6 with the function metric
        on a request of 1024 samples or more, where most lookups miss (feeds
        bound for an overflow point) and a miss walks the whole run of its
        slot: 1/6 takes 11% off the bench's typical function conversion for
        384 KB more working memory. Smaller requests keep the small table:
        it stays in cache, and clearing the bigger one would cost them more
        than it saves. */
+    hcap = P2M__FOR_SIZE ? cap : q->sv.series_res;
     pl->shash_cap = p2m__pow2_at_least(
-        e->metric[P2M_METRIC_FUNCTION].enabled && q->sv.n_samples >= 1024u ? cap * 6u + 1u
-                                                                           : cap + cap / 2u + 1u);
+        e->metric[P2M_METRIC_FUNCTION].enabled && q->sv.n_samples >= 1024u ? hcap * 6u + 1u
+                                                                           : hcap + hcap / 2u + 1u);
     pl->total = 0;
     P2M__PLACE(result, sizeof(struct p2m_result));
     /* the dictionary's spans (p2m__dict_scan writes them here before the
@@ -2706,6 +2716,7 @@ static P2M__MUST int p2m__make_plan(const p2m__req *q, p2m__plan *pl) {
     P2M__PLACE(ser_vids, (size_t)pl->ser_cap * e->n_keys * 4u);
     P2M__PLACE(ser_pos, (size_t)pl->ser_cap * e->n_keys);
     P2M__PLACE(shash, (size_t)pl->shash_cap * 4u);
+    P2M__PLACE(ser_slot, P2M__FOR_SIZE ? 0u : (size_t)pl->ser_cap * 4u);
     P2M__PLACE(consts, (size_t)e->n_rules * 8u);
     /* the current resource's count and ovf per metric id in use */
     P2M__PLACE(rescount, ((size_t)P2M_METRIC_EXTRA + e->n_extra) * 8u);
@@ -3496,6 +3507,9 @@ P2M__INLINE uint32_t p2m__series_at(p2m__req *q, uint32_t metric, uint32_t h) {
         P2M_MEMSET(&q->ser[id], 0, sizeof q->ser[id]);
         q->count[metric]++;
         q->shash[i] = P2M__ID1(id);
+#if !P2M__FOR_SIZE
+        q->ser_slot[id] = i;
+#endif
         for (k = 0; k < nk; k++) {
             q->ser_vids[(size_t)id * nk + k] = q->kv[k];
             q->ser_pos[(size_t)id * nk + k] = q->kpos[k];
@@ -4850,6 +4864,12 @@ static P2M__NOINLINE P2M__MUST int p2m__walk_request(p2m__req *q) {
         const uint8_t *rp, *rend;
         p2m__res *out;
         uint32_t first_ser = q->n_ser, i;
+#if !P2M__FOR_SIZE
+        /* the last resource's series are never looked up again: the hash
+           gives their slots back */
+        for (i = q->res_first_ser; i < first_ser; i++)
+            if (!q->ser[i].overflow) q->shash[q->ser_slot[i]] = P2M__ID1_NONE;
+#endif
         q->res_first_ser = first_ser;
         if (f.num != P2M__PB_REQ_RESOURCE_PROFILES || f.wt != P2M__WT_LEN) continue;
         q->st->resources++;
@@ -6570,6 +6590,7 @@ static P2M__NOINLINE P2M__MUST p2m_status p2m__place(p2m__req *q, const p2m_engi
     q->ser_pos = base + pl.ser_pos;
     q->shash = (uint32_t *)(void *)(base + pl.shash);
     q->shash_mask = pl.shash_cap - 1u;
+    q->ser_slot = (uint32_t *)(void *)(base + pl.ser_slot);
     q->rule_const = (uint32_t *)(void *)(base + pl.consts);
     q->count = (uint32_t *)(void *)(base + pl.rescount);
     q->ovf = q->count + P2M_METRIC_EXTRA + engine->n_extra;
