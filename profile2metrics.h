@@ -5658,10 +5658,32 @@ P2M__INLINE int p2m__series_attr(const p2m_result *r, uint32_t sid, uint32_t pos
     return 1;
 }
 
+/* The function metric's points of one sample come one after another and
+   differ only in the name, written last: the encoder keeps where the
+   previous point's other attributes were written, and copies them when the
+   next point's are the same. */
+typedef struct p2m__reuse {
+    uint32_t sid;    /* the previous function point's series */
+    int ok;          /* from and to hold its other attributes */
+    size_t from, to; /* they are the buffer's bytes [cap - to, cap - from) */
+} p2m__reuse;
+
+/* Do series a and b have the same attributes, the function name left out? */
+static int p2m__same_but_name(const p2m_result *r, uint32_t a, uint32_t b) {
+    const uint32_t nk = r->e->n_keys, fk = r->e->fkey;
+    const uint32_t *va = r->ser_vids + (size_t)a * nk, *vb = r->ser_vids + (size_t)b * nk;
+    const uint8_t *pa = r->ser_pos + (size_t)a * nk, *pb = r->ser_pos + (size_t)b * nk;
+    uint32_t k;
+    for (k = 0; k < nk; k++)
+        if (k != fk && (va[k] != vb[k] || pa[k] != pb[k])) return 0;
+    return 1;
+}
+
 /* The attributes of the point of series s (sid: its id; the point res,
-   metric, point), last first (the writer goes backwards). */
+   metric, point), last first (the writer goes backwards). ru: the
+   encoder's p2m__reuse (NULL: none). */
 static void p2m__bw_attrs_of(const p2m_result *r, const p2m__series *s, uint32_t sid, size_t res,
-                             size_t metric, size_t point, p2m__bw *w) {
+                             size_t metric, size_t point, p2m__bw *w, p2m__reuse *ru) {
     uint32_t pos;
     p2m_attribute a;
     if (!s) return;
@@ -5679,10 +5701,24 @@ static void p2m__bw_attrs_of(const p2m_result *r, const p2m__series *s, uint32_t
         w->n += s->asize - 1u;
         return;
     }
+    if (P2M__FOR_SIZE || !w->cap || s->metric != P2M_METRIC_FUNCTION || !r->e->n_rules) ru = 0;
     pos = r->e->n_rules + 1u; /* n_rules: the function name */
     while (pos-- > 0) {
         const uint32_t k = p2m__pos_key(r->e, pos), nk = r->e->n_keys;
         uint32_t vid;
+        if (ru && pos + 1u == r->e->n_rules) { /* the name is written: the others */
+            if (ru->ok && p2m__same_but_name(r, ru->sid, sid)) {
+                const size_t len = ru->to - ru->from;
+                w->n += len;
+                if (w->n <= w->cap)
+                    P2M_MEMCPY(w->buf + (w->cap - w->n), w->buf + (w->cap - ru->to), len);
+                ru->from = w->n - len;
+                ru->to = w->n;
+                ru->sid = sid;
+                return;
+            }
+            ru->from = w->n;
+        }
         if (k >= nk) continue;
         vid = r->ser_vids[(size_t)sid * nk + k];
         if (vid <= P2M__VID_EMPTY || r->ser_pos[(size_t)sid * nk + k] != pos) continue;
@@ -5693,6 +5729,11 @@ static void p2m__bw_attrs_of(const p2m_result *r, const p2m__series *s, uint32_t
             p2m__bw_keyvalue(w, P2M__PB_POINT_ATTRIBUTES, &a, r);
         }
     }
+    if (ru) {
+        ru->to = w->n;
+        ru->sid = sid;
+        ru->ok = 1;
+    }
 }
 
 /* The same by position. */
@@ -5700,7 +5741,7 @@ static void p2m__bw_point_attributes(const p2m_result *r, size_t res, size_t met
                                      p2m__bw *w) {
     uint32_t sid = 0;
     const p2m__series *s = p2m__point_at(r, res, metric, point, &sid);
-    p2m__bw_attrs_of(r, s, sid, res, metric, point, w);
+    p2m__bw_attrs_of(r, s, sid, res, metric, point, w, 0);
 }
 
 /* The contents of an output Resource: attributes resolved to plain key and
@@ -5742,6 +5783,8 @@ static void p2m__encode(const p2m_result *r, p2m__bw *w) {
         while (mi-- > 0) {
             p2m_metric_info info;
             size_t mark_m = w->n, mark_sum, pi;
+            p2m__reuse ru;
+            ru.ok = 0;
             p2m_result_metric(r, ri, mi, &info);
             mark_sum = w->n;
             if (!info.is_gauge) {
@@ -5757,7 +5800,7 @@ static void p2m__encode(const p2m_result *r, p2m__bw *w) {
                 uint32_t sid = 0;
                 const p2m__series *s = p2m__point_at(r, ri, mi, pi, &sid);
                 p2m__point_values_of(r, s, sid, &pt);
-                p2m__bw_attrs_of(r, s, sid, ri, mi, pi, w);
+                p2m__bw_attrs_of(r, s, sid, ri, mi, pi, w, &ru);
                 if (pt.is_double) {
                     uint64_t bits;
                     P2M_MEMCPY(&bits, &pt.as_double, 8);

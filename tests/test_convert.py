@@ -1489,6 +1489,57 @@ def _():
     eq(got, [(n, total[n]) for n in order], "function_cpu_time points, in order")
 
 
+@check("function_inclusive_attributes_per_point")
+def _():
+    # Threads, each with a string and an integer attribute, share stacks: a
+    # function point carries its sample's attributes in rule order, then the
+    # name. One sample's points differ only in the name (the encoder copies
+    # the rest from the point written before), other threads' do not, and
+    # max_series 40 sends the first resource's later feeds to its overflow
+    # point. Each point's attributes, value and place are worked out here
+    # from what the builder was given.
+    import random
+    rnd = random.Random(5)
+    cfg = ("attributes:\n"
+           "  - {key: thread.name, type: attribute, from: thread.name}\n"
+           "  - {key: tid, type: attribute, from: thread.id}\n"
+           "max_series: 40\n" + INCL)
+    b = G.Builder("v1.10")
+    locs = [b.location([n]) for n in "abcdef"]
+    want = []
+    for ri, (n_samples, n_threads) in enumerate(((150, 10), (12, 2))):
+        threads = [("worker-%d" % t, 100 + t) for t in range(n_threads)]
+        sp = b.scope(b.resource({"service.name": "s%d" % ri}))
+        p = b.profile(sp, ("cpu", "nanoseconds"), time=T0, duration=DUR)
+        stacks = [[rnd.randrange(6) for _ in range(rnd.randint(1, 5))] for _ in range(8)]
+        order, total, ovf = [], {}, 0
+        for _ in range(n_samples):
+            tname, tid = rnd.choice(threads)
+            idx = rnd.choice(stacks)
+            v = rnd.randint(1, 1000)
+            b.sample(p, b.stack([locs[i] for i in idx]), values=[v],
+                     attrs=[("thread.name", tname), ("thread.id", tid)])
+            for n in dict.fromkeys("abcdef"[i] for i in idx):
+                k = (tname, tid, n)
+                if k in total:
+                    total[k] += v
+                elif len(total) < 40:
+                    order.append(k)
+                    total[k] = v
+                else:
+                    ovf += v
+        want.append(([([("thread.name", t), ("tid", i), ("function.name", n)], total[(t, i, n)])
+                      for t, i, n in order], ovf))
+    r = convert_ok("function_inclusive_attributes", b.to_bytes(), config=cfg)
+    need(want[0][1] > 0 and want[1][1] == 0, "the reference overflows in resource 0 only")
+    for ri, (pts, ovf) in enumerate(want):
+        got = points(r.req, "function_cpu_time", ri)
+        if ovf:
+            eq(got[-1], ([("otel.metric.overflow", True)], ovf), "resource %d: overflow point" % ri)
+            got = got[:-1]
+        eq(got, pts, "resource %d: function_cpu_time points, in order" % ri)
+
+
 def unreferenced_bad_locations(refer=None):
     """Locations a, b used by a sample, and locations no sample uses: one whose
     line names a function outside the table, one whose function's name is
