@@ -1642,6 +1642,24 @@ static P2M__MUST int p2m__check_value(p2m__wire *w, p2m__span s, int kind, int d
     return 0;
 }
 
+/* Is AnyValue s one string_value of under 128 bytes, or one int_value or
+   bool_value of up to 9 bytes, and nothing else (as most attribute values
+   are)? Then p2m__check_value has nothing to find in it. */
+P2M__INLINE int p2m__simple_value(p2m__span s) {
+    const uint8_t *p = s.p;
+    size_t i;
+    if (s.n < 2) return 0;
+    if (p[0] == P2M__TAG(P2M__PB_ANY_VALUE_STRING_VALUE, P2M__WT_LEN))
+        return p[1] < 0x80u && p[1] + 2u == s.n;
+    if ((p[0] != P2M__TAG(P2M__PB_ANY_VALUE_INT_VALUE, P2M__WT_VARINT) &&
+         p[0] != P2M__TAG(P2M__PB_ANY_VALUE_BOOL_VALUE, P2M__WT_VARINT)) ||
+        s.n > 10)
+        return 0;
+    for (i = 1; i + 1 < s.n; i++)
+        if (p[i] < 0x80u) return 0;
+    return p[s.n - 1] < 0x80u;
+}
+
 /* ---- configuration and the compiled engine ------------------------------- */
 
 #define P2M__MAGIC 0x70326d31u /* "p2m1" */
@@ -3093,7 +3111,7 @@ static P2M__NOINLINE P2M__MUST int p2m__index_dictionary(p2m__req *q) {
             else if (g.num == P2M__PB_KVU_VALUE && g.wt == P2M__WT_LEN) { val = g.s; has_val = 1; }
         }
         if (rr < 0) return -1;
-        if (has_val) {
+        if (has_val && (P2M__FOR_SIZE || !p2m__simple_value(val))) {
             if (p2m__check_value(&q->w, val, P2M__NK_ANY, 4, &ev10) < 0) return -1;
             if (ev10) q->sv.ev |= P2M__EV10;
         }

@@ -895,6 +895,21 @@ def _():
     need(e is None, "80+ levels of nesting: %s" % (e,))
 
 
+@check("malformed_attribute_value_length_is_checked")
+def _():
+    # An attribute-table entry no sample uses whose AnyValue is a
+    # string_value with a two-byte length running one byte past its end: the
+    # first length byte plus two equals the AnyValue's size, as a one-byte
+    # length would.
+    data = small_valid()
+    av = b"\x0a\x85\x01" + b"x" * 132
+    need(len(av) == 0x85 + 2, "the AnyValue's size")
+    entry = G.f_varint(1, 0) + G.f_bytes(2, av)
+    bad = G.append_raw(data, [(2, 0)], G.f_bytes(6, entry))
+    e = malformed("attribute_value_length", bad)
+    need(e is None, "a string_value's length past its AnyValue: %s" % (e,))
+
+
 @check("nesting_within_limit_accepted")
 def _():
     data = small_valid()
