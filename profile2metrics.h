@@ -2002,7 +2002,9 @@ typedef struct p2m__survey {
        at[n]: where the table of ProfilesDictionary field n starts */
     uint32_t n_spans, at[P2M__PB_DICT_STACK_TABLE + 1];
     uint64_t n_profiles, n_samples, series_cap;
+#if !P2M__FOR_SIZE
     uint64_t series_res;      /* the largest bound of one resource's series */
+#endif
     uint64_t fnames;          /* bound on the distinct function names of one sample */
     unsigned ev;
 } p2m__survey;
@@ -2142,11 +2144,14 @@ typedef struct p2m__req {
     uint32_t *ser_vids;
     uint8_t *ser_pos;
     uint32_t n_ser, ser_cap;
+#if !P2M__FOR_SIZE /* not in builds for size, whose stack holds the request */
     uint32_t fn_abase;        /* a function feed's attribute bytes without its name, plus 2
                                  (1: not all strings); 0 until a new series needs it */
+#endif
     uint32_t *shash;          /* open addressing: P2M__ID1(series id), P2M__ID1_NONE = empty */
-    uint32_t *ser_slot;       /* per series not an overflow point, its slot in shash (not for
-                                 size) */
+#if !P2M__FOR_SIZE
+    uint32_t *ser_slot;       /* per series not an overflow point, its slot in shash */
+#endif
     uint32_t shash_mask;
     /* per-rule constants and per-level slots */
     uint32_t *rule_const, *rule_def;
@@ -2466,7 +2471,9 @@ static void p2m__survey_resource_cap(p2m__req *q, uint64_t samples) {
         b += fs < lim ? fs : lim;
     }
     q->sv.series_cap += b;
+#if !P2M__FOR_SIZE
     if (b > q->sv.series_res) q->sv.series_res = b;
+#endif
 }
 
 /* The survey: skims the request without memory for the counts that size
@@ -2717,7 +2724,11 @@ static P2M__MUST int p2m__make_plan(const p2m__req *q, p2m__plan *pl) {
        384 KB more working memory. Smaller requests keep the small table:
        it stays in cache, and clearing the bigger one would cost them more
        than it saves. */
-    hcap = P2M__FOR_SIZE ? cap : q->sv.series_res;
+#if P2M__FOR_SIZE
+    hcap = cap;
+#else
+    hcap = q->sv.series_res;
+#endif
     pl->shash_cap = p2m__pow2_at_least(
         e->metric[P2M_METRIC_FUNCTION].enabled && q->sv.n_samples >= 1024u ? hcap * 6u + 1u
                                                                            : hcap + hcap / 2u + 1u);
@@ -3481,7 +3492,7 @@ static P2M__NOINLINE uint16_t p2m__attrs_size(const p2m__req *q, uint32_t id, ui
 
 /* The same for a new series of the function metric: the attributes other
    than the name are those of every series the current feed makes, so they
-   are counted once per feed (p2m__feed_functions clears fn_abase). */
+   are counted once per feed (p2m__feed_names clears fn_abase). */
 static uint16_t p2m__fn_attrs_size(p2m__req *q, uint32_t id) {
     const p2m_engine *e = q->e;
     const uint32_t fk = e->fkey, vid = q->ser_vids[(size_t)id * e->n_keys + fk];
@@ -3978,7 +3989,9 @@ static P2M__MUST int p2m__feed_functions(p2m__req *q, uint64_t stack_idx, uint64
         n = 1;
     }
     q->kpos[fk] = (uint8_t)q->e->n_rules; /* after every rule's attribute */
+#if !P2M__FOR_SIZE
     q->fn_abase = 0;
+#endif
     /* Feeds that land in the overflow point (most, once a resource has
        max_series of them) are added to it once, together. */
     for (k = 0; k < n; k++) {
@@ -5818,7 +5831,7 @@ static void p2m__encode(const p2m_result *r, p2m__bw *w) {
                 uint32_t sid = 0;
                 const p2m__series *s = p2m__point_at(r, ri, mi, pi, &sid);
                 p2m__point_values_of(r, s, sid, &pt);
-                p2m__bw_attrs_of(r, s, sid, ri, mi, pi, w, &ru);
+                p2m__bw_attrs_of(r, s, sid, ri, mi, pi, w, P2M__FOR_SIZE ? 0 : &ru);
                 if (pt.is_double) {
                     uint64_t bits;
                     P2M_MEMCPY(&bits, &pt.as_double, 8);
@@ -6651,7 +6664,9 @@ static P2M__NOINLINE P2M__MUST p2m_status p2m__place(p2m__req *q, const p2m_engi
     q->ser_pos = base + pl.ser_pos;
     q->shash = (uint32_t *)(void *)(base + pl.shash);
     q->shash_mask = pl.shash_cap - 1u;
+#if !P2M__FOR_SIZE
     q->ser_slot = (uint32_t *)(void *)(base + pl.ser_slot);
+#endif
     q->rule_const = (uint32_t *)(void *)(base + pl.consts);
     q->count = (uint32_t *)(void *)(base + pl.rescount);
     q->ovf = q->count + P2M_METRIC_EXTRA + engine->n_extra;
