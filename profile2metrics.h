@@ -3004,6 +3004,33 @@ P2M__INLINE const uint8_t *p2m__scan_run(p2m__scan *s, const uint8_t *in, uint32
     return dp;
 }
 
+/* Does the scan keep the entries of dictionary table num? */
+P2M__INLINE int p2m__scan_keeps(uint32_t num, int stacks) {
+    return num == P2M__PB_DICT_STRING_TABLE || num == P2M__PB_DICT_ATTRIBUTE_TABLE ||
+           (stacks && (num == P2M__PB_DICT_STACK_TABLE || num == P2M__PB_DICT_LOCATION_TABLE ||
+                       num == P2M__PB_DICT_MAPPING_TABLE));
+}
+
+/* The rest of a run of entries with tag byte t of a table the scan does
+   not keep (functions, locations and stacks when no stack is read): each
+   is passed over by its one- or two-byte length alone. Returns where the
+   run stopped; the caller reads the entry there. */
+P2M__INLINE const uint8_t *p2m__scan_skip(uint32_t t, const uint8_t *dp, const uint8_t *lim,
+                                          const uint8_t *dend) {
+    while (dp <= lim && dp[0] == t) {
+        size_t len = dp[1];
+        const uint8_t *v = dp + 2;
+        if (len >= 0x80u) {
+            if (dp[2] >= 0x80u) break;
+            len = (len & 0x7fu) | (size_t)dp[2] << 7;
+            v++;
+        }
+        if (len > (size_t)(dend - v)) break;
+        dp = v + len;
+    }
+    return dp;
+}
+
 P2M__INLINE P2M__MUST int p2m__dict_scan_in(p2m__req *q, uint8_t *lo, uint8_t *hi, int stacks) {
     const uint8_t *dp = q->sv.dict.p, *dend = dp + q->sv.dict.n;
     p2m__scan s;
@@ -3031,8 +3058,12 @@ P2M__INLINE P2M__MUST int p2m__dict_scan_in(p2m__req *q, uint8_t *lo, uint8_t *h
                     const p2m__strent *const before = s.sp;
                     p2m__scan_entry(&s, q->in, t, v, (uint32_t)len, stacks);
                     dp = v + len;
-                    if (!P2M__FOR_SIZE && s.sp != before) /* -Os: the loop reads the rest too */
+                    /* -Os: the loop reads the rest too */
+                    if (!P2M__FOR_SIZE && s.sp != before) {
                         dp = p2m__scan_run(&s, q->in, t, dp, lim, dend);
+                    } else if (!P2M__FOR_SIZE && !p2m__scan_keeps(t >> 3, stacks)) {
+                        dp = p2m__scan_skip(t, dp, lim, dend);
+                    }
                 }
             }
         }
@@ -3500,7 +3531,8 @@ static uint16_t p2m__fn_attrs_size(p2m__req *q, uint32_t id) {
     if (!q->fn_abase) q->fn_abase = 1u + p2m__attrs_size(q, id, fk);
     if (q->fn_abase == 1u) return 0;
     n = q->fn_abase - 1u;
-    if (vid > P2M__VID_EMPTY && q->ser_pos[(size_t)id * e->n_keys + fk] == e->n_rules) { /* the name, as written */
+    /* the name, when it is written */
+    if (vid > P2M__VID_EMPTY && q->ser_pos[(size_t)id * e->n_keys + fk] == e->n_rules) {
         if (q->vals[vid].type != P2M_VALUE_STRING) return 0;
         n += p2m__ld_size(p2m__ld_size(e->keys[fk].len) +
                           p2m__ld_size(p2m__ld_size(q->vals[vid].len)));
