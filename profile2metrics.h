@@ -3102,6 +3102,44 @@ static P2M__NOINLINE P2M__MUST int p2m__dict_scan(p2m__req *q, uint8_t *lo, uint
     return stacks ? p2m__dict_scan_in(q, lo, hi, 1) : p2m__dict_scan_in(q, lo, hi, 0);
 }
 
+/* key_strindex as a varint of up to four bytes at p (its tag read): its
+   end, or NULL. */
+P2M__INLINE const uint8_t *p2m__kvu_key(const uint8_t *p, const uint8_t *end, uint64_t *key) {
+    uint32_t v = 0, i;
+    for (i = 0; i < 4u && i < (size_t)(end - p); i++) {
+        v |= (uint32_t)(p[i] & 0x7fu) << (7u * i);
+        if (p[i] < 0x80u) {
+            *key = v;
+            return p + i + 1;
+        }
+    }
+    return 0;
+}
+
+/* Is the attribute entry [p, end) in a shape nearly every sender writes:
+   key_strindex (a varint of up to four bytes) and the value (a one-byte
+   length), in either order, or the value alone, and nothing else? Then
+   *key and *val are read from it as the field reader would. */
+P2M__INLINE int p2m__kvu_plain(const uint8_t *p, const uint8_t *end, uint64_t *key,
+                               p2m__span *val) {
+    uint64_t k = 0;
+    const int key_first = p < end && p[0] == P2M__TAG(P2M__PB_KVU_KEY_STRINDEX, P2M__WT_VARINT);
+    if (key_first && !(p = p2m__kvu_key(p + 1, end, &k))) return 0;
+    if (end - p < 2 || p[0] != P2M__TAG(P2M__PB_KVU_VALUE, P2M__WT_LEN) || p[1] >= 0x80u ||
+        (size_t)(end - p) < 2u + p[1])
+        return 0;
+    val->p = p + 2;
+    val->n = p[1];
+    p += 2u + p[1];
+    if (p != end) { /* the key after the value (Go's eBPF profiler writes them so) */
+        if (key_first || p[0] != P2M__TAG(P2M__PB_KVU_KEY_STRINDEX, P2M__WT_VARINT) ||
+            p2m__kvu_key(p + 1, end, &k) != end)
+            return 0;
+    }
+    *key = k;
+    return 1;
+}
+
 /* One pass over the dictionary (unless p2m__dict_scan made it): the spans
    of the string table, the attribute table and, when stacks are read, the
    stack, location, function and mapping tables; then each attribute entry
@@ -3148,11 +3186,19 @@ static P2M__NOINLINE P2M__MUST int p2m__index_dictionary(p2m__req *q) {
         a->vid = P2M__VID_ABSENT;
         a->slot = P2M__NONE;
         a->bad = 0;
-        while ((rr = p2m__next(&q->w, &kp, kend, &g)) > 0) {
-            if (g.num == P2M__PB_KVU_KEY_STRINDEX && g.wt == P2M__WT_VARINT) key_idx = g.v;
-            else if (g.num == P2M__PB_KVU_VALUE && g.wt == P2M__WT_LEN) { val = g.s; has_val = 1; }
+        if (!P2M__FOR_SIZE && p2m__kvu_plain(kp, kend, &key_idx, &val)) {
+            has_val = 1;
+        } else {
+            while ((rr = p2m__next(&q->w, &kp, kend, &g)) > 0) {
+                if (g.num == P2M__PB_KVU_KEY_STRINDEX && g.wt == P2M__WT_VARINT) {
+                    key_idx = g.v;
+                } else if (g.num == P2M__PB_KVU_VALUE && g.wt == P2M__WT_LEN) {
+                    val = g.s;
+                    has_val = 1;
+                }
+            }
+            if (rr < 0) return -1;
         }
-        if (rr < 0) return -1;
         if (has_val && (P2M__FOR_SIZE || !p2m__simple_value(val))) {
             if (p2m__check_value(&q->w, val, P2M__NK_ANY, 4, &ev10) < 0) return -1;
             if (ev10) q->sv.ev |= P2M__EV10;

@@ -910,6 +910,37 @@ def _():
     need(e is None, "a string_value's length past its AnyValue: %s" % (e,))
 
 
+@check("attribute_entries_in_any_field_order")
+def _():
+    # Attribute-table entries as senders write them and as they may: key
+    # first, value first (Go's eBPF profiler), the key as an overlong
+    # two-byte varint, a unit after the value, the key twice (the last
+    # counts). Each sample refers to one; its thread.name must come out.
+    b = G.Builder("v1.10")
+    sp = b.scope(b.resource({"service.name": "m"}))
+    p = b.profile(sp, ("cpu", "nanoseconds"), time=T0, duration=DUR)
+    st = b.stack([b.location(["f"])])
+    kt, ku, kx = b.s(THREAD), b.s("bytes"), b.s("other.key")
+    need(kt < 128, "test bug: the key's index takes one byte")
+    n0 = len(b.d.attribute_table)
+
+    def val(text):
+        return G.f_bytes(2, G.f_bytes(1, text))
+    entries = [G.f_varint(1, kt) + val("t0"),
+               val("t1") + G.f_varint(1, kt),
+               val("t2") + bytes([0x08, 0x80 | kt, 0x00]),
+               G.f_varint(1, kt) + val("t3") + G.f_varint(3, ku),
+               G.f_varint(1, kx) + val("t4") + G.f_varint(1, kt)]
+    for i in range(len(entries)):
+        b.sample(p, st, values=[10 + i], attrs=[n0 + i])
+    data = b.to_bytes()
+    for e in entries:
+        data = G.append_raw(data, [(2, 0)], G.f_bytes(6, e))
+    r = convert_ok("attribute_entry_order", data)
+    eq(sorted(points(r.req, "cpu_time")), [(pa(thread="t%d" % i), 10 + i) for i in range(5)],
+       "cpu_time points")
+
+
 @check("nesting_within_limit_accepted")
 def _():
     data = small_valid()
