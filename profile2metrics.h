@@ -2233,10 +2233,48 @@ P2M__INLINE const uint8_t *p2m__skip_samples(const uint8_t *p, const uint8_t *en
 }
 
 /* Scans a sample's fields for layout evidence. */
+/* The layout evidence of a sample [p, end) whose fields are all plain
+   (one-byte tags; varints of up to 9 bytes; lengths of one or two bytes;
+   fixed 32 and 64 bits), read without the field reader: 1, or 0 when a
+   field is not plain (the reader then reads the sample, and reports what
+   is malformed). The same evidence as p2m__survey_sample's. */
+P2M__INLINE int p2m__sample_ev_plain(const uint8_t *p, const uint8_t *end, unsigned *ev) {
+    unsigned e = 0;
+    while (p < end) {
+        const uint32_t t = p[0];
+        uint32_t len;
+        const uint8_t *v;
+        if (t >= 0x80u || t < 8u) return 0;
+        switch (t & 7u) {
+        case P2M__WT_VARINT:
+            if (!(p = p2m__varint_end9(p + 1, end))) return 0;
+            break;
+        case P2M__WT_LEN:
+            if (end - p < 2 || !p2m__short_len(p, end, &len, &v)) return 0;
+            if (t >> 3 == P2M__PB_SAMPLE_V18_ATTRIBUTE_INDICES) e |= P2M__EVOLD;
+            else if (t >> 3 == P2M__PB_SAMPLE_V110_VALUES) e |= P2M__EV10;
+            p = v + len;
+            break;
+        case P2M__WT_I64:
+            if (end - p < 9) return 0;
+            p += 9;
+            break;
+        case P2M__WT_I32:
+            if (end - p < 5) return 0;
+            p += 5;
+            break;
+        default: return 0;
+        }
+    }
+    *ev |= e;
+    return 1;
+}
+
 static P2M__MUST int p2m__survey_sample(p2m__req *q, p2m__span s, unsigned *ev) {
     const uint8_t *p = s.p, *end = s.p + s.n;
     p2m__field f;
     int r;
+    if (!P2M__FOR_SIZE && p2m__sample_ev_plain(p, end, ev)) return 0;
     while ((r = p2m__next(&q->w, &p, end, &f)) > 0) {
         if (f.wt != P2M__WT_LEN) continue;
         if (f.num == P2M__PB_SAMPLE_V18_ATTRIBUTE_INDICES) *ev |= P2M__EVOLD; /* packed */
