@@ -4464,6 +4464,78 @@ typedef struct p2m__sfields {
     uint32_t values, attrs, contra;
 } p2m__sfields;
 
+/* The value of the varint [p, e) of at most 9 bytes (p2m__varint_end9). */
+P2M__INLINE uint64_t p2m__varint9(const uint8_t *p, const uint8_t *e) {
+    uint64_t v = 0;
+    unsigned shift = 0;
+    for (; p < e; p++, shift += 7) v |= (uint64_t)(*p & 0x7fu) << shift;
+    return v;
+}
+
+/* What p2m__read_sample takes from a sample [p, end) whose fields are all
+   plain (one-byte tags, varints of up to 9 bytes, lengths of one or two
+   bytes, fixed widths), with at most one attribute_indices field, packed,
+   and values, if any, packed: the stack index, the timestamps' count, the
+   values' sum, and the attribute field in *attrs (its tag's place in
+   *attrs_at; attrs->p NULL without one). 0 when the sample is not so: the
+   field reader then reads it (and reports what is malformed). */
+P2M__INLINE int p2m__sample_plain(const uint8_t *p, const uint8_t *end, const p2m__sfields *sf,
+                                  p2m__smp *x, p2m__span *attrs, const uint8_t **attrs_at) {
+    uint64_t stack = 0, count = 0, sum = 0;
+    int has_values = 0;
+    attrs->p = 0;
+    attrs->n = 0;
+    while (p < end) {
+        const uint32_t t = p[0], num = t >> 3;
+        const uint8_t *e, *v;
+        uint32_t len;
+        if (t >= 0x80u || t < 8u) return 0;
+        switch (t & 7u) {
+        case P2M__WT_VARINT:
+            if (!(e = p2m__varint_end9(p + 1, end)) || num == sf->values || num == sf->attrs)
+                return 0;
+            if (num == P2M__PB_SAMPLE_STACK_INDEX) stack = p2m__varint9(p + 1, e);
+            p = e;
+            break;
+        case P2M__WT_LEN:
+            if (end - p < 2 || !p2m__short_len(p, end, &len, &v) || num == sf->contra) return 0;
+            if (num == sf->attrs) {
+                if (attrs->p) return 0;
+                attrs->p = v;
+                attrs->n = len;
+                *attrs_at = p;
+            } else if (num == P2M__PB_SAMPLE_TIMESTAMPS_UNIX_NANO) {
+                if (len % 8u) return 0;
+                count += len / 8u;
+            } else if (num == sf->values) {
+                const uint8_t *w = v, *vend = v + len;
+                for (; w < vend; w = e) {
+                    if (!(e = p2m__varint_end9(w, vend))) return 0;
+                    sum += p2m__varint9(w, e);
+                    has_values = 1;
+                }
+            }
+            p = v + len;
+            break;
+        case P2M__WT_I64:
+            if (end - p < 9) return 0;
+            count += num == P2M__PB_SAMPLE_TIMESTAMPS_UNIX_NANO;
+            p += 9;
+            break;
+        case P2M__WT_I32:
+            if (end - p < 5) return 0;
+            p += 5;
+            break;
+        default: return 0;
+        }
+    }
+    x->stack_idx = stack;
+    x->count = count;
+    x->sum = sum;
+    x->has_values = has_values;
+    return 1;
+}
+
 /* Reads the fields of sample f into x. The sample's attributes are applied
    to q->smp_slots as they come, unless the memo may answer (one packed
    attribute_indices list, kept in x->attrs and applied later if needed). */
@@ -4490,6 +4562,24 @@ P2M__INLINE P2M__MUST int p2m__read_sample(p2m__req *q, const p2m__field *f, con
     x->attrs.v = 0;
     p2m__set_tag(&x->attrs, 0, P2M__WT_LEN);
     x->attrs.at = sp;
+    if (!P2M__FOR_SIZE) { /* most samples: read in place */
+        p2m__span a;
+        const uint8_t *a_at = sp;
+        if (p2m__sample_plain(sp, send, sf, x, &a, &a_at)) {
+            if (!a.p) return 0;
+            x->n_attr_fields = 1;
+            if (x->memo) { /* applied after the sample is read, or not at all */
+                x->attrs.s = a;
+                x->attrs.at = a_at;
+                return 0;
+            }
+            g.s = a;
+            g.at = a_at;
+            g.v = 0;
+            p2m__set_tag(&g, sf->attrs, P2M__WT_LEN);
+            return p2m__sample_attrs(q, &g, &x->bad, &x->bad_at) < 0 ? -1 : 0;
+        }
+    }
     while ((rr = p2m__next(&q->w, &sp, send, &g)) > 0) {
         if (g.num == sf->values && (g.wt == P2M__WT_LEN || g.wt == P2M__WT_VARINT)) {
             p2m__ints it;
