@@ -2233,38 +2233,54 @@ P2M__INLINE const uint8_t *p2m__skip_samples(const uint8_t *p, const uint8_t *en
 }
 
 /* Scans a sample's fields for layout evidence. */
-/* The layout evidence of a sample [p, end) whose fields are all plain
-   (one-byte tags; varints of up to 9 bytes; lengths of one or two bytes;
-   fixed 32 and 64 bits), read without the field reader: 1, or 0 when a
-   field is not plain (the reader then reads the sample, and reports what
-   is malformed). The same evidence as p2m__survey_sample's. */
+/* One plain field at p (a one-byte tag; a varint of up to 9 bytes; a
+   length of one or two bytes; fixed 64 or 32 bits): its tag byte in *t and
+   its value's bytes in *v (a varint's bytes, a length's body); returns the
+   field's end, or NULL when the field is not plain. */
+P2M__INLINE const uint8_t *p2m__plain_field(const uint8_t *p, const uint8_t *end, uint32_t *t,
+                                            p2m__span *v) {
+    const uint32_t b = p[0];
+    const uint8_t *q;
+    uint32_t len;
+    *t = b;
+    if (b >= 0x80u || b < 8u) return 0;
+    switch (b & 7u) {
+    case P2M__WT_VARINT:
+        if (!(q = p2m__varint_end9(p + 1, end))) return 0;
+        v->p = p + 1;
+        v->n = (uint32_t)(q - v->p);
+        return q;
+    case P2M__WT_LEN:
+        if (end - p < 2 || !p2m__short_len(p, end, &len, &q)) return 0;
+        v->p = q;
+        v->n = len;
+        return q + len;
+    case P2M__WT_I64:
+        if (end - p < 9) return 0;
+        v->p = p + 1;
+        v->n = 8;
+        return p + 9;
+    case P2M__WT_I32:
+        if (end - p < 5) return 0;
+        v->p = p + 1;
+        v->n = 4;
+        return p + 5;
+    default: return 0;
+    }
+}
+
+/* The layout evidence of a sample [p, end) whose fields are all plain,
+   read without the field reader: 1, or 0 when a field is not plain (the
+   reader then reads the sample, and reports what is malformed). The same
+   evidence as p2m__survey_sample's. */
 P2M__INLINE int p2m__sample_ev_plain(const uint8_t *p, const uint8_t *end, unsigned *ev) {
     unsigned e = 0;
     while (p < end) {
-        const uint32_t t = p[0];
-        uint32_t len;
-        const uint8_t *v;
-        if (t >= 0x80u || t < 8u) return 0;
-        switch (t & 7u) {
-        case P2M__WT_VARINT:
-            if (!(p = p2m__varint_end9(p + 1, end))) return 0;
-            break;
-        case P2M__WT_LEN:
-            if (end - p < 2 || !p2m__short_len(p, end, &len, &v)) return 0;
-            if (t >> 3 == P2M__PB_SAMPLE_V18_ATTRIBUTE_INDICES) e |= P2M__EVOLD;
-            else if (t >> 3 == P2M__PB_SAMPLE_V110_VALUES) e |= P2M__EV10;
-            p = v + len;
-            break;
-        case P2M__WT_I64:
-            if (end - p < 9) return 0;
-            p += 9;
-            break;
-        case P2M__WT_I32:
-            if (end - p < 5) return 0;
-            p += 5;
-            break;
-        default: return 0;
-        }
+        uint32_t t;
+        p2m__span v;
+        if (!(p = p2m__plain_field(p, end, &t, &v))) return 0;
+        if (t == P2M__TAG(P2M__PB_SAMPLE_V18_ATTRIBUTE_INDICES, P2M__WT_LEN)) e |= P2M__EVOLD;
+        else if (t == P2M__TAG(P2M__PB_SAMPLE_V110_VALUES, P2M__WT_LEN)) e |= P2M__EV10;
     }
     *ev |= e;
     return 1;
@@ -3011,6 +3027,24 @@ P2M__INLINE void p2m__scan_entry(p2m__scan *s, const uint8_t *in, uint32_t t, co
     }
 }
 
+/* The one- or two-byte length of the entry at dp (at least 3 bytes before
+   dend) and where its body starts: 0 when the length is longer or the body
+   runs past dend. */
+P2M__INLINE int p2m__scan_len(const uint8_t *dp, const uint8_t *dend, size_t *len,
+                              const uint8_t **v) {
+    size_t n = dp[1];
+    const uint8_t *b = dp + 2;
+    if (n >= 0x80u) {
+        if (dp[2] >= 0x80u) return 0;
+        n = (n & 0x7fu) | (size_t)dp[2] << 7;
+        b++;
+    }
+    if (n > (size_t)(dend - b)) return 0;
+    *len = n;
+    *v = b;
+    return 1;
+}
+
 /* The rest of a run of entries with tag byte t that were kept upward: each
    entry's span is recorded with no more tests than its tag, its one- or
    two-byte length and the room left; the run ends at any other entry, which
@@ -3022,14 +3056,9 @@ P2M__INLINE const uint8_t *p2m__scan_run(p2m__scan *s, const uint8_t *in, uint32
     const p2m__strent *const up = s->up;
     uint32_t n;
     while (dp <= lim && dp[0] == t && sp < up) {
-        size_t len = dp[1];
-        const uint8_t *v = dp + 2;
-        if (len >= 0x80u) {
-            if (dp[2] >= 0x80u) break;
-            len = (len & 0x7fu) | (size_t)dp[2] << 7;
-            v++;
-        }
-        if (len > (size_t)(dend - v)) break;
+        size_t len;
+        const uint8_t *v;
+        if (!p2m__scan_len(dp, dend, &len, &v)) break;
         sp->off = (uint32_t)(v - in);
         sp->len = (uint32_t)len;
         sp++;
@@ -3056,14 +3085,9 @@ P2M__INLINE int p2m__scan_keeps(uint32_t num, int stacks) {
 P2M__INLINE const uint8_t *p2m__scan_skip(uint32_t t, const uint8_t *dp, const uint8_t *lim,
                                           const uint8_t *dend) {
     while (dp <= lim && dp[0] == t) {
-        size_t len = dp[1];
-        const uint8_t *v = dp + 2;
-        if (len >= 0x80u) {
-            if (dp[2] >= 0x80u) break;
-            len = (len & 0x7fu) | (size_t)dp[2] << 7;
-            v++;
-        }
-        if (len > (size_t)(dend - v)) break;
+        size_t len;
+        const uint8_t *v;
+        if (!p2m__scan_len(dp, dend, &len, &v)) break;
         dp = v + len;
     }
     return dp;
@@ -3083,15 +3107,10 @@ P2M__INLINE P2M__MUST int p2m__dict_scan_in(p2m__req *q, uint8_t *lo, uint8_t *h
             const uint8_t *lim = dend - 3;
             while (dp <= lim) {
                 const uint32_t t = dp[0];
-                size_t len = dp[1];
-                const uint8_t *v = dp + 2;
-                if ((t & 0x87u) != P2M__WT_LEN || t < 8u) break;
-                if (len >= 0x80u) {
-                    if (dp[2] >= 0x80u) break;
-                    len = (len & 0x7fu) | (size_t)dp[2] << 7;
-                    v++;
-                }
-                if (len > (size_t)(dend - v)) break;
+                size_t len;
+                const uint8_t *v;
+                if ((t & 0x87u) != P2M__WT_LEN || t < 8u || !p2m__scan_len(dp, dend, &len, &v))
+                    break;
                 {
                     const p2m__strent *const before = s.sp;
                     p2m__scan_entry(&s, q->in, t, v, (uint32_t)len, stacks);
@@ -4473,12 +4492,11 @@ P2M__INLINE uint64_t p2m__varint9(const uint8_t *p, const uint8_t *e) {
 }
 
 /* What p2m__read_sample takes from a sample [p, end) whose fields are all
-   plain (one-byte tags, varints of up to 9 bytes, lengths of one or two
-   bytes, fixed widths), with at most one attribute_indices field, packed,
-   and values, if any, packed: the stack index, the timestamps' count, the
-   values' sum, and the attribute field in *attrs (its tag's place in
-   *attrs_at; attrs->p NULL without one). 0 when the sample is not so: the
-   field reader then reads it (and reports what is malformed). */
+   plain (p2m__plain_field), with at most one attribute_indices field,
+   packed, and values, if any, packed: the stack index, the timestamps'
+   count, the values' sum, and the attribute field in *attrs (its tag's
+   place in *attrs_at; attrs->p NULL without one). 0 when the sample is not
+   so: the field reader then reads it (and reports what is malformed). */
 P2M__INLINE int p2m__sample_plain(const uint8_t *p, const uint8_t *end, const p2m__sfields *sf,
                                   p2m__smp *x, p2m__span *attrs, const uint8_t **attrs_at) {
     uint64_t stack = 0, count = 0, sum = 0;
@@ -4486,47 +4504,38 @@ P2M__INLINE int p2m__sample_plain(const uint8_t *p, const uint8_t *end, const p2
     attrs->p = 0;
     attrs->n = 0;
     while (p < end) {
-        const uint32_t t = p[0], num = t >> 3;
-        const uint8_t *e, *v;
-        uint32_t len;
-        if (t >= 0x80u || t < 8u) return 0;
+        const uint8_t *at = p, *e;
+        uint32_t t, num;
+        p2m__span v;
+        if (!(p = p2m__plain_field(p, end, &t, &v))) return 0;
+        num = t >> 3;
         switch (t & 7u) {
         case P2M__WT_VARINT:
-            if (!(e = p2m__varint_end9(p + 1, end)) || num == sf->values || num == sf->attrs)
-                return 0;
-            if (num == P2M__PB_SAMPLE_STACK_INDEX) stack = p2m__varint9(p + 1, e);
-            p = e;
+            if (num == sf->values || num == sf->attrs) return 0; /* unpacked */
+            if (num == P2M__PB_SAMPLE_STACK_INDEX) stack = p2m__varint9(v.p, p);
             break;
         case P2M__WT_LEN:
-            if (end - p < 2 || !p2m__short_len(p, end, &len, &v) || num == sf->contra) return 0;
+            if (num == sf->contra) return 0;
             if (num == sf->attrs) {
                 if (attrs->p) return 0;
-                attrs->p = v;
-                attrs->n = len;
-                *attrs_at = p;
+                *attrs = v;
+                *attrs_at = at;
             } else if (num == P2M__PB_SAMPLE_TIMESTAMPS_UNIX_NANO) {
-                if (len % 8u) return 0;
-                count += len / 8u;
+                if (v.n % 8u) return 0;
+                count += v.n / 8u;
             } else if (num == sf->values) {
-                const uint8_t *w = v, *vend = v + len;
-                for (; w < vend; w = e) {
-                    if (!(e = p2m__varint_end9(w, vend))) return 0;
+                const uint8_t *w = v.p;
+                for (; w < p; w = e) {
+                    if (!(e = p2m__varint_end9(w, p))) return 0;
                     sum += p2m__varint9(w, e);
                     has_values = 1;
                 }
             }
-            p = v + len;
             break;
         case P2M__WT_I64:
-            if (end - p < 9) return 0;
             count += num == P2M__PB_SAMPLE_TIMESTAMPS_UNIX_NANO;
-            p += 9;
             break;
-        case P2M__WT_I32:
-            if (end - p < 5) return 0;
-            p += 5;
-            break;
-        default: return 0;
+        default: break;
         }
     }
     x->stack_idx = stack;
