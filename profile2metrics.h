@@ -3207,6 +3207,13 @@ static P2M__NOINLINE P2M__MUST int p2m__index_dictionary(p2m__req *q) {
     p2m__field f;
     int r;
     uint32_t cnt[P2M__PB_DICT_STACK_TABLE + 1], na = 0, i;
+#if !P2M__FOR_SIZE
+    /* the slots of the last keys seen, by key_strindex mod 8: entries repeat
+       a few keys (thread.id, thread.name, ...) */
+    uint64_t ck[8];
+    uint16_t cs[8];
+    P2M_MEMSET(ck, 0xff, sizeof ck);
+#endif
     if (!q->sv.dict.p) return 0;
     P2M_MEMSET(cnt, 0, sizeof cnt);
     p = q->sv.dict.p;
@@ -3260,8 +3267,19 @@ static P2M__NOINLINE P2M__MUST int p2m__index_dictionary(p2m__req *q) {
             if (p2m__check_value(&q->w, val, P2M__NK_ANY, 4, &ev10) < 0) return -1;
             if (ev10) q->sv.ev |= P2M__EV10;
         }
+#if !P2M__FOR_SIZE
+        if (!q->akey && ck[key_idx & 7u] == key_idx) {
+            a->slot = cs[key_idx & 7u];
+        } else {
+            if (p2m__string(q, key_idx, &key) < 0) { a->bad = 1; continue; }
+            a->slot = (uint16_t)p2m__slot_of(q->e, key);
+            ck[key_idx & 7u] = key_idx;
+            cs[key_idx & 7u] = a->slot;
+        }
+#else
         if (p2m__string(q, key_idx, &key) < 0) { a->bad = 1; continue; }
         a->slot = (uint16_t)p2m__slot_of(q->e, key);
+#endif
         if (q->akey)
             q->akey[i] =
                 p2m__intern(q, P2M_VALUE_STRING, (const uint8_t *)key.ptr, (uint32_t)key.len, 0);
