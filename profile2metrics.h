@@ -3209,10 +3209,11 @@ static P2M__NOINLINE P2M__MUST int p2m__index_dictionary(p2m__req *q) {
     uint32_t cnt[P2M__PB_DICT_STACK_TABLE + 1], na = 0, i;
 #if !P2M__FOR_SIZE
     /* the slots of the last keys seen, by key_strindex mod 8: entries repeat
-       a few keys (thread.id, thread.name, ...) */
+       a few keys (thread.id, thread.name, ...); UINT64_MAX: none */
     uint64_t ck[8];
     uint16_t cs[8];
     P2M_MEMSET(ck, 0xff, sizeof ck);
+    P2M_MEMSET(cs, 0xff, sizeof cs);
 #endif
     if (!q->sv.dict.p) return 0;
     P2M_MEMSET(cnt, 0, sizeof cnt);
@@ -3268,7 +3269,7 @@ static P2M__NOINLINE P2M__MUST int p2m__index_dictionary(p2m__req *q) {
             if (ev10) q->sv.ev |= P2M__EV10;
         }
 #if !P2M__FOR_SIZE
-        if (!q->akey && ck[key_idx & 7u] == key_idx) {
+        if (!q->akey && ck[key_idx & 7u] == key_idx && key_idx != UINT64_MAX) {
             a->slot = cs[key_idx & 7u];
         } else {
             if (p2m__string(q, key_idx, &key) < 0) { a->bad = 1; continue; }

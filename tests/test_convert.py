@@ -1731,20 +1731,27 @@ def _():
     bad_key = b.d.attribute_table.add()                  # key_strindex past the end
     bad_key.key_strindex = 100000
     bad_key.value.string_value = "v"
+    # key_strindex -1 (2^64 - 1 on the wire) before any key whose index is
+    # 7 mod 8, which the library's table of recent keys would hold
+    neg_key = b.d.attribute_table.add()
+    neg_key.key_strindex = -1
+    neg_key.value.string_value = "v"
     bad_val = b.d.attribute_table.add()                  # string_value_strindex past the end
     bad_val.key_strindex = b.s(THREAD)
     bad_val.value.string_value_strindex = 100000
     neg_val = b.d.attribute_table.add()                  # negative string_value_strindex
     neg_val.key_strindex = b.s(THREAD)
     neg_val.value.string_value_strindex = -2
+    need(all(i % 8 != 7 for i in (0, b.s(PROC), 100000)), "test bug: an earlier key is 7 mod 8")
     n = len(b.d.attribute_table)
-    b.sample(p, values=[2], attrs=[n - 3])
-    b.sample(p, values=[4], attrs=[n - 2])
-    b.sample(p, values=[8], attrs=[n - 1])
+    b.sample(p, values=[2], attrs=[n - 4])
+    b.sample(p, values=[4], attrs=[n - 3])
+    b.sample(p, values=[8], attrs=[n - 2])
+    b.sample(p, values=[32], attrs=[n - 1])
     b.sample(p, values=[16], attrs={PROC: "ok"})
     r = convert_ok("invalid_string_references", b.to_bytes())
     eq(points(r.req, "cpu_time"), [(pa("ok"), 17)], "cpu_time points")
-    stat(r, "invalid_references", 3)
+    stat(r, "invalid_references", 4)
 
 
 @check("resource_nested_values_resolved")
