@@ -2232,7 +2232,6 @@ P2M__INLINE const uint8_t *p2m__skip_samples(const uint8_t *p, const uint8_t *en
     return p;
 }
 
-/* Scans a sample's fields for layout evidence. */
 /* One plain field at p (a one-byte tag; a varint of up to 9 bytes; a
    length of one or two bytes; fixed 64 or 32 bits): its tag byte in *t and
    its value's bytes in *v (a varint's bytes, a length's body); returns the
@@ -2286,6 +2285,7 @@ P2M__INLINE int p2m__sample_ev_plain(const uint8_t *p, const uint8_t *end, unsig
     return 1;
 }
 
+/* Scans a sample's fields for layout evidence. */
 static P2M__MUST int p2m__survey_sample(p2m__req *q, p2m__span s, unsigned *ev) {
     const uint8_t *p = s.p, *end = s.p + s.n;
     p2m__field f;
