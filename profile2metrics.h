@@ -3634,7 +3634,7 @@ static P2M__NOINLINE uint16_t p2m__attrs_size(const p2m__req *q, uint32_t id, ui
         const uint32_t vid = q->ser_vids[(size_t)id * nk + k];
         const uint32_t pos = q->ser_pos[(size_t)id * nk + k];
         if (k == skip || vid <= P2M__VID_EMPTY || pos > e->n_rules || p2m__pos_key(e, pos) != k)
-            continue; /* not written (p2m__bw_point_attributes) */
+            continue; /* not written (p2m__bw_attrs_of) */
         if (q->vals[vid].type != P2M_VALUE_STRING) return 0;
         /* KeyValue { key, AnyValue { string_value } } as p2m__bw_kv_string writes it */
         n += p2m__ld_size(p2m__ld_size(e->keys[k].len) +
@@ -6001,14 +6001,6 @@ static void p2m__bw_attrs_of(const p2m_result *r, const p2m__series *s, uint32_t
     }
 }
 
-/* The same by position. */
-static void p2m__bw_point_attributes(const p2m_result *r, size_t res, size_t metric, size_t point,
-                                     p2m__bw *w) {
-    uint32_t sid = 0;
-    const p2m__series *s = p2m__point_at(r, res, metric, point, &sid);
-    p2m__bw_attrs_of(r, s, sid, res, metric, point, w, 0);
-}
-
 /* The contents of an output Resource: attributes resolved to plain key and
    value, the dropped count, entity_refs as they came. */
 static void p2m__bw_resource(const p2m_result *r, const p2m__res *x, p2m__bw *w) {
@@ -6468,7 +6460,10 @@ static void p2m__emit_resource(const p2m_result *r, size_t res, size_t unused, p
     p2m__bw_resource(r, &r->res[res], w);
 }
 static void p2m__emit_attrs(const p2m_result *r, size_t packed, size_t point, p2m__bw *w) {
-    p2m__bw_point_attributes(r, packed >> 8, packed & 0xFFu, point, w);
+    const size_t res = packed >> 8, metric = packed & 0xFFu;
+    uint32_t sid = 0;
+    const p2m__series *s = p2m__point_at(r, res, metric, point, &sid);
+    p2m__bw_attrs_of(r, s, sid, res, metric, point, w, 0);
 }
 static void p2m__emit_overflow(const p2m_result *r, size_t a, size_t b, p2m__bw *w) {
     p2m_attribute at;
