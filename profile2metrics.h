@@ -1116,15 +1116,15 @@ P2M__INLINE int p2m__next_slow_copy(p2m__wire *w, const uint8_t **pp, const uint
    reader's fast path and the hot loops that skim whole tables use them. */
 P2M__INLINE int p2m__short_len(const uint8_t *p, const uint8_t *end, uint32_t *len,
                                const uint8_t **v) {
-    uint32_t n = p[1];
+    size_t n = p[1];
     const uint8_t *q = p + 2;
     if (n >= 0x80u) {
         if (end - p < 3 || p[2] >= 0x80u) return 0;
-        n = (n & 0x7fu) | (uint32_t)p[2] << 7;
+        n = (n & 0x7fu) | (size_t)p[2] << 7;
         q++;
     }
     if (n > (size_t)(end - q)) return 0;
-    *len = n;
+    *len = (uint32_t)n;
     *v = q;
     return 1;
 }
@@ -1647,17 +1647,12 @@ static P2M__MUST int p2m__check_value(p2m__wire *w, p2m__span s, int kind, int d
    are)? Then p2m__check_value has nothing to find in it. */
 P2M__INLINE int p2m__simple_value(p2m__span s) {
     const uint8_t *p = s.p;
-    size_t i;
     if (s.n < 2) return 0;
     if (p[0] == P2M__TAG(P2M__PB_ANY_VALUE_STRING_VALUE, P2M__WT_LEN))
         return p[1] < 0x80u && p[1] + 2u == s.n;
-    if ((p[0] != P2M__TAG(P2M__PB_ANY_VALUE_INT_VALUE, P2M__WT_VARINT) &&
-         p[0] != P2M__TAG(P2M__PB_ANY_VALUE_BOOL_VALUE, P2M__WT_VARINT)) ||
-        s.n > 10)
-        return 0;
-    for (i = 1; i + 1 < s.n; i++)
-        if (p[i] < 0x80u) return 0;
-    return p[s.n - 1] < 0x80u;
+    return (p[0] == P2M__TAG(P2M__PB_ANY_VALUE_INT_VALUE, P2M__WT_VARINT) ||
+            p[0] == P2M__TAG(P2M__PB_ANY_VALUE_BOOL_VALUE, P2M__WT_VARINT)) &&
+           p2m__varint_end9(p + 1, p + s.n) == p + s.n;
 }
 
 /* ---- configuration and the compiled engine ------------------------------- */
@@ -3027,24 +3022,6 @@ P2M__INLINE void p2m__scan_entry(p2m__scan *s, const uint8_t *in, uint32_t t, co
     }
 }
 
-/* The one- or two-byte length of the entry at dp (at least 3 bytes before
-   dend) and where its body starts: 0 when the length is longer or the body
-   runs past dend. */
-P2M__INLINE int p2m__scan_len(const uint8_t *dp, const uint8_t *dend, size_t *len,
-                              const uint8_t **v) {
-    size_t n = dp[1];
-    const uint8_t *b = dp + 2;
-    if (n >= 0x80u) {
-        if (dp[2] >= 0x80u) return 0;
-        n = (n & 0x7fu) | (size_t)dp[2] << 7;
-        b++;
-    }
-    if (n > (size_t)(dend - b)) return 0;
-    *len = n;
-    *v = b;
-    return 1;
-}
-
 /* The rest of a run of entries with tag byte t that were kept upward: each
    entry's span is recorded with no more tests than its tag, its one- or
    two-byte length and the room left; the run ends at any other entry, which
@@ -3056,11 +3033,11 @@ P2M__INLINE const uint8_t *p2m__scan_run(p2m__scan *s, const uint8_t *in, uint32
     const p2m__strent *const up = s->up;
     uint32_t n;
     while (dp <= lim && dp[0] == t && sp < up) {
-        size_t len;
+        uint32_t len;
         const uint8_t *v;
-        if (!p2m__scan_len(dp, dend, &len, &v)) break;
+        if (!p2m__short_len(dp, dend, &len, &v)) break;
         sp->off = (uint32_t)(v - in);
-        sp->len = (uint32_t)len;
+        sp->len = len;
         sp++;
         dp = v + len;
     }
@@ -3085,9 +3062,9 @@ P2M__INLINE int p2m__scan_keeps(uint32_t num, int stacks) {
 P2M__INLINE const uint8_t *p2m__scan_skip(uint32_t t, const uint8_t *dp, const uint8_t *lim,
                                           const uint8_t *dend) {
     while (dp <= lim && dp[0] == t) {
-        size_t len;
+        uint32_t len;
         const uint8_t *v;
-        if (!p2m__scan_len(dp, dend, &len, &v)) break;
+        if (!p2m__short_len(dp, dend, &len, &v)) break;
         dp = v + len;
     }
     return dp;
@@ -3107,9 +3084,9 @@ P2M__INLINE P2M__MUST int p2m__dict_scan_in(p2m__req *q, uint8_t *lo, uint8_t *h
             const uint8_t *lim = dend - 3;
             while (dp <= lim) {
                 const uint32_t t = dp[0];
-                size_t len;
+                uint32_t len;
                 const uint8_t *v;
-                if ((t & 0x87u) != P2M__WT_LEN || t < 8u || !p2m__scan_len(dp, dend, &len, &v))
+                if ((t & 0x87u) != P2M__WT_LEN || t < 8u || !p2m__short_len(dp, dend, &len, &v))
                     break;
                 {
                     const p2m__strent *const before = s.sp;
@@ -3620,25 +3597,30 @@ static size_t p2m__varint_len(uint64_t v) {
 P2M__INLINE size_t p2m__ld_size(size_t n) { return 1u + p2m__varint_len(n) + n; }
 
 #if !P2M__FOR_SIZE
-/* The bytes of series id's point attributes as the encoder writes them,
-   leaving out key skip, plus 1, when every one is a string (0 otherwise,
-   or from 64 KiB): the encoder's counting pass then adds it instead of
-   walking the attributes. Out of line: it runs once per new series, not
-   per sample. */
-static P2M__NOINLINE uint16_t p2m__attrs_size(const p2m__req *q, uint32_t id, uint32_t skip) {
+/* The bytes of series id's attribute k as the encoder writes it: 0 when it
+   is not written (p2m__bw_attrs_of), SIZE_MAX when it is not a string. */
+P2M__INLINE size_t p2m__attr_size(const p2m__req *q, uint32_t id, uint32_t k) {
     const p2m_engine *e = q->e;
-    const uint32_t nk = e->n_keys;
-    size_t n = 1;
+    const uint32_t vid = q->ser_vids[(size_t)id * e->n_keys + k];
+    const uint32_t pos = q->ser_pos[(size_t)id * e->n_keys + k];
+    if (vid <= P2M__VID_EMPTY || pos > e->n_rules || p2m__pos_key(e, pos) != k) return 0;
+    if (q->vals[vid].type != P2M_VALUE_STRING) return SIZE_MAX;
+    /* KeyValue { key, AnyValue { string_value } } as p2m__bw_kv_string writes it */
+    return p2m__ld_size(p2m__ld_size(e->keys[k].len) +
+                        p2m__ld_size(p2m__ld_size(q->vals[vid].len)));
+}
+
+/* The bytes of series id's point attributes, leaving out key skip, plus 1,
+   when every one is a string (0 otherwise, or from 64 KiB): the encoder's
+   counting pass then adds it instead of walking the attributes. Out of
+   line: it runs once per new series, not per sample. */
+static P2M__NOINLINE uint16_t p2m__attrs_size(const p2m__req *q, uint32_t id, uint32_t skip) {
+    size_t n = 1, a;
     uint32_t k;
-    for (k = 0; k < nk; k++) {
-        const uint32_t vid = q->ser_vids[(size_t)id * nk + k];
-        const uint32_t pos = q->ser_pos[(size_t)id * nk + k];
-        if (k == skip || vid <= P2M__VID_EMPTY || pos > e->n_rules || p2m__pos_key(e, pos) != k)
-            continue; /* not written (p2m__bw_attrs_of) */
-        if (q->vals[vid].type != P2M_VALUE_STRING) return 0;
-        /* KeyValue { key, AnyValue { string_value } } as p2m__bw_kv_string writes it */
-        n += p2m__ld_size(p2m__ld_size(e->keys[k].len) +
-                          p2m__ld_size(p2m__ld_size(q->vals[vid].len)));
+    for (k = 0; k < q->e->n_keys; k++) {
+        if (k == skip) continue;
+        if ((a = p2m__attr_size(q, id, k)) == SIZE_MAX) return 0;
+        n += a;
     }
     return n < 0xFFFFu ? (uint16_t)n : 0u;
 }
@@ -3647,18 +3629,10 @@ static P2M__NOINLINE uint16_t p2m__attrs_size(const p2m__req *q, uint32_t id, ui
    than the name are those of every series the current feed makes, so they
    are counted once per feed (p2m__feed_names clears fn_abase). */
 static uint16_t p2m__fn_attrs_size(p2m__req *q, uint32_t id) {
-    const p2m_engine *e = q->e;
-    const uint32_t fk = e->fkey, vid = q->ser_vids[(size_t)id * e->n_keys + fk];
-    size_t n;
-    if (!q->fn_abase) q->fn_abase = 1u + p2m__attrs_size(q, id, fk);
-    if (q->fn_abase == 1u) return 0;
-    n = q->fn_abase - 1u;
-    /* the name, when it is written */
-    if (vid > P2M__VID_EMPTY && q->ser_pos[(size_t)id * e->n_keys + fk] == e->n_rules) {
-        if (q->vals[vid].type != P2M_VALUE_STRING) return 0;
-        n += p2m__ld_size(p2m__ld_size(e->keys[fk].len) +
-                          p2m__ld_size(p2m__ld_size(q->vals[vid].len)));
-    }
+    size_t n, a;
+    if (!q->fn_abase) q->fn_abase = 1u + p2m__attrs_size(q, id, q->e->fkey);
+    if (q->fn_abase == 1u || (a = p2m__attr_size(q, id, q->e->fkey)) == SIZE_MAX) return 0;
+    n = q->fn_abase - 1u + a;
     return n < 0xFFFFu ? (uint16_t)n : 0u;
 }
 #endif
