@@ -2270,9 +2270,20 @@ P2M__INLINE const uint8_t *p2m__plain_field(const uint8_t *p, const uint8_t *end
 P2M__INLINE int p2m__sample_ev_plain(const uint8_t *p, const uint8_t *end, unsigned *ev) {
     unsigned e = 0;
     while (p < end) {
-        uint32_t t;
+        uint32_t t = p[0];
         p2m__span v;
-        if (!(p = p2m__plain_field(p, end, &t, &v))) return 0;
+        /* the usual fields first: a one-byte tag with a varint, or with a
+           length under 128 */
+        if (t - 8u < 0x78u && (t & 7u) == P2M__WT_VARINT) {
+            if (!(p = p2m__varint_end9(p + 1, end))) return 0;
+            continue;
+        }
+        if (t - 8u < 0x78u && (t & 7u) == P2M__WT_LEN && end - p >= 2 && p[1] < 0x80u &&
+            (size_t)p[1] <= (size_t)(end - p - 2)) {
+            p += 2 + p[1];
+        } else if (!(p = p2m__plain_field(p, end, &t, &v))) {
+            return 0;
+        }
         if (t == P2M__TAG(P2M__PB_SAMPLE_V18_ATTRIBUTE_INDICES, P2M__WT_LEN)) e |= P2M__EVOLD;
         else if (t == P2M__TAG(P2M__PB_SAMPLE_V110_VALUES, P2M__WT_LEN)) e |= P2M__EV10;
     }
@@ -2307,10 +2318,22 @@ static P2M__MUST int p2m__survey_profile(p2m__req *q, p2m__span s, uint64_t *sam
             if (f.wt == P2M__WT_LEN) {
                 (*samples)++;
                 if (!(q->sv.ev & (P2M__EVOLD | P2M__EV10))) {
+                    uint32_t len;
+                    const uint8_t *v;
                     if (p2m__survey_sample(q, f.s, &q->sv.ev) < 0) return -1;
-                } else {
-                    p = p2m__skip_samples(p, end, samples);
+                    /* the samples that follow, in place while they are plain
+                       and the evidence is still wanted */
+                    if (P2M__FOR_SIZE) break;
+                    while (!(q->sv.ev & (P2M__EVOLD | P2M__EV10)) && end - p >= 3 &&
+                           p[0] == P2M__TAG(P2M__PB_PROFILE_SAMPLES, P2M__WT_LEN) &&
+                           p2m__short_len(p, end, &len, &v) &&
+                           p2m__sample_ev_plain(v, v + len, &q->sv.ev)) {
+                        p = v + len;
+                        (*samples)++;
+                    }
+                    if (!(q->sv.ev & (P2M__EVOLD | P2M__EV10))) break;
                 }
+                p = p2m__skip_samples(p, end, samples);
             }
             break;
         /* unpacked: v1.8 (in v1.9, profile_id: bytes) */
@@ -4818,6 +4841,39 @@ P2M__INLINE P2M__MUST int p2m__feed_sample(p2m__req *q, const p2m__pinfo *pi, p2
     return 0;
 }
 
+/* The run of samples at p that the sample memo knows, with no stack
+   properties to read: each plain sample whose attribute bytes hit the memo
+   is counted as the memo says and added to its series (with the memo on,
+   the profile feeds no declared or function metric: that is all
+   p2m__feed_sample would do). Stops at the first sample that is not so,
+   left for the general reader, and returns where. */
+P2M__INLINE const uint8_t *p2m__memo_lane(p2m__req *q, const p2m__pinfo *pi,
+                                          const p2m__sfields *sf, const uint8_t *p,
+                                          const uint8_t *end, uint64_t lo, uint64_t hi) {
+    uint32_t len;
+    const uint8_t *v;
+    while (end - p >= 3 && p[0] == P2M__TAG(P2M__PB_PROFILE_SAMPLES, P2M__WT_LEN) &&
+           p2m__short_len(p, end, &len, &v)) {
+        p2m__smp x;
+        p2m__span a;
+        const uint8_t *a_at = v;
+        p2m__smemo *me;
+        p2m__series *se;
+        int hit;
+        if (!p2m__sample_plain(v, v + len, sf, &x, &a, &a_at)) break;
+        x.attrs.s.p = a.p ? a.p : p2m__nothing;
+        x.attrs.s.n = a.n;
+        me = p2m__memo_entry(q, &x, 0, 0, &hit);
+        if (!hit) break; /* the general reader reads it, and the memo learns it */
+        p = v + len;
+        if ((se = p2m__memo_replay(q, me->outcome, &x)) != 0) {
+            p2m__series_add(q, se, p2m__contribution(pi, x.sum), 1, lo, hi);
+            q->st->samples_kept++;
+        }
+    }
+    return p;
+}
+
 /* Walks the samples of one classified profile: each sample is read, its
    attribute set resolved (or recalled from the sample memo), filtered, and
    added to its series. A hot loop: its phases are inline functions. */
@@ -4827,6 +4883,9 @@ static P2M__MUST int p2m__walk_profile(p2m__req *q, p2m__span s, const p2m__pinf
     p2m__field f;
     p2m__sfields sf;
     int r, memo_on;
+#if !P2M__FOR_SIZE
+    int lane = 0; /* the memo knew the last sample */
+#endif
 #ifndef P2M_NO_FUNCTION
     const int props = P2M__PROPS(e); /* in a local: stores in the loop could alias e */
 #endif
@@ -4851,7 +4910,11 @@ static P2M__MUST int p2m__walk_profile(p2m__req *q, p2m__span s, const p2m__pinf
         P2M_MEMSET(q->smemo, 0, ((size_t)q->smemo_mask + 1u) * sizeof(p2m__smemo));
         q->smemo_stamp = 1;
     }
+#if !P2M__FOR_SIZE
+    for (;;) {
+#else
     while ((r = p2m__next(&q->w, &p, end, &f)) > 0) {
+#endif
         p2m__smp x;
         p2m__smemo *me = 0;
         p2m__series *se = 0;
@@ -4861,7 +4924,25 @@ static P2M__MUST int p2m__walk_profile(p2m__req *q, p2m__span s, const p2m__pinf
 #ifndef P2M_NO_FUNCTION
         int sbad = 0;
 #endif
+#if !P2M__FOR_SIZE
+        uint32_t len;
+        /* after a memo hit, the samples the memo knows are read in place
+           (after a miss the next sample is likely new too: the general way) */
+        if (lane) p = p2m__memo_lane(q, pi, &sf, p, end, lo, hi);
+        if (end - p >= 3 && p[0] == P2M__TAG(P2M__PB_PROFILE_SAMPLES, P2M__WT_LEN) &&
+            p2m__short_len(p, end, &len, &f.s.p)) { /* the usual sample field, in place */
+            f.at = p;
+            f.s.n = len;
+            f.v = 0;
+            p2m__set_tag(&f, P2M__PB_PROFILE_SAMPLES, P2M__WT_LEN);
+            p = f.s.p + len;
+        } else {
+            if ((r = p2m__next(&q->w, &p, end, &f)) <= 0) break;
+            if (f.num != P2M__PB_PROFILE_SAMPLES || f.wt != P2M__WT_LEN) continue;
+        }
+#else
         if (f.num != P2M__PB_PROFILE_SAMPLES || f.wt != P2M__WT_LEN) continue;
+#endif
         if (p2m__read_sample(q, &f, pi, &sf, memo_on, &x) < 0) return -1;
 #ifndef P2M_NO_FUNCTION
         if (props) { /* frame rules, stack filter or patterns: the stack's properties */
@@ -4872,6 +4953,9 @@ static P2M__MUST int p2m__walk_profile(p2m__req *q, p2m__span s, const p2m__pinf
 #endif
         if (x.memo) { /* one packed list or none: the memo keyed by its bytes */
             me = p2m__memo_entry(q, &x, cls, msp, &hit);
+#if !P2M__FOR_SIZE
+            lane = hit && !P2M__PROPS(e); /* the lane reads no stack properties */
+#endif
             if (hit && !(se = p2m__memo_replay(q, me->outcome, &x))) continue;
             if (!hit) {
                 P2M_MEMCPY(q->smp_slots, q->prof_slots, e->n_slots * sizeof(uint32_t));

@@ -1294,6 +1294,59 @@ def _():
        "cpu_time points")
 
 
+@check("memo_runs_of_known_samples")
+def _():
+    # 600 samples in one profile, so that the sample memo is on: runs of
+    # samples whose attribute bytes the memo knows, broken by what it does
+    # not know (a new thread every 50 samples, a sample with a field the
+    # in-place reader leaves to the field reader), with known samples whose
+    # outcome is a drop (process filter), an invalid attribute reference or
+    # no value. Expected values come from the builder's own samples.
+    b = G.Builder("v1.10")
+    sp = b.scope(b.resource({"service.name": "s"}))
+    p = b.profile(sp, ("samples", "count"), ("cpu", "nanoseconds"), G.PERIOD, T0, DUR)
+    sets = [("alpha", "t1"), ("beta", "t1"), ("gamma", "t2"), ("alpha", "t2")]
+    want, kept, drop, bad, empty, odd = {}, 0, 0, 0, 0, []
+    for i in range(600):
+        proc, thread = sets[i % 4] if i % 50 != 49 else ("gamma", "new-%d" % (i // 50))
+        attrs = {PROC: proc, THREAD: thread}
+        if i % 13 == 5:  # one more index, outside the attribute table
+            smp = b.sample(p, values=[1], attrs=attrs)
+            smp.attribute_indices.append(9999)
+            bad += 1
+            continue
+        if proc == "beta":
+            b.sample(p, values=[1 + i % 7], attrs=attrs)
+            drop += 1
+            continue
+        if i % 17 == 3:
+            b.sample(p, attrs=attrs)
+            empty += 1
+            continue
+        if i % 3 == 0:  # timestamps only: one period each
+            n = 1 + i % 4
+            b.sample(p, timestamps=[T0 + k for k in range(n)], attrs=attrs)
+        else:
+            n = 1 + i % 7
+            b.sample(p, values=[n], attrs=attrs)
+        want[(proc, thread)] = want.get((proc, thread), 0) + n * G.PERIOD
+        kept += 1
+        if i % 11 == 7:
+            odd.append(i)
+    data = b.to_bytes()
+    for i in odd:  # a field with a two-byte tag: not read in place
+        data = G.append_raw(data, PROFILE0 + [(2, i)], G.f_varint(20, 1))
+    cfg = "process_filter: {enabled: true, patterns: [\"^a\", \"^g\"]}\n"
+    r = convert_ok("memo_runs", data, config=cfg)
+    stat(r, "samples", 600)
+    stat(r, "samples_kept", kept)
+    stat(r, "dropped_process", drop)
+    stat(r, "invalid_references", bad)
+    stat(r, "empty_samples", empty)
+    eq(sorted(points(r.req, "cpu_time")), sorted((pa(k[0], k[1]), v) for k, v in want.items()),
+       "cpu_time points")
+
+
 # -- attribute rules (docs/spec.md section 5) --
 
 @check("rule_regex_sources_and_default")
@@ -2008,6 +2061,29 @@ def _():
     if e:
         errors.append("field 8 varint + field 12: %s" % e)
     need(not errors, "; ".join(errors))
+
+
+@check("layout_evidence_in_a_later_sample")
+def _():
+    # Samples with no layout evidence (values alone in v1.9, attributes alone
+    # in v1.10) and then one with some: the survey reads on until it finds it.
+    b = G.Builder("v1.9")
+    p = b.profile(b.scope(b.resource({"service.name": "s"})), ("cpu", "nanoseconds"),
+                  time=T0, duration=DUR)
+    for i in range(40):
+        b.sample(p, values=[3], attrs={PROC: "x"} if i == 39 else None)
+    r = convert_ok("evidence_later_v1_9", b.to_bytes(), ["--layout", "auto"])
+    stat(r, "layout", "v1.9")
+    eq(sorted(points(r.req, "cpu_time")), [([], 39 * 3), (pa("x"), 3)], "v1.9 points")
+    b = G.Builder("v1.10")
+    p = b.profile(b.scope(b.resource({"service.name": "s"})), ("cpu", "nanoseconds"),
+                  time=T0, duration=DUR)
+    for i in range(40):
+        b.sample(p, values=[3] if i == 39 else None, attrs={PROC: "x"})
+    r = run_cli("evidence_later_v1_10", b.to_bytes(), ["--layout", "v1.9"])
+    eq(r.rc, 0, "forced v1.9: exit status")
+    need("but the input's fields point to v1.10" in r.stderr,
+         "no layout conflict reported: %r" % r.stderr[:300])
 
 
 @check("cli_stdin_stdout_and_missing_file")
