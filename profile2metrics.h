@@ -2212,18 +2212,62 @@ static int p2m__fail_ref(p2m__req *q, const uint8_t *at, const char *msg) {
     return p2m__bad_ref(&q->w, at, msg);
 }
 
+/* The body [*v, *v + *len) of the field at p <= lim = end - 3 whose length
+   takes one or two bytes, for loops over a run of fields: 2 when the next
+   field starts at or below lim (no test of it against lim needed), 1 when
+   this is the last field of the run that fits, 0 when the length does not
+   fit or is longer (the caller's reader reads the field). */
+P2M__INLINE int p2m__run_len(const uint8_t *p, const uint8_t *lim, const uint8_t *end,
+                             size_t *len, const uint8_t **v) {
+    size_t n = p[1];
+    const uint8_t *q = p + 2;
+    if (n >= 0x80u) {
+        if (p[2] >= 0x80u) return 0;
+        n = (n & 0x7fu) | (size_t)p[2] << 7;
+        q++;
+    }
+    *len = n;
+    *v = q;
+    if ((ptrdiff_t)n <= lim - q) return 2; /* lim - q may be below 0 */
+    return n <= (size_t)(end - q);
+}
+
+/* Passes over the run of fields at p with tag byte t and a one- or
+   two-byte length, adding their count to *n; p <= lim = end - 3 or nothing
+   is read. Returns where the run stops: at end, or at a field that is not
+   so (the caller's reader reads it). */
+P2M__INLINE const uint8_t *p2m__run_skip(uint32_t t, const uint8_t *p, const uint8_t *lim,
+                                         const uint8_t *end, uint64_t *n) {
+    uint64_t c = 0;
+    size_t len;
+    const uint8_t *v;
+    if (p <= lim) {
+        while (p[0] == t) {
+            const int k = p2m__run_len(p, lim, end, &len, &v);
+            if (!k) break;
+            p = v + len;
+            c++;
+            if (k == 1) break;
+        }
+    }
+    *n += c;
+    return p;
+}
+
 /* Skips a run of samples (Profile samples, one-byte tag, length of one or
    two bytes) from p; adds how many to *n. Anything else stops it. */
 P2M__INLINE const uint8_t *p2m__skip_samples(const uint8_t *p, const uint8_t *end, uint64_t *n) {
-    uint64_t c = 0;
     uint32_t len;
     const uint8_t *v;
+    if (!P2M__FOR_SIZE) { /* the run loop: fewer tests per sample, more code */
+        if (end - p < 3) return p;
+        return p2m__run_skip(P2M__TAG(P2M__PB_PROFILE_SAMPLES, P2M__WT_LEN), p, end - 3, end, n);
+    }
     while (end - p >= 3 && p[0] == P2M__TAG(P2M__PB_PROFILE_SAMPLES, P2M__WT_LEN) &&
            p2m__short_len(p, end, &len, &v)) {
         p = v + len;
-        c++;
+        (*n)++;
     }
-    *n += c;
     return p;
 }
 
@@ -3055,14 +3099,18 @@ P2M__INLINE const uint8_t *p2m__scan_run(p2m__scan *s, const uint8_t *in, uint32
     p2m__strent *sp = s->sp;
     const p2m__strent *const up = s->up;
     uint32_t n;
-    while (dp <= lim && dp[0] == t && sp < up) {
-        uint32_t len;
-        const uint8_t *v;
-        if (!p2m__short_len(dp, dend, &len, &v)) break;
-        sp->off = (uint32_t)(v - in);
-        sp->len = len;
-        sp++;
-        dp = v + len;
+    if (dp <= lim) {
+        while (dp[0] == t && sp < up) {
+            size_t len;
+            const uint8_t *v;
+            const int k = p2m__run_len(dp, lim, dend, &len, &v);
+            if (!k) break;
+            sp->off = (uint32_t)(v - in);
+            sp->len = (uint32_t)len;
+            sp++;
+            dp = v + len;
+            if (k == 1) break;
+        }
     }
     n = (uint32_t)(sp - s->sp);
     s->sp = sp;
@@ -3084,13 +3132,8 @@ P2M__INLINE int p2m__scan_keeps(uint32_t num, int stacks) {
    run stopped; the caller reads the entry there. */
 P2M__INLINE const uint8_t *p2m__scan_skip(uint32_t t, const uint8_t *dp, const uint8_t *lim,
                                           const uint8_t *dend) {
-    while (dp <= lim && dp[0] == t) {
-        uint32_t len;
-        const uint8_t *v;
-        if (!p2m__short_len(dp, dend, &len, &v)) break;
-        dp = v + len;
-    }
-    return dp;
+    uint64_t n = 0;
+    return p2m__run_skip(t, dp, lim, dend, &n);
 }
 
 P2M__INLINE P2M__MUST int p2m__dict_scan_in(p2m__req *q, uint8_t *lo, uint8_t *hi, int stacks) {
