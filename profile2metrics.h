@@ -2952,6 +2952,27 @@ static uint32_t p2m__hash_bytes(const uint8_t *p, size_t n, uint32_t seed) {
     return h;
 }
 
+/* The interned values' hash: FNV-1a over eight bytes at a time (the last
+   word read from the end, overlapping the one before), then mixed so that
+   the low bits the table masks depend on every byte. (A build for size
+   hashes byte by byte, with less code.) */
+P2M__INLINE uint32_t p2m__hash_value(const uint8_t *p, size_t n, uint64_t seed) {
+    uint64_t h = seed ^ 0xcbf29ce484222325u, w = 0;
+    size_t i;
+    if (n >= 8u) {
+        for (i = 0; i + 8u < n; i += 8u) h = (h ^ p2m__le64(p + i)) * 0x100000001B3u;
+        w = p2m__le64(p + n - 8u);
+    } else if (n >= 4u) {
+        w = (uint64_t)p2m__le32(p) << 32 | p2m__le32(p + n - 4u);
+    } else {
+        for (i = 0; i < n; i++) w |= (uint64_t)p[i] << (8u * i);
+    }
+    h = (h ^ w ^ n) * 0x100000001B3u;
+    h ^= h >> 29;
+    h *= 0xBF58476D1CE4E5B9u;
+    return (uint32_t)(h ^ h >> 32);
+}
+
 static int p2m__bytes_eq(const uint8_t *a, const uint8_t *b, uint32_t n) {
     uint32_t i;
     for (i = 0; i < n; i++)
@@ -2965,7 +2986,9 @@ static uint32_t p2m__intern(p2m__req *q, uint32_t type, const uint8_t *ptr, uint
     uint32_t h, i, id;
     if (type == P2M_VALUE_NONE) return P2M__VID_ABSENT;
     if (type == P2M_VALUE_STRING && len == 0) return P2M__VID_EMPTY;
-    h = p2m__hash_bytes(ptr, len, type * 0x9E3779B1u ^ (uint32_t)num ^ (uint32_t)(num >> 32));
+    h = P2M__FOR_SIZE ? p2m__hash_bytes(ptr, len, type * 0x9E3779B1u ^ (uint32_t)num ^
+                                                     (uint32_t)(num >> 32))
+                      : p2m__hash_value(ptr, len, (uint64_t)type << 56 ^ num);
     for (i = h & q->vhash_mask;; i = (i + 1) & q->vhash_mask) {
         const p2m__val *v;
         id = q->vhash[i];
@@ -3206,6 +3229,26 @@ static P2M__NOINLINE P2M__MUST int p2m__dict_scan(p2m__req *q, uint8_t *lo, uint
    end, or NULL. */
 P2M__INLINE const uint8_t *p2m__kvu_key(const uint8_t *p, const uint8_t *end, uint64_t *key) {
     uint32_t v = 0, i;
+    if (end - p >= 4) { /* unrolled: indices of three bytes are common in large tables */
+        v = p[0];
+        if (v < 0x80u) {
+            *key = v;
+            return p + 1;
+        }
+        v = (v & 0x7fu) | (uint32_t)(p[1] & 0x7fu) << 7;
+        if (p[1] < 0x80u) {
+            *key = v;
+            return p + 2;
+        }
+        v |= (uint32_t)(p[2] & 0x7fu) << 14;
+        if (p[2] < 0x80u) {
+            *key = v;
+            return p + 3;
+        }
+        if (p[3] >= 0x80u) return 0;
+        *key = v | (uint32_t)p[3] << 21;
+        return p + 4;
+    }
     for (i = 0; i < 4u && i < (size_t)(end - p); i++) {
         v |= (uint32_t)(p[i] & 0x7fu) << (7u * i);
         if (p[i] < 0x80u) {
