@@ -5724,6 +5724,28 @@ static void p2m__bw_anyvalue(p2m__bw *w, uint32_t num, const p2m_value *v, const
     }
     p2m__bw_close(w, mark, num);
 }
+/* Copies n bytes: up to 32 as overlapping words of fixed size, which
+   compilers write as plain loads and stores (attribute keys and values are
+   mostly that short); longer ones through P2M_MEMCPY. */
+P2M__INLINE void p2m__copy_short(uint8_t *d, const void *src, size_t n) {
+    const uint8_t *s = (const uint8_t *)src;
+    if (P2M__FOR_SIZE || n > 32u) {
+        if (n) P2M_MEMCPY(d, s, n);
+    } else if (n >= 16u) {
+        P2M_MEMCPY(d, s, 16);
+        P2M_MEMCPY(d + n - 16u, s + n - 16u, 16);
+    } else if (n >= 8u) {
+        P2M_MEMCPY(d, s, 8);
+        P2M_MEMCPY(d + n - 8u, s + n - 8u, 8);
+    } else if (n >= 4u) {
+        P2M_MEMCPY(d, s, 4);
+        P2M_MEMCPY(d + n - 4u, s + n - 4u, 4);
+    } else {
+        size_t i;
+        for (i = 0; i < n; i++) d[i] = s[i];
+    }
+}
+
 /* A KeyValue with a string value as field num (num < 16): the sizes are
    known, so it is written forward in one piece. */
 P2M__INLINE void p2m__bw_kv_string(p2m__bw *w, uint32_t num, const char *key, size_t kl,
@@ -5737,13 +5759,13 @@ P2M__INLINE void p2m__bw_kv_string(p2m__bw *w, uint32_t num, const char *key, si
         d = p2m__put_varint(d, cl);
         *d++ = P2M__TAG(P2M__PB_KEY_VALUE_KEY, P2M__WT_LEN);
         d = p2m__put_varint(d, kl);
-        if (kl) P2M_MEMCPY(d, key, kl);
+        p2m__copy_short(d, key, kl);
         d += kl;
         *d++ = P2M__TAG(P2M__PB_KEY_VALUE_VALUE, P2M__WT_LEN);
         d = p2m__put_varint(d, al);
         *d++ = P2M__TAG(P2M__PB_ANY_VALUE_STRING_VALUE, P2M__WT_LEN);
         d = p2m__put_varint(d, vl);
-        if (vl) P2M_MEMCPY(d, val, vl);
+        p2m__copy_short(d, val, vl);
     }
 }
 
