@@ -4783,6 +4783,37 @@ P2M__INLINE p2m__smemo *p2m__memo_entry(p2m__req *q, const p2m__smp *x, uint32_t
     return me;
 }
 
+/* The memo entry for the sample's slot values (q->smp_slots, at most four:
+   the key holds them exactly, and the length UINT32_MAX sets it apart from
+   the entries keyed by attribute bytes), *hit when it holds their outcome;
+   on a miss it is taken for them. Without stack properties the outcome
+   follows from the slot values alone, so samples whose attribute bytes
+   differ only in attributes no slot reads (a thread.id) share it. */
+P2M__INLINE p2m__smemo *p2m__memo_slots(p2m__req *q, int *hit) {
+    const uint32_t *v = q->smp_slots, n = q->e->n_slots;
+    uint64_t key = 0, key2 = 0;
+    uint32_t slot;
+    p2m__smemo *me;
+    if (n > 0) key = v[0];
+    if (n > 1) key |= (uint64_t)v[1] << 32;
+    if (n > 2) key2 = v[2];
+    if (n > 3) key2 |= (uint64_t)v[3] << 32;
+    slot = (uint32_t)(((key ^ key2 * 0xC2B2AE3D27D4EB4Fu) * 0x9E3779B97F4A7C15u) >> 40);
+    me = &q->smemo[slot & q->smemo_mask];
+    *hit = me->stamp == q->smemo_stamp && me->outcome != P2M__SM_NONE &&
+           me->len == UINT32_MAX && me->key == key && me->key2 == key2;
+    if (*hit) return me;
+    me->stamp = q->smemo_stamp;
+    me->key = key;
+    me->key2 = key2;
+    me->off = 0;
+    me->len = UINT32_MAX;
+    me->cls = 0;
+    me->stk = 0;
+    me->outcome = P2M__SM_NONE;
+    return me;
+}
+
 /* A memo hit: counts what the outcome says and gives the sample's series,
    or NULL when the sample goes no further. */
 P2M__INLINE p2m__series *p2m__memo_replay(p2m__req *q, uint32_t outcome, p2m__smp *x) {
@@ -4963,7 +4994,7 @@ P2M__INLINE const uint8_t *p2m__memo_lane(p2m__req *q, const p2m__pinfo *pi,
 /* Walks the samples of one classified profile: each sample is read, its
    attribute set resolved (or recalled from the sample memo), filtered, and
    added to its series. A hot loop: its phases are inline functions. */
-static P2M__MUST int p2m__walk_profile(p2m__req *q, p2m__span s, const p2m__pinfo *pi) {
+P2M__INLINE P2M__MUST int p2m__walk_profile(p2m__req *q, p2m__span s, const p2m__pinfo *pi) {
     const p2m_engine *e = q->e;
     const uint8_t *p = s.p, *end = s.p + s.n;
     p2m__field f;
@@ -4971,6 +5002,7 @@ static P2M__MUST int p2m__walk_profile(p2m__req *q, p2m__span s, const p2m__pinf
     int r, memo_on;
 #if !P2M__FOR_SIZE
     int lane = 0; /* the memo knew the last sample */
+    int by_slots; /* > 0: the memo also keys on the slot values (a credit: hits add to it) */
 #endif
 #ifndef P2M_NO_FUNCTION
     const int props = P2M__PROPS(e); /* in a local: stores in the loop could alias e */
@@ -4992,6 +5024,9 @@ static P2M__MUST int p2m__walk_profile(p2m__req *q, p2m__span s, const p2m__pinf
        rules and series lookup for all but the first. */
     memo_on = q->smemo_mask != 0 && !q->akey && !pi->x_mask &&
               !(pi->metric == P2M_METRIC_CPU && e->metric[P2M_METRIC_FUNCTION].enabled);
+#if !P2M__FOR_SIZE
+    by_slots = memo_on && !P2M__PROPS(e) && e->n_slots <= 4u ? 32 : 0;
+#endif
     if (memo_on && ++q->smemo_stamp == 0) { /* wrapped: forget every entry */
         P2M_MEMSET(q->smemo, 0, ((size_t)q->smemo_mask + 1u) * sizeof(p2m__smemo));
         q->smemo_stamp = 1;
@@ -5002,7 +5037,7 @@ static P2M__MUST int p2m__walk_profile(p2m__req *q, p2m__span s, const p2m__pinf
     while ((r = p2m__next(&q->w, &p, end, &f)) > 0) {
 #endif
         p2m__smp x;
-        p2m__smemo *me = 0;
+        p2m__smemo *me = 0, *sme = 0; /* the memo's entries: attribute bytes, slot values */
         p2m__series *se = 0;
         const p2m__sprop *sp = 0, *msp = 0; /* the stack's properties; those the memo keys on */
         int k, hit = 0;
@@ -5047,11 +5082,23 @@ static P2M__MUST int p2m__walk_profile(p2m__req *q, p2m__span s, const p2m__pinf
                 P2M_MEMCPY(q->smp_slots, q->prof_slots, e->n_slots * sizeof(uint32_t));
                 if (x.n_attr_fields && p2m__sample_attrs(q, &x.attrs, &x.bad, &x.bad_at) < 0)
                     return -1;
+#if !P2M__FOR_SIZE
+                /* new attribute bytes, but perhaps known slot values */
+                if (by_slots > 0 && !x.bad && (x.has_values || x.count)) {
+                    sme = p2m__memo_slots(q, &hit);
+                    by_slots += hit ? 4 * (by_slots < 256) : -1; /* tried while it pays */
+                    if (hit) {
+                        me->outcome = sme->outcome;
+                        if (!(se = p2m__memo_replay(q, sme->outcome, &x))) continue;
+                    }
+                }
+#endif
             }
         }
         if (!hit) { /* the sample's own way to its series */
             if ((k = p2m__sample_stops(q, &f, sf.attrs, &x, me)) != 0) {
                 if (k < 0) return -1;
+                if (sme) sme->outcome = me->outcome;
                 continue;
             }
 #ifndef P2M_NO_FUNCTION
@@ -5064,6 +5111,7 @@ static P2M__MUST int p2m__walk_profile(p2m__req *q, p2m__span s, const p2m__pinf
             if (e->metric[pi->metric].enabled) {
                 uint32_t id = p2m__series_for(q, (uint32_t)pi->metric);
                 if (me) me->outcome = id;
+                if (sme) sme->outcome = id;
                 se = &q->ser[id];
             }
         }

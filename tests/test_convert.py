@@ -1347,6 +1347,51 @@ def _():
        "cpu_time points")
 
 
+@check("memo_by_slot_values")
+def _():
+    # 400 samples whose attribute bytes all differ (a thread.id of their
+    # own, which no rule or filter reads) over a few (process, thread)
+    # pairs: the memo may answer from the values the engine reads. A drop,
+    # an invalid reference and an empty sample among them, and max_series
+    # sending the third pair to the overflow point. Expected values are
+    # summed here from the builder's samples.
+    b = G.Builder("v1.10")
+    sp = b.scope(b.resource({"service.name": "s"}))
+    p = b.profile(sp, ("cpu", "nanoseconds"), time=T0, duration=DUR)
+    pairs = [("alpha", "t1"), ("beta", "t1"), ("alpha", "t2"), ("gamma", "t1"), ("gamma", "t3")]
+    want, over, drop, bad, empty = {}, 0, 0, 0, 0
+    seen = []
+    for i in range(400):
+        proc, thread = pairs[(i * 7 + i // 5) % len(pairs)]
+        attrs = {PROC: proc, THREAD: thread, "thread.id": 100000 + i}
+        if i % 29 == 11:
+            smp = b.sample(p, values=[1], attrs=attrs)
+            smp.attribute_indices.append(99999)
+            bad += 1
+        elif proc == "beta":
+            b.sample(p, values=[1], attrs=attrs)
+            drop += 1
+        elif i % 31 == 7:
+            b.sample(p, attrs=attrs)
+            empty += 1
+        else:
+            b.sample(p, values=[1 + i % 5], attrs=attrs)
+            if (proc, thread) not in seen:
+                seen.append((proc, thread))
+            if seen.index((proc, thread)) < 2:
+                want[(proc, thread)] = want.get((proc, thread), 0) + 1 + i % 5
+            else:
+                over += 1 + i % 5
+    cfg = "max_series: 2\nprocess_filter: {enabled: true, patterns: [\"^a\", \"^g\"]}\n"
+    r = convert_ok("memo_by_slots", b.to_bytes(), config=cfg)
+    stat(r, "dropped_process", drop)
+    stat(r, "invalid_references", bad)
+    stat(r, "empty_samples", empty)
+    expect = [(pa(k[0], k[1]), v) for k, v in want.items()] + [([("otel.metric.overflow", True)],
+                                                                 over)]
+    eq(sorted(points(r.req, "cpu_time")), sorted(expect), "cpu_time points")
+
+
 # -- attribute rules (docs/spec.md section 5) --
 
 @check("rule_regex_sources_and_default")
