@@ -2319,7 +2319,8 @@ P2M__INLINE int p2m__sample_ev_plain(const uint8_t *p, const uint8_t *end, unsig
         /* the usual fields first: a one-byte tag with a varint, or with a
            length under 128 */
         if (t - 8u < 0x78u && (t & 7u) == P2M__WT_VARINT) {
-            if (!(p = p2m__varint_end9(p + 1, end))) return 0;
+            if (end - p >= 2 && p[1] < 0x80u) p += 2; /* a stack index under 128 */
+            else if (!(p = p2m__varint_end9(p + 1, end))) return 0;
             continue;
         }
         if (t - 8u < 0x78u && (t & 7u) == P2M__WT_LEN && end - p >= 2 && p[1] < 0x80u &&
