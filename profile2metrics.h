@@ -4979,8 +4979,12 @@ P2M__INLINE const uint8_t *p2m__memo_lane(p2m__req *q, const p2m__pinfo *pi,
         p2m__series *se;
         int hit;
         if (!p2m__sample_plain(v, v + len, sf, &x, &a, &a_at)) break;
-        x.attrs.s.p = a.p ? a.p : p2m__nothing;
-        x.attrs.s.n = a.n;
+        if (a.p) {
+            x.attrs.s = a;
+        } else { /* no attribute list: the memo's key for none */
+            x.attrs.s.p = p2m__nothing;
+            x.attrs.s.n = 0;
+        }
         me = p2m__memo_entry(q, &x, 0, 0, &hit);
         if (!hit) break; /* the general reader reads it, and the memo learns it */
         p = v + len;
