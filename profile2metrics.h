@@ -5423,6 +5423,27 @@ static void p2m__bw_fixed64(p2m__bw *w, uint32_t num, uint64_t v) {
     p2m__bw_le64(w, v);
     p2m__bw_tag(w, num, P2M__WT_I64);
 }
+/* p2m__bw_fixed64 for a field under 16 (a one-byte tag): the nine bytes
+   in one piece (a build for size writes them as two). */
+P2M__INLINE void p2m__bw_fixed64_1(p2m__bw *w, uint32_t num, uint64_t v) {
+    if (P2M__FOR_SIZE) {
+        p2m__bw_fixed64(w, num, v);
+        return;
+    }
+    w->n += 9;
+    if (w->n <= w->cap) {
+        uint8_t *d = w->buf + (w->cap - w->n);
+        d[0] = (uint8_t)(num << 3 | P2M__WT_I64);
+        d[1] = (uint8_t)v;
+        d[2] = (uint8_t)(v >> 8);
+        d[3] = (uint8_t)(v >> 16);
+        d[4] = (uint8_t)(v >> 24);
+        d[5] = (uint8_t)(v >> 32);
+        d[6] = (uint8_t)(v >> 40);
+        d[7] = (uint8_t)(v >> 48);
+        d[8] = (uint8_t)(v >> 56);
+    }
+}
 static void p2m__bw_str(p2m__bw *w, uint32_t num, const void *p, size_t len) {
     p2m__bw_bytes(w, p, len);
     p2m__bw_varint(w, len);
@@ -5432,6 +5453,21 @@ static void p2m__bw_str(p2m__bw *w, uint32_t num, const void *p, size_t len) {
 static void p2m__bw_close(p2m__bw *w, size_t mark, uint32_t num) {
     p2m__bw_varint(w, (uint64_t)(w->n - mark));
     p2m__bw_tag(w, num, P2M__WT_LEN);
+}
+/* p2m__bw_close for a field under 16: a one-byte tag and, for a message
+   under 128 bytes (a point), a one-byte length written together. */
+P2M__INLINE void p2m__bw_close_1(p2m__bw *w, size_t mark, uint32_t num) {
+    const size_t len = w->n - mark;
+    if (P2M__FOR_SIZE || len >= 0x80u) {
+        p2m__bw_close(w, mark, num);
+        return;
+    }
+    w->n += 2;
+    if (w->n <= w->cap) {
+        uint8_t *d = w->buf + (w->cap - w->n);
+        d[0] = (uint8_t)(num << 3 | P2M__WT_LEN);
+        d[1] = (uint8_t)len;
+    }
 }
 
 /* Nested values (ArrayValue, KeyValueList) may hold key_strindex and
@@ -6280,17 +6316,17 @@ static void p2m__encode(const p2m_result *r, p2m__bw *w) {
                 if (pt.is_double) {
                     uint64_t bits;
                     P2M_MEMCPY(&bits, &pt.as_double, 8);
-                    p2m__bw_fixed64(w, P2M__PB_POINT_AS_DOUBLE, bits);
+                    p2m__bw_fixed64_1(w, P2M__PB_POINT_AS_DOUBLE, bits);
                 } else {
-                    p2m__bw_le64(w, (uint64_t)pt.as_int);
-                    p2m__bw_tag(w, P2M__PB_POINT_AS_INT, P2M__WT_I64);
+                    p2m__bw_fixed64_1(w, P2M__PB_POINT_AS_INT, (uint64_t)pt.as_int);
                 }
-                p2m__bw_fixed64(w, P2M__PB_POINT_TIME_UNIX_NANO, pt.time_unix_nano);
+                p2m__bw_fixed64_1(w, P2M__PB_POINT_TIME_UNIX_NANO, pt.time_unix_nano);
                 if (!info.is_gauge)
-                    p2m__bw_fixed64(w, P2M__PB_POINT_START_TIME_UNIX_NANO, pt.start_time_unix_nano);
+                    p2m__bw_fixed64_1(w, P2M__PB_POINT_START_TIME_UNIX_NANO,
+                                      pt.start_time_unix_nano);
                 /* Gauge and Sum: data_points */
-                p2m__bw_close(w, mark_p, info.is_gauge ? (uint32_t)P2M__PB_GAUGE_DATA_POINTS
-                                                       : (uint32_t)P2M__PB_SUM_DATA_POINTS);
+                p2m__bw_close_1(w, mark_p, info.is_gauge ? (uint32_t)P2M__PB_GAUGE_DATA_POINTS
+                                                         : (uint32_t)P2M__PB_SUM_DATA_POINTS);
             }
             p2m__bw_close(w, mark_sum,
                           info.is_gauge ? (uint32_t)P2M__PB_METRIC_GAUGE
