@@ -5405,19 +5405,20 @@ P2M__INLINE void p2m__bw_varint(p2m__bw *w, uint64_t v) {
 static void p2m__bw_tag(p2m__bw *w, uint32_t num, uint32_t wt) {
     p2m__bw_varint(w, (uint64_t)num << 3 | wt);
 }
+/* v little-endian at d, written out so that compilers merge it into one store */
+P2M__INLINE void p2m__put_le64(uint8_t *d, uint64_t v) {
+    d[0] = (uint8_t)v;
+    d[1] = (uint8_t)(v >> 8);
+    d[2] = (uint8_t)(v >> 16);
+    d[3] = (uint8_t)(v >> 24);
+    d[4] = (uint8_t)(v >> 32);
+    d[5] = (uint8_t)(v >> 40);
+    d[6] = (uint8_t)(v >> 48);
+    d[7] = (uint8_t)(v >> 56);
+}
 static void p2m__bw_le64(p2m__bw *w, uint64_t v) {
     w->n += 8;
-    if (w->n <= w->cap) { /* written out so that compilers merge it into one store */
-        uint8_t *d = w->buf + (w->cap - w->n);
-        d[0] = (uint8_t)v;
-        d[1] = (uint8_t)(v >> 8);
-        d[2] = (uint8_t)(v >> 16);
-        d[3] = (uint8_t)(v >> 24);
-        d[4] = (uint8_t)(v >> 32);
-        d[5] = (uint8_t)(v >> 40);
-        d[6] = (uint8_t)(v >> 48);
-        d[7] = (uint8_t)(v >> 56);
-    }
+    if (w->n <= w->cap) p2m__put_le64(w->buf + (w->cap - w->n), v);
 }
 static void p2m__bw_fixed64(p2m__bw *w, uint32_t num, uint64_t v) {
     p2m__bw_le64(w, v);
@@ -5434,14 +5435,7 @@ P2M__INLINE void p2m__bw_fixed64_1(p2m__bw *w, uint32_t num, uint64_t v) {
     if (w->n <= w->cap) {
         uint8_t *d = w->buf + (w->cap - w->n);
         d[0] = (uint8_t)(num << 3 | P2M__WT_I64);
-        d[1] = (uint8_t)v;
-        d[2] = (uint8_t)(v >> 8);
-        d[3] = (uint8_t)(v >> 16);
-        d[4] = (uint8_t)(v >> 24);
-        d[5] = (uint8_t)(v >> 32);
-        d[6] = (uint8_t)(v >> 40);
-        d[7] = (uint8_t)(v >> 48);
-        d[8] = (uint8_t)(v >> 56);
+        p2m__put_le64(d + 1, v);
     }
 }
 static void p2m__bw_str(p2m__bw *w, uint32_t num, const void *p, size_t len) {
