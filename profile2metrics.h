@@ -2254,6 +2254,14 @@ P2M__INLINE const uint8_t *p2m__run_skip(uint32_t t, const uint8_t *p, const uin
     return p;
 }
 
+/* Is there a Profile sample field at p (its one-byte tag and a length of
+   one or two bytes that fits before end)? Its body is then [*v, *v + *len). */
+P2M__INLINE int p2m__sample_field(const uint8_t *p, const uint8_t *end, uint32_t *len,
+                                  const uint8_t **v) {
+    return end - p >= 3 && p[0] == P2M__TAG(P2M__PB_PROFILE_SAMPLES, P2M__WT_LEN) &&
+           p2m__short_len(p, end, len, v);
+}
+
 /* Skips a run of samples (Profile samples, one-byte tag, length of one or
    two bytes) from p; adds how many to *n. Anything else stops it. */
 P2M__INLINE const uint8_t *p2m__skip_samples(const uint8_t *p, const uint8_t *end, uint64_t *n) {
@@ -2263,8 +2271,7 @@ P2M__INLINE const uint8_t *p2m__skip_samples(const uint8_t *p, const uint8_t *en
         if (end - p < 3) return p;
         return p2m__run_skip(P2M__TAG(P2M__PB_PROFILE_SAMPLES, P2M__WT_LEN), p, end - 3, end, n);
     }
-    while (end - p >= 3 && p[0] == P2M__TAG(P2M__PB_PROFILE_SAMPLES, P2M__WT_LEN) &&
-           p2m__short_len(p, end, &len, &v)) {
+    while (p2m__sample_field(p, end, &len, &v)) {
         p = v + len;
         (*n)++;
     }
@@ -2369,9 +2376,8 @@ static P2M__MUST int p2m__survey_profile(p2m__req *q, p2m__span s, uint64_t *sam
                     /* the samples that follow, in place while they are plain
                        and the evidence is still wanted */
                     if (P2M__FOR_SIZE) break;
-                    while (!(q->sv.ev & (P2M__EVOLD | P2M__EV10)) && end - p >= 3 &&
-                           p[0] == P2M__TAG(P2M__PB_PROFILE_SAMPLES, P2M__WT_LEN) &&
-                           p2m__short_len(p, end, &len, &v) &&
+                    while (!(q->sv.ev & (P2M__EVOLD | P2M__EV10)) &&
+                           p2m__sample_field(p, end, &len, &v) &&
                            p2m__sample_ev_plain(v, v + len, &q->sv.ev)) {
                         p = v + len;
                         (*samples)++;
@@ -4970,8 +4976,7 @@ P2M__INLINE const uint8_t *p2m__memo_lane(p2m__req *q, const p2m__pinfo *pi,
                                           const uint8_t *end, uint64_t lo, uint64_t hi) {
     uint32_t len;
     const uint8_t *v;
-    while (end - p >= 3 && p[0] == P2M__TAG(P2M__PB_PROFILE_SAMPLES, P2M__WT_LEN) &&
-           p2m__short_len(p, end, &len, &v)) {
+    while (p2m__sample_field(p, end, &len, &v)) {
         p2m__smp x;
         p2m__span a;
         const uint8_t *a_at = v;
@@ -5055,8 +5060,7 @@ P2M__INLINE P2M__MUST int p2m__walk_profile(p2m__req *q, p2m__span s, const p2m_
         /* after a memo hit, the samples the memo knows are read in place
            (after a miss the next sample is likely new too: the general way) */
         if (lane) p = p2m__memo_lane(q, pi, &sf, p, end, lo, hi);
-        if (end - p >= 3 && p[0] == P2M__TAG(P2M__PB_PROFILE_SAMPLES, P2M__WT_LEN) &&
-            p2m__short_len(p, end, &len, &f.s.p)) { /* the usual sample field, in place */
+        if (p2m__sample_field(p, end, &len, &f.s.p)) { /* the usual sample field, in place */
             f.at = p;
             f.s.n = len;
             f.v = 0;
