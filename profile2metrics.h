@@ -2002,6 +2002,13 @@ typedef struct p2m__survey {
 #endif
     uint64_t fnames;          /* bound on the distinct function names of one sample */
     unsigned ev;
+#if !P2M__FOR_SIZE
+    /* samples the survey may still read for layout evidence; ev_open: it
+       ran out of them before finding any, and skipped samples unread (the
+       walk then watches for evidence, see p2m__aggregate) */
+    uint32_t ev_left;
+    int ev_open;
+#endif
 } p2m__survey;
 
 typedef struct p2m__strent { uint32_t off, len; } p2m__strent;
@@ -2357,32 +2364,59 @@ static P2M__MUST int p2m__survey_sample(p2m__req *q, p2m__span s, unsigned *ev) 
     return r;
 }
 
+/* Samples a lazy survey reads for layout evidence. The conversion is
+   right without reading the rest (p2m__aggregate); the few read decide
+   most requests that carry evidence in their samples at all, and in v1.10
+   without values (cpu samples of eBPF agents) no sample carries any. */
+#define P2M__EV_SAMPLES 4u
+/* May the survey read another sample for layout evidence? Did it leave
+   samples unread without finding any? (A build for size reads every sample
+   until it finds some.) */
+#if P2M__FOR_SIZE
+#define P2M__EV_LEFT(q) 1
+#define P2M__EV_OPEN(q) 0
+#else
+#define P2M__EV_LEFT(q) ((q)->sv.ev_left != 0)
+#define P2M__EV_OPEN(q) ((q)->sv.ev_open)
+#endif
+
 static P2M__MUST int p2m__survey_profile(p2m__req *q, p2m__span s, uint64_t *samples) {
     const uint8_t *p = s.p, *end = s.p + s.n;
     p2m__field f;
     int r;
     /* Sample evidence is read here only until the first sample that has
-       some; the walk checks every converted sample against the decision.
-       A forced layout is checked against the same evidence. */
+       some, and at most sv.ev_left samples; the walk checks every converted
+       sample against the decision. A forced layout is checked against the
+       same evidence. */
     while ((r = p2m__next(&q->w, &p, end, &f)) > 0) {
         switch (f.num) {
         case P2M__PB_PROFILE_SAMPLES:
             if (f.wt == P2M__WT_LEN) {
                 (*samples)++;
-                if (!(q->sv.ev & (P2M__EVOLD | P2M__EV10))) {
-                    uint32_t len;
-                    const uint8_t *v;
+                if (!(q->sv.ev & (P2M__EVOLD | P2M__EV10)) && P2M__EV_LEFT(q)) {
                     if (p2m__survey_sample(q, f.s, &q->sv.ev) < 0) return -1;
-                    /* the samples that follow, in place while they are plain
-                       and the evidence is still wanted */
-                    if (P2M__FOR_SIZE) break;
-                    while (!(q->sv.ev & (P2M__EVOLD | P2M__EV10)) &&
-                           p2m__sample_field(p, end, &len, &v) &&
-                           p2m__sample_ev_plain(v, v + len, &q->sv.ev)) {
-                        p = v + len;
-                        (*samples)++;
+#if P2M__FOR_SIZE
+                    break;
+#else
+                    {
+                        /* the samples that follow, in place while they are
+                           plain and the evidence is still wanted */
+                        uint32_t len;
+                        const uint8_t *v;
+                        q->sv.ev_left--;
+                        while (!(q->sv.ev & (P2M__EVOLD | P2M__EV10)) && q->sv.ev_left &&
+                               p2m__sample_field(p, end, &len, &v) &&
+                               p2m__sample_ev_plain(v, v + len, &q->sv.ev)) {
+                            p = v + len;
+                            (*samples)++;
+                            q->sv.ev_left--;
+                        }
                     }
-                    if (!(q->sv.ev & (P2M__EVOLD | P2M__EV10))) break;
+                    if (!(q->sv.ev & (P2M__EVOLD | P2M__EV10))) {
+                        if (q->sv.ev_left) break;
+                        q->sv.ev_open = 1; /* the rest is skipped unread */
+                    }
+#endif
                 }
                 p = p2m__skip_samples(p, end, samples);
             }
@@ -2602,14 +2636,21 @@ static void p2m__survey_resource_cap(p2m__req *q, uint64_t samples) {
 /* The survey: skims the request without memory for the counts that size
    the working memory (dictionary tables, resources, profiles, samples) and
    an upper bound of the series. count_dict: count the dictionary here (else
-   p2m__dict_scan does, while indexing it). */
-static P2M__MUST int p2m__survey_request(p2m__req *q, int count_dict) {
+   p2m__dict_scan does, while indexing it). lazy: read at most
+   P2M__EV_SAMPLES samples for layout evidence (else every sample until the
+   first that has some). */
+static P2M__MUST int p2m__survey_request(p2m__req *q, int count_dict, int lazy) {
     const uint8_t *p = q->in, *end = q->in + q->in_len;
     p2m__field f;
     int r, pprof_checked = 0;
     p2m__dmax mx;
     mx.stack = mx.lines = 0;
     P2M_MEMSET(&q->sv, 0, sizeof q->sv);
+#if !P2M__FOR_SIZE
+    q->sv.ev_left = lazy ? P2M__EV_SAMPLES : UINT32_MAX;
+#else
+    (void)lazy;
+#endif
     /* the dictionary first (it usually comes last): the tables' sizes bound the series.
        A pprof Profile is not converted to nothing: its first string (field 6 at the top,
        which no request has) is the empty string; anything else there is an unknown field. */
@@ -4587,9 +4628,14 @@ typedef struct p2m__smp {
     p2m__field attrs;       /* its one packed attribute_indices field, for the memo */
 } p2m__smp;
 
-/* The layout's sample fields that move between versions. */
+/* The layout's sample fields that move between versions; ev_values: the
+   values field where a packed one is evidence the statistics do not have
+   yet (v1.10 after a lazy survey found none; else 0, no field). */
 typedef struct p2m__sfields {
     uint32_t values, attrs, contra;
+#if !P2M__FOR_SIZE
+    uint32_t ev_values;
+#endif
 } p2m__sfields;
 
 /* The value of the varint [p, e) of at most 9 bytes (p2m__varint_end9). */
@@ -4634,6 +4680,9 @@ P2M__INLINE int p2m__sample_plain(const uint8_t *p, const uint8_t *end, const p2
                 count += v.n / 8u;
             } else if (num == sf->values) {
                 const uint8_t *w = v.p;
+#if !P2M__FOR_SIZE
+                if (num == sf->ev_values) return 0; /* the field reader notes it */
+#endif
                 for (; w < p; w = e) {
                     if (!(e = p2m__varint_end9(w, p))) return 0;
                     sum += p2m__varint9(w, e);
@@ -4703,6 +4752,10 @@ P2M__INLINE P2M__MUST int p2m__read_sample(p2m__req *q, const p2m__field *f, con
             p2m__ints it;
             uint64_t v = 0;
             int ri;
+#if !P2M__FOR_SIZE
+            if (g.wt == P2M__WT_LEN && g.num == sf->ev_values)
+                q->st->layout_evidence = P2M_LAYOUT_V1_10; /* as a full survey would see */
+#endif
             p2m__ints_init(&it, &g);
             while ((ri = p2m__ints_next(&q->w, &it, &v)) > 0) {
                 x->sum += v;
@@ -5021,6 +5074,9 @@ P2M__INLINE P2M__MUST int p2m__walk_profile(p2m__req *q, p2m__span s, const p2m_
     sf.values = P2M__LAYOUT_FIELD(q->layout, sample_values);
     sf.attrs = P2M__LAYOUT_FIELD(q->layout, sample_attrs);
     sf.contra = P2M__LAYOUT_FIELD(q->layout, sample_contra);
+#if !P2M__FOR_SIZE
+    sf.ev_values = q->sv.ev_open && q->st->layout_evidence == P2M_LAYOUT_AUTO ? sf.values : 0u;
+#endif
     if (pi->time != 0) {
         lo = pi->time;
         hi = pi->time + pi->duration;
@@ -5254,6 +5310,31 @@ P2M__INLINE P2M__MUST int p2m__resource_header(p2m__req *q, p2m__span s, p2m__re
     return r;
 }
 
+/* The layout evidence of the samples of profile s, which the walk does
+   not read, after a lazy survey skipped samples unread: the statistics'
+   evidence, or a failure where it would change more (p2m__aggregate then
+   converts again with a full survey). */
+#if !P2M__FOR_SIZE
+static P2M__MUST int p2m__unread_evidence(p2m__req *q, p2m__span s) {
+    const uint8_t *p = s.p, *end = s.p + s.n;
+    p2m__field f;
+    unsigned ev = 0;
+    int r;
+    while ((r = p2m__next(&q->w, &p, end, &f)) > 0)
+        if (f.num == P2M__PB_PROFILE_SAMPLES && f.wt == P2M__WT_LEN &&
+            p2m__survey_sample(q, f.s, &ev) < 0)
+            return -1;
+    if (r < 0) return -1;
+    /* v1.8 (profile evidence) or v1.10 (none, or v1.10's): sample
+       evidence of the other layout would change the decision */
+    if (ev & (q->layout == P2M_LAYOUT_V1_10 ? P2M__EVOLD : P2M__EV10))
+        return p2m__bad(&q->w, s.p, P2M__MSG("layout evidence the survey did not read"));
+    if ((ev & P2M__EV10) && q->st->layout_evidence == P2M_LAYOUT_AUTO)
+        q->st->layout_evidence = P2M_LAYOUT_V1_10;
+    return 0;
+}
+#endif
+
 /* One ScopeProfiles: each profile classified (with the double-counting
    rule) and walked, or counted as unfed. */
 P2M__INLINE P2M__MUST int p2m__walk_scope(p2m__req *q, p2m__span s) {
@@ -5289,6 +5370,9 @@ P2M__INLINE P2M__MUST int p2m__walk_scope(p2m__req *q, p2m__span s) {
         if (pi.metric == P2M_METRIC_NONE && !pi.x_mask) {
             if (!metric_off && !dup) q->st->profiles_unclassified++;
             if (!dup) p2m__note_unfed(q, &pi);
+#if !P2M__FOR_SIZE
+            if (q->sv.ev_open && p2m__unread_evidence(q, k.s) < 0) return -1;
+#endif
             continue;
         }
         if (p2m__walk_profile(q, k.s, &pi) < 0) return -1;
@@ -6979,10 +7063,11 @@ static P2M__MUST p2m_status p2m__check_call(const p2m_engine *e, const void *inp
 /* Checks the arguments of a call and surveys its input. The survey counts
    the dictionary's entries when always_count is set or the engine reads
    function names (their lines are counted too); otherwise the dictionary
-   scan of p2m__aggregate counts them. */
+   scan of p2m__aggregate counts them. lazy: a lazy survey
+   (p2m__survey_request) if the engine's layout is auto. */
 static P2M__MUST p2m_status p2m__begin(p2m__req *q, const p2m_engine *e, const void *input,
                                        size_t input_size, p2m_stats *st, p2m_error *err,
-                                       int always_count) {
+                                       int always_count, int lazy) {
     p2m_status s;
     P2M_MEMSET(q, 0, sizeof *q);
     P2M_MEMSET(st, 0, sizeof *st);
@@ -6995,7 +7080,8 @@ static P2M__MUST p2m_status p2m__begin(p2m__req *q, const p2m_engine *e, const v
     q->w.err = err;
     q->st = st;
     st->bytes_in = input_size;
-    if (p2m__survey_request(q, always_count || P2M__NAMES(e)) < 0) return q->w.st;
+    lazy = !P2M__FOR_SIZE && lazy && e->layout == P2M_LAYOUT_AUTO;
+    if (p2m__survey_request(q, always_count || P2M__NAMES(e), lazy) < 0) return q->w.st;
     return P2M_OK;
 }
 
@@ -7007,7 +7093,7 @@ P2M_API p2m_status p2m_work_size(const p2m_engine *engine, const void *input, si
     p2m_status s;
     if (!needed) return p2m__fail(err, P2M_ERR_ARGUMENT, 0, P2M__MSG("needed must not be NULL"));
     *needed = 0;
-    if ((s = p2m__begin(&q, engine, input, input_size, &st, err, 1)) != P2M_OK) return s;
+    if ((s = p2m__begin(&q, engine, input, input_size, &st, err, 1, 0)) != P2M_OK) return s;
     if (p2m__make_plan(&q, &pl) < 0)
         return p2m__fail(err, P2M_ERR_MALFORMED, 0, P2M__MSG("input too large"));
     *needed = pl.total;
@@ -7323,8 +7409,26 @@ static const p2m_result *p2m__cum_result(const p2m__placed *pl, const p2m_result
 #define P2M__AGG_COMMIT 1u
 #define P2M__AGG_V1_10 2u
 
+/* A failed step of p2m__aggregate with status x: returned, or (after a lazy
+   survey) perhaps converted again. */
+#if P2M__FOR_SIZE
+#define P2M__AGG_FAIL(x) return (x)
+#else
+#define P2M__AGG_FAIL(x)                                                                           \
+    do {                                                                                           \
+        s = (x);                                                                                   \
+        goto failed;                                                                               \
+    } while (0)
+#endif
+
 /* One call: survey, place, index the dictionary, decide the layout, walk,
-   and the result (for a cumulative engine, the view of the merged state). */
+   and the result (for a cumulative engine, the view of the merged state).
+   The survey is lazy (p2m__survey_request) where it may be: in auto layout
+   (p2m__begin), without a symbolize callback (which a second conversion
+   would call again). A failure after it skipped samples unread for layout
+   evidence (late evidence, which the walk reports as a failure, or any
+   other) converts again with a full survey, so that the outcome is the one
+   a full survey gives: the same layout, statistics and errors. */
 static P2M__MUST p2m_status p2m__aggregate(const p2m_engine *engine, const void *input,
                                            size_t input_size, const p2m_options *options,
                                            void *work, size_t work_size, const p2m_result **result,
@@ -7335,23 +7439,32 @@ static P2M__MUST p2m_status p2m__aggregate(const p2m_engine *engine, const void 
     p2m_stats *st = stats ? stats : &local; /* cppcheck-suppress uninitvar */
     p2m_status s;
     const p2m_result *res;
+#if !P2M__FOR_SIZE
+    int lazy = !(how & P2M__AGG_V1_10) && !(options && options->symbolize);
+again:
+#else
+    const int lazy = 0;
+#endif
     if (result) *result = 0;
-    if ((s = p2m__begin(&q, engine, input, input_size, st, err, 0)) != P2M_OK) return s;
+    if ((s = p2m__begin(&q, engine, input, input_size, st, err, 0, lazy)) != P2M_OK)
+        P2M__AGG_FAIL(s);
     if (how & P2M__AGG_V1_10) q.forced = P2M_LAYOUT_V1_10;
-    if (!result) return p2m__fail(err, P2M_ERR_ARGUMENT, 0, P2M__MSG("result must not be NULL"));
-    if ((s = p2m__check_options(options, err)) != P2M_OK) return s;
+    if (!result)
+        P2M__AGG_FAIL(p2m__fail(err, P2M_ERR_ARGUMENT, 0, P2M__MSG("result must not be NULL")));
+    if ((s = p2m__check_options(options, err)) != P2M_OK) P2M__AGG_FAIL(s);
     if (!P2M__NAMES(q.e) && q.sv.dict.p && p2m__early_dict_scan(&q, work, work_size) < 0)
-        return q.w.st;
+        P2M__AGG_FAIL(q.w.st);
     if (engine->state_series) {
         const p2m_state *cs = options ? options->state : 0;
         if (!cs || cs->magic != P2M__STATE_MAGIC || cs->e != engine)
-            return p2m__fail(err, P2M_ERR_ARGUMENT, 0,
-                             P2M__MSG("a cumulative engine needs options->state, made by "
-                                      "p2m_state_init for this engine"));
+            P2M__AGG_FAIL(p2m__fail(err, P2M_ERR_ARGUMENT, 0,
+                                    P2M__MSG("a cumulative engine needs options->state, made "
+                                             "by p2m_state_init for this engine")));
     }
-    if ((s = p2m__place(&q, engine, options, work, work_size, err, &pl)) != P2M_OK) return s;
-    if (p2m__index_dictionary(&q) < 0) return q.w.st;
-    if (p2m__decide_layout(&q) != P2M_OK) return q.w.st;
+    if ((s = p2m__place(&q, engine, options, work, work_size, err, &pl)) != P2M_OK)
+        P2M__AGG_FAIL(s);
+    if (p2m__index_dictionary(&q) < 0) P2M__AGG_FAIL(q.w.st);
+    if (p2m__decide_layout(&q) != P2M_OK) P2M__AGG_FAIL(q.w.st);
     st->layout = q.layout;
     st->samples = q.sv.n_samples;
     p2m__rule_constants(&q);
@@ -7363,7 +7476,7 @@ static P2M__MUST p2m_status p2m__aggregate(const p2m_engine *engine, const void 
     }
     if (q.stamps) p2m__resolve_locations(&q);
 #endif
-    if (p2m__walk_request(&q) < 0) return q.w.st;
+    if (p2m__walk_request(&q) < 0) P2M__AGG_FAIL(q.w.st);
     res = p2m__make_result(&q, &pl, options);
     st->series = q.n_plist;
     st->work_used = pl.total;
@@ -7375,7 +7488,16 @@ static P2M__MUST p2m_status p2m__aggregate(const p2m_engine *engine, const void 
 #endif
     *result = res;
     return P2M_OK;
+#if !P2M__FOR_SIZE
+failed:
+    if (lazy && P2M__EV_OPEN(&q)) {
+        lazy = 0;
+        goto again;
+    }
+    return s;
+#endif
 }
+#undef P2M__AGG_FAIL
 
 P2M_API p2m_status p2m_aggregate(const p2m_engine *engine, const void *input, size_t input_size,
                                  const p2m_options *options, void *work, size_t work_size,

@@ -2131,6 +2131,58 @@ def _():
          "no layout conflict reported: %r" % r.stderr[:300])
 
 
+def past_the_survey(layout, n=40):
+    """A request whose first n samples carry no layout evidence (v1.10:
+    attributes and timestamps alone; v1.9: values alone), more than the
+    survey reads for it (P2M__EV_SAMPLES): what comes later is seen by the
+    walk, and the outcome must be the one of reading every sample."""
+    b = G.Builder(layout)
+    sp = b.scope(b.resource({"service.name": "s"}))
+    p = b.cpu_profile(sp, time=T0, duration=DUR)
+    for i in range(n):
+        if layout == "v1.10":
+            b.sample(p, timestamps=[T0 + i], attrs={PROC: "x"})
+        else:
+            b.sample(p, values=[3])
+    return b, sp, p
+
+
+@check("layout_evidence_past_the_survey")
+def _():
+    # (The statistics' layout_evidence of these, and a malformed late sample:
+    # c.api.late_layout_evidence, which converts without p2m_work_size first.)
+    # v1.10: packed values on the last sample, the only evidence
+    b, sp, p = past_the_survey("v1.10")
+    b.sample(p, values=[3], attrs={PROC: "x"})
+    r = convert_ok("evidence_past_values", b.to_bytes())
+    stat(r, "layout", "v1.10")
+    eq(points(r.req, "cpu_time"), [(pa("x"), (40 + 3) * 50_000_000)], "v1.10 points")
+    # v1.9: attribute indices (old layout) only in a profile that feeds no
+    # metric, after the cpu profile: the cpu samples' field 2 are values
+    b, sp, p = past_the_survey("v1.9")
+    q = b.profile(sp, ("goroutine", "count"), time=T0, duration=DUR)
+    b.sample(q, values=[1], attrs={PROC: "y"})
+    r = convert_ok("evidence_past_unfed_old", b.to_bytes())
+    stat(r, "layout", "v1.9")
+    stat(r, "profiles_unfed", 1)
+    eq(points(r.req, "cpu_time"), [([], 40 * 3 * 50_000_000)], "v1.9 points")
+    # v1.10: packed values only in the profile that feeds no metric
+    b, sp, p = past_the_survey("v1.10")
+    q = b.profile(sp, ("goroutine", "count"), time=T0, duration=DUR)
+    b.sample(q, values=[1], attrs={PROC: "y"})
+    r = convert_ok("evidence_past_unfed_v1_10", b.to_bytes())
+    eq(points(r.req, "cpu_time"), [(pa("x"), 40 * 50_000_000)], "v1.10 points (unfed)")
+    # Profile field 12 (v1.8 only) and packed values (v1.10 only) on a late
+    # sample: contradicting evidence, the request is malformed
+    b, sp, p = past_the_survey("v1.10")
+    b.sample(p, values=[3], attrs={PROC: "x"})
+    bad = G.append_raw(b.to_bytes(), PROFILE0, G.f_bytes(12, b"\x01"))
+    r = run_cli("evidence_past_contradiction", bad, out=False, stats=False)
+    eq(r.rc, 1, "contradicting late evidence: exit status")
+    need("contradicting layout evidence: v1.8 and a newer layout" in r.stderr,
+         "not the survey's message: %r" % r.stderr[:300])
+
+
 @check("cli_stdin_stdout_and_missing_file")
 def _():
     data = basic("v1.10").to_bytes()

@@ -2694,6 +2694,130 @@ static void check_layout_conflict(void)
     tk_end();
 }
 
+/* Layout evidence that only samples past the ones the survey reads for it
+   carry (20 samples without any first): the statistics and the layout are
+   those of reading every sample (docs/spec.md section 1.4). old: the
+   samples in v1.9's layout (values alone, then attribute indices on the
+   late sample), else v1.10's (attribute indices and timestamps, then packed
+   values); unfed: the late sample in a goroutine/count profile, which feeds
+   no metric; late: whether there is a late sample at all, and 2: a
+   malformed one (a varint that does not end) and after it a malformed
+   attribute entry in the dictionary. */
+static void build_late_evidence(pbw *req, int old, int unfed, int late)
+{
+    static const unsigned char bad_varint[] = {0x28, 0xff, 0xff, 0xff, 0xff, 0xff,
+                                               0xff, 0xff, 0xff, 0xff};
+    static const unsigned char bad_entry[] = {0x08, 0x01, 0x12, 0x05, 0x0a};
+    static const int64_t a12[] = {1, 2}, v3[] = {3};
+    static const uint64_t ts[] = {1050};
+    const int layout = old ? P2M_LAYOUT_V1_9 : P2M_LAYOUT_V1_10;
+    pbw rp, sp, prof, dict, e;
+    int i;
+    pbw_init(req);
+    pbw_init(&rp);
+    rq_resource(&rp, "svc");
+    pbw_init(&sp);
+    pbw_init(&prof);
+    rq_valuetype(&prof, 1, X_SAMPLES, X_COUNT); /* a sample counts 1 ms of cpu */
+    rq_valuetype(&prof, 5, X_CPU, X_NS);
+    pbw_int(&prof, 6, 1000000);
+    for (i = 0; i < 20; i++) {
+        if (old) rq_sample(&prof, layout, NULL, 0, v3, 1, NULL, 0);
+        else rq_sample(&prof, layout, a12, 2, NULL, 0, ts, 1);
+    }
+    if (late == 2) {
+        pbw_init(&e);
+        pbw_raw(&e, bad_varint, sizeof bad_varint);
+        pbw_msg(&prof, 2, &e);
+    } else if (late && !unfed) {
+        rq_sample(&prof, layout, a12, 2, v3, 1, NULL, 0);
+    }
+    pbw_fixed64(&prof, 3, 1000);
+    pbw_uint(&prof, 4, 100);
+    pbw_msg(&sp, 2, &prof);
+    if (late && unfed) {
+        pbw_init(&prof);
+        rq_valuetype(&prof, 1, X_GOR, X_COUNT);
+        rq_sample(&prof, layout, a12, 2, v3, 1, NULL, 0);
+        pbw_msg(&sp, 2, &prof);
+    }
+    pbw_msg(&rp, 2, &sp);
+    pbw_msg(req, 1, &rp);
+    pbw_init(&dict);
+    for (i = 0; i < X__N; i++)
+        pbw_str(&dict, 5, x_strings[i]);
+    pbw_init(&e);
+    pbw_msg(&dict, 6, &e);
+    rq_attr_entry(&dict, X_PROC, "app");
+    rq_attr_entry(&dict, X_THREAD, "worker");
+    if (late == 2) pbw_bytes(&dict, 6, bad_entry, sizeof bad_entry);
+    pbw_init(&e);
+    pbw_msg(&dict, 7, &e);
+    pbw_msg(req, 2, &dict);
+}
+
+static void check_late_evidence(void)
+{
+    static const struct {
+        int old, unfed, late;
+        p2m_layout layout, evidence;
+        int64_t cpu; /* the cpu points' sum */
+    } cases[] = {
+        {0, 0, 1, P2M_LAYOUT_V1_10, P2M_LAYOUT_V1_10, (20 + 3) * 1000000},
+        {0, 1, 1, P2M_LAYOUT_V1_10, P2M_LAYOUT_V1_10, 20 * 1000000},
+        {0, 0, 0, P2M_LAYOUT_V1_10, P2M_LAYOUT_AUTO, 20 * 1000000},
+        {1, 0, 1, P2M_LAYOUT_V1_9, P2M_LAYOUT_V1_9, 21 * 3 * 1000000},
+        {1, 1, 1, P2M_LAYOUT_V1_9, P2M_LAYOUT_V1_9, 20 * 3 * 1000000},
+    };
+    static pbw req;
+    size_t i;
+    tk_begin("c.api.late_layout_evidence");
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        p2m_config c;
+        p2m_stats stats;
+        DReq *d;
+        const DMetric *m;
+        int64_t sum = 0;
+        int ints = 1;
+        size_t k;
+        build_late_evidence(&req, cases[i].old, cases[i].unfed, cases[i].late);
+        p2m_config_init(&c);
+        d = convert_decode(&c, &req, NULL, &stats, NULL);
+        EXPECT(d != NULL, "case %u: no output", (unsigned)i);
+        if (!d) continue;
+        m = metric_named(d, "cpu_time");
+        if (m && m->data_case == P2M__METRICS__METRIC__DATA_SUM)
+            for (k = 0; k < m->sum->n_data_points; k++) {
+                ints &= m->sum->data_points[k]->value_case ==
+                        P2M__METRICS__NUMBER_DATA_POINT__VALUE_AS_INT;
+                sum += m->sum->data_points[k]->as_int;
+            }
+        EXPECT(stats.layout == cases[i].layout && stats.layout_evidence == cases[i].evidence,
+               "case %u: layout %d evidence %d, expected %d and %d", (unsigned)i,
+               (int)stats.layout, (int)stats.layout_evidence, (int)cases[i].layout,
+               (int)cases[i].evidence);
+        EXPECT(m && ints && sum == cases[i].cpu, "case %u: cpu_time %lld, expected %lld",
+               (unsigned)i, (long long)sum, (long long)cases[i].cpu);
+        p2m__metrics__export_metrics_service_request__free_unpacked(d, NULL);
+    }
+    /* both defects: the sample's is reported, as by a survey of every sample */
+    build_late_evidence(&req, 0, 0, 2);
+    {
+        p2m_error err;
+        p2m_stats stats;
+        p2m_status st;
+        size_t k, at = 0;
+        for (k = 0; k + 2 <= req.n; k++)
+            if (req.b[k] == 0x28 && req.b[k + 1] == 0xff) at = k;
+        EXPECT(at > 0, "test bug: the malformed sample is not in the request");
+        st = convert_layout(&req, P2M_LAYOUT_AUTO, 0, &stats, &err);
+        EXPECT(st == P2M_ERR_MALFORMED && err.offset > at && err.offset <= at + 10,
+               "malformed late sample: status %d offset %zu (sample at %zu): %s", (int)st,
+               err.offset, at, err.message);
+    }
+    tk_end();
+}
+
 /* p2m_options.resource_attributes: added to every resource, replacing an
    input attribute of the same key, the last of a repeated key winning; in
    the protobuf output (decoded by protobuf-c), the result view, and the
@@ -2952,6 +3076,7 @@ int main(int argc, char **argv)
     check_engine_metrics();
     check_unit_spellings();
     check_layout_conflict();
+    check_late_evidence();
     check_resource_attributes();
     check_state_rebind();
     if (argc > 1)
