@@ -4587,6 +4587,41 @@ static P2M__MUST int p2m__timestamp_window(p2m__req *q, p2m__span s, uint64_t *l
     return r;
 }
 
+#if !P2M__FOR_SIZE
+/* The packed attribute indices [p, e) of a sample's field at `at`, applied
+   to q->smp_slots as p2m__sample_attrs does (no pattern keys), while they
+   take one or two bytes; returns where it stopped (e when all were). Out
+   of line: inlined, it costs the memo run registers in the sample walk. */
+static P2M__NOINLINE const uint8_t *p2m__attrs_packed(p2m__req *q, const uint8_t *p,
+                                                     const uint8_t *e, const uint8_t *at,
+                                                     int *bad, const uint8_t **bad_at) {
+    const uint32_t n_attrs = q->sv.n_attrs;
+    while (p < e) {
+        uint32_t i = p[0];
+        const p2m__aent *a;
+        if (i < 0x80u) {
+            p++;
+        } else if (e - p >= 2 && p[1] < 0x80u) {
+            i = (i & 0x7fu) | (uint32_t)p[1] << 7;
+            p += 2;
+        } else {
+            break;
+        }
+        if (P2M__UNLIKELY(i >= n_attrs)) {
+            if (i != 0 && !*bad) { *bad = 1; *bad_at = at; }
+            continue;
+        }
+        a = &q->aslots[i].ent;
+        if (P2M__UNLIKELY(a->bad)) {
+            if (!*bad) { *bad = 1; *bad_at = at; }
+            continue;
+        }
+        if (a->slot != P2M__NONE) q->smp_slots[a->slot] = a->vid;
+    }
+    return p;
+}
+#endif
+
 /* A sample's attribute_indices field (packed or one unpacked value) applied
    to q->smp_slots; an invalid index marks the sample bad. */
 P2M__INLINE P2M__MUST int p2m__sample_attrs(p2m__req *q, const p2m__field *g, int *bad,
@@ -4595,6 +4630,9 @@ P2M__INLINE P2M__MUST int p2m__sample_attrs(p2m__req *q, const p2m__field *g, in
     uint64_t idx = 0;
     int ri;
     p2m__ints_init(&it, g);
+#if !P2M__FOR_SIZE
+    if (!it.has_single && !q->akey) it.p = p2m__attrs_packed(q, it.p, it.end, g->at, bad, bad_at);
+#endif
     while ((ri = p2m__ints_next(&q->w, &it, &idx)) > 0) {
         const p2m__aent *a;
         if (P2M__UNLIKELY(idx >= q->sv.n_attrs)) {
