@@ -5104,6 +5104,7 @@ P2M__INLINE P2M__MUST int p2m__walk_profile(p2m__req *q, p2m__span s, const p2m_
 #if !P2M__FOR_SIZE
     int lane = 0; /* the memo knew the last sample */
     int by_slots; /* > 0: the memo also keys on the slot values (a credit: hits add to it) */
+    int by_bytes; /* > 0: the memo keys on the attribute bytes (a credit, as by_slots) */
 #endif
 #ifndef P2M_NO_FUNCTION
     const int props = P2M__PROPS(e); /* in a local: stores in the loop could alias e */
@@ -5130,6 +5131,8 @@ P2M__INLINE P2M__MUST int p2m__walk_profile(p2m__req *q, p2m__span s, const p2m_
               !(pi->metric == P2M_METRIC_CPU && e->metric[P2M_METRIC_FUNCTION].enabled);
 #if !P2M__FOR_SIZE
     by_slots = memo_on && !P2M__PROPS(e) && e->n_slots <= 4u ? 32 : 0;
+    /* with stack properties a hit also spares the stack's: always tried */
+    by_bytes = P2M__PROPS(e) ? 0x40000000 : 32;
 #endif
     if (memo_on && ++q->smemo_stamp == 0) { /* wrapped: forget every entry */
         P2M_MEMSET(q->smemo, 0, ((size_t)q->smemo_mask + 1u) * sizeof(p2m__smemo));
@@ -5176,9 +5179,15 @@ P2M__INLINE P2M__MUST int p2m__walk_profile(p2m__req *q, p2m__span s, const p2m_
         }
 #endif
         if (x.memo) { /* one packed list or none: the memo keyed by its bytes */
-            me = p2m__memo_entry(q, &x, cls, msp, &hit);
 #if !P2M__FOR_SIZE
+            if (by_bytes > 0) { /* tried while it pays (samples with a thread.id of
+                                   their own never repeat their bytes) */
+                me = p2m__memo_entry(q, &x, cls, msp, &hit);
+                by_bytes += hit ? 4 * (by_bytes < 256) : -1;
+            }
             lane = hit && !P2M__PROPS(e); /* the lane reads no stack properties */
+#else
+            me = p2m__memo_entry(q, &x, cls, msp, &hit);
 #endif
             if (hit && !(se = p2m__memo_replay(q, me->outcome, &x))) continue;
             if (!hit) {
@@ -5191,7 +5200,7 @@ P2M__INLINE P2M__MUST int p2m__walk_profile(p2m__req *q, p2m__span s, const p2m_
                     sme = p2m__memo_slots(q, &hit);
                     by_slots += hit ? 4 * (by_slots < 256) : -1; /* tried while it pays */
                     if (hit) {
-                        me->outcome = sme->outcome;
+                        if (me) me->outcome = sme->outcome;
                         if (!(se = p2m__memo_replay(q, sme->outcome, &x))) continue;
                     }
                 }
@@ -5199,9 +5208,10 @@ P2M__INLINE P2M__MUST int p2m__walk_profile(p2m__req *q, p2m__span s, const p2m_
             }
         }
         if (!hit) { /* the sample's own way to its series */
-            if ((k = p2m__sample_stops(q, &f, sf.attrs, &x, me)) != 0) {
+            /* where a stop is noted: the bytes' entry, else (not tried) the slots' */
+            if ((k = p2m__sample_stops(q, &f, sf.attrs, &x, me ? me : sme)) != 0) {
                 if (k < 0) return -1;
-                if (sme) sme->outcome = me->outcome;
+                if (sme && me) sme->outcome = me->outcome;
                 continue;
             }
 #ifndef P2M_NO_FUNCTION
