@@ -4596,6 +4596,8 @@ static P2M__NOINLINE const uint8_t *p2m__attrs_packed(p2m__req *q, const uint8_t
                                                      const uint8_t *e, const uint8_t *at,
                                                      int *bad, const uint8_t **bad_at) {
     const uint32_t n_attrs = q->sv.n_attrs;
+    const p2m__aslot *const as = q->aslots; /* locals: the stores below may alias q */
+    uint32_t *const slots = q->smp_slots;
     while (p < e) {
         uint32_t i = p[0];
         const p2m__aent *a;
@@ -4611,12 +4613,12 @@ static P2M__NOINLINE const uint8_t *p2m__attrs_packed(p2m__req *q, const uint8_t
             if (i != 0 && !*bad) { *bad = 1; *bad_at = at; }
             continue;
         }
-        a = &q->aslots[i].ent;
+        a = &as[i].ent;
         if (P2M__UNLIKELY(a->bad)) {
             if (!*bad) { *bad = 1; *bad_at = at; }
             continue;
         }
-        if (a->slot != P2M__NONE) q->smp_slots[a->slot] = a->vid;
+        if (a->slot != P2M__NONE) slots[a->slot] = a->vid;
     }
     return p;
 }
