@@ -7143,7 +7143,7 @@ P2M_API p2m_status p2m_work_size(const p2m_engine *engine, const void *input, si
     p2m_status s;
     if (!needed) return p2m__fail(err, P2M_ERR_ARGUMENT, 0, P2M__MSG("needed must not be NULL"));
     *needed = 0;
-    if ((s = p2m__begin(&q, engine, input, input_size, &st, err, 1, 0)) != P2M_OK) return s;
+    if ((s = p2m__begin(&q, engine, input, input_size, &st, err, 1, 1)) != P2M_OK) return s;
     if (p2m__make_plan(&q, &pl) < 0)
         return p2m__fail(err, P2M_ERR_MALFORMED, 0, P2M__MSG("input too large"));
     *needed = pl.total;

@@ -2799,6 +2799,20 @@ static void check_late_evidence(void)
         EXPECT(m && ints && sum == cases[i].cpu, "case %u: cpu_time %lld, expected %lld",
                (unsigned)i, (long long)sum, (long long)cases[i].cpu);
         p2m__metrics__export_metrics_service_request__free_unpacked(d, NULL);
+        { /* p2m_work_size surveys lazily too: exactly what it asks for is enough */
+            p2m_error err;
+            const p2m_engine *eng = compile_cfg(&c, &err);
+            size_t need = 0, n = 0;
+            p2m_status st = eng ? p2m_work_size(eng, req.b, req.n, &need, &err) : P2M_ERR_CONFIG;
+            EXPECT(st == P2M_OK && need > 0 && need <= sizeof work_mem,
+                   "case %u: work size status %d need %zu", (unsigned)i, (int)st, need);
+            if (st == P2M_OK && need <= sizeof work_mem) {
+                st = p2m_convert(eng, req.b, req.n, NULL, work_mem, need, out_buf, sizeof out_buf,
+                                 &n, NULL, &err);
+                EXPECT(st == P2M_OK, "case %u: convert in %zu B: status %d %s", (unsigned)i,
+                       need, (int)st, err.message);
+            }
+        }
     }
     /* both defects: the sample's is reported, as by a survey of every sample */
     build_late_evidence(&req, 0, 0, 2);
