@@ -2225,6 +2225,25 @@ static void x_profile(pbw *sp, int64_t type, int64_t unit, int64_t ptype, int64_
     pbw_msg(sp, 2, &prof);
 }
 
+/* The dictionary of these requests: the strings x_strings, attribute entries
+   1 (process app) and 2 (thread worker), then nbad bytes as one more entry. */
+static void x_dictionary(pbw *req, const unsigned char *bad, size_t nbad)
+{
+    pbw dict, e;
+    int i;
+    pbw_init(&dict);
+    for (i = 0; i < X__N; i++)
+        pbw_str(&dict, 5, x_strings[i]);
+    pbw_init(&e);
+    pbw_msg(&dict, 6, &e);
+    rq_attr_entry(&dict, X_PROC, "app");
+    rq_attr_entry(&dict, X_THREAD, "worker");
+    if (nbad) pbw_bytes(&dict, 6, bad, nbad);
+    pbw_init(&e);
+    pbw_msg(&dict, 7, &e);
+    pbw_msg(req, 2, &dict);
+}
+
 /* Request of the declared-metric checks; every expected value below is
    worked out from these numbers:
    scope 1: off_cpu/ns 500+250 (t 1000+100); wall/count 3 x period wall/ns
@@ -2240,8 +2259,7 @@ static void build_extra_request(pbw *req)
     static const int64_t v500_250[] = {500, 250}, v3[] = {3}, v4_6[] = {4, 6}, v1234[] = {1234},
                          v17[] = {17}, v4096_1024[] = {4096, 1024}, v1_1[] = {1, 1}, v64[] = {64},
                          v7[] = {7}, v100[] = {100}, v5[] = {5};
-    pbw rp, sp, dict, e;
-    int i;
+    pbw rp, sp;
     pbw_init(req);
     pbw_init(&rp);
     rq_resource(&rp, "svc");
@@ -2263,16 +2281,7 @@ static void build_extra_request(pbw *req)
     x_profile(&sp, X_SAMPLES, X_COUNT, X_CPU, X_NS, 1000000, 8000, 100, v5, 1);
     pbw_msg(&rp, 2, &sp);
     pbw_msg(req, 1, &rp);
-    pbw_init(&dict);
-    for (i = 0; i < X__N; i++)
-        pbw_str(&dict, 5, x_strings[i]);
-    pbw_init(&e);
-    pbw_msg(&dict, 6, &e);
-    rq_attr_entry(&dict, X_PROC, "app");
-    rq_attr_entry(&dict, X_THREAD, "worker");
-    pbw_init(&e);
-    pbw_msg(&dict, 7, &e);
-    pbw_msg(req, 2, &dict);
+    x_dictionary(req, NULL, 0);
 }
 
 static const DMetric *metric_named(const DReq *d, const char *name)
@@ -2711,7 +2720,7 @@ static void build_late_evidence(pbw *req, int old, int unfed, int late)
     static const int64_t a12[] = {1, 2}, v3[] = {3};
     static const uint64_t ts[] = {1050};
     const int layout = old ? P2M_LAYOUT_V1_9 : P2M_LAYOUT_V1_10;
-    pbw rp, sp, prof, dict, e;
+    pbw rp, sp, prof, e;
     int i;
     pbw_init(req);
     pbw_init(&rp);
@@ -2743,17 +2752,7 @@ static void build_late_evidence(pbw *req, int old, int unfed, int late)
     }
     pbw_msg(&rp, 2, &sp);
     pbw_msg(req, 1, &rp);
-    pbw_init(&dict);
-    for (i = 0; i < X__N; i++)
-        pbw_str(&dict, 5, x_strings[i]);
-    pbw_init(&e);
-    pbw_msg(&dict, 6, &e);
-    rq_attr_entry(&dict, X_PROC, "app");
-    rq_attr_entry(&dict, X_THREAD, "worker");
-    if (late == 2) pbw_bytes(&dict, 6, bad_entry, sizeof bad_entry);
-    pbw_init(&e);
-    pbw_msg(&dict, 7, &e);
-    pbw_msg(req, 2, &dict);
+    x_dictionary(req, bad_entry, late == 2 ? sizeof bad_entry : 0);
 }
 
 static void check_late_evidence(void)
