@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # The one test runner. Every tests/suite-*.sh prints one line per check,
 # "PASS <name>" or "FAIL <name>: <why>"; this script runs them in order and
-# ends with the line "N passed, N failed". A suite that exits non-zero
+# ends with the line "N passed, N failed". Each suite's line gives its
+# time in seconds, to show where the run's time goes. A suite that exits non-zero
 # without printing a FAIL line counts as one failure, so nothing fails quietly.
 set -u
 cd "$(dirname "$0")/.." || exit 2
@@ -15,8 +16,10 @@ for suite in tests/suite-*.sh; do
     [ -f "$suite" ] || continue
     echo "== $suite"
     out=build/$(basename "$suite" .sh).out
+    t0=$(date +%s)
     sh "$suite" > "$out" 2>&1
     rc=$?
+    t1=$(date +%s)
     cat "$out" >> "$log"
     p=$(grep -c '^PASS ' "$out")
     f=$(grep -c '^FAIL ' "$out")
@@ -26,7 +29,7 @@ for suite in tests/suite-*.sh; do
         tail -n 15 "$out"
         f=1
     fi
-    echo "   $p passed, $f failed"
+    echo "   $p passed, $f failed, $((t1 - t0)) s"
     passed=$((passed + p))
     failed=$((failed + f))
 done
