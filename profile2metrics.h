@@ -5967,27 +5967,38 @@ P2M__INLINE void p2m__copy_short(uint8_t *d, const void *src, size_t n) {
     }
 }
 
+/* Writes forward at d a KeyValue with a string value as field num
+   (num < 16), cl being its contents' size (p2m__kv_string_size); returns
+   the end. */
+P2M__INLINE uint8_t *p2m__put_kv_string(uint8_t *d, uint32_t num, size_t cl, const char *key,
+                                        size_t kl, const void *val, size_t vl) {
+    *d++ = (uint8_t)(num << 3 | P2M__WT_LEN);
+    d = p2m__put_varint(d, cl);
+    *d++ = P2M__TAG(P2M__PB_KEY_VALUE_KEY, P2M__WT_LEN);
+    d = p2m__put_varint(d, kl);
+    p2m__copy_short(d, key, kl);
+    d += kl;
+    *d++ = P2M__TAG(P2M__PB_KEY_VALUE_VALUE, P2M__WT_LEN);
+    d = p2m__put_varint(d, p2m__ld_size(vl));
+    *d++ = P2M__TAG(P2M__PB_ANY_VALUE_STRING_VALUE, P2M__WT_LEN);
+    d = p2m__put_varint(d, vl);
+    p2m__copy_short(d, val, vl);
+    return d + vl;
+}
+/* The contents' size of a KeyValue with key and string value of kl and vl
+   bytes. */
+P2M__INLINE size_t p2m__kv_string_size(size_t kl, size_t vl) {
+    return p2m__ld_size(kl) + p2m__ld_size(p2m__ld_size(vl));
+}
+
 /* A KeyValue with a string value as field num (num < 16): the sizes are
    known, so it is written forward in one piece. */
 P2M__INLINE void p2m__bw_kv_string(p2m__bw *w, uint32_t num, const char *key, size_t kl,
                                    const void *val, size_t vl) {
-    const size_t al = p2m__ld_size(vl);                    /* AnyValue */
-    const size_t cl = p2m__ld_size(kl) + p2m__ld_size(al); /* KeyValue */
+    const size_t cl = p2m__kv_string_size(kl, vl);
     w->n += p2m__ld_size(cl);
-    if (w->n <= w->cap) {
-        uint8_t *d = w->buf + (w->cap - w->n);
-        *d++ = (uint8_t)(num << 3 | P2M__WT_LEN);
-        d = p2m__put_varint(d, cl);
-        *d++ = P2M__TAG(P2M__PB_KEY_VALUE_KEY, P2M__WT_LEN);
-        d = p2m__put_varint(d, kl);
-        p2m__copy_short(d, key, kl);
-        d += kl;
-        *d++ = P2M__TAG(P2M__PB_KEY_VALUE_VALUE, P2M__WT_LEN);
-        d = p2m__put_varint(d, al);
-        *d++ = P2M__TAG(P2M__PB_ANY_VALUE_STRING_VALUE, P2M__WT_LEN);
-        d = p2m__put_varint(d, vl);
-        p2m__copy_short(d, val, vl);
-    }
+    if (w->n <= w->cap)
+        (void)p2m__put_kv_string(w->buf + (w->cap - w->n), num, cl, key, kl, val, vl);
 }
 
 static void p2m__bw_keyvalue(p2m__bw *w, uint32_t num, const p2m_attribute *a,
@@ -6416,6 +6427,58 @@ static void p2m__bw_resource(const p2m_result *r, const p2m__res *x, p2m__bw *w)
     }
 }
 
+#if !P2M__FOR_SIZE
+P2M__INLINE uint8_t *p2m__put_fixed64_1(uint8_t *d, uint32_t num, uint64_t v) {
+    d[0] = (uint8_t)(num << 3 | P2M__WT_I64);
+    p2m__put_le64(d + 1, v);
+    return d + 9;
+}
+
+/* The point of (delta) series s, sid, as field num: what p2m__encode's
+   general loop writes, written forward in one piece, since its size is
+   known when its attributes are all strings (s->asize, not 0); not for
+   the function metric, whose points share their other attributes
+   (p2m__reuse). */
+static void p2m__bw_point_known(const p2m_result *r, const p2m__series *s, uint32_t sid,
+                                uint32_t num, p2m__bw *w) {
+    const p2m_engine *e = r->e;
+    const p2m__metric *m = &e->metric[s->metric];
+    const uint32_t nk = e->n_keys, *vids = r->ser_vids + (size_t)sid * nk;
+    const uint8_t *kpos = r->ser_pos + (size_t)sid * nk;
+    const size_t len = s->asize - 1u + (m->is_gauge ? 18u : 27u); /* value, time, start */
+    uint64_t v = (uint64_t)(int64_t)s->sum;
+    uint32_t pos;
+    uint8_t *d;
+    w->n += p2m__ld_size(len);
+    if (w->n > w->cap) return;
+    d = w->buf + (w->cap - w->n);
+    *d++ = (uint8_t)(num << 3 | P2M__WT_LEN);
+    d = p2m__put_varint(d, len);
+    if (!m->is_gauge) d = p2m__put_fixed64_1(d, P2M__PB_POINT_START_TIME_UNIX_NANO, s->start);
+    d = p2m__put_fixed64_1(d, P2M__PB_POINT_TIME_UNIX_NANO, s->end);
+    if (m->is_double) {
+        double x = 0.0;
+#ifndef P2M_NO_FLOAT
+        x = (double)(int64_t)s->sum / (double)m->per_unit;
+#endif
+        P2M_MEMCPY(&v, &x, 8);
+        d = p2m__put_fixed64_1(d, P2M__PB_POINT_AS_DOUBLE, v);
+    } else {
+        d = p2m__put_fixed64_1(d, P2M__PB_POINT_AS_INT, v);
+    }
+    for (pos = 0; pos <= e->n_rules; pos++) { /* in rule order, the name last */
+        const uint32_t k = p2m__pos_key(e, pos);
+        const p2m__val *val;
+        if (k >= nk || vids[k] <= P2M__VID_EMPTY || kpos[k] != pos) continue;
+        val = &r->vals[vids[k]];
+        d = p2m__put_kv_string(d, P2M__PB_POINT_ATTRIBUTES,
+                               p2m__kv_string_size(e->keys[k].len, val->len), e->keys[k].ptr,
+                               e->keys[k].len, val->ptr, val->len);
+    }
+    P2M_ASSERT(d == w->buf + (w->cap - w->n) + p2m__ld_size(len));
+}
+#endif
+
 static void p2m__encode(const p2m_result *r, p2m__bw *w) {
     size_t ri = r->n_res;
     while (ri-- > 0) {
@@ -6426,7 +6489,10 @@ static void p2m__encode(const p2m_result *r, p2m__bw *w) {
         mark_sm = w->n;
         while (mi-- > 0) {
             p2m_metric_info info;
-            size_t mark_m = w->n, mark_sum, pi;
+            size_t mark_m = w->n, mark_sum, pi, lo;
+#if !P2M__FOR_SIZE
+            int known;
+#endif
             p2m__reuse ru;
             ru.ok = 0;
             p2m_result_metric(r, ri, mi, &info);
@@ -6438,11 +6504,37 @@ static void p2m__encode(const p2m_result *r, p2m__bw *w) {
                 p2m__bw_tag(w, P2M__PB_SUM_AGGREGATION_TEMPORALITY, P2M__WT_VARINT);
             }
             pi = info.n_points;
-            while (pi-- > 0) {
+            lo = 0;
+#if !P2M__FOR_SIZE
+            if (!w->cap && !P2M__CUMV(r)) { /* counting: sizes from the series table */
+                const uint32_t *pl = r->plist + x->pl_first[mi];
+                const size_t fixed = info.is_gauge ? 18u : 27u; /* value, time, start: 9 each */
+                size_t n = 0;
+                for (; lo < pi; lo++) { /* up to the first point whose size is not known */
+                    const p2m__series *s = &r->ser[pl[lo]];
+                    size_t len;
+                    if (!s->asize || s->overflow) break;
+                    len = s->asize - 1u + fixed;
+                    n += (len < 0x80u ? 2u : 1u + p2m__varint_len(len)) + len;
+                }
+                w->n += n;
+            }
+            known = !P2M__CUMV(r) && info.kind != P2M_METRIC_FUNCTION;
+#endif
+            while (pi-- > lo) { /* the rest (the writing pass: all), last first */
                 p2m_point pt;
                 size_t mark_p = w->n;
                 uint32_t sid = 0;
                 const p2m__series *s = p2m__point_at(r, ri, mi, pi, &sid);
+#if !P2M__FOR_SIZE
+                if (known && s && s->asize && !s->overflow) {
+                    p2m__bw_point_known(r, s, sid,
+                                        info.is_gauge ? (uint32_t)P2M__PB_GAUGE_DATA_POINTS
+                                                      : (uint32_t)P2M__PB_SUM_DATA_POINTS,
+                                        w);
+                    continue;
+                }
+#endif
                 p2m__point_values_of(r, s, sid, &pt);
                 p2m__bw_attrs_of(r, s, sid, ri, mi, pi, w, P2M__FOR_SIZE ? 0 : &ru);
                 if (pt.is_double) {
