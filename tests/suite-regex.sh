@@ -9,7 +9,10 @@ cd "$(dirname "$0")/.." || exit 2
 B=build/regex
 mkdir -p "$B"
 failed=0
-if ! make -s regex-build > "$B/build.log" 2>&1; then
+. tests/jobs.sh
+# the binaries are independent: built JOBS_MAX at a time, each one's
+# messages kept together in the log (-Otarget)
+if ! make -s -j"$JOBS_MAX" -Otarget regex-build > "$B/build.log" 2>&1; then
     echo "FAIL regex-build: make regex-build failed (libpcre2-dev, g++, clang installed?):"
     tail -n 20 "$B/build.log"
     exit 1
