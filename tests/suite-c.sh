@@ -55,91 +55,155 @@ if ! grep -q '^#ifdef P2M_IMPLEMENTATION' "$INC/profile2metrics.h"; then
 fi
 [ "$tools_ok" = 1 ] || exit 1
 
-# build NAME command...: runs a build step, shows its errors on failure
+. tests/jobs.sh
+
+# The builds and runs below are jobs, JOBS_MAX at a time (tests/jobs.sh):
+# each chain of steps that depend on each other is one job, and the results
+# are printed afterwards in a fixed order.
+rm -f "$B"/*.failed "$B"/*.rc
+
+# build NAME command...: runs a build step; on failure its FAIL line and the
+# head of its errors go to $B/NAME.failed (printed by report_builds)
 build() {
     name=$1; shift
     if ! "$@" > "$B/$name.log" 2>&1; then
-        fail "c.build.$name: $(head -c 300 "$B/$name.log" | tr '\n' ' ')"
-        sed 's/^/# /' "$B/$name.log" | head -40
+        {
+            echo "FAIL c.build.$name: $(head -c 300 "$B/$name.log" | tr '\n' ' ')"
+            sed 's/^/# /' "$B/$name.log" | head -40
+        } > "$B/$name.failed"
         return 1
     fi
     return 0
 }
+report_builds() { # NAME...: the FAIL lines of the failed steps, in this order
+    for name in "$@"; do
+        [ -f "$B/$name.failed" ] || continue
+        cat "$B/$name.failed"
+        fails=$((fails + 1))
+    done
+}
 
-built_api=0; built_noalloc=0; built_malformed=0
-if build protoc-c protoc --c_out="$B/gen" -Iproto proto/metrics.proto &&
-   build impl "$CC_GCC" -std=c99 -O2 -g -I"$INC" -c tests/c/p2m_impl.c -o "$B/impl.o" &&
-   build metrics.pb-c "$CC_GCC" -std=c11 -O1 -g -I"$B/gen" -c "$B/gen/metrics.pb-c.c" \
-        -o "$B/metrics.pb-c.o" &&
-   build test_api "$CC_GCC" -std=c11 -O1 -g $WARN -Werror -I"$INC" -Itests/c -isystem "$B/gen" \
-        -o "$B/test_api" tests/c/test_api.c "$B/metrics.pb-c.o" "$B/impl.o" -lprotobuf-c -lm
-then built_api=1; fi
-if [ -f "$B/impl.o" ] &&
-   build test_noalloc "$CC_GCC" -std=c99 -O2 -g $WARN -Werror -I"$INC" -Itests/c \
-        -o "$B/test_noalloc" tests/c/test_noalloc.c "$B/impl.o"
-then built_noalloc=1; fi
-SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -g -O1 -fno-omit-frame-pointer"
-if build impl_asan "$CC_CLANG" -std=c99 $SAN -I"$INC" -c tests/c/p2m_impl.c -o "$B/impl_asan.o" &&
-   build test_malformed "$CC_CLANG" -std=c99 $SAN $WARN -Werror -I"$INC" -Itests/c \
-        -o "$B/test_malformed" tests/c/test_malformed.c "$B/impl_asan.o"
-then built_malformed=1; fi
-built_image=0
-if [ -f "$B/impl_asan.o" ] &&
-   build test_image "$CC_CLANG" -std=c99 $SAN $WARN -Werror -I"$INC" -Itests/c \
-        -o "$B/test_image" tests/c/test_image.c "$B/impl_asan.o"
-then built_image=1; fi
-
-built_placement=0
-if build test_placement "$CC_GCC" -std=c99 -O1 -g $WARN -Werror -I"$INC" -Itests/c \
-        -o "$B/test_placement" tests/c/test_placement.c
-then built_placement=1; fi
-
-built_no_extra=0
-if build test_no_extra "$CC_GCC" -std=c99 -O2 -g $WARN -Werror -I"$INC" -Itests/c \
-        -o "$B/test_no_extra" tests/c/test_no_extra.c
-then built_no_extra=1; fi
-
-built_nf=0
-if build test_no_float "$CC_GCC" -std=c99 -O2 -g $WARN -Werror -I"$INC" -Itests/c \
-        -o "$B/test_no_float" tests/c/test_no_float.c &&
-   build test_no_float_nf "$CC_GCC" -std=c99 -O2 -g $WARN -Werror -DP2M_NO_FLOAT -I"$INC" \
-        -Itests/c -o "$B/test_no_float_nf" tests/c/test_no_float.c
-then built_nf=1; fi
-
-built_stream=0
-if build test_stream "$CC_GCC" -std=c99 -O1 -g $WARN -Werror -I"$INC" -Itests/c \
-        -o "$B/test_stream" tests/c/test_stream.c &&
-   build test_stream16 "$CC_CLANG" -std=c99 $SAN $WARN -Werror -DP2M_STREAM_BUFFER=16 -I"$INC" \
-        -Itests/c -o "$B/test_stream16" tests/c/test_stream.c
-then built_stream=1; fi
-
-TSAN="-fsanitize=thread -g -O1"
-built_threads=0
-if build impl_tsan "$CC_CLANG" -std=c99 $TSAN -I"$INC" -c tests/c/p2m_impl.c -o "$B/impl_tsan.o" &&
-   build test_threads "$CC_CLANG" -std=c99 $TSAN $WARN -Werror -I"$INC" -Itests/c \
-        -o "$B/test_threads" tests/c/test_threads.c "$B/impl_tsan.o" -lpthread
-then built_threads=1; fi
+# run NAME command...: runs a test, its output into $B/NAME.out and its exit
+# code into $B/NAME.rc (read by report_run)
+run() {
+    name=$1; shift
+    "$@" > "$B/$name.out" 2>&1
+    echo $? > "$B/$name.rc"
+}
 
 REAL=tests/data/real/sig-profiling-profile.otlp
 K8S=tests/data/real/sig-profiling-k8s.otlp
-for f in "$REAL" "$K8S"; do
-    [ -f "$f" ] || fail "c.real_captures: $f not found (the real captures belong to the repository, see tests/data/real/README.md)"
-done
 REAL_ARGS="$REAL"
+real_expect_ok=0
 if build protoc-py protoc --python_out="$B/py" -Iproto proto/profiles_v1_8.proto &&
    $PY tests/c/real_expect.py "$B/py" "$REAL" > "$B/real_expect.txt" 2> "$B/real_expect.log"
 then
     REAL_ARGS="$REAL $(cat "$B/real_expect.txt")"
-else
-    fail "c.real_expect: Google protobuf could not read $REAL: $(head -c 200 "$B/real_expect.log")"
+    real_expect_ok=1
 fi
+STREAM_IN="$(ls tests/corpus/convert/* tests/data/real/*.otlp) examples/demo.otlp"
 
-# run NAME command...: shows the test's lines; a crash or sanitizer abort
-# (exit code other than 0/1) or a non-zero exit without FAIL is a FAIL
-run() {
-    name=$1; shift
-    "$@" > "$B/$name.out" 2>&1
-    rc=$?
+export ASAN_OPTIONS="exitcode=86:detect_leaks=0:abort_on_error=0"
+export UBSAN_OPTIONS="halt_on_error=1:exitcode=87:print_stacktrace=1"
+SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -g -O1 -fno-omit-frame-pointer"
+TSAN="-fsanitize=thread -g -O1"
+
+# test_api, then (the longest run) test_api under valgrind; test_noalloc
+# shares the implementation object
+job_api() {
+    if build protoc-c protoc --c_out="$B/gen" -Iproto proto/metrics.proto &&
+       build impl "$CC_GCC" -std=c99 -O2 -g -I"$INC" -c tests/c/p2m_impl.c -o "$B/impl.o" &&
+       build metrics.pb-c "$CC_GCC" -std=c11 -O1 -g -I"$B/gen" -c "$B/gen/metrics.pb-c.c" \
+            -o "$B/metrics.pb-c.o" &&
+       build test_api "$CC_GCC" -std=c11 -O1 -g $WARN -Werror -I"$INC" -Itests/c \
+            -isystem "$B/gen" -o "$B/test_api" tests/c/test_api.c "$B/metrics.pb-c.o" \
+            "$B/impl.o" -lprotobuf-c -lm
+    then
+        # shellcheck disable=SC2086
+        run test_api "$B/test_api" $REAL_ARGS
+        # shellcheck disable=SC2086
+        run valgrind_api valgrind -q --error-exitcode=99 --track-origins=yes "$B/test_api" \
+            $REAL_ARGS
+    fi
+    if [ -f "$B/impl.o" ] &&
+       build test_noalloc "$CC_GCC" -std=c99 -O2 -g $WARN -Werror -I"$INC" -Itests/c \
+            -o "$B/test_noalloc" tests/c/test_noalloc.c "$B/impl.o"
+    then run test_noalloc "$B/test_noalloc" $REAL; fi
+}
+job_asan() {
+    if build impl_asan "$CC_CLANG" -std=c99 $SAN -I"$INC" -c tests/c/p2m_impl.c \
+            -o "$B/impl_asan.o" &&
+       build test_malformed "$CC_CLANG" -std=c99 $SAN $WARN -Werror -I"$INC" -Itests/c \
+            -o "$B/test_malformed" tests/c/test_malformed.c "$B/impl_asan.o"
+    then run test_malformed "$B/test_malformed" $REAL $K8S; fi
+    if [ -f "$B/impl_asan.o" ] &&
+       build test_image "$CC_CLANG" -std=c99 $SAN $WARN -Werror -I"$INC" -Itests/c \
+            -o "$B/test_image" tests/c/test_image.c "$B/impl_asan.o"
+    then run test_image "$B/test_image"; fi
+}
+job_placement() {
+    if build test_placement "$CC_GCC" -std=c99 -O1 -g $WARN -Werror -I"$INC" -Itests/c \
+            -o "$B/test_placement" tests/c/test_placement.c
+    then run test_placement "$B/test_placement"; fi
+}
+job_no_extra() {
+    if build test_no_extra "$CC_GCC" -std=c99 -O2 -g $WARN -Werror -I"$INC" -Itests/c \
+            -o "$B/test_no_extra" tests/c/test_no_extra.c
+    then run test_no_extra "$B/test_no_extra"; fi
+}
+job_no_float() {
+    if build test_no_float "$CC_GCC" -std=c99 -O2 -g $WARN -Werror -I"$INC" -Itests/c \
+            -o "$B/test_no_float" tests/c/test_no_float.c &&
+       build test_no_float_nf "$CC_GCC" -std=c99 -O2 -g $WARN -Werror -DP2M_NO_FLOAT -I"$INC" \
+            -Itests/c -o "$B/test_no_float_nf" tests/c/test_no_float.c
+    then
+        run test_no_float "$B/test_no_float"
+        run test_no_float_nf "$B/test_no_float_nf"
+    fi
+}
+job_stream() {
+    # shellcheck disable=SC2086
+    if build test_stream "$CC_GCC" -std=c99 -O1 -g $WARN -Werror -I"$INC" -Itests/c \
+            -o "$B/test_stream" tests/c/test_stream.c &&
+       build test_stream16 "$CC_CLANG" -std=c99 $SAN $WARN -Werror -DP2M_STREAM_BUFFER=16 \
+            -I"$INC" -Itests/c -o "$B/test_stream16" tests/c/test_stream.c
+    then
+        run test_stream "$B/test_stream" $STREAM_IN
+        run test_stream16 "$B/test_stream16" $STREAM_IN
+    fi
+}
+job_threads() {
+    if build impl_tsan "$CC_CLANG" -std=c99 $TSAN -I"$INC" -c tests/c/p2m_impl.c \
+            -o "$B/impl_tsan.o" &&
+       build test_threads "$CC_CLANG" -std=c99 $TSAN $WARN -Werror -I"$INC" -Itests/c \
+            -o "$B/test_threads" tests/c/test_threads.c "$B/impl_tsan.o" -lpthread
+    then run test_threads env TSAN_OPTIONS="exitcode=88 halt_on_error=1" "$B/test_threads" $REAL
+    fi
+}
+# the longest first
+for j in api asan stream threads no_float no_extra placement; do
+    job_start "job_$j"
+done
+job_wait
+
+report_builds protoc-c impl metrics.pb-c test_api test_noalloc impl_asan test_malformed \
+    test_image test_placement test_no_extra test_no_float test_no_float_nf test_stream \
+    test_stream16 impl_tsan test_threads
+
+for f in "$REAL" "$K8S"; do
+    why="the real captures belong to the repository, see tests/data/real/README.md"
+    [ -f "$f" ] || fail "c.real_captures: $f not found ($why)"
+done
+report_builds protoc-py
+[ "$real_expect_ok" = 1 ] ||
+    fail "c.real_expect: Google protobuf could not read $REAL: $(head -c 200 "$B/real_expect.log")"
+
+# report_run NAME: shows the test's lines; a crash or sanitizer abort (exit
+# code other than 0/1) or a non-zero exit without FAIL is a FAIL
+report_run() {
+    name=$1
+    [ -f "$B/$name.rc" ] || return 0
+    rc=$(cat "$B/$name.rc")
     grep -v '^==[0-9]*==\|^    #' "$B/$name.out" | grep '^PASS \|^FAIL \|^# ' 
     nf=$(grep -c '^FAIL ' "$B/$name.out")
     fails=$((fails + nf))
@@ -150,32 +214,13 @@ run() {
         fail "c.$name.run: exited $rc without a FAIL line"
     fi
 }
+for t in test_api test_noalloc test_no_extra test_placement test_malformed test_image \
+         test_no_float test_no_float_nf test_stream test_stream16 test_threads; do
+    report_run "$t"
+done
 
-export ASAN_OPTIONS="exitcode=86:detect_leaks=0:abort_on_error=0"
-export UBSAN_OPTIONS="halt_on_error=1:exitcode=87:print_stacktrace=1"
-
-# shellcheck disable=SC2086
-[ "$built_api" = 1 ] && run test_api "$B/test_api" $REAL_ARGS
-[ "$built_noalloc" = 1 ] && run test_noalloc "$B/test_noalloc" $REAL
-[ "$built_no_extra" = 1 ] && run test_no_extra "$B/test_no_extra"
-[ "$built_placement" = 1 ] && run test_placement "$B/test_placement"
-[ "$built_malformed" = 1 ] && run test_malformed "$B/test_malformed" $REAL $K8S
-[ "$built_image" = 1 ] && run test_image "$B/test_image"
-[ "$built_nf" = 1 ] && run test_no_float "$B/test_no_float"
-[ "$built_nf" = 1 ] && run test_no_float_nf "$B/test_no_float_nf"
-STREAM_IN="$(ls tests/corpus/convert/* tests/data/real/*.otlp) examples/demo.otlp"
-# shellcheck disable=SC2086
-[ "$built_stream" = 1 ] && run test_stream "$B/test_stream" $STREAM_IN
-# shellcheck disable=SC2086
-[ "$built_stream" = 1 ] && run test_stream16 "$B/test_stream16" $STREAM_IN
-[ "$built_threads" = 1 ] && TSAN_OPTIONS="exitcode=88 halt_on_error=1" \
-    run test_threads "$B/test_threads" $REAL
-
-if [ "$built_api" = 1 ]; then
-    # shellcheck disable=SC2086
-    valgrind -q --error-exitcode=99 --track-origins=yes "$B/test_api" $REAL_ARGS \
-        > "$B/valgrind_api.out" 2>&1
-    rc=$?
+if [ -f "$B/valgrind_api.rc" ]; then
+    rc=$(cat "$B/valgrind_api.rc")
     if [ "$rc" -eq 99 ]; then
         fail "c.valgrind.test_api: memcheck found errors; see $B/valgrind_api.out:"
         grep '^==' "$B/valgrind_api.out" | head -40 | sed 's/^/# /'
