@@ -6322,7 +6322,8 @@ P2M__INLINE int p2m__series_attr(const p2m_result *r, uint32_t sid, uint32_t pos
 }
 
 /* The function metric's points of one sample come one after another and
-   differ only in the name, written last: the encoder keeps where the
+   differ only in the name, written last: for points whose size is not known
+   (p2m__bw_point_known writes the others) the encoder keeps where the
    previous point's other attributes were written, and copies them when the
    next point's are the same. */
 typedef struct p2m__reuse {
@@ -6436,9 +6437,9 @@ P2M__INLINE uint8_t *p2m__put_fixed64_1(uint8_t *d, uint32_t num, uint64_t v) {
 
 /* The point of (delta) series s, sid, as field num: what p2m__encode's
    general loop writes, written forward in one piece, since its size is
-   known when its attributes are all strings (s->asize, not 0); not for
-   the function metric, whose points share their other attributes
-   (p2m__reuse). */
+   known when its attributes are all strings (s->asize, not 0). Writing a
+   function point's other attributes again costs less than comparing them
+   with the previous point's to copy those (p2m__reuse). */
 static void p2m__bw_point_known(const p2m_result *r, const p2m__series *s, uint32_t sid,
                                 uint32_t num, p2m__bw *w) {
     const p2m_engine *e = r->e;
@@ -6519,7 +6520,7 @@ static void p2m__encode(const p2m_result *r, p2m__bw *w) {
                 }
                 w->n += n;
             }
-            known = !P2M__CUMV(r) && info.kind != P2M_METRIC_FUNCTION;
+            known = !P2M__CUMV(r);
 #endif
             while (pi-- > lo) { /* the rest (the writing pass: all), last first */
                 p2m_point pt;
