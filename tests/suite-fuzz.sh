@@ -61,14 +61,34 @@ if ! "$CC_CLANG" -fsanitize=fuzzer -o "$B/probe" "$B/probe.c" > "$B/probe.log" 2
     exit 1
 fi
 
-build() { # name command...
+. tests/jobs.sh
+# The builds, the fuzzing runs and the differential test are jobs, JOBS_MAX
+# at a time (tests/jobs.sh); each keeps its own budget, seed, corpus and
+# output. Stage 1 compiles (the implementation object, fuzz_regex, the
+# harnesses), stage 2 links and runs each target; every job writes its lines
+# to a file, and they are printed afterwards in the order of ONLY.
+rm -f "$B"/*.failed "$B"/report_*
+
+# build NAME command...: one build step; on failure its FAIL line and the
+# head of its errors go to $B/NAME.failed
+build() {
     name=$1; shift
     if ! "$@" > "$B/$name.log" 2>&1; then
-        fail "fuzz.build.$name: $(head -c 300 "$B/$name.log" | tr '\n' ' ')"
-        sed 's/^/# /' "$B/$name.log" | head -30
+        {
+            echo "FAIL fuzz.build.$name: $(head -c 300 "$B/$name.log" | tr '\n' ' ')"
+            sed 's/^/# /' "$B/$name.log" | head -30
+        } > "$B/$name.failed"
         return 1
     fi
     return 0
+}
+# report FILE...: prints the files that exist, counting their FAIL lines
+report() {
+    for f in "$@"; do
+        [ -f "$f" ] || continue
+        cat "$f"
+        fails=$((fails + $(grep -c '^FAIL ' "$f")))
+    done
 }
 
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0"
@@ -80,42 +100,82 @@ show_crash() {
     grep -m8 '^    #[0-9]' "$1" | grep -v 'libFuzzer\|fuzzer::\|__sanitizer\|abort\|libc' | sed 's/^/# /'
 }
 
+# ---- stage 1: compile (and the differential test) ----------------------------
+# differential decoding: generated valid requests through build/p2m against
+# Google protobuf's decoding (make diff-decode N=... runs more)
+DIFF_N=${DIFF_N:-300}
+diff_decode_lines() {
+    if [ ! -x build/p2m ]; then
+        echo "FAIL fuzz.diff-decode: build/p2m missing (make)"
+    elif ! /usr/bin/python3 -c 'import google.protobuf' 2>/dev/null; then
+        echo "FAIL fuzz.diff-decode: /usr/bin/python3 cannot import google.protobuf" \
+            "(python3-protobuf)"
+    else
+        /usr/bin/python3 tests/fuzz/diff_decode.py "$DIFF_N" > "$B/diff_decode.out" 2>&1
+        rc=$?
+        grep '^PASS \|^FAIL \|^# ' "$B/diff_decode.out" | head -12 > "$B/diff_decode.shown"
+        cat "$B/diff_decode.shown"
+        if [ "$rc" -ne 0 ] && ! grep -q '^FAIL ' "$B/diff_decode.out"; then
+            echo "FAIL fuzz.diff-decode: exited $rc: $(tail -3 "$B/diff_decode.out" | tr '\n' ' ')"
+        elif [ "$rc" -ne 0 ] && ! grep -q '^FAIL ' "$B/diff_decode.shown"; then
+            echo "FAIL fuzz.diff-decode: exited $rc (its FAIL lines: $B/diff_decode.out)"
+        fi
+    fi
+}
+job_diff_decode() { diff_decode_lines > "$B/report_diff_decode"; }
+
 # the implementation once, with sanitizers and coverage, for every target
 # but fuzz_regex (which reads the compiled pattern's internals)
 FZSAN="-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all"
 NOCMP=""
 [ "${FUZZ_TRACE_CMP:-1}" = 0 ] && NOCMP="-fno-sanitize-coverage=trace-cmp"
+job_start build impl "$CC_CLANG" -std=c99 -g $OPT -I"$INC" \
+    -fsanitize=fuzzer-no-link,address,undefined $NOCMP -fno-sanitize-recover=all \
+    -c tests/c/p2m_impl.c -o "$B/impl.o"
+# fuzz_regex (a whole implementation too) next, then the harnesses
+case " $ONLY " in *" regex "*)
+    job_start build fuzz_regex "$CC_CLANG" $CFLAGS $FZSAN $NOCMP -o "$B/fuzz_regex" \
+        tests/fuzz/fuzz_regex.c ;;
+esac
+for t in $ONLY; do
+    [ "$t" = regex ] && continue
+    job_start build "fuzz_$t" "$CC_CLANG" $CFLAGS -DFZ_LINK_IMPL $SAN -c -o "$B/fuzz_$t.o" \
+        "tests/fuzz/fuzz_$t.c"
+done
+[ "${FUZZ_BUILD_ONLY:-0}" = 1 ] || job_start job_diff_decode
+job_wait
 built_impl=0
-build impl "$CC_CLANG" -std=c99 -g $OPT -I"$INC" -fsanitize=fuzzer-no-link,address,undefined \
-    $NOCMP -fno-sanitize-recover=all -c tests/c/p2m_impl.c -o "$B/impl.o" && built_impl=1
-if [ "$built_impl" = 1 ] &&
-   build align_check "$CC_CLANG" $CFLAGS -DFZ_LINK_IMPL $SAN -o "$B/align_check" \
-       tests/fuzz/align_check.c "$B/impl.o"; then
+[ -f "$B/impl.failed" ] || built_impl=1
+report "$B/impl.failed"
+
+# ---- stage 2: link and run -------------------------------------------------------
+# align: each caller block at every offset, into $B/report_align
+job_align() {
+    build align_check "$CC_CLANG" $CFLAGS -DFZ_LINK_IMPL $SAN -o "$B/align_check" \
+        tests/fuzz/align_check.c "$B/impl.o" || return
     for blk in engine state work output; do
         "$B/align_check" "$blk" > "$B/align_$blk.out" 2>&1
         rc=$?
         grep '^PASS \|^FAIL ' "$B/align_$blk.out"
         if [ "$rc" -ne 0 ] && ! grep -q '^FAIL ' "$B/align_$blk.out"; then
-            fail "fuzz.align.$blk: $blk block at an offset not a multiple of 8: sanitizer report (exit $rc):"
+            echo "FAIL fuzz.align.$blk: $blk block at an offset not a multiple of 8:" \
+                "sanitizer report (exit $rc):"
             show_crash "$B/align_$blk.out"
-        elif grep -q '^FAIL ' "$B/align_$blk.out"; then
-            fails=$((fails + 1))
         fi
-    done
-fi
+    done > "$B/report_align"
+}
 
-for t in $ONLY; do
-    if [ "$t" = regex ]; then
-        build "fuzz_$t" "$CC_CLANG" $CFLAGS $FZSAN $NOCMP -o "$B/fuzz_$t" "tests/fuzz/fuzz_$t.c" ||
-            continue
-    else
-        [ "$built_impl" = 1 ] || continue
-        build "fuzz_$t" "$CC_CLANG" $CFLAGS -DFZ_LINK_IMPL $SAN -c -o "$B/fuzz_$t.o" \
-            "tests/fuzz/fuzz_$t.c" || continue
+# target T: links fuzz_T (all but fuzz_regex), replays its regressions and
+# fuzzes it from the seed corpus; its lines into $B/report_T
+target_lines() {
+    t=$1
+    [ -f "$B/fuzz_$t.failed" ] && return
+    if [ "$t" != regex ]; then
+        [ "$built_impl" = 1 ] || return
         build "fuzz_$t.link" "$CC_CLANG" $FZSAN -o "$B/fuzz_$t" "$B/fuzz_$t.o" "$B/impl.o" ||
-            continue
+            return
     fi
-    [ "${FUZZ_BUILD_ONLY:-0}" = 1 ] && continue
+    [ "${FUZZ_BUILD_ONLY:-0}" = 1 ] && return
     # regressions: every input of the target, in name order, in one process
     # (fuzz_state keeps its state across inputs, so a history of inputs
     # a-history-*-1, -2, -3 replays as found); a clean run passes
@@ -126,7 +186,7 @@ for t in $ONLY; do
             echo "PASS fuzz.$t.regressions ($# inputs)"
         else
             bad=$(grep -a '^Running: ' "$B/reg_$t.out" | tail -1 | sed 's/^Running: //')
-            fail "fuzz.$t.regressions: crash or broken invariant at $bad (log $B/reg_$t.out)"
+            echo "FAIL fuzz.$t.regressions: crash or broken invariant at $bad (log $B/reg_$t.out)"
             show_crash "$B/reg_$t.out"
         fi
     fi
@@ -147,36 +207,29 @@ for t in $ONLY; do
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$B/fuzz_$t.out")
     if [ "$rc" -ne 0 ]; then
         art=$(ls -t "$B/artifacts-$t/" 2>/dev/null | head -1)
-        fail "fuzz.$t: finding after ${execs:-?} executions (exit $rc), input $B/artifacts-$t/$art; log $B/fuzz_$t.out"
+        echo "FAIL fuzz.$t: finding after ${execs:-?} executions (exit $rc)," \
+            "input $B/artifacts-$t/$art; log $B/fuzz_$t.out"
         show_crash "$B/fuzz_$t.out"
     elif [ -z "$execs" ] || [ "$execs" -eq 0 ]; then
-        fail "fuzz.$t: no executions reported (log $B/fuzz_$t.out)"
+        echo "FAIL fuzz.$t: no executions reported (log $B/fuzz_$t.out)"
     else
         echo "PASS fuzz.$t ($execs executions, ${SECS}s budget, no finding)"
     fi
+}
+job_target() { target_lines "$1" > "$B/report_$1"; }
+
+[ "$built_impl" = 1 ] && job_start job_align
+for t in $ONLY; do
+    job_start job_target "$t"
 done
+job_wait
 
-if [ "${FUZZ_BUILD_ONLY:-0}" = 1 ]; then
-    [ "$fails" -eq 0 ]
-    exit
-fi
-
-# differential decoding: generated valid requests through build/p2m against
-# Google protobuf's decoding (make diff-decode N=... runs more)
-DIFF_N=${DIFF_N:-300}
-if [ ! -x build/p2m ]; then
-    fail "fuzz.diff-decode: build/p2m missing (make)"
-elif ! /usr/bin/python3 -c 'import google.protobuf' 2>/dev/null; then
-    fail "fuzz.diff-decode: /usr/bin/python3 cannot import google.protobuf (python3-protobuf)"
-else
-    /usr/bin/python3 tests/fuzz/diff_decode.py "$DIFF_N" > "$B/diff_decode.out" 2>&1
-    rc=$?
-    grep '^PASS \|^FAIL \|^# ' "$B/diff_decode.out" | head -12
-    if [ "$rc" -ne 0 ] && ! grep -q '^FAIL ' "$B/diff_decode.out"; then
-        fail "fuzz.diff-decode: exited $rc: $(tail -3 "$B/diff_decode.out" | tr '\n' ' ')"
-    elif [ "$rc" -ne 0 ]; then
-        fails=$((fails + 1))
-    fi
-fi
+report "$B/align_check.failed" "$B/report_align"
+for t in $ONLY; do
+    # a harness is not compiled for want of the implementation object
+    [ "$t" = regex ] || [ "$built_impl" = 1 ] || continue
+    report "$B/fuzz_$t.failed" "$B/fuzz_$t.link.failed" "$B/report_$t"
+done
+[ "${FUZZ_BUILD_ONLY:-0}" = 1 ] || report "$B/report_diff_decode"
 
 [ "$fails" -eq 0 ]
