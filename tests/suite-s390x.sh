@@ -51,14 +51,30 @@ if ! grep -q '^#ifdef P2M_IMPLEMENTATION' "$INC/profile2metrics.h"; then
 fi
 [ "$tools_ok" = 1 ] || exit 1
 
-build() { # name command...
+. tests/jobs.sh
+# The builds and then the runs are jobs, JOBS_MAX at a time (tests/jobs.sh);
+# their results go to files and are printed afterwards in a fixed order.
+rm -f "$B"/*.failed "$B"/*/*.built "$B"/*/*.rc
+
+# build NAME command...: one build step; on failure its FAIL line and the
+# head of its errors go to $B/NAME.failed (printed by report_builds)
+build() {
     name=$1; shift
     if ! "$@" > "$B/$name.log" 2>&1; then
-        fail "s390x.build.$name: $(head -c 300 "$B/$name.log" | tr '\n' ' ')"
-        sed 's/^/# /' "$B/$name.log" | head -30
+        {
+            echo "FAIL s390x.build.$name: $(head -c 300 "$B/$name.log" | tr '\n' ' ')"
+            sed 's/^/# /' "$B/$name.log" | head -30
+        } > "$B/$name.failed"
         return 1
     fi
     return 0
+}
+report_builds() { # NAME...: the FAIL lines of the failed steps, in this order
+    for name in "$@"; do
+        [ -f "$B/$name.failed" ] || continue
+        cat "$B/$name.failed"
+        fails=$((fails + 1))
+    done
 }
 
 # the real capture and its expectation from Google protobuf, as suite-c
@@ -70,44 +86,82 @@ if build protoc-py protoc --python_out="$B/py" -Iproto proto/profiles_v1_8.proto
 then
     REAL_ARGS="$REAL $(cat "$B/real_expect.txt")"
 else
+    report_builds protoc-py
     fail "s390x.real_expect: Google protobuf could not read $REAL"
 fi
 
-build protoc-c protoc --c_out="$B/gen" -Iproto proto/metrics.proto || exit 1
-
-# one target: DIR CC EXTRA-FLAGS PROTOBUF-C-LIB; builds what it can
-build_target() {
-    d=$1; cc=$2; extra=$3; pbc=$4
-    ok=""
-    if build "$d.impl" $cc -std=c99 -O2 -g $extra -I"$INC" -c tests/c/p2m_impl.c -o "$B/$d/impl.o"; then
-        if [ -n "$pbc" ] &&
-           build "$d.pb-c" $cc -std=c11 -O1 $extra -I"$B/gen" -c "$B/gen/metrics.pb-c.c" \
-               -o "$B/$d/metrics.pb-c.o" &&
-           build "$d.test_api" $cc -std=c11 -O1 -g $extra $WARN -Werror -I"$INC" -Itests/c \
-               -isystem "$B/gen" -o "$B/$d/test_api" tests/c/test_api.c "$B/$d/metrics.pb-c.o" \
-               "$B/$d/impl.o" $pbc -lm
-        then ok="$ok test_api"; fi
-        build "$d.test_malformed" $cc -std=c99 -O1 -g $extra $WARN -Werror -I"$INC" -Itests/c \
-            -o "$B/$d/test_malformed" tests/c/test_malformed.c "$B/$d/impl.o" &&
-            ok="$ok test_malformed"
-        build "$d.test_noalloc" $cc -std=c99 -O2 -g $extra $WARN -Werror -I"$INC" -Itests/c \
-            -o "$B/$d/test_noalloc" tests/c/test_noalloc.c "$B/$d/impl.o" &&
-            ok="$ok test_noalloc"
-    fi
-    build "$d.regex_table" $cc -std=c99 -O2 -g $extra $WARN -Werror -I"$INC" -Itests/regex \
-        -o "$B/$d/regex_table" tests/regex/regex_table.c && ok="$ok regex_table"
-    echo "$ok" > "$B/$d/built"
+build protoc-c protoc --c_out="$B/gen" -Iproto proto/metrics.proto || {
+    report_builds protoc-c
+    exit 1
 }
 
-build_target native gcc "" "-lprotobuf-c"
-build_target s390x "$S390_CC" "-static" "$S390_PBC"
-build_target i686 "$I686_CC" "-static" ""
+# ---- builds ------------------------------------------------------------------------
+# the programs on the implementation object, for one target: DIR CC
+# EXTRA-FLAGS PROTOBUF-C-LIB; a built program leaves $B/DIR/PROGRAM.built
+job_impl_progs() {
+    d=$1; cc=$2; extra=$3; pbc=$4
+    build "$d.impl" $cc -std=c99 -O2 -g $extra -I"$INC" -c tests/c/p2m_impl.c \
+        -o "$B/$d/impl.o" || return
+    if [ -n "$pbc" ] &&
+       build "$d.pb-c" $cc -std=c11 -O1 $extra -I"$B/gen" -c "$B/gen/metrics.pb-c.c" \
+           -o "$B/$d/metrics.pb-c.o" &&
+       build "$d.test_api" $cc -std=c11 -O1 -g $extra $WARN -Werror -I"$INC" -Itests/c \
+           -isystem "$B/gen" -o "$B/$d/test_api" tests/c/test_api.c "$B/$d/metrics.pb-c.o" \
+           "$B/$d/impl.o" $pbc -lm
+    then : > "$B/$d/test_api.built"; fi
+    build "$d.test_malformed" $cc -std=c99 -O1 -g $extra $WARN -Werror -I"$INC" -Itests/c \
+        -o "$B/$d/test_malformed" tests/c/test_malformed.c "$B/$d/impl.o" &&
+        : > "$B/$d/test_malformed.built"
+    build "$d.test_noalloc" $cc -std=c99 -O2 -g $extra $WARN -Werror -I"$INC" -Itests/c \
+        -o "$B/$d/test_noalloc" tests/c/test_noalloc.c "$B/$d/impl.o" &&
+        : > "$B/$d/test_noalloc.built"
+}
+# regex_table for one target: DIR CC EXTRA-FLAGS
+job_regex_table() {
+    d=$1; cc=$2; extra=$3
+    build "$d.regex_table" $cc -std=c99 -O2 -g $extra $WARN -Werror -I"$INC" -Itests/regex \
+        -o "$B/$d/regex_table" tests/regex/regex_table.c && : > "$B/$d/regex_table.built"
+}
+# the fuzz targets' invariants on s390x: the seed corpus and the regression
+# inputs of fuzz_convert and fuzz_state replayed without libFuzzer
+job_replay_build() {
+    t=$1
+    build "s390x.fuzz_$t" "$S390_CC" -static -std=c99 -O1 -g $WARN -Werror -I"$INC" \
+        -Itests/fuzz -Itests/c -o "$B/s390x/replay_$t" "tests/fuzz/fuzz_$t.c" \
+        tests/fuzz/replay_main.c
+}
+# two small programs: a 32-bit one (can this kernel run it?) and the
+# byte order of s390x
+job_probes() {
+    printf 'int main(void){return 0;}\n' > "$B/probe32.c"
+    build i686.probe "$I686_CC" -static -o "$B/i686/probe32" "$B/probe32.c" &&
+        : > "$B/i686/probe32.built"
+    printf '%s\n%s\n%s%s\n' '#include <stdio.h>' '#include <stdint.h>' \
+        'int main(void){uint32_t x=1;unsigned char c;__builtin_memcpy(&c,&x,1);' \
+        'printf("%s\n",c?"little":"big");return 0;}' > "$B/endian.c"
+    build endian "$S390_CC" -static -o "$B/s390x/endian" "$B/endian.c" &&
+        : > "$B/s390x/endian.built"
+}
+job_start job_impl_progs s390x "$S390_CC" "-static" "$S390_PBC"
+job_start job_impl_progs native gcc "" "-lprotobuf-c"
+job_start job_impl_progs i686 "$I686_CC" "-static" ""
+job_start job_regex_table s390x "$S390_CC" "-static"
+job_start job_regex_table native gcc ""
+job_start job_regex_table i686 "$I686_CC" "-static"
+job_start job_replay_build convert
+job_start job_replay_build state
+job_start job_probes
+job_wait
+for d in native s390x i686; do
+    report_builds "$d.impl" "$d.pb-c" "$d.test_api" "$d.test_malformed" "$d.test_noalloc" \
+        "$d.regex_table"
+done
 
 # how to run the i686 programs: natively if this kernel runs 32-bit x86
 # programs, else under qemu-i386; neither is a FAIL, never a skip
 I686_RUN=""
-printf 'int main(void){return 0;}\n' > "$B/probe32.c"
-if build i686.probe "$I686_CC" -static -o "$B/i686/probe32" "$B/probe32.c"; then
+report_builds i686.probe
+if [ -f "$B/i686/probe32.built" ]; then
     if "$B/i686/probe32" 2>/dev/null; then
         echo "# i686: run natively"
     elif command -v "${QEMU_I386:-qemu-i386}" >/dev/null 2>&1 &&
@@ -120,14 +174,14 @@ if build i686.probe "$I686_CC" -static -o "$B/i686/probe32" "$B/probe32.c"; then
 fi
 
 # big-endian for real: the s390x binaries store the high byte first
-printf '#include <stdio.h>\n#include <stdint.h>\nint main(void){uint32_t x=1;unsigned char c;__builtin_memcpy(&c,&x,1);printf("%%s\\n",c?"little":"big");return 0;}\n' > "$B/endian.c"
-if build endian "$S390_CC" -static -o "$B/s390x/endian" "$B/endian.c" &&
-   [ "$("$QEMU" "$B/s390x/endian" 2>&1)" = big ]; then
+report_builds endian
+if [ -f "$B/s390x/endian.built" ] && [ "$("$QEMU" "$B/s390x/endian" 2>&1)" = big ]; then
     echo "PASS s390x.big-endian (qemu-s390x runs a big-endian binary)"
 else
     fail "s390x.big-endian: the s390x build does not run big-endian under $QEMU"
 fi
 
+# ---- runs ------------------------------------------------------------------------
 args_of() { # program -> its arguments, as suite-c passes them
     case $1 in
         test_api) echo "$REAL_ARGS" ;;
@@ -136,12 +190,45 @@ args_of() { # program -> its arguments, as suite-c passes them
     esac
 }
 
-# run TARGET PROGRAM RUNNER...: exit 0 and the native PASS lines, no more
-run_cmp() {
+# run TARGET PROGRAM RUNNER...: its output into $B/TARGET/PROGRAM.out, its
+# exit code into .rc
+run() {
     d=$1; p=$2; shift 2
     # shellcheck disable=SC2046
     "$@" "$B/$d/$p" $(args_of "$p") > "$B/$d/$p.out" 2>&1
-    rc=$?
+    echo $? > "$B/$d/$p.rc"
+}
+# qemu's runs first, the longest (test_malformed) leading
+for p in test_malformed test_api test_noalloc regex_table; do
+    [ -f "$B/native/$p.built" ] || continue
+    if [ "$p" = test_malformed ] && [ -f "$B/s390x/$p.built" ]; then
+        job_start run s390x "$p" env P2M_MALFORMED_STRIDE="$STRIDE" "$QEMU"
+    elif [ -f "$B/s390x/$p.built" ]; then
+        job_start run s390x "$p" "$QEMU"
+    fi
+done
+for p in test_malformed test_api test_noalloc regex_table; do
+    [ -f "$B/native/$p.built" ] || continue
+    job_start run native "$p"
+    # shellcheck disable=SC2086
+    [ "$p" != test_api ] && [ -f "$B/i686/$p.built" ] && job_start run i686 "$p" $I686_RUN
+done
+job_replay() {
+    t=$1
+    set -- tests/corpus/$t/*
+    [ -d "tests/corpus/regressions/$t" ] && set -- "$@" tests/corpus/regressions/$t/*
+    "$QEMU" "$B/s390x/replay_$t" "s390x.fuzz_$t.replay" "$@" > "$B/s390x/replay_$t.out" 2>&1
+    echo $? > "$B/s390x/replay_$t.rc"
+}
+for t in convert state; do
+    [ -f "$B/s390x.fuzz_$t.failed" ] || job_start job_replay "$t"
+done
+job_wait
+
+# cmp TARGET PROGRAM: exit 0 and the native PASS lines, no more
+cmp_native() {
+    d=$1; p=$2
+    rc=$(cat "$B/$d/$p.rc")
     grep '^PASS ' "$B/$d/$p.out" | sed 's/ (.*//' | sort > "$B/$d/$p.pass"
     nf=$(grep -c '^FAIL ' "$B/$d/$p.out")
     ref=$B/native/$p.pass
@@ -165,47 +252,37 @@ run_cmp() {
 }
 
 for p in test_api test_malformed test_noalloc regex_table; do
-    if ! grep -qw "$p" "$B/native/built"; then
+    if [ ! -f "$B/native/$p.built" ]; then
         fail "native.$p: not built, nothing to compare with"
         continue
     fi
-    # shellcheck disable=SC2046
-    "$B/native/$p" $(args_of "$p") > "$B/native/$p.out" 2>&1
     grep '^PASS ' "$B/native/$p.out" | sed 's/ (.*//' | sort > "$B/native/$p.pass"
-    if [ "$p" = test_malformed ] && grep -qw "$p" "$B/s390x/built"; then
-        run_cmp s390x "$p" env P2M_MALFORMED_STRIDE="$STRIDE" "$QEMU"
-        grep -q "^# P2M_MALFORMED_STRIDE=$STRIDE:" "$B/s390x/$p.out" || [ "$STRIDE" -le 1 ] ||
+    if [ -f "$B/s390x/$p.built" ]; then
+        cmp_native s390x "$p"
+        [ "$p" != test_malformed ] ||
+            grep -q "^# P2M_MALFORMED_STRIDE=$STRIDE:" "$B/s390x/$p.out" || [ "$STRIDE" -le 1 ] ||
             fail "s390x.$p: the stride was not applied (see $B/s390x/$p.out)"
-    elif grep -qw "$p" "$B/s390x/built"; then
-        run_cmp s390x "$p" "$QEMU"
     else
         fail "s390x.$p: not built"
     fi
     if [ "$p" != test_api ]; then
-        if grep -qw "$p" "$B/i686/built"; then
-            # shellcheck disable=SC2086
-            run_cmp i686 "$p" $I686_RUN
+        if [ -f "$B/i686/$p.built" ]; then
+            cmp_native i686 "$p"
         else
             fail "i686.$p: not built"
         fi
     fi
 done
 
-# the fuzz targets' invariants on s390x: the seed corpus and the regression
-# inputs of fuzz_convert and fuzz_state replayed without libFuzzer
 for t in convert state; do
-    set -- tests/corpus/$t/*
-    [ -d "tests/corpus/regressions/$t" ] && set -- "$@" tests/corpus/regressions/$t/*
-    if build "s390x.fuzz_$t" "$S390_CC" -static -std=c99 -O1 -g $WARN -Werror -I"$INC" \
-           -Itests/fuzz -Itests/c -o "$B/s390x/replay_$t" "tests/fuzz/fuzz_$t.c" \
-           tests/fuzz/replay_main.c; then
-        "$QEMU" "$B/s390x/replay_$t" "s390x.fuzz_$t.replay" "$@" > "$B/s390x/replay_$t.out" 2>&1
-        rc=$?
-        if [ "$rc" -ne 0 ] || ! grep -q '^PASS ' "$B/s390x/replay_$t.out"; then
-            fail "s390x.fuzz_$t.replay: exit $rc: $(grep -m1 -A1 'invariant' "$B/s390x/replay_$t.out" | tr '\n' ' ')"
-        else
-            grep '^PASS ' "$B/s390x/replay_$t.out"
-        fi
+    report_builds "s390x.fuzz_$t"
+    [ -f "$B/s390x/replay_$t.rc" ] || continue
+    rc=$(cat "$B/s390x/replay_$t.rc")
+    if [ "$rc" -ne 0 ] || ! grep -q '^PASS ' "$B/s390x/replay_$t.out"; then
+        why=$(grep -m1 -A1 'invariant' "$B/s390x/replay_$t.out" | tr '\n' ' ')
+        fail "s390x.fuzz_$t.replay: exit $rc: $why"
+    else
+        grep '^PASS ' "$B/s390x/replay_$t.out"
     fi
 done
 
