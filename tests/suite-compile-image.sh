@@ -50,6 +50,36 @@ if ! "$P2M" validate -c /dev/null > /dev/null 2>&1; then
     exit 1
 fi
 
+# The builds of this suite run as jobs (tests/jobs.sh) beside its checks:
+# the ASan + UBSan p2m of section (c) from here on, the programs of section
+# (b) and the P2M_USE_PCRE2 p2m of section (d) once the images exist. Each
+# leaves its exit code in $T/NAME.rc, read where the results are reported.
+. tests/jobs.sh
+# with_rc NAME command...: runs a command, its exit code into $T/NAME.rc
+with_rc() {
+    name=$1; shift
+    "$@"
+    echo $? > "$T/$name.rc"
+}
+ok() { [ "$(cat "$T/$1.rc" 2>/dev/null)" = 0 ]; }
+# An ASan + UBSan build of p2m (clang, else gcc), rebuilt when a source is
+# newer, with the optional libraries make found (build/p2m.libs).
+LIBDEFS=$(tr ' ' '\n' < build/p2m.libs 2>/dev/null | grep '^-D')
+LIBLIBS=$(tr ' ' '\n' < build/p2m.libs 2>/dev/null | grep '^-l')
+ASAN=build/p2m-asan
+SAN_CC=clang
+command -v clang >/dev/null 2>&1 || SAN_CC=gcc
+job_asan() {
+    if [ ! -x "$ASAN" ] || [ -n "$(find tools profile2metrics.h -newer "$ASAN" \
+            \( -name '*.c' -o -name '*.h' \) 2>/dev/null)" ]; then
+        # shellcheck disable=SC2086 # several flags each
+        $SAN_CC -std=c99 -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all \
+            -fno-omit-frame-pointer -I. $LIBDEFS -o "$ASAN" tools/p2m*.c $LIBLIBS -lm \
+            2> "$T/asan.build.err" || rm -f "$ASAN"
+    fi
+}
+job_start job_asan
+
 # ---- the configurations ------------------------------------------------------
 # NAME|FILE: the defaults (an empty file), regex rules with every filter and
 # the function metric and declared metrics (the bindings' full configuration),
@@ -362,9 +392,37 @@ int main(int argc, char **argv)
     return 0;
 }
 EOF
-"$P2M" convert --engine "$T/full.bin" --now "$NOW" -o "$T/load.want" "$DEMO" 2>/dev/null
+# the builds, as jobs (another host's only where its compiler and runner
+# are), and the P2M_USE_PCRE2 p2m of section (d)
 # shellcheck disable=SC2086 # WARN: several flags
-if ! gcc -std=c99 $WARN -Werror -O1 -I. -I"$T" -o "$T/load" "$T/load.c" -lm 2> "$T/load.build.err"; then
+job_start with_rc load gcc -std=c99 $WARN -Werror -O1 -I. -I"$T" -o "$T/load" "$T/load.c" -lm \
+    2> "$T/load.build.err"
+# shellcheck disable=SC2086
+job_start with_rc load-nocompile gcc -std=c99 $WARN -Werror -O1 -DP2M_NO_COMPILE -I. -I"$T" \
+    -o "$T/load-nocompile" "$T/load.c" -lm 2> "$T/load-nocompile.build.err"
+OTHER_HOSTS="s390x|${S390_CC:-s390x-linux-gnu-gcc}|${QEMU_S390X:-qemu-s390x}
+i686|${I686_CC:-i686-linux-gnu-gcc}|${QEMU_I386:-qemu-i386}"
+while IFS='|' read -r tname tcc trun; do
+    command -v "$tcc" >/dev/null 2>&1 && command -v "$trun" >/dev/null 2>&1 || continue
+    # shellcheck disable=SC2086
+    job_start with_rc "load-$tname" "$tcc" -static -std=c99 $WARN -Werror -O1 -I. -I"$T" \
+        -o "$T/load-$tname" "$T/load.c" -lm 2> "$T/load-$tname.build.err"
+done <<EOF
+$OTHER_HOSTS
+EOF
+command -v g++ >/dev/null 2>&1 &&
+    job_start with_rc load-cxx g++ -std=c++11 -Wall -Wextra -Werror -O1 -I. -I"$T" -x c++ \
+        -o "$T/load-cxx" "$T/load.c" 2> "$T/load-cxx.build.err"
+if printf '#include <pcre2.h>\n' | cc -DPCRE2_CODE_UNIT_WIDTH=8 -E -x c - > /dev/null 2>&1; then
+    yaml=""
+    case "$LIBDEFS" in *P2M_HAVE_YAML*) yaml="-DP2M_HAVE_YAML -lyaml" ;; esac
+    # shellcheck disable=SC2086 # yaml: several flags
+    job_start with_rc p2m-pcre2 cc -std=c99 -O0 -DP2M_USE_PCRE2 -I. -o "$T/p2m-pcre2" tools/p2m*.c \
+        $yaml -lpcre2-8 -lm 2> "$T/pcre2.build.err"
+fi
+"$P2M" convert --engine "$T/full.bin" --now "$NOW" -o "$T/load.want" "$DEMO" 2>/dev/null
+job_wait
+if ! ok load; then
     fail header-gcc "does not compile: $(head -c 600 "$T/load.build.err")"
 elif ! "$T/load" "$DEMO" "$NOW" > "$T/load.out" 2> "$T/load.err"; then
     fail header-gcc "the program failed: $(head -c 300 "$T/load.err")"
@@ -375,9 +433,7 @@ else
 fi
 # the firmware's build: no configuration compiler, no regex parser; the
 # image (regex programs included) loads and converts the same
-# shellcheck disable=SC2086 # WARN: several flags
-if ! gcc -std=c99 $WARN -Werror -O1 -DP2M_NO_COMPILE -I. -I"$T" -o "$T/load-nocompile" "$T/load.c" \
-        -lm 2> "$T/load-nocompile.build.err"; then
+if ! ok load-nocompile; then
     fail header-no-compile "does not compile: $(head -c 600 "$T/load-nocompile.build.err")"
 elif ! "$T/load-nocompile" "$DEMO" "$NOW" > "$T/load-nocompile.out" 2> "$T/load-nocompile.err"; then
     fail header-no-compile "the program failed: $(head -c 300 "$T/load-nocompile.err")"
@@ -393,8 +449,7 @@ else
     fail header-save-defaults "p2m_engine_save of p2m_config_init's engine is not p2m compile's image of an empty file: $(head -c 300 "$T/saved.err")"
 fi
 # other hosts: NAME CC RUNNER (the runner empty: run natively)
-for target in "s390x|${S390_CC:-s390x-linux-gnu-gcc}|${QEMU_S390X:-qemu-s390x}" \
-              "i686|${I686_CC:-i686-linux-gnu-gcc}|${QEMU_I386:-qemu-i386}"; do
+for target in $OTHER_HOSTS; do
     IFS='|' read -r tname tcc trun <<EOF
 $target
 EOF
@@ -402,9 +457,7 @@ EOF
         fail "header-$tname" "$tcc or $trun not found (make deps: tools/install-deps.sh)"
         continue
     fi
-    # shellcheck disable=SC2086 # WARN: several flags
-    if ! "$tcc" -static -std=c99 $WARN -Werror -O1 -I. -I"$T" -o "$T/load-$tname" "$T/load.c" \
-            -lm 2> "$T/load-$tname.build.err"; then
+    if ! ok "load-$tname"; then
         fail "header-$tname" "does not compile: $(head -c 300 "$T/load-$tname.build.err")"
     elif ! "$trun" "$T/load-$tname" "$DEMO" "$NOW" > "$T/load-$tname.out" 2> "$T/load-$tname.err" ||
             ! cmp -s "$T/load-$tname.out" "$T/load.want"; then
@@ -417,9 +470,7 @@ EOF
     fi
 done
 if command -v g++ >/dev/null 2>&1; then
-    # shellcheck disable=SC2086
-    if ! g++ -std=c++11 -Wall -Wextra -Werror -O1 -I. -I"$T" -x c++ -o "$T/load-cxx" "$T/load.c" \
-            2> "$T/load-cxx.build.err"; then
+    if ! ok load-cxx; then
         fail header-g++ "does not compile as C++: $(head -c 600 "$T/load-cxx.build.err")"
     elif ! "$T/load-cxx" "$DEMO" "$NOW" > "$T/load-cxx.out" 2>&1 ||
             ! cmp -s "$T/load-cxx.out" "$T/load.want"; then
@@ -430,19 +481,7 @@ if command -v g++ >/dev/null 2>&1; then
 fi
 
 # ---- (c) corrupt, truncated and foreign images ---------------------------------
-# An ASan + UBSan build of p2m (clang, else gcc), rebuilt when a source is
-# newer, with the optional libraries make found (build/p2m.libs).
-LIBDEFS=$(tr ' ' '\n' < build/p2m.libs 2>/dev/null | grep '^-D')
-LIBLIBS=$(tr ' ' '\n' < build/p2m.libs 2>/dev/null | grep '^-l')
-ASAN=build/p2m-asan
-SAN_CC=clang
-command -v clang >/dev/null 2>&1 || SAN_CC=gcc
-if [ ! -x "$ASAN" ] || [ -n "$(find tools profile2metrics.h -newer "$ASAN" \( -name '*.c' -o -name '*.h' \) 2>/dev/null)" ]; then
-    # shellcheck disable=SC2086 # several flags each
-    $SAN_CC -std=c99 -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all \
-        -fno-omit-frame-pointer -I. $LIBDEFS -o "$ASAN" tools/p2m*.c $LIBLIBS -lm \
-        2> "$T/asan.build.err" || rm -f "$ASAN"
-fi
+# the ASan + UBSan build of p2m (job_asan, finished at the job_wait above)
 if [ -x "$ASAN" ]; then
     pass corrupt-asan-build
     SANP2M=$ASAN
@@ -468,9 +507,12 @@ EOF
 then pass image-frame; else fail image-frame "the images' frame is not as documented"; fi
 # Every byte flipped (all of them up to 600 bytes, else 300 places) and
 # every truncation (all up to 600, else 300 lengths): each must exit 2 with
-# nothing on stdout and one line naming the image on stderr.
-if $PY - "$SANP2M" "$T" "$DEMO" "$T/defaults.bin" "$T/full.bin" <<'EOF'
-import os, random, re, subprocess, sys
+# nothing on stdout and one line naming the image on stderr. (The runs of
+# p2m go JOBS_MAX at a time, each thread with its own file; the results are
+# taken in order.)
+if JOBS_MAX=$JOBS_MAX $PY - "$SANP2M" "$T" "$DEMO" "$T/defaults.bin" "$T/full.bin" <<'EOF'
+import os, random, re, subprocess, sys, threading
+from concurrent.futures import ThreadPoolExecutor
 p2m, T, demo = sys.argv[1:4]
 images = sys.argv[4:]
 rnd = random.Random(21)
@@ -479,11 +521,12 @@ def places(n):
     if n <= 600:
         return list(range(n))
     return sorted(set([0, 1, 2, 3, n - 1, n - 2] + rnd.sample(range(n), 294)))
-def check(kind, data):
-    path = os.path.join(T, "bad.bin")
+def run(data):
+    path = os.path.join(T, "bad.%d.bin" % threading.get_ident())
     open(path, "wb").write(data)
-    r = subprocess.run([p2m, "convert", "--engine", path, "--now", "0", demo],
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return subprocess.run([p2m, "convert", "--engine", path, "--now", "0", demo],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+def check(kind, r):
     err = r.stderr.decode("utf-8", "replace")
     first = err.splitlines()[0] if err else ""
     if r.returncode != 2 or r.stdout or not re.match(r"p2m: engine image \S+: .", first):
@@ -496,12 +539,16 @@ def check(kind, data):
 for img in images:
     good = open(img, "rb").read()
     name = os.path.basename(img)
+    cases = []
     for i, at in enumerate(places(len(good))):
         d = bytearray(good)
         d[at] ^= 0xFF if i % 2 == 0 else 0x01
-        check("%s byte %d flipped" % (name, at), bytes(d))
+        cases.append(("%s byte %d flipped" % (name, at), bytes(d)))
     for n in places(len(good)):
-        check("%s cut at %d" % (name, n), good[:n])
+        cases.append(("%s cut at %d" % (name, n), good[:n]))
+    with ThreadPoolExecutor(int(os.environ["JOBS_MAX"])) as pool:
+        for (kind, _), r in zip(cases, pool.map(run, [d for _, d in cases])):
+            check(kind, r)
     if len(bad) > 20:
         break
 print("images %s: %s" % (", ".join("%s %d bytes" % (os.path.basename(i), os.path.getsize(i))
@@ -520,19 +567,24 @@ then pass corrupt-flips-truncations; else fail corrupt-flips-truncations "see ab
 # naming it) or take it as another valid engine (exit 0, or 1 for the
 # input), but never crash or trip ASan or UBSan. Every body byte of the
 # defaults' image, 300 of the full one's (its regex programs included), 60
-# cuts of each.
-if $PY - "$SANP2M" "$T" "$DEMO" "$T/defaults.bin" "$T/full.bin" <<'EOF'
-import os, random, re, struct, subprocess, sys, zlib
+# cuts of each. (JOBS_MAX runs at a time, as above.)
+if JOBS_MAX=$JOBS_MAX $PY - "$SANP2M" "$T" "$DEMO" "$T/defaults.bin" "$T/full.bin" <<'EOF'
+import os, random, re, struct, subprocess, sys, threading, zlib
+from concurrent.futures import ThreadPoolExecutor
 p2m, T, demo = sys.argv[1:4]
 rnd = random.Random(2121)
 bad, counts = [], {}
 def seal(body):
     return b"p2mE" + struct.pack("<III", 1, 16 + len(body), zlib.crc32(body)) + body
-def check(kind, data):
-    path = os.path.join(T, "sealed.bin")
+def run(data):
+    path = os.path.join(T, "sealed.%d.bin" % threading.get_ident())
     open(path, "wb").write(data)
-    r = subprocess.run([p2m, "convert", "--engine", path, "--now", "0", "-f", "json", demo],
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return subprocess.run([p2m, "convert", "--engine", path, "--now", "0", "-f", "json", demo],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+cases = []
+def add(kind, data):
+    cases.append((kind, data))
+def check(kind, r):
     err = r.stderr.decode("utf-8", "replace")
     if r.returncode == 2 and r.stdout == b"" and re.match(r"p2m: engine image \S+: .", err):
         counts["refused"] = counts.get("refused", 0) + 1
@@ -548,10 +600,13 @@ for img in sys.argv[4:]:
     for i, at in enumerate(flips):
         d = bytearray(body)
         d[at] ^= (0xFF, 0x01, 0x80, 0x10)[i % 4]
-        check("%s body byte %d flipped, resealed" % (name, at), seal(bytes(d)))
+        add("%s body byte %d flipped, resealed" % (name, at), seal(bytes(d)))
     for cut in sorted(rnd.sample(range(n), min(n, 60))):
-        check("%s body cut at %d, resealed" % (name, cut), seal(body[:cut]))
-    check("%s body and one more byte, resealed" % name, seal(body + b"\0"))
+        add("%s body cut at %d, resealed" % (name, cut), seal(body[:cut]))
+    add("%s body and one more byte, resealed" % name, seal(body + b"\0"))
+with ThreadPoolExecutor(int(os.environ["JOBS_MAX"])) as pool:
+    for (kind, _), r in zip(cases, pool.map(run, [d for _, d in cases])):
+        check(kind, r)
 print("resealed: " + ", ".join("%d %s" % (v, k) for k, v in sorted(counts.items())))
 if bad:
     print("\n".join(bad[:20]))
@@ -704,11 +759,7 @@ if [ ! -s "$C" ]; then pass write-over-config-kept; else fail write-over-config-
 # a configuration the library cannot image: PCRE2 patterns (a p2m built with
 # P2M_USE_PCRE2, when libpcre2-dev is there): the library's reason, exit 2
 if printf '#include <pcre2.h>\n' | cc -DPCRE2_CODE_UNIT_WIDTH=8 -E -x c - > /dev/null 2>&1; then
-    yaml=""
-    case "$LIBDEFS" in *P2M_HAVE_YAML*) yaml="-DP2M_HAVE_YAML -lyaml" ;; esac
-    # shellcheck disable=SC2086 # yaml: several flags
-    if cc -std=c99 -O0 -DP2M_USE_PCRE2 -I. -o "$T/p2m-pcre2" tools/p2m*.c $yaml -lpcre2-8 -lm \
-            2> "$T/pcre2.build.err"; then
+    if ok p2m-pcre2; then
         "$T/p2m-pcre2" compile -c bindings/testdata/config.yaml -o "$T/pcre2.bin" > "$T/pcre2.out" 2> "$T/pcre2.err"
         rc=$?
         if [ "$rc" -eq 2 ] && [ ! -s "$T/pcre2.out" ] && [ ! -e "$T/pcre2.bin" ] &&
