@@ -45,30 +45,54 @@ fi
 pass firmware-tools
 
 mkdir -p $D
-if make -s firmware > $D/build.log 2>&1; then
+. tests/jobs.sh
+# the targets are independent: JOBS_MAX at a time, each one's messages kept
+# together in the log (-Otarget)
+if make -s -j"$JOBS_MAX" -Otarget firmware > $D/build.log 2>&1; then
     pass firmware-build
 else
     fail firmware-build "make firmware failed: $(tail -n 5 $D/build.log | tr '\n' ' ')"
     exit 1
 fi
 
-# The same program logic built by clang too (warning-free, same bytes below).
-rm -f $D/fw-host-clang
-if clang -std=c99 -O2 -Wall -Wextra -Wpedantic -Wconversion -Wsign-conversion -Wshadow \
-        -Wcast-qual -Wundef -Werror -I. -Iexamples/firmware -I$D/gen \
-        -o $D/fw-host-clang examples/firmware/app.c examples/firmware/host.c \
-        -lprotobuf-nanopb 2> $D/clang.log; then
+# Three jobs (tests/jobs.sh): the same program logic built by clang
+# (warning-free, same bytes below), QEMU's run of the image, and the library
+# built alone for the target (no static data, at the end). Each leaves its
+# exit code in $D/NAME.rc.
+# with_rc NAME command...: runs a command, its exit code into $D/NAME.rc
+with_rc() {
+    name=$1; shift
+    "$@"
+    echo $? > "$D/$name.rc"
+}
+ok() { [ "$(cat "$D/$1.rc" 2>/dev/null)" = 0 ]; }
+rm -f $D/fw-host-clang $D/*.rc $D/run.out.tmp
+job_start with_rc clang clang -std=c99 -O2 -Wall -Wextra -Wpedantic -Wconversion \
+    -Wsign-conversion -Wshadow -Wcast-qual -Wundef -Werror -I. -Iexamples/firmware -I$D/gen \
+    -o $D/fw-host-clang examples/firmware/app.c examples/firmware/host.c \
+    -lprotobuf-nanopb 2> $D/clang.log
+job_start with_rc qemu timeout 60 qemu-system-arm -M mps2-an386 -display none -monitor none \
+    -serial none -chardev file,id=semi,path=$D/run.out.tmp \
+    -semihosting-config enable=on,target=native,chardev=semi \
+    -kernel $D/fw.elf > $D/qemu.log 2>&1
+# The library keeps no static data of its own (no mutable globals, docs/spec.md section 8):
+# the header compiled alone for the target has empty .data and .bss. (The
+# full size report, make firmware-size, is not part of the suite: it builds
+# every variant and is a measurement, not a check.)
+printf '%s\n' '/* SPDX-License-Identifier: MIT */' '#define P2M_IMPLEMENTATION' \
+    '#include "profile2metrics.h"' > $D/lib-alone.c
+job_start with_rc lib-alone arm-none-eabi-gcc -std=c99 -Os -ffreestanding -mcpu=cortex-m4 \
+    -mthumb -fdata-sections -ffunction-sections -I. -c $D/lib-alone.c -o $D/lib-alone.o \
+    2> $D/lib-alone.log
+job_wait
+rc=$(cat $D/qemu.rc)
+
+if ok clang; then
     pass firmware-host-clang-build
 else
     fail firmware-host-clang-build "$(head -n 5 $D/clang.log | tr '\n' ' ')"
 fi
 
-rm -f $D/run.out.tmp
-timeout 60 qemu-system-arm -M mps2-an386 -display none -monitor none -serial none \
-    -chardev file,id=semi,path=$D/run.out.tmp \
-    -semihosting-config enable=on,target=native,chardev=semi \
-    -kernel $D/fw.elf > $D/qemu.log 2>&1
-rc=$?
 if [ $rc -eq 0 ] && grep -qx 'done OK' $D/run.out.tmp; then
     mv $D/run.out.tmp $D/run.out
     pass firmware-qemu-run
@@ -214,14 +238,8 @@ else
     fail firmware-fault-fails-the-run "could not build the negative control"
 fi
 
-# The library keeps no static data of its own (no mutable globals, docs/spec.md section 8):
-# the header compiled alone for the target has empty .data and .bss. (The
-# full size report, make firmware-size, is not part of the suite: it builds
-# every variant and is a measurement, not a check.)
-printf '/* SPDX-License-Identifier: MIT */\n#define P2M_IMPLEMENTATION\n#include "profile2metrics.h"\n' \
-    > $D/lib-alone.c
-if arm-none-eabi-gcc -std=c99 -Os -ffreestanding -mcpu=cortex-m4 -mthumb -fdata-sections \
-        -ffunction-sections -I. -c $D/lib-alone.c -o $D/lib-alone.o 2> $D/lib-alone.log; then
+# The library alone for the target (built above): no .data, no .bss.
+if ok lib-alone; then
     statics=$(arm-none-eabi-size -A $D/lib-alone.o | \
               awk '$1 ~ /^\.(data|bss)/ && $2 > 0 { printf "%s %s ", $1, $2 }')
     if [ -z "$statics" ]; then
