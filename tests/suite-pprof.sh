@@ -31,23 +31,35 @@ if ! grep -q 'p2m_pprof_convert' "$INC/profile2metrics.h"; then
     exit 1
 fi
 
-# build NAME command...: one build step, its errors shown on failure
+. tests/jobs.sh
+# build NAME command...: one build step (a job, tests/jobs.sh), its exit code
+# into $B/NAME.rc for built
 build() {
     name=$1; shift
-    if ! "$@" > "$B/$name.log" 2>&1; then
-        fail "pprof.build.$name: $(head -c 300 "$B/$name.log" | tr '\n' ' ')"
-        sed 's/^/# /' "$B/$name.log" | head -30
-        return 1
-    fi
-    return 0
+    "$@" > "$B/$name.log" 2>&1
+    echo $? > "$B/$name.rc"
 }
+# built NAME: whether the step built; its errors shown if not
+built() {
+    [ "$(cat "$B/$1.rc" 2>/dev/null)" = 0 ] && return 0
+    fail "pprof.build.$1: $(head -c 300 "$B/$1.log" | tr '\n' ' ')"
+    sed 's/^/# /' "$B/$1.log" | head -30
+    return 1
+}
+# The three builds are independent: JOBS_MAX at a time, reported in order
+# (the first failure ends the suite).
+rm -f "$B"/*.rc
 SRC="tests/c/pprof_drive.c tests/c/p2m_impl.c tools/p2m_config.c"
-build pprof_drive gcc -std=c99 -O2 -g $WARN -Werror -I"$INC" -I. -DP2M_HAVE_YAML \
-    -o "$B/pprof_drive" $SRC -lyaml -lm || exit 1
-build pprof_noalloc gcc -std=c99 -O2 -g $WARN -Werror -I"$INC" -o "$B/pprof_noalloc" \
-    tests/c/pprof_noalloc.c tests/c/p2m_impl.c -lm || exit 1
-build pprof_drive_asan clang -std=c99 $SAN $WARN -Werror -I"$INC" -I. -DP2M_HAVE_YAML \
-    -o "$B/pprof_drive_asan" $SRC -lyaml -lm || exit 1
+job_start build pprof_drive_asan clang -std=c99 $SAN $WARN -Werror -I"$INC" -I. \
+    -DP2M_HAVE_YAML -o "$B/pprof_drive_asan" $SRC -lyaml -lm
+job_start build pprof_drive gcc -std=c99 -O2 -g $WARN -Werror -I"$INC" -I. -DP2M_HAVE_YAML \
+    -o "$B/pprof_drive" $SRC -lyaml -lm
+job_start build pprof_noalloc gcc -std=c99 -O2 -g $WARN -Werror -I"$INC" \
+    -o "$B/pprof_noalloc" tests/c/pprof_noalloc.c tests/c/p2m_impl.c -lm
+job_wait
+built pprof_drive || exit 1
+built pprof_noalloc || exit 1
+built pprof_drive_asan || exit 1
 
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
