@@ -25,7 +25,14 @@ VERSION=$(sed -n 's/^#define P2M_VERSION_STRING "\(.*\)"$/\1/p' profile2metrics.
 DEMO=examples/demo.otlp
 NOW=1700000000000000000
 
-if ! make -s build/p2m build/examples/minimal > "$T/make.log" 2>&1; then
+. tests/jobs.sh
+# make install builds the libraries: they are built here already, beside the
+# tool and the example (a failure shows again in make install's log)
+job_start make -s lib > "$T/lib.log" 2>&1
+make -s build/p2m build/examples/minimal > "$T/make.log" 2>&1
+rc=$?
+job_wait
+if [ "$rc" -ne 0 ]; then
     fail "install.build: $(tail -n 5 "$T/make.log" | tr '\n' ' ')"
     exit 1
 fi
@@ -83,27 +90,55 @@ run_ex() {
     elif cmp -s "$T/$name.out" "$want"; then pass "install.$name: same output as the tree's build"
     else fail "install.$name: output differs from $want"; fi
 }
+# The builds against the installed files are jobs (tests/jobs.sh): the
+# programs through pkg-config, the CMake project, CMake's version check;
+# their exit codes go to $T/NAME.rc, and the checks below read them in order.
+# with_rc NAME command...: runs a command, its exit code into $T/NAME.rc
+with_rc() {
+    name=$1; shift
+    "$@"
+    echo $? > "$T/$name.rc"
+}
+ok() { [ "$(cat "$T/$1.rc" 2>/dev/null)" = 0 ]; }
+CB=$T/cmake
+job_cmake() {
+    cmake -S tests/install -B "$CB" -DCMAKE_PREFIX_PATH="$P" -DCMAKE_BUILD_TYPE=Release \
+        > "$T/cmake.log" 2>&1 && cmake --build "$CB" -j 1 >> "$T/cmake.log" 2>&1
+    echo $? > "$T/cmake.build.rc"
+}
+job_pc() {
+    with_rc pc-minimal cc -std=c99 -O1 $CFL -o "$T/pc-minimal" examples/minimal.c \
+        2> "$T/pc-minimal.log"
+    with_rc pc-linked cc -std=c99 -O1 $CFL -o "$T/pc-linked" examples/linked.c $LIBS \
+        2> "$T/pc-linked.log"
+    with_rc pc-static cc -std=c99 -O1 $CFL -o "$T/pc-static" examples/linked.c -L"$P/lib" \
+        -Wl,-Bstatic -lprofile2metrics -Wl,-Bdynamic 2> "$T/pc-static.log"
+}
+job_start job_cmake
+job_start job_pc
+job_start with_rc cmake-v1 cmake -S tests/install -B "$T/cmake-v1" -DCMAKE_PREFIX_PATH="$P" \
+    -DP2M_WANT_VERSION=1.0 > "$T/cmake-v1.log" 2>&1
+job_wait
+
 # minimal.c defines P2M_IMPLEMENTATION: it needs only the installed header
 # (examples/ has no header of its own, so the -I of pkg-config is the one used)
-if cc -std=c99 -O1 $CFL -o "$T/pc-minimal" examples/minimal.c 2> "$T/pc-minimal.log"; then
+if ok pc-minimal; then
     run_ex pc-minimal "$T/pc-minimal" "$T/want-minimal.txt" "$DEMO"
 else fail "install.pc-minimal: build: $(head -c 300 "$T/pc-minimal.log")"; fi
 # linked.c links the installed shared library
-if cc -std=c99 -O1 $CFL -o "$T/pc-linked" examples/linked.c $LIBS 2> "$T/pc-linked.log"; then
+if ok pc-linked; then
     run_ex pc-linked "$T/pc-linked" "$T/want.pb" --now $NOW "$DEMO"
     if LD_LIBRARY_PATH="$P/lib" ldd "$T/pc-linked" | grep -q "libprofile2metrics.so.0 => $P/lib/"; then
         pass install.pc-linked.loads-installed
     else fail "install.pc-linked.loads-installed: ldd does not show $P/lib/libprofile2metrics.so.0"; fi
 else fail "install.pc-linked: build: $(head -c 300 "$T/pc-linked.log")"; fi
 # and the static one (-static for the library only)
-if cc -std=c99 -O1 $CFL -o "$T/pc-static" examples/linked.c -L"$P/lib" -Wl,-Bstatic -lprofile2metrics -Wl,-Bdynamic 2> "$T/pc-static.log"; then
+if ok pc-static; then
     run_ex pc-static "$T/pc-static" "$T/want.pb" --now $NOW "$DEMO"
 else fail "install.pc-static: build: $(head -c 300 "$T/pc-static.log")"; fi
 
 # ---- CMake ---------------------------------------------------------------------
-CB=$T/cmake
-if cmake -S tests/install -B "$CB" -DCMAKE_PREFIX_PATH="$P" -DCMAKE_BUILD_TYPE=Release > "$T/cmake.log" 2>&1 &&
-   cmake --build "$CB" -j 1 >> "$T/cmake.log" 2>&1; then
+if ok cmake.build; then
     pass install.cmake.build
     run_ex cmake-minimal "$CB/minimal" "$T/want-minimal.txt" "$DEMO"
     run_ex cmake-linked "$CB/linked" "$T/want.pb" --now $NOW "$DEMO"
@@ -117,7 +152,7 @@ else
     fail "install.cmake.build: $(grep -iE 'error|warning' "$T/cmake.log" | head -5 | tr '\n' ' ')"
 fi
 # a version the package cannot give is refused
-if cmake -S tests/install -B "$T/cmake-v1" -DCMAKE_PREFIX_PATH="$P" -DP2M_WANT_VERSION=1.0 > "$T/cmake-v1.log" 2>&1; then
+if ok cmake-v1; then
     fail "install.cmake.version: find_package(profile2metrics 1.0) accepted version $VERSION"
 elif grep -q 'compatible with requested version "1.0"' "$T/cmake-v1.log" && grep -q "version: $VERSION" "$T/cmake-v1.log"; then
     pass install.cmake.version
