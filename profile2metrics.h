@@ -1025,6 +1025,14 @@ static const uint8_t *p2m__varint_end9(const uint8_t *v, const uint8_t *end) {
     return v < last ? v + 1 : 0;
 }
 
+/* The value of the varint [p, e) of at most 9 bytes (p2m__varint_end9). */
+P2M__INLINE uint64_t p2m__varint9(const uint8_t *p, const uint8_t *e) {
+    uint64_t v = 0;
+    unsigned shift = 0;
+    for (; p < e; p++, shift += 7) v |= (uint64_t)(*p & 0x7fu) << shift;
+    return v;
+}
+
 static uint64_t p2m__le64(const uint8_t *p) {
     return (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 | (uint64_t)p[3] << 24 |
            (uint64_t)p[4] << 32 | (uint64_t)p[5] << 40 | (uint64_t)p[6] << 48 |
@@ -4027,6 +4035,28 @@ P2M__INLINE const uint32_t *p2m__memo_ids(const p2m__req *q, const p2m__strent *
     return m->len == 1 ? &m->off : q->lines + m->off;
 }
 
+/* The function_index of the Line [p, end) in *fidx (unchanged without
+   one); -1 when the Line is malformed. */
+P2M__INLINE P2M__MUST int p2m__line_function(p2m__req *q, const uint8_t *p, const uint8_t *end,
+                                             uint64_t *fidx) {
+    p2m__field g;
+    int r;
+#if !P2M__FOR_SIZE
+    while (p < end) { /* plain fields (nearly every Line's) in place; the rest as below */
+        uint32_t t;
+        p2m__span v;
+        const uint8_t *nx = p2m__plain_field(p, end, &t, &v);
+        if (!nx) break;
+        if (t == P2M__TAG(P2M__PB_LINE_FUNCTION_INDEX, P2M__WT_VARINT))
+            *fidx = p2m__varint9(v.p, v.p + v.n);
+        p = nx;
+    }
+#endif
+    while ((r = p2m__next(&q->w, &p, end, &g)) > 0)
+        if (g.num == P2M__PB_LINE_FUNCTION_INDEX && g.wt == P2M__WT_VARINT) *fidx = g.v;
+    return r;
+}
+
 /* The function-name ids of location idx, innermost first (memoised).
    0 ok, 1 invalid reference, -1 malformed; with ahead set, 2 for a location
    without lines, left unresolved (its name may need the symboliser, which is
@@ -4058,31 +4088,37 @@ static P2M__MUST int p2m__location_names(p2m__req *q, uint64_t idx, const uint32
     p = q->in + q->locs[idx].off;
     end = p + q->locs[idx].len;
     for (;;) {
-        if (p + 1 < end && *p == P2M__TAG(P2M__PB_LOCATION_ADDRESS, P2M__WT_VARINT)) {
-            /* the address is read only for a location without
-               lines: skipped here when it ends within 9 bytes, else read by
-               p2m__next below */
-            const uint8_t *v = p2m__varint_end9(p + 1, end);
-            if (v) {
-                addr_at = p + 1;
-                p = v;
-                continue;
+        p2m__span line = {0, 0};
+#if !P2M__FOR_SIZE
+        uint32_t t;
+        p2m__span v;
+        const uint8_t *nx = p < end ? p2m__plain_field(p, end, &t, &v) : 0;
+        if (nx) { /* a plain field (nearly every one), read in place */
+            p = nx;
+            if (t == P2M__TAG(P2M__PB_LOCATION_MAPPING_INDEX, P2M__WT_VARINT)) {
+                map_idx = p2m__varint9(v.p, v.p + v.n);
+            } else if (t == P2M__TAG(P2M__PB_LOCATION_ADDRESS, P2M__WT_VARINT)) {
+                addr_at = v.p; /* read only for a location without lines */
+            } else if (t == P2M__TAG(P2M__PB_LOCATION_LINES, P2M__WT_LEN)) {
+                line = v;
+            }
+        } else
+#endif
+        {
+            if ((r = p2m__next(&q->w, &p, end, &f)) <= 0) break;
+            if (f.num == P2M__PB_LOCATION_MAPPING_INDEX && f.wt == P2M__WT_VARINT) map_idx = f.v;
+            else if (f.num == P2M__PB_LOCATION_ADDRESS && f.wt == P2M__WT_VARINT) {
+                address = f.v;
+                addr_at = 0;
+            } else if (f.num == P2M__PB_LOCATION_LINES && f.wt == P2M__WT_LEN) {
+                line = f.s;
             }
         }
-        if ((r = p2m__next(&q->w, &p, end, &f)) <= 0) break;
-        if (f.num == P2M__PB_LOCATION_MAPPING_INDEX && f.wt == P2M__WT_VARINT) map_idx = f.v;
-        else if (f.num == P2M__PB_LOCATION_ADDRESS && f.wt == P2M__WT_VARINT) {
-            address = f.v;
-            addr_at = 0;
-        } else if (f.num == P2M__PB_LOCATION_LINES && f.wt == P2M__WT_LEN) {
-            const uint8_t *lp = f.s.p, *lend = lp + f.s.n;
-            p2m__field g;
+        if (line.p) { /* a Line: its function's name */
             uint64_t fidx = 0;
-            int rr, b;
+            int b;
             uint32_t vid;
-            while ((rr = p2m__next(&q->w, &lp, lend, &g)) > 0)
-                if (g.num == P2M__PB_LINE_FUNCTION_INDEX && g.wt == P2M__WT_VARINT) fidx = g.v;
-            if (rr < 0) return -1;
+            if (p2m__line_function(q, line.p, line.p + line.n, &fidx) < 0) return -1;
             b = p2m__function_name(q, fidx, &vid);
             if (b) { q->n_lines_used = first; if (b > 0) m->len = P2M__LOC_INVALID; return b; }
             q->lines[q->n_lines_used++] = vid;
@@ -4677,14 +4713,6 @@ typedef struct p2m__sfields {
     uint32_t ev_values;
 #endif
 } p2m__sfields;
-
-/* The value of the varint [p, e) of at most 9 bytes (p2m__varint_end9). */
-P2M__INLINE uint64_t p2m__varint9(const uint8_t *p, const uint8_t *e) {
-    uint64_t v = 0;
-    unsigned shift = 0;
-    for (; p < e; p++, shift += 7) v |= (uint64_t)(*p & 0x7fu) << shift;
-    return v;
-}
 
 /* What p2m__read_sample takes from a sample [p, end) whose fields are all
    plain (p2m__plain_field), with at most one attribute_indices field,
@@ -5972,6 +6000,20 @@ P2M__INLINE void p2m__copy_short(uint8_t *d, const void *src, size_t n) {
    the end. */
 P2M__INLINE uint8_t *p2m__put_kv_string(uint8_t *d, uint32_t num, size_t cl, const char *key,
                                         size_t kl, const void *val, size_t vl) {
+    if (!P2M__FOR_SIZE && cl < 0x80u) { /* every length one byte (then kl, vl + 2 < cl) */
+        d[0] = (uint8_t)(num << 3 | P2M__WT_LEN);
+        d[1] = (uint8_t)cl;
+        d[2] = P2M__TAG(P2M__PB_KEY_VALUE_KEY, P2M__WT_LEN);
+        d[3] = (uint8_t)kl;
+        p2m__copy_short(d + 4, key, kl);
+        d += 4 + kl;
+        d[0] = P2M__TAG(P2M__PB_KEY_VALUE_VALUE, P2M__WT_LEN);
+        d[1] = (uint8_t)(vl + 2u);
+        d[2] = P2M__TAG(P2M__PB_ANY_VALUE_STRING_VALUE, P2M__WT_LEN);
+        d[3] = (uint8_t)vl;
+        p2m__copy_short(d + 4, val, vl);
+        return d + 4 + vl;
+    }
     *d++ = (uint8_t)(num << 3 | P2M__WT_LEN);
     d = p2m__put_varint(d, cl);
     *d++ = P2M__TAG(P2M__PB_KEY_VALUE_KEY, P2M__WT_LEN);
@@ -5988,6 +6030,7 @@ P2M__INLINE uint8_t *p2m__put_kv_string(uint8_t *d, uint32_t num, size_t cl, con
 /* The contents' size of a KeyValue with key and string value of kl and vl
    bytes. */
 P2M__INLINE size_t p2m__kv_string_size(size_t kl, size_t vl) {
+    if (!P2M__FOR_SIZE && kl < 0x80u && vl < 0x7eu) return kl + vl + 6u; /* lengths of a byte */
     return p2m__ld_size(kl) + p2m__ld_size(p2m__ld_size(vl));
 }
 
