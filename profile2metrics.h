@@ -1029,6 +1029,8 @@ static const uint8_t *p2m__varint_end9(const uint8_t *v, const uint8_t *end) {
 P2M__INLINE uint64_t p2m__varint9(const uint8_t *p, const uint8_t *e) {
     uint64_t v = 0;
     unsigned shift = 0;
+    if (!P2M__FOR_SIZE && e - p == 1) return p[0]; /* most indices: one or two bytes */
+    if (!P2M__FOR_SIZE && e - p == 2) return (uint64_t)(p[0] & 0x7fu) | (uint64_t)p[1] << 7;
     for (; p < e; p++, shift += 7) v |= (uint64_t)(*p & 0x7fu) << shift;
     return v;
 }
@@ -3761,6 +3763,13 @@ static size_t p2m__varint_len(uint64_t v) {
 /* Bytes of a length-delimited field of n bytes whose tag takes one byte. */
 P2M__INLINE size_t p2m__ld_size(size_t n) { return 1u + p2m__varint_len(n) + n; }
 
+/* The contents' size of a KeyValue with key and string value of kl and vl
+   bytes. */
+P2M__INLINE size_t p2m__kv_string_size(size_t kl, size_t vl) {
+    if (!P2M__FOR_SIZE && kl < 0x80u && vl < 0x7eu) return kl + vl + 6u; /* lengths of a byte */
+    return p2m__ld_size(kl) + p2m__ld_size(p2m__ld_size(vl));
+}
+
 #if !P2M__FOR_SIZE
 /* The bytes of series id's attribute k as the encoder writes it: 0 when it
    is not written (p2m__bw_attrs_of), SIZE_MAX when it is not a string. */
@@ -3771,8 +3780,7 @@ P2M__INLINE size_t p2m__attr_size(const p2m__req *q, uint32_t id, uint32_t k) {
     if (vid <= P2M__VID_EMPTY || pos > e->n_rules || p2m__pos_key(e, pos) != k) return 0;
     if (q->vals[vid].type != P2M_VALUE_STRING) return SIZE_MAX;
     /* KeyValue { key, AnyValue { string_value } } as p2m__bw_kv_string writes it */
-    return p2m__ld_size(p2m__ld_size(e->keys[k].len) +
-                        p2m__ld_size(p2m__ld_size(q->vals[vid].len)));
+    return p2m__ld_size(p2m__kv_string_size(e->keys[k].len, q->vals[vid].len));
 }
 
 /* The bytes of series id's point attributes, leaving out key skip, plus 1,
@@ -6026,12 +6034,6 @@ P2M__INLINE uint8_t *p2m__put_kv_string(uint8_t *d, uint32_t num, size_t cl, con
     d = p2m__put_varint(d, vl);
     p2m__copy_short(d, val, vl);
     return d + vl;
-}
-/* The contents' size of a KeyValue with key and string value of kl and vl
-   bytes. */
-P2M__INLINE size_t p2m__kv_string_size(size_t kl, size_t vl) {
-    if (!P2M__FOR_SIZE && kl < 0x80u && vl < 0x7eu) return kl + vl + 6u; /* lengths of a byte */
-    return p2m__ld_size(kl) + p2m__ld_size(p2m__ld_size(vl));
 }
 
 /* A KeyValue with a string value as field num (num < 16): the sizes are
