@@ -1133,7 +1133,7 @@ P2M__INLINE int p2m__short_len(const uint8_t *p, const uint8_t *end, uint32_t *l
         n = (n & 0x7fu) | (size_t)p[2] << 7;
         q++;
     }
-    if (n > (size_t)(end - q)) return 0;
+    if ((uintptr_t)q + n > (uintptr_t)end) return 0; /* as integers: q + n may pass end */
     *len = (uint32_t)n;
     *v = q;
     return 1;
@@ -2245,7 +2245,7 @@ P2M__INLINE int p2m__run_len(const uint8_t *p, const uint8_t *lim, const uint8_t
     }
     *len = n;
     *v = q;
-    if ((ptrdiff_t)n <= lim - q) return 2; /* lim - q may be below 0 */
+    if ((uintptr_t)q + n <= (uintptr_t)lim) return 2; /* as integers: q + n may pass end */
     return n <= (size_t)(end - q);
 }
 
