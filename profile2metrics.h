@@ -1168,7 +1168,8 @@ P2M__INLINE P2M__MUST int p2m__next(p2m__wire *w, const uint8_t **pp, const uint
             } else {
                 return p2m__next_slow_copy(w, pp, end, f);
             }
-            if (P2M__UNLIKELY(len > (size_t)(end - p))) return p2m__next_slow_copy(w, pp, end, f);
+            if (P2M__UNLIKELY((uintptr_t)p + len > (uintptr_t)end)) /* as in p2m__short_len */
+                return p2m__next_slow_copy(w, pp, end, f);
             f->at = *pp;
             p2m__set_tag(f, b >> 3, P2M__WT_LEN);
             f->v = len;
