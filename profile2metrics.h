@@ -1040,6 +1040,18 @@ static uint64_t p2m__le64(const uint8_t *p) {
            (uint64_t)p[4] << 32 | (uint64_t)p[5] << 40 | (uint64_t)p[6] << 48 |
            (uint64_t)p[7] << 56;
 }
+
+/* p2m__varint_end9 for varints that are mostly long (a location's
+   address): the first byte without a continuation bit among the next eight
+   found in one word (a build for size: byte by byte). */
+P2M__INLINE const uint8_t *p2m__varint_end_long(const uint8_t *v, const uint8_t *end) {
+    uint64_t stop;
+    if (P2M__FOR_SIZE || end - v < 9) return p2m__varint_end9(v, end);
+    stop = ~p2m__le64(v) & 0x8080808080808080u;
+    if (!stop) return v[8] < 0x80u ? v + 9 : 0;
+    stop &= 0u - stop; /* bit 7 of the first such byte, i: its number, 0 to 7 */
+    return v + (((stop >> 7) * 0x0102030405060708u) >> 56); /* v + i + 1 */
+}
 static uint32_t p2m__le32(const uint8_t *p) {
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
@@ -2479,7 +2491,11 @@ static int p2m__lines_fast(const uint8_t *p, uint32_t n, uint32_t *lines) {
         uint32_t b = p[0];
         if (b >= 0x80u || b < 8u) return 0;
         if ((b & 7u) == P2M__WT_VARINT) {
-            if (p + 1 >= end || !(p = p2m__varint_end9(p + 1, end))) return 0;
+            if (p + 1 >= end) return 0;
+            p = !P2M__FOR_SIZE && b == P2M__TAG(P2M__PB_LOCATION_ADDRESS, P2M__WT_VARINT)
+                    ? p2m__varint_end_long(p + 1, end)
+                    : p2m__varint_end9(p + 1, end);
+            if (!p) return 0;
         } else if ((b & 7u) == P2M__WT_LEN) {
             uint32_t len;
             const uint8_t *v;
@@ -4101,7 +4117,14 @@ static P2M__MUST int p2m__location_names(p2m__req *q, uint64_t idx, const uint32
 #if !P2M__FOR_SIZE
         uint32_t t;
         p2m__span v;
-        const uint8_t *nx = p < end ? p2m__plain_field(p, end, &t, &v) : 0;
+        const uint8_t *nx = 0;
+        if (p + 1 < end && *p == P2M__TAG(P2M__PB_LOCATION_ADDRESS, P2M__WT_VARINT) &&
+            (nx = p2m__varint_end_long(p + 1, end)) != 0) {
+            addr_at = p + 1; /* read only for a location without lines */
+            p = nx;
+            continue;
+        }
+        nx = p < end ? p2m__plain_field(p, end, &t, &v) : 0;
         if (nx) { /* a plain field (nearly every one), read in place */
             p = nx;
             if (t == P2M__TAG(P2M__PB_LOCATION_MAPPING_INDEX, P2M__WT_VARINT)) {

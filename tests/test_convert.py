@@ -1550,6 +1550,32 @@ def _():
 INCL = "metrics:\n  function: {enabled: true, mode: inclusive, attribute_key: function.name}\n"
 
 
+@check("function_metric_address_lengths")
+def _():
+    # Locations whose address is a varint of each length from 1 to 10 bytes,
+    # read past in one word where the location has room for it and byte by
+    # byte near its end: with lines (one, or two inlined), and without (the
+    # address then ends the location; named after the mapping's file).
+    b = G.Builder("v1.10")
+    sp = b.scope(b.resource({"service.name": "s"}))
+    p = b.profile(sp, ("cpu", "nanoseconds"), time=T0, duration=DUR)
+    lib = b.mapping("/opt/lib/libaddr.so")
+    want = {}
+    for k in range(1, 11):
+        addr = 1 << (7 * (k - 1))        # a varint of exactly k bytes
+        one = b.location(["one%d" % k], 0, addr)
+        two = b.location([("in%d" % k, 3), ("out%d" % k, 4)], lib, addr + 1)
+        bare = b.location([], lib, addr)
+        b.sample(p, b.stack([one]), values=[k])
+        b.sample(p, b.stack([two, one]), values=[100 * k])
+        b.sample(p, b.stack([bare]), values=[10000 * k])
+        want["one%d" % k] = k + 100 * k
+        want["in%d" % k] = want["out%d" % k] = 100 * k
+        want["libaddr.so"] = want.get("libaddr.so", 0) + 10000 * k
+    r = convert_ok("function_address_lengths", b.to_bytes(), config="attributes: []\n" + INCL)
+    eq(fn_points(r), sorted(want.items()), "function_cpu_time points")
+
+
 @check("function_inclusive_overflow_matches_reference")
 def _():
     # Two resources, random stacks with inlined frames and repeated
