@@ -3677,13 +3677,13 @@ static int p2m__filter_match(p2m__req *q, uint32_t f, uint32_t vid) {
     uint32_t len = 0, i;
     int m = 0;
     if (vid == P2M__VID_ABSENT) return 0;
+    v = &q->verdict[vid];
+    if (*v & (1u << (2 * f))) return (*v >> (2 * f + 1)) & 1; /* known (never for a non-string) */
     if (vid != P2M__VID_EMPTY) {
         if (q->vals[vid].type != P2M_VALUE_STRING) return 0;
         ptr = q->vals[vid].ptr;
         len = q->vals[vid].len;
     }
-    v = &q->verdict[vid];
-    if (*v & (1u << (2 * f))) return (*v >> (2 * f + 1)) & 1;
     for (i = 0; i < fl->n_rx && !m; i++) {
         size_t a, b;
         m = p2m__search(q, fl->rx[i], ptr, len, &a, &b) == 1;
