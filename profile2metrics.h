@@ -6469,6 +6469,28 @@ static void p2m__bw_attrs_of(const p2m_result *r, const p2m__series *s, uint32_t
     }
 }
 
+#if !P2M__FOR_SIZE
+/* Is the KeyValue s exactly what p2m__bw_kv_string writes for its key and
+   string value: the key inline, then an AnyValue holding string_value alone,
+   every length one byte? Most resource attributes are; they are then copied
+   as they came. *key: the key. */
+static int p2m__kv_as_written(p2m__span s, p2m_str *key) {
+    const uint8_t *p = s.p, *v;
+    size_t kl;
+    if (s.n < 6u || p[0] != P2M__TAG(P2M__PB_KEY_VALUE_KEY, P2M__WT_LEN) || p[1] == 0 ||
+        p[1] >= 0x80u || (kl = p[1]) + 6u > s.n)
+        return 0;
+    v = p + 2 + kl; /* the value field: tag, length, AnyValue { string_value } */
+    if (v[0] != P2M__TAG(P2M__PB_KEY_VALUE_VALUE, P2M__WT_LEN) || v[1] >= 0x80u ||
+        v[2] != P2M__TAG(P2M__PB_ANY_VALUE_STRING_VALUE, P2M__WT_LEN) || v[3] >= 0x80u ||
+        v[3] + 2u != v[1] || kl + 4u + v[1] != s.n)
+        return 0;
+    key->ptr = (const char *)p + 2;
+    key->len = kl;
+    return 1;
+}
+#endif
+
 /* The contents of an output Resource: attributes resolved to plain key and
    value, the dropped count, entity_refs as they came. */
 static void p2m__bw_resource(const p2m_result *r, const p2m__res *x, p2m__bw *w) {
@@ -6491,8 +6513,15 @@ static void p2m__bw_resource(const p2m_result *r, const p2m__res *x, p2m__bw *w)
     while (fi-- > 0) {
         const p2m__resfield *rf = &r->resfields[x->field_first + fi];
         p2m_attribute a;
-        if (rf->num == P2M__PB_RESOURCE_ATTRIBUTES && p2m__res_attr(r, rf->s, &a) &&
-            !p2m__xattr_has(r, a.key, 0))
+        if (rf->num != P2M__PB_RESOURCE_ATTRIBUTES) continue;
+#if !P2M__FOR_SIZE
+        if (p2m__kv_as_written(rf->s, &a.key)) { /* the bytes the writer below would write */
+            if (!p2m__xattr_has(r, a.key, 0))
+                p2m__bw_str(w, P2M__PB_RESOURCE_ATTRIBUTES, rf->s.p, rf->s.n);
+            continue;
+        }
+#endif
+        if (p2m__res_attr(r, rf->s, &a) && !p2m__xattr_has(r, a.key, 0))
             p2m__bw_keyvalue(w, P2M__PB_RESOURCE_ATTRIBUTES, &a, r);
     }
 }
