@@ -6513,15 +6513,15 @@ static void p2m__bw_resource(const p2m_result *r, const p2m__res *x, p2m__bw *w)
     while (fi-- > 0) {
         const p2m__resfield *rf = &r->resfields[x->field_first + fi];
         p2m_attribute a;
-        if (rf->num != P2M__PB_RESOURCE_ATTRIBUTES) continue;
 #if !P2M__FOR_SIZE
-        if (p2m__kv_as_written(rf->s, &a.key)) { /* the bytes the writer below would write */
-            if (!p2m__xattr_has(r, a.key, 0))
+        if (rf->num == P2M__PB_RESOURCE_ATTRIBUTES && p2m__kv_as_written(rf->s, &a.key)) {
+            if (!p2m__xattr_has(r, a.key, 0)) /* the bytes the writer below would write */
                 p2m__bw_str(w, P2M__PB_RESOURCE_ATTRIBUTES, rf->s.p, rf->s.n);
             continue;
         }
 #endif
-        if (p2m__res_attr(r, rf->s, &a) && !p2m__xattr_has(r, a.key, 0))
+        if (rf->num == P2M__PB_RESOURCE_ATTRIBUTES && p2m__res_attr(r, rf->s, &a) &&
+            !p2m__xattr_has(r, a.key, 0))
             p2m__bw_keyvalue(w, P2M__PB_RESOURCE_ATTRIBUTES, &a, r);
     }
 }
