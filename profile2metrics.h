@@ -6470,24 +6470,33 @@ static void p2m__bw_attrs_of(const p2m_result *r, const p2m__series *s, uint32_t
 }
 
 #if !P2M__FOR_SIZE
-/* Is the KeyValue s exactly what p2m__bw_kv_string writes for its key and
-   string value: the key inline, then an AnyValue holding string_value alone,
-   every length one byte? Most resource attributes are; they are then copied
-   as they came. *key: the key. */
-static int p2m__kv_as_written(p2m__span s, p2m_str *key) {
-    const uint8_t *p = s.p, *v;
-    size_t kl;
-    if (s.n < 6u || p[0] != P2M__TAG(P2M__PB_KEY_VALUE_KEY, P2M__WT_LEN) || p[1] == 0 ||
-        p[1] >= 0x80u || (kl = p[1]) + 6u > s.n)
-        return 0;
-    v = p + 2 + kl; /* the value field: tag, length, AnyValue { string_value } */
-    if (v[0] != P2M__TAG(P2M__PB_KEY_VALUE_VALUE, P2M__WT_LEN) || v[1] >= 0x80u ||
-        v[2] != P2M__TAG(P2M__PB_ANY_VALUE_STRING_VALUE, P2M__WT_LEN) || v[3] >= 0x80u ||
-        v[3] + 2u != v[1] || kl + 4u + v[1] != s.n)
-        return 0;
-    key->ptr = (const char *)p + 2;
-    key->len = kl;
-    return 1;
+/* Is the KeyValue s a key inline and an AnyValue holding string_value
+   alone, in either order, every length one byte (most resource attributes)?
+   Then *key and *val are set, and it returns 2 when the key comes first (s
+   is then what p2m__bw_kv_string writes for them), 1 when the value does. */
+static int p2m__kv_plain_string(p2m__span s, p2m_str *key, p2m__span *val) {
+    const uint8_t *p = s.p, *const end = s.p + s.n;
+    int i, first = 0;
+    key->len = 0;
+    val->p = 0;
+    for (i = 0; i < 2; i++) {
+        if (end - p < 2 || p[1] >= 0x80u || (size_t)(end - p) < 2u + p[1]) return 0;
+        if (p[0] == P2M__TAG(P2M__PB_KEY_VALUE_KEY, P2M__WT_LEN) && p[1] && !key->len) {
+            key->ptr = (const char *)p + 2;
+            key->len = p[1];
+            if (i == 0) first = 2;
+        } else if (p[0] == P2M__TAG(P2M__PB_KEY_VALUE_VALUE, P2M__WT_LEN) && !val->p &&
+                   p[1] >= 2u && p[2] == P2M__TAG(P2M__PB_ANY_VALUE_STRING_VALUE, P2M__WT_LEN) &&
+                   p[3] + 2u == p[1]) {
+            val->p = p + 4;
+            val->n = p[3];
+            if (i == 0) first = 1;
+        } else {
+            return 0;
+        }
+        p += 2u + p[1];
+    }
+    return p == end ? first : 0;
 }
 #endif
 
@@ -6514,9 +6523,16 @@ static void p2m__bw_resource(const p2m_result *r, const p2m__res *x, p2m__bw *w)
         const p2m__resfield *rf = &r->resfields[x->field_first + fi];
         p2m_attribute a;
 #if !P2M__FOR_SIZE
-        if (rf->num == P2M__PB_RESOURCE_ATTRIBUTES && p2m__kv_as_written(rf->s, &a.key)) {
-            if (!p2m__xattr_has(r, a.key, 0)) /* the bytes the writer below would write */
+        p2m__span val;
+        int k;
+        if (rf->num == P2M__PB_RESOURCE_ATTRIBUTES &&
+            (k = p2m__kv_plain_string(rf->s, &a.key, &val)) != 0) {
+            if (p2m__xattr_has(r, a.key, 0)) continue;
+            if (k == 2) /* the bytes the writers below would write: copied */
                 p2m__bw_str(w, P2M__PB_RESOURCE_ATTRIBUTES, rf->s.p, rf->s.n);
+            else
+                p2m__bw_kv_string(w, P2M__PB_RESOURCE_ATTRIBUTES, a.key.ptr, a.key.len, val.p,
+                                  val.n);
             continue;
         }
 #endif
