@@ -5,6 +5,9 @@
 #                               once fewer than JOBS_MAX jobs are running (the
 #                               jobs start in the order given)
 #   job_wait                    waits for every job started
+#   report_builds NAME...       prints $B/NAME.failed (a build step's FAIL
+#                               lines) for each NAME that has one, in the
+#                               order given, and counts each in fails
 # JOBS_MAX is P2M_TEST_JOBS if set, else the number of processors, at most 2.
 # A job runs in a subshell: its variables are lost and its output would mix
 # with the others', so a job writes what it finds to files, and the suite
@@ -51,4 +54,12 @@ job_wait() {
     jobs_dir=""
     jobs_running=""
     jobs_n=0
+}
+
+report_builds() {
+    for name in "$@"; do
+        [ -f "$B/$name.failed" ] || continue
+        cat "$B/$name.failed"
+        fails=$((fails + 1))
+    done
 }

@@ -75,13 +75,6 @@ build() {
     fi
     return 0
 }
-report_builds() { # NAME...: the FAIL lines of the failed steps, in this order
-    for name in "$@"; do
-        [ -f "$B/$name.failed" ] || continue
-        cat "$B/$name.failed"
-        fails=$((fails + 1))
-    done
-}
 
 # run NAME command...: runs a test, its output into $B/NAME.out and its exit
 # code into $B/NAME.rc (read by report_run)

@@ -69,13 +69,6 @@ build() {
     fi
     return 0
 }
-report_builds() { # NAME...: the FAIL lines of the failed steps, in this order
-    for name in "$@"; do
-        [ -f "$B/$name.failed" ] || continue
-        cat "$B/$name.failed"
-        fails=$((fails + 1))
-    done
-}
 
 # the real capture and its expectation from Google protobuf, as suite-c
 REAL=tests/data/real/sig-profiling-profile.otlp
