@@ -358,7 +358,8 @@ if r:
         want = raw_per(cpu_cols, cpu_samples, "cpu/nanoseconds", keys)
         got = per_attr(om, "cpu_time", keys)
         check("lib-cpu-per-" + "-".join(keys), got == want and len(want) >= 2,
-              "p2m %s, go tool pprof %s" % (sorted(got.items()), sorted(want.items())))
+              "p2m %s, go tool pprof %s" % (sorted(got.items(), key=repr),
+                                            sorted(want.items(), key=repr)))
     check("lib-cpu-labels-total", total(om, "cpu_time") == CPU_TOTAL,
           "cpu_time %s, pprof %d" % (total(om, "cpu_time"), CPU_TOTAL))
 
@@ -414,7 +415,8 @@ if r:
         want = raw_per(heap_cols, heap_samples, col, ("bytes",))
         got = per_attr(om, metric, ("bytes",))
         check("lib-heap-per-bytes-" + col.split("/")[0], got == want and len(want) >= 4,
-              "p2m %s, go tool pprof %s" % (sorted(got.items()), sorted(want.items())))
+              "p2m %s, go tool pprof %s" % (sorted(got.items(), key=repr),
+                                            sorted(want.items(), key=repr)))
 
 # ---- the tool: gzip as Go wrote it, and --input-format pprof ------------------
 
@@ -459,7 +461,8 @@ if out is not None:
         want = raw_per(cpu_cols, cpu_samples, "cpu/nanoseconds", keys)
         got = per_attr(ms, "cpu_time", keys)
         check("cli-cpu-per-" + "-".join(keys), got == want,
-              "p2m %s, go tool pprof %s" % (sorted(got.items()), sorted(want.items())))
+              "p2m %s, go tool pprof %s" % (sorted(got.items(), key=repr),
+                                            sorted(want.items(), key=repr)))
     check("cli-cpu-stats", st.get("layout") == "pprof" and st.get("profiles") == 2
           and st.get("samples") == 2 * f_cpu and st.get("profiles_unfed") == 0
           and st.get("profiles_unclassified") == 0 and st.get("bytes_in") == len(cpu_pb),
