@@ -4127,13 +4127,12 @@ static P2M__MUST int p2m__location_names(p2m__req *q, uint64_t idx, const uint32
         nx = p < end ? p2m__plain_field(p, end, &t, &v) : 0;
         if (nx) { /* a plain field (nearly every one), read in place */
             p = nx;
-            if (t == P2M__TAG(P2M__PB_LOCATION_MAPPING_INDEX, P2M__WT_VARINT)) {
+            /* (an address that p2m__varint_end_long did not pass is one
+               plain_field does not read either) */
+            if (t == P2M__TAG(P2M__PB_LOCATION_MAPPING_INDEX, P2M__WT_VARINT))
                 map_idx = p2m__varint9(v.p, v.p + v.n);
-            } else if (t == P2M__TAG(P2M__PB_LOCATION_ADDRESS, P2M__WT_VARINT)) {
-                addr_at = v.p; /* read only for a location without lines */
-            } else if (t == P2M__TAG(P2M__PB_LOCATION_LINES, P2M__WT_LEN)) {
+            else if (t == P2M__TAG(P2M__PB_LOCATION_LINES, P2M__WT_LEN))
                 line = v;
-            }
         } else
 #endif
         {
