@@ -6626,10 +6626,8 @@ static void p2m__encode(const p2m_result *r, p2m__bw *w) {
                 size_t n = 0;
                 for (; lo < pi; lo++) { /* up to the first point whose size is not known */
                     const p2m__series *s = &r->ser[pl[lo]];
-                    size_t len;
                     if (!s->asize || s->overflow) break;
-                    len = s->asize - 1u + fixed;
-                    n += (len < 0x80u ? 2u : 1u + p2m__varint_len(len)) + len;
+                    n += p2m__ld_size(s->asize - 1u + fixed); /* as p2m__bw_point_known */
                 }
                 w->n += n;
             }
