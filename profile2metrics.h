@@ -4741,9 +4741,95 @@ typedef struct p2m__smp {
 typedef struct p2m__sfields {
     uint32_t values, attrs, contra;
 #if !P2M__FOR_SIZE
-    uint32_t ev_values;
+    uint32_t link, ev_values;
 #endif
 } p2m__sfields;
+
+#if !P2M__FOR_SIZE
+/* The body of the field at p with tag byte t and a one-byte length that
+   fits before end, or NULL when the field is not so. */
+P2M__INLINE const uint8_t *p2m__len1(const uint8_t *p, const uint8_t *end, uint32_t t) {
+    return end - p >= 2 && p[0] == t && p[1] < 0x80u && p[1] <= end - p - 2 ? p + 2 : 0;
+}
+
+/* The attribute_indices field (ta, one-byte length) and the link_index
+   (tl) at p, each if there: the attributes in *attrs, the field's place in
+   *attrs_at. Returns where they end, or NULL when the link is malformed. */
+P2M__INLINE const uint8_t *p2m__canon_attrs(const uint8_t *p, const uint8_t *end, uint32_t ta,
+                                            uint32_t tl, p2m__span *attrs,
+                                            const uint8_t **attrs_at) {
+    const uint8_t *v = p2m__len1(p, end, ta);
+    if (v) {
+        *attrs_at = p;
+        attrs->p = v;
+        attrs->n = p[1];
+        p = v + p[1];
+    }
+    if (end - p >= 2 && p[0] == tl) return p2m__varint_end9(p + 1, end); /* not used */
+    return p;
+}
+
+/* The packed values field (tv, one-byte length) at p, if there: their sum
+   added to *sum. Returns where it ends, or NULL when a value is malformed
+   or the field is layout evidence still wanted (ev: the field reader notes
+   it). */
+P2M__INLINE const uint8_t *p2m__canon_values(const uint8_t *p, const uint8_t *end, uint32_t tv,
+                                             int ev, uint64_t *sum, int *has_values) {
+    const uint8_t *v = p2m__len1(p, end, tv), *e, *q;
+    if (!v) return p;
+    if (ev) return 0;
+    for (e = v + p[1]; v < e; v = q) {
+        if (!(q = p2m__varint_end9(v, e))) return 0;
+        *sum += p2m__varint9(v, q);
+        *has_values = 1;
+    }
+    return e;
+}
+
+/* p2m__sample_plain for a sample whose fields come in field-number order,
+   each at most once but the timestamps, with one-byte lengths: the order
+   every known sender writes. Each field is tested where it may be, with no
+   switch over tags. 0 when the sample is not so (the general loop then
+   reads it from its start). */
+P2M__INLINE int p2m__sample_canon(const uint8_t *p, const uint8_t *end, const p2m__sfields *sf,
+                                  p2m__smp *x, p2m__span *attrs, const uint8_t **attrs_at) {
+    const uint32_t ta = P2M__TAG(sf->attrs, P2M__WT_LEN), tv = P2M__TAG(sf->values, P2M__WT_LEN);
+    const uint32_t tl = P2M__TAG(sf->link, P2M__WT_VARINT);
+    const uint32_t tt = P2M__TAG(P2M__PB_SAMPLE_TIMESTAMPS_UNIX_NANO, P2M__WT_LEN);
+    const int ev = sf->values == sf->ev_values;
+    const uint8_t *v;
+    uint64_t stack = 0, count = 0, sum = 0;
+    int has_values = 0;
+    if (end - p >= 2 && p[0] == P2M__TAG(P2M__PB_SAMPLE_STACK_INDEX, P2M__WT_VARINT)) {
+        if (p[1] < 0x80u) {
+            stack = p[1];
+            p += 2;
+        } else {
+            if (!(v = p2m__varint_end9(p + 1, end))) return 0;
+            stack = p2m__varint9(p + 1, v);
+            p = v;
+        }
+    }
+    if (ta < tv) { /* v1.10: attributes, link, values */
+        if (!(p = p2m__canon_attrs(p, end, ta, tl, attrs, attrs_at))) return 0;
+        if (!(p = p2m__canon_values(p, end, tv, ev, &sum, &has_values))) return 0;
+    } else { /* v1.8 and v1.9: values, attributes, link */
+        if (!(p = p2m__canon_values(p, end, tv, ev, &sum, &has_values))) return 0;
+        if (!(p = p2m__canon_attrs(p, end, ta, tl, attrs, attrs_at))) return 0;
+    }
+    while ((v = p2m__len1(p, end, tt)) != 0) {
+        if (p[1] % 8u) return 0;
+        count += p[1] / 8u;
+        p = v + p[1];
+    }
+    if (p != end) return 0;
+    x->stack_idx = stack;
+    x->count = count;
+    x->sum = sum;
+    x->has_values = has_values;
+    return 1;
+}
+#endif
 
 /* What p2m__read_sample takes from a sample [p, end) whose fields are all
    plain (p2m__plain_field), with at most one attribute_indices field,
@@ -4757,6 +4843,11 @@ P2M__INLINE int p2m__sample_plain(const uint8_t *p, const uint8_t *end, const p2
     int has_values = 0;
     attrs->p = 0;
     attrs->n = 0;
+#if !P2M__FOR_SIZE
+    if (p2m__sample_canon(p, end, sf, x, attrs, attrs_at)) return 1;
+    attrs->p = 0;
+    attrs->n = 0;
+#endif
     while (p < end) {
         const uint8_t *at = p, *e;
         uint32_t t, num;
@@ -5175,6 +5266,7 @@ P2M__INLINE P2M__MUST int p2m__walk_profile(p2m__req *q, p2m__span s, const p2m_
     sf.attrs = P2M__LAYOUT_FIELD(q->layout, sample_attrs);
     sf.contra = P2M__LAYOUT_FIELD(q->layout, sample_contra);
 #if !P2M__FOR_SIZE
+    sf.link = P2M__LAYOUT_FIELD(q->layout, sample_link);
     sf.ev_values = q->sv.ev_open && q->st->layout_evidence == P2M_LAYOUT_AUTO ? sf.values : 0u;
 #endif
     if (pi->time != 0) {
