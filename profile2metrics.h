@@ -1667,15 +1667,18 @@ static P2M__MUST int p2m__check_value(p2m__wire *w, p2m__span s, int kind, int d
 
 /* Is AnyValue s one string_value of under 128 bytes, or one int_value or
    bool_value of up to 9 bytes, and nothing else (as most attribute values
-   are)? Then p2m__check_value has nothing to find in it. */
-P2M__INLINE int p2m__simple_value(p2m__span s) {
+   are)? Then p2m__check_value has nothing to find in it. lim: the end of
+   the input, s's bytes and those after it: a varint is found a word at a
+   time when its bytes may be read whole (an int value is often long: a
+   thread.id, a pid); one that runs past s is not simple. */
+P2M__INLINE int p2m__simple_value(p2m__span s, const uint8_t *lim) {
     const uint8_t *p = s.p;
     if (s.n < 2) return 0;
     if (p[0] == P2M__TAG(P2M__PB_ANY_VALUE_STRING_VALUE, P2M__WT_LEN))
         return p[1] < 0x80u && p[1] + 2u == s.n;
     return (p[0] == P2M__TAG(P2M__PB_ANY_VALUE_INT_VALUE, P2M__WT_VARINT) ||
             p[0] == P2M__TAG(P2M__PB_ANY_VALUE_BOOL_VALUE, P2M__WT_VARINT)) &&
-           p2m__varint_end9(p + 1, p + s.n) == p + s.n;
+           p2m__varint_end_long(p + 1, lim) == p + s.n;
 }
 
 /* ---- configuration and the compiled engine ------------------------------- */
@@ -3425,7 +3428,7 @@ static P2M__NOINLINE P2M__MUST int p2m__index_dictionary(p2m__req *q) {
             }
             if (rr < 0) return -1;
         }
-        if (has_val && (P2M__FOR_SIZE || !p2m__simple_value(val))) {
+        if (has_val && (P2M__FOR_SIZE || !p2m__simple_value(val, q->in + q->in_len))) {
             if (p2m__check_value(&q->w, val, P2M__NK_ANY, 4, &ev10) < 0) return -1;
             if (ev10) q->sv.ev |= P2M__EV10;
         }
