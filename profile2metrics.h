@@ -1035,7 +1035,7 @@ P2M__INLINE uint64_t p2m__varint9(const uint8_t *p, const uint8_t *e) {
     return v;
 }
 
-static uint64_t p2m__le64(const uint8_t *p) {
+P2M__INLINE uint64_t p2m__le64(const uint8_t *p) {
     return (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 | (uint64_t)p[3] << 24 |
            (uint64_t)p[4] << 32 | (uint64_t)p[5] << 40 | (uint64_t)p[6] << 48 |
            (uint64_t)p[7] << 56;
