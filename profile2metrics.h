@@ -2013,6 +2013,9 @@ static void p2m__arena_over(p2m__arena *a, void *mem, size_t size) {
 #define P2M__EV9UP 4u  /* v1.9 or v1.10 */
 #define P2M__EV10 8u   /* only v1.10 */
 
+#define P2M__RUNS_LOG2 3
+#define P2M__RUNS (1u << P2M__RUNS_LOG2)
+
 typedef struct p2m__survey {
     p2m__span dict;
     uint32_t n_res, n_strings, n_attrs, n_res_fields;
@@ -2034,8 +2037,17 @@ typedef struct p2m__survey {
        walk then watches for evidence, see p2m__aggregate) */
     uint32_t ev_left;
     int ev_open;
+    /* runs of samples the survey passed over, by their first sample's
+       offset in the input (0: none): where each run ends and how many
+       samples it holds, so that p2m__profile_info passes over it in one
+       step. A slot per hash of the offset; a profile whose run lost its
+       slot is skipped sample by sample. */
+    uint32_t run_at[P2M__RUNS], run_end[P2M__RUNS], run_n[P2M__RUNS];
 #endif
 } p2m__survey;
+
+/* The slot of a run of samples whose first sample is at offset at. */
+#define P2M__RUN_SLOT(at) ((uint32_t)((at) * 0x9E3779B1u) >> (32 - P2M__RUNS_LOG2))
 
 typedef struct p2m__strent { uint32_t off, len; } p2m__strent;
 
@@ -2410,6 +2422,10 @@ static P2M__MUST int p2m__survey_profile(p2m__req *q, p2m__span s, uint64_t *sam
     const uint8_t *p = s.p, *end = s.p + s.n;
     p2m__field f;
     int r;
+#if !P2M__FOR_SIZE
+    uint64_t before;
+    uint32_t at, k;
+#endif
     /* Sample evidence is read here only until the first sample that has
        some, and at most sv.ev_left samples; the walk checks every converted
        sample against the decision. A forced layout is checked against the
@@ -2418,6 +2434,9 @@ static P2M__MUST int p2m__survey_profile(p2m__req *q, p2m__span s, uint64_t *sam
         switch (f.num) {
         case P2M__PB_PROFILE_SAMPLES:
             if (f.wt == P2M__WT_LEN) {
+#if !P2M__FOR_SIZE
+                before = *samples;
+#endif
                 (*samples)++;
                 if (!(q->sv.ev & (P2M__EVOLD | P2M__EV10)) && P2M__EV_LEFT(q)) {
                     if (p2m__survey_sample(q, f.s, &q->sv.ev) < 0) return -1;
@@ -2445,6 +2464,13 @@ static P2M__MUST int p2m__survey_profile(p2m__req *q, p2m__span s, uint64_t *sam
 #endif
                 }
                 p = p2m__skip_samples(p, end, samples);
+#if !P2M__FOR_SIZE
+                at = (uint32_t)(f.at - q->in);
+                k = P2M__RUN_SLOT(at);
+                q->sv.run_at[k] = at;
+                q->sv.run_end[k] = (uint32_t)(p - q->in);
+                q->sv.run_n[k] = (uint32_t)(*samples - before);
+#endif
             }
             break;
         /* unpacked: v1.8 (in v1.9, profile_id: bytes) */
@@ -3568,6 +3594,14 @@ static P2M__MUST int p2m__profile_info(p2m__req *q, p2m__span s, p2m__pinfo *pi,
     while ((r = p2m__next(&q->w, &p, end, &f)) > 0) {
         if (f.num == P2M__PB_PROFILE_SAMPLES) {
             uint64_t n = 0;
+#if !P2M__FOR_SIZE
+            const uint32_t at = (uint32_t)(f.at - q->in), k = P2M__RUN_SLOT(at);
+            if (f.wt == P2M__WT_LEN && q->sv.run_at[k] == at) { /* the survey passed over it */
+                p = q->in + q->sv.run_end[k];
+                pi->n_samples += q->sv.run_n[k];
+                continue;
+            }
+#endif
             p = p2m__skip_samples(p, end, &n);
             pi->n_samples += 1u + n;
             continue;
