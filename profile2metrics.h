@@ -1265,7 +1265,7 @@ typedef struct p2m__ints {
     int has_single;
 } p2m__ints;
 
-static void p2m__ints_init(p2m__ints *it, const p2m__field *f) {
+P2M__INLINE void p2m__ints_init(p2m__ints *it, const p2m__field *f) {
     if (f->wt == P2M__WT_LEN) {
         it->p = f->s.p;
         it->end = f->s.p + f->s.n;
@@ -4779,19 +4779,22 @@ typedef struct p2m__sfields {
     uint32_t values, attrs, contra;
 #if !P2M__FOR_SIZE
     uint32_t link, ev_values;
+    const uint8_t *lim; /* the end of the input */
 #endif
 } p2m__sfields;
 
 #if !P2M__FOR_SIZE
-/* The body of the field at p with tag byte t and a one-byte length that
-   fits before end, or NULL when the field is not so. */
+/* The body of the field at p <= end with tag byte t and a one-byte length
+   that fits before end, or NULL when the field is not so. p[0] and p[1]
+   are read even at end: the caller knows two more bytes of input follow. */
 P2M__INLINE const uint8_t *p2m__len1(const uint8_t *p, const uint8_t *end, uint32_t t) {
-    return end - p >= 2 && p[0] == t && p[1] < 0x80u && p[1] <= end - p - 2 ? p + 2 : 0;
+    return p[0] == t && p[1] < 0x80u && (uintptr_t)p + 2u + p[1] <= (uintptr_t)end ? p + 2 : 0;
 }
 
 /* The attribute_indices field (ta, one-byte length) and the link_index
-   (tl) at p, each if there: the attributes in *attrs, the field's place in
-   *attrs_at. Returns where they end, or NULL when the link is malformed. */
+   (tl) at p <= end, each if there (as p2m__len1 reads): the attributes in
+   *attrs, the field's place in *attrs_at. Returns where they end, or NULL
+   when the link is malformed. */
 P2M__INLINE const uint8_t *p2m__canon_attrs(const uint8_t *p, const uint8_t *end, uint32_t ta,
                                             uint32_t tl, p2m__span *attrs,
                                             const uint8_t **attrs_at) {
@@ -4802,7 +4805,7 @@ P2M__INLINE const uint8_t *p2m__canon_attrs(const uint8_t *p, const uint8_t *end
         attrs->n = p[1];
         p = v + p[1];
     }
-    if (end - p >= 2 && p[0] == tl) return p2m__varint_end9(p + 1, end); /* not used */
+    if (p[0] == tl && p < end) return p2m__varint_end9(p + 1, end); /* not used */
     return p;
 }
 
@@ -4826,8 +4829,9 @@ P2M__INLINE const uint8_t *p2m__canon_values(const uint8_t *p, const uint8_t *en
 /* p2m__sample_plain for a sample whose fields come in field-number order,
    each at most once but the timestamps, with one-byte lengths: the order
    every known sender writes. Each field is tested where it may be, with no
-   switch over tags. 0 when the sample is not so (the general loop then
-   reads it from its start). */
+   switch over tags, and the tests read up to two bytes past the sample (a
+   sample at the very end of the input goes to the general loop). 0 when
+   the sample is not so (the general loop then reads it from its start). */
 P2M__INLINE int p2m__sample_canon(const uint8_t *p, const uint8_t *end, const p2m__sfields *sf,
                                   p2m__smp *x, p2m__span *attrs, const uint8_t **attrs_at) {
     const uint32_t ta = P2M__TAG(sf->attrs, P2M__WT_LEN), tv = P2M__TAG(sf->values, P2M__WT_LEN);
@@ -4837,10 +4841,14 @@ P2M__INLINE int p2m__sample_canon(const uint8_t *p, const uint8_t *end, const p2
     const uint8_t *v;
     uint64_t stack = 0, count = 0, sum = 0;
     int has_values = 0;
+    if ((uintptr_t)sf->lim - (uintptr_t)end < 2u) return 0;
     if (end - p >= 2 && p[0] == P2M__TAG(P2M__PB_SAMPLE_STACK_INDEX, P2M__WT_VARINT)) {
         if (p[1] < 0x80u) {
             stack = p[1];
             p += 2;
+        } else if (end - p >= 3 && p[2] < 0x80u) { /* 128 to 16383 */
+            stack = (p[1] & 0x7fu) | (uint32_t)p[2] << 7;
+            p += 3;
         } else {
             if (!(v = p2m__varint_end9(p + 1, end))) return 0;
             stack = p2m__varint9(p + 1, v);
@@ -4854,12 +4862,11 @@ P2M__INLINE int p2m__sample_canon(const uint8_t *p, const uint8_t *end, const p2
         if (!(p = p2m__canon_values(p, end, tv, ev, &sum, &has_values))) return 0;
         if (!(p = p2m__canon_attrs(p, end, ta, tl, attrs, attrs_at))) return 0;
     }
-    while ((v = p2m__len1(p, end, tt)) != 0) {
-        if (p[1] % 8u) return 0;
+    while (p != end) {
+        if (!(v = p2m__len1(p, end, tt)) || p[1] % 8u) return 0;
         count += p[1] / 8u;
         p = v + p[1];
     }
-    if (p != end) return 0;
     x->stack_idx = stack;
     x->count = count;
     x->sum = sum;
@@ -5304,6 +5311,7 @@ P2M__INLINE P2M__MUST int p2m__walk_profile(p2m__req *q, p2m__span s, const p2m_
     sf.contra = P2M__LAYOUT_FIELD(q->layout, sample_contra);
 #if !P2M__FOR_SIZE
     sf.link = P2M__LAYOUT_FIELD(q->layout, sample_link);
+    sf.lim = q->in + q->in_len;
     sf.ev_values = q->sv.ev_open && q->st->layout_evidence == P2M_LAYOUT_AUTO ? sf.values : 0u;
 #endif
     if (pi->time != 0) {

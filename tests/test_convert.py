@@ -1544,11 +1544,12 @@ def _():
     # and two bytes, a link_index, values (before the attributes in v1.8,
     # after them in v1.10), timestamps, both, neither, no attributes, more
     # indices than a one-byte length holds; packed, then unpacked and with
-    # the fields shuffled. Each thread's cpu time is worked out here from
-    # what the builder was given.
+    # the fields shuffled; and a sample that ends the input (the reader looks
+    # two bytes past a sample when it can). Each thread's cpu time is worked
+    # out here from what the builder was given.
     import random
     for layout in ("v1.8", "v1.10"):
-        for variant in ("packed", "unpacked", "shuffled"):
+        for variant in ("packed", "unpacked", "shuffled", "last"):
             rnd = random.Random(5)
             b = G.Builder(layout)
             sp = b.scope(b.resource({"service.name": "s"}))
@@ -1579,7 +1580,19 @@ def _():
                 key = ("app", thread) if attrs else (None, None)
                 if form != 3:
                     want[key] = want.get(key, 0) + v * period
-            data = b.to_bytes(unpacked=variant == "unpacked", shuffle=variant == "shuffled")
+            n = 400
+            last = b.attrs({PROC: "app", THREAD: "t0"})
+            data = b.to_bytes(unpacked=variant == "unpacked", shuffle=variant == "shuffled",
+                              dict_first_=variant == "last")
+            if variant == "last":  # the one profile is the input's last message
+                raw = (G.f_varint(1, 1) +
+                       G.f_bytes(3 if layout == "v1.8" else 2,
+                                 b"".join(G.enc_varint(i) for i in last)) +
+                       G.f_bytes(5, struct.pack("<QQ", T0 + 1, T0 + 2)))
+                data = G.append_raw(data, PROFILE0, G.f_bytes(2, raw))
+                need(data.endswith(raw), "the appended sample does not end the input")
+                want[("app", "t0")] += 2 * period
+                n += 1
             # unpacked v1.8 attribute indices read as v1.10 link indices
             # without other evidence (docs/spec.md section 1): named here
             args = ("--layout", layout) if variant == "unpacked" else ()
@@ -1590,8 +1603,8 @@ def _():
                 got[(d.get(PROC), d.get(THREAD))] = v
             eq(sorted(got.items(), key=repr), sorted(want.items(), key=repr),
                "%s %s: cpu_time per thread" % (layout, variant))
-            stat(r, "samples", 400)
-            stat(r, "samples_kept", 300)
+            stat(r, "samples", n)
+            stat(r, "samples_kept", n - 100)
             stat(r, "empty_samples", 100)
 
 

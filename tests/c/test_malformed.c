@@ -951,9 +951,37 @@ static void check_mutations(const char *name, const unsigned char *const *ins, c
     tk_end();
 }
 
+/* A request whose last bytes are a sample (dictionary first; the sample is
+   the profile's last field, and its attribute list its last field: the
+   place where a reader of canonical samples looks for a link_index): the
+   sample reader looks past a sample only when the input goes on. */
+static void build_sample_last(pbw *req, int layout)
+{
+    static const int64_t a12[] = {1, 2}, v7[] = {7};
+    static const uint64_t ts1[] = {1100};
+    pbw rp, sp, prof;
+    pbw_init(req);
+    rq_dictionary(req, layout);
+    pbw_init(&rp);
+    rq_resource(&rp, "svc");
+    pbw_init(&sp);
+    pbw_init(&prof);
+    rq_valuetype(&prof, 1, S_CPU, S_NS);
+    pbw_fixed64(&prof, 3, 1000);
+    pbw_uint(&prof, 4, 500);
+    rq_valuetype(&prof, 5, S_CPU, S_NS);
+    pbw_int(&prof, 6, 10);
+    rq_sample(&prof, layout, a12, 2, NULL, 0, ts1, 1);
+    rq_sample(&prof, layout, a12, 2, v7, 1, NULL, 0);
+    rq_sample(&prof, layout, a12, 2, NULL, 0, NULL, 0); /* empty: attributes only */
+    pbw_msg(&sp, 2, &prof);
+    pbw_msg(&rp, 2, &sp);
+    pbw_msg(req, 1, &rp);
+}
+
 int main(int argc, char **argv)
 {
-    static pbw r10, r8, r9d, dc, fn;
+    static pbw r10, r8, r9d, dc, fn, last10, last8;
     static p2m_rule rules[3];
     p2m_config c;
     p2m_error err;
@@ -1002,6 +1030,10 @@ int main(int argc, char **argv)
     check_prefixes("c.malformed.prefixes.main_v1_8", r8.b, r8.n);
     check_prefixes("c.malformed.prefixes.main_v1_9_dict_first", r9d.b, r9d.n);
     check_prefixes("c.malformed.prefixes.double_count", dc.b, dc.n);
+    build_sample_last(&last10, P2M_LAYOUT_V1_10);
+    build_sample_last(&last8, P2M_LAYOUT_V1_8);
+    check_prefixes("c.malformed.prefixes.sample_last_v1_10", last10.b, last10.n);
+    check_prefixes("c.malformed.prefixes.sample_last_v1_8", last8.b, last8.n);
     check_lengths("c.malformed.lengths.main_v1_10", &r10);
     check_lengths("c.malformed.lengths.main_v1_8", &r8);
     check_lengths("c.malformed.lengths.main_v1_9_dict_first", &r9d);
