@@ -4791,86 +4791,136 @@ P2M__INLINE const uint8_t *p2m__len1(const uint8_t *p, const uint8_t *end, uint3
     return p[0] == t && p[1] < 0x80u && (uintptr_t)p + 2u + p[1] <= (uintptr_t)end ? p + 2 : 0;
 }
 
-/* The attribute_indices field (ta, one-byte length) and the link_index
-   (tl) at p <= end, each if there (as p2m__len1 reads): the attributes in
-   *attrs, the field's place in *attrs_at. Returns where they end, or NULL
-   when the link is malformed. */
-P2M__INLINE const uint8_t *p2m__canon_attrs(const uint8_t *p, const uint8_t *end, uint32_t ta,
-                                            uint32_t tl, p2m__span *attrs,
-                                            const uint8_t **attrs_at) {
-    const uint8_t *v = p2m__len1(p, end, ta);
-    if (v) {
-        *attrs_at = p;
-        attrs->p = v;
-        attrs->n = p[1];
-        p = v + p[1];
+/* What p2m__sample_canon reads of a sample. */
+typedef struct p2m__canon {
+    uint64_t stack, count, sum;
+    int has_values;
+    p2m__span attrs;          /* p NULL: no attribute list */
+    const uint8_t *attrs_at;  /* the attribute list's tag */
+} p2m__canon;
+
+/* The readers of one field of p2m__sample_canon at p <= end (as p2m__len1
+   reads), each if the field is there: they return where it ends (p when it
+   is not there), or NULL when it is malformed. */
+
+/* stack_index */
+P2M__INLINE const uint8_t *p2m__canon_stack(const uint8_t *p, const uint8_t *end, p2m__canon *c) {
+    const uint8_t *v;
+    if (end - p < 2 || p[0] != P2M__TAG(P2M__PB_SAMPLE_STACK_INDEX, P2M__WT_VARINT)) return p;
+    if (p[1] < 0x80u) {
+        c->stack = p[1];
+        return p + 2;
     }
-    if (p[0] == tl && p < end) return p2m__varint_end9(p + 1, end); /* not used */
-    return p;
+    if (end - p >= 3 && p[2] < 0x80u) { /* 128 to 16383 */
+        c->stack = (p[1] & 0x7fu) | (uint32_t)p[2] << 7;
+        return p + 3;
+    }
+    if (!(v = p2m__varint_end9(p + 1, end))) return 0;
+    c->stack = p2m__varint9(p + 1, v);
+    return v;
 }
 
-/* The packed values field (tv, one-byte length) at p, if there: their sum
-   added to *sum. Returns where it ends, or NULL when a value is malformed
-   or the field is layout evidence still wanted (ev: the field reader notes
-   it). */
+/* attribute_indices (tag ta, a one-byte length) */
+P2M__INLINE const uint8_t *p2m__canon_attrs(const uint8_t *p, const uint8_t *end, uint32_t ta,
+                                            p2m__canon *c) {
+    const uint8_t *v = p2m__len1(p, end, ta);
+    if (!v) return p;
+    c->attrs_at = p;
+    c->attrs.p = v;
+    c->attrs.n = p[1];
+    return v + p[1];
+}
+
+/* link_index (tag tl): read and not used */
+P2M__INLINE const uint8_t *p2m__canon_link(const uint8_t *p, const uint8_t *end, uint32_t tl) {
+    return p[0] == tl && p < end ? p2m__varint_end9(p + 1, end) : p;
+}
+
+/* values (tag tv, packed, a one-byte length): their sum; NULL too when the
+   field is layout evidence still wanted (ev: the field reader notes it) */
 P2M__INLINE const uint8_t *p2m__canon_values(const uint8_t *p, const uint8_t *end, uint32_t tv,
-                                             int ev, uint64_t *sum, int *has_values) {
+                                             int ev, p2m__canon *c) {
     const uint8_t *v = p2m__len1(p, end, tv), *e, *q;
     if (!v) return p;
     if (ev) return 0;
     for (e = v + p[1]; v < e; v = q) {
         if (!(q = p2m__varint_end9(v, e))) return 0;
-        *sum += p2m__varint9(v, q);
-        *has_values = 1;
+        c->sum += p2m__varint9(v, q);
+        c->has_values = 1;
     }
     return e;
 }
 
-/* p2m__sample_plain for a sample whose fields come in field-number order,
-   each at most once but the timestamps, with one-byte lengths: the order
-   every known sender writes. Each field is tested where it may be, with no
-   switch over tags, and the tests read up to two bytes past the sample (a
-   sample at the very end of the input goes to the general loop). 0 when
-   the sample is not so (the general loop then reads it from its start). */
-P2M__INLINE int p2m__sample_canon(const uint8_t *p, const uint8_t *end, const p2m__sfields *sf,
-                                  p2m__smp *x, p2m__span *attrs, const uint8_t **attrs_at) {
-    const uint32_t ta = P2M__TAG(sf->attrs, P2M__WT_LEN), tv = P2M__TAG(sf->values, P2M__WT_LEN);
-    const uint32_t tl = P2M__TAG(sf->link, P2M__WT_VARINT);
-    const uint32_t tt = P2M__TAG(P2M__PB_SAMPLE_TIMESTAMPS_UNIX_NANO, P2M__WT_LEN);
-    const int ev = sf->values == sf->ev_values;
+/* a run of timestamps_unix_nano fields (packed, a one-byte length) */
+P2M__INLINE const uint8_t *p2m__canon_times(const uint8_t *p, const uint8_t *end, p2m__canon *c) {
     const uint8_t *v;
-    uint64_t stack = 0, count = 0, sum = 0;
-    int has_values = 0;
-    if ((uintptr_t)sf->lim - (uintptr_t)end < 2u) return 0;
-    if (end - p >= 2 && p[0] == P2M__TAG(P2M__PB_SAMPLE_STACK_INDEX, P2M__WT_VARINT)) {
-        if (p[1] < 0x80u) {
-            stack = p[1];
-            p += 2;
-        } else if (end - p >= 3 && p[2] < 0x80u) { /* 128 to 16383 */
-            stack = (p[1] & 0x7fu) | (uint32_t)p[2] << 7;
-            p += 3;
-        } else {
-            if (!(v = p2m__varint_end9(p + 1, end))) return 0;
-            stack = p2m__varint9(p + 1, v);
-            p = v;
-        }
-    }
-    if (ta < tv) { /* v1.10: attributes, link, values */
-        if (!(p = p2m__canon_attrs(p, end, ta, tl, attrs, attrs_at))) return 0;
-        if (!(p = p2m__canon_values(p, end, tv, ev, &sum, &has_values))) return 0;
-    } else { /* v1.8 and v1.9: values, attributes, link */
-        if (!(p = p2m__canon_values(p, end, tv, ev, &sum, &has_values))) return 0;
-        if (!(p = p2m__canon_attrs(p, end, ta, tl, attrs, attrs_at))) return 0;
-    }
-    while (p != end) {
-        if (!(v = p2m__len1(p, end, tt)) || p[1] % 8u) return 0;
-        count += p[1] / 8u;
+    while (p != end &&
+           (v = p2m__len1(p, end, P2M__TAG(P2M__PB_SAMPLE_TIMESTAMPS_UNIX_NANO, P2M__WT_LEN)))) {
+        if (p[1] % 8u) return 0;
+        c->count += p[1] / 8u;
         p = v + p[1];
     }
-    x->stack_idx = stack;
-    x->count = count;
-    x->sum = sum;
-    x->has_values = has_values;
+    return p;
+}
+
+/* p2m__sample_plain for a sample whose fields come in field-number order
+   (fwd) or in the reverse order (as Go's eBPF profiler writes them), each
+   at most once but the timestamps, with one-byte lengths. Each field is
+   tested where it may be, with no switch over tags, and the tests read up
+   to two bytes past the sample (a sample at the very end of the input goes
+   to the general loop). 0 when the sample is not so. */
+P2M__INLINE int p2m__canon_read(const uint8_t *p, const uint8_t *end, const p2m__sfields *sf,
+                                int fwd, p2m__canon *c) {
+    const uint32_t ta = P2M__TAG(sf->attrs, P2M__WT_LEN), tv = P2M__TAG(sf->values, P2M__WT_LEN);
+    const uint32_t tl = P2M__TAG(sf->link, P2M__WT_VARINT);
+    const int ev = sf->values == sf->ev_values;
+    c->stack = c->count = c->sum = 0;
+    c->has_values = 0;
+    c->attrs.p = 0;
+    c->attrs.n = 0;
+    if (fwd && !(p = p2m__canon_stack(p, end, c))) return 0;
+    if (!fwd && !(p = p2m__canon_times(p, end, c))) return 0;
+    if (ta < tv && fwd) { /* v1.10: attributes, link, values */
+        p = p2m__canon_attrs(p, end, ta, c);
+        if (!(p = p2m__canon_link(p, end, tl))) return 0;
+        if (!(p = p2m__canon_values(p, end, tv, ev, c))) return 0;
+    } else if (ta < tv) {
+        if (!(p = p2m__canon_values(p, end, tv, ev, c))) return 0;
+        if (!(p = p2m__canon_link(p, end, tl))) return 0;
+        p = p2m__canon_attrs(p, end, ta, c);
+    } else if (fwd) { /* v1.8 and v1.9: values, attributes, link */
+        if (!(p = p2m__canon_values(p, end, tv, ev, c))) return 0;
+        p = p2m__canon_attrs(p, end, ta, c);
+        if (!(p = p2m__canon_link(p, end, tl))) return 0;
+    } else {
+        if (!(p = p2m__canon_link(p, end, tl))) return 0;
+        p = p2m__canon_attrs(p, end, ta, c);
+        if (!(p = p2m__canon_values(p, end, tv, ev, c))) return 0;
+    }
+    if (fwd && !(p = p2m__canon_times(p, end, c))) return 0;
+    if (!fwd && !(p = p2m__canon_stack(p, end, c))) return 0;
+    return p == end;
+}
+
+/* p2m__canon_read in field order, then in reverse order; its findings in
+   x, *attrs and *attrs_at. */
+P2M__INLINE int p2m__sample_canon(const uint8_t *p, const uint8_t *end, const p2m__sfields *sf,
+                                  p2m__smp *x, p2m__span *attrs, const uint8_t **attrs_at) {
+    p2m__canon c;
+    if ((uintptr_t)sf->lim - (uintptr_t)end < 2u) return 0;
+    /* a sample that starts with its timestamps is not in field order */
+    if (!(p[0] != P2M__TAG(P2M__PB_SAMPLE_TIMESTAMPS_UNIX_NANO, P2M__WT_LEN) &&
+          p2m__canon_read(p, end, sf, 1, &c)) &&
+        !p2m__canon_read(p, end, sf, 0, &c))
+        return 0;
+    x->stack_idx = c.stack;
+    x->count = c.count;
+    x->sum = c.sum;
+    x->has_values = c.has_values;
+    if (c.attrs.p) {
+        *attrs = c.attrs;
+        *attrs_at = c.attrs_at;
+    }
     return 1;
 }
 #endif

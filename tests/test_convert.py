@@ -1538,18 +1538,36 @@ def _():
        ["cpu_time", "memory_allocation", "function_cpu_time"], "metric order")
 
 
+def reverse_sample_fields(data):
+    """The request with each sample's fields in reverse order, as Go's eBPF
+    profiler writes them (a repeated field's records reversed too)."""
+    def rewrite(buf, path):
+        out = b""
+        for f, wt, val, raw in G.parse_fields(buf):
+            if wt == 2 and path and f == path[0]:
+                if len(path) == 1:   # a sample
+                    val = b"".join(r for _, _, _, r in reversed(list(G.parse_fields(val))))
+                else:
+                    val = rewrite(val, path[1:])
+                raw = G.f_bytes(f, val)
+            out += raw
+        return out
+    return rewrite(data, [1, 2, 2, 2])
+
+
 @check("sample_field_forms")
 def _():
     # Samples in the forms senders write and in others: a stack index of one
     # and two bytes, a link_index, values (before the attributes in v1.8,
     # after them in v1.10), timestamps, both, neither, no attributes, more
     # indices than a one-byte length holds; packed, then unpacked and with
-    # the fields shuffled; and a sample that ends the input (the reader looks
-    # two bytes past a sample when it can). Each thread's cpu time is worked
-    # out here from what the builder was given.
+    # the fields shuffled or reversed (Go's eBPF profiler); and a sample that
+    # ends the input (the reader looks two bytes past a sample when it can).
+    # Each thread's cpu time is worked out here from what the builder was
+    # given.
     import random
     for layout in ("v1.8", "v1.10"):
-        for variant in ("packed", "unpacked", "shuffled", "last"):
+        for variant in ("packed", "unpacked", "shuffled", "reversed", "last"):
             rnd = random.Random(5)
             b = G.Builder(layout)
             sp = b.scope(b.resource({"service.name": "s"}))
@@ -1584,6 +1602,8 @@ def _():
             last = b.attrs({PROC: "app", THREAD: "t0"})
             data = b.to_bytes(unpacked=variant == "unpacked", shuffle=variant == "shuffled",
                               dict_first_=variant == "last")
+            if variant == "reversed":
+                data = reverse_sample_fields(data)
             if variant == "last":  # the one profile is the input's last message
                 raw = (G.f_varint(1, 1) +
                        G.f_bytes(3 if layout == "v1.8" else 2,
