@@ -1681,6 +1681,37 @@ P2M__INLINE int p2m__simple_value(p2m__span s, const uint8_t *lim) {
            p2m__varint_end_long(p + 1, lim) == p + s.n;
 }
 
+#if !P2M__FOR_SIZE
+/* Is the KeyValue s a key inline and an AnyValue holding string_value
+   alone, in either order, every length one byte (most resource attributes)?
+   Then *key and *val are set, and it returns 2 when the key comes first (s
+   is then what p2m__bw_kv_string writes for them), 1 when the value does. */
+static int p2m__kv_plain_string(p2m__span s, p2m_str *key, p2m__span *val) {
+    const uint8_t *p = s.p, *const end = s.p + s.n;
+    int i, first = 0;
+    key->len = 0;
+    val->p = 0;
+    for (i = 0; i < 2; i++) {
+        if (end - p < 2 || p[1] >= 0x80u || (size_t)(end - p) < 2u + p[1]) return 0;
+        if (p[0] == P2M__TAG(P2M__PB_KEY_VALUE_KEY, P2M__WT_LEN) && p[1] && !key->len) {
+            key->ptr = (const char *)p + 2;
+            key->len = p[1];
+            if (i == 0) first = 2;
+        } else if (p[0] == P2M__TAG(P2M__PB_KEY_VALUE_VALUE, P2M__WT_LEN) && !val->p &&
+                   p[1] >= 2u && p[2] == P2M__TAG(P2M__PB_ANY_VALUE_STRING_VALUE, P2M__WT_LEN) &&
+                   p[3] + 2u == p[1]) {
+            val->p = p + 4;
+            val->n = p[3];
+            if (i == 0) first = 1;
+        } else {
+            return 0;
+        }
+        p += 2u + p[1];
+    }
+    return p == end ? first : 0;
+}
+#endif
+
 /* ---- configuration and the compiled engine ------------------------------- */
 
 #define P2M__MAGIC 0x70326d31u /* "p2m1" */
@@ -1940,8 +1971,10 @@ static const p2m__unitdef p2m__units[14] = {
 
 static const p2m__unitdef *p2m__unit_of(p2m_str u) {
     uint32_t i;
-    for (i = 0; i < 14u; i++)
-        if (p2m__streq(u, p2m__units[i].name)) return &p2m__units[i];
+    if (u.len == 0) return 0;
+    for (i = 0; i < 14u; i++) /* the first byte first: most names differ there */
+        if (p2m__units[i].name[0] == u.ptr[0] && p2m__streq(u, p2m__units[i].name))
+            return &p2m__units[i];
     return 0;
 }
 #ifndef P2M_NO_COMPILE
@@ -2500,8 +2533,17 @@ static P2M__MUST int p2m__survey_kvs(p2m__req *q, p2m__span s, uint32_t kv_field
     while ((r = p2m__next(&q->w, &p, end, &f)) > 0) {
         if (f.wt == P2M__WT_LEN && (f.num == kv_field || (kv_field == P2M__PB_RESOURCE_ATTRIBUTES &&
                                                           f.num == P2M__PB_RESOURCE_ENTITY_REFS))) {
+#if !P2M__FOR_SIZE
+            p2m_str k;
+            p2m__span v;
+            /* a plain string attribute holds no nested value and no evidence */
+            if (f.num == kv_field && !p2m__kv_plain_string(f.s, &k, &v) &&
+                p2m__check_value(&q->w, f.s, P2M__NK_KV, depth, &ev10) < 0)
+                return -1;
+#else
             if (f.num == kv_field && p2m__check_value(&q->w, f.s, P2M__NK_KV, depth, &ev10) < 0)
                 return -1;
+#endif
             if (count) (*count)++;
         }
     }
@@ -6655,36 +6697,6 @@ static void p2m__bw_attrs_of(const p2m_result *r, const p2m__series *s, uint32_t
     }
 }
 
-#if !P2M__FOR_SIZE
-/* Is the KeyValue s a key inline and an AnyValue holding string_value
-   alone, in either order, every length one byte (most resource attributes)?
-   Then *key and *val are set, and it returns 2 when the key comes first (s
-   is then what p2m__bw_kv_string writes for them), 1 when the value does. */
-static int p2m__kv_plain_string(p2m__span s, p2m_str *key, p2m__span *val) {
-    const uint8_t *p = s.p, *const end = s.p + s.n;
-    int i, first = 0;
-    key->len = 0;
-    val->p = 0;
-    for (i = 0; i < 2; i++) {
-        if (end - p < 2 || p[1] >= 0x80u || (size_t)(end - p) < 2u + p[1]) return 0;
-        if (p[0] == P2M__TAG(P2M__PB_KEY_VALUE_KEY, P2M__WT_LEN) && p[1] && !key->len) {
-            key->ptr = (const char *)p + 2;
-            key->len = p[1];
-            if (i == 0) first = 2;
-        } else if (p[0] == P2M__TAG(P2M__PB_KEY_VALUE_VALUE, P2M__WT_LEN) && !val->p &&
-                   p[1] >= 2u && p[2] == P2M__TAG(P2M__PB_ANY_VALUE_STRING_VALUE, P2M__WT_LEN) &&
-                   p[3] + 2u == p[1]) {
-            val->p = p + 4;
-            val->n = p[3];
-            if (i == 0) first = 1;
-        } else {
-            return 0;
-        }
-        p += 2u + p[1];
-    }
-    return p == end ? first : 0;
-}
-#endif
 
 /* The contents of an output Resource: attributes resolved to plain key and
    value, the dropped count, entity_refs as they came. */
