@@ -3477,7 +3477,7 @@ static P2M__NOINLINE P2M__MUST int p2m__index_dictionary(p2m__req *q) {
         p2m__field g;
         uint64_t key_idx = 0;
         p2m__span val = {p2m__nothing, 0};
-        int has_val = 0, rr;
+        int has_val = 0, simple = 0, rr;
         unsigned ev10 = 0;
         p2m_str key;
         a->vid = P2M__VID_ABSENT;
@@ -3496,7 +3496,7 @@ static P2M__NOINLINE P2M__MUST int p2m__index_dictionary(p2m__req *q) {
             }
             if (rr < 0) return -1;
         }
-        if (has_val && (P2M__FOR_SIZE || !p2m__simple_value(val, q->in + q->in_len))) {
+        if (has_val && !(simple = !P2M__FOR_SIZE && p2m__simple_value(val, q->in + q->in_len))) {
             if (p2m__check_value(&q->w, val, P2M__NK_ANY, 4, &ev10) < 0) return -1;
             if (ev10) q->sv.ev |= P2M__EV10;
         }
@@ -3521,8 +3521,15 @@ static P2M__NOINLINE P2M__MUST int p2m__index_dictionary(p2m__req *q) {
             uint32_t type, len;
             const uint8_t *ptr;
             uint64_t num;
-            int b = p2m__anyvalue(&q->w, &tab, val, &type, &ptr, &len, &num);
-            if (b < 0) return -1;
+            int b = 0;
+            if (simple && val.p[0] == P2M__TAG(P2M__PB_ANY_VALUE_STRING_VALUE, P2M__WT_LEN)) {
+                type = P2M_VALUE_STRING; /* as p2m__anyvalue reads it */
+                ptr = val.p + 2;
+                len = val.p[1];
+                num = 0;
+            } else if ((b = p2m__anyvalue(&q->w, &tab, val, &type, &ptr, &len, &num)) < 0) {
+                return -1;
+            }
             if (b) a->bad = 1;
             else a->vid = p2m__intern(q, type, ptr, len, num);
         }
