@@ -3395,6 +3395,10 @@ P2M__INLINE const uint8_t *p2m__kvu_key(const uint8_t *p, const uint8_t *end, ui
         *key = v | (uint32_t)p[3] << 21;
         return p + 4;
     }
+    if (p < end && p[0] < 0x80u) { /* a key last in its entry (Go's order): mostly one byte */
+        *key = p[0];
+        return p + 1;
+    }
     for (i = 0; i < 4u && i < (size_t)(end - p); i++) {
         v |= (uint32_t)(p[i] & 0x7fu) << (7u * i);
         if (p[i] < 0x80u) {
@@ -3699,10 +3703,9 @@ static int p2m__classify(p2m__req *q, p2m__pinfo *pi) {
     if (b) return 1;
     pi->type = type;
     pi->unit = unit;
-    /* what a value is in nanoseconds: a time unit, or a count of periods */
-    if ((ns = p2m__time_unit_ns(unit)) != 0) {
-        pi->t_factor = ns;
-    } else if (p2m__streq(unit, "count")) {
+    /* what a value is in nanoseconds: a count of periods (as profilers
+       send cpu samples; tested first, it is no time unit), or a time unit */
+    if (p2m__streq(unit, "count")) {
         p2m_str pt, pu;
         int pb = p2m__value_type(q, pi->period_type, &pt, &pu);
         if (pb < 0) return -1;
@@ -3713,6 +3716,8 @@ static int p2m__classify(p2m__req *q, p2m__pinfo *pi) {
             pi->samples_cpu =
                 p2m__streq(pt, "cpu") && (p2m__streq(type, "samples") || p2m__streq(type, "cpu"));
         }
+    } else if ((ns = p2m__time_unit_ns(unit)) != 0) {
+        pi->t_factor = ns;
     }
 #if P2M_MAX_EXTRA > 0
     for (i = 0; i < q->e->n_xtypes; i++) { /* declared metrics: each fed once */
