@@ -2046,7 +2046,7 @@ static void p2m__arena_over(p2m__arena *a, void *mem, size_t size) {
 #define P2M__EV9UP 4u  /* v1.9 or v1.10 */
 #define P2M__EV10 8u   /* only v1.10 */
 
-#define P2M__RUNS_LOG2 3
+#define P2M__RUNS_LOG2 5
 #define P2M__RUNS (1u << P2M__RUNS_LOG2)
 
 typedef struct p2m__survey {
@@ -4869,7 +4869,7 @@ P2M__INLINE const uint8_t *p2m__canon_stack(const uint8_t *p, const uint8_t *end
         c->stack = (p[1] & 0x7fu) | (uint32_t)p[2] << 7;
         return p + 3;
     }
-    if (!(v = p2m__varint_end9(p + 1, end))) return 0;
+    if (!(v = p2m__varint_end_long(p + 1, end))) return 0; /* inline, unlike varint_end9 */
     c->stack = p2m__varint9(p + 1, v);
     return v;
 }
