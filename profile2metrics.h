@@ -4834,6 +4834,10 @@ typedef struct p2m__sfields {
 #if !P2M__FOR_SIZE
     uint32_t link, ev_values;
     const uint8_t *lim; /* the end of the input */
+    /* for p2m__canon_read: the tag bytes of attribute_indices, values
+       (packed) and link_index; ev: values are evidence still wanted */
+    uint32_t ta, tv, tl;
+    int ev;
 #endif
 } p2m__sfields;
 
@@ -4925,9 +4929,8 @@ P2M__INLINE const uint8_t *p2m__canon_times(const uint8_t *p, const uint8_t *end
    to the general loop). 0 when the sample is not so. */
 P2M__INLINE int p2m__canon_read(const uint8_t *p, const uint8_t *end, const p2m__sfields *sf,
                                 int fwd, p2m__canon *c) {
-    const uint32_t ta = P2M__TAG(sf->attrs, P2M__WT_LEN), tv = P2M__TAG(sf->values, P2M__WT_LEN);
-    const uint32_t tl = P2M__TAG(sf->link, P2M__WT_VARINT);
-    const int ev = sf->values == sf->ev_values;
+    const uint32_t ta = sf->ta, tv = sf->tv, tl = sf->tl;
+    const int ev = sf->ev;
     c->stack = c->count = c->sum = 0;
     c->has_values = 0;
     c->attrs.p = 0;
@@ -5416,7 +5419,11 @@ P2M__INLINE P2M__MUST int p2m__walk_profile(p2m__req *q, p2m__span s, const p2m_
 #if !P2M__FOR_SIZE
     sf.link = P2M__LAYOUT_FIELD(q->layout, sample_link);
     sf.lim = q->in + q->in_len;
+    sf.ta = P2M__TAG(sf.attrs, P2M__WT_LEN);
+    sf.tv = P2M__TAG(sf.values, P2M__WT_LEN);
+    sf.tl = P2M__TAG(sf.link, P2M__WT_VARINT);
     sf.ev_values = q->sv.ev_open && q->st->layout_evidence == P2M_LAYOUT_AUTO ? sf.values : 0u;
+    sf.ev = sf.ev_values == sf.values;
 #endif
     if (pi->time != 0) {
         lo = pi->time;
