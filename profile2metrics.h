@@ -1971,9 +1971,10 @@ static const p2m__unitdef p2m__units[14] = {
 
 static const p2m__unitdef *p2m__unit_of(p2m_str u) {
     uint32_t i;
-    if (u.len == 0) return 0;
+    if (!P2M__FOR_SIZE && u.len == 0) return 0;
     for (i = 0; i < 14u; i++) /* the first byte first: most names differ there */
-        if (p2m__units[i].name[0] == u.ptr[0] && p2m__streq(u, p2m__units[i].name))
+        if ((P2M__FOR_SIZE || p2m__units[i].name[0] == u.ptr[0]) &&
+            p2m__streq(u, p2m__units[i].name))
             return &p2m__units[i];
     return 0;
 }
