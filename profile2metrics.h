@@ -4988,7 +4988,8 @@ P2M__INLINE int p2m__sample_canon(const uint8_t *p, const uint8_t *end, const p2
    packed, and values, if any, packed: the stack index, the timestamps'
    count, the values' sum, and the attribute field in *attrs (its tag's
    place in *attrs_at; attrs->p NULL without one). 0 when the sample is not
-   so: the field reader then reads it (and reports what is malformed). */
+   so: the field reader then reads it (and reports what is malformed).
+   Outside builds for size p2m__sample_canon tries first. */
 P2M__INLINE int p2m__sample_plain(const uint8_t *p, const uint8_t *end, const p2m__sfields *sf,
                                   p2m__smp *x, p2m__span *attrs, const uint8_t **attrs_at) {
     uint64_t stack = 0, count = 0, sum = 0;
@@ -6716,7 +6717,6 @@ static void p2m__bw_attrs_of(const p2m_result *r, const p2m__series *s, uint32_t
         ru->ok = 1;
     }
 }
-
 
 /* The contents of an output Resource: attributes resolved to plain key and
    value, the dropped count, entity_refs as they came. */
