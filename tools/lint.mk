@@ -71,19 +71,34 @@ lint-cppcheck: lint-tools-present
 # One clang-tidy process per file: several files in one process have given
 # analyzer findings (valist.Uninitialized) that no single-file run reproduces.
 # The header filter keeps each unit's findings to its own files; the analyzer
-# still reports paths that start in a tool and end in the header.
+# still reports paths that start in a tool and end in the header. The files
+# are checked LINT_JOBS at a time (the processors, at most 2; P2M_TEST_JOBS
+# sets it as for the suites), each into its own file under build/lint-tidy,
+# printed afterwards in the order of LINT_TIDY_FILES.
+LINT_TIDY_FILES := $(LINT_HDR_TU) $(LINT_TOOLS)
+LINT_JOBS     := $(or $(P2M_TEST_JOBS),$(shell n=$$(nproc 2>/dev/null || echo 1); \
+                     [ "$$n" -gt 2 ] && n=2; echo $$n))
+LINT_TIDY_DIR := build/lint-tidy
+
 lint-tidy: lint-tools-present
-	@fail=0; \
-	for f in $(LINT_HDR_TU) $(LINT_TOOLS); do \
+	@rm -rf $(LINT_TIDY_DIR); mkdir -p $(LINT_TIDY_DIR); \
+	i=0; for f in $(LINT_TIDY_FILES); do i=$$((i + 1)); echo "$$i $$f"; done | \
+	xargs -P $(LINT_JOBS) -L 1 sh -c ' \
+	    i=$$1; f=$$2; \
 	    case $$f in \
-	    $(LINT_HDR_TU)) filt='profile2metrics\.h'; extra='$(LINT_HDR_ANALYZE)' ;; \
-	    *) filt='tools/'; extra= ;; \
+	    $(LINT_HDR_TU)) filt="profile2metrics\.h"; extra="$(LINT_HDR_ANALYZE)" ;; \
+	    *) filt="tools/"; extra= ;; \
 	    esac; \
+	    $(LINT_TIDY) --header-filter="$$filt" $$f -- $(LINT_CFLAGS) $$extra \
+	        > $(LINT_TIDY_DIR)/$$i.out 2>&1 || : > $(LINT_TIDY_DIR)/$$i.failed' sh; \
+	fail=0; i=0; \
+	for f in $(LINT_TIDY_FILES); do \
+	    i=$$((i + 1)); \
 	    echo "lint-tidy: $$f"; \
-	    out=$$($(LINT_TIDY) --header-filter="$$filt" $$f -- $(LINT_CFLAGS) $$extra 2>&1) \
-	        || fail=1; \
-	    [ -z "$$out" ] || printf '%s\n' "$$out" | grep -v -e 'warnings\? generated\.$$' \
-	        -e '^Suppressed [0-9]* warnings' -e '^Use -header-filter=' \
+	    [ ! -f $(LINT_TIDY_DIR)/$$i.failed ] || fail=1; \
+	    [ -f $(LINT_TIDY_DIR)/$$i.out ] || { echo "lint-tidy: $$f was not checked" >&2; fail=1; }; \
+	    grep -v -e 'warnings\? generated\.$$' -e '^Suppressed [0-9]* warnings' \
+	        -e '^Use -header-filter=' $(LINT_TIDY_DIR)/$$i.out 2>/dev/null \
 	        | sed 's|$(CURDIR)/\(\./\)\{0,1\}||'; \
 	done; \
 	exit $$fail
