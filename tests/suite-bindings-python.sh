@@ -7,7 +7,7 @@
 # the cases of tests/bindings/cases.py. PASS/FAIL lines.
 cd "$(dirname "$0")/.." || exit 2
 PY=/usr/bin/python3
-OUT=build/bindings
+OUT=build/bindings-python
 VENV=$OUT/pyvenv
 mkdir -p "$OUT"
 if [ ! -x build/p2m ]; then
