@@ -96,7 +96,8 @@ lint-tidy: lint-tools-present
 	    i=$$((i + 1)); \
 	    echo "lint-tidy: $$f"; \
 	    [ ! -f $(LINT_TIDY_DIR)/$$i.failed ] || fail=1; \
-	    [ -f $(LINT_TIDY_DIR)/$$i.out ] || { echo "lint-tidy: $$f was not checked" >&2; fail=1; }; \
+	    [ -f $(LINT_TIDY_DIR)/$$i.out ] || \
+	        { echo "lint-tidy: $$f was not checked" >&2; fail=1; }; \
 	    grep -v -e 'warnings\? generated\.$$' -e '^Suppressed [0-9]* warnings' \
 	        -e '^Use -header-filter=' $(LINT_TIDY_DIR)/$$i.out 2>/dev/null \
 	        | sed 's|$(CURDIR)/\(\./\)\{0,1\}||'; \
