@@ -4842,6 +4842,20 @@ typedef struct p2m__sfields {
 #endif
 } p2m__sfields;
 
+/* Adds the packed varints [v, e) of a values field to *sum (*has_values
+   set when there is one); 0 when one is malformed or longer than 9 bytes
+   (the field reader then reads the sample). */
+P2M__INLINE int p2m__values_sum(const uint8_t *v, const uint8_t *e, uint64_t *sum,
+                                int *has_values) {
+    const uint8_t *q;
+    for (; v < e; v = q) {
+        if (!(q = p2m__varint_end9(v, e))) return 0;
+        *sum += p2m__varint9(v, q);
+        *has_values = 1;
+    }
+    return 1;
+}
+
 #if !P2M__FOR_SIZE
 /* The body of the field at p <= end with tag byte t and a one-byte length
    that fits before end, or NULL when the field is not so. p[0] and p[1]
@@ -4899,15 +4913,10 @@ P2M__INLINE const uint8_t *p2m__canon_link(const uint8_t *p, const uint8_t *end,
    field is layout evidence still wanted (ev: the field reader notes it) */
 P2M__INLINE const uint8_t *p2m__canon_values(const uint8_t *p, const uint8_t *end, uint32_t tv,
                                              int ev, p2m__canon *c) {
-    const uint8_t *v = p2m__len1(p, end, tv), *e, *q;
+    const uint8_t *v = p2m__len1(p, end, tv);
     if (!v) return p;
-    if (ev) return 0;
-    for (e = v + p[1]; v < e; v = q) {
-        if (!(q = p2m__varint_end9(v, e))) return 0;
-        c->sum += p2m__varint9(v, q);
-        c->has_values = 1;
-    }
-    return e;
+    if (ev || !p2m__values_sum(v, v + p[1], &c->sum, &c->has_values)) return 0;
+    return v + p[1];
 }
 
 /* a run of timestamps_unix_nano fields (packed, a one-byte length) */
@@ -4998,11 +5007,9 @@ P2M__INLINE int p2m__sample_plain(const uint8_t *p, const uint8_t *end, const p2
     attrs->n = 0;
 #if !P2M__FOR_SIZE
     if (p2m__sample_canon(p, end, sf, x, attrs, attrs_at)) return 1;
-    attrs->p = 0;
-    attrs->n = 0;
 #endif
     while (p < end) {
-        const uint8_t *at = p, *e;
+        const uint8_t *at = p;
         uint32_t t, num;
         p2m__span v;
         if (!(p = p2m__plain_field(p, end, &t, &v))) return 0;
@@ -5022,15 +5029,10 @@ P2M__INLINE int p2m__sample_plain(const uint8_t *p, const uint8_t *end, const p2
                 if (v.n % 8u) return 0;
                 count += v.n / 8u;
             } else if (num == sf->values) {
-                const uint8_t *w = v.p;
 #if !P2M__FOR_SIZE
                 if (num == sf->ev_values) return 0; /* the field reader notes it */
 #endif
-                for (; w < p; w = e) {
-                    if (!(e = p2m__varint_end9(w, p))) return 0;
-                    sum += p2m__varint9(w, e);
-                    has_values = 1;
-                }
+                if (!p2m__values_sum(v.p, p, &sum, &has_values)) return 0;
             }
             break;
         case P2M__WT_I64:
