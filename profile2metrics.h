@@ -3434,6 +3434,39 @@ P2M__INLINE int p2m__kvu_plain(const uint8_t *p, const uint8_t *end, uint64_t *k
     return 1;
 }
 
+/* Does p2m__index_dictionary keep the spans of dictionary table num (not
+   the attribute table's, which it keeps apart)? */
+P2M__INLINE int p2m__index_keeps(uint32_t num, int stacks, int names) {
+    return num == P2M__PB_DICT_STRING_TABLE ||
+           (num == P2M__PB_DICT_FUNCTION_TABLE
+                ? names
+                : stacks && num != P2M__PB_DICT_LINK_TABLE && num != P2M__PB_DICT_ATTRIBUTE_TABLE &&
+                      num <= P2M__PB_DICT_STACK_TABLE);
+}
+
+/* Records the span of dictionary entry [v, v + len) of table num for
+   p2m__index_dictionary: attribute entries in order (na: how many so far),
+   the other kept tables at their place in the spans block (cnt: entries so
+   far per table); the rest is left out. */
+P2M__INLINE void p2m__index_entry(p2m__req *q, uint32_t num, const uint8_t *v, uint32_t len,
+                                  uint32_t *cnt, uint32_t *na, int stacks, int names) {
+    p2m__strent *t;
+    if (num == P2M__PB_DICT_ATTRIBUTE_TABLE) {
+        t = &q->aslots[*na].span;
+        if (q->aspans) {
+            q->aspans[*na].off = (uint32_t)(v - q->in);
+            q->aspans[*na].len = len;
+        }
+        ++*na;
+    } else if (p2m__index_keeps(num, stacks, names)) {
+        t = &q->spans[q->sv.at[num] + cnt[num]++];
+    } else {
+        return;
+    }
+    t->off = (uint32_t)(v - q->in);
+    t->len = len;
+}
+
 /* One pass over the dictionary (unless p2m__dict_scan made it): the spans
    of the string table, the attribute table and, when stacks are read, the
    stack, location, function and mapping tables; then each attribute entry
@@ -3457,22 +3490,46 @@ static P2M__NOINLINE P2M__MUST int p2m__index_dictionary(p2m__req *q) {
     p = q->sv.dict.p;
     end = p + q->sv.dict.n;
     if (q->dict_done) { p = end; na = q->sv.n_attrs; } /* p2m__dict_scan did this pass */
-    while ((r = p2m__next(&q->w, &p, end, &f)) > 0) {
-        p2m__strent *t;
-        if (f.wt != P2M__WT_LEN || f.num > P2M__PB_DICT_STACK_TABLE) continue;
-        if (f.num == P2M__PB_DICT_ATTRIBUTE_TABLE) {
-            t = &q->aslots[na++].span;
-        } else if (f.num == P2M__PB_DICT_STRING_TABLE ||
-                   (f.num == P2M__PB_DICT_FUNCTION_TABLE
-                        ? names
-                        : stacks && f.num != P2M__PB_DICT_LINK_TABLE)) {
-            t = &q->spans[q->sv.at[f.num] + cnt[f.num]++];
-        } else {
-            continue;
+    for (;;) {
+#if !P2M__FOR_SIZE
+        /* a one-byte tag and a one- or two-byte length (nearly every entry):
+           read in place, as p2m__next would */
+        if (end - p >= 3) {
+            const uint8_t *const lim = end - 3;
+            int k = 2; /* as p2m__run_len: 2 while the next entry starts at or below lim */
+            while (k == 2) {
+                const uint32_t t = p[0], num = t >> 3;
+                size_t len;
+                const uint8_t *v;
+                if ((t & 0x87u) != P2M__WT_LEN || t < 8u) break;
+                if (num == P2M__PB_DICT_ATTRIBUTE_TABLE) {
+                    if (!(k = p2m__run_len(p, lim, end, &len, &v))) break;
+                    p2m__index_entry(q, num, v, (uint32_t)len, cnt, &na, stacks, names);
+                    p = v + len;
+                } else { /* a run of one table's entries, their spans one after another */
+                    p2m__strent *const sp = p2m__index_keeps(num, stacks, names)
+                                                ? &q->spans[q->sv.at[num] + cnt[num]]
+                                                : 0;
+                    uint32_t n = 0;
+                    for (;;) {
+                        if (!(k = p2m__run_len(p, lim, end, &len, &v))) break;
+                        if (sp) {
+                            sp[n].off = (uint32_t)(v - q->in);
+                            sp[n].len = (uint32_t)len;
+                        }
+                        n++;
+                        p = v + len;
+                        if (k == 1 || p[0] != t) break;
+                    }
+                    if (sp) cnt[num] += n;
+                    if (!k) break;
+                }
+            }
         }
-        t->off = (uint32_t)(f.s.p - q->in);
-        t->len = f.s.n;
-        if (f.num == P2M__PB_DICT_ATTRIBUTE_TABLE && q->aspans) q->aspans[na - 1u] = *t;
+#endif
+        if ((r = p2m__next(&q->w, &p, end, &f)) <= 0) break;
+        if (f.wt == P2M__WT_LEN && f.num <= P2M__PB_DICT_STACK_TABLE)
+            p2m__index_entry(q, f.num, f.s.p, f.s.n, cnt, &na, stacks, names);
     }
     if (r < 0) return -1;
     for (i = 0; i < na; i++) {
