@@ -2113,9 +2113,16 @@ typedef struct p2m__series {  /* 32 B; its resource: the one whose id range hold
     uint32_t samples;         /* samples summed into it (a request has fewer than 2^31) */
     uint8_t metric;           /* p2m_metric_kind */
     uint8_t overflow;
-    uint16_t asize;           /* encoded attributes' bytes + 1 when all are strings, else 0 */
+    uint16_t asize;           /* encoded attributes' bytes + 1 when all are strings, else 0
+                                 (P2M__ASIZE), and P2M__ASIZE_SAME */
 } p2m__series;
 typedef char p2m__metric_fits_a_byte[P2M__NMET <= 255 ? 1 : -1];
+/* p2m__series.asize: the size, up to P2M__ASIZE_MAX, and a bit that says
+   a function series has the attributes of the series before it, the name
+   left out (the encoder then copies them from that point's) */
+#define P2M__ASIZE_MAX 0x7FFFu
+#define P2M__ASIZE_SAME 0x8000u
+#define P2M__ASIZE(s) ((uint32_t)(s)->asize & P2M__ASIZE_MAX)
 
 typedef struct p2m__resfield { p2m__span s; uint32_t num; uint32_t pad; } p2m__resfield;
 
@@ -2221,6 +2228,7 @@ typedef struct p2m__req {
 #if !P2M__FOR_SIZE /* not in builds for size, whose stack holds the request */
     uint32_t fn_abase;        /* a function feed's attribute bytes without its name, plus 2
                                  (1: not all strings); 0 until a new series needs it */
+    uint32_t fn_last;         /* the series the feed made last (once fn_abase is set) */
 #endif
     uint32_t *shash;          /* open addressing: P2M__ID1(series id), P2M__ID1_NONE = empty */
 #if !P2M__FOR_SIZE
@@ -3950,7 +3958,7 @@ P2M__INLINE size_t p2m__attr_size(const p2m__req *q, uint32_t id, uint32_t k) {
 }
 
 /* The bytes of series id's point attributes, leaving out key skip, plus 1,
-   when every one is a string (0 otherwise, or from 64 KiB): the encoder's
+   when every one is a string (0 otherwise, or from 32 KiB): the encoder's
    counting pass then adds it instead of walking the attributes. Out of
    line: it runs once per new series, not per sample. */
 static P2M__NOINLINE uint16_t p2m__attrs_size(const p2m__req *q, uint32_t id, uint32_t skip) {
@@ -3961,18 +3969,21 @@ static P2M__NOINLINE uint16_t p2m__attrs_size(const p2m__req *q, uint32_t id, ui
         if ((a = p2m__attr_size(q, id, k)) == SIZE_MAX) return 0;
         n += a;
     }
-    return n < 0xFFFFu ? (uint16_t)n : 0u;
+    return n < P2M__ASIZE_MAX ? (uint16_t)n : 0u;
 }
 
 /* The same for a new series of the function metric: the attributes other
    than the name are those of every series the current feed makes, so they
-   are counted once per feed (p2m__feed_names clears fn_abase). */
+   are counted once per feed (p2m__feed_names clears fn_abase). A series
+   made right after another of the same feed is marked P2M__ASIZE_SAME. */
 static uint16_t p2m__fn_attrs_size(p2m__req *q, uint32_t id) {
     size_t n, a;
+    const uint32_t same = q->fn_abase && q->fn_last + 1u == id ? P2M__ASIZE_SAME : 0u;
+    q->fn_last = id;
     if (!q->fn_abase) q->fn_abase = 1u + p2m__attrs_size(q, id, q->e->fkey);
     if (q->fn_abase == 1u || (a = p2m__attr_size(q, id, q->e->fkey)) == SIZE_MAX) return 0;
     n = q->fn_abase - 1u + a;
-    return n < 0xFFFFu ? (uint16_t)n : 0u;
+    return n < P2M__ASIZE_MAX ? (uint16_t)(n | same) : 0u;
 }
 #endif
 
@@ -6318,8 +6329,11 @@ static void p2m__bw_anyvalue(p2m__bw *w, uint32_t num, const p2m_value *v, const
    mostly that short); longer ones through P2M_MEMCPY. */
 P2M__INLINE void p2m__copy_short(uint8_t *d, const void *src, size_t n) {
     const uint8_t *s = (const uint8_t *)src;
-    if (P2M__FOR_SIZE || n > 32u) {
+    if (P2M__FOR_SIZE || n > 64u) {
         if (n) P2M_MEMCPY(d, s, n);
+    } else if (n > 32u) {
+        P2M_MEMCPY(d, s, 32);
+        P2M_MEMCPY(d + n - 32u, s + n - 32u, 32);
     } else if (n >= 16u) {
         P2M_MEMCPY(d, s, 16);
         P2M_MEMCPY(d + n - 16u, s + n - 16u, 16);
@@ -6699,10 +6713,10 @@ P2M__INLINE int p2m__series_attr(const p2m_result *r, uint32_t sid, uint32_t pos
 }
 
 /* The function metric's points of one sample come one after another and
-   differ only in the name, written last: for points whose size is not known
-   (p2m__bw_point_known writes the others) the encoder keeps where the
+   differ only in the name, written last: the encoder keeps where the
    previous point's other attributes were written, and copies them when the
-   next point's are the same. */
+   next point's are the same (both writers, p2m__bw_attrs_of and
+   p2m__bw_point_known, write them as the same bytes). */
 typedef struct p2m__reuse {
     uint32_t sid;    /* the previous function point's series */
     int ok;          /* from and to hold its other attributes */
@@ -6739,7 +6753,7 @@ static void p2m__bw_attrs_of(const p2m_result *r, const p2m__series *s, uint32_t
         return;
     }
     if (!w->cap && s->asize) { /* counting, and the size is known */
-        w->n += s->asize - 1u;
+        w->n += P2M__ASIZE(s) - 1u;
         return;
     }
     if (P2M__FOR_SIZE || !w->cap || s->metric != P2M_METRIC_FUNCTION || !r->e->n_rules) ru = 0;
@@ -6828,19 +6842,21 @@ P2M__INLINE uint8_t *p2m__put_fixed64_1(uint8_t *d, uint32_t num, uint64_t v) {
 
 /* The point of (delta) series s, sid, as field num: what p2m__encode's
    general loop writes, written forward in one piece, since its size is
-   known when its attributes are all strings (s->asize, not 0). Writing a
-   function point's other attributes again costs less than comparing them
-   with the previous point's to copy those (p2m__reuse). */
+   known when its attributes are all strings (s->asize, not 0). A function
+   point whose other attributes are those of the point written before it
+   (P2M__ASIZE_SAME on that one) copies them from there (ru, kept as
+   p2m__bw_attrs_of keeps it). */
 static void p2m__bw_point_known(const p2m_result *r, const p2m__series *s, uint32_t sid,
-                                uint32_t num, p2m__bw *w) {
+                                uint32_t num, p2m__bw *w, p2m__reuse *ru) {
     const p2m_engine *e = r->e;
     const p2m__metric *m = &e->metric[s->metric];
     const uint32_t nk = e->n_keys, *vids = r->ser_vids + (size_t)sid * nk;
     const uint8_t *kpos = r->ser_pos + (size_t)sid * nk;
-    const size_t len = s->asize - 1u + (m->is_gauge ? 18u : 27u); /* value, time, start */
+    const size_t len = P2M__ASIZE(s) - 1u + (m->is_gauge ? 18u : 27u); /* value, time, start */
     uint64_t v = (uint64_t)(int64_t)s->sum;
+    const int track = s->metric == P2M_METRIC_FUNCTION && e->n_rules;
     uint32_t pos;
-    uint8_t *d;
+    uint8_t *d, *others;
     w->n += p2m__ld_size(len);
     if (w->n > w->cap) return;
     d = w->buf + (w->cap - w->n);
@@ -6858,9 +6874,36 @@ static void p2m__bw_point_known(const p2m_result *r, const p2m__series *s, uint3
     } else {
         d = p2m__put_fixed64_1(d, P2M__PB_POINT_AS_INT, v);
     }
+    others = d;
+    if (track) {
+        /* points go last first: the one written before is series sid + 1 */
+        if (ru->ok && ru->sid == sid + 1u && (r->ser[ru->sid].asize & P2M__ASIZE_SAME)) {
+            const size_t n = ru->to - ru->from;
+            const uint32_t fk = e->fkey;
+            p2m__copy_short(d, w->buf + (w->cap - ru->to), n);
+            ru->to = w->cap - (size_t)(d - w->buf);
+            ru->from = ru->to - n;
+            ru->sid = sid;
+            d += n;
+            if (vids[fk] > P2M__VID_EMPTY && kpos[fk] == e->n_rules) { /* the name */
+                const p2m__val *val = &r->vals[vids[fk]];
+                d = p2m__put_kv_string(d, P2M__PB_POINT_ATTRIBUTES,
+                                       p2m__kv_string_size(e->keys[fk].len, val->len),
+                                       e->keys[fk].ptr, e->keys[fk].len, val->ptr, val->len);
+            }
+            P2M_ASSERT(d == w->buf + (w->cap - w->n) + p2m__ld_size(len));
+            return;
+        }
+        ru->sid = sid;
+        ru->ok = 1;
+    }
     for (pos = 0; pos <= e->n_rules; pos++) { /* in rule order, the name last */
         const uint32_t k = p2m__pos_key(e, pos);
         const p2m__val *val;
+        if (track && pos == e->n_rules) { /* the others written: where they are */
+            ru->to = w->cap - (size_t)(others - w->buf);
+            ru->from = ru->to - (size_t)(d - others);
+        }
         if (k >= nk || vids[k] <= P2M__VID_EMPTY || kpos[k] != pos) continue;
         val = &r->vals[vids[k]];
         d = p2m__put_kv_string(d, P2M__PB_POINT_ATTRIBUTES,
@@ -6905,7 +6948,7 @@ static void p2m__encode(const p2m_result *r, p2m__bw *w) {
                 for (; lo < pi; lo++) { /* up to the first point whose size is not known */
                     const p2m__series *s = &r->ser[pl[lo]];
                     if (!s->asize || s->overflow) break;
-                    n += p2m__ld_size(s->asize - 1u + fixed); /* as p2m__bw_point_known */
+                    n += p2m__ld_size(P2M__ASIZE(s) - 1u + fixed); /* as p2m__bw_point_known */
                 }
                 w->n += n;
             }
@@ -6921,7 +6964,7 @@ static void p2m__encode(const p2m_result *r, p2m__bw *w) {
                     p2m__bw_point_known(r, s, sid,
                                         info.is_gauge ? (uint32_t)P2M__PB_GAUGE_DATA_POINTS
                                                       : (uint32_t)P2M__PB_SUM_DATA_POINTS,
-                                        w);
+                                        w, &ru);
                     continue;
                 }
 #endif

@@ -1640,6 +1640,42 @@ def _():
 INCL = "metrics:\n  function: {enabled: true, mode: inclusive, attribute_key: function.name}\n"
 
 
+@check("function_points_share_attributes")
+def _():
+    # The points one sample makes share every attribute but the name, and
+    # the encoder copies them from the point written before; here a name of
+    # 40,000 bytes (a point whose size is not known in advance) sits among
+    # short ones, threads and processes alternate, and some samples repeat a
+    # stack that an earlier thread already named. Every point must carry
+    # its own sample's attributes, worked out here.
+    long_name = "L" * 40_000
+    b = G.Builder("v1.10")
+    sp = b.scope(b.resource({"service.name": "s"}))
+    p = b.profile(sp, ("cpu", "nanoseconds"), time=T0, duration=DUR)
+    names = ["f%d" % i for i in range(6)] + [long_name]
+    locs = {n: b.location([n]) for n in names}
+    stacks = [[names[(s + k) % len(names)] for k in range(2 + s % 4)] for s in range(9)]
+    want = {}
+    for k in range(60):
+        proc, thread = "app%d" % (k % 2), "t%d" % (k % 5)
+        st = stacks[(k * 7) % len(stacks)]
+        b.sample(p, b.stack([locs[n] for n in st]), values=[k + 1],
+                 attrs={PROC: proc, THREAD: thread})
+        for n in set(st):
+            key = (proc, thread, n)
+            want[key] = want.get(key, 0) + k + 1
+    r = convert_ok("function_share", b.to_bytes(), config=INCL)
+    got = {}
+    for a, v in points(r.req, "function_cpu_time"):
+        d = dict(a)
+        eq(sorted(d), sorted([PROC, THREAD, "function.name"]), "a point's attribute keys")
+        eq([k for k, _ in a][-1], "function.name", "the name comes last")
+        got[(d[PROC], d[THREAD], d["function.name"])] = v
+    eq(len(got), len(want), "function points")
+    for key, v in want.items():
+        eq(got.get(key), v, "function point %r" % ((key[0], key[1], key[2][:8]),))
+
+
 @check("function_metric_address_lengths")
 def _():
     # Locations whose address is a varint of each length from 1 to 10 bytes,
