@@ -3135,6 +3135,44 @@ static int p2m__bytes_eq(const uint8_t *a, const uint8_t *b, uint32_t n) {
     return 1;
 }
 
+/* Copies n bytes: up to 64 as overlapping words of fixed size, which
+   compilers write as plain loads and stores (attribute keys and values are
+   mostly that short); longer ones through P2M_MEMCPY. */
+P2M__INLINE void p2m__copy_short(uint8_t *d, const void *src, size_t n) {
+    const uint8_t *s = (const uint8_t *)src;
+    if (P2M__FOR_SIZE || n > 32u) {
+        if (n) P2M_MEMCPY(d, s, n);
+    } else if (n >= 16u) {
+        P2M_MEMCPY(d, s, 16);
+        P2M_MEMCPY(d + n - 16u, s + n - 16u, 16);
+    } else if (n >= 8u) {
+        P2M_MEMCPY(d, s, 8);
+        P2M_MEMCPY(d + n - 8u, s + n - 8u, 8);
+    } else if (n >= 4u) {
+        P2M_MEMCPY(d, s, 4);
+        P2M_MEMCPY(d + n - 4u, s + n - 4u, 4);
+    } else {
+        size_t i;
+        for (i = 0; i < n; i++) d[i] = s[i];
+    }
+}
+
+/* Are the n value ids at a and b the same? Two at a time. */
+P2M__INLINE int p2m__ids_eq(const uint32_t *a, const uint32_t *b, uint32_t n) {
+    uint32_t i = 0;
+#if !P2M__FOR_SIZE
+    for (; i + 2u <= n; i += 2u) {
+        uint64_t x, y;
+        P2M_MEMCPY(&x, a + i, 8);
+        P2M_MEMCPY(&y, b + i, 8);
+        if (x != y) return 0;
+    }
+#endif
+    for (; i < n; i++)
+        if (a[i] != b[i]) return 0;
+    return 1;
+}
+
 /* Value id of (type, bytes, num); equal values get equal ids. */
 static uint32_t p2m__intern(p2m__req *q, uint32_t type, const uint8_t *ptr, uint32_t len,
                             uint64_t num) {
@@ -5922,8 +5960,15 @@ P2M__INLINE void p2m__bw_varint(p2m__bw *w, uint64_t v) {
 static void p2m__bw_tag(p2m__bw *w, uint32_t num, uint32_t wt) {
     p2m__bw_varint(w, (uint64_t)num << 3 | wt);
 }
-/* v little-endian at d, written out so that compilers merge it into one store */
+/* v little-endian at d: one store where the compiler says the target is
+   little-endian, else written out byte by byte (which compilers mostly
+   merge too, but not always: with a tag byte written before it that is
+   not a constant, GCC 12 built the word in a register from its bytes) */
 P2M__INLINE void p2m__put_le64(uint8_t *d, uint64_t v) {
+#if defined(__BYTE_ORDER__) && defined(__ORDER_LITTLE_ENDIAN__) && \
+    __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    P2M_MEMCPY(d, &v, 8);
+#else
     d[0] = (uint8_t)v;
     d[1] = (uint8_t)(v >> 8);
     d[2] = (uint8_t)(v >> 16);
@@ -5932,6 +5977,7 @@ P2M__INLINE void p2m__put_le64(uint8_t *d, uint64_t v) {
     d[5] = (uint8_t)(v >> 40);
     d[6] = (uint8_t)(v >> 48);
     d[7] = (uint8_t)(v >> 56);
+#endif
 }
 static void p2m__bw_le64(p2m__bw *w, uint64_t v) {
     w->n += 8;
@@ -6323,30 +6369,6 @@ static void p2m__bw_anyvalue(p2m__bw *w, uint32_t num, const p2m_value *v, const
     default: break;
     }
     p2m__bw_close(w, mark, num);
-}
-/* Copies n bytes: up to 32 as overlapping words of fixed size, which
-   compilers write as plain loads and stores (attribute keys and values are
-   mostly that short); longer ones through P2M_MEMCPY. */
-P2M__INLINE void p2m__copy_short(uint8_t *d, const void *src, size_t n) {
-    const uint8_t *s = (const uint8_t *)src;
-    if (P2M__FOR_SIZE || n > 64u) {
-        if (n) P2M_MEMCPY(d, s, n);
-    } else if (n > 32u) {
-        P2M_MEMCPY(d, s, 32);
-        P2M_MEMCPY(d + n - 32u, s + n - 32u, 32);
-    } else if (n >= 16u) {
-        P2M_MEMCPY(d, s, 16);
-        P2M_MEMCPY(d + n - 16u, s + n - 16u, 16);
-    } else if (n >= 8u) {
-        P2M_MEMCPY(d, s, 8);
-        P2M_MEMCPY(d + n - 8u, s + n - 8u, 8);
-    } else if (n >= 4u) {
-        P2M_MEMCPY(d, s, 4);
-        P2M_MEMCPY(d + n - 4u, s + n - 4u, 4);
-    } else {
-        size_t i;
-        for (i = 0; i < n; i++) d[i] = s[i];
-    }
 }
 
 /* Writes forward at d a KeyValue with a string value as field num
@@ -6840,25 +6862,33 @@ P2M__INLINE uint8_t *p2m__put_fixed64_1(uint8_t *d, uint32_t num, uint64_t v) {
     return d + 9;
 }
 
-/* The point of (delta) series s, sid, as field num: what p2m__encode's
-   general loop writes, written forward in one piece, since its size is
-   known when its attributes are all strings (s->asize, not 0). A function
-   point whose other attributes are those of the point written before it
-   (P2M__ASIZE_SAME on that one) copies them from there (ru, kept as
-   p2m__bw_attrs_of keeps it). */
-static void p2m__bw_point_known(const p2m_result *r, const p2m__series *s, uint32_t sid,
-                                uint32_t num, p2m__bw *w, p2m__reuse *ru) {
+/* Writes forward at d the point attribute that rule position pos
+   (n_rules: the function name's) gave the series whose value ids and
+   positions are vids and kpos, if it gave one, a string; returns the end. */
+P2M__INLINE uint8_t *p2m__put_point_attr(const p2m_result *r, const uint32_t *vids,
+                                         const uint8_t *kpos, uint32_t pos, uint8_t *d) {
     const p2m_engine *e = r->e;
-    const p2m__metric *m = &e->metric[s->metric];
-    const uint32_t nk = e->n_keys, *vids = r->ser_vids + (size_t)sid * nk;
-    const uint8_t *kpos = r->ser_pos + (size_t)sid * nk;
+    const uint32_t k = p2m__pos_key(e, pos);
+    const p2m__val *val;
+    if (k >= e->n_keys || vids[k] <= P2M__VID_EMPTY || kpos[k] != pos) return d;
+    val = &r->vals[vids[k]];
+    return p2m__put_kv_string(d, P2M__PB_POINT_ATTRIBUTES,
+                              p2m__kv_string_size(e->keys[k].len, val->len), e->keys[k].ptr,
+                              e->keys[k].len, val->ptr, val->len);
+}
+
+/* The start of the point of (delta) series s as field num, written forward
+   in one piece since its size is known when its attributes are all strings
+   (s->asize, not 0): its tag and length, times and value. Returns where its
+   attributes go, NULL when counting (w->cap 0). */
+P2M__INLINE uint8_t *p2m__put_point_head(const p2m_result *r, const p2m__series *s, uint32_t num,
+                                         p2m__bw *w) {
+    const p2m__metric *m = &r->e->metric[s->metric];
     const size_t len = P2M__ASIZE(s) - 1u + (m->is_gauge ? 18u : 27u); /* value, time, start */
     uint64_t v = (uint64_t)(int64_t)s->sum;
-    const int track = s->metric == P2M_METRIC_FUNCTION && e->n_rules;
-    uint32_t pos;
-    uint8_t *d, *others;
+    uint8_t *d;
     w->n += p2m__ld_size(len);
-    if (w->n > w->cap) return;
+    if (w->n > w->cap) return 0;
     d = w->buf + (w->cap - w->n);
     *d++ = (uint8_t)(num << 3 | P2M__WT_LEN);
     d = p2m__put_varint(d, len);
@@ -6870,47 +6900,54 @@ static void p2m__bw_point_known(const p2m_result *r, const p2m__series *s, uint3
         x = (double)(int64_t)s->sum / (double)m->per_unit;
 #endif
         P2M_MEMCPY(&v, &x, 8);
-        d = p2m__put_fixed64_1(d, P2M__PB_POINT_AS_DOUBLE, v);
+        return p2m__put_fixed64_1(d, P2M__PB_POINT_AS_DOUBLE, v);
+    }
+    return p2m__put_fixed64_1(d, P2M__PB_POINT_AS_INT, v);
+}
+
+/* The point of (delta) series s, sid, as field num, its size known
+   (p2m__put_point_head): what p2m__encode's general loop writes. */
+static void p2m__bw_point_known(const p2m_result *r, const p2m__series *s, uint32_t sid,
+                                uint32_t num, p2m__bw *w) {
+    const uint32_t nk = r->e->n_keys, *vids = r->ser_vids + (size_t)sid * nk;
+    const uint8_t *kpos = r->ser_pos + (size_t)sid * nk;
+    const size_t n0 = w->n; /* the point takes the bytes [cap - w->n, cap - n0) */
+    uint32_t pos;
+    uint8_t *d = p2m__put_point_head(r, s, num, w);
+    if (!d) return;
+    for (pos = 0; pos <= r->e->n_rules; pos++) /* in rule order, the name last */
+        d = p2m__put_point_attr(r, vids, kpos, pos, d);
+    P2M_ASSERT(d == w->buf + (w->cap - n0));
+    (void)n0;
+}
+
+/* The same for a point of the function metric (with rules): when its other
+   attributes are those of the point written before it (P2M__ASIZE_SAME on
+   that one) they are copied from there (ru, kept as p2m__bw_attrs_of keeps
+   it) and only the name is written. */
+static void p2m__bw_point_fn(const p2m_result *r, const p2m__series *s, uint32_t sid,
+                             uint32_t num, p2m__bw *w, p2m__reuse *ru) {
+    const uint32_t nk = r->e->n_keys, *vids = r->ser_vids + (size_t)sid * nk;
+    const uint8_t *kpos = r->ser_pos + (size_t)sid * nk;
+    const size_t n0 = w->n; /* as in p2m__bw_point_known */
+    uint32_t pos;
+    uint8_t *d = p2m__put_point_head(r, s, num, w), *others = d;
+    if (!d) return;
+    /* points go last first: the one written before is series sid + 1 */
+    if (ru->ok && ru->sid == sid + 1u && (r->ser[ru->sid].asize & P2M__ASIZE_SAME)) {
+        const size_t n = ru->to - ru->from;
+        p2m__copy_short(d, w->buf + (w->cap - ru->to), n);
+        d += n;
     } else {
-        d = p2m__put_fixed64_1(d, P2M__PB_POINT_AS_INT, v);
+        for (pos = 0; pos < r->e->n_rules; pos++) d = p2m__put_point_attr(r, vids, kpos, pos, d);
     }
-    others = d;
-    if (track) {
-        /* points go last first: the one written before is series sid + 1 */
-        if (ru->ok && ru->sid == sid + 1u && (r->ser[ru->sid].asize & P2M__ASIZE_SAME)) {
-            const size_t n = ru->to - ru->from;
-            const uint32_t fk = e->fkey;
-            p2m__copy_short(d, w->buf + (w->cap - ru->to), n);
-            ru->to = w->cap - (size_t)(d - w->buf);
-            ru->from = ru->to - n;
-            ru->sid = sid;
-            d += n;
-            if (vids[fk] > P2M__VID_EMPTY && kpos[fk] == e->n_rules) { /* the name */
-                const p2m__val *val = &r->vals[vids[fk]];
-                d = p2m__put_kv_string(d, P2M__PB_POINT_ATTRIBUTES,
-                                       p2m__kv_string_size(e->keys[fk].len, val->len),
-                                       e->keys[fk].ptr, e->keys[fk].len, val->ptr, val->len);
-            }
-            P2M_ASSERT(d == w->buf + (w->cap - w->n) + p2m__ld_size(len));
-            return;
-        }
-        ru->sid = sid;
-        ru->ok = 1;
-    }
-    for (pos = 0; pos <= e->n_rules; pos++) { /* in rule order, the name last */
-        const uint32_t k = p2m__pos_key(e, pos);
-        const p2m__val *val;
-        if (track && pos == e->n_rules) { /* the others written: where they are */
-            ru->to = w->cap - (size_t)(others - w->buf);
-            ru->from = ru->to - (size_t)(d - others);
-        }
-        if (k >= nk || vids[k] <= P2M__VID_EMPTY || kpos[k] != pos) continue;
-        val = &r->vals[vids[k]];
-        d = p2m__put_kv_string(d, P2M__PB_POINT_ATTRIBUTES,
-                               p2m__kv_string_size(e->keys[k].len, val->len), e->keys[k].ptr,
-                               e->keys[k].len, val->ptr, val->len);
-    }
-    P2M_ASSERT(d == w->buf + (w->cap - w->n) + p2m__ld_size(len));
+    ru->to = w->cap - (size_t)(others - w->buf); /* the others: where they are now */
+    ru->from = ru->to - (size_t)(d - others);
+    ru->sid = sid;
+    ru->ok = 1;
+    d = p2m__put_point_attr(r, vids, kpos, r->e->n_rules, d); /* the name, last */
+    P2M_ASSERT(d == w->buf + (w->cap - n0));
+    (void)n0;
 }
 #endif
 
@@ -6961,10 +6998,12 @@ static void p2m__encode(const p2m_result *r, p2m__bw *w) {
                 const p2m__series *s = p2m__point_at(r, ri, mi, pi, &sid);
 #if !P2M__FOR_SIZE
                 if (known && s && s->asize && !s->overflow) {
-                    p2m__bw_point_known(r, s, sid,
-                                        info.is_gauge ? (uint32_t)P2M__PB_GAUGE_DATA_POINTS
-                                                      : (uint32_t)P2M__PB_SUM_DATA_POINTS,
-                                        w, &ru);
+                    const uint32_t num = info.is_gauge ? (uint32_t)P2M__PB_GAUGE_DATA_POINTS
+                                                       : (uint32_t)P2M__PB_SUM_DATA_POINTS;
+                    if (s->metric == P2M_METRIC_FUNCTION && r->e->n_rules)
+                        p2m__bw_point_fn(r, s, sid, num, w, &ru);
+                    else
+                        p2m__bw_point_known(r, s, sid, num, w);
                     continue;
                 }
 #endif
