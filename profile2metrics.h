@@ -4014,13 +4014,27 @@ static P2M__NOINLINE uint16_t p2m__attrs_size(const p2m__req *q, uint32_t id, ui
    than the name are those of every series the current feed makes, so they
    are counted once per feed (p2m__feed_names clears fn_abase). A series
    made right after another of the same feed is marked P2M__ASIZE_SAME. */
-static uint16_t p2m__fn_attrs_size(p2m__req *q, uint32_t id) {
-    size_t n, a;
-    const uint32_t same = q->fn_abase && q->fn_last + 1u == id ? P2M__ASIZE_SAME : 0u;
+P2M__INLINE uint16_t p2m__fn_attrs_size(p2m__req *q, uint32_t id) {
+    const p2m_engine *e = q->e;
+    const uint32_t fk = e->fkey, vid = q->kv[fk]; /* the series' own (p2m__series_at) */
+    uint32_t same = 0;
+    size_t n;
+    if (q->fn_abase) same = q->fn_last + 1u == id ? P2M__ASIZE_SAME : 0u;
+    else q->fn_abase = 1u + p2m__attrs_size(q, id, fk);
     q->fn_last = id;
-    if (!q->fn_abase) q->fn_abase = 1u + p2m__attrs_size(q, id, q->e->fkey);
-    if (q->fn_abase == 1u || (a = p2m__attr_size(q, id, q->e->fkey)) == SIZE_MAX) return 0;
-    n = q->fn_abase - 1u + a;
+    if (q->fn_abase == 1u) return 0;
+    n = q->fn_abase - 1u;
+    if (vid > P2M__VID_EMPTY && q->kpos[fk] == e->n_rules) { /* the name, as p2m__attr_size */
+        const p2m__val *v = &q->vals[vid];
+        size_t cl;
+        if (v->type != P2M_VALUE_STRING) return 0;
+        cl = p2m__kv_string_size(e->keys[fk].len, v->len);
+        n += cl < 0x80u ? cl + 2u : p2m__ld_size(cl);
+    } else {
+        const size_t a = p2m__attr_size(q, id, fk);
+        if (a == SIZE_MAX) return 0;
+        n += a;
+    }
     return n < P2M__ASIZE_MAX ? (uint16_t)(n | same) : 0u;
 }
 #endif
