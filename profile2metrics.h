@@ -7009,7 +7009,14 @@ static void p2m__encode(const p2m_result *r, p2m__bw *w) {
                 p2m_point pt;
                 size_t mark_p = w->n;
                 uint32_t sid = 0;
-                const p2m__series *s = p2m__point_at(r, ri, mi, pi, &sid);
+                const p2m__series *s;
+#if !P2M__FOR_SIZE
+                if (known) { /* p2m__point_at, for delta series: pi < n_points */
+                    sid = r->plist[x->pl_first[mi] + pi];
+                    s = &r->ser[sid];
+                } else
+#endif
+                    s = p2m__point_at(r, ri, mi, pi, &sid);
 #if !P2M__FOR_SIZE
                 if (known && s && s->asize && !s->overflow) {
                     const uint32_t num = info.is_gauge ? (uint32_t)P2M__PB_GAUGE_DATA_POINTS
