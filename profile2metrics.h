@@ -5863,9 +5863,47 @@ P2M__INLINE P2M__MUST int p2m__walk_scope(p2m__req *q, p2m__span s) {
 
 /* The point lists of resource out, whose series start at first_ser:
    metrics cpu, memory, function, declared; overflow last. */
+#if !P2M__FOR_SIZE
+/* p2m__point_lists for a resource with many series: one pass to count
+   each metric's points, one to place them. Out of line: most resources
+   have a few series, and inlined into the walk it made that slower. */
+static P2M__NOINLINE void p2m__point_lists_many(p2m__req *q, p2m__res *out, uint32_t first_ser) {
+    const p2m_engine *e = q->e;
+    const uint32_t nm = P2M_METRIC_EXTRA + e->n_extra;
+    uint32_t at[P2M__NMET], ov[P2M__NMET], sidx, m, next = q->n_plist;
+    for (m = 0; m < nm; m++) at[m] = 0, ov[m] = P2M__ID1_NONE;
+    for (sidx = first_ser; sidx < q->n_ser; sidx++) at[q->ser[sidx].metric]++;
+    for (m = 1; m < nm; m++) {
+        const uint32_t n = at[m];
+        if (!e->metric[m].enabled || !n) continue;
+        at[m] = next; /* from here on: where its next point goes */
+        out->kind[out->n_metrics] = m;
+        out->pl_first[out->n_metrics] = next;
+        out->pl_count[out->n_metrics] = n;
+        out->n_metrics++;
+        next += n;
+    }
+    for (sidx = first_ser; sidx < q->n_ser; sidx++) {
+        const p2m__series *se = &q->ser[sidx];
+        if (!e->metric[se->metric].enabled) continue; /* (none are made) */
+        if (se->overflow) ov[se->metric] = P2M__ID1(sidx); /* its metric's last point */
+        else q->plist[at[se->metric]++] = sidx;
+    }
+    for (m = 1; m < nm; m++)
+        if (ov[m] != P2M__ID1_NONE) q->plist[at[m]] = P2M__ID1_ID(ov[m]);
+    q->n_plist = next;
+}
+#endif
+
 P2M__INLINE void p2m__point_lists(p2m__req *q, p2m__res *out, uint32_t first_ser) {
     const p2m_engine *e = q->e;
     uint32_t m;
+#if !P2M__FOR_SIZE
+    if (q->n_ser - first_ser > 64u) {
+        p2m__point_lists_many(q, out, first_ser);
+        return;
+    }
+#endif
     for (m = 1; m < P2M_METRIC_EXTRA + e->n_extra; m++) {
         uint32_t first = q->n_plist, ov = P2M__ID1_NONE, sidx;
         if (!e->metric[m].enabled) continue;
