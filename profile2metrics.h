@@ -4069,9 +4069,15 @@ P2M__INLINE uint32_t p2m__series_at(p2m__req *q, uint32_t metric, uint32_t h) {
 #if !P2M__FOR_SIZE
         q->ser_slot[id] = i;
 #endif
-        for (k = 0; k < nk; k++) {
-            q->ser_vids[(size_t)id * nk + k] = q->kv[k];
-            q->ser_pos[(size_t)id * nk + k] = q->kpos[k];
+        { /* the pointers in locals: the stores below may alias q */
+            uint32_t *const dv = q->ser_vids + (size_t)id * nk;
+            uint8_t *const dp = q->ser_pos + (size_t)id * nk;
+            const uint32_t *const kv = q->kv;
+            const uint8_t *const kp = q->kpos;
+            for (k = 0; k < nk; k++) {
+                dv[k] = kv[k];
+                dp[k] = kp[k];
+            }
         }
 #if !P2M__FOR_SIZE
         q->ser[id].asize = metric == P2M_METRIC_FUNCTION ? p2m__fn_attrs_size(q, id)
