@@ -4162,6 +4162,17 @@ static int p2m__function_name(p2m__req *q, uint64_t idx, uint32_t *vid) {
     if (q->func_memo[idx] != P2M__ID1_NONE) { *vid = P2M__ID1_ID(q->func_memo[idx]); return 0; }
     p = q->in + q->funcs[idx].off;
     end = p + q->funcs[idx].len;
+#if !P2M__FOR_SIZE
+    while (p < end) { /* plain fields (nearly every Function's) in place; the rest as below */
+        uint32_t t;
+        p2m__span v;
+        const uint8_t *nx = p2m__plain_field(p, end, &t, &v);
+        if (!nx) break;
+        if (t == P2M__TAG(P2M__PB_FUNCTION_NAME_STRINDEX, P2M__WT_VARINT))
+            name = p2m__varint9(v.p, v.p + v.n);
+        p = nx;
+    }
+#endif
     while ((r = p2m__next(&q->w, &p, end, &f)) > 0)
         if (f.num == P2M__PB_FUNCTION_NAME_STRINDEX && f.wt == P2M__WT_VARINT) name = f.v;
     if (r < 0) return -1;
