@@ -3969,6 +3969,8 @@ static uint32_t p2m__pos_key(const p2m_engine *e, uint32_t pos) {
 /* Bytes of v as a varint. */
 static size_t p2m__varint_len(uint64_t v) {
     size_t n = 1;
+    if (v < 0x80u) return 1;
+    if (!P2M__FOR_SIZE && v < 0x4000u) return 2; /* lengths of a point, a long name */
     while (v >= 0x80) { v >>= 7; n++; }
     return n;
 }
@@ -6241,6 +6243,15 @@ static int p2m__nframe_next(const p2m_result *r, p2m__wire *w, const uint8_t *ba
 }
 
 static uint8_t *p2m__put_varint(uint8_t *dst, uint64_t v) {
+    if (v < 0x80u) {
+        dst[0] = (uint8_t)v;
+        return dst + 1;
+    }
+    if (!P2M__FOR_SIZE && v < 0x4000u) { /* a point's length, mostly */
+        dst[0] = (uint8_t)(v | 0x80u);
+        dst[1] = (uint8_t)(v >> 7);
+        return dst + 2;
+    }
     while (v > 0x7f) { *dst++ = (uint8_t)(v | 0x80); v >>= 7; }
     *dst++ = (uint8_t)v;
     return dst;
