@@ -2564,7 +2564,7 @@ static P2M__MUST int p2m__survey_kvs(p2m__req *q, p2m__span s, uint32_t kv_field
    one-byte tags, varints of at most 9 bytes, lengths of one or two bytes.
    0 when it is not so (the general reader then counts, and reports what is
    malformed). */
-static int p2m__lines_fast(const uint8_t *p, uint32_t n, uint32_t *lines) {
+P2M__INLINE int p2m__lines_fast(const uint8_t *p, uint32_t n, uint32_t *lines) {
     const uint8_t *end = p + n;
     uint32_t nl = 0;
     while (p < end) {
@@ -2590,14 +2590,17 @@ static int p2m__lines_fast(const uint8_t *p, uint32_t n, uint32_t *lines) {
     return 1;
 }
 
-/* Lines of a location (they size the per-location name lists): the quick
-   count, or the general reader for unusual encodings. 0 ok, -1 malformed. */
+/* Lines of a location (they size the per-location name lists) by the
+   general reader, for encodings p2m__lines_fast does not take (a build for
+   size tries that here, the others before calling). 0 ok, -1 malformed. */
 static P2M__MUST int p2m__location_lines(p2m__req *q, const uint8_t *p, uint32_t len,
                                          uint32_t *nl) {
     const uint8_t *end = p + len;
     p2m__field g;
     int r;
+#if P2M__FOR_SIZE /* (else p2m__dict_entry tried it) */
     if (p2m__lines_fast(p, len, nl)) return 0;
+#endif
     *nl = 0;
     while ((r = p2m__next(&q->w, &p, end, &g)) > 0)
         if (g.num == P2M__PB_LOCATION_LINES && g.wt == P2M__WT_LEN) (*nl)++;
@@ -2626,7 +2629,10 @@ P2M__INLINE P2M__MUST int p2m__dict_entry(p2m__req *q, uint32_t num, const uint8
         q->sv.n_locs++;
         if (lines) {
             uint32_t nl;
-            if (p2m__location_lines(q, p, len, &nl) < 0) return -1;
+#if !P2M__FOR_SIZE /* the quick count in place; the general reader out of line */
+            if (!p2m__lines_fast(p, len, &nl))
+#endif
+                if (p2m__location_lines(q, p, len, &nl) < 0) return -1;
             q->sv.n_lines += nl;
             if (nl > mx->lines) mx->lines = nl;
         }
