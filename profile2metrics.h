@@ -4155,11 +4155,31 @@ static uint32_t p2m__intern_cstr(p2m__req *q, const char *s) {
 
 static uint32_t p2m__unknown_vid(p2m__req *q) { return p2m__intern_cstr(q, p2m__unknown_name); }
 
+/* The last varint field num of the message [p, end) in *v (unchanged
+   without one): plain fields (nearly every field of a Line or a Function)
+   read in place, the rest by the general reader. 0 ok, -1 malformed. */
+P2M__INLINE P2M__MUST int p2m__varint_field(p2m__req *q, const uint8_t *p, const uint8_t *end,
+                                            uint32_t num, uint64_t *v) {
+    p2m__field g;
+    int r;
+#if !P2M__FOR_SIZE
+    while (p < end) {
+        uint32_t t;
+        p2m__span s;
+        const uint8_t *nx = p2m__plain_field(p, end, &t, &s);
+        if (!nx) break;
+        if (t == P2M__TAG(num, P2M__WT_VARINT)) *v = p2m__varint9(s.p, s.p + s.n);
+        p = nx;
+    }
+#endif
+    while ((r = p2m__next(&q->w, &p, end, &g)) > 0)
+        if (g.num == num && g.wt == P2M__WT_VARINT) *v = g.v;
+    return r;
+}
+
 /* Name id of function idx: 0 ok, 1 invalid reference, -1 malformed. */
 static int p2m__function_name(p2m__req *q, uint64_t idx, uint32_t *vid) {
-    const uint8_t *p, *end;
-    p2m__field f;
-    int r;
+    const uint8_t *p;
     uint64_t name = 0;
     p2m_str sv;
     if (idx >= q->sv.n_funcs) {
@@ -4169,21 +4189,8 @@ static int p2m__function_name(p2m__req *q, uint64_t idx, uint32_t *vid) {
     }
     if (q->func_memo[idx] != P2M__ID1_NONE) { *vid = P2M__ID1_ID(q->func_memo[idx]); return 0; }
     p = q->in + q->funcs[idx].off;
-    end = p + q->funcs[idx].len;
-#if !P2M__FOR_SIZE
-    while (p < end) { /* plain fields (nearly every Function's) in place; the rest as below */
-        uint32_t t;
-        p2m__span v;
-        const uint8_t *nx = p2m__plain_field(p, end, &t, &v);
-        if (!nx) break;
-        if (t == P2M__TAG(P2M__PB_FUNCTION_NAME_STRINDEX, P2M__WT_VARINT))
-            name = p2m__varint9(v.p, v.p + v.n);
-        p = nx;
-    }
-#endif
-    while ((r = p2m__next(&q->w, &p, end, &f)) > 0)
-        if (f.num == P2M__PB_FUNCTION_NAME_STRINDEX && f.wt == P2M__WT_VARINT) name = f.v;
-    if (r < 0) return -1;
+    if (p2m__varint_field(q, p, p + q->funcs[idx].len, P2M__PB_FUNCTION_NAME_STRINDEX, &name) < 0)
+        return -1;
     if (p2m__string(q, name, &sv) < 0) return 1;
     *vid = sv.len ? p2m__intern(q, P2M_VALUE_STRING, (const uint8_t *)sv.ptr, (uint32_t)sv.len, 0)
                   : p2m__unknown_vid(q);
@@ -4297,28 +4304,6 @@ P2M__INLINE const uint32_t *p2m__memo_ids(const p2m__req *q, const p2m__strent *
     return m->len == 1 ? &m->off : q->lines + m->off;
 }
 
-/* The function_index of the Line [p, end) in *fidx (unchanged without
-   one); -1 when the Line is malformed. */
-P2M__INLINE P2M__MUST int p2m__line_function(p2m__req *q, const uint8_t *p, const uint8_t *end,
-                                             uint64_t *fidx) {
-    p2m__field g;
-    int r;
-#if !P2M__FOR_SIZE
-    while (p < end) { /* plain fields (nearly every Line's) in place; the rest as below */
-        uint32_t t;
-        p2m__span v;
-        const uint8_t *nx = p2m__plain_field(p, end, &t, &v);
-        if (!nx) break;
-        if (t == P2M__TAG(P2M__PB_LINE_FUNCTION_INDEX, P2M__WT_VARINT))
-            *fidx = p2m__varint9(v.p, v.p + v.n);
-        p = nx;
-    }
-#endif
-    while ((r = p2m__next(&q->w, &p, end, &g)) > 0)
-        if (g.num == P2M__PB_LINE_FUNCTION_INDEX && g.wt == P2M__WT_VARINT) *fidx = g.v;
-    return r;
-}
-
 /* The function-name ids of location idx, innermost first (memoised).
    0 ok, 1 invalid reference, -1 malformed; with ahead set, 2 for a location
    without lines, left unresolved (its name may need the symboliser, which is
@@ -4386,7 +4371,9 @@ static P2M__MUST int p2m__location_names(p2m__req *q, uint64_t idx, const uint32
             uint64_t fidx = 0;
             int b;
             uint32_t vid;
-            if (p2m__line_function(q, line.p, line.p + line.n, &fidx) < 0) return -1;
+            if (p2m__varint_field(q, line.p, line.p + line.n, P2M__PB_LINE_FUNCTION_INDEX,
+                                  &fidx) < 0)
+                return -1;
             b = p2m__function_name(q, fidx, &vid);
             if (b) { q->n_lines_used = first; if (b > 0) m->len = P2M__LOC_INVALID; return b; }
             q->lines[q->n_lines_used++] = vid;
