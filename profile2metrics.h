@@ -3141,44 +3141,6 @@ static int p2m__bytes_eq(const uint8_t *a, const uint8_t *b, uint32_t n) {
     return 1;
 }
 
-/* Copies n bytes: up to 64 as overlapping words of fixed size, which
-   compilers write as plain loads and stores (attribute keys and values are
-   mostly that short); longer ones through P2M_MEMCPY. */
-P2M__INLINE void p2m__copy_short(uint8_t *d, const void *src, size_t n) {
-    const uint8_t *s = (const uint8_t *)src;
-    if (P2M__FOR_SIZE || n > 32u) {
-        if (n) P2M_MEMCPY(d, s, n);
-    } else if (n >= 16u) {
-        P2M_MEMCPY(d, s, 16);
-        P2M_MEMCPY(d + n - 16u, s + n - 16u, 16);
-    } else if (n >= 8u) {
-        P2M_MEMCPY(d, s, 8);
-        P2M_MEMCPY(d + n - 8u, s + n - 8u, 8);
-    } else if (n >= 4u) {
-        P2M_MEMCPY(d, s, 4);
-        P2M_MEMCPY(d + n - 4u, s + n - 4u, 4);
-    } else {
-        size_t i;
-        for (i = 0; i < n; i++) d[i] = s[i];
-    }
-}
-
-/* Are the n value ids at a and b the same? Two at a time. */
-P2M__INLINE int p2m__ids_eq(const uint32_t *a, const uint32_t *b, uint32_t n) {
-    uint32_t i = 0;
-#if !P2M__FOR_SIZE
-    for (; i + 2u <= n; i += 2u) {
-        uint64_t x, y;
-        P2M_MEMCPY(&x, a + i, 8);
-        P2M_MEMCPY(&y, b + i, 8);
-        if (x != y) return 0;
-    }
-#endif
-    for (; i < n; i++)
-        if (a[i] != b[i]) return 0;
-    return 1;
-}
-
 /* Value id of (type, bytes, num); equal values get equal ids. */
 static uint32_t p2m__intern(p2m__req *q, uint32_t type, const uint8_t *ptr, uint32_t len,
                             uint64_t num) {
@@ -5873,8 +5835,6 @@ P2M__INLINE P2M__MUST int p2m__walk_scope(p2m__req *q, p2m__span s) {
     return r;
 }
 
-/* The point lists of resource out, whose series start at first_ser:
-   metrics cpu, memory, function, declared; overflow last. */
 #if !P2M__FOR_SIZE
 /* p2m__point_lists for a resource with many series: one pass to count
    each metric's points, one to place them. Out of line: most resources
@@ -5907,6 +5867,8 @@ static P2M__NOINLINE void p2m__point_lists_many(p2m__req *q, p2m__res *out, uint
 }
 #endif
 
+/* The point lists of resource out, whose series start at first_ser:
+   metrics cpu, memory, function, declared; overflow last. */
 P2M__INLINE void p2m__point_lists(p2m__req *q, p2m__res *out, uint32_t first_ser) {
     const p2m_engine *e = q->e;
     uint32_t m;
@@ -6443,6 +6405,27 @@ static void p2m__bw_anyvalue(p2m__bw *w, uint32_t num, const p2m_value *v, const
     }
     p2m__bw_close(w, mark, num);
 }
+/* Copies n bytes: up to 32 as overlapping words of fixed size, which
+   compilers write as plain loads and stores (attribute keys and values are
+   mostly that short); longer ones through P2M_MEMCPY. */
+P2M__INLINE void p2m__copy_short(uint8_t *d, const void *src, size_t n) {
+    const uint8_t *s = (const uint8_t *)src;
+    if (P2M__FOR_SIZE || n > 32u) {
+        if (n) P2M_MEMCPY(d, s, n);
+    } else if (n >= 16u) {
+        P2M_MEMCPY(d, s, 16);
+        P2M_MEMCPY(d + n - 16u, s + n - 16u, 16);
+    } else if (n >= 8u) {
+        P2M_MEMCPY(d, s, 8);
+        P2M_MEMCPY(d + n - 8u, s + n - 8u, 8);
+    } else if (n >= 4u) {
+        P2M_MEMCPY(d, s, 4);
+        P2M_MEMCPY(d + n - 4u, s + n - 4u, 4);
+    } else {
+        size_t i;
+        for (i = 0; i < n; i++) d[i] = s[i];
+    }
+}
 
 /* Writes forward at d a KeyValue with a string value as field num
    (num < 16), cl being its contents' size (p2m__kv_string_size); returns
@@ -6811,7 +6794,7 @@ P2M__INLINE int p2m__series_attr(const p2m_result *r, uint32_t sid, uint32_t pos
    differ only in the name, written last: the encoder keeps where the
    previous point's other attributes were written, and copies them when the
    next point's are the same (both writers, p2m__bw_attrs_of and
-   p2m__bw_point_known, write them as the same bytes). */
+   p2m__bw_point_fn, write them as the same bytes). */
 typedef struct p2m__reuse {
     uint32_t sid;    /* the previous function point's series */
     int ok;          /* from and to hold its other attributes */
@@ -7020,6 +7003,7 @@ static void p2m__bw_point_fn(const p2m_result *r, const p2m__series *s, uint32_t
     ru->ok = 1;
     d = p2m__put_point_attr(r, vids, kpos, r->e->n_rules, d); /* the name, last */
     P2M_ASSERT(d == w->buf + (w->cap - n0));
+    (void)d; /* (read only by the assertion) */
     (void)n0;
 }
 #endif
