@@ -4302,14 +4302,35 @@ static P2M__MUST int p2m__location_names(p2m__req *q, uint64_t idx, const uint32
         uint32_t t;
         p2m__span v;
         const uint8_t *nx = 0;
-        if (p + 1 < end && *p == P2M__TAG(P2M__PB_LOCATION_ADDRESS, P2M__WT_VARINT) &&
-            (nx = p2m__varint_end_long(p + 1, end)) != 0) {
+        if (end - p >= 2 && p[1] < 0x80u) { /* a one-byte length or varint: most fields */
+            t = p[0];
+            if (t == P2M__TAG(P2M__PB_LOCATION_LINES, P2M__WT_LEN)) {
+                if ((size_t)(end - p) - 2u >= p[1]) {
+                    line.p = p + 2;
+                    line.n = p[1];
+                    nx = line.p + line.n;
+                }
+            } else if (t == P2M__TAG(P2M__PB_LOCATION_MAPPING_INDEX, P2M__WT_VARINT)) {
+                map_idx = p[1];
+                nx = p + 2;
+            } else if (t == P2M__TAG(P2M__PB_LOCATION_ADDRESS, P2M__WT_VARINT)) {
+                addr_at = p + 1;
+                nx = p + 2;
+            } else if (t >= 8u && t < 0x80u && (t & 7u) == P2M__WT_LEN) {
+                if ((size_t)(end - p) - 2u >= p[1]) nx = p + 2 + p[1];
+            } else if (t >= 8u && t < 0x80u && (t & 7u) == P2M__WT_VARINT) {
+                nx = p + 2;
+            }
+        }
+        if (nx) {
+            p = nx;
+        } else if (p + 1 < end && *p == P2M__TAG(P2M__PB_LOCATION_ADDRESS, P2M__WT_VARINT) &&
+                   (nx = p2m__varint_end_long(p + 1, end)) != 0) {
             addr_at = p + 1; /* read only for a location without lines */
             p = nx;
             continue;
-        }
-        nx = p < end ? p2m__plain_field(p, end, &t, &v) : 0;
-        if (nx) { /* a plain field (nearly every one), read in place */
+        } else if ((nx = p < end ? p2m__plain_field(p, end, &t, &v) : 0) != 0) {
+            /* another plain field, read in place */
             p = nx;
             /* (an address that p2m__varint_end_long did not pass is one
                plain_field does not read either) */
