@@ -4301,29 +4301,31 @@ static P2M__MUST int p2m__location_names(p2m__req *q, uint64_t idx, const uint32
 #if !P2M__FOR_SIZE
         uint32_t t;
         p2m__span v;
-        const uint8_t *nx = 0;
+        const uint8_t *nx;
+        size_t took = 0; /* bytes of a field read by the first test below */
         if (end - p >= 2 && p[1] < 0x80u) { /* a one-byte length or varint: most fields */
+            const size_t room = (size_t)(end - p) - 2u;
             t = p[0];
             if (t == P2M__TAG(P2M__PB_LOCATION_LINES, P2M__WT_LEN)) {
-                if ((size_t)(end - p) - 2u >= p[1]) {
+                if (room >= p[1]) {
                     line.p = p + 2;
                     line.n = p[1];
-                    nx = line.p + line.n;
+                    took = 2u + p[1];
                 }
             } else if (t == P2M__TAG(P2M__PB_LOCATION_MAPPING_INDEX, P2M__WT_VARINT)) {
                 map_idx = p[1];
-                nx = p + 2;
+                took = 2;
             } else if (t == P2M__TAG(P2M__PB_LOCATION_ADDRESS, P2M__WT_VARINT)) {
                 addr_at = p + 1;
-                nx = p + 2;
+                took = 2;
             } else if (t >= 8u && t < 0x80u && (t & 7u) == P2M__WT_LEN) {
-                if ((size_t)(end - p) - 2u >= p[1]) nx = p + 2 + p[1];
+                if (room >= p[1]) took = 2u + p[1];
             } else if (t >= 8u && t < 0x80u && (t & 7u) == P2M__WT_VARINT) {
-                nx = p + 2;
+                took = 2;
             }
         }
-        if (nx) {
-            p = nx;
+        if (took) {
+            p += took;
         } else if (p + 1 < end && *p == P2M__TAG(P2M__PB_LOCATION_ADDRESS, P2M__WT_VARINT) &&
                    (nx = p2m__varint_end_long(p + 1, end)) != 0) {
             addr_at = p + 1; /* read only for a location without lines */
