@@ -3999,7 +3999,7 @@ P2M__INLINE uint16_t p2m__fn_attrs_size(p2m__req *q, uint32_t id) {
         size_t cl;
         if (v->type != P2M_VALUE_STRING) return 0;
         cl = p2m__kv_string_size(e->keys[fk].len, v->len);
-        n += cl < 0x80u ? cl + 2u : p2m__ld_size(cl);
+        n += cl < 0x80u ? cl + 2u : p2m__ld_size(cl); /* its one-byte case in place: cheaper */
     } else {
         const size_t a = p2m__attr_size(q, id, fk);
         if (a == SIZE_MAX) return 0;
