@@ -2229,6 +2229,8 @@ typedef struct p2m__req {
     uint32_t fn_abase;        /* a function feed's attribute bytes without its name, plus 2
                                  (1: not all strings); 0 until a new series needs it */
     uint32_t fn_last;         /* the series the feed made last (once fn_abase is set) */
+    uint32_t fn_c0, fn_vlim;  /* a new series' size is fn_c0 plus its name's length when
+                                 that is below fn_vlim (0: never) */
 #endif
     uint32_t *shash;          /* open addressing: P2M__ID1(series id), P2M__ID1_NONE = empty */
 #if !P2M__FOR_SIZE
@@ -3980,26 +3982,51 @@ static P2M__NOINLINE uint16_t p2m__attrs_size(const p2m__req *q, uint32_t id, ui
     return n < P2M__ASIZE_MAX ? (uint16_t)n : 0u;
 }
 
+/* The sizes p2m__fn_attrs_size starts a feed with: fn_abase, and the
+   short-name case's fn_c0 and fn_vlim. With all attributes strings, the name
+   in the feed's own position and a name of fewer than fn_vlim bytes, the
+   name's KeyValue and its length take one byte each (p2m__attr_size): the
+   point attributes are then fn_c0 plus the name's length. Out of line, as
+   p2m__attrs_size. */
+static P2M__NOINLINE void p2m__fn_abase_init(p2m__req *q, uint32_t id) {
+    const p2m_engine *e = q->e;
+    const uint32_t fk = e->fkey;
+    const size_t kl = e->keys[fk].len;
+    q->fn_abase = 1u + p2m__attrs_size(q, id, fk);
+    q->fn_vlim = 0;
+    /* KeyValue contents kl + vl + 6 < 0x80 (p2m__kv_string_size's case of
+       one-byte lengths), and the total below P2M__ASIZE_MAX */
+    if (q->fn_abase != 1u && q->kpos[fk] == e->n_rules && kl < 0x7au &&
+        q->fn_abase + 0x80u < P2M__ASIZE_MAX) {
+        q->fn_c0 = q->fn_abase - 1u + (uint32_t)kl + 8u;
+        q->fn_vlim = 0x7au - (uint32_t)kl;
+    }
+}
+
 /* The same for a new series of the function metric: the attributes other
    than the name are those of every series the current feed makes, so they
-   are counted once per feed (p2m__feed_names clears fn_abase). A series
-   made right after another of the same feed is marked P2M__ASIZE_SAME. */
+   are counted once per feed (p2m__feed_functions clears fn_abase). A
+   series made right after another of the same feed is marked
+   P2M__ASIZE_SAME. */
 P2M__INLINE uint16_t p2m__fn_attrs_size(p2m__req *q, uint32_t id) {
     const p2m_engine *e = q->e;
     const uint32_t fk = e->fkey, vid = q->kv[fk]; /* the series' own (p2m__series_at) */
     uint32_t same = 0;
     size_t n;
     if (q->fn_abase) same = q->fn_last + 1u == id ? P2M__ASIZE_SAME : 0u;
-    else q->fn_abase = 1u + p2m__attrs_size(q, id, fk);
+    else p2m__fn_abase_init(q, id);
     q->fn_last = id;
+    if (vid > P2M__VID_EMPTY) { /* the usual name: short, a string */
+        const p2m__val *v = &q->vals[vid];
+        if (v->type == P2M_VALUE_STRING && v->len < q->fn_vlim)
+            return (uint16_t)((q->fn_c0 + v->len) | same);
+    }
     if (q->fn_abase == 1u) return 0;
     n = q->fn_abase - 1u;
     if (vid > P2M__VID_EMPTY && q->kpos[fk] == e->n_rules) { /* the name, as p2m__attr_size */
         const p2m__val *v = &q->vals[vid];
-        size_t cl;
         if (v->type != P2M_VALUE_STRING) return 0;
-        cl = p2m__kv_string_size(e->keys[fk].len, v->len);
-        n += cl < 0x80u ? cl + 2u : p2m__ld_size(cl); /* its one-byte case in place: cheaper */
+        n += p2m__ld_size(p2m__kv_string_size(e->keys[fk].len, v->len));
     } else {
         const size_t a = p2m__attr_size(q, id, fk);
         if (a == SIZE_MAX) return 0;
