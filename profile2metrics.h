@@ -5289,19 +5289,16 @@ P2M__INLINE P2M__MUST int p2m__read_sample(p2m__req *q, const p2m__field *f, con
     return rr;
 }
 
-/* The sample memo entry for x's attribute_indices bytes and its stack's
-   properties sp (NULL: none read, or an invalid stack) with hash cls; *hit
-   when it holds their outcome already. On a miss the entry is taken for
-   them. */
-P2M__INLINE p2m__smemo *p2m__memo_entry(p2m__req *q, const p2m__smp *x, uint32_t cls,
-                                        const p2m__sprop *sp, int *hit) {
-    const uint8_t *ap = x->attrs.s.p;
-    uint32_t n = x->attrs.s.n, k, slot;
+/* The sample memo's key for attribute_indices bytes [ap, ap + n): the
+   bytes themselves when 16 or fewer (key2 the second eight), else a hash
+   of them in key. lim: the end of the input, past which nothing is read. */
+P2M__INLINE void p2m__memo_key(const uint8_t *ap, uint32_t n, const uint8_t *lim, uint64_t *k1,
+                               uint64_t *k2) {
     uint64_t key = 0, key2 = 0;
-    p2m__smemo *me;
-    if (n <= 16u) { /* the key is the bytes themselves */
+    uint32_t k;
+    if (n <= 16u) {
         /* no attributes: ap is not in the input (and the key stays 0) */
-        if (n != 0 && (size_t)(q->in + q->in_len - ap) >= 16u) {
+        if (n != 0 && (size_t)(lim - ap) >= 16u) {
             key = p2m__le64(ap);
             key2 = p2m__le64(ap + 8);
             if (n < 8u) { key &= ((uint64_t)1 << (8u * n)) - 1u; key2 = 0; }
@@ -5314,8 +5311,20 @@ P2M__INLINE p2m__smemo *p2m__memo_entry(p2m__req *q, const p2m__smp *x, uint32_t
         for (k = 0; k + 8u <= n; k += 8u) key = (key ^ p2m__le64(ap + k)) * 0x100000001B3u;
         for (; k < n; k++) key = (key ^ ap[k]) * 0x100000001B3u;
     }
-    slot = (uint32_t)(((key ^ key2 ^ n ^ (uint64_t)cls << 32) * 0x9E3779B97F4A7C15u) >> 40);
-    me = &q->smemo[slot & q->smemo_mask];
+    *k1 = key;
+    *k2 = key2;
+}
+
+/* The sample memo entry for attribute_indices bytes [ap, ap + n) with key
+   key, key2 (p2m__memo_key) and its stack's properties sp (NULL: none
+   read, or an invalid stack) with hash cls; *hit when it holds their
+   outcome already. On a miss the entry is taken for them. */
+P2M__INLINE p2m__smemo *p2m__memo_find(p2m__req *q, const uint8_t *ap, uint32_t n, uint64_t key,
+                                       uint64_t key2, uint32_t cls, const p2m__sprop *sp,
+                                       int *hit) {
+    const uint32_t slot =
+        (uint32_t)(((key ^ key2 ^ n ^ (uint64_t)cls << 32) * 0x9E3779B97F4A7C15u) >> 40);
+    p2m__smemo *me = &q->smemo[slot & q->smemo_mask];
     *hit = me->stamp == q->smemo_stamp && me->outcome != P2M__SM_NONE && me->len == n &&
            me->key == key && me->key2 == key2 && me->cls == cls &&
            (n <= 16u || p2m__bytes_eq(q->in + me->off, ap, n)) &&
@@ -5330,6 +5339,14 @@ P2M__INLINE p2m__smemo *p2m__memo_entry(p2m__req *q, const p2m__smp *x, uint32_t
     me->stk = sp ? (uint32_t)(sp - q->sprops) : 0u;
     me->outcome = P2M__SM_NONE;
     return me;
+}
+
+/* The sample memo entry for x's attribute_indices bytes (p2m__memo_find). */
+P2M__INLINE p2m__smemo *p2m__memo_entry(p2m__req *q, const p2m__smp *x, uint32_t cls,
+                                        const p2m__sprop *sp, int *hit) {
+    uint64_t key, key2;
+    p2m__memo_key(x->attrs.s.p, x->attrs.s.n, q->in + q->in_len, &key, &key2);
+    return p2m__memo_find(q, x->attrs.s.p, x->attrs.s.n, key, key2, cls, sp, hit);
 }
 
 /* The memo entry for the sample's slot values (q->smp_slots, at most four:
@@ -5507,6 +5524,7 @@ P2M__INLINE P2M__MUST int p2m__feed_sample(p2m__req *q, const p2m__pinfo *pi, p2
     return 0;
 }
 
+#if !P2M__FOR_SIZE
 /* The run of samples at p that the sample memo knows, with no stack
    properties to read: each plain sample whose attribute bytes hit the memo
    is counted as the memo says and added to its series (with the memo on,
@@ -5516,24 +5534,33 @@ P2M__INLINE P2M__MUST int p2m__feed_sample(p2m__req *q, const p2m__pinfo *pi, p2
 P2M__INLINE const uint8_t *p2m__memo_lane(p2m__req *q, const p2m__pinfo *pi,
                                           const p2m__sfields *sf, const uint8_t *p,
                                           const uint8_t *end, uint64_t lo, uint64_t hi) {
+    static const p2m__smemo none = {0, 0, 0, UINT32_MAX, 0, 0, 0, 0}; /* a length no key has */
     uint32_t len;
+    const p2m__smemo *lme = &none; /* the last sample's entry */
     const uint8_t *v;
     while (p2m__sample_field(p, end, &len, &v)) {
         p2m__smp x;
         p2m__span a;
         const uint8_t *a_at = v;
-        p2m__smemo *me;
+        const p2m__smemo *me;
         p2m__series *se;
+        uint64_t key, key2;
         int hit;
         if (!p2m__sample_plain(v, v + len, sf, &x, &a, &a_at)) break;
-        if (a.p) {
-            x.attrs.s = a;
-        } else { /* no attribute list: the memo's key for none */
-            x.attrs.s.p = p2m__nothing;
-            x.attrs.s.n = 0;
+        if (!a.p) { /* no attribute list: the memo's key for none */
+            a.p = p2m__nothing;
+            a.n = 0;
         }
-        me = p2m__memo_entry(q, &x, 0, 0, &hit);
-        if (!hit) break; /* the general reader reads it, and the memo learns it */
+        p2m__memo_key(a.p, a.n, sf->lim, &key, &key2);
+        /* the same bytes as the last sample's (a key of more than 16 bytes
+           is a hash: equal keys are not equal bytes) */
+        if (lme->key == key && lme->key2 == key2 && lme->len == a.n && a.n <= 16u) {
+            me = lme;
+        } else {
+            me = p2m__memo_find(q, a.p, a.n, key, key2, 0, 0, &hit);
+            if (!hit) break; /* the general reader reads it, and the memo learns it */
+            lme = me;
+        }
         p = v + len;
         if ((se = p2m__memo_replay(q, me->outcome, &x)) != 0) {
             p2m__series_add(q, se, p2m__contribution(pi, x.sum), 1, lo, hi);
@@ -5542,6 +5569,7 @@ P2M__INLINE const uint8_t *p2m__memo_lane(p2m__req *q, const p2m__pinfo *pi,
     }
     return p;
 }
+#endif
 
 /* Walks the samples of one classified profile: each sample is read, its
    attribute set resolved (or recalled from the sample memo), filtered, and
