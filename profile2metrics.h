@@ -1052,6 +1052,20 @@ P2M__INLINE const uint8_t *p2m__varint_end_long(const uint8_t *v, const uint8_t 
     stop &= 0u - stop; /* bit 7 of the first such byte, i: its number, 0 to 7 */
     return v + (((stop >> 7) * 0x0102030405060708u) >> 56); /* v + i + 1 */
 }
+/* The same for a varint that may end close to end, with the input going on
+   to lim (>= end): the word is read where lim allows, and the varint must
+   still end within end. */
+P2M__INLINE const uint8_t *p2m__varint_end_in(const uint8_t *v, const uint8_t *end,
+                                              const uint8_t *lim) {
+    uint64_t stop;
+    const uint8_t *e;
+    if (P2M__FOR_SIZE || lim - v < 9) return p2m__varint_end9(v, end);
+    stop = ~p2m__le64(v) & 0x8080808080808080u;
+    if (!stop) return end - v >= 9 && v[8] < 0x80u ? v + 9 : 0;
+    stop &= 0u - stop;
+    e = v + (((stop >> 7) * 0x0102030405060708u) >> 56);
+    return e <= end ? e : 0;
+}
 static uint32_t p2m__le32(const uint8_t *p) {
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
@@ -4354,7 +4368,7 @@ static P2M__MUST int p2m__location_names(p2m__req *q, uint64_t idx, const uint32
         if (took) {
             p += took;
         } else if (p + 1 < end && *p == P2M__TAG(P2M__PB_LOCATION_ADDRESS, P2M__WT_VARINT) &&
-                   (nx = p2m__varint_end_long(p + 1, end)) != 0) {
+                   (nx = p2m__varint_end_in(p + 1, end, q->in + q->in_len)) != 0) {
             addr_at = p + 1; /* read only for a location without lines */
             p = nx;
             continue;
