@@ -4167,9 +4167,23 @@ P2M__INLINE P2M__MUST int p2m__varint_field(p2m__req *q, const uint8_t *p, const
     int r;
 #if !P2M__FOR_SIZE
     while (p < end) {
-        uint32_t t;
+        uint32_t t = p[0];
         p2m__span s;
-        const uint8_t *nx = p2m__plain_field(p, end, &t, &s);
+        const uint8_t *nx;
+        if ((t & 7u) == P2M__WT_VARINT && t >= 8u && t < 0x80u && end - p >= 2) {
+            /* varints of one or two bytes (indices, line numbers) in place */
+            if (p[1] < 0x80u) {
+                if (t == P2M__TAG(num, P2M__WT_VARINT)) *v = p[1];
+                p += 2;
+                continue;
+            }
+            if (end - p >= 3 && p[2] < 0x80u) {
+                if (t == P2M__TAG(num, P2M__WT_VARINT)) *v = (p[1] & 0x7fu) | (uint32_t)p[2] << 7;
+                p += 3;
+                continue;
+            }
+        }
+        nx = p2m__plain_field(p, end, &t, &s);
         if (!nx) break;
         if (t == P2M__TAG(num, P2M__WT_VARINT)) *v = p2m__varint9(s.p, s.p + s.n);
         p = nx;
