@@ -6900,7 +6900,7 @@ P2M__INLINE int p2m__series_attr(const p2m_result *r, uint32_t sid, uint32_t pos
    differ only in the name, written last: the encoder keeps where the
    previous point's other attributes were written, and copies them when the
    next point's are the same (both writers, p2m__bw_attrs_of and
-   p2m__bw_point_fn, write them as the same bytes). */
+   p2m__fn_points, write them as the same bytes). */
 typedef struct p2m__reuse {
     uint32_t sid;    /* the previous function point's series */
     int ok;          /* from and to hold its other attributes */
@@ -7041,17 +7041,18 @@ P2M__INLINE uint8_t *p2m__put_point_attr(const p2m_result *r, const uint32_t *vi
 
 /* The start of the point of (delta) series s as field num, written forward
    in one piece since its size is known when its attributes are all strings
-   (s->asize, not 0): its tag and length, times and value. Returns where its
-   attributes go, NULL when counting (w->cap 0). */
-P2M__INLINE uint8_t *p2m__put_point_head(const p2m_result *r, const p2m__series *s, uint32_t num,
-                                         p2m__bw *w) {
-    const p2m__metric *m = &r->e->metric[s->metric];
+   (s->asize, not 0): its tag and length, times and value, in a writer's
+   buffer buf of cap bytes whose last *n are written (p2m__bw; *n grows by
+   the point). Returns where its attributes go, NULL when counting (cap
+   0). */
+P2M__INLINE uint8_t *p2m__put_point_head(const p2m__metric *m, const p2m__series *s, uint32_t num,
+                                         uint8_t *buf, size_t cap, size_t *n) {
     const size_t len = P2M__ASIZE(s) - 1u + (m->is_gauge ? 18u : 27u); /* value, time, start */
     uint64_t v = (uint64_t)(int64_t)s->sum;
     uint8_t *d;
-    w->n += p2m__ld_size(len);
-    if (w->n > w->cap) return 0;
-    d = w->buf + (w->cap - w->n);
+    *n += p2m__ld_size(len);
+    if (*n > cap) return 0;
+    d = buf + (cap - *n);
     *d++ = (uint8_t)(num << 3 | P2M__WT_LEN);
     d = p2m__put_varint(d, len);
     if (!m->is_gauge) d = p2m__put_fixed64_1(d, P2M__PB_POINT_START_TIME_UNIX_NANO, s->start);
@@ -7075,7 +7076,7 @@ static void p2m__bw_point_known(const p2m_result *r, const p2m__series *s, uint3
     const uint8_t *kpos = r->ser_pos + (size_t)sid * nk;
     const size_t n0 = w->n; /* the point takes the bytes [cap - w->n, cap - n0) */
     uint32_t pos;
-    uint8_t *d = p2m__put_point_head(r, s, num, w);
+    uint8_t *d = p2m__put_point_head(&r->e->metric[s->metric], s, num, w->buf, w->cap, &w->n);
     if (!d) return;
     for (pos = 0; pos <= r->e->n_rules; pos++) /* in rule order, the name last */
         d = p2m__put_point_attr(r, vids, kpos, pos, d);
@@ -7083,34 +7084,57 @@ static void p2m__bw_point_known(const p2m_result *r, const p2m__series *s, uint3
     (void)n0;
 }
 
-/* The same for a point of the function metric (with rules): when its other
+/* The function metric's points pl[pi], pl[pi - 1], ... (with rules) as
+   field num, while their sizes are known (the first's is), each in one
+   piece as p2m__bw_point_known writes a point. When a point's other
    attributes are those of the point written before it (P2M__ASIZE_SAME on
    that one) they are copied from there (ru, kept as p2m__bw_attrs_of keeps
-   it) and only the name is written. */
-static void p2m__bw_point_fn(const p2m_result *r, const p2m__series *s, uint32_t sid,
-                             uint32_t num, p2m__bw *w, p2m__reuse *ru) {
-    const uint32_t nk = r->e->n_keys, *vids = r->ser_vids + (size_t)sid * nk;
-    const uint8_t *kpos = r->ser_pos + (size_t)sid * nk;
-    const size_t n0 = w->n; /* as in p2m__bw_point_known */
-    uint32_t pos;
-    uint8_t *d = p2m__put_point_head(r, s, num, w), *others = d;
-    if (!d) return;
-    /* points go last first: the one written before is series sid + 1 */
-    if (ru->ok && ru->sid == sid + 1u && (r->ser[ru->sid].asize & P2M__ASIZE_SAME)) {
-        const size_t n = ru->to - ru->from;
-        p2m__copy_short(d, w->buf + (w->cap - ru->to), n);
-        d += n;
-    } else {
-        for (pos = 0; pos < r->e->n_rules; pos++) d = p2m__put_point_attr(r, vids, kpos, pos, d);
+   it) and only the name is written. The writer's and ru's state stay in
+   locals for the run. Returns the index of the last point written: those
+   before it are left to the caller. */
+static P2M__NOINLINE size_t p2m__fn_points(const p2m_result *r, const uint32_t *pl, size_t pi,
+                                           uint32_t num, p2m__bw *w, p2m__reuse *ru) {
+    const uint32_t nk = r->e->n_keys, nr = r->e->n_rules;
+    const p2m__metric m = r->e->metric[P2M_METRIC_FUNCTION]; /* a copy: stores may alias it */
+    uint8_t *const buf = w->buf;
+    const size_t cap = w->cap;
+    size_t n = w->n, from = ru->from, to = ru->to;
+    uint32_t last = ru->sid;
+    int ok = ru->ok;
+    for (;;) {
+        const uint32_t sid = pl[pi];
+        const p2m__series *const s = &r->ser[sid];
+        const uint32_t *const vids = r->ser_vids + (size_t)sid * nk;
+        const uint8_t *const kpos = r->ser_pos + (size_t)sid * nk;
+        const size_t n0 = n; /* the point takes the bytes [cap - n, cap - n0) */
+        uint8_t *d = p2m__put_point_head(&m, s, num, buf, cap, &n), *others = d;
+        if (d) {
+            uint32_t pos;
+            /* points go last first: the one written before is series sid + 1 */
+            if (ok && last == sid + 1u && (r->ser[last].asize & P2M__ASIZE_SAME)) {
+                p2m__copy_short(d, buf + (cap - to), to - from);
+                d += to - from;
+            } else {
+                for (pos = 0; pos < nr; pos++) d = p2m__put_point_attr(r, vids, kpos, pos, d);
+            }
+            to = cap - (size_t)(others - buf); /* the others: where they are now */
+            from = to - (size_t)(d - others);
+            last = sid;
+            ok = 1;
+            d = p2m__put_point_attr(r, vids, kpos, nr, d); /* the name, last */
+            P2M_ASSERT(d == buf + (cap - n0));
+            (void)d; /* (read only by the assertion) */
+        }
+        (void)n0;
+        if (pi == 0 || !r->ser[pl[pi - 1]].asize || r->ser[pl[pi - 1]].overflow) break;
+        pi--;
     }
-    ru->to = w->cap - (size_t)(others - w->buf); /* the others: where they are now */
-    ru->from = ru->to - (size_t)(d - others);
-    ru->sid = sid;
-    ru->ok = 1;
-    d = p2m__put_point_attr(r, vids, kpos, r->e->n_rules, d); /* the name, last */
-    P2M_ASSERT(d == w->buf + (w->cap - n0));
-    (void)d; /* (read only by the assertion) */
-    (void)n0;
+    w->n = n;
+    ru->from = from;
+    ru->to = to;
+    ru->sid = last;
+    ru->ok = ok;
+    return pi;
 }
 #endif
 
@@ -7130,6 +7154,8 @@ static void p2m__encode(const p2m_result *r, p2m__bw *w) {
 #endif
             p2m__reuse ru;
             ru.ok = 0;
+            ru.sid = 0;
+            ru.from = ru.to = 0;
             p2m_result_metric(r, ri, mi, &info);
             mark_sum = w->n;
             if (!info.is_gauge) {
@@ -7171,7 +7197,7 @@ static void p2m__encode(const p2m_result *r, p2m__bw *w) {
                     const uint32_t num = info.is_gauge ? (uint32_t)P2M__PB_GAUGE_DATA_POINTS
                                                        : (uint32_t)P2M__PB_SUM_DATA_POINTS;
                     if (s->metric == P2M_METRIC_FUNCTION && r->e->n_rules)
-                        p2m__bw_point_fn(r, s, sid, num, w, &ru);
+                        pi = p2m__fn_points(r, r->plist + x->pl_first[mi], pi, num, w, &ru);
                     else
                         p2m__bw_point_known(r, s, sid, num, w);
                     continue;
