@@ -4534,6 +4534,44 @@ static P2M__MUST int p2m__walk_names(p2m__req *q, uint64_t stack_idx, uint32_t *
     /* inclusive: the distinct names of every frame, innermost first, are
        collected before anything is fed: a sample with an invalid frame
        feeds nothing */
+#if !P2M__FOR_SIZE
+    if (inclusive && loc.in_field && !loc.it.has_single) {
+        /* the packed list's indices of one or two bytes, in place, while
+           their locations are resolved; the loop below takes the rest */
+        const uint8_t *p = loc.it.p, *const e = loc.it.end;
+        const uint32_t n_locs = q->sv.n_locs;
+        while (p < e) {
+            uint32_t i = p[0];
+            const p2m__strent *m;
+            const uint8_t *nx = p + 1;
+            if (i >= 0x80u) {
+                if (e - p < 2 || p[1] >= 0x80u) break;
+                i = (i & 0x7fu) | (uint32_t)p[1] << 7;
+                nx++;
+            }
+            if (i >= n_locs) break;
+            m = &q->loc_memo[i];
+            if (m->off == P2M__LOC_UNRESOLVED) break;
+            p = nx;
+            if (m->len == 1) { /* most locations: one name, in the memo itself */
+                if (stamps[m->off] != stamp) {
+                    stamps[m->off] = stamp;
+                    P2M_ASSERT(n_fed < q->fn_list_cap);
+                    fn_list[n_fed++] = m->off;
+                }
+                continue;
+            }
+            for (k = 0; k < m->len; k++) {
+                const uint32_t id = q->lines[m->off + k];
+                if (stamps[id] == stamp) continue;
+                stamps[id] = stamp;
+                P2M_ASSERT(n_fed < q->fn_list_cap);
+                fn_list[n_fed++] = id;
+            }
+        }
+        loc.it.p = p;
+    }
+#endif
     while ((r = p2m__locs_next(q, &loc, &li)) > 0) {
         const uint32_t *ids;
         uint32_t n;
