@@ -5355,6 +5355,7 @@ P2M__INLINE P2M__MUST int p2m__read_sample(p2m__req *q, const p2m__field *f, con
     return rr;
 }
 
+#if !P2M__FOR_SIZE
 /* The sample memo's key for attribute_indices bytes [ap, ap + n): the
    bytes themselves when 16 or fewer (key2 the second eight), else a hash
    of them in key. lim: the end of the input, past which nothing is read. */
@@ -5414,6 +5415,52 @@ P2M__INLINE p2m__smemo *p2m__memo_entry(p2m__req *q, const p2m__smp *x, uint32_t
     p2m__memo_key(x->attrs.s.p, x->attrs.s.n, q->in + q->in_len, &key, &key2);
     return p2m__memo_find(q, x->attrs.s.p, x->attrs.s.n, key, key2, cls, sp, hit);
 }
+#else
+/* A build for size keeps the key and the lookup in one body: split in two
+   (as above), -Os makes the sample walk 16 bytes bigger on a Cortex-M4. */
+/* The sample memo entry for x's attribute_indices bytes and its stack's
+   properties sp (NULL: none read, or an invalid stack) with hash cls; *hit
+   when it holds their outcome already. On a miss the entry is taken for
+   them. */
+P2M__INLINE p2m__smemo *p2m__memo_entry(p2m__req *q, const p2m__smp *x, uint32_t cls,
+                                        const p2m__sprop *sp, int *hit) {
+    const uint8_t *ap = x->attrs.s.p;
+    uint32_t n = x->attrs.s.n, k, slot;
+    uint64_t key = 0, key2 = 0;
+    p2m__smemo *me;
+    if (n <= 16u) { /* the key is the bytes themselves */
+        /* no attributes: ap is not in the input (and the key stays 0) */
+        if (n != 0 && (size_t)(q->in + q->in_len - ap) >= 16u) {
+            key = p2m__le64(ap);
+            key2 = p2m__le64(ap + 8);
+            if (n < 8u) { key &= ((uint64_t)1 << (8u * n)) - 1u; key2 = 0; }
+            else if (n < 16u) key2 &= ((uint64_t)1 << (8u * (n - 8u))) - 1u;
+        } else {
+            for (k = 0; k < n && k < 8u; k++) key |= (uint64_t)ap[k] << (8u * k);
+            for (; k < n; k++) key2 |= (uint64_t)ap[k] << (8u * (k - 8u));
+        }
+    } else {
+        for (k = 0; k + 8u <= n; k += 8u) key = (key ^ p2m__le64(ap + k)) * 0x100000001B3u;
+        for (; k < n; k++) key = (key ^ ap[k]) * 0x100000001B3u;
+    }
+    slot = (uint32_t)(((key ^ key2 ^ n ^ (uint64_t)cls << 32) * 0x9E3779B97F4A7C15u) >> 40);
+    me = &q->smemo[slot & q->smemo_mask];
+    *hit = me->stamp == q->smemo_stamp && me->outcome != P2M__SM_NONE && me->len == n &&
+           me->key == key && me->key2 == key2 && me->cls == cls &&
+           (n <= 16u || p2m__bytes_eq(q->in + me->off, ap, n)) &&
+           (!sp || q->sprops + me->stk == sp || p2m__stack_same(q->sprops + me->stk, sp));
+    if (*hit) return me;
+    me->stamp = q->smemo_stamp;
+    me->key = key;
+    me->key2 = key2;
+    me->off = (uint32_t)(ap - q->in);
+    me->len = n;
+    me->cls = cls;
+    me->stk = sp ? (uint32_t)(sp - q->sprops) : 0u;
+    me->outcome = P2M__SM_NONE;
+    return me;
+}
+#endif
 
 /* The memo entry for the sample's slot values (q->smp_slots, at most four:
    the key holds them exactly, and the length UINT32_MAX sets it apart from
