@@ -4536,7 +4536,7 @@ static P2M__MUST int p2m__walk_names(p2m__req *q, uint64_t stack_idx, uint32_t *
        feeds nothing */
 #if !P2M__FOR_SIZE
     if (inclusive && loc.in_field && !loc.it.has_single) {
-        /* the packed list's indices of one or two bytes, in place, while
+        /* the packed list's indices of up to three bytes, in place, while
            their locations are resolved; the loop below takes the rest */
         const uint8_t *p = loc.it.p, *const e = loc.it.end;
         const uint32_t n_locs = q->sv.n_locs;
@@ -4544,10 +4544,15 @@ static P2M__MUST int p2m__walk_names(p2m__req *q, uint64_t stack_idx, uint32_t *
             uint32_t i = p[0];
             const p2m__strent *m;
             const uint8_t *nx = p + 1;
-            if (i >= 0x80u) {
-                if (e - p < 2 || p[1] >= 0x80u) break;
-                i = (i & 0x7fu) | (uint32_t)p[1] << 7;
+            if (i >= 0x80u) { /* two or three bytes: up to 2097151 */
+                if (e - p < 2) break;
+                i = (i & 0x7fu) | ((uint32_t)p[1] & 0x7fu) << 7;
                 nx++;
+                if (p[1] >= 0x80u) {
+                    if (e - p < 3 || p[2] >= 0x80u) break;
+                    i |= (uint32_t)p[2] << 14;
+                    nx++;
+                }
             }
             if (i >= n_locs) break;
             m = &q->loc_memo[i];
