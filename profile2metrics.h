@@ -4050,8 +4050,10 @@ P2M__INLINE uint16_t p2m__fn_attrs_size(p2m__req *q, uint32_t id) {
 }
 #endif
 
-/* The series of the current attribute set with hash h (p2m__series_for). */
-P2M__INLINE uint32_t p2m__series_at(p2m__req *q, uint32_t metric, uint32_t h) {
+/* The resource's series of metric for the current attribute set with hash
+   h: its id, or UINT32_MAX with *slot the free slot where it would go. */
+P2M__INLINE uint32_t p2m__series_find(const p2m__req *q, uint32_t metric, uint32_t h,
+                                      uint32_t *slot) {
     const uint32_t nk = q->e->n_keys;
     uint32_t i, k, id;
     for (i = h & q->shash_mask;; i = (i + 1) & q->shash_mask) {
@@ -4066,6 +4068,15 @@ P2M__INLINE uint32_t p2m__series_at(p2m__req *q, uint32_t metric, uint32_t h) {
         for (k = 0; k < nk && v[k] == q->kv[k]; k++) {}
         if (k == nk) return id;
     }
+    *slot = i;
+    return UINT32_MAX;
+}
+
+/* The series of the current attribute set with hash h (p2m__series_for). */
+P2M__INLINE uint32_t p2m__series_at(p2m__req *q, uint32_t metric, uint32_t h) {
+    const uint32_t nk = q->e->n_keys;
+    uint32_t i = 0, k, id = p2m__series_find(q, metric, h, &i);
+    if (id != UINT32_MAX) return id;
     if (q->count[metric] >= q->e->max_series) { /* cardinality limit: the overflow point */
         if (q->ovf[metric] != P2M__ID1_NONE) return P2M__ID1_ID(q->ovf[metric]);
         id = q->n_ser++;
@@ -4630,6 +4641,27 @@ static P2M__MUST int p2m__stack_names(p2m__req *q, uint64_t stack_idx, const uin
     return 0;
 }
 
+#if !P2M__FOR_SIZE
+/* The feed of p2m__feed_functions once the resource has max_series
+   function series and its overflow point: each name finds its own series,
+   else it counts for the overflow point. Returns how many did. Out of
+   line: inlined, the feed's general loop is slower. */
+static P2M__NOINLINE uint32_t p2m__feed_full(p2m__req *q, uint32_t base, const uint32_t *names,
+                                             uint32_t n, uint64_t contrib, uint64_t lo,
+                                             uint64_t hi) {
+    const uint32_t fk = q->e->fkey;
+    uint32_t k, novf = 0;
+    for (k = 0; k < n; k++) {
+        uint32_t id, slot;
+        q->kv[fk] = names[k];
+        id = p2m__series_find(q, P2M_METRIC_FUNCTION, p2m__hstep(base, names[k]), &slot);
+        if (id == UINT32_MAX) novf++;
+        else p2m__series_add(q, &q->ser[id], contrib, 1, lo, hi);
+    }
+    return novf;
+}
+#endif
+
 /* Feeds the function metric from one sample's stack: one point per name
    (base is the sample's p2m__kv_hash without fkey). 0 ok, 1 invalid
    reference, -1 malformed. */
@@ -4653,12 +4685,20 @@ static P2M__MUST int p2m__feed_functions(p2m__req *q, uint64_t stack_idx, uint64
 #endif
     /* Feeds that land in the overflow point (most, once a resource has
        max_series of them) are added to it once, together. */
-    for (k = 0; k < n; k++) {
-        p2m__series *se;
-        q->kv[fk] = names[k];
-        se = &q->ser[p2m__series_at(q, P2M_METRIC_FUNCTION, p2m__hstep(base, names[k]))];
-        if (se->overflow) novf++; /* the resource's overflow point */
-        else p2m__series_add(q, se, contrib, 1, lo, hi);
+#if !P2M__FOR_SIZE
+    if (q->count[P2M_METRIC_FUNCTION] >= q->e->max_series &&
+        q->ovf[P2M_METRIC_FUNCTION] != P2M__ID1_NONE) { /* no new series */
+        novf = p2m__feed_full(q, base, names, n, contrib, lo, hi);
+    } else
+#endif
+    {
+        for (k = 0; k < n; k++) {
+            p2m__series *se;
+            q->kv[fk] = names[k];
+            se = &q->ser[p2m__series_at(q, P2M_METRIC_FUNCTION, p2m__hstep(base, names[k]))];
+            if (se->overflow) novf++; /* the resource's overflow point */
+            else p2m__series_add(q, se, contrib, 1, lo, hi);
+        }
     }
     if (novf)
         p2m__series_add(q, &q->ser[P2M__ID1_ID(q->ovf[P2M_METRIC_FUNCTION])], contrib, novf, lo,
