@@ -5461,12 +5461,12 @@ P2M__INLINE p2m__smemo *p2m__memo_entry(p2m__req *q, const p2m__smp *x, uint32_t
     return p2m__memo_find(q, x->attrs.s.p, x->attrs.s.n, key, key2, cls, sp, hit);
 }
 #else
-/* A build for size keeps the key and the lookup in one body: split in two
-   (as above), -Os makes the sample walk 16 bytes bigger on a Cortex-M4. */
 /* The sample memo entry for x's attribute_indices bytes and its stack's
    properties sp (NULL: none read, or an invalid stack) with hash cls; *hit
    when it holds their outcome already. On a miss the entry is taken for
-   them. */
+   them. A build for size keeps the key and the lookup in one body: split
+   in two as above, -Os makes the sample walk 16 to 24 bytes bigger on a
+   Cortex-M4, and such a build has no memo lane to call them. */
 P2M__INLINE p2m__smemo *p2m__memo_entry(p2m__req *q, const p2m__smp *x, uint32_t cls,
                                         const p2m__sprop *sp, int *hit) {
     const uint8_t *ap = x->attrs.s.p;
