@@ -5405,6 +5405,34 @@ P2M__INLINE P2M__MUST int p2m__read_sample(p2m__req *q, const p2m__field *f, con
     return rr;
 }
 
+/* The sample memo entry for attribute_indices bytes [ap, ap + n) with key
+   key, key2 (the bytes themselves when 16 or fewer, else a hash of them:
+   p2m__memo_key, or the key part of a build for size's p2m__memo_entry)
+   and its stack's properties sp (NULL: none read, or an invalid stack)
+   with hash cls; *hit when it holds their outcome already. On a miss the
+   entry is taken for them. */
+P2M__INLINE p2m__smemo *p2m__memo_find(p2m__req *q, const uint8_t *ap, uint32_t n, uint64_t key,
+                                       uint64_t key2, uint32_t cls, const p2m__sprop *sp,
+                                       int *hit) {
+    const uint32_t slot =
+        (uint32_t)(((key ^ key2 ^ n ^ (uint64_t)cls << 32) * 0x9E3779B97F4A7C15u) >> 40);
+    p2m__smemo *me = &q->smemo[slot & q->smemo_mask];
+    *hit = me->stamp == q->smemo_stamp && me->outcome != P2M__SM_NONE && me->len == n &&
+           me->key == key && me->key2 == key2 && me->cls == cls &&
+           (n <= 16u || p2m__bytes_eq(q->in + me->off, ap, n)) &&
+           (!sp || q->sprops + me->stk == sp || p2m__stack_same(q->sprops + me->stk, sp));
+    if (*hit) return me;
+    me->stamp = q->smemo_stamp;
+    me->key = key;
+    me->key2 = key2;
+    me->off = (uint32_t)(ap - q->in);
+    me->len = n;
+    me->cls = cls;
+    me->stk = sp ? (uint32_t)(sp - q->sprops) : 0u;
+    me->outcome = P2M__SM_NONE;
+    return me;
+}
+
 #if !P2M__FOR_SIZE
 /* The sample memo's key for attribute_indices bytes [ap, ap + n): the
    bytes themselves when 16 or fewer (key2 the second eight), else a hash
@@ -5432,32 +5460,6 @@ P2M__INLINE void p2m__memo_key(const uint8_t *ap, uint32_t n, const uint8_t *lim
     *k2 = key2;
 }
 
-/* The sample memo entry for attribute_indices bytes [ap, ap + n) with key
-   key, key2 (p2m__memo_key) and its stack's properties sp (NULL: none
-   read, or an invalid stack) with hash cls; *hit when it holds their
-   outcome already. On a miss the entry is taken for them. */
-P2M__INLINE p2m__smemo *p2m__memo_find(p2m__req *q, const uint8_t *ap, uint32_t n, uint64_t key,
-                                       uint64_t key2, uint32_t cls, const p2m__sprop *sp,
-                                       int *hit) {
-    const uint32_t slot =
-        (uint32_t)(((key ^ key2 ^ n ^ (uint64_t)cls << 32) * 0x9E3779B97F4A7C15u) >> 40);
-    p2m__smemo *me = &q->smemo[slot & q->smemo_mask];
-    *hit = me->stamp == q->smemo_stamp && me->outcome != P2M__SM_NONE && me->len == n &&
-           me->key == key && me->key2 == key2 && me->cls == cls &&
-           (n <= 16u || p2m__bytes_eq(q->in + me->off, ap, n)) &&
-           (!sp || q->sprops + me->stk == sp || p2m__stack_same(q->sprops + me->stk, sp));
-    if (*hit) return me;
-    me->stamp = q->smemo_stamp;
-    me->key = key;
-    me->key2 = key2;
-    me->off = (uint32_t)(ap - q->in);
-    me->len = n;
-    me->cls = cls;
-    me->stk = sp ? (uint32_t)(sp - q->sprops) : 0u;
-    me->outcome = P2M__SM_NONE;
-    return me;
-}
-
 /* The sample memo entry for x's attribute_indices bytes (p2m__memo_find). */
 P2M__INLINE p2m__smemo *p2m__memo_entry(p2m__req *q, const p2m__smp *x, uint32_t cls,
                                         const p2m__sprop *sp, int *hit) {
@@ -5469,15 +5471,14 @@ P2M__INLINE p2m__smemo *p2m__memo_entry(p2m__req *q, const p2m__smp *x, uint32_t
 /* The sample memo entry for x's attribute_indices bytes and its stack's
    properties sp (NULL: none read, or an invalid stack) with hash cls; *hit
    when it holds their outcome already. On a miss the entry is taken for
-   them. A build for size keeps the key and the lookup in one body: split
-   in two as above, -Os makes the sample walk 16 to 24 bytes bigger on a
-   Cortex-M4, and such a build has no memo lane to call them. */
+   them. A build for size works the key out in this body: through
+   p2m__memo_key, as above, -Os makes the sample walk 16 to 24 bytes bigger
+   on a Cortex-M4, and such a build has no memo lane to share it with. */
 P2M__INLINE p2m__smemo *p2m__memo_entry(p2m__req *q, const p2m__smp *x, uint32_t cls,
                                         const p2m__sprop *sp, int *hit) {
     const uint8_t *ap = x->attrs.s.p;
-    uint32_t n = x->attrs.s.n, k, slot;
+    uint32_t n = x->attrs.s.n, k;
     uint64_t key = 0, key2 = 0;
-    p2m__smemo *me;
     if (n <= 16u) { /* the key is the bytes themselves */
         /* no attributes: ap is not in the input (and the key stays 0) */
         if (n != 0 && (size_t)(q->in + q->in_len - ap) >= 16u) {
@@ -5493,22 +5494,7 @@ P2M__INLINE p2m__smemo *p2m__memo_entry(p2m__req *q, const p2m__smp *x, uint32_t
         for (k = 0; k + 8u <= n; k += 8u) key = (key ^ p2m__le64(ap + k)) * 0x100000001B3u;
         for (; k < n; k++) key = (key ^ ap[k]) * 0x100000001B3u;
     }
-    slot = (uint32_t)(((key ^ key2 ^ n ^ (uint64_t)cls << 32) * 0x9E3779B97F4A7C15u) >> 40);
-    me = &q->smemo[slot & q->smemo_mask];
-    *hit = me->stamp == q->smemo_stamp && me->outcome != P2M__SM_NONE && me->len == n &&
-           me->key == key && me->key2 == key2 && me->cls == cls &&
-           (n <= 16u || p2m__bytes_eq(q->in + me->off, ap, n)) &&
-           (!sp || q->sprops + me->stk == sp || p2m__stack_same(q->sprops + me->stk, sp));
-    if (*hit) return me;
-    me->stamp = q->smemo_stamp;
-    me->key = key;
-    me->key2 = key2;
-    me->off = (uint32_t)(ap - q->in);
-    me->len = n;
-    me->cls = cls;
-    me->stk = sp ? (uint32_t)(sp - q->sprops) : 0u;
-    me->outcome = P2M__SM_NONE;
-    return me;
+    return p2m__memo_find(q, ap, n, key, key2, cls, sp, hit);
 }
 #endif
 
