@@ -2346,13 +2346,21 @@ P2M__INLINE const uint8_t *p2m__run_skip(uint32_t t, const uint8_t *p, const uin
     const uint8_t *v;
     if (p <= lim) {
         while (p[0] == t) {
-            const int k = p2m__run_len(p, lim, end, &len, &v);
-            if (!k) break;
+            int k;
+            for (;;) { /* one-byte lengths with the next entry at or below lim: nearly all */
+                const size_t l = p[1];
+                if (l >= 0x80u || (uintptr_t)p + l + 2u > (uintptr_t)lim) break;
+                p += l + 2u;
+                c++;
+                if (p[0] != t) goto done;
+            }
+            if (!(k = p2m__run_len(p, lim, end, &len, &v))) break;
             p = v + len;
             c++;
             if (k == 1) break;
         }
     }
+done:
     *n += c;
     return p;
 }
