@@ -772,10 +772,12 @@ static void p2m__memset_impl(void *dst, int c, size_t n) {
 #define P2M__MAX_PATTERNS P2M_MAX_PATTERNS
 /* "No such thing", one constant per meaning:
    P2M__NONE      no key or slot (indices into the engine's keys and slots; fits 16 bits)
+   P2M__BADSLOT   the slot of an attribute-table entry with an invalid reference
    P2M__NO_ID     no series or resource id (uint32_t ids of the cumulative merge)
    P2M__ID1_NONE  in tables that hold an id as id + 1 (P2M__ID1 stores one,
                   P2M__ID1_ID reads it back), so that zeroed memory is "none yet" */
 #define P2M__NONE 0xFFFFu
+#define P2M__BADSLOT 0xFFFEu
 #define P2M__NO_ID UINT32_MAX
 #define P2M__ID1_NONE 0u
 #define P2M__ID1(id) ((id) + 1u)
@@ -2109,8 +2111,8 @@ typedef struct p2m__val {     /* an interned attribute value (24 B on 32-bit tar
 
 typedef struct p2m__aent {    /* a resolved attribute-table entry */
     uint32_t vid;             /* its value id */
-    uint16_t slot;            /* which effective-attribute key it fills, or NONE */
-    uint16_t bad;             /* it holds an invalid reference */
+    uint16_t slot;            /* which effective-attribute key it fills, NONE, or BADSLOT
+                                 when it holds an invalid reference */
 } p2m__aent;
 
 /* An attribute-table entry in its two phases: its span in the input until
@@ -3582,7 +3584,6 @@ static P2M__NOINLINE P2M__MUST int p2m__index_dictionary(p2m__req *q) {
         p2m_str key;
         a->vid = P2M__VID_ABSENT;
         a->slot = P2M__NONE;
-        a->bad = 0;
         if (!P2M__FOR_SIZE && p2m__kvu_plain(kp, kend, &key_idx, &val)) {
             has_val = 1;
         } else {
@@ -3604,13 +3605,13 @@ static P2M__NOINLINE P2M__MUST int p2m__index_dictionary(p2m__req *q) {
         if (!q->akey && ck[key_idx & 7u] == key_idx && key_idx != UINT64_MAX) {
             a->slot = cs[key_idx & 7u];
         } else {
-            if (p2m__string(q, key_idx, &key) < 0) { a->bad = 1; continue; }
+            if (p2m__string(q, key_idx, &key) < 0) { a->slot = P2M__BADSLOT; continue; }
             a->slot = (uint16_t)p2m__slot_of(q->e, key);
             ck[key_idx & 7u] = key_idx;
             cs[key_idx & 7u] = a->slot;
         }
 #else
-        if (p2m__string(q, key_idx, &key) < 0) { a->bad = 1; continue; }
+        if (p2m__string(q, key_idx, &key) < 0) { a->slot = P2M__BADSLOT; continue; }
         a->slot = (uint16_t)p2m__slot_of(q->e, key);
 #endif
         if (q->akey)
@@ -3630,7 +3631,7 @@ static P2M__NOINLINE P2M__MUST int p2m__index_dictionary(p2m__req *q) {
             } else if ((b = p2m__anyvalue(&q->w, &tab, val, &type, &ptr, &len, &num)) < 0) {
                 return -1;
             }
-            if (b) a->bad = 1;
+            if (b) a->slot = P2M__BADSLOT;
             else a->vid = p2m__intern(q, type, ptr, len, num);
         }
     }
@@ -3774,7 +3775,7 @@ static P2M__MUST int p2m__profile_info(p2m__req *q, p2m__span s, p2m__pinfo *pi,
                     continue;
                 }
                 a = &q->aslots[idx].ent;
-                if (a->bad) {
+                if (a->slot == P2M__BADSLOT) {
                     if (!pi->bad) { pi->bad = 1; pi->bad_at = f.at; }
                     continue;
                 }
@@ -4760,7 +4761,7 @@ P2M__INLINE P2M__MUST int p2m__location_frame_in(p2m__req *q, uint64_t li, uint3
                 if (idx != 0) return 1;
                 continue;
             }
-            if (q->aslots[idx].ent.bad) return 1;
+            if (q->aslots[idx].ent.slot == P2M__BADSLOT) return 1;
             if (q->aslots[idx].ent.slot == q->e->ftype_slot) *type = q->aslots[idx].ent.vid;
         }
         if (ri < 0) return -1;
@@ -5041,11 +5042,8 @@ static P2M__NOINLINE const uint8_t *p2m__attrs_packed(p2m__req *q, const uint8_t
             continue;
         }
         a = &as[i].ent;
-        if (P2M__UNLIKELY(a->bad)) {
-            if (!*bad) { *bad = 1; *bad_at = at; }
-            continue;
-        }
-        if (a->slot != P2M__NONE) slots[a->slot] = a->vid;
+        if (P2M__LIKELY(a->slot < P2M__BADSLOT)) slots[a->slot] = a->vid;
+        else if (a->slot == P2M__BADSLOT && !*bad) { *bad = 1; *bad_at = at; }
     }
     return p;
 }
@@ -5069,7 +5067,7 @@ P2M__INLINE P2M__MUST int p2m__sample_attrs(p2m__req *q, const p2m__field *g, in
             continue;
         }
         a = &q->aslots[idx].ent;
-        if (P2M__UNLIKELY(a->bad)) {
+        if (P2M__UNLIKELY(a->slot == P2M__BADSLOT)) {
             if (!*bad) { *bad = 1; *bad_at = g->at; }
             continue;
         }
