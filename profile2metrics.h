@@ -1027,12 +1027,19 @@ static const uint8_t *p2m__varint_end9(const uint8_t *v, const uint8_t *end) {
     return v < last ? v + 1 : 0;
 }
 
+/* The value of a varint of two bytes, b0 >= 0x80 and b1 < 0x80, and of three,
+   b0 and b1 >= 0x80: the continuation bits are subtracted, one instruction
+   fewer than masking each off. */
+#define P2M__VARINT2(b0, b1) ((uint32_t)(b0) + ((uint32_t)(b1) << 7) - 0x80u)
+#define P2M__VARINT3(b0, b1, b2) \
+    ((uint32_t)(b0) + ((uint32_t)(b1) << 7) + ((uint32_t)(b2) << 14) - 0x4080u)
+
 /* The value of the varint [p, e) of at most 9 bytes (p2m__varint_end9). */
 P2M__INLINE uint64_t p2m__varint9(const uint8_t *p, const uint8_t *e) {
     uint64_t v = 0;
     unsigned shift = 0;
     if (!P2M__FOR_SIZE && e - p == 1) return p[0]; /* most indices: one or two bytes */
-    if (!P2M__FOR_SIZE && e - p == 2) return (uint64_t)(p[0] & 0x7fu) | (uint64_t)p[1] << 7;
+    if (!P2M__FOR_SIZE && e - p == 2) return P2M__VARINT2(p[0], p[1]);
     for (; p < e; p++, shift += 7) v |= (uint64_t)(*p & 0x7fu) << shift;
     return v;
 }
@@ -1158,7 +1165,7 @@ P2M__INLINE int p2m__short_len(const uint8_t *p, const uint8_t *end, uint32_t *l
     const uint8_t *q = p + 2;
     if (n >= 0x80u) {
         if (end - p < 3 || p[2] >= 0x80u) return 0;
-        n = (n & 0x7fu) | (size_t)p[2] << 7;
+        n = P2M__VARINT2(n, p[2]);
         q++;
     }
     if ((uintptr_t)q + n > (uintptr_t)end) return 0; /* as integers: q + n may pass end */
@@ -1191,7 +1198,7 @@ P2M__INLINE P2M__MUST int p2m__next(p2m__wire *w, const uint8_t **pp, const uint
             if (len < 0x80) {
                 p += 2;
             } else if (p[2] < 0x80) {
-                len = (len & 0x7fu) | (uint32_t)p[2] << 7;
+                len = P2M__VARINT2(len, p[2]);
                 p += 3;
             } else {
                 return p2m__next_slow_copy(w, pp, end, f);
@@ -1229,7 +1236,7 @@ P2M__INLINE P2M__MUST int p2m__next(p2m__wire *w, const uint8_t **pp, const uint
                 f->v = p[1];
                 *pp = p + 2;
             } else if (p[2] < 0x80) { /* two-byte values: indices up to 16383 */
-                f->v = (uint64_t)(p[1] & 0x7fu) | (uint64_t)p[2] << 7;
+                f->v = P2M__VARINT2(p[1], p[2]);
                 *pp = p + 3;
             } else {
                 return p2m__next_slow_copy(w, pp, end, f);
@@ -1308,17 +1315,17 @@ P2M__INLINE P2M__MUST int p2m__ints_next(p2m__wire *w, p2m__ints *it, uint64_t *
     }
     if (it->end - p >= 3) {
         if (p[1] < 0x80) { /* two bytes: indices up to 16383 */
-            *v = (uint64_t)(p[0] & 0x7fu) | (uint64_t)p[1] << 7;
+            *v = P2M__VARINT2(p[0], p[1]);
             it->p = p + 2;
             return 1;
         }
         if (p[2] < 0x80) { /* three bytes: up to 2097151 */
-            *v = (uint64_t)(p[0] & 0x7fu) | (uint64_t)(p[1] & 0x7fu) << 7 | (uint64_t)p[2] << 14;
+            *v = P2M__VARINT3(p[0], p[1], p[2]);
             it->p = p + 3;
             return 1;
         }
     } else if (it->end - p == 2 && p[1] < 0x80) {
-        *v = (uint64_t)(p[0] & 0x7fu) | (uint64_t)p[1] << 7;
+        *v = P2M__VARINT2(p[0], p[1]);
         it->p = p + 2;
         return 1;
     }
@@ -2328,7 +2335,7 @@ P2M__INLINE int p2m__run_len(const uint8_t *p, const uint8_t *lim, const uint8_t
     const uint8_t *q = p + 2;
     if (n >= 0x80u) {
         if (p[2] >= 0x80u) return 0;
-        n = (n & 0x7fu) | (size_t)p[2] << 7;
+        n = P2M__VARINT2(n, p[2]);
         q++;
     }
     *len = n;
@@ -3422,18 +3429,16 @@ P2M__INLINE const uint8_t *p2m__kvu_key(const uint8_t *p, const uint8_t *end, ui
             *key = v;
             return p + 1;
         }
-        v = (v & 0x7fu) | (uint32_t)(p[1] & 0x7fu) << 7;
         if (p[1] < 0x80u) {
-            *key = v;
+            *key = P2M__VARINT2(v, p[1]);
             return p + 2;
         }
-        v |= (uint32_t)(p[2] & 0x7fu) << 14;
         if (p[2] < 0x80u) {
-            *key = v;
+            *key = P2M__VARINT3(v, p[1], p[2]);
             return p + 3;
         }
         if (p[3] >= 0x80u) return 0;
-        *key = v | (uint32_t)p[3] << 21;
+        *key = P2M__VARINT3(v, p[1], p[2]) + ((uint32_t)p[3] << 21) - 0x200000u; /* p[2]'s bit */
         return p + 4;
     }
     if (p < end && p[0] < 0x80u) { /* a key last in its entry (Go's order): mostly one byte */
@@ -4198,7 +4203,7 @@ P2M__INLINE P2M__MUST int p2m__varint_field(p2m__req *q, const uint8_t *p, const
                 continue;
             }
             if (end - p >= 3 && p[2] < 0x80u) {
-                if (t == P2M__TAG(num, P2M__WT_VARINT)) *v = (p[1] & 0x7fu) | (uint32_t)p[2] << 7;
+                if (t == P2M__TAG(num, P2M__WT_VARINT)) *v = P2M__VARINT2(p[1], p[2]);
                 p += 3;
                 continue;
             }
@@ -4583,12 +4588,13 @@ static P2M__MUST int p2m__walk_names(p2m__req *q, uint64_t stack_idx, uint32_t *
             const uint8_t *nx = p + 1;
             if (i >= 0x80u) { /* two or three bytes: up to 2097151 */
                 if (e - p < 2) break;
-                i = (i & 0x7fu) | ((uint32_t)p[1] & 0x7fu) << 7;
-                nx++;
-                if (p[1] >= 0x80u) {
-                    if (e - p < 3 || p[2] >= 0x80u) break;
-                    i |= (uint32_t)p[2] << 14;
+                if (p[1] < 0x80u) {
+                    i = P2M__VARINT2(i, p[1]);
                     nx++;
+                } else {
+                    if (e - p < 3 || p[2] >= 0x80u) break;
+                    i = P2M__VARINT3(i, p[1], p[2]);
+                    nx += 2;
                 }
             }
             if (i >= n_locs) break;
@@ -5026,13 +5032,14 @@ static P2M__NOINLINE const uint8_t *p2m__attrs_packed(p2m__req *q, const uint8_t
     const uint32_t n_attrs = q->sv.n_attrs;
     const p2m__aslot *const as = q->aslots; /* locals: the stores below may alias q */
     uint32_t *const slots = q->smp_slots;
+    const uintptr_t last = (uintptr_t)e - 1u; /* p < last: p[1] is in the list too */
     while (p < e) {
         uint32_t i = p[0];
         const p2m__aent *a;
         if (i < 0x80u) {
             p++;
-        } else if (e - p >= 2 && p[1] < 0x80u) {
-            i = (i & 0x7fu) | (uint32_t)p[1] << 7;
+        } else if ((uintptr_t)p < last && p[1] < 0x80u) {
+            i = P2M__VARINT2(i, p[1]);
             p += 2;
         } else {
             break;
@@ -5151,7 +5158,7 @@ P2M__INLINE const uint8_t *p2m__canon_stack(const uint8_t *p, const uint8_t *end
         return p + 2;
     }
     if (end - p >= 3 && p[2] < 0x80u) { /* 128 to 16383 */
-        c->stack = (p[1] & 0x7fu) | (uint32_t)p[2] << 7;
+        c->stack = P2M__VARINT2(p[1], p[2]);
         return p + 3;
     }
     if (!(v = p2m__varint_end_long(p + 1, end))) return 0; /* inline, unlike varint_end9 */
