@@ -3885,6 +3885,18 @@ static int p2m__filter_match(p2m__req *q, uint32_t f, uint32_t vid) {
     return m;
 }
 
+/* p2m__filter_match for a sample's subject, a known verdict read in line
+   (builds for size: always the call). p2m__place_filters marks the absent
+   value judged by every filter and not matched, as p2m__filter_match
+   answers for it. */
+P2M__INLINE int p2m__filter_test(p2m__req *q, uint32_t f, uint32_t vid) {
+    if (!P2M__FOR_SIZE) {
+        const unsigned v = q->verdict[vid];
+        if (v & (1u << (2 * f))) return (int)(v >> (2 * f + 1)) & 1;
+    }
+    return p2m__filter_match(q, f, vid);
+}
+
 /* The value a regex rule extracts from subject vid (memoised). */
 static uint32_t p2m__rule_extract(p2m__req *q, const p2m__rule *r, uint32_t vid) {
     uint32_t *memo, out = P2M__VID_ABSENT;
@@ -5570,13 +5582,13 @@ P2M__INLINE p2m__series *p2m__memo_replay(p2m__req *q, uint32_t outcome, p2m__sm
 P2M__INLINE int p2m__filtered(p2m__req *q, const p2m__field *f, uint32_t f_attrs, p2m__smemo *me) {
     const p2m__filter *fl = q->e->filter;
     if (fl[P2M__F_PROCESS].enabled &&
-        !p2m__filter_match(q, P2M__F_PROCESS, q->smp_slots[fl[P2M__F_PROCESS].slots[0]])) {
+        !p2m__filter_test(q, P2M__F_PROCESS, q->smp_slots[fl[P2M__F_PROCESS].slots[0]])) {
         if (me) me->outcome = P2M__SM_DROP_PROCESS;
         q->st->dropped_process++;
         return 1;
     }
     if (fl[P2M__F_THREAD].enabled &&
-        !p2m__filter_match(q, P2M__F_THREAD, q->smp_slots[fl[P2M__F_THREAD].slots[0]])) {
+        !p2m__filter_test(q, P2M__F_THREAD, q->smp_slots[fl[P2M__F_THREAD].slots[0]])) {
         if (me) me->outcome = P2M__SM_DROP_THREAD;
         q->st->dropped_thread++;
         return 1;
@@ -5588,7 +5600,7 @@ P2M__INLINE int p2m__filtered(p2m__req *q, const p2m__field *f, uint32_t f_attrs
             m = p2m__pattern_all(q, f->s, f_attrs);
         } else {
             for (k = 0; k < fl[P2M__F_PATTERN].n_slots && !m; k++)
-                m = p2m__filter_match(q, P2M__F_PATTERN, q->smp_slots[fl[P2M__F_PATTERN].slots[k]]);
+                m = p2m__filter_test(q, P2M__F_PATTERN, q->smp_slots[fl[P2M__F_PATTERN].slots[k]]);
         }
         if (!m) {
             if (me) me->outcome = P2M__SM_DROP_PATTERN;
@@ -8124,6 +8136,8 @@ static void p2m__place_filters(p2m__req *q, const p2m__plan *pl, uint8_t *base) 
     if (e->any_filter) {
         q->verdict = base + pl->verdict;
         P2M_MEMSET(q->verdict, 0, pl->vals_cap);
+        if (!P2M__FOR_SIZE) /* for p2m__filter_test: absent, judged by every filter, no match */
+            q->verdict[P2M__VID_ABSENT] = 0x55u;
     }
     if (e->n_rx_rules) {
         q->rx_memo = (uint32_t *)(void *)(base + pl->rx_memo);
