@@ -5068,6 +5068,18 @@ static P2M__NOINLINE const uint8_t *p2m__attrs_packed(p2m__req *q, const uint8_t
 }
 #endif
 
+/* d[0, n) = s[0, n), a sample's slots from its profile's: a loop in line,
+   as there are a few, where a call to memcpy costs more than the copy
+   (builds for size: the call). */
+P2M__INLINE void p2m__copy_slots(uint32_t *d, const uint32_t *s, uint32_t n) {
+    uint32_t i;
+    if (P2M__FOR_SIZE) {
+        P2M_MEMCPY(d, s, n * sizeof *d);
+        return;
+    }
+    for (i = 0; i < n; i++) d[i] = s[i];
+}
+
 /* A sample's attribute_indices field (packed or one unpacked value) applied
    to q->smp_slots; an invalid index marks the sample bad. */
 P2M__INLINE P2M__MUST int p2m__sample_attrs(p2m__req *q, const p2m__field *g, int *bad,
@@ -5339,7 +5351,6 @@ P2M__INLINE int p2m__sample_plain(const uint8_t *p, const uint8_t *end, const p2
 P2M__INLINE P2M__MUST int p2m__read_sample(p2m__req *q, const p2m__field *f, const p2m__pinfo *pi,
                                  const p2m__sfields *sf, int memo, p2m__smp *x) {
     const p2m_engine *e = q->e;
-    const size_t slot_bytes = e->n_slots * sizeof(uint32_t);
     const uint8_t *sp = f->s.p, *send = f->s.p + f->s.n;
     p2m__field g;
     int rr;
@@ -5349,7 +5360,7 @@ P2M__INLINE P2M__MUST int p2m__read_sample(p2m__req *q, const p2m__field *f, con
     x->bad = pi->bad;
     x->bad_at = pi->bad_at;
     x->memo = memo;
-    if (!memo) P2M_MEMCPY(q->smp_slots, q->prof_slots, slot_bytes);
+    if (!memo) p2m__copy_slots(q->smp_slots, q->prof_slots, e->n_slots);
     if (++q->sstamp == 0) { /* wrapped: forget the marks */
         if (q->kstamp) P2M_MEMSET(q->kstamp, 0, (size_t)q->vals_cap * 4u);
         q->sstamp = 1;
@@ -5400,7 +5411,7 @@ P2M__INLINE P2M__MUST int p2m__read_sample(p2m__req *q, const p2m__field *f, con
             } else if (g.wt == P2M__WT_VARINT ||
                        x->n_attr_fields) { /* unpacked or several: in order, now */
                 x->memo = 0;
-                P2M_MEMCPY(q->smp_slots, q->prof_slots, slot_bytes);
+                p2m__copy_slots(q->smp_slots, q->prof_slots, e->n_slots);
                 if (x->n_attr_fields && p2m__sample_attrs(q, &x->attrs, &x->bad, &x->bad_at) < 0)
                     return -1;
                 if (p2m__sample_attrs(q, &g, &x->bad, &x->bad_at) < 0) return -1;
@@ -5850,7 +5861,7 @@ P2M__INLINE P2M__MUST int p2m__walk_profile(p2m__req *q, p2m__span s, const p2m_
 #endif
             if (hit && !(se = p2m__memo_replay(q, me->outcome, &x))) continue;
             if (!hit) {
-                P2M_MEMCPY(q->smp_slots, q->prof_slots, e->n_slots * sizeof(uint32_t));
+                p2m__copy_slots(q->smp_slots, q->prof_slots, e->n_slots);
                 if (x.n_attr_fields && p2m__sample_attrs(q, &x.attrs, &x.bad, &x.bad_at) < 0)
                     return -1;
 #if !P2M__FOR_SIZE
