@@ -3336,6 +3336,33 @@ P2M__INLINE const uint8_t *p2m__scan_run(p2m__scan *s, const uint8_t *in, uint32
     return dp;
 }
 
+/* The rest of a run of attribute-table entries, kept downward as
+   p2m__scan_entry keeps them, while they fit (s->up is s->ap): as
+   p2m__scan_run. An entry that does not fit stops it; the caller reads that
+   one. */
+P2M__INLINE const uint8_t *p2m__scan_attr_run(p2m__scan *s, const uint8_t *in, const uint8_t *dp,
+                                              const uint8_t *lim, const uint8_t *dend) {
+    const uint32_t t = P2M__TAG(P2M__PB_DICT_ATTRIBUTE_TABLE, P2M__WT_LEN);
+    const p2m__strent *const sp = s->sp;
+    p2m__strent *ap = s->ap;
+    if (dp <= lim) {
+        while (dp[0] == t && sp < ap) {
+            size_t len;
+            const uint8_t *v;
+            const int k = p2m__run_len(dp, lim, dend, &len, &v);
+            if (!k) break;
+            --ap;
+            ap->off = (uint32_t)(v - in);
+            ap->len = (uint32_t)len;
+            dp = v + len;
+            if (k == 1) break;
+        }
+    }
+    s->na += (uint32_t)(s->ap - ap);
+    s->ap = s->up = ap;
+    return dp;
+}
+
 /* Does the scan keep the entries of dictionary table num? */
 P2M__INLINE int p2m__scan_keeps(uint32_t num, int stacks) {
     return num == P2M__PB_DICT_STRING_TABLE || num == P2M__PB_DICT_ATTRIBUTE_TABLE ||
@@ -3378,6 +3405,10 @@ P2M__INLINE P2M__MUST int p2m__dict_scan_in(p2m__req *q, uint8_t *lo, uint8_t *h
                     /* -Os: the loop reads the rest too */
                     if (!P2M__FOR_SIZE && s.sp != before) {
                         dp = p2m__scan_run(&s, q->in, t, dp, lim, dend);
+                    } else if (!P2M__FOR_SIZE &&
+                               t == P2M__TAG(P2M__PB_DICT_ATTRIBUTE_TABLE, P2M__WT_LEN) &&
+                               s.up == s.ap) {
+                        dp = p2m__scan_attr_run(&s, q->in, dp, lim, dend);
                     } else if (!P2M__FOR_SIZE && !p2m__scan_keeps(t >> 3, stacks)) {
                         dp = p2m__scan_skip(t, dp, lim, dend);
                     }
