@@ -2677,7 +2677,9 @@ P2M__INLINE P2M__MUST int p2m__dict_entry(p2m__req *q, uint32_t num, const uint8
 
 /* Counts the dictionary's entries. A hot loop: entries with a one-byte tag
    and a one- or two-byte length (nearly all of them) are read in place;
-   anything else goes through the general reader. */
+   anything else goes through the general reader. The rest of a run of
+   strings, attributes, mappings or functions, which only count, is passed
+   over by p2m__run_skip. */
 static P2M__MUST int p2m__survey_dict(p2m__req *q, int lines, p2m__dmax *mx) {
     const uint8_t *dp = q->sv.dict.p, *dend = dp + q->sv.dict.n;
     p2m__field f;
@@ -2686,8 +2688,21 @@ static P2M__MUST int p2m__survey_dict(p2m__req *q, int lines, p2m__dmax *mx) {
     const uint8_t *v;
     for (;;) {
         while (p2m__short_field(dp, dend, &len, &v)) {
-            if (p2m__dict_entry(q, (uint32_t)dp[0] >> 3, v, len, lines, mx) < 0) return -1;
+            const uint32_t t = dp[0];
+            uint32_t *cnt;
+            uint64_t n = 0;
+            if (p2m__dict_entry(q, t >> 3, v, len, lines, mx) < 0) return -1;
             dp = v + len;
+            if (P2M__FOR_SIZE || dend - dp < 3) continue;
+            switch (t >> 3) {
+            case P2M__PB_DICT_STRING_TABLE: cnt = &q->sv.n_strings; break;
+            case P2M__PB_DICT_ATTRIBUTE_TABLE: cnt = &q->sv.n_attrs; break;
+            case P2M__PB_DICT_MAPPING_TABLE: cnt = &q->sv.n_maps; break;
+            case P2M__PB_DICT_FUNCTION_TABLE: cnt = &q->sv.n_funcs; break;
+            default: continue;
+            }
+            dp = p2m__run_skip(t, dp, dend - 3, dend, &n);
+            *cnt += (uint32_t)n;
         }
         if ((r = p2m__next(&q->w, &dp, dend, &f)) <= 0) return r;
         if (f.wt == P2M__WT_LEN && p2m__dict_entry(q, f.num, f.s.p, f.s.n, lines, mx) < 0)
