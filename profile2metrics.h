@@ -2354,11 +2354,12 @@ P2M__INLINE const uint8_t *p2m__run_skip(uint32_t t, const uint8_t *p, const uin
     size_t len;
     const uint8_t *v;
     if (p <= lim) {
+        const uintptr_t lim2 = (uintptr_t)lim - 2u; /* p + 2 + l <= lim as p + l <= lim2 */
         while (p[0] == t) {
             int k;
             for (;;) { /* one-byte lengths with the next entry at or below lim: nearly all */
                 const size_t l = p[1];
-                if (l >= 0x80u || (uintptr_t)p + l + 2u > (uintptr_t)lim) break;
+                if (l >= 0x80u || (uintptr_t)p + l > lim2) break;
                 p += l + 2u;
                 c++;
                 if (p[0] != t) goto done;
@@ -3332,10 +3333,21 @@ P2M__INLINE const uint8_t *p2m__scan_run(p2m__scan *s, const uint8_t *in, uint32
     const p2m__strent *const up = s->up;
     uint32_t n;
     if (dp <= lim) {
+        const uintptr_t lim2 = (uintptr_t)lim - 2u; /* as in p2m__run_skip */
         while (dp[0] == t && sp < up) {
             size_t len;
             const uint8_t *v;
-            const int k = p2m__run_len(dp, lim, dend, &len, &v);
+            int k;
+            for (;;) { /* one-byte lengths with the next entry at or below lim: nearly all */
+                const size_t l = dp[1];
+                if (l >= 0x80u || (uintptr_t)dp + l > lim2) break;
+                sp->off = (uint32_t)(dp + 2 - in);
+                sp->len = (uint32_t)l;
+                sp++;
+                dp += l + 2u;
+                if (dp[0] != t || sp == up) goto done;
+            }
+            k = p2m__run_len(dp, lim, dend, &len, &v);
             if (!k) break;
             sp->off = (uint32_t)(v - in);
             sp->len = (uint32_t)len;
@@ -3344,6 +3356,7 @@ P2M__INLINE const uint8_t *p2m__scan_run(p2m__scan *s, const uint8_t *in, uint32
             if (k == 1) break;
         }
     }
+done:
     n = (uint32_t)(sp - s->sp);
     s->sp = sp;
     if (t == P2M__TAG(P2M__PB_DICT_STRING_TABLE, P2M__WT_LEN)) s->ns += n;
@@ -3361,11 +3374,21 @@ P2M__INLINE const uint8_t *p2m__scan_attr_run(p2m__scan *s, const uint8_t *in, c
     const p2m__strent *const sp = s->sp;
     p2m__strent *ap = s->ap;
     if (dp <= lim) {
+        const uintptr_t lim2 = (uintptr_t)lim - 2u; /* as in p2m__run_skip */
         while (dp[0] == t && sp < ap) {
             size_t len;
             const uint8_t *v;
-            const int k = p2m__run_len(dp, lim, dend, &len, &v);
-            if (!k) break;
+            int k;
+            for (;;) { /* one-byte lengths with the next entry at or below lim */
+                const size_t l = dp[1];
+                if (l >= 0x80u || (uintptr_t)dp + l > lim2) break;
+                --ap;
+                ap->off = (uint32_t)(dp + 2 - in);
+                ap->len = (uint32_t)l;
+                dp += l + 2u;
+                if (dp[0] != t || sp == ap) goto done;
+            }
+            if (!(k = p2m__run_len(dp, lim, dend, &len, &v))) break;
             --ap;
             ap->off = (uint32_t)(v - in);
             ap->len = (uint32_t)len;
@@ -3373,6 +3396,7 @@ P2M__INLINE const uint8_t *p2m__scan_attr_run(p2m__scan *s, const uint8_t *in, c
             if (k == 1) break;
         }
     }
+done:
     s->na += (uint32_t)(s->ap - ap);
     s->ap = s->up = ap;
     return dp;
