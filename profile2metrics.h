@@ -3322,41 +3322,54 @@ P2M__INLINE void p2m__scan_entry(p2m__scan *s, const uint8_t *in, uint32_t t, co
     }
 }
 
-/* The rest of a run of entries with tag byte t that were kept upward: each
-   entry's span is recorded with no more tests than its tag, its one- or
-   two-byte length and the room left; the run ends at any other entry, which
-   the caller reads. Returns where it stopped. */
-P2M__INLINE const uint8_t *p2m__scan_run(p2m__scan *s, const uint8_t *in, uint32_t t,
-                                         const uint8_t *dp, const uint8_t *lim,
-                                         const uint8_t *dend) {
-    p2m__strent *sp = s->sp;
-    const p2m__strent *const up = s->up;
-    uint32_t n;
+/* The rest of a run of entries with tag byte t whose spans are kept, each
+   recorded at *cur while it has not reached stop: upward (down 0: *cur is
+   the next free entry, below stop) or downward (down 1: *cur is the last
+   written, above stop), with no more tests than the entry's tag, its one-
+   or two-byte length and the room left. The run ends at any other entry,
+   or one that does not fit, which the caller reads. Returns where it
+   stopped. One-byte lengths with the next entry at or below lim (nearly
+   all) take a loop of their own, with the bound test of p2m__run_skip. */
+P2M__INLINE const uint8_t *p2m__span_run(uint32_t t, const uint8_t *in, const uint8_t *dp,
+                                         const uint8_t *lim, const uint8_t *dend,
+                                         p2m__strent **cur, const p2m__strent *stop, int down) {
+    p2m__strent *c = *cur, *e;
     if (dp <= lim) {
-        const uintptr_t lim2 = (uintptr_t)lim - 2u; /* as in p2m__run_skip */
-        while (dp[0] == t && sp < up) {
+        const uintptr_t lim2 = (uintptr_t)lim - 2u;
+        while (dp[0] == t && (down ? c > stop : c < stop)) {
             size_t len;
             const uint8_t *v;
             int k;
-            for (;;) { /* one-byte lengths with the next entry at or below lim: nearly all */
+            for (;;) {
                 const size_t l = dp[1];
                 if (l >= 0x80u || (uintptr_t)dp + l > lim2) break;
-                sp->off = (uint32_t)(dp + 2 - in);
-                sp->len = (uint32_t)l;
-                sp++;
+                e = down ? --c : c++;
+                e->off = (uint32_t)(dp + 2 - in);
+                e->len = (uint32_t)l;
                 dp += l + 2u;
-                if (dp[0] != t || sp == up) goto done;
+                if (dp[0] != t || c == stop) goto done;
             }
-            k = p2m__run_len(dp, lim, dend, &len, &v);
-            if (!k) break;
-            sp->off = (uint32_t)(v - in);
-            sp->len = (uint32_t)len;
-            sp++;
+            if (!(k = p2m__run_len(dp, lim, dend, &len, &v))) break;
+            e = down ? --c : c++;
+            e->off = (uint32_t)(v - in);
+            e->len = (uint32_t)len;
             dp = v + len;
             if (k == 1) break;
         }
     }
 done:
+    *cur = c;
+    return dp;
+}
+
+/* The rest of a run of entries with tag byte t that were kept upward
+   (strings, the stack tables), counted. */
+P2M__INLINE const uint8_t *p2m__scan_run(p2m__scan *s, const uint8_t *in, uint32_t t,
+                                         const uint8_t *dp, const uint8_t *lim,
+                                         const uint8_t *dend) {
+    p2m__strent *sp = s->sp;
+    uint32_t n;
+    dp = p2m__span_run(t, in, dp, lim, dend, &sp, s->up, 0);
     n = (uint32_t)(sp - s->sp);
     s->sp = sp;
     if (t == P2M__TAG(P2M__PB_DICT_STRING_TABLE, P2M__WT_LEN)) s->ns += n;
@@ -3365,38 +3378,12 @@ done:
 }
 
 /* The rest of a run of attribute-table entries, kept downward as
-   p2m__scan_entry keeps them, while they fit (s->up is s->ap): as
-   p2m__scan_run. An entry that does not fit stops it; the caller reads that
-   one. */
+   p2m__scan_entry keeps them while they fit (s->up is s->ap), counted. */
 P2M__INLINE const uint8_t *p2m__scan_attr_run(p2m__scan *s, const uint8_t *in, const uint8_t *dp,
                                               const uint8_t *lim, const uint8_t *dend) {
-    const uint32_t t = P2M__TAG(P2M__PB_DICT_ATTRIBUTE_TABLE, P2M__WT_LEN);
-    const p2m__strent *const sp = s->sp;
     p2m__strent *ap = s->ap;
-    if (dp <= lim) {
-        const uintptr_t lim2 = (uintptr_t)lim - 2u; /* as in p2m__run_skip */
-        while (dp[0] == t && sp < ap) {
-            size_t len;
-            const uint8_t *v;
-            int k;
-            for (;;) { /* one-byte lengths with the next entry at or below lim */
-                const size_t l = dp[1];
-                if (l >= 0x80u || (uintptr_t)dp + l > lim2) break;
-                --ap;
-                ap->off = (uint32_t)(dp + 2 - in);
-                ap->len = (uint32_t)l;
-                dp += l + 2u;
-                if (dp[0] != t || sp == ap) goto done;
-            }
-            if (!(k = p2m__run_len(dp, lim, dend, &len, &v))) break;
-            --ap;
-            ap->off = (uint32_t)(v - in);
-            ap->len = (uint32_t)len;
-            dp = v + len;
-            if (k == 1) break;
-        }
-    }
-done:
+    dp = p2m__span_run(P2M__TAG(P2M__PB_DICT_ATTRIBUTE_TABLE, P2M__WT_LEN), in, dp, lim, dend,
+                       &ap, s->sp, 1);
     s->na += (uint32_t)(s->ap - ap);
     s->ap = s->up = ap;
     return dp;
