@@ -3573,6 +3573,121 @@ P2M__INLINE void p2m__index_entry(p2m__req *q, uint32_t num, const uint8_t *v, u
    of the string table, the attribute table and, when stacks are read, the
    stack, location, function and mapping tables; then each attribute entry
    is resolved (afterwards, since it may refer to strings that come later). */
+#if !P2M__FOR_SIZE
+/* Attribute-table entry i in the common case, resolved as
+   p2m__index_dictionary resolves it: a key and a value as p2m__kvu_plain
+   reads them, the value simple (p2m__simple_value, so no structure to
+   check), the key a string of the table (its slot then in the cache ck /
+   cs of the last keys' slots), and the value a string when the slot is
+   read. 1 when it was so, else 0 (the entry unwritten: the general reader
+   takes it). */
+P2M__INLINE int p2m__index_attr_quick(p2m__req *q, uint32_t i, uint64_t *ck, uint16_t *cs) {
+    const p2m__strent span = q->aslots[i].span;
+    const uint8_t *const kp = q->in + span.off;
+    p2m__aent *const a = &q->aslots[i].ent;
+    uint64_t key_idx = 0;
+    p2m__span val;
+    uint16_t slot;
+    if (!p2m__kvu_plain(kp, kp + span.len, &key_idx, &val) ||
+        !p2m__simple_value(val, q->in + q->in_len))
+        return 0;
+    if (ck[key_idx & 7u] != key_idx) {
+        p2m_str key;
+        if (p2m__string(q, key_idx, &key) < 0) return 0;
+        ck[key_idx & 7u] = key_idx;
+        cs[key_idx & 7u] = (uint16_t)p2m__slot_of(q->e, key);
+    }
+    slot = cs[key_idx & 7u];
+    if (slot == P2M__NONE) {
+        a->vid = P2M__VID_ABSENT;
+    } else if (val.p[0] == P2M__TAG(P2M__PB_ANY_VALUE_STRING_VALUE, P2M__WT_LEN)) {
+        a->vid = p2m__intern(q, P2M_VALUE_STRING, val.p + 2, val.p[1], 0);
+    } else {
+        return 0;
+    }
+    a->slot = slot;
+    return 1;
+}
+#endif
+
+/* Attribute-table entry i, resolved in its place: its key's slot (through
+   the cache ck / cs of the last keys' slots outside builds for size, which
+   pass NULL), BADSLOT when it holds an invalid reference, and its value
+   interned when a slot or a pattern key reads it. 0, or -1 malformed. Out
+   of line beside p2m__index_attr_quick, which takes most entries (a build
+   for size, without it, keeps one body). */
+#if P2M__FOR_SIZE
+P2M__INLINE P2M__MUST int
+#else
+static P2M__NOINLINE P2M__MUST int
+#endif
+p2m__index_attr(p2m__req *q, uint32_t i, uint64_t *ck, uint16_t *cs) {
+    const p2m__strent span = q->aslots[i].span; /* read before the entry takes its place */
+    p2m__aent *a = &q->aslots[i].ent;
+    const uint8_t *kp = q->in + span.off, *kend = kp + span.len;
+    p2m__field g;
+    uint64_t key_idx = 0;
+    p2m__span val = {p2m__nothing, 0};
+    int has_val = 0, simple = 0, rr;
+    unsigned ev10 = 0;
+    p2m_str key;
+    a->vid = P2M__VID_ABSENT;
+    a->slot = P2M__NONE;
+    if (!P2M__FOR_SIZE && p2m__kvu_plain(kp, kend, &key_idx, &val)) {
+        has_val = 1;
+    } else {
+        while ((rr = p2m__next(&q->w, &kp, kend, &g)) > 0) {
+            if (g.num == P2M__PB_KVU_KEY_STRINDEX && g.wt == P2M__WT_VARINT) {
+                key_idx = g.v;
+            } else if (g.num == P2M__PB_KVU_VALUE && g.wt == P2M__WT_LEN) {
+                val = g.s;
+                has_val = 1;
+            }
+        }
+        if (rr < 0) return -1;
+    }
+    if (has_val && !(simple = !P2M__FOR_SIZE && p2m__simple_value(val, q->in + q->in_len))) {
+        if (p2m__check_value(&q->w, val, P2M__NK_ANY, 4, &ev10) < 0) return -1;
+        if (ev10) q->sv.ev |= P2M__EV10;
+    }
+#if !P2M__FOR_SIZE
+    if (!q->akey && ck[key_idx & 7u] == key_idx && key_idx != UINT64_MAX) {
+        a->slot = cs[key_idx & 7u];
+    } else {
+        if (p2m__string(q, key_idx, &key) < 0) { a->slot = P2M__BADSLOT; return 0; }
+        a->slot = (uint16_t)p2m__slot_of(q->e, key);
+        ck[key_idx & 7u] = key_idx;
+        cs[key_idx & 7u] = a->slot;
+    }
+#else
+    (void)ck;
+    (void)cs;
+    if (p2m__string(q, key_idx, &key) < 0) { a->slot = P2M__BADSLOT; return 0; }
+    a->slot = (uint16_t)p2m__slot_of(q->e, key);
+#endif
+    if (q->akey)
+        q->akey[i] =
+            p2m__intern(q, P2M_VALUE_STRING, (const uint8_t *)key.ptr, (uint32_t)key.len, 0);
+    if ((a->slot != P2M__NONE || q->akey) && has_val) {
+        const p2m__strtab tab = p2m__req_strtab(q);
+        uint32_t type, len;
+        const uint8_t *ptr;
+        uint64_t num;
+        int b = 0;
+        if (simple && val.p[0] == P2M__TAG(P2M__PB_ANY_VALUE_STRING_VALUE, P2M__WT_LEN)) {
+            type = P2M_VALUE_STRING; /* as p2m__anyvalue reads it */
+            ptr = val.p + 2;
+            len = val.p[1];
+            num = 0;
+        } else if ((b = p2m__anyvalue(&q->w, &tab, val, &type, &ptr, &len, &num)) < 0) {
+            return -1;
+        }
+        if (b) a->slot = P2M__BADSLOT;
+        else a->vid = p2m__intern(q, type, ptr, len, num);
+    }
+    return 0;
+}
+
 static P2M__NOINLINE P2M__MUST int p2m__index_dictionary(p2m__req *q) {
     const int stacks = P2M__STACKS(q->e), names = P2M__NAMES(q->e);
     const uint8_t *p, *end;
@@ -3635,67 +3750,12 @@ static P2M__NOINLINE P2M__MUST int p2m__index_dictionary(p2m__req *q) {
     }
     if (r < 0) return -1;
     for (i = 0; i < na; i++) {
-        const p2m__strent span = q->aslots[i].span; /* read before the entry takes its place */
-        p2m__aent *a = &q->aslots[i].ent;
-        const uint8_t *kp = q->in + span.off, *kend = kp + span.len;
-        p2m__field g;
-        uint64_t key_idx = 0;
-        p2m__span val = {p2m__nothing, 0};
-        int has_val = 0, simple = 0, rr;
-        unsigned ev10 = 0;
-        p2m_str key;
-        a->vid = P2M__VID_ABSENT;
-        a->slot = P2M__NONE;
-        if (!P2M__FOR_SIZE && p2m__kvu_plain(kp, kend, &key_idx, &val)) {
-            has_val = 1;
-        } else {
-            while ((rr = p2m__next(&q->w, &kp, kend, &g)) > 0) {
-                if (g.num == P2M__PB_KVU_KEY_STRINDEX && g.wt == P2M__WT_VARINT) {
-                    key_idx = g.v;
-                } else if (g.num == P2M__PB_KVU_VALUE && g.wt == P2M__WT_LEN) {
-                    val = g.s;
-                    has_val = 1;
-                }
-            }
-            if (rr < 0) return -1;
-        }
-        if (has_val && !(simple = !P2M__FOR_SIZE && p2m__simple_value(val, q->in + q->in_len))) {
-            if (p2m__check_value(&q->w, val, P2M__NK_ANY, 4, &ev10) < 0) return -1;
-            if (ev10) q->sv.ev |= P2M__EV10;
-        }
 #if !P2M__FOR_SIZE
-        if (!q->akey && ck[key_idx & 7u] == key_idx && key_idx != UINT64_MAX) {
-            a->slot = cs[key_idx & 7u];
-        } else {
-            if (p2m__string(q, key_idx, &key) < 0) { a->slot = P2M__BADSLOT; continue; }
-            a->slot = (uint16_t)p2m__slot_of(q->e, key);
-            ck[key_idx & 7u] = key_idx;
-            cs[key_idx & 7u] = a->slot;
-        }
+        if (!q->akey && p2m__index_attr_quick(q, i, ck, cs)) continue;
+        if (p2m__index_attr(q, i, ck, cs) < 0) return -1;
 #else
-        if (p2m__string(q, key_idx, &key) < 0) { a->slot = P2M__BADSLOT; continue; }
-        a->slot = (uint16_t)p2m__slot_of(q->e, key);
+        if (p2m__index_attr(q, i, 0, 0) < 0) return -1;
 #endif
-        if (q->akey)
-            q->akey[i] =
-                p2m__intern(q, P2M_VALUE_STRING, (const uint8_t *)key.ptr, (uint32_t)key.len, 0);
-        if ((a->slot != P2M__NONE || q->akey) && has_val) {
-            const p2m__strtab tab = p2m__req_strtab(q);
-            uint32_t type, len;
-            const uint8_t *ptr;
-            uint64_t num;
-            int b = 0;
-            if (simple && val.p[0] == P2M__TAG(P2M__PB_ANY_VALUE_STRING_VALUE, P2M__WT_LEN)) {
-                type = P2M_VALUE_STRING; /* as p2m__anyvalue reads it */
-                ptr = val.p + 2;
-                len = val.p[1];
-                num = 0;
-            } else if ((b = p2m__anyvalue(&q->w, &tab, val, &type, &ptr, &len, &num)) < 0) {
-                return -1;
-            }
-            if (b) a->slot = P2M__BADSLOT;
-            else a->vid = p2m__intern(q, type, ptr, len, num);
-        }
     }
     return 0;
 }
