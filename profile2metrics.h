@@ -3569,10 +3569,6 @@ P2M__INLINE void p2m__index_entry(p2m__req *q, uint32_t num, const uint8_t *v, u
     t->len = len;
 }
 
-/* One pass over the dictionary (unless p2m__dict_scan made it): the spans
-   of the string table, the attribute table and, when stacks are read, the
-   stack, location, function and mapping tables; then each attribute entry
-   is resolved (afterwards, since it may refer to strings that come later). */
 #if !P2M__FOR_SIZE
 /* Attribute-table entry i in the common case, resolved as
    p2m__index_dictionary resolves it: a key and a value as p2m__kvu_plain
@@ -3688,6 +3684,10 @@ p2m__index_attr(p2m__req *q, uint32_t i, uint64_t *ck, uint16_t *cs) {
     return 0;
 }
 
+/* One pass over the dictionary (unless p2m__dict_scan made it): the spans
+   of the string table, the attribute table and, when stacks are read, the
+   stack, location, function and mapping tables; then each attribute entry
+   is resolved (afterwards, since it may refer to strings that come later). */
 static P2M__NOINLINE P2M__MUST int p2m__index_dictionary(p2m__req *q) {
     const int stacks = P2M__STACKS(q->e), names = P2M__NAMES(q->e);
     const uint8_t *p, *end;
