@@ -5560,7 +5560,7 @@ P2M__INLINE P2M__MUST int p2m__read_sample(p2m__req *q, const p2m__field *f, con
 
 /* The sample memo entry for attribute_indices bytes [ap, ap + n) with key
    key, key2 (the bytes themselves when 16 or fewer, else a hash of them:
-   p2m__memo_key, or the key part of a build for size's p2m__memo_entry)
+   P2M__MEMO_KEY)
    and its stack's properties sp (NULL: none read, or an invalid stack)
    with hash cls; *hit when it holds their outcome already. On a miss the
    entry is taken for them. */
@@ -5586,70 +5586,60 @@ P2M__INLINE p2m__smemo *p2m__memo_find(p2m__req *q, const uint8_t *ap, uint32_t 
     return me;
 }
 
+/* The sample memo's key for attribute_indices bytes [ap, ap + n) into
+   key and key2 (uint64_t lvalues, 0 before; k a uint32_t to count with):
+   the bytes themselves when 16 or fewer (key2 the second eight), else a
+   hash of them in key. lim: the end of the input, past which nothing is
+   read. A macro, so that a build for size compiles it in its
+   p2m__memo_entry's body: called, or as a function inlined, it made the
+   Cortex-M4 runtime image 16 to 24 bytes bigger. */
+#define P2M__MEMO_KEY(ap, n, lim, key, key2, k)                                                   \
+    do {                                                                                          \
+        if ((n) <= 16u) {                                                                         \
+            /* no attributes: ap is not in the input (and the key stays 0) */                     \
+            if ((n) != 0 && (size_t)((lim) - (ap)) >= 16u) {                                      \
+                (key) = p2m__le64(ap);                                                            \
+                (key2) = p2m__le64((ap) + 8);                                                     \
+                if ((n) < 8u) {                                                                   \
+                    (key) &= ((uint64_t)1 << (8u * (n))) - 1u;                                    \
+                    (key2) = 0;                                                                   \
+                } else if ((n) < 16u) {                                                           \
+                    (key2) &= ((uint64_t)1 << (8u * ((n) - 8u))) - 1u;                            \
+                }                                                                                 \
+            } else {                                                                              \
+                for ((k) = 0; (k) < (n) && (k) < 8u; (k)++)                                       \
+                    (key) |= (uint64_t)(ap)[k] << (8u * (k));                                     \
+                for (; (k) < (n); (k)++) (key2) |= (uint64_t)(ap)[k] << (8u * ((k) - 8u));        \
+            }                                                                                     \
+        } else {                                                                                  \
+            for ((k) = 0; (k) + 8u <= (n); (k) += 8u)                                             \
+                (key) = ((key) ^ p2m__le64((ap) + (k))) * 0x100000001B3u;                         \
+            for (; (k) < (n); (k)++) (key) = ((key) ^ (ap)[k]) * 0x100000001B3u;                  \
+        }                                                                                         \
+    } while (0)
+
 #if !P2M__FOR_SIZE
-/* The sample memo's key for attribute_indices bytes [ap, ap + n): the
-   bytes themselves when 16 or fewer (key2 the second eight), else a hash
-   of them in key. lim: the end of the input, past which nothing is read. */
+/* The sample memo's key for attribute_indices bytes [ap, ap + n)
+   (P2M__MEMO_KEY), for the memo lane and p2m__memo_entry. */
 P2M__INLINE void p2m__memo_key(const uint8_t *ap, uint32_t n, const uint8_t *lim, uint64_t *k1,
                                uint64_t *k2) {
     uint64_t key = 0, key2 = 0;
     uint32_t k;
-    if (n <= 16u) {
-        /* no attributes: ap is not in the input (and the key stays 0) */
-        if (n != 0 && (size_t)(lim - ap) >= 16u) {
-            key = p2m__le64(ap);
-            key2 = p2m__le64(ap + 8);
-            if (n < 8u) { key &= ((uint64_t)1 << (8u * n)) - 1u; key2 = 0; }
-            else if (n < 16u) key2 &= ((uint64_t)1 << (8u * (n - 8u))) - 1u;
-        } else {
-            for (k = 0; k < n && k < 8u; k++) key |= (uint64_t)ap[k] << (8u * k);
-            for (; k < n; k++) key2 |= (uint64_t)ap[k] << (8u * (k - 8u));
-        }
-    } else {
-        for (k = 0; k + 8u <= n; k += 8u) key = (key ^ p2m__le64(ap + k)) * 0x100000001B3u;
-        for (; k < n; k++) key = (key ^ ap[k]) * 0x100000001B3u;
-    }
+    P2M__MEMO_KEY(ap, n, lim, key, key2, k);
     *k1 = key;
     *k2 = key2;
 }
+#endif
 
 /* The sample memo entry for x's attribute_indices bytes (p2m__memo_find). */
-P2M__INLINE p2m__smemo *p2m__memo_entry(p2m__req *q, const p2m__smp *x, uint32_t cls,
-                                        const p2m__sprop *sp, int *hit) {
-    uint64_t key, key2;
-    p2m__memo_key(x->attrs.s.p, x->attrs.s.n, q->in + q->in_len, &key, &key2);
-    return p2m__memo_find(q, x->attrs.s.p, x->attrs.s.n, key, key2, cls, sp, hit);
-}
-#else
-/* The sample memo entry for x's attribute_indices bytes and its stack's
-   properties sp (NULL: none read, or an invalid stack) with hash cls; *hit
-   when it holds their outcome already. On a miss the entry is taken for
-   them. A build for size works the key out in this body: through
-   p2m__memo_key, as above, -Os makes the sample walk 16 to 24 bytes bigger
-   on a Cortex-M4, and such a build has no memo lane to share it with. */
 P2M__INLINE p2m__smemo *p2m__memo_entry(p2m__req *q, const p2m__smp *x, uint32_t cls,
                                         const p2m__sprop *sp, int *hit) {
     const uint8_t *ap = x->attrs.s.p;
     uint32_t n = x->attrs.s.n, k;
     uint64_t key = 0, key2 = 0;
-    if (n <= 16u) { /* the key is the bytes themselves */
-        /* no attributes: ap is not in the input (and the key stays 0) */
-        if (n != 0 && (size_t)(q->in + q->in_len - ap) >= 16u) {
-            key = p2m__le64(ap);
-            key2 = p2m__le64(ap + 8);
-            if (n < 8u) { key &= ((uint64_t)1 << (8u * n)) - 1u; key2 = 0; }
-            else if (n < 16u) key2 &= ((uint64_t)1 << (8u * (n - 8u))) - 1u;
-        } else {
-            for (k = 0; k < n && k < 8u; k++) key |= (uint64_t)ap[k] << (8u * k);
-            for (; k < n; k++) key2 |= (uint64_t)ap[k] << (8u * (k - 8u));
-        }
-    } else {
-        for (k = 0; k + 8u <= n; k += 8u) key = (key ^ p2m__le64(ap + k)) * 0x100000001B3u;
-        for (; k < n; k++) key = (key ^ ap[k]) * 0x100000001B3u;
-    }
+    P2M__MEMO_KEY(ap, n, q->in + q->in_len, key, key2, k);
     return p2m__memo_find(q, ap, n, key, key2, cls, sp, hit);
 }
-#endif
 
 /* The memo entry for the sample's slot values (q->smp_slots, at most four:
    the key holds them exactly, and the length UINT32_MAX sets it apart from
