@@ -8237,14 +8237,15 @@ static void p2m__place_stacks(p2m__req *q, const p2m__plan *pl, uint8_t *base) {
 
 /* The attribute spans p2m__dict_scan left at the top of the working memory
    (last first; base is skip bytes into a block of work_size) go into
-   q->aslots, first first. */
+   q->aslots, first first, in one copy: the plan puts the interned values,
+   at least as many as the attribute entries and each bigger than a span,
+   between the two, so the spans are read from where no entry is written. */
 static void p2m__place_attr_spans(p2m__req *q, uint8_t *base, size_t skip, size_t work_size) {
-    p2m__strent *t =
-        (p2m__strent *)(void *)(base + ((work_size - skip) & ~(size_t)7u)) - q->sv.n_attrs;
-    uint32_t a = 0, b = q->sv.n_attrs - 1u;
-    while (a < b) { p2m__strent x = t[a]; t[a++] = t[b]; t[b--] = x; }
-    /* aslots lies below t: copied upward, no span is overwritten before it is read */
-    for (a = 0; a < q->sv.n_attrs; a++) q->aslots[a].span = t[a];
+    const uint32_t n = q->sv.n_attrs;
+    const p2m__strent *t = (p2m__strent *)(void *)(base + ((work_size - skip) & ~(size_t)7u));
+    p2m__aslot *d = q->aslots, *const dend = d + n;
+    P2M_ASSERT((uintptr_t)dend <= (uintptr_t)(t - n));
+    while (d != dend) (d++)->span = *--t;
 }
 
 /* The filters' and the sample memo's memory, cleared: verdicts and regex
