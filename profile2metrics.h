@@ -2344,6 +2344,15 @@ P2M__INLINE int p2m__run_len(const uint8_t *p, const uint8_t *lim, const uint8_t
     return n <= (size_t)(end - q);
 }
 
+/* For the run loops over entries with a one-byte tag and a one-byte
+   length (2 to 129 bytes each) whose last allowed start is lim: from at or
+   below the bound this returns, four such entries end at or below lim, so
+   the loops take four a step with no bound test between them (0 when lim
+   is too low for any). */
+P2M__INLINE uintptr_t p2m__lim4(const uint8_t *lim) {
+    return (uintptr_t)lim < 516u ? 0u : (uintptr_t)lim - 516u;
+}
+
 /* Passes over the run of fields at p with tag byte t and a one- or
    two-byte length, adding their count to *n; p <= lim = end - 3 or nothing
    is read. Returns where the run stops: at end, or at a field that is not
@@ -2355,8 +2364,26 @@ P2M__INLINE const uint8_t *p2m__run_skip(uint32_t t, const uint8_t *p, const uin
     const uint8_t *v;
     if (p <= lim) {
         const uintptr_t lim2 = (uintptr_t)lim - 2u; /* p + 2 + l <= lim as p + l <= lim2 */
+        const uintptr_t lim4 = p2m__lim4(lim);
         while (p[0] == t) {
             int k;
+            /* four entries a step, with no bound test (not in builds for size) */
+            while (!P2M__FOR_SIZE && (uintptr_t)p <= lim4) {
+#define P2M__SKIP_ONE                                                                             \
+    do {                                                                                          \
+        const size_t l = p[1];                                                                    \
+        if (l >= 0x80u) goto one;                                                                 \
+        p += l + 2u;                                                                              \
+        c++;                                                                                      \
+        if (p[0] != t) goto done;                                                                 \
+    } while (0)
+                P2M__SKIP_ONE;
+                P2M__SKIP_ONE;
+                P2M__SKIP_ONE;
+                P2M__SKIP_ONE;
+#undef P2M__SKIP_ONE
+            }
+        one:
             for (;;) { /* one-byte lengths with the next entry at or below lim: nearly all */
                 const size_t l = p[1];
                 if (l >= 0x80u || (uintptr_t)p + l > lim2) break;
@@ -3336,10 +3363,31 @@ P2M__INLINE const uint8_t *p2m__span_run(uint32_t t, const uint8_t *in, const ui
     p2m__strent *c = *cur, *e;
     if (dp <= lim) {
         const uintptr_t lim2 = (uintptr_t)lim - 2u;
+        const uintptr_t lim4 = p2m__lim4(lim);
         while (dp[0] == t && (down ? c > stop : c < stop)) {
             size_t len;
             const uint8_t *v;
             int k;
+            /* four entries a step, with no bound test, while four fit (not
+               in builds for size) */
+            while (!P2M__FOR_SIZE && (uintptr_t)dp <= lim4 && (down ? c - stop : stop - c) >= 4) {
+#define P2M__SPAN_ONE                                                                             \
+    do {                                                                                          \
+        const size_t l = dp[1];                                                                   \
+        if (l >= 0x80u) goto one;                                                                 \
+        e = down ? --c : c++;                                                                     \
+        e->off = (uint32_t)(dp + 2 - in);                                                         \
+        e->len = (uint32_t)l;                                                                     \
+        dp += l + 2u;                                                                             \
+        if (dp[0] != t) goto done;                                                                \
+    } while (0)
+                P2M__SPAN_ONE;
+                P2M__SPAN_ONE;
+                P2M__SPAN_ONE;
+                P2M__SPAN_ONE;
+#undef P2M__SPAN_ONE
+            }
+        one:
             for (;;) {
                 const size_t l = dp[1];
                 if (l >= 0x80u || (uintptr_t)dp + l > lim2) break;
@@ -3713,6 +3761,7 @@ static P2M__NOINLINE P2M__MUST int p2m__index_dictionary(p2m__req *q) {
            read in place, as p2m__next would */
         if (end - p >= 3) {
             const uint8_t *const lim = end - 3;
+            const uintptr_t lim4 = p2m__lim4(lim);
             int k = 2; /* as p2m__run_len: 2 while the next entry starts at or below lim */
             while (k == 2) {
                 const uint32_t t = p[0], num = t >> 3;
@@ -3728,6 +3777,25 @@ static P2M__NOINLINE P2M__MUST int p2m__index_dictionary(p2m__req *q) {
                                                 ? &q->spans[q->sv.at[num] + cnt[num]]
                                                 : 0;
                     uint32_t n = 0;
+                    /* kept: four entries a step, with no bound test */
+                    while (sp && (uintptr_t)p <= lim4) {
+#define P2M__INDEX_ONE                                                                            \
+    do {                                                                                          \
+        const size_t l = p[1];                                                                    \
+        if (l >= 0x80u) goto one;                                                                 \
+        sp[n].off = (uint32_t)(p + 2 - q->in);                                                    \
+        sp[n].len = (uint32_t)l;                                                                  \
+        n++;                                                                                      \
+        p += l + 2u;                                                                              \
+        if (p[0] != t) goto ran;                                                                  \
+    } while (0)
+                        P2M__INDEX_ONE;
+                        P2M__INDEX_ONE;
+                        P2M__INDEX_ONE;
+                        P2M__INDEX_ONE;
+#undef P2M__INDEX_ONE
+                    }
+                one:
                     for (;;) {
                         if (!(k = p2m__run_len(p, lim, end, &len, &v))) break;
                         if (sp) {
@@ -3738,6 +3806,7 @@ static P2M__NOINLINE P2M__MUST int p2m__index_dictionary(p2m__req *q) {
                         p = v + len;
                         if (k == 1 || p[0] != t) break;
                     }
+                ran:
                     if (sp) cnt[num] += n;
                     if (!k) break;
                 }
