@@ -1911,6 +1911,7 @@ struct p2m_engine {
     uint32_t state_series;          /* cumulative: series (and resources) the state holds */
     size_t state_bytes;
     int any_filter;
+    int plain_rules;                /* p2m__rules_plain: p2m__attribute_set's short way */
 };
 
 P2M_API const char *p2m_version(void) { return P2M_VERSION_STRING; }
@@ -4352,6 +4353,24 @@ static P2M__NOINLINE void p2m__attribute_set(p2m__req *q, const uint32_t *slots,
                                              const uint32_t *frame) {
     const p2m_engine *e = q->e;
     uint32_t i;
+#if !P2M__FOR_SIZE
+    if (e->plain_rules) { /* rule i sets key i from its slot, or leaves it absent */
+        const p2m__rule *const rules = e->rules;
+        uint32_t *const kv = q->kv;
+        uint8_t *const kpos = q->kpos;
+        const uint32_t nr = e->n_rules, nk = e->n_keys;
+        for (i = 0; i < nr; i++) {
+            const uint32_t vid = slots[rules[i].slot];
+            kv[i] = vid > P2M__VID_EMPTY ? vid : P2M__VID_ABSENT;
+            kpos[i] = (uint8_t)(vid > P2M__VID_EMPTY ? i : 0u);
+        }
+        if (i < nk) { /* the one key after the rules' */
+            kv[i] = P2M__VID_ABSENT;
+            kpos[i] = 0;
+        }
+        return;
+    }
+#endif
     for (i = 0; i < e->n_keys; i++) { q->kv[i] = P2M__VID_ABSENT; q->kpos[i] = 0; }
     for (i = 0; i < e->n_rules; i++) {
         const p2m__rule *r = &e->rules[i];
@@ -12369,6 +12388,21 @@ static P2M__NOINLINE void p2m__build_type_rules(p2m_engine *e, const p2m_config 
     }
 }
 
+/* Does every rule read an attribute, with no default, into a key of its
+   own in rule order (rule i into key i, as the default rules do), with at
+   most one key after them (the function name's)? p2m__attribute_set then
+   takes its short way (not in builds for size, which leave it 0). For a
+   compiled or loaded engine. */
+static int p2m__rules_plain(const p2m_engine *e) {
+    uint32_t i;
+    if (P2M__FOR_SIZE || e->n_keys > e->n_rules + 1u) return 0;
+    for (i = 0; i < e->n_rules; i++)
+        if (e->rules[i].type != P2M_RULE_ATTRIBUTE || e->rules[i].deflt.len ||
+            e->rules[i].out_key != i)
+            return 0;
+    return 1;
+}
+
 /* Places the engine of a validated configuration: a dry run (a->base NULL;
    the build steps get e NULL and write nothing) counts its bytes; a real
    one builds it. 0 on an internal inconsistency. */
@@ -12382,6 +12416,7 @@ static P2M__MUST int p2m__build_engine(const p2m_config *cfg, const p2m__names *
 #endif
     p2m__build_rules(e, cfg, nm, a);
     if (!p2m__build_patterns(e, cfg, nm, a)) return 0;
+    if (e) e->plain_rules = p2m__rules_plain(e);
 #ifndef P2M_NO_FUNCTION
     if (e) p2m__build_stack_props(e, p2m__find_name(nm->slots, nm->n_slots, p2m__frame_type_key));
 #endif
@@ -12781,6 +12816,7 @@ static void p2m__img_derive(p2m__img *x, p2m_engine *e) {
         if (e->rules[i].source == P2M__SRC_FUNCTION) e->need_stacks = e->rx_function = 1;
     }
     for (i = 0; i < P2M__NFILTER; i++) e->any_filter |= e->filter[i].enabled;
+    e->plain_rules = p2m__rules_plain(e);
     for (i = 0; i < e->n_extra; i++)
         if (e->metric[P2M_METRIC_EXTRA + i].stack_rx) e->xstack_mask |= (uint64_t)1 << i;
     e->rx_scratch = x->scratch;
