@@ -4188,7 +4188,10 @@ P2M__INLINE size_t p2m__attr_size(const p2m__req *q, uint32_t id, uint32_t k) {
     const p2m_engine *e = q->e;
     const uint32_t vid = q->ser_vids[(size_t)id * e->n_keys + k];
     const uint32_t pos = q->ser_pos[(size_t)id * e->n_keys + k];
-    if (vid <= P2M__VID_EMPTY || pos > e->n_rules || p2m__pos_key(e, pos) != k) return 0;
+    if (vid <= P2M__VID_EMPTY) return 0;
+    /* plain rules: rule k gave key k (p2m__attribute_set) */
+    if (!(e->plain_rules && k < e->n_rules) && (pos > e->n_rules || p2m__pos_key(e, pos) != k))
+        return 0;
     if (q->vals[vid].type != P2M_VALUE_STRING) return SIZE_MAX;
     /* KeyValue { key, AnyValue { string_value } } as p2m__bw_kv_string writes it */
     return p2m__ld_size(p2m__kv_string_size(e->keys[k].len, q->vals[vid].len));
@@ -7376,6 +7379,15 @@ P2M__INLINE uint8_t *p2m__put_fixed64_1(uint8_t *d, uint32_t num, uint64_t v) {
     return d + 9;
 }
 
+/* Writes forward at d the point attribute of key k with value vid, a
+   string; returns the end. */
+P2M__INLINE uint8_t *p2m__put_key_attr(const p2m_result *r, uint32_t k, uint32_t vid, uint8_t *d) {
+    const p2m_str key = r->e->keys[k];
+    const p2m__val *const val = &r->vals[vid];
+    return p2m__put_kv_string(d, P2M__PB_POINT_ATTRIBUTES, p2m__kv_string_size(key.len, val->len),
+                              key.ptr, key.len, val->ptr, val->len);
+}
+
 /* Writes forward at d the point attribute that rule position pos
    (n_rules: the function name's) gave the series whose value ids and
    positions are vids and kpos, if it gave one, a string; returns the end. */
@@ -7383,12 +7395,8 @@ P2M__INLINE uint8_t *p2m__put_point_attr(const p2m_result *r, const uint32_t *vi
                                          const uint8_t *kpos, uint32_t pos, uint8_t *d) {
     const p2m_engine *e = r->e;
     const uint32_t k = p2m__pos_key(e, pos);
-    const p2m__val *val;
     if (k >= e->n_keys || vids[k] <= P2M__VID_EMPTY || kpos[k] != pos) return d;
-    val = &r->vals[vids[k]];
-    return p2m__put_kv_string(d, P2M__PB_POINT_ATTRIBUTES,
-                              p2m__kv_string_size(e->keys[k].len, val->len), e->keys[k].ptr,
-                              e->keys[k].len, val->ptr, val->len);
+    return p2m__put_key_attr(r, k, vids[k], d);
 }
 
 /* The start of the point of (delta) series s as field num, written forward
@@ -7430,9 +7438,17 @@ static void p2m__bw_point_known(const p2m_result *r, const p2m__series *s, uint3
     uint32_t pos;
     uint8_t *d = p2m__put_point_head(&r->e->metric[s->metric], s, num, w->buf, w->cap, &w->n);
     if (!d) return;
-    for (pos = 0; pos <= r->e->n_rules; pos++) /* in rule order, the name last */
-        d = p2m__put_point_attr(r, vids, kpos, pos, d);
+    if (!P2M__FOR_SIZE && r->e->plain_rules) { /* rule pos gave key pos, if anything */
+        const uint32_t nr = r->e->n_rules;
+        for (pos = 0; pos < nr; pos++)
+            if (vids[pos] > P2M__VID_EMPTY) d = p2m__put_key_attr(r, pos, vids[pos], d);
+        if (r->e->fkey != P2M__NONE) d = p2m__put_point_attr(r, vids, kpos, nr, d);
+    } else {
+        for (pos = 0; pos <= r->e->n_rules; pos++) /* in rule order, the name last */
+            d = p2m__put_point_attr(r, vids, kpos, pos, d);
+    }
     P2M_ASSERT(d == w->buf + (w->cap - n0));
+    (void)d; /* (read only by the assertion) */
     (void)n0;
 }
 
