@@ -4352,28 +4352,10 @@ static uint32_t p2m__series_for(p2m__req *q, uint32_t metric) {
    frame: the values of the sample's stack (NULL without stack properties).
    Out of line: only a sample-memo miss calls it, and inlined into the walk
    it made the Cortex-M4 image bigger. */
-static P2M__NOINLINE void p2m__attribute_set(p2m__req *q, const uint32_t *slots,
-                                             const uint32_t *frame) {
+static P2M__NOINLINE void p2m__attribute_set_rules(p2m__req *q, const uint32_t *slots,
+                                                   const uint32_t *frame) {
     const p2m_engine *e = q->e;
     uint32_t i;
-#if !P2M__FOR_SIZE
-    if (e->plain_rules) { /* rule i sets key i from its slot, or leaves it absent */
-        const p2m__rule *const rules = e->rules;
-        uint32_t *const kv = q->kv;
-        uint8_t *const kpos = q->kpos;
-        const uint32_t nr = e->n_rules, nk = e->n_keys;
-        for (i = 0; i < nr; i++) {
-            const uint32_t vid = slots[rules[i].slot];
-            kv[i] = vid > P2M__VID_EMPTY ? vid : P2M__VID_ABSENT;
-            kpos[i] = (uint8_t)(vid > P2M__VID_EMPTY ? i : 0u);
-        }
-        if (i < nk) { /* the one key after the rules' */
-            kv[i] = P2M__VID_ABSENT;
-            kpos[i] = 0;
-        }
-        return;
-    }
-#endif
     for (i = 0; i < e->n_keys; i++) { q->kv[i] = P2M__VID_ABSENT; q->kpos[i] = 0; }
     for (i = 0; i < e->n_rules; i++) {
         const p2m__rule *r = &e->rules[i];
@@ -4391,6 +4373,37 @@ static P2M__NOINLINE void p2m__attribute_set(p2m__req *q, const uint32_t *slots,
         }
     }
 }
+
+#if P2M__FOR_SIZE
+#define p2m__attribute_set p2m__attribute_set_rules
+#else
+/* p2m__attribute_set_rules, with a short way for plain rules (every
+   rule an attribute rule into its own key, p2m__rules_plain): rule i sets
+   key i from its slot, or leaves it absent. A function of its own, so that
+   the short way saves no registers for the general one. */
+static P2M__NOINLINE void p2m__attribute_set(p2m__req *q, const uint32_t *slots,
+                                             const uint32_t *frame) {
+    const p2m_engine *e = q->e;
+    const p2m__rule *const rules = e->rules;
+    uint32_t *const kv = q->kv;
+    uint8_t *const kpos = q->kpos;
+    const uint32_t nr = e->n_rules;
+    uint32_t i;
+    if (!e->plain_rules) {
+        p2m__attribute_set_rules(q, slots, frame);
+        return;
+    }
+    for (i = 0; i < nr; i++) {
+        const uint32_t vid = slots[rules[i].slot];
+        kv[i] = vid > P2M__VID_EMPTY ? vid : P2M__VID_ABSENT;
+        kpos[i] = (uint8_t)(vid > P2M__VID_EMPTY ? i : 0u);
+    }
+    if (i < e->n_keys) { /* the one key after the rules' */
+        kv[i] = P2M__VID_ABSENT;
+        kpos[i] = 0;
+    }
+}
+#endif
 
 #ifndef P2M_NO_FUNCTION
 /* ---- one request: function names (function metric) ------------------------ */
