@@ -3103,7 +3103,9 @@ static P2M__MUST int p2m__make_plan(const p2m__req *q, p2m__plan *pl) {
     P2M__PLACE(consts, (size_t)e->n_rules * 8u);
     /* the current resource's count and ovf per metric id in use */
     P2M__PLACE(rescount, ((size_t)P2M_METRIC_EXTRA + e->n_extra) * 8u);
-    P2M__PLACE(slots, (size_t)e->n_slots * 12u);
+    /* the resource's, profile's and sample's slots; outside builds for size
+       16 bytes more, for p2m__sample_slots */
+    P2M__PLACE(slots, (size_t)e->n_slots * 12u + (P2M__FOR_SIZE ? 0u : 16u));
     P2M__PLACE(kv, (size_t)e->n_keys * 5u);
     P2M__PLACE(res, (size_t)q->sv.n_res * sizeof(p2m__res));
     P2M__PLACE(resfields, (size_t)q->sv.n_res_fields * sizeof(p2m__resfield));
@@ -5289,16 +5291,25 @@ static P2M__NOINLINE const uint8_t *p2m__attrs_packed(p2m__req *q, const uint8_t
 }
 #endif
 
-/* d[0, n) = s[0, n), a sample's slots from its profile's: a loop in line,
-   as there are a few, where a call to memcpy costs more than the copy
-   (builds for size: the call). */
-P2M__INLINE void p2m__copy_slots(uint32_t *d, const uint32_t *s, uint32_t n) {
+/* A sample's slots from its profile's, in line (a call to memcpy costs
+   more than the copy of a few; builds for size: the call). Four or fewer
+   (nearly always) are copied as 16 bytes through a local, whatever their
+   number: the slots block ends with 16 bytes to spare (p2m__make_plan),
+   and the sample's slots come last in it. */
+P2M__INLINE void p2m__sample_slots(p2m__req *q) {
+    const uint32_t n = q->e->n_slots;
     uint32_t i;
     if (P2M__FOR_SIZE) {
-        P2M_MEMCPY(d, s, n * sizeof *d);
+        P2M_MEMCPY(q->smp_slots, q->prof_slots, n * sizeof(uint32_t));
         return;
     }
-    for (i = 0; i < n; i++) d[i] = s[i];
+    if (n <= 4u) {
+        uint32_t t[4];
+        P2M_MEMCPY(t, q->prof_slots, sizeof t);
+        P2M_MEMCPY(q->smp_slots, t, sizeof t);
+        return;
+    }
+    for (i = 0; i < n; i++) q->smp_slots[i] = q->prof_slots[i];
 }
 
 /* A sample's attribute_indices field (packed or one unpacked value) applied
@@ -5581,7 +5592,7 @@ P2M__INLINE P2M__MUST int p2m__read_sample(p2m__req *q, const p2m__field *f, con
     x->bad = pi->bad;
     x->bad_at = pi->bad_at;
     x->memo = memo;
-    if (!memo) p2m__copy_slots(q->smp_slots, q->prof_slots, e->n_slots);
+    if (!memo) p2m__sample_slots(q);
     if (++q->sstamp == 0) { /* wrapped: forget the marks */
         if (q->kstamp) P2M_MEMSET(q->kstamp, 0, (size_t)q->vals_cap * 4u);
         q->sstamp = 1;
@@ -5632,7 +5643,7 @@ P2M__INLINE P2M__MUST int p2m__read_sample(p2m__req *q, const p2m__field *f, con
             } else if (g.wt == P2M__WT_VARINT ||
                        x->n_attr_fields) { /* unpacked or several: in order, now */
                 x->memo = 0;
-                p2m__copy_slots(q->smp_slots, q->prof_slots, e->n_slots);
+                p2m__sample_slots(q);
                 if (x->n_attr_fields && p2m__sample_attrs(q, &x->attrs, &x->bad, &x->bad_at) < 0)
                     return -1;
                 if (p2m__sample_attrs(q, &g, &x->bad, &x->bad_at) < 0) return -1;
@@ -6072,7 +6083,7 @@ P2M__INLINE P2M__MUST int p2m__walk_profile(p2m__req *q, p2m__span s, const p2m_
 #endif
             if (hit && !(se = p2m__memo_replay(q, me->outcome, &x))) continue;
             if (!hit) {
-                p2m__copy_slots(q->smp_slots, q->prof_slots, e->n_slots);
+                p2m__sample_slots(q);
                 if (x.n_attr_fields && p2m__sample_attrs(q, &x.attrs, &x.bad, &x.bad_at) < 0)
                     return -1;
 #if !P2M__FOR_SIZE
