@@ -1090,6 +1090,26 @@ static P2M__NOINLINE P2M__MUST int p2m__next_slow(p2m__wire *w, const uint8_t **
     f->s.p = p;
     f->s.n = 0;
     if (p >= end) return 0;
+#if !P2M__FOR_SIZE
+    /* what p2m__next leaves here besides errors: a profile's time (fixed64)
+       and varints of five to nine bytes (its duration, timestamps), with a
+       one-byte tag */
+    if (end - p >= 10 && p[0] >= 8u && p[0] < 0x80u) {
+        const uint8_t *e;
+        if ((p[0] & 7u) == P2M__WT_I64) {
+            p2m__set_tag(f, p[0] >> 3u, P2M__WT_I64);
+            f->v = p2m__le64(p + 1);
+            *pp = p + 9;
+            return 1;
+        }
+        if ((p[0] & 7u) == P2M__WT_VARINT && (e = p2m__varint_end_long(p + 1, end)) != 0) {
+            p2m__set_tag(f, p[0] >> 3u, P2M__WT_VARINT);
+            f->v = p2m__varint9(p + 1, e);
+            *pp = e;
+            return 1;
+        }
+    }
+#endif
     if (P2M__LIKELY(*p < 0x80)) {
         tag = *p++;
     } else if (p2m__varint(w, &p, end, &tag)) {
