@@ -14010,6 +14010,12 @@ static int p2m__rx_search_builtin(const p2m_regex *re, const char *subject, size
     unsigned char *m;
 
     if (scratch == NULL || scratch_size < p2m__rx_scratch_builtin(ninst)) return -1;
+    if (re->anchored && re->use_first &&
+        (n == 0 || !p2m__rset_has(re->first, (unsigned char)subject[0]))) {
+        /* a match must start at 0 with a byte of the first set: one step */
+        if (steps) *steps = 1;
+        return 0;
+    }
     base = (uintptr_t)scratch;
     m = (unsigned char *)scratch + (p2m__rx_align((size_t)base) - (size_t)base);
     vm.code = (const p2m__rinst *)(const void *)((const unsigned char *)re + re->code_off);
