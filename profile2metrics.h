@@ -6462,6 +6462,28 @@ static P2M__NOINLINE P2M__MUST int p2m__walk_request(p2m__req *q) {
    and a buffer that is too small stays untouched), then writes exactly that
    many bytes, which therefore end at the start of the caller's buffer. */
 
+/* Copies n bytes: up to 32 as overlapping words of fixed size, which
+   compilers write as plain loads and stores (attribute keys and values are
+   mostly that short); longer ones through P2M_MEMCPY. */
+P2M__INLINE void p2m__copy_short(uint8_t *d, const void *src, size_t n) {
+    const uint8_t *s = (const uint8_t *)src;
+    if (P2M__FOR_SIZE || n > 32u) {
+        if (n) P2M_MEMCPY(d, s, n);
+    } else if (n >= 16u) {
+        P2M_MEMCPY(d, s, 16);
+        P2M_MEMCPY(d + n - 16u, s + n - 16u, 16);
+    } else if (n >= 8u) {
+        P2M_MEMCPY(d, s, 8);
+        P2M_MEMCPY(d + n - 8u, s + n - 8u, 8);
+    } else if (n >= 4u) {
+        P2M_MEMCPY(d, s, 4);
+        P2M_MEMCPY(d + n - 4u, s + n - 4u, 4);
+    } else {
+        size_t i;
+        for (i = 0; i < n; i++) d[i] = s[i];
+    }
+}
+
 typedef struct p2m__bw {
     uint8_t *buf;   /* never NULL: a count-only writer has cap 0 and points at p2m__nothing */
     size_t cap;
@@ -6475,6 +6497,15 @@ static void p2m__bw_bytes(p2m__bw *w, const void *p, size_t len) {
 static void p2m__bw_varint_long(p2m__bw *w, uint64_t v) {
     uint8_t tmp[10];
     size_t n = 0;
+    if (!P2M__FOR_SIZE && v < 0x4000u) { /* two bytes: most lengths of a message */
+        w->n += 2;
+        if (w->n <= w->cap) {
+            uint8_t *const d = w->buf + (w->cap - w->n);
+            d[0] = (uint8_t)(v | 0x80u);
+            d[1] = (uint8_t)(v >> 7);
+        }
+        return;
+    }
     do {
         tmp[n++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
         v >>= 7;
@@ -6533,6 +6564,16 @@ P2M__INLINE void p2m__bw_fixed64_1(p2m__bw *w, uint32_t num, uint64_t v) {
     }
 }
 static void p2m__bw_str(p2m__bw *w, uint32_t num, const void *p, size_t len) {
+    if (!P2M__FOR_SIZE && len < 0x80u && num < 16u) { /* one piece: a one-byte tag and length */
+        w->n += len + 2u;
+        if (w->n <= w->cap) {
+            uint8_t *const d = w->buf + (w->cap - w->n);
+            d[0] = (uint8_t)(num << 3 | P2M__WT_LEN);
+            d[1] = (uint8_t)len;
+            p2m__copy_short(d + 2, p, len);
+        }
+        return;
+    }
     p2m__bw_bytes(w, p, len);
     p2m__bw_varint(w, len);
     p2m__bw_tag(w, num, P2M__WT_LEN);
@@ -6910,28 +6951,6 @@ static void p2m__bw_anyvalue(p2m__bw *w, uint32_t num, const p2m_value *v, const
     }
     p2m__bw_close(w, mark, num);
 }
-/* Copies n bytes: up to 32 as overlapping words of fixed size, which
-   compilers write as plain loads and stores (attribute keys and values are
-   mostly that short); longer ones through P2M_MEMCPY. */
-P2M__INLINE void p2m__copy_short(uint8_t *d, const void *src, size_t n) {
-    const uint8_t *s = (const uint8_t *)src;
-    if (P2M__FOR_SIZE || n > 32u) {
-        if (n) P2M_MEMCPY(d, s, n);
-    } else if (n >= 16u) {
-        P2M_MEMCPY(d, s, 16);
-        P2M_MEMCPY(d + n - 16u, s + n - 16u, 16);
-    } else if (n >= 8u) {
-        P2M_MEMCPY(d, s, 8);
-        P2M_MEMCPY(d + n - 8u, s + n - 8u, 8);
-    } else if (n >= 4u) {
-        P2M_MEMCPY(d, s, 4);
-        P2M_MEMCPY(d + n - 4u, s + n - 4u, 4);
-    } else {
-        size_t i;
-        for (i = 0; i < n; i++) d[i] = s[i];
-    }
-}
-
 /* Writes forward at d a KeyValue with a string value as field num
    (num < 16), cl being its contents' size (p2m__kv_string_size); returns
    the end. */
