@@ -11670,6 +11670,21 @@ P2M_API p2m_status p2m_write_prom(const p2m_result *r, const p2m_prom_options *o
 
 #endif /* text writers */
 
+/* Does every rule read an attribute, with no default, into a key of its
+   own in rule order (rule i into key i, as the default rules do), with at
+   most one key after them (the function name's)? p2m__attribute_set then
+   takes its short way (not in builds for size, which leave it 0). For a
+   compiled or loaded engine. */
+static int p2m__rules_plain(const p2m_engine *e) {
+    uint32_t i;
+    if (P2M__FOR_SIZE || e->n_keys > e->n_rules + 1u) return 0;
+    for (i = 0; i < e->n_rules; i++)
+        if (e->rules[i].type != P2M_RULE_ATTRIBUTE || e->rules[i].deflt.len ||
+            e->rules[i].out_key != i)
+            return 0;
+    return 1;
+}
+
 /* ======================================================================== */
 #ifndef P2M_NO_FUNCTION
 /* What the per-stack resolution must give, for a compiled or loaded engine
@@ -12465,21 +12480,6 @@ static P2M__NOINLINE void p2m__build_type_rules(p2m_engine *e, const p2m_config 
         o->scale = cfg->type_rules[i].scale;
         p2m__type_rule_ints(o);
     }
-}
-
-/* Does every rule read an attribute, with no default, into a key of its
-   own in rule order (rule i into key i, as the default rules do), with at
-   most one key after them (the function name's)? p2m__attribute_set then
-   takes its short way (not in builds for size, which leave it 0). For a
-   compiled or loaded engine. */
-static int p2m__rules_plain(const p2m_engine *e) {
-    uint32_t i;
-    if (P2M__FOR_SIZE || e->n_keys > e->n_rules + 1u) return 0;
-    for (i = 0; i < e->n_rules; i++)
-        if (e->rules[i].type != P2M_RULE_ATTRIBUTE || e->rules[i].deflt.len ||
-            e->rules[i].out_key != i)
-            return 0;
-    return 1;
 }
 
 /* Places the engine of a validated configuration: a dry run (a->base NULL;
@@ -14029,9 +14029,10 @@ static int p2m__rx_search_builtin(const p2m_regex *re, const char *subject, size
     unsigned char *m;
 
     if (scratch == NULL || scratch_size < p2m__rx_scratch_builtin(ninst)) return -1;
-    if (re->anchored && re->use_first &&
+    if (!P2M__FOR_SIZE && re->anchored && re->use_first &&
         (n == 0 || !p2m__rset_has(re->first, (unsigned char)subject[0]))) {
-        /* a match must start at 0 with a byte of the first set: one step */
+        /* a match must start at 0 with a byte of the first set: one step
+           (builds for size let the machine find it out) */
         if (steps) *steps = 1;
         return 0;
     }
