@@ -3410,6 +3410,7 @@ P2M__INLINE const uint8_t *p2m__span_run(uint32_t t, const uint8_t *in, const ui
                 P2M__SPAN_ONE;
 #undef P2M__SPAN_ONE
             }
+            if (c == stop) break; /* the steps took the last room */
         one:
             for (;;) {
                 const size_t l = dp[1];

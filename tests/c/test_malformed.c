@@ -117,6 +117,35 @@ static void run(const unsigned char *p, size_t n, outcome *o)
     free(in);
 }
 
+/* Too little working memory: every size below p2m_work_size's, in steps of
+   8 (each number of spans that fit, so at one of them the dictionary scan's
+   kept spans fill the memory exactly), in a heap block of exactly that size
+   (ASan sees any byte written past it), with the engine e; each call must
+   answer P2M_ERR_MEMORY with the queried size, and leave the output alone. */
+static void check_work_short(const char *name, const p2m_engine *e, const unsigned char *p,
+                             size_t n)
+{
+    size_t need = 0, size;
+    p2m_error err;
+    tk_begin(name);
+    EXPECT(p2m_work_size(e, p, n, &need, &err) == P2M_OK, "work_size: %s", err.message);
+    for (size = 0; need && size < need && tk_bad < 5; size += 8) {
+        unsigned char *work = (unsigned char *)malloc(size ? size : 1);
+        size_t out_n = 0;
+        p2m_status st;
+        n_runs++;
+        out_reset();
+        st = p2m_convert(e, p, n, NULL, size ? work : NULL, size, out_buf, OUT_CAP, &out_n, NULL,
+                         &err);
+        EXPECT(st == P2M_ERR_MEMORY && err.needed == need,
+               "%zu of %zu bytes of working memory: status %d, needed %zu", size, need, (int)st,
+               err.needed);
+        EXPECT(out_untouched(), "%zu bytes of working memory: the output was written", size);
+        free(work);
+    }
+    tk_end();
+}
+
 /* Prints the input of the first failure of a check (for the report). */
 static void dump_once(const char *what, const unsigned char *p, size_t n)
 {
@@ -1077,6 +1106,8 @@ int main(int argc, char **argv)
             printf("FAIL c.malformed.prefixes.real_profile: cannot read %s\n", argv[1]);
             return 1;
         }
+        check_work_short("c.malformed.work_short.real_profile", eng_default, real, n);
+        check_work_short("c.malformed.fn.work_short.real_profile", eng_fn, real, n);
         check_prefixes("c.malformed.prefixes.real_profile", real, n);
         eng = eng_fn;
         check_prefixes("c.malformed.fn.prefixes.real_profile", real, n);
