@@ -119,9 +119,10 @@ static void run(const unsigned char *p, size_t n, outcome *o)
 
 /* Too little working memory: every size below p2m_work_size's, in steps of
    8 (each number of spans that fit, so at one of them the dictionary scan's
-   kept spans fill the memory exactly), in a heap block of exactly that size
-   (ASan sees any byte written past it), with the engine e; each call must
-   answer P2M_ERR_MEMORY with the queried size, and leave the output alone. */
+   kept spans fill the memory exactly; with a stride, steps of 8 x stride),
+   in a heap block of exactly that size (ASan sees any byte written past
+   it), with the engine e; each call must answer P2M_ERR_MEMORY with the
+   queried size, and leave the output alone. */
 static void check_work_short(const char *name, const p2m_engine *e, const unsigned char *p,
                              size_t n)
 {
@@ -129,7 +130,7 @@ static void check_work_short(const char *name, const p2m_engine *e, const unsign
     p2m_error err;
     tk_begin(name);
     EXPECT(p2m_work_size(e, p, n, &need, &err) == P2M_OK, "work_size: %s", err.message);
-    for (size = 0; need && size < need && tk_bad < 5; size += 8) {
+    for (size = 0; need && size < need && tk_bad < 5; size += 8u * stride) {
         unsigned char *work = (unsigned char *)malloc(size ? size : 1);
         size_t out_n = 0;
         p2m_status st;
