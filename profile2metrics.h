@@ -3608,6 +3608,19 @@ P2M__INLINE int p2m__kvu_plain(const uint8_t *p, const uint8_t *end, uint64_t *k
     return 1;
 }
 
+/* The entries of dictionary table num that the survey counted (the room
+   of its spans in the spans block; 0 for a table it does not count). */
+P2M__INLINE uint32_t p2m__table_count(const p2m__survey *sv, uint32_t num) {
+    switch (num) {
+    case P2M__PB_DICT_STRING_TABLE: return sv->n_strings;
+    case P2M__PB_DICT_STACK_TABLE: return sv->n_stacks;
+    case P2M__PB_DICT_LOCATION_TABLE: return sv->n_locs;
+    case P2M__PB_DICT_MAPPING_TABLE: return sv->n_maps;
+    case P2M__PB_DICT_FUNCTION_TABLE: return sv->n_funcs;
+    default: return 0;
+    }
+}
+
 /* Does p2m__index_dictionary keep the spans of dictionary table num (not
    the attribute table's, which it keeps apart)? */
 P2M__INLINE int p2m__index_keeps(uint32_t num, int stacks, int names) {
@@ -3785,7 +3798,6 @@ static P2M__NOINLINE P2M__MUST int p2m__index_dictionary(p2m__req *q) {
            read in place, as p2m__next would */
         if (end - p >= 3) {
             const uint8_t *const lim = end - 3;
-            const uintptr_t lim4 = p2m__lim4(lim);
             int k = 2; /* as p2m__run_len: 2 while the next entry starts at or below lim */
             while (k == 2) {
                 const uint32_t t = p[0], num = t >> 3;
@@ -3796,43 +3808,20 @@ static P2M__NOINLINE P2M__MUST int p2m__index_dictionary(p2m__req *q) {
                     if (!(k = p2m__run_len(p, lim, end, &len, &v))) break;
                     p2m__index_entry(q, num, v, (uint32_t)len, cnt, &na, stacks, names);
                     p = v + len;
-                } else { /* a run of one table's entries, their spans one after another */
-                    p2m__strent *const sp = p2m__index_keeps(num, stacks, names)
-                                                ? &q->spans[q->sv.at[num] + cnt[num]]
-                                                : 0;
-                    uint32_t n = 0;
-                    /* kept: four entries a step, with no bound test */
-                    while (sp && (uintptr_t)p <= lim4) {
-#define P2M__INDEX_ONE                                                                            \
-    do {                                                                                          \
-        const size_t l = p[1];                                                                    \
-        if (l >= 0x80u) goto one;                                                                 \
-        sp[n].off = (uint32_t)(p + 2 - q->in);                                                    \
-        sp[n].len = (uint32_t)l;                                                                  \
-        n++;                                                                                      \
-        p += l + 2u;                                                                              \
-        if (p[0] != t) goto ran;                                                                  \
-    } while (0)
-                        P2M__INDEX_ONE;
-                        P2M__INDEX_ONE;
-                        P2M__INDEX_ONE;
-                        P2M__INDEX_ONE;
-#undef P2M__INDEX_ONE
+                } else { /* a run of one table's entries: spans kept one after another */
+                    if (p2m__index_keeps(num, stacks, names)) {
+                        p2m__strent *const base = &q->spans[q->sv.at[num]];
+                        p2m__strent *c = base + cnt[num];
+                        p = p2m__span_run(t, q->in, p, lim, end, &c,
+                                          base + p2m__table_count(&q->sv, num), 0);
+                        cnt[num] = (uint32_t)(c - base);
+                    } else {
+                        uint64_t n = 0;
+                        p = p2m__run_skip(t, p, lim, end, &n);
                     }
-                one:
-                    for (;;) {
-                        if (!(k = p2m__run_len(p, lim, end, &len, &v))) break;
-                        if (sp) {
-                            sp[n].off = (uint32_t)(v - q->in);
-                            sp[n].len = (uint32_t)len;
-                        }
-                        n++;
-                        p = v + len;
-                        if (k == 1 || p[0] != t) break;
-                    }
-                ran:
-                    if (sp) cnt[num] += n;
-                    if (!k) break;
+                    /* as p2m__run_len: go on at another table's entry; an entry
+                       of this one that the run left is the general reader's */
+                    k = p > lim ? 1 : p[0] != t ? 2 : 0;
                 }
             }
         }
