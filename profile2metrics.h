@@ -3398,23 +3398,31 @@ P2M__INLINE const uint8_t *p2m__span_run(uint32_t t, const uint8_t *in, const ui
             const uint8_t *v;
             int k;
             /* four entries a step, with no bound test, while four fit (not
-               in builds for size) */
+               in builds for size): entry k of the step goes at c[k]
+               (downward c[-1 - k]) and leaves with c past the entries kept */
             while (!P2M__FOR_SIZE && (uintptr_t)dp <= lim4 && (down ? c - stop : stop - c) >= 4) {
-#define P2M__SPAN_ONE                                                                             \
+#define P2M__SPAN_ONE(k)                                                                          \
     do {                                                                                          \
         const size_t l = dp[1];                                                                   \
-        if (l >= 0x80u) goto one;                                                                 \
-        e = down ? --c : c++;                                                                     \
+        if (l >= 0x80u) {                                                                         \
+            c = down ? c - (k) : c + (k);                                                         \
+            goto one;                                                                             \
+        }                                                                                         \
+        e = down ? c - 1 - (k) : c + (k);                                                         \
         e->off = (uint32_t)(dp + 2 - in);                                                         \
         e->len = (uint32_t)l;                                                                     \
         dp += l + 2u;                                                                             \
-        if (dp[0] != t) goto done;                                                                \
+        if (dp[0] != t) {                                                                         \
+            c = down ? c - 1 - (k) : c + 1 + (k);                                                 \
+            goto done;                                                                            \
+        }                                                                                         \
     } while (0)
-                P2M__SPAN_ONE;
-                P2M__SPAN_ONE;
-                P2M__SPAN_ONE;
-                P2M__SPAN_ONE;
+                P2M__SPAN_ONE(0);
+                P2M__SPAN_ONE(1);
+                P2M__SPAN_ONE(2);
+                P2M__SPAN_ONE(3);
 #undef P2M__SPAN_ONE
+                c = down ? c - 4 : c + 4;
             }
             if (c == stop) break; /* the steps took the last room */
         one:
