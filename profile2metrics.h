@@ -2429,6 +2429,37 @@ done:
     return p;
 }
 
+/* p2m__next for a Profile's fields in the survey and p2m__profile_info:
+   its time (fixed64) and its duration (a varint, mostly of five bytes or
+   more), which p2m__next leaves to p2m__next_slow, are read here in line as
+   p2m__next_slow reads them (outside builds for size; a varint of ten bytes
+   goes to p2m__next). The sample walk keeps p2m__next: there this path
+   cost its loop more than it saved. */
+P2M__INLINE P2M__MUST int p2m__next_pfield(p2m__wire *w, const uint8_t **pp, const uint8_t *end,
+                                           p2m__field *f) {
+#if !P2M__FOR_SIZE
+    const uint8_t *p = *pp, *e;
+    if (end - p >= 10 && (p[0] == P2M__TAG(P2M__PB_PROFILE_TIME_UNIX_NANO, P2M__WT_I64) ||
+                          p[0] == P2M__TAG(P2M__PB_PROFILE_DURATION_NANO, P2M__WT_VARINT))) {
+        f->at = f->s.p = p;
+        f->s.n = 0;
+        if (p[0] & 1u) { /* P2M__WT_I64 */
+            p2m__set_tag(f, P2M__PB_PROFILE_TIME_UNIX_NANO, P2M__WT_I64);
+            f->v = p2m__le64(p + 1);
+            *pp = p + 9;
+            return 1;
+        }
+        if ((e = p2m__varint_end_long(p + 1, end)) != 0) {
+            p2m__set_tag(f, P2M__PB_PROFILE_DURATION_NANO, P2M__WT_VARINT);
+            f->v = p2m__varint9(p + 1, e);
+            *pp = e;
+            return 1;
+        }
+    }
+#endif
+    return p2m__next(w, pp, end, f);
+}
+
 /* Is there a Profile sample field at p (its one-byte tag and a length of
    one or two bytes that fits before end)? Its body is then [*v, *v + *len). */
 P2M__INLINE int p2m__sample_field(const uint8_t *p, const uint8_t *end, uint32_t *len,
@@ -2560,7 +2591,7 @@ static P2M__MUST int p2m__survey_profile(p2m__req *q, p2m__span s, uint64_t *sam
        some, and at most sv.ev_left samples; the walk checks every converted
        sample against the decision. A forced layout is checked against the
        same evidence. */
-    while ((r = p2m__next(&q->w, &p, end, &f)) > 0) {
+    while ((r = p2m__next_pfield(&q->w, &p, end, &f)) > 0) {
         switch (f.num) {
         case P2M__PB_PROFILE_SAMPLES:
             if (f.wt == P2M__WT_LEN) {
@@ -3959,7 +3990,7 @@ static P2M__MUST int p2m__profile_info(p2m__req *q, p2m__span s, p2m__pinfo *pi,
         for (i = 0; i < q->n_rlist; i++)
             p2m__elist_put(q, q->rlist[(size_t)2 * i], q->rlist[(size_t)2 * i + 1]);
     }
-    while ((r = p2m__next(&q->w, &p, end, &f)) > 0) {
+    while ((r = p2m__next_pfield(&q->w, &p, end, &f)) > 0) {
         if (f.num == P2M__PB_PROFILE_SAMPLES) {
             uint64_t n = 0;
 #if !P2M__FOR_SIZE
