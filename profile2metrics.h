@@ -3962,6 +3962,21 @@ static int p2m__value_type(p2m__req *q, p2m__span s, p2m_str *type, p2m_str *uni
     p2m__field f;
     int r, bad = 0;
     uint64_t t = 0, u = 0;
+#if !P2M__FOR_SIZE
+    /* most senders' shape: type and unit, one byte each, in either order
+       (p2m__next would leave the second, two bytes from the end, to
+       p2m__next_slow) */
+    if (s.n == 4 && p[1] < 0x80u && p[3] < 0x80u &&
+        ((p[0] == P2M__TAG(P2M__PB_VALUE_TYPE_TYPE_STRINDEX, P2M__WT_VARINT) &&
+          p[2] == P2M__TAG(P2M__PB_VALUE_TYPE_UNIT_STRINDEX, P2M__WT_VARINT)) ||
+         (p[0] == P2M__TAG(P2M__PB_VALUE_TYPE_UNIT_STRINDEX, P2M__WT_VARINT) &&
+          p[2] == P2M__TAG(P2M__PB_VALUE_TYPE_TYPE_STRINDEX, P2M__WT_VARINT)))) {
+        const int type_first = p[0] == P2M__TAG(P2M__PB_VALUE_TYPE_TYPE_STRINDEX, P2M__WT_VARINT);
+        t = type_first ? p[1] : p[3];
+        u = type_first ? p[3] : p[1];
+        p = end;
+    }
+#endif
     while ((r = p2m__next(&q->w, &p, end, &f)) > 0) {
         if (f.wt != P2M__WT_VARINT) continue;
         if (f.num == P2M__PB_VALUE_TYPE_TYPE_STRINDEX) t = f.v;
