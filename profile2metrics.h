@@ -3955,6 +3955,11 @@ typedef struct p2m__pinfo {
     const uint8_t *bad_at;
     uint64_t factor;          /* integer multiplier, without a type rule */
     const p2m__type_rule *tr; /* the type rule that scales the values, if any */
+#if !P2M__FOR_SIZE
+    /* where the profile's samples lie, offsets into the input: from the
+       first samples field to the end of the last (s_hi 0: none) */
+    uint32_t s_lo, s_hi;
+#endif
 } p2m__pinfo;
 
 static int p2m__value_type(p2m__req *q, p2m__span s, p2m_str *type, p2m_str *unit) {
@@ -4010,14 +4015,19 @@ static P2M__MUST int p2m__profile_info(p2m__req *q, p2m__span s, p2m__pinfo *pi,
             uint64_t n = 0;
 #if !P2M__FOR_SIZE
             const uint32_t at = (uint32_t)(f.at - q->in), k = P2M__RUN_SLOT(at);
+            if (!pi->s_hi) pi->s_lo = at;
             if (f.wt == P2M__WT_LEN && q->sv.run_at[k] == at) { /* the survey passed over it */
                 p = q->in + q->sv.run_end[k];
                 pi->n_samples += q->sv.run_n[k];
+                pi->s_hi = q->sv.run_end[k];
                 continue;
             }
 #endif
             p = p2m__skip_samples(p, end, &n);
             pi->n_samples += 1u + n;
+#if !P2M__FOR_SIZE
+            pi->s_hi = (uint32_t)(p - q->in);
+#endif
             continue;
         }
         if (f.num == P2M__PB_PROFILE_SAMPLE_TYPE && f.wt == P2M__WT_LEN) pi->sample_type = f.s;
@@ -6053,7 +6063,15 @@ P2M__INLINE const uint8_t *p2m__memo_lane(p2m__req *q, const p2m__pinfo *pi,
    added to its series. A hot loop: its phases are inline functions. */
 P2M__INLINE P2M__MUST int p2m__walk_profile(p2m__req *q, p2m__span s, const p2m__pinfo *pi) {
     const p2m_engine *e = q->e;
+#if !P2M__FOR_SIZE
+    /* from the first samples field to the end of the last: the profile's
+       other fields are read (and checked) by the survey and
+       p2m__profile_info, and the walk passes over them */
+    const uint8_t *p = pi->s_hi ? q->in + pi->s_lo : s.p;
+    const uint8_t *end = pi->s_hi ? q->in + pi->s_hi : s.p + s.n;
+#else
     const uint8_t *p = s.p, *end = s.p + s.n;
+#endif
     p2m__field f;
     p2m__sfields sf;
     int r, memo_on;
