@@ -3353,8 +3353,21 @@ static P2M__MUST int p2m__anyvalue(p2m__wire *w, const p2m__strtab *t, p2m__span
 /* Which slot (effective-attribute key the engine reads) a key fills. */
 static uint32_t p2m__slot_of(const p2m_engine *e, p2m_str key) {
     uint32_t i;
-    for (i = 0; i < e->n_slots; i++)
+    for (i = 0; i < e->n_slots; i++) {
+#if P2M__FOR_SIZE
         if (p2m__streq2(e->slots[i], key)) return i;
+#else
+        /* eight bytes at a time: a key that matches is compared whole, and
+           keys are long (process.executable.name) */
+        const p2m_str s = e->slots[i];
+        const uint8_t *a = (const uint8_t *)s.ptr, *b = (const uint8_t *)key.ptr;
+        size_t k = 0;
+        if (s.len != key.len) continue;
+        while (k + 8u <= s.len && p2m__le64(a + k) == p2m__le64(b + k)) k += 8u;
+        while (k < s.len && a[k] == b[k]) k++;
+        if (k == s.len) return i;
+#endif
+    }
     return P2M__NONE;
 }
 
