@@ -3975,24 +3975,45 @@ typedef struct p2m__pinfo {
 #endif
 } p2m__pinfo;
 
+#if !P2M__FOR_SIZE
+/* A varint of one or two bytes at p < end into *v: its end, or NULL when
+   it is not so. */
+P2M__INLINE const uint8_t *p2m__index12(const uint8_t *p, const uint8_t *end, uint64_t *v) {
+    if (p[0] < 0x80u) {
+        *v = p[0];
+        return p + 1;
+    }
+    if (end - p < 2 || p[1] >= 0x80u) return 0;
+    *v = P2M__VARINT2(p[0], p[1]);
+    return p + 2;
+}
+#endif
+
 static int p2m__value_type(p2m__req *q, p2m__span s, p2m_str *type, p2m_str *unit) {
     const uint8_t *p = s.p, *end = s.p + s.n;
     p2m__field f;
     int r, bad = 0;
     uint64_t t = 0, u = 0;
 #if !P2M__FOR_SIZE
-    /* most senders' shape: type and unit, one byte each, in either order
-       (p2m__next would leave the second, two bytes from the end, to
-       p2m__next_slow) */
+    /* most senders' shape: type and unit, in either order, each index of
+       one or two bytes, read here in place (p2m__next would leave a last
+       field two bytes from the end to p2m__next_slow) */
+    const uint32_t tt = P2M__TAG(P2M__PB_VALUE_TYPE_TYPE_STRINDEX, P2M__WT_VARINT),
+                   tu = P2M__TAG(P2M__PB_VALUE_TYPE_UNIT_STRINDEX, P2M__WT_VARINT);
     if (s.n == 4 && p[1] < 0x80u && p[3] < 0x80u &&
-        ((p[0] == P2M__TAG(P2M__PB_VALUE_TYPE_TYPE_STRINDEX, P2M__WT_VARINT) &&
-          p[2] == P2M__TAG(P2M__PB_VALUE_TYPE_UNIT_STRINDEX, P2M__WT_VARINT)) ||
-         (p[0] == P2M__TAG(P2M__PB_VALUE_TYPE_UNIT_STRINDEX, P2M__WT_VARINT) &&
-          p[2] == P2M__TAG(P2M__PB_VALUE_TYPE_TYPE_STRINDEX, P2M__WT_VARINT)))) {
-        const int type_first = p[0] == P2M__TAG(P2M__PB_VALUE_TYPE_TYPE_STRINDEX, P2M__WT_VARINT);
-        t = type_first ? p[1] : p[3];
-        u = type_first ? p[3] : p[1];
+        ((p[0] == tt && p[2] == tu) || (p[0] == tu && p[2] == tt))) { /* one byte each */
+        t = p[0] == tt ? p[1] : p[3];
+        u = p[0] == tt ? p[3] : p[1];
         p = end;
+    } else if (s.n >= 5 && s.n <= 6 && (p[0] == tt || p[0] == tu)) {
+        const uint8_t *n;
+        uint64_t a = 0, b = 0;
+        if ((n = p2m__index12(p + 1, end, &a)) != 0 && end - n >= 2 &&
+            n[0] == (p[0] == tt ? tu : tt) && p2m__index12(n + 1, end, &b) == end) {
+            t = p[0] == tt ? a : b;
+            u = p[0] == tt ? b : a;
+            p = end;
+        }
     }
 #endif
     while ((r = p2m__next(&q->w, &p, end, &f)) > 0) {
