@@ -1730,28 +1730,31 @@ P2M__INLINE int p2m__simple_value(p2m__span s, const uint8_t *lim) {
    Then *key and *val are set, and it returns 2 when the key comes first (s
    is then what p2m__bw_kv_string writes for them), 1 when the value does. */
 static int p2m__kv_plain_string(p2m__span s, p2m_str *key, p2m__span *val) {
-    const uint8_t *p = s.p, *const end = s.p + s.n;
-    int i, first = 0;
-    key->len = 0;
-    val->p = 0;
-    for (i = 0; i < 2; i++) {
-        if (end - p < 2 || p[1] >= 0x80u || (size_t)(end - p) < 2u + p[1]) return 0;
-        if (p[0] == P2M__TAG(P2M__PB_KEY_VALUE_KEY, P2M__WT_LEN) && p[1] && !key->len) {
-            key->ptr = (const char *)p + 2;
-            key->len = p[1];
-            if (i == 0) first = 2;
-        } else if (p[0] == P2M__TAG(P2M__PB_KEY_VALUE_VALUE, P2M__WT_LEN) && !val->p &&
-                   p[1] >= 2u && p[2] == P2M__TAG(P2M__PB_ANY_VALUE_STRING_VALUE, P2M__WT_LEN) &&
-                   p[3] + 2u == p[1]) {
-            val->p = p + 4;
-            val->n = p[3];
-            if (i == 0) first = 1;
-        } else {
-            return 0;
-        }
-        p += 2u + p[1];
+    const uint8_t *const p = s.p, *const end = s.p + s.n, *q, *kf, *vf;
+    int first;
+    /* two fields, the first [p, q) and the second [q, end), each with a
+       one-byte length (seven bytes at least: a one-byte key, an empty value) */
+    if (s.n < 7u || p[1] >= 0x80u || (size_t)(end - p) < 4u + p[1]) return 0;
+    q = p + 2 + p[1];
+    if (q[1] >= 0x80u || (size_t)(end - q) != 2u + q[1]) return 0;
+    if (p[0] == P2M__TAG(P2M__PB_KEY_VALUE_KEY, P2M__WT_LEN) &&
+        q[0] == P2M__TAG(P2M__PB_KEY_VALUE_VALUE, P2M__WT_LEN)) {
+        kf = p, vf = q, first = 2;
+    } else if (p[0] == P2M__TAG(P2M__PB_KEY_VALUE_VALUE, P2M__WT_LEN) &&
+               q[0] == P2M__TAG(P2M__PB_KEY_VALUE_KEY, P2M__WT_LEN)) {
+        kf = q, vf = p, first = 1;
+    } else {
+        return 0;
     }
-    return p == end ? first : 0;
+    /* a key that is not empty; an AnyValue that is one string_value */
+    if (!kf[1] || vf[1] < 2u || vf[2] != P2M__TAG(P2M__PB_ANY_VALUE_STRING_VALUE, P2M__WT_LEN) ||
+        vf[3] + 2u != vf[1])
+        return 0;
+    key->ptr = (const char *)kf + 2;
+    key->len = kf[1];
+    val->p = vf + 4;
+    val->n = vf[3];
+    return first;
 }
 #endif
 
