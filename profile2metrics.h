@@ -6299,7 +6299,11 @@ static P2M__MUST int p2m__resource(p2m__req *q, p2m__span s, p2m__res *out) {
             uint64_t key_idx = 0;
             p2m__span val = {p2m__nothing, 0};
             uint32_t slot;
-            while ((rr = p2m__next(&q->w, &kp, kend, &g)) > 0) {
+            int plain = 0; /* the key inline and one string value, in val */
+#if !P2M__FOR_SIZE
+            plain = p2m__kv_plain_string(f.s, &key, &val) != 0; /* as the survey checked it */
+#endif
+            while (!plain && (rr = p2m__next(&q->w, &kp, kend, &g)) > 0) {
                 if (g.num == P2M__PB_KEY_VALUE_KEY && g.wt == P2M__WT_LEN) {
                     key.ptr = (const char *)g.s.p;
                     key.len = g.s.n;
@@ -6309,7 +6313,7 @@ static P2M__MUST int p2m__resource(p2m__req *q, p2m__span s, p2m__res *out) {
                     key_idx = g.v;
                 }
             }
-            if (rr < 0) return -1;
+            if (!plain && rr < 0) return -1;
             if (key.len == 0 && p2m__string(q, key_idx, &key) < 0) continue;
             slot = p2m__slot_of(q->e, key);
             if (slot != P2M__NONE || q->akey) {
@@ -6317,7 +6321,13 @@ static P2M__MUST int p2m__resource(p2m__req *q, p2m__span s, p2m__res *out) {
                 uint32_t type, len, vid;
                 const uint8_t *ptr;
                 uint64_t num;
-                int b = p2m__anyvalue(&q->w, &tab, val, &type, &ptr, &len, &num);
+                int b;
+#if !P2M__FOR_SIZE
+                if (plain) {
+                    type = P2M_VALUE_STRING, ptr = val.p, len = val.n, num = 0, b = 0;
+                } else
+#endif
+                    b = p2m__anyvalue(&q->w, &tab, val, &type, &ptr, &len, &num);
                 if (b < 0) return -1;
                 vid = b ? P2M__VID_ABSENT : p2m__intern(q, type, ptr, len, num);
                 if (slot != P2M__NONE) q->res_slots[slot] = vid;
