@@ -614,7 +614,9 @@ P2M_API size_t p2m_regex_scratch_size(const p2m_regex *re);
    match when the pattern has no group; (size_t)-1 both when group 1 did not
    take part. 0 = no match. -1 = scratch too small (or re NULL).
    -2 = the PCRE2 backend hit its match/depth/heap limit (never with the
-   built-in engine). steps (may be NULL) receives the number of VM steps. */
+   built-in engine). steps (may be NULL) receives the search's work in VM
+   steps (an anchored prefix decided without the machine: one per byte
+   tested, and one for the match; docs/regex.md). */
 P2M_API int p2m_regex_search(const p2m_regex *re, const char *s, size_t n,
                              void *scratch, size_t scratch_size, size_t *start,
                              size_t *end, uint64_t *steps);
@@ -14150,6 +14152,38 @@ static int p2m__rx_search_builtin(const p2m_regex *re, const char *subject, size
            (builds for size let the machine find it out) */
         if (steps) *steps = 1;
         return 0;
+    }
+    if (!P2M__FOR_SIZE && re->anchored) {
+        /* a pattern of ^ and one-byte matchers only (a literal or class
+           prefix: ^java, ^[a-p]) is its bytes at 0: tested here, without the
+           machine, with the match's span the machine gives */
+        const p2m__rinst *c = (const p2m__rinst *)(const void *)((const unsigned char *)re +
+                                                                  re->code_off);
+        uint32_t j = 2; /* SAVE 0, BOT, the matchers, SAVE 1, MATCH */
+        while (j < ninst && (c[j].op == P2M__RX_CHAR || c[j].op == P2M__RX_CLASS ||
+                             c[j].op == P2M__RX_ANY || c[j].op == P2M__RX_ANYNL))
+            j++;
+        if (j + 2u == ninst && c[0].op == P2M__RX_SAVE && c[0].x == 0 &&
+            c[j].op == P2M__RX_SAVE && c[j].x == 1 && c[j + 1].op == P2M__RX_MATCH) {
+            const uint8_t *cls = (const uint8_t *)re + re->class_off;
+            const unsigned char *s = (const unsigned char *)subject;
+            const size_t len = j - 2u;
+            size_t i;
+            for (i = 0; i < len && i < n; i++) {
+                const p2m__rinst *in = &c[2u + i];
+                const unsigned b = s[i];
+                if (!(in->op == P2M__RX_CHAR    ? b == in->a || b == in->b
+                      : in->op == P2M__RX_CLASS ? p2m__rset_has(cls + (size_t)in->x * 32u, b)
+                      : in->op == P2M__RX_ANY   ? b != '\n'
+                                                : 1))
+                    break;
+            }
+            if (steps) *steps = i + 1u;
+            if (i < len) return 0;
+            *start = 0;
+            *end = len;
+            return 1;
+        }
     }
     base = (uintptr_t)scratch;
     m = (unsigned char *)scratch + (p2m__rx_align((size_t)base) - (size_t)base);

@@ -177,6 +177,18 @@ static void gen_alt(int depth, int *nullable)
     }
 }
 
+/* ^ (or \A) and one to five one-byte matchers, nothing else: the built-in
+   engine decides these without its machine (an anchored prefix) */
+static void gen_prefix(void)
+{
+    static const char *const one[] = {"a", "b", "A", "\\.", "-", "1", "\\n", ".", "[a-p]", "[^a-p]",
+                                      "[ab]", "\\d", "\\w", "\\s", "[^\\n]", "[[:alpha:]]"};
+    uint32_t k, n = 1 + rnd(5);
+    if (rnd(4) == 0) put("(?s)");
+    put(rnd(3) == 0 ? "\\A" : "^");
+    for (k = 0; k < n; k++) put(one[rnd(sizeof one / sizeof one[0])]);
+}
+
 static void gen_pattern(void)
 {
     int nl;
@@ -185,7 +197,9 @@ static void gen_pattern(void)
         ngroups = 0;
         overflow = 0;
         if (rnd(6) == 0) put("(?i)");
-        if (rnd(3) == 0) { /* make group 1 common: prefix (group) suffix */
+        if (rnd(8) == 0) {
+            gen_prefix();
+        } else if (rnd(3) == 0) { /* make group 1 common: prefix (group) suffix */
             gen_concat(1, &nl);
             put("(");
             ngroups++;
