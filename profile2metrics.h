@@ -6064,6 +6064,9 @@ P2M__INLINE const uint8_t *p2m__memo_lane(p2m__req *q, const p2m__pinfo *pi,
     uint32_t len;
     const p2m__smemo *lme = &none; /* the last sample's entry */
     const uint8_t *v;
+    /* the profile's factor in a local (the stores below may alias pi): its
+       contribution without a type rule */
+    const uint64_t factor = pi->tr ? 0u : pi->factor;
     while (p2m__sample_field(p, end, &len, &v)) {
         p2m__smp x;
         p2m__span a;
@@ -6089,7 +6092,8 @@ P2M__INLINE const uint8_t *p2m__memo_lane(p2m__req *q, const p2m__pinfo *pi,
         }
         p = v + len;
         if ((se = p2m__memo_replay(q, me->outcome, &x)) != 0) {
-            p2m__series_add(q, se, p2m__contribution(pi, x.sum), 1, lo, hi);
+            p2m__series_add(q, se, factor ? x.sum * factor : p2m__contribution(pi, x.sum), 1, lo,
+                            hi);
             q->st->samples_kept++;
         }
     }
