@@ -2663,6 +2663,19 @@ static P2M__MUST int p2m__survey_kvs(p2m__req *q, p2m__span s, uint32_t kv_field
     p2m__field f;
     int r;
     unsigned ev10 = 0;
+#if !P2M__FOR_SIZE
+    /* a run of plain string attributes with one-byte lengths (most
+       resources' and scopes' first), checked in place */
+    while (end - p >= 2 && p[0] == P2M__TAG(kv_field, P2M__WT_LEN) && p[1] < 0x80u &&
+           (size_t)(end - p) - 2u >= p[1]) {
+        const p2m__span kv = {p + 2, p[1]};
+        p2m_str k;
+        p2m__span v;
+        if (!p2m__kv_plain_string(kv, &k, &v)) break;
+        if (count) (*count)++;
+        p += 2u + p[1];
+    }
+#endif
     while ((r = p2m__next(&q->w, &p, end, &f)) > 0) {
         if (f.wt == P2M__WT_LEN && (f.num == kv_field || (kv_field == P2M__PB_RESOURCE_ATTRIBUTES &&
                                                           f.num == P2M__PB_RESOURCE_ENTITY_REFS))) {
