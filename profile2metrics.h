@@ -6298,8 +6298,24 @@ static void p2m__note_unfed(p2m__req *q, const p2m__pinfo *pi) {
 static P2M__MUST int p2m__resource(p2m__req *q, p2m__span s, p2m__res *out) {
     const uint8_t *p = s.p, *end = s.p + s.n;
     p2m__field f;
-    int r;
-    while ((r = p2m__next(&q->w, &p, end, &f)) > 0) {
+    int r = 0;
+    for (;;) {
+#if !P2M__FOR_SIZE
+        /* an attribute with a one-byte length (most), read in place */
+        if (end - p >= 2 && p[0] == P2M__TAG(P2M__PB_RESOURCE_ATTRIBUTES, P2M__WT_LEN) &&
+            p[1] < 0x80u && (size_t)(end - p) - 2u >= p[1]) {
+            f.at = p;
+            f.s.p = p + 2;
+            f.s.n = p[1];
+            f.v = p[1];
+            p2m__set_tag(&f, P2M__PB_RESOURCE_ATTRIBUTES, P2M__WT_LEN);
+            p = f.s.p + f.s.n;
+        } else if ((r = p2m__next(&q->w, &p, end, &f)) <= 0) {
+            break;
+        }
+#else
+        if ((r = p2m__next(&q->w, &p, end, &f)) <= 0) break;
+#endif
         if (f.num == P2M__PB_RESOURCE_DROPPED_ATTRIBUTES_COUNT && f.wt == P2M__WT_VARINT) {
             out->dropped = f.v;
             continue;
