@@ -1758,6 +1758,22 @@ static int p2m__kv_plain_string(p2m__span s, p2m_str *key, p2m__span *val) {
     val->n = vf[3];
     return first;
 }
+
+/* The key and value of a KeyValue s that p2m__kv_plain_string found plain
+   (k its result: 1 the value first, 2 the key first; 0 not plain), as it
+   sets them. Returns k. */
+P2M__INLINE int p2m__kv_plain_parts(p2m__span s, int k, p2m_str *key, p2m__span *val) {
+    const uint8_t *q, *kf, *vf;
+    if (!k) return 0;
+    q = s.p + 2 + s.p[1]; /* the second field */
+    kf = k == 2 ? s.p : q;
+    vf = k == 2 ? q : s.p;
+    key->ptr = (const char *)kf + 2;
+    key->len = kf[1];
+    val->p = vf + 4;
+    val->n = vf[3];
+    return k;
+}
 #endif
 
 /* ---- configuration and the compiled engine ------------------------------- */
@@ -2173,7 +2189,11 @@ typedef char p2m__metric_fits_a_byte[P2M__NMET <= 255 ? 1 : -1];
 #define P2M__ASIZE_SAME 0x8000u
 #define P2M__ASIZE(s) ((uint32_t)(s)->asize & P2M__ASIZE_MAX)
 
-typedef struct p2m__resfield { p2m__span s; uint32_t num; uint32_t pad; } p2m__resfield;
+/* A resource's attribute or entity_refs field, for the encoders. plain
+   (outside builds for size): 1 + what p2m__kv_plain_string found for an
+   attribute (1: not plain, 2: the value first, 3: the key first), 0 when it
+   was not looked at. */
+typedef struct p2m__resfield { p2m__span s; uint32_t num; uint32_t plain; } p2m__resfield;
 
 typedef struct p2m__res {     /* one output ResourceMetrics */
     p2m__span schema_url;
@@ -6324,6 +6344,9 @@ static P2M__MUST int p2m__resource(p2m__req *q, p2m__span s, p2m__res *out) {
         if (f.num != P2M__PB_RESOURCE_ATTRIBUTES && f.num != P2M__PB_RESOURCE_ENTITY_REFS) continue;
         q->resfields[q->n_resfields].s = f.s;
         q->resfields[q->n_resfields].num = f.num;
+#if !P2M__FOR_SIZE
+        q->resfields[q->n_resfields].plain = 0;
+#endif
         q->n_resfields++;
         out->field_count++;
         if (f.num == P2M__PB_RESOURCE_ATTRIBUTES && q->e->n_slots) {
@@ -6334,9 +6357,10 @@ static P2M__MUST int p2m__resource(p2m__req *q, p2m__span s, p2m__res *out) {
             uint64_t key_idx = 0;
             p2m__span val = {p2m__nothing, 0};
             uint32_t slot;
-            int plain = 0; /* the key inline and one string value, in val */
+            int plain = 0; /* p2m__kv_plain_string's: the key inline, one string value in val */
 #if !P2M__FOR_SIZE
-            plain = p2m__kv_plain_string(f.s, &key, &val) != 0; /* as the survey checked it */
+            plain = p2m__kv_plain_string(f.s, &key, &val); /* as the survey checked it */
+            q->resfields[q->n_resfields - 1].plain = 1u + (uint32_t)plain; /* for the encoder */
 #endif
             while (!plain && (rr = p2m__next(&q->w, &kp, kend, &g)) > 0) {
                 if (g.num == P2M__PB_KEY_VALUE_KEY && g.wt == P2M__WT_LEN) {
@@ -7569,7 +7593,8 @@ static void p2m__bw_resource(const p2m_result *r, const p2m__res *x, p2m__bw *w)
         p2m__span val;
         int k;
         if (rf->num == P2M__PB_RESOURCE_ATTRIBUTES &&
-            (k = p2m__kv_plain_string(rf->s, &a.key, &val)) != 0) {
+            (k = rf->plain ? p2m__kv_plain_parts(rf->s, (int)rf->plain - 1, &a.key, &val)
+                           : p2m__kv_plain_string(rf->s, &a.key, &val)) != 0) {
             if (p2m__xattr_has(r, a.key, 0)) continue;
             if (k == 2) /* the bytes the writers below would write: copied */
                 p2m__bw_str(w, P2M__PB_RESOURCE_ATTRIBUTES, rf->s.p, rf->s.n);
