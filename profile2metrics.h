@@ -14221,7 +14221,7 @@ static int p2m__rx_search_builtin(const p2m_regex *re, const char *subject, size
         while (j < ninst && (c[j].op == P2M__RX_CHAR || c[j].op == P2M__RX_CLASS ||
                              c[j].op == P2M__RX_ANY || c[j].op == P2M__RX_ANYNL))
             j++;
-        if (j + 2u == ninst && c[0].op == P2M__RX_SAVE && c[0].x == 0 &&
+        if (j + 2u == ninst && c[0].op == P2M__RX_SAVE && c[0].x == 0 && c[1].op == P2M__RX_BOT &&
             c[j].op == P2M__RX_SAVE && c[j].x == 1 && c[j + 1].op == P2M__RX_MATCH) {
             const uint8_t *cls = (const uint8_t *)re + re->class_off;
             const unsigned char *s = (const unsigned char *)subject;
