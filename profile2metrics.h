@@ -1081,6 +1081,28 @@ static uint32_t p2m__le32(const uint8_t *p) {
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
+#if !P2M__FOR_SIZE
+/* The two fields that p2m__next leaves to p2m__next_slow besides errors,
+   read in line where the caller knows the tag at *pp (one byte, field num;
+   ten bytes there at least): a fixed64, and a varint of up to nine bytes
+   (0 when it is longer or runs past end, nothing read). Each sets the tag
+   and value of *f (the caller sets f->at and f->s) and *pp past it. */
+P2M__INLINE void p2m__i64_field(const uint8_t **pp, uint32_t num, p2m__field *f) {
+    p2m__set_tag(f, num, P2M__WT_I64);
+    f->v = p2m__le64(*pp + 1);
+    *pp += 9;
+}
+P2M__INLINE int p2m__long_varint_field(const uint8_t **pp, const uint8_t *end, uint32_t num,
+                                       p2m__field *f) {
+    const uint8_t *const e = p2m__varint_end_long(*pp + 1, end);
+    if (!e) return 0;
+    p2m__set_tag(f, num, P2M__WT_VARINT);
+    f->v = p2m__varint9(*pp + 1, e);
+    *pp = e;
+    return 1;
+}
+#endif
+
 /* The general case of p2m__next below. */
 static P2M__NOINLINE P2M__MUST int p2m__next_slow(p2m__wire *w, const uint8_t **pp,
                                                   const uint8_t *end, p2m__field *f) {
@@ -1097,19 +1119,12 @@ static P2M__NOINLINE P2M__MUST int p2m__next_slow(p2m__wire *w, const uint8_t **
        and varints of five to nine bytes (its duration, timestamps), with a
        one-byte tag */
     if (end - p >= 10 && p[0] >= 8u && p[0] < 0x80u) {
-        const uint8_t *e;
         if ((p[0] & 7u) == P2M__WT_I64) {
-            p2m__set_tag(f, p[0] >> 3u, P2M__WT_I64);
-            f->v = p2m__le64(p + 1);
-            *pp = p + 9;
+            p2m__i64_field(pp, p[0] >> 3u, f);
             return 1;
         }
-        if ((p[0] & 7u) == P2M__WT_VARINT && (e = p2m__varint_end_long(p + 1, end)) != 0) {
-            p2m__set_tag(f, p[0] >> 3u, P2M__WT_VARINT);
-            f->v = p2m__varint9(p + 1, e);
-            *pp = e;
+        if ((p[0] & 7u) == P2M__WT_VARINT && p2m__long_varint_field(pp, end, p[0] >> 3u, f))
             return 1;
-        }
     }
 #endif
     if (P2M__LIKELY(*p < 0x80)) {
@@ -2456,30 +2471,23 @@ done:
 
 /* p2m__next for a Profile's fields in the survey and p2m__profile_info:
    its time (fixed64) and its duration (a varint, mostly of five bytes or
-   more), which p2m__next leaves to p2m__next_slow, are read here in line as
-   p2m__next_slow reads them (outside builds for size; a varint of ten bytes
-   goes to p2m__next). The sample walk keeps p2m__next: there this path
-   cost its loop more than it saved. */
+   more), which p2m__next leaves to p2m__next_slow, are read here in line
+   by the same helpers (p2m__i64_field, p2m__long_varint_field; outside
+   builds for size; a varint of ten bytes goes to p2m__next). The sample
+   walk keeps p2m__next: there this path cost its loop more than it saved. */
 P2M__INLINE P2M__MUST int p2m__next_pfield(p2m__wire *w, const uint8_t **pp, const uint8_t *end,
                                            p2m__field *f) {
 #if !P2M__FOR_SIZE
-    const uint8_t *p = *pp, *e;
+    const uint8_t *p = *pp;
     if (end - p >= 10 && (p[0] == P2M__TAG(P2M__PB_PROFILE_TIME_UNIX_NANO, P2M__WT_I64) ||
                           p[0] == P2M__TAG(P2M__PB_PROFILE_DURATION_NANO, P2M__WT_VARINT))) {
         f->at = f->s.p = p;
         f->s.n = 0;
         if (p[0] & 1u) { /* P2M__WT_I64 */
-            p2m__set_tag(f, P2M__PB_PROFILE_TIME_UNIX_NANO, P2M__WT_I64);
-            f->v = p2m__le64(p + 1);
-            *pp = p + 9;
+            p2m__i64_field(pp, P2M__PB_PROFILE_TIME_UNIX_NANO, f);
             return 1;
         }
-        if ((e = p2m__varint_end_long(p + 1, end)) != 0) {
-            p2m__set_tag(f, P2M__PB_PROFILE_DURATION_NANO, P2M__WT_VARINT);
-            f->v = p2m__varint9(p + 1, e);
-            *pp = e;
-            return 1;
-        }
+        if (p2m__long_varint_field(pp, end, P2M__PB_PROFILE_DURATION_NANO, f)) return 1;
     }
 #endif
     return p2m__next(w, pp, end, f);
