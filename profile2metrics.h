@@ -2692,16 +2692,18 @@ static P2M__MUST int p2m__survey_kvs(p2m__req *q, p2m__span s, uint32_t kv_field
     int r;
     unsigned ev10 = 0;
 #if !P2M__FOR_SIZE
-    /* a run of plain string attributes with one-byte lengths (most
-       resources' and scopes' first), checked in place */
-    while (end - p >= 2 && p[0] == P2M__TAG(kv_field, P2M__WT_LEN) && p[1] < 0x80u &&
-           (size_t)(end - p) - 2u >= p[1]) {
-        const p2m__span kv = {p + 2, p[1]};
+    /* a run of plain string attributes (most resources' and scopes'
+       first), checked in place */
+    uint32_t len;
+    const uint8_t *body;
+    while (end - p >= 2 && p[0] == P2M__TAG(kv_field, P2M__WT_LEN) &&
+           p2m__short_len(p, end, &len, &body)) {
+        const p2m__span kv = {body, len};
         p2m_str k;
         p2m__span v;
         if (!p2m__kv_plain_string(kv, &k, &v)) break;
         if (count) (*count)++;
-        p += 2u + p[1];
+        p = body + len;
     }
 #endif
     while ((r = p2m__next(&q->w, &p, end, &f)) > 0) {
@@ -6329,15 +6331,15 @@ static P2M__MUST int p2m__resource(p2m__req *q, p2m__span s, p2m__res *out) {
     int r = 0;
     for (;;) {
 #if !P2M__FOR_SIZE
-        /* an attribute with a one-byte length (most), read in place */
+        uint32_t flen;
+        /* an attribute field (nearly every one), read in place */
         if (end - p >= 2 && p[0] == P2M__TAG(P2M__PB_RESOURCE_ATTRIBUTES, P2M__WT_LEN) &&
-            p[1] < 0x80u && (size_t)(end - p) - 2u >= p[1]) {
+            p2m__short_len(p, end, &flen, &f.s.p)) {
             f.at = p;
-            f.s.p = p + 2;
-            f.s.n = p[1];
-            f.v = p[1];
+            f.s.n = flen;
+            f.v = flen;
             p2m__set_tag(&f, P2M__PB_RESOURCE_ATTRIBUTES, P2M__WT_LEN);
-            p = f.s.p + f.s.n;
+            p = f.s.p + flen;
         } else if ((r = p2m__next(&q->w, &p, end, &f)) <= 0) {
             break;
         }
