@@ -5481,10 +5481,16 @@ P2M__INLINE P2M__MUST int p2m__sample_attrs(p2m__req *q, const p2m__field *g, in
     p2m__ints it;
     uint64_t idx = 0;
     int ri;
-    p2m__ints_init(&it, g);
 #if !P2M__FOR_SIZE
-    if (!it.has_single && !q->akey) it.p = p2m__attrs_packed(q, it.p, it.end, g->at, bad, bad_at);
+    if (g->wt == P2M__WT_LEN && !q->akey) { /* packed: nearly always read whole here */
+        it.end = g->s.p + g->s.n;
+        it.p = p2m__attrs_packed(q, g->s.p, it.end, g->at, bad, bad_at);
+        if (P2M__LIKELY(it.p == it.end)) return 0;
+        it.single = 0; /* the rest, index by index, as p2m__ints_init would set it */
+        it.has_single = 0;
+    } else
 #endif
+        p2m__ints_init(&it, g);
     while ((ri = p2m__ints_next(&q->w, &it, &idx)) > 0) {
         const p2m__aent *a;
         if (P2M__UNLIKELY(idx >= q->sv.n_attrs)) {
@@ -5755,8 +5761,8 @@ P2M__INLINE P2M__MUST int p2m__read_sample(p2m__req *q, const p2m__field *f, con
     x->bad_at = pi->bad_at;
     x->memo = memo;
     if (!memo) p2m__sample_slots(q);
-    if (++q->sstamp == 0) { /* wrapped: forget the marks */
-        if (q->kstamp) P2M_MEMSET(q->kstamp, 0, (size_t)q->vals_cap * 4u);
+    if (q->kstamp && ++q->sstamp == 0) { /* wrapped: forget the marks */
+        P2M_MEMSET(q->kstamp, 0, (size_t)q->vals_cap * 4u);
         q->sstamp = 1;
     }
     x->attrs.s.p = p2m__nothing;
