@@ -6152,8 +6152,10 @@ P2M__INLINE const uint8_t *p2m__memo_lane(p2m__req *q, const p2m__pinfo *pi,
 
 /* Walks the samples of one classified profile: each sample is read, its
    attribute set resolved (or recalled from the sample memo), filtered, and
-   added to its series. A hot loop: its phases are inline functions. */
-P2M__INLINE P2M__MUST int p2m__walk_profile(p2m__req *q, p2m__span s, const p2m__pinfo *pi) {
+   added to its series. A hot loop: its phases are inline functions. props:
+   P2M__PROPS of the engine, given by p2m__walk_profile. */
+P2M__INLINE P2M__MUST int p2m__walk_profile_in(p2m__req *q, p2m__span s, const p2m__pinfo *pi,
+                                               const int props) {
     const p2m_engine *e = q->e;
 #if !P2M__FOR_SIZE
     /* from the first samples field to the end of the last: the profile's
@@ -6172,10 +6174,8 @@ P2M__INLINE P2M__MUST int p2m__walk_profile(p2m__req *q, p2m__span s, const p2m_
     int by_slots; /* > 0: the memo also keys on the slot values (a credit: hits add to it) */
     int by_bytes; /* > 0: the memo keys on the attribute bytes (a credit, as by_slots) */
 #endif
-#ifndef P2M_NO_FUNCTION
-    const int props = P2M__PROPS(e); /* in a local: stores in the loop could alias e */
-#endif
     uint64_t lo, hi;
+    (void)props; /* (unread in builds for size without the function metric) */
     sf.values = P2M__LAYOUT_FIELD(q->layout, sample_values);
     sf.attrs = P2M__LAYOUT_FIELD(q->layout, sample_attrs);
     sf.contra = P2M__LAYOUT_FIELD(q->layout, sample_contra);
@@ -6202,9 +6202,9 @@ P2M__INLINE P2M__MUST int p2m__walk_profile(p2m__req *q, p2m__span s, const p2m_
     memo_on = q->smemo_mask != 0 && !q->akey && !pi->x_mask &&
               !(pi->metric == P2M_METRIC_CPU && e->metric[P2M_METRIC_FUNCTION].enabled);
 #if !P2M__FOR_SIZE
-    by_slots = memo_on && !P2M__PROPS(e) && e->n_slots <= 4u ? 32 : 0;
+    by_slots = memo_on && !props && e->n_slots <= 4u ? 32 : 0;
     /* with stack properties a hit also spares the stack's: always tried */
-    by_bytes = P2M__PROPS(e) ? 0x40000000 : 32;
+    by_bytes = props ? 0x40000000 : 32;
 #endif
     if (memo_on && ++q->smemo_stamp == 0) { /* wrapped: forget every entry */
         P2M_MEMSET(q->smemo, 0, ((size_t)q->smemo_mask + 1u) * sizeof(p2m__smemo));
@@ -6257,7 +6257,7 @@ P2M__INLINE P2M__MUST int p2m__walk_profile(p2m__req *q, p2m__span s, const p2m_
                 me = p2m__memo_entry(q, &x, cls, msp, &hit);
                 by_bytes += hit ? 4 * (by_bytes < 256) : -1;
             }
-            lane = hit && !P2M__PROPS(e); /* the lane reads no stack properties */
+            lane = hit && !props; /* the lane reads no stack properties */
 #else
             me = p2m__memo_entry(q, &x, cls, msp, &hit);
 #endif
@@ -6303,6 +6303,15 @@ P2M__INLINE P2M__MUST int p2m__walk_profile(p2m__req *q, p2m__span s, const p2m_
         if (p2m__feed_sample(q, pi, se, &x, &f, sp, lo, hi) < 0) return -1;
     }
     return r;
+}
+
+/* p2m__walk_profile_in with props, whether the engine reads stack
+   properties (frame rules, stack filter or patterns), a constant: outside
+   builds for size the loop is compiled once without them, where it keeps
+   no registers or tests for them (the usual configuration). */
+P2M__INLINE P2M__MUST int p2m__walk_profile(p2m__req *q, p2m__span s, const p2m__pinfo *pi) {
+    if (!P2M__FOR_SIZE && !P2M__PROPS(q->e)) return p2m__walk_profile_in(q, s, pi, 0);
+    return p2m__walk_profile_in(q, s, pi, P2M__PROPS(q->e));
 }
 
 /* A profile that feeds no metric, listed by sample type in the stats. */
