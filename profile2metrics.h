@@ -1077,8 +1077,18 @@ P2M__INLINE const uint8_t *p2m__varint_end_in(const uint8_t *v, const uint8_t *e
     e = v + (((stop >> 7) * 0x0102030405060708u) >> 56);
     return e <= end ? e : 0;
 }
-static uint32_t p2m__le32(const uint8_t *p) {
+/* The little-endian word at p: one load where the compiler says the target
+   is little-endian (from bytes the caller also reads one by one, GCC 12
+   built it in a register byte by byte), else put together from its bytes. */
+P2M__INLINE uint32_t p2m__le32(const uint8_t *p) {
+#if defined(__BYTE_ORDER__) && defined(__ORDER_LITTLE_ENDIAN__) && \
+    __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    uint32_t v;
+    P2M_MEMCPY(&v, p, 4);
+    return v;
+#else
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+#endif
 }
 
 #if !P2M__FOR_SIZE
@@ -3761,30 +3771,70 @@ P2M__INLINE void p2m__index_entry(p2m__req *q, uint32_t num, const uint8_t *v, u
 }
 
 #if !P2M__FOR_SIZE
+/* The keys of the entries p2m__index_attr_quick read last, as they were
+   written, key first (in field order, as most encoders write an entry):
+   entry c (the key's first varint byte mod 8) holds the first n bytes (two
+   to four) of such an entry, its tag and key, as the low n bytes of raw
+   (mask: those bytes' mask; 0, with raw 1, when empty), and the slot of
+   that key. Any entry that starts with those bytes has that key. */
+typedef struct p2m__rawkeys {
+    uint32_t raw[8], mask[8];
+    uint16_t slot[8];
+    uint8_t n[8];
+} p2m__rawkeys;
+
 /* Attribute-table entry i in the common case, resolved as
    p2m__index_dictionary resolves it: a key and a value as p2m__kvu_plain
    reads them, the value simple (p2m__simple_value, so no structure to
    check), the key a string of the table (its slot then in the cache ck /
-   cs of the last keys' slots), and the value a string when the slot is
-   read. 1 when it was so, else 0 (the entry unwritten: the general reader
-   takes it). */
-P2M__INLINE int p2m__index_attr_quick(p2m__req *q, uint32_t i, uint64_t *ck, uint16_t *cs) {
+   cs of the last keys' slots, or, for an entry that starts with a key in
+   rk, from there without reading the key), and the value a string when the
+   slot is read. 1 when it was so, else 0 (the entry unwritten: the general
+   reader takes it). rk: NULL where it does not pay (p2m__raw_keys_pay). */
+P2M__INLINE int p2m__index_attr_quick(p2m__req *q, uint32_t i, uint64_t *ck, uint16_t *cs,
+                                      p2m__rawkeys *rk) {
     const p2m__strent span = q->aslots[i].span;
     const uint8_t *const kp = q->in + span.off;
     p2m__aent *const a = &q->aslots[i].ent;
     uint64_t key_idx = 0;
     p2m__span val;
-    uint16_t slot;
-    if (!p2m__kvu_plain(kp, kp + span.len, &key_idx, &val) ||
-        !p2m__simple_value(val, q->in + q->in_len))
-        return 0;
-    if (ck[key_idx & 7u] != key_idx) {
-        p2m_str key;
-        if (p2m__string(q, key_idx, &key) < 0) return 0;
-        ck[key_idx & 7u] = key_idx;
-        cs[key_idx & 7u] = (uint16_t)p2m__slot_of(q->e, key);
+    uint16_t slot = P2M__NONE;
+    uint32_t c = 0, n;
+    int known = 0;
+    if (rk && span.len >= 4u) { /* a key of rk, then the value (a one-byte length) to the end */
+        const uint8_t *v;
+        c = kp[1] & 7u;
+        n = rk->n[c];
+        v = kp + n;
+        if ((p2m__le32(kp) & rk->mask[c]) == rk->raw[c] && n + 2u <= span.len &&
+            v[0] == P2M__TAG(P2M__PB_KVU_VALUE, P2M__WT_LEN) && v[1] < 0x80u &&
+            n + 2u + v[1] == span.len) {
+            val.p = v + 2u;
+            val.n = v[1];
+            slot = rk->slot[c];
+            known = 1;
+        }
     }
-    slot = cs[key_idx & 7u];
+    if (!known && !p2m__kvu_plain(kp, kp + span.len, &key_idx, &val)) return 0;
+    if (!p2m__simple_value(val, q->in + q->in_len)) return 0;
+    if (!known) {
+        if (ck[key_idx & 7u] != key_idx) {
+            p2m_str key;
+            if (p2m__string(q, key_idx, &key) < 0) return 0;
+            ck[key_idx & 7u] = key_idx;
+            cs[key_idx & 7u] = (uint16_t)p2m__slot_of(q->e, key);
+        }
+        slot = cs[key_idx & 7u];
+        if (rk && kp[0] == P2M__TAG(P2M__PB_KVU_KEY_STRINDEX, P2M__WT_VARINT) && span.len >= 4u) {
+            n = (uint32_t)(val.p - 2 - kp); /* key first: its tag and varint */
+            if (n <= 4u) {
+                rk->mask[c] = n == 4u ? 0xFFFFFFFFu : (1u << 8u * n) - 1u;
+                rk->raw[c] = p2m__le32(kp) & rk->mask[c];
+                rk->n[c] = (uint8_t)n;
+                rk->slot[c] = slot;
+            }
+        }
+    }
     if (slot == P2M__NONE) {
         a->vid = P2M__VID_ABSENT;
     } else if (val.p[0] == P2M__TAG(P2M__PB_ANY_VALUE_STRING_VALUE, P2M__WT_LEN)) {
@@ -3796,6 +3846,17 @@ P2M__INLINE int p2m__index_attr_quick(p2m__req *q, uint32_t i, uint64_t *ck, uin
     return 1;
 }
 #endif
+
+/* Does p2m__index_attr_quick read the na attribute entries faster with the
+   raw keys? When they come key first with keys of several bytes (a large
+   string table), as the middle one tells: a key of one byte, or one after
+   the value, is read as fast without. */
+P2M__INLINE int p2m__raw_keys_pay(const p2m__req *q, uint32_t na) {
+    const p2m__strent span = q->aslots[na / 2u].span;
+    const uint8_t *const kp = q->in + span.off;
+    return na >= 16u && span.len >= 4u &&
+           kp[0] == P2M__TAG(P2M__PB_KVU_KEY_STRINDEX, P2M__WT_VARINT) && kp[1] >= 0x80u;
+}
 
 /* Attribute-table entry i, resolved in its place: its key's slot (through
    the cache ck / cs of the last keys' slots outside builds for size, which
@@ -3890,8 +3951,11 @@ static P2M__NOINLINE P2M__MUST int p2m__index_dictionary(p2m__req *q) {
        a few keys (thread.id, thread.name, ...); UINT64_MAX: none */
     uint64_t ck[8];
     uint16_t cs[8];
+    p2m__rawkeys rk;
     P2M_MEMSET(ck, 0xff, sizeof ck);
     P2M_MEMSET(cs, 0xff, sizeof cs);
+    P2M_MEMSET(&rk, 0, sizeof rk);
+    for (i = 0; i < 8u; i++) rk.raw[i] = 1u; /* (with mask 0: never a match) */
 #endif
     if (!q->sv.dict.p) return 0;
     P2M_MEMSET(cnt, 0, sizeof cnt);
@@ -3937,9 +4001,17 @@ static P2M__NOINLINE P2M__MUST int p2m__index_dictionary(p2m__req *q) {
             p2m__index_entry(q, f.num, f.s.p, f.s.n, cnt, &na, stacks, names);
     }
     if (r < 0) return -1;
+#if !P2M__FOR_SIZE
+    if (!q->akey && p2m__raw_keys_pay(q, na)) {
+        for (i = 0; i < na; i++)
+            if (!p2m__index_attr_quick(q, i, ck, cs, &rk) && p2m__index_attr(q, i, ck, cs) < 0)
+                return -1;
+        return 0;
+    }
+#endif
     for (i = 0; i < na; i++) {
 #if !P2M__FOR_SIZE
-        if (!q->akey && p2m__index_attr_quick(q, i, ck, cs)) continue;
+        if (!q->akey && p2m__index_attr_quick(q, i, ck, cs, 0)) continue;
         if (p2m__index_attr(q, i, ck, cs) < 0) return -1;
 #else
         if (p2m__index_attr(q, i, 0, 0) < 0) return -1;
