@@ -713,6 +713,58 @@ def _():
     eq(r.stdout, b"", "stdout")
 
 
+def wide_keys(n_samples=48):
+    """Attribute entries written key first whose keys are string indices of
+    two and three varint bytes (a string table of over 16 384 strings), as a
+    large window's are: the dictionary index recognises such keys by their
+    bytes, in a cache entry per key index mod 8. "other" (whose varint starts
+    with thread.name's first byte) shares thread.name's entry and takes it
+    over every fourth sample; an entry with a key outside
+    the string table, and one whose value is a long string, go the general
+    way. Returns the builder and the expected cpu_time points, summed here
+    from the samples' definition."""
+    b = G.Builder("v1.10")
+    sp = b.scope(b.resource({"service.name": "s"}))
+    p = b.profile(sp, ("cpu", "nanoseconds"), time=T0, duration=DUR)
+
+    def key_at(key, at_least, mod8):
+        while len(b.d.string_table) < at_least or len(b.d.string_table) % 8 != mod8:
+            b.s("filler-%d" % len(b.d.string_table))
+        return b.s(key)
+
+    keys = (key_at(PROC, 200, 1), key_at(THREAD, 16_400, 2), key_at("thread.id", 0, 3))
+    keys += (key_at("other", keys[1] + 128, 2),)  # thread.name's first varint byte too
+    need(keys[0] >= 128 and keys[1] >= 16_384 and keys[3] == keys[1] + 128,
+         "key indices %r" % (keys,))
+    expect, order = {}, []
+    for i in range(n_samples):
+        proc, thread = "exe-%d" % (i % 3), "w-%d" % (i % 20)
+        attrs = [(PROC, proc), (THREAD, thread), ("thread.id", 1000 + i)]
+        if i % 4 == 3:
+            attrs.append(("other", "o%d" % i))
+        b.sample(p, values=[i + 1], attrs=attrs)
+        if (proc, thread) not in expect:
+            order.append((proc, thread))
+        expect[(proc, thread)] = expect.get((proc, thread), 0) + i + 1
+    bad = b.d.attribute_table.add()             # a key past the string table's end
+    bad.key_strindex = 100_000
+    bad.value.string_value = "x"
+    b.sample(p, values=[1_000_000], attrs=[b.attr(PROC, "exe-0"), len(b.d.attribute_table) - 1])
+    long_name = "long-" + "x" * 130             # a string value of two length bytes
+    b.sample(p, values=[7], attrs={PROC: "exe-1", THREAD: long_name})
+    order.append(("exe-1", long_name))
+    expect[("exe-1", long_name)] = 7
+    return b, [(pa(k[0], k[1]), expect[k]) for k in order]
+
+
+@check("attribute_keys_of_several_bytes")
+def _():
+    b, expected = wide_keys()
+    r = convert_ok("attribute_keys_of_several_bytes", b.to_bytes())
+    eq(points(r.req, "cpu_time"), expected, "cpu_time points")
+    stat(r, "invalid_references", 1)
+
+
 # -- wire robustness that is not an error --
 
 PROFILE0 = [(1, 0), (2, 0), (2, 0)]
