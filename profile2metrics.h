@@ -3771,7 +3771,46 @@ P2M__INLINE void p2m__index_entry(p2m__req *q, uint32_t num, const uint8_t *v, u
 }
 
 #if !P2M__FOR_SIZE
-/* The keys of the entries p2m__index_attr_quick read last, as they were
+/* Attribute entry a resolved with its key's slot and its simple value val
+   (p2m__simple_value): no value for a key nothing reads, a string value
+   interned. 1 when it was so, else 0 (the entry unwritten). */
+P2M__INLINE int p2m__attr_resolve(p2m__req *q, p2m__aent *a, uint16_t slot, p2m__span val) {
+    if (slot == P2M__NONE) {
+        a->vid = P2M__VID_ABSENT;
+    } else if (val.p[0] == P2M__TAG(P2M__PB_ANY_VALUE_STRING_VALUE, P2M__WT_LEN)) {
+        a->vid = p2m__intern(q, P2M_VALUE_STRING, val.p + 2, val.p[1], 0);
+    } else {
+        return 0;
+    }
+    a->slot = slot;
+    return 1;
+}
+
+/* Attribute-table entry i in the common case, resolved as
+   p2m__index_dictionary resolves it: a key and a value as p2m__kvu_plain
+   reads them, the value simple (p2m__simple_value, so no structure to
+   check), the key a string of the table (its slot then in the cache ck /
+   cs of the last keys' slots), and the value a string when the slot is
+   read. 1 when it was so, else 0 (the entry unwritten: the general reader
+   takes it). */
+P2M__INLINE int p2m__index_attr_quick(p2m__req *q, uint32_t i, uint64_t *ck, uint16_t *cs) {
+    const p2m__strent span = q->aslots[i].span;
+    const uint8_t *const kp = q->in + span.off;
+    uint64_t key_idx = 0;
+    p2m__span val;
+    if (!p2m__kvu_plain(kp, kp + span.len, &key_idx, &val) ||
+        !p2m__simple_value(val, q->in + q->in_len))
+        return 0;
+    if (ck[key_idx & 7u] != key_idx) {
+        p2m_str key;
+        if (p2m__string(q, key_idx, &key) < 0) return 0;
+        ck[key_idx & 7u] = key_idx;
+        cs[key_idx & 7u] = (uint16_t)p2m__slot_of(q->e, key);
+    }
+    return p2m__attr_resolve(q, &q->aslots[i].ent, cs[key_idx & 7u], val);
+}
+
+/* The keys of the entries p2m__index_attr_raw read last, as they were
    written, key first (in field order, as most encoders write an entry):
    entry c (the key's first varint byte mod 8) holds the first n bytes (two
    to four) of such an entry, its tag and key, as the low n bytes of raw
@@ -3783,72 +3822,44 @@ typedef struct p2m__rawkeys {
     uint8_t n[8];
 } p2m__rawkeys;
 
-/* Attribute-table entry i in the common case, resolved as
-   p2m__index_dictionary resolves it: a key and a value as p2m__kvu_plain
-   reads them, the value simple (p2m__simple_value, so no structure to
-   check), the key a string of the table (its slot then in the cache ck /
-   cs of the last keys' slots, or, for an entry that starts with a key in
-   rk, from there without reading the key), and the value a string when the
-   slot is read. 1 when it was so, else 0 (the entry unwritten: the general
-   reader takes it). rk: NULL where it does not pay (p2m__raw_keys_pay). */
-P2M__INLINE int p2m__index_attr_quick(p2m__req *q, uint32_t i, uint64_t *ck, uint16_t *cs,
-                                      p2m__rawkeys *rk) {
+/* p2m__index_attr_quick with the raw keys rk: an entry that starts with a
+   key of rk, then a value of a one-byte length to its end, takes that
+   key's slot without its key being read; the others go through
+   p2m__index_attr_quick, and one it resolved that starts with its key
+   leaves the key's bytes in rk. */
+P2M__INLINE int p2m__index_attr_raw(p2m__req *q, uint32_t i, uint64_t *ck, uint16_t *cs,
+                                    p2m__rawkeys *rk) {
     const p2m__strent span = q->aslots[i].span;
     const uint8_t *const kp = q->in + span.off;
-    p2m__aent *const a = &q->aslots[i].ent;
-    uint64_t key_idx = 0;
-    p2m__span val;
-    uint16_t slot = P2M__NONE;
-    uint32_t c = 0, n;
-    int known = 0;
-    if (rk && span.len >= 4u) { /* a key of rk, then the value (a one-byte length) to the end */
-        const uint8_t *v;
-        c = kp[1] & 7u;
-        n = rk->n[c];
-        v = kp + n;
-        if ((p2m__le32(kp) & rk->mask[c]) == rk->raw[c] && n + 2u <= span.len &&
-            v[0] == P2M__TAG(P2M__PB_KVU_VALUE, P2M__WT_LEN) && v[1] < 0x80u &&
-            n + 2u + v[1] == span.len) {
-            val.p = v + 2u;
-            val.n = v[1];
-            slot = rk->slot[c];
-            known = 1;
+    uint32_t c, n;
+    if (span.len < 4u) return p2m__index_attr_quick(q, i, ck, cs);
+    c = kp[1] & 7u;
+    n = rk->n[c];
+    if ((p2m__le32(kp) & rk->mask[c]) == rk->raw[c] && n + 2u <= span.len &&
+        kp[n] == P2M__TAG(P2M__PB_KVU_VALUE, P2M__WT_LEN) && kp[n + 1u] < 0x80u &&
+        n + 2u + kp[n + 1u] == span.len) {
+        p2m__span val;
+        val.p = kp + n + 2u;
+        val.n = kp[n + 1u];
+        return p2m__simple_value(val, q->in + q->in_len) &&
+               p2m__attr_resolve(q, &q->aslots[i].ent, rk->slot[c], val);
+    }
+    if (!p2m__index_attr_quick(q, i, ck, cs)) return 0;
+    if (kp[0] == P2M__TAG(P2M__PB_KVU_KEY_STRINDEX, P2M__WT_VARINT)) {
+        /* its tag and key varint, when they take two to four bytes */
+        n = kp[1] < 0x80u ? 2u : kp[2] < 0x80u ? 3u : kp[3] < 0x80u ? 4u : 0u;
+        if (n) {
+            rk->mask[c] = n == 4u ? 0xFFFFFFFFu : (1u << 8u * n) - 1u;
+            rk->raw[c] = p2m__le32(kp) & rk->mask[c];
+            rk->n[c] = (uint8_t)n;
+            rk->slot[c] = q->aslots[i].ent.slot;
         }
     }
-    if (!known && !p2m__kvu_plain(kp, kp + span.len, &key_idx, &val)) return 0;
-    if (!p2m__simple_value(val, q->in + q->in_len)) return 0;
-    if (!known) {
-        if (ck[key_idx & 7u] != key_idx) {
-            p2m_str key;
-            if (p2m__string(q, key_idx, &key) < 0) return 0;
-            ck[key_idx & 7u] = key_idx;
-            cs[key_idx & 7u] = (uint16_t)p2m__slot_of(q->e, key);
-        }
-        slot = cs[key_idx & 7u];
-        if (rk && kp[0] == P2M__TAG(P2M__PB_KVU_KEY_STRINDEX, P2M__WT_VARINT) && span.len >= 4u) {
-            n = (uint32_t)(val.p - 2 - kp); /* key first: its tag and varint */
-            if (n <= 4u) {
-                rk->mask[c] = n == 4u ? 0xFFFFFFFFu : (1u << 8u * n) - 1u;
-                rk->raw[c] = p2m__le32(kp) & rk->mask[c];
-                rk->n[c] = (uint8_t)n;
-                rk->slot[c] = slot;
-            }
-        }
-    }
-    if (slot == P2M__NONE) {
-        a->vid = P2M__VID_ABSENT;
-    } else if (val.p[0] == P2M__TAG(P2M__PB_ANY_VALUE_STRING_VALUE, P2M__WT_LEN)) {
-        a->vid = p2m__intern(q, P2M_VALUE_STRING, val.p + 2, val.p[1], 0);
-    } else {
-        return 0;
-    }
-    a->slot = slot;
     return 1;
 }
-#endif
 
-/* Does p2m__index_attr_quick read the na attribute entries faster with the
-   raw keys? When they come key first with keys of several bytes (a large
+/* Does p2m__index_attr_raw read the na attribute entries faster than
+   p2m__index_attr_quick? When they come key first with keys of several bytes (a large
    string table), as the middle one tells: a key of one byte, or one after
    the value, is read as fast without. */
 P2M__INLINE int p2m__raw_keys_pay(const p2m__req *q, uint32_t na) {
@@ -3857,6 +3868,7 @@ P2M__INLINE int p2m__raw_keys_pay(const p2m__req *q, uint32_t na) {
     return na >= 16u && span.len >= 4u &&
            kp[0] == P2M__TAG(P2M__PB_KVU_KEY_STRINDEX, P2M__WT_VARINT) && kp[1] >= 0x80u;
 }
+#endif
 
 /* Attribute-table entry i, resolved in its place: its key's slot (through
    the cache ck / cs of the last keys' slots outside builds for size, which
@@ -4004,14 +4016,14 @@ static P2M__NOINLINE P2M__MUST int p2m__index_dictionary(p2m__req *q) {
 #if !P2M__FOR_SIZE
     if (!q->akey && p2m__raw_keys_pay(q, na)) {
         for (i = 0; i < na; i++)
-            if (!p2m__index_attr_quick(q, i, ck, cs, &rk) && p2m__index_attr(q, i, ck, cs) < 0)
+            if (!p2m__index_attr_raw(q, i, ck, cs, &rk) && p2m__index_attr(q, i, ck, cs) < 0)
                 return -1;
         return 0;
     }
 #endif
     for (i = 0; i < na; i++) {
 #if !P2M__FOR_SIZE
-        if (!q->akey && p2m__index_attr_quick(q, i, ck, cs, 0)) continue;
+        if (!q->akey && p2m__index_attr_quick(q, i, ck, cs)) continue;
         if (p2m__index_attr(q, i, ck, cs) < 0) return -1;
 #else
         if (p2m__index_attr(q, i, 0, 0) < 0) return -1;
@@ -6378,9 +6390,10 @@ P2M__INLINE P2M__MUST int p2m__walk_profile_in(p2m__req *q, p2m__span s, const p
 }
 
 /* p2m__walk_profile_in with props, whether the engine reads stack
-   properties (frame rules, stack filter or patterns), a constant: outside
-   builds for size the loop is compiled once without them, where it keeps
-   no registers or tests for them (the usual configuration). */
+   properties (frame rules, stack filter or patterns), as a constant:
+   outside builds for size the loop is compiled a second time, without
+   them, where it keeps no registers or tests for them (the usual
+   configuration). */
 P2M__INLINE P2M__MUST int p2m__walk_profile(p2m__req *q, p2m__span s, const p2m__pinfo *pi) {
     if (!P2M__FOR_SIZE && !P2M__PROPS(q->e)) return p2m__walk_profile_in(q, s, pi, 0);
     return p2m__walk_profile_in(q, s, pi, P2M__PROPS(q->e));
