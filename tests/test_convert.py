@@ -719,10 +719,10 @@ def wide_keys(n_samples=48):
     large window's are: the dictionary index recognises such keys by their
     bytes, in a cache entry per key index mod 8. "other" (whose varint starts
     with thread.name's first byte) shares thread.name's entry and takes it
-    over every fourth sample; an entry with a key outside
-    the string table, and one whose value is a long string, go the general
-    way. Returns the builder and the expected cpu_time points, summed here
-    from the samples' definition."""
+    over every fourth sample; an entry with a key outside the string table,
+    and one whose value is a long string, go the general way. Returns the
+    builder and the expected cpu_time points, summed here from the samples'
+    definition."""
     b = G.Builder("v1.10")
     sp = b.scope(b.resource({"service.name": "s"}))
     p = b.profile(sp, ("cpu", "nanoseconds"), time=T0, duration=DUR)
