@@ -3859,9 +3859,9 @@ P2M__INLINE int p2m__index_attr_raw(p2m__req *q, uint32_t i, uint64_t *ck, uint1
 }
 
 /* Does p2m__index_attr_raw read the na attribute entries faster than
-   p2m__index_attr_quick? When they come key first with keys of several bytes (a large
-   string table), as the middle one tells: a key of one byte, or one after
-   the value, is read as fast without. */
+   p2m__index_attr_quick? When they come key first with keys of several
+   bytes (a large string table), as the middle one tells: a key of one
+   byte, or one after the value, is read as fast without. */
 P2M__INLINE int p2m__raw_keys_pay(const p2m__req *q, uint32_t na) {
     const p2m__strent span = q->aslots[na / 2u].span;
     const uint8_t *const kp = q->in + span.off;
@@ -14302,6 +14302,18 @@ static void p2m__rx_add(p2m__rvm *vm, p2m__rthread *list, uint32_t *count, uint3
    purpose: it is the hot loop of every regex rule and filter, and its
    per-byte step shares the lists, the position and the best match, which a
    split would pass through memory on every byte. */
+/* Does the one-byte matcher in (CHAR, CLASS, ANY, ANYNL; classes at cls)
+   take byte b? 0 for any other instruction. */
+P2M__INLINE int p2m__rx_takes(const p2m__rinst *in, const uint8_t *cls, unsigned b) {
+    switch (in->op) {
+    case P2M__RX_CHAR: return b == in->a || b == in->b;
+    case P2M__RX_ANY: return b != '\n';
+    case P2M__RX_ANYNL: return 1;
+    case P2M__RX_CLASS: return p2m__rset_has(cls + (size_t)in->x * 32u, b);
+    default: return 0;
+    }
+}
+
 static int p2m__rx_search_builtin(const p2m_regex *re, const char *subject, size_t n,
                                   void *scratch, size_t scratch_size, size_t *start, size_t *end,
                                   uint64_t *steps) {
@@ -14337,15 +14349,7 @@ static int p2m__rx_search_builtin(const p2m_regex *re, const char *subject, size
             const unsigned char *s = (const unsigned char *)subject;
             const size_t len = j - 2u;
             size_t i;
-            for (i = 0; i < len && i < n; i++) {
-                const p2m__rinst *in = &c[2u + i];
-                const unsigned b = s[i];
-                if (!(in->op == P2M__RX_CHAR    ? b == in->a || b == in->b
-                      : in->op == P2M__RX_CLASS ? p2m__rset_has(cls + (size_t)in->x * 32u, b)
-                      : in->op == P2M__RX_ANY   ? b != '\n'
-                                                : 1))
-                    break;
-            }
+            for (i = 0; i < len && i < n && p2m__rx_takes(&c[2u + i], cls, s[i]); i++) {}
             if (steps) *steps = i + 1u;
             if (i < len) return 0;
             *start = 0;
@@ -14384,7 +14388,6 @@ static int p2m__rx_search_builtin(const p2m_regex *re, const char *subject, size
         for (k = 0; k < ccount; k++) {
             p2m__rthread *t = &clist[k];
             const p2m__rinst *in = &vm.code[t->pc];
-            int ok = 0;
             vm.steps++;
             if (in->op == P2M__RX_MATCH) {
                 best[0] = t->cap[0];
@@ -14392,17 +14395,7 @@ static int p2m__rx_search_builtin(const p2m_regex *re, const char *subject, size
                 matched = 1;
                 break; /* lower-priority threads lose */
             }
-            if (pos < n) {
-                unsigned b = vm.s[pos];
-                switch (in->op) {
-                case P2M__RX_CHAR: ok = b == in->a || b == in->b; break;
-                case P2M__RX_ANY: ok = b != '\n'; break;
-                case P2M__RX_ANYNL: ok = 1; break;
-                case P2M__RX_CLASS: ok = p2m__rset_has(vm.cls + (size_t)in->x * 32u, b); break;
-                default: break;
-                }
-            }
-            if (ok) {
+            if (pos < n && p2m__rx_takes(in, vm.cls, vm.s[pos])) {
                 cap[0] = t->cap[0];
                 cap[1] = t->cap[1];
                 p2m__rx_add(&vm, nlist, &ncount, t->pc + 1, cap, pos + 1);
