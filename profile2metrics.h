@@ -3328,19 +3328,22 @@ P2M__INLINE uint32_t p2m__hash_value(const uint8_t *p, size_t n, uint64_t seed) 
     return (uint32_t)(h ^ h >> 32);
 }
 
-static int p2m__bytes_eq(const uint8_t *a, const uint8_t *b, uint32_t n) {
+/* Are the n bytes at a and b equal? Out of line: in line, interning's probe
+   loop kept its registers for a compare that runs only on a hash match. */
+static P2M__NOINLINE int p2m__bytes_eq(const uint8_t *a, const uint8_t *b, uint32_t n) {
     uint32_t i;
     for (i = 0; i < n; i++)
         if (a[i] != b[i]) return 0;
     return 1;
 }
 
-/* Value id of (type, bytes, num); equal values get equal ids. */
-static uint32_t p2m__intern(p2m__req *q, uint32_t type, const uint8_t *ptr, uint32_t len,
-                            uint64_t num) {
+/* Value id of (type, bytes, num), not absent nor an empty string; equal
+   values get equal ids. In line: each caller below is one copy, and with
+   the type and number constant (a string's) the probe loop keeps fewer
+   values live. */
+P2M__INLINE uint32_t p2m__intern_in(p2m__req *q, uint32_t type, const uint8_t *ptr, uint32_t len,
+                                    uint64_t num) {
     uint32_t h, i, id;
-    if (type == P2M_VALUE_NONE) return P2M__VID_ABSENT;
-    if (type == P2M_VALUE_STRING && len == 0) return P2M__VID_EMPTY;
     h = P2M__FOR_SIZE ? p2m__hash_bytes(ptr, len, type * 0x9E3779B1u ^ (uint32_t)num ^
                                                      (uint32_t)(num >> 32))
                       : p2m__hash_value(ptr, len, (uint64_t)type << 56 ^ num);
@@ -3349,11 +3352,9 @@ static uint32_t p2m__intern(p2m__req *q, uint32_t type, const uint8_t *ptr, uint
         id = q->vhash[i];
         if (id == 0) break;
         v = &q->vals[id];
-        if (v->hash == h && v->type == type && v->num == num && v->len == len) {
-            uint32_t k = 0;
-            while (k < len && v->ptr[k] == ptr[k]) k++;
-            if (k == len) return id;
-        }
+        if (v->hash == h && v->type == type && v->num == num && v->len == len &&
+            p2m__bytes_eq(v->ptr, ptr, len))
+            return id;
     }
     P2M_ASSERT(q->n_vals < q->vals_cap);
     id = q->n_vals++;
@@ -3365,6 +3366,25 @@ static uint32_t p2m__intern(p2m__req *q, uint32_t type, const uint8_t *ptr, uint
     q->vhash[i] = id;
     return id;
 }
+
+/* Value id of (type, bytes, num); equal values get equal ids. */
+static uint32_t p2m__intern(p2m__req *q, uint32_t type, const uint8_t *ptr, uint32_t len,
+                            uint64_t num) {
+    if (type == P2M_VALUE_NONE) return P2M__VID_ABSENT;
+    if (type == P2M_VALUE_STRING && len == 0) return P2M__VID_EMPTY;
+    return p2m__intern_in(q, type, ptr, len, num);
+}
+
+#if !P2M__FOR_SIZE
+/* p2m__intern of a string: attribute values and function names, the
+   interning that a large table repeats. */
+static uint32_t p2m__intern_str(p2m__req *q, const uint8_t *ptr, uint32_t len) {
+    if (len == 0) return P2M__VID_EMPTY;
+    return p2m__intern_in(q, P2M_VALUE_STRING, ptr, len, 0);
+}
+#else
+#define p2m__intern_str(q, ptr, len) p2m__intern(q, P2M_VALUE_STRING, ptr, len, 0)
+#endif
 
 /* Parses an AnyValue into (type, bytes, num), string indices resolved
    through t; the last oneof member wins. Returns 0, or 1 when it holds an
@@ -3778,7 +3798,7 @@ P2M__INLINE int p2m__attr_resolve(p2m__req *q, p2m__aent *a, uint16_t slot, p2m_
     if (slot == P2M__NONE) {
         a->vid = P2M__VID_ABSENT;
     } else if (val.p[0] == P2M__TAG(P2M__PB_ANY_VALUE_STRING_VALUE, P2M__WT_LEN)) {
-        a->vid = p2m__intern(q, P2M_VALUE_STRING, val.p + 2, val.p[1], 0);
+        a->vid = p2m__intern_str(q, val.p + 2, val.p[1]);
     } else {
         return 0;
     }
@@ -4715,7 +4735,7 @@ static int p2m__function_name(p2m__req *q, uint64_t idx, uint32_t *vid) {
     if (p2m__varint_field(q, p, p + q->funcs[idx].len, P2M__PB_FUNCTION_NAME_STRINDEX, &name) < 0)
         return -1;
     if (p2m__string(q, name, &sv) < 0) return 1;
-    *vid = sv.len ? p2m__intern(q, P2M_VALUE_STRING, (const uint8_t *)sv.ptr, (uint32_t)sv.len, 0)
+    *vid = sv.len ? p2m__intern_str(q, (const uint8_t *)sv.ptr, (uint32_t)sv.len)
                   : p2m__unknown_vid(q);
     q->func_memo[idx] = P2M__ID1(*vid);
     return 0;
