@@ -4851,8 +4851,8 @@ P2M__INLINE const uint32_t *p2m__memo_ids(const p2m__req *q, const p2m__strent *
    0 ok, 1 invalid reference, -1 malformed; with ahead set, 2 for a location
    without lines, left unresolved (its name may need the symboliser, which is
    asked only for locations that samples reach). */
-static P2M__MUST int p2m__location_names(p2m__req *q, uint64_t idx, const uint32_t **ids,
-                                         uint32_t *n, int ahead) {
+P2M__INLINE P2M__MUST int p2m__location_names_in(p2m__req *q, uint64_t idx,
+                                                 const uint32_t **ids, uint32_t *n, int ahead) {
     p2m__strent *m;
     const uint8_t *p, *end;
     p2m__field f;
@@ -4969,6 +4969,14 @@ static P2M__MUST int p2m__location_names(p2m__req *q, uint64_t idx, const uint32
     return 0;
 }
 
+/* p2m__location_names_in out of line, for the sample walk's stacks. The
+   pass below takes the body in line: it calls it once per location, and
+   each call saved and restored eight registers. */
+static P2M__MUST int p2m__location_names(p2m__req *q, uint64_t idx, const uint32_t **ids,
+                                         uint32_t *n, int ahead) {
+    return p2m__location_names_in(q, idx, ids, n, ahead);
+}
+
 /* Inclusive mode: resolves every location with lines in table order before
    the sample walk, so that the input, the function table and the interned
    names are read in order instead of at the random places the stacks point
@@ -4983,7 +4991,7 @@ static void p2m__resolve_locations(p2m__req *q) {
     for (i = 0; i < q->sv.n_locs; i++) {
         const uint32_t *ids;
         uint32_t n;
-        if (p2m__location_names(q, i, &ids, &n, 1) < 0) q->w.st = P2M_OK;
+        if (p2m__location_names_in(q, i, &ids, &n, 1) < 0) q->w.st = P2M_OK;
     }
     q->w.err = err;
 }
