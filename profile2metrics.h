@@ -4720,8 +4720,9 @@ P2M__INLINE P2M__MUST int p2m__varint_field(p2m__req *q, const uint8_t *p, const
     return r;
 }
 
-/* Name id of function idx: 0 ok, 1 invalid reference, -1 malformed. */
-static int p2m__function_name(p2m__req *q, uint64_t idx, uint32_t *vid) {
+/* Name id of function idx, one not in the memo: 0 ok, 1 invalid reference,
+   -1 malformed. */
+static int p2m__function_name_new(p2m__req *q, uint64_t idx, uint32_t *vid) {
     const uint8_t *p;
     uint64_t name = 0;
     p2m_str sv;
@@ -4730,7 +4731,6 @@ static int p2m__function_name(p2m__req *q, uint64_t idx, uint32_t *vid) {
         *vid = p2m__unknown_vid(q);
         return 0;
     }
-    if (q->func_memo[idx] != P2M__ID1_NONE) { *vid = P2M__ID1_ID(q->func_memo[idx]); return 0; }
     p = q->in + q->funcs[idx].off;
     if (p2m__varint_field(q, p, p + q->funcs[idx].len, P2M__PB_FUNCTION_NAME_STRINDEX, &name) < 0)
         return -1;
@@ -4739,6 +4739,17 @@ static int p2m__function_name(p2m__req *q, uint64_t idx, uint32_t *vid) {
                   : p2m__unknown_vid(q);
     q->func_memo[idx] = P2M__ID1(*vid);
     return 0;
+}
+
+/* Name id of function idx: 0 ok, 1 invalid reference, -1 malformed. In
+   line, the memo's answer (most lines name a function already seen); the
+   rest out of line. */
+P2M__INLINE int p2m__function_name(p2m__req *q, uint64_t idx, uint32_t *vid) {
+    if (idx < q->sv.n_funcs && q->func_memo[idx] != P2M__ID1_NONE) {
+        *vid = P2M__ID1_ID(q->func_memo[idx]);
+        return 0;
+    }
+    return p2m__function_name_new(q, idx, vid);
 }
 
 /* The build id of a mapping: its first attribute whose key starts with
