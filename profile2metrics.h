@@ -5101,20 +5101,21 @@ static P2M__MUST int p2m__walk_names(p2m__req *q, uint64_t stack_idx, uint32_t *
         /* the packed list's indices of up to three bytes, in place, while
            their locations are resolved; the loop below takes the rest */
         const uint8_t *p = loc.it.p, *const e = loc.it.end;
+        const uintptr_t e2 = (uintptr_t)e - 2u; /* p < e2: p[2] is in the list */
         const uint32_t n_locs = q->sv.n_locs;
         while (p < e) {
             uint32_t i = p[0];
             const p2m__strent *m;
             const uint8_t *nx = p + 1;
             if (i >= 0x80u) { /* two or three bytes: up to 2097151 */
-                if (e - p < 2) break;
-                if (p[1] < 0x80u) {
+                if ((uintptr_t)p < e2 ? p[1] < 0x80u : e - p == 2 && p[1] < 0x80u) {
                     i = P2M__VARINT2(i, p[1]);
                     nx++;
-                } else {
-                    if (e - p < 3 || p[2] >= 0x80u) break;
+                } else if ((uintptr_t)p < e2 && p[2] < 0x80u) {
                     i = P2M__VARINT3(i, p[1], p[2]);
                     nx += 2;
+                } else {
+                    break;
                 }
             }
             if (i >= n_locs) break;
