@@ -2737,6 +2737,29 @@ static P2M__MUST int p2m__survey_kvs(p2m__req *q, p2m__span s, uint32_t kv_field
     return r;
 }
 
+#if !P2M__FOR_SIZE
+/* A run of a Location's Lines from p (before end), counted into *nl;
+   returns where it stopped. */
+P2M__INLINE const uint8_t *p2m__lines_run(const uint8_t *p, const uint8_t *end, uint32_t *nl) {
+    uint32_t len;
+    const uint8_t *v;
+    while (end - p >= 2 && p[0] == P2M__TAG(P2M__PB_LOCATION_LINES, P2M__WT_LEN) &&
+           p2m__short_len(p, end, &len, &v)) {
+        ++*nl;
+        p = v + len;
+    }
+    return p;
+}
+
+/* A Location's address at p (before end), if there: where it ends, NULL
+   when it is not plain. */
+P2M__INLINE const uint8_t *p2m__address_skip(const uint8_t *p, const uint8_t *end) {
+    return end - p >= 2 && p[0] == P2M__TAG(P2M__PB_LOCATION_ADDRESS, P2M__WT_VARINT)
+               ? p2m__varint_end_long(p + 1, end)
+               : p;
+}
+#endif
+
 /* Counts the Lines of a Location whose fields are all plain:
    one-byte tags, varints of at most 9 bytes, lengths of one or two bytes.
    0 when it is not so (the general reader then counts, and reports what is
@@ -2744,6 +2767,28 @@ static P2M__MUST int p2m__survey_kvs(p2m__req *q, p2m__span s, uint32_t kv_field
 P2M__INLINE int p2m__lines_fast(const uint8_t *p, uint32_t n, uint32_t *lines) {
     const uint8_t *end = p + n;
     uint32_t nl = 0;
+#if !P2M__FOR_SIZE
+    /* first the two orders encoders write, each field tested where it may
+       be (a mapping index of one byte): mapping index, address, Lines
+       (field order), or attribute indices, Lines, address, mapping index
+       (the reverse, Go's eBPF profiler's); the loop below takes what
+       follows */
+    uint32_t alen; /* the attribute indices' length and body */
+    const uint8_t *av;
+    if (end - p >= 2 && p[0] == P2M__TAG(P2M__PB_LOCATION_MAPPING_INDEX, P2M__WT_VARINT) &&
+        p[1] < 0x80u) {
+        if (!(p = p2m__address_skip(p + 2, end))) return 0;
+        p = p2m__lines_run(p, end, &nl);
+    } else if (end - p >= 2 &&
+               p[0] == P2M__TAG(P2M__PB_LOCATION_ATTRIBUTE_INDICES, P2M__WT_LEN) &&
+               p2m__short_len(p, end, &alen, &av)) {
+        p = p2m__lines_run(av + alen, end, &nl);
+        if (!(p = p2m__address_skip(p, end))) return 0;
+        if (end - p >= 2 && p[0] == P2M__TAG(P2M__PB_LOCATION_MAPPING_INDEX, P2M__WT_VARINT) &&
+            p[1] < 0x80u)
+            p += 2;
+    }
+#endif
     while (p < end) {
         uint32_t b = p[0];
         if (b >= 0x80u || b < 8u) return 0;
