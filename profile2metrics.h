@@ -14382,11 +14382,6 @@ static void p2m__rx_add(p2m__rvm *vm, p2m__rthread *list, uint32_t *count, uint3
     }
 }
 
-/* The Pike VM's search: one pass over the subject, the current and next
-   thread lists in the caller's scratch, leftmost-first. One function on
-   purpose: it is the hot loop of every regex rule and filter, and its
-   per-byte step shares the lists, the position and the best match, which a
-   split would pass through memory on every byte. */
 /* Does the one-byte matcher in (CHAR, CLASS, ANY, ANYNL; classes at cls)
    take byte b? 0 for any other instruction. */
 P2M__INLINE int p2m__rx_takes(const p2m__rinst *in, const uint8_t *cls, unsigned b) {
@@ -14399,6 +14394,11 @@ P2M__INLINE int p2m__rx_takes(const p2m__rinst *in, const uint8_t *cls, unsigned
     }
 }
 
+/* The Pike VM's search: one pass over the subject, the current and next
+   thread lists in the caller's scratch, leftmost-first. One function on
+   purpose: it is the hot loop of every regex rule and filter, and its
+   per-byte step shares the lists, the position and the best match, which a
+   split would pass through memory on every byte. */
 static int p2m__rx_search_builtin(const p2m_regex *re, const char *subject, size_t n,
                                   void *scratch, size_t scratch_size, size_t *start, size_t *end,
                                   uint64_t *steps) {
