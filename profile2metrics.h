@@ -5153,6 +5153,9 @@ static P2M__MUST int p2m__walk_names(p2m__req *q, uint64_t stack_idx, uint32_t *
             const p2m__strent *m;
             const uint8_t *nx = p + 1;
             if (i >= 0x80u) { /* two or three bytes: up to 2097151 */
+                /* (the same as e - p >= 2 && p[1] < 0x80u, written so that
+                   the test against e2 serves both lengths: 1 % fewer
+                   instructions in the inclusive function metric) */
                 if ((uintptr_t)p < e2 ? p[1] < 0x80u : e - p == 2 && p[1] < 0x80u) {
                     i = P2M__VARINT2(i, p[1]);
                     nx++;
