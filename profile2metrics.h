@@ -2752,10 +2752,19 @@ P2M__INLINE const uint8_t *p2m__lines_run(const uint8_t *p, const uint8_t *end, 
 }
 
 /* A Location's address at p (before end), if there: where it ends, NULL
-   when it is not plain. */
+   when it is not plain; p when there is none. */
 P2M__INLINE const uint8_t *p2m__address_skip(const uint8_t *p, const uint8_t *end) {
     return end - p >= 2 && p[0] == P2M__TAG(P2M__PB_LOCATION_ADDRESS, P2M__WT_VARINT)
                ? p2m__varint_end_long(p + 1, end)
+               : p;
+}
+
+/* A Location's mapping index of one byte at p (before end), if there:
+   where it ends; p otherwise. */
+P2M__INLINE const uint8_t *p2m__mapping_skip(const uint8_t *p, const uint8_t *end) {
+    return end - p >= 2 && p[0] == P2M__TAG(P2M__PB_LOCATION_MAPPING_INDEX, P2M__WT_VARINT) &&
+                   p[1] < 0x80u
+               ? p + 2
                : p;
 }
 #endif
@@ -2774,19 +2783,16 @@ P2M__INLINE int p2m__lines_fast(const uint8_t *p, uint32_t n, uint32_t *lines) {
        (the reverse, Go's eBPF profiler's); the loop below takes what
        follows */
     uint32_t alen; /* the attribute indices' length and body */
-    const uint8_t *av;
-    if (end - p >= 2 && p[0] == P2M__TAG(P2M__PB_LOCATION_MAPPING_INDEX, P2M__WT_VARINT) &&
-        p[1] < 0x80u) {
-        if (!(p = p2m__address_skip(p + 2, end))) return 0;
+    const uint8_t *av, *const m = p2m__mapping_skip(p, end);
+    if (m != p) {
+        if (!(p = p2m__address_skip(m, end))) return 0;
         p = p2m__lines_run(p, end, &nl);
     } else if (end - p >= 2 &&
                p[0] == P2M__TAG(P2M__PB_LOCATION_ATTRIBUTE_INDICES, P2M__WT_LEN) &&
                p2m__short_len(p, end, &alen, &av)) {
         p = p2m__lines_run(av + alen, end, &nl);
         if (!(p = p2m__address_skip(p, end))) return 0;
-        if (end - p >= 2 && p[0] == P2M__TAG(P2M__PB_LOCATION_MAPPING_INDEX, P2M__WT_VARINT) &&
-            p[1] < 0x80u)
-            p += 2;
+        p = p2m__mapping_skip(p, end);
     }
 #endif
     while (p < end) {
