@@ -2325,6 +2325,8 @@ typedef struct p2m__req {
     uint32_t fn_last;         /* the series the feed made last (once fn_abase is set) */
     uint32_t fn_c0, fn_vlim;  /* a new series' size is fn_c0 plus its name's length when
                                  that is below fn_vlim (0: never) */
+    uint32_t *ser_set;        /* per function series, the attribute set it was made or found
+                                 with (p2m__fn_find) */
 #endif
     uint32_t *shash;          /* open addressing: P2M__ID1(series id), P2M__ID1_NONE = empty */
 #if !P2M__FOR_SIZE
@@ -3123,7 +3125,7 @@ static void p2m__cum_point(const p2m__cum *c, uint32_t sid, p2m_point *out, cons
 /* ---- one request: working memory plan ------------------------------------ */
 
 typedef struct p2m__plan {
-    size_t aslots, vals, vhash, ser, ser_vids, ser_pos, shash, ser_slot, consts, slots, kv,
+    size_t aslots, vals, vhash, ser, ser_vids, ser_pos, shash, ser_slot, ser_set, consts, slots, kv,
         res, resfields, plist, result, aspans, spans, rescount, loc_memo, func_memo, lines, stamps,
         verdict, rx_memo, rx_scratch, akey, kstamp, elist, cum, smemo, fn_list, sprops, sstate,
         xverdict, fstk, fpool, total;
@@ -3266,6 +3268,9 @@ static P2M__MUST int p2m__make_plan(const p2m__req *q, p2m__plan *pl) {
     P2M__PLACE(ser_pos, (size_t)pl->ser_cap * e->n_keys);
     P2M__PLACE(shash, (size_t)pl->shash_cap * 4u);
     P2M__PLACE(ser_slot, P2M__FOR_SIZE ? 0u : (size_t)pl->ser_cap * 4u);
+#if !P2M__FOR_SIZE
+    P2M__PLACE(ser_set, e->metric[P2M_METRIC_FUNCTION].enabled ? (size_t)pl->ser_cap * 4u : 0u);
+#endif
     P2M__PLACE(consts, (size_t)e->n_rules * 8u);
     /* the current resource's count and ovf per metric id in use */
     P2M__PLACE(rescount, ((size_t)P2M_METRIC_EXTRA + e->n_extra) * 8u);
@@ -4585,6 +4590,40 @@ P2M__INLINE uint16_t p2m__fn_attrs_size(p2m__req *q, uint32_t id) {
 }
 #endif
 
+#if !P2M__FOR_SIZE
+/* p2m__series_find for a function feed whose attribute set is known (set,
+   see p2m__feed_functions) and name the current one. A series made or
+   found with the same set has the feed's attributes but the name, so only
+   the name is compared; one of another known set has other attributes;
+   one whose set is not known (made by a feed whose set was not) is
+   compared whole (q->kv holds the name), and learns the set when it is
+   the one. nk, fk: the engine's n_keys and fkey. */
+P2M__INLINE uint32_t p2m__fn_find(const p2m__req *q, uint32_t h, uint32_t set, uint32_t name,
+                                  uint32_t nk, uint32_t fk, uint32_t *slot) {
+    uint32_t i, k, id;
+    for (i = h & q->shash_mask;; i = (i + 1) & q->shash_mask) {
+        const uint32_t *v;
+        id = q->shash[i];
+        if (id == P2M__ID1_NONE) break;
+        id = P2M__ID1_ID(id);
+        if (id < q->res_first_ser || q->ser[id].metric != P2M_METRIC_FUNCTION) continue;
+        v = q->ser_vids + (size_t)id * nk;
+        if (q->ser_set[id] == set) {
+            if (v[fk] == name) return id;
+            continue;
+        }
+        if (q->ser_set[id] != P2M__ID1_NONE) continue;
+        for (k = 0; k < nk && v[k] == q->kv[k]; k++) {}
+        if (k == nk) {
+            q->ser_set[id] = set;
+            return id;
+        }
+    }
+    *slot = i;
+    return UINT32_MAX;
+}
+#endif
+
 /* The resource's series of metric for the current attribute set with hash
    h: its id, or UINT32_MAX with *slot the free slot where it would go. */
 P2M__INLINE uint32_t p2m__series_find(const p2m__req *q, uint32_t metric, uint32_t h,
@@ -4607,11 +4646,19 @@ P2M__INLINE uint32_t p2m__series_find(const p2m__req *q, uint32_t metric, uint32
     return UINT32_MAX;
 }
 
-/* The series of the current attribute set with hash h (p2m__series_for). */
-P2M__INLINE uint32_t p2m__series_at(p2m__req *q, uint32_t metric, uint32_t h) {
+/* The series of metric for the current attribute set: with find (a
+   constant), the one found with hash h, else a new one at the free slot
+   of the series hash (found, or i without find), or the overflow point
+   once the resource has max_series of metric. set: a function series'
+   attribute set (p2m__fn_find; P2M__ID1_NONE when not known). */
+P2M__INLINE uint32_t p2m__series_make(p2m__req *q, uint32_t metric, uint32_t h, uint32_t i,
+                                      uint32_t set, const int find) {
     const uint32_t nk = q->e->n_keys;
-    uint32_t i = 0, k, id = p2m__series_find(q, metric, h, &i);
-    if (id != UINT32_MAX) return id;
+    uint32_t k, id;
+#if P2M__FOR_SIZE
+    (void)set;
+#endif
+    if (find && (id = p2m__series_find(q, metric, h, &i)) != UINT32_MAX) return id;
     if (q->count[metric] >= q->e->max_series) { /* cardinality limit: the overflow point */
         if (q->ovf[metric] != P2M__ID1_NONE) return P2M__ID1_ID(q->ovf[metric]);
         id = q->n_ser++;
@@ -4639,6 +4686,7 @@ P2M__INLINE uint32_t p2m__series_at(p2m__req *q, uint32_t metric, uint32_t h) {
 #if !P2M__FOR_SIZE
         q->ser[id].asize = metric == P2M_METRIC_FUNCTION ? p2m__fn_attrs_size(q, id)
                                                          : p2m__attrs_size(q, id, P2M__NONE);
+        if (metric == P2M_METRIC_FUNCTION) q->ser_set[id] = set;
 #endif
     }
     P2M_ASSERT(id < q->ser_cap);
@@ -4646,6 +4694,11 @@ P2M__INLINE uint32_t p2m__series_at(p2m__req *q, uint32_t metric, uint32_t h) {
     q->ser[id].start = UINT64_MAX;
     q->ser[id].end = 0;
     return id;
+}
+
+/* The series of the current attribute set with hash h (p2m__series_for). */
+P2M__INLINE uint32_t p2m__series_at(p2m__req *q, uint32_t metric, uint32_t h) {
+    return p2m__series_make(q, metric, h, 0, P2M__ID1_NONE, 1);
 }
 
 /* Adds n equal contributions to series se: n samples of one value, or one
@@ -5237,15 +5290,44 @@ static P2M__MUST int p2m__stack_names(p2m__req *q, uint64_t stack_idx, const uin
 }
 
 #if !P2M__FOR_SIZE
+/* The feed of p2m__feed_functions when its attribute set is known (set):
+   each name's series by p2m__fn_find, new ones made as p2m__series_at
+   makes them, or with full (a constant: the resource has max_series
+   function series and its overflow point) none made, a name without a
+   series counted for that point. Returns how many feeds went to the
+   overflow point. */
+P2M__INLINE uint32_t p2m__feed_set_in(p2m__req *q, uint32_t base, uint32_t set,
+                                      const uint32_t *names, uint32_t n, uint64_t contrib,
+                                      uint64_t lo, uint64_t hi, const int full) {
+    const uint32_t nk = q->e->n_keys, fk = q->e->fkey;
+    uint32_t k, novf = 0;
+    for (k = 0; k < n; k++) {
+        const uint32_t name = names[k];
+        uint32_t id, slot = 0;
+        q->kv[fk] = name;
+        id = p2m__fn_find(q, p2m__hstep(base, name), set, name, nk, fk, &slot);
+        if (id == UINT32_MAX) { /* only a new series can be the overflow point */
+            if (!full) id = p2m__series_make(q, P2M_METRIC_FUNCTION, 0, slot, set, 0);
+            if (full || q->ser[id].overflow) {
+                novf++;
+                continue;
+            }
+        }
+        p2m__series_add(q, &q->ser[id], contrib, 1, lo, hi);
+    }
+    return novf;
+}
+
 /* The feed of p2m__feed_functions once the resource has max_series
    function series and its overflow point: each name finds its own series,
    else it counts for the overflow point. Returns how many did. Out of
    line: inlined, the feed's general loop is slower. */
-static P2M__NOINLINE uint32_t p2m__feed_full(p2m__req *q, uint32_t base, const uint32_t *names,
-                                             uint32_t n, uint64_t contrib, uint64_t lo,
-                                             uint64_t hi) {
+static P2M__NOINLINE uint32_t p2m__feed_full(p2m__req *q, uint32_t base, uint32_t set,
+                                             const uint32_t *names, uint32_t n, uint64_t contrib,
+                                             uint64_t lo, uint64_t hi) {
     const uint32_t fk = q->e->fkey;
     uint32_t k, novf = 0;
+    if (set != P2M__ID1_NONE) return p2m__feed_set_in(q, base, set, names, n, contrib, lo, hi, 1);
     for (k = 0; k < n; k++) {
         uint32_t id, slot;
         q->kv[fk] = names[k];
@@ -5255,16 +5337,33 @@ static P2M__NOINLINE uint32_t p2m__feed_full(p2m__req *q, uint32_t base, const u
     }
     return novf;
 }
+
+/* p2m__feed_set_in while the resource may still make function series. */
+static P2M__NOINLINE uint32_t p2m__feed_set(p2m__req *q, uint32_t base, uint32_t set,
+                                            const uint32_t *names, uint32_t n, uint64_t contrib,
+                                            uint64_t lo, uint64_t hi) {
+    return p2m__feed_set_in(q, base, set, names, n, contrib, lo, hi, 0);
+}
 #endif
 
 /* Feeds the function metric from one sample's stack: one point per name
-   (base is the sample's p2m__kv_hash without fkey). 0 ok, 1 invalid
-   reference, -1 malformed. */
-static P2M__MUST int p2m__feed_functions(p2m__req *q, uint64_t stack_idx, uint64_t contrib,
-                                         uint64_t lo, uint64_t hi) {
+   (base is the sample's p2m__kv_hash without fkey); own: the sample's
+   series of the cpu metric (NULL: none). 0 ok, 1 invalid reference, -1
+   malformed. */
+static P2M__MUST int p2m__feed_functions(p2m__req *q, const p2m__series *own, uint64_t stack_idx,
+                                         uint64_t contrib, uint64_t lo, uint64_t hi) {
     const uint32_t base = p2m__kv_hash(q, P2M_METRIC_FUNCTION, q->e->fkey);
     const uint32_t fk = q->e->fkey, saved = q->kv[fk];
     const uint8_t saved_pos = q->kpos[fk];
+#if !P2M__FOR_SIZE
+    /* The feed's attribute set is its sample's own series' when that is not
+       an overflow point and has no value for the function's key: two such
+       series of a resource differ in a key other than the name's, so the
+       series' id names the set (p2m__fn_find). */
+    const uint32_t set = own && !own->overflow && saved == P2M__VID_ABSENT
+                             ? P2M__ID1((uint32_t)(own - q->ser))
+                             : P2M__ID1_NONE;
+#endif
     const uint32_t *names;
     uint32_t n, k, novf = 0;
     int r = p2m__stack_names(q, stack_idx, &names, &n);
@@ -5277,13 +5376,17 @@ static P2M__MUST int p2m__feed_functions(p2m__req *q, uint64_t stack_idx, uint64
     q->kpos[fk] = (uint8_t)q->e->n_rules; /* after every rule's attribute */
 #if !P2M__FOR_SIZE
     q->fn_abase = 0;
+#else
+    (void)own;
 #endif
     /* Feeds that land in the overflow point (most, once a resource has
        max_series of them) are added to it once, together. */
 #if !P2M__FOR_SIZE
     if (q->count[P2M_METRIC_FUNCTION] >= q->e->max_series &&
         q->ovf[P2M_METRIC_FUNCTION] != P2M__ID1_NONE) { /* no new series */
-        novf = p2m__feed_full(q, base, names, n, contrib, lo, hi);
+        novf = p2m__feed_full(q, base, set, names, n, contrib, lo, hi);
+    } else if (set != P2M__ID1_NONE) {
+        novf = p2m__feed_set(q, base, set, names, n, contrib, lo, hi);
     } else
 #endif
     {
@@ -6260,7 +6363,7 @@ P2M__INLINE P2M__MUST int p2m__feed_sample(p2m__req *q, const p2m__pinfo *pi, p2
 #endif
 #ifndef P2M_NO_FUNCTION
     if (pi->metric == P2M_METRIC_CPU && q->e->metric[P2M_METRIC_FUNCTION].enabled) {
-        int b = p2m__feed_functions(q, x->stack_idx, contrib, lo, hi);
+        int b = p2m__feed_functions(q, se, x->stack_idx, contrib, lo, hi);
         if (b < 0) return -1;
         if (b) {
             if (q->e->strict)
@@ -8857,6 +8960,7 @@ static P2M__NOINLINE P2M__MUST p2m_status p2m__place(p2m__req *q, const p2m_engi
     q->shash_mask = pl.shash_cap - 1u;
 #if !P2M__FOR_SIZE
     q->ser_slot = (uint32_t *)(void *)(base + pl.ser_slot);
+    q->ser_set = (uint32_t *)(void *)(base + pl.ser_set);
 #endif
     q->rule_const = (uint32_t *)(void *)(base + pl.consts);
     q->count = (uint32_t *)(void *)(base + pl.rescount);

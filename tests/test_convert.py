@@ -1728,6 +1728,55 @@ def _():
         eq(got.get(key), v, "function point %r" % ((key[0], key[1], key[2][:8]),))
 
 
+@check("function_points_when_a_rule_writes_the_name_key")
+def _():
+    # The function metric's key is one a rule writes too (thread.name): the
+    # name replaces the thread, so the function points of a process add up
+    # the samples of every thread and of the samples with no thread at all,
+    # which come in random order (a point first made from either kind is
+    # found again from the other). A second process's samples have their
+    # threads, and a process name of its own when the thread is "t1", so
+    # their cpu_time series differ in a key other than the name's.
+    import random
+    rnd = random.Random(11)
+    b = G.Builder("v1.10")
+    sp = b.scope(b.resource({"service.name": "s"}))
+    p = b.profile(sp, ("cpu", "nanoseconds"), time=T0, duration=DUR)
+    names = ["fn%d" % i for i in range(400)]
+    locs = [b.location([n]) for n in names]
+    want_fn, want_cpu = {}, {}
+    for k in range(300):
+        st = [rnd.randrange(len(names)) for _ in range(rnd.randint(1, 40))]
+        proc = "app%d" % (k % 2)
+        thread = rnd.choice(["t1", "t2", "t3", None])
+        if proc == "app1" and thread == "t1":
+            proc = "app1-t1"
+        attrs = {PROC: proc}
+        if thread:
+            attrs[THREAD] = thread
+        v = rnd.randint(1, 1000)
+        b.sample(p, b.stack([locs[i] for i in st]), values=[v], attrs=attrs)
+        for i in set(st):
+            key = (proc, names[i])
+            want_fn[key] = want_fn.get(key, 0) + v
+        want_cpu[(proc, thread)] = want_cpu.get((proc, thread), 0) + v
+    cfg = "metrics:\n  function: {enabled: true, mode: inclusive, attribute_key: thread.name}\n"
+    r = convert_ok("function_name_key_of_a_rule", b.to_bytes(), config=cfg)
+    got = {}
+    for a, v in points(r.req, "function_cpu_time"):
+        d = dict(a)
+        eq(sorted(d), sorted([PROC, THREAD]), "a function point's attribute keys")
+        key = (d[PROC], d[THREAD])
+        need(key not in got, "two function points for %r" % (key,))
+        got[key] = v
+    eq(sorted(got.items()), sorted(want_fn.items()), "function_cpu_time points")
+    got = {}
+    for a, v in points(r.req, "cpu_time"):
+        d = dict(a)
+        got[(d[PROC], d.get(THREAD))] = v
+    eq(sorted(got.items(), key=repr), sorted(want_cpu.items(), key=repr), "cpu_time points")
+
+
 @check("function_metric_address_lengths")
 def _():
     # Locations whose address is a varint of each length from 1 to 10 bytes,
