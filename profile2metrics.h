@@ -4592,7 +4592,7 @@ P2M__INLINE uint16_t p2m__fn_attrs_size(p2m__req *q, uint32_t id) {
 
 #if !P2M__FOR_SIZE
 /* p2m__series_find for a function feed whose attribute set is known (set,
-   see p2m__feed_functions) and name the current one. A series made or
+   see p2m__feed_functions), for its current name (name). A series made or
    found with the same set has the feed's attributes but the name, so only
    the name is compared; one of another known set has other attributes;
    one whose set is not known (made by a feed whose set was not) is

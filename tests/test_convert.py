@@ -1734,9 +1734,9 @@ def _():
     # name replaces the thread, so the function points of a process add up
     # the samples of every thread and of the samples with no thread at all,
     # which come in random order (a point first made from either kind is
-    # found again from the other). A second process's samples have their
-    # threads, and a process name of its own when the thread is "t1", so
-    # their cpu_time series differ in a key other than the name's.
+    # found again from the other). app1's samples of thread t1 carry a
+    # process name of their own, app1-t1: their points stay apart from
+    # app1's. Each point's value is worked out here.
     import random
     rnd = random.Random(11)
     b = G.Builder("v1.10")
