@@ -2838,10 +2838,82 @@ static P2M__MUST int p2m__location_lines(p2m__req *q, const uint8_t *p, uint32_t
 }
 
 /* The longest stack (in bytes, at least its frames) and location (in
-   lines) of the dictionary: they bound the names one sample can feed. */
+   lines) of the dictionary: they bound the names one sample can feed.
+   first, first_len: the body of the first stack entry (p2m__stack_frames
+   counts frames from there). */
 typedef struct p2m__dmax {
     uint32_t stack, lines;
+#if !P2M__FOR_SIZE
+    uint32_t first_len;
+    const uint8_t *first;
+#endif
 } p2m__dmax;
+
+#if !P2M__FOR_SIZE
+/* The bytes of [p, p + len) below 0x80: at least the varints there (each
+   ends at one), so at least a stack entry's frames, and about half its
+   bytes when location indices take two. A word's bytes become 1 (below
+   0x80) or 0 (p2m__low_bytes); up to four such words are added (each byte
+   then 0 to 4) and a multiply sums the bytes into the top one. The last
+   bytes of an entry of eight or more are read in the word that ends it,
+   the bytes counted already shifted out. */
+P2M__INLINE uint64_t p2m__low_bytes(const uint8_t *p) {
+    return (~p2m__le64(p) & 0x8080808080808080u) >> 7;
+}
+static uint32_t p2m__varint_ends(const uint8_t *p, uint32_t len) {
+    const uint64_t ones = 0x0101010101010101u;
+    uint32_t n = 0, i = 0;
+    if (len < 8u) {
+        for (; i < len; i++) n += p[i] < 0x80u;
+        return n;
+    }
+    for (; i + 32u <= len; i += 32u)
+        n += (uint32_t)(((p2m__low_bytes(p + i) + p2m__low_bytes(p + i + 8u) +
+                          p2m__low_bytes(p + i + 16u) + p2m__low_bytes(p + i + 24u)) *
+                         ones) >> 56);
+    for (; i + 8u <= len; i += 8u) n += (uint32_t)((p2m__low_bytes(p + i) * ones) >> 56);
+    if (i < len) /* 1 to 7 left: the top bytes of the last word */
+        n += (uint32_t)(((p2m__low_bytes(p + len - 8u) >> (8u * (8u - (len - i)))) * ones) >> 56);
+    return n;
+}
+
+/* Tables of up to this many stacks have their frames counted (below). */
+#define P2M__FRAMES_COUNTED 1024u
+
+/* The most frames of the n stack entries of the dictionary ending at end
+   (p2m__varint_ends), the first one's body at p, len bytes; bytes, the most
+   bytes of one, when an entry cannot be read (the survey read them all, so
+   it does not happen). Writers put a table's entries together, so this
+   reads little else. */
+static uint32_t p2m__stack_frames(p2m__wire *w, const uint8_t *p, uint32_t len,
+                                  const uint8_t *end, uint32_t n, uint32_t bytes) {
+    uint32_t most = p2m__varint_ends(p, len);
+    p += len;
+    while (--n > 0) { /* the other entries: fields until the next stack entry */
+        const uint8_t *v;
+        for (;;) {
+            if (p2m__short_field(p, end, &len, &v)) {
+                const int stack = p[0] == P2M__TAG(P2M__PB_DICT_STACK_TABLE, P2M__WT_LEN);
+                p = v + len;
+                if (stack) break;
+            } else {
+                p2m__field f;
+                if (p2m__next(w, &p, end, &f) <= 0) return bytes;
+                if (f.num == P2M__PB_DICT_STACK_TABLE && f.wt == P2M__WT_LEN) {
+                    v = f.s.p;
+                    len = f.s.n;
+                    break;
+                }
+            }
+        }
+        if (len > most) {
+            const uint32_t c = p2m__varint_ends(v, len);
+            if (c > most) most = c;
+        }
+    }
+    return most;
+}
+#endif
 
 /* Counts one dictionary entry: field num, body [p, p + len). */
 P2M__INLINE P2M__MUST int p2m__dict_entry(p2m__req *q, uint32_t num, const uint8_t *p, uint32_t len,
@@ -2854,6 +2926,12 @@ P2M__INLINE P2M__MUST int p2m__dict_entry(p2m__req *q, uint32_t num, const uint8
     case P2M__PB_DICT_STACK_TABLE:
         q->sv.n_stacks++;
         if (len > mx->stack) mx->stack = len; /* bytes >= frames */
+#if !P2M__FOR_SIZE
+        if (!mx->first) {
+            mx->first = p;
+            mx->first_len = len;
+        }
+#endif
         break;
     case P2M__PB_DICT_LOCATION_TABLE:
         q->sv.n_locs++;
@@ -2955,14 +3033,16 @@ static void p2m__span_layout(p2m__survey *sv, int stacks, int names) {
     sv->n_spans = at;
 }
 
-/* Distinct function names one sample can feed: one (self), or at most
-   every line of every frame of the longest stack (inclusive); stack: the
-   longest stack entry in bytes (at least its frames), lines: the most lines
-   of a location. */
+/* Distinct function names one sample can feed: one (self), or at most the
+   names of every frame of the longest stack (inclusive), where stack bounds
+   that stack's frames (p2m__dmax), lines is the most lines of a location,
+   and a frame feeds one name a line, or its address's name when it has
+   none (a build for size takes lines + 1, a few bytes less code). */
 static uint64_t p2m__fnames_bound(const p2m__req *q, uint32_t stack, uint32_t lines) {
     uint64_t fnames = (uint64_t)q->sv.n_funcs + q->sv.n_locs + 2u;
+    const uint64_t per = P2M__FOR_SIZE ? lines + 1u : lines ? lines : 1u;
     if (q->e->function_mode == P2M_FUNCTION_SELF) return 1;
-    if ((uint64_t)stack * (lines + 1u) + 1u < fnames) fnames = (uint64_t)stack * (lines + 1u) + 1u;
+    if ((uint64_t)stack * per + 1u < fnames) fnames = (uint64_t)stack * per + 1u;
     return fnames;
 }
 
@@ -3003,6 +3083,10 @@ static P2M__MUST int p2m__survey_request(p2m__req *q, int count_dict, int lazy) 
     int r, pprof_checked = 0;
     p2m__dmax mx;
     mx.stack = mx.lines = 0;
+#if !P2M__FOR_SIZE
+    mx.first_len = 0;
+    mx.first = 0;
+#endif
     P2M_MEMSET(&q->sv, 0, sizeof q->sv);
 #if !P2M__FOR_SIZE
     q->sv.ev_left = lazy ? P2M__EV_SAMPLES : UINT32_MAX;
@@ -3022,6 +3106,22 @@ static P2M__MUST int p2m__survey_request(p2m__req *q, int count_dict, int lazy) 
     }
     if (r < 0) return -1;
     if (q->sv.dict.p && count_dict && p2m__survey_dict(q, P2M__NAMES(q->e), &mx) < 0) return -1;
+#if !P2M__FOR_SIZE
+    /* The inclusive function metric's series are bounded by the frames of
+       the longest stack, not its bytes: with location indices of two bytes
+       (a table of more than 127 locations) about half as many, and so about
+       half the series and their working memory where a resource has too
+       few samples for max_series to bound them (a real capture's request),
+       and a smaller series hash to clear. Counted only in tables of up to
+       P2M__FRAMES_COUNTED stacks: in a bigger one the count costs more than
+       it saves, and such a request's resources usually have enough samples
+       that max_series bounds their series anyway. */
+    if (mx.first && q->sv.n_stacks <= P2M__FRAMES_COUNTED &&
+        q->e->metric[P2M_METRIC_FUNCTION].enabled &&
+        q->e->function_mode == P2M_FUNCTION_INCLUSIVE)
+        mx.stack = p2m__stack_frames(&q->w, mx.first, mx.first_len, q->sv.dict.p + q->sv.dict.n,
+                                     q->sv.n_stacks, mx.stack);
+#endif
     p2m__span_layout(&q->sv, P2M__STACKS(q->e), P2M__NAMES(q->e));
     q->sv.fnames = p2m__fnames_bound(q, mx.stack, mx.lines);
     p = q->in;

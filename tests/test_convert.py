@@ -1777,6 +1777,83 @@ def _():
     eq(sorted(got.items(), key=repr), sorted(want_cpu.items(), key=repr), "cpu_time points")
 
 
+@check("function_series_at_the_frames_bound")
+def _():
+    # The working memory of the inclusive function metric is sized for a
+    # resource's samples times the names one stack can feed: its frames
+    # (bytes below 0x80 in the stack entry) times the most lines of a
+    # location. Here a resource of few samples reaches that bound: each
+    # sample has a thread of its own and a stack of distinct locations of
+    # two lines each (every name different), with location indices of one,
+    # two and three bytes, one stack of one-byte indices only (its entry's
+    # bytes are its frames and two), locations without lines (named after
+    # their mapping) and a sample without a stack. A second resource has
+    # many samples that share short stacks. Every point's value is worked
+    # out here; the same request written unpacked (one tag per location
+    # index) must give the same points.
+    import random
+    rnd = random.Random(5)
+    b = G.Builder("v1.10")
+    lib = b.mapping("/opt/lib/libbare.so")
+    names = iter("fn%d" % i for i in range(100000))
+    lines_of = {}
+
+    def loc2():
+        a, c = next(names), next(names)
+        i = b.location([a, c])
+        lines_of[i] = [a, c]
+        return i
+
+    small = [loc2() for _ in range(60)]            # indices below 128
+    bare = [b.location([], lib, 0x1000 + i) for i in range(4)]
+    for i in bare:
+        lines_of[i] = ["libbare.so"]
+    while len(b.d.location_table) < 16390:           # fillers, up to 3-byte indices
+        b.location([], 0, len(b.d.location_table))
+    wide = [loc2() for _ in range(200)]
+    want = {}
+    rp = b.scope(b.resource({"service.name": "few"}))
+    p = b.profile(rp, ("cpu", "nanoseconds"), time=T0, duration=DUR)
+    stacks = [small[:]]                                 # one-byte indices only
+    for _ in range(2):
+        st = rnd.sample(wide, 50) + rnd.sample(small, 10) + bare[:2]
+        rnd.shuffle(st)
+        stacks.append(st)
+    stacks.append([])                                   # no stack: [unknown]
+    for k, st in enumerate(stacks):
+        v = 1000 + k
+        thread = "t%d" % k
+        b.sample(p, b.stack(st), values=[v], attrs={PROC: "few", THREAD: thread})
+        fed = {n for i in st for n in lines_of[i]} or {"[unknown]"}
+        for n in fed:
+            want[("few", thread, n)] = want.get(("few", thread, n), 0) + v
+    rp = b.scope(b.resource({"service.name": "many"}))
+    p = b.profile(rp, ("cpu", "nanoseconds"), time=T0, duration=DUR)
+    shared = [[rnd.choice(wide + small) for _ in range(rnd.randint(1, 5))] for _ in range(8)]
+    for k in range(300):
+        st = rnd.choice(shared)
+        v = rnd.randint(1, 100)
+        thread = "m%d" % (k % 7)
+        b.sample(p, b.stack(st), values=[v], attrs={PROC: "many", THREAD: thread})
+        for n in {n for i in st for n in lines_of[i]}:
+            want[("many", thread, n)] = want.get(("many", thread, n), 0) + v
+    need(max(max(st) for st in stacks if st) >= 16384, "a three-byte location index")
+    cfg = "metrics:\n  function: {enabled: true, mode: inclusive}\n"
+    for unpacked in (False, True):
+        r = convert_ok("function_frames_bound" + ("_unpacked" if unpacked else ""),
+                       b.to_bytes(unpacked=unpacked), config=cfg)
+        got = {}
+        for ri, proc in enumerate(("few", "many")):
+            for a, v in points(r.req, "function_cpu_time", ri):
+                d = dict(a)
+                key = (d.get(PROC), d.get(THREAD), d.get("function.name"))
+                need(d[PROC] == proc, "a point of %r in resource %d" % (key, ri))
+                need(key not in got, "two function points for %r" % (key,))
+                got[key] = v
+        eq(sorted(got.items()), sorted(want.items()),
+           "function_cpu_time points" + (" (unpacked)" if unpacked else ""))
+
+
 @check("function_metric_address_lengths")
 def _():
     # Locations whose address is a varint of each length from 1 to 10 bytes,
