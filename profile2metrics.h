@@ -8097,6 +8097,42 @@ static void p2m__bw_point_known(const p2m_result *r, const p2m__series *s, uint3
     (void)n0;
 }
 
+/* The points pl[pi], pl[pi - 1], ... of a metric other than the function
+   metric, with plain rules (rule pos gave key pos), as field num, while
+   their sizes are known (the first's is), each as p2m__bw_point_known
+   writes it; the engine's settings and the writer's state stay in locals
+   for the run. Returns the index of the last point written: those before
+   it are left to the caller. */
+static P2M__NOINLINE size_t p2m__plain_points(const p2m_result *r, const uint32_t *pl, size_t pi,
+                                              uint32_t num, p2m__bw *w) {
+    const uint32_t nk = r->e->n_keys, nr = r->e->n_rules;
+    const int name = r->e->fkey != P2M__NONE;
+    const p2m__metric m = r->e->metric[r->ser[pl[pi]].metric]; /* a copy: stores may alias it */
+    uint8_t *const buf = w->buf;
+    const size_t cap = w->cap;
+    size_t n = w->n;
+    for (;;) {
+        const uint32_t sid = pl[pi];
+        const p2m__series *const s = &r->ser[sid];
+        const uint32_t *const vids = r->ser_vids + (size_t)sid * nk;
+        const size_t n0 = n; /* the point takes the bytes [cap - n, cap - n0) */
+        uint8_t *d = p2m__put_point_head(&m, s, num, buf, cap, &n);
+        if (d) {
+            uint32_t pos;
+            for (pos = 0; pos < nr; pos++)
+                if (vids[pos] > P2M__VID_EMPTY) d = p2m__put_key_attr(r, pos, vids[pos], d);
+            if (name) d = p2m__put_point_attr(r, vids, r->ser_pos + (size_t)sid * nk, nr, d);
+            P2M_ASSERT(d == buf + (cap - n0));
+            (void)d; /* (read only by the assertion) */
+        }
+        (void)n0;
+        if (pi == 0 || !r->ser[pl[pi - 1]].asize || r->ser[pl[pi - 1]].overflow) break;
+        pi--;
+    }
+    w->n = n;
+    return pi;
+}
+
 /* The function metric's points pl[pi], pl[pi - 1], ... (with rules) as
    field num, while their sizes are known (the first's is), each in one
    piece as p2m__bw_point_known writes a point. When a point's other
@@ -8211,6 +8247,10 @@ static void p2m__encode(const p2m_result *r, p2m__bw *w) {
                                                        : (uint32_t)P2M__PB_SUM_DATA_POINTS;
                     if (s->metric == P2M_METRIC_FUNCTION && r->e->n_rules)
                         pi = p2m__fn_points(r, r->plist + x->pl_first[mi], pi, num, w, &ru);
+                    else if (s->metric != P2M_METRIC_FUNCTION && r->e->plain_rules && pi >= 8u)
+                        /* nine points or more: for fewer, the call and its
+                           setup cost about what the loop saves */
+                        pi = p2m__plain_points(r, r->plist + x->pl_first[mi], pi, num, w);
                     else
                         p2m__bw_point_known(r, s, sid, num, w);
                     continue;
