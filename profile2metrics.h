@@ -3116,9 +3116,7 @@ static P2M__MUST int p2m__survey_request(p2m__req *q, int count_dict, int lazy) 
        P2M__FRAMES_COUNTED stacks: in a bigger one the count costs more than
        it saves, and such a request's resources usually have enough samples
        that max_series bounds their series anyway. */
-    if (mx.first && q->sv.n_stacks <= P2M__FRAMES_COUNTED &&
-        q->e->metric[P2M_METRIC_FUNCTION].enabled &&
-        q->e->function_mode == P2M_FUNCTION_INCLUSIVE)
+    if (mx.first && q->sv.n_stacks <= P2M__FRAMES_COUNTED && P2M__FNCACHE(q->e))
         mx.stack = p2m__stack_frames(&q->w, mx.first, mx.first_len, q->sv.dict.p + q->sv.dict.n,
                                      q->sv.n_stacks, mx.stack);
 #endif
@@ -8073,6 +8071,21 @@ P2M__INLINE uint8_t *p2m__put_point_head(const p2m__metric *m, const p2m__series
     return p2m__put_fixed64_1(d, P2M__PB_POINT_AS_INT, v);
 }
 
+/* Writes forward at d the point attributes of the series whose value ids
+   and positions start at entry at of ser_vids and ser_pos, when the rules
+   are plain (rule pos gave key pos, if anything): the rules' in order,
+   then the function name's (name: the engine has a function key); returns
+   the end. */
+P2M__INLINE uint8_t *p2m__put_plain_attrs(const p2m_result *r, size_t at, uint32_t nr, int name,
+                                          uint8_t *d) {
+    const uint32_t *const vids = r->ser_vids + at;
+    uint32_t pos;
+    for (pos = 0; pos < nr; pos++)
+        if (vids[pos] > P2M__VID_EMPTY) d = p2m__put_key_attr(r, pos, vids[pos], d);
+    if (name) d = p2m__put_point_attr(r, vids, r->ser_pos + at, nr, d);
+    return d;
+}
+
 /* The point of (delta) series s, sid, as field num, its size known
    (p2m__put_point_head): what p2m__encode's general loop writes. */
 static void p2m__bw_point_known(const p2m_result *r, const p2m__series *s, uint32_t sid,
@@ -8083,11 +8096,8 @@ static void p2m__bw_point_known(const p2m_result *r, const p2m__series *s, uint3
     uint32_t pos;
     uint8_t *d = p2m__put_point_head(&r->e->metric[s->metric], s, num, w->buf, w->cap, &w->n);
     if (!d) return;
-    if (!P2M__FOR_SIZE && r->e->plain_rules) { /* rule pos gave key pos, if anything */
-        const uint32_t nr = r->e->n_rules;
-        for (pos = 0; pos < nr; pos++)
-            if (vids[pos] > P2M__VID_EMPTY) d = p2m__put_key_attr(r, pos, vids[pos], d);
-        if (r->e->fkey != P2M__NONE) d = p2m__put_point_attr(r, vids, kpos, nr, d);
+    if (!P2M__FOR_SIZE && r->e->plain_rules) {
+        d = p2m__put_plain_attrs(r, (size_t)sid * nk, r->e->n_rules, r->e->fkey != P2M__NONE, d);
     } else {
         for (pos = 0; pos <= r->e->n_rules; pos++) /* in rule order, the name last */
             d = p2m__put_point_attr(r, vids, kpos, pos, d);
@@ -8114,14 +8124,10 @@ static P2M__NOINLINE size_t p2m__plain_points(const p2m_result *r, const uint32_
     for (;;) {
         const uint32_t sid = pl[pi];
         const p2m__series *const s = &r->ser[sid];
-        const uint32_t *const vids = r->ser_vids + (size_t)sid * nk;
         const size_t n0 = n; /* the point takes the bytes [cap - n, cap - n0) */
         uint8_t *d = p2m__put_point_head(&m, s, num, buf, cap, &n);
         if (d) {
-            uint32_t pos;
-            for (pos = 0; pos < nr; pos++)
-                if (vids[pos] > P2M__VID_EMPTY) d = p2m__put_key_attr(r, pos, vids[pos], d);
-            if (name) d = p2m__put_point_attr(r, vids, r->ser_pos + (size_t)sid * nk, nr, d);
+            d = p2m__put_plain_attrs(r, (size_t)sid * nk, nr, name, d);
             P2M_ASSERT(d == buf + (cap - n0));
             (void)d; /* (read only by the assertion) */
         }
