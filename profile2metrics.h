@@ -4634,6 +4634,30 @@ static P2M__NOINLINE uint16_t p2m__attrs_size(const p2m__req *q, uint32_t id, ui
     return n < P2M__ASIZE_MAX ? (uint16_t)n : 0u;
 }
 
+/* p2m__attrs_size(q, id, P2M__NONE) when the rules are plain (rule k gave
+   key k): the rules' keys in one loop that reads only the value ids, the
+   function key's (if any) through p2m__attr_size. */
+P2M__INLINE uint16_t p2m__plain_asize(const p2m__req *q, uint32_t id) {
+    const p2m_engine *const e = q->e;
+    const uint32_t nk = e->n_keys, nr = e->n_rules;
+    const uint32_t *const vids = q->ser_vids + (size_t)id * nk;
+    size_t n = 1, a;
+    uint32_t k;
+    for (k = 0; k < nr; k++) {
+        const uint32_t vid = vids[k];
+        const p2m__val *v;
+        if (vid <= P2M__VID_EMPTY) continue;
+        v = &q->vals[vid];
+        if (v->type != P2M_VALUE_STRING) return 0;
+        n += p2m__ld_size(p2m__kv_string_size(e->keys[k].len, v->len));
+    }
+    for (; k < nk; k++) {
+        if ((a = p2m__attr_size(q, id, k)) == SIZE_MAX) return 0;
+        n += a;
+    }
+    return n < P2M__ASIZE_MAX ? (uint16_t)n : 0u;
+}
+
 /* The sizes p2m__fn_attrs_size starts a feed with: fn_abase, and the
    short-name case's fn_c0 and fn_vlim. With all attributes strings, the name
    in the feed's own position and a name of fewer than fn_vlim bytes, the
@@ -4782,9 +4806,14 @@ P2M__INLINE uint32_t p2m__series_make(p2m__req *q, uint32_t metric, uint32_t h, 
             }
         }
 #if !P2M__FOR_SIZE
-        q->ser[id].asize = metric == P2M_METRIC_FUNCTION ? p2m__fn_attrs_size(q, id)
-                                                         : p2m__attrs_size(q, id, P2M__NONE);
-        if (metric == P2M_METRIC_FUNCTION) q->ser_set[id] = set;
+        if (metric == P2M_METRIC_FUNCTION) {
+            q->ser[id].asize = p2m__fn_attrs_size(q, id);
+            q->ser_set[id] = set;
+        } else if (q->e->plain_rules) {
+            q->ser[id].asize = p2m__plain_asize(q, id);
+        } else {
+            q->ser[id].asize = p2m__attrs_size(q, id, P2M__NONE);
+        }
 #endif
     }
     P2M_ASSERT(id < q->ser_cap);
