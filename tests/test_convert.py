@@ -1611,13 +1611,17 @@ def reverse_sample_fields(data):
 def _():
     # Samples in the forms senders write and in others: a stack index of one
     # and two bytes, a link_index, values (before the attributes in v1.8,
-    # after them in v1.10), timestamps, both, neither, no attributes, more
+    # after them in v1.10), timestamps (one to four, and sixteen or
+    # seventeen: a length of two bytes), both, neither, no attributes, more
     # indices than a one-byte length holds; packed, then unpacked and with
     # the fields shuffled or reversed (Go's eBPF profiler); and a sample that
     # ends the input (the reader looks two bytes past a sample when it can).
-    # Each thread's cpu time is worked out here from what the builder was
-    # given.
+    # Each thread's cpu time, and its inclusive function time per name (the
+    # stacks differ in their names, so a stack index read wrong shows), is
+    # worked out here from what the builder was given.
     import random
+    cfg = ("metrics:\n  function: {enabled: true, mode: inclusive,"
+           " attribute_key: function.name}\n")
     for layout in ("v1.8", "v1.10"):
         for variant in ("packed", "unpacked", "shuffled", "reversed", "last"):
             rnd = random.Random(5)
@@ -1625,24 +1629,30 @@ def _():
             sp = b.scope(b.resource({"service.name": "s"}))
             p = b.cpu_profile(sp, time=T0, duration=DUR)
             period = p.period
-            loc = b.location(["main"])
-            stacks = [b.stack([loc] * (1 + i % 3), dup=True) for i in range(200)]
+            fnames = ["f%d" % j for j in range(7)]
+            locs = [b.location([f]) for f in fnames]
+            names = [[fnames[(i + d) % 7] for d in range(1 + i % 3)] for i in range(200)]
+            stacks = [b.stack([locs[fnames.index(f)] for f in ns], dup=True) for ns in names]
             link = b.link()
             filler = [b.attr("k%d" % i, "v%d" % i) for i in range(150)]
-            want = {}
+            want, want_fn = {}, {}
             for k in range(400):
                 thread = "t%d" % (k % 7)
                 attrs = {PROC: "app", THREAD: thread}
+                if k % 3 == 1:  # attributes no rule reads before those it reads
+                    attrs = {"k.a": "a%d" % (k % 5), "k.b": "b", PROC: "app", THREAD: thread}
                 values, ts = None, None
                 form = k % 4          # 3: neither values nor timestamps (empty)
                 if form in (0, 2):
                     values = [rnd.randrange(1, 1 << rnd.choice((7, 14, 30)))
                               for _ in range(rnd.randint(1, 3))]
                 if form in (1, 2):
-                    ts = [T0 + rnd.randrange(DUR) for _ in range(rnd.randint(1, 4))]
+                    nts = 16 + k % 2 if k % 9 == 1 else rnd.randint(1, 4)
+                    ts = [T0 + rnd.randrange(DUR) for _ in range(nts)]
                 if k % 13 == 0:
                     attrs = {}
-                smp = b.sample(p, stacks[rnd.randrange(len(stacks))], values=values,
+                si = rnd.randrange(len(stacks))
+                smp = b.sample(p, stacks[si], values=values,
                                timestamps=ts, attrs=attrs, link=link if k % 5 == 0 else 0)
                 if k % 11 == 0 and attrs:
                     smp.attribute_indices.extend(filler)
@@ -1650,6 +1660,8 @@ def _():
                 key = ("app", thread) if attrs else (None, None)
                 if form != 3:
                     want[key] = want.get(key, 0) + v * period
+                    for f in set(names[si]):
+                        want_fn[key + (f,)] = want_fn.get(key + (f,), 0) + v * period
             n = 400
             last = b.attrs({PROC: "app", THREAD: "t0"})
             data = b.to_bytes(unpacked=variant == "unpacked", shuffle=variant == "shuffled",
@@ -1657,24 +1669,32 @@ def _():
             if variant == "reversed":
                 data = reverse_sample_fields(data)
             if variant == "last":  # the one profile is the input's last message
-                raw = (G.f_varint(1, 1) +
+                raw = (G.f_varint(1, stacks[0]) +
                        G.f_bytes(3 if layout == "v1.8" else 2,
                                  b"".join(G.enc_varint(i) for i in last)) +
                        G.f_bytes(5, struct.pack("<QQ", T0 + 1, T0 + 2)))
                 data = G.append_raw(data, PROFILE0, G.f_bytes(2, raw))
                 need(data.endswith(raw), "the appended sample does not end the input")
                 want[("app", "t0")] += 2 * period
+                for f in set(names[0]):
+                    want_fn[("app", "t0", f)] = want_fn.get(("app", "t0", f), 0) + 2 * period
                 n += 1
             # unpacked v1.8 attribute indices read as v1.10 link indices
             # without other evidence (docs/spec.md section 1): named here
             args = ("--layout", layout) if variant == "unpacked" else ()
-            r = convert_ok("sample_forms_%s_%s" % (layout, variant), data, args)
+            r = convert_ok("sample_forms_%s_%s" % (layout, variant), data, args, config=cfg)
             got = {}
             for a, v in points(r.req, "cpu_time"):
                 d = dict(a)
                 got[(d.get(PROC), d.get(THREAD))] = v
             eq(sorted(got.items(), key=repr), sorted(want.items(), key=repr),
                "%s %s: cpu_time per thread" % (layout, variant))
+            got = {}
+            for a, v in points(r.req, "function_cpu_time"):
+                d = dict(a)
+                got[(d.get(PROC), d.get(THREAD), d.get("function.name"))] = v
+            eq(sorted(got.items(), key=repr), sorted(want_fn.items(), key=repr),
+               "%s %s: function_cpu_time per thread and name" % (layout, variant))
             stat(r, "samples", n)
             stat(r, "samples_kept", n - 100)
             stat(r, "empty_samples", 100)
