@@ -6079,8 +6079,7 @@ P2M__INLINE int p2m__canon_read(const uint8_t *p, const uint8_t *end, const p2m_
    timestamps field (a one-byte length), in field order or in the reverse
    order (Go's eBPF profiler), with no values, link or other field. Read as
    p2m__canon_read reads them, with fewer tests: 1 when the sample [p, end)
-   is so (its findings in c), else 0. Reads at most two bytes past end, as
-   p2m__canon_read. */
+   is so (its findings in c), else 0. Reads nothing past end. */
 P2M__INLINE int p2m__sample_quick(const uint8_t *p, const uint8_t *end, uint32_t ta,
                                   p2m__canon *c) {
     const uint32_t tt = P2M__TAG(P2M__PB_SAMPLE_TIMESTAMPS_UNIX_NANO, P2M__WT_LEN);
