@@ -6074,51 +6074,34 @@ P2M__INLINE int p2m__canon_read(const uint8_t *p, const uint8_t *end, const p2m_
     return p == end;
 }
 
-/* The two shapes nearly every sample of a profiler has: a stack index of
-   one or two bytes, attribute indices (tag ta, a one-byte length) and one
-   timestamps field (a one-byte length), in field order or in the reverse
-   order (Go's eBPF profiler), with no values, link or other field. Read as
-   p2m__canon_read reads them, with fewer tests: 1 when the sample [p, end)
-   is so (its findings in c), else 0. Reads nothing past end. */
+/* The two shapes nearly every sample of a profiler has: a stack index,
+   attribute indices and one timestamps field, in field order or in the
+   reverse order (Go's eBPF profiler), with no values or link: read by
+   p2m__canon_read's readers without its tests for the fields they lack.
+   1 when the sample [p, end) is so (its findings in c, but for sum and
+   has_values), else 0. Reads up to two bytes past end, as p2m__canon_read. */
 P2M__INLINE int p2m__sample_quick(const uint8_t *p, const uint8_t *end, uint32_t ta,
                                   p2m__canon *c) {
     const uint32_t tt = P2M__TAG(P2M__PB_SAMPLE_TIMESTAMPS_UNIX_NANO, P2M__WT_LEN);
-    const uint8_t *q, *r;
-    if (end - p < 6) return 0;
-    if (p[0] == P2M__TAG(P2M__PB_SAMPLE_STACK_INDEX, P2M__WT_VARINT)) { /* field order */
-        if (p[1] < 0x80u) {
-            c->stack = p[1];
-            q = p + 2;
-        } else if (p[2] < 0x80u) {
-            c->stack = P2M__VARINT2(p[1], p[2]);
-            q = p + 3;
-        } else {
+    const uint8_t *q, *r, *v;
+    if ((q = p2m__canon_stack(p, end, c)) != p && q) { /* field order */
+        if ((r = p2m__canon_attrs(q, end, ta, c)) == q || !(v = p2m__len1(r, end, tt)))
             return 0;
-        }
-        /* q + 2 <= end: at least 6 bytes, at most 3 before q */
-        if (q[0] != ta || q[1] >= 0x80u || end - q < 4 + q[1]) return 0;
-        c->attrs_at = q;
-        c->attrs.p = q + 2;
-        c->attrs.n = q[1];
-        r = q + 2 + q[1]; /* r + 2 <= end */
-        if (r[0] != tt || r[1] % 8u || r[1] >= 0x80u || end - r != 2 + r[1]) return 0;
         c->count = r[1] / 8u;
-        return 1;
+        return r[1] % 8u == 0 && v + r[1] == end;
     }
-    if (p[0] != tt || p[1] % 8u || p[1] >= 0x80u || end - p < 6 + p[1]) return 0;
+    if (!(v = p2m__len1(p, end, tt)) || p[1] % 8u) return 0;
     c->count = p[1] / 8u;
-    q = p + 2 + p[1]; /* q + 4 <= end */
-    if (q[0] != ta || q[1] >= 0x80u || end - q < 4 + q[1]) return 0;
-    c->attrs_at = q;
-    c->attrs.p = q + 2;
-    c->attrs.n = q[1];
-    r = q + 2 + q[1]; /* r + 2 <= end */
-    if (r[0] != P2M__TAG(P2M__PB_SAMPLE_STACK_INDEX, P2M__WT_VARINT)) return 0;
-    if (r[1] < 0x80u && end - r == 2) {
+    q = v + p[1];
+    /* the stack index last: one or two bytes to the end */
+    if ((r = p2m__canon_attrs(q, end, ta, c)) == q ||
+        r[0] != P2M__TAG(P2M__PB_SAMPLE_STACK_INDEX, P2M__WT_VARINT))
+        return 0;
+    if (end - r == 2 && r[1] < 0x80u) {
         c->stack = r[1];
         return 1;
     }
-    if (r[1] >= 0x80u && end - r == 3 && r[2] < 0x80u) {
+    if (end - r == 3 && r[1] >= 0x80u && r[2] < 0x80u) {
         c->stack = P2M__VARINT2(r[1], r[2]);
         return 1;
     }

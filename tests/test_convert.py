@@ -1700,6 +1700,35 @@ def _():
             stat(r, "empty_samples", 100)
 
 
+@check("sample_timestamps_not_whole")
+def _():
+    # A timestamps field whose length is not a multiple of 8 is malformed,
+    # in a sample of the shape profilers write (stack index, attribute
+    # indices, timestamps) in field order and reversed, with more input
+    # after it or at the input's end: exit 1 and the offset within that
+    # sample.
+    for layout in ("v1.8", "v1.10"):
+        for reverse in (False, True):
+            for at_end in (False, True):
+                b = G.Builder(layout)
+                sp = b.scope(b.resource({"service.name": "s"}))
+                p = b.cpu_profile(sp, time=T0, duration=DUR)
+                st = b.stack([b.location(["f"])])
+                b.sample(p, st, timestamps=[T0 + 1], attrs={PROC: "a", THREAD: "t"})
+                ai = b.attrs({PROC: "a", THREAD: "t"})
+                fields = [G.f_varint(1, st),
+                          G.f_bytes(3 if layout == "v1.8" else 2,
+                                    b"".join(G.enc_varint(i) for i in ai)),
+                          G.f_bytes(5, struct.pack("<QI", T0 + 1, 7))]
+                raw = G.f_bytes(2, b"".join(reversed(fields) if reverse else fields))
+                data = G.append_raw(b.to_bytes(dict_first_=at_end), PROFILE0, raw)
+                at = data.index(raw)
+                need(data.endswith(raw) == at_end, "test bug: the sample's place")
+                e = malformed("ts_12_%s_%s_%s" % (layout, reverse, at_end), data, at,
+                              at + len(raw))
+                need(e is None, "%s reversed=%s at_end=%s: %s" % (layout, reverse, at_end, e))
+
+
 @check("function_metric_inclusive")
 def _():
     cfg = ("attributes: []\nmetrics:\n"
