@@ -2313,6 +2313,9 @@ typedef struct p2m__req {
     p2m__val *vals;
     uint32_t n_vals, vals_cap;
     uint32_t *vhash;
+#if !P2M__FOR_SIZE
+    uint16_t *vhash16;        /* the same table of 16-bit ids when every id fits, else NULL */
+#endif
     uint32_t vhash_mask;
     /* series */
     p2m__series *ser;
@@ -3274,6 +3277,13 @@ static void p2m__cum_place(const p2m_engine *e, uint32_t ser_cap, p2m__arena *a,
 }
 #endif
 
+/* The bytes of an entry of the value hash: 2 when every value id fits in
+   16 bits (not in builds for size), which halves the table a request
+   clears and reads (interning probes it once per attribute entry). */
+P2M__INLINE size_t p2m__vhash_width(uint32_t vals_cap) {
+    return !P2M__FOR_SIZE && vals_cap <= 0xFFFFu ? 2u : 4u;
+}
+
 /* The plan places each array at pl->total, the running offset. */
 #define P2M__PLACE(field, bytes) (pl->field = pl->total, pl->total += p2m__al8(bytes))
 
@@ -3360,7 +3370,7 @@ static P2M__MUST int p2m__make_plan(const p2m__req *q, p2m__plan *pl) {
     P2M__PLACE(aslots, (size_t)q->sv.n_attrs * sizeof(p2m__aslot));
     P2M__PLACE(aspans, names ? (size_t)q->sv.n_attrs * sizeof(p2m__strent) : 0u);
     P2M__PLACE(vals, (size_t)pl->vals_cap * sizeof(p2m__val));
-    P2M__PLACE(vhash, (size_t)pl->vhash_cap * 4u);
+    P2M__PLACE(vhash, (size_t)pl->vhash_cap * p2m__vhash_width(pl->vals_cap));
     P2M__PLACE(ser, (size_t)pl->ser_cap * sizeof(p2m__series));
     P2M__PLACE(ser_vids, (size_t)pl->ser_cap * e->n_keys * 4u);
     P2M__PLACE(ser_pos, (size_t)pl->ser_cap * e->n_keys);
@@ -3503,7 +3513,11 @@ P2M__INLINE uint32_t p2m__intern_in(p2m__req *q, uint32_t type, const uint8_t *p
                       : p2m__hash_value(ptr, len, (uint64_t)type << 56 ^ num);
     for (i = h & q->vhash_mask;; i = (i + 1) & q->vhash_mask) {
         const p2m__val *v;
+#if !P2M__FOR_SIZE
+        id = q->vhash16 ? q->vhash16[i] : q->vhash[i];
+#else
         id = q->vhash[i];
+#endif
         if (id == 0) break;
         v = &q->vals[id];
         if (v->hash == h && v->type == type && v->num == num && v->len == len &&
@@ -3517,6 +3531,12 @@ P2M__INLINE uint32_t p2m__intern_in(p2m__req *q, uint32_t type, const uint8_t *p
     q->vals[id].type = type;
     q->vals[id].num = num;
     q->vals[id].hash = h;
+#if !P2M__FOR_SIZE
+    if (q->vhash16) {
+        q->vhash16[i] = (uint16_t)id;
+        return id;
+    }
+#endif
     q->vhash[i] = id;
     return id;
 }
@@ -9169,6 +9189,9 @@ static P2M__NOINLINE P2M__MUST p2m_status p2m__place(p2m__req *q, const p2m_engi
     q->vals = (p2m__val *)(void *)(base + pl.vals);
     q->vals_cap = pl.vals_cap;
     q->vhash = (uint32_t *)(void *)(base + pl.vhash);
+#if !P2M__FOR_SIZE
+    q->vhash16 = p2m__vhash_width(pl.vals_cap) == 2u ? (uint16_t *)(void *)(base + pl.vhash) : 0;
+#endif
     q->vhash_mask = pl.vhash_cap - 1u;
     q->ser = (p2m__series *)(void *)(base + pl.ser);
     q->ser_cap = pl.ser_cap;
@@ -9195,7 +9218,7 @@ static P2M__NOINLINE P2M__MUST p2m_status p2m__place(p2m__req *q, const p2m_engi
     q->opt = options;
     p2m__place_filters(q, &pl, base);
     p2m__place_stacks(q, &pl, base);
-    P2M_MEMSET(q->vhash, 0, (size_t)pl.vhash_cap * 4u);
+    P2M_MEMSET(q->vhash, 0, (size_t)pl.vhash_cap * p2m__vhash_width(pl.vals_cap));
     P2M_MEMSET(q->shash, 0, (size_t)pl.shash_cap * 4u);
     q->n_vals = 2; /* ids 0 (absent) and 1 (empty) are reserved */
     P2M_MEMSET(q->vals, 0, 2 * sizeof(p2m__val));

@@ -1729,6 +1729,43 @@ def _():
                 need(e is None, "%s reversed=%s at_end=%s: %s" % (layout, reverse, at_end, e))
 
 
+@check("values_interned_past_16_bits")
+def _():
+    # Interning keeps a hash of value ids, of 16 bits while the request's
+    # bound of values fits and of 32 bits past it: a table of 40 000 thread
+    # names (ids past 32 767) and one of 70 000 (ids past 65 535). Some names
+    # have a second, duplicate entry after all the others; samples through
+    # either entry of a name are one thread, so a value interned twice (a
+    # lookup that missed) would show as two points of the same attributes.
+    for n in (40_000, 70_000):
+        b = G.Builder("v1.10")
+        sp = b.scope(b.resource({"service.name": "s"}))
+        p = b.cpu_profile(sp, time=T0, duration=DUR)
+        proc = b.attr(PROC, "app")
+        first = [b.attr(THREAD, "t%d" % i) for i in range(n)]
+        picked = sorted(set(list(range(0, n, 331)) + [32_767, 32_768, 39_999] +
+                            ([65_534, 65_535, 65_536, 69_999] if n > 65_536 else [])))
+        dup = {i: b.attr(THREAD, "t%d" % i, dup=True) for i in picked[::3]}
+        want = {}
+        for k, i in enumerate(picked):
+            v = 1 + k % 5
+            b.sample(p, 0, values=[v], attrs=[proc, first[i]])
+            want["t%d" % i] = want.get("t%d" % i, 0) + v * p.period
+            if i in dup:
+                b.sample(p, 0, values=[2], attrs=[proc, dup[i]])
+                want["t%d" % i] += 2 * p.period
+        need(max(dup.values()) > n, "test bug: the duplicates come after the names")
+        r = convert_ok("interned_%d" % n, b.to_bytes(), config="max_series: 5000\n")
+        pts = points(r.req, "cpu_time")
+        eq(len(pts), len(want), "%d names: one point per thread" % n)
+        got = {}
+        for a, v in pts:
+            d = dict(a)
+            need(d.get(PROC) == "app", "%d names: a point without the process: %r" % (n, d))
+            got[d.get(THREAD)] = got.get(d.get(THREAD), 0) + v
+        eq(sorted(got.items()), sorted(want.items()), "%d names: cpu_time per thread" % n)
+
+
 @check("function_metric_inclusive")
 def _():
     cfg = ("attributes: []\nmetrics:\n"
