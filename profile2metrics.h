@@ -9136,6 +9136,13 @@ static void p2m__place_attr_spans(p2m__req *q, uint8_t *base, size_t skip, size_
     const p2m__strent *t = (p2m__strent *)(void *)(base + ((work_size - skip) & ~(size_t)7u));
     p2m__aslot *d = q->aslots, *const dend = d + n;
     P2M_ASSERT((uintptr_t)dend <= (uintptr_t)(t - n));
+    /* four a step outside builds for size: tables have thousands */
+    for (; !P2M__FOR_SIZE && dend - d >= 4; d += 4, t -= 4) {
+        d[0].span = t[-1];
+        d[1].span = t[-2];
+        d[2].span = t[-3];
+        d[3].span = t[-4];
+    }
     while (d != dend) (d++)->span = *--t;
 }
 
