@@ -1740,15 +1740,22 @@ static P2M__MUST int p2m__check_value(p2m__wire *w, p2m__span s, int kind, int d
    are)? Then p2m__check_value has nothing to find in it. lim: the end of
    the input, s's bytes and those after it: a varint is found a word at a
    time when its bytes may be read whole (an int value is often long: a
-   thread.id, a pid); one that runs past s is not simple. */
+   thread.id, a pid); one that runs past s is not simple. A varint of at
+   most eight bytes with eight readable: the first byte without a
+   continuation bit must be its last, byte s.n - 2 of the word. */
 P2M__INLINE int p2m__simple_value(p2m__span s, const uint8_t *lim) {
     const uint8_t *p = s.p;
     if (s.n < 2) return 0;
     if (p[0] == P2M__TAG(P2M__PB_ANY_VALUE_STRING_VALUE, P2M__WT_LEN))
         return p[1] < 0x80u && p[1] + 2u == s.n;
-    return (p[0] == P2M__TAG(P2M__PB_ANY_VALUE_INT_VALUE, P2M__WT_VARINT) ||
-            p[0] == P2M__TAG(P2M__PB_ANY_VALUE_BOOL_VALUE, P2M__WT_VARINT)) &&
-           p2m__varint_end_long(p + 1, lim) == p + s.n;
+    if (p[0] != P2M__TAG(P2M__PB_ANY_VALUE_INT_VALUE, P2M__WT_VARINT) &&
+        p[0] != P2M__TAG(P2M__PB_ANY_VALUE_BOOL_VALUE, P2M__WT_VARINT))
+        return 0;
+    if (!P2M__FOR_SIZE && s.n <= 9u && lim - p >= 9) {
+        const uint64_t stop = ~p2m__le64(p + 1) & 0x8080808080808080u;
+        return (stop & (0u - stop)) == (uint64_t)0x80u << (8u * (s.n - 2u));
+    }
+    return p2m__varint_end_long(p + 1, lim) == p + s.n;
 }
 
 #if !P2M__FOR_SIZE

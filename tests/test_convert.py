@@ -1729,6 +1729,40 @@ def _():
                 need(e is None, "%s reversed=%s at_end=%s: %s" % (layout, reverse, at_end, e))
 
 
+@check("attribute_int_values_checked")
+def _():
+    # An int value of an attribute entry is one varint that ends its
+    # AnyValue, also under a key nothing reads (thread.id here): varints of
+    # 1 to 10 bytes convert, and the same bytes made malformed without
+    # changing their length (every byte continued, so the varint runs past
+    # its value; or a varint that ends early, then a field of number 0) stop
+    # the conversion at that entry, in a dictionary that comes first or last.
+    for n in range(1, 11):
+        v = 5 if n == 1 else -5 if n == 10 else 1 << (7 * (n - 1))
+        enc = G.enc_varint(v % (1 << 64))
+        need(len(enc) == n, "test bug: varint of %d bytes" % n)
+        forms = {"run_past": bytes([0x80 | x for x in enc])}
+        if n > 1:
+            forms["ends_early"] = bytes([5]) + bytes(n - 1)
+        for dict_first in (False, True):
+            b = G.Builder("v1.10")
+            sp = b.scope(b.resource({"service.name": "s"}))
+            p = b.cpu_profile(sp, time=T0, duration=DUR)
+            b.sample(p, 0, values=[3], attrs=[(PROC, "app"), (THREAD, "t"), ("thread.id", v)])
+            data = b.to_bytes(dict_first_=dict_first)
+            pat = bytes([0x12, n + 1, 0x18]) + enc
+            need(data.count(pat) == 1, "test bug: the entry's value is not found once")
+            at = data.index(pat)
+            r = convert_ok("int_value_%d_%s" % (n, dict_first), data)
+            eq(points(r.req, "cpu_time"), [(pa("app", "t"), 3 * p.period)],
+               "%d-byte int value: cpu_time" % n)
+            for name, bad in forms.items():
+                e = malformed("int_value_%d_%s_%s" % (n, dict_first, name),
+                              data[:at + 3] + bad + data[at + 3 + n:], at - 8, at + 3 + n)
+                need(e is None, "%d-byte int value, %s, dict first %s: %s" %
+                     (n, name, dict_first, e))
+
+
 @check("values_interned_past_16_bits")
 def _():
     # Interning keeps a hash of value ids, of 16 bits while the request's
