@@ -2272,6 +2272,12 @@ typedef struct p2m__smemo {
 #define P2M__SM_DROP_THREAD (P2M__SM_DROP + 1u)
 #define P2M__SM_DROP_PATTERN (P2M__SM_DROP + 2u)
 #define P2M__SM_DROP_STACK (P2M__SM_DROP + 3u)
+/* The sample memo's tries (outside builds for size it is tried while it
+   pays: each miss takes one, each hit adds four, up to 256): a request's
+   first profile starts with P2M__MEMO_TRIES, each later one with what the
+   one before left, but at least P2M__MEMO_RETRY. */
+#define P2M__MEMO_TRIES 32
+#define P2M__MEMO_RETRY 8
 
 /* The properties of one stack that frame rules and stack filters read,
    resolved once per request (p2m__stack_props). */
@@ -2388,6 +2394,9 @@ typedef struct p2m__req {
     int dict_done;            /* p2m__dict_scan indexed the dictionary */
     p2m__smemo *smemo;        /* sample memo (mask + 1 entries), or none (mask 0) */
     uint32_t smemo_mask, smemo_stamp;
+#if !P2M__FOR_SIZE
+    int memo_bytes, memo_slots; /* the memo's credits as the last profile left them */
+#endif
     /* stack properties */
     p2m__sprop *sprops;       /* per stack; entry n_stacks: stack 0 of an empty table */
     uint32_t *sstate;         /* per entry of sprops: P2M__SP_* (the entries are not cleared) */
@@ -6684,9 +6693,16 @@ P2M__INLINE P2M__MUST int p2m__walk_profile_in(p2m__req *q, p2m__span s, const p
     memo_on = q->smemo_mask != 0 && !q->akey && !pi->x_mask &&
               !(pi->metric == P2M_METRIC_CPU && e->metric[P2M_METRIC_FUNCTION].enabled);
 #if !P2M__FOR_SIZE
-    by_slots = memo_on && !props && e->n_slots <= 4u ? 32 : 0;
-    /* with stack properties a hit also spares the stack's: always tried */
-    by_bytes = props ? 0x40000000 : 32;
+    /* The credits carry on from the request's last profile that used the
+       memo (a request's profiles usually have samples of one shape: where
+       thread ids make every sample's bytes new, each further profile tries
+       the memo a few times, not 32); a profile gets at least
+       P2M__MEMO_RETRY tries. With stack properties a hit also spares the
+       stack's: always tried. */
+    by_slots = !memo_on || props || e->n_slots > 4u ? 0
+               : q->memo_slots > P2M__MEMO_RETRY ? q->memo_slots : P2M__MEMO_RETRY;
+    by_bytes = props                              ? 0x40000000
+               : q->memo_bytes > P2M__MEMO_RETRY ? q->memo_bytes : P2M__MEMO_RETRY;
 #endif
     if (memo_on && ++q->smemo_stamp == 0) { /* wrapped: forget every entry */
         P2M_MEMSET(q->smemo, 0, ((size_t)q->smemo_mask + 1u) * sizeof(p2m__smemo));
@@ -6784,6 +6800,12 @@ P2M__INLINE P2M__MUST int p2m__walk_profile_in(p2m__req *q, p2m__span s, const p
         }
         if (p2m__feed_sample(q, pi, se, &x, &f, sp, lo, hi) < 0) return -1;
     }
+#if !P2M__FOR_SIZE
+    if (memo_on) {
+        q->memo_bytes = by_bytes;
+        q->memo_slots = by_slots;
+    }
+#endif
     return r;
 }
 
@@ -9172,6 +9194,9 @@ static void p2m__place_filters(p2m__req *q, const p2m__plan *pl, uint8_t *base) 
         q->smemo = (p2m__smemo *)(void *)(base + pl->smemo);
         q->smemo_mask = pl->smemo_n - 1u;
         P2M_MEMSET(q->smemo, 0, (size_t)pl->smemo_n * sizeof(p2m__smemo));
+#if !P2M__FOR_SIZE
+        q->memo_bytes = q->memo_slots = P2M__MEMO_TRIES;
+#endif
     }
     if (e->filter[P2M__F_PATTERN].enabled && e->filter[P2M__F_PATTERN].all_keys) {
         q->akey = (uint32_t *)(void *)(base + pl->akey);

@@ -1800,6 +1800,42 @@ def _():
         eq(sorted(got.items()), sorted(want.items()), "%d names: cpu_time per thread" % n)
 
 
+@check("sample_memo_across_profiles")
+def _():
+    # The sample memo's tries carry from one profile of a request to the
+    # next. Here the first profiles' samples all have attribute bytes of
+    # their own (a thread.id per sample) and use the tries up; later ones
+    # repeat bytes, and repeat slot values under new bytes, only after more
+    # samples than a profile's fewest tries, and again in the next resource.
+    # Each thread's cpu time per resource is worked out here.
+    import random
+    rnd = random.Random(7)
+    b = G.Builder("v1.10")
+    want = {}
+    for ri in range(2):
+        sp = b.scope(b.resource({"service.name": "s%d" % ri}))
+        for pi in range(4):
+            p = b.cpu_profile(sp, time=T0, duration=DUR)
+            unique = pi < 2 and ri == 0
+            for k in range(60):
+                thread = "t%d" % (k % 12 if not unique else k)
+                tid = 1000 * pi + k if unique or k % 24 >= 12 else k % 12
+                attrs = [(PROC, "app%d" % (k % 2)), (THREAD, thread), ("thread.id", tid)]
+                v = rnd.randint(1, 9)
+                b.sample(p, 0, values=[v], attrs=attrs)
+                key = (ri, "app%d" % (k % 2), thread)
+                want[key] = want.get(key, 0) + v * p.period
+    r = convert_ok("memo_across_profiles", b.to_bytes())
+    got = {}
+    for ri in range(2):
+        for a, v in points(r.req, "cpu_time", ri):
+            d = dict(a)
+            key = (ri, d.get(PROC), d.get(THREAD))
+            need(key not in got, "two points for %r" % (key,))
+            got[key] = v
+    eq(sorted(got.items()), sorted(want.items()), "cpu_time per resource and thread")
+
+
 @check("function_metric_inclusive")
 def _():
     cfg = ("attributes: []\nmetrics:\n"
