@@ -3567,14 +3567,19 @@ static uint32_t p2m__intern(p2m__req *q, uint32_t type, const uint8_t *ptr, uint
 
 #if P2M__FOR_SIZE
 #define p2m__intern_str(q, ptr, len) p2m__intern(q, P2M_VALUE_STRING, ptr, len, 0)
-#elif !defined(P2M_NO_FUNCTION)
-/* p2m__intern of a string: function names, one call for the interning that
-   a large table repeats (attribute values intern in line, in
-   p2m__attr_resolve). */
-static uint32_t p2m__intern_str(p2m__req *q, const uint8_t *ptr, uint32_t len) {
-    if (len == 0) return P2M__VID_EMPTY;
-    return p2m__intern_in(q, P2M_VALUE_STRING, ptr, len, 0);
+#else
+/* p2m__intern of a string, in line: attribute values (p2m__attr_resolve,
+   once per entry of a table of thousands, where a call's register saves
+   cost more than the copies). */
+P2M__INLINE uint32_t p2m__intern_str_in(p2m__req *q, const uint8_t *ptr, uint32_t len) {
+    return len ? p2m__intern_in(q, P2M_VALUE_STRING, ptr, len, 0) : P2M__VID_EMPTY;
 }
+#ifndef P2M_NO_FUNCTION
+/* The same as one call: function names. */
+static uint32_t p2m__intern_str(p2m__req *q, const uint8_t *ptr, uint32_t len) {
+    return p2m__intern_str_in(q, ptr, len);
+}
+#endif
 #endif
 
 /* Parses an AnyValue into (type, bytes, num), string indices resolved
@@ -3984,15 +3989,12 @@ P2M__INLINE void p2m__index_entry(p2m__req *q, uint32_t num, const uint8_t *v, u
 #if !P2M__FOR_SIZE
 /* Attribute entry a resolved with its key's slot and its simple value val
    (p2m__simple_value): no value for a key nothing reads, a string value
-   interned (in line, not through p2m__intern_str: once per entry of a
-   table of thousands, the call's register saves cost more than the
-   copies). 1 when it was so, else 0 (the entry unwritten). */
+   interned (in line). 1 when it was so, else 0 (the entry unwritten). */
 P2M__INLINE int p2m__attr_resolve(p2m__req *q, p2m__aent *a, uint16_t slot, p2m__span val) {
     if (slot == P2M__NONE) {
         a->vid = P2M__VID_ABSENT;
     } else if (val.p[0] == P2M__TAG(P2M__PB_ANY_VALUE_STRING_VALUE, P2M__WT_LEN)) {
-        a->vid = val.p[1] ? p2m__intern_in(q, P2M_VALUE_STRING, val.p + 2, val.p[1], 0)
-                          : P2M__VID_EMPTY;
+        a->vid = p2m__intern_str_in(q, val.p + 2, val.p[1]);
     } else {
         return 0;
     }
