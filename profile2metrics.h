@@ -4870,13 +4870,20 @@ P2M__INLINE uint32_t p2m__series_at(p2m__req *q, uint32_t metric, uint32_t h) {
     return p2m__series_make(q, metric, h, 0, P2M__ID1_NONE, 1);
 }
 
-/* Adds n equal contributions to series se: n samples of one value, or one
-   sample's n feeds of the function metric that land in an overflow point. */
-P2M__INLINE void p2m__series_add(p2m__req *q, p2m__series *se, uint64_t contrib, uint32_t n,
-                                 uint64_t lo, uint64_t hi) {
+/* p2m__series_add but for the time window: for a series that has the
+   window already. */
+P2M__INLINE void p2m__series_count(p2m__req *q, p2m__series *se, uint64_t contrib, uint32_t n) {
     if (se->overflow) q->st->overflow_samples += n;
     se->sum += contrib * n;
     se->samples += n;
+}
+
+/* Adds n equal contributions to series se: n samples of one value, or one
+   sample's n feeds of the function metric that land in an overflow point;
+   the series' time window takes in [lo, hi]. */
+P2M__INLINE void p2m__series_add(p2m__req *q, p2m__series *se, uint64_t contrib, uint32_t n,
+                                 uint64_t lo, uint64_t hi) {
+    p2m__series_count(q, se, contrib, n);
     if (lo < se->start) se->start = lo;
     if (hi > se->end) se->end = hi;
 }
@@ -6634,11 +6641,15 @@ P2M__INLINE const uint8_t *p2m__memo_lane(p2m__req *q, const p2m__pinfo *pi,
         }
         p = v + len;
         if ((se = p2m__memo_replay(q, me->outcome, &x)) != 0) {
-            p2m__series_add(q, se, factor ? x.sum * factor : p2m__contribution(pi, x.sum), 1, lo,
-                            hi);
+            /* the entry learnt its series from a sample of this profile
+               (the memo starts over each profile), which was added with
+               the profile's window */
+            P2M_ASSERT(se->start <= lo && se->end >= hi);
+            p2m__series_count(q, se, factor ? x.sum * factor : p2m__contribution(pi, x.sum), 1);
             q->st->samples_kept++;
         }
     }
+    (void)lo, (void)hi; /* read by the assertion only */
     return p;
 }
 #endif

@@ -1836,6 +1836,47 @@ def _():
     eq(sorted(got.items()), sorted(want.items()), "cpu_time per resource and thread")
 
 
+@check("time_window_through_the_memo_lane")
+def _():
+    # Most samples of a profile repeat an attribute set the sample memo
+    # knows and are added to their series in the memo's lane, which takes
+    # the profile's time window as already in the series. Four profiles of
+    # one scope, with windows that widen a series' window at either end or
+    # not at all, samples of a few threads in random order (each profile
+    # with threads of its own too), in profiles with a window of their own
+    # and with one from the samples' timestamps. Each point's window is
+    # worked out here.
+    import random
+    rnd = random.Random(5)
+    b = G.Builder("v1.10")
+    sp = b.scope(b.resource({"service.name": "s"}))
+    wins = [(1000 * SEC, 50 * SEC), (1010 * SEC, 10 * SEC), (0, 0), (1100 * SEC, 100 * SEC)]
+    want = {}
+    for pi, (t, d) in enumerate(wins):
+        p = b.cpu_profile(sp, time=t, duration=d)
+        threads = ["t0", "t1", "t2", "own%d" % pi]
+        stamps = []
+        rows = []
+        for k in range(80):
+            thread = threads[rnd.randrange(4)] if k >= 4 else threads[k]
+            ts = [990 * SEC + rnd.randrange(5 * SEC) for _ in range(1 + rnd.randrange(3))]
+            stamps += ts
+            rows.append((thread, ts))
+        lo, hi = (t, t + d) if t else (min(stamps), max(stamps))
+        for thread, ts in rows:
+            b.sample(p, 0, timestamps=ts, attrs=[(PROC, "app"), (THREAD, thread)])
+            w = want.setdefault(thread, [lo, hi, 0])
+            w[0], w[1] = min(w[0], lo), max(w[1], hi)
+            w[2] += len(ts) * p.period
+    r = convert_ok("time_window_lane", b.to_bytes())
+    got = {}
+    m = metric(r.req.resource_metrics[0], "cpu_time")
+    for dp in m.sum.data_points:
+        d = dict(attrs_of(dp.attributes))
+        got[d[THREAD]] = [dp.start_time_unix_nano, dp.time_unix_nano, dp.as_int]
+    eq(sorted(got.items()), sorted(want.items()), "(start, time, cpu ns) per thread")
+
+
 @check("function_metric_inclusive")
 def _():
     cfg = ("attributes: []\nmetrics:\n"
