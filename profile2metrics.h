@@ -2309,6 +2309,22 @@ P2M__INLINE int p2m__stack_same(const p2m__sprop *a, const p2m__sprop *b) {
 #define P2M__LOC_UNRESOLVED UINT32_MAX
 #define P2M__LOC_INVALID UINT32_MAX
 
+#if !P2M__FOR_SIZE
+/* A request's last classified profile (p2m__classify): its value types'
+   bytes and period, and what they made of it; a profile with the same
+   three is classified the same (the request has one string table). */
+typedef struct p2m__cls {
+    p2m__span sample_type, period_type; /* sample_type.p NULL: none yet */
+    uint64_t period;
+    int b;                              /* p2m__classify's result */
+    p2m_metric_kind metric;
+    int samples_cpu, t_count;
+    p2m_str type, unit;
+    uint64_t x_mask, t_factor, factor;
+    const struct p2m__type_rule *tr;
+} p2m__cls;
+#endif
+
 typedef struct p2m__req {
     p2m__wire w;
     const p2m_engine *e;
@@ -2396,6 +2412,7 @@ typedef struct p2m__req {
     uint32_t smemo_mask, smemo_stamp;
 #if !P2M__FOR_SIZE
     int memo_bytes, memo_slots; /* the memo's credits as the last profile left them */
+    p2m__cls cls_last;
 #endif
     /* stack properties */
     p2m__sprop *sprops;       /* per stack; entry n_stacks: stack 0 of an empty table */
@@ -4445,7 +4462,7 @@ static P2M__MUST int p2m__profile_info(p2m__req *q, p2m__span s, p2m__pinfo *pi,
 }
 
 /* docs/spec.md section 3: which metric a profile feeds and how a value converts. */
-static int p2m__classify(p2m__req *q, p2m__pinfo *pi) {
+static int p2m__classify_new(p2m__req *q, p2m__pinfo *pi) {
     p2m_str type, unit;
     uint32_t i;
     uint64_t ns;
@@ -4499,6 +4516,48 @@ static int p2m__classify(p2m__req *q, p2m__pinfo *pi) {
         pi->factor = 1;
     }
     return 0;
+}
+
+/* p2m__classify, taking over the result of the request's last classified
+   profile when this one's value types and period are the same (a
+   request's profiles nearly always are: classifying compares strings). */
+static int p2m__classify(p2m__req *q, p2m__pinfo *pi) {
+#if !P2M__FOR_SIZE
+    p2m__cls *c = &q->cls_last;
+    int b;
+    if (c->sample_type.p && c->period == pi->period &&
+        c->sample_type.n == pi->sample_type.n && c->period_type.n == pi->period_type.n &&
+        p2m__bytes_eq(c->sample_type.p, pi->sample_type.p, c->sample_type.n) &&
+        p2m__bytes_eq(c->period_type.p, pi->period_type.p, c->period_type.n)) {
+        pi->metric = c->metric;
+        pi->samples_cpu = c->samples_cpu;
+        pi->t_count = c->t_count;
+        pi->type = c->type;
+        pi->unit = c->unit;
+        pi->x_mask = c->x_mask;
+        pi->t_factor = c->t_factor;
+        pi->factor = c->factor;
+        pi->tr = c->tr;
+        return c->b;
+    }
+    if ((b = p2m__classify_new(q, pi)) < 0) return b;
+    c->sample_type = pi->sample_type;
+    c->period_type = pi->period_type;
+    c->period = pi->period;
+    c->b = b;
+    c->metric = pi->metric;
+    c->samples_cpu = pi->samples_cpu;
+    c->t_count = pi->t_count;
+    c->type = pi->type;
+    c->unit = pi->unit;
+    c->x_mask = pi->x_mask;
+    c->t_factor = pi->t_factor;
+    c->factor = pi->factor;
+    c->tr = pi->tr;
+    return b;
+#else
+    return p2m__classify_new(q, pi);
+#endif
 }
 
 /* ---- one request: filters and regex rules ---------------------------------

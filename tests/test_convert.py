@@ -1877,6 +1877,52 @@ def _():
     eq(sorted(got.items()), sorted(want.items()), "(start, time, cpu ns) per thread")
 
 
+@check("profiles_classified_one_by_one")
+def _():
+    # A request's profiles are classified by their sample type, period type
+    # and period; profiles that repeat the one before's take over its
+    # result. Here cpu profiles of two periods, one of the same sample type
+    # whose period type is wall time (unclassified), one of memory between
+    # cpu ones, and a cpu profile whose value types are written with their
+    # fields the other way round (the same strings in other bytes). Each
+    # point is worked out here.
+    b = G.Builder("v1.10")
+    sp = b.scope(b.resource({"service.name": "s"}))
+    cpu, wall = ("cpu", "nanoseconds"), ("wall", "nanoseconds")
+    profs = [(("samples", "count"), cpu, 10_000_000), (("samples", "count"), cpu, 20_000_000),
+             (("samples", "count"), wall, 20_000_000), (("alloc_space", "bytes"), None, 0),
+             (("samples", "count"), cpu, 10_000_000), (("samples", "count"), cpu, 20_000_000)]
+    want_cpu, want_mem = {}, {}
+    for pi, (st, pt, period) in enumerate(profs):
+        p = b.profile(sp, st, pt, period, time=T0, duration=DUR)
+        for k in range(40):
+            thread, v = "t%d" % (k % 3), 1 + (k * 7 + pi) % 5
+            b.sample(p, 0, values=[v], attrs=[(PROC, "app"), (THREAD, thread)])
+            if pt == cpu:
+                want_cpu[thread] = want_cpu.get(thread, 0) + v * period
+            elif st[0] == "alloc_space":
+                want_mem[thread] = want_mem.get(thread, 0) + v
+    data = b.to_bytes()
+    # the last profile's value types, type and unit written in reverse order
+    req = G.module("v1.10").ExportProfilesServiceRequest()
+    req.ParseFromString(data)
+    last = req.resource_profiles[0].scope_profiles[0].profiles[-1]
+    old = bytes(G.f_varint(1, last.sample_type.type_strindex) +
+                G.f_varint(2, last.sample_type.unit_strindex))
+    new = bytes(G.f_varint(2, last.sample_type.unit_strindex) +
+                G.f_varint(1, last.sample_type.type_strindex))
+    pb = last.SerializeToString()  # sample_type (field 1) first
+    need(data.count(pb) == 1 and pb.startswith(bytes([0x0a, len(old)]) + old),
+         "test bug: the last profile's bytes")
+    data = data.replace(pb, pb[:2] + new + pb[2 + len(old):])
+    r = convert_ok("classified_one_by_one", data)
+    eq(sorted((dict(a)[THREAD], v) for a, v in points(r.req, "cpu_time")),
+       sorted(want_cpu.items()), "cpu_time per thread")
+    eq(sorted((dict(a)[THREAD], v) for a, v in points(r.req, "memory_allocation")),
+       sorted(want_mem.items()), "memory_allocation per thread")
+    stat(r, "profiles_unclassified", 1)
+
+
 @check("function_metric_inclusive")
 def _():
     cfg = ("attributes: []\nmetrics:\n"
