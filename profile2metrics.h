@@ -6675,6 +6675,10 @@ P2M__INLINE const uint8_t *p2m__memo_lane(p2m__req *q, const p2m__pinfo *pi,
     /* the profile's factor in a local (the stores below may alias pi): its
        contribution without a type rule */
     const uint64_t factor = pi->tr ? 0u : pi->factor;
+    /* the samples end 16 bytes or more before the input does (the
+       dictionary usually follows them): p2m__sample_quick's reads past a
+       sample and the key's 16-byte reads stay in the input, untested */
+    const int room = (uintptr_t)sf->lim - (uintptr_t)end >= 16u;
     while (p2m__sample_field(p, end, &len, &v)) {
         p2m__smp x;
         p2m__span a;
@@ -6683,12 +6687,21 @@ P2M__INLINE const uint8_t *p2m__memo_lane(p2m__req *q, const p2m__pinfo *pi,
         p2m__series *se;
         uint64_t key, key2;
         int hit;
-        if (!p2m__sample_plain(v, v + len, sf, &x, &a, &a_at)) break;
-        if (!a.p) { /* no attribute list: the memo's key for none */
-            a.p = p2m__nothing;
-            a.n = 0;
+        p2m__canon c;
+        if (room && p2m__sample_quick(v, v + len, sf->ta, &c)) {
+            x.count = c.count;
+            x.sum = 0;
+            x.has_values = 0;
+            a = c.attrs;
+            p2m__memo_key(a.p, a.n, a.p + 16, &key, &key2);
+        } else {
+            if (!p2m__sample_plain(v, v + len, sf, &x, &a, &a_at)) break;
+            if (!a.p) { /* no attribute list: the memo's key for none */
+                a.p = p2m__nothing;
+                a.n = 0;
+            }
+            p2m__memo_key(a.p, a.n, sf->lim, &key, &key2);
         }
-        p2m__memo_key(a.p, a.n, sf->lim, &key, &key2);
         /* the same bytes as the last sample's (a key of more than 16 bytes
            is a hash: equal keys are not equal bytes) */
         if (lme->key == key && lme->key2 == key2 && lme->len == a.n && a.n <= 16u) {

@@ -981,6 +981,33 @@ static void check_mutations(const char *name, const unsigned char *const *ins, c
     tk_end();
 }
 
+/* The profile of the requests below, up to its samples: sample type
+   type/unit, time 1000, duration 500, a period of 10 cpu nanoseconds. */
+static void last_profile_head(pbw *prof, int64_t type, int64_t unit)
+{
+    pbw_init(prof);
+    rq_valuetype(prof, 1, type, unit);
+    pbw_fixed64(prof, 3, 1000);
+    pbw_uint(prof, 4, 500);
+    rq_valuetype(prof, 5, S_CPU, S_NS);
+    pbw_int(prof, 6, 10);
+}
+
+/* A request of the dictionary, then one resource whose one scope holds
+   profile prof: prof's last field is the input's last. */
+static void last_profile_request(pbw *req, int layout, pbw *prof)
+{
+    pbw rp, sp;
+    pbw_init(req);
+    rq_dictionary(req, layout);
+    pbw_init(&rp);
+    rq_resource(&rp, "svc");
+    pbw_init(&sp);
+    pbw_msg(&sp, 2, prof);
+    pbw_msg(&rp, 2, &sp);
+    pbw_msg(req, 1, &rp);
+}
+
 /* A request whose last bytes are a sample (dictionary first; the sample is
    the profile's last field, and its attribute list its last field: the
    place where a reader of canonical samples looks for a link_index): the
@@ -989,24 +1016,47 @@ static void build_sample_last(pbw *req, int layout)
 {
     static const int64_t a12[] = {1, 2}, v7[] = {7};
     static const uint64_t ts1[] = {1100};
-    pbw rp, sp, prof;
-    pbw_init(req);
-    rq_dictionary(req, layout);
-    pbw_init(&rp);
-    rq_resource(&rp, "svc");
-    pbw_init(&sp);
-    pbw_init(&prof);
-    rq_valuetype(&prof, 1, S_CPU, S_NS);
-    pbw_fixed64(&prof, 3, 1000);
-    pbw_uint(&prof, 4, 500);
-    rq_valuetype(&prof, 5, S_CPU, S_NS);
-    pbw_int(&prof, 6, 10);
+    pbw prof;
+    last_profile_head(&prof, S_CPU, S_NS);
     rq_sample(&prof, layout, a12, 2, NULL, 0, ts1, 1);
     rq_sample(&prof, layout, a12, 2, v7, 1, NULL, 0);
     rq_sample(&prof, layout, a12, 2, NULL, 0, NULL, 0); /* empty: attributes only */
-    pbw_msg(&sp, 2, &prof);
-    pbw_msg(&rp, 2, &sp);
-    pbw_msg(req, 1, &rp);
+    last_profile_request(req, layout, &prof);
+}
+
+/* A v1.10 request, its dictionary first, whose one profile's samples have
+   the shape profilers write (stack index, attribute indices, one timestamp)
+   and repeat one attribute set to the very end of the input: the sample
+   memo's lane reads the last ones, where reading ahead would pass the
+   input's end. */
+static void build_lane_last(pbw *req)
+{
+    static const int64_t a12[] = {1, 2};
+    pbw prof, s;
+    int i;
+    last_profile_head(&prof, S_SAMPLES, S_COUNT);
+    for (i = 0; i < 48; i++) {
+        const uint64_t ts = 1100 + (uint64_t)i;
+        pbw_init(&s);
+        pbw_int(&s, 1, 0); /* the stack index, written although 0 */
+        pbw_packed_ints(&s, 2, a12, 2);
+        pbw_packed_fixed64(&s, 5, &ts, 1);
+        pbw_msg(&prof, 2, &s);
+    }
+    last_profile_request(req, P2M_LAYOUT_V1_10, &prof);
+}
+
+static void check_lane_last(void)
+{
+    static pbw req;
+    outcome o;
+    tk_begin("c.malformed.lane_last_valid");
+    build_lane_last(&req);
+    run(req.b, req.n, &o);
+    EXPECT(o.st == P2M_OK, "samples to the input's end: status %d at %zu: %s", (int)o.st,
+           o.err.offset, o.err.message);
+    tk_end();
+    check_prefixes("c.malformed.prefixes.lane_last", req.b, req.n);
 }
 
 int main(int argc, char **argv)
@@ -1064,6 +1114,7 @@ int main(int argc, char **argv)
     build_sample_last(&last8, P2M_LAYOUT_V1_8);
     check_prefixes("c.malformed.prefixes.sample_last_v1_10", last10.b, last10.n);
     check_prefixes("c.malformed.prefixes.sample_last_v1_8", last8.b, last8.n);
+    check_lane_last();
     check_lengths("c.malformed.lengths.main_v1_10", &r10);
     check_lengths("c.malformed.lengths.main_v1_8", &r8);
     check_lengths("c.malformed.lengths.main_v1_9_dict_first", &r9d);
