@@ -2309,19 +2309,37 @@ P2M__INLINE int p2m__stack_same(const p2m__sprop *a, const p2m__sprop *b) {
 #define P2M__LOC_UNRESOLVED UINT32_MAX
 #define P2M__LOC_INVALID UINT32_MAX
 
-#if !P2M__FOR_SIZE
-/* A request's last classified profile (p2m__classify): its value types'
-   bytes and period, and what they made of it; a profile with the same
-   three is classified the same (the request has one string table). */
-typedef struct p2m__cls {
-    p2m__span sample_type, period_type; /* sample_type.p NULL: none yet */
-    uint64_t period;
-    int b;                              /* p2m__classify's result */
+/* A profile's own fields and its classification (p2m__profile_info,
+   p2m__classify; the request keeps the last one classified). */
+typedef struct p2m__pinfo {
+    p2m__span sample_type, period_type;
+    uint64_t time, duration, period;
     p2m_metric_kind metric;
-    int samples_cpu, t_count;
-    p2m_str type, unit;
-    uint64_t x_mask, t_factor, factor;
-    const struct p2m__type_rule *tr;
+    int samples_cpu;          /* classified by the (samples|cpu, count) x period row */
+    p2m_str type, unit;       /* the sample type, resolved */
+    uint64_t n_samples;
+    uint64_t x_mask;          /* declared metrics fed: bit x for P2M_METRIC_EXTRA + x */
+    uint64_t t_factor;        /* ns per unit of value for time metrics, 0: not a time */
+    int t_count;              /* t_factor comes from a count times the period */
+    int bad;                  /* profile attributes hold an invalid reference */
+    const uint8_t *bad_at;
+    uint64_t factor;          /* integer multiplier, without a type rule */
+    const p2m__type_rule *tr; /* the type rule that scales the values, if any */
+#if !P2M__FOR_SIZE
+    /* where the profile's samples lie, offsets into the input: from the
+       first samples field to the end of the last (s_hi 0: none) */
+    uint32_t s_lo, s_hi;
+#endif
+} p2m__pinfo;
+
+#if !P2M__FOR_SIZE
+/* A request's last classified profile (p2m__classify): the profile as
+   classified (its value types' bytes and period, and what they made of
+   it) and the result; a profile with the same three is classified the
+   same (the request has one string table). */
+typedef struct p2m__cls {
+    p2m__pinfo pi; /* pi.sample_type.p NULL: none yet */
+    int b;
 } p2m__cls;
 #endif
 
@@ -4319,27 +4337,6 @@ static void p2m__elist_put(p2m__req *q, uint32_t key, uint32_t vid) {
 
 /* ---- one request: profiles and their classification ---------------------- */
 
-typedef struct p2m__pinfo {
-    p2m__span sample_type, period_type;
-    uint64_t time, duration, period;
-    p2m_metric_kind metric;
-    int samples_cpu;          /* classified by the (samples|cpu, count) x period row */
-    p2m_str type, unit;       /* the sample type, resolved */
-    uint64_t n_samples;
-    uint64_t x_mask;          /* declared metrics fed: bit x for P2M_METRIC_EXTRA + x */
-    uint64_t t_factor;        /* ns per unit of value for time metrics, 0: not a time */
-    int t_count;              /* t_factor comes from a count times the period */
-    int bad;                  /* profile attributes hold an invalid reference */
-    const uint8_t *bad_at;
-    uint64_t factor;          /* integer multiplier, without a type rule */
-    const p2m__type_rule *tr; /* the type rule that scales the values, if any */
-#if !P2M__FOR_SIZE
-    /* where the profile's samples lie, offsets into the input: from the
-       first samples field to the end of the last (s_hi 0: none) */
-    uint32_t s_lo, s_hi;
-#endif
-} p2m__pinfo;
-
 #if !P2M__FOR_SIZE
 /* A varint of one or two bytes at p < end into *v: its end, or NULL when
    it is not so. */
@@ -4524,36 +4521,28 @@ static int p2m__classify_new(p2m__req *q, p2m__pinfo *pi) {
 static int p2m__classify(p2m__req *q, p2m__pinfo *pi) {
 #if !P2M__FOR_SIZE
     p2m__cls *c = &q->cls_last;
+    const p2m__pinfo *k = &c->pi;
     int b;
-    if (c->sample_type.p && c->period == pi->period &&
-        c->sample_type.n == pi->sample_type.n && c->period_type.n == pi->period_type.n &&
-        p2m__bytes_eq(c->sample_type.p, pi->sample_type.p, c->sample_type.n) &&
-        p2m__bytes_eq(c->period_type.p, pi->period_type.p, c->period_type.n)) {
-        pi->metric = c->metric;
-        pi->samples_cpu = c->samples_cpu;
-        pi->t_count = c->t_count;
-        pi->type = c->type;
-        pi->unit = c->unit;
-        pi->x_mask = c->x_mask;
-        pi->t_factor = c->t_factor;
-        pi->factor = c->factor;
-        pi->tr = c->tr;
+    if (k->sample_type.p && k->period == pi->period && k->sample_type.n == pi->sample_type.n &&
+        k->period_type.n == pi->period_type.n &&
+        p2m__bytes_eq(k->sample_type.p, pi->sample_type.p, k->sample_type.n) &&
+        p2m__bytes_eq(k->period_type.p, pi->period_type.p, k->period_type.n)) {
+        /* the fields p2m__classify_new sets */
+        pi->metric = k->metric;
+        pi->samples_cpu = k->samples_cpu;
+        pi->t_count = k->t_count;
+        pi->type = k->type;
+        pi->unit = k->unit;
+        pi->x_mask = k->x_mask;
+        pi->t_factor = k->t_factor;
+        pi->factor = k->factor;
+        pi->tr = k->tr;
         return c->b;
     }
-    if ((b = p2m__classify_new(q, pi)) < 0) return b;
-    c->sample_type = pi->sample_type;
-    c->period_type = pi->period_type;
-    c->period = pi->period;
-    c->b = b;
-    c->metric = pi->metric;
-    c->samples_cpu = pi->samples_cpu;
-    c->t_count = pi->t_count;
-    c->type = pi->type;
-    c->unit = pi->unit;
-    c->x_mask = pi->x_mask;
-    c->t_factor = pi->t_factor;
-    c->factor = pi->factor;
-    c->tr = pi->tr;
+    if ((b = p2m__classify_new(q, pi)) >= 0) {
+        c->pi = *pi;
+        c->b = b;
+    }
     return b;
 #else
     return p2m__classify_new(q, pi);
@@ -6216,6 +6205,16 @@ P2M__INLINE int p2m__sample_quick(const uint8_t *p, const uint8_t *end, uint32_t
     return 0;
 }
 
+/* What a sample p2m__sample_quick read into c gives the sample readers:
+   x's fields (no values) and the attribute list in *attrs. */
+P2M__INLINE void p2m__quick_smp(const p2m__canon *c, p2m__smp *x, p2m__span *attrs) {
+    x->stack_idx = c->stack;
+    x->count = c->count;
+    x->sum = 0;
+    x->has_values = 0;
+    *attrs = c->attrs;
+}
+
 /* p2m__sample_quick, else p2m__canon_read in field order, then in reverse
    order; its findings in x, *attrs and *attrs_at. */
 P2M__INLINE int p2m__sample_canon(const uint8_t *p, const uint8_t *end, const p2m__sfields *sf,
@@ -6223,11 +6222,7 @@ P2M__INLINE int p2m__sample_canon(const uint8_t *p, const uint8_t *end, const p2
     p2m__canon c;
     if ((uintptr_t)sf->lim - (uintptr_t)end < 2u) return 0;
     if (p2m__sample_quick(p, end, sf->ta, &c)) {
-        x->stack_idx = c.stack;
-        x->count = c.count;
-        x->sum = 0;
-        x->has_values = 0;
-        *attrs = c.attrs;
+        p2m__quick_smp(&c, x, attrs);
         *attrs_at = c.attrs_at;
         return 1;
     }
@@ -6689,10 +6684,7 @@ P2M__INLINE const uint8_t *p2m__memo_lane(p2m__req *q, const p2m__pinfo *pi,
         int hit;
         p2m__canon c;
         if (room && p2m__sample_quick(v, v + len, sf->ta, &c)) {
-            x.count = c.count;
-            x.sum = 0;
-            x.has_values = 0;
-            a = c.attrs;
+            p2m__quick_smp(&c, &x, &a);
             p2m__memo_key(a.p, a.n, a.p + 16, &key, &key2);
         } else {
             if (!p2m__sample_plain(v, v + len, sf, &x, &a, &a_at)) break;
