@@ -6205,6 +6205,49 @@ P2M__INLINE int p2m__sample_quick(const uint8_t *p, const uint8_t *end, uint32_t
     return 0;
 }
 
+/* The attribute list of the last sample in field order of the quick shape
+   that the memo lane read, when of 16 bytes or fewer: its tag and length as
+   two little-endian bytes (t16, 0 for none: no tag is 0), its length n,
+   and the masks that cut its key's two words to n bytes (P2M__MEMO_KEY). */
+typedef struct p2m__qlast {
+    uint32_t t16, n;
+    uint64_t m0, m1;
+} p2m__qlast;
+
+/* Notes in l the attribute list of n <= 16 bytes of a sample in field
+   order with attribute tag ta. */
+P2M__INLINE void p2m__qlast_set(p2m__qlast *l, uint32_t ta, uint32_t n) {
+    l->t16 = ta | n << 8;
+    l->n = n;
+    l->m0 = n >= 8u ? ~(uint64_t)0 : ((uint64_t)1 << (8u * n)) - 1u;
+    l->m1 = n <= 8u ? 0u : n >= 16u ? ~(uint64_t)0 : ((uint64_t)1 << (8u * (n - 8u))) - 1u;
+}
+
+/* p2m__sample_quick in field order, for a sample whose attribute list has
+   the tag and length noted in l: the two bytes compared at once, the
+   length already known to fit. 1 when the sample [p, end) is so, with its
+   findings in c (but for sum and has_values) and the memo's key of its
+   attribute bytes in *key and *key2 (as P2M__MEMO_KEY). Reads up to 16
+   bytes past end: the caller knows they are input. */
+P2M__INLINE int p2m__quick_again(const uint8_t *p, const uint8_t *end, const p2m__qlast *l,
+                                 p2m__canon *c, uint64_t *key, uint64_t *key2) {
+    const uint8_t *q = p2m__canon_stack(p, end, c), *r;
+    if (q == p || !q || ((uint32_t)q[0] | (uint32_t)q[1] << 8) != l->t16 ||
+        (size_t)(end - q) < 4u + l->n) /* the list, and two bytes of timestamps */
+        return 0;
+    r = q + 2 + l->n; /* the timestamps: a one-byte length, a multiple of 8, to the end */
+    if (r[0] != P2M__TAG(P2M__PB_SAMPLE_TIMESTAMPS_UNIX_NANO, P2M__WT_LEN) || r[1] & 0x87u ||
+        (size_t)(end - r) != 2u + r[1])
+        return 0;
+    c->count = r[1] / 8u;
+    c->attrs_at = q;
+    c->attrs.p = q + 2;
+    c->attrs.n = l->n;
+    *key = p2m__le64(q + 2) & l->m0;
+    *key2 = p2m__le64(q + 10) & l->m1;
+    return 1;
+}
+
 /* What a sample p2m__sample_quick read into c gives the sample readers:
    x's fields (no values) and the attribute list in *attrs. */
 P2M__INLINE void p2m__quick_smp(const p2m__canon *c, p2m__smp *x, p2m__span *attrs) {
@@ -6674,6 +6717,7 @@ P2M__INLINE const uint8_t *p2m__memo_lane(p2m__req *q, const p2m__pinfo *pi,
        dictionary usually follows them): p2m__sample_quick's reads past a
        sample and the key's 16-byte reads stay in the input, untested */
     const int room = (uintptr_t)sf->lim - (uintptr_t)end >= 16u;
+    p2m__qlast ql = {0, 0, 0, 0}; /* none yet (t16 0) */
     while (p2m__sample_field(p, end, &len, &v)) {
         p2m__smp x;
         p2m__span a;
@@ -6683,9 +6727,15 @@ P2M__INLINE const uint8_t *p2m__memo_lane(p2m__req *q, const p2m__pinfo *pi,
         uint64_t key, key2;
         int hit;
         p2m__canon c;
-        if (room && p2m__sample_quick(v, v + len, sf->ta, &c)) {
+        if (room && ql.t16 && p2m__quick_again(v, v + len, &ql, &c, &key, &key2)) {
+            p2m__quick_smp(&c, &x, &a);
+        } else if (room && p2m__sample_quick(v, v + len, sf->ta, &c)) {
             p2m__quick_smp(&c, &x, &a);
             p2m__memo_key(a.p, a.n, a.p + 16, &key, &key2);
+            /* in field order (the stack index first): the next such sample
+               is read against this one's attribute list */
+            if (a.n <= 16u && v[0] == P2M__TAG(P2M__PB_SAMPLE_STACK_INDEX, P2M__WT_VARINT))
+                p2m__qlast_set(&ql, sf->ta, a.n);
         } else {
             if (!p2m__sample_plain(v, v + len, sf, &x, &a, &a_at)) break;
             if (!a.p) { /* no attribute list: the memo's key for none */

@@ -1729,6 +1729,78 @@ def _():
                 need(e is None, "%s reversed=%s at_end=%s: %s" % (layout, reverse, at_end, e))
 
 
+@check("samples_read_against_the_last")
+def _():
+    # In a run of samples the sample memo knows, a sample in field order
+    # (stack index, attribute indices, timestamps) whose attribute list has
+    # the tag and length of the last such sample's is read against it.
+    # Samples here differ from that shape only where that read looks: a
+    # timestamps length of two bytes whose first is a multiple of 8 (0x88
+    # 0x00, eight bytes written long) with an unknown field after the
+    # timestamp, so that the sample's rest is 2 + 0x88 bytes long; two
+    # timestamps fields; another thread's list of the same length; a longer
+    # list, and one whose bytes past the two of the usual list read as a
+    # timestamps field to the sample's end; a list of more than 16 bytes;
+    # and no timestamps at all. Each thread's cpu time is worked out here
+    # from the timestamps given.
+    import random
+    for layout in ("v1.8", "v1.10"):
+        rnd = random.Random(7)
+        b = G.Builder(layout)
+        sp = b.scope(b.resource({"service.name": "s"}))
+        p = b.cpu_profile(sp, time=T0, duration=DUR)
+        st = b.stack([b.location(["f"])])
+        af = 3 if layout == "v1.8" else 2
+        filler = [b.attr("k%d" % i, "v") for i in range(60)]
+        lists = {t: b.attrs({PROC: "app", THREAD: t}) for t in ("t0", "t1")}
+        lists["t0+"] = b.attrs({"k.a": "a", PROC: "app", THREAD: "t0"})
+        lists["t1++"] = lists["t1"] + filler[:17]
+        # after t0's two bytes: 0x2a (timestamps), 16, then six bytes; with
+        # the two-byte list's reading, 16 bytes to the sample's end
+        lists["t0+x"] = lists["t0"] + [0x2a, 16] + filler[:6]
+        need(len(lists["t0"]) == len(lists["t1"]) == 2 and len(lists["t1++"]) > 16 and
+             0x2a in filler and 16 in filler and max(max(x) for x in lists.values()) < 128,
+             "test bug: the attribute lists")
+
+        def sample(lst, ts_field):
+            return G.f_bytes(2, G.f_varint(1, st) +
+                             G.f_bytes(af, b"".join(G.enc_varint(i) for i in lists[lst])) +
+                             ts_field)
+
+        def stamp():
+            return struct.pack("<Q", T0 + rnd.randrange(DUR))
+
+        long_ts = bytes([0x2a, 0x88, 0x00]) + stamp() + bytes([0x7a, 125]) + bytes(125)
+        forms = {  # the timestamps' bytes, and how many timestamps they hold
+            "one": lambda: (G.f_bytes(5, stamp()), 1),
+            "three": lambda: (G.f_bytes(5, stamp() + stamp() + stamp()), 3),
+            "long_length": lambda: (long_ts, 1),
+            "two_fields": lambda: (G.f_bytes(5, stamp()) + G.f_bytes(5, stamp() + stamp()), 3),
+            "none": lambda: (b"", 0),
+        }
+        raw, want, n, empty = b"", {}, 0, 0
+        for k in range(240):
+            lst = "t0" if k < 8 else rnd.choice(
+                ("t0", "t0", "t0", "t1", "t1", "t0+", "t1++", "t0+x"))
+            form = "one" if k < 8 else rnd.choice(
+                ("one", "one", "three", "long_length", "two_fields", "none"))
+            ts, c = forms[form]()
+            raw += sample(lst, ts)
+            thread = lst[:2]
+            want[thread] = want.get(thread, 0) + c * p.period
+            n += 1
+            empty += c == 0
+        need(raw.count(long_ts) > 10, "test bug: too few long lengths")
+        data = G.append_raw(b.to_bytes(), PROFILE0, raw)
+        r = convert_ok("read_against_last_%s" % layout, data)
+        got = {}
+        for a, v in points(r.req, "cpu_time"):
+            got[dict(a)[THREAD]] = v
+        eq(sorted(got.items()), sorted(want.items()), "%s: cpu_time per thread" % layout)
+        stat(r, "samples", n)
+        stat(r, "empty_samples", empty)
+
+
 @check("attribute_int_values_checked")
 def _():
     # An int value of an attribute entry is one varint that ends its
