@@ -6224,11 +6224,12 @@ P2M__INLINE void p2m__qlast_set(p2m__qlast *l, uint32_t ta, uint32_t n) {
 }
 
 /* p2m__sample_quick in field order, for a sample whose attribute list has
-   the tag and length noted in l: the two bytes compared at once, the
-   length already known to fit. 1 when the sample [p, end) is so, with its
-   findings in c (but for sum and has_values) and the memo's key of its
-   attribute bytes in *key and *key2 (as P2M__MEMO_KEY). Reads up to 16
-   bytes past end: the caller knows they are input. */
+   the tag and length noted in l: the two bytes compared at once, and one
+   test that the list and the timestamps field's first two bytes fit. 1
+   when the sample [p, end) is so, with its findings in c (but for sum and
+   has_values) and the memo's key of its attribute bytes in *key and *key2
+   (as P2M__MEMO_KEY). Reads up to 14 bytes past end (the key's words): the
+   caller knows that 16 are input. */
 P2M__INLINE int p2m__quick_again(const uint8_t *p, const uint8_t *end, const p2m__qlast *l,
                                  p2m__canon *c, uint64_t *key, uint64_t *key2) {
     const uint8_t *q = p2m__canon_stack(p, end, c), *r;
