@@ -6207,7 +6207,8 @@ P2M__INLINE int p2m__sample_quick(const uint8_t *p, const uint8_t *end, uint32_t
 
 /* The attribute list of the last sample in field order of the quick shape
    that the memo lane read, when of 16 bytes or fewer: its tag and length as
-   two little-endian bytes (t16, 0 for none: no tag is 0), its length n,
+   two little-endian bytes (t16; for none, UINT32_MAX, which no two bytes
+   are), its length n,
    and the masks that cut its key's two words to n bytes (P2M__MEMO_KEY). */
 typedef struct p2m__qlast {
     uint32_t t16, n;
@@ -6232,9 +6233,18 @@ P2M__INLINE void p2m__qlast_set(p2m__qlast *l, uint32_t ta, uint32_t n) {
    caller knows that 16 are input. */
 P2M__INLINE int p2m__quick_again(const uint8_t *p, const uint8_t *end, const p2m__qlast *l,
                                  p2m__canon *c, uint64_t *key, uint64_t *key2) {
-    const uint8_t *q = p2m__canon_stack(p, end, c), *r;
-    if (q == p || !q || ((uint32_t)q[0] | (uint32_t)q[1] << 8) != l->t16 ||
-        (size_t)(end - q) < 4u + l->n) /* the list, and two bytes of timestamps */
+    const uint8_t *q, *r;
+    if (p[0] != P2M__TAG(P2M__PB_SAMPLE_STACK_INDEX, P2M__WT_VARINT)) return 0;
+    if (p[1] < 0x80u) { /* most: an index under 128, its two bytes tested by the list's test */
+        c->stack = p[1];
+        q = p + 2;
+    } else if (!(q = p2m__canon_stack(p, end, c)) || q == p) {
+        return 0;
+    }
+    /* end - q as signed: in a sample of fewer than two bytes q is past end,
+       and the test stops before r, which would be past the 16 bytes */
+    if (((uint32_t)q[0] | (uint32_t)q[1] << 8) != l->t16 ||
+        end - q < 4 + (ptrdiff_t)l->n) /* the list, and two bytes of timestamps */
         return 0;
     r = q + 2 + l->n; /* the timestamps: a one-byte length, a multiple of 8, to the end */
     if (r[0] != P2M__TAG(P2M__PB_SAMPLE_TIMESTAMPS_UNIX_NANO, P2M__WT_LEN) || r[1] & 0x87u ||
@@ -6556,6 +6566,14 @@ P2M__INLINE p2m__smemo *p2m__memo_slots(p2m__req *q, int *hit) {
 /* A memo hit: counts what the outcome says and gives the sample's series,
    or NULL when the sample goes no further. */
 P2M__INLINE p2m__series *p2m__memo_replay(p2m__req *q, uint32_t outcome, p2m__smp *x) {
+#if !P2M__FOR_SIZE
+    /* a series, and a sample not empty (most): tested first (not in
+       builds for size, where it costs flash) */
+    if (outcome < P2M__SM_DROP && (x->has_values || x->count != 0)) {
+        if (!x->has_values) x->sum = x->count;
+        return &q->ser[outcome];
+    }
+#endif
     if (outcome == P2M__SM_BAD) { /* strict mode never gets here: it stopped the first time */
         q->st->invalid_references++;
         return 0;
@@ -6703,10 +6721,13 @@ P2M__INLINE P2M__MUST int p2m__feed_sample(p2m__req *q, const p2m__pinfo *pi, p2
    is counted as the memo says and added to its series (with the memo on,
    the profile feeds no declared or function metric: that is all
    p2m__feed_sample would do). Stops at the first sample that is not so,
-   left for the general reader, and returns where. */
+   left for the general reader, and returns where. ql: the last attribute
+   list read in field order, kept from one run to the next (a hint: every
+   byte it stands for is tested). */
 P2M__INLINE const uint8_t *p2m__memo_lane(p2m__req *q, const p2m__pinfo *pi,
-                                          const p2m__sfields *sf, const uint8_t *p,
-                                          const uint8_t *end, uint64_t lo, uint64_t hi) {
+                                          const p2m__sfields *sf, p2m__qlast *ql,
+                                          const uint8_t *p, const uint8_t *end, uint64_t lo,
+                                          uint64_t hi) {
     static const p2m__smemo none = {0, 0, 0, UINT32_MAX, 0, 0, 0, 0}; /* a length no key has */
     uint32_t len;
     const p2m__smemo *lme = &none; /* the last sample's entry */
@@ -6718,7 +6739,6 @@ P2M__INLINE const uint8_t *p2m__memo_lane(p2m__req *q, const p2m__pinfo *pi,
        dictionary usually follows them): p2m__sample_quick's reads past a
        sample and the key's 16-byte reads stay in the input, untested */
     const int room = (uintptr_t)sf->lim - (uintptr_t)end >= 16u;
-    p2m__qlast ql = {0, 0, 0, 0}; /* none yet (t16 0) */
     while (p2m__sample_field(p, end, &len, &v)) {
         p2m__smp x;
         p2m__span a;
@@ -6728,7 +6748,7 @@ P2M__INLINE const uint8_t *p2m__memo_lane(p2m__req *q, const p2m__pinfo *pi,
         uint64_t key, key2;
         int hit;
         p2m__canon c;
-        if (room && ql.t16 && p2m__quick_again(v, v + len, &ql, &c, &key, &key2)) {
+        if (room && p2m__quick_again(v, v + len, ql, &c, &key, &key2)) {
             p2m__quick_smp(&c, &x, &a);
         } else if (room && p2m__sample_quick(v, v + len, sf->ta, &c)) {
             p2m__quick_smp(&c, &x, &a);
@@ -6736,7 +6756,7 @@ P2M__INLINE const uint8_t *p2m__memo_lane(p2m__req *q, const p2m__pinfo *pi,
             /* in field order (the stack index first): the next such sample
                is read against this one's attribute list */
             if (a.n <= 16u && v[0] == P2M__TAG(P2M__PB_SAMPLE_STACK_INDEX, P2M__WT_VARINT))
-                p2m__qlast_set(&ql, sf->ta, a.n);
+                p2m__qlast_set(ql, sf->ta, a.n);
         } else {
             if (!p2m__sample_plain(v, v + len, sf, &x, &a, &a_at)) break;
             if (!a.p) { /* no attribute list: the memo's key for none */
@@ -6790,6 +6810,7 @@ P2M__INLINE P2M__MUST int p2m__walk_profile_in(p2m__req *q, p2m__span s, const p
     int r, memo_on;
 #if !P2M__FOR_SIZE
     int lane = 0; /* the memo knew the last sample */
+    p2m__qlast ql = {UINT32_MAX, 0, 0, 0}; /* the memo lane's last list: none yet */
     int by_slots; /* > 0: the memo also keys on the slot values (a credit: hits add to it) */
     int by_bytes; /* > 0: the memo keys on the attribute bytes (a credit, as by_slots) */
 #endif
@@ -6854,7 +6875,7 @@ P2M__INLINE P2M__MUST int p2m__walk_profile_in(p2m__req *q, p2m__span s, const p
         uint32_t len;
         /* after a memo hit, the samples the memo knows are read in place
            (after a miss the next sample is likely new too: the general way) */
-        if (lane) p = p2m__memo_lane(q, pi, &sf, p, end, lo, hi);
+        if (lane) p = p2m__memo_lane(q, pi, &sf, &ql, p, end, lo, hi);
         if (p2m__sample_field(p, end, &len, &f.s.p)) { /* the usual sample field, in place */
             f.at = p;
             f.s.n = len;
@@ -9321,9 +9342,24 @@ static void p2m__place_filters(p2m__req *q, const p2m__plan *pl, uint8_t *base) 
     if (pl->smemo_n) {
         q->smemo = (p2m__smemo *)(void *)(base + pl->smemo);
         q->smemo_mask = pl->smemo_n - 1u;
-        P2M_MEMSET(q->smemo, 0, (size_t)pl->smemo_n * sizeof(p2m__smemo));
 #if !P2M__FOR_SIZE
+        {
+            /* an entry is read only when its stamp is the profile's (not
+               0: p2m__memo_find), so only the stamps are cleared, four a
+               step (16 entries or more, a power of two): a tenth of the
+               memo's bytes */
+            p2m__smemo *m = q->smemo;
+            uint32_t i;
+            for (i = 0; i < pl->smemo_n; i += 4) {
+                m[i].stamp = 0;
+                m[i + 1].stamp = 0;
+                m[i + 2].stamp = 0;
+                m[i + 3].stamp = 0;
+            }
+        }
         q->memo_bytes = q->memo_slots = P2M__MEMO_TRIES;
+#else
+        P2M_MEMSET(q->smemo, 0, (size_t)pl->smemo_n * sizeof(p2m__smemo));
 #endif
     }
     if (e->filter[P2M__F_PATTERN].enabled && e->filter[P2M__F_PATTERN].all_keys) {

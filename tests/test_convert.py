@@ -1741,8 +1741,9 @@ def _():
     # timestamps fields; another thread's list of the same length; a longer
     # list, and one whose bytes past the two of the usual list read as a
     # timestamps field to the sample's end; a list of more than 16 bytes;
-    # and no timestamps at all. Each thread's cpu time is worked out here
-    # from the timestamps given.
+    # and no timestamps at all; stack indices of one byte, of two (past
+    # 127) and none written. Each thread's cpu time is worked out here from
+    # the timestamps given.
     import random
     for layout in ("v1.8", "v1.10"):
         rnd = random.Random(7)
@@ -1750,6 +1751,9 @@ def _():
         sp = b.scope(b.resource({"service.name": "s"}))
         p = b.cpu_profile(sp, time=T0, duration=DUR)
         st = b.stack([b.location(["f"])])
+        for i in range(130):
+            big = b.stack([b.location(["g%d" % i])])
+        need(st < 128 <= big, "test bug: the stack indices")
         af = 3 if layout == "v1.8" else 2
         filler = [b.attr("k%d" % i, "v") for i in range(60)]
         lists = {t: b.attrs({PROC: "app", THREAD: t}) for t in ("t0", "t1")}
@@ -1762,8 +1766,8 @@ def _():
              0x2a in filler and 16 in filler and max(max(x) for x in lists.values()) < 128,
              "test bug: the attribute lists")
 
-        def sample(lst, ts_field):
-            return G.f_bytes(2, G.f_varint(1, st) +
+        def sample(lst, ts_field, stk):
+            return G.f_bytes(2, (G.f_varint(1, stk) if stk is not None else b"") +
                              G.f_bytes(af, b"".join(G.enc_varint(i) for i in lists[lst])) +
                              ts_field)
 
@@ -1785,7 +1789,7 @@ def _():
             form = "one" if k < 8 else rnd.choice(
                 ("one", "one", "three", "long_length", "two_fields", "none"))
             ts, c = forms[form]()
-            raw += sample(lst, ts)
+            raw += sample(lst, ts, st if k < 8 else rnd.choice((st, st, st, big, None)))
             thread = lst[:2]
             want[thread] = want.get(thread, 0) + c * p.period
             n += 1

@@ -43,6 +43,97 @@ static unsigned char *block(size_t n, unsigned mis, unsigned char **alloc)
     return (unsigned char *)(((uintptr_t)*alloc + 7u) & ~(uintptr_t)7u) + mis;
 }
 
+/* A v1.10 request of one profile with sample type (type, unit) whose 48
+   samples all have attributes [1, 2] (app, worker) and the one value v:
+   enough samples for the sample memo. */
+static void build_memo_request(pbw *req, int64_t type, int64_t unit, int64_t v)
+{
+    static const int64_t a12[] = {1, 2};
+    pbw prof, rp, sp;
+    int i;
+    pbw_init(&prof);
+    rq_valuetype(&prof, 1, type, unit);
+    pbw_fixed64(&prof, 3, 1000);
+    pbw_uint(&prof, 4, 500);
+    rq_valuetype(&prof, 5, S_CPU, S_NS);
+    pbw_int(&prof, 6, 10);
+    for (i = 0; i < 48; i++)
+        rq_sample(&prof, P2M_LAYOUT_V1_10, a12, 2, &v, 1, NULL, 0);
+    pbw_init(req);
+    rq_dictionary(req, P2M_LAYOUT_V1_10);
+    pbw_init(&rp);
+    rq_resource(&rp, "svc");
+    pbw_init(&sp);
+    pbw_msg(&sp, 2, &prof);
+    pbw_msg(&rp, 2, &sp);
+    pbw_msg(req, 1, &rp);
+}
+
+/* Does out[0, n) hold an int data point (as_int, field 6, fixed64) of v? */
+static int has_int_point(const unsigned char *out, size_t n, uint64_t v)
+{
+    size_t i;
+    unsigned k;
+    for (i = 0; i + 9 <= n; i++) {
+        if (out[i] != 0x31u)
+            continue;
+        for (k = 0; k < 8 && out[i + 1 + k] == (unsigned char)(v >> (8 * k)); k++) {
+        }
+        if (k == 8)
+            return 1;
+    }
+    return 0;
+}
+
+/* Working memory is not cleared by the caller: a request converted in the
+   memory another request used (an agent's loop, the CLI's blocks) gives
+   the bytes it gives in fresh memory. Both requests have the same
+   attribute bytes in every sample, so what the first left in the sample
+   memo would answer the second's samples if the memo were not made empty
+   (cpu 48 x 10 ns, then memory 48 x 4096 bytes). */
+static void check_work_reused(void)
+{
+    static pbw a, b;
+    static unsigned char outa[1 << 12], outb[1 << 12], outf[1 << 12];
+    p2m_config c;
+    p2m_error err;
+    const p2m_engine *eng = NULL;
+    unsigned char *emem, *ealloc, *w, *walloc, *f, *falloc;
+    size_t need, wa = 0, wb = 0, na = 0, nb = 0, nf = 0;
+    tk_begin("c.placement.work_reused");
+    build_memo_request(&a, S_CPU, S_NS, 10);
+    build_memo_request(&b, S_ALLOC, S_BYTES, 4096);
+    p2m_config_init(&c);
+    if (p2m_engine_compile(&c, NULL, 0, &eng, &err) != P2M_ERR_MEMORY) {
+        EXPECT(0, "compile's size query: %s", err.message);
+        tk_end();
+        return;
+    }
+    need = err.needed;
+    emem = block(need, 0, &ealloc);
+    EXPECT(p2m_engine_compile(&c, emem, need, &eng, &err) == P2M_OK, "compile: %s", err.message);
+    EXPECT(p2m_work_size(eng, a.b, a.n, &wa, &err) == P2M_OK, "work_size a: %s", err.message);
+    EXPECT(p2m_work_size(eng, b.b, b.n, &wb, &err) == P2M_OK, "work_size b: %s", err.message);
+    if (wb > wa)
+        wa = wb;
+    w = block(wa, 0, &walloc);
+    f = block(wa, 0, &falloc);
+    EXPECT(p2m_convert(eng, a.b, a.n, NULL, w, wa, outa, sizeof outa, &na, NULL, &err) == P2M_OK,
+           "convert a: %s", err.message);
+    EXPECT(has_int_point(outa, na, 480), "a: no point of cpu_time 480");
+    EXPECT(p2m_convert(eng, b.b, b.n, NULL, w, wa, outb, sizeof outb, &nb, NULL, &err) == P2M_OK,
+           "convert b in a's memory: %s", err.message);
+    EXPECT(p2m_convert(eng, b.b, b.n, NULL, f, wa, outf, sizeof outf, &nf, NULL, &err) == P2M_OK,
+           "convert b in fresh memory: %s", err.message);
+    EXPECT(has_int_point(outf, nf, 48u * 4096u), "b: no point of memory_allocation 196608");
+    EXPECT(nb == nf && memcmp(outb, outf, nf) == 0,
+           "b in a's memory: %zu bytes, in fresh memory %zu (or other bytes)", nb, nf);
+    free(walloc);
+    free(falloc);
+    free(ealloc);
+    tk_end();
+}
+
 int main(void)
 {
     static pbw reqs[4];
@@ -160,5 +251,6 @@ int main(void)
     printf("# %u configurations compiled, %u conversions checked, %u with loaded images\n",
            compiled, converted, images_checked);
     tk_end();
+    check_work_reused();
     return tk_exit_code();
 }
