@@ -172,6 +172,33 @@ static inline void rq_dictionary(pbw *req, int layout)
     pbw_msg(req, 2, &dict);
 }
 
+/* A profile up to its samples: sample type type/unit, time 1000, duration
+   500, a period of 10 cpu nanoseconds. */
+static inline void rq_profile_head(pbw *prof, int64_t type, int64_t unit)
+{
+    pbw_init(prof);
+    rq_valuetype(prof, 1, type, unit);
+    pbw_fixed64(prof, 3, 1000);
+    pbw_uint(prof, 4, 500);
+    rq_valuetype(prof, 5, S_CPU, S_NS);
+    pbw_int(prof, 6, 10);
+}
+
+/* A request of the dictionary, then one resource (service "svc") whose one
+   scope holds profile prof: prof's last field is the input's last. */
+static inline void rq_one_profile_request(pbw *req, int layout, pbw *prof)
+{
+    pbw rp, sp;
+    pbw_init(req);
+    rq_dictionary(req, layout);
+    pbw_init(&rp);
+    rq_resource(&rp, "svc");
+    pbw_init(&sp);
+    pbw_msg(&sp, 2, prof);
+    pbw_msg(&rp, 2, &sp);
+    pbw_msg(req, 1, &rp);
+}
+
 static inline void build_main_request(pbw *req, int layout, int dict_first)
 {
     static const int64_t a12[] = {1, 2}, a13[] = {1, 3}, a15[] = {1, 5}, a1_99[] = {1, 99},

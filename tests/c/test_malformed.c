@@ -981,33 +981,6 @@ static void check_mutations(const char *name, const unsigned char *const *ins, c
     tk_end();
 }
 
-/* The profile of the requests below, up to its samples: sample type
-   type/unit, time 1000, duration 500, a period of 10 cpu nanoseconds. */
-static void last_profile_head(pbw *prof, int64_t type, int64_t unit)
-{
-    pbw_init(prof);
-    rq_valuetype(prof, 1, type, unit);
-    pbw_fixed64(prof, 3, 1000);
-    pbw_uint(prof, 4, 500);
-    rq_valuetype(prof, 5, S_CPU, S_NS);
-    pbw_int(prof, 6, 10);
-}
-
-/* A request of the dictionary, then one resource whose one scope holds
-   profile prof: prof's last field is the input's last. */
-static void last_profile_request(pbw *req, int layout, pbw *prof)
-{
-    pbw rp, sp;
-    pbw_init(req);
-    rq_dictionary(req, layout);
-    pbw_init(&rp);
-    rq_resource(&rp, "svc");
-    pbw_init(&sp);
-    pbw_msg(&sp, 2, prof);
-    pbw_msg(&rp, 2, &sp);
-    pbw_msg(req, 1, &rp);
-}
-
 /* A request whose last bytes are a sample (dictionary first; the sample is
    the profile's last field, and its attribute list its last field: the
    place where a reader of canonical samples looks for a link_index): the
@@ -1017,11 +990,11 @@ static void build_sample_last(pbw *req, int layout)
     static const int64_t a12[] = {1, 2}, v7[] = {7};
     static const uint64_t ts1[] = {1100};
     pbw prof;
-    last_profile_head(&prof, S_CPU, S_NS);
+    rq_profile_head(&prof, S_CPU, S_NS);
     rq_sample(&prof, layout, a12, 2, NULL, 0, ts1, 1);
     rq_sample(&prof, layout, a12, 2, v7, 1, NULL, 0);
     rq_sample(&prof, layout, a12, 2, NULL, 0, NULL, 0); /* empty: attributes only */
-    last_profile_request(req, layout, &prof);
+    rq_one_profile_request(req, layout, &prof);
 }
 
 /* A v1.10 request, its dictionary first, whose one profile's samples have
@@ -1034,7 +1007,7 @@ static void build_lane_last(pbw *req)
     static const int64_t a12[] = {1, 2};
     pbw prof, s;
     int i;
-    last_profile_head(&prof, S_SAMPLES, S_COUNT);
+    rq_profile_head(&prof, S_SAMPLES, S_COUNT);
     for (i = 0; i < 48; i++) {
         const uint64_t ts = 1100 + (uint64_t)i;
         pbw_init(&s);
@@ -1043,7 +1016,7 @@ static void build_lane_last(pbw *req)
         pbw_packed_fixed64(&s, 5, &ts, 1);
         pbw_msg(&prof, 2, &s);
     }
-    last_profile_request(req, P2M_LAYOUT_V1_10, &prof);
+    rq_one_profile_request(req, P2M_LAYOUT_V1_10, &prof);
 }
 
 static void check_lane_last(void)

@@ -49,24 +49,12 @@ static unsigned char *block(size_t n, unsigned mis, unsigned char **alloc)
 static void build_memo_request(pbw *req, int64_t type, int64_t unit, int64_t v)
 {
     static const int64_t a12[] = {1, 2};
-    pbw prof, rp, sp;
+    pbw prof;
     int i;
-    pbw_init(&prof);
-    rq_valuetype(&prof, 1, type, unit);
-    pbw_fixed64(&prof, 3, 1000);
-    pbw_uint(&prof, 4, 500);
-    rq_valuetype(&prof, 5, S_CPU, S_NS);
-    pbw_int(&prof, 6, 10);
+    rq_profile_head(&prof, type, unit);
     for (i = 0; i < 48; i++)
         rq_sample(&prof, P2M_LAYOUT_V1_10, a12, 2, &v, 1, NULL, 0);
-    pbw_init(req);
-    rq_dictionary(req, P2M_LAYOUT_V1_10);
-    pbw_init(&rp);
-    rq_resource(&rp, "svc");
-    pbw_init(&sp);
-    pbw_msg(&sp, 2, &prof);
-    pbw_msg(&rp, 2, &sp);
-    pbw_msg(req, 1, &rp);
+    rq_one_profile_request(req, P2M_LAYOUT_V1_10, &prof);
 }
 
 /* Does out[0, n) hold an int data point (as_int, field 6, fixed64) of v? */
