@@ -784,6 +784,8 @@ static void p2m__memset_impl(void *dst, int c, size_t n) {
 #define P2M__ID1_NONE 0u
 #define P2M__ID1(id) ((id) + 1u)
 #define P2M__ID1_ID(v) ((v) - 1u)
+/* p2m__req.ser_set of a series of another metric: no P2M__ID1 of a series */
+#define P2M__SET_OTHER UINT32_MAX
 
 /* Value ids: 0 = attribute absent, 1 = present but empty string. */
 #define P2M__VID_ABSENT 0u
@@ -2375,8 +2377,9 @@ typedef struct p2m__req {
     uint32_t fn_last;         /* the series the feed made last (once fn_abase is set) */
     uint32_t fn_c0, fn_vlim;  /* a new series' size is fn_c0 plus its name's length when
                                  that is below fn_vlim (0: never) */
-    uint32_t *ser_set;        /* per function series, the attribute set it was made or found
-                                 with (p2m__fn_find) */
+    uint32_t *ser_set;        /* per series in shash, with the function metric on: a
+                                 function series' attribute set, the one it was made or
+                                 found with (p2m__fn_find), else P2M__SET_OTHER */
 #endif
     uint32_t *shash;          /* open addressing: P2M__ID1(series id), P2M__ID1_NONE = empty */
 #if !P2M__FOR_SIZE
@@ -4815,16 +4818,20 @@ P2M__INLINE uint32_t p2m__fn_find(const p2m__req *q, uint32_t h, uint32_t set, u
     uint32_t i, k, id;
     for (i = h & q->shash_mask;; i = (i + 1) & q->shash_mask) {
         const uint32_t *v;
+        uint32_t s;
         id = q->shash[i];
         if (id == P2M__ID1_NONE) break;
         id = P2M__ID1_ID(id);
-        if (id < q->res_first_ser || q->ser[id].metric != P2M_METRIC_FUNCTION) continue;
-        v = q->ser_vids + (size_t)id * nk;
-        if (q->ser_set[id] == set) {
-            if (v[fk] == name) return id;
+        s = q->ser_set[id];
+        /* set names a series of the current resource (the feed's own), so
+           a series with it is this resource's and a function series */
+        if (s == set) {
+            if (q->ser_vids[(size_t)id * nk + fk] == name) return id;
             continue;
         }
-        if (q->ser_set[id] != P2M__ID1_NONE) continue;
+        /* another set, or not a function series (P2M__SET_OTHER) */
+        if (s != P2M__ID1_NONE || id < q->res_first_ser) continue;
+        v = q->ser_vids + (size_t)id * nk;
         for (k = 0; k < nk && v[k] == q->kv[k]; k++) {}
         if (k == nk) {
             q->ser_set[id] = set;
@@ -4899,10 +4906,12 @@ P2M__INLINE uint32_t p2m__series_make(p2m__req *q, uint32_t metric, uint32_t h, 
         if (metric == P2M_METRIC_FUNCTION) {
             q->ser[id].asize = p2m__fn_attrs_size(q, id);
             q->ser_set[id] = set;
-        } else if (q->e->plain_rules) {
-            q->ser[id].asize = p2m__plain_asize(q, id);
         } else {
-            q->ser[id].asize = p2m__attrs_size(q, id, P2M__NONE);
+            /* not a function series: p2m__fn_find passes over it by this
+               mark alone */
+            if (q->e->metric[P2M_METRIC_FUNCTION].enabled) q->ser_set[id] = P2M__SET_OTHER;
+            q->ser[id].asize = q->e->plain_rules ? p2m__plain_asize(q, id)
+                                                 : p2m__attrs_size(q, id, P2M__NONE);
         }
 #endif
     }
