@@ -6603,6 +6603,21 @@ P2M__INLINE p2m__series *p2m__memo_replay(p2m__req *q, uint32_t outcome, p2m__sm
     return &q->ser[outcome];
 }
 
+#if !P2M__FOR_SIZE && !defined(P2M_NO_FUNCTION)
+/* A memo hit of a cpu sample that feeds the function metric: the sample's
+   attribute set is that of its series se, whose values and positions were
+   copied from q->kv and q->kpos when it was made (with plain rules the
+   positions follow from the values, so every sample of the series has
+   them). 0 when se is an overflow point, which keeps no attribute set. */
+P2M__INLINE int p2m__memo_fn_set(p2m__req *q, const p2m__series *se) {
+    const uint32_t nk = q->e->n_keys, id = (uint32_t)(se - q->ser);
+    if (se->overflow) return 0;
+    P2M_MEMCPY(q->kv, q->ser_vids + (size_t)id * nk, (size_t)nk * 4u);
+    P2M_MEMCPY(q->kpos, q->ser_pos + (size_t)id * nk, nk);
+    return 1;
+}
+#endif
+
 /* Does a filter drop the sample? Every enabled filter must match; the
    first that fails counts it (and the memo learns it). */
 P2M__INLINE int p2m__filtered(p2m__req *q, const p2m__field *f, uint32_t f_attrs, p2m__smemo *me) {
@@ -6801,9 +6816,11 @@ P2M__INLINE const uint8_t *p2m__memo_lane(p2m__req *q, const p2m__pinfo *pi,
 /* Walks the samples of one classified profile: each sample is read, its
    attribute set resolved (or recalled from the sample memo), filtered, and
    added to its series. A hot loop: its phases are inline functions. props:
-   P2M__PROPS of the engine, given by p2m__walk_profile. */
+   P2M__PROPS of the engine, given by p2m__walk_profile; fn: whether the
+   engine has the function metric, a constant outside builds for size (the
+   loops without it keep nothing for the function metric's memo). */
 P2M__INLINE P2M__MUST int p2m__walk_profile_in(p2m__req *q, p2m__span s, const p2m__pinfo *pi,
-                                               const int props) {
+                                               const int props, const int fn) {
     const p2m_engine *e = q->e;
 #if !P2M__FOR_SIZE
     /* from the first samples field to the end of the last: the profile's
@@ -6816,7 +6833,7 @@ P2M__INLINE P2M__MUST int p2m__walk_profile_in(p2m__req *q, p2m__span s, const p
 #endif
     p2m__field f;
     p2m__sfields sf;
-    int r, memo_on;
+    int r, memo_on, fn_memo = 0;
 #if !P2M__FOR_SIZE
     int lane = 0; /* the memo knew the last sample */
     p2m__qlast ql = {UINT32_MAX, 0, 0, 0}; /* the memo lane's last list: none yet */
@@ -6848,8 +6865,19 @@ P2M__INLINE P2M__MUST int p2m__walk_profile_in(p2m__req *q, p2m__span s, const p
        same stack class, with stack properties) reach the same verdict and
        series: a small memo keyed by them skips the attributes, filters,
        rules and series lookup for all but the first. */
+#if !P2M__FOR_SIZE && !defined(P2M_NO_FUNCTION)
+    /* A cpu sample that feeds the function metric needs its attribute set
+       (q->kv, q->kpos) for the feed. With plain rules a memo hit takes it
+       from its series (p2m__memo_fn_set); otherwise its samples go the
+       general way. */
+    fn_memo = fn && pi->metric == P2M_METRIC_CPU && e->metric[P2M_METRIC_FUNCTION].enabled &&
+              e->metric[P2M_METRIC_CPU].enabled && e->plain_rules;
+#else
+    (void)fn;
+#endif
     memo_on = q->smemo_mask != 0 && !q->akey && !pi->x_mask &&
-              !(pi->metric == P2M_METRIC_CPU && e->metric[P2M_METRIC_FUNCTION].enabled);
+              (fn_memo ||
+               !(pi->metric == P2M_METRIC_CPU && e->metric[P2M_METRIC_FUNCTION].enabled));
 #if !P2M__FOR_SIZE
     /* The credits carry on from the request's last profile that used the
        memo (a request's profiles usually have samples of one shape: where
@@ -6913,11 +6941,15 @@ P2M__INLINE P2M__MUST int p2m__walk_profile_in(p2m__req *q, p2m__span s, const p
                 me = p2m__memo_entry(q, &x, cls, msp, &hit);
                 by_bytes += hit ? 4 * (by_bytes < 256) : -1;
             }
-            lane = hit && !props; /* the lane reads no stack properties */
+            /* the lane reads no stack properties and feeds no function */
+            lane = hit && !props && !fn_memo;
 #else
             me = p2m__memo_entry(q, &x, cls, msp, &hit);
 #endif
             if (hit && !(se = p2m__memo_replay(q, me->outcome, &x))) continue;
+#if !P2M__FOR_SIZE && !defined(P2M_NO_FUNCTION)
+            if (hit && fn_memo && !p2m__memo_fn_set(q, se)) hit = 0; /* the general way */
+#endif
             if (!hit) {
                 p2m__sample_slots(q);
                 if (x.n_attr_fields && p2m__sample_attrs(q, &x.attrs, &x.bad, &x.bad_at) < 0)
@@ -6930,6 +6962,9 @@ P2M__INLINE P2M__MUST int p2m__walk_profile_in(p2m__req *q, p2m__span s, const p
                     if (hit) {
                         if (me) me->outcome = sme->outcome;
                         if (!(se = p2m__memo_replay(q, sme->outcome, &x))) continue;
+#ifndef P2M_NO_FUNCTION
+                        if (fn_memo && !p2m__memo_fn_set(q, se)) hit = 0; /* the general way */
+#endif
                     }
                 }
 #endif
@@ -6967,14 +7002,29 @@ P2M__INLINE P2M__MUST int p2m__walk_profile_in(p2m__req *q, p2m__span s, const p
     return r;
 }
 
+#if !P2M__FOR_SIZE && !defined(P2M_NO_FUNCTION)
+/* p2m__walk_profile's copies for engines with the function metric, out of
+   line: inlined beside the others, they made GCC allocate the others'
+   registers worse (e2e +0.4 to +1.1 % by callgrind). */
+static P2M__NOINLINE P2M__MUST int p2m__walk_profile_fn(p2m__req *q, p2m__span s,
+                                                         const p2m__pinfo *pi) {
+    if (!P2M__PROPS(q->e)) return p2m__walk_profile_in(q, s, pi, 0, 1);
+    return p2m__walk_profile_in(q, s, pi, P2M__PROPS(q->e), 1);
+}
+#endif
+
 /* p2m__walk_profile_in with props, whether the engine reads stack
    properties (frame rules, stack filter or patterns), as a constant:
-   outside builds for size the loop is compiled a second time, without
-   them, where it keeps no registers or tests for them (the usual
-   configuration). */
+   outside builds for size the loop is compiled again without them, where
+   it keeps no registers or tests for them (the usual configuration); both
+   forms are compiled once for engines without the function metric and
+   once for those with it (p2m__walk_profile_fn). */
 P2M__INLINE P2M__MUST int p2m__walk_profile(p2m__req *q, p2m__span s, const p2m__pinfo *pi) {
-    if (!P2M__FOR_SIZE && !P2M__PROPS(q->e)) return p2m__walk_profile_in(q, s, pi, 0);
-    return p2m__walk_profile_in(q, s, pi, P2M__PROPS(q->e));
+#if !P2M__FOR_SIZE && !defined(P2M_NO_FUNCTION)
+    if (q->e->metric[P2M_METRIC_FUNCTION].enabled) return p2m__walk_profile_fn(q, s, pi);
+#endif
+    if (!P2M__FOR_SIZE && !P2M__PROPS(q->e)) return p2m__walk_profile_in(q, s, pi, 0, 0);
+    return p2m__walk_profile_in(q, s, pi, P2M__PROPS(q->e), 0);
 }
 
 /* A profile that feeds no metric, listed by sample type in the stats. */

@@ -2333,6 +2333,57 @@ def _():
         eq(got, pts, "resource %d: function_cpu_time points, in order" % ri)
 
 
+@check("function_feeds_from_the_cpu_overflow_point")
+def _():
+    # max_series 2: two threads whose samples refer to a stack outside the
+    # table make the cpu metric's two series and feed no function (an
+    # invalid reference each), so two more threads' samples go to the cpu
+    # overflow point while the function metric still has room. Every
+    # thread repeats its attribute bytes 32 times, so the sample memo
+    # recalls most samples; the overflow point keeps no attribute set, and
+    # each of its samples must still feed its functions under its own
+    # thread (the function metric's own limit then sends later feeds to
+    # its overflow point, worked out here as the engine must). The samples
+    # carry no a0..a3, so points have thread.name and function.name only.
+    import random
+    rnd = random.Random(11)
+    # (five attributes read: the memo then keys on attribute bytes alone)
+    cfg = ("attributes:\n"
+           "  - {key: thread.name, type: attribute, from: thread.name}\n"
+           + "".join("  - {key: k%d, type: attribute, from: a%d}\n" % (i, i) for i in range(4))
+           + "max_series: 2\n" + INCL)
+    b = G.Builder("v1.10")
+    sp = b.scope(b.resource({"service.name": "s"}))
+    p = b.profile(sp, ("cpu", "nanoseconds"), time=T0, duration=DUR)
+    good = b.stack([b.location(["a"]), b.location(["b"])])
+    cpu, fn, ovf, fn_ovf = {}, {}, 0, 0
+    for _ in range(32):
+        for t in range(4):
+            v = rnd.randint(1, 1000)
+            name = "t%d" % t
+            b.sample(p, good if t >= 2 else 999, values=[v], attrs=[("thread.name", name)])
+            if t < 2:
+                cpu[name] = cpu.get(name, 0) + v
+                continue
+            ovf += v
+            for f in "ab":
+                if (name, f) in fn or len(fn) < 2:
+                    fn[(name, f)] = fn.get((name, f), 0) + v
+                else:
+                    fn_ovf += v
+    r = convert_ok("function_feeds_from_the_cpu_overflow_point", b.to_bytes(), config=cfg)
+    got = points(r.req, "cpu_time")
+    eq(sorted(got[:-1]), sorted(([("thread.name", t)], v) for t, v in cpu.items()),
+       "cpu_time points")
+    eq(got[-1], ([("otel.metric.overflow", True)], ovf), "cpu_time overflow point")
+    got = points(r.req, "function_cpu_time")
+    eq(sorted(got[:-1]),
+       sorted(([("thread.name", t), ("function.name", f)], v) for (t, f), v in fn.items()),
+       "function_cpu_time points")
+    eq(got[-1], ([("otel.metric.overflow", True)], fn_ovf), "function_cpu_time overflow point")
+    stat(r, "invalid_references", 64)
+
+
 def unreferenced_bad_locations(refer=None):
     """Locations a, b used by a sample, and locations no sample uses: one whose
     line names a function outside the table, one whose function's name is
