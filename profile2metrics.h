@@ -6816,9 +6816,9 @@ P2M__INLINE const uint8_t *p2m__memo_lane(p2m__req *q, const p2m__pinfo *pi,
 /* Walks the samples of one classified profile: each sample is read, its
    attribute set resolved (or recalled from the sample memo), filtered, and
    added to its series. A hot loop: its phases are inline functions. props:
-   P2M__PROPS of the engine, given by p2m__walk_profile; fn: 1 for an
-   engine with the function metric, a constant (builds for size pass 0:
-   they keep no memo for its profiles), so the loops without it keep
+   P2M__PROPS of the engine, given by p2m__walk_profile; fn: 1 only for
+   an engine with the function metric, a constant (builds for size pass
+   0: they keep no memo for its profiles), so the loops without it keep
    nothing for that memo. */
 P2M__INLINE P2M__MUST int p2m__walk_profile_in(p2m__req *q, p2m__span s, const p2m__pinfo *pi,
                                                const int props, const int fn) {
@@ -6871,8 +6871,8 @@ P2M__INLINE P2M__MUST int p2m__walk_profile_in(p2m__req *q, p2m__span s, const p
        (q->kv, q->kpos) for the feed. With plain rules a memo hit takes it
        from its series (p2m__memo_fn_set); otherwise its samples go the
        general way. */
-    fn_memo = fn && pi->metric == P2M_METRIC_CPU && e->metric[P2M_METRIC_FUNCTION].enabled &&
-              e->metric[P2M_METRIC_CPU].enabled && e->plain_rules;
+    fn_memo = fn && pi->metric == P2M_METRIC_CPU && e->metric[P2M_METRIC_CPU].enabled &&
+              e->plain_rules;
 #else
     (void)fn;
 #endif
